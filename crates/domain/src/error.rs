@@ -1,0 +1,90 @@
+//! Validation errors: which field is wrong and why. Produced by every `parse()` at the edge,
+//! turned into a 422 by the API with the field names in `details`.
+
+use serde::Serialize;
+
+/// One field that failed validation.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// The JSON path of the field, such as `home_lat` or `opening_hours.mon[0]`.
+    pub field: String,
+    /// What is wrong with it, in plain words.
+    pub message: String,
+}
+
+/// All the fields of one input that failed validation (never empty).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid input: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+pub struct ValidationError(pub Vec<FieldError>);
+
+impl ValidationError {
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self(vec![FieldError { field: field.into(), message: message.into() }])
+    }
+}
+
+/// Collects field errors while a value is parsed, so one response names every bad field.
+#[derive(Debug, Default)]
+pub struct Checker(Vec<FieldError>);
+
+impl Checker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records an error for `field` unless `ok`.
+    pub fn check(&mut self, ok: bool, field: &str, message: impl Into<String>) {
+        if !ok {
+            self.0.push(FieldError { field: field.to_string(), message: message.into() });
+        }
+    }
+
+    /// Records the error of a nested parse, if any.
+    pub fn absorb<T>(&mut self, r: Result<T, ValidationError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.extend(e.0);
+                None
+            }
+        }
+    }
+
+    /// A trimmed, non-empty string of at most `max` characters.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
+        let t = value.trim();
+        self.check(!t.is_empty(), field, "must not be empty");
+        self.check(t.chars().count() <= max, field, format!("must be at most {max} characters"));
+        t.to_string()
+    }
+
+    /// An optional string: trimmed, empty becomes `None`, at most `max` characters.
+    pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+        let t = value.map(str::trim).filter(|t| !t.is_empty())?;
+        self.check(t.chars().count() <= max, field, format!("must be at most {max} characters"));
+        Some(t.to_string())
+    }
+
+    /// A finite number within `[lo, hi]`.
+    pub fn range(&mut self, field: &str, value: f64, lo: f64, hi: f64) {
+        self.check(value.is_finite() && (lo..=hi).contains(&value), field, format!("must be between {lo} and {hi}"));
+    }
+
+    /// A list of at most `max` short tags, each trimmed, lower-cased and de-duplicated.
+    pub fn tags(&mut self, field: &str, values: &[String], max: usize) -> Vec<String> {
+        self.check(values.len() <= max, field, format!("must have at most {max} entries"));
+        let mut out: Vec<String> = Vec::with_capacity(values.len());
+        for (i, v) in values.iter().enumerate() {
+            let t = v.trim().to_lowercase();
+            self.check(!t.is_empty() && t.chars().count() <= 40, &format!("{field}[{i}]"), "must be 1 to 40 characters");
+            if !t.is_empty() && !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    pub fn finish<T>(self, value: T) -> Result<T, ValidationError> {
+        if self.0.is_empty() { Ok(value) } else { Err(ValidationError(self.0)) }
+    }
+}

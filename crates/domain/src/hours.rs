@@ -1,0 +1,168 @@
+//! Opening hours per weekday, in the venue's local time. On the wire:
+//! `{"mon": ["11:30-15:00", "17:00-23:00"], "fri": ["18:00-02:00"]}`; a missing day is closed
+//! and an interval whose end is not after its start runs past midnight into the next day.
+
+use chrono::{Datelike, Timelike, Weekday};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::ValidationError;
+
+/// Day keys in order, Monday first (index = `Weekday::num_days_from_monday`).
+pub const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// Opening intervals per weekday as (open, close) minutes after local midnight, with
+/// `close` in `open+1 ..= open+1440` (a value past 1440 runs into the next day).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OpeningHours {
+    pub days: [Vec<(u16, u16)>; 7],
+}
+
+impl OpeningHours {
+    /// The same intervals on all seven days.
+    pub fn every_day(intervals: &[(u16, u16)]) -> Self {
+        Self { days: std::array::from_fn(|_| intervals.to_vec()) }
+    }
+
+    /// Parses the wire form; `field` prefixes error paths.
+    pub fn parse(raw: &BTreeMap<String, Vec<String>>, field: &str) -> Result<Self, ValidationError> {
+        let mut c = crate::error::Checker::new();
+        let mut days: [Vec<(u16, u16)>; 7] = Default::default();
+        for (key, list) in raw {
+            let Some(d) = DAY_KEYS.iter().position(|k| k == key) else {
+                c.check(false, &format!("{field}.{key}"), "unknown day (use mon, tue, wed, thu, fri, sat, sun)");
+                continue;
+            };
+            for (i, s) in list.iter().enumerate() {
+                match parse_interval(s) {
+                    Some(iv) => days[d].push(iv),
+                    None => c.check(false, &format!("{field}.{key}[{i}]"), "must look like 11:30-23:00"),
+                }
+            }
+            days[d].sort_unstable();
+        }
+        c.finish(Self { days })
+    }
+
+    /// The wire form.
+    pub fn to_wire(&self) -> BTreeMap<String, Vec<String>> {
+        let mut m = BTreeMap::new();
+        for (d, list) in self.days.iter().enumerate() {
+            if !list.is_empty() {
+                let v = list.iter().map(|&(o, c)| format!("{}-{}", hhmm(o), hhmm(c % 1440))).collect();
+                m.insert(DAY_KEYS[d].to_string(), v);
+            }
+        }
+        m
+    }
+
+    /// Whether the venue is open at a local weekday and minute of day (0..1440).
+    pub fn is_open(&self, weekday: Weekday, minute: u16) -> bool {
+        let d = weekday.num_days_from_monday() as usize;
+        let prev = (d + 6) % 7;
+        self.days[d].iter().any(|&(o, c)| minute >= o && minute < c)
+            || self.days[prev].iter().any(|&(_, c)| c > 1440 && minute + 1440 < c)
+    }
+
+    /// Whether open at a local date-time.
+    pub fn is_open_at<T: Datelike + Timelike>(&self, t: &T) -> bool {
+        self.is_open(t.weekday(), (t.hour() * 60 + t.minute()) as u16)
+    }
+
+    /// Whether the party can hold a table from `start` for `minutes` without the venue closing.
+    pub fn is_open_for<T: Datelike + Timelike>(&self, t: &T, minutes: u16) -> bool {
+        let d = t.weekday().num_days_from_monday() as usize;
+        let m = (t.hour() * 60 + t.minute()) as u16;
+        let prev = (d + 6) % 7;
+        self.days[d].iter().any(|&(o, c)| m >= o && m + minutes <= c)
+            || self.days[prev].iter().any(|&(_, c)| c > 1440 && m + 1440 + minutes <= c)
+    }
+
+    /// Total open minutes in a week (0 means never open).
+    pub fn weekly_minutes(&self) -> u32 {
+        self.days.iter().flatten().map(|&(o, c)| u32::from(c - o)).sum()
+    }
+}
+
+fn hhmm(m: u16) -> String {
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+fn parse_hhmm(s: &str) -> Option<u16> {
+    let (h, m) = s.trim().split_once(':')?;
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    // "24:00" is accepted as the end of the day.
+    ((h < 24 && m < 60) || (h == 24 && m == 0)).then_some(h * 60 + m)
+}
+
+fn parse_interval(s: &str) -> Option<(u16, u16)> {
+    let (a, b) = s.split_once('-')?;
+    let (o, c) = (parse_hhmm(a)?, parse_hhmm(b)?);
+    if o >= 1440 {
+        return None;
+    }
+    Some(if c > o { (o, c) } else { (o, c + 1440) })
+}
+
+impl Serialize for OpeningHours {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_wire().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for OpeningHours {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = BTreeMap::<String, Vec<String>>::deserialize(d)?;
+        Self::parse(&raw, "opening_hours").map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for OpeningHours {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .description(Some(
+                "Opening intervals per weekday (keys mon..sun) in the venue's local time, such as \
+                 {\"mon\": [\"11:30-15:00\", \"17:00-23:00\"]}. A missing day is closed; an interval \
+                 ending at or before its start runs past midnight.",
+            ))
+            .additional_properties(Some(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String))))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for OpeningHours {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect())).collect()
+    }
+
+    #[test]
+    fn late_night_hours_spill_into_the_next_day() {
+        let h = OpeningHours::parse(&raw(&[("fri", &["18:00-02:00"])]), "h").unwrap();
+        assert!(h.is_open(Weekday::Fri, 23 * 60));
+        assert!(h.is_open(Weekday::Sat, 60));
+        assert!(!h.is_open(Weekday::Sat, 3 * 60));
+        assert!(!h.is_open(Weekday::Fri, 17 * 60));
+        assert_eq!(h.to_wire(), raw(&[("fri", &["18:00-02:00"])]));
+    }
+
+    #[test]
+    fn bad_days_and_times_name_the_field() {
+        let e = OpeningHours::parse(&raw(&[("funday", &["10:00-11:00"]), ("mon", &["25:00-26:00"])]), "h").unwrap_err();
+        let fields: Vec<_> = e.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, vec!["h.funday", "h.mon[0]"]);
+    }
+
+    #[test]
+    fn a_table_must_fit_before_closing() {
+        let h = OpeningHours::every_day(&[(17 * 60, 23 * 60)]);
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap().and_hms_opt(21, 0, 0).unwrap();
+        assert!(h.is_open_for(&t, 120));
+        assert!(!h.is_open_for(&t, 121));
+    }
+}

@@ -1,0 +1,415 @@
+//! Users, their tastes (preferences) and the seven personas of the first seed document.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::Checker;
+use crate::ValidationError;
+
+/// The seven behaviour archetypes of the first seed document; they drive seeding and simulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Persona {
+    SocialButterfly,
+    FoodieExplorer,
+    RoutineRegular,
+    EventOrganizer,
+    SpontaneousDiner,
+    BusyProfessional,
+    BudgetConscious,
+}
+
+impl Persona {
+    pub const ALL: [Persona; 7] = [
+        Persona::SocialButterfly,
+        Persona::FoodieExplorer,
+        Persona::RoutineRegular,
+        Persona::EventOrganizer,
+        Persona::SpontaneousDiner,
+        Persona::BusyProfessional,
+        Persona::BudgetConscious,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Persona::SocialButterfly => "social_butterfly",
+            Persona::FoodieExplorer => "foodie_explorer",
+            Persona::RoutineRegular => "routine_regular",
+            Persona::EventOrganizer => "event_organizer",
+            Persona::SpontaneousDiner => "spontaneous_diner",
+            Persona::BusyProfessional => "busy_professional",
+            Persona::BudgetConscious => "budget_conscious",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// The display name used by the first seed document ("Social Butterfly").
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Persona::SocialButterfly => "Social Butterfly",
+            Persona::FoodieExplorer => "Foodie Explorer",
+            Persona::RoutineRegular => "Routine Regular",
+            Persona::EventOrganizer => "Event Organizer",
+            Persona::SpontaneousDiner => "Spontaneous Diner",
+            Persona::BusyProfessional => "Busy Professional",
+            Persona::BudgetConscious => "Budget Conscious",
+        }
+    }
+}
+
+/// A person using Luna. `handle` is unique (stored lower-case); `email` is unique when present.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    pub handle: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub age: Option<i32>,
+    pub avatar_url: Option<String>,
+    pub home_lat: Option<f64>,
+    pub home_lng: Option<f64>,
+    pub city: Option<String>,
+    pub persona: Option<Persona>,
+    /// How active the user is, 0 to 1.
+    pub activity_score: f64,
+    /// How social the user is, 0 to 1.
+    pub social_score: f64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The body of `POST /users/`: the second seed document's fields plus Luna's optional ones.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserInput {
+    /// 3 to 30 characters of letters, digits, `_`, `.` or `-`; unique, case-insensitive.
+    pub handle: String,
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub age: Option<i32>,
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    #[serde(default)]
+    pub home_lat: Option<f64>,
+    #[serde(default)]
+    pub home_lng: Option<f64>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub persona: Option<Persona>,
+    #[serde(default)]
+    pub activity_score: Option<f64>,
+    #[serde(default)]
+    pub social_score: Option<f64>,
+    /// Optional tastes, stored with the user in the same transaction.
+    #[serde(default)]
+    pub preferences: Option<PreferencesInput>,
+}
+
+/// A user that passed validation and can be stored as is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub handle: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub age: Option<i32>,
+    pub avatar_url: Option<String>,
+    pub home_lat: Option<f64>,
+    pub home_lng: Option<f64>,
+    pub city: Option<String>,
+    pub persona: Option<Persona>,
+    pub activity_score: f64,
+    pub social_score: f64,
+    pub preferences: Option<UserPreferences>,
+}
+
+fn check_handle(c: &mut Checker, handle: &str) -> String {
+    let h = handle.trim().to_lowercase();
+    let ok_chars = h.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-'));
+    c.check((3..=30).contains(&h.len()) && ok_chars, "handle", "must be 3 to 30 letters, digits, '_', '.' or '-'");
+    h
+}
+
+fn check_email(c: &mut Checker, email: Option<&str>) -> Option<String> {
+    let e = c.opt_text("email", email, 254)?.to_lowercase();
+    let valid = e.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+    }) && !e.contains(char::is_whitespace);
+    c.check(valid, "email", "must be an email address");
+    Some(e)
+}
+
+fn check_location(c: &mut Checker, lat: Option<f64>, lng: Option<f64>) {
+    c.check(lat.is_some() == lng.is_some(), "home_lng", "home_lat and home_lng go together");
+    if let Some(lat) = lat {
+        c.range("home_lat", lat, -90.0, 90.0);
+    }
+    if let Some(lng) = lng {
+        c.range("home_lng", lng, -180.0, 180.0);
+    }
+}
+
+fn check_common(c: &mut Checker, age: Option<i32>, activity: Option<f64>, social: Option<f64>) {
+    if let Some(age) = age {
+        c.check((13..=120).contains(&age), "age", "must be between 13 and 120");
+    }
+    if let Some(a) = activity {
+        c.range("activity_score", a, 0.0, 1.0);
+    }
+    if let Some(s) = social {
+        c.range("social_score", s, 0.0, 1.0);
+    }
+}
+
+impl NewUser {
+    pub fn parse(input: UserInput) -> Result<Self, ValidationError> {
+        let mut c = Checker::new();
+        let handle = check_handle(&mut c, &input.handle);
+        let name = c.text("name", &input.name, 100);
+        let email = check_email(&mut c, input.email.as_deref());
+        let avatar_url = c.opt_text("avatar_url", input.avatar_url.as_deref(), 500);
+        let city = c.opt_text("city", input.city.as_deref(), 100);
+        check_location(&mut c, input.home_lat, input.home_lng);
+        check_common(&mut c, input.age, input.activity_score, input.social_score);
+        let preferences = input.preferences.map(|p| c.absorb(UserPreferences::parse(p, "preferences")));
+        let value = Self {
+            id: crate::new_id(),
+            handle,
+            name,
+            email,
+            age: input.age,
+            avatar_url,
+            home_lat: input.home_lat,
+            home_lng: input.home_lng,
+            city,
+            persona: input.persona,
+            activity_score: input.activity_score.unwrap_or(0.5),
+            social_score: input.social_score.unwrap_or(0.5),
+            preferences: preferences.flatten(),
+        };
+        c.finish(value)
+    }
+}
+
+/// The body of a user update: every field optional; `null` clears an optional field.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatchInput {
+    pub handle: Option<String>,
+    pub name: Option<String>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub age: Option<Option<i32>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub avatar_url: Option<Option<String>>,
+    pub home_lat: Option<f64>,
+    pub home_lng: Option<f64>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub city: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<Persona>)]
+    pub persona: Option<Option<Persona>>,
+    pub activity_score: Option<f64>,
+    pub social_score: Option<f64>,
+}
+
+/// A validated partial update of a user. `Some(None)` clears a field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserPatch {
+    pub handle: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub age: Option<Option<i32>>,
+    pub avatar_url: Option<Option<String>>,
+    pub home: Option<(f64, f64)>,
+    pub city: Option<Option<String>>,
+    pub persona: Option<Option<Persona>>,
+    pub activity_score: Option<f64>,
+    pub social_score: Option<f64>,
+}
+
+impl UserPatch {
+    pub fn parse(input: UserPatchInput) -> Result<Self, ValidationError> {
+        let mut c = Checker::new();
+        let handle = input.handle.as_deref().map(|h| check_handle(&mut c, h));
+        let name = input.name.as_deref().map(|n| c.text("name", n, 100));
+        let email = input.email.map(|e| check_email(&mut c, e.as_deref()));
+        let avatar_url = input.avatar_url.map(|a| c.opt_text("avatar_url", a.as_deref(), 500));
+        let city = input.city.map(|a| c.opt_text("city", a.as_deref(), 100));
+        check_location(&mut c, input.home_lat, input.home_lng);
+        check_common(&mut c, input.age.flatten(), input.activity_score, input.social_score);
+        let patch = Self {
+            handle,
+            name,
+            email,
+            age: input.age,
+            avatar_url,
+            home: input.home_lat.zip(input.home_lng),
+            city,
+            persona: input.persona,
+            activity_score: input.activity_score,
+            social_score: input.social_score,
+        };
+        c.finish(patch)
+    }
+
+    /// Applies the patch to a user in memory (the store does the same in SQL).
+    pub fn apply(&self, u: &mut User) {
+        if let Some(h) = &self.handle {
+            u.handle = h.clone();
+        }
+        if let Some(n) = &self.name {
+            u.name = n.clone();
+        }
+        if let Some(e) = &self.email {
+            u.email = e.clone();
+        }
+        if let Some(a) = self.age {
+            u.age = a;
+        }
+        if let Some(a) = &self.avatar_url {
+            u.avatar_url = a.clone();
+        }
+        if let Some((lat, lng)) = self.home {
+            u.home_lat = Some(lat);
+            u.home_lng = Some(lng);
+        }
+        if let Some(c) = &self.city {
+            u.city = c.clone();
+        }
+        if let Some(p) = self.persona {
+            u.persona = p;
+        }
+        if let Some(a) = self.activity_score {
+            u.activity_score = a;
+        }
+        if let Some(s) = self.social_score {
+            u.social_score = s;
+        }
+    }
+}
+
+/// A user's tastes (the first seed document's UserPreferences).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UserPreferences {
+    /// Lower-case cuisine names such as `japanese`, `ramen`, `italian`.
+    pub cuisines: Vec<String>,
+    /// Cheapest acceptable price level, 1 to 4.
+    pub price_min: i16,
+    /// Dearest acceptable price level, 1 to 4, at least `price_min`.
+    pub price_max: i16,
+    /// Ambiance tags such as `cozy`, `lively`, `rooftop`.
+    pub ambiance: Vec<String>,
+    /// Dietary needs such as `vegetarian`, `vegan`, `gluten_free`, `halal`.
+    pub dietary: Vec<String>,
+    /// Usual party size, 1 to 20.
+    pub preferred_group_size: i16,
+    /// Openness to meeting new people, 0 to 1.
+    pub openness: f64,
+}
+
+impl Default for UserPreferences {
+    fn default() -> Self {
+        Self {
+            cuisines: vec![],
+            price_min: 1,
+            price_max: 4,
+            ambiance: vec![],
+            dietary: vec![],
+            preferred_group_size: 2,
+            openness: 0.5,
+        }
+    }
+}
+
+/// The body of `PUT /api/v1/users/{id}/preferences`; omitted fields take their defaults.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesInput {
+    #[serde(default)]
+    pub cuisines: Vec<String>,
+    pub price_min: Option<i16>,
+    pub price_max: Option<i16>,
+    #[serde(default)]
+    pub ambiance: Vec<String>,
+    #[serde(default)]
+    pub dietary: Vec<String>,
+    pub preferred_group_size: Option<i16>,
+    pub openness: Option<f64>,
+}
+
+impl UserPreferences {
+    pub fn parse(input: PreferencesInput, prefix: &str) -> Result<Self, ValidationError> {
+        let f = |name: &str| if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") };
+        let d = Self::default();
+        let mut c = Checker::new();
+        let cuisines = c.tags(&f("cuisines"), &input.cuisines, 20);
+        let ambiance = c.tags(&f("ambiance"), &input.ambiance, 20);
+        let dietary = c.tags(&f("dietary"), &input.dietary, 10);
+        let price_min = input.price_min.unwrap_or(d.price_min);
+        let price_max = input.price_max.unwrap_or(d.price_max);
+        c.check((1..=4).contains(&price_min), &f("price_min"), "must be between 1 and 4");
+        c.check((1..=4).contains(&price_max), &f("price_max"), "must be between 1 and 4");
+        c.check(price_min <= price_max, &f("price_max"), "must be at least price_min");
+        let preferred_group_size = input.preferred_group_size.unwrap_or(d.preferred_group_size);
+        c.check((1..=20).contains(&preferred_group_size), &f("preferred_group_size"), "must be between 1 and 20");
+        let openness = input.openness.unwrap_or(d.openness);
+        c.range(&f("openness"), openness, 0.0, 1.0);
+        c.finish(Self { cuisines, price_min, price_max, ambiance, dietary, preferred_group_size, openness })
+    }
+}
+
+/// Serde helper: tells a missing field (`None`) from an explicit `null` (`Some(None)`).
+pub mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(handle: &str) -> UserInput {
+        UserInput { handle: handle.into(), name: "Alice Chen".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn handles_are_lower_cased_and_checked() {
+        assert_eq!(NewUser::parse(input(" Alice ")).unwrap().handle, "alice");
+        let e = NewUser::parse(input("a b")).unwrap_err();
+        assert_eq!(e.0[0].field, "handle");
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let mut i = input("al");
+        i.age = Some(7);
+        i.email = Some("nope".into());
+        i.home_lat = Some(100.0);
+        i.home_lng = Some(0.0);
+        let fields: Vec<_> = NewUser::parse(i).unwrap_err().0.into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["handle", "email", "home_lat", "age"]);
+    }
+
+    #[test]
+    fn preferences_refuse_an_inverted_price_range() {
+        let p = PreferencesInput { price_min: Some(3), price_max: Some(2), ..Default::default() };
+        assert_eq!(UserPreferences::parse(p, "").unwrap_err().0[0].field, "price_max");
+    }
+}

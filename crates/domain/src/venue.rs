@@ -1,0 +1,361 @@
+//! Venues: places people go (restaurants, bars, cafes, music, comedy, karaoke, sports).
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::Checker;
+use crate::user::double_option;
+use crate::{OpeningHours, Timestamp, ValidationError};
+
+/// What kind of place a venue is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Restaurant,
+    Bar,
+    Cafe,
+    Music,
+    Comedy,
+    Karaoke,
+    Sports,
+}
+
+impl Category {
+    pub const ALL: [Category; 7] = [
+        Category::Restaurant,
+        Category::Bar,
+        Category::Cafe,
+        Category::Music,
+        Category::Comedy,
+        Category::Karaoke,
+        Category::Sports,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Restaurant => "restaurant",
+            Category::Bar => "bar",
+            Category::Cafe => "cafe",
+            Category::Music => "music",
+            Category::Comedy => "comedy",
+            Category::Karaoke => "karaoke",
+            Category::Sports => "sports",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Minutes a party usually holds its seats (the booking turn time).
+    pub fn turn_minutes(self) -> u16 {
+        match self {
+            Category::Cafe => 60,
+            Category::Restaurant | Category::Bar | Category::Karaoke => 120,
+            Category::Music | Category::Comedy | Category::Sports => 180,
+        }
+    }
+
+    /// Seats a venue of this kind has when none are given.
+    pub fn default_capacity(self) -> i32 {
+        match self {
+            Category::Cafe => 30,
+            Category::Restaurant => 60,
+            Category::Bar | Category::Karaoke => 80,
+            Category::Comedy => 120,
+            Category::Music | Category::Sports => 200,
+        }
+    }
+}
+
+/// A place. `price_level` is 1 to 4 and `rating` 0 to 5 when known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Venue {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub category: Category,
+    /// Lower-case cuisine such as `japanese` (restaurants and cafes mostly).
+    pub cuisine: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub lat: f64,
+    pub lng: f64,
+    pub price_level: Option<i16>,
+    pub rating: Option<f64>,
+    /// Seats available for bookings at one time.
+    pub capacity: i32,
+    /// Feature and ambiance tags such as `rooftop`, `cozy`, `vegan_options`, `live_music`.
+    pub tags: Vec<String>,
+    /// Weekly hours in local time; `null` means unknown (treated as always open).
+    pub opening_hours: Option<OpeningHours>,
+    /// IANA time zone of the venue, such as `America/New_York`.
+    pub timezone: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The body of `POST /venues/`: the second seed document's fields plus Luna's optional ones.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VenueInput {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub category: Category,
+    #[serde(default)]
+    pub cuisine: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    pub lat: f64,
+    pub lng: f64,
+    #[serde(default)]
+    pub price_level: Option<i16>,
+    #[serde(default)]
+    pub rating: Option<f64>,
+    #[serde(default)]
+    pub capacity: Option<i32>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub opening_hours: Option<OpeningHours>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// A venue that passed validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewVenue {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub category: Category,
+    pub cuisine: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub lat: f64,
+    pub lng: f64,
+    pub price_level: Option<i16>,
+    pub rating: Option<f64>,
+    pub capacity: i32,
+    pub tags: Vec<String>,
+    pub opening_hours: Option<OpeningHours>,
+    pub timezone: String,
+}
+
+/// The default time zone (the demo city is New York).
+pub const DEFAULT_TIMEZONE: &str = "America/New_York";
+
+fn check_price(c: &mut Checker, p: Option<i16>) {
+    if let Some(p) = p {
+        c.check((1..=4).contains(&p), "price_level", "must be between 1 and 4");
+    }
+}
+
+fn check_rating(c: &mut Checker, r: Option<f64>) {
+    if let Some(r) = r {
+        c.range("rating", r, 0.0, 5.0);
+    }
+}
+
+fn check_capacity(c: &mut Checker, cap: Option<i32>) {
+    if let Some(cap) = cap {
+        c.check((1..=100_000).contains(&cap), "capacity", "must be between 1 and 100000");
+    }
+}
+
+fn check_timezone(c: &mut Checker, tz: Option<&str>) -> Option<String> {
+    let tz = tz?.trim();
+    c.check(tz.parse::<chrono_tz::Tz>().is_ok(), "timezone", "must be an IANA time zone such as America/New_York");
+    Some(tz.to_string())
+}
+
+impl NewVenue {
+    pub fn parse(input: VenueInput) -> Result<Self, ValidationError> {
+        let mut c = Checker::new();
+        let name = c.text("name", &input.name, 200);
+        let description = c.opt_text("description", input.description.as_deref(), 2000);
+        let cuisine = c.opt_text("cuisine", input.cuisine.as_deref(), 40).map(|s| s.to_lowercase());
+        let address = c.opt_text("address", input.address.as_deref(), 300);
+        let city = c.opt_text("city", input.city.as_deref(), 100);
+        c.range("lat", input.lat, -90.0, 90.0);
+        c.range("lng", input.lng, -180.0, 180.0);
+        check_price(&mut c, input.price_level);
+        check_rating(&mut c, input.rating);
+        check_capacity(&mut c, input.capacity);
+        let tags = c.tags("tags", &input.tags, 30);
+        let timezone = check_timezone(&mut c, input.timezone.as_deref()).unwrap_or_else(|| DEFAULT_TIMEZONE.into());
+        let v = Self {
+            id: crate::new_id(),
+            name,
+            description,
+            category: input.category,
+            cuisine,
+            address,
+            city,
+            lat: input.lat,
+            lng: input.lng,
+            price_level: input.price_level,
+            rating: input.rating,
+            capacity: input.capacity.unwrap_or_else(|| input.category.default_capacity()),
+            tags,
+            opening_hours: input.opening_hours,
+            timezone,
+        };
+        c.finish(v)
+    }
+}
+
+/// The body of a venue update: every field optional; `null` clears an optional field.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VenuePatchInput {
+    pub name: Option<String>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    pub category: Option<Category>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub cuisine: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub city: Option<Option<String>>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<i16>)]
+    pub price_level: Option<Option<i16>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<f64>)]
+    pub rating: Option<Option<f64>>,
+    pub capacity: Option<i32>,
+    pub tags: Option<Vec<String>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<OpeningHours>)]
+    pub opening_hours: Option<Option<OpeningHours>>,
+    pub timezone: Option<String>,
+}
+
+/// A validated partial update of a venue. `Some(None)` clears a field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VenuePatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub category: Option<Category>,
+    pub cuisine: Option<Option<String>>,
+    pub address: Option<Option<String>>,
+    pub city: Option<Option<String>>,
+    pub location: Option<(f64, f64)>,
+    pub price_level: Option<Option<i16>>,
+    pub rating: Option<Option<f64>>,
+    pub capacity: Option<i32>,
+    pub tags: Option<Vec<String>>,
+    pub opening_hours: Option<Option<OpeningHours>>,
+    pub timezone: Option<String>,
+}
+
+impl VenuePatch {
+    pub fn parse(input: VenuePatchInput) -> Result<Self, ValidationError> {
+        let mut c = Checker::new();
+        let name = input.name.as_deref().map(|n| c.text("name", n, 200));
+        let description = input.description.map(|d| c.opt_text("description", d.as_deref(), 2000));
+        let cuisine = input.cuisine.map(|d| c.opt_text("cuisine", d.as_deref(), 40).map(|s| s.to_lowercase()));
+        let address = input.address.map(|d| c.opt_text("address", d.as_deref(), 300));
+        let city = input.city.map(|d| c.opt_text("city", d.as_deref(), 100));
+        c.check(input.lat.is_some() == input.lng.is_some(), "lng", "lat and lng go together");
+        if let Some(lat) = input.lat {
+            c.range("lat", lat, -90.0, 90.0);
+        }
+        if let Some(lng) = input.lng {
+            c.range("lng", lng, -180.0, 180.0);
+        }
+        check_price(&mut c, input.price_level.flatten());
+        check_rating(&mut c, input.rating.flatten());
+        check_capacity(&mut c, input.capacity);
+        let tags = input.tags.as_deref().map(|t| c.tags("tags", t, 30));
+        let timezone = check_timezone(&mut c, input.timezone.as_deref());
+        let p = Self {
+            name,
+            description,
+            category: input.category,
+            cuisine,
+            address,
+            city,
+            location: input.lat.zip(input.lng),
+            price_level: input.price_level,
+            rating: input.rating,
+            capacity: input.capacity,
+            tags,
+            opening_hours: input.opening_hours,
+            timezone,
+        };
+        c.finish(p)
+    }
+
+    /// Applies the patch to a venue in memory.
+    pub fn apply(&self, v: &mut Venue) {
+        macro_rules! set {
+            ($($f:ident),*) => {$( if let Some(x) = &self.$f { v.$f = x.clone(); } )*};
+        }
+        set!(name, description, category, cuisine, address, city, price_level, rating, capacity, tags, opening_hours, timezone);
+        if let Some((lat, lng)) = self.location {
+            v.lat = lat;
+            v.lng = lng;
+        }
+    }
+}
+
+impl Venue {
+    /// The venue's time zone (falls back to the default if the stored name is unknown).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::America::New_York)
+    }
+
+    /// Whether the venue is open at a UTC instant (unknown hours count as open).
+    pub fn is_open_at(&self, at: Timestamp) -> bool {
+        self.opening_hours.as_ref().is_none_or(|h| h.is_open_at(&at.with_timezone(&self.tz())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> VenueInput {
+        serde_json::from_value(serde_json::json!({
+            "name": "Sunset Rooftop Bar", "description": "Rooftop cocktails with skyline view.",
+            "category": "bar", "lat": 40.7325, "lng": -73.99, "price_level": 3, "rating": 4.7
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_seed_example_parses_with_defaults() {
+        let v = NewVenue::parse(input()).unwrap();
+        assert_eq!(v.capacity, 80);
+        assert_eq!(v.timezone, DEFAULT_TIMEZONE);
+    }
+
+    #[test]
+    fn out_of_range_price_and_rating_are_refused() {
+        let mut i = input();
+        i.price_level = Some(5);
+        i.rating = Some(5.5);
+        let fields: Vec<_> = NewVenue::parse(i).unwrap_err().0.into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["price_level", "rating"]);
+    }
+
+    #[test]
+    fn unknown_categories_do_not_deserialize() {
+        let r: Result<VenueInput, _> = serde_json::from_value(serde_json::json!({"name": "x", "category": "spa", "lat": 0, "lng": 0}));
+        assert!(r.is_err());
+    }
+}

@@ -1,0 +1,217 @@
+//! Storage: the source of truth. One [`Store`] trait sized to use cases, with a SQLite
+//! implementation (the embedded default) and a PostgreSQL one. Every method is one
+//! transaction; every write records its [`DomainEvent`]s in the outbox table in that same
+//! transaction, so nothing is published that was not committed and nothing committed is lost.
+//! Invariants (unique handles and emails, foreign keys, ranges, no self-friendship) are
+//! constraints in the database, not only checks in Rust.
+
+mod error;
+pub mod postgres;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use domain::{
+    DomainEvent, FriendRequest, Id, Interaction, LatLng, NewInteraction, NewUser, NewVenue, Page, PageRequest,
+    RelationshipType, Category, SocialEdge, Timestamp, User, UserId, UserPatch, UserPreferences, Venue, VenueId,
+    VenueInterest, VenuePatch, Plan, PlanParticipant, Booking,
+};
+use serde::Serialize;
+use std::sync::Arc;
+
+pub use error::{StoreError, StoreResult};
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Filters for listing users.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Handles starting with this (lower-case) prefix.
+    pub handle_prefix: Option<String>,
+    pub persona: Option<domain::Persona>,
+}
+
+/// Filters for listing and searching venues. All are optional and combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct VenueQuery {
+    /// Case-insensitive substring of the name, description, cuisine or tags.
+    pub text: Option<String>,
+    pub category: Option<Category>,
+    pub price_min: Option<i16>,
+    pub price_max: Option<i16>,
+    /// Only venues within `radius_km` of `center`.
+    pub near: Option<(LatLng, f64)>,
+}
+
+/// A friend of a user, with the edge that links them.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Friend {
+    pub user: User,
+    pub relationship_type: RelationshipType,
+    pub strength: f64,
+    #[schema(value_type = String, format = DateTime)]
+    pub since: Timestamp,
+}
+
+/// Which friend requests to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestDirection {
+    Incoming,
+    Outgoing,
+}
+
+/// An event waiting in (or taken from) the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRecord {
+    pub id: Id,
+    pub event: DomainEvent,
+    pub created_at: Timestamp,
+}
+
+/// Row counts, for stats and for "is this database seeded?".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Counts {
+    pub users: u64,
+    pub venues: u64,
+    pub interactions: u64,
+    pub social_edges: u64,
+    pub friend_requests: u64,
+    pub venue_interests: u64,
+    pub plans: u64,
+    pub bookings: u64,
+    pub outbox_pending: u64,
+}
+
+/// A batch of rows written without per-row events (seeding and import). The caller records one
+/// summary event. Rows must be consistent with each other and with what is already stored.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub users: Vec<User>,
+    pub preferences: Vec<(UserId, UserPreferences)>,
+    pub venues: Vec<Venue>,
+    pub edges: Vec<SocialEdge>,
+    pub interactions: Vec<Interaction>,
+    pub interests: Vec<VenueInterest>,
+    pub plans: Vec<Plan>,
+    pub participants: Vec<PlanParticipant>,
+    pub bookings: Vec<Booking>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.users.len()
+            + self.preferences.len()
+            + self.venues.len()
+            + self.edges.len()
+            + self.interactions.len()
+            + self.interests.len()
+            + self.plans.len()
+            + self.participants.len()
+            + self.bookings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The storage contract. Implementations: [`sqlite::SqliteStore`], [`postgres::PostgresStore`].
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    /// Cheap liveness check (`SELECT 1`).
+    async fn ping(&self) -> StoreResult<()>;
+    /// Applies pending migrations (also done by `connect`).
+    async fn migrate(&self) -> StoreResult<()>;
+
+    // ---- users ----
+    /// Inserts a user (and its preferences, if given) and a `user.created` event.
+    /// `Conflict` on a taken handle or email.
+    async fn create_user(&self, new: NewUser) -> StoreResult<User>;
+    async fn get_user(&self, id: UserId) -> StoreResult<User>;
+    async fn get_user_by_handle(&self, handle: &str) -> StoreResult<User>;
+    /// Users in id order, filtered.
+    async fn list_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>>;
+    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User>;
+    /// Deletes the user and everything that hangs off it (edges, interactions, interests...).
+    async fn delete_user(&self, id: UserId) -> StoreResult<()>;
+    /// The user's preferences, or the defaults when none were set. `NotFound` for no such user.
+    async fn get_preferences(&self, id: UserId) -> StoreResult<UserPreferences>;
+    async fn put_preferences(&self, id: UserId, prefs: UserPreferences) -> StoreResult<UserPreferences>;
+
+    // ---- venues ----
+    async fn create_venue(&self, new: NewVenue) -> StoreResult<Venue>;
+    async fn get_venue(&self, id: VenueId) -> StoreResult<Venue>;
+    /// Venues in id order matching every filter of `query`.
+    async fn list_venues(&self, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>>;
+    async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Venue>;
+    async fn delete_venue(&self, id: VenueId) -> StoreResult<()>;
+
+    // ---- interactions ----
+    /// `NotFound` if the user or the venue does not exist.
+    async fn record_interaction(&self, new: NewInteraction) -> StoreResult<Interaction>;
+    /// A user's interactions, newest first is NOT required: id order (which is time order).
+    async fn list_user_interactions(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Interaction>>;
+
+    // ---- social graph ----
+    /// `Invalid` for a request to oneself, `Conflict` if already friends or a request is pending
+    /// between the two (either way), `NotFound` for an unknown user.
+    async fn send_friend_request(&self, from: UserId, to: UserId) -> StoreResult<FriendRequest>;
+    /// Answers a pending request addressed to `to`. Accepting creates the friendship (two
+    /// `friend` edges, strength 0.5) in the same transaction. `Conflict` if not pending.
+    async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> StoreResult<FriendRequest>;
+    async fn list_friend_requests(&self, user_id: UserId, direction: RequestDirection) -> StoreResult<Vec<FriendRequest>>;
+    /// Users with an edge from `user_id` (friends first, then by strength), paginated by the
+    /// other user's id.
+    async fn list_friends(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Friend>>;
+    /// Removes the edges both ways. `NotFound` if they were not connected.
+    async fn remove_friend(&self, user_id: UserId, other: UserId) -> StoreResult<()>;
+    /// Records that `user_id` wants to go to `venue_id` (upsert: the newest preferred time wins).
+    async fn express_interest(&self, user_id: UserId, venue_id: VenueId, preferred_time: Option<Timestamp>)
+    -> StoreResult<VenueInterest>;
+
+    // ---- bulk: seeding, import, reset, snapshot loading ----
+    /// Writes a batch in one transaction with multi-row inserts; no per-row events.
+    async fn insert_batch(&self, batch: Batch) -> StoreResult<()>;
+    /// Deletes every row of every table (users, venues, ... outbox) and records `data.reset`.
+    async fn reset(&self) -> StoreResult<()>;
+    async fn counts(&self) -> StoreResult<Counts>;
+    /// Reads every row of one kind in id order, `limit` at a time, for building the in-memory
+    /// engine at start-up.
+    async fn scan_users(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<(User, Option<UserPreferences>)>>;
+    async fn scan_venues(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Venue>>;
+    async fn scan_interactions(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Interaction>>;
+    /// Edges in (user_id, other_user_id) order after the given pair.
+    async fn scan_edges(&self, after: Option<(UserId, UserId)>, limit: u32) -> StoreResult<Vec<SocialEdge>>;
+
+    // ---- outbox ----
+    /// Records an event that has no other write (such as a served recommendation).
+    async fn record_event(&self, event: DomainEvent) -> StoreResult<Id>;
+    /// The oldest unpublished events, in id order.
+    async fn unpublished_events(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>>;
+    /// Marks events as published (they stay for a while for auditing, then are pruned).
+    async fn mark_published(&self, ids: &[Id]) -> StoreResult<()>;
+}
+
+/// A shared store handle.
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store a URL names: `sqlite://path` or `postgres://...`. Creates the SQLite file
+/// (and its folder) when missing and applies migrations.
+pub async fn connect(url: &str) -> StoreResult<DynStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::Invalid(domain::ValidationError::field(
+            "database_url",
+            "must start with sqlite:, postgres:// or postgresql://",
+        )))
+    }
+}
