@@ -1,0 +1,38 @@
+//! One module per subcommand.
+
+pub mod config;
+pub mod migrate;
+pub mod seed;
+pub mod serve;
+
+use crate::settings::Settings;
+
+/// Flags shared by commands that open the database.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Folder for the embedded SQLite database (ignored when DATABASE_URL names PostgreSQL).
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
+    /// Database URL (`sqlite://...` or `postgres://...`); overrides DATABASE_URL.
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+impl StoreArgs {
+    pub fn apply(&self, s: &mut Settings) {
+        if let Some(d) = &self.data_dir {
+            s.data_dir = d.clone();
+        }
+        if let Some(u) = &self.database_url {
+            s.database_url = Some(u.clone());
+        }
+    }
+}
+
+/// Opens (and migrates) the configured store.
+pub async fn open_store(s: &Settings) -> anyhow::Result<store::DynStore> {
+    let url = s.database_url();
+    store::connect(&url)
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the database at {}: {e}", crate::settings::redact_url(&url)))
+}

@@ -1,0 +1,82 @@
+//! `luna serve`: the HTTP API, its docs, metrics and the dashboard, with graceful shutdown on
+//! SIGTERM or Ctrl-C. Plain `luna serve` never writes data on its own; `--demo` seeds the demo
+//! city into an empty database first.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8000).
+    #[arg(long)]
+    pub bind: Option<SocketAddr>,
+    /// Seed the demo city into the database first if it is empty.
+    #[arg(long)]
+    pub demo: bool,
+    /// Local development: readable logs, permissive CORS.
+    #[arg(long)]
+    pub dev: bool,
+    #[command(flatten)]
+    pub store: super::StoreArgs,
+}
+
+pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
+    args.store.apply(&mut settings);
+    if let Some(b) = args.bind {
+        settings.bind = b;
+    }
+    settings.dev |= args.dev;
+    let json_logs = settings.log_format.as_deref().map_or(!settings.dev, |f| f == "json");
+    crate::logging::init(json_logs);
+
+    let store = super::open_store(&settings).await?;
+    let app = app::App::new(store, super::seed::app_settings(&settings));
+    if args.demo {
+        let opts = super::seed::demo_options(&settings, false);
+        let report = app.seed_demo(opts).await.map_err(|e| anyhow::anyhow!("seeding the demo city: {e}"))?;
+        if report.seeded {
+            tracing::info!(users = report.users, venues = report.venues, interactions = report.interactions, "demo city seeded");
+        } else {
+            tracing::info!("database already has data; demo seeding skipped");
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind(settings.bind)
+        .await
+        .with_context(|| format!("binding {} (is another server running there?)", settings.bind))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = ?app.store.backend(), "luna is serving");
+    eprintln!("Luna is up: dashboard http://{addr}/  API docs http://{addr}/docs  OpenAPI http://{addr}/openapi.json");
+    let opts = api::ServeOptions {
+        dev: settings.dev,
+        body_limit_bytes: settings.body_limit_bytes,
+        request_timeout: Duration::from_secs(settings.request_timeout_secs),
+    };
+    api::serve(app, listener, opts, shutdown_signal()).await.context("serving HTTP")?;
+    tracing::info!("luna stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown requested; draining in-flight requests");
+}

@@ -1,0 +1,158 @@
+//! Settings: defaults, then a TOML file, then `LUNA_*` environment variables (nested keys with
+//! `__`, e.g. `LUNA_DEMO__USERS=500`), then `DATABASE_URL` / `REDIS_URL`, then command-line
+//! flags. Secrets (the admin token, passwords inside URLs) are never printed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Everything `luna` can be configured with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address `luna serve` listens on.
+    pub bind: SocketAddr,
+    /// Folder for the embedded SQLite database (and other local state).
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; defaults to SQLite under `data_dir`.
+    pub database_url: Option<String>,
+    /// Redis for the event bus; in-memory when unset.
+    pub redis_url: Option<String>,
+    /// Local development: readable logs, permissive CORS.
+    pub dev: bool,
+    /// `pretty` or `json` (default: pretty with --dev, json otherwise).
+    pub log_format: Option<String>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Longest a request may take before it is answered with a timeout error, in seconds.
+    pub request_timeout_secs: u64,
+    /// The demo city `--demo` and `luna seed` generate.
+    pub demo: DemoSettings,
+}
+
+/// Size and place of the generated demo city.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSettings {
+    pub users: usize,
+    pub venues: usize,
+    pub seed: u64,
+    pub city: String,
+    pub center_lat: f64,
+    pub center_lng: f64,
+    pub radius_km: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            data_dir: PathBuf::from("./luna-data"),
+            database_url: None,
+            redis_url: None,
+            dev: false,
+            log_format: None,
+            body_limit_bytes: 1 << 20,
+            request_timeout_secs: 30,
+            demo: DemoSettings::default(),
+        }
+    }
+}
+
+impl Default for DemoSettings {
+    fn default() -> Self {
+        Self {
+            users: 300,
+            venues: 150,
+            seed: 42,
+            city: "New York".into(),
+            center_lat: 40.7306,
+            center_lng: -73.9352,
+            radius_km: 12.0,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings from the layers, the TOML file being `path` or `./luna.toml` if present.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        match path {
+            Some(p) => {
+                anyhow::ensure!(p.exists(), "config file {} does not exist", p.display());
+                fig = fig.merge(Toml::file(p));
+            }
+            None => fig = fig.merge(Toml::file("luna.toml")),
+        }
+        fig = fig.merge(Env::prefixed("LUNA_").split("__"));
+        fig = fig.merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]).map(|k| k.as_str().to_lowercase().into()));
+        fig.extract().context("reading settings (defaults, luna.toml, LUNA_* variables)")
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("luna.db").display()))
+    }
+
+    /// The settings as TOML with secrets hidden (what `luna config` prints).
+    pub fn to_redacted_toml(&self) -> anyhow::Result<String> {
+        let mut s = self.clone();
+        s.database_url = Some(redact_url(&self.database_url()));
+        s.redis_url = s.redis_url.as_deref().map(redact_url);
+        toml_string(&s)
+    }
+}
+
+fn toml_string(s: &Settings) -> anyhow::Result<String> {
+    let value = serde_json::to_value(s)?;
+    let mut out = String::new();
+    let mut tables = String::new();
+    if let serde_json::Value::Object(m) = value {
+        for (k, v) in m {
+            match v {
+                serde_json::Value::Null => out.push_str(&format!("# {k} = (unset)\n")),
+                serde_json::Value::Object(inner) => {
+                    tables.push_str(&format!("\n[{k}]\n"));
+                    for (ik, iv) in inner {
+                        tables.push_str(&format!("{ik} = {iv}\n"));
+                    }
+                }
+                other => out.push_str(&format!("{k} = {other}\n")),
+            }
+        }
+    }
+    Ok(out + &tables)
+}
+
+/// Hides the password of a URL such as `postgres://user:secret@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((creds, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    match creds.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:****@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_hidden() {
+        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:****@h:5432/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://./x.db"), "sqlite://./x.db");
+    }
+
+    #[test]
+    fn the_default_database_is_sqlite_under_the_data_dir() {
+        let s = Settings::default();
+        assert_eq!(s.database_url(), "sqlite://./luna-data/luna.db");
+        assert!(s.to_redacted_toml().unwrap().contains("bind = \"127.0.0.1:8000\""));
+    }
+}
