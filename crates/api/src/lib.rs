@@ -1,1 +1,137 @@
-//! placeholder
+//! Luna's HTTP API: an axum router over the [`App`] services, with its OpenAPI document.
+//! [`router`] is pure (tests drive it with `oneshot`); [`serve`] runs it on a listener until
+//! a shutdown future resolves, draining in-flight requests.
+//!
+//! Every resource (users, venues, interactions, friends) is built once and served both under
+//! `/api/v1` and at the root, where the second seed document's clients expect it. Every path
+//! answers with and without a trailing slash. Every error is `{"error": {"code", "message",
+//! "details"}}`, including those of the outer layers (405, 413, 408, panics).
+
+mod admin;
+mod docs;
+mod error;
+mod extract;
+mod health;
+mod interactions;
+mod metrics;
+mod respond;
+mod social;
+mod users;
+mod venues;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use tower::Layer;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use app::App;
+
+pub use error::{ApiError, ApiResult, ErrorBody, ErrorDetail};
+pub use extract::{AppJson, AppPath, AppQuery};
+pub use metrics::handle as metrics_handle;
+
+/// How [`serve`] runs the router.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Local development: permissive CORS (any origin).
+    pub dev: bool,
+    /// Largest accepted request body; larger ones get a 413.
+    pub body_limit_bytes: usize,
+    /// Longest a request may take; slower ones get a 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self { dev: false, body_limit_bytes: 1024 * 1024, request_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// The resources served both at `/` (the seed's paths) and under `/api/v1`.
+fn resources() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .merge(users::router())
+        .merge(venues::router())
+        .merge(interactions::router())
+        .merge(social::router())
+}
+
+/// Every documented route, with the document.
+fn routes() -> (Router<App>, OpenApi) {
+    let resources = resources();
+    let (legacy_routes, resource_doc) = resources.clone().split_for_parts();
+    let (routes, mut doc) = OpenApiRouter::with_openapi(docs::base())
+        .nest("/api/v1", resources)
+        .merge(admin::router())
+        .merge(health::router())
+        .merge(metrics::router())
+        .split_for_parts();
+    doc.merge(docs::legacy(resource_doc));
+    (routes.merge(legacy_routes), doc)
+}
+
+/// The OpenAPI 3 document of every operation (also served at `/openapi.json`).
+pub fn openapi() -> OpenApi {
+    routes().1
+}
+
+/// The whole service with default [`ServeOptions`].
+pub fn router(app: App) -> Router {
+    router_with(app, &ServeOptions::default())
+}
+
+/// The whole service: routes, docs, metrics and the middleware stack.
+pub fn router_with(app: App, opts: &ServeOptions) -> Router {
+    metrics::handle();
+    let (routes, doc) = routes();
+    let inner = routes
+        .route("/openapi.json", docs::openapi_json(&doc))
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(DefaultBodyLimit::max(opts.body_limit_bytes))
+        .with_state(app);
+    // Outside the router, so `/users/` is trimmed to `/users` before routing.
+    let normalized = NormalizePathLayer::trim_trailing_slash().layer(inner);
+    let mut service = Router::new()
+        .merge(docs::swagger_ui())
+        .fallback_service(normalized)
+        .layer(RequestBodyLimitLayer::new(opts.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, opts.request_timeout))
+        .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::map_response(error::json_errors));
+    if opts.dev {
+        service = service.layer(CorsLayer::permissive());
+    }
+    service
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+fn request_span(req: &Request) -> tracing::Span {
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    app: App,
+    listener: tokio::net::TcpListener,
+    opts: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = router_with(app, &opts);
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+}

@@ -3,12 +3,20 @@
 //! same transaction) and returns domain values. No HTTP here.
 
 mod error;
+pub mod seed;
+mod social;
+mod users;
+mod venues;
+pub mod relay;
 
 use std::sync::Arc;
 
+use bus::DynBus;
 use store::DynStore;
+use tokio::sync::Notify;
 
 pub use error::{AppError, AppResult};
+pub use venues::{MAX_RADIUS_KM, VenueSearch};
 
 /// Settings the services need (a slice of the binary's settings).
 #[derive(Debug, Clone)]
@@ -27,12 +35,30 @@ impl Default for AppSettings {
 #[derive(Clone)]
 pub struct App {
     pub store: DynStore,
+    pub bus: DynBus,
     pub settings: Arc<AppSettings>,
+    /// Poked after writes so the outbox relay publishes without waiting for its next poll.
+    pub outbox_wake: Arc<Notify>,
 }
 
 impl App {
+    /// An app on the in-memory bus (the embedded default).
     pub fn new(store: DynStore, settings: AppSettings) -> Self {
-        Self { store, settings: Arc::new(settings) }
+        Self::with_bus(store, Arc::new(bus::MemoryBus::default()), settings)
+    }
+
+    pub fn with_bus(store: DynStore, bus: DynBus, settings: AppSettings) -> Self {
+        Self { store, bus, settings: Arc::new(settings), outbox_wake: Arc::new(Notify::new()) }
+    }
+
+    /// Starts the background tasks (the outbox relay). Call once per process.
+    pub fn start_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![relay::spawn(self.store.clone(), self.bus.clone(), self.outbox_wake.clone())]
+    }
+
+    /// Tells the relay there is something new in the outbox.
+    pub fn wrote(&self) {
+        self.outbox_wake.notify_one();
     }
 
     /// The current time (one place to swap in a simulated clock).

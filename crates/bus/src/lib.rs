@@ -1,1 +1,68 @@
-//! placeholder
+//! The event bus: what happened, per channel, in order. Two backends behind [`EventBus`]:
+//! in-memory (the embedded default: a broadcast for live delivery and a bounded history per
+//! channel) and Redis Streams (production). Event ids are `<millis>-<seq>` on both, ordered
+//! per channel, so a client resumes after the last id it saw whichever backend serves it.
+
+pub mod id;
+pub mod memory;
+
+use async_trait::async_trait;
+use domain::{Channel, Event, Id, Timestamp};
+use std::sync::Arc;
+
+pub use id::EventId;
+pub use memory::MemoryBus;
+
+/// A bus error: the backend is unreachable (the caller keeps events in the outbox and retries).
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("event bus unavailable: {0}")]
+    Unavailable(String),
+    #[error("invalid event id {0:?}")]
+    InvalidId(String),
+}
+
+pub type BusResult<T> = Result<T, BusError>;
+
+/// What a publisher hands the bus; the bus assigns the id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Publish {
+    pub channel: Channel,
+    pub event_type: String,
+    pub data: serde_json::Value,
+    pub timestamp: Timestamp,
+    /// The outbox id, for de-duplication by consumers (at-least-once delivery).
+    pub source_id: Option<Id>,
+}
+
+/// A live message: an event, or notice that the subscriber fell behind and missed events
+/// (it should resume from history after the last id it saw).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    Event(Event),
+    Lagged { missed: u64 },
+}
+
+/// A live subscription to one channel or to all.
+pub type Subscription = futures::stream::BoxStream<'static, Delivery>;
+
+#[async_trait]
+pub trait EventBus: Send + Sync + 'static {
+    /// `memory` or `redis`.
+    fn backend(&self) -> &'static str;
+    /// Appends an event to its channel and returns it with its id.
+    async fn publish(&self, event: Publish) -> BusResult<Event>;
+    /// Live events from now on, on `channel` or on every channel when `None`.
+    async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription>;
+    /// Up to `limit` most recent events of a channel strictly before `before` (or the newest),
+    /// returned oldest first.
+    async fn history(&self, channel: Channel, limit: usize, before: Option<EventId>) -> BusResult<Vec<Event>>;
+    /// Up to `limit` events of a channel strictly after `after`, oldest first (resumption).
+    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Vec<Event>>;
+    /// Whether the backend answers.
+    async fn ping(&self) -> BusResult<()>;
+    /// Events published per channel since start (for stats).
+    fn published_counts(&self) -> Vec<(Channel, u64)>;
+}
+
+pub type DynBus = Arc<dyn EventBus>;

@@ -1,6 +1,11 @@
 //! Store errors, normalised once here from sqlx's: callers never see a driver error.
+//!
+//! The schema names its constraints so this mapping works the same on both backends: unique
+//! indexes carry the column (`users_handle_key`), checks are `<table>_<field>_check`. SQLite
+//! reports the column or constraint name in its message, PostgreSQL in the error's constraint.
 
 use domain::ValidationError;
+use sqlx::error::{DatabaseError, ErrorKind};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -31,7 +36,35 @@ impl StoreError {
     pub fn conflict(message: impl Into<String>, field: Option<&str>) -> Self {
         Self::Conflict { message: message.into(), field: field.map(String::from) }
     }
+
+    /// An invalid value of one field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(ValidationError::field(field, message))
+    }
+
+    /// A stored value the code cannot read back (an enum string it does not know...).
+    pub(crate) fn corrupt(what: &str, value: &str) -> Self {
+        Self::Internal(format!("unreadable {what} in the database: {value:?}"))
+    }
 }
+
+/// Columns whose uniqueness is worth naming in a conflict.
+const UNIQUE_FIELDS: [&str; 3] = ["handle", "email", "confirmation_code"];
+
+/// Tables, longest first, so a constraint name's table prefix can be stripped.
+const TABLES: [&str; 11] = [
+    "plan_participants",
+    "user_preferences",
+    "friend_requests",
+    "venue_interests",
+    "interactions",
+    "social_edges",
+    "bookings",
+    "outbox",
+    "venues",
+    "users",
+    "plans",
+];
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
@@ -40,26 +73,108 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
                 Self::Unavailable(e.to_string())
             }
-            sqlx::Error::Database(db) => {
-                let msg = db.message().to_string();
-                if db.is_unique_violation() {
-                    let field = ["handle", "email", "confirmation_code"].into_iter().find(|f| msg.contains(f));
-                    Self::Conflict {
-                        message: match field {
-                            Some(f) => format!("{f} is already taken"),
-                            None => "already exists".into(),
-                        },
-                        field: field.map(String::from),
-                    }
-                } else if db.is_foreign_key_violation() {
-                    Self::NotFound { entity: "referenced row", id: String::new() }
-                } else if db.is_check_violation() {
-                    Self::Invalid(ValidationError::field("body", format!("refused by a database constraint: {msg}")))
-                } else {
-                    Self::Internal(msg)
-                }
-            }
+            sqlx::Error::Database(db) => from_database_error(db.as_ref()),
             _ => Self::Internal(e.to_string()),
         }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        match e {
+            sqlx::migrate::MigrateError::Execute(inner) => match Self::from(inner) {
+                Self::Unavailable(m) => Self::Unavailable(m),
+                other => Self::Internal(format!("migration failed: {other}")),
+            },
+            other => Self::Internal(format!("migration failed: {other}")),
+        }
+    }
+}
+
+fn from_database_error(db: &dyn DatabaseError) -> StoreError {
+    let msg = db.message().to_string();
+    // The constraint (PostgreSQL) or the message (SQLite: "UNIQUE constraint failed: users.handle").
+    let culprit = db.constraint().map_or_else(|| msg.clone(), str::to_string);
+    match db.kind() {
+        ErrorKind::UniqueViolation => {
+            let field = UNIQUE_FIELDS.into_iter().find(|f| culprit.contains(f));
+            StoreError::Conflict {
+                message: match field {
+                    Some(f) => format!("{f} is already taken"),
+                    None => "already exists".into(),
+                },
+                field: field.map(String::from),
+            }
+        }
+        ErrorKind::ForeignKeyViolation => StoreError::NotFound { entity: referenced_entity(&culprit), id: String::new() },
+        ErrorKind::CheckViolation => {
+            StoreError::invalid(&check_field(&culprit), "refused by a database constraint (out of range or malformed)")
+        }
+        ErrorKind::NotNullViolation => {
+            let field = db.constraint().map_or_else(|| after_colon_column(&msg), str::to_string);
+            StoreError::invalid(&field, "must not be null")
+        }
+        _ if is_transient(db) => StoreError::Unavailable(msg),
+        _ => StoreError::Internal(msg),
+    }
+}
+
+/// Which entity a foreign key points at, from a constraint like `interactions_venue_id_fkey`.
+fn referenced_entity(culprit: &str) -> &'static str {
+    let name = strip_table(culprit.trim_end_matches("_fkey"));
+    match name {
+        "user_id" | "other_user_id" | "from_user_id" | "to_user_id" | "organizer_id" => "user",
+        "venue_id" => "venue",
+        "plan_id" => "plan",
+        _ => "referenced row",
+    }
+}
+
+/// The field a check constraint guards: `users_age_check` (or SQLite's
+/// "CHECK constraint failed: users_age_check") becomes `age`.
+fn check_field(culprit: &str) -> String {
+    let name = culprit.rsplit(": ").next().unwrap_or(culprit).trim();
+    strip_table(name.trim_end_matches("_check")).to_string()
+}
+
+fn strip_table(name: &str) -> &str {
+    TABLES.iter().find_map(|t| name.strip_prefix(t).and_then(|rest| rest.strip_prefix('_'))).unwrap_or(name)
+}
+
+/// The column of SQLite's "NOT NULL constraint failed: users.name".
+fn after_colon_column(msg: &str) -> String {
+    let tail = msg.rsplit(": ").next().unwrap_or(msg);
+    tail.rsplit('.').next().unwrap_or(tail).to_string()
+}
+
+/// A lock or connection problem that a retry may fix: SQLite busy/locked, PostgreSQL
+/// connection exceptions (08xxx), too many connections, shutdown, serialization failures.
+fn is_transient(db: &dyn DatabaseError) -> bool {
+    let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+    matches!(code.as_str(), "5" | "6" | "517" | "261" | "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03")
+        || code.starts_with("08")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_constraints_name_their_field() {
+        assert_eq!(check_field("users_age_check"), "age");
+        assert_eq!(check_field("CHECK constraint failed: user_preferences_price_min_check"), "price_min");
+        assert_eq!(check_field("venues_lat_check"), "lat");
+    }
+
+    #[test]
+    fn foreign_keys_name_the_referenced_entity() {
+        assert_eq!(referenced_entity("interactions_venue_id_fkey"), "venue");
+        assert_eq!(referenced_entity("social_edges_other_user_id_fkey"), "user");
+        assert_eq!(referenced_entity("FOREIGN KEY constraint failed"), "referenced row");
+    }
+
+    #[test]
+    fn not_null_messages_name_the_column() {
+        assert_eq!(after_colon_column("NOT NULL constraint failed: users.name"), "name");
     }
 }

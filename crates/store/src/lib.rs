@@ -6,8 +6,11 @@
 //! constraints in the database, not only checks in Rust.
 
 mod error;
+mod ops;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
+mod store;
 
 use async_trait::async_trait;
 use domain::{
@@ -19,6 +22,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 pub use error::{StoreError, StoreResult};
+pub use store::SqlStore;
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,6 +30,15 @@ pub use error::{StoreError, StoreResult};
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
 }
 
 /// Filters for listing users.

@@ -1,125 +1,85 @@
-//! PostgreSQL implementation of the [`Store`](crate::Store) trait.
+//! PostgreSQL: one pool for reads and writes, native types (`uuid`, `timestamptz`, `jsonb`,
+//! `double precision`), migrations applied on connect (serialised across processes by the
+//! migrator's advisory lock).
 
-#![allow(unused_variables)]
+use std::str::FromStr;
+use std::time::Duration;
 
-use async_trait::async_trait;
-use domain::*;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::types::Json;
+use sqlx::{Arguments, Postgres};
 
-use crate::*;
+use crate::sql::{Arg, Conn, FromDbRow, Sql};
+use crate::store::SqlStore;
+use crate::{Backend, Store, StoreError, StoreResult};
 
-/// A store on postgres.
-pub struct PostgresStore {
-    _private: (),
-}
+/// A store on PostgreSQL.
+pub type PostgresStore = SqlStore<Postgres>;
 
-impl PostgresStore {
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Connections per process; several replicas share one server, so keep it modest.
+const MAX_CONNECTIONS: u32 = 16;
+
+impl SqlStore<Postgres> {
+    /// Connects to the database a `postgres://` URL names and applies pending migrations.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        Err(StoreError::Internal(format!("postgres store not implemented yet ({url})")))
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::invalid("database_url", format!("not a PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        let store = Self::from_pools(pool.clone(), pool);
+        store.migrate().await?;
+        Ok(store)
     }
 }
 
-#[async_trait]
-impl Store for PostgresStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
+fn arguments(args: Vec<Arg>) -> Result<PgArguments, sqlx::Error> {
+    let mut out = PgArguments::default();
+    out.reserve(args.len(), 0);
+    for arg in args {
+        match arg {
+            Arg::Uuid(v) => Arguments::add(&mut out, v),
+            Arg::Text(v) => Arguments::add(&mut out, v),
+            Arg::SmallInt(v) => Arguments::add(&mut out, v),
+            Arg::Int(v) => Arguments::add(&mut out, v),
+            Arg::BigInt(v) => Arguments::add(&mut out, v),
+            Arg::Float(v) => Arguments::add(&mut out, v),
+            Arg::Time(v) => Arguments::add(&mut out, v),
+            Arg::Json(v) => Arguments::add(&mut out, v.map(Json)),
+        }
+        .map_err(sqlx::Error::Encode)?;
     }
-    async fn ping(&self) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
+    Ok(out)
+}
+
+impl Conn for PgConnection {
+    const BACKEND: Backend = Backend::Postgres;
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    const MAX_BINDS: usize = 65_535;
+
+    async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
+        let args = arguments(sql.args)?;
+        Ok(sqlx::query_with(sql.text, args).execute(self).await?.rows_affected())
     }
-    async fn migrate(&self) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
+
+    async fn fetch_all<R: FromDbRow>(&mut self, sql: Sql) -> Result<Vec<R>, sqlx::Error> {
+        let args = arguments(sql.args)?;
+        sqlx::query_as_with::<Postgres, R, _>(sql.text, args).fetch_all(self).await
     }
-    async fn create_user(&self, new: NewUser) -> StoreResult<User> {
-        Err(StoreError::Internal("not implemented".into()))
+
+    async fn fetch_optional<R: FromDbRow>(&mut self, sql: Sql) -> Result<Option<R>, sqlx::Error> {
+        let args = arguments(sql.args)?;
+        sqlx::query_as_with::<Postgres, R, _>(sql.text, args).fetch_optional(self).await
     }
-    async fn get_user(&self, id: UserId) -> StoreResult<User> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn get_user_by_handle(&self, handle: &str) -> StoreResult<User> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn list_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn delete_user(&self, id: UserId) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn get_preferences(&self, id: UserId) -> StoreResult<UserPreferences> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn put_preferences(&self, id: UserId, prefs: UserPreferences) -> StoreResult<UserPreferences> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn create_venue(&self, new: NewVenue) -> StoreResult<Venue> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn get_venue(&self, id: VenueId) -> StoreResult<Venue> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn list_venues(&self, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Venue> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn delete_venue(&self, id: VenueId) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn record_interaction(&self, new: NewInteraction) -> StoreResult<Interaction> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn list_user_interactions(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Interaction>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn send_friend_request(&self, from: UserId, to: UserId) -> StoreResult<FriendRequest> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> StoreResult<FriendRequest> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn list_friend_requests(&self, user_id: UserId, direction: RequestDirection) -> StoreResult<Vec<FriendRequest>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn list_friends(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Friend>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn remove_friend(&self, user_id: UserId, other: UserId) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn express_interest(&self, user_id: UserId, venue_id: VenueId, preferred_time: Option<Timestamp>) -> StoreResult<VenueInterest> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn insert_batch(&self, batch: Batch) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn reset(&self) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn counts(&self) -> StoreResult<Counts> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn scan_users(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<(User, Option<UserPreferences>)>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn scan_venues(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Venue>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn scan_interactions(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Interaction>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn scan_edges(&self, after: Option<(UserId, UserId)>, limit: u32) -> StoreResult<Vec<SocialEdge>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn record_event(&self, event: DomainEvent) -> StoreResult<Id> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn unpublished_events(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn mark_published(&self, ids: &[Id]) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
+
+    async fn migrate(&mut self) -> StoreResult<()> {
+        // `run_direct` is sqlx's own way around an "Acquire is not general enough" error that
+        // `run(&mut conn)` hits inside a `Send` future.
+        Ok(MIGRATOR.run_direct(None, self, false).await?)
     }
 }

@@ -1,125 +1,153 @@
-//! SQLite implementation of the [`Store`](crate::Store) trait.
+//! SQLite, the embedded default: a file under a data directory (created when missing) in WAL
+//! mode with foreign keys on, or `sqlite::memory:` for throw-away stores.
+//!
+//! Writes go through a pool of one connection, so in-process writers queue fairly on the pool
+//! instead of spinning on SQLite's file lock, and every write transaction starts with
+//! `BEGIN IMMEDIATE` (it takes the lock up front, so it never fails half-way with
+//! `SQLITE_BUSY`); `busy_timeout` covers writers in other processes. Reads use their own pool
+//! and, thanks to WAL, never wait for writers. Values are bound as the schema expects: UUIDs as
+//! 16-byte BLOBs, timestamps as fixed-width RFC 3339 TEXT (so text order is time order), JSON as
+//! TEXT.
 
-#![allow(unused_variables)]
+use std::str::FromStr;
+use std::time::Duration;
 
-use async_trait::async_trait;
-use domain::*;
+use domain::Timestamp;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Arguments, Sqlite};
 
-use crate::*;
+use crate::sql::{Arg, Conn, FromDbRow, Sql};
+use crate::store::SqlStore;
+use crate::{Backend, Store, StoreError, StoreResult};
 
-/// A store on sqlite.
-pub struct SqliteStore {
-    _private: (),
-}
+/// A store on SQLite.
+pub type SqliteStore = SqlStore<Sqlite>;
 
-impl SqliteStore {
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Read connections of a file database (readers never block each other in WAL mode).
+const READERS: u32 = 8;
+
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Page cache per connection, in KiB (SQLite's `cache_size` takes negative KiB).
+const CACHE_KIB: i64 = 64 * 1024;
+
+impl SqlStore<Sqlite> {
+    /// Opens the database a `sqlite:` URL names (`sqlite://./luna-data/luna.db`,
+    /// `sqlite::memory:`), creating the file and its folder when missing, and applies pending
+    /// migrations.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        Err(StoreError::Internal(format!("sqlite store not implemented yet ({url})")))
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::invalid("database_url", format!("not a SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("cache_size", (-CACHE_KIB).to_string())
+            .pragma("temp_store", "memory");
+        let store = if is_memory(url) {
+            // Every connection to `:memory:` would be its own database: keep exactly one, forever.
+            let pool = single_connection().connect_with(options).await?;
+            Self::from_pools(pool.clone(), pool)
+        } else {
+            if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Unavailable(format!("cannot create the data directory {}: {e}", dir.display()))
+                })?;
+            }
+            let options = options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal);
+            let write = single_connection().connect_with(options.clone()).await?;
+            let read = SqlitePoolOptions::new().max_connections(READERS).connect_lazy_with(options);
+            Self::from_pools(read, write)
+        };
+        store.migrate().await?;
+        Ok(store)
     }
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
+/// A pool that keeps one connection open for its whole life.
+fn single_connection() -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(Duration::from_secs(60))
+}
+
+fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// The fixed-width text form of a timestamp: `2026-11-25T03:48:00.123456Z`.
+fn time_text(t: Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn arguments(args: Vec<Arg>) -> Result<SqliteArguments, sqlx::Error> {
+    let mut out = SqliteArguments::default();
+    out.reserve(args.len(), 0);
+    for arg in args {
+        match arg {
+            Arg::Uuid(v) => Arguments::add(&mut out, v),
+            Arg::Text(v) => Arguments::add(&mut out, v),
+            Arg::SmallInt(v) => Arguments::add(&mut out, v),
+            Arg::Int(v) => Arguments::add(&mut out, v),
+            Arg::BigInt(v) => Arguments::add(&mut out, v),
+            Arg::Float(v) => Arguments::add(&mut out, v),
+            Arg::Time(v) => Arguments::add(&mut out, v.map(time_text)),
+            Arg::Json(v) => Arguments::add(&mut out, v.map(|j| j.to_string())),
+        }
+        .map_err(sqlx::Error::Encode)?;
     }
-    async fn ping(&self) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
+    Ok(out)
+}
+
+impl Conn for SqliteConnection {
+    const BACKEND: Backend = Backend::Sqlite;
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const MAX_BINDS: usize = 32_766;
+
+    async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
+        let args = arguments(sql.args)?;
+        Ok(sqlx::query_with(sql.text, args).execute(self).await?.rows_affected())
     }
-    async fn migrate(&self) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
+
+    async fn fetch_all<R: FromDbRow>(&mut self, sql: Sql) -> Result<Vec<R>, sqlx::Error> {
+        let args = arguments(sql.args)?;
+        sqlx::query_as_with::<Sqlite, R, _>(sql.text, args).fetch_all(self).await
     }
-    async fn create_user(&self, new: NewUser) -> StoreResult<User> {
-        Err(StoreError::Internal("not implemented".into()))
+
+    async fn fetch_optional<R: FromDbRow>(&mut self, sql: Sql) -> Result<Option<R>, sqlx::Error> {
+        let args = arguments(sql.args)?;
+        sqlx::query_as_with::<Sqlite, R, _>(sql.text, args).fetch_optional(self).await
     }
-    async fn get_user(&self, id: UserId) -> StoreResult<User> {
-        Err(StoreError::Internal("not implemented".into()))
+
+    async fn migrate(&mut self) -> StoreResult<()> {
+        // `run_direct` is sqlx's own way around an "Acquire is not general enough" error that
+        // `run(&mut conn)` hits inside a `Send` future.
+        Ok(MIGRATOR.run_direct(None, self, false).await?)
     }
-    async fn get_user_by_handle(&self, handle: &str) -> StoreResult<User> {
-        Err(StoreError::Internal("not implemented".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn timestamps_are_fixed_width_text() {
+        let t = chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        assert_eq!(time_text(t), "2026-01-02T03:04:05.000000Z");
     }
-    async fn list_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn delete_user(&self, id: UserId) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn get_preferences(&self, id: UserId) -> StoreResult<UserPreferences> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn put_preferences(&self, id: UserId, prefs: UserPreferences) -> StoreResult<UserPreferences> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn create_venue(&self, new: NewVenue) -> StoreResult<Venue> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn get_venue(&self, id: VenueId) -> StoreResult<Venue> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn list_venues(&self, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Venue> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn delete_venue(&self, id: VenueId) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn record_interaction(&self, new: NewInteraction) -> StoreResult<Interaction> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn list_user_interactions(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Interaction>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn send_friend_request(&self, from: UserId, to: UserId) -> StoreResult<FriendRequest> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> StoreResult<FriendRequest> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn list_friend_requests(&self, user_id: UserId, direction: RequestDirection) -> StoreResult<Vec<FriendRequest>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn list_friends(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Friend>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn remove_friend(&self, user_id: UserId, other: UserId) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn express_interest(&self, user_id: UserId, venue_id: VenueId, preferred_time: Option<Timestamp>) -> StoreResult<VenueInterest> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn insert_batch(&self, batch: Batch) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn reset(&self) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn counts(&self) -> StoreResult<Counts> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn scan_users(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<(User, Option<UserPreferences>)>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn scan_venues(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Venue>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn scan_interactions(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Interaction>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn scan_edges(&self, after: Option<(UserId, UserId)>, limit: u32) -> StoreResult<Vec<SocialEdge>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn record_event(&self, event: DomainEvent) -> StoreResult<Id> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn unpublished_events(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>> {
-        Err(StoreError::Internal("not implemented".into()))
-    }
-    async fn mark_published(&self, ids: &[Id]) -> StoreResult<()> {
-        Err(StoreError::Internal("not implemented".into()))
+
+    #[test]
+    fn memory_urls_are_recognised() {
+        assert!(is_memory("sqlite::memory:"));
+        assert!(!is_memory("sqlite://./luna-data/luna.db"));
     }
 }

@@ -45,6 +45,7 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         }
     }
 
+    let background = app.start_background();
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
         .with_context(|| format!("binding {} (is another server running there?)", settings.bind))?;
@@ -56,7 +57,16 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         body_limit_bytes: settings.body_limit_bytes,
         request_timeout: Duration::from_secs(settings.request_timeout_secs),
     };
-    api::serve(app, listener, opts, shutdown_signal()).await.context("serving HTTP")?;
+    api::serve(app.clone(), listener, opts, shutdown_signal()).await.context("serving HTTP")?;
+    for task in background {
+        task.abort();
+    }
+    // Publish what the last requests committed; anything left waits in the outbox for next start.
+    while let Ok(n) = app::relay::relay_once(&app.store, &app.bus).await {
+        if n == 0 {
+            break;
+        }
+    }
     tracing::info!("luna stopped");
     Ok(())
 }

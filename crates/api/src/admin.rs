@@ -1,0 +1,117 @@
+//! Admin data endpoints of the first seed document: `POST /api/v1/admin/data/seed` (generate the
+//! demo city) and `POST /api/v1/admin/data/reset` (delete all data). Unauthenticated until the
+//! security issue lands. Seeding over HTTP is capped in size; larger cities are for `luna seed`.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use app::App;
+use app::seed::{SeedOptions, SeedReport};
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{AppJson, AppQuery};
+
+/// Largest city the API generates in one request.
+const MAX_USERS: usize = 20_000;
+const MAX_VENUES: usize = 10_000;
+
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(seed_data)).routes(routes!(reset_data))
+}
+
+/// Optional body of the seed request; omitted fields take the demo defaults.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeedRequest {
+    /// Users to generate, 1 to 20000 (default 300).
+    pub users: Option<usize>,
+    /// Venues to generate, 1 to 10000 (default 150).
+    pub venues: Option<usize>,
+    /// Random seed: the same seed gives the same city (default 42).
+    pub seed: Option<u64>,
+    /// Reset a database that already has data first (default false).
+    pub force: Option<bool>,
+}
+
+/// The first seed document's query parameter.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeedQuery {
+    /// Users to generate (the seed document's name for `users`; the body wins if both are given).
+    pub user_count: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeedResponse {
+    pub success: bool,
+    pub seeded: SeedReport,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResetResponse {
+    pub success: bool,
+    pub message: String,
+}
+
+fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<SeedOptions> {
+    let users = body.users.or(query.user_count).unwrap_or(300);
+    let venues = body.venues.unwrap_or(150);
+    let mut bad = Vec::new();
+    if !(1..=MAX_USERS).contains(&users) {
+        let field = if body.users.is_some() { "users" } else { "user_count" };
+        bad.push(domain::FieldError { field: field.into(), message: format!("must be between 1 and {MAX_USERS}") });
+    }
+    if !(1..=MAX_VENUES).contains(&venues) {
+        bad.push(domain::FieldError { field: "venues".into(), message: format!("must be between 1 and {MAX_VENUES}") });
+    }
+    if !bad.is_empty() {
+        return Err(ApiError::Validation(bad));
+    }
+    Ok(SeedOptions {
+        users,
+        venues,
+        seed: body.seed.unwrap_or(42),
+        city: app.settings.demo_city.clone(),
+        center_lat: 40.7306,
+        center_lng: -73.9352,
+        radius_km: 12.0,
+        force: body.force.unwrap_or(false),
+    })
+}
+
+/// Generate the demo city. A database that has data is left alone unless `force`.
+#[utoipa::path(post, path = "/api/v1/admin/data/seed", tag = "admin", params(SeedQuery),
+    request_body(content = Option<SeedRequest>, description = "Optional; an empty body takes the defaults"),
+    responses(
+        (status = 200, description = "Seeded", body = SeedResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 409, description = "The database already has data and `force` was not set", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "Sizes out of range", body = ErrorBody),
+    ))]
+async fn seed_data(
+    State(app): State<App>,
+    AppQuery(query): AppQuery<SeedQuery>,
+    body: Option<AppJson<SeedRequest>>,
+) -> ApiResult<AppJson<SeedResponse>> {
+    let opts = seed_options(&app, body.map(|b| b.0).unwrap_or_default(), query)?;
+    // A task of its own, so a request timeout or a dropped connection cannot stop it half-way.
+    let task = tokio::spawn(async move { app.seed_demo(opts).await });
+    let report = task.await.map_err(|e| ApiError::Internal(format!("seeding task: {e}")))??;
+    if !report.seeded {
+        let message = "the database already has data; send {\"force\": true} to reset and reseed it";
+        return Err(ApiError::Conflict { message: message.into(), field: Some("force".into()) });
+    }
+    Ok(AppJson(SeedResponse { success: true, seeded: report }))
+}
+
+/// Delete all data: users, venues and everything hanging off them.
+#[utoipa::path(post, path = "/api/v1/admin/data/reset", tag = "admin",
+    responses((status = 200, description = "Everything deleted", body = ResetResponse)))]
+async fn reset_data(State(app): State<App>) -> ApiResult<AppJson<ResetResponse>> {
+    app.reset_data().await?;
+    Ok(AppJson(ResetResponse { success: true, message: "Database reset complete".into() }))
+}

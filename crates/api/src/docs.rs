@@ -1,0 +1,89 @@
+//! The OpenAPI document and the interactive docs. `/openapi.json` serves the document built
+//! from the handlers' `#[utoipa::path]` attributes; `/docs` serves Swagger UI from assets
+//! compiled into the binary (no CDN, works offline). The unprefixed seed paths are documented
+//! next to their `/api/v1` twins with their own operation ids (`legacy_*`).
+
+use app::App;
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::header;
+use axum::routing::{MethodRouter, get};
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder};
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+/// The document's frame: title, version, description.
+pub fn base() -> OpenApi {
+    let info = InfoBuilder::new()
+        .title("Luna API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Luna, the backend of a social going-out app. Every resource is served under `/api/v1` and, \
+             for clients of the seed documents, at the root as well (`legacy_*` operations). Errors are \
+             `{\"error\": {\"code\", \"message\", \"details\"}}`. Lists are JSON arrays with the next page \
+             in a `Link` header.",
+        ))
+        .build();
+    OpenApiBuilder::new().info(info).build()
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Documents `to` as a copy of `from` (one handler serving two paths), with operation ids
+/// suffixed by `suffix` so they stay unique.
+pub fn alias_path(api: &mut OpenApi, from: &str, to: &str, suffix: &str) {
+    let Some(mut item) = api.paths.paths.get(from).cloned() else {
+        return;
+    };
+    for op in operations(&mut item) {
+        op.operation_id = op.operation_id.take().map(|id| format!("{id}{suffix}"));
+    }
+    api.paths.paths.insert(to.to_string(), item);
+}
+
+/// The unprefixed (seed) copy of the resource document: collection paths written with the
+/// trailing slash the seed uses (`/users/`), operation ids prefixed `legacy_`, tag `seed paths`.
+pub fn legacy(mut api: OpenApi) -> OpenApi {
+    let paths = std::mem::take(&mut api.paths.paths);
+    for (path, mut item) in paths {
+        for op in operations(&mut item) {
+            op.operation_id = op.operation_id.take().map(|id| format!("legacy_{id}"));
+            op.tags = Some(vec!["seed paths (unprefixed)".into()]);
+        }
+        let is_collection = path.matches('/').count() == 1;
+        let path = if is_collection { format!("{path}/") } else { path };
+        api.paths.paths.insert(path, item);
+    }
+    api
+}
+
+/// `/docs` (Swagger UI, vendored assets). Mounted outside the trailing-slash normalisation,
+/// because Swagger UI redirects `/docs` to `/docs/`.
+pub fn swagger_ui() -> Router {
+    SwaggerUi::new("/docs").config(Config::from("/openapi.json")).into()
+}
+
+/// `GET /openapi.json`, serialized once.
+pub fn openapi_json(api: &OpenApi) -> MethodRouter<App> {
+    let json = Bytes::from(api.to_pretty_json().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "could not serialize the OpenAPI document");
+        "{}".into()
+    }));
+    get(move || {
+        let json = json.clone();
+        async move { ([(header::CONTENT_TYPE, "application/json")], json) }
+    })
+}

@@ -1,0 +1,255 @@
+//! The API's one error type. Every failure a client sees is `{"error": {"code", "message",
+//! "details"}}` with a stable snake_case `code`; `details` lists the bad fields of a 400/409/422
+//! and is `null` otherwise. Server errors are logged with their cause and never shown.
+//! [`json_errors`] rewrites the plain-text or empty error responses of layers outside our
+//! handlers (405, body limit, timeout, panics) into the same shape.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::FieldError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Well-formed input that breaks a rule (422): which fields and why.
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    /// A body that is not JSON at all (400).
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    /// A request we cannot read for another reason (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No JSON content type on a JSON route (415).
+    #[error("expected a request with `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    /// A body over the size limit (413).
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// No such thing (404): an unknown id or route.
+    #[error("{0}")]
+    NotFound(String),
+    /// The path exists but not for this method (405).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Conflicts with what is stored, such as a taken handle (409).
+    #[error("{message}")]
+    Conflict { message: String, field: Option<String> },
+    /// The request took longer than the server allows (408).
+    #[error("the request took too long")]
+    Timeout,
+    /// A dependency is down (503); the cause is logged, not shown.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A bug (500); the cause is logged, not shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, snake_case: `validation_failed`, `malformed_json`, `not_found`, `conflict`...
+    pub code: String,
+    /// For people; may change between versions.
+    pub message: String,
+    /// The fields at fault for validation errors and conflicts, otherwise `null`.
+    pub details: Option<Vec<FieldError>>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MalformedJson(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation_failed",
+            Self::MalformedJson(_) => "malformed_json",
+            Self::BadRequest(_) => "bad_request",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict { .. } => "conflict",
+            Self::Timeout => "request_timeout",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// A validation error on one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError { field: field.into(), message: message.into() }])
+    }
+
+    /// The error a bare status stands for (used to rewrite responses of outer layers).
+    pub fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::NotFound("no such resource".into()),
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
+            StatusCode::REQUEST_TIMEOUT => Self::Timeout,
+            StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable(format!("upstream layer answered {status}")),
+            s if s.is_client_error() => Self::BadRequest(s.canonical_reason().unwrap_or("bad request").to_lowercase()),
+            s => Self::Internal(format!("a layer answered {s}")),
+        }
+    }
+
+    fn body(&self) -> ErrorBody {
+        let (message, details) = match self {
+            Self::Validation(fields) => ("the request has invalid fields".to_string(), Some(fields.clone())),
+            Self::Conflict { message, field } => {
+                let details = field.as_ref().map(|f| vec![FieldError { field: f.clone(), message: message.clone() }]);
+                (message.clone(), details)
+            }
+            Self::Unavailable(_) => ("the service is temporarily unavailable, retry later".into(), None),
+            Self::Internal(_) => ("internal server error".into(), None),
+            other => (other.to_string(), None),
+        };
+        ErrorBody { error: ErrorDetail { code: self.code().into(), message, details } }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            Self::Internal(cause) => tracing::error!(%cause, "internal error"),
+            Self::Unavailable(cause) => tracing::warn!(%cause, "service unavailable"),
+            _ => {}
+        }
+        let mut res = (status, Json(self.body())).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        res
+    }
+}
+
+impl From<app::AppError> for ApiError {
+    fn from(e: app::AppError) -> Self {
+        use app::AppError;
+        // Exhaustive on purpose: a new service error must get an HTTP decision here.
+        match e {
+            AppError::Invalid(v) => Self::Validation(v.0),
+            AppError::NotFound { entity, id } if id.is_empty() => Self::NotFound(format!("{entity} not found")),
+            AppError::NotFound { entity, id } => Self::NotFound(format!("{entity} {id} not found")),
+            AppError::Conflict { message, field } => Self::Conflict { message, field },
+            AppError::Unavailable(m) => Self::Unavailable(m),
+            AppError::Internal(m) => Self::Internal(m),
+        }
+    }
+}
+
+impl From<domain::ValidationError> for ApiError {
+    fn from(e: domain::ValidationError) -> Self {
+        Self::Validation(e.0)
+    }
+}
+
+/// Middleware: gives error responses that did not come from [`ApiError`] (axum's empty 405,
+/// tower-http's plain-text 413 and 408, a caught panic) the project's JSON shape, keeping
+/// their headers (such as `Allow`).
+pub async fn json_errors(res: Response) -> Response {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let (mut parts, _) = res.into_parts();
+    let fresh = ApiError::from_status(status).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    let (fresh_parts, body) = fresh.into_parts();
+    parts.headers.extend(fresh_parts.headers);
+    Response::from_parts(parts, body)
+}
+
+/// The handler for paths no route matches.
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("no such resource".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    use tower_http::timeout::TimeoutLayer;
+
+    use super::*;
+
+    async fn body_of(res: Response) -> serde_json::Value {
+        let bytes = res.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn server_errors_never_show_their_cause() {
+        for e in [ApiError::Internal("password=hunter2".into()), ApiError::Unavailable("pg at 10.0.0.1 down".into())] {
+            let res = e.into_response();
+            let body = body_of(res).await.to_string();
+            assert!(!body.contains("hunter2") && !body.contains("10.0.0.1"), "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn plain_error_responses_of_outer_layers_get_the_json_shape() {
+        let router = Router::new()
+            .route("/slow", get(|| async { tokio::time::sleep(Duration::from_secs(5)).await }))
+            .route("/plain", get(|| async { (StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded") }))
+            .route("/fine", get(|| async { "ok" }))
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_millis(20)))
+            .layer(axum::middleware::map_response(json_errors));
+        for (uri, status, code) in [
+            ("/slow", StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+            ("/plain", StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        ] {
+            let req = Request::get(uri).body(Body::empty()).unwrap();
+            let res = router.clone().oneshot(req).await.unwrap();
+            assert_eq!(res.status(), status);
+            assert_eq!(body_of(res).await["error"]["code"], code);
+        }
+        let res = router.oneshot(Request::get("/fine").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn conflicts_name_their_field_in_details() {
+        let e = ApiError::Conflict { message: "handle is already taken".into(), field: Some("handle".into()) };
+        let details = e.body().error.details.unwrap_or_default();
+        assert_eq!(details[0].field, "handle");
+        assert!(ApiError::NotFound("x".into()).body().error.details.is_none());
+    }
+}

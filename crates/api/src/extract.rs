@@ -1,0 +1,224 @@
+//! Our own extractors, so every rejection has the project's error shape and names the field:
+//! [`AppJson`] (415 without a JSON content type, 413 over the body limit, 400 for text that is
+//! not JSON, 422 naming the JSON path for a wrong type, unknown enum value or missing field),
+//! [`AppPath`] (422 naming the path parameter, such as a malformed UUID) and [`AppQuery`]
+//! (422 naming the query parameter).
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Path, RawPathParams, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON body in, or a JSON response out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest(format!("could not read the request body: {}", r.body_text()))
+        }
+    }
+}
+
+/// Deserializes JSON, telling syntax errors (400) from shape errors (422 naming the field).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => shape_error(&path, &inner.to_string()),
+            _ => ApiError::MalformedJson(inner.to_string()),
+        }
+    })?;
+    de.end().map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    Ok(value)
+}
+
+/// A 422 for a value of the wrong shape at `path`. serde reports a missing or unknown field
+/// at its parent, so the field's own name is taken from the message.
+fn shape_error(path: &str, message: &str) -> ApiError {
+    let message = message.split(" at line ").next().unwrap_or(message).to_string();
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next());
+    let field = match (path, named) {
+        (".", Some(name)) => name.to_string(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (".", None) => "body".to_string(),
+        (p, None) => p.to_string(),
+    };
+    ApiError::field(field, message)
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json_content_type(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await?;
+        parse_json(&bytes).map(AppJson)
+    }
+}
+
+/// `Option<AppJson<T>>`: an empty body is `None`; anything else must be valid JSON.
+impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for AppJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, ApiError> {
+        let json = is_json_content_type(req.headers());
+        let bytes = Bytes::from_request(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        if !json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        parse_json(&bytes).map(|v| Some(AppJson(v)))
+    }
+}
+
+/// Path parameters; a value that does not parse (such as a malformed UUID) is a 422 naming it.
+#[derive(Debug, Clone, Copy)]
+pub struct AppPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AppPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(AppPath(v)),
+            Err(rejection) => {
+                let raw = RawPathParams::from_request_parts(parts, state).await.ok();
+                Err(path_error(rejection, raw))
+            }
+        }
+    }
+}
+
+fn path_error(rejection: PathRejection, raw: Option<RawPathParams>) -> ApiError {
+    use axum::extract::path::ErrorKind;
+    let PathRejection::FailedToDeserializePathParams(e) = rejection else {
+        return ApiError::Internal(format!("path extraction: {rejection}"));
+    };
+    let key_of = |value: &str| {
+        raw.as_ref().and_then(|r| r.iter().find(|(_, v)| *v == value).map(|(k, _)| k.to_string()))
+    };
+    let (field, message) = match e.kind() {
+        ErrorKind::ParseErrorAtKey { key, expected_type, .. } => (key.clone(), describe(expected_type)),
+        ErrorKind::ParseErrorAtIndex { value, expected_type, .. }
+        | ErrorKind::ParseError { value, expected_type } => {
+            (key_of(value).unwrap_or_else(|| "path".into()), describe(expected_type))
+        }
+        ErrorKind::InvalidUtf8InPathParam { key } => (key.clone(), "must be valid UTF-8".into()),
+        other => ("path".into(), other.to_string()),
+    };
+    ApiError::field(field, message)
+}
+
+fn describe(expected_type: &str) -> String {
+    if expected_type.contains("Uuid") {
+        "must be a UUID".into()
+    } else {
+        format!("must be a valid {expected_type}")
+    }
+}
+
+/// Query parameters; a value of the wrong type or an unknown enum value is a 422 naming it.
+#[derive(Debug, Clone, Default)]
+pub struct AppQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de).map(AppQuery).map_err(|e| {
+            let path = e.path().to_string();
+            shape_error(&path, &e.into_inner().to_string())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        level: i16,
+    }
+
+    fn field_of(e: ApiError) -> String {
+        match e {
+            ApiError::Validation(f) => f[0].field.clone(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_field_is_named_by_its_own_name() {
+        assert_eq!(field_of(parse_json::<Body>(b"{}").unwrap_err()), "name");
+        assert_eq!(field_of(parse_json::<Body>(br#"{"name":"a","inner":{}}"#).unwrap_err()), "inner.level");
+    }
+
+    #[test]
+    fn a_wrong_type_is_named_by_its_path() {
+        let e = parse_json::<Body>(br#"{"name":"a","inner":{"level":"x"}}"#).unwrap_err();
+        assert_eq!(field_of(e), "inner.level");
+        assert_eq!(field_of(parse_json::<Body>(br#"{"name":"a","extra":1}"#).unwrap_err()), "extra");
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_malformed() {
+        assert!(matches!(parse_json::<Body>(b"{\"name\":"), Err(ApiError::MalformedJson(_))));
+        assert!(matches!(parse_json::<Body>(br#"{"name":"a"} trailing"#), Err(ApiError::MalformedJson(_))));
+    }
+
+    #[test]
+    fn json_content_types_include_charset_and_suffixes() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, "application/json; charset=utf-8".parse().unwrap());
+        assert!(is_json_content_type(&h));
+        h.insert(header::CONTENT_TYPE, "application/merge-patch+json".parse().unwrap());
+        assert!(is_json_content_type(&h));
+        h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        assert!(!is_json_content_type(&h));
+    }
+}

@@ -1,0 +1,97 @@
+//! Success responses with headers: [`Created`] (201 and `Location`) and [`Paginated`] (a plain
+//! JSON array, as the seed documents show lists, with the next page in a `Link` header that
+//! keeps the request's other query parameters).
+
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use domain::{Id, Page};
+use serde::Serialize;
+
+use crate::extract::AppJson;
+
+/// A 201 with `Location: <collection path>/<id>`, relative to the path the request came in on
+/// (so `POST /users/` answers `/users/<id>` and `POST /api/v1/users` `/api/v1/users/<id>`).
+pub struct Created<T> {
+    location: String,
+    body: T,
+}
+
+impl<T> Created<T> {
+    pub fn under(collection: &Uri, id: Id, body: T) -> Self {
+        Self { location: format!("{}/{id}", collection.path().trim_end_matches('/')), body }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        let mut res = (StatusCode::CREATED, AppJson(self.body)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&self.location) {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
+        res
+    }
+}
+
+/// One page of a list: the items as a JSON array, plus `Link: <...>; rel="next"` when more follow.
+pub struct Paginated<T> {
+    items: Vec<T>,
+    next_link: Option<String>,
+}
+
+impl<T> Paginated<T> {
+    pub fn new(page: Page<T>, uri: &Uri, limit: u32) -> Self {
+        let next_link = page.next.map(|after| next_link(uri, after, limit));
+        Self { items: page.items, next_link }
+    }
+}
+
+/// `<path?after=ID&limit=N&other=params>; rel="next"`, keeping the other parameters verbatim.
+fn next_link(uri: &Uri, after: Id, limit: u32) -> String {
+    let kept: Vec<&str> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or_default();
+            !pair.is_empty() && key != "after" && key != "limit"
+        })
+        .collect();
+    let mut target = format!("{}?after={after}&limit={limit}", uri.path());
+    for pair in kept {
+        target.push('&');
+        target.push_str(pair);
+    }
+    format!("<{target}>; rel=\"next\"")
+}
+
+impl<T: Serialize> IntoResponse for Paginated<T> {
+    fn into_response(self) -> Response {
+        let mut res = AppJson(self.items).into_response();
+        if let Some(v) = self.next_link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            res.headers_mut().insert(header::LINK, v);
+        }
+        res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_link_keeps_other_parameters_and_replaces_the_cursor() {
+        let uri: Uri = "/venues/?q=ramen&after=x&category=bar&limit=2".parse().unwrap();
+        let id = uuid::Uuid::nil();
+        assert_eq!(
+            next_link(&uri, id, 2),
+            format!("</venues/?after={id}&limit=2&q=ramen&category=bar>; rel=\"next\"")
+        );
+    }
+
+    #[test]
+    fn created_points_below_the_collection_path() {
+        let uri: Uri = "/api/v1/users/".parse().unwrap();
+        let id = uuid::Uuid::nil();
+        assert_eq!(Created::under(&uri, id, ()).location, format!("/api/v1/users/{id}"));
+    }
+}

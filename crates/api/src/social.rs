@@ -1,0 +1,179 @@
+//! Friends and friend requests under `/users/{user_id}`: send a request, list incoming and
+//! outgoing ones, accept or decline (as the recipient), list friends, unfriend.
+
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
+use domain::page::PageQuery;
+use domain::{FriendRequest, PageRequest};
+use serde::Deserialize;
+use store::{Friend, RequestDirection};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use app::App;
+
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::respond::Paginated;
+
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_friends))
+        .routes(routes!(remove_friend))
+        .routes(routes!(send_friend_request, list_friend_requests))
+        .routes(routes!(accept_friend_request))
+        .routes(routes!(decline_friend_request))
+}
+
+/// Two users in a path.
+#[derive(Debug, Deserialize)]
+struct UserPair {
+    user_id: Uuid,
+    other_user_id: Uuid,
+}
+
+/// A friend request addressed to a user.
+#[derive(Debug, Deserialize)]
+struct RequestPath {
+    user_id: Uuid,
+    request_id: Uuid,
+}
+
+/// A user's friends and other connections.
+#[utoipa::path(get, path = "/users/{user_id}/friends", tag = "social",
+    params(("user_id" = Uuid, Path, description = "The user's id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of friends; the next page is in the `Link` header", body = Vec<Friend>,
+            headers(("link" = String, description = "`<...?after=ID&limit=N>; rel=\"next\"` when more follow"))),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "A bad parameter", body = ErrorBody),
+    ))]
+async fn list_friends(
+    State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
+    AppPath(user_id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<PageQuery>,
+) -> ApiResult<Paginated<Friend>> {
+    let page = PageRequest::parse(q.limit, q.after)?;
+    let friends = app.list_friends(user_id, page).await?;
+    Ok(Paginated::new(friends, &uri, page.limit))
+}
+
+/// End a friendship (both ways).
+#[utoipa::path(delete, path = "/users/{user_id}/friends/{other_user_id}", tag = "social",
+    params(
+        ("user_id" = Uuid, Path, description = "The user's id"),
+        ("other_user_id" = Uuid, Path, description = "The friend's id"),
+    ),
+    responses(
+        (status = 204, description = "No longer friends"),
+        (status = 404, description = "The two were not connected", body = ErrorBody),
+        (status = 422, description = "Not a UUID", body = ErrorBody),
+    ))]
+async fn remove_friend(State(app): State<App>, AppPath(p): AppPath<UserPair>) -> ApiResult<StatusCode> {
+    app.remove_friend(p.user_id, p.other_user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body of a friend request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FriendRequestInput {
+    /// Who the request is for.
+    pub to_user_id: Uuid,
+}
+
+/// Ask another user to be friends.
+#[utoipa::path(post, path = "/users/{user_id}/friend-requests", tag = "social", request_body = FriendRequestInput,
+    params(("user_id" = Uuid, Path, description = "The sender's id")),
+    responses(
+        (status = 201, description = "Sent; pending until the recipient answers", body = FriendRequest),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "Already friends, or a request is pending", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "A request to oneself, or invalid fields", body = ErrorBody),
+    ))]
+async fn send_friend_request(
+    State(app): State<App>,
+    AppPath(user_id): AppPath<Uuid>,
+    AppJson(input): AppJson<FriendRequestInput>,
+) -> ApiResult<(StatusCode, AppJson<FriendRequest>)> {
+    let request = app.send_friend_request(user_id, input.to_user_id).await?;
+    Ok((StatusCode::CREATED, AppJson(request)))
+}
+
+/// Which requests to list.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FriendRequestsQuery {
+    /// `incoming` (sent to the user) or `outgoing` (sent by the user); both when omitted.
+    pub direction: Option<Direction>,
+}
+
+/// A user's friend requests, incoming and outgoing.
+#[utoipa::path(get, path = "/users/{user_id}/friend-requests", tag = "social",
+    params(("user_id" = Uuid, Path, description = "The user's id"), FriendRequestsQuery),
+    responses(
+        (status = 200, description = "The requests", body = Vec<FriendRequest>),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "A bad parameter", body = ErrorBody),
+    ))]
+async fn list_friend_requests(
+    State(app): State<App>,
+    AppPath(user_id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<FriendRequestsQuery>,
+) -> ApiResult<AppJson<Vec<FriendRequest>>> {
+    let direction = q.direction.map(|d| match d {
+        Direction::Incoming => RequestDirection::Incoming,
+        Direction::Outgoing => RequestDirection::Outgoing,
+    });
+    Ok(AppJson(app.list_friend_requests(user_id, direction).await?))
+}
+
+/// Accept a pending request addressed to this user; they become friends.
+#[utoipa::path(post, path = "/users/{user_id}/friend-requests/{request_id}/accept", tag = "social",
+    params(
+        ("user_id" = Uuid, Path, description = "The recipient's id"),
+        ("request_id" = Uuid, Path, description = "The request's id"),
+    ),
+    responses(
+        (status = 200, description = "Accepted", body = FriendRequest),
+        (status = 404, description = "No such request for this user", body = ErrorBody),
+        (status = 409, description = "Already answered", body = ErrorBody),
+        (status = 422, description = "Not a UUID", body = ErrorBody),
+    ))]
+async fn accept_friend_request(
+    State(app): State<App>,
+    AppPath(p): AppPath<RequestPath>,
+) -> ApiResult<AppJson<FriendRequest>> {
+    Ok(AppJson(app.answer_friend_request(p.request_id, p.user_id, true).await?))
+}
+
+/// Decline a pending request addressed to this user.
+#[utoipa::path(post, path = "/users/{user_id}/friend-requests/{request_id}/decline", tag = "social",
+    params(
+        ("user_id" = Uuid, Path, description = "The recipient's id"),
+        ("request_id" = Uuid, Path, description = "The request's id"),
+    ),
+    responses(
+        (status = 200, description = "Declined", body = FriendRequest),
+        (status = 404, description = "No such request for this user", body = ErrorBody),
+        (status = 409, description = "Already answered", body = ErrorBody),
+        (status = 422, description = "Not a UUID", body = ErrorBody),
+    ))]
+async fn decline_friend_request(
+    State(app): State<App>,
+    AppPath(p): AppPath<RequestPath>,
+) -> ApiResult<AppJson<FriendRequest>> {
+    Ok(AppJson(app.answer_friend_request(p.request_id, p.user_id, false).await?))
+}

@@ -1,0 +1,154 @@
+//! `/users`: the second seed document's `GET/POST /users/` and `GET /users/{user_id}`, plus
+//! update, delete and preferences. Served at the root and under `/api/v1` (see `lib.rs`).
+
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
+use domain::user::{PreferencesInput, UserInput, UserPatchInput};
+use domain::{PageRequest, Persona, User, UserPreferences};
+use serde::Deserialize;
+use store::UserQuery;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use app::App;
+
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::respond::{Created, Paginated};
+
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(get_preferences, put_preferences))
+}
+
+/// Filters and paging of `GET /users/`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListUsersQuery {
+    /// Only handles starting with this prefix (case-insensitive).
+    pub handle: Option<String>,
+    /// Only users with this persona.
+    pub persona: Option<Persona>,
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+    /// Continue after this id (taken from the `Link` header).
+    pub after: Option<Uuid>,
+}
+
+/// List users in creation order.
+#[utoipa::path(get, path = "/users", tag = "users", params(ListUsersQuery),
+    responses(
+        (status = 200, description = "A page of users; the next page is in the `Link` header", body = Vec<User>,
+            headers(("link" = String, description = "`<...?after=ID&limit=N>; rel=\"next\"` when more follow"))),
+        (status = 422, description = "A bad query parameter", body = ErrorBody),
+    ))]
+async fn list_users(
+    State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
+    AppQuery(q): AppQuery<ListUsersQuery>,
+) -> ApiResult<Paginated<User>> {
+    let page = PageRequest::parse(q.limit, q.after)?;
+    let users = app.list_users(UserQuery { handle_prefix: q.handle, persona: q.persona }, page).await?;
+    Ok(Paginated::new(users, &uri, page.limit))
+}
+
+/// Create a user (the seed's body: handle, name, age, home_lat, home_lng; the rest optional).
+#[utoipa::path(post, path = "/users", tag = "users", request_body = UserInput,
+    responses(
+        (status = 201, description = "Created; `Location` names the new user", body = User,
+            headers(("location" = String, description = "Path of the new user"))),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 409, description = "Handle or email already taken", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+async fn create_user(
+    State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
+    AppJson(input): AppJson<UserInput>,
+) -> ApiResult<Created<User>> {
+    let user = app.create_user(input).await?;
+    Ok(Created::under(&uri, user.id, user))
+}
+
+/// Get one user.
+#[utoipa::path(get, path = "/users/{user_id}", tag = "users",
+    params(("user_id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "Not a UUID", body = ErrorBody),
+    ))]
+async fn get_user(State(app): State<App>, AppPath(user_id): AppPath<Uuid>) -> ApiResult<AppJson<User>> {
+    Ok(AppJson(app.get_user(user_id).await?))
+}
+
+/// Update some fields of a user; `null` clears an optional field.
+#[utoipa::path(patch, path = "/users/{user_id}", tag = "users", request_body = UserPatchInput,
+    params(("user_id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The updated user", body = User),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "Handle or email already taken", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+async fn update_user(
+    State(app): State<App>,
+    AppPath(user_id): AppPath<Uuid>,
+    AppJson(input): AppJson<UserPatchInput>,
+) -> ApiResult<AppJson<User>> {
+    Ok(AppJson(app.update_user(user_id, input).await?))
+}
+
+/// Delete a user and everything that hangs off it.
+#[utoipa::path(delete, path = "/users/{user_id}", tag = "users",
+    params(("user_id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "Not a UUID", body = ErrorBody),
+    ))]
+async fn delete_user(State(app): State<App>, AppPath(user_id): AppPath<Uuid>) -> ApiResult<StatusCode> {
+    app.delete_user(user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Get a user's preferences (the defaults when none were set).
+#[utoipa::path(get, path = "/users/{user_id}/preferences", tag = "users",
+    params(("user_id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The preferences", body = UserPreferences),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "Not a UUID", body = ErrorBody),
+    ))]
+async fn get_preferences(
+    State(app): State<App>,
+    AppPath(user_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<UserPreferences>> {
+    Ok(AppJson(app.get_preferences(user_id).await?))
+}
+
+/// Replace a user's preferences; omitted fields take their defaults.
+#[utoipa::path(put, path = "/users/{user_id}/preferences", tag = "users", request_body = PreferencesInput,
+    params(("user_id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The stored preferences", body = UserPreferences),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+async fn put_preferences(
+    State(app): State<App>,
+    AppPath(user_id): AppPath<Uuid>,
+    AppJson(input): AppJson<PreferencesInput>,
+) -> ApiResult<AppJson<UserPreferences>> {
+    Ok(AppJson(app.put_preferences(user_id, input).await?))
+}

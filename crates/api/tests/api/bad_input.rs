@@ -1,0 +1,152 @@
+//! Issue 2, item 5: every kind of bad input gets a 4xx in the project's error shape naming the
+//! field, and nothing is written.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, expect_error, seed_user, seed_venue};
+
+crate::on_every_backend!(
+    bad_user_fields_are_refused_naming_the_field_and_nothing_is_written,
+    bad_venue_fields_are_refused_naming_the_field_and_nothing_is_written,
+    bodies_that_are_not_json_or_too_large_are_refused_in_the_error_shape,
+    unknown_and_malformed_ids_are_refused_in_the_error_shape,
+    duplicate_handles_and_emails_are_conflicts_naming_the_field,
+);
+
+fn with(mut base: Value, field: &str, value: Value) -> Value {
+    base[field] = value;
+    base
+}
+
+fn without(mut base: Value, field: &str) -> Value {
+    if let Some(o) = base.as_object_mut() {
+        o.remove(field);
+    }
+    base
+}
+
+async fn bad_user_fields_are_refused_naming_the_field_and_nothing_is_written(app: &TestApp) {
+    let base = seed_user("alice");
+    let cases = [
+        (with(base.clone(), "home_lat", json!(91.0)), "home_lat"),
+        (with(base.clone(), "home_lng", json!(-180.5)), "home_lng"),
+        (without(base.clone(), "home_lng"), "home_lng"),
+        (with(base.clone(), "age", json!(7)), "age"),
+        (with(base.clone(), "age", json!(121)), "age"),
+        (with(base.clone(), "age", json!("old")), "age"),
+        (with(base.clone(), "persona", json!("wizard")), "persona"),
+        (with(base.clone(), "name", json!("")), "name"),
+        (with(base.clone(), "name", json!("   ")), "name"),
+        (with(base.clone(), "name", json!("x".repeat(101))), "name"),
+        (with(base.clone(), "handle", json!("")), "handle"),
+        (with(base.clone(), "handle", json!("h".repeat(31))), "handle"),
+        (with(base.clone(), "handle", json!("no spaces")), "handle"),
+        (with(base.clone(), "email", json!("not-an-email")), "email"),
+        (with(base.clone(), "activity_score", json!(1.5)), "activity_score"),
+        (with(base.clone(), "preferences", json!({"price_min": 0})), "preferences.price_min"),
+        (with(base.clone(), "preferences", json!({"price_max": "cheap"})), "preferences.price_max"),
+        (with(base.clone(), "shoe_size", json!(42)), "shoe_size"),
+        (without(base.clone(), "name"), "name"),
+        (without(base.clone(), "handle"), "handle"),
+    ];
+    for (body, field) in cases {
+        for path in ["/users/", "/api/v1/users"] {
+            let res = app.post(path, &body).await;
+            expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+        }
+    }
+    let many = json!({"handle": "a", "name": "", "age": 5, "home_lat": 100, "home_lng": 0});
+    let err = expect_error(app.post("/users/", &many).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None).await;
+    let fields: Vec<&str> = err["error"]["details"].as_array().unwrap().iter().filter_map(|d| d["field"].as_str()).collect();
+    assert_eq!(fields, vec!["handle", "name", "home_lat", "age"], "every bad field is named at once");
+    assert_eq!(app.user_count().await, 0, "nothing written");
+}
+
+async fn bad_venue_fields_are_refused_naming_the_field_and_nothing_is_written(app: &TestApp) {
+    let base = seed_venue("Sunset Rooftop Bar");
+    let cases = [
+        (with(base.clone(), "lat", json!(-90.01)), "lat"),
+        (with(base.clone(), "lng", json!(200)), "lng"),
+        (with(base.clone(), "price_level", json!(0)), "price_level"),
+        (with(base.clone(), "price_level", json!(5)), "price_level"),
+        (with(base.clone(), "price_level", json!(70000)), "price_level"),
+        (with(base.clone(), "rating", json!(5.1)), "rating"),
+        (with(base.clone(), "rating", json!(-1)), "rating"),
+        (with(base.clone(), "category", json!("spa")), "category"),
+        (with(base.clone(), "name", json!("")), "name"),
+        (with(base.clone(), "name", json!("n".repeat(201))), "name"),
+        (with(base.clone(), "description", json!("d".repeat(2001))), "description"),
+        (with(base.clone(), "capacity", json!(0)), "capacity"),
+        (with(base.clone(), "timezone", json!("Mars/Olympus")), "timezone"),
+        (with(base.clone(), "tags", json!([""])), "tags[0]"),
+        (with(base.clone(), "opening_hours", json!({"mon": ["25:00-26:00"]})), "opening_hours"),
+        (without(base.clone(), "lat"), "lat"),
+        (without(base.clone(), "category"), "category"),
+    ];
+    for (body, field) in cases {
+        let res = app.post("/venues/", &body).await;
+        let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None).await;
+        let named = err["error"]["details"].as_array().unwrap().iter().any(|d| d["field"].as_str().is_some_and(|f| f.starts_with(field)));
+        assert!(named, "{field} not named in {err}");
+    }
+    assert_eq!(app.counts().await.venues, 0, "nothing written");
+}
+
+async fn bodies_that_are_not_json_or_too_large_are_refused_in_the_error_shape(app: &TestApp) {
+    let json_ct = Some("application/json");
+    expect_error(app.post_raw("/users/", json_ct, "{\"handle\": ").await, StatusCode::BAD_REQUEST, "malformed_json", None).await;
+    expect_error(app.post_raw("/users/", json_ct, "not json").await, StatusCode::BAD_REQUEST, "malformed_json", None).await;
+    expect_error(app.post_raw("/users/", json_ct, "").await, StatusCode::BAD_REQUEST, "malformed_json", None).await;
+    expect_error(app.post_raw("/users/", json_ct, "[1, 2]").await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None).await;
+    let body = seed_user("alice").to_string();
+    expect_error(app.post_raw("/users/", Some("text/plain"), body.clone()).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None)
+        .await;
+    expect_error(app.post_raw("/users/", None, body.clone()).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None).await;
+    expect_error(
+        app.post_raw("/api/v1/venues", Some("application/x-www-form-urlencoded"), "name=x").await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        None,
+    )
+    .await;
+    // Over the 1 MiB default limit, with a Content-Length.
+    let mut big = seed_user("alice");
+    big["name"] = json!("x".repeat(1024 * 1024 + 10));
+    let res = app.post_raw("/users/", json_ct, big.to_string()).await;
+    expect_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None).await;
+    // A JSON content type with parameters is still JSON.
+    let res = app.post_raw("/users/", Some("application/json; charset=utf-8"), body).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(app.user_count().await, 1, "only the good request wrote");
+}
+
+async fn unknown_and_malformed_ids_are_refused_in_the_error_shape(app: &TestApp) {
+    let unknown = uuid::Uuid::now_v7();
+    for path in [format!("/users/{unknown}"), format!("/venues/{unknown}/"), format!("/api/v1/users/{unknown}/friends")] {
+        expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    }
+    for (path, field) in [("/users/42", "user_id"), ("/api/v1/venues/not-a-uuid", "venue_id"), ("/users/x/preferences", "user_id")] {
+        expect_error(app.get(path).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+    }
+    let res = app.delete(&format!("/api/v1/users/{unknown}/friends/nope")).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("other_user_id")).await;
+    expect_error(app.get("/no/such/route").await, StatusCode::NOT_FOUND, "not_found", None).await;
+    let res = app.client.put(app.url("/users/")).json(&json!({})).send().await.unwrap();
+    expect_error(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None).await;
+}
+
+async fn duplicate_handles_and_emails_are_conflicts_naming_the_field(app: &TestApp) {
+    let first = app.create_user(with(seed_user("alice"), "email", json!("alice@example.com"))).await;
+    let res = app.post("/users/", &seed_user("ALICE")).await;
+    expect_error(res, StatusCode::CONFLICT, "conflict", Some("handle")).await;
+    let res = app.post("/api/v1/users", &with(seed_user("alice2"), "email", json!("Alice@Example.com"))).await;
+    expect_error(res, StatusCode::CONFLICT, "conflict", Some("email")).await;
+    let other = app.create_user(seed_user("bob")).await;
+    let path = format!("/api/v1/users/{}", other["id"].as_str().unwrap());
+    expect_error(app.patch(&path, &json!({"handle": "alice"})).await, StatusCode::CONFLICT, "conflict", Some("handle")).await;
+    expect_error(app.patch(&path, &json!({"email": "alice@example.com"})).await, StatusCode::CONFLICT, "conflict", Some("email")).await;
+    assert_eq!(app.user_count().await, 2);
+    assert_eq!(app.get_json(&path, StatusCode::OK).await["handle"], "bob", "nothing written");
+    assert_eq!(first["email"], "alice@example.com");
+}

@@ -1,0 +1,242 @@
+//! `spawn_app`: a fresh database (a SQLite temp file, or a PostgreSQL database made for the test
+//! from `TEST_POSTGRES_URL`), the real server on 127.0.0.1:0, and typed helpers around a client.
+//! [`on_every_backend!`] turns `async fn name(app: &TestApp)` into one test per backend.
+
+use app::{App, AppSettings};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server on a fresh database.
+pub struct TestApp {
+    pub address: String,
+    pub client: Client,
+    pub app: App,
+    _dir: Option<tempfile::TempDir>,
+    _pg: Option<PgDatabase>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A PostgreSQL database made for one test, dropped with it.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+/// A fresh store and what keeps its database alive.
+pub struct FreshStore {
+    pub store: store::DynStore,
+    pub dir: Option<tempfile::TempDir>,
+    pg: Option<PgDatabase>,
+}
+
+/// A fresh store: `None` for PostgreSQL when `TEST_POSTGRES_URL` is not set.
+pub async fn fresh_store(backend: Backend) -> Option<FreshStore> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("luna.db").display());
+            let store = store::connect(&url).await.expect("connect sqlite");
+            Some(FreshStore { store, dir: Some(dir), pg: None })
+        }
+        Backend::Postgres => {
+            let admin_url = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+            let name = format!("luna_t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await.expect("connect postgres");
+            // The name is ours: a fixed prefix and a UUID's hex digits.
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create database");
+            let store = store::connect(&database_url(&admin_url, &name)).await.expect("connect test database");
+            Some(FreshStore { store, dir: None, pg: Some(PgDatabase { admin_url, name }) })
+        }
+    }
+}
+
+/// The admin URL with its database name replaced.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let (scheme, rest) = base.split_once("://").expect("a postgres:// URL");
+    let host = rest.split_once('/').map_or(rest, |(host, _)| host);
+    let root = format!("{scheme}://{host}");
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+/// Starts the server on a fresh database; `None` when the backend is not configured.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let FreshStore { store, dir, pg } = fresh_store(backend).await?;
+    let app = App::new(store, AppSettings::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = app.clone();
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = rx.await;
+        };
+        let _ = api::serve(served, listener, api::ServeOptions::default(), shutdown).await;
+    });
+    let client = Client::builder().no_proxy().build().expect("client");
+    Some(TestApp { address, client, app, _dir: dir, _pg: pg, shutdown: Some(tx) })
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // A runtime of its own: the test's runtime is busy dropping us.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut c).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The seed's example user, with a handle of our choosing.
+pub fn seed_user(handle: &str) -> Value {
+    json!({"handle": handle, "name": "Alice Chen", "age": 25, "home_lat": 40.73, "home_lng": -73.93})
+}
+
+/// The seed's example venue, with a name of our choosing.
+pub fn seed_venue(name: &str) -> Value {
+    json!({"name": name, "description": "Rooftop cocktails with skyline view.", "category": "bar",
+           "lat": 40.7325, "lng": -73.99, "price_level": 3, "rating": 4.7})
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("POST")
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.client.put(self.url(path)).json(body).send().await.expect("PUT")
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Response {
+        self.client.patch(self.url(path)).json(body).send().await.expect("PATCH")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client.delete(self.url(path)).send().await.expect("DELETE")
+    }
+
+    /// POSTs raw bytes with a content type (or none).
+    pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: impl Into<reqwest::Body>) -> Response {
+        let mut req = self.client.post(self.url(path)).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        req.send().await.expect("POST")
+    }
+
+    /// GETs a JSON body, asserting the status.
+    pub async fn get_json(&self, path: &str, status: StatusCode) -> Value {
+        let res = self.get(path).await;
+        expect_json(res, status).await
+    }
+
+    /// Creates a user through the API and returns it.
+    pub async fn create_user(&self, body: Value) -> Value {
+        expect_json(self.post("/api/v1/users", &body).await, StatusCode::CREATED).await
+    }
+
+    pub async fn create_venue(&self, body: Value) -> Value {
+        expect_json(self.post("/api/v1/venues", &body).await, StatusCode::CREATED).await
+    }
+
+    /// Every user id, through the API.
+    pub async fn user_count(&self) -> usize {
+        self.app.store.counts().await.expect("counts").users as usize
+    }
+
+    pub async fn counts(&self) -> store::Counts {
+        self.app.store.counts().await.expect("counts")
+    }
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn expect_json(res: Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let text = res.text().await.expect("body");
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts an error response: status, `error.code`, and (if given) the field named in details.
+pub async fn expect_error(res: Response, status: StatusCode, code: &str, field: Option<&str>) -> Value {
+    let body = expect_json(res, status).await;
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(body["error"]["message"].is_string(), "{body}");
+    if let Some(field) = field {
+        let details = body["error"]["details"].as_array().unwrap_or_else(|| panic!("no details: {body}"));
+        assert!(details.iter().any(|d| d["field"] == field), "field {field} not named in {body}");
+    }
+    body
+}
+
+/// The ids of a JSON array of objects.
+pub fn ids(list: &Value) -> Vec<String> {
+    list.as_array().expect("array").iter().map(|v| v["id"].as_str().expect("id").to_string()).collect()
+}
+
+/// The `rel="next"` target of a `Link` header, if any.
+pub fn next_link(res: &Response) -> Option<String> {
+    let link = res.headers().get("link")?.to_str().ok()?;
+    let start = link.find('<')? + 1;
+    let end = link.find('>')?;
+    link.contains("rel=\"next\"").then(|| link[start..end].to_string())
+}
+
+/// Runs one test body per backend: `<module>::sqlite::<name>` and `<module>::postgres::<name>`
+/// (the latter passes without running when `TEST_POSTGRES_URL` is not set).
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await.expect("sqlite");
+                    super::$name(&app).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
+                        super::$name(&app).await;
+                    }
+                }
+            )+
+        }
+    };
+}

@@ -1,0 +1,138 @@
+//! Users over HTTP: the seed's paths and body, both slash variants, the `/api/v1` twins,
+//! pagination, filters, update, delete and preferences.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, expect_error, expect_json, ids, next_link, seed_user};
+
+crate::on_every_backend!(
+    the_seed_example_creates_a_user_with_the_seed_fields,
+    every_user_path_answers_with_and_without_a_trailing_slash_and_under_api_v1,
+    a_user_with_only_the_required_fields_can_be_created,
+    users_are_listed_in_pages_linked_by_the_link_header,
+    users_can_be_filtered_by_handle_prefix_and_persona,
+    a_user_can_be_updated_and_deleted,
+    preferences_default_until_put_and_refuse_bad_values,
+);
+
+async fn the_seed_example_creates_a_user_with_the_seed_fields(app: &TestApp) {
+    let res = app.post("/users/", &seed_user("alice")).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let user = expect_json(res, StatusCode::CREATED).await;
+    assert_eq!(user["handle"], "alice");
+    assert_eq!(user["name"], "Alice Chen");
+    assert_eq!(user["age"], 25);
+    assert_eq!(user["home_lat"], 40.73);
+    assert_eq!(user["home_lng"], -73.93);
+    let id = user["id"].as_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok());
+    assert_eq!(location, format!("/users/{id}"));
+
+    let list = app.get_json("/users/", StatusCode::OK).await;
+    assert_eq!(ids(&list), vec![id.to_string()]);
+    let one = app.get_json(&location, StatusCode::OK).await;
+    assert_eq!(one, user);
+}
+
+async fn every_user_path_answers_with_and_without_a_trailing_slash_and_under_api_v1(app: &TestApp) {
+    let a = expect_json(app.post("/users", &seed_user("alice")).await, StatusCode::CREATED).await;
+    let res = app.post("/api/v1/users/", &seed_user("bob")).await;
+    let id = res.headers()["location"].to_str().unwrap().rsplit('/').next().unwrap().to_string();
+    assert!(res.headers()["location"].to_str().unwrap().starts_with("/api/v1/users/"));
+    let b = expect_json(res, StatusCode::CREATED).await;
+    assert_eq!(b["id"], id.as_str());
+    for path in ["/users", "/users/", "/api/v1/users", "/api/v1/users/"] {
+        assert_eq!(app.get_json(path, StatusCode::OK).await.as_array().unwrap().len(), 2, "{path}");
+    }
+    let a_id = a["id"].as_str().unwrap();
+    for path in [format!("/users/{a_id}"), format!("/users/{a_id}/"), format!("/api/v1/users/{a_id}/")] {
+        assert_eq!(app.get_json(&path, StatusCode::OK).await["handle"], "alice", "{path}");
+    }
+}
+
+async fn a_user_with_only_the_required_fields_can_be_created(app: &TestApp) {
+    let user = app.create_user(json!({"handle": "Minimal_1", "name": "Min"})).await;
+    assert_eq!(user["handle"], "minimal_1");
+    assert!(user["age"].is_null() && user["home_lat"].is_null() && user["email"].is_null());
+    assert_eq!(user["activity_score"], 0.5);
+}
+
+async fn users_are_listed_in_pages_linked_by_the_link_header(app: &TestApp) {
+    let mut created = Vec::new();
+    for i in 0..5 {
+        created.push(app.create_user(seed_user(&format!("pager{i}"))).await["id"].as_str().unwrap().to_string());
+    }
+    let mut seen = Vec::new();
+    let mut path = Some("/api/v1/users?handle=pager&limit=2".to_string());
+    while let Some(p) = path {
+        let res = app.get(&p).await;
+        path = next_link(&res);
+        if let Some(next) = &path {
+            assert!(next.contains("handle=pager") && next.contains("limit=2"), "{next}");
+        }
+        let page = expect_json(res, StatusCode::OK).await;
+        assert!(page.as_array().unwrap().len() <= 2);
+        seen.extend(ids(&page));
+    }
+    assert_eq!(seen, created);
+    let res = app.get("/users/?limit=5").await;
+    assert!(res.headers().get("link").is_none(), "no next page after the last one");
+    assert_eq!(ids(&expect_json(res, StatusCode::OK).await), created);
+}
+
+async fn users_can_be_filtered_by_handle_prefix_and_persona(app: &TestApp) {
+    let mut foodie = seed_user("foodie_ann");
+    foodie["persona"] = json!("foodie_explorer");
+    app.create_user(foodie).await;
+    app.create_user(seed_user("food_bob")).await;
+    app.create_user(seed_user("carol")).await;
+    let food = app.get_json("/api/v1/users?handle=FOOD", StatusCode::OK).await;
+    assert_eq!(food.as_array().unwrap().len(), 2);
+    let by_persona = app.get_json("/users/?persona=foodie_explorer", StatusCode::OK).await;
+    assert_eq!(by_persona.as_array().unwrap().len(), 1);
+    assert_eq!(by_persona[0]["handle"], "foodie_ann");
+    expect_error(app.get("/users/?persona=wizard").await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("persona"))
+        .await;
+}
+
+async fn a_user_can_be_updated_and_deleted(app: &TestApp) {
+    let user = app.create_user(seed_user("alice")).await;
+    let path = format!("/api/v1/users/{}", user["id"].as_str().unwrap());
+    let updated = expect_json(app.patch(&path, &json!({"name": "Alice C.", "age": null, "city": "New York"})).await, StatusCode::OK).await;
+    assert_eq!(updated["name"], "Alice C.");
+    assert!(updated["age"].is_null());
+    assert_eq!(updated["city"], "New York");
+    assert_eq!(updated["handle"], "alice");
+    assert_eq!(app.get_json(&path, StatusCode::OK).await["name"], "Alice C.");
+
+    assert_eq!(app.delete(&path).await.status(), StatusCode::NO_CONTENT);
+    expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    expect_error(app.delete(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    expect_error(app.patch(&path, &json!({"name": "x"})).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    assert_eq!(app.user_count().await, 0);
+}
+
+async fn preferences_default_until_put_and_refuse_bad_values(app: &TestApp) {
+    let user = app.create_user(seed_user("alice")).await;
+    let path = format!("/api/v1/users/{}/preferences", user["id"].as_str().unwrap());
+    let defaults = app.get_json(&path, StatusCode::OK).await;
+    assert_eq!(defaults["price_min"], 1);
+    assert_eq!(defaults["price_max"], 4);
+
+    let body = json!({"cuisines": ["Japanese", "ramen"], "price_min": 2, "price_max": 3, "ambiance": ["cozy"],
+                      "dietary": ["vegetarian"], "preferred_group_size": 4, "openness": 0.8});
+    let stored = expect_json(app.put(&path, &body).await, StatusCode::OK).await;
+    assert_eq!(stored["cuisines"], json!(["japanese", "ramen"]));
+    assert_eq!(app.get_json(&path, StatusCode::OK).await, stored);
+
+    let bad = json!({"price_min": 5, "openness": 2.0});
+    let err = expect_error(app.put(&path, &bad).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("price_min")).await;
+    assert!(err["error"]["details"].as_array().unwrap().iter().any(|d| d["field"] == "openness"));
+    assert_eq!(app.get_json(&path, StatusCode::OK).await, stored, "nothing written");
+
+    let unknown = format!("/api/v1/users/{}/preferences", uuid::Uuid::now_v7());
+    expect_error(app.get(&unknown).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    expect_error(app.put(&unknown, &body).await, StatusCode::NOT_FOUND, "not_found", None).await;
+}

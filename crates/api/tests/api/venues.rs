@@ -1,0 +1,141 @@
+//! Venues over HTTP: the seed's paths and body, slash variants, `/api/v1` twins, search by
+//! text, category, price and radius, pagination, update and delete.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, expect_error, expect_json, ids, next_link, seed_venue};
+
+crate::on_every_backend!(
+    the_seed_example_creates_a_venue_with_the_seed_fields,
+    every_venue_path_answers_with_and_without_a_trailing_slash_and_under_api_v1,
+    venues_are_searched_by_text_category_price_and_radius,
+    search_results_are_paginated_and_the_link_keeps_the_filters,
+    bad_search_parameters_are_refused_naming_the_parameter,
+    a_venue_can_be_updated_and_deleted,
+);
+
+fn venue(name: &str, category: &str, lat: f64, lng: f64, price: i64, extra: Value) -> Value {
+    let mut v = json!({"name": name, "category": category, "lat": lat, "lng": lng, "price_level": price});
+    if let (Some(v), Some(extra)) = (v.as_object_mut(), extra.as_object()) {
+        v.extend(extra.clone());
+    }
+    v
+}
+
+async fn the_seed_example_creates_a_venue_with_the_seed_fields(app: &TestApp) {
+    let res = app.post("/venues/", &seed_venue("Sunset Rooftop Bar")).await;
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let v = expect_json(res, StatusCode::CREATED).await;
+    assert_eq!(v["name"], "Sunset Rooftop Bar");
+    assert_eq!(v["description"], "Rooftop cocktails with skyline view.");
+    assert_eq!(v["category"], "bar");
+    assert_eq!(v["lat"], 40.7325);
+    assert_eq!(v["lng"], -73.99);
+    assert_eq!(v["price_level"], 3);
+    assert_eq!(v["rating"], 4.7);
+    let id = v["id"].as_str().unwrap();
+    assert_eq!(location, format!("/venues/{id}"));
+    assert_eq!(ids(&app.get_json("/venues/", StatusCode::OK).await), vec![id.to_string()]);
+    assert_eq!(app.get_json(&location, StatusCode::OK).await, v);
+}
+
+async fn every_venue_path_answers_with_and_without_a_trailing_slash_and_under_api_v1(app: &TestApp) {
+    let a = expect_json(app.post("/venues", &seed_venue("A")).await, StatusCode::CREATED).await;
+    let res = app.post("/api/v1/venues/", &seed_venue("B")).await;
+    assert!(res.headers()["location"].to_str().unwrap().starts_with("/api/v1/venues/"));
+    expect_json(res, StatusCode::CREATED).await;
+    for path in ["/venues", "/venues/", "/api/v1/venues", "/api/v1/venues/"] {
+        assert_eq!(app.get_json(path, StatusCode::OK).await.as_array().unwrap().len(), 2, "{path}");
+    }
+    let id = a["id"].as_str().unwrap();
+    for path in [format!("/venues/{id}/"), format!("/api/v1/venues/{id}"), format!("/api/v1/venues/{id}/")] {
+        assert_eq!(app.get_json(&path, StatusCode::OK).await["name"], "A", "{path}");
+    }
+}
+
+async fn venues_are_searched_by_text_category_price_and_radius(app: &TestApp) {
+    let union = app.create_venue(venue("Ramen Union", "restaurant", 40.7325, -73.99, 2, json!({"cuisine": "japanese"}))).await;
+    let times = app.create_venue(venue("Times Bar", "bar", 40.7580, -73.9855, 3, json!({"tags": ["rooftop"]}))).await;
+    let park = app.create_venue(venue("Park Slope Cafe", "cafe", 40.6782, -73.9442, 1, json!({"description": "Great ramen too"}))).await;
+    let id = |v: &Value| v["id"].as_str().unwrap().to_string();
+    let search = |q: &'static str| async move { ids(&app.get_json(&format!("/venues/?{q}"), StatusCode::OK).await) };
+
+    assert_eq!(search("q=RAMEN").await, vec![id(&union), id(&park)]);
+    assert_eq!(search("q=rooftop").await, vec![id(&times)]);
+    assert_eq!(search("category=bar").await, vec![id(&times)]);
+    assert_eq!(search("price_min=2&price_max=2").await, vec![id(&union)]);
+    assert_eq!(search("price_max=2").await, vec![id(&union), id(&park)]);
+    assert_eq!(search("lat=40.7325&lng=-73.99&radius_km=1").await, vec![id(&union)]);
+    assert_eq!(search("lat=40.7325&lng=-73.99&radius_km=4").await, vec![id(&union), id(&times)]);
+    assert_eq!(search("lat=40.7325&lng=-73.99&radius_km=10").await.len(), 3);
+    assert_eq!(search("q=ramen&category=cafe&lat=40.68&lng=-73.94&radius_km=2").await, vec![id(&park)]);
+    assert!(search("q=nothing-like-this").await.is_empty());
+}
+
+async fn search_results_are_paginated_and_the_link_keeps_the_filters(app: &TestApp) {
+    let mut bars = Vec::new();
+    for i in 0..5 {
+        bars.push(app.create_venue(venue(&format!("Bar {i}"), "bar", 40.73, -73.99, 2, json!({}))).await["id"].clone());
+        app.create_venue(venue(&format!("Cafe {i}"), "cafe", 40.73, -73.99, 2, json!({}))).await;
+    }
+    let mut seen = Vec::new();
+    let mut path = Some("/api/v1/venues/?category=bar&limit=2".to_string());
+    let mut pages = 0;
+    while let Some(p) = path {
+        let res = app.get(&p).await;
+        path = next_link(&res);
+        if let Some(next) = &path {
+            assert!(next.starts_with("/api/v1/venues") && next.contains("category=bar") && next.contains("after="), "{next}");
+        }
+        seen.extend(ids(&expect_json(res, StatusCode::OK).await));
+        pages += 1;
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, bars.iter().map(|b| b.as_str().unwrap().to_string()).collect::<Vec<_>>());
+    assert_eq!(app.get_json("/venues/", StatusCode::OK).await.as_array().unwrap().len(), 10, "default page is 50");
+}
+
+async fn bad_search_parameters_are_refused_naming_the_parameter(app: &TestApp) {
+    let cases = [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("limit=ten", "limit"),
+        ("after=not-a-uuid", "after"),
+        ("category=spa", "category"),
+        ("price_min=0", "price_min"),
+        ("price_max=5", "price_max"),
+        ("price_min=3&price_max=2", "price_max"),
+        ("lat=40.7&radius_km=2", "lng"),
+        ("lat=40.7&lng=-74&radius_km=0", "radius_km"),
+        ("lat=40.7&lng=-74&radius_km=101", "radius_km"),
+        ("lat=91&lng=-74&radius_km=1", "lat"),
+        ("lat=40&lng=181&radius_km=1", "lng"),
+    ];
+    for (query, field) in cases {
+        let res = app.get(&format!("/venues/?{query}")).await;
+        expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+    }
+    expect_json(app.get("/venues/?limit=500").await, StatusCode::OK).await;
+}
+
+async fn a_venue_can_be_updated_and_deleted(app: &TestApp) {
+    let v = app.create_venue(seed_venue("Sunset Rooftop Bar")).await;
+    let path = format!("/api/v1/venues/{}", v["id"].as_str().unwrap());
+    let body = json!({"rating": 4.9, "description": null, "tags": ["Rooftop", "cocktails"], "lat": 40.74, "lng": -73.98});
+    let updated = expect_json(app.patch(&path, &body).await, StatusCode::OK).await;
+    assert_eq!(updated["rating"], 4.9);
+    assert!(updated["description"].is_null());
+    assert_eq!(updated["tags"], json!(["rooftop", "cocktails"]));
+    assert_eq!(updated["lat"], 40.74);
+    assert_eq!(updated["name"], "Sunset Rooftop Bar");
+
+    expect_error(app.patch(&path, &json!({"rating": 6})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("rating"))
+        .await;
+    expect_error(app.patch(&path, &json!({"lat": 40.0})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("lng")).await;
+    assert_eq!(app.get_json(&path, StatusCode::OK).await, updated, "nothing written");
+
+    assert_eq!(app.delete(&path).await.status(), StatusCode::NO_CONTENT);
+    expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    assert_eq!(app.counts().await.venues, 0);
+}

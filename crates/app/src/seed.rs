@@ -1,0 +1,174 @@
+//! Seeding: generates a city with `synth` and writes it through the store's batch path.
+//! Generation runs on a blocking thread and hands batches over a small channel, so generating
+//! the next chunk overlaps writing the previous one. A seeded database is left alone unless
+//! `force`, which resets it first. One `data.seeded` event summarises the run.
+
+use std::time::Instant;
+
+use domain::{DomainEvent, LatLng};
+use serde::Serialize;
+use store::Batch;
+
+use crate::{App, AppError, AppResult};
+
+/// Users per generated chunk (each chunk is one store transaction per table group).
+const CHUNK_USERS: usize = 5_000;
+/// Venues per batch.
+const CHUNK_VENUES: usize = 10_000;
+
+/// What city to seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedOptions {
+    pub users: usize,
+    pub venues: usize,
+    pub seed: u64,
+    pub city: String,
+    pub center_lat: f64,
+    pub center_lng: f64,
+    pub radius_km: f64,
+    /// Reset a database that has data, then seed.
+    pub force: bool,
+}
+
+/// What a seeding run wrote.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SeedReport {
+    /// False when the database already had data and `force` was not set (nothing written).
+    pub seeded: bool,
+    pub users: u64,
+    pub venues: u64,
+    pub interactions: u64,
+    pub social_edges: u64,
+    pub venue_interests: u64,
+    pub plans: u64,
+    pub elapsed_ms: u64,
+}
+
+/// Progress callbacks for long runs (the CLI draws a bar; the API passes [`NoProgress`]).
+pub trait SeedProgress: Send + Sync {
+    fn begin(&self, stage: &str, total: u64);
+    fn advance(&self, n: u64);
+    fn end(&self);
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+
+impl SeedProgress for NoProgress {
+    fn begin(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn end(&self) {}
+}
+
+enum Work {
+    Venues(Batch),
+    Users(Batch, u64),
+}
+
+impl App {
+    /// Seeds the demo city with no progress output (API and `serve --demo`).
+    pub async fn seed_demo(&self, opts: SeedOptions) -> AppResult<SeedReport> {
+        self.seed_city(opts, &NoProgress).await
+    }
+
+    /// Seeds a city, reporting progress by stage.
+    #[tracing::instrument(skip_all, fields(users = opts.users, venues = opts.venues, seed = opts.seed), err)]
+    pub async fn seed_city(&self, opts: SeedOptions, progress: &dyn SeedProgress) -> AppResult<SeedReport> {
+        let started = Instant::now();
+        let config = city_config(&opts)?;
+        let counts = self.store.counts().await?;
+        if counts.users > 0 || counts.venues > 0 {
+            if !opts.force {
+                return Ok(SeedReport::default());
+            }
+            self.store.reset().await?;
+        }
+        let city = synth::City::new(config).map_err(|e| AppError::Invalid(domain::ValidationError::field("seed", e.to_string())))?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Work>(2);
+        let (n_users, n_venues) = (opts.users, opts.venues);
+        let generator = tokio::task::spawn_blocking(move || {
+            for start in (0..n_venues).step_by(CHUNK_VENUES) {
+                let venues = city.venues_range(start..(start + CHUNK_VENUES).min(n_venues));
+                if tx.blocking_send(Work::Venues(Batch { venues, ..Batch::default() })).is_err() {
+                    return;
+                }
+            }
+            for chunk in city.chunks(CHUNK_USERS) {
+                let users = chunk.users.len() as u64;
+                if tx.blocking_send(Work::Users(chunk_to_batch(chunk), users)).is_err() {
+                    return;
+                }
+            }
+        });
+
+        let mut report = SeedReport { seeded: true, ..SeedReport::default() };
+        let mut stage = "";
+        while let Some(work) = rx.recv().await {
+            let (name, total, batch, advance) = match work {
+                Work::Venues(b) => ("venues", n_venues, b.venues.len() as u64, b),
+                Work::Users(b, n) => ("users", n_users, n, b),
+            };
+            if stage != name {
+                if !stage.is_empty() {
+                    progress.end();
+                }
+                progress.begin(name, total as u64);
+                stage = name;
+            }
+            report.venues += advance.venues.len() as u64;
+            report.users += advance.users.len() as u64;
+            report.interactions += advance.interactions.len() as u64;
+            report.social_edges += advance.edges.len() as u64;
+            report.venue_interests += advance.interests.len() as u64;
+            report.plans += advance.plans.len() as u64;
+            self.store.insert_batch(advance).await?;
+            progress.advance(batch);
+        }
+        progress.end();
+        generator.await.map_err(|e| AppError::Internal(format!("city generator failed: {e}")))?;
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        self.store
+            .record_event(DomainEvent::DataSeeded {
+                users: report.users,
+                venues: report.venues,
+                interactions: report.interactions,
+                edges: report.social_edges,
+                plans: report.plans,
+            })
+            .await?;
+        self.wrote();
+        Ok(report)
+    }
+
+    /// Deletes all data (users, venues, everything hanging off them).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn reset_data(&self) -> AppResult<()> {
+        self.store.reset().await?;
+        self.wrote();
+        Ok(())
+    }
+}
+
+fn city_config(o: &SeedOptions) -> AppResult<synth::CityConfig> {
+    let center = LatLng::parse(o.center_lat, o.center_lng, "center_lat", "center_lng")?;
+    let mut c = synth::CityConfig::new(o.seed, o.users, o.venues);
+    c.center = center;
+    c.radius_km = o.radius_km;
+    c.city = o.city.clone();
+    c.validate().map_err(|e| AppError::Invalid(domain::ValidationError::field("seed", e.to_string())))?;
+    Ok(c)
+}
+
+fn chunk_to_batch(c: synth::Chunk) -> Batch {
+    Batch {
+        users: c.users,
+        preferences: c.preferences,
+        venues: Vec::new(),
+        edges: c.edges,
+        interactions: c.interactions,
+        interests: c.interests,
+        plans: c.plans,
+        participants: Vec::new(),
+        bookings: Vec::new(),
+    }
+}

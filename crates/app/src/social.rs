@@ -1,0 +1,64 @@
+//! Social use cases: friend requests (send, accept, decline, list), friends and unfriending.
+//! A friendship is born only from an accepted request; the store creates both edges in the
+//! same transaction as the answer.
+
+use domain::{FriendRequest, Id, Page, PageRequest, UserId, ValidationError};
+use store::{Friend, RequestDirection};
+
+use crate::{App, AppResult};
+
+impl App {
+    /// Sends a friend request. `Invalid` to oneself, `NotFound` for an unknown user, `Conflict`
+    /// if already friends or a request is pending between the two.
+    #[tracing::instrument(skip_all, fields(%from, %to), err)]
+    pub async fn send_friend_request(&self, from: UserId, to: UserId) -> AppResult<FriendRequest> {
+        if from == to {
+            return Err(ValidationError::field("to_user_id", "cannot send a friend request to yourself").into());
+        }
+        let request = self.store.send_friend_request(from, to).await?;
+        self.wrote();
+        Ok(request)
+    }
+
+    /// Accepts (creating the friendship) or declines a pending request addressed to `to`.
+    #[tracing::instrument(skip_all, fields(%request_id, %to, accept), err)]
+    pub async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> AppResult<FriendRequest> {
+        let request = self.store.answer_friend_request(request_id, to, accept).await?;
+        self.wrote();
+        Ok(request)
+    }
+
+    /// A user's friend requests in one direction, or both (incoming first) when `None`.
+    #[tracing::instrument(skip_all, fields(%user_id, ?direction), err)]
+    pub async fn list_friend_requests(
+        &self,
+        user_id: UserId,
+        direction: Option<RequestDirection>,
+    ) -> AppResult<Vec<FriendRequest>> {
+        self.store.get_user(user_id).await?;
+        let directions = match direction {
+            Some(d) => vec![d],
+            None => vec![RequestDirection::Incoming, RequestDirection::Outgoing],
+        };
+        let mut out = Vec::new();
+        for d in directions {
+            out.extend(self.store.list_friend_requests(user_id, d).await?);
+        }
+        Ok(out)
+    }
+
+    /// The user's friends and other connections. `NotFound` for an unknown user.
+    #[tracing::instrument(skip_all, fields(%user_id, limit = page.limit), err)]
+    pub async fn list_friends(&self, user_id: UserId, page: PageRequest) -> AppResult<Page<Friend>> {
+        self.store.get_user(user_id).await?;
+        Ok(self.store.list_friends(user_id, page).await?)
+    }
+
+    /// Ends a friendship both ways. `NotFound` if the two were not connected.
+    #[tracing::instrument(skip_all, fields(%user_id, %other), err)]
+    pub async fn remove_friend(&self, user_id: UserId, other: UserId) -> AppResult<()> {
+        self.store.remove_friend(user_id, other).await?;
+        self.wrote();
+        Ok(())
+    }
+}

@@ -1,0 +1,157 @@
+//! Venue use cases (create, read, search, edit, delete) and the interactions users log on
+//! venues. Search filters are parsed here into a [`VenueQuery`] the store can run as is.
+
+use domain::error::Checker;
+use domain::interaction::InteractionInput;
+use domain::venue::{VenueInput, VenuePatchInput};
+use domain::{
+    Category, Interaction, LatLng, NewInteraction, NewVenue, Page, PageRequest, UserId, ValidationError, Venue,
+    VenueId, VenuePatch,
+};
+use store::VenueQuery;
+
+use crate::{App, AppResult};
+
+/// The largest search radius, in kilometres.
+pub const MAX_RADIUS_KM: f64 = 100.0;
+
+/// Raw venue search filters, as a client sends them. All optional; they combine with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VenueSearch {
+    /// Free text matched against name, description, cuisine and tags.
+    pub q: Option<String>,
+    pub category: Option<Category>,
+    pub price_min: Option<i16>,
+    pub price_max: Option<i16>,
+    /// `lat`, `lng` and `radius_km` go together.
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub radius_km: Option<f64>,
+}
+
+impl VenueSearch {
+    /// Validates the filters, naming each bad query parameter.
+    pub fn parse(self) -> Result<VenueQuery, ValidationError> {
+        let mut c = Checker::new();
+        let text = c.opt_text("q", self.q.as_deref(), 100);
+        for (field, price) in [("price_min", self.price_min), ("price_max", self.price_max)] {
+            if let Some(p) = price {
+                c.check((1..=4).contains(&p), field, "must be between 1 and 4");
+            }
+        }
+        if let (Some(lo), Some(hi)) = (self.price_min, self.price_max) {
+            c.check(lo <= hi, "price_max", "must be at least price_min");
+        }
+        let near = match (self.lat, self.lng, self.radius_km) {
+            (None, None, None) => None,
+            (Some(lat), Some(lng), Some(r)) => {
+                c.check(r.is_finite() && r > 0.0 && r <= MAX_RADIUS_KM, "radius_km", "must be above 0 and at most 100");
+                c.absorb(LatLng::parse(lat, lng, "lat", "lng")).map(|p| (p, r))
+            }
+            (lat, lng, r) => {
+                for (field, missing) in [("lat", lat.is_none()), ("lng", lng.is_none()), ("radius_km", r.is_none())] {
+                    c.check(!missing, field, "lat, lng and radius_km go together");
+                }
+                None
+            }
+        };
+        let query = VenueQuery { text, category: self.category, price_min: self.price_min, price_max: self.price_max, near };
+        c.finish(query)
+    }
+}
+
+impl App {
+    #[tracing::instrument(skip_all, fields(name = %input.name), err)]
+    pub async fn create_venue(&self, input: VenueInput) -> AppResult<Venue> {
+        let new = NewVenue::parse(input)?;
+        let venue = self.store.create_venue(new).await?;
+        self.wrote();
+        Ok(venue)
+    }
+
+    #[tracing::instrument(skip_all, fields(%id), err)]
+    pub async fn get_venue(&self, id: VenueId) -> AppResult<Venue> {
+        Ok(self.store.get_venue(id).await?)
+    }
+
+    /// Venues in id order matching every given filter.
+    #[tracing::instrument(skip_all, fields(limit = page.limit), err)]
+    pub async fn search_venues(&self, search: VenueSearch, page: PageRequest) -> AppResult<Page<Venue>> {
+        let query = search.parse()?;
+        Ok(self.store.list_venues(&query, page).await?)
+    }
+
+    #[tracing::instrument(skip_all, fields(%id), err)]
+    pub async fn update_venue(&self, id: VenueId, input: VenuePatchInput) -> AppResult<Venue> {
+        let patch = VenuePatch::parse(input)?;
+        let venue = self.store.update_venue(id, patch).await?;
+        self.wrote();
+        Ok(venue)
+    }
+
+    #[tracing::instrument(skip_all, fields(%id), err)]
+    pub async fn delete_venue(&self, id: VenueId) -> AppResult<()> {
+        self.store.delete_venue(id).await?;
+        self.wrote();
+        Ok(())
+    }
+
+    /// Logs what a user did with a venue. The time of day is taken in the venue's time zone.
+    /// `NotFound` for an unknown venue or user.
+    #[tracing::instrument(skip_all, fields(%venue_id, user_id = %input.user_id), err)]
+    pub async fn record_interaction(&self, venue_id: VenueId, input: InteractionInput) -> AppResult<Interaction> {
+        let venue = self.store.get_venue(venue_id).await?;
+        let new = NewInteraction::parse(input, venue_id, self.now(), venue.tz())?;
+        // Checked here as well as by the foreign key, so the 404 names the user.
+        self.store.get_user(new.user_id).await?;
+        let interaction = self.store.record_interaction(new).await?;
+        self.wrote();
+        Ok(interaction)
+    }
+
+    /// A user's interactions in time order. `NotFound` for an unknown user.
+    #[tracing::instrument(skip_all, fields(%user_id, limit = page.limit), err)]
+    pub async fn list_user_interactions(&self, user_id: UserId, page: PageRequest) -> AppResult<Page<Interaction>> {
+        self.store.get_user(user_id).await?;
+        Ok(self.store.list_user_interactions(user_id, page).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(e: ValidationError) -> Vec<String> {
+        e.0.into_iter().map(|f| f.field).collect()
+    }
+
+    #[test]
+    fn an_empty_search_matches_everything() {
+        let q = VenueSearch::default().parse().unwrap();
+        assert!(q.text.is_none() && q.category.is_none() && q.near.is_none() && q.price_min.is_none());
+    }
+
+    #[test]
+    fn a_radius_needs_a_centre_and_stays_within_bounds() {
+        let s = VenueSearch { lat: Some(40.7), radius_km: Some(2.0), ..Default::default() };
+        assert_eq!(fields(s.parse().unwrap_err()), vec!["lng"]);
+        let s = VenueSearch { lat: Some(40.7), lng: Some(-74.0), radius_km: Some(0.0), ..Default::default() };
+        assert_eq!(fields(s.parse().unwrap_err()), vec!["radius_km"]);
+        let s = VenueSearch { lat: Some(95.0), lng: Some(-74.0), radius_km: Some(101.0), ..Default::default() };
+        assert_eq!(fields(s.parse().unwrap_err()), vec!["radius_km", "lat"]);
+    }
+
+    #[test]
+    fn price_filters_are_levels_in_order() {
+        let s = VenueSearch { price_min: Some(3), price_max: Some(2), ..Default::default() };
+        assert_eq!(fields(s.parse().unwrap_err()), vec!["price_max"]);
+        let s = VenueSearch { price_min: Some(0), ..Default::default() };
+        assert_eq!(fields(s.parse().unwrap_err()), vec!["price_min"]);
+    }
+
+    #[test]
+    fn blank_text_is_no_filter() {
+        let q = VenueSearch { q: Some("  ".into()), ..Default::default() }.parse().unwrap();
+        assert_eq!(q.text, None);
+    }
+}

@@ -1,0 +1,130 @@
+//! The in-memory bus: per channel, a bounded ring of recent events (history and resumption)
+//! and one broadcast sender for live delivery. A slow subscriber never slows the publisher:
+//! the broadcast drops what it cannot hold and the subscriber is told it lagged.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use domain::{Channel, Event};
+use futures::StreamExt;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use crate::{BusResult, Delivery, EventBus, EventId, Publish, Subscription};
+
+struct ChannelState {
+    last: EventId,
+    ring: VecDeque<(EventId, Event)>,
+}
+
+/// The embedded default bus.
+pub struct MemoryBus {
+    capacity: usize,
+    channels: Vec<Mutex<ChannelState>>,
+    counts: Vec<AtomicU64>,
+    live: broadcast::Sender<Event>,
+}
+
+impl MemoryBus {
+    /// A bus keeping the newest `history` events per channel.
+    pub fn new(history: usize) -> Self {
+        let (live, _) = broadcast::channel(4096);
+        Self {
+            capacity: history.max(1),
+            channels: Channel::ALL.iter().map(|_| Mutex::new(ChannelState { last: EventId::ZERO, ring: VecDeque::new() })).collect(),
+            counts: Channel::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+            live,
+        }
+    }
+
+    fn slot(channel: Channel) -> usize {
+        Channel::ALL.iter().position(|c| *c == channel).unwrap_or(0)
+    }
+
+    fn lock(&self, channel: Channel) -> std::sync::MutexGuard<'_, ChannelState> {
+        // A poisoned lock only means a panic elsewhere mid-push; the ring is still consistent.
+        self.channels[Self::slot(channel)].lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Default for MemoryBus {
+    fn default() -> Self {
+        Self::new(10_000)
+    }
+}
+
+#[async_trait]
+impl EventBus for MemoryBus {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn publish(&self, p: Publish) -> BusResult<Event> {
+        let event = {
+            let mut st = self.lock(p.channel);
+            let millis = u64::try_from(p.timestamp.timestamp_millis()).unwrap_or(0);
+            let id = EventId::next(st.last, millis);
+            st.last = id;
+            let event = Event {
+                id: id.to_string(),
+                source_id: p.source_id,
+                channel: p.channel,
+                event_type: p.event_type,
+                timestamp: p.timestamp,
+                data: p.data,
+            };
+            if st.ring.len() == self.capacity {
+                st.ring.pop_front();
+            }
+            st.ring.push_back((id, event.clone()));
+            // Sent under the channel lock so live order equals id order.
+            let _ = self.live.send(event.clone());
+            event
+        };
+        self.counts[Self::slot(event.channel)].fetch_add(1, Ordering::Relaxed);
+        Ok(event)
+    }
+
+    async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription> {
+        let rx = self.live.subscribe();
+        let stream = BroadcastStream::new(rx).filter_map(move |r| async move {
+            match r {
+                Ok(e) if channel.is_none_or(|c| c == e.channel) => Some(Delivery::Event(e)),
+                Ok(_) => None,
+                Err(BroadcastStreamRecvError::Lagged(n)) => Some(Delivery::Lagged { missed: n }),
+            }
+        });
+        Ok(stream.boxed())
+    }
+
+    async fn history(&self, channel: Channel, limit: usize, before: Option<EventId>) -> BusResult<Vec<Event>> {
+        let st = self.lock(channel);
+        let mut out: Vec<Event> = st
+            .ring
+            .iter()
+            .rev()
+            .filter(|(id, _)| before.is_none_or(|b| *id < b))
+            .take(limit)
+            .map(|(_, e)| e.clone())
+            .collect();
+        out.reverse();
+        Ok(out)
+    }
+
+    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Vec<Event>> {
+        let st = self.lock(channel);
+        let start = st.ring.partition_point(|(id, _)| *id <= after);
+        Ok(st.ring.iter().skip(start).take(limit).map(|(_, e)| e.clone()).collect())
+    }
+
+    async fn ping(&self) -> BusResult<()> {
+        Ok(())
+    }
+
+    fn published_counts(&self) -> Vec<(Channel, u64)> {
+        Channel::ALL.iter().zip(&self.counts).map(|(c, n)| (*c, n.load(Ordering::Relaxed))).collect()
+    }
+}

@@ -1,0 +1,300 @@
+//! Offline evaluation. An interaction log is split by time: the engine is built and the model
+//! trained on the past only, then each ranker recommends top-k venues to users who have
+//! positive interactions in the future, ranking over the full catalogue (candidate generation
+//! included, no sampled negatives). Reports precision@k, recall@k, NDCG@k, MAP@k, catalogue
+//! coverage, novelty and latency per ranker; [`render_svg`] and [`render_table`] draw it.
+
+mod metrics;
+mod svg;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use domain::{Interaction, InteractionType, SocialEdge, User, UserPreferences, Venue, VenueInterest};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use metrics::{ListMetrics, list_metrics};
+pub use svg::render_svg;
+
+use crate::model::{TrainConfig, train_bpr};
+use crate::settings::EngineSettings;
+use crate::types::{Ranker, VenueQuery};
+use crate::{Engine, EngineBuilder};
+
+/// An evaluation data set: any source (the generated city, an import) in domain values.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    pub users: Vec<User>,
+    pub preferences: Vec<(Uuid, UserPreferences)>,
+    pub venues: Vec<Venue>,
+    pub edges: Vec<SocialEdge>,
+    pub interactions: Vec<Interaction>,
+    pub interests: Vec<VenueInterest>,
+}
+
+/// How to evaluate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EvalConfig {
+    /// Cut-off of the ranked lists.
+    pub k: usize,
+    /// Share of the log's time span used as the test period (the latest part), when
+    /// `split_at` is not given.
+    pub test_fraction: f64,
+    /// Explicit split instant: train before, test from.
+    pub split_at: Option<DateTime<Utc>>,
+    /// Evaluate at most this many test users (a deterministic sample).
+    pub max_users: usize,
+    /// Interaction types that make a venue relevant in the test period.
+    pub relevant: Vec<InteractionType>,
+    /// Rankers to evaluate, in report order.
+    pub rankers: Vec<Ranker>,
+    /// Engine settings (the default ranker's weights).
+    pub settings: EngineSettings,
+    /// Training of the learned model on the past.
+    pub train: TrainConfig,
+    pub seed: u64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            k: 10,
+            test_fraction: 0.2,
+            split_at: None,
+            max_users: 2000,
+            relevant: vec![InteractionType::Like, InteractionType::Interest, InteractionType::Save, InteractionType::Visit],
+            rankers: Ranker::ALL.to_vec(),
+            settings: EngineSettings::default(),
+            train: TrainConfig::default(),
+            seed: 7,
+        }
+    }
+}
+
+/// One ranker's averages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankerMetrics {
+    pub ranker: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub ndcg: f64,
+    pub map: f64,
+    /// Distinct venues recommended over the alive catalogue.
+    pub coverage: f64,
+    /// Mean self-information `-log2 p(venue)` of recommended venues (p from training counts).
+    pub novelty: f64,
+    pub mean_latency_us: f64,
+    pub p99_latency_us: f64,
+}
+
+/// The evaluation result (serializable to JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    pub k: usize,
+    pub split_at: DateTime<Utc>,
+    pub train_interactions: usize,
+    pub test_interactions: usize,
+    pub users_evaluated: usize,
+    pub catalogue: usize,
+    pub build_seconds: f64,
+    pub train_seconds: f64,
+    pub rankers: Vec<RankerMetrics>,
+}
+
+impl EvalReport {
+    /// The metrics of one ranker, if evaluated.
+    pub fn ranker(&self, r: Ranker) -> Option<&RankerMetrics> {
+        self.rankers.iter().find(|m| m.ranker == r.as_str())
+    }
+}
+
+/// The split instant: explicit, or the start of the last `test_fraction` of the time span.
+pub fn split_instant(ds: &Dataset, cfg: &EvalConfig) -> DateTime<Utc> {
+    if let Some(t) = cfg.split_at {
+        return t;
+    }
+    let lo = ds.interactions.iter().map(|i| i.occurred_at).min().unwrap_or_else(Utc::now);
+    let hi = ds.interactions.iter().map(|i| i.occurred_at).max().unwrap_or(lo);
+    let span = (hi - lo).num_seconds() as f64;
+    lo + chrono::Duration::seconds((span * (1.0 - cfg.test_fraction.clamp(0.0, 1.0))) as i64)
+}
+
+/// Builds an engine from everything in `ds` that happened before `split`.
+pub fn build_until(ds: &Dataset, split: DateTime<Utc>, settings: &EngineSettings) -> Engine {
+    let mut b = EngineBuilder::new(settings.clone());
+    b.reserve(ds.users.len(), ds.venues.len());
+    let prefs: HashMap<Uuid, &UserPreferences> = ds.preferences.iter().map(|(id, p)| (*id, p)).collect();
+    for u in &ds.users {
+        b.add_user(u, prefs.get(&u.id).copied());
+    }
+    for v in &ds.venues {
+        b.add_venue(v);
+    }
+    for e in ds.edges.iter().filter(|e| e.created_at < split) {
+        b.add_edge(e);
+    }
+    for i in ds.interactions.iter().filter(|i| i.occurred_at < split) {
+        b.add_interaction(i);
+    }
+    for i in ds.interests.iter().filter(|i| i.created_at < split) {
+        b.add_interest(i);
+    }
+    b.build()
+}
+
+/// Runs the evaluation.
+pub fn evaluate(ds: &Dataset, cfg: &EvalConfig) -> EvalReport {
+    let split = split_instant(ds, cfg);
+    let t = Instant::now();
+    let engine = build_until(ds, split, &cfg.settings);
+    let build_seconds = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    if cfg.rankers.iter().any(|r| matches!(r, Ranker::Default | Ranker::Learned)) {
+        engine.set_model(&train_bpr(&engine, &cfg.train));
+    }
+    let train_seconds = t.elapsed().as_secs_f64();
+    // Relevant future venues per user.
+    let mut future: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    let mut test_interactions = 0;
+    for i in ds.interactions.iter().filter(|i| i.occurred_at >= split) {
+        test_interactions += 1;
+        if cfg.relevant.contains(&i.interaction_type) {
+            future.entry(i.user_id).or_default().push(i.venue_id);
+        }
+    }
+    let mut users: Vec<(u64, Uuid)> = future
+        .keys()
+        .filter(|u| engine.has_user(**u))
+        .map(|u| (crate::util::SplitMix64::new(cfg.seed ^ u.as_u128() as u64).next_u64(), *u))
+        .collect();
+    users.sort_unstable();
+    users.truncate(cfg.max_users);
+    let st = engine.load();
+    let total: f64 = (0..st.n_venues()).filter_map(|v| st.vdyn(v)).map(|d| f64::from(d.total)).sum();
+    let catalogue = (0..st.n_venues()).filter(|&v| st.live_venue(v).is_some()).count();
+    let info = |id: &Uuid| -> f64 {
+        let n = st.venue_idx(id).and_then(|v| st.vdyn(v)).map_or(0.0, |d| f64::from(d.total));
+        -((n + 1.0) / (total + catalogue as f64)).log2()
+    };
+    let mut rankers = Vec::new();
+    for &ranker in &cfg.rankers {
+        let mut sum = ListMetrics::default();
+        let mut seen: HashMap<Uuid, ()> = HashMap::new();
+        let (mut novelty, mut n_items) = (0.0, 0usize);
+        let mut lat = Vec::with_capacity(users.len());
+        for (_, uid) in &users {
+            let mut rel = future[uid].clone();
+            rel.sort_unstable();
+            rel.dedup();
+            let mut q = VenueQuery::new(*uid, cfg.k, ranker);
+            q.now = Some(split);
+            q.time = Some(split);
+            let t = Instant::now();
+            let got = engine.recommend_venues(&q).unwrap_or_default();
+            lat.push(t.elapsed().as_secs_f64() * 1e6);
+            let ids: Vec<Uuid> = got.iter().map(|r| r.venue_id).collect();
+            let m = list_metrics(&ids, &rel, cfg.k);
+            sum.precision += m.precision;
+            sum.recall += m.recall;
+            sum.ndcg += m.ndcg;
+            sum.ap += m.ap;
+            for id in &ids {
+                seen.insert(*id, ());
+                novelty += info(id);
+                n_items += 1;
+            }
+        }
+        let n = users.len().max(1) as f64;
+        lat.sort_by(f64::total_cmp);
+        rankers.push(RankerMetrics {
+            ranker: ranker.as_str().to_string(),
+            precision: sum.precision / n,
+            recall: sum.recall / n,
+            ndcg: sum.ndcg / n,
+            map: sum.ap / n,
+            coverage: seen.len() as f64 / catalogue.max(1) as f64,
+            novelty: novelty / n_items.max(1) as f64,
+            mean_latency_us: lat.iter().sum::<f64>() / n,
+            p99_latency_us: lat.get(((lat.len() as f64 * 0.99) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0.0),
+        });
+    }
+    EvalReport {
+        k: cfg.k,
+        split_at: split,
+        train_interactions: ds.interactions.len() - test_interactions,
+        test_interactions,
+        users_evaluated: users.len(),
+        catalogue,
+        build_seconds,
+        train_seconds,
+        rankers,
+    }
+}
+
+/// The report as a plain-text table.
+pub fn render_table(r: &EvalReport) -> String {
+    let mut s = format!(
+        "k={} split={} train={} test={} users={} venues={}\n",
+        r.k,
+        r.split_at.to_rfc3339(),
+        r.train_interactions,
+        r.test_interactions,
+        r.users_evaluated,
+        r.catalogue
+    );
+    s += &format!(
+        "{:<11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9}\n",
+        "ranker", "prec@k", "recall@k", "ndcg@k", "map@k", "coverage", "novelty", "mean_us", "p99_us"
+    );
+    for m in &r.rankers {
+        s += &format!(
+            "{:<11} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>8.2} {:>9.0} {:>9.0}\n",
+            m.ranker, m.precision, m.recall, m.ndcg, m.map, m.coverage, m.novelty, m.mean_latency_us, m.p99_latency_us
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_evaluation_reports_every_ranker_and_draws_a_chart() {
+        let ds = crate::eval::tests::tiny_dataset();
+        let cfg = EvalConfig { train: TrainConfig { epochs: 2, factors: 8, ..TrainConfig::default() }, ..EvalConfig::default() };
+        let r = evaluate(&ds, &cfg);
+        assert_eq!(r.rankers.len(), 4);
+        assert!(r.users_evaluated > 0 && r.test_interactions > 0);
+        for m in &r.rankers {
+            assert!((0.0..=1.0).contains(&m.ndcg) && (0.0..=1.0).contains(&m.coverage));
+        }
+        let svg = render_svg(&r);
+        assert!(svg.starts_with("<svg") && svg.contains("seed2"));
+        assert!(render_table(&r).contains("default"));
+        assert!(serde_json::to_string(&r).unwrap().contains("\"ndcg\""));
+    }
+
+    /// A small data set: 40 users each liking 30 random venues over 30 days.
+    pub(crate) fn tiny_dataset() -> Dataset {
+        use crate::testkit::*;
+        let mut r = crate::util::SplitMix64::new(1);
+        let mut ds = Dataset::default();
+        for u in 0..40u128 {
+            ds.users.push(user(u, Some((40.7 + r.unit() * 0.1, -74.0 + r.unit() * 0.1))));
+        }
+        for v in 0..120u128 {
+            ds.venues.push(venue(1000 + v, 40.7 + r.unit() * 0.1, -74.0 + r.unit() * 0.1, domain::Category::Restaurant, Some("thai")));
+        }
+        for u in 0..40u128 {
+            for k in 0..30 {
+                let v = 1000 + ((u * 7 + r.below(20) as u128) % 120);
+                ds.interactions.push(ix(u, v, InteractionType::Like, 30, (30 * 24 * 60) - k * 24 * 60));
+            }
+        }
+        ds
+    }
+}

@@ -1,0 +1,166 @@
+//! Group recommendations: venues fair to 2 to 20 people. Each member scores every candidate
+//! with the default ranker from their own location; hard constraints (every member's dietary
+//! needs, a price level inside every member's range, no member farther than the maximum
+//! distance) drop venues; the strategy aggregates member scores (average, least misery, or
+//! fairness = mean minus half the spread).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use domain::LatLng;
+
+use crate::error::EngineError;
+use crate::settings::EngineSettings;
+use crate::state::State;
+use crate::types::{GroupQuery, GroupRecommendations, GroupStrategy, GroupVenue, MemberScore, Ranker, VenueQuery};
+use crate::venues::{Filter, MAX_LIMIT, ScoreCtx, Scored, live_or_home, summary};
+
+/// Answers a group query.
+pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Result<GroupRecommendations, EngineError> {
+    if !(2..=20).contains(&q.user_ids.len()) {
+        return Err(EngineError::InvalidQuery("a group has 2 to 20 members".into()));
+    }
+    if q.limit == 0 || q.limit > MAX_LIMIT {
+        return Err(EngineError::InvalidQuery("limit must be between 1 and 100".into()));
+    }
+    if q.max_distance_km.is_some_and(|d| d.is_nan() || d <= 0.0) {
+        return Err(EngineError::InvalidQuery("max_distance_km must be above 0".into()));
+    }
+    let mut members = Vec::with_capacity(q.user_ids.len());
+    for id in &q.user_ids {
+        let u = st.user_idx(id).filter(|&u| st.live_user(u).is_some()).ok_or(EngineError::UnknownUser(*id))?;
+        if members.contains(&u) {
+            return Err(EngineError::InvalidQuery("members must be distinct".into()));
+        }
+        members.push(u);
+    }
+    let now = q.now.unwrap_or_else(Utc::now);
+    let time = q.time.unwrap_or(now);
+    let rows: Vec<_> = members.iter().filter_map(|&u| st.live_user(u)).collect();
+    let locs: Vec<Option<(f64, f64)>> = rows.iter().map(|r| live_or_home(s, r, now.timestamp())).collect();
+    let known: Vec<(f64, f64)> = locs.iter().flatten().copied().collect();
+    let centroid = (!known.is_empty()).then(|| {
+        let n = known.len() as f64;
+        (known.iter().map(|p| p.0).sum::<f64>() / n, known.iter().map(|p| p.1).sum::<f64>() / n)
+    });
+    // Budget: the price range every member accepts (ignored if the ranges do not overlap).
+    let lo = rows.iter().filter_map(|r| r.prefs.as_ref().map(|p| p.price_min)).max();
+    let hi = rows.iter().filter_map(|r| r.prefs.as_ref().map(|p| p.price_max)).min();
+    let (pmin, pmax) = match (lo, hi) {
+        (Some(a), Some(b)) if a <= b => (Some(a), Some(b)),
+        _ => (None, None),
+    };
+    let mut base = VenueQuery::new(q.user_ids[0], q.limit, Ranker::Default);
+    base.category = q.category;
+    base.price_min = pmin;
+    base.price_max = pmax;
+    base.open_at = q.time;
+    base.party_size = Some(q.user_ids.len() as u32);
+    base.radius_km = q.max_distance_km.map(|d| d * 1.5);
+    // Candidates: near the centroid, plus each member's own candidates.
+    let mut cands: Vec<u32> = Vec::new();
+    let mut wide = s.clone();
+    wide.candidates.spatial = s.candidates.spatial * 2;
+    cands.extend(crate::venues::candidates(st, &wide, rows[0], &Filter::from_query(st, &base, centroid)));
+    let mut per_member = s.clone();
+    per_member.candidates.spatial = (s.candidates.spatial / rows.len()).max(20);
+    per_member.candidates.history = 20;
+    per_member.candidates.friends = 10;
+    for (r, loc) in rows.iter().zip(&locs) {
+        cands.extend(crate::venues::candidates(st, &per_member, r, &Filter::from_query(st, &base, *loc)));
+    }
+    cands.sort_unstable();
+    cands.dedup();
+    // Each member scores every candidate from their own location.
+    let mut strict = s.clone();
+    strict.ranker.dietary_hard = true;
+    let mut ctxs: Vec<ScoreCtx<'_>> = Vec::with_capacity(rows.len());
+    let mut scores: Vec<HashMap<u32, Scored>> = Vec::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        let mut f = Filter::from_query(st, &base, locs[i]);
+        f.radius_km = None;
+        let mut ctx = ScoreCtx::new(st, &strict, members[i], r, f, now, time);
+        let m: HashMap<u32, Scored> = ctx.score_all(&cands, Ranker::Default).into_iter().map(|c| (c.v, c)).collect();
+        scores.push(m);
+        ctxs.push(ctx);
+    }
+    let mut out: Vec<(f64, u32)> = Vec::new();
+    'venues: for &v in &cands {
+        let mut xs = Vec::with_capacity(rows.len());
+        for m in &scores {
+            let Some(c) = m.get(&v) else { continue 'venues };
+            if let (Some(max), Some(d)) = (q.max_distance_km, c.distance_km)
+                && d > max
+            {
+                continue 'venues;
+            }
+            xs.push(c.score);
+        }
+        out.push((aggregate(q.strategy, &xs), v));
+    }
+    out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    out.truncate(q.limit);
+    let venues = out
+        .into_iter()
+        .filter_map(|(score, v)| {
+            let row = st.venue(v)?;
+            let mut ms = Vec::with_capacity(rows.len());
+            let mut farthest: f64 = 0.0;
+            for (i, r) in rows.iter().enumerate() {
+                let c = scores[i].get(&v)?;
+                let (_, sentence) = ctxs[i].explain(c, row);
+                farthest = farthest.max(c.distance_km.unwrap_or(0.0));
+                ms.push(MemberScore { user_id: r.id, score: c.score, distance_km: c.distance_km.unwrap_or(0.0), explanation: sentence });
+            }
+            let low = ms.iter().map(|m| m.score).fold(f64::INFINITY, f64::min);
+            let high = ms.iter().map(|m| m.score).fold(f64::NEG_INFINITY, f64::max);
+            let distance_km = centroid.map_or(0.0, |(lat, lng)| domain::haversine_km(lat, lng, row.lat, row.lng));
+            let explanation = format!(
+                "Good for all {} of you: member scores {:.2} to {:.2}, nobody travels more than {:.1} km",
+                rows.len(),
+                low,
+                high,
+                farthest
+            );
+            Some(GroupVenue {
+                venue_id: row.id,
+                venue_name: row.name.clone(),
+                score,
+                venue: summary(row),
+                distance_km,
+                members: ms,
+                explanation,
+            })
+        })
+        .collect();
+    let (lat, lng) = centroid.unwrap_or((0.0, 0.0));
+    Ok(GroupRecommendations { strategy: q.strategy, centroid: LatLng { lat, lng }, venues })
+}
+
+/// Combines member scores under a strategy.
+pub(crate) fn aggregate(strategy: GroupStrategy, xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        return 0.0;
+    }
+    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+    let min = xs.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    match strategy {
+        GroupStrategy::Average => mean,
+        GroupStrategy::LeastMisery => min,
+        GroupStrategy::Fairness => mean - 0.5 * (max - min),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strategies_combine_scores_as_documented() {
+        let xs = [0.2, 0.6, 0.7];
+        assert!((aggregate(GroupStrategy::Average, &xs) - 0.5).abs() < 1e-12);
+        assert_eq!(aggregate(GroupStrategy::LeastMisery, &xs), 0.2);
+        assert!((aggregate(GroupStrategy::Fairness, &xs) - (0.5 - 0.25)).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,306 @@
+//! Live updates. A writer (one at a time, behind a mutex readers never touch) copies the
+//! current [`State`] shallowly, replaces the few rows an event changes in the sharded delta,
+//! and swaps the new state in with one atomic store. When the delta grows past
+//! `LiveSettings::merge_after` rows it is folded into a fresh snapshot (row `Arc`s re-shared,
+//! R-tree rebuilt only if venues changed) in the same swap.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use domain::{Booking, BookingStatus, DomainEvent, FriendRequestStatus, RelationshipType, Timestamp, UserId};
+use uuid::Uuid;
+
+use crate::builder::{assemble, tz_index, upsert_pair};
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::ingest;
+use crate::model::{LoadedModel, MfModel};
+use crate::state::{Delta, Edge, State, UserRow, VenueDyn, VenueRow};
+
+impl Engine {
+    /// Applies one committed write. Unknown or irrelevant events are ignored. Returns whether
+    /// the engine changed.
+    pub fn apply(&self, event: &DomainEvent) -> bool {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = (**self.state.load()).clone();
+        let changed = apply_to(&mut st, event, self.settings.people.new_friend_strength);
+        if changed {
+            self.publish(st);
+        }
+        changed
+    }
+
+    /// Applies several events with one swap at the end (cheaper for bursts).
+    pub fn apply_all<'a>(&self, events: impl IntoIterator<Item = &'a DomainEvent>) -> usize {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = (**self.state.load()).clone();
+        let n = events.into_iter().filter(|e| apply_to(&mut st, e, self.settings.people.new_friend_strength)).count();
+        if n > 0 {
+            self.publish(st);
+        }
+        n
+    }
+
+    /// Records a user's live location; it is used instead of home while fresh.
+    pub fn set_location(&self, user_id: UserId, lat: f64, lng: f64, at: Timestamp) -> Result<(), EngineError> {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = (**self.state.load()).clone();
+        let u = st.user_idx(&user_id).ok_or(EngineError::UnknownUser(user_id))?;
+        let mut row = st.user(u).cloned().unwrap_or_default();
+        row.live = Some((lat, lng, at.timestamp()));
+        st.delta.users.insert(u, Arc::new(row));
+        self.publish(st);
+        Ok(())
+    }
+
+    /// Loads a learned model (swapped in atomically; the next query uses it).
+    pub fn set_model(&self, model: &MfModel) {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = (**self.state.load()).clone();
+        st.model = Some(Arc::new(LoadedModel::new(model, &st)));
+        self.state.store(Arc::new(st));
+    }
+
+    /// Folds the delta into a fresh snapshot now.
+    pub fn merge(&self) {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let st = (**self.state.load()).clone();
+        self.state.store(Arc::new(merge(st)));
+    }
+
+    fn publish(&self, st: State) {
+        let rows = st.delta.users.len() + st.delta.vdyn.len() + st.delta.venues.len();
+        let st = if rows >= self.settings.live.merge_after { merge(st) } else { st };
+        self.state.store(Arc::new(st));
+    }
+}
+
+/// The index of a user, allocated if new.
+fn ensure_user(st: &mut State, id: Uuid) -> u32 {
+    if let Some(u) = st.user_idx(&id) {
+        return u;
+    }
+    let u = st.delta.n_users;
+    st.delta.n_users += 1;
+    Arc::make_mut(&mut st.delta.new_user_ix).insert(id, u);
+    st.delta.users.insert(u, Arc::new(UserRow { id, ..UserRow::default() }));
+    u
+}
+
+/// The index of a venue, allocated if new (as a dead row until created).
+fn ensure_venue(st: &mut State, id: Uuid) -> u32 {
+    if let Some(v) = st.venue_idx(&id) {
+        return v;
+    }
+    let v = st.delta.n_venues;
+    st.delta.n_venues += 1;
+    Arc::make_mut(&mut st.delta.new_venue_ix).insert(id, v);
+    st.delta.vdyn.insert(v, Arc::new(VenueDyn::default()));
+    v
+}
+
+fn update_user(st: &mut State, u: u32, f: impl FnOnce(&mut UserRow)) {
+    let mut row = st.user(u).cloned().unwrap_or_default();
+    f(&mut row);
+    st.delta.users.insert(u, Arc::new(row));
+}
+
+fn update_vdyn(st: &mut State, v: u32, f: impl FnOnce(&mut VenueDyn)) {
+    let mut d = st.vdyn(v).cloned().unwrap_or_default();
+    let before = d.pos;
+    f(&mut d);
+    if d.pos != before {
+        st.delta.pop_dirty += 1;
+        if d.pos > st.delta.max_pos {
+            st.delta.max_pos = d.pos;
+        }
+    }
+    st.delta.vdyn.insert(v, Arc::new(d));
+}
+
+fn put_venue(st: &mut State, v: u32, row: VenueRow) {
+    Arc::make_mut(&mut st.delta.venues).insert(v, Arc::new(row));
+}
+
+fn recompute_max_pos(st: &mut State) {
+    st.delta.max_pos = (0..st.n_venues()).filter_map(|v| st.vdyn(v)).map(|d| d.pos).max().unwrap_or(0);
+}
+
+/// Applies an event to a state; returns whether anything changed.
+fn apply_to(st: &mut State, event: &DomainEvent, new_friend_strength: f64) -> bool {
+    use DomainEvent as E;
+    match event {
+        E::UserCreated(u) | E::UserUpdated(u) => {
+            let ix = ensure_user(st, u.id);
+            update_user(st, ix, |r| ingest::set_profile(r, u));
+        }
+        E::UserDeleted { user_id } => delete_user(st, *user_id),
+        E::PreferencesUpdated { user_id, preferences } => {
+            let ix = ensure_user(st, *user_id);
+            update_user(st, ix, |r| r.prefs = Some(ingest::prefs_from(preferences)));
+        }
+        E::VenueCreated(v) | E::VenueUpdated(v) => {
+            let ix = ensure_venue(st, v.id);
+            let tzs = Arc::make_mut(&mut st.delta.tzs);
+            let mut names: HashMap<String, u16> =
+                tzs.iter().enumerate().map(|(i, t)| (t.name().to_string(), i as u16)).collect();
+            let tz = tz_index(tzs, &mut names, &v.timezone);
+            put_venue(st, ix, ingest::venue_row(v, tz));
+        }
+        E::VenueDeleted { venue_id } => {
+            let Some(ix) = st.venue_idx(venue_id) else { return false };
+            let Some(mut row) = st.venue(ix).cloned() else { return false };
+            row.alive = false;
+            put_venue(st, ix, row);
+        }
+        E::InteractionRecorded(i) => {
+            let u = ensure_user(st, i.user_id);
+            let v = ensure_venue(st, i.venue_id);
+            let (t0, hl) = (st.snap.trend_t0, st.snap.half_life_secs);
+            update_user(st, u, |r| ingest::record_on_user(r, v, i));
+            update_vdyn(st, v, |d| ingest::record_on_venue(d, u, i, t0, hl));
+        }
+        E::FriendRequestAnswered(fr) if fr.status == FriendRequestStatus::Accepted => {
+            let a = ensure_user(st, fr.from_user_id);
+            let b = ensure_user(st, fr.to_user_id);
+            for (x, y) in [(a, b), (b, a)] {
+                update_user(st, x, |r| {
+                    if r.edge(y).is_none_or(|e| e.rel != RelationshipType::Friend) {
+                        r.set_edge(Edge { other: y, rel: RelationshipType::Friend, strength: new_friend_strength });
+                    }
+                });
+            }
+        }
+        E::FriendRemoved { user_id, other_user_id } => {
+            let (Some(a), Some(b)) = (st.user_idx(user_id), st.user_idx(other_user_id)) else { return false };
+            update_user(st, a, |r| r.remove_edge(b));
+            update_user(st, b, |r| r.remove_edge(a));
+        }
+        E::InterestExpressed(i) => {
+            let u = ensure_user(st, i.user_id);
+            let v = ensure_venue(st, i.venue_id);
+            let pt = i.preferred_time.map(|t| t.timestamp());
+            update_user(st, u, |r| upsert_pair(&mut r.interests, v, pt));
+            update_vdyn(st, v, |d| upsert_pair(&mut d.interested, u, pt));
+        }
+        E::BookingCreated(b) => apply_booking(st, b, false),
+        E::BookingStatusChanged(b) if b.status == BookingStatus::Completed => apply_booking(st, b, true),
+        E::DataReset => {
+            let empty = crate::EngineBuilder::new(crate::EngineSettings::default()).build();
+            let fresh = (**empty.state.load()).clone();
+            *st = State { model: None, ..fresh };
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn apply_booking(st: &mut State, b: &Booking, completed: bool) {
+    let v = ensure_venue(st, b.venue_id);
+    if !completed {
+        update_vdyn(st, v, |d| d.bookings += 1);
+    }
+    for m in ingest::booking_members(b) {
+        let u = ensure_user(st, m);
+        update_user(st, u, |r| ingest::record_booking_on_user(r, v, b, completed));
+        update_vdyn(st, v, |d| d.push_recent(u));
+    }
+}
+
+fn delete_user(st: &mut State, id: Uuid) {
+    let Some(u) = st.user_idx(&id) else { return };
+    let Some(row) = st.user(u).cloned() else { return };
+    for a in &row.history {
+        let likes = u32::from(a.likes);
+        let n = u32::from(a.n);
+        update_vdyn(st, a.venue, |d| {
+            d.pos = d.pos.saturating_sub(likes);
+            d.total = d.total.saturating_sub(n);
+            d.recent.retain(|&x| x != u);
+        });
+    }
+    for &(v, _) in &row.interests {
+        update_vdyn(st, v, |d| d.interested.retain(|p| p.0 != u));
+    }
+    update_user(st, u, |r| {
+        r.alive = false;
+        r.history.clear();
+        r.edges.clear();
+        r.interests.clear();
+    });
+    recompute_max_pos(st);
+    st.delta.pop_dirty += 1;
+}
+
+/// Folds a state's delta into a fresh snapshot.
+pub(crate) fn merge(st: State) -> State {
+    let snap = &st.snap;
+    let d = &st.delta;
+    let mut users = (*snap.users).clone();
+    users.resize_with(d.n_users as usize, || Arc::new(UserRow::default()));
+    for (k, row) in d.users.iter() {
+        users[k as usize] = row.clone();
+    }
+    let mut vdyn = (*snap.vdyn).clone();
+    vdyn.resize_with(d.n_venues as usize, || Arc::new(VenueDyn::default()));
+    for (k, row) in d.vdyn.iter() {
+        vdyn[k as usize] = row.clone();
+    }
+    let venues_changed = !(d.venues.is_empty() && d.new_venue_ix.is_empty());
+    let venues = if !venues_changed {
+        snap.venues.clone()
+    } else {
+        let mut venues = (*snap.venues).clone();
+        for v in venues.len() as u32..d.n_venues {
+            let id = d.new_venue_ix.iter().find(|(_, i)| **i == v).map(|(id, _)| *id).unwrap_or_default();
+            venues.push(Arc::new(dead_row(id)));
+        }
+        for (&k, row) in d.venues.iter() {
+            venues[k as usize] = row.clone();
+        }
+        Arc::new(venues)
+    };
+    let user_ix = extend_ix(&snap.user_ix, &d.new_user_ix);
+    let venue_ix = extend_ix(&snap.venue_ix, &d.new_venue_ix);
+    let fresh = assemble(
+        Arc::new(users),
+        venues,
+        Arc::new(vdyn),
+        user_ix,
+        venue_ix,
+        snap.trend_t0,
+        snap.half_life_secs,
+        (!venues_changed).then(|| snap.rtree.clone()),
+    );
+    let delta = Delta { n_users: d.n_users, n_venues: d.n_venues, max_pos: d.max_pos, tzs: d.tzs.clone(), ..Delta::default() };
+    State { snap: Arc::new(fresh), delta, model: st.model }
+}
+
+fn extend_ix(base: &Arc<HashMap<Uuid, u32>>, new: &Arc<HashMap<Uuid, u32>>) -> Arc<HashMap<Uuid, u32>> {
+    if new.is_empty() {
+        return base.clone();
+    }
+    let mut m = (**base).clone();
+    m.extend(new.iter().map(|(k, v)| (*k, *v)));
+    Arc::new(m)
+}
+
+fn dead_row(id: Uuid) -> VenueRow {
+    VenueRow {
+        id,
+        name: String::new(),
+        alive: false,
+        category: domain::Category::Restaurant,
+        cuisine: None,
+        cuisine_h: None,
+        tags_h: Vec::new(),
+        price: None,
+        rating: None,
+        lat: 0.0,
+        lng: 0.0,
+        xyz: [0.0; 3],
+        capacity: 0,
+        hours: None,
+        tz: 0,
+    }
+}

@@ -1,0 +1,206 @@
+//! Engine-level tests: people (seed2 pinned by hand), groups, interest lists, live events,
+//! model training and files.
+
+use domain::{DomainEvent, FriendRequest, FriendRequestStatus, InteractionType as T, VenueInterest};
+
+use crate::testkit::*;
+use crate::types::{GroupQuery, GroupStrategy, PeopleQuery, Ranker, Relationship, VenueQuery};
+use crate::venues::tests::{hand_city, random_city};
+use crate::{EngineError, EngineSettings, MfModel, TrainConfig, train_bpr};
+
+fn people(e: &crate::Engine, venue: Option<u128>, ranker: Ranker) -> Vec<(uuid::Uuid, f64)> {
+    let q = PeopleQuery { user_id: id(1), venue_id: venue.map(id), limit: 10, ranker };
+    e.recommend_people(&q).unwrap().into_iter().map(|p| (p.user_id, p.score)).collect()
+}
+
+#[test]
+fn seed2_people_scores_match_the_hand_computed_formula() {
+    let e = hand_city();
+    // User 2: 0.6*0.8 + 0.25*min(1, 0.5 + 120/300) + 0.15*min(1, 0.3 + 120/600) (venue 12 is the
+    // only bar); user 3 never touched a bar: 0.6*0.3.
+    let got = people(&e, Some(12), Ranker::Seed2);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].0, id(2));
+    assert!((got[0].1 - 0.7799999999999999).abs() < 1e-9);
+    assert_eq!(got[1].0, id(3));
+    assert!((got[1].1 - 0.18).abs() < 1e-9);
+    let plain = people(&e, None, Ranker::Seed2);
+    assert!((plain[0].1 - 0.48).abs() < 1e-9 && (plain[1].1 - 0.18).abs() < 1e-9);
+}
+
+#[test]
+fn seed2_people_only_considers_the_users_own_edges() {
+    let e = hand_city();
+    let q = PeopleQuery { user_id: id(4), venue_id: None, limit: 10, ranker: Ranker::Seed2 };
+    assert!(e.recommend_people(&q).unwrap().is_empty());
+}
+
+#[test]
+fn default_people_reach_friends_of_friends_with_explanations() {
+    let e = random_city(21, 300, 500, 6000, EngineSettings::default());
+    let st = e.load();
+    let uid = st.user(0).unwrap().id;
+    let q = PeopleQuery { user_id: uid, venue_id: None, limit: 30, ranker: Ranker::Default };
+    let got = e.recommend_people(&q).unwrap();
+    assert!(!got.is_empty());
+    assert!(got.iter().any(|p| p.relationship != Relationship::Friend));
+    assert!(got.windows(2).all(|w| w[0].score >= w[1].score));
+    assert!(got.iter().all(|p| p.user_id != uid && !p.explanation.is_empty()));
+    let unknown = PeopleQuery { user_id: uid, venue_id: Some(id(5)), limit: 5, ranker: Ranker::Default };
+    assert!(matches!(e.recommend_people(&unknown), Err(EngineError::UnknownVenue(_))));
+}
+
+#[test]
+fn group_venues_keep_every_member_within_the_maximum_distance() {
+    let e = random_city(31, 40, 2000, 3000, EngineSettings::default());
+    let st = e.load();
+    let ids: Vec<_> = (0..4).map(|u| st.user(u).unwrap().id).collect();
+    for strategy in [GroupStrategy::Average, GroupStrategy::LeastMisery, GroupStrategy::Fairness] {
+        let mut q = GroupQuery::new(ids.clone(), strategy, 5);
+        q.max_distance_km = Some(25.0);
+        q.now = Some(t0());
+        let r = e.recommend_group(&q).unwrap();
+        assert!(!r.venues.is_empty(), "{strategy:?}");
+        for v in &r.venues {
+            assert_eq!(v.members.len(), 4);
+            assert!(v.members.iter().all(|m| m.distance_km <= 25.0));
+            let least = v.members.iter().map(|m| m.score).fold(f64::INFINITY, f64::min);
+            if strategy == GroupStrategy::LeastMisery {
+                assert!((v.score - least).abs() < 1e-12);
+            }
+        }
+        assert!(r.venues.windows(2).all(|w| w[0].score >= w[1].score));
+    }
+    let one = GroupQuery::new(vec![ids[0]], GroupStrategy::Average, 5);
+    assert!(matches!(e.recommend_group(&one), Err(EngineError::InvalidQuery(_))));
+}
+
+#[test]
+fn interested_people_are_grouped_by_relation_to_the_viewer() {
+    let e = hand_city();
+    e.apply(&DomainEvent::UserCreated(user(5, Some((40.0, -74.0)))));
+    e.apply(&DomainEvent::FriendRequestAnswered(FriendRequest {
+        id: id(900),
+        from_user_id: id(2),
+        to_user_id: id(5),
+        status: FriendRequestStatus::Accepted,
+        created_at: t0(),
+        responded_at: Some(t0()),
+    }));
+    e.apply(&DomainEvent::UserCreated(user(6, None)));
+    for u in [2, 5, 6] {
+        e.apply(&DomainEvent::InterestExpressed(VenueInterest { user_id: id(u), venue_id: id(11), preferred_time: Some(t0()), created_at: t0() }));
+    }
+    let r = e.interested_in_venue(id(11), id(1)).unwrap();
+    assert_eq!(r.friends.iter().map(|p| p.user_id).collect::<Vec<_>>(), vec![id(2)]);
+    assert_eq!(r.mutuals.iter().map(|p| p.user_id).collect::<Vec<_>>(), vec![id(5)]);
+    assert_eq!(r.new_people.iter().map(|p| p.user_id).collect::<Vec<_>>(), vec![id(6)]);
+    assert_eq!(r.friends[0].preferred_time, Some(t0()));
+    assert!(matches!(e.interested_in_venue(id(77), id(1)), Err(EngineError::UnknownVenue(_))));
+}
+
+#[test]
+fn removing_a_friend_and_deleting_a_user_take_effect_at_once() {
+    let e = hand_city();
+    e.apply(&DomainEvent::FriendRemoved { user_id: id(1), other_user_id: id(2) });
+    assert_eq!(people(&e, None, Ranker::Seed2).len(), 1);
+    e.apply(&DomainEvent::UserDeleted { user_id: id(3) });
+    assert!(people(&e, None, Ranker::Seed2).is_empty());
+    assert!(!e.has_user(id(3)));
+    // Venue 13 lost user 3's like: its popularity is now 0 of max 2.
+    let r = e.recommend_venues(&VenueQuery::new(id(1), 3, Ranker::Seed2)).unwrap();
+    let v13 = r.iter().find(|x| x.venue_id == id(13)).unwrap();
+    assert!((v13.reasons[2].contribution - 0.0).abs() < 1e-12);
+}
+
+#[test]
+fn new_venues_and_live_locations_are_used_before_any_merge() {
+    let e = hand_city();
+    e.apply(&DomainEvent::VenueCreated(venue(14, 41.0, -74.0, domain::Category::Bar, None)));
+    e.set_location(id(1), 41.0, -74.0, t0()).unwrap();
+    let mut q = VenueQuery::new(id(1), 5, Ranker::Default);
+    q.now = Some(t0());
+    q.radius_km = Some(5.0);
+    let r = e.recommend_venues(&q).unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].venue_id, id(14));
+    assert!(r[0].distance_km < 0.01);
+    e.merge();
+    assert_eq!(e.recommend_venues(&q).unwrap()[0].venue_id, id(14));
+    // A stale live location is ignored: home is used again.
+    q.now = Some(t0() + chrono::Duration::days(1));
+    let r = e.recommend_venues(&q).unwrap();
+    assert!(!r.is_empty() && r.iter().all(|x| x.venue_id != id(14)));
+}
+
+#[test]
+fn many_events_trigger_merges_without_changing_answers() {
+    let mut s = EngineSettings::default();
+    s.live.merge_after = 16;
+    let e = random_city(41, 100, 600, 2000, s);
+    let st = e.load();
+    let ids: Vec<_> = (0..100).map(|u| st.user(u).unwrap().id).collect();
+    let vids: Vec<_> = (0..600).map(|v| st.venue(v).unwrap().id).collect();
+    drop(st);
+    for k in 0..200usize {
+        let mut i = ix(0, 0, T::Like, 30, 0);
+        i.user_id = ids[k % 100];
+        i.venue_id = vids[(k * 7) % 600];
+        e.apply(&DomainEvent::InteractionRecorded(i));
+    }
+    assert!(e.stats().delta_rows < 40);
+    let q = VenueQuery::new(ids[3], 10, Ranker::Seed2);
+    let before = e.recommend_venues(&q).unwrap();
+    e.merge();
+    assert_eq!(before, e.recommend_venues(&q).unwrap());
+}
+
+#[test]
+fn training_is_deterministic_and_models_survive_a_file_round_trip() {
+    let e = random_city(51, 80, 300, 3000, EngineSettings::default());
+    let cfg = TrainConfig { factors: 8, epochs: 3, ..TrainConfig::default() };
+    let (a, b) = (train_bpr(&e, &cfg), train_bpr(&e, &cfg));
+    assert_eq!(a, b);
+    let path = std::env::temp_dir().join(format!("luna-mf-{}.bin", std::process::id()));
+    a.save(&path).unwrap();
+    let c = MfModel::load(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    assert_eq!(a, c);
+    std::fs::write(&path, b"nonsense").unwrap();
+    assert!(matches!(MfModel::load(&path), Err(EngineError::ModelFormat(_)) | Err(EngineError::ModelIo(_))));
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn training_lowers_the_bpr_loss() {
+    let e = random_city(61, 100, 200, 5000, EngineSettings::default());
+    let mut losses = Vec::new();
+    crate::train_bpr_with_progress(&e, &TrainConfig { epochs: 5, ..TrainConfig::default() }, |r| losses.push(r.loss));
+    assert!(losses[4] < losses[0], "{losses:?}");
+}
+
+#[test]
+fn applying_a_booking_counts_as_social_proof_for_friends() {
+    let e = hand_city();
+    let b = domain::Booking {
+        id: id(700),
+        user_id: id(2),
+        venue_id: id(13),
+        plan_id: None,
+        booking_time: t0(),
+        party_size: 2,
+        status: domain::BookingStatus::Confirmed,
+        confirmation_code: "LUNA-XXXXXX".into(),
+        provider: "house".into(),
+        agent: "test".into(),
+        group_members: vec![],
+        created_at: t0(),
+        updated_at: t0(),
+    };
+    e.apply(&DomainEvent::BookingCreated(b));
+    let mut q = VenueQuery::new(id(1), 3, Ranker::Default);
+    q.now = Some(t0());
+    let r = e.recommend_venues(&q).unwrap();
+    let v13 = r.iter().find(|x| x.venue_id == id(13)).unwrap();
+    assert!(v13.reasons.iter().any(|x| x.code == "friends_liked"), "{:?}", v13.reasons);
+}

@@ -1,0 +1,348 @@
+//! The engine's data: an immutable base [`Snapshot`] plus a small copy-on-write [`Delta`],
+//! bundled in one [`State`] value that readers load atomically. Per-user and per-venue rows are
+//! `Arc`s, so a delta entry replaces one row and a merge re-shares every untouched row.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+use domain::{Category, OpeningHours, Persona, RelationshipType};
+use rstar::RTree;
+use rstar::primitives::GeomWithData;
+use uuid::Uuid;
+
+use crate::model::LoadedModel;
+
+/// A venue point in the R-tree: Earth-centred coordinates (km) and the venue index.
+pub(crate) type VenuePoint = GeomWithData<[f64; 3], u32>;
+
+/// One user's aggregated interactions with one venue (the whole log is never kept).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Agg {
+    pub venue: u32,
+    /// Like and interest interactions (the second seed's positive count).
+    pub likes: u16,
+    /// Interactions of any type.
+    pub n: u16,
+    pub visits: u16,
+    pub booked: u16,
+    pub saves: u16,
+    /// Sum of dwell seconds over all interactions.
+    pub dwell: u32,
+    /// Last interaction, seconds since the epoch.
+    pub last: u32,
+    /// Last visit (visit interaction or completed booking), seconds since the epoch; 0 = never.
+    pub last_visit: u32,
+}
+
+impl Agg {
+    /// The second seed's preference `min(1, likes*0.5 + dwell/300)`, in f64 as the seed computes it.
+    pub fn seed2_preference(&self) -> f64 {
+        (f64::from(self.likes) * 0.5 + f64::from(self.dwell) / 300.0).min(1.0)
+    }
+
+    /// A 0..1 engagement strength used by the default rankers.
+    pub fn engagement(&self) -> f64 {
+        let x = f64::from(self.likes) * 0.5
+            + f64::from(self.saves) * 0.35
+            + f64::from(self.visits) * 0.5
+            + f64::from(self.booked) * 0.5
+            + f64::from(self.n) * 0.1
+            + f64::from(self.dwell) / 600.0;
+        1.0 - (-x).exp()
+    }
+
+    /// Whether the user showed a positive signal (like, interest, save, visit or booking).
+    pub fn positive(&self) -> bool {
+        self.likes > 0 || self.saves > 0 || self.visits > 0 || self.booked > 0
+    }
+}
+
+/// A directed social edge from the owning user.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Edge {
+    pub other: u32,
+    pub rel: RelationshipType,
+    pub strength: f64,
+}
+
+/// A user's explicit tastes, as tag hashes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Prefs {
+    pub cuisines: Vec<u64>,
+    pub price_min: i16,
+    pub price_max: i16,
+    pub ambiance: Vec<u64>,
+    /// Per dietary need: hashes of `need`, `need_options`, `need_friendly`.
+    pub dietary: Vec<[u64; 3]>,
+    pub openness: f64,
+    pub group_size: i16,
+}
+
+/// Everything the engine knows about one user.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct UserRow {
+    pub id: Uuid,
+    pub handle: String,
+    pub name: String,
+    pub alive: bool,
+    pub home: Option<(f64, f64)>,
+    /// Live location and when it was reported (seconds since the epoch).
+    pub live: Option<(f64, f64, i64)>,
+    pub persona: Option<Persona>,
+    pub activity: f32,
+    pub social: f32,
+    pub prefs: Option<Prefs>,
+    /// Sorted by venue index.
+    pub history: Vec<Agg>,
+    /// Sorted by other user index.
+    pub edges: Vec<Edge>,
+    /// (venue, preferred time), sorted by venue index.
+    pub interests: Vec<(u32, Option<i64>)>,
+    /// Interactions per time of day (morning, afternoon, evening, night).
+    pub tod: [u32; 4],
+    /// Interactions on weekdays and at weekends.
+    pub week: [u32; 2],
+}
+
+impl UserRow {
+    /// The aggregate for a venue, if any.
+    pub fn agg(&self, venue: u32) -> Option<&Agg> {
+        self.history.binary_search_by_key(&venue, |a| a.venue).ok().map(|i| &self.history[i])
+    }
+
+    /// The edge to another user, if any.
+    pub fn edge(&self, other: u32) -> Option<&Edge> {
+        self.edges.binary_search_by_key(&other, |e| e.other).ok().map(|i| &self.edges[i])
+    }
+
+    /// The aggregate for a venue, created if missing (keeps the history sorted).
+    pub fn agg_mut(&mut self, venue: u32) -> &mut Agg {
+        let i = match self.history.binary_search_by_key(&venue, |a| a.venue) {
+            Ok(i) => i,
+            Err(i) => {
+                self.history.insert(i, Agg { venue, ..Agg::default() });
+                i
+            }
+        };
+        &mut self.history[i]
+    }
+
+    /// Inserts or replaces the edge to `other`.
+    pub fn set_edge(&mut self, e: Edge) {
+        match self.edges.binary_search_by_key(&e.other, |x| x.other) {
+            Ok(i) => self.edges[i] = e,
+            Err(i) => self.edges.insert(i, e),
+        }
+    }
+
+    /// Removes the edge to `other`, if any.
+    pub fn remove_edge(&mut self, other: u32) {
+        if let Ok(i) = self.edges.binary_search_by_key(&other, |x| x.other) {
+            self.edges.remove(i);
+        }
+    }
+}
+
+/// A venue's static description.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct VenueRow {
+    pub id: Uuid,
+    pub name: String,
+    pub alive: bool,
+    pub category: Category,
+    pub cuisine: Option<String>,
+    pub cuisine_h: Option<u64>,
+    pub tags_h: Vec<u64>,
+    pub price: Option<i16>,
+    pub rating: Option<f64>,
+    pub lat: f64,
+    pub lng: f64,
+    pub xyz: [f64; 3],
+    pub capacity: i32,
+    pub hours: Option<OpeningHours>,
+    /// Index into the time zone table.
+    pub tz: u16,
+}
+
+/// A venue's changing numbers: counts, trend, who is interested.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct VenueDyn {
+    /// Like and interest interactions (the second seed's popularity count).
+    pub pos: u32,
+    /// Interactions of any type.
+    pub total: u32,
+    pub bookings: u32,
+    /// Decayed activity: sum of `2^((t - t0) / half_life)` over interactions.
+    pub trend: f64,
+    /// (user, preferred time) of expressed interests, sorted by user.
+    pub interested: Vec<(u32, Option<i64>)>,
+    /// The most recent users with a positive signal, newest last, at most [`RECENT_USERS`].
+    pub recent: Vec<u32>,
+}
+
+/// How many recent positive users a venue remembers (people candidates "who went there").
+pub(crate) const RECENT_USERS: usize = 32;
+
+impl VenueDyn {
+    /// Remembers a user with a positive signal.
+    pub fn push_recent(&mut self, u: u32) {
+        self.recent.retain(|&x| x != u);
+        if self.recent.len() >= RECENT_USERS {
+            self.recent.remove(0);
+        }
+        self.recent.push(u);
+    }
+}
+
+/// The immutable base: rebuilt only by a merge.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    pub users: Arc<Vec<Arc<UserRow>>>,
+    pub venues: Arc<Vec<Arc<VenueRow>>>,
+    pub vdyn: Arc<Vec<Arc<VenueDyn>>>,
+    pub user_ix: Arc<HashMap<Uuid, u32>>,
+    pub venue_ix: Arc<HashMap<Uuid, u32>>,
+    /// Alive venues of the base, by location.
+    pub rtree: Arc<RTree<VenuePoint>>,
+    /// Base venues by descending positive count.
+    pub pop_order: Arc<Vec<u32>>,
+    /// Origin of the trend decay, seconds since the epoch.
+    pub trend_t0: i64,
+    pub half_life_secs: f64,
+}
+
+const SHARDS: usize = 64;
+
+/// A copy-on-write map from index to row, in shards so an update copies one small shard.
+#[derive(Debug, Clone)]
+pub(crate) struct Shards<T> {
+    shards: Arc<Vec<Arc<HashMap<u32, Arc<T>>>>>,
+    len: usize,
+}
+
+impl<T: Clone> Default for Shards<T> {
+    fn default() -> Self {
+        Self { shards: Arc::new((0..SHARDS).map(|_| Arc::new(HashMap::new())).collect()), len: 0 }
+    }
+}
+
+impl<T: Clone> Shards<T> {
+    /// The row for an index, if the delta holds one.
+    pub fn get(&self, k: u32) -> Option<&Arc<T>> {
+        self.shards[k as usize % SHARDS].get(&k)
+    }
+
+    /// Inserts or replaces a row.
+    pub fn insert(&mut self, k: u32, v: Arc<T>) {
+        let outer = Arc::make_mut(&mut self.shards);
+        let shard = Arc::make_mut(&mut outer[k as usize % SHARDS]);
+        if shard.insert(k, v).is_none() {
+            self.len += 1;
+        }
+    }
+
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Every (index, row).
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Arc<T>)> {
+        self.shards.iter().flat_map(|s| s.iter().map(|(k, v)| (*k, v)))
+    }
+}
+
+/// Changes since the snapshot, replaced as a whole on every write.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Delta {
+    pub users: Shards<UserRow>,
+    pub vdyn: Shards<VenueDyn>,
+    /// Venues created or updated since the snapshot (scanned linearly; few).
+    pub venues: Arc<HashMap<u32, Arc<VenueRow>>>,
+    pub new_user_ix: Arc<HashMap<Uuid, u32>>,
+    pub new_venue_ix: Arc<HashMap<Uuid, u32>>,
+    pub n_users: u32,
+    pub n_venues: u32,
+    /// The largest positive count over venues, now.
+    pub max_pos: u32,
+    /// Time zones by index (grows when a venue brings a new one).
+    pub tzs: Arc<Vec<Tz>>,
+    /// Venues whose popularity changed since the snapshot (their base order is stale).
+    pub pop_dirty: usize,
+}
+
+/// What a reader loads: a snapshot, its delta and the learned model, consistent together.
+#[derive(Debug, Clone)]
+pub(crate) struct State {
+    pub snap: Arc<Snapshot>,
+    pub delta: Delta,
+    pub model: Option<Arc<LoadedModel>>,
+}
+
+impl State {
+    /// The current row of a user (alive or not).
+    pub fn user(&self, u: u32) -> Option<&UserRow> {
+        match self.delta.users.get(u) {
+            Some(r) => Some(r),
+            None => self.snap.users.get(u as usize).map(|r| &**r),
+        }
+    }
+
+    /// The current row of an alive user.
+    pub fn live_user(&self, u: u32) -> Option<&UserRow> {
+        self.user(u).filter(|r| r.alive)
+    }
+
+    /// The current row of a venue (alive or not).
+    pub fn venue(&self, v: u32) -> Option<&VenueRow> {
+        match self.delta.venues.get(&v) {
+            Some(r) => Some(r),
+            None => self.snap.venues.get(v as usize).map(|r| &**r),
+        }
+    }
+
+    /// The current row of an alive venue.
+    pub fn live_venue(&self, v: u32) -> Option<&VenueRow> {
+        self.venue(v).filter(|r| r.alive)
+    }
+
+    /// The current counters of a venue.
+    pub fn vdyn(&self, v: u32) -> Option<&VenueDyn> {
+        match self.delta.vdyn.get(v) {
+            Some(r) => Some(r),
+            None => self.snap.vdyn.get(v as usize).map(|r| &**r),
+        }
+    }
+
+    /// The index of a user id.
+    pub fn user_idx(&self, id: &Uuid) -> Option<u32> {
+        self.snap.user_ix.get(id).or_else(|| self.delta.new_user_ix.get(id)).copied()
+    }
+
+    /// The index of a venue id.
+    pub fn venue_idx(&self, id: &Uuid) -> Option<u32> {
+        self.snap.venue_ix.get(id).or_else(|| self.delta.new_venue_ix.get(id)).copied()
+    }
+
+    /// Venue indices in use (alive or not).
+    pub fn n_venues(&self) -> u32 {
+        self.delta.n_venues
+    }
+
+    /// User indices in use (alive or not).
+    pub fn n_users(&self) -> u32 {
+        self.delta.n_users
+    }
+
+    /// The time zone of a venue.
+    pub fn tz(&self, v: &VenueRow) -> Tz {
+        self.delta.tzs.get(usize::from(v.tz)).copied().unwrap_or(chrono_tz::America::New_York)
+    }
+
+    /// Decayed trend of a venue at `now` (seconds since the epoch).
+    pub fn trend(&self, v: u32, now: i64) -> f64 {
+        let t = self.vdyn(v).map_or(0.0, |d| d.trend);
+        t * ((self.snap.trend_t0 - now) as f64 / self.snap.half_life_secs).exp2()
+    }
+}

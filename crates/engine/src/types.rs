@@ -1,0 +1,261 @@
+//! Queries the engine answers and the results it returns (serializable, with OpenAPI schemas).
+
+use chrono::{DateTime, Utc};
+use domain::{Category, LatLng};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Which ranker orders the results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Ranker {
+    /// Exactly the second seed document's formulas (section 8.2 and 8.3).
+    Seed2,
+    /// Luna's blended ranker: preferences, context, trending, social proof, learned model.
+    #[default]
+    Default,
+    /// Global popularity (count of likes and interests) near the user.
+    Popularity,
+    /// The learned matrix factorisation model alone.
+    Learned,
+}
+
+impl Ranker {
+    /// Every ranker, in report order.
+    pub const ALL: [Ranker; 4] = [Ranker::Popularity, Ranker::Seed2, Ranker::Default, Ranker::Learned];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ranker::Seed2 => "seed2",
+            Ranker::Default => "default",
+            Ranker::Popularity => "popularity",
+            Ranker::Learned => "learned",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A venue recommendation request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VenueQuery {
+    pub user_id: Uuid,
+    /// Results wanted, 1 to 100.
+    pub limit: usize,
+    pub ranker: Ranker,
+    /// Where to search from; defaults to a fresh live location, then home.
+    pub point: Option<LatLng>,
+    /// Only venues within this distance of the point, km.
+    pub radius_km: Option<f64>,
+    /// When the user wants to go (context: time of day, weekday); defaults to `now`.
+    pub time: Option<DateTime<Utc>>,
+    /// Only venues that can seat the party.
+    pub party_size: Option<u32>,
+    pub category: Option<Category>,
+    /// Price levels accepted (inclusive); venues without a price pass.
+    pub price_min: Option<i16>,
+    pub price_max: Option<i16>,
+    /// Only venues open at this instant.
+    pub open_at: Option<DateTime<Utc>>,
+    /// Venues never to return.
+    pub exclude: Vec<Uuid>,
+    /// The current instant (trending decay, just-visited, live-location freshness).
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl VenueQuery {
+    /// A query with only the user, the limit and the ranker set.
+    pub fn new(user_id: Uuid, limit: usize, ranker: Ranker) -> Self {
+        Self {
+            user_id,
+            limit,
+            ranker,
+            point: None,
+            radius_km: None,
+            time: None,
+            party_size: None,
+            category: None,
+            price_min: None,
+            price_max: None,
+            open_at: None,
+            exclude: Vec::new(),
+            now: None,
+        }
+    }
+}
+
+/// What a venue is, in a recommendation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VenueSummary {
+    pub category: Category,
+    pub cuisine: Option<String>,
+    pub price_level: Option<i16>,
+    pub rating: Option<f64>,
+    pub lat: f64,
+    pub lng: f64,
+}
+
+/// One machine-readable reason behind a score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Reason {
+    /// Stable snake_case code such as `proximity`, `friends_liked`, `cuisine_match`.
+    pub code: String,
+    /// Short human label such as "3 friends liked it".
+    pub label: String,
+    /// What the reason added to the score (negative for demotions).
+    pub contribution: f64,
+}
+
+/// A recommended venue: the second seed's fields plus a summary and an explanation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VenueRecommendation {
+    pub venue_id: Uuid,
+    pub venue_name: String,
+    pub score: f64,
+    pub distance_km: f64,
+    pub venue: VenueSummary,
+    pub reasons: Vec<Reason>,
+    /// One human sentence, such as "0.8 km away, 3 friends liked it, matches your love of ramen".
+    pub explanation: String,
+}
+
+/// A people ("who to go with") request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeopleQuery {
+    pub user_id: Uuid,
+    /// Condition on a venue: who would like to go there.
+    pub venue_id: Option<Uuid>,
+    pub limit: usize,
+    pub ranker: Ranker,
+}
+
+/// How a recommended person relates to the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Relationship {
+    /// A direct social edge.
+    Friend,
+    /// A friend of a friend.
+    Mutual,
+    /// Someone new (shares places or tastes).
+    New,
+}
+
+impl Relationship {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relationship::Friend => "friend",
+            Relationship::Mutual => "mutual",
+            Relationship::New => "new",
+        }
+    }
+}
+
+/// A recommended companion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PersonRecommendation {
+    pub user_id: Uuid,
+    pub score: f64,
+    pub handle: String,
+    pub name: String,
+    pub relationship: Relationship,
+    pub mutual_friends: u32,
+    pub reasons: Vec<Reason>,
+    pub explanation: String,
+}
+
+/// How a group's member scores are combined into one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupStrategy {
+    /// Mean of the members' scores.
+    #[default]
+    Average,
+    /// The lowest member score (no one is miserable).
+    LeastMisery,
+    /// Mean minus the spread of the scores (good for all, not great for one).
+    Fairness,
+}
+
+/// A group recommendation request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupQuery {
+    /// 2 to 20 members.
+    pub user_ids: Vec<Uuid>,
+    pub strategy: GroupStrategy,
+    /// No member travels farther than this, km.
+    pub max_distance_km: Option<f64>,
+    pub limit: usize,
+    pub category: Option<Category>,
+    /// When the group wants to go; venues must be open then.
+    pub time: Option<DateTime<Utc>>,
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl GroupQuery {
+    /// A query with the members, the strategy and the limit set.
+    pub fn new(user_ids: Vec<Uuid>, strategy: GroupStrategy, limit: usize) -> Self {
+        Self { user_ids, strategy, max_distance_km: None, limit, category: None, time: None, now: None }
+    }
+}
+
+/// One member's view of a group venue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MemberScore {
+    pub user_id: Uuid,
+    pub score: f64,
+    pub distance_km: f64,
+    pub explanation: String,
+}
+
+/// A venue recommended to a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct GroupVenue {
+    pub venue_id: Uuid,
+    pub venue_name: String,
+    /// The aggregated score under the query's strategy.
+    pub score: f64,
+    pub venue: VenueSummary,
+    /// Distance of the venue from the group's centroid, km.
+    pub distance_km: f64,
+    pub members: Vec<MemberScore>,
+    pub explanation: String,
+}
+
+/// The answer to a group request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct GroupRecommendations {
+    pub strategy: GroupStrategy,
+    /// The mean of the members' locations.
+    pub centroid: LatLng,
+    pub venues: Vec<GroupVenue>,
+}
+
+/// Someone who wants to go to a venue, seen by a viewer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InterestedPerson {
+    pub user_id: Uuid,
+    pub handle: String,
+    pub name: String,
+    /// When they would like to go, if they said.
+    pub preferred_time: Option<DateTime<Utc>>,
+    /// Social compatibility with the viewer, 0 to 1.
+    pub compatibility: f64,
+    pub mutual_friends: u32,
+}
+
+/// Who wants to go to a venue, grouped by their relation to the viewer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InterestedInVenue {
+    pub venue_id: Uuid,
+    pub friends: Vec<InterestedPerson>,
+    /// Friends of friends.
+    pub mutuals: Vec<InterestedPerson>,
+    pub new_people: Vec<InterestedPerson>,
+}

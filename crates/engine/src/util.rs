@@ -1,0 +1,144 @@
+//! Small helpers shared by the engine: tag hashing, compact times, a seeded PRNG, 3D points.
+
+use domain::Timestamp;
+
+/// Hash of a lower-cased, trimmed tag (FNV-1a, 64 bit). Tags are compared by hash so the
+/// engine keeps no string tables for cuisines, ambiance or dietary tags of a million users.
+pub(crate) fn tag_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.trim().bytes() {
+        h ^= u64::from(b.to_ascii_lowercase());
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Hashes of a tag list, sorted and de-duplicated.
+pub(crate) fn tag_hashes<S: AsRef<str>>(tags: &[S]) -> Vec<u64> {
+    let mut v: Vec<u64> = tags.iter().map(|t| tag_hash(t.as_ref())).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Size of the intersection of two sorted slices.
+pub(crate) fn sorted_intersection<T: Ord>(a: &[T], b: &[T]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Jaccard similarity of two sorted, de-duplicated slices (0 when both are empty).
+pub(crate) fn jaccard<T: Ord>(a: &[T], b: &[T]) -> f64 {
+    let inter = sorted_intersection(a, b);
+    let union = a.len() + b.len() - inter;
+    if union == 0 { 0.0 } else { inter as f64 / union as f64 }
+}
+
+/// Seconds since the Unix epoch as a compact `u32` (0 means "never"; saturates before 1970).
+pub(crate) fn to_secs(t: Timestamp) -> u32 {
+    u32::try_from(t.timestamp().max(1)).unwrap_or(u32::MAX)
+}
+
+
+/// SplitMix64: a tiny, fast, seeded generator (training and synthetic data only).
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// A generator from a seed; the same seed gives the same sequence.
+    pub fn new(seed: u64) -> Self {
+        Self(seed ^ 0x9e37_79b9_7f4a_7c15)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform integer in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
+
+    /// A uniform float in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A standard normal sample (Box-Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = self.unit().max(1e-300);
+        let u2 = self.unit();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
+
+/// A point on the unit sphere scaled to the Earth's radius: Euclidean (chord) distance between
+/// two such points is monotone in great-circle distance, so R-tree nearest order is exact.
+pub(crate) fn to_xyz(lat: f64, lng: f64) -> [f64; 3] {
+    let (la, lo) = (lat.to_radians(), lng.to_radians());
+    let r = domain::geo::EARTH_RADIUS_KM;
+    [r * la.cos() * lo.cos(), r * la.cos() * lo.sin(), r * la.sin()]
+}
+
+/// The chord length (km) that corresponds to a great-circle distance (km).
+pub(crate) fn chord_for_km(km: f64) -> f64 {
+    let r = domain::geo::EARTH_RADIUS_KM;
+    let theta = (km / r).min(std::f64::consts::PI);
+    2.0 * r * (theta / 2.0).sin()
+}
+
+/// The great-circle distance (km) that corresponds to a chord length (km).
+pub(crate) fn km_for_chord(chord: f64) -> f64 {
+    let r = domain::geo::EARTH_RADIUS_KM;
+    2.0 * r * (chord / (2.0 * r)).clamp(0.0, 1.0).asin()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_hashes_ignore_case_and_spaces() {
+        assert_eq!(tag_hash(" Ramen"), tag_hash("ramen"));
+        assert_ne!(tag_hash("ramen"), tag_hash("sushi"));
+    }
+
+    #[test]
+    fn jaccard_of_overlapping_sets_is_their_share() {
+        assert!((jaccard(&[1, 2, 3], &[2, 3, 4]) - 0.5).abs() < 1e-12);
+        assert_eq!(jaccard::<u64>(&[], &[]), 0.0);
+    }
+
+    #[test]
+    fn chord_and_great_circle_distances_convert_both_ways() {
+        for km in [0.0, 0.5, 10.0, 500.0] {
+            assert!((km_for_chord(chord_for_km(km)) - km).abs() < 1e-9);
+        }
+        let (a, b) = (to_xyz(40.7580, -73.9855), to_xyz(40.6743, -73.9700));
+        let chord = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt();
+        let d = domain::haversine_km(40.7580, -73.9855, 40.6743, -73.9700);
+        assert!((km_for_chord(chord) - d).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_numbers() {
+        let (mut a, mut b) = (SplitMix64::new(7), SplitMix64::new(7));
+        assert_eq!((a.next_u64(), a.below(10)), (b.next_u64(), b.below(10)));
+    }
+}

@@ -1,0 +1,362 @@
+//! The default venue ranker (and the `popularity` and `learned` rankers, which share its
+//! candidates). Every feature is scaled to 0..1 and weighted by [`RankerSettings`]:
+//! proximity, the user's own engagement, explicit preferences (cuisine overlap, price fit,
+//! ambiance overlap), implicit taste (share of past engagement on the venue's cuisine and
+//! category), context (time of day and weekday against category, opening hours), trending
+//! (decayed interaction velocity), social proof (friends who liked, saved, visited or booked),
+//! the learned model, popularity and rating. Dietary needs filter (or demote) food venues;
+//! venues visited in the last days are demoted; an MMR-style pass keeps cuisines varied.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use domain::Category;
+
+use crate::error::EngineError;
+use crate::model::LoadedModel;
+use crate::settings::{EngineSettings, RankerSettings};
+use crate::state::{State, UserRow, VenueRow};
+use crate::types::{Ranker, Reason, VenueQuery, VenueRecommendation};
+use crate::util::sorted_intersection;
+use crate::venues::explain::{plural, sentence};
+use crate::venues::{Filter, LocalClock, candidates, friend_signal, origin_of, summary};
+
+/// Raw features of one candidate (before per-query normalisation of trend and model).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Features {
+    pub proximity: f64,
+    pub history: f64,
+    pub preference: f64,
+    pub cuisine_match: bool,
+    pub taste: f64,
+    pub context: f64,
+    pub open: bool,
+    pub trending: f64,
+    pub social: f64,
+    pub friends: u32,
+    pub learned: Option<f64>,
+    pub popularity: f64,
+    pub rating: f64,
+    pub just_visited: bool,
+    pub dietary_ok: bool,
+}
+
+/// A scored candidate.
+#[derive(Debug, Clone)]
+pub(crate) struct Scored {
+    pub v: u32,
+    pub score: f64,
+    pub distance_km: Option<f64>,
+    pub f: Features,
+}
+
+/// Everything needed to score venues for one user and one query.
+pub(crate) struct ScoreCtx<'a> {
+    pub st: &'a State,
+    pub s: &'a RankerSettings,
+    pub user: &'a UserRow,
+    pub filter: Filter,
+    pub now: i64,
+    clock: LocalClock,
+    friends: HashMap<u32, (u32, f64)>,
+    taste_cuisine: HashMap<u64, f64>,
+    taste_category: [f64; 7],
+    model: Option<&'a LoadedModel>,
+    model_user: Option<Vec<f32>>,
+}
+
+fn cat_index(c: Category) -> usize {
+    Category::ALL.iter().position(|&x| x == c).unwrap_or(0)
+}
+
+impl<'a> ScoreCtx<'a> {
+    pub fn new(st: &'a State, s: &'a EngineSettings, u: u32, user: &'a UserRow, filter: Filter, now: DateTime<Utc>, time: DateTime<Utc>) -> Self {
+        let mut taste_cuisine: HashMap<u64, f64> = HashMap::new();
+        let mut taste_category = [0.0; 7];
+        for a in &user.history {
+            let Some(row) = st.live_venue(a.venue) else { continue };
+            let w = a.engagement();
+            if let Some(c) = row.cuisine_h {
+                *taste_cuisine.entry(c).or_default() += w;
+            }
+            taste_category[cat_index(row.category)] += w;
+        }
+        let max_c = taste_cuisine.values().copied().fold(0.0, f64::max);
+        if max_c > 0.0 {
+            taste_cuisine.values_mut().for_each(|x| *x /= max_c);
+        }
+        let max_k = taste_category.iter().copied().fold(0.0, f64::max);
+        if max_k > 0.0 {
+            taste_category.iter_mut().for_each(|x| *x /= max_k);
+        }
+        let model = st.model.as_deref();
+        let model_user = model.and_then(|m| m.user_vector(st, u));
+        Self {
+            st,
+            s: &s.ranker,
+            user,
+            filter,
+            now: now.timestamp(),
+            clock: LocalClock::new(time, st.delta.tzs.len()),
+            friends: friend_signal(st, user),
+            taste_cuisine,
+            taste_category,
+            model,
+            model_user,
+        }
+    }
+
+    fn features(&mut self, v: u32, row: &VenueRow, max_pos: u32) -> Features {
+        let s = self.s;
+        let st = self.st;
+        let d = self.filter.distance(row);
+        let mut f = Features {
+            proximity: d.map_or(0.0, |d| (-d / s.proximity_scale_km.max(0.01)).exp()),
+            dietary_ok: true,
+            ..Features::default()
+        };
+        if let Some(a) = self.user.agg(v) {
+            f.history = a.engagement();
+            let days = (self.now - i64::from(a.last_visit)) as f64 / 86_400.0;
+            f.just_visited = a.last_visit > 0 && days >= 0.0 && days <= s.just_visited_days;
+        }
+        if let Some(p) = &self.user.prefs {
+            let mut parts = Vec::with_capacity(3);
+            if !p.cuisines.is_empty() {
+                f.cuisine_match = row.cuisine_h.is_some_and(|c| p.cuisines.binary_search(&c).is_ok())
+                    || sorted_intersection(&p.cuisines, &row.tags_h) > 0;
+                parts.push(if f.cuisine_match { 1.0 } else { 0.0 });
+            }
+            if let Some(price) = row.price {
+                let gap = if price < p.price_min { p.price_min - price } else { (price - p.price_max).max(0) };
+                parts.push((1.0 - 0.5 * f64::from(gap)).max(0.0));
+            }
+            if !p.ambiance.is_empty() {
+                parts.push(sorted_intersection(&p.ambiance, &row.tags_h) as f64 / p.ambiance.len() as f64);
+            }
+            if !parts.is_empty() {
+                f.preference = parts.iter().sum::<f64>() / parts.len() as f64;
+            }
+            if matches!(row.category, Category::Restaurant | Category::Cafe) {
+                f.dietary_ok = p.dietary.iter().all(|need| need.iter().any(|h| row.tags_h.binary_search(h).is_ok()));
+            }
+        }
+        let tc = row.cuisine_h.and_then(|c| self.taste_cuisine.get(&c)).copied().unwrap_or(0.0);
+        f.taste = 0.6 * tc + 0.4 * self.taste_category[cat_index(row.category)];
+        f.open = self.clock.is_open(st, row);
+        f.context = self.clock.fit(st, row) * if f.open { 1.0 } else { 0.3 };
+        f.trending = st.trend(v, self.now);
+        if let Some(&(n, w)) = self.friends.get(&v) {
+            f.friends = n;
+            f.social = 1.0 - (-w).exp();
+        }
+        if let (Some(m), Some(uv)) = (self.model, &self.model_user) {
+            f.learned = m.score(uv, v);
+        }
+        let pos = st.vdyn(v).map_or(0, |x| x.pos);
+        f.popularity = if max_pos > 0 { (1.0 + f64::from(pos)).ln() / (1.0 + f64::from(max_pos)).ln() } else { 0.0 };
+        f.rating = row.rating.map_or(0.0, |r| ((r - 3.0) / 2.0).clamp(0.0, 1.0));
+        f
+    }
+
+    /// Scores candidates under a ranker (normalising trend and model over the set).
+    pub fn score_all(&mut self, cands: &[u32], ranker: Ranker) -> Vec<Scored> {
+        let st = self.st;
+        let max_pos = st.delta.max_pos;
+        let mut out: Vec<Scored> = Vec::with_capacity(cands.len());
+        for &v in cands {
+            let Some(row) = st.live_venue(v) else { continue };
+            let f = self.features(v, row, max_pos);
+            if !f.dietary_ok && self.s.dietary_hard {
+                continue;
+            }
+            out.push(Scored { v, score: 0.0, distance_km: self.filter.distance(row), f });
+        }
+        let max_trend = out.iter().map(|c| c.f.trending).fold(0.0, f64::max);
+        let (lo, hi) = out
+            .iter()
+            .filter_map(|c| c.f.learned)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        for c in &mut out {
+            c.f.trending = if max_trend > 0.0 { c.f.trending / max_trend } else { 0.0 };
+            c.f.learned = c.f.learned.map(|x| if hi > lo { (x - lo) / (hi - lo) } else { 0.5 });
+            c.score = match ranker {
+                Ranker::Learned => c.f.learned.unwrap_or(0.0) + 1e-6 * c.f.popularity,
+                Ranker::Popularity => c.f.popularity,
+                Ranker::Default | Ranker::Seed2 => self.blend(&c.f),
+            };
+        }
+        out
+    }
+
+    fn blend(&self, f: &Features) -> f64 {
+        let s = self.s;
+        let mut x = s.w_proximity * f.proximity
+            + s.w_history * f.history
+            + s.w_preference * f.preference
+            + s.w_taste * f.taste
+            + s.w_context * f.context
+            + s.w_trending * f.trending
+            + s.w_social * f.social
+            + s.w_learned * f.learned.unwrap_or(0.0)
+            + s.w_popularity * f.popularity
+            + s.w_rating * f.rating;
+        if f.just_visited {
+            x *= s.just_visited_factor;
+        }
+        if !f.dietary_ok {
+            x *= s.dietary_soft_factor;
+        }
+        if !f.open {
+            x *= s.closed_factor;
+        }
+        x
+    }
+
+    /// Reasons with their contributions and the human sentence.
+    pub fn explain(&self, c: &Scored, row: &VenueRow) -> (Vec<Reason>, String) {
+        let s = self.s;
+        let f = &c.f;
+        let cuisine = row.cuisine.as_deref().unwrap_or(row.category.as_str());
+        let hist_label = match self.user.agg(c.v) {
+            Some(a) if a.likes > 0 => "you liked it before",
+            Some(a) if a.visits > 0 => "you have been here before",
+            Some(a) if a.saves > 0 => "you saved it",
+            _ => "you looked at it before",
+        };
+        let love = format!("matches your love of {cuisine}");
+        let mut rs: Vec<(Reason, String)> = Vec::new();
+        let mut add = |code: &str, label: String, contribution: f64, phrase: String| {
+            if contribution.abs() >= 0.005 {
+                rs.push((Reason { code: code.into(), label, contribution }, phrase));
+            }
+        };
+        if let Some(d) = c.distance_km {
+            add("proximity", format!("{d:.1} km away"), s.w_proximity * f.proximity, String::new());
+        }
+        add("history", hist_label.into(), s.w_history * f.history, hist_label.into());
+        let pref_phrase = if f.cuisine_match { love.clone() } else { "fits your budget and style".into() };
+        add("preference_match", pref_phrase.clone(), s.w_preference * f.preference, pref_phrase);
+        let taste_phrase = if f.taste >= 0.6 { love } else { format!("like the {}s you enjoy", row.category.as_str()) };
+        add("taste_match", taste_phrase.clone(), s.w_taste * f.taste, taste_phrase);
+        let ctx_phrase = if f.open { "open now".to_string() } else { "closed at that time".to_string() };
+        add("context", ctx_phrase.clone(), s.w_context * f.context, ctx_phrase);
+        add("trending", "trending now".into(), s.w_trending * f.trending, "trending now".into());
+        let friends = format!("{} liked it", plural(f.friends, "friend", "friends"));
+        add("friends_liked", friends.clone(), s.w_social * f.social, friends);
+        let learned = "people with similar taste love it".to_string();
+        add("learned", learned.clone(), s.w_learned * f.learned.unwrap_or(0.0), learned);
+        add("popularity", "popular".into(), s.w_popularity * f.popularity, "popular".into());
+        let rated = row.rating.map(|r| format!("rated {r:.1}")).unwrap_or_default();
+        add("rating", rated.clone(), s.w_rating * f.rating, rated);
+        if f.just_visited {
+            let lost = c.score / s.just_visited_factor.max(1e-9) - c.score;
+            add("just_visited", "you were just here".into(), -lost, String::new());
+        }
+        let mut ranked: Vec<&(Reason, String)> = rs.iter().filter(|(r, p)| r.contribution > 0.0 && !p.is_empty()).collect();
+        ranked.sort_by(|a, b| b.0.contribution.total_cmp(&a.0.contribution));
+        let mut parts: Vec<String> = c.distance_km.map(|d| format!("{d:.1} km away")).into_iter().collect();
+        for (_, p) in ranked.into_iter() {
+            if parts.len() >= 4 {
+                break;
+            }
+            if !parts.contains(p) {
+                parts.push(p.clone());
+            }
+        }
+        (rs.into_iter().map(|(r, _)| r).collect(), sentence(&parts))
+    }
+}
+
+/// Greedy MMR-style re-rank: each earlier pick of the same category or cuisine costs a
+/// penalty, and at most `max_per_cuisine` results share a cuisine while others remain.
+pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, limit: usize) -> Vec<Scored> {
+    pool.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.v.cmp(&b.v)));
+    pool.truncate(limit.saturating_mul(5).max(limit + 20));
+    let key = |c: &Scored| st.venue(c.v).map(|r| (r.category, r.cuisine_h));
+    let mut cat_n: HashMap<Category, usize> = HashMap::new();
+    let mut cui_n: HashMap<u64, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(limit);
+    while out.len() < limit && !pool.is_empty() {
+        let mut best: Option<(usize, f64)> = None;
+        for (i, c) in pool.iter().enumerate() {
+            let Some((cat, cui)) = key(c) else { continue };
+            let nc = cui.map_or(0, |h| cui_n.get(&h).copied().unwrap_or(0));
+            if s.max_per_cuisine > 0 && nc >= s.max_per_cuisine {
+                continue;
+            }
+            let adj = c.score
+                - s.diversity_category * cat_n.get(&cat).copied().unwrap_or(0) as f64
+                - s.diversity_cuisine * nc as f64;
+            if best.is_none_or(|(_, b)| adj > b) {
+                best = Some((i, adj));
+            }
+        }
+        let i = match best {
+            Some((i, _)) => i,
+            None => 0, // only capped cuisines remain: take the best of them
+        };
+        let c = pool.remove(i);
+        if let Some((cat, cui)) = key(&c) {
+            *cat_n.entry(cat).or_default() += 1;
+            if let Some(h) = cui {
+                *cui_n.entry(h).or_default() += 1;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The default, popularity and learned rankers.
+pub(crate) fn recommend(st: &State, s: &EngineSettings, u: u32, q: &VenueQuery) -> Result<Vec<VenueRecommendation>, EngineError> {
+    let user = st.live_user(u).ok_or(EngineError::UnknownUser(q.user_id))?;
+    let now = q.now.unwrap_or_else(Utc::now);
+    let time = q.time.unwrap_or(now);
+    let origin = origin_of(s, user, q, now.timestamp());
+    let filter = Filter::from_query(st, q, origin);
+    let cands = if q.ranker == Ranker::Popularity { popular_candidates(st, s, &filter, q.limit) } else { candidates(st, s, user, &filter) };
+    let mut ctx = ScoreCtx::new(st, s, u, user, filter, now, time);
+    let scored = ctx.score_all(&cands, q.ranker);
+    let picked = if q.ranker == Ranker::Default {
+        diversify(st, &s.ranker, scored, q.limit)
+    } else {
+        let mut v = scored;
+        v.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.v.cmp(&b.v)));
+        v.truncate(q.limit);
+        v
+    };
+    Ok(picked
+        .into_iter()
+        .filter_map(|c| {
+            let row = st.venue(c.v)?;
+            let (reasons, explanation) = ctx.explain(&c, row);
+            Some(VenueRecommendation {
+                venue_id: row.id,
+                venue_name: row.name.clone(),
+                score: c.score,
+                distance_km: c.distance_km.unwrap_or(0.0),
+                venue: summary(row),
+                reasons,
+                explanation,
+            })
+        })
+        .collect())
+}
+
+/// The most popular venues passing the filters within reach (radius, or the default radius).
+fn popular_candidates(st: &State, s: &EngineSettings, f: &Filter, limit: usize) -> Vec<u32> {
+    let radius = f.radius_km.or(f.origin.map(|_| s.candidates.default_radius_km));
+    let ok = |v: u32| {
+        st.live_venue(v).is_some_and(|row| {
+            f.passes(st, v, row) && radius.is_none_or(|r| f.distance(row).is_none_or(|d| d <= r))
+        })
+    };
+    let mut out: Vec<u32> = st.delta.vdyn.iter().map(|(v, _)| v).filter(|&v| ok(v)).collect();
+    out.extend(st.delta.venues.keys().copied().filter(|&v| ok(v)));
+    let want = limit * 2 + out.len();
+    out.extend(st.snap.pop_order.iter().copied().filter(|&v| ok(v)).take(want));
+    out.sort_unstable();
+    out.dedup();
+    out
+}

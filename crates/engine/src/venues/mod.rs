@@ -1,0 +1,238 @@
+//! Venue recommendations: query validation, the user's origin (query point, fresh live
+//! location, then home), filters, candidate generation and dispatch to the rankers.
+//!
+//! Candidates never come from a scan of the catalogue: the R-tree yields venues in order of
+//! distance until the spatial budget is met or the radius is passed; the user's own history,
+//! friends' liked venues and venues changed since the snapshot are added explicitly.
+
+mod context;
+mod default;
+mod explain;
+mod seed2;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use domain::Category;
+
+use crate::error::EngineError;
+use crate::settings::EngineSettings;
+use crate::state::{State, UserRow, VenueRow};
+use crate::types::{Ranker, VenueQuery, VenueRecommendation, VenueSummary};
+use crate::util::{chord_for_km, km_for_chord};
+
+pub(crate) use context::LocalClock;
+pub(crate) use default::{ScoreCtx, Scored};
+pub(crate) use explain::{plural as plural_of, sentence as explain_sentence};
+
+/// Largest `limit` a query may ask for.
+pub const MAX_LIMIT: usize = 100;
+
+/// Answers a venue query on a state.
+pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &VenueQuery) -> Result<Vec<VenueRecommendation>, EngineError> {
+    validate(q)?;
+    let u = st.user_idx(&q.user_id).filter(|&u| st.live_user(u).is_some()).ok_or(EngineError::UnknownUser(q.user_id))?;
+    match q.ranker {
+        Ranker::Seed2 => seed2::recommend(st, u, q),
+        Ranker::Default | Ranker::Learned | Ranker::Popularity => default::recommend(st, s, u, q),
+    }
+}
+
+fn validate(q: &VenueQuery) -> Result<(), EngineError> {
+    let bad = |m: &str| Err(EngineError::InvalidQuery(m.to_string()));
+    if q.limit == 0 || q.limit > MAX_LIMIT {
+        return bad("limit must be between 1 and 100");
+    }
+    if let Some(r) = q.radius_km
+        && !(r > 0.0 && r <= 20_000.0)
+    {
+        return bad("radius_km must be above 0 and at most 20000");
+    }
+    if let (Some(a), Some(b)) = (q.price_min, q.price_max)
+        && a > b
+    {
+        return bad("price_min must not exceed price_max");
+    }
+    if q.party_size == Some(0) {
+        return bad("party_size must be at least 1");
+    }
+    Ok(())
+}
+
+/// Hard filters of a query, checked on every candidate.
+#[derive(Debug, Clone)]
+pub(crate) struct Filter {
+    pub origin: Option<(f64, f64)>,
+    pub radius_km: Option<f64>,
+    pub category: Option<Category>,
+    pub price: (Option<i16>, Option<i16>),
+    pub party: Option<u32>,
+    pub open_at: Option<DateTime<Utc>>,
+    /// Sorted venue indices.
+    pub exclude: Vec<u32>,
+}
+
+impl Filter {
+    pub fn from_query(st: &State, q: &VenueQuery, origin: Option<(f64, f64)>) -> Self {
+        let mut exclude: Vec<u32> = q.exclude.iter().filter_map(|id| st.venue_idx(id)).collect();
+        exclude.sort_unstable();
+        Self {
+            origin,
+            radius_km: q.radius_km,
+            category: q.category,
+            price: (q.price_min, q.price_max),
+            party: q.party_size,
+            open_at: q.open_at,
+            exclude,
+        }
+    }
+
+    /// Whether a venue passes every filter except distance.
+    pub fn passes(&self, st: &State, v: u32, row: &VenueRow) -> bool {
+        if !row.alive || self.exclude.binary_search(&v).is_ok() {
+            return false;
+        }
+        if self.category.is_some_and(|c| c != row.category) {
+            return false;
+        }
+        if let Some(p) = row.price
+            && (self.price.0.is_some_and(|m| p < m) || self.price.1.is_some_and(|m| p > m))
+        {
+            return false;
+        }
+        if self.party.is_some_and(|n| i64::from(n) > i64::from(row.capacity)) {
+            return false;
+        }
+        if let (Some(at), Some(h)) = (self.open_at, &row.hours)
+            && !h.is_open_at(&at.with_timezone(&st.tz(row)))
+        {
+            return false;
+        }
+        true
+    }
+
+    /// Distance from the origin (haversine, km) if there is one.
+    pub fn distance(&self, row: &VenueRow) -> Option<f64> {
+        self.origin.map(|(lat, lng)| domain::haversine_km(lat, lng, row.lat, row.lng))
+    }
+
+    /// Whether a distance is within the radius filter.
+    pub fn within(&self, d: Option<f64>) -> bool {
+        match (self.radius_km, d) {
+            (Some(r), Some(d)) => d <= r,
+            _ => true,
+        }
+    }
+}
+
+/// Where a user is searching from: query point, fresh live location, then home.
+pub(crate) fn origin_of(s: &EngineSettings, u: &UserRow, q: &VenueQuery, now: i64) -> Option<(f64, f64)> {
+    if let Some(p) = q.point {
+        return Some((p.lat, p.lng));
+    }
+    live_or_home(s, u, now)
+}
+
+/// A fresh live location, else home.
+pub(crate) fn live_or_home(s: &EngineSettings, u: &UserRow, now: i64) -> Option<(f64, f64)> {
+    if let Some((lat, lng, at)) = u.live
+        && now - at <= s.candidates.live_location_fresh_minutes * 60
+    {
+        return Some((lat, lng));
+    }
+    u.home
+}
+
+/// Collects candidate venue indices for a user (deduplicated, all passing the filters).
+pub(crate) fn candidates(st: &State, s: &EngineSettings, u: &UserRow, f: &Filter) -> Vec<u32> {
+    let c = &s.candidates;
+    let mut seen: HashMap<u32, ()> = HashMap::with_capacity(c.spatial + c.history + c.friends + 16);
+    let mut out = Vec::with_capacity(c.spatial + c.history + c.friends + 16);
+    let mut push = |v: u32, out: &mut Vec<u32>| {
+        if seen.insert(v, ()).is_none() {
+            out.push(v);
+        }
+    };
+    let ok = |v: u32| -> bool {
+        st.live_venue(v).is_some_and(|row| f.passes(st, v, row) && f.within(f.distance(row)))
+    };
+    // Venues changed since the snapshot may have moved: they are checked directly.
+    for &v in st.delta.venues.keys() {
+        if ok(v) {
+            push(v, &mut out);
+        }
+    }
+    if let Some((lat, lng)) = f.origin {
+        let radius = f.radius_km.unwrap_or(c.default_radius_km);
+        let max_chord2 = chord_for_km(radius).powi(2);
+        let mut taken = 0;
+        for (p, d2) in st.snap.rtree.nearest_neighbor_iter_with_distance_2(&crate::util::to_xyz(lat, lng)) {
+            if d2 > max_chord2 || taken >= c.spatial {
+                break;
+            }
+            let v = p.data;
+            if st.delta.venues.contains_key(&v) {
+                continue;
+            }
+            if st.live_venue(v).is_some_and(|row| f.passes(st, v, row)) {
+                push(v, &mut out);
+                taken += 1;
+            }
+        }
+    } else {
+        // No location at all: the most popular venues stand in for "nearby".
+        for &v in st.snap.pop_order.iter() {
+            if out.len() >= c.spatial {
+                break;
+            }
+            if ok(v) {
+                push(v, &mut out);
+            }
+        }
+    }
+    let mut hist: Vec<_> = u.history.iter().collect();
+    hist.sort_unstable_by_key(|a| std::cmp::Reverse(a.last));
+    for a in hist.into_iter().filter(|a| ok(a.venue)).take(c.history) {
+        push(a.venue, &mut out);
+    }
+    let mut friend_venues: Vec<(u32, f64)> = friend_signal(st, u).into_iter().map(|(v, x)| (v, x.1)).collect();
+    friend_venues.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    for (v, _) in friend_venues.into_iter().filter(|(v, _)| ok(*v)).take(c.friends) {
+        push(v, &mut out);
+    }
+    out
+}
+
+/// Per venue: (friends with a positive signal, sum of their edge strengths).
+pub(crate) fn friend_signal(st: &State, u: &UserRow) -> HashMap<u32, (u32, f64)> {
+    let mut m: HashMap<u32, (u32, f64)> = HashMap::new();
+    for e in &u.edges {
+        let Some(f) = st.live_user(e.other) else { continue };
+        for a in f.history.iter().filter(|a| a.positive()) {
+            let x = m.entry(a.venue).or_default();
+            x.0 += 1;
+            x.1 += e.strength.max(0.05);
+        }
+    }
+    m
+}
+
+/// The summary block of a recommendation.
+pub(crate) fn summary(row: &VenueRow) -> VenueSummary {
+    VenueSummary {
+        category: row.category,
+        cuisine: row.cuisine.clone(),
+        price_level: row.price,
+        rating: row.rating,
+        lat: row.lat,
+        lng: row.lng,
+    }
+}
+
+/// Distance (km) of an R-tree frontier given its squared chord length.
+pub(crate) fn frontier_km(d2: f64) -> f64 {
+    km_for_chord(d2.sqrt())
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,162 @@
+//! The second seed document's venue ranker (section 8.2), reproduced exactly:
+//! `0.4 * exp(-0.3 d) + 0.4 * min(1, likes * 0.5 + dwell / 300) + 0.2 * pop / max_pop`, with `d`
+//! the haversine distance from home (no home: no results), `likes` the user's like and interest
+//! interactions on the venue, `dwell` the dwell seconds of all their interactions on it, and
+//! `pop` the venue's like and interest interactions (0 when `max_pop` is 0). Ties keep venue
+//! insertion order, as the seed's stable sort does.
+//!
+//! Instead of scoring every venue, it runs the threshold algorithm over two sorted streams,
+//! venues by distance (R-tree) and by popularity, after scoring the user's own venues (the only
+//! ones with a preference) and venues changed since the snapshot explicitly. It stops once the
+//! k-th score beats the best score an unseen venue could still reach, so the top k are the same
+//! as a full scan's.
+
+use crate::error::EngineError;
+use crate::state::State;
+use crate::types::{Reason, VenueQuery, VenueRecommendation};
+use crate::venues::{Filter, frontier_km, summary};
+
+/// The three parts of a seed2 venue score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Seed2Parts {
+    pub distance_km: f64,
+    pub spatial: f64,
+    pub preference: f64,
+    pub popularity: f64,
+    pub score: f64,
+}
+
+/// Scores one venue exactly as the seed does.
+pub(crate) fn score(st: &State, u: u32, v: u32, origin: (f64, f64), max_pos: u32) -> Option<Seed2Parts> {
+    let row = st.live_venue(v)?;
+    let user = st.user(u)?;
+    let distance_km = domain::haversine_km(origin.0, origin.1, row.lat, row.lng);
+    let preference = user.agg(v).map_or(0.0, |a| a.seed2_preference());
+    let spatial = (-0.3 * distance_km).exp();
+    let pos = st.vdyn(v).map_or(0, |d| d.pos);
+    let popularity = if max_pos > 0 { f64::from(pos) / f64::from(max_pos) } else { 0.0 };
+    let score = 0.4 * spatial + 0.4 * preference + 0.2 * popularity;
+    Some(Seed2Parts { distance_km, spatial, preference, popularity, score })
+}
+
+struct TopK {
+    k: usize,
+    items: Vec<(f64, u32, Seed2Parts)>,
+    seen: std::collections::HashSet<u32>,
+}
+
+impl TopK {
+    fn offer(&mut self, v: u32, p: Seed2Parts) {
+        if !self.seen.insert(v) {
+            return;
+        }
+        let pos = self.items.partition_point(|(s, w, _)| *s > p.score || (*s == p.score && *w < v));
+        if pos < self.k {
+            self.items.insert(pos, (p.score, v, p));
+            self.items.truncate(self.k);
+        }
+    }
+
+    fn kth(&self) -> Option<f64> {
+        (self.items.len() >= self.k).then(|| self.items[self.k - 1].0)
+    }
+}
+
+/// The top venues under the seed2 formula.
+pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueRecommendation>, EngineError> {
+    let user = st.live_user(u).ok_or(EngineError::UnknownUser(q.user_id))?;
+    let Some(origin) = q.point.map(|p| (p.lat, p.lng)).or(user.home) else { return Ok(Vec::new()) };
+    let f = Filter::from_query(st, q, Some(origin));
+    let max_pos = st.delta.max_pos;
+    let mut top = TopK { k: q.limit, items: Vec::with_capacity(q.limit + 1), seen: Default::default() };
+    let consider = |v: u32, top: &mut TopK| {
+        if top.seen.contains(&v) {
+            return;
+        }
+        let Some(row) = st.live_venue(v) else { return };
+        if !f.passes(st, v, row) {
+            return;
+        }
+        if let Some(p) = score(st, u, v, origin, max_pos)
+            && f.within(Some(p.distance_km))
+        {
+            top.offer(v, p);
+        }
+    };
+    for a in &user.history {
+        consider(a.venue, &mut top);
+    }
+    for (v, _) in st.delta.vdyn.iter() {
+        consider(v, &mut top);
+    }
+    for &v in st.delta.venues.keys() {
+        consider(v, &mut top);
+    }
+    let mut near = st.snap.rtree.nearest_neighbor_iter_with_distance_2(&crate::util::to_xyz(origin.0, origin.1));
+    let mut popular = st.snap.pop_order.iter();
+    let mut pop_front = max_pos;
+    let mut pop_done = false;
+    loop {
+        // The spatial stream alone visits every base venue in reach: when it ends, all are scored.
+        let near_km = match near.next() {
+            Some((p, d2)) => {
+                let near_km = (frontier_km(d2) - 1e-9).max(0.0);
+                if f.radius_km.is_some_and(|r| near_km > r) {
+                    break;
+                }
+                if !st.delta.venues.contains_key(&p.data) {
+                    consider(p.data, &mut top);
+                }
+                near_km
+            }
+            None => break,
+        };
+        if !pop_done {
+            match popular.next() {
+                Some(&v) => {
+                    pop_front = st.snap.vdyn.get(v as usize).map_or(0, |d| d.pos);
+                    consider(v, &mut top);
+                }
+                None => {
+                    pop_done = true;
+                    pop_front = 0;
+                }
+            }
+        }
+        let pop_bound = if max_pos > 0 { f64::from(pop_front) / f64::from(max_pos) } else { 0.0 };
+        let bound = 0.4 * (-0.3 * near_km).exp() + 0.2 * pop_bound;
+        if top.kth().is_some_and(|kth| kth > bound) {
+            break;
+        }
+    }
+    Ok(top.items.into_iter().filter_map(|(_, v, p)| to_reco(st, v, p)).collect())
+}
+
+fn to_reco(st: &State, v: u32, p: Seed2Parts) -> Option<VenueRecommendation> {
+    let row = st.venue(v)?;
+    let reasons = vec![
+        Reason {
+            code: "proximity".into(),
+            label: format!("{:.1} km away", p.distance_km),
+            contribution: 0.4 * p.spatial,
+        },
+        Reason { code: "preference".into(), label: "your past likes and views".into(), contribution: 0.4 * p.preference },
+        Reason { code: "popularity".into(), label: "liked by many".into(), contribution: 0.2 * p.popularity },
+    ];
+    let mut parts = vec![format!("{:.1} km away", p.distance_km)];
+    if p.preference > 0.0 {
+        parts.push("you engaged with it before".into());
+    }
+    if p.popularity >= 0.5 {
+        parts.push("popular with others".into());
+    }
+    Some(VenueRecommendation {
+        venue_id: row.id,
+        venue_name: row.name.clone(),
+        score: p.score,
+        distance_km: p.distance_km,
+        venue: summary(row),
+        reasons,
+        explanation: crate::venues::explain::sentence(&parts),
+    })
+}

@@ -1,0 +1,218 @@
+//! Venue ranker tests: the seed2 numbers pinned on a hand-made city, the threshold algorithm
+//! against a full scan, and properties of the default ranker.
+
+use domain::{Category, InteractionType as T, LatLng};
+
+use crate::testkit::*;
+use crate::types::{Ranker, VenueQuery};
+use crate::util::SplitMix64;
+use crate::{Engine, EngineBuilder, EngineSettings};
+
+/// User 1 lives at (40, -74). Venue 11 is at home, 12 is 0.01 degrees north, 13 is 0.02 east.
+/// User 1: like 12 (60 s) and view 12 (90 s), view 13 (30 s). User 2: like and interest 11,
+/// like 12 (120 s). User 3: like 13. User 4 has no home.
+pub(crate) fn hand_city() -> Engine {
+    let mut b = EngineBuilder::default();
+    b.add_user(&user(1, Some((40.0, -74.0))), None);
+    b.add_user(&user(2, Some((40.0, -74.0))), None);
+    b.add_user(&user(3, Some((40.0, -74.0))), None);
+    b.add_user(&user(4, None), None);
+    b.add_venue(&venue(11, 40.0, -74.0, Category::Restaurant, Some("ramen")));
+    b.add_venue(&venue(12, 40.01, -74.0, Category::Bar, None));
+    b.add_venue(&venue(13, 40.0, -73.98, Category::Cafe, None));
+    b.add_interaction(&ix(1, 12, T::Like, 60, 100));
+    b.add_interaction(&ix(1, 12, T::View, 90, 90));
+    b.add_interaction(&ix(1, 13, T::View, 30, 80));
+    b.add_interaction(&ix(2, 11, T::Like, 0, 70));
+    b.add_interaction(&ix(2, 11, T::Interest, 0, 60));
+    b.add_interaction(&ix(2, 12, T::Like, 120, 50));
+    b.add_interaction(&ix(3, 13, T::Like, 0, 40));
+    b.add_edge(&edge(1, 2, 0.8));
+    b.add_edge(&edge(1, 3, 0.3));
+    b.build()
+}
+
+fn seed2(e: &Engine, user: u128, limit: usize) -> Vec<(uuid::Uuid, f64, f64)> {
+    let q = VenueQuery::new(id(user), limit, Ranker::Seed2);
+    e.recommend_venues(&q).unwrap().into_iter().map(|r| (r.venue_id, r.score, r.distance_km)).collect()
+}
+
+#[test]
+fn seed2_venue_scores_match_the_hand_computed_formula() {
+    // Computed by hand from 0.4*exp(-0.3 d) + 0.4*min(1, likes*0.5 + dwell/300) + 0.2*pop/max:
+    // venue 12: d = 1.1119492664455182, pref = min(1, 0.5 + 150/300) = 1, pop = 2/2;
+    // venue 11: d = 0, pref = 0, pop = 2/2; venue 13: d = 1.703605109608014, pref = 0.1, pop = 1/2.
+    let got = seed2(&hand_city(), 1, 10);
+    let want = [(12, 0.8865404655445237, 1.1119492664455182), (11, 0.6000000000000001, 0.0), (13, 0.3799385896701275, 1.703605109608014)];
+    assert_eq!(got.len(), 3);
+    for ((vid, score, d), (wv, ws, wd)) in got.iter().zip(want) {
+        assert_eq!(*vid, id(wv));
+        assert!((score - ws).abs() < 1e-9, "{score} vs {ws}");
+        assert!((d - wd).abs() < 1e-9, "{d} vs {wd}");
+    }
+}
+
+#[test]
+fn seed2_gives_nothing_to_a_user_without_a_home_and_refuses_unknown_users() {
+    let e = hand_city();
+    assert!(seed2(&e, 4, 10).is_empty());
+    let q = VenueQuery::new(id(99), 10, Ranker::Seed2);
+    assert!(matches!(e.recommend_venues(&q), Err(crate::EngineError::UnknownUser(_))));
+}
+
+#[test]
+fn a_new_interaction_changes_the_next_seed2_answer_without_a_rebuild() {
+    let e = hand_city();
+    let before = seed2(&e, 3, 3);
+    e.apply(&domain::DomainEvent::InteractionRecorded(ix(3, 11, T::Like, 300, 1)));
+    let after = seed2(&e, 3, 3);
+    assert_ne!(before, after);
+    // Venue 11: d = 0, pref = min(1, 0.5 + 1) = 1, pop = 3/3.
+    let v11 = after.iter().find(|x| x.0 == id(11)).unwrap();
+    assert!((v11.1 - (0.4 + 0.4 + 0.2)).abs() < 1e-9);
+    e.merge();
+    assert_eq!(seed2(&e, 3, 3), after);
+}
+
+/// A random city of `nv` venues and `nu` users around New York.
+pub(crate) fn random_city(seed: u64, nu: u128, nv: u128, ni: usize, settings: EngineSettings) -> Engine {
+    let mut r = SplitMix64::new(seed);
+    let mut b = EngineBuilder::new(settings);
+    let cuisines = ["ramen", "sushi", "pizza", "tacos", "thai"];
+    for u in 0..nu {
+        let home = (40.6 + r.unit() * 0.3, -74.1 + r.unit() * 0.3);
+        let p = prefs(&[cuisines[r.below(5)]], if r.below(10) == 0 { &["vegan"] } else { &[] });
+        b.add_user(&user(1000 + u, Some(home)), Some(&p));
+    }
+    for v in 0..nv {
+        let cat = Category::ALL[r.below(7)];
+        let mut ve = venue(100_000 + v, 40.6 + r.unit() * 0.3, -74.1 + r.unit() * 0.3, cat, Some(cuisines[r.below(5)]));
+        if r.below(3) == 0 {
+            ve.tags = vec!["vegan_options".into()];
+        }
+        b.add_venue(&ve);
+    }
+    let kinds = [T::View, T::Like, T::Interest, T::Save, T::Visit];
+    for i in 0..ni {
+        let (u, v) = (1000 + r.below(nu as usize) as u128, 100_000 + r.below(nv as usize) as u128);
+        b.add_interaction(&ix(u, v, kinds[r.below(5)], r.below(200) as i32, i as i64 % 5000));
+    }
+    for _ in 0..nu * 3 {
+        let (a, c) = (1000 + r.below(nu as usize) as u128, 1000 + r.below(nu as usize) as u128);
+        if a != c {
+            b.add_edge(&edge(a, c, (r.below(100) as f64) / 100.0));
+            b.add_edge(&edge(c, a, (r.below(100) as f64) / 100.0));
+        }
+    }
+    b.build()
+}
+
+#[test]
+fn seed2_top_k_equals_a_full_scan_of_every_venue() {
+    let e = random_city(7, 50, 800, 4000, EngineSettings::default());
+    let st = e.load();
+    for u in 0..50u32 {
+        let uid = st.user(u).unwrap().id;
+        let got: Vec<_> = e.recommend_venues(&VenueQuery::new(uid, 10, Ranker::Seed2)).unwrap();
+        let home = st.user(u).unwrap().home.unwrap();
+        let mut all: Vec<(f64, u32)> = (0..st.n_venues())
+            .filter_map(|v| super::seed2::score(&st, u, v, home, st.delta.max_pos).map(|p| (p.score, v)))
+            .collect();
+        all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let want: Vec<_> = all.iter().take(10).map(|x| (st.venue(x.1).unwrap().id, x.0)).collect();
+        let got: Vec<_> = got.iter().map(|r| (r.venue_id, r.score)).collect();
+        assert_eq!(got, want, "user {u}");
+    }
+}
+
+#[test]
+fn default_results_respect_radius_exclusions_filters_and_are_deterministic() {
+    let e = random_city(11, 60, 1500, 6000, EngineSettings::default());
+    let st = e.load();
+    for u in 0..30u32 {
+        let uid = st.user(u).unwrap().id;
+        let mut q = VenueQuery::new(uid, 10, Ranker::Default);
+        q.now = Some(t0());
+        q.point = Some(LatLng { lat: 40.75, lng: -73.95 });
+        q.radius_km = Some(5.0);
+        let first = e.recommend_venues(&q).unwrap();
+        q.exclude = first.iter().take(3).map(|r| r.venue_id).collect();
+        q.category = Some(Category::Restaurant);
+        q.price_max = Some(2);
+        let again = e.recommend_venues(&q).unwrap();
+        assert_eq!(again, e.recommend_venues(&q).unwrap());
+        for r in &again {
+            assert!(r.distance_km <= 5.0 + 1e-9);
+            assert!(!q.exclude.contains(&r.venue_id));
+            assert_eq!(r.venue.category, Category::Restaurant);
+            assert!(r.venue.price_level.unwrap_or(0) <= 2);
+            assert!(r.explanation.contains("km away"), "{}", r.explanation);
+            assert!(!r.reasons.is_empty());
+        }
+    }
+}
+
+#[test]
+fn baseline_rankers_return_sorted_scores() {
+    let e = random_city(3, 40, 1000, 5000, EngineSettings::default());
+    let model = crate::train_bpr(&e, &crate::TrainConfig { epochs: 2, ..Default::default() });
+    e.set_model(&model);
+    let st = e.load();
+    for ranker in [Ranker::Seed2, Ranker::Popularity, Ranker::Learned] {
+        for u in 0..20u32 {
+            let mut q = VenueQuery::new(st.user(u).unwrap().id, 15, ranker);
+            q.now = Some(t0());
+            let r = e.recommend_venues(&q).unwrap();
+            assert_eq!(r.len(), 15);
+            assert!(r.windows(2).all(|w| w[0].score >= w[1].score), "{ranker:?}");
+        }
+    }
+}
+
+#[test]
+fn dietary_needs_filter_food_venues_without_them() {
+    let e = random_city(5, 200, 1500, 3000, EngineSettings::default());
+    let st = e.load();
+    let vegan: Vec<u32> = (0..200).filter(|&u| st.user(u).unwrap().prefs.as_ref().is_some_and(|p| !p.dietary.is_empty())).collect();
+    assert!(!vegan.is_empty());
+    for u in vegan {
+        let mut q = VenueQuery::new(st.user(u).unwrap().id, 20, Ranker::Default);
+        q.now = Some(t0());
+        for r in e.recommend_venues(&q).unwrap() {
+            if matches!(r.venue.category, Category::Restaurant | Category::Cafe) {
+                let v = st.venue(st.venue_idx(&r.venue_id).unwrap()).unwrap();
+                assert!(v.tags_h.contains(&crate::util::tag_hash("vegan_options")));
+            }
+        }
+    }
+}
+
+#[test]
+fn no_more_than_the_cuisine_cap_share_a_cuisine_when_alternatives_exist() {
+    let e = random_city(9, 30, 2000, 3000, EngineSettings::default());
+    let st = e.load();
+    let cap = EngineSettings::default().ranker.max_per_cuisine;
+    for u in 0..30u32 {
+        let mut q = VenueQuery::new(st.user(u).unwrap().id, 10, Ranker::Default);
+        q.now = Some(t0());
+        let r = e.recommend_venues(&q).unwrap();
+        let mut counts = std::collections::HashMap::new();
+        for x in &r {
+            *counts.entry(x.venue.cuisine.clone()).or_insert(0) += 1;
+        }
+        assert!(counts.values().all(|&n| n <= cap), "{counts:?}");
+    }
+}
+
+#[test]
+fn a_venue_just_visited_is_demoted_and_says_so() {
+    let e = hand_city();
+    let mut q = VenueQuery::new(id(1), 3, Ranker::Default);
+    q.now = Some(t0());
+    let score_of = |e: &Engine| e.recommend_venues(&q).unwrap().into_iter().find(|r| r.venue_id == id(13)).unwrap();
+    let before = score_of(&e);
+    e.apply(&domain::DomainEvent::InteractionRecorded(ix(1, 13, T::Visit, 0, 30)));
+    let after = score_of(&e);
+    assert!(after.reasons.iter().any(|r| r.code == "just_visited" && r.contribution < 0.0));
+    assert!(after.score < before.score + 0.2);
+}

@@ -1,0 +1,133 @@
+//! `luna seed`: generates a city into the database, with a progress bar. Same `--seed`, same
+//! data. A seeded database is left alone unless `--force`, which resets it first.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct SeedArgs {
+    /// How many users to generate (default: demo.users, 300).
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// How many venues to generate (default: demo.venues, 150).
+    #[arg(long)]
+    pub venues: Option<usize>,
+    /// Random seed: the same seed gives the same city.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// City name written on venues and users.
+    #[arg(long)]
+    pub city: Option<String>,
+    /// Latitude of the city centre.
+    #[arg(long, allow_hyphen_values = true)]
+    pub lat: Option<f64>,
+    /// Longitude of the city centre.
+    #[arg(long, allow_hyphen_values = true)]
+    pub lng: Option<f64>,
+    /// Radius of the city in kilometres.
+    #[arg(long)]
+    pub radius_km: Option<f64>,
+    /// Reset a database that already has data, then seed it.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub store: super::StoreArgs,
+}
+
+/// The services' slice of the settings.
+pub fn app_settings(s: &Settings) -> app::AppSettings {
+    app::AppSettings { demo_city: s.demo.city.clone() }
+}
+
+/// Seed options from the demo settings.
+pub fn demo_options(s: &Settings, force: bool) -> app::seed::SeedOptions {
+    app::seed::SeedOptions {
+        users: s.demo.users,
+        venues: s.demo.venues,
+        seed: s.demo.seed,
+        city: s.demo.city.clone(),
+        center_lat: s.demo.center_lat,
+        center_lng: s.demo.center_lng,
+        radius_km: s.demo.radius_km,
+        force,
+    }
+}
+
+pub async fn run(mut settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
+    args.store.apply(&mut settings);
+    crate::logging::init(false);
+    let d = &mut settings.demo;
+    d.users = args.users.unwrap_or(d.users);
+    d.venues = args.venues.unwrap_or(d.venues);
+    d.seed = args.seed.unwrap_or(d.seed);
+    d.city = args.city.clone().unwrap_or_else(|| d.city.clone());
+    d.center_lat = args.lat.unwrap_or(d.center_lat);
+    d.center_lng = args.lng.unwrap_or(d.center_lng);
+    d.radius_km = args.radius_km.unwrap_or(d.radius_km);
+
+    let store = super::open_store(&settings).await?;
+    let app = app::App::new(store, app_settings(&settings));
+    let opts = demo_options(&settings, args.force);
+    eprintln!(
+        "Seeding {} users and {} venues around {} (seed {}) into {}",
+        opts.users,
+        opts.venues,
+        opts.city,
+        opts.seed,
+        crate::settings::redact_url(&settings.database_url())
+    );
+    let report = app.seed_city(opts, &BarProgress::new()).await.map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
+    if report.seeded {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        eprintln!("The database already has data: nothing done. Use --force to reset and reseed it.");
+    }
+    Ok(())
+}
+
+/// An indicatif progress bar per stage.
+struct BarProgress {
+    bar: std::sync::Mutex<Option<ProgressBar>>,
+}
+
+impl BarProgress {
+    fn new() -> Self {
+        Self { bar: std::sync::Mutex::new(None) }
+    }
+}
+
+impl app::seed::SeedProgress for BarProgress {
+    fn begin(&self, stage: &str, total: u64) {
+        let bar = ProgressBar::new(total);
+        let style = ProgressStyle::with_template("{msg:>12} [{bar:40}] {human_pos}/{human_len} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_message(stage.to_string());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        if let Ok(mut b) = self.bar.lock()
+            && let Some(old) = b.replace(bar)
+        {
+            old.finish();
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Ok(b) = self.bar.lock()
+            && let Some(bar) = b.as_ref()
+        {
+            bar.inc(n);
+        }
+    }
+
+    fn end(&self) {
+        if let Ok(mut b) = self.bar.lock()
+            && let Some(bar) = b.take()
+        {
+            bar.finish();
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Bulk paths: batched inserts for seeding and import, reset, counts, and the key-ordered
+//! scans that build the in-memory engine at start-up.
+
+use std::collections::HashSet;
+
+use domain::{Booking, DomainEvent, Id, Interaction, Plan, PlanParticipant, SocialEdge, User, UserId, UserPreferences, Venue};
+
+use super::interactions::{InteractionRow, interaction_args, interaction_columns};
+use super::record;
+use super::social::{EdgeRow, edge_args, interest_args};
+use super::users::{PreferencesRow, UserRow, preferences_args, user_args, user_columns};
+use super::venues::{VenueRow, venue_args, venue_columns};
+use crate::sql::{Arg, Conn, Sql, SqlBuilder};
+use crate::{Backend, Batch, Counts, StoreResult};
+
+/// Writes every row of the batch with multi-row `INSERT`s, parents before children. Each
+/// statement carries as many rows as the backend's bind limit allows.
+pub(crate) async fn insert_batch<C: Conn>(c: &mut C, batch: Batch) -> StoreResult<()> {
+    let Batch { users, preferences, venues, edges, interactions, interests, plans, participants, bookings } = batch;
+    insert_rows(c, concat!("INSERT INTO users (", user_columns!(), ")"), &users, |u| Ok(user_args(u))).await?;
+    let head = "INSERT INTO user_preferences (user_id, cuisines, price_min, price_max, ambiance, dietary, \
+                preferred_group_size, openness, updated_at)";
+    insert_rows(c, head, &preferences, |(id, p): &(UserId, UserPreferences)| preferences_args(*id, p)).await?;
+    insert_rows(c, concat!("INSERT INTO venues (", venue_columns!(), ")"), &venues, venue_args).await?;
+    let head = "INSERT INTO social_edges (user_id, other_user_id, relationship_type, strength, created_at)";
+    insert_rows(c, head, &edges, |e| Ok(edge_args(e))).await?;
+    let head = concat!("INSERT INTO interactions (", interaction_columns!(), ")");
+    insert_rows(c, head, &interactions, |i| Ok(interaction_args(i))).await?;
+    let head = "INSERT INTO venue_interests (user_id, venue_id, preferred_time, created_at)";
+    insert_rows(c, head, &interests, |i| Ok(interest_args(i))).await?;
+    let head = "INSERT INTO plans (id, organizer_id, venue_id, start_time, party_size, status, created_at)";
+    insert_rows(c, head, &plans, |p| Ok(plan_args(p))).await?;
+    let participants = all_participants(&plans, participants);
+    let head = "INSERT INTO plan_participants (plan_id, user_id, status, invited_at, responded_at)";
+    insert_rows(c, head, &participants, |p| Ok(participant_args(p))).await?;
+    let head = "INSERT INTO bookings (id, user_id, venue_id, plan_id, booking_time, party_size, status, \
+                confirmation_code, provider, agent, group_members, created_at, updated_at)";
+    insert_rows(c, head, &bookings, booking_args).await?;
+    Ok(())
+}
+
+/// Inserts `rows` in statements of at most [`Conn::MAX_BINDS`] values each.
+async fn insert_rows<C, T, const N: usize>(
+    c: &mut C,
+    head: &str,
+    rows: &[T],
+    to_args: impl Fn(&T) -> StoreResult<[Arg; N]>,
+) -> StoreResult<()>
+where
+    C: Conn,
+{
+    for chunk in rows.chunks((C::MAX_BINDS / N).max(1)) {
+        let mut b = SqlBuilder::new(head);
+        b.push(" VALUES ");
+        for (i, row) in chunk.iter().enumerate() {
+            b.push(if i == 0 { "(" } else { ", (" });
+            for (j, arg) in to_args(row)?.into_iter().enumerate() {
+                if j > 0 {
+                    b.push(", ");
+                }
+                b.bind(arg);
+            }
+            b.push(")");
+        }
+        c.execute(b.finish()).await?;
+    }
+    Ok(())
+}
+
+/// The participants of the batch: the separate list plus those embedded in plans, once each.
+fn all_participants(plans: &[Plan], separate: Vec<PlanParticipant>) -> Vec<PlanParticipant> {
+    let mut seen = HashSet::new();
+    let embedded = plans.iter().flat_map(|p| p.participants.iter().cloned());
+    separate.into_iter().chain(embedded).filter(|p| seen.insert((p.plan_id, p.user_id))).collect()
+}
+
+fn plan_args(p: &Plan) -> [Arg; 7] {
+    [
+        p.id.into(),
+        p.organizer_id.into(),
+        p.venue_id.into(),
+        p.start_time.into(),
+        p.party_size.into(),
+        p.status.as_str().into(),
+        p.created_at.into(),
+    ]
+}
+
+fn participant_args(p: &PlanParticipant) -> [Arg; 5] {
+    [p.plan_id.into(), p.user_id.into(), p.status.as_str().into(), p.invited_at.into(), p.responded_at.into()]
+}
+
+fn booking_args(b: &Booking) -> StoreResult<[Arg; 13]> {
+    Ok([
+        b.id.into(),
+        b.user_id.into(),
+        b.venue_id.into(),
+        b.plan_id.into(),
+        b.booking_time.into(),
+        b.party_size.into(),
+        b.status.as_str().into(),
+        b.confirmation_code.as_str().into(),
+        b.provider.as_str().into(),
+        b.agent.as_str().into(),
+        Arg::json(&b.group_members)?,
+        b.created_at.into(),
+        b.updated_at.into(),
+    ])
+}
+
+/// Every table, children before parents.
+const TABLES_CHILDREN_FIRST: [&str; 11] = [
+    "outbox",
+    "bookings",
+    "plan_participants",
+    "plans",
+    "venue_interests",
+    "friend_requests",
+    "social_edges",
+    "interactions",
+    "user_preferences",
+    "venues",
+    "users",
+];
+
+/// Deletes every row of every table, then records `data.reset` (so the outbox holds just that).
+pub(crate) async fn reset<C: Conn>(c: &mut C) -> StoreResult<()> {
+    match C::BACKEND {
+        Backend::Postgres => {
+            let mut b = SqlBuilder::new("TRUNCATE ");
+            b.push(&TABLES_CHILDREN_FIRST.join(", "));
+            c.execute(b.finish()).await?;
+        }
+        Backend::Sqlite => {
+            for table in TABLES_CHILDREN_FIRST {
+                c.execute(SqlBuilder::new(&format!("DELETE FROM {table}")).finish()).await?;
+            }
+        }
+    }
+    record(c, &DomainEvent::DataReset).await?;
+    Ok(())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct CountsRow {
+    users: i64,
+    venues: i64,
+    interactions: i64,
+    social_edges: i64,
+    friend_requests: i64,
+    venue_interests: i64,
+    plans: i64,
+    bookings: i64,
+    outbox_pending: i64,
+}
+
+pub(crate) async fn counts<C: Conn>(c: &mut C) -> StoreResult<Counts> {
+    let sql = Sql::new(
+        "SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM venues) AS venues, \
+         (SELECT COUNT(*) FROM interactions) AS interactions, (SELECT COUNT(*) FROM social_edges) AS social_edges, \
+         (SELECT COUNT(*) FROM friend_requests) AS friend_requests, \
+         (SELECT COUNT(*) FROM venue_interests) AS venue_interests, (SELECT COUNT(*) FROM plans) AS plans, \
+         (SELECT COUNT(*) FROM bookings) AS bookings, \
+         (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS outbox_pending",
+    );
+    let r: CountsRow = super::fetch_one(c, sql).await?;
+    let n = |v: i64| u64::try_from(v).unwrap_or_default();
+    Ok(Counts {
+        users: n(r.users),
+        venues: n(r.venues),
+        interactions: n(r.interactions),
+        social_edges: n(r.social_edges),
+        friend_requests: n(r.friend_requests),
+        venue_interests: n(r.venue_interests),
+        plans: n(r.plans),
+        bookings: n(r.bookings),
+        outbox_pending: n(r.outbox_pending),
+    })
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct UserWithPreferencesRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    #[sqlx(flatten)]
+    preferences: PreferencesRow,
+}
+
+pub(crate) async fn scan_users<C: Conn>(
+    c: &mut C,
+    after: Option<Id>,
+    limit: u32,
+) -> StoreResult<Vec<(User, Option<UserPreferences>)>> {
+    let mut b = SqlBuilder::new(
+        "SELECT u.id, u.handle, u.name, u.email, u.age, u.avatar_url, u.home_lat, u.home_lng, u.city, u.persona, \
+         u.activity_score, u.social_score, u.created_at, u.updated_at, p.cuisines, p.price_min, p.price_max, \
+         p.ambiance, p.dietary, p.preferred_group_size, p.openness \
+         FROM users u LEFT JOIN user_preferences p ON p.user_id = u.id",
+    );
+    push_scan(&mut b, "u.id", after, limit);
+    let rows: Vec<UserWithPreferencesRow> = c.fetch_all(b.finish()).await?;
+    rows.into_iter().map(|r| Ok((r.user.into_domain()?, r.preferences.into_domain()))).collect()
+}
+
+pub(crate) async fn scan_venues<C: Conn>(c: &mut C, after: Option<Id>, limit: u32) -> StoreResult<Vec<Venue>> {
+    let mut b = SqlBuilder::new(concat!("SELECT ", venue_columns!(), " FROM venues"));
+    push_scan(&mut b, "id", after, limit);
+    let rows: Vec<VenueRow> = c.fetch_all(b.finish()).await?;
+    rows.into_iter().map(VenueRow::into_domain).collect()
+}
+
+pub(crate) async fn scan_interactions<C: Conn>(c: &mut C, after: Option<Id>, limit: u32) -> StoreResult<Vec<Interaction>> {
+    let mut b = SqlBuilder::new(concat!("SELECT ", interaction_columns!(), " FROM interactions"));
+    push_scan(&mut b, "id", after, limit);
+    let rows: Vec<InteractionRow> = c.fetch_all(b.finish()).await?;
+    rows.into_iter().map(InteractionRow::into_domain).collect()
+}
+
+pub(crate) async fn scan_edges<C: Conn>(
+    c: &mut C,
+    after: Option<(UserId, UserId)>,
+    limit: u32,
+) -> StoreResult<Vec<SocialEdge>> {
+    let mut b = SqlBuilder::new(
+        "SELECT user_id, other_user_id, relationship_type, strength, created_at FROM social_edges",
+    );
+    if let Some((user_id, other)) = after {
+        b.and().push("(user_id, other_user_id) > (").bind(user_id).push(", ").bind(other).push(")");
+    }
+    b.push(" ORDER BY user_id, other_user_id LIMIT ").bind(i64::from(limit));
+    let rows: Vec<EdgeRow> = c.fetch_all(b.finish()).await?;
+    rows.into_iter().map(EdgeRow::into_domain).collect()
+}
+
+fn push_scan(b: &mut SqlBuilder, key: &str, after: Option<Id>, limit: u32) {
+    if let Some(after) = after {
+        b.and().push(key).push(" > ").bind(after);
+    }
+    b.push(" ORDER BY ").push(key).push(" LIMIT ").bind(i64::from(limit));
+}

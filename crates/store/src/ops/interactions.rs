@@ -1,0 +1,94 @@
+//! User-venue interactions: row struct, conversion, recording and listing.
+
+use domain::{DomainEvent, Interaction, InteractionType, NewInteraction, Page, PageRequest, TimeOfDay, UserId};
+use chrono::SubsecRound;
+use uuid::Uuid;
+
+use super::{fetch_one, push_page, record, require};
+use crate::sql::{Arg, Conn, Sql, SqlBuilder};
+use crate::{StoreError, StoreResult};
+
+/// The columns of [`InteractionRow`], in order.
+macro_rules! interaction_columns {
+    () => {
+        "id, user_id, venue_id, interaction_type, dwell_time_seconds, time_of_day, occurred_at"
+    };
+}
+pub(crate) use interaction_columns;
+
+/// One row of `interactions`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct InteractionRow {
+    id: Uuid,
+    user_id: Uuid,
+    venue_id: Uuid,
+    interaction_type: String,
+    dwell_time_seconds: i32,
+    time_of_day: String,
+    occurred_at: domain::Timestamp,
+}
+
+impl InteractionRow {
+    pub(crate) fn into_domain(self) -> StoreResult<Interaction> {
+        let t = &self.interaction_type;
+        let interaction_type = InteractionType::parse(t).ok_or_else(|| StoreError::corrupt("interaction_type", t))?;
+        let d = &self.time_of_day;
+        let time_of_day = TimeOfDay::parse(d).ok_or_else(|| StoreError::corrupt("time_of_day", d))?;
+        Ok(Interaction {
+            id: self.id,
+            user_id: self.user_id,
+            venue_id: self.venue_id,
+            interaction_type,
+            dwell_time_seconds: self.dwell_time_seconds,
+            time_of_day,
+            occurred_at: self.occurred_at,
+        })
+    }
+}
+
+/// The binds of one `interactions` row, in [`interaction_columns!`] order.
+pub(crate) fn interaction_args(i: &Interaction) -> [Arg; 7] {
+    [
+        i.id.into(),
+        i.user_id.into(),
+        i.venue_id.into(),
+        i.interaction_type.as_str().into(),
+        i.dwell_time_seconds.into(),
+        i.time_of_day.as_str().into(),
+        i.occurred_at.into(),
+    ]
+}
+
+pub(crate) async fn record_interaction<C: Conn>(c: &mut C, new: NewInteraction) -> StoreResult<Interaction> {
+    require(c, "users", "user", new.user_id).await?;
+    require(c, "venues", "venue", new.venue_id).await?;
+    let mut interaction = new.into_interaction();
+    interaction.occurred_at = interaction.occurred_at.trunc_subsecs(6);
+    let mut sql = Sql::new(concat!(
+        "INSERT INTO interactions (",
+        interaction_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
+        interaction_columns!()
+    ));
+    sql.args.extend(interaction_args(&interaction));
+    let interaction = fetch_one::<_, InteractionRow>(c, sql).await?.into_domain()?;
+    record(c, &DomainEvent::InteractionRecorded(interaction.clone())).await?;
+    Ok(interaction)
+}
+
+/// A user's interactions in id (= time) order; `NotFound` for an unknown user.
+pub(crate) async fn list_user_interactions<C: Conn>(
+    c: &mut C,
+    user_id: UserId,
+    page: PageRequest,
+) -> StoreResult<Page<Interaction>> {
+    let mut b = SqlBuilder::new(concat!("SELECT ", interaction_columns!(), " FROM interactions"));
+    b.and().push("user_id = ").bind(user_id);
+    push_page(&mut b, "id", page);
+    let rows: Vec<InteractionRow> = c.fetch_all(b.finish()).await?;
+    if rows.is_empty() {
+        require(c, "users", "user", user_id).await?;
+    }
+    let items = rows.into_iter().map(InteractionRow::into_domain).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page.limit, |i| i.id))
+}

@@ -1,0 +1,285 @@
+//! The social graph: edges, friend requests, friendships, and interest in venues.
+
+use chrono::SubsecRound;
+use domain::{
+    DomainEvent, FriendRequest, FriendRequestStatus, Id, Page, PageRequest, RelationshipType, SocialEdge, Timestamp,
+    UserId, VenueId, VenueInterest,
+};
+use uuid::Uuid;
+
+use super::users::UserRow;
+use super::{fetch_one, push_page, record, require};
+use crate::sql::{Arg, Conn, Sql, SqlBuilder, now};
+use crate::{Friend, RequestDirection, StoreError, StoreResult};
+
+/// The strength of a friendship made by an accepted request.
+const NEW_FRIEND_STRENGTH: f64 = 0.5;
+
+/// One row of `social_edges`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct EdgeRow {
+    user_id: Uuid,
+    other_user_id: Uuid,
+    relationship_type: String,
+    strength: f64,
+    created_at: Timestamp,
+}
+
+fn relationship(s: &str) -> StoreResult<RelationshipType> {
+    RelationshipType::parse(s).ok_or_else(|| StoreError::corrupt("relationship_type", s))
+}
+
+impl EdgeRow {
+    pub(crate) fn into_domain(self) -> StoreResult<SocialEdge> {
+        Ok(SocialEdge {
+            user_id: self.user_id,
+            other_user_id: self.other_user_id,
+            relationship_type: relationship(&self.relationship_type)?,
+            strength: self.strength,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// The binds of one `social_edges` row: user_id, other_user_id, relationship_type, strength,
+/// created_at.
+pub(crate) fn edge_args(e: &SocialEdge) -> [Arg; 5] {
+    [
+        e.user_id.into(),
+        e.other_user_id.into(),
+        e.relationship_type.as_str().into(),
+        e.strength.into(),
+        e.created_at.into(),
+    ]
+}
+
+/// The columns of [`FriendRequestRow`], in order.
+macro_rules! request_columns {
+    () => {
+        "id, from_user_id, to_user_id, status, created_at, responded_at"
+    };
+}
+
+/// One row of `friend_requests`.
+#[derive(Debug, sqlx::FromRow)]
+struct FriendRequestRow {
+    id: Uuid,
+    from_user_id: Uuid,
+    to_user_id: Uuid,
+    status: String,
+    created_at: Timestamp,
+    responded_at: Option<Timestamp>,
+}
+
+impl FriendRequestRow {
+    fn into_domain(self) -> StoreResult<FriendRequest> {
+        let status = FriendRequestStatus::parse(&self.status).ok_or_else(|| StoreError::corrupt("status", &self.status))?;
+        Ok(FriendRequest {
+            id: self.id,
+            from_user_id: self.from_user_id,
+            to_user_id: self.to_user_id,
+            status,
+            created_at: self.created_at,
+            responded_at: self.responded_at,
+        })
+    }
+}
+
+/// One friend: the other user's row joined with the edge.
+#[derive(Debug, sqlx::FromRow)]
+struct FriendRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    relationship_type: String,
+    strength: f64,
+    since: Timestamp,
+}
+
+/// One row of `venue_interests`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct InterestRow {
+    user_id: Uuid,
+    venue_id: Uuid,
+    preferred_time: Option<Timestamp>,
+    created_at: Timestamp,
+}
+
+impl InterestRow {
+    fn into_domain(self) -> VenueInterest {
+        VenueInterest {
+            user_id: self.user_id,
+            venue_id: self.venue_id,
+            preferred_time: self.preferred_time,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// The binds of one `venue_interests` row: user_id, venue_id, preferred_time, created_at.
+pub(crate) fn interest_args(i: &VenueInterest) -> [Arg; 4] {
+    [i.user_id.into(), i.venue_id.into(), i.preferred_time.into(), i.created_at.into()]
+}
+
+pub(crate) async fn send_friend_request<C: Conn>(c: &mut C, from: UserId, to: UserId) -> StoreResult<FriendRequest> {
+    if from == to {
+        return Err(StoreError::invalid("to_user_id", "cannot send a friend request to yourself"));
+    }
+    require(c, "users", "user", from).await?;
+    require(c, "users", "user", to).await?;
+    let friends = Sql::new(
+        "SELECT 1 FROM social_edges WHERE relationship_type = 'friend' \
+         AND ((user_id = $1 AND other_user_id = $2) OR (user_id = $2 AND other_user_id = $1))",
+    );
+    let row: Option<(i32,)> = c.fetch_optional(friends.bind(from).bind(to)).await?;
+    if row.is_some() {
+        return Err(StoreError::conflict("these users are already friends", Some("to_user_id")));
+    }
+    let pending = Sql::new(
+        "SELECT 1 FROM friend_requests WHERE status = 'pending' \
+         AND ((from_user_id = $1 AND to_user_id = $2) OR (from_user_id = $2 AND to_user_id = $1))",
+    );
+    let row: Option<(i32,)> = c.fetch_optional(pending.bind(from).bind(to)).await?;
+    let already_pending = || StoreError::conflict("a friend request between these users is pending", Some("to_user_id"));
+    if row.is_some() {
+        return Err(already_pending());
+    }
+    let insert = Sql::new(concat!(
+        "INSERT INTO friend_requests (",
+        request_columns!(),
+        ") VALUES ($1, $2, $3, 'pending', $4, NULL) RETURNING ",
+        request_columns!()
+    ));
+    let sql = insert.bind(domain::new_id()).bind(from).bind(to).bind(now());
+    // The unique index on pending pairs settles a race between two opposite requests.
+    let row = fetch_one::<_, FriendRequestRow>(c, sql).await.map_err(|e| match e {
+        StoreError::Conflict { .. } => already_pending(),
+        other => other,
+    })?;
+    let request = row.into_domain()?;
+    record(c, &DomainEvent::FriendRequested(request.clone())).await?;
+    Ok(request)
+}
+
+pub(crate) async fn answer_friend_request<C: Conn>(
+    c: &mut C,
+    request_id: Id,
+    to: UserId,
+    accept: bool,
+) -> StoreResult<FriendRequest> {
+    let status = if accept { FriendRequestStatus::Accepted } else { FriendRequestStatus::Declined };
+    let at = now();
+    let update = Sql::new(concat!(
+        "UPDATE friend_requests SET status = $1, responded_at = $2 \
+         WHERE id = $3 AND to_user_id = $4 AND status = 'pending' RETURNING ",
+        request_columns!()
+    ));
+    let sql = update.bind(status.as_str()).bind(at).bind(request_id).bind(to);
+    let Some(row) = c.fetch_optional::<FriendRequestRow>(sql).await? else {
+        let current = Sql::new("SELECT status FROM friend_requests WHERE id = $1 AND to_user_id = $2");
+        let row: Option<(String,)> = c.fetch_optional(current.bind(request_id).bind(to)).await?;
+        return Err(match row {
+            Some((status,)) => StoreError::conflict(format!("this friend request is already {status}"), None),
+            None => StoreError::not_found("friend_request", request_id),
+        });
+    };
+    let request = row.into_domain()?;
+    if accept {
+        let edges = Sql::new(
+            "INSERT INTO social_edges (user_id, other_user_id, relationship_type, strength, created_at) \
+             VALUES ($1, $2, 'friend', $3, $4), ($2, $1, 'friend', $3, $4) \
+             ON CONFLICT (user_id, other_user_id) DO UPDATE SET relationship_type = 'friend'",
+        );
+        c.execute(edges.bind(request.from_user_id).bind(request.to_user_id).bind(NEW_FRIEND_STRENGTH).bind(at)).await?;
+    }
+    record(c, &DomainEvent::FriendRequestAnswered(request.clone())).await?;
+    Ok(request)
+}
+
+/// Pending requests to (incoming) or from (outgoing) a user, oldest first.
+pub(crate) async fn list_friend_requests<C: Conn>(
+    c: &mut C,
+    user_id: UserId,
+    direction: RequestDirection,
+) -> StoreResult<Vec<FriendRequest>> {
+    let sql = match direction {
+        RequestDirection::Incoming => Sql::new(concat!(
+            "SELECT ",
+            request_columns!(),
+            " FROM friend_requests WHERE to_user_id = $1 AND status = 'pending' ORDER BY id"
+        )),
+        RequestDirection::Outgoing => Sql::new(concat!(
+            "SELECT ",
+            request_columns!(),
+            " FROM friend_requests WHERE from_user_id = $1 AND status = 'pending' ORDER BY id"
+        )),
+    };
+    let rows: Vec<FriendRequestRow> = c.fetch_all(sql.bind(user_id)).await?;
+    if rows.is_empty() {
+        require(c, "users", "user", user_id).await?;
+    }
+    rows.into_iter().map(FriendRequestRow::into_domain).collect()
+}
+
+pub(crate) async fn list_friends<C: Conn>(c: &mut C, user_id: UserId, page: PageRequest) -> StoreResult<Page<Friend>> {
+    let mut b = SqlBuilder::new(
+        "SELECT u.id, u.handle, u.name, u.email, u.age, u.avatar_url, u.home_lat, u.home_lng, u.city, u.persona, \
+         u.activity_score, u.social_score, u.created_at, u.updated_at, \
+         e.relationship_type, e.strength, e.created_at AS since \
+         FROM social_edges e JOIN users u ON u.id = e.other_user_id",
+    );
+    b.and().push("e.user_id = ").bind(user_id);
+    push_page(&mut b, "e.other_user_id", page);
+    let rows: Vec<FriendRow> = c.fetch_all(b.finish()).await?;
+    if rows.is_empty() {
+        require(c, "users", "user", user_id).await?;
+    }
+    let friends = rows
+        .into_iter()
+        .map(|r| {
+            Ok(Friend {
+                user: r.user.into_domain()?,
+                relationship_type: relationship(&r.relationship_type)?,
+                strength: r.strength,
+                since: r.since,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut page = Page::from_rows(friends, page.limit, |f| f.user.id);
+    // The page is cut by id; inside it, friends come first, then the strongest ties.
+    page.items.sort_by(|a, b| {
+        let rank = |f: &Friend| f.relationship_type != RelationshipType::Friend;
+        rank(a).cmp(&rank(b)).then(b.strength.total_cmp(&a.strength))
+    });
+    Ok(page)
+}
+
+pub(crate) async fn remove_friend<C: Conn>(c: &mut C, user_id: UserId, other: UserId) -> StoreResult<()> {
+    let sql = Sql::new(
+        "DELETE FROM social_edges \
+         WHERE (user_id = $1 AND other_user_id = $2) OR (user_id = $2 AND other_user_id = $1)",
+    );
+    if c.execute(sql.bind(user_id).bind(other)).await? == 0 {
+        return Err(StoreError::not_found("friendship", other));
+    }
+    record(c, &DomainEvent::FriendRemoved { user_id, other_user_id: other }).await?;
+    Ok(())
+}
+
+pub(crate) async fn express_interest<C: Conn>(
+    c: &mut C,
+    user_id: UserId,
+    venue_id: VenueId,
+    preferred_time: Option<Timestamp>,
+) -> StoreResult<VenueInterest> {
+    require(c, "users", "user", user_id).await?;
+    require(c, "venues", "venue", venue_id).await?;
+    let sql = Sql::new(
+        "INSERT INTO venue_interests (user_id, venue_id, preferred_time, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, venue_id) DO UPDATE SET preferred_time = excluded.preferred_time \
+         RETURNING user_id, venue_id, preferred_time, created_at",
+    );
+    let sql = sql.bind(user_id).bind(venue_id).bind(preferred_time.map(|t| t.trunc_subsecs(6))).bind(now());
+    let interest = fetch_one::<_, InterestRow>(c, sql).await?.into_domain();
+    record(c, &DomainEvent::InterestExpressed(interest.clone())).await?;
+    Ok(interest)
+}

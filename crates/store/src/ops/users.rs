@@ -1,0 +1,272 @@
+//! Users and their preferences: row structs, conversions and use cases.
+
+use domain::{DomainEvent, NewUser, Page, PageRequest, Persona, User, UserId, UserPatch, UserPreferences};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::{fetch_one, push_page, record, require};
+use crate::sql::{Arg, Conn, Sql, SqlBuilder, escape_like, now};
+use crate::{StoreError, StoreResult, UserQuery};
+
+/// The columns of [`UserRow`], in order (a macro so it can be `concat!`ed into static SQL).
+macro_rules! user_columns {
+    () => {
+        "id, handle, name, email, age, avatar_url, home_lat, home_lng, city, persona, activity_score, social_score, \
+         created_at, updated_at"
+    };
+}
+pub(crate) use user_columns;
+
+/// One row of `users`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: Uuid,
+    handle: String,
+    name: String,
+    email: Option<String>,
+    age: Option<i32>,
+    avatar_url: Option<String>,
+    home_lat: Option<f64>,
+    home_lng: Option<f64>,
+    city: Option<String>,
+    persona: Option<String>,
+    activity_score: f64,
+    social_score: f64,
+    created_at: domain::Timestamp,
+    updated_at: domain::Timestamp,
+}
+
+impl UserRow {
+    pub(crate) fn into_domain(self) -> StoreResult<User> {
+        let persona = match self.persona {
+            Some(p) => Some(Persona::parse(&p).ok_or_else(|| StoreError::corrupt("persona", &p))?),
+            None => None,
+        };
+        Ok(User {
+            id: self.id,
+            handle: self.handle,
+            name: self.name,
+            email: self.email,
+            age: self.age,
+            avatar_url: self.avatar_url,
+            home_lat: self.home_lat,
+            home_lng: self.home_lng,
+            city: self.city,
+            persona,
+            activity_score: self.activity_score,
+            social_score: self.social_score,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// One row of `user_preferences` (all optional, so it also reads a `LEFT JOIN`).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct PreferencesRow {
+    cuisines: Option<Json<Vec<String>>>,
+    price_min: Option<i16>,
+    price_max: Option<i16>,
+    ambiance: Option<Json<Vec<String>>>,
+    dietary: Option<Json<Vec<String>>>,
+    preferred_group_size: Option<i16>,
+    openness: Option<f64>,
+}
+
+impl PreferencesRow {
+    /// The preferences, or `None` when the row was absent (every column null).
+    pub(crate) fn into_domain(self) -> Option<UserPreferences> {
+        Some(UserPreferences {
+            cuisines: self.cuisines?.0,
+            price_min: self.price_min?,
+            price_max: self.price_max?,
+            ambiance: self.ambiance?.0,
+            dietary: self.dietary?.0,
+            preferred_group_size: self.preferred_group_size?,
+            openness: self.openness?,
+        })
+    }
+}
+
+/// The binds of one `users` row, in [`user_columns!`] order.
+pub(crate) fn user_args(u: &User) -> [Arg; 14] {
+    [
+        u.id.into(),
+        u.handle.as_str().into(),
+        u.name.as_str().into(),
+        u.email.as_deref().into(),
+        u.age.into(),
+        u.avatar_url.as_deref().into(),
+        u.home_lat.into(),
+        u.home_lng.into(),
+        u.city.as_deref().into(),
+        u.persona.map(Persona::as_str).into(),
+        u.activity_score.into(),
+        u.social_score.into(),
+        u.created_at.into(),
+        u.updated_at.into(),
+    ]
+}
+
+/// The binds of one `user_preferences` row: user_id, cuisines, price_min, price_max, ambiance,
+/// dietary, preferred_group_size, openness, updated_at.
+pub(crate) fn preferences_args(user_id: UserId, p: &UserPreferences) -> StoreResult<[Arg; 9]> {
+    Ok([
+        user_id.into(),
+        Arg::json(&p.cuisines)?,
+        p.price_min.into(),
+        p.price_max.into(),
+        Arg::json(&p.ambiance)?,
+        Arg::json(&p.dietary)?,
+        p.preferred_group_size.into(),
+        p.openness.into(),
+        now().into(),
+    ])
+}
+
+pub(crate) async fn create_user<C: Conn>(c: &mut C, new: NewUser) -> StoreResult<User> {
+    let at = now();
+    let user = User {
+        id: new.id,
+        handle: new.handle,
+        name: new.name,
+        email: new.email,
+        age: new.age,
+        avatar_url: new.avatar_url,
+        home_lat: new.home_lat,
+        home_lng: new.home_lng,
+        city: new.city,
+        persona: new.persona,
+        activity_score: new.activity_score,
+        social_score: new.social_score,
+        created_at: at,
+        updated_at: at,
+    };
+    let mut sql = Sql::new(concat!(
+        "INSERT INTO users (",
+        user_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ",
+        user_columns!()
+    ));
+    sql.args.extend(user_args(&user));
+    let user = fetch_one::<_, UserRow>(c, sql).await?.into_domain()?;
+    record(c, &DomainEvent::UserCreated(user.clone())).await?;
+    if let Some(prefs) = new.preferences {
+        let preferences = upsert_preferences(c, user.id, prefs).await?;
+        record(c, &DomainEvent::PreferencesUpdated { user_id: user.id, preferences }).await?;
+    }
+    Ok(user)
+}
+
+pub(crate) async fn get_user<C: Conn>(c: &mut C, id: UserId) -> StoreResult<User> {
+    let sql = Sql::new(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1")).bind(id);
+    let row: Option<UserRow> = c.fetch_optional(sql).await?;
+    row.ok_or_else(|| StoreError::not_found("user", id))?.into_domain()
+}
+
+pub(crate) async fn get_user_by_handle<C: Conn>(c: &mut C, handle: &str) -> StoreResult<User> {
+    let handle = handle.trim().to_lowercase();
+    let sql = Sql::new(concat!("SELECT ", user_columns!(), " FROM users WHERE handle = $1")).bind(handle.as_str());
+    let row: Option<UserRow> = c.fetch_optional(sql).await?;
+    row.ok_or_else(|| StoreError::not_found("user", handle))?.into_domain()
+}
+
+pub(crate) async fn list_users<C: Conn>(c: &mut C, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>> {
+    let mut b = SqlBuilder::new(concat!("SELECT ", user_columns!(), " FROM users"));
+    if let Some(prefix) = query.handle_prefix.as_deref() {
+        b.and().push("handle LIKE ").bind(format!("{}%", escape_like(&prefix.trim().to_lowercase())));
+        b.push(" ESCAPE '\\'");
+    }
+    if let Some(persona) = query.persona {
+        b.and().push("persona = ").bind(persona.as_str());
+    }
+    push_page(&mut b, "id", page);
+    let rows: Vec<UserRow> = c.fetch_all(b.finish()).await?;
+    let users = rows.into_iter().map(UserRow::into_domain).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_rows(users, page.limit, |u| u.id))
+}
+
+pub(crate) async fn update_user<C: Conn>(c: &mut C, id: UserId, patch: UserPatch) -> StoreResult<User> {
+    let mut b = SqlBuilder::new("UPDATE users SET updated_at = ");
+    b.bind(now());
+    fn set(b: &mut SqlBuilder, column: &str, value: Arg) {
+        b.push(", ").push(column).push(" = ").bind(value);
+    }
+    if let Some(v) = patch.handle {
+        set(&mut b, "handle", v.into());
+    }
+    if let Some(v) = patch.name {
+        set(&mut b, "name", v.into());
+    }
+    if let Some(v) = patch.email {
+        set(&mut b, "email", v.into());
+    }
+    if let Some(v) = patch.age {
+        set(&mut b, "age", v.into());
+    }
+    if let Some(v) = patch.avatar_url {
+        set(&mut b, "avatar_url", v.into());
+    }
+    if let Some((lat, lng)) = patch.home {
+        set(&mut b, "home_lat", lat.into());
+        set(&mut b, "home_lng", lng.into());
+    }
+    if let Some(v) = patch.city {
+        set(&mut b, "city", v.into());
+    }
+    if let Some(v) = patch.persona {
+        set(&mut b, "persona", v.map(Persona::as_str).into());
+    }
+    if let Some(v) = patch.activity_score {
+        set(&mut b, "activity_score", v.into());
+    }
+    if let Some(v) = patch.social_score {
+        set(&mut b, "social_score", v.into());
+    }
+    b.push(" WHERE id = ").bind(id).push(concat!(" RETURNING ", user_columns!()));
+    let row: Option<UserRow> = c.fetch_optional(b.finish()).await?;
+    let user = row.ok_or_else(|| StoreError::not_found("user", id))?.into_domain()?;
+    record(c, &DomainEvent::UserUpdated(user.clone())).await?;
+    Ok(user)
+}
+
+pub(crate) async fn delete_user<C: Conn>(c: &mut C, id: UserId) -> StoreResult<()> {
+    let deleted = c.execute(Sql::new("DELETE FROM users WHERE id = $1").bind(id)).await?;
+    if deleted == 0 {
+        return Err(StoreError::not_found("user", id));
+    }
+    record(c, &DomainEvent::UserDeleted { user_id: id }).await?;
+    Ok(())
+}
+
+pub(crate) async fn get_preferences<C: Conn>(c: &mut C, id: UserId) -> StoreResult<UserPreferences> {
+    require(c, "users", "user", id).await?;
+    let sql = Sql::new(
+        "SELECT cuisines, price_min, price_max, ambiance, dietary, preferred_group_size, openness \
+         FROM user_preferences WHERE user_id = $1",
+    )
+    .bind(id);
+    let row: Option<PreferencesRow> = c.fetch_optional(sql).await?;
+    Ok(row.and_then(PreferencesRow::into_domain).unwrap_or_default())
+}
+
+pub(crate) async fn put_preferences<C: Conn>(c: &mut C, id: UserId, prefs: UserPreferences) -> StoreResult<UserPreferences> {
+    require(c, "users", "user", id).await?;
+    let preferences = upsert_preferences(c, id, prefs).await?;
+    record(c, &DomainEvent::PreferencesUpdated { user_id: id, preferences: preferences.clone() }).await?;
+    Ok(preferences)
+}
+
+async fn upsert_preferences<C: Conn>(c: &mut C, id: UserId, prefs: UserPreferences) -> StoreResult<UserPreferences> {
+    let mut sql = Sql::new(
+        "INSERT INTO user_preferences (user_id, cuisines, price_min, price_max, ambiance, dietary, \
+         preferred_group_size, openness, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (user_id) DO UPDATE SET cuisines = excluded.cuisines, price_min = excluded.price_min, \
+         price_max = excluded.price_max, ambiance = excluded.ambiance, dietary = excluded.dietary, \
+         preferred_group_size = excluded.preferred_group_size, openness = excluded.openness, \
+         updated_at = excluded.updated_at",
+    );
+    sql.args.extend(preferences_args(id, &prefs)?);
+    c.execute(sql).await?;
+    Ok(prefs)
+}

@@ -1,0 +1,234 @@
+//! Venues: row struct, conversion, and the use cases including search by text, category,
+//! price and radius.
+
+use domain::geo::{KM_PER_DEG_LAT, bounding_box};
+use domain::{Category, DomainEvent, NewVenue, OpeningHours, Page, PageRequest, Venue, VenueId, VenuePatch};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::{fetch_one, push_page, record};
+use crate::sql::{Arg, Conn, Sql, SqlBuilder, escape_like, now};
+use crate::{StoreError, StoreResult, VenueQuery};
+
+/// The columns of [`VenueRow`], in order.
+macro_rules! venue_columns {
+    () => {
+        "id, name, description, category, cuisine, address, city, lat, lng, price_level, rating, capacity, tags, \
+         opening_hours, timezone, created_at, updated_at"
+    };
+}
+pub(crate) use venue_columns;
+
+/// One row of `venues`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct VenueRow {
+    id: Uuid,
+    name: String,
+    description: Option<String>,
+    category: String,
+    cuisine: Option<String>,
+    address: Option<String>,
+    city: Option<String>,
+    lat: f64,
+    lng: f64,
+    price_level: Option<i16>,
+    rating: Option<f64>,
+    capacity: i32,
+    tags: Json<Vec<String>>,
+    opening_hours: Option<Json<OpeningHours>>,
+    timezone: String,
+    created_at: domain::Timestamp,
+    updated_at: domain::Timestamp,
+}
+
+impl VenueRow {
+    pub(crate) fn into_domain(self) -> StoreResult<Venue> {
+        let category = Category::parse(&self.category).ok_or_else(|| StoreError::corrupt("category", &self.category))?;
+        Ok(Venue {
+            id: self.id,
+            name: self.name,
+            description: self.description,
+            category,
+            cuisine: self.cuisine,
+            address: self.address,
+            city: self.city,
+            lat: self.lat,
+            lng: self.lng,
+            price_level: self.price_level,
+            rating: self.rating,
+            capacity: self.capacity,
+            tags: self.tags.0,
+            opening_hours: self.opening_hours.map(|h| h.0),
+            timezone: self.timezone,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// The binds of one `venues` row, in [`venue_columns!`] order.
+pub(crate) fn venue_args(v: &Venue) -> StoreResult<[Arg; 17]> {
+    Ok([
+        v.id.into(),
+        v.name.as_str().into(),
+        v.description.as_deref().into(),
+        v.category.as_str().into(),
+        v.cuisine.as_deref().into(),
+        v.address.as_deref().into(),
+        v.city.as_deref().into(),
+        v.lat.into(),
+        v.lng.into(),
+        v.price_level.into(),
+        v.rating.into(),
+        v.capacity.into(),
+        Arg::json(&v.tags)?,
+        Arg::opt_json(v.opening_hours.as_ref())?,
+        v.timezone.as_str().into(),
+        v.created_at.into(),
+        v.updated_at.into(),
+    ])
+}
+
+pub(crate) async fn create_venue<C: Conn>(c: &mut C, new: NewVenue) -> StoreResult<Venue> {
+    let at = now();
+    let venue = Venue {
+        id: new.id,
+        name: new.name,
+        description: new.description,
+        category: new.category,
+        cuisine: new.cuisine,
+        address: new.address,
+        city: new.city,
+        lat: new.lat,
+        lng: new.lng,
+        price_level: new.price_level,
+        rating: new.rating,
+        capacity: new.capacity,
+        tags: new.tags,
+        opening_hours: new.opening_hours,
+        timezone: new.timezone,
+        created_at: at,
+        updated_at: at,
+    };
+    let mut sql = Sql::new(concat!(
+        "INSERT INTO venues (",
+        venue_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING ",
+        venue_columns!()
+    ));
+    sql.args.extend(venue_args(&venue)?);
+    let venue = fetch_one::<_, VenueRow>(c, sql).await?.into_domain()?;
+    record(c, &DomainEvent::VenueCreated(venue.clone())).await?;
+    Ok(venue)
+}
+
+pub(crate) async fn get_venue<C: Conn>(c: &mut C, id: VenueId) -> StoreResult<Venue> {
+    let sql = Sql::new(concat!("SELECT ", venue_columns!(), " FROM venues WHERE id = $1")).bind(id);
+    let row: Option<VenueRow> = c.fetch_optional(sql).await?;
+    row.ok_or_else(|| StoreError::not_found("venue", id))?.into_domain()
+}
+
+pub(crate) async fn list_venues<C: Conn>(c: &mut C, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>> {
+    let mut b = SqlBuilder::new(concat!("SELECT ", venue_columns!(), " FROM venues"));
+    push_filters(&mut b, query);
+    push_page(&mut b, "id", page);
+    let rows: Vec<VenueRow> = c.fetch_all(b.finish()).await?;
+    let venues = rows.into_iter().map(VenueRow::into_domain).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_rows(venues, page.limit, |v| v.id))
+}
+
+/// The `WHERE` conditions of a venue query. Text matches any of name, description, cuisine and
+/// tags, case-insensitively and literally (`%` and `_` are not wildcards). The radius test is a
+/// bounding box (which can use the `(lat, lng)` index) then an equirectangular distance in plain
+/// arithmetic, within about 0.5% of the great-circle distance at city scale.
+fn push_filters(b: &mut SqlBuilder, query: &VenueQuery) {
+    if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let p = b.param(format!("%{}%", escape_like(&text.to_lowercase())));
+        let like = |column: &str| format!("lower({column}) LIKE {p} ESCAPE '\\'");
+        let cond = ["name", "description", "cuisine", "CAST(tags AS TEXT)"].map(like).join(" OR ");
+        b.and().push("(").push(&cond).push(")");
+    }
+    if let Some(category) = query.category {
+        b.and().push("category = ").bind(category.as_str());
+    }
+    if let Some(min) = query.price_min {
+        b.and().push("price_level >= ").bind(min);
+    }
+    if let Some(max) = query.price_max {
+        b.and().push("price_level <= ").bind(max);
+    }
+    if let Some((center, radius_km)) = query.near {
+        let (min_lat, min_lng, max_lat, max_lng) = bounding_box(center, radius_km.max(0.0));
+        b.and().push("lat BETWEEN ").bind(min_lat).push(" AND ").bind(max_lat);
+        b.and().push("lng BETWEEN ").bind(min_lng).push(" AND ").bind(max_lng);
+        let lat0 = b.param(center.lat);
+        let lng0 = b.param(center.lng);
+        let cos = b.param(center.lat.to_radians().cos());
+        let r_deg = radius_km / KM_PER_DEG_LAT;
+        let dx = format!("((lng - {lng0}) * {cos})");
+        let dy = format!("(lat - {lat0})");
+        b.and().push(&format!("{dx} * {dx} + {dy} * {dy} <= ")).bind(r_deg * r_deg);
+    }
+}
+
+pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePatch) -> StoreResult<Venue> {
+    fn set(b: &mut SqlBuilder, column: &str, value: Arg) {
+        b.push(", ").push(column).push(" = ").bind(value);
+    }
+    let mut b = SqlBuilder::new("UPDATE venues SET updated_at = ");
+    b.bind(now());
+    if let Some(v) = patch.name {
+        set(&mut b, "name", v.into());
+    }
+    if let Some(v) = patch.description {
+        set(&mut b, "description", v.into());
+    }
+    if let Some(v) = patch.category {
+        set(&mut b, "category", v.as_str().into());
+    }
+    if let Some(v) = patch.cuisine {
+        set(&mut b, "cuisine", v.into());
+    }
+    if let Some(v) = patch.address {
+        set(&mut b, "address", v.into());
+    }
+    if let Some(v) = patch.city {
+        set(&mut b, "city", v.into());
+    }
+    if let Some((lat, lng)) = patch.location {
+        set(&mut b, "lat", lat.into());
+        set(&mut b, "lng", lng.into());
+    }
+    if let Some(v) = patch.price_level {
+        set(&mut b, "price_level", v.into());
+    }
+    if let Some(v) = patch.rating {
+        set(&mut b, "rating", v.into());
+    }
+    if let Some(v) = patch.capacity {
+        set(&mut b, "capacity", v.into());
+    }
+    if let Some(v) = &patch.tags {
+        set(&mut b, "tags", Arg::json(v)?);
+    }
+    if let Some(v) = &patch.opening_hours {
+        set(&mut b, "opening_hours", Arg::opt_json(v.as_ref())?);
+    }
+    if let Some(v) = patch.timezone {
+        set(&mut b, "timezone", v.into());
+    }
+    b.push(" WHERE id = ").bind(id).push(concat!(" RETURNING ", venue_columns!()));
+    let row: Option<VenueRow> = c.fetch_optional(b.finish()).await?;
+    let venue = row.ok_or_else(|| StoreError::not_found("venue", id))?.into_domain()?;
+    record(c, &DomainEvent::VenueUpdated(venue.clone())).await?;
+    Ok(venue)
+}
+
+pub(crate) async fn delete_venue<C: Conn>(c: &mut C, id: VenueId) -> StoreResult<()> {
+    let deleted = c.execute(Sql::new("DELETE FROM venues WHERE id = $1").bind(id)).await?;
+    if deleted == 0 {
+        return Err(StoreError::not_found("venue", id));
+    }
+    record(c, &DomainEvent::VenueDeleted { venue_id: id }).await?;
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! The seam between the backend-neutral store logic (`ops`) and each driver. A statement is
+//! SQL text with `$n` placeholders plus its bind values ([`Sql`], [`Arg`]); each backend's
+//! connection implements [`Conn`] to run one, binding every value the way its database wants it
+//! (on SQLite: UUIDs as 16-byte BLOBs, timestamps as fixed-width RFC 3339 TEXT, JSON as TEXT; on
+//! PostgreSQL: `uuid`, `timestamptz`, `jsonb`). Rows come back through `FromRow` structs that
+//! decode on both backends. Everything above this module is written once.
+
+use std::future::Future;
+
+use chrono::SubsecRound;
+use domain::Timestamp;
+use serde::Serialize;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, FromRow, SqlSafeStr, SqlStr};
+use uuid::Uuid;
+
+use crate::{Backend, StoreError, StoreResult};
+
+/// One bind value. Each variant carries an `Option` so a `NULL` keeps its SQL type (PostgreSQL
+/// needs the type of every parameter, even a null one).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Arg {
+    Uuid(Option<Uuid>),
+    Text(Option<String>),
+    SmallInt(Option<i16>),
+    Int(Option<i32>),
+    BigInt(Option<i64>),
+    Float(Option<f64>),
+    Time(Option<Timestamp>),
+    Json(Option<serde_json::Value>),
+}
+
+impl Arg {
+    /// A JSON value (a list, a map, an event payload).
+    pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> StoreResult<Self> {
+        serde_json::to_value(value).map(|v| Self::Json(Some(v))).map_err(|e| StoreError::Internal(e.to_string()))
+    }
+
+    /// An optional JSON value; `None` binds SQL `NULL`.
+    pub(crate) fn opt_json<T: Serialize>(value: Option<&T>) -> StoreResult<Self> {
+        match value {
+            Some(v) => Self::json(v),
+            None => Ok(Self::Json(None)),
+        }
+    }
+}
+
+macro_rules! arg_from {
+    ($($t:ty => $variant:ident),* $(,)?) => {$(
+        impl From<$t> for Arg {
+            fn from(v: $t) -> Self {
+                Arg::$variant(Some(v.into()))
+            }
+        }
+        impl From<Option<$t>> for Arg {
+            fn from(v: Option<$t>) -> Self {
+                Arg::$variant(v.map(Into::into))
+            }
+        }
+    )*};
+}
+
+arg_from!(Uuid => Uuid, String => Text, &str => Text, i16 => SmallInt, i32 => Int, i64 => BigInt, f64 => Float,
+    Timestamp => Time);
+
+/// A statement ready to run: SQL text and its bind values, in `$n` order.
+#[derive(Debug)]
+pub(crate) struct Sql {
+    pub(crate) text: SqlStr,
+    pub(crate) args: Vec<Arg>,
+}
+
+impl Sql {
+    /// A static statement; bind its values in placeholder order with [`Sql::bind`].
+    pub(crate) fn new(text: &'static str) -> Self {
+        Self { text: text.into_sql_str(), args: Vec::new() }
+    }
+
+    pub(crate) fn bind(mut self, value: impl Into<Arg>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+}
+
+/// Builds dynamic SQL (optional filters, partial updates, multi-row inserts): text is pushed
+/// verbatim and every value becomes the next `$n` placeholder, so no value is ever spliced into
+/// the text.
+#[derive(Debug, Default)]
+pub(crate) struct SqlBuilder {
+    text: String,
+    args: Vec<Arg>,
+    has_where: bool,
+}
+
+impl SqlBuilder {
+    pub(crate) fn new(head: &str) -> Self {
+        Self { text: head.to_string(), args: Vec::new(), has_where: false }
+    }
+
+    /// Starts the next filter condition: ` WHERE ` the first time, ` AND ` after that.
+    pub(crate) fn and(&mut self) -> &mut Self {
+        self.text.push_str(if self.has_where { " AND " } else { " WHERE " });
+        self.has_where = true;
+        self
+    }
+
+    /// Appends SQL text (never user input).
+    pub(crate) fn push(&mut self, sql: &str) -> &mut Self {
+        self.text.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub(crate) fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        let p = self.param(value);
+        self.text.push_str(&p);
+        self
+    }
+
+    /// Registers `value` and returns its placeholder, for a value used more than once.
+    pub(crate) fn param(&mut self, value: impl Into<Arg>) -> String {
+        self.args.push(value.into());
+        format!("${}", self.args.len())
+    }
+
+    pub(crate) fn finish(self) -> Sql {
+        Sql { text: AssertSqlSafe(self.text).into_sql_str(), args: self.args }
+    }
+}
+
+/// A row struct that decodes from both backends' rows (every `#[derive(FromRow)]` struct whose
+/// fields have types both drivers know).
+pub(crate) trait FromDbRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+impl<T> FromDbRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+/// A database connection the store logic can run statements on (a pooled connection or an
+/// open transaction, through `DerefMut`).
+pub(crate) trait Conn: Send {
+    /// Which database this is.
+    const BACKEND: Backend;
+    /// How a write transaction starts (`BEGIN IMMEDIATE` on SQLite takes the write lock up
+    /// front, so a transaction never fails half-way with `SQLITE_BUSY` when it starts writing).
+    const BEGIN_WRITE: &'static str;
+    /// The most bind values one statement may carry.
+    const MAX_BINDS: usize;
+
+    /// Runs a statement; returns the number of rows it changed.
+    fn execute(&mut self, sql: Sql) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+
+    /// Runs a query and decodes every row.
+    fn fetch_all<R: FromDbRow>(&mut self, sql: Sql) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send;
+
+    /// Runs a query and decodes the first row, if any.
+    fn fetch_optional<R: FromDbRow>(&mut self, sql: Sql) -> impl Future<Output = Result<Option<R>, sqlx::Error>> + Send;
+
+    /// Applies this backend's pending migrations.
+    fn migrate(&mut self) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// The current time, truncated to microseconds: both databases keep microseconds, so what a
+/// write returns equals what a later read returns.
+pub(crate) fn now() -> Timestamp {
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside a `LIKE ... ESCAPE '\'`.
+pub(crate) fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like(r"50%_off\"), r"50\%\_off\\");
+    }
+
+    #[test]
+    fn the_builder_numbers_placeholders_in_order() {
+        let mut b = SqlBuilder::new("SELECT 1 WHERE a = ");
+        b.bind(1_i64).push(" AND b = ");
+        let p = b.param("x");
+        b.push(&p).push(" OR c = ").push(&p);
+        let sql = b.finish();
+        assert_eq!(sql.text.as_str(), "SELECT 1 WHERE a = $1 AND b = $2 OR c = $2");
+        assert_eq!(sql.args, vec![Arg::BigInt(Some(1)), Arg::Text(Some("x".into()))]);
+    }
+}

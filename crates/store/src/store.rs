@@ -1,0 +1,262 @@
+//! [`SqlStore`]: the one implementation of [`Store`], generic over the database. It owns the
+//! pools and the transactions: every write method opens a write transaction, runs one use case
+//! from `ops` (which records its events in the outbox on that transaction) and commits; reads
+//! run on a pooled connection. What differs between SQLite and PostgreSQL lives in their
+//! [`Conn`] implementations (`sqlite.rs`, `postgres.rs`).
+
+use async_trait::async_trait;
+use domain::{
+    DomainEvent, FriendRequest, Id, Interaction, NewInteraction, NewUser, NewVenue, Page, PageRequest, SocialEdge,
+    Timestamp, User, UserId, UserPatch, UserPreferences, Venue, VenueId, VenueInterest, VenuePatch,
+};
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, Pool, Transaction};
+
+use crate::ops::{bulk, interactions, outbox, social, users, venues};
+use crate::sql::{Conn, Sql};
+use crate::{
+    Backend, Batch, Counts, Friend, OutboxRecord, RequestDirection, Store, StoreResult, UserQuery, VenueQuery,
+};
+
+/// A [`Store`] on a SQL database: [`SqliteStore`](crate::sqlite::SqliteStore) or
+/// [`PostgresStore`](crate::postgres::PostgresStore).
+pub struct SqlStore<DB: Database> {
+    /// Connections for reads.
+    read: Pool<DB>,
+    /// Connections for write transactions (on SQLite a single connection, so in-process writers
+    /// queue fairly instead of spinning on the file lock; the same pool as `read` elsewhere).
+    write: Pool<DB>,
+}
+
+impl<DB: Database> SqlStore<DB> {
+    pub(crate) fn from_pools(read: Pool<DB>, write: Pool<DB>) -> Self {
+        Self { read, write }
+    }
+
+    /// Closes every connection (waits for those in use to be returned).
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+/// Opens a write transaction.
+async fn begin<DB: Database<Connection: Conn>>(store: &SqlStore<DB>) -> StoreResult<Transaction<'static, DB>> {
+    Ok(store.write.begin_with(<DB::Connection as Conn>::BEGIN_WRITE).await?)
+}
+
+/// A connection for reads.
+async fn reader<DB: Database>(store: &SqlStore<DB>) -> StoreResult<PoolConnection<DB>> {
+    Ok(store.read.acquire().await?)
+}
+
+/// Runs `$op(&mut conn, args...)` in a write transaction and commits it.
+macro_rules! write_tx {
+    ($self:ident, $op:path $(, $arg:expr)*) => {{
+        let mut tx = begin($self).await?;
+        let out = $op(&mut *tx $(, $arg)*).await?;
+        tx.commit().await?;
+        Ok(out)
+    }};
+}
+
+/// Runs `$op(&mut conn, args...)` on a read connection.
+macro_rules! read {
+    ($self:ident, $op:path $(, $arg:expr)*) => {{
+        let mut conn = reader($self).await?;
+        $op(&mut *conn $(, $arg)*).await
+    }};
+}
+
+#[async_trait]
+impl<DB> Store for SqlStore<DB>
+where
+    DB: Database<Connection: Conn>,
+{
+    fn backend(&self) -> Backend {
+        <DB::Connection as Conn>::BACKEND
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    async fn ping(&self) -> StoreResult<()> {
+        let mut conn = reader(self).await?;
+        let _: Option<(i32,)> = conn.fetch_optional(Sql::new("SELECT 1")).await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut conn = self.write.acquire().await?;
+        conn.migrate().await
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %new.id), err)]
+    async fn create_user(&self, new: NewUser) -> StoreResult<User> {
+        write_tx!(self, users::create_user, new)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err)]
+    async fn get_user(&self, id: UserId) -> StoreResult<User> {
+        read!(self, users::get_user, id)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), handle = handle), err)]
+    async fn get_user_by_handle(&self, handle: &str) -> StoreResult<User> {
+        read!(self, users::get_user_by_handle, handle)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = page.limit), err)]
+    async fn list_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>> {
+        read!(self, users::list_users, query, page)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err)]
+    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User> {
+        write_tx!(self, users::update_user, id, patch)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err)]
+    async fn delete_user(&self, id: UserId) -> StoreResult<()> {
+        write_tx!(self, users::delete_user, id)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err)]
+    async fn get_preferences(&self, id: UserId) -> StoreResult<UserPreferences> {
+        read!(self, users::get_preferences, id)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err)]
+    async fn put_preferences(&self, id: UserId, prefs: UserPreferences) -> StoreResult<UserPreferences> {
+        write_tx!(self, users::put_preferences, id, prefs)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %new.id), err)]
+    async fn create_venue(&self, new: NewVenue) -> StoreResult<Venue> {
+        write_tx!(self, venues::create_venue, new)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %id), err)]
+    async fn get_venue(&self, id: VenueId) -> StoreResult<Venue> {
+        read!(self, venues::get_venue, id)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = page.limit), err)]
+    async fn list_venues(&self, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>> {
+        read!(self, venues::list_venues, query, page)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %id), err)]
+    async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Venue> {
+        write_tx!(self, venues::update_venue, id, patch)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %id), err)]
+    async fn delete_venue(&self, id: VenueId) -> StoreResult<()> {
+        write_tx!(self, venues::delete_venue, id)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %new.user_id, venue_id = %new.venue_id), err)]
+    async fn record_interaction(&self, new: NewInteraction) -> StoreResult<Interaction> {
+        write_tx!(self, interactions::record_interaction, new)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id), err)]
+    async fn list_user_interactions(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Interaction>> {
+        read!(self, interactions::list_user_interactions, user_id, page)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), from = %from, to = %to), err)]
+    async fn send_friend_request(&self, from: UserId, to: UserId) -> StoreResult<FriendRequest> {
+        write_tx!(self, social::send_friend_request, from, to)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), request_id = %request_id, accept = accept), err)]
+    async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> StoreResult<FriendRequest> {
+        write_tx!(self, social::answer_friend_request, request_id, to, accept)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id), err)]
+    async fn list_friend_requests(
+        &self,
+        user_id: UserId,
+        direction: RequestDirection,
+    ) -> StoreResult<Vec<FriendRequest>> {
+        read!(self, social::list_friend_requests, user_id, direction)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id), err)]
+    async fn list_friends(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Friend>> {
+        read!(self, social::list_friends, user_id, page)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, other = %other), err)]
+    async fn remove_friend(&self, user_id: UserId, other: UserId) -> StoreResult<()> {
+        write_tx!(self, social::remove_friend, user_id, other)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, venue_id = %venue_id), err)]
+    async fn express_interest(
+        &self,
+        user_id: UserId,
+        venue_id: VenueId,
+        preferred_time: Option<Timestamp>,
+    ) -> StoreResult<VenueInterest> {
+        write_tx!(self, social::express_interest, user_id, venue_id, preferred_time)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), rows = batch.len()), err)]
+    async fn insert_batch(&self, batch: Batch) -> StoreResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        write_tx!(self, bulk::insert_batch, batch)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    async fn reset(&self) -> StoreResult<()> {
+        write_tx!(self, bulk::reset)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    async fn counts(&self) -> StoreResult<Counts> {
+        read!(self, bulk::counts)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err)]
+    async fn scan_users(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<(User, Option<UserPreferences>)>> {
+        read!(self, bulk::scan_users, after, limit)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err)]
+    async fn scan_venues(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Venue>> {
+        read!(self, bulk::scan_venues, after, limit)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err)]
+    async fn scan_interactions(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Interaction>> {
+        read!(self, bulk::scan_interactions, after, limit)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err)]
+    async fn scan_edges(&self, after: Option<(UserId, UserId)>, limit: u32) -> StoreResult<Vec<SocialEdge>> {
+        read!(self, bulk::scan_edges, after, limit)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), event = event.event_type()), err)]
+    async fn record_event(&self, event: DomainEvent) -> StoreResult<Id> {
+        write_tx!(self, crate::ops::record, &event)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err)]
+    async fn unpublished_events(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>> {
+        read!(self, outbox::unpublished_events, limit)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), n = ids.len()), err)]
+    async fn mark_published(&self, ids: &[Id]) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        write_tx!(self, outbox::mark_published, ids)
+    }
+}

@@ -1,0 +1,30 @@
+//! The store's behavioural suite, written once against `DynStore`: every test runs on SQLite
+//! (a fresh file per test) and on PostgreSQL when `TEST_POSTGRES_URL` is set (a fresh database
+//! per test). Test `x` appears as `x::sqlite` and `x::postgres`.
+
+mod bulk;
+mod fixtures;
+mod harness;
+mod outbox;
+mod social;
+mod sqlite_only;
+mod users;
+mod venues;
+
+/// Turns `async fn name(store: DynStore)` bodies into one test per backend.
+macro_rules! store_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                crate::harness::run(crate::harness::Kind::Sqlite, super::$name).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                crate::harness::run(crate::harness::Kind::Postgres, super::$name).await;
+            }
+        }
+    )*};
+}
+pub(crate) use store_tests;

@@ -1,0 +1,224 @@
+//! Friend requests, friendships, interactions and interest in venues.
+
+use std::collections::HashSet;
+
+use domain::{FriendRequestStatus, InteractionType, PageRequest, RelationshipType, SocialEdge};
+use store::{Batch, DynStore, RequestDirection, StoreError};
+
+use crate::fixtures::{new_interaction, pending_event_types, user, venue};
+use crate::store_tests;
+
+store_tests!(
+    a_friend_request_to_oneself_is_invalid,
+    a_friend_request_from_or_to_an_unknown_user_is_not_found,
+    a_second_pending_request_either_way_is_a_conflict,
+    accepting_a_request_makes_friends_both_ways,
+    declining_a_request_makes_no_friends_and_allows_a_new_request,
+    answering_twice_is_a_conflict_and_only_the_addressee_may_answer,
+    a_request_between_friends_is_a_conflict,
+    accepting_upgrades_an_existing_suggested_edge_keeping_its_strength,
+    removing_a_friend_removes_both_edges_and_a_second_removal_is_not_found,
+    friends_are_paged_by_id_with_friends_first_inside_a_page,
+    interactions_need_a_known_user_and_venue_and_list_in_time_order,
+    expressing_interest_again_keeps_the_newest_preferred_time,
+    concurrent_opposite_requests_leave_exactly_one_pending,
+);
+
+async fn a_friend_request_to_oneself_is_invalid(store: DynStore) {
+    let a = user(&store, "ann").await;
+    let err = store.send_friend_request(a.id, a.id).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid(v) if v.0[0].field == "to_user_id"), "{err:?}");
+}
+
+async fn a_friend_request_from_or_to_an_unknown_user_is_not_found(store: DynStore) {
+    let a = user(&store, "ann").await;
+    let ghost = domain::new_id();
+    for (from, to) in [(a.id, ghost), (ghost, a.id)] {
+        let err = store.send_friend_request(from, to).await.unwrap_err();
+        assert!(matches!(&err, StoreError::NotFound { entity: "user", id } if *id == ghost.to_string()), "{err:?}");
+    }
+}
+
+async fn a_second_pending_request_either_way_is_a_conflict(store: DynStore) {
+    let (a, b) = (user(&store, "ann").await, user(&store, "ben").await);
+    let r = store.send_friend_request(a.id, b.id).await.unwrap();
+    assert_eq!((r.status, r.from_user_id, r.to_user_id, r.responded_at), (FriendRequestStatus::Pending, a.id, b.id, None));
+    assert!(matches!(store.send_friend_request(a.id, b.id).await, Err(StoreError::Conflict { .. })));
+    assert!(matches!(store.send_friend_request(b.id, a.id).await, Err(StoreError::Conflict { .. })));
+    let incoming = store.list_friend_requests(b.id, RequestDirection::Incoming).await.unwrap();
+    assert_eq!(incoming, vec![r.clone()]);
+    assert_eq!(store.list_friend_requests(a.id, RequestDirection::Outgoing).await.unwrap(), vec![r]);
+    assert!(store.list_friend_requests(a.id, RequestDirection::Incoming).await.unwrap().is_empty());
+}
+
+async fn accepting_a_request_makes_friends_both_ways(store: DynStore) {
+    let (a, b) = (user(&store, "ann").await, user(&store, "ben").await);
+    let r = store.send_friend_request(a.id, b.id).await.unwrap();
+    let answered = store.answer_friend_request(r.id, b.id, true).await.unwrap();
+    assert_eq!(answered.status, FriendRequestStatus::Accepted);
+    assert!(answered.responded_at.is_some());
+    for (me, other) in [(&a, &b), (&b, &a)] {
+        let friends = store.list_friends(me.id, PageRequest::default()).await.unwrap();
+        assert_eq!(friends.items.len(), 1);
+        assert_eq!(friends.items[0].user, *other);
+        assert_eq!((friends.items[0].relationship_type, friends.items[0].strength), (RelationshipType::Friend, 0.5));
+    }
+    assert!(store.list_friend_requests(b.id, RequestDirection::Incoming).await.unwrap().is_empty());
+    let events = pending_event_types(&store).await;
+    assert_eq!(events[2..], ["friend.requested", "friend.request_answered"]);
+}
+
+async fn declining_a_request_makes_no_friends_and_allows_a_new_request(store: DynStore) {
+    let (a, b) = (user(&store, "ann").await, user(&store, "ben").await);
+    let r = store.send_friend_request(a.id, b.id).await.unwrap();
+    let answered = store.answer_friend_request(r.id, b.id, false).await.unwrap();
+    assert_eq!(answered.status, FriendRequestStatus::Declined);
+    assert!(store.list_friends(a.id, PageRequest::default()).await.unwrap().items.is_empty());
+    assert_eq!(store.counts().await.unwrap().social_edges, 0);
+    store.send_friend_request(b.id, a.id).await.unwrap();
+}
+
+async fn answering_twice_is_a_conflict_and_only_the_addressee_may_answer(store: DynStore) {
+    let (a, b) = (user(&store, "ann").await, user(&store, "ben").await);
+    let r = store.send_friend_request(a.id, b.id).await.unwrap();
+    let err = store.answer_friend_request(r.id, a.id, true).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { entity: "friend_request", .. }), "{err:?}");
+    let err = store.answer_friend_request(domain::new_id(), b.id, true).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { entity: "friend_request", .. }), "{err:?}");
+    store.answer_friend_request(r.id, b.id, true).await.unwrap();
+    assert!(matches!(store.answer_friend_request(r.id, b.id, false).await, Err(StoreError::Conflict { .. })));
+}
+
+async fn a_request_between_friends_is_a_conflict(store: DynStore) {
+    let (a, b) = (user(&store, "ann").await, user(&store, "ben").await);
+    let r = store.send_friend_request(a.id, b.id).await.unwrap();
+    store.answer_friend_request(r.id, b.id, true).await.unwrap();
+    let err = store.send_friend_request(b.id, a.id).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict { message, .. } if message.contains("already friends")), "{err:?}");
+}
+
+async fn accepting_upgrades_an_existing_suggested_edge_keeping_its_strength(store: DynStore) {
+    let (a, b) = (user(&store, "ann").await, user(&store, "ben").await);
+    let edge = SocialEdge {
+        user_id: a.id,
+        other_user_id: b.id,
+        relationship_type: RelationshipType::Suggested,
+        strength: 0.8,
+        created_at: a.created_at,
+    };
+    store.insert_batch(Batch { edges: vec![edge], ..Default::default() }).await.unwrap();
+    let r = store.send_friend_request(a.id, b.id).await.unwrap();
+    store.answer_friend_request(r.id, b.id, true).await.unwrap();
+    let edges = store.scan_edges(None, 10).await.unwrap();
+    assert_eq!(edges.len(), 2);
+    assert!(edges.iter().all(|e| e.relationship_type == RelationshipType::Friend));
+    let from_a = edges.iter().find(|e| e.user_id == a.id).unwrap();
+    assert_eq!(from_a.strength, 0.8);
+}
+
+async fn removing_a_friend_removes_both_edges_and_a_second_removal_is_not_found(store: DynStore) {
+    let (a, b) = (user(&store, "ann").await, user(&store, "ben").await);
+    let r = store.send_friend_request(a.id, b.id).await.unwrap();
+    store.answer_friend_request(r.id, b.id, true).await.unwrap();
+    store.remove_friend(b.id, a.id).await.unwrap();
+    assert_eq!(store.counts().await.unwrap().social_edges, 0);
+    let err = store.remove_friend(a.id, b.id).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    assert!(pending_event_types(&store).await.ends_with(&["friend.removed".to_string()]));
+}
+
+async fn friends_are_paged_by_id_with_friends_first_inside_a_page(store: DynStore) {
+    let me = user(&store, "me").await;
+    let mut others = Vec::new();
+    for i in 0..5 {
+        others.push(user(&store, &format!("other{i}")).await);
+    }
+    let kinds = [RelationshipType::Suggested, RelationshipType::Friend, RelationshipType::Mutual];
+    let edges = others
+        .iter()
+        .enumerate()
+        .map(|(i, o)| SocialEdge {
+            user_id: me.id,
+            other_user_id: o.id,
+            relationship_type: kinds[i % 3],
+            strength: 0.1 * (i as f64 + 1.0),
+            created_at: me.created_at,
+        })
+        .collect();
+    store.insert_batch(Batch { edges, ..Default::default() }).await.unwrap();
+    let first = store.list_friends(me.id, PageRequest { limit: 3, after: None }).await.unwrap();
+    let mut expected_ids: Vec<_> = others.iter().map(|o| o.id).collect();
+    expected_ids.sort();
+    let ids: HashSet<_> = first.items.iter().map(|f| f.user.id).collect();
+    assert_eq!(ids, expected_ids[..3].iter().copied().collect());
+    assert_eq!(first.next, Some(expected_ids[2]));
+    let first_kinds: Vec<_> = first.items.iter().map(|f| f.relationship_type).collect();
+    let friends_first = first_kinds.iter().skip_while(|k| **k == RelationshipType::Friend).all(|k| *k != RelationshipType::Friend);
+    assert!(friends_first, "{first_kinds:?}");
+    let second = store.list_friends(me.id, PageRequest { limit: 3, after: first.next }).await.unwrap();
+    assert_eq!(second.items.len(), 2);
+    assert_eq!(second.next, None);
+}
+
+async fn interactions_need_a_known_user_and_venue_and_list_in_time_order(store: DynStore) {
+    let u = user(&store, "ann").await;
+    let v = venue(&store, "Bar").await;
+    let other = user(&store, "ben").await;
+    let mut bad_venue = new_interaction(&u, &v, InteractionType::View);
+    bad_venue.venue_id = domain::new_id();
+    let err = store.record_interaction(bad_venue).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { entity: "venue", .. }), "{err:?}");
+    let mut bad_user = new_interaction(&u, &v, InteractionType::View);
+    bad_user.user_id = domain::new_id();
+    let err = store.record_interaction(bad_user).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { entity: "user", .. }), "{err:?}");
+
+    let mut recorded = Vec::new();
+    for kind in [InteractionType::View, InteractionType::Like, InteractionType::Save] {
+        recorded.push(store.record_interaction(new_interaction(&u, &v, kind)).await.unwrap());
+    }
+    store.record_interaction(new_interaction(&other, &v, InteractionType::Visit)).await.unwrap();
+    recorded.sort_by_key(|i| i.id);
+    let page = store.list_user_interactions(u.id, PageRequest { limit: 2, after: None }).await.unwrap();
+    assert_eq!(page.items, recorded[..2]);
+    let rest = store.list_user_interactions(u.id, PageRequest { limit: 2, after: page.next }).await.unwrap();
+    assert_eq!((rest.items.as_slice(), rest.next), (&recorded[2..], None));
+    assert!(store.list_user_interactions(user(&store, "cid").await.id, PageRequest::default()).await.unwrap().items.is_empty());
+    let events = pending_event_types(&store).await;
+    assert_eq!(events.iter().filter(|t| *t == "interaction.recorded").count(), 4);
+}
+
+async fn expressing_interest_again_keeps_the_newest_preferred_time(store: DynStore) {
+    let u = user(&store, "ann").await;
+    let v = venue(&store, "Bar").await;
+    let first = chrono::Utc::now() + chrono::Duration::days(1);
+    let a = store.express_interest(u.id, v.id, Some(first)).await.unwrap();
+    assert_eq!(a.preferred_time.map(|t| t.timestamp_micros()), Some(first.timestamp_micros()));
+    let later = first + chrono::Duration::hours(2);
+    let b = store.express_interest(u.id, v.id, Some(later)).await.unwrap();
+    assert_eq!(b.preferred_time.map(|t| t.timestamp_micros()), Some(later.timestamp_micros()));
+    assert_eq!(b.created_at, a.created_at);
+    assert_eq!(store.counts().await.unwrap().venue_interests, 1);
+    let err = store.express_interest(u.id, domain::new_id(), None).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { entity: "venue", .. }), "{err:?}");
+}
+
+async fn concurrent_opposite_requests_leave_exactly_one_pending(store: DynStore) {
+    let (a, b) = (user(&store, "ann").await, user(&store, "ben").await);
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let store = store.clone();
+        let (from, to) = if i % 2 == 0 { (a.id, b.id) } else { (b.id, a.id) };
+        tasks.push(tokio::spawn(async move { store.send_friend_request(from, to).await }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => panic!("unexpected error: {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(store.counts().await.unwrap().friend_requests, 1);
+}

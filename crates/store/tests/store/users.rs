@@ -1,0 +1,212 @@
+//! Users and preferences.
+
+use domain::{Page, PageRequest, Persona, UserPatch, UserPreferences};
+use store::{DynStore, StoreError, UserQuery};
+
+use crate::fixtures::{interaction, new_user, pending_event_types, user, venue};
+use crate::store_tests;
+
+store_tests!(
+    a_created_user_reads_back_by_id_and_by_handle,
+    a_taken_handle_is_a_conflict_naming_handle,
+    a_taken_email_is_a_conflict_naming_email_but_many_users_may_have_none,
+    an_out_of_range_value_is_refused_by_the_database_naming_the_field,
+    unknown_users_are_not_found,
+    an_update_changes_only_the_given_fields_and_can_clear_one,
+    an_update_to_a_taken_handle_is_a_conflict_and_changes_nothing,
+    deleting_a_user_removes_everything_that_hangs_off_it,
+    preferences_are_the_defaults_until_set_and_then_round_trip,
+    a_user_created_with_preferences_stores_them_in_the_same_transaction,
+    users_are_listed_in_id_order_one_page_at_a_time,
+    users_filter_by_persona_and_literal_handle_prefix,
+);
+
+async fn a_created_user_reads_back_by_id_and_by_handle(store: DynStore) {
+    let mut new = new_user("alice");
+    new.email = Some("alice@example.com".into());
+    new.home_lat = Some(40.7);
+    new.home_lng = Some(-73.9);
+    new.persona = Some(Persona::FoodieExplorer);
+    let created = store.create_user(new.clone()).await.unwrap();
+    assert_eq!(created.id, new.id);
+    assert_eq!(created.handle, "alice");
+    assert_eq!(created.persona, Some(Persona::FoodieExplorer));
+    assert_eq!(created.created_at, created.updated_at);
+    assert_eq!(store.get_user(created.id).await.unwrap(), created);
+    assert_eq!(store.get_user_by_handle(" ALICE ").await.unwrap(), created);
+}
+
+async fn a_taken_handle_is_a_conflict_naming_handle(store: DynStore) {
+    user(&store, "bob").await;
+    let err = store.create_user(new_user("bob")).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "handle"), "{err:?}");
+    assert_eq!(store.counts().await.unwrap().users, 1);
+}
+
+async fn a_taken_email_is_a_conflict_naming_email_but_many_users_may_have_none(store: DynStore) {
+    user(&store, "nomail1").await;
+    user(&store, "nomail2").await;
+    let mut a = new_user("carol");
+    a.email = Some("c@example.com".into());
+    store.create_user(a).await.unwrap();
+    let mut b = new_user("carol2");
+    b.email = Some("c@example.com".into());
+    let err = store.create_user(b).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "email"), "{err:?}");
+}
+
+async fn an_out_of_range_value_is_refused_by_the_database_naming_the_field(store: DynStore) {
+    // Bypass the domain's parse() to prove the database holds the line by itself.
+    let mut too_young = new_user("kid");
+    too_young.age = Some(7);
+    let err = store.create_user(too_young).await.unwrap_err();
+    let StoreError::Invalid(v) = err else { panic!("expected Invalid, got {err:?}") };
+    assert_eq!(v.0[0].field, "age");
+    let mut far = new_user("far");
+    far.home_lat = Some(91.0);
+    far.home_lng = Some(0.0);
+    let StoreError::Invalid(v) = store.create_user(far).await.unwrap_err() else { panic!("expected Invalid") };
+    assert_eq!(v.0[0].field, "home_lat");
+    assert_eq!(store.counts().await.unwrap().users, 0);
+}
+
+async fn unknown_users_are_not_found(store: DynStore) {
+    let id = domain::new_id();
+    let is_user_not_found = |e: StoreError| matches!(e, StoreError::NotFound { entity: "user", .. });
+    assert!(is_user_not_found(store.get_user(id).await.unwrap_err()));
+    assert!(is_user_not_found(store.get_user_by_handle("nobody").await.unwrap_err()));
+    assert!(is_user_not_found(store.update_user(id, UserPatch::default()).await.unwrap_err()));
+    assert!(is_user_not_found(store.delete_user(id).await.unwrap_err()));
+    assert!(is_user_not_found(store.get_preferences(id).await.unwrap_err()));
+    assert!(is_user_not_found(store.put_preferences(id, UserPreferences::default()).await.unwrap_err()));
+    assert!(is_user_not_found(store.list_user_interactions(id, PageRequest::default()).await.unwrap_err()));
+    assert!(is_user_not_found(store.list_friends(id, PageRequest::default()).await.unwrap_err()));
+}
+
+async fn an_update_changes_only_the_given_fields_and_can_clear_one(store: DynStore) {
+    let mut new = new_user("dave");
+    new.email = Some("dave@example.com".into());
+    new.city = Some("Brooklyn".into());
+    let before = store.create_user(new).await.unwrap();
+    let patch = UserPatch {
+        name: Some("Dave D".into()),
+        email: Some(None),
+        home: Some((40.6, -73.95)),
+        activity_score: Some(0.9),
+        ..Default::default()
+    };
+    let after = store.update_user(before.id, patch.clone()).await.unwrap();
+    let mut expected = before.clone();
+    patch.apply(&mut expected);
+    expected.updated_at = after.updated_at;
+    assert_eq!(after, expected);
+    assert_eq!(after.city.as_deref(), Some("Brooklyn"));
+    assert!(after.updated_at >= before.updated_at);
+    assert_eq!(store.get_user(before.id).await.unwrap(), after);
+    assert_eq!(pending_event_types(&store).await, ["user.created", "user.updated"]);
+}
+
+async fn an_update_to_a_taken_handle_is_a_conflict_and_changes_nothing(store: DynStore) {
+    user(&store, "erin").await;
+    let frank = user(&store, "frank").await;
+    let patch = UserPatch { handle: Some("erin".into()), name: Some("Changed".into()), ..Default::default() };
+    let err = store.update_user(frank.id, patch).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "handle"), "{err:?}");
+    assert_eq!(store.get_user(frank.id).await.unwrap(), frank);
+    assert_eq!(pending_event_types(&store).await, ["user.created", "user.created"]);
+}
+
+async fn deleting_a_user_removes_everything_that_hangs_off_it(store: DynStore) {
+    let gina = user(&store, "gina").await;
+    let hal = user(&store, "hal").await;
+    let v = venue(&store, "Bar One").await;
+    interaction(&store, &gina, &v).await;
+    interaction(&store, &hal, &v).await;
+    store.put_preferences(gina.id, UserPreferences::default()).await.unwrap();
+    store.express_interest(gina.id, v.id, None).await.unwrap();
+    let request = store.send_friend_request(gina.id, hal.id).await.unwrap();
+    store.answer_friend_request(request.id, hal.id, true).await.unwrap();
+    let ivan = user(&store, "ivan").await;
+    store.send_friend_request(ivan.id, gina.id).await.unwrap();
+    store.send_friend_request(hal.id, ivan.id).await.unwrap();
+
+    store.delete_user(gina.id).await.unwrap();
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.users, counts.interactions, counts.social_edges), (2, 1, 0));
+    assert_eq!((counts.friend_requests, counts.venue_interests), (1, 0));
+    assert_eq!(store.scan_users(None, 10).await.unwrap().iter().filter(|(_, p)| p.is_some()).count(), 0);
+    assert!(pending_event_types(&store).await.ends_with(&["user.deleted".to_string()]));
+}
+
+async fn preferences_are_the_defaults_until_set_and_then_round_trip(store: DynStore) {
+    let u = user(&store, "jane").await;
+    assert_eq!(store.get_preferences(u.id).await.unwrap(), UserPreferences::default());
+    let prefs = UserPreferences {
+        cuisines: vec!["japanese".into(), "ramen".into()],
+        price_min: 2,
+        price_max: 3,
+        ambiance: vec!["cozy".into()],
+        dietary: vec!["vegetarian".into()],
+        preferred_group_size: 4,
+        openness: 0.8,
+    };
+    assert_eq!(store.put_preferences(u.id, prefs.clone()).await.unwrap(), prefs);
+    assert_eq!(store.get_preferences(u.id).await.unwrap(), prefs);
+    let changed = UserPreferences { price_max: 4, ..prefs };
+    store.put_preferences(u.id, changed.clone()).await.unwrap();
+    assert_eq!(store.get_preferences(u.id).await.unwrap(), changed);
+    let inverted = UserPreferences { price_min: 4, price_max: 1, ..UserPreferences::default() };
+    assert!(matches!(store.put_preferences(u.id, inverted).await, Err(StoreError::Invalid(_))));
+}
+
+async fn a_user_created_with_preferences_stores_them_in_the_same_transaction(store: DynStore) {
+    let mut new = new_user("kim");
+    let prefs = UserPreferences { cuisines: vec!["thai".into()], ..Default::default() };
+    new.preferences = Some(prefs.clone());
+    let u = store.create_user(new).await.unwrap();
+    assert_eq!(store.get_preferences(u.id).await.unwrap(), prefs);
+    assert_eq!(pending_event_types(&store).await, ["user.created", "user.preferences_updated"]);
+    // Invalid preferences refuse the whole user.
+    let mut bad = new_user("lee");
+    bad.preferences = Some(UserPreferences { openness: 2.0, ..Default::default() });
+    assert!(matches!(store.create_user(bad).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(store.get_user_by_handle("lee").await, Err(StoreError::NotFound { .. })));
+}
+
+async fn users_are_listed_in_id_order_one_page_at_a_time(store: DynStore) {
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(user(&store, &format!("user{i}")).await.id);
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page: Page<_> = store.list_users(&UserQuery::default(), PageRequest { limit: 3, after }).await.unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.iter().map(|u| u.id));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    ids.sort();
+    assert_eq!(seen, ids);
+    let exact = store.list_users(&UserQuery::default(), PageRequest { limit: 7, after: None }).await.unwrap();
+    assert_eq!((exact.items.len(), exact.next), (7, None));
+}
+
+async fn users_filter_by_persona_and_literal_handle_prefix(store: DynStore) {
+    let mut a = new_user("ab_one");
+    a.persona = Some(Persona::BudgetConscious);
+    store.create_user(a).await.unwrap();
+    user(&store, "abcde").await;
+    user(&store, "zed").await;
+    let handles = |p: Page<domain::User>| p.items.into_iter().map(|u| u.handle).collect::<Vec<_>>();
+    let q = UserQuery { handle_prefix: Some("ab".into()), persona: None };
+    assert_eq!(handles(store.list_users(&q, PageRequest::default()).await.unwrap()), ["ab_one", "abcde"]);
+    // `_` is a literal underscore, not a LIKE wildcard.
+    let q = UserQuery { handle_prefix: Some("AB_".into()), persona: None };
+    assert_eq!(handles(store.list_users(&q, PageRequest::default()).await.unwrap()), ["ab_one"]);
+    let q = UserQuery { handle_prefix: None, persona: Some(Persona::BudgetConscious) };
+    assert_eq!(handles(store.list_users(&q, PageRequest::default()).await.unwrap()), ["ab_one"]);
+}

@@ -1,0 +1,176 @@
+//! Venues and venue search.
+
+use domain::geo::KM_PER_DEG_LAT;
+use domain::{Category, LatLng, OpeningHours, PageRequest, Venue, VenuePatch};
+use store::{DynStore, StoreError, VenueQuery};
+
+use crate::fixtures::{interaction, new_venue, pending_event_types, user};
+use crate::store_tests;
+
+store_tests!(
+    a_created_venue_round_trips_with_tags_and_opening_hours,
+    text_search_matches_name_description_cuisine_or_tags_ignoring_case,
+    text_search_treats_like_wildcards_literally,
+    venues_filter_by_category_and_price_range,
+    a_radius_search_keeps_only_venues_inside_the_circle_with_full_pages,
+    an_update_changes_only_the_given_fields_and_can_clear_the_hours,
+    deleting_a_venue_removes_its_interactions_and_interests,
+    unknown_venues_are_not_found,
+);
+
+/// A point `north_km` north and `east_km` east of `c`.
+fn offset(c: LatLng, north_km: f64, east_km: f64) -> (f64, f64) {
+    (c.lat + north_km / KM_PER_DEG_LAT, c.lng + east_km / (KM_PER_DEG_LAT * c.lat.to_radians().cos()))
+}
+
+fn names(venues: &[Venue]) -> Vec<&str> {
+    venues.iter().map(|v| v.name.as_str()).collect()
+}
+
+async fn search(store: &DynStore, query: VenueQuery) -> Vec<Venue> {
+    store.list_venues(&query, PageRequest { limit: 500, after: None }).await.unwrap().items
+}
+
+fn text(t: &str) -> VenueQuery {
+    VenueQuery { text: Some(t.into()), ..Default::default() }
+}
+
+async fn a_created_venue_round_trips_with_tags_and_opening_hours(store: DynStore) {
+    let mut new = new_venue("Sunset Rooftop Bar", Category::Bar, 40.7325, -73.99);
+    new.description = Some("Rooftop cocktails with skyline view.".into());
+    new.tags = vec!["rooftop".into(), "cozy".into()];
+    let mut hours = OpeningHours::every_day(&[(17 * 60, 26 * 60)]);
+    hours.days[0].clear();
+    new.opening_hours = Some(hours);
+    new.price_level = Some(3);
+    new.rating = Some(4.7);
+    let created = store.create_venue(new.clone()).await.unwrap();
+    assert_eq!((created.id, &created.tags, &created.opening_hours), (new.id, &new.tags, &new.opening_hours));
+    assert_eq!(store.get_venue(created.id).await.unwrap(), created);
+    assert_eq!(pending_event_types(&store).await, ["venue.created"]);
+}
+
+async fn text_search_matches_name_description_cuisine_or_tags_ignoring_case(store: DynStore) {
+    let mut a = new_venue("Sunset Rooftop", Category::Bar, 40.73, -73.99);
+    a.tags = vec!["live_music".into()];
+    let mut b = new_venue("Noodle House", Category::Restaurant, 40.73, -73.99);
+    b.description = Some("Hand-pulled RAMEN".into());
+    b.cuisine = Some("japanese".into());
+    store.create_venue(a).await.unwrap();
+    store.create_venue(b).await.unwrap();
+    assert_eq!(names(&search(&store, text("ROOFTOP")).await), ["Sunset Rooftop"]);
+    assert_eq!(names(&search(&store, text("ramen")).await), ["Noodle House"]);
+    assert_eq!(names(&search(&store, text("Japan")).await), ["Noodle House"]);
+    assert_eq!(names(&search(&store, text("live_music")).await), ["Sunset Rooftop"]);
+    assert_eq!(search(&store, text("  ")).await.len(), 2);
+    assert!(search(&store, text("karaoke")).await.is_empty());
+}
+
+async fn text_search_treats_like_wildcards_literally(store: DynStore) {
+    store.create_venue(new_venue("100% Agave", Category::Bar, 40.73, -73.99)).await.unwrap();
+    store.create_venue(new_venue("1000 Lanes", Category::Sports, 40.73, -73.99)).await.unwrap();
+    store.create_venue(new_venue("Back\\Slash", Category::Bar, 40.73, -73.99)).await.unwrap();
+    assert_eq!(names(&search(&store, text("100%")).await), ["100% Agave"]);
+    assert_eq!(names(&search(&store, text("10_")).await), Vec::<&str>::new());
+    assert_eq!(names(&search(&store, text("k\\s")).await), ["Back\\Slash"]);
+}
+
+async fn venues_filter_by_category_and_price_range(store: DynStore) {
+    for (name, category, price) in [
+        ("Cheap Bar", Category::Bar, Some(1)),
+        ("Fancy Bar", Category::Bar, Some(4)),
+        ("Mid Cafe", Category::Cafe, Some(2)),
+        ("Unpriced Bar", Category::Bar, None),
+    ] {
+        let mut v = new_venue(name, category, 40.73, -73.99);
+        v.price_level = price;
+        store.create_venue(v).await.unwrap();
+    }
+    let bars = search(&store, VenueQuery { category: Some(Category::Bar), ..Default::default() }).await;
+    assert_eq!(names(&bars), ["Cheap Bar", "Fancy Bar", "Unpriced Bar"]);
+    let q = VenueQuery { price_min: Some(2), price_max: Some(4), ..Default::default() };
+    assert_eq!(names(&search(&store, q).await), ["Fancy Bar", "Mid Cafe"]);
+    let q = VenueQuery { category: Some(Category::Bar), price_max: Some(2), ..Default::default() };
+    assert_eq!(names(&search(&store, q).await), ["Cheap Bar"]);
+}
+
+async fn a_radius_search_keeps_only_venues_inside_the_circle_with_full_pages(store: DynStore) {
+    let center = LatLng { lat: 40.7580, lng: -73.9855 };
+    let places = [
+        ("in-0.5n", 0.5, 0.0, true),
+        ("in-1.5e", 0.0, 1.5, true),
+        ("in-1.2sw", -1.2, -1.2, true),
+        ("corner-1.9ne", 1.9, 1.9, false), // inside the bounding box, outside the circle
+        ("out-2.5w", 0.0, -2.5, false),
+        ("out-10s", -10.0, 0.0, false),
+    ];
+    let mut inside = Vec::new();
+    for (name, north, east, is_inside) in places {
+        let (lat, lng) = offset(center, north, east);
+        let v = store.create_venue(new_venue(name, Category::Cafe, lat, lng)).await.unwrap();
+        if is_inside {
+            inside.push(v.name);
+        }
+    }
+    let near = VenueQuery { near: Some((center, 2.0)), ..Default::default() };
+    assert_eq!(names(&search(&store, near.clone()).await), inside);
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_venues(&near, PageRequest { limit: 2, after }).await.unwrap();
+        if page.next.is_some() {
+            assert_eq!(page.items.len(), 2, "every page but the last is full");
+        }
+        paged.extend(page.items.into_iter().map(|v| v.name));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(paged, inside);
+}
+
+async fn an_update_changes_only_the_given_fields_and_can_clear_the_hours(store: DynStore) {
+    let mut new = new_venue("Cafe Uno", Category::Cafe, 40.73, -73.99);
+    new.opening_hours = Some(OpeningHours::every_day(&[(8 * 60, 18 * 60)]));
+    let before = store.create_venue(new).await.unwrap();
+    let patch = VenuePatch {
+        name: Some("Cafe Due".into()),
+        tags: Some(vec!["wifi".into()]),
+        opening_hours: Some(None),
+        price_level: Some(None),
+        location: Some((40.74, -73.98)),
+        ..Default::default()
+    };
+    let after = store.update_venue(before.id, patch.clone()).await.unwrap();
+    let mut expected = before.clone();
+    patch.apply(&mut expected);
+    expected.updated_at = after.updated_at;
+    assert_eq!(after, expected);
+    assert_eq!(store.get_venue(before.id).await.unwrap(), after);
+    let bad = VenuePatch { rating: Some(Some(9.0)), ..Default::default() };
+    let err = store.update_venue(before.id, bad).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid(v) if v.0[0].field == "rating"), "{err:?}");
+}
+
+async fn deleting_a_venue_removes_its_interactions_and_interests(store: DynStore) {
+    let u = user(&store, "mia").await;
+    let v = store.create_venue(new_venue("Gone", Category::Bar, 40.73, -73.99)).await.unwrap();
+    let keep = store.create_venue(new_venue("Kept", Category::Bar, 40.73, -73.99)).await.unwrap();
+    interaction(&store, &u, &v).await;
+    interaction(&store, &u, &keep).await;
+    store.express_interest(u.id, v.id, None).await.unwrap();
+    store.delete_venue(v.id).await.unwrap();
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.venues, counts.interactions, counts.venue_interests), (1, 1, 0));
+    assert!(matches!(store.get_venue(v.id).await, Err(StoreError::NotFound { entity: "venue", .. })));
+    assert!(pending_event_types(&store).await.ends_with(&["venue.deleted".to_string()]));
+}
+
+async fn unknown_venues_are_not_found(store: DynStore) {
+    let id = domain::new_id();
+    let is_venue_not_found = |e: StoreError| matches!(e, StoreError::NotFound { entity: "venue", .. });
+    assert!(is_venue_not_found(store.get_venue(id).await.unwrap_err()));
+    assert!(is_venue_not_found(store.update_venue(id, VenuePatch::default()).await.unwrap_err()));
+    assert!(is_venue_not_found(store.delete_venue(id).await.unwrap_err()));
+}
