@@ -58,8 +58,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// A 422 for a value of the wrong shape at `path`. serde reports a missing or unknown field
-/// at its parent, so the field's own name is taken from the message.
+/// A 422 for a value of the wrong shape at `path`. serde reports a missing field at its
+/// parent, so the field's own name is taken from the message.
 fn shape_error(path: &str, message: &str) -> ApiError {
     let message = message.split(" at line ").next().unwrap_or(message).to_string();
     let named = ["missing field `", "unknown field `"]
@@ -68,6 +68,8 @@ fn shape_error(path: &str, message: &str) -> ApiError {
         .and_then(|rest| rest.split('`').next());
     let field = match (path, named) {
         (".", Some(name)) => name.to_string(),
+        // An unknown field's path already ends with it; a missing one's is its parent.
+        (p, Some(name)) if p == name || p.ends_with(&format!(".{name}")) => p.to_string(),
         (parent, Some(name)) => format!("{parent}.{name}"),
         (".", None) => "body".to_string(),
         (p, None) => p.to_string(),
@@ -135,6 +137,10 @@ fn path_error(rejection: PathRejection, raw: Option<RawPathParams>) -> ApiError 
         ErrorKind::ParseErrorAtIndex { value, expected_type, .. }
         | ErrorKind::ParseError { value, expected_type } => {
             (key_of(value).unwrap_or_else(|| "path".into()), describe(expected_type))
+        }
+        ErrorKind::DeserializeError { key, message, .. } => {
+            let message = if message.contains("UUID") { "must be a UUID".into() } else { message.clone() };
+            (key.clone(), message)
         }
         ErrorKind::InvalidUtf8InPathParam { key } => (key.clone(), "must be valid UTF-8".into()),
         other => ("path".into(), other.to_string()),

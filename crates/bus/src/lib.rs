@@ -5,6 +5,7 @@
 
 pub mod id;
 pub mod memory;
+pub mod redis;
 
 use async_trait::async_trait;
 use domain::{Channel, Event, Id, Timestamp};
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 pub use id::EventId;
 pub use memory::MemoryBus;
+pub use redis::RedisBus;
 
 /// A bus error: the backend is unreachable (the caller keeps events in the outbox and retries).
 #[derive(Debug, thiserror::Error)]

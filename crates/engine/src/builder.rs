@@ -14,16 +14,17 @@ use crate::engine::Engine;
 use crate::ingest;
 use crate::settings::EngineSettings;
 use crate::state::{Delta, Edge, Snapshot, UserRow, VenueDyn, VenuePoint, VenueRow};
+use crate::util::FastMap;
 
 /// Collects domain values and builds an [`Engine`].
 #[derive(Debug)]
 pub struct EngineBuilder {
     settings: EngineSettings,
     users: Vec<UserRow>,
-    user_ix: HashMap<Uuid, u32>,
+    user_ix: FastMap<Uuid, u32>,
     venues: Vec<Option<VenueRow>>,
     vdyn: Vec<VenueDyn>,
-    venue_ix: HashMap<Uuid, u32>,
+    venue_ix: FastMap<Uuid, u32>,
     tzs: Vec<Tz>,
     tz_ix: HashMap<String, u16>,
     t0: Option<i64>,
@@ -43,10 +44,10 @@ impl EngineBuilder {
         Self {
             settings,
             users: Vec::new(),
-            user_ix: HashMap::new(),
+            user_ix: FastMap::default(),
             venues: Vec::new(),
             vdyn: Vec::new(),
-            venue_ix: HashMap::new(),
+            venue_ix: FastMap::default(),
             tzs: vec![chrono_tz::America::New_York],
             tz_ix: HashMap::from([("America/New_York".to_string(), 0)]),
             t0: None,
@@ -247,8 +248,8 @@ pub(crate) fn assemble(
     users: Arc<Vec<Arc<UserRow>>>,
     venues: Arc<Vec<Arc<VenueRow>>>,
     vdyn: Arc<Vec<Arc<VenueDyn>>>,
-    user_ix: Arc<HashMap<Uuid, u32>>,
-    venue_ix: Arc<HashMap<Uuid, u32>>,
+    user_ix: Arc<FastMap<Uuid, u32>>,
+    venue_ix: Arc<FastMap<Uuid, u32>>,
     trend_t0: i64,
     half_life_secs: f64,
     rtree: Option<Arc<RTree<VenuePoint>>>,

@@ -4,12 +4,12 @@
 //! distance) drop venues; the strategy aggregates member scores (average, least misery, or
 //! fairness = mean minus half the spread).
 
-use std::collections::HashMap;
 
 use chrono::Utc;
 use domain::LatLng;
 
 use crate::error::EngineError;
+use crate::util::FastMap;
 use crate::settings::EngineSettings;
 use crate::state::State;
 use crate::types::{GroupQuery, GroupRecommendations, GroupStrategy, GroupVenue, MemberScore, Ranker, VenueQuery};
@@ -75,12 +75,12 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
     let mut strict = s.clone();
     strict.ranker.dietary_hard = true;
     let mut ctxs: Vec<ScoreCtx<'_>> = Vec::with_capacity(rows.len());
-    let mut scores: Vec<HashMap<u32, Scored>> = Vec::with_capacity(rows.len());
+    let mut scores: Vec<FastMap<u32, Scored>> = Vec::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
         let mut f = Filter::from_query(st, &base, locs[i]);
         f.radius_km = None;
         let mut ctx = ScoreCtx::new(st, &strict, members[i], r, f, now, time);
-        let m: HashMap<u32, Scored> = ctx.score_all(&cands, Ranker::Default).into_iter().map(|c| (c.v, c)).collect();
+        let m: FastMap<u32, Scored> = ctx.score_all(&cands, Ranker::Default).into_iter().map(|c| (c.v, c)).collect();
         scores.push(m);
         ctxs.push(ctx);
     }

@@ -4,7 +4,6 @@
 //! `LiveSettings::merge_after` rows it is folded into a fresh snapshot (row `Arc`s re-shared,
 //! R-tree rebuilt only if venues changed) in the same swap.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use domain::{Booking, BookingStatus, DomainEvent, FriendRequestStatus, RelationshipType, Timestamp, UserId};
@@ -16,6 +15,7 @@ use crate::error::EngineError;
 use crate::ingest;
 use crate::model::{LoadedModel, MfModel};
 use crate::state::{Delta, Edge, State, UserRow, VenueDyn, VenueRow};
+use crate::util::FastMap;
 
 impl Engine {
     /// Applies one committed write. Unknown or irrelevant events are ignored. Returns whether
@@ -110,9 +110,16 @@ fn update_vdyn(st: &mut State, v: u32, f: impl FnOnce(&mut VenueDyn)) {
     let before = d.pos;
     f(&mut d);
     if d.pos != before {
-        st.delta.pop_dirty += 1;
         if d.pos > st.delta.max_pos {
             st.delta.max_pos = d.pos;
+        }
+        let base = st.base_pos(v);
+        let list = Arc::make_mut(&mut st.delta.dirty_pop);
+        list.retain(|&(_, x)| x != v);
+        if d.pos != base {
+            let key = (std::cmp::Reverse(d.pos), v);
+            let at = list.partition_point(|&(p, x)| (std::cmp::Reverse(p), x) < key);
+            list.insert(at, (d.pos, v));
         }
     }
     st.delta.vdyn.insert(v, Arc::new(d));
@@ -142,7 +149,7 @@ fn apply_to(st: &mut State, event: &DomainEvent, new_friend_strength: f64) -> bo
         E::VenueCreated(v) | E::VenueUpdated(v) => {
             let ix = ensure_venue(st, v.id);
             let tzs = Arc::make_mut(&mut st.delta.tzs);
-            let mut names: HashMap<String, u16> =
+            let mut names: std::collections::HashMap<String, u16> =
                 tzs.iter().enumerate().map(|(i, t)| (t.name().to_string(), i as u16)).collect();
             let tz = tz_index(tzs, &mut names, &v.timezone);
             put_venue(st, ix, ingest::venue_row(v, tz));
@@ -229,7 +236,6 @@ fn delete_user(st: &mut State, id: Uuid) {
         r.interests.clear();
     });
     recompute_max_pos(st);
-    st.delta.pop_dirty += 1;
 }
 
 /// Folds a state's delta into a fresh snapshot.
@@ -276,7 +282,7 @@ pub(crate) fn merge(st: State) -> State {
     State { snap: Arc::new(fresh), delta, model: st.model }
 }
 
-fn extend_ix(base: &Arc<HashMap<Uuid, u32>>, new: &Arc<HashMap<Uuid, u32>>) -> Arc<HashMap<Uuid, u32>> {
+fn extend_ix(base: &Arc<FastMap<Uuid, u32>>, new: &Arc<FastMap<Uuid, u32>>) -> Arc<FastMap<Uuid, u32>> {
     if new.is_empty() {
         return base.clone();
     }

@@ -73,7 +73,7 @@ pub fn train_bpr_with_progress(engine: &Engine, cfg: &TrainConfig, mut progress:
     let st = engine.load();
     let k = cfg.factors.max(1);
     let (nu, nv) = (st.n_users() as usize, st.n_venues() as usize);
-    // Positive pairs; strong signals (likes, saves, visits, bookings) appear twice.
+    // Positive pairs, repeated with engagement: the model learns how often, not only whether.
     let mut pairs: Vec<(u32, u32)> = Vec::new();
     for u in 0..st.n_users() {
         let Some(r) = st.live_user(u) else { continue };
@@ -81,10 +81,8 @@ pub fn train_bpr_with_progress(engine: &Engine, cfg: &TrainConfig, mut progress:
             if st.live_venue(a.venue).is_none() {
                 continue;
             }
-            pairs.push((u, a.venue));
-            if a.positive() {
-                pairs.push((u, a.venue));
-            }
+            let repeats = 1 + usize::from(a.n.min(8)) / 2 + usize::from(a.positive());
+            pairs.extend(std::iter::repeat_n((u, a.venue), repeats));
         }
     }
     let alive: Vec<u32> = (0..st.n_venues()).filter(|&v| st.live_venue(v).is_some()).collect();

@@ -11,11 +11,11 @@
 //! looks beyond direct friends: friends of friends and people who engaged with the same venues
 //! or are interested in the venue of the query.
 
-use std::collections::HashMap;
 
 use uuid::Uuid;
 
 use crate::error::EngineError;
+use crate::util::FastMap;
 use crate::settings::{EngineSettings, PeopleSettings};
 use crate::state::{State, UserRow};
 use crate::types::{
@@ -204,7 +204,7 @@ fn compat_unit(w: &PeopleSettings, x: &Compat) -> f64 {
 /// people interested in the venue.
 fn people_candidates(st: &State, w: &PeopleSettings, u: u32, user: &UserRow, venue: Option<u32>) -> Vec<u32> {
     let mut out: Vec<u32> = user.edges.iter().map(|e| e.other).collect();
-    let mut fof: HashMap<u32, u32> = HashMap::new();
+    let mut fof: FastMap<u32, u32> = FastMap::default();
     for e in &user.edges {
         let Some(f) = st.live_user(e.other) else { continue };
         for g in &f.edges {

@@ -24,10 +24,17 @@ pub struct EngineSettings {
 pub struct RankerSettings {
     /// Proximity `exp(-d / proximity_scale_km)`.
     pub w_proximity: f64,
-    /// Distance scale of proximity, km.
+    /// Distance scale of proximity, km (for users without enough history).
     pub proximity_scale_km: f64,
-    /// The user's own past engagement with the venue (likes, saves, dwell).
+    /// Use the user's own typical distance (mean distance of the venues they engaged with, times
+    /// this factor) as the proximity scale once they have 3 or more; 0 disables.
+    pub personal_distance_factor: f64,
+    /// The user's own past engagement with the venue (likes, saves, visits, dwell, repeats).
     pub w_history: f64,
+    /// The history feature of a venue the user engaged with is
+    /// `history_floor + (1 - history_floor) * ln(1 + e) / ln(1 + e_max)`, with `e` the user's
+    /// engagement with it and `e_max` their largest: any engagement counts, repeats count more.
+    pub history_floor: f64,
     /// Explicit preference match: cuisine, price, ambiance.
     pub w_preference: f64,
     /// Implicit taste: share of the user's past engagement on the venue's cuisine and category.
@@ -69,7 +76,9 @@ impl Default for RankerSettings {
         Self {
             w_proximity: 0.22,
             proximity_scale_km: 3.0,
+            personal_distance_factor: 1.0,
             w_history: 0.18,
+            history_floor: 0.5,
             w_preference: 0.10,
             w_taste: 0.22,
             w_context: 0.04,

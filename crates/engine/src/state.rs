@@ -2,7 +2,6 @@
 //! bundled in one [`State`] value that readers load atomically. Per-user and per-venue rows are
 //! `Arc`s, so a delta entry replaces one row and a merge re-shares every untouched row.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono_tz::Tz;
@@ -12,6 +11,7 @@ use rstar::primitives::GeomWithData;
 use uuid::Uuid;
 
 use crate::model::LoadedModel;
+use crate::util::FastMap;
 
 /// A venue point in the R-tree: Earth-centred coordinates (km) and the venue index.
 pub(crate) type VenuePoint = GeomWithData<[f64; 3], u32>;
@@ -43,13 +43,17 @@ impl Agg {
 
     /// A 0..1 engagement strength used by the default rankers.
     pub fn engagement(&self) -> f64 {
-        let x = f64::from(self.likes) * 0.5
+        1.0 - (-self.raw_engagement()).exp()
+    }
+
+    /// Unbounded engagement: weighted counts of what the user did with the venue.
+    pub fn raw_engagement(&self) -> f64 {
+        f64::from(self.likes) * 0.5
             + f64::from(self.saves) * 0.35
             + f64::from(self.visits) * 0.5
             + f64::from(self.booked) * 0.5
             + f64::from(self.n) * 0.1
-            + f64::from(self.dwell) / 600.0;
-        1.0 - (-x).exp()
+            + f64::from(self.dwell) / 600.0
     }
 
     /// Whether the user showed a positive signal (like, interest, save, visit or booking).
@@ -201,8 +205,8 @@ pub(crate) struct Snapshot {
     pub users: Arc<Vec<Arc<UserRow>>>,
     pub venues: Arc<Vec<Arc<VenueRow>>>,
     pub vdyn: Arc<Vec<Arc<VenueDyn>>>,
-    pub user_ix: Arc<HashMap<Uuid, u32>>,
-    pub venue_ix: Arc<HashMap<Uuid, u32>>,
+    pub user_ix: Arc<FastMap<Uuid, u32>>,
+    pub venue_ix: Arc<FastMap<Uuid, u32>>,
     /// Alive venues of the base, by location.
     pub rtree: Arc<RTree<VenuePoint>>,
     /// Base venues by descending positive count.
@@ -217,13 +221,13 @@ const SHARDS: usize = 64;
 /// A copy-on-write map from index to row, in shards so an update copies one small shard.
 #[derive(Debug, Clone)]
 pub(crate) struct Shards<T> {
-    shards: Arc<Vec<Arc<HashMap<u32, Arc<T>>>>>,
+    shards: Arc<Vec<Arc<FastMap<u32, Arc<T>>>>>,
     len: usize,
 }
 
 impl<T: Clone> Default for Shards<T> {
     fn default() -> Self {
-        Self { shards: Arc::new((0..SHARDS).map(|_| Arc::new(HashMap::new())).collect()), len: 0 }
+        Self { shards: Arc::new((0..SHARDS).map(|_| Arc::new(FastMap::default())).collect()), len: 0 }
     }
 }
 
@@ -259,17 +263,18 @@ pub(crate) struct Delta {
     pub users: Shards<UserRow>,
     pub vdyn: Shards<VenueDyn>,
     /// Venues created or updated since the snapshot (scanned linearly; few).
-    pub venues: Arc<HashMap<u32, Arc<VenueRow>>>,
-    pub new_user_ix: Arc<HashMap<Uuid, u32>>,
-    pub new_venue_ix: Arc<HashMap<Uuid, u32>>,
+    pub venues: Arc<FastMap<u32, Arc<VenueRow>>>,
+    pub new_user_ix: Arc<FastMap<Uuid, u32>>,
+    pub new_venue_ix: Arc<FastMap<Uuid, u32>>,
     pub n_users: u32,
     pub n_venues: u32,
     /// The largest positive count over venues, now.
     pub max_pos: u32,
     /// Time zones by index (grows when a venue brings a new one).
     pub tzs: Arc<Vec<Tz>>,
-    /// Venues whose popularity changed since the snapshot (their base order is stale).
-    pub pop_dirty: usize,
+    /// Venues whose positive count differs from the snapshot's, as (count now, venue), by
+    /// descending count: the popularity stream for them (their base order is stale).
+    pub dirty_pop: Arc<Vec<(u32, u32)>>,
 }
 
 /// What a reader loads: a snapshot, its delta and the learned model, consistent together.
@@ -305,6 +310,16 @@ impl State {
     /// The current row of an alive venue.
     pub fn live_venue(&self, v: u32) -> Option<&VenueRow> {
         self.venue(v).filter(|r| r.alive)
+    }
+
+    /// The positive count of a venue in the snapshot (its place in `pop_order`).
+    pub fn base_pos(&self, v: u32) -> u32 {
+        self.snap.vdyn.get(v as usize).map_or(0, |d| d.pos)
+    }
+
+    /// Whether a venue's positive count changed since the snapshot.
+    pub fn pos_dirty(&self, v: u32) -> bool {
+        self.delta.vdyn.get(v).is_some_and(|d| d.pos != self.base_pos(v))
     }
 
     /// The current counters of a venue.

@@ -106,7 +106,9 @@ fn from_database_error(db: &dyn DatabaseError) -> StoreError {
                 field: field.map(String::from),
             }
         }
-        ErrorKind::ForeignKeyViolation => StoreError::NotFound { entity: referenced_entity(&culprit), id: String::new() },
+        ErrorKind::ForeignKeyViolation => {
+            StoreError::NotFound { entity: referenced_entity(&culprit), id: String::new() }
+        }
         ErrorKind::CheckViolation => {
             StoreError::invalid(&check_field(&culprit), "refused by a database constraint (out of range or malformed)")
         }

@@ -14,9 +14,9 @@ mod store;
 
 use async_trait::async_trait;
 use domain::{
-    DomainEvent, FriendRequest, Id, Interaction, LatLng, NewInteraction, NewUser, NewVenue, Page, PageRequest,
-    RelationshipType, Category, SocialEdge, Timestamp, User, UserId, UserPatch, UserPreferences, Venue, VenueId,
-    VenueInterest, VenuePatch, Plan, PlanParticipant, Booking,
+    Booking, Category, DomainEvent, FriendRequest, Id, Interaction, LatLng, NewInteraction, NewUser, NewVenue, Page,
+    PageRequest, Plan, PlanParticipant, RelationshipType, SocialEdge, Timestamp, User, UserId, UserPatch,
+    UserPreferences, Venue, VenueId, VenueInterest, VenuePatch,
 };
 use serde::Serialize;
 use std::sync::Arc;
@@ -178,15 +178,23 @@ pub trait Store: Send + Sync + 'static {
     /// Answers a pending request addressed to `to`. Accepting creates the friendship (two
     /// `friend` edges, strength 0.5) in the same transaction. `Conflict` if not pending.
     async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> StoreResult<FriendRequest>;
-    async fn list_friend_requests(&self, user_id: UserId, direction: RequestDirection) -> StoreResult<Vec<FriendRequest>>;
+    async fn list_friend_requests(
+        &self,
+        user_id: UserId,
+        direction: RequestDirection,
+    ) -> StoreResult<Vec<FriendRequest>>;
     /// Users with an edge from `user_id` (friends first, then by strength), paginated by the
     /// other user's id.
     async fn list_friends(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Friend>>;
     /// Removes the edges both ways. `NotFound` if they were not connected.
     async fn remove_friend(&self, user_id: UserId, other: UserId) -> StoreResult<()>;
     /// Records that `user_id` wants to go to `venue_id` (upsert: the newest preferred time wins).
-    async fn express_interest(&self, user_id: UserId, venue_id: VenueId, preferred_time: Option<Timestamp>)
-    -> StoreResult<VenueInterest>;
+    async fn express_interest(
+        &self,
+        user_id: UserId,
+        venue_id: VenueId,
+        preferred_time: Option<Timestamp>,
+    ) -> StoreResult<VenueInterest>;
 
     // ---- bulk: seeding, import, reset, snapshot loading ----
     /// Writes a batch in one transaction with multi-row inserts; no per-row events.

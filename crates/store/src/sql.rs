@@ -153,7 +153,8 @@ pub(crate) trait Conn: Send {
     fn fetch_all<R: FromDbRow>(&mut self, sql: Sql) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send;
 
     /// Runs a query and decodes the first row, if any.
-    fn fetch_optional<R: FromDbRow>(&mut self, sql: Sql) -> impl Future<Output = Result<Option<R>, sqlx::Error>> + Send;
+    fn fetch_optional<R: FromDbRow>(&mut self, sql: Sql)
+    -> impl Future<Output = Result<Option<R>, sqlx::Error>> + Send;
 
     /// Applies this backend's pending migrations.
     fn migrate(&mut self) -> impl Future<Output = StoreResult<()>> + Send;

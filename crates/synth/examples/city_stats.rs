@@ -14,11 +14,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let all = city.venues();
     println!("{} venues in full: {:?}", all.len(), t.elapsed());
+    let mode = std::env::var("MODE").unwrap_or_default();
     let t = Instant::now();
-    let counts = city.par_map_ranges(10_000, |r| {
+    let counts = if mode == "records" { vec![] } else { city.par_map_ranges(10_000, |r| {
         let c = city.chunk(r);
         (c.users.len(), c.edges.len(), c.interactions.len(), c.interests.len(), c.plans.len())
-    });
+    }) };
     let sum = counts.iter().fold((0, 0, 0, 0, 0), |a, c| (a.0 + c.0, a.1 + c.1, a.2 + c.2, a.3 + c.3, a.4 + c.4));
     println!(
         "parallel chunks: {} users, {} edges, {} interactions, {} interests, {} plans in {:?}",
@@ -48,6 +49,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for h in city.neighbourhoods().iter().take(5) {
             println!("{} {:?} {:?} sig={:?}", h.name, h.kind, h.center, h.signature_cuisine);
         }
+    }
+    if mode == "chunks" {
+        return Ok(());
     }
     let t = Instant::now();
     let n: usize = city.par_map_ranges(10_000, |r| city.interaction_records(r).len()).iter().sum();

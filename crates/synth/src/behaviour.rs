@@ -9,6 +9,7 @@ use rand::RngExt;
 use uuid::Uuid;
 
 use crate::catalog::{self, VISIT_MINUTES};
+use crate::clock::{HOUR_MS, weekday_minute};
 use crate::hoods::{gauss, pick_cumulative};
 use crate::personas::{self, PersonaProfile};
 use crate::rng::{EntityRng, uuid_v7};
@@ -55,19 +56,19 @@ impl City {
         }
         let tol = taste.distance_km;
         // Near home, and around a neighbourhood they go out in.
-        self.spatial(rng, taste.home_xy, tol, 48, &mut out.venues);
+        self.spatial(rng, taste.home_xy, tol, 40, &mut out.venues);
         let out_hood = if rng.random_bool(0.5) {
             self.hood_near[taste.home_hood as usize].first().map_or(taste.home_hood as usize, |&h| h as usize)
         } else {
             rng.random_range(0..self.hoods.len())
         };
         let out_xy = self.projection.xy(self.hoods[out_hood].center);
-        self.spatial(rng, out_xy, tol * 0.7, 16, &mut out.venues);
+        self.spatial(rng, out_xy, tol * 0.7, 12, &mut out.venues);
         // Their favourite categories and cuisines, in their own and nearby neighbourhoods.
         let cat_w: Vec<f64> = taste.category.iter().map(|&u| f64::from(u).exp()).collect();
         let cui_w: Vec<f64> = taste.cuisine.iter().map(|&u| f64::from(2.0 * u).exp()).collect();
         let near = &self.hood_near[taste.home_hood as usize];
-        for k in 0..32 {
+        for k in 0..28 {
             let hood = if k % 2 == 0 || near.is_empty() { taste.home_hood as usize } else { near[rng.random_range(0..near.len())] as usize };
             let list = if k % 4 == 3 {
                 let c = crate::hoods::pick(rng, &cui_w);
@@ -81,7 +82,7 @@ impl City {
             }
         }
         // The city's well-known places, and the community's favourites.
-        for _ in 0..10 {
+        for _ in 0..8 {
             out.venues.push(self.popular[rng.random_range(0..self.popular.len())]);
         }
         out.venues.extend(taste.favourites.iter().copied().filter(|&v| (v as usize) < n));
@@ -151,12 +152,14 @@ impl City {
         let count = (mean + rng.random::<f64>()).floor() as usize;
         let first = out.len();
         let mix = prof.action_mix.as_array();
-        while out.len() - first < count {
+        let mut attempts = 0;
+        while out.len() - first < count && attempts < 4 * count {
+            attempts += 1;
             let Some(k) = cands.sample(rng) else { break };
             let v = cands.venues[k];
             let affinity = affinity_of_utility(cands.utility[k]);
             let kind = episode_kind(rng, &mix, affinity);
-            let at = self.episode_time(rng, prof, v, kind, from);
+            let Some(at) = self.episode_time(rng, prof, v, kind, from) else { continue };
             let dwell = dwell_seconds(rng, kind, self.hot[v as usize].category as usize, affinity);
             // Commitments usually follow a look at the venue page first.
             if kind != InteractionType::View && kind != InteractionType::Search && rng.random_bool(0.45) && out.len() - first + 1 < count {
@@ -172,39 +175,38 @@ impl City {
     }
 
     fn record(&self, rng: &mut EntityRng, i: usize, v: u32, kind: InteractionType, dwell: i32, at_ms: i64) -> InteractionRecord {
-        let day = self.days.day_of(at_ms);
-        let hour = ((at_ms - self.days.starts_ms[day]) / 3_600_000).clamp(0, 23) as u32;
         InteractionRecord {
             id: uuid_v7(at_ms, rng.random()),
             user: i as u32,
             venue: v,
             kind,
             dwell_seconds: dwell,
-            time_of_day: TimeOfDay::from_hour(hour),
+            time_of_day: TimeOfDay::from_hour(self.clock.local_hour(at_ms)),
             at_ms,
         }
     }
 
     /// A time for an episode in `[from, now)`: a day by the persona's weekly rhythm, an hour
     /// by the persona's daily rhythm, or for visits by the venue's category and open hours.
-    fn episode_time(&self, rng: &mut EntityRng, prof: &PersonaProfile, v: u32, kind: InteractionType, from: i64) -> i64 {
-        let (d0, d1) = (self.days.day_of(from), self.days.day_of(self.now_ms - 1));
+    /// `None` if no such time was found quickly (the episode is then dropped).
+    fn episode_time(&self, rng: &mut EntityRng, prof: &PersonaProfile, v: u32, kind: InteractionType, from: i64) -> Option<i64> {
+        let (d0, d1) = (self.clock.day_of(from), self.clock.day_of(self.now_ms - 1));
         let wmax = prof.weekday_activity.iter().copied().fold(0.0, f64::max);
         let p = &self.hot[v as usize];
-        let mut fallback = from;
-        for _ in 0..12 {
+        let visit = kind == InteractionType::Visit;
+        for _ in 0..16 {
             let day = rng.random_range(d0..=d1);
-            let wd = self.days.weekday[day] as usize;
+            let wd = self.clock.weekday(day);
             if rng.random::<f64>() * wmax > prof.weekday_activity[wd] {
                 continue;
             }
             let mut w = [0f64; 24];
-            if kind == InteractionType::Visit {
+            if visit {
                 let open = self.hours.masks[p.hours as usize][wd];
-                let visit = catalog::visit_hours(p.category as usize);
+                let by_category = catalog::visit_hours(p.category as usize);
                 for (h, x) in w.iter_mut().enumerate() {
                     if open & (1 << h) != 0 {
-                        *x = visit[h] * prof.hourly_activity[h].sqrt();
+                        *x = by_category[h] * prof.hourly_activity[h].sqrt();
                     }
                 }
             } else {
@@ -214,13 +216,20 @@ impl City {
                 continue;
             }
             let h = crate::hoods::pick(rng, &w) as i64;
-            let at = self.days.starts_ms[day] + h * 3_600_000 + rng.random_range(0..3_600_000);
-            if at >= from && at < self.now_ms {
-                return at;
+            let local = self.clock.midnight(day) + h * HOUR_MS + rng.random_range(0..HOUR_MS);
+            let Some(at) = self.clock.to_utc(local) else { continue };
+            if at < from || at >= self.now_ms {
+                continue;
             }
-            fallback = at.clamp(from, self.now_ms - 1);
+            if visit {
+                let (wd, minute) = weekday_minute(local);
+                if !self.hours.hours[p.hours as usize].is_open(catalog::WEEKDAYS[wd], minute) {
+                    continue;
+                }
+            }
+            return Some(at);
         }
-        fallback
+        None
     }
 }
 

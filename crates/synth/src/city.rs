@@ -3,8 +3,7 @@
 //! then asked for any entity by index. Nothing per user is stored, so memory stays bounded
 //! whatever the number of users.
 
-use chrono::{NaiveDate, TimeZone};
-use domain::{LatLng, Timestamp, Venue, VenueId};
+use domain::{LatLng, Venue, VenueId};
 
 use crate::catalog::{CUISINES, HoursTable};
 use crate::hoods::{self, Neighbourhood};
@@ -102,46 +101,6 @@ impl Grid {
     }
 }
 
-/// Local calendar days covering the history window and the weeks after it.
-#[derive(Debug, Clone)]
-pub(crate) struct Days {
-    /// UTC milliseconds of each local midnight.
-    pub starts_ms: Vec<i64>,
-    /// Weekday of each day, Monday = 0.
-    pub weekday: Vec<u8>,
-}
-
-impl Days {
-    fn new(tz: chrono_tz::Tz, from: Timestamp, to: Timestamp) -> Self {
-        use chrono::Datelike;
-        let first: NaiveDate = from.with_timezone(&tz).date_naive();
-        let last: NaiveDate = to.with_timezone(&tz).date_naive();
-        let (mut starts_ms, mut weekday) = (vec![], vec![]);
-        let mut d = first;
-        while d <= last {
-            let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-            let utc = tz
-                .from_local_datetime(&midnight)
-                .earliest()
-                .or_else(|| tz.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
-                .map(|t| t.timestamp_millis())
-                .unwrap_or_else(|| midnight.and_utc().timestamp_millis());
-            starts_ms.push(utc);
-            weekday.push(d.weekday().num_days_from_monday() as u8);
-            d = d.succ_opt().unwrap_or(d);
-            if d == first {
-                break;
-            }
-        }
-        Self { starts_ms, weekday }
-    }
-
-    /// The index of the local day containing `ms` (clamped to the table).
-    pub(crate) fn day_of(&self, ms: i64) -> usize {
-        self.starts_ms.partition_point(|&s| s <= ms).saturating_sub(1)
-    }
-}
-
 /// A generated city. Cheap to share between threads (`&City` is `Sync`).
 #[derive(Debug, Clone)]
 pub struct City {
@@ -165,10 +124,12 @@ pub struct City {
     pub(crate) communities: Vec<crate::users::Community>,
     /// Per dominant persona of a community, cumulative persona odds of its members.
     pub(crate) persona_cumulative: [[f64; 7]; 7],
+    /// Multipliers of a persona's mean degree, log-normal-like, indexed by 10 hash bits.
+    pub(crate) degree_spread: Vec<f32>,
     /// Venue ids, dense (read once per generated interaction).
     pub(crate) venue_ids: Vec<VenueId>,
     pub(crate) ring: Vec<u64>,
-    pub(crate) days: Days,
+    pub(crate) clock: crate::clock::Clock,
     pub(crate) history_start_ms: i64,
     pub(crate) now_ms: i64,
 }
@@ -237,7 +198,7 @@ impl City {
         let n = config.users as u64;
         let community_size = if n < 16 { n.max(1) } else { (n / 8).clamp(16, 150) };
         let ring = ring_offsets(seed, n, community_size);
-        let days = Days::new(tz, history_start - chrono::Duration::days(2), config.now + chrono::Duration::days(40));
+        let clock = crate::clock::Clock::new(tz, history_start - chrono::Duration::days(2), config.now + chrono::Duration::days(40));
         let persona_cumulative = std::array::from_fn(|dominant| {
             let mut acc = 0.0;
             std::array::from_fn(|k| {
@@ -266,8 +227,9 @@ impl City {
             communities: vec![],
             persona_cumulative,
             venue_ids,
+            degree_spread: degree_spread(),
             ring,
-            days,
+            clock,
             history_start_ms,
             now_ms,
         };
@@ -336,6 +298,18 @@ impl City {
     pub fn timezone(&self) -> chrono_tz::Tz {
         self.tz
     }
+}
+
+/// 1,024 quantiles of `exp(0.35 z - 0.06)` with `z` logistic of unit variance: the spread
+/// of users' sociability around their persona's mean degree (mean about 1).
+fn degree_spread() -> Vec<f32> {
+    (0..1024)
+        .map(|k| {
+            let u = (k as f64 + 0.5) / 1024.0;
+            let z = (u / (1.0 - u)).ln() * 0.5513;
+            (0.35 * z - 0.06).exp() as f32
+        })
+        .collect()
 }
 
 /// Long-range tie offsets on the ring of permuted user positions: distinct, at least one

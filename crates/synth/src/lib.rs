@@ -28,6 +28,7 @@ mod behaviour;
 pub mod catalog;
 mod chunk;
 mod city;
+mod clock;
 mod config;
 mod hoods;
 pub mod personas;

@@ -13,8 +13,7 @@ use crate::social::Friend;
 use crate::users::UserCore;
 use crate::City;
 
-const HOUR_MS: i64 = 3_600_000;
-const DAY_MS: i64 = 24 * HOUR_MS;
+use crate::clock::{DAY_MS, HOUR_MS};
 
 fn ts(ms: i64) -> domain::Timestamp {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
@@ -22,25 +21,33 @@ fn ts(ms: i64) -> domain::Timestamp {
 
 impl City {
     /// A local time on one of the next `days` days, on the hour or half hour, when venue `v`
-    /// is open and people of its category usually go.
+    /// is open for a whole visit and people usually go to such places.
     fn future_slot(&self, rng: &mut EntityRng, v: u32, days: usize) -> Option<i64> {
-        let today = self.days.day_of(self.now_ms);
+        let today = self.clock.day_of(self.now_ms);
         let p = &self.hot[v as usize];
+        let hours = &self.hours.hours[p.hours as usize];
+        let turn = p.category().turn_minutes().min(90);
         let visit = catalog::visit_hours(p.category as usize);
-        for _ in 0..10 {
+        for _ in 0..12 {
             let day = today + rng.random_range(1..=days.max(1));
-            let (Some(&start), Some(&wd)) = (self.days.starts_ms.get(day), self.days.weekday.get(day)) else {
+            if day >= self.clock.days() {
                 continue;
-            };
-            let open = self.hours.masks[p.hours as usize][wd as usize];
+            }
+            let wd = self.clock.weekday(day);
+            let open = self.hours.masks[p.hours as usize][wd];
             let w: Vec<f64> = (0..24).map(|h| if open & (1 << h) != 0 { visit[h] } else { 0.0 }).collect();
             if w.iter().all(|&x| x <= 0.0) {
                 continue;
             }
             let h = crate::hoods::pick(rng, &w) as i64;
-            let at = start + h * HOUR_MS + if rng.random_bool(0.5) { 30 * 60_000 } else { 0 };
-            if at > self.now_ms {
-                return Some(at);
+            let local = self.clock.midnight(day) + h * HOUR_MS + if rng.random_bool(0.5) { 30 * 60_000 } else { 0 };
+            let naive = chrono::DateTime::from_timestamp_millis(local).unwrap_or_default().naive_utc();
+            if !hours.is_open_for(&naive, turn) {
+                continue;
+            }
+            match self.clock.to_utc(local) {
+                Some(at) if at > self.now_ms => return Some(at),
+                _ => continue,
             }
         }
         None
@@ -100,6 +107,9 @@ impl City {
         let (g_lo, g_hi) = prof.group_size;
         let want = rng.random_range(g_lo.max(2)..=g_hi.max(2)) as usize - 1;
         invitees.truncate(want);
+        if invitees.is_empty() {
+            return;
+        }
         let since = core.created_ms.max(self.now_ms - 5 * DAY_MS);
         let created_ms = since + rng.random_range(0..(self.now_ms - since).max(1));
         let status = match rng.random::<f64>() {

@@ -113,8 +113,9 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 }
 
 impl Permutation {
+    /// A permutation of `0..n`; `n` is at most `2^32` (checked by the city's configuration).
     pub(crate) fn new(seed: u64, n: u64) -> Self {
-        let n = n.max(1);
+        let n = n.clamp(1, 1 << 32);
         let h = hash1(seed, Kind::Permutation, n);
         let mut a = ((n as f64 * 0.618_033_988_75) as u64 + h % 97).max(1) % n.max(2);
         while n > 1 && (a == 0 || gcd(a, n) != 1) {
@@ -124,15 +125,14 @@ impl Permutation {
         Self { n, a, a_inv: if n > 1 { mod_inverse(a, n) } else { 0 }, b: mix64(h) % n }
     }
 
-    /// The position of `i` (in `0..n`).
+    /// The position of `i` (in `0..n`). With `n <= 2^32` the products fit in 64 bits.
     pub(crate) fn apply(&self, i: u64) -> u64 {
-        ((u128::from(self.a) * u128::from(i) + u128::from(self.b)) % u128::from(self.n)) as u64
+        (self.a * i + self.b) % self.n
     }
 
     /// The index at position `p` (in `0..n`).
     pub(crate) fn invert(&self, p: u64) -> u64 {
-        let shifted = (p + self.n - self.b % self.n) % self.n;
-        ((u128::from(self.a_inv) * u128::from(shifted)) % u128::from(self.n)) as u64
+        (self.a_inv * ((p + self.n - self.b) % self.n)) % self.n
     }
 }
 

@@ -125,7 +125,8 @@ pub(crate) fn draw(rng: &mut EntityRng, prof: &PersonaProfile, community_latent:
         category,
         cuisine,
         tags,
-        price_ideal: (prof.price_ideal + 0.4 * gauss(rng)).clamp(1.0, 4.0) as f32,
+        // Price-sensitive people are also the most consistent about price.
+        price_ideal: (prof.price_ideal + 0.5 / (1.0 + prof.price_sensitivity) * gauss(rng)).clamp(1.0, 4.0) as f32,
         price_sensitivity: (prof.price_sensitivity * (0.3 * gauss(rng)).exp()) as f32,
         distance_km: (prof.distance_km * (0.3 * gauss(rng)).exp()) as f32,
         popularity_weight: (0.45 + 0.1 * gauss(rng)).clamp(0.1, 0.9) as f32,
@@ -185,8 +186,8 @@ impl Taste {
         amb.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let n_amb = rng.random_range(1..=3);
         let ambiance = amb.iter().take(n_amb).filter(|a| a.0 > 0.0).map(|&(_, t)| TAGS[t].to_string()).collect();
-        let tol = 0.9 / self.price_sensitivity.max(0.2).sqrt();
-        let noisy_ideal = self.price_ideal + 0.25 * gauss(rng) as f32;
+        let tol = 0.75 / self.price_sensitivity.max(0.2).sqrt();
+        let noisy_ideal = self.price_ideal + 0.2 * gauss(rng) as f32;
         let price_min = (noisy_ideal - tol).round().clamp(1.0, 4.0) as i16;
         let price_max = ((noisy_ideal + tol).round().clamp(1.0, 4.0) as i16).max(price_min);
         // Most people with a dietary need state it; a few state one they do not strictly keep.

@@ -72,7 +72,7 @@ impl City {
         let x = unit(h) * cum[6];
         let persona = cum.iter().position(|&c| x < c).unwrap_or(6);
         let h2 = hash2(seed, Kind::UserCore, i as u64, 1);
-        (persona, (PROFILES[persona].mean_degree * (0.35 * hash_normal(h2) - 0.06).exp()) as f32)
+        (persona, PROFILES[persona].mean_degree as f32 * self.degree_spread[(h2 >> 54) as usize])
     }
 
     pub(crate) fn core(&self, i: usize) -> UserCore {

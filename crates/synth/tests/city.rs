@@ -105,7 +105,7 @@ fn handles_and_emails_are_unique_and_accepted_by_the_domain() {
     let ids: HashSet<_> = users.iter().map(|u| u.id).collect();
     assert_eq!(ids.len(), users.len());
     for (u, (id, p)) in users.iter().zip(c.preferences_range(0..3000)).take(500) {
-        assert_eq!(*id, u.id);
+        assert_eq!(id, u.id);
         let input = UserInput {
             handle: u.handle.clone(),
             name: u.name.clone(),

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use domain::Category;
 
 use crate::error::EngineError;
+use crate::util::FastMap;
 use crate::model::LoadedModel;
 use crate::settings::{EngineSettings, RankerSettings};
 use crate::state::{State, UserRow, VenueRow};
@@ -58,11 +59,15 @@ pub(crate) struct ScoreCtx<'a> {
     pub filter: Filter,
     pub now: i64,
     clock: LocalClock,
-    friends: HashMap<u32, (u32, f64)>,
-    taste_cuisine: HashMap<u64, f64>,
+    friends: FastMap<u32, (u32, f64)>,
+    taste_cuisine: FastMap<u64, f64>,
     taste_category: [f64; 7],
     model: Option<&'a LoadedModel>,
     model_user: Option<Vec<f32>>,
+    /// Proximity scale for this user, km.
+    distance_scale: f64,
+    /// The user's largest engagement with one venue.
+    max_engagement: f64,
 }
 
 fn cat_index(c: Category) -> usize {
@@ -71,7 +76,7 @@ fn cat_index(c: Category) -> usize {
 
 impl<'a> ScoreCtx<'a> {
     pub fn new(st: &'a State, s: &'a EngineSettings, u: u32, user: &'a UserRow, filter: Filter, now: DateTime<Utc>, time: DateTime<Utc>) -> Self {
-        let mut taste_cuisine: HashMap<u64, f64> = HashMap::new();
+        let mut taste_cuisine: FastMap<u64, f64> = FastMap::default();
         let mut taste_category = [0.0; 7];
         for a in &user.history {
             let Some(row) = st.live_venue(a.venue) else { continue };
@@ -91,6 +96,7 @@ impl<'a> ScoreCtx<'a> {
         }
         let model = st.model.as_deref();
         let model_user = model.and_then(|m| m.user_vector(st, u));
+        let distance_scale = personal_distance(st, &s.ranker, user, filter.origin);
         Self {
             st,
             s: &s.ranker,
@@ -103,6 +109,8 @@ impl<'a> ScoreCtx<'a> {
             taste_category,
             model,
             model_user,
+            distance_scale,
+            max_engagement: user.history.iter().map(|a| a.raw_engagement()).fold(0.0, f64::max),
         }
     }
 
@@ -111,12 +119,13 @@ impl<'a> ScoreCtx<'a> {
         let st = self.st;
         let d = self.filter.distance(row);
         let mut f = Features {
-            proximity: d.map_or(0.0, |d| (-d / s.proximity_scale_km.max(0.01)).exp()),
+            proximity: d.map_or(0.0, |d| (-d / self.distance_scale).exp()),
             dietary_ok: true,
             ..Features::default()
         };
         if let Some(a) = self.user.agg(v) {
-            f.history = a.engagement();
+            let rel = (1.0 + a.raw_engagement()).ln() / (1.0 + self.max_engagement).ln().max(1e-9);
+            f.history = s.history_floor + (1.0 - s.history_floor) * rel.min(1.0);
             let days = (self.now - i64::from(a.last_visit)) as f64 / 86_400.0;
             f.just_visited = a.last_visit > 0 && days >= 0.0 && days <= s.just_visited_days;
         }
@@ -268,6 +277,27 @@ impl<'a> ScoreCtx<'a> {
     }
 }
 
+/// The proximity scale of a user: the mean distance from the origin of the venues they engaged
+/// with (times a factor, within 0.3 to 3 times the default), or the default scale.
+fn personal_distance(st: &State, s: &RankerSettings, user: &UserRow, origin: Option<(f64, f64)>) -> f64 {
+    let default = s.proximity_scale_km.max(0.01);
+    let Some((lat, lng)) = origin else { return default };
+    if s.personal_distance_factor <= 0.0 {
+        return default;
+    }
+    let (mut sum, mut n) = (0.0, 0usize);
+    for a in &user.history {
+        if let Some(row) = st.live_venue(a.venue) {
+            sum += domain::haversine_km(lat, lng, row.lat, row.lng);
+            n += 1;
+        }
+    }
+    if n < 3 {
+        return default;
+    }
+    (s.personal_distance_factor * sum / n as f64).clamp(0.3 * default, 3.0 * default)
+}
+
 /// Greedy MMR-style re-rank: each earlier pick of the same category or cuisine costs a
 /// penalty, and at most `max_per_cuisine` results share a cuisine while others remain.
 pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, limit: usize) -> Vec<Scored> {
@@ -275,7 +305,7 @@ pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, l
     pool.truncate(limit.saturating_mul(5).max(limit + 20));
     let key = |c: &Scored| st.venue(c.v).map(|r| (r.category, r.cuisine_h));
     let mut cat_n: HashMap<Category, usize> = HashMap::new();
-    let mut cui_n: HashMap<u64, usize> = HashMap::new();
+    let mut cui_n: FastMap<u64, usize> = FastMap::default();
     let mut out = Vec::with_capacity(limit);
     while out.len() < limit && !pool.is_empty() {
         let mut best: Option<(usize, f64)> = None;
@@ -352,10 +382,10 @@ fn popular_candidates(st: &State, s: &EngineSettings, f: &Filter, limit: usize) 
             f.passes(st, v, row) && radius.is_none_or(|r| f.distance(row).is_none_or(|d| d <= r))
         })
     };
-    let mut out: Vec<u32> = st.delta.vdyn.iter().map(|(v, _)| v).filter(|&v| ok(v)).collect();
-    out.extend(st.delta.venues.keys().copied().filter(|&v| ok(v)));
-    let want = limit * 2 + out.len();
-    out.extend(st.snap.pop_order.iter().copied().filter(|&v| ok(v)).take(want));
+    let mut out: Vec<u32> = st.delta.venues.keys().copied().filter(|&v| ok(v)).collect();
+    let want = limit * 2;
+    out.extend(st.delta.dirty_pop.iter().map(|&(_, v)| v).filter(|&v| ok(v)).take(want));
+    out.extend(st.snap.pop_order.iter().copied().filter(|&v| !st.pos_dirty(v) && ok(v)).take(want));
     out.sort_unstable();
     out.dedup();
     out

@@ -10,12 +10,12 @@ mod default;
 mod explain;
 mod seed2;
 
-use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use domain::Category;
 
 use crate::error::EngineError;
+use crate::util::FastMap;
 use crate::settings::EngineSettings;
 use crate::state::{State, UserRow, VenueRow};
 use crate::types::{Ranker, VenueQuery, VenueRecommendation, VenueSummary};
@@ -146,7 +146,7 @@ pub(crate) fn live_or_home(s: &EngineSettings, u: &UserRow, now: i64) -> Option<
 /// Collects candidate venue indices for a user (deduplicated, all passing the filters).
 pub(crate) fn candidates(st: &State, s: &EngineSettings, u: &UserRow, f: &Filter) -> Vec<u32> {
     let c = &s.candidates;
-    let mut seen: HashMap<u32, ()> = HashMap::with_capacity(c.spatial + c.history + c.friends + 16);
+    let mut seen: FastMap<u32, ()> = FastMap::with_capacity_and_hasher(c.spatial + c.history + c.friends + 16, Default::default());
     let mut out = Vec::with_capacity(c.spatial + c.history + c.friends + 16);
     let mut push = |v: u32, out: &mut Vec<u32>| {
         if seen.insert(v, ()).is_none() {
@@ -204,8 +204,8 @@ pub(crate) fn candidates(st: &State, s: &EngineSettings, u: &UserRow, f: &Filter
 }
 
 /// Per venue: (friends with a positive signal, sum of their edge strengths).
-pub(crate) fn friend_signal(st: &State, u: &UserRow) -> HashMap<u32, (u32, f64)> {
-    let mut m: HashMap<u32, (u32, f64)> = HashMap::new();
+pub(crate) fn friend_signal(st: &State, u: &UserRow) -> FastMap<u32, (u32, f64)> {
+    let mut m: FastMap<u32, (u32, f64)> = FastMap::default();
     for e in &u.edges {
         let Some(f) = st.live_user(e.other) else { continue };
         for a in f.history.iter().filter(|a| a.positive()) {

@@ -86,15 +86,13 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
     for a in &user.history {
         consider(a.venue, &mut top);
     }
-    for (v, _) in st.delta.vdyn.iter() {
-        consider(v, &mut top);
-    }
     for &v in st.delta.venues.keys() {
         consider(v, &mut top);
     }
     let mut near = st.snap.rtree.nearest_neighbor_iter_with_distance_2(&crate::util::to_xyz(origin.0, origin.1));
     let mut popular = st.snap.pop_order.iter();
-    let mut pop_front = max_pos;
+    let mut dirty = st.delta.dirty_pop.iter();
+    let (mut pop_front, mut dirty_front) = (max_pos, max_pos);
     let mut pop_done = false;
     loop {
         // The spatial stream alone visits every base venue in reach: when it ends, all are scored.
@@ -111,10 +109,12 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
             }
             None => break,
         };
+        // Two popularity streams: base order (for venues whose count is unchanged) and the
+        // delta's venues whose count changed, by their current count.
         if !pop_done {
-            match popular.next() {
+            match popular.by_ref().find(|&&v| !st.pos_dirty(v)) {
                 Some(&v) => {
-                    pop_front = st.snap.vdyn.get(v as usize).map_or(0, |d| d.pos);
+                    pop_front = st.base_pos(v);
                     consider(v, &mut top);
                 }
                 None => {
@@ -123,7 +123,15 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
                 }
             }
         }
-        let pop_bound = if max_pos > 0 { f64::from(pop_front) / f64::from(max_pos) } else { 0.0 };
+        match dirty.next() {
+            Some(&(pos, v)) => {
+                dirty_front = pos;
+                consider(v, &mut top);
+            }
+            None => dirty_front = 0,
+        }
+        let front = pop_front.max(dirty_front);
+        let pop_bound = if max_pos > 0 { f64::from(front) / f64::from(max_pos) } else { 0.0 };
         let bound = 0.4 * (-0.3 * near_km).exp() + 0.2 * pop_bound;
         if top.kth().is_some_and(|kth| kth > bound) {
             break;

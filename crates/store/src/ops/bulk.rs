@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 
-use domain::{Booking, DomainEvent, Id, Interaction, Plan, PlanParticipant, SocialEdge, User, UserId, UserPreferences, Venue};
+use domain::{
+    Booking, DomainEvent, Id, Interaction, Plan, PlanParticipant, SocialEdge, User, UserId, UserPreferences, Venue,
+};
 
 use super::interactions::{InteractionRow, interaction_args, interaction_columns};
 use super::record;
@@ -209,7 +211,11 @@ pub(crate) async fn scan_venues<C: Conn>(c: &mut C, after: Option<Id>, limit: u3
     rows.into_iter().map(VenueRow::into_domain).collect()
 }
 
-pub(crate) async fn scan_interactions<C: Conn>(c: &mut C, after: Option<Id>, limit: u32) -> StoreResult<Vec<Interaction>> {
+pub(crate) async fn scan_interactions<C: Conn>(
+    c: &mut C,
+    after: Option<Id>,
+    limit: u32,
+) -> StoreResult<Vec<Interaction>> {
     let mut b = SqlBuilder::new(concat!("SELECT ", interaction_columns!(), " FROM interactions"));
     push_scan(&mut b, "id", after, limit);
     let rows: Vec<InteractionRow> = c.fetch_all(b.finish()).await?;
@@ -221,9 +227,8 @@ pub(crate) async fn scan_edges<C: Conn>(
     after: Option<(UserId, UserId)>,
     limit: u32,
 ) -> StoreResult<Vec<SocialEdge>> {
-    let mut b = SqlBuilder::new(
-        "SELECT user_id, other_user_id, relationship_type, strength, created_at FROM social_edges",
-    );
+    let mut b =
+        SqlBuilder::new("SELECT user_id, other_user_id, relationship_type, strength, created_at FROM social_edges");
     if let Some((user_id, other)) = after {
         b.and().push("(user_id, other_user_id) > (").bind(user_id).push(", ").bind(other).push(")");
     }

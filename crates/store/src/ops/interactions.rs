@@ -1,7 +1,7 @@
 //! User-venue interactions: row struct, conversion, recording and listing.
 
-use domain::{DomainEvent, Interaction, InteractionType, NewInteraction, Page, PageRequest, TimeOfDay, UserId};
 use chrono::SubsecRound;
+use domain::{DomainEvent, Interaction, InteractionType, NewInteraction, Page, PageRequest, TimeOfDay, UserId};
 use uuid::Uuid;
 
 use super::{fetch_one, push_page, record, require};

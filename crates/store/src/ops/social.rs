@@ -73,7 +73,8 @@ struct FriendRequestRow {
 
 impl FriendRequestRow {
     fn into_domain(self) -> StoreResult<FriendRequest> {
-        let status = FriendRequestStatus::parse(&self.status).ok_or_else(|| StoreError::corrupt("status", &self.status))?;
+        let status =
+            FriendRequestStatus::parse(&self.status).ok_or_else(|| StoreError::corrupt("status", &self.status))?;
         Ok(FriendRequest {
             id: self.id,
             from_user_id: self.from_user_id,
@@ -139,7 +140,8 @@ pub(crate) async fn send_friend_request<C: Conn>(c: &mut C, from: UserId, to: Us
          AND ((from_user_id = $1 AND to_user_id = $2) OR (from_user_id = $2 AND to_user_id = $1))",
     );
     let row: Option<(i32,)> = c.fetch_optional(pending.bind(from).bind(to)).await?;
-    let already_pending = || StoreError::conflict("a friend request between these users is pending", Some("to_user_id"));
+    let already_pending =
+        || StoreError::conflict("a friend request between these users is pending", Some("to_user_id"));
     if row.is_some() {
         return Err(already_pending());
     }

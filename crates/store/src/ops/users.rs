@@ -250,7 +250,11 @@ pub(crate) async fn get_preferences<C: Conn>(c: &mut C, id: UserId) -> StoreResu
     Ok(row.and_then(PreferencesRow::into_domain).unwrap_or_default())
 }
 
-pub(crate) async fn put_preferences<C: Conn>(c: &mut C, id: UserId, prefs: UserPreferences) -> StoreResult<UserPreferences> {
+pub(crate) async fn put_preferences<C: Conn>(
+    c: &mut C,
+    id: UserId,
+    prefs: UserPreferences,
+) -> StoreResult<UserPreferences> {
     require(c, "users", "user", id).await?;
     let preferences = upsert_preferences(c, id, prefs).await?;
     record(c, &DomainEvent::PreferencesUpdated { user_id: id, preferences: preferences.clone() }).await?;

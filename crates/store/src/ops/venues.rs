@@ -43,7 +43,8 @@ pub(crate) struct VenueRow {
 
 impl VenueRow {
     pub(crate) fn into_domain(self) -> StoreResult<Venue> {
-        let category = Category::parse(&self.category).ok_or_else(|| StoreError::corrupt("category", &self.category))?;
+        let category =
+            Category::parse(&self.category).ok_or_else(|| StoreError::corrupt("category", &self.category))?;
         Ok(Venue {
             id: self.id,
             name: self.name,

@@ -86,8 +86,13 @@ async fn a_batch_is_written_and_scanned_back_in_key_order(store: DynStore) {
     let users: Vec<User> = (0..5).map(batch_user).collect();
     let venues: Vec<Venue> = (0..3).map(batch_venue).collect();
     let prefs = UserPreferences { cuisines: vec!["italian".into()], ..Default::default() };
-    let edges = vec![edge(&users[0], &users[1], RelationshipType::Friend), edge(&users[1], &users[0], RelationshipType::Friend), edge(&users[2], &users[0], RelationshipType::Mutual)];
-    let interactions: Vec<Interaction> = users.iter().flat_map(|u| venues.iter().map(move |v| batch_interaction(u, v))).collect();
+    let edges = vec![
+        edge(&users[0], &users[1], RelationshipType::Friend),
+        edge(&users[1], &users[0], RelationshipType::Friend),
+        edge(&users[2], &users[0], RelationshipType::Mutual),
+    ];
+    let interactions: Vec<Interaction> =
+        users.iter().flat_map(|u| venues.iter().map(move |v| batch_interaction(u, v))).collect();
     let plan_id = domain::new_id();
     let participant = |u: &User| PlanParticipant {
         plan_id,
@@ -127,7 +132,12 @@ async fn a_batch_is_written_and_scanned_back_in_key_order(store: DynStore) {
         venues: venues.clone(),
         edges: edges.clone(),
         interactions: interactions.clone(),
-        interests: vec![VenueInterest { user_id: users[4].id, venue_id: venues[2].id, preferred_time: None, created_at: now() }],
+        interests: vec![VenueInterest {
+            user_id: users[4].id,
+            venue_id: venues[2].id,
+            preferred_time: None,
+            created_at: now(),
+        }],
         participants: vec![participant(&users[1]), participant(&users[2])],
         plans: vec![plan],
         bookings: vec![booking],
@@ -184,7 +194,8 @@ async fn a_batch_is_written_and_scanned_back_in_key_order(store: DynStore) {
 async fn a_batch_larger_than_one_statement_is_split_under_the_bind_limit(store: DynStore) {
     let users: Vec<User> = (0..100).map(batch_user).collect();
     let venues: Vec<Venue> = (0..100).map(batch_venue).collect();
-    let interactions: Vec<Interaction> = (0..12_000).map(|i| batch_interaction(&users[i % 100], &venues[i / 120])).collect();
+    let interactions: Vec<Interaction> =
+        (0..12_000).map(|i| batch_interaction(&users[i % 100], &venues[i / 120])).collect();
     store.insert_batch(Batch { users, venues, interactions, ..Default::default() }).await.unwrap();
     let counts = store.counts().await.unwrap();
     assert_eq!((counts.users, counts.venues, counts.interactions), (100, 100, 12_000));
@@ -206,7 +217,10 @@ async fn reset_empties_every_table_and_records_data_reset(store: DynStore) {
     let venues: Vec<Venue> = (0..2).map(batch_venue).collect();
     let interactions = vec![batch_interaction(&users[0], &venues[0])];
     let edges = vec![edge(&users[0], &users[1], RelationshipType::Friend)];
-    store.insert_batch(Batch { users: users.clone(), venues, interactions, edges, ..Default::default() }).await.unwrap();
+    store
+        .insert_batch(Batch { users: users.clone(), venues, interactions, edges, ..Default::default() })
+        .await
+        .unwrap();
     store.send_friend_request(users[1].id, users[2].id).await.unwrap();
     store.reset().await.unwrap();
     assert_eq!(store.counts().await.unwrap(), Counts { outbox_pending: 1, ..Counts::default() });

@@ -42,7 +42,10 @@ async fn a_friend_request_from_or_to_an_unknown_user_is_not_found(store: DynStor
 async fn a_second_pending_request_either_way_is_a_conflict(store: DynStore) {
     let (a, b) = (user(&store, "ann").await, user(&store, "ben").await);
     let r = store.send_friend_request(a.id, b.id).await.unwrap();
-    assert_eq!((r.status, r.from_user_id, r.to_user_id, r.responded_at), (FriendRequestStatus::Pending, a.id, b.id, None));
+    assert_eq!(
+        (r.status, r.from_user_id, r.to_user_id, r.responded_at),
+        (FriendRequestStatus::Pending, a.id, b.id, None)
+    );
     assert!(matches!(store.send_friend_request(a.id, b.id).await, Err(StoreError::Conflict { .. })));
     assert!(matches!(store.send_friend_request(b.id, a.id).await, Err(StoreError::Conflict { .. })));
     let incoming = store.list_friend_requests(b.id, RequestDirection::Incoming).await.unwrap();
@@ -128,7 +131,7 @@ async fn removing_a_friend_removes_both_edges_and_a_second_removal_is_not_found(
 }
 
 async fn friends_are_paged_by_id_with_friends_first_inside_a_page(store: DynStore) {
-    let me = user(&store, "me").await;
+    let me = user(&store, "myself").await;
     let mut others = Vec::new();
     for i in 0..5 {
         others.push(user(&store, &format!("other{i}")).await);
@@ -153,7 +156,8 @@ async fn friends_are_paged_by_id_with_friends_first_inside_a_page(store: DynStor
     assert_eq!(ids, expected_ids[..3].iter().copied().collect());
     assert_eq!(first.next, Some(expected_ids[2]));
     let first_kinds: Vec<_> = first.items.iter().map(|f| f.relationship_type).collect();
-    let friends_first = first_kinds.iter().skip_while(|k| **k == RelationshipType::Friend).all(|k| *k != RelationshipType::Friend);
+    let friends_first =
+        first_kinds.iter().skip_while(|k| **k == RelationshipType::Friend).all(|k| *k != RelationshipType::Friend);
     assert!(friends_first, "{first_kinds:?}");
     let second = store.list_friends(me.id, PageRequest { limit: 3, after: first.next }).await.unwrap();
     assert_eq!(second.items.len(), 2);
@@ -183,7 +187,14 @@ async fn interactions_need_a_known_user_and_venue_and_list_in_time_order(store: 
     assert_eq!(page.items, recorded[..2]);
     let rest = store.list_user_interactions(u.id, PageRequest { limit: 2, after: page.next }).await.unwrap();
     assert_eq!((rest.items.as_slice(), rest.next), (&recorded[2..], None));
-    assert!(store.list_user_interactions(user(&store, "cid").await.id, PageRequest::default()).await.unwrap().items.is_empty());
+    assert!(
+        store
+            .list_user_interactions(user(&store, "cid").await.id, PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     let events = pending_event_types(&store).await;
     assert_eq!(events.iter().filter(|t| *t == "interaction.recorded").count(), 4);
 }
