@@ -57,8 +57,9 @@ pub struct ResetResponse {
 }
 
 fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<SeedOptions> {
-    let users = body.users.or(query.user_count).unwrap_or(300);
-    let venues = body.venues.unwrap_or(150);
+    let demo = &app.settings.demo;
+    let users = body.users.or(query.user_count).unwrap_or(demo.users);
+    let venues = body.venues.unwrap_or(demo.venues);
     let mut bad = Vec::new();
     if !(1..=MAX_USERS).contains(&users) {
         let field = if body.users.is_some() { "users" } else { "user_count" };
@@ -73,12 +74,9 @@ fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<See
     Ok(SeedOptions {
         users,
         venues,
-        seed: body.seed.unwrap_or(42),
-        city: app.settings.demo_city.clone(),
-        center_lat: 40.7306,
-        center_lng: -73.9352,
-        radius_km: 12.0,
+        seed: body.seed.unwrap_or(demo.seed),
         force: body.force.unwrap_or(false),
+        ..demo.clone()
     })
 }
 

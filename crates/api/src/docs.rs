@@ -87,3 +87,37 @@ pub fn openapi_json(api: &OpenApi) -> MethodRouter<App> {
         async move { ([(header::CONTENT_TYPE, "application/json")], json) }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn doc() -> Value {
+        serde_json::to_value(crate::openapi()).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_admin_seed_body_is_optional() {
+        let body = &doc()["paths"]["/api/v1/admin/data/seed"]["post"]["requestBody"];
+        assert_ne!(body["required"], Value::Bool(true), "{body}");
+    }
+
+    #[test]
+    fn the_interaction_answer_documents_status_and_the_interaction_fields() {
+        let schema = doc()["components"]["schemas"]["InteractionRecorded"].to_string();
+        assert!(schema.contains("status") && schema.contains("Interaction"), "{schema}");
+    }
+
+    #[test]
+    fn seed_paths_are_documented_as_the_seed_writes_them_next_to_their_v1_twins() {
+        let doc = doc();
+        let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+        assert_eq!(paths["/users/"]["post"]["operationId"], "legacy_create_user");
+        assert_eq!(paths["/api/v1/users"]["post"]["operationId"], "create_user");
+        assert_eq!(
+            paths["/venues/{venue_id}/interact"]["post"]["operationId"],
+            "legacy_record_interaction_via_interact"
+        );
+        assert!(!paths.contains_key("/users"), "the unprefixed collection is written `/users/`");
+    }
+}

@@ -129,13 +129,11 @@ fn path_error(rejection: PathRejection, raw: Option<RawPathParams>) -> ApiError 
     let PathRejection::FailedToDeserializePathParams(e) = rejection else {
         return ApiError::Internal(format!("path extraction: {rejection}"));
     };
-    let key_of = |value: &str| {
-        raw.as_ref().and_then(|r| r.iter().find(|(_, v)| *v == value).map(|(k, _)| k.to_string()))
-    };
+    let key_of =
+        |value: &str| raw.as_ref().and_then(|r| r.iter().find(|(_, v)| *v == value).map(|(k, _)| k.to_string()));
     let (field, message) = match e.kind() {
         ErrorKind::ParseErrorAtKey { key, expected_type, .. } => (key.clone(), describe(expected_type)),
-        ErrorKind::ParseErrorAtIndex { value, expected_type, .. }
-        | ErrorKind::ParseError { value, expected_type } => {
+        ErrorKind::ParseErrorAtIndex { value, expected_type, .. } | ErrorKind::ParseError { value, expected_type } => {
             (key_of(value).unwrap_or_else(|| "path".into()), describe(expected_type))
         }
         ErrorKind::DeserializeError { key, message, .. } => {
@@ -149,11 +147,7 @@ fn path_error(rejection: PathRejection, raw: Option<RawPathParams>) -> ApiError 
 }
 
 fn describe(expected_type: &str) -> String {
-    if expected_type.contains("Uuid") {
-        "must be a UUID".into()
-    } else {
-        format!("must be a valid {expected_type}")
-    }
+    if expected_type.contains("Uuid") { "must be a UUID".into() } else { format!("must be a valid {expected_type}") }
 }
 
 /// Query parameters; a value of the wrong type or an unknown enum value is a 422 naming it.

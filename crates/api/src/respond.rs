@@ -82,10 +82,7 @@ mod tests {
     fn the_next_link_keeps_other_parameters_and_replaces_the_cursor() {
         let uri: Uri = "/venues/?q=ramen&after=x&category=bar&limit=2".parse().unwrap();
         let id = uuid::Uuid::nil();
-        assert_eq!(
-            next_link(&uri, id, 2),
-            format!("</venues/?after={id}&limit=2&q=ramen&category=bar>; rel=\"next\"")
-        );
+        assert_eq!(next_link(&uri, id, 2), format!("</venues/?after={id}&limit=2&q=ramen&category=bar>; rel=\"next\""));
     }
 
     #[test]

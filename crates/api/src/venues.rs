@@ -18,9 +18,11 @@ use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::respond::{Created, Paginated};
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new()
-        .routes(routes!(list_venues, create_venue))
-        .routes(routes!(get_venue, update_venue, delete_venue))
+    OpenApiRouter::new().routes(routes!(list_venues, create_venue)).routes(routes!(
+        get_venue,
+        update_venue,
+        delete_venue
+    ))
 }
 
 /// Search filters and paging of `GET /venues/`. Filters combine with AND.

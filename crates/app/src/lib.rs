@@ -21,13 +21,13 @@ pub use venues::{MAX_RADIUS_KM, VenueSearch};
 /// Settings the services need (a slice of the binary's settings).
 #[derive(Debug, Clone)]
 pub struct AppSettings {
-    /// Name of the city the demo data is generated for.
-    pub demo_city: String,
+    /// The demo city: what `serve --demo` and the admin seed endpoint generate by default.
+    pub demo: seed::SeedOptions,
 }
 
 impl Default for AppSettings {
     fn default() -> Self {
-        Self { demo_city: "New York".into() }
+        Self { demo: seed::SeedOptions::default() }
     }
 }
 

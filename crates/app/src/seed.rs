@@ -30,6 +30,22 @@ pub struct SeedOptions {
     pub force: bool,
 }
 
+impl Default for SeedOptions {
+    /// The demo city: 300 users and 150 venues in New York, seed 42.
+    fn default() -> Self {
+        Self {
+            users: 300,
+            venues: 150,
+            seed: 42,
+            city: "New York".into(),
+            center_lat: 40.7306,
+            center_lng: -73.9352,
+            radius_km: 12.0,
+            force: false,
+        }
+    }
+}
+
 /// What a seeding run wrote.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SeedReport {

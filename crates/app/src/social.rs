@@ -10,7 +10,7 @@ use crate::{App, AppResult};
 impl App {
     /// Sends a friend request. `Invalid` to oneself, `NotFound` for an unknown user, `Conflict`
     /// if already friends or a request is pending between the two.
-    #[tracing::instrument(skip_all, fields(%from, %to), err)]
+    #[tracing::instrument(skip_all, fields(%from, %to), err(level = "debug"))]
     pub async fn send_friend_request(&self, from: UserId, to: UserId) -> AppResult<FriendRequest> {
         if from == to {
             return Err(ValidationError::field("to_user_id", "cannot send a friend request to yourself").into());
@@ -21,7 +21,7 @@ impl App {
     }
 
     /// Accepts (creating the friendship) or declines a pending request addressed to `to`.
-    #[tracing::instrument(skip_all, fields(%request_id, %to, accept), err)]
+    #[tracing::instrument(skip_all, fields(%request_id, %to, accept), err(level = "debug"))]
     pub async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> AppResult<FriendRequest> {
         let request = self.store.answer_friend_request(request_id, to, accept).await?;
         self.wrote();
@@ -29,7 +29,7 @@ impl App {
     }
 
     /// A user's friend requests in one direction, or both (incoming first) when `None`.
-    #[tracing::instrument(skip_all, fields(%user_id, ?direction), err)]
+    #[tracing::instrument(skip_all, fields(%user_id, ?direction), err(level = "debug"))]
     pub async fn list_friend_requests(
         &self,
         user_id: UserId,
@@ -48,14 +48,14 @@ impl App {
     }
 
     /// The user's friends and other connections. `NotFound` for an unknown user.
-    #[tracing::instrument(skip_all, fields(%user_id, limit = page.limit), err)]
+    #[tracing::instrument(skip_all, fields(%user_id, limit = page.limit), err(level = "debug"))]
     pub async fn list_friends(&self, user_id: UserId, page: PageRequest) -> AppResult<Page<Friend>> {
         self.store.get_user(user_id).await?;
         Ok(self.store.list_friends(user_id, page).await?)
     }
 
     /// Ends a friendship both ways. `NotFound` if the two were not connected.
-    #[tracing::instrument(skip_all, fields(%user_id, %other), err)]
+    #[tracing::instrument(skip_all, fields(%user_id, %other), err(level = "debug"))]
     pub async fn remove_friend(&self, user_id: UserId, other: UserId) -> AppResult<()> {
         self.store.remove_friend(user_id, other).await?;
         self.wrote();

@@ -10,7 +10,7 @@ use crate::{App, AppResult};
 
 impl App {
     /// Creates a user (and its preferences when given). `Conflict` on a taken handle or email.
-    #[tracing::instrument(skip_all, fields(handle = %input.handle), err)]
+    #[tracing::instrument(skip_all, fields(handle = %input.handle), err(level = "debug"))]
     pub async fn create_user(&self, input: UserInput) -> AppResult<User> {
         let new = NewUser::parse(input)?;
         let user = self.store.create_user(new).await?;
@@ -18,20 +18,20 @@ impl App {
         Ok(user)
     }
 
-    #[tracing::instrument(skip_all, fields(%id), err)]
+    #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn get_user(&self, id: UserId) -> AppResult<User> {
         Ok(self.store.get_user(id).await?)
     }
 
     /// Users in id order, optionally filtered by handle prefix (case-insensitive) and persona.
-    #[tracing::instrument(skip_all, fields(limit = page.limit), err)]
+    #[tracing::instrument(skip_all, fields(limit = page.limit), err(level = "debug"))]
     pub async fn list_users(&self, mut query: UserQuery, page: PageRequest) -> AppResult<Page<User>> {
         query.handle_prefix = query.handle_prefix.map(|h| h.trim().to_lowercase()).filter(|h| !h.is_empty());
         Ok(self.store.list_users(&query, page).await?)
     }
 
     /// Applies a partial update. `Conflict` when the new handle or email is taken.
-    #[tracing::instrument(skip_all, fields(%id), err)]
+    #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn update_user(&self, id: UserId, input: UserPatchInput) -> AppResult<User> {
         let patch = UserPatch::parse(input)?;
         let user = self.store.update_user(id, patch).await?;
@@ -40,7 +40,7 @@ impl App {
     }
 
     /// Deletes the user and everything that hangs off it.
-    #[tracing::instrument(skip_all, fields(%id), err)]
+    #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn delete_user(&self, id: UserId) -> AppResult<()> {
         self.store.delete_user(id).await?;
         self.wrote();
@@ -48,13 +48,13 @@ impl App {
     }
 
     /// The user's preferences, or the defaults when none were set.
-    #[tracing::instrument(skip_all, fields(%id), err)]
+    #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn get_preferences(&self, id: UserId) -> AppResult<UserPreferences> {
         Ok(self.store.get_preferences(id).await?)
     }
 
     /// Replaces the user's preferences; omitted fields take their defaults.
-    #[tracing::instrument(skip_all, fields(%id), err)]
+    #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn put_preferences(&self, id: UserId, input: PreferencesInput) -> AppResult<UserPreferences> {
         let prefs = UserPreferences::parse(input, "")?;
         let prefs = self.store.put_preferences(id, prefs).await?;

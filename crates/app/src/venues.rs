@@ -55,13 +55,14 @@ impl VenueSearch {
                 None
             }
         };
-        let query = VenueQuery { text, category: self.category, price_min: self.price_min, price_max: self.price_max, near };
+        let query =
+            VenueQuery { text, category: self.category, price_min: self.price_min, price_max: self.price_max, near };
         c.finish(query)
     }
 }
 
 impl App {
-    #[tracing::instrument(skip_all, fields(name = %input.name), err)]
+    #[tracing::instrument(skip_all, fields(name = %input.name), err(level = "debug"))]
     pub async fn create_venue(&self, input: VenueInput) -> AppResult<Venue> {
         let new = NewVenue::parse(input)?;
         let venue = self.store.create_venue(new).await?;
@@ -69,19 +70,19 @@ impl App {
         Ok(venue)
     }
 
-    #[tracing::instrument(skip_all, fields(%id), err)]
+    #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn get_venue(&self, id: VenueId) -> AppResult<Venue> {
         Ok(self.store.get_venue(id).await?)
     }
 
     /// Venues in id order matching every given filter.
-    #[tracing::instrument(skip_all, fields(limit = page.limit), err)]
+    #[tracing::instrument(skip_all, fields(limit = page.limit), err(level = "debug"))]
     pub async fn search_venues(&self, search: VenueSearch, page: PageRequest) -> AppResult<Page<Venue>> {
         let query = search.parse()?;
         Ok(self.store.list_venues(&query, page).await?)
     }
 
-    #[tracing::instrument(skip_all, fields(%id), err)]
+    #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn update_venue(&self, id: VenueId, input: VenuePatchInput) -> AppResult<Venue> {
         let patch = VenuePatch::parse(input)?;
         let venue = self.store.update_venue(id, patch).await?;
@@ -89,7 +90,7 @@ impl App {
         Ok(venue)
     }
 
-    #[tracing::instrument(skip_all, fields(%id), err)]
+    #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn delete_venue(&self, id: VenueId) -> AppResult<()> {
         self.store.delete_venue(id).await?;
         self.wrote();
@@ -98,7 +99,7 @@ impl App {
 
     /// Logs what a user did with a venue. The time of day is taken in the venue's time zone.
     /// `NotFound` for an unknown venue or user.
-    #[tracing::instrument(skip_all, fields(%venue_id, user_id = %input.user_id), err)]
+    #[tracing::instrument(skip_all, fields(%venue_id, user_id = %input.user_id), err(level = "debug"))]
     pub async fn record_interaction(&self, venue_id: VenueId, input: InteractionInput) -> AppResult<Interaction> {
         let venue = self.store.get_venue(venue_id).await?;
         let new = NewInteraction::parse(input, venue_id, self.now(), venue.tz())?;
@@ -110,7 +111,7 @@ impl App {
     }
 
     /// A user's interactions in time order. `NotFound` for an unknown user.
-    #[tracing::instrument(skip_all, fields(%user_id, limit = page.limit), err)]
+    #[tracing::instrument(skip_all, fields(%user_id, limit = page.limit), err(level = "debug"))]
     pub async fn list_user_interactions(&self, user_id: UserId, page: PageRequest) -> AppResult<Page<Interaction>> {
         self.store.get_user(user_id).await?;
         Ok(self.store.list_user_interactions(user_id, page).await?)

@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut best_score = ndcg(&ds, &best);
     eprintln!("start {best_score:.4}");
     let fields = [
-        "w_proximity", "w_history", "history_floor", "w_preference", "w_taste", "w_context", "w_trending", "w_social",
+        "w_proximity", "w_history", "history_floor", "w_preference", "w_taste", "w_context", "w_trending", "w_social", "social_scale",
         "w_learned", "w_popularity", "w_rating", "personal_distance_factor", "just_visited_factor", "diversity_cuisine",
     ];
     for round in 0..env("TUNE_ROUNDS", 2) {

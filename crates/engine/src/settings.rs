@@ -45,8 +45,10 @@ pub struct RankerSettings {
     pub w_trending: f64,
     /// Half-life of the trending decay, hours.
     pub trend_half_life_hours: f64,
-    /// Social proof: friends who liked, were interested in or booked the venue.
+    /// Social proof: friends who engaged with the venue (liked, saved, visited, booked; a look
+    /// counts half), `1 - exp(-sum of edge strengths / social_scale)`.
     pub w_social: f64,
+    pub social_scale: f64,
     /// The learned matrix factorisation score (0 when no model is loaded).
     pub w_learned: f64,
     /// Global popularity (log-scaled).
@@ -85,6 +87,7 @@ impl Default for RankerSettings {
             w_trending: 0.05,
             trend_half_life_hours: 72.0,
             w_social: 0.10,
+            social_scale: 1.0,
             w_learned: 0.30,
             w_popularity: 0.06,
             w_rating: 0.03,
@@ -138,7 +141,7 @@ impl Default for PeopleSettings {
             w_openness: 0.05,
             w_venue: 0.20,
             new_friend_strength: 0.5,
-            max_fof: 2000,
+            max_fof: 500,
         }
     }
 }

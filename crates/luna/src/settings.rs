@@ -64,15 +64,17 @@ impl Default for Settings {
 }
 
 impl Default for DemoSettings {
+    /// The services' demo city, so the binary and the admin endpoint agree.
     fn default() -> Self {
+        let d = app::seed::SeedOptions::default();
         Self {
-            users: 300,
-            venues: 150,
-            seed: 42,
-            city: "New York".into(),
-            center_lat: 40.7306,
-            center_lng: -73.9352,
-            radius_km: 12.0,
+            users: d.users,
+            venues: d.venues,
+            seed: d.seed,
+            city: d.city,
+            center_lat: d.center_lat,
+            center_lng: d.center_lng,
+            radius_km: d.radius_km,
         }
     }
 }

@@ -19,7 +19,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for r in &recs {
         per_venue[r.venue as usize] += 1;
         *kinds.entry(r.kind.as_str()).or_default() += 1;
-        let local = chrono::DateTime::from_timestamp_millis(r.at_ms).unwrap_or_default().with_timezone(&city.timezone());
+        let local =
+            chrono::DateTime::from_timestamp_millis(r.at_ms).unwrap_or_default().with_timezone(&city.timezone());
         hours[chrono::Timelike::hour(&local) as usize] += 1;
         if r.at_ms >= split {
             test += 1;
@@ -43,10 +44,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let top1: usize = per_venue.iter().take(venues / 100).sum();
     let zero = per_venue.iter().filter(|&&c| c == 0).count();
     println!("interactions {} ({:.1}/user)", recs.len(), recs.len() as f64 / users as f64);
-    println!("test (last 14 days) {test}, of which on venues seen in train {:.1}%", 100.0 * repeat as f64 / test as f64);
+    println!(
+        "test (last 14 days) {test}, of which on venues seen in train {:.1}%",
+        100.0 * repeat as f64 / test as f64
+    );
     println!("distinct venues per user in train {distinct:.1}");
     println!("mean distance home->interacted venue {:.2} km", dist / users.min(2000) as f64);
-    println!("top 1% venues get {:.1}% of interactions; {zero} venues never touched", 100.0 * top1 as f64 / recs.len() as f64);
+    println!(
+        "top 1% venues get {:.1}% of interactions; {zero} venues never touched",
+        100.0 * top1 as f64 / recs.len() as f64
+    );
     println!("kinds {kinds:?}");
     println!("by local hour {hours:?}");
     Ok(())

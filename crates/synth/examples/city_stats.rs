@@ -16,10 +16,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{} venues in full: {:?}", all.len(), t.elapsed());
     let mode = std::env::var("MODE").unwrap_or_default();
     let t = Instant::now();
-    let counts = if mode == "records" { vec![] } else { city.par_map_ranges(10_000, |r| {
-        let c = city.chunk(r);
-        (c.users.len(), c.edges.len(), c.interactions.len(), c.interests.len(), c.plans.len())
-    }) };
+    let counts = if mode == "records" {
+        vec![]
+    } else {
+        city.par_map_ranges(10_000, |r| {
+            let c = city.chunk(r);
+            (c.users.len(), c.edges.len(), c.interactions.len(), c.interests.len(), c.plans.len())
+        })
+    };
     let sum = counts.iter().fold((0, 0, 0, 0, 0), |a, c| (a.0 + c.0, a.1 + c.1, a.2 + c.2, a.3 + c.3, a.4 + c.4));
     println!(
         "parallel chunks: {} users, {} edges, {} interactions, {} interests, {} plans in {:?}",

@@ -8,6 +8,7 @@ use domain::{Interaction, InteractionType, TimeOfDay};
 use rand::RngExt;
 use uuid::Uuid;
 
+use crate::City;
 use crate::catalog::{self, VISIT_MINUTES};
 use crate::clock::{HOUR_MS, weekday_minute};
 use crate::hoods::{gauss, pick_cumulative};
@@ -15,7 +16,6 @@ use crate::personas::{self, PersonaProfile};
 use crate::rng::{EntityRng, uuid_v7};
 use crate::taste::{Taste, affinity_of_utility};
 use crate::users::UserCore;
-use crate::City;
 
 /// One generated interaction in compact form (indices instead of ids).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,7 +69,11 @@ impl City {
         let cui_w: Vec<f64> = taste.cuisine.iter().map(|&u| f64::from(2.0 * u).exp()).collect();
         let near = &self.hood_near[taste.home_hood as usize];
         for k in 0..28 {
-            let hood = if k % 2 == 0 || near.is_empty() { taste.home_hood as usize } else { near[rng.random_range(0..near.len())] as usize };
+            let hood = if k % 2 == 0 || near.is_empty() {
+                taste.home_hood as usize
+            } else {
+                near[rng.random_range(0..near.len())] as usize
+            };
             let list = if k % 4 == 3 {
                 let c = crate::hoods::pick(rng, &cui_w);
                 self.by_hood_cuisine.get(hood * catalog::CUISINES.len() + c)
@@ -159,11 +163,21 @@ impl City {
             let v = cands.venues[k];
             let affinity = affinity_of_utility(cands.utility[k]);
             let kind = episode_kind(rng, &mix, affinity);
+            // New openings are only seen once they have opened.
+            let from = from.max(self.venues[v as usize].created_ms);
             let Some(at) = self.episode_time(rng, prof, v, kind, from) else { continue };
             let dwell = dwell_seconds(rng, kind, self.hot[v as usize].category as usize, affinity);
             // Commitments usually follow a look at the venue page first.
-            if kind != InteractionType::View && kind != InteractionType::Search && rng.random_bool(0.45) && out.len() - first + 1 < count {
-                let lead = if kind == InteractionType::Visit { rng.random_range(600_000..259_200_000) } else { rng.random_range(5_000..600_000) };
+            if kind != InteractionType::View
+                && kind != InteractionType::Search
+                && rng.random_bool(0.45)
+                && out.len() - first + 1 < count
+            {
+                let lead = if kind == InteractionType::Visit {
+                    rng.random_range(600_000..259_200_000)
+                } else {
+                    rng.random_range(5_000..600_000)
+                };
                 if at - lead >= from {
                     let view_dwell = dwell_seconds(rng, InteractionType::View, 0, affinity);
                     out.push(self.record(rng, i, v, InteractionType::View, view_dwell, at - lead));
@@ -174,7 +188,15 @@ impl City {
         out[first..].sort_by_key(|r| (r.at_ms, r.id));
     }
 
-    fn record(&self, rng: &mut EntityRng, i: usize, v: u32, kind: InteractionType, dwell: i32, at_ms: i64) -> InteractionRecord {
+    fn record(
+        &self,
+        rng: &mut EntityRng,
+        i: usize,
+        v: u32,
+        kind: InteractionType,
+        dwell: i32,
+        at_ms: i64,
+    ) -> InteractionRecord {
         InteractionRecord {
             id: uuid_v7(at_ms, rng.random()),
             user: i as u32,
@@ -189,7 +211,17 @@ impl City {
     /// A time for an episode in `[from, now)`: a day by the persona's weekly rhythm, an hour
     /// by the persona's daily rhythm, or for visits by the venue's category and open hours.
     /// `None` if no such time was found quickly (the episode is then dropped).
-    fn episode_time(&self, rng: &mut EntityRng, prof: &PersonaProfile, v: u32, kind: InteractionType, from: i64) -> Option<i64> {
+    fn episode_time(
+        &self,
+        rng: &mut EntityRng,
+        prof: &PersonaProfile,
+        v: u32,
+        kind: InteractionType,
+        from: i64,
+    ) -> Option<i64> {
+        if from >= self.now_ms {
+            return None;
+        }
         let (d0, d1) = (self.clock.day_of(from), self.clock.day_of(self.now_ms - 1));
         let wmax = prof.weekday_activity.iter().copied().fold(0.0, f64::max);
         let p = &self.hot[v as usize];
@@ -210,7 +242,12 @@ impl City {
                     }
                 }
             } else {
-                w = prof.hourly_activity;
+                // People browse at their own hours, a little ahead of when such places fill up.
+                let by_category = catalog::visit_hours(p.category as usize);
+                let peak = by_category.iter().copied().fold(0.0, f64::max).max(1e-9);
+                for (h, x) in w.iter_mut().enumerate() {
+                    *x = prof.hourly_activity[h] * (0.6 + 0.4 * by_category[(h + 1) % 24] / peak);
+                }
             }
             if w.iter().all(|&x| x <= 0.0) {
                 continue;

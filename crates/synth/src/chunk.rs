@@ -6,12 +6,12 @@ use std::ops::Range;
 
 use domain::{Interaction, Plan, SocialEdge, User, UserId, UserPreferences, VenueInterest};
 
+use crate::City;
 use crate::behaviour::{Candidates, InteractionRecord};
 use crate::rng::{Kind, entity_rng};
 use crate::social::Friend;
 use crate::taste::{Taste, affinity_of_utility};
 use crate::users::UserCore;
-use crate::City;
 
 /// Everything generated for a range of users, in user order. References only venues and
 /// users with indices below `range.end` (see [`City::edges`] and [`City::plans`]).
@@ -80,7 +80,8 @@ impl City {
             self.user_candidates(i, &taste, &mut s.cands);
             s.records.clear();
             self.records_of(i, &core, &taste, &mut s);
-            c.interactions.extend(s.records.iter().map(|r| r.to_interaction(core.id, self.venue_ids[r.venue as usize])));
+            c.interactions
+                .extend(s.records.iter().map(|r| r.to_interaction(core.id, self.venue_ids[r.venue as usize])));
             self.interests_into(&mut entity_rng(seed, Kind::Interests, i as u64), &core, &s.cands, &mut c.interests);
             self.plan_into(&mut entity_rng(seed, Kind::Plans, i as u64), i, &core, &s.cands, &s.friends, &mut c.plans);
         }
@@ -91,6 +92,37 @@ impl City {
     pub fn chunks(&self, size: usize) -> impl Iterator<Item = Chunk> + '_ {
         let size = size.max(1);
         (0..self.config.users).step_by(size).map(move |a| self.chunk(a..a + size))
+    }
+
+    /// Calls `f` with consecutive chunks of `size` users, in order, on the calling thread,
+    /// while the chunks are generated ahead on all cores (at most two per core in flight,
+    /// so memory stays bounded). The same chunks as [`City::chunks`], faster.
+    pub fn for_each_chunk<F: FnMut(Chunk)>(&self, size: usize, mut f: F) {
+        use std::sync::mpsc::sync_channel;
+        let size = size.max(1);
+        let count = self.config.users.div_ceil(size);
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).clamp(1, count.max(1));
+        std::thread::scope(|scope| {
+            let receivers: Vec<_> = (0..threads)
+                .map(|k| {
+                    let (tx, rx) = sync_channel::<Chunk>(1);
+                    scope.spawn(move || {
+                        for c in (k..count).step_by(threads) {
+                            if tx.send(self.chunk(c * size..(c + 1) * size)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    rx
+                })
+                .collect();
+            for c in 0..count {
+                match receivers[c % threads].recv() {
+                    Ok(chunk) => f(chunk),
+                    Err(_) => break,
+                }
+            }
+        });
     }
 
     /// Stated preferences of the users in `range`.
@@ -152,7 +184,14 @@ impl City {
             let taste = self.taste_with(i, &core);
             self.friends_into(i, &core, &mut s.friends);
             self.user_candidates(i, &taste, &mut s.cands);
-            self.plan_into(&mut entity_rng(self.config.seed, Kind::Plans, i as u64), i, &core, &s.cands, &s.friends, &mut out);
+            self.plan_into(
+                &mut entity_rng(self.config.seed, Kind::Plans, i as u64),
+                i,
+                &core,
+                &s.cands,
+                &s.friends,
+                &mut out,
+            );
         }
         out
     }

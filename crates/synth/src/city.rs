@@ -142,10 +142,13 @@ impl City {
         let seed = config.seed;
         let hoods = hoods::generate(seed, config.center, config.radius_km, config.venues);
         let cumulative = |w: &dyn Fn(&Neighbourhood) -> f64| -> Vec<f64> {
-            hoods.iter().scan(0.0, |acc, h| {
-                *acc += w(h);
-                Some(*acc)
-            }).collect()
+            hoods
+                .iter()
+                .scan(0.0, |acc, h| {
+                    *acc += w(h);
+                    Some(*acc)
+                })
+                .collect()
         };
         let venue_cumulative = cumulative(&|h| h.venue_weight);
         let home_cumulative = cumulative(&|h| h.home_weight);
@@ -163,14 +166,20 @@ impl City {
             hood_cumulative: &venue_cumulative,
             hours: &hours,
             created_range_ms: (history_start_ms - 6 * YEAR_MS, history_start_ms - 86_400_000),
+            opening_range_ms: (history_start_ms, now_ms - 3 * 86_400_000),
             projection: &projection,
         };
-        let (venues, hot): (Vec<VenueProfile>, Vec<VenueHot>) = (0..config.venues).map(|i| venues::profile(&ctx, i)).unzip();
+        let (venues, hot): (Vec<VenueProfile>, Vec<VenueHot>) =
+            (0..config.venues).map(|i| venues::profile(&ctx, i)).unzip();
         let nh = hoods.len();
         let by_hood = Csr::build(nh, venues.iter().enumerate().map(|(i, v)| (v.hood as usize, i as u32)));
         let by_hood_category = Csr::build(
             nh * 7,
-            venues.iter().zip(&hot).enumerate().map(|(i, (v, h))| (v.hood as usize * 7 + h.category as usize, i as u32)),
+            venues
+                .iter()
+                .zip(&hot)
+                .enumerate()
+                .map(|(i, (v, h))| (v.hood as usize * 7 + h.category as usize, i as u32)),
         );
         let nc = CUISINES.len();
         let by_hood_cuisine = Csr::build(
@@ -198,7 +207,11 @@ impl City {
         let n = config.users as u64;
         let community_size = if n < 16 { n.max(1) } else { (n / 8).clamp(16, 150) };
         let ring = ring_offsets(seed, n, community_size);
-        let clock = crate::clock::Clock::new(tz, history_start - chrono::Duration::days(2), config.now + chrono::Duration::days(40));
+        let clock = crate::clock::Clock::new(
+            tz,
+            history_start - chrono::Duration::days(2),
+            config.now + chrono::Duration::days(40),
+        );
         let persona_cumulative = std::array::from_fn(|dominant| {
             let mut acc = 0.0;
             std::array::from_fn(|k| {
@@ -265,17 +278,7 @@ impl City {
 
     /// Venue `index` in full (panics if out of range, like slice indexing).
     pub fn venue(&self, index: usize) -> Venue {
-        let p = &self.venues[index];
-        venues::build(
-            self.config.seed,
-            index,
-            p,
-            &self.hot[index],
-            &self.hoods[p.hood as usize],
-            &self.hours,
-            &self.config.city,
-            &self.config.timezone,
-        )
+        self.build_venue(index)
     }
 
     /// Venues with indices in `range` (clamped to the venue count), in index order.

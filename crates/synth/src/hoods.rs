@@ -86,7 +86,9 @@ impl HoodKind {
         use tag::*;
         match self {
             HoodKind::Nightlife => &[(LIVELY, 1.6), (LATE_NIGHT, 1.6), (TRENDY, 1.4), (QUIET, 0.4), (COCKTAILS, 1.3)],
-            HoodKind::Business => &[(WIFI, 1.3), (QUIET, 1.2), (RESERVATIONS, 1.3), (LATE_NIGHT, 0.5), (HAPPY_HOUR, 1.3)],
+            HoodKind::Business => {
+                &[(WIFI, 1.3), (QUIET, 1.2), (RESERVATIONS, 1.3), (LATE_NIGHT, 0.5), (HAPPY_HOUR, 1.3)]
+            }
             HoodKind::Residential => &[(COZY, 1.5), (FAMILY, 1.6), (QUIET, 1.3), (DOG, 1.4), (BRUNCH, 1.3)],
             HoodKind::Arts => &[(TRENDY, 1.6), (LIVE_MUSIC, 1.5), (COZY, 1.2), (BEER, 1.2)],
             HoodKind::Waterfront => &[(ROOFTOP, 2.5), (OUTDOOR, 1.8), (ROMANTIC, 1.5), (BRUNCH, 1.3)],
@@ -175,8 +177,8 @@ pub(crate) fn generate(seed: u64, center: LatLng, radius_km: f64, venues: usize)
         for m in &mut mix {
             *m *= jitter(&mut rng, 0.35);
         }
-        let signature = (kind == HoodKind::FoodHub || rng.random_bool(0.25))
-            .then(|| pick(&mut rng, &catalog::CUISINE_SHARE));
+        let signature =
+            (kind == HoodKind::FoodHub || rng.random_bool(0.25)).then(|| pick(&mut rng, &catalog::CUISINE_SHARE));
         hoods.push(Neighbourhood {
             name,
             kind,

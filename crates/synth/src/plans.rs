@@ -5,13 +5,13 @@
 use domain::{ParticipantStatus, Plan, PlanParticipant, PlanStatus, RelationshipType, VenueInterest};
 use rand::RngExt;
 
+use crate::City;
 use crate::behaviour::Candidates;
 use crate::catalog;
 use crate::personas;
 use crate::rng::{EntityRng, uuid_v7};
 use crate::social::Friend;
 use crate::users::UserCore;
-use crate::City;
 
 use crate::clock::{DAY_MS, HOUR_MS};
 
@@ -54,7 +54,13 @@ impl City {
     }
 
     /// Venue interests of user `i`: a few distinct venues drawn from their tastes.
-    pub(crate) fn interests_into(&self, rng: &mut EntityRng, core: &UserCore, cands: &Candidates, out: &mut Vec<VenueInterest>) {
+    pub(crate) fn interests_into(
+        &self,
+        rng: &mut EntityRng,
+        core: &UserCore,
+        cands: &Candidates,
+        out: &mut Vec<VenueInterest>,
+    ) {
         let prof = personas::profile(core.persona);
         let (lo, hi) = prof.interests;
         let k = rng.random_range(lo..=hi) as usize;
@@ -100,8 +106,10 @@ impl City {
         let Some(c) = cands.sample(rng) else { return };
         let v = cands.venues[c];
         let Some(start) = self.future_slot(rng, v, 14) else { return };
-        let mut invitees: Vec<&Friend> =
-            friends.iter().filter(|f| (f.index as usize) < i && f.relationship != RelationshipType::Suggested).collect();
+        let mut invitees: Vec<&Friend> = friends
+            .iter()
+            .filter(|f| (f.index as usize) < i && f.relationship != RelationshipType::Suggested)
+            .collect();
         // Closest friends first, with some chance in who gets asked.
         invitees.sort_by(|a, b| b.strength.total_cmp(&a.strength).then(a.index.cmp(&b.index)));
         let (g_lo, g_hi) = prof.group_size;

@@ -61,7 +61,8 @@ impl City {
             }
             let j = self.perm.invert(q) as usize;
             let (_, degree) = self.persona_and_degree(j, dominant);
-            let prob = (WITHIN_SHARE * f64::from(core.degree) * f64::from(degree) / (kbar * (block_len - 1.0))).min(0.95);
+            let prob =
+                (WITHIN_SHARE * f64::from(core.degree) * f64::from(degree) / (kbar * (block_len - 1.0))).min(0.95);
             self.maybe_tie(i, core, j, prob, true, out);
         }
         let candidates = 2.0 * self.ring.len() as f64;
@@ -72,7 +73,8 @@ impl City {
                 }
                 let j = self.perm.invert(q) as usize;
                 let (_, degree) = self.persona_and_degree(j, self.communities[(q / s) as usize].dominant as usize);
-                let prob = ((1.0 - WITHIN_SHARE) * f64::from(core.degree) * f64::from(degree) / (kbar * candidates)).min(0.9);
+                let prob =
+                    ((1.0 - WITHIN_SHARE) * f64::from(core.degree) * f64::from(degree) / (kbar * candidates)).min(0.9);
                 self.maybe_tie(i, core, j, prob, false, out);
             }
         }

@@ -86,20 +86,13 @@ impl City {
         let h3 = hash1(seed, Kind::UserId, i as u64);
         let (start, now) = (self.history_start_ms, self.now_ms);
         // One in ten users joined during the history window; the rest up to three years before.
-        let created_ms = if h3 % 10 == 0 {
+        let created_ms = if h3.is_multiple_of(10) {
             start + (mix64(h3) % ((now - start - DAY_MS).max(1) as u64)) as i64
         } else {
             start - 3 * 365 * DAY_MS + (mix64(h3) % (3 * 365 * DAY_MS as u64)) as i64
         };
         let bits = (u128::from(mix64(h3 ^ 0x1234_5678)) << 64) | u128::from(hash2(seed, Kind::UserId, i as u64, 7));
-        UserCore {
-            persona: prof.persona,
-            community,
-            degree,
-            created_ms,
-            id: uuid_v7(created_ms, bits),
-            activity_z,
-        }
+        UserCore { persona: prof.persona, community, degree, created_ms, id: uuid_v7(created_ms, bits), activity_z }
     }
 
     /// The id of user `index` (cheap: no other field is generated).
@@ -216,7 +209,8 @@ impl City {
             ((m + s * (0.7 * z + 0.7 * gauss(rng))).clamp(0.0, 1.0) * 100.0).round() / 100.0
         };
         let activity_score = score(&mut rng, prof.activity_score, f64::from(core.activity_z));
-        let social_score = score(&mut rng, prof.social_score, f64::from(core.degree / prof.mean_degree as f32 - 1.0) * 3.0);
+        let social_score =
+            score(&mut rng, prof.social_score, f64::from(core.degree / prof.mean_degree as f32 - 1.0) * 3.0);
         let created_at = chrono::DateTime::from_timestamp_millis(core.created_ms).unwrap_or_default();
         User {
             id: core.id,

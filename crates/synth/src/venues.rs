@@ -74,6 +74,8 @@ pub(crate) struct VenueContext<'a> {
     pub hours: &'a catalog::HoursTable,
     /// Creation times are drawn in `[from_ms, to_ms)`.
     pub created_range_ms: (i64, i64),
+    /// New openings (one venue in 25) are created in `[from_ms, to_ms)` instead.
+    pub opening_range_ms: (i64, i64),
     pub projection: &'a crate::city::Projection,
 }
 
@@ -139,9 +141,13 @@ pub(crate) fn profile(ctx: &VenueContext<'_>, i: usize) -> (VenueProfile, VenueH
     let capacity = ((f64::from(cat.default_capacity()) * (0.35 * gauss(&mut rng)).exp() / 5.0).round() * 5.0)
         .clamp(10.0, 5000.0) as i32;
     let latent = std::array::from_fn(|_| (gauss(&mut rng) as f32 / LATENT_SCALE).round().clamp(-127.0, 127.0) as i8);
-    let (from, to) = ctx.created_range_ms;
     let h = hash1(ctx.seed, Kind::VenueId, i as u64);
-    let created_ms = from + (h % (to - from).max(1) as u64) as i64;
+    let (open_from, open_to) = ctx.opening_range_ms;
+    let is_new = h.is_multiple_of(25) && open_to > open_from;
+    let (from, to) = if is_new { ctx.opening_range_ms } else { ctx.created_range_ms };
+    let created_ms = from + (crate::rng::mix64(h) % (to - from).max(1) as u64) as i64;
+    // A new opening has buzz: it is talked about more than its quality alone explains.
+    let popularity = if is_new { popularity + 0.6 } else { popularity };
     let bits = (u128::from(hash2(ctx.seed, Kind::VenueId, i as u64, 1)) << 64) | u128::from(mix_low(h));
     let cold = VenueProfile {
         id: uuid_v7(created_ms, bits),
@@ -201,13 +207,16 @@ fn name(rng: &mut crate::rng::EntityRng, p: &VenueHot, hood: &Neighbourhood) -> 
 }
 
 fn description(rng: &mut crate::rng::EntityRng, p: &VenueHot, hood: &Neighbourhood) -> String {
-    let ambiance: Vec<&str> = (0..catalog::AMBIANCE_TAGS).filter(|&t| p.has(t)).map(|t| words::AMBIANCE_WORDS[t]).collect();
+    let ambiance: Vec<&str> =
+        (0..catalog::AMBIANCE_TAGS).filter(|&t| p.has(t)).map(|t| words::AMBIANCE_WORDS[t]).collect();
     let mood = if ambiance.is_empty() { "neighbourhood" } else { ambiance[rng.random_range(0..ambiance.len())] };
     let cuisine = CUISINES.get(p.cuisine as usize).map(|c| format!("{} ", c.replace('_', " "))).unwrap_or_default();
     let price = ["wallet-friendly", "fairly priced", "upscale", "splurge-worthy"][(p.price as usize).clamp(1, 4) - 1];
     let article = if mood.starts_with(['a', 'e', 'i', 'o', 'u']) { "An" } else { "A" };
-    let mut s =
-        format!("{article} {mood} {cuisine}{} in {} with {price} prices.", CATEGORY_WORDS[p.category as usize], hood.name);
+    let mut s = format!(
+        "{article} {mood} {cuisine}{} in {} with {price} prices.",
+        CATEGORY_WORDS[p.category as usize], hood.name
+    );
     let extras: Vec<&str> = [
         (tag::ROOFTOP, "rooftop views"),
         (tag::HAPPY_HOUR, "a happy hour"),
@@ -228,37 +237,34 @@ fn description(rng: &mut crate::rng::EntityRng, p: &VenueHot, hood: &Neighbourho
     s
 }
 
-/// The full venue `i` with profile `p`.
-pub(crate) fn build(
-    seed: u64,
-    i: usize,
-    cold: &VenueProfile,
-    p: &VenueHot,
-    hood: &Neighbourhood,
-    hours: &catalog::HoursTable,
-    city: &str,
-    timezone: &str,
-) -> Venue {
-    let mut rng = entity_rng(seed, Kind::VenueText, i as u64);
-    let created_at = chrono::DateTime::from_timestamp_millis(cold.created_ms).unwrap_or_default();
-    let address = format!("{} {}, {}, {city}", rng.random_range(1..=999), choose(&mut rng, words::STREETS), hood.name);
-    Venue {
-        id: cold.id,
-        name: name(&mut rng, p, hood),
-        description: Some(description(&mut rng, p, hood)),
-        category: p.category(),
-        cuisine: CUISINES.get(p.cuisine as usize).map(|c| c.to_string()),
-        address: Some(address),
-        city: Some(city.to_string()),
-        lat: cold.loc.lat,
-        lng: cold.loc.lng,
-        price_level: Some(i16::from(p.price)),
-        rating: Some(f64::from(cold.rating * 10.0).round() / 10.0),
-        capacity: cold.capacity,
-        tags: (0..TAGS.len()).filter(|&t| p.has(t)).map(|t| TAGS[t].to_string()).collect(),
-        opening_hours: hours.hours.get(p.hours as usize).cloned(),
-        timezone: timezone.to_string(),
-        created_at,
-        updated_at: created_at,
+impl crate::City {
+    /// Venue `i` in full: its profile plus names and text from its own stream.
+    pub(crate) fn build_venue(&self, i: usize) -> Venue {
+        let (cold, p) = (&self.venues[i], &self.hot[i]);
+        let hood = &self.hoods[cold.hood as usize];
+        let (city, timezone) = (&self.config.city, &self.config.timezone);
+        let mut rng = entity_rng(self.config.seed, Kind::VenueText, i as u64);
+        let created_at = chrono::DateTime::from_timestamp_millis(cold.created_ms).unwrap_or_default();
+        let address =
+            format!("{} {}, {}, {city}", rng.random_range(1..=999), choose(&mut rng, words::STREETS), hood.name);
+        Venue {
+            id: cold.id,
+            name: name(&mut rng, p, hood),
+            description: Some(description(&mut rng, p, hood)),
+            category: p.category(),
+            cuisine: CUISINES.get(p.cuisine as usize).map(|c| c.to_string()),
+            address: Some(address),
+            city: Some(city.to_string()),
+            lat: cold.loc.lat,
+            lng: cold.loc.lng,
+            price_level: Some(i16::from(p.price)),
+            rating: Some(f64::from(cold.rating * 10.0).round() / 10.0),
+            capacity: cold.capacity,
+            tags: (0..TAGS.len()).filter(|&t| p.has(t)).map(|t| TAGS[t].to_string()).collect(),
+            opening_hours: self.hours.hours.get(p.hours as usize).cloned(),
+            timezone: timezone.to_string(),
+            created_at,
+            updated_at: created_at,
+        }
     }
 }

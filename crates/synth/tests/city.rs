@@ -91,6 +91,9 @@ fn the_single_purpose_accessors_agree_with_chunks() {
     }
     let parallel: Vec<Chunk> = c.par_map_ranges(25, |r| c.chunk(r));
     assert_eq!(parallel.iter().flat_map(|ch| ch.users.clone()).collect::<Vec<_>>(), whole.users);
+    let mut in_order = vec![];
+    c.for_each_chunk(13, |ch| in_order.push(ch));
+    assert_eq!(in_order, c.chunks(13).collect::<Vec<_>>());
 }
 
 #[test]
@@ -155,9 +158,10 @@ fn venues_pass_the_domain_validation_unchanged() {
         assert_eq!(parsed.opening_hours, v.opening_hours);
         assert!(domain::haversine_km(center.lat, center.lng, v.lat, v.lng) <= c.config().radius_km + 1e-6);
         assert!(v.opening_hours.as_ref().is_some_and(|h| h.weekly_minutes() > 0));
-        assert!(v.created_at < c.config().history_start());
+        assert!(v.created_at < c.config().now);
     }
-    let share = |f: &dyn Fn(&domain::Venue) -> bool| venues.iter().filter(|v| f(v)).count() as f64 / venues.len() as f64;
+    let share =
+        |f: &dyn Fn(&domain::Venue) -> bool| venues.iter().filter(|v| f(v)).count() as f64 / venues.len() as f64;
     let typical = share(&|v| v.rating.is_some_and(|r| (3.5..=4.8).contains(&r)));
     assert!(typical > 0.85, "ratings mostly 3.5 to 4.8: {typical}");
     for cat in Category::ALL {
@@ -243,7 +247,9 @@ fn a_chunk_only_references_users_generated_before_its_end() {
             assert!(known(&p.organizer_id) && venue_ids.contains(&p.venue_id));
             assert!(p.participants.iter().all(|pp| known(&pp.user_id) && pp.plan_id == p.id));
         }
-        assert!(ch.interactions.iter().all(|i| ch.range.contains(&index[&i.user_id]) && venue_ids.contains(&i.venue_id)));
+        assert!(
+            ch.interactions.iter().all(|i| ch.range.contains(&index[&i.user_id]) && venue_ids.contains(&i.venue_id))
+        );
         assert!(ch.interests.iter().all(|i| ch.range.contains(&index[&i.user_id]) && venue_ids.contains(&i.venue_id)));
     }
 }
@@ -261,6 +267,7 @@ fn interactions_lie_in_the_history_window_at_plausible_times() {
     for i in &ch.interactions {
         assert!(i.occurred_at >= start && i.occurred_at < now, "{} outside the window", i.occurred_at);
         assert!(i.occurred_at >= created[&i.user_id], "no interaction before the user joined");
+        assert!(i.occurred_at >= venues[&i.venue_id].created_at, "no interaction before the venue opened");
         assert!((0..=86_400).contains(&i.dwell_time_seconds));
         assert_eq!(i.time_of_day, domain::TimeOfDay::at(i.occurred_at, tz));
         if i.interaction_type == InteractionType::Visit {
@@ -272,6 +279,41 @@ fn interactions_lie_in_the_history_window_at_plausible_times() {
     assert_eq!(kinds.len(), InteractionType::ALL.len(), "every interaction type occurs");
     let ids: HashSet<_> = ch.interactions.iter().map(|i| i.id).collect();
     assert_eq!(ids.len(), ch.interactions.len());
+}
+
+#[test]
+fn visits_follow_category_hours_and_new_openings_trend() {
+    let c = city(31, 1500, 600);
+    let venues = c.venues();
+    let tz = c.timezone();
+    let records = c.interaction_records(0..1500);
+    let hour = |ms: i64| {
+        chrono::Timelike::hour(&chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&tz))
+    };
+    let visits_in = |cat: Category, hours: &dyn Fn(u32) -> bool| {
+        let all: Vec<_> = records
+            .iter()
+            .filter(|r| r.kind == InteractionType::Visit && venues[r.venue as usize].category == cat)
+            .collect();
+        all.iter().filter(|r| hours(hour(r.at_ms))).count() as f64 / all.len().max(1) as f64
+    };
+    assert!(visits_in(Category::Cafe, &|h| (6..15).contains(&h)) > 0.8, "cafes in the morning and early afternoon");
+    assert!(visits_in(Category::Bar, &|h| h >= 18 || h < 3) > 0.8, "bars in the evening and night");
+    let start = c.config().history_start();
+    let opened_recently: HashSet<usize> = (0..venues.len()).filter(|&v| venues[v].created_at > start).collect();
+    assert!(!opened_recently.is_empty());
+    let share = |from: i64, to: i64| {
+        let window: Vec<_> = records.iter().filter(|r| (from..to).contains(&r.at_ms)).collect();
+        window.iter().filter(|r| opened_recently.contains(&(r.venue as usize))).count() as f64 / window.len() as f64
+    };
+    let (s, n) = (start.timestamp_millis(), c.config().now.timestamp_millis());
+    let mid = s + (n - s) / 2;
+    assert!(
+        share(mid, n) > 1.5 * share(s, mid),
+        "new openings take a growing share: {} then {}",
+        share(s, mid),
+        share(mid, n)
+    );
 }
 
 #[test]
@@ -324,13 +366,19 @@ fn stated_preferences_follow_the_persona_and_the_hidden_taste() {
     for i in 0..2000 {
         let p: UserPreferences = c.preferences(i);
         match c.persona(i) {
-            Persona::BudgetConscious => budget_cheap = (budget_cheap.0 + usize::from(p.price_max <= 2), budget_cheap.1 + 1),
+            Persona::BudgetConscious => {
+                budget_cheap = (budget_cheap.0 + usize::from(p.price_max <= 2), budget_cheap.1 + 1)
+            }
             Persona::FoodieExplorer => foodie_cuisines = (foodie_cuisines.0 + p.cuisines.len(), foodie_cuisines.1 + 1),
             _ => other_cuisines = (other_cuisines.0 + p.cuisines.len(), other_cuisines.1 + 1),
         }
         // Stated cuisines lean to the hidden favourites.
         let t = c.taste(i);
-        let stated: f32 = p.cuisines.iter().map(|s| t.cuisine[synth::catalog::CUISINES.iter().position(|c| c == s).unwrap_or(0)]).sum::<f32>()
+        let stated: f32 = p
+            .cuisines
+            .iter()
+            .map(|s| t.cuisine[synth::catalog::CUISINES.iter().position(|c| c == s).unwrap_or(0)])
+            .sum::<f32>()
             / p.cuisines.len().max(1) as f32;
         let all: f32 = t.cuisine.iter().sum::<f32>() / t.cuisine.len() as f32;
         assert!(stated >= all - 0.3, "user {i}: stated {stated} vs mean {all}");

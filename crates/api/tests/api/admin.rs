@@ -43,15 +43,43 @@ async fn the_seed_documents_user_count_parameter_works_without_a_body(app: &Test
 }
 
 async fn seeding_sizes_out_of_range_are_refused_and_write_nothing(app: &TestApp) {
-    expect_error(app.post(SEED, &json!({"users": 0})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("users")).await;
-    expect_error(app.post(SEED, &json!({"venues": 10_000_000})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("venues"))
-        .await;
+    expect_error(
+        app.post(SEED, &json!({"users": 0})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("users"),
+    )
+    .await;
+    expect_error(
+        app.post(SEED, &json!({"venues": 10_000_000})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("venues"),
+    )
+    .await;
     let res = app.client.post(app.url("/api/v1/admin/data/seed?user_count=999999")).send().await.unwrap();
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("user_count")).await;
-    expect_error(app.post(SEED, &json!({"users": "many"})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("users")).await;
-    expect_error(app.post_raw(SEED, Some("text/plain"), "users=5").await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None)
-        .await;
-    expect_error(app.post_raw(SEED, Some("application/json"), "{").await, StatusCode::BAD_REQUEST, "malformed_json", None).await;
+    expect_error(
+        app.post(SEED, &json!({"users": "many"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("users"),
+    )
+    .await;
+    expect_error(
+        app.post_raw(SEED, Some("text/plain"), "users=5").await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        None,
+    )
+    .await;
+    expect_error(
+        app.post_raw(SEED, Some("application/json"), "{").await,
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        None,
+    )
+    .await;
     let counts = app.counts().await;
     assert_eq!((counts.users, counts.venues), (0, 0));
 }

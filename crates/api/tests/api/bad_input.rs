@@ -57,8 +57,11 @@ async fn bad_user_fields_are_refused_naming_the_field_and_nothing_is_written(app
         }
     }
     let many = json!({"handle": "a", "name": "", "age": 5, "home_lat": 100, "home_lng": 0});
-    let err = expect_error(app.post("/users/", &many).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None).await;
-    let fields: Vec<&str> = err["error"]["details"].as_array().unwrap().iter().filter_map(|d| d["field"].as_str()).collect();
+    let err =
+        expect_error(app.post("/users/", &many).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None)
+            .await;
+    let fields: Vec<&str> =
+        err["error"]["details"].as_array().unwrap().iter().filter_map(|d| d["field"].as_str()).collect();
     assert_eq!(fields, vec!["handle", "name", "home_lat", "age"], "every bad field is named at once");
     assert_eq!(app.user_count().await, 0, "nothing written");
 }
@@ -87,7 +90,11 @@ async fn bad_venue_fields_are_refused_naming_the_field_and_nothing_is_written(ap
     for (body, field) in cases {
         let res = app.post("/venues/", &body).await;
         let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None).await;
-        let named = err["error"]["details"].as_array().unwrap().iter().any(|d| d["field"].as_str().is_some_and(|f| f.starts_with(field)));
+        let named = err["error"]["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["field"].as_str().is_some_and(|f| f.starts_with(field)));
         assert!(named, "{field} not named in {err}");
     }
     assert_eq!(app.counts().await.venues, 0, "nothing written");
@@ -95,14 +102,38 @@ async fn bad_venue_fields_are_refused_naming_the_field_and_nothing_is_written(ap
 
 async fn bodies_that_are_not_json_or_too_large_are_refused_in_the_error_shape(app: &TestApp) {
     let json_ct = Some("application/json");
-    expect_error(app.post_raw("/users/", json_ct, "{\"handle\": ").await, StatusCode::BAD_REQUEST, "malformed_json", None).await;
-    expect_error(app.post_raw("/users/", json_ct, "not json").await, StatusCode::BAD_REQUEST, "malformed_json", None).await;
-    expect_error(app.post_raw("/users/", json_ct, "").await, StatusCode::BAD_REQUEST, "malformed_json", None).await;
-    expect_error(app.post_raw("/users/", json_ct, "[1, 2]").await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None).await;
-    let body = seed_user("alice").to_string();
-    expect_error(app.post_raw("/users/", Some("text/plain"), body.clone()).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None)
+    expect_error(
+        app.post_raw("/users/", json_ct, "{\"handle\": ").await,
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        None,
+    )
+    .await;
+    expect_error(app.post_raw("/users/", json_ct, "not json").await, StatusCode::BAD_REQUEST, "malformed_json", None)
         .await;
-    expect_error(app.post_raw("/users/", None, body.clone()).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None).await;
+    expect_error(app.post_raw("/users/", json_ct, "").await, StatusCode::BAD_REQUEST, "malformed_json", None).await;
+    expect_error(
+        app.post_raw("/users/", json_ct, "[1, 2]").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        None,
+    )
+    .await;
+    let body = seed_user("alice").to_string();
+    expect_error(
+        app.post_raw("/users/", Some("text/plain"), body.clone()).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        None,
+    )
+    .await;
+    expect_error(
+        app.post_raw("/users/", None, body.clone()).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        None,
+    )
+    .await;
     expect_error(
         app.post_raw("/api/v1/venues", Some("application/x-www-form-urlencoded"), "name=x").await,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -123,10 +154,13 @@ async fn bodies_that_are_not_json_or_too_large_are_refused_in_the_error_shape(ap
 
 async fn unknown_and_malformed_ids_are_refused_in_the_error_shape(app: &TestApp) {
     let unknown = uuid::Uuid::now_v7();
-    for path in [format!("/users/{unknown}"), format!("/venues/{unknown}/"), format!("/api/v1/users/{unknown}/friends")] {
+    for path in [format!("/users/{unknown}"), format!("/venues/{unknown}/"), format!("/api/v1/users/{unknown}/friends")]
+    {
         expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
     }
-    for (path, field) in [("/users/42", "user_id"), ("/api/v1/venues/not-a-uuid", "venue_id"), ("/users/x/preferences", "user_id")] {
+    for (path, field) in
+        [("/users/42", "user_id"), ("/api/v1/venues/not-a-uuid", "venue_id"), ("/users/x/preferences", "user_id")]
+    {
         expect_error(app.get(path).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
     }
     let res = app.delete(&format!("/api/v1/users/{unknown}/friends/nope")).await;
@@ -144,8 +178,15 @@ async fn duplicate_handles_and_emails_are_conflicts_naming_the_field(app: &TestA
     expect_error(res, StatusCode::CONFLICT, "conflict", Some("email")).await;
     let other = app.create_user(seed_user("bob")).await;
     let path = format!("/api/v1/users/{}", other["id"].as_str().unwrap());
-    expect_error(app.patch(&path, &json!({"handle": "alice"})).await, StatusCode::CONFLICT, "conflict", Some("handle")).await;
-    expect_error(app.patch(&path, &json!({"email": "alice@example.com"})).await, StatusCode::CONFLICT, "conflict", Some("email")).await;
+    expect_error(app.patch(&path, &json!({"handle": "alice"})).await, StatusCode::CONFLICT, "conflict", Some("handle"))
+        .await;
+    expect_error(
+        app.patch(&path, &json!({"email": "alice@example.com"})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        Some("email"),
+    )
+    .await;
     assert_eq!(app.user_count().await, 2);
     assert_eq!(app.get_json(&path, StatusCode::OK).await["handle"], "bob", "nothing written");
     assert_eq!(first["email"], "alice@example.com");

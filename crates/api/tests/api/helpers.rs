@@ -48,9 +48,13 @@ pub async fn fresh_store(backend: Backend) -> Option<FreshStore> {
         Backend::Postgres => {
             let admin_url = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
             let name = format!("luna_t_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await.expect("connect postgres");
+            let mut conn =
+                <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await.expect("connect postgres");
             // The name is ours: a fixed prefix and a UUID's hex digits.
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create database");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create database");
             let store = store::connect(&database_url(&admin_url, &name)).await.expect("connect test database");
             Some(FreshStore { store, dir: None, pg: Some(PgDatabase { admin_url, name }) })
         }
@@ -103,7 +107,9 @@ impl Drop for PgDatabase {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             rt.block_on(async {
                 if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut c).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&mut c)
+                        .await;
                 }
             });
         })
@@ -171,7 +177,7 @@ impl TestApp {
         expect_json(self.post("/api/v1/venues", &body).await, StatusCode::CREATED).await
     }
 
-    /// Every user id, through the API.
+    /// How many users are stored (read from the store, so a refused request is seen not to write).
     pub async fn user_count(&self) -> usize {
         self.app.store.counts().await.expect("counts").users as usize
     }

@@ -89,9 +89,15 @@ async fn interactions_on_unknown_ids_or_with_bad_fields_write_nothing(app: &Test
         (json!({"user_id": user, "interaction_type": "like", "occurred_at": "2999-01-01T00:00:00Z"}), "occurred_at"),
     ];
     for (body, field) in cases {
-        expect_error(app.post(&path, &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+        expect_error(app.post(&path, &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field))
+            .await;
     }
-    expect_error(app.post("/venues/not-a-uuid/interactions", &seed_body(&user)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("venue_id"))
-        .await;
+    expect_error(
+        app.post("/venues/not-a-uuid/interactions", &seed_body(&user)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("venue_id"),
+    )
+    .await;
     assert_eq!(app.counts().await.interactions, 0);
 }

@@ -75,7 +75,9 @@ async fn a_body_over_the_limit_is_a_json_413_with_or_without_a_content_length() 
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body["error"]["code"], "payload_too_large");
 
-    let chunks = futures::stream::iter(big.into_bytes().chunks(256).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
+    let chunks = futures::stream::iter(
+        big.into_bytes().chunks(256).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
+    );
     let streamed = Request::post("/api/v1/users")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from_stream(chunks))

@@ -22,7 +22,11 @@ async fn three_users(app: &TestApp) -> [String; 3] {
 
 async fn a_friend_request_accepted_makes_two_friends_until_one_unfriends(app: &TestApp) {
     let [a, b, _] = three_users(app).await;
-    let req = expect_json(app.post(&format!("/api/v1/users/{a}/friend-requests"), &json!({"to_user_id": b})).await, StatusCode::CREATED).await;
+    let req = expect_json(
+        app.post(&format!("/api/v1/users/{a}/friend-requests"), &json!({"to_user_id": b})).await,
+        StatusCode::CREATED,
+    )
+    .await;
     assert_eq!(req["status"], "pending");
     assert_eq!(req["from_user_id"], a.as_str());
     let rid = req["id"].as_str().unwrap();
@@ -32,13 +36,26 @@ async fn a_friend_request_accepted_makes_two_friends_until_one_unfriends(app: &T
     assert_eq!(incoming[0]["id"], rid);
     let outgoing = app.get_json(&format!("/api/v1/users/{a}/friend-requests?direction=outgoing"), StatusCode::OK).await;
     assert_eq!(outgoing[0]["id"], rid);
-    assert!(app.get_json(&format!("/api/v1/users/{a}/friend-requests?direction=incoming"), StatusCode::OK).await.as_array().unwrap().is_empty());
-    assert_eq!(app.get_json(&format!("/api/v1/users/{b}/friend-requests"), StatusCode::OK).await.as_array().unwrap().len(), 1);
+    assert!(
+        app.get_json(&format!("/api/v1/users/{a}/friend-requests?direction=incoming"), StatusCode::OK)
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        app.get_json(&format!("/api/v1/users/{b}/friend-requests"), StatusCode::OK).await.as_array().unwrap().len(),
+        1
+    );
 
     // Only the recipient can answer.
     let accept_as_a = format!("/api/v1/users/{a}/friend-requests/{rid}/accept");
     assert!(app.post(&accept_as_a, &json!({})).await.status().is_client_error());
-    let accepted = expect_json(app.post(&format!("/api/v1/users/{b}/friend-requests/{rid}/accept"), &json!({})).await, StatusCode::OK).await;
+    let accepted = expect_json(
+        app.post(&format!("/api/v1/users/{b}/friend-requests/{rid}/accept"), &json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(accepted["status"], "accepted");
     let again = app.post(&format!("/api/v1/users/{b}/friend-requests/{rid}/decline"), &json!({})).await;
     expect_error(again, StatusCode::CONFLICT, "conflict", None).await;
@@ -53,14 +70,23 @@ async fn a_friend_request_accepted_makes_two_friends_until_one_unfriends(app: &T
 
     assert_eq!(app.delete(&format!("/api/v1/users/{b}/friends/{a}")).await.status(), StatusCode::NO_CONTENT);
     assert!(app.get_json(&format!("/api/v1/users/{a}/friends"), StatusCode::OK).await.as_array().unwrap().is_empty());
-    expect_error(app.delete(&format!("/api/v1/users/{b}/friends/{a}")).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    expect_error(app.delete(&format!("/api/v1/users/{b}/friends/{a}")).await, StatusCode::NOT_FOUND, "not_found", None)
+        .await;
 }
 
 async fn a_declined_request_makes_no_friends_and_a_new_one_can_follow(app: &TestApp) {
     let [a, _, c] = three_users(app).await;
-    let req = expect_json(app.post(&format!("/api/v1/users/{a}/friend-requests"), &json!({"to_user_id": c})).await, StatusCode::CREATED).await;
+    let req = expect_json(
+        app.post(&format!("/api/v1/users/{a}/friend-requests"), &json!({"to_user_id": c})).await,
+        StatusCode::CREATED,
+    )
+    .await;
     let rid = req["id"].as_str().unwrap();
-    let declined = expect_json(app.post(&format!("/api/v1/users/{c}/friend-requests/{rid}/decline"), &json!({})).await, StatusCode::OK).await;
+    let declined = expect_json(
+        app.post(&format!("/api/v1/users/{c}/friend-requests/{rid}/decline"), &json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(declined["status"], "declined");
     assert!(app.get_json(&format!("/api/v1/users/{c}/friends"), StatusCode::OK).await.as_array().unwrap().is_empty());
     let again = app.post(&format!("/api/v1/users/{c}/friend-requests"), &json!({"to_user_id": a})).await;
@@ -70,15 +96,32 @@ async fn a_declined_request_makes_no_friends_and_a_new_one_can_follow(app: &Test
 async fn friend_requests_to_oneself_unknown_users_or_twice_are_refused_and_write_nothing(app: &TestApp) {
     let [a, b, _] = three_users(app).await;
     let path = format!("/api/v1/users/{a}/friend-requests");
-    expect_error(app.post(&path, &json!({"to_user_id": a})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("to_user_id"))
-        .await;
+    expect_error(
+        app.post(&path, &json!({"to_user_id": a})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("to_user_id"),
+    )
+    .await;
     let nobody = uuid::Uuid::now_v7();
     expect_error(app.post(&path, &json!({"to_user_id": nobody})).await, StatusCode::NOT_FOUND, "not_found", None).await;
     let from_nobody = format!("/api/v1/users/{nobody}/friend-requests");
-    expect_error(app.post(&from_nobody, &json!({"to_user_id": a})).await, StatusCode::NOT_FOUND, "not_found", None).await;
-    expect_error(app.post(&path, &json!({"to_user_id": "x"})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("to_user_id"))
+    expect_error(app.post(&from_nobody, &json!({"to_user_id": a})).await, StatusCode::NOT_FOUND, "not_found", None)
         .await;
-    expect_error(app.post(&path, &json!({})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("to_user_id")).await;
+    expect_error(
+        app.post(&path, &json!({"to_user_id": "x"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("to_user_id"),
+    )
+    .await;
+    expect_error(
+        app.post(&path, &json!({})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("to_user_id"),
+    )
+    .await;
     assert_eq!(app.counts().await.friend_requests, 0, "nothing written");
 
     expect_json(app.post(&path, &json!({"to_user_id": b})).await, StatusCode::CREATED).await;
@@ -88,7 +131,13 @@ async fn friend_requests_to_oneself_unknown_users_or_twice_are_refused_and_write
     assert_eq!(app.counts().await.friend_requests, 1);
 
     let bad_direction = format!("/api/v1/users/{a}/friend-requests?direction=sideways");
-    expect_error(app.get(&bad_direction).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("direction")).await;
+    expect_error(
+        app.get(&bad_direction).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("direction"),
+    )
+    .await;
     let unknown_request = format!("/api/v1/users/{b}/friend-requests/{}/accept", uuid::Uuid::now_v7());
     expect_error(app.post(&unknown_request, &json!({})).await, StatusCode::NOT_FOUND, "not_found", None).await;
     assert_eq!(app.counts().await.social_edges, 0);

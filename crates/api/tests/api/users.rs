@@ -90,17 +90,28 @@ async fn users_can_be_filtered_by_handle_prefix_and_persona(app: &TestApp) {
     app.create_user(seed_user("carol")).await;
     let food = app.get_json("/api/v1/users?handle=FOOD", StatusCode::OK).await;
     assert_eq!(food.as_array().unwrap().len(), 2);
+    let literal = app.get_json("/api/v1/users?handle=food_", StatusCode::OK).await;
+    assert_eq!(literal.as_array().unwrap().len(), 1, "`_` is a literal, not a wildcard");
     let by_persona = app.get_json("/users/?persona=foodie_explorer", StatusCode::OK).await;
     assert_eq!(by_persona.as_array().unwrap().len(), 1);
     assert_eq!(by_persona[0]["handle"], "foodie_ann");
-    expect_error(app.get("/users/?persona=wizard").await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("persona"))
-        .await;
+    expect_error(
+        app.get("/users/?persona=wizard").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("persona"),
+    )
+    .await;
 }
 
 async fn a_user_can_be_updated_and_deleted(app: &TestApp) {
     let user = app.create_user(seed_user("alice")).await;
     let path = format!("/api/v1/users/{}", user["id"].as_str().unwrap());
-    let updated = expect_json(app.patch(&path, &json!({"name": "Alice C.", "age": null, "city": "New York"})).await, StatusCode::OK).await;
+    let updated = expect_json(
+        app.patch(&path, &json!({"name": "Alice C.", "age": null, "city": "New York"})).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(updated["name"], "Alice C.");
     assert!(updated["age"].is_null());
     assert_eq!(updated["city"], "New York");
@@ -128,7 +139,13 @@ async fn preferences_default_until_put_and_refuse_bad_values(app: &TestApp) {
     assert_eq!(app.get_json(&path, StatusCode::OK).await, stored);
 
     let bad = json!({"price_min": 5, "openness": 2.0});
-    let err = expect_error(app.put(&path, &bad).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("price_min")).await;
+    let err = expect_error(
+        app.put(&path, &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("price_min"),
+    )
+    .await;
     assert!(err["error"]["details"].as_array().unwrap().iter().any(|d| d["field"] == "openness"));
     assert_eq!(app.get_json(&path, StatusCode::OK).await, stored, "nothing written");
 

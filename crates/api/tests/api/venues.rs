@@ -55,9 +55,12 @@ async fn every_venue_path_answers_with_and_without_a_trailing_slash_and_under_ap
 }
 
 async fn venues_are_searched_by_text_category_price_and_radius(app: &TestApp) {
-    let union = app.create_venue(venue("Ramen Union", "restaurant", 40.7325, -73.99, 2, json!({"cuisine": "japanese"}))).await;
+    let union =
+        app.create_venue(venue("Ramen Union", "restaurant", 40.7325, -73.99, 2, json!({"cuisine": "japanese"}))).await;
     let times = app.create_venue(venue("Times Bar", "bar", 40.7580, -73.9855, 3, json!({"tags": ["rooftop"]}))).await;
-    let park = app.create_venue(venue("Park Slope Cafe", "cafe", 40.6782, -73.9442, 1, json!({"description": "Great ramen too"}))).await;
+    let park = app
+        .create_venue(venue("Park Slope Cafe", "cafe", 40.6782, -73.9442, 1, json!({"description": "Great ramen too"})))
+        .await;
     let id = |v: &Value| v["id"].as_str().unwrap().to_string();
     let search = |q: &'static str| async move { ids(&app.get_json(&format!("/venues/?{q}"), StatusCode::OK).await) };
 
@@ -86,7 +89,10 @@ async fn search_results_are_paginated_and_the_link_keeps_the_filters(app: &TestA
         let res = app.get(&p).await;
         path = next_link(&res);
         if let Some(next) = &path {
-            assert!(next.starts_with("/api/v1/venues") && next.contains("category=bar") && next.contains("after="), "{next}");
+            assert!(
+                next.starts_with("/api/v1/venues") && next.contains("category=bar") && next.contains("after="),
+                "{next}"
+            );
         }
         seen.extend(ids(&expect_json(res, StatusCode::OK).await));
         pages += 1;
@@ -122,7 +128,8 @@ async fn bad_search_parameters_are_refused_naming_the_parameter(app: &TestApp) {
 async fn a_venue_can_be_updated_and_deleted(app: &TestApp) {
     let v = app.create_venue(seed_venue("Sunset Rooftop Bar")).await;
     let path = format!("/api/v1/venues/{}", v["id"].as_str().unwrap());
-    let body = json!({"rating": 4.9, "description": null, "tags": ["Rooftop", "cocktails"], "lat": 40.74, "lng": -73.98});
+    let body =
+        json!({"rating": 4.9, "description": null, "tags": ["Rooftop", "cocktails"], "lat": 40.74, "lng": -73.98});
     let updated = expect_json(app.patch(&path, &body).await, StatusCode::OK).await;
     assert_eq!(updated["rating"], 4.9);
     assert!(updated["description"].is_null());
@@ -130,9 +137,20 @@ async fn a_venue_can_be_updated_and_deleted(app: &TestApp) {
     assert_eq!(updated["lat"], 40.74);
     assert_eq!(updated["name"], "Sunset Rooftop Bar");
 
-    expect_error(app.patch(&path, &json!({"rating": 6})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("rating"))
-        .await;
-    expect_error(app.patch(&path, &json!({"lat": 40.0})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("lng")).await;
+    expect_error(
+        app.patch(&path, &json!({"rating": 6})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("rating"),
+    )
+    .await;
+    expect_error(
+        app.patch(&path, &json!({"lat": 40.0})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("lng"),
+    )
+    .await;
     assert_eq!(app.get_json(&path, StatusCode::OK).await, updated, "nothing written");
 
     assert_eq!(app.delete(&path).await.status(), StatusCode::NO_CONTENT);

@@ -157,7 +157,7 @@ impl<'a> ScoreCtx<'a> {
         f.trending = st.trend(v, self.now);
         if let Some(&(n, w)) = self.friends.get(&v) {
             f.friends = n;
-            f.social = 1.0 - (-w).exp();
+            f.social = 1.0 - (-w / s.social_scale.max(1e-6)).exp();
         }
         if let (Some(m), Some(uv)) = (self.model, &self.model_user) {
             f.learned = m.score(uv, v);

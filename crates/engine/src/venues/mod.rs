@@ -203,15 +203,17 @@ pub(crate) fn candidates(st: &State, s: &EngineSettings, u: &UserRow, f: &Filter
     out
 }
 
-/// Per venue: (friends with a positive signal, sum of their edge strengths).
+/// Per venue: (friends with a positive signal, weighted friend engagement). Each friend adds
+/// their edge strength, halved when they only looked at the venue.
 pub(crate) fn friend_signal(st: &State, u: &UserRow) -> FastMap<u32, (u32, f64)> {
     let mut m: FastMap<u32, (u32, f64)> = FastMap::default();
     for e in &u.edges {
         let Some(f) = st.live_user(e.other) else { continue };
-        for a in f.history.iter().filter(|a| a.positive()) {
+        for a in &f.history {
             let x = m.entry(a.venue).or_default();
-            x.0 += 1;
-            x.1 += e.strength.max(0.05);
+            let positive = a.positive();
+            x.0 += u32::from(positive);
+            x.1 += e.strength.max(0.05) * if positive { 1.0 } else { 0.5 };
         }
     }
     m

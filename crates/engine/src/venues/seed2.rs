@@ -92,7 +92,7 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
     let mut near = st.snap.rtree.nearest_neighbor_iter_with_distance_2(&crate::util::to_xyz(origin.0, origin.1));
     let mut popular = st.snap.pop_order.iter();
     let mut dirty = st.delta.dirty_pop.iter();
-    let (mut pop_front, mut dirty_front) = (max_pos, max_pos);
+    let mut pop_front = max_pos;
     let mut pop_done = false;
     loop {
         // The spatial stream alone visits every base venue in reach: when it ends, all are scored.
@@ -123,13 +123,13 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
                 }
             }
         }
-        match dirty.next() {
+        let dirty_front = match dirty.next() {
             Some(&(pos, v)) => {
-                dirty_front = pos;
                 consider(v, &mut top);
+                pos
             }
-            None => dirty_front = 0,
-        }
+            None => 0,
+        };
         let front = pop_front.max(dirty_front);
         let pop_bound = if max_pos > 0 { f64::from(front) / f64::from(max_pos) } else { 0.0 };
         let bound = 0.4 * (-0.3 * near_km).exp() + 0.2 * pop_bound;

@@ -107,10 +107,38 @@ pub(crate) fn random_city(seed: u64, nu: u128, nv: u128, ni: usize, settings: En
     b.build()
 }
 
+/// Likes of popular and unpopular venues alike, applied live (no merge).
+fn apply_random_likes(e: &Engine, n: usize) {
+    let st = e.load();
+    let users: Vec<_> = (0..st.n_users()).map(|u| st.user(u).unwrap().id).collect();
+    let venues: Vec<_> = (0..st.n_venues()).map(|v| st.venue(v).unwrap().id).collect();
+    drop(st);
+    let mut r = SplitMix64::new(99);
+    for _ in 0..n {
+        let mut i = ix(0, 0, T::Like, 10, 0);
+        i.user_id = users[r.below(users.len())];
+        i.venue_id = venues[r.below(venues.len()).min(r.below(venues.len()))];
+        e.apply(&domain::DomainEvent::InteractionRecorded(i));
+    }
+}
+
 #[test]
 fn seed2_top_k_equals_a_full_scan_of_every_venue() {
-    let e = random_city(7, 50, 800, 4000, EngineSettings::default());
+    seed2_matches_full_scan(0);
+}
+
+#[test]
+fn seed2_top_k_equals_a_full_scan_with_live_changes_not_yet_merged() {
+    seed2_matches_full_scan(600);
+}
+
+fn seed2_matches_full_scan(live_likes: usize) {
+    let mut s = EngineSettings::default();
+    s.live.merge_after = 1_000_000;
+    let e = random_city(7, 50, 800, 4000, s);
+    apply_random_likes(&e, live_likes);
     let st = e.load();
+    assert_eq!(st.delta.dirty_pop.is_empty(), live_likes == 0);
     for u in 0..50u32 {
         let uid = st.user(u).unwrap().id;
         let got: Vec<_> = e.recommend_venues(&VenueQuery::new(uid, 10, Ranker::Seed2)).unwrap();

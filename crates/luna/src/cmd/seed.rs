@@ -39,7 +39,7 @@ pub struct SeedArgs {
 
 /// The services' slice of the settings.
 pub fn app_settings(s: &Settings) -> app::AppSettings {
-    app::AppSettings { demo_city: s.demo.city.clone() }
+    app::AppSettings { demo: demo_options(s, false) }
 }
 
 /// Seed options from the demo settings.

@@ -34,7 +34,15 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     crate::logging::init(json_logs);
 
     let store = super::open_store(&settings).await?;
-    let app = app::App::new(store, super::seed::app_settings(&settings));
+    let bus: bus::DynBus = match &settings.redis_url {
+        Some(url) => std::sync::Arc::new(
+            bus::RedisBus::connect(url, "luna:events", 100_000)
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to Redis at {}: {e}", crate::settings::redact_url(url)))?,
+        ),
+        None => std::sync::Arc::new(bus::MemoryBus::default()),
+    };
+    let app = app::App::with_bus(store, bus, super::seed::app_settings(&settings));
     if args.demo {
         let opts = super::seed::demo_options(&settings, false);
         let report = app.seed_demo(opts).await.map_err(|e| anyhow::anyhow!("seeding the demo city: {e}"))?;
