@@ -1,6 +1,10 @@
 //! `GET /health` (also `/health/`, as the second seed document's code serves it): the seed's
-//! `{"status": "healthy", "service": "Luna API Service"}` plus the version and the database's
-//! state. A failing database ping answers 503 with status `degraded`.
+//! `{"status": "healthy", "service": "Luna API Service"}` plus the version and the state of the
+//! database and of the event bus. A failing database answers 503 with status `degraded`. A
+//! failing bus answers 200 with status `degraded`: the server keeps serving, and the events of
+//! its writes wait in the outbox until the bus returns.
+
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,13 +24,25 @@ pub fn router() -> OpenApiRouter<App> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `healthy`, or `degraded` when the database does not answer.
+    /// `healthy`, or `degraded` when the database or the event bus does not answer.
     pub status: String,
     /// Always `Luna API Service`.
     pub service: String,
     pub version: String,
     pub database: DatabaseHealth,
+    pub bus: BusHealth,
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BusHealth {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// `memory` or `redis`.
+    pub backend: String,
+}
+
+/// How long the bus may take to answer its ping.
+const BUS_PING: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DatabaseHealth {
@@ -36,10 +52,10 @@ pub struct DatabaseHealth {
     pub backend: String,
 }
 
-/// Liveness and database health.
+/// Liveness, database and event bus health.
 #[utoipa::path(get, path = "/health", tag = "health",
     responses(
-        (status = 200, description = "Healthy", body = Health),
+        (status = 200, description = "Healthy, or degraded because the event bus does not answer", body = Health),
         (status = 503, description = "Degraded: the database does not answer", body = Health),
     ))]
 async fn health(State(app): State<App>) -> (StatusCode, AppJson<Health>) {
@@ -47,25 +63,33 @@ async fn health(State(app): State<App>) -> (StatusCode, AppJson<Health>) {
     if let Err(e) = &ping {
         tracing::warn!(error = %e, "health check: database ping failed");
     }
-    let (status, body) = report(ping.is_ok(), app.store.backend());
+    let bus = tokio::time::timeout(BUS_PING, app.bus.ping()).await;
+    if !matches!(bus, Ok(Ok(()))) {
+        tracing::warn!(?bus, "health check: event bus ping failed");
+    }
+    let bus = (matches!(bus, Ok(Ok(()))), app.bus.backend());
+    let (status, body) = report(ping.is_ok(), app.store.backend(), bus);
     (status, AppJson(body))
 }
 
-/// The health answer for a database that did (or did not) answer its ping.
-fn report(database_ok: bool, backend: Backend) -> (StatusCode, Health) {
+/// The health answer for a database and a bus `(ok, backend)` that did (or did not) answer.
+fn report(database_ok: bool, backend: Backend, (bus_ok, bus_backend): (bool, &str)) -> (StatusCode, Health) {
     let backend = match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
-    let (status, overall, db) = match database_ok {
-        true => (StatusCode::OK, "healthy", "ok"),
-        false => (StatusCode::SERVICE_UNAVAILABLE, "degraded", "unavailable"),
+    let state = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let (status, overall) = match (database_ok, bus_ok) {
+        (true, true) => (StatusCode::OK, "healthy"),
+        (true, false) => (StatusCode::OK, "degraded"),
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "degraded"),
     };
     let body = Health {
         status: overall.into(),
         service: "Luna API Service".into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        database: DatabaseHealth { status: db.into(), backend: backend.into() },
+        database: DatabaseHealth { status: state(database_ok).into(), backend: backend.into() },
+        bus: BusHealth { status: state(bus_ok).into(), backend: bus_backend.into() },
     };
     (status, body)
 }
@@ -76,10 +100,18 @@ mod tests {
 
     #[test]
     fn a_silent_database_makes_the_service_degraded_with_a_503() {
-        let (status, body) = report(false, Backend::Postgres);
+        let (status, body) = report(false, Backend::Postgres, (true, "redis"));
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!((body.status.as_str(), body.database.status.as_str()), ("degraded", "unavailable"));
         assert_eq!(body.service, "Luna API Service");
-        assert_eq!(report(true, Backend::Sqlite).0, StatusCode::OK);
+        assert_eq!(report(true, Backend::Sqlite, (true, "memory")).0, StatusCode::OK);
+    }
+
+    #[test]
+    fn a_silent_bus_makes_the_service_degraded_but_still_serving() {
+        let (status, body) = report(true, Backend::Postgres, (false, "redis"));
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((body.status.as_str(), body.bus.status.as_str(), body.bus.backend.as_str()), ("degraded", "unavailable", "redis"));
+        assert_eq!(body.database.status, "ok");
     }
 }

@@ -16,6 +16,8 @@ mod interactions;
 mod metrics;
 mod respond;
 mod social;
+mod stats;
+mod streams;
 mod users;
 mod venues;
 
@@ -75,6 +77,8 @@ fn routes() -> (Router<App>, OpenApi) {
     let (routes, mut doc) = OpenApiRouter::with_openapi(docs::base())
         .nest("/api/v1", resources)
         .merge(admin::router())
+        .merge(streams::router())
+        .merge(stats::router())
         .merge(health::router())
         .merge(metrics::router())
         .split_for_parts();
@@ -100,6 +104,7 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
         .route("/openapi.json", docs::openapi_json(&doc))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), stats::record))
         .layer(DefaultBodyLimit::max(opts.body_limit_bytes))
         .with_state(app);
     // Outside the router, so `/users/` is trimmed to `/users` before routing.

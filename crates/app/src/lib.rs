@@ -8,6 +8,8 @@ mod social;
 mod users;
 mod venues;
 pub mod relay;
+pub mod stats;
+pub mod telemetry;
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use store::DynStore;
 use tokio::sync::Notify;
 
 pub use error::{AppError, AppResult};
+pub use telemetry::{LiveSettings, Telemetry};
 pub use venues::{MAX_RADIUS_KM, VenueSearch};
 
 /// Settings the services need (a slice of the binary's settings).
@@ -39,6 +42,8 @@ pub struct App {
     pub settings: Arc<AppSettings>,
     /// Poked after writes so the outbox relay publishes without waiting for its next poll.
     pub outbox_wake: Arc<Notify>,
+    /// Live figures (requests, latencies, event rates, SSE streams) and their settings.
+    pub telemetry: Arc<Telemetry>,
 }
 
 impl App {
@@ -48,12 +53,24 @@ impl App {
     }
 
     pub fn with_bus(store: DynStore, bus: DynBus, settings: AppSettings) -> Self {
-        Self { store, bus, settings: Arc::new(settings), outbox_wake: Arc::new(Notify::new()) }
+        let telemetry = Arc::new(Telemetry::new(LiveSettings::default()));
+        Self { store, bus, settings: Arc::new(settings), outbox_wake: Arc::new(Notify::new()), telemetry }
     }
 
-    /// Starts the background tasks (the outbox relay). Call once per process.
+    /// The same app with other live-stream settings (subscriber cap, keep-alive, snapshot period).
+    pub fn with_live_settings(mut self, live: LiveSettings) -> Self {
+        self.telemetry = Arc::new(Telemetry::new(live));
+        self
+    }
+
+    /// Starts the background tasks (the outbox relay, the metrics watcher and the periodic
+    /// `metrics.snapshot`). Call once per process.
     pub fn start_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
-        vec![relay::spawn(self.store.clone(), self.bus.clone(), self.outbox_wake.clone())]
+        vec![
+            relay::spawn(self.store.clone(), self.bus.clone(), self.outbox_wake.clone()),
+            stats::spawn_watcher(self.clone()),
+            stats::spawn_snapshots(self.clone()),
+        ]
     }
 
     /// Tells the relay there is something new in the outbox.

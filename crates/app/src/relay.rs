@@ -1,7 +1,10 @@
 //! The outbox relay: publishes committed events from the store's outbox to the bus, oldest
 //! first, and marks them published. At-least-once: a crash between publish and mark publishes
 //! again on restart with the same `source_id`, so consumers can de-duplicate. If the bus is
-//! down, events wait in the outbox and go out when it returns.
+//! down, events wait in the outbox and go out when it returns. Servers sharing one database each
+//! run a relay; every pass runs under the store's relay lease, so only one publishes at a time
+//! (per-channel order holds, nothing is published twice in normal operation) and each server
+//! still publishes its own writes promptly when it is woken.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,9 +19,28 @@ const BATCH: u32 = 256;
 const IDLE: Duration = Duration::from_millis(200);
 /// How long it backs off after an error.
 const BACKOFF: Duration = Duration::from_secs(1);
+/// How soon it retries when another server's relay holds the lease (whose pass may have read the
+/// outbox before this server's newest commit).
+const CONTENDED: Duration = Duration::from_millis(10);
 
-/// Publishes one batch; returns how many events went out.
+/// Publishes one batch under the relay lease; returns how many events went out (0 when another
+/// server's relay holds the lease: it publishes them).
 pub async fn relay_once(store: &DynStore, bus: &DynBus) -> Result<usize, String> {
+    relay_pass(store, bus).await.map(|n| n.unwrap_or(0))
+}
+
+/// Publishes one batch under the relay lease; `None` when another relay holds it.
+pub async fn relay_pass(store: &DynStore, bus: &DynBus) -> Result<Option<usize>, String> {
+    let Some(lease) = store.relay_lease().await.map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let published = publish_batch(store, bus).await;
+    lease.release().await;
+    published.map(Some)
+}
+
+/// Publishes the oldest unpublished events, stopping at the first failure; marks what went out.
+async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> {
     let records = store.unpublished_events(BATCH).await.map_err(|e| e.to_string())?;
     let mut done = Vec::with_capacity(records.len());
     let mut failure = None;
@@ -46,14 +68,15 @@ pub async fn relay_once(store: &DynStore, bus: &DynBus) -> Result<usize, String>
 pub fn spawn(store: DynStore, bus: DynBus, wake: Arc<Notify>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match relay_once(&store, &bus).await {
-                Ok(n) if n == BATCH as usize => continue,
-                Ok(_) => {
+            match relay_pass(&store, &bus).await {
+                Ok(Some(n)) if n == BATCH as usize => continue,
+                Ok(Some(_)) => {
                     tokio::select! {
                         _ = wake.notified() => {},
                         _ = tokio::time::sleep(IDLE) => {},
                     }
                 }
+                Ok(None) => tokio::time::sleep(CONTENDED).await,
                 Err(e) => {
                     tracing::warn!(error = %e, "outbox relay: will retry");
                     tokio::time::sleep(BACKOFF).await;

@@ -3,6 +3,7 @@
 //! channel) and Redis Streams (production). Event ids are `<millis>-<seq>` on both, ordered
 //! per channel, so a client resumes after the last id it saw whichever backend serves it.
 
+pub mod feed;
 pub mod id;
 pub mod memory;
 pub mod redis;
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 use domain::{Channel, Event, Id, Timestamp};
 use std::sync::Arc;
 
+pub use feed::{Cursor, Feed, FeedItem};
 pub use id::EventId;
 pub use memory::MemoryBus;
 pub use redis::RedisBus;

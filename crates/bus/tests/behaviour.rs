@@ -3,17 +3,22 @@
 
 use std::time::Duration;
 
-use bus::{Delivery, DynBus, EventBus, EventId, MemoryBus, Publish, RedisBus};
+use bus::{Cursor, Delivery, DynBus, EventBus, EventId, Feed, FeedItem, MemoryBus, Publish, RedisBus};
 use chrono::Utc;
 use domain::Channel;
 use futures::StreamExt;
 
 /// Every backend available here, each fresh, with a clean-up handle for Redis.
 async fn backends() -> Vec<(DynBus, Option<std::sync::Arc<RedisBus>>)> {
-    let mut out: Vec<(DynBus, Option<std::sync::Arc<RedisBus>>)> = vec![(std::sync::Arc::new(MemoryBus::new(1000)), None)];
+    backends_keeping(1000).await
+}
+
+/// Every backend, each keeping about `history` events per channel.
+async fn backends_keeping(history: usize) -> Vec<(DynBus, Option<std::sync::Arc<RedisBus>>)> {
+    let mut out: Vec<(DynBus, Option<std::sync::Arc<RedisBus>>)> = vec![(std::sync::Arc::new(MemoryBus::new(history)), None)];
     if let Ok(url) = std::env::var("TEST_REDIS_URL") {
         let prefix = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
-        let r = std::sync::Arc::new(RedisBus::connect(&url, &prefix, 1000).await.expect("redis reachable at TEST_REDIS_URL"));
+        let r = std::sync::Arc::new(RedisBus::connect(&url, &prefix, history).await.expect("redis reachable at TEST_REDIS_URL"));
         out.push((r.clone(), Some(r)));
     }
     out
@@ -149,6 +154,91 @@ async fn subscribing_to_all_channels_sees_every_channel() {
         let mut got = vec![a.channel, b.channel];
         got.sort();
         assert_eq!(got, vec![Channel::Bookings, Channel::Social], "{}", bus.backend());
+        cleanup(r).await;
+    }
+}
+
+async fn next_item(feed: &mut Feed) -> FeedItem {
+    tokio::time::timeout(Duration::from_secs(10), feed.next()).await.expect("a feed item within 10 s").expect("open feed")
+}
+
+fn n_of(item: &FeedItem) -> u64 {
+    match item {
+        FeedItem::Event(e) => e.data["n"].as_u64().expect("n"),
+        FeedItem::Lagged { missed } => panic!("unexpected lag of {missed}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_feed_replays_the_backlog_then_goes_live_without_gap_or_duplicate() {
+    for (bus, r) in backends().await {
+        let mut ids = Vec::new();
+        for n in 0..10 {
+            ids.push(bus.publish(event(Channel::Social, n)).await.expect("published").id);
+        }
+        let resume = Cursor::parse(&ids[3], &[Channel::Social]).expect("cursor");
+        // Publishing while the feed opens and catches up: each event must come exactly once.
+        let publisher = {
+            let bus = bus.clone();
+            tokio::spawn(async move {
+                for n in 10..60 {
+                    bus.publish(event(Channel::Social, n)).await.expect("published");
+                }
+            })
+        };
+        let mut feed = Feed::open(bus.clone(), vec![Channel::Social], Some(&resume)).await.expect("feed");
+        let mut got = Vec::new();
+        while got.len() < 56 {
+            got.push(n_of(&next_item(&mut feed).await));
+        }
+        publisher.await.expect("publisher");
+        assert_eq!(got, (4..60).collect::<Vec<_>>(), "{}", bus.backend());
+        let last: EventId = feed.cursor().get(Channel::Social).expect("position");
+        let newest = bus.history(Channel::Social, 1, None).await.expect("history");
+        assert_eq!(last.to_string(), newest[0].id, "{}", bus.backend());
+        cleanup(r).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_over_several_channels_resumes_each_from_its_own_position() {
+    for (bus, r) in backends().await {
+        let a = bus.publish(event(Channel::Bookings, 0)).await.expect("published");
+        let b = bus.publish(event(Channel::System, 100)).await.expect("published");
+        bus.publish(event(Channel::Bookings, 1)).await.expect("published");
+        bus.publish(event(Channel::System, 101)).await.expect("published");
+        bus.publish(event(Channel::Social, 999)).await.expect("published");
+        let channels = vec![Channel::Bookings, Channel::System];
+        let resume = Cursor::parse(&format!("bookings:{},system:{}", a.id, b.id), &channels).expect("cursor");
+        let mut feed = Feed::open(bus.clone(), channels, Some(&resume)).await.expect("feed");
+        let mut got = vec![n_of(&next_item(&mut feed).await), n_of(&next_item(&mut feed).await)];
+        got.sort();
+        assert_eq!(got, vec![1, 101], "{}", bus.backend());
+        bus.publish(event(Channel::Social, 998)).await.expect("published");
+        bus.publish(event(Channel::System, 102)).await.expect("published");
+        assert_eq!(n_of(&next_item(&mut feed).await), 102, "{}: other channels are filtered out", bus.backend());
+        assert!(feed.cursor().to_string().starts_with("bookings:"), "{}", feed.cursor());
+        cleanup(r).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_that_lags_says_so_and_recovers_every_event_from_history() {
+    for (bus, r) in backends_keeping(10_000).await {
+        let mut feed = Feed::open(bus.clone(), vec![Channel::Metrics], None).await.expect("feed");
+        let total = 6_000u64; // more than the live buffer holds, while nobody reads the feed
+        for n in 0..total {
+            bus.publish(event(Channel::Metrics, n)).await.expect("published");
+        }
+        let first = next_item(&mut feed).await;
+        assert!(matches!(first, FeedItem::Lagged { .. }), "{}: {first:?}", bus.backend());
+        let mut got = Vec::with_capacity(total as usize);
+        while (got.len() as u64) < total {
+            got.push(n_of(&next_item(&mut feed).await));
+        }
+        assert!(got.iter().copied().eq(0..total), "{}: every event once, in order", bus.backend());
+        bus.publish(event(Channel::Metrics, total)).await.expect("published");
+        assert_eq!(n_of(&next_item(&mut feed).await), total, "{}: then live again", bus.backend());
         cleanup(r).await;
     }
 }

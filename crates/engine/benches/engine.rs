@@ -14,7 +14,9 @@ use std::time::Instant;
 use criterion::{Criterion, criterion_group, criterion_main};
 use domain::{DomainEvent, Interaction, InteractionType, TimeOfDay};
 use engine::util::SplitMix64;
-use engine::{Engine, EngineBuilder, EngineSettings, GroupQuery, GroupStrategy, PeopleQuery, Ranker, TrainConfig, VenueQuery};
+use engine::{
+    Engine, EngineBuilder, EngineSettings, GroupQuery, GroupStrategy, PeopleQuery, Ranker, TrainConfig, VenueQuery,
+};
 use uuid::Uuid;
 
 fn env<T: std::str::FromStr>(k: &str, d: T) -> T {
@@ -85,10 +87,20 @@ fn build_world() -> World {
     if epochs > 0 {
         let t = Instant::now();
         let model = engine::train_bpr_with_progress(&engine, &TrainConfig { epochs, ..TrainConfig::default() }, |r| {
-            println!("bpr epoch {} loss {:.4} samples {} at {:.1}s", r.epoch, r.loss, r.samples, t.elapsed().as_secs_f64());
+            println!(
+                "bpr epoch {} loss {:.4} samples {} at {:.1}s",
+                r.epoch,
+                r.loss,
+                r.samples,
+                t.elapsed().as_secs_f64()
+            );
         });
         engine.set_model(&model);
-        println!("bpr: {epochs} epoch(s) in {:.1}s; memory VmRSS {:.0} MiB", t.elapsed().as_secs_f64(), rss_mib("VmRSS:"));
+        println!(
+            "bpr: {epochs} epoch(s) in {:.1}s; memory VmRSS {:.0} MiB",
+            t.elapsed().as_secs_f64(),
+            rss_mib("VmRSS:")
+        );
     }
     println!("engine stats: {:?}", engine.stats());
     World { engine, users, venues: venue_ids, now }
@@ -117,7 +129,12 @@ fn benches(c: &mut Criterion) {
     let mut rng = SplitMix64::new(9);
     percentiles("venues default", |i| drop(black_box(w.engine.recommend_venues(&venue_query(&w, i, Ranker::Default)))));
     percentiles("venues seed2", |i| drop(black_box(w.engine.recommend_venues(&venue_query(&w, i, Ranker::Seed2)))));
-    let people = |i: usize, ranker| PeopleQuery { user_id: w.users[(i * 7919) % w.users.len()], venue_id: Some(w.venues[i % w.venues.len()]), limit: 10, ranker };
+    let people = |i: usize, ranker| PeopleQuery {
+        user_id: w.users[(i * 7919) % w.users.len()],
+        venue_id: Some(w.venues[i % w.venues.len()]),
+        limit: 10,
+        ranker,
+    };
     percentiles("people default", |i| drop(black_box(w.engine.recommend_people(&people(i, Ranker::Default)))));
     percentiles("people seed2", |i| drop(black_box(w.engine.recommend_people(&people(i, Ranker::Seed2)))));
     let group = |i: usize| {

@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release -p engine --example eval_city` with optional environment variables:
 //! `EVAL_USERS` (default 20000), `EVAL_VENUES` (2000), `EVAL_SEED` (42), `EVAL_IPU`
-//! (interactions per user, 20), `EVAL_SETTINGS` (a JSON file of engine settings), `EVAL_OUT`
+//! (interactions per user, 20), `EVAL_SETTINGS` (a JSON file of engine settings), `EVAL_TRAIN` (BPR settings as JSON), `EVAL_OUT`
 //! (a directory for report.json and report.svg), and `EVAL_VALIDATE=1` to tune honestly: the
 //! test period is cut off and the last part of the training period is evaluated instead.
 
@@ -27,10 +27,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ds.interactions.extend(c.interactions);
         ds.interests.extend(c.interests);
     }
-    eprintln!("generated {} users, {} venues, {} interactions in {:.1}s", ds.users.len(), ds.venues.len(), ds.interactions.len(), t.elapsed().as_secs_f64());
+    eprintln!(
+        "generated {} users, {} venues, {} interactions in {:.1}s",
+        ds.users.len(),
+        ds.venues.len(),
+        ds.interactions.len(),
+        t.elapsed().as_secs_f64()
+    );
     let mut ecfg = EvalConfig::default();
     if let Ok(path) = std::env::var("EVAL_SETTINGS") {
         ecfg.settings = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    }
+    if let Ok(json) = std::env::var("EVAL_TRAIN") {
+        ecfg.train = serde_json::from_str(&json)?;
     }
     if env("EVAL_VALIDATE", 0) == 1 {
         // Drop the test period entirely, then split what is left: tuning never sees the test.

@@ -10,12 +10,17 @@ fn env<T: std::str::FromStr>(k: &str, d: T) -> T {
 }
 
 fn ndcg(ds: &Dataset, s: &EngineSettings) -> f64 {
-    let cfg = EvalConfig { rankers: vec![Ranker::Default], settings: s.clone(), max_users: 1500, ..EvalConfig::default() };
+    let cfg =
+        EvalConfig { rankers: vec![Ranker::Default], settings: s.clone(), max_users: 1500, ..EvalConfig::default() };
     evaluate(ds, &cfg).rankers[0].ndcg
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let city = synth::City::new(synth::CityConfig::new(env("TUNE_SEED", 7), env("TUNE_USERS", 5000), env("TUNE_VENUES", 800)))?;
+    let city = synth::City::new(synth::CityConfig::new(
+        env("TUNE_SEED", 7),
+        env("TUNE_USERS", 5000),
+        env("TUNE_VENUES", 800),
+    ))?;
     let mut ds = Dataset { venues: city.venues(), ..Dataset::default() };
     for c in city.chunks(10_000) {
         ds.users.extend(c.users);
@@ -34,8 +39,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut best_score = ndcg(&ds, &best);
     eprintln!("start {best_score:.4}");
     let fields = [
-        "w_proximity", "w_history", "history_floor", "w_preference", "w_taste", "w_context", "w_trending", "w_social", "social_scale",
-        "w_learned", "w_popularity", "w_rating", "personal_distance_factor", "just_visited_factor", "diversity_cuisine",
+        "w_proximity",
+        "w_history",
+        "history_floor",
+        "w_viewed",
+        "w_preference",
+        "w_taste",
+        "w_context",
+        "w_trending",
+        "w_social",
+        "social_scale",
+        "w_learned",
+        "w_popularity",
+        "w_rating",
+        "personal_distance_factor",
+        "just_visited_factor",
+        "diversity_cuisine",
     ];
     for round in 0..env("TUNE_ROUNDS", 2) {
         for f in fields {

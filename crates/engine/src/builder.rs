@@ -168,12 +168,8 @@ impl EngineBuilder {
     /// Builds the engine: an R-tree over venues, popularity order, and the live state.
     pub fn build(self) -> Engine {
         let ids = self.venue_ix_order();
-        let venues: Vec<Arc<VenueRow>> = self
-            .venues
-            .into_iter()
-            .zip(ids)
-            .map(|(v, id)| Arc::new(v.unwrap_or_else(|| dead_venue(id))))
-            .collect();
+        let venues: Vec<Arc<VenueRow>> =
+            self.venues.into_iter().zip(ids).map(|(v, id)| Arc::new(v.unwrap_or_else(|| dead_venue(id)))).collect();
         let n_users = self.users.len() as u32;
         let n_venues = venues.len() as u32;
         let users: Vec<Arc<UserRow>> = self.users.into_iter().map(Arc::new).collect();
@@ -244,6 +240,7 @@ pub(crate) fn upsert_pair<V>(list: &mut Vec<(u32, V)>, key: u32, value: V) {
 }
 
 /// A snapshot from its rows: builds the R-tree (unless given) and the popularity order.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn assemble(
     users: Arc<Vec<Arc<UserRow>>>,
     venues: Arc<Vec<Arc<VenueRow>>>,

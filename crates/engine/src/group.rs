@@ -4,15 +4,14 @@
 //! distance) drop venues; the strategy aggregates member scores (average, least misery, or
 //! fairness = mean minus half the spread).
 
-
 use chrono::Utc;
 use domain::LatLng;
 
 use crate::error::EngineError;
-use crate::util::FastMap;
 use crate::settings::EngineSettings;
 use crate::state::State;
 use crate::types::{GroupQuery, GroupRecommendations, GroupStrategy, GroupVenue, MemberScore, Ranker, VenueQuery};
+use crate::util::FastMap;
 use crate::venues::{Filter, MAX_LIMIT, ScoreCtx, Scored, live_or_home, summary};
 
 /// Answers a group query.
@@ -61,13 +60,21 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
     let mut cands: Vec<u32> = Vec::new();
     let mut wide = s.clone();
     wide.candidates.spatial = s.candidates.spatial * 2;
-    cands.extend(crate::venues::candidates(st, &wide, rows[0], &Filter::from_query(st, &base, centroid)));
+    let first_friends = crate::venues::friend_signal(st, rows[0]);
+    cands.extend(crate::venues::candidates(
+        st,
+        &wide,
+        rows[0],
+        &Filter::from_query(st, &base, centroid),
+        &first_friends,
+    ));
     let mut per_member = s.clone();
     per_member.candidates.spatial = (s.candidates.spatial / rows.len()).max(20);
     per_member.candidates.history = 20;
     per_member.candidates.friends = 10;
     for (r, loc) in rows.iter().zip(&locs) {
-        cands.extend(crate::venues::candidates(st, &per_member, r, &Filter::from_query(st, &base, *loc)));
+        let friends = crate::venues::friend_signal(st, r);
+        cands.extend(crate::venues::candidates(st, &per_member, r, &Filter::from_query(st, &base, *loc), &friends));
     }
     cands.sort_unstable();
     cands.dedup();
@@ -110,7 +117,12 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
                 let c = scores[i].get(&v)?;
                 let (_, sentence) = ctxs[i].explain(c, row);
                 farthest = farthest.max(c.distance_km.unwrap_or(0.0));
-                ms.push(MemberScore { user_id: r.id, score: c.score, distance_km: c.distance_km.unwrap_or(0.0), explanation: sentence });
+                ms.push(MemberScore {
+                    user_id: r.id,
+                    score: c.score,
+                    distance_km: c.distance_km.unwrap_or(0.0),
+                    explanation: sentence,
+                });
             }
             let low = ms.iter().map(|m| m.score).fold(f64::INFINITY, f64::min);
             let high = ms.iter().map(|m| m.score).fold(f64::NEG_INFINITY, f64::max);

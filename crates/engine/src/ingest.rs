@@ -23,6 +23,7 @@ pub(crate) fn set_profile(row: &mut UserRow, u: &User) {
 pub(crate) fn prefs_from(p: &UserPreferences) -> Prefs {
     Prefs {
         cuisines: tag_hashes(&p.cuisines),
+        cuisines_ranked: p.cuisines.iter().map(|c| tag_hash(c)).collect(),
         price_min: p.price_min,
         price_max: p.price_max,
         ambiance: tag_hashes(&p.ambiance),
@@ -102,8 +103,10 @@ pub(crate) fn record_on_venue(d: &mut VenueDyn, user: u32, i: &Interaction, t0: 
     if i.interaction_type.is_seed_positive() {
         d.pos += 1;
     }
-    if matches!(i.interaction_type, InteractionType::Like | InteractionType::Interest | InteractionType::Save | InteractionType::Visit)
-    {
+    if matches!(
+        i.interaction_type,
+        InteractionType::Like | InteractionType::Interest | InteractionType::Save | InteractionType::Visit
+    ) {
         d.push_recent(user);
     }
     add_trend(d, i.occurred_at.timestamp(), t0, half_life_secs, trend_weight(i.interaction_type));

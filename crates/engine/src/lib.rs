@@ -38,15 +38,15 @@ mod ingest;
 mod live;
 pub mod model;
 mod people;
+#[cfg(test)]
+mod scenario_tests;
 pub mod settings;
 mod state;
+#[cfg(test)]
+mod testkit;
 pub mod types;
 pub mod util;
 mod venues;
-#[cfg(test)]
-mod testkit;
-#[cfg(test)]
-mod scenario_tests;
 
 pub use builder::EngineBuilder;
 pub use engine::{Engine, EngineStats};

@@ -278,7 +278,8 @@ pub(crate) fn merge(st: State) -> State {
         snap.half_life_secs,
         (!venues_changed).then(|| snap.rtree.clone()),
     );
-    let delta = Delta { n_users: d.n_users, n_venues: d.n_venues, max_pos: d.max_pos, tzs: d.tzs.clone(), ..Delta::default() };
+    let delta =
+        Delta { n_users: d.n_users, n_venues: d.n_venues, max_pos: d.max_pos, tzs: d.tzs.clone(), ..Delta::default() };
     State { snap: Arc::new(fresh), delta, model: st.model }
 }
 

@@ -134,7 +134,11 @@ fn sample_negative(
     let hist = st.user(u).map(|r| &r.history[..]).unwrap_or(&[]);
     for _ in 0..8 {
         let near = &neighbours[i as usize];
-        let j = if !near.is_empty() && rng.unit() < local { near[rng.below(near.len())] } else { alive[rng.below(alive.len())] };
+        let j = if !near.is_empty() && rng.unit() < local {
+            near[rng.below(near.len())]
+        } else {
+            alive[rng.below(alive.len())]
+        };
         if j != i && hist.binary_search_by_key(&j, |a| a.venue).is_err() {
             return j;
         }

@@ -11,25 +11,29 @@
 //! looks beyond direct friends: friends of friends and people who engaged with the same venues
 //! or are interested in the venue of the query.
 
-
 use uuid::Uuid;
 
 use crate::error::EngineError;
-use crate::util::FastMap;
 use crate::settings::{EngineSettings, PeopleSettings};
 use crate::state::{State, UserRow};
 use crate::types::{
     InterestedInVenue, InterestedPerson, PeopleQuery, PersonRecommendation, Ranker, Reason, Relationship,
 };
+use crate::util::FastMap;
 use crate::util::{jaccard, sorted_intersection};
 use crate::venues::MAX_LIMIT;
 
 /// Answers a people query.
-pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &PeopleQuery) -> Result<Vec<PersonRecommendation>, EngineError> {
+pub(crate) fn recommend(
+    st: &State,
+    s: &EngineSettings,
+    q: &PeopleQuery,
+) -> Result<Vec<PersonRecommendation>, EngineError> {
     if q.limit == 0 || q.limit > MAX_LIMIT {
         return Err(EngineError::InvalidQuery("limit must be between 1 and 100".into()));
     }
-    let u = st.user_idx(&q.user_id).filter(|&u| st.live_user(u).is_some()).ok_or(EngineError::UnknownUser(q.user_id))?;
+    let u =
+        st.user_idx(&q.user_id).filter(|&u| st.live_user(u).is_some()).ok_or(EngineError::UnknownUser(q.user_id))?;
     let venue = q.venue_id.and_then(|id| st.venue_idx(&id)).filter(|&v| st.live_venue(v).is_some());
     match q.ranker {
         Ranker::Seed2 => Ok(seed2(st, u, venue, q.limit)),
@@ -74,9 +78,17 @@ fn seed2(st: &State, u: u32, venue: Option<u32>, limit: usize) -> Vec<PersonReco
         let Some(other) = st.live_user(e.other) else { continue };
         let (score, direct, category) = seed2_score(st, e.strength, other, venue);
         let reasons = vec![
-            Reason { code: "strength".into(), label: format!("{} strength {:.2}", e.rel.as_str(), e.strength), contribution: 0.6 * e.strength },
+            Reason {
+                code: "strength".into(),
+                label: format!("{} strength {:.2}", e.rel.as_str(), e.strength),
+                contribution: 0.6 * e.strength,
+            },
             Reason { code: "venue_preference".into(), label: "likes this venue".into(), contribution: 0.25 * direct },
-            Reason { code: "category_preference".into(), label: "likes places like it".into(), contribution: 0.15 * category },
+            Reason {
+                code: "category_preference".into(),
+                label: "likes places like it".into(),
+                contribution: 0.15 * category,
+            },
         ];
         let mut parts = vec![format!("your {} (strength {:.2})", e.rel.as_str(), e.strength)];
         if direct > 0.0 {
@@ -92,7 +104,14 @@ fn seed2(st: &State, u: u32, venue: Option<u32>, limit: usize) -> Vec<PersonReco
     out.into_iter().take(limit).map(|x| x.2).collect()
 }
 
-fn person(r: &UserRow, score: f64, rel: Relationship, mutual: u32, reasons: Vec<Reason>, parts: &[String]) -> PersonRecommendation {
+fn person(
+    r: &UserRow,
+    score: f64,
+    rel: Relationship,
+    mutual: u32,
+    reasons: Vec<Reason>,
+    parts: &[String],
+) -> PersonRecommendation {
     PersonRecommendation {
         user_id: r.id,
         score,
@@ -132,7 +151,15 @@ struct Compat {
     relationship: Relationship,
 }
 
-fn compat(st: &State, user: &UserRow, mine: &[u32], my_pos: &[u32], c: u32, cand: &UserRow, venue: Option<u32>) -> Compat {
+fn compat(
+    st: &State,
+    user: &UserRow,
+    mine: &[u32],
+    my_pos: &[u32],
+    c: u32,
+    cand: &UserRow,
+    venue: Option<u32>,
+) -> Compat {
     let edge = user.edge(c);
     let theirs = others(cand);
     let (mut mutual, mut aa) = (0u32, 0.0);
@@ -196,7 +223,8 @@ fn compat_score(w: &PeopleSettings, x: &Compat, with_venue: bool) -> f64 {
 
 /// Compatibility normalised to 0..1 (without the venue term).
 fn compat_unit(w: &PeopleSettings, x: &Compat) -> f64 {
-    let total = w.w_strength + w.w_mutual + w.w_adamic_adar + w.w_preference + w.w_co_visit + w.w_activity + w.w_openness;
+    let total =
+        w.w_strength + w.w_mutual + w.w_adamic_adar + w.w_preference + w.w_co_visit + w.w_activity + w.w_openness;
     if total > 0.0 { (compat_score(w, x, false) / total).clamp(0.0, 1.0) } else { 0.0 }
 }
 
@@ -290,15 +318,23 @@ fn people_reasons(w: &PeopleSettings, x: &Compat, with_venue: bool) -> (Vec<Reas
     let mut ranked: Vec<&(Reason, String)> = rs.iter().collect();
     ranked.sort_by(|a, b| b.0.contribution.total_cmp(&a.0.contribution));
     let mut parts = vec![rel];
-    parts.extend(ranked.into_iter().filter(|r| r.0.code != "strength" && r.0.code != "adamic_adar").take(3).map(|r| r.1.clone()));
+    parts.extend(
+        ranked.into_iter().filter(|r| r.0.code != "strength" && r.0.code != "adamic_adar").take(3).map(|r| r.1.clone()),
+    );
     (rs.into_iter().map(|r| r.0).collect(), parts)
 }
 
 /// Who wants to go to a venue, grouped as friends, mutuals and new people, each with their
 /// preferred time and compatibility to the viewer (best first).
-pub(crate) fn interested_in_venue(st: &State, s: &EngineSettings, venue_id: Uuid, viewer: Uuid) -> Result<InterestedInVenue, EngineError> {
+pub(crate) fn interested_in_venue(
+    st: &State,
+    s: &EngineSettings,
+    venue_id: Uuid,
+    viewer: Uuid,
+) -> Result<InterestedInVenue, EngineError> {
     let u = st.user_idx(&viewer).filter(|&u| st.live_user(u).is_some()).ok_or(EngineError::UnknownUser(viewer))?;
-    let v = st.venue_idx(&venue_id).filter(|&v| st.live_venue(v).is_some()).ok_or(EngineError::UnknownVenue(venue_id))?;
+    let v =
+        st.venue_idx(&venue_id).filter(|&v| st.live_venue(v).is_some()).ok_or(EngineError::UnknownVenue(venue_id))?;
     let user = st.live_user(u).ok_or(EngineError::UnknownUser(viewer))?;
     let mine = others(user);
     let my_pos: Vec<u32> = user.history.iter().filter(|a| a.positive()).map(|a| a.venue).collect();

@@ -89,7 +89,12 @@ fn interested_people_are_grouped_by_relation_to_the_viewer() {
     }));
     e.apply(&DomainEvent::UserCreated(user(6, None)));
     for u in [2, 5, 6] {
-        e.apply(&DomainEvent::InterestExpressed(VenueInterest { user_id: id(u), venue_id: id(11), preferred_time: Some(t0()), created_at: t0() }));
+        e.apply(&DomainEvent::InterestExpressed(VenueInterest {
+            user_id: id(u),
+            venue_id: id(11),
+            preferred_time: Some(t0()),
+            created_at: t0(),
+        }));
     }
     let r = e.interested_in_venue(id(11), id(1)).unwrap();
     assert_eq!(r.friends.iter().map(|p| p.user_id).collect::<Vec<_>>(), vec![id(2)]);

@@ -35,7 +35,11 @@ pub struct RankerSettings {
     /// `history_floor + (1 - history_floor) * ln(1 + e) / ln(1 + e_max)`, with `e` the user's
     /// engagement with it and `e_max` their largest: any engagement counts, repeats count more.
     pub history_floor: f64,
-    /// Explicit preference match: cuisine, price, ambiance.
+    /// A venue the user only looked at (views, searches, no positive signal), scaled by its
+    /// relative engagement like history.
+    pub w_viewed: f64,
+    /// Explicit preference match: stated cuisine (by rank), closeness of price to the middle
+    /// of the stated range, share of stated ambiance tags found.
     pub w_preference: f64,
     /// Implicit taste: share of the user's past engagement on the venue's cuisine and category.
     pub w_taste: f64,
@@ -76,28 +80,29 @@ pub struct RankerSettings {
 impl Default for RankerSettings {
     fn default() -> Self {
         Self {
-            w_proximity: 0.22,
+            w_proximity: 0.5,
             proximity_scale_km: 3.0,
-            personal_distance_factor: 1.0,
-            w_history: 0.18,
-            history_floor: 0.5,
-            w_preference: 0.10,
+            personal_distance_factor: 0.0,
+            w_history: 2.5,
+            history_floor: 0.0,
+            w_viewed: 1.9,
+            w_preference: 0.22,
             w_taste: 0.22,
-            w_context: 0.04,
-            w_trending: 0.05,
+            w_context: 0.02,
+            w_trending: 0.04,
             trend_half_life_hours: 72.0,
-            w_social: 0.10,
-            social_scale: 1.0,
+            w_social: 0.375,
+            social_scale: 1.5,
             w_learned: 0.30,
-            w_popularity: 0.06,
-            w_rating: 0.03,
-            just_visited_factor: 0.6,
+            w_popularity: 0.225,
+            w_rating: 0.055,
+            just_visited_factor: 0.9,
             just_visited_days: 2.0,
             dietary_hard: true,
             dietary_soft_factor: 0.5,
             closed_factor: 0.85,
             diversity_category: 0.0,
-            diversity_cuisine: 0.02,
+            diversity_cuisine: 0.0,
             max_per_cuisine: 4,
         }
     }

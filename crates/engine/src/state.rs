@@ -46,14 +46,15 @@ impl Agg {
         1.0 - (-self.raw_engagement()).exp()
     }
 
-    /// Unbounded engagement: weighted counts of what the user did with the venue.
+    /// Unbounded engagement: weighted counts of what the user did with the venue (dwell counts
+    /// at most as much as one like and one visit, so a long visit does not drown repeat visits).
     pub fn raw_engagement(&self) -> f64 {
         f64::from(self.likes) * 0.5
             + f64::from(self.saves) * 0.35
             + f64::from(self.visits) * 0.5
             + f64::from(self.booked) * 0.5
-            + f64::from(self.n) * 0.1
-            + f64::from(self.dwell) / 600.0
+            + f64::from(self.n) * 0.3
+            + (f64::from(self.dwell) / 600.0).min(1.0)
     }
 
     /// Whether the user showed a positive signal (like, interest, save, visit or booking).
@@ -74,6 +75,8 @@ pub(crate) struct Edge {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Prefs {
     pub cuisines: Vec<u64>,
+    /// Cuisine hashes in the order the user stated them (favourite first).
+    pub cuisines_ranked: Vec<u64>,
     pub price_min: i16,
     pub price_max: i16,
     pub ambiance: Vec<u64>,
@@ -218,10 +221,13 @@ pub(crate) struct Snapshot {
 
 const SHARDS: usize = 64;
 
+/// One shard of a [`Shards`] map.
+type Shard<T> = Arc<FastMap<u32, Arc<T>>>;
+
 /// A copy-on-write map from index to row, in shards so an update copies one small shard.
 #[derive(Debug, Clone)]
 pub(crate) struct Shards<T> {
-    shards: Arc<Vec<Arc<FastMap<u32, Arc<T>>>>>,
+    shards: Arc<Vec<Shard<T>>>,
     len: usize,
 }
 

@@ -70,7 +70,13 @@ pub fn ix(user: u128, venue: u128, kind: InteractionType, dwell: i32, minutes_ag
 }
 
 pub fn edge(a: u128, b: u128, strength: f64) -> SocialEdge {
-    SocialEdge { user_id: id(a), other_user_id: id(b), relationship_type: RelationshipType::Friend, strength, created_at: t0() }
+    SocialEdge {
+        user_id: id(a),
+        other_user_id: id(b),
+        relationship_type: RelationshipType::Friend,
+        strength,
+        created_at: t0(),
+    }
 }
 
 pub fn prefs(cuisines: &[&str], dietary: &[&str]) -> UserPreferences {

@@ -50,7 +50,6 @@ pub(crate) fn to_secs(t: Timestamp) -> u32 {
     u32::try_from(t.timestamp().max(1)).unwrap_or(u32::MAX)
 }
 
-
 /// A fast hasher for dense indices and UUIDs (keys the engine made or that are random).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct IdHasher(u64);

@@ -100,6 +100,24 @@ pub struct Counts {
     pub outbox_pending: u64,
 }
 
+/// Bookings per status and users with a persona (the generated, simulated ones), for stats.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatusCounts {
+    /// Every status, in [`domain::BookingStatus::ALL`] order, with its count.
+    pub bookings: Vec<(domain::BookingStatus, u64)>,
+    pub users_with_persona: u64,
+}
+
+/// Held by the one outbox relay allowed to publish now (see [`Store::relay_lease`]). Give it
+/// back with [`RelayLease::release`]; dropping it without that (a cancelled task) frees it too.
+pub struct RelayLease(Box<dyn ops::relay_lease::Held>);
+
+impl RelayLease {
+    pub async fn release(self) {
+        self.0.release().await
+    }
+}
+
 /// A batch of rows written without per-row events (seeding and import). The caller records one
 /// summary event. Rows must be consistent with each other and with what is already stored.
 #[derive(Debug, Clone, Default)]
@@ -217,6 +235,14 @@ pub trait Store: Send + Sync + 'static {
     async fn unpublished_events(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>>;
     /// Marks events as published (they stay for a while for auditing, then are pruned).
     async fn mark_published(&self, ids: &[Id]) -> StoreResult<()>;
+    /// The relay lease: `Some` when the caller may publish the outbox now, `None` while another
+    /// relay (another server on the same database) holds it. PostgreSQL: an advisory lock, so
+    /// servers sharing a database publish one at a time and per-channel order holds. SQLite
+    /// (one process, one relay): always granted.
+    async fn relay_lease(&self) -> StoreResult<Option<RelayLease>>;
+
+    // ---- stats ----
+    async fn status_counts(&self) -> StoreResult<StatusCounts>;
 }
 
 /// A shared store handle.

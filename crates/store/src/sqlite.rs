@@ -17,7 +17,7 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Arguments, Sqlite};
+use sqlx::{Arguments, AssertSqlSafe, Sqlite, SqlSafeStr, SqlStr};
 
 use crate::sql::{Arg, Conn, FromDbRow, Sql};
 use crate::store::SqlStore;
@@ -34,8 +34,14 @@ const READERS: u32 = 8;
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Page cache per connection, in KiB (SQLite's `cache_size` takes negative KiB).
-const CACHE_KIB: i64 = 64 * 1024;
+/// Page cache of each read connection, in KiB.
+const READ_CACHE_KIB: i64 = 32 * 1024;
+
+/// Page cache of the write connection, in KiB. Big, because a seeding batch dirties a page per
+/// row in each index (the keys are random): when those pages fit, each is written once per
+/// commit instead of being spilled to the WAL again and again. Pages are only allocated as they
+/// are touched, so everyday writes never grow it.
+const WRITE_CACHE_KIB: i64 = 1024 * 1024;
 
 impl SqlStore<Sqlite> {
     /// Opens the database a `sqlite:` URL names (`sqlite://./luna-data/luna.db`,
@@ -47,11 +53,10 @@ impl SqlStore<Sqlite> {
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
-            .pragma("cache_size", (-CACHE_KIB).to_string())
             .pragma("temp_store", "memory");
         let store = if is_memory(url) {
             // Every connection to `:memory:` would be its own database: keep exactly one, forever.
-            let pool = single_connection().connect_with(options).await?;
+            let pool = single_connection().connect_with(options.pragma("cache_size", cache(READ_CACHE_KIB))).await?;
             Self::from_pools(pool.clone(), pool)
         } else {
             if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -60,8 +65,11 @@ impl SqlStore<Sqlite> {
                 })?;
             }
             let options = options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal);
-            let write = single_connection().connect_with(options.clone()).await?;
-            let read = SqlitePoolOptions::new().max_connections(READERS).connect_lazy_with(options);
+            let write = single_connection().connect_with(options.clone().pragma("cache_size", cache(WRITE_CACHE_KIB)));
+            let write = write.await?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(READERS)
+                .connect_lazy_with(options.pragma("cache_size", cache(READ_CACHE_KIB)));
             Self::from_pools(read, write)
         };
         store.migrate().await?;
@@ -79,6 +87,11 @@ fn single_connection() -> SqlitePoolOptions {
         .acquire_timeout(Duration::from_secs(60))
 }
 
+/// SQLite's `cache_size` value for a size in KiB (negative means KiB, positive pages).
+fn cache(kib: i64) -> String {
+    (-kib).to_string()
+}
+
 fn is_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
@@ -86,6 +99,56 @@ fn is_memory(url: &str) -> bool {
 /// The fixed-width text form of a timestamp: `2026-11-25T03:48:00.123456Z`.
 fn time_text(t: Timestamp) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// The statement text with SQLite's own placeholders. SQLite treats `$n` as a *named*
+/// parameter, and both resolving names while preparing and sqlx's per-value
+/// `sqlite3_bind_parameter_name` are linear searches, so a multi-row insert with thousands of
+/// `$n` values costs seconds. Placeholders used once each in order become anonymous `?` (no
+/// names at all); otherwise (a value used twice) they become numbered `?n`.
+fn sqlite_placeholders(sql: SqlStr) -> SqlStr {
+    let text = sql.as_str();
+    if !text.contains('$') {
+        return sql;
+    }
+    let placeholders = placeholder_spans(text);
+    let in_order = placeholders.iter().enumerate().all(|(i, &(_, _, n))| n == i + 1);
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (start, end, _) in placeholders {
+        out.push_str(&text[last..start]);
+        out.push('?');
+        if !in_order {
+            out.push_str(&text[start + 1..end]);
+        }
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    AssertSqlSafe(out).into_sql_str()
+}
+
+/// The (start, end, number) of every `$n` outside string literals.
+fn placeholder_spans(text: &str) -> Vec<(usize, usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut spans = Vec::new();
+    let mut in_literal = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => in_literal = !in_literal,
+            b'$' if !in_literal => {
+                let digits = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+                if digits > 0 {
+                    let n = text[i + 1..i + 1 + digits].parse().unwrap_or(0);
+                    spans.push((i, i + 1 + digits, n));
+                    i += digits;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    spans
 }
 
 fn arguments(args: Vec<Arg>) -> Result<SqliteArguments, sqlx::Error> {
@@ -114,17 +177,17 @@ impl Conn for SqliteConnection {
 
     async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
         let args = arguments(sql.args)?;
-        Ok(sqlx::query_with(sql.text, args).execute(self).await?.rows_affected())
+        Ok(sqlx::query_with(sqlite_placeholders(sql.text), args).execute(self).await?.rows_affected())
     }
 
     async fn fetch_all<R: FromDbRow>(&mut self, sql: Sql) -> Result<Vec<R>, sqlx::Error> {
         let args = arguments(sql.args)?;
-        sqlx::query_as_with::<Sqlite, R, _>(sql.text, args).fetch_all(self).await
+        sqlx::query_as_with::<Sqlite, R, _>(sqlite_placeholders(sql.text), args).fetch_all(self).await
     }
 
     async fn fetch_optional<R: FromDbRow>(&mut self, sql: Sql) -> Result<Option<R>, sqlx::Error> {
         let args = arguments(sql.args)?;
-        sqlx::query_as_with::<Sqlite, R, _>(sql.text, args).fetch_optional(self).await
+        sqlx::query_as_with::<Sqlite, R, _>(sqlite_placeholders(sql.text), args).fetch_optional(self).await
     }
 
     async fn migrate(&mut self) -> StoreResult<()> {
@@ -143,6 +206,18 @@ mod tests {
     fn timestamps_are_fixed_width_text() {
         let t = chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
         assert_eq!(time_text(t), "2026-01-02T03:04:05.000000Z");
+    }
+
+    #[test]
+    fn placeholders_in_order_become_anonymous() {
+        let sql = sqlite_placeholders("INSERT INTO t VALUES ($1, '$9', $2), ($3, $4)".into_sql_str());
+        assert_eq!(sql.as_str(), "INSERT INTO t VALUES (?, '$9', ?), (?, ?)");
+    }
+
+    #[test]
+    fn reused_placeholders_stay_numbered() {
+        let sql = sqlite_placeholders("SELECT 1 WHERE (a = $1 AND b = $2) OR (a = $2 AND b = $1)".into_sql_str());
+        assert_eq!(sql.as_str(), "SELECT 1 WHERE (a = ?1 AND b = ?2) OR (a = ?2 AND b = ?1)");
     }
 
     #[test]

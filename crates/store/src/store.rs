@@ -259,4 +259,14 @@ where
         }
         write_tx!(self, outbox::mark_published, ids)
     }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    async fn relay_lease(&self) -> StoreResult<Option<crate::RelayLease>> {
+        crate::ops::relay_lease::acquire(&self.write).await
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    async fn status_counts(&self) -> StoreResult<crate::StatusCounts> {
+        read!(self, crate::ops::status_counts::status_counts)
+    }
 }

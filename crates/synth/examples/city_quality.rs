@@ -56,5 +56,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("kinds {kinds:?}");
     println!("by local hour {hours:?}");
+    let all = city.venues();
+    let mut by_cat: HashMap<&str, (usize, f64, f64, f64)> = HashMap::new();
+    for v in &all {
+        let e = by_cat.entry(v.category.as_str()).or_default();
+        e.0 += 1;
+        e.1 += f64::from(v.price_level.unwrap_or(0));
+        e.2 += v.rating.unwrap_or(0.0);
+        e.3 += f64::from(v.capacity);
+    }
+    for (c, (n, p, r, cap)) in by_cat {
+        let n = n as f64;
+        println!(
+            "{c:>10}: {:>5.1}% price {:.2} rating {:.2} capacity {:.0}",
+            100.0 * n / all.len() as f64,
+            p / n,
+            r / n,
+            cap / n
+        );
+    }
+    let mut personas: HashMap<&str, usize> = HashMap::new();
+    for u in 0..users {
+        *personas.entry(city.persona(u).as_str()).or_default() += 1;
+    }
+    println!("personas {personas:?}");
+    let (mut chosen, mut base) = (0.0, 0.0);
+    for u in 0..users.min(500) {
+        let t = city.taste(u);
+        base += (0..venues).map(|v| city.affinity_for(&t, v)).sum::<f64>() / venues as f64;
+        let mine: Vec<_> = recs.iter().filter(|r| r.user as usize == u).collect();
+        chosen += mine.iter().map(|r| city.affinity_for(&t, r.venue as usize)).sum::<f64>() / mine.len().max(1) as f64;
+    }
+    println!(
+        "mean affinity: interacted {:.3}, all venues {:.3}",
+        chosen / users.min(500) as f64,
+        base / users.min(500) as f64
+    );
     Ok(())
 }

@@ -15,6 +15,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let all = city.venues();
     println!("{} venues in full: {:?}", all.len(), t.elapsed());
     let mode = std::env::var("MODE").unwrap_or_default();
+    if mode == "ordered" {
+        let t = Instant::now();
+        let (mut users, mut edges, mut interactions) = (0, 0, 0);
+        city.for_each_chunk(10_000, |c| {
+            users += c.users.len();
+            edges += c.edges.len();
+            interactions += c.interactions.len();
+        });
+        println!("for_each_chunk: {users} users, {edges} edges, {interactions} interactions in {:?}", t.elapsed());
+        return Ok(());
+    }
     let t = Instant::now();
     let counts = if mode == "records" {
         vec![]

@@ -20,11 +20,17 @@ use crate::users::UserCore;
 /// One generated interaction in compact form (indices instead of ids).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct InteractionRecord {
+    /// The interaction's id (UUIDv7 of `at_ms`).
     pub id: Uuid,
+    /// User index.
     pub user: u32,
+    /// Venue index.
     pub venue: u32,
+    /// What the user did.
     pub kind: InteractionType,
+    /// Seconds on the page (browsing) or at the venue (visits).
     pub dwell_seconds: i32,
+    /// Part of the local day.
     pub time_of_day: TimeOfDay,
     /// Milliseconds since the epoch (UTC).
     pub at_ms: i64,

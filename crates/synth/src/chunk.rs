@@ -19,6 +19,7 @@ use crate::users::UserCore;
 pub struct Chunk {
     /// The user indices covered.
     pub range: Range<usize>,
+    /// The users, in index order.
     pub users: Vec<User>,
     /// Stated preferences, one per user.
     pub preferences: Vec<(UserId, UserPreferences)>,
@@ -26,6 +27,7 @@ pub struct Chunk {
     pub edges: Vec<SocialEdge>,
     /// Interaction history, by user then time.
     pub interactions: Vec<Interaction>,
+    /// Venue interests, by user.
     pub interests: Vec<VenueInterest>,
     /// Upcoming plans organised by these users, with their participants.
     pub plans: Vec<Plan>,

@@ -59,7 +59,8 @@ impl Projection {
 
     pub(crate) fn xy(&self, p: LatLng) -> [f32; 2] {
         [
-            ((p.lng - self.center.lng) * self.km_per_deg_lng) as f32,
+            // Wrapped, so a city on the antimeridian stays in one piece.
+            (((p.lng - self.center.lng + 540.0) % 360.0 - 180.0) * self.km_per_deg_lng) as f32,
             ((p.lat - self.center.lat) * domain::geo::KM_PER_DEG_LAT) as f32,
         ]
     }

@@ -22,7 +22,8 @@ pub struct CityConfig {
     pub radius_km: f64,
     /// The city name written on users and venues.
     pub city: String,
-    /// Mean number of logged interactions per user over the history window.
+    /// Mean number of logged interactions of a user present over the whole history window
+    /// (users who joined during it log proportionally fewer; the overall mean is about 95%).
     pub interactions_per_user: f32,
     /// Length of the interaction history, in days, ending at `now`.
     pub history_days: u32,

@@ -101,8 +101,11 @@ impl HoodKind {
 /// A neighbourhood of the generated city.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Neighbourhood {
+    /// An invented name such as "Harbor Point".
     pub name: String,
+    /// Its character.
     pub kind: HoodKind,
+    /// Where its venues and homes are centred.
     pub center: LatLng,
     /// Standard deviation, in km, of venue and home positions around the centre.
     pub spread_km: f64,

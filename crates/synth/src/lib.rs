@@ -40,6 +40,8 @@
 //! # assert_eq!(venues.len(), 150);
 //! ```
 
+#![warn(missing_docs)]
+
 mod behaviour;
 pub mod catalog;
 mod chunk;

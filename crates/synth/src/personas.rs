@@ -12,11 +12,17 @@ use domain::Persona;
 /// The mix of logged interaction types (what the interaction log records). Sums to 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ActionMix {
+    /// Looked at the venue's page.
     pub view: f64,
+    /// Found the venue through a search.
     pub search: f64,
+    /// Saved it to a list.
     pub save: f64,
+    /// Liked it.
     pub like: f64,
+    /// Said they want to go.
     pub interest: f64,
+    /// Went there.
     pub visit: f64,
 }
 
@@ -61,6 +67,7 @@ pub struct AppBehaviour {
 /// Everything the generator and the simulator know about one persona.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PersonaProfile {
+    /// Which persona this profile describes.
     pub persona: Persona,
     /// Share of the population.
     pub share: f64,

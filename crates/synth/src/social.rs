@@ -19,6 +19,7 @@ const WITHIN_SHARE: f64 = 0.8;
 pub struct Friend {
     /// The other user's index.
     pub index: u32,
+    /// Friend, mutual or suggested (the same both ways).
     pub relationship: RelationshipType,
     /// Strength of the edge from this user to the other, 0.3 to 0.95.
     pub strength: f64,

@@ -24,9 +24,11 @@ pub const LATENT_WEIGHT: f32 = 0.3;
 /// A user's hidden taste. Utilities are additive log-odds: higher is better.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Taste {
+    /// The user's persona.
     pub persona: Persona,
     /// The social community (friends mostly come from the same one).
     pub community: u32,
+    /// Where the user lives.
     pub home: LatLng,
     /// `home` in kilometres east and north of the city centre.
     #[serde(skip)]
@@ -41,6 +43,7 @@ pub struct Taste {
     pub tags: [f32; 22],
     /// Favourite price level (1 to 4) and how much a distance from it costs.
     pub price_ideal: f32,
+    /// Utility lost per squared price level away from the ideal, times two.
     pub price_sensitivity: f32,
     /// Distance (km) over which a venue's appeal falls by a factor e.
     pub distance_km: f32,

@@ -65,7 +65,12 @@ impl Default for EvalConfig {
             test_fraction: 0.2,
             split_at: None,
             max_users: 2000,
-            relevant: vec![InteractionType::Like, InteractionType::Interest, InteractionType::Save, InteractionType::Visit],
+            relevant: vec![
+                InteractionType::Like,
+                InteractionType::Interest,
+                InteractionType::Save,
+                InteractionType::Visit,
+            ],
             rankers: Ranker::ALL.to_vec(),
             settings: EngineSettings::default(),
             train: TrainConfig::default(),
@@ -218,7 +223,10 @@ pub fn evaluate(ds: &Dataset, cfg: &EvalConfig) -> EvalReport {
             coverage: seen.len() as f64 / catalogue.max(1) as f64,
             novelty: novelty / n_items.max(1) as f64,
             mean_latency_us: lat.iter().sum::<f64>() / n,
-            p99_latency_us: lat.get(((lat.len() as f64 * 0.99) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0.0),
+            p99_latency_us: lat
+                .get(((lat.len() as f64 * 0.99) as usize).min(lat.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0.0),
         });
     }
     EvalReport {
@@ -265,7 +273,10 @@ mod tests {
     #[test]
     fn an_evaluation_reports_every_ranker_and_draws_a_chart() {
         let ds = crate::eval::tests::tiny_dataset();
-        let cfg = EvalConfig { train: TrainConfig { epochs: 2, factors: 8, ..TrainConfig::default() }, ..EvalConfig::default() };
+        let cfg = EvalConfig {
+            train: TrainConfig { epochs: 2, factors: 8, ..TrainConfig::default() },
+            ..EvalConfig::default()
+        };
         let r = evaluate(&ds, &cfg);
         assert_eq!(r.rankers.len(), 4);
         assert!(r.users_evaluated > 0 && r.test_interactions > 0);
@@ -287,7 +298,13 @@ mod tests {
             ds.users.push(user(u, Some((40.7 + r.unit() * 0.1, -74.0 + r.unit() * 0.1))));
         }
         for v in 0..120u128 {
-            ds.venues.push(venue(1000 + v, 40.7 + r.unit() * 0.1, -74.0 + r.unit() * 0.1, domain::Category::Restaurant, Some("thai")));
+            ds.venues.push(venue(
+                1000 + v,
+                40.7 + r.unit() * 0.1,
+                -74.0 + r.unit() * 0.1,
+                domain::Category::Restaurant,
+                Some("thai"),
+            ));
         }
         for u in 0..40u128 {
             for k in 0..30 {

@@ -43,7 +43,8 @@ impl LocalClock {
     pub fn fit(&mut self, st: &State, row: &VenueRow) -> f64 {
         let (d, m) = self.local(st, row);
         let tod = TimeOfDay::from_hour(u32::from(m / 60));
-        let weekend = matches!(d, Weekday::Fri | Weekday::Sat) && m >= 17 * 60 || matches!(d, Weekday::Sat | Weekday::Sun);
+        let weekend =
+            matches!(d, Weekday::Fri | Weekday::Sat) && m >= 17 * 60 || matches!(d, Weekday::Sat | Weekday::Sun);
         category_fit(row.category, tod, weekend)
     }
 }
@@ -61,7 +62,11 @@ pub(crate) fn category_fit(c: Category, tod: TimeOfDay, weekend: bool) -> f64 {
     };
     let base = row[tod as usize];
     let nightlife = matches!(c, Category::Bar | Category::Music | Category::Karaoke | Category::Comedy);
-    if weekend && (nightlife || (c == Category::Cafe && tod == TimeOfDay::Morning)) { (base * 1.15).min(1.0) } else { base }
+    if weekend && (nightlife || (c == Category::Cafe && tod == TimeOfDay::Morning)) {
+        (base * 1.15).min(1.0)
+    } else {
+        base
+    }
 }
 
 #[cfg(test)]
@@ -70,8 +75,17 @@ mod tests {
 
     #[test]
     fn cafes_suit_mornings_and_bars_suit_nights() {
-        assert!(category_fit(Category::Cafe, TimeOfDay::Morning, false) > category_fit(Category::Bar, TimeOfDay::Morning, false));
-        assert!(category_fit(Category::Bar, TimeOfDay::Night, false) > category_fit(Category::Cafe, TimeOfDay::Night, false));
-        assert!(category_fit(Category::Bar, TimeOfDay::Evening, true) >= category_fit(Category::Bar, TimeOfDay::Evening, false));
+        assert!(
+            category_fit(Category::Cafe, TimeOfDay::Morning, false)
+                > category_fit(Category::Bar, TimeOfDay::Morning, false)
+        );
+        assert!(
+            category_fit(Category::Bar, TimeOfDay::Night, false)
+                > category_fit(Category::Cafe, TimeOfDay::Night, false)
+        );
+        assert!(
+            category_fit(Category::Bar, TimeOfDay::Evening, true)
+                >= category_fit(Category::Bar, TimeOfDay::Evening, false)
+        );
     }
 }

@@ -13,11 +13,11 @@ use chrono::{DateTime, Utc};
 use domain::Category;
 
 use crate::error::EngineError;
-use crate::util::FastMap;
 use crate::model::LoadedModel;
 use crate::settings::{EngineSettings, RankerSettings};
 use crate::state::{State, UserRow, VenueRow};
 use crate::types::{Ranker, Reason, VenueQuery, VenueRecommendation};
+use crate::util::FastMap;
 use crate::util::sorted_intersection;
 use crate::venues::explain::{plural, sentence};
 use crate::venues::{Filter, LocalClock, candidates, friend_signal, origin_of, summary};
@@ -27,6 +27,8 @@ use crate::venues::{Filter, LocalClock, candidates, friend_signal, origin_of, su
 pub(crate) struct Features {
     pub proximity: f64,
     pub history: f64,
+    /// Relative engagement with a venue the user only looked at (no like, save or visit).
+    pub viewed: f64,
     pub preference: f64,
     pub cuisine_match: bool,
     pub taste: f64,
@@ -59,7 +61,7 @@ pub(crate) struct ScoreCtx<'a> {
     pub filter: Filter,
     pub now: i64,
     clock: LocalClock,
-    friends: FastMap<u32, (u32, f64)>,
+    pub friends: FastMap<u32, (u32, f64)>,
     taste_cuisine: FastMap<u64, f64>,
     taste_category: [f64; 7],
     model: Option<&'a LoadedModel>,
@@ -75,7 +77,15 @@ fn cat_index(c: Category) -> usize {
 }
 
 impl<'a> ScoreCtx<'a> {
-    pub fn new(st: &'a State, s: &'a EngineSettings, u: u32, user: &'a UserRow, filter: Filter, now: DateTime<Utc>, time: DateTime<Utc>) -> Self {
+    pub fn new(
+        st: &'a State,
+        s: &'a EngineSettings,
+        u: u32,
+        user: &'a UserRow,
+        filter: Filter,
+        now: DateTime<Utc>,
+        time: DateTime<Utc>,
+    ) -> Self {
         let mut taste_cuisine: FastMap<u64, f64> = FastMap::default();
         let mut taste_category = [0.0; 7];
         for a in &user.history {
@@ -124,21 +134,32 @@ impl<'a> ScoreCtx<'a> {
             ..Features::default()
         };
         if let Some(a) = self.user.agg(v) {
-            let rel = (1.0 + a.raw_engagement()).ln() / (1.0 + self.max_engagement).ln().max(1e-9);
-            f.history = s.history_floor + (1.0 - s.history_floor) * rel.min(1.0);
+            let rel = ((1.0 + a.raw_engagement()).ln() / (1.0 + self.max_engagement).ln().max(1e-9)).min(1.0);
+            if a.positive() {
+                f.history = s.history_floor + (1.0 - s.history_floor) * rel;
+            } else {
+                f.viewed = rel;
+            }
             let days = (self.now - i64::from(a.last_visit)) as f64 / 86_400.0;
             f.just_visited = a.last_visit > 0 && days >= 0.0 && days <= s.just_visited_days;
         }
         if let Some(p) = &self.user.prefs {
             let mut parts = Vec::with_capacity(3);
             if !p.cuisines.is_empty() {
-                f.cuisine_match = row.cuisine_h.is_some_and(|c| p.cuisines.binary_search(&c).is_ok())
-                    || sorted_intersection(&p.cuisines, &row.tags_h) > 0;
-                parts.push(if f.cuisine_match { 1.0 } else { 0.0 });
+                // Stated cuisines come favourite first: a match counts less further down.
+                let rank = row.cuisine_h.and_then(|c| p.cuisines_ranked.iter().position(|&x| x == c));
+                f.cuisine_match = rank.is_some() || sorted_intersection(&p.cuisines, &row.tags_h) > 0;
+                parts.push(match rank {
+                    Some(r) => (1.0 - 0.12 * r as f64).max(0.4),
+                    None if f.cuisine_match => 0.5,
+                    None => 0.0,
+                });
             }
             if let Some(price) = row.price {
-                let gap = if price < p.price_min { p.price_min - price } else { (price - p.price_max).max(0) };
-                parts.push((1.0 - 0.5 * f64::from(gap)).max(0.0));
+                // Closeness to the middle of the stated range, in units of its half width.
+                let mid = f64::from(p.price_min + p.price_max) / 2.0;
+                let half = f64::from(p.price_max - p.price_min) / 2.0 + 0.5;
+                parts.push((-0.5 * ((f64::from(price) - mid) / half).powi(2)).exp());
             }
             if !p.ambiance.is_empty() {
                 parts.push(sorted_intersection(&p.ambiance, &row.tags_h) as f64 / p.ambiance.len() as f64);
@@ -146,7 +167,7 @@ impl<'a> ScoreCtx<'a> {
             if !parts.is_empty() {
                 f.preference = parts.iter().sum::<f64>() / parts.len() as f64;
             }
-            if matches!(row.category, Category::Restaurant | Category::Cafe) {
+            if matches!(row.category, Category::Restaurant | Category::Cafe | Category::Bar) {
                 f.dietary_ok = p.dietary.iter().all(|need| need.iter().any(|h| row.tags_h.binary_search(h).is_ok()));
             }
         }
@@ -202,6 +223,7 @@ impl<'a> ScoreCtx<'a> {
         let s = self.s;
         let mut x = s.w_proximity * f.proximity
             + s.w_history * f.history
+            + s.w_viewed * f.viewed
             + s.w_preference * f.preference
             + s.w_taste * f.taste
             + s.w_context * f.context
@@ -243,7 +265,7 @@ impl<'a> ScoreCtx<'a> {
         if let Some(d) = c.distance_km {
             add("proximity", format!("{d:.1} km away"), s.w_proximity * f.proximity, String::new());
         }
-        add("history", hist_label.into(), s.w_history * f.history, hist_label.into());
+        add("history", hist_label.into(), s.w_history * f.history + s.w_viewed * f.viewed, hist_label.into());
         let pref_phrase = if f.cuisine_match { love.clone() } else { "fits your budget and style".into() };
         add("preference_match", pref_phrase.clone(), s.w_preference * f.preference, pref_phrase);
         let taste_phrase = if f.taste >= 0.6 { love } else { format!("like the {}s you enjoy", row.category.as_str()) };
@@ -262,7 +284,8 @@ impl<'a> ScoreCtx<'a> {
             let lost = c.score / s.just_visited_factor.max(1e-9) - c.score;
             add("just_visited", "you were just here".into(), -lost, String::new());
         }
-        let mut ranked: Vec<&(Reason, String)> = rs.iter().filter(|(r, p)| r.contribution > 0.0 && !p.is_empty()).collect();
+        let mut ranked: Vec<&(Reason, String)> =
+            rs.iter().filter(|(r, p)| r.contribution > 0.0 && !p.is_empty()).collect();
         ranked.sort_by(|a, b| b.0.contribution.total_cmp(&a.0.contribution));
         let mut parts: Vec<String> = c.distance_km.map(|d| format!("{d:.1} km away")).into_iter().collect();
         for (_, p) in ranked.into_iter() {
@@ -339,14 +362,23 @@ pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, l
 }
 
 /// The default, popularity and learned rankers.
-pub(crate) fn recommend(st: &State, s: &EngineSettings, u: u32, q: &VenueQuery) -> Result<Vec<VenueRecommendation>, EngineError> {
+pub(crate) fn recommend(
+    st: &State,
+    s: &EngineSettings,
+    u: u32,
+    q: &VenueQuery,
+) -> Result<Vec<VenueRecommendation>, EngineError> {
     let user = st.live_user(u).ok_or(EngineError::UnknownUser(q.user_id))?;
     let now = q.now.unwrap_or_else(Utc::now);
     let time = q.time.unwrap_or(now);
     let origin = origin_of(s, user, q, now.timestamp());
     let filter = Filter::from_query(st, q, origin);
-    let cands = if q.ranker == Ranker::Popularity { popular_candidates(st, s, &filter, q.limit) } else { candidates(st, s, user, &filter) };
     let mut ctx = ScoreCtx::new(st, s, u, user, filter, now, time);
+    let cands = if q.ranker == Ranker::Popularity {
+        popular_candidates(st, s, &ctx.filter, q.limit)
+    } else {
+        candidates(st, s, user, &ctx.filter, &ctx.friends)
+    };
     let scored = ctx.score_all(&cands, q.ranker);
     let picked = if q.ranker == Ranker::Default {
         diversify(st, &s.ranker, scored, q.limit)
@@ -378,9 +410,8 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, u: u32, q: &VenueQuery) 
 fn popular_candidates(st: &State, s: &EngineSettings, f: &Filter, limit: usize) -> Vec<u32> {
     let radius = f.radius_km.or(f.origin.map(|_| s.candidates.default_radius_km));
     let ok = |v: u32| {
-        st.live_venue(v).is_some_and(|row| {
-            f.passes(st, v, row) && radius.is_none_or(|r| f.distance(row).is_none_or(|d| d <= r))
-        })
+        st.live_venue(v)
+            .is_some_and(|row| f.passes(st, v, row) && radius.is_none_or(|r| f.distance(row).is_none_or(|d| d <= r)))
     };
     let mut out: Vec<u32> = st.delta.venues.keys().copied().filter(|&v| ok(v)).collect();
     let want = limit * 2;

@@ -10,15 +10,14 @@ mod default;
 mod explain;
 mod seed2;
 
-
 use chrono::{DateTime, Utc};
 use domain::Category;
 
 use crate::error::EngineError;
-use crate::util::FastMap;
 use crate::settings::EngineSettings;
 use crate::state::{State, UserRow, VenueRow};
 use crate::types::{Ranker, VenueQuery, VenueRecommendation, VenueSummary};
+use crate::util::FastMap;
 use crate::util::{chord_for_km, km_for_chord};
 
 pub(crate) use context::LocalClock;
@@ -29,9 +28,14 @@ pub(crate) use explain::{plural as plural_of, sentence as explain_sentence};
 pub const MAX_LIMIT: usize = 100;
 
 /// Answers a venue query on a state.
-pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &VenueQuery) -> Result<Vec<VenueRecommendation>, EngineError> {
+pub(crate) fn recommend(
+    st: &State,
+    s: &EngineSettings,
+    q: &VenueQuery,
+) -> Result<Vec<VenueRecommendation>, EngineError> {
     validate(q)?;
-    let u = st.user_idx(&q.user_id).filter(|&u| st.live_user(u).is_some()).ok_or(EngineError::UnknownUser(q.user_id))?;
+    let u =
+        st.user_idx(&q.user_id).filter(|&u| st.live_user(u).is_some()).ok_or(EngineError::UnknownUser(q.user_id))?;
     match q.ranker {
         Ranker::Seed2 => seed2::recommend(st, u, q),
         Ranker::Default | Ranker::Learned | Ranker::Popularity => default::recommend(st, s, u, q),
@@ -143,19 +147,25 @@ pub(crate) fn live_or_home(s: &EngineSettings, u: &UserRow, now: i64) -> Option<
     u.home
 }
 
-/// Collects candidate venue indices for a user (deduplicated, all passing the filters).
-pub(crate) fn candidates(st: &State, s: &EngineSettings, u: &UserRow, f: &Filter) -> Vec<u32> {
+/// Collects candidate venue indices for a user (deduplicated, all passing the filters);
+/// `friends` is the user's [`friend_signal`].
+pub(crate) fn candidates(
+    st: &State,
+    s: &EngineSettings,
+    u: &UserRow,
+    f: &Filter,
+    friends: &FastMap<u32, (u32, f64)>,
+) -> Vec<u32> {
     let c = &s.candidates;
-    let mut seen: FastMap<u32, ()> = FastMap::with_capacity_and_hasher(c.spatial + c.history + c.friends + 16, Default::default());
+    let mut seen: FastMap<u32, ()> =
+        FastMap::with_capacity_and_hasher(c.spatial + c.history + c.friends + 16, Default::default());
     let mut out = Vec::with_capacity(c.spatial + c.history + c.friends + 16);
     let mut push = |v: u32, out: &mut Vec<u32>| {
         if seen.insert(v, ()).is_none() {
             out.push(v);
         }
     };
-    let ok = |v: u32| -> bool {
-        st.live_venue(v).is_some_and(|row| f.passes(st, v, row) && f.within(f.distance(row)))
-    };
+    let ok = |v: u32| -> bool { st.live_venue(v).is_some_and(|row| f.passes(st, v, row) && f.within(f.distance(row))) };
     // Venues changed since the snapshot may have moved: they are checked directly.
     for &v in st.delta.venues.keys() {
         if ok(v) {
@@ -195,7 +205,7 @@ pub(crate) fn candidates(st: &State, s: &EngineSettings, u: &UserRow, f: &Filter
     for a in hist.into_iter().filter(|a| ok(a.venue)).take(c.history) {
         push(a.venue, &mut out);
     }
-    let mut friend_venues: Vec<(u32, f64)> = friend_signal(st, u).into_iter().map(|(v, x)| (v, x.1)).collect();
+    let mut friend_venues: Vec<(u32, f64)> = friends.iter().map(|(&v, x)| (v, x.1)).collect();
     friend_venues.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     for (v, _) in friend_venues.into_iter().filter(|(v, _)| ok(*v)).take(c.friends) {
         push(v, &mut out);
@@ -203,11 +213,22 @@ pub(crate) fn candidates(st: &State, s: &EngineSettings, u: &UserRow, f: &Filter
     out
 }
 
+/// Friends whose histories feed social proof, at most.
+const MAX_FRIENDS_SCANNED: usize = 64;
+
 /// Per venue: (friends with a positive signal, weighted friend engagement). Each friend adds
 /// their edge strength, halved when they only looked at the venue.
 pub(crate) fn friend_signal(st: &State, u: &UserRow) -> FastMap<u32, (u32, f64)> {
     let mut m: FastMap<u32, (u32, f64)> = FastMap::default();
-    for e in &u.edges {
+    // The strongest friends only: bounds the work for users with hundreds of edges.
+    let mut edges: Vec<_> = u.edges.iter().collect();
+    if edges.len() > MAX_FRIENDS_SCANNED {
+        edges.select_nth_unstable_by(MAX_FRIENDS_SCANNED, |a, b| {
+            b.strength.total_cmp(&a.strength).then(a.other.cmp(&b.other))
+        });
+        edges.truncate(MAX_FRIENDS_SCANNED);
+    }
+    for e in edges {
         let Some(f) = st.live_user(e.other) else { continue };
         for a in &f.history {
             let x = m.entry(a.venue).or_default();

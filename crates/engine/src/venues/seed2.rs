@@ -89,26 +89,20 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
     for &v in st.delta.venues.keys() {
         consider(v, &mut top);
     }
-    let mut near = st.snap.rtree.nearest_neighbor_iter_with_distance_2(&crate::util::to_xyz(origin.0, origin.1));
+    let near = st.snap.rtree.nearest_neighbor_iter_with_distance_2(&crate::util::to_xyz(origin.0, origin.1));
     let mut popular = st.snap.pop_order.iter();
     let mut dirty = st.delta.dirty_pop.iter();
     let mut pop_front = max_pos;
     let mut pop_done = false;
-    loop {
-        // The spatial stream alone visits every base venue in reach: when it ends, all are scored.
-        let near_km = match near.next() {
-            Some((p, d2)) => {
-                let near_km = (frontier_km(d2) - 1e-9).max(0.0);
-                if f.radius_km.is_some_and(|r| near_km > r) {
-                    break;
-                }
-                if !st.delta.venues.contains_key(&p.data) {
-                    consider(p.data, &mut top);
-                }
-                near_km
-            }
-            None => break,
-        };
+    // The spatial stream alone visits every base venue in reach: when it ends, all are scored.
+    for (p, d2) in near {
+        let near_km = (frontier_km(d2) - 1e-9).max(0.0);
+        if f.radius_km.is_some_and(|r| near_km > r) {
+            break;
+        }
+        if !st.delta.venues.contains_key(&p.data) {
+            consider(p.data, &mut top);
+        }
         // Two popularity streams: base order (for venues whose count is unchanged) and the
         // delta's venues whose count changed, by their current count.
         if !pop_done {
@@ -148,7 +142,11 @@ fn to_reco(st: &State, v: u32, p: Seed2Parts) -> Option<VenueRecommendation> {
             label: format!("{:.1} km away", p.distance_km),
             contribution: 0.4 * p.spatial,
         },
-        Reason { code: "preference".into(), label: "your past likes and views".into(), contribution: 0.4 * p.preference },
+        Reason {
+            code: "preference".into(),
+            label: "your past likes and views".into(),
+            contribution: 0.4 * p.preference,
+        },
         Reason { code: "popularity".into(), label: "liked by many".into(), contribution: 0.2 * p.popularity },
     ];
     let mut parts = vec![format!("{:.1} km away", p.distance_km)];

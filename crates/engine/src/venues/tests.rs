@@ -43,7 +43,11 @@ fn seed2_venue_scores_match_the_hand_computed_formula() {
     // venue 12: d = 1.1119492664455182, pref = min(1, 0.5 + 150/300) = 1, pop = 2/2;
     // venue 11: d = 0, pref = 0, pop = 2/2; venue 13: d = 1.703605109608014, pref = 0.1, pop = 1/2.
     let got = seed2(&hand_city(), 1, 10);
-    let want = [(12, 0.8865404655445237, 1.1119492664455182), (11, 0.6000000000000001, 0.0), (13, 0.3799385896701275, 1.703605109608014)];
+    let want = [
+        (12, 0.8865404655445237, 1.1119492664455182),
+        (11, 0.6000000000000001, 0.0),
+        (13, 0.3799385896701275, 1.703605109608014),
+    ];
     assert_eq!(got.len(), 3);
     for ((vid, score, d), (wv, ws, wd)) in got.iter().zip(want) {
         assert_eq!(*vid, id(wv));
@@ -201,7 +205,8 @@ fn baseline_rankers_return_sorted_scores() {
 fn dietary_needs_filter_food_venues_without_them() {
     let e = random_city(5, 200, 1500, 3000, EngineSettings::default());
     let st = e.load();
-    let vegan: Vec<u32> = (0..200).filter(|&u| st.user(u).unwrap().prefs.as_ref().is_some_and(|p| !p.dietary.is_empty())).collect();
+    let vegan: Vec<u32> =
+        (0..200).filter(|&u| st.user(u).unwrap().prefs.as_ref().is_some_and(|p| !p.dietary.is_empty())).collect();
     assert!(!vegan.is_empty());
     for u in vegan {
         let mut q = VenueQuery::new(st.user(u).unwrap().id, 20, Ranker::Default);
@@ -234,13 +239,17 @@ fn no_more_than_the_cuisine_cap_share_a_cuisine_when_alternatives_exist() {
 
 #[test]
 fn a_venue_just_visited_is_demoted_and_says_so() {
-    let e = hand_city();
     let mut q = VenueQuery::new(id(1), 3, Ranker::Default);
     q.now = Some(t0());
-    let score_of = |e: &Engine| e.recommend_venues(&q).unwrap().into_iter().find(|r| r.venue_id == id(13)).unwrap();
-    let before = score_of(&e);
-    e.apply(&domain::DomainEvent::InteractionRecorded(ix(1, 13, T::Visit, 0, 30)));
-    let after = score_of(&e);
-    assert!(after.reasons.iter().any(|r| r.code == "just_visited" && r.contribution < 0.0));
-    assert!(after.score < before.score + 0.2);
+    let factor = EngineSettings::default().ranker.just_visited_factor;
+    let v13 = |minutes_ago: i64| {
+        let e = hand_city();
+        e.apply(&domain::DomainEvent::InteractionRecorded(ix(1, 13, T::Visit, 0, minutes_ago)));
+        e.recommend_venues(&q).unwrap().into_iter().find(|r| r.venue_id == id(13)).unwrap()
+    };
+    let recent = v13(30);
+    let demotion = recent.reasons.iter().find(|r| r.code == "just_visited").unwrap();
+    assert!((demotion.contribution + (recent.score / factor - recent.score)).abs() < 1e-9);
+    let long_ago = v13(10 * 24 * 60);
+    assert!(long_ago.reasons.iter().all(|r| r.code != "just_visited"));
 }

@@ -6,7 +6,9 @@
 pub(crate) mod bulk;
 pub(crate) mod interactions;
 pub(crate) mod outbox;
+pub(crate) mod relay_lease;
 pub(crate) mod social;
+pub(crate) mod status_counts;
 pub(crate) mod users;
 pub(crate) mod venues;
 

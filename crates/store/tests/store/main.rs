@@ -6,6 +6,7 @@ mod bulk;
 mod fixtures;
 mod harness;
 mod outbox;
+mod relay_lease;
 mod social;
 mod sqlite_only;
 mod users;

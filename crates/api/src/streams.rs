@@ -1,0 +1,266 @@
+//! Event streams over SSE, as the first seed document names them:
+//! `GET /api/v1/admin/streams/subscribe/{channel}`, `.../subscribe-all?channels=a,b` and
+//! `.../history/{channel}?limit=&before=`, plus `.../channels`.
+//!
+//! Frames: `id:` is the event id (on subscribe-all, the stream's cursor: every followed
+//! channel's last id, `channel:id,channel:id`, because ids are per channel), `event:` the event
+//! type, `data:` the [`domain::Event`] as JSON. The first frame is `event: connected` with the
+//! starting cursor as its id. A reader that falls behind gets `event: lagged` (`{"missed": n}`)
+//! and then what it missed, read back from history. Idle streams carry `:keepalive` comments.
+//!
+//! Resumption: a client that reconnects with `Last-Event-ID` (or `?last_event_id=`, the header
+//! winning) gets every event after it, then live ones, with no gap and no duplicate (see
+//! [`bus::Feed`]). Streams per server are capped (503 beyond).
+
+mod event_doc;
+
+use std::convert::Infallible;
+
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::sse::{Event as Frame, KeepAlive, KeepAliveStream, Sse};
+use axum::response::{IntoResponse, Response};
+use bus::{BusError, Cursor, EventId, Feed, FeedItem};
+use domain::{Channel, Event};
+use futures::stream::{self, BoxStream, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use app::App;
+use app::telemetry::SubscriberPermit;
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{AppJson, AppPath, AppQuery};
+
+/// Events a history request returns by default, and at most.
+const HISTORY_DEFAULT: usize = 50;
+const HISTORY_MAX: usize = 1000;
+
+pub fn router() -> OpenApiRouter<App> {
+    let mut router = OpenApiRouter::new()
+        .routes(routes!(subscribe))
+        .routes(routes!(subscribe_all))
+        .routes(routes!(history))
+        .routes(routes!(channels));
+    event_doc::document(router.get_openapi_mut());
+    router
+}
+
+type FrameStream = Sse<KeepAliveStream<BoxStream<'static, Result<Frame, Infallible>>>>;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResumeQuery {
+    /// Resume after this event id (for clients that cannot set `Last-Event-ID`; the header wins).
+    pub last_event_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SubscribeAllQuery {
+    /// Comma-separated channels to follow (default: all).
+    pub channels: Option<String>,
+    /// Resume after this cursor: `channel:id,channel:id` (the `id:` of the last frame seen), or
+    /// a bare id applied to every channel from the start of its millisecond. The header wins.
+    pub last_event_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// Events to return, 1 to 1000 (default 50).
+    pub limit: Option<usize>,
+    /// Only events strictly before this id (the next page: the first id of this one).
+    pub before: Option<String>,
+}
+
+/// The channels, what they carry and their event types.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelList {
+    /// Channel name to description (the first seed document's shape).
+    pub channels: std::collections::BTreeMap<String, String>,
+    /// Channel name to the event types published on it.
+    pub event_types: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// Live events of one channel (SSE), after any it missed.
+#[utoipa::path(get, path = "/api/v1/admin/streams/subscribe/{channel}", tag = "streams",
+    params(("channel" = Channel, Path, description = "The channel"), ResumeQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id")),
+    responses(
+        (status = 200, description = "`text/event-stream`: `connected`, then one frame per event (`id:` event id, \
+            `event:` type, `data:` the Event; payloads per type in `EventPayload`), `lagged` notices and \
+            keep-alive comments", body = Event, content_type = "text/event-stream"),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 422, description = "A malformed `Last-Event-ID`", body = ErrorBody),
+        (status = 503, description = "Too many open streams, or the event bus is unavailable", body = ErrorBody),
+    ))]
+async fn subscribe(
+    State(app): State<App>,
+    AppPath(channel): AppPath<String>,
+    AppQuery(q): AppQuery<ResumeQuery>,
+    headers: HeaderMap,
+) -> ApiResult<FrameStream> {
+    let channel = parse_channel(&channel)?;
+    let resume = resume_point(&headers, q.last_event_id.as_deref(), &[channel])?;
+    open(&app, vec![channel], resume).await
+}
+
+/// Live events of every channel, or of `channels` (SSE), after any missed.
+#[utoipa::path(get, path = "/api/v1/admin/streams/subscribe-all", tag = "streams",
+    params(SubscribeAllQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this cursor (`channel:id,...`)")),
+    responses(
+        (status = 200, description = "`text/event-stream` as for one channel, except that `id:` is the cursor \
+            `channel:id,channel:id` of every followed channel", body = Event, content_type = "text/event-stream"),
+        (status = 422, description = "An unknown channel in `channels`, or a malformed cursor", body = ErrorBody),
+        (status = 503, description = "Too many open streams, or the event bus is unavailable", body = ErrorBody),
+    ))]
+async fn subscribe_all(
+    State(app): State<App>,
+    AppQuery(q): AppQuery<SubscribeAllQuery>,
+    headers: HeaderMap,
+) -> ApiResult<FrameStream> {
+    let channels = channel_filter(q.channels.as_deref())?;
+    let resume = resume_point(&headers, q.last_event_id.as_deref(), &channels)?;
+    open(&app, channels, resume).await
+}
+
+/// The newest events of a channel, oldest first; page back with `before`.
+#[utoipa::path(get, path = "/api/v1/admin/streams/history/{channel}", tag = "streams",
+    params(("channel" = Channel, Path, description = "The channel"), HistoryQuery),
+    responses(
+        (status = 200, description = "Up to `limit` events, oldest first; the previous page is in the `Link` header",
+            body = Vec<Event>,
+            headers(("link" = String, description = "`<...?before=ID&limit=N>; rel=\"next\"` when the page is full"))),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 422, description = "`limit` out of range or a malformed `before`", body = ErrorBody),
+        (status = 503, description = "The event bus is unavailable", body = ErrorBody),
+    ))]
+async fn history(
+    State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
+    AppPath(channel): AppPath<String>,
+    AppQuery(q): AppQuery<HistoryQuery>,
+) -> ApiResult<Response> {
+    let channel = parse_channel(&channel)?;
+    let limit = q.limit.unwrap_or(HISTORY_DEFAULT);
+    if !(1..=HISTORY_MAX).contains(&limit) {
+        return Err(ApiError::field("limit", format!("must be between 1 and {HISTORY_MAX}")));
+    }
+    let before = q.before.as_deref().map(str::parse::<EventId>).transpose();
+    let before = before.map_err(|_| ApiError::field("before", "must be an event id such as 1732500000000-0"))?;
+    let events = app.bus.history(channel, limit, before).await.map_err(bus_error)?;
+    let next = (events.len() == limit).then(|| format!("<{}?before={}&limit={limit}>; rel=\"next\"", uri.path(), events[0].id));
+    let mut res = AppJson(events).into_response();
+    if let Some(v) = next.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        res.headers_mut().insert(header::LINK, v);
+    }
+    Ok(res)
+}
+
+/// The channels, what each carries, and its event types.
+#[utoipa::path(get, path = "/api/v1/admin/streams/channels", tag = "streams",
+    responses((status = 200, description = "Every channel", body = ChannelList)))]
+async fn channels() -> AppJson<ChannelList> {
+    let describe = |c: Channel| (c.as_str().to_string(), event_doc::describe(c).to_string());
+    let types = |c: Channel| {
+        let names = event_doc::EVENT_TYPES.iter().filter(|(_, ch)| *ch == c).map(|(t, _)| t.to_string());
+        (c.as_str().to_string(), names.collect())
+    };
+    AppJson(ChannelList {
+        channels: Channel::ALL.into_iter().map(describe).collect(),
+        event_types: Channel::ALL.into_iter().map(types).collect(),
+    })
+}
+
+fn parse_channel(name: &str) -> ApiResult<Channel> {
+    Channel::parse(name).ok_or_else(|| ApiError::NotFound(format!("no channel named {name:?}; see /api/v1/admin/streams/channels")))
+}
+
+/// The `channels` filter of subscribe-all: every channel when absent or empty.
+fn channel_filter(list: Option<&str>) -> ApiResult<Vec<Channel>> {
+    let names: Vec<&str> = list.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if names.is_empty() {
+        return Ok(Channel::ALL.to_vec());
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let c = Channel::parse(name).ok_or_else(|| ApiError::field("channels", format!("unknown channel {name:?}")))?;
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// Where a reconnecting client resumes: `Last-Event-ID`, else `?last_event_id=`, else now.
+fn resume_point(headers: &HeaderMap, query: Option<&str>, channels: &[Channel]) -> ApiResult<Option<Cursor>> {
+    let (field, text) = match headers.get("last-event-id") {
+        Some(v) => ("Last-Event-ID", v.to_str().map_err(|_| ApiError::field("Last-Event-ID", "must be text"))?),
+        None => ("last_event_id", query.unwrap_or_default()),
+    };
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let hint = "must be an event id such as 1732500000000-0, or a cursor such as bookings:1732500000000-0,social:0-0";
+    Cursor::parse(text, channels).map(Some).map_err(|_| ApiError::field(field, hint))
+}
+
+fn bus_error(e: BusError) -> ApiError {
+    match e {
+        BusError::Unavailable(m) => ApiError::Unavailable(m),
+        BusError::InvalidId(id) => ApiError::Internal(format!("the bus returned a malformed id {id:?}")),
+    }
+}
+
+/// Opens the stream: a place under the cap, a feed (live first, then the backlog), the frames.
+async fn open(app: &App, channels: Vec<Channel>, resume: Option<Cursor>) -> ApiResult<FrameStream> {
+    let permit = app.telemetry.try_subscribe().ok_or_else(|| ApiError::Unavailable("SSE stream limit reached".into()))?;
+    let feed = Feed::open(app.bus.clone(), channels, resume.as_ref()).await.map_err(bus_error)?;
+    let hello = connected(&feed);
+    let frames = stream::unfold((feed, permit), next_frame);
+    let frames = stream::once(async move { Ok(hello) }).chain(frames).boxed();
+    let keep_alive = KeepAlive::new().interval(app.telemetry.settings.keep_alive).text("keepalive");
+    Ok(Sse::new(frames).keep_alive(keep_alive))
+}
+
+/// The next frame; the permit lives as long as the stream.
+async fn next_frame((mut feed, permit): (Feed, SubscriberPermit)) -> Option<(Result<Frame, Infallible>, (Feed, SubscriberPermit))> {
+    let frame = match feed.next().await? {
+        FeedItem::Event(e) => event_frame(&e, &feed),
+        FeedItem::Lagged { missed } => Frame::default().event("lagged").data(json!({ "missed": missed }).to_string()),
+    };
+    Some((Ok(frame), (feed, permit)))
+}
+
+/// The frame id: the event id on one channel, the whole cursor on several.
+fn frame_id(feed: &Feed, event: Option<&Event>) -> String {
+    match (feed.channels(), event) {
+        ([one], Some(e)) if e.channel == *one => e.id.clone(),
+        ([one], _) => feed.cursor().get(*one).unwrap_or(EventId::ZERO).to_string(),
+        _ => feed.cursor().to_string(),
+    }
+}
+
+fn event_frame(e: &Event, feed: &Feed) -> Frame {
+    // `event:` must be one line; types come from code, but a stray newline must not break the stream.
+    let kind: String = e.event_type.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let frame = Frame::default().id(frame_id(feed, Some(e))).event(kind);
+    match serde_json::to_string(e) {
+        Ok(json) => frame.data(json),
+        Err(err) => frame.data(json!({ "error": err.to_string() }).to_string()),
+    }
+}
+
+fn connected(feed: &Feed) -> Frame {
+    let names: Vec<&str> = feed.channels().iter().map(|c| c.as_str()).collect();
+    let data = match names.as_slice() {
+        [one] => json!({ "type": "connected", "channel": one }),
+        _ => json!({ "type": "connected", "channels": names }),
+    };
+    Frame::default().event("connected").id(frame_id(feed, None)).data(data.to_string())
+}

@@ -1,0 +1,164 @@
+//! The event schema in the OpenAPI document: the envelope `Event` (`id`, `source_id`, `channel`,
+//! `type`, `timestamp`, `data`) and `EventPayload`, one `{type, data}` shape per event type, whose
+//! `data` is the domain entity the event carries. [`EventPayload`] mirrors
+//! [`domain::DomainEvent`] for the document only; the match in the tests has no `_` arm, so a
+//! new domain event does not compile until it is documented here.
+
+use domain::{
+    Booking, Channel, FriendRequest, Interaction, Plan, PlanParticipant, User, UserPreferences, Venue, VenueInterest,
+};
+use serde::Serialize;
+use utoipa::openapi::OpenApi;
+use utoipa::{OpenApi as _, ToSchema};
+use uuid::Uuid;
+
+use app::telemetry::MetricsSnapshot;
+
+/// Every event type, with the channel it is published on.
+pub const EVENT_TYPES: [(&str, Channel); 20] = [
+    ("user.created", Channel::UserActions),
+    ("user.updated", Channel::UserActions),
+    ("user.deleted", Channel::UserActions),
+    ("user.preferences_updated", Channel::UserActions),
+    ("interaction.recorded", Channel::UserActions),
+    ("friend.requested", Channel::Social),
+    ("friend.request_answered", Channel::Social),
+    ("friend.removed", Channel::Social),
+    ("interest.expressed", Channel::Social),
+    ("plan.created", Channel::Social),
+    ("plan.participant_updated", Channel::Social),
+    ("plan.confirmed", Channel::Bookings),
+    ("booking.created", Channel::Bookings),
+    ("booking.status_changed", Channel::Bookings),
+    ("venue.created", Channel::System),
+    ("venue.updated", Channel::System),
+    ("venue.deleted", Channel::System),
+    ("data.seeded", Channel::System),
+    ("data.reset", Channel::System),
+    ("metrics.snapshot", Channel::Metrics),
+];
+
+/// What a channel carries.
+pub fn describe(c: Channel) -> &'static str {
+    match c {
+        Channel::UserActions => "What users do: sign-ups, profile and preference changes, interactions with venues",
+        Channel::Recommendations => "Recommendations served (no event types yet: they land with the recommendation API)",
+        Channel::Bookings => "Plans confirmed and bookings created or changed",
+        Channel::Social => "Friend requests and friendships, venue interests, plans and their participants",
+        Channel::System => "Venues created, changed or deleted; data seeded or reset",
+        Channel::Metrics => "A metrics.snapshot from every server every few seconds",
+        Channel::Simulation => "Simulator control and progress",
+    }
+}
+
+/// An event's `type` and `data`: the `data` schema of each event type.
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "type", content = "data")]
+#[allow(dead_code)] // documentation only
+pub enum EventPayload {
+    #[serde(rename = "user.created")]
+    UserCreated(User),
+    #[serde(rename = "user.updated")]
+    UserUpdated(User),
+    #[serde(rename = "user.deleted")]
+    UserDeleted { user_id: Uuid },
+    #[serde(rename = "user.preferences_updated")]
+    PreferencesUpdated { user_id: Uuid, preferences: UserPreferences },
+    #[serde(rename = "venue.created")]
+    VenueCreated(Venue),
+    #[serde(rename = "venue.updated")]
+    VenueUpdated(Venue),
+    #[serde(rename = "venue.deleted")]
+    VenueDeleted { venue_id: Uuid },
+    #[serde(rename = "interaction.recorded")]
+    InteractionRecorded(Interaction),
+    #[serde(rename = "friend.requested")]
+    FriendRequested(FriendRequest),
+    #[serde(rename = "friend.request_answered")]
+    FriendRequestAnswered(FriendRequest),
+    #[serde(rename = "friend.removed")]
+    FriendRemoved { user_id: Uuid, other_user_id: Uuid },
+    #[serde(rename = "interest.expressed")]
+    InterestExpressed(VenueInterest),
+    #[serde(rename = "plan.created")]
+    PlanCreated(Plan),
+    #[serde(rename = "plan.participant_updated")]
+    ParticipantUpdated(PlanParticipant),
+    #[serde(rename = "plan.confirmed")]
+    PlanConfirmed(Plan),
+    #[serde(rename = "booking.created")]
+    BookingCreated(Booking),
+    #[serde(rename = "booking.status_changed")]
+    BookingStatusChanged(Booking),
+    #[serde(rename = "data.seeded")]
+    DataSeeded { users: u64, venues: u64, interactions: u64, edges: u64, plans: u64 },
+    #[serde(rename = "data.reset")]
+    DataReset,
+    /// Published straight on the bus by every server every few seconds.
+    #[serde(rename = "metrics.snapshot")]
+    MetricsSnapshot(MetricsSnapshot),
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(domain::Event, EventPayload)))]
+struct EventSchemas;
+
+/// Adds `Event` and `EventPayload` (with every entity they reference) to the document.
+pub fn document(api: &mut OpenApi) {
+    api.merge(EventSchemas::openapi());
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::DomainEvent;
+
+    use super::*;
+
+    /// No `_` arm: a new `DomainEvent` fails to compile here until `EventPayload` and
+    /// `EVENT_TYPES` document it.
+    fn documented(e: &DomainEvent) -> (&'static str, Channel) {
+        use DomainEvent::*;
+        let name = match e {
+            UserCreated(_) => "user.created",
+            UserUpdated(_) => "user.updated",
+            UserDeleted { .. } => "user.deleted",
+            PreferencesUpdated { .. } => "user.preferences_updated",
+            VenueCreated(_) => "venue.created",
+            VenueUpdated(_) => "venue.updated",
+            VenueDeleted { .. } => "venue.deleted",
+            InteractionRecorded(_) => "interaction.recorded",
+            FriendRequested(_) => "friend.requested",
+            FriendRequestAnswered(_) => "friend.request_answered",
+            FriendRemoved { .. } => "friend.removed",
+            InterestExpressed(_) => "interest.expressed",
+            PlanCreated(_) => "plan.created",
+            ParticipantUpdated(_) => "plan.participant_updated",
+            PlanConfirmed(_) => "plan.confirmed",
+            BookingCreated(_) => "booking.created",
+            BookingStatusChanged(_) => "booking.status_changed",
+            DataSeeded { .. } => "data.seeded",
+            DataReset => "data.reset",
+        };
+        let channel = EVENT_TYPES.iter().find(|(t, _)| *t == name).map(|(_, c)| *c).expect("listed");
+        (name, channel)
+    }
+
+    #[test]
+    fn documented_names_and_channels_are_the_domains() {
+        let id = domain::new_id();
+        for e in [DomainEvent::DataReset, DomainEvent::FriendRemoved { user_id: id, other_user_id: id }] {
+            assert_eq!(documented(&e), (e.event_type().as_str(), e.channel()));
+        }
+    }
+
+    #[test]
+    fn every_event_type_has_a_payload_schema() {
+        let mut api = OpenApi::default();
+        document(&mut api);
+        let doc = serde_json::to_string(&api).unwrap_or_default();
+        for (name, _) in EVENT_TYPES {
+            assert!(doc.contains(&format!("\"{name}\"")), "{name} is not in the document");
+        }
+        assert!(doc.contains("\"EventPayload\"") && doc.contains("\"Event\"") && doc.contains("\"Booking\""));
+    }
+}

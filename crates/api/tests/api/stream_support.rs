@@ -1,0 +1,523 @@
+//! Support for the event-stream tests: a server with its background tasks (relay, metrics) on
+//! either setup, embedded (SQLite + in-memory bus) or production (PostgreSQL + Redis Streams,
+//! when `TEST_POSTGRES_URL` and `TEST_REDIS_URL` are both set); an SSE client over reqwest; a
+//! bus wrapper that can be switched off or made to drop live deliveries (a lagging reader); and
+//! a TCP proxy that cuts Redis away and brings it back.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use app::{App, AppSettings, LiveSettings};
+use async_trait::async_trait;
+use bus::{BusError, BusResult, Delivery, DynBus, EventBus, EventId, MemoryBus, Publish, RedisBus, Subscription};
+use domain::{Channel, Event};
+use futures::StreamExt;
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+/// How long any single wait in these tests may take before it fails.
+pub const WAIT: Duration = Duration::from_secs(15);
+/// Events each bus keeps per channel in these tests.
+pub const HISTORY: usize = 20_000;
+
+/// Which stack a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    /// SQLite and the in-memory bus.
+    Embedded,
+    /// PostgreSQL and Redis Streams.
+    Production,
+}
+
+/// The production services, when configured.
+pub fn production_urls() -> Option<(String, String)> {
+    let pg = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+    let redis = std::env::var("TEST_REDIS_URL").ok().filter(|u| !u.is_empty())?;
+    Some((pg, redis))
+}
+
+/// Live settings that make tests quick: frequent keep-alives (so closed streams are noticed
+/// soon) and snapshots.
+pub fn quick_live() -> LiveSettings {
+    LiveSettings {
+        max_subscribers: 1000,
+        keep_alive: Duration::from_millis(200),
+        snapshot_every: Duration::from_millis(300),
+    }
+}
+
+/// A fresh database for a test: a SQLite file, or a PostgreSQL database made for the test and
+/// dropped with this value. Several stores may open `url` (servers sharing one database).
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn create(setup: Setup) -> Option<TestDb> {
+        match setup {
+            Setup::Embedded => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("luna.db").display());
+                Some(TestDb { url, _dir: Some(dir), pg: None })
+            }
+            Setup::Production => {
+                let (admin, _) = production_urls()?;
+                let name = format!("luna_t_{}", uuid::Uuid::new_v4().simple());
+                admin_sql(&admin, &format!("CREATE DATABASE {name}")).await;
+                Some(TestDb { url: with_database(&admin, &name), _dir: None, pg: Some((admin, name)) })
+            }
+        }
+    }
+}
+
+/// The admin URL with its database replaced by `name` (query parameters kept).
+fn with_database(admin_url: &str, name: &str) -> String {
+    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let (scheme, rest) = base.split_once("://").expect("a postgres:// URL");
+    let host = rest.split_once('/').map_or(rest, |(host, _)| host);
+    match query {
+        Some(q) => format!("{scheme}://{host}/{name}?{q}"),
+        None => format!("{scheme}://{host}/{name}"),
+    }
+}
+
+async fn admin_sql(admin_url: &str, sql: &str) {
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin_url).await.expect("connect postgres");
+    // The statement is ours: fixed text and a UUID's hex digits.
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut conn).await.expect(sql);
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.pg.take() else { return };
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
+                    let drop_db = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop_db)).execute(&mut c).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A unique Redis key prefix whose streams are deleted when it is dropped.
+pub struct RedisPrefix {
+    pub url: String,
+    pub prefix: String,
+}
+
+impl RedisPrefix {
+    pub fn new(url: &str) -> Self {
+        Self { url: url.to_string(), prefix: format!("luna-test-{}", uuid::Uuid::now_v7().simple()) }
+    }
+
+    pub async fn connect(&self, url: &str) -> Arc<RedisBus> {
+        Arc::new(RedisBus::connect(url, &self.prefix, HISTORY).await.expect("redis reachable"))
+    }
+}
+
+impl Drop for RedisPrefix {
+    fn drop(&mut self) {
+        let (url, prefix) = (self.url.clone(), self.prefix.clone());
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(bus) = RedisBus::connect(&url, &prefix, 1).await {
+                    let _ = bus.delete_all().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running server with its background tasks.
+pub struct StreamServer {
+    pub address: String,
+    pub client: Client,
+    pub app: App,
+    /// The switchable wrapper around the real bus.
+    pub bus: Arc<TestBus>,
+    pub background: Vec<JoinHandle<()>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl StreamServer {
+    /// Serves `store` and `bus` on 127.0.0.1:0 with the background tasks running.
+    pub async fn start(store: store::DynStore, bus: DynBus, live: LiveSettings) -> StreamServer {
+        let bus = Arc::new(TestBus::new(bus));
+        let app = App::with_bus(store, bus.clone(), AppSettings::default()).with_live_settings(live);
+        let background = app.start_background();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = format!("http://{}", listener.local_addr().expect("address"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let served = app.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = rx.await;
+            };
+            let _ = api::serve(served, listener, api::ServeOptions::default(), shutdown).await;
+        });
+        let client = Client::builder().no_proxy().build().expect("client");
+        StreamServer { address, client, app, bus, background, shutdown: Some(tx) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {
+        let res = self.client.get(self.url(path)).send().await.expect("GET");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Creates a user through the API; returns its id.
+    pub async fn create_user(&self, handle: &str) -> String {
+        let body = serde_json::json!({"handle": handle, "name": "Stream Tester", "age": 30});
+        let res = self.client.post(self.url("/api/v1/users")).json(&body).send().await.expect("POST");
+        assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+        let user: Value = res.json().await.expect("JSON");
+        user["id"].as_str().expect("id").to_string()
+    }
+
+    pub async fn create_venue(&self, name: &str) -> String {
+        let body = serde_json::json!({"name": name, "category": "bar", "lat": 40.73, "lng": -73.99});
+        let res = self.client.post(self.url("/api/v1/venues")).json(&body).send().await.expect("POST");
+        assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+        res.json::<Value>().await.expect("JSON")["id"].as_str().expect("id").to_string()
+    }
+
+    /// Opens an SSE stream at `path` and reads its `connected` frame.
+    pub async fn sse(&self, path: &str, last_event_id: Option<&str>) -> SseClient {
+        let mut client = SseClient::connect(&self.client, &self.url(path), last_event_id).await;
+        let hello = client.next_frame().await;
+        assert_eq!(hello.event.as_deref(), Some("connected"), "{hello:?}");
+        client
+    }
+
+    /// Waits until the outbox is empty (every committed event is on the bus).
+    pub async fn drained(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.app.store.counts().await.expect("counts").outbox_pending > 0 {
+            assert!(tokio::time::Instant::now() < deadline, "the outbox did not drain within {WAIT:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for StreamServer {
+    fn drop(&mut self) {
+        for task in &self.background {
+            task.abort();
+        }
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A server on a fresh database of `setup` and its bus, with what keeps them alive.
+pub struct Spawned {
+    pub server: StreamServer,
+    pub db: TestDb,
+    pub redis: Option<RedisPrefix>,
+}
+
+/// A server on a fresh stack; `None` for production when it is not configured.
+pub async fn spawn(setup: Setup, live: LiveSettings) -> Option<Spawned> {
+    let db = TestDb::create(setup).await?;
+    let store = store::connect(&db.url).await.expect("store");
+    let (bus, redis): (DynBus, _) = match setup {
+        Setup::Embedded => (Arc::new(MemoryBus::new(HISTORY)), None),
+        Setup::Production => {
+            let (_, url) = production_urls()?;
+            let prefix = RedisPrefix::new(&url);
+            (prefix.connect(&url).await, Some(prefix))
+        }
+    };
+    Some(Spawned { server: StreamServer::start(store, bus, live).await, db, redis })
+}
+
+/// One SSE frame.
+#[derive(Debug, Clone, Default)]
+pub struct Frame {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: String,
+    /// A comment-only frame (a keep-alive).
+    pub comment: bool,
+}
+
+impl Frame {
+    /// The `data:` of an event frame, as the bus event it carries.
+    pub fn bus_event(&self) -> Event {
+        serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("not an Event ({e}): {self:?}"))
+    }
+}
+
+/// A streaming SSE reader.
+pub struct SseClient {
+    res: reqwest::Response,
+    buf: String,
+    frames: VecDeque<Frame>,
+}
+
+impl SseClient {
+    pub async fn connect(client: &Client, url: &str, last_event_id: Option<&str>) -> SseClient {
+        let mut req = client.get(url).header("accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let res = tokio::time::timeout(WAIT, req.send()).await.expect("SSE answered in time").expect("SSE GET");
+        let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        assert_eq!(res.status(), StatusCode::OK, "SSE refused: {}", res.text().await.unwrap_or_default());
+        assert!(ct.starts_with("text/event-stream"), "content type {ct}");
+        SseClient { res, buf: String::new(), frames: VecDeque::new() }
+    }
+
+    /// The next frame of any kind (keep-alives included).
+    pub async fn next_frame(&mut self) -> Frame {
+        loop {
+            if let Some(f) = self.frames.pop_front() {
+                return f;
+            }
+            let chunk = tokio::time::timeout(WAIT, self.res.chunk()).await.expect("a frame in time").expect("read");
+            let chunk = chunk.expect("the stream stays open");
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = self.buf.find("\n\n") {
+                let text: String = self.buf.drain(..end + 2).collect();
+                self.frames.push_back(parse_frame(&text));
+            }
+        }
+    }
+
+    /// The next frame that is not a keep-alive.
+    pub async fn next_message(&mut self) -> Frame {
+        loop {
+            let f = self.next_frame().await;
+            if !f.comment {
+                return f;
+            }
+        }
+    }
+
+    /// The next event frame (lag notices must not come).
+    pub async fn next_event(&mut self) -> (Frame, Event) {
+        let f = self.next_message().await;
+        assert_ne!(f.event.as_deref(), Some("lagged"), "unexpected lag: {f:?}");
+        let e = f.bus_event();
+        (f, e)
+    }
+
+    /// Event frames until one satisfies `done`; returns them all (lag notices included).
+    pub async fn until(&mut self, mut done: impl FnMut(&Frame) -> bool) -> Vec<Frame> {
+        let mut out = Vec::new();
+        loop {
+            let f = self.next_message().await;
+            let stop = done(&f);
+            out.push(f);
+            if stop {
+                return out;
+            }
+        }
+    }
+}
+
+fn parse_frame(text: &str) -> Frame {
+    let mut f = Frame { comment: true, ..Frame::default() };
+    let mut data = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        if line.starts_with(':') {
+            continue;
+        }
+        f.comment = false;
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "id" => f.id = Some(value.to_string()),
+            "event" => f.event = Some(value.to_string()),
+            "data" => data.push(value.to_string()),
+            _ => {}
+        }
+    }
+    f.data = data.join("\n");
+    f
+}
+
+/// A bus around a real one that can be made unreachable (`set_down`), or made to drop live
+/// deliveries as a full buffer would (`set_stalled`), each subscriber then being told it lagged.
+pub struct TestBus {
+    inner: DynBus,
+    down: AtomicBool,
+    stalled: Arc<AtomicBool>,
+}
+
+impl TestBus {
+    pub fn new(inner: DynBus) -> Self {
+        Self { inner, down: AtomicBool::new(false), stalled: Arc::new(AtomicBool::new(false)) }
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    pub fn set_stalled(&self, stalled: bool) {
+        self.stalled.store(stalled, Ordering::SeqCst);
+    }
+
+    fn check(&self) -> BusResult<()> {
+        match self.down.load(Ordering::SeqCst) {
+            true => Err(BusError::Unavailable("switched off by the test".into())),
+            false => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl EventBus for TestBus {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn publish(&self, event: Publish) -> BusResult<Event> {
+        self.check()?;
+        self.inner.publish(event).await
+    }
+
+    async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription> {
+        let live = self.inner.subscribe(channel).await?;
+        let (stalled, missed) = (self.stalled.clone(), Arc::new(AtomicU64::new(0)));
+        let stream = live.flat_map(move |d| {
+            let out = match d {
+                Delivery::Event(_) if stalled.load(Ordering::SeqCst) => {
+                    missed.fetch_add(1, Ordering::SeqCst);
+                    vec![]
+                }
+                d => match missed.swap(0, Ordering::SeqCst) {
+                    0 => vec![d],
+                    n => vec![Delivery::Lagged { missed: n }, d],
+                },
+            };
+            futures::stream::iter(out)
+        });
+        Ok(stream.boxed())
+    }
+
+    async fn history(&self, channel: Channel, limit: usize, before: Option<EventId>) -> BusResult<Vec<Event>> {
+        self.check()?;
+        self.inner.history(channel, limit, before).await
+    }
+
+    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Vec<Event>> {
+        self.check()?;
+        self.inner.after(channel, after, limit).await
+    }
+
+    async fn ping(&self) -> BusResult<()> {
+        self.check()?;
+        self.inner.ping().await
+    }
+
+    fn published_counts(&self) -> Vec<(Channel, u64)> {
+        self.inner.published_counts()
+    }
+}
+
+/// A TCP proxy in front of a server (Redis) that can cut every connection and refuse new ones,
+/// then let them through again.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    open: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: SocketAddr) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let open = Arc::new(AtomicBool::new(true));
+        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (o, l) = (open.clone(), links.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !o.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees the connection close
+                }
+                let link = tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                l.lock().expect("links").push(link);
+            }
+        });
+        Proxy { addr, open, links, accept }
+    }
+
+    /// Closes every open connection and refuses new ones.
+    pub fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for link in self.links.lock().expect("links").drain(..) {
+            link.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
+    }
+}
+
+/// The socket address of a `redis://host:port` URL.
+pub fn redis_addr(url: &str) -> SocketAddr {
+    let rest = url.trim_start_matches("redis://");
+    let host_port = rest.split('/').next().unwrap_or(rest);
+    let host_port = host_port.rsplit('@').next().unwrap_or(host_port);
+    let host_port = if host_port.contains(':') { host_port.to_string() } else { format!("{host_port}:6379") };
+    std::net::ToSocketAddrs::to_socket_addrs(&host_port).ok().and_then(|mut a| a.next()).expect("a Redis address")
+}
+
+/// Runs one test body per setup: `<module>::embedded::<name>` and `<module>::production::<name>`
+/// (the latter passes without running unless PostgreSQL and Redis are configured).
+#[macro_export]
+macro_rules! on_every_setup {
+    ($($name:ident),+ $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::stream_support::Setup::Embedded).await;
+                }
+            )+
+        }
+        mod production {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::stream_support::production_urls().is_some() {
+                        super::$name($crate::stream_support::Setup::Production).await;
+                    } else {
+                        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
+                    }
+                }
+            )+
+        }
+    };
+}

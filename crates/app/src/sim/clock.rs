@@ -1,0 +1,173 @@
+//! The simulated clock: time advances in ticks of one simulated minute; the speed only paces
+//! ticks against the wall clock. At `max` nothing waits and wall time is never consulted, so
+//! what happens is a function of the simulated clock alone at every speed.
+
+use std::time::{Duration, Instant};
+
+use domain::{Timestamp, ValidationError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Simulated seconds per tick.
+pub const TICK_SECONDS: i64 = 60;
+/// The fastest paced speed; beyond it, ask for `max`.
+pub const MAX_MULTIPLIER: f64 = 100.0;
+
+/// How fast simulated time runs against the wall clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// Simulated seconds per wall second, above 0 and at most 100.
+    Times(f64),
+    /// As fast as the services allow; no pacing at all.
+    Max,
+}
+
+/// A speed as a client sends it: a number (`50`) or a string (`"50"`, `"max"`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SpeedInput {
+    Number(f64),
+    Text(String),
+}
+
+impl Speed {
+    /// Parses a client's speed, naming `field` when it is out of range.
+    pub fn parse(input: &SpeedInput, field: &str) -> Result<Speed, ValidationError> {
+        let bad = || ValidationError::field(field, "must be a number above 0 and at most 100, or \"max\"");
+        let x = match input {
+            SpeedInput::Text(t) if t.trim().eq_ignore_ascii_case("max") => return Ok(Speed::Max),
+            SpeedInput::Text(t) => t.trim().trim_end_matches(['x', 'X']).parse::<f64>().map_err(|_| bad())?,
+            SpeedInput::Number(x) => *x,
+        };
+        if x.is_finite() && x > 0.0 && x <= MAX_MULTIPLIER { Ok(Speed::Times(x)) } else { Err(bad()) }
+    }
+
+    /// The multiplier, or `None` at `max`.
+    pub fn multiplier(self) -> Option<f64> {
+        match self {
+            Speed::Times(x) => Some(x),
+            Speed::Max => None,
+        }
+    }
+
+    /// Wall time one tick should take at this speed (`None` at `max`).
+    fn tick_wall(self) -> Option<Duration> {
+        self.multiplier().map(|x| Duration::from_secs_f64(TICK_SECONDS as f64 / x))
+    }
+}
+
+impl std::fmt::Display for Speed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Speed::Times(x) => write!(f, "{x}"),
+            Speed::Max => f.write_str("max"),
+        }
+    }
+}
+
+impl Serialize for Speed {
+    /// A number, or the string `"max"`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Speed::Times(x) => s.serialize_f64(*x),
+            Speed::Max => s.serialize_str("max"),
+        }
+    }
+}
+
+/// The simulated instant of tick `tick` of a run that started at `start`.
+pub fn tick_time(start: Timestamp, tick: u64) -> Timestamp {
+    start + chrono::Duration::seconds(TICK_SECONDS * tick as i64)
+}
+
+/// Paces ticks against the wall clock: tick `n` is due `n - anchor` tick-lengths after the
+/// anchor. Re-anchored on resume, on a speed change and when far behind, so a slow tick is
+/// not followed by a burst.
+#[derive(Debug)]
+pub struct Pacer {
+    anchor_wall: Instant,
+    anchor_tick: u64,
+}
+
+impl Pacer {
+    pub fn new(tick: u64) -> Self {
+        Self { anchor_wall: Instant::now(), anchor_tick: tick }
+    }
+
+    pub fn reanchor(&mut self, tick: u64) {
+        *self = Self::new(tick);
+    }
+
+    /// When tick `tick` is due, or `None` to run it at once (`max`, or when behind).
+    pub fn due(&mut self, tick: u64, speed: Speed) -> Option<Instant> {
+        let per_tick = speed.tick_wall()?;
+        let due = self.anchor_wall + per_tick.mul_f64(tick.saturating_sub(self.anchor_tick) as f64);
+        let now = Instant::now();
+        if due <= now {
+            if now.duration_since(due) > Duration::from_secs(1) {
+                self.reanchor(tick);
+            }
+            return None;
+        }
+        Some(due)
+    }
+}
+
+/// Parses a simulated duration such as `4h`, `90m`, `1h30m`, `45s` or `2d`.
+pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
+    let bad = || format!("{text:?} is not a duration such as 4h, 90m, 1h30m or 2d");
+    let (mut total, mut digits) = (0i64, String::new());
+    for ch in text.trim().chars() {
+        if ch.is_ascii_digit() {
+            digits.push(ch);
+            continue;
+        }
+        let unit = match ch {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let n: i64 = digits.parse().map_err(|_| bad())?;
+        total = n.checked_mul(unit).and_then(|x| total.checked_add(x)).ok_or_else(bad)?;
+        digits.clear();
+    }
+    if !digits.is_empty() || total <= 0 || total > 366 * 86_400 {
+        return Err(bad());
+    }
+    Ok(chrono::Duration::seconds(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("4h").unwrap(), chrono::Duration::hours(4));
+        assert_eq!(parse_duration("1h30m").unwrap(), chrono::Duration::minutes(90));
+        assert_eq!(parse_duration("2d").unwrap(), chrono::Duration::days(2));
+        for bad in ["", "4", "h", "4x", "0m", "-1h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn speeds_are_numbers_up_to_100_or_max() {
+        assert_eq!(Speed::parse(&SpeedInput::Number(50.0), "speed").unwrap(), Speed::Times(50.0));
+        assert_eq!(Speed::parse(&SpeedInput::Text("MAX".into()), "speed").unwrap(), Speed::Max);
+        assert_eq!(Speed::parse(&SpeedInput::Text("10x".into()), "speed").unwrap(), Speed::Times(10.0));
+        for bad in [SpeedInput::Number(0.0), SpeedInput::Number(101.0), SpeedInput::Text("fast".into())] {
+            assert!(Speed::parse(&bad, "speed").is_err());
+        }
+        assert_eq!(serde_json::to_value(Speed::Max).unwrap(), "max");
+    }
+
+    #[test]
+    fn at_max_speed_nothing_waits() {
+        let mut p = Pacer::new(0);
+        assert_eq!(p.due(1000, Speed::Max), None);
+        assert!(p.due(1, Speed::Times(1.0)).is_some());
+    }
+}

@@ -1,0 +1,169 @@
+//! Admin stats and the periodic `metrics.snapshot` event. [`App::stats`] answers the admin
+//! dashboard: row counts (in the first seed document's shape: `users.total`, `venues.total`,
+//! `bookings.total/confirmed`, ...) plus bookings by status, events per channel, the event rate
+//! and the open SSE streams. Two background tasks feed and publish the live figures: a watcher
+//! counting what passes on the bus, and a publisher putting a snapshot on the `metrics` channel
+//! (straight on the bus: figures are ephemeral, not outbox material).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bus::{Delivery, Publish};
+use domain::Channel;
+use futures::StreamExt;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::telemetry::export;
+use crate::{App, AppResult};
+
+/// The admin dashboard's figures.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Stats {
+    pub users: UserStats,
+    pub venues: VenueStats,
+    pub bookings: BookingStats,
+    pub interactions: Total,
+    pub social: SocialStats,
+    pub events: EventStats,
+    pub streams: StreamStats,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserStats {
+    pub total: u64,
+    /// Generated users (those with a persona).
+    pub simulated: u64,
+    pub real: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VenueStats {
+    pub total: u64,
+    /// Venues with an interaction in the last hour, as seen on the event stream.
+    pub trending: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BookingStats {
+    pub total: u64,
+    pub confirmed: u64,
+    /// Every status (`pending`, `confirmed`, `cancelled`, `completed`, `no_show`) with its count.
+    pub by_status: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Total {
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SocialStats {
+    pub edges: u64,
+    pub friend_requests: u64,
+    pub venue_interests: u64,
+    pub plans: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventStats {
+    /// `memory` or `redis`.
+    pub backend: String,
+    /// Events published per channel since this server started (on Redis: by every server).
+    pub per_channel: BTreeMap<String, u64>,
+    /// Events per second over the last minute.
+    pub per_second: f64,
+    pub last_minute: u64,
+    /// Committed events the relay has not published yet.
+    pub outbox_pending: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StreamStats {
+    /// Open SSE streams on this server.
+    pub active_subscribers: usize,
+    pub max_subscribers: usize,
+}
+
+impl App {
+    /// The admin dashboard's figures.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn stats(&self) -> AppResult<Stats> {
+        let counts = self.store.counts().await?;
+        let status = self.store.status_counts().await?;
+        let t = &self.telemetry;
+        let by_status: BTreeMap<String, u64> =
+            status.bookings.iter().map(|(s, n)| (s.as_str().to_string(), *n)).collect();
+        let (last_minute, per_second) = t.event_rate();
+        let per_channel = self.bus.published_counts().into_iter().map(|(c, n)| (c.as_str().to_string(), n)).collect();
+        Ok(Stats {
+            users: UserStats {
+                total: counts.users,
+                simulated: status.users_with_persona,
+                real: counts.users.saturating_sub(status.users_with_persona),
+            },
+            venues: VenueStats { total: counts.venues, trending: t.trending_venues() },
+            bookings: BookingStats { total: counts.bookings, confirmed: by_status["confirmed"], by_status },
+            interactions: Total { total: counts.interactions },
+            social: SocialStats {
+                edges: counts.social_edges,
+                friend_requests: counts.friend_requests,
+                venue_interests: counts.venue_interests,
+                plans: counts.plans,
+            },
+            events: EventStats {
+                backend: self.bus.backend().into(),
+                per_channel,
+                per_second,
+                last_minute,
+                outbox_pending: counts.outbox_pending,
+            },
+            streams: StreamStats { active_subscribers: t.subscribers(), max_subscribers: t.settings.max_subscribers },
+        })
+    }
+
+    /// Publishes the current figures on the `metrics` channel and exports them to Prometheus.
+    pub async fn publish_metrics_snapshot(&self) -> bus::BusResult<domain::Event> {
+        let snapshot = self.telemetry.snapshot(self.bus.published_counts());
+        export(&snapshot);
+        let data = serde_json::to_value(&snapshot).unwrap_or_default();
+        let publish =
+            Publish { channel: Channel::Metrics, event_type: "metrics.snapshot".into(), data, timestamp: self.now(), source_id: None };
+        self.bus.publish(publish).await
+    }
+}
+
+/// Counts every event that passes on the bus into the telemetry, until aborted.
+pub fn spawn_watcher(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match app.bus.subscribe(None).await {
+                Ok(mut live) => {
+                    while let Some(d) = live.next().await {
+                        match d {
+                            Delivery::Event(e) => app.telemetry.record_event(&e),
+                            Delivery::Lagged { missed } => app.telemetry.record_missed(missed),
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "metrics watcher: cannot subscribe; retrying"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+}
+
+/// Publishes a `metrics.snapshot` every `snapshot_every`, until aborted.
+pub fn spawn_snapshots(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(app.telemetry.settings.snapshot_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = app.publish_metrics_snapshot().await {
+                tracing::debug!(error = %e, "metrics snapshot not published");
+            }
+        }
+    })
+}

@@ -1,0 +1,368 @@
+//! This server's live figures: requests and latencies per route template (fed by the HTTP
+//! middleware, so any route is covered, recommendations included, without code of its own),
+//! events and bookings seen on the bus over the last minute, and the SSE subscriber count with
+//! its cap. Cheap on the request path: one short lock and a few additions. A [`MetricsSnapshot`]
+//! of it is published on the `metrics` channel every few seconds and exported to Prometheus, so
+//! the stream and `/metrics` carry the same figures.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use domain::Channel;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Latency samples kept per route (the newest; percentiles use those of the last minute).
+const SAMPLES: usize = 1024;
+/// How long a venue counts as trending after an interaction with it.
+const TRENDING_FOR: u64 = 3600;
+
+/// Live-stream and metrics settings.
+#[derive(Debug, Clone)]
+pub struct LiveSettings {
+    /// Concurrent SSE subscribers this server accepts; more get a 503.
+    pub max_subscribers: usize,
+    /// How often an idle SSE stream sends a keep-alive comment.
+    pub keep_alive: Duration,
+    /// How often a `metrics.snapshot` event is published.
+    pub snapshot_every: Duration,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        Self { max_subscribers: 1000, keep_alive: Duration::from_secs(15), snapshot_every: Duration::from_secs(5) }
+    }
+}
+
+/// Counts over the last minute, in one-second slots.
+#[derive(Debug, Clone)]
+struct Minute {
+    slots: [(u64, u64); 60],
+}
+
+impl Default for Minute {
+    fn default() -> Self {
+        Self { slots: [(0, 0); 60] }
+    }
+}
+
+impl Minute {
+    fn add(&mut self, second: u64, n: u64) {
+        let slot = &mut self.slots[(second % 60) as usize];
+        if slot.0 != second {
+            *slot = (second, 0);
+        }
+        slot.1 += n;
+    }
+
+    fn total(&self, now: u64) -> u64 {
+        self.slots.iter().filter(|(s, _)| *s <= now && now - s < 60).map(|(_, n)| n).sum()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Route {
+    total: u64,
+    minute: Minute,
+    server_errors: Minute,
+    /// (second, microseconds), newest last.
+    samples: VecDeque<(u64, u32)>,
+}
+
+#[derive(Debug, Default)]
+struct Events {
+    minute: Minute,
+    bookings: Minute,
+    venues: HashMap<uuid::Uuid, u64>,
+}
+
+/// Latency percentiles, in milliseconds, over the last minute's samples.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Percentiles {
+    fn of(mut ms: Vec<f64>) -> Self {
+        if ms.is_empty() {
+            return Self::default();
+        }
+        ms.sort_by(f64::total_cmp);
+        let at = |q: f64| ms[((ms.len() as f64 * q).ceil() as usize).clamp(1, ms.len()) - 1];
+        Self { count: ms.len() as u64, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1.0) }
+    }
+}
+
+/// One route's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct RouteFigures {
+    /// Method and route template, such as `GET /api/v1/users/{user_id}`.
+    pub route: String,
+    /// Requests since the server started.
+    pub total: u64,
+    pub last_minute: u64,
+    pub per_second: f64,
+    /// 5xx answers over the last minute.
+    pub server_errors_last_minute: u64,
+    pub latency_ms: Percentiles,
+}
+
+/// What the `metrics` channel carries as `metrics.snapshot` every few seconds; `/metrics`
+/// exports the same figures as `luna_*` gauges.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct MetricsSnapshot {
+    /// Which server this is (one snapshot per server per interval).
+    pub server: String,
+    pub uptime_seconds: u64,
+    /// Requests per second over the last minute, all routes.
+    pub requests_per_second: f64,
+    pub requests_last_minute: u64,
+    pub routes: Vec<RouteFigures>,
+    /// Latency of the recommendation routes (templates containing `recommend`), last minute.
+    pub recommendation_latency_ms: Percentiles,
+    /// `booking.created` events seen over the last minute.
+    pub bookings_per_minute: u64,
+    /// Events seen on the bus per second over the last minute (every channel).
+    pub events_per_second: f64,
+    pub events_last_minute: u64,
+    /// Events published per channel since the server started.
+    pub events_per_channel: BTreeMap<String, u64>,
+    pub sse_subscribers: usize,
+}
+
+/// One open SSE stream; dropping it frees its place.
+#[derive(Debug)]
+pub struct SubscriberPermit(Arc<AtomicUsize>);
+
+impl Drop for SubscriberPermit {
+    fn drop(&mut self) {
+        let n = self.0.fetch_sub(1, Ordering::AcqRel) - 1;
+        metrics::gauge!("luna_sse_subscribers").set(n as f64);
+    }
+}
+
+/// The recorder. One per [`App`](crate::App), shared by its clones.
+#[derive(Debug)]
+pub struct Telemetry {
+    pub settings: LiveSettings,
+    server: String,
+    started: Instant,
+    subscribers: Arc<AtomicUsize>,
+    routes: Mutex<HashMap<String, Route>>,
+    events: Mutex<Events>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Figures only: a panic elsewhere mid-update leaves them usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Telemetry {
+    pub fn new(settings: LiveSettings) -> Self {
+        Self {
+            settings,
+            server: uuid::Uuid::now_v7().simple().to_string()[20..].to_string(),
+            started: Instant::now(),
+            subscribers: Arc::new(AtomicUsize::new(0)),
+            routes: Mutex::default(),
+            events: Mutex::default(),
+        }
+    }
+
+    fn second(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// A place for one more SSE stream, or `None` at the cap.
+    pub fn try_subscribe(&self) -> Option<SubscriberPermit> {
+        let max = self.settings.max_subscribers;
+        let n = self.subscribers.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1));
+        let n = n.ok()? + 1;
+        metrics::gauge!("luna_sse_subscribers").set(n as f64);
+        Some(SubscriberPermit(self.subscribers.clone()))
+    }
+
+    pub fn subscribers(&self) -> usize {
+        self.subscribers.load(Ordering::Acquire)
+    }
+
+    /// Records one answered request (`route` is the method and route template).
+    pub fn record_request(&self, route: &str, status: u16, elapsed: Duration) {
+        let now = self.second();
+        let mut routes = locked(&self.routes);
+        let r = match routes.get_mut(route) {
+            Some(r) => r,
+            None => routes.entry(route.to_string()).or_default(),
+        };
+        r.total += 1;
+        r.minute.add(now, 1);
+        if status >= 500 {
+            r.server_errors.add(now, 1);
+        }
+        if r.samples.len() == SAMPLES {
+            r.samples.pop_front();
+        }
+        r.samples.push_back((now, u32::try_from(elapsed.as_micros()).unwrap_or(u32::MAX)));
+    }
+
+    /// Records one event seen on the bus.
+    pub fn record_event(&self, event: &domain::Event) {
+        let now = self.second();
+        let mut ev = locked(&self.events);
+        ev.minute.add(now, 1);
+        match event.event_type.as_str() {
+            "booking.created" => ev.bookings.add(now, 1),
+            "interaction.recorded" => {
+                if let Some(v) = event.data.get("venue_id").and_then(|v| v.as_str()).and_then(|v| v.parse().ok()) {
+                    ev.venues.insert(v, now);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Records events the watcher missed (it lagged): counted, not inspected.
+    pub fn record_missed(&self, n: u64) {
+        let now = self.second();
+        locked(&self.events).minute.add(now, n);
+    }
+
+    /// Events seen over the last minute, and per second over it.
+    pub fn event_rate(&self) -> (u64, f64) {
+        let now = self.second();
+        let n = locked(&self.events).minute.total(now);
+        (n, n as f64 / (now + 1).min(60) as f64)
+    }
+
+    /// Venues with an interaction seen in the last hour.
+    pub fn trending_venues(&self) -> u64 {
+        let now = self.second();
+        let mut ev = locked(&self.events);
+        ev.venues.retain(|_, seen| now - *seen < TRENDING_FOR);
+        ev.venues.len() as u64
+    }
+
+    /// The current figures; `published` is the bus's per-channel count.
+    pub fn snapshot(&self, published: Vec<(Channel, u64)>) -> MetricsSnapshot {
+        let now = self.second();
+        let window = (now + 1).min(60) as f64;
+        let (routes, reco) = self.route_figures(now, window);
+        let requests_last_minute = routes.iter().map(|r| r.last_minute).sum::<u64>();
+        let (events_last_minute, events_per_second) = self.event_rate();
+        MetricsSnapshot {
+            server: self.server.clone(),
+            uptime_seconds: now,
+            requests_per_second: requests_last_minute as f64 / window,
+            requests_last_minute,
+            routes,
+            recommendation_latency_ms: reco,
+            bookings_per_minute: locked(&self.events).bookings.total(now),
+            events_per_second,
+            events_last_minute,
+            events_per_channel: published.into_iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
+            sse_subscribers: self.subscribers(),
+        }
+    }
+
+    /// Every route's figures (busiest first) and the recommendation routes' latency.
+    fn route_figures(&self, now: u64, window: f64) -> (Vec<RouteFigures>, Percentiles) {
+        let routes = locked(&self.routes);
+        let recent = |r: &Route| -> Vec<f64> {
+            r.samples.iter().filter(|(s, _)| now - s < 60).map(|(_, us)| f64::from(*us) / 1000.0).collect()
+        };
+        let reco = routes.iter().filter(|(k, _)| k.contains("recommend")).flat_map(|(_, r)| recent(r)).collect();
+        let mut out: Vec<RouteFigures> = routes
+            .iter()
+            .map(|(route, r)| {
+                let last_minute = r.minute.total(now);
+                RouteFigures {
+                    route: route.clone(),
+                    total: r.total,
+                    last_minute,
+                    per_second: last_minute as f64 / window,
+                    server_errors_last_minute: r.server_errors.total(now),
+                    latency_ms: Percentiles::of(recent(r)),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| b.last_minute.cmp(&a.last_minute).then_with(|| a.route.cmp(&b.route)));
+        (out, Percentiles::of(reco))
+    }
+}
+
+/// Sets the `luna_*` Prometheus series from a snapshot (what `/metrics` exports).
+pub fn export(s: &MetricsSnapshot) {
+    metrics::gauge!("luna_requests_per_second").set(s.requests_per_second);
+    metrics::gauge!("luna_bookings_per_minute").set(s.bookings_per_minute as f64);
+    metrics::gauge!("luna_events_per_second").set(s.events_per_second);
+    metrics::gauge!("luna_sse_subscribers").set(s.sse_subscribers as f64);
+    for (channel, n) in &s.events_per_channel {
+        metrics::counter!("luna_bus_events_published_total", "channel" => channel.clone()).absolute(*n);
+    }
+    let quantiles = |p: &Percentiles| [("0.5", p.p50), ("0.9", p.p90), ("0.99", p.p99)];
+    for (q, v) in quantiles(&s.recommendation_latency_ms) {
+        metrics::gauge!("luna_recommendation_latency_ms", "quantile" => q).set(v);
+    }
+    for r in &s.routes {
+        for (q, v) in quantiles(&r.latency_ms) {
+            metrics::gauge!("luna_route_latency_ms", "route" => r.route.clone(), "quantile" => q).set(v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minute_forgets_what_is_older_than_sixty_seconds() {
+        let mut m = Minute::default();
+        m.add(0, 5);
+        m.add(30, 2);
+        assert_eq!(m.total(59), 7);
+        assert_eq!(m.total(60), 2);
+        m.add(61, 1); // reuses the slot of second 1
+        assert_eq!(m.total(89), 3);
+        assert_eq!(m.total(200), 0);
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let p = Percentiles::of((1..=100).map(f64::from).collect());
+        assert_eq!((p.count, p.p50, p.p90, p.p99, p.max), (100, 50.0, 90.0, 99.0, 100.0));
+        assert_eq!(Percentiles::of(vec![]), Percentiles::default());
+    }
+
+    #[test]
+    fn the_subscriber_cap_refuses_one_too_many_and_frees_places_on_drop() {
+        let t = Telemetry::new(LiveSettings { max_subscribers: 2, ..LiveSettings::default() });
+        let a = t.try_subscribe().expect("first");
+        let _b = t.try_subscribe().expect("second");
+        assert!(t.try_subscribe().is_none());
+        drop(a);
+        assert_eq!(t.subscribers(), 1);
+        assert!(t.try_subscribe().is_some());
+    }
+
+    #[test]
+    fn request_figures_group_by_route_and_recommendation_routes_are_pooled() {
+        let t = Telemetry::new(LiveSettings::default());
+        for ms in 1..=10 {
+            t.record_request("GET /api/v1/recommendations/{user_id}", 200, Duration::from_millis(ms));
+        }
+        t.record_request("GET /api/v1/users", 503, Duration::from_millis(1));
+        let s = t.snapshot(vec![(Channel::Bookings, 3)]);
+        assert_eq!(s.requests_last_minute, 11);
+        assert_eq!(s.routes[0].route, "GET /api/v1/recommendations/{user_id}");
+        assert_eq!(s.recommendation_latency_ms.count, 10);
+        assert_eq!(s.recommendation_latency_ms.p90, 9.0);
+        assert_eq!(s.routes[1].server_errors_last_minute, 1);
+        assert_eq!(s.events_per_channel["bookings"], 3);
+    }
+}

@@ -1,0 +1,221 @@
+//! Resumable subscriptions: what an SSE stream (or any long-lived consumer) reads. A [`Feed`]
+//! follows one or more channels from a [`Cursor`] (the last id seen per channel) with no gap and
+//! no duplicate: it subscribes to live delivery FIRST, then reads the backlog after the cursor
+//! from history, then hands out live events, skipping any whose id is not past the cursor (they
+//! were already read from the backlog). When live delivery lags (a slow reader), the feed says
+//! so and reads what it missed back from history before going live again, so a slow reader
+//! never slows the bus and loses nothing the history still holds.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::time::Duration;
+
+use domain::{Channel, Event};
+use futures::StreamExt;
+
+use crate::{BusError, BusResult, Delivery, DynBus, EventId, Subscription};
+
+/// Events read from history per round trip while catching up.
+const PAGE: usize = 500;
+/// How long the feed waits before retrying a history read the backend refused.
+const RETRY: Duration = Duration::from_millis(500);
+
+/// Where a reader stands: the last event id it has seen on each channel.
+///
+/// Its text form is `channel:id` pairs joined by commas (`bookings:1732500000000-3,social:0-0`);
+/// a bare id (`1732500000000-3`) stands for every channel the feed follows (exact for one
+/// channel; for several it resumes each from the start of that millisecond, so a few events may
+/// repeat, never go missing). A channel absent from a composite cursor starts from now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cursor(BTreeMap<Channel, EventId>);
+
+impl Cursor {
+    /// Parses the text form for a feed over `channels` (entries for other channels are ignored).
+    pub fn parse(text: &str, channels: &[Channel]) -> BusResult<Cursor> {
+        let text = text.trim();
+        if !text.contains(':') {
+            let id: EventId = text.parse()?;
+            let id = if channels.len() == 1 { id } else { start_of_millisecond(id) };
+            return Ok(Cursor(channels.iter().map(|c| (*c, id)).collect()));
+        }
+        let mut out = BTreeMap::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, id) = part.split_once(':').ok_or_else(|| BusError::InvalidId(part.to_string()))?;
+            let channel = Channel::parse(name.trim()).ok_or_else(|| BusError::InvalidId(part.to_string()))?;
+            if channels.contains(&channel) {
+                out.insert(channel, id.trim().parse()?);
+            }
+        }
+        Ok(Cursor(out))
+    }
+
+    /// The last id seen on `channel`, if known.
+    pub fn get(&self, channel: Channel) -> Option<EventId> {
+        self.0.get(&channel).copied()
+    }
+
+    pub fn set(&mut self, channel: Channel, id: EventId) {
+        self.0.insert(channel, id);
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (channel, id)) in self.0.iter().enumerate() {
+            write!(f, "{}{}:{id}", if i == 0 { "" } else { "," }, channel.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+/// Just before every id of `id`'s millisecond.
+fn start_of_millisecond(id: EventId) -> EventId {
+    match id.millis {
+        0 => EventId::ZERO,
+        m => EventId { millis: m - 1, seq: u64::MAX },
+    }
+}
+
+/// What a feed hands out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedItem {
+    Event(Event),
+    /// Live delivery fell `missed` events behind; the events that follow are read back from
+    /// history (as far as it reaches) before live delivery resumes.
+    Lagged { missed: u64 },
+}
+
+/// A gap-free, duplicate-free reader over some channels. See the module documentation.
+pub struct Feed {
+    bus: DynBus,
+    channels: Vec<Channel>,
+    live: Subscription,
+    cursor: Cursor,
+    /// Channels whose history after the cursor must be read before live events.
+    catch_up: VecDeque<Channel>,
+    pending: VecDeque<Event>,
+}
+
+impl Feed {
+    /// Opens a feed over `channels` (at least one). Channels with a position in `resume` first
+    /// replay what followed it; the others start from their newest event now.
+    pub async fn open(bus: DynBus, channels: Vec<Channel>, resume: Option<&Cursor>) -> BusResult<Feed> {
+        let filter = if channels.len() == 1 { Some(channels[0]) } else { None };
+        // Live first: anything published from here on is either in the backlog read below or
+        // arrives live (and is skipped if it was in the backlog).
+        let live = bus.subscribe(filter).await?;
+        let mut cursor = Cursor::default();
+        let mut catch_up = VecDeque::new();
+        for &c in &channels {
+            match resume.and_then(|r| r.get(c)) {
+                Some(id) => {
+                    cursor.set(c, id);
+                    catch_up.push_back(c);
+                }
+                None => cursor.set(c, newest_id(&bus, c).await?),
+            }
+        }
+        Ok(Feed { bus, channels, live, cursor, catch_up, pending: VecDeque::new() })
+    }
+
+    /// The channels this feed follows.
+    pub fn channels(&self) -> &[Channel] {
+        &self.channels
+    }
+
+    /// The position after the last item handed out (what a reconnecting reader sends back).
+    pub fn cursor(&self) -> &Cursor {
+        &self.cursor
+    }
+
+    /// The next event or lag notice; `None` once the bus has shut down.
+    pub async fn next(&mut self) -> Option<FeedItem> {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                self.advance(&e);
+                return Some(FeedItem::Event(e));
+            }
+            if let Some(&channel) = self.catch_up.front() {
+                self.read_backlog(channel).await;
+                continue;
+            }
+            match self.live.next().await? {
+                Delivery::Event(e) if self.is_new(&e) => {
+                    self.advance(&e);
+                    return Some(FeedItem::Event(e));
+                }
+                Delivery::Event(_) => continue,
+                Delivery::Lagged { missed } => {
+                    self.catch_up = self.channels.iter().copied().collect();
+                    return Some(FeedItem::Lagged { missed });
+                }
+            }
+        }
+    }
+
+    /// Reads one page of `channel`'s history after the cursor into `pending`; a short page
+    /// finishes the channel's catch-up. A backend error is retried after a pause.
+    async fn read_backlog(&mut self, channel: Channel) {
+        let after = self.cursor.get(channel).unwrap_or(EventId::ZERO);
+        match self.bus.after(channel, after, PAGE).await {
+            Ok(page) => {
+                if page.len() < PAGE {
+                    self.catch_up.pop_front();
+                }
+                self.pending.extend(page);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, channel = channel.as_str(), "feed: history read failed; retrying");
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    }
+
+    /// Whether a live event is on a followed channel and past the cursor.
+    fn is_new(&self, e: &Event) -> bool {
+        let Some(last) = self.cursor.get(e.channel) else { return false };
+        e.id.parse::<EventId>().is_ok_and(|id| id > last)
+    }
+
+    fn advance(&mut self, e: &Event) {
+        if let Ok(id) = e.id.parse() {
+            self.cursor.set(e.channel, id);
+        }
+    }
+}
+
+/// The id of a channel's newest event, or zero for an empty channel.
+async fn newest_id(bus: &DynBus, channel: Channel) -> BusResult<EventId> {
+    let newest = bus.history(channel, 1, None).await?;
+    newest.first().map_or(Ok(EventId::ZERO), |e| e.id.parse())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_through_their_text_form() {
+        let all = [Channel::Bookings, Channel::Social];
+        let c = Cursor::parse("bookings:10-2, social:0-0,metrics:5-5", &all).unwrap();
+        assert_eq!(c.get(Channel::Bookings), Some(EventId { millis: 10, seq: 2 }));
+        assert_eq!(c.get(Channel::Metrics), None, "channels the feed does not follow are ignored");
+        assert_eq!(c.to_string(), "bookings:10-2,social:0-0");
+        assert_eq!(Cursor::parse(&c.to_string(), &all).unwrap(), c);
+    }
+
+    #[test]
+    fn a_bare_id_is_exact_for_one_channel_and_the_start_of_its_millisecond_for_several() {
+        let one = Cursor::parse("10-2", &[Channel::Bookings]).unwrap();
+        assert_eq!(one.get(Channel::Bookings), Some(EventId { millis: 10, seq: 2 }));
+        let many = Cursor::parse("10-2", &[Channel::Bookings, Channel::Social]).unwrap();
+        assert_eq!(many.get(Channel::Social), Some(EventId { millis: 9, seq: u64::MAX }));
+    }
+
+    #[test]
+    fn malformed_cursors_are_refused() {
+        for bad in ["x", "bookings:x", "nowhere:1-0", "bookings"] {
+            assert!(Cursor::parse(bad, &[Channel::Bookings]).is_err(), "{bad}");
+        }
+    }
+}
