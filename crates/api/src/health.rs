@@ -111,7 +111,10 @@ mod tests {
     fn a_silent_bus_makes_the_service_degraded_but_still_serving() {
         let (status, body) = report(true, Backend::Postgres, (false, "redis"));
         assert_eq!(status, StatusCode::OK);
-        assert_eq!((body.status.as_str(), body.bus.status.as_str(), body.bus.backend.as_str()), ("degraded", "unavailable", "redis"));
+        assert_eq!(
+            (body.status.as_str(), body.bus.status.as_str(), body.bus.backend.as_str()),
+            ("degraded", "unavailable", "redis")
+        );
         assert_eq!(body.database.status, "ok");
     }
 }

@@ -15,6 +15,7 @@ mod health;
 mod interactions;
 mod metrics;
 mod respond;
+mod simulation;
 mod social;
 mod stats;
 mod streams;
@@ -77,6 +78,7 @@ fn routes() -> (Router<App>, OpenApi) {
     let (routes, mut doc) = OpenApiRouter::with_openapi(docs::base())
         .nest("/api/v1", resources)
         .merge(admin::router())
+        .merge(simulation::router())
         .merge(streams::router())
         .merge(stats::router())
         .merge(health::router())
@@ -103,6 +105,7 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
     let inner = routes
         .route("/openapi.json", docs::openapi_json(&doc))
         .fallback(error::not_found)
+        .layer(simulation::layer(&app))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn_with_state(app.clone(), stats::record))
         .layer(DefaultBodyLimit::max(opts.body_limit_bytes))

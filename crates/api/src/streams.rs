@@ -154,7 +154,8 @@ async fn history(
     let before = q.before.as_deref().map(str::parse::<EventId>).transpose();
     let before = before.map_err(|_| ApiError::field("before", "must be an event id such as 1732500000000-0"))?;
     let events = app.bus.history(channel, limit, before).await.map_err(bus_error)?;
-    let next = (events.len() == limit).then(|| format!("<{}?before={}&limit={limit}>; rel=\"next\"", uri.path(), events[0].id));
+    let next = (events.len() == limit)
+        .then(|| format!("<{}?before={}&limit={limit}>; rel=\"next\"", uri.path(), events[0].id));
     let mut res = AppJson(events).into_response();
     if let Some(v) = next.and_then(|l| HeaderValue::from_str(&l).ok()) {
         res.headers_mut().insert(header::LINK, v);
@@ -178,7 +179,8 @@ async fn channels() -> AppJson<ChannelList> {
 }
 
 fn parse_channel(name: &str) -> ApiResult<Channel> {
-    Channel::parse(name).ok_or_else(|| ApiError::NotFound(format!("no channel named {name:?}; see /api/v1/admin/streams/channels")))
+    Channel::parse(name)
+        .ok_or_else(|| ApiError::NotFound(format!("no channel named {name:?}; see /api/v1/admin/streams/channels")))
 }
 
 /// The `channels` filter of subscribe-all: every channel when absent or empty.
@@ -219,7 +221,8 @@ fn bus_error(e: BusError) -> ApiError {
 
 /// Opens the stream: a place under the cap, a feed (live first, then the backlog), the frames.
 async fn open(app: &App, channels: Vec<Channel>, resume: Option<Cursor>) -> ApiResult<FrameStream> {
-    let permit = app.telemetry.try_subscribe().ok_or_else(|| ApiError::Unavailable("SSE stream limit reached".into()))?;
+    let permit =
+        app.telemetry.try_subscribe().ok_or_else(|| ApiError::Unavailable("SSE stream limit reached".into()))?;
     let feed = Feed::open(app.bus.clone(), channels, resume.as_ref()).await.map_err(bus_error)?;
     let hello = connected(&feed);
     let frames = stream::unfold((feed, permit), next_frame);
@@ -229,7 +232,9 @@ async fn open(app: &App, channels: Vec<Channel>, resume: Option<Cursor>) -> ApiR
 }
 
 /// The next frame; the permit lives as long as the stream.
-async fn next_frame((mut feed, permit): (Feed, SubscriberPermit)) -> Option<(Result<Frame, Infallible>, (Feed, SubscriberPermit))> {
+async fn next_frame(
+    (mut feed, permit): (Feed, SubscriberPermit),
+) -> Option<(Result<Frame, Infallible>, (Feed, SubscriberPermit))> {
     let frame = match feed.next().await? {
         FeedItem::Event(e) => event_frame(&e, &feed),
         FeedItem::Lagged { missed } => Frame::default().event("lagged").data(json!({ "missed": missed }).to_string()),

@@ -8,6 +8,7 @@ mod social;
 mod users;
 mod venues;
 pub mod relay;
+pub mod sim;
 pub mod stats;
 pub mod telemetry;
 
@@ -22,16 +23,10 @@ pub use telemetry::{LiveSettings, Telemetry};
 pub use venues::{MAX_RADIUS_KM, VenueSearch};
 
 /// Settings the services need (a slice of the binary's settings).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AppSettings {
     /// The demo city: what `serve --demo` and the admin seed endpoint generate by default.
     pub demo: seed::SeedOptions,
-}
-
-impl Default for AppSettings {
-    fn default() -> Self {
-        Self { demo: seed::SeedOptions::default() }
-    }
 }
 
 /// Everything a request needs: cheap to clone, shared by all handlers.

@@ -46,7 +46,8 @@ async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> 
     let mut failure = None;
     for r in records {
         let (event_type, data) = r.event.into_parts();
-        let publish = Publish { channel: r.event.channel(), event_type, data, timestamp: r.created_at, source_id: Some(r.id) };
+        let publish =
+            Publish { channel: r.event.channel(), event_type, data, timestamp: r.created_at, source_id: Some(r.id) };
         match bus.publish(publish).await {
             Ok(_) => done.push(r.id),
             Err(e) => {

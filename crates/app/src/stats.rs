@@ -103,7 +103,11 @@ impl App {
                 real: counts.users.saturating_sub(status.users_with_persona),
             },
             venues: VenueStats { total: counts.venues, trending: t.trending_venues() },
-            bookings: BookingStats { total: counts.bookings, confirmed: by_status["confirmed"], by_status },
+            bookings: BookingStats {
+                total: counts.bookings,
+                confirmed: by_status.get("confirmed").copied().unwrap_or(0),
+                by_status,
+            },
             interactions: Total { total: counts.interactions },
             social: SocialStats {
                 edges: counts.social_edges,
@@ -127,8 +131,13 @@ impl App {
         let snapshot = self.telemetry.snapshot(self.bus.published_counts());
         export(&snapshot);
         let data = serde_json::to_value(&snapshot).unwrap_or_default();
-        let publish =
-            Publish { channel: Channel::Metrics, event_type: "metrics.snapshot".into(), data, timestamp: self.now(), source_id: None };
+        let publish = Publish {
+            channel: Channel::Metrics,
+            event_type: "metrics.snapshot".into(),
+            data,
+            timestamp: self.now(),
+            source_id: None,
+        };
         self.bus.publish(publish).await
     }
 }

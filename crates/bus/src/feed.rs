@@ -82,7 +82,9 @@ pub enum FeedItem {
     Event(Event),
     /// Live delivery fell `missed` events behind; the events that follow are read back from
     /// history (as far as it reaches) before live delivery resumes.
-    Lagged { missed: u64 },
+    Lagged {
+        missed: u64,
+    },
 }
 
 /// A gap-free, duplicate-free reader over some channels. See the module documentation.

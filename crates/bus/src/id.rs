@@ -15,7 +15,11 @@ impl EventId {
 
     /// The next id after `last` for an event at `millis` (never goes backwards).
     pub fn next(last: EventId, millis: u64) -> EventId {
-        if millis > last.millis { EventId { millis, seq: 0 } } else { EventId { millis: last.millis, seq: last.seq + 1 } }
+        if millis > last.millis {
+            EventId { millis, seq: 0 }
+        } else {
+            EventId { millis: last.millis, seq: last.seq + 1 }
+        }
     }
 }
 

@@ -70,3 +70,19 @@ pub trait EventBus: Send + Sync + 'static {
 }
 
 pub type DynBus = Arc<dyn EventBus>;
+
+/// A live subscription over a local broadcast of events: keeps `channel`'s events (or all)
+/// and turns the broadcast's overflow into [`Delivery::Lagged`]. Both backends fan out this way.
+pub(crate) fn live_subscription(rx: tokio::sync::broadcast::Receiver<Event>, channel: Option<Channel>) -> Subscription {
+    use futures::StreamExt;
+    use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
+    BroadcastStream::new(rx)
+        .filter_map(move |r| async move {
+            match r {
+                Ok(e) if channel.is_none_or(|c| c == e.channel) => Some(Delivery::Event(e)),
+                Ok(_) => None,
+                Err(BroadcastStreamRecvError::Lagged(n)) => Some(Delivery::Lagged { missed: n }),
+            }
+        })
+        .boxed()
+}

@@ -8,12 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use domain::{Channel, Event};
-use futures::StreamExt;
 use tokio::sync::broadcast;
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use crate::{BusResult, Delivery, EventBus, EventId, Publish, Subscription};
+use crate::{BusResult, EventBus, EventId, Publish, Subscription};
 
 struct ChannelState {
     last: EventId,
@@ -34,7 +31,10 @@ impl MemoryBus {
         let (live, _) = broadcast::channel(4096);
         Self {
             capacity: history.max(1),
-            channels: Channel::ALL.iter().map(|_| Mutex::new(ChannelState { last: EventId::ZERO, ring: VecDeque::new() })).collect(),
+            channels: Channel::ALL
+                .iter()
+                .map(|_| Mutex::new(ChannelState { last: EventId::ZERO, ring: VecDeque::new() }))
+                .collect(),
             counts: Channel::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
             live,
         }
@@ -89,15 +89,7 @@ impl EventBus for MemoryBus {
     }
 
     async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription> {
-        let rx = self.live.subscribe();
-        let stream = BroadcastStream::new(rx).filter_map(move |r| async move {
-            match r {
-                Ok(e) if channel.is_none_or(|c| c == e.channel) => Some(Delivery::Event(e)),
-                Ok(_) => None,
-                Err(BroadcastStreamRecvError::Lagged(n)) => Some(Delivery::Lagged { missed: n }),
-            }
-        });
-        Ok(stream.boxed())
+        Ok(crate::live_subscription(self.live.subscribe(), channel))
     }
 
     async fn history(&self, channel: Channel, limit: usize, before: Option<EventId>) -> BusResult<Vec<Event>> {

@@ -13,14 +13,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{Channel, Event};
-use futures::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 use tokio::sync::broadcast;
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use crate::{BusError, BusResult, Delivery, EventBus, EventId, Publish, Subscription};
+use crate::{BusError, BusResult, EventBus, EventId, Publish, Subscription};
 
 /// How long one `XREAD` blocks before looping (keeps shutdown and reconnects prompt).
 const BLOCK_MS: usize = 2_000;
@@ -180,22 +177,27 @@ impl EventBus for RedisBus {
             .arg("~")
             .arg(self.maxlen)
             .arg("*")
-            .arg(&[("type", p.event_type.as_str()), ("ts", ts.as_str()), ("data", data.as_str()), ("source", source.as_str())])
+            .arg(&[
+                ("type", p.event_type.as_str()),
+                ("ts", ts.as_str()),
+                ("data", data.as_str()),
+                ("source", source.as_str()),
+            ])
             .query_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
-        Ok(Event { id, source_id: p.source_id, channel: p.channel, event_type: p.event_type, timestamp: p.timestamp, data: p.data })
+        Ok(Event {
+            id,
+            source_id: p.source_id,
+            channel: p.channel,
+            event_type: p.event_type,
+            timestamp: p.timestamp,
+            data: p.data,
+        })
     }
 
     async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription> {
-        let stream = BroadcastStream::new(self.live.subscribe()).filter_map(move |r| async move {
-            match r {
-                Ok(e) if channel.is_none_or(|c| c == e.channel) => Some(Delivery::Event(e)),
-                Ok(_) => None,
-                Err(BroadcastStreamRecvError::Lagged(n)) => Some(Delivery::Lagged { missed: n }),
-            }
-        });
-        Ok(stream.boxed())
+        Ok(crate::live_subscription(self.live.subscribe(), channel))
     }
 
     async fn history(&self, channel: Channel, limit: usize, before: Option<EventId>) -> BusResult<Vec<Event>> {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bus::{Cursor, Delivery, DynBus, EventBus, EventId, Feed, FeedItem, MemoryBus, Publish, RedisBus};
+use bus::{Cursor, Delivery, DynBus, EventId, Feed, FeedItem, MemoryBus, Publish, RedisBus};
 use chrono::Utc;
 use domain::Channel;
 use futures::StreamExt;
@@ -15,10 +15,13 @@ async fn backends() -> Vec<(DynBus, Option<std::sync::Arc<RedisBus>>)> {
 
 /// Every backend, each keeping about `history` events per channel.
 async fn backends_keeping(history: usize) -> Vec<(DynBus, Option<std::sync::Arc<RedisBus>>)> {
-    let mut out: Vec<(DynBus, Option<std::sync::Arc<RedisBus>>)> = vec![(std::sync::Arc::new(MemoryBus::new(history)), None)];
+    let mut out: Vec<(DynBus, Option<std::sync::Arc<RedisBus>>)> =
+        vec![(std::sync::Arc::new(MemoryBus::new(history)), None)];
     if let Ok(url) = std::env::var("TEST_REDIS_URL") {
         let prefix = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
-        let r = std::sync::Arc::new(RedisBus::connect(&url, &prefix, history).await.expect("redis reachable at TEST_REDIS_URL"));
+        let r = std::sync::Arc::new(
+            RedisBus::connect(&url, &prefix, history).await.expect("redis reachable at TEST_REDIS_URL"),
+        );
         out.push((r.clone(), Some(r)));
     }
     out
@@ -42,7 +45,11 @@ fn event(channel: Channel, n: u64) -> Publish {
 
 async fn next_event(sub: &mut bus::Subscription) -> domain::Event {
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), sub.next()).await.expect("an event within 5 s").expect("open stream") {
+        match tokio::time::timeout(Duration::from_secs(5), sub.next())
+            .await
+            .expect("an event within 5 s")
+            .expect("open stream")
+        {
             Delivery::Event(e) => return e,
             Delivery::Lagged { .. } => continue,
         }
@@ -159,7 +166,10 @@ async fn subscribing_to_all_channels_sees_every_channel() {
 }
 
 async fn next_item(feed: &mut Feed) -> FeedItem {
-    tokio::time::timeout(Duration::from_secs(10), feed.next()).await.expect("a feed item within 10 s").expect("open feed")
+    tokio::time::timeout(Duration::from_secs(10), feed.next())
+        .await
+        .expect("a feed item within 10 s")
+        .expect("open feed")
 }
 
 fn n_of(item: &FeedItem) -> u64 {

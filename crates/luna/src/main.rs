@@ -29,6 +29,8 @@ enum Command {
     Migrate(cmd::migrate::MigrateArgs),
     /// Print the effective settings (secrets hidden), or an example settings file.
     Config(cmd::config::ConfigArgs),
+    /// Run the simulator headless: personas and scenarios driving the real services.
+    Simulate(cmd::simulate::SimulateArgs),
 }
 
 #[tokio::main]
@@ -40,5 +42,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed(args) => cmd::seed::run(settings, args).await,
         Command::Migrate(args) => cmd::migrate::run(settings, args).await,
         Command::Config(args) => cmd::config::run(settings, args),
+        Command::Simulate(args) => cmd::simulate::run(settings, args).await,
     }
 }

@@ -3,9 +3,10 @@
 //! so in random id order within a batch) and prints rows per second.
 //!
 //! ```text
-//! cargo run -p store --release --example insert_batch -- [ROWS] [DATABASE_URL]
+//! cargo run -p store --release --example insert_batch -- [ROWS] [DATABASE_URL] [plain]
 //! ```
-//! ROWS defaults to 1,000,000; DATABASE_URL to a SQLite file in a temp directory.
+//! ROWS defaults to 1,000,000; DATABASE_URL to a SQLite file in a temp directory. The load runs
+//! between `begin_bulk_load` and `finish_bulk_load` (as seeding does) unless `plain` is given.
 
 use std::time::Instant;
 
@@ -88,7 +89,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let rows: usize = args.get(1).map(|s| s.replace('_', "").parse()).transpose()?.unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
-    let url = args.get(2).cloned().unwrap_or_else(|| format!("sqlite://{}/luna.db", dir.path().display()));
+    let url = args.get(2).cloned().filter(|u| u != "-").unwrap_or_else(|| format!("sqlite://{}/luna.db", dir.path().display()));
+    let bulk = args.get(3).is_none_or(|a| a != "plain");
     let store = store::connect(&url).await?;
     if store.counts().await?.users > 0 {
         store.reset().await?;
@@ -104,6 +106,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let per_user = rows.div_ceil(USERS);
     let started = Instant::now();
+    if bulk {
+        store.begin_bulk_load().await?;
+    }
     let mut written = 0;
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     for (u, user_id) in user_ids.iter().enumerate() {
@@ -133,7 +138,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    let loaded = started.elapsed().as_secs_f64();
+    if bulk {
+        let t = Instant::now();
+        store.finish_bulk_load().await?;
+        println!("indexes rebuilt in {:.2?}", t.elapsed());
+    }
     let secs = started.elapsed().as_secs_f64();
-    println!("{written} interactions in {secs:.2} s: {:.0} rows/s ({})", written as f64 / secs, store.backend().as_str());
+    let backend = store.backend().as_str();
+    println!("{written} interactions loaded in {loaded:.2} s, {secs:.2} s with indexes: {:.0} rows/s ({backend})", written as f64 / secs);
     Ok(())
 }

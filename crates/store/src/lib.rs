@@ -215,8 +215,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<VenueInterest>;
 
     // ---- bulk: seeding, import, reset, snapshot loading ----
-    /// Writes a batch in one transaction with multi-row inserts; no per-row events.
+    /// Writes a batch in one transaction with multi-row inserts; no per-row events. Rows are
+    /// written in key order whatever order they come in.
     async fn insert_batch(&self, batch: Batch) -> StoreResult<()>;
+    /// Prepares for a long run of [`Store::insert_batch`] calls (seeding, import): drops the
+    /// secondary indexes of the big tables (interactions, edges...), which would otherwise be
+    /// updated at a random place for every row, so loading stays fast however big the tables
+    /// grow. Constraints that guard invariants (handles, emails, foreign keys, checks) stay.
+    /// Until [`Store::finish_bulk_load`], reads that use those indexes are slow, answering a
+    /// friend request fails on SQLite, and a duplicate interaction id or edge is only reported
+    /// when the indexes are rebuilt.
+    async fn begin_bulk_load(&self) -> StoreResult<()>;
+    /// Rebuilds what [`Store::begin_bulk_load`] dropped, by sorting (much faster than row by
+    /// row). Connecting does it too, so an interrupted load heals on the next start; a no-op
+    /// when nothing was dropped.
+    async fn finish_bulk_load(&self) -> StoreResult<()>;
     /// Deletes every row of every table (users, venues, ... outbox) and records `data.reset`.
     async fn reset(&self) -> StoreResult<()>;
     async fn counts(&self) -> StoreResult<Counts>;

@@ -34,6 +34,7 @@ impl SqlStore<Postgres> {
             .await?;
         let store = Self::from_pools(pool.clone(), pool);
         store.migrate().await?;
+        store.finish_bulk_load().await?;
         Ok(store)
     }
 }
@@ -61,6 +62,16 @@ impl Conn for PgConnection {
     const BACKEND: Backend = Backend::Postgres;
     const BEGIN_WRITE: &'static str = "BEGIN";
     const MAX_BINDS: usize = 65_535;
+    const DEFERRABLE_INDEXES: &'static [(&'static str, &'static str)] = &[
+        ("interactions_user_idx", "CREATE INDEX IF NOT EXISTS interactions_user_idx ON interactions (user_id, id)"),
+        ("interactions_venue_idx", "CREATE INDEX IF NOT EXISTS interactions_venue_idx ON interactions (venue_id)"),
+        ("social_edges_other_idx", "CREATE INDEX IF NOT EXISTS social_edges_other_idx ON social_edges (other_user_id)"),
+        (
+            "venue_interests_venue_idx",
+            "CREATE INDEX IF NOT EXISTS venue_interests_venue_idx ON venue_interests (venue_id, preferred_time)",
+        ),
+        ("users_persona_idx", "CREATE INDEX IF NOT EXISTS users_persona_idx ON users (persona, id)"),
+    ];
 
     async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
         let args = arguments(sql.args)?;

@@ -145,6 +145,10 @@ pub(crate) trait Conn: Send {
     const BEGIN_WRITE: &'static str;
     /// The most bind values one statement may carry.
     const MAX_BINDS: usize;
+    /// Indexes a bulk load may drop and rebuild afterwards: (name, `CREATE ... IF NOT EXISTS`).
+    /// They must match the migrations (a test checks that a drop and rebuild restores the
+    /// schema exactly).
+    const DEFERRABLE_INDEXES: &'static [(&'static str, &'static str)];
 
     /// Runs a statement; returns the number of rows it changed.
     fn execute(&mut self, sql: Sql) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;

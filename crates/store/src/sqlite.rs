@@ -65,7 +65,8 @@ impl SqlStore<Sqlite> {
                 })?;
             }
             let options = options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal);
-            let write = single_connection().connect_with(options.clone().pragma("cache_size", cache(WRITE_CACHE_KIB)));
+            let write = options.clone().pragma("cache_size", cache(WRITE_CACHE_KIB)).pragma("threads", "4");
+            let write = single_connection().connect_with(write);
             let write = write.await?;
             let read = SqlitePoolOptions::new()
                 .max_connections(READERS)
@@ -73,6 +74,8 @@ impl SqlStore<Sqlite> {
             Self::from_pools(read, write)
         };
         store.migrate().await?;
+        // Heals a bulk load that was interrupted before it rebuilt its indexes.
+        store.finish_bulk_load().await?;
         Ok(store)
     }
 }
@@ -174,6 +177,21 @@ impl Conn for SqliteConnection {
     const BACKEND: Backend = Backend::Sqlite;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const MAX_BINDS: usize = 32_766;
+    const DEFERRABLE_INDEXES: &'static [(&'static str, &'static str)] = &[
+        ("interactions_id_key", "CREATE UNIQUE INDEX IF NOT EXISTS interactions_id_key ON interactions (id)"),
+        ("interactions_user_idx", "CREATE INDEX IF NOT EXISTS interactions_user_idx ON interactions (user_id, id)"),
+        ("interactions_venue_idx", "CREATE INDEX IF NOT EXISTS interactions_venue_idx ON interactions (venue_id)"),
+        (
+            "social_edges_pair_key",
+            "CREATE UNIQUE INDEX IF NOT EXISTS social_edges_pair_key ON social_edges (user_id, other_user_id)",
+        ),
+        ("social_edges_other_idx", "CREATE INDEX IF NOT EXISTS social_edges_other_idx ON social_edges (other_user_id)"),
+        (
+            "venue_interests_venue_idx",
+            "CREATE INDEX IF NOT EXISTS venue_interests_venue_idx ON venue_interests (venue_id, preferred_time)",
+        ),
+        ("users_persona_idx", "CREATE INDEX IF NOT EXISTS users_persona_idx ON users (persona, id)"),
+    ];
 
     async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
         let args = arguments(sql.args)?;

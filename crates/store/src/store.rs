@@ -213,6 +213,16 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    async fn begin_bulk_load(&self) -> StoreResult<()> {
+        write_tx!(self, bulk::begin_bulk_load)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    async fn finish_bulk_load(&self) -> StoreResult<()> {
+        write_tx!(self, bulk::finish_bulk_load)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
     async fn reset(&self) -> StoreResult<()> {
         write_tx!(self, bulk::reset)
     }

@@ -42,7 +42,9 @@ pub const EVENT_TYPES: [(&str, Channel); 20] = [
 pub fn describe(c: Channel) -> &'static str {
     match c {
         Channel::UserActions => "What users do: sign-ups, profile and preference changes, interactions with venues",
-        Channel::Recommendations => "Recommendations served (no event types yet: they land with the recommendation API)",
+        Channel::Recommendations => {
+            "Recommendations served (no event types yet: they land with the recommendation API)"
+        }
         Channel::Bookings => "Plans confirmed and bookings created or changed",
         Channel::Social => "Friend requests and friendships, venue interests, plans and their participants",
         Channel::System => "Venues created, changed or deleted; data seeded or reset",

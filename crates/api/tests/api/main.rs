@@ -4,10 +4,17 @@
 mod helpers;
 
 mod admin;
+mod admin_stats;
 mod bad_input;
 mod interactions;
 mod ops;
+mod outbox_delivery;
 mod routing;
+mod simulation;
 mod social;
+mod stream_bench;
+mod stream_support;
+mod streams;
+mod two_servers;
 mod users;
 mod venues;

@@ -229,8 +229,8 @@ impl Drop for StreamServer {
 /// A server on a fresh database of `setup` and its bus, with what keeps them alive.
 pub struct Spawned {
     pub server: StreamServer,
-    pub db: TestDb,
-    pub redis: Option<RedisPrefix>,
+    pub _db: TestDb,
+    pub _redis: Option<RedisPrefix>,
 }
 
 /// A server on a fresh stack; `None` for production when it is not configured.
@@ -245,7 +245,7 @@ pub async fn spawn(setup: Setup, live: LiveSettings) -> Option<Spawned> {
             (prefix.connect(&url).await, Some(prefix))
         }
     };
-    Some(Spawned { server: StreamServer::start(store, bus, live).await, db, redis })
+    Some(Spawned { server: StreamServer::start(store, bus, live).await, _db: db, _redis: redis })
 }
 
 /// One SSE frame.

@@ -19,31 +19,79 @@ pub struct Handle {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Logs an interaction (view, like, save, visit, interest, search) on a venue.
-    Interact { venue: u32, kind: InteractionType, dwell: i32 },
+    Interact {
+        venue: u32,
+        kind: InteractionType,
+        dwell: i32,
+    },
     /// Searches venues by category, price and distance from home.
-    Search { category: Option<Category>, price_max: Option<i16>, radius_km: u8 },
+    Search {
+        category: Option<Category>,
+        price_max: Option<i16>,
+        radius_km: u8,
+    },
     /// Asks for venue recommendations.
-    AskRecommendations { limit: u8 },
+    AskRecommendations {
+        limit: u8,
+    },
     /// Opens a shown recommendation (logged as a `view`).
-    ClickRecommendation { venue: u32, rank: u8 },
+    ClickRecommendation {
+        venue: u32,
+        rank: u8,
+    },
     /// Looks at the recommendations and takes none (no service call).
-    IgnoreRecommendations { shown: u8 },
+    IgnoreRecommendations {
+        shown: u8,
+    },
     /// Looks at their friends.
     ListFriends,
-    SendFriendRequest { to: u32 },
+    SendFriendRequest {
+        to: u32,
+    },
     /// `request` is the store's id, left out of the log line.
-    AnswerFriendRequest { from: u32, accept: bool, request: Id },
+    AnswerFriendRequest {
+        from: u32,
+        accept: bool,
+        request: Id,
+    },
     /// Says they want to go, at a preferred time.
-    ExpressInterest { venue: u32, at: Timestamp },
+    ExpressInterest {
+        venue: u32,
+        at: Timestamp,
+    },
     /// Proposes a plan and invites friends.
-    CreatePlan { plan: Handle, venue: u32, at: Timestamp, invitees: Vec<u32> },
+    CreatePlan {
+        plan: Handle,
+        venue: u32,
+        at: Timestamp,
+        invitees: Vec<u32>,
+    },
     /// Answers an invitation to someone's plan.
-    AnswerInvitation { plan: Handle, accept: bool, plan_id: Option<Id> },
-    Book { booking: Handle, venue: u32, at: Timestamp, party: u8 },
-    Cancel { booking: Handle, booking_id: Id },
-    NoShow { booking: Handle, booking_id: Id },
+    AnswerInvitation {
+        plan: Handle,
+        accept: bool,
+        plan_id: Option<Id>,
+    },
+    Book {
+        booking: Handle,
+        venue: u32,
+        at: Timestamp,
+        party: u8,
+    },
+    Cancel {
+        booking: Handle,
+        booking_id: Id,
+    },
+    NoShow {
+        booking: Handle,
+        booking_id: Id,
+    },
     /// Goes to a booked venue (a `visit`, and the booking completes).
-    Attend { booking: Handle, venue: u32, booking_id: Id },
+    Attend {
+        booking: Handle,
+        venue: u32,
+        booking_id: Id,
+    },
 }
 
 impl Action {

@@ -17,7 +17,6 @@ const PAGE: u32 = 1000;
 /// Interns cuisine names into small indices.
 #[derive(Default)]
 struct Cuisines {
-    names: Vec<String>,
     index: HashMap<String, u16>,
 }
 
@@ -26,8 +25,7 @@ impl Cuisines {
         if let Some(&i) = self.index.get(name) {
             return i;
         }
-        let i = self.names.len() as u16;
-        self.names.push(name.to_string());
+        let i = self.index.len() as u16;
         self.index.insert(name.to_string(), i);
         i
     }
@@ -62,7 +60,7 @@ pub async fn load_world(app: &App, max_users: usize) -> AppResult<World> {
         }
     }
     link_friends(app, &mut users).await?;
-    Ok(World::new(users, venues, cuisines.names))
+    Ok(World::new(users, venues))
 }
 
 /// Fills in each user's friends among the active users, strongest first.

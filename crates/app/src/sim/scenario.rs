@@ -108,7 +108,8 @@ impl Window {
     pub fn contains(&self, t: LocalTime) -> bool {
         let (from, to) = (u32::from(self.from), u32::from(self.from) + u32::from(self.len));
         let m = u32::from(t.minute);
-        (self.days[t.weekday] && (from..to).contains(&m)) || (self.days[(t.weekday + 6) % 7] && (from..to).contains(&(m + 1440)))
+        (self.days[t.weekday] && (from..to).contains(&m))
+            || (self.days[(t.weekday + 6) % 7] && (from..to).contains(&(m + 1440)))
     }
 }
 
@@ -126,8 +127,8 @@ pub struct Scenario {
     pub surge: Surge,
 }
 
-/// Builds intent multipliers from (index, value) pairs.
-const fn with<const N: usize>(mut base: [f64; N], pairs: &[(usize, f64)]) -> [f64; N] {
+/// `base` with the values at the given indices replaced.
+const fn with<T: Copy, const N: usize>(mut base: [T; N], pairs: &[(usize, T)]) -> [T; N] {
     let mut i = 0;
     while i < pairs.len() {
         base[pairs[i].0] = pairs[i].1;

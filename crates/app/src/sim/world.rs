@@ -30,7 +30,7 @@ pub struct SimUser {
     pub openness: f64,
     /// The price level they aim at, 1 to 4 (persona ideal blended with stated range).
     pub price_ideal: f64,
-    /// Stated cuisines, as indices into [`World::cuisines`].
+    /// Stated cuisines, as indices interned at load (shared with [`SimVenue::cuisine`]).
     pub cuisines: Vec<u16>,
     pub group_size: u8,
     /// Friends among the active users, strongest first.
@@ -61,10 +61,9 @@ impl SimVenue {
     }
 }
 
-/// Where the concert is and the venues within its pull.
+/// The venues within the concert's pull, in index order.
 #[derive(Debug, Clone)]
 pub struct EventSpot {
-    pub center: LatLng,
     pub venues: Vec<u32>,
 }
 
@@ -74,7 +73,6 @@ pub struct World {
     pub users: Vec<SimUser>,
     pub venues: Vec<SimVenue>,
     pub venue_index: HashMap<VenueId, u32>,
-    pub cuisines: Vec<String>,
     pub tz: Option<chrono_tz::Tz>,
     pub event: Option<EventSpot>,
     grid: HashMap<(i32, i32), Vec<u32>>,
@@ -83,10 +81,10 @@ pub struct World {
 
 impl World {
     /// Builds the world from loaded users and venues (both in id order).
-    pub fn new(users: Vec<SimUser>, venues: Vec<SimVenue>, cuisines: Vec<String>) -> Self {
+    pub fn new(users: Vec<SimUser>, venues: Vec<SimVenue>) -> Self {
         let lat0 = venues.first().map_or(40.7, |v| v.pos.lat);
         let lng_cell_deg = CELL_DEG / lat0.to_radians().cos().max(0.1);
-        let mut w = World { users, cuisines, lng_cell_deg, tz: venues.first().map(|v| v.tz), ..World::default() };
+        let mut w = World { users, lng_cell_deg, tz: venues.first().map(|v| v.tz), ..World::default() };
         for (i, v) in venues.iter().enumerate() {
             w.venue_index.insert(v.id, i as u32);
             w.grid.entry(w.cell(v.pos)).or_default().push(i as u32);
@@ -137,7 +135,7 @@ impl World {
                 best = Some((i, venues));
             }
         }
-        best.map(|(i, venues)| EventSpot { center: self.venues[i].pos, venues })
+        best.map(|(_, venues)| EventSpot { venues })
     }
 
     /// Whether venue `v` is within the event's pull.

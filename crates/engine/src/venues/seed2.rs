@@ -1,6 +1,7 @@
 //! The second seed document's venue ranker (section 8.2), reproduced exactly:
 //! `0.4 * exp(-0.3 d) + 0.4 * min(1, likes * 0.5 + dwell / 300) + 0.2 * pop / max_pop`, with `d`
-//! the haversine distance from home (no home: no results), `likes` the user's like and interest
+//! the haversine distance from home (or from the query's point when one is given; no home and
+//! no point: no results, as in the published code), `likes` the user's like and interest
 //! interactions on the venue, `dwell` the dwell seconds of all their interactions on it, and
 //! `pop` the venue's like and interest interactions (0 when `max_pop` is 0). Ties keep venue
 //! insertion order, as the seed's stable sort does.

@@ -4,6 +4,7 @@ pub mod config;
 pub mod migrate;
 pub mod seed;
 pub mod serve;
+pub mod simulate;
 
 use crate::settings::Settings;
 

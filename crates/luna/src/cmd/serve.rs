@@ -20,6 +20,9 @@ pub struct ServeArgs {
     /// Local development: readable logs, permissive CORS.
     #[arg(long)]
     pub dev: bool,
+    /// Concurrent SSE streams this server accepts; more get a 503.
+    #[arg(long, default_value_t = app::LiveSettings::default().max_subscribers)]
+    pub max_sse_subscribers: usize,
     #[command(flatten)]
     pub store: super::StoreArgs,
 }
@@ -42,12 +45,18 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         ),
         None => std::sync::Arc::new(bus::MemoryBus::default()),
     };
-    let app = app::App::with_bus(store, bus, super::seed::app_settings(&settings));
+    let live = app::LiveSettings { max_subscribers: args.max_sse_subscribers, ..app::LiveSettings::default() };
+    let app = app::App::with_bus(store, bus, super::seed::app_settings(&settings)).with_live_settings(live);
     if args.demo {
         let opts = super::seed::demo_options(&settings, false);
         let report = app.seed_demo(opts).await.map_err(|e| anyhow::anyhow!("seeding the demo city: {e}"))?;
         if report.seeded {
-            tracing::info!(users = report.users, venues = report.venues, interactions = report.interactions, "demo city seeded");
+            tracing::info!(
+                users = report.users,
+                venues = report.venues,
+                interactions = report.interactions,
+                "demo city seeded"
+            );
         } else {
             tracing::info!("database already has data; demo seeding skipped");
         }

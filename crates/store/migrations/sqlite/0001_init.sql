@@ -69,8 +69,13 @@ CREATE TABLE venues (
 CREATE INDEX venues_lat_lng_idx ON venues (lat, lng);
 CREATE INDEX venues_category_idx ON venues (category, id);
 
+-- Interactions and edges are the two big tables (tens of millions of rows after a large seed)
+-- and their keys are random with respect to insertion order. They are rowid tables, so rows are
+-- appended, with their keys as unique indexes: `Store::begin_bulk_load` can drop those indexes
+-- while seeding and `finish_bulk_load` (or the next connect) rebuilds them by sorting, instead
+-- of updating a B-tree at a random place per row.
 CREATE TABLE interactions (
-    id                 BLOB PRIMARY KEY NOT NULL,
+    id                 BLOB NOT NULL,
     user_id            BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     venue_id           BLOB NOT NULL REFERENCES venues (id) ON DELETE CASCADE,
     interaction_type   TEXT NOT NULL CONSTRAINT interactions_interaction_type_check
@@ -80,7 +85,8 @@ CREATE TABLE interactions (
     time_of_day        TEXT NOT NULL CONSTRAINT interactions_time_of_day_check
         CHECK (time_of_day IN ('morning', 'afternoon', 'evening', 'night')),
     occurred_at        TEXT NOT NULL
-) WITHOUT ROWID;
+);
+CREATE UNIQUE INDEX interactions_id_key ON interactions (id);
 CREATE INDEX interactions_user_idx ON interactions (user_id, id);
 CREATE INDEX interactions_venue_idx ON interactions (venue_id);
 
@@ -91,9 +97,10 @@ CREATE TABLE social_edges (
         CHECK (relationship_type IN ('friend', 'mutual', 'suggested')),
     strength          REAL NOT NULL CONSTRAINT social_edges_strength_check CHECK (strength BETWEEN 0 AND 1),
     created_at        TEXT NOT NULL,
-    PRIMARY KEY (user_id, other_user_id),
     CONSTRAINT social_edges_other_user_id_check CHECK (user_id <> other_user_id)
-) WITHOUT ROWID;
+);
+-- The primary key of an edge.
+CREATE UNIQUE INDEX social_edges_pair_key ON social_edges (user_id, other_user_id);
 CREATE INDEX social_edges_other_idx ON social_edges (other_user_id);
 
 CREATE TABLE friend_requests (

@@ -62,6 +62,22 @@ pub(crate) async fn insert_batch<C: Conn>(c: &mut C, batch: Batch) -> StoreResul
     Ok(())
 }
 
+/// Drops the indexes a bulk load defers (see [`Conn::DEFERRABLE_INDEXES`]).
+pub(crate) async fn begin_bulk_load<C: Conn>(c: &mut C) -> StoreResult<()> {
+    for (name, _) in C::DEFERRABLE_INDEXES {
+        c.execute(SqlBuilder::new(&format!("DROP INDEX IF EXISTS {name}")).finish()).await?;
+    }
+    Ok(())
+}
+
+/// Creates whichever deferred indexes are missing (a no-op when none are).
+pub(crate) async fn finish_bulk_load<C: Conn>(c: &mut C) -> StoreResult<()> {
+    for (_, create) in C::DEFERRABLE_INDEXES {
+        c.execute(Sql::new(create)).await?;
+    }
+    Ok(())
+}
+
 /// Inserts `rows` in statements of at most [`Conn::MAX_BINDS`] values each.
 async fn insert_rows<C, T, const N: usize>(
     c: &mut C,

@@ -7,7 +7,10 @@ use store::{Backend, DynStore};
 
 use crate::store_tests;
 
-store_tests!(only_one_relay_holds_the_lease_and_a_dropped_lease_is_freed, an_empty_database_counts_zero_of_every_booking_status);
+store_tests!(
+    only_one_relay_holds_the_lease_and_a_dropped_lease_is_freed,
+    an_empty_database_counts_zero_of_every_booking_status
+);
 
 async fn only_one_relay_holds_the_lease_and_a_dropped_lease_is_freed(store: DynStore) {
     let first = store.relay_lease().await.unwrap().expect("a free lease is granted");

@@ -1,0 +1,224 @@
+//! The simulation endpoints of the first seed document under `/api/v1/simulation`: start,
+//! pause, resume, stop, reset, speed (`{"speed": 50}` or the seed's `{"multiplier": 50}`),
+//! scenario (trigger one now), and the scenarios, state and metrics reads. One run at a time:
+//! a transition that makes no sense (pausing a stopped run, starting while one runs) is a 409.
+//! The [`Simulator`] lives in a request extension added by [`layer`], one per router.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use domain::FieldError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use app::App;
+use app::sim::{MetricsSnapshot, RunOptions, SCENARIOS, ScenarioId, SimState, Simulator, Speed, SpeedInput};
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::AppJson;
+
+type Sim = Extension<Arc<Simulator>>;
+
+/// The extension every simulation handler reads: one simulator for the app.
+pub fn layer(app: &App) -> Extension<Arc<Simulator>> {
+    Extension(Arc::new(Simulator::new(app.clone())))
+}
+
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(start))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
+        .routes(routes!(stop))
+        .routes(routes!(reset))
+        .routes(routes!(speed))
+        .routes(routes!(scenario))
+        .routes(routes!(scenarios))
+        .routes(routes!(state))
+        .routes(routes!(metrics))
+}
+
+/// Speed of a new run when none is given.
+const DEFAULT_SPEED: f64 = 10.0;
+
+/// The body of `POST /api/v1/simulation/start`; every field is optional.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    /// Scenario id (default `normal`); see `GET /api/v1/simulation/scenarios`.
+    pub scenario: Option<ScenarioId>,
+    /// Simulated seconds per second, above 0 and at most 100, or `"max"` (default 10).
+    pub speed: Option<SpeedInput>,
+    /// At most this many of the stored users act, the first in id order (default 1000).
+    pub users: Option<usize>,
+    /// Random seed: the same seed and settings give the same actions (default 42).
+    pub seed: Option<u64>,
+    /// Simulated time to run for, such as `4h` or `90m` (default: until stopped).
+    pub duration: Option<String>,
+    /// Simulated start (default: the scenario's usual start after the seeded history).
+    pub start_at: Option<DateTime<Utc>>,
+}
+
+impl StartRequest {
+    fn parse(self) -> ApiResult<RunOptions> {
+        let mut bad: Vec<FieldError> = Vec::new();
+        let defaults = RunOptions::default();
+        let speed = match &self.speed {
+            None => Speed::Times(DEFAULT_SPEED),
+            Some(s) => Speed::parse(s, "speed").unwrap_or_else(|e| {
+                bad.extend(e.0);
+                Speed::Max
+            }),
+        };
+        let duration = self.duration.as_deref().map(app::sim::parse_duration).transpose().unwrap_or_else(|e| {
+            bad.push(FieldError { field: "duration".into(), message: e });
+            None
+        });
+        let opts = RunOptions {
+            scenario: self.scenario.unwrap_or(ScenarioId::Normal),
+            speed,
+            users: self.users.unwrap_or(defaults.users),
+            seed: self.seed.unwrap_or(defaults.seed),
+            duration,
+            start_at: self.start_at,
+            ..defaults
+        };
+        if let Err(e) = opts.validate() {
+            bad.extend(e.0);
+        }
+        if bad.is_empty() { Ok(opts) } else { Err(ApiError::Validation(bad)) }
+    }
+}
+
+/// Start a simulation. An empty database is first seeded with the demo city.
+#[utoipa::path(post, path = "/api/v1/simulation/start", tag = "simulation",
+    request_body(content = Option<StartRequest>, description = "Optional; an empty body takes the defaults"),
+    responses(
+        (status = 200, description = "Started", body = SimState),
+        (status = 409, description = "A simulation is already running", body = ErrorBody),
+        (status = 422, description = "A bad field", body = ErrorBody),
+    ))]
+async fn start(
+    State(app): State<App>,
+    Extension(sim): Sim,
+    body: Option<AppJson<StartRequest>>,
+) -> ApiResult<AppJson<SimState>> {
+    let opts = body.map(|b| b.0).unwrap_or_default().parse()?;
+    let demo = app.settings.demo.clone();
+    // A task of its own, so a dropped connection cannot stop seeding or loading half-way.
+    let task = tokio::spawn(async move { sim.start(opts, Some(demo)).await });
+    let state = task.await.map_err(|e| ApiError::Internal(format!("simulation start task: {e}")))??;
+    Ok(AppJson(state))
+}
+
+/// Pause the running simulation (at the end of its current simulated minute).
+#[utoipa::path(post, path = "/api/v1/simulation/pause", tag = "simulation",
+    responses((status = 200, description = "Paused", body = SimState),
+        (status = 409, description = "Nothing is running, or already paused", body = ErrorBody)))]
+async fn pause(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
+    Ok(AppJson(sim.pause().await?))
+}
+
+/// Resume a paused simulation.
+#[utoipa::path(post, path = "/api/v1/simulation/resume", tag = "simulation",
+    responses((status = 200, description = "Resumed", body = SimState),
+        (status = 409, description = "Nothing is paused", body = ErrorBody)))]
+async fn resume(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
+    Ok(AppJson(sim.resume().await?))
+}
+
+/// Stop the simulation; its state and metrics stay readable until the next start or reset.
+#[utoipa::path(post, path = "/api/v1/simulation/stop", tag = "simulation",
+    responses((status = 200, description = "Stopped", body = SimState),
+        (status = 409, description = "Nothing is running", body = ErrorBody)))]
+async fn stop(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
+    Ok(AppJson(sim.stop().await?))
+}
+
+/// Stop any simulation and forget it (stored data is left alone; see the admin reset).
+#[utoipa::path(post, path = "/api/v1/simulation/reset", tag = "simulation",
+    responses((status = 200, description = "Back to idle", body = SimState)))]
+async fn reset(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
+    Ok(AppJson(sim.reset().await?))
+}
+
+/// The body of `POST /api/v1/simulation/speed`: `speed`, or the seed's earlier `multiplier`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpeedRequest {
+    /// Above 0 and at most 100, or `"max"`.
+    pub speed: Option<SpeedInput>,
+    /// The same, under the first seed document's earlier name.
+    pub multiplier: Option<SpeedInput>,
+}
+
+/// Change the speed of the running simulation.
+#[utoipa::path(post, path = "/api/v1/simulation/speed", tag = "simulation", request_body = SpeedRequest,
+    responses((status = 200, description = "Speed changed", body = SimState),
+        (status = 409, description = "Nothing is running", body = ErrorBody),
+        (status = 422, description = "No speed, or out of range", body = ErrorBody)))]
+async fn speed(Extension(sim): Sim, AppJson(body): AppJson<SpeedRequest>) -> ApiResult<AppJson<SimState>> {
+    let speed = match (&body.speed, &body.multiplier) {
+        (Some(s), _) => Speed::parse(s, "speed")?,
+        (None, Some(m)) => Speed::parse(m, "multiplier")?,
+        (None, None) => return Err(ApiError::field("speed", "give `speed` (or `multiplier`)")),
+    };
+    Ok(AppJson(sim.set_speed(speed).await?))
+}
+
+/// The body of `POST /api/v1/simulation/scenario`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioRequest {
+    pub scenario: ScenarioId,
+}
+
+/// Trigger a scenario in the running simulation, from now on.
+#[utoipa::path(post, path = "/api/v1/simulation/scenario", tag = "simulation", request_body = ScenarioRequest,
+    responses((status = 200, description = "Triggered", body = SimState),
+        (status = 409, description = "Nothing is running", body = ErrorBody),
+        (status = 422, description = "Unknown scenario", body = ErrorBody)))]
+async fn scenario(Extension(sim): Sim, AppJson(body): AppJson<ScenarioRequest>) -> ApiResult<AppJson<SimState>> {
+    Ok(AppJson(sim.trigger(body.scenario).await?))
+}
+
+/// One scenario as listed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScenarioInfo {
+    pub id: ScenarioId,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScenarioList {
+    pub scenarios: Vec<ScenarioInfo>,
+}
+
+/// The scenarios a run can start with or trigger.
+#[utoipa::path(get, path = "/api/v1/simulation/scenarios", tag = "simulation",
+    responses((status = 200, description = "Every scenario", body = ScenarioList)))]
+async fn scenarios() -> AppJson<ScenarioList> {
+    let list =
+        SCENARIOS.iter().map(|s| ScenarioInfo { id: s.id, name: s.name.into(), description: s.description.into() });
+    AppJson(ScenarioList { scenarios: list.collect() })
+}
+
+/// Where the simulation stands.
+#[utoipa::path(get, path = "/api/v1/simulation/state", tag = "simulation",
+    responses((status = 200, description = "The state", body = SimState)))]
+async fn state(Extension(sim): Sim) -> AppJson<SimState> {
+    AppJson(sim.state().await)
+}
+
+/// What the current (or last) run did: actions per second and by type, reads and writes,
+/// bookings, recommendation click-through and conversion, social activity, failures.
+#[utoipa::path(get, path = "/api/v1/simulation/metrics", tag = "simulation",
+    responses((status = 200, description = "The metrics", body = MetricsSnapshot)))]
+async fn metrics(Extension(sim): Sim) -> AppJson<MetricsSnapshot> {
+    AppJson(sim.metrics().await)
+}

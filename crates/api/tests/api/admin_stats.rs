@@ -1,0 +1,177 @@
+//! Stats, metrics and health over HTTP on both stacks: the admin stats in the seed's shape with
+//! bookings by status, open streams counted and capped, the periodic `metrics.snapshot` with the
+//! figures `/metrics` exports, and `/health` reporting the bus without going down with it.
+
+use std::time::Duration;
+
+use app::LiveSettings;
+use domain::{Booking, BookingStatus, DomainEvent};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::stream_support::{Setup, StreamServer, WAIT, quick_live, spawn};
+
+crate::on_every_setup!(
+    stats_count_users_venues_bookings_by_status_and_events_in_the_seed_shape,
+    open_streams_are_counted_and_one_past_the_cap_gets_a_503,
+    a_metrics_snapshot_carries_request_rates_latencies_and_bookings_and_metrics_exports_them,
+    health_reports_the_bus_and_keeps_serving_when_it_is_down,
+);
+
+fn booking(user_id: uuid::Uuid, venue_id: uuid::Uuid, status: BookingStatus, n: usize) -> Booking {
+    let now = chrono::Utc::now();
+    Booking {
+        id: domain::new_id(),
+        user_id,
+        venue_id,
+        plan_id: None,
+        booking_time: now + chrono::Duration::days(1),
+        party_size: 2,
+        status,
+        confirmation_code: format!("LUNA-T{n:04}"),
+        provider: "house".into(),
+        agent: "test".into(),
+        group_members: vec![],
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Writes bookings with these statuses (and their `booking.created` events) for a new user at a
+/// new venue; returns the two.
+async fn book(srv: &StreamServer, statuses: &[BookingStatus]) -> (uuid::Uuid, uuid::Uuid) {
+    let user: uuid::Uuid = srv.create_user("booker").await.parse().unwrap();
+    let venue: uuid::Uuid = srv.create_venue("Booked Bar").await.parse().unwrap();
+    let bookings: Vec<Booking> = statuses.iter().enumerate().map(|(n, s)| booking(user, venue, *s, n)).collect();
+    let batch = store::Batch { bookings: bookings.clone(), ..store::Batch::default() };
+    srv.app.store.insert_batch(batch).await.expect("bookings written");
+    for b in bookings {
+        srv.app.store.record_event(DomainEvent::BookingCreated(b)).await.expect("event recorded");
+    }
+    srv.app.wrote();
+    (user, venue)
+}
+
+/// Polls `path` until `ready` holds for its JSON body.
+async fn wait_for_json(srv: &StreamServer, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (_, body) = srv.get_json(path).await;
+        if ready(&body) {
+            return body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{path} never got there: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn stats_count_users_venues_bookings_by_status_and_events_in_the_seed_shape(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let res = srv
+        .client
+        .post(srv.url("/api/v1/admin/data/seed"))
+        .json(&serde_json::json!({"users": 20, "venues": 10}))
+        .send();
+    assert_eq!(res.await.unwrap().status(), StatusCode::OK);
+    use BookingStatus::*;
+    let (user, venue) = book(srv, &[Pending, Confirmed, Confirmed, Cancelled, NoShow]).await;
+    let like = serde_json::json!({"user_id": user, "interaction_type": "like"});
+    let res = srv.client.post(srv.url(&format!("/api/v1/venues/{venue}/interactions"))).json(&like).send().await;
+    assert_eq!(res.unwrap().status(), StatusCode::CREATED);
+    srv.drained().await;
+    // On Redis the counts come from the stream reader, a moment after publishing.
+    let stats = wait_for_json(srv, "/api/v1/admin/stats", |s| {
+        s["events"]["per_channel"]["bookings"] == 5 && s["venues"]["trending"] == 1
+    })
+    .await;
+    assert_eq!(stats["users"]["total"], 21);
+    let (simulated, real) = (stats["users"]["simulated"].as_u64().unwrap(), stats["users"]["real"].as_u64().unwrap());
+    assert_eq!((simulated + real, real), (21, 1), "seeded users have personas; the booker has none");
+    assert_eq!(stats["venues"]["total"], 11);
+    assert_eq!((stats["bookings"]["total"].as_u64(), stats["bookings"]["confirmed"].as_u64()), (Some(5), Some(2)));
+    let by_status = stats["bookings"]["by_status"].as_object().unwrap();
+    let expected = [("pending", 1), ("confirmed", 2), ("cancelled", 1), ("completed", 0), ("no_show", 1)];
+    for (name, n) in expected {
+        assert_eq!(by_status[name], n, "{name}");
+    }
+    assert_eq!(stats["interactions"]["total"], srv.app.store.counts().await.unwrap().interactions);
+    assert_eq!(stats["events"]["backend"], srv.app.bus.backend());
+    assert_eq!(stats["events"]["outbox_pending"], 0);
+    assert!(stats["events"]["last_minute"].as_u64() >= Some(9), "seeded, user, venue, 5 bookings, like: {stats}");
+    assert!(stats["events"]["per_second"].as_f64() > Some(0.0), "{stats}");
+    assert_eq!(stats["streams"]["max_subscribers"], 1000);
+}
+
+async fn open_streams_are_counted_and_one_past_the_cap_gets_a_503(setup: Setup) {
+    let s = spawn(setup, LiveSettings { max_subscribers: 2, ..quick_live() }).await.expect("server");
+    let srv = &s.server;
+    let path = "/api/v1/admin/streams/subscribe/bookings";
+    let first = srv.sse(path, None).await;
+    let _second = srv.sse("/api/v1/admin/streams/subscribe-all", None).await;
+    let (_, stats) = srv.get_json("/api/v1/admin/stats").await;
+    assert_eq!(stats["streams"]["active_subscribers"], 2);
+    let res = srv.client.get(srv.url(path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "service_unavailable");
+    drop(first); // noticed at the next keep-alive write at the latest
+    wait_for_json(srv, "/api/v1/admin/stats", |s| s["streams"]["active_subscribers"] == 1).await;
+    srv.sse(path, None).await;
+}
+
+async fn a_metrics_snapshot_carries_request_rates_latencies_and_bookings_and_metrics_exports_them(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let mut metrics = srv.sse("/api/v1/admin/streams/subscribe/metrics", None).await;
+    book(srv, &[BookingStatus::Pending, BookingStatus::Confirmed]).await;
+    let (status, _) = srv.get_json("/api/v1/users").await;
+    assert_eq!(status, StatusCode::OK);
+    let frames = metrics
+        .until(|f| {
+            let e = f.bus_event();
+            e.event_type == "metrics.snapshot" && e.data["bookings_per_minute"].as_u64() >= Some(2)
+        })
+        .await;
+    let snapshot = frames.last().expect("a snapshot").bus_event().data;
+    assert!(snapshot["requests_last_minute"].as_u64() >= Some(3), "{snapshot}");
+    assert!(snapshot["requests_per_second"].as_f64() > Some(0.0));
+    let routes = snapshot["routes"].as_array().unwrap();
+    let list = routes.iter().find(|r| r["route"] == "GET /api/v1/users").unwrap_or_else(|| panic!("{snapshot}"));
+    assert_eq!(list["total"], 1);
+    assert!(list["latency_ms"]["p99"].as_f64() > Some(0.0), "{list}");
+    assert!(snapshot["recommendation_latency_ms"]["p50"].is_number(), "present even before reco routes exist");
+    assert!(snapshot["events_per_channel"]["bookings"].as_u64() >= Some(2));
+    assert!(snapshot["server"].is_string() && snapshot["sse_subscribers"] == 1, "{snapshot}");
+    let text = srv.client.get(srv.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for series in [
+        "luna_requests_per_second",
+        "luna_bookings_per_minute",
+        "luna_events_per_second",
+        "luna_route_latency_ms{",
+        "luna_sse_subscribers",
+        "luna_bus_events_published_total{",
+    ] {
+        assert!(text.contains(series), "{series} missing from /metrics");
+    }
+}
+
+async fn health_reports_the_bus_and_keeps_serving_when_it_is_down(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let (status, health) = srv.get_json("/health").await;
+    assert_eq!((status, health["status"].as_str()), (StatusCode::OK, Some("healthy")), "{health}");
+    assert_eq!(health["bus"]["status"], "ok");
+    assert_eq!(health["bus"]["backend"], srv.app.bus.backend());
+    srv.bus.set_down(true);
+    let (status, health) = srv.get_json("/health").await;
+    assert_eq!((status, health["status"].as_str()), (StatusCode::OK, Some("degraded")), "{health}");
+    assert_eq!(
+        (health["bus"]["status"].as_str(), health["database"]["status"].as_str()),
+        (Some("unavailable"), Some("ok"))
+    );
+    srv.create_user("still_served").await;
+    srv.bus.set_down(false);
+    let (_, health) = srv.get_json("/health").await;
+    assert_eq!(health["status"], "healthy");
+}

@@ -1,0 +1,113 @@
+//! Nothing committed is lost between the database and a subscriber: events committed while the
+//! bus is unreachable, or while the relay is stopped, wait in the outbox and all reach the SSE
+//! stream once it is back; compared by outbox id (`source_id`), each exactly once. On PostgreSQL
+//! + Redis, Redis itself is cut away (through a TCP proxy) and brought back.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+use crate::stream_support::{
+    Proxy, RedisPrefix, Setup, SseClient, StreamServer, TestDb, WAIT, production_urls, quick_live, redis_addr, spawn,
+};
+
+crate::on_every_setup!(
+    events_committed_while_the_bus_is_unreachable_are_all_delivered_when_it_returns,
+    events_committed_while_the_relay_is_stopped_are_all_delivered_when_it_restarts,
+);
+
+const STREAM: &str = "/api/v1/admin/streams/subscribe-all?channels=user_actions,system";
+
+/// The outbox ids of every event waiting to be published.
+async fn pending_ids(srv: &StreamServer) -> BTreeSet<Uuid> {
+    srv.app.store.unpublished_events(1000).await.expect("outbox").into_iter().map(|r| r.id).collect()
+}
+
+/// Reads events until every id of `expected` has arrived; fails on a duplicate or a stranger.
+async fn receive_all(sse: &mut SseClient, expected: &BTreeSet<Uuid>) {
+    let mut seen = BTreeSet::new();
+    while seen.len() < expected.len() {
+        let (_, e) = sse.next_event().await;
+        let id = e.source_id.expect("a source id");
+        assert!(expected.contains(&id), "an event that was not waiting: {e:?}");
+        assert!(seen.insert(id), "delivered twice: {e:?}");
+    }
+}
+
+/// Writes 5 users and 2 venues (the server keeps answering); returns their waiting outbox ids.
+async fn write_while_unpublished(srv: &StreamServer, tag: &str) -> BTreeSet<Uuid> {
+    for i in 0..5 {
+        srv.create_user(&format!("{tag}{i}")).await;
+    }
+    srv.create_venue(&format!("{tag} Hall")).await;
+    srv.create_venue(&format!("{tag} Club")).await;
+    let waiting = pending_ids(srv).await;
+    assert_eq!(waiting.len(), 7, "every committed event waits in the outbox");
+    waiting
+}
+
+async fn events_committed_while_the_bus_is_unreachable_are_all_delivered_when_it_returns(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let mut sse = srv.sse(STREAM, None).await;
+    srv.bus.set_down(true);
+    let waiting = write_while_unpublished(srv, "down").await;
+    let (status, health) = srv.get_json("/health").await;
+    assert_eq!((status, health["status"].as_str()), (StatusCode::OK, Some("degraded")));
+    srv.bus.set_down(false); // the relay retries on its own
+    receive_all(&mut sse, &waiting).await;
+    srv.drained().await;
+}
+
+async fn events_committed_while_the_relay_is_stopped_are_all_delivered_when_it_restarts(setup: Setup) {
+    let mut s = spawn(setup, quick_live()).await.expect("server");
+    let relay = s.server.background.remove(0);
+    relay.abort();
+    let _ = relay.await; // stopped, whatever it was doing
+    let srv = &mut s.server;
+    let mut sse = srv.sse(STREAM, None).await;
+    let waiting = write_while_unpublished(srv, "stopped").await;
+    let app = &srv.app;
+    srv.background.push(app::relay::spawn(app.store.clone(), app.bus.clone(), app.outbox_wake.clone()));
+    receive_all(&mut sse, &waiting).await;
+    srv.drained().await;
+}
+
+/// Polls `/health` until its status is `want`.
+async fn health_becomes(srv: &StreamServer, want: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (status, health) = srv.get_json("/health").await;
+        if health["status"] == want {
+            assert_eq!(status, StatusCode::OK, "{health}");
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "health never became {want}: {health}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_committed_while_redis_is_cut_off_are_all_delivered_when_it_returns() {
+    let Some((_, redis_url)) = production_urls() else {
+        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
+        return;
+    };
+    let db = TestDb::create(Setup::Production).await.expect("database");
+    let proxy = Proxy::start(redis_addr(&redis_url)).await;
+    let prefix = RedisPrefix::new(&redis_url);
+    let bus = prefix.connect(&format!("redis://{}", proxy.addr)).await;
+    let srv = StreamServer::start(store::connect(&db.url).await.expect("store"), bus, quick_live()).await;
+    let mut sse = srv.sse(STREAM, None).await;
+    srv.create_user("before_cut").await;
+    sse.next_event().await;
+    proxy.cut();
+    let waiting = write_while_unpublished(&srv, "cut").await;
+    health_becomes(&srv, "degraded").await;
+    proxy.restore();
+    receive_all(&mut sse, &waiting).await;
+    health_becomes(&srv, "healthy").await;
+    srv.drained().await;
+}

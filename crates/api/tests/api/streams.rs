@@ -1,0 +1,272 @@
+//! Event streams over real HTTP (reqwest streaming), on the embedded stack and on PostgreSQL +
+//! Redis: order and envelopes, history with paging, resumption with `Last-Event-ID` after a
+//! disconnect (one channel and several), lag notices followed by what was missed, a slow reader
+//! not holding back a fast one, keep-alives, and the error shape of bad input.
+
+use bus::{EventId, Publish};
+use chrono::Utc;
+use domain::Channel;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::stream_support::{Frame, Setup, SseClient, quick_live, spawn};
+
+crate::on_every_setup!(
+    events_arrive_in_order_with_their_ids_types_and_envelopes,
+    history_gives_the_newest_events_oldest_first_and_pages_back_through_the_link,
+    a_client_that_reconnects_with_last_event_id_gets_what_it_missed_then_live_events,
+    subscribe_all_follows_its_channels_and_resumes_each_from_the_cursor_in_its_ids,
+    a_lagging_stream_is_told_so_and_then_gets_what_it_missed,
+    a_slow_subscriber_does_not_hold_back_a_fast_one,
+    bad_channels_ids_and_limits_get_the_json_error_shape,
+    idle_streams_carry_keep_alive_comments,
+);
+
+const USERS: &str = "/api/v1/admin/streams/subscribe/user_actions";
+
+fn handle_of(f: &Frame) -> String {
+    f.bus_event().data["handle"].as_str().unwrap_or_default().to_string()
+}
+
+/// The handles of the next `n` user events.
+async fn next_handles(sse: &mut SseClient, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(handle_of(&sse.next_event().await.0));
+    }
+    out
+}
+
+async fn events_arrive_in_order_with_their_ids_types_and_envelopes(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let mut sse = srv.sse(USERS, None).await;
+    let handles: Vec<String> = (0..5).map(|i| format!("order{i}")).collect();
+    for h in &handles {
+        srv.create_user(h).await;
+    }
+    let mut last: Option<EventId> = None;
+    for h in &handles {
+        let (frame, e) = sse.next_event().await;
+        assert_eq!(frame.event.as_deref(), Some("user.created"));
+        assert_eq!(frame.id.as_deref(), Some(e.id.as_str()), "the SSE id is the event id");
+        assert_eq!((e.channel, e.event_type.as_str()), (Channel::UserActions, "user.created"));
+        assert_eq!(e.data["handle"], h.as_str());
+        assert!(e.source_id.is_some(), "events from writes carry their outbox id");
+        let id: EventId = e.id.parse().expect("an event id");
+        assert!(last.is_none_or(|l| l < id), "ids increase");
+        last = Some(id);
+    }
+}
+
+async fn history_gives_the_newest_events_oldest_first_and_pages_back_through_the_link(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    for i in 0..5 {
+        srv.create_user(&format!("hist{i}")).await;
+    }
+    srv.drained().await;
+    let res = srv.client.get(srv.url("/api/v1/admin/streams/history/user_actions?limit=2")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let link = res.headers().get("link").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let page: Vec<Value> = res.json().await.unwrap();
+    let handles: Vec<&str> = page.iter().map(|e| e["data"]["handle"].as_str().unwrap()).collect();
+    assert_eq!(handles, ["hist3", "hist4"]);
+    let next = link.split(['<', '>']).nth(1).expect("a Link to the previous page");
+    let (_, older) = srv.get_json(next).await;
+    let handles: Vec<&str> = older.as_array().unwrap().iter().map(|e| e["data"]["handle"].as_str().unwrap()).collect();
+    assert_eq!(handles, ["hist1", "hist2"]);
+    let (status, all) = srv.get_json("/api/v1/admin/streams/history/user_actions").await;
+    assert_eq!((status, all.as_array().map(Vec::len)), (StatusCode::OK, Some(5)), "the default limit covers all 5");
+}
+
+async fn a_client_that_reconnects_with_last_event_id_gets_what_it_missed_then_live_events(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let mut sse = srv.sse(USERS, None).await;
+    srv.create_user("seen_a").await;
+    srv.create_user("seen_b").await;
+    sse.next_event().await;
+    let last_seen = sse.next_event().await.0.id.expect("an id");
+    drop(sse); // the client goes away...
+    for h in ["missed_c", "missed_d", "missed_e"] {
+        srv.create_user(h).await;
+    }
+    srv.drained().await;
+    // ...and comes back with the id of the last event it saw.
+    let mut again = srv.sse(USERS, Some(&last_seen)).await;
+    assert_eq!(next_handles(&mut again, 3).await, ["missed_c", "missed_d", "missed_e"]);
+    srv.create_user("live_f").await;
+    assert_eq!(next_handles(&mut again, 1).await, ["live_f"], "then live, with nothing repeated");
+    // The query parameter does the same for clients that cannot set the header.
+    let (_, history) = srv.get_json("/api/v1/admin/streams/history/user_actions?limit=3").await;
+    let id_of_d = history[0]["id"].as_str().unwrap();
+    let mut by_query = srv.sse(&format!("{USERS}?last_event_id={id_of_d}"), None).await;
+    assert_eq!(next_handles(&mut by_query, 2).await, ["missed_e", "live_f"]);
+}
+
+async fn subscribe_all_follows_its_channels_and_resumes_each_from_the_cursor_in_its_ids(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let path = "/api/v1/admin/streams/subscribe-all?channels=user_actions,system";
+    let mut sse = srv.sse(path, None).await;
+    srv.create_user("all_a").await;
+    srv.create_venue("Venue A").await;
+    let (mut types, mut cursor) = (Vec::new(), String::new());
+    for _ in 0..2 {
+        let (frame, e) = sse.next_event().await;
+        types.push(e.event_type);
+        cursor = frame.id.expect("an id");
+    }
+    types.sort();
+    assert_eq!(types, ["user.created", "venue.created"]);
+    assert!(cursor.contains("user_actions:") && cursor.contains("system:"), "the id is the cursor: {cursor}");
+    assert!(!cursor.contains("bookings:"), "only the followed channels: {cursor}");
+    drop(sse);
+    srv.create_user("all_b").await;
+    srv.create_venue("Venue B").await;
+    srv.drained().await;
+    let mut again = srv.sse(path, Some(&cursor)).await;
+    let mut missed = Vec::new();
+    for _ in 0..2 {
+        let e = again.next_event().await.1;
+        missed.push(e.data["handle"].as_str().or(e.data["name"].as_str()).unwrap_or_default().to_string());
+    }
+    missed.sort();
+    assert_eq!(missed, ["Venue B", "all_b"]);
+    srv.create_user("all_c").await;
+    assert_eq!(again.next_event().await.1.data["handle"], "all_c", "then live, with nothing repeated");
+}
+
+async fn a_lagging_stream_is_told_so_and_then_gets_what_it_missed(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let mut sse = srv.sse(USERS, None).await;
+    srv.create_user("lag_0").await;
+    assert_eq!(next_handles(&mut sse, 1).await, ["lag_0"]);
+    srv.bus.set_stalled(true); // live deliveries are dropped, as a full buffer would
+    srv.create_user("lag_1").await;
+    srv.create_user("lag_2").await;
+    srv.drained().await;
+    srv.bus.set_stalled(false);
+    srv.create_user("lag_3").await;
+    let notice = sse.next_message().await;
+    assert_eq!(notice.event.as_deref(), Some("lagged"), "{notice:?}");
+    assert_eq!(serde_json::from_str::<Value>(&notice.data).unwrap(), json!({"missed": 2}));
+    assert_eq!(next_handles(&mut sse, 3).await, ["lag_1", "lag_2", "lag_3"], "read back from history");
+    srv.create_user("lag_4").await;
+    assert_eq!(next_handles(&mut sse, 1).await, ["lag_4"], "then live, with nothing repeated");
+}
+
+/// The `n` of every `test.tick` frame until `last`, lag notices skipped.
+async fn ticks_until(sse: &mut SseClient, last: u64) -> Vec<u64> {
+    let frames = sse.until(|f| f.event.as_deref() == Some("test.tick") && f.bus_event().data["n"] == last).await;
+    frames
+        .iter()
+        .filter(|f| f.event.as_deref() == Some("test.tick"))
+        .map(|f| f.bus_event().data["n"].as_u64().unwrap())
+        .collect()
+}
+
+async fn a_slow_subscriber_does_not_hold_back_a_fast_one(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let path = "/api/v1/admin/streams/subscribe/simulation";
+    let mut slow = srv.sse(path, None).await; // connected, then not read until the end
+    let mut fast = srv.sse(path, None).await;
+    let total = 3_000u64;
+    let pad = "x".repeat(1_000); // ~3 MB in all: more than the slow reader's socket buffers hold
+    let bus = srv.app.bus.clone();
+    let publisher = tokio::spawn(async move {
+        for n in 0..total {
+            let data = json!({"n": n, "pad": pad});
+            let p = Publish {
+                channel: Channel::Simulation,
+                event_type: "test.tick".into(),
+                data,
+                timestamp: Utc::now(),
+                source_id: None,
+            };
+            bus.publish(p).await.expect("published");
+        }
+    });
+    assert_eq!(ticks_until(&mut fast, total - 1).await, (0..total).collect::<Vec<_>>(), "the fast reader gets all");
+    publisher.await.expect("the publisher was not held back");
+    assert_eq!(ticks_until(&mut slow, total - 1).await, (0..total).collect::<Vec<_>>(), "the slow one too, later");
+}
+
+async fn bad_channels_ids_and_limits_get_the_json_error_shape(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let cases = [
+        ("/api/v1/admin/streams/subscribe/nowhere", None, StatusCode::NOT_FOUND, "not_found", None),
+        ("/api/v1/admin/streams/history/nowhere", None, StatusCode::NOT_FOUND, "not_found", None),
+        (
+            "/api/v1/admin/streams/subscribe-all?channels=bookings,nowhere",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("channels"),
+        ),
+        (USERS, Some("yesterday"), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("Last-Event-ID")),
+        (
+            "/api/v1/admin/streams/subscribe-all?last_event_id=bookings:x",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("last_event_id"),
+        ),
+        (
+            "/api/v1/admin/streams/history/bookings?limit=0",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("limit"),
+        ),
+        (
+            "/api/v1/admin/streams/history/bookings?limit=1001",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("limit"),
+        ),
+        (
+            "/api/v1/admin/streams/history/bookings?limit=ten",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("limit"),
+        ),
+        (
+            "/api/v1/admin/streams/history/bookings?before=soon",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("before"),
+        ),
+    ];
+    for (path, last_id, status, code, field) in cases {
+        let mut req = srv.client.get(srv.url(path));
+        if let Some(id) = last_id {
+            req = req.header("last-event-id", id);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), status, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{path}: {body}");
+        if let Some(field) = field {
+            assert_eq!(body["error"]["details"][0]["field"], field, "{path}: {body}");
+        }
+    }
+    let (status, channels) = srv.get_json("/api/v1/admin/streams/channels").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(channels["channels"].as_object().map(|c| c.len()), Some(Channel::ALL.len()));
+    assert!(channels["event_types"]["bookings"].as_array().unwrap().contains(&json!("booking.created")));
+}
+
+async fn idle_streams_carry_keep_alive_comments(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let mut sse = s.server.sse("/api/v1/admin/streams/subscribe/bookings", None).await;
+    let frame = sse.next_frame().await;
+    assert!(frame.comment, "an idle stream sends a keep-alive comment: {frame:?}");
+}

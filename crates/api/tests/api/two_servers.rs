@@ -1,0 +1,84 @@
+//! Two servers on one PostgreSQL database and one Redis (needs `TEST_POSTGRES_URL` and
+//! `TEST_REDIS_URL`): a write through either shows up on the other's SSE stream, both streams see
+//! every event once and in the same order (one relay publishes at a time), and the delay from
+//! write to event on the other server is measured and printed (`--nocapture` shows it).
+
+use std::time::{Duration, Instant};
+
+use crate::stream_support::{RedisPrefix, Setup, SseClient, StreamServer, TestDb, production_urls, quick_live};
+
+const WRITES: usize = 200;
+const USERS: &str = "/api/v1/admin/streams/subscribe/user_actions";
+
+/// Reads `sse` until the user `handle` arrives; appends every handle seen to `seen`.
+async fn read_until(sse: &mut SseClient, handle: &str, seen: &mut Vec<String>) {
+    loop {
+        let e = sse.next_event().await.1;
+        let h = e.data["handle"].as_str().unwrap_or_default().to_string();
+        seen.push(h.clone());
+        if h == handle {
+            return;
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn summary(name: &str, mut delays: Vec<Duration>) -> f64 {
+    delays.sort();
+    let (median, p99) = (percentile(&delays, 0.5), percentile(&delays, 0.99));
+    eprintln!(
+        "two servers: {name}: n={} median {median:.2} ms, p99 {p99:.2} ms, max {:.2} ms",
+        delays.len(),
+        percentile(&delays, 1.0)
+    );
+    median
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_through_one_server_shows_up_promptly_once_and_in_order_on_the_other() {
+    let Some((_, redis_url)) = production_urls() else {
+        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
+        return;
+    };
+    let db = TestDb::create(Setup::Production).await.expect("database");
+    let prefix = RedisPrefix::new(&redis_url);
+    let a = StreamServer::start(store::connect(&db.url).await.unwrap(), prefix.connect(&redis_url).await, quick_live())
+        .await;
+    let b = StreamServer::start(store::connect(&db.url).await.unwrap(), prefix.connect(&redis_url).await, quick_live())
+        .await;
+    let (mut on_a, mut on_b) = (a.sse(USERS, None).await, b.sse(USERS, None).await);
+    let (mut seen_a, mut seen_b) = (Vec::new(), Vec::new());
+    let (mut a_to_b, mut b_to_a, mut round_trips) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..WRITES {
+        let handle = format!("two{i:03}");
+        let (writer, watcher, seen, delays) = match i % 2 {
+            0 => (&a, &mut on_b, &mut seen_b, &mut a_to_b),
+            _ => (&b, &mut on_a, &mut seen_a, &mut b_to_a),
+        };
+        let start = Instant::now();
+        writer.create_user(&handle).await;
+        round_trips.push(start.elapsed());
+        read_until(watcher, &handle, seen).await;
+        delays.push(start.elapsed());
+    }
+    let last = format!("two{:03}", WRITES - 1);
+    if seen_a.last() != Some(&last) {
+        read_until(&mut on_a, &last, &mut seen_a).await;
+    }
+    if seen_b.last() != Some(&last) {
+        read_until(&mut on_b, &last, &mut seen_b).await;
+    }
+    let expected: Vec<String> = (0..WRITES).map(|i| format!("two{i:03}")).collect();
+    assert_eq!(seen_a, expected, "server A's stream: every write once, in write order");
+    assert_eq!(seen_b, expected, "server B's stream: the same");
+    let all: Vec<Duration> = a_to_b.iter().chain(&b_to_a).copied().collect();
+    let median = summary("write on one -> event on the other's SSE", all);
+    summary("A -> B", a_to_b);
+    summary("B -> A", b_to_a);
+    summary("write round trip (POST /api/v1/users)", round_trips);
+    assert!(median < 500.0, "the other server sees a write within half a second (median {median:.1} ms)");
+}

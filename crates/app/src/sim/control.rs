@@ -1,0 +1,295 @@
+//! The controller: one run at a time, driven by start, pause, resume, stop, reset, speed and
+//! scenario triggers. Transitions that make no sense (pausing a stopped run, starting while
+//! one runs) are `Conflict`s. Every change is announced on the bus's `simulation` channel
+//! (`simulation.started`, `.paused`, `.resumed`, `.speed_changed`, `.scenario_triggered`,
+//! `.stopped`, `.finished`, `.reset`); the actions themselves publish their own events through
+//! the outbox like any request.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use bus::Publish;
+use domain::{Channel, Timestamp};
+use futures::FutureExt;
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use super::action::ActionLog;
+use super::clock::{TICK_SECONDS, tick_time};
+use super::executor::RECOMMENDER;
+use super::load::load_world;
+use super::metrics::MetricsSnapshot;
+use super::runner::{Runner, Shared};
+use super::scenario::{ScenarioId, default_start};
+use super::state::{Progress, SimState, SimStatus, idle_state};
+use super::{RunOptions, Speed};
+use crate::seed::SeedOptions;
+use crate::{App, AppError, AppResult};
+
+struct Run {
+    shared: Arc<Shared>,
+    opts: RunOptions,
+    started_at: Timestamp,
+    ends_at: Option<Timestamp>,
+    active_users: usize,
+    seeded: bool,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Run {
+    fn status(&self) -> SimStatus {
+        match *self.shared.status.borrow() {
+            SimStatus::Running if self.shared.lock_control().paused => SimStatus::Paused,
+            s => s,
+        }
+    }
+
+    fn is_active(&self) -> bool {
+        matches!(self.status(), SimStatus::Running | SimStatus::Paused)
+    }
+
+    fn state(&self) -> SimState {
+        let status = self.status();
+        let (p, m) = (self.shared.lock_progress().clone(), self.shared.metrics.snapshot(RECOMMENDER));
+        let speed = self.shared.lock_control().speed;
+        SimState {
+            status,
+            running: status == SimStatus::Running,
+            paused: status == SimStatus::Paused,
+            scenario: p.scenario,
+            speed: Some(speed),
+            speed_multiplier: speed.multiplier(),
+            seed: Some(self.opts.seed),
+            active_users: self.active_users,
+            simulation_time: Some(p.simulation_time),
+            started_at: Some(self.started_at),
+            ends_at: self.ends_at,
+            ticks: p.ticks,
+            events_generated: m.events_generated,
+            bookings_created: m.bookings_created,
+            invites_sent: m.invites_sent,
+            action_log_hash: Some(p.action_log_hash),
+            actions_logged: p.actions_logged,
+            seeded_demo_city: self.seeded,
+        }
+    }
+}
+
+/// Runs simulations on an app, one at a time.
+pub struct Simulator {
+    app: App,
+    slot: Mutex<Option<Run>>,
+}
+
+impl Simulator {
+    pub fn new(app: App) -> Self {
+        Self { app, slot: Mutex::new(None) }
+    }
+
+    /// Starts a run. An empty database is first seeded with `seed_if_empty`, or refused
+    /// (`Conflict`) when that is `None`. `Conflict` while another run is going.
+    #[tracing::instrument(skip_all, fields(scenario = opts.scenario.as_str(), users = opts.users, seed = opts.seed), err)]
+    pub async fn start(&self, opts: RunOptions, seed_if_empty: Option<SeedOptions>) -> AppResult<SimState> {
+        opts.validate()?;
+        let mut slot = self.slot.lock().await;
+        if slot.as_ref().is_some_and(Run::is_active) {
+            return Err(AppError::conflict("a simulation is already running: stop or reset it first"));
+        }
+        let mut seeded = false;
+        if self.app.store.counts().await?.users == 0 {
+            let Some(seed) = seed_if_empty else {
+                return Err(AppError::conflict(
+                    "the database has no users to simulate: seed it first (POST /api/v1/admin/data/seed or `luna seed`)",
+                ));
+            };
+            seeded = self.app.seed_demo(seed).await?.seeded;
+        }
+        let world = Arc::new(load_world(&self.app, opts.users).await?);
+        if world.users.is_empty() || world.venues.is_empty() {
+            return Err(AppError::conflict("the database needs users and venues to simulate: seed it first"));
+        }
+        let started_at =
+            opts.start_at.unwrap_or_else(|| default_start(opts.scenario, synth::default_now(), world.tz()));
+        let end_tick = opts.duration.map(|d| (d.num_seconds() / TICK_SECONDS).max(1) as u64);
+        let progress = Progress {
+            ticks: 0,
+            simulation_time: started_at,
+            scenario: opts.scenario,
+            action_log_hash: ActionLog::new(0).hash_hex(),
+            actions_logged: 0,
+        };
+        let shared = Arc::new(Shared::new(opts.speed, progress));
+        let runner = Runner::new(
+            self.app.clone(),
+            Arc::clone(&world),
+            Arc::clone(&shared),
+            opts.scenario,
+            opts.seed,
+            started_at,
+            end_tick,
+            opts.concurrency,
+            opts.keep_log,
+        );
+        let guard = Arc::clone(&shared);
+        let task = tokio::spawn(async move {
+            // A panicking run must not look like it is still going.
+            if AssertUnwindSafe(runner.run()).catch_unwind().await.is_err() {
+                tracing::error!("the simulation run panicked");
+                guard.status.send_replace(SimStatus::Stopped);
+            }
+        });
+        let ends_at = end_tick.map(|t| tick_time(started_at, t));
+        let run = Run { shared, opts, started_at, ends_at, active_users: world.users.len(), seeded, task };
+        let state = run.state();
+        *slot = Some(run);
+        self.publish("started", json!(state)).await;
+        Ok(state)
+    }
+
+    /// The active run, or `Conflict` naming what was asked.
+    fn active<'a>(slot: &'a mut Option<Run>, what: &str) -> AppResult<&'a mut Run> {
+        match slot.as_mut() {
+            Some(run) if run.is_active() => Ok(run),
+            _ => Err(AppError::conflict(format!("no simulation is running: cannot {what}"))),
+        }
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    pub async fn pause(&self) -> AppResult<SimState> {
+        self.change("pause", "paused", |run| {
+            let mut c = run.shared.lock_control();
+            if c.paused {
+                return Err(AppError::conflict("the simulation is already paused"));
+            }
+            c.paused = true;
+            Ok(())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    pub async fn resume(&self) -> AppResult<SimState> {
+        self.change("resume", "resumed", |run| {
+            let mut c = run.shared.lock_control();
+            if !c.paused {
+                return Err(AppError::conflict("the simulation is not paused"));
+            }
+            c.paused = false;
+            Ok(())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(%speed), err)]
+    pub async fn set_speed(&self, speed: Speed) -> AppResult<SimState> {
+        self.change("change its speed", "speed_changed", |run| {
+            run.shared.lock_control().speed = speed;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Switches the running simulation to `scenario` now.
+    #[tracing::instrument(skip_all, fields(scenario = scenario.as_str()), err)]
+    pub async fn trigger(&self, scenario: ScenarioId) -> AppResult<SimState> {
+        self.change("trigger a scenario", "scenario_triggered", |run| {
+            run.shared.lock_control().triggers.push(scenario);
+            run.shared.lock_progress().scenario = scenario;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Applies `f` to the active run, wakes the runner and announces `event`.
+    async fn change(&self, what: &str, event: &str, f: impl FnOnce(&Run) -> AppResult<()>) -> AppResult<SimState> {
+        let mut slot = self.slot.lock().await;
+        let run = Self::active(&mut slot, what)?;
+        f(run)?;
+        run.shared.wake.notify_one();
+        let state = run.state();
+        drop(slot);
+        self.publish(event, json!(state)).await;
+        Ok(state)
+    }
+
+    /// Stops the run and waits for its current tick to end.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn stop(&self) -> AppResult<SimState> {
+        let mut slot = self.slot.lock().await;
+        let run = Self::active(&mut slot, "stop")?;
+        let state = Self::halt(run).await;
+        drop(slot);
+        self.publish("stopped", json!(state)).await;
+        Ok(state)
+    }
+
+    async fn halt(run: &mut Run) -> SimState {
+        run.shared.lock_control().stop = true;
+        run.shared.wake.notify_one();
+        if let Err(e) = (&mut run.task).await {
+            tracing::error!(error = %e, "simulation task failed");
+            run.shared.status.send_replace(SimStatus::Stopped);
+        }
+        run.state()
+    }
+
+    /// Stops any run and forgets it (metrics included). Stored data is left alone.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn reset(&self) -> AppResult<SimState> {
+        let mut slot = self.slot.lock().await;
+        if let Some(run) = slot.as_mut().filter(|r| r.is_active()) {
+            Self::halt(run).await;
+        }
+        *slot = None;
+        drop(slot);
+        self.publish("reset", json!({})).await;
+        Ok(idle_state())
+    }
+
+    pub async fn state(&self) -> SimState {
+        self.slot.lock().await.as_ref().map_or_else(idle_state, Run::state)
+    }
+
+    pub async fn metrics(&self) -> MetricsSnapshot {
+        let slot = self.slot.lock().await;
+        slot.as_ref().map_or_else(
+            || super::metrics::Metrics::default().snapshot(RECOMMENDER),
+            |r| r.shared.metrics.snapshot(RECOMMENDER),
+        )
+    }
+
+    /// Waits until the run ends (duration reached or stopped).
+    pub async fn wait(&self) -> SimState {
+        let Some(mut status) = self.slot.lock().await.as_ref().map(|r| r.shared.status.subscribe()) else {
+            return idle_state();
+        };
+        let _ = status.wait_for(|s| matches!(s, SimStatus::Stopped | SimStatus::Finished)).await;
+        self.state().await
+    }
+
+    /// The kept lines of the last run's action log, once it has ended.
+    pub async fn log_lines(&self) -> Vec<String> {
+        let slot = self.slot.lock().await;
+        let log = slot.as_ref().and_then(|r| r.shared.log.lock().ok().and_then(|l| l.clone()));
+        log.map(|l| l.lines().to_vec()).unwrap_or_default()
+    }
+
+    async fn publish(&self, event: &str, data: serde_json::Value) {
+        publish(&self.app, event, data).await;
+    }
+}
+
+/// Announces `simulation.<event>` on the bus's `simulation` channel (directly: a control
+/// change writes nothing to the store, so there is no outbox row to relay).
+pub async fn publish(app: &App, event: &str, data: serde_json::Value) {
+    let publish = Publish {
+        channel: Channel::Simulation,
+        event_type: format!("simulation.{event}"),
+        data,
+        timestamp: chrono::Utc::now(),
+        source_id: None,
+    };
+    if let Err(e) = app.bus.publish(publish).await {
+        tracing::warn!(error = %e, event, "simulation event not published");
+    }
+}

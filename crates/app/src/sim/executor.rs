@@ -1,0 +1,177 @@
+//! The action executor: the one place where a simulated [`Action`] becomes a call to an `App`
+//! service, the same services HTTP handlers call, so every action writes through the store
+//! and publishes its events through the outbox like a real request.
+//!
+//! Services that do not exist yet are plug points, marked `PLUG` below:
+//! - **Recommendations** ([`Executor::recommend`]): until the engine-backed recommendation
+//!   service is in `App`, an honest fallback answers: the venues within the persona's usual
+//!   distance of home, in the store's order, exactly what `GET /api/v1/venues?lat&lng&radius_km`
+//!   returns. There is no ranking and no score; [`RECOMMENDER`] names it in the metrics.
+//! - **Plans and bookings** (`CreatePlan`, `AnswerInvitation`, `Book`, `Cancel`, `NoShow`,
+//!   `Attend`): answered [`Outcome::Unavailable`] and counted as `skipped_unavailable`; no
+//!   booking is ever faked. Return `Effect::Plan` / `Effect::Booking` with the new id when
+//!   plugging them in: the runner then delivers invitations and tracks bookings (cancel,
+//!   no-show, attend) without other changes.
+
+use domain::interaction::InteractionInput;
+use domain::{Id, InteractionType, PageRequest, Timestamp};
+
+use super::action::Action;
+use super::world::{SimUser, World};
+use crate::{App, AppResult, VenueSearch};
+
+/// The recommender the metrics report, until the engine-backed service is plugged in.
+pub const RECOMMENDER: &str = "venue_search_fallback";
+
+/// How an action went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The service call succeeded; `write` when it changed data.
+    Done { write: bool },
+    /// The service does not exist yet; nothing was called.
+    Unavailable,
+    /// The service refused or failed; the message says why.
+    Failed(String),
+    /// A decision that calls no service (ignoring recommendations).
+    NoCall,
+}
+
+/// What a successful action hands back to the simulation.
+#[derive(Debug, Clone, PartialEq, Default)]
+// `Plan` and `Booking` are built once plans and bookings are plugged in (see above).
+#[allow(dead_code)]
+pub enum Effect {
+    #[default]
+    None,
+    /// Venues a search or a recommendation showed, in their order (world indices).
+    Venues(Vec<u32>),
+    FriendRequest(Id),
+    Plan(Id),
+    Booking(Id),
+}
+
+/// Runs actions for the users of a world against an app.
+pub struct Executor<'a> {
+    pub app: &'a App,
+    pub world: &'a World,
+}
+
+impl Executor<'_> {
+    /// Runs `action` for user `user` at simulated time `at`.
+    pub async fn execute(&self, user: u32, at: Timestamp, action: &Action) -> (Outcome, Effect) {
+        if matches!(action, Action::IgnoreRecommendations { .. }) {
+            return (Outcome::NoCall, Effect::None);
+        }
+        match self.run(&self.world.users[user as usize], at, action).await {
+            Ok(Some((write, effect))) => (Outcome::Done { write }, effect),
+            Ok(None) => (Outcome::Unavailable, Effect::None),
+            Err(e) => (Outcome::Failed(e.to_string()), Effect::None),
+        }
+    }
+
+    /// `Ok(None)` when the service is not available yet.
+    async fn run(&self, user: &SimUser, at: Timestamp, action: &Action) -> AppResult<Option<(bool, Effect)>> {
+        let app = self.app;
+        let out = match action {
+            Action::Interact { venue, kind, dwell } => {
+                self.interact(user, *venue, *kind, *dwell, at).await?;
+                (true, Effect::None)
+            }
+            Action::ClickRecommendation { venue, .. } => {
+                self.interact(user, *venue, InteractionType::View, 60, at).await?;
+                (true, Effect::None)
+            }
+            Action::Search { category, price_max, radius_km } => {
+                let search = VenueSearch {
+                    category: *category,
+                    price_max: *price_max,
+                    lat: Some(user.home.lat),
+                    lng: Some(user.home.lng),
+                    radius_km: Some(f64::from(*radius_km)),
+                    ..VenueSearch::default()
+                };
+                let page = app.search_venues(search, PageRequest { limit: 20, after: None }).await?;
+                (false, Effect::Venues(self.indices(page.items.iter().map(|v| v.id))))
+            }
+            Action::AskRecommendations { limit } => self.recommend(user, *limit).await?,
+            Action::ListFriends => {
+                app.list_friends(user.id, PageRequest { limit: 50, after: None }).await?;
+                (false, Effect::None)
+            }
+            Action::SendFriendRequest { to } => {
+                let request = app.send_friend_request(user.id, self.world.users[*to as usize].id).await?;
+                (true, Effect::FriendRequest(request.id))
+            }
+            Action::AnswerFriendRequest { request, accept, .. } => {
+                app.answer_friend_request(*request, user.id, *accept).await?;
+                (true, Effect::None)
+            }
+            Action::ExpressInterest { venue, at: when } => {
+                // PLUG: `App` has no interest service yet; the store call is the one the
+                // recommendation issue's `POST .../interest` will wrap. Switch to it then.
+                let venue_id = self.world.venues[*venue as usize].id;
+                app.store.express_interest(user.id, venue_id, Some(*when)).await?;
+                app.wrote();
+                (true, Effect::None)
+            }
+            // PLUG (plans, issue 4): `app.create_plan(organizer, venue, at, invitees)` then
+            // `(true, Effect::Plan(plan.id))`; `AnswerInvitation` -> `app.answer_invitation(plan_id,
+            // user, accept)` then `(true, Effect::None)`.
+            Action::CreatePlan { .. } | Action::AnswerInvitation { .. } => return Ok(None),
+            // PLUG (bookings, issue 4): `Book` -> `app.create_booking(user, venue, at, party,
+            // idempotency key from the handle)` then `(true, Effect::Booking(booking.id))`;
+            // `Cancel` / `NoShow` -> the booking status change; `Attend` -> complete the
+            // booking and `self.interact(user, venue, InteractionType::Visit, ..)`.
+            Action::Book { .. } | Action::Cancel { .. } | Action::NoShow { .. } | Action::Attend { .. } => {
+                return Ok(None);
+            }
+            Action::IgnoreRecommendations { .. } => (false, Effect::None),
+        };
+        Ok(Some(out))
+    }
+
+    /// Venue recommendations for `user`.
+    ///
+    /// PLUG (recommendations, issue 3): replace the body with the engine-backed service, e.g.
+    /// `app.recommend_venues(user.id, limit)` mapped to world indices, and set [`RECOMMENDER`].
+    /// The fallback below is not a recommender: nearby venues in the store's (id) order.
+    async fn recommend(&self, user: &SimUser, limit: u8) -> AppResult<(bool, Effect)> {
+        let radius = synth::personas::PROFILES[user.persona].distance_km.clamp(1.0, crate::MAX_RADIUS_KM);
+        let search = VenueSearch {
+            lat: Some(user.home.lat),
+            lng: Some(user.home.lng),
+            radius_km: Some(radius),
+            ..VenueSearch::default()
+        };
+        let page = self.app.search_venues(search, PageRequest { limit: u32::from(limit), after: None }).await?;
+        Ok((false, Effect::Venues(self.indices(page.items.iter().map(|v| v.id)))))
+    }
+
+    /// Logs an interaction at simulated time `at` through the same service as
+    /// `POST /venues/{id}/interactions`. A simulated time ahead of the wall clock (a long run
+    /// at high speed) is stored as now, since the service refuses future times; the decision
+    /// and its log line do not change.
+    async fn interact(
+        &self,
+        user: &SimUser,
+        venue: u32,
+        kind: InteractionType,
+        dwell: i32,
+        at: Timestamp,
+    ) -> AppResult<()> {
+        let venue_id = self.world.venues[venue as usize].id;
+        let input = InteractionInput {
+            user_id: user.id,
+            interaction_type: kind,
+            dwell_time_seconds: Some(dwell),
+            occurred_at: Some(at.min(chrono::Utc::now())),
+        };
+        self.app.record_interaction(venue_id, input).await?;
+        Ok(())
+    }
+
+    /// World indices of venue ids (venues created after the run started are left out).
+    fn indices(&self, ids: impl Iterator<Item = Id>) -> Vec<u32> {
+        ids.filter_map(|id| self.world.venue_index.get(&id).copied()).collect()
+    }
+}

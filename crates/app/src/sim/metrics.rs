@@ -1,0 +1,283 @@
+//! What a run did, counted as outcomes come back: actions by type, reads and writes, bookings,
+//! recommendation click-through and conversion, social activity, failures, actions that were
+//! skipped because their service does not exist yet, and per local hour of the day. Wall time
+//! is only used for rates here; it never feeds a decision.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::action::Action;
+use super::executor::Outcome;
+
+/// Per local hour of the day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, ToSchema)]
+pub struct HourMetrics {
+    pub hour: u8,
+    /// Actions decided in that hour (service calls and skips).
+    pub actions: u64,
+    /// Booking attempts (confirmed, failed or skipped while bookings are unavailable).
+    pub booking_attempts: u64,
+    pub bookings_confirmed: u64,
+    /// People invited to plans (sent or skipped while plans are unavailable).
+    pub invitations_attempted: u64,
+    pub friend_requests: u64,
+    pub recommendation_requests: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct BookingMetrics {
+    pub attempted: u64,
+    pub confirmed: u64,
+    pub failed: u64,
+    /// Attempts not made because the booking service is not available yet.
+    pub skipped_unavailable: u64,
+    pub cancelled: u64,
+    pub no_shows: u64,
+    pub attended: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct RecommendationMetrics {
+    /// Which recommender answered: `venue_search_fallback` until the engine-backed one exists.
+    pub source: String,
+    pub requests: u64,
+    pub shown: u64,
+    pub clicks: u64,
+    pub ignored: u64,
+    /// Clicks followed by an intent to go (interest or a booking attempt).
+    pub conversions: u64,
+    /// Clicks per request.
+    pub click_through_rate: f64,
+    /// Conversions per request.
+    pub conversion_rate: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct SocialMetrics {
+    pub friend_requests_sent: u64,
+    pub friend_requests_accepted: u64,
+    pub friend_requests_declined: u64,
+    pub interests_expressed: u64,
+    pub plans_attempted: u64,
+    pub plans_created: u64,
+    /// People invited to plans, whether or not the plan could be created.
+    pub invitations_attempted: u64,
+    pub invitations_sent: u64,
+    pub invitations_accepted: u64,
+    pub invitations_declined: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct FailureMetrics {
+    pub total: u64,
+    pub by_type: BTreeMap<String, u64>,
+    pub last_error: Option<String>,
+}
+
+/// A run's metrics at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct MetricsSnapshot {
+    /// Service calls made (successful or failed).
+    pub actions_total: u64,
+    pub writes: u64,
+    pub reads: u64,
+    /// Writes among successful calls, 0 to 1.
+    pub write_share: f64,
+    /// Service calls per wall second while running (pauses excluded).
+    pub actions_per_second: f64,
+    /// The same over the last ten wall seconds.
+    pub recent_actions_per_second: f64,
+    pub wall_seconds: f64,
+    pub sessions: u64,
+    pub by_type: BTreeMap<String, u64>,
+    pub bookings: BookingMetrics,
+    pub recommendations: RecommendationMetrics,
+    pub social: SocialMetrics,
+    pub failures: FailureMetrics,
+    /// Decided actions whose service does not exist yet, by type.
+    pub skipped_unavailable: BTreeMap<String, u64>,
+    /// Actions about a venue, and those about a venue near the concert (Concert Night's pull).
+    pub venue_actions: u64,
+    pub near_event_actions: u64,
+    pub hourly: Vec<HourMetrics>,
+    /// The first seed document's names: service calls, confirmed bookings, invitations sent.
+    pub events_generated: u64,
+    pub bookings_created: u64,
+    pub invites_sent: u64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    snap: MetricsSnapshot,
+    wall: Duration,
+    recent: VecDeque<(Instant, u64)>,
+}
+
+/// Counters shared by a run's sessions and its controller.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    *map.entry(key.to_string()).or_default() += 1;
+}
+
+impl Metrics {
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    /// Counts one action's outcome at local `hour`; `near_event` when its venue is near the event.
+    pub fn record(&self, action: &Action, outcome: &Outcome, hour: usize, near_event: bool) {
+        self.with(|m| {
+            let s = &mut m.snap;
+            bump(&mut s.by_type, action.kind());
+            let h = &mut s.hourly_mut()[hour % 24];
+            h.actions += 1;
+            match outcome {
+                Outcome::Done { write } => {
+                    s.actions_total += 1;
+                    if *write { s.writes += 1 } else { s.reads += 1 }
+                }
+                Outcome::Failed(e) => {
+                    s.actions_total += 1;
+                    s.failures.total += 1;
+                    bump(&mut s.failures.by_type, action.kind());
+                    s.failures.last_error = Some(format!("{}: {e}", action.kind()));
+                }
+                Outcome::Unavailable => bump(&mut s.skipped_unavailable, action.kind()),
+                Outcome::NoCall => {}
+            }
+            if action.venue().is_some() {
+                s.venue_actions += 1;
+                s.near_event_actions += u64::from(near_event);
+            }
+            count_kind(s, action, outcome, hour);
+        });
+    }
+
+    pub fn session(&self) {
+        self.with(|m| m.snap.sessions += 1);
+    }
+
+    /// A recommendation list of `n` venues was shown.
+    pub fn shown(&self, n: usize) {
+        self.with(|m| m.snap.recommendations.shown += n as u64);
+    }
+
+    /// A clicked recommendation led to an intent to go.
+    pub fn converted(&self) {
+        self.with(|m| m.snap.recommendations.conversions += 1);
+    }
+
+    /// Adds wall time spent running (not paused).
+    pub fn add_wall(&self, d: Duration) {
+        self.with(|m| {
+            m.wall += d;
+            let now = Instant::now();
+            m.recent.push_back((now, m.snap.actions_total));
+            while m.recent.front().is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(10)) {
+                m.recent.pop_front();
+            }
+        });
+    }
+
+    pub fn snapshot(&self, source: &str) -> MetricsSnapshot {
+        self.with(|m| {
+            let mut s = m.snap.clone();
+            s.hourly_mut();
+            let per = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+            s.wall_seconds = m.wall.as_secs_f64();
+            s.actions_per_second = if s.wall_seconds > 0.0 { s.actions_total as f64 / s.wall_seconds } else { 0.0 };
+            s.recent_actions_per_second = match (m.recent.front(), m.recent.back()) {
+                (Some((t0, n0)), Some((t1, n1))) if t1 > t0 => (n1 - n0) as f64 / t1.duration_since(*t0).as_secs_f64(),
+                _ => s.actions_per_second,
+            };
+            s.write_share = per(s.writes, s.writes + s.reads);
+            let r = &mut s.recommendations;
+            r.source = source.to_string();
+            r.click_through_rate = per(r.clicks, r.requests);
+            r.conversion_rate = per(r.conversions, r.requests);
+            s.events_generated = s.actions_total;
+            s.bookings_created = s.bookings.confirmed;
+            s.invites_sent = s.social.invitations_sent;
+            s
+        })
+    }
+}
+
+impl MetricsSnapshot {
+    fn hourly_mut(&mut self) -> &mut Vec<HourMetrics> {
+        if self.hourly.len() != 24 {
+            self.hourly = (0..24).map(|h| HourMetrics { hour: h, ..HourMetrics::default() }).collect();
+        }
+        &mut self.hourly
+    }
+}
+
+/// The per-kind counters (bookings, recommendations, social) of one outcome.
+fn count_kind(s: &mut MetricsSnapshot, action: &Action, outcome: &Outcome, hour: usize) {
+    let done = matches!(outcome, Outcome::Done { .. });
+    let skipped = matches!(outcome, Outcome::Unavailable);
+    let (b, r, so) = (&mut s.bookings, &mut s.recommendations, &mut s.social);
+    let h = &mut s.hourly[hour % 24];
+    match action {
+        Action::Book { .. } => {
+            b.attempted += 1;
+            h.booking_attempts += 1;
+            h.bookings_confirmed += u64::from(done);
+            if done {
+                b.confirmed += 1
+            } else if skipped {
+                b.skipped_unavailable += 1
+            } else {
+                b.failed += 1
+            }
+        }
+        Action::Cancel { .. } => b.cancelled += u64::from(done),
+        Action::NoShow { .. } => b.no_shows += u64::from(done),
+        Action::Attend { .. } => b.attended += u64::from(done),
+        Action::AskRecommendations { .. } => {
+            r.requests += u64::from(done);
+            h.recommendation_requests += 1;
+        }
+        Action::ClickRecommendation { .. } => r.clicks += u64::from(done),
+        Action::IgnoreRecommendations { .. } => r.ignored += 1,
+        Action::SendFriendRequest { .. } => {
+            so.friend_requests_sent += u64::from(done);
+            h.friend_requests += 1;
+        }
+        Action::AnswerFriendRequest { accept, .. } if done => {
+            if *accept {
+                so.friend_requests_accepted += 1
+            } else {
+                so.friend_requests_declined += 1
+            }
+        }
+        Action::ExpressInterest { .. } => so.interests_expressed += u64::from(done),
+        Action::CreatePlan { invitees, .. } => {
+            let n = invitees.len() as u64;
+            so.plans_attempted += 1;
+            so.invitations_attempted += n;
+            h.invitations_attempted += n;
+            if done {
+                so.plans_created += 1;
+                so.invitations_sent += n;
+            }
+        }
+        Action::AnswerInvitation { accept, .. } if done => {
+            if *accept {
+                so.invitations_accepted += 1
+            } else {
+                so.invitations_declined += 1
+            }
+        }
+        _ => {}
+    }
+}

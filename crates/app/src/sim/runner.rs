@@ -1,0 +1,333 @@
+//! The run loop. Each tick (one simulated minute): apply control changes (pause, stop, speed,
+//! triggered scenarios), wait for the tick's wall time unless at `max`, run what is due
+//! (booking outcomes), draw which users open the app, run their sessions concurrently, log
+//! their decisions in user order, then run the contended actions one by one in that order and
+//! hand their effects (requests, invitations) to the users concerned.
+//!
+//! Reproducible: who acts in a tick and every draw of a session come from generators keyed by
+//! `(seed, tick, user)`; decisions never read the wall clock or another session's results.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use domain::Timestamp;
+use futures::StreamExt;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+use synth::personas::PROFILES;
+use tokio::sync::{Notify, watch};
+
+use super::action::{Action, ActionLog, Handle};
+use super::behaviour::session_chance;
+use super::clock::{Pacer, Speed, TICK_SECONDS, tick_time};
+use super::control::publish;
+use super::executor::{Effect, Executor, RECOMMENDER};
+use super::metrics::Metrics;
+use super::scenario::{LocalTime, ScenarioId, Schedule};
+use super::session::{InboxItem, Session, SessionAt, SessionOutput, UserState};
+use super::state::{Progress, SimStatus};
+use super::world::World;
+use crate::App;
+
+/// Pending items kept per user at most (older ones are dropped, left pending in the store).
+const INBOX_CAP: usize = 20;
+
+/// Control requests the runner picks up between ticks.
+#[derive(Debug)]
+pub struct Control {
+    pub paused: bool,
+    pub stop: bool,
+    pub speed: Speed,
+    pub triggers: Vec<ScenarioId>,
+}
+
+/// What the runner and its controller share.
+#[derive(Debug)]
+pub struct Shared {
+    pub control: Mutex<Control>,
+    pub wake: Notify,
+    pub metrics: Metrics,
+    pub progress: Mutex<Progress>,
+    pub status: watch::Sender<SimStatus>,
+    /// The action log once the run has ended.
+    pub log: Mutex<Option<ActionLog>>,
+}
+
+impl Shared {
+    pub fn new(speed: Speed, progress: Progress) -> Self {
+        Self {
+            control: Mutex::new(Control { paused: false, stop: false, speed, triggers: Vec::new() }),
+            wake: Notify::new(),
+            metrics: Metrics::default(),
+            progress: Mutex::new(progress),
+            status: watch::channel(SimStatus::Running).0,
+            log: Mutex::new(None),
+        }
+    }
+
+    pub fn lock_control(&self) -> std::sync::MutexGuard<'_, Control> {
+        self.control.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn lock_progress(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// SplitMix64: a well-mixing bijection, for cheap keyed draws.
+fn mix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn key(seed: u64, stream: u64, a: u64, b: u64) -> u64 {
+    mix64(mix64(mix64(seed ^ mix64(stream)) ^ a) ^ b)
+}
+
+fn unit(h: u64) -> f64 {
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The state of one run, owned by its task.
+pub struct Runner {
+    pub app: App,
+    pub world: Arc<World>,
+    pub shared: Arc<Shared>,
+    pub seed: u64,
+    pub start: Timestamp,
+    pub end_tick: Option<u64>,
+    pub concurrency: usize,
+    pub log: ActionLog,
+    schedule: Schedule,
+    states: Vec<UserState>,
+    agenda: BTreeMap<u64, Vec<(u32, Action)>>,
+}
+
+impl Runner {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        app: App,
+        world: Arc<World>,
+        shared: Arc<Shared>,
+        scenario: ScenarioId,
+        seed: u64,
+        start: Timestamp,
+        end_tick: Option<u64>,
+        concurrency: usize,
+        keep_log: usize,
+    ) -> Self {
+        let states = vec![UserState::default(); world.users.len()];
+        let (schedule, log, agenda) = (Schedule::new(scenario), ActionLog::new(keep_log), BTreeMap::new());
+        Self {
+            app,
+            world,
+            shared,
+            seed,
+            start,
+            end_tick,
+            concurrency: concurrency.max(1),
+            log,
+            schedule,
+            states,
+            agenda,
+        }
+    }
+
+    /// Runs until stopped or the duration is over; leaves the log in `shared.log`.
+    pub async fn run(mut self) {
+        let mut pacer = Pacer::new(0);
+        let mut tick = 0u64;
+        let mut last_speed = None;
+        let status = loop {
+            let Some((speed, triggers, resumed)) = self.wait_for_control().await else { break SimStatus::Stopped };
+            if self.end_tick.is_some_and(|end| tick >= end) {
+                break SimStatus::Finished;
+            }
+            let at = tick_time(self.start, tick);
+            for id in triggers {
+                self.schedule.trigger(id, at, LocalTime::at(at, self.world.tz()));
+                self.log.push_line(format!("{tick} scenario {}", id.as_str()));
+            }
+            if resumed || last_speed != Some(speed) {
+                pacer.reanchor(tick);
+                last_speed = Some(speed);
+            }
+            let began = Instant::now();
+            if let Some(due) = pacer.due(tick, speed) {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due.into()) => {},
+                    // A control change: look at it before running the tick.
+                    _ = self.shared.wake.notified() => {
+                        self.shared.metrics.add_wall(began.elapsed());
+                        continue;
+                    }
+                }
+            }
+            self.tick(tick, at).await;
+            tick += 1;
+            self.shared.metrics.add_wall(began.elapsed());
+            self.publish_progress(tick);
+            if speed == Speed::Max {
+                tokio::task::yield_now().await;
+            }
+        };
+        self.publish_progress(tick);
+        if status == SimStatus::Finished {
+            let p = self.shared.lock_progress().clone();
+            let data = json!({"ticks": p.ticks, "simulation_time": p.simulation_time, "scenario": p.scenario,
+                "action_log_hash": p.action_log_hash, "metrics": self.shared.metrics.snapshot(RECOMMENDER)});
+            publish(&self.app, "finished", data).await;
+        }
+        *self.shared.log.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.log);
+        self.shared.status.send_replace(status);
+    }
+
+    /// Waits while paused; `None` when asked to stop. Returns the speed, the scenarios
+    /// triggered since the last tick and whether the run was just resumed.
+    async fn wait_for_control(&self) -> Option<(Speed, Vec<ScenarioId>, bool)> {
+        let mut resumed = false;
+        loop {
+            {
+                let mut c = self.shared.lock_control();
+                if c.stop {
+                    return None;
+                }
+                if !c.paused {
+                    return Some((c.speed, std::mem::take(&mut c.triggers), resumed));
+                }
+            }
+            resumed = true;
+            self.shared.wake.notified().await;
+        }
+    }
+
+    fn publish_progress(&self, tick: u64) {
+        let mut p = self.shared.lock_progress();
+        p.ticks = tick;
+        p.simulation_time = tick_time(self.start, tick);
+        p.scenario = self.schedule.current;
+        p.action_log_hash = self.log.hash_hex();
+        p.actions_logged = self.log.len();
+    }
+
+    /// One simulated minute.
+    async fn tick(&mut self, tick: u64, at: Timestamp) {
+        let world = Arc::clone(&self.world);
+        let local = LocalTime::at(at, world.tz());
+        let surge = self.schedule.surge(at, local);
+        let app = self.app.clone();
+        let exec = Executor { app: &app, world: &world };
+        for (user, action) in self.agenda.remove(&tick).unwrap_or_default() {
+            self.log.push(tick, user, &action);
+            self.execute(&exec, tick, user, at, local, action).await;
+        }
+        let mut inputs = Vec::new();
+        for (u, user) in world.users.iter().enumerate() {
+            let chance = session_chance(
+                &PROFILES[user.persona],
+                user.persona,
+                user.activity,
+                local.weekday,
+                local.hour,
+                surge,
+                TICK_SECONDS,
+            );
+            if unit(key(self.seed, 1, tick, u as u64)) < chance {
+                let rng = ChaCha8Rng::seed_from_u64(key(self.seed, 2, tick, u as u64));
+                let when = SessionAt { user: u as u32, at, local, surge };
+                inputs.push((when, std::mem::take(&mut self.states[u]), rng));
+            }
+        }
+        let metrics = &self.shared.metrics;
+        let sessions =
+            inputs.into_iter().map(|(when, state, rng)| Session::new(&exec, metrics, when, state, rng).run());
+        let mut outputs: Vec<SessionOutput> =
+            futures::stream::iter(sessions).buffer_unordered(self.concurrency).collect().await;
+        outputs.sort_by_key(|o| o.user);
+        for o in &outputs {
+            for action in &o.log {
+                self.log.push(tick, o.user, action);
+            }
+        }
+        for o in outputs {
+            let user = o.user;
+            self.states[user as usize] = o.state;
+            for (action, effect) in o.effects {
+                self.apply(tick, user, &action, effect);
+            }
+            for action in o.deferred {
+                self.execute(&exec, tick, user, at, local, action).await;
+            }
+        }
+    }
+
+    /// Runs an action outside a session (contended or due), counts it and applies its effect.
+    async fn execute(
+        &mut self,
+        exec: &Executor<'_>,
+        tick: u64,
+        user: u32,
+        at: Timestamp,
+        local: LocalTime,
+        action: Action,
+    ) {
+        let (outcome, effect) = exec.execute(user, at, &action).await;
+        let near = action.venue().is_some_and(|v| self.world.near_event(v));
+        self.shared.metrics.record(&action, &outcome, local.hour, near);
+        self.apply(tick, user, &action, effect);
+    }
+
+    /// Hands an effect to the users it concerns.
+    fn apply(&mut self, tick: u64, user: u32, action: &Action, effect: Effect) {
+        let mut deliver = |to: u32, item: InboxItem| {
+            let inbox = &mut self.states[to as usize].inbox;
+            if inbox.len() >= INBOX_CAP {
+                inbox.remove(0);
+            }
+            inbox.push(item);
+        };
+        match (action, effect) {
+            (Action::SendFriendRequest { to }, Effect::FriendRequest(request)) => {
+                deliver(*to, InboxItem::FriendRequest { from: user, request });
+            }
+            (Action::CreatePlan { plan, invitees, .. }, Effect::Plan(plan_id)) => {
+                for &to in invitees {
+                    deliver(to, InboxItem::Invitation { plan: *plan, plan_id });
+                }
+            }
+            (Action::Book { booking, venue, at, .. }, Effect::Booking(booking_id)) => {
+                self.schedule_booking(tick, user, *booking, *venue, *at, booking_id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Decides a confirmed booking's fate from its own generator (cancelled before the day,
+    /// not shown up, or attended) and puts it on the agenda.
+    fn schedule_booking(
+        &mut self,
+        tick: u64,
+        user: u32,
+        booking: Handle,
+        venue: u32,
+        at: Timestamp,
+        booking_id: domain::Id,
+    ) {
+        let app = &PROFILES[self.world.users[user as usize].persona].app;
+        let draw = |n| unit(key(self.seed, 3, u64::from(booking.owner) << 32 | u64::from(booking.seq), n));
+        let due = ((at - self.start).num_seconds() / TICK_SECONDS).max(tick as i64 + 1) as u64;
+        let (when, action) = if draw(0) < app.cancel_booking {
+            let span = due.saturating_sub(tick + 1).max(1);
+            (tick + 1 + (draw(1) * span as f64) as u64, Action::Cancel { booking, booking_id })
+        } else if draw(2) < app.no_show {
+            (due, Action::NoShow { booking, booking_id })
+        } else {
+            (due, Action::Attend { booking, venue, booking_id })
+        };
+        self.agenda.entry(when).or_default().push((user, action));
+    }
+}

@@ -1,0 +1,93 @@
+//! What the simulator reports about a run: its status, the runner's progress after each
+//! tick, and [`SimState`], the body of `GET /api/v1/simulation/state` and of every control
+//! endpoint's answer.
+
+use domain::Timestamp;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::clock::{Speed, SpeedInput};
+use super::scenario::ScenarioId;
+
+/// Where the simulator stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SimStatus {
+    /// Nothing has run since start-up or the last reset.
+    Idle,
+    Running,
+    Paused,
+    /// Stopped on request.
+    Stopped,
+    /// Reached the end of its duration.
+    Finished,
+}
+
+/// What the runner reports after each tick.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub ticks: u64,
+    pub simulation_time: Timestamp,
+    pub scenario: ScenarioId,
+    pub action_log_hash: String,
+    pub actions_logged: u64,
+}
+
+/// The simulator's state (`GET /api/v1/simulation/state`). The first seed document's keys
+/// (`running`, `paused`, `simulation_time`, `speed_multiplier`, `scenario`, `active_users`,
+/// `events_generated`, `bookings_created`, `invites_sent`) are kept; `active_users` is a count.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SimState {
+    pub status: SimStatus,
+    pub running: bool,
+    pub paused: bool,
+    pub scenario: ScenarioId,
+    /// A multiplier or `"max"`.
+    #[schema(value_type = Option<SpeedInput>)]
+    pub speed: Option<Speed>,
+    /// The multiplier (`null` at `max` or when idle).
+    pub speed_multiplier: Option<f64>,
+    pub seed: Option<u64>,
+    pub active_users: usize,
+    /// Simulated time now, where the run started and where it ends (`null`: until stopped).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub simulation_time: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub started_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ends_at: Option<Timestamp>,
+    /// Simulated minutes run.
+    pub ticks: u64,
+    pub events_generated: u64,
+    pub bookings_created: u64,
+    pub invites_sent: u64,
+    /// FNV-1a hash of the action log so far: equal for runs with the same seed and settings.
+    pub action_log_hash: Option<String>,
+    pub actions_logged: u64,
+    /// Whether starting this run first seeded the demo city into an empty database.
+    pub seeded_demo_city: bool,
+}
+
+/// The state when nothing has run since start-up or the last reset.
+pub fn idle_state() -> SimState {
+    SimState {
+        status: SimStatus::Idle,
+        running: false,
+        paused: false,
+        scenario: ScenarioId::Normal,
+        speed: None,
+        speed_multiplier: None,
+        seed: None,
+        active_users: 0,
+        simulation_time: None,
+        started_at: None,
+        ends_at: None,
+        ticks: 0,
+        events_generated: 0,
+        bookings_created: 0,
+        invites_sent: 0,
+        action_log_hash: None,
+        actions_logged: 0,
+        seeded_demo_city: false,
+    }
+}

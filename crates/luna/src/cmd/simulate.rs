@@ -1,0 +1,184 @@
+//! `luna simulate`: runs the simulator headless against the configured store (the embedded
+//! SQLite by default, or `DATABASE_URL`), with live progress and metrics, and writes a JSON
+//! summary at the end. Same data, `--seed` and settings, same actions (the summary's
+//! `action_log_hash`). An empty database is seeded first with a city of `--users` users.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use app::sim::{RunOptions, ScenarioId, SimStatus, Simulator, Speed, SpeedInput};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Scenario: normal, lunch_rush, friday_night, weekend_brunch, concert_night,
+    /// happy_hour_rush or new_user_onboarding.
+    #[arg(long, default_value = "normal", value_parser = parse_scenario)]
+    pub scenario: ScenarioId,
+    /// How many stored users act (the first in id order).
+    #[arg(long, default_value_t = 1000)]
+    pub users: usize,
+    /// Simulated seconds per wall second, 1 to 100, or `max` (as fast as the store allows).
+    #[arg(long, default_value = "max")]
+    pub speed: String,
+    /// Simulated time to run, such as 4h, 90m or 2d.
+    #[arg(long, default_value = "4h")]
+    pub duration: String,
+    /// Random seed: the same seed, data and settings give the same actions.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Simulated start, RFC 3339 (default: the scenario's usual start after the seeded history).
+    #[arg(long)]
+    pub start_at: Option<String>,
+    /// Sessions in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Write the JSON summary to this file instead of stdout.
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
+    /// Refuse to run on an empty database instead of seeding a city first.
+    #[arg(long)]
+    pub no_seed: bool,
+    #[command(flatten)]
+    pub store: super::StoreArgs,
+}
+
+fn parse_scenario(s: &str) -> Result<ScenarioId, String> {
+    ScenarioId::parse(s).ok_or_else(|| {
+        let ids: Vec<_> = ScenarioId::ALL.iter().map(|i| i.as_str()).collect();
+        format!("unknown scenario {s:?}; one of {}", ids.join(", "))
+    })
+}
+
+fn run_options(args: &SimulateArgs) -> anyhow::Result<RunOptions> {
+    let speed = Speed::parse(&SpeedInput::Text(args.speed.clone()), "speed")
+        .map_err(|_| anyhow::anyhow!("--speed must be 1 to 100 or max, not {:?}", args.speed))?;
+    let duration = app::sim::parse_duration(&args.duration).map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
+    let start_at = match &args.start_at {
+        Some(s) => Some(chrono::DateTime::parse_from_rfc3339(s).context("--start-at must be RFC 3339")?.to_utc()),
+        None => None,
+    };
+    let opts = RunOptions {
+        scenario: args.scenario,
+        speed,
+        users: args.users,
+        seed: args.seed,
+        duration: Some(duration),
+        start_at,
+        concurrency: args.concurrency,
+        keep_log: 0,
+    };
+    opts.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(opts)
+}
+
+pub async fn run(mut settings: Settings, args: SimulateArgs) -> anyhow::Result<()> {
+    args.store.apply(&mut settings);
+    crate::logging::init(false);
+    let opts = run_options(&args)?;
+    let store = super::open_store(&settings).await?;
+    let bus: bus::DynBus = match &settings.redis_url {
+        Some(url) => std::sync::Arc::new(
+            bus::RedisBus::connect(url, "luna:events", 100_000)
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to Redis at {}: {e}", crate::settings::redact_url(url)))?,
+        ),
+        None => std::sync::Arc::new(bus::MemoryBus::default()),
+    };
+    let app = app::App::with_bus(store, bus, super::seed::app_settings(&settings));
+    let db = crate::settings::redact_url(&settings.database_url());
+    if app.store.counts().await.map_err(|e| anyhow::anyhow!("reading the database: {e}"))?.users == 0 && !args.no_seed {
+        seed_city(&app, &settings, args.users).await?;
+    }
+    // Events leave the outbox as they would under `luna serve`.
+    let relay = app::relay::spawn(app.store.clone(), app.bus.clone(), app.outbox_wake.clone());
+    let sim = Simulator::new(app.clone());
+    eprintln!(
+        "Simulating {} for {} at speed {} with up to {} users (seed {}) on {db}",
+        opts.scenario.as_str(),
+        args.duration,
+        opts.speed,
+        opts.users,
+        opts.seed
+    );
+    let began = Instant::now();
+    let started = sim.start(opts.clone(), None).await.map_err(|e| anyhow::anyhow!("starting the simulation: {e}"))?;
+    let state = watch(&sim, started.ticks + opts.duration.map_or(0, |d| d.num_minutes() as u64)).await;
+    let wall = began.elapsed().as_secs_f64();
+    relay.abort();
+    while let Ok(n) = app::relay::relay_once(&app.store, &app.bus).await {
+        if n == 0 {
+            break;
+        }
+    }
+    let summary = json!({
+        "settings": {
+            "scenario": opts.scenario, "users": args.users, "speed": opts.speed, "duration": args.duration,
+            "seed": opts.seed, "concurrency": opts.concurrency, "database": app.store.backend().as_str(),
+        },
+        "wall_seconds": wall,
+        "state": state,
+        "metrics": sim.metrics().await,
+    });
+    let text = serde_json::to_string_pretty(&summary)?;
+    match &args.summary {
+        Some(path) => std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?,
+        None => println!("{text}"),
+    }
+    anyhow::ensure!(state.status == SimStatus::Finished, "the simulation was stopped before the end");
+    Ok(())
+}
+
+/// Seeds a city of `users` users (half as many venues, like the demo city) into an empty database.
+async fn seed_city(app: &app::App, settings: &Settings, users: usize) -> anyhow::Result<()> {
+    let mut opts = super::seed::demo_options(settings, false);
+    opts.users = users.max(opts.users);
+    opts.venues = (opts.users / 2).max(opts.venues);
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(format!("The database is empty: seeding {} users and {} venues", opts.users, opts.venues));
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let report = app.seed_demo(opts).await.map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
+    spinner.finish_with_message(format!("Seeded {} users and {} venues", report.users, report.venues));
+    Ok(())
+}
+
+/// Shows progress until the run ends (Ctrl-C stops it); returns the final state.
+async fn watch(sim: &Simulator, total_ticks: u64) -> app::sim::SimState {
+    let bar = ProgressBar::new(total_ticks);
+    let style = ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} sim min  {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    let wait = sim.wait();
+    tokio::pin!(wait);
+    let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            state = &mut wait => {
+                bar.finish();
+                return state;
+            }
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("Stopping the simulation");
+                let _ = sim.stop().await;
+            }
+            _ = ticker.tick() => {
+                let (s, m) = (sim.state().await, sim.metrics().await);
+                bar.set_position(s.ticks);
+                let time = s.simulation_time.map(|t| t.format("%a %H:%M UTC").to_string()).unwrap_or_default();
+                bar.set_message(format!(
+                    "{time}  {} actions  {:.0}/s  writes {:.0}%  skipped {}  failures {}",
+                    m.actions_total,
+                    m.recent_actions_per_second,
+                    m.write_share * 100.0,
+                    m.skipped_unavailable.values().sum::<u64>(),
+                    m.failures.total
+                ));
+            }
+        }
+    }
+}
