@@ -14,6 +14,7 @@ mod extract;
 mod health;
 mod interactions;
 mod metrics;
+mod reco;
 mod respond;
 mod simulation;
 mod social;
@@ -76,7 +77,8 @@ fn routes() -> (Router<App>, OpenApi) {
     let resources = resources();
     let (legacy_routes, resource_doc) = resources.clone().split_for_parts();
     let (routes, mut doc) = OpenApiRouter::with_openapi(docs::base())
-        .nest("/api/v1", resources)
+        .nest("/api/v1", resources.merge(reco::router()))
+        .merge(reco::legacy_router())
         .merge(admin::router())
         .merge(simulation::router())
         .merge(streams::router())

@@ -30,16 +30,16 @@ pub fn layer(app: &App) -> Extension<Arc<Simulator>> {
 
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
-        .routes(routes!(start))
-        .routes(routes!(pause))
-        .routes(routes!(resume))
-        .routes(routes!(stop))
-        .routes(routes!(reset))
-        .routes(routes!(speed))
-        .routes(routes!(scenario))
-        .routes(routes!(scenarios))
-        .routes(routes!(state))
-        .routes(routes!(metrics))
+        .routes(routes!(start_simulation))
+        .routes(routes!(pause_simulation))
+        .routes(routes!(resume_simulation))
+        .routes(routes!(stop_simulation))
+        .routes(routes!(reset_simulation))
+        .routes(routes!(set_simulation_speed))
+        .routes(routes!(trigger_scenario))
+        .routes(routes!(list_scenarios))
+        .routes(routes!(simulation_state))
+        .routes(routes!(simulation_metrics))
 }
 
 /// Speed of a new run when none is given.
@@ -102,7 +102,7 @@ impl StartRequest {
         (status = 409, description = "A simulation is already running", body = ErrorBody),
         (status = 422, description = "A bad field", body = ErrorBody),
     ))]
-async fn start(
+async fn start_simulation(
     State(app): State<App>,
     Extension(sim): Sim,
     body: Option<AppJson<StartRequest>>,
@@ -119,7 +119,7 @@ async fn start(
 #[utoipa::path(post, path = "/api/v1/simulation/pause", tag = "simulation",
     responses((status = 200, description = "Paused", body = SimState),
         (status = 409, description = "Nothing is running, or already paused", body = ErrorBody)))]
-async fn pause(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
+async fn pause_simulation(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
     Ok(AppJson(sim.pause().await?))
 }
 
@@ -127,7 +127,7 @@ async fn pause(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
 #[utoipa::path(post, path = "/api/v1/simulation/resume", tag = "simulation",
     responses((status = 200, description = "Resumed", body = SimState),
         (status = 409, description = "Nothing is paused", body = ErrorBody)))]
-async fn resume(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
+async fn resume_simulation(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
     Ok(AppJson(sim.resume().await?))
 }
 
@@ -135,14 +135,14 @@ async fn resume(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
 #[utoipa::path(post, path = "/api/v1/simulation/stop", tag = "simulation",
     responses((status = 200, description = "Stopped", body = SimState),
         (status = 409, description = "Nothing is running", body = ErrorBody)))]
-async fn stop(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
+async fn stop_simulation(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
     Ok(AppJson(sim.stop().await?))
 }
 
 /// Stop any simulation and forget it (stored data is left alone; see the admin reset).
 #[utoipa::path(post, path = "/api/v1/simulation/reset", tag = "simulation",
     responses((status = 200, description = "Back to idle", body = SimState)))]
-async fn reset(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
+async fn reset_simulation(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
     Ok(AppJson(sim.reset().await?))
 }
 
@@ -161,7 +161,10 @@ pub struct SpeedRequest {
     responses((status = 200, description = "Speed changed", body = SimState),
         (status = 409, description = "Nothing is running", body = ErrorBody),
         (status = 422, description = "No speed, or out of range", body = ErrorBody)))]
-async fn speed(Extension(sim): Sim, AppJson(body): AppJson<SpeedRequest>) -> ApiResult<AppJson<SimState>> {
+async fn set_simulation_speed(
+    Extension(sim): Sim,
+    AppJson(body): AppJson<SpeedRequest>,
+) -> ApiResult<AppJson<SimState>> {
     let speed = match (&body.speed, &body.multiplier) {
         (Some(s), _) => Speed::parse(s, "speed")?,
         (None, Some(m)) => Speed::parse(m, "multiplier")?,
@@ -182,7 +185,10 @@ pub struct ScenarioRequest {
     responses((status = 200, description = "Triggered", body = SimState),
         (status = 409, description = "Nothing is running", body = ErrorBody),
         (status = 422, description = "Unknown scenario", body = ErrorBody)))]
-async fn scenario(Extension(sim): Sim, AppJson(body): AppJson<ScenarioRequest>) -> ApiResult<AppJson<SimState>> {
+async fn trigger_scenario(
+    Extension(sim): Sim,
+    AppJson(body): AppJson<ScenarioRequest>,
+) -> ApiResult<AppJson<SimState>> {
     Ok(AppJson(sim.trigger(body.scenario).await?))
 }
 
@@ -202,7 +208,7 @@ pub struct ScenarioList {
 /// The scenarios a run can start with or trigger.
 #[utoipa::path(get, path = "/api/v1/simulation/scenarios", tag = "simulation",
     responses((status = 200, description = "Every scenario", body = ScenarioList)))]
-async fn scenarios() -> AppJson<ScenarioList> {
+async fn list_scenarios() -> AppJson<ScenarioList> {
     let list =
         SCENARIOS.iter().map(|s| ScenarioInfo { id: s.id, name: s.name.into(), description: s.description.into() });
     AppJson(ScenarioList { scenarios: list.collect() })
@@ -211,7 +217,7 @@ async fn scenarios() -> AppJson<ScenarioList> {
 /// Where the simulation stands.
 #[utoipa::path(get, path = "/api/v1/simulation/state", tag = "simulation",
     responses((status = 200, description = "The state", body = SimState)))]
-async fn state(Extension(sim): Sim) -> AppJson<SimState> {
+async fn simulation_state(Extension(sim): Sim) -> AppJson<SimState> {
     AppJson(sim.state().await)
 }
 
@@ -219,6 +225,6 @@ async fn state(Extension(sim): Sim) -> AppJson<SimState> {
 /// bookings, recommendation click-through and conversion, social activity, failures.
 #[utoipa::path(get, path = "/api/v1/simulation/metrics", tag = "simulation",
     responses((status = 200, description = "The metrics", body = MetricsSnapshot)))]
-async fn metrics(Extension(sim): Sim) -> AppJson<MetricsSnapshot> {
+async fn simulation_metrics(Extension(sim): Sim) -> AppJson<MetricsSnapshot> {
     AppJson(sim.metrics().await)
 }

@@ -3,14 +3,16 @@
 //! same transaction) and returns domain values. No HTTP here.
 
 mod error;
-pub mod seed;
-mod social;
-mod users;
-mod venues;
+pub mod reco;
+pub mod reco_service;
 pub mod relay;
+pub mod seed;
 pub mod sim;
+mod social;
 pub mod stats;
 pub mod telemetry;
+mod users;
+mod venues;
 
 use std::sync::Arc;
 
@@ -27,6 +29,8 @@ pub use venues::{MAX_RADIUS_KM, VenueSearch};
 pub struct AppSettings {
     /// The demo city: what `serve --demo` and the admin seed endpoint generate by default.
     pub demo: seed::SeedOptions,
+    /// The recommendation engine's settings and model file.
+    pub reco: reco::RecoSettings,
 }
 
 /// Everything a request needs: cheap to clone, shared by all handlers.
@@ -39,6 +43,8 @@ pub struct App {
     pub outbox_wake: Arc<Notify>,
     /// Live figures (requests, latencies, event rates, SSE streams) and their settings.
     pub telemetry: Arc<Telemetry>,
+    /// The recommendation engine, rebuilt and swapped by `reload_engine`.
+    pub engine: Arc<reco::EngineCell>,
 }
 
 impl App {
@@ -49,7 +55,8 @@ impl App {
 
     pub fn with_bus(store: DynStore, bus: DynBus, settings: AppSettings) -> Self {
         let telemetry = Arc::new(Telemetry::new(LiveSettings::default()));
-        Self { store, bus, settings: Arc::new(settings), outbox_wake: Arc::new(Notify::new()), telemetry }
+        let engine = Arc::new(reco::EngineCell::empty(&settings.reco.engine));
+        Self { store, bus, settings: Arc::new(settings), outbox_wake: Arc::new(Notify::new()), telemetry, engine }
     }
 
     /// The same app with other live-stream settings (subscriber cap, keep-alive, snapshot period).
@@ -65,6 +72,7 @@ impl App {
             relay::spawn(self.store.clone(), self.bus.clone(), self.outbox_wake.clone()),
             stats::spawn_watcher(self.clone()),
             stats::spawn_snapshots(self.clone()),
+            reco::spawn_follower(self.clone()),
         ]
     }
 

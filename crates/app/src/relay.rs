@@ -42,25 +42,21 @@ pub async fn relay_pass(store: &DynStore, bus: &DynBus) -> Result<Option<usize>,
 /// Publishes the oldest unpublished events, stopping at the first failure; marks what went out.
 async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> {
     let records = store.unpublished_events(BATCH).await.map_err(|e| e.to_string())?;
-    let mut done = Vec::with_capacity(records.len());
-    let mut failure = None;
-    for r in records {
-        let (event_type, data) = r.event.into_parts();
-        let publish =
-            Publish { channel: r.event.channel(), event_type, data, timestamp: r.created_at, source_id: Some(r.id) };
-        match bus.publish(publish).await {
-            Ok(_) => done.push(r.id),
-            Err(e) => {
-                failure = Some(e.to_string());
-                break;
-            }
-        }
-    }
+    let batch = records
+        .iter()
+        .map(|r| {
+            let (event_type, data) = r.event.into_parts();
+            Publish { channel: r.event.channel(), event_type, data, timestamp: r.created_at, source_id: Some(r.id) }
+        })
+        .collect();
+    // In order, in one round trip where the bus can; what went out is a prefix of the batch.
+    let (published, failure) = bus.publish_many(batch).await;
+    let done: Vec<_> = records.iter().take(published.len()).map(|r| r.id).collect();
     if !done.is_empty() {
         store.mark_published(&done).await.map_err(|e| e.to_string())?;
     }
     match failure {
-        Some(e) => Err(e),
+        Some(e) => Err(e.to_string()),
         None => Ok(done.len()),
     }
 }

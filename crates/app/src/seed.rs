@@ -15,6 +15,8 @@ use crate::{App, AppError, AppResult};
 const CHUNK_USERS: usize = 5_000;
 /// Venues per batch.
 const CHUNK_VENUES: usize = 10_000;
+/// From this many users on, seeding uses the store's bulk-load mode.
+const BULK_LOAD_USERS: usize = 20_000;
 
 /// What city to seed.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +101,46 @@ impl App {
             }
             self.store.reset().await?;
         }
-        let city = synth::City::new(config).map_err(|e| AppError::Invalid(domain::ValidationError::field("seed", e.to_string())))?;
+        let city = synth::City::new(config)
+            .map_err(|e| AppError::Invalid(domain::ValidationError::field("seed", e.to_string())))?;
+        let mut report = SeedReport { seeded: true, ..SeedReport::default() };
+        // Large seeds drop secondary indexes while loading and rebuild them by sorting once:
+        // several times faster than maintaining them row by row. Small ones are not worth it.
+        let bulk = opts.users >= BULK_LOAD_USERS;
+        if bulk {
+            self.store.begin_bulk_load().await?;
+        }
+        let written = self.write_city(city, &opts, progress, &mut report).await;
+        if bulk {
+            progress.begin("indexes", 1);
+            let rebuilt = self.store.finish_bulk_load().await;
+            progress.advance(1);
+            progress.end();
+            rebuilt?;
+        }
+        written?;
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        self.store
+            .record_event(DomainEvent::DataSeeded {
+                users: report.users,
+                venues: report.venues,
+                interactions: report.interactions,
+                edges: report.social_edges,
+                plans: report.plans,
+            })
+            .await?;
+        self.wrote();
+        Ok(report)
+    }
+
+    /// Generates the city on a blocking thread and writes it batch by batch, counting rows.
+    async fn write_city(
+        &self,
+        city: synth::City,
+        opts: &SeedOptions,
+        progress: &dyn SeedProgress,
+        report: &mut SeedReport,
+    ) -> AppResult<()> {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Work>(2);
         let (n_users, n_venues) = (opts.users, opts.venues);
         let generator = tokio::task::spawn_blocking(move || {
@@ -117,7 +158,6 @@ impl App {
             }
         });
 
-        let mut report = SeedReport { seeded: true, ..SeedReport::default() };
         let mut stage = "";
         while let Some(work) = rx.recv().await {
             let (name, total, batch, advance) = match work {
@@ -142,18 +182,7 @@ impl App {
         }
         progress.end();
         generator.await.map_err(|e| AppError::Internal(format!("city generator failed: {e}")))?;
-        report.elapsed_ms = started.elapsed().as_millis() as u64;
-        self.store
-            .record_event(DomainEvent::DataSeeded {
-                users: report.users,
-                venues: report.venues,
-                interactions: report.interactions,
-                edges: report.social_edges,
-                plans: report.plans,
-            })
-            .await?;
-        self.wrote();
-        Ok(report)
+        Ok(())
     }
 
     /// Deletes all data (users, venues, everything hanging off them).

@@ -1,7 +1,7 @@
 //! This server's live figures: requests and latencies per route template (fed by the HTTP
 //! middleware, so any route is covered, recommendations included, without code of its own),
 //! events and bookings seen on the bus over the last minute, and the SSE subscriber count with
-//! its cap. Cheap on the request path: one short lock and a few additions. A [`MetricsSnapshot`]
+//! its cap. Cheap on the request path: one short lock and a few additions. A [`ServerMetrics`]
 //! of it is published on the `metrics` channel every few seconds and exported to Prometheus, so
 //! the stream and `/metrics` carry the same figures.
 
@@ -116,7 +116,7 @@ pub struct RouteFigures {
 /// What the `metrics` channel carries as `metrics.snapshot` every few seconds; `/metrics`
 /// exports the same figures as `luna_*` gauges.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct MetricsSnapshot {
+pub struct ServerMetrics {
     /// Which server this is (one snapshot per server per interval).
     pub server: String,
     pub uptime_seconds: u64,
@@ -249,13 +249,13 @@ impl Telemetry {
     }
 
     /// The current figures; `published` is the bus's per-channel count.
-    pub fn snapshot(&self, published: Vec<(Channel, u64)>) -> MetricsSnapshot {
+    pub fn snapshot(&self, published: Vec<(Channel, u64)>) -> ServerMetrics {
         let now = self.second();
         let window = (now + 1).min(60) as f64;
         let (routes, reco) = self.route_figures(now, window);
         let requests_last_minute = routes.iter().map(|r| r.last_minute).sum::<u64>();
         let (events_last_minute, events_per_second) = self.event_rate();
-        MetricsSnapshot {
+        ServerMetrics {
             server: self.server.clone(),
             uptime_seconds: now,
             requests_per_second: requests_last_minute as f64 / window,
@@ -297,7 +297,7 @@ impl Telemetry {
 }
 
 /// Sets the `luna_*` Prometheus series from a snapshot (what `/metrics` exports).
-pub fn export(s: &MetricsSnapshot) {
+pub fn export(s: &ServerMetrics) {
     metrics::gauge!("luna_requests_per_second").set(s.requests_per_second);
     metrics::gauge!("luna_bookings_per_minute").set(s.bookings_per_minute as f64);
     metrics::gauge!("luna_events_per_second").set(s.events_per_second);

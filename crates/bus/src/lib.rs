@@ -56,6 +56,18 @@ pub trait EventBus: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Appends an event to its channel and returns it with its id.
     async fn publish(&self, event: Publish) -> BusResult<Event>;
+    /// Appends events in order; returns those appended (a prefix of `events`) and the error that
+    /// stopped the rest, if any. Backends that can send a batch in one round trip do (Redis).
+    async fn publish_many(&self, events: Vec<Publish>) -> (Vec<Event>, Option<BusError>) {
+        let mut out = Vec::with_capacity(events.len());
+        for e in events {
+            match self.publish(e).await {
+                Ok(e) => out.push(e),
+                Err(err) => return (out, Some(err)),
+            }
+        }
+        (out, None)
+    }
     /// Live events from now on, on `channel` or on every channel when `None`.
     async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription>;
     /// Up to `limit` most recent events of a channel strictly before `before` (or the newest),

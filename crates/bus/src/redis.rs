@@ -100,6 +100,17 @@ impl RedisBus {
         Ok(out)
     }
 
+    /// The `XADD` that appends one event, trimming the stream to about `maxlen`.
+    fn xadd(&self, p: &Publish) -> BusResult<redis::Cmd> {
+        let data = serde_json::to_string(&p.data).map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let ts = p.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let source = p.source_id.map(|s| s.to_string()).unwrap_or_default();
+        let fields = [("type", p.event_type.as_str()), ("ts", &ts), ("data", &data), ("source", &source)];
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(self.key(p.channel)).arg("MAXLEN").arg("~").arg(self.maxlen).arg("*").arg(&fields);
+        Ok(cmd)
+    }
+
     /// Deletes this bus's streams (tests use a unique prefix and clean up with this).
     pub async fn delete_all(&self) -> BusResult<()> {
         redis::cmd("DEL").arg(self.keys()).query_async::<()>(&mut self.conn.clone()).await.map_err(unavailable)
@@ -111,6 +122,18 @@ fn field_str(s: &StreamId, k: &str) -> Option<String> {
         redis::Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
         redis::Value::SimpleString(t) => Some(t.clone()),
         _ => None,
+    }
+}
+
+/// The event a publish appended under `id`.
+fn appended(p: Publish, id: String) -> Event {
+    Event {
+        id,
+        source_id: p.source_id,
+        channel: p.channel,
+        event_type: p.event_type,
+        timestamp: p.timestamp,
+        data: p.data,
     }
 }
 
@@ -168,32 +191,27 @@ impl EventBus for RedisBus {
     }
 
     async fn publish(&self, p: Publish) -> BusResult<Event> {
-        let data = serde_json::to_string(&p.data).map_err(|e| BusError::Unavailable(e.to_string()))?;
-        let ts = p.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        let source = p.source_id.map(|s| s.to_string()).unwrap_or_default();
-        let id: String = redis::cmd("XADD")
-            .arg(self.key(p.channel))
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(self.maxlen)
-            .arg("*")
-            .arg(&[
-                ("type", p.event_type.as_str()),
-                ("ts", ts.as_str()),
-                ("data", data.as_str()),
-                ("source", source.as_str()),
-            ])
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
-        Ok(Event {
-            id,
-            source_id: p.source_id,
-            channel: p.channel,
-            event_type: p.event_type,
-            timestamp: p.timestamp,
-            data: p.data,
-        })
+        let id: String = self.xadd(&p)?.query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        Ok(appended(p, id))
+    }
+
+    /// One pipeline, one round trip. On an error nothing is reported appended, though some may
+    /// have been: the caller publishes them again (at-least-once, same `source_id`).
+    async fn publish_many(&self, events: Vec<Publish>) -> (Vec<Event>, Option<BusError>) {
+        if events.is_empty() {
+            return (Vec::new(), None); // Redis refuses an empty pipeline
+        }
+        let mut pipe = redis::pipe();
+        for p in &events {
+            match self.xadd(p) {
+                Ok(cmd) => pipe.add_command(cmd),
+                Err(e) => return (Vec::new(), Some(e)),
+            };
+        }
+        match pipe.query_async::<Vec<String>>(&mut self.conn.clone()).await {
+            Ok(ids) => (events.into_iter().zip(ids).map(|(p, id)| appended(p, id)).collect(), None),
+            Err(e) => (Vec::new(), Some(unavailable(e))),
+        }
     }
 
     async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription> {

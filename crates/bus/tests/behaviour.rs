@@ -252,3 +252,21 @@ async fn a_feed_that_lags_says_so_and_recovers_every_event_from_history() {
         cleanup(r).await;
     }
 }
+
+#[tokio::test]
+async fn a_batch_is_published_in_order_with_increasing_ids() {
+    for (bus, r) in backends().await {
+        let mut sub = bus.subscribe(Some(Channel::Bookings)).await.expect("subscribed");
+        let (none, failure) = bus.publish_many(Vec::new()).await;
+        assert!(none.is_empty() && failure.is_none(), "{}: an empty batch is fine: {failure:?}", bus.backend());
+        let (done, failure) = bus.publish_many((0..50).map(|n| event(Channel::Bookings, n)).collect()).await;
+        assert!(failure.is_none(), "{}: {failure:?}", bus.backend());
+        let ids: Vec<EventId> = done.iter().map(|e| e.id.parse().expect("an event id")).collect();
+        assert!(ids.len() == 50 && ids.windows(2).all(|w| w[0] < w[1]), "{}: ids increase", bus.backend());
+        for n in 0..50u64 {
+            let e = next_event(&mut sub).await;
+            assert_eq!((e.data["n"].as_u64(), &e.id), (Some(n), &done[n as usize].id), "{}", bus.backend());
+        }
+        cleanup(r).await;
+    }
+}

@@ -1,10 +1,9 @@
 //! Bookings and their state machine.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
+use uuid::Uuid;
 
 /// Where a booking stands. Legal moves: pending -> confirmed | cancelled;
 /// confirmed -> cancelled | completed | no_show. Everything else is refused.
@@ -19,7 +18,8 @@ pub enum BookingStatus {
 }
 
 impl BookingStatus {
-    pub const ALL: [BookingStatus; 5] = [Self::Pending, Self::Confirmed, Self::Cancelled, Self::Completed, Self::NoShow];
+    pub const ALL: [BookingStatus; 5] =
+        [Self::Pending, Self::Confirmed, Self::Cancelled, Self::Completed, Self::NoShow];
 
     pub fn as_str(self) -> &'static str {
         match self {

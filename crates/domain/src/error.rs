@@ -76,7 +76,11 @@ impl Checker {
         let mut out: Vec<String> = Vec::with_capacity(values.len());
         for (i, v) in values.iter().enumerate() {
             let t = v.trim().to_lowercase();
-            self.check(!t.is_empty() && t.chars().count() <= 40, &format!("{field}[{i}]"), "must be 1 to 40 characters");
+            self.check(
+                !t.is_empty() && t.chars().count() <= 40,
+                &format!("{field}[{i}]"),
+                "must be 1 to 40 characters",
+            );
             if !t.is_empty() && !out.contains(&t) {
                 out.push(t);
             }

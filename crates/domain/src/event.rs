@@ -2,13 +2,13 @@
 //! same transaction (the outbox); a relay publishes them to the bus.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::{
-    Booking, FriendRequest, Interaction, Plan, PlanParticipant, User, UserId, UserPreferences, Venue,
-    VenueId, VenueInterest,
+    Booking, FriendRequest, Interaction, Plan, PlanParticipant, User, UserId, UserPreferences, Venue, VenueId,
+    VenueInterest,
 };
 
 /// The streams events travel on.
@@ -101,10 +101,16 @@ impl DomainEvent {
     pub fn channel(&self) -> Channel {
         use DomainEvent::*;
         match self {
-            UserCreated(_) | UserUpdated(_) | UserDeleted { .. } | PreferencesUpdated { .. } | InteractionRecorded(_) => {
-                Channel::UserActions
-            }
-            FriendRequested(_) | FriendRequestAnswered(_) | FriendRemoved { .. } | InterestExpressed(_) | PlanCreated(_)
+            UserCreated(_)
+            | UserUpdated(_)
+            | UserDeleted { .. }
+            | PreferencesUpdated { .. }
+            | InteractionRecorded(_) => Channel::UserActions,
+            FriendRequested(_)
+            | FriendRequestAnswered(_)
+            | FriendRemoved { .. }
+            | InterestExpressed(_)
+            | PlanCreated(_)
             | ParticipantUpdated(_) => Channel::Social,
             PlanConfirmed(_) | BookingCreated(_) | BookingStatusChanged(_) => Channel::Bookings,
             VenueCreated(_) | VenueUpdated(_) | VenueDeleted { .. } | DataSeeded { .. } | DataReset => Channel::System,

@@ -2,9 +2,9 @@
 
 use chrono::Timelike;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::error::Checker;
 use crate::{Timestamp, ValidationError, VenueId};
@@ -22,7 +22,8 @@ pub enum InteractionType {
 }
 
 impl InteractionType {
-    pub const ALL: [InteractionType; 6] = [Self::View, Self::Interest, Self::Like, Self::Save, Self::Search, Self::Visit];
+    pub const ALL: [InteractionType; 6] =
+        [Self::View, Self::Interest, Self::Like, Self::Save, Self::Search, Self::Visit];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -130,7 +131,12 @@ pub struct NewInteraction {
 
 impl NewInteraction {
     /// Validates an input for `venue_id`, with `now` as the default time and `tz` for time of day.
-    pub fn parse(input: InteractionInput, venue_id: VenueId, now: Timestamp, tz: chrono_tz::Tz) -> Result<Self, ValidationError> {
+    pub fn parse(
+        input: InteractionInput,
+        venue_id: VenueId,
+        now: Timestamp,
+        tz: chrono_tz::Tz,
+    ) -> Result<Self, ValidationError> {
         let mut c = Checker::new();
         let dwell = input.dwell_time_seconds.unwrap_or(0);
         c.check((0..=86_400).contains(&dwell), "dwell_time_seconds", "must be between 0 and 86400");

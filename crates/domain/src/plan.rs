@@ -1,10 +1,9 @@
 //! Plans: an organizer proposes a venue and a time, invites people, then confirms (which books).
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
+use uuid::Uuid;
 
 /// Where a plan stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

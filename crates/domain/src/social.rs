@@ -1,10 +1,9 @@
 //! The social graph: directed edges with a strength, friend requests, and interest in venues.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
+use uuid::Uuid;
 
 /// How two users are related (the second seed document's `relationship_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

@@ -1,12 +1,12 @@
 //! Users, their tastes (preferences) and the seven personas of the first seed document.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
-use crate::error::Checker;
 use crate::ValidationError;
+use crate::error::Checker;
 
 /// The seven behaviour archetypes of the first seed document; they drive seeding and simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

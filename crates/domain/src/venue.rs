@@ -1,9 +1,9 @@
 //! Venues: places people go (restaurants, bars, cafes, music, comedy, karaoke, sports).
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::error::Checker;
 use crate::user::double_option;
@@ -305,7 +305,20 @@ impl VenuePatch {
         macro_rules! set {
             ($($f:ident),*) => {$( if let Some(x) = &self.$f { v.$f = x.clone(); } )*};
         }
-        set!(name, description, category, cuisine, address, city, price_level, rating, capacity, tags, opening_hours, timezone);
+        set!(
+            name,
+            description,
+            category,
+            cuisine,
+            address,
+            city,
+            price_level,
+            rating,
+            capacity,
+            tags,
+            opening_hours,
+            timezone
+        );
         if let Some((lat, lng)) = self.location {
             v.lat = lat;
             v.lng = lng;
@@ -355,7 +368,8 @@ mod tests {
 
     #[test]
     fn unknown_categories_do_not_deserialize() {
-        let r: Result<VenueInput, _> = serde_json::from_value(serde_json::json!({"name": "x", "category": "spa", "lat": 0, "lng": 0}));
+        let r: Result<VenueInput, _> =
+            serde_json::from_value(serde_json::json!({"name": "x", "category": "spa", "lat": 0, "lng": 0}));
         assert!(r.is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! `luna`: the going-out backend. Subcommands: serve, seed, migrate, config.
+//! `luna`: the going-out backend. Subcommands: serve, seed, migrate, config, simulate, train, eval, import, bench.
 
 mod cmd;
 mod logging;
@@ -31,6 +31,14 @@ enum Command {
     Config(cmd::config::ConfigArgs),
     /// Run the simulator headless: personas and scenarios driving the real services.
     Simulate(cmd::simulate::SimulateArgs),
+    /// Train the learned ranker on the store's interactions and write the model file.
+    Train(cmd::train::TrainArgs),
+    /// Evaluate every ranker on a time split of the interaction log (store or generated).
+    Eval(cmd::eval::EvalArgs),
+    /// Load users, venues, social edges and interactions from CSV or JSON lines files.
+    Import(cmd::import::ImportArgs),
+    /// Load-test the recommendation endpoints of a running server.
+    Bench(cmd::bench::BenchArgs),
 }
 
 #[tokio::main]
@@ -43,5 +51,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate(args) => cmd::migrate::run(settings, args).await,
         Command::Config(args) => cmd::config::run(settings, args),
         Command::Simulate(args) => cmd::simulate::run(settings, args).await,
+        Command::Train(args) => cmd::train::run(settings, args).await,
+        Command::Eval(args) => cmd::eval::run(settings, args).await,
+        Command::Import(args) => cmd::import::run(settings, args).await,
+        Command::Bench(args) => cmd::bench::run(settings, args).await,
     }
 }

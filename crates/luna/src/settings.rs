@@ -32,6 +32,12 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     /// The demo city `--demo` and `luna seed` generate.
     pub demo: DemoSettings,
+    /// The recommendation engine: ranker weights, candidate budgets, live-update policy.
+    #[serde(default)]
+    pub engine: engine::EngineSettings,
+    /// The learned model `luna train` writes and `luna serve` loads (default `<data_dir>/model.json`).
+    #[serde(default)]
+    pub model_path: Option<PathBuf>,
 }
 
 /// Size and place of the generated demo city.
@@ -59,6 +65,8 @@ impl Default for Settings {
             body_limit_bytes: 1 << 20,
             request_timeout_secs: 30,
             demo: DemoSettings::default(),
+            engine: engine::EngineSettings::default(),
+            model_path: None,
         }
     }
 }
@@ -95,6 +103,11 @@ impl Settings {
         fig.extract().context("reading settings (defaults, luna.toml, LUNA_* variables)")
     }
 
+    /// The learned model file in effect.
+    pub fn model_path(&self) -> PathBuf {
+        self.model_path.clone().unwrap_or_else(|| self.data_dir.join("model.json"))
+    }
+
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("luna.db").display()))
@@ -110,24 +123,29 @@ impl Settings {
 }
 
 fn toml_string(s: &Settings) -> anyhow::Result<String> {
-    let value = serde_json::to_value(s)?;
     let mut out = String::new();
-    let mut tables = String::new();
-    if let serde_json::Value::Object(m) = value {
-        for (k, v) in m {
-            match v {
-                serde_json::Value::Null => out.push_str(&format!("# {k} = (unset)\n")),
-                serde_json::Value::Object(inner) => {
-                    tables.push_str(&format!("\n[{k}]\n"));
-                    for (ik, iv) in inner {
-                        tables.push_str(&format!("{ik} = {iv}\n"));
-                    }
-                }
-                other => out.push_str(&format!("{k} = {other}\n")),
-            }
+    if let serde_json::Value::Object(m) = serde_json::to_value(s)? {
+        toml_table(&mut out, "", &m);
+    }
+    Ok(out)
+}
+
+/// Writes a table's plain keys, then its sub-tables as `[path.key]` sections.
+fn toml_table(out: &mut String, path: &str, m: &serde_json::Map<String, serde_json::Value>) {
+    for (k, v) in m {
+        match v {
+            serde_json::Value::Null => out.push_str(&format!("# {k} = (unset)\n")),
+            serde_json::Value::Object(_) => {}
+            other => out.push_str(&format!("{k} = {other}\n")),
         }
     }
-    Ok(out + &tables)
+    for (k, v) in m {
+        if let serde_json::Value::Object(inner) = v {
+            let sub = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            out.push_str(&format!("\n[{sub}]\n"));
+            toml_table(out, &sub, inner);
+        }
+    }
 }
 
 /// Hides the password of a URL such as `postgres://user:secret@host/db`.

@@ -113,7 +113,10 @@ fn serve_answers_the_seed_paths_and_stops_cleanly_on_sigterm() {
     let venues = get(&server.base, "/api/v1/venues?limit=5");
     assert_eq!(venues.as_array().expect("an array").len(), 5);
     let spec = get(&server.base, "/openapi.json");
-    assert!(spec["paths"].as_object().expect("paths").contains_key("/users/{user_id}") || spec["paths"].to_string().contains("/users/"));
+    assert!(
+        spec["paths"].as_object().expect("paths").contains_key("/users/{user_id}")
+            || spec["paths"].to_string().contains("/users/")
+    );
     let status = server.stop();
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
 }

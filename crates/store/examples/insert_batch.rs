@@ -89,7 +89,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let rows: usize = args.get(1).map(|s| s.replace('_', "").parse()).transpose()?.unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
-    let url = args.get(2).cloned().filter(|u| u != "-").unwrap_or_else(|| format!("sqlite://{}/luna.db", dir.path().display()));
+    let url = args
+        .get(2)
+        .cloned()
+        .filter(|u| u != "-")
+        .unwrap_or_else(|| format!("sqlite://{}/luna.db", dir.path().display()));
     let bulk = args.get(3).is_none_or(|a| a != "plain");
     let store = store::connect(&url).await?;
     if store.counts().await?.users > 0 {
@@ -99,7 +103,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = Rng(42);
     let users: Vec<User> = (0..USERS).map(|i| user(&mut rng, i, now)).collect();
     let venues: Vec<Venue> = (0..VENUES).map(|i| venue(&mut rng, i, now)).collect();
-    let (user_ids, venue_ids): (Vec<_>, Vec<_>) = (users.iter().map(|u| u.id).collect(), venues.iter().map(|v| v.id).collect());
+    let (user_ids, venue_ids): (Vec<_>, Vec<_>) =
+        (users.iter().map(|u| u.id).collect(), venues.iter().map(|v| v.id).collect());
     let started = Instant::now();
     store.insert_batch(Batch { users, venues, ..Batch::default() }).await?;
     println!("{USERS} users + {VENUES} venues in {:.2?}", started.elapsed());
@@ -146,6 +151,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let secs = started.elapsed().as_secs_f64();
     let backend = store.backend().as_str();
-    println!("{written} interactions loaded in {loaded:.2} s, {secs:.2} s with indexes: {:.0} rows/s ({backend})", written as f64 / secs);
+    println!(
+        "{written} interactions loaded in {loaded:.2} s, {secs:.2} s with indexes: {:.0} rows/s ({backend})",
+        written as f64 / secs
+    );
     Ok(())
 }

@@ -4,6 +4,10 @@
 //! transaction, so nothing is published that was not committed and nothing committed is lost.
 //! Invariants (unique handles and emails, foreign keys, ranges, no self-friendship) are
 //! constraints in the database, not only checks in Rust.
+//!
+//! Both backends run the same use-case code (`ops`, generic over a small `Conn` seam in `sql`)
+//! and the same SQL; `sqlite.rs` and `postgres.rs` hold only what truly differs: connecting,
+//! how values are bound, the migrations, and which indexes a bulk load may defer.
 
 mod error;
 mod ops;
@@ -33,6 +37,7 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// `sqlite` or `postgres`.
     pub fn as_str(self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",
@@ -120,6 +125,8 @@ impl RelayLease {
 
 /// A batch of rows written without per-row events (seeding and import). The caller records one
 /// summary event. Rows must be consistent with each other and with what is already stored.
+/// Participants may come in `participants`, inside each plan's `participants`, or both: each
+/// (plan, user) pair is written once.
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
     pub users: Vec<User>,
@@ -186,7 +193,7 @@ pub trait Store: Send + Sync + 'static {
     // ---- interactions ----
     /// `NotFound` if the user or the venue does not exist.
     async fn record_interaction(&self, new: NewInteraction) -> StoreResult<Interaction>;
-    /// A user's interactions, newest first is NOT required: id order (which is time order).
+    /// A user's interactions in id order (which is time order). `NotFound` for an unknown user.
     async fn list_user_interactions(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Interaction>>;
 
     // ---- social graph ----
@@ -194,19 +201,26 @@ pub trait Store: Send + Sync + 'static {
     /// between the two (either way), `NotFound` for an unknown user.
     async fn send_friend_request(&self, from: UserId, to: UserId) -> StoreResult<FriendRequest>;
     /// Answers a pending request addressed to `to`. Accepting creates the friendship (two
-    /// `friend` edges, strength 0.5) in the same transaction. `Conflict` if not pending.
+    /// `friend` edges, strength 0.5; an existing edge becomes `friend` and keeps its strength)
+    /// in the same transaction. `NotFound` if no such request is addressed to `to`, `Conflict`
+    /// if it was already answered.
     async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> StoreResult<FriendRequest>;
+    /// The *pending* requests to (incoming) or from (outgoing) a user, oldest first. `NotFound`
+    /// for an unknown user.
     async fn list_friend_requests(
         &self,
         user_id: UserId,
         direction: RequestDirection,
     ) -> StoreResult<Vec<FriendRequest>>;
-    /// Users with an edge from `user_id` (friends first, then by strength), paginated by the
-    /// other user's id.
+    /// Users with an edge from `user_id`, paginated by the other user's id; inside a page,
+    /// friends come first, then the strongest ties. `NotFound` for an unknown user.
     async fn list_friends(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Friend>>;
-    /// Removes the edges both ways. `NotFound` if they were not connected.
+    /// Removes the edges both ways (of any relationship type). `NotFound` if they were not
+    /// connected.
     async fn remove_friend(&self, user_id: UserId, other: UserId) -> StoreResult<()>;
-    /// Records that `user_id` wants to go to `venue_id` (upsert: the newest preferred time wins).
+    /// Records that `user_id` wants to go to `venue_id` (upsert: the newest call's preferred
+    /// time replaces the old one, `None` included; `created_at` stays). `NotFound` for an unknown
+    /// user or venue.
     async fn express_interest(
         &self,
         user_id: UserId,
@@ -222,9 +236,9 @@ pub trait Store: Send + Sync + 'static {
     /// secondary indexes of the big tables (interactions, edges...), which would otherwise be
     /// updated at a random place for every row, so loading stays fast however big the tables
     /// grow. Constraints that guard invariants (handles, emails, foreign keys, checks) stay.
-    /// Until [`Store::finish_bulk_load`], reads that use those indexes are slow, answering a
-    /// friend request fails on SQLite, and a duplicate interaction id or edge is only reported
-    /// when the indexes are rebuilt.
+    /// Until [`Store::finish_bulk_load`], reads that use those indexes are slow and, on SQLite,
+    /// answering a friend request fails and a duplicate interaction id or edge is not refused
+    /// (the rebuild keeps its first copy; PostgreSQL refuses it at once as usual).
     async fn begin_bulk_load(&self) -> StoreResult<()>;
     /// Rebuilds what [`Store::begin_bulk_load`] dropped, by sorting (much faster than row by
     /// row). Connecting does it too, so an interrupted load heals on the next start; a no-op

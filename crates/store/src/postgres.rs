@@ -10,7 +10,7 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPoolOptions}
 use sqlx::types::Json;
 use sqlx::{Arguments, Postgres};
 
-use crate::sql::{Arg, Conn, FromDbRow, Sql};
+use crate::sql::{Arg, Conn, DeferrableIndex, FromDbRow, Sql};
 use crate::store::SqlStore;
 use crate::{Backend, Store, StoreError, StoreResult};
 
@@ -62,15 +62,32 @@ impl Conn for PgConnection {
     const BACKEND: Backend = Backend::Postgres;
     const BEGIN_WRITE: &'static str = "BEGIN";
     const MAX_BINDS: usize = 65_535;
-    const DEFERRABLE_INDEXES: &'static [(&'static str, &'static str)] = &[
-        ("interactions_user_idx", "CREATE INDEX IF NOT EXISTS interactions_user_idx ON interactions (user_id, id)"),
-        ("interactions_venue_idx", "CREATE INDEX IF NOT EXISTS interactions_venue_idx ON interactions (venue_id)"),
-        ("social_edges_other_idx", "CREATE INDEX IF NOT EXISTS social_edges_other_idx ON social_edges (other_user_id)"),
-        (
-            "venue_interests_venue_idx",
-            "CREATE INDEX IF NOT EXISTS venue_interests_venue_idx ON venue_interests (venue_id, preferred_time)",
-        ),
-        ("users_persona_idx", "CREATE INDEX IF NOT EXISTS users_persona_idx ON users (persona, id)"),
+    const DEFERRABLE_INDEXES: &'static [DeferrableIndex] = &[
+        DeferrableIndex {
+            name: "interactions_user_idx",
+            create: "CREATE INDEX IF NOT EXISTS interactions_user_idx ON interactions (user_id, id)",
+            dedupe: None,
+        },
+        DeferrableIndex {
+            name: "interactions_venue_idx",
+            create: "CREATE INDEX IF NOT EXISTS interactions_venue_idx ON interactions (venue_id)",
+            dedupe: None,
+        },
+        DeferrableIndex {
+            name: "social_edges_other_idx",
+            create: "CREATE INDEX IF NOT EXISTS social_edges_other_idx ON social_edges (other_user_id)",
+            dedupe: None,
+        },
+        DeferrableIndex {
+            name: "venue_interests_venue_idx",
+            create: "CREATE INDEX IF NOT EXISTS venue_interests_venue_idx ON venue_interests (venue_id, preferred_time)",
+            dedupe: None,
+        },
+        DeferrableIndex {
+            name: "users_persona_idx",
+            create: "CREATE INDEX IF NOT EXISTS users_persona_idx ON users (persona, id)",
+            dedupe: None,
+        },
     ];
 
     async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {

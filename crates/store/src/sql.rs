@@ -135,6 +135,17 @@ pub(crate) trait FromDbRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r,
 
 impl<T> FromDbRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 
+/// An index a bulk load drops, to rebuild it by sorting once the rows are in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeferrableIndex {
+    pub(crate) name: &'static str,
+    /// `CREATE [UNIQUE] INDEX IF NOT EXISTS ...`
+    pub(crate) create: &'static str,
+    /// For a unique index: deletes the later copies of duplicate keys, which nothing stopped
+    /// while the index was gone, so the index can be built.
+    pub(crate) dedupe: Option<&'static str>,
+}
+
 /// A database connection the store logic can run statements on (a pooled connection or an
 /// open transaction, through `DerefMut`).
 pub(crate) trait Conn: Send {
@@ -145,10 +156,9 @@ pub(crate) trait Conn: Send {
     const BEGIN_WRITE: &'static str;
     /// The most bind values one statement may carry.
     const MAX_BINDS: usize;
-    /// Indexes a bulk load may drop and rebuild afterwards: (name, `CREATE ... IF NOT EXISTS`).
-    /// They must match the migrations (a test checks that a drop and rebuild restores the
-    /// schema exactly).
-    const DEFERRABLE_INDEXES: &'static [(&'static str, &'static str)];
+    /// Indexes a bulk load may drop and rebuild afterwards. They must match the migrations (a
+    /// test checks that a drop and rebuild restores the schema exactly).
+    const DEFERRABLE_INDEXES: &'static [DeferrableIndex];
 
     /// Runs a statement; returns the number of rows it changed.
     fn execute(&mut self, sql: Sql) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;

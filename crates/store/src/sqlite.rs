@@ -17,9 +17,9 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Arguments, AssertSqlSafe, Sqlite, SqlSafeStr, SqlStr};
+use sqlx::{Arguments, AssertSqlSafe, SqlSafeStr, SqlStr, Sqlite};
 
-use crate::sql::{Arg, Conn, FromDbRow, Sql};
+use crate::sql::{Arg, Conn, DeferrableIndex, FromDbRow, Sql};
 use crate::store::SqlStore;
 use crate::{Backend, Store, StoreError, StoreResult};
 
@@ -177,20 +177,47 @@ impl Conn for SqliteConnection {
     const BACKEND: Backend = Backend::Sqlite;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const MAX_BINDS: usize = 32_766;
-    const DEFERRABLE_INDEXES: &'static [(&'static str, &'static str)] = &[
-        ("interactions_id_key", "CREATE UNIQUE INDEX IF NOT EXISTS interactions_id_key ON interactions (id)"),
-        ("interactions_user_idx", "CREATE INDEX IF NOT EXISTS interactions_user_idx ON interactions (user_id, id)"),
-        ("interactions_venue_idx", "CREATE INDEX IF NOT EXISTS interactions_venue_idx ON interactions (venue_id)"),
-        (
-            "social_edges_pair_key",
-            "CREATE UNIQUE INDEX IF NOT EXISTS social_edges_pair_key ON social_edges (user_id, other_user_id)",
-        ),
-        ("social_edges_other_idx", "CREATE INDEX IF NOT EXISTS social_edges_other_idx ON social_edges (other_user_id)"),
-        (
-            "venue_interests_venue_idx",
-            "CREATE INDEX IF NOT EXISTS venue_interests_venue_idx ON venue_interests (venue_id, preferred_time)",
-        ),
-        ("users_persona_idx", "CREATE INDEX IF NOT EXISTS users_persona_idx ON users (persona, id)"),
+    const DEFERRABLE_INDEXES: &'static [DeferrableIndex] = &[
+        DeferrableIndex {
+            name: "interactions_id_key",
+            create: "CREATE UNIQUE INDEX IF NOT EXISTS interactions_id_key ON interactions (id)",
+            dedupe: Some(
+                "DELETE FROM interactions WHERE rowid NOT IN (SELECT min(rowid) FROM interactions GROUP BY id)",
+            ),
+        },
+        DeferrableIndex {
+            name: "interactions_user_idx",
+            create: "CREATE INDEX IF NOT EXISTS interactions_user_idx ON interactions (user_id, id)",
+            dedupe: None,
+        },
+        DeferrableIndex {
+            name: "interactions_venue_idx",
+            create: "CREATE INDEX IF NOT EXISTS interactions_venue_idx ON interactions (venue_id)",
+            dedupe: None,
+        },
+        DeferrableIndex {
+            name: "social_edges_pair_key",
+            create: "CREATE UNIQUE INDEX IF NOT EXISTS social_edges_pair_key ON social_edges (user_id, other_user_id)",
+            dedupe: Some(
+                "DELETE FROM social_edges WHERE rowid NOT IN \
+                 (SELECT min(rowid) FROM social_edges GROUP BY user_id, other_user_id)",
+            ),
+        },
+        DeferrableIndex {
+            name: "social_edges_other_idx",
+            create: "CREATE INDEX IF NOT EXISTS social_edges_other_idx ON social_edges (other_user_id)",
+            dedupe: None,
+        },
+        DeferrableIndex {
+            name: "venue_interests_venue_idx",
+            create: "CREATE INDEX IF NOT EXISTS venue_interests_venue_idx ON venue_interests (venue_id, preferred_time)",
+            dedupe: None,
+        },
+        DeferrableIndex {
+            name: "users_persona_idx",
+            create: "CREATE INDEX IF NOT EXISTS users_persona_idx ON users (persona, id)",
+            dedupe: None,
+        },
     ];
 
     async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
@@ -236,6 +263,29 @@ mod tests {
     fn reused_placeholders_stay_numbered() {
         let sql = sqlite_placeholders("SELECT 1 WHERE (a = $1 AND b = $2) OR (a = $2 AND b = $1)".into_sql_str());
         assert_eq!(sql.as_str(), "SELECT 1 WHERE (a = ?1 AND b = ?2) OR (a = ?2 AND b = ?1)");
+    }
+
+    /// The indexes of a fresh database: (name, SQL).
+    async fn indexes(store: &SqliteStore) -> Vec<(String, String)> {
+        let sql =
+            Sql::new("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name");
+        let mut conn = store.write.acquire().await.unwrap();
+        let rows: Vec<(String, String)> = conn.fetch_all(sql).await.unwrap();
+        rows.into_iter().map(|(name, sql)| (name, sql.replace(" IF NOT EXISTS", ""))).collect()
+    }
+
+    #[tokio::test]
+    async fn a_bulk_load_rebuilds_exactly_the_indexes_of_the_migrations() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let migrated = indexes(&store).await;
+        store.begin_bulk_load().await.unwrap();
+        let during = indexes(&store).await;
+        for index in <SqliteConnection as Conn>::DEFERRABLE_INDEXES {
+            assert!(migrated.iter().any(|(name, _)| name == index.name), "{} is not in the migrations", index.name);
+            assert!(!during.iter().any(|(name, _)| name == index.name), "{} was not dropped", index.name);
+        }
+        store.finish_bulk_load().await.unwrap();
+        assert_eq!(indexes(&store).await, migrated);
     }
 
     #[test]

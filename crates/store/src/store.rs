@@ -22,10 +22,10 @@ use crate::{
 /// [`PostgresStore`](crate::postgres::PostgresStore).
 pub struct SqlStore<DB: Database> {
     /// Connections for reads.
-    read: Pool<DB>,
+    pub(crate) read: Pool<DB>,
     /// Connections for write transactions (on SQLite a single connection, so in-process writers
     /// queue fairly instead of spinning on the file lock; the same pool as `read` elsewhere).
-    write: Pool<DB>,
+    pub(crate) write: Pool<DB>,
 }
 
 impl<DB: Database> SqlStore<DB> {

@@ -12,7 +12,7 @@ use utoipa::openapi::OpenApi;
 use utoipa::{OpenApi as _, ToSchema};
 use uuid::Uuid;
 
-use app::telemetry::MetricsSnapshot;
+use app::telemetry::ServerMetrics;
 
 /// Every event type, with the channel it is published on.
 pub const EVENT_TYPES: [(&str, Channel); 20] = [
@@ -98,7 +98,7 @@ pub enum EventPayload {
     DataReset,
     /// Published straight on the bus by every server every few seconds.
     #[serde(rename = "metrics.snapshot")]
-    MetricsSnapshot(MetricsSnapshot),
+    MetricsSnapshot(ServerMetrics),
 }
 
 #[derive(utoipa::OpenApi)]

@@ -9,6 +9,8 @@ mod bad_input;
 mod interactions;
 mod ops;
 mod outbox_delivery;
+mod reco;
+mod reco_two_servers;
 mod routing;
 mod simulation;
 mod social;

@@ -1,6 +1,7 @@
 //! A measurement, not a check (ignored by default): events per second the bus sustains to 100
 //! SSE subscribers, on the in-memory bus and (when configured) on Redis Streams. One task
-//! publishes `LUNA_BENCH_EVENTS` events (default 20000) straight on the bus; 100 HTTP clients
+//! publishes `LUNA_BENCH_EVENTS` events (default 20000) straight on the bus in batches of 256
+//! (as the outbox relay does: one pipeline per batch on Redis); 100 HTTP clients
 //! in the same process read them from `subscribe/simulation`; the clock stops when the last
 //! client has every event (a client that lags gets them back from history, so all arrive).
 //!
@@ -18,6 +19,18 @@ use serde_json::json;
 use crate::stream_support::{HISTORY, Setup, spawn};
 
 const SUBSCRIBERS: usize = 100;
+/// Events per publish call: the outbox relay's batch.
+const BATCH: usize = 256;
+
+fn tick(n: usize) -> Publish {
+    Publish {
+        channel: Channel::Simulation,
+        event_type: "test.tick".into(),
+        data: json!({ "n": n }),
+        timestamp: Utc::now(),
+        source_id: None,
+    }
+}
 
 /// Reads one SSE stream until `total` tick frames have arrived; returns the lag notices seen.
 /// Counts frame markers in the raw text rather than parsing JSON, so the clients cost little
@@ -59,15 +72,10 @@ async fn measure(setup: Setup, total: usize) {
         readers.push(tokio::spawn(count_ticks(res, total)));
     }
     let start = Instant::now();
-    for n in 0..total {
-        let p = Publish {
-            channel: Channel::Simulation,
-            event_type: "test.tick".into(),
-            data: json!({"n": n}),
-            timestamp: Utc::now(),
-            source_id: None,
-        };
-        srv.app.bus.publish(p).await.expect("published");
+    for chunk in (0..total).collect::<Vec<_>>().chunks(BATCH) {
+        let batch = chunk.iter().map(|n| tick(*n)).collect();
+        let (done, failure) = srv.app.bus.publish_many(batch).await;
+        assert!(failure.is_none() && done.len() == chunk.len(), "published: {failure:?}");
     }
     let published = start.elapsed();
     let mut lags = 0;

@@ -394,6 +394,13 @@ impl EventBus for TestBus {
         self.inner.publish(event).await
     }
 
+    async fn publish_many(&self, events: Vec<Publish>) -> (Vec<Event>, Option<BusError>) {
+        match self.check() {
+            Ok(()) => self.inner.publish_many(events).await,
+            Err(e) => (Vec::new(), Some(e)),
+        }
+    }
+
     async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription> {
         let live = self.inner.subscribe(channel).await?;
         let (stalled, missed) = (self.stalled.clone(), Arc::new(AtomicU64::new(0)));

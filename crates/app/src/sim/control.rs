@@ -119,17 +119,8 @@ impl Simulator {
             actions_logged: 0,
         };
         let shared = Arc::new(Shared::new(opts.speed, progress));
-        let runner = Runner::new(
-            self.app.clone(),
-            Arc::clone(&world),
-            Arc::clone(&shared),
-            opts.scenario,
-            opts.seed,
-            started_at,
-            end_tick,
-            opts.concurrency,
-            opts.keep_log,
-        );
+        let runner =
+            Runner::new(self.app.clone(), Arc::clone(&world), Arc::clone(&shared), &opts, started_at, end_tick);
         let guard = Arc::clone(&shared);
         let task = tokio::spawn(async move {
             // A panicking run must not look like it is still going.

@@ -78,7 +78,9 @@ async fn link_friends(app: &App, users: &mut [SimUser]) -> AppResult<()> {
                 if let (Some(&a), Some(&b)) = (index.get(&e.user_id), index.get(&e.other_user_id))
                     && is_friend(e.relationship_type)
                 {
+                    // The store refuses a request along either direction of a friendship.
                     users[a as usize].friends.push((b, e.strength as f32));
+                    users[b as usize].friends.push((a, e.strength as f32));
                 }
             }
             if page.len() < (PAGE * 5) as usize {
@@ -93,6 +95,8 @@ async fn link_friends(app: &App, users: &mut [SimUser]) -> AppResult<()> {
         }
     }
     for u in users.iter_mut() {
+        u.friends.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        u.friends.dedup_by_key(|f| f.0);
         u.friends.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     }
     Ok(())

@@ -19,6 +19,7 @@ use serde_json::json;
 use synth::personas::PROFILES;
 use tokio::sync::{Notify, watch};
 
+use super::RunOptions;
 use super::action::{Action, ActionLog, Handle};
 use super::behaviour::session_chance;
 use super::clock::{Pacer, Speed, TICK_SECONDS, tick_time};
@@ -108,32 +109,27 @@ pub struct Runner {
 }
 
 impl Runner {
-    #[allow(clippy::too_many_arguments)]
+    /// A runner for `opts` from simulated `start`, ending after `end_tick` ticks if given.
     pub fn new(
         app: App,
         world: Arc<World>,
         shared: Arc<Shared>,
-        scenario: ScenarioId,
-        seed: u64,
+        opts: &RunOptions,
         start: Timestamp,
         end_tick: Option<u64>,
-        concurrency: usize,
-        keep_log: usize,
     ) -> Self {
-        let states = vec![UserState::default(); world.users.len()];
-        let (schedule, log, agenda) = (Schedule::new(scenario), ActionLog::new(keep_log), BTreeMap::new());
         Self {
+            states: vec![UserState::default(); world.users.len()],
             app,
             world,
             shared,
-            seed,
+            seed: opts.seed,
             start,
             end_tick,
-            concurrency: concurrency.max(1),
-            log,
-            schedule,
-            states,
-            agenda,
+            concurrency: opts.concurrency.max(1),
+            log: ActionLog::new(opts.keep_log),
+            schedule: Schedule::new(opts.scenario),
+            agenda: BTreeMap::new(),
         }
     }
 

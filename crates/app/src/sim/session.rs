@@ -31,7 +31,7 @@ pub enum InboxItem {
 #[derive(Debug, Clone, Default)]
 pub struct UserState {
     pub inbox: Vec<InboxItem>,
-    /// Users they already sent a friend request to.
+    /// Users they already sent a friend request to, or answered one from.
     pub requested: Vec<u32>,
     /// Next sequence number of their plans and bookings.
     pub next_seq: u32,
@@ -299,6 +299,8 @@ impl<'a> Session<'a> {
         }
         match self.out.state.inbox.remove(0) {
             InboxItem::FriendRequest { from, request } => {
+                // Answered either way: never ask them in turn.
+                self.out.state.requested.push(from);
                 let accept = self.rng.random_bool(self.reactions.accept_friend_request);
                 self.act(Action::AnswerFriendRequest { from, accept, request }).await;
             }

@@ -1,10 +1,14 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod config;
+pub mod eval;
+pub mod import;
 pub mod migrate;
 pub mod seed;
 pub mod serve;
 pub mod simulate;
+pub mod train;
 
 use crate::settings::Settings;
 

@@ -39,7 +39,8 @@ pub struct SeedArgs {
 
 /// The services' slice of the settings.
 pub fn app_settings(s: &Settings) -> app::AppSettings {
-    app::AppSettings { demo: demo_options(s, false) }
+    let reco = app::reco::RecoSettings { engine: s.engine.clone(), model_path: Some(s.model_path()) };
+    app::AppSettings { demo: demo_options(s, false), reco }
 }
 
 /// Seed options from the demo settings.

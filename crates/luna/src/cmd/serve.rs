@@ -62,7 +62,10 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         }
     }
 
+    // Follow the bus before loading, so no event between the scan and the swap is missed.
     let background = app.start_background();
+    tracing::info!("loading the recommendation engine");
+    app.reload_engine().await.map_err(|e| anyhow::anyhow!("loading the recommendation engine: {e}"))?;
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
         .with_context(|| format!("binding {} (is another server running there?)", settings.bind))?;

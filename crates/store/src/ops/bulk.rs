@@ -13,7 +13,7 @@ use super::social::{EdgeRow, edge_args, interest_args};
 use super::users::{PreferencesRow, UserRow, preferences_args, user_args, user_columns};
 use super::venues::{VenueRow, venue_args, venue_columns};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder};
-use crate::{Backend, Batch, Counts, StoreResult};
+use crate::{Backend, Batch, Counts, StoreError, StoreResult};
 
 /// Writes every row of the batch with multi-row `INSERT`s, parents before children. Each
 /// statement carries as many rows as the backend's bind limit allows.
@@ -64,16 +64,25 @@ pub(crate) async fn insert_batch<C: Conn>(c: &mut C, batch: Batch) -> StoreResul
 
 /// Drops the indexes a bulk load defers (see [`Conn::DEFERRABLE_INDEXES`]).
 pub(crate) async fn begin_bulk_load<C: Conn>(c: &mut C) -> StoreResult<()> {
-    for (name, _) in C::DEFERRABLE_INDEXES {
-        c.execute(SqlBuilder::new(&format!("DROP INDEX IF EXISTS {name}")).finish()).await?;
+    for index in C::DEFERRABLE_INDEXES {
+        c.execute(SqlBuilder::new(&format!("DROP INDEX IF EXISTS {}", index.name)).finish()).await?;
     }
     Ok(())
 }
 
-/// Creates whichever deferred indexes are missing (a no-op when none are).
+/// Creates whichever deferred indexes are missing (a no-op when none are). A unique index that
+/// meets duplicates loaded while it was gone keeps the first copy of each key.
 pub(crate) async fn finish_bulk_load<C: Conn>(c: &mut C) -> StoreResult<()> {
-    for (_, create) in C::DEFERRABLE_INDEXES {
-        c.execute(Sql::new(create)).await?;
+    for index in C::DEFERRABLE_INDEXES {
+        match (c.execute(Sql::new(index.create)).await.map_err(StoreError::from), index.dedupe) {
+            (Ok(_), _) => {}
+            (Err(StoreError::Conflict { .. }), Some(dedupe)) => {
+                let removed = c.execute(Sql::new(dedupe)).await?;
+                tracing::warn!(index = index.name, removed, "removed duplicate rows loaded during a bulk load");
+                c.execute(Sql::new(index.create)).await?;
+            }
+            (Err(e), _) => return Err(e),
+        }
     }
     Ok(())
 }

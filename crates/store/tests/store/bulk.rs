@@ -16,6 +16,8 @@ store_tests!(
     a_batch_with_a_dangling_reference_writes_nothing,
     reset_empties_every_table_and_records_data_reset,
     many_concurrent_writers_all_succeed,
+    a_bulk_load_defers_indexes_and_everything_works_once_it_finishes,
+    a_duplicate_loaded_during_a_bulk_load_never_survives_it,
     migrating_again_changes_nothing,
 );
 
@@ -252,4 +254,47 @@ async fn migrating_again_changes_nothing(store: DynStore) {
     store.migrate().await.unwrap();
     store.ping().await.unwrap();
     assert_eq!(store.counts().await.unwrap().users, 1);
+}
+
+async fn a_bulk_load_defers_indexes_and_everything_works_once_it_finishes(store: DynStore) {
+    store.begin_bulk_load().await.unwrap();
+    store.begin_bulk_load().await.unwrap();
+    let users: Vec<User> = (0..4).map(batch_user).collect();
+    let venues: Vec<Venue> = (0..2).map(batch_venue).collect();
+    let interactions: Vec<Interaction> = (0..40).map(|i| batch_interaction(&users[i % 4], &venues[i % 2])).collect();
+    let edges = vec![
+        edge(&users[0], &users[1], RelationshipType::Friend),
+        edge(&users[1], &users[0], RelationshipType::Friend),
+    ];
+    let batch = Batch { users: users.clone(), venues, interactions: interactions.clone(), edges, ..Default::default() };
+    store.insert_batch(batch).await.unwrap();
+    store.finish_bulk_load().await.unwrap();
+    store.finish_bulk_load().await.unwrap();
+
+    let mine: Vec<_> = interactions.iter().filter(|i| i.user_id == users[0].id).cloned().collect();
+    let mut mine_sorted = mine.clone();
+    mine_sorted.sort_by_key(|i| i.id);
+    let page = store.list_user_interactions(users[0].id, domain::PageRequest::default()).await.unwrap();
+    assert_eq!(page.items, mine_sorted);
+    let friends = store.list_friends(users[0].id, domain::PageRequest::default()).await.unwrap();
+    assert_eq!(friends.items.iter().map(|f| f.user.id).collect::<Vec<_>>(), [users[1].id]);
+    let request = store.send_friend_request(users[2].id, users[3].id).await.unwrap();
+    store.answer_friend_request(request.id, users[3].id, true).await.unwrap();
+    assert_eq!(store.counts().await.unwrap().social_edges, 4);
+}
+
+async fn a_duplicate_loaded_during_a_bulk_load_never_survives_it(store: DynStore) {
+    let users: Vec<User> = (0..2).map(batch_user).collect();
+    store.insert_batch(Batch { users: users.clone(), ..Default::default() }).await.unwrap();
+    store.begin_bulk_load().await.unwrap();
+    let e = edge(&users[0], &users[1], RelationshipType::Mutual);
+    store.insert_batch(Batch { edges: vec![e.clone()], ..Default::default() }).await.unwrap();
+    let again = store.insert_batch(Batch { edges: vec![e], ..Default::default() }).await;
+    // PostgreSQL keeps its primary keys and refuses at once; SQLite drops the copy at the rebuild.
+    assert!(matches!(again, Ok(()) | Err(StoreError::Conflict { .. })), "{again:?}");
+    store.finish_bulk_load().await.unwrap();
+    assert_eq!(store.counts().await.unwrap().social_edges, 1);
+    let dup = edge(&users[0], &users[1], RelationshipType::Friend);
+    let err = store.insert_batch(Batch { edges: vec![dup], ..Default::default() }).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
 }

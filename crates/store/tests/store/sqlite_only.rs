@@ -33,3 +33,20 @@ async fn an_unknown_url_scheme_is_invalid() {
     let err = store::connect("mysql://localhost/luna").await.err().unwrap();
     assert!(matches!(err, store::StoreError::Invalid(_)), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_write_concurrently_without_busy_errors() {
+    // Like `luna seed` running next to `luna serve`: two pools, one file, one write lock.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/luna.db", dir.path().display());
+    let (a, b) = (store::connect(&url).await.unwrap(), store::connect(&url).await.unwrap());
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move { s.create_user(crate::fixtures::new_user(&format!("twin{i}"))).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(a.counts().await.unwrap().users, 40);
+}

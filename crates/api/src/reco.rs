@@ -1,0 +1,218 @@
+//! Recommendations: the first seed's `/recommendations/...` (venues and people together, one
+//! kind, group, interest) under `/api/v1`, the second seed's `/reco/venues` and `/reco/people`
+//! (bare lists, `seed2` ranker by default), who is interested in a venue, and live location.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use domain::{Category, LatLng};
+use engine::{PeopleQuery, PersonRecommendation, Ranker, VenueQuery, VenueRecommendation};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use app::App;
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{AppJson, AppPath, AppQuery};
+
+mod interest;
+
+use interest::{
+    __path_express_interest, __path_group_recommendations, __path_interested_in_venue, __path_update_location,
+};
+use interest::{express_interest, group_recommendations, interested_in_venue, update_location};
+
+/// Routes served under `/api/v1` only.
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(recommendations))
+        .routes(routes!(venue_recommendations))
+        .routes(routes!(people_recommendations))
+        .routes(routes!(express_interest))
+        .routes(routes!(group_recommendations))
+        .routes(routes!(interested_in_venue))
+        .routes(routes!(update_location))
+}
+
+/// The second seed's legacy paths, served at the root.
+pub fn legacy_router() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(legacy_venues)).routes(routes!(legacy_people))
+}
+
+const DEFAULT_LIMIT: usize = 10;
+
+/// Filters of a venue recommendation.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VenueRecoQuery {
+    /// Results wanted, 1 to 100 (default 10).
+    pub limit: Option<usize>,
+    /// `seed2`, `default`, `popularity` or `learned` (default `default`).
+    pub ranker: Option<Ranker>,
+    /// Search from here instead of the live location or home (with `lng`).
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    /// Only venues within this distance, km.
+    pub radius_km: Option<f64>,
+    /// When the user wants to go (RFC 3339).
+    pub time: Option<DateTime<Utc>>,
+    pub party_size: Option<u32>,
+    pub category: Option<Category>,
+    pub price_min: Option<i16>,
+    pub price_max: Option<i16>,
+    /// Only venues open now.
+    pub open_now: Option<bool>,
+    /// Only venues open at this instant (RFC 3339).
+    pub open_at: Option<DateTime<Utc>>,
+}
+
+impl VenueRecoQuery {
+    fn into_query(self, user_id: Uuid, default_ranker: Ranker) -> ApiResult<VenueQuery> {
+        let mut q =
+            VenueQuery::new(user_id, self.limit.unwrap_or(DEFAULT_LIMIT), self.ranker.unwrap_or(default_ranker));
+        q.point = match (self.lat, self.lng) {
+            (Some(lat), Some(lng)) => Some(LatLng::parse(lat, lng, "lat", "lng")?),
+            (None, None) => None,
+            _ => return Err(ApiError::field("lat", "lat and lng go together")),
+        };
+        q.radius_km = self.radius_km;
+        q.time = self.time;
+        q.party_size = self.party_size;
+        q.category = self.category;
+        q.price_min = self.price_min;
+        q.price_max = self.price_max;
+        q.open_at = self.open_at.or(self.open_now.filter(|o| *o).map(|_| Utc::now()));
+        Ok(q)
+    }
+}
+
+/// Filters of a people recommendation.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeopleRecoQuery {
+    /// Who would like to go to this venue.
+    pub venue_id: Option<Uuid>,
+    /// Results wanted, 1 to 100 (default 10).
+    pub limit: Option<usize>,
+    pub ranker: Option<Ranker>,
+}
+
+impl PeopleRecoQuery {
+    fn into_query(self, user_id: Uuid, default_ranker: Ranker) -> PeopleQuery {
+        let ranker = self.ranker.unwrap_or(default_ranker);
+        PeopleQuery { user_id, venue_id: self.venue_id, limit: self.limit.unwrap_or(DEFAULT_LIMIT), ranker }
+    }
+}
+
+/// Venues and people for a user (the first seed's `RecommendationResponse`, Luna's items).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RecommendationResponse {
+    pub user_id: Uuid,
+    pub venues: Vec<VenueRecommendation>,
+    pub people: Vec<PersonRecommendation>,
+    /// One sentence per venue, in order.
+    pub explanations: Vec<String>,
+    pub generated_at: DateTime<Utc>,
+}
+
+/// `{"venues": [...]}`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VenuesResponse {
+    pub venues: Vec<VenueRecommendation>,
+}
+
+/// `{"people": [...]}`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PeopleResponse {
+    pub people: Vec<PersonRecommendation>,
+}
+
+/// Venues and people for a user in one answer.
+#[utoipa::path(get, path = "/recommendations/{user_id}", tag = "recommendations",
+    params(("user_id" = Uuid, Path, description = "The user"), VenueRecoQuery),
+    responses(
+        (status = 200, description = "Venues and people", body = RecommendationResponse),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "A bad parameter", body = ErrorBody),
+    ))]
+async fn recommendations(
+    State(app): State<App>,
+    AppPath(user_id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<VenueRecoQuery>,
+) -> ApiResult<AppJson<RecommendationResponse>> {
+    let ranker = q.ranker.unwrap_or_default();
+    let venues = app.recommend_venues(q.into_query(user_id, Ranker::Default)?).await?;
+    let people = app
+        .recommend_people(PeopleRecoQuery { ranker: Some(ranker), ..Default::default() }.into_query(user_id, ranker))
+        .await?;
+    let explanations = venues.iter().map(|v| v.explanation.clone()).collect();
+    Ok(AppJson(RecommendationResponse { user_id, venues, people, explanations, generated_at: app.now() }))
+}
+
+/// Venues for a user, with context filters and a choice of ranker.
+#[utoipa::path(get, path = "/recommendations/{user_id}/venues", tag = "recommendations",
+    params(("user_id" = Uuid, Path, description = "The user"), VenueRecoQuery),
+    responses(
+        (status = 200, description = "Ranked venues", body = VenuesResponse),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "A bad parameter", body = ErrorBody),
+    ))]
+async fn venue_recommendations(
+    State(app): State<App>,
+    AppPath(user_id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<VenueRecoQuery>,
+) -> ApiResult<AppJson<VenuesResponse>> {
+    let venues = app.recommend_venues(q.into_query(user_id, Ranker::Default)?).await?;
+    Ok(AppJson(VenuesResponse { venues }))
+}
+
+/// People to go out with, optionally for one venue.
+#[utoipa::path(get, path = "/recommendations/{user_id}/people", tag = "recommendations",
+    params(("user_id" = Uuid, Path, description = "The user"), PeopleRecoQuery),
+    responses(
+        (status = 200, description = "Ranked people", body = PeopleResponse),
+        (status = 404, description = "No such user or venue", body = ErrorBody),
+        (status = 422, description = "A bad parameter", body = ErrorBody),
+    ))]
+async fn people_recommendations(
+    State(app): State<App>,
+    AppPath(user_id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<PeopleRecoQuery>,
+) -> ApiResult<AppJson<PeopleResponse>> {
+    let people = app.recommend_people(q.into_query(user_id, Ranker::Default)).await?;
+    Ok(AppJson(PeopleResponse { people }))
+}
+
+/// The second seed's venue recommendations: a bare list, `seed2` ranker unless `ranker` is set.
+#[utoipa::path(get, path = "/reco/venues/{user_id}", tag = "recommendations",
+    params(("user_id" = Uuid, Path, description = "The user"), VenueRecoQuery),
+    responses(
+        (status = 200, description = "Ranked venues", body = Vec<VenueRecommendation>),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "A bad parameter", body = ErrorBody),
+    ))]
+async fn legacy_venues(
+    State(app): State<App>,
+    AppPath(user_id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<VenueRecoQuery>,
+) -> ApiResult<AppJson<Vec<VenueRecommendation>>> {
+    Ok(AppJson(app.recommend_venues(q.into_query(user_id, Ranker::Seed2)?).await?))
+}
+
+/// The second seed's people recommendations: a bare list, `seed2` ranker unless `ranker` is set.
+#[utoipa::path(get, path = "/reco/people/{user_id}", tag = "recommendations",
+    params(("user_id" = Uuid, Path, description = "The user"), PeopleRecoQuery),
+    responses(
+        (status = 200, description = "Ranked people", body = Vec<PersonRecommendation>),
+        (status = 404, description = "No such user or venue", body = ErrorBody),
+        (status = 422, description = "A bad parameter", body = ErrorBody),
+    ))]
+async fn legacy_people(
+    State(app): State<App>,
+    AppPath(user_id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<PeopleRecoQuery>,
+) -> ApiResult<AppJson<Vec<PersonRecommendation>>> {
+    Ok(AppJson(app.recommend_people(q.into_query(user_id, Ranker::Seed2)).await?))
+}

@@ -1,0 +1,170 @@
+//! The rest of the recommendation routes: expressing interest in a venue, group venues, who
+//! is interested in a venue, and the live location that recommendations start from.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use domain::Category;
+use engine::{GroupQuery, GroupRecommendations, GroupStrategy, InterestedInVenue, InterestedPerson};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use app::App;
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{AppJson, AppPath, AppQuery};
+
+/// Body of `POST /recommendations/{user_id}/interest`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InterestRequest {
+    pub venue_id: Uuid,
+    /// When the user would like to go (RFC 3339).
+    pub preferred_time: Option<DateTime<Utc>>,
+}
+
+/// The first seed's `InterestResponse`, with Luna's people.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InterestResponse {
+    pub success: bool,
+    pub venue_id: Uuid,
+    /// Friends first, then friends of friends, then new people.
+    pub others_interested: Vec<InterestedPerson>,
+    pub message: String,
+}
+
+/// Say that a user wants to go to a venue; returns who else does.
+#[utoipa::path(post, path = "/recommendations/{user_id}/interest", tag = "recommendations",
+    request_body = InterestRequest,
+    params(("user_id" = Uuid, Path, description = "The user")),
+    responses(
+        (status = 200, description = "Recorded", body = InterestResponse),
+        (status = 404, description = "No such user or venue", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+pub async fn express_interest(
+    State(app): State<App>,
+    AppPath(user_id): AppPath<Uuid>,
+    AppJson(body): AppJson<InterestRequest>,
+) -> ApiResult<AppJson<InterestResponse>> {
+    app.express_interest(user_id, body.venue_id, body.preferred_time).await?;
+    let seen = app.interested_in_venue(body.venue_id, user_id).await?;
+    let others: Vec<_> =
+        [seen.friends, seen.mutuals, seen.new_people].into_iter().flatten().filter(|p| p.user_id != user_id).collect();
+    let message = format!("Interest recorded! {} others are also interested.", others.len());
+    Ok(AppJson(InterestResponse { success: true, venue_id: body.venue_id, others_interested: others, message }))
+}
+
+/// Options of a group recommendation.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GroupRecoQuery {
+    /// `average` (default), `least_misery` or `fairness`.
+    pub strategy: Option<GroupStrategy>,
+    /// No member travels farther than this, km.
+    pub max_distance_km: Option<f64>,
+    /// Results wanted, 1 to 100 (default 10).
+    pub limit: Option<usize>,
+    pub category: Option<Category>,
+    /// When the group wants to go (RFC 3339).
+    pub time: Option<DateTime<Utc>>,
+}
+
+/// `{"group_venues": [...], "group_size": n}` plus the strategy and centroid.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GroupResponse {
+    pub group_size: usize,
+    pub group_venues: Vec<engine::GroupVenue>,
+    pub strategy: GroupStrategy,
+    pub centroid: domain::LatLng,
+}
+
+/// Venues for a group of 2 to 20 users (comma-separated ids).
+#[utoipa::path(get, path = "/recommendations/group/{user_ids}", tag = "recommendations",
+    params(("user_ids" = String, Path, description = "2 to 20 comma-separated user ids"), GroupRecoQuery),
+    responses(
+        (status = 200, description = "Ranked venues for the group", body = GroupResponse),
+        (status = 404, description = "A member does not exist", body = ErrorBody),
+        (status = 422, description = "Bad ids or parameters", body = ErrorBody),
+    ))]
+pub async fn group_recommendations(
+    State(app): State<App>,
+    AppPath(user_ids): AppPath<String>,
+    AppQuery(q): AppQuery<GroupRecoQuery>,
+) -> ApiResult<AppJson<GroupResponse>> {
+    let ids = parse_ids(&user_ids)?;
+    let mut query = GroupQuery::new(ids, q.strategy.unwrap_or_default(), q.limit.unwrap_or(10));
+    query.max_distance_km = q.max_distance_km;
+    query.category = q.category;
+    query.time = q.time;
+    let GroupRecommendations { strategy, centroid, venues } = app.recommend_group(query).await?;
+    Ok(AppJson(GroupResponse {
+        group_size: venues.first().map_or(0, |v| v.members.len()),
+        group_venues: venues,
+        strategy,
+        centroid,
+    }))
+}
+
+/// Parses `a,b,c` into 2 to 20 distinct UUIDs.
+fn parse_ids(raw: &str) -> ApiResult<Vec<Uuid>> {
+    let mut ids = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let id = Uuid::parse_str(part).map_err(|_| ApiError::field("user_ids", "must be comma-separated UUIDs"))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if !(2..=20).contains(&ids.len()) {
+        return Err(ApiError::field("user_ids", "a group has 2 to 20 distinct users"));
+    }
+    Ok(ids)
+}
+
+/// Who a viewer sees in a venue's interested list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InterestedQuery {
+    /// The user looking.
+    pub viewer: Uuid,
+}
+
+/// Who wants to go to a venue: friends, friends of friends and new people.
+#[utoipa::path(get, path = "/venues/{venue_id}/interested", tag = "recommendations",
+    params(("venue_id" = Uuid, Path, description = "The venue"), InterestedQuery),
+    responses(
+        (status = 200, description = "Interested people by relation", body = InterestedInVenue),
+        (status = 404, description = "No such venue or viewer", body = ErrorBody),
+        (status = 422, description = "A bad parameter", body = ErrorBody),
+    ))]
+pub async fn interested_in_venue(
+    State(app): State<App>,
+    AppPath(venue_id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<InterestedQuery>,
+) -> ApiResult<AppJson<InterestedInVenue>> {
+    Ok(AppJson(app.interested_in_venue(venue_id, q.viewer).await?))
+}
+
+/// A live location.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LocationInput {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+/// Set a user's live location (recommendations start from it while it is fresh).
+#[utoipa::path(put, path = "/users/{user_id}/location", tag = "recommendations", request_body = LocationInput,
+    params(("user_id" = Uuid, Path, description = "The user")),
+    responses(
+        (status = 204, description = "Updated"),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "Invalid coordinates", body = ErrorBody),
+    ))]
+pub async fn update_location(
+    State(app): State<App>,
+    AppPath(user_id): AppPath<Uuid>,
+    AppJson(body): AppJson<LocationInput>,
+) -> ApiResult<StatusCode> {
+    app.update_location(user_id, body.lat, body.lng).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,176 @@
+//! Recommendations over HTTP: the first seed's `/api/v1/recommendations/...`, the second seed's
+//! `/reco/...` legacy shape, group, interest, live location, and the engine following writes
+//! (an interaction, a reseed) within moments.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, expect_error, expect_json, seed_user, seed_venue};
+
+crate::on_every_backend!(
+    venue_and_people_recommendations_carry_the_seed_fields_and_luna_explanations,
+    the_second_seed_paths_answer_bare_lists_with_and_without_a_trailing_slash,
+    unknown_users_get_404_and_bad_parameters_get_422,
+    a_recorded_like_changes_the_recommendation_within_moments,
+    group_recommendations_take_2_to_20_users,
+    interest_is_recorded_and_shown_to_others,
+    a_live_location_is_accepted_for_known_users_only,
+    the_engine_reloads_after_the_admin_seed_endpoint,
+);
+
+/// Starts the background tasks (relay, engine follower) and loads the engine.
+async fn start(app: &TestApp) {
+    let _ = app.app.start_background();
+    app.app.reload_engine().await.expect("engine loads");
+    // Let the follower subscribe before the test writes.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// Three users and three venues, engine loaded: returns (users, venues).
+async fn small_city(app: &TestApp) -> (Vec<String>, Vec<String>) {
+    let mut users = Vec::new();
+    for h in ["alice", "bob", "carol"] {
+        users.push(app.create_user(seed_user(h)).await["id"].as_str().unwrap().to_string());
+    }
+    let mut venues = Vec::new();
+    for (i, n) in ["Roof", "Cellar", "Garden"].into_iter().enumerate() {
+        let mut v = seed_venue(n);
+        v["lat"] = json!(40.73 + 0.004 * i as f64);
+        venues.push(app.create_venue(v).await["id"].as_str().unwrap().to_string());
+    }
+    start(app).await;
+    (users, venues)
+}
+
+/// Polls `path` until `ok` holds (or fails after 5 s).
+async fn eventually(app: &TestApp, path: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let res = app.get(path).await;
+        let body: Value = if res.status() == StatusCode::OK { res.json().await.unwrap() } else { Value::Null };
+        if ok(&body) {
+            return body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{path} never satisfied the condition; last {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn venue_and_people_recommendations_carry_the_seed_fields_and_luna_explanations(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let a = &users[0];
+    let all = app.get_json(&format!("/api/v1/recommendations/{a}"), StatusCode::OK).await;
+    assert_eq!(all["user_id"], a.as_str());
+    let v = &all["venues"][0];
+    for key in ["venue_id", "venue_name", "score", "distance_km", "venue", "reasons", "explanation"] {
+        assert!(v.get(key).is_some(), "venue item lacks {key}: {v}");
+    }
+    assert!(all["people"].is_array());
+    let only = app.get_json(&format!("/api/v1/recommendations/{a}/venues?limit=2&ranker=seed2"), StatusCode::OK).await;
+    assert_eq!(only["venues"].as_array().unwrap().len(), 2);
+    let people = app.get_json(&format!("/api/v1/recommendations/{a}/people?limit=5"), StatusCode::OK).await;
+    assert!(people["people"].is_array());
+}
+
+async fn the_second_seed_paths_answer_bare_lists_with_and_without_a_trailing_slash(app: &TestApp) {
+    let (users, venues) = small_city(app).await;
+    let a = &users[0];
+    for path in [format!("/reco/venues/{a}?limit=3"), format!("/reco/venues/{a}/?limit=3")] {
+        let list = app.get_json(&path, StatusCode::OK).await;
+        let items = list.as_array().expect("a bare list");
+        assert_eq!(items.len(), 3);
+        assert!(items[0]["venue_name"].is_string() && items[0]["distance_km"].is_number());
+        assert!(items.windows(2).all(|w| w[0]["score"].as_f64() >= w[1]["score"].as_f64()));
+    }
+    let people = app.get_json(&format!("/reco/people/{a}/?venue_id={}", venues[0]), StatusCode::OK).await;
+    assert!(people.is_array());
+}
+
+async fn unknown_users_get_404_and_bad_parameters_get_422(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let ghost = uuid::Uuid::now_v7();
+    for path in [
+        format!("/api/v1/recommendations/{ghost}"),
+        format!("/api/v1/recommendations/{ghost}/venues"),
+        format!("/api/v1/recommendations/{ghost}/people"),
+        format!("/reco/venues/{ghost}"),
+        format!("/reco/people/{ghost}"),
+    ] {
+        expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    }
+    let a = &users[0];
+    for (query, field) in
+        [("ranker=magic", "ranker"), ("lat=40.7", "lat"), ("time=yesterday", "time"), ("limit=-1", "limit")]
+    {
+        let res = app.get(&format!("/api/v1/recommendations/{a}/venues?{query}")).await;
+        expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+    }
+    let res = app.get("/api/v1/recommendations/not-a-uuid/venues").await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn a_recorded_like_changes_the_recommendation_within_moments(app: &TestApp) {
+    let (users, venues) = small_city(app).await;
+    let path = format!("/api/v1/recommendations/{}/venues?ranker=popularity&limit=3", users[0]);
+    let before = app.get_json(&path, StatusCode::OK).await;
+    let last = before["venues"][2]["venue_id"].as_str().unwrap().to_string();
+    assert!(venues.contains(&last));
+    for u in &users[1..] {
+        let body = json!({"user_id": u, "interaction_type": "like"});
+        expect_json(app.post(&format!("/venues/{last}/interactions"), &body).await, StatusCode::CREATED).await;
+    }
+    eventually(app, &path, |b| b["venues"][0]["venue_id"] == last.as_str()).await;
+}
+
+async fn group_recommendations_take_2_to_20_users(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let two = format!("{},{}", users[0], users[1]);
+    let g = app
+        .get_json(&format!("/api/v1/recommendations/group/{two}?strategy=least_misery&limit=2"), StatusCode::OK)
+        .await;
+    assert_eq!(g["strategy"], "least_misery");
+    assert!(g["group_venues"].as_array().unwrap().len() <= 2);
+    let one = app.get(&format!("/api/v1/recommendations/group/{}", users[0])).await;
+    expect_error(one, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("user_ids")).await;
+    let many: Vec<String> = (0..21).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let res = app.get(&format!("/api/v1/recommendations/group/{}", many.join(","))).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("user_ids")).await;
+    let res = app.get("/api/v1/recommendations/group/a,b").await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("user_ids")).await;
+    let ghost = format!("{},{}", users[0], uuid::Uuid::now_v7());
+    assert_eq!(app.get(&format!("/api/v1/recommendations/group/{ghost}")).await.status(), StatusCode::NOT_FOUND);
+}
+
+async fn interest_is_recorded_and_shown_to_others(app: &TestApp) {
+    let (users, venues) = small_city(app).await;
+    let body = json!({"venue_id": venues[1], "preferred_time": "2026-12-01T20:00:00Z"});
+    let res = app.post(&format!("/api/v1/recommendations/{}/interest", users[0]), &body).await;
+    let answer = expect_json(res, StatusCode::OK).await;
+    assert_eq!(answer["success"], true);
+    let path = format!("/api/v1/venues/{}/interested?viewer={}", venues[1], users[1]);
+    eventually(app, &path, |b| b.to_string().contains(users[0].as_str())).await;
+    let res = app.get(&format!("/api/v1/venues/{}/interested", venues[1])).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn a_live_location_is_accepted_for_known_users_only(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let path = format!("/api/v1/users/{}/location", users[0]);
+    assert_eq!(app.put(&path, &json!({"lat": 40.75, "lng": -73.98})).await.status(), StatusCode::NO_CONTENT);
+    let bad = app.put(&path, &json!({"lat": 140.0, "lng": -73.98})).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let ghost = format!("/api/v1/users/{}/location", uuid::Uuid::now_v7());
+    assert_eq!(app.put(&ghost, &json!({"lat": 40.75, "lng": -73.98})).await.status(), StatusCode::NOT_FOUND);
+}
+
+async fn the_engine_reloads_after_the_admin_seed_endpoint(app: &TestApp) {
+    start(app).await;
+    let seeded = app.post("/api/v1/admin/data/seed", &json!({"users": 20, "venues": 10, "seed": 7})).await;
+    expect_json(seeded, StatusCode::OK).await;
+    let page = app.get_json("/api/v1/users?limit=1", StatusCode::OK).await;
+    let id = page[0]["id"].as_str().expect("a seeded user").to_string();
+    let path = format!("/api/v1/recommendations/{id}/venues?limit=5");
+    eventually(app, &path, |b| b["venues"].as_array().is_some_and(|v| !v.is_empty())).await;
+}

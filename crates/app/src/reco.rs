@@ -1,0 +1,235 @@
+//! The recommendation engine inside the service: one [`Engine`] behind an `ArcSwap` so a
+//! reload builds a fresh engine from the store and swaps it in while requests keep reading
+//! the old one; a follower task applies every bus event to it, so a committed write is
+//! visible to the next recommendation within milliseconds, on every server sharing the bus.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use domain::DomainEvent;
+use engine::{Engine, EngineBuilder, EngineSettings, MfModel};
+use futures::StreamExt;
+use store::DynStore;
+
+use crate::{App, AppError, AppResult};
+
+/// Rows fetched per store scan page.
+const PAGE: u32 = 5_000;
+/// Log progress every this many rows.
+const LOG_EVERY: usize = 100_000;
+
+/// Engine settings the service needs: the engine's own, and where the learned model lives.
+#[derive(Debug, Clone, Default)]
+pub struct RecoSettings {
+    pub engine: EngineSettings,
+    /// The learned model file (`luna train` writes it); loaded at every reload if present.
+    pub model_path: Option<PathBuf>,
+}
+
+/// The swappable engine, and when the store scan behind it started.
+pub struct EngineCell {
+    engine: ArcSwap<Engine>,
+    /// Milliseconds since the epoch at which the current engine's store scan began; a reload
+    /// asked for by an older event (a seed the scan already saw) is skipped.
+    scanned_from_ms: AtomicI64,
+}
+
+impl EngineCell {
+    /// An empty engine with these settings.
+    pub fn empty(settings: &EngineSettings) -> Self {
+        let engine = ArcSwap::from_pointee(EngineBuilder::new(settings.clone()).build());
+        Self { engine, scanned_from_ms: AtomicI64::new(i64::MIN) }
+    }
+
+    /// The current engine (lock-free).
+    pub fn load(&self) -> Arc<Engine> {
+        self.engine.load_full()
+    }
+
+    /// Replaces the engine with one built from a scan that began at `scanned_from`.
+    pub fn store(&self, engine: Engine, scanned_from: domain::Timestamp) {
+        self.engine.store(Arc::new(engine));
+        self.scanned_from_ms.fetch_max(scanned_from.timestamp_millis(), Ordering::SeqCst);
+    }
+
+    /// Whether the engine was built from a scan that began after `at`.
+    fn covers(&self, at: domain::Timestamp) -> bool {
+        self.scanned_from_ms.load(Ordering::SeqCst) > at.timestamp_millis()
+    }
+}
+
+/// Where scanned rows go: an engine builder, or an evaluation data set.
+pub trait RowSink {
+    fn user(&mut self, u: &domain::User, p: Option<&domain::UserPreferences>);
+    fn venue(&mut self, v: &domain::Venue);
+    fn edge(&mut self, e: &domain::SocialEdge);
+    fn interaction(&mut self, i: &domain::Interaction);
+}
+
+impl RowSink for EngineBuilder {
+    fn user(&mut self, u: &domain::User, p: Option<&domain::UserPreferences>) {
+        self.add_user(u, p);
+    }
+    fn venue(&mut self, v: &domain::Venue) {
+        self.add_venue(v);
+    }
+    fn edge(&mut self, e: &domain::SocialEdge) {
+        self.add_edge(e);
+    }
+    fn interaction(&mut self, i: &domain::Interaction) {
+        self.add_interaction(i);
+    }
+}
+
+impl RowSink for engine::eval::Dataset {
+    fn user(&mut self, u: &domain::User, p: Option<&domain::UserPreferences>) {
+        self.users.push(u.clone());
+        if let Some(p) = p {
+            self.preferences.push((u.id, p.clone()));
+        }
+    }
+    fn venue(&mut self, v: &domain::Venue) {
+        self.venues.push(v.clone());
+    }
+    fn edge(&mut self, e: &domain::SocialEdge) {
+        self.edges.push(e.clone());
+    }
+    fn interaction(&mut self, i: &domain::Interaction) {
+        self.interactions.push(i.clone());
+    }
+}
+
+/// Streams every user, venue, edge and interaction of the store into `sink`, page by page,
+/// logging progress on big loads.
+pub async fn scan_store(store: &DynStore, sink: &mut impl RowSink) -> AppResult<()> {
+    let (mut n, mut after) = (0usize, None);
+    loop {
+        let page = store.scan_users(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.0.id);
+        page.iter().for_each(|(u, p)| sink.user(u, p.as_ref()));
+        n = progress("users", n, page.len());
+    }
+    let (mut n, mut after) = (0usize, None);
+    loop {
+        let page = store.scan_venues(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        page.iter().for_each(|v| sink.venue(v));
+        n = progress("venues", n, page.len());
+    }
+    let (mut n, mut after) = (0usize, None);
+    loop {
+        let page = store.scan_edges(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.user_id, last.other_user_id));
+        page.iter().for_each(|e| sink.edge(e));
+        n = progress("edges", n, page.len());
+    }
+    let (mut n, mut after) = (0usize, None);
+    loop {
+        let page = store.scan_interactions(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        page.iter().for_each(|i| sink.interaction(i));
+        n = progress("interactions", n, page.len());
+    }
+    Ok(())
+}
+
+/// Builds an engine from every row of the store.
+pub async fn build_from_store(store: &DynStore, settings: &EngineSettings) -> AppResult<Engine> {
+    let started = Instant::now();
+    let mut b = EngineBuilder::new(settings.clone());
+    scan_store(store, &mut b).await?;
+    let engine = tokio::task::spawn_blocking(move || b.build())
+        .await
+        .map_err(|e| AppError::Internal(format!("engine build: {e}")))?;
+    let stats = engine.stats();
+    tracing::info!(?stats, elapsed_ms = started.elapsed().as_millis() as u64, "recommendation engine built");
+    Ok(engine)
+}
+
+fn progress(what: &str, before: usize, added: usize) -> usize {
+    let now = before + added;
+    if now / LOG_EVERY > before / LOG_EVERY {
+        tracing::info!(rows = now, "loading engine: {what}");
+    }
+    now
+}
+
+impl App {
+    /// Rebuilds the engine from the store (and the model file, if any) and swaps it in.
+    pub async fn reload_engine(&self) -> AppResult<()> {
+        let scanned_from = chrono::Utc::now();
+        let engine = build_from_store(&self.store, &self.settings.reco.engine).await?;
+        if let Some(path) = self.settings.reco.model_path.as_ref().filter(|p| p.exists()) {
+            match MfModel::load(path) {
+                Ok(m) => {
+                    engine.set_model(&m);
+                    tracing::info!(path = %path.display(), users = m.users.len(), "learned model loaded");
+                }
+                Err(e) => tracing::warn!(path = %path.display(), error = %e, "model file not loaded"),
+            }
+        }
+        self.engine.store(engine, scanned_from);
+        Ok(())
+    }
+
+    /// The engine requests read now.
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.load()
+    }
+}
+
+/// Follows every bus channel: applies each domain event to the engine, and reloads it from the
+/// store after a seed, a reset, or a gap in delivery.
+pub fn spawn_follower(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let mut sub = match app.bus.subscribe(None).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "engine follower cannot subscribe; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            while let Some(d) = sub.next().await {
+                match d {
+                    bus::Delivery::Event(e) => follow_event(&app, &e.event_type, e.timestamp, e.data).await,
+                    bus::Delivery::Lagged { missed } => {
+                        tracing::warn!(missed, "engine follower lagged; reloading");
+                        reload_logged(&app).await;
+                    }
+                }
+            }
+        }
+    })
+}
+
+async fn follow_event(app: &App, event_type: &str, at: domain::Timestamp, data: serde_json::Value) {
+    if event_type == crate::reco_service::LOCATION_EVENT {
+        crate::reco_service::apply_location(app, &data);
+        return;
+    }
+    match DomainEvent::from_parts(event_type, data) {
+        Ok(DomainEvent::DataSeeded { .. } | DomainEvent::DataReset) if !app.engine.covers(at) => {
+            reload_logged(app).await
+        }
+        Ok(DomainEvent::DataSeeded { .. } | DomainEvent::DataReset) => {}
+        Ok(ev) => {
+            app.engine().apply(&ev);
+        }
+        Err(_) => {} // not a domain event (metrics, simulation, recommendations)
+    }
+}
+
+async fn reload_logged(app: &App) {
+    if let Err(e) = app.reload_engine().await {
+        tracing::error!(error = %e, "engine reload failed");
+    }
+}

@@ -1,0 +1,137 @@
+//! Recommendation use cases: venues, people, groups, who is interested in a venue, expressing
+//! interest and live location. Every served recommendation is published on the
+//! `recommendations` channel (straight to the bus: it is not a committed write) so conversion
+//! can be measured later.
+
+use domain::{Channel, UserId, ValidationError, VenueId, VenueInterest};
+use engine::{
+    EngineError, GroupQuery, GroupRecommendations, InterestedInVenue, PeopleQuery, PersonRecommendation, VenueQuery,
+    VenueRecommendation,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{App, AppError, AppResult};
+
+/// Bus event type of a live location update (published on `user_actions`, not stored).
+pub const LOCATION_EVENT: &str = "user.location_updated";
+/// Bus event type of a served recommendation.
+pub const SERVED_EVENT: &str = "recommendation.served";
+
+/// Maps an engine error to the service's: unknown ids are 404, bad parameters 422.
+pub fn engine_error(e: EngineError) -> AppError {
+    match e {
+        EngineError::UnknownUser(id) => AppError::not_found("user", id),
+        EngineError::UnknownVenue(id) => AppError::not_found("venue", id),
+        EngineError::InvalidQuery(m) => AppError::Invalid(ValidationError::field("query", m)),
+        EngineError::ModelIo(e) => AppError::Internal(e.to_string()),
+        EngineError::ModelFormat(m) => AppError::Internal(m),
+    }
+}
+
+impl App {
+    /// Venues for a user, ranked by the query's ranker.
+    #[tracing::instrument(skip_all, fields(user_id = %q.user_id, ranker = q.ranker.as_str()), err)]
+    pub async fn recommend_venues(&self, mut q: VenueQuery) -> AppResult<Vec<VenueRecommendation>> {
+        q.now.get_or_insert_with(|| self.now());
+        let recs = self.engine().recommend_venues(&q).map_err(engine_error)?;
+        let items: Vec<_> = recs.iter().map(|r| json!({"venue_id": r.venue_id, "score": r.score})).collect();
+        self.served(q.user_id, q.ranker.as_str(), "venues", items);
+        Ok(recs)
+    }
+
+    /// People to go out with, optionally for one venue.
+    #[tracing::instrument(skip_all, fields(user_id = %q.user_id), err)]
+    pub async fn recommend_people(&self, q: PeopleQuery) -> AppResult<Vec<PersonRecommendation>> {
+        let recs = self.engine().recommend_people(&q).map_err(engine_error)?;
+        let items: Vec<_> = recs.iter().map(|r| json!({"user_id": r.user_id, "score": r.score})).collect();
+        self.served(q.user_id, q.ranker.as_str(), "people", items);
+        Ok(recs)
+    }
+
+    /// Venues for a group of 2 to 20 users.
+    #[tracing::instrument(skip_all, fields(members = q.user_ids.len()), err)]
+    pub async fn recommend_group(&self, mut q: GroupQuery) -> AppResult<GroupRecommendations> {
+        if !(2..=20).contains(&q.user_ids.len()) {
+            return Err(ValidationError::field("user_ids", "a group has 2 to 20 distinct users").into());
+        }
+        q.now.get_or_insert_with(|| self.now());
+        let recs = self.engine().recommend_group(&q).map_err(engine_error)?;
+        let items: Vec<_> = recs.venues.iter().map(|r| json!({"venue_id": r.venue_id, "score": r.score})).collect();
+        if let Some(first) = q.user_ids.first() {
+            self.served(*first, "group", "group", items);
+        }
+        Ok(recs)
+    }
+
+    /// Who wants to go to a venue, as seen by `viewer`.
+    pub async fn interested_in_venue(&self, venue_id: VenueId, viewer: UserId) -> AppResult<InterestedInVenue> {
+        self.engine().interested_in_venue(venue_id, viewer).map_err(engine_error)
+    }
+
+    /// Records that a user wants to go to a venue (stored; the follower updates the engine).
+    #[tracing::instrument(skip_all, fields(user_id = %user_id, venue_id = %venue_id), err)]
+    pub async fn express_interest(
+        &self,
+        user_id: UserId,
+        venue_id: VenueId,
+        preferred_time: Option<domain::Timestamp>,
+    ) -> AppResult<VenueInterest> {
+        let interest = self.store.express_interest(user_id, venue_id, preferred_time).await?;
+        self.wrote();
+        Ok(interest)
+    }
+
+    /// Sets a user's live location here and, through the bus, on every other server.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id), err)]
+    pub async fn update_location(&self, user_id: UserId, lat: f64, lng: f64) -> AppResult<()> {
+        domain::LatLng::parse(lat, lng, "lat", "lng")?;
+        let at = self.now();
+        self.engine().set_location(user_id, lat, lng, at).map_err(engine_error)?;
+        let data = json!({"user_id": user_id, "lat": lat, "lng": lng, "at": at});
+        let publish = bus::Publish {
+            channel: Channel::UserActions,
+            event_type: LOCATION_EVENT.into(),
+            data,
+            timestamp: at,
+            source_id: None,
+        };
+        if let Err(e) = self.bus.publish(publish).await {
+            tracing::warn!(error = %e, "location update not published");
+        }
+        Ok(())
+    }
+
+    fn served(&self, user_id: UserId, ranker: &str, kind: &str, items: Vec<serde_json::Value>) {
+        let at = self.now();
+        let data =
+            json!({"request_id": Uuid::now_v7(), "user_id": user_id, "ranker": ranker, "kind": kind, "items": items});
+        let publish = bus::Publish {
+            channel: Channel::Recommendations,
+            event_type: SERVED_EVENT.into(),
+            data,
+            timestamp: at,
+            source_id: None,
+        };
+        let bus = self.bus.clone();
+        tokio::spawn(async move {
+            if let Err(e) = bus.publish(publish).await {
+                tracing::debug!(error = %e, "recommendation.served not published");
+            }
+        });
+    }
+}
+
+/// Applies a location event from the bus (from this server or another).
+pub(crate) fn apply_location(app: &App, data: &serde_json::Value) {
+    #[derive(serde::Deserialize)]
+    struct Loc {
+        user_id: UserId,
+        lat: f64,
+        lng: f64,
+        at: domain::Timestamp,
+    }
+    if let Ok(l) = serde_json::from_value::<Loc>(data.clone()) {
+        let _ = app.engine().set_location(l.user_id, l.lat, l.lng, l.at);
+    }
+}

@@ -1,0 +1,127 @@
+//! `luna bench`: load-tests the recommendation endpoints of a running server for a fixed time
+//! with N concurrent keep-alive connections, each asking for a random (seeded) user among ids
+//! fetched from the server, then prints requests/s, latency median and p99, and errors.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Base URL of the server.
+    #[arg(long, default_value = "http://127.0.0.1:8000")]
+    pub url: String,
+    /// Concurrent connections.
+    #[arg(long, short = 'c', default_value_t = 64)]
+    pub connections: usize,
+    /// How long to run, seconds.
+    #[arg(long, short = 'd', default_value_t = 10)]
+    pub duration: u64,
+    /// Path to request; `{user}` is replaced by a random user id. Repeat to mix endpoints.
+    #[arg(long, default_value = "/api/v1/recommendations/{user}/venues?limit=10")]
+    pub path: Vec<String>,
+    /// How many user ids to fetch from the server and pick from.
+    #[arg(long, default_value_t = 2000)]
+    pub sample: usize,
+    /// Random seed of the user picks.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// One connection's tally.
+#[derive(Default)]
+struct Tally {
+    latencies_us: Vec<u32>,
+    errors: u64,
+}
+
+pub async fn run(_settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(args.connections)
+        .tcp_nodelay(true)
+        .build()
+        .context("HTTP client")?;
+    let base = args.url.trim_end_matches('/').to_string();
+    let users = fetch_users(&client, &base, args.sample).await?;
+    anyhow::ensure!(!users.is_empty(), "the server at {base} has no users (seed it first)");
+    eprintln!(
+        "{} connections for {} s against {base}{}, picking among {} users",
+        args.connections,
+        args.duration,
+        args.path.join(" + "),
+        users.len()
+    );
+    let users = std::sync::Arc::new(users);
+    let deadline = Instant::now() + Duration::from_secs(args.duration);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(args.connections);
+    for c in 0..args.connections {
+        let (client, users, base, paths) = (client.clone(), users.clone(), base.clone(), args.path.clone());
+        let mut rng = ChaCha8Rng::seed_from_u64(args.seed.wrapping_add(c as u64));
+        tasks.push(tokio::spawn(async move {
+            let mut t = Tally::default();
+            while Instant::now() < deadline {
+                let user = &users[rng.random_range(0..users.len())];
+                let path = &paths[rng.random_range(0..paths.len())];
+                let url = format!("{base}{}", path.replace("{user}", user));
+                let sent = Instant::now();
+                let ok = match client.get(&url).send().await {
+                    Ok(res) => res.status().is_success() && res.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                t.latencies_us.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                t.errors += u64::from(!ok);
+            }
+            t
+        }));
+    }
+    let mut all = Tally::default();
+    for task in tasks {
+        let t = task.await.context("bench connection")?;
+        all.latencies_us.extend(t.latencies_us);
+        all.errors += t.errors;
+    }
+    report(&all, started.elapsed());
+    Ok(())
+}
+
+fn report(all: &Tally, elapsed: Duration) {
+    let mut l = all.latencies_us.clone();
+    l.sort_unstable();
+    let pct = |p: f64| l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or(0);
+    let n = l.len();
+    println!("requests      {n}");
+    println!("requests/s    {:.0}", n as f64 / elapsed.as_secs_f64());
+    println!("latency p50   {:.2} ms", f64::from(pct(0.50)) / 1000.0);
+    println!("latency p99   {:.2} ms", f64::from(pct(0.99)) / 1000.0);
+    println!("latency max   {:.2} ms", f64::from(l.last().copied().unwrap_or(0)) / 1000.0);
+    println!("errors        {}", all.errors);
+}
+
+/// Up to `want` user ids, page by page through `GET /api/v1/users`.
+async fn fetch_users(client: &reqwest::Client, base: &str, want: usize) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    while ids.len() < want {
+        let limit = (want - ids.len()).min(500);
+        let mut url = format!("{base}/api/v1/users?limit={limit}");
+        if let Some(a) = &after {
+            url.push_str(&format!("&after={a}"));
+        }
+        let res = client.get(&url).send().await.with_context(|| format!("GET {url}"))?;
+        anyhow::ensure!(res.status().is_success(), "GET {url}: {}", res.status());
+        let page: Vec<serde_json::Value> = res.json().await.context("a list of users")?;
+        let before = ids.len();
+        ids.extend(page.iter().filter_map(|u| u["id"].as_str().map(str::to_string)));
+        if ids.len() == before || page.len() < limit {
+            break;
+        }
+        after = ids.last().cloned();
+    }
+    Ok(ids)
+}

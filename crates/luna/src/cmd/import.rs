@@ -1,0 +1,231 @@
+//! `luna import`: loads users, venues, social ties and an interaction log from CSV (header
+//! row) or JSON lines files into the store through `insert_batch`, so `luna eval` and
+//! `luna train` run on data Luna did not generate. Formats: `docs/import-format.md`. External
+//! ids that are not UUIDs map to stable UUIDs, so files can use their own keys.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Timelike, Utc};
+use domain::{Category, Interaction, InteractionType, RelationshipType, SocialEdge, TimeOfDay, User, Venue};
+use store::Batch;
+use uuid::Uuid;
+
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// Users: id, handle, name, home_lat, home_lng, age, city.
+    #[arg(long)]
+    pub users: Option<PathBuf>,
+    /// Venues: id, name, category, lat, lng, cuisine, price_level, rating, capacity, tags, timezone.
+    #[arg(long)]
+    pub venues: Option<PathBuf>,
+    /// Social ties (inserted both ways): user_id, other_user_id, strength.
+    #[arg(long)]
+    pub edges: Option<PathBuf>,
+    /// Interactions: user_id, venue_id, interaction_type, timestamp, dwell_time_seconds.
+    #[arg(long)]
+    pub interactions: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: super::StoreArgs,
+}
+
+/// One record: column name to text (CSV cell or JSON value).
+type Row = HashMap<String, String>;
+
+const BATCH: usize = 10_000;
+
+pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()> {
+    args.store.apply(&mut settings);
+    crate::logging::init(false);
+    let store = super::open_store(&settings).await?;
+    let now = Utc::now();
+    let mut batch = Batch::default();
+    let mut total = 0usize;
+    for (path, kind) in
+        [(&args.users, "users"), (&args.venues, "venues"), (&args.edges, "edges"), (&args.interactions, "interactions")]
+    {
+        let Some(path) = path else { continue };
+        let rows = read_rows(path)?;
+        for (i, row) in rows.iter().enumerate() {
+            let at = || format!("{} record {}", path.display(), i + 1);
+            match kind {
+                "users" => batch.users.push(user(row, now).with_context(at)?),
+                "venues" => batch.venues.push(venue(row, now).with_context(at)?),
+                "edges" => batch.edges.extend(edges(row, now).with_context(at)?),
+                _ => batch.interactions.push(interaction(row).with_context(at)?),
+            }
+            if batch.len() >= BATCH {
+                total += flush(&store, &mut batch).await?;
+            }
+        }
+        total += flush(&store, &mut batch).await?;
+        eprintln!("{kind}: {} records from {}", rows.len(), path.display());
+    }
+    println!("Imported {total} rows into {}", crate::settings::redact_url(&settings.database_url()));
+    Ok(())
+}
+
+async fn flush(store: &store::DynStore, batch: &mut Batch) -> anyhow::Result<usize> {
+    let b = std::mem::take(batch);
+    let n = b.len();
+    store.insert_batch(b).await.map_err(|e| anyhow::anyhow!("inserting: {e}"))?;
+    Ok(n)
+}
+
+/// Reads a `.csv` file (header row) or a JSON lines file (any other extension).
+pub fn read_rows(path: &Path) -> anyhow::Result<Vec<Row>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let header = split_csv(lines.next().unwrap_or_default());
+        return Ok(lines
+            .map(|l| header.iter().cloned().zip(split_csv(l)).filter(|(_, v)| !v.is_empty()).collect())
+            .collect());
+    }
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}: not a JSON object", path.display(), i + 1))?;
+        rows.push(obj.into_iter().filter_map(|(k, v)| json_text(v).map(|v| (k, v))).collect());
+    }
+    Ok(rows)
+}
+
+fn json_text(v: serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Array(a) => Some(a.into_iter().filter_map(json_text).collect::<Vec<_>>().join(";")),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Splits one CSV line: commas, double-quoted cells with `""` for a quote.
+fn split_csv(line: &str) -> Vec<String> {
+    let (mut out, mut cell, mut quoted, mut chars) = (Vec::new(), String::new(), false, line.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cell.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cell).trim().to_string()),
+            _ => cell.push(c),
+        }
+    }
+    out.push(cell.trim().to_string());
+    out
+}
+
+/// A UUID for an external id: itself when it is one, else a stable hash of kind and id.
+pub fn external_id(kind: &str, raw: &str) -> Uuid {
+    if let Ok(id) = Uuid::parse_str(raw) {
+        return id;
+    }
+    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
+    for b in kind.bytes().chain([b':']).chain(raw.bytes()) {
+        h = (h ^ u128::from(b)).wrapping_mul(0x0000000001000000000000000000013B);
+    }
+    // Version 8 (custom), RFC 4122 variant.
+    let h = (h & !(0xF << 76)) | (0x8 << 76);
+    Uuid::from_u128((h & !(0x3 << 62)) | (0x2 << 62))
+}
+
+fn req<'a>(row: &'a Row, key: &str) -> anyhow::Result<&'a str> {
+    row.get(key).map(String::as_str).with_context(|| format!("missing `{key}`"))
+}
+
+fn num<T: std::str::FromStr>(row: &Row, key: &str) -> anyhow::Result<Option<T>> {
+    row.get(key).map(|v| v.parse::<T>().map_err(|_| anyhow::anyhow!("`{key}` is not a number: {v}"))).transpose()
+}
+
+fn enum_of<T: serde::de::DeserializeOwned>(key: &str, v: &str) -> anyhow::Result<T> {
+    serde_json::from_value(serde_json::Value::String(v.to_lowercase()))
+        .map_err(|_| anyhow::anyhow!("`{key}` has an unknown value: {v}"))
+}
+
+fn user(row: &Row, now: DateTime<Utc>) -> anyhow::Result<User> {
+    let raw = req(row, "id")?;
+    let id = external_id("user", raw);
+    let handle = row.get("handle").cloned().unwrap_or_else(|| format!("u_{}", id.simple()));
+    Ok(User {
+        id,
+        name: row.get("name").cloned().unwrap_or_else(|| handle.clone()),
+        handle,
+        email: None,
+        age: num(row, "age")?,
+        avatar_url: None,
+        home_lat: num(row, "home_lat")?,
+        home_lng: num(row, "home_lng")?,
+        city: row.get("city").cloned(),
+        persona: None,
+        activity_score: 0.5,
+        social_score: 0.5,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+fn venue(row: &Row, now: DateTime<Utc>) -> anyhow::Result<Venue> {
+    let category: Category = enum_of("category", req(row, "category")?)?;
+    let (Some(lat), Some(lng)) = (num::<f64>(row, "lat")?, num::<f64>(row, "lng")?) else {
+        bail!("missing `lat` or `lng`")
+    };
+    domain::LatLng::parse(lat, lng, "lat", "lng")?;
+    Ok(Venue {
+        id: external_id("venue", req(row, "id")?),
+        name: req(row, "name")?.to_string(),
+        description: row.get("description").cloned(),
+        category,
+        cuisine: row.get("cuisine").map(|c| c.to_lowercase()),
+        address: None,
+        city: row.get("city").cloned(),
+        lat,
+        lng,
+        price_level: num(row, "price_level")?,
+        rating: num(row, "rating")?,
+        capacity: num(row, "capacity")?.unwrap_or(50),
+        tags: row
+            .get("tags")
+            .map(|t| t.split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default(),
+        opening_hours: None,
+        timezone: row.get("timezone").cloned().unwrap_or_else(|| "UTC".into()),
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+fn edges(row: &Row, now: DateTime<Utc>) -> anyhow::Result<[SocialEdge; 2]> {
+    let a = external_id("user", req(row, "user_id")?);
+    let b = external_id("user", req(row, "other_user_id")?);
+    let strength = num::<f64>(row, "strength")?.unwrap_or(0.5).clamp(0.0, 1.0);
+    let edge = |user_id, other_user_id| SocialEdge {
+        user_id,
+        other_user_id,
+        relationship_type: RelationshipType::Friend,
+        strength,
+        created_at: now,
+    };
+    Ok([edge(a, b), edge(b, a)])
+}
+
+fn interaction(row: &Row) -> anyhow::Result<Interaction> {
+    let kind: InteractionType = enum_of("interaction_type", req(row, "interaction_type")?)?;
+    let ts = req(row, "timestamp")?;
+    let at = DateTime::parse_from_rfc3339(ts).with_context(|| format!("`timestamp` is not RFC 3339: {ts}"))?.to_utc();
+    let stamp = uuid::Timestamp::from_unix(uuid::NoContext, at.timestamp().max(0) as u64, at.timestamp_subsec_nanos());
+    Ok(Interaction {
+        id: Uuid::new_v7(stamp),
+        user_id: external_id("user", req(row, "user_id")?),
+        venue_id: external_id("venue", req(row, "venue_id")?),
+        interaction_type: kind,
+        dwell_time_seconds: num(row, "dwell_time_seconds")?.unwrap_or(0),
+        time_of_day: TimeOfDay::from_hour(at.hour()),
+        occurred_at: at,
+    })
+}

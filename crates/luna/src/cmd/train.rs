@@ -1,0 +1,72 @@
+//! `luna train`: trains the learned ranker (BPR matrix factorisation) on the store's
+//! interactions, with a progress bar per epoch, and writes the model file `luna serve` loads
+//! (`model_path`, default `<data_dir>/model.json`). Same `--seed`, same model.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use engine::{TrainConfig, train_bpr_with_progress};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Latent dimensions.
+    #[arg(long)]
+    pub factors: Option<usize>,
+    /// Passes over the interactions.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Random seed (initialisation and sampling).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where to write the model (default: the `model_path` setting).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: super::StoreArgs,
+}
+
+pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> {
+    args.store.apply(&mut settings);
+    crate::logging::init(false);
+    let store = super::open_store(&settings).await?;
+    let spinner = super::eval::spinner("loading interactions");
+    let engine = app::reco::build_from_store(&store, &settings.engine)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the store: {e}"))?;
+    spinner.finish_and_clear();
+    let stats = engine.stats();
+    eprintln!("Training on {stats:?}");
+    let d = TrainConfig::default();
+    let cfg = TrainConfig {
+        factors: args.factors.unwrap_or(d.factors),
+        epochs: args.epochs.unwrap_or(d.epochs),
+        seed: args.seed.unwrap_or(d.seed),
+        ..d
+    };
+    let bar = ProgressBar::new(cfg.epochs as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] epoch {pos}/{len} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message("training");
+    let progress = bar.clone();
+    let model = tokio::task::spawn_blocking(move || {
+        train_bpr_with_progress(&engine, &cfg, |r| {
+            progress.set_message(format!("loss {:.4}", r.loss));
+            progress.inc(1);
+        })
+    })
+    .await
+    .context("training task")?;
+    bar.finish();
+    let out = args.out.unwrap_or_else(|| settings.model_path());
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    model.save(&out).map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
+    println!("Model with {} users and {} venues written to {}", model.users.len(), model.venues.len(), out.display());
+    Ok(())
+}
