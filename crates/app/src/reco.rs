@@ -4,8 +4,8 @@
 //! visible to the next recommendation within milliseconds, on every server sharing the bus.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
@@ -29,19 +29,21 @@ pub struct RecoSettings {
     pub model_path: Option<PathBuf>,
 }
 
-/// The swappable engine, and when the store scan behind it started.
+/// The swappable engine, when the store scan behind it started, and the events that arrived
+/// while a reload was scanning (replayed onto the new engine so none is lost).
 pub struct EngineCell {
     engine: ArcSwap<Engine>,
     /// Milliseconds since the epoch at which the current engine's store scan began; a reload
     /// asked for by an older event (a seed the scan already saw) is skipped.
     scanned_from_ms: AtomicI64,
+    pending: Mutex<Option<Vec<DomainEvent>>>,
 }
 
 impl EngineCell {
     /// An empty engine with these settings.
     pub fn empty(settings: &EngineSettings) -> Self {
         let engine = ArcSwap::from_pointee(EngineBuilder::new(settings.clone()).build());
-        Self { engine, scanned_from_ms: AtomicI64::new(i64::MIN) }
+        Self { engine, scanned_from_ms: AtomicI64::new(i64::MIN), pending: Mutex::new(None) }
     }
 
     /// The current engine (lock-free).
@@ -49,8 +51,39 @@ impl EngineCell {
         self.engine.load_full()
     }
 
-    /// Replaces the engine with one built from a scan that began at `scanned_from`.
-    pub fn store(&self, engine: Engine, scanned_from: domain::Timestamp) {
+    /// Applies an event now, and keeps it for the engine a running reload is building.
+    pub fn apply(&self, event: DomainEvent) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        self.engine.load().apply(&event);
+        if let Some(buf) = pending.as_mut() {
+            buf.push(event);
+        }
+    }
+
+    fn begin_reload(&self) {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(Vec::new);
+    }
+
+    fn abort_reload(&self) {
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Swaps in `engine`, built from a scan that began at `scanned_from` and read interactions
+    /// up to `last_interaction`, after replaying the events it may have missed.
+    fn finish_reload(&self, engine: Engine, scanned_from: domain::Timestamp, last_interaction: Option<uuid::Uuid>) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        // Interaction ids are time-ordered and the scan reads them in id order: later ones were
+        // not seen. Other events are upserts, safe to apply twice.
+        let replay: Vec<_> = pending
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| match e {
+                DomainEvent::InteractionRecorded(i) => last_interaction.is_none_or(|last| i.id > last),
+                _ => true,
+            })
+            .collect();
+        engine.apply_all(replay.iter());
         self.engine.store(Arc::new(engine));
         self.scanned_from_ms.fetch_max(scanned_from.timestamp_millis(), Ordering::SeqCst);
     }
@@ -104,7 +137,7 @@ impl RowSink for engine::eval::Dataset {
 
 /// Streams every user, venue, edge and interaction of the store into `sink`, page by page,
 /// logging progress on big loads.
-pub async fn scan_store(store: &DynStore, sink: &mut impl RowSink) -> AppResult<()> {
+pub async fn scan_store(store: &DynStore, sink: &mut impl RowSink) -> AppResult<Option<uuid::Uuid>> {
     let (mut n, mut after) = (0usize, None);
     loop {
         let page = store.scan_users(after, PAGE).await?;
@@ -137,20 +170,25 @@ pub async fn scan_store(store: &DynStore, sink: &mut impl RowSink) -> AppResult<
         page.iter().for_each(|i| sink.interaction(i));
         n = progress("interactions", n, page.len());
     }
-    Ok(())
+    Ok(after)
 }
 
 /// Builds an engine from every row of the store.
 pub async fn build_from_store(store: &DynStore, settings: &EngineSettings) -> AppResult<Engine> {
+    Ok(build_scanned(store, settings).await?.0)
+}
+
+/// Builds an engine from every row of the store; also returns the last interaction id read.
+async fn build_scanned(store: &DynStore, settings: &EngineSettings) -> AppResult<(Engine, Option<uuid::Uuid>)> {
     let started = Instant::now();
     let mut b = EngineBuilder::new(settings.clone());
-    scan_store(store, &mut b).await?;
+    let last_interaction = scan_store(store, &mut b).await?;
     let engine = tokio::task::spawn_blocking(move || b.build())
         .await
         .map_err(|e| AppError::Internal(format!("engine build: {e}")))?;
     let stats = engine.stats();
     tracing::info!(?stats, elapsed_ms = started.elapsed().as_millis() as u64, "recommendation engine built");
-    Ok(engine)
+    Ok((engine, last_interaction))
 }
 
 fn progress(what: &str, before: usize, added: usize) -> usize {
@@ -165,7 +203,14 @@ impl App {
     /// Rebuilds the engine from the store (and the model file, if any) and swaps it in.
     pub async fn reload_engine(&self) -> AppResult<()> {
         let scanned_from = chrono::Utc::now();
-        let engine = build_from_store(&self.store, &self.settings.reco.engine).await?;
+        self.engine.begin_reload();
+        let (engine, last_interaction) = match build_scanned(&self.store, &self.settings.reco.engine).await {
+            Ok(built) => built,
+            Err(e) => {
+                self.engine.abort_reload();
+                return Err(e);
+            }
+        };
         if let Some(path) = self.settings.reco.model_path.as_ref().filter(|p| p.exists()) {
             match MfModel::load(path) {
                 Ok(m) => {
@@ -175,7 +220,7 @@ impl App {
                 Err(e) => tracing::warn!(path = %path.display(), error = %e, "model file not loaded"),
             }
         }
-        self.engine.store(engine, scanned_from);
+        self.engine.finish_reload(engine, scanned_from, last_interaction);
         Ok(())
     }
 
@@ -221,9 +266,7 @@ async fn follow_event(app: &App, event_type: &str, at: domain::Timestamp, data: 
             reload_logged(app).await
         }
         Ok(DomainEvent::DataSeeded { .. } | DomainEvent::DataReset) => {}
-        Ok(ev) => {
-            app.engine().apply(&ev);
-        }
+        Ok(ev) => app.engine.apply(ev),
         Err(_) => {} // not a domain event (metrics, simulation, recommendations)
     }
 }
