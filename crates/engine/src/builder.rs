@@ -199,7 +199,7 @@ impl EngineBuilder {
 }
 
 /// A placeholder for a venue referenced by interactions but never added.
-fn dead_venue(id: Uuid) -> VenueRow {
+pub(crate) fn dead_venue(id: Uuid) -> VenueRow {
     VenueRow {
         id,
         name: String::new(),

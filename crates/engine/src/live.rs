@@ -259,7 +259,7 @@ pub(crate) fn merge(st: State) -> State {
         let mut venues = (*snap.venues).clone();
         for v in venues.len() as u32..d.n_venues {
             let id = d.new_venue_ix.iter().find(|(_, i)| **i == v).map(|(id, _)| *id).unwrap_or_default();
-            venues.push(Arc::new(dead_row(id)));
+            venues.push(Arc::new(crate::builder::dead_venue(id)));
         }
         for (&k, row) in d.venues.iter() {
             venues[k as usize] = row.clone();
@@ -290,24 +290,4 @@ fn extend_ix(base: &Arc<FastMap<Uuid, u32>>, new: &Arc<FastMap<Uuid, u32>>) -> A
     let mut m = (**base).clone();
     m.extend(new.iter().map(|(k, v)| (*k, *v)));
     Arc::new(m)
-}
-
-fn dead_row(id: Uuid) -> VenueRow {
-    VenueRow {
-        id,
-        name: String::new(),
-        alive: false,
-        category: domain::Category::Restaurant,
-        cuisine: None,
-        cuisine_h: None,
-        tags_h: Vec::new(),
-        price: None,
-        rating: None,
-        lat: 0.0,
-        lng: 0.0,
-        xyz: [0.0; 3],
-        capacity: 0,
-        hours: None,
-        tz: 0,
-    }
 }
