@@ -84,9 +84,16 @@ enum Work {
 }
 
 impl App {
-    /// Seeds the demo city with no progress output (API and `serve --demo`).
+    /// Seeds the demo city with no progress output (API, simulator and `serve --demo`), then
+    /// rebuilds this server's recommendation engine from the store, so the next request (a
+    /// simulation started right after, say) knows the new city. Other servers reload when
+    /// the `data.seeded` event reaches them.
     pub async fn seed_demo(&self, opts: SeedOptions) -> AppResult<SeedReport> {
-        self.seed_city(opts, &NoProgress).await
+        let report = self.seed_city(opts, &NoProgress).await?;
+        if report.seeded {
+            self.reload_engine().await?;
+        }
+        Ok(report)
     }
 
     /// Seeds a city, reporting progress by stage.
@@ -185,12 +192,13 @@ impl App {
         Ok(())
     }
 
-    /// Deletes all data (users, venues, everything hanging off them).
+    /// Deletes all data (users, venues, everything hanging off them) and empties this
+    /// server's recommendation engine.
     #[tracing::instrument(skip_all, err)]
     pub async fn reset_data(&self) -> AppResult<()> {
         self.store.reset().await?;
         self.wrote();
-        Ok(())
+        self.reload_engine().await
     }
 }
 

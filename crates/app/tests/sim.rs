@@ -14,6 +14,8 @@ async fn seeded_app(users: usize) -> (App, tempfile::TempDir) {
     let store = store::connect(&url).await.expect("connect sqlite");
     let app = App::new(store, AppSettings::default());
     let opts = SeedOptions { users, venues: users / 2, seed: 11, ..SeedOptions::default() };
+    // Seeding builds the engine; no follower keeps it fresh during the run here, so every run
+    // of a test asks the same engine and gets the same recommendations.
     assert!(app.seed_demo(opts).await.expect("seed").seeded);
     (app, dir)
 }
@@ -88,6 +90,9 @@ async fn the_simulators_actions_are_ordinary_writes_through_the_services() {
         .sum();
     assert_eq!(after.interactions - before.interactions, logged);
     assert!(m.writes > 0 && m.reads > 0, "{m:?}");
+    let r = &m.recommendations;
+    assert_eq!(r.source, "default");
+    assert!(r.requests > 0 && r.shown > 0, "the engine answered: {r:?}");
     assert!(after.outbox_pending > 0, "every write records its event in the outbox");
 }
 

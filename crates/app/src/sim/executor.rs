@@ -2,11 +2,11 @@
 //! service, the same services HTTP handlers call, so every action writes through the store
 //! and publishes its events through the outbox like a real request.
 //!
+//! Recommendations come from the engine-backed service (`App::recommend_venues`, the
+//! [`RECOMMENDER`] ranker, asked at the simulated time), so click-through and conversion in
+//! the metrics measure the real recommender.
+//!
 //! Services that do not exist yet are plug points, marked `PLUG` below:
-//! - **Recommendations** ([`Executor::recommend`]): until the engine-backed recommendation
-//!   service is in `App`, an honest fallback answers: the venues within the persona's usual
-//!   distance of home, in the store's order, exactly what `GET /api/v1/venues?lat&lng&radius_km`
-//!   returns. There is no ranking and no score; [`RECOMMENDER`] names it in the metrics.
 //! - **Plans and bookings** (`CreatePlan`, `AnswerInvitation`, `Book`, `Cancel`, `NoShow`,
 //!   `Attend`): answered [`Outcome::Unavailable`] and counted as `skipped_unavailable`; no
 //!   booking is ever faked. Return `Effect::Plan` / `Effect::Booking` with the new id when
@@ -15,13 +15,14 @@
 
 use domain::interaction::InteractionInput;
 use domain::{Id, InteractionType, PageRequest, Timestamp};
+use engine::{Ranker, VenueQuery};
 
 use super::action::Action;
 use super::world::{SimUser, World};
 use crate::{App, AppResult, VenueSearch};
 
-/// The recommender the metrics report, until the engine-backed service is plugged in.
-pub const RECOMMENDER: &str = "venue_search_fallback";
+/// The ranker simulated users get their recommendations from (named in the metrics).
+pub const RECOMMENDER: &str = "default";
 
 /// How an action went.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,7 +94,7 @@ impl Executor<'_> {
                 let page = app.search_venues(search, PageRequest { limit: 20, after: None }).await?;
                 (false, Effect::Venues(self.indices(page.items.iter().map(|v| v.id))))
             }
-            Action::AskRecommendations { limit } => self.recommend(user, *limit).await?,
+            Action::AskRecommendations { limit } => self.recommend(user, *limit, at).await?,
             Action::ListFriends => {
                 app.list_friends(user.id, PageRequest { limit: 50, after: None }).await?;
                 (false, Effect::None)
@@ -107,11 +108,7 @@ impl Executor<'_> {
                 (true, Effect::None)
             }
             Action::ExpressInterest { venue, at: when } => {
-                // PLUG: `App` has no interest service yet; the store call is the one the
-                // recommendation issue's `POST .../interest` will wrap. Switch to it then.
-                let venue_id = self.world.venues[*venue as usize].id;
-                app.store.express_interest(user.id, venue_id, Some(*when)).await?;
-                app.wrote();
+                app.express_interest(user.id, self.world.venues[*venue as usize].id, Some(*when)).await?;
                 (true, Effect::None)
             }
             // PLUG (plans, issue 4): `app.create_plan(organizer, venue, at, invitees)` then
@@ -130,21 +127,14 @@ impl Executor<'_> {
         Ok(Some(out))
     }
 
-    /// Venue recommendations for `user`.
-    ///
-    /// PLUG (recommendations, issue 3): replace the body with the engine-backed service, e.g.
-    /// `app.recommend_venues(user.id, limit)` mapped to world indices, and set [`RECOMMENDER`].
-    /// The fallback below is not a recommender: nearby venues in the store's (id) order.
-    async fn recommend(&self, user: &SimUser, limit: u8) -> AppResult<(bool, Effect)> {
-        let radius = synth::personas::PROFILES[user.persona].distance_km.clamp(1.0, crate::MAX_RADIUS_KM);
-        let search = VenueSearch {
-            lat: Some(user.home.lat),
-            lng: Some(user.home.lng),
-            radius_km: Some(radius),
-            ..VenueSearch::default()
-        };
-        let page = self.app.search_venues(search, PageRequest { limit: u32::from(limit), after: None }).await?;
-        Ok((false, Effect::Venues(self.indices(page.items.iter().map(|v| v.id)))))
+    /// Venue recommendations for `user` at simulated time `at`, from the same service as
+    /// `GET /api/v1/recommendations/{user_id}/venues`, as world indices in rank order.
+    async fn recommend(&self, user: &SimUser, limit: u8, at: Timestamp) -> AppResult<(bool, Effect)> {
+        let mut q = VenueQuery::new(user.id, usize::from(limit), Ranker::Default);
+        q.now = Some(at);
+        q.time = Some(at);
+        let recs = self.app.recommend_venues(q).await?;
+        Ok((false, Effect::Venues(self.indices(recs.iter().map(|r| r.venue_id)))))
     }
 
     /// Logs an interaction at simulated time `at` through the same service as

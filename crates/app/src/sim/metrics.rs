@@ -42,7 +42,7 @@ pub struct BookingMetrics {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct RecommendationMetrics {
-    /// Which recommender answered: `venue_search_fallback` until the engine-backed one exists.
+    /// The ranker that answered (the engine-backed `default`).
     pub source: String,
     pub requests: u64,
     pub shown: u64,

@@ -15,7 +15,12 @@
 //! [`SimState::action_log_hash`]) at any speed: every draw comes from a generator keyed by
 //! `(seed, tick, user)`, the simulated clock drives every decision and the wall clock only
 //! paces ticks. Scenario triggers and speed changes sent while a run goes on land on the tick
-//! they arrive at, so a run controlled by hand is reproducible up to those.
+//! they arrive at, so a run controlled by hand is reproducible up to those. One input is
+//! outside the simulator: the recommendation engine's answers. Under `luna serve` and
+//! `luna simulate` the engine learns from the run's own writes as they arrive from the bus,
+//! so with sessions in flight concurrently a recommendation (and the reaction to it) can
+//! differ between two runs by timing; on an engine that is not following writes (the tests)
+//! the whole log is reproducible.
 
 pub mod action;
 pub mod behaviour;

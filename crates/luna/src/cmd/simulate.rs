@@ -94,7 +94,10 @@ pub async fn run(mut settings: Settings, args: SimulateArgs) -> anyhow::Result<(
     if app.store.counts().await.map_err(|e| anyhow::anyhow!("reading the database: {e}"))?.users == 0 && !args.no_seed {
         seed_city(&app, &settings, args.users).await?;
     }
-    // Events leave the outbox as they would under `luna serve`.
+    // Recommendations come from the engine, built from the store and kept fresh by the run's
+    // own events as under `luna serve`; events leave the outbox the same way.
+    app.reload_engine().await.map_err(|e| anyhow::anyhow!("loading the recommendation engine: {e}"))?;
+    let follower = app::reco::spawn_follower(app.clone());
     let relay = app::relay::spawn(app.store.clone(), app.bus.clone(), app.outbox_wake.clone());
     let sim = Simulator::new(app.clone());
     eprintln!(
@@ -110,6 +113,7 @@ pub async fn run(mut settings: Settings, args: SimulateArgs) -> anyhow::Result<(
     let state = watch(&sim, started.ticks + opts.duration.map_or(0, |d| d.num_minutes() as u64)).await;
     let wall = began.elapsed().as_secs_f64();
     relay.abort();
+    follower.abort();
     while let Ok(n) = app::relay::relay_once(&app.store, &app.bus).await {
         if n == 0 {
             break;
