@@ -3,10 +3,20 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber. `json` picks the JSON formatter.
+/// Installs the global subscriber for the server. `json` picks the JSON formatter.
 pub fn init(json: bool) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info,hyper=warn"));
+    install(json, "info,sqlx=warn,tower_http=info,hyper=warn");
+}
+
+/// Installs the global subscriber for a batch command (seed, import, simulate, ...), whose
+/// long statements (building an index over millions of rows) are expected: sqlx's
+/// slow-statement warnings would only break up the progress bar.
+pub fn init_batch() {
+    install(false, "info,sqlx=error,hyper=warn");
+}
+
+fn install(json: bool, default_filter: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let result = if json { builder.json().try_init() } else { builder.compact().try_init() };
     // A second init (tests, repeated calls) is harmless.

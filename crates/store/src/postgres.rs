@@ -62,6 +62,7 @@ impl Conn for PgConnection {
     const BACKEND: Backend = Backend::Postgres;
     const BEGIN_WRITE: &'static str = "BEGIN";
     const MAX_BINDS: usize = 65_535;
+    const AFTER_BULK_LOAD: &'static [&'static str] = &["ANALYZE"];
     const DEFERRABLE_INDEXES: &'static [DeferrableIndex] = &[
         DeferrableIndex {
             name: "interactions_user_idx",

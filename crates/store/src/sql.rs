@@ -159,6 +159,10 @@ pub(crate) trait Conn: Send {
     /// Indexes a bulk load may drop and rebuild afterwards. They must match the migrations (a
     /// test checks that a drop and rebuild restores the schema exactly).
     const DEFERRABLE_INDEXES: &'static [DeferrableIndex];
+    /// Statements run outside any transaction once a bulk load has committed: fresh planner
+    /// statistics, and on SQLite a checkpoint that folds the write-ahead log (gigabytes after a
+    /// large seed) back into the database file and truncates it.
+    const AFTER_BULK_LOAD: &'static [&'static str];
 
     /// Runs a statement; returns the number of rows it changed.
     fn execute(&mut self, sql: Sql) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;

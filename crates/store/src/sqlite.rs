@@ -177,6 +177,7 @@ impl Conn for SqliteConnection {
     const BACKEND: Backend = Backend::Sqlite;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const MAX_BINDS: usize = 32_766;
+    const AFTER_BULK_LOAD: &'static [&'static str] = &["PRAGMA optimize", "PRAGMA wal_checkpoint(TRUNCATE)"];
     const DEFERRABLE_INDEXES: &'static [DeferrableIndex] = &[
         DeferrableIndex {
             name: "interactions_id_key",

@@ -219,7 +219,13 @@ where
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
     async fn finish_bulk_load(&self) -> StoreResult<()> {
-        write_tx!(self, bulk::finish_bulk_load)
+        let rebuilt: StoreResult<()> = write_tx!(self, bulk::finish_bulk_load);
+        rebuilt?;
+        let mut conn = self.write.acquire().await?;
+        for statement in <DB::Connection as Conn>::AFTER_BULK_LOAD {
+            conn.execute(Sql::new(statement)).await?;
+        }
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]

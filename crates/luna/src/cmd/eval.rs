@@ -50,7 +50,7 @@ pub struct EvalArgs {
 
 pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
-    crate::logging::init(false);
+    crate::logging::init_batch();
     let ds =
         if args.synth { synth_dataset(args.users, args.venues, args.seed)? } else { store_dataset(&settings).await? };
     eprintln!(

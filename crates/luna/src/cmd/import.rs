@@ -39,7 +39,7 @@ const BATCH: usize = 10_000;
 
 pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
-    crate::logging::init(false);
+    crate::logging::init_batch();
     let store = super::open_store(&settings).await?;
     let now = Utc::now();
     let mut batch = Batch::default();

@@ -10,7 +10,7 @@ pub struct MigrateArgs {
 
 pub async fn run(mut settings: Settings, args: MigrateArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
-    crate::logging::init(false);
+    crate::logging::init_batch();
     let store = super::open_store(&settings).await?;
     store.migrate().await.map_err(|e| anyhow::anyhow!("migrating: {e}"))?;
     println!("migrations applied ({:?} at {})", store.backend(), crate::settings::redact_url(&settings.database_url()));

@@ -59,7 +59,7 @@ pub fn demo_options(s: &Settings, force: bool) -> app::seed::SeedOptions {
 
 pub async fn run(mut settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
-    crate::logging::init(false);
+    crate::logging::init_batch();
     let d = &mut settings.demo;
     d.users = args.users.unwrap_or(d.users);
     d.venues = args.venues.unwrap_or(d.venues);

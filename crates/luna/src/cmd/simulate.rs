@@ -78,7 +78,7 @@ fn run_options(args: &SimulateArgs) -> anyhow::Result<RunOptions> {
 
 pub async fn run(mut settings: Settings, args: SimulateArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
-    crate::logging::init(false);
+    crate::logging::init_batch();
     let opts = run_options(&args)?;
     let store = super::open_store(&settings).await?;
     let bus: bus::DynBus = match &settings.redis_url {

@@ -50,3 +50,19 @@ async fn two_stores_on_one_file_write_concurrently_without_busy_errors() {
     }
     assert_eq!(a.counts().await.unwrap().users, 40);
 }
+
+#[tokio::test]
+async fn a_finished_bulk_load_folds_the_write_ahead_log_into_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/luna.db", dir.path().display());
+    let store = store::connect(&url).await.unwrap();
+    store.begin_bulk_load().await.unwrap();
+    for i in 0..200 {
+        user(&store, &format!("bulk{i}")).await;
+    }
+    let wal = dir.path().join("luna.db-wal");
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0, "the writes went to the log first");
+    store.finish_bulk_load().await.unwrap();
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0, "the log was checkpointed and truncated");
+    assert_eq!(store.counts().await.unwrap().users, 200);
+}
