@@ -66,12 +66,16 @@ describe('App', () => {
   });
 
   it('moves between pages by path', async () => {
-    server(10, 3);
+    const { calls } = server(10, 3);
     render(<App />);
     fireEvent.click(screen.getByRole('link', { name: 'City map' }));
     expect(window.location.pathname).toBe('/map');
     expect(await screen.findByText('Layers')).toBeInTheDocument();
     fireEvent.click(screen.getByRole('link', { name: 'Inspector' }));
     expect(screen.getByLabelText('search users by handle')).toBeInTheDocument();
+    // The search lists users at once; let that answer land.
+    fireEvent.focus(screen.getByLabelText('search users by handle'));
+    expect(await screen.findByText('No users yet: seed the demo city.')).toBeInTheDocument();
+    expect(calls.some((c) => c.url.startsWith('/api/v1/users?limit=8'))).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
 // data, events, a small map), City map, and Inspector. Pages are real paths (`/map`,
 // `/inspector`); the server answers them with this app.
 
-import { useEffect, useState, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 
 import { getToken, onTokenChange } from './api/auth';
 import type { StreamInfo } from './api/stream';
@@ -100,6 +100,15 @@ function LivePage() {
     void d.stats.refresh();
     void d.sim.refresh();
   };
+  const map = d.map.data;
+  const venueName = useMemo(() => {
+    const index = new Map<string, number>();
+    map?.venues.id.forEach((id, i) => index.set(id, i));
+    return (id: string) => {
+      const i = index.get(id);
+      return i === undefined || !map ? null : map.categories[map.venues.category[i]] ?? null;
+    };
+  }, [map]);
   const rps = d.live.latency.length ? d.live.latency[d.live.latency.length - 1].rps : undefined;
   return (
     <div className="space-y-4">
@@ -115,7 +124,7 @@ function LivePage() {
       </div>
       <div className="grid gap-4 xl:grid-cols-12">
         <div className="xl:col-span-7">
-          <EventFeed live={d.live} height={520} />
+          <EventFeed live={d.live} height={520} venueName={venueName} />
         </div>
         <section className="card space-y-2 xl:col-span-5" aria-label="city">
           <div className="flex items-baseline justify-between">

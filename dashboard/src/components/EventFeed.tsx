@@ -6,7 +6,7 @@ import { useMemo, useState } from 'react';
 
 import { CHANNELS, type Channel } from '../api/types';
 import { CHANNEL_LABELS, channelStyle } from '../lib/colors';
-import { describe } from '../lib/describe';
+import { describe, type VenueNamer } from '../lib/describe';
 import { useLive } from '../lib/hooks';
 import type { FeedItem, LiveStore } from '../lib/live';
 
@@ -17,7 +17,7 @@ function time(ms: number): string {
   return d.toTimeString().slice(0, 8);
 }
 
-export function EventFeed({ live, height = 460 }: { live: LiveStore; height?: number }) {
+export function EventFeed({ live, height = 460, venueName }: { live: LiveStore; height?: number; venueName?: VenueNamer }) {
   useLive(live);
   const [hidden, setHidden] = useState<Set<Channel>>(new Set());
   const [text, setText] = useState('');
@@ -35,12 +35,12 @@ export function EventFeed({ live, height = 460 }: { live: LiveStore; height?: nu
     for (let i = source.length - 1; i >= 0 && out.length < SHOWN; i--) {
       const item = source[i];
       if (hidden.has(item.event.channel)) continue;
-      const summary = describe(item.event);
+      const summary = describe(item.event, venueName);
       if (needle && !item.event.type.toLowerCase().includes(needle) && !summary.toLowerCase().includes(needle)) continue;
       out.push({ item, summary });
     }
     return out;
-  }, [source, hidden, text, source.length, lastSeq]);
+  }, [source, hidden, text, source.length, lastSeq, venueName]);
 
   const toggle = (c: Channel) =>
     setHidden((h) => {

@@ -54,7 +54,7 @@ export function TimeChart({ title, subtitle, series, data, height = 200, format 
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
       axes: [
-        { ...axis, values: (_u, vals) => vals.map((v) => clock(v)) },
+        { ...axis, space: 70, values: (_u, vals) => vals.map((v) => clock(v)) },
         { ...axis, size: 54, values: (_u, vals) => vals.map((v) => format(v)) },
       ],
       series: [

@@ -29,6 +29,11 @@ group('describe', () => {
     expect(out).toBe('party of 4 at venue …123456 · cancelled');
   });
 
+  it('names venues the map knows by their category', () => {
+    const out = describe(ev('interest.expressed', { user_id: 'u-111111', venue_id: 'v-222222' }, 'social'), (id) => (id === 'v-222222' ? 'bar' : null));
+    expect(out).toBe('…111111 wants to go to bar …222222');
+  });
+
   it('falls back to the first plain fields of unknown types', () => {
     expect(describe(ev('thing.happened', { a: 1, nested: { b: 2 }, c: 'text' }))).toBe('a 1 · c text');
   });

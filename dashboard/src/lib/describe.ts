@@ -26,15 +26,19 @@ function generic(d: Data): string {
   return parts.join(' · ');
 }
 
-export function describe(e: LunaEvent): string {
+/** Names a venue by id when the map knows it (its category), for readable summaries. */
+export type VenueNamer = (id: string) => string | null;
+
+export function describe(e: LunaEvent, venueName: VenueNamer = () => null): string {
   const d = (e.data && typeof e.data === 'object' ? e.data : {}) as Data;
+  const venue = (id: unknown) => `${(typeof id === 'string' && venueName(id)) || 'venue'} …${shortId(id)}`;
   switch (e.type) {
     case 'interaction.recorded':
-      return `${d.interaction_type ?? 'interaction'} by …${shortId(d.user_id)} at venue …${shortId(d.venue_id)}${
+      return `${d.interaction_type ?? 'interaction'} by …${shortId(d.user_id)} at ${venue(d.venue_id)}${
         typeof d.dwell_time_seconds === 'number' && d.dwell_time_seconds > 0 ? ` · ${d.dwell_time_seconds}s` : ''
       }`;
     case 'interest.expressed':
-      return `…${shortId(d.user_id)} wants to go to …${shortId(d.venue_id)}${d.preferred_time ? ` at ${clock(d.preferred_time)}` : ''}`;
+      return `…${shortId(d.user_id)} wants to go to ${venue(d.venue_id)}${d.preferred_time ? ` at ${clock(d.preferred_time)}` : ''}`;
     case 'metrics.snapshot': {
       const streams = typeof d.sse_subscribers === 'number' ? ` · ${d.sse_subscribers} streams` : '';
       return `${num(d.requests_per_second)} req/s · ${num(d.events_per_second)} events/s${streams}`;
@@ -60,7 +64,7 @@ export function describe(e: LunaEvent): string {
   if (e.type.startsWith('booking.')) {
     const party = d.party_size ? `party of ${d.party_size} ` : '';
     const when = d.booking_time ?? d.time ?? d.starts_at;
-    return `${party}at venue …${shortId(d.venue_id)}${d.status ? ` · ${d.status}` : ''}${when ? ` · ${clock(when)}` : ''}`;
+    return `${party}at ${venue(d.venue_id)}${d.status ? ` · ${d.status}` : ''}${when ? ` · ${clock(when)}` : ''}`;
   }
   if (e.type.startsWith('simulation.')) {
     const speed = d.speed === 'max' ? 'max speed' : typeof d.speed === 'number' ? `${d.speed}×` : '';
