@@ -1,6 +1,6 @@
 // End-to-end test of the dashboard against the real server, in Debian's headless Chromium.
 //
-// Starts `luna serve` (target/debug/luna, or $LUNA_BIN) on a fresh data directory and a free
+// Starts `luna serve` (target/debug/luna, or $E2E_LUNA_BIN) on a fresh data directory and a free
 // port, opens the dashboard it serves, and checks, saving screenshots to e2e/screenshots/:
 // the empty-database notice; seeding through the UI (behind its confirmation); starting a
 // simulation; live events in the feed and the charts; the city map; the inspector for one
@@ -20,7 +20,7 @@ import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const bin = process.env.LUNA_BIN ?? join(root, 'target/debug/luna');
+const bin = process.env.E2E_LUNA_BIN ?? join(root, 'target/debug/luna');
 const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const shots = join(here, 'screenshots');
 mkdirSync(shots, { recursive: true });
@@ -90,6 +90,7 @@ async function check(name, fn) {
     failed += 1;
     console.log(`FAIL ${name}: ${e.message}`);
     if (page) await page.screenshot({ path: join(shots, 'failure.png'), fullPage: true }).catch(() => {});
+    e.reported = true;
     throw e;
   }
 }
@@ -257,17 +258,24 @@ try {
   });
 
   if (consoleErrors.length) console.log(`page errors: ${consoleErrors.join(' | ')}`);
-} catch {
-  // reported by check()
+} catch (e) {
+  // Failures inside a check are reported there; anything else (the server or the browser not
+  // starting) is reported here.
+  if (!e?.reported) {
+    failed += 1;
+    console.log(`FAIL setting up: ${e?.stack ?? e}`);
+  }
 } finally {
   await context?.close().catch(() => {});
   await stopServer();
   if (failed) {
-    console.log('--- server log (tail) ---');
-    console.log(readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n'));
+    const log = readFileSync(logFile, 'utf8').split('\n');
+    const panics = log.filter((l) => l.includes('panicked'));
+    console.log('--- server log (head, panics, tail) ---');
+    console.log([...log.slice(0, 10), ...panics, '…', ...log.slice(-15)].join('\n'));
   }
   rmSync(work, { recursive: true, force: true });
   console.log(`screenshots in ${shots}`);
   console.log(`e2e: ${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
+  process.exit(failed || passed === 0 ? 1 : 0);
 }
