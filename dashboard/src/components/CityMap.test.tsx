@@ -1,5 +1,5 @@
 import { act, render, screen } from '@testing-library/react';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { LiveStore } from '../lib/live';
 import { CITY } from '../test/city';
@@ -11,6 +11,7 @@ const all = { heat: true, venues: true, homes: true, bookings: true };
 beforeEach(() => {
   canvasCalls.length = 0;
 });
+afterEach(() => vi.useRealTimers());
 
 const calls = (m: string) => canvasCalls.filter((c) => c.method === m);
 
@@ -18,8 +19,27 @@ describe('CityMap', () => {
   it('draws every venue, the homes and the heat', () => {
     render(<CityMap map={CITY} layers={all} />);
     expect(calls('arc').length).toBeGreaterThanOrEqual(3);
-    expect(calls('fillRect')).toHaveLength(2); // the homes
+    expect(calls('fillRect').filter((c) => c.args[2] === 1.5)).toHaveLength(2); // the homes
     expect(calls('putImageData')).toHaveLength(1); // the heat
+    expect(calls('fillRect').filter((c) => c.args[2] !== 1.5)).toHaveLength(2); // two venues with demand
+  });
+
+  it('redraws the heat at most once a second when the stream shows new demand', () => {
+    vi.useFakeTimers();
+    const live = new LiveStore();
+    render(<CityMap map={CITY} live={live} layers={{ heat: true, venues: false, homes: false, bookings: false }} />);
+    const before = calls('putImageData').length;
+    act(() => {
+      for (let i = 0; i < 5; i++)
+        live.ingest({ id: `${i}-0`, source_id: null, channel: 'user_actions', type: 'interaction.recorded', timestamp: '', data: { venue_id: CITY.venues.id[2] } });
+      live.flush();
+    });
+    expect(calls('putImageData')).toHaveLength(before);
+    act(() => vi.advanceTimersByTime(1100));
+    expect(calls('putImageData')).toHaveLength(before + 1);
+    act(() => vi.advanceTimersByTime(3000));
+    expect(calls('putImageData')).toHaveLength(before + 1); // nothing new on the stream
+    expect(live.demand.get(CITY.venues.id[2])).toBe(5);
   });
 
   it('leaves out the layers that are off', () => {

@@ -7,30 +7,18 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 
 import type { CityMapData } from '../api/types';
 import { categoryColor, CATEGORY_COLORS } from '../lib/colors';
-import { boundsOf, fitView, heatColor, heatGrid, panBy, project, zoomAt, type View } from '../lib/geo';
-import { useLive } from '../lib/hooks';
+import { boundsOf, fitView, panBy, project, zoomAt, type View } from '../lib/geo';
+import { useLive, useTicker } from '../lib/hooks';
 import type { LiveStore } from '../lib/live';
+import { drawBookings, drawHeat, drawOverlay, type Overlay } from '../lib/mapDraw';
+
+export type { Overlay, OverlayPoint } from '../lib/mapDraw';
 
 export interface MapLayers {
   heat: boolean;
   venues: boolean;
   homes: boolean;
   bookings: boolean;
-}
-
-export interface OverlayPoint {
-  lat: number;
-  lng: number;
-  label: string;
-  color: string;
-  /** `person` draws a ring with a dot, `venue` a numbered disc, `centroid` a cross. */
-  kind: 'person' | 'venue' | 'centroid';
-  rank?: number;
-}
-
-export interface Overlay {
-  points: OverlayPoint[];
-  lines: { from: [number, number]; to: [number, number]; color: string }[];
 }
 
 interface Props {
@@ -90,6 +78,8 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
   const [hover, setHover] = useState<Hover | null>(null);
   const drag = useRef<{ x: number; y: number; moved: boolean } | null>(null);
   const liveVersion = useLive(live ?? dummyStore);
+  const liveVersionRef = useRef(liveVersion);
+  liveVersionRef.current = liveVersion;
   const [heatTick, setHeatTick] = useState(0);
 
   const venueIndex = useMemo(() => {
@@ -124,21 +114,25 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
     if (b && pts.length === 1) b = { min_lat: b.min_lat - 0.01, max_lat: b.max_lat + 0.01, min_lng: b.min_lng - 0.01, max_lng: b.max_lng + 0.01 };
     b = b ?? cityBounds;
     if (b) setView(fitView(b, w, h, pts.length > 0 ? 60 : 24));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Only when the extent, the size or the focus change, so a user's zoom survives new data.
   }, [boundsKey, w, h, focusKey]);
 
-  // Live demand changes the heat; redraw it at most once a second.
+  // Live demand changes the heat; redraw it at most once a second, and only after new events.
+  const second = useTicker(1000);
+  const seenVersion = useRef(liveVersion);
   useEffect(() => {
-    const id = setTimeout(() => setHeatTick((t) => t + 1), 1000);
-    return () => clearTimeout(id);
-  }, [liveVersion]);
+    if (!layers.heat || seenVersion.current === liveVersionRef.current) return;
+    seenVersion.current = liveVersionRef.current;
+    setHeatTick((t) => t + 1);
+    // Deliberately not on every liveVersion: once per `second` at most.
+  }, [second, layers.heat]);
 
   const heatWeight = useMemo(() => {
     if (!map) return () => 0;
     const demand = heatMode === 'recent' ? map.venues.demand : map.venues.interactions;
     const extra = live?.demand;
     return (i: number) => (demand[i] ?? 0) + (extra?.get(map.venues.id[i]) ?? 0);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // heatTick: the live demand map changed in place.
   }, [map, heatMode, heatTick]);
 
   // The base layers.
@@ -160,16 +154,24 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
       const n = map.venues.id.length;
       const zoom = cityBounds ? v.scale / fitView(cityBounds, w, h).scale : 1;
       const size = Math.min(7, (n > 20_000 ? 1.6 : n > 2_000 ? 2.4 : 3.6) * Math.sqrt(Math.max(1, zoom)));
+      // Squares are much cheaper than arcs and look the same at a few pixels.
+      const round = size > 3;
+      // The projection inlined: this loop runs over every venue on each redraw.
+      const [ox, oy, kx, ky] = [w / 2 - v.lng * v.k * v.scale, h / 2 + v.lat * v.scale, v.k * v.scale, v.scale];
+      const { lat, lng } = map.venues;
       for (const [c, idx] of byCategory) {
         ctx.fillStyle = categoryColor(map.categories[c] ?? '');
-        ctx.beginPath();
+        if (round) ctx.beginPath();
         for (const i of idx) {
-          const [x, y] = project(v, map.venues.lat[i], map.venues.lng[i]);
+          const x = ox + lng[i] * kx;
+          const y = oy - lat[i] * ky;
           if (x < -5 || y < -5 || x > w + 5 || y > h + 5) continue;
-          ctx.moveTo(x + size / 2, y);
-          ctx.arc(x, y, size / 2, 0, Math.PI * 2);
+          if (round) {
+            ctx.moveTo(x + size / 2, y);
+            ctx.arc(x, y, size / 2, 0, Math.PI * 2);
+          } else ctx.fillRect(x - size / 2, y - size / 2, size, size);
         }
-        ctx.fill();
+        if (round) ctx.fill();
       }
     }
     ctx.globalAlpha = 1;
@@ -315,120 +317,6 @@ function VenueTip({ map, i, x, y, width, extra }: { map: CityMapData; i: number;
       </div>
     </div>
   );
-}
-
-function drawHeat(ctx: CanvasRenderingContext2D, v: View, map: CityMapData, weight: (i: number) => number) {
-  const heat = heatGrid(v, map.venues.lat, map.venues.lng, weight, 14);
-  if (heat.max <= 0) return;
-  const off = document.createElement('canvas');
-  off.width = heat.cols;
-  off.height = heat.rows;
-  const octx = off.getContext('2d');
-  if (!octx) return;
-  const img = octx.createImageData(heat.cols, heat.rows);
-  for (let k = 0; k < heat.values.length; k++) {
-    const [r, g, b, a] = heatColor(Math.sqrt(heat.values[k] / heat.max));
-    img.data.set([r, g, b, a], k * 4);
-  }
-  octx.putImageData(img, 0, 0);
-  ctx.save();
-  ctx.imageSmoothingEnabled = true;
-  ctx.globalAlpha *= 0.8;
-  // Soft areas rather than squares.
-  ctx.filter = `blur(${heat.cell * 0.7}px)`;
-  ctx.drawImage(off, 0, 0, heat.cols * heat.cell, heat.rows * heat.cell);
-  ctx.restore();
-}
-
-const BOOKING_MS = 45_000;
-
-function drawBookings(ctx: CanvasRenderingContext2D, v: View, map: CityMapData, live: LiveStore, index: Map<string, number>): boolean {
-  const now = Date.now();
-  let any = false;
-  for (const b of live.liveBookings) {
-    const i = index.get(b.venueId);
-    if (i === undefined) continue;
-    const age = (now - b.at) / BOOKING_MS;
-    if (age >= 1) continue;
-    any = true;
-    const [x, y] = project(v, map.venues.lat[i], map.venues.lng[i]);
-    const pulse = ((now - b.at) % 1500) / 1500;
-    const color = b.type === 'booking.created' ? '52,211,153' : '251,191,36';
-    ctx.strokeStyle = `rgba(${color},${(1 - pulse) * (1 - age)})`;
-    ctx.lineWidth = 2;
-    ctx.beginPath();
-    ctx.arc(x, y, 4 + pulse * 16, 0, Math.PI * 2);
-    ctx.stroke();
-    ctx.fillStyle = `rgba(${color},${0.9 * (1 - age) + 0.1})`;
-    ctx.beginPath();
-    ctx.arc(x, y, 3.5, 0, Math.PI * 2);
-    ctx.fill();
-  }
-  return any;
-}
-
-function drawOverlay(ctx: CanvasRenderingContext2D, v: View, overlay: Overlay) {
-  for (const l of overlay.lines) {
-    const [x1, y1] = project(v, l.from[0], l.from[1]);
-    const [x2, y2] = project(v, l.to[0], l.to[1]);
-    ctx.strokeStyle = l.color;
-    ctx.globalAlpha = 0.7;
-    ctx.lineWidth = 1.5;
-    ctx.setLineDash([5, 4]);
-    ctx.beginPath();
-    ctx.moveTo(x1, y1);
-    ctx.lineTo(x2, y2);
-    ctx.stroke();
-    ctx.setLineDash([]);
-    ctx.globalAlpha = 1;
-  }
-  ctx.font = '600 11px ui-sans-serif, system-ui, sans-serif';
-  ctx.textBaseline = 'middle';
-  for (const p of overlay.points) {
-    const [x, y] = project(v, p.lat, p.lng);
-    if (p.kind === 'venue') {
-      ctx.fillStyle = p.color;
-      ctx.strokeStyle = '#0b1120';
-      ctx.lineWidth = 2;
-      ctx.beginPath();
-      ctx.arc(x, y, 9, 0, Math.PI * 2);
-      ctx.fill();
-      ctx.stroke();
-      ctx.fillStyle = '#0b1120';
-      ctx.textAlign = 'center';
-      ctx.fillText(String(p.rank ?? ''), x, y + 0.5);
-    } else if (p.kind === 'centroid') {
-      ctx.strokeStyle = p.color;
-      ctx.lineWidth = 2;
-      ctx.beginPath();
-      ctx.moveTo(x - 6, y - 6);
-      ctx.lineTo(x + 6, y + 6);
-      ctx.moveTo(x + 6, y - 6);
-      ctx.lineTo(x - 6, y + 6);
-      ctx.stroke();
-    } else {
-      ctx.fillStyle = `${p.color}33`;
-      ctx.strokeStyle = p.color;
-      ctx.lineWidth = 2.5;
-      ctx.beginPath();
-      ctx.arc(x, y, 11, 0, Math.PI * 2);
-      ctx.fill();
-      ctx.stroke();
-      ctx.fillStyle = p.color;
-      ctx.beginPath();
-      ctx.arc(x, y, 4, 0, Math.PI * 2);
-      ctx.fill();
-    }
-    if (p.label) {
-      ctx.textAlign = 'left';
-      const tx = x + (p.kind === 'venue' ? 12 : 14);
-      const width = ctx.measureText(p.label).width;
-      ctx.fillStyle = 'rgba(2,6,23,0.8)';
-      ctx.fillRect(tx - 3, y - 8, width + 6, 16);
-      ctx.fillStyle = '#f1f5f9';
-      ctx.fillText(p.label, tx, y + 0.5);
-    }
-  }
 }
 
 /** The legend of venue categories, with counts. */

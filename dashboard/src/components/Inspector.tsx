@@ -97,7 +97,7 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
     return () => {
       alive = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // groupKey names the users: a new array of the same users asks nothing new.
   }, [groupKey]);
 
   const overlay = useMemo<Overlay | undefined>(() => {

@@ -79,7 +79,6 @@ export function TimeChart({ title, subtitle, series, data, height = 200, format 
       plot.current = null;
     };
     // Rebuilt only when the series change; data flows through setData below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, height]);
 
   useEffect(() => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { boundsOf, fitView, haversineKm, heatColor, heatGrid, panBy, project, unproject, zoomAt } from './geo';
+import { boundsOf, fitView, heatColor, heatGrid, panBy, project, unproject, zoomAt } from './geo';
 
 const city = { min_lat: 40.6, max_lat: 40.8, min_lng: -74.05, max_lng: -73.85 };
 
@@ -49,9 +49,8 @@ describe('geo', () => {
     expect(heatColor(1)[3]).toBeGreaterThan(heatColor(0.2)[3]);
   });
 
-  it('finds bounds and distances', () => {
+  it('finds bounds', () => {
     expect(boundsOf([])).toBeNull();
     expect(boundsOf([[1, 2], [3, -4], [NaN, 0]])).toEqual({ min_lat: 1, max_lat: 3, min_lng: -4, max_lng: 2 });
-    expect(haversineKm([40.7128, -74.006], [40.7306, -73.9352])).toBeCloseTo(6.29, 1);
   });
 });

@@ -86,10 +86,12 @@ export function heatGrid(v: View, lat: ArrayLike<number>, lng: ArrayLike<number>
   const rows = Math.max(1, Math.ceil(v.height / cell));
   const values = new Float32Array(cols * rows);
   let max = 0;
+  const [ox, oy, kx, ky] = [v.width / 2 - v.lng * v.k * v.scale, v.height / 2 + v.lat * v.scale, v.k * v.scale, v.scale];
   for (let i = 0; i < lat.length; i++) {
     const w = weight(i);
     if (!(w > 0)) continue;
-    const [x, y] = project(v, lat[i], lng[i]);
+    const x = ox + lng[i] * kx;
+    const y = oy - lat[i] * ky;
     if (x < 0 || y < 0 || x >= v.width || y >= v.height) continue;
     const k = Math.floor(y / cell) * cols + Math.floor(x / cell);
     values[k] += w;
@@ -114,14 +116,5 @@ export function heatColor(t: number): [number, number, number, number] {
   const [b, cb] = stops[i + 1];
   const f = (x - a) / (b - a);
   const mix = (k: number) => Math.round(ca[k] + (cb[k] - ca[k]) * f);
-  return [mix(0), mix(1), mix(2), Math.round(60 + 150 * Math.sqrt(x))];
-}
-
-/** Great-circle distance in km. */
-export function haversineKm(a: [number, number], b: [number, number]): number {
-  const r = Math.PI / 180;
-  const dLat = (b[0] - a[0]) * r;
-  const dLng = (b[1] - a[1]) * r;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a[0] * r) * Math.cos(b[0] * r) * Math.sin(dLng / 2) ** 2;
-  return 2 * 6371 * Math.asin(Math.sqrt(h));
+  return [mix(0), mix(1), mix(2), Math.round(235 * Math.sqrt(x))];
 }

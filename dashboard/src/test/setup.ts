@@ -13,6 +13,8 @@ function fakeContext(): CanvasRenderingContext2D {
     canvas: null,
     measureText: (t: string) => ({ width: t.length * 6 }),
     createImageData: (w: number, h: number) => ({ width: w, height: h, data: new Uint8ClampedArray(w * h * 4) }),
+    getImageData: (_x: number, _y: number, w: number, h: number) => ({ width: w, height: h, data: new Uint8ClampedArray(w * h * 4) }),
+    createRadialGradient: () => ({ addColorStop: () => {} }),
   };
   return new Proxy(target, {
     get(t, prop: string) {
