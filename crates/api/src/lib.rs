@@ -5,14 +5,17 @@
 //! Every resource (users, venues, interactions, friends) is built once and served both under
 //! `/api/v1` and at the root, where the second seed document's clients expect it. Every path
 //! answers with and without a trailing slash. Every error is `{"error": {"code", "message",
-//! "details"}}`, including those of the outer layers (405, 413, 408, panics).
+//! "details"}}`, including those of the outer layers (405, 413, 408, panics). What no route
+//! matches falls to the embedded admin dashboard (see `dashboard`), then to the JSON 404.
 
 mod admin;
+mod dashboard;
 mod docs;
 mod error;
 mod extract;
 mod health;
 mod interactions;
+mod map;
 mod metrics;
 mod reco;
 mod respond;
@@ -80,6 +83,7 @@ fn routes() -> (Router<App>, OpenApi) {
         .nest("/api/v1", resources.merge(reco::router()))
         .merge(reco::legacy_router())
         .merge(admin::router())
+        .merge(map::router())
         .merge(simulation::router())
         .merge(streams::router())
         .merge(stats::router())
@@ -106,7 +110,7 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
     let (routes, doc) = routes();
     let inner = routes
         .route("/openapi.json", docs::openapi_json(&doc))
-        .fallback(error::not_found)
+        .fallback(dashboard::serve)
         .layer(simulation::layer(&app))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn_with_state(app.clone(), stats::record))

@@ -3,6 +3,7 @@
 //! same transaction) and returns domain values. No HTTP here.
 
 mod error;
+pub mod map;
 pub mod reco;
 pub mod reco_service;
 pub mod relay;

@@ -36,6 +36,7 @@ pub mod eval;
 mod group;
 mod ingest;
 mod live;
+pub mod map;
 pub mod model;
 mod people;
 #[cfg(test)]
@@ -51,6 +52,7 @@ mod venues;
 pub use builder::EngineBuilder;
 pub use engine::{Engine, EngineStats};
 pub use error::EngineError;
+pub use map::{Bounds, CityMap, MapHomes, MapVenues};
 pub use model::{EpochReport, MfModel, TrainConfig, train_bpr, train_bpr_with_progress};
 pub use settings::{CandidateSettings, EngineSettings, LiveSettings, PeopleSettings, RankerSettings};
 pub use types::*;

@@ -4,8 +4,10 @@
 mod helpers;
 
 mod admin;
+mod admin_map;
 mod admin_stats;
 mod bad_input;
+mod dashboard;
 mod interactions;
 mod ops;
 mod outbox_delivery;

@@ -1,0 +1,281 @@
+// End-to-end test of the dashboard against the real server, in Debian's headless Chromium.
+//
+// Starts `luna serve` (target/debug/luna, or $E2E_LUNA_BIN) on a fresh data directory and a free
+// port, opens the dashboard it serves, and checks, saving screenshots to e2e/screenshots/:
+// the empty-database notice; seeding through the UI (behind its confirmation); starting a
+// simulation; live events in the feed and the charts; the city map; the inspector for one
+// user (every ranker) and for two (the group); the server going away (shown, then reconnected
+// with `Last-Event-ID`); and the admin token prompt on a 401.
+//
+//   node e2e/run.mjs            (from dashboard/; needs /usr/bin/chromium)
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const bin = process.env.E2E_LUNA_BIN ?? join(root, 'target/debug/luna');
+const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const shots = join(here, 'screenshots');
+mkdirSync(shots, { recursive: true });
+const work = mkdtempSync(join(tmpdir(), 'luna-e2e-'));
+const dataDir = join(work, 'data');
+const logFile = join(work, 'server.log');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+let server = null;
+
+function startServer() {
+  const out = openSync(logFile, 'a');
+  server = spawn(bin, ['serve', '--data-dir', dataDir, '--bind', `127.0.0.1:${port}`], {
+    stdio: ['ignore', out, out],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+  });
+  return waitFor(async () => (await fetch(`${base}/health`)).ok, 60_000, 'the server to answer /health');
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null) return;
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGKILL');
+  await exited;
+}
+
+async function waitFor(check, ms, what) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      if (await check()) return;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (${last.message})` : ''}`);
+}
+
+let passed = 0;
+let failed = 0;
+let context = null;
+let page = null;
+
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed += 1;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed += 1;
+    console.log(`FAIL ${name}: ${e.message}`);
+    if (page) await page.screenshot({ path: join(shots, 'failure.png'), fullPage: true }).catch(() => {});
+    e.reported = true;
+    throw e;
+  }
+}
+
+const shot = (name) => page.screenshot({ path: join(shots, name), fullPage: true });
+const text = (testId) => page.getByTestId(testId).innerText();
+const num = (s) => Number(String(s).replace(/[^0-9.]/g, ''));
+
+try {
+  await startServer();
+  context = await chromium.launchPersistentContext(join(work, 'profile'), {
+    executablePath: browserPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1600, height: 1000 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(20_000);
+  const streamRequests = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/streams/subscribe-all')) streamRequests.push({ url: r.url(), headers: r.headers() });
+  });
+  const consoleErrors = [];
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+
+  await check('the dashboard is served at / and says the database is empty', async () => {
+    await page.goto(`${base}/`);
+    await page.locator('[data-testid=stream-status][data-status=live]').waitFor();
+    await page.getByTestId('empty-database').waitFor();
+    await shot('01-empty-database.png');
+  });
+
+  await check('seeding through the UI asks for confirmation, then fills the city', async () => {
+    await page.getByLabel('seed users').fill('400');
+    await page.getByLabel('seed venues').fill('220');
+    await page.locator('section[aria-label="demo data"]').getByRole('button', { name: 'Seed demo data' }).click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Seed', exact: true }).click();
+    await page.getByTestId('data-message').filter({ hasText: 'Seeded 400 users' }).waitFor({ timeout: 60_000 });
+    await page.getByTestId('empty-database').waitFor({ state: 'detached' });
+    await waitFor(async () => num(await text('stat-users-value')) === 400, 15_000, 'the users count');
+    await waitFor(async () => (await text('map-summary')).startsWith('220 venues'), 20_000, 'the map to load');
+  });
+
+  await check('a simulation starts from the controls', async () => {
+    await page.getByLabel('scenario').selectOption('friday_night');
+    await page.getByLabel('users', { exact: true }).fill('400');
+    await page.locator('#sim-speed').fill('100');
+    await page.getByRole('button', { name: '▶ Start' }).click();
+    await page.locator('[data-testid=sim-status]', { hasText: 'running' }).waitFor();
+  });
+
+  await check('live events reach the feed, colour-coded by channel', async () => {
+    await waitFor(async () => (await page.locator('[data-testid=event-feed] li[data-channel=user_actions]').count()) >= 5, 45_000, 'user actions in the feed');
+    await page.locator('[data-testid=event-feed] li[data-channel=simulation]').first().waitFor();
+  });
+
+  await check('the charts draw live figures', async () => {
+    const nonzero = async (id) => num(await page.getByTestId(id).getAttribute('data-nonzero'));
+    await waitFor(async () => (await nonzero('chart-events')) >= 3, 30_000, 'events per second');
+    await waitFor(async () => (await nonzero('chart-latency')) >= 1, 30_000, 'latency points');
+    await waitFor(async () => (await page.locator('[data-testid=chart-events] canvas').count()) >= 1, 5_000, 'the uPlot canvas');
+  });
+
+  await check('the feed pauses and filters', async () => {
+    const feed = page.getByRole('region', { name: 'live events' });
+    await feed.getByRole('button', { name: '❚❚ Pause' }).click();
+    await page.getByTestId('feed-paused').waitFor();
+    await waitFor(async () => num((await text('feed-paused')).split('·')[1]) > 0, 20_000, 'events counted while paused');
+    await feed.getByRole('button', { name: '▶ Resume' }).click();
+    await page.getByLabel('filter events').fill('interaction.recorded');
+    await waitFor(
+      async () => {
+        const channels = await page.locator('[data-testid=event-feed] li[data-channel]').evaluateAll((els) => els.map((e) => e.dataset.channel));
+        return channels.length > 0 && channels.every((c) => c === 'user_actions');
+      },
+      10_000,
+      'only interactions in the filtered feed',
+    );
+    await page.getByLabel('filter events').fill('');
+  });
+
+  await check('the city map draws venues, homes, heat and bookings', async () => {
+    await page.getByRole('link', { name: 'City map' }).click();
+    await page.waitForURL(`${base}/map`);
+    await page.getByTestId('city-map').waitFor();
+    await waitFor(async () => /220 venues · 400 users \(400 homes shown\)/.test(await text('map-summary')), 10_000, 'the map summary');
+    await sleep(1500);
+    await shot('03-map.png');
+  });
+
+  const users = await (await fetch(`${base}/api/v1/users?limit=2`)).json();
+  await check('the inspector shows every ranker for a user, with reasons', async () => {
+    await page.getByRole('link', { name: 'Inspector' }).click();
+    const search = page.getByLabel('search users by handle');
+    await search.fill(users[0].handle.slice(0, 4));
+    await page.getByTestId('user-results').getByText(`@${users[0].handle}`, { exact: true }).click();
+    for (const r of ['seed2', 'default', 'popularity', 'learned']) {
+      await page.locator(`[data-ranker=${r}] [data-testid=venue-rec]`).first().waitFor();
+    }
+    await waitFor(async () => (await page.locator('[data-ranker=default] [data-testid=reason]').count()) > 3, 10_000, 'reasons');
+    await sleep(800);
+    await shot('04-inspector.png');
+    await page.getByRole('tab', { name: 'People to go with' }).click();
+    await page.locator('[data-ranker=default] [data-testid=person-rec]').first().waitFor();
+    await shot('05-inspector-people.png');
+    await page.getByRole('tab', { name: 'Venues' }).click();
+  });
+
+  await check('two users get a group recommendation with each member’s distance', async () => {
+    const search = page.getByLabel('search users by handle');
+    await search.fill(users[1].handle);
+    await page.getByTestId('user-results').getByText(`@${users[1].handle}`, { exact: true }).click();
+    await page.getByTestId('group-venue').first().waitFor();
+    const members = await page.locator('[data-testid=group-venue]').first().locator('[data-testid=group-member]').allInnerTexts();
+    if (members.length !== 2 || !members.every((m) => / km/.test(m))) throw new Error(`members: ${JSON.stringify(members)}`);
+    await sleep(800);
+    await shot('06-group.png');
+  });
+
+  await check('the live page has kept up while the other pages were open', async () => {
+    await page.getByRole('link', { name: 'Live' }).click();
+    await waitFor(async () => num(await page.getByTestId('chart-events').getAttribute('data-nonzero')) >= 10, 20_000, 'ten seconds of events');
+    await sleep(1500);
+    await shot('02-live.png');
+  });
+
+  await check('the server going away is shown, and the stream resumes after it comes back', async () => {
+    const before = streamRequests.length;
+    await stopServer();
+    await page.getByTestId('server-down').waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid=stream-status][data-status=down]').waitFor();
+    await shot('07-server-down.png');
+    await startServer();
+    await page.locator('[data-testid=stream-status][data-status=live]').waitFor({ timeout: 30_000 });
+    await page.getByTestId('server-down').waitFor({ state: 'detached', timeout: 15_000 });
+    const resumed = streamRequests.slice(before).filter((r) => r.headers['last-event-id']);
+    if (resumed.length === 0) throw new Error('no reconnect carried Last-Event-ID');
+    const totalBefore = num(await text('feed-total'));
+    await waitFor(async () => num(await text('feed-total')) > totalBefore, 20_000, 'events after the restart');
+  });
+
+  await check('a 401 asks for the admin token, which then goes on every call and the stream', async () => {
+    const token = 'e2e-admin-token';
+    const seen = { stats: false, stream: false };
+    await page.route('**/api/v1/admin/**', async (route) => {
+      const req = route.request();
+      const url = new URL(req.url());
+      const ok = req.headers().authorization === `Bearer ${token}` || url.searchParams.get('access_token') === token;
+      if (!ok) return route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":{"code":"unauthorized","message":"admin token required","details":null}}' });
+      if (url.pathname.endsWith('/admin/stats')) seen.stats = true;
+      if (url.pathname.includes('/streams/subscribe')) seen.stream = true;
+      return route.continue();
+    });
+    const dialog = page.getByTestId('token-dialog');
+    await dialog.waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: join(shots, '08-token-dialog.png') });
+    await dialog.getByLabel('admin token').fill(token);
+    await dialog.getByRole('button', { name: 'Use token' }).click();
+    await waitFor(async () => seen.stats && seen.stream, 20_000, 'authorised stats and stream calls');
+    const stored = await page.evaluate(() => sessionStorage.getItem('luna.adminToken'));
+    if (stored !== token) throw new Error(`sessionStorage holds ${stored}`);
+    await page.locator('[data-testid=stream-status][data-status=live]').waitFor({ timeout: 15_000 });
+    await page.unroute('**/api/v1/admin/**');
+  });
+
+  if (consoleErrors.length) console.log(`page errors: ${consoleErrors.join(' | ')}`);
+} catch (e) {
+  // Failures inside a check are reported there; anything else (the server or the browser not
+  // starting) is reported here.
+  if (!e?.reported) {
+    failed += 1;
+    console.log(`FAIL setting up: ${e?.stack ?? e}`);
+  }
+} finally {
+  await context?.close().catch(() => {});
+  await stopServer();
+  if (failed) {
+    const log = readFileSync(logFile, 'utf8').split('\n');
+    const panics = log.filter((l) => l.includes('panicked'));
+    console.log('--- server log (head, panics, tail) ---');
+    console.log([...log.slice(0, 10), ...panics, '…', ...log.slice(-15)].join('\n'));
+  }
+  rmSync(work, { recursive: true, force: true });
+  console.log(`screenshots in ${shots}`);
+  console.log(`e2e: ${passed} passed, ${failed} failed`);
+  process.exit(failed || passed === 0 ? 1 : 0);
+}

@@ -1,0 +1,81 @@
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { App } from './App';
+import { CITY } from './test/city';
+import { mockFetch } from './test/fetch';
+
+const stats = (users: number, venues: number) => ({
+  users: { total: users, simulated: users, real: 0 },
+  venues: { total: venues, trending: 0 },
+  bookings: { total: 0, confirmed: 0, by_status: {} },
+  interactions: { total: 0 },
+  social: { edges: 0, friend_requests: 0, venue_interests: 0, plans: 0 },
+  events: { backend: 'memory', per_channel: {}, per_second: 0, last_minute: 0, outbox_pending: 0 },
+  streams: { active_subscribers: 1, max_subscribers: 1000 },
+});
+
+const idle = { status: 'idle', running: false, paused: false, scenario: 'normal', speed: null, active_users: 0, ticks: 0, events_generated: 0, bookings_created: 0, invites_sent: 0 };
+
+function stream(): Response {
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode('event: connected\nid: system:0-0\ndata: {}\n\n'));
+    },
+  });
+  return new Response(body, { headers: { 'Content-Type': 'text/event-stream' } });
+}
+
+function server(users: number, venues: number) {
+  return mockFetch({
+    'GET /api/v1/admin/stats': () => stats(users, venues),
+    'GET /api/v1/admin/map': () => (venues ? CITY : { ...CITY, venues: { id: [], lat: [], lng: [], category: [], interactions: [], bookings: [], demand: [] }, bounds: null }),
+    'GET /api/v1/admin/streams/subscribe-all': () => stream(),
+    'GET /api/v1/simulation/state': () => idle,
+    'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+    'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+    'GET /api/v1/users': () => [],
+  });
+}
+
+beforeEach(() => window.history.replaceState(null, '', '/'));
+afterEach(() => vi.unstubAllGlobals());
+
+describe('App', () => {
+  it('shows the stream as live and tells an empty database to seed', async () => {
+    server(0, 0);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'live'));
+    expect(await screen.findByTestId('empty-database')).toHaveTextContent('The database is empty');
+    fireEvent.click(screen.getAllByRole('button', { name: 'Seed demo data' })[0]);
+    expect(screen.getByRole('dialog', { name: 'Seed the demo city?' })).toBeInTheDocument();
+  });
+
+  it('does not nag a database with data', async () => {
+    server(10, 3);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('stat-users-value')).toHaveTextContent('10'));
+    expect(screen.queryByTestId('empty-database')).toBeNull();
+  });
+
+  it('says so when the server cannot be reached', async () => {
+    vi.stubGlobal('fetch', vi.fn(() => Promise.reject(new TypeError('connection refused'))));
+    render(<App />);
+    expect(await screen.findByTestId('server-down')).toHaveTextContent('The Luna server cannot be reached');
+    expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'down');
+  });
+
+  it('moves between pages by path', async () => {
+    const { calls } = server(10, 3);
+    render(<App />);
+    fireEvent.click(screen.getByRole('link', { name: 'City map' }));
+    expect(window.location.pathname).toBe('/map');
+    expect(await screen.findByText('Layers')).toBeInTheDocument();
+    fireEvent.click(screen.getByRole('link', { name: 'Inspector' }));
+    expect(screen.getByLabelText('search users by handle')).toBeInTheDocument();
+    // The search lists users at once; let that answer land.
+    fireEvent.focus(screen.getByLabelText('search users by handle'));
+    expect(await screen.findByText('No users yet: seed the demo city.')).toBeInTheDocument();
+    expect(calls.some((c) => c.url.startsWith('/api/v1/users?limit=8'))).toBe(true);
+  });
+});

@@ -1,0 +1,58 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { json, mockFetch } from '../test/fetch';
+import { answerToken, getToken, setAsker, setToken } from './auth';
+import { ApiError, luna } from './client';
+
+beforeEach(() => {
+  sessionStorage.clear();
+  setAsker(null);
+});
+afterEach(() => vi.unstubAllGlobals());
+
+describe('the API client', () => {
+  it('sends the admin token when one is kept', async () => {
+    setToken('s3cret');
+    const { calls } = mockFetch({ 'GET /api/v1/admin/stats': () => ({ users: {} }) });
+    await luna.stats();
+    expect(calls[0].headers.authorization).toBe('Bearer s3cret');
+  });
+
+  it('asks for the token on a 401, keeps it for the session and retries once', async () => {
+    const { calls } = mockFetch({
+      'POST /api/v1/admin/data/reset': (c) =>
+        c.headers.authorization === 'Bearer t0ken' ? { success: true, message: 'ok' } : json({ error: { code: 'unauthorized', message: 'token' } }, 401),
+    });
+    setAsker(() => setTimeout(() => answerToken('t0ken'), 0));
+    await expect(luna.reset()).resolves.toEqual({ success: true, message: 'ok' });
+    expect(calls).toHaveLength(2);
+    expect(getToken()).toBe('t0ken');
+    expect(sessionStorage.getItem('luna.adminToken')).toBe('t0ken');
+  });
+
+  it('gives up with the 401 when the user cancels', async () => {
+    mockFetch({ 'GET /api/v1/admin/stats': () => json({ error: { code: 'unauthorized', message: 'admin token required' } }, 401) });
+    setAsker(() => setTimeout(() => answerToken(null), 0));
+    const e = await luna.stats().catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ApiError);
+    expect((e as ApiError).status).toBe(401);
+    expect((e as ApiError).message).toBe('admin token required');
+  });
+
+  it("reports the API's error and a server that cannot be reached", async () => {
+    mockFetch({ 'POST /api/v1/simulation/pause': () => json({ error: { code: 'conflict', message: 'nothing is running' } }, 409) });
+    await expect(luna.simPause()).rejects.toMatchObject({ status: 409, code: 'conflict', message: 'nothing is running' });
+    vi.stubGlobal('fetch', vi.fn(() => Promise.reject(new TypeError('fetch failed'))));
+    const e = (await luna.stats().catch((x: unknown) => x)) as ApiError;
+    expect(e.unreachable).toBe(true);
+  });
+
+  it('sends bodies as JSON and query parameters encoded', async () => {
+    const { calls } = mockFetch({ 'POST /api/v1/simulation/start': () => ({}), 'GET /api/v1/users': () => [] });
+    await luna.simStart({ scenario: 'friday_night', speed: 'max' });
+    await luna.findUsers('a b', 5);
+    expect(calls[0].body).toEqual({ scenario: 'friday_night', speed: 'max' });
+    expect(calls[0].headers['content-type']).toBe('application/json');
+    expect(calls[1].url).toBe('/api/v1/users?handle=a+b&limit=5');
+  });
+});

@@ -1,0 +1,244 @@
+// Wire shapes of the Luna API the dashboard reads (see /openapi.json for the full schemas).
+
+export const CHANNELS = [
+  'user_actions',
+  'recommendations',
+  'bookings',
+  'social',
+  'system',
+  'metrics',
+  'simulation',
+] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/** One event as it travels on the bus and over SSE. */
+export interface LunaEvent {
+  id: string;
+  source_id: string | null;
+  channel: Channel;
+  type: string;
+  timestamp: string;
+  data: unknown;
+}
+
+export interface Stats {
+  users: { total: number; simulated: number; real: number };
+  venues: { total: number; trending: number };
+  bookings: { total: number; confirmed: number; by_status: Record<string, number> };
+  interactions: { total: number };
+  social: { edges: number; friend_requests: number; venue_interests: number; plans: number };
+  events: {
+    backend: string;
+    per_channel: Record<string, number>;
+    per_second: number;
+    last_minute: number;
+    outbox_pending: number;
+  };
+  streams: { active_subscribers: number; max_subscribers: number };
+}
+
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** `metrics.snapshot` data: one server's live figures. */
+export interface ServerMetrics {
+  server: string;
+  uptime_seconds: number;
+  requests_per_second: number;
+  requests_last_minute: number;
+  routes: {
+    route: string;
+    total: number;
+    last_minute: number;
+    per_second: number;
+    server_errors_last_minute: number;
+    latency_ms: Percentiles;
+  }[];
+  recommendation_latency_ms: Percentiles;
+  bookings_per_minute: number;
+  events_per_second: number;
+  events_last_minute: number;
+  events_per_channel: Record<string, number>;
+  sse_subscribers: number;
+}
+
+export type SimStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'finished';
+
+export interface SimState {
+  status: SimStatus;
+  running: boolean;
+  paused: boolean;
+  scenario: string;
+  speed: number | 'max' | null;
+  speed_multiplier: number | null;
+  seed: number | null;
+  active_users: number;
+  simulation_time: string | null;
+  started_at: string | null;
+  ends_at: string | null;
+  ticks: number;
+  events_generated: number;
+  bookings_created: number;
+  invites_sent: number;
+  action_log_hash: string | null;
+  actions_logged: number;
+  seeded_demo_city: boolean;
+}
+
+export interface SimMetrics {
+  actions_total: number;
+  actions_per_second: number;
+  recent_actions_per_second: number;
+  bookings: { attempted: number; confirmed: number; failed: number; cancelled: number };
+  recommendations: {
+    source: string;
+    requests: number;
+    shown: number;
+    clicks: number;
+    ignored: number;
+    conversions: number;
+    click_through_rate: number;
+    conversion_rate: number;
+  };
+  failures: { total: number; last_error: string | null };
+}
+
+export interface Scenario {
+  id: string;
+  name: string;
+  description: string;
+}
+
+export interface StartRequest {
+  scenario?: string;
+  speed?: number | 'max';
+  users?: number;
+  seed?: number;
+  duration?: string;
+}
+
+export interface SeedRequest {
+  users?: number;
+  venues?: number;
+  seed?: number;
+  force?: boolean;
+}
+
+export interface SeedResponse {
+  success: boolean;
+  seeded: Record<string, unknown>;
+}
+
+export interface User {
+  id: string;
+  handle: string;
+  name: string;
+  age: number | null;
+  home_lat: number | null;
+  home_lng: number | null;
+  city: string | null;
+  persona: string | null;
+  activity_score: number;
+  social_score: number;
+}
+
+export interface Venue {
+  id: string;
+  name: string;
+  description: string | null;
+  category: string;
+  cuisine: string | null;
+  address: string | null;
+  lat: number;
+  lng: number;
+  price_level: number | null;
+  rating: number | null;
+  capacity: number;
+  tags: string[];
+}
+
+export interface Reason {
+  code: string;
+  label: string;
+  contribution: number;
+}
+
+export interface VenueSummary {
+  category: string;
+  cuisine: string | null;
+  price_level: number | null;
+  rating: number | null;
+  lat: number;
+  lng: number;
+}
+
+export interface VenueRecommendation {
+  venue_id: string;
+  venue_name: string;
+  score: number;
+  distance_km: number | null;
+  venue: VenueSummary;
+  reasons: Reason[];
+  explanation: string;
+}
+
+export interface PersonRecommendation {
+  user_id: string;
+  score: number;
+  handle: string;
+  name: string;
+  relationship: string;
+  mutual_friends: number;
+  reasons: Reason[];
+  explanation: string;
+}
+
+export interface GroupMember {
+  user_id: string;
+  score: number;
+  distance_km: number | null;
+  explanation: string;
+}
+
+export interface GroupVenue {
+  venue_id: string;
+  venue_name: string;
+  score: number;
+  venue: VenueSummary;
+  distance_km: number | null;
+  members: GroupMember[];
+  explanation: string;
+}
+
+export interface GroupRecommendations {
+  group_size: number;
+  group_venues: GroupVenue[];
+  strategy: string;
+  centroid: { lat: number; lng: number } | null;
+}
+
+/** `GET /api/v1/admin/map`: venues and sampled homes as parallel arrays. */
+export interface CityMapData {
+  categories: string[];
+  venues: {
+    id: string[];
+    lat: number[];
+    lng: number[];
+    category: number[];
+    interactions: number[];
+    bookings: number[];
+    demand: number[];
+  };
+  homes: { lat: number[]; lng: number[] };
+  users_total: number;
+  users_with_home: number;
+  bounds: { min_lat: number; max_lat: number; min_lng: number; max_lng: number } | null;
+}
+
+export const RANKERS = ['seed2', 'default', 'popularity', 'learned'] as const;
+export type Ranker = (typeof RANKERS)[number];

@@ -1,0 +1,76 @@
+// The live activity charts: events per second by channel (counted on the stream), bookings,
+// recommendation click-through (the simulator's figures) and request latency (the servers'
+// `metrics.snapshot`s), over the last two minutes.
+
+import { useMemo } from 'react';
+
+import { CHANNELS } from '../api/types';
+import { CHANNEL_COLORS, CHANNEL_LABELS } from '../lib/colors';
+import { useTicker } from '../lib/hooks';
+import type { LiveStore } from '../lib/live';
+import { TimeChart } from './TimeChart';
+
+const ms = (v: number) => (v >= 100 ? `${v.toFixed(0)}ms` : v >= 10 ? `${v.toFixed(0)}ms` : `${v.toFixed(1)}ms`);
+const pct = (v: number) => `${v.toFixed(v >= 10 ? 0 : 1)}%`;
+
+export function ChartsPanel({ live }: { live: LiveStore }) {
+  // The window slides once a second, events or not.
+  const tick = useTicker(1000);
+
+  const rates = useMemo(() => live.rateSeries(), [live, tick]);
+  const bookings = useMemo(() => live.bookingSeries(), [live, tick]);
+  const latency = useMemo(() => {
+    const p = live.latency;
+    return [p.map((x) => x.t), p.map((x) => x.recoP50), p.map((x) => x.recoP99), p.map((x) => x.apiP90)];
+  }, [live, tick]);
+  const ctr = useMemo(() => {
+    const p = live.ctr;
+    return [p.map((x) => x.t), p.map((x) => x.ctr), p.map((x) => x.conversion)];
+  }, [live, tick]);
+
+  return (
+    <div className="grid gap-3 md:grid-cols-2">
+      <TimeChart
+        testId="chart-events"
+        title="Events per second"
+        subtitle="by channel, as the stream delivers them"
+        series={CHANNELS.map((c) => ({ label: CHANNEL_LABELS[c], color: CHANNEL_COLORS[c] }))}
+        data={rates}
+      />
+      <TimeChart
+        testId="chart-bookings"
+        title="Bookings"
+        subtitle="per 5 s: created, and status changes · legend: totals over 2 min"
+        series={[
+          { label: 'created', color: '#34d399', bars: true },
+          { label: 'changed', color: '#fbbf24', bars: true },
+        ]}
+        data={bookings}
+        legendValue="sum"
+      />
+      <TimeChart
+        testId="chart-ctr"
+        title="Recommendation click-through"
+        subtitle="simulated users: clicks and bookings per recommendation shown"
+        series={[
+          { label: 'click-through', color: '#a78bfa', fill: true },
+          { label: 'conversion', color: '#34d399' },
+        ]}
+        data={ctr}
+        format={pct}
+      />
+      <TimeChart
+        testId="chart-latency"
+        title="Request latency"
+        subtitle="recommendation routes p50 / p99, and all routes p90 (last minute)"
+        series={[
+          { label: 'reco p50', color: '#38bdf8' },
+          { label: 'reco p99', color: '#f472b6' },
+          { label: 'all p90', color: '#fbbf24' },
+        ]}
+        data={latency}
+        format={ms}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,136 @@
+// Modal dialogs: a confirmation for destructive admin actions, and the admin token prompt
+// shown when the server answers 401 (the token is kept in sessionStorage for the session).
+
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+
+import { answerToken, getToken, setAsker, setToken } from '../api/auth';
+
+function Modal({ title, children, onClose, testId }: { title: string; children: ReactNode; onClose: () => void; testId?: string }) {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [onClose]);
+  return (
+    <div className="fixed inset-0 z-50 flex items-center justify-center bg-slate-950/70 p-4 backdrop-blur-sm" onMouseDown={onClose}>
+      <div
+        role="dialog"
+        aria-modal="true"
+        aria-label={title}
+        data-testid={testId}
+        className="w-full max-w-md rounded-xl border border-slate-700 bg-slate-900 p-5 shadow-2xl"
+        onMouseDown={(e) => e.stopPropagation()}
+      >
+        <h2 className="mb-3 text-base font-semibold text-slate-50">{title}</h2>
+        {children}
+      </div>
+    </div>
+  );
+}
+
+export interface ConfirmRequest {
+  title: string;
+  body: ReactNode;
+  confirmLabel: string;
+  danger?: boolean;
+  action: () => Promise<unknown>;
+}
+
+export function ConfirmDialog({ request, onDone }: { request: ConfirmRequest; onDone: (error?: string) => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await request.action();
+      onDone();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title={request.title} onClose={() => !busy && onDone()} testId="confirm-dialog">
+      <div className="space-y-3 text-sm text-slate-300">{request.body}</div>
+      {error && <p className="mt-3 rounded-md border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-sm text-rose-300">{error}</p>}
+      <div className="mt-5 flex justify-end gap-2">
+        <button className="btn" onClick={() => onDone()} disabled={busy}>
+          Cancel
+        </button>
+        <button className={`btn ${request.danger ? 'btn-danger' : 'btn-primary'}`} onClick={run} disabled={busy} autoFocus>
+          {busy ? 'Working…' : request.confirmLabel}
+        </button>
+      </div>
+    </Modal>
+  );
+}
+
+/** Mounted once: registers itself as the asker, opens when a call needs the admin token. */
+export function TokenDialog({ forceOpen, onClose }: { forceOpen?: boolean; onClose?: () => void }) {
+  const [asked, setAsked] = useState(false);
+  const [value, setValue] = useState('');
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    setAsker(() => setAsked(true));
+    return () => setAsker(null);
+  }, []);
+  const open = asked || forceOpen;
+  useEffect(() => {
+    if (open) {
+      setValue(getToken() ?? '');
+      setTimeout(() => input.current?.focus(), 0);
+    }
+  }, [open]);
+  if (!open) return null;
+  const close = (token: string | null) => {
+    if (asked) answerToken(token);
+    else if (token) setToken(token);
+    setAsked(false);
+    onClose?.();
+  };
+  return (
+    <Modal title="Admin token" onClose={() => close(null)} testId="token-dialog">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          close(value.trim() || null);
+        }}
+      >
+        <p className="mb-3 text-sm text-slate-400">
+          {asked ? 'The server asks for the admin token. ' : ''}It is kept in this tab for the session and sent with every admin call.
+        </p>
+        <input
+          ref={input}
+          className="input font-mono"
+          type="password"
+          autoComplete="off"
+          placeholder="admin token"
+          aria-label="admin token"
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+        />
+        <div className="mt-5 flex justify-end gap-2">
+          {!asked && getToken() ? (
+            <button
+              type="button"
+              className="btn btn-ghost mr-auto"
+              onClick={() => {
+                setToken(null);
+                close(null);
+              }}
+            >
+              Forget token
+            </button>
+          ) : null}
+          <button type="button" className="btn" onClick={() => close(null)}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={!value.trim()}>
+            Use token
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

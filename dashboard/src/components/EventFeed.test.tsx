@@ -1,0 +1,69 @@
+import { act, fireEvent, render, screen, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+
+import type { LunaEvent } from '../api/types';
+import { LiveStore } from '../lib/live';
+import { EventFeed } from './EventFeed';
+
+let n = 0;
+const ev = (channel: LunaEvent['channel'], type: string, data: unknown = {}): LunaEvent => ({
+  id: `${++n}-0`,
+  source_id: null,
+  channel,
+  type,
+  timestamp: '2026-11-30T08:00:00Z',
+  data,
+});
+
+function feedWith(events: LunaEvent[]) {
+  const live = new LiveStore();
+  events.forEach((e) => live.ingest(e));
+  render(<EventFeed live={live} />);
+  const rows = () => within(screen.getByTestId('event-feed')).queryAllByRole('listitem');
+  return { live, rows };
+}
+
+describe('EventFeed', () => {
+  it('lists the newest events first, colour-coded by channel, with a summary', () => {
+    const { rows } = feedWith([
+      ev('user_actions', 'interaction.recorded', { interaction_type: 'like', user_id: 'u-aaaaaa', venue_id: 'v-bbbbbb' }),
+      ev('bookings', 'booking.created', { venue_id: 'v-cccccc', status: 'confirmed', party_size: 3 }),
+    ]);
+    expect(rows().map((r) => r.dataset.channel)).toEqual(['bookings', 'user_actions']);
+    expect(rows()[0]).toHaveTextContent('booking.created');
+    expect(rows()[0]).toHaveTextContent('party of 3 at venue …cccccc · confirmed');
+    const type = within(rows()[0]).getByText('booking.created');
+    expect(type).toHaveStyle({ color: '#34d399' });
+    expect(screen.getByTestId('feed-total')).toHaveTextContent('2 received');
+  });
+
+  it('hides a channel when its chip is switched off, and filters by text', () => {
+    const { rows } = feedWith([ev('user_actions', 'interaction.recorded'), ev('metrics', 'metrics.snapshot'), ev('social', 'friend.requested')]);
+    fireEvent.click(screen.getByRole('button', { name: /^metrics/ }));
+    expect(rows().map((r) => r.dataset.channel)).toEqual(['social', 'user_actions']);
+    fireEvent.change(screen.getByLabelText('filter events'), { target: { value: 'friend' } });
+    expect(rows().map((r) => r.dataset.channel)).toEqual(['social']);
+    fireEvent.change(screen.getByLabelText('filter events'), { target: { value: 'nothing like this' } });
+    expect(screen.getByText('No event matches the filters.')).toBeInTheDocument();
+  });
+
+  it('freezes when paused, counts what arrives, and catches up on resume', () => {
+    const { live, rows } = feedWith([ev('user_actions', 'interaction.recorded')]);
+    fireEvent.click(screen.getByRole('button', { name: '❚❚ Pause' }));
+    act(() => {
+      live.ingest(ev('social', 'friend.requested'));
+      live.ingest(ev('social', 'friend.requested'));
+      live.flush();
+    });
+    expect(rows()).toHaveLength(1);
+    expect(screen.getByTestId('feed-paused')).toHaveTextContent('paused · 2 new');
+    fireEvent.click(screen.getByRole('button', { name: '▶ Resume' }));
+    expect(rows()).toHaveLength(3);
+  });
+
+  it('expands a row to its JSON', () => {
+    const { rows } = feedWith([ev('system', 'data.seeded', { users: 7, venues: 3, interactions: 1 })]);
+    fireEvent.click(within(rows()[0]).getByRole('button'));
+    expect(rows()[0].querySelector('pre')).toHaveTextContent('"users": 7');
+  });
+});

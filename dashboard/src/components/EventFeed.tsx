@@ -1,0 +1,125 @@
+// The live event feed: the newest events first, colour-coded by channel, filterable by channel
+// and by text, pausable (the list freezes; arrivals are counted), each row expandable to its
+// JSON.
+
+import { useMemo, useState } from 'react';
+
+import { CHANNELS, type Channel } from '../api/types';
+import { CHANNEL_LABELS, channelStyle } from '../lib/colors';
+import { describe, type VenueNamer } from '../lib/describe';
+import { useLive } from '../lib/hooks';
+import type { FeedItem, LiveStore } from '../lib/live';
+
+const SHOWN = 150;
+
+function time(ms: number): string {
+  const d = new Date(ms);
+  return d.toTimeString().slice(0, 8);
+}
+
+export function EventFeed({ live, height = 460, venueName }: { live: LiveStore; height?: number; venueName?: VenueNamer }) {
+  useLive(live);
+  const [hidden, setHidden] = useState<Set<Channel>>(new Set());
+  const [text, setText] = useState('');
+  const [frozen, setFrozen] = useState<FeedItem[] | null>(null);
+  const [open, setOpen] = useState<number | null>(null);
+
+  const source = frozen ?? live.feed;
+  const lastSeq = live.feed.length ? live.feed[live.feed.length - 1].seq : 0;
+  const frozenSeq = frozen && frozen.length ? frozen[frozen.length - 1].seq : 0;
+  const arrived = frozen ? lastSeq - frozenSeq : 0;
+
+  const rows = useMemo(() => {
+    const needle = text.trim().toLowerCase();
+    const out: { item: FeedItem; summary: string }[] = [];
+    for (let i = source.length - 1; i >= 0 && out.length < SHOWN; i--) {
+      const item = source[i];
+      if (hidden.has(item.event.channel)) continue;
+      const summary = describe(item.event, venueName);
+      if (needle && !item.event.type.toLowerCase().includes(needle) && !summary.toLowerCase().includes(needle)) continue;
+      out.push({ item, summary });
+    }
+    return out;
+  }, [source, hidden, text, source.length, lastSeq, venueName]);
+
+  const toggle = (c: Channel) =>
+    setHidden((h) => {
+      const next = new Set(h);
+      if (next.has(c)) next.delete(c);
+      else next.add(c);
+      return next;
+    });
+
+  return (
+    <section className="card flex flex-col gap-3" aria-label="live events" style={{ height }}>
+      <header className="flex flex-wrap items-center justify-between gap-2">
+        <div className="flex items-baseline gap-2">
+          <h2 className="card-title">Live events</h2>
+          <span className="font-mono text-xs text-slate-500" data-testid="feed-total">
+            {live.total.toLocaleString('en-US')} received
+          </span>
+        </div>
+        <div className="flex items-center gap-2">
+          {frozen ? (
+            <span className="chip border-amber-500/50 bg-amber-500/10 text-amber-300" data-testid="feed-paused">
+              paused · {arrived.toLocaleString('en-US')} new
+            </span>
+          ) : null}
+          <button className="btn py-1 text-xs" onClick={() => setFrozen(frozen ? null : [...live.feed])} aria-pressed={!!frozen}>
+            {frozen ? '▶ Resume' : '❚❚ Pause'}
+          </button>
+        </div>
+      </header>
+      <div className="flex flex-wrap items-center gap-1.5">
+        {CHANNELS.map((c) => {
+          const on = !hidden.has(c);
+          return (
+            <button
+              key={c}
+              className="chip cursor-pointer transition-opacity"
+              style={on ? channelStyle(c) : { color: '#64748b', borderColor: '#334155', background: 'transparent' }}
+              aria-pressed={on}
+              onClick={() => toggle(c)}
+              title={on ? `hide ${CHANNEL_LABELS[c]}` : `show ${CHANNEL_LABELS[c]}`}
+            >
+              {CHANNEL_LABELS[c]}
+              <span className="font-mono opacity-70">{live.byChannel[c].toLocaleString('en-US')}</span>
+            </button>
+          );
+        })}
+        <input
+          className="input ml-auto h-7 w-40 py-0.5 text-xs"
+          placeholder="filter: type or text"
+          aria-label="filter events"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+        />
+      </div>
+      <ol className="min-h-0 flex-1 overflow-y-auto rounded-lg border border-slate-800/80 bg-slate-950/40" data-testid="event-feed">
+        {rows.length === 0 ? (
+          <li className="p-4 text-center text-sm text-slate-500">
+            {live.total === 0 ? 'Waiting for events… start a simulation to see the city move.' : 'No event matches the filters.'}
+          </li>
+        ) : (
+          rows.map(({ item, summary }) => (
+            <li key={item.seq} className="border-b border-slate-800/60 last:border-0" data-channel={item.event.channel}>
+              <button className="flex w-full items-center gap-2 px-2.5 py-1.5 text-left hover:bg-slate-800/40" onClick={() => setOpen(open === item.seq ? null : item.seq)}>
+                <span className="shrink-0 font-mono text-[11px] text-slate-500 tabular-nums">{time(item.receivedAt)}</span>
+                <span className="h-2 w-2 shrink-0 rounded-full" style={{ background: channelStyle(item.event.channel).color }} />
+                <span className="w-44 shrink-0 truncate font-mono text-xs" style={{ color: channelStyle(item.event.channel).color }}>
+                  {item.event.type}
+                </span>
+                <span className="min-w-0 flex-1 truncate text-xs text-slate-300">{summary}</span>
+              </button>
+              {open === item.seq ? (
+                <pre className="max-h-64 overflow-auto bg-slate-950/80 px-3 py-2 font-mono text-[11px] leading-relaxed text-slate-300">
+                  {JSON.stringify(item.event, null, 2)}
+                </pre>
+              ) : null}
+            </li>
+          ))
+        )}
+      </ol>
+    </section>
+  );
+}

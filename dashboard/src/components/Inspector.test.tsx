@@ -1,0 +1,115 @@
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import type { Ranker, User } from '../api/types';
+import { LiveStore } from '../lib/live';
+import { CITY } from '../test/city';
+import { mockFetch } from '../test/fetch';
+import { Inspector } from './Inspector';
+
+const user = (n: number, handle: string): User => ({
+  id: `00000000-0000-0000-0000-00000000000${n}`,
+  handle,
+  name: handle.toUpperCase(),
+  age: 30,
+  home_lat: 40.71,
+  home_lng: -73.94,
+  city: null,
+  persona: 'foodie_explorer',
+  activity_score: 0.5,
+  social_score: 0.5,
+});
+const ana = user(1, 'ana');
+const ben = user(2, 'ben');
+
+const venueRec = (ranker: string) => ({
+  venue_id: CITY.venues.id[0],
+  venue_name: `${ranker} pick`,
+  score: 1.25,
+  distance_km: 1.5,
+  venue: { category: 'restaurant', cuisine: 'thai', price_level: 2, rating: 4.5, lat: 40.7, lng: -73.95 },
+  reasons: [
+    { code: 'proximity', label: '1.5 km away', contribution: 0.5 },
+    { code: 'history', label: 'you liked it before', contribution: 0.75 },
+  ],
+  explanation: '1.5 km away, you liked it before',
+});
+
+function routes() {
+  return mockFetch({
+    'GET /api/v1/users': (c) => [ana, ben].filter((u) => u.handle.startsWith(new URL(c.url, 'http://x').searchParams.get('handle') ?? '')),
+    'GET /api/v1/recommendations/group/': () => ({
+      group_size: 2,
+      strategy: 'average',
+      centroid: { lat: 40.71, lng: -73.94 },
+      group_venues: [
+        {
+          venue_id: CITY.venues.id[1],
+          venue_name: 'Shared Bar',
+          score: 0.9,
+          distance_km: 1,
+          venue: { category: 'bar', cuisine: null, price_level: 2, rating: 4, lat: 40.72, lng: -73.93 },
+          members: [
+            { user_id: ana.id, score: 0.8, distance_km: 1.2, explanation: '' },
+            { user_id: ben.id, score: 1.0, distance_km: 3.4, explanation: '' },
+          ],
+          explanation: 'Good for all 2 of you',
+        },
+      ],
+    }),
+    'GET /api/v1/recommendations/': (c) => {
+      const ranker = new URL(c.url, 'http://x').searchParams.get('ranker') as Ranker;
+      if (c.url.includes('/people'))
+        return { people: [{ user_id: ben.id, score: 0.5, handle: 'ben', name: 'Ben', relationship: 'friend', mutual_friends: 2, reasons: [{ code: 'strength', label: 'close friend', contribution: 0.5 }], explanation: 'Your friend' }] };
+      return { venues: [venueRec(ranker)] };
+    },
+  });
+}
+
+beforeEach(() => window.history.replaceState(null, '', '/inspector'));
+afterEach(() => vi.unstubAllGlobals());
+
+async function pick(handle: string) {
+  fireEvent.change(screen.getByLabelText('search users by handle'), { target: { value: handle } });
+  const option = await screen.findByRole('button', { name: new RegExp(`@${handle}`) });
+  fireEvent.click(option);
+}
+
+describe('Inspector', () => {
+  it("shows a user's venues from every ranker side by side, with reasons", async () => {
+    const { calls } = routes();
+    render(<Inspector map={CITY} live={new LiveStore()} />);
+    await pick('an');
+    for (const r of ['seed2', 'default', 'popularity', 'learned']) {
+      const column = document.querySelector(`[data-ranker=${r}]`) as HTMLElement;
+      expect(await within(column).findByText(`${r} pick`)).toBeInTheDocument();
+      expect(within(column).getAllByTestId('reason').map((x) => x.textContent)).toEqual(['you liked it before+0.750', '1.5 km away+0.500']);
+    }
+    expect(screen.getByTestId('primary-user')).toHaveTextContent('foodie explorer');
+    expect(window.location.search).toBe(`?users=${ana.id}`);
+    expect(calls.filter((c) => c.url.includes('/venues?ranker=')).length).toBe(4);
+
+    fireEvent.click(screen.getByRole('tab', { name: 'People to go with' }));
+    const people = within(document.querySelector('[data-ranker=default]') as HTMLElement);
+    expect(await people.findByText('@ben · friend · 2 mutual')).toBeInTheDocument();
+  });
+
+  it('shows the group recommendation with every member’s distance once two users are picked', async () => {
+    routes();
+    render(<Inspector map={CITY} live={new LiveStore()} />);
+    await pick('ana');
+    await pick('ben');
+    const group = await screen.findByTestId('group-panel');
+    await within(group).findByText('Shared Bar');
+    const members = within(group).getAllByTestId('group-member').map((m) => m.textContent);
+    expect(members).toEqual(['@ana1.2 km0.80', '@ben3.4 km1.00']);
+    expect(window.location.search).toBe(`?users=${ana.id},${ben.id}`);
+  });
+
+  it('restores the picked users from the URL', async () => {
+    window.history.replaceState(null, '', `/inspector?users=${ben.id}`);
+    mockFetch({ 'GET /api/v1/users/': () => ben, 'GET /api/v1/recommendations/': () => ({ venues: [], people: [] }) });
+    render(<Inspector map={CITY} live={new LiveStore()} />);
+    await waitFor(() => expect(screen.getByTestId('picked-users')).toHaveTextContent('@ben'));
+  });
+});

@@ -1,0 +1,269 @@
+// The recommendation inspector: find users by handle; for the first one, their venue and
+// people recommendations from every ranker side by side, each score broken into its reasons,
+// and the venues on the map with the user's home; with two or more users, the group
+// recommendation with each member's distance, drawn on the map. The picked users live in the
+// URL (`?users=id,id`), so a view can be shared or reloaded.
+
+import { useEffect, useMemo, useState } from 'react';
+
+import { luna } from '../api/client';
+import { RANKERS, type CityMapData, type GroupRecommendations, type PersonRecommendation, type Ranker, type User, type VenueRecommendation } from '../api/types';
+import { RANKER_COLORS, RANKER_NOTES } from '../lib/colors';
+import type { LiveStore } from '../lib/live';
+import { CityMap, type Overlay } from './CityMap';
+import { GroupPanel, MEMBER_COLORS } from './GroupPanel';
+import { PersonItem, VenueItem } from './Recommendations';
+import { UserSearch } from './UserSearch';
+
+interface RankerResult<T> {
+  items: T[] | null;
+  error: string | null;
+}
+
+type Results = Record<Ranker, { venues: RankerResult<VenueRecommendation>; people: RankerResult<PersonRecommendation> }>;
+
+function idsFromUrl(): string[] {
+  if (typeof window === 'undefined') return [];
+  const raw = new URLSearchParams(window.location.search).get('users') ?? '';
+  return raw.split(',').filter((s) => /^[0-9a-f-]{36}$/i.test(s));
+}
+
+function emptyResults(): Results {
+  return Object.fromEntries(RANKERS.map((r) => [r, { venues: { items: null, error: null }, people: { items: null, error: null } }])) as Results;
+}
+
+const err = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export function Inspector({ map, live }: { map: CityMapData | null; live: LiveStore }) {
+  const [users, setUsers] = useState<User[]>([]);
+  const [results, setResults] = useState<Results>(emptyResults);
+  const [kind, setKind] = useState<'venues' | 'people'>('venues');
+  const [mapRanker, setMapRanker] = useState<Ranker>('default');
+  const [group, setGroup] = useState<{ data: GroupRecommendations | null; error: string | null }>({ data: null, error: null });
+  const [groupPick, setGroupPick] = useState(0);
+  const [mapMode, setMapMode] = useState<'user' | 'group'>('user');
+  const primary = users[0] ?? null;
+
+  // Users named in the URL, once.
+  useEffect(() => {
+    const ids = idsFromUrl();
+    if (ids.length === 0) return;
+    Promise.all(ids.map((id) => luna.user(id).catch(() => null))).then((found) => setUsers(found.filter((u): u is User => !!u)));
+  }, []);
+
+  // Keep the URL in step.
+  useEffect(() => {
+    const search = users.length ? `?users=${users.map((u) => u.id).join(',')}` : '';
+    window.history.replaceState(window.history.state, '', `${window.location.pathname}${search}`);
+  }, [users]);
+
+  // Every ranker for the first user.
+  useEffect(() => {
+    if (!primary) return;
+    let alive = true;
+    setResults(emptyResults());
+    for (const r of RANKERS) {
+      const put = (k: 'venues' | 'people', v: RankerResult<never> | RankerResult<unknown>) =>
+        alive && setResults((prev) => ({ ...prev, [r]: { ...prev[r], [k]: v } }));
+      luna.venueRecs(primary.id, r).then(
+        (x) => put('venues', { items: x.venues, error: null }),
+        (e) => put('venues', { items: [], error: err(e) }),
+      );
+      luna.peopleRecs(primary.id, r).then(
+        (x) => put('people', { items: x.people, error: null }),
+        (e) => put('people', { items: [], error: err(e) }),
+      );
+    }
+    return () => {
+      alive = false;
+    };
+  }, [primary]);
+
+  // The group, from two users on.
+  const groupKey = users.map((u) => u.id).join(',');
+  useEffect(() => {
+    if (users.length < 2) {
+      setGroup({ data: null, error: null });
+      setMapMode('user');
+      return;
+    }
+    let alive = true;
+    setGroupPick(0);
+    setMapMode('group');
+    luna.groupRecs(users.map((u) => u.id)).then(
+      (g) => alive && setGroup({ data: g, error: null }),
+      (e) => alive && setGroup({ data: null, error: err(e) }),
+    );
+    return () => {
+      alive = false;
+    };
+    // groupKey names the users: a new array of the same users asks nothing new.
+  }, [groupKey]);
+
+  const overlay = useMemo<Overlay | undefined>(() => {
+    if (!primary) return undefined;
+    const home = (u: User, color: string, label: string) =>
+      u.home_lat !== null && u.home_lng !== null ? [{ lat: u.home_lat, lng: u.home_lng, label, color, kind: 'person' as const }] : [];
+    if (mapMode === 'group' && group.data) {
+      const venues = group.data.group_venues;
+      const picked = venues[groupPick];
+      const points: Overlay['points'] = users.flatMap((u, i) => home(u, MEMBER_COLORS[i % MEMBER_COLORS.length], `@${u.handle}`));
+      venues.forEach((v, i) =>
+        points.push({ lat: v.venue.lat, lng: v.venue.lng, label: i === groupPick ? v.venue_name : '', color: i === groupPick ? '#f8fafc' : '#94a3b8', kind: 'venue', rank: i + 1 }),
+      );
+      if (group.data.centroid) points.push({ ...group.data.centroid, label: '', color: '#fbbf24', kind: 'centroid' });
+      const lines: Overlay['lines'] = picked
+        ? users.flatMap((u, i) =>
+            u.home_lat !== null && u.home_lng !== null
+              ? [{ from: [u.home_lat, u.home_lng] as [number, number], to: [picked.venue.lat, picked.venue.lng] as [number, number], color: MEMBER_COLORS[i % MEMBER_COLORS.length] }]
+              : [],
+          )
+        : [];
+      return { points, lines };
+    }
+    const recs = results[mapRanker].venues.items ?? [];
+    const points: Overlay['points'] = recs.map((r, i) => ({
+      lat: r.venue.lat,
+      lng: r.venue.lng,
+      label: i < 3 ? r.venue_name : '',
+      color: RANKER_COLORS[mapRanker],
+      kind: 'venue',
+      rank: i + 1,
+    }));
+    points.unshift(...home(primary, '#f8fafc', `@${primary.handle}`));
+    return { points, lines: [] };
+  }, [primary, users, results, mapRanker, mapMode, group, groupPick]);
+
+  const addUser = (u: User) => setUsers((prev) => (prev.some((p) => p.id === u.id) ? prev : [...prev, u].slice(0, 20)));
+  const removeUser = (id: string) => setUsers((prev) => prev.filter((u) => u.id !== id));
+  const makePrimary = (id: string) => setUsers((prev) => [...prev.filter((u) => u.id === id), ...prev.filter((u) => u.id !== id)]);
+
+  return (
+    <div className="space-y-4">
+      <section className="card space-y-3">
+        <div className="flex flex-wrap items-start gap-3">
+          <div className="w-full max-w-sm">
+            <UserSearch onPick={addUser} />
+          </div>
+          <ul className="flex flex-1 flex-wrap items-center gap-1.5" data-testid="picked-users">
+            {users.length === 0 ? (
+              <li className="py-1.5 text-sm text-slate-500">Search a handle and pick a user; pick more to see a group recommendation.</li>
+            ) : (
+              users.map((u, i) => (
+                <li key={u.id} className="chip border-slate-700 bg-slate-800/60 py-1 text-slate-200">
+                  <span className="h-2 w-2 rounded-full" style={{ background: users.length > 1 ? MEMBER_COLORS[i % MEMBER_COLORS.length] : '#f8fafc' }} />
+                  <button onClick={() => makePrimary(u.id)} title="inspect this user" className={i === 0 ? 'font-semibold text-white' : ''}>
+                    @{u.handle}
+                  </button>
+                  <button className="text-slate-500 hover:text-rose-300" onClick={() => removeUser(u.id)} aria-label={`remove ${u.handle}`}>
+                    ✕
+                  </button>
+                </li>
+              ))
+            )}
+          </ul>
+        </div>
+        {primary ? (
+          <p className="text-xs text-slate-400" data-testid="primary-user">
+            <span className="font-medium text-slate-200">{primary.name}</span> @{primary.handle}
+            {primary.persona ? ` · ${primary.persona.replace(/_/g, ' ')}` : ''}
+            {primary.age ? ` · ${primary.age}` : ''}
+            {primary.home_lat !== null && primary.home_lng !== null ? ` · home ${primary.home_lat.toFixed(4)}, ${primary.home_lng.toFixed(4)}` : ' · no home set'}
+            {` · activity ${primary.activity_score.toFixed(2)} · social ${primary.social_score.toFixed(2)}`}
+          </p>
+        ) : null}
+      </section>
+
+      {primary ? (
+        <div className="grid gap-4 xl:grid-cols-[minmax(0,1fr)_440px]">
+          <section className="card space-y-2">
+            <div className="flex items-center justify-between">
+              <h2 className="card-title">
+                {mapMode === 'group' ? 'The group on the map' : `${mapRanker} venues around @${primary.handle}`}
+              </h2>
+              {users.length > 1 ? (
+                <div className="flex gap-1">
+                  {(['user', 'group'] as const).map((m) => (
+                    <button key={m} className={`btn py-0.5 text-xs ${mapMode === m ? 'btn-primary' : ''}`} onClick={() => setMapMode(m)}>
+                      {m}
+                    </button>
+                  ))}
+                </div>
+              ) : null}
+            </div>
+            <CityMap
+              map={map}
+              live={live}
+              layers={{ heat: false, venues: true, homes: false, bookings: false }}
+              overlay={overlay}
+              focusKey={`${mapMode}:${groupKey}:${mapRanker}:${overlay?.points.length ?? 0}`}
+              dim
+              height={460}
+            />
+            <p className="text-xs text-slate-500">
+              {mapMode === 'group'
+                ? 'Rings: members’ homes · numbered: group venues · ×: the group’s centre · dashed: routes to the picked venue'
+                : 'Ring: the user’s home · numbered: the ranker’s venues in order · click a ranker below to draw its list'}
+            </p>
+          </section>
+          {users.length > 1 ? (
+            <GroupPanel users={users} group={group.data} error={group.error} picked={groupPick} onPick={(i) => { setGroupPick(i); setMapMode('group'); }} />
+          ) : (
+            <section className="card space-y-3 text-sm text-slate-300">
+              <h2 className="card-title">Reading the scores</h2>
+              <p className="text-xs text-slate-400">
+                Each ranker orders the same catalogue for the same user. A score is the sum of its reasons: the bar shows each reason’s share, the list its
+                contribution. <b className="text-slate-200">seed2</b> is the second seed document’s formula, <b className="text-slate-200">default</b> adds
+                preferences, time of day, trends, friends and the learned model, <b className="text-slate-200">popularity</b> and{' '}
+                <b className="text-slate-200">learned</b> are single-signal baselines.
+              </p>
+              <p className="text-xs text-slate-400">Pick a second user to see what the group should do together, and how far each member travels.</p>
+            </section>
+          )}
+        </div>
+      ) : null}
+
+      {primary ? (
+        <section className="space-y-3">
+          <div className="flex items-center justify-between">
+            <div className="flex gap-1" role="tablist">
+              {(['venues', 'people'] as const).map((k) => (
+                <button key={k} role="tab" aria-selected={kind === k} className={`btn py-1 text-xs ${kind === k ? 'btn-primary' : ''}`} onClick={() => setKind(k)}>
+                  {k === 'venues' ? 'Venues' : 'People to go with'}
+                </button>
+              ))}
+            </div>
+            <span className="text-xs text-slate-500">every ranker, same user, side by side · click a ranker’s name to draw it on the map</span>
+          </div>
+          <div className="grid gap-3 md:grid-cols-2 xl:grid-cols-4" data-testid="ranker-columns">
+            {RANKERS.map((r) => {
+              const res = results[r][kind];
+              return (
+                <section key={r} className={`card space-y-2 p-3 ${mapRanker === r && mapMode === 'user' && kind === 'venues' ? 'ring-1' : ''}`} style={{ ['--tw-ring-color' as string]: RANKER_COLORS[r] }} data-ranker={r}>
+                  <button className="flex w-full items-baseline justify-between gap-2 text-left" onClick={() => { setMapRanker(r); setMapMode('user'); }}>
+                    <h3 className="text-sm font-semibold" style={{ color: RANKER_COLORS[r] }}>
+                      {r}
+                    </h3>
+                    <span className="truncate text-[11px] text-slate-500">{RANKER_NOTES[r]}</span>
+                  </button>
+                  {res.error ? <p className="text-xs text-rose-300">{res.error}</p> : null}
+                  {res.items === null ? (
+                    <p className="text-xs text-slate-500">Loading…</p>
+                  ) : res.items.length === 0 && !res.error ? (
+                    <p className="text-xs text-slate-500">No {kind} for this user.</p>
+                  ) : (
+                    <ol className="space-y-2">
+                      {kind === 'venues'
+                        ? (res.items as VenueRecommendation[]).map((v, i) => <VenueItem key={v.venue_id} rec={v} rank={i + 1} color={RANKER_COLORS[r]} />)
+                        : (res.items as PersonRecommendation[]).map((p, i) => <PersonItem key={p.user_id} rec={p} rank={i + 1} />)}
+                    </ol>
+                  )}
+                </section>
+              );
+            })}
+          </div>
+        </section>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,142 @@
+// The city map page: the map with its layers (demand heat, homes, venues by category, live
+// bookings), the legend, the latest bookings, and the venue picked on the map.
+
+import { useEffect, useState } from 'react';
+
+import { luna } from '../api/client';
+import type { CityMapData, Venue } from '../api/types';
+import { categoryColor } from '../lib/colors';
+import { useLive } from '../lib/hooks';
+import type { LiveStore } from '../lib/live';
+import { CategoryLegend, CityMap, type MapLayers } from './CityMap';
+
+const LAYER_LABELS: Record<keyof MapLayers, string> = {
+  heat: 'Demand heat',
+  venues: 'Venues',
+  homes: "Users' homes",
+  bookings: 'Live bookings',
+};
+
+export function MapSummary({ map, live }: { map: CityMapData | null; live: LiveStore }) {
+  useLive(live);
+  if (!map) return null;
+  return (
+    <p className="text-xs text-slate-400" data-testid="map-summary">
+      {map.venues.id.length.toLocaleString('en-US')} venues · {map.users_total.toLocaleString('en-US')} users ({map.homes.lat.length.toLocaleString('en-US')} homes
+      shown) · {live.liveBookings.length} bookings in the last 45 s
+    </p>
+  );
+}
+
+export function useHeatMode(map: CityMapData | null): ['recent' | 'all_time', (m: 'recent' | 'all_time' | null) => void] {
+  const [choice, setChoice] = useState<'recent' | 'all_time' | null>(null);
+  const recentAny = !!map && map.venues.demand.some((d) => d > 0.01);
+  return [choice ?? (recentAny ? 'recent' : 'all_time'), setChoice];
+}
+
+export function MapPanel({ map, live, error }: { map: CityMapData | null; live: LiveStore; error: string | null }) {
+  const [layers, setLayers] = useState<MapLayers>({ heat: true, venues: true, homes: true, bookings: true });
+  const [heatMode, setHeatMode] = useHeatMode(map);
+  const [picked, setPicked] = useState<string | null>(null);
+  const [venue, setVenue] = useState<Venue | null>(null);
+  useLive(live);
+
+  useEffect(() => {
+    if (!picked) return;
+    let alive = true;
+    luna
+      .venue(picked)
+      .then((v) => alive && setVenue(v))
+      .catch(() => alive && setVenue(null));
+    return () => {
+      alive = false;
+    };
+  }, [picked]);
+
+  const index = new Map(map?.venues.id.map((id, i) => [id, i]) ?? []);
+  const recent = [...live.liveBookings].reverse().slice(0, 10);
+
+  return (
+    <div className="grid gap-4 lg:grid-cols-[1fr_300px]">
+      <div className="space-y-2">
+        <CityMap map={map} live={live} layers={layers} heatMode={heatMode} height={640} onSelectVenue={setPicked} />
+        <div className="flex flex-wrap items-center justify-between gap-2">
+          <MapSummary map={map} live={live} />
+          {error ? <p className="text-xs text-rose-300">Map unavailable: {error}</p> : null}
+        </div>
+      </div>
+      <aside className="space-y-4">
+        <section className="card space-y-2.5">
+          <h2 className="card-title">Layers</h2>
+          {(Object.keys(LAYER_LABELS) as (keyof MapLayers)[]).map((k) => (
+            <label key={k} className="flex items-center gap-2 text-sm text-slate-300">
+              <input type="checkbox" checked={layers[k]} onChange={(e) => setLayers({ ...layers, [k]: e.target.checked })} />
+              {LAYER_LABELS[k]}
+            </label>
+          ))}
+          <div className="flex gap-1 pt-1" role="group" aria-label="heat of">
+            {(['recent', 'all_time'] as const).map((m) => (
+              <button key={m} className={`btn flex-1 py-1 text-xs ${heatMode === m ? 'btn-primary' : ''}`} onClick={() => setHeatMode(m)}>
+                {m === 'recent' ? 'recent demand' : 'all-time'}
+              </button>
+            ))}
+          </div>
+          <p className="text-xs text-slate-500">
+            Heat sums venue demand per area: interactions decayed by the trending half-life (or all interactions), plus what the stream shows now.
+          </p>
+        </section>
+        <section className="card space-y-2">
+          <h2 className="card-title">Categories</h2>
+          <CategoryLegend map={map} />
+          <div className="flex gap-3 pt-1 text-xs text-slate-400">
+            <span className="flex items-center gap-1.5">
+              <span className="h-1.5 w-1.5 rounded-full bg-slate-400" /> home
+            </span>
+            <span className="flex items-center gap-1.5">
+              <span className="h-2.5 w-2.5 rounded-full border-2 border-emerald-400" /> booking
+            </span>
+          </div>
+        </section>
+        {venue ? (
+          <section className="card space-y-1.5" data-testid="picked-venue">
+            <div className="flex items-center justify-between">
+              <h2 className="card-title">{venue.name}</h2>
+              <button className="btn btn-ghost px-1.5 py-0 text-xs" onClick={() => setVenue(null)} aria-label="close">
+                ✕
+              </button>
+            </div>
+            <p className="text-xs text-slate-400">
+              <span style={{ color: categoryColor(venue.category) }}>{venue.category}</span>
+              {venue.cuisine ? ` · ${venue.cuisine}` : ''} · {'$'.repeat(venue.price_level ?? 1)} · ★ {venue.rating ?? '–'}
+            </p>
+            {venue.address ? <p className="text-xs text-slate-500">{venue.address}</p> : null}
+            {venue.description ? <p className="text-xs text-slate-300">{venue.description}</p> : null}
+          </section>
+        ) : null}
+        <section className="card space-y-2">
+          <h2 className="card-title">Latest bookings</h2>
+          {recent.length === 0 ? (
+            <p className="text-xs text-slate-500">None in the last 45 seconds.</p>
+          ) : (
+            <ul className="space-y-1 text-xs">
+              {recent.map((b, k) => {
+                const i = index.get(b.venueId);
+                const cat = i === undefined ? '?' : map?.categories[map.venues.category[i]] ?? '?';
+                return (
+                  <li key={`${b.at}-${k}`} className="flex items-center gap-2">
+                    <span className="font-mono text-slate-500">{new Date(b.at).toTimeString().slice(0, 8)}</span>
+                    <span className="h-2 w-2 rounded-full" style={{ background: categoryColor(cat) }} />
+                    <span className="text-slate-300">{b.type.replace('booking.', '')}</span>
+                    <button className="truncate font-mono text-slate-500 hover:text-slate-300" onClick={() => setPicked(b.venueId)}>
+                      {cat} …{b.venueId.slice(-6)}
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+        </section>
+      </aside>
+    </div>
+  );
+}

@@ -1,0 +1,92 @@
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import type { SimState } from '../api/types';
+import { json, mockFetch } from '../test/fetch';
+import { SimulationPanel } from './SimulationPanel';
+
+const scenarios = {
+  scenarios: [
+    { id: 'normal', name: 'Normal Day', description: 'Regular day' },
+    { id: 'friday_night', name: 'Friday Night Out', description: 'Groups go out' },
+  ],
+};
+
+const running: SimState = {
+  status: 'running',
+  running: true,
+  paused: false,
+  scenario: 'friday_night',
+  speed: 50,
+  speed_multiplier: 50,
+  seed: 7,
+  active_users: 400,
+  simulation_time: '2026-11-20T22:07:00Z',
+  started_at: '2026-11-20T18:00:00Z',
+  ends_at: null,
+  ticks: 247,
+  events_generated: 1234,
+  bookings_created: 12,
+  invites_sent: 5,
+  action_log_hash: 'x',
+  actions_logged: 1300,
+  seeded_demo_city: false,
+};
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe('SimulationPanel', () => {
+  it('starts a run with the chosen scenario, users, speed, seed and duration', async () => {
+    const { calls } = mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios, 'POST /api/v1/simulation/start': () => running });
+    const changed = vi.fn();
+    render(<SimulationPanel state={null} metrics={null} onChanged={changed} />);
+    await screen.findByRole('option', { name: 'Friday Night Out' });
+    fireEvent.change(screen.getByLabelText('scenario'), { target: { value: 'friday_night' } });
+    fireEvent.change(screen.getByLabelText('users'), { target: { value: '250' } });
+    fireEvent.change(screen.getByLabelText('seed'), { target: { value: '9' } });
+    fireEvent.change(screen.getByLabelText('duration'), { target: { value: '4h' } });
+    fireEvent.change(screen.getByLabelText(/^Speed/), { target: { value: '80' } });
+    fireEvent.click(screen.getByRole('button', { name: '▶ Start' }));
+    await waitFor(() => expect(changed).toHaveBeenCalled());
+    const start = calls.find((c) => c.url === '/api/v1/simulation/start');
+    expect(start?.body).toEqual({ scenario: 'friday_night', users: 250, seed: 9, speed: 80, duration: '4h' });
+    expect(screen.getByText('Groups go out')).toBeInTheDocument();
+  });
+
+  it('shows a running simulation and offers pause, stop, speed and a scenario trigger', async () => {
+    const { calls } = mockFetch({
+      'GET /api/v1/simulation/scenarios': () => scenarios,
+      'POST /api/v1/simulation/pause': () => ({ ...running, status: 'paused' }),
+      'POST /api/v1/simulation/speed': () => running,
+      'POST /api/v1/simulation/scenario': () => running,
+    });
+    render(<SimulationPanel state={running} metrics={null} onChanged={() => {}} />);
+    await screen.findByRole('option', { name: 'Normal Day' });
+    expect(screen.getByTestId('sim-status')).toHaveTextContent('running');
+    expect(screen.getByText('Fri 20 Nov, 22:07')).toBeInTheDocument();
+    expect(screen.getByText('1.2k')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: '▶ Start' })).toBeNull();
+
+    fireEvent.click(screen.getByRole('checkbox'));
+    await waitFor(() => expect(calls.some((c) => c.url === '/api/v1/simulation/speed')).toBe(true));
+    expect(calls.find((c) => c.url === '/api/v1/simulation/speed')?.body).toEqual({ speed: 'max' });
+
+    fireEvent.change(screen.getByLabelText('trigger scenario'), { target: { value: 'normal' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Trigger' }));
+    await waitFor(() => expect(calls.find((c) => c.url === '/api/v1/simulation/scenario')?.body).toEqual({ scenario: 'normal' }));
+    await waitFor(() => expect(screen.getByRole('button', { name: '❚❚ Pause' })).toBeEnabled());
+    fireEvent.click(screen.getByRole('button', { name: '❚❚ Pause' }));
+    await waitFor(() => expect(calls.some((c) => c.url === '/api/v1/simulation/pause')).toBe(true));
+  });
+
+  it("shows the server's refusal", async () => {
+    mockFetch({
+      'GET /api/v1/simulation/scenarios': () => scenarios,
+      'POST /api/v1/simulation/stop': () => json({ error: { code: 'conflict', message: 'nothing is running' } }, 409),
+    });
+    render(<SimulationPanel state={{ ...running, status: 'paused', paused: true }} metrics={null} onChanged={() => {}} />);
+    expect(screen.getByRole('button', { name: '▶ Resume' })).toBeInTheDocument();
+    fireEvent.click(screen.getByRole('button', { name: '■ Stop' }));
+    expect(await screen.findByText('nothing is running')).toBeInTheDocument();
+  });
+});

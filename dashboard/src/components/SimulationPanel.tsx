@@ -1,0 +1,229 @@
+// Simulation controls and state: start a run (scenario, users, speed, seed, duration), pause,
+// resume, stop, reset, change the speed live, trigger a scenario mid-run; what the simulator
+// reports (status, simulated clock, users, events, bookings, invites, actions per second).
+
+import { useEffect, useRef, useState } from 'react';
+
+import { luna } from '../api/client';
+import type { Scenario, SimMetrics, SimState, SimStatus } from '../api/types';
+import { fmt } from './TimeChart';
+
+const STATUS_STYLE: Record<SimStatus, string> = {
+  idle: 'border-slate-600 bg-slate-700/30 text-slate-300',
+  running: 'border-emerald-500/60 bg-emerald-500/15 text-emerald-300',
+  paused: 'border-amber-500/60 bg-amber-500/15 text-amber-300',
+  stopped: 'border-slate-500/60 bg-slate-500/15 text-slate-300',
+  finished: 'border-sky-500/60 bg-sky-500/15 text-sky-300',
+};
+
+function simClock(iso: string | null): string {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString('en-GB', { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+}
+
+function Figure({ label, value }: { label: string; value: string }) {
+  return (
+    <div className="min-w-0">
+      <div className="label">{label}</div>
+      <div className="truncate font-mono text-sm text-slate-100 tabular-nums">{value}</div>
+    </div>
+  );
+}
+
+interface Props {
+  state: SimState | null;
+  metrics: SimMetrics | null;
+  onChanged: () => void;
+}
+
+export function SimulationPanel({ state, metrics, onChanged }: Props) {
+  const [scenarios, setScenarios] = useState<Scenario[]>([]);
+  const [scenario, setScenario] = useState('normal');
+  const [users, setUsers] = useState(1000);
+  const [speed, setSpeed] = useState(60);
+  const [maxSpeed, setMaxSpeed] = useState(false);
+  const [seed, setSeed] = useState(42);
+  const [duration, setDuration] = useState('');
+  const [trigger, setTrigger] = useState('friday_night');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const speedTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+
+  useEffect(() => {
+    luna
+      .scenarios()
+      .then((r) => setScenarios(r.scenarios))
+      .catch(() => setScenarios([]));
+  }, []);
+
+  const status: SimStatus = state?.status ?? 'idle';
+  const active = status === 'running' || status === 'paused';
+  const runSpeed = state?.speed;
+
+  // While a run is active the slider shows (and sets) its speed.
+  useEffect(() => {
+    if (!active || speedTimer.current) return;
+    if (runSpeed === 'max') setMaxSpeed(true);
+    else if (typeof runSpeed === 'number') {
+      setMaxSpeed(false);
+      setSpeed(Math.round(runSpeed));
+    }
+  }, [active, runSpeed]);
+
+  const act = async (f: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await f();
+      onChanged();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const start = () =>
+    act(() =>
+      luna.simStart({
+        scenario,
+        users,
+        seed,
+        speed: maxSpeed ? 'max' : speed,
+        ...(duration.trim() ? { duration: duration.trim() } : {}),
+      }),
+    );
+
+  const changeSpeed = (value: number | 'max') => {
+    if (value === 'max') setMaxSpeed(true);
+    else {
+      setMaxSpeed(false);
+      setSpeed(value);
+    }
+    if (!active) return;
+    if (speedTimer.current) clearTimeout(speedTimer.current);
+    speedTimer.current = setTimeout(() => {
+      speedTimer.current = null;
+      void act(() => luna.simSpeed(value));
+    }, 300);
+  };
+
+  const name = (id: string) => scenarios.find((s) => s.id === id)?.name ?? id.replace(/_/g, ' ');
+
+  return (
+    <section className="card space-y-4" aria-label="simulation">
+      <header className="flex items-center justify-between">
+        <h2 className="card-title">Simulation</h2>
+        <span className={`chip ${STATUS_STYLE[status]}`} data-testid="sim-status">
+          {status === 'running' ? <span className="h-1.5 w-1.5 animate-pulse rounded-full bg-emerald-400" /> : null}
+          {status}
+        </span>
+      </header>
+
+      <div className="grid grid-cols-3 gap-x-3 gap-y-2.5">
+        <Figure label="scenario" value={state && status !== 'idle' ? name(state.scenario) : '–'} />
+        <Figure label="speed" value={runSpeed === 'max' ? 'max' : typeof runSpeed === 'number' ? `${runSpeed}×` : '–'} />
+        <Figure label="sim clock" value={simClock(state?.simulation_time ?? null)} />
+        <Figure label="users" value={state ? state.active_users.toLocaleString('en-US') : '–'} />
+        <Figure label="events" value={state ? fmt(state.events_generated) : '–'} />
+        <Figure label="actions/s" value={metrics ? fmt(metrics.recent_actions_per_second) : '–'} />
+        <Figure label="bookings" value={state ? fmt(state.bookings_created) : '–'} />
+        <Figure label="invites" value={state ? fmt(state.invites_sent) : '–'} />
+        <Figure label="sim minutes" value={state ? fmt(state.ticks) : '–'} />
+      </div>
+
+      <div className="space-y-2">
+        <div className="flex items-center justify-between">
+          <label className="label" htmlFor="sim-speed">
+            Speed {maxSpeed ? '(max)' : `${speed}× (simulated seconds per second)`}
+          </label>
+          <label className="flex items-center gap-1.5 text-xs text-slate-400">
+            <input type="checkbox" checked={maxSpeed} onChange={(e) => changeSpeed(e.target.checked ? 'max' : speed)} />
+            max
+          </label>
+        </div>
+        <input
+          id="sim-speed"
+          type="range"
+          min={1}
+          max={100}
+          value={speed}
+          disabled={maxSpeed}
+          onChange={(e) => changeSpeed(Number(e.target.value))}
+          className="w-full accent-sky-500"
+        />
+      </div>
+
+      {!active ? (
+        <div className="grid grid-cols-2 gap-2.5">
+          <label className="col-span-2 space-y-1">
+            <span className="label">Scenario</span>
+            <select className="input" value={scenario} onChange={(e) => setScenario(e.target.value)} aria-label="scenario">
+              {(scenarios.length ? scenarios : [{ id: 'normal', name: 'Normal Day', description: '' }]).map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="space-y-1">
+            <span className="label">Users</span>
+            <input className="input" type="number" min={1} value={users} onChange={(e) => setUsers(Number(e.target.value))} aria-label="users" />
+          </label>
+          <label className="space-y-1">
+            <span className="label">Seed</span>
+            <input className="input" type="number" min={0} value={seed} onChange={(e) => setSeed(Number(e.target.value))} aria-label="seed" />
+          </label>
+          <label className="col-span-2 space-y-1">
+            <span className="label">Duration (simulated, optional)</span>
+            <input className="input" placeholder="until stopped, or e.g. 4h, 90m" value={duration} onChange={(e) => setDuration(e.target.value)} aria-label="duration" />
+          </label>
+        </div>
+      ) : (
+        <div className="flex items-end gap-2">
+          <label className="flex-1 space-y-1">
+            <span className="label">Trigger a scenario now</span>
+            <select className="input" value={trigger} onChange={(e) => setTrigger(e.target.value)} aria-label="trigger scenario">
+              {scenarios.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button className="btn" disabled={busy} onClick={() => act(() => luna.simScenario(trigger))}>
+            Trigger
+          </button>
+        </div>
+      )}
+
+      <div className="flex flex-wrap gap-2">
+        {!active ? (
+          <button className="btn btn-primary" disabled={busy} onClick={start}>
+            ▶ Start
+          </button>
+        ) : status === 'paused' ? (
+          <button className="btn btn-primary" disabled={busy} onClick={() => act(luna.simResume)}>
+            ▶ Resume
+          </button>
+        ) : (
+          <button className="btn" disabled={busy} onClick={() => act(luna.simPause)}>
+            ❚❚ Pause
+          </button>
+        )}
+        <button className="btn" disabled={busy || !active} onClick={() => act(luna.simStop)}>
+          ■ Stop
+        </button>
+        <button className="btn btn-ghost" disabled={busy || status === 'idle'} onClick={() => act(luna.simReset)}>
+          ↺ Reset
+        </button>
+      </div>
+      {error ? <p className="rounded-md border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-xs text-rose-300">{error}</p> : null}
+      {scenarios.find((s) => s.id === (active ? state?.scenario : scenario))?.description ? (
+        <p className="text-xs text-slate-500">{scenarios.find((s) => s.id === (active ? state?.scenario : scenario))?.description}</p>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,158 @@
+// What every panel shares: the live store fed by one event stream, the polled stats and
+// simulator figures, the city map (reloaded when the city changes), and the confirmation
+// dialog. `useDashboardState` builds it once in the app; panels read it with `useDashboard`.
+
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
+
+import { onTokenChange } from '../api/auth';
+import { luna } from '../api/client';
+import { EventStream, type StreamInfo } from '../api/stream';
+import type { CityMapData, SimMetrics, SimState, Stats } from '../api/types';
+import type { ConfirmRequest } from '../components/Dialogs';
+import { usePoll, type Polled } from './hooks';
+import { LiveStore } from './live';
+
+export const MAP_HOMES = 3000;
+
+export interface MapState {
+  data: CityMapData | null;
+  error: string | null;
+  loading: boolean;
+  reload: () => void;
+}
+
+export interface Dashboard {
+  live: LiveStore;
+  stream: StreamInfo;
+  stats: Polled<Stats>;
+  sim: Polled<SimState>;
+  simMetrics: Polled<SimMetrics>;
+  map: MapState;
+  /** The simulator's state: the fresher of the last poll and the last `simulation.*` event. */
+  simState: SimState | null;
+  serverDown: boolean;
+  emptyDatabase: boolean;
+  confirm: (req: ConfirmRequest) => void;
+  confirmRequest: ConfirmRequest | null;
+  closeConfirm: () => void;
+}
+
+const Ctx = createContext<Dashboard | null>(null);
+export const DashboardProvider = Ctx.Provider;
+
+export function useDashboard(): Dashboard {
+  const d = useContext(Ctx);
+  if (!d) throw new Error('useDashboard outside the DashboardProvider');
+  return d;
+}
+
+function useCityMap(live: LiveStore, venuesInDb: number | undefined): MapState {
+  const [data, setData] = useState<CityMapData | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const lastLoad = useRef(0);
+  const busy = useRef(false);
+
+  const reload = useCallback(() => {
+    if (busy.current) return;
+    busy.current = true;
+    lastLoad.current = Date.now();
+    setLoading(true);
+    luna
+      .map(MAP_HOMES)
+      .then((m) => {
+        setData(m);
+        setError(null);
+        live.resetDemand();
+      })
+      .catch((e: Error) => setError(e.message))
+      .finally(() => {
+        busy.current = false;
+        setLoading(false);
+      });
+  }, [live]);
+
+  useEffect(() => reload(), [reload]);
+
+  // The city changed (seeded, reset, venues added): reload, at most every 5 seconds.
+  const loaded = data?.venues.id.length;
+  useEffect(() => {
+    if (venuesInDb === undefined || loaded === undefined || venuesInDb === loaded) return;
+    const wait = Math.max(0, 5000 - (Date.now() - lastLoad.current));
+    const id = setTimeout(reload, wait);
+    return () => clearTimeout(id);
+  }, [venuesInDb, loaded, reload]);
+
+  // A seed or reset makes the engine reload; fetch the map once it has.
+  useEffect(
+    () =>
+      live.onEvent((e) => {
+        if (e.type === 'data.seeded' || e.type === 'data.reset') setTimeout(reload, 1500);
+      }),
+    [live, reload],
+  );
+
+  return { data, error, loading, reload };
+}
+
+export function useDashboardState(): Dashboard {
+  const live = useMemo(() => new LiveStore(), []);
+  const [stream, setStream] = useState<StreamInfo>({
+    status: 'connecting',
+    cursor: null,
+    retryAt: null,
+    connections: 0,
+    lagged: 0,
+    error: null,
+  });
+  const [confirmRequest, setConfirmRequest] = useState<ConfirmRequest | null>(null);
+
+  useEffect(() => {
+    const s = new EventStream({ onEvent: (e) => live.ingest(e), onStatus: setStream });
+    s.start();
+    // A new token goes on the stream URL: reconnect (resuming) with it.
+    const off = onTokenChange(() => s.restart());
+    return () => {
+      off();
+      s.stop();
+    };
+  }, [live]);
+
+  const stats = usePoll((signal) => luna.stats(signal), 3000);
+  const sim = usePoll((signal) => luna.simState(signal), 2000);
+  const simMetrics = usePoll((signal) => luna.simMetrics(signal), 2000);
+  const map = useCityMap(live, stats.data?.venues.total);
+
+  useEffect(() => {
+    if (simMetrics.data) live.pushSimMetrics(simMetrics.data);
+  }, [simMetrics.data, live]);
+
+  // A simulation event is fresher than a poll that answered before it.
+  const [simEventAt, setSimEventAt] = useState(0);
+  useEffect(
+    () =>
+      live.onEvent((e) => {
+        if (e.channel === 'simulation') setSimEventAt(Date.now());
+      }),
+    [live],
+  );
+  const simState = simEventAt > (sim.at ?? 0) && live.sim ? live.sim : sim.data;
+
+  const serverDown = stream.status === 'down' || (stats.error?.unreachable ?? false);
+  const emptyDatabase = !!stats.data && stats.data.users.total === 0 && stats.data.venues.total === 0;
+
+  return {
+    live,
+    stream,
+    stats,
+    sim,
+    simMetrics,
+    map,
+    simState,
+    serverDown,
+    emptyDatabase,
+    confirm: setConfirmRequest,
+    confirmRequest,
+    closeConfirm: () => setConfirmRequest(null),
+  };
+}

@@ -1,0 +1,40 @@
+import { describe as group, expect, it } from 'vitest';
+
+import type { LunaEvent } from '../api/types';
+import { describe } from './describe';
+
+const ev = (type: string, data: unknown, channel: LunaEvent['channel'] = 'user_actions'): LunaEvent => ({
+  id: '1-0',
+  source_id: null,
+  channel,
+  type,
+  timestamp: '2026-11-30T08:00:00Z',
+  data,
+});
+
+group('describe', () => {
+  it('summarises known event types', () => {
+    const id = '018a2aaa-eca2-7a1f-9e12-8dad8711cd2a';
+    expect(describe(ev('interaction.recorded', { interaction_type: 'like', user_id: id, venue_id: id, dwell_time_seconds: 30 }))).toBe(
+      'like by …11cd2a at venue …11cd2a · 30s',
+    );
+    expect(describe(ev('data.seeded', { users: 3, venues: 2, interactions: 9 }, 'system'))).toBe('3 users, 2 venues, 9 interactions');
+    expect(describe(ev('simulation.started', { status: 'running', scenario: 'normal', speed: 50, simulation_time: '2026-11-20T12:00:00Z' }, 'simulation'))).toBe(
+      'running · normal · 50× · sim 12:00',
+    );
+  });
+
+  it('summarises booking events of any kind by their venue and status', () => {
+    const out = describe(ev('booking.cancelled', { venue_id: 'abcdef-123456', status: 'cancelled', party_size: 4 }, 'bookings'));
+    expect(out).toBe('party of 4 at venue …123456 · cancelled');
+  });
+
+  it('names venues the map knows by their category', () => {
+    const out = describe(ev('interest.expressed', { user_id: 'u-111111', venue_id: 'v-222222' }, 'social'), (id) => (id === 'v-222222' ? 'bar' : null));
+    expect(out).toBe('…111111 wants to go to bar …222222');
+  });
+
+  it('falls back to the first plain fields of unknown types', () => {
+    expect(describe(ev('thing.happened', { a: 1, nested: { b: 2 }, c: 'text' }))).toBe('a 1 · c text');
+  });
+});

@@ -1,0 +1,76 @@
+// One readable line per event for the feed: the fields that matter for its type, and for any
+// other type (new ones appear as the server grows) its first few plain fields.
+
+import type { LunaEvent } from '../api/types';
+
+type Data = Record<string, unknown>;
+
+export const shortId = (id: unknown): string => (typeof id === 'string' ? id.slice(-6) : '?');
+
+const num = (v: unknown, digits = 1): string => (typeof v === 'number' ? v.toFixed(digits) : '?');
+
+function clock(v: unknown): string {
+  if (typeof v !== 'string') return '';
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? v : d.toISOString().slice(11, 16);
+}
+
+function generic(d: Data): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(d)) {
+    if (parts.length >= 4) break;
+    if (v === null || typeof v === 'object') continue;
+    const text = typeof v === 'string' && /^[0-9a-f-]{36}$/.test(v) ? `…${shortId(v)}` : String(v);
+    parts.push(`${k.replace(/_/g, ' ')} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`);
+  }
+  return parts.join(' · ');
+}
+
+/** Names a venue by id when the map knows it (its category), for readable summaries. */
+export type VenueNamer = (id: string) => string | null;
+
+export function describe(e: LunaEvent, venueName: VenueNamer = () => null): string {
+  const d = (e.data && typeof e.data === 'object' ? e.data : {}) as Data;
+  const venue = (id: unknown) => `${(typeof id === 'string' && venueName(id)) || 'venue'} …${shortId(id)}`;
+  switch (e.type) {
+    case 'interaction.recorded':
+      return `${d.interaction_type ?? 'interaction'} by …${shortId(d.user_id)} at ${venue(d.venue_id)}${
+        typeof d.dwell_time_seconds === 'number' && d.dwell_time_seconds > 0 ? ` · ${d.dwell_time_seconds}s` : ''
+      }`;
+    case 'interest.expressed':
+      return `…${shortId(d.user_id)} wants to go to ${venue(d.venue_id)}${d.preferred_time ? ` at ${clock(d.preferred_time)}` : ''}`;
+    case 'metrics.snapshot': {
+      const streams = typeof d.sse_subscribers === 'number' ? ` · ${d.sse_subscribers} streams` : '';
+      return `${num(d.requests_per_second)} req/s · ${num(d.events_per_second)} events/s${streams}`;
+    }
+    case 'recommendation.served': {
+      const items = Array.isArray(d.items) ? d.items.length : 0;
+      return `${items} ${d.kind ?? 'items'} for …${shortId(d.user_id)} (${d.ranker ?? '?'} ranker)`;
+    }
+    case 'data.seeded':
+      return `${d.users ?? '?'} users, ${d.venues ?? '?'} venues, ${d.interactions ?? '?'} interactions`;
+    case 'data.reset':
+      return 'all data deleted';
+    case 'user.created':
+    case 'user.updated':
+      return `@${d.handle ?? '?'}${d.name ? ` (${d.name})` : ''}`;
+    case 'venue.created':
+    case 'venue.updated':
+      return `${d.name ?? '?'} · ${d.category ?? ''}`;
+    case 'friend.requested':
+    case 'friend.request_answered':
+      return `…${shortId(d.from_user_id ?? d.user_id)} → …${shortId(d.to_user_id ?? d.other_user_id)}${d.status ? ` · ${d.status}` : ''}`;
+  }
+  if (e.type.startsWith('booking.')) {
+    const party = d.party_size ? `party of ${d.party_size} ` : '';
+    const when = d.booking_time ?? d.time ?? d.starts_at;
+    return `${party}at ${venue(d.venue_id)}${d.status ? ` · ${d.status}` : ''}${when ? ` · ${clock(when)}` : ''}`;
+  }
+  if (e.type.startsWith('simulation.')) {
+    const speed = d.speed === 'max' ? 'max speed' : typeof d.speed === 'number' ? `${d.speed}×` : '';
+    return [d.status, d.scenario, speed, d.simulation_time ? `sim ${clock(d.simulation_time)}` : '']
+      .filter(Boolean)
+      .join(' · ');
+  }
+  return generic(d);
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+
+import { boundsOf, fitView, heatColor, heatGrid, panBy, project, unproject, zoomAt } from './geo';
+
+const city = { min_lat: 40.6, max_lat: 40.8, min_lng: -74.05, max_lng: -73.85 };
+
+describe('geo', () => {
+  it('fits a city inside the box, centred, and projects back and forth', () => {
+    const v = fitView(city, 800, 600, 20);
+    const [x1, y1] = project(v, city.min_lat, city.min_lng);
+    const [x2, y2] = project(v, city.max_lat, city.max_lng);
+    expect(Math.min(x1, x2)).toBeGreaterThanOrEqual(19.9);
+    expect(Math.max(x1, x2)).toBeLessThanOrEqual(780.1);
+    expect(Math.min(y1, y2)).toBeGreaterThanOrEqual(19.9);
+    expect(Math.max(y1, y2)).toBeLessThanOrEqual(580.1);
+    expect(y2).toBeLessThan(y1); // north is up
+    const [lat, lng] = unproject(v, 123, 456);
+    const [x, y] = project(v, lat, lng);
+    expect(x).toBeCloseTo(123, 6);
+    expect(y).toBeCloseTo(456, 6);
+  });
+
+  it('zooms about the cursor and pans by pixels', () => {
+    const v = fitView(city, 800, 600);
+    const before = unproject(v, 200, 150);
+    const z = zoomAt(v, 2, 200, 150);
+    expect(z.scale).toBeCloseTo(v.scale * 2);
+    const after = unproject(z, 200, 150);
+    expect(after[0]).toBeCloseTo(before[0], 9);
+    expect(after[1]).toBeCloseTo(before[1], 9);
+    const p = panBy(v, 100, 0);
+    const [x] = project(p, v.lat, v.lng);
+    expect(x).toBeCloseTo(300);
+  });
+
+  it('sums weights into screen cells and skips points outside', () => {
+    const v = fitView(city, 100, 100, 0);
+    const lat = [40.709, 40.709, 40.7091, 10];
+    const lng = [-73.94, -73.94, -73.9401, 10];
+    const h = heatGrid(v, lat, lng, (i) => [1, 2, 3, 100][i], 10);
+    expect(h.cols).toBe(10);
+    expect(h.max).toBe(6);
+    expect(Array.from(h.values).reduce((a, b) => a + b, 0)).toBe(6);
+  });
+
+  it('colours heat from transparent to hot', () => {
+    expect(heatColor(0)[3]).toBe(0);
+    expect(heatColor(0.1)[3]).toBeGreaterThan(0);
+    expect(heatColor(1)[3]).toBeGreaterThan(heatColor(0.2)[3]);
+  });
+
+  it('finds bounds', () => {
+    expect(boundsOf([])).toBeNull();
+    expect(boundsOf([[1, 2], [3, -4], [NaN, 0]])).toEqual({ min_lat: 1, max_lat: 3, min_lng: -4, max_lng: 2 });
+  });
+});

@@ -1,0 +1,120 @@
+// The map's geometry, pure and testable: an equirectangular projection scaled by the cosine of
+// the centre latitude (true shapes at city scale), fitting, zooming and panning, and binning of
+// weighted points into screen-space cells for the demand heat map.
+
+export interface Bounds {
+  min_lat: number;
+  max_lat: number;
+  min_lng: number;
+  max_lng: number;
+}
+
+export interface View {
+  /** Centre of the view. */
+  lat: number;
+  lng: number;
+  /** Pixels per degree of latitude. */
+  scale: number;
+  /** Cosine of the reference latitude: degrees of longitude shrink by it (fixed while panning). */
+  k: number;
+  width: number;
+  height: number;
+}
+
+const kx = (lat: number) => Math.cos((lat * Math.PI) / 180);
+
+/** The view that shows `b` whole in a `width` x `height` box with `pad` pixels around. */
+export function fitView(b: Bounds, width: number, height: number, pad = 24): View {
+  const lat = (b.min_lat + b.max_lat) / 2;
+  const lng = (b.min_lng + b.max_lng) / 2;
+  const spanY = Math.max(b.max_lat - b.min_lat, 0.002);
+  const spanX = Math.max((b.max_lng - b.min_lng) * kx(lat), 0.002);
+  const scale = Math.min((width - 2 * pad) / spanX, (height - 2 * pad) / spanY);
+  return { lat, lng, scale: Math.max(scale, 1), k: kx(lat), width, height };
+}
+
+export function project(v: View, lat: number, lng: number): [number, number] {
+  return [v.width / 2 + (lng - v.lng) * v.k * v.scale, v.height / 2 - (lat - v.lat) * v.scale];
+}
+
+export function unproject(v: View, x: number, y: number): [number, number] {
+  const lat = v.lat - (y - v.height / 2) / v.scale;
+  const lng = v.lng + (x - v.width / 2) / (v.k * v.scale);
+  return [lat, lng];
+}
+
+/** Zooms by `factor` keeping the point under (x, y) where it is. */
+export function zoomAt(v: View, factor: number, x: number, y: number): View {
+  const [lat, lng] = unproject(v, x, y);
+  const scale = Math.min(Math.max(v.scale * factor, 10), 2_000_000);
+  const next = { ...v, scale };
+  const [nx, ny] = project(next, lat, lng);
+  return panBy(next, nx - x, ny - y);
+}
+
+/** Moves the view so the content shifts by (-dx, -dy) pixels. */
+export function panBy(v: View, dx: number, dy: number): View {
+  return { ...v, lat: v.lat - dy / v.scale, lng: v.lng + dx / (v.k * v.scale) };
+}
+
+export function boundsOf(points: Iterable<[number, number]>): Bounds | null {
+  let b: Bounds | null = null;
+  for (const [lat, lng] of points) {
+    if (!Number.isFinite(lat) || !Number.isFinite(lng)) continue;
+    if (!b) b = { min_lat: lat, max_lat: lat, min_lng: lng, max_lng: lng };
+    else {
+      b.min_lat = Math.min(b.min_lat, lat);
+      b.max_lat = Math.max(b.max_lat, lat);
+      b.min_lng = Math.min(b.min_lng, lng);
+      b.max_lng = Math.max(b.max_lng, lng);
+    }
+  }
+  return b;
+}
+
+export interface Heat {
+  cols: number;
+  rows: number;
+  cell: number;
+  values: Float32Array;
+  max: number;
+}
+
+/** Sums weights into `cell`-pixel squares of the view; points outside are left out. */
+export function heatGrid(v: View, lat: ArrayLike<number>, lng: ArrayLike<number>, weight: (i: number) => number, cell: number): Heat {
+  const cols = Math.max(1, Math.ceil(v.width / cell));
+  const rows = Math.max(1, Math.ceil(v.height / cell));
+  const values = new Float32Array(cols * rows);
+  let max = 0;
+  const [ox, oy, kx, ky] = [v.width / 2 - v.lng * v.k * v.scale, v.height / 2 + v.lat * v.scale, v.k * v.scale, v.scale];
+  for (let i = 0; i < lat.length; i++) {
+    const w = weight(i);
+    if (!(w > 0)) continue;
+    const x = ox + lng[i] * kx;
+    const y = oy - lat[i] * ky;
+    if (x < 0 || y < 0 || x >= v.width || y >= v.height) continue;
+    const k = Math.floor(y / cell) * cols + Math.floor(x / cell);
+    values[k] += w;
+    if (values[k] > max) max = values[k];
+  }
+  return { cols, rows, cell, values, max };
+}
+
+/** Heat colour for an intensity in [0, 1]: transparent, through amber, to hot red-white. */
+export function heatColor(t: number): [number, number, number, number] {
+  const x = Math.min(1, Math.max(0, t));
+  if (x === 0) return [0, 0, 0, 0];
+  const stops: [number, [number, number, number]][] = [
+    [0, [251, 191, 36]],
+    [0.5, [249, 115, 22]],
+    [0.8, [239, 68, 68]],
+    [1, [254, 226, 226]],
+  ];
+  let i = 0;
+  while (i < stops.length - 2 && x > stops[i + 1][0]) i++;
+  const [a, ca] = stops[i];
+  const [b, cb] = stops[i + 1];
+  const f = (x - a) / (b - a);
+  const mix = (k: number) => Math.round(ca[k] + (cb[k] - ca[k]) * f);
+  return [mix(0), mix(1), mix(2), Math.round(235 * Math.sqrt(x))];
+}

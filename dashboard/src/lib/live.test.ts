@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+
+import type { LunaEvent, SimMetrics } from '../api/types';
+import { FEED_SIZE, LiveStore, WINDOW_SECONDS } from './live';
+
+let n = 0;
+function ev(channel: LunaEvent['channel'], type: string, data: unknown = {}): LunaEvent {
+  n += 1;
+  return { id: `${n}-0`, source_id: null, channel, type, timestamp: new Date().toISOString(), data };
+}
+
+function clock(start = 1_800_000_000_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+describe('LiveStore', () => {
+  it('counts events per second by channel over the window, complete seconds only', () => {
+    const c = clock();
+    const s = new LiveStore(c.now);
+    s.ingest(ev('user_actions', 'interaction.recorded'));
+    s.ingest(ev('user_actions', 'interaction.recorded'));
+    s.ingest(ev('social', 'friend.requested'));
+    c.advance(1000);
+    s.ingest(ev('user_actions', 'interaction.recorded'));
+    c.advance(1000);
+    const [xs, userActions, , , social] = s.rateSeries();
+    expect(xs).toHaveLength(WINDOW_SECONDS);
+    expect(userActions.slice(-2)).toEqual([2, 1]);
+    expect(social.slice(-2)).toEqual([1, 0]);
+    expect(s.recentRate(2)).toBe(2);
+    expect(s.byChannel.user_actions).toBe(3);
+  });
+
+  it('tells listeners in batches, only when something changed', () => {
+    const s = new LiveStore();
+    let told = 0;
+    const off = s.subscribe(() => (told += 1));
+    s.flush();
+    expect(told).toBe(0);
+    s.ingest(ev('system', 'data.seeded'));
+    s.ingest(ev('system', 'venue.created'));
+    s.flush();
+    s.flush();
+    expect(told).toBe(1);
+    off();
+  });
+
+  it('keeps the newest events in the feed', () => {
+    const s = new LiveStore();
+    for (let i = 0; i < FEED_SIZE * 2; i++) s.ingest(ev('user_actions', 'interaction.recorded'));
+    expect(s.feed.length).toBeLessThanOrEqual(FEED_SIZE * 1.2);
+    expect(s.feed[s.feed.length - 1].seq).toBe(FEED_SIZE * 2);
+    expect(s.total).toBe(FEED_SIZE * 2);
+  });
+
+  it('buckets bookings, remembers where they happened, and adds demand by venue', () => {
+    const c = clock(1_800_000_000_000);
+    const s = new LiveStore(c.now);
+    s.ingest(ev('bookings', 'booking.created', { venue_id: 'v1', party_size: 2 }));
+    s.ingest(ev('bookings', 'booking.status_changed', { venue_id: 'v1' }));
+    s.ingest(ev('user_actions', 'interaction.recorded', { venue_id: 'v2' }));
+    const [xs, created, changed] = s.bookingSeries();
+    expect(xs[xs.length - 1] % 5).toBe(0);
+    expect(created.reduce((a, b) => a + b)).toBe(1);
+    expect(changed.reduce((a, b) => a + b)).toBe(1);
+    expect(s.liveBookings.map((b) => b.venueId)).toEqual(['v1', 'v1']);
+    expect(s.demand.get('v1')).toBe(8);
+    expect(s.demand.get('v2')).toBe(1);
+    c.advance(60_000);
+    s.ingest(ev('metrics', 'metrics.snapshot', {}));
+    expect(s.liveBookings).toEqual([]);
+  });
+
+  it('turns metrics snapshots into latency points, across servers, leaving streams out', () => {
+    const s = new LiveStore();
+    const route = (r: string, count: number, p90: number) => ({ route: r, total: count, last_minute: count, per_second: 1, server_errors_last_minute: 0, latency_ms: { count, p50: 1, p90, p99: 9, max: 9 } });
+    const snap = (server: string, p99: number, routes: unknown[]) => ({
+      server,
+      requests_per_second: 3,
+      routes,
+      recommendation_latency_ms: { count: 1, p50: 1, p90: 2, p99, max: p99 },
+    });
+    s.ingest(ev('metrics', 'metrics.snapshot', snap('a', 5, [route('GET /users', 10, 2), route('GET /api/v1/admin/streams/subscribe-all', 5, 1000)])));
+    s.ingest(ev('metrics', 'metrics.snapshot', snap('b', 8, [route('GET /venues', 30, 6)])));
+    const last = s.latency[s.latency.length - 1];
+    expect(last.recoP99).toBe(8);
+    expect(last.apiP90).toBeCloseTo((10 * 2 + 30 * 6) / 40);
+    expect(last.rps).toBe(6);
+  });
+
+  it('records click-through from the simulator, as percentages', () => {
+    const s = new LiveStore();
+    s.pushSimMetrics({ recommendations: { click_through_rate: 0.25, conversion_rate: 0.05, shown: 40 } } as SimMetrics);
+    expect(s.ctr).toEqual([expect.objectContaining({ ctr: 25, conversion: 5, shown: 40 })]);
+  });
+
+  it('keeps the simulator state carried by simulation events', () => {
+    const s = new LiveStore();
+    s.ingest(ev('simulation', 'simulation.paused', { status: 'paused', scenario: 'normal' }));
+    expect(s.sim?.status).toBe('paused');
+  });
+});

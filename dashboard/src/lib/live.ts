@@ -1,0 +1,241 @@
+// The live state the panels draw, fed by the event stream: the feed (the newest events),
+// events per second by channel, bookings, request latency (from `metrics.snapshot`),
+// recommendation click-through (from the simulator's metrics), live bookings and demand for the
+// map. Events arrive by the thousand per second at full simulation speed, so listeners are
+// told at most four times a second.
+
+import { CHANNELS, type Channel, type LunaEvent, type ServerMetrics, type SimMetrics, type SimState } from '../api/types';
+
+export const WINDOW_SECONDS = 120;
+export const FEED_SIZE = 500;
+const BOOKING_BUCKET = 5;
+const LIVE_BOOKING_SECONDS = 45;
+
+export interface FeedItem {
+  seq: number;
+  event: LunaEvent;
+  receivedAt: number;
+}
+
+export interface LatencyPoint {
+  t: number;
+  recoP50: number;
+  recoP90: number;
+  recoP99: number;
+  apiP90: number;
+  rps: number;
+}
+
+export interface CtrPoint {
+  t: number;
+  ctr: number;
+  conversion: number;
+  shown: number;
+}
+
+export interface LiveBooking {
+  venueId: string;
+  at: number;
+  type: string;
+}
+
+type Listener = () => void;
+
+/** Pulls a venue id out of an event's data, if it has one. */
+export function venueOf(e: LunaEvent): string | null {
+  const d = e.data as Record<string, unknown> | null;
+  if (!d || typeof d !== 'object') return null;
+  if (typeof d.venue_id === 'string') return d.venue_id;
+  const v = d.venue as Record<string, unknown> | undefined;
+  return v && typeof v.id === 'string' ? v.id : null;
+}
+
+/** How much an event says about demand at its venue. */
+export function demandWeight(e: LunaEvent): number {
+  if (e.type.startsWith('booking.')) return 4;
+  if (e.type === 'plan.confirmed') return 3;
+  if (e.type === 'interest.expressed') return 2;
+  if (e.type === 'interaction.recorded') return 1;
+  return 0;
+}
+
+export class LiveStore {
+  version = 0;
+  feed: FeedItem[] = [];
+  total = 0;
+  byChannel: Record<Channel, number> = Object.fromEntries(CHANNELS.map((c) => [c, 0])) as Record<Channel, number>;
+  /** Epoch second -> events that arrived in it, by channel. */
+  private perSecond = new Map<number, Record<string, number>>();
+  /** Epoch second (bucket start) -> [created, other booking events]. */
+  private bookingBuckets = new Map<number, [number, number]>();
+  latency: LatencyPoint[] = [];
+  ctr: CtrPoint[] = [];
+  liveBookings: LiveBooking[] = [];
+  /** Demand seen on the stream since the map was last loaded, by venue id. */
+  demand = new Map<string, number>();
+  sim: SimState | null = null;
+  private servers = new Map<string, ServerMetrics>();
+  private seq = 0;
+  private dirty = false;
+  private listeners = new Set<Listener>();
+  private eventListeners = new Set<(e: LunaEvent) => void>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+
+  subscribe = (l: Listener): (() => void) => {
+    this.listeners.add(l);
+    if (!this.timer) this.timer = setInterval(() => this.flush(), 250);
+    return () => {
+      this.listeners.delete(l);
+      if (this.listeners.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = null;
+      }
+    };
+  };
+
+  getVersion = (): number => this.version;
+
+  /** Called for every event as it arrives (not batched). */
+  onEvent(l: (e: LunaEvent) => void): () => void {
+    this.eventListeners.add(l);
+    return () => this.eventListeners.delete(l);
+  }
+
+  /** Tells listeners now if anything changed. */
+  flush(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.version += 1;
+    this.listeners.forEach((l) => l());
+  }
+
+  ingest(e: LunaEvent): void {
+    const at = this.now();
+    const second = Math.floor(at / 1000);
+    this.total += 1;
+    if (e.channel in this.byChannel) this.byChannel[e.channel] += 1;
+    this.feed.push({ seq: ++this.seq, event: e, receivedAt: at });
+    if (this.feed.length > FEED_SIZE * 1.2) this.feed = this.feed.slice(-FEED_SIZE);
+    const slot = this.perSecond.get(second) ?? {};
+    slot[e.channel] = (slot[e.channel] ?? 0) + 1;
+    this.perSecond.set(second, slot);
+    if (e.channel === 'bookings') this.ingestBooking(e, second, at);
+    const venue = venueOf(e);
+    const weight = demandWeight(e);
+    if (venue && weight > 0) this.demand.set(venue, (this.demand.get(venue) ?? 0) + weight);
+    if (e.type === 'metrics.snapshot') this.ingestMetrics(e.data as ServerMetrics, second);
+    if (e.channel === 'simulation' && e.data && typeof e.data === 'object' && 'status' in e.data) {
+      this.sim = e.data as SimState;
+    }
+    this.prune(second);
+    this.dirty = true;
+    this.eventListeners.forEach((l) => l(e));
+  }
+
+  private ingestBooking(e: LunaEvent, second: number, at: number) {
+    const bucket = second - (second % BOOKING_BUCKET);
+    const b = this.bookingBuckets.get(bucket) ?? [0, 0];
+    if (e.type === 'booking.created') b[0] += 1;
+    else b[1] += 1;
+    this.bookingBuckets.set(bucket, b);
+    const venue = venueOf(e);
+    if (venue) this.liveBookings.push({ venueId: venue, at, type: e.type });
+  }
+
+  private ingestMetrics(m: ServerMetrics, second: number) {
+    if (!m || typeof m !== 'object' || !m.server) return;
+    this.servers.set(m.server, m);
+    const all = [...this.servers.values()];
+    const max = (f: (s: ServerMetrics) => number) => Math.max(0, ...all.map(f));
+    // The request-weighted mean of each route's p90, streams left out (they stay open).
+    let weight = 0;
+    let sum = 0;
+    for (const s of all)
+      for (const r of s.routes ?? []) {
+        if (r.route.includes('/streams/subscribe') || r.latency_ms.count === 0) continue;
+        weight += r.latency_ms.count;
+        sum += r.latency_ms.p90 * r.latency_ms.count;
+      }
+    this.latency.push({
+      t: second,
+      recoP50: max((s) => s.recommendation_latency_ms?.p50 ?? 0),
+      recoP90: max((s) => s.recommendation_latency_ms?.p90 ?? 0),
+      recoP99: max((s) => s.recommendation_latency_ms?.p99 ?? 0),
+      apiP90: weight ? sum / weight : 0,
+      rps: all.reduce((a, s) => a + (s.requests_per_second ?? 0), 0),
+    });
+  }
+
+  /** Records the simulator's recommendation figures (polled). */
+  pushSimMetrics(m: SimMetrics): void {
+    const t = Math.floor(this.now() / 1000);
+    const r = m.recommendations;
+    const last = this.ctr[this.ctr.length - 1];
+    if (last && last.t === t) return;
+    this.ctr.push({ t, ctr: r.click_through_rate * 100, conversion: r.conversion_rate * 100, shown: r.shown });
+    this.prune(t);
+    this.dirty = true;
+  }
+
+  /** Forgets the demand seen on the stream (the map was reloaded with it). */
+  resetDemand(): void {
+    this.demand = new Map();
+    this.dirty = true;
+  }
+
+  private prune(second: number) {
+    const oldest = second - WINDOW_SECONDS;
+    for (const k of this.perSecond.keys()) if (k < oldest) this.perSecond.delete(k);
+    for (const k of this.bookingBuckets.keys()) if (k < oldest) this.bookingBuckets.delete(k);
+    if (this.latency.length && this.latency[0].t < oldest) this.latency = this.latency.filter((p) => p.t >= oldest);
+    if (this.ctr.length && this.ctr[0].t < oldest) this.ctr = this.ctr.filter((p) => p.t >= oldest);
+    const liveFrom = this.now() - LIVE_BOOKING_SECONDS * 1000;
+    if (this.liveBookings.length && this.liveBookings[0].at < liveFrom)
+      this.liveBookings = this.liveBookings.filter((b) => b.at >= liveFrom);
+  }
+
+  /** Events per second by channel over the window, complete seconds only: [times, ...channels]. */
+  rateSeries(): number[][] {
+    const end = Math.floor(this.now() / 1000) - 1;
+    const xs: number[] = [];
+    const ys = CHANNELS.map(() => [] as number[]);
+    for (let t = end - WINDOW_SECONDS + 1; t <= end; t++) {
+      xs.push(t);
+      const slot = this.perSecond.get(t);
+      CHANNELS.forEach((c, i) => ys[i].push(slot?.[c] ?? 0));
+    }
+    return [xs, ...ys];
+  }
+
+  /** Bookings per 5-second bucket over the window: [times, created, other changes]. */
+  bookingSeries(): number[][] {
+    const now = Math.floor(this.now() / 1000);
+    const end = now - (now % BOOKING_BUCKET);
+    const xs: number[] = [];
+    const created: number[] = [];
+    const other: number[] = [];
+    for (let t = end - WINDOW_SECONDS + BOOKING_BUCKET; t <= end; t += BOOKING_BUCKET) {
+      const b = this.bookingBuckets.get(t);
+      xs.push(t);
+      created.push(b?.[0] ?? 0);
+      other.push(b?.[1] ?? 0);
+    }
+    return [xs, created, other];
+  }
+
+  /** Events per second over the last `seconds` complete seconds. */
+  recentRate(seconds = 10): number {
+    const end = Math.floor(this.now() / 1000) - 1;
+    let n = 0;
+    for (let t = end - seconds + 1; t <= end; t++) {
+      const slot = this.perSecond.get(t);
+      if (slot) for (const v of Object.values(slot)) n += v;
+    }
+    return n / seconds;
+  }
+}
