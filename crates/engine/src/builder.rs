@@ -181,7 +181,9 @@ impl EngineBuilder {
             Arc::new(vdyn),
             Arc::new(self.user_ix),
             Arc::new(self.venue_ix),
-            self.t0.unwrap_or(0),
+            // With no interaction yet, live ones will come from about now: an origin far from
+            // them would overflow the decay factor (2^((t - t0) / half-life)).
+            self.t0.unwrap_or_else(|| chrono::Utc::now().timestamp()),
             self.half_life_secs,
             None,
         );

@@ -238,10 +238,17 @@ fn delete_user(st: &mut State, id: Uuid) {
     recompute_max_pos(st);
 }
 
+/// Half-lives past the trend origin at which a merge moves the origin to now, so that the
+/// stored `trend` (a sum of `w * 2^((t - t0) / half-life)`) stays far below `f64`'s range
+/// however long a server runs.
+const TREND_REBASE_HALF_LIVES: f64 = 200.0;
+
 /// Folds a state's delta into a fresh snapshot.
 pub(crate) fn merge(st: State) -> State {
     let snap = &st.snap;
     let d = &st.delta;
+    let now = chrono::Utc::now().timestamp();
+    let rebase = (now - snap.trend_t0) as f64 / snap.half_life_secs > TREND_REBASE_HALF_LIVES;
     let mut users = (*snap.users).clone();
     users.resize_with(d.n_users as usize, || Arc::new(UserRow::default()));
     for (k, row) in d.users.iter() {
@@ -252,6 +259,15 @@ pub(crate) fn merge(st: State) -> State {
     for (k, row) in d.vdyn.iter() {
         vdyn[k as usize] = row.clone();
     }
+    let trend_t0 = if rebase {
+        let scale = ((snap.trend_t0 - now) as f64 / snap.half_life_secs).exp2();
+        for row in vdyn.iter_mut().filter(|r| r.trend != 0.0) {
+            Arc::make_mut(row).trend *= scale;
+        }
+        now
+    } else {
+        snap.trend_t0
+    };
     let venues_changed = !(d.venues.is_empty() && d.new_venue_ix.is_empty());
     let venues = if !venues_changed {
         snap.venues.clone()
@@ -274,7 +290,7 @@ pub(crate) fn merge(st: State) -> State {
         Arc::new(vdyn),
         user_ix,
         venue_ix,
-        snap.trend_t0,
+        trend_t0,
         snap.half_life_secs,
         (!venues_changed).then(|| snap.rtree.clone()),
     );

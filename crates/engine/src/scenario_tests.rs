@@ -209,3 +209,57 @@ fn applying_a_booking_counts_as_social_proof_for_friends() {
     let v13 = r.iter().find(|x| x.venue_id == id(13)).unwrap();
     assert!(v13.reasons.iter().any(|x| x.code == "friends_liked"), "{:?}", v13.reasons);
 }
+
+#[test]
+fn an_engine_built_before_any_interaction_scores_live_ones_with_a_finite_trend() {
+    let mut b = crate::EngineBuilder::new(EngineSettings::default());
+    b.add_user(&user(1, Some((40.73, -73.93))), None);
+    for v in [10, 11] {
+        b.add_venue(&venue(v, 40.731, -73.931, domain::Category::Bar, None));
+    }
+    let e = b.build();
+    let now = chrono::Utc::now();
+    let mut i = ix(1, 10, T::Like, 30, 0);
+    i.occurred_at = now;
+    e.apply(&DomainEvent::InteractionRecorded(i));
+    let mut q = VenueQuery::new(id(1), 10, Ranker::Default);
+    q.now = Some(now);
+    let recs = e.recommend_venues(&q).unwrap();
+    assert_eq!(recs.len(), 2);
+    for r in &recs {
+        assert!(r.score.is_finite(), "{r:?}");
+        assert!(r.reasons.iter().all(|x| x.contribution.is_finite()), "{:?}", r.reasons);
+    }
+    let trending = recs[0].reasons.iter().find(|x| x.code == "trending").expect("the liked venue trends");
+    assert!(trending.contribution > 0.0);
+}
+
+#[test]
+fn a_merge_long_after_the_trend_origin_moves_it_without_changing_the_answers() {
+    let mut b = crate::EngineBuilder::new(EngineSettings::default());
+    b.add_user(&user(1, Some((40.73, -73.93))), None);
+    for v in [10, 11, 12] {
+        b.add_venue(&venue(v, 40.731, -73.931, domain::Category::Bar, None));
+    }
+    // Two years before now: about 240 half-lives of 72 hours, past the rebase threshold.
+    let now = chrono::Utc::now();
+    let mut old = ix(1, 12, T::Like, 30, 0);
+    old.occurred_at = now - chrono::Duration::days(730);
+    b.add_interaction(&old);
+    let e = b.build();
+    for (v, minutes) in [(10, 30), (11, 600), (10, 5)] {
+        let mut i = ix(1, v, T::Like, 30, 0);
+        i.occurred_at = now - chrono::Duration::minutes(minutes);
+        e.apply(&DomainEvent::InteractionRecorded(i));
+    }
+    let mut q = VenueQuery::new(id(1), 10, Ranker::Default);
+    q.now = Some(now);
+    let before = e.recommend_venues(&q).unwrap();
+    e.merge();
+    let after = e.recommend_venues(&q).unwrap();
+    assert_eq!(before.len(), after.len());
+    for (a, b) in before.iter().zip(&after) {
+        assert_eq!(a.venue_id, b.venue_id);
+        assert!((a.score - b.score).abs() < 1e-9, "{} vs {}", a.score, b.score);
+    }
+}

@@ -395,7 +395,10 @@ pub(crate) fn recommend(
         .into_iter()
         .filter_map(|c| {
             let row = st.venue(c.v)?;
-            let (reasons, explanation) = ctx.explain(&c, row);
+            let (reasons, explanation) = match q.ranker {
+                Ranker::Popularity | Ranker::Learned => single_signal(q.ranker, &c),
+                Ranker::Default | Ranker::Seed2 => ctx.explain(&c, row),
+            };
             Some(VenueRecommendation {
                 venue_id: row.id,
                 venue_name: row.name.clone(),
@@ -407,6 +410,19 @@ pub(crate) fn recommend(
             })
         })
         .collect())
+}
+
+/// The one reason of a single-signal ranker (its score is that signal alone), so an inspector
+/// never shows the blend's reasons next to a score they did not make.
+fn single_signal(ranker: Ranker, c: &Scored) -> (Vec<Reason>, String) {
+    let (code, label) = match ranker {
+        Ranker::Learned if c.f.learned.is_some() => ("learned", "people with similar taste love it"),
+        Ranker::Learned => ("popularity", "popular (no learned model for you yet)"),
+        _ => ("popularity", "popular"),
+    };
+    let mut parts: Vec<String> = c.distance_km.map(|d| format!("{d:.1} km away")).into_iter().collect();
+    parts.push(label.to_string());
+    (vec![Reason { code: code.into(), label: label.into(), contribution: c.score }], sentence(&parts))
 }
 
 /// The most popular venues passing the filters within reach (radius, or the default radius).

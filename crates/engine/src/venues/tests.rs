@@ -197,6 +197,14 @@ fn baseline_rankers_return_sorted_scores() {
             let r = e.recommend_venues(&q).unwrap();
             assert_eq!(r.len(), 15);
             assert!(r.windows(2).all(|w| w[0].score >= w[1].score), "{ranker:?}");
+            if ranker != Ranker::Seed2 {
+                // A single-signal ranker's score is explained by that one signal.
+                let code = if ranker == Ranker::Learned { "learned" } else { "popularity" };
+                for rec in &r {
+                    assert_eq!(rec.reasons.len(), 1, "{ranker:?}: {:?}", rec.reasons);
+                    assert_eq!((rec.reasons[0].code.as_str(), rec.reasons[0].contribution), (code, rec.score));
+                }
+            }
         }
     }
 }
