@@ -112,6 +112,10 @@ fn serve_answers_the_seed_paths_and_stops_cleanly_on_sigterm() {
     assert_eq!(get(&server.base, &format!("/users/{id}"))["id"], id.as_str());
     let venues = get(&server.base, "/api/v1/venues?limit=5");
     assert_eq!(venues.as_array().expect("an array").len(), 5);
+    // The demo trains the learned model, so the `learned` ranker answers from it.
+    assert!(dir.path().join("model.json").exists());
+    let learned = get(&server.base, &format!("/api/v1/recommendations/{id}/venues?ranker=learned&limit=3"));
+    assert_eq!(learned["venues"][0]["reasons"][0]["code"], "learned", "{learned}");
     let spec = get(&server.base, "/openapi.json");
     assert!(
         spec["paths"].as_object().expect("paths").contains_key("/users/{user_id}")

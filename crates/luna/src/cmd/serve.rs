@@ -60,6 +60,7 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         } else {
             tracing::info!("database already has data; demo seeding skipped");
         }
+        train_demo_model(&app, &settings).await?;
     }
 
     // Follow the bus before loading, so no event between the scan and the swap is missed.
@@ -88,6 +89,26 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         }
     }
     tracing::info!("luna stopped");
+    Ok(())
+}
+
+/// Gives the demo a learned ranker: trains the BPR model on the demo city when no model file
+/// exists yet (`luna train` does the same on any data), so the `learned` ranker and the
+/// default ranker's learned signal work from the first start.
+async fn train_demo_model(app: &app::App, settings: &Settings) -> anyhow::Result<()> {
+    let path = settings.model_path();
+    if path.exists() {
+        return Ok(());
+    }
+    tracing::info!(path = %path.display(), "training the learned model on the demo city");
+    let engine = app.engine();
+    let model = tokio::task::spawn_blocking(move || engine::train_bpr(&engine, &engine::TrainConfig::default()))
+        .await
+        .context("training task")?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    model.save(&path).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
     Ok(())
 }
 
