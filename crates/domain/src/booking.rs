@@ -230,6 +230,8 @@ pub struct SlotFull {
 
 /// What an attempt to take seats came to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Booked is the common answer and lives for one request: boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum SeatOutcome {
     Booked(Booked),

@@ -27,11 +27,13 @@ fn booking(user_id: uuid::Uuid, venue_id: uuid::Uuid, status: BookingStatus, n: 
         plan_id: None,
         booking_time: now + chrono::Duration::days(1),
         party_size: 2,
+        duration_minutes: 120,
         status,
         confirmation_code: format!("LUNA-T{n:04}"),
         provider: "house".into(),
         agent: "test".into(),
         group_members: vec![],
+        special_requests: None,
         created_at: now,
         updated_at: now,
     }
