@@ -9,6 +9,7 @@ pub mod reco;
 pub mod reco_service;
 pub mod relay;
 pub mod seed;
+mod seed_bookings;
 pub mod sim;
 mod social;
 pub mod stats;

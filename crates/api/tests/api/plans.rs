@@ -13,6 +13,7 @@ crate::on_every_backend!(
     bad_plans_are_refused_naming_the_field_and_nothing_is_written,
     a_plan_is_confirmed_once_and_only_if_the_venue_is_open_and_big_enough,
     a_confirmation_retried_with_its_key_replays_the_first_answer,
+    a_seeded_city_has_the_bookings_of_its_confirmed_plans_within_capacity,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -204,4 +205,30 @@ async fn a_confirmation_retried_with_its_key_replays_the_first_answer(app: &Test
     // Another key for the same plan is a new request: the plan is confirmed already.
     expect_error(app.post_with_key(&path, "confirm-2", &json!({})).await, StatusCode::CONFLICT, "conflict", None).await;
     assert_eq!(app.counts().await.bookings, 1);
+}
+
+async fn a_seeded_city_has_the_bookings_of_its_confirmed_plans_within_capacity(app: &TestApp) {
+    let seeded = expect_json(
+        app.post("/api/v1/admin/data/seed", &json!({"users": 150, "venues": 40, "seed": 3})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let n = seeded["seeded"]["bookings"].as_u64().expect("bookings in the report");
+    assert!(n > 0, "{seeded}");
+    let bookings = app.get_json("/bookings/?limit=500", StatusCode::OK).await;
+    let bookings = bookings.as_array().expect("list");
+    assert_eq!(bookings.len() as u64, n);
+    for b in bookings {
+        let plan_id = b["plan_id"].as_str().expect("a plan's booking");
+        let plan = app.get_json(&format!("/plans/{plan_id}"), StatusCode::OK).await;
+        assert_eq!((plan["status"].as_str(), b["status"].as_str()), (Some("confirmed"), Some("confirmed")));
+        assert_eq!(app.get_json(&format!("/bookings/{plan_id}"), StatusCode::OK).await["id"], b["id"]);
+        let venue: uuid::Uuid = b["venue_id"].as_str().expect("venue").parse().expect("uuid");
+        let start: chrono::DateTime<chrono::Utc> = b["booking_time"].as_str().expect("time").parse().expect("time");
+        let end = start + chrono::Duration::minutes(b["duration_minutes"].as_i64().expect("duration"));
+        let holds = app.app.store.venue_holds(venue, start, end).await.expect("holds");
+        let capacity =
+            app.get_json(&format!("/venues/{venue}"), StatusCode::OK).await["capacity"].as_i64().expect("capacity");
+        assert!(i64::from(domain::inventory::peak_seats(&holds, start, end)) <= capacity);
+    }
 }
