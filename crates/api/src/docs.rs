@@ -120,4 +120,40 @@ mod tests {
         );
         assert!(!paths.contains_key("/users"), "the unprefixed collection is written `/users/`");
     }
+
+    #[test]
+    fn plans_and_bookings_are_documented_at_the_seed_paths_with_their_errors() {
+        let doc = doc();
+        let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+        for (path, method) in [
+            ("/plans/", "post"),
+            ("/api/v1/plans", "post"),
+            ("/plans/{plan_id}", "get"),
+            ("/plans/{plan_id}/confirm", "post"),
+            ("/api/v1/plans/{plan_id}/participants", "post"),
+            ("/api/v1/plans/{plan_id}/participants/{user_id}/accept", "post"),
+            ("/bookings", "get"),
+            ("/bookings/{plan_id}", "get"),
+            ("/api/v1/bookings", "get"),
+            ("/api/v1/bookings/{booking_id}", "get"),
+            ("/api/v1/bookings/{user_id}/create", "post"),
+            ("/api/v1/bookings/user/{user_id}", "get"),
+            ("/api/v1/bookings/{booking_id}/cancel", "post"),
+            ("/api/v1/bookings/{booking_id}/status", "post"),
+            ("/api/v1/bookings/venue/{venue_id}/auto-book", "post"),
+            ("/api/v1/venues/{venue_id}/availability", "get"),
+        ] {
+            assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
+        }
+        let create = &paths["/api/v1/bookings/{user_id}/create"]["post"];
+        for status in ["201", "404", "409", "422", "503"] {
+            assert!(create["responses"].get(status).is_some(), "create booking does not document {status}");
+        }
+        let params = create["parameters"].to_string();
+        assert!(params.contains("Idempotency-Key"), "{params}");
+        let schemas = doc["components"]["schemas"].to_string();
+        for schema in ["BookingReceipt", "NoRoom", "Alternatives", "PlanConfirmation", "Availability"] {
+            assert!(schemas.contains(&format!("\"{schema}\"")), "{schema} has no schema");
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! The API's one error type. Every failure a client sees is `{"error": {"code", "message",
-//! "details"}}` with a stable snake_case `code`; `details` lists the bad fields of a 400/409/422
-//! and is `null` otherwise. Server errors are logged with their cause and never shown.
+//! "details"}}` with a stable snake_case `code`; `details` lists the bad fields of a 400/409/422,
+//! holds the request and its alternatives for a 409 `slot_full`, and is `null` otherwise. Server errors are logged with their cause and never shown.
 //! [`json_errors`] rewrites the plain-text or empty error responses of layers outside our
 //! handlers (405, body limit, timeout, panics) into the same shape.
 
@@ -39,6 +39,9 @@ pub enum ApiError {
     /// Conflicts with what is stored, such as a taken handle (409).
     #[error("{message}")]
     Conflict { message: String, field: Option<String> },
+    /// The venue has no room for the party then (409), with alternatives in `details`.
+    #[error("the venue has no room for a party of {} then", .0.requested.party_size)]
+    SlotFull(Box<app::booking::NoRoom>),
     /// The request took longer than the server allows (408).
     #[error("the request took too long")]
     Timeout,
@@ -62,8 +65,19 @@ pub struct ErrorDetail {
     pub code: String,
     /// For people; may change between versions.
     pub message: String,
-    /// The fields at fault for validation errors and conflicts, otherwise `null`.
-    pub details: Option<Vec<FieldError>>,
+    /// The fields at fault for validation errors and conflicts; the request and its
+    /// alternatives for `slot_full`; otherwise `null`.
+    pub details: Option<ErrorDetails>,
+}
+
+/// What `details` holds.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ErrorDetails {
+    /// The fields at fault.
+    Fields(Vec<FieldError>),
+    /// A refused booking: what was asked (`requested`) and `alternatives`.
+    SlotFull(Box<app::booking::NoRoom>),
 }
 
 impl ApiError {
@@ -75,7 +89,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::SlotFull(_) => StatusCode::CONFLICT,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -92,6 +106,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict { .. } => "conflict",
+            Self::SlotFull(_) => "slot_full",
             Self::Timeout => "request_timeout",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -119,11 +134,14 @@ impl ApiError {
 
     fn body(&self) -> ErrorBody {
         let (message, details) = match self {
-            Self::Validation(fields) => ("the request has invalid fields".to_string(), Some(fields.clone())),
+            Self::Validation(fields) => {
+                ("the request has invalid fields".to_string(), Some(ErrorDetails::Fields(fields.clone())))
+            }
             Self::Conflict { message, field } => {
                 let details = field.as_ref().map(|f| vec![FieldError { field: f.clone(), message: message.clone() }]);
-                (message.clone(), details)
+                (message.clone(), details.map(ErrorDetails::Fields))
             }
+            Self::SlotFull(no_room) => (self.to_string(), Some(ErrorDetails::SlotFull(no_room.clone()))),
             Self::Unavailable(_) => ("the service is temporarily unavailable, retry later".into(), None),
             Self::Internal(_) => ("internal server error".into(), None),
             other => (other.to_string(), None),
@@ -157,6 +175,7 @@ impl From<app::AppError> for ApiError {
             AppError::NotFound { entity, id } if id.is_empty() => Self::NotFound(format!("{entity} not found")),
             AppError::NotFound { entity, id } => Self::NotFound(format!("{entity} {id} not found")),
             AppError::Conflict { message, field } => Self::Conflict { message, field },
+            AppError::NoRoom(no_room) => Self::SlotFull(no_room),
             AppError::Unavailable(m) => Self::Unavailable(m),
             AppError::Internal(m) => Self::Internal(m),
         }
@@ -248,7 +267,7 @@ mod tests {
     #[test]
     fn conflicts_name_their_field_in_details() {
         let e = ApiError::Conflict { message: "handle is already taken".into(), field: Some("handle".into()) };
-        let details = e.body().error.details.unwrap_or_default();
+        let Some(ErrorDetails::Fields(details)) = e.body().error.details else { panic!("no field details") };
         assert_eq!(details[0].field, "handle");
         assert!(ApiError::NotFound("x".into()).body().error.details.is_none());
     }

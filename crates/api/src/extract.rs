@@ -222,3 +222,25 @@ mod tests {
         assert!(!is_json_content_type(&h));
     }
 }
+
+/// The `Idempotency-Key` header of a booking-creating request, if any. The service checks its
+/// shape (a 422 naming `idempotency_key`); a value that is not even text is refused here.
+#[derive(Debug, Clone, Default)]
+pub struct IdempotencyKeyHeader(pub Option<String>);
+
+/// The header's name.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        match parts.headers.get(IDEMPOTENCY_KEY) {
+            None => Ok(Self(None)),
+            Some(v) => v
+                .to_str()
+                .map(|s| Self(Some(s.to_string())))
+                .map_err(|_| ApiError::field("idempotency_key", "must be visible ASCII characters")),
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! [`router`] is pure (tests drive it with `oneshot`); [`serve`] runs it on a listener until
 //! a shutdown future resolves, draining in-flight requests.
 //!
-//! Every resource (users, venues, interactions, friends) is built once and served both under
+//! Every resource (users, venues, interactions, friends, plans) is built once and served both under
 //! `/api/v1` and at the root, where the second seed document's clients expect it. Every path
 //! answers with and without a trailing slash. Every error is `{"error": {"code", "message",
 //! "details"}}`, including those of the outer layers (405, 413, 408, panics). What no route
@@ -10,6 +10,7 @@
 
 mod admin;
 mod dashboard;
+mod bookings;
 mod docs;
 mod error;
 mod extract;
@@ -17,6 +18,7 @@ mod health;
 mod interactions;
 mod map;
 mod metrics;
+mod plans;
 mod reco;
 mod respond;
 mod simulation;
@@ -45,7 +47,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use app::App;
 
-pub use error::{ApiError, ApiResult, ErrorBody, ErrorDetail};
+pub use error::{ApiError, ApiResult, ErrorBody, ErrorDetail, ErrorDetails};
 pub use extract::{AppJson, AppPath, AppQuery};
 pub use metrics::handle as metrics_handle;
 
@@ -73,6 +75,7 @@ fn resources() -> OpenApiRouter<App> {
         .merge(venues::router())
         .merge(interactions::router())
         .merge(social::router())
+        .merge(plans::router())
 }
 
 /// Every documented route, with the document.
@@ -80,8 +83,9 @@ fn routes() -> (Router<App>, OpenApi) {
     let resources = resources();
     let (legacy_routes, resource_doc) = resources.clone().split_for_parts();
     let (routes, mut doc) = OpenApiRouter::with_openapi(docs::base())
-        .nest("/api/v1", resources.merge(reco::router()))
+        .nest("/api/v1", resources.merge(reco::router()).merge(bookings::router()))
         .merge(reco::legacy_router())
+        .merge(bookings::legacy_router())
         .merge(admin::router())
         .merge(map::router())
         .merge(simulation::router())

@@ -1,6 +1,8 @@
-//! Success responses with headers: [`Created`] (201 and `Location`) and [`Paginated`] (a plain
+//! Success responses with headers: [`Created`] (201 and `Location`), [`Paginated`] (a plain
 //! JSON array, as the seed documents show lists, with the next page in a `Link` header that
-//! keeps the request's other query parameters).
+//! keeps the request's other query parameters) and [`Replayable`] (an answer that may be the
+//! replay of the first request with the same `Idempotency-Key`, then marked
+//! `Idempotent-Replayed: true`).
 
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +21,11 @@ pub struct Created<T> {
 impl<T> Created<T> {
     pub fn under(collection: &Uri, id: Id, body: T) -> Self {
         Self { location: format!("{}/{id}", collection.path().trim_end_matches('/')), body }
+    }
+
+    /// A 201 with this `Location`.
+    pub fn at(location: String, body: T) -> Self {
+        Self { location, body }
     }
 }
 
@@ -69,6 +76,33 @@ impl<T: Serialize> IntoResponse for Paginated<T> {
         let mut res = AppJson(self.items).into_response();
         if let Some(v) = self.next_link.and_then(|l| HeaderValue::from_str(&l).ok()) {
             res.headers_mut().insert(header::LINK, v);
+        }
+        res
+    }
+}
+
+/// The header marking a replayed answer.
+pub const REPLAYED: &str = "idempotent-replayed";
+
+/// An answer, marked `Idempotent-Replayed: true` when it replays an earlier request's.
+pub struct Replayable<R> {
+    pub response: R,
+    pub replayed: bool,
+}
+
+impl<R> Replayable<R> {
+    /// Builds the answer from a service result with `make`.
+    pub fn of<T>(answer: store::Idempotent<T>, make: impl FnOnce(T) -> R) -> Self {
+        let replayed = answer.is_replayed();
+        Self { response: make(answer.into_inner()), replayed }
+    }
+}
+
+impl<R: IntoResponse> IntoResponse for Replayable<R> {
+    fn into_response(self) -> Response {
+        let mut res = self.response.into_response();
+        if self.replayed {
+            res.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
         }
         res
     }

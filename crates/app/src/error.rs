@@ -16,6 +16,9 @@ pub enum AppError {
     /// The request conflicts with the current state (409).
     #[error("{message}")]
     Conflict { message: String, field: Option<String> },
+    /// The venue has no room for the party then (409), with alternatives.
+    #[error("no room for {} at venue {} at {}", .0.requested.party_size, .0.requested.venue_id, .0.requested.booking_time)]
+    NoRoom(Box<crate::booking::NoRoom>),
     /// A dependency is down; retry later (503).
     #[error("service unavailable: {0}")]
     Unavailable(String),

@@ -2,12 +2,15 @@
 //! A service parses input into domain values, calls the store (which records events in the
 //! same transaction) and returns domain values. No HTTP here.
 
+pub mod booking;
 mod error;
 pub mod map;
+mod plans;
 pub mod reco;
 pub mod reco_service;
 pub mod relay;
 pub mod seed;
+mod seed_bookings;
 pub mod sim;
 mod social;
 pub mod stats;
@@ -22,6 +25,7 @@ use store::DynStore;
 use tokio::sync::Notify;
 
 pub use error::{AppError, AppResult};
+pub use plans::PlanConfirmation;
 pub use telemetry::{LiveSettings, Telemetry};
 pub use venues::{MAX_RADIUS_KM, VenueSearch};
 
@@ -32,6 +36,8 @@ pub struct AppSettings {
     pub demo: seed::SeedOptions,
     /// The recommendation engine's settings and model file.
     pub reco: reco::RecoSettings,
+    /// Slots, turn times, the booking provider and its patience, holds, alternatives.
+    pub booking: booking::BookingSettings,
 }
 
 /// Everything a request needs: cheap to clone, shared by all handlers.
@@ -46,6 +52,8 @@ pub struct App {
     pub telemetry: Arc<Telemetry>,
     /// The recommendation engine, rebuilt and swapped by `reload_engine`.
     pub engine: Arc<reco::EngineCell>,
+    /// The booking agent and its provider.
+    pub booking: Arc<booking::BookingAgent>,
 }
 
 impl App {
@@ -57,7 +65,15 @@ impl App {
     pub fn with_bus(store: DynStore, bus: DynBus, settings: AppSettings) -> Self {
         let telemetry = Arc::new(Telemetry::new(LiveSettings::default()));
         let engine = Arc::new(reco::EngineCell::empty(&settings.reco.engine));
-        Self { store, bus, settings: Arc::new(settings), outbox_wake: Arc::new(Notify::new()), telemetry, engine }
+        let booking = Arc::new(booking::BookingAgent::from_settings(&settings.booking));
+        let settings = Arc::new(settings);
+        Self { store, bus, settings, outbox_wake: Arc::new(Notify::new()), telemetry, engine, booking }
+    }
+
+    /// The same app booking through another agent (another provider, in tests and demos).
+    pub fn with_booking_agent(mut self, agent: booking::BookingAgent) -> Self {
+        self.booking = Arc::new(agent);
+        self
     }
 
     /// The same app with other live-stream settings (subscriber cap, keep-alive, snapshot period).
@@ -74,6 +90,7 @@ impl App {
             stats::spawn_watcher(self.clone()),
             stats::spawn_snapshots(self.clone()),
             reco::spawn_follower(self.clone()),
+            booking::janitor::spawn(self.clone()),
         ]
     }
 

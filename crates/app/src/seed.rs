@@ -1,7 +1,8 @@
 //! Seeding: generates a city with `synth` and writes it through the store's batch path.
 //! Generation runs on a blocking thread and hands batches over a small channel, so generating
 //! the next chunk overlaps writing the previous one. A seeded database is left alone unless
-//! `force`, which resets it first. One `data.seeded` event summarises the run.
+//! `force`, which resets it first. One `data.seeded` event summarises the run. Confirmed plans
+//! get their bookings, within capacity (`seed_bookings`).
 
 use std::time::Instant;
 
@@ -59,6 +60,8 @@ pub struct SeedReport {
     pub social_edges: u64,
     pub venue_interests: u64,
     pub plans: u64,
+    /// Bookings of the confirmed plans.
+    pub bookings: u64,
     pub elapsed_ms: u64,
 }
 
@@ -165,8 +168,14 @@ impl App {
             }
         });
 
+        let turns = self.settings.booking.turn_minutes.clone();
+        let mut booker = crate::seed_bookings::PlanBookings::new(opts.seed, turns);
         let mut stage = "";
-        while let Some(work) = rx.recv().await {
+        while let Some(mut work) = rx.recv().await {
+            match &mut work {
+                Work::Venues(b) => booker.add_venues(&b.venues),
+                Work::Users(b, _) => b.bookings = booker.book(&mut b.plans),
+            }
             let (name, total, batch, advance) = match work {
                 Work::Venues(b) => ("venues", n_venues, b.venues.len() as u64, b),
                 Work::Users(b, n) => ("users", n_users, n, b),
@@ -184,6 +193,7 @@ impl App {
             report.social_edges += advance.edges.len() as u64;
             report.venue_interests += advance.interests.len() as u64;
             report.plans += advance.plans.len() as u64;
+            report.bookings += advance.bookings.len() as u64;
             self.store.insert_batch(advance).await?;
             progress.advance(batch);
         }

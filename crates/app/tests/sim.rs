@@ -84,11 +84,18 @@ async fn the_simulators_actions_are_ordinary_writes_through_the_services() {
     sim.wait().await;
     let m = sim.metrics().await;
     let after = app.store.counts().await.expect("counts");
+    // Attending a booking completes it and logs a visit.
     let logged: u64 = ["view", "like", "save", "visit", "interest", "search", "click_recommendation"]
         .iter()
         .filter_map(|k| m.by_type.get(*k))
-        .sum();
+        .sum::<u64>()
+        + m.bookings.attended;
     assert_eq!(after.interactions - before.interactions, logged);
+    // Plans and bookings are real rows too, one per successful action.
+    assert_eq!(after.plans - before.plans, m.social.plans_created);
+    assert_eq!(after.bookings - before.bookings, m.bookings.confirmed);
+    assert!(m.bookings.confirmed > 0 && m.social.plans_created > 0, "{:?} {:?}", m.bookings, m.social);
+    assert_eq!(m.bookings.confirmed + m.bookings.refused + m.bookings.failed, m.bookings.attempted);
     assert!(m.writes > 0 && m.reads > 0, "{m:?}");
     let r = &m.recommendations;
     assert_eq!(r.source, "default");

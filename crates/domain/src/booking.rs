@@ -1,9 +1,14 @@
-//! Bookings and their state machine.
+//! Bookings: the state machine, the booking as stored, the seed's request body parsed into a
+//! [`SeatRequest`], and what an attempt to take seats comes to ([`SeatOutcome`]).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+use crate::error::Checker;
+use crate::inventory::{self, TurnTimes};
+use crate::{Plan, Timestamp, ValidationError, Venue};
 
 /// Where a booking stands. Legal moves: pending -> confirmed | cancelled;
 /// confirmed -> cancelled | completed | no_show. Everything else is refused.
@@ -51,11 +56,14 @@ impl BookingStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Booking {
     pub id: Uuid,
+    /// Who booked (the organizer).
     pub user_id: Uuid,
     pub venue_id: Uuid,
     pub plan_id: Option<Uuid>,
     pub booking_time: DateTime<Utc>,
     pub party_size: i32,
+    /// How long the party holds its seats (the turn time), in minutes.
+    pub duration_minutes: i32,
     pub status: BookingStatus,
     /// Unique, human-friendly code such as `LUNA-7K3QX9`.
     pub confirmation_code: String,
@@ -63,9 +71,180 @@ pub struct Booking {
     pub provider: String,
     /// Which agent made the booking.
     pub agent: String,
+    /// The other people in the party (the organizer is `user_id`).
     pub group_members: Vec<Uuid>,
+    pub special_requests: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Booking {
+    /// When the party gives its seats back.
+    pub fn ends_at(&self) -> Timestamp {
+        self.booking_time + chrono::Duration::minutes(i64::from(self.duration_minutes))
+    }
+}
+
+/// Someone asked to join a plan or a booking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Invitation {
+    pub inviter_id: Uuid,
+    pub invitee_id: Uuid,
+    pub venue_id: Uuid,
+    pub plan_id: Option<Uuid>,
+    pub booking_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The body of `POST /api/v1/bookings/{user_id}/create` (the first seed's `BookingRequest`).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookingInput {
+    pub venue_id: Uuid,
+    /// When (RFC 3339); `preferred_time` is accepted too. Without it: 12:00 today before 11:00
+    /// local time, 19:00 today before 17:00, else 12:00 tomorrow (the first seed's rule).
+    #[serde(default, alias = "preferred_time")]
+    pub booking_time: Option<DateTime<Utc>>,
+    /// People in the party, organizer included, 1 to 1000 (default 2, or 1 + group members).
+    #[serde(default)]
+    pub party_size: Option<i32>,
+    /// Other users in the party; each gets an invitation.
+    #[serde(default)]
+    pub group_members: Vec<Uuid>,
+    #[serde(default)]
+    pub special_requests: Option<String>,
+}
+
+/// A validated request for seats, before an agent names its id, code and provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeatRequest {
+    pub user_id: Uuid,
+    pub venue_id: Uuid,
+    pub plan_id: Option<Uuid>,
+    pub booking_time: Timestamp,
+    pub party_size: i32,
+    pub duration_minutes: i32,
+    pub group_members: Vec<Uuid>,
+    pub special_requests: Option<String>,
+}
+
+/// The most people a booking may invite.
+pub const MAX_GROUP_MEMBERS: usize = 50;
+
+/// The largest party one booking may seat.
+pub const MAX_PARTY: i32 = 1000;
+
+/// How far ahead a booking may be made.
+pub const MAX_DAYS_AHEAD: i64 = 366;
+
+impl SeatRequest {
+    /// Parses the seed's body for `user_id` at `venue`, as of `now`. `last_seating` is how long
+    /// the venue must stay open after the booking time.
+    pub fn parse(
+        user_id: Uuid,
+        input: BookingInput,
+        venue: &Venue,
+        now: Timestamp,
+        turns: &TurnTimes,
+        last_seating: u16,
+    ) -> Result<Self, ValidationError> {
+        let mut c = Checker::new();
+        let members = check_members(&mut c, "group_members", user_id, &input.group_members);
+        let party = input.party_size.unwrap_or_else(|| (members.len() as i32 + 1).max(2));
+        c.check(party > members.len() as i32, "party_size", "must count the organizer and every group member");
+        let at = input.booking_time.unwrap_or_else(|| inventory::default_time(now, venue.tz()));
+        check_slot(&mut c, venue, at, party, now, last_seating, ("booking_time", "party_size"));
+        let special_requests = c.opt_text("special_requests", input.special_requests.as_deref(), 500);
+        let request = Self {
+            user_id,
+            venue_id: venue.id,
+            plan_id: None,
+            booking_time: at,
+            party_size: party,
+            duration_minutes: i32::from(turns.minutes(venue.category, party)),
+            group_members: members,
+            special_requests,
+        };
+        c.finish(request)
+    }
+}
+
+/// Distinct users other than `organizer`, at most [`MAX_GROUP_MEMBERS`], in the given order.
+pub fn check_members(c: &mut Checker, field: &str, organizer: Uuid, ids: &[Uuid]) -> Vec<Uuid> {
+    c.check(ids.len() <= MAX_GROUP_MEMBERS, field, format!("must have at most {MAX_GROUP_MEMBERS} people"));
+    c.check(!ids.contains(&organizer), field, "must not include the organizer");
+    let mut out: Vec<Uuid> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !out.contains(id) {
+            out.push(*id);
+        }
+    }
+    c.check(out.len() == ids.len(), field, "must not repeat anyone");
+    out
+}
+
+/// The rules every booking time and party meet: in the future (at most a year ahead), the venue
+/// open then for at least `last_seating` minutes, the party between 1 and the venue's capacity.
+pub fn check_slot(
+    c: &mut Checker,
+    venue: &Venue,
+    at: Timestamp,
+    party: i32,
+    now: Timestamp,
+    last_seating: u16,
+    (time_field, party_field): (&str, &str),
+) {
+    c.check(at > now, time_field, "must be in the future");
+    c.check(at <= now + chrono::Duration::days(MAX_DAYS_AHEAD), time_field, "must be within a year");
+    if at > now {
+        c.check(
+            inventory::open_for(venue, at, last_seating),
+            time_field,
+            format!("the venue is not open then for at least {last_seating} minutes"),
+        );
+    }
+    c.check((1..=MAX_PARTY).contains(&party), party_field, format!("must be between 1 and {MAX_PARTY}"));
+    c.check(party <= venue.capacity, party_field, format!("must be at most the venue's capacity ({})", venue.capacity));
+}
+
+/// Seats taken: the booking as made, who it invited, and the plan it confirmed, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Booked {
+    pub booking: Booking,
+    pub invitations: Vec<Invitation>,
+    pub plan: Option<Plan>,
+}
+
+/// A slot that cannot take the party: what was asked and how many seats were left.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SlotFull {
+    pub user_id: Uuid,
+    pub venue_id: Uuid,
+    pub booking_time: DateTime<Utc>,
+    pub party_size: i32,
+    pub duration_minutes: i32,
+    /// Seats free at the busiest moment of the party's stay.
+    pub seats_free: i32,
+    pub capacity: i32,
+}
+
+/// What an attempt to take seats came to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Booked is the common answer and lives for one request: boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SeatOutcome {
+    Booked(Booked),
+    Full(SlotFull),
+}
+
+/// What auto-booking a venue did: the group bookings made, the groups the venue had no room
+/// for, and the interested users left out because they already hold a booking there then.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AutoBooked {
+    pub booked: Vec<Booked>,
+    pub full: Vec<SlotFull>,
+    pub already_booked: Vec<Uuid>,
 }
 
 #[cfg(test)]
@@ -79,5 +258,12 @@ mod tests {
         assert!(!Cancelled.can_move_to(Confirmed));
         assert!(!Completed.can_move_to(Cancelled));
         assert!(!Pending.can_move_to(Completed));
+        assert!(!Confirmed.can_move_to(Confirmed));
+    }
+
+    #[test]
+    fn only_pending_and_confirmed_bookings_hold_seats() {
+        let holding: Vec<_> = super::BookingStatus::ALL.into_iter().filter(|s| s.holds_seats()).collect();
+        assert_eq!(holding, vec![Pending, Confirmed]);
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::booking::{Invitation, SlotFull};
 use crate::{
     Booking, FriendRequest, Interaction, Plan, PlanParticipant, User, UserId, UserPreferences, Venue, VenueId,
     VenueInterest,
@@ -86,8 +87,24 @@ pub enum DomainEvent {
     ParticipantUpdated(PlanParticipant),
     #[serde(rename = "plan.confirmed")]
     PlanConfirmed(Plan),
+    /// A confirmed plan whose booking was cancelled.
+    #[serde(rename = "plan.cancelled")]
+    PlanCancelled(Plan),
+    /// Someone was invited to a plan or a booking.
+    #[serde(rename = "invitation.sent")]
+    InvitationSent(Invitation),
+    /// Seats held (`pending`) while an external provider is asked.
+    #[serde(rename = "booking.held")]
+    BookingHeld(Booking),
+    /// A booking now exists (confirmed).
     #[serde(rename = "booking.created")]
     BookingCreated(Booking),
+    /// A hold given back without a booking (the provider failed, or the hold expired).
+    #[serde(rename = "booking.released")]
+    BookingReleased { booking: Booking, reason: String },
+    /// A request the slot could not take.
+    #[serde(rename = "booking.refused")]
+    BookingRefused(SlotFull),
     #[serde(rename = "booking.status_changed")]
     BookingStatusChanged(Booking),
     #[serde(rename = "data.seeded")]
@@ -111,8 +128,15 @@ impl DomainEvent {
             | FriendRemoved { .. }
             | InterestExpressed(_)
             | PlanCreated(_)
-            | ParticipantUpdated(_) => Channel::Social,
-            PlanConfirmed(_) | BookingCreated(_) | BookingStatusChanged(_) => Channel::Bookings,
+            | ParticipantUpdated(_)
+            | InvitationSent(_) => Channel::Social,
+            PlanConfirmed(_)
+            | PlanCancelled(_)
+            | BookingHeld(_)
+            | BookingCreated(_)
+            | BookingReleased { .. }
+            | BookingRefused(_)
+            | BookingStatusChanged(_) => Channel::Bookings,
             VenueCreated(_) | VenueUpdated(_) | VenueDeleted { .. } | DataSeeded { .. } | DataReset => Channel::System,
         }
     }

@@ -3,25 +3,30 @@
 //! committed write publishes. No I/O lives here.
 
 pub mod booking;
+pub mod confirmation;
 pub mod error;
 pub mod event;
 pub mod geo;
+pub mod grouping;
 pub mod hours;
 pub mod interaction;
+pub mod inventory;
 pub mod page;
 pub mod plan;
 pub mod social;
 pub mod user;
 pub mod venue;
 
-pub use booking::{Booking, BookingStatus};
+pub use booking::{
+    AutoBooked, Booked, Booking, BookingInput, BookingStatus, Invitation, SeatOutcome, SeatRequest, SlotFull,
+};
 pub use error::{FieldError, ValidationError};
 pub use event::{Channel, DomainEvent, Event};
 pub use geo::{LatLng, haversine_km};
 pub use hours::OpeningHours;
 pub use interaction::{Interaction, InteractionType, NewInteraction, TimeOfDay};
 pub use page::{Page, PageRequest};
-pub use plan::{ParticipantStatus, Plan, PlanParticipant, PlanStatus};
+pub use plan::{NewPlan, ParticipantStatus, Plan, PlanInput, PlanParticipant, PlanStatus};
 pub use social::{FriendRequest, FriendRequestStatus, RelationshipType, SocialEdge, VenueInterest};
 pub use user::{NewUser, Persona, User, UserPatch, UserPreferences};
 pub use venue::{Category, NewVenue, Venue, VenuePatch};

@@ -5,10 +5,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Where a plan stands.
+use crate::booking::{MAX_DAYS_AHEAD, MAX_PARTY, check_members};
+use crate::error::Checker;
+use crate::{Timestamp, ValidationError};
+
+/// Where a plan stands. A plan being organised is `pending` on the wire (the second seed's
+/// value) and `draft` in the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanStatus {
+    #[serde(rename = "pending", alias = "draft")]
     Draft,
     Confirmed,
     Cancelled,
@@ -72,4 +78,103 @@ pub struct PlanParticipant {
     pub status: ParticipantStatus,
     pub invited_at: DateTime<Utc>,
     pub responded_at: Option<DateTime<Utc>>,
+}
+
+impl Plan {
+    /// How many people go: the organizer and everyone who accepted, or the plan's own
+    /// `party_size` when that is larger (guests who are not on Luna).
+    pub fn party(&self) -> i32 {
+        let accepted = self.participants.iter().filter(|p| p.status == ParticipantStatus::Accepted).count() as i32;
+        let counted = accepted.max(1);
+        self.party_size.map_or(counted, |n| n.max(counted))
+    }
+
+    /// Everyone who accepted, except the organizer, in the order they were invited.
+    pub fn accepted_guests(&self) -> Vec<Uuid> {
+        self.participants
+            .iter()
+            .filter(|p| p.status == ParticipantStatus::Accepted && p.user_id != self.organizer_id)
+            .map(|p| p.user_id)
+            .collect()
+    }
+}
+
+/// The body of `POST /plans/` (the second seed's `PlanCreate`, plus Luna's optional fields).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanInput {
+    pub organizer_id: Uuid,
+    pub venue_id: Uuid,
+    pub start_time: DateTime<Utc>,
+    /// People going, organizer included, when more than those on Luna.
+    #[serde(default)]
+    pub party_size: Option<i32>,
+    /// Users to invite now (more can be invited later).
+    #[serde(default, alias = "invitees")]
+    pub participant_ids: Vec<Uuid>,
+}
+
+/// A plan that passed validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPlan {
+    pub id: Uuid,
+    pub organizer_id: Uuid,
+    pub venue_id: Uuid,
+    pub start_time: Timestamp,
+    pub party_size: Option<i32>,
+    pub invitees: Vec<Uuid>,
+}
+
+impl NewPlan {
+    /// Validates a plan proposed at `now`: it starts in the future (within a year), invites
+    /// distinct people other than the organizer, and its party size is 1 to 1000.
+    pub fn parse(input: PlanInput, now: Timestamp) -> Result<Self, ValidationError> {
+        let mut c = Checker::new();
+        c.check(input.start_time > now, "start_time", "must be in the future");
+        c.check(
+            input.start_time <= now + chrono::Duration::days(MAX_DAYS_AHEAD),
+            "start_time",
+            "must be within a year",
+        );
+        if let Some(n) = input.party_size {
+            c.check((1..=MAX_PARTY).contains(&n), "party_size", format!("must be between 1 and {MAX_PARTY}"));
+        }
+        let invitees = check_members(&mut c, "participant_ids", input.organizer_id, &input.participant_ids);
+        let plan = Self {
+            id: crate::new_id(),
+            organizer_id: input.organizer_id,
+            venue_id: input.venue_id,
+            start_time: input.start_time,
+            party_size: input.party_size,
+            invitees,
+        };
+        c.finish(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_being_organised_is_pending_on_the_wire_and_draft_in_storage() {
+        assert_eq!(serde_json::to_value(PlanStatus::Draft).unwrap(), "pending");
+        assert_eq!(serde_json::from_value::<PlanStatus>("draft".into()).unwrap(), PlanStatus::Draft);
+        assert_eq!(PlanStatus::Draft.as_str(), "draft");
+    }
+
+    #[test]
+    fn plans_in_the_past_or_inviting_the_organizer_are_refused() {
+        let now = chrono::Utc::now();
+        let me = crate::new_id();
+        let input = PlanInput {
+            organizer_id: me,
+            venue_id: crate::new_id(),
+            start_time: now - chrono::Duration::hours(1),
+            party_size: Some(0),
+            participant_ids: vec![me],
+        };
+        let fields: Vec<_> = NewPlan::parse(input, now).unwrap_err().0.into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["start_time", "party_size", "participant_ids"]);
+    }
 }

@@ -194,11 +194,13 @@ fn applying_a_booking_counts_as_social_proof_for_friends() {
         plan_id: None,
         booking_time: t0(),
         party_size: 2,
+        duration_minutes: 120,
         status: domain::BookingStatus::Confirmed,
         confirmation_code: "LUNA-XXXXXX".into(),
         provider: "house".into(),
         agent: "test".into(),
         group_members: vec![],
+        special_requests: None,
         created_at: t0(),
         updated_at: t0(),
     };

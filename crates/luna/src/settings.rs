@@ -38,6 +38,10 @@ pub struct Settings {
     /// The learned model `luna train` writes and `luna serve` loads (default `<data_dir>/model.json`).
     #[serde(default)]
     pub model_path: Option<PathBuf>,
+    /// Bookings: slots, turn times, the provider (`house` or `external`) and its patience,
+    /// hold and idempotency-key lifetimes, alternatives, auto-booking.
+    #[serde(default)]
+    pub booking: app::booking::BookingSettings,
 }
 
 /// Size and place of the generated demo city.
@@ -67,6 +71,7 @@ impl Default for Settings {
             demo: DemoSettings::default(),
             engine: engine::EngineSettings::default(),
             model_path: None,
+            booking: app::booking::BookingSettings::default(),
         }
     }
 }

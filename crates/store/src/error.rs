@@ -52,7 +52,9 @@ impl StoreError {
 const UNIQUE_FIELDS: [&str; 3] = ["handle", "email", "confirmation_code"];
 
 /// Tables, longest first, so a constraint name's table prefix can be stripped.
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 13] = [
+    "booking_invitations",
+    "idempotency_keys",
     "plan_participants",
     "user_preferences",
     "friend_requests",
@@ -125,7 +127,9 @@ fn from_database_error(db: &dyn DatabaseError) -> StoreError {
 fn referenced_entity(culprit: &str) -> &'static str {
     let name = strip_table(culprit.trim_end_matches("_fkey"));
     match name {
-        "user_id" | "other_user_id" | "from_user_id" | "to_user_id" | "organizer_id" => "user",
+        "user_id" | "other_user_id" | "from_user_id" | "to_user_id" | "organizer_id" | "invitee_id" | "inviter_id" => {
+            "user"
+        }
         "venue_id" => "venue",
         "plan_id" => "plan",
         _ => "referenced row",

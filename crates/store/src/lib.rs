@@ -9,6 +9,7 @@
 //! and the same SQL; `sqlite.rs` and `postgres.rs` hold only what truly differs: connecting,
 //! how values are bound, the migrations, and which indexes a bulk load may defer.
 
+pub mod booking;
 mod error;
 mod ops;
 pub mod postgres;
@@ -17,14 +18,17 @@ pub mod sqlite;
 mod store;
 
 use async_trait::async_trait;
+use domain::inventory::Hold;
 use domain::{
-    Booking, Category, DomainEvent, FriendRequest, Id, Interaction, LatLng, NewInteraction, NewUser, NewVenue, Page,
-    PageRequest, Plan, PlanParticipant, RelationshipType, SocialEdge, Timestamp, User, UserId, UserPatch,
-    UserPreferences, Venue, VenueId, VenueInterest, VenuePatch,
+    AutoBooked, Booked, Booking, BookingId, BookingStatus, Category, DomainEvent, FriendRequest, Id, Interaction,
+    LatLng, NewInteraction, NewPlan, NewUser, NewVenue, Page, PageRequest, Plan, PlanId, PlanParticipant,
+    RelationshipType, SeatOutcome, SocialEdge, Timestamp, User, UserId, UserPatch, UserPreferences, Venue, VenueId,
+    VenueInterest, VenuePatch,
 };
 use serde::Serialize;
 use std::sync::Arc;
 
+pub use booking::{BookingQuery, IdempotencyKey, Idempotent, NewBooking};
 pub use error::{StoreError, StoreResult};
 pub use store::SqlStore;
 
@@ -227,6 +231,57 @@ pub trait Store: Send + Sync + 'static {
         venue_id: VenueId,
         preferred_time: Option<Timestamp>,
     ) -> StoreResult<VenueInterest>;
+
+    // ---- plans ----
+    /// Proposes a plan: the organizer takes part (accepted), the invitees are invited
+    /// (`plan.created`, then `invitation.sent` each). `NotFound` for an unknown user or venue.
+    async fn create_plan(&self, new: NewPlan) -> StoreResult<Plan>;
+    /// The plan with its participants.
+    async fn get_plan(&self, id: PlanId) -> StoreResult<Plan>;
+    /// Invites more people to a pending plan (those already on it stay as they are).
+    /// `Conflict` once the plan is confirmed or cancelled.
+    async fn invite_to_plan(&self, plan_id: PlanId, users: Vec<UserId>) -> StoreResult<Plan>;
+    /// An invitee accepts or declines (and may change their mind while the plan is pending).
+    /// `NotFound` unless invited; `Conflict` once the plan is confirmed or cancelled.
+    async fn answer_plan_invitation(&self, plan_id: PlanId, user_id: UserId, accept: bool) -> StoreResult<Plan>;
+
+    // ---- bookings ----
+    /// Takes seats for `new` if the venue has room at the busiest moment of the stay, in one
+    /// transaction that locks the venue first (race-free on both backends). A `Confirmed` booking
+    /// is made at once (with its invitations, and its plan confirmed); a `Pending` one holds the
+    /// seats until [`Store::confirm_hold`] or [`Store::release_hold`]. A full slot is answered
+    /// [`SeatOutcome::Full`] and recorded. With a key: replayed if the key was used with the
+    /// same request; `Invalid` (field `idempotency_key`) with another; `Conflict` while in flight.
+    /// `Conflict` with field `confirmation_code` when the code is taken (draw another).
+    async fn book(&self, new: NewBooking, key: Option<IdempotencyKey>) -> StoreResult<Idempotent<SeatOutcome>>;
+    /// Confirms a hold (its provider said yes) and saves the key's answer.
+    async fn confirm_hold(&self, id: BookingId, key: Option<IdempotencyKey>) -> StoreResult<Booked>;
+    /// Deletes a pending hold and frees the key; returns whether a hold was released.
+    async fn release_hold(&self, id: BookingId, reason: &str, key: Option<IdempotencyKey>) -> StoreResult<bool>;
+    /// Books several groups at one venue in one transaction (see `ops::seats::auto_book`).
+    async fn auto_book(
+        &self,
+        venue_id: VenueId,
+        groups: Vec<NewBooking>,
+        key: Option<IdempotencyKey>,
+    ) -> StoreResult<Idempotent<AutoBooked>>;
+    /// Moves a booking along its state machine at time `at`. `Conflict` for an illegal move.
+    async fn set_booking_status(&self, id: BookingId, next: BookingStatus, at: Timestamp) -> StoreResult<Booking>;
+    async fn get_booking(&self, id: BookingId) -> StoreResult<Booking>;
+    /// The plan's booking (the one holding seats, else the latest).
+    async fn plan_booking(&self, plan_id: PlanId) -> StoreResult<Booking>;
+    /// Bookings in id order, filtered.
+    async fn list_bookings(&self, query: &BookingQuery, page: PageRequest) -> StoreResult<Page<Booking>>;
+    /// What the bookings of a venue hold over `[from, to)`. `NotFound` for no such venue.
+    async fn venue_holds(&self, venue_id: VenueId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<Hold>>;
+    /// Interests in a venue with a preferred time at or after `from`, in time order.
+    async fn venue_interests(&self, venue_id: VenueId, from: Timestamp) -> StoreResult<Vec<VenueInterest>>;
+    /// Holds pending since before `before`, oldest first.
+    async fn stale_holds(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<Booking>>;
+    /// Removes idempotency keys in flight since before `in_flight_before` and answered ones
+    /// older than `answered_before`.
+    async fn purge_idempotency_keys(&self, in_flight_before: Timestamp, answered_before: Timestamp)
+    -> StoreResult<u64>;
 
     // ---- bulk: seeding, import, reset, snapshot loading ----
     /// Writes a batch in one transaction with multi-row inserts; no per-row events. Rows are

@@ -61,6 +61,7 @@ fn arguments(args: Vec<Arg>) -> Result<PgArguments, sqlx::Error> {
 impl Conn for PgConnection {
     const BACKEND: Backend = Backend::Postgres;
     const BEGIN_WRITE: &'static str = "BEGIN";
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
     const MAX_BINDS: usize = 65_535;
     const AFTER_BULK_LOAD: &'static [&'static str] = &["ANALYZE"];
     const DEFERRABLE_INDEXES: &'static [DeferrableIndex] = &[

@@ -154,6 +154,10 @@ pub(crate) trait Conn: Send {
     /// How a write transaction starts (`BEGIN IMMEDIATE` on SQLite takes the write lock up
     /// front, so a transaction never fails half-way with `SQLITE_BUSY` when it starts writing).
     const BEGIN_WRITE: &'static str;
+    /// Appended to a `SELECT` of one row to lock it until the transaction ends: ` FOR UPDATE`
+    /// on PostgreSQL; nothing on SQLite, where a write transaction (`BEGIN IMMEDIATE`) already
+    /// holds the one write lock of the database.
+    const FOR_UPDATE: &'static str;
     /// The most bind values one statement may carry.
     const MAX_BINDS: usize;
     /// Indexes a bulk load may drop and rebuild afterwards. They must match the migrations (a

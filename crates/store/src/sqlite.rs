@@ -176,6 +176,7 @@ fn arguments(args: Vec<Arg>) -> Result<SqliteArguments, sqlx::Error> {
 impl Conn for SqliteConnection {
     const BACKEND: Backend = Backend::Sqlite;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const FOR_UPDATE: &'static str = "";
     const MAX_BINDS: usize = 32_766;
     const AFTER_BULK_LOAD: &'static [&'static str] = &["PRAGMA optimize", "PRAGMA wal_checkpoint(TRUNCATE)"];
     const DEFERRABLE_INDEXES: &'static [DeferrableIndex] = &[

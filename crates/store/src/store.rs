@@ -12,10 +12,11 @@ use domain::{
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Transaction};
 
-use crate::ops::{bulk, interactions, outbox, social, users, venues};
+use crate::ops::{bookings, bulk, idempotency, interactions, outbox, plans, seats, social, users, venues};
 use crate::sql::{Conn, Sql};
 use crate::{
-    Backend, Batch, Counts, Friend, OutboxRecord, RequestDirection, Store, StoreResult, UserQuery, VenueQuery,
+    Backend, Batch, BookingQuery, Counts, Friend, IdempotencyKey, Idempotent, NewBooking, OutboxRecord,
+    RequestDirection, Store, StoreResult, UserQuery, VenueQuery,
 };
 
 /// A [`Store`] on a SQL database: [`SqliteStore`](crate::sqlite::SqliteStore) or
@@ -202,6 +203,115 @@ where
         preferred_time: Option<Timestamp>,
     ) -> StoreResult<VenueInterest> {
         write_tx!(self, social::express_interest, user_id, venue_id, preferred_time)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %new.id), err)]
+    async fn create_plan(&self, new: domain::NewPlan) -> StoreResult<domain::Plan> {
+        write_tx!(self, plans::create_plan, new)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %id), err)]
+    async fn get_plan(&self, id: domain::PlanId) -> StoreResult<domain::Plan> {
+        read!(self, plans::get_plan, id)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %plan_id, n = users.len()), err)]
+    async fn invite_to_plan(&self, plan_id: domain::PlanId, users: Vec<UserId>) -> StoreResult<domain::Plan> {
+        write_tx!(self, plans::invite, plan_id, users)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %plan_id, user_id = %user_id, accept), err)]
+    async fn answer_plan_invitation(
+        &self,
+        plan_id: domain::PlanId,
+        user_id: UserId,
+        accept: bool,
+    ) -> StoreResult<domain::Plan> {
+        write_tx!(self, plans::answer, plan_id, user_id, accept)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), booking_id = %new.id, venue_id = %new.request.venue_id), err(level = "debug"))]
+    async fn book(&self, new: NewBooking, key: Option<IdempotencyKey>) -> StoreResult<Idempotent<domain::SeatOutcome>> {
+        write_tx!(self, seats::book, new, key)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), booking_id = %id), err)]
+    async fn confirm_hold(&self, id: domain::BookingId, key: Option<IdempotencyKey>) -> StoreResult<domain::Booked> {
+        write_tx!(self, seats::confirm_hold, id, key)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), booking_id = %id, reason), err)]
+    async fn release_hold(
+        &self,
+        id: domain::BookingId,
+        reason: &str,
+        key: Option<IdempotencyKey>,
+    ) -> StoreResult<bool> {
+        write_tx!(self, seats::release_hold, id, reason, key)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %venue_id, groups = groups.len()), err)]
+    async fn auto_book(
+        &self,
+        venue_id: VenueId,
+        groups: Vec<NewBooking>,
+        key: Option<IdempotencyKey>,
+    ) -> StoreResult<Idempotent<domain::AutoBooked>> {
+        write_tx!(self, seats::auto_book, venue_id, groups, key)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), booking_id = %id, next = next.as_str()), err(level = "debug"))]
+    async fn set_booking_status(
+        &self,
+        id: domain::BookingId,
+        next: domain::BookingStatus,
+        at: Timestamp,
+    ) -> StoreResult<domain::Booking> {
+        write_tx!(self, bookings::set_status, id, next, at)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), booking_id = %id), err(level = "debug"))]
+    async fn get_booking(&self, id: domain::BookingId) -> StoreResult<domain::Booking> {
+        read!(self, bookings::get_booking, id)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %plan_id), err(level = "debug"))]
+    async fn plan_booking(&self, plan_id: domain::PlanId) -> StoreResult<domain::Booking> {
+        read!(self, bookings::plan_booking, plan_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = page.limit), err)]
+    async fn list_bookings(&self, query: &BookingQuery, page: PageRequest) -> StoreResult<Page<domain::Booking>> {
+        read!(self, bookings::list_bookings, query, page)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %venue_id), err)]
+    async fn venue_holds(
+        &self,
+        venue_id: VenueId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<domain::inventory::Hold>> {
+        read!(self, bookings::venue_holds, venue_id, from, to)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %venue_id), err)]
+    async fn venue_interests(&self, venue_id: VenueId, from: Timestamp) -> StoreResult<Vec<VenueInterest>> {
+        read!(self, bookings::venue_interests, venue_id, from)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    async fn stale_holds(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<domain::Booking>> {
+        read!(self, bookings::stale_holds, before, limit)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    async fn purge_idempotency_keys(
+        &self,
+        in_flight_before: Timestamp,
+        answered_before: Timestamp,
+    ) -> StoreResult<u64> {
+        write_tx!(self, idempotency::purge, in_flight_before, answered_before)
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), rows = batch.len()), err)]

@@ -5,7 +5,8 @@
 //! new domain event does not compile until it is documented here.
 
 use domain::{
-    Booking, Channel, FriendRequest, Interaction, Plan, PlanParticipant, User, UserPreferences, Venue, VenueInterest,
+    Booking, Channel, FriendRequest, Interaction, Invitation, Plan, PlanParticipant, SlotFull, User, UserPreferences,
+    Venue, VenueInterest,
 };
 use serde::Serialize;
 use utoipa::openapi::OpenApi;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use app::telemetry::ServerMetrics;
 
 /// Every event type, with the channel it is published on.
-pub const EVENT_TYPES: [(&str, Channel); 20] = [
+pub const EVENT_TYPES: [(&str, Channel); 25] = [
     ("user.created", Channel::UserActions),
     ("user.updated", Channel::UserActions),
     ("user.deleted", Channel::UserActions),
@@ -27,8 +28,13 @@ pub const EVENT_TYPES: [(&str, Channel); 20] = [
     ("interest.expressed", Channel::Social),
     ("plan.created", Channel::Social),
     ("plan.participant_updated", Channel::Social),
+    ("invitation.sent", Channel::Social),
     ("plan.confirmed", Channel::Bookings),
+    ("plan.cancelled", Channel::Bookings),
+    ("booking.held", Channel::Bookings),
     ("booking.created", Channel::Bookings),
+    ("booking.released", Channel::Bookings),
+    ("booking.refused", Channel::Bookings),
     ("booking.status_changed", Channel::Bookings),
     ("venue.created", Channel::System),
     ("venue.updated", Channel::System),
@@ -45,8 +51,12 @@ pub fn describe(c: Channel) -> &'static str {
         Channel::Recommendations => {
             "Recommendations served (no event types yet: they land with the recommendation API)"
         }
-        Channel::Bookings => "Plans confirmed and bookings created or changed",
-        Channel::Social => "Friend requests and friendships, venue interests, plans and their participants",
+        Channel::Bookings => {
+            "Plans confirmed or cancelled; seats held, bookings created, released, refused (slot full) or changed"
+        }
+        Channel::Social => {
+            "Friend requests and friendships, venue interests, plans, their participants and invitations"
+        }
         Channel::System => "Venues created, changed or deleted; data seeded or reset",
         Channel::Metrics => "A metrics.snapshot from every server every few seconds",
         Channel::Simulation => "Simulator control and progress",
@@ -88,8 +98,18 @@ pub enum EventPayload {
     ParticipantUpdated(PlanParticipant),
     #[serde(rename = "plan.confirmed")]
     PlanConfirmed(Plan),
+    #[serde(rename = "plan.cancelled")]
+    PlanCancelled(Plan),
+    #[serde(rename = "invitation.sent")]
+    InvitationSent(Invitation),
+    #[serde(rename = "booking.held")]
+    BookingHeld(Booking),
     #[serde(rename = "booking.created")]
     BookingCreated(Booking),
+    #[serde(rename = "booking.released")]
+    BookingReleased { booking: Booking, reason: String },
+    #[serde(rename = "booking.refused")]
+    BookingRefused(SlotFull),
     #[serde(rename = "booking.status_changed")]
     BookingStatusChanged(Booking),
     #[serde(rename = "data.seeded")]
@@ -136,7 +156,12 @@ mod tests {
             PlanCreated(_) => "plan.created",
             ParticipantUpdated(_) => "plan.participant_updated",
             PlanConfirmed(_) => "plan.confirmed",
+            PlanCancelled(_) => "plan.cancelled",
+            InvitationSent(_) => "invitation.sent",
+            BookingHeld(_) => "booking.held",
             BookingCreated(_) => "booking.created",
+            BookingReleased { .. } => "booking.released",
+            BookingRefused(_) => "booking.refused",
             BookingStatusChanged(_) => "booking.status_changed",
             DataSeeded { .. } => "data.seeded",
             DataReset => "data.reset",

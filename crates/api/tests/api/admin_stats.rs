@@ -27,11 +27,13 @@ fn booking(user_id: uuid::Uuid, venue_id: uuid::Uuid, status: BookingStatus, n: 
         plan_id: None,
         booking_time: now + chrono::Duration::days(1),
         party_size: 2,
+        duration_minutes: 120,
         status,
         confirmation_code: format!("LUNA-T{n:04}"),
         provider: "house".into(),
         agent: "test".into(),
         group_members: vec![],
+        special_requests: None,
         created_at: now,
         updated_at: now,
     }
@@ -73,7 +75,10 @@ async fn stats_count_users_venues_bookings_by_status_and_events_in_the_seed_shap
         .post(srv.url("/api/v1/admin/data/seed"))
         .json(&serde_json::json!({"users": 20, "venues": 10}))
         .send();
-    assert_eq!(res.await.unwrap().status(), StatusCode::OK);
+    let res = res.await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // The seed books its confirmed plans (all confirmed).
+    let seeded = res.json::<serde_json::Value>().await.unwrap()["seeded"]["bookings"].as_u64().unwrap();
     use BookingStatus::*;
     let (user, venue) = book(srv, &[Pending, Confirmed, Confirmed, Cancelled, NoShow]).await;
     let like = serde_json::json!({"user_id": user, "interaction_type": "like"});
@@ -89,9 +94,10 @@ async fn stats_count_users_venues_bookings_by_status_and_events_in_the_seed_shap
     let (simulated, real) = (stats["users"]["simulated"].as_u64().unwrap(), stats["users"]["real"].as_u64().unwrap());
     assert_eq!((simulated + real, real), (21, 1), "seeded users have personas; the booker has none");
     assert_eq!(stats["venues"]["total"], 11);
-    assert_eq!((stats["bookings"]["total"].as_u64(), stats["bookings"]["confirmed"].as_u64()), (Some(5), Some(2)));
+    let totals = (stats["bookings"]["total"].as_u64(), stats["bookings"]["confirmed"].as_u64());
+    assert_eq!(totals, (Some(5 + seeded), Some(2 + seeded)));
     let by_status = stats["bookings"]["by_status"].as_object().unwrap();
-    let expected = [("pending", 1), ("confirmed", 2), ("cancelled", 1), ("completed", 0), ("no_show", 1)];
+    let expected = [("pending", 1), ("confirmed", 2 + seeded), ("cancelled", 1), ("completed", 0), ("no_show", 1)];
     for (name, n) in expected {
         assert_eq!(by_status[name], n, "{name}");
     }

@@ -75,8 +75,17 @@ fn database_url(admin_url: &str, name: &str) -> String {
 
 /// Starts the server on a fresh database; `None` when the backend is not configured.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, AppSettings::default(), |app| app).await
+}
+
+/// Starts the server on a fresh database with these settings, the app adjusted by `configure`.
+pub async fn spawn_app_with(
+    backend: Backend,
+    settings: AppSettings,
+    configure: impl FnOnce(App) -> App,
+) -> Option<TestApp> {
     let FreshStore { store, dir, pg } = fresh_store(backend).await?;
-    let app = App::new(store, AppSettings::default());
+    let app = configure(App::new(store, settings));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -139,6 +148,11 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
         self.client.post(self.url(path)).json(body).send().await.expect("POST")
+    }
+
+    /// POSTs JSON with an `Idempotency-Key`.
+    pub async fn post_with_key(&self, path: &str, key: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).header("idempotency-key", key).json(body).send().await.expect("POST")
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> Response {

@@ -103,6 +103,8 @@ async fn events_committed_while_redis_is_cut_off_are_all_delivered_when_it_retur
     let mut sse = srv.sse(STREAM, None).await;
     srv.create_user("before_cut").await;
     sse.next_event().await;
+    // The relay marks an event published after the bus took it: wait for that before cutting.
+    srv.drained().await;
     proxy.cut();
     let waiting = write_while_unpublished(&srv, "cut").await;
     health_becomes(&srv, "degraded").await;

@@ -4,22 +4,19 @@
 //!
 //! Recommendations come from the engine-backed service (`App::recommend_venues`, the
 //! [`RECOMMENDER`] ranker, asked at the simulated time), so click-through and conversion in
-//! the metrics measure the real recommender.
-//!
-//! Services that do not exist yet are plug points, marked `PLUG` below:
-//! - **Plans and bookings** (`CreatePlan`, `AnswerInvitation`, `Book`, `Cancel`, `NoShow`,
-//!   `Attend`): answered [`Outcome::Unavailable`] and counted as `skipped_unavailable`; no
-//!   booking is ever faked. Return `Effect::Plan` / `Effect::Booking` with the new id when
-//!   plugging them in: the runner then delivers invitations and tracks bookings (cancel,
-//!   no-show, attend) without other changes.
+//! the metrics measure the real recommender. Plans and bookings run through the plan and
+//! booking services with the simulated time as "now" (`CreatePlan`, `AnswerInvitation`,
+//! `Book` with an idempotency key from its handle, `Cancel`, `NoShow`, `Attend` which
+//! completes the booking and logs a visit). A booking the venue refuses (full, or closed
+//! then) is [`Outcome::Refused`], counted apart from failures.
 
 use domain::interaction::InteractionInput;
-use domain::{Id, InteractionType, PageRequest, Timestamp};
+use domain::{BookingInput, BookingStatus, Id, InteractionType, PageRequest, PlanInput, Timestamp};
 use engine::{Ranker, VenueQuery};
 
-use super::action::Action;
+use super::action::{Action, Handle};
 use super::world::{SimUser, World};
-use crate::{App, AppResult, VenueSearch};
+use crate::{App, AppError, AppResult, VenueSearch};
 
 /// The ranker simulated users get their recommendations from (named in the metrics).
 pub const RECOMMENDER: &str = "default";
@@ -31,6 +28,9 @@ pub enum Outcome {
     Done { write: bool },
     /// The service does not exist yet; nothing was called.
     Unavailable,
+    /// The service refused for a reason of the world, not of the call (a booking at a full or
+    /// closed venue); the message says why.
+    Refused(String),
     /// The service refused or failed; the message says why.
     Failed(String),
     /// A decision that calls no service (ignoring recommendations).
@@ -39,8 +39,6 @@ pub enum Outcome {
 
 /// What a successful action hands back to the simulation.
 #[derive(Debug, Clone, PartialEq, Default)]
-// `Plan` and `Booking` are built once plans and bookings are plugged in (see above).
-#[allow(dead_code)]
 pub enum Effect {
     #[default]
     None,
@@ -55,6 +53,8 @@ pub enum Effect {
 pub struct Executor<'a> {
     pub app: &'a App,
     pub world: &'a World,
+    /// Tells this run's idempotency keys from another run's with the same seed.
+    pub run_id: Id,
 }
 
 impl Executor<'_> {
@@ -66,6 +66,10 @@ impl Executor<'_> {
         match self.run(&self.world.users[user as usize], at, action).await {
             Ok(Some((write, effect))) => (Outcome::Done { write }, effect),
             Ok(None) => (Outcome::Unavailable, Effect::None),
+            Err(e @ AppError::NoRoom(_)) => (Outcome::Refused(e.to_string()), Effect::None),
+            Err(e @ AppError::Invalid(_)) if matches!(action, Action::Book { .. }) => {
+                (Outcome::Refused(e.to_string()), Effect::None)
+            }
             Err(e) => (Outcome::Failed(e.to_string()), Effect::None),
         }
     }
@@ -111,20 +115,54 @@ impl Executor<'_> {
                 app.express_interest(user.id, self.world.venues[*venue as usize].id, Some(*when)).await?;
                 (true, Effect::None)
             }
-            // PLUG (plans, issue 4): `app.create_plan(organizer, venue, at, invitees)` then
-            // `(true, Effect::Plan(plan.id))`; `AnswerInvitation` -> `app.answer_invitation(plan_id,
-            // user, accept)` then `(true, Effect::None)`.
-            Action::CreatePlan { .. } | Action::AnswerInvitation { .. } => return Ok(None),
-            // PLUG (bookings, issue 4): `Book` -> `app.create_booking(user, venue, at, party,
-            // idempotency key from the handle)` then `(true, Effect::Booking(booking.id))`;
-            // `Cancel` / `NoShow` -> the booking status change; `Attend` -> complete the
-            // booking and `self.interact(user, venue, InteractionType::Visit, ..)`.
-            Action::Book { .. } | Action::Cancel { .. } | Action::NoShow { .. } | Action::Attend { .. } => {
-                return Ok(None);
+            Action::CreatePlan { venue, at: start, invitees, .. } => {
+                let input = PlanInput {
+                    organizer_id: user.id,
+                    venue_id: self.world.venues[*venue as usize].id,
+                    start_time: *start,
+                    party_size: None,
+                    participant_ids: invitees.iter().map(|&i| self.world.users[i as usize].id).collect(),
+                };
+                let plan = app.create_plan(input, at).await?;
+                (true, Effect::Plan(plan.id))
+            }
+            Action::AnswerInvitation { accept, plan_id, .. } => {
+                let Some(plan_id) = plan_id else { return Ok(None) };
+                app.answer_invitation(*plan_id, user.id, *accept).await?;
+                (true, Effect::None)
+            }
+            Action::Book { booking, venue, at: when, party } => {
+                let input = BookingInput {
+                    venue_id: self.world.venues[*venue as usize].id,
+                    booking_time: Some(*when),
+                    party_size: Some(i32::from(*party)),
+                    group_members: Vec::new(),
+                    special_requests: None,
+                };
+                let receipt = app.create_booking(user.id, input, Some(self.key(*booking)), at).await?;
+                (true, Effect::Booking(receipt.into_inner().booking_id))
+            }
+            Action::Cancel { booking_id, .. } => {
+                app.set_booking_status(*booking_id, BookingStatus::Cancelled, at).await?;
+                (true, Effect::None)
+            }
+            Action::NoShow { booking_id, .. } => {
+                app.set_booking_status(*booking_id, BookingStatus::NoShow, at).await?;
+                (true, Effect::None)
+            }
+            Action::Attend { venue, booking_id, .. } => {
+                let done = app.set_booking_status(*booking_id, BookingStatus::Completed, at).await?;
+                self.interact(user, *venue, InteractionType::Visit, done.booking.duration_minutes * 60, at).await?;
+                (true, Effect::None)
             }
             Action::IgnoreRecommendations { .. } => (false, Effect::None),
         };
         Ok(Some(out))
+    }
+
+    /// The idempotency key of a booking attempt: the run and the maker's handle.
+    fn key(&self, booking: Handle) -> String {
+        format!("sim-{}-{}.{}", self.run_id.simple(), booking.owner, booking.seq)
     }
 
     /// Venue recommendations for `user` at simulated time `at`, from the same service as

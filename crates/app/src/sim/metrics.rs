@@ -19,7 +19,7 @@ pub struct HourMetrics {
     pub hour: u8,
     /// Actions decided in that hour (service calls and skips).
     pub actions: u64,
-    /// Booking attempts (confirmed, failed or skipped while bookings are unavailable).
+    /// Booking attempts (confirmed, refused, failed or skipped while bookings are unavailable).
     pub booking_attempts: u64,
     pub bookings_confirmed: u64,
     /// People invited to plans (sent or skipped while plans are unavailable).
@@ -33,6 +33,8 @@ pub struct BookingMetrics {
     pub attempted: u64,
     pub confirmed: u64,
     pub failed: u64,
+    /// Attempts the venue refused (full, or closed then).
+    pub refused: u64,
     /// Attempts not made because the booking service is not available yet.
     pub skipped_unavailable: u64,
     pub cancelled: u64,
@@ -151,6 +153,7 @@ impl Metrics {
                     bump(&mut s.failures.by_type, action.kind());
                     s.failures.last_error = Some(format!("{}: {e}", action.kind()));
                 }
+                Outcome::Refused(_) => s.actions_total += 1,
                 Outcome::Unavailable => bump(&mut s.skipped_unavailable, action.kind()),
                 Outcome::NoCall => {}
             }
@@ -225,6 +228,7 @@ impl MetricsSnapshot {
 fn count_kind(s: &mut MetricsSnapshot, action: &Action, outcome: &Outcome, hour: usize) {
     let done = matches!(outcome, Outcome::Done { .. });
     let skipped = matches!(outcome, Outcome::Unavailable);
+    let refused = matches!(outcome, Outcome::Refused(_));
     let (b, r, so) = (&mut s.bookings, &mut s.recommendations, &mut s.social);
     let h = &mut s.hourly[hour % 24];
     match action {
@@ -236,6 +240,8 @@ fn count_kind(s: &mut MetricsSnapshot, action: &Action, outcome: &Outcome, hour:
                 b.confirmed += 1
             } else if skipped {
                 b.skipped_unavailable += 1
+            } else if refused {
+                b.refused += 1
             } else {
                 b.failed += 1
             }

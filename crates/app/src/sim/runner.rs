@@ -103,6 +103,8 @@ pub struct Runner {
     pub end_tick: Option<u64>,
     pub concurrency: usize,
     pub log: ActionLog,
+    /// Keeps this run's idempotency keys apart from other runs' (never in the log).
+    run_id: domain::Id,
     schedule: Schedule,
     states: Vec<UserState>,
     agenda: BTreeMap<u64, Vec<(u32, Action)>>,
@@ -128,6 +130,7 @@ impl Runner {
             end_tick,
             concurrency: opts.concurrency.max(1),
             log: ActionLog::new(opts.keep_log),
+            run_id: domain::new_id(),
             schedule: Schedule::new(opts.scenario),
             agenda: BTreeMap::new(),
         }
@@ -216,7 +219,7 @@ impl Runner {
         let local = LocalTime::at(at, world.tz());
         let surge = self.schedule.surge(at, local);
         let app = self.app.clone();
-        let exec = Executor { app: &app, world: &world };
+        let exec = Executor { app: &app, world: &world, run_id: self.run_id };
         for (user, action) in self.agenda.remove(&tick).unwrap_or_default() {
             self.log.push(tick, user, &action);
             self.execute(&exec, tick, user, at, local, action).await;

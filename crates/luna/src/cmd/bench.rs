@@ -1,6 +1,7 @@
 //! `luna bench`: load-tests the recommendation endpoints of a running server for a fixed time
 //! with N concurrent keep-alive connections, each asking for a random (seeded) user among ids
 //! fetched from the server, then prints requests/s, latency median and p99, and errors.
+//! `--bookings` books instead (see `bench_bookings`) and also prints bookings/s.
 
 use std::time::{Duration, Instant};
 
@@ -30,13 +31,23 @@ pub struct BenchArgs {
     /// Random seed of the user picks.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Book instead: each request books `--party` people at a random venue, at a random time it
+    /// is open in the next `--days` days, through `POST /api/v1/bookings/{user}/create`.
+    #[arg(long)]
+    pub bookings: bool,
+    /// Party size of each booking.
+    #[arg(long, default_value_t = 2)]
+    pub party: i32,
+    /// Days ahead the booking times spread over.
+    #[arg(long, default_value_t = 30)]
+    pub days: i64,
 }
 
 /// One connection's tally.
 #[derive(Default)]
-struct Tally {
-    latencies_us: Vec<u32>,
-    errors: u64,
+pub(crate) struct Tally {
+    pub latencies_us: Vec<u32>,
+    pub errors: u64,
 }
 
 pub async fn run(_settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
@@ -47,6 +58,9 @@ pub async fn run(_settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
         .build()
         .context("HTTP client")?;
     let base = args.url.trim_end_matches('/').to_string();
+    if args.bookings {
+        return super::bench_bookings::run(&client, &base, &args).await;
+    }
     let users = fetch_users(&client, &base, args.sample).await?;
     anyhow::ensure!(!users.is_empty(), "the server at {base} has no users (seed it first)");
     eprintln!(
@@ -90,7 +104,7 @@ pub async fn run(_settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn report(all: &Tally, elapsed: Duration) {
+pub(crate) fn report(all: &Tally, elapsed: Duration) {
     let mut l = all.latencies_us.clone();
     l.sort_unstable();
     let pct = |p: f64| l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or(0);
@@ -104,7 +118,7 @@ fn report(all: &Tally, elapsed: Duration) {
 }
 
 /// Up to `want` user ids, page by page through `GET /api/v1/users`.
-async fn fetch_users(client: &reqwest::Client, base: &str, want: usize) -> anyhow::Result<Vec<String>> {
+pub(crate) async fn fetch_users(client: &reqwest::Client, base: &str, want: usize) -> anyhow::Result<Vec<String>> {
     let mut ids = Vec::new();
     let mut after: Option<String> = None;
     while ids.len() < want {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+mod bench_bookings;
 pub mod config;
 pub mod eval;
 pub mod import;

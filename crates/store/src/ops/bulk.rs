@@ -56,8 +56,7 @@ pub(crate) async fn insert_batch<C: Conn>(c: &mut C, batch: Batch) -> StoreResul
     participants.sort_unstable_by_key(|p| (p.plan_id, p.user_id));
     let head = "INSERT INTO plan_participants (plan_id, user_id, status, invited_at, responded_at)";
     insert_rows(c, head, &participants, |p| Ok(participant_args(p))).await?;
-    let head = "INSERT INTO bookings (id, user_id, venue_id, plan_id, booking_time, party_size, status, \
-                confirmation_code, provider, agent, group_members, created_at, updated_at)";
+    let head = concat!("INSERT INTO bookings (", super::bookings::booking_columns!(), ")");
     insert_rows(c, head, &bookings, booking_args).await?;
     Ok(())
 }
@@ -138,7 +137,8 @@ fn participant_args(p: &PlanParticipant) -> [Arg; 5] {
     [p.plan_id.into(), p.user_id.into(), p.status.as_str().into(), p.invited_at.into(), p.responded_at.into()]
 }
 
-fn booking_args(b: &Booking) -> StoreResult<[Arg; 13]> {
+/// The binds of one `bookings` row, in `booking_columns!` order.
+fn booking_args(b: &Booking) -> StoreResult<[Arg; 15]> {
     Ok([
         b.id.into(),
         b.user_id.into(),
@@ -146,19 +146,23 @@ fn booking_args(b: &Booking) -> StoreResult<[Arg; 13]> {
         b.plan_id.into(),
         b.booking_time.into(),
         b.party_size.into(),
+        b.duration_minutes.into(),
         b.status.as_str().into(),
         b.confirmation_code.as_str().into(),
         b.provider.as_str().into(),
         b.agent.as_str().into(),
         Arg::json(&b.group_members)?,
+        b.special_requests.as_deref().into(),
         b.created_at.into(),
         b.updated_at.into(),
     ])
 }
 
 /// Every table, children before parents.
-const TABLES_CHILDREN_FIRST: [&str; 11] = [
+const TABLES_CHILDREN_FIRST: [&str; 13] = [
     "outbox",
+    "idempotency_keys",
+    "booking_invitations",
     "bookings",
     "plan_participants",
     "plans",

@@ -3,10 +3,14 @@
 //! (the caller opens and commits it); write functions record their events in the outbox on that
 //! same connection, so an event exists if and only if its write committed.
 
+pub(crate) mod bookings;
 pub(crate) mod bulk;
+pub(crate) mod idempotency;
 pub(crate) mod interactions;
 pub(crate) mod outbox;
+pub(crate) mod plans;
 pub(crate) mod relay_lease;
+pub(crate) mod seats;
 pub(crate) mod social;
 pub(crate) mod status_counts;
 pub(crate) mod users;

@@ -106,7 +106,7 @@ pub(crate) struct InterestRow {
 }
 
 impl InterestRow {
-    fn into_domain(self) -> VenueInterest {
+    pub(crate) fn into_domain(self) -> VenueInterest {
         VenueInterest {
             user_id: self.user_id,
             venue_id: self.venue_id,

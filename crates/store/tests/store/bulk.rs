@@ -120,11 +120,13 @@ async fn a_batch_is_written_and_scanned_back_in_key_order(store: DynStore) {
         plan_id: Some(plan_id),
         booking_time: plan.start_time,
         party_size: 3,
+        duration_minutes: 120,
         status: BookingStatus::Confirmed,
         confirmation_code: "LUNA-7K3QX9".into(),
         provider: "house".into(),
         agent: "booking_agent".into(),
         group_members: vec![users[1].id, users[2].id],
+        special_requests: Some("window seat".into()),
         created_at: now(),
         updated_at: now(),
     };
@@ -142,9 +144,11 @@ async fn a_batch_is_written_and_scanned_back_in_key_order(store: DynStore) {
         }],
         participants: vec![participant(&users[1]), participant(&users[2])],
         plans: vec![plan],
-        bookings: vec![booking],
+        bookings: vec![booking.clone()],
     };
     store.insert_batch(batch).await.unwrap();
+    assert_eq!(store.get_booking(booking.id).await.unwrap(), booking);
+    assert_eq!(store.plan_booking(plan_id).await.unwrap(), booking);
 
     let expected = Counts {
         users: 5,

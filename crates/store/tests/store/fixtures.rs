@@ -61,3 +61,46 @@ pub async fn interaction(store: &DynStore, user: &User, venue: &Venue) -> Intera
 pub async fn pending_event_types(store: &DynStore) -> Vec<String> {
     store.unpublished_events(1000).await.expect("outbox").into_iter().map(|r| r.event.event_type()).collect()
 }
+
+/// A venue seating `capacity` people, always open.
+pub async fn venue_seating(store: &DynStore, name: &str, capacity: i32) -> Venue {
+    let mut v = new_venue(name, Category::Restaurant, 40.73, -73.99);
+    v.capacity = capacity;
+    store.create_venue(v).await.expect("create venue")
+}
+
+/// Tomorrow at `hour`:`minute` UTC (microsecond precision, as stored).
+pub fn tomorrow_at(hour: u32, minute: u32) -> domain::Timestamp {
+    use chrono::{Duration, TimeZone, Utc};
+    let day = (Utc::now() + Duration::days(1)).date_naive();
+    Utc.from_utc_datetime(&day.and_hms_opt(hour, minute, 0).expect("valid time"))
+}
+
+/// A confirmed-at-once (house) booking of `party` at `venue` from `at` for two hours.
+pub fn new_booking(user: &User, venue: &Venue, at: domain::Timestamp, party: i32) -> store::NewBooking {
+    store::NewBooking {
+        id: domain::new_id(),
+        confirmation_code: domain::confirmation::generate(&mut rand::rng()),
+        provider: "house".into(),
+        agent: "test_agent".into(),
+        status: domain::BookingStatus::Confirmed,
+        request: domain::SeatRequest {
+            user_id: user.id,
+            venue_id: venue.id,
+            plan_id: None,
+            booking_time: at,
+            party_size: party,
+            duration_minutes: 120,
+            group_members: vec![],
+            special_requests: None,
+        },
+    }
+}
+
+/// Books and expects a fresh booking.
+pub async fn booked(store: &DynStore, new: store::NewBooking) -> domain::Booked {
+    match store.book(new, None).await.expect("book") {
+        store::Idempotent::Fresh(domain::SeatOutcome::Booked(b)) => b,
+        other => panic!("expected a fresh booking, got {other:?}"),
+    }
+}

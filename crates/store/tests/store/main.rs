@@ -2,10 +2,12 @@
 //! (a fresh file per test) and on PostgreSQL when `TEST_POSTGRES_URL` is set (a fresh database
 //! per test). Test `x` appears as `x::sqlite` and `x::postgres`.
 
+mod bookings;
 mod bulk;
 mod fixtures;
 mod harness;
 mod outbox;
+mod plans;
 mod relay_lease;
 mod social;
 mod sqlite_only;

@@ -1,0 +1,151 @@
+//! `/plans`: the second seed document's plan flow. `POST /plans/` proposes a plan (the
+//! organizer takes part; `participant_ids` are invited), `GET /plans/{plan_id}` shows it with its
+//! participants, people are invited and answer under `/participants`, and
+//! `POST /plans/{plan_id}/confirm` validates the plan and has the booking agent book it.
+
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
+use domain::{Plan, PlanInput};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use app::{App, PlanConfirmation};
+
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{AppJson, AppPath, IdempotencyKeyHeader};
+use crate::respond::{Created, Replayable};
+
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create_plan))
+        .routes(routes!(get_plan))
+        .routes(routes!(invite))
+        .routes(routes!(accept))
+        .routes(routes!(decline))
+        .routes(routes!(confirm_plan))
+}
+
+/// Propose a plan: organizer, venue, start time, and optionally a party size and people to invite.
+#[utoipa::path(post, path = "/plans", tag = "plans", request_body = PlanInput,
+    responses(
+        (status = 201, description = "Proposed (status `pending`); `Location` names the plan", body = Plan,
+            headers(("location" = String, description = "Path of the new plan"))),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 404, description = "No such organizer, venue or invitee", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "A start in the past, a bad party size or invitee list", body = ErrorBody),
+    ))]
+async fn create_plan(
+    State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
+    AppJson(input): AppJson<PlanInput>,
+) -> ApiResult<Created<Plan>> {
+    let plan = app.create_plan(input, app.now()).await?;
+    Ok(Created::under(&uri, plan.id, plan))
+}
+
+/// A plan with its participants.
+#[utoipa::path(get, path = "/plans/{plan_id}", tag = "plans",
+    params(("plan_id" = Uuid, Path, description = "The plan's id")),
+    responses(
+        (status = 200, description = "The plan", body = Plan),
+        (status = 404, description = "No such plan", body = ErrorBody),
+        (status = 422, description = "Not a UUID", body = ErrorBody),
+    ))]
+async fn get_plan(State(app): State<App>, AppPath(plan_id): AppPath<Uuid>) -> ApiResult<AppJson<Plan>> {
+    Ok(AppJson(app.get_plan(plan_id).await?))
+}
+
+/// The body of an invitation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteInput {
+    /// Users to invite (those already on the plan stay as they are).
+    pub participant_ids: Vec<Uuid>,
+}
+
+/// Invite more people to a pending plan.
+#[utoipa::path(post, path = "/plans/{plan_id}/participants", tag = "plans", request_body = InviteInput,
+    params(("plan_id" = Uuid, Path, description = "The plan's id")),
+    responses(
+        (status = 200, description = "The plan with its participants", body = Plan),
+        (status = 404, description = "No such plan or user", body = ErrorBody),
+        (status = 409, description = "The plan is confirmed or cancelled", body = ErrorBody),
+        (status = 422, description = "An empty or repeated list, or the organizer in it", body = ErrorBody),
+    ))]
+async fn invite(
+    State(app): State<App>,
+    AppPath(plan_id): AppPath<Uuid>,
+    AppJson(input): AppJson<InviteInput>,
+) -> ApiResult<AppJson<Plan>> {
+    Ok(AppJson(app.invite_to_plan(plan_id, input.participant_ids).await?))
+}
+
+/// A plan and one of its participants.
+#[derive(Debug, Deserialize)]
+struct ParticipantPath {
+    plan_id: Uuid,
+    user_id: Uuid,
+}
+
+/// Accept an invitation to a plan.
+#[utoipa::path(post, path = "/plans/{plan_id}/participants/{user_id}/accept", tag = "plans",
+    params(
+        ("plan_id" = Uuid, Path, description = "The plan's id"),
+        ("user_id" = Uuid, Path, description = "The invitee's id"),
+    ),
+    responses(
+        (status = 200, description = "The plan with its participants", body = Plan),
+        (status = 404, description = "No such plan, or the user is not invited", body = ErrorBody),
+        (status = 409, description = "The plan is confirmed or cancelled", body = ErrorBody),
+        (status = 422, description = "Not a UUID, or the organizer", body = ErrorBody),
+    ))]
+async fn accept(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -> ApiResult<AppJson<Plan>> {
+    Ok(AppJson(app.answer_invitation(p.plan_id, p.user_id, true).await?))
+}
+
+/// Decline an invitation to a plan.
+#[utoipa::path(post, path = "/plans/{plan_id}/participants/{user_id}/decline", tag = "plans",
+    params(
+        ("plan_id" = Uuid, Path, description = "The plan's id"),
+        ("user_id" = Uuid, Path, description = "The invitee's id"),
+    ),
+    responses(
+        (status = 200, description = "The plan with its participants", body = Plan),
+        (status = 404, description = "No such plan, or the user is not invited", body = ErrorBody),
+        (status = 409, description = "The plan is confirmed or cancelled", body = ErrorBody),
+        (status = 422, description = "Not a UUID, or the organizer", body = ErrorBody),
+    ))]
+async fn decline(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -> ApiResult<AppJson<Plan>> {
+    Ok(AppJson(app.answer_invitation(p.plan_id, p.user_id, false).await?))
+}
+
+/// Confirm a plan: validates it (start in the future, venue open then, the party of the organizer
+/// and everyone who accepted within capacity) and has the booking agent book it.
+#[utoipa::path(post, path = "/plans/{plan_id}/confirm", tag = "plans",
+    params(
+        ("plan_id" = Uuid, Path, description = "The plan's id"),
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "Retries with the same key replay the first answer and book nothing new"),
+    ),
+    responses(
+        (status = 200, description = "Confirmed with its booking (`Idempotent-Replayed: true` on a replay)",
+            body = PlanConfirmation),
+        (status = 404, description = "No such plan", body = ErrorBody),
+        (status = 409, description = "Already confirmed or cancelled; `slot_full` with alternatives in `details`; \
+            the key's first request still in flight", body = ErrorBody),
+        (status = 422, description = "Start in the past, venue closed then, party too big, or the key reused \
+            with another request", body = ErrorBody),
+        (status = 503, description = "The external provider did not confirm; nothing was booked", body = ErrorBody),
+    ))]
+async fn confirm_plan(
+    State(app): State<App>,
+    AppPath(plan_id): AppPath<Uuid>,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
+) -> ApiResult<Replayable<(StatusCode, AppJson<PlanConfirmation>)>> {
+    let answer = app.confirm_plan(plan_id, key, app.now()).await?;
+    Ok(Replayable::of(answer, |c| (StatusCode::OK, AppJson(c))))
+}

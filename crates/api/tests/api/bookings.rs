@@ -1,0 +1,323 @@
+//! The first seed document's booking endpoints over HTTP: create through the agent (its
+//! published answer fields), read, list with filters and pages, a user's bookings, cancel and
+//! the other status moves, availability, auto-book, idempotency keys, and bad input.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, expect_error, expect_json, ids, next_link, seed_user, seed_venue};
+use crate::plans::in_two_days_at;
+
+crate::on_every_backend!(
+    a_booking_through_the_agent_answers_with_the_first_seeds_fields_and_invites_the_group,
+    bookings_list_by_filter_and_page_and_per_user,
+    cancelling_frees_the_seats_and_illegal_moves_are_conflicts,
+    availability_lists_the_slots_with_room_for_the_party,
+    auto_book_groups_interested_users_by_time_and_books_each_group_once,
+    a_retry_with_the_same_key_replays_and_another_body_is_refused,
+    bad_booking_requests_are_refused_naming_the_field_and_nothing_is_written,
+);
+
+async fn user(app: &TestApp, handle: &str) -> String {
+    app.create_user(seed_user(handle)).await["id"].as_str().expect("id").to_string()
+}
+
+/// A venue in UTC, open 17:00 to 23:00 every day, seating `capacity`.
+pub async fn evening_venue(app: &TestApp, name: &str, capacity: i32) -> String {
+    let mut v = seed_venue(name);
+    let hours: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| (d.to_string(), json!(["17:00-23:00"])))
+        .collect();
+    v["opening_hours"] = Value::Object(hours);
+    v["timezone"] = json!("UTC");
+    v["capacity"] = json!(capacity);
+    app.create_venue(v).await["id"].as_str().expect("id").to_string()
+}
+
+fn create(user: &str) -> String {
+    format!("/api/v1/bookings/{user}/create")
+}
+
+async fn a_booking_through_the_agent_answers_with_the_first_seeds_fields_and_invites_the_group(app: &TestApp) {
+    let (ann, ben) = (user(app, "ann").await, user(app, "ben").await);
+    let v = evening_venue(app, "Bar", 10).await;
+    let at = in_two_days_at(19);
+    let body = json!({"venue_id": v, "booking_time": at, "party_size": 3, "group_members": [ben]});
+    let res = app.post(&create(&ann), &body).await;
+    let location = res.headers().get("location").and_then(|l| l.to_str().ok()).map(String::from);
+    let r = expect_json(res, StatusCode::CREATED).await;
+    let id = r["booking_id"].as_str().expect("booking_id").to_string();
+    assert_eq!(location, Some(format!("/api/v1/bookings/{id}")));
+    assert_eq!(r["success"], true);
+    let code = r["confirmation_code"].as_str().expect("code");
+    assert!(code.starts_with("LUNA-") && code.len() == 11 && !code[5..].contains(['0', 'O', '1', 'I', 'L']), "{code}");
+    assert_eq!((r["venue_id"].as_str(), r["booking_time"].as_str()), (Some(v.as_str()), Some(at.as_str())));
+    assert_eq!(
+        (r["party_size"].as_i64(), r["invitations_sent"].as_i64(), r["status"].as_str()),
+        (Some(3), Some(1), Some("confirmed"))
+    );
+    let b = app.get_json(&format!("/api/v1/bookings/{id}"), StatusCode::OK).await;
+    assert_eq!((b["user_id"].as_str(), b["group_members"].clone()), (Some(ann.as_str()), json!([ben])));
+    assert_eq!(
+        (b["provider"].as_str(), b["agent"].as_str(), b["duration_minutes"].as_i64()),
+        (Some("house"), Some("booking_agent"), Some(120))
+    );
+    // The seed's `preferred_time` is accepted too; without a party size it is two.
+    let seed_shape = json!({"venue_id": v, "preferred_time": in_two_days_at(21)});
+    let r2 = expect_json(app.post(&create(&ben), &seed_shape).await, StatusCode::CREATED).await;
+    assert_eq!(r2["party_size"], 2);
+    let events: Vec<String> =
+        app.app.store.unpublished_events(100).await.expect("outbox").iter().map(|e| e.event.event_type()).collect();
+    assert!(
+        events.contains(&"invitation.sent".to_string()) && events.contains(&"booking.created".to_string()),
+        "{events:?}"
+    );
+}
+
+async fn bookings_list_by_filter_and_page_and_per_user(app: &TestApp) {
+    let (ann, ben) = (user(app, "ann").await, user(app, "ben").await);
+    let (v, w) = (evening_venue(app, "V", 10).await, evening_venue(app, "W", 10).await);
+    let mut made = Vec::new();
+    for (who, venue, hour) in [(&ann, &v, 18), (&ann, &w, 19), (&ben, &v, 20)] {
+        let body = json!({"venue_id": venue, "booking_time": in_two_days_at(hour), "party_size": 2});
+        made.push(
+            expect_json(app.post(&create(who), &body).await, StatusCode::CREATED).await["booking_id"]
+                .as_str()
+                .expect("id")
+                .to_string(),
+        );
+    }
+    let page = app.get(&format!("/api/v1/bookings/?limit=2&venue_id={v}&user_id={ann}")).await;
+    assert!(next_link(&page).is_none());
+    assert_eq!(ids(&expect_json(page, StatusCode::OK).await), vec![made[0].clone()]);
+    let page = app.get("/api/v1/bookings?limit=2").await;
+    let next = next_link(&page).expect("a next page");
+    assert_eq!(ids(&expect_json(page, StatusCode::OK).await), made[..2]);
+    assert_eq!(ids(&app.get_json(&next, StatusCode::OK).await), made[2..]);
+    let from = in_two_days_at(19);
+    assert_eq!(ids(&app.get_json(&format!("/bookings/?from={from}"), StatusCode::OK).await), made[1..]);
+    assert_eq!(ids(&app.get_json(&format!("/api/v1/bookings/user/{ben}"), StatusCode::OK).await), made[2..]);
+    let none = app.get_json(&format!("/api/v1/bookings/user/{ben}?status=cancelled"), StatusCode::OK).await;
+    assert!(ids(&none).is_empty());
+    let ghost = uuid::Uuid::now_v7();
+    expect_error(app.get(&format!("/api/v1/bookings/user/{ghost}")).await, StatusCode::NOT_FOUND, "not_found", None)
+        .await;
+    expect_error(
+        app.get("/api/v1/bookings?status=lost").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("status"),
+    )
+    .await;
+    let backwards = format!("/api/v1/bookings?from={}&to={}", in_two_days_at(20), in_two_days_at(19));
+    expect_error(app.get(&backwards).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("to")).await;
+}
+
+async fn cancelling_frees_the_seats_and_illegal_moves_are_conflicts(app: &TestApp) {
+    let ann = user(app, "ann").await;
+    let v = evening_venue(app, "Tiny", 2).await;
+    let body = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 2});
+    let first = expect_json(app.post(&create(&ann), &body).await, StatusCode::CREATED).await;
+    let id = first["booking_id"].as_str().expect("id");
+    let full = expect_error(app.post(&create(&ann), &body).await, StatusCode::CONFLICT, "slot_full", None).await;
+    assert_eq!(full["error"]["details"]["requested"]["seats_free"], 0);
+    let cancelled =
+        expect_json(app.post(&format!("/api/v1/bookings/{id}/cancel"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(
+        (cancelled["success"].as_bool(), cancelled["booking_id"].as_str(), cancelled["status"].as_str()),
+        (Some(true), Some(id), Some("cancelled"))
+    );
+    expect_json(app.post(&create(&ann), &body).await, StatusCode::CREATED).await;
+    expect_error(
+        app.post(&format!("/api/v1/bookings/{id}/cancel"), &json!({})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        Some("status"),
+    )
+    .await;
+    expect_error(
+        app.post(&format!("/api/v1/bookings/{id}/complete"), &json!({})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        None,
+    )
+    .await;
+    let status = json!({"status": "no_show"});
+    expect_error(
+        app.post(&format!("/api/v1/bookings/{id}/status"), &status).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        None,
+    )
+    .await;
+    let confirm = json!({"status": "confirmed"});
+    expect_error(
+        app.post(&format!("/api/v1/bookings/{id}/status"), &confirm).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("status"),
+    )
+    .await;
+    // A booking two days ahead cannot be completed yet.
+    let second = ids(&app.get_json("/api/v1/bookings?status=confirmed", StatusCode::OK).await);
+    expect_error(
+        app.post(&format!("/api/v1/bookings/{}/no-show", second[0]), &json!({})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        None,
+    )
+    .await;
+    let ghost = uuid::Uuid::now_v7();
+    expect_error(
+        app.post(&format!("/api/v1/bookings/{ghost}/cancel"), &json!({})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+    )
+    .await;
+}
+
+async fn availability_lists_the_slots_with_room_for_the_party(app: &TestApp) {
+    let ann = user(app, "ann").await;
+    let v = evening_venue(app, "Tiny", 4).await;
+    let body = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 3});
+    expect_json(app.post(&create(&ann), &body).await, StatusCode::CREATED).await;
+    let date = &in_two_days_at(0)[..10];
+    let starts = |a: &Value| -> Vec<String> {
+        a["slots"]
+            .as_array()
+            .expect("slots")
+            .iter()
+            .map(|s| s["start"].as_str().unwrap_or_default()[11..16].to_string())
+            .collect()
+    };
+    let pair = app.get_json(&format!("/api/v1/venues/{v}/availability?date={date}&party_size=2"), StatusCode::OK).await;
+    assert_eq!(starts(&pair), ["17:00", "21:00", "21:30", "22:00"], "{pair}");
+    assert_eq!((pair["capacity"].as_i64(), pair["duration_minutes"].as_i64()), (Some(4), Some(120)));
+    let single =
+        app.get_json(&format!("/api/v1/venues/{v}/availability?date={date}&party_size=1"), StatusCode::OK).await;
+    assert_eq!(starts(&single).len(), 11);
+    assert_eq!(single["slots"][4]["seats_free"], 1, "{single}");
+    let bad = format!("/api/v1/venues/{v}/availability?date={date}&party_size=5");
+    expect_error(app.get(&bad).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("party_size")).await;
+    let bad = format!("/api/v1/venues/{v}/availability?date=2026-13-01");
+    expect_error(app.get(&bad).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("date")).await;
+    let ghost = uuid::Uuid::now_v7();
+    expect_error(
+        app.get(&format!("/api/v1/venues/{ghost}/availability")).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+    )
+    .await;
+}
+
+async fn auto_book_groups_interested_users_by_time_and_books_each_group_once(app: &TestApp) {
+    let mut people = Vec::new();
+    for h in ["ann", "ben", "cat", "dan"] {
+        people.push(user(app, h).await);
+    }
+    let v = evening_venue(app, "Popular", 20).await;
+    let day = &in_two_days_at(0)[..10];
+    let venue_id: uuid::Uuid = v.parse().expect("uuid");
+    for (who, time) in [(0, "19:00"), (1, "19:20"), (2, "19:40"), (3, "22:00")] {
+        let at: chrono::DateTime<chrono::Utc> = format!("{day}T{time}:00Z").parse().expect("time");
+        let user_id: uuid::Uuid = people[who].parse().expect("uuid");
+        app.app.express_interest(user_id, venue_id, Some(at)).await.expect("interest");
+    }
+    let path = format!("/api/v1/bookings/venue/{v}/auto-book");
+    let first = app.post_with_key(&path, "auto-1", &json!({})).await;
+    let r = expect_json(first, StatusCode::OK).await;
+    assert_eq!((r["success"].as_bool(), r["bookings_created"].as_i64()), (Some(true), Some(1)), "{r}");
+    let b = &r["bookings"][0];
+    assert_eq!((b["party_size"].as_i64(), b["invitations_sent"].as_i64()), (Some(3), Some(2)));
+    assert_eq!(b["booking_time"].as_str(), Some(format!("{day}T19:30:00Z").as_str()));
+    assert_eq!(b["booking"]["agent"], "auto_book_agent");
+    let replay = app.post_with_key(&path, "auto-1", &json!({})).await;
+    assert_eq!(replay.headers().get("idempotent-replayed").and_then(|h| h.to_str().ok()), Some("true"));
+    assert_eq!(expect_json(replay, StatusCode::OK).await, r);
+    // Without the key it runs again: everyone is booked already, nothing new.
+    let again = expect_json(app.post(&path, &json!({})).await, StatusCode::OK).await;
+    assert_eq!(again["bookings_created"], 0);
+    assert_eq!(again["already_booked"].as_array().map(Vec::len), Some(3));
+    assert_eq!(app.counts().await.bookings, 1);
+}
+
+async fn a_retry_with_the_same_key_replays_and_another_body_is_refused(app: &TestApp) {
+    let ann = user(app, "ann").await;
+    let v = evening_venue(app, "Bar", 10).await;
+    let body = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 2});
+    let first = app.post_with_key(&create(&ann), "order-7", &body).await;
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first = expect_json(first, StatusCode::CREATED).await;
+    let again = app.post_with_key(&create(&ann), "order-7", &body).await;
+    assert_eq!(again.headers().get("idempotent-replayed").and_then(|h| h.to_str().ok()), Some("true"));
+    assert_eq!(expect_json(again, StatusCode::CREATED).await, first);
+    let other = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 3});
+    let res = app.post_with_key(&create(&ann), "order-7", &other).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("idempotency_key")).await;
+    let res = app.post_with_key(&create(&ann), &"k".repeat(256), &body).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("idempotency_key")).await;
+    assert_eq!(app.counts().await.bookings, 1);
+}
+
+fn with(mut base: Value, field: &str, value: Value) -> Value {
+    base[field] = value;
+    base
+}
+
+async fn bad_booking_requests_are_refused_naming_the_field_and_nothing_is_written(app: &TestApp) {
+    let ann = user(app, "ann").await;
+    let v = evening_venue(app, "Bar", 10).await;
+    let base = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 2});
+    let past = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
+    let cases = [
+        (with(base.clone(), "party_size", json!(0)), "party_size"),
+        (with(base.clone(), "party_size", json!(11)), "party_size"),
+        (with(base.clone(), "party_size", json!("two")), "party_size"),
+        (with(base.clone(), "booking_time", json!(past)), "booking_time"),
+        (with(base.clone(), "booking_time", json!(in_two_days_at(12))), "booking_time"),
+        (with(base.clone(), "booking_time", json!(in_two_days_at(22).replace("22:00", "22:30"))), "booking_time"),
+        (with(base.clone(), "group_members", json!([ann])), "group_members"),
+        (with(base.clone(), "group_members", json!(["x"])), "group_members[0]"),
+        (with(base.clone(), "special_requests", json!("x".repeat(501))), "special_requests"),
+        (with(base.clone(), "table", json!(4)), "table"),
+        (json!({"booking_time": in_two_days_at(19)}), "venue_id"),
+    ];
+    for (body, field) in cases {
+        let res = app.post(&create(&ann), &body).await;
+        expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+    }
+    let ghost = uuid::Uuid::now_v7().to_string();
+    for (who, body) in [
+        (ghost.clone(), base.clone()),
+        (ann.clone(), with(base.clone(), "venue_id", json!(ghost))),
+        (ann.clone(), with(base.clone(), "group_members", json!([ghost]))),
+    ] {
+        expect_error(app.post(&create(&who), &body).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    }
+    expect_error(
+        app.post(&create("nope"), &base).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("user_id"),
+    )
+    .await;
+    expect_error(
+        app.post_raw(&create(&ann), Some("application/json"), "{").await,
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        None,
+    )
+    .await;
+    expect_error(
+        app.post_raw(&create(&ann), Some("text/plain"), "{}").await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        None,
+    )
+    .await;
+    let c = app.counts().await;
+    assert_eq!((c.bookings, c.outbox_pending), (0, 2), "only the user and the venue were written");
+}

@@ -1,0 +1,234 @@
+//! The second seed document's plan flow over HTTP, as it describes it: `POST /plans/` with
+//! `organizer_id`, `venue_id` and `start_time`; friends invited and answering; `POST
+//! /plans/{plan_id}/confirm` calling the agent; the booking under `GET /bookings/` and
+//! `GET /bookings/{plan_id}`. Plus the plan's bad input, refusals and idempotent confirmation.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, expect_error, expect_json, seed_user, seed_venue};
+
+crate::on_every_backend!(
+    the_second_seeds_plan_flow_books_the_confirmed_plan,
+    bad_plans_are_refused_naming_the_field_and_nothing_is_written,
+    a_plan_is_confirmed_once_and_only_if_the_venue_is_open_and_big_enough,
+    a_confirmation_retried_with_its_key_replays_the_first_answer,
+    a_seeded_city_has_the_bookings_of_its_confirmed_plans_within_capacity,
+);
+
+/// Two days from now at 19:00 UTC, as RFC 3339.
+pub fn in_two_days_at(hour: u32) -> String {
+    let day = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
+    format!("{}T{hour:02}:00:00Z", day.format("%Y-%m-%d"))
+}
+
+async fn users(app: &TestApp, handles: &[&str]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for h in handles {
+        ids.push(app.create_user(seed_user(h)).await["id"].as_str().expect("id").to_string());
+    }
+    ids
+}
+
+async fn venue(app: &TestApp, body: Value) -> String {
+    app.create_venue(body).await["id"].as_str().expect("id").to_string()
+}
+
+async fn the_second_seeds_plan_flow_books_the_confirmed_plan(app: &TestApp) {
+    let u = users(app, &["alice", "bob", "carol"]).await;
+    let v = venue(app, seed_venue("Sunset Rooftop Bar")).await;
+    let start = in_two_days_at(19);
+    let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": start});
+    let plan = expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await;
+    let id = plan["id"].as_str().expect("id").to_string();
+    assert_eq!((plan["organizer_id"].as_str(), plan["venue_id"].as_str()), (Some(u[0].as_str()), Some(v.as_str())));
+    assert_eq!((plan["status"].as_str(), plan["start_time"].as_str()), (Some("pending"), Some(start.as_str())));
+
+    let invite = json!({"participant_ids": [u[1], u[2]]});
+    expect_json(app.post(&format!("/api/v1/plans/{id}/participants"), &invite).await, StatusCode::OK).await;
+    expect_json(
+        app.post(&format!("/api/v1/plans/{id}/participants/{}/accept", u[1]), &json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let declined = app.post(&format!("/plans/{id}/participants/{}/decline", u[2]), &json!({})).await;
+    expect_json(declined, StatusCode::OK).await;
+    let plan = app.get_json(&format!("/plans/{id}"), StatusCode::OK).await;
+    let answers: Vec<_> = plan["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .map(|p| {
+            (
+                p["user_id"].as_str().unwrap_or_default().to_string(),
+                p["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let expected = [(0, "accepted"), (1, "accepted"), (2, "declined")].map(|(i, s)| (u[i].clone(), s.to_string()));
+    assert_eq!(answers, expected);
+
+    let confirmed = expect_json(app.post(&format!("/plans/{id}/confirm"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(confirmed["plan_id"].as_str(), Some(id.as_str()));
+    let booking_id = confirmed["booking_id"].as_str().expect("booking_id").to_string();
+    assert!(confirmed["confirmation_code"].as_str().is_some_and(|c| c.starts_with("LUNA-") && c.len() == 11));
+    assert_eq!(confirmed["plan"]["status"], "confirmed");
+
+    let all = app.get_json("/bookings/", StatusCode::OK).await;
+    assert_eq!(crate::helpers::ids(&all), vec![booking_id.clone()]);
+    let b = app.get_json(&format!("/bookings/{id}"), StatusCode::OK).await;
+    assert_eq!(b["id"].as_str(), Some(booking_id.as_str()));
+    assert_eq!((b["plan_id"].as_str(), b["status"].as_str()), (Some(id.as_str()), Some("confirmed")));
+    assert_eq!((b["party_size"].as_i64(), b["group_members"].clone()), (Some(2), json!([u[1]])));
+    assert_eq!((b["provider"].as_str(), b["agent"].as_str()), (Some("house"), Some("booking_agent")));
+    assert_eq!(app.get_json(&format!("/plans/{id}"), StatusCode::OK).await["status"], "confirmed");
+    // Bob sees it among his bookings.
+    let bobs = app.get_json(&format!("/api/v1/bookings/user/{}", u[1]), StatusCode::OK).await;
+    assert_eq!(crate::helpers::ids(&bobs), vec![booking_id]);
+
+    let events: Vec<String> =
+        app.app.store.unpublished_events(100).await.expect("outbox").iter().map(|r| r.event.event_type()).collect();
+    for e in ["plan.created", "invitation.sent", "plan.participant_updated", "booking.created", "plan.confirmed"] {
+        assert!(events.iter().any(|x| x == e), "{e} missing from {events:?}");
+    }
+}
+
+async fn bad_plans_are_refused_naming_the_field_and_nothing_is_written(app: &TestApp) {
+    let u = users(app, &["alice"]).await;
+    let v = venue(app, seed_venue("Bar")).await;
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let cases = [
+        (json!({"organizer_id": u[0], "venue_id": v, "start_time": past}), "start_time"),
+        (json!({"organizer_id": u[0], "venue_id": v, "start_time": "tomorrow"}), "start_time"),
+        (json!({"organizer_id": u[0], "venue_id": v}), "start_time"),
+        (json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19), "party_size": 0}), "party_size"),
+        (
+            json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19), "participant_ids": [u[0]]}),
+            "participant_ids",
+        ),
+        (json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19), "colour": "red"}), "colour"),
+    ];
+    for (body, field) in cases {
+        for path in ["/plans/", "/api/v1/plans"] {
+            expect_error(
+                app.post(path, &body).await,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                Some(field),
+            )
+            .await;
+        }
+    }
+    let ghost = uuid::Uuid::now_v7().to_string();
+    for body in [
+        json!({"organizer_id": u[0], "venue_id": ghost, "start_time": in_two_days_at(19)}),
+        json!({"organizer_id": ghost, "venue_id": v, "start_time": in_two_days_at(19)}),
+        json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19), "participant_ids": [ghost]}),
+    ] {
+        expect_error(app.post("/plans/", &body).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    }
+    expect_error(
+        app.post_raw("/plans/", Some("application/json"), "{\"organizer_id\":").await,
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        None,
+    )
+    .await;
+    expect_error(app.get(&format!("/plans/{ghost}")).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    expect_error(
+        app.get("/plans/not-a-uuid").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("plan_id"),
+    )
+    .await;
+    expect_error(
+        app.post(&format!("/plans/{ghost}/confirm"), &json!({})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+    )
+    .await;
+    let c = app.counts().await;
+    assert_eq!((c.plans, c.bookings), (0, 0));
+}
+
+async fn a_plan_is_confirmed_once_and_only_if_the_venue_is_open_and_big_enough(app: &TestApp) {
+    let u = users(app, &["alice", "bob"]).await;
+    let mut evenings = seed_venue("Evenings only");
+    evenings["opening_hours"] = json!({"mon": ["17:00-23:00"], "tue": ["17:00-23:00"], "wed": ["17:00-23:00"],
+        "thu": ["17:00-23:00"], "fri": ["17:00-23:00"], "sat": ["17:00-23:00"], "sun": ["17:00-23:00"]});
+    evenings["timezone"] = json!("UTC");
+    let v = venue(app, evenings).await;
+    let plan_at = |hour: u32, party: Option<i32>| {
+        let mut body = json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(hour)});
+        if let Some(p) = party {
+            body["party_size"] = json!(p);
+        }
+        body
+    };
+    let noon = expect_json(app.post("/api/v1/plans", &plan_at(12, None)).await, StatusCode::CREATED).await;
+    let res = app.post(&format!("/api/v1/plans/{}/confirm", noon["id"].as_str().expect("id")), &json!({})).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("start_time")).await;
+    let crowd = expect_json(app.post("/api/v1/plans", &plan_at(19, Some(81))).await, StatusCode::CREATED).await;
+    let res = app.post(&format!("/api/v1/plans/{}/confirm", crowd["id"].as_str().expect("id")), &json!({})).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("party_size")).await;
+    assert_eq!(app.counts().await.bookings, 0);
+
+    let ok = expect_json(app.post("/api/v1/plans", &plan_at(19, None)).await, StatusCode::CREATED).await;
+    let id = ok["id"].as_str().expect("id");
+    expect_json(app.post(&format!("/api/v1/plans/{id}/confirm"), &json!({})).await, StatusCode::OK).await;
+    expect_error(
+        app.post(&format!("/api/v1/plans/{id}/confirm"), &json!({})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        None,
+    )
+    .await;
+    let late = app.post(&format!("/api/v1/plans/{id}/participants"), &json!({"participant_ids": [u[1]]})).await;
+    expect_error(late, StatusCode::CONFLICT, "conflict", None).await;
+    assert_eq!(app.counts().await.bookings, 1);
+}
+
+async fn a_confirmation_retried_with_its_key_replays_the_first_answer(app: &TestApp) {
+    let u = users(app, &["alice"]).await;
+    let v = venue(app, seed_venue("Bar")).await;
+    let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(20)});
+    let plan = expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await;
+    let path = format!("/plans/{}/confirm", plan["id"].as_str().expect("id"));
+    let first = app.post_with_key(&path, "confirm-1", &json!({})).await;
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first = expect_json(first, StatusCode::OK).await;
+    let again = app.post_with_key(&path, "confirm-1", &json!({})).await;
+    assert_eq!(again.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    assert_eq!(expect_json(again, StatusCode::OK).await, first);
+    // Another key for the same plan is a new request: the plan is confirmed already.
+    expect_error(app.post_with_key(&path, "confirm-2", &json!({})).await, StatusCode::CONFLICT, "conflict", None).await;
+    assert_eq!(app.counts().await.bookings, 1);
+}
+
+async fn a_seeded_city_has_the_bookings_of_its_confirmed_plans_within_capacity(app: &TestApp) {
+    let seeded = expect_json(
+        app.post("/api/v1/admin/data/seed", &json!({"users": 150, "venues": 40, "seed": 3})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let n = seeded["seeded"]["bookings"].as_u64().expect("bookings in the report");
+    assert!(n > 0, "{seeded}");
+    let bookings = app.get_json("/bookings/?limit=500", StatusCode::OK).await;
+    let bookings = bookings.as_array().expect("list");
+    assert_eq!(bookings.len() as u64, n);
+    for b in bookings {
+        let plan_id = b["plan_id"].as_str().expect("a plan's booking");
+        let plan = app.get_json(&format!("/plans/{plan_id}"), StatusCode::OK).await;
+        assert_eq!((plan["status"].as_str(), b["status"].as_str()), (Some("confirmed"), Some("confirmed")));
+        assert_eq!(app.get_json(&format!("/bookings/{plan_id}"), StatusCode::OK).await["id"], b["id"]);
+        let venue: uuid::Uuid = b["venue_id"].as_str().expect("venue").parse().expect("uuid");
+        let start: chrono::DateTime<chrono::Utc> = b["booking_time"].as_str().expect("time").parse().expect("time");
+        let end = start + chrono::Duration::minutes(b["duration_minutes"].as_i64().expect("duration"));
+        let holds = app.app.store.venue_holds(venue, start, end).await.expect("holds");
+        let capacity =
+            app.get_json(&format!("/venues/{venue}"), StatusCode::OK).await["capacity"].as_i64().expect("capacity");
+        assert!(i64::from(domain::inventory::peak_seats(&holds, start, end)) <= capacity);
+    }
+}

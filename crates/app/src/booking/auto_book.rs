@@ -1,0 +1,94 @@
+//! Auto-booking (`POST /api/v1/bookings/venue/{venue_id}/auto-book`): the users who said they
+//! want to go to a venue at a future time are grouped by compatible preferred times
+//! (`domain::grouping`), and each group of two or more is booked at the venue as one party on
+//! Luna's own inventory, in one store transaction that checks capacity group by group, leaves
+//! out anyone who already holds a booking there then, and invites the other members.
+
+use chrono::Duration;
+use domain::grouping::group_by_time;
+use domain::{AutoBooked, BookingStatus, SeatRequest, SlotFull, Timestamp, VenueId, inventory};
+use serde::{Deserialize, Serialize};
+use store::Idempotent;
+use utoipa::ToSchema;
+
+use super::agent::{AUTO_BOOK_AGENT, named, with_fresh_codes};
+use super::{BookingReceipt, idempotency_key};
+use crate::{App, AppResult};
+
+/// The first seed's auto-book answer, plus what could not be booked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AutoBookResponse {
+    pub success: bool,
+    pub venue_id: uuid::Uuid,
+    pub bookings_created: usize,
+    pub bookings: Vec<BookingReceipt>,
+    /// Groups the venue had no room for.
+    pub full: Vec<SlotFull>,
+    /// Interested users left out because they already hold a booking there then.
+    pub already_booked: Vec<uuid::Uuid>,
+}
+
+impl From<(VenueId, AutoBooked)> for AutoBookResponse {
+    fn from((venue_id, a): (VenueId, AutoBooked)) -> Self {
+        Self {
+            success: true,
+            venue_id,
+            bookings_created: a.booked.len(),
+            bookings: a.booked.into_iter().map(BookingReceipt::from).collect(),
+            full: a.full,
+            already_booked: a.already_booked,
+        }
+    }
+}
+
+impl App {
+    /// Groups and books the users interested in `venue_id` (see the module doc).
+    #[tracing::instrument(skip_all, fields(%venue_id), err(level = "debug"))]
+    pub async fn auto_book(
+        &self,
+        venue_id: VenueId,
+        key: Option<String>,
+        now: Timestamp,
+    ) -> AppResult<Idempotent<AutoBookResponse>> {
+        let request = serde_json::json!({"op": "bookings.auto_book", "venue_id": venue_id});
+        let key = idempotency_key(format!("venue:{venue_id}"), key, request)?;
+        let venue = self.store.get_venue(venue_id).await?;
+        let b = &self.settings.booking;
+        let a = &b.auto_book;
+        let interests: Vec<_> = self
+            .store
+            .venue_interests(venue_id, now)
+            .await?
+            .into_iter()
+            .filter_map(|i| i.preferred_time.map(|t| (i.user_id, t)))
+            .collect();
+        let step = Duration::minutes(i64::from(b.slot_minutes.max(5)));
+        let groups =
+            group_by_time(&interests, Duration::minutes(i64::from(a.window_minutes)), a.min_group, a.max_group, step);
+        let requests: Vec<SeatRequest> = groups
+            .into_iter()
+            .filter(|g| g.at > now && inventory::open_for(&venue, g.at, b.last_seating_minutes))
+            .filter(|g| g.members.len() as i32 <= venue.capacity)
+            .map(|g| SeatRequest {
+                user_id: g.members[0],
+                venue_id,
+                plan_id: None,
+                booking_time: g.at,
+                party_size: g.members.len() as i32,
+                duration_minutes: self.turn(&venue, g.members.len() as i32),
+                group_members: g.members[1..].to_vec(),
+                special_requests: None,
+            })
+            .collect();
+        let write = || {
+            let named = requests.iter().map(|r| named(r.clone(), "house", AUTO_BOOK_AGENT, BookingStatus::Confirmed));
+            self.store.auto_book(venue_id, named.collect(), key.clone())
+        };
+        let answer = with_fresh_codes(write).await;
+        self.wrote();
+        Ok(match answer? {
+            Idempotent::Fresh(a) => Idempotent::Fresh((venue_id, a).into()),
+            Idempotent::Replayed(a) => Idempotent::Replayed((venue_id, a).into()),
+        })
+    }
+}

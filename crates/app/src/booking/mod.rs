@@ -1,0 +1,222 @@
+//! Booking use cases: create (the first seed's agent booking), read and list, cancel and the
+//! other status moves, availability, alternatives on refusal, auto-booking, and the janitor.
+//! Every booking-creating call takes an optional `Idempotency-Key` (see [`idempotency_key`]).
+
+mod agent;
+mod alternatives;
+mod auto_book;
+mod availability;
+pub mod janitor;
+mod provider;
+mod settings;
+
+use domain::{
+    Booked, Booking, BookingId, BookingInput, BookingStatus, Invitation, Page, PageRequest, SeatOutcome, SeatRequest,
+    SlotFull, Timestamp, UserId, ValidationError, VenueId,
+};
+use serde::{Deserialize, Serialize};
+use store::{BookingQuery, IdempotencyKey, Idempotent};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{App, AppError, AppResult};
+
+pub use agent::{AGENT, AUTO_BOOK_AGENT, BookingAgent};
+pub use alternatives::{AlternativeTime, AlternativeVenue, Alternatives, NoRoom};
+pub use auto_book::AutoBookResponse;
+pub use availability::{Availability, Slot};
+pub use provider::{BookingProvider, ExternalProvider, HouseProvider, ProviderError};
+pub use settings::{AlternativeSettings, AutoBookSettings, BookingSettings, ExternalSettings, ProviderKind};
+
+/// The answer to a booking: the first seed's `CreateBookingResponse` fields, plus the booking
+/// and its invitations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BookingReceipt {
+    pub success: bool,
+    pub booking_id: Uuid,
+    pub confirmation_code: String,
+    pub venue_id: Uuid,
+    pub booking_time: chrono::DateTime<chrono::Utc>,
+    pub party_size: i32,
+    /// Group members invited.
+    pub invitations_sent: usize,
+    pub status: BookingStatus,
+    pub booking: Booking,
+    pub invitations: Vec<Invitation>,
+}
+
+impl From<Booked> for BookingReceipt {
+    fn from(b: Booked) -> Self {
+        let k = &b.booking;
+        Self {
+            success: true,
+            booking_id: k.id,
+            confirmation_code: k.confirmation_code.clone(),
+            venue_id: k.venue_id,
+            booking_time: k.booking_time,
+            party_size: k.party_size,
+            invitations_sent: b.invitations.len(),
+            status: k.status,
+            invitations: b.invitations,
+            booking: b.booking,
+        }
+    }
+}
+
+/// The answer to a status move (the first seed's cancel answer, plus the booking).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StatusChange {
+    pub success: bool,
+    pub booking_id: Uuid,
+    pub status: BookingStatus,
+    pub booking: Booking,
+}
+
+/// Raw list filters, as a client sends them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BookingFilter {
+    pub user_id: Option<UserId>,
+    pub venue_id: Option<VenueId>,
+    pub status: Option<BookingStatus>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+/// The longest idempotency key accepted.
+pub const MAX_KEY_LEN: usize = 255;
+
+/// An idempotency key for `scope` (the caller), guarding `request` (the canonical request,
+/// including which operation it is). `Invalid` (field `idempotency_key`) for an empty key, one
+/// over 255 characters, or one with characters other than visible ASCII.
+pub fn idempotency_key(
+    scope: String,
+    key: Option<String>,
+    request: serde_json::Value,
+) -> AppResult<Option<IdempotencyKey>> {
+    let Some(key) = key else { return Ok(None) };
+    let ok = !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic());
+    if !ok {
+        let message = format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters");
+        return Err(ValidationError::field("idempotency_key", message).into());
+    }
+    Ok(Some(IdempotencyKey { scope, key, request }))
+}
+
+impl App {
+    /// Turns a refusal into the 409 with alternatives.
+    pub(crate) async fn no_room(&self, full: SlotFull, now: Timestamp) -> AppError {
+        match self.alternatives(&full, now).await {
+            Ok(alternatives) => AppError::NoRoom(Box::new(NoRoom { requested: full, alternatives })),
+            Err(e) => e,
+        }
+    }
+
+    /// Books for `user_id` through the agent (`POST /api/v1/bookings/{user_id}/create`). A full
+    /// slot is `NoRoom` with alternatives; bad input `Invalid`; unknown user, venue or group
+    /// member `NotFound`.
+    #[tracing::instrument(skip_all, fields(%user_id, venue_id = %input.venue_id), err(level = "debug"))]
+    pub async fn create_booking(
+        &self,
+        user_id: UserId,
+        input: BookingInput,
+        key: Option<String>,
+        now: Timestamp,
+    ) -> AppResult<Idempotent<BookingReceipt>> {
+        let request = serde_json::json!({"op": "bookings.create", "user_id": user_id, "body": input});
+        let key = idempotency_key(format!("user:{user_id}"), key, request)?;
+        let venue = self.store.get_venue(input.venue_id).await?;
+        self.store.get_user(user_id).await?;
+        let b = &self.settings.booking;
+        let request = SeatRequest::parse(user_id, input, &venue, now, &b.turn_minutes, b.last_seating_minutes)?;
+        let answer = self.booking.book(&self.store, request, key).await;
+        self.wrote();
+        self.receipt(answer?, now).await
+    }
+
+    /// A booked answer as a receipt; a refused one as `NoRoom` with alternatives.
+    pub(crate) async fn receipt(
+        &self,
+        answer: Idempotent<SeatOutcome>,
+        now: Timestamp,
+    ) -> AppResult<Idempotent<BookingReceipt>> {
+        let replayed = answer.is_replayed();
+        match answer.into_inner() {
+            SeatOutcome::Booked(b) if replayed => Ok(Idempotent::Replayed(b.into())),
+            SeatOutcome::Booked(b) => Ok(Idempotent::Fresh(b.into())),
+            SeatOutcome::Full(full) => Err(self.no_room(full, now).await),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
+    pub async fn get_booking(&self, id: BookingId) -> AppResult<Booking> {
+        Ok(self.store.get_booking(id).await?)
+    }
+
+    /// The booking of a plan (`GET /bookings/{plan_id}`).
+    #[tracing::instrument(skip_all, fields(%plan_id), err(level = "debug"))]
+    pub async fn plan_booking(&self, plan_id: domain::PlanId) -> AppResult<Booking> {
+        Ok(self.store.plan_booking(plan_id).await?)
+    }
+
+    /// Bookings in id order, filtered. `NotFound` for an unknown user or venue filter.
+    #[tracing::instrument(skip_all, fields(limit = page.limit), err(level = "debug"))]
+    pub async fn list_bookings(&self, filter: BookingFilter, page: PageRequest) -> AppResult<Page<Booking>> {
+        if let (Some(from), Some(to)) = (filter.from, filter.to)
+            && from >= to
+        {
+            return Err(ValidationError::field("to", "must be after from").into());
+        }
+        if let Some(user) = filter.user_id {
+            self.store.get_user(user).await?;
+        }
+        if let Some(venue) = filter.venue_id {
+            self.store.get_venue(venue).await?;
+        }
+        let q = BookingQuery {
+            user_id: filter.user_id,
+            venue_id: filter.venue_id,
+            status: filter.status,
+            from: filter.from,
+            to: filter.to,
+        };
+        Ok(self.store.list_bookings(&q, page).await?)
+    }
+
+    /// Moves a booking to `cancelled`, `completed` or `no_show` at time `now` (confirming is the
+    /// agent's job). `Conflict` for an illegal move; cancelling frees the seats, and cancels an
+    /// external booking at its provider too.
+    #[tracing::instrument(skip_all, fields(%id, next = next.as_str()), err(level = "debug"))]
+    pub async fn set_booking_status(
+        &self,
+        id: BookingId,
+        next: BookingStatus,
+        now: Timestamp,
+    ) -> AppResult<StatusChange> {
+        if !matches!(next, BookingStatus::Cancelled | BookingStatus::Completed | BookingStatus::NoShow) {
+            return Err(ValidationError::field("status", "must be cancelled, completed or no_show").into());
+        }
+        let booking = self.store.set_booking_status(id, next, now).await?;
+        self.wrote();
+        let provider = self.booking.provider();
+        if next == BookingStatus::Cancelled && !provider.is_house() && booking.provider == provider.name() {
+            self.booking.cancel_remote(id).await;
+        }
+        Ok(StatusChange { success: true, booking_id: booking.id, status: booking.status, booking })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_short_visible_ascii() {
+        let ok = idempotency_key("u".into(), Some("order-42_retry:1".into()), serde_json::json!({})).unwrap();
+        assert_eq!(ok.map(|k| k.key), Some("order-42_retry:1".to_string()));
+        for bad in ["", "has space", "é", &"k".repeat(256)] {
+            let err = idempotency_key("u".into(), Some(bad.into()), serde_json::json!({})).unwrap_err();
+            assert!(matches!(err, AppError::Invalid(_)), "{bad:?}");
+        }
+        assert!(idempotency_key("u".into(), None, serde_json::json!({})).unwrap().is_none());
+    }
+}

@@ -1,0 +1,125 @@
+//! Plan use cases (the second seed's flow): propose a plan at a venue and a time, invite people,
+//! let them accept or decline, then confirm, which validates the plan (start in the future, the
+//! venue open then, a party of the organizer and everyone who accepted, within capacity) and
+//! has the booking agent book it; the plan is confirmed together with its booking.
+
+use domain::booking::check_slot;
+use domain::error::Checker;
+use domain::{Booking, NewPlan, Plan, PlanId, PlanInput, PlanStatus, SeatOutcome, SeatRequest, Timestamp, UserId};
+use serde::{Deserialize, Serialize};
+use store::Idempotent;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::booking::idempotency_key;
+use crate::{App, AppError, AppResult};
+
+/// The answer to `POST /plans/{plan_id}/confirm`: the second seed's `plan_id` and `booking_id`,
+/// plus the confirmation code and both records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlanConfirmation {
+    pub plan_id: Uuid,
+    pub booking_id: Uuid,
+    pub confirmation_code: String,
+    pub status: PlanStatus,
+    pub plan: Plan,
+    pub booking: Booking,
+}
+
+impl App {
+    /// Proposes a plan as of `now`. `Invalid` for a start in the past or a bad invitee list,
+    /// `NotFound` for an unknown organizer, venue or invitee.
+    #[tracing::instrument(skip_all, fields(organizer_id = %input.organizer_id, venue_id = %input.venue_id), err(level = "debug"))]
+    pub async fn create_plan(&self, input: PlanInput, now: Timestamp) -> AppResult<Plan> {
+        let new = NewPlan::parse(input, now)?;
+        let plan = self.store.create_plan(new).await?;
+        self.wrote();
+        Ok(plan)
+    }
+
+    #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
+    pub async fn get_plan(&self, id: PlanId) -> AppResult<Plan> {
+        Ok(self.store.get_plan(id).await?)
+    }
+
+    /// Invites more people to a pending plan.
+    #[tracing::instrument(skip_all, fields(%plan_id, n = users.len()), err(level = "debug"))]
+    pub async fn invite_to_plan(&self, plan_id: PlanId, users: Vec<UserId>) -> AppResult<Plan> {
+        let mut c = Checker::new();
+        c.check(!users.is_empty(), "participant_ids", "must name at least one person");
+        let plan = self.store.get_plan(plan_id).await?;
+        let users = domain::booking::check_members(&mut c, "participant_ids", plan.organizer_id, &users);
+        c.finish(()).map_err(AppError::Invalid)?;
+        let plan = self.store.invite_to_plan(plan_id, users).await?;
+        self.wrote();
+        Ok(plan)
+    }
+
+    /// An invitee accepts or declines.
+    #[tracing::instrument(skip_all, fields(%plan_id, %user_id, accept), err(level = "debug"))]
+    pub async fn answer_invitation(&self, plan_id: PlanId, user_id: UserId, accept: bool) -> AppResult<Plan> {
+        let plan = self.store.answer_plan_invitation(plan_id, user_id, accept).await?;
+        self.wrote();
+        Ok(plan)
+    }
+
+    /// Validates the plan as of `now` and has the agent book it; the plan is confirmed with its
+    /// booking. `Conflict` if it is confirmed or cancelled already, `NoRoom` (with alternatives)
+    /// if the venue is full then, `Invalid` naming `start_time` or `party_size` otherwise.
+    #[tracing::instrument(skip_all, fields(%plan_id), err(level = "debug"))]
+    pub async fn confirm_plan(
+        &self,
+        plan_id: PlanId,
+        key: Option<String>,
+        now: Timestamp,
+    ) -> AppResult<Idempotent<PlanConfirmation>> {
+        let request = serde_json::json!({"op": "plans.confirm", "plan_id": plan_id});
+        let key = idempotency_key(format!("plan:{plan_id}"), key, request)?;
+        let plan = self.store.get_plan(plan_id).await?;
+        if plan.status != PlanStatus::Draft && key.is_none() {
+            return Err(AppError::Conflict {
+                message: format!("the plan is already {}", plan.status.as_str()),
+                field: Some("status".into()),
+            });
+        }
+        let venue = self.store.get_venue(plan.venue_id).await?;
+        let party = plan.party();
+        let mut c = Checker::new();
+        let last_seating = self.settings.booking.last_seating_minutes;
+        check_slot(&mut c, &venue, plan.start_time, party, now, last_seating, ("start_time", "party_size"));
+        c.finish(()).map_err(AppError::Invalid)?;
+        let request = SeatRequest {
+            user_id: plan.organizer_id,
+            venue_id: venue.id,
+            plan_id: Some(plan.id),
+            booking_time: plan.start_time,
+            party_size: party,
+            duration_minutes: self.turn(&venue, party),
+            group_members: plan.accepted_guests(),
+            special_requests: None,
+        };
+        let answer = self.booking.book(&self.store, request, key).await;
+        self.wrote();
+        let answer = answer?;
+        let replayed = answer.is_replayed();
+        let booked = match answer.into_inner() {
+            SeatOutcome::Booked(b) => b,
+            SeatOutcome::Full(full) => return Err(self.no_room(full, now).await),
+        };
+        // The plan as its booking left it (a replay answers exactly as the first request did).
+        let plan = match booked.plan {
+            Some(p) => p,
+            None => self.store.get_plan(plan_id).await?,
+        };
+        let booking = booked.booking;
+        let confirmation = PlanConfirmation {
+            plan_id,
+            booking_id: booking.id,
+            confirmation_code: booking.confirmation_code.clone(),
+            status: plan.status,
+            plan,
+            booking,
+        };
+        Ok(if replayed { Idempotent::Replayed(confirmation) } else { Idempotent::Fresh(confirmation) })
+    }
+}

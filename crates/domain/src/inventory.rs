@@ -1,0 +1,211 @@
+//! Bookable inventory, as pure rules: how long a party holds its seats (turn times by category
+//! and party size), the slots a venue offers on a day (from its opening hours, in its own time
+//! zone), and how many seats are held at the busiest moment of an interval.
+//!
+//! A party of `n` fits at `[start, start + turn)` when the seats held by the overlapping
+//! bookings (pending or confirmed) at the busiest instant of that interval, plus `n`, do not
+//! exceed the venue's capacity. Counting the busiest instant (not the sum of every overlapping
+//! booking) means two parties that follow each other at a table do not block a third who
+//! overlaps both; the venue is never over capacity at any instant.
+
+use chrono::{Datelike, NaiveDate, TimeZone, Timelike};
+use serde::{Deserialize, Serialize};
+
+use crate::{Category, Timestamp, Venue};
+
+/// The shortest turn time a booking may have, in minutes.
+pub const MIN_TURN_MINUTES: u16 = 15;
+/// The longest turn time a booking may have, in minutes (also bounds the overlap scan).
+pub const MAX_TURN_MINUTES: u16 = 480;
+
+/// How long a party holds its seats: a base per category, plus extra minutes for every four
+/// guests beyond the first four.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TurnTimes {
+    pub restaurant: u16,
+    pub bar: u16,
+    pub cafe: u16,
+    pub music: u16,
+    pub comedy: u16,
+    pub karaoke: u16,
+    pub sports: u16,
+    /// Minutes added per four guests beyond four (a party of 5 to 8 adds this once).
+    pub extra_per_four_guests: u16,
+}
+
+impl Default for TurnTimes {
+    fn default() -> Self {
+        Self {
+            restaurant: Category::Restaurant.turn_minutes(),
+            bar: Category::Bar.turn_minutes(),
+            cafe: Category::Cafe.turn_minutes(),
+            music: Category::Music.turn_minutes(),
+            comedy: Category::Comedy.turn_minutes(),
+            karaoke: Category::Karaoke.turn_minutes(),
+            sports: Category::Sports.turn_minutes(),
+            extra_per_four_guests: 15,
+        }
+    }
+}
+
+impl TurnTimes {
+    /// The turn of a party of `party` at a venue of `category`, within the allowed bounds.
+    pub fn minutes(&self, category: Category, party: i32) -> u16 {
+        let base = match category {
+            Category::Restaurant => self.restaurant,
+            Category::Bar => self.bar,
+            Category::Cafe => self.cafe,
+            Category::Music => self.music,
+            Category::Comedy => self.comedy,
+            Category::Karaoke => self.karaoke,
+            Category::Sports => self.sports,
+        };
+        let extra_groups = (party.max(1) - 1) / 4;
+        let extra = u32::from(self.extra_per_four_guests) * extra_groups.clamp(0, 1000) as u32;
+        (u32::from(base) + extra).clamp(u32::from(MIN_TURN_MINUTES), u32::from(MAX_TURN_MINUTES)) as u16
+    }
+}
+
+/// Seats held over `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hold {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub seats: i32,
+}
+
+/// The most seats held at any instant of `[from, to)`.
+pub fn peak_seats(holds: &[Hold], from: Timestamp, to: Timestamp) -> i32 {
+    // (time, delta): a hold ending at t frees its seats before one starting at t takes them.
+    let mut edges: Vec<(Timestamp, i32)> = Vec::new();
+    for h in holds.iter().filter(|h| h.start < to && h.end > from) {
+        edges.push((h.start.max(from), h.seats));
+        edges.push((h.end.min(to), -h.seats));
+    }
+    edges.sort_by_key(|&(t, delta)| (t, delta));
+    let (mut now, mut peak) = (0, 0);
+    for (_, delta) in edges {
+        now += delta;
+        peak = peak.max(now);
+    }
+    peak
+}
+
+/// Whether the venue is open at `at` and stays open at least `minutes` (unknown hours count as
+/// always open).
+pub fn open_for(venue: &Venue, at: Timestamp, minutes: u16) -> bool {
+    let local = at.with_timezone(&venue.tz()).naive_local();
+    venue.opening_hours.as_ref().is_none_or(|h| h.is_open_for(&local, minutes))
+}
+
+/// The slot starts of a local `date` at `venue`, every `step` minutes from local midnight,
+/// where the venue is open for at least `last_seating` minutes. Local times that do not exist
+/// (a daylight-saving gap) are skipped; ambiguous ones take the earlier instant.
+pub fn slot_starts(venue: &Venue, date: NaiveDate, step: u16, last_seating: u16) -> Vec<Timestamp> {
+    let tz = venue.tz();
+    let step = step.clamp(5, 240);
+    (0..1440u32)
+        .step_by(usize::from(step))
+        .filter_map(|m| date.and_hms_opt(m / 60, m % 60, 0))
+        .filter(|local| venue.opening_hours.as_ref().is_none_or(|h| h.is_open_for(local, last_seating)))
+        .filter_map(|local| tz.from_local_datetime(&local).earliest())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .collect()
+}
+
+/// The first seed's default booking time when none is given, in the venue's time zone: 12:00
+/// today before 11:00, 19:00 today before 17:00, otherwise 12:00 tomorrow.
+pub fn default_time(now: Timestamp, tz: chrono_tz::Tz) -> Timestamp {
+    let local = now.with_timezone(&tz);
+    let today = local.date_naive();
+    let (day, hour) = match local.hour() {
+        h if h < 11 => (today, 12),
+        h if h < 17 => (today, 19),
+        _ => (today.succ_opt().unwrap_or(today), 12),
+    };
+    let naive = day.and_hms_opt(hour, 0, 0).unwrap_or_default();
+    tz.from_local_datetime(&naive).earliest().map_or(now, |t| t.with_timezone(&chrono::Utc))
+}
+
+/// The local calendar date of an instant at a venue.
+pub fn local_date(venue: &Venue, at: Timestamp) -> NaiveDate {
+    let l = at.with_timezone(&venue.tz());
+    NaiveDate::from_ymd_opt(l.year(), l.month(), l.day()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OpeningHours;
+    use chrono::Utc;
+
+    fn t(h: u32, m: u32) -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 12, 4, h, m, 0).unwrap()
+    }
+
+    fn hold(a: (u32, u32), b: (u32, u32), seats: i32) -> Hold {
+        Hold { start: t(a.0, a.1), end: t(b.0, b.1), seats }
+    }
+
+    #[test]
+    fn back_to_back_parties_do_not_add_up() {
+        let holds = [hold((18, 0), (20, 0), 10), hold((20, 0), (22, 0), 10), hold((19, 0), (19, 30), 5)];
+        assert_eq!(peak_seats(&holds, t(19, 0), t(21, 0)), 15);
+        assert_eq!(peak_seats(&holds, t(20, 0), t(21, 0)), 10);
+        assert_eq!(peak_seats(&holds, t(22, 0), t(23, 0)), 0);
+    }
+
+    #[test]
+    fn bigger_parties_stay_longer_within_bounds() {
+        let turns = TurnTimes::default();
+        assert_eq!(turns.minutes(Category::Restaurant, 2), 120);
+        assert_eq!(turns.minutes(Category::Restaurant, 5), 135);
+        assert_eq!(turns.minutes(Category::Restaurant, 1000), MAX_TURN_MINUTES);
+        let fast = TurnTimes { cafe: 1, ..TurnTimes::default() };
+        assert_eq!(fast.minutes(Category::Cafe, 1), MIN_TURN_MINUTES);
+    }
+
+    fn venue(hours: Option<OpeningHours>) -> Venue {
+        Venue {
+            id: crate::new_id(),
+            name: "v".into(),
+            description: None,
+            category: Category::Restaurant,
+            cuisine: None,
+            address: None,
+            city: None,
+            lat: 40.7,
+            lng: -74.0,
+            price_level: None,
+            rating: None,
+            capacity: 20,
+            tags: vec![],
+            opening_hours: hours,
+            timezone: "America/New_York".into(),
+            created_at: t(0, 0),
+            updated_at: t(0, 0),
+        }
+    }
+
+    #[test]
+    fn slots_follow_the_local_opening_hours_and_the_last_seating() {
+        let v = venue(Some(OpeningHours::every_day(&[(17 * 60, 22 * 60)])));
+        let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let slots = slot_starts(&v, day, 30, 60);
+        // 17:00 to 21:00 local (EST, UTC-5): nine half-hour starts.
+        assert_eq!(slots.len(), 9);
+        assert_eq!(slots[0], Utc.with_ymd_and_hms(2026, 12, 4, 22, 0, 0).unwrap());
+        assert!(open_for(&v, slots[8], 60) && !open_for(&v, slots[8], 61));
+        assert_eq!(slot_starts(&venue(None), day, 30, 60).len(), 48);
+    }
+
+    #[test]
+    fn the_default_time_follows_the_first_seeds_rule_in_local_time() {
+        let tz = chrono_tz::America::New_York;
+        // 09:00, 14:00 and 18:00 in New York.
+        assert_eq!(default_time(t(14, 0), tz), t(17, 0));
+        assert_eq!(default_time(t(19, 0), tz), Utc.with_ymd_and_hms(2026, 12, 5, 0, 0, 0).unwrap());
+        assert_eq!(default_time(t(23, 0), tz), Utc.with_ymd_and_hms(2026, 12, 5, 17, 0, 0).unwrap());
+    }
+}

@@ -1,0 +1,231 @@
+//! Bookings: the row, reads (one, a plan's, filtered lists, what a venue holds), the state
+//! machine's moves, and the janitor's queries. Taking seats lives in `ops::seats`.
+
+use domain::inventory::{Hold, MAX_TURN_MINUTES};
+use domain::{
+    Booking, BookingId, BookingStatus, DomainEvent, Page, PageRequest, PlanId, PlanStatus, Timestamp, VenueId,
+    VenueInterest,
+};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::social::InterestRow;
+use super::{push_page, record};
+use crate::booking::BookingQuery;
+use crate::sql::{Conn, Sql, SqlBuilder, now};
+use crate::{StoreError, StoreResult};
+
+/// The columns of [`BookingRow`], in order.
+macro_rules! booking_columns {
+    () => {
+        "id, user_id, venue_id, plan_id, booking_time, party_size, duration_minutes, status, confirmation_code, \
+         provider, agent, group_members, special_requests, created_at, updated_at"
+    };
+}
+pub(crate) use booking_columns;
+
+/// One row of `bookings`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct BookingRow {
+    id: Uuid,
+    user_id: Uuid,
+    venue_id: Uuid,
+    plan_id: Option<Uuid>,
+    booking_time: Timestamp,
+    party_size: i32,
+    duration_minutes: i32,
+    status: String,
+    confirmation_code: String,
+    provider: String,
+    agent: String,
+    group_members: Json<Vec<Uuid>>,
+    special_requests: Option<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl BookingRow {
+    pub(crate) fn into_domain(self) -> StoreResult<Booking> {
+        let status = BookingStatus::parse(&self.status).ok_or_else(|| StoreError::corrupt("status", &self.status))?;
+        Ok(Booking {
+            id: self.id,
+            user_id: self.user_id,
+            venue_id: self.venue_id,
+            plan_id: self.plan_id,
+            booking_time: self.booking_time,
+            party_size: self.party_size,
+            duration_minutes: self.duration_minutes,
+            status,
+            confirmation_code: self.confirmation_code,
+            provider: self.provider,
+            agent: self.agent,
+            group_members: self.group_members.0,
+            special_requests: self.special_requests,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn decode(rows: Vec<BookingRow>) -> StoreResult<Vec<Booking>> {
+    rows.into_iter().map(BookingRow::into_domain).collect()
+}
+
+/// The booking, read with `suffix` appended (a row lock inside a write transaction).
+async fn load<C: Conn>(c: &mut C, id: BookingId, suffix: &str) -> StoreResult<Booking> {
+    let mut b = SqlBuilder::new(concat!("SELECT ", booking_columns!(), " FROM bookings WHERE id = "));
+    b.bind(id).push(suffix);
+    let row: Option<BookingRow> = c.fetch_optional(b.finish()).await?;
+    row.ok_or_else(|| StoreError::not_found("booking", id))?.into_domain()
+}
+
+pub(crate) async fn get_booking<C: Conn>(c: &mut C, id: BookingId) -> StoreResult<Booking> {
+    load(c, id, "").await
+}
+
+/// The plan's booking: the one holding seats, else the latest. `NotFound` when it has none.
+pub(crate) async fn plan_booking<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<Booking> {
+    let sql = Sql::new(concat!(
+        "SELECT ",
+        booking_columns!(),
+        " FROM bookings WHERE plan_id = $1 \
+         ORDER BY CASE WHEN status IN ('pending', 'confirmed') THEN 0 ELSE 1 END, id DESC LIMIT 1"
+    ));
+    let row: Option<BookingRow> = c.fetch_optional(sql.bind(plan_id)).await?;
+    match row {
+        Some(r) => r.into_domain(),
+        None => {
+            super::require(c, "plans", "plan", plan_id).await?;
+            Err(StoreError::not_found("booking for plan", plan_id))
+        }
+    }
+}
+
+pub(crate) async fn list_bookings<C: Conn>(
+    c: &mut C,
+    q: &BookingQuery,
+    page: PageRequest,
+) -> StoreResult<Page<Booking>> {
+    let mut b = SqlBuilder::new(concat!("SELECT ", booking_columns!(), " FROM bookings"));
+    if let Some(user) = q.user_id {
+        let p = b.param(user);
+        b.and().push(&format!(
+            "(user_id = {p} OR id IN (SELECT booking_id FROM booking_invitations WHERE invitee_id = {p}) \
+             OR plan_id IN (SELECT plan_id FROM plan_participants WHERE user_id = {p} AND status = 'accepted'))"
+        ));
+    }
+    if let Some(venue) = q.venue_id {
+        b.and().push("venue_id = ").bind(venue);
+    }
+    if let Some(status) = q.status {
+        b.and().push("status = ").bind(status.as_str());
+    }
+    if let Some(from) = q.from {
+        b.and().push("booking_time >= ").bind(from);
+    }
+    if let Some(to) = q.to {
+        b.and().push("booking_time < ").bind(to);
+    }
+    push_page(&mut b, "id", page);
+    let rows: Vec<BookingRow> = c.fetch_all(b.finish()).await?;
+    Ok(Page::from_rows(decode(rows)?, page.limit, |b| b.id))
+}
+
+/// The bookings holding seats at `venue_id` at some point of `[from, to)`. Turn times are
+/// bounded, so the scan reads only bookings that start in `(from - MAX_TURN, to)`.
+pub(crate) async fn holding<C: Conn>(
+    c: &mut C,
+    venue_id: VenueId,
+    from: Timestamp,
+    to: Timestamp,
+) -> StoreResult<Vec<Booking>> {
+    let sql = Sql::new(concat!(
+        "SELECT ",
+        booking_columns!(),
+        " FROM bookings WHERE venue_id = $1 AND status IN ('pending', 'confirmed') \
+         AND booking_time > $2 AND booking_time < $3"
+    ));
+    let earliest = from - chrono::Duration::minutes(i64::from(MAX_TURN_MINUTES));
+    let rows: Vec<BookingRow> = c.fetch_all(sql.bind(venue_id).bind(earliest).bind(to)).await?;
+    Ok(decode(rows)?.into_iter().filter(|b| b.ends_at() > from).collect())
+}
+
+/// The seats held at a venue over `[from, to)`.
+pub(crate) async fn venue_holds<C: Conn>(
+    c: &mut C,
+    venue_id: VenueId,
+    from: Timestamp,
+    to: Timestamp,
+) -> StoreResult<Vec<Hold>> {
+    super::require(c, "venues", "venue", venue_id).await?;
+    Ok(holding(c, venue_id, from, to).await?.iter().map(hold_of).collect())
+}
+
+pub(crate) fn hold_of(b: &Booking) -> Hold {
+    Hold { start: b.booking_time, end: b.ends_at(), seats: b.party_size }
+}
+
+/// Interests in a venue with a preferred time at or after `from`, in time order.
+pub(crate) async fn venue_interests<C: Conn>(
+    c: &mut C,
+    venue_id: VenueId,
+    from: Timestamp,
+) -> StoreResult<Vec<VenueInterest>> {
+    super::require(c, "venues", "venue", venue_id).await?;
+    let sql = Sql::new(
+        "SELECT user_id, venue_id, preferred_time, created_at FROM venue_interests \
+         WHERE venue_id = $1 AND preferred_time >= $2 ORDER BY preferred_time, user_id",
+    );
+    let rows: Vec<InterestRow> = c.fetch_all(sql.bind(venue_id).bind(from)).await?;
+    Ok(rows.into_iter().map(InterestRow::into_domain).collect())
+}
+
+/// Moves a booking along its state machine. `Conflict` for an illegal move, or for completing
+/// (or marking a no-show) before the booking's time. Cancelling a plan's booking cancels the
+/// plan. Cancelled, completed and no-show bookings hold no seats.
+pub(crate) async fn set_status<C: Conn>(
+    c: &mut C,
+    id: BookingId,
+    next: BookingStatus,
+    at: Timestamp,
+) -> StoreResult<Booking> {
+    let current = load(c, id, C::FOR_UPDATE).await?;
+    if !current.status.can_move_to(next) {
+        let message = format!("a {} booking cannot become {}", current.status.as_str(), next.as_str());
+        return Err(StoreError::conflict(message, Some("status")));
+    }
+    if matches!(next, BookingStatus::Completed | BookingStatus::NoShow) && at < current.booking_time {
+        let message =
+            format!("the booking starts at {}; it cannot be {} before then", current.booking_time, next.as_str());
+        return Err(StoreError::conflict(message, Some("status")));
+    }
+    let sql = Sql::new(concat!(
+        "UPDATE bookings SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4 RETURNING ",
+        booking_columns!()
+    ));
+    let sql = sql.bind(next.as_str()).bind(now()).bind(id).bind(current.status.as_str());
+    let row: Option<BookingRow> = c.fetch_optional(sql).await?;
+    let booking =
+        row.ok_or_else(|| StoreError::conflict("the booking changed meanwhile; retry", None))?.into_domain()?;
+    record(c, &DomainEvent::BookingStatusChanged(booking.clone())).await?;
+    if next == BookingStatus::Cancelled
+        && let Some(plan_id) = booking.plan_id
+    {
+        let status = super::plans::get_plan(c, plan_id).await?.status;
+        if status == PlanStatus::Confirmed {
+            super::plans::move_plan(c, plan_id, PlanStatus::Confirmed, PlanStatus::Cancelled).await?;
+        }
+    }
+    Ok(booking)
+}
+
+/// Holds still pending since before `before` (their agent died between its two transactions),
+/// oldest first.
+pub(crate) async fn stale_holds<C: Conn>(c: &mut C, before: Timestamp, limit: u32) -> StoreResult<Vec<Booking>> {
+    let sql = Sql::new(concat!(
+        "SELECT ",
+        booking_columns!(),
+        " FROM bookings WHERE status = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2"
+    ));
+    decode(c.fetch_all(sql.bind(before).bind(i64::from(limit))).await?)
+}

@@ -1,0 +1,194 @@
+//! Plans and their participants: propose (the organizer takes part, invitees are invited),
+//! read with participants, invite more, answer. Confirming a plan books it, so that lives with
+//! the bookings (`ops::bookings`).
+
+use domain::{
+    DomainEvent, Invitation, NewPlan, ParticipantStatus, Plan, PlanId, PlanParticipant, PlanStatus, Timestamp, UserId,
+};
+use uuid::Uuid;
+
+use super::{record, require};
+use crate::sql::{Conn, Sql, now};
+use crate::{StoreError, StoreResult};
+
+/// One row of `plans`.
+#[derive(Debug, sqlx::FromRow)]
+struct PlanRow {
+    id: Uuid,
+    organizer_id: Uuid,
+    venue_id: Uuid,
+    start_time: Timestamp,
+    party_size: Option<i32>,
+    status: String,
+    created_at: Timestamp,
+}
+
+/// One row of `plan_participants`.
+#[derive(Debug, sqlx::FromRow)]
+struct ParticipantRow {
+    plan_id: Uuid,
+    user_id: Uuid,
+    status: String,
+    invited_at: Timestamp,
+    responded_at: Option<Timestamp>,
+}
+
+impl ParticipantRow {
+    fn into_domain(self) -> StoreResult<PlanParticipant> {
+        let status = ParticipantStatus::parse(&self.status)
+            .ok_or_else(|| StoreError::corrupt("participant status", &self.status))?;
+        Ok(PlanParticipant {
+            plan_id: self.plan_id,
+            user_id: self.user_id,
+            status,
+            invited_at: self.invited_at,
+            responded_at: self.responded_at,
+        })
+    }
+}
+
+/// The plan with its participants (in invitation order). `NotFound` for no such plan.
+pub(crate) async fn get_plan<C: Conn>(c: &mut C, id: PlanId) -> StoreResult<Plan> {
+    let sql = Sql::new(
+        "SELECT id, organizer_id, venue_id, start_time, party_size, status, created_at FROM plans WHERE id = $1",
+    );
+    let row: PlanRow = c.fetch_optional(sql.bind(id)).await?.ok_or_else(|| StoreError::not_found("plan", id))?;
+    let sql = Sql::new(
+        "SELECT plan_id, user_id, status, invited_at, responded_at FROM plan_participants \
+         WHERE plan_id = $1 ORDER BY invited_at, user_id",
+    );
+    let rows: Vec<ParticipantRow> = c.fetch_all(sql.bind(id)).await?;
+    let status = PlanStatus::parse(&row.status).ok_or_else(|| StoreError::corrupt("plan status", &row.status))?;
+    Ok(Plan {
+        id: row.id,
+        organizer_id: row.organizer_id,
+        venue_id: row.venue_id,
+        start_time: row.start_time,
+        party_size: row.party_size,
+        status,
+        created_at: row.created_at,
+        participants: rows.into_iter().map(ParticipantRow::into_domain).collect::<StoreResult<_>>()?,
+    })
+}
+
+pub(crate) async fn create_plan<C: Conn>(c: &mut C, new: NewPlan) -> StoreResult<Plan> {
+    require(c, "users", "user", new.organizer_id).await?;
+    require(c, "venues", "venue", new.venue_id).await?;
+    let at = now();
+    let sql = Sql::new(
+        "INSERT INTO plans (id, organizer_id, venue_id, start_time, party_size, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'draft', $6)",
+    );
+    let sql = sql.bind(new.id).bind(new.organizer_id).bind(new.venue_id).bind(new.start_time);
+    c.execute(sql.bind(new.party_size).bind(at)).await?;
+    let join = Sql::new(
+        "INSERT INTO plan_participants (plan_id, user_id, status, invited_at, responded_at) \
+         VALUES ($1, $2, 'accepted', $3, $3)",
+    );
+    c.execute(join.bind(new.id).bind(new.organizer_id).bind(at)).await?;
+    let invitations = insert_invitees(c, new.id, &new.invitees, at).await?;
+    let plan = get_plan(c, new.id).await?;
+    record(c, &DomainEvent::PlanCreated(plan.clone())).await?;
+    for i in invitations {
+        record(c, &DomainEvent::InvitationSent(invitation(&plan, i, at))).await?;
+    }
+    Ok(plan)
+}
+
+fn invitation(plan: &Plan, invitee: UserId, at: Timestamp) -> Invitation {
+    Invitation {
+        inviter_id: plan.organizer_id,
+        invitee_id: invitee,
+        venue_id: plan.venue_id,
+        plan_id: Some(plan.id),
+        booking_id: None,
+        created_at: at,
+    }
+}
+
+/// Invites the users not on the plan yet; returns who was newly invited.
+async fn insert_invitees<C: Conn>(
+    c: &mut C,
+    plan_id: PlanId,
+    users: &[UserId],
+    at: Timestamp,
+) -> StoreResult<Vec<UserId>> {
+    let mut invited = Vec::new();
+    for &user in users {
+        require(c, "users", "user", user).await?;
+        let sql = Sql::new(
+            "INSERT INTO plan_participants (plan_id, user_id, status, invited_at, responded_at) \
+             VALUES ($1, $2, 'invited', $3, NULL) ON CONFLICT (plan_id, user_id) DO NOTHING",
+        );
+        if c.execute(sql.bind(plan_id).bind(user).bind(at)).await? == 1 {
+            invited.push(user);
+        }
+    }
+    Ok(invited)
+}
+
+/// The plan, refused with `Conflict` unless it is still being organised.
+async fn pending_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<Plan> {
+    let plan = get_plan(c, plan_id).await?;
+    if plan.status != PlanStatus::Draft {
+        return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("status")));
+    }
+    Ok(plan)
+}
+
+/// Invites more people to a plan still being organised (those already on it are left as they
+/// are). `NotFound` for an unknown plan or user.
+pub(crate) async fn invite<C: Conn>(c: &mut C, plan_id: PlanId, users: Vec<UserId>) -> StoreResult<Plan> {
+    let plan = pending_plan(c, plan_id).await?;
+    if users.contains(&plan.organizer_id) {
+        return Err(StoreError::invalid("participant_ids", "must not include the organizer"));
+    }
+    let at = now();
+    let invited = insert_invitees(c, plan_id, &users, at).await?;
+    let plan = get_plan(c, plan_id).await?;
+    for i in invited {
+        record(c, &DomainEvent::InvitationSent(invitation(&plan, i, at))).await?;
+    }
+    Ok(plan)
+}
+
+/// Records an invitee's answer (they may change their mind while the plan is pending).
+/// `NotFound` unless the user is invited to the plan; `Invalid` for the organizer.
+pub(crate) async fn answer<C: Conn>(c: &mut C, plan_id: PlanId, user_id: UserId, accept: bool) -> StoreResult<Plan> {
+    let plan = pending_plan(c, plan_id).await?;
+    if user_id == plan.organizer_id {
+        return Err(StoreError::invalid("user_id", "the organizer takes part in their own plan"));
+    }
+    let status = if accept { ParticipantStatus::Accepted } else { ParticipantStatus::Declined };
+    let sql = Sql::new(
+        "UPDATE plan_participants SET status = $1, responded_at = $2 WHERE plan_id = $3 AND user_id = $4 \
+         RETURNING plan_id, user_id, status, invited_at, responded_at",
+    );
+    let row: Option<ParticipantRow> =
+        c.fetch_optional(sql.bind(status.as_str()).bind(now()).bind(plan_id).bind(user_id)).await?;
+    let participant = row.ok_or_else(|| StoreError::not_found("invitation", user_id))?.into_domain()?;
+    record(c, &DomainEvent::ParticipantUpdated(participant)).await?;
+    get_plan(c, plan_id).await
+}
+
+/// Moves a pending plan to `next` (the plan's booking was made or cancelled) and records it.
+/// `Conflict` if the plan is not in `from`.
+pub(crate) async fn move_plan<C: Conn>(
+    c: &mut C,
+    plan_id: PlanId,
+    from: PlanStatus,
+    next: PlanStatus,
+) -> StoreResult<Plan> {
+    let sql = Sql::new("UPDATE plans SET status = $1 WHERE id = $2 AND status = $3");
+    if c.execute(sql.bind(next.as_str()).bind(plan_id).bind(from.as_str())).await? == 0 {
+        let plan = get_plan(c, plan_id).await?;
+        return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("plan_id")));
+    }
+    let plan = get_plan(c, plan_id).await?;
+    let event = match next {
+        PlanStatus::Confirmed => DomainEvent::PlanConfirmed(plan.clone()),
+        PlanStatus::Cancelled | PlanStatus::Draft => DomainEvent::PlanCancelled(plan.clone()),
+    };
+    record(c, &event).await?;
+    Ok(plan)
+}

@@ -1,0 +1,249 @@
+//! Taking seats: the capacity check and the write in one transaction, race-free on both
+//! backends. Each use case first locks the venue row (`SELECT ... FROM venues WHERE id = $1`
+//! plus [`Conn::FOR_UPDATE`]: `FOR UPDATE` on PostgreSQL, nothing on SQLite where the write
+//! transaction already holds the database's one write lock), so checks on one venue run one
+//! after the other; then it reads what overlapping bookings hold, and inserts only if the party
+//! fits at the busiest moment of its stay. A refusal is recorded (`booking.refused`) and, with
+//! an idempotency key, saved as the key's answer like a success.
+
+use domain::inventory::peak_seats;
+use domain::{
+    AutoBooked, Booked, Booking, BookingId, BookingStatus, DomainEvent, Invitation, PlanStatus, SeatOutcome, SlotFull,
+    VenueId,
+};
+use uuid::Uuid;
+
+use super::bookings::{BookingRow, booking_columns, hold_of, holding};
+use super::idempotency::{self, NextAction};
+use super::{plans, record, require};
+use crate::booking::{IdempotencyKey, Idempotent, NewBooking};
+use crate::sql::{Arg, Conn, Sql, SqlBuilder, now};
+use crate::{StoreError, StoreResult};
+
+/// Locks the venue for this transaction; returns its capacity. `NotFound` for no such venue.
+async fn lock_venue<C: Conn>(c: &mut C, venue_id: VenueId) -> StoreResult<i32> {
+    let mut b = SqlBuilder::new("SELECT capacity FROM venues WHERE id = ");
+    b.bind(venue_id).push(C::FOR_UPDATE);
+    let row: Option<(i32,)> = c.fetch_optional(b.finish()).await?;
+    row.map(|(cap,)| cap).ok_or_else(|| StoreError::not_found("venue", venue_id))
+}
+
+/// Seats free at the busiest moment of the booking's stay, and the bookings overlapping it.
+async fn seats_free<C: Conn>(c: &mut C, capacity: i32, new: &NewBooking) -> StoreResult<(i32, Vec<Booking>)> {
+    let r = &new.request;
+    let end = r.booking_time + chrono::Duration::minutes(i64::from(r.duration_minutes));
+    let overlapping = holding(c, r.venue_id, r.booking_time, end).await?;
+    let holds: Vec<_> = overlapping.iter().map(hold_of).collect();
+    Ok((capacity - peak_seats(&holds, r.booking_time, end), overlapping))
+}
+
+fn full(new: &NewBooking, seats_free: i32, capacity: i32) -> SlotFull {
+    let r = &new.request;
+    SlotFull {
+        user_id: r.user_id,
+        venue_id: r.venue_id,
+        booking_time: r.booking_time,
+        party_size: r.party_size,
+        duration_minutes: r.duration_minutes,
+        seats_free: seats_free.max(0),
+        capacity,
+    }
+}
+
+async fn insert<C: Conn>(c: &mut C, new: &NewBooking) -> StoreResult<Booking> {
+    let r = &new.request;
+    let at = now();
+    let sql = Sql::new(concat!(
+        "INSERT INTO bookings (",
+        booking_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING ",
+        booking_columns!()
+    ));
+    let sql = sql.bind(new.id).bind(r.user_id).bind(r.venue_id).bind(r.plan_id).bind(r.booking_time);
+    let sql = sql.bind(r.party_size).bind(r.duration_minutes).bind(new.status.as_str());
+    let sql = sql.bind(new.confirmation_code.as_str()).bind(new.provider.as_str()).bind(new.agent.as_str());
+    let sql = sql.bind(Arg::json(&r.group_members)?).bind(r.special_requests.as_deref()).bind(at);
+    super::fetch_one::<_, BookingRow>(c, sql).await?.into_domain()
+}
+
+/// Invites a booking's group members (not for a plan's booking: its people were invited to
+/// the plan) and records `booking.created`, plus `plan.confirmed` for a plan's booking.
+async fn announce<C: Conn>(c: &mut C, booking: Booking) -> StoreResult<Booked> {
+    let mut invitations = Vec::new();
+    if booking.plan_id.is_none() {
+        let at = now();
+        for &member in &booking.group_members {
+            let sql = Sql::new(
+                "INSERT INTO booking_invitations (booking_id, invitee_id, inviter_id, status, created_at, responded_at) \
+                 VALUES ($1, $2, $3, 'pending', $4, NULL)",
+            );
+            c.execute(sql.bind(booking.id).bind(member).bind(booking.user_id).bind(at)).await?;
+            invitations.push(Invitation {
+                inviter_id: booking.user_id,
+                invitee_id: member,
+                venue_id: booking.venue_id,
+                plan_id: None,
+                booking_id: Some(booking.id),
+                created_at: at,
+            });
+        }
+    }
+    record(c, &DomainEvent::BookingCreated(booking.clone())).await?;
+    for i in &invitations {
+        record(c, &DomainEvent::InvitationSent(i.clone())).await?;
+    }
+    let plan = match booking.plan_id {
+        Some(plan_id) => Some(plans::move_plan(c, plan_id, PlanStatus::Draft, PlanStatus::Confirmed).await?),
+        None => None,
+    };
+    Ok(Booked { booking, invitations, plan })
+}
+
+/// Checks what a plan's booking needs: the plan is pending, at this venue, with no booking
+/// holding seats yet (the venue lock serialises two confirmations of one plan).
+async fn check_plan<C: Conn>(c: &mut C, new: &NewBooking) -> StoreResult<()> {
+    let Some(plan_id) = new.request.plan_id else { return Ok(()) };
+    let plan = plans::get_plan(c, plan_id).await?;
+    if plan.status != PlanStatus::Draft {
+        return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("plan_id")));
+    }
+    if plan.venue_id != new.request.venue_id {
+        return Err(StoreError::invalid("venue_id", "must be the plan's venue"));
+    }
+    let sql = Sql::new("SELECT 1 FROM bookings WHERE plan_id = $1 AND status IN ('pending', 'confirmed')");
+    let held: Option<(i32,)> = c.fetch_optional(sql.bind(plan_id)).await?;
+    if held.is_some() {
+        return Err(StoreError::conflict("the plan is being booked already", Some("plan_id")));
+    }
+    Ok(())
+}
+
+/// Books (status `Confirmed`) or holds (status `Pending`) seats if the venue has room at the
+/// busiest moment of the stay; otherwise records the refusal. With a key, the answer is saved
+/// for replay (a hold's answer is saved when it is confirmed).
+pub(crate) async fn book<C: Conn>(
+    c: &mut C,
+    new: NewBooking,
+    key: Option<IdempotencyKey>,
+) -> StoreResult<Idempotent<SeatOutcome>> {
+    if let Some(k) = &key
+        && let NextAction::Replay(answer) = idempotency::begin(c, k).await?
+    {
+        return Ok(Idempotent::Replayed(answer));
+    }
+    let capacity = lock_venue(c, new.request.venue_id).await?;
+    require(c, "users", "user", new.request.user_id).await?;
+    for &member in &new.request.group_members {
+        require(c, "users", "user", member).await?;
+    }
+    check_plan(c, &new).await?;
+    let (free, _) = seats_free(c, capacity, &new).await?;
+    let outcome = if free < new.request.party_size {
+        let refused = full(&new, free, capacity);
+        record(c, &DomainEvent::BookingRefused(refused.clone())).await?;
+        SeatOutcome::Full(refused)
+    } else {
+        let booking = insert(c, &new).await?;
+        if booking.status == BookingStatus::Pending {
+            record(c, &DomainEvent::BookingHeld(booking.clone())).await?;
+            return Ok(Idempotent::Fresh(SeatOutcome::Booked(Booked { booking, invitations: vec![], plan: None })));
+        }
+        SeatOutcome::Booked(announce(c, booking).await?)
+    };
+    if let Some(k) = &key {
+        let status = if matches!(outcome, SeatOutcome::Booked(_)) { 201 } else { 409 };
+        idempotency::finish(c, k, status, &outcome).await?;
+    }
+    Ok(Idempotent::Fresh(outcome))
+}
+
+/// Confirms a hold once its provider said yes. `Conflict` if it is no longer pending (it
+/// expired and was released).
+pub(crate) async fn confirm_hold<C: Conn>(
+    c: &mut C,
+    id: BookingId,
+    key: Option<IdempotencyKey>,
+) -> StoreResult<Booked> {
+    let sql = Sql::new(concat!(
+        "UPDATE bookings SET status = 'confirmed', updated_at = $1 WHERE id = $2 AND status = 'pending' RETURNING ",
+        booking_columns!()
+    ));
+    let row: Option<BookingRow> = c.fetch_optional(sql.bind(now()).bind(id)).await?;
+    let Some(row) = row else {
+        super::bookings::get_booking(c, id).await?;
+        return Err(StoreError::conflict("the hold was released before the provider answered", None));
+    };
+    let booked = announce(c, row.into_domain()?).await?;
+    if let Some(k) = &key {
+        idempotency::finish(c, k, 201, &SeatOutcome::Booked(booked.clone())).await?;
+    }
+    Ok(booked)
+}
+
+/// Gives a hold back (its provider failed, or it expired): the pending booking is deleted, so
+/// no half-made booking remains, `booking.released` is recorded, and the key (if any) is freed
+/// for a retry. Returns whether there was such a hold.
+pub(crate) async fn release_hold<C: Conn>(
+    c: &mut C,
+    id: BookingId,
+    reason: &str,
+    key: Option<IdempotencyKey>,
+) -> StoreResult<bool> {
+    let sql =
+        Sql::new(concat!("DELETE FROM bookings WHERE id = $1 AND status = 'pending' RETURNING ", booking_columns!()));
+    let row: Option<BookingRow> = c.fetch_optional(sql.bind(id)).await?;
+    if let Some(k) = &key {
+        idempotency::forget(c, k).await?;
+    }
+    let Some(row) = row else { return Ok(false) };
+    let booking = row.into_domain()?;
+    record(c, &DomainEvent::BookingReleased { booking, reason: reason.to_string() }).await?;
+    Ok(true)
+}
+
+/// Books each group at the venue in order, in one transaction: members who already hold a
+/// booking there overlapping the group's time are left out (the next member organises if the
+/// first is out), groups left with fewer than two people are skipped, and groups the venue has
+/// no room for are refused.
+pub(crate) async fn auto_book<C: Conn>(
+    c: &mut C,
+    venue_id: VenueId,
+    groups: Vec<NewBooking>,
+    key: Option<IdempotencyKey>,
+) -> StoreResult<Idempotent<AutoBooked>> {
+    if let Some(k) = &key
+        && let NextAction::Replay(answer) = idempotency::begin(c, k).await?
+    {
+        return Ok(Idempotent::Replayed(answer));
+    }
+    let capacity = lock_venue(c, venue_id).await?;
+    let mut out = AutoBooked::default();
+    for mut new in groups {
+        if new.request.venue_id != venue_id {
+            return Err(StoreError::invalid("venue_id", "every group books the same venue"));
+        }
+        let (free, overlapping) = seats_free(c, capacity, &new).await?;
+        let busy = |u: &Uuid| overlapping.iter().any(|b| b.user_id == *u || b.group_members.contains(u));
+        let people: Vec<Uuid> = std::iter::once(new.request.user_id).chain(new.request.group_members.clone()).collect();
+        let (taken, members): (Vec<Uuid>, Vec<Uuid>) = people.into_iter().partition(busy);
+        out.already_booked.extend(taken);
+        if members.len() < 2 {
+            continue;
+        }
+        new.request.user_id = members[0];
+        new.request.group_members = members[1..].to_vec();
+        new.request.party_size = members.len() as i32;
+        if free < new.request.party_size {
+            let refused = full(&new, free, capacity);
+            record(c, &DomainEvent::BookingRefused(refused.clone())).await?;
+            out.full.push(refused);
+            continue;
+        }
+        let booking = insert(c, &new).await?;
+        out.booked.push(announce(c, booking).await?);
+    }
+    if let Some(k) = &key {
+        idempotency::finish(c, k, 200, &out).await?;
+    }
+    Ok(Idempotent::Fresh(out))
+}

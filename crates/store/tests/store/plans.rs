@@ -1,0 +1,196 @@
+//! Plans (propose, invite, answer, book) and idempotency keys, on every backend.
+
+use std::sync::Arc;
+
+use domain::{AutoBooked, BookingStatus, NewPlan, ParticipantStatus, PlanStatus, SeatOutcome};
+use serde_json::json;
+use store::{DynStore, IdempotencyKey, Idempotent, StoreError};
+
+use crate::fixtures::{booked, new_booking, pending_event_types, tomorrow_at, user, venue_seating};
+use crate::store_tests;
+
+store_tests!(
+    a_plan_invites_people_who_answer_and_its_booking_confirms_it,
+    a_plan_is_booked_at_most_once,
+    the_same_key_and_request_replays_the_first_answer_and_books_nothing_new,
+    a_key_reused_with_another_request_or_still_in_flight_is_refused,
+    concurrent_requests_with_one_key_make_one_booking,
+    auto_booking_skips_people_already_booked_and_groups_without_room,
+    old_keys_are_purged,
+);
+
+fn new_plan(organizer: uuid::Uuid, venue: uuid::Uuid, invitees: Vec<uuid::Uuid>) -> NewPlan {
+    NewPlan {
+        id: domain::new_id(),
+        organizer_id: organizer,
+        venue_id: venue,
+        start_time: tomorrow_at(19, 0),
+        party_size: None,
+        invitees,
+    }
+}
+
+async fn a_plan_invites_people_who_answer_and_its_booking_confirms_it(store: DynStore) {
+    let (ann, ben, cat) = (user(&store, "ann").await, user(&store, "ben").await, user(&store, "cat").await);
+    let v = venue_seating(&store, "v", 10).await;
+    let plan = store.create_plan(new_plan(ann.id, v.id, vec![ben.id])).await.unwrap();
+    assert_eq!(plan.status, PlanStatus::Draft);
+    let statuses: Vec<_> = plan.participants.iter().map(|p| (p.user_id, p.status)).collect();
+    assert_eq!(statuses, vec![(ann.id, ParticipantStatus::Accepted), (ben.id, ParticipantStatus::Invited)]);
+    let plan = store.invite_to_plan(plan.id, vec![cat.id, ben.id]).await.unwrap();
+    assert_eq!(plan.participants.len(), 3);
+    store.answer_plan_invitation(plan.id, ben.id, true).await.unwrap();
+    let plan = store.answer_plan_invitation(plan.id, cat.id, false).await.unwrap();
+    assert_eq!((plan.party(), plan.accepted_guests()), (2, vec![ben.id]));
+    let err = store.answer_plan_invitation(plan.id, domain::new_id(), true).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { entity: "invitation", .. }), "{err:?}");
+
+    let mut new = new_booking(&ann, &v, plan.start_time, plan.party());
+    new.request.plan_id = Some(plan.id);
+    new.request.group_members = plan.accepted_guests();
+    let made = booked(&store, new).await;
+    assert_eq!(made.plan.as_ref().map(|p| p.status), Some(PlanStatus::Confirmed));
+    assert!(made.invitations.is_empty(), "a plan's people were invited to the plan");
+    assert_eq!(store.plan_booking(plan.id).await.unwrap().id, made.booking.id);
+    let late = store.answer_plan_invitation(plan.id, cat.id, true).await.unwrap_err();
+    assert!(matches!(late, StoreError::Conflict { .. }), "{late:?}");
+
+    store.set_booking_status(made.booking.id, BookingStatus::Cancelled, chrono::Utc::now()).await.unwrap();
+    assert_eq!(store.get_plan(plan.id).await.unwrap().status, PlanStatus::Cancelled);
+    let events = pending_event_types(&store).await;
+    for e in ["plan.created", "invitation.sent", "plan.participant_updated", "plan.confirmed", "plan.cancelled"] {
+        assert!(events.contains(&e.to_string()), "{e} missing from {events:?}");
+    }
+}
+
+async fn a_plan_is_booked_at_most_once(store: DynStore) {
+    let ann = user(&store, "ann").await;
+    let v = venue_seating(&store, "v", 10).await;
+    let plan = store.create_plan(new_plan(ann.id, v.id, vec![])).await.unwrap();
+    let mut hold = new_booking(&ann, &v, plan.start_time, 1);
+    hold.request.plan_id = Some(plan.id);
+    hold.status = BookingStatus::Pending;
+    booked(&store, hold.clone()).await;
+    let mut second = new_booking(&ann, &v, plan.start_time, 1);
+    second.request.plan_id = Some(plan.id);
+    let err = store.book(second, None).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert_eq!(store.counts().await.unwrap().bookings, 1);
+}
+
+fn key(scope: &str, k: &str, request: serde_json::Value) -> IdempotencyKey {
+    IdempotencyKey { scope: scope.into(), key: k.into(), request }
+}
+
+async fn the_same_key_and_request_replays_the_first_answer_and_books_nothing_new(store: DynStore) {
+    let ann = user(&store, "ann").await;
+    let v = venue_seating(&store, "v", 10).await;
+    let at = tomorrow_at(19, 0);
+    let k = key(&ann.id.to_string(), "k-1", json!({"venue_id": v.id, "party_size": 2}));
+    let first = store.book(new_booking(&ann, &v, at, 2), Some(k.clone())).await.unwrap();
+    let Idempotent::Fresh(SeatOutcome::Booked(made)) = first else { panic!("{first:?}") };
+    // A retry carries a new id and code (the agent draws them per attempt): the first answer wins.
+    let again = store.book(new_booking(&ann, &v, at, 2), Some(k)).await.unwrap();
+    assert_eq!(again, Idempotent::Replayed(SeatOutcome::Booked(made)));
+    assert_eq!(store.counts().await.unwrap().bookings, 1);
+    // The same key under another caller is another key.
+    let other = key("someone-else", "k-1", json!({"venue_id": v.id, "party_size": 2}));
+    assert!(matches!(store.book(new_booking(&ann, &v, at, 2), Some(other)).await.unwrap(), Idempotent::Fresh(_)));
+}
+
+async fn a_key_reused_with_another_request_or_still_in_flight_is_refused(store: DynStore) {
+    let ann = user(&store, "ann").await;
+    let v = venue_seating(&store, "v", 10).await;
+    let at = tomorrow_at(19, 0);
+    let k = key("ann", "k-2", json!({"party_size": 2}));
+    let mut hold = new_booking(&ann, &v, at, 2);
+    hold.status = BookingStatus::Pending;
+    let Idempotent::Fresh(SeatOutcome::Booked(held)) = store.book(hold, Some(k.clone())).await.unwrap() else {
+        panic!("a hold");
+    };
+    let in_flight = store.book(new_booking(&ann, &v, at, 2), Some(k.clone())).await.unwrap_err();
+    assert!(
+        matches!(&in_flight, StoreError::Conflict { field: Some(f), .. } if f == "idempotency_key"),
+        "{in_flight:?}"
+    );
+    let other = key("ann", "k-2", json!({"party_size": 3}));
+    let mismatch = store.book(new_booking(&ann, &v, at, 3), Some(other)).await.unwrap_err();
+    assert!(matches!(&mismatch, StoreError::Invalid(e) if e.0[0].field == "idempotency_key"), "{mismatch:?}");
+    // Released (the provider failed): the key is free for a fresh attempt.
+    store.release_hold(held.booking.id, "provider_failed", Some(k.clone())).await.unwrap();
+    let retry = store.book(new_booking(&ann, &v, at, 2), Some(k)).await.unwrap();
+    assert!(matches!(retry, Idempotent::Fresh(SeatOutcome::Booked(_))), "{retry:?}");
+    assert_eq!(store.counts().await.unwrap().bookings, 1);
+}
+
+async fn concurrent_requests_with_one_key_make_one_booking(store: DynStore) {
+    let ann = user(&store, "ann").await;
+    let v = venue_seating(&store, "v", 100).await;
+    let at = tomorrow_at(19, 0);
+    let store = Arc::new(store);
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, new) = (store.clone(), new_booking(&ann, &v, at, 2));
+            let k = key("ann", "same", json!({"party_size": 2}));
+            tokio::spawn(async move { store.book(new, Some(k)).await })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(answer) => match answer.into_inner() {
+                SeatOutcome::Booked(b) => ids.push(b.booking.id),
+                full => panic!("{full:?}"),
+            },
+            // A house booking saves its answer in the transaction that claims the key, so a
+            // concurrent request waits for it and replays it: none is refused as in flight.
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(store.counts().await.unwrap().bookings, 1);
+}
+
+async fn auto_booking_skips_people_already_booked_and_groups_without_room(store: DynStore) {
+    let mut people = Vec::new();
+    for h in ["ann", "ben", "cat", "dan", "eve"] {
+        people.push(user(&store, h).await);
+    }
+    let v = venue_seating(&store, "v", 5).await;
+    let at = tomorrow_at(19, 0);
+    // Dan already has a table there then.
+    booked(&store, new_booking(&people[3], &v, at, 2)).await;
+    let group = |members: &[usize]| {
+        let mut g = new_booking(&people[members[0]], &v, at, members.len() as i32);
+        g.request.group_members = members[1..].iter().map(|&i| people[i].id).collect();
+        g
+    };
+    let groups = vec![group(&[3, 0, 1]), group(&[2, 4])];
+    let Idempotent::Fresh(out) = store.auto_book(v.id, groups, None).await.unwrap() else { panic!("fresh") };
+    let AutoBooked { booked, full, already_booked } = out;
+    assert_eq!(already_booked, vec![people[3].id]);
+    assert_eq!(booked.len(), 1);
+    assert_eq!(
+        (booked[0].booking.user_id, booked[0].booking.group_members.clone()),
+        (people[0].id, vec![people[1].id])
+    );
+    assert_eq!(full.len(), 1, "2 + 2 seats taken of 5: the second group of 2 does not fit");
+    assert_eq!(full[0].seats_free, 1);
+}
+
+async fn old_keys_are_purged(store: DynStore) {
+    let ann = user(&store, "ann").await;
+    let v = venue_seating(&store, "v", 10).await;
+    let k = key("ann", "old", json!({}));
+    store.book(new_booking(&ann, &v, tomorrow_at(19, 0), 2), Some(k.clone())).await.unwrap();
+    let now = chrono::Utc::now();
+    assert_eq!(
+        store.purge_idempotency_keys(now - chrono::Duration::hours(1), now - chrono::Duration::hours(1)).await.unwrap(),
+        0
+    );
+    assert_eq!(store.purge_idempotency_keys(now, now + chrono::Duration::seconds(1)).await.unwrap(), 1);
+    // The key is gone: the same request books again.
+    let again = store.book(new_booking(&ann, &v, tomorrow_at(19, 0), 2), Some(k)).await.unwrap();
+    assert!(matches!(again, Idempotent::Fresh(SeatOutcome::Booked(_))));
+}
