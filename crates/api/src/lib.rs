@@ -9,8 +9,8 @@
 //! matches falls to the embedded admin dashboard (see `dashboard`), then to the JSON 404.
 
 mod admin;
-mod dashboard;
 mod bookings;
+mod dashboard;
 mod docs;
 mod error;
 mod extract;
