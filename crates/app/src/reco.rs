@@ -245,7 +245,7 @@ pub fn spawn_follower(app: App) -> tokio::task::JoinHandle<()> {
             };
             while let Some(d) = sub.next().await {
                 match d {
-                    bus::Delivery::Event(e) => follow_event(&app, &e.event_type, e.timestamp, e.data).await,
+                    bus::Delivery::Event(e) => follow_event(&app, &e).await,
                     bus::Delivery::Lagged { missed } => {
                         tracing::warn!(missed, "engine follower lagged; reloading");
                         reload_logged(&app).await;
@@ -256,11 +256,17 @@ pub fn spawn_follower(app: App) -> tokio::task::JoinHandle<()> {
     })
 }
 
-async fn follow_event(app: &App, event_type: &str, at: domain::Timestamp, data: serde_json::Value) {
-    if event_type == crate::reco_service::LOCATION_EVENT {
-        crate::reco_service::apply_location(app, &data);
+async fn follow_event(app: &App, e: &domain::Event) {
+    if e.event_type == crate::reco_service::LOCATION_EVENT {
+        crate::reco_service::apply_location(app, &e.data);
         return;
     }
+    if DomainEvent::CHANNELS.contains(&e.channel) {
+        follow_domain_event(app, &e.event_type, e.timestamp, e.data.clone()).await;
+    }
+}
+
+async fn follow_domain_event(app: &App, event_type: &str, at: domain::Timestamp, data: serde_json::Value) {
     match DomainEvent::from_parts(event_type, data) {
         Ok(DomainEvent::DataSeeded { .. } | DomainEvent::DataReset) if !app.engine.covers(at) => {
             reload_logged(app).await

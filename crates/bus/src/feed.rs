@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use domain::{Channel, Event};
@@ -79,7 +80,7 @@ fn start_of_millisecond(id: EventId) -> EventId {
 /// What a feed hands out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeedItem {
-    Event(Event),
+    Event(Arc<Event>),
     /// Live delivery fell `missed` events behind; the events that follow are read back from
     /// history (as far as it reaches) before live delivery resumes.
     Lagged {
@@ -95,7 +96,7 @@ pub struct Feed {
     cursor: Cursor,
     /// Channels whose history after the cursor must be read before live events.
     catch_up: VecDeque<Channel>,
-    pending: VecDeque<Event>,
+    pending: VecDeque<Arc<Event>>,
 }
 
 impl Feed {
@@ -164,7 +165,7 @@ impl Feed {
                 if page.len() < PAGE {
                     self.catch_up.pop_front();
                 }
-                self.pending.extend(page);
+                self.pending.extend(page.into_iter().map(Arc::new));
             }
             Err(e) => {
                 tracing::warn!(error = %e, channel = channel.as_str(), "feed: history read failed; retrying");

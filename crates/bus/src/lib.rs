@@ -40,10 +40,11 @@ pub struct Publish {
 }
 
 /// A live message: an event, or notice that the subscriber fell behind and missed events
-/// (it should resume from history after the last id it saw).
+/// (it should resume from history after the last id it saw). Events are shared, not copied,
+/// between the subscribers of a process (each one's copy is a reference count).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
-    Event(Event),
+    Event(Arc<Event>),
     Lagged { missed: u64 },
 }
 
@@ -85,7 +86,10 @@ pub type DynBus = Arc<dyn EventBus>;
 
 /// A live subscription over a local broadcast of events: keeps `channel`'s events (or all)
 /// and turns the broadcast's overflow into [`Delivery::Lagged`]. Both backends fan out this way.
-pub(crate) fn live_subscription(rx: tokio::sync::broadcast::Receiver<Event>, channel: Option<Channel>) -> Subscription {
+pub(crate) fn live_subscription(
+    rx: tokio::sync::broadcast::Receiver<Arc<Event>>,
+    channel: Option<Channel>,
+) -> Subscription {
     use futures::StreamExt;
     use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
     BroadcastStream::new(rx)

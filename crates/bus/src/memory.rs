@@ -3,8 +3,8 @@
 //! the broadcast drops what it cannot hold and the subscriber is told it lagged.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use domain::{Channel, Event};
@@ -14,7 +14,7 @@ use crate::{BusResult, EventBus, EventId, Publish, Subscription};
 
 struct ChannelState {
     last: EventId,
-    ring: VecDeque<(EventId, Event)>,
+    ring: VecDeque<(EventId, Arc<Event>)>,
 }
 
 /// The embedded default bus.
@@ -22,7 +22,7 @@ pub struct MemoryBus {
     capacity: usize,
     channels: Vec<Mutex<ChannelState>>,
     counts: Vec<AtomicU64>,
-    live: broadcast::Sender<Event>,
+    live: broadcast::Sender<Arc<Event>>,
 }
 
 impl MemoryBus {
@@ -68,14 +68,14 @@ impl EventBus for MemoryBus {
             let millis = u64::try_from(p.timestamp.timestamp_millis()).unwrap_or(0);
             let id = EventId::next(st.last, millis);
             st.last = id;
-            let event = Event {
+            let event = Arc::new(Event {
                 id: id.to_string(),
                 source_id: p.source_id,
                 channel: p.channel,
                 event_type: p.event_type,
                 timestamp: p.timestamp,
                 data: p.data,
-            };
+            });
             if st.ring.len() == self.capacity {
                 st.ring.pop_front();
             }
@@ -85,7 +85,7 @@ impl EventBus for MemoryBus {
             event
         };
         self.counts[Self::slot(event.channel)].fetch_add(1, Ordering::Relaxed);
-        Ok(event)
+        Ok(Arc::unwrap_or_clone(event))
     }
 
     async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription> {
@@ -100,7 +100,7 @@ impl EventBus for MemoryBus {
             .rev()
             .filter(|(id, _)| before.is_none_or(|b| *id < b))
             .take(limit)
-            .map(|(_, e)| e.clone())
+            .map(|(_, e)| Event::clone(e))
             .collect();
         out.reverse();
         Ok(out)
@@ -109,7 +109,7 @@ impl EventBus for MemoryBus {
     async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Vec<Event>> {
         let st = self.lock(channel);
         let start = st.ring.partition_point(|(id, _)| *id <= after);
-        Ok(st.ring.iter().skip(start).take(limit).map(|(_, e)| e.clone()).collect())
+        Ok(st.ring.iter().skip(start).take(limit).map(|(_, e)| Event::clone(e)).collect())
     }
 
     async fn ping(&self) -> BusResult<()> {

@@ -27,7 +27,7 @@ pub struct RedisBus {
     conn: ConnectionManager,
     prefix: String,
     maxlen: usize,
-    live: broadcast::Sender<Event>,
+    live: broadcast::Sender<Arc<Event>>,
     counts: Arc<Vec<AtomicU64>>,
     healthy: Arc<AtomicBool>,
     reader: tokio::task::JoinHandle<()>,
@@ -154,7 +154,7 @@ async fn read_loop(
     mut conn: ConnectionManager,
     keys: Vec<String>,
     mut last: Vec<String>,
-    live: broadcast::Sender<Event>,
+    live: broadcast::Sender<Arc<Event>>,
     counts: Arc<Vec<AtomicU64>>,
     healthy: Arc<AtomicBool>,
 ) {
@@ -170,7 +170,7 @@ async fn read_loop(
                         last[slot] = entry.id.clone();
                         if let Some(e) = decode(Channel::ALL[slot], entry) {
                             counts[slot].fetch_add(1, Ordering::Relaxed);
-                            let _ = live.send(e);
+                            let _ = live.send(Arc::new(e));
                         }
                     }
                 }

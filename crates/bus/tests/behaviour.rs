@@ -1,6 +1,7 @@
 //! The same behaviour from every bus backend: in-memory always, Redis Streams when
 //! `TEST_REDIS_URL` is set (each test under its own key prefix, deleted at the end).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bus::{Cursor, Delivery, DynBus, EventId, Feed, FeedItem, MemoryBus, Publish, RedisBus};
@@ -50,7 +51,7 @@ async fn next_event(sub: &mut bus::Subscription) -> domain::Event {
             .expect("an event within 5 s")
             .expect("open stream")
         {
-            Delivery::Event(e) => return e,
+            Delivery::Event(e) => return Arc::unwrap_or_clone(e),
             Delivery::Lagged { .. } => continue,
         }
     }

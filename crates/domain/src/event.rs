@@ -114,7 +114,11 @@ pub enum DomainEvent {
 }
 
 impl DomainEvent {
-    /// The channel the event belongs on.
+    /// The channels domain events travel on; the others (recommendations, metrics,
+    /// simulation) carry only what services publish straight to the bus.
+    pub const CHANNELS: [Channel; 4] = [Channel::UserActions, Channel::Social, Channel::Bookings, Channel::System];
+
+    /// The channel the event belongs on (one of [`DomainEvent::CHANNELS`]).
     pub fn channel(&self) -> Channel {
         use DomainEvent::*;
         match self {
