@@ -30,6 +30,12 @@ pub enum ApiError {
     /// A body over the size limit (413).
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// No credential, or an invalid or expired one (401, with `WWW-Authenticate: Bearer`).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A valid credential that may not do this (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// No such thing (404): an unknown id or route.
     #[error("{0}")]
     NotFound(String),
@@ -87,6 +93,8 @@ impl ApiError {
             Self::MalformedJson(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } | Self::SlotFull(_) => StatusCode::CONFLICT,
@@ -103,6 +111,8 @@ impl ApiError {
             Self::BadRequest(_) => "bad_request",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict { .. } => "conflict",
@@ -111,6 +121,11 @@ impl ApiError {
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
+    }
+
+    /// A 401 for a request without a credential.
+    pub fn unauthorized() -> Self {
+        Self::Unauthorized("this needs a token: `Authorization: Bearer <token>`".into())
     }
 
     /// A validation error on one field.
@@ -122,6 +137,8 @@ impl ApiError {
     pub fn from_status(status: StatusCode) -> Self {
         match status {
             StatusCode::NOT_FOUND => Self::NotFound("no such resource".into()),
+            StatusCode::UNAUTHORIZED => Self::unauthorized(),
+            StatusCode::FORBIDDEN => Self::Forbidden("forbidden".into()),
             StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
@@ -161,6 +178,9 @@ impl IntoResponse for ApiError {
         let mut res = (status, Json(self.body())).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"luna\""));
         }
         res
     }

@@ -9,6 +9,7 @@
 //! matches falls to the embedded admin dashboard (see `dashboard`), then to the JSON 404.
 
 mod admin;
+pub mod auth;
 mod bookings;
 mod dashboard;
 mod docs;
@@ -60,11 +61,19 @@ pub struct ServeOptions {
     pub body_limit_bytes: usize,
     /// Longest a request may take; slower ones get a 408.
     pub request_timeout: Duration,
+    /// How credentials are checked (see `auth`). The default has a random signing key and no
+    /// admin credential: user tokens it did not sign and every admin route are refused.
+    pub auth: auth::Auth,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        Self { dev: false, body_limit_bytes: 1024 * 1024, request_timeout: Duration::from_secs(30) }
+        Self {
+            dev: false,
+            body_limit_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            auth: auth::Auth::default(),
+        }
     }
 }
 
@@ -86,6 +95,7 @@ fn routes() -> (Router<App>, OpenApi) {
         .nest("/api/v1", resources.merge(reco::router()).merge(bookings::router()))
         .merge(reco::legacy_router())
         .merge(bookings::legacy_router())
+        .merge(auth::tokens::router())
         .merge(admin::router())
         .merge(map::router())
         .merge(simulation::router())
@@ -95,6 +105,7 @@ fn routes() -> (Router<App>, OpenApi) {
         .merge(metrics::router())
         .split_for_parts();
     doc.merge(docs::legacy(resource_doc));
+    auth::security_doc::document(&mut doc);
     (routes.merge(legacy_routes), doc)
 }
 
@@ -115,6 +126,12 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
     let inner = routes
         .route("/openapi.json", docs::openapi_json(&doc))
         .fallback(dashboard::serve)
+        // After routing (so the matched route's rule is known), before every handler.
+        .layer(axum::middleware::from_fn_with_state(
+            auth::AuthState { app: app.clone(), auth: opts.auth.clone() },
+            auth::enforce,
+        ))
+        .layer(axum::Extension(opts.auth.clone()))
         .layer(simulation::layer(&app))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn_with_state(app.clone(), stats::record))

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use app::App;
 
+use crate::auth::Caller;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::respond::Paginated;
@@ -52,12 +53,17 @@ struct RequestPath {
     ))]
 async fn list_friends(
     State(app): State<App>,
+    caller: Caller,
     OriginalUri(uri): OriginalUri,
     AppPath(user_id): AppPath<Uuid>,
     AppQuery(q): AppQuery<PageQuery>,
 ) -> ApiResult<Paginated<Friend>> {
     let page = PageRequest::parse(q.limit, q.after)?;
-    let friends = app.list_friends(user_id, page).await?;
+    let mut friends = app.list_friends(user_id, page).await?;
+    // Friends' emails and homes stay theirs.
+    for f in &mut friends.items {
+        f.user = crate::users::shown_to(caller, f.user.clone());
+    }
     Ok(Paginated::new(friends, &uri, page.limit))
 }
 

@@ -1,5 +1,7 @@
 //! `/users`: the second seed document's `GET/POST /users/` and `GET /users/{user_id}`, plus
 //! update, delete and preferences. Served at the root and under `/api/v1` (see `lib.rs`).
+//! Who may call what is in `auth::rules`; profiles read by others lose their private fields
+//! here ([`shown_to`]).
 
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
@@ -14,6 +16,7 @@ use uuid::Uuid;
 
 use app::App;
 
+use crate::auth::Caller;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::respond::{Created, Paginated};
@@ -48,11 +51,13 @@ pub struct ListUsersQuery {
     ))]
 async fn list_users(
     State(app): State<App>,
+    caller: Caller,
     OriginalUri(uri): OriginalUri,
     AppQuery(q): AppQuery<ListUsersQuery>,
 ) -> ApiResult<Paginated<User>> {
     let page = PageRequest::parse(q.limit, q.after)?;
-    let users = app.list_users(UserQuery { handle_prefix: q.handle, persona: q.persona }, page).await?;
+    let mut users = app.list_users(UserQuery { handle_prefix: q.handle, persona: q.persona }, page).await?;
+    users.items = users.items.into_iter().map(|u| shown_to(caller, u)).collect();
     Ok(Paginated::new(users, &uri, page.limit))
 }
 
@@ -84,8 +89,23 @@ async fn create_user(
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 422, description = "Not a UUID", body = ErrorBody),
     ))]
-async fn get_user(State(app): State<App>, AppPath(user_id): AppPath<Uuid>) -> ApiResult<AppJson<User>> {
-    Ok(AppJson(app.get_user(user_id).await?))
+async fn get_user(
+    State(app): State<App>,
+    caller: Caller,
+    AppPath(user_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<User>> {
+    Ok(AppJson(shown_to(caller, app.get_user(user_id).await?)))
+}
+
+/// The user as `caller` may see them: email and home location only for the user themself and
+/// the admin.
+pub fn shown_to(caller: Caller, mut user: User) -> User {
+    if !caller.sees_private_fields_of(user.id) {
+        user.email = None;
+        user.home_lat = None;
+        user.home_lng = None;
+    }
+    user
 }
 
 /// Update some fields of a user; `null` clears an optional field.

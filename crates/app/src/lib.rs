@@ -2,6 +2,7 @@
 //! A service parses input into domain values, calls the store (which records events in the
 //! same transaction) and returns domain values. No HTTP here.
 
+pub mod auth;
 pub mod booking;
 mod error;
 pub mod map;

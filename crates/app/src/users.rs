@@ -9,10 +9,15 @@ use store::UserQuery;
 use crate::{App, AppResult};
 
 impl App {
-    /// Creates a user (and its preferences when given). `Conflict` on a taken handle or email.
+    /// Creates a user (and its preferences and password hash when given, in one transaction).
+    /// `Conflict` on a taken handle or email.
     #[tracing::instrument(skip_all, fields(handle = %input.handle), err(level = "debug"))]
     pub async fn create_user(&self, input: UserInput) -> AppResult<User> {
-        let new = NewUser::parse(input)?;
+        let password = input.password.clone();
+        let mut new = NewUser::parse(input)?;
+        if let Some(password) = password {
+            new.password_hash = Some(crate::auth::hash_password(password).await?);
+        }
         let user = self.store.create_user(new).await?;
         self.wrote();
         Ok(user)

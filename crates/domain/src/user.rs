@@ -111,6 +111,42 @@ pub struct UserInput {
     /// Optional tastes, stored with the user in the same transaction.
     #[serde(default)]
     pub preferences: Option<PreferencesInput>,
+    /// Optional; 8 to 128 characters. Lets the user get tokens at `POST /api/v1/auth/token`.
+    /// Stored only as an Argon2id hash and never returned.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, write_only, min_length = 8, max_length = 128, format = Password)]
+    pub password: Option<Password>,
+}
+
+/// A password as a client sent it. Its `Debug` hides it, so it never reaches a log.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+impl Password {
+    /// Shortest and longest accepted length, in characters.
+    pub const MIN_CHARS: usize = 8;
+    pub const MAX_CHARS: usize = 128;
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Checks the length rule, reporting on `field`.
+    pub fn check(&self, c: &mut Checker, field: &str) {
+        let n = self.0.chars().count();
+        c.check(
+            (Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n),
+            field,
+            format!("must be {} to {} characters", Self::MIN_CHARS, Self::MAX_CHARS),
+        );
+    }
 }
 
 /// A user that passed validation and can be stored as is.
@@ -129,6 +165,9 @@ pub struct NewUser {
     pub activity_score: f64,
     pub social_score: f64,
     pub preferences: Option<UserPreferences>,
+    /// The password's Argon2id hash, stored with the user in the same transaction. `parse`
+    /// checks the password and leaves this `None`: hashing is slow, the service does it.
+    pub password_hash: Option<String>,
 }
 
 fn check_handle(c: &mut Checker, handle: &str) -> String {
@@ -180,6 +219,9 @@ impl NewUser {
         check_location(&mut c, input.home_lat, input.home_lng);
         check_common(&mut c, input.age, input.activity_score, input.social_score);
         let preferences = input.preferences.map(|p| c.absorb(UserPreferences::parse(p, "preferences")));
+        if let Some(password) = &input.password {
+            password.check(&mut c, "password");
+        }
         let value = Self {
             id: crate::new_id(),
             handle,
@@ -194,6 +236,7 @@ impl NewUser {
             activity_score: input.activity_score.unwrap_or(0.5),
             social_score: input.social_score.unwrap_or(0.5),
             preferences: preferences.flatten(),
+            password_hash: None,
         };
         c.finish(value)
     }

@@ -52,13 +52,16 @@ impl StoreError {
 const UNIQUE_FIELDS: [&str; 3] = ["handle", "email", "confirmation_code"];
 
 /// Tables, longest first, so a constraint name's table prefix can be stripped.
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 16] = [
     "booking_invitations",
+    "user_credentials",
     "idempotency_keys",
     "plan_participants",
     "user_preferences",
     "friend_requests",
     "venue_interests",
+    "refresh_tokens",
+    "server_secrets",
     "interactions",
     "social_edges",
     "bookings",

@@ -50,6 +50,24 @@ impl Backend {
     }
 }
 
+/// A secret every server on one database shares, kept in `server_secrets`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerSecret {
+    /// The key that signs access tokens (base64).
+    SigningSecret,
+    /// The SHA-256 (hex) of the admin token.
+    AdminTokenHash,
+}
+
+impl ServerSecret {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerSecret::SigningSecret => "signing_secret",
+            ServerSecret::AdminTokenHash => "admin_token_hash",
+        }
+    }
+}
+
 /// Filters for listing users.
 #[derive(Debug, Clone, Default)]
 pub struct UserQuery {
@@ -325,6 +343,29 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- stats ----
     async fn status_counts(&self) -> StoreResult<StatusCounts>;
+
+    // ---- credentials ----
+    /// Stores (or replaces) a user's password hash (an Argon2id PHC string).
+    async fn set_password(&self, user_id: UserId, password_hash: &str) -> StoreResult<()>;
+    /// The user whose handle or email is `login` (case-insensitive) and their password hash;
+    /// `None` when there is no such user or they have no password.
+    async fn password_hash(&self, login: &str) -> StoreResult<Option<(UserId, String)>>;
+    /// Stores a refresh token's hash.
+    async fn insert_refresh_token(&self, user_id: UserId, token_hash: &str, expires_at: Timestamp) -> StoreResult<()>;
+    /// In one transaction: revokes the live refresh token `old_hash` and stores `new_hash` for
+    /// its user. `None` when `old_hash` is unknown, expired or already used (rotation reuse).
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<Option<UserId>>;
+    /// The stored value of a server secret; `value` is stored first when there is none.
+    async fn init_server_secret(&self, name: ServerSecret, value: &str) -> StoreResult<String>;
+    /// Stores a server secret, replacing any.
+    async fn put_server_secret(&self, name: ServerSecret, value: &str) -> StoreResult<()>;
+    /// A server secret's value, if stored.
+    async fn server_secret(&self, name: ServerSecret) -> StoreResult<Option<String>>;
 }
 
 /// A shared store handle.

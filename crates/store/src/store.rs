@@ -12,10 +12,10 @@ use domain::{
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Transaction};
 
-use crate::ops::{bookings, bulk, idempotency, interactions, outbox, plans, seats, social, users, venues};
+use crate::ops::{auth, bookings, bulk, idempotency, interactions, outbox, plans, seats, social, users, venues};
 use crate::sql::{Conn, Sql};
 use crate::{
-    Backend, Batch, BookingQuery, Counts, Friend, IdempotencyKey, Idempotent, NewBooking, OutboxRecord,
+    Backend, Batch, BookingQuery, ServerSecret, Counts, Friend, IdempotencyKey, Idempotent, NewBooking, OutboxRecord,
     RequestDirection, Store, StoreResult, UserQuery, VenueQuery,
 };
 
@@ -394,5 +394,38 @@ where
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
     async fn status_counts(&self) -> StoreResult<crate::StatusCounts> {
         read!(self, crate::ops::status_counts::status_counts)
+    }
+
+    async fn set_password(&self, user_id: UserId, password_hash: &str) -> StoreResult<()> {
+        write_tx!(self, auth::set_password, user_id, password_hash)
+    }
+
+    async fn password_hash(&self, login: &str) -> StoreResult<Option<(UserId, String)>> {
+        read!(self, auth::password_hash, login)
+    }
+
+    async fn insert_refresh_token(&self, user_id: UserId, token_hash: &str, expires_at: Timestamp) -> StoreResult<()> {
+        write_tx!(self, auth::insert_refresh_token, user_id, token_hash, expires_at)
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<Option<UserId>> {
+        write_tx!(self, auth::rotate_refresh_token, old_hash, new_hash, expires_at)
+    }
+
+    async fn init_server_secret(&self, name: ServerSecret, value: &str) -> StoreResult<String> {
+        write_tx!(self, auth::init_server_secret, name, value)
+    }
+
+    async fn put_server_secret(&self, name: ServerSecret, value: &str) -> StoreResult<()> {
+        write_tx!(self, auth::put_server_secret, name, value)
+    }
+
+    async fn server_secret(&self, name: ServerSecret) -> StoreResult<Option<String>> {
+        read!(self, auth::server_secret, name)
     }
 }

@@ -158,9 +158,12 @@ fn booking_args(b: &Booking) -> StoreResult<[Arg; 15]> {
     ])
 }
 
-/// Every table, children before parents.
-const TABLES_CHILDREN_FIRST: [&str; 13] = [
+/// Every table of data, children before parents. `server_secrets` is not data: a reset keeps
+/// the signing secret and the admin credential, so tokens and operators survive it.
+const TABLES_CHILDREN_FIRST: [&str; 15] = [
     "outbox",
+    "refresh_tokens",
+    "user_credentials",
     "idempotency_keys",
     "booking_invitations",
     "bookings",

@@ -3,6 +3,7 @@
 //! (the caller opens and commits it); write functions record their events in the outbox on that
 //! same connection, so an event exists if and only if its write committed.
 
+pub(crate) mod auth;
 pub(crate) mod bookings;
 pub(crate) mod bulk;
 pub(crate) mod idempotency;

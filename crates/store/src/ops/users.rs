@@ -150,6 +150,9 @@ pub(crate) async fn create_user<C: Conn>(c: &mut C, new: NewUser) -> StoreResult
     ));
     sql.args.extend(user_args(&user));
     let user = fetch_one::<_, UserRow>(c, sql).await?.into_domain()?;
+    if let Some(hash) = new.password_hash.as_deref() {
+        super::auth::set_password(c, user.id, hash).await?;
+    }
     record(c, &DomainEvent::UserCreated(user.clone())).await?;
     if let Some(prefs) = new.preferences {
         let preferences = upsert_preferences(c, user.id, prefs).await?;

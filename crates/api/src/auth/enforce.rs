@@ -1,0 +1,201 @@
+//! The middleware that applies [`rules::RULES`]: it resolves the [`Caller`], finds the matched
+//! route's rule and refuses the request (401/403) or passes it on with the caller in its
+//! extensions. A matched route without a rule is refused (deny by default; a test keeps the
+//! table complete). Paths no route matches (the dashboard's files, 404s) are public.
+//!
+//! A check that needs a resource (a plan's members) passes requests for one that does not
+//! exist through to the handler, which answers 404 as it would for anyone signed in; a path
+//! parameter that is not a UUID goes on to the handler's 422 the same way.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use app::{App, AppError};
+
+use super::rules::{self, Entry, Rule};
+use super::{Auth, Caller};
+use crate::error::ApiError;
+
+/// What the middleware needs.
+#[derive(Clone)]
+pub(crate) struct AuthState {
+    pub app: App,
+    pub auth: Auth,
+}
+
+pub(crate) async fn enforce(State(state): State<AuthState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let method = if parts.method == Method::HEAD { Method::GET } else { parts.method.clone() };
+    let entry = match parts.extensions.get::<MatchedPath>() {
+        None => None,
+        Some(matched) => match rules::find(&method, matched.as_str()) {
+            Some(entry) => Some(entry),
+            None => return ApiError::Forbidden("no access rule covers this operation".into()).into_response(),
+        },
+    };
+    let rule = entry.map_or(Rule::Public, |e| e.rule);
+    let caller = match resolve_caller(&state.auth, &parts, entry) {
+        Ok(caller) => caller,
+        // A bad token on a public route is ignored: the caller is simply anonymous.
+        Err(_) if matches!(rule, Rule::Public | Rule::PublicProfile) => Caller::Anonymous,
+        Err(e) => return e.into_response(),
+    };
+    let body = match check(&state.app, rule, caller, &mut parts, body).await {
+        Ok(body) => body,
+        Err(e) => return e.into_response(),
+    };
+    parts.extensions.insert(caller);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// The caller of a request: the admin token, a valid user token, or none (anonymous; anyone
+/// under a relaxed `--dev`). A token that is present but invalid or expired is a 401.
+fn resolve_caller(auth: &Auth, parts: &Parts, entry: Option<&Entry>) -> Result<Caller, ApiError> {
+    let header = parts.headers.get(header::AUTHORIZATION);
+    let token = match header {
+        Some(value) => {
+            let value = value.to_str().map_err(|_| ApiError::Unauthorized("a malformed Authorization header".into()))?;
+            let token = value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+                .ok_or_else(|| ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into()))?;
+            Some(token.trim().to_string())
+        }
+        None if entry.is_some_and(|e| e.sse) => query_token(parts.uri.query()),
+        None => None,
+    };
+    let Some(token) = token else {
+        return Ok(if auth.relaxed() { Caller::DevAnyone } else { Caller::Anonymous });
+    };
+    if auth.is_admin_token(&token) {
+        return Ok(Caller::Admin);
+    }
+    match auth.signer().verify(&token, chrono::Utc::now()) {
+        Ok(claims) => Ok(Caller::User(claims.sub)),
+        Err(e) => Err(ApiError::Unauthorized(e.to_string())),
+    }
+}
+
+fn query_token(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k == "access_token").map(|(_, v)| v.into_owned())
+}
+
+/// Applies `rule`; returns the body (read, and put back, when the rule looks inside it).
+async fn check(app: &App, rule: Rule, caller: Caller, parts: &mut Parts, body: Body) -> Result<Body, ApiError> {
+    match rule {
+        Rule::Public | Rule::PublicProfile => {}
+        Rule::Admin => caller.admin()?,
+        Rule::Authenticated => caller.signed_in()?,
+        Rule::SelfUser(param) => {
+            caller.signed_in()?;
+            if let Some(user) = path_uuid(parts, param).await {
+                caller.act_as(user)?;
+            }
+        }
+        Rule::SelfUserInQuery(name) => {
+            let value = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned());
+            match value {
+                None => caller.admin()?,
+                Some(v) => {
+                    caller.signed_in()?;
+                    if let Ok(user) = Uuid::parse_str(&v) {
+                        caller.act_as(user)?;
+                    }
+                }
+            }
+        }
+        Rule::OneOfUsers(param) => {
+            caller.signed_in()?;
+            if let (Caller::User(me), Some(list)) = (caller, path_param(parts, param).await) {
+                let listed = list.split(',').any(|id| Uuid::parse_str(id.trim()).is_ok_and(|id| id == me));
+                if !listed {
+                    return Err(ApiError::Forbidden("you are not one of these users".into()));
+                }
+            }
+        }
+        Rule::SelfUserInBody(field) => return body_user(caller, field, body).await,
+        Rule::PlanMember(param) | Rule::PlanOrganizer(param) => {
+            caller.signed_in()?;
+            if let (Caller::User(me), Some(plan_id)) = (caller, path_uuid(parts, param).await) {
+                let organizer_only = matches!(rule, Rule::PlanOrganizer(_));
+                plan_allows(app, plan_id, me, organizer_only).await?;
+            }
+        }
+        Rule::BookingMember(param) => {
+            caller.signed_in()?;
+            if let (Caller::User(me), Some(booking_id)) = (caller, path_uuid(parts, param).await) {
+                booking_allows(app, booking_id, me).await?;
+            }
+        }
+    }
+    Ok(body)
+}
+
+async fn path_param(parts: &mut Parts, name: &str) -> Option<String> {
+    let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
+    params.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+}
+
+async fn path_uuid(parts: &mut Parts, name: &str) -> Option<Uuid> {
+    path_param(parts, name).await.and_then(|v| Uuid::parse_str(&v).ok())
+}
+
+/// The body's `field` must name the caller. The body is read here (the outer body limit
+/// applies) and handed on unchanged; a body without the field goes on to the handler's 422.
+async fn body_user(caller: Caller, field: &str, body: Body) -> Result<Body, ApiError> {
+    caller.signed_in()?;
+    if !matches!(caller, Caller::User(_)) {
+        return Ok(body);
+    }
+    let bytes: Bytes = axum::body::to_bytes(body, usize::MAX).await.map_err(|_| ApiError::PayloadTooLarge)?;
+    let named = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get(field).and_then(|f| f.as_str()).and_then(|s| Uuid::parse_str(s).ok()));
+    if let Some(user) = named {
+        caller.act_as(user)?;
+    }
+    Ok(Body::from(bytes))
+}
+
+/// Passes when the plan does not exist (the handler's 404) or `me` is on it.
+async fn plan_allows(app: &App, plan_id: Uuid, me: Uuid, organizer_only: bool) -> Result<(), ApiError> {
+    let plan = match app.get_plan(plan_id).await {
+        Ok(plan) => plan,
+        Err(AppError::NotFound { .. }) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let member = plan.organizer_id == me || (!organizer_only && plan.participants.iter().any(|p| p.user_id == me));
+    if member {
+        Ok(())
+    } else if organizer_only {
+        Err(ApiError::Forbidden("only the plan's organizer may do this".into()))
+    } else {
+        Err(ApiError::Forbidden("you are not on this plan".into()))
+    }
+}
+
+/// Passes when the booking does not exist (the handler's 404), or `me` made it, is in its
+/// group, or is on its plan.
+async fn booking_allows(app: &App, booking_id: Uuid, me: Uuid) -> Result<(), ApiError> {
+    let booking = match app.get_booking(booking_id).await {
+        Ok(booking) => booking,
+        Err(AppError::NotFound { .. }) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if booking.user_id == me || booking.group_members.contains(&me) {
+        return Ok(());
+    }
+    if let Some(plan_id) = booking.plan_id
+        && plan_allows(app, plan_id, me, false).await.is_ok()
+    {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden("this is not your booking".into()))
+}

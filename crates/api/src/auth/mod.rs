@@ -1,0 +1,99 @@
+//! Authentication and authorization. A request's [`Caller`] is resolved from its
+//! `Authorization: Bearer` header (the admin token, or a user's access token; on SSE streams
+//! also `?access_token=`), and the route's rule in [`rules::RULES`] decides, in the middleware
+//! [`enforce`], before the handler runs: 401 (`unauthorized`, with `WWW-Authenticate: Bearer`)
+//! without a valid credential, 403 (`forbidden`) for a valid one that is not allowed.
+//! Handlers that show private fields read the [`Caller`] the middleware leaves in the request.
+
+mod caller;
+mod enforce;
+pub mod rules;
+pub(crate) mod security_doc;
+pub mod token;
+pub(crate) mod tokens;
+
+use std::sync::Arc;
+
+pub use caller::Caller;
+pub(crate) use enforce::{AuthState, enforce};
+pub use security_doc::security_markdown;
+pub use token::{Claims, Signer, TokenError};
+
+/// How long an access token lives by default.
+pub const ACCESS_TOKEN_TTL: chrono::Duration = chrono::Duration::minutes(15);
+
+/// What the server checks credentials with.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    inner: Arc<AuthInner>,
+}
+
+#[derive(Debug)]
+struct AuthInner {
+    signer: Signer,
+    /// SHA-256 (hex) of the admin token; `None`: no admin credential, admin routes are closed.
+    admin_token_hash: Option<String>,
+    /// `--dev` on loopback: a request without a token may act as any user.
+    relax_user_auth: bool,
+    access_ttl: chrono::Duration,
+}
+
+impl Default for Auth {
+    /// A random signing key, no admin credential, user auth enforced.
+    fn default() -> Self {
+        Self::new(Signer::new(app::auth::random_token(32).into_bytes()), None)
+    }
+}
+
+impl Auth {
+    /// Checks tokens with `signer` and the admin token whose SHA-256 (hex) is `admin_token_hash`.
+    pub fn new(signer: Signer, admin_token_hash: Option<String>) -> Self {
+        Self {
+            inner: Arc::new(AuthInner {
+                signer,
+                admin_token_hash,
+                relax_user_auth: false,
+                access_ttl: ACCESS_TOKEN_TTL,
+            }),
+        }
+    }
+
+    /// `--dev` on loopback: requests without a token pass every user rule (never admin ones).
+    pub fn relax_user_auth(self, relax: bool) -> Self {
+        self.with(|i| i.relax_user_auth = relax)
+    }
+
+    /// Access tokens live this long.
+    pub fn access_ttl(self, ttl: chrono::Duration) -> Self {
+        self.with(|i| i.access_ttl = ttl)
+    }
+
+    fn with(self, f: impl FnOnce(&mut AuthInner)) -> Self {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| AuthInner {
+            signer: shared.signer.clone(),
+            admin_token_hash: shared.admin_token_hash.clone(),
+            relax_user_auth: shared.relax_user_auth,
+            access_ttl: shared.access_ttl,
+        });
+        f(&mut inner);
+        Self { inner: Arc::new(inner) }
+    }
+
+    pub fn signer(&self) -> &Signer {
+        &self.inner.signer
+    }
+
+    pub fn relaxed(&self) -> bool {
+        self.inner.relax_user_auth
+    }
+
+    pub fn ttl(&self) -> chrono::Duration {
+        self.inner.access_ttl
+    }
+
+    /// Whether `token` is the admin token (compares SHA-256 digests, so timing reveals nothing
+    /// about the token).
+    pub fn is_admin_token(&self, token: &str) -> bool {
+        self.inner.admin_token_hash.as_deref().is_some_and(|h| app::auth::token_hash(token) == h)
+    }
+}

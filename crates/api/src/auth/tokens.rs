@@ -1,0 +1,108 @@
+//! `POST /api/v1/auth/token` (handle or email and password in, a token pair out) and
+//! `POST /api/v1/auth/refresh` (a refresh token in, a new pair out; the old refresh token is
+//! used up). A wrong password and an unknown login get the same 401.
+
+use axum::Extension;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use app::App;
+
+use super::Auth;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::AppJson;
+
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(issue_token)).routes(routes!(refresh_token))
+}
+
+/// Credentials for a token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The user's handle or email (case-insensitive).
+    #[serde(alias = "handle", alias = "email", alias = "username")]
+    pub login: String,
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+/// A refresh token to use.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// A token pair.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// Send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Use once at `POST /api/v1/auth/refresh` for a new pair.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Whom the tokens are for.
+    pub user_id: Uuid,
+}
+
+fn pair(auth: &Auth, user_id: Uuid, refresh: app::auth::RefreshToken) -> TokenResponse {
+    TokenResponse {
+        access_token: auth.signer().issue(user_id, chrono::Utc::now(), auth.ttl()),
+        refresh_token: refresh.0,
+        token_type: "Bearer".into(),
+        expires_in: auth.ttl().num_seconds(),
+        user_id,
+    }
+}
+
+/// Sign in: a handle or email and a password for an access token and a refresh token.
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
+    responses(
+        (status = 200, description = "A token pair", body = TokenResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Wrong login or password (the same answer for both)", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "A missing field", body = ErrorBody),
+    ))]
+async fn issue_token(
+    State(app): State<App>,
+    Extension(auth): Extension<Auth>,
+    AppJson(input): AppJson<TokenRequest>,
+) -> ApiResult<AppJson<TokenResponse>> {
+    let user_id = app
+        .authenticate(&input.login, &input.password)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("wrong login or password".into()))?;
+    let refresh = app.issue_refresh_token(user_id).await?;
+    Ok(AppJson(pair(&auth, user_id, refresh)))
+}
+
+/// Use a refresh token: it is revoked and a new pair issued. A used, expired or unknown
+/// refresh token gets a 401.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair", body = TokenResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "The refresh token is unknown, expired or already used", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "A missing field", body = ErrorBody),
+    ))]
+async fn refresh_token(
+    State(app): State<App>,
+    Extension(auth): Extension<Auth>,
+    AppJson(input): AppJson<RefreshRequest>,
+) -> ApiResult<AppJson<TokenResponse>> {
+    let (user_id, refresh) = app
+        .rotate_refresh_token(&input.refresh_token)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("the refresh token is invalid, expired or already used".into()))?;
+    Ok(AppJson(pair(&auth, user_id, refresh)))
+}

@@ -1,0 +1,166 @@
+//! Credentials as services: Argon2id password hashes (computed off the async runtime), login by
+//! handle or email, refresh tokens (random, stored as SHA-256, used once: rotation revokes the
+//! old one and stores the new one in one transaction) and the secrets every server on the
+//! database shares (the signing secret, created on first start; the admin token's hash).
+//! Nothing here keeps a secret in the clear, in the database or in a log.
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Duration;
+use domain::UserId;
+use domain::user::Password;
+use rand::RngExt;
+use sha2::{Digest, Sha256};
+use store::ServerSecret;
+
+use crate::{App, AppError, AppResult};
+
+/// How long a refresh token lives.
+pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
+
+/// A hash verified when the login names nobody, so an unknown user costs as much time as a
+/// wrong password (same answer, same delay).
+const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$xNWIgdLtkzLKsvLGJNPqYlr6mPxkJVmX1GZ2W0p1H6o";
+
+/// `n` random bytes as unpadded base64url: tokens and secrets.
+pub fn random_token(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand::rng().fill(&mut bytes[..]);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The SHA-256 of a token, in hex: how tokens are stored and compared.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Argon2id hash of a password (a PHC string), computed on the blocking pool.
+pub async fn hash_password(password: Password) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.expose().as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::Internal(format!("hashing a password: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("hashing task: {e}")))?
+}
+
+/// Whether `password` matches the PHC string `hash`, checked on the blocking pool.
+async fn verify_password(password: String, hash: String) -> AppResult<bool> {
+    tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
+        .await
+        .map_err(|e| AppError::Internal(format!("verifying task: {e}")))
+}
+
+/// A fresh refresh token for a user (the clear token, returned once).
+#[derive(Debug, Clone)]
+pub struct RefreshToken(pub String);
+
+impl App {
+    /// The user whose handle or email is `login` and whose password is `password`; `None` for
+    /// an unknown login, a user without a password, or a wrong password alike.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn authenticate(&self, login: &str, password: &str) -> AppResult<Option<UserId>> {
+        let found = self.store.password_hash(login).await?;
+        let (user_id, hash) = match found {
+            Some((id, hash)) => (Some(id), hash),
+            None => (None, DECOY_HASH.to_string()),
+        };
+        let ok = verify_password(password.to_string(), hash).await?;
+        Ok(user_id.filter(|_| ok))
+    }
+
+    /// Sets (or replaces) a user's password.
+    #[tracing::instrument(skip_all, fields(%user_id), err(level = "debug"))]
+    pub async fn set_password(&self, user_id: UserId, password: Password) -> AppResult<()> {
+        let mut c = domain::error::Checker::new();
+        password.check(&mut c, "password");
+        c.finish(())?;
+        let hash = hash_password(password).await?;
+        Ok(self.store.set_password(user_id, &hash).await?)
+    }
+
+    /// Issues and stores a refresh token for `user_id`.
+    pub async fn issue_refresh_token(&self, user_id: UserId) -> AppResult<RefreshToken> {
+        let token = random_token(32);
+        let expires_at = chrono::Utc::now() + REFRESH_TOKEN_TTL;
+        self.store.insert_refresh_token(user_id, &token_hash(&token), expires_at).await?;
+        Ok(RefreshToken(token))
+    }
+
+    /// Uses a refresh token: revokes it and issues its successor. `None` when the token is
+    /// unknown, expired or already used.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn rotate_refresh_token(&self, token: &str) -> AppResult<Option<(UserId, RefreshToken)>> {
+        let next = random_token(32);
+        let expires_at = chrono::Utc::now() + REFRESH_TOKEN_TTL;
+        let user = self.store.rotate_refresh_token(&token_hash(token), &token_hash(&next), expires_at).await?;
+        Ok(user.map(|u| (u, RefreshToken(next))))
+    }
+
+    /// The key that signs access tokens: the one stored in the database, created (random, 32
+    /// bytes) by the first server to start on it, so every server accepts the others' tokens.
+    pub async fn signing_secret(&self) -> AppResult<Vec<u8>> {
+        let stored = self.store.init_server_secret(ServerSecret::SigningSecret, &random_token(32)).await?;
+        URL_SAFE_NO_PAD.decode(stored.as_bytes()).map_err(|e| AppError::Internal(format!("stored signing secret: {e}")))
+    }
+
+    /// Stores an explicitly configured signing secret (any text of 32 characters or more).
+    pub async fn put_signing_secret(&self, secret: &str) -> AppResult<Vec<u8>> {
+        let encoded = URL_SAFE_NO_PAD.encode(secret.as_bytes());
+        self.store.put_server_secret(ServerSecret::SigningSecret, &encoded).await?;
+        Ok(secret.as_bytes().to_vec())
+    }
+
+    /// The admin token's hash, if an admin token was ever set.
+    pub async fn admin_token_hash(&self) -> AppResult<Option<String>> {
+        Ok(self.store.server_secret(ServerSecret::AdminTokenHash).await?)
+    }
+
+    /// Makes `token` the admin credential (only its hash is stored).
+    pub async fn set_admin_token(&self, token: &str) -> AppResult<String> {
+        let hash = token_hash(token);
+        self.store.put_server_secret(ServerSecret::AdminTokenHash, &hash).await?;
+        Ok(hash)
+    }
+
+    /// The admin credential's hash, generating a token when there is none. Returns the hash
+    /// and, only when it was generated now, the clear token (to be shown once).
+    pub async fn init_admin_token(&self) -> AppResult<(String, Option<String>)> {
+        let fresh = random_token(24);
+        let hash = token_hash(&fresh);
+        let stored = self.store.init_server_secret(ServerSecret::AdminTokenHash, &hash).await?;
+        let shown = (stored == hash).then_some(fresh);
+        Ok((stored, shown))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_password_verifies_against_its_own_hash_only() {
+        let hash = hash_password(Password("correct horse".into())).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(!hash.contains("correct horse"));
+        assert!(verify_password("correct horse".into(), hash.clone()).await.unwrap());
+        assert!(!verify_password("correct horsf".into(), hash).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_decoy_hash_parses_and_matches_nothing_plausible() {
+        assert!(argon2::PasswordHash::new(DECOY_HASH).is_ok());
+        assert!(!verify_password("password".into(), DECOY_HASH.into()).await.unwrap());
+    }
+
+    #[test]
+    fn token_hashes_are_64_hex_digits() {
+        let h = token_hash(&random_token(32));
+        assert_eq!(h.len(), 64);
+        assert!(h.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(random_token(32), random_token(32));
+    }
+}

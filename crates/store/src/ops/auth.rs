@@ -1,0 +1,112 @@
+//! Credentials: users' password hashes, refresh tokens (hashed; a token is used once, rotation
+//! revokes it in the same transaction that stores its successor) and the secrets every server
+//! on the database shares (the signing secret, the admin token's hash). The store never sees a
+//! password or a token in the clear: callers hash them first.
+
+use domain::{Timestamp, UserId};
+use uuid::Uuid;
+
+use crate::sql::{Conn, Sql, now};
+use crate::{ServerSecret, StoreResult};
+
+/// Stores (or replaces) a user's password hash.
+pub(crate) async fn set_password<C: Conn>(c: &mut C, user_id: UserId, password_hash: &str) -> StoreResult<()> {
+    super::require(c, "users", "user", user_id).await?;
+    let sql = Sql::new(
+        "INSERT INTO user_credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+    )
+    .bind(user_id)
+    .bind(password_hash)
+    .bind(now());
+    c.execute(sql).await?;
+    Ok(())
+}
+
+/// The user whose handle (case-insensitive) or email (case-insensitive) is `login`, with their
+/// password hash; `None` when there is no such user or they have no password.
+pub(crate) async fn password_hash<C: Conn>(c: &mut C, login: &str) -> StoreResult<Option<(UserId, String)>> {
+    let login = login.trim().to_lowercase();
+    let sql = Sql::new(
+        "SELECT u.id, uc.password_hash FROM users u JOIN user_credentials uc ON uc.user_id = u.id \
+         WHERE u.handle = $1 OR lower(u.email) = $1 ORDER BY u.handle = $1 DESC LIMIT 1",
+    )
+    .bind(login.as_str());
+    let row: Option<(Uuid, String)> = c.fetch_optional(sql).await?;
+    Ok(row)
+}
+
+/// Stores a new refresh token's hash.
+pub(crate) async fn insert_refresh_token<C: Conn>(
+    c: &mut C,
+    user_id: UserId,
+    token_hash: &str,
+    expires_at: Timestamp,
+) -> StoreResult<()> {
+    let sql = Sql::new(
+        "INSERT INTO refresh_tokens (token_hash, user_id, created_at, expires_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, NULL)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(now())
+    .bind(expires_at);
+    c.execute(sql).await?;
+    Ok(())
+}
+
+/// Revokes the live token `old_hash` and stores `new_hash` for the same user, in the caller's
+/// transaction. `None` (and nothing stored) when `old_hash` is unknown, expired or already used.
+pub(crate) async fn rotate_refresh_token<C: Conn>(
+    c: &mut C,
+    old_hash: &str,
+    new_hash: &str,
+    expires_at: Timestamp,
+) -> StoreResult<Option<UserId>> {
+    let at = now();
+    let sql = Sql::new(
+        "UPDATE refresh_tokens SET revoked_at = $1 \
+         WHERE token_hash = $2 AND revoked_at IS NULL AND expires_at > $1 RETURNING user_id",
+    )
+    .bind(at)
+    .bind(old_hash);
+    let row: Option<(Uuid,)> = c.fetch_optional(sql).await?;
+    let Some((user_id,)) = row else { return Ok(None) };
+    insert_refresh_token(c, user_id, new_hash, expires_at).await?;
+    Ok(Some(user_id))
+}
+
+/// The stored value of a server secret, storing `value` first when there is none. Servers
+/// starting together all get the first one stored.
+pub(crate) async fn init_server_secret<C: Conn>(c: &mut C, name: ServerSecret, value: &str) -> StoreResult<String> {
+    let sql = Sql::new(
+        "INSERT INTO server_secrets (name, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name.as_str())
+    .bind(value)
+    .bind(now());
+    c.execute(sql).await?;
+    let row: Option<(String,)> =
+        c.fetch_optional(Sql::new("SELECT value FROM server_secrets WHERE name = $1").bind(name.as_str())).await?;
+    Ok(row.map(|(v,)| v).unwrap_or_else(|| value.to_string()))
+}
+
+/// Stores a server secret, replacing any.
+pub(crate) async fn put_server_secret<C: Conn>(c: &mut C, name: ServerSecret, value: &str) -> StoreResult<()> {
+    let sql = Sql::new(
+        "INSERT INTO server_secrets (name, value, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(name.as_str())
+    .bind(value)
+    .bind(now());
+    c.execute(sql).await?;
+    Ok(())
+}
+
+/// A server secret's value, if stored.
+pub(crate) async fn server_secret<C: Conn>(c: &mut C, name: ServerSecret) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> =
+        c.fetch_optional(Sql::new("SELECT value FROM server_secrets WHERE name = $1").bind(name.as_str())).await?;
+    Ok(row.map(|(v,)| v))
+}
