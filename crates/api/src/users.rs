@@ -89,11 +89,7 @@ async fn create_user(
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 422, description = "Not a UUID", body = ErrorBody),
     ))]
-async fn get_user(
-    State(app): State<App>,
-    caller: Caller,
-    AppPath(user_id): AppPath<Uuid>,
-) -> ApiResult<AppJson<User>> {
+async fn get_user(State(app): State<App>, caller: Caller, AppPath(user_id): AppPath<Uuid>) -> ApiResult<AppJson<User>> {
     Ok(AppJson(shown_to(caller, app.get_user(user_id).await?)))
 }
 

@@ -21,7 +21,8 @@ pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
 
 /// A hash verified when the login names nobody, so an unknown user costs as much time as a
 /// wrong password (same answer, same delay).
-const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$xNWIgdLtkzLKsvLGJNPqYlr6mPxkJVmX1GZ2W0p1H6o";
+const DECOY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$xNWIgdLtkzLKsvLGJNPqYlr6mPxkJVmX1GZ2W0p1H6o";
 
 /// `n` random bytes as unpadded base64url: tokens and secrets.
 pub fn random_token(n: usize) -> String {

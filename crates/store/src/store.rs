@@ -15,8 +15,8 @@ use sqlx::{Database, Pool, Transaction};
 use crate::ops::{auth, bookings, bulk, idempotency, interactions, outbox, plans, seats, social, users, venues};
 use crate::sql::{Conn, Sql};
 use crate::{
-    Backend, Batch, BookingQuery, ServerSecret, Counts, Friend, IdempotencyKey, Idempotent, NewBooking, OutboxRecord,
-    RequestDirection, Store, StoreResult, UserQuery, VenueQuery,
+    Backend, Batch, BookingQuery, Counts, Friend, IdempotencyKey, Idempotent, NewBooking, OutboxRecord,
+    RequestDirection, ServerSecret, Store, StoreResult, UserQuery, VenueQuery,
 };
 
 /// A [`Store`] on a SQL database: [`SqliteStore`](crate::sqlite::SqliteStore) or

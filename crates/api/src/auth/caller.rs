@@ -44,7 +44,9 @@ impl Caller {
         match self {
             Caller::Admin => Ok(()),
             Caller::User(_) => Err(ApiError::Forbidden("this needs the admin credential".into())),
-            Caller::Anonymous | Caller::DevAnyone => Err(ApiError::Unauthorized("this needs the admin credential".into())),
+            Caller::Anonymous | Caller::DevAnyone => {
+                Err(ApiError::Unauthorized("this needs the admin credential".into()))
+            }
         }
     }
 

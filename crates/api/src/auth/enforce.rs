@@ -1,7 +1,8 @@
 //! The middleware that applies [`rules::RULES`]: it resolves the [`Caller`], finds the matched
 //! route's rule and refuses the request (401/403) or passes it on with the caller in its
 //! extensions. A matched route without a rule is refused (deny by default; a test keeps the
-//! table complete). Paths no route matches (the dashboard's files, 404s) are public.
+//! table complete); a method the route does not serve goes on to the router's 405. Paths no
+//! route matches (the dashboard's files, 404s) are public.
 //!
 //! A check that needs a resource (a plan's members) passes requests for one that does not
 //! exist through to the handler, which answers 404 as it would for anyone signed in; a path
@@ -33,8 +34,9 @@ pub(crate) async fn enforce(State(state): State<AuthState>, req: Request, next: 
     let method = if parts.method == Method::HEAD { Method::GET } else { parts.method.clone() };
     let entry = match parts.extensions.get::<MatchedPath>() {
         None => None,
-        Some(matched) => match rules::find(&method, matched.as_str()) {
-            Some(entry) => Some(entry),
+        Some(matched) => match rules::for_path(matched.as_str()) {
+            // A method the route does not serve: the router answers 405.
+            Some(entries) => entries.iter().find(|e| e.method == method.as_str()).copied(),
             None => return ApiError::Forbidden("no access rule covers this operation".into()).into_response(),
         },
     };
@@ -59,7 +61,8 @@ fn resolve_caller(auth: &Auth, parts: &Parts, entry: Option<&Entry>) -> Result<C
     let header = parts.headers.get(header::AUTHORIZATION);
     let token = match header {
         Some(value) => {
-            let value = value.to_str().map_err(|_| ApiError::Unauthorized("a malformed Authorization header".into()))?;
+            let value =
+                value.to_str().map_err(|_| ApiError::Unauthorized("a malformed Authorization header".into()))?;
             let token = value
                 .strip_prefix("Bearer ")
                 .or_else(|| value.strip_prefix("bearer "))

@@ -203,6 +203,11 @@ pub const RULES: &[Entry] = &[
 
 /// The entry for a matched route template (as axum reports it: no trailing slash).
 pub fn find(method: &Method, path: &str) -> Option<&'static Entry> {
+    for_path(path)?.iter().find(|e| e.method == method.as_str()).copied()
+}
+
+/// The entries of every method of a route template; `None` when the table has none.
+pub fn for_path(path: &str) -> Option<&'static [&'static Entry]> {
     use std::collections::HashMap;
     use std::sync::OnceLock;
     static INDEX: OnceLock<HashMap<String, Vec<&'static Entry>>> = OnceLock::new();
@@ -216,7 +221,7 @@ pub fn find(method: &Method, path: &str) -> Option<&'static Entry> {
         index
     });
     let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
-    index.get(path)?.iter().find(|e| e.method == method.as_str()).copied()
+    index.get(path).map(Vec::as_slice)
 }
 
 #[cfg(test)]
@@ -251,7 +256,8 @@ mod tests {
     fn every_documented_operation_has_a_rule() {
         let ops = documented_operations();
         assert!(ops.len() > 90, "only {} operations documented?", ops.len());
-        let missing: Vec<_> = ops.iter().filter(|(m, p)| find(&Method::from_bytes(m.as_bytes()).unwrap(), p).is_none()).collect();
+        let missing: Vec<_> =
+            ops.iter().filter(|(m, p)| find(&Method::from_bytes(m.as_bytes()).unwrap(), p).is_none()).collect();
         assert!(missing.is_empty(), "operations without an access rule: {missing:?}");
     }
 

@@ -107,9 +107,12 @@ pub fn document(api: &mut OpenApi) {
                 RefOr::T(
                     ResponseBuilder::new()
                         .description(d)
-                        .content("application/json", utoipa::openapi::ContentBuilder::new()
-                            .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
-                            .build())
+                        .content(
+                            "application/json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                                .build(),
+                        )
                         .build(),
                 )
             };

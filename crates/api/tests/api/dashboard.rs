@@ -32,7 +32,8 @@ const HTML: (header::HeaderName, &str) = (header::ACCEPT, "text/html,application
 async fn router() -> (axum::Router, crate::helpers::FreshStore) {
     let fresh = fresh_store(Backend::Sqlite).await.expect("sqlite");
     let app = App::new(fresh.store.clone(), AppSettings::default());
-    (api::router(app), fresh)
+    let opts = api::ServeOptions { auth: crate::helpers::test_auth(), ..Default::default() };
+    (api::router_with(app, &opts), fresh)
 }
 
 fn content_type(a: &Answer) -> &str {
@@ -82,12 +83,14 @@ async fn a_browser_reloading_a_dashboard_page_gets_the_app() {
 #[tokio::test]
 async fn api_routes_win_over_the_dashboard_even_for_browsers() {
     let (router, _db) = router().await;
+    let admin = format!("Bearer {}", crate::helpers::ADMIN_TOKEN);
+    let with_admin = [HTML, (header::AUTHORIZATION, admin.as_str())];
     for uri in ["/health", "/openapi.json", "/users/", "/venues", "/api/v1/admin/stats", "/api/v1/admin/map"] {
-        let res = get(&router, uri, &[HTML]).await;
+        let res = get(&router, uri, &with_admin).await;
         assert_eq!(res.status, StatusCode::OK, "{uri}");
         assert!(content_type(&res).starts_with("application/json"), "{uri}: {}", content_type(&res));
     }
-    let metrics = get(&router, "/metrics", &[HTML]).await;
+    let metrics = get(&router, "/metrics", &with_admin).await;
     assert!(content_type(&metrics).starts_with("text/plain"), "{}", content_type(&metrics));
     let docs = get(&router, "/docs/", &[HTML]).await;
     assert_eq!(docs.status, StatusCode::OK);

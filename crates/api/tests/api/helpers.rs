@@ -1,6 +1,10 @@
 //! `spawn_app`: a fresh database (a SQLite temp file, or a PostgreSQL database made for the test
 //! from `TEST_POSTGRES_URL`), the real server on 127.0.0.1:0, and typed helpers around a client.
 //! [`on_every_backend!`] turns `async fn name(app: &TestApp)` into one test per backend.
+//!
+//! The server checks credentials as in production. `client` sends the admin token (which may
+//! act for anyone), so tests about other things need not sign in; `anon` sends nothing, and
+//! [`TestApp::user_token`] signs tokens for the authorization tests.
 
 use app::{App, AppSettings};
 use reqwest::{Client, Response, StatusCode};
@@ -16,8 +20,12 @@ pub enum Backend {
 /// A running server on a fresh database.
 pub struct TestApp {
     pub address: String,
+    /// Sends the admin token on every request.
     pub client: Client,
+    /// Sends no credential.
+    pub anon: Client,
     pub app: App,
+    pub auth: api::auth::Auth,
     _dir: Option<tempfile::TempDir>,
     _pg: Option<PgDatabase>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -73,6 +81,24 @@ fn database_url(admin_url: &str, name: &str) -> String {
     }
 }
 
+/// The admin token of every test server.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// The credentials of a test server: a fixed signing key and [`ADMIN_TOKEN`].
+pub fn test_auth() -> api::auth::Auth {
+    api::auth::Auth::new(
+        api::auth::Signer::new(b"test-signing-secret-0123456789abcdef".to_vec()),
+        Some(app::auth::token_hash(ADMIN_TOKEN)),
+    )
+}
+
+/// A client that sends `Authorization: Bearer <token>` on every request.
+pub fn client_with_token(token: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
+    Client::builder().no_proxy().default_headers(headers).build().expect("client")
+}
+
 /// Starts the server on a fresh database; `None` when the backend is not configured.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, AppSettings::default(), |app| app).await
@@ -84,8 +110,19 @@ pub async fn spawn_app_with(
     settings: AppSettings,
     configure: impl FnOnce(App) -> App,
 ) -> Option<TestApp> {
+    spawn_app_opts(backend, settings, api::ServeOptions { auth: test_auth(), ..Default::default() }, configure).await
+}
+
+/// Starts the server on a fresh database with these settings and serve options.
+pub async fn spawn_app_opts(
+    backend: Backend,
+    settings: AppSettings,
+    opts: api::ServeOptions,
+    configure: impl FnOnce(App) -> App,
+) -> Option<TestApp> {
     let FreshStore { store, dir, pg } = fresh_store(backend).await?;
     let app = configure(App::new(store, settings));
+    let auth = opts.auth.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -94,10 +131,11 @@ pub async fn spawn_app_with(
         let shutdown = async move {
             let _ = rx.await;
         };
-        let _ = api::serve(served, listener, api::ServeOptions::default(), shutdown).await;
+        let _ = api::serve(served, listener, opts, shutdown).await;
     });
-    let client = Client::builder().no_proxy().build().expect("client");
-    Some(TestApp { address, client, app, _dir: dir, _pg: pg, shutdown: Some(tx) })
+    let client = client_with_token(ADMIN_TOKEN);
+    let anon = Client::builder().no_proxy().build().expect("client");
+    Some(TestApp { address, client, anon, app, auth, _dir: dir, _pg: pg, shutdown: Some(tx) })
 }
 
 impl Drop for TestApp {
@@ -140,6 +178,17 @@ pub fn seed_venue(name: &str) -> Value {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// A valid access token for `user_id`.
+    pub fn user_token(&self, user_id: &str) -> String {
+        let id = user_id.parse().expect("a user id");
+        self.auth.signer().issue(id, chrono::Utc::now(), chrono::Duration::minutes(15))
+    }
+
+    /// A client acting as `user_id`.
+    pub fn as_user(&self, user_id: &str) -> Client {
+        client_with_token(&self.user_token(user_id))
     }
 
     pub async fn get(&self, path: &str) -> Response {

@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 mod admin_map;
 mod admin_stats;
+mod auth;
 mod bad_input;
 mod booking_concurrency;
 mod booking_providers;

@@ -165,9 +165,10 @@ impl StreamServer {
             let shutdown = async move {
                 let _ = rx.await;
             };
-            let _ = api::serve(served, listener, api::ServeOptions::default(), shutdown).await;
+            let opts = api::ServeOptions { auth: crate::helpers::test_auth(), ..Default::default() };
+            let _ = api::serve(served, listener, opts, shutdown).await;
         });
-        let client = Client::builder().no_proxy().build().expect("client");
+        let client = crate::helpers::client_with_token(crate::helpers::ADMIN_TOKEN);
         StreamServer { address, client, app, bus, background, shutdown: Some(tx) }
     }
 

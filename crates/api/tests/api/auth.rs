@@ -1,0 +1,312 @@
+//! Authentication and authorization end to end: sign-up with a password, tokens and refresh
+//! rotation, and every kind of rule of `auth::rules` refusing the wrong user (403), no token
+//! (401), an expired token (401) and a tampered one (401), while letting the right caller
+//! through. Admin routes refuse no credential (401) and user tokens (403); `--dev` relaxes
+//! user rules only.
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    ADMIN_TOKEN, Backend, TestApp, client_with_token, expect_error, expect_json, seed_user, seed_venue, spawn_app_opts,
+    test_auth,
+};
+use crate::plans::in_two_days_at;
+
+crate::on_every_backend!(
+    sign_up_with_a_password_gets_tokens_and_refresh_tokens_rotate,
+    every_kind_of_rule_refuses_other_users_missing_expired_and_tampered_tokens,
+    invitees_read_the_plan_and_answer_their_own_invitation_only,
+    admin_routes_refuse_no_credential_and_user_tokens_and_write_nothing,
+    other_callers_do_not_see_a_users_email_or_home,
+    a_token_in_the_url_is_accepted_on_streams_only,
+);
+
+async fn send(client: &Client, method: Method, url: &str, body: Option<&Value>) -> reqwest::Response {
+    let mut req = client.request(method, url);
+    if let Some(body) = body {
+        req = req.json(body);
+    }
+    req.send().await.expect("request")
+}
+
+/// Asserts a 401 with the error shape and `WWW-Authenticate: Bearer`.
+async fn expect_401(res: reqwest::Response, what: &str) {
+    let challenge = res.headers().get("www-authenticate").map(|v| v.to_str().unwrap_or_default().to_string());
+    assert!(challenge.is_some_and(|c| c.starts_with("Bearer")), "{what}: no WWW-Authenticate: Bearer");
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or_default();
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
+    assert_eq!(body["error"]["code"], "unauthorized", "{what}: {body}");
+}
+
+async fn expect_403(res: reqwest::Response, what: &str) {
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or_default();
+    assert_eq!(status, StatusCode::FORBIDDEN, "{what}: {body}");
+    assert_eq!(body["error"]["code"], "forbidden", "{what}: {body}");
+}
+
+async fn user(app: &TestApp, handle: &str) -> String {
+    app.create_user(seed_user(handle)).await["id"].as_str().expect("id").to_string()
+}
+
+fn id_of(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_string()
+}
+
+async fn sign_up_with_a_password_gets_tokens_and_refresh_tokens_rotate(app: &TestApp) {
+    let mut body = seed_user("pat");
+    body["email"] = json!("Pat@Example.com");
+    body["password"] = json!("short");
+    expect_error(
+        app.anon.post(app.url("/users/")).json(&body).send().await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("password"),
+    )
+    .await;
+    assert_eq!(app.user_count().await, 0);
+    body["password"] = json!("correct horse battery");
+    let res = app.anon.post(app.url("/users/")).json(&body).send().await.unwrap();
+    let text = res.text().await.unwrap();
+    assert!(!text.contains("password") && !text.contains("correct horse"), "the password came back: {text}");
+    let pat: Value = serde_json::from_str(&text).unwrap();
+
+    let token_url = app.url("/api/v1/auth/token");
+    let wrong = app
+        .anon
+        .post(&token_url)
+        .json(&json!({"login": "pat", "password": "wrong horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    let unknown = app
+        .anon
+        .post(&token_url)
+        .json(&json!({"login": "nobody", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    let (wrong_body, unknown_body): (Value, Value) = (wrong.json().await.unwrap(), unknown.json().await.unwrap());
+    assert_eq!(wrong_body, unknown_body, "a wrong password and an unknown user must look the same");
+    assert_eq!(wrong_body["error"]["code"], "unauthorized");
+
+    let by_email = app
+        .anon
+        .post(&token_url)
+        .json(&json!({"login": "pat@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    let pair = expect_json(by_email, StatusCode::OK).await;
+    assert_eq!(pair["token_type"], "Bearer");
+    assert!(pair["expires_in"].as_i64().unwrap() > 0);
+    let access = pair["access_token"].as_str().unwrap();
+    let own = client_with_token(access)
+        .get(app.url(&format!("/api/v1/users/{}/preferences", id_of(&pat))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+
+    let refresh_url = app.url("/api/v1/auth/refresh");
+    let first = pair["refresh_token"].as_str().unwrap().to_string();
+    let next = expect_json(
+        app.anon.post(&refresh_url).json(&json!({"refresh_token": first})).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_ne!(next["refresh_token"], pair["refresh_token"]);
+    assert_eq!(next["user_id"], pat["id"]);
+    expect_401(
+        app.anon.post(&refresh_url).json(&json!({"refresh_token": first})).send().await.unwrap(),
+        "reused refresh token",
+    )
+    .await;
+    let second = next["refresh_token"].as_str().unwrap();
+    expect_json(
+        app.anon.post(&refresh_url).json(&json!({"refresh_token": second})).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+}
+
+async fn every_kind_of_rule_refuses_other_users_missing_expired_and_tampered_tokens(app: &TestApp) {
+    let (a, b, c) = (user(app, "alice").await, user(app, "bob").await, user(app, "carol").await);
+    let v = id_of(&app.create_venue(seed_venue("Rooftop")).await);
+    let plan = json!({"organizer_id": a, "venue_id": v, "start_time": in_two_days_at(19), "participant_ids": [c]});
+    let p = id_of(&expect_json(app.post("/api/v1/plans", &plan).await, StatusCode::CREATED).await);
+    let booking = json!({"venue_id": v, "booking_time": in_two_days_at(20), "party_size": 2});
+    let made =
+        expect_json(app.post(&format!("/api/v1/bookings/{a}/create"), &booking).await, StatusCode::CREATED).await;
+    let bk = made["booking_id"].as_str().expect("booking id").to_string();
+
+    // (rule kind, method, path, body): each must let `a` through and refuse `b`.
+    let cases: Vec<(&str, Method, String, Option<Value>)> = vec![
+        ("SelfUser", Method::GET, format!("/api/v1/users/{a}/preferences"), None),
+        ("SelfUser at the root", Method::GET, format!("/users/{a}/interactions"), None),
+        (
+            "SelfUserInBody",
+            Method::POST,
+            format!("/venues/{v}/interactions"),
+            Some(json!({"user_id": a, "interaction_type": "view"})),
+        ),
+        ("SelfUserInQuery", Method::GET, format!("/api/v1/bookings?user_id={a}"), None),
+        ("OneOfUsers", Method::GET, format!("/api/v1/recommendations/group/{a},{c}"), None),
+        ("PlanMember", Method::GET, format!("/api/v1/plans/{p}"), None),
+        (
+            "PlanOrganizer",
+            Method::POST,
+            format!("/api/v1/plans/{p}/participants"),
+            Some(json!({"participant_ids": [b]})),
+        ),
+        ("BookingMember", Method::GET, format!("/api/v1/bookings/{bk}"), None),
+    ];
+    let as_a = app.as_user(&a);
+    let as_b = app.as_user(&b);
+    let expired = app.auth.signer().issue(
+        a.parse().unwrap(),
+        chrono::Utc::now() - chrono::Duration::hours(1),
+        chrono::Duration::minutes(15),
+    );
+    let valid = app.user_token(&a);
+    let tampered = {
+        let mut t = valid.clone();
+        let last = t.pop().unwrap();
+        t.push(if last == 'A' { 'B' } else { 'A' });
+        t
+    };
+    let foreign = crate::helpers::client_with_token(
+        &api::auth::Signer::new(b"some other server's key, not ours".to_vec()).issue(
+            a.parse().unwrap(),
+            chrono::Utc::now(),
+            chrono::Duration::minutes(15),
+        ),
+    );
+    for (kind, method, path, body) in &cases {
+        let url = app.url(path);
+        expect_401(send(&app.anon, method.clone(), &url, body.as_ref()).await, &format!("{kind}: no token")).await;
+        expect_401(
+            send(&client_with_token(&expired), method.clone(), &url, body.as_ref()).await,
+            &format!("{kind}: expired"),
+        )
+        .await;
+        expect_401(
+            send(&client_with_token(&tampered), method.clone(), &url, body.as_ref()).await,
+            &format!("{kind}: tampered"),
+        )
+        .await;
+        expect_401(send(&foreign, method.clone(), &url, body.as_ref()).await, &format!("{kind}: foreign key")).await;
+        expect_403(send(&as_b, method.clone(), &url, body.as_ref()).await, &format!("{kind}: other user")).await;
+        // The user themself reaches the handler (whose answer is not about access).
+        let ok = send(&as_a, method.clone(), &url, body.as_ref()).await;
+        let status = ok.status();
+        assert!(
+            status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN && !status.is_server_error(),
+            "{kind}: the user themself got {status} {}",
+            ok.text().await.unwrap_or_default()
+        );
+    }
+    // Authenticated: any user, no anonymous.
+    let interested = app.url(&format!("/api/v1/venues/{v}/interested"));
+    expect_401(app.anon.get(&interested).send().await.unwrap(), "Authenticated: no token").await;
+    let reached = as_b.get(&interested).send().await.unwrap().status();
+    assert!(reached != StatusCode::UNAUTHORIZED && reached != StatusCode::FORBIDDEN, "Authenticated: {reached}");
+    // Public: anyone, and a bad token is ignored there.
+    assert_eq!(app.anon.get(app.url(&format!("/venues/{v}"))).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(client_with_token(&tampered).get(app.url("/venues")).send().await.unwrap().status(), StatusCode::OK);
+}
+
+async fn invitees_read_the_plan_and_answer_their_own_invitation_only(app: &TestApp) {
+    let (a, b, c) = (user(app, "alice").await, user(app, "bob").await, user(app, "carol").await);
+    let v = id_of(&app.create_venue(seed_venue("Rooftop")).await);
+    let plan = json!({"organizer_id": a, "venue_id": v, "start_time": in_two_days_at(19), "participant_ids": [b]});
+    let p = id_of(&expect_json(app.post("/plans/", &plan).await, StatusCode::CREATED).await);
+    let (as_b, as_c) = (app.as_user(&b), app.as_user(&c));
+    assert_eq!(as_b.get(app.url(&format!("/plans/{p}"))).send().await.unwrap().status(), StatusCode::OK);
+    expect_403(as_c.get(app.url(&format!("/plans/{p}"))).send().await.unwrap(), "a stranger reads the plan").await;
+    expect_403(
+        as_c.post(app.url(&format!("/plans/{p}/participants/{b}/accept"))).send().await.unwrap(),
+        "accepting for another",
+    )
+    .await;
+    expect_403(as_b.post(app.url(&format!("/plans/{p}/confirm"))).send().await.unwrap(), "an invitee confirms").await;
+    let accepted = as_b.post(app.url(&format!("/plans/{p}/participants/{b}/accept"))).send().await.unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK);
+    // Proposing a plan in someone else's name.
+    let forged = json!({"organizer_id": a, "venue_id": v, "start_time": in_two_days_at(19)});
+    expect_403(as_b.post(app.url("/plans/")).json(&forged).send().await.unwrap(), "a plan as another organizer").await;
+}
+
+async fn admin_routes_refuse_no_credential_and_user_tokens_and_write_nothing(app: &TestApp) {
+    let a = user(app, "alice").await;
+    let as_a = app.as_user(&a);
+    for (method, path) in [
+        (Method::POST, "/api/v1/admin/data/reset"),
+        (Method::POST, "/api/v1/admin/data/seed"),
+        (Method::POST, "/api/v1/simulation/start"),
+        (Method::GET, "/api/v1/admin/streams/subscribe-all"),
+        (Method::GET, "/api/v1/admin/stats"),
+        (Method::POST, "/api/v1/venues"),
+        (Method::GET, "/metrics"),
+    ] {
+        let url = app.url(path);
+        expect_401(send(&app.anon, method.clone(), &url, None).await, &format!("{path}: no credential")).await;
+        expect_403(send(&as_a, method.clone(), &url, None).await, &format!("{path}: a user token")).await;
+        let wrong_admin = client_with_token("not-the-admin-token");
+        expect_401(send(&wrong_admin, method.clone(), &url, None).await, &format!("{path}: a wrong admin token")).await;
+    }
+    assert_eq!(app.user_count().await, 1, "a refused reset must not delete anything");
+    let reset = app.client.post(app.url("/api/v1/admin/data/reset")).send().await.unwrap();
+    assert!(reset.status().is_success(), "{}", reset.status());
+    assert_eq!(app.user_count().await, 0);
+}
+
+async fn other_callers_do_not_see_a_users_email_or_home(app: &TestApp) {
+    let mut body = seed_user("alice");
+    body["email"] = json!("alice@example.com");
+    let a = id_of(&app.create_user(body).await);
+    let b = user(app, "bob").await;
+    let path = app.url(&format!("/api/v1/users/{a}"));
+    let own: Value = app.as_user(&a).get(&path).send().await.unwrap().json().await.unwrap();
+    assert_eq!(own["email"], "alice@example.com");
+    assert!(own["home_lat"].is_number());
+    for (who, client) in [("another user", app.as_user(&b)), ("anonymous", app.anon.clone())] {
+        let seen: Value = client.get(&path).send().await.unwrap().json().await.unwrap();
+        assert_eq!(seen["handle"], "alice", "{who}");
+        assert!(seen["email"].is_null() && seen["home_lat"].is_null() && seen["home_lng"].is_null(), "{who}: {seen}");
+        let list: Value = client.get(app.url("/users/")).send().await.unwrap().json().await.unwrap();
+        assert!(list.as_array().unwrap().iter().all(|u| u["email"].is_null()), "{who}: {list}");
+    }
+}
+
+async fn a_token_in_the_url_is_accepted_on_streams_only(app: &TestApp) {
+    let stream = app
+        .anon
+        .get(app.url(&format!("/api/v1/admin/streams/subscribe-all?access_token={ADMIN_TOKEN}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    drop(stream);
+    let not_a_stream =
+        app.anon.get(app.url(&format!("/api/v1/admin/stats?access_token={ADMIN_TOKEN}"))).send().await.unwrap();
+    expect_401(not_a_stream, "a token in the URL of a non-stream route").await;
+}
+
+#[tokio::test]
+async fn dev_mode_relaxes_user_rules_but_never_admin_rules() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let opts = api::ServeOptions { auth: test_auth().relax_user_auth(true), ..Default::default() };
+        let Some(app) = spawn_app_opts(backend, app::AppSettings::default(), opts, |a| a).await else { continue };
+        let a = user(&app, "alice").await;
+        let b = user(&app, "bob").await;
+        let prefs = app.url(&format!("/users/{a}/preferences"));
+        assert_eq!(app.anon.get(&prefs).send().await.unwrap().status(), StatusCode::OK, "no token acts as anyone");
+        // A token still counts for what it says.
+        expect_403(app.as_user(&b).get(&prefs).send().await.unwrap(), "a token for another user under --dev").await;
+        expect_401(app.anon.post(app.url("/api/v1/admin/data/reset")).send().await.unwrap(), "admin under --dev").await;
+        assert_eq!(app.user_count().await, 2);
+    }
+}
