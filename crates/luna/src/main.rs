@@ -1,4 +1,5 @@
-//! `luna`: the going-out backend. Subcommands: serve, seed, migrate, config, simulate, train, eval, import, bench.
+//! `luna`: the going-out backend. Subcommands: serve, seed, migrate, config, simulate, train, eval, import, bench,
+//! admin-token.
 
 mod cmd;
 mod logging;
@@ -45,6 +46,8 @@ enum Command {
     Import(cmd::import::ImportArgs),
     /// Load-test the recommendation endpoints of a running server.
     Bench(cmd::bench::BenchArgs),
+    /// Whether an admin token is set; `--rotate` makes and prints a new one.
+    AdminToken(cmd::auth::AdminTokenArgs),
 }
 
 #[tokio::main]
@@ -61,5 +64,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Eval(args) => cmd::eval::run(settings, args).await,
         Command::Import(args) => cmd::import::run(settings, args).await,
         Command::Bench(args) => cmd::bench::run(settings, args).await,
+        Command::AdminToken(args) => cmd::auth::run(settings, args).await,
     }
 }

@@ -25,35 +25,54 @@ fn seed(data_dir: &Path, extra: &[&str]) -> std::process::Output {
     luna(data_dir, &args)
 }
 
-/// A running `luna serve` and the address it printed.
+/// The admin token the test servers are given (as `LUNA_ADMIN_TOKEN`).
+const ADMIN: &str = "cli-test-admin-token-0123456789";
+
+/// A running `luna serve`, the address it printed and the admin token it printed (if any).
 struct Server {
     child: Child,
     base: String,
+    printed_token: Option<String>,
 }
 
 impl Server {
+    /// `luna serve` with `LUNA_ADMIN_TOKEN` set to [`ADMIN`].
     fn start(data_dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(LUNA)
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        Self::start_with(data_dir, extra, Some(ADMIN))
+    }
+
+    fn start_with(data_dir: &Path, extra: &[&str], admin_token: Option<&str>) -> Server {
+        let mut cmd = Command::new(LUNA);
+        cmd.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .env_remove("DATABASE_URL")
             .env_remove("REDIS_URL")
+            .env_remove("LUNA_ADMIN_TOKEN")
             .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("luna serve starts");
+            .stdout(Stdio::null());
+        if let Some(token) = admin_token {
+            cmd.env("LUNA_ADMIN_TOKEN", token);
+        }
+        let mut child = cmd.spawn().expect("luna serve starts");
         let stderr = child.stderr.take().expect("stderr is piped");
         let mut lines = BufReader::new(stderr).lines();
-        let base = loop {
+        let mut base = None;
+        let printed_token = loop {
             let line = lines.next().expect("luna serve printed its address before exiting").expect("utf-8 line");
             if let Some(rest) = line.split("dashboard http://").nth(1) {
-                break format!("http://{}", rest.split('/').next().expect("an address"));
+                base = Some(format!("http://{}", rest.split('/').next().expect("an address")));
+            }
+            if let Some(token) = line.split("/?token=").nth(1) {
+                break Some(token.trim().to_string());
+            }
+            if line.starts_with("Admin auth is on") {
+                break None;
             }
         };
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Server { child, base }
+        Server { child, base: base.expect("the address line comes first"), printed_token }
     }
 
     fn stop(mut self) -> std::process::ExitStatus {
@@ -70,13 +89,95 @@ impl Server {
     }
 }
 
+/// GETs with the admin token, asserting success.
 fn get(base: &str, path: &str) -> serde_json::Value {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
-        let r = reqwest::get(format!("{base}{path}")).await.expect("request succeeds");
+        let r = reqwest::Client::new().get(format!("{base}{path}")).bearer_auth(ADMIN).send().await.expect("request");
         assert!(r.status().is_success(), "GET {path} -> {}", r.status());
         r.json().await.expect("json body")
     })
+}
+
+/// The status of a GET with this bearer token (or none).
+fn status_of(base: &str, path: &str, token: Option<&str>) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let mut req = reqwest::Client::new().get(format!("{base}{path}"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request").status().as_u16()
+    })
+}
+
+/// Runs `luna serve` expecting it to refuse to start; returns its stderr.
+fn serve_refusal(data_dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(LUNA)
+        .arg("serve")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("LUNA_ADMIN_TOKEN")
+        .output()
+        .expect("luna runs");
+    assert!(!out.status.success(), "luna serve {args:?} started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn serve_refuses_dev_on_a_non_loopback_address() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let err = serve_refusal(dir.path(), &["--bind", "0.0.0.0:0", "--dev"]);
+    assert!(err.contains("--dev") && err.contains("loopback"), "{err}");
+}
+
+#[test]
+fn serve_refuses_a_public_address_without_an_admin_credential() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let err = serve_refusal(dir.path(), &["--bind", "0.0.0.0:0"]);
+    assert!(err.contains("LUNA_ADMIN_TOKEN") && err.contains("not a loopback address"), "{err}");
+}
+
+#[test]
+fn first_start_prints_an_admin_token_once_and_it_opens_admin_routes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(dir.path(), &[], None);
+    let token = server.printed_token.clone().expect("the first start prints the admin token");
+    assert_eq!(status_of(&server.base, "/api/v1/admin/stats", Some(&token)), 200);
+    assert_eq!(status_of(&server.base, "/api/v1/admin/stats", None), 401);
+    assert_eq!(status_of(&server.base, "/api/v1/admin/stats", Some("a-guess")), 401);
+    assert!(server.stop().success());
+    let again = Server::start_with(dir.path(), &[], None);
+    assert_eq!(again.printed_token, None, "the token is printed once");
+    assert_eq!(status_of(&again.base, "/api/v1/admin/stats", Some(&token)), 200);
+    assert!(again.stop().success());
+    // Rotation prints a new token and retires the old one.
+    let rotated = luna(dir.path(), &["admin-token", "--rotate"]);
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    let fresh = String::from_utf8_lossy(&rotated.stdout).trim().to_string();
+    let third = Server::start_with(dir.path(), &[], None);
+    assert_eq!(status_of(&third.base, "/api/v1/admin/stats", Some(&fresh)), 200);
+    assert_eq!(status_of(&third.base, "/api/v1/admin/stats", Some(&token)), 401);
+    assert!(third.stop().success());
+}
+
+#[test]
+fn dev_on_loopback_relaxes_user_auth_but_not_admin_auth() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let seeded = seed(dir.path(), &[]);
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let strict = Server::start(dir.path(), &[]);
+    let id = get(&strict.base, "/users/")[0]["id"].as_str().expect("an id").to_string();
+    let prefs = format!("/users/{id}/preferences");
+    assert_eq!(status_of(&strict.base, &prefs, None), 401);
+    assert!(strict.stop().success());
+    let dev = Server::start(dir.path(), &["--dev"]);
+    assert_eq!(status_of(&dev.base, &prefs, None), 200);
+    assert_eq!(status_of(&dev.base, "/api/v1/admin/stats", None), 401);
+    assert!(dev.stop().success());
 }
 
 #[test]
@@ -139,10 +240,13 @@ fn config_prints_settings_without_secrets() {
     let out = Command::new(LUNA)
         .arg("config")
         .env("DATABASE_URL", "postgres://luna:hunter2@127.0.0.1:5432/luna")
+        .env("LUNA_ADMIN_TOKEN", "admin-hunter3-token")
+        .env("LUNA_SIGNING_SECRET", "signing-hunter4-secret-of-32-chars")
         .output()
         .expect("luna config runs");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("postgres://luna:****@127.0.0.1:5432/luna"), "{text}");
-    assert!(!text.contains("hunter2"));
+    assert!(!text.contains("hunter2") && !text.contains("hunter3") && !text.contains("hunter4"), "{text}");
+    assert!(text.contains("admin_token = \"****\""), "{text}");
 }

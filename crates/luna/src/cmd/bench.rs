@@ -41,6 +41,10 @@ pub struct BenchArgs {
     /// Days ahead the booking times spread over.
     #[arg(long, default_value_t = 30)]
     pub days: i64,
+    /// Bearer token sent with every request (default: the admin token of the settings,
+    /// `LUNA_ADMIN_TOKEN`), so the bench may act for every user of an authenticated server.
+    #[arg(long)]
+    pub token: Option<String>,
 }
 
 /// One connection's tally.
@@ -50,9 +54,15 @@ pub(crate) struct Tally {
     pub errors: u64,
 }
 
-pub async fn run(_settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
+pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = args.token.as_ref().or(settings.admin_token.as_ref()) {
+        let value = format!("Bearer {token}").parse().context("--token is not a valid header value")?;
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
     let client = reqwest::Client::builder()
         .no_proxy()
+        .default_headers(headers)
         .pool_max_idle_per_host(args.connections)
         .tcp_nodelay(true)
         .build()

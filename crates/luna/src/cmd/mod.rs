@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod auth;
 pub mod bench;
 mod bench_bookings;
 pub mod config;

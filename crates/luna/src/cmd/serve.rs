@@ -17,7 +17,8 @@ pub struct ServeArgs {
     /// Seed the demo city into the database first if it is empty.
     #[arg(long)]
     pub demo: bool,
-    /// Local development: readable logs, permissive CORS.
+    /// Local development: readable logs, permissive CORS, and on a loopback address only,
+    /// requests without a token may act as any user (admin routes still need the admin token).
     #[arg(long)]
     pub dev: bool,
     /// Concurrent SSE streams this server accepts; more get a 503.
@@ -33,6 +34,7 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         settings.bind = b;
     }
     settings.dev |= args.dev;
+    super::auth::check_dev_bind(&settings)?;
     let json_logs = settings.log_format.as_deref().map_or(!settings.dev, |f| f == "json");
     crate::logging::init(json_logs);
 
@@ -47,6 +49,7 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     };
     let live = app::LiveSettings { max_subscribers: args.max_sse_subscribers, ..app::LiveSettings::default() };
     let app = app::App::with_bus(store, bus, super::seed::app_settings(&settings)).with_live_settings(live);
+    let (auth, fresh_admin_token) = super::auth::server_auth(&app, &settings).await?;
     if args.demo {
         let opts = super::seed::demo_options(&settings, false);
         let report = app.seed_demo(opts).await.map_err(|e| anyhow::anyhow!("seeding the demo city: {e}"))?;
@@ -73,10 +76,12 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = ?app.store.backend(), "luna is serving");
     eprintln!("Luna is up: dashboard http://{addr}/  API docs http://{addr}/docs  OpenAPI http://{addr}/openapi.json");
+    super::auth::announce(addr, fresh_admin_token.as_deref(), auth.relaxed());
     let opts = api::ServeOptions {
         dev: settings.dev,
         body_limit_bytes: settings.body_limit_bytes,
         request_timeout: Duration::from_secs(settings.request_timeout_secs),
+        auth,
     };
     api::serve(app.clone(), listener, opts, shutdown_signal()).await.context("serving HTTP")?;
     for task in background {
