@@ -5,7 +5,8 @@
 // the empty-database notice; seeding through the UI (behind its confirmation); starting a
 // simulation; live events in the feed and the charts; the city map; the inspector for one
 // user (every ranker) and for two (the group); the server going away (shown, then reconnected
-// with `Last-Event-ID`); and the admin token prompt on a 401.
+// with `Last-Event-ID`); and the admin token prompt on a 401. The server runs with auth on: the
+// dashboard is opened with the admin token in its URL (`/?token=`), as `luna serve` prints it.
 //
 //   node e2e/run.mjs            (from dashboard/; needs /usr/bin/chromium)
 
@@ -41,6 +42,7 @@ function freePort() {
   });
 }
 
+const adminToken = 'e2e-admin-token-0123456789';
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 let server = null;
@@ -49,7 +51,7 @@ function startServer() {
   const out = openSync(logFile, 'a');
   server = spawn(bin, ['serve', '--data-dir', dataDir, '--bind', `127.0.0.1:${port}`], {
     stdio: ['ignore', out, out],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', LUNA_ADMIN_TOKEN: adminToken },
   });
   return waitFor(async () => (await fetch(`${base}/health`)).ok, 60_000, 'the server to answer /health');
 }
@@ -115,8 +117,11 @@ try {
   const consoleErrors = [];
   page.on('pageerror', (e) => consoleErrors.push(e.message));
 
-  await check('the dashboard is served at / and says the database is empty', async () => {
-    await page.goto(`${base}/`);
+  await check('the dashboard takes the token from its URL and says the database is empty', async () => {
+    await page.goto(`${base}/?token=${adminToken}`);
+    const stored = await page.evaluate(() => sessionStorage.getItem('luna.adminToken'));
+    if (stored !== adminToken) throw new Error(`sessionStorage holds ${stored}`);
+    if (page.url().includes('token=')) throw new Error(`the token stayed in the address bar: ${page.url()}`);
     await page.locator('[data-testid=stream-status][data-status=live]').waitFor();
     await page.getByTestId('empty-database').waitFor();
     await shot('01-empty-database.png');
@@ -234,7 +239,8 @@ try {
   });
 
   await check('a 401 asks for the admin token, which then goes on every call and the stream', async () => {
-    const token = 'e2e-admin-token';
+    const token = adminToken;
+    await page.evaluate(() => sessionStorage.removeItem('luna.adminToken'));
     const seen = { stats: false, stream: false };
     await page.route('**/api/v1/admin/**', async (route) => {
       const req = route.request();

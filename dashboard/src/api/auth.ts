@@ -30,6 +30,20 @@ export function setToken(token: string | null): void {
   listeners.forEach((l) => l());
 }
 
+/**
+ * Takes the admin token from the page URL (`/?token=...`, the link `luna serve` prints on first
+ * start) into sessionStorage and removes it from the address bar and history.
+ */
+export function adoptUrlToken(): void {
+  if (typeof window === 'undefined') return;
+  const url = new URL(window.location.href);
+  const token = url.searchParams.get('token');
+  if (!token) return;
+  setToken(token);
+  url.searchParams.delete('token');
+  window.history.replaceState(window.history.state, '', url.pathname + url.search + url.hash);
+}
+
 /** Re-renders on token changes (for the header's token button). */
 export function onTokenChange(listener: () => void): () => void {
   listeners.add(listener);
