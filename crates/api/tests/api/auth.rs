@@ -310,3 +310,20 @@ async fn dev_mode_relaxes_user_rules_but_never_admin_rules() {
         assert_eq!(app.user_count().await, 2);
     }
 }
+
+#[test]
+fn the_openapi_document_has_a_bearer_scheme_and_the_401_403_answers() {
+    let doc = serde_json::to_value(api::openapi()).expect("json");
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer", "{}", doc["components"]);
+    let reset = &doc["paths"]["/api/v1/admin/data/reset"]["post"];
+    assert!(reset["security"].is_array(), "{reset}");
+    for code in ["401", "403"] {
+        assert!(reset["responses"][code].is_object(), "reset has no {code}");
+    }
+    let prefs = &doc["paths"]["/api/v1/users/{user_id}/preferences"]["get"];
+    assert!(prefs["responses"]["403"].is_object(), "{prefs}");
+    let venues = &doc["paths"]["/api/v1/venues"]["get"];
+    assert!(venues["security"].is_null() && venues["responses"]["401"].is_null(), "public routes need nothing");
+    let token = &doc["paths"]["/api/v1/auth/token"]["post"];
+    assert!(token["responses"]["200"].is_object());
+}

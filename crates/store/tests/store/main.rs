@@ -4,6 +4,7 @@
 
 mod bookings;
 mod bulk;
+mod credentials;
 mod fixtures;
 mod harness;
 mod outbox;
