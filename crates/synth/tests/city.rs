@@ -130,6 +130,7 @@ fn handles_and_emails_are_unique_and_accepted_by_the_domain() {
                 preferred_group_size: Some(p.preferred_group_size),
                 openness: Some(p.openness),
             }),
+            password: None,
         };
         let parsed = NewUser::parse(input).unwrap_or_else(|e| panic!("{} rejected: {e}", u.handle));
         assert_eq!(parsed.handle, u.handle, "handles are already normalised");
