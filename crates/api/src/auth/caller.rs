@@ -50,6 +50,16 @@ impl Caller {
         }
     }
 
+    /// Allowed to act for every user at once (a list across users): the admin, or anyone
+    /// under `--dev`. 401 without a credential, 403 for a user.
+    pub fn act_for_everyone(self) -> Result<(), ApiError> {
+        match self {
+            Caller::Admin | Caller::DevAnyone => Ok(()),
+            Caller::User(_) => Err(ApiError::Forbidden("this lists every user's data: name yourself".into())),
+            Caller::Anonymous => Err(ApiError::unauthorized()),
+        }
+    }
+
     /// Whether the caller may see `user`'s private fields.
     pub fn sees_private_fields_of(self, user: Uuid) -> bool {
         match self {

@@ -24,7 +24,7 @@ pub enum Rule {
     /// Only the user named by this field of the JSON body.
     SelfUserInBody(&'static str),
     /// Only the user named by this query parameter; without it, only the admin (the list
-    /// spans every user).
+    /// spans every user), or anyone under `--dev`.
     SelfUserInQuery(&'static str),
     /// Only one of the users listed (comma-separated) in this path parameter.
     OneOfUsers(&'static str),
@@ -54,7 +54,7 @@ impl Rule {
             Rule::Authenticated => "any signed-in user".into(),
             Rule::SelfUser(p) => format!("the user `{{{p}}}`"),
             Rule::SelfUserInBody(f) => format!("the user in the body's `{f}`"),
-            Rule::SelfUserInQuery(q) => format!("the user in `?{q}=`; without it, admin"),
+            Rule::SelfUserInQuery(q) => format!("the user in `?{q}=`; without it, admin (or `--dev`)"),
             Rule::OneOfUsers(p) => format!("one of the users in `{{{p}}}`"),
             Rule::PlanMember(p) => format!("the organizer or an invitee of plan `{{{p}}}`"),
             Rule::PlanOrganizer(p) => format!("the organizer of plan `{{{p}}}`"),
@@ -125,9 +125,10 @@ pub const RULES: &[Entry] = &[
     Entry::both("DELETE", "/users/{user_id}", SelfUser(U)),
     Entry::both("GET", "/users/{user_id}/preferences", SelfUser(U)),
     Entry::both("PUT", "/users/{user_id}/preferences", SelfUser(U)),
-    // Venues: the catalogue is public; changing it is an operator's job.
+    // Venues: the catalogue is public; any user may add a venue (the seed's `POST /venues/`),
+    // changing or removing one is an operator's job.
     Entry::both("GET", "/venues", Public),
-    Entry::both("POST", "/venues", Admin),
+    Entry::both("POST", "/venues", Authenticated),
     Entry::both("GET", "/venues/{venue_id}", Public),
     Entry::both("PATCH", "/venues/{venue_id}", Admin),
     Entry::both("DELETE", "/venues/{venue_id}", Admin),
