@@ -331,3 +331,59 @@ fn the_openapi_document_has_a_bearer_scheme_and_the_401_403_answers() {
     let token = &doc["paths"]["/api/v1/auth/token"]["post"];
     assert!(token["responses"]["200"].is_object());
 }
+
+/// Serves `app` on 127.0.0.1:0 until the returned sender is dropped; returns its base URL.
+async fn serve_on_loopback(app: app::App, auth: api::auth::Auth) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let opts = api::ServeOptions { auth, ..Default::default() };
+    tokio::spawn(async move {
+        let _ = api::serve(app, listener, opts, async move {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    (base, tx)
+}
+
+#[tokio::test]
+async fn servers_on_one_database_share_the_signing_secret_and_accept_each_others_tokens() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(fresh) = crate::helpers::fresh_store(backend).await else { continue };
+        let mut servers = Vec::new();
+        for _ in 0..2 {
+            let app = app::App::new(fresh.store.clone(), app::AppSettings::default());
+            let key = app.signing_secret().await.expect("signing secret");
+            servers.push(serve_on_loopback(app, api::auth::Auth::new(api::auth::Signer::new(key), None)).await);
+        }
+        let anon = Client::new();
+        let mut body = seed_user("alice");
+        body["password"] = json!("correct horse battery");
+        let alice = expect_json(
+            anon.post(format!("{}/users/", servers[0].0)).json(&body).send().await.unwrap(),
+            StatusCode::CREATED,
+        )
+        .await;
+        let login = json!({"login": "alice", "password": "correct horse battery"});
+        let pair = expect_json(
+            anon.post(format!("{}/api/v1/auth/token", servers[0].0)).json(&login).send().await.unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        let on_other = client_with_token(pair["access_token"].as_str().unwrap())
+            .get(format!("{}/api/v1/users/{}/preferences", servers[1].0, id_of(&alice)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(on_other.status(), StatusCode::OK, "{backend:?}: the other server refused the token");
+        // The refresh token, used on the other server, rotates there.
+        let refresh = json!({"refresh_token": pair["refresh_token"]});
+        expect_json(
+            anon.post(format!("{}/api/v1/auth/refresh", servers[1].0)).json(&refresh).send().await.unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        drop(servers);
+    }
+}
