@@ -157,7 +157,8 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
 
 fn request_span(req: &Request) -> tracing::Span {
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id)
+    let uri = auth::redacted_uri(req.uri());
+    tracing::info_span!("request", method = %req.method(), uri = %uri, request_id)
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then drains in-flight requests.

@@ -19,6 +19,18 @@ pub(crate) use enforce::{AuthState, enforce};
 pub use security_doc::security_markdown;
 pub use token::{Claims, Signer, TokenError};
 
+/// The URI as logs may show it: an `access_token` query parameter (SSE streams) is masked.
+pub fn redacted_uri(uri: &axum::http::Uri) -> String {
+    let Some(query) = uri.query().filter(|q| q.contains("access_token=")) else {
+        return uri.to_string();
+    };
+    let masked: Vec<String> = query
+        .split('&')
+        .map(|pair| if pair.starts_with("access_token=") { "access_token=****".to_string() } else { pair.to_string() })
+        .collect();
+    format!("{}?{}", uri.path(), masked.join("&"))
+}
+
 /// How long an access token lives by default.
 pub const ACCESS_TOKEN_TTL: chrono::Duration = chrono::Duration::minutes(15);
 
@@ -95,5 +107,18 @@ impl Auth {
     /// about the token).
     pub fn is_admin_token(&self, token: &str) -> bool {
         self.inner.admin_token_hash.as_deref().is_some_and(|h| app::auth::token_hash(token) == h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn logged_uris_never_show_a_token() {
+        let uri: axum::http::Uri =
+            "/api/v1/admin/streams/subscribe-all?channels=a&access_token=s3cret".parse().unwrap();
+        let shown = super::redacted_uri(&uri);
+        assert!(!shown.contains("s3cret") && shown.contains("channels=a"), "{shown}");
+        let plain: axum::http::Uri = "/users?limit=5".parse().unwrap();
+        assert_eq!(super::redacted_uri(&plain), "/users?limit=5");
     }
 }
