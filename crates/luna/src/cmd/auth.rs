@@ -60,7 +60,8 @@ pub fn announce(addr: SocketAddr, fresh: Option<&str>, relaxed: bool) {
             eprintln!("Open the dashboard with it: http://{addr}/?token={token}");
         }
         None => eprintln!(
-            "Admin auth is on; the token was set earlier (LUNA_ADMIN_TOKEN, or `luna admin-token --rotate` for a new one)."
+            "Admin auth is on: use LUNA_ADMIN_TOKEN or the token printed on the first start \
+             (`luna admin-token --rotate` makes a new one); the dashboard takes it as `?token=`"
         ),
     }
     if relaxed {
