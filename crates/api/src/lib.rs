@@ -10,6 +10,7 @@
 
 mod admin;
 mod bookings;
+mod check;
 mod dashboard;
 mod docs;
 mod error;
@@ -19,6 +20,7 @@ mod interactions;
 mod map;
 mod metrics;
 mod plans;
+mod rate_limit;
 mod reco;
 mod respond;
 mod simulation;
@@ -50,6 +52,7 @@ use app::App;
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorDetail, ErrorDetails};
 pub use extract::{AppJson, AppPath, AppQuery};
 pub use metrics::handle as metrics_handle;
+pub use rate_limit::{ClientKey, RateLimitSettings, RateLimiter};
 
 /// How [`serve`] runs the router.
 #[derive(Debug, Clone)]
@@ -60,11 +63,18 @@ pub struct ServeOptions {
     pub body_limit_bytes: usize,
     /// Longest a request may take; slower ones get a 408.
     pub request_timeout: Duration,
+    /// Per-client request rate (429 beyond); off by default, `luna serve` turns it on.
+    pub rate_limit: RateLimitSettings,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        Self { dev: false, body_limit_bytes: 1024 * 1024, request_timeout: Duration::from_secs(30) }
+        Self {
+            dev: false,
+            body_limit_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            rate_limit: RateLimitSettings::disabled(),
+        }
     }
 }
 
@@ -87,6 +97,7 @@ fn routes() -> (Router<App>, OpenApi) {
         .merge(reco::legacy_router())
         .merge(bookings::legacy_router())
         .merge(admin::router())
+        .merge(check::router())
         .merge(map::router())
         .merge(simulation::router())
         .merge(streams::router())
@@ -129,6 +140,10 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, opts.request_timeout))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::map_response(error::json_errors));
+    if opts.rate_limit.enabled {
+        let limiter = RateLimiter::new(opts.rate_limit.clone());
+        service = service.layer(axum::middleware::from_fn_with_state(limiter, rate_limit::enforce));
+    }
     if opts.dev {
         service = service.layer(CorsLayer::permissive());
     }
@@ -144,6 +159,7 @@ fn request_span(req: &Request) -> tracing::Span {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Each request carries its peer address (`ConnectInfo`), which the rate limiter keys on.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
@@ -151,5 +167,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let service = router_with(app, &opts);
+    let service = service.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -325,6 +325,26 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- stats ----
     async fn status_counts(&self) -> StoreResult<StatusCounts>;
+
+    // ---- consistency ----
+    /// Every broken invariant of the stored data (no overbooked slot, no orphan row, parties
+    /// that count their members); empty when consistent. Reads only.
+    async fn check_invariants(&self) -> StoreResult<Vec<Violation>>;
+}
+
+/// One broken invariant, found by [`Store::check_invariants`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Violation {
+    /// Which rule: `overbooked_slot`, `orphan plan_participants.plan_id`, ...
+    pub rule: String,
+    /// What breaks it, naming the rows.
+    pub detail: String,
+}
+
+impl Violation {
+    pub fn new(rule: String, detail: String) -> Self {
+        Self { rule, detail }
+    }
 }
 
 /// A shared store handle.

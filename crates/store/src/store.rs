@@ -395,4 +395,9 @@ where
     async fn status_counts(&self) -> StoreResult<crate::StatusCounts> {
         read!(self, crate::ops::status_counts::status_counts)
     }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    async fn check_invariants(&self) -> StoreResult<Vec<crate::Violation>> {
+        read!(self, crate::ops::check::check_invariants)
+    }
 }

@@ -84,6 +84,16 @@ pub async fn spawn_app_with(
     settings: AppSettings,
     configure: impl FnOnce(App) -> App,
 ) -> Option<TestApp> {
+    spawn_app_serving(backend, settings, configure, api::ServeOptions::default()).await
+}
+
+/// Starts the server with these serve options (limits, timeouts) as well.
+pub async fn spawn_app_serving(
+    backend: Backend,
+    settings: AppSettings,
+    configure: impl FnOnce(App) -> App,
+    opts: api::ServeOptions,
+) -> Option<TestApp> {
     let FreshStore { store, dir, pg } = fresh_store(backend).await?;
     let app = configure(App::new(store, settings));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -94,7 +104,7 @@ pub async fn spawn_app_with(
         let shutdown = async move {
             let _ = rx.await;
         };
-        let _ = api::serve(served, listener, api::ServeOptions::default(), shutdown).await;
+        let _ = api::serve(served, listener, opts, shutdown).await;
     });
     let client = Client::builder().no_proxy().build().expect("client");
     Some(TestApp { address, client, app, _dir: dir, _pg: pg, shutdown: Some(tx) })

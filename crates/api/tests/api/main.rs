@@ -12,6 +12,7 @@ mod booking_providers;
 mod bookings;
 mod dashboard;
 mod interactions;
+mod limits;
 mod ops;
 mod outbox_delivery;
 mod plans;

@@ -2,6 +2,8 @@
 
 pub mod bench;
 mod bench_bookings;
+mod bench_mix;
+pub mod check;
 pub mod config;
 pub mod eval;
 pub mod import;
