@@ -106,6 +106,7 @@ fn routes() -> (Router<App>, OpenApi) {
         .merge(metrics::router())
         .split_for_parts();
     doc.merge(docs::legacy(resource_doc));
+    docs::complete(&mut doc);
     (routes.merge(legacy_routes), doc)
 }
 
