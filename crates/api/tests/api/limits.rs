@@ -107,7 +107,7 @@ async fn bookings_and_group_recommendations_refuse_oversized_groups(app: &TestAp
     let res = app.get(&format!("/api/v1/recommendations/group/{}", group.join(","))).await;
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("user_ids")).await;
     // A party no venue can seat is a bad parameter, not an empty answer (found by the fuzzer).
-    for size in [0, 1001, 2_147_483_648] {
+    for size in [0_u64, 1001, 2_147_483_648] {
         let res = app.get(&format!("/api/v1/recommendations/{}/venues?party_size={size}", u[0])).await;
         expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("party_size")).await;
     }

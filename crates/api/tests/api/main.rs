@@ -11,6 +11,7 @@ mod booking_concurrency;
 mod booking_providers;
 mod bookings;
 mod dashboard;
+mod faults;
 mod interactions;
 mod limits;
 mod ops;
