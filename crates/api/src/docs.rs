@@ -91,7 +91,10 @@ pub fn complete(api: &mut OpenApi) {
                 ]);
             }
             for (status, description) in common {
-                op.responses.responses.entry(status.into()).or_insert_with(|| RefOr::T(error_response(status, description)));
+                op.responses
+                    .responses
+                    .entry(status.into())
+                    .or_insert_with(|| RefOr::T(error_response(status, description)));
             }
         }
     }

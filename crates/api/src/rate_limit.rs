@@ -101,7 +101,10 @@ impl RateLimiter {
         if !buckets.contains_key(&key) && buckets.len() >= self.settings.max_clients {
             buckets.retain(|_, b| refill(b, now, rate, burst) < burst);
             if buckets.len() >= self.settings.max_clients {
-                tracing::warn!(tracked = buckets.len(), "rate limiter full of active clients; letting a new one through");
+                tracing::warn!(
+                    tracked = buckets.len(),
+                    "rate limiter full of active clients; letting a new one through"
+                );
                 return Ok(());
             }
         }
@@ -160,7 +163,8 @@ mod tests {
 
     #[test]
     fn retry_after_counts_whole_seconds_until_a_token_is_back() {
-        let limiter = RateLimiter::new(RateLimitSettings { per_second: 0.25, burst: 1, ..RateLimitSettings::default() });
+        let limiter =
+            RateLimiter::new(RateLimitSettings { per_second: 0.25, burst: 1, ..RateLimitSettings::default() });
         let t0 = Instant::now();
         assert_eq!(limiter.check(ip(1), t0), Ok(()));
         assert_eq!(limiter.check(ip(1), t0), Err(4));

@@ -17,7 +17,11 @@ fn interval() -> impl Strategy<Value = String> {
 }
 
 fn wire_hours() -> impl Strategy<Value = BTreeMap<String, Vec<String>>> {
-    prop::collection::btree_map(prop::sample::select(DAY_KEYS.to_vec()).prop_map(String::from), prop::collection::vec(interval(), 0..4), 0..7)
+    prop::collection::btree_map(
+        prop::sample::select(DAY_KEYS.to_vec()).prop_map(String::from),
+        prop::collection::vec(interval(), 0..4),
+        0..7,
+    )
 }
 
 fn at(day: u32, minute: u32) -> NaiveDateTime {

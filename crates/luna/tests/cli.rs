@@ -224,7 +224,10 @@ impl PgDatabase {
         rt.block_on(async {
             let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect postgres");
             // The name is ours: a fixed prefix and a UUID's hex digits.
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create");
         });
         let root = admin.rsplit_once('/').map_or(admin.as_str(), |(root, _)| root);
         let url = format!("{root}/{name}");
@@ -311,7 +314,12 @@ fn a_sqlite_database_from_a_process_killed_mid_write_opens_cleanly() {
 
     // Migrations, the invariant check, then reads and writes on a fresh server.
     let check = luna(dir.path(), &["check"]);
-    assert!(check.status.success(), "{}{}", String::from_utf8_lossy(&check.stdout), String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&check.stdout).expect("a JSON report");
     assert!(report["counts"]["users"].as_u64().expect("a count") >= created.len() as u64, "every 201 survived");
     let server = Server::start_with(dir.path(), &[], NO_RATE_LIMIT);

@@ -105,7 +105,10 @@ async fn user_action_history(srv: &StreamServer) -> Vec<Value> {
         let page = page.as_array().cloned().expect("events");
         let full = page.len() == 1000;
         if let Some(first) = page.first() {
-            path = format!("/api/v1/admin/streams/history/user_actions?limit=1000&before={}", first["id"].as_str().expect("id"));
+            path = format!(
+                "/api/v1/admin/streams/history/user_actions?limit=1000&before={}",
+                first["id"].as_str().expect("id")
+            );
         }
         events.extend(page);
         if !full {

@@ -71,7 +71,13 @@ async fn a_plan_never_grows_past_the_group_cap_even_invitation_by_invitation(app
     let (organizer, others) = (&u[0], &u[1..]);
     let too_many = json!({"organizer_id": organizer, "venue_id": v, "start_time": in_two_days_at(19),
         "participant_ids": others});
-    expect_error(app.post("/api/v1/plans", &too_many).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("participant_ids")).await;
+    expect_error(
+        app.post("/api/v1/plans", &too_many).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("participant_ids"),
+    )
+    .await;
 
     let body = json!({"organizer_id": organizer, "venue_id": v, "start_time": in_two_days_at(19),
         "participant_ids": &others[..max - 1]});
@@ -79,7 +85,13 @@ async fn a_plan_never_grows_past_the_group_cap_even_invitation_by_invitation(app
     let id = plan["id"].as_str().expect("id");
     let path = format!("/api/v1/plans/{id}/participants");
     let last_two = json!({"participant_ids": &others[max - 1..]});
-    expect_error(app.post(&path, &last_two).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("participant_ids")).await;
+    expect_error(
+        app.post(&path, &last_two).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("participant_ids"),
+    )
+    .await;
     let plan = app.get_json(&format!("/api/v1/plans/{id}"), StatusCode::OK).await;
     assert_eq!(invited(&plan, organizer), max - 1, "the refused invitation wrote nothing");
     let one_more = json!({"participant_ids": [others[max - 1]]});
@@ -97,7 +109,8 @@ async fn bookings_and_group_recommendations_refuse_oversized_groups(app: &TestAp
     let u = users(app, 2).await;
     let v = evening_venue(app, "Hall", 500).await;
     let members: Vec<String> = (0..=max).map(|_| uuid::Uuid::now_v7().to_string()).collect();
-    let body = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": max + 2, "group_members": members});
+    let body =
+        json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": max + 2, "group_members": members});
     let res = app.post(&format!("/api/v1/bookings/{}/create", u[0]), &body).await;
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("group_members")).await;
     assert_eq!(app.counts().await.bookings, 0);

@@ -85,7 +85,12 @@ pub async fn run(client: &reqwest::Client, base: &str, args: &BenchArgs) -> anyh
 }
 
 /// A random half hour in the next `days` days at which `venue` is open for an hour or more.
-pub(crate) fn open_time(rng: &mut ChaCha8Rng, venue: &Venue, now: domain::Timestamp, days: i64) -> Option<domain::Timestamp> {
+pub(crate) fn open_time(
+    rng: &mut ChaCha8Rng,
+    venue: &Venue,
+    now: domain::Timestamp,
+    days: i64,
+) -> Option<domain::Timestamp> {
     for _ in 0..20 {
         let day = now.date_naive() + chrono::Duration::days(rng.random_range(1..=days));
         let minute = 30 * rng.random_range(0..48);

@@ -21,7 +21,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
-use super::bench::{BenchArgs, Tally, fetch_users, print_latencies};
+use super::bench::{BenchArgs, Tally, fetch_users};
 use super::bench_bookings::{fetch_venues, open_time};
 
 /// What one request of the mix does.
@@ -97,7 +97,8 @@ pub async fn run(client: &reqwest::Client, base: &str, args: &BenchArgs, mix: &s
         users.len(),
         venues.len()
     );
-    let world = Arc::new(World { users, venues, mix, base: base.to_string(), days: args.days.max(1), party: args.party });
+    let world =
+        Arc::new(World { users, venues, mix, base: base.to_string(), days: args.days.max(1), party: args.party });
     let sent = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration);
@@ -143,7 +144,16 @@ async fn connection(
     let mut t = Counts::default();
     while Instant::now() < deadline {
         let mut pick = rng.random_range(0..total);
-        let kind = world.mix.iter().find(|(_, w)| pick < *w || { pick -= w; false }).map_or(Kind::Read, |(k, _)| *k);
+        let kind = world
+            .mix
+            .iter()
+            .find(|(_, w)| {
+                pick < *w || {
+                    pick -= w;
+                    false
+                }
+            })
+            .map_or(Kind::Read, |(k, _)| *k);
         let user = &world.users[rng.random_range(0..world.users.len())];
         let venue = &world.venues[rng.random_range(0..world.venues.len())];
         let base = &world.base;
@@ -196,18 +206,38 @@ async fn progress(sent: Arc<AtomicU64>, started: Instant, deadline: Instant) {
 }
 
 fn report(all: &Counts, elapsed: Duration) {
+    println!(
+        "{:<9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+        "kind", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "errors"
+    );
     let mut total = Tally::default();
     for kind in Kind::ALL {
         let Some(t) = all.tally.get(&kind) else { continue };
-        println!("[{}]", kind.name());
-        print_latencies(t, elapsed);
+        print_row(kind.name(), t, elapsed);
         total.latencies_us.extend(&t.latencies_us);
         total.errors += t.errors;
     }
-    println!("[all]");
-    print_latencies(&total, elapsed);
+    print_row("all", &total, elapsed);
     println!("interactions  {} committed", all.interactions.len());
     println!("bookings      {} committed, {} refused (409 slot full)", all.bookings.len(), all.refused);
+}
+
+fn print_row(name: &str, t: &Tally, elapsed: Duration) {
+    let mut l = t.latencies_us.clone();
+    l.sort_unstable();
+    let ms = |p: f64| {
+        let i = ((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1));
+        f64::from(l.get(i).copied().unwrap_or(0)) / 1000.0
+    };
+    let rate = l.len() as f64 / elapsed.as_secs_f64();
+    println!(
+        "{name:<9} {:>9} {rate:>9.0} {:>9.2} {:>9.2} {:>9.2} {:>7}",
+        l.len(),
+        ms(0.50),
+        ms(0.99),
+        ms(1.0),
+        t.errors
+    );
 }
 
 /// Stored interactions and bookings, from the admin stats.

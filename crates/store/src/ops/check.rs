@@ -15,18 +15,54 @@ use crate::{StoreResult, Violation};
 /// Rows whose reference points at nothing: `(rule, statement counting them)`. Foreign keys
 /// should make each count zero; this proves it on data written by any version of the code.
 const ORPHANS: &[(&str, &str)] = &[
-    ("plan_participants.plan_id", "SELECT COUNT(*) FROM plan_participants x WHERE NOT EXISTS (SELECT 1 FROM plans p WHERE p.id = x.plan_id)"),
-    ("plan_participants.user_id", "SELECT COUNT(*) FROM plan_participants x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)"),
-    ("plans.organizer_id", "SELECT COUNT(*) FROM plans x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.organizer_id)"),
-    ("plans.venue_id", "SELECT COUNT(*) FROM plans x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)"),
-    ("bookings.user_id", "SELECT COUNT(*) FROM bookings x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)"),
-    ("bookings.venue_id", "SELECT COUNT(*) FROM bookings x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)"),
-    ("bookings.plan_id", "SELECT COUNT(*) FROM bookings x WHERE x.plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.id = x.plan_id)"),
-    ("booking_invitations.booking_id", "SELECT COUNT(*) FROM booking_invitations x WHERE NOT EXISTS (SELECT 1 FROM bookings b WHERE b.id = x.booking_id)"),
-    ("interactions.user_id", "SELECT COUNT(*) FROM interactions x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)"),
-    ("interactions.venue_id", "SELECT COUNT(*) FROM interactions x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)"),
-    ("venue_interests.user_id", "SELECT COUNT(*) FROM venue_interests x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)"),
-    ("venue_interests.venue_id", "SELECT COUNT(*) FROM venue_interests x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)"),
+    (
+        "plan_participants.plan_id",
+        "SELECT COUNT(*) FROM plan_participants x WHERE NOT EXISTS (SELECT 1 FROM plans p WHERE p.id = x.plan_id)",
+    ),
+    (
+        "plan_participants.user_id",
+        "SELECT COUNT(*) FROM plan_participants x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)",
+    ),
+    (
+        "plans.organizer_id",
+        "SELECT COUNT(*) FROM plans x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.organizer_id)",
+    ),
+    (
+        "plans.venue_id",
+        "SELECT COUNT(*) FROM plans x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)",
+    ),
+    (
+        "bookings.user_id",
+        "SELECT COUNT(*) FROM bookings x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)",
+    ),
+    (
+        "bookings.venue_id",
+        "SELECT COUNT(*) FROM bookings x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)",
+    ),
+    (
+        "bookings.plan_id",
+        "SELECT COUNT(*) FROM bookings x WHERE x.plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.id = x.plan_id)",
+    ),
+    (
+        "booking_invitations.booking_id",
+        "SELECT COUNT(*) FROM booking_invitations x WHERE NOT EXISTS (SELECT 1 FROM bookings b WHERE b.id = x.booking_id)",
+    ),
+    (
+        "interactions.user_id",
+        "SELECT COUNT(*) FROM interactions x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)",
+    ),
+    (
+        "interactions.venue_id",
+        "SELECT COUNT(*) FROM interactions x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)",
+    ),
+    (
+        "venue_interests.user_id",
+        "SELECT COUNT(*) FROM venue_interests x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)",
+    ),
+    (
+        "venue_interests.venue_id",
+        "SELECT COUNT(*) FROM venue_interests x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)",
+    ),
 ];
 
 /// Every broken invariant; empty when the data is consistent.
@@ -59,7 +95,8 @@ async fn booking_violations<C: Conn>(c: &mut C) -> StoreResult<Vec<Violation>> {
     for b in &bookings {
         holds.entry(b.venue_id).or_default().push(hold_of(b));
         if b.party_size <= b.group_members.len() as i32 {
-            let detail = format!("booking {}: party of {} with {} group members", b.id, b.party_size, b.group_members.len());
+            let detail =
+                format!("booking {}: party of {} with {} group members", b.id, b.party_size, b.group_members.len());
             out.push(Violation::new("party_counts_its_members".into(), detail));
         }
     }
@@ -70,7 +107,10 @@ async fn booking_violations<C: Conn>(c: &mut C) -> StoreResult<Vec<Violation>> {
         let capacity = capacities.get(&venue).copied().unwrap_or(0);
         let peak = peak_seats(&holds, from, to);
         if peak > capacity {
-            out.push(Violation::new("overbooked_slot".into(), format!("venue {venue}: {peak} seats held, capacity {capacity}")));
+            out.push(Violation::new(
+                "overbooked_slot".into(),
+                format!("venue {venue}: {peak} seats held, capacity {capacity}"),
+            ));
         }
     }
     Ok(out)
