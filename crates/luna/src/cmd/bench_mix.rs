@@ -307,9 +307,7 @@ async fn check_invariants(
     let committed: Vec<&String> = all.interactions.iter().chain(&all.bookings).collect();
     let mut missing = committed.len();
     for _ in 0..100 {
-        let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
-        missing = committed.iter().filter(|id| !seen.contains(**id)).count();
-        drop(seen);
+        missing = count_missing(&committed, seen);
         if missing == 0 {
             break;
         }
@@ -331,6 +329,12 @@ async fn check_invariants(
         ok = false;
     }
     Ok(ok)
+}
+
+/// How many of `committed` the stream has not delivered yet.
+fn count_missing(committed: &[&String], seen: &Mutex<HashSet<String>>) -> usize {
+    let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+    committed.iter().filter(|id| !seen.contains(**id)).count()
 }
 
 #[cfg(test)]
