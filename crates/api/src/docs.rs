@@ -9,7 +9,8 @@ use axum::body::Bytes;
 use axum::http::header;
 use axum::routing::{MethodRouter, get};
 use utoipa::openapi::path::{Operation, PathItem};
-use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder};
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 /// The document's frame: title, version, description.
@@ -70,6 +71,51 @@ pub fn legacy(mut api: OpenApi) -> OpenApi {
     api
 }
 
+/// Completes the document with what no handler annotation says: the error responses the outer
+/// layers give any operation (408 timeout, 429 rate limit, 503 unavailable; 400 malformed JSON,
+/// 413 too large and 415 not JSON for operations with a body), and the schemas of enums used
+/// only as query parameters (which utoipa does not collect).
+pub fn complete(api: &mut OpenApi) {
+    for item in api.paths.paths.values_mut() {
+        for op in operations(item) {
+            let mut common = vec![
+                ("408", "The request took longer than the server allows"),
+                ("429", "Too many requests from this client; `Retry-After` says when to retry"),
+                ("503", "A dependency (database, event bus) is unavailable; retry later"),
+            ];
+            if op.request_body.is_some() {
+                common.extend([
+                    ("400", "Malformed JSON"),
+                    ("413", "The body is too large"),
+                    ("415", "The body is not JSON"),
+                ]);
+            }
+            for (status, description) in common {
+                op.responses
+                    .responses
+                    .entry(status.into())
+                    .or_insert_with(|| RefOr::T(error_response(status, description)));
+            }
+        }
+    }
+    let schemas = &mut api.components.get_or_insert_with(Default::default).schemas;
+    schemas.entry("Ranker".into()).or_insert_with(<engine::Ranker as utoipa::PartialSchema>::schema);
+    schemas.entry("Direction".into()).or_insert_with(<crate::social::Direction as utoipa::PartialSchema>::schema);
+}
+
+fn error_response(status: &str, description: &str) -> Response {
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+    let mut response = ResponseBuilder::new().description(description).content("application/json", content);
+    if matches!(status, "429" | "503") {
+        let seconds = HeaderBuilder::new()
+            .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer)))
+            .description(Some("Seconds to wait before retrying"))
+            .build();
+        response = response.header("retry-after", seconds);
+    }
+    response.build()
+}
+
 /// `/docs` (Swagger UI, vendored assets). Mounted outside the trailing-slash normalisation,
 /// because Swagger UI redirects `/docs` to `/docs/`.
 pub fn swagger_ui() -> Router {
@@ -94,6 +140,35 @@ mod tests {
 
     fn doc() -> Value {
         serde_json::to_value(crate::openapi()).unwrap_or_default()
+    }
+
+    #[test]
+    fn every_schema_the_document_refers_to_is_in_it() {
+        let doc = doc();
+        let text = doc.to_string();
+        let schemas = doc["components"]["schemas"].as_object().cloned().unwrap_or_default();
+        for part in text.split("#/components/schemas/").skip(1) {
+            let name: String = part.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            assert!(schemas.contains_key(&name), "{name} is referred to but not defined");
+        }
+    }
+
+    #[test]
+    fn every_operation_documents_the_errors_of_the_outer_layers() {
+        let doc = doc();
+        for (path, item) in doc["paths"].as_object().cloned().unwrap_or_default() {
+            for (method, op) in item.as_object().cloned().unwrap_or_default() {
+                let responses = &op["responses"];
+                for status in ["408", "429", "503"] {
+                    assert!(responses.get(status).is_some(), "{method} {path} lacks {status}");
+                }
+                if op.get("requestBody").is_some() {
+                    for status in ["400", "413", "415"] {
+                        assert!(responses.get(status).is_some(), "{method} {path} lacks {status}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

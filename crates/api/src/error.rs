@@ -48,6 +48,9 @@ pub enum ApiError {
     /// The venue has no room for the party then (409), with alternatives in `details`.
     #[error("the venue has no room for a party of {} then", .0.requested.party_size)]
     SlotFull(Box<app::booking::NoRoom>),
+    /// The client sent too many requests (429); `Retry-After` says when to try again.
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// The request took longer than the server allows (408).
     #[error("the request took too long")]
     Timeout,
@@ -99,6 +102,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } | Self::SlotFull(_) => StatusCode::CONFLICT,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -118,6 +122,7 @@ impl ApiError {
             Self::Conflict { .. } => "conflict",
             Self::SlotFull(_) => "slot_full",
             Self::Timeout => "request_timeout",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -176,8 +181,13 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut res = (status, Json(self.body())).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        let retry_after = match &self {
+            Self::RateLimited { retry_after_secs } => Some(HeaderValue::from(*retry_after_secs)),
+            Self::Unavailable(_) => Some(HeaderValue::from_static("1")),
+            _ => None,
+        };
+        if let Some(v) = retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
         }
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"luna\""));

@@ -11,6 +11,7 @@
 mod admin;
 pub mod auth;
 mod bookings;
+mod check;
 mod dashboard;
 mod docs;
 mod error;
@@ -20,6 +21,7 @@ mod interactions;
 mod map;
 mod metrics;
 mod plans;
+mod rate_limit;
 mod reco;
 mod respond;
 mod simulation;
@@ -51,6 +53,7 @@ use app::App;
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorDetail, ErrorDetails};
 pub use extract::{AppJson, AppPath, AppQuery};
 pub use metrics::handle as metrics_handle;
+pub use rate_limit::{ClientKey, RateLimitSettings, RateLimiter};
 
 /// How [`serve`] runs the router.
 #[derive(Debug, Clone)]
@@ -64,6 +67,8 @@ pub struct ServeOptions {
     /// How credentials are checked (see `auth`). The default has a random signing key and no
     /// admin credential: user tokens it did not sign and every admin route are refused.
     pub auth: auth::Auth,
+    /// Per-client request rate (429 beyond); off by default, `luna serve` turns it on.
+    pub rate_limit: RateLimitSettings,
 }
 
 impl Default for ServeOptions {
@@ -73,6 +78,7 @@ impl Default for ServeOptions {
             body_limit_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             auth: auth::Auth::default(),
+            rate_limit: RateLimitSettings::disabled(),
         }
     }
 }
@@ -97,6 +103,7 @@ fn routes() -> (Router<App>, OpenApi) {
         .merge(bookings::legacy_router())
         .merge(auth::tokens::router())
         .merge(admin::router())
+        .merge(check::router())
         .merge(map::router())
         .merge(simulation::router())
         .merge(streams::router())
@@ -106,6 +113,7 @@ fn routes() -> (Router<App>, OpenApi) {
         .split_for_parts();
     doc.merge(docs::legacy(resource_doc));
     auth::security_doc::document(&mut doc);
+    docs::complete(&mut doc);
     (routes.merge(legacy_routes), doc)
 }
 
@@ -146,6 +154,10 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, opts.request_timeout))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::map_response(error::json_errors));
+    if opts.rate_limit.enabled {
+        let limiter = RateLimiter::new(opts.rate_limit.clone());
+        service = service.layer(axum::middleware::from_fn_with_state(limiter, rate_limit::enforce));
+    }
     if opts.dev {
         service = service.layer(CorsLayer::permissive());
     }
@@ -162,6 +174,7 @@ fn request_span(req: &Request) -> tracing::Span {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Each request carries its peer address (`ConnectInfo`), which the rate limiter keys on.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
@@ -169,5 +182,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let service = router_with(app, &opts);
+    let service = service.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -58,6 +58,8 @@ pub struct VenueRecoQuery {
     pub radius_km: Option<f64>,
     /// When the user wants to go (RFC 3339).
     pub time: Option<DateTime<Utc>>,
+    /// Only venues that can seat this many, 1 to 1000.
+    #[param(minimum = 1, maximum = 1000)]
     pub party_size: Option<u32>,
     pub category: Option<Category>,
     pub price_min: Option<i16>,
@@ -79,6 +81,10 @@ impl VenueRecoQuery {
         };
         q.radius_km = self.radius_km;
         q.time = self.time;
+        let max_party = domain::booking::MAX_PARTY as u32;
+        if self.party_size.is_some_and(|p| !(1..=max_party).contains(&p)) {
+            return Err(ApiError::field("party_size", format!("must be between 1 and {max_party}")));
+        }
         q.party_size = self.party_size;
         q.category = self.category;
         q.price_min = self.price_min;

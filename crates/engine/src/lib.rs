@@ -40,6 +40,8 @@ pub mod map;
 pub mod model;
 mod people;
 #[cfg(test)]
+mod property_tests;
+#[cfg(test)]
 mod scenario_tests;
 pub mod settings;
 mod state;

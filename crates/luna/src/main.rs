@@ -1,4 +1,4 @@
-//! `luna`: the going-out backend. Subcommands: serve, seed, migrate, config, simulate, train, eval, import, bench,
+//! `luna`: the going-out backend. Subcommands: serve, seed, migrate, check, config, simulate, train, eval, import, bench,
 //! admin-token.
 
 mod cmd;
@@ -34,6 +34,8 @@ enum Command {
     Seed(cmd::seed::SeedArgs),
     /// Apply database migrations and exit.
     Migrate(cmd::migrate::MigrateArgs),
+    /// Check the stored data's invariants (no overbooked slot, no orphan row); non-zero exit if broken.
+    Check(cmd::check::CheckArgs),
     /// Print the effective settings (secrets hidden), or an example settings file.
     Config(cmd::config::ConfigArgs),
     /// Run the simulator headless: personas and scenarios driving the real services.
@@ -58,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => cmd::serve::run(settings, args).await,
         Command::Seed(args) => cmd::seed::run(settings, args).await,
         Command::Migrate(args) => cmd::migrate::run(settings, args).await,
+        Command::Check(args) => cmd::check::run(settings, args).await,
         Command::Config(args) => cmd::config::run(settings, args),
         Command::Simulate(args) => cmd::simulate::run(settings, args).await,
         Command::Train(args) => cmd::train::run(settings, args).await,

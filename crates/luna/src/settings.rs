@@ -37,6 +37,9 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// Longest a request may take before it is answered with a timeout error, in seconds.
     pub request_timeout_secs: u64,
+    /// Per-client request rate limit of `luna serve` (429 with `Retry-After` beyond).
+    #[serde(default)]
+    pub rate_limit: api::RateLimitSettings,
     /// The demo city `--demo` and `luna seed` generate.
     pub demo: DemoSettings,
     /// The recommendation engine: ranker weights, candidate budgets, live-update policy.
@@ -77,6 +80,7 @@ impl Default for Settings {
             log_format: None,
             body_limit_bytes: 1 << 20,
             request_timeout_secs: 30,
+            rate_limit: api::RateLimitSettings::default(),
             demo: DemoSettings::default(),
             engine: engine::EngineSettings::default(),
             model_path: None,

@@ -38,10 +38,12 @@ struct Server {
 impl Server {
     /// `luna serve` with `LUNA_ADMIN_TOKEN` set to [`ADMIN`].
     fn start(data_dir: &Path, extra: &[&str]) -> Server {
-        Self::start_with(data_dir, extra, Some(ADMIN))
+        Self::start_with(data_dir, extra, Some(ADMIN), &[])
     }
 
-    fn start_with(data_dir: &Path, extra: &[&str], admin_token: Option<&str>) -> Server {
+    /// Starts with this admin token (none: the server generates and prints one) and extra
+    /// `LUNA_*` settings in the environment.
+    fn start_with(data_dir: &Path, extra: &[&str], admin_token: Option<&str>, env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(LUNA);
         cmd.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
@@ -49,6 +51,7 @@ impl Server {
             .env_remove("DATABASE_URL")
             .env_remove("REDIS_URL")
             .env_remove("LUNA_ADMIN_TOKEN")
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null());
         if let Some(token) = admin_token {
@@ -75,9 +78,17 @@ impl Server {
         Server { child, base: base.expect("the address line comes first"), printed_token }
     }
 
-    fn stop(mut self) -> std::process::ExitStatus {
+    fn stop(self) -> std::process::ExitStatus {
+        self.signal("-TERM");
+        self.wait()
+    }
+
+    fn signal(&self, signal: &str) {
         let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        Command::new("kill").args([signal, &pid]).status().expect("kill runs");
+    }
+
+    fn wait(mut self) -> std::process::ExitStatus {
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait().expect("wait works") {
                 return status;
@@ -144,13 +155,13 @@ fn serve_refuses_a_public_address_without_an_admin_credential() {
 #[test]
 fn first_start_prints_an_admin_token_once_and_it_opens_admin_routes() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = Server::start_with(dir.path(), &[], None);
+    let server = Server::start_with(dir.path(), &[], None, &[]);
     let token = server.printed_token.clone().expect("the first start prints the admin token");
     assert_eq!(status_of(&server.base, "/api/v1/admin/stats", Some(&token)), 200);
     assert_eq!(status_of(&server.base, "/api/v1/admin/stats", None), 401);
     assert_eq!(status_of(&server.base, "/api/v1/admin/stats", Some("a-guess")), 401);
     assert!(server.stop().success());
-    let again = Server::start_with(dir.path(), &[], None);
+    let again = Server::start_with(dir.path(), &[], None, &[]);
     assert_eq!(again.printed_token, None, "the token is printed once");
     assert_eq!(status_of(&again.base, "/api/v1/admin/stats", Some(&token)), 200);
     assert!(again.stop().success());
@@ -158,7 +169,7 @@ fn first_start_prints_an_admin_token_once_and_it_opens_admin_routes() {
     let rotated = luna(dir.path(), &["admin-token", "--rotate"]);
     assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
     let fresh = String::from_utf8_lossy(&rotated.stdout).trim().to_string();
-    let third = Server::start_with(dir.path(), &[], None);
+    let third = Server::start_with(dir.path(), &[], None, &[]);
     assert_eq!(status_of(&third.base, "/api/v1/admin/stats", Some(&fresh)), 200);
     assert_eq!(status_of(&third.base, "/api/v1/admin/stats", Some(&token)), 401);
     assert!(third.stop().success());
@@ -249,4 +260,186 @@ fn config_prints_settings_without_secrets() {
     assert!(text.contains("postgres://luna:****@127.0.0.1:5432/luna"), "{text}");
     assert!(!text.contains("hunter2") && !text.contains("hunter3") && !text.contains("hunter4"), "{text}");
     assert!(text.contains("admin_token = \"****\""), "{text}");
+}
+
+/// `n` writers creating users on `base` until the server stops answering; the ids of the 201s.
+/// Every answer the server gives is a 201: shutdown drains requests, it does not fail them.
+async fn write_until_gone(base: &str, n: usize) -> Vec<String> {
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let tasks: Vec<_> = (0..n)
+        .map(|w| {
+            let (client, url) = (client.clone(), format!("{base}/api/v1/users"));
+            tokio::spawn(async move {
+                let mut created = Vec::new();
+                for i in 0.. {
+                    let body = serde_json::json!({"handle": format!("w{w}_{i}"), "name": "Writer", "age": 30});
+                    let Ok(res) = client.post(&url).json(&body).send().await else { break };
+                    let status = res.status();
+                    let Ok(text) = res.text().await else { break };
+                    assert_eq!(status, reqwest::StatusCode::CREATED, "{text}");
+                    let user: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+                    created.push(user["id"].as_str().expect("id").to_string());
+                }
+                created
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    for t in tasks {
+        created.extend(t.await.expect("writer"));
+    }
+    created
+}
+
+/// The user ids of every `user.created` event in the outbox of the database at `url`.
+async fn outbox_user_ids(url: &str) -> std::collections::BTreeSet<String> {
+    use sqlx::Connection;
+    let sql = "SELECT payload FROM outbox WHERE event_type = 'user.created'";
+    let payloads: Vec<String> = if url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(url).await.expect("open the database");
+        let rows: Vec<(serde_json::Value,)> = sqlx::query_as(sql).fetch_all(&mut conn).await.expect("outbox");
+        rows.into_iter().map(|(p,)| p.to_string()).collect()
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("open the database");
+        let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&mut conn).await.expect("outbox");
+        rows.into_iter().map(|(p,)| p).collect()
+    };
+    payloads
+        .iter()
+        .filter_map(|p| serde_json::from_str::<serde_json::Value>(p).ok()?["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// A fresh PostgreSQL database from `TEST_POSTGRES_URL` (dropped with the value), if configured.
+struct PgDatabase {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    fn create(rt: &tokio::runtime::Runtime) -> Option<PgDatabase> {
+        use sqlx::Connection;
+        let admin = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+        let name = format!("luna_t_{}", uuid::Uuid::new_v4().simple());
+        rt.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect postgres");
+            // The name is ours: a fixed prefix and a UUID's hex digits.
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create");
+        });
+        let root = admin.rsplit_once('/').map_or(admin.as_str(), |(root, _)| root);
+        let url = format!("{root}/{name}");
+        Some(PgDatabase { admin, name, url })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        use sqlx::Connection;
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let mut c = sqlx::PgConnection::connect(&admin).await.ok()?;
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+const NO_RATE_LIMIT: &[(&str, &str)] = &[("LUNA_RATE_LIMIT__ENABLED", "false")];
+
+/// SIGTERM while 8 writers create users: the server exits cleanly, every 201 is stored with its
+/// event in the outbox, nothing beyond the 201s is stored, and the data checks out.
+fn sigterm_under_write_load(database_url: Option<&str>, rt: &tokio::runtime::Runtime) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_args: Vec<&str> = database_url.map(|u| vec!["--database-url", u]).unwrap_or_default();
+    let server = Server::start_with(dir.path(), &db_args, Some(ADMIN), NO_RATE_LIMIT);
+    let base = server.base.clone();
+    let load = rt.spawn(async move { write_until_gone(&base, 8).await });
+    std::thread::sleep(Duration::from_millis(700));
+    server.signal("-TERM");
+    let status = server.wait();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+    let created = rt.block_on(load).expect("load");
+    assert!(created.len() > 8, "the load wrote before the signal ({} users)", created.len());
+
+    let sqlite = format!("sqlite://{}", dir.path().join("luna.db").display());
+    let published = rt.block_on(outbox_user_ids(database_url.unwrap_or(&sqlite)));
+    let missing: Vec<_> = created.iter().filter(|id| !published.contains(*id)).collect();
+    assert!(missing.is_empty(), "{} committed users have no event: {missing:?}", missing.len());
+    let mut args = vec!["check"];
+    args.extend(&db_args);
+    let check = luna(dir.path(), &args);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&check.stdout).expect("a JSON report");
+    assert_eq!(report["counts"]["users"].as_u64(), Some(created.len() as u64), "no write beyond the 201s");
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+}
+
+#[test]
+fn sigterm_under_write_load_drains_in_flight_requests_and_loses_no_committed_event_on_sqlite() {
+    sigterm_under_write_load(None, &runtime());
+}
+
+#[test]
+fn sigterm_under_write_load_drains_in_flight_requests_and_loses_no_committed_event_on_postgres() {
+    let rt = runtime();
+    let Some(db) = PgDatabase::create(&rt) else {
+        eprintln!("skipped: TEST_POSTGRES_URL is not set");
+        return;
+    };
+    sigterm_under_write_load(Some(&db.url), &rt);
+}
+
+#[test]
+fn a_sqlite_database_from_a_process_killed_mid_write_opens_cleanly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(dir.path(), &[], Some(ADMIN), NO_RATE_LIMIT);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let base = server.base.clone();
+    let load = rt.spawn(async move { write_until_gone(&base, 8).await });
+    std::thread::sleep(Duration::from_millis(700));
+    server.signal("-KILL");
+    assert!(!server.wait().success(), "killed, not stopped");
+    let created = rt.block_on(load).expect("load");
+    assert!(!created.is_empty());
+
+    // Migrations, the invariant check, then reads and writes on a fresh server.
+    let check = luna(dir.path(), &["check"]);
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&check.stdout).expect("a JSON report");
+    assert!(report["counts"]["users"].as_u64().expect("a count") >= created.len() as u64, "every 201 survived");
+    let server = Server::start_with(dir.path(), &[], Some(ADMIN), NO_RATE_LIMIT);
+    let again = rt.block_on(create_users(&server.base, 3));
+    assert_eq!(again.len(), 3);
+    let first = get(&server.base, &format!("/api/v1/users/{}", created[0]));
+    assert_eq!(first["id"], created[0].as_str());
+    assert!(server.stop().success());
+}
+
+/// Creates `n` users; their ids.
+async fn create_users(base: &str, n: usize) -> Vec<String> {
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let body = serde_json::json!({"handle": format!("after_{i}"), "name": "After", "age": 30});
+        let res = client.post(format!("{base}/api/v1/users")).json(&body).send().await.expect("POST");
+        assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+        ids.push(res.json::<serde_json::Value>().await.expect("JSON")["id"].as_str().expect("id").to_string());
+    }
+    ids
 }

@@ -366,6 +366,25 @@ pub trait Store: Send + Sync + 'static {
     async fn put_server_secret(&self, name: ServerSecret, value: &str) -> StoreResult<()>;
     /// A server secret's value, if stored.
     async fn server_secret(&self, name: ServerSecret) -> StoreResult<Option<String>>;
+    // ---- consistency ----
+    /// Every broken invariant of the stored data (no overbooked slot, no orphan row, parties
+    /// that count their members); empty when consistent. Reads only.
+    async fn check_invariants(&self) -> StoreResult<Vec<Violation>>;
+}
+
+/// One broken invariant, found by [`Store::check_invariants`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Violation {
+    /// Which rule: `overbooked_slot`, `orphan plan_participants.plan_id`, ...
+    pub rule: String,
+    /// What breaks it, naming the rows.
+    pub detail: String,
+}
+
+impl Violation {
+    pub fn new(rule: String, detail: String) -> Self {
+        Self { rule, detail }
+    }
 }
 
 /// A shared store handle.

@@ -428,4 +428,9 @@ where
     async fn server_secret(&self, name: ServerSecret) -> StoreResult<Option<String>> {
         read!(self, auth::server_secret, name)
     }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    async fn check_invariants(&self) -> StoreResult<Vec<crate::Violation>> {
+        read!(self, crate::ops::check::check_invariants)
+    }
 }

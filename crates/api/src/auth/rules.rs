@@ -181,6 +181,7 @@ pub const RULES: &[Entry] = &[
     Entry::at("POST", "/api/v1/admin/data/reset", Admin),
     Entry::at("GET", "/api/v1/admin/map", Admin),
     Entry::at("GET", "/api/v1/admin/stats", Admin),
+    Entry::at("GET", "/api/v1/admin/check", Admin),
     Entry::at("GET", "/api/v1/admin/streams/subscribe/{channel}", Admin).sse(),
     Entry::at("GET", "/api/v1/admin/streams/subscribe-all", Admin).sse(),
     Entry::at("GET", "/api/v1/admin/streams/history/{channel}", Admin),

@@ -61,6 +61,8 @@ pub(crate) struct Scored {
     pub score: f64,
     pub distance_km: Option<f64>,
     pub f: Features,
+    /// What diversification took off the score to rank it where it is (0 when not diversified).
+    pub diversity_penalty: f64,
 }
 
 /// Everything needed to score venues for one user and one query.
@@ -220,7 +222,7 @@ impl<'a> ScoreCtx<'a> {
             if !f.dietary_ok && self.s.dietary_hard {
                 continue;
             }
-            out.push(Scored { v, score: 0.0, distance_km: self.filter.distance(row), f });
+            out.push(Scored { v, score: 0.0, distance_km: self.filter.distance(row), f, diversity_penalty: 0.0 });
         }
         let max_trend = out.iter().map(|c| c.f.trending).fold(0.0, f64::max);
         let (lo, hi) = out
@@ -304,6 +306,7 @@ impl<'a> ScoreCtx<'a> {
             let lost = c.score / s.just_visited_factor.max(1e-9) - c.score;
             add("just_visited", "you were just here".into(), -lost, String::new());
         }
+        add("diversity", "varied from the picks above".into(), -c.diversity_penalty, String::new());
         let mut ranked: Vec<&(Reason, String)> =
             rs.iter().filter(|(r, p)| r.contribution > 0.0 && !p.is_empty()).collect();
         ranked.sort_by(|a, b| b.0.contribution.total_cmp(&a.0.contribution));
@@ -342,7 +345,9 @@ fn personal_distance(st: &State, s: &RankerSettings, user: &UserRow, origin: Opt
 }
 
 /// Greedy MMR-style re-rank: each earlier pick of the same category or cuisine costs a
-/// penalty, and at most `max_per_cuisine` results share a cuisine while others remain.
+/// penalty, and at most `max_per_cuisine` results share a cuisine while others remain. Each
+/// pick records the penalty that placed it (`diversity_penalty`, at least enough to keep the
+/// reported scores in list order), so the answer is sorted by the score it shows.
 pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, limit: usize) -> Vec<Scored> {
     pool.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.v.cmp(&b.v)));
     pool.truncate(limit.saturating_mul(5).max(limit + 20));
@@ -365,11 +370,13 @@ pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, l
                 best = Some((i, adj));
             }
         }
-        let i = match best {
-            Some((i, _)) => i,
-            None => 0, // only capped cuisines remain: take the best of them
+        let (i, adj) = match best {
+            Some(pick) => pick,
+            None => (0, pool[0].score), // only capped cuisines remain: take the best of them
         };
-        let c = pool.remove(i);
+        let mut c = pool.remove(i);
+        let shown: f64 = out.last().map_or(adj, |p: &Scored| adj.min(p.score - p.diversity_penalty));
+        c.diversity_penalty = c.score - shown;
         if let Some((cat, cui)) = key(&c) {
             *cat_n.entry(cat).or_default() += 1;
             if let Some(h) = cui {
@@ -419,7 +426,7 @@ pub(crate) fn recommend(
             Some(VenueRecommendation {
                 venue_id: row.id,
                 venue_name: row.name.clone(),
-                score: c.score,
+                score: c.score - c.diversity_penalty,
                 distance_km: c.distance_km.unwrap_or(0.0),
                 venue: summary(row),
                 reasons,

@@ -185,19 +185,19 @@ fn default_results_respect_radius_exclusions_filters_and_are_deterministic() {
 }
 
 #[test]
-fn baseline_rankers_return_sorted_scores() {
+fn every_ranker_returns_sorted_scores_the_default_one_after_diversifying() {
     let e = random_city(3, 40, 1000, 5000, EngineSettings::default());
     let model = crate::train_bpr(&e, &crate::TrainConfig { epochs: 2, ..Default::default() });
     e.set_model(&model);
     let st = e.load();
-    for ranker in [Ranker::Seed2, Ranker::Popularity, Ranker::Learned] {
+    for ranker in Ranker::ALL {
         for u in 0..20u32 {
             let mut q = VenueQuery::new(st.user(u).unwrap().id, 15, ranker);
             q.now = Some(t0());
             let r = e.recommend_venues(&q).unwrap();
             assert_eq!(r.len(), 15);
             assert!(r.windows(2).all(|w| w[0].score >= w[1].score), "{ranker:?}");
-            if ranker != Ranker::Seed2 {
+            if matches!(ranker, Ranker::Popularity | Ranker::Learned) {
                 // A single-signal ranker's score is explained by that one signal.
                 let code = if ranker == Ranker::Learned { "learned" } else { "popularity" };
                 for rec in &r {

@@ -1,7 +1,10 @@
 //! `luna bench`: load-tests the recommendation endpoints of a running server for a fixed time
 //! with N concurrent keep-alive connections, each asking for a random (seeded) user among ids
 //! fetched from the server, then prints requests/s, latency median and p99, and errors.
-//! `--bookings` books instead (see `bench_bookings`) and also prints bookings/s.
+//! `--bookings` books instead (see `bench_bookings`) and also prints bookings/s; `--mix` runs
+//! a mixed load of reads, interactions, recommendations and bookings and then checks the
+//! server's invariants (see `bench_mix`). `--token` sends `Authorization: Bearer` on every
+//! request (the admin token lets the load act for any user and read the admin endpoints).
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +44,10 @@ pub struct BenchArgs {
     /// Days ahead the booking times spread over.
     #[arg(long, default_value_t = 30)]
     pub days: i64,
+    /// A mixed load with these weights, e.g. `read=5,interact=2,reco=3,book=1`, then an
+    /// invariant check (non-zero exit when one fails).
+    #[arg(long)]
+    pub mix: Option<String>,
     /// Bearer token sent with every request (default: the admin token of the settings,
     /// `LUNA_ADMIN_TOKEN`), so the bench may act for every user of an authenticated server.
     #[arg(long)]
@@ -57,17 +64,22 @@ pub(crate) struct Tally {
 pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(token) = args.token.as_ref().or(settings.admin_token.as_ref()) {
-        let value = format!("Bearer {token}").parse().context("--token is not a valid header value")?;
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .context("--token is not a valid header value")?;
+        value.set_sensitive(true);
         headers.insert(reqwest::header::AUTHORIZATION, value);
     }
     let client = reqwest::Client::builder()
-        .no_proxy()
         .default_headers(headers)
+        .no_proxy()
         .pool_max_idle_per_host(args.connections)
         .tcp_nodelay(true)
         .build()
         .context("HTTP client")?;
     let base = args.url.trim_end_matches('/').to_string();
+    if let Some(mix) = &args.mix {
+        return super::bench_mix::run(&client, &base, &args, mix).await;
+    }
     if args.bookings {
         return super::bench_bookings::run(&client, &base, &args).await;
     }
@@ -110,11 +122,12 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
         all.latencies_us.extend(t.latencies_us);
         all.errors += t.errors;
     }
-    report(&all, started.elapsed());
+    print_latencies(&all, started.elapsed());
     Ok(())
 }
 
-pub(crate) fn report(all: &Tally, elapsed: Duration) {
+/// Requests, requests/s, latency percentiles and errors of one tally.
+pub(crate) fn print_latencies(all: &Tally, elapsed: Duration) {
     let mut l = all.latencies_us.clone();
     l.sort_unstable();
     let pct = |p: f64| l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or(0);

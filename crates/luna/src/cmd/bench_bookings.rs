@@ -12,7 +12,7 @@ use domain::Venue;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::bench::{BenchArgs, Tally, fetch_users, report};
+use super::bench::{BenchArgs, Tally, fetch_users, print_latencies};
 
 #[derive(Default)]
 struct Counts {
@@ -77,7 +77,7 @@ pub async fn run(client: &reqwest::Client, base: &str, args: &BenchArgs) -> anyh
         all.refused += t.refused;
     }
     let elapsed = started.elapsed();
-    report(&all.tally, elapsed);
+    print_latencies(&all.tally, elapsed);
     println!("bookings      {}", all.booked);
     println!("bookings/s    {:.0}", all.booked as f64 / elapsed.as_secs_f64());
     println!("refused (409) {}", all.refused);
@@ -85,7 +85,12 @@ pub async fn run(client: &reqwest::Client, base: &str, args: &BenchArgs) -> anyh
 }
 
 /// A random half hour in the next `days` days at which `venue` is open for an hour or more.
-fn open_time(rng: &mut ChaCha8Rng, venue: &Venue, now: domain::Timestamp, days: i64) -> Option<domain::Timestamp> {
+pub(crate) fn open_time(
+    rng: &mut ChaCha8Rng,
+    venue: &Venue,
+    now: domain::Timestamp,
+    days: i64,
+) -> Option<domain::Timestamp> {
     for _ in 0..20 {
         let day = now.date_naive() + chrono::Duration::days(rng.random_range(1..=days));
         let minute = 30 * rng.random_range(0..48);
@@ -98,7 +103,7 @@ fn open_time(rng: &mut ChaCha8Rng, venue: &Venue, now: domain::Timestamp, days: 
 }
 
 /// Every venue, page by page through `GET /api/v1/venues`.
-async fn fetch_venues(client: &reqwest::Client, base: &str) -> anyhow::Result<Vec<Venue>> {
+pub(crate) async fn fetch_venues(client: &reqwest::Client, base: &str) -> anyhow::Result<Vec<Venue>> {
     let mut venues: Vec<Venue> = Vec::new();
     loop {
         let mut url = format!("{base}/api/v1/venues?limit=500");

@@ -3,6 +3,8 @@
 pub mod auth;
 pub mod bench;
 mod bench_bookings;
+mod bench_mix;
+pub mod check;
 pub mod config;
 pub mod eval;
 pub mod import;

@@ -82,6 +82,7 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         body_limit_bytes: settings.body_limit_bytes,
         request_timeout: Duration::from_secs(settings.request_timeout_secs),
         auth,
+        rate_limit: settings.rate_limit.clone(),
     };
     api::serve(app.clone(), listener, opts, shutdown_signal()).await.context("serving HTTP")?;
     for task in background {

@@ -67,7 +67,7 @@ impl BookingRow {
     }
 }
 
-fn decode(rows: Vec<BookingRow>) -> StoreResult<Vec<Booking>> {
+pub(crate) fn decode(rows: Vec<BookingRow>) -> StoreResult<Vec<Booking>> {
     rows.into_iter().map(BookingRow::into_domain).collect()
 }
 

@@ -6,6 +6,7 @@
 pub(crate) mod auth;
 pub(crate) mod bookings;
 pub(crate) mod bulk;
+pub(crate) mod check;
 pub(crate) mod idempotency;
 pub(crate) mod interactions;
 pub(crate) mod outbox;

@@ -146,6 +146,12 @@ pub(crate) async fn invite<C: Conn>(c: &mut C, plan_id: PlanId, users: Vec<UserI
     let at = now();
     let invited = insert_invitees(c, plan_id, &users, at).await?;
     let plan = get_plan(c, plan_id).await?;
+    // Counted after inserting, in the transaction: an invitation that would pass the cap rolls back.
+    let invited_total = plan.participants.iter().filter(|p| p.user_id != plan.organizer_id).count();
+    if invited_total > domain::booking::MAX_GROUP_MEMBERS {
+        let max = domain::booking::MAX_GROUP_MEMBERS;
+        return Err(StoreError::invalid("participant_ids", format!("a plan has at most {max} invited people")));
+    }
     for i in invited {
         record(c, &DomainEvent::InvitationSent(invitation(&plan, i, at))).await?;
     }

@@ -1,0 +1,210 @@
+//! Per-client rate limiting: one token bucket per client, refilled at `per_second` up to
+//! `burst`; a request finding its bucket empty gets a 429 `rate_limited` with `Retry-After`
+//! (whole seconds until a token is back).
+//!
+//! Clients are keyed by [`client_key`]: today the peer IP (from `ConnectInfo`, so [`crate::serve`]
+//! must serve with `into_make_service_with_connect_info`), IPv6 grouped by /64 since one host
+//! usually owns a whole /64. That function is the one seam to change to key authenticated
+//! requests by their token's subject instead.
+//!
+//! Memory is bounded: a bucket that has refilled to `burst` behaves exactly like a missing one,
+//! so idle clients are swept out whenever the map reaches `max_clients`; if every tracked client
+//! is still active, a new client is let through untracked (and logged) rather than evicting one
+//! that is being limited.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+/// How fast each client may send requests.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Limit requests per client at all.
+    pub enabled: bool,
+    /// Sustained requests per second per client.
+    pub per_second: f64,
+    /// Requests a client may send at once after being idle.
+    pub burst: u32,
+    /// Clients tracked at most (memory bound); idle ones are evicted first.
+    pub max_clients: usize,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self { enabled: true, per_second: 50.0, burst: 200, max_clients: 100_000 }
+    }
+}
+
+impl RateLimitSettings {
+    /// No limit (the library default: embedders and tests opt in).
+    pub fn disabled() -> Self {
+        Self { enabled: false, ..Self::default() }
+    }
+}
+
+/// Who a request is counted against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    /// An IPv4 address, or the /64 prefix of an IPv6 one.
+    Ip(IpAddr),
+    /// No peer address known (a router driven without `ConnectInfo`, as in `oneshot` tests).
+    Unknown,
+}
+
+/// The key a request is limited by. The seam for authentication: key by the bearer token's
+/// subject here once requests carry one, so users behind one NAT do not share a bucket.
+pub fn client_key(req: &Request) -> ClientKey {
+    match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(addr)) => ClientKey::Ip(match addr.ip() {
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(bits.into())
+            }
+            IpAddr::V6(v6) => IpAddr::V4(v6.to_ipv4_mapped().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)),
+            v4 => v4,
+        }),
+        None => ClientKey::Unknown,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// The buckets of every tracked client.
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    settings: RateLimitSettings,
+    buckets: Arc<Mutex<HashMap<ClientKey, Bucket>>>,
+}
+
+impl RateLimiter {
+    pub fn new(settings: RateLimitSettings) -> Self {
+        Self { settings, buckets: Arc::default() }
+    }
+
+    /// Takes a token for `key` at `now`: `Ok` when allowed, `Err(seconds)` until one is back.
+    pub fn check(&self, key: ClientKey, now: Instant) -> Result<(), u64> {
+        let (rate, burst) = (self.settings.per_second.max(f64::MIN_POSITIVE), f64::from(self.settings.burst.max(1)));
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if !buckets.contains_key(&key) && buckets.len() >= self.settings.max_clients {
+            buckets.retain(|_, b| refill(b, now, rate, burst) < burst);
+            if buckets.len() >= self.settings.max_clients {
+                tracing::warn!(
+                    tracked = buckets.len(),
+                    "rate limiter full of active clients; letting a new one through"
+                );
+                return Ok(());
+            }
+        }
+        let bucket = buckets.entry(key).or_insert(Bucket { tokens: burst, at: now });
+        bucket.tokens = refill(bucket, now, rate, burst);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - bucket.tokens) / rate).ceil().max(1.0) as u64)
+        }
+    }
+
+    /// Clients currently tracked.
+    pub fn tracked(&self) -> usize {
+        self.buckets.lock().map(|b| b.len()).unwrap_or_default()
+    }
+}
+
+/// The tokens `b` holds at `now`.
+fn refill(b: &Bucket, now: Instant, rate: f64, burst: f64) -> f64 {
+    (b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * rate).min(burst)
+}
+
+/// Middleware: answers 429 when the client's bucket is empty.
+pub async fn enforce(State(limiter): State<RateLimiter>, req: Request, next: Next) -> Response {
+    match limiter.check(client_key(&req), Instant::now()) {
+        Ok(()) => next.run(req).await,
+        Err(retry_after_secs) => ApiError::RateLimited { retry_after_secs }.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn ip(n: u8) -> ClientKey {
+        ClientKey::Ip(IpAddr::from([10, 0, 0, n]))
+    }
+
+    #[test]
+    fn a_burst_is_allowed_then_refused_until_tokens_refill() {
+        let limiter = RateLimiter::new(RateLimitSettings { per_second: 2.0, burst: 3, ..RateLimitSettings::default() });
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(limiter.check(ip(1), t0), Ok(()));
+        }
+        assert_eq!(limiter.check(ip(1), t0), Err(1));
+        assert_eq!(limiter.check(ip(2), t0), Ok(()), "another client has its own bucket");
+        assert_eq!(limiter.check(ip(1), t0 + Duration::from_millis(600)), Ok(()), "one token back after 0.5 s");
+        assert!(limiter.check(ip(1), t0 + Duration::from_millis(600)).is_err());
+    }
+
+    #[test]
+    fn retry_after_counts_whole_seconds_until_a_token_is_back() {
+        let limiter =
+            RateLimiter::new(RateLimitSettings { per_second: 0.25, burst: 1, ..RateLimitSettings::default() });
+        let t0 = Instant::now();
+        assert_eq!(limiter.check(ip(1), t0), Ok(()));
+        assert_eq!(limiter.check(ip(1), t0), Err(4));
+    }
+
+    #[test]
+    fn idle_clients_are_evicted_so_memory_stays_bounded() {
+        let limiter = RateLimiter::new(RateLimitSettings {
+            per_second: 10.0,
+            burst: 2,
+            max_clients: 3,
+            ..RateLimitSettings::default()
+        });
+        let t0 = Instant::now();
+        for n in 0..3 {
+            assert_eq!(limiter.check(ip(n), t0), Ok(()));
+        }
+        // All three are mid-bucket: the fourth goes through untracked.
+        assert_eq!(limiter.check(ip(9), t0), Ok(()));
+        assert_eq!(limiter.tracked(), 3);
+        // A second later they have refilled (idle): they are swept and the newcomer is tracked.
+        let later = t0 + Duration::from_secs(1);
+        assert_eq!(limiter.check(ip(9), later), Ok(()));
+        assert_eq!(limiter.tracked(), 1);
+        for n in 10..100 {
+            let _ = limiter.check(ip(n), later + Duration::from_secs(u64::from(n)));
+            assert!(limiter.tracked() <= 3);
+        }
+    }
+
+    #[test]
+    fn ipv6_clients_are_grouped_by_their_64_bit_prefix() {
+        let req = |addr: &str| {
+            let mut r = Request::new(axum::body::Body::empty());
+            r.extensions_mut().insert(ConnectInfo(addr.parse::<SocketAddr>().unwrap()));
+            client_key(&r)
+        };
+        assert_eq!(req("[2001:db8:1:2::1]:5000"), req("[2001:db8:1:2:ffff::9]:6000"));
+        assert_ne!(req("[2001:db8:1:2::1]:5000"), req("[2001:db8:1:3::1]:5000"));
+        assert_eq!(req("[::ffff:10.0.0.1]:1"), req("10.0.0.1:2"));
+        assert_eq!(client_key(&Request::new(axum::body::Body::empty())), ClientKey::Unknown);
+    }
+}

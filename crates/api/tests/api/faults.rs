@@ -1,0 +1,194 @@
+//! Issue 8, item 4: a dependency failing under load. PostgreSQL (or Redis) is reached through a
+//! TCP proxy that the test cuts and restores while writers keep creating users: requests in
+//! flight then get clean 503s in the error shape (never a 500, never a hang), every 201 is in the
+//! database with its event, the data stays consistent, and the server recovers by itself once
+//! the dependency is back. The machine's real PostgreSQL and Redis are never stopped.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bus::DynBus;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+use crate::stream_support::{
+    Proxy, RedisPrefix, Setup, StreamServer, TestDb, WAIT, production_urls, quick_live, redis_addr,
+};
+
+/// What the writers got: the ids of created users and the statuses of every answer.
+#[derive(Default)]
+struct Outcomes {
+    created: Vec<String>,
+    statuses: Vec<u16>,
+}
+
+/// `n` writers creating users as fast as they can until `stop`.
+fn writers(srv: &StreamServer, n: usize, stop: Arc<AtomicBool>) -> Vec<JoinHandle<Outcomes>> {
+    (0..n)
+        .map(|w| {
+            let (client, url, stop) = (srv.client.clone(), srv.url("/api/v1/users"), stop.clone());
+            tokio::spawn(async move {
+                let mut out = Outcomes::default();
+                let mut i = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    i += 1;
+                    out.statuses.push(create(&client, &url, &format!("w{w}_{i}"), &mut out.created).await);
+                }
+                out
+            })
+        })
+        .collect()
+}
+
+/// One create; a 201's id goes to `created`. Panics on a body outside the error shape.
+async fn create(client: &Client, url: &str, handle: &str, created: &mut Vec<String>) -> u16 {
+    let body = json!({"handle": handle, "name": "Fault Tester", "age": 30});
+    let res = client.post(url).json(&body).send().await.expect("the server answers");
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.expect("a JSON body");
+    match status {
+        201 => created.push(body["id"].as_str().expect("id").to_string()),
+        _ => assert!(body["error"]["code"].is_string(), "{status}: {body}"),
+    }
+    status
+}
+
+async fn collect(tasks: Vec<JoinHandle<Outcomes>>) -> Outcomes {
+    let mut all = Outcomes::default();
+    for t in tasks {
+        let o = t.await.expect("writer");
+        all.created.extend(o.created);
+        all.statuses.extend(o.statuses);
+    }
+    all
+}
+
+/// Retries a create until it succeeds: the server recovers on its own.
+async fn recovers(srv: &StreamServer, tag: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let url = srv.url("/api/v1/users");
+    for i in 0.. {
+        if create(&srv.client, &url, &format!("{tag}{i}"), &mut Vec::new()).await == 201 {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the server did not recover within {WAIT:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every created user is stored and its `user.created` event was recorded; the data is consistent.
+async fn nothing_committed_is_lost(srv: &StreamServer, created: &[String]) {
+    for id in created {
+        let (status, user) = srv.get_json(&format!("/api/v1/users/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "a 201 user is missing: {user}");
+    }
+    srv.drained().await;
+    let history = user_action_history(srv).await;
+    let published: BTreeSet<&str> =
+        history.iter().filter(|e| e["type"] == "user.created").filter_map(|e| e["data"]["id"].as_str()).collect();
+    let missing: Vec<_> = created.iter().filter(|id| !published.contains(id.as_str())).collect();
+    assert!(missing.is_empty(), "{} committed users have no event: {missing:?}", missing.len());
+    let violations = srv.app.store.check_invariants().await.expect("check");
+    assert!(violations.is_empty(), "{violations:?}");
+}
+
+/// Every event of the `user_actions` channel, page by page.
+async fn user_action_history(srv: &StreamServer) -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut path = "/api/v1/admin/streams/history/user_actions?limit=1000".to_string();
+    loop {
+        let (status, page) = srv.get_json(&path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = page.as_array().cloned().expect("events");
+        let full = page.len() == 1000;
+        if let Some(first) = page.first() {
+            path = format!(
+                "/api/v1/admin/streams/history/user_actions?limit=1000&before={}",
+                first["id"].as_str().expect("id")
+            );
+        }
+        events.extend(page);
+        if !full {
+            return events;
+        }
+    }
+}
+
+/// The address of a `postgres://user@host:port/db` URL, and the URL through `proxy` instead.
+fn through(url: &str, proxy: std::net::SocketAddr) -> (std::net::SocketAddr, String) {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (creds, rest) = rest.rsplit_once('@').map_or(("", rest), |(c, r)| (c, r));
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = if host.contains(':') { host.to_string() } else { format!("{host}:5432") };
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&host).ok().and_then(|mut a| a.next()).expect("an address");
+    let at = if creds.is_empty() { String::new() } else { format!("{creds}@") };
+    (addr, format!("{scheme}://{at}{proxy}/{path}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_cut_under_load_gives_clean_503s_loses_nothing_and_recovers() {
+    let Some(db) = TestDb::create(Setup::Production).await else {
+        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
+        return;
+    };
+    let (upstream, _) = through(&db.url, "127.0.0.1:1".parse().expect("addr"));
+    let proxy = Proxy::start(upstream).await;
+    let (_, proxied) = through(&db.url, proxy.addr);
+    let store = store::connect(&proxied).await.expect("store through the proxy");
+    let bus: DynBus = Arc::new(bus::MemoryBus::default());
+    let srv = StreamServer::start(store, bus, quick_live()).await;
+    srv.create_user("before_cut").await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = writers(&srv, 4, stop.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.cut();
+    // While cut, a request is refused cleanly (whatever the writers were doing).
+    let status = create(&srv.client, &srv.url("/api/v1/users"), "during_cut", &mut Vec::new()).await;
+    assert_eq!(status, 503, "a request while the database is unreachable");
+    let (status, health) = srv.get_json("/health").await;
+    assert_ne!(health["status"], "healthy", "{status} {health}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.restore();
+    recovers(&srv, "after_cut").await;
+    stop.store(true, Ordering::SeqCst);
+    let all = collect(load).await;
+
+    let unexpected: Vec<_> = all.statuses.iter().filter(|s| !matches!(s, 201 | 503)).collect();
+    assert!(unexpected.is_empty(), "only 201s and 503s under the fault: {unexpected:?}");
+    assert!(all.statuses.contains(&503), "the cut was felt by the load");
+    nothing_committed_is_lost(&srv, &all.created).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cut_under_load_keeps_writing_and_delivers_every_event_when_it_returns() {
+    let Some((_, redis_url)) = production_urls() else {
+        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
+        return;
+    };
+    let db = TestDb::create(Setup::Production).await.expect("database");
+    let proxy = Proxy::start(redis_addr(&redis_url)).await;
+    let prefix = RedisPrefix::new(&redis_url);
+    let bus = prefix.connect(&format!("redis://{}", proxy.addr)).await;
+    let srv = StreamServer::start(store::connect(&db.url).await.expect("store"), bus, quick_live()).await;
+    srv.create_user("before_cut").await;
+    srv.drained().await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = writers(&srv, 4, stop.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.restore();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::SeqCst);
+    let all = collect(load).await;
+
+    // Writes commit to PostgreSQL with their events in the outbox: the bus being away fails none.
+    let unexpected: Vec<_> = all.statuses.iter().filter(|s| **s != 201).collect();
+    assert!(unexpected.is_empty(), "every write succeeds while only the bus is away: {unexpected:?}");
+    nothing_committed_is_lost(&srv, &all.created).await;
+}

@@ -1,0 +1,360 @@
+//! `luna bench --mix read=5,interact=2,reco=3,book=1`: a mixed load against a running server
+//! for a fixed time (reads of users and venues, interactions, recommendations and bookings, in
+//! those proportions), with progress, then per-kind throughput and latency, then the invariants:
+//!
+//! * the server's invariant check (`GET /api/v1/admin/check`: no overbooked slot, no orphan row);
+//! * every committed write's event delivered: an SSE subscription opened before the load must
+//!   see `interaction.recorded` / `booking.created` for every 201 the load got;
+//! * counts consistent: the stored interactions and bookings grew by exactly the 201s (so run it
+//!   with nothing else writing, the simulator stopped).
+//!
+//! Exits non-zero when an invariant fails.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use domain::Venue;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+
+use super::bench::{BenchArgs, Tally, fetch_users};
+use super::bench_bookings::{fetch_venues, open_time};
+
+/// What one request of the mix does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Read,
+    Interact,
+    Reco,
+    Book,
+}
+
+impl Kind {
+    const ALL: [Kind; 4] = [Kind::Read, Kind::Interact, Kind::Reco, Kind::Book];
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Read => "read",
+            Kind::Interact => "interact",
+            Kind::Reco => "reco",
+            Kind::Book => "book",
+        }
+    }
+}
+
+/// Kinds with their weights, from `read=5,interact=2,reco=3,book=1`.
+pub fn parse_mix(text: &str) -> anyhow::Result<Vec<(Kind, u32)>> {
+    let mut mix = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, weight) = part.split_once('=').unwrap_or((part, "1"));
+        let kind = Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == name.trim())
+            .with_context(|| format!("unknown kind {name:?} in --mix (read, interact, reco, book)"))?;
+        let weight: u32 = weight.trim().parse().with_context(|| format!("weight of {name} in --mix"))?;
+        mix.push((kind, weight));
+    }
+    anyhow::ensure!(mix.iter().any(|(_, w)| *w > 0), "--mix needs at least one positive weight");
+    Ok(mix)
+}
+
+/// One connection's results: per kind, latencies and errors; plus refusals and committed writes.
+#[derive(Default)]
+struct Counts {
+    tally: HashMap<Kind, Tally>,
+    refused: u64,
+    interactions: Vec<String>,
+    bookings: Vec<String>,
+}
+
+/// The data the load picks from.
+struct World {
+    users: Vec<String>,
+    venues: Vec<Venue>,
+    mix: Vec<(Kind, u32)>,
+    base: String,
+    days: i64,
+    party: i32,
+}
+
+pub async fn run(client: &reqwest::Client, base: &str, args: &BenchArgs, mix: &str) -> anyhow::Result<()> {
+    let mix = parse_mix(mix)?;
+    let users = fetch_users(client, base, args.sample).await?;
+    let venues = fetch_venues(client, base).await?;
+    anyhow::ensure!(!users.is_empty() && !venues.is_empty(), "the server at {base} has no users or venues (seed it)");
+    let before = stored_counts(client, base).await?;
+    let seen = Arc::new(Mutex::new(HashSet::<String>::new()));
+    let watcher = watch_events(client.clone(), base.to_string(), seen.clone()).await?;
+    eprintln!(
+        "{} connections for {} s against {base}: mix {}, {} users, {} venues",
+        args.connections,
+        args.duration,
+        mix.iter().map(|(k, w)| format!("{}={w}", k.name())).collect::<Vec<_>>().join(","),
+        users.len(),
+        venues.len()
+    );
+    let world =
+        Arc::new(World { users, venues, mix, base: base.to_string(), days: args.days.max(1), party: args.party });
+    let sent = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.duration);
+    let progress = tokio::spawn(progress(sent.clone(), started, deadline));
+    let mut tasks = Vec::with_capacity(args.connections);
+    for c in 0..args.connections {
+        let rng = ChaCha8Rng::seed_from_u64(args.seed.wrapping_add(c as u64));
+        tasks.push(tokio::spawn(connection(client.clone(), world.clone(), rng, deadline, sent.clone())));
+    }
+    let mut all = Counts::default();
+    for task in tasks {
+        let t = task.await.context("bench connection")?;
+        for (kind, tally) in t.tally {
+            let mine = all.tally.entry(kind).or_default();
+            mine.latencies_us.extend(tally.latencies_us);
+            mine.errors += tally.errors;
+        }
+        all.refused += t.refused;
+        all.interactions.extend(t.interactions);
+        all.bookings.extend(t.bookings);
+    }
+    let elapsed = started.elapsed();
+    progress.abort();
+    eprintln!();
+    report(&all, elapsed);
+    let ok = check_invariants(client, base, &all, before, &seen).await?;
+    watcher.abort();
+    anyhow::ensure!(ok, "an invariant failed (see above)");
+    println!("invariants    ok");
+    Ok(())
+}
+
+/// One keep-alive connection's loop until the deadline.
+async fn connection(
+    client: reqwest::Client,
+    world: Arc<World>,
+    mut rng: ChaCha8Rng,
+    deadline: Instant,
+    sent: Arc<AtomicU64>,
+) -> Counts {
+    let total: u32 = world.mix.iter().map(|(_, w)| w).sum();
+    let now = chrono::Utc::now();
+    let mut t = Counts::default();
+    while Instant::now() < deadline {
+        let mut pick = rng.random_range(0..total);
+        let kind = world
+            .mix
+            .iter()
+            .find(|(_, w)| {
+                pick < *w || {
+                    pick -= w;
+                    false
+                }
+            })
+            .map_or(Kind::Read, |(k, _)| *k);
+        let user = &world.users[rng.random_range(0..world.users.len())];
+        let venue = &world.venues[rng.random_range(0..world.venues.len())];
+        let base = &world.base;
+        let req = match kind {
+            Kind::Read if rng.random_bool(0.5) => client.get(format!("{base}/api/v1/users/{user}")),
+            Kind::Read => client.get(format!("{base}/api/v1/venues/{}", venue.id)),
+            Kind::Reco => client.get(format!("{base}/api/v1/recommendations/{user}/venues?limit=10")),
+            Kind::Interact => {
+                let types = ["view", "like", "save", "interest", "visit"];
+                let body = json!({"user_id": user, "interaction_type": types[rng.random_range(0..types.len())],
+                    "dwell_time_seconds": rng.random_range(0..300)});
+                client.post(format!("{base}/api/v1/venues/{}/interactions", venue.id)).json(&body)
+            }
+            Kind::Book => {
+                let Some(at) = open_time(&mut rng, venue, now, world.days) else { continue };
+                let body = json!({"venue_id": venue.id, "booking_time": at, "party_size": world.party});
+                client.post(format!("{base}/api/v1/bookings/{user}/create")).json(&body)
+            }
+        };
+        let started = Instant::now();
+        let answer = match req.send().await {
+            Ok(res) => {
+                let status = res.status().as_u16();
+                res.json::<Value>().await.ok().map(|body| (status, body))
+            }
+            Err(_) => None,
+        };
+        sent.fetch_add(1, Ordering::Relaxed);
+        let tally = t.tally.entry(kind).or_default();
+        tally.latencies_us.push(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        match (kind, answer) {
+            (Kind::Interact, Some((201, body))) => t.interactions.extend(body["id"].as_str().map(str::to_string)),
+            (Kind::Book, Some((201, body))) => t.bookings.extend(body["booking_id"].as_str().map(str::to_string)),
+            (Kind::Book, Some((409, _))) => t.refused += 1,
+            (Kind::Read | Kind::Reco, Some((200, _))) => {}
+            _ => tally.errors += 1,
+        }
+    }
+    t
+}
+
+/// Prints the requests sent so far, once a second, on one line.
+async fn progress(sent: Arc<AtomicU64>, started: Instant, deadline: Instant) {
+    let total = deadline.saturating_duration_since(started).as_secs();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (n, s) = (sent.load(Ordering::Relaxed), started.elapsed().as_secs_f64());
+        eprint!("\r{s:>4.0}/{total} s  {n} requests  {:.0} req/s   ", n as f64 / s);
+    }
+}
+
+fn report(all: &Counts, elapsed: Duration) {
+    println!(
+        "{:<9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+        "kind", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "errors"
+    );
+    let mut total = Tally::default();
+    for kind in Kind::ALL {
+        let Some(t) = all.tally.get(&kind) else { continue };
+        print_row(kind.name(), t, elapsed);
+        total.latencies_us.extend(&t.latencies_us);
+        total.errors += t.errors;
+    }
+    print_row("all", &total, elapsed);
+    println!("interactions  {} committed", all.interactions.len());
+    println!("bookings      {} committed, {} refused (409 slot full)", all.bookings.len(), all.refused);
+}
+
+fn print_row(name: &str, t: &Tally, elapsed: Duration) {
+    let mut l = t.latencies_us.clone();
+    l.sort_unstable();
+    let ms = |p: f64| {
+        let i = ((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1));
+        f64::from(l.get(i).copied().unwrap_or(0)) / 1000.0
+    };
+    let rate = l.len() as f64 / elapsed.as_secs_f64();
+    println!(
+        "{name:<9} {:>9} {rate:>9.0} {:>9.2} {:>9.2} {:>9.2} {:>7}",
+        l.len(),
+        ms(0.50),
+        ms(0.99),
+        ms(1.0),
+        t.errors
+    );
+}
+
+/// Stored interactions and bookings, from the admin stats.
+async fn stored_counts(client: &reqwest::Client, base: &str) -> anyhow::Result<(u64, u64)> {
+    let stats = get_json(client, &format!("{base}/api/v1/admin/stats")).await?;
+    let n = |v: &Value| v.as_u64().context("a count in /api/v1/admin/stats");
+    Ok((n(&stats["interactions"]["total"])?, n(&stats["bookings"]["total"])?))
+}
+
+async fn get_json(client: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
+    let res = client.get(url).send().await.with_context(|| format!("GET {url}"))?;
+    anyhow::ensure!(res.status().is_success(), "GET {url}: {}", res.status());
+    res.json().await.with_context(|| format!("JSON of {url}"))
+}
+
+/// Subscribes to the user-actions and bookings streams and records the ids of the interactions
+/// and bookings their events carry. Returns once the stream is connected.
+async fn watch_events(
+    client: reqwest::Client,
+    base: String,
+    seen: Arc<Mutex<HashSet<String>>>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let url = format!("{base}/api/v1/admin/streams/subscribe-all?channels=user_actions,bookings");
+    let mut res = client.get(&url).send().await.with_context(|| format!("GET {url}"))?;
+    anyhow::ensure!(res.status().is_success(), "GET {url}: {}", res.status());
+    Ok(tokio::spawn(async move {
+        let mut buf = String::new();
+        while let Ok(Some(chunk)) = res.chunk().await {
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find("\n\n") {
+                let frame: String = buf.drain(..end + 2).collect();
+                if let Some(id) = committed_id(&frame) {
+                    seen.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
+                }
+            }
+        }
+    }))
+}
+
+/// The interaction or booking id of an `interaction.recorded` / `booking.created` frame.
+fn committed_id(frame: &str) -> Option<String> {
+    let data: String = frame.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+    let event: Value = serde_json::from_str(&data).ok()?;
+    match event["type"].as_str()? {
+        "interaction.recorded" | "booking.created" => event["data"]["id"].as_str().map(str::to_string),
+        _ => None,
+    }
+}
+
+/// Checks and prints each invariant; false when one fails.
+async fn check_invariants(
+    client: &reqwest::Client,
+    base: &str,
+    all: &Counts,
+    before: (u64, u64),
+    seen: &Mutex<HashSet<String>>,
+) -> anyhow::Result<bool> {
+    let mut ok = true;
+    let check = get_json(client, &format!("{base}/api/v1/admin/check")).await?;
+    if check["ok"] == true {
+        println!("check         ok (no overbooked slot, no orphan row)");
+    } else {
+        println!("check         FAILED: {}", check["violations"]);
+        ok = false;
+    }
+    // Events go through the outbox relay: give it a moment to publish the last writes.
+    let committed: Vec<&String> = all.interactions.iter().chain(&all.bookings).collect();
+    let mut missing = committed.len();
+    for _ in 0..100 {
+        missing = count_missing(&committed, seen);
+        if missing == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if missing == 0 {
+        println!("events        ok ({} committed writes, each event delivered)", committed.len());
+    } else {
+        println!("events        FAILED: {missing} of {} committed writes have no event on the stream", committed.len());
+        ok = false;
+    }
+    let after = stored_counts(client, base).await?;
+    let grown = (after.0.saturating_sub(before.0), after.1.saturating_sub(before.1));
+    let expected = (all.interactions.len() as u64, all.bookings.len() as u64);
+    if grown == expected {
+        println!("counts        ok (+{} interactions, +{} bookings stored = the 201s)", grown.0, grown.1);
+    } else {
+        println!("counts        FAILED: stored +{grown:?} (interactions, bookings), 201s {expected:?}");
+        ok = false;
+    }
+    Ok(ok)
+}
+
+/// How many of `committed` the stream has not delivered yet.
+fn count_missing(committed: &[&String], seen: &Mutex<HashSet<String>>) -> usize {
+    let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+    committed.iter().filter(|id| !seen.contains(**id)).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mix_parses_kinds_and_weights() {
+        let mix = parse_mix("read=5, interact=2,reco=3,book").unwrap();
+        assert_eq!(mix, vec![(Kind::Read, 5), (Kind::Interact, 2), (Kind::Reco, 3), (Kind::Book, 1)]);
+        assert!(parse_mix("write=1").is_err());
+        assert!(parse_mix("read=0").is_err());
+        assert!(parse_mix("read=x").is_err());
+    }
+
+    #[test]
+    fn committed_ids_are_read_from_the_events_that_carry_them() {
+        let frame = "id: 1-0\nevent: interaction.recorded\ndata: {\"type\":\"interaction.recorded\",\"data\":{\"id\":\"abc\"}}\n\n";
+        assert_eq!(committed_id(frame).as_deref(), Some("abc"));
+        assert_eq!(committed_id("event: connected\ndata: {\"type\":\"connected\"}\n\n"), None);
+        assert_eq!(committed_id(":keepalive\n\n"), None);
+    }
+}

@@ -1,0 +1,117 @@
+//! The invariant check: what must hold in any committed state, whatever requests ran, crashed
+//! or were refused. Used by `luna check`, the admin endpoint, the fuzzer and the load test.
+//! Each rule reads with one statement, so under concurrent writes each is consistent with
+//! itself; run it on a quiet database for a check across rules.
+
+use std::collections::HashMap;
+
+use domain::inventory::{Hold, peak_seats};
+use uuid::Uuid;
+
+use super::bookings::{BookingRow, booking_columns, decode, hold_of};
+use crate::sql::{Conn, Sql};
+use crate::{StoreResult, Violation};
+
+/// Rows whose reference points at nothing: `(rule, statement counting them)`. Foreign keys
+/// should make each count zero; this proves it on data written by any version of the code.
+const ORPHANS: &[(&str, &str)] = &[
+    (
+        "plan_participants.plan_id",
+        "SELECT COUNT(*) FROM plan_participants x WHERE NOT EXISTS (SELECT 1 FROM plans p WHERE p.id = x.plan_id)",
+    ),
+    (
+        "plan_participants.user_id",
+        "SELECT COUNT(*) FROM plan_participants x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)",
+    ),
+    (
+        "plans.organizer_id",
+        "SELECT COUNT(*) FROM plans x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.organizer_id)",
+    ),
+    (
+        "plans.venue_id",
+        "SELECT COUNT(*) FROM plans x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)",
+    ),
+    (
+        "bookings.user_id",
+        "SELECT COUNT(*) FROM bookings x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)",
+    ),
+    (
+        "bookings.venue_id",
+        "SELECT COUNT(*) FROM bookings x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)",
+    ),
+    (
+        "bookings.plan_id",
+        "SELECT COUNT(*) FROM bookings x WHERE x.plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.id = x.plan_id)",
+    ),
+    (
+        "booking_invitations.booking_id",
+        "SELECT COUNT(*) FROM booking_invitations x WHERE NOT EXISTS (SELECT 1 FROM bookings b WHERE b.id = x.booking_id)",
+    ),
+    (
+        "interactions.user_id",
+        "SELECT COUNT(*) FROM interactions x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)",
+    ),
+    (
+        "interactions.venue_id",
+        "SELECT COUNT(*) FROM interactions x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)",
+    ),
+    (
+        "venue_interests.user_id",
+        "SELECT COUNT(*) FROM venue_interests x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)",
+    ),
+    (
+        "venue_interests.venue_id",
+        "SELECT COUNT(*) FROM venue_interests x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)",
+    ),
+];
+
+/// Every broken invariant; empty when the data is consistent.
+pub(crate) async fn check_invariants<C: Conn>(c: &mut C) -> StoreResult<Vec<Violation>> {
+    let mut out = Vec::new();
+    for (rule, sql) in ORPHANS {
+        let (n,): (i64,) = super::fetch_one(c, Sql::new(sql)).await?;
+        if n > 0 {
+            out.push(Violation::new(format!("orphan {rule}"), format!("{n} rows reference nothing")));
+        }
+    }
+    out.extend(booking_violations(c).await?);
+    Ok(out)
+}
+
+/// Holding bookings (pending or confirmed): no venue holds more seats than it has at any
+/// instant, and each party counts its organizer and every group member.
+async fn booking_violations<C: Conn>(c: &mut C) -> StoreResult<Vec<Violation>> {
+    let sql = Sql::new(concat!(
+        "SELECT ",
+        booking_columns!(),
+        " FROM bookings WHERE status IN ('pending', 'confirmed') ORDER BY venue_id, booking_time"
+    ));
+    let rows: Vec<BookingRow> = c.fetch_all(sql).await?;
+    let bookings = decode(rows)?;
+    let capacities: Vec<(Uuid, i32)> = c.fetch_all(Sql::new("SELECT id, capacity FROM venues")).await?;
+    let capacities: HashMap<Uuid, i32> = capacities.into_iter().collect();
+    let mut out = Vec::new();
+    let mut holds: HashMap<Uuid, Vec<Hold>> = HashMap::new();
+    for b in &bookings {
+        holds.entry(b.venue_id).or_default().push(hold_of(b));
+        if b.party_size <= b.group_members.len() as i32 {
+            let detail =
+                format!("booking {}: party of {} with {} group members", b.id, b.party_size, b.group_members.len());
+            out.push(Violation::new("party_counts_its_members".into(), detail));
+        }
+    }
+    for (venue, holds) in holds {
+        let (Some(from), Some(to)) = (holds.iter().map(|h| h.start).min(), holds.iter().map(|h| h.end).max()) else {
+            continue;
+        };
+        let capacity = capacities.get(&venue).copied().unwrap_or(0);
+        let peak = peak_seats(&holds, from, to);
+        if peak > capacity {
+            out.push(Violation::new(
+                "overbooked_slot".into(),
+                format!("venue {venue}: {peak} seats held, capacity {capacity}"),
+            ));
+        }
+    }
+    Ok(out)
+}
