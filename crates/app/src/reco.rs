@@ -36,6 +36,9 @@ pub struct EngineCell {
     /// Milliseconds since the epoch at which the current engine's store scan began; a reload
     /// asked for by an older event (a seed the scan already saw) is skipped.
     scanned_from_ms: AtomicI64,
+    /// When the running reload's scan began (`i64::MIN` when none runs): a seed older than that
+    /// will be seen by it, so it asks for no second, concurrent reload.
+    loading_from_ms: AtomicI64,
     pending: Mutex<Option<Vec<DomainEvent>>>,
 }
 
@@ -43,7 +46,12 @@ impl EngineCell {
     /// An empty engine with these settings.
     pub fn empty(settings: &EngineSettings) -> Self {
         let engine = ArcSwap::from_pointee(EngineBuilder::new(settings.clone()).build());
-        Self { engine, scanned_from_ms: AtomicI64::new(i64::MIN), pending: Mutex::new(None) }
+        Self {
+            engine,
+            scanned_from_ms: AtomicI64::new(i64::MIN),
+            loading_from_ms: AtomicI64::new(i64::MIN),
+            pending: Mutex::new(None),
+        }
     }
 
     /// The current engine (lock-free).
@@ -60,12 +68,14 @@ impl EngineCell {
         }
     }
 
-    fn begin_reload(&self) {
+    fn begin_reload(&self, scanned_from: domain::Timestamp) {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(Vec::new);
+        self.loading_from_ms.fetch_max(scanned_from.timestamp_millis(), Ordering::SeqCst);
     }
 
     fn abort_reload(&self) {
         *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.loading_from_ms.store(i64::MIN, Ordering::SeqCst);
     }
 
     /// Swaps in `engine`, built from a scan that began at `scanned_from` and read interactions
@@ -86,11 +96,18 @@ impl EngineCell {
         engine.apply_all(replay.iter());
         self.engine.store(Arc::new(engine));
         self.scanned_from_ms.fetch_max(scanned_from.timestamp_millis(), Ordering::SeqCst);
+        let _ = self.loading_from_ms.compare_exchange(
+            scanned_from.timestamp_millis(),
+            i64::MIN,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
     }
 
-    /// Whether the engine was built from a scan that began after `at`.
+    /// Whether the engine was built, or is being built, from a scan that began after `at`.
     fn covers(&self, at: domain::Timestamp) -> bool {
-        self.scanned_from_ms.load(Ordering::SeqCst) > at.timestamp_millis()
+        let at = at.timestamp_millis();
+        self.scanned_from_ms.load(Ordering::SeqCst) > at || self.loading_from_ms.load(Ordering::SeqCst) > at
     }
 }
 
@@ -203,7 +220,7 @@ impl App {
     /// Rebuilds the engine from the store (and the model file, if any) and swaps it in.
     pub async fn reload_engine(&self) -> AppResult<()> {
         let scanned_from = chrono::Utc::now();
-        self.engine.begin_reload();
+        self.engine.begin_reload(scanned_from);
         let (engine, last_interaction) = match build_scanned(&self.store, &self.settings.reco.engine).await {
             Ok(built) => built,
             Err(e) => {
@@ -280,5 +297,27 @@ async fn follow_domain_event(app: &App, event_type: &str, at: domain::Timestamp,
 async fn reload_logged(app: &App) {
     if let Err(e) = app.reload_engine().await {
         tracing::error!(error = %e, "engine reload failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_running_reload_covers_older_seeds_so_none_starts_a_second_one() {
+        let cell = EngineCell::empty(&EngineSettings::default());
+        let t0 = chrono::Utc::now();
+        let t1 = t0 + chrono::Duration::seconds(1);
+        let t2 = t1 + chrono::Duration::seconds(1);
+        assert!(!cell.covers(t0), "an empty engine covers nothing");
+        cell.begin_reload(t1);
+        assert!(cell.covers(t0), "the running scan began after this seed");
+        assert!(!cell.covers(t2), "a seed after the scan began needs another reload");
+        cell.abort_reload();
+        assert!(!cell.covers(t0), "an aborted scan covers nothing");
+        cell.begin_reload(t1);
+        cell.finish_reload(EngineBuilder::new(EngineSettings::default()).build(), t1, None);
+        assert!(cell.covers(t0) && !cell.covers(t2));
     }
 }
