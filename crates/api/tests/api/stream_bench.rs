@@ -64,11 +64,15 @@ async fn measure(setup: Setup, total: usize) {
         return;
     };
     let srv = &s.server;
-    let client = Client::builder().no_proxy().pool_max_idle_per_host(0).build().expect("client");
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = format!("Bearer {}", crate::helpers::ADMIN_TOKEN);
+    headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().expect("header"));
+    let client =
+        Client::builder().no_proxy().default_headers(headers).pool_max_idle_per_host(0).build().expect("client");
     let mut readers = Vec::new();
     for _ in 0..SUBSCRIBERS {
         let res = client.get(srv.url("/api/v1/admin/streams/subscribe/simulation")).send().await.expect("SSE");
-        assert!(res.status().is_success());
+        assert!(res.status().is_success(), "subscribe: {}", res.status());
         readers.push(tokio::spawn(count_ticks(res, total)));
     }
     let start = Instant::now();
