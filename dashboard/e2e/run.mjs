@@ -1,6 +1,6 @@
 // End-to-end test of the dashboard against the real server, in Debian's headless Chromium.
 //
-// Starts `luna serve` (target/debug/luna, or $E2E_LUNA_BIN) on a fresh data directory and a free
+// Starts `luna serve` ($CARGO_TARGET_DIR or target, debug/luna; or $E2E_LUNA_BIN) on a fresh data directory and a free
 // port, opens the dashboard it serves, and checks, saving screenshots to e2e/screenshots/:
 // the empty-database notice; seeding through the UI (behind its confirmation); starting a
 // simulation; live events in the feed and the charts; the city map; the inspector for one
@@ -21,7 +21,7 @@ import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const bin = process.env.E2E_LUNA_BIN ?? join(root, 'target/debug/luna');
+const bin = process.env.E2E_LUNA_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'debug/luna');
 const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const shots = join(here, 'screenshots');
 mkdirSync(shots, { recursive: true });
