@@ -14,9 +14,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
-use crate::stream_support::{
-    Proxy, RedisPrefix, Setup, StreamServer, TestDb, WAIT, production_urls, quick_live, redis_addr,
-};
+use crate::stream_support::{Proxy, Setup, StreamServer, TestDb, WAIT, quick_live, server_with_bus_behind_proxy};
 
 /// What the writers got: the ids of created users and the statuses of every answer.
 #[derive(Default)]
@@ -165,20 +163,14 @@ async fn postgres_cut_under_load_gives_clean_503s_loses_nothing_and_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_cut_under_load_keeps_writing_and_delivers_every_event_when_it_returns() {
-    let Some((_, redis_url)) = production_urls() else {
-        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
-        return;
-    };
-    let db = TestDb::create(Setup::Production).await.expect("database");
-    let proxy = Proxy::start(redis_addr(&redis_url)).await;
-    let prefix = RedisPrefix::new(&redis_url);
-    let bus = prefix.connect(&format!("redis://{}", proxy.addr)).await;
-    let srv = StreamServer::start(store::connect(&db.url).await.expect("store"), bus, quick_live()).await;
+    // Bound whole: its database and key prefix live until the end of the test.
+    let Some(setup) = server_with_bus_behind_proxy().await else { return };
+    let (srv, proxy) = (&setup.srv, &setup.proxy);
     srv.create_user("before_cut").await;
     srv.drained().await;
 
     let stop = Arc::new(AtomicBool::new(false));
-    let load = writers(&srv, 4, stop.clone());
+    let load = writers(srv, 4, stop.clone());
     tokio::time::sleep(Duration::from_millis(300)).await;
     proxy.cut();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -190,5 +182,5 @@ async fn redis_cut_under_load_keeps_writing_and_delivers_every_event_when_it_ret
     // Writes commit to PostgreSQL with their events in the outbox: the bus being away fails none.
     let unexpected: Vec<_> = all.statuses.iter().filter(|s| **s != 201).collect();
     assert!(unexpected.is_empty(), "every write succeeds while only the bus is away: {unexpected:?}");
-    nothing_committed_is_lost(&srv, &all.created).await;
+    nothing_committed_is_lost(srv, &all.created).await;
 }

@@ -94,9 +94,14 @@ pub fn test_auth() -> api::auth::Auth {
 
 /// A client that sends `Authorization: Bearer <token>` on every request.
 pub fn client_with_token(token: &str) -> Client {
+    client_builder_with_token(token).build().expect("client")
+}
+
+/// A client builder that sends `Authorization: Bearer <token>`, for clients that need more settings.
+pub fn client_builder_with_token(token: &str) -> reqwest::ClientBuilder {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
-    Client::builder().no_proxy().default_headers(headers).build().expect("client")
+    Client::builder().no_proxy().default_headers(headers)
 }
 
 /// Starts the server on a fresh database; `None` when the backend is not configured.

@@ -9,9 +9,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::stream_support::{
-    Proxy, RedisPrefix, Setup, SseClient, StreamServer, TestDb, WAIT, production_urls, quick_live, redis_addr, spawn,
-};
+use crate::stream_support::{Setup, SseClient, StreamServer, WAIT, quick_live, server_with_bus_behind_proxy, spawn};
 
 crate::on_every_setup!(
     events_committed_while_the_bus_is_unreachable_are_all_delivered_when_it_returns,
@@ -91,25 +89,19 @@ async fn health_becomes(srv: &StreamServer, want: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_committed_while_redis_is_cut_off_are_all_delivered_when_it_returns() {
-    let Some((_, redis_url)) = production_urls() else {
-        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
-        return;
-    };
-    let db = TestDb::create(Setup::Production).await.expect("database");
-    let proxy = Proxy::start(redis_addr(&redis_url)).await;
-    let prefix = RedisPrefix::new(&redis_url);
-    let bus = prefix.connect(&format!("redis://{}", proxy.addr)).await;
-    let srv = StreamServer::start(store::connect(&db.url).await.expect("store"), bus, quick_live()).await;
+    // Bound whole: its database and key prefix live until the end of the test.
+    let Some(setup) = server_with_bus_behind_proxy().await else { return };
+    let (srv, proxy) = (&setup.srv, &setup.proxy);
     let mut sse = srv.sse(STREAM, None).await;
     srv.create_user("before_cut").await;
     sse.next_event().await;
     // The relay marks an event published after the bus took it: wait for that before cutting.
     srv.drained().await;
     proxy.cut();
-    let waiting = write_while_unpublished(&srv, "cut").await;
-    health_becomes(&srv, "degraded").await;
+    let waiting = write_while_unpublished(srv, "cut").await;
+    health_becomes(srv, "degraded").await;
     proxy.restore();
     receive_all(&mut sse, &waiting).await;
-    health_becomes(&srv, "healthy").await;
+    health_becomes(srv, "healthy").await;
     srv.drained().await;
 }

@@ -13,7 +13,6 @@ use app::LiveSettings;
 use bus::Publish;
 use chrono::Utc;
 use domain::Channel;
-use reqwest::Client;
 use serde_json::json;
 
 use crate::stream_support::{HISTORY, Setup, spawn};
@@ -64,11 +63,10 @@ async fn measure(setup: Setup, total: usize) {
         return;
     };
     let srv = &s.server;
-    let mut headers = reqwest::header::HeaderMap::new();
-    let bearer = format!("Bearer {}", crate::helpers::ADMIN_TOKEN);
-    headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().expect("header"));
-    let client =
-        Client::builder().no_proxy().default_headers(headers).pool_max_idle_per_host(0).build().expect("client");
+    let client = crate::helpers::client_builder_with_token(crate::helpers::ADMIN_TOKEN)
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
     let mut readers = Vec::new();
     for _ in 0..SUBSCRIBERS {
         let res = client.get(srv.url("/api/v1/admin/streams/subscribe/simulation")).send().await.expect("SSE");

@@ -441,6 +441,29 @@ impl EventBus for TestBus {
     }
 }
 
+/// A server on a fresh PostgreSQL database whose Redis bus goes through a [`Proxy`] the test
+/// can cut; `None` (with a note) unless both production URLs are set. Keep it whole: the
+/// database and the key prefix are dropped (cleaned up) with it.
+pub struct BusBehindProxy {
+    pub srv: StreamServer,
+    pub proxy: Proxy,
+    _prefix: RedisPrefix,
+    _db: TestDb,
+}
+
+pub async fn server_with_bus_behind_proxy() -> Option<BusBehindProxy> {
+    let Some((_, redis_url)) = production_urls() else {
+        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
+        return None;
+    };
+    let db = TestDb::create(Setup::Production).await.expect("database");
+    let proxy = Proxy::start(redis_addr(&redis_url)).await;
+    let prefix = RedisPrefix::new(&redis_url);
+    let bus = prefix.connect(&format!("redis://{}", proxy.addr)).await;
+    let srv = StreamServer::start(store::connect(&db.url).await.expect("store"), bus, quick_live()).await;
+    Some(BusBehindProxy { srv, proxy, _prefix: prefix, _db: db })
+}
+
 /// A TCP proxy in front of a server (Redis) that can cut every connection and refuse new ones,
 /// then let them through again.
 pub struct Proxy {
