@@ -49,10 +49,10 @@ pub struct InteractionRecorded {
     responses(
         (status = 201, description = "Recorded", body = InteractionRecorded),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 404, description = "No such venue or user", body = ErrorBody),
+        (status = 404, description = "No such venue", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or a `user_id` that names no user", body = ErrorBody),
     ))]
 async fn record_interaction(
     State(app): State<App>,

@@ -34,9 +34,9 @@ pub fn router() -> OpenApiRouter<App> {
         (status = 201, description = "Proposed (status `pending`); `Location` names the plan", body = Plan,
             headers(("location" = String, description = "Path of the new plan"))),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 404, description = "No such organizer, venue or invitee", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "A start in the past, a bad party size or invitee list", body = ErrorBody),
+        (status = 422, description = "A start in the past, a bad party size or invitee list, or an id that names \
+            nothing", body = ErrorBody),
     ))]
 async fn create_plan(
     State(app): State<App>,
@@ -72,9 +72,10 @@ pub struct InviteInput {
     params(("plan_id" = Uuid, Path, description = "The plan's id")),
     responses(
         (status = 200, description = "The plan with its participants", body = Plan),
-        (status = 404, description = "No such plan or user", body = ErrorBody),
+        (status = 404, description = "No such plan", body = ErrorBody),
         (status = 409, description = "The plan is confirmed or cancelled", body = ErrorBody),
-        (status = 422, description = "An empty or repeated list, or the organizer in it", body = ErrorBody),
+        (status = 422, description = "An empty or repeated list, the organizer in it, or an unknown user",
+            body = ErrorBody),
     ))]
 async fn invite(
     State(app): State<App>,

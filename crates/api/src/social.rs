@@ -97,10 +97,10 @@ pub struct FriendRequestInput {
     responses(
         (status = 201, description = "Sent; pending until the recipient answers", body = FriendRequest),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 404, description = "No such sender", body = ErrorBody),
         (status = 409, description = "Already friends, or a request is pending", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "A request to oneself, or invalid fields", body = ErrorBody),
+        (status = 422, description = "A request to oneself or to an unknown user, or invalid fields", body = ErrorBody),
     ))]
 async fn send_friend_request(
     State(app): State<App>,

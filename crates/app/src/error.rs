@@ -35,6 +35,20 @@ impl AppError {
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::Conflict { message: message.into(), field: None }
     }
+
+    /// Turns a missing row that the request body named into bad input on that body field (422):
+    /// a 404 always means the resource the path names is gone, so a client (or a fuzzer following
+    /// links) can tell "this URL is dead" from "an id I sent is wrong". `fields` maps an entity to
+    /// the body field that names it; other errors, and entities not listed, are kept.
+    pub fn in_body(self, fields: &[(&str, &str)]) -> Self {
+        match self {
+            Self::NotFound { entity, id } => match fields.iter().find(|(e, _)| *e == entity) {
+                Some((_, field)) => ValidationError::field(*field, format!("no {entity} has the id {id}")).into(),
+                None => Self::NotFound { entity, id },
+            },
+            other => other,
+        }
+    }
 }
 
 impl From<StoreError> for AppError {
@@ -46,5 +60,16 @@ impl From<StoreError> for AppError {
             StoreError::Unavailable(m) => Self::Unavailable(m),
             StoreError::Internal(m) => Self::Internal(m),
         }
+    }
+}
+
+/// [`AppError::in_body`] on a result, for `store.get_user(id).await.in_body(&[("user", "user_id")])?`.
+pub trait InBody<T> {
+    fn in_body(self, fields: &[(&str, &str)]) -> AppResult<T>;
+}
+
+impl<T, E: Into<AppError>> InBody<T> for Result<T, E> {
+    fn in_body(self, fields: &[(&str, &str)]) -> AppResult<T> {
+        self.map_err(|e| e.into().in_body(fields))
     }
 }

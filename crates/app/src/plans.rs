@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::booking::idempotency_key;
+use crate::error::InBody;
 use crate::{App, AppError, AppResult};
 
 /// The answer to `POST /plans/{plan_id}/confirm`: the second seed's `plan_id` and `booking_id`,
@@ -28,11 +29,12 @@ pub struct PlanConfirmation {
 
 impl App {
     /// Proposes a plan as of `now`. `Invalid` for a start in the past or a bad invitee list,
-    /// `NotFound` for an unknown organizer, venue or invitee.
+    /// also naming `organizer_id`, `venue_id` or `participant_ids` when one names nothing.
     #[tracing::instrument(skip_all, fields(organizer_id = %input.organizer_id, venue_id = %input.venue_id), err(level = "debug"))]
     pub async fn create_plan(&self, input: PlanInput, now: Timestamp) -> AppResult<Plan> {
         let new = NewPlan::parse(input, now)?;
-        let plan = self.store.create_plan(new).await?;
+        self.store.get_user(new.organizer_id).await.in_body(&[("user", "organizer_id")])?;
+        let plan = self.store.create_plan(new).await.in_body(&[("venue", "venue_id"), ("user", "participant_ids")])?;
         self.wrote();
         Ok(plan)
     }
@@ -50,7 +52,7 @@ impl App {
         let plan = self.store.get_plan(plan_id).await?;
         let users = domain::booking::check_members(&mut c, "participant_ids", plan.organizer_id, &users);
         c.finish(()).map_err(AppError::Invalid)?;
-        let plan = self.store.invite_to_plan(plan_id, users).await?;
+        let plan = self.store.invite_to_plan(plan_id, users).await.in_body(&[("user", "participant_ids")])?;
         self.wrote();
         Ok(plan)
     }

@@ -5,17 +5,20 @@
 use domain::{FriendRequest, Id, Page, PageRequest, UserId, ValidationError};
 use store::{Friend, RequestDirection};
 
+use crate::error::InBody;
 use crate::{App, AppResult};
 
 impl App {
-    /// Sends a friend request. `Invalid` to oneself, `NotFound` for an unknown user, `Conflict`
+    /// Sends a friend request. `Invalid` to oneself, `NotFound` for an unknown sender,
+    /// `Invalid` naming `to_user_id` for an unknown addressee, `Conflict`
     /// if already friends or a request is pending between the two.
     #[tracing::instrument(skip_all, fields(%from, %to), err(level = "debug"))]
     pub async fn send_friend_request(&self, from: UserId, to: UserId) -> AppResult<FriendRequest> {
         if from == to {
             return Err(ValidationError::field("to_user_id", "cannot send a friend request to yourself").into());
         }
-        let request = self.store.send_friend_request(from, to).await?;
+        self.store.get_user(from).await?;
+        let request = self.store.send_friend_request(from, to).await.in_body(&[("user", "to_user_id")])?;
         self.wrote();
         Ok(request)
     }

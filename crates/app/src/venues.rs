@@ -10,6 +10,7 @@ use domain::{
 };
 use store::VenueQuery;
 
+use crate::error::InBody;
 use crate::{App, AppResult};
 
 /// The largest search radius, in kilometres.
@@ -98,14 +99,15 @@ impl App {
     }
 
     /// Logs what a user did with a venue. The time of day is taken in the venue's time zone.
-    /// `NotFound` for an unknown venue or user.
+    /// `NotFound` for an unknown venue, `Invalid` naming `user_id` for an unknown user.
     #[tracing::instrument(skip_all, fields(%venue_id, user_id = %input.user_id), err(level = "debug"))]
     pub async fn record_interaction(&self, venue_id: VenueId, input: InteractionInput) -> AppResult<Interaction> {
         let venue = self.store.get_venue(venue_id).await?;
         let new = NewInteraction::parse(input, venue_id, self.now(), venue.tz())?;
-        // Checked here as well as by the foreign key, so the 404 names the user.
-        self.store.get_user(new.user_id).await?;
-        let interaction = self.store.record_interaction(new).await?;
+        // Checked here as well as by the foreign key, so the error names the user.
+        let user_field = [("user", "user_id")];
+        self.store.get_user(new.user_id).await.in_body(&user_field)?;
+        let interaction = self.store.record_interaction(new).await.in_body(&user_field)?;
         self.wrote();
         Ok(interaction)
     }

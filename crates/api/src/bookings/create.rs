@@ -27,12 +27,13 @@ use crate::respond::{Created, Replayable};
         (status = 201, description = "Booked (`Idempotent-Replayed: true` on a replay); `Location` names the booking",
             body = BookingReceipt, headers(("location" = String, description = "Path of the booking"))),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 404, description = "No such user, venue or group member", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "`slot_full` with alternatives in `details`, or the key's first request still \
             in flight", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields (a time in the past or when the venue is closed, a party too \
-            big), or the key reused with another body", body = ErrorBody),
+            big, a `venue_id` or group member that names nothing), or the key reused with another body",
+            body = ErrorBody),
         (status = 503, description = "The external provider did not confirm; nothing was booked", body = ErrorBody),
     ))]
 pub async fn create_booking(

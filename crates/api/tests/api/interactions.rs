@@ -77,7 +77,9 @@ async fn interactions_on_unknown_ids_or_with_bad_fields_write_nothing(app: &Test
     let (user, venue) = user_and_venue(app).await;
     let nobody = uuid::Uuid::now_v7().to_string();
     let path = format!("/venues/{venue}/interactions");
-    expect_error(app.post(&path, &seed_body(&nobody)).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    // A body id that names nothing is bad input on that field; a 404 only ever means the path's venue.
+    let res = app.post(&path, &seed_body(&nobody)).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("user_id")).await;
     let nowhere = format!("/venues/{}/interactions", uuid::Uuid::now_v7());
     expect_error(app.post(&nowhere, &seed_body(&user)).await, StatusCode::NOT_FOUND, "not_found", None).await;
     let cases = [

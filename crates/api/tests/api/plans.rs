@@ -44,6 +44,9 @@ async fn the_second_seeds_plan_flow_books_the_confirmed_plan(app: &TestApp) {
     assert_eq!((plan["organizer_id"].as_str(), plan["venue_id"].as_str()), (Some(u[0].as_str()), Some(v.as_str())));
     assert_eq!((plan["status"].as_str(), plan["start_time"].as_str()), (Some("pending"), Some(start.as_str())));
 
+    let ghost = json!({"participant_ids": [u[1], uuid::Uuid::now_v7()]});
+    let res = app.post(&format!("/api/v1/plans/{id}/participants"), &ghost).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("participant_ids")).await;
     let invite = json!({"participant_ids": [u[1], u[2]]});
     expect_json(app.post(&format!("/api/v1/plans/{id}/participants"), &invite).await, StatusCode::OK).await;
     expect_json(
@@ -120,12 +123,16 @@ async fn bad_plans_are_refused_naming_the_field_and_nothing_is_written(app: &Tes
         }
     }
     let ghost = uuid::Uuid::now_v7().to_string();
-    for body in [
-        json!({"organizer_id": u[0], "venue_id": ghost, "start_time": in_two_days_at(19)}),
-        json!({"organizer_id": ghost, "venue_id": v, "start_time": in_two_days_at(19)}),
-        json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19), "participant_ids": [ghost]}),
+    for (field, body) in [
+        ("venue_id", json!({"organizer_id": u[0], "venue_id": ghost, "start_time": in_two_days_at(19)})),
+        ("organizer_id", json!({"organizer_id": ghost, "venue_id": v, "start_time": in_two_days_at(19)})),
+        (
+            "participant_ids",
+            json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19), "participant_ids": [ghost]}),
+        ),
     ] {
-        expect_error(app.post("/plans/", &body).await, StatusCode::NOT_FOUND, "not_found", None).await;
+        let res = app.post("/plans/", &body).await;
+        expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
     }
     expect_error(
         app.post_raw("/plans/", Some("application/json"), "{\"organizer_id\":").await,

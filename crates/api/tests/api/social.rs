@@ -104,7 +104,9 @@ async fn friend_requests_to_oneself_unknown_users_or_twice_are_refused_and_write
     )
     .await;
     let nobody = uuid::Uuid::now_v7();
-    expect_error(app.post(&path, &json!({"to_user_id": nobody})).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    // An addressee that names nothing is bad input; a 404 is for the path's sender.
+    let res = app.post(&path, &json!({"to_user_id": nobody})).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("to_user_id")).await;
     let from_nobody = format!("/api/v1/users/{nobody}/friend-requests");
     expect_error(app.post(&from_nobody, &json!({"to_user_id": a})).await, StatusCode::NOT_FOUND, "not_found", None)
         .await;

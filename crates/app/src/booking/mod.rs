@@ -19,6 +19,7 @@ use store::{BookingQuery, IdempotencyKey, Idempotent};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::error::InBody;
 use crate::{App, AppError, AppResult};
 
 pub use agent::{AGENT, AUTO_BOOK_AGENT, BookingAgent};
@@ -124,13 +125,13 @@ impl App {
     ) -> AppResult<Idempotent<BookingReceipt>> {
         let request = serde_json::json!({"op": "bookings.create", "user_id": user_id, "body": input});
         let key = idempotency_key(format!("user:{user_id}"), key, request)?;
-        let venue = self.store.get_venue(input.venue_id).await?;
         self.store.get_user(user_id).await?;
+        let venue = self.store.get_venue(input.venue_id).await.in_body(&[("venue", "venue_id")])?;
         let b = &self.settings.booking;
         let request = SeatRequest::parse(user_id, input, &venue, now, &b.turn_minutes, b.last_seating_minutes)?;
         let answer = self.booking.book(&self.store, request, key).await;
         self.wrote();
-        self.receipt(answer?, now).await
+        self.receipt(answer.in_body(&[("user", "group_members"), ("venue", "venue_id")])?, now).await
     }
 
     /// A booked answer as a receipt; a refused one as `NoRoom` with alternatives.
