@@ -155,7 +155,7 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::map_response(error::json_errors));
     if opts.rate_limit.enabled {
-        let limiter = RateLimiter::new(opts.rate_limit.clone());
+        let limiter = RateLimiter::new(opts.rate_limit.clone(), opts.auth.clone());
         service = service.layer(axum::middleware::from_fn_with_state(limiter, rate_limit::enforce));
     }
     if opts.dev {
@@ -181,7 +181,10 @@ pub async fn serve(
     opts: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let follower = tokio::spawn(auth::follow_admin_token(app.clone(), opts.auth.clone()));
     let service = router_with(app, &opts);
     let service = service.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    follower.abort();
+    served
 }

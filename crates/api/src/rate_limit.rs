@@ -2,10 +2,12 @@
 //! `burst`; a request finding its bucket empty gets a 429 `rate_limited` with `Retry-After`
 //! (whole seconds until a token is back).
 //!
-//! Clients are keyed by [`client_key`]: today the peer IP (from `ConnectInfo`, so [`crate::serve`]
-//! must serve with `into_make_service_with_connect_info`), IPv6 grouped by /64 since one host
-//! usually owns a whole /64. That function is the one seam to change to key authenticated
-//! requests by their token's subject instead.
+//! Clients are keyed by [`client_key`]: a request with a valid access token counts against its
+//! user (so people behind one NAT or proxy do not share a bucket, and one user cannot dodge the
+//! limit by changing address), one with the admin token against the admin; any other request
+//! against its peer IP (from `ConnectInfo`, so [`crate::serve`] must serve with
+//! `into_make_service_with_connect_info`), IPv6 grouped by /64 since one host usually owns a
+//! whole /64. A forged or expired token counts against the IP: it cannot buy a fresh bucket.
 //!
 //! Memory is bounded: a bucket that has refilled to `burst` behaves exactly like a missing one,
 //! so idle clients are swept out whenever the map reaches `max_clients`; if every tracked client
@@ -18,10 +20,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
+use crate::auth::Auth;
 use crate::error::ApiError;
 
 /// How fast each client may send requests.
@@ -54,15 +59,29 @@ impl RateLimitSettings {
 /// Who a request is counted against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClientKey {
+    /// The subject of a valid access token.
+    User(Uuid),
+    /// The admin token's holder.
+    Admin,
     /// An IPv4 address, or the /64 prefix of an IPv6 one.
     Ip(IpAddr),
     /// No peer address known (a router driven without `ConnectInfo`, as in `oneshot` tests).
     Unknown,
 }
 
-/// The key a request is limited by. The seam for authentication: key by the bearer token's
-/// subject here once requests carry one, so users behind one NAT do not share a bucket.
-pub fn client_key(req: &Request) -> ClientKey {
+/// The key a request is limited by: its token's user or the admin when `auth` accepts the
+/// bearer token, else its peer address.
+pub fn client_key(req: &Request, auth: &Auth) -> ClientKey {
+    let bearer = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if let Some(token) = bearer.and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))) {
+        let token = token.trim();
+        if auth.is_admin_token(token) {
+            return ClientKey::Admin;
+        }
+        if let Ok(claims) = auth.signer().verify(token, chrono::Utc::now()) {
+            return ClientKey::User(claims.sub);
+        }
+    }
     match req.extensions().get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(addr)) => ClientKey::Ip(match addr.ip() {
             IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
@@ -87,11 +106,14 @@ struct Bucket {
 pub struct RateLimiter {
     settings: RateLimitSettings,
     buckets: Arc<Mutex<HashMap<ClientKey, Bucket>>>,
+    /// What tokens are checked with to key requests by user.
+    auth: Auth,
 }
 
 impl RateLimiter {
-    pub fn new(settings: RateLimitSettings) -> Self {
-        Self { settings, buckets: Arc::default() }
+    /// A limiter that keys requests by the tokens `auth` accepts, else by address.
+    pub fn new(settings: RateLimitSettings, auth: Auth) -> Self {
+        Self { settings, buckets: Arc::default(), auth }
     }
 
     /// Takes a token for `key` at `now`: `Ok` when allowed, `Err(seconds)` until one is back.
@@ -132,7 +154,7 @@ fn refill(b: &Bucket, now: Instant, rate: f64, burst: f64) -> f64 {
 
 /// Middleware: answers 429 when the client's bucket is empty.
 pub async fn enforce(State(limiter): State<RateLimiter>, req: Request, next: Next) -> Response {
-    match limiter.check(client_key(&req), Instant::now()) {
+    match limiter.check(client_key(&req, &limiter.auth), Instant::now()) {
         Ok(()) => next.run(req).await,
         Err(retry_after_secs) => ApiError::RateLimited { retry_after_secs }.into_response(),
     }
@@ -150,7 +172,10 @@ mod tests {
 
     #[test]
     fn a_burst_is_allowed_then_refused_until_tokens_refill() {
-        let limiter = RateLimiter::new(RateLimitSettings { per_second: 2.0, burst: 3, ..RateLimitSettings::default() });
+        let limiter = RateLimiter::new(
+            RateLimitSettings { per_second: 2.0, burst: 3, ..RateLimitSettings::default() },
+            Auth::default(),
+        );
         let t0 = Instant::now();
         for _ in 0..3 {
             assert_eq!(limiter.check(ip(1), t0), Ok(()));
@@ -163,8 +188,10 @@ mod tests {
 
     #[test]
     fn retry_after_counts_whole_seconds_until_a_token_is_back() {
-        let limiter =
-            RateLimiter::new(RateLimitSettings { per_second: 0.25, burst: 1, ..RateLimitSettings::default() });
+        let limiter = RateLimiter::new(
+            RateLimitSettings { per_second: 0.25, burst: 1, ..RateLimitSettings::default() },
+            Auth::default(),
+        );
         let t0 = Instant::now();
         assert_eq!(limiter.check(ip(1), t0), Ok(()));
         assert_eq!(limiter.check(ip(1), t0), Err(4));
@@ -172,12 +199,8 @@ mod tests {
 
     #[test]
     fn idle_clients_are_evicted_so_memory_stays_bounded() {
-        let limiter = RateLimiter::new(RateLimitSettings {
-            per_second: 10.0,
-            burst: 2,
-            max_clients: 3,
-            ..RateLimitSettings::default()
-        });
+        let settings = RateLimitSettings { per_second: 10.0, burst: 2, max_clients: 3, ..RateLimitSettings::default() };
+        let limiter = RateLimiter::new(settings, Auth::default());
         let t0 = Instant::now();
         for n in 0..3 {
             assert_eq!(limiter.check(ip(n), t0), Ok(()));
@@ -200,11 +223,36 @@ mod tests {
         let req = |addr: &str| {
             let mut r = Request::new(axum::body::Body::empty());
             r.extensions_mut().insert(ConnectInfo(addr.parse::<SocketAddr>().unwrap()));
-            client_key(&r)
+            client_key(&r, &Auth::default())
         };
         assert_eq!(req("[2001:db8:1:2::1]:5000"), req("[2001:db8:1:2:ffff::9]:6000"));
         assert_ne!(req("[2001:db8:1:2::1]:5000"), req("[2001:db8:1:3::1]:5000"));
         assert_eq!(req("[::ffff:10.0.0.1]:1"), req("10.0.0.1:2"));
-        assert_eq!(client_key(&Request::new(axum::body::Body::empty())), ClientKey::Unknown);
+        assert_eq!(client_key(&Request::new(axum::body::Body::empty()), &Auth::default()), ClientKey::Unknown);
+    }
+
+    #[test]
+    fn a_valid_token_is_counted_against_its_user_and_a_bad_one_against_the_address() {
+        let admin = "admin-token-0123456789";
+        let auth = Auth::new(crate::auth::Signer::new(b"k".repeat(32)), Some(app::auth::token_hash(admin)));
+        let (ann, ben) = (Uuid::now_v7(), Uuid::now_v7());
+        let now = chrono::Utc::now();
+        let token = |user| auth.signer().issue(user, now, chrono::Duration::minutes(5));
+        let key = |bearer: Option<String>| {
+            let mut r = Request::new(axum::body::Body::empty());
+            r.extensions_mut().insert(ConnectInfo("10.0.0.1:5000".parse::<SocketAddr>().unwrap()));
+            if let Some(b) = bearer {
+                r.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {b}").parse().unwrap());
+            }
+            client_key(&r, &auth)
+        };
+        assert_eq!(key(Some(token(ann))), ClientKey::User(ann));
+        assert_eq!(key(Some(token(ben))), ClientKey::User(ben), "two users behind one address");
+        assert_eq!(key(Some(admin.into())), ClientKey::Admin);
+        let ip = ClientKey::Ip(IpAddr::from([10, 0, 0, 1]));
+        assert_eq!(key(None), ip);
+        assert_eq!(key(Some("forged.token.here".into())), ip, "a bad token buys no bucket of its own");
+        let other_key = crate::auth::Signer::new(b"x".repeat(32)).issue(ann, now, chrono::Duration::minutes(5));
+        assert_eq!(key(Some(other_key)), ip);
     }
 }

@@ -13,7 +13,7 @@ use store::Batch;
 use crate::{App, AppError, AppResult};
 
 /// Users per generated chunk (each chunk is one store transaction per table group).
-const CHUNK_USERS: usize = 5_000;
+const CHUNK_USERS: usize = 100_000;
 /// Venues per batch.
 const CHUNK_VENUES: usize = 10_000;
 /// From this many users on, seeding uses the store's bulk-load mode.

@@ -164,11 +164,17 @@ fn first_start_prints_an_admin_token_once_and_it_opens_admin_routes() {
     let again = Server::start_with(dir.path(), &[], None, &[]);
     assert_eq!(again.printed_token, None, "the token is printed once");
     assert_eq!(status_of(&again.base, "/api/v1/admin/stats", Some(&token)), 200);
-    assert!(again.stop().success());
-    // Rotation prints a new token and retires the old one.
+    // Rotation prints a new token and retires the old one, on the running server too.
     let rotated = luna(dir.path(), &["admin-token", "--rotate"]);
     assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
     let fresh = String::from_utf8_lossy(&rotated.stdout).trim().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while status_of(&again.base, "/api/v1/admin/stats", Some(&fresh)) != 200 {
+        assert!(std::time::Instant::now() < deadline, "the running server never adopted the rotated token");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(status_of(&again.base, "/api/v1/admin/stats", Some(&token)), 401);
+    assert!(again.stop().success());
     let third = Server::start_with(dir.path(), &[], None, &[]);
     assert_eq!(status_of(&third.base, "/api/v1/admin/stats", Some(&fresh)), 200);
     assert_eq!(status_of(&third.base, "/api/v1/admin/stats", Some(&token)), 401);

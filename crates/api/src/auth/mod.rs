@@ -14,6 +14,8 @@ pub(crate) mod tokens;
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
+
 pub use caller::Caller;
 pub(crate) use enforce::{AuthState, enforce};
 pub use security_doc::security_markdown;
@@ -44,7 +46,8 @@ pub struct Auth {
 struct AuthInner {
     signer: Signer,
     /// SHA-256 (hex) of the admin token; `None`: no admin credential, admin routes are closed.
-    admin_token_hash: Option<String>,
+    /// Swapped when `luna admin-token --rotate` stores a new one ([`follow_admin_token`]).
+    admin_token_hash: ArcSwapOption<String>,
     /// `--dev` on loopback: a request without a token may act as any user.
     relax_user_auth: bool,
     access_ttl: chrono::Duration,
@@ -63,7 +66,7 @@ impl Auth {
         Self {
             inner: Arc::new(AuthInner {
                 signer,
-                admin_token_hash,
+                admin_token_hash: ArcSwapOption::from_pointee(admin_token_hash),
                 relax_user_auth: false,
                 access_ttl: ACCESS_TOKEN_TTL,
             }),
@@ -83,7 +86,7 @@ impl Auth {
     fn with(self, f: impl FnOnce(&mut AuthInner)) -> Self {
         let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| AuthInner {
             signer: shared.signer.clone(),
-            admin_token_hash: shared.admin_token_hash.clone(),
+            admin_token_hash: ArcSwapOption::new(shared.admin_token_hash.load_full()),
             relax_user_auth: shared.relax_user_auth,
             access_ttl: shared.access_ttl,
         });
@@ -106,7 +109,40 @@ impl Auth {
     /// Whether `token` is the admin token (compares SHA-256 digests, so timing reveals nothing
     /// about the token).
     pub fn is_admin_token(&self, token: &str) -> bool {
-        self.inner.admin_token_hash.as_deref().is_some_and(|h| app::auth::token_hash(token) == h)
+        self.inner.admin_token_hash.load().as_deref().is_some_and(|h| app::auth::token_hash(token) == *h)
+    }
+
+    /// Puts the stored admin credential in force if it differs from the one in use; true when it
+    /// did. A database with none stored leaves the configured one alone.
+    fn adopt_admin_token_hash(&self, stored: Option<String>) -> bool {
+        let Some(stored) = stored else { return false };
+        if self.inner.admin_token_hash.load().as_deref().is_some_and(|h| *h == stored) {
+            return false;
+        }
+        self.inner.admin_token_hash.store(Some(Arc::new(stored)));
+        true
+    }
+}
+
+/// How often a server re-reads the admin credential from the database.
+pub const ADMIN_TOKEN_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Keeps the server's admin credential equal to the stored one, so `luna admin-token --rotate`
+/// (which only writes the database) retires the old token on every running server within
+/// [`ADMIN_TOKEN_POLL`], without a restart. A failed read keeps the current credential.
+pub async fn follow_admin_token(app: app::App, auth: Auth) {
+    let mut tick = tokio::time::interval(ADMIN_TOKEN_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match app.admin_token_hash().await {
+            Ok(stored) => {
+                if auth.adopt_admin_token_hash(stored) {
+                    tracing::info!("a new admin token was stored; it is now the one in force");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not re-read the admin token; keeping the current one"),
+        }
     }
 }
 

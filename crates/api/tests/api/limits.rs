@@ -42,6 +42,34 @@ async fn a_client_over_its_rate_gets_429_with_retry_after_in_the_error_shape() {
 }
 
 #[tokio::test]
+async fn signed_in_users_behind_one_address_each_have_their_own_bucket() {
+    let rate_limit = api::RateLimitSettings { enabled: true, per_second: 0.01, burst: 3, max_clients: 10 };
+    let app = serving(api::ServeOptions { rate_limit, ..api::ServeOptions::default() }).await;
+    let ann = expect_json(app.post("/api/v1/users", &seed_user("ann")).await, StatusCode::CREATED).await;
+    let ben = expect_json(app.post("/api/v1/users", &seed_user("ben")).await, StatusCode::CREATED).await;
+    let (ann, ben) = (ann["id"].as_str().expect("id"), ben["id"].as_str().expect("id"));
+    let profile = app.url(&format!("/api/v1/users/{ann}"));
+    let status = |c: reqwest::Client| {
+        let url = profile.clone();
+        async move { c.get(url).send().await.expect("GET").status() }
+    };
+    for _ in 0..3 {
+        assert_eq!(status(app.as_user(ann)).await, StatusCode::OK);
+    }
+    assert_eq!(status(app.as_user(ann)).await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(status(app.as_user(ben)).await, StatusCode::OK, "ben, same address, has his own bucket");
+    let anonymous = reqwest::Client::builder().no_proxy().build().expect("client");
+    assert_eq!(status(anonymous.clone()).await, StatusCode::OK, "the address's bucket is untouched by tokens");
+    // A forged token (read as anonymous on this public route) is counted against the address:
+    // it buys no fresh bucket.
+    let forged = crate::helpers::client_with_token("forged.token.value");
+    for _ in 0..2 {
+        assert_eq!(status(forged.clone()).await, StatusCode::OK);
+    }
+    assert_eq!(status(anonymous).await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
 async fn rate_limiting_is_off_unless_asked_for() {
     let app = serving(api::ServeOptions::default()).await;
     for _ in 0..300 {

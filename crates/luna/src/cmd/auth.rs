@@ -2,7 +2,8 @@
 //! on loopback; any other address only with an admin credential the operator knows), the
 //! signing secret (configured, or shared through the database), and the admin credential
 //! (configured with `LUNA_ADMIN_TOKEN`, or generated on first start and printed once, like
-//! Jupyter's token; `luna admin-token --rotate` prints a new one).
+//! Jupyter's token; `luna admin-token --rotate` prints a new one, which running servers adopt
+//! within seconds).
 
 use std::net::SocketAddr;
 
@@ -73,8 +74,8 @@ pub fn announce(addr: SocketAddr, fresh: Option<&str>, relaxed: bool) {
 
 #[derive(Debug, clap::Args)]
 pub struct AdminTokenArgs {
-    /// Make a new admin token, print it, and make the old one invalid (running servers pick
-    /// it up when they restart).
+    /// Make a new admin token, print it, and make the old one invalid (running servers on
+    /// this database switch to it within two seconds).
     #[arg(long)]
     pub rotate: bool,
     #[command(flatten)]

@@ -8,7 +8,7 @@ use domain::{
 use uuid::Uuid;
 
 use super::{record, require};
-use crate::sql::{Conn, Sql, now};
+use crate::sql::{Conn, Sql, SqlBuilder, now};
 use crate::{StoreError, StoreResult};
 
 /// One row of `plans`.
@@ -139,6 +139,11 @@ async fn pending_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<Plan> 
 /// Invites more people to a plan still being organised (those already on it are left as they
 /// are). `NotFound` for an unknown plan or user.
 pub(crate) async fn invite<C: Conn>(c: &mut C, plan_id: PlanId, users: Vec<UserId>) -> StoreResult<Plan> {
+    // Invitations to one plan run one after the other (see `seats::lock_venue`), so two at once
+    // cannot each count the other's people as absent and pass the cap together.
+    let mut lock = SqlBuilder::new("SELECT id FROM plans WHERE id = ");
+    lock.bind(plan_id).push(C::FOR_UPDATE);
+    let _: Option<(Uuid,)> = c.fetch_optional(lock.finish()).await?;
     let plan = pending_plan(c, plan_id).await?;
     if users.contains(&plan.organizer_id) {
         return Err(StoreError::invalid("participant_ids", "must not include the organizer"));

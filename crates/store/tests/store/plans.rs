@@ -12,6 +12,7 @@ use crate::store_tests;
 store_tests!(
     a_plan_invites_people_who_answer_and_its_booking_confirms_it,
     a_plan_is_booked_at_most_once,
+    concurrent_invitations_never_pass_the_cap_together,
     the_same_key_and_request_replays_the_first_answer_and_books_nothing_new,
     a_key_reused_with_another_request_or_still_in_flight_is_refused,
     concurrent_requests_with_one_key_make_one_booking,
@@ -80,6 +81,37 @@ async fn a_plan_is_booked_at_most_once(store: DynStore) {
 
 fn key(scope: &str, k: &str, request: serde_json::Value) -> IdempotencyKey {
     IdempotencyKey { scope: scope.into(), key: k.into(), request }
+}
+
+async fn concurrent_invitations_never_pass_the_cap_together(store: DynStore) {
+    let max = domain::booking::MAX_GROUP_MEMBERS;
+    let ann = user(&store, "ann").await;
+    let v = venue_seating(&store, "v", 200).await;
+    let plan = store.create_plan(new_plan(ann.id, v.id, vec![])).await.unwrap();
+    let mut people = Vec::new();
+    for i in 0..(2 * max - 2) {
+        people.push(user(&store, &format!("guest{i}")).await.id);
+    }
+    // Two invitations that each fit alone (max - 1 people) but not together.
+    let store = Arc::new(store);
+    let tasks: Vec<_> = people
+        .chunks(max - 1)
+        .map(|group| {
+            let (store, group) = (store.clone(), group.to_vec());
+            tokio::spawn(async move { store.invite_to_plan(plan.id, group).await })
+        })
+        .collect();
+    let mut accepted = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => accepted += 1,
+            Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "participant_ids", "{e:?}"),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(accepted, 1, "exactly one of the two invitations fits");
+    let invited = store.get_plan(plan.id).await.unwrap().participants.len() - 1;
+    assert_eq!(invited, max - 1);
 }
 
 async fn the_same_key_and_request_replays_the_first_answer_and_books_nothing_new(store: DynStore) {
