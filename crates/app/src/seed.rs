@@ -14,7 +14,8 @@ use crate::{App, AppError, AppResult};
 
 /// Users per generated chunk, written in one store transaction. Fewer commits rewrite the
 /// pages of the random-key indexes (users, venue interests) fewer times: a 1M-user seed took
-/// 8 min 54 s in 5k-user chunks and 7 min 00 s in 50k ones; 100k ones were no faster.
+/// 8 min 54 s in 5k-user chunks and 7 min 00 s in 50k ones (before the faster index rebuild);
+/// 100k ones were no faster.
 const CHUNK_USERS: usize = 50_000;
 /// Venues per batch.
 const CHUNK_VENUES: usize = 10_000;

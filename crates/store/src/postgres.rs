@@ -10,7 +10,7 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPoolOptions}
 use sqlx::types::Json;
 use sqlx::{Arguments, Postgres};
 
-use crate::sql::{Arg, Conn, DeferrableIndex, FromDbRow, Sql};
+use crate::sql::{Arg, Conn, DeferrableIndex, FromDbRow, IndexBuild, Sql};
 use crate::store::SqlStore;
 use crate::{Backend, Store, StoreError, StoreResult};
 
@@ -64,6 +64,7 @@ impl Conn for PgConnection {
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const MAX_BINDS: usize = 65_535;
     const AFTER_BULK_LOAD: &'static [&'static str] = &["ANALYZE"];
+    const INDEX_BUILD: IndexBuild = IndexBuild { before: &[], after: &[] };
     const DEFERRABLE_INDEXES: &'static [DeferrableIndex] = &[
         DeferrableIndex {
             name: "interactions_user_idx",

@@ -146,6 +146,14 @@ pub(crate) struct DeferrableIndex {
     pub(crate) dedupe: Option<&'static str>,
 }
 
+/// Statements around the rebuild of the deferred indexes: `before` tunes the connection for
+/// big sorts, `after` puts back its everyday settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IndexBuild {
+    pub(crate) before: &'static [&'static str],
+    pub(crate) after: &'static [&'static str],
+}
+
 /// A database connection the store logic can run statements on (a pooled connection or an
 /// open transaction, through `DerefMut`).
 pub(crate) trait Conn: Send {
@@ -167,6 +175,9 @@ pub(crate) trait Conn: Send {
     /// statistics, and on SQLite a checkpoint that folds the write-ahead log (gigabytes after a
     /// large seed) back into the database file and truncates it.
     const AFTER_BULK_LOAD: &'static [&'static str];
+    /// Settings for rebuilding the deferred indexes, and the ones to restore after (both run
+    /// even when a rebuild fails).
+    const INDEX_BUILD: IndexBuild;
 
     /// Runs a statement; returns the number of rows it changed.
     fn execute(&mut self, sql: Sql) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;

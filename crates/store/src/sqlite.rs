@@ -19,7 +19,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Arguments, AssertSqlSafe, SqlSafeStr, SqlStr, Sqlite};
 
-use crate::sql::{Arg, Conn, DeferrableIndex, FromDbRow, Sql};
+use crate::sql::{Arg, Conn, DeferrableIndex, FromDbRow, IndexBuild, Sql};
 use crate::store::SqlStore;
 use crate::{Backend, Store, StoreError, StoreResult};
 
@@ -42,6 +42,8 @@ const READ_CACHE_KIB: i64 = 32 * 1024;
 /// commit instead of being spilled to the WAL again and again. Pages are only allocated as they
 /// are touched, so everyday writes never grow it.
 const WRITE_CACHE_KIB: i64 = 1024 * 1024;
+/// [`WRITE_CACHE_KIB`] as a statement (a test checks they agree).
+const WRITE_CACHE_PRAGMA: &str = "PRAGMA cache_size = -1048576";
 
 impl SqlStore<Sqlite> {
     /// Opens the database a `sqlite:` URL names (`sqlite://./luna-data/luna.db`,
@@ -179,6 +181,15 @@ impl Conn for SqliteConnection {
     const FOR_UPDATE: &'static str = "";
     const MAX_BINDS: usize = 32_766;
     const AFTER_BULK_LOAD: &'static [&'static str] = &["PRAGMA optimize", "PRAGMA wal_checkpoint(TRUNCATE)"];
+    // SQLite's sorter sorts on its worker threads (`threads`) only when its temporary storage
+    // is a file, and hands a run to a worker each time the page cache's worth of keys is
+    // gathered: with temp files and a 16 MiB cache, building the index of 19M interactions by
+    // venue took 12.8 s instead of 50 s on 2 cores. The temp files (about the size of the
+    // index) go to SQLite's temp folder (`SQLITE_TMPDIR`, else `TMPDIR`, else /var/tmp).
+    const INDEX_BUILD: IndexBuild = IndexBuild {
+        before: &["PRAGMA temp_store = FILE", "PRAGMA cache_size = -16384"],
+        after: &["PRAGMA temp_store = MEMORY", WRITE_CACHE_PRAGMA],
+    };
     const DEFERRABLE_INDEXES: &'static [DeferrableIndex] = &[
         DeferrableIndex {
             name: "interactions_id_key",
@@ -288,6 +299,11 @@ mod tests {
         }
         store.finish_bulk_load().await.unwrap();
         assert_eq!(indexes(&store).await, migrated);
+    }
+
+    #[test]
+    fn the_write_cache_is_restored_to_its_size_after_an_index_build() {
+        assert_eq!(WRITE_CACHE_PRAGMA, format!("PRAGMA cache_size = {}", cache(WRITE_CACHE_KIB)));
     }
 
     #[test]

@@ -76,9 +76,21 @@ pub(crate) async fn begin_bulk_load<C: Conn>(c: &mut C) -> StoreResult<()> {
     Ok(())
 }
 
-/// Creates whichever deferred indexes are missing (a no-op when none are). A unique index that
-/// meets duplicates loaded while it was gone keeps the first copy of each key.
+/// Creates whichever deferred indexes are missing (a no-op when none are), with the backend's
+/// [`Conn::INDEX_BUILD`] settings. A unique index that meets duplicates loaded while it was gone
+/// keeps the first copy of each key.
 pub(crate) async fn finish_bulk_load<C: Conn>(c: &mut C) -> StoreResult<()> {
+    for statement in C::INDEX_BUILD.before {
+        c.execute(Sql::new(statement)).await?;
+    }
+    let built = build_deferred_indexes(c).await;
+    for statement in C::INDEX_BUILD.after {
+        c.execute(Sql::new(statement)).await?;
+    }
+    built
+}
+
+async fn build_deferred_indexes<C: Conn>(c: &mut C) -> StoreResult<()> {
     for index in C::DEFERRABLE_INDEXES {
         match (c.execute(Sql::new(index.create)).await.map_err(StoreError::from), index.dedupe) {
             (Ok(_), _) => {}
