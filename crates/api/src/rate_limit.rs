@@ -72,9 +72,8 @@ pub enum ClientKey {
 /// The key a request is limited by: its token's user or the admin when `auth` accepts the
 /// bearer token, else its peer address.
 pub fn client_key(req: &Request, auth: &Auth) -> ClientKey {
-    let bearer = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    if let Some(token) = bearer.and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))) {
-        let token = token.trim();
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if let Some(token) = header.and_then(crate::auth::bearer_token) {
         if auth.is_admin_token(token) {
             return ClientKey::Admin;
         }
@@ -170,12 +169,13 @@ mod tests {
         ClientKey::Ip(IpAddr::from([10, 0, 0, n]))
     }
 
+    fn limiter(per_second: f64, burst: u32) -> RateLimiter {
+        RateLimiter::new(RateLimitSettings { per_second, burst, ..RateLimitSettings::default() }, Auth::default())
+    }
+
     #[test]
     fn a_burst_is_allowed_then_refused_until_tokens_refill() {
-        let limiter = RateLimiter::new(
-            RateLimitSettings { per_second: 2.0, burst: 3, ..RateLimitSettings::default() },
-            Auth::default(),
-        );
+        let limiter = limiter(2.0, 3);
         let t0 = Instant::now();
         for _ in 0..3 {
             assert_eq!(limiter.check(ip(1), t0), Ok(()));
@@ -188,10 +188,7 @@ mod tests {
 
     #[test]
     fn retry_after_counts_whole_seconds_until_a_token_is_back() {
-        let limiter = RateLimiter::new(
-            RateLimitSettings { per_second: 0.25, burst: 1, ..RateLimitSettings::default() },
-            Auth::default(),
-        );
+        let limiter = limiter(0.25, 1);
         let t0 = Instant::now();
         assert_eq!(limiter.check(ip(1), t0), Ok(()));
         assert_eq!(limiter.check(ip(1), t0), Err(4));

@@ -63,11 +63,9 @@ fn resolve_caller(auth: &Auth, parts: &Parts, entry: Option<&Entry>) -> Result<C
         Some(value) => {
             let value =
                 value.to_str().map_err(|_| ApiError::Unauthorized("a malformed Authorization header".into()))?;
-            let token = value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
+            let token = super::bearer_token(value)
                 .ok_or_else(|| ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into()))?;
-            Some(token.trim().to_string())
+            Some(token.to_string())
         }
         None if entry.is_some_and(|e| e.sse) => query_token(parts.uri.query()),
         None => None,

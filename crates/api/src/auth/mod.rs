@@ -22,6 +22,12 @@ pub use security_doc::security_markdown;
 pub use token::{Claims, Signer, TokenError};
 
 /// The URI as logs may show it: an `access_token` query parameter (SSE streams) is masked.
+/// The token of an `Authorization` header value of the form `Bearer <token>` (either case of
+/// `bearer`), trimmed.
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
+    value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim)
+}
+
 pub fn redacted_uri(uri: &axum::http::Uri) -> String {
     let Some(query) = uri.query().filter(|q| q.contains("access_token=")) else {
         return uri.to_string();
