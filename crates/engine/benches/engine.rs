@@ -19,6 +19,10 @@ use engine::{
 };
 use uuid::Uuid;
 
+/// The server's allocator, so allocation costs here are the ones a request pays.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn env<T: std::str::FromStr>(k: &str, d: T) -> T {
     std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
 }

@@ -135,6 +135,13 @@ pub(crate) fn chord_for_km(km: f64) -> f64 {
     2.0 * r * (theta / 2.0).sin()
 }
 
+/// The great-circle distance (km) between two points given by [`to_xyz`]: the haversine
+/// distance of their latitudes and longitudes, with one square root and one arcsine.
+pub(crate) fn great_circle_km(a: &[f64; 3], b: &[f64; 3]) -> f64 {
+    let (dx, dy, dz) = (a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+    km_for_chord((dx * dx + dy * dy + dz * dz).sqrt())
+}
+
 /// The great-circle distance (km) that corresponds to a chord length (km).
 pub(crate) fn km_for_chord(chord: f64) -> f64 {
     let r = domain::geo::EARTH_RADIUS_KM;
@@ -162,10 +169,14 @@ mod tests {
         for km in [0.0, 0.5, 10.0, 500.0] {
             assert!((km_for_chord(chord_for_km(km)) - km).abs() < 1e-9);
         }
-        let (a, b) = (to_xyz(40.7580, -73.9855), to_xyz(40.6743, -73.9700));
-        let chord = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt();
-        let d = domain::haversine_km(40.7580, -73.9855, 40.6743, -73.9700);
-        assert!((km_for_chord(chord) - d).abs() < 1e-6);
+        // From 15 metres across a street to across an ocean.
+        let pairs =
+            [(40.7580, -73.9855, 40.7581, -73.9856), (40.7580, -73.9855, 40.6743, -73.9700), (40.7, -74.0, 51.5, -0.1)];
+        for (la1, lo1, la2, lo2) in pairs {
+            let d = domain::haversine_km(la1, lo1, la2, lo2);
+            let by_chord = great_circle_km(&to_xyz(la1, lo1), &to_xyz(la2, lo2));
+            assert!((by_chord - d).abs() < 1e-9 * d.max(1.0), "{by_chord} vs haversine {d}");
+        }
     }
 
     #[test]

@@ -47,11 +47,13 @@ pub(crate) struct Features {
     pub dietary_ok: bool,
 }
 
-/// A venue's changing numbers a query reads: its decayed trend and positive count.
+/// A venue's numbers a query reads from outside its row: its decayed trend and positive count
+/// (counters), and the learned model's raw score (the model's tables).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct VenueNumbers {
     trend: f64,
     pos: u32,
+    learned: Option<f64>,
 }
 
 /// A scored candidate.
@@ -118,7 +120,7 @@ impl<'a> ScoreCtx<'a> {
         }
         let model = st.model.as_deref();
         let model_user = model.and_then(|m| m.user_vector(st, u));
-        let distance_scale = personal_distance(st, &s.ranker, user, filter.origin);
+        let distance_scale = personal_distance(st, &s.ranker, user, &filter);
         Self {
             st,
             s: &s.ranker,
@@ -136,10 +138,9 @@ impl<'a> ScoreCtx<'a> {
         }
     }
 
-    fn features(&mut self, v: u32, row: &VenueRow, max_pos: u32, dynamic: VenueNumbers) -> Features {
+    fn features(&mut self, v: u32, row: &VenueRow, d: Option<f64>, max_pos: u32, dynamic: VenueNumbers) -> Features {
         let s = self.s;
         let st = self.st;
-        let d = self.filter.distance(row);
         let mut f = Features {
             proximity: d.map_or(0.0, |d| (-d / self.distance_scale).exp()),
             dietary_ok: true,
@@ -156,12 +157,17 @@ impl<'a> ScoreCtx<'a> {
             f.just_visited = a.last_visit > 0 && days >= 0.0 && days <= s.just_visited_days;
         }
         if let Some(p) = &self.user.prefs {
-            let mut parts = Vec::with_capacity(3);
+            // Up to three parts (cuisine, price, ambiance), averaged over those the user stated.
+            let (mut sum, mut parts) = (0.0, 0u32);
+            let mut part = |x: f64| {
+                sum += x;
+                parts += 1;
+            };
             if !p.cuisines.is_empty() {
                 // Stated cuisines come favourite first: a match counts less further down.
                 let rank = row.cuisine_h.and_then(|c| p.cuisines_ranked.iter().position(|&x| x == c));
                 f.cuisine_match = rank.is_some() || sorted_intersection(&p.cuisines, &row.tags_h) > 0;
-                parts.push(match rank {
+                part(match rank {
                     Some(r) => (1.0 - 0.12 * r as f64).max(0.4),
                     None if f.cuisine_match => 0.5,
                     None => 0.0,
@@ -171,13 +177,13 @@ impl<'a> ScoreCtx<'a> {
                 // Closeness to the middle of the stated range, in units of its half width.
                 let mid = f64::from(p.price_min + p.price_max) / 2.0;
                 let half = f64::from(p.price_max - p.price_min) / 2.0 + 0.5;
-                parts.push((-0.5 * ((f64::from(price) - mid) / half).powi(2)).exp());
+                part((-0.5 * ((f64::from(price) - mid) / half).powi(2)).exp());
             }
             if !p.ambiance.is_empty() {
-                parts.push(sorted_intersection(&p.ambiance, &row.tags_h) as f64 / p.ambiance.len() as f64);
+                part(sorted_intersection(&p.ambiance, &row.tags_h) as f64 / p.ambiance.len() as f64);
             }
-            if !parts.is_empty() {
-                f.preference = parts.iter().sum::<f64>() / parts.len() as f64;
+            if parts > 0 {
+                f.preference = sum / f64::from(parts);
             }
             if matches!(row.category, Category::Restaurant | Category::Cafe | Category::Bar) {
                 f.dietary_ok = p.dietary.iter().all(|need| need.iter().any(|h| row.tags_h.binary_search(h).is_ok()));
@@ -192,9 +198,7 @@ impl<'a> ScoreCtx<'a> {
             f.friends = n;
             f.social = 1.0 - (-w / s.social_scale.max(1e-6)).exp();
         }
-        if let (Some(m), Some(uv)) = (self.model, &self.model_user) {
-            f.learned = m.score(uv, v);
-        }
+        f.learned = dynamic.learned;
         let pos = dynamic.pos;
         f.popularity = if max_pos > 0 { (1.0 + f64::from(pos)).ln() / (1.0 + f64::from(max_pos)).ln() } else { 0.0 };
         f.rating = row.rating.map_or(0.0, |r| ((r - 3.0) / 2.0).clamp(0.0, 1.0));
@@ -206,23 +210,31 @@ impl<'a> ScoreCtx<'a> {
         let st = self.st;
         let max_pos = st.delta.max_pos;
         let mut out: Vec<Scored> = Vec::with_capacity(cands.len());
-        // The venues' changing numbers live in separate allocations, one cache miss each: read
-        // them all first in a tight loop, where the CPU overlaps the misses, rather than one at a
-        // time between the other features.
+        // Each candidate's row, counters and model vector live in separate allocations, a cache
+        // miss each: fetch them all first in a tight loop of independent loads, where the CPU
+        // overlaps the misses, rather than one at a time between the other features.
         let decay = ((st.snap.trend_t0 - self.now) as f64 / st.snap.half_life_secs).exp2();
-        let numbers: Vec<VenueNumbers> = cands
+        let model = self.model.zip(self.model_user.as_deref());
+        let fetched: Vec<(u32, &VenueRow, VenueNumbers)> = cands
             .iter()
-            .map(|&v| {
-                st.vdyn(v).map_or_else(VenueNumbers::default, |d| VenueNumbers { trend: d.trend * decay, pos: d.pos })
+            .filter_map(|&v| {
+                let row = st.live_venue(v)?;
+                let mut n = st.vdyn(v).map_or_else(VenueNumbers::default, |d| VenueNumbers {
+                    trend: d.trend * decay,
+                    pos: d.pos,
+                    learned: None,
+                });
+                n.learned = model.and_then(|(m, uv)| m.score(uv, v));
+                Some((v, row, n))
             })
             .collect();
-        for (&v, &dynamic) in cands.iter().zip(&numbers) {
-            let Some(row) = st.live_venue(v) else { continue };
-            let f = self.features(v, row, max_pos, dynamic);
+        for (v, row, dynamic) in fetched {
+            let distance_km = self.filter.distance(row);
+            let f = self.features(v, row, distance_km, max_pos, dynamic);
             if !f.dietary_ok && self.s.dietary_hard {
                 continue;
             }
-            out.push(Scored { v, score: 0.0, distance_km: self.filter.distance(row), f, diversity_penalty: 0.0 });
+            out.push(Scored { v, score: 0.0, distance_km, f, diversity_penalty: 0.0 });
         }
         let max_trend = out.iter().map(|c| c.f.trending).fold(0.0, f64::max);
         let (lo, hi) = out
@@ -325,16 +337,15 @@ impl<'a> ScoreCtx<'a> {
 
 /// The proximity scale of a user: the mean distance from the origin of the venues they engaged
 /// with (times a factor, within 0.3 to 3 times the default), or the default scale.
-fn personal_distance(st: &State, s: &RankerSettings, user: &UserRow, origin: Option<(f64, f64)>) -> f64 {
+fn personal_distance(st: &State, s: &RankerSettings, user: &UserRow, filter: &Filter) -> f64 {
     let default = s.proximity_scale_km.max(0.01);
-    let Some((lat, lng)) = origin else { return default };
-    if s.personal_distance_factor <= 0.0 {
+    if filter.origin.is_none() || s.personal_distance_factor <= 0.0 {
         return default;
     }
     let (mut sum, mut n) = (0.0, 0usize);
     for a in &user.history {
-        if let Some(row) = st.live_venue(a.venue) {
-            sum += domain::haversine_km(lat, lng, row.lat, row.lng);
+        if let Some(d) = st.live_venue(a.venue).and_then(|row| filter.distance(row)) {
+            sum += d;
             n += 1;
         }
     }
@@ -349,8 +360,14 @@ fn personal_distance(st: &State, s: &RankerSettings, user: &UserRow, origin: Opt
 /// pick records the penalty that placed it (`diversity_penalty`, at least enough to keep the
 /// reported scores in list order), so the answer is sorted by the score it shows.
 pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, limit: usize) -> Vec<Scored> {
-    pool.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.v.cmp(&b.v)));
-    pool.truncate(limit.saturating_mul(5).max(limit + 20));
+    // Only the best few can be picked: select them (linear) before sorting them.
+    let by_score = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.v.cmp(&b.v));
+    let keep = limit.saturating_mul(5).max(limit + 20);
+    if pool.len() > keep {
+        pool.select_nth_unstable_by(keep, by_score);
+        pool.truncate(keep);
+    }
+    pool.sort_by(by_score);
     let key = |c: &Scored| st.venue(c.v).map(|r| (r.category, r.cuisine_h));
     let mut cat_n: HashMap<Category, usize> = HashMap::new();
     let mut cui_n: FastMap<u64, usize> = FastMap::default();
@@ -411,8 +428,12 @@ pub(crate) fn recommend(
         diversify(st, &s.ranker, scored, q.limit)
     } else {
         let mut v = scored;
-        v.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.v.cmp(&b.v)));
-        v.truncate(q.limit);
+        let by_score = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.v.cmp(&b.v));
+        if v.len() > q.limit {
+            v.select_nth_unstable_by(q.limit, by_score);
+            v.truncate(q.limit);
+        }
+        v.sort_by(by_score);
         v
     };
     Ok(picked

@@ -18,7 +18,7 @@ use crate::settings::EngineSettings;
 use crate::state::{State, UserRow, VenueRow};
 use crate::types::{Ranker, VenueQuery, VenueRecommendation, VenueSummary};
 use crate::util::FastMap;
-use crate::util::{chord_for_km, km_for_chord};
+use crate::util::{chord_for_km, great_circle_km, km_for_chord, to_xyz};
 
 pub(crate) use context::LocalClock;
 pub(crate) use default::{ScoreCtx, Scored};
@@ -66,7 +66,9 @@ fn validate(q: &VenueQuery) -> Result<(), EngineError> {
 /// Hard filters of a query, checked on every candidate.
 #[derive(Debug, Clone)]
 pub(crate) struct Filter {
-    pub origin: Option<(f64, f64)>,
+    origin: Option<(f64, f64)>,
+    /// The origin on the sphere (km), for distances by chord.
+    origin_xyz: Option<[f64; 3]>,
     pub radius_km: Option<f64>,
     pub category: Option<Category>,
     pub price: (Option<i16>, Option<i16>),
@@ -82,6 +84,7 @@ impl Filter {
         exclude.sort_unstable();
         Self {
             origin,
+            origin_xyz: origin.map(|(lat, lng)| to_xyz(lat, lng)),
             radius_km: q.radius_km,
             category: q.category,
             price: (q.price_min, q.price_max),
@@ -115,9 +118,10 @@ impl Filter {
         true
     }
 
-    /// Distance from the origin (haversine, km) if there is one.
+    /// Great-circle distance from the origin (km) if there is one: the haversine distance,
+    /// computed from the chord between the stored points (one square root and one arcsine).
     pub fn distance(&self, row: &VenueRow) -> Option<f64> {
-        self.origin.map(|(lat, lng)| domain::haversine_km(lat, lng, row.lat, row.lng))
+        self.origin_xyz.map(|o| great_circle_km(&o, &row.xyz))
     }
 
     /// Whether a distance is within the radius filter.
@@ -176,7 +180,7 @@ pub(crate) fn candidates(
         let radius = f.radius_km.unwrap_or(c.default_radius_km);
         let max_chord2 = chord_for_km(radius).powi(2);
         let mut taken = 0;
-        for (p, d2) in st.snap.rtree.nearest_neighbor_iter_with_distance_2(&crate::util::to_xyz(lat, lng)) {
+        for (p, d2) in st.snap.rtree.nearest_neighbor_iter_with_distance_2(&to_xyz(lat, lng)) {
             if d2 > max_chord2 || taken >= c.spatial {
                 break;
             }
@@ -205,10 +209,27 @@ pub(crate) fn candidates(
     for a in hist.into_iter().filter(|a| ok(a.venue)).take(c.history) {
         push(a.venue, &mut out);
     }
+    // Friends' venues by weight. Hundreds of them, of which the first `c.friends` that pass
+    // are taken: only a head twice that size is sorted, the rest only if the head runs out.
     let mut friend_venues: Vec<(u32, f64)> = friends.iter().map(|(&v, x)| (v, x.1)).collect();
-    friend_venues.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    for (v, _) in friend_venues.into_iter().filter(|(v, _)| ok(*v)).take(c.friends) {
-        push(v, &mut out);
+    let by_weight = |a: &(u32, f64), b: &(u32, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    let mut sorted = (2 * c.friends).min(friend_venues.len());
+    if sorted < friend_venues.len() {
+        friend_venues.select_nth_unstable_by(sorted, by_weight);
+    }
+    friend_venues[..sorted].sort_unstable_by(by_weight);
+    let (mut i, mut taken) = (0, 0);
+    while taken < c.friends && i < friend_venues.len() {
+        if i == sorted {
+            friend_venues[sorted..].sort_unstable_by(by_weight);
+            sorted = friend_venues.len();
+        }
+        let v = friend_venues[i].0;
+        i += 1;
+        if ok(v) {
+            push(v, &mut out);
+            taken += 1;
+        }
     }
     out
 }
