@@ -82,6 +82,8 @@ impl std::hash::Hasher for IdHasher {
 
 /// A hash map keyed by indices or ids, with [`IdHasher`].
 pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
+/// A hash set with [`IdHasher`], for small integer keys.
+pub type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<IdHasher>>;
 
 /// SplitMix64: a tiny, fast, seeded generator (training and synthetic data only).
 #[derive(Debug, Clone)]

@@ -13,8 +13,9 @@
 //! as a full scan's.
 
 use crate::error::EngineError;
-use crate::state::State;
+use crate::state::{State, UserRow};
 use crate::types::{Reason, VenueQuery, VenueRecommendation};
+use crate::util::{FastSet, great_circle_km, to_xyz};
 use crate::venues::{Filter, frontier_km, summary};
 
 /// The three parts of a seed2 venue score.
@@ -28,10 +29,10 @@ pub(crate) struct Seed2Parts {
 }
 
 /// Scores one venue exactly as the seed does.
-pub(crate) fn score(st: &State, u: u32, v: u32, origin: (f64, f64), max_pos: u32) -> Option<Seed2Parts> {
+/// `origin` is the search point given by [`to_xyz`]; the distance is the haversine one.
+pub(crate) fn score(st: &State, user: &UserRow, v: u32, origin: &[f64; 3], max_pos: u32) -> Option<Seed2Parts> {
     let row = st.live_venue(v)?;
-    let user = st.user(u)?;
-    let distance_km = domain::haversine_km(origin.0, origin.1, row.lat, row.lng);
+    let distance_km = great_circle_km(origin, &row.xyz);
     let preference = user.agg(v).map_or(0.0, |a| a.seed2_preference());
     let spatial = (-0.3 * distance_km).exp();
     let pos = st.vdyn(v).map_or(0, |d| d.pos);
@@ -43,14 +44,12 @@ pub(crate) fn score(st: &State, u: u32, v: u32, origin: (f64, f64), max_pos: u32
 struct TopK {
     k: usize,
     items: Vec<(f64, u32, Seed2Parts)>,
-    seen: std::collections::HashSet<u32>,
+    /// Venues already considered (scored or filtered out).
+    seen: FastSet<u32>,
 }
 
 impl TopK {
     fn offer(&mut self, v: u32, p: Seed2Parts) {
-        if !self.seen.insert(v) {
-            return;
-        }
         let pos = self.items.partition_point(|(s, w, _)| *s > p.score || (*s == p.score && *w < v));
         if pos < self.k {
             self.items.insert(pos, (p.score, v, p));
@@ -70,15 +69,16 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
     let f = Filter::from_query(st, q, Some(origin));
     let max_pos = st.delta.max_pos;
     let mut top = TopK { k: q.limit, items: Vec::with_capacity(q.limit + 1), seen: Default::default() };
+    let from = to_xyz(origin.0, origin.1);
     let consider = |v: u32, top: &mut TopK| {
-        if top.seen.contains(&v) {
+        if !top.seen.insert(v) {
             return;
         }
         let Some(row) = st.live_venue(v) else { return };
         if !f.passes(st, v, row) {
             return;
         }
-        if let Some(p) = score(st, u, v, origin, max_pos)
+        if let Some(p) = score(st, user, v, &from, max_pos)
             && f.within(Some(p.distance_km))
         {
             top.offer(v, p);
@@ -90,7 +90,7 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
     for &v in st.delta.venues.keys() {
         consider(v, &mut top);
     }
-    let near = st.snap.rtree.nearest_neighbor_iter_with_distance_2(&crate::util::to_xyz(origin.0, origin.1));
+    let near = st.snap.rtree.nearest_neighbor_iter_with_distance_2(&from);
     let mut popular = st.snap.pop_order.iter();
     let mut dirty = st.delta.dirty_pop.iter();
     let mut pop_front = max_pos;
