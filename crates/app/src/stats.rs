@@ -127,7 +127,7 @@ impl App {
     }
 
     /// Publishes the current figures on the `metrics` channel and exports them to Prometheus.
-    pub async fn publish_metrics_snapshot(&self) -> bus::BusResult<domain::Event> {
+    pub async fn publish_metrics_snapshot(&self) -> bus::BusResult<std::sync::Arc<domain::Event>> {
         let snapshot = self.telemetry.snapshot(self.bus.published_counts());
         export(&snapshot);
         let data = serde_json::to_value(&snapshot).unwrap_or_default();

@@ -55,11 +55,12 @@ pub type Subscription = futures::stream::BoxStream<'static, Delivery>;
 pub trait EventBus: Send + Sync + 'static {
     /// `memory` or `redis`.
     fn backend(&self) -> &'static str;
-    /// Appends an event to its channel and returns it with its id.
-    async fn publish(&self, event: Publish) -> BusResult<Event>;
+    /// Appends an event to its channel and returns it with its id (shared with the live
+    /// subscribers, not copied).
+    async fn publish(&self, event: Publish) -> BusResult<Arc<Event>>;
     /// Appends events in order; returns those appended (a prefix of `events`) and the error that
     /// stopped the rest, if any. Backends that can send a batch in one round trip do (Redis).
-    async fn publish_many(&self, events: Vec<Publish>) -> (Vec<Event>, Option<BusError>) {
+    async fn publish_many(&self, events: Vec<Publish>) -> (Vec<Arc<Event>>, Option<BusError>) {
         let mut out = Vec::with_capacity(events.len());
         for e in events {
             match self.publish(e).await {

@@ -62,7 +62,7 @@ impl EventBus for MemoryBus {
         "memory"
     }
 
-    async fn publish(&self, p: Publish) -> BusResult<Event> {
+    async fn publish(&self, p: Publish) -> BusResult<Arc<Event>> {
         let event = {
             let mut st = self.lock(p.channel);
             let millis = u64::try_from(p.timestamp.timestamp_millis()).unwrap_or(0);
@@ -85,7 +85,7 @@ impl EventBus for MemoryBus {
             event
         };
         self.counts[Self::slot(event.channel)].fetch_add(1, Ordering::Relaxed);
-        Ok(Arc::unwrap_or_clone(event))
+        Ok(event)
     }
 
     async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription> {

@@ -190,14 +190,14 @@ impl EventBus for RedisBus {
         "redis"
     }
 
-    async fn publish(&self, p: Publish) -> BusResult<Event> {
+    async fn publish(&self, p: Publish) -> BusResult<Arc<Event>> {
         let id: String = self.xadd(&p)?.query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
-        Ok(appended(p, id))
+        Ok(Arc::new(appended(p, id)))
     }
 
     /// One pipeline, one round trip. On an error nothing is reported appended, though some may
     /// have been: the caller publishes them again (at-least-once, same `source_id`).
-    async fn publish_many(&self, events: Vec<Publish>) -> (Vec<Event>, Option<BusError>) {
+    async fn publish_many(&self, events: Vec<Publish>) -> (Vec<Arc<Event>>, Option<BusError>) {
         if events.is_empty() {
             return (Vec::new(), None); // Redis refuses an empty pipeline
         }
@@ -209,7 +209,7 @@ impl EventBus for RedisBus {
             };
         }
         match pipe.query_async::<Vec<String>>(&mut self.conn.clone()).await {
-            Ok(ids) => (events.into_iter().zip(ids).map(|(p, id)| appended(p, id)).collect(), None),
+            Ok(ids) => (events.into_iter().zip(ids).map(|(p, id)| Arc::new(appended(p, id))).collect(), None),
             Err(e) => (Vec::new(), Some(unavailable(e))),
         }
     }

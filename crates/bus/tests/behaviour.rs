@@ -63,7 +63,7 @@ async fn events_on_a_channel_arrive_in_order_with_increasing_ids() {
         let mut sub = bus.subscribe(Some(Channel::Bookings)).await.expect("subscribed");
         let mut ids = Vec::new();
         for n in 0..20 {
-            ids.push(bus.publish(event(Channel::Bookings, n)).await.expect("published").id);
+            ids.push(bus.publish(event(Channel::Bookings, n)).await.expect("published").id.clone());
         }
         for (n, id) in ids.iter().enumerate() {
             let e = next_event(&mut sub).await;
@@ -185,7 +185,7 @@ async fn a_resumed_feed_replays_the_backlog_then_goes_live_without_gap_or_duplic
     for (bus, r) in backends().await {
         let mut ids = Vec::new();
         for n in 0..10 {
-            ids.push(bus.publish(event(Channel::Social, n)).await.expect("published").id);
+            ids.push(bus.publish(event(Channel::Social, n)).await.expect("published").id.clone());
         }
         let resume = Cursor::parse(&ids[3], &[Channel::Social]).expect("cursor");
         // Publishing while the feed opens and catches up: each event must come exactly once.

@@ -390,12 +390,12 @@ impl EventBus for TestBus {
         self.inner.backend()
     }
 
-    async fn publish(&self, event: Publish) -> BusResult<Event> {
+    async fn publish(&self, event: Publish) -> BusResult<Arc<Event>> {
         self.check()?;
         self.inner.publish(event).await
     }
 
-    async fn publish_many(&self, events: Vec<Publish>) -> (Vec<Event>, Option<BusError>) {
+    async fn publish_many(&self, events: Vec<Publish>) -> (Vec<Arc<Event>>, Option<BusError>) {
         match self.check() {
             Ok(()) => self.inner.publish_many(events).await,
             Err(e) => (Vec::new(), Some(e)),
