@@ -68,7 +68,9 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
     let Some(origin) = q.point.map(|p| (p.lat, p.lng)).or(user.home) else { return Ok(Vec::new()) };
     let f = Filter::from_query(st, q, Some(origin));
     let max_pos = st.delta.max_pos;
-    let mut top = TopK { k: q.limit, items: Vec::with_capacity(q.limit + 1), seen: Default::default() };
+    // A query usually considers a few hundred venues: room for them up front, not by rehashing.
+    let seen = FastSet::with_capacity_and_hasher(1024, Default::default());
+    let mut top = TopK { k: q.limit, items: Vec::with_capacity(q.limit + 1), seen };
     let from = to_xyz(origin.0, origin.1);
     let consider = |v: u32, top: &mut TopK| {
         if !top.seen.insert(v) {
