@@ -355,19 +355,23 @@ fn personal_distance(st: &State, s: &RankerSettings, user: &UserRow, filter: &Fi
     (s.personal_distance_factor * sum / n as f64).clamp(0.3 * default, 3.0 * default)
 }
 
+/// Keeps the `n` best-scored candidates, best first (ties by venue index): a linear selection,
+/// then a sort of those only.
+fn keep_best(pool: &mut Vec<Scored>, n: usize) {
+    let by_score = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.v.cmp(&b.v));
+    if pool.len() > n {
+        pool.select_nth_unstable_by(n, by_score);
+        pool.truncate(n);
+    }
+    pool.sort_by(by_score);
+}
+
 /// Greedy MMR-style re-rank: each earlier pick of the same category or cuisine costs a
 /// penalty, and at most `max_per_cuisine` results share a cuisine while others remain. Each
 /// pick records the penalty that placed it (`diversity_penalty`, at least enough to keep the
 /// reported scores in list order), so the answer is sorted by the score it shows.
 pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, limit: usize) -> Vec<Scored> {
-    // Only the best few can be picked: select them (linear) before sorting them.
-    let by_score = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.v.cmp(&b.v));
-    let keep = limit.saturating_mul(5).max(limit + 20);
-    if pool.len() > keep {
-        pool.select_nth_unstable_by(keep, by_score);
-        pool.truncate(keep);
-    }
-    pool.sort_by(by_score);
+    keep_best(&mut pool, limit.saturating_mul(5).max(limit + 20));
     let key = |c: &Scored| st.venue(c.v).map(|r| (r.category, r.cuisine_h));
     let mut cat_n: HashMap<Category, usize> = HashMap::new();
     let mut cui_n: FastMap<u64, usize> = FastMap::default();
@@ -428,12 +432,7 @@ pub(crate) fn recommend(
         diversify(st, &s.ranker, scored, q.limit)
     } else {
         let mut v = scored;
-        let by_score = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.v.cmp(&b.v));
-        if v.len() > q.limit {
-            v.select_nth_unstable_by(q.limit, by_score);
-            v.truncate(q.limit);
-        }
-        v.sort_by(by_score);
+        keep_best(&mut v, q.limit);
         v
     };
     Ok(picked
