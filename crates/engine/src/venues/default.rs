@@ -397,7 +397,13 @@ pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, l
         };
         let mut c = pool.remove(i);
         let shown: f64 = out.last().map_or(adj, |p: &Scored| adj.min(p.score - p.diversity_penalty));
-        c.diversity_penalty = c.score - shown;
+        // The answer reports `score - penalty`: rounding must not lift that above `shown`, and so
+        // above the score reported before it.
+        let mut penalty = c.score - shown;
+        while c.score - penalty > shown {
+            penalty = penalty.next_up();
+        }
+        c.diversity_penalty = penalty;
         if let Some((cat, cui)) = key(&c) {
             *cat_n.entry(cat).or_default() += 1;
             if let Some(h) = cui {
