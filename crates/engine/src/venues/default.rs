@@ -63,8 +63,9 @@ pub(crate) struct Scored {
     pub score: f64,
     pub distance_km: Option<f64>,
     pub f: Features,
-    /// What diversification took off the score to rank it where it is (0 when not diversified).
-    pub diversity_penalty: f64,
+    /// The score the answer reports: `score`, less what diversification took off to rank it
+    /// where it is.
+    pub shown: f64,
 }
 
 /// Everything needed to score venues for one user and one query.
@@ -219,13 +220,9 @@ impl<'a> ScoreCtx<'a> {
             .iter()
             .filter_map(|&v| {
                 let row = st.live_venue(v)?;
-                let mut n = st.vdyn(v).map_or_else(VenueNumbers::default, |d| VenueNumbers {
-                    trend: d.trend * decay,
-                    pos: d.pos,
-                    learned: None,
-                });
-                n.learned = model.and_then(|(m, uv)| m.score(uv, v));
-                Some((v, row, n))
+                let (trend, pos) = st.vdyn(v).map_or((0.0, 0), |d| (d.trend * decay, d.pos));
+                let learned = model.and_then(|(m, uv)| m.score(uv, v));
+                Some((v, row, VenueNumbers { trend, pos, learned }))
             })
             .collect();
         for (v, row, dynamic) in fetched {
@@ -234,7 +231,7 @@ impl<'a> ScoreCtx<'a> {
             if !f.dietary_ok && self.s.dietary_hard {
                 continue;
             }
-            out.push(Scored { v, score: 0.0, distance_km, f, diversity_penalty: 0.0 });
+            out.push(Scored { v, score: 0.0, distance_km, f, shown: 0.0 });
         }
         let max_trend = out.iter().map(|c| c.f.trending).fold(0.0, f64::max);
         let (lo, hi) = out
@@ -249,6 +246,7 @@ impl<'a> ScoreCtx<'a> {
                 Ranker::Popularity => c.f.popularity,
                 Ranker::Default | Ranker::Seed2 => self.blend(&c.f),
             };
+            c.shown = c.score;
         }
         out
     }
@@ -318,7 +316,7 @@ impl<'a> ScoreCtx<'a> {
             let lost = c.score / s.just_visited_factor.max(1e-9) - c.score;
             add("just_visited", "you were just here".into(), -lost, String::new());
         }
-        add("diversity", "varied from the picks above".into(), -c.diversity_penalty, String::new());
+        add("diversity", "varied from the picks above".into(), c.shown - c.score, String::new());
         let mut ranked: Vec<&(Reason, String)> =
             rs.iter().filter(|(r, p)| r.contribution > 0.0 && !p.is_empty()).collect();
         ranked.sort_by(|a, b| b.0.contribution.total_cmp(&a.0.contribution));
@@ -368,8 +366,8 @@ fn keep_best(pool: &mut Vec<Scored>, n: usize) {
 
 /// Greedy MMR-style re-rank: each earlier pick of the same category or cuisine costs a
 /// penalty, and at most `max_per_cuisine` results share a cuisine while others remain. Each
-/// pick records the penalty that placed it (`diversity_penalty`, at least enough to keep the
-/// reported scores in list order), so the answer is sorted by the score it shows.
+/// pick's `shown` score is its penalised score, capped at the one shown before it, so the answer
+/// is sorted by the score it shows.
 pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, limit: usize) -> Vec<Scored> {
     keep_best(&mut pool, limit.saturating_mul(5).max(limit + 20));
     let key = |c: &Scored| st.venue(c.v).map(|r| (r.category, r.cuisine_h));
@@ -396,14 +394,7 @@ pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, l
             None => (0, pool[0].score), // only capped cuisines remain: take the best of them
         };
         let mut c = pool.remove(i);
-        let shown: f64 = out.last().map_or(adj, |p: &Scored| adj.min(p.score - p.diversity_penalty));
-        // The answer reports `score - penalty`: rounding must not lift that above `shown`, and so
-        // above the score reported before it.
-        let mut penalty = c.score - shown;
-        while c.score - penalty > shown {
-            penalty = penalty.next_up();
-        }
-        c.diversity_penalty = penalty;
+        c.shown = out.last().map_or(adj, |p: &Scored| adj.min(p.shown));
         if let Some((cat, cui)) = key(&c) {
             *cat_n.entry(cat).or_default() += 1;
             if let Some(h) = cui {
@@ -452,7 +443,7 @@ pub(crate) fn recommend(
             Some(VenueRecommendation {
                 venue_id: row.id,
                 venue_name: row.name.clone(),
-                score: c.score - c.diversity_penalty,
+                score: c.shown,
                 distance_km: c.distance_km.unwrap_or(0.0),
                 venue: summary(row),
                 reasons,

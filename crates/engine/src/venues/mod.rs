@@ -66,9 +66,9 @@ fn validate(q: &VenueQuery) -> Result<(), EngineError> {
 /// Hard filters of a query, checked on every candidate.
 #[derive(Debug, Clone)]
 pub(crate) struct Filter {
-    origin: Option<(f64, f64)>,
-    /// The origin on the sphere (km), for distances by chord.
-    origin_xyz: Option<[f64; 3]>,
+    /// Where the search starts, as a point on the sphere ([`to_xyz`], km): distances are by
+    /// chord from it.
+    origin: Option<[f64; 3]>,
     pub radius_km: Option<f64>,
     pub category: Option<Category>,
     pub price: (Option<i16>, Option<i16>),
@@ -83,8 +83,7 @@ impl Filter {
         let mut exclude: Vec<u32> = q.exclude.iter().filter_map(|id| st.venue_idx(id)).collect();
         exclude.sort_unstable();
         Self {
-            origin,
-            origin_xyz: origin.map(|(lat, lng)| to_xyz(lat, lng)),
+            origin: origin.map(|(lat, lng)| to_xyz(lat, lng)),
             radius_km: q.radius_km,
             category: q.category,
             price: (q.price_min, q.price_max),
@@ -121,7 +120,7 @@ impl Filter {
     /// Great-circle distance from the origin (km) if there is one: the haversine distance,
     /// computed from the chord between the stored points (one square root and one arcsine).
     pub fn distance(&self, row: &VenueRow) -> Option<f64> {
-        self.origin_xyz.map(|o| great_circle_km(&o, &row.xyz))
+        self.origin.map(|o| great_circle_km(&o, &row.xyz))
     }
 
     /// Whether a distance is within the radius filter.
@@ -176,11 +175,11 @@ pub(crate) fn candidates(
             push(v, &mut out);
         }
     }
-    if let Some((lat, lng)) = f.origin {
+    if let Some(origin) = f.origin {
         let radius = f.radius_km.unwrap_or(c.default_radius_km);
         let max_chord2 = chord_for_km(radius).powi(2);
         let mut taken = 0;
-        for (p, d2) in st.snap.rtree.nearest_neighbor_iter_with_distance_2(&to_xyz(lat, lng)) {
+        for (p, d2) in st.snap.rtree.nearest_neighbor_iter_with_distance_2(&origin) {
             if d2 > max_chord2 || taken >= c.spatial {
                 break;
             }

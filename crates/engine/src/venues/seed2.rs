@@ -15,7 +15,7 @@
 use crate::error::EngineError;
 use crate::state::{State, UserRow};
 use crate::types::{Reason, VenueQuery, VenueRecommendation};
-use crate::util::{FastSet, great_circle_km, to_xyz};
+use crate::util::FastSet;
 use crate::venues::{Filter, frontier_km, summary};
 
 /// The three parts of a seed2 venue score.
@@ -29,10 +29,10 @@ pub(crate) struct Seed2Parts {
 }
 
 /// Scores one venue exactly as the seed does.
-/// `origin` is the search point given by [`to_xyz`]; the distance is the haversine one.
-pub(crate) fn score(st: &State, user: &UserRow, v: u32, origin: &[f64; 3], max_pos: u32) -> Option<Seed2Parts> {
+/// The distance is the haversine one from the filter's origin (none: no score).
+pub(crate) fn score(st: &State, user: &UserRow, v: u32, f: &Filter, max_pos: u32) -> Option<Seed2Parts> {
     let row = st.live_venue(v)?;
-    let distance_km = great_circle_km(origin, &row.xyz);
+    let distance_km = f.distance(row)?;
     let preference = user.agg(v).map_or(0.0, |a| a.seed2_preference());
     let spatial = (-0.3 * distance_km).exp();
     let pos = st.vdyn(v).map_or(0, |d| d.pos);
@@ -67,11 +67,11 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
     let user = st.live_user(u).ok_or(EngineError::UnknownUser(q.user_id))?;
     let Some(origin) = q.point.map(|p| (p.lat, p.lng)).or(user.home) else { return Ok(Vec::new()) };
     let f = Filter::from_query(st, q, Some(origin));
+    let Some(from) = f.origin else { return Ok(Vec::new()) };
     let max_pos = st.delta.max_pos;
     // A query usually considers a few hundred venues: room for them up front, not by rehashing.
     let seen = FastSet::with_capacity_and_hasher(1024, Default::default());
     let mut top = TopK { k: q.limit, items: Vec::with_capacity(q.limit + 1), seen };
-    let from = to_xyz(origin.0, origin.1);
     let consider = |v: u32, top: &mut TopK| {
         if !top.seen.insert(v) {
             return;
@@ -80,7 +80,7 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
         if !f.passes(st, v, row) {
             return;
         }
-        if let Some(p) = score(st, user, v, &from, max_pos)
+        if let Some(p) = score(st, user, v, &f, max_pos)
             && f.within(Some(p.distance_km))
         {
             top.offer(v, p);

@@ -147,9 +147,9 @@ fn seed2_matches_full_scan(live_likes: usize) {
         let uid = st.user(u).unwrap().id;
         let got: Vec<_> = e.recommend_venues(&VenueQuery::new(uid, 10, Ranker::Seed2)).unwrap();
         let user = st.user(u).unwrap();
-        let home = user.home.map(|(lat, lng)| crate::util::to_xyz(lat, lng)).unwrap();
+        let from_home = super::Filter::from_query(&st, &VenueQuery::new(uid, 10, Ranker::Seed2), user.home);
         let mut all: Vec<(f64, u32)> = (0..st.n_venues())
-            .filter_map(|v| super::seed2::score(&st, user, v, &home, st.delta.max_pos).map(|p| (p.score, v)))
+            .filter_map(|v| super::seed2::score(&st, user, v, &from_home, st.delta.max_pos).map(|p| (p.score, v)))
             .collect();
         all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let want: Vec<_> = all.iter().take(10).map(|x| (st.venue(x.1).unwrap().id, x.0)).collect();
