@@ -13,7 +13,7 @@ pub const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"
 
 /// Opening intervals per weekday as (open, close) minutes after local midnight, with
 /// `close` in `open+1 ..= open+1440` (a value past 1440 runs into the next day).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct OpeningHours {
     pub days: [Vec<(u16, u16)>; 7],
 }

@@ -27,6 +27,8 @@ pub struct EngineBuilder {
     venue_ix: FastMap<Uuid, u32>,
     tzs: Vec<Tz>,
     tz_ix: HashMap<String, u16>,
+    /// Opening hours seen so far, one shared copy each.
+    hours: HashMap<domain::OpeningHours, Arc<domain::OpeningHours>>,
     t0: Option<i64>,
     half_life_secs: f64,
 }
@@ -50,6 +52,7 @@ impl EngineBuilder {
             venue_ix: FastMap::default(),
             tzs: vec![chrono_tz::America::New_York],
             tz_ix: HashMap::from([("America/New_York".to_string(), 0)]),
+            hours: HashMap::new(),
             t0: None,
             half_life_secs,
         }
@@ -102,7 +105,9 @@ impl EngineBuilder {
     pub fn add_venue(&mut self, v: &Venue) {
         let tz = tz_index(&mut self.tzs, &mut self.tz_ix, &v.timezone);
         let ix = self.venue_slot(v.id) as usize;
-        self.venues[ix] = Some(ingest::venue_row(v, tz));
+        let mut row = ingest::venue_row(v, tz);
+        row.hours = row.hours.map(|h| self.hours.entry((*h).clone()).or_insert(h).clone());
+        self.venues[ix] = Some(row);
     }
 
     /// Adds a directed social edge.
@@ -210,6 +215,7 @@ pub(crate) fn dead_venue(id: Uuid) -> VenueRow {
         cuisine: None,
         cuisine_h: None,
         tags_h: Vec::new(),
+        tag_bits: 0,
         price: None,
         rating: None,
         lat: 0.0,
@@ -260,5 +266,17 @@ pub(crate) fn assemble(
     });
     let mut pop_order: Vec<u32> = (0..venues.len() as u32).filter(|&i| venues[i as usize].alive).collect();
     pop_order.sort_by_key(|&i| std::cmp::Reverse(vdyn[i as usize].pos));
-    Snapshot { users, venues, vdyn, user_ix, venue_ix, rtree, pop_order: Arc::new(pop_order), trend_t0, half_life_secs }
+    let vnum = Arc::new(vdyn.iter().map(|d| (d.trend, d.pos)).collect());
+    Snapshot {
+        users,
+        venues,
+        vdyn,
+        vnum,
+        user_ix,
+        venue_ix,
+        rtree,
+        pop_order: Arc::new(pop_order),
+        trend_t0,
+        half_life_secs,
+    }
 }

@@ -1,11 +1,13 @@
 //! Turning domain values into engine rows: shared by the builder (bulk load) and by `apply`
 //! (live events), so both paths count exactly the same way.
 
+use std::sync::Arc;
+
 use chrono::Datelike;
 use domain::{Booking, Interaction, InteractionType, User, UserPreferences, Venue};
 
 use crate::state::{Prefs, UserRow, VenueDyn, VenueRow};
-use crate::util::{tag_hash, tag_hashes, to_secs, to_xyz};
+use crate::util::{tag_bits, tag_hash, tag_hashes, to_secs, to_xyz};
 
 /// Copies a user's profile into a row, keeping its history and graph.
 pub(crate) fn set_profile(row: &mut UserRow, u: &User) {
@@ -42,6 +44,7 @@ pub(crate) fn prefs_from(p: &UserPreferences) -> Prefs {
 
 /// A venue row; `tz` is the index of its time zone in the engine's table.
 pub(crate) fn venue_row(v: &Venue, tz: u16) -> VenueRow {
+    let tags_h = tag_hashes(&v.tags);
     VenueRow {
         id: v.id,
         name: v.name.clone(),
@@ -49,14 +52,15 @@ pub(crate) fn venue_row(v: &Venue, tz: u16) -> VenueRow {
         category: v.category,
         cuisine: v.cuisine.clone(),
         cuisine_h: v.cuisine.as_deref().map(tag_hash),
-        tags_h: tag_hashes(&v.tags),
+        tag_bits: tag_bits(&tags_h),
+        tags_h,
         price: v.price_level,
         rating: v.rating,
         lat: v.lat,
         lng: v.lng,
         xyz: to_xyz(v.lat, v.lng),
         capacity: v.capacity,
-        hours: v.opening_hours.clone(),
+        hours: v.opening_hours.clone().map(Arc::new),
         tz,
     }
 }

@@ -130,7 +130,7 @@ fn put_venue(st: &mut State, v: u32, row: VenueRow) {
 }
 
 fn recompute_max_pos(st: &mut State) {
-    st.delta.max_pos = (0..st.n_venues()).filter_map(|v| st.vdyn(v)).map(|d| d.pos).max().unwrap_or(0);
+    st.delta.max_pos = (0..st.n_venues()).map(|v| st.trend_pos(v).1).max().unwrap_or(0);
 }
 
 /// Applies an event to a state; returns whether anything changed.

@@ -160,14 +160,20 @@ pub(crate) struct VenueRow {
     pub category: Category,
     pub cuisine: Option<String>,
     pub cuisine_h: Option<u64>,
+    /// Sorted tag hashes.
     pub tags_h: Vec<u64>,
+    /// One bit per tag (bit `hash % 64`): a query whose tags share no bit with it needs not
+    /// read `tags_h`, which lives in another allocation.
+    pub tag_bits: u64,
     pub price: Option<i16>,
     pub rating: Option<f64>,
     pub lat: f64,
     pub lng: f64,
     pub xyz: [f64; 3],
     pub capacity: i32,
-    pub hours: Option<OpeningHours>,
+    /// Shared between venues with the same hours (a city has a few dozen schedules), so
+    /// checking them stays in cache.
+    pub hours: Option<Arc<OpeningHours>>,
     /// Index into the time zone table.
     pub tz: u16,
 }
@@ -212,6 +218,9 @@ pub(crate) struct Snapshot {
     pub venue_ix: Arc<FastMap<Uuid, u32>>,
     /// Alive venues of the base, by location.
     pub rtree: Arc<RTree<VenuePoint>>,
+    /// Per venue of the base, its counters' trend and positive count side by side (what the
+    /// rankers read of [`VenueDyn`]), one cache line for eight venues.
+    pub vnum: Arc<Vec<(f64, u32)>>,
     /// Base venues by descending positive count.
     pub pop_order: Arc<Vec<u32>>,
     /// Origin of the trend decay, seconds since the epoch.
@@ -336,6 +345,15 @@ impl State {
         }
     }
 
+    /// A venue's raw trend (before decay to a time) and positive count: its counters' numbers
+    /// the rankers read, from the flat base array unless the delta changed them.
+    pub fn trend_pos(&self, v: u32) -> (f64, u32) {
+        match self.delta.vdyn.get(v) {
+            Some(d) => (d.trend, d.pos),
+            None => self.snap.vnum.get(v as usize).copied().unwrap_or((0.0, 0)),
+        }
+    }
+
     /// The index of a user id.
     pub fn user_idx(&self, id: &Uuid) -> Option<u32> {
         self.snap.user_ix.get(id).or_else(|| self.delta.new_user_ix.get(id)).copied()
@@ -363,7 +381,7 @@ impl State {
 
     /// Decayed trend of a venue at `now` (seconds since the epoch).
     pub fn trend(&self, v: u32, now: i64) -> f64 {
-        let t = self.vdyn(v).map_or(0.0, |d| d.trend);
+        let t = self.trend_pos(v).0;
         t * ((self.snap.trend_t0 - now) as f64 / self.snap.half_life_secs).exp2()
     }
 }

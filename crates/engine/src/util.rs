@@ -21,6 +21,12 @@ pub(crate) fn tag_hashes<S: AsRef<str>>(tags: &[S]) -> Vec<u64> {
     v
 }
 
+/// One bit per tag hash (its top six bits pick it), or-ed: two tag sets whose masks share no
+/// bit share no tag.
+pub(crate) fn tag_bits(hashes: &[u64]) -> u64 {
+    hashes.iter().fold(0, |m, &h| m | 1 << (h >> 58))
+}
+
 /// Size of the intersection of two sorted slices.
 pub(crate) fn sorted_intersection<T: Ord>(a: &[T], b: &[T]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
@@ -158,6 +164,24 @@ mod tests {
     fn tag_hashes_ignore_case_and_spaces() {
         assert_eq!(tag_hash(" Ramen"), tag_hash("ramen"));
         assert_ne!(tag_hash("ramen"), tag_hash("sushi"));
+    }
+
+    #[test]
+    fn tag_sets_with_a_common_tag_have_a_common_bit() {
+        let words = ["quiet", "romantic", "lively", "vegan_options", "halal", "rooftop", "live_music", "cozy"];
+        let mut rng = SplitMix64::new(3);
+        let mut pick = || -> Vec<u64> {
+            let v: Vec<&str> = words.iter().copied().filter(|_| rng.below(3) == 0).collect();
+            tag_hashes(&v)
+        };
+        for _ in 0..500 {
+            let (a, b) = (pick(), pick());
+            if sorted_intersection(&a, &b) > 0 {
+                assert_ne!(tag_bits(&a) & tag_bits(&b), 0, "{a:?} {b:?}");
+            }
+            assert!(tag_bits(&a).count_ones() as usize <= a.len());
+        }
+        assert_eq!(tag_bits(&[]), 0);
     }
 
     #[test]

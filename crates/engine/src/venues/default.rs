@@ -21,7 +21,7 @@ use crate::settings::{EngineSettings, RankerSettings};
 use crate::state::{State, UserRow, VenueRow};
 use crate::types::{Ranker, Reason, VenueQuery, VenueRecommendation};
 use crate::util::FastMap;
-use crate::util::sorted_intersection;
+use crate::util::{sorted_intersection, tag_bits};
 use crate::venues::explain::{plural, sentence};
 use crate::venues::{Filter, LocalClock, candidates, friend_signal, origin_of, summary};
 
@@ -79,6 +79,10 @@ pub(crate) struct ScoreCtx<'a> {
     pub friends: FastMap<u32, (u32, f64)>,
     taste_cuisine: FastMap<u64, f64>,
     taste_category: [f64; 7],
+    /// [`tag_bits`] of the user's stated cuisines, ambiance and each dietary need's tags.
+    cuisine_bits: u64,
+    ambiance_bits: u64,
+    dietary_bits: Vec<u64>,
     model: Option<&'a LoadedModel>,
     model_user: Option<Vec<f32>>,
     /// Proximity scale for this user, km.
@@ -122,6 +126,7 @@ impl<'a> ScoreCtx<'a> {
         let model = st.model.as_deref();
         let model_user = model.and_then(|m| m.user_vector(st, u));
         let distance_scale = personal_distance(st, &s.ranker, user, &filter);
+        let prefs = user.prefs.as_ref();
         Self {
             st,
             s: &s.ranker,
@@ -132,6 +137,9 @@ impl<'a> ScoreCtx<'a> {
             friends: friend_signal(st, user),
             taste_cuisine,
             taste_category,
+            cuisine_bits: prefs.map_or(0, |p| tag_bits(&p.cuisines)),
+            ambiance_bits: prefs.map_or(0, |p| tag_bits(&p.ambiance)),
+            dietary_bits: prefs.map_or_else(Vec::new, |p| p.dietary.iter().map(|need| tag_bits(need)).collect()),
             model,
             model_user,
             distance_scale,
@@ -167,7 +175,8 @@ impl<'a> ScoreCtx<'a> {
             if !p.cuisines.is_empty() {
                 // Stated cuisines come favourite first: a match counts less further down.
                 let rank = row.cuisine_h.and_then(|c| p.cuisines_ranked.iter().position(|&x| x == c));
-                f.cuisine_match = rank.is_some() || sorted_intersection(&p.cuisines, &row.tags_h) > 0;
+                f.cuisine_match = rank.is_some()
+                    || (self.cuisine_bits & row.tag_bits != 0 && sorted_intersection(&p.cuisines, &row.tags_h) > 0);
                 part(match rank {
                     Some(r) => (1.0 - 0.12 * r as f64).max(0.4),
                     None if f.cuisine_match => 0.5,
@@ -181,13 +190,20 @@ impl<'a> ScoreCtx<'a> {
                 part((-0.5 * ((f64::from(price) - mid) / half).powi(2)).exp());
             }
             if !p.ambiance.is_empty() {
-                part(sorted_intersection(&p.ambiance, &row.tags_h) as f64 / p.ambiance.len() as f64);
+                let shared = if self.ambiance_bits & row.tag_bits == 0 {
+                    0
+                } else {
+                    sorted_intersection(&p.ambiance, &row.tags_h)
+                };
+                part(shared as f64 / p.ambiance.len() as f64);
             }
             if parts > 0 {
                 f.preference = sum / f64::from(parts);
             }
             if matches!(row.category, Category::Restaurant | Category::Cafe | Category::Bar) {
-                f.dietary_ok = p.dietary.iter().all(|need| need.iter().any(|h| row.tags_h.binary_search(h).is_ok()));
+                f.dietary_ok = p.dietary.iter().zip(&self.dietary_bits).all(|(need, &bits)| {
+                    bits & row.tag_bits != 0 && need.iter().any(|h| row.tags_h.binary_search(h).is_ok())
+                });
             }
         }
         let tc = row.cuisine_h.and_then(|c| self.taste_cuisine.get(&c)).copied().unwrap_or(0.0);
@@ -220,7 +236,8 @@ impl<'a> ScoreCtx<'a> {
             .iter()
             .filter_map(|&v| {
                 let row = st.live_venue(v)?;
-                let (trend, pos) = st.vdyn(v).map_or((0.0, 0), |d| (d.trend * decay, d.pos));
+                let (trend, pos) = st.trend_pos(v);
+                let trend = trend * decay;
                 let learned = model.and_then(|(m, uv)| m.score(uv, v));
                 Some((v, row, VenueNumbers { trend, pos, learned }))
             })

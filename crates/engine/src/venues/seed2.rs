@@ -35,7 +35,7 @@ pub(crate) fn score(st: &State, user: &UserRow, v: u32, f: &Filter, max_pos: u32
     let distance_km = f.distance(row)?;
     let preference = user.agg(v).map_or(0.0, |a| a.seed2_preference());
     let spatial = (-0.3 * distance_km).exp();
-    let pos = st.vdyn(v).map_or(0, |d| d.pos);
+    let pos = st.trend_pos(v).1;
     let popularity = if max_pos > 0 { f64::from(pos) / f64::from(max_pos) } else { 0.0 };
     let score = 0.4 * spatial + 0.4 * preference + 0.2 * popularity;
     Some(Seed2Parts { distance_km, spatial, preference, popularity, score })
