@@ -2,7 +2,7 @@
 //! [`EngineBuilder`], then [`EngineBuilder::build`] an [`Engine`]. Every `add_*` is O(log n)
 //! on small per-user arrays; nothing keeps the raw interaction log.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono_tz::Tz;
@@ -28,7 +28,7 @@ pub struct EngineBuilder {
     tzs: Vec<Tz>,
     tz_ix: HashMap<String, u16>,
     /// Opening hours seen so far, one shared copy each.
-    hours: HashMap<domain::OpeningHours, Arc<domain::OpeningHours>>,
+    hours: HashSet<Arc<domain::OpeningHours>>,
     t0: Option<i64>,
     half_life_secs: f64,
 }
@@ -52,7 +52,7 @@ impl EngineBuilder {
             venue_ix: FastMap::default(),
             tzs: vec![chrono_tz::America::New_York],
             tz_ix: HashMap::from([("America/New_York".to_string(), 0)]),
-            hours: HashMap::new(),
+            hours: HashSet::new(),
             t0: None,
             half_life_secs,
         }
@@ -106,7 +106,13 @@ impl EngineBuilder {
         let tz = tz_index(&mut self.tzs, &mut self.tz_ix, &v.timezone);
         let ix = self.venue_slot(v.id) as usize;
         let mut row = ingest::venue_row(v, tz);
-        row.hours = row.hours.map(|h| self.hours.entry((*h).clone()).or_insert(h).clone());
+        row.hours = row.hours.map(|h| match self.hours.get(&*h) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                self.hours.insert(Arc::clone(&h));
+                h
+            }
+        });
         self.venues[ix] = Some(row);
     }
 

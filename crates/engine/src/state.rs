@@ -162,8 +162,8 @@ pub(crate) struct VenueRow {
     pub cuisine_h: Option<u64>,
     /// Sorted tag hashes.
     pub tags_h: Vec<u64>,
-    /// One bit per tag (bit `hash % 64`): a query whose tags share no bit with it needs not
-    /// read `tags_h`, which lives in another allocation.
+    /// [`crate::util::tag_bits`] of `tags_h`: a query whose tags share no bit with it needs
+    /// not read `tags_h`, which lives in another allocation.
     pub tag_bits: u64,
     pub price: Option<i16>,
     pub rating: Option<f64>,
