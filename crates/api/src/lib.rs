@@ -141,8 +141,7 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
         ))
         .layer(axum::Extension(opts.auth.clone()))
         .layer(simulation::layer(&app))
-        .layer(axum::middleware::from_fn(metrics::track))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), stats::record))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(opts.body_limit_bytes))
         .with_state(app);
     // Outside the router, so `/users/` is trimmed to `/users` before routing.

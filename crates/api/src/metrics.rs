@@ -3,11 +3,12 @@
 //! MATCHED route template (never the raw path, so ids do not explode the label set), and
 //! `GET /metrics` in the Prometheus text format.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::header;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -54,15 +55,64 @@ async fn metrics() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle().render())
 }
 
-/// Middleware: `http_requests_total{method,route,status}` and
-/// `http_request_duration_seconds{route}`; unmatched paths count under `route="unmatched"`.
-pub async fn track(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();
-    let method = req.method().as_str().to_owned();
+/// Middleware, one per request for both sinks: `http_requests_total{method,route,status}` and
+/// `http_request_duration_seconds{route}` in Prometheus, and the app's telemetry under
+/// `METHOD /route/{template}` (the dashboard's request rates and latency percentiles). Routes
+/// are their MATCHED template; unmatched paths count under `unmatched`. An SSE stream counts
+/// once, when its headers go out.
+pub async fn track(State(app): State<App>, req: Request, next: Next) -> Response {
+    let labels = RouteLabels::of(req.extensions().get::<MatchedPath>());
+    let method = method_label(req.method());
     let start = Instant::now();
     let res = next.run(req).await;
-    let status = res.status().as_u16().to_string();
-    metrics::histogram!(DURATION, "route" => route.clone()).record(start.elapsed().as_secs_f64());
-    metrics::counter!("http_requests_total", "method" => method, "route" => route, "status" => status).increment(1);
+    let elapsed = start.elapsed();
+    let status = res.status().as_u16();
+    app.telemetry.record_request(labels.with_method(method), status, elapsed);
+    metrics::histogram!(DURATION, "route" => labels.route).record(elapsed.as_secs_f64());
+    metrics::counter!("http_requests_total", "method" => method, "route" => labels.route, "status" => status_label(status))
+        .increment(1);
     res
+}
+
+/// The labels of one route template, made once per template and kept for the process (a
+/// router has a fixed set of templates), so a request allocates no label string.
+struct RouteLabels {
+    route: &'static str,
+    /// `METHOD template` for each of [`METHODS`], then for any other method.
+    by_method: [&'static str; METHODS.len() + 1],
+}
+
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+impl RouteLabels {
+    fn of(matched: Option<&MatchedPath>) -> &'static RouteLabels {
+        static KNOWN: OnceLock<RwLock<HashMap<Box<str>, &'static RouteLabels>>> = OnceLock::new();
+        let route = matched.map_or("unmatched", MatchedPath::as_str);
+        let known = KNOWN.get_or_init(Default::default);
+        if let Some(labels) = known.read().unwrap_or_else(PoisonError::into_inner).get(route) {
+            return labels;
+        }
+        let mut known = known.write().unwrap_or_else(PoisonError::into_inner);
+        known.entry(route.into()).or_insert_with(|| {
+            let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+            let by_method = std::array::from_fn(|i| leak(format!("{} {route}", METHODS.get(i).unwrap_or(&"OTHER"))));
+            Box::leak(Box::new(RouteLabels { route: leak(route.to_owned()), by_method }))
+        })
+    }
+
+    fn with_method(&self, method: &str) -> &'static str {
+        let i = METHODS.iter().position(|m| *m == method).unwrap_or(METHODS.len());
+        self.by_method[i]
+    }
+}
+
+fn method_label(method: &Method) -> &'static str {
+    METHODS.iter().find(|m| **m == method.as_str()).copied().unwrap_or("OTHER")
+}
+
+/// The three digits of a status code, as a label that lives for the process.
+fn status_label(status: u16) -> &'static str {
+    static LABELS: OnceLock<Vec<String>> = OnceLock::new();
+    let labels = LABELS.get_or_init(|| (100..1000).map(|c: u16| c.to_string()).collect());
+    labels.get(usize::from(status.saturating_sub(100))).map_or("other", String::as_str)
 }

@@ -33,7 +33,14 @@ pub fn random_token(n: usize) -> String {
 
 /// The SHA-256 of a token, in hex: how tokens are stored and compared.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(token.as_bytes());
+    let mut hex = String::with_capacity(2 * digest.len());
+    for b in digest {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    hex
 }
 
 /// Argon2id hash of a password (a PHC string), computed on the blocking pool.
@@ -163,5 +170,11 @@ mod tests {
         assert_eq!(h.len(), 64);
         assert!(h.chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(random_token(32), random_token(32));
+    }
+
+    #[test]
+    fn token_hash_is_lowercase_hex_sha256() {
+        // FIPS 180-2's example: stored hashes stay comparable across versions.
+        assert_eq!(token_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -41,9 +41,22 @@ pub struct AppSettings {
     pub booking: booking::BookingSettings,
 }
 
-/// Everything a request needs: cheap to clone, shared by all handlers.
+/// Everything a request needs, shared by all handlers: one pointer, so a clone (every
+/// middleware and handler takes one per request) is one reference count, not seven.
 #[derive(Clone)]
-pub struct App {
+pub struct App(Arc<AppParts>);
+
+impl std::ops::Deref for App {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// What an [`App`] shares; reached through it (`app.store`, `app.bus`, ...).
+#[derive(Clone)]
+pub struct AppParts {
     pub store: DynStore,
     pub bus: DynBus,
     pub settings: Arc<AppSettings>,
@@ -68,18 +81,26 @@ impl App {
         let engine = Arc::new(reco::EngineCell::empty(&settings.reco.engine));
         let booking = Arc::new(booking::BookingAgent::from_settings(&settings.booking));
         let settings = Arc::new(settings);
-        Self { store, bus, settings, outbox_wake: Arc::new(Notify::new()), telemetry, engine, booking }
+        Self(Arc::new(AppParts {
+            store,
+            bus,
+            settings,
+            outbox_wake: Arc::new(Notify::new()),
+            telemetry,
+            engine,
+            booking,
+        }))
     }
 
     /// The same app booking through another agent (another provider, in tests and demos).
     pub fn with_booking_agent(mut self, agent: booking::BookingAgent) -> Self {
-        self.booking = Arc::new(agent);
+        Arc::make_mut(&mut self.0).booking = Arc::new(agent);
         self
     }
 
     /// The same app with other live-stream settings (subscriber cap, keep-alive, snapshot period).
     pub fn with_live_settings(mut self, live: LiveSettings) -> Self {
-        self.telemetry = Arc::new(Telemetry::new(live));
+        Arc::make_mut(&mut self.0).telemetry = Arc::new(Telemetry::new(live));
         self
     }
 

@@ -31,7 +31,7 @@ pub fn engine_error(e: EngineError) -> AppError {
 
 impl App {
     /// Venues for a user, ranked by the query's ranker.
-    #[tracing::instrument(skip_all, fields(user_id = %q.user_id, ranker = q.ranker.as_str()), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %q.user_id, ranker = q.ranker.as_str()), err)]
     pub async fn recommend_venues(&self, mut q: VenueQuery) -> AppResult<Vec<VenueRecommendation>> {
         q.now.get_or_insert_with(|| self.now());
         let recs = self.engine().recommend_venues(&q).map_err(engine_error)?;
@@ -41,7 +41,7 @@ impl App {
     }
 
     /// People to go out with, optionally for one venue.
-    #[tracing::instrument(skip_all, fields(user_id = %q.user_id), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %q.user_id), err)]
     pub async fn recommend_people(&self, q: PeopleQuery) -> AppResult<Vec<PersonRecommendation>> {
         let recs = self.engine().recommend_people(&q).map_err(engine_error)?;
         let items: Vec<_> = recs.iter().map(|r| json!({"user_id": r.user_id, "score": r.score})).collect();
@@ -50,7 +50,7 @@ impl App {
     }
 
     /// Venues for a group of 2 to 20 users.
-    #[tracing::instrument(skip_all, fields(members = q.user_ids.len()), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(members = q.user_ids.len()), err)]
     pub async fn recommend_group(&self, mut q: GroupQuery) -> AppResult<GroupRecommendations> {
         if !(2..=20).contains(&q.user_ids.len()) {
             return Err(ValidationError::field("user_ids", "a group has 2 to 20 distinct users").into());
@@ -114,11 +114,18 @@ impl App {
             source_id: None,
         };
         let bus = self.bus.clone();
-        tokio::spawn(async move {
+        let mut task = Box::pin(async move {
             if let Err(e) = bus.publish(publish).await {
                 tracing::debug!(error = %e, "recommendation.served not published");
             }
         });
+        // The in-memory bus publishes without waiting: done here, with no task to spawn and
+        // wake per request. A bus that waits (Redis) finishes in its own task, off the answer's
+        // path; the next poll there registers the task's waker, as a future's contract requires.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if task.as_mut().poll(&mut cx).is_pending() {
+            tokio::spawn(task);
+        }
     }
 }
 
