@@ -14,7 +14,7 @@ use crate::engine::Engine;
 use crate::ingest;
 use crate::settings::EngineSettings;
 use crate::state::{Delta, Edge, Snapshot, UserRow, VenueDyn, VenuePoint, VenueRow};
-use crate::util::FastMap;
+use crate::util::{FastMap, TagSet, TagVocab};
 
 /// Collects domain values and builds an [`Engine`].
 #[derive(Debug)]
@@ -29,6 +29,7 @@ pub struct EngineBuilder {
     tz_ix: HashMap<String, u16>,
     /// Opening hours seen so far, one shared copy each.
     hours: HashSet<Arc<domain::OpeningHours>>,
+    tag_vocab: TagVocab,
     t0: Option<i64>,
     half_life_secs: f64,
 }
@@ -53,6 +54,7 @@ impl EngineBuilder {
             tzs: vec![chrono_tz::America::New_York],
             tz_ix: HashMap::from([("America/New_York".to_string(), 0)]),
             hours: HashSet::new(),
+            tag_vocab: TagVocab::default(),
             t0: None,
             half_life_secs,
         }
@@ -105,7 +107,7 @@ impl EngineBuilder {
     pub fn add_venue(&mut self, v: &Venue) {
         let tz = tz_index(&mut self.tzs, &mut self.tz_ix, &v.timezone);
         let ix = self.venue_slot(v.id) as usize;
-        let mut row = ingest::venue_row(v, tz);
+        let mut row = ingest::venue_row(v, tz, &mut self.tag_vocab);
         row.hours = row.hours.map(|h| match self.hours.get(&*h) {
             Some(shared) => Arc::clone(shared),
             None => {
@@ -198,7 +200,14 @@ impl EngineBuilder {
             self.half_life_secs,
             None,
         );
-        let delta = Delta { n_users, n_venues, max_pos, tzs: Arc::new(self.tzs), ..Delta::default() };
+        let delta = Delta {
+            n_users,
+            n_venues,
+            max_pos,
+            tzs: Arc::new(self.tzs),
+            tag_vocab: Arc::new(self.tag_vocab),
+            ..Delta::default()
+        };
         Engine::from_parts(snap, delta, self.settings)
     }
 
@@ -221,7 +230,7 @@ pub(crate) fn dead_venue(id: Uuid) -> VenueRow {
         cuisine: None,
         cuisine_h: None,
         tags_h: Vec::new(),
-        tag_bits: 0,
+        tags: TagSet::default(),
         price: None,
         rating: None,
         lat: 0.0,

@@ -7,7 +7,7 @@ use chrono::Datelike;
 use domain::{Booking, Interaction, InteractionType, User, UserPreferences, Venue};
 
 use crate::state::{Prefs, UserRow, VenueDyn, VenueRow};
-use crate::util::{tag_bits, tag_hash, tag_hashes, to_secs, to_xyz};
+use crate::util::{TagVocab, tag_hash, tag_hashes, to_secs, to_xyz};
 
 /// Copies a user's profile into a row, keeping its history and graph.
 pub(crate) fn set_profile(row: &mut UserRow, u: &User) {
@@ -42,8 +42,9 @@ pub(crate) fn prefs_from(p: &UserPreferences) -> Prefs {
     }
 }
 
-/// A venue row; `tz` is the index of its time zone in the engine's table.
-pub(crate) fn venue_row(v: &Venue, tz: u16) -> VenueRow {
+/// A venue row; `tz` is the index of its time zone in the engine's table, and its tag mask is
+/// over `vocab` (which learns the tags it has not seen).
+pub(crate) fn venue_row(v: &Venue, tz: u16, vocab: &mut TagVocab) -> VenueRow {
     let tags_h = tag_hashes(&v.tags);
     VenueRow {
         id: v.id,
@@ -52,7 +53,7 @@ pub(crate) fn venue_row(v: &Venue, tz: u16) -> VenueRow {
         category: v.category,
         cuisine: v.cuisine.clone(),
         cuisine_h: v.cuisine.as_deref().map(tag_hash),
-        tag_bits: tag_bits(&tags_h),
+        tags: vocab.learn(&tags_h),
         tags_h,
         price: v.price_level,
         rating: v.rating,

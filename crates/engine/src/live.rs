@@ -152,7 +152,8 @@ fn apply_to(st: &mut State, event: &DomainEvent, new_friend_strength: f64) -> bo
             let mut names: std::collections::HashMap<String, u16> =
                 tzs.iter().enumerate().map(|(i, t)| (t.name().to_string(), i as u16)).collect();
             let tz = tz_index(tzs, &mut names, &v.timezone);
-            put_venue(st, ix, ingest::venue_row(v, tz));
+            let row = ingest::venue_row(v, tz, Arc::make_mut(&mut st.delta.tag_vocab));
+            put_venue(st, ix, row);
         }
         E::VenueDeleted { venue_id } => {
             let Some(ix) = st.venue_idx(venue_id) else { return false };
@@ -294,8 +295,14 @@ pub(crate) fn merge(st: State) -> State {
         snap.half_life_secs,
         (!venues_changed).then(|| snap.rtree.clone()),
     );
-    let delta =
-        Delta { n_users: d.n_users, n_venues: d.n_venues, max_pos: d.max_pos, tzs: d.tzs.clone(), ..Delta::default() };
+    let delta = Delta {
+        n_users: d.n_users,
+        n_venues: d.n_venues,
+        max_pos: d.max_pos,
+        tzs: d.tzs.clone(),
+        tag_vocab: d.tag_vocab.clone(),
+        ..Delta::default()
+    };
     State { snap: Arc::new(fresh), delta, model: st.model }
 }
 

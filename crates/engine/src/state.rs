@@ -11,7 +11,7 @@ use rstar::primitives::GeomWithData;
 use uuid::Uuid;
 
 use crate::model::LoadedModel;
-use crate::util::FastMap;
+use crate::util::{FastMap, TagSet, TagVocab};
 
 /// A venue point in the R-tree: Earth-centred coordinates (km) and the venue index.
 pub(crate) type VenuePoint = GeomWithData<[f64; 3], u32>;
@@ -151,31 +151,33 @@ impl UserRow {
     }
 }
 
-/// A venue's static description.
+/// A venue's static description. What a query reads of every candidate comes first, in one
+/// 64-byte line (location, tags, cuisine, price, time zone, category, liveness), then rating and
+/// hours in the next; the rest (names, tag list) is read only for the answer's few venues.
 #[derive(Debug, Clone, PartialEq)]
+#[repr(C, align(64))]
 pub(crate) struct VenueRow {
-    pub id: Uuid,
-    pub name: String,
-    pub alive: bool,
-    pub category: Category,
-    pub cuisine: Option<String>,
-    pub cuisine_h: Option<u64>,
-    /// Sorted tag hashes.
-    pub tags_h: Vec<u64>,
-    /// [`crate::util::tag_bits`] of `tags_h`: a query whose tags share no bit with it needs
-    /// not read `tags_h`, which lives in another allocation.
-    pub tag_bits: u64,
-    pub price: Option<i16>,
-    pub rating: Option<f64>,
-    pub lat: f64,
-    pub lng: f64,
     pub xyz: [f64; 3],
-    pub capacity: i32,
+    /// `tags_h` as a mask over the engine's [`crate::util::TagVocab`].
+    pub tags: TagSet,
+    pub cuisine_h: Option<u64>,
+    pub price: Option<i16>,
+    /// Index into the time zone table.
+    pub tz: u16,
+    pub category: Category,
+    pub alive: bool,
+    pub rating: Option<f64>,
     /// Shared between venues with the same hours (a city has a few dozen schedules), so
     /// checking them stays in cache.
     pub hours: Option<Arc<OpeningHours>>,
-    /// Index into the time zone table.
-    pub tz: u16,
+    pub capacity: i32,
+    pub id: Uuid,
+    pub name: String,
+    pub cuisine: Option<String>,
+    /// Sorted tag hashes.
+    pub tags_h: Vec<u64>,
+    pub lat: f64,
+    pub lng: f64,
 }
 
 /// A venue's changing numbers: counts, trend, who is interested.
@@ -287,6 +289,8 @@ pub(crate) struct Delta {
     pub max_pos: u32,
     /// Time zones by index (grows when a venue brings a new one).
     pub tzs: Arc<Vec<Tz>>,
+    /// The bits of venue tag masks (grows when a venue brings a new tag).
+    pub tag_vocab: Arc<TagVocab>,
     /// Venues whose positive count differs from the snapshot's, as (count now, venue), by
     /// descending count: the popularity stream for them (their base order is stale).
     pub dirty_pop: Arc<Vec<(u32, u32)>>,

@@ -21,10 +21,78 @@ pub(crate) fn tag_hashes<S: AsRef<str>>(tags: &[S]) -> Vec<u64> {
     v
 }
 
-/// One bit per tag hash (its top six bits pick it), or-ed: two tag sets whose masks share no
-/// bit share no tag.
-pub(crate) fn tag_bits(hashes: &[u64]) -> u64 {
-    hashes.iter().fold(0, |m, &h| m | 1 << (h >> 58))
+/// The tags that have a bit of their own in a venue's [`TagSet`] mask, in order of first
+/// sight (at most [`TagVocab::CAPACITY`]; a city's vocabulary of cuisines, ambiance and
+/// dietary tags is a few dozen). Append-only, so a mask made earlier stays valid.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct TagVocab {
+    bits: FastMap<u64, u8>,
+}
+
+/// A set of tag hashes as a mask over a [`TagVocab`]: one bit per tag of the vocabulary, plus
+/// [`TagSet::OTHER`] when the set holds a tag outside it. Membership and overlap of known tags
+/// are exact bit tests, so a query never reads a venue's tag list for them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct TagSet(pub u128);
+
+impl TagSet {
+    /// The bit of "some tag outside the vocabulary".
+    pub const OTHER: u128 = 1 << 127;
+
+    /// Whether the set may hold tags outside the vocabulary.
+    pub fn has_other(self) -> bool {
+        self.0 & Self::OTHER != 0
+    }
+
+    /// Known tags shared with another set.
+    pub fn shared(self, other: TagSet) -> u32 {
+        (self.0 & other.0 & !Self::OTHER).count_ones()
+    }
+}
+
+impl TagVocab {
+    /// Tags with a bit of their own.
+    pub const CAPACITY: usize = 127;
+
+    /// The mask of a venue's tags, giving a bit to each tag seen for the first time while there
+    /// is room.
+    pub fn learn(&mut self, hashes: &[u64]) -> TagSet {
+        let mut m = 0u128;
+        for &h in hashes {
+            let n = self.bits.len();
+            m |= match self.bits.get(&h) {
+                Some(&b) => 1 << b,
+                None if n < Self::CAPACITY => {
+                    self.bits.insert(h, n as u8);
+                    1 << n
+                }
+                None => TagSet::OTHER,
+            };
+        }
+        TagSet(m)
+    }
+
+    /// The mask of a query's tags (no bit is given): a tag outside the vocabulary sets
+    /// [`TagSet::OTHER`], and only a venue with that bit too can hold it.
+    pub fn mask(&self, hashes: &[u64]) -> TagSet {
+        TagSet(hashes.iter().fold(0, |m, h| m | self.bits.get(h).map_or(TagSet::OTHER, |&b| 1 << b)))
+    }
+
+    /// Whether a venue (its mask and sorted tag hashes) holds any of `wanted` (their mask):
+    /// a bit test, and a look at the list only for tags outside the vocabulary.
+    pub fn any(wanted: TagSet, wanted_h: &[u64], venue: TagSet, venue_h: &[u64]) -> bool {
+        wanted.shared(venue) > 0
+            || (wanted.has_other() && venue.has_other() && wanted_h.iter().any(|h| venue_h.binary_search(h).is_ok()))
+    }
+
+    /// How many of `wanted` (sorted, de-duplicated hashes, and their mask) a venue holds.
+    pub fn count(wanted: TagSet, wanted_h: &[u64], venue: TagSet, venue_h: &[u64]) -> usize {
+        if wanted.has_other() && venue.has_other() {
+            sorted_intersection(wanted_h, venue_h)
+        } else {
+            wanted.shared(venue) as usize
+        }
+    }
 }
 
 /// Size of the intersection of two sorted slices.
@@ -167,21 +235,34 @@ mod tests {
     }
 
     #[test]
-    fn tag_sets_with_a_common_tag_have_a_common_bit() {
-        let words = ["quiet", "romantic", "lively", "vegan_options", "halal", "rooftop", "live_music", "cozy"];
+    fn tag_masks_answer_membership_and_overlap_exactly_past_the_vocabulary() {
+        let words: Vec<String> = (0..200).map(|i| format!("tag{i}")).collect();
+        let mut vocab = TagVocab::default();
         let mut rng = SplitMix64::new(3);
-        let mut pick = || -> Vec<u64> {
-            let v: Vec<&str> = words.iter().copied().filter(|_| rng.below(3) == 0).collect();
+        let mut pick = |n: usize| -> Vec<u64> {
+            let v: Vec<&str> = words.iter().map(|w| w.as_str()).filter(|_| rng.below(n) == 0).collect();
             tag_hashes(&v)
         };
-        for _ in 0..500 {
-            let (a, b) = (pick(), pick());
-            if sorted_intersection(&a, &b) > 0 {
-                assert_ne!(tag_bits(&a) & tag_bits(&b), 0, "{a:?} {b:?}");
+        // Venues fill the vocabulary (200 tags for 127 bits), then queries are checked
+        // against a list scan on every venue.
+        let venues: Vec<(Vec<u64>, TagSet)> = (0..300)
+            .map(|_| {
+                let h = pick(20);
+                let m = vocab.learn(&h);
+                (h, m)
+            })
+            .collect();
+        assert_eq!(vocab.bits.len(), TagVocab::CAPACITY);
+        for _ in 0..300 {
+            let q = pick(40);
+            let qm = vocab.mask(&q);
+            for (h, m) in &venues {
+                let n = sorted_intersection(&q, h);
+                assert_eq!(TagVocab::count(qm, &q, *m, h), n, "{q:?} {h:?}");
+                assert_eq!(TagVocab::any(qm, &q, *m, h), n > 0);
             }
-            assert!(tag_bits(&a).count_ones() as usize <= a.len());
         }
-        assert_eq!(tag_bits(&[]), 0);
+        assert_eq!(vocab.mask(&[]), TagSet(0));
     }
 
     #[test]

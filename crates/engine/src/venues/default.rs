@@ -21,7 +21,7 @@ use crate::settings::{EngineSettings, RankerSettings};
 use crate::state::{State, UserRow, VenueRow};
 use crate::types::{Ranker, Reason, VenueQuery, VenueRecommendation};
 use crate::util::FastMap;
-use crate::util::{sorted_intersection, tag_bits};
+use crate::util::{TagSet, TagVocab};
 use crate::venues::explain::{plural, sentence};
 use crate::venues::{Filter, LocalClock, candidates, friend_signal, origin_of, summary};
 
@@ -47,13 +47,15 @@ pub(crate) struct Features {
     pub dietary_ok: bool,
 }
 
-/// A venue's numbers a query reads from outside its row: its decayed trend and positive count
-/// (counters), and the learned model's raw score (the model's tables).
+/// A venue's numbers read in the first pass over the candidates: its decayed trend and positive
+/// count (counters), the learned model's raw score (the model's tables) and the rating feature
+/// (the second cache line of its row).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct VenueNumbers {
     trend: f64,
     pos: u32,
     learned: Option<f64>,
+    rating: f64,
 }
 
 /// A scored candidate.
@@ -79,10 +81,10 @@ pub(crate) struct ScoreCtx<'a> {
     pub friends: FastMap<u32, (u32, f64)>,
     taste_cuisine: FastMap<u64, f64>,
     taste_category: [f64; 7],
-    /// [`tag_bits`] of the user's stated cuisines, ambiance and each dietary need's tags.
-    cuisine_bits: u64,
-    ambiance_bits: u64,
-    dietary_bits: Vec<u64>,
+    /// Masks of the user's stated cuisines, ambiance and each dietary need's tags.
+    cuisine_tags: TagSet,
+    ambiance_tags: TagSet,
+    dietary_tags: Vec<TagSet>,
     model: Option<&'a LoadedModel>,
     model_user: Option<Vec<f32>>,
     /// Proximity scale for this user, km.
@@ -127,6 +129,7 @@ impl<'a> ScoreCtx<'a> {
         let model_user = model.and_then(|m| m.user_vector(st, u));
         let distance_scale = personal_distance(st, &s.ranker, user, &filter);
         let prefs = user.prefs.as_ref();
+        let vocab = &st.delta.tag_vocab;
         Self {
             st,
             s: &s.ranker,
@@ -137,9 +140,9 @@ impl<'a> ScoreCtx<'a> {
             friends: friend_signal(st, user),
             taste_cuisine,
             taste_category,
-            cuisine_bits: prefs.map_or(0, |p| tag_bits(&p.cuisines)),
-            ambiance_bits: prefs.map_or(0, |p| tag_bits(&p.ambiance)),
-            dietary_bits: prefs.map_or_else(Vec::new, |p| p.dietary.iter().map(|need| tag_bits(need)).collect()),
+            cuisine_tags: prefs.map_or_else(TagSet::default, |p| vocab.mask(&p.cuisines)),
+            ambiance_tags: prefs.map_or_else(TagSet::default, |p| vocab.mask(&p.ambiance)),
+            dietary_tags: prefs.map_or_else(Vec::new, |p| p.dietary.iter().map(|need| vocab.mask(need)).collect()),
             model,
             model_user,
             distance_scale,
@@ -175,8 +178,8 @@ impl<'a> ScoreCtx<'a> {
             if !p.cuisines.is_empty() {
                 // Stated cuisines come favourite first: a match counts less further down.
                 let rank = row.cuisine_h.and_then(|c| p.cuisines_ranked.iter().position(|&x| x == c));
-                f.cuisine_match = rank.is_some()
-                    || (self.cuisine_bits & row.tag_bits != 0 && sorted_intersection(&p.cuisines, &row.tags_h) > 0);
+                f.cuisine_match =
+                    rank.is_some() || TagVocab::any(self.cuisine_tags, &p.cuisines, row.tags, &row.tags_h);
                 part(match rank {
                     Some(r) => (1.0 - 0.12 * r as f64).max(0.4),
                     None if f.cuisine_match => 0.5,
@@ -190,20 +193,18 @@ impl<'a> ScoreCtx<'a> {
                 part((-0.5 * ((f64::from(price) - mid) / half).powi(2)).exp());
             }
             if !p.ambiance.is_empty() {
-                let shared = if self.ambiance_bits & row.tag_bits == 0 {
-                    0
-                } else {
-                    sorted_intersection(&p.ambiance, &row.tags_h)
-                };
+                let shared = TagVocab::count(self.ambiance_tags, &p.ambiance, row.tags, &row.tags_h);
                 part(shared as f64 / p.ambiance.len() as f64);
             }
             if parts > 0 {
                 f.preference = sum / f64::from(parts);
             }
             if matches!(row.category, Category::Restaurant | Category::Cafe | Category::Bar) {
-                f.dietary_ok = p.dietary.iter().zip(&self.dietary_bits).all(|(need, &bits)| {
-                    bits & row.tag_bits != 0 && need.iter().any(|h| row.tags_h.binary_search(h).is_ok())
-                });
+                f.dietary_ok = p
+                    .dietary
+                    .iter()
+                    .zip(&self.dietary_tags)
+                    .all(|(need, &tags)| TagVocab::any(tags, need, row.tags, &row.tags_h));
             }
         }
         let tc = row.cuisine_h.and_then(|c| self.taste_cuisine.get(&c)).copied().unwrap_or(0.0);
@@ -218,7 +219,7 @@ impl<'a> ScoreCtx<'a> {
         f.learned = dynamic.learned;
         let pos = dynamic.pos;
         f.popularity = if max_pos > 0 { (1.0 + f64::from(pos)).ln() / (1.0 + f64::from(max_pos)).ln() } else { 0.0 };
-        f.rating = row.rating.map_or(0.0, |r| ((r - 3.0) / 2.0).clamp(0.0, 1.0));
+        f.rating = dynamic.rating;
         f
     }
 
@@ -227,9 +228,10 @@ impl<'a> ScoreCtx<'a> {
         let st = self.st;
         let max_pos = st.delta.max_pos;
         let mut out: Vec<Scored> = Vec::with_capacity(cands.len());
-        // Each candidate's row, counters and model vector live in separate allocations, a cache
-        // miss each: fetch them all first in a tight loop of independent loads, where the CPU
-        // overlaps the misses, rather than one at a time between the other features.
+        // Each candidate's row (two cache lines), counters and model vector live in separate
+        // allocations, a cache miss each: fetch them all first in a tight loop of independent
+        // loads, where the CPU overlaps the misses, rather than one at a time between the other
+        // features.
         let decay = ((st.snap.trend_t0 - self.now) as f64 / st.snap.half_life_secs).exp2();
         let model = self.model.zip(self.model_user.as_deref());
         let fetched: Vec<(u32, &VenueRow, VenueNumbers)> = cands
@@ -239,7 +241,8 @@ impl<'a> ScoreCtx<'a> {
                 let (trend, pos) = st.trend_pos(v);
                 let trend = trend * decay;
                 let learned = model.and_then(|(m, uv)| m.score(uv, v));
-                Some((v, row, VenueNumbers { trend, pos, learned }))
+                let rating = row.rating.map_or(0.0, |r| ((r - 3.0) / 2.0).clamp(0.0, 1.0));
+                Some((v, row, VenueNumbers { trend, pos, learned, rating }))
             })
             .collect();
         for (v, row, dynamic) in fetched {

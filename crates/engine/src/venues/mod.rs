@@ -178,16 +178,28 @@ pub(crate) fn candidates(
     if let Some(origin) = f.origin {
         let radius = f.radius_km.unwrap_or(c.default_radius_km);
         let max_chord2 = chord_for_km(radius).powi(2);
+        // Nearest first, in batches of what is still missing: the rows of a batch are checked
+        // in one tight loop, so their cache misses overlap instead of waiting on the R-tree walk
+        // between them. The answer is the same as checking one at a time: the first
+        // `c.spatial` that pass, in order of distance.
+        let mut near = st.snap.rtree.nearest_neighbor_iter_with_distance_2(&origin);
+        let mut batch: Vec<u32> = Vec::with_capacity(c.spatial);
         let mut taken = 0;
-        for (p, d2) in st.snap.rtree.nearest_neighbor_iter_with_distance_2(&origin) {
-            if d2 > max_chord2 || taken >= c.spatial {
+        while taken < c.spatial {
+            batch.clear();
+            batch.extend(
+                near.by_ref()
+                    .take_while(|&(_, d2)| d2 <= max_chord2)
+                    .map(|(p, _)| p.data)
+                    .filter(|v| !st.delta.venues.contains_key(v))
+                    .take(c.spatial - taken),
+            );
+            if batch.is_empty() {
                 break;
             }
-            let v = p.data;
-            if st.delta.venues.contains_key(&v) {
-                continue;
-            }
-            if st.live_venue(v).is_some_and(|row| f.passes(st, v, row)) {
+            let passing: Vec<bool> =
+                batch.iter().map(|&v| st.live_venue(v).is_some_and(|row| f.passes(st, v, row))).collect();
+            for (&v, _) in batch.iter().zip(&passing).filter(|(_, ok)| **ok) {
                 push(v, &mut out);
                 taken += 1;
             }
@@ -217,6 +229,9 @@ pub(crate) fn candidates(
         friend_venues.select_nth_unstable_by(sorted, by_weight);
     }
     friend_venues[..sorted].sort_unstable_by(by_weight);
+    // The head's rows are checked in one tight loop (their cache misses overlap), then taken in
+    // order; the tail only if the head runs out.
+    let head: Vec<bool> = friend_venues[..sorted].iter().map(|&(v, _)| ok(v)).collect();
     let (mut i, mut taken) = (0, 0);
     while taken < c.friends && i < friend_venues.len() {
         if i == sorted {
@@ -224,8 +239,9 @@ pub(crate) fn candidates(
             sorted = friend_venues.len();
         }
         let v = friend_venues[i].0;
+        let passes = head.get(i).copied().unwrap_or_else(|| ok(v));
         i += 1;
-        if ok(v) {
+        if passes {
             push(v, &mut out);
             taken += 1;
         }
@@ -239,7 +255,6 @@ const MAX_FRIENDS_SCANNED: usize = 64;
 /// Per venue: (friends with a positive signal, weighted friend engagement). Each friend adds
 /// their edge strength, halved when they only looked at the venue.
 pub(crate) fn friend_signal(st: &State, u: &UserRow) -> FastMap<u32, (u32, f64)> {
-    let mut m: FastMap<u32, (u32, f64)> = FastMap::default();
     // The strongest friends only: bounds the work for users with hundreds of edges.
     let mut edges: Vec<_> = u.edges.iter().collect();
     if edges.len() > MAX_FRIENDS_SCANNED {
@@ -248,8 +263,10 @@ pub(crate) fn friend_signal(st: &State, u: &UserRow) -> FastMap<u32, (u32, f64)>
         });
         edges.truncate(MAX_FRIENDS_SCANNED);
     }
-    for e in edges {
-        let Some(f) = st.live_user(e.other) else { continue };
+    let friends: Vec<_> = edges.into_iter().filter_map(|e| Some((e, st.live_user(e.other)?))).collect();
+    let mut m: FastMap<u32, (u32, f64)> =
+        FastMap::with_capacity_and_hasher(friends.iter().map(|(_, f)| f.history.len()).sum(), Default::default());
+    for (e, f) in friends {
         for a in &f.history {
             let x = m.entry(a.venue).or_default();
             let positive = a.positive();
