@@ -277,6 +277,17 @@ pub(crate) fn friend_signal(st: &State, u: &UserRow) -> FastMap<u32, (u32, f64)>
     m
 }
 
+/// Loads the row line and counters of venues about to be scored in one tight loop of
+/// independent loads, so their cache misses overlap instead of being paid one at a time
+/// between the scoring work.
+pub(crate) fn warm(st: &State, venues: impl Iterator<Item = u32>) {
+    let touched = venues.fold(0u64, |acc, v| {
+        let row = st.venue(v).map_or(0, |r| u64::from(r.alive));
+        acc.wrapping_add(row).wrapping_add(u64::from(st.trend_pos(v).1))
+    });
+    std::hint::black_box(touched);
+}
+
 /// The summary block of a recommendation.
 pub(crate) fn summary(row: &VenueRow) -> VenueSummary {
     VenueSummary {

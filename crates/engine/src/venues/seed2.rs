@@ -16,7 +16,7 @@ use crate::error::EngineError;
 use crate::state::{State, UserRow};
 use crate::types::{Reason, VenueQuery, VenueRecommendation};
 use crate::util::FastSet;
-use crate::venues::{Filter, frontier_km, summary};
+use crate::venues::{Filter, frontier_km, summary, warm};
 
 /// The three parts of a seed2 venue score.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,6 +40,9 @@ pub(crate) fn score(st: &State, user: &UserRow, v: u32, f: &Filter, max_pos: u32
     let score = 0.4 * spatial + 0.4 * preference + 0.2 * popularity;
     Some(Seed2Parts { distance_km, spatial, preference, popularity, score })
 }
+
+/// Venues read ahead from the spatial stream at a time.
+const NEAR_BATCH: usize = 16;
 
 struct TopK {
     k: usize,
@@ -86,52 +89,64 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
             top.offer(v, p);
         }
     };
+    warm(st, user.history.iter().map(|a| a.venue));
     for a in &user.history {
         consider(a.venue, &mut top);
     }
     for &v in st.delta.venues.keys() {
         consider(v, &mut top);
     }
-    let near = st.snap.rtree.nearest_neighbor_iter_with_distance_2(&from);
+    let mut near = st.snap.rtree.nearest_neighbor_iter_with_distance_2(&from);
+    // The spatial stream is read ahead in small batches whose rows are warmed together (the
+    // venues read past the stopping point are warmed, never scored).
+    let mut batch: Vec<(u32, f64)> = Vec::with_capacity(NEAR_BATCH);
     let mut popular = st.snap.pop_order.iter();
     let mut dirty = st.delta.dirty_pop.iter();
     let mut pop_front = max_pos;
     let mut pop_done = false;
     // The spatial stream alone visits every base venue in reach: when it ends, all are scored.
-    for (p, d2) in near {
-        let near_km = (frontier_km(d2) - 1e-9).max(0.0);
-        if f.radius_km.is_some_and(|r| near_km > r) {
+    'stream: loop {
+        batch.clear();
+        batch.extend(near.by_ref().take(NEAR_BATCH).map(|(p, d2)| (p.data, d2)));
+        if batch.is_empty() {
             break;
         }
-        if !st.delta.venues.contains_key(&p.data) {
-            consider(p.data, &mut top);
-        }
-        // Two popularity streams: base order (for venues whose count is unchanged) and the
-        // delta's venues whose count changed, by their current count.
-        if !pop_done {
-            match popular.by_ref().find(|&&v| !st.pos_dirty(v)) {
-                Some(&v) => {
-                    pop_front = st.base_pos(v);
-                    consider(v, &mut top);
-                }
-                None => {
-                    pop_done = true;
-                    pop_front = 0;
-                }
+        warm(st, batch.iter().map(|&(v, _)| v));
+        for &(v, d2) in &batch {
+            let near_km = (frontier_km(d2) - 1e-9).max(0.0);
+            if f.radius_km.is_some_and(|r| near_km > r) {
+                break 'stream;
             }
-        }
-        let dirty_front = match dirty.next() {
-            Some(&(pos, v)) => {
+            if !st.delta.venues.contains_key(&v) {
                 consider(v, &mut top);
-                pos
             }
-            None => 0,
-        };
-        let front = pop_front.max(dirty_front);
-        let pop_bound = if max_pos > 0 { f64::from(front) / f64::from(max_pos) } else { 0.0 };
-        let bound = 0.4 * (-0.3 * near_km).exp() + 0.2 * pop_bound;
-        if top.kth().is_some_and(|kth| kth > bound) {
-            break;
+            // Two popularity streams: base order (for venues whose count is unchanged) and the
+            // delta's venues whose count changed, by their current count.
+            if !pop_done {
+                match popular.by_ref().find(|&&v| !st.pos_dirty(v)) {
+                    Some(&v) => {
+                        pop_front = st.base_pos(v);
+                        consider(v, &mut top);
+                    }
+                    None => {
+                        pop_done = true;
+                        pop_front = 0;
+                    }
+                }
+            }
+            let dirty_front = match dirty.next() {
+                Some(&(pos, v)) => {
+                    consider(v, &mut top);
+                    pos
+                }
+                None => 0,
+            };
+            let front = pop_front.max(dirty_front);
+            let pop_bound = if max_pos > 0 { f64::from(front) / f64::from(max_pos) } else { 0.0 };
+            let bound = 0.4 * (-0.3 * near_km).exp() + 0.2 * pop_bound;
+            if top.kth().is_some_and(|kth| kth > bound) {
+                break 'stream;
+            }
         }
     }
     Ok(top.items.into_iter().filter_map(|(_, v, p)| to_reco(st, v, p)).collect())
