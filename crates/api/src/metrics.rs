@@ -62,14 +62,14 @@ async fn metrics() -> impl IntoResponse {
 /// once, when its headers go out.
 pub async fn track(State(app): State<App>, req: Request, next: Next) -> Response {
     let labels = RouteLabels::of(req.extensions().get::<MatchedPath>());
-    let method = method_label(req.method());
+    let method = method_index(req.method());
     let start = Instant::now();
     let res = next.run(req).await;
     let elapsed = start.elapsed();
     let status = res.status().as_u16();
-    app.telemetry.record_request(labels.with_method(method), status, elapsed);
+    app.telemetry.record_request(labels.by_method[method], status, elapsed);
     metrics::histogram!(DURATION, "route" => labels.route).record(elapsed.as_secs_f64());
-    metrics::counter!("http_requests_total", "method" => method, "route" => labels.route, "status" => status_label(status))
+    metrics::counter!("http_requests_total", "method" => METHODS.get(method).copied().unwrap_or("OTHER"), "route" => labels.route, "status" => status_label(status))
         .increment(1);
     res
 }
@@ -99,15 +99,11 @@ impl RouteLabels {
             Box::leak(Box::new(RouteLabels { route: leak(route.to_owned()), by_method }))
         })
     }
-
-    fn with_method(&self, method: &str) -> &'static str {
-        let i = METHODS.iter().position(|m| *m == method).unwrap_or(METHODS.len());
-        self.by_method[i]
-    }
 }
 
-fn method_label(method: &Method) -> &'static str {
-    METHODS.iter().find(|m| **m == method.as_str()).copied().unwrap_or("OTHER")
+/// The index of a method in [`METHODS`] ([`METHODS`]`.len()` for any other).
+fn method_index(method: &Method) -> usize {
+    METHODS.iter().position(|m| *m == method.as_str()).unwrap_or(METHODS.len())
 }
 
 /// The three digits of a status code, as a label that lives for the process.

@@ -8,7 +8,8 @@ use engine::{
     EngineError, GroupQuery, GroupRecommendations, InterestedInVenue, PeopleQuery, PersonRecommendation, VenueQuery,
     VenueRecommendation,
 };
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{App, AppError, AppResult};
@@ -17,6 +18,49 @@ use crate::{App, AppError, AppResult};
 pub const LOCATION_EVENT: &str = "user.location_updated";
 /// Bus event type of a served recommendation.
 pub const SERVED_EVENT: &str = "recommendation.served";
+
+/// The data of a [`LOCATION_EVENT`]: where a user is now, and since when.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LocationUpdate {
+    #[schema(value_type = Uuid)]
+    pub user_id: UserId,
+    pub lat: f64,
+    pub lng: f64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: domain::Timestamp,
+}
+
+/// The data of a [`SERVED_EVENT`]: what one answer showed to whom, so later views, likes and
+/// bookings of those items can be traced back to it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct RecommendationServed {
+    /// Made for this answer.
+    pub request_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub user_id: UserId,
+    /// `default`, `seed2`, `learned`, `popularity`, or `group`.
+    pub ranker: &'static str,
+    /// `venues`, `people` or `group`.
+    pub kind: &'static str,
+    /// The answer's items, in order.
+    pub items: Vec<ServedItem>,
+}
+
+/// One item of a served answer: a venue or a person, with its score.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+pub struct ServedItem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub venue_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
+    pub score: f64,
+}
+
+impl ServedItem {
+    fn venue(id: VenueId, score: f64) -> Self {
+        Self { venue_id: Some(id), user_id: None, score }
+    }
+}
 
 /// Maps an engine error to the service's: unknown ids are 404, bad parameters 422.
 pub fn engine_error(e: EngineError) -> AppError {
@@ -35,7 +79,7 @@ impl App {
     pub async fn recommend_venues(&self, mut q: VenueQuery) -> AppResult<Vec<VenueRecommendation>> {
         q.now.get_or_insert_with(|| self.now());
         let recs = self.engine().recommend_venues(&q).map_err(engine_error)?;
-        let items: Vec<_> = recs.iter().map(|r| json!({"venue_id": r.venue_id, "score": r.score})).collect();
+        let items = recs.iter().map(|r| ServedItem::venue(r.venue_id, r.score)).collect();
         self.served(q.user_id, q.ranker.as_str(), "venues", items);
         Ok(recs)
     }
@@ -44,7 +88,8 @@ impl App {
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = %q.user_id), err)]
     pub async fn recommend_people(&self, q: PeopleQuery) -> AppResult<Vec<PersonRecommendation>> {
         let recs = self.engine().recommend_people(&q).map_err(engine_error)?;
-        let items: Vec<_> = recs.iter().map(|r| json!({"user_id": r.user_id, "score": r.score})).collect();
+        let items =
+            recs.iter().map(|r| ServedItem { venue_id: None, user_id: Some(r.user_id), score: r.score }).collect();
         self.served(q.user_id, q.ranker.as_str(), "people", items);
         Ok(recs)
     }
@@ -57,7 +102,7 @@ impl App {
         }
         q.now.get_or_insert_with(|| self.now());
         let recs = self.engine().recommend_group(&q).map_err(engine_error)?;
-        let items: Vec<_> = recs.venues.iter().map(|r| json!({"venue_id": r.venue_id, "score": r.score})).collect();
+        let items = recs.venues.iter().map(|r| ServedItem::venue(r.venue_id, r.score)).collect();
         if let Some(first) = q.user_ids.first() {
             self.served(*first, "group", "group", items);
         }
@@ -88,7 +133,7 @@ impl App {
         domain::LatLng::parse(lat, lng, "lat", "lng")?;
         let at = self.now();
         self.engine().set_location(user_id, lat, lng, at).map_err(engine_error)?;
-        let data = json!({"user_id": user_id, "lat": lat, "lng": lng, "at": at});
+        let data = serde_json::to_value(LocationUpdate { user_id, lat, lng, at }).unwrap_or_default();
         let publish = bus::Publish {
             channel: Channel::UserActions,
             event_type: LOCATION_EVENT.into(),
@@ -102,10 +147,10 @@ impl App {
         Ok(())
     }
 
-    fn served(&self, user_id: UserId, ranker: &str, kind: &str, items: Vec<serde_json::Value>) {
+    fn served(&self, user_id: UserId, ranker: &'static str, kind: &'static str, items: Vec<ServedItem>) {
         let at = self.now();
-        let data =
-            json!({"request_id": Uuid::now_v7(), "user_id": user_id, "ranker": ranker, "kind": kind, "items": items});
+        let served = RecommendationServed { request_id: Uuid::now_v7(), user_id, ranker, kind, items };
+        let data = serde_json::to_value(served).unwrap_or_default();
         let publish = bus::Publish {
             channel: Channel::Recommendations,
             event_type: SERVED_EVENT.into(),
@@ -131,14 +176,7 @@ impl App {
 
 /// Applies a location event from the bus (from this server or another).
 pub(crate) fn apply_location(app: &App, data: &serde_json::Value) {
-    #[derive(serde::Deserialize)]
-    struct Loc {
-        user_id: UserId,
-        lat: f64,
-        lng: f64,
-        at: domain::Timestamp,
-    }
-    if let Ok(l) = serde_json::from_value::<Loc>(data.clone()) {
+    if let Ok(l) = LocationUpdate::deserialize(data) {
         let _ = app.engine().set_location(l.user_id, l.lat, l.lng, l.at);
     }
 }

@@ -13,15 +13,18 @@ use utoipa::openapi::OpenApi;
 use utoipa::{OpenApi as _, ToSchema};
 use uuid::Uuid;
 
+use app::reco_service::{LOCATION_EVENT, LocationUpdate, RecommendationServed, SERVED_EVENT};
 use app::telemetry::ServerMetrics;
 
 /// Every event type, with the channel it is published on.
-pub const EVENT_TYPES: [(&str, Channel); 25] = [
+pub const EVENT_TYPES: [(&str, Channel); 27] = [
     ("user.created", Channel::UserActions),
     ("user.updated", Channel::UserActions),
     ("user.deleted", Channel::UserActions),
     ("user.preferences_updated", Channel::UserActions),
     ("interaction.recorded", Channel::UserActions),
+    (LOCATION_EVENT, Channel::UserActions),
+    (SERVED_EVENT, Channel::Recommendations),
     ("friend.requested", Channel::Social),
     ("friend.request_answered", Channel::Social),
     ("friend.removed", Channel::Social),
@@ -47,9 +50,11 @@ pub const EVENT_TYPES: [(&str, Channel); 25] = [
 /// What a channel carries.
 pub fn describe(c: Channel) -> &'static str {
     match c {
-        Channel::UserActions => "What users do: sign-ups, profile and preference changes, interactions with venues",
+        Channel::UserActions => {
+            "What users do: sign-ups, profile and preference changes, interactions with venues, live locations"
+        }
         Channel::Recommendations => {
-            "Recommendations served (no event types yet: they land with the recommendation API)"
+            "Recommendations served: who saw which venues or people, from which ranker, with their scores"
         }
         Channel::Bookings => {
             "Plans confirmed or cancelled; seats held, bookings created, released, refused (slot full) or changed"
@@ -119,6 +124,12 @@ pub enum EventPayload {
     /// Published straight on the bus by every server every few seconds.
     #[serde(rename = "metrics.snapshot")]
     MetricsSnapshot(ServerMetrics),
+    /// Published straight on the bus (not stored) when a user shares where they are.
+    #[serde(rename = "user.location_updated")]
+    LocationUpdated(LocationUpdate),
+    /// Published straight on the bus (not stored) with every recommendation answer.
+    #[serde(rename = "recommendation.served")]
+    RecommendationServed(RecommendationServed),
 }
 
 #[derive(utoipa::OpenApi)]
