@@ -69,7 +69,7 @@ pub async fn track(State(app): State<App>, req: Request, next: Next) -> Response
     let status = res.status().as_u16();
     app.telemetry.record_request(labels.by_method[method], status, elapsed);
     metrics::histogram!(DURATION, "route" => labels.route).record(elapsed.as_secs_f64());
-    metrics::counter!("http_requests_total", "method" => METHODS.get(method).copied().unwrap_or("OTHER"), "route" => labels.route, "status" => status_label(status))
+    metrics::counter!("http_requests_total", "method" => method_name(method), "route" => labels.route, "status" => status_label(status))
         .increment(1);
     res
 }
@@ -95,7 +95,7 @@ impl RouteLabels {
         let mut known = known.write().unwrap_or_else(PoisonError::into_inner);
         known.entry(route.into()).or_insert_with(|| {
             let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-            let by_method = std::array::from_fn(|i| leak(format!("{} {route}", METHODS.get(i).unwrap_or(&"OTHER"))));
+            let by_method = std::array::from_fn(|i| leak(format!("{} {route}", method_name(i))));
             Box::leak(Box::new(RouteLabels { route: leak(route.to_owned()), by_method }))
         })
     }
@@ -104,6 +104,11 @@ impl RouteLabels {
 /// The index of a method in [`METHODS`] ([`METHODS`]`.len()` for any other).
 fn method_index(method: &Method) -> usize {
     METHODS.iter().position(|m| *m == method.as_str()).unwrap_or(METHODS.len())
+}
+
+/// The label of a [`method_index`].
+fn method_name(i: usize) -> &'static str {
+    METHODS.get(i).copied().unwrap_or("OTHER")
 }
 
 /// The three digits of a status code, as a label that lives for the process.

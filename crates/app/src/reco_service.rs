@@ -60,6 +60,10 @@ impl ServedItem {
     fn venue(id: VenueId, score: f64) -> Self {
         Self { venue_id: Some(id), user_id: None, score }
     }
+
+    fn person(id: UserId, score: f64) -> Self {
+        Self { venue_id: None, user_id: Some(id), score }
+    }
 }
 
 /// Maps an engine error to the service's: unknown ids are 404, bad parameters 422.
@@ -88,8 +92,7 @@ impl App {
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = %q.user_id), err)]
     pub async fn recommend_people(&self, q: PeopleQuery) -> AppResult<Vec<PersonRecommendation>> {
         let recs = self.engine().recommend_people(&q).map_err(engine_error)?;
-        let items =
-            recs.iter().map(|r| ServedItem { venue_id: None, user_id: Some(r.user_id), score: r.score }).collect();
+        let items = recs.iter().map(|r| ServedItem::person(r.user_id, r.score)).collect();
         self.served(q.user_id, q.ranker.as_str(), "people", items);
         Ok(recs)
     }
