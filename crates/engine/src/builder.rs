@@ -7,13 +7,12 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 use domain::{Booking, BookingStatus, Interaction, SocialEdge, User, UserPreferences, Venue, VenueInterest};
-use rstar::RTree;
 use uuid::Uuid;
 
 use crate::engine::Engine;
 use crate::ingest;
 use crate::settings::EngineSettings;
-use crate::state::{Delta, Edge, Snapshot, UserRow, VenueDyn, VenuePoint, VenueRow};
+use crate::state::{Delta, Edge, Snapshot, UserRow, VenueDyn, VenuePoint, VenueRow, VenueTree};
 use crate::util::{FastMap, TagSet, TagVocab};
 
 /// Collects domain values and builds an [`Engine`].
@@ -272,12 +271,12 @@ pub(crate) fn assemble(
     venue_ix: Arc<FastMap<Uuid, u32>>,
     trend_t0: i64,
     half_life_secs: f64,
-    rtree: Option<Arc<RTree<VenuePoint>>>,
+    rtree: Option<Arc<VenueTree>>,
 ) -> Snapshot {
     let rtree = rtree.unwrap_or_else(|| {
         let points: Vec<VenuePoint> =
             venues.iter().enumerate().filter(|(_, v)| v.alive).map(|(i, v)| VenuePoint::new(v.xyz, i as u32)).collect();
-        Arc::new(RTree::bulk_load(points))
+        Arc::new(VenueTree::bulk_load_with_params(points))
     });
     let mut pop_order: Vec<u32> = (0..venues.len() as u32).filter(|&i| venues[i as usize].alive).collect();
     pop_order.sort_by_key(|&i| std::cmp::Reverse(vdyn[i as usize].pos));

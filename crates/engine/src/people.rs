@@ -80,7 +80,7 @@ fn seed2(st: &State, u: u32, venue: Option<u32>, limit: usize) -> Vec<PersonReco
         let reasons = vec![
             Reason {
                 code: "strength".into(),
-                label: format!("{} strength {:.2}", e.rel.as_str(), e.strength),
+                label: format!("{} strength {:.2}", e.rel.as_str(), e.strength).into(),
                 contribution: 0.6 * e.strength,
             },
             Reason { code: "venue_preference".into(), label: "likes this venue".into(), contribution: 0.25 * direct },
@@ -289,9 +289,9 @@ fn default(st: &State, w: &PeopleSettings, u: u32, venue: Option<u32>, limit: us
 
 fn people_reasons(w: &PeopleSettings, x: &Compat, with_venue: bool) -> (Vec<Reason>, Vec<String>) {
     let mut rs: Vec<(Reason, String)> = Vec::new();
-    let mut add = |code: &str, label: String, c: f64| {
+    let mut add = |code: &'static str, label: String, c: f64| {
         if c >= 0.005 {
-            rs.push((Reason { code: code.into(), label: label.clone(), contribution: c }, label));
+            rs.push((Reason { code: code.into(), label: label.clone().into(), contribution: c }, label));
         }
     };
     let rel = match x.relationship {

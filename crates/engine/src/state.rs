@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 use domain::{Category, OpeningHours, Persona, RelationshipType};
-use rstar::RTree;
 use rstar::primitives::GeomWithData;
+use rstar::{RStarInsertionStrategy, RTree, RTreeParams};
 use uuid::Uuid;
 
 use crate::model::LoadedModel;
@@ -15,6 +15,23 @@ use crate::util::{FastMap, TagSet, TagVocab};
 
 /// A venue point in the R-tree: Earth-centred coordinates (km) and the venue index.
 pub(crate) type VenuePoint = GeomWithData<[f64; 3], u32>;
+
+/// The venue R-tree: nodes of up to 12 children rather than rstar's default 6, so a walk to
+/// the few hundred nearest venues visits half as many nodes and pushes half as many heap
+/// entries (about 20% less time for 300 nearest of 100,000 points, measured on a scratch
+/// program). The tree is bulk-loaded per snapshot, so its slower inserts do not matter.
+pub(crate) type VenueTree = RTree<VenuePoint, VenueTreeParams>;
+
+/// Node sizes of [`VenueTree`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VenueTreeParams;
+
+impl RTreeParams for VenueTreeParams {
+    const MIN_SIZE: usize = 5;
+    const MAX_SIZE: usize = 12;
+    const REINSERTION_COUNT: usize = 3;
+    type DefaultInsertionStrategy = RStarInsertionStrategy;
+}
 
 /// One user's aggregated interactions with one venue (the whole log is never kept).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -219,7 +236,7 @@ pub(crate) struct Snapshot {
     pub user_ix: Arc<FastMap<Uuid, u32>>,
     pub venue_ix: Arc<FastMap<Uuid, u32>>,
     /// Alive venues of the base, by location.
-    pub rtree: Arc<RTree<VenuePoint>>,
+    pub rtree: Arc<VenueTree>,
     /// Per venue of the base, its counters' trend and positive count side by side (what the
     /// rankers read of [`VenueDyn`]), one cache line for eight venues.
     pub vnum: Arc<Vec<(f64, u32)>>,
@@ -251,6 +268,10 @@ impl<T: Clone> Default for Shards<T> {
 impl<T: Clone> Shards<T> {
     /// The row for an index, if the delta holds one.
     pub fn get(&self, k: u32) -> Option<&Arc<T>> {
+        // Right after a merge the delta is empty: no shard to hash into.
+        if self.len == 0 {
+            return None;
+        }
         self.shards[k as usize % SHARDS].get(&k)
     }
 
@@ -320,7 +341,8 @@ impl State {
 
     /// The current row of a venue (alive or not).
     pub fn venue(&self, v: u32) -> Option<&VenueRow> {
-        match self.delta.venues.get(&v) {
+        let changed = if self.delta.venues.is_empty() { None } else { self.delta.venues.get(&v) };
+        match changed {
             Some(r) => Some(r),
             None => self.snap.venues.get(v as usize).map(|r| &**r),
         }

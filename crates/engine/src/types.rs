@@ -1,5 +1,7 @@
 //! Queries the engine answers and the results it returns (serializable, with OpenAPI schemas).
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use domain::{Category, LatLng};
 use serde::{Deserialize, Serialize};
@@ -103,10 +105,13 @@ pub struct VenueSummary {
 /// One machine-readable reason behind a score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Reason {
-    /// Stable snake_case code such as `proximity`, `friends_liked`, `cuisine_match`.
-    pub code: String,
+    /// Stable snake_case code such as `proximity`, `friends_liked`, `cuisine_match` (a
+    /// borrowed constant when the engine makes it: no allocation per reason).
+    #[schema(value_type = String)]
+    pub code: Cow<'static, str>,
     /// Short human label such as "3 friends liked it".
-    pub label: String,
+    #[schema(value_type = String)]
+    pub label: Cow<'static, str>,
     /// What the reason added to the score (negative for demotions).
     pub contribution: f64,
 }

@@ -10,6 +10,7 @@
 //! varied. The default weights were tuned by coordinate ascent on a validation split of a
 //! generated city with its test period removed (`examples/tune_default.rs`).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -89,8 +90,9 @@ pub(crate) struct ScoreCtx<'a> {
     model_user: Option<Vec<f32>>,
     /// Proximity scale for this user, km.
     distance_scale: f64,
-    /// The user's largest engagement with one venue.
-    max_engagement: f64,
+    /// `ln(1 + e)` of the user's largest engagement with one venue (at least 1e-9): the scale
+    /// of the history feature.
+    engagement_scale: f64,
 }
 
 fn cat_index(c: Category) -> usize {
@@ -146,11 +148,14 @@ impl<'a> ScoreCtx<'a> {
             model,
             model_user,
             distance_scale,
-            max_engagement: user.history.iter().map(|a| a.raw_engagement()).fold(0.0, f64::max),
+            engagement_scale: (1.0 + user.history.iter().map(|a| a.raw_engagement()).fold(0.0, f64::max))
+                .ln()
+                .max(1e-9),
         }
     }
 
-    fn features(&mut self, v: u32, row: &VenueRow, d: Option<f64>, max_pos: u32, dynamic: VenueNumbers) -> Features {
+    /// `pop_scale` is `ln(1 + the largest positive count)`, 0 when no venue has any.
+    fn features(&mut self, v: u32, row: &VenueRow, d: Option<f64>, pop_scale: f64, dynamic: VenueNumbers) -> Features {
         let s = self.s;
         let st = self.st;
         let mut f = Features {
@@ -159,7 +164,7 @@ impl<'a> ScoreCtx<'a> {
             ..Features::default()
         };
         if let Some(a) = self.user.agg(v) {
-            let rel = ((1.0 + a.raw_engagement()).ln() / (1.0 + self.max_engagement).ln().max(1e-9)).min(1.0);
+            let rel = ((1.0 + a.raw_engagement()).ln() / self.engagement_scale).min(1.0);
             if a.positive() {
                 f.history = s.history_floor + (1.0 - s.history_floor) * rel;
             } else {
@@ -218,7 +223,7 @@ impl<'a> ScoreCtx<'a> {
         }
         f.learned = dynamic.learned;
         let pos = dynamic.pos;
-        f.popularity = if max_pos > 0 { (1.0 + f64::from(pos)).ln() / (1.0 + f64::from(max_pos)).ln() } else { 0.0 };
+        f.popularity = if pop_scale > 0.0 { (1.0 + f64::from(pos)).ln() / pop_scale } else { 0.0 };
         f.rating = dynamic.rating;
         f
     }
@@ -227,6 +232,7 @@ impl<'a> ScoreCtx<'a> {
     pub fn score_all(&mut self, cands: &[u32], ranker: Ranker) -> Vec<Scored> {
         let st = self.st;
         let max_pos = st.delta.max_pos;
+        let pop_scale = if max_pos > 0 { (1.0 + f64::from(max_pos)).ln() } else { 0.0 };
         let mut out: Vec<Scored> = Vec::with_capacity(cands.len());
         // Each candidate's row (two cache lines), counters and model vector live in separate
         // allocations, a cache miss each: fetch them all first in a tight loop of independent
@@ -247,7 +253,7 @@ impl<'a> ScoreCtx<'a> {
             .collect();
         for (v, row, dynamic) in fetched {
             let distance_km = self.filter.distance(row);
-            let f = self.features(v, row, distance_km, max_pos, dynamic);
+            let f = self.features(v, row, distance_km, pop_scale, dynamic);
             if !f.dietary_ok && self.s.dietary_hard {
                 continue;
             }
@@ -296,8 +302,10 @@ impl<'a> ScoreCtx<'a> {
         x
     }
 
-    /// Reasons with their contributions and the human sentence.
+    /// Reasons with their contributions and the human sentence. Fixed labels and phrases are
+    /// borrowed constants; only those with numbers or names in them are formatted.
     pub fn explain(&self, c: &Scored, row: &VenueRow) -> (Vec<Reason>, String) {
+        type Text = Cow<'static, str>;
         let s = self.s;
         let f = &c.f;
         let cuisine = row.cuisine.as_deref().unwrap_or(row.category.as_str());
@@ -307,49 +315,52 @@ impl<'a> ScoreCtx<'a> {
             Some(a) if a.saves > 0 => "you saved it",
             _ => "you looked at it before",
         };
-        let love = format!("matches your love of {cuisine}");
-        let mut rs: Vec<(Reason, String)> = Vec::new();
-        let mut add = |code: &str, label: String, contribution: f64, phrase: String| {
+        let love = || -> Text { format!("matches your love of {cuisine}").into() };
+        let mut rs: Vec<(Reason, Text)> = Vec::with_capacity(13);
+        let mut add = |code: &'static str, label: Text, contribution: f64, phrase: Text| {
             if contribution.abs() >= 0.005 {
                 rs.push((Reason { code: code.into(), label, contribution }, phrase));
             }
         };
-        if let Some(d) = c.distance_km {
-            add("proximity", format!("{d:.1} km away"), s.w_proximity * f.proximity, String::new());
+        let away = c.distance_km.map(|d| -> Text { format!("{d:.1} km away").into() });
+        if let Some(away) = &away {
+            add("proximity", away.clone(), s.w_proximity * f.proximity, "".into());
         }
         add("history", hist_label.into(), s.w_history * f.history + s.w_viewed * f.viewed, hist_label.into());
-        let pref_phrase = if f.cuisine_match { love.clone() } else { "fits your budget and style".into() };
+        let pref_phrase = if f.cuisine_match { love() } else { "fits your budget and style".into() };
         add("preference_match", pref_phrase.clone(), s.w_preference * f.preference, pref_phrase);
-        let taste_phrase = if f.taste >= 0.6 { love } else { format!("like the {}s you enjoy", row.category.as_str()) };
+        let taste_phrase =
+            if f.taste >= 0.6 { love() } else { format!("like the {}s you enjoy", row.category.as_str()).into() };
         add("taste_match", taste_phrase.clone(), s.w_taste * f.taste, taste_phrase);
-        let ctx_phrase = if f.open { "open now".to_string() } else { "closed at that time".to_string() };
+        let ctx_phrase: Text = if f.open { "open now".into() } else { "closed at that time".into() };
         add("context", ctx_phrase.clone(), s.w_context * f.context, ctx_phrase);
         add("trending", "trending now".into(), s.w_trending * f.trending, "trending now".into());
-        let friends = format!("{} liked it", plural(f.friends, "friend", "friends"));
+        let friends: Text = format!("{} liked it", plural(f.friends, "friend", "friends")).into();
         add("friends_liked", friends.clone(), s.w_social * f.social, friends);
-        let learned = "people with similar taste love it".to_string();
+        let learned: Text = "people with similar taste love it".into();
         add("learned", learned.clone(), s.w_learned * f.learned.unwrap_or(0.0), learned);
         add("popularity", "popular".into(), s.w_popularity * f.popularity, "popular".into());
-        let rated = row.rating.map(|r| format!("rated {r:.1}")).unwrap_or_default();
+        let rated: Text = row.rating.map_or("".into(), |r| format!("rated {r:.1}").into());
         add("rating", rated.clone(), s.w_rating * f.rating, rated);
         if f.just_visited {
             let lost = c.score / s.just_visited_factor.max(1e-9) - c.score;
-            add("just_visited", "you were just here".into(), -lost, String::new());
+            add("just_visited", "you were just here".into(), -lost, "".into());
         }
-        add("diversity", "varied from the picks above".into(), c.shown - c.score, String::new());
-        let mut ranked: Vec<&(Reason, String)> =
+        add("diversity", "varied from the picks above".into(), c.shown - c.score, "".into());
+        let mut ranked: Vec<&(Reason, Text)> =
             rs.iter().filter(|(r, p)| r.contribution > 0.0 && !p.is_empty()).collect();
         ranked.sort_by(|a, b| b.0.contribution.total_cmp(&a.0.contribution));
-        let mut parts: Vec<String> = c.distance_km.map(|d| format!("{d:.1} km away")).into_iter().collect();
+        let mut parts: Vec<&str> = away.as_deref().into_iter().collect();
         for (_, p) in ranked.into_iter() {
             if parts.len() >= 4 {
                 break;
             }
-            if !parts.contains(p) {
-                parts.push(p.clone());
+            if !parts.contains(&&**p) {
+                parts.push(p);
             }
         }
-        (rs.into_iter().map(|(r, _)| r).collect(), sentence(&parts))
+        let sentence = sentence(&parts);
+        (rs.into_iter().map(|(r, _)| r).collect(), sentence)
     }
 }
 
@@ -374,14 +385,17 @@ fn personal_distance(st: &State, s: &RankerSettings, user: &UserRow, filter: &Fi
 }
 
 /// Keeps the `n` best-scored candidates, best first (ties by venue index): a linear selection,
-/// then a sort of those only.
+/// then a sort of those only. Both run on small (score, venue, position) keys, and only the kept
+/// candidates are copied, rather than moving whole candidates about.
 fn keep_best(pool: &mut Vec<Scored>, n: usize) {
-    let by_score = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.v.cmp(&b.v));
-    if pool.len() > n {
-        pool.select_nth_unstable_by(n, by_score);
-        pool.truncate(n);
+    let by_score = |a: &(f64, u32, u32), b: &(f64, u32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    let mut keys: Vec<(f64, u32, u32)> = pool.iter().zip(0u32..).map(|(c, i)| (c.score, c.v, i)).collect();
+    if keys.len() > n {
+        keys.select_nth_unstable_by(n, by_score);
+        keys.truncate(n);
     }
-    pool.sort_by(by_score);
+    keys.sort_unstable_by(by_score);
+    *pool = keys.iter().map(|&(_, _, i)| pool[i as usize].clone()).collect();
 }
 
 /// Greedy MMR-style re-rank: each earlier pick of the same category or cuisine costs a
@@ -390,14 +404,18 @@ fn keep_best(pool: &mut Vec<Scored>, n: usize) {
 /// is sorted by the score it shows.
 pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, limit: usize) -> Vec<Scored> {
     keep_best(&mut pool, limit.saturating_mul(5).max(limit + 20));
-    let key = |c: &Scored| st.venue(c.v).map(|r| (r.category, r.cuisine_h));
+    // Each candidate's (category, cuisine), read once; picks are marked, not removed, so the
+    // pool keeps its order (ties go to the earlier, better one) without shifting it per pick.
+    let keys: Vec<Option<(Category, Option<u64>)>> =
+        pool.iter().map(|c| st.venue(c.v).map(|r| (r.category, r.cuisine_h))).collect();
+    let mut taken = vec![false; pool.len()];
     let mut cat_n: HashMap<Category, usize> = HashMap::new();
     let mut cui_n: FastMap<u64, usize> = FastMap::default();
-    let mut out = Vec::with_capacity(limit);
-    while out.len() < limit && !pool.is_empty() {
+    let mut out: Vec<Scored> = Vec::with_capacity(limit);
+    while out.len() < limit && out.len() < pool.len() {
         let mut best: Option<(usize, f64)> = None;
         for (i, c) in pool.iter().enumerate() {
-            let Some((cat, cui)) = key(c) else { continue };
+            let Some((cat, cui)) = keys[i].filter(|_| !taken[i]) else { continue };
             let nc = cui.map_or(0, |h| cui_n.get(&h).copied().unwrap_or(0));
             if s.max_per_cuisine > 0 && nc >= s.max_per_cuisine {
                 continue;
@@ -411,11 +429,16 @@ pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, l
         }
         let (i, adj) = match best {
             Some(pick) => pick,
-            None => (0, pool[0].score), // only capped cuisines remain: take the best of them
+            // Only capped cuisines remain: take the best of them.
+            None => match taken.iter().position(|t| !t) {
+                Some(i) => (i, pool[i].score),
+                None => break,
+            },
         };
-        let mut c = pool.remove(i);
+        taken[i] = true;
+        let mut c = pool[i].clone();
         c.shown = out.last().map_or(adj, |p: &Scored| adj.min(p.shown));
-        if let Some((cat, cui)) = key(&c) {
+        if let Some((cat, cui)) = keys[i] {
             *cat_n.entry(cat).or_default() += 1;
             if let Some(h) = cui {
                 *cui_n.entry(h).or_default() += 1;

@@ -157,7 +157,7 @@ fn to_reco(st: &State, v: u32, p: Seed2Parts) -> Option<VenueRecommendation> {
     let reasons = vec![
         Reason {
             code: "proximity".into(),
-            label: format!("{:.1} km away", p.distance_km),
+            label: format!("{:.1} km away", p.distance_km).into(),
             contribution: 0.4 * p.spatial,
         },
         Reason {

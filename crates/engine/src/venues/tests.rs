@@ -203,7 +203,7 @@ fn every_ranker_returns_sorted_scores_the_default_one_after_diversifying() {
                 let code = if ranker == Ranker::Learned { "learned" } else { "popularity" };
                 for rec in &r {
                     assert_eq!(rec.reasons.len(), 1, "{ranker:?}: {:?}", rec.reasons);
-                    assert_eq!((rec.reasons[0].code.as_str(), rec.reasons[0].contribution), (code, rec.score));
+                    assert_eq!((&*rec.reasons[0].code, rec.reasons[0].contribution), (code, rec.score));
                 }
             }
         }
