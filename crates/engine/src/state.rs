@@ -174,9 +174,11 @@ impl UserRow {
 #[derive(Debug, Clone, PartialEq)]
 #[repr(C, align(64))]
 pub(crate) struct VenueRow {
-    pub xyz: [f64; 3],
-    /// `tags_h` as a mask over the engine's [`crate::util::TagVocab`].
+    /// `tags_h` as a mask over the engine's [`crate::util::TagVocab`]. First: a `u128` is
+    /// 16-aligned, and anywhere after the 24-byte location it would leave a gap that pushes
+    /// the last hot fields into the second line (`first_line_holds_what_every_candidate_needs`).
     pub tags: TagSet,
+    pub xyz: [f64; 3],
     pub cuisine_h: Option<u64>,
     pub price: Option<i16>,
     /// Index into the time zone table.
@@ -409,5 +411,29 @@ impl State {
     pub fn trend(&self, v: u32, now: i64) -> f64 {
         let t = self.trend_pos(v).0;
         t * ((self.snap.trend_t0 - now) as f64 / self.snap.half_life_secs).exp2()
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use std::mem::{offset_of, size_of};
+
+    use super::VenueRow;
+
+    /// Every candidate's filters and features read these: they must share the row's first
+    /// cache line, or each candidate costs two misses instead of one.
+    #[test]
+    fn first_line_holds_what_every_candidate_needs() {
+        let ends = [
+            offset_of!(VenueRow, tags) + 16,
+            offset_of!(VenueRow, xyz) + size_of::<[f64; 3]>(),
+            offset_of!(VenueRow, cuisine_h) + size_of::<Option<u64>>(),
+            offset_of!(VenueRow, price) + size_of::<Option<i16>>(),
+            offset_of!(VenueRow, tz) + 2,
+            offset_of!(VenueRow, category) + 1,
+            offset_of!(VenueRow, alive) + 1,
+        ];
+        assert!(ends.iter().all(|&e| e <= 64), "hot fields end at {ends:?}");
+        assert_eq!(std::mem::align_of::<VenueRow>(), 64);
     }
 }

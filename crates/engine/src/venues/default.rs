@@ -11,7 +11,6 @@
 //! generated city with its test period removed (`examples/tune_default.rs`).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use domain::Category;
@@ -240,19 +239,19 @@ impl<'a> ScoreCtx<'a> {
         // features.
         let decay = ((st.snap.trend_t0 - self.now) as f64 / st.snap.half_life_secs).exp2();
         let model = self.model.zip(self.model_user.as_deref());
-        let fetched: Vec<(u32, &VenueRow, VenueNumbers)> = cands
+        let fetched: Vec<(u32, &VenueRow, Option<f64>, VenueNumbers)> = cands
             .iter()
             .filter_map(|&v| {
                 let row = st.live_venue(v)?;
+                let distance_km = self.filter.distance(row);
                 let (trend, pos) = st.trend_pos(v);
                 let trend = trend * decay;
                 let learned = model.and_then(|(m, uv)| m.score(uv, v));
                 let rating = row.rating.map_or(0.0, |r| ((r - 3.0) / 2.0).clamp(0.0, 1.0));
-                Some((v, row, VenueNumbers { trend, pos, learned, rating }))
+                Some((v, row, distance_km, VenueNumbers { trend, pos, learned, rating }))
             })
             .collect();
-        for (v, row, dynamic) in fetched {
-            let distance_km = self.filter.distance(row);
+        for (v, row, distance_km, dynamic) in fetched {
             let f = self.features(v, row, distance_km, pop_scale, dynamic);
             if !f.dietary_ok && self.s.dietary_hard {
                 continue;
@@ -409,7 +408,7 @@ pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, l
     let keys: Vec<Option<(Category, Option<u64>)>> =
         pool.iter().map(|c| st.venue(c.v).map(|r| (r.category, r.cuisine_h))).collect();
     let mut taken = vec![false; pool.len()];
-    let mut cat_n: HashMap<Category, usize> = HashMap::new();
+    let mut cat_n = [0usize; 7];
     let mut cui_n: FastMap<u64, usize> = FastMap::default();
     let mut out: Vec<Scored> = Vec::with_capacity(limit);
     while out.len() < limit && out.len() < pool.len() {
@@ -420,9 +419,7 @@ pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, l
             if s.max_per_cuisine > 0 && nc >= s.max_per_cuisine {
                 continue;
             }
-            let adj = c.score
-                - s.diversity_category * cat_n.get(&cat).copied().unwrap_or(0) as f64
-                - s.diversity_cuisine * nc as f64;
+            let adj = c.score - s.diversity_category * cat_n[cat_index(cat)] as f64 - s.diversity_cuisine * nc as f64;
             if best.is_none_or(|(_, b)| adj > b) {
                 best = Some((i, adj));
             }
@@ -439,7 +436,7 @@ pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, l
         let mut c = pool[i].clone();
         c.shown = out.last().map_or(adj, |p: &Scored| adj.min(p.shown));
         if let Some((cat, cui)) = keys[i] {
-            *cat_n.entry(cat).or_default() += 1;
+            cat_n[cat_index(cat)] += 1;
             if let Some(h) = cui {
                 *cui_n.entry(h).or_default() += 1;
             }
