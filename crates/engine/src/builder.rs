@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::engine::Engine;
 use crate::ingest;
 use crate::settings::EngineSettings;
-use crate::state::{Delta, Edge, Snapshot, UserRow, VenueDyn, VenuePoint, VenueRow, VenueTree};
+use crate::state::{Delta, Edge, Snapshot, Spatial, UserRow, VenueDyn, VenueRow};
 use crate::util::{FastMap, TagSet, TagVocab};
 
 /// Collects domain values and builds an [`Engine`].
@@ -177,7 +177,7 @@ impl EngineBuilder {
         t0
     }
 
-    /// Builds the engine: an R-tree over venues, popularity order, and the live state.
+    /// Builds the engine: the spatial indexes over venues, popularity order, and the live state.
     pub fn build(self) -> Engine {
         let ids = self.venue_ix_order();
         let venues: Vec<Arc<VenueRow>> =
@@ -261,7 +261,7 @@ pub(crate) fn upsert_pair<V>(list: &mut Vec<(u32, V)>, key: u32, value: V) {
     }
 }
 
-/// A snapshot from its rows: builds the R-tree (unless given) and the popularity order.
+/// A snapshot from its rows: builds the spatial indexes (unless given) and the popularity order.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn assemble(
     users: Arc<Vec<Arc<UserRow>>>,
@@ -271,13 +271,9 @@ pub(crate) fn assemble(
     venue_ix: Arc<FastMap<Uuid, u32>>,
     trend_t0: i64,
     half_life_secs: f64,
-    rtree: Option<Arc<VenueTree>>,
+    spatial: Option<Arc<Spatial>>,
 ) -> Snapshot {
-    let rtree = rtree.unwrap_or_else(|| {
-        let points: Vec<VenuePoint> =
-            venues.iter().enumerate().filter(|(_, v)| v.alive).map(|(i, v)| VenuePoint::new(v.xyz, i as u32)).collect();
-        Arc::new(VenueTree::bulk_load_with_params(points))
-    });
+    let spatial = spatial.unwrap_or_else(|| Arc::new(Spatial::build((0u32..).zip(venues.iter().map(|v| &**v)))));
     let mut pop_order: Vec<u32> = (0..venues.len() as u32).filter(|&i| venues[i as usize].alive).collect();
     pop_order.sort_by_key(|&i| std::cmp::Reverse(vdyn[i as usize].pos));
     let vnum = Arc::new(vdyn.iter().map(|d| (d.trend, d.pos)).collect());
@@ -288,7 +284,7 @@ pub(crate) fn assemble(
         vnum,
         user_ix,
         venue_ix,
-        rtree,
+        spatial,
         pop_order: Arc::new(pop_order),
         trend_t0,
         half_life_secs,

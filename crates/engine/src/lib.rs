@@ -6,8 +6,10 @@
 //! the interaction log: each user holds a sorted array of per-venue aggregates (like and
 //! interest count, dwell sum, visits, bookings, last times), sorted edges and interests; each
 //! venue holds its counters (positive count, decayed trend, bookings, interested users, recent
-//! engagers). Venue points sit in an R-tree (`rstar`) over Earth-centred coordinates, so nearest
-//! order is exact great-circle order and no query scans the catalogue.
+//! engagers). Venues are found nearest first, with Earth-centred coordinates so that order is
+//! exact great-circle order: from a uniform latitude/longitude grid where venues are spread
+//! evenly enough for one (as a city's are), else from an R-tree (`rstar`). No query scans the
+//! catalogue.
 //!
 //! # Freshness without blocking readers
 //! The state readers see is one `Arc<State>` behind an [`arc_swap::ArcSwap`]: an immutable
@@ -17,7 +19,7 @@
 //! event touches (copying one shard), and stores the new state atomically, so the next query
 //! sees the new interaction with no rebuild. When the delta passes
 //! [`LiveSettings::merge_after`](settings::LiveSettings) rows, the writer folds it into a fresh
-//! snapshot (row `Arc`s are re-shared; the R-tree is rebuilt only if venues changed) and swaps
+//! snapshot (row `Arc`s are re-shared; the spatial indexes are rebuilt only if venues changed) and swaps
 //! that in the same way. Readers never wait for writers.
 //!
 //! # Rankers
@@ -33,6 +35,7 @@ mod builder;
 mod engine;
 pub mod error;
 pub mod eval;
+mod grid;
 mod group;
 mod ingest;
 mod live;

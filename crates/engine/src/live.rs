@@ -2,7 +2,7 @@
 //! current [`State`] shallowly, replaces the few rows an event changes in the sharded delta,
 //! and swaps the new state in with one atomic store. When the delta grows past
 //! `LiveSettings::merge_after` rows it is folded into a fresh snapshot (row `Arc`s re-shared,
-//! R-tree rebuilt only if venues changed) in the same swap.
+//! spatial indexes rebuilt only if venues changed) in the same swap.
 
 use std::sync::Arc;
 
@@ -293,7 +293,7 @@ pub(crate) fn merge(st: State) -> State {
         venue_ix,
         trend_t0,
         snap.half_life_secs,
-        (!venues_changed).then(|| snap.rtree.clone()),
+        (!venues_changed).then(|| snap.spatial.clone()),
     );
     let delta = Delta {
         n_users: d.n_users,

@@ -150,9 +150,14 @@ fn sample_negative(
 fn venue_neighbours(st: &State, n: usize) -> Vec<Vec<u32>> {
     (0..st.n_venues())
         .map(|v| match st.live_venue(v) {
-            Some(row) if n > 0 => {
-                st.snap.rtree.nearest_neighbor_iter(&row.xyz).map(|p| p.data).filter(|&x| x != v).take(n).collect()
-            }
+            Some(row) if n > 0 => st
+                .snap
+                .spatial
+                .nearest(row.lat, row.lng, f64::INFINITY)
+                .map(|(x, _)| x)
+                .filter(|&x| x != v)
+                .take(n)
+                .collect(),
             _ => Vec::new(),
         })
         .collect()

@@ -10,6 +10,7 @@ use rstar::primitives::GeomWithData;
 use rstar::{RStarInsertionStrategy, RTree, RTreeParams};
 use uuid::Uuid;
 
+use crate::grid::{Nearest, VenueGrid};
 use crate::model::LoadedModel;
 use crate::util::{FastMap, TagSet, TagVocab};
 
@@ -31,6 +32,56 @@ impl RTreeParams for VenueTreeParams {
     const MAX_SIZE: usize = 12;
     const REINSERTION_COUNT: usize = 3;
     type DefaultInsertionStrategy = RStarInsertionStrategy;
+}
+
+/// The spatial indexes of a snapshot's alive venues, rebuilt only when venues change: the
+/// R-tree, and the grid that serves nearest-first streams where venues are even enough for one.
+#[derive(Debug)]
+pub(crate) struct Spatial {
+    pub rtree: VenueTree,
+    pub grid: Option<VenueGrid>,
+}
+
+impl Spatial {
+    /// Indexes venues, given as (index, row); only alive ones are indexed.
+    pub fn build<'a>(venues: impl Iterator<Item = (u32, &'a VenueRow)>) -> Self {
+        let alive: Vec<(u32, &VenueRow)> = venues.filter(|(_, r)| r.alive).collect();
+        let points: Vec<VenuePoint> = alive.iter().map(|&(v, r)| VenuePoint::new(r.xyz, v)).collect();
+        let grid = VenueGrid::build(&alive.iter().map(|&(v, r)| (v, r.lat, r.lng)).collect::<Vec<_>>());
+        Self { rtree: VenueTree::bulk_load_with_params(points), grid }
+    }
+
+    /// Venues nearest first from a point (degrees), with their squared chord distance (km²), as
+    /// far as `max_d2`: from the grid when there is one, else from the R-tree (the same order;
+    /// ties by venue index from the grid, in the tree's own order from the tree).
+    pub fn nearest(&self, lat: f64, lng: f64, max_d2: f64) -> Near<'_> {
+        match &self.grid {
+            Some(g) => Near::Grid(g.nearest(lat, lng, max_d2)),
+            None => Near::Tree(Box::new(
+                self.rtree
+                    .nearest_neighbor_iter_with_distance_2(&crate::util::to_xyz(lat, lng))
+                    .map(|(p, d2)| (p.data, d2))
+                    .take_while(move |&(_, d2)| d2 <= max_d2),
+            )),
+        }
+    }
+}
+
+/// The stream of [`Spatial::nearest`].
+pub(crate) enum Near<'a> {
+    Grid(Nearest<'a>),
+    Tree(Box<dyn Iterator<Item = (u32, f64)> + 'a>),
+}
+
+impl Iterator for Near<'_> {
+    type Item = (u32, f64);
+
+    fn next(&mut self) -> Option<(u32, f64)> {
+        match self {
+            Near::Grid(it) => it.next(),
+            Near::Tree(it) => it.next(),
+        }
+    }
 }
 
 /// One user's aggregated interactions with one venue (the whole log is never kept).
@@ -238,7 +289,7 @@ pub(crate) struct Snapshot {
     pub user_ix: Arc<FastMap<Uuid, u32>>,
     pub venue_ix: Arc<FastMap<Uuid, u32>>,
     /// Alive venues of the base, by location.
-    pub rtree: Arc<VenueTree>,
+    pub spatial: Arc<Spatial>,
     /// Per venue of the base, its counters' trend and positive count side by side (what the
     /// rankers read of [`VenueDyn`]), one cache line for eight venues.
     pub vnum: Arc<Vec<(f64, u32)>>,

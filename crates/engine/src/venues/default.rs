@@ -80,7 +80,7 @@ pub(crate) struct ScoreCtx<'a> {
     clock: LocalClock,
     pub friends: FastMap<u32, (u32, f64)>,
     taste_cuisine: FastMap<u64, f64>,
-    taste_category: [f64; 7],
+    taste_category: [f64; Category::ALL.len()],
     /// Masks of the user's stated cuisines, ambiance and each dietary need's tags.
     cuisine_tags: TagSet,
     ambiance_tags: TagSet,
@@ -109,7 +109,7 @@ impl<'a> ScoreCtx<'a> {
         time: DateTime<Utc>,
     ) -> Self {
         let mut taste_cuisine: FastMap<u64, f64> = FastMap::default();
-        let mut taste_category = [0.0; 7];
+        let mut taste_category = [0.0; Category::ALL.len()];
         for a in &user.history {
             let Some(row) = st.live_venue(a.venue) else { continue };
             let w = a.engagement();
@@ -233,8 +233,8 @@ impl<'a> ScoreCtx<'a> {
         let max_pos = st.delta.max_pos;
         let pop_scale = if max_pos > 0 { (1.0 + f64::from(max_pos)).ln() } else { 0.0 };
         let mut out: Vec<Scored> = Vec::with_capacity(cands.len());
-        // Each candidate's row (two cache lines), counters and model vector live in separate
-        // allocations, a cache miss each: fetch them all first in a tight loop of independent
+        // Each candidate's row (its first cache line; the rating is in the second), counters and
+        // model vector live in separate allocations, a cache miss each: fetch them all first in a tight loop of independent
         // loads, where the CPU overlaps the misses, rather than one at a time between the other
         // features.
         let decay = ((st.snap.trend_t0 - self.now) as f64 / st.snap.half_life_secs).exp2();
@@ -408,7 +408,7 @@ pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, l
     let keys: Vec<Option<(Category, Option<u64>)>> =
         pool.iter().map(|c| st.venue(c.v).map(|r| (r.category, r.cuisine_h))).collect();
     let mut taken = vec![false; pool.len()];
-    let mut cat_n = [0usize; 7];
+    let mut cat_n = [0usize; Category::ALL.len()];
     let mut cui_n: FastMap<u64, usize> = FastMap::default();
     let mut out: Vec<Scored> = Vec::with_capacity(limit);
     while out.len() < limit && out.len() < pool.len() {
@@ -426,7 +426,8 @@ pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, l
         }
         let (i, adj) = match best {
             Some(pick) => pick,
-            // Only capped cuisines remain: take the best of them.
+            // Only capped cuisines remain: take the best of them (the loop's condition leaves
+            // at least one untaken, so the `break` is only a guard).
             None => match taken.iter().position(|t| !t) {
                 Some(i) => (i, pool[i].score),
                 None => break,

@@ -1,8 +1,8 @@
 //! Venue recommendations: query validation, the user's origin (query point, fresh live
 //! location, then home), filters, candidate generation and dispatch to the rankers.
 //!
-//! Candidates never come from a scan of the catalogue: the R-tree yields venues in order of
-//! distance until the spatial budget is met or the radius is passed; the user's own history,
+//! Candidates never come from a scan of the catalogue: the spatial index yields venues in order
+//! of distance until the spatial budget is met or the radius is passed; the user's own history,
 //! friends' liked venues and venues changed since the snapshot are added explicitly.
 
 mod context;
@@ -69,6 +69,8 @@ pub(crate) struct Filter {
     /// Where the search starts, as a point on the sphere ([`to_xyz`], km): distances are by
     /// chord from it.
     origin: Option<[f64; 3]>,
+    /// The same point in degrees (latitude, longitude), where the spatial stream starts.
+    pub origin_deg: Option<(f64, f64)>,
     pub radius_km: Option<f64>,
     pub category: Option<Category>,
     pub price: (Option<i16>, Option<i16>),
@@ -84,6 +86,7 @@ impl Filter {
         exclude.sort_unstable();
         Self {
             origin: origin.map(|(lat, lng)| to_xyz(lat, lng)),
+            origin_deg: origin,
             radius_km: q.radius_km,
             category: q.category,
             price: (q.price_min, q.price_max),
@@ -175,24 +178,19 @@ pub(crate) fn candidates(
             push(v, &mut out);
         }
     }
-    if let Some(origin) = f.origin {
+    if let Some((lat, lng)) = f.origin_deg {
         let radius = f.radius_km.unwrap_or(c.default_radius_km);
-        let max_chord2 = chord_for_km(radius).powi(2);
         // Nearest first, in batches of what is still missing: the rows of a batch are checked
-        // in one tight loop, so their cache misses overlap instead of waiting on the R-tree walk
-        // between them. The answer is the same as checking one at a time: the first
+        // in one tight loop, so their cache misses overlap instead of waiting on the spatial
+        // stream between them. The answer is the same as checking one at a time: the first
         // `c.spatial` that pass, in order of distance.
-        let mut near = st.snap.rtree.nearest_neighbor_iter_with_distance_2(&origin);
+        let mut near = st.snap.spatial.nearest(lat, lng, chord_for_km(radius).powi(2));
         let mut batch: Vec<u32> = Vec::with_capacity(c.spatial);
         let mut taken = 0;
         while taken < c.spatial {
             batch.clear();
             batch.extend(
-                near.by_ref()
-                    .take_while(|&(_, d2)| d2 <= max_chord2)
-                    .map(|(p, _)| p.data)
-                    .filter(|v| !st.delta.venues.contains_key(v))
-                    .take(c.spatial - taken),
+                near.by_ref().map(|(v, _)| v).filter(|v| !st.delta.venues.contains_key(v)).take(c.spatial - taken),
             );
             if batch.is_empty() {
                 break;
@@ -300,7 +298,7 @@ pub(crate) fn summary(row: &VenueRow) -> VenueSummary {
     }
 }
 
-/// Distance (km) of an R-tree frontier given its squared chord length.
+/// Distance (km) of a spatial stream's frontier given its squared chord length.
 pub(crate) fn frontier_km(d2: f64) -> f64 {
     km_for_chord(d2.sqrt())
 }

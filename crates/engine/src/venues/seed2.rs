@@ -7,7 +7,7 @@
 //! insertion order, as the seed's stable sort does.
 //!
 //! Instead of scoring every venue, it runs the threshold algorithm over two sorted streams,
-//! venues by distance (R-tree) and by popularity, after scoring the user's own venues (the only
+//! venues by distance (the spatial stream) and by popularity, after scoring the user's own venues (the only
 //! ones with a preference) and venues changed since the snapshot explicitly. It stops once the
 //! k-th score beats the best score an unseen venue could still reach, so the top k are the same
 //! as a full scan's.
@@ -70,7 +70,6 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
     let user = st.live_user(u).ok_or(EngineError::UnknownUser(q.user_id))?;
     let Some(origin) = q.point.map(|p| (p.lat, p.lng)).or(user.home) else { return Ok(Vec::new()) };
     let f = Filter::from_query(st, q, Some(origin));
-    let Some(from) = f.origin else { return Ok(Vec::new()) };
     let max_pos = st.delta.max_pos;
     // A query usually considers a few hundred venues: room for them up front, not by rehashing.
     let seen = FastSet::with_capacity_and_hasher(1024, Default::default());
@@ -96,7 +95,7 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
     for &v in st.delta.venues.keys() {
         consider(v, &mut top);
     }
-    let mut near = st.snap.rtree.nearest_neighbor_iter_with_distance_2(&from);
+    let mut near = st.snap.spatial.nearest(origin.0, origin.1, f64::INFINITY);
     // The spatial stream is read ahead in small batches whose rows are warmed together (the
     // venues read past the stopping point are warmed, never scored).
     let mut batch: Vec<(u32, f64)> = Vec::with_capacity(NEAR_BATCH);
@@ -107,7 +106,7 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
     // The spatial stream alone visits every base venue in reach: when it ends, all are scored.
     'stream: loop {
         batch.clear();
-        batch.extend(near.by_ref().take(NEAR_BATCH).map(|(p, d2)| (p.data, d2)));
+        batch.extend(near.by_ref().take(NEAR_BATCH));
         if batch.is_empty() {
             break;
         }
