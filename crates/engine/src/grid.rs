@@ -112,6 +112,11 @@ impl VenueGrid {
         g
     }
 
+    /// Every venue, cell by cell.
+    pub fn venues(&self) -> impl Iterator<Item = u32> + '_ {
+        self.points.iter().map(|p| p.v)
+    }
+
     /// The cell (row, column) of a point, possibly outside the grid.
     fn cell(&self, lat: f64, lng: f64) -> (i64, i64) {
         (((lat - self.lat0) / self.dlat).floor() as i64, ((lng - self.lng0) / self.dlng).floor() as i64)
@@ -165,10 +170,10 @@ pub(crate) struct Nearest<'g> {
     /// The next ring to read.
     ring: i64,
     max_d2: f64,
-    /// Read, not yet proved nearest: (squared chord, venue).
-    pending: Vec<(f64, u32)>,
+    /// Read, not yet proved nearest: (venue, squared chord).
+    pending: Vec<(u32, f64)>,
     /// Proved nearest, farthest first (the next one is popped from the end).
-    ready: Vec<(f64, u32)>,
+    ready: Vec<(u32, f64)>,
     /// Every cell in reach has been read.
     done: bool,
 }
@@ -205,7 +210,7 @@ impl Nearest<'_> {
             let (dx, dy, dz) = (p.xyz[0] - o[0], p.xyz[1] - o[1], p.xyz[2] - o[2]);
             let d2 = dx * dx + dy * dy + dz * dz;
             if d2 <= self.max_d2 {
-                self.pending.push((d2, p.v));
+                self.pending.push((p.v, d2));
             }
         }
     }
@@ -250,17 +255,11 @@ impl Nearest<'_> {
     }
 }
 
-impl Iterator for Nearest<'_> {
-    type Item = (u32, f64);
-
-    fn next(&mut self) -> Option<(u32, f64)> {
-        loop {
-            if let Some((d2, v)) = self.ready.pop() {
-                return Some((v, d2));
-            }
-            if self.done {
-                return None;
-            }
+impl Nearest<'_> {
+    /// Reads rings until some venues are proved nearer than (or as near as) every venue not yet
+    /// released and moves them, in no order, to `out`; false when nothing is left in reach.
+    fn release(&mut self, out: &mut Vec<(u32, f64)>) -> bool {
+        while !self.done {
             self.read_ring();
             let safe = self.safe_d2();
             if safe.is_infinite() || safe >= self.max_d2 {
@@ -268,17 +267,46 @@ impl Iterator for Nearest<'_> {
                 self.done = true;
             }
             let bound = if self.done { f64::INFINITY } else { safe };
-            // Release what is proved nearest, farthest first so the nearest pops first.
+            let before = out.len();
             let mut i = 0;
             while i < self.pending.len() {
-                if self.pending[i].0 <= bound {
-                    self.ready.push(self.pending.swap_remove(i));
+                if self.pending[i].1 <= bound {
+                    out.push(self.pending.swap_remove(i));
                 } else {
                     i += 1;
                 }
             }
-            self.ready.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+            if out.len() > before {
+                return true;
+            }
         }
+        false
+    }
+
+    /// The next group of venues, (venue, squared chord), in no order within the group: each is
+    /// as near as or nearer than every venue of later groups. A caller that takes the nearest
+    /// few of a group by selection skips the sort that [`Iterator::next`] pays for order.
+    pub fn next_group(&mut self, out: &mut Vec<(u32, f64)>) -> bool {
+        if self.ready.is_empty() {
+            return self.release(out);
+        }
+        out.append(&mut self.ready);
+        true
+    }
+}
+
+impl Iterator for Nearest<'_> {
+    type Item = (u32, f64);
+
+    fn next(&mut self) -> Option<(u32, f64)> {
+        if self.ready.is_empty() {
+            let mut ready = std::mem::take(&mut self.ready);
+            self.release(&mut ready);
+            // Farthest first, so the nearest pops first; ties by venue index.
+            ready.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+            self.ready = ready;
+        }
+        self.ready.pop()
     }
 }
 
@@ -326,6 +354,23 @@ mod tests {
             let max_d2 = want[150].1;
             let got: Vec<(u32, f64)> = g.nearest(lat, lng, max_d2).collect();
             assert_eq!(got, brute(&pts, lat, lng, max_d2), "within a radius from ({lat}, {lng})");
+        }
+        // Groups: the same venues, each group no farther than the next.
+        for (lat, lng) in [(52.5, 13.4), (53.5, 13.4)] {
+            let want = brute(&pts, lat, lng, f64::INFINITY);
+            let mut it = g.nearest(lat, lng, f64::INFINITY);
+            let (mut all, mut group, mut groups) = (Vec::new(), Vec::new(), 0);
+            let mut last_max = 0.0f64;
+            while it.next_group(&mut group) {
+                let min = group.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+                assert!(min >= last_max, "a group holds a venue nearer than the one before's farthest");
+                last_max = group.iter().map(|p| p.1).fold(0.0, f64::max);
+                all.append(&mut group);
+                groups += 1;
+            }
+            assert!(groups > 1, "the stream came in one group");
+            all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            assert_eq!(all, want, "groups from ({lat}, {lng})");
         }
         // Every venue, once, when nothing bounds the stream.
         assert_eq!(g.nearest(52.6, 13.5, f64::INFINITY).count(), pts.len());

@@ -51,6 +51,11 @@ impl Spatial {
         Self { rtree: VenueTree::bulk_load_with_params(points), grid }
     }
 
+    /// The indexed venues in the grid's order (cell by cell), or none without a grid.
+    pub fn order(&self) -> impl Iterator<Item = u32> + '_ {
+        self.grid.iter().flat_map(VenueGrid::venues)
+    }
+
     /// Venues nearest first from a point (degrees), with their squared chord distance (km²), as
     /// far as `max_d2`: from the grid when there is one, else from the R-tree (the same order;
     /// ties by venue index from the grid, in the tree's own order from the tree).
@@ -71,6 +76,21 @@ impl Spatial {
 pub(crate) enum Near<'a> {
     Grid(Nearest<'a>),
     Tree(Box<dyn Iterator<Item = (u32, f64)> + 'a>),
+}
+
+impl Near<'_> {
+    /// The next group of venues in no order within the group, each as near as or nearer than
+    /// every venue of later groups (see [`Nearest::next_group`]); false when the stream is over.
+    pub fn next_group(&mut self, out: &mut Vec<(u32, f64)>) -> bool {
+        match self {
+            Near::Grid(it) => it.next_group(out),
+            Near::Tree(it) => {
+                let before = out.len();
+                out.extend(it.take(64));
+                out.len() > before
+            }
+        }
+    }
 }
 
 impl Iterator for Near<'_> {

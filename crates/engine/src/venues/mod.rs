@@ -180,27 +180,33 @@ pub(crate) fn candidates(
     }
     if let Some((lat, lng)) = f.origin_deg {
         let radius = f.radius_km.unwrap_or(c.default_radius_km);
-        // Nearest first, in batches of what is still missing: the rows of a batch are checked
-        // in one tight loop, so their cache misses overlap instead of waiting on the spatial
-        // stream between them. The answer is the same as checking one at a time: the first
-        // `c.spatial` that pass, in order of distance.
+        // Nearest first, a group at a time. Of a group (all nearer than the venues of the next),
+        // the nearest still missing are selected, not sorted, and their rows checked in one
+        // tight loop, so the cache misses overlap; the group's farther venues are checked only
+        // if some of those fail the filters. The answer is the same as checking one at a time:
+        // the first `c.spatial` that pass, in order of distance (ties by venue index).
+        let by_distance = |a: &(u32, f64), b: &(u32, f64)| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0));
         let mut near = st.snap.spatial.nearest(lat, lng, chord_for_km(radius).powi(2));
-        let mut batch: Vec<u32> = Vec::with_capacity(c.spatial);
+        let mut group: Vec<(u32, f64)> = Vec::with_capacity(2 * c.spatial);
         let mut taken = 0;
-        while taken < c.spatial {
-            batch.clear();
-            batch.extend(
-                near.by_ref().map(|(v, _)| v).filter(|v| !st.delta.venues.contains_key(v)).take(c.spatial - taken),
-            );
-            if batch.is_empty() {
-                break;
+        while taken < c.spatial && near.next_group(&mut group) {
+            group.retain(|(v, _)| !st.delta.venues.contains_key(v));
+            let mut rest = &mut group[..];
+            while !rest.is_empty() && taken < c.spatial {
+                let want = c.spatial - taken;
+                if rest.len() > want {
+                    rest.select_nth_unstable_by(want - 1, by_distance);
+                }
+                let (head, tail) = rest.split_at_mut(want.min(rest.len()));
+                let passing: Vec<bool> =
+                    head.iter().map(|&(v, _)| st.live_venue(v).is_some_and(|row| f.passes(st, v, row))).collect();
+                for (&(v, _), _) in head.iter().zip(&passing).filter(|(_, ok)| **ok) {
+                    push(v, &mut out);
+                    taken += 1;
+                }
+                rest = tail;
             }
-            let passing: Vec<bool> =
-                batch.iter().map(|&v| st.live_venue(v).is_some_and(|row| f.passes(st, v, row))).collect();
-            for (&v, _) in batch.iter().zip(&passing).filter(|(_, ok)| **ok) {
-                push(v, &mut out);
-                taken += 1;
-            }
+            group.clear();
         }
     } else {
         // No location at all: the most popular venues stand in for "nearby".
