@@ -301,7 +301,9 @@ pub(crate) fn assemble(
 /// The rows again, each allocated anew in `order` (the others shared as they are): venues near
 /// each other on the map are then near each other in memory, so the rows a query reads (a few
 /// hundred neighbours) share pages and cache-friendly runs instead of being spread over the
-/// whole table in the order venues were added.
+/// whole table in the order venues were added. Done only when the spatial index is rebuilt (at
+/// build, and at a merge after venues changed): about 0.1 s for 100,000 venues, and the new
+/// snapshot then shares no venue row with the old one.
 fn relocate(venues: &[Arc<VenueRow>], order: impl Iterator<Item = u32>) -> Vec<Arc<VenueRow>> {
     let mut out = venues.to_vec();
     for v in order {

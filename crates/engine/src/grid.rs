@@ -1,14 +1,16 @@
 //! A uniform latitude/longitude grid over a snapshot's alive venues that streams them nearest
-//! first, in exactly the order of the R-tree's nearest-neighbour walk (squared chord distance;
-//! ties, which the tree leaves to chance, by venue index), at a fraction of its cost.
+//! first, in the order of the R-tree's nearest-neighbour walk (squared chord distance, computed
+//! as the tree computes it; ties, which the tree leaves to chance, by venue index), at a fraction
+//! of its cost.
 //!
 //! Venues are stored cell by cell in one array, so a query reads rings of cells around its
 //! origin as contiguous runs rather than walking tree nodes through a heap. After each ring, a
 //! lower bound on the great-circle distance of anything outside the square read so far proves
 //! which of the venues collected are nearer than every venue not yet read; those are released
 //! in order. The bound holds on the whole sphere (poles and the antimeridian included), so the
-//! stream is exact wherever the venues are; the grid is only built where it pays, when venues
-//! are spread evenly enough that a cell holds a few dozen at most (else the R-tree serves).
+//! stream is exact wherever the venues are. The grid is only built where it pays: when venues
+//! span at most half the longitudes (so no query waits on a seam) and are spread evenly enough
+//! that the cell a typical venue is in holds at most [`MAX_PER_CELL`]; else the R-tree serves.
 
 use crate::util::{chord_for_km, to_xyz};
 
@@ -54,6 +56,11 @@ impl VenueGrid {
             lng_min = lng_min.min(lng);
             lng_max = lng_max.max(lng);
         }
+        if lng_max - lng_min > 180.0 {
+            // Venues round the world: a box with a seam through them, where a query near the
+            // seam would read the whole grid before its bound lets anything through.
+            return None;
+        }
         let n = venues.len();
         // Cell side from the box's area at TARGET_PER_CELL on average, then finer while the
         // venues crowd into fewer cells than that (as a city's centre does).
@@ -63,7 +70,7 @@ impl VenueGrid {
             (((lat_max - lat_min) * km_per_deg).max(1e-3), ((lng_max - lng_min) * km_per_deg * mid).max(1e-3));
         let mut side = (h_km * w_km * TARGET_PER_CELL / n as f64).sqrt().max(1e-3);
         let max_cells = CELLS_PER_VENUE * n + 16;
-        let mut best: Option<Self> = None;
+        let mut best: Option<(Self, f64)> = None;
         for _ in 0..8 {
             let rows = ((h_km / side).ceil() as usize).max(1);
             let cols = ((w_km / side).ceil() as usize).max(1);
@@ -72,13 +79,13 @@ impl VenueGrid {
             }
             let grid = Self::fill(venues, (lat_min, lng_min), (lat_max, lng_max), rows, cols);
             let crowding = grid.crowding();
-            best = Some(grid);
+            best = Some((grid, crowding));
             if crowding <= 2.0 * TARGET_PER_CELL {
                 break;
             }
             side /= 2.0;
         }
-        best.filter(|g| g.crowding() <= MAX_PER_CELL)
+        best.filter(|(_, crowding)| *crowding <= MAX_PER_CELL).map(|(g, _)| g)
     }
 
     fn fill(venues: &[(u32, f64, f64)], sw: (f64, f64), ne: (f64, f64), rows: usize, cols: usize) -> Self {
@@ -131,7 +138,16 @@ impl VenueGrid {
     /// Venues nearest first from a point (degrees), with their squared chord distance (km², the
     /// R-tree's `distance_2`), up to `max_d2`.
     pub fn nearest(&self, lat: f64, lng: f64, max_d2: f64) -> Nearest<'_> {
-        let (r0, c0) = self.cell(lat, lng);
+        // The origin's longitude, or the same meridian 360 degrees on, whichever is nearest the
+        // box: a point just west of venues at 179 degrees is read from their side, not from the
+        // far end of the grid.
+        let lng_max = self.lng0 + self.cols as f64 * self.dlng;
+        let off_box = |x: f64| (self.lng0 - x).max(x - lng_max).max(0.0);
+        let lng_near = [lng, lng - 360.0, lng + 360.0]
+            .into_iter()
+            .min_by(|a, b| off_box(*a).total_cmp(&off_box(*b)))
+            .unwrap_or(lng);
+        let (r0, c0) = self.cell(lat, lng_near);
         // The first ring that reaches the grid: rings before it are empty.
         let gap = |x: i64, n: i64| {
             if x < 0 {
@@ -146,13 +162,13 @@ impl VenueGrid {
             g: self,
             origin: to_xyz(lat, lng),
             lat,
-            lng,
+            lng: lng_near,
             r0,
             c0,
             ring: gap(r0, self.rows).max(gap(c0, self.cols)),
             max_d2,
             pending: Vec::with_capacity(512),
-            ready: Vec::with_capacity(512),
+            ready: Vec::new(),
             done: false,
         }
     }
@@ -164,6 +180,7 @@ pub(crate) struct Nearest<'g> {
     g: &'g VenueGrid,
     origin: [f64; 3],
     lat: f64,
+    /// The origin's longitude as [`VenueGrid::nearest`] placed it (maybe 360 degrees off).
     lng: f64,
     r0: i64,
     c0: i64,
@@ -247,10 +264,10 @@ impl Nearest<'_> {
         } else {
             std::f64::consts::FRAC_PI_2 - phi.abs()
         };
-        let arc = by_lat.min(by_lng);
-        let km = arc * domain::geo::EARTH_RADIUS_KM;
-        // A tenth of a millimetre less, far beyond the rounding of the points.
-        let chord = (chord_for_km(km) - 1e-7).max(0.0);
+        // 1e-7 of arc (0.6 m) less: an arcsine near 1 is ill-conditioned (an argument rounded to
+        // 1 moves it by up to 1.5e-8), and the points' own rounding is far smaller.
+        let arc = (by_lat.min(by_lng) - 1e-7).max(0.0);
+        let chord = chord_for_km(arc * domain::geo::EARTH_RADIUS_KM);
         chord * chord
     }
 }
@@ -413,6 +430,34 @@ mod tests {
                 assert_eq!(got, brute(&pts, lat, lng, f64::INFINITY), "{rows}x{cols} from ({lat}, {lng})");
             }
         }
+    }
+
+    #[test]
+    fn the_bound_holds_where_the_arcsine_rounds_to_a_right_angle() {
+        // The origin is 89.9999995 degrees of longitude from the first column's edge, on the
+        // equator: sin rounds to 1 and the arcsine to exactly a right angle, 1.5e-8 too far.
+        let pts = vec![(0, 0.0, -180.0), (1, 0.0, 90.0), (2, 0.0, 8e-7)];
+        let g = shaped(&pts, 1, 3);
+        let got: Vec<(u32, f64)> = g.nearest(0.0, 90.0000005, f64::INFINITY).collect();
+        assert_eq!(got, brute(&pts, 0.0, 90.0000005, f64::INFINITY));
+    }
+
+    #[test]
+    fn an_origin_across_the_antimeridian_reads_the_near_side_first() {
+        // Venues from 170 to 179.9 degrees; the origin at -179.5 is half a degree east of them,
+        // going round. Its stream must start there, not after reading the whole grid.
+        let mut rng = SplitMix64::new(3);
+        let pts: Vec<(u32, f64, f64)> = (0..3_000u32).map(|v| (v, rng.unit(), 170.0 + rng.unit() * 9.9)).collect();
+        let g = VenueGrid::build(&pts).expect("an even band gets a grid");
+        let mut it = g.nearest(0.5, -179.5, f64::INFINITY);
+        let first = it.next();
+        assert_eq!(first, brute(&pts, 0.5, -179.5, f64::INFINITY).first().copied());
+        assert!(it.ring < g.cols / 4, "read {} rings of {} columns for the first venue", it.ring, g.cols);
+        let rest: Vec<(u32, f64)> = first.into_iter().chain(it).collect();
+        assert_eq!(rest, brute(&pts, 0.5, -179.5, f64::INFINITY));
+        // Venues round the world get no grid (the R-tree serves them).
+        let world: Vec<(u32, f64, f64)> = (0..3_000u32).map(|v| (v, rng.unit(), -180.0 + rng.unit() * 360.0)).collect();
+        assert_eq!(VenueGrid::build(&world), None);
     }
 
     #[test]

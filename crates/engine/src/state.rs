@@ -34,37 +34,46 @@ impl RTreeParams for VenueTreeParams {
     type DefaultInsertionStrategy = RStarInsertionStrategy;
 }
 
-/// The spatial indexes of a snapshot's alive venues, rebuilt only when venues change: the
-/// R-tree, and the grid that serves nearest-first streams where venues are even enough for one.
+/// The spatial index of a snapshot's alive venues, rebuilt only when venues change: the grid
+/// where venues are even enough for one (a city's are), else the R-tree.
 #[derive(Debug)]
-pub(crate) struct Spatial {
-    pub rtree: VenueTree,
-    pub grid: Option<VenueGrid>,
+pub(crate) enum Spatial {
+    Grid(VenueGrid),
+    Tree(VenueTree),
 }
 
 impl Spatial {
     /// Indexes venues, given as (index, row); only alive ones are indexed.
     pub fn build<'a>(venues: impl Iterator<Item = (u32, &'a VenueRow)>) -> Self {
         let alive: Vec<(u32, &VenueRow)> = venues.filter(|(_, r)| r.alive).collect();
-        let points: Vec<VenuePoint> = alive.iter().map(|&(v, r)| VenuePoint::new(r.xyz, v)).collect();
-        let grid = VenueGrid::build(&alive.iter().map(|&(v, r)| (v, r.lat, r.lng)).collect::<Vec<_>>());
-        Self { rtree: VenueTree::bulk_load_with_params(points), grid }
+        match VenueGrid::build(&alive.iter().map(|&(v, r)| (v, r.lat, r.lng)).collect::<Vec<_>>()) {
+            Some(grid) => Spatial::Grid(grid),
+            None => Spatial::tree(alive.into_iter()),
+        }
+    }
+
+    /// An R-tree over venues, given as (index, row).
+    pub fn tree<'a>(venues: impl Iterator<Item = (u32, &'a VenueRow)>) -> Self {
+        Spatial::Tree(VenueTree::bulk_load_with_params(venues.map(|(v, r)| VenuePoint::new(r.xyz, v)).collect()))
     }
 
     /// The indexed venues in the grid's order (cell by cell), or none without a grid.
     pub fn order(&self) -> impl Iterator<Item = u32> + '_ {
-        self.grid.iter().flat_map(VenueGrid::venues)
+        let grid = match self {
+            Spatial::Grid(g) => Some(g),
+            Spatial::Tree(_) => None,
+        };
+        grid.into_iter().flat_map(VenueGrid::venues)
     }
 
     /// Venues nearest first from a point (degrees), with their squared chord distance (km²), as
-    /// far as `max_d2`: from the grid when there is one, else from the R-tree (the same order;
-    /// ties by venue index from the grid, in the tree's own order from the tree).
+    /// far as `max_d2`. Both indexes give the same order, but ties come by venue index from the
+    /// grid and in the tree's own order from the tree.
     pub fn nearest(&self, lat: f64, lng: f64, max_d2: f64) -> Near<'_> {
-        match &self.grid {
-            Some(g) => Near::Grid(g.nearest(lat, lng, max_d2)),
-            None => Near::Tree(Box::new(
-                self.rtree
-                    .nearest_neighbor_iter_with_distance_2(&crate::util::to_xyz(lat, lng))
+        match self {
+            Spatial::Grid(g) => Near::Grid(g.nearest(lat, lng, max_d2)),
+            Spatial::Tree(t) => Near::Tree(Box::new(
+                t.nearest_neighbor_iter_with_distance_2(&crate::util::to_xyz(lat, lng))
                     .map(|(p, d2)| (p.data, d2))
                     .take_while(move |&(_, d2)| d2 <= max_d2),
             )),

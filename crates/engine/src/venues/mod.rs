@@ -184,13 +184,15 @@ pub(crate) fn candidates(
         // the nearest still missing are selected, not sorted, and their rows checked in one
         // tight loop, so the cache misses overlap; the group's farther venues are checked only
         // if some of those fail the filters. The answer is the same as checking one at a time:
-        // the first `c.spatial` that pass, in order of distance (ties by venue index).
+        // the first `c.spatial` that pass, in order of distance.
         let by_distance = |a: &(u32, f64), b: &(u32, f64)| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0));
         let mut near = st.snap.spatial.nearest(lat, lng, chord_for_km(radius).powi(2));
         let mut group: Vec<(u32, f64)> = Vec::with_capacity(2 * c.spatial);
         let mut taken = 0;
         while taken < c.spatial && near.next_group(&mut group) {
-            group.retain(|(v, _)| !st.delta.venues.contains_key(v));
+            if !st.delta.venues.is_empty() {
+                group.retain(|(v, _)| !st.delta.venues.contains_key(v));
+            }
             let mut rest = &mut group[..];
             while !rest.is_empty() && taken < c.spatial {
                 let want = c.spatial - taken;

@@ -287,7 +287,7 @@ fn spatial_candidates_are_the_nearest_venues_that_pass_the_filters() {
     s.candidates.friends = 0;
     let e = random_city(5, 20, 3000, 100, s.clone());
     let st = e.load();
-    assert!(st.snap.spatial.grid.is_some(), "an even city is served by the grid");
+    assert!(matches!(*st.snap.spatial, crate::state::Spatial::Grid(_)), "an even city is served by the grid");
     let user = st.live_user(0).unwrap();
     let friends = crate::util::FastMap::default();
     for (i, (lat, lng)) in [(40.75, -73.95), (40.61, -74.09), (40.2, -74.5)].into_iter().enumerate() {
@@ -310,8 +310,8 @@ fn spatial_candidates_are_the_nearest_venues_that_pass_the_filters() {
 fn the_r_tree_and_the_grid_stream_the_same_venues_in_groups() {
     let e = random_city(6, 5, 2000, 10, EngineSettings::default());
     let st = e.load();
-    let venues = (0u32..).zip(st.snap.venues.iter().map(|r| &**r));
-    let tree = crate::state::Spatial { grid: None, ..crate::state::Spatial::build(venues) };
+    let venues = (0u32..).zip(st.snap.venues.iter().map(|r| &**r)).filter(|(_, r)| r.alive);
+    let tree = crate::state::Spatial::tree(venues);
     let max_d2 = crate::util::chord_for_km(6.0).powi(2);
     let by_distance = |a: &(u32, f64), b: &(u32, f64)| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0));
     for (lat, lng) in [(40.7, -74.0), (41.0, -73.0)] {
