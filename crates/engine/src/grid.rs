@@ -29,7 +29,7 @@ struct GridPoint {
 }
 
 /// The grid: `rows` x `cols` cells of `dlat` x `dlng` degrees from the south-west corner
-/// (`lat0`, `lng0`); cell `r * cols + c` holds `points[start[i]..start[i + 1]]`.
+/// (`lat0`, `lng0`); cell `i = r * cols + c` holds `points[start[i]..start[i + 1]]`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct VenueGrid {
     lat0: f64,
