@@ -12,7 +12,7 @@
 //! span at most half the longitudes (so no query waits on a seam) and are spread evenly enough
 //! that the cell a typical venue is in holds at most [`MAX_PER_CELL`]; else the R-tree serves.
 
-use crate::util::{chord_for_km, to_xyz};
+use crate::util::{chord_for_km, chord2, to_xyz};
 
 /// Venues per cell aimed at, weighted by venue (the crowding a query near venues meets).
 const TARGET_PER_CELL: f64 = 8.0;
@@ -223,9 +223,7 @@ impl Nearest<'_> {
         let cell = (r * g.cols + c) as usize;
         let o = self.origin;
         for p in &g.points[g.start[cell] as usize..g.start[cell + 1] as usize] {
-            // As rstar's `distance_2`, so the order and the distances are the tree's.
-            let (dx, dy, dz) = (p.xyz[0] - o[0], p.xyz[1] - o[1], p.xyz[2] - o[2]);
-            let d2 = dx * dx + dy * dy + dz * dz;
+            let d2 = chord2(&p.xyz, &o);
             if d2 <= self.max_d2 {
                 self.pending.push((p.v, d2));
             }
@@ -337,11 +335,7 @@ mod tests {
         let o = to_xyz(lat, lng);
         let mut all: Vec<(u32, f64)> = points
             .iter()
-            .map(|&(v, la, lo)| {
-                let p = to_xyz(la, lo);
-                let (dx, dy, dz) = (p[0] - o[0], p[1] - o[1], p[2] - o[2]);
-                (v, dx * dx + dy * dy + dz * dz)
-            })
+            .map(|&(v, la, lo)| (v, chord2(&to_xyz(la, lo), &o)))
             .filter(|&(_, d2)| d2 <= max_d2)
             .collect();
         all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));

@@ -214,8 +214,15 @@ pub(crate) fn chord_for_km(km: f64) -> f64 {
 /// The great-circle distance (km) between two points given by [`to_xyz`]: the haversine
 /// distance of their latitudes and longitudes, with one square root and one arcsine.
 pub(crate) fn great_circle_km(a: &[f64; 3], b: &[f64; 3]) -> f64 {
+    km_for_chord(chord2(a, b).sqrt())
+}
+
+/// The squared chord (km²) between two points given by [`to_xyz`], summed as rstar's
+/// `distance_2` sums it, so a grid's nearest order and distances are the R-tree's to the bit.
+#[inline]
+pub(crate) fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
     let (dx, dy, dz) = (a[0] - b[0], a[1] - b[1], a[2] - b[2]);
-    km_for_chord((dx * dx + dy * dy + dz * dz).sqrt())
+    dx * dx + dy * dy + dz * dz
 }
 
 /// The great-circle distance (km) that corresponds to a chord length (km).

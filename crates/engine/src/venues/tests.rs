@@ -271,7 +271,7 @@ fn nearest_passing(st: &crate::state::State, f: &super::Filter, origin: (f64, f6
     let mut all: Vec<(f64, u32)> = (0..st.n_venues())
         .filter_map(|v| {
             let row = st.live_venue(v).filter(|row| f.passes(st, v, row))?;
-            let d2: f64 = row.xyz.iter().zip(o).map(|(a, b)| (a - b) * (a - b)).sum();
+            let d2 = crate::util::chord2(&row.xyz, &o);
             (d2 <= max_d2).then_some((d2, v))
         })
         .collect();
