@@ -1,69 +1,123 @@
-//! How far can any ranker go on the generated city? Uses synth's hidden ground truth
-//! (`City::taste`, `City::choice_weight`) on the evaluation's split (last 20% of time, 2,000
-//! test users, relevance = like, interest, save or visit in the test period) and prints the
-//! NDCG@10 of: the oracle choice weight alone, the user's past interaction counts alone, and
-//! counts plus k times the oracle prior (a Bayesian mix no real ranker can compute).
-//! `cargo run --release -p engine --example oracle_city`.
-use domain::InteractionType as T;
-use engine::eval::list_metrics;
+//! How far can any ranker go on the generated city? Prints, on the split, relevance and users
+//! of `luna eval --synth` (every user with a relevant test venue), the NDCG@k of:
+//!
+//! - **the exact oracle**: the generator draws each user's episodes independently from a fixed
+//!   set of venues they know of, so given that set the chance of a venue being relevant in the
+//!   test period does not depend on the history: it grows with the venue's chance per episode
+//!   of a commitment there (`City::commitment_odds`) times the share of its episodes that fall
+//!   in the test period (all of a new opening's fall late). Ranking by that is the ceiling.
+//! - **the fair oracle**: knows the user's taste but not how the dice fell: how often each venue
+//!   is among the venues such a user knows of (`City::known_frequency`), updated by the
+//!   history (a venue seen is known; one unseen after n episodes less likely so), times its
+//!   choice weight, commitment chance and test share. What a ranker that had learnt everything
+//!   learnable about a user could reach.
+//! - the `seed2` and default rankers, with the share of relevant venues the user had already
+//!   touched in training.
+//!
+//! `cargo run --release -p engine --example oracle_city`, with `ORACLE_USERS` (5000),
+//! `ORACLE_VENUES` (500), `ORACLE_SEED` (42) and `ORACLE_SAMPLES` (64 draws of the known set).
 use std::collections::{HashMap, HashSet};
-fn main() {
-    let city = synth::City::new(synth::CityConfig::new(42, 5000, 800)).unwrap();
-    let venues = city.venues();
-    let vix: HashMap<_, _> = venues.iter().enumerate().map(|(i, v)| (v.id, i)).collect();
-    let mut users = Vec::new();
-    let mut ix = Vec::new();
+
+use engine::eval::{Dataset, EvalConfig, evaluate, list_metrics, split_instant};
+use engine::{Ranker, TrainConfig};
+
+fn env<T: std::str::FromStr>(k: &str, d: T) -> T {
+    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+}
+
+/// The top `k` venue indices by score, ties by index.
+fn top(mut scored: Vec<(f64, usize)>, k: usize) -> Vec<usize> {
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().take(k).map(|x| x.1).collect()
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let seed = env("ORACLE_SEED", 42);
+    let config = synth::CityConfig::new(seed, env("ORACLE_USERS", 5000), env("ORACLE_VENUES", 500));
+    let city = synth::City::new(config.clone())?;
+    let mut ds = Dataset { venues: city.venues(), ..Dataset::default() };
     for c in city.chunks(10_000) {
-        users.extend(c.users);
-        ix.extend(c.interactions);
+        ds.users.extend(c.users);
+        ds.preferences.extend(c.preferences);
+        ds.edges.extend(c.edges);
+        ds.interactions.extend(c.interactions);
+        ds.interests.extend(c.interests);
     }
-    let uix: HashMap<_, _> = users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
-    let lo = ix.iter().map(|i| i.occurred_at).min().unwrap();
-    let hi = ix.iter().map(|i| i.occurred_at).max().unwrap();
-    let split = lo + chrono::Duration::seconds(((hi - lo).num_seconds() as f64 * 0.8) as i64);
-    let pos = [T::Like, T::Interest, T::Save, T::Visit];
-    let mut train: HashMap<usize, HashMap<usize, f64>> = HashMap::new();
-    let mut test: HashMap<usize, HashSet<usize>> = HashMap::new();
-    for i in &ix {
+    let cfg = EvalConfig {
+        rankers: vec![Ranker::Seed2, Ranker::Default],
+        max_users: usize::MAX,
+        seed,
+        train: TrainConfig { seed, ..TrainConfig::default() },
+        ..EvalConfig::default()
+    };
+    let split = split_instant(&ds, &cfg).timestamp_millis();
+    let (start, now) = (config.history_start().timestamp_millis(), config.now.timestamp_millis());
+    let uix: HashMap<_, _> = ds.users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+    let vix: HashMap<_, _> = ds.venues.iter().enumerate().map(|(i, v)| (v.id, i)).collect();
+    // Relevant test venues, venues touched in training and training episodes, per user.
+    let mut relevant: HashMap<usize, HashSet<usize>> = HashMap::new();
+    let mut seen: HashMap<usize, HashSet<usize>> = HashMap::new();
+    let mut episodes: HashMap<usize, f64> = HashMap::new();
+    for i in &ds.interactions {
         let (u, v) = (uix[&i.user_id], vix[&i.venue_id]);
-        if i.occurred_at < split {
-            *train.entry(u).or_default().entry(v).or_default() += 1.0;
-        } else if pos.contains(&i.interaction_type) {
-            test.entry(u).or_default().insert(v);
+        if i.occurred_at.timestamp_millis() < split {
+            seen.entry(u).or_default().insert(v);
+            *episodes.entry(u).or_default() += 1.0;
+        } else if cfg.relevant.contains(&i.interaction_type) {
+            relevant.entry(u).or_default().insert(v);
         }
     }
-    let mut us: Vec<_> = test.keys().copied().collect();
-    us.sort();
-    us.truncate(2000);
-    let (mut o, mut c) = (0.0, 0.0);
-    let ks = [2.0, 5.0, 10.0, 20.0, 40.0, 80.0];
-    let mut m = [0.0; 6];
-    for &u in &us {
+    let samples = env("ORACLE_SAMPLES", 64);
+    let k = cfg.k;
+    let none = HashSet::new();
+    let (mut exact, mut fair, mut n_relevant, mut n_seen) = (0.0, 0.0, 0usize, 0usize);
+    for (&u, rel) in &relevant {
+        let mut rel: Vec<usize> = rel.iter().copied().collect();
+        rel.sort_unstable();
+        let seen = seen.get(&u).unwrap_or(&none);
+        n_relevant += rel.len();
+        n_seen += rel.iter().filter(|v| seen.contains(v)).count();
+        // The share of a venue's episodes in the test period, for this user.
+        let user_from = start.max(ds.users[u].created_at.timestamp_millis());
+        let late = |v: usize| {
+            let from = user_from.max(ds.venues[v].created_at.timestamp_millis());
+            if now > from { (now - split.max(from)).max(0) as f64 / (now - from) as f64 } else { 0.0 }
+        };
+        let odds = city.commitment_odds(u).into_iter().map(|(v, p)| (p * late(v), v)).collect();
+        exact += list_metrics(&top(odds, k), &rel, k).ndcg;
         let taste = city.taste(u);
-        let mut rel: Vec<usize> = test[&u].iter().copied().collect();
-        rel.sort();
-        let w: Vec<f64> = (0..venues.len()).map(|v| city.choice_weight(&taste, v)).collect();
-        let mut all: Vec<usize> = (0..venues.len()).collect();
-        all.sort_by(|a, b| w[*b].total_cmp(&w[*a]));
-        o += list_metrics(&all[..10], &rel, 10).ndcg;
-        let hist = train.get(&u).cloned().unwrap_or_default();
-        let mut seen: Vec<usize> = hist.keys().copied().collect();
-        seen.sort_by(|a, b| hist[b].total_cmp(&hist[a]));
-        c += list_metrics(&seen[..seen.len().min(10)], &rel, 10).ndcg;
-        let tot: f64 = w.iter().sum();
-        for (j, k) in ks.iter().enumerate() {
-            let mut mix: Vec<(f64, usize)> =
-                (0..venues.len()).map(|v| ((hist.get(&v).copied().unwrap_or(0.0) + k * w[v] / tot), v)).collect();
-            mix.sort_by(|a, b| b.0.total_cmp(&a.0));
-            let ids: Vec<usize> = mix.iter().take(10).map(|x| x.1).collect();
-            m[j] += list_metrics(&ids, &rel, 10).ndcg;
-        }
+        let known = city.known_frequency(&taste, samples);
+        let pull: Vec<f64> = (0..ds.venues.len()).map(|v| city.choice_weight(&taste, v)).collect();
+        let total: f64 = known.iter().zip(&pull).map(|(f, p)| f * p).sum::<f64>().max(1e-300);
+        let n = episodes.get(&u).copied().unwrap_or(0.0);
+        let guess = (0..ds.venues.len())
+            .map(|v| {
+                let share = (pull[v] / total).min(1.0);
+                let known = if seen.contains(&v) {
+                    1.0
+                } else {
+                    let missed = known[v] * (1.0 - share).powf(n);
+                    missed / (missed + 1.0 - known[v]).max(1e-300)
+                };
+                (known * share * city.commitment_chance(&taste, v) * late(v), v)
+            })
+            .collect();
+        fair += list_metrics(&top(guess, k), &rel, k).ndcg;
     }
-    let n = us.len() as f64;
-    println!(
-        "oracle choice weight ndcg {:.4}; past counts only {:.4}; counts + k * oracle prior {:?}",
-        o / n,
-        c / n,
-        m.iter().map(|x| x / n).collect::<Vec<_>>()
-    );
+    let users = relevant.len().max(1) as f64;
+    let report = evaluate(&ds, &cfg);
+    let ndcg = |r| report.ranker(r).map_or(0.0, |m| m.ndcg);
+    let seed2 = ndcg(Ranker::Seed2).max(1e-12);
+    println!("{} users; {:.1}% of relevant test venues were touched in training", relevant.len(), {
+        100.0 * n_seen as f64 / n_relevant.max(1) as f64
+    });
+    for (name, x) in [
+        ("exact oracle", exact / users),
+        ("fair oracle", fair / users),
+        ("default", ndcg(Ranker::Default)),
+        ("seed2", seed2),
+    ] {
+        println!("{name:<13} NDCG@{k} {x:.4} ({:.3}x seed2)", x / seed2);
+    }
+    Ok(())
 }

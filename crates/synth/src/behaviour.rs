@@ -279,6 +279,12 @@ impl City {
 /// The type of an episode's main interaction: the persona's mix, with commitments (save,
 /// like, interest, visit) more likely the more the user likes the venue.
 fn episode_kind(rng: &mut EntityRng, mix: &[f64; 6], affinity: f64) -> InteractionType {
+    InteractionType::ALL[crate::hoods::pick(rng, &kind_weights(mix, affinity))]
+}
+
+/// The weights of each episode type (in `InteractionType::ALL` order): the persona's mix,
+/// commitments scaled up by affinity.
+pub(crate) fn kind_weights(mix: &[f64; 6], affinity: f64) -> [f64; 6] {
     let boost = 0.25 + 1.5 * affinity;
     let mut w = *mix;
     for (k, t) in InteractionType::ALL.iter().enumerate() {
@@ -286,7 +292,7 @@ fn episode_kind(rng: &mut EntityRng, mix: &[f64; 6], affinity: f64) -> Interacti
             w[k] *= boost;
         }
     }
-    InteractionType::ALL[crate::hoods::pick(rng, &w)]
+    w
 }
 
 /// Seconds spent: on the page for browsing types, at the venue for visits.

@@ -34,6 +34,9 @@ pub(crate) enum Kind {
     Ring = 16,
     Permutation = 17,
     Candidates = 18,
+    /// Fresh draws of a known-venue set for ground truth (`City::known_frequency`), apart
+    /// from every user's own.
+    KnownSets = 19,
 }
 
 /// SplitMix64 finaliser: a fast, well-mixing bijection on `u64`.

@@ -430,3 +430,43 @@ fn bad_configurations_are_refused() {
     assert!(one.edges(0..1).is_empty());
     assert_eq!(one.users(0..5).len(), 1);
 }
+
+#[test]
+fn the_ground_truth_odds_cover_the_history_and_predict_its_commitments() {
+    let c = city(13, 1500, 300);
+    let all = pulled_in_chunks(&c, 500);
+    let users: HashMap<_, _> = all.users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+    let venues: HashMap<_, _> = c.venues().iter().enumerate().map(|(i, v)| (v.id, i)).collect();
+    let mut touched: HashMap<usize, HashSet<usize>> = HashMap::new();
+    let (mut commitments, mut episodes) = (0usize, 0usize);
+    for i in &all.interactions {
+        touched.entry(users[&i.user_id]).or_default().insert(venues[&i.venue_id]);
+        match i.interaction_type {
+            InteractionType::View | InteractionType::Search => episodes += 1,
+            _ => commitments += 1,
+        }
+    }
+    let (mut expected, mut hit, mut base) = (0.0, 0.0, 0.0);
+    for (&u, vs) in &touched {
+        let odds: HashMap<usize, f64> = c.commitment_odds(u).into_iter().collect();
+        // Every venue of the history is one the user knows of, with a chance of commitment.
+        for v in vs {
+            assert!(odds.get(v).is_some_and(|&p| p > 0.0 && p < 1.0), "user {u} venue {v}");
+        }
+        expected += odds.values().sum::<f64>();
+        // Fresh draws of the known set find the venues of a user's own history far more often
+        // than venues at large.
+        let known = c.known_frequency(&c.taste(u), 16);
+        assert!(known.iter().all(|f| (0.0..=1.0).contains(f)));
+        hit += vs.iter().map(|&v| known[v]).sum::<f64>() / vs.len() as f64;
+        base += known.iter().sum::<f64>() / known.len() as f64;
+    }
+    assert!(hit > 2.0 * base, "history venues known {hit:.1}, venues at large {base:.1}");
+    // The odds sum, per user, to the chance p that an episode is a commitment. A look at the
+    // page is logged before 45% of commitments (fewer near the window's edges), so the logged
+    // share of commitments is about p / (1 + 0.45 p).
+    let logged = commitments as f64 / (commitments + episodes) as f64;
+    let p = expected / touched.len() as f64;
+    let predicted = p / (1.0 + 0.45 * p);
+    assert!((logged - predicted).abs() < 0.015, "logged {logged:.3}, predicted {predicted:.3}");
+}
