@@ -11,6 +11,8 @@
 //!   history (a venue seen is known; one unseen after n episodes less likely so), times its
 //!   choice weight, commitment chance and test share. What a ranker that had learnt everything
 //!   learnable about a user could reach.
+//! - **taste only**: the fair oracle without the structure of which venues a user comes to know
+//!   of (every venue equally likely to be known before the history is seen).
 //! - the `seed2` and default rankers, with the share of relevant venues the user had already
 //!   touched in training.
 //!
@@ -70,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let samples = env("ORACLE_SAMPLES", 64);
     let k = cfg.k;
     let none = HashSet::new();
-    let (mut exact, mut fair, mut n_relevant, mut n_seen) = (0.0, 0.0, 0usize, 0usize);
+    let (mut exact, mut fair, mut taste_only, mut n_relevant, mut n_seen) = (0.0, 0.0, 0.0, 0usize, 0usize);
     for (&u, rel) in &relevant {
         let mut rel: Vec<usize> = rel.iter().copied().collect();
         rel.sort_unstable();
@@ -86,23 +88,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let odds = city.commitment_odds(u).into_iter().map(|(v, p)| (p * late(v), v)).collect();
         exact += list_metrics(&top(odds, k), &rel, k).ndcg;
         let taste = city.taste(u);
-        let known = city.known_frequency(&taste, samples);
         let pull: Vec<f64> = (0..ds.venues.len()).map(|v| city.choice_weight(&taste, v)).collect();
-        let total: f64 = known.iter().zip(&pull).map(|(f, p)| f * p).sum::<f64>().max(1e-300);
         let n = episodes.get(&u).copied().unwrap_or(0.0);
-        let guess = (0..ds.venues.len())
-            .map(|v| {
-                let share = (pull[v] / total).min(1.0);
-                let known = if seen.contains(&v) {
-                    1.0
-                } else {
-                    let missed = known[v] * (1.0 - share).powf(n);
-                    missed / (missed + 1.0 - known[v]).max(1e-300)
-                };
-                (known * share * city.commitment_chance(&taste, v) * late(v), v)
-            })
-            .collect();
-        fair += list_metrics(&top(guess, k), &rel, k).ndcg;
+        // Ranks by the chance of being known (given the history), choice weight, commitment
+        // chance and test share.
+        let guess = |known: &[f64]| -> Vec<usize> {
+            let total: f64 = known.iter().zip(&pull).map(|(f, p)| f * p).sum::<f64>().max(1e-300);
+            let scored = (0..ds.venues.len())
+                .map(|v| {
+                    let share = (pull[v] / total).min(1.0);
+                    let known = if seen.contains(&v) {
+                        1.0
+                    } else {
+                        let missed = known[v] * (1.0 - share).powf(n);
+                        missed / (missed + 1.0 - known[v]).max(1e-300)
+                    };
+                    (known * share * city.commitment_chance(&taste, v) * late(v), v)
+                })
+                .collect();
+            top(scored, k)
+        };
+        let known = city.known_frequency(&taste, samples);
+        fair += list_metrics(&guess(&known), &rel, k).ndcg;
+        let flat = vec![known.iter().sum::<f64>() / known.len().max(1) as f64; known.len()];
+        taste_only += list_metrics(&guess(&flat), &rel, k).ndcg;
     }
     let users = relevant.len().max(1) as f64;
     let report = evaluate(&ds, &cfg);
@@ -114,10 +123,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, x) in [
         ("exact oracle", exact / users),
         ("fair oracle", fair / users),
+        ("taste only", taste_only / users),
         ("default", ndcg(Ranker::Default)),
         ("seed2", seed2),
     ] {
-        println!("{name:<13} NDCG@{k} {x:.4} ({:.3}x seed2)", x / seed2);
+        println!("{name:<12} NDCG@{k} {x:.4} ({:.3}x seed2)", x / seed2);
     }
     Ok(())
 }
