@@ -50,3 +50,34 @@ fn the_example_data_set_imports_then_evaluates_every_ranker_and_trains_a_model()
     luna(dir.path(), &["train", "--epochs", "3"]);
     assert!(dir.path().join("model.json").exists());
 }
+
+#[test]
+fn a_generated_city_is_evaluated_against_its_ceilings() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = dir.path().join("eval.json");
+    let args = ["eval", "--synth", "--users", "600", "--venues", "80", "--epochs", "2", "--ceiling", "--json"];
+    luna(dir.path(), &[&args[..], &[json.to_str().unwrap()]].concat());
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let ndcg: std::collections::HashMap<&str, f64> = report["rankers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["ranker"].as_str().unwrap(), m["ndcg"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(ndcg.len(), 7, "{ndcg:?}");
+    // The exact oracle beats every ranker; each oracle is a real ranking, not an empty one.
+    for r in ["popularity", "seed2", "default", "learned", "oracle_fair", "oracle_taste"] {
+        assert!(ndcg["oracle_exact"] > ndcg[r], "{ndcg:?}");
+        assert!(ndcg[r] > 0.0, "{ndcg:?}");
+    }
+
+    // Without a generated city there is no ground truth: a clear refusal.
+    let out = Command::new(LUNA)
+        .args(["eval", "--ceiling", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("luna runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--ceiling needs --synth"), "{out:?}");
+}

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use domain::{Interaction, InteractionType, Plan, SocialEdge, User, UserId, UserPreferences, VenueInterest};
+use domain::{Interaction, Plan, SocialEdge, User, UserId, UserPreferences, VenueInterest};
 
 use crate::City;
 use crate::behaviour::{Candidates, InteractionRecord};
@@ -47,7 +47,7 @@ impl City {
         range.start.min(end)..end
     }
 
-    fn user_candidates(&self, i: usize, taste: &Taste, cands: &mut Candidates) {
+    pub(crate) fn user_candidates(&self, i: usize, taste: &Taste, cands: &mut Candidates) {
         let mut rng = entity_rng(self.config.seed, Kind::Candidates, i as u64);
         self.candidates(&mut rng, taste, cands);
     }
@@ -215,55 +215,6 @@ impl City {
     /// home together (the unnormalised weight the generator samples venues with).
     pub fn choice_weight(&self, taste: &Taste, venue: usize) -> f64 {
         self.pull(taste, venue, taste.utility(&self.hot[venue], venue as u32))
-    }
-
-    /// Ground truth: the chance that one episode of a user with taste `taste` at venue
-    /// `venue` is a commitment (save, like, interest or visit) rather than a look or a search.
-    pub fn commitment_chance(&self, taste: &Taste, venue: usize) -> f64 {
-        let mix = crate::personas::profile(taste.persona).action_mix.as_array();
-        let w = crate::behaviour::kind_weights(&mix, self.affinity_for(taste, venue));
-        let commit: f64 = InteractionType::ALL
-            .iter()
-            .zip(w)
-            .filter(|(t, _)| !matches!(t, InteractionType::View | InteractionType::Search))
-            .map(|(_, x)| x)
-            .sum();
-        commit / w.iter().sum::<f64>().max(1e-12)
-    }
-
-    /// Ground truth for measuring how far any ranker can go: the venues user `user` knows of
-    /// (the only ones their history is drawn from), each with the chance that one episode of
-    /// theirs is a commitment at that venue: the venue's share of the user's choice weight
-    /// times [`City::commitment_chance`].
-    pub fn commitment_odds(&self, user: usize) -> Vec<(usize, f64)> {
-        let taste = self.taste(user);
-        let mut c = Candidates::default();
-        self.user_candidates(user, &taste, &mut c);
-        let total = c.cumulative.last().copied().unwrap_or(0.0);
-        let mut before = 0.0;
-        let mut out = Vec::with_capacity(c.venues.len());
-        for (&v, &cum) in c.venues.iter().zip(&c.cumulative) {
-            let share = if total > 0.0 { (cum - before) / total } else { 0.0 };
-            before = cum;
-            out.push((v as usize, share * self.commitment_chance(&taste, v as usize)));
-        }
-        out
-    }
-
-    /// Ground truth without chance: how often each venue (by index) is among the venues a
-    /// user with taste `taste` knows of, over `samples` fresh draws of that set. What a ranker
-    /// that knew the user's taste, but not how the dice fell, could know.
-    pub fn known_frequency(&self, taste: &Taste, samples: usize) -> Vec<f64> {
-        let mut freq = vec![0.0; self.venues.len()];
-        let mut c = Candidates::default();
-        for k in 0..samples {
-            let mut rng = entity_rng(self.config.seed, Kind::KnownSets, k as u64);
-            self.candidates(&mut rng, taste, &mut c);
-            for &v in &c.venues {
-                freq[v as usize] += 1.0 / samples as f64;
-            }
-        }
-        freq
     }
 
     /// Runs `f` on consecutive ranges of `size` users on all cores and returns the results

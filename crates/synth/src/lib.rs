@@ -14,7 +14,8 @@
 //!   with indices below `b`, so inserting venues, then chunks in ascending order, works.
 //! - **Ground truth**: [`City::taste`] and [`City::affinity`] expose the hidden tastes the
 //!   interactions were drawn from; the history is timestamped, so an evaluator can split by
-//!   time and the future follows the same tastes.
+//!   time and the future follows the same tastes. [`City::oracle_ranking`] ranks by them:
+//!   the ceilings a ranker is measured against.
 //!
 //! How it works, briefly: 20 to 40 neighbourhoods with a character (nightlife, business,
 //! residential, ...) hold venues drawn around their centres. Users belong to communities
@@ -54,6 +55,7 @@ mod plans;
 mod rng;
 mod social;
 mod taste;
+mod truth;
 mod users;
 mod venues;
 mod words;
@@ -65,6 +67,7 @@ pub use config::{CityConfig, default_now};
 pub use hoods::{HoodKind, Neighbourhood};
 pub use social::Friend;
 pub use taste::{FAVOURITE_BONUS, FAVOURITES, LATENT_WEIGHT, Taste};
+pub use truth::{KNOWN_SAMPLES, Oracle, Past};
 pub use venues::LATENT_DIM;
 
 /// Why a city could not be generated.

@@ -470,3 +470,49 @@ fn the_ground_truth_odds_cover_the_history_and_predict_its_commitments() {
     let predicted = p / (1.0 + 0.45 * p);
     assert!((logged - predicted).abs() < 0.015, "logged {logged:.3}, predicted {predicted:.3}");
 }
+
+#[test]
+fn oracles_that_know_more_find_more_of_the_future() {
+    let c = city(21, 2000, 300);
+    let all = pulled_in_chunks(&c, 1000);
+    let venues: HashMap<_, _> = c.venues().iter().enumerate().map(|(i, v)| (v.id, i)).collect();
+    let users: HashMap<_, _> = all.users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+    let (start, now) = (c.config().history_start().timestamp_millis(), c.config().now.timestamp_millis());
+    let split = start + (now - start) * 4 / 5;
+    let mut touched: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut count: HashMap<usize, usize> = HashMap::new();
+    let mut future: HashMap<usize, HashSet<usize>> = HashMap::new();
+    for i in &all.interactions {
+        let (u, v) = (users[&i.user_id], venues[&i.venue_id]);
+        if i.occurred_at.timestamp_millis() < split {
+            touched.entry(u).or_default().push(v);
+            *count.entry(u).or_default() += 1;
+        } else if !matches!(i.interaction_type, InteractionType::View | InteractionType::Search) {
+            future.entry(u).or_default().insert(v);
+        }
+    }
+    touched.values_mut().for_each(|t| {
+        t.sort_unstable();
+        t.dedup();
+    });
+    let hits: Vec<usize> = synth::Oracle::ALL
+        .iter()
+        .map(|&oracle| {
+            future
+                .iter()
+                .map(|(&u, fut)| {
+                    let t = touched.get(&u).map_or(&[][..], |t| &t[..]);
+                    let past = synth::Past { touched: t, interactions: count.get(&u).copied().unwrap_or(0) };
+                    let top = c.oracle_ranking(oracle, u, split, past, 10);
+                    assert_eq!(top.iter().collect::<HashSet<_>>().len(), top.len());
+                    assert!(top.len() <= 10);
+                    top.iter().filter(|v| fut.contains(v)).count()
+                })
+                .sum()
+        })
+        .collect();
+    let relevant: usize = future.values().map(HashSet::len).sum();
+    assert!(relevant > 1000, "{relevant}");
+    // Exact, then fair, then taste only: each knows less and finds less, by a clear margin.
+    assert!(hits[0] as f64 > 1.04 * hits[1] as f64 && hits[1] as f64 > 1.04 * hits[2] as f64, "{hits:?} of {relevant}");
+}

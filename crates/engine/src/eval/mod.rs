@@ -3,6 +3,7 @@
 //! positive interactions in the future, ranking over the full catalogue (candidate generation
 //! included, no sampled negatives). Reports precision@k, recall@k, NDCG@k, MAP@k, catalogue
 //! coverage, novelty and latency per ranker; [`render_svg`] and [`render_table`] draw it.
+//! [`evaluate_with`] measures outside rankings (a generator's oracles) beside them.
 
 mod metrics;
 mod svg;
@@ -150,8 +151,24 @@ pub fn build_until(ds: &Dataset, split: DateTime<Utc>, settings: &EngineSettings
     b.build()
 }
 
+/// An external ranking: the top `k` venue ids for a test user, given the split instant.
+pub type ExternalRank<'a> = Box<dyn Fn(Uuid, DateTime<Utc>, usize) -> Vec<Uuid> + 'a>;
+
+/// A ranking from outside the engine (a generator's ground truth, another system), evaluated
+/// on the same users and split as the engine's rankers.
+pub struct ExternalRanker<'a> {
+    /// The name the report gives it.
+    pub name: String,
+    pub rank: ExternalRank<'a>,
+}
+
 /// Runs the evaluation.
 pub fn evaluate(ds: &Dataset, cfg: &EvalConfig) -> EvalReport {
+    evaluate_with(ds, cfg, &[])
+}
+
+/// Runs the evaluation, with `external` rankings reported after the engine's rankers.
+pub fn evaluate_with(ds: &Dataset, cfg: &EvalConfig, external: &[ExternalRanker<'_>]) -> EvalReport {
     let split = split_instant(ds, cfg);
     let t = Instant::now();
     let engine = build_until(ds, split, &cfg.settings);
@@ -184,8 +201,26 @@ pub fn evaluate(ds: &Dataset, cfg: &EvalConfig) -> EvalReport {
         let n = st.venue_idx(id).and_then(|v| st.vdyn(v)).map_or(0.0, |d| f64::from(d.total));
         -((n + 1.0) / (total + catalogue as f64)).log2()
     };
-    let mut rankers = Vec::new();
+    let engine_rank = |ranker: Ranker| {
+        let engine = &engine;
+        move |uid: Uuid, k: usize| -> Vec<Uuid> {
+            let mut q = VenueQuery::new(uid, k, ranker);
+            q.now = Some(split);
+            q.time = Some(split);
+            engine.recommend_venues(&q).unwrap_or_default().iter().map(|r| r.venue_id).collect()
+        }
+    };
+    // Each ranker by name, as the top `k` venue ids for a test user.
+    type Ranking<'b> = Box<dyn Fn(Uuid, usize) -> Vec<Uuid> + 'b>;
+    let mut runs: Vec<(String, Ranking<'_>)> = Vec::new();
     for &ranker in &cfg.rankers {
+        runs.push((ranker.as_str().to_string(), Box::new(engine_rank(ranker))));
+    }
+    for x in external {
+        runs.push((x.name.clone(), Box::new(move |uid, k| (x.rank)(uid, split, k))));
+    }
+    let mut rankers = Vec::new();
+    for (name, rank) in runs {
         let mut sum = ListMetrics::default();
         let mut seen: HashMap<Uuid, ()> = HashMap::new();
         let (mut novelty, mut n_items) = (0.0, 0usize);
@@ -194,13 +229,9 @@ pub fn evaluate(ds: &Dataset, cfg: &EvalConfig) -> EvalReport {
             let mut rel = future[uid].clone();
             rel.sort_unstable();
             rel.dedup();
-            let mut q = VenueQuery::new(*uid, cfg.k, ranker);
-            q.now = Some(split);
-            q.time = Some(split);
             let t = Instant::now();
-            let got = engine.recommend_venues(&q).unwrap_or_default();
+            let ids = rank(*uid, cfg.k);
             lat.push(t.elapsed().as_secs_f64() * 1e6);
-            let ids: Vec<Uuid> = got.iter().map(|r| r.venue_id).collect();
             let m = list_metrics(&ids, &rel, cfg.k);
             sum.precision += m.precision;
             sum.recall += m.recall;
@@ -215,7 +246,7 @@ pub fn evaluate(ds: &Dataset, cfg: &EvalConfig) -> EvalReport {
         let n = users.len().max(1) as f64;
         lat.sort_by(f64::total_cmp);
         rankers.push(RankerMetrics {
-            ranker: ranker.as_str().to_string(),
+            ranker: name,
             precision: sum.precision / n,
             recall: sum.recall / n,
             ndcg: sum.ndcg / n,
@@ -253,13 +284,14 @@ pub fn render_table(r: &EvalReport) -> String {
         r.users_evaluated,
         r.catalogue
     );
+    let w = r.rankers.iter().map(|m| m.ranker.len()).fold(11, usize::max);
     s += &format!(
-        "{:<11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9}\n",
+        "{:<w$} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9}\n",
         "ranker", "prec@k", "recall@k", "ndcg@k", "map@k", "coverage", "novelty", "mean_us", "p99_us"
     );
     for m in &r.rankers {
         s += &format!(
-            "{:<11} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>8.2} {:>9.0} {:>9.0}\n",
+            "{:<w$} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>8.2} {:>9.0} {:>9.0}\n",
             m.ranker, m.precision, m.recall, m.ndcg, m.map, m.coverage, m.novelty, m.mean_latency_us, m.p99_latency_us
         );
     }
@@ -287,6 +319,44 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.contains("seed2"));
         assert!(render_table(&r).contains("default"));
         assert!(serde_json::to_string(&r).unwrap().contains("\"ndcg\""));
+    }
+
+    #[test]
+    fn external_rankings_are_measured_on_the_same_users_and_split() {
+        let ds = crate::eval::tests::tiny_dataset();
+        let cfg = EvalConfig {
+            rankers: vec![Ranker::Popularity],
+            test_fraction: 0.3,
+            train: TrainConfig { epochs: 1, factors: 4, ..TrainConfig::default() },
+            ..EvalConfig::default()
+        };
+        let split = split_instant(&ds, &cfg);
+        // One that knows the future exactly, and one that knows nothing.
+        let perfect = |user: Uuid, at: DateTime<Utc>, k: usize| -> Vec<Uuid> {
+            assert_eq!(at, split);
+            let mut ids: Vec<Uuid> = ds
+                .interactions
+                .iter()
+                .filter(|i| i.user_id == user && i.occurred_at >= at)
+                .map(|i| i.venue_id)
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.truncate(k);
+            ids
+        };
+        let external = [
+            ExternalRanker { name: "perfect".into(), rank: Box::new(perfect) },
+            ExternalRanker { name: "nothing".into(), rank: Box::new(|_, _, _| Vec::new()) },
+        ];
+        let r = evaluate_with(&ds, &cfg, &external);
+        let names: Vec<&str> = r.rankers.iter().map(|m| m.ranker.as_str()).collect();
+        assert_eq!(names, ["popularity", "perfect", "nothing"]);
+        let (perfect, nothing) = (&r.rankers[1], &r.rankers[2]);
+        assert!(r.users_evaluated > 10);
+        assert!((perfect.ndcg - 1.0).abs() < 1e-12 && (perfect.map - 1.0).abs() < 1e-12, "{perfect:?}");
+        assert_eq!((nothing.ndcg, nothing.recall, nothing.coverage), (0.0, 0.0, 0.0));
+        assert!(r.rankers[0].ndcg < 1.0);
     }
 
     /// A small data set: 40 users each liking 30 random venues over 30 days.

@@ -6,7 +6,7 @@ use super::EvalReport;
 /// A named metric and how to read it from a ranker's row.
 type Metric = (&'static str, fn(&super::RankerMetrics) -> f64);
 
-const COLOURS: [&str; 6] = ["#8c8c8c", "#e4a11b", "#2a7ab9", "#3f9d5a", "#b5476b", "#6a4fb3"];
+const COLOURS: [&str; 7] = ["#8c8c8c", "#e4a11b", "#2a7ab9", "#3f9d5a", "#b5476b", "#6a4fb3", "#17a2b8"];
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")

@@ -1,14 +1,18 @@
 //! `luna eval`: splits an interaction log by time, builds the engine on the past, and measures
 //! every ranker (popularity, seed2, default, learned) on the future: a table on the terminal,
 //! optionally a JSON report and an SVG chart. The log comes from the configured store (seeded
-//! or imported data) or, with `--synth`, from a generated city held in memory.
+//! or imported data) or, with `--synth`, from a generated city held in memory; `--ceiling` adds
+//! that city's oracles, the rankings of its hidden ground truth.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use engine::eval::{Dataset, EvalConfig, evaluate, render_svg, render_table};
+use engine::eval::{Dataset, EvalConfig, ExternalRanker, evaluate_with, render_svg, render_table, split_instant};
 use indicatif::{ProgressBar, ProgressStyle};
+use uuid::Uuid;
 
 use crate::settings::Settings;
 
@@ -23,6 +27,10 @@ pub struct EvalArgs {
     /// Venues of the generated city (with --synth).
     #[arg(long, default_value_t = 500)]
     pub venues: usize,
+    /// Also rank by the generated city's hidden ground truth (with --synth): the ceilings
+    /// `oracle_exact`, `oracle_fair` and `oracle_taste` (see `synth::Oracle`).
+    #[arg(long)]
+    pub ceiling: bool,
     /// Seed of the generated city, the user sample and the model training.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -51,8 +59,19 @@ pub struct EvalArgs {
 pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
     crate::logging::init_batch();
-    let ds =
-        if args.synth { synth_dataset(args.users, args.venues, args.seed)? } else { store_dataset(&settings).await? };
+    anyhow::ensure!(
+        args.synth || !args.ceiling,
+        "--ceiling needs --synth: the ceilings come from a generated city's hidden tastes"
+    );
+    let city = if args.synth {
+        Some(synth::City::new(synth::CityConfig::new(args.seed, args.users, args.venues)).context("city settings")?)
+    } else {
+        None
+    };
+    let ds = match &city {
+        Some(city) => synth_dataset(city),
+        None => store_dataset(&settings).await?,
+    };
     eprintln!(
         "Evaluating on {} users, {} venues, {} edges, {} interactions",
         ds.users.len(),
@@ -74,7 +93,16 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
         cfg.train.epochs = e;
     }
     let spinner = spinner("building, training and ranking");
-    let report = tokio::task::spawn_blocking(move || evaluate(&ds, &cfg)).await.context("evaluation task")?;
+    let ceiling = args.ceiling;
+    let report = tokio::task::spawn_blocking(move || {
+        let external = match &city {
+            Some(city) if ceiling => ceilings(city, &ds, &cfg),
+            _ => Vec::new(),
+        };
+        evaluate_with(&ds, &cfg, &external)
+    })
+    .await
+    .context("evaluation task")?;
     spinner.finish_and_clear();
     println!("{}", render_table(&report));
     if let Some(path) = &args.json {
@@ -99,11 +127,10 @@ pub async fn store_dataset(settings: &Settings) -> anyhow::Result<Dataset> {
     Ok(ds)
 }
 
-/// A generated city, in memory.
-pub fn synth_dataset(users: usize, venues: usize, seed: u64) -> anyhow::Result<Dataset> {
-    let city = synth::City::new(synth::CityConfig::new(seed, users, venues)).context("city settings")?;
+/// A generated city's data, in memory.
+pub fn synth_dataset(city: &synth::City) -> Dataset {
     let mut ds = Dataset { venues: city.venues(), ..Dataset::default() };
-    let bar = ProgressBar::new(users as u64);
+    let bar = ProgressBar::new(city.user_count() as u64);
     bar.set_style(
         ProgressStyle::with_template("{msg:>12} [{bar:40}] {human_pos}/{human_len} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -118,7 +145,48 @@ pub fn synth_dataset(users: usize, venues: usize, seed: u64) -> anyhow::Result<D
         ds.interests.extend(c.interests);
     });
     bar.finish_and_clear();
-    Ok(ds)
+    ds
+}
+
+/// What the ceilings know of each user's past at the split: index in the city (the data
+/// set's order), venues touched (sorted indices) and interaction count.
+struct Pasts {
+    users: HashMap<Uuid, usize>,
+    touched: Vec<Vec<usize>>,
+    interactions: Vec<usize>,
+}
+
+/// The city's oracles as rankings of `ds` (generated from `city`, in its order).
+fn ceilings<'a>(city: &'a synth::City, ds: &'a Dataset, cfg: &EvalConfig) -> Vec<ExternalRanker<'a>> {
+    let split = split_instant(ds, cfg);
+    let users: HashMap<Uuid, usize> = ds.users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+    let venues: HashMap<Uuid, usize> = ds.venues.iter().enumerate().map(|(i, v)| (v.id, i)).collect();
+    let mut touched = vec![Vec::new(); ds.users.len()];
+    let mut interactions = vec![0; ds.users.len()];
+    for i in ds.interactions.iter().filter(|i| i.occurred_at < split) {
+        if let (Some(&u), Some(&v)) = (users.get(&i.user_id), venues.get(&i.venue_id)) {
+            touched[u].push(v);
+            interactions[u] += 1;
+        }
+    }
+    for t in &mut touched {
+        t.sort_unstable();
+        t.dedup();
+    }
+    let pasts = Arc::new(Pasts { users, touched, interactions });
+    synth::Oracle::ALL
+        .into_iter()
+        .map(|oracle| {
+            let pasts = pasts.clone();
+            let rank = move |user: Uuid, split: chrono::DateTime<chrono::Utc>, k: usize| -> Vec<Uuid> {
+                let Some(&u) = pasts.users.get(&user) else { return Vec::new() };
+                let past = synth::Past { touched: &pasts.touched[u], interactions: pasts.interactions[u] };
+                let top = city.oracle_ranking(oracle, u, split.timestamp_millis(), past, k);
+                top.into_iter().map(|v| ds.venues[v].id).collect()
+            };
+            ExternalRanker { name: oracle.as_str().to_string(), rank: Box::new(rank) }
+        })
+        .collect()
 }
 
 pub fn spinner(msg: &str) -> ProgressBar {
