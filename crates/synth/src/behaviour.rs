@@ -287,12 +287,18 @@ fn episode_kind(rng: &mut EntityRng, mix: &[f64; 6], affinity: f64) -> Interacti
 pub(crate) fn kind_weights(mix: &[f64; 6], affinity: f64) -> [f64; 6] {
     let boost = 0.25 + 1.5 * affinity;
     let mut w = *mix;
-    for (k, t) in InteractionType::ALL.iter().enumerate() {
-        if !matches!(t, InteractionType::View | InteractionType::Search) {
-            w[k] *= boost;
+    for (x, &t) in w.iter_mut().zip(&InteractionType::ALL) {
+        if is_commitment(t) {
+            *x *= boost;
         }
     }
     w
+}
+
+/// Whether an episode of type `t` commits to the venue (save, like, interest or visit) rather
+/// than only looking (view, search).
+pub(crate) fn is_commitment(t: InteractionType) -> bool {
+    !matches!(t, InteractionType::View | InteractionType::Search)
 }
 
 /// Seconds spent: on the page for browsing types, at the venue for visits.

@@ -9,7 +9,7 @@
 use domain::InteractionType;
 
 use crate::City;
-use crate::behaviour::{Candidates, kind_weights};
+use crate::behaviour::{Candidates, is_commitment, kind_weights};
 use crate::rng::{Kind, entity_rng};
 use crate::taste::Taste;
 
@@ -58,12 +58,7 @@ impl City {
     pub fn commitment_chance(&self, taste: &Taste, venue: usize) -> f64 {
         let mix = crate::personas::profile(taste.persona).action_mix.as_array();
         let w = kind_weights(&mix, self.affinity_for(taste, venue));
-        let commit: f64 = InteractionType::ALL
-            .iter()
-            .zip(w)
-            .filter(|(t, _)| !matches!(t, InteractionType::View | InteractionType::Search))
-            .map(|(_, x)| x)
-            .sum();
+        let commit: f64 = InteractionType::ALL.iter().zip(w).filter(|(t, _)| is_commitment(**t)).map(|(_, x)| x).sum();
         commit / w.iter().sum::<f64>().max(1e-12)
     }
 

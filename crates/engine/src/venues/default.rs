@@ -234,9 +234,9 @@ impl<'a> ScoreCtx<'a> {
         let pop_scale = if max_pos > 0 { (1.0 + f64::from(max_pos)).ln() } else { 0.0 };
         let mut out: Vec<Scored> = Vec::with_capacity(cands.len());
         // Each candidate's row (its first cache line; the rating is in the second), counters and
-        // model vector live in separate allocations, a cache miss each: fetch them all first in a tight loop of independent
-        // loads, where the CPU overlaps the misses, rather than one at a time between the other
-        // features.
+        // model vector live in separate allocations, a cache miss each: fetch them all first in a
+        // tight loop of independent loads, where the CPU overlaps the misses, rather than one at
+        // a time between the other features.
         let decay = ((st.snap.trend_t0 - self.now) as f64 / st.snap.half_life_secs).exp2();
         let model = self.model.zip(self.model_user.as_deref());
         let fetched: Vec<(u32, &VenueRow, Option<f64>, VenueNumbers)> = cands

@@ -7,8 +7,8 @@
 //! insertion order, as the seed's stable sort does.
 //!
 //! Instead of scoring every venue, it runs the threshold algorithm over two sorted streams,
-//! venues by distance (the spatial stream) and by popularity, after scoring the user's own venues (the only
-//! ones with a preference) and venues changed since the snapshot explicitly. It stops once the
+//! venues by distance (the spatial stream) and by popularity, after scoring the user's own
+//! venues (the only ones with a preference) and venues changed since the snapshot explicitly. It stops once the
 //! k-th score beats the best score an unseen venue could still reach, so the top k are the same
 //! as a full scan's.
 
