@@ -98,7 +98,8 @@ impl City {
     /// The `k` venues (indices) `oracle` ranks first for user `user`, whose past up to
     /// `split_ms` (milliseconds since the epoch) is `past`: by the chance of a commitment in
     /// one episode, times the share of the user's episodes at the venue that fall after the
-    /// split (all of a new opening's fall late). Ties go to the lower index.
+    /// split. Only venues open by the split are ranked: a ranker at the split cannot know of
+    /// later openings. Ties go to the lower index.
     pub fn oracle_ranking(&self, oracle: Oracle, user: usize, split_ms: i64, past: Past<'_>, k: usize) -> Vec<usize> {
         let user_from = self.history_start_ms.max(self.core(user).created_ms);
         let late = |v: usize| {
@@ -136,6 +137,7 @@ impl City {
                     .collect()
             }
         };
+        scored.retain(|&(_, v)| self.venues[v].created_ms < split_ms);
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         scored.into_iter().take(k).map(|x| x.1).collect()
     }

@@ -479,6 +479,8 @@ fn oracles_that_know_more_find_more_of_the_future() {
     let users: HashMap<_, _> = all.users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
     let (start, now) = (c.config().history_start().timestamp_millis(), c.config().now.timestamp_millis());
     let split = start + (now - start) * 4 / 5;
+    let opened: Vec<i64> = c.venues().iter().map(|v| v.created_at.timestamp_millis()).collect();
+    assert!(opened.iter().any(|&t| t >= split), "no venue opens in the test period");
     let mut touched: HashMap<usize, Vec<usize>> = HashMap::new();
     let mut count: HashMap<usize, usize> = HashMap::new();
     let mut future: HashMap<usize, HashSet<usize>> = HashMap::new();
@@ -506,6 +508,7 @@ fn oracles_that_know_more_find_more_of_the_future() {
                     let top = c.oracle_ranking(oracle, u, split, past, 10);
                     assert_eq!(top.iter().collect::<HashSet<_>>().len(), top.len());
                     assert!(top.len() <= 10);
+                    assert!(top.iter().all(|&v| opened[v] < split), "{oracle:?} ranked a venue opened after the split");
                     top.iter().filter(|v| fut.contains(v)).count()
                 })
                 .sum()

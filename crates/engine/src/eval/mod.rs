@@ -1,8 +1,9 @@
 //! Offline evaluation. An interaction log is split by time: the engine is built and the model
 //! trained on the past only, then each ranker recommends top-k venues to users who have
-//! positive interactions in the future, ranking over the full catalogue (candidate generation
-//! included, no sampled negatives). Reports precision@k, recall@k, NDCG@k, MAP@k, catalogue
-//! coverage, novelty and latency per ranker; [`render_svg`] and [`render_table`] draw it.
+//! positive interactions in the future, ranking over the full catalogue as it stood at the split
+//! (candidate generation included, no sampled negatives). Reports precision@k, recall@k, NDCG@k,
+//! MAP@k, hits on venues the user returns to and on venues new to them, catalogue coverage,
+//! novelty and latency per ranker; [`render_svg`] and [`render_table`] draw it.
 //! [`evaluate_with`] measures outside rankings (a generator's oracles) beside them.
 
 mod metrics;
@@ -88,6 +89,12 @@ pub struct RankerMetrics {
     pub recall: f64,
     pub ndcg: f64,
     pub map: f64,
+    /// Mean hits in the top k on venues the user had interacted with before the split: returns.
+    #[serde(default)]
+    pub hits_returning: f64,
+    /// Mean hits in the top k on venues new to the user at the split: discoveries.
+    #[serde(default)]
+    pub hits_new: f64,
     /// Distinct venues recommended over the alive catalogue.
     pub coverage: f64,
     /// Mean self-information `-log2 p(venue)` of recommended venues (p from training counts).
@@ -128,18 +135,28 @@ pub fn split_instant(ds: &Dataset, cfg: &EvalConfig) -> DateTime<Utc> {
     lo + chrono::Duration::seconds((span * (1.0 - cfg.test_fraction.clamp(0.0, 1.0))) as i64)
 }
 
-/// Builds an engine from everything in `ds` that happened before `split`.
+/// Whether a venue or tie stamped `created_at` existed at `split`, in a log that ends at
+/// `log_end`. A stamp after the log's last interaction is when the row was loaded, not when the
+/// venue opened or the tie was made (`luna import` stamps rows with the time of the import), so
+/// such rows count as present throughout.
+fn existed_at(created_at: DateTime<Utc>, split: DateTime<Utc>, log_end: DateTime<Utc>) -> bool {
+    created_at < split || created_at > log_end
+}
+
+/// Builds an engine from everything in `ds` that happened before `split`: venues that had not
+/// opened and ties not yet made by then are left out (see [`existed_at`]).
 pub fn build_until(ds: &Dataset, split: DateTime<Utc>, settings: &EngineSettings) -> Engine {
+    let log_end = ds.interactions.iter().map(|i| i.occurred_at).max().unwrap_or(split);
     let mut b = EngineBuilder::new(settings.clone());
     b.reserve(ds.users.len(), ds.venues.len());
     let prefs: HashMap<Uuid, &UserPreferences> = ds.preferences.iter().map(|(id, p)| (*id, p)).collect();
     for u in &ds.users {
         b.add_user(u, prefs.get(&u.id).copied());
     }
-    for v in &ds.venues {
+    for v in ds.venues.iter().filter(|v| existed_at(v.created_at, split, log_end)) {
         b.add_venue(v);
     }
-    for e in ds.edges.iter().filter(|e| e.created_at < split) {
+    for e in ds.edges.iter().filter(|e| existed_at(e.created_at, split, log_end)) {
         b.add_edge(e);
     }
     for i in ds.interactions.iter().filter(|i| i.occurred_at < split) {
@@ -187,6 +204,15 @@ pub fn evaluate_with(ds: &Dataset, cfg: &EvalConfig, external: &[ExternalRanker<
             future.entry(i.user_id).or_default().push(i.venue_id);
         }
     }
+    // What each test user had interacted with before the split, to tell returns from discoveries.
+    let mut past: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for i in ds.interactions.iter().filter(|i| i.occurred_at < split && future.contains_key(&i.user_id)) {
+        past.entry(i.user_id).or_default().push(i.venue_id);
+    }
+    for p in past.values_mut() {
+        p.sort_unstable();
+        p.dedup();
+    }
     let mut users: Vec<(u64, Uuid)> = future
         .keys()
         .filter(|u| engine.has_user(**u))
@@ -224,6 +250,7 @@ pub fn evaluate_with(ds: &Dataset, cfg: &EvalConfig, external: &[ExternalRanker<
         let mut sum = ListMetrics::default();
         let mut seen: HashMap<Uuid, ()> = HashMap::new();
         let (mut novelty, mut n_items) = (0.0, 0usize);
+        let (mut returning, mut new) = (0usize, 0usize);
         let mut lat = Vec::with_capacity(users.len());
         for (_, uid) in &users {
             let mut rel = future[uid].clone();
@@ -237,6 +264,14 @@ pub fn evaluate_with(ds: &Dataset, cfg: &EvalConfig, external: &[ExternalRanker<
             sum.recall += m.recall;
             sum.ndcg += m.ndcg;
             sum.ap += m.ap;
+            let before = past.get(uid).map_or(&[][..], Vec::as_slice);
+            for id in ids.iter().take(cfg.k).filter(|id| rel.binary_search(id).is_ok()) {
+                if before.binary_search(id).is_ok() {
+                    returning += 1;
+                } else {
+                    new += 1;
+                }
+            }
             for id in &ids {
                 seen.insert(*id, ());
                 novelty += info(id);
@@ -251,6 +286,8 @@ pub fn evaluate_with(ds: &Dataset, cfg: &EvalConfig, external: &[ExternalRanker<
             recall: sum.recall / n,
             ndcg: sum.ndcg / n,
             map: sum.ap / n,
+            hits_returning: returning as f64 / n,
+            hits_new: new as f64 / n,
             coverage: seen.len() as f64 / catalogue.max(1) as f64,
             novelty: novelty / n_items.max(1) as f64,
             mean_latency_us: lat.iter().sum::<f64>() / n,
@@ -286,13 +323,33 @@ pub fn render_table(r: &EvalReport) -> String {
     );
     let w = r.rankers.iter().map(|m| m.ranker.len()).fold(11, usize::max);
     s += &format!(
-        "{:<w$} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9}\n",
-        "ranker", "prec@k", "recall@k", "ndcg@k", "map@k", "coverage", "novelty", "mean_us", "p99_us"
+        "{:<w$} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>8} {:>9} {:>9}\n",
+        "ranker",
+        "prec@k",
+        "recall@k",
+        "ndcg@k",
+        "map@k",
+        "return@k",
+        "new@k",
+        "coverage",
+        "novelty",
+        "mean_us",
+        "p99_us"
     );
     for m in &r.rankers {
         s += &format!(
-            "{:<w$} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>8.2} {:>9.0} {:>9.0}\n",
-            m.ranker, m.precision, m.recall, m.ndcg, m.map, m.coverage, m.novelty, m.mean_latency_us, m.p99_latency_us
+            "{:<w$} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>8.3} {:>8.3} {:>9.4} {:>8.2} {:>9.0} {:>9.0}\n",
+            m.ranker,
+            m.precision,
+            m.recall,
+            m.ndcg,
+            m.map,
+            m.hits_returning,
+            m.hits_new,
+            m.coverage,
+            m.novelty,
+            m.mean_latency_us,
+            m.p99_latency_us
         );
     }
     s
@@ -357,6 +414,62 @@ mod tests {
         assert!((perfect.ndcg - 1.0).abs() < 1e-12 && (perfect.map - 1.0).abs() < 1e-12, "{perfect:?}");
         assert_eq!((nothing.ndcg, nothing.recall, nothing.coverage), (0.0, 0.0, 0.0));
         assert!(r.rankers[0].ndcg < 1.0);
+    }
+
+    #[test]
+    fn the_catalogue_and_the_graph_are_as_they_stood_at_the_split() {
+        use crate::testkit::*;
+        let mut ds = tiny_dataset();
+        let split = split_instant(&ds, &EvalConfig::default());
+        let log_end = ds.interactions.iter().map(|i| i.occurred_at).max().unwrap();
+        let at = |n: u128, created: DateTime<Utc>| Venue {
+            created_at: created,
+            ..venue(n, 40.75, -73.95, domain::Category::Bar, None)
+        };
+        // Opened before the split; opened after it (inside the log); stamped after the log ends
+        // (loaded later, as an import stamps its rows).
+        ds.venues.push(at(2001, split - chrono::Duration::days(1)));
+        ds.venues.push(at(2002, split + chrono::Duration::hours(1)));
+        ds.venues.push(at(2003, log_end + chrono::Duration::days(3)));
+        let tie = |a, b, created| SocialEdge { created_at: created, ..edge(a, b, 0.9) };
+        ds.edges.push(tie(0, 1, split - chrono::Duration::days(2)));
+        ds.edges.push(tie(0, 2, split + chrono::Duration::hours(1)));
+        ds.edges.push(tie(0, 3, log_end + chrono::Duration::days(3)));
+        let engine = build_until(&ds, split, &EngineSettings::default());
+        assert!(engine.has_venue(id(2001)) && engine.has_venue(id(2003)));
+        assert!(!engine.has_venue(id(2002)), "a venue that opened after the split was recommendable");
+        let st = engine.load();
+        let row = st.user(st.user_idx(&id(0)).unwrap()).unwrap();
+        let friend = |n| row.edge(st.user_idx(&id(n)).unwrap()).is_some();
+        assert!(friend(1) && friend(3) && !friend(2), "{:?}", row.edges);
+    }
+
+    #[test]
+    fn hits_are_told_apart_as_returns_and_discoveries() {
+        use crate::testkit::*;
+        // Every user liked venue 1 before the split and likes venues 1 and 2 after it.
+        let mut ds = Dataset::default();
+        for u in 0..20u128 {
+            ds.users.push(user(u, Some((40.75, -73.95))));
+            ds.interactions.push(ix(u, 1001, InteractionType::Like, 30, 20_000));
+            ds.interactions.push(ix(u, 1001, InteractionType::Like, 30, 100));
+            ds.interactions.push(ix(u, 1002, InteractionType::Like, 30, 90));
+        }
+        for v in [1001, 1002] {
+            ds.venues.push(venue(v, 40.75, -73.95, domain::Category::Bar, None));
+        }
+        let cfg = EvalConfig { rankers: vec![], test_fraction: 0.5, ..EvalConfig::default() };
+        let only = |v: u128| -> ExternalRank<'_> { Box::new(move |_, _, _| vec![id(v)]) };
+        let external = [
+            ExternalRanker { name: "returns".into(), rank: only(1001) },
+            ExternalRanker { name: "discoveries".into(), rank: only(1002) },
+            ExternalRanker { name: "both".into(), rank: Box::new(|_, _, _| vec![id(1002), id(1001), id(9)]) },
+        ];
+        let r = evaluate_with(&ds, &cfg, &external);
+        assert_eq!(r.users_evaluated, 20);
+        let hits: Vec<(f64, f64)> = r.rankers.iter().map(|m| (m.hits_returning, m.hits_new)).collect();
+        assert_eq!(hits, [(1.0, 0.0), (0.0, 1.0), (1.0, 1.0)]);
+        assert!(render_table(&r).contains("new@k"));
     }
 
     /// A small data set: 40 users each liking 30 random venues over 30 days.

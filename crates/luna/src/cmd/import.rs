@@ -16,13 +16,14 @@ use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// Users: id, handle, name, home_lat, home_lng, age, city.
+    /// Users: id, handle, name, home_lat, home_lng, age, city, created_at.
     #[arg(long)]
     pub users: Option<PathBuf>,
-    /// Venues: id, name, category, lat, lng, cuisine, price_level, rating, capacity, tags, timezone.
+    /// Venues: id, name, category, lat, lng, cuisine, price_level, rating, capacity, tags, timezone,
+    /// created_at.
     #[arg(long)]
     pub venues: Option<PathBuf>,
-    /// Social ties (inserted both ways): user_id, other_user_id, strength.
+    /// Social ties (inserted both ways): user_id, other_user_id, strength, created_at.
     #[arg(long)]
     pub edges: Option<PathBuf>,
     /// Interactions: user_id, venue_id, interaction_type, timestamp, dwell_time_seconds.
@@ -148,7 +149,15 @@ fn enum_of<T: serde::de::DeserializeOwned>(key: &str, v: &str) -> anyhow::Result
         .map_err(|_| anyhow::anyhow!("`{key}` has an unknown value: {v}"))
 }
 
+/// The optional `created_at` column (RFC 3339), else `now`, the time of the import.
+fn created(row: &Row, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
+    row.get("created_at").map_or(Ok(now), |t| {
+        Ok(DateTime::parse_from_rfc3339(t).with_context(|| format!("`created_at` is not RFC 3339: {t}"))?.to_utc())
+    })
+}
+
 fn user(row: &Row, now: DateTime<Utc>) -> anyhow::Result<User> {
+    let created_at = created(row, now)?;
     let raw = req(row, "id")?;
     let id = external_id("user", raw);
     let handle = row.get("handle").cloned().unwrap_or_else(|| format!("u_{}", id.simple()));
@@ -165,8 +174,8 @@ fn user(row: &Row, now: DateTime<Utc>) -> anyhow::Result<User> {
         persona: None,
         activity_score: 0.5,
         social_score: 0.5,
-        created_at: now,
-        updated_at: now,
+        created_at,
+        updated_at: created_at,
     })
 }
 
@@ -176,6 +185,7 @@ fn venue(row: &Row, now: DateTime<Utc>) -> anyhow::Result<Venue> {
         bail!("missing `lat` or `lng`")
     };
     domain::LatLng::parse(lat, lng, "lat", "lng")?;
+    let created_at = created(row, now)?;
     Ok(Venue {
         id: external_id("venue", req(row, "id")?),
         name: req(row, "name")?.to_string(),
@@ -195,8 +205,8 @@ fn venue(row: &Row, now: DateTime<Utc>) -> anyhow::Result<Venue> {
             .unwrap_or_default(),
         opening_hours: None,
         timezone: row.get("timezone").cloned().unwrap_or_else(|| "UTC".into()),
-        created_at: now,
-        updated_at: now,
+        created_at,
+        updated_at: created_at,
     })
 }
 
@@ -204,12 +214,13 @@ fn edges(row: &Row, now: DateTime<Utc>) -> anyhow::Result<[SocialEdge; 2]> {
     let a = external_id("user", req(row, "user_id")?);
     let b = external_id("user", req(row, "other_user_id")?);
     let strength = num::<f64>(row, "strength")?.unwrap_or(0.5).clamp(0.0, 1.0);
+    let created_at = created(row, now)?;
     let edge = |user_id, other_user_id| SocialEdge {
         user_id,
         other_user_id,
         relationship_type: RelationshipType::Friend,
         strength,
-        created_at: now,
+        created_at,
     };
     Ok([edge(a, b), edge(b, a)])
 }
@@ -228,4 +239,28 @@ fn interaction(row: &Row) -> anyhow::Result<Interaction> {
         time_of_day: TimeOfDay::from_hour(at.hour()),
         occurred_at: at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(pairs: &[(&str, &str)]) -> Row {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_created_at_column_dates_the_row_and_its_absence_means_the_import_time() {
+        let now = Utc::now();
+        let base = [("id", "v1"), ("name", "Bar"), ("category", "bar"), ("lat", "40.7"), ("lng", "-74.0")];
+        assert_eq!(venue(&row(&base), now).unwrap().created_at, now);
+        let dated = row(&[&base[..], &[("created_at", "2026-10-01T20:06:00Z")]].concat());
+        let at = DateTime::parse_from_rfc3339("2026-10-01T20:06:00Z").unwrap().to_utc();
+        assert_eq!(venue(&dated, now).unwrap().created_at, at);
+        let tie = row(&[("user_id", "a"), ("other_user_id", "b"), ("created_at", "2026-10-01T20:06:00Z")]);
+        assert!(edges(&tie, now).unwrap().iter().all(|e| e.created_at == at));
+        let bad = row(&[("id", "u1"), ("created_at", "yesterday")]);
+        let err = format!("{:#}", user(&bad, now).unwrap_err());
+        assert!(err.contains("`created_at` is not RFC 3339: yesterday"), "{err}");
+    }
 }
