@@ -47,6 +47,40 @@ fn the_example_data_set_imports_then_evaluates_every_ranker_and_trains_a_model()
     assert!(report["users_evaluated"].as_u64().unwrap() > 0);
     assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
 
+    // An explicit split and relevance: the report says so, and only visits count as relevant.
+    let at = dir.path().join("at.json");
+    let args = ["eval", "--split-at", "2026-10-20T00:00:00Z", "--relevant", "visit", "--json", at.to_str().unwrap()];
+    luna(dir.path(), &args);
+    let at: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&at).unwrap()).unwrap();
+    assert_eq!(at["split_at"], "2026-10-20T00:00:00Z");
+    let log = std::fs::read_to_string(example("interactions.jsonl")).unwrap();
+    let later: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|i| i["timestamp"].as_str().unwrap() >= "2026-10-20T00:00:00Z")
+        .collect();
+    let visitors: std::collections::HashSet<&str> =
+        later.iter().filter(|i| i["interaction_type"] == "visit").map(|i| i["user_id"].as_str().unwrap()).collect();
+    assert_eq!(at["test_interactions"].as_u64().unwrap() as usize, later.len());
+    assert_eq!(at["users_evaluated"].as_u64().unwrap() as usize, visitors.len());
+    // Refusals: a split past the log's end, an unknown interaction type, a bad instant.
+    for (args, message) in [
+        (&["--split-at", "2027-01-01T00:00:00Z"][..], "leaves no interactions to test on"),
+        (&["--relevant", "like,nope"][..], "unknown interaction type `nope`"),
+        (&["--split-at", "yesterday"][..], "not an RFC 3339 instant"),
+    ] {
+        let out = Command::new(LUNA)
+            .arg("eval")
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("luna runs");
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(message), "{args:?}: {out:?}");
+    }
+
     luna(dir.path(), &["train", "--epochs", "3"]);
     assert!(dir.path().join("model.json").exists());
 }

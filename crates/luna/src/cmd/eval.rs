@@ -37,9 +37,16 @@ pub struct EvalArgs {
     /// Cut-off of the ranked lists.
     #[arg(long, default_value_t = 10)]
     pub k: usize,
-    /// Latest share of the log's time span used as the test period.
+    /// Latest share of the log's time span used as the test period (unless --split-at is given).
     #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
+    /// Train on the log before this instant and test on the rest (RFC 3339, such as
+    /// 2026-10-20T00:00:00Z), instead of --test-fraction.
+    #[arg(long, value_parser = parse_instant)]
+    pub split_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Interaction types that make a venue relevant in the test period, comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = parse_kind, default_value = "like,interest,save,visit")]
+    pub relevant: Vec<domain::InteractionType>,
     /// Evaluate at most this many test users.
     #[arg(long, default_value_t = 2000)]
     pub max_users: usize,
@@ -86,8 +93,20 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
         max_users: args.max_users,
         settings: settings.engine.clone(),
         seed: args.seed,
+        split_at: args.split_at,
+        relevant: args.relevant.clone(),
         ..EvalConfig::default()
     };
+    let split = split_instant(&ds, &cfg);
+    let trained = ds.interactions.iter().filter(|i| i.occurred_at < split).count();
+    anyhow::ensure!(
+        trained > 0 && trained < ds.interactions.len(),
+        "the split at {} leaves no interactions to {} (the log runs from {} to {})",
+        split.to_rfc3339(),
+        if trained == 0 { "train on" } else { "test on" },
+        ds.interactions.iter().map(|i| i.occurred_at).min().unwrap_or(split).to_rfc3339(),
+        ds.interactions.iter().map(|i| i.occurred_at).max().unwrap_or(split).to_rfc3339(),
+    );
     cfg.train.seed = args.seed;
     if let Some(e) = args.epochs {
         cfg.train.epochs = e;
@@ -187,6 +206,19 @@ fn ceilings<'a>(city: &'a synth::City, ds: &'a Dataset, cfg: &EvalConfig) -> Vec
             ExternalRanker { name: oracle.as_str().to_string(), rank: Box::new(rank) }
         })
         .collect()
+}
+
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.to_utc())
+        .map_err(|_| format!("not an RFC 3339 instant (such as 2026-10-20T00:00:00Z): {s}"))
+}
+
+fn parse_kind(s: &str) -> Result<domain::InteractionType, String> {
+    domain::InteractionType::parse(s.trim()).ok_or_else(|| {
+        let known: Vec<&str> = domain::InteractionType::ALL.iter().map(|t| t.as_str()).collect();
+        format!("unknown interaction type `{s}` (one of {})", known.join(", "))
+    })
 }
 
 pub fn spinner(msg: &str) -> ProgressBar {
