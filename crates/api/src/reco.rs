@@ -68,6 +68,9 @@ pub struct VenueRecoQuery {
     pub open_now: Option<bool>,
     /// Only venues open at this instant (RFC 3339).
     pub open_at: Option<DateTime<Utc>>,
+    /// Only venues new to the user: none they have viewed, saved, liked, shown interest in or
+    /// visited.
+    pub new_only: Option<bool>,
 }
 
 impl VenueRecoQuery {
@@ -90,6 +93,7 @@ impl VenueRecoQuery {
         q.price_min = self.price_min;
         q.price_max = self.price_max;
         q.open_at = self.open_at.or(self.open_now.filter(|o| *o).map(|_| Utc::now()));
+        q.new_only = self.new_only.unwrap_or(false);
         Ok(q)
     }
 }

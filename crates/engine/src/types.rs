@@ -66,6 +66,9 @@ pub struct VenueQuery {
     pub open_at: Option<DateTime<Utc>>,
     /// Venues never to return.
     pub exclude: Vec<Uuid>,
+    /// Only venues new to the user: none they have viewed, searched, saved, liked, shown
+    /// interest in or visited.
+    pub new_only: bool,
     /// The current instant (trending decay, just-visited, live-location freshness).
     pub now: Option<DateTime<Utc>>,
 }
@@ -86,6 +89,7 @@ impl VenueQuery {
             price_max: None,
             open_at: None,
             exclude: Vec::new(),
+            new_only: false,
             now: None,
         }
     }

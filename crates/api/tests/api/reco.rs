@@ -14,6 +14,7 @@ crate::on_every_backend!(
     the_second_seed_paths_answer_bare_lists_with_and_without_a_trailing_slash,
     unknown_users_get_404_and_bad_parameters_get_422,
     a_recorded_like_changes_the_recommendation_within_moments,
+    new_places_only_leave_out_what_the_user_has_interacted_with,
     group_recommendations_take_2_to_20_users,
     interest_is_recorded_and_shown_to_others,
     a_live_location_is_accepted_for_known_users_only,
@@ -101,9 +102,13 @@ async fn unknown_users_get_404_and_bad_parameters_get_422(app: &TestApp) {
         expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
     }
     let a = &users[0];
-    for (query, field) in
-        [("ranker=magic", "ranker"), ("lat=40.7", "lat"), ("time=yesterday", "time"), ("limit=-1", "limit")]
-    {
+    for (query, field) in [
+        ("ranker=magic", "ranker"),
+        ("lat=40.7", "lat"),
+        ("time=yesterday", "time"),
+        ("limit=-1", "limit"),
+        ("new_only=maybe", "new_only"),
+    ] {
         let res = app.get(&format!("/api/v1/recommendations/{a}/venues?{query}")).await;
         expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
     }
@@ -122,6 +127,27 @@ async fn a_recorded_like_changes_the_recommendation_within_moments(app: &TestApp
         expect_json(app.post(&format!("/venues/{last}/interactions"), &body).await, StatusCode::CREATED).await;
     }
     eventually(app, &path, |b| b["venues"][0]["venue_id"] == last.as_str()).await;
+}
+
+async fn new_places_only_leave_out_what_the_user_has_interacted_with(app: &TestApp) {
+    let (users, venues) = small_city(app).await;
+    let a = &users[0];
+    let path = format!("/api/v1/recommendations/{a}/venues?new_only=true&limit=10");
+    let all = app.get_json(&path, StatusCode::OK).await;
+    assert_eq!(all["venues"].as_array().unwrap().len(), 3, "nothing is known to a new user: {all}");
+    let body = json!({"user_id": a, "interaction_type": "like"});
+    expect_json(app.post(&format!("/venues/{}/interactions", venues[1]), &body).await, StatusCode::CREATED).await;
+    let ids = |b: &Value| -> Vec<String> {
+        b["venues"].as_array().unwrap().iter().map(|v| v["venue_id"].as_str().unwrap().to_string()).collect()
+    };
+    let new = eventually(app, &path, |b| b["venues"].as_array().is_some_and(|v| v.len() == 2)).await;
+    assert!(!ids(&new).contains(&venues[1]), "{new}");
+    let seed2 = app.get_json(&format!("{path}&ranker=seed2"), StatusCode::OK).await;
+    assert_eq!(ids(&seed2).len(), 2);
+    assert!(!ids(&seed2).contains(&venues[1]), "{seed2}");
+    // Without the filter the liked venue is still there.
+    let plain = app.get_json(&format!("/api/v1/recommendations/{a}/venues?limit=10"), StatusCode::OK).await;
+    assert!(ids(&plain).contains(&venues[1]), "{plain}");
 }
 
 async fn group_recommendations_take_2_to_20_users(app: &TestApp) {

@@ -458,7 +458,10 @@ pub(crate) fn recommend(
     let now = q.now.unwrap_or_else(Utc::now);
     let time = q.time.unwrap_or(now);
     let origin = origin_of(s, user, q, now.timestamp());
-    let filter = Filter::from_query(st, q, origin);
+    let mut filter = Filter::from_query(st, q, origin);
+    if q.new_only {
+        filter.exclude_known(user);
+    }
     let mut ctx = ScoreCtx::new(st, s, u, user, filter, now, time);
     let cands = if q.ranker == Ranker::Popularity {
         popular_candidates(st, s, &ctx.filter, q.limit)

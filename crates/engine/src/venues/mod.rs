@@ -96,6 +96,13 @@ impl Filter {
         }
     }
 
+    /// Leaves out every venue `u` has interacted with (a query for new places only).
+    pub fn exclude_known(&mut self, u: &UserRow) {
+        self.exclude.extend(u.history.iter().map(|a| a.venue));
+        self.exclude.sort_unstable();
+        self.exclude.dedup();
+    }
+
     /// Whether a venue passes every filter except distance.
     pub fn passes(&self, st: &State, v: u32, row: &VenueRow) -> bool {
         if !row.alive || self.exclude.binary_search(&v).is_ok() {

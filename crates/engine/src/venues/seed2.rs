@@ -69,7 +69,10 @@ impl TopK {
 pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueRecommendation>, EngineError> {
     let user = st.live_user(u).ok_or(EngineError::UnknownUser(q.user_id))?;
     let Some(origin) = q.point.map(|p| (p.lat, p.lng)).or(user.home) else { return Ok(Vec::new()) };
-    let f = Filter::from_query(st, q, Some(origin));
+    let mut f = Filter::from_query(st, q, Some(origin));
+    if q.new_only {
+        f.exclude_known(user);
+    }
     let max_pos = st.delta.max_pos;
     // A query usually considers a few hundred venues: room for them up front, not by rehashing.
     let seen = FastSet::with_capacity_and_hasher(1024, Default::default());

@@ -329,3 +329,28 @@ fn the_r_tree_and_the_grid_stream_the_same_venues_in_groups() {
         }
     }
 }
+
+#[test]
+fn new_places_only_leaves_out_every_venue_the_user_has_interacted_with() {
+    // User 1 liked and viewed 12 and viewed 13: only 11 is new to them, under every ranker.
+    let e = hand_city();
+    for ranker in [Ranker::Seed2, Ranker::Default, Ranker::Popularity, Ranker::Learned] {
+        let mut q = VenueQuery::new(id(1), 10, ranker);
+        let all: Vec<_> = e.recommend_venues(&q).unwrap().into_iter().map(|r| r.venue_id).collect();
+        assert!(all.contains(&id(12)) && all.contains(&id(13)), "{ranker:?}: {all:?}");
+        q.new_only = true;
+        let new: Vec<_> = e.recommend_venues(&q).unwrap().into_iter().map(|r| r.venue_id).collect();
+        assert_eq!(new, [id(11)], "{ranker:?}");
+    }
+    // Once they look at 11 too, nothing is new to them: the live index answers at once.
+    e.apply(&domain::DomainEvent::InteractionRecorded(ix(1, 11, T::View, 20, 1)));
+    let mut q = VenueQuery::new(id(1), 10, Ranker::Default);
+    q.new_only = true;
+    assert!(e.recommend_venues(&q).unwrap().is_empty());
+    // A user with no history gets the same answer either way.
+    let mut q = VenueQuery::new(id(4), 10, Ranker::Default);
+    q.point = Some(LatLng { lat: 40.0, lng: -74.0 });
+    let before = e.recommend_venues(&q).unwrap();
+    q.new_only = true;
+    assert_eq!(e.recommend_venues(&q).unwrap(), before);
+}
