@@ -23,7 +23,7 @@ use crate::types::{Ranker, Reason, VenueQuery, VenueRecommendation};
 use crate::util::FastMap;
 use crate::util::{TagSet, TagVocab};
 use crate::venues::explain::{plural, sentence};
-use crate::venues::{Filter, LocalClock, candidates, friend_signal, origin_of, summary};
+use crate::venues::{Filter, FriendSignal, LocalClock, candidates, friend_signal, origin_of, summary};
 
 /// Raw features of one candidate (before per-query normalisation of trend and model).
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,7 +39,9 @@ pub(crate) struct Features {
     pub open: bool,
     pub trending: f64,
     pub social: f64,
+    /// Friends who liked it, and friends who only looked at it.
     pub friends: u32,
+    pub friends_looked: u32,
     pub learned: Option<f64>,
     pub popularity: f64,
     pub rating: f64,
@@ -78,7 +80,7 @@ pub(crate) struct ScoreCtx<'a> {
     pub filter: Filter,
     pub now: i64,
     clock: LocalClock,
-    pub friends: FastMap<u32, (u32, f64)>,
+    pub friends: FastMap<u32, FriendSignal>,
     taste_cuisine: FastMap<u64, f64>,
     taste_category: [f64; Category::ALL.len()],
     /// Masks of the user's stated cuisines, ambiance and each dietary need's tags.
@@ -216,9 +218,10 @@ impl<'a> ScoreCtx<'a> {
         f.open = self.clock.is_open(st, row);
         f.context = self.clock.fit(st, row) * if f.open { 1.0 } else { 0.3 };
         f.trending = dynamic.trend;
-        if let Some(&(n, w)) = self.friends.get(&v) {
-            f.friends = n;
-            f.social = 1.0 - (-w / s.social_scale.max(1e-6)).exp();
+        if let Some(x) = self.friends.get(&v) {
+            f.friends = x.liked;
+            f.friends_looked = x.looked;
+            f.social = 1.0 - (-x.weight / s.social_scale.max(1e-6)).exp();
         }
         f.learned = dynamic.learned;
         let pos = dynamic.pos;
@@ -334,7 +337,11 @@ impl<'a> ScoreCtx<'a> {
         let ctx_phrase: Text = if f.open { "open now".into() } else { "closed at that time".into() };
         add("context", ctx_phrase.clone(), s.w_context * f.context, ctx_phrase);
         add("trending", "trending now".into(), s.w_trending * f.trending, "trending now".into());
-        let friends: Text = format!("{} liked it", plural(f.friends, "friend", "friends")).into();
+        // Friends who only looked count for less, and are not said to have liked it.
+        let friends: Text = match (f.friends, f.friends_looked) {
+            (0, n) => format!("{} looked at it", plural(n, "friend", "friends")).into(),
+            (n, _) => format!("{} liked it", plural(n, "friend", "friends")).into(),
+        };
         add("friends_liked", friends.clone(), s.w_social * f.social, friends);
         let learned: Text = "people with similar taste love it".into();
         add("learned", learned.clone(), s.w_learned * f.learned.unwrap_or(0.0), learned);

@@ -167,7 +167,7 @@ pub(crate) fn candidates(
     s: &EngineSettings,
     u: &UserRow,
     f: &Filter,
-    friends: &FastMap<u32, (u32, f64)>,
+    friends: &FastMap<u32, FriendSignal>,
 ) -> Vec<u32> {
     let c = &s.candidates;
     let mut seen: FastMap<u32, ()> =
@@ -235,7 +235,7 @@ pub(crate) fn candidates(
     }
     // Friends' venues by weight. Hundreds of them, of which the first `c.friends` that pass
     // are taken: only a head twice that size is sorted, the rest only if the head runs out.
-    let mut friend_venues: Vec<(u32, f64)> = friends.iter().map(|(&v, x)| (v, x.1)).collect();
+    let mut friend_venues: Vec<(u32, f64)> = friends.iter().map(|(&v, x)| (v, x.weight)).collect();
     let by_weight = |a: &(u32, f64), b: &(u32, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     let mut sorted = (2 * c.friends).min(friend_venues.len());
     if sorted < friend_venues.len() {
@@ -265,9 +265,19 @@ pub(crate) fn candidates(
 /// Friends whose histories feed social proof, at most.
 const MAX_FRIENDS_SCANNED: usize = 64;
 
-/// Per venue: (friends with a positive signal, weighted friend engagement). Each friend adds
-/// their edge strength, halved when they only looked at the venue.
-pub(crate) fn friend_signal(st: &State, u: &UserRow) -> FastMap<u32, (u32, f64)> {
+/// Friends' engagement with one venue.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FriendSignal {
+    /// Friends with a positive signal (a like, save, interest, visit or booking).
+    pub liked: u32,
+    /// Friends who only looked at it (views, searches).
+    pub looked: u32,
+    /// Their edge strengths summed, a look counting half.
+    pub weight: f64,
+}
+
+/// Per venue, the engagement of the user's friends (see [`FriendSignal`]).
+pub(crate) fn friend_signal(st: &State, u: &UserRow) -> FastMap<u32, FriendSignal> {
     // The strongest friends only: bounds the work for users with hundreds of edges.
     let mut edges: Vec<_> = u.edges.iter().collect();
     if edges.len() > MAX_FRIENDS_SCANNED {
@@ -277,14 +287,15 @@ pub(crate) fn friend_signal(st: &State, u: &UserRow) -> FastMap<u32, (u32, f64)>
         edges.truncate(MAX_FRIENDS_SCANNED);
     }
     let friends: Vec<_> = edges.into_iter().filter_map(|e| Some((e, st.live_user(e.other)?))).collect();
-    let mut m: FastMap<u32, (u32, f64)> =
+    let mut m: FastMap<u32, FriendSignal> =
         FastMap::with_capacity_and_hasher(friends.iter().map(|(_, f)| f.history.len()).sum(), Default::default());
     for (e, f) in friends {
         for a in &f.history {
             let x = m.entry(a.venue).or_default();
             let positive = a.positive();
-            x.0 += u32::from(positive);
-            x.1 += e.strength.max(0.05) * if positive { 1.0 } else { 0.5 };
+            x.liked += u32::from(positive);
+            x.looked += u32::from(!positive);
+            x.weight += e.strength.max(0.05) * if positive { 1.0 } else { 0.5 };
         }
     }
     m

@@ -354,3 +354,31 @@ fn new_places_only_leaves_out_every_venue_the_user_has_interacted_with() {
     q.new_only = true;
     assert_eq!(e.recommend_venues(&q).unwrap(), before);
 }
+
+#[test]
+fn friends_who_only_looked_are_not_said_to_have_liked_it() {
+    // User 1's friends: 2 only viewed venue 21; 3 viewed 22 and 4 liked it.
+    let mut b = EngineBuilder::default();
+    for u in 1..=4 {
+        b.add_user(&user(u, Some((40.0, -74.0))), None);
+    }
+    b.add_venue(&venue(21, 40.0, -74.001, Category::Bar, None));
+    b.add_venue(&venue(22, 40.001, -74.0, Category::Bar, None));
+    b.add_interaction(&ix(2, 21, T::View, 40, 100));
+    b.add_interaction(&ix(3, 22, T::View, 40, 90));
+    b.add_interaction(&ix(4, 22, T::Like, 0, 80));
+    for f in 2..=4 {
+        b.add_edge(&edge(1, f, 0.9));
+    }
+    let e = b.build();
+    let recs = e.recommend_venues(&VenueQuery::new(id(1), 10, Ranker::Default)).unwrap();
+    let said = |v: u128| {
+        let r = recs.iter().find(|r| r.venue_id == id(v)).expect("recommended");
+        let reason = r.reasons.iter().find(|x| x.code == "friends_liked").expect("a social reason");
+        (reason.label.to_string(), r.explanation.clone())
+    };
+    let (label, sentence) = said(21);
+    assert_eq!(label, "1 friend looked at it");
+    assert!(sentence.contains("1 friend looked at it") && !sentence.contains("liked"), "{sentence}");
+    assert_eq!(said(22).0, "1 friend liked it");
+}
