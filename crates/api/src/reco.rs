@@ -68,8 +68,8 @@ pub struct VenueRecoQuery {
     pub open_now: Option<bool>,
     /// Only venues open at this instant (RFC 3339).
     pub open_at: Option<DateTime<Utc>>,
-    /// Only venues new to the user: none they have viewed, saved, liked, shown interest in or
-    /// visited.
+    /// Only venues new to the user: none they have viewed, searched, saved, liked, shown
+    /// interest in, visited or booked.
     pub new_only: Option<bool>,
 }
 

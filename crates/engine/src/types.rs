@@ -67,7 +67,7 @@ pub struct VenueQuery {
     /// Venues never to return.
     pub exclude: Vec<Uuid>,
     /// Only venues new to the user: none they have viewed, searched, saved, liked, shown
-    /// interest in or visited.
+    /// interest in, visited or booked.
     pub new_only: bool,
     /// The current instant (trending decay, just-visited, live-location freshness).
     pub now: Option<DateTime<Utc>>,
@@ -110,7 +110,8 @@ pub struct VenueSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Reason {
     /// Stable snake_case code such as `proximity`, `friends_liked`, `cuisine_match` (a
-    /// borrowed constant when the engine makes it: no allocation per reason).
+    /// borrowed constant when the engine makes it: no allocation per reason). `friends_liked`
+    /// is social proof, also when friends only looked ("1 friend looked at it").
     #[schema(value_type = String)]
     pub code: Cow<'static, str>,
     /// Short human label such as "3 friends liked it".

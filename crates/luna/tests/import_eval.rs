@@ -67,6 +67,8 @@ fn the_example_data_set_imports_then_evaluates_every_ranker_and_trains_a_model()
     for (args, message) in [
         (&["--split-at", "2027-01-01T00:00:00Z"][..], "leaves no interactions to test on"),
         (&["--relevant", "like,nope"][..], "unknown interaction type `nope`"),
+        (&["--split-at", "2026-10-30T22:00:00Z", "--relevant", "search"][..], "no search interactions from the split"),
+        (&["--split-at", "2026-10-20T00:00:00Z", "--test-fraction", "0.3"][..], "cannot be used with"),
         (&["--split-at", "yesterday"][..], "not an RFC 3339 instant"),
     ] {
         let out = Command::new(LUNA)

@@ -145,6 +145,11 @@ async fn new_places_only_leave_out_what_the_user_has_interacted_with(app: &TestA
     let seed2 = app.get_json(&format!("{path}&ranker=seed2"), StatusCode::OK).await;
     assert_eq!(ids(&seed2).len(), 2);
     assert!(!ids(&seed2).contains(&venues[1]), "{seed2}");
+    // Saying they want to go somewhere makes it known too.
+    let body = json!({"venue_id": venues[2]});
+    expect_json(app.post(&format!("/api/v1/recommendations/{a}/interest"), &body).await, StatusCode::OK).await;
+    let new = eventually(app, &path, |b| b["venues"].as_array().is_some_and(|v| v.len() == 1)).await;
+    assert_eq!(ids(&new), [venues[0].clone()]);
     // Without the filter the liked venue is still there.
     let plain = app.get_json(&format!("/api/v1/recommendations/{a}/venues?limit=10"), StatusCode::OK).await;
     assert!(ids(&plain).contains(&venues[1]), "{plain}");

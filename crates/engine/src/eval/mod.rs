@@ -135,28 +135,22 @@ pub fn split_instant(ds: &Dataset, cfg: &EvalConfig) -> DateTime<Utc> {
     lo + chrono::Duration::seconds((span * (1.0 - cfg.test_fraction.clamp(0.0, 1.0))) as i64)
 }
 
-/// Whether a venue or tie stamped `created_at` existed at `split`, in a log that ends at
-/// `log_end`. A stamp after the log's last interaction is when the row was loaded, not when the
-/// venue opened or the tie was made (`luna import` stamps rows with the time of the import), so
-/// such rows count as present throughout.
-fn existed_at(created_at: DateTime<Utc>, split: DateTime<Utc>, log_end: DateTime<Utc>) -> bool {
-    created_at < split || created_at > log_end
-}
-
-/// Builds an engine from everything in `ds` that happened before `split`: venues that had not
-/// opened and ties not yet made by then are left out (see [`existed_at`]).
+/// Builds an engine from everything in `ds` that happened before `split`: venues opened and ties
+/// made later are left out. A venue someone interacted with before the split existed then,
+/// whatever its date says (rows loaded without a date carry the time they were loaded).
 pub fn build_until(ds: &Dataset, split: DateTime<Utc>, settings: &EngineSettings) -> Engine {
-    let log_end = ds.interactions.iter().map(|i| i.occurred_at).max().unwrap_or(split);
+    let seen: std::collections::HashSet<Uuid> =
+        ds.interactions.iter().filter(|i| i.occurred_at < split).map(|i| i.venue_id).collect();
     let mut b = EngineBuilder::new(settings.clone());
     b.reserve(ds.users.len(), ds.venues.len());
     let prefs: HashMap<Uuid, &UserPreferences> = ds.preferences.iter().map(|(id, p)| (*id, p)).collect();
     for u in &ds.users {
         b.add_user(u, prefs.get(&u.id).copied());
     }
-    for v in ds.venues.iter().filter(|v| existed_at(v.created_at, split, log_end)) {
+    for v in ds.venues.iter().filter(|v| v.created_at < split || seen.contains(&v.id)) {
         b.add_venue(v);
     }
-    for e in ds.edges.iter().filter(|e| existed_at(e.created_at, split, log_end)) {
+    for e in ds.edges.iter().filter(|e| e.created_at < split) {
         b.add_edge(e);
     }
     for i in ds.interactions.iter().filter(|i| i.occurred_at < split) {
@@ -421,27 +415,31 @@ mod tests {
         use crate::testkit::*;
         let mut ds = tiny_dataset();
         let split = split_instant(&ds, &EvalConfig::default());
-        let log_end = ds.interactions.iter().map(|i| i.occurred_at).max().unwrap();
         let at = |n: u128, created: DateTime<Utc>| Venue {
             created_at: created,
             ..venue(n, 40.75, -73.95, domain::Category::Bar, None)
         };
-        // Opened before the split; opened after it (inside the log); stamped after the log ends
-        // (loaded later, as an import stamps its rows).
-        ds.venues.push(at(2001, split - chrono::Duration::days(1)));
-        ds.venues.push(at(2002, split + chrono::Duration::hours(1)));
-        ds.venues.push(at(2003, log_end + chrono::Duration::days(3)));
+        let hours = chrono::Duration::hours;
+        // Opened before the split; opened after it; dated after it but liked before it (a row
+        // loaded later without its real date).
+        ds.venues.push(at(2001, split - hours(24)));
+        ds.venues.push(at(2002, split + hours(1)));
+        ds.venues.push(at(2003, split + hours(30 * 24)));
+        ds.interactions.push(Interaction {
+            venue_id: id(2003),
+            occurred_at: split - hours(5),
+            ..ix(0, 2003, InteractionType::Like, 0, 0)
+        });
         let tie = |a, b, created| SocialEdge { created_at: created, ..edge(a, b, 0.9) };
-        ds.edges.push(tie(0, 1, split - chrono::Duration::days(2)));
-        ds.edges.push(tie(0, 2, split + chrono::Duration::hours(1)));
-        ds.edges.push(tie(0, 3, log_end + chrono::Duration::days(3)));
+        ds.edges.push(tie(0, 1, split - hours(48)));
+        ds.edges.push(tie(0, 2, split + hours(1)));
         let engine = build_until(&ds, split, &EngineSettings::default());
         assert!(engine.has_venue(id(2001)) && engine.has_venue(id(2003)));
         assert!(!engine.has_venue(id(2002)), "a venue that opened after the split was recommendable");
         let st = engine.load();
         let row = st.user(st.user_idx(&id(0)).unwrap()).unwrap();
         let friend = |n| row.edge(st.user_idx(&id(n)).unwrap()).is_some();
-        assert!(friend(1) && friend(3) && !friend(2), "{:?}", row.edges);
+        assert!(friend(1) && !friend(2), "{:?}", row.edges);
     }
 
     #[test]
@@ -456,7 +454,8 @@ mod tests {
             ds.interactions.push(ix(u, 1002, InteractionType::Like, 30, 90));
         }
         for v in [1001, 1002] {
-            ds.venues.push(venue(v, 40.75, -73.95, domain::Category::Bar, None));
+            let place = venue(v, 40.75, -73.95, domain::Category::Bar, None);
+            ds.venues.push(Venue { created_at: t0() - chrono::Duration::days(400), ..place });
         }
         let cfg = EvalConfig { rankers: vec![], test_fraction: 0.5, ..EvalConfig::default() };
         let only = |v: u128| -> ExternalRank<'_> { Box::new(move |_, _, _| vec![id(v)]) };
@@ -481,13 +480,14 @@ mod tests {
             ds.users.push(user(u, Some((40.7 + r.unit() * 0.1, -74.0 + r.unit() * 0.1))));
         }
         for v in 0..120u128 {
-            ds.venues.push(venue(
-                1000 + v,
-                40.7 + r.unit() * 0.1,
-                -74.0 + r.unit() * 0.1,
-                domain::Category::Restaurant,
-                Some("thai"),
-            ));
+            let place =
+                venue(1000 + v, 40.7 + r.unit() * 0.1, -74.0 + r.unit() * 0.1, domain::Category::Restaurant, None);
+            // Open since long before the log starts.
+            ds.venues.push(Venue {
+                cuisine: Some("thai".into()),
+                created_at: t0() - chrono::Duration::days(400),
+                ..place
+            });
         }
         for u in 0..40u128 {
             for k in 0..30 {

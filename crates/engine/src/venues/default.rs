@@ -39,8 +39,9 @@ pub(crate) struct Features {
     pub open: bool,
     pub trending: f64,
     pub social: f64,
-    /// Friends who liked it, and friends who only looked at it.
+    /// Friends who liked it.
     pub friends: u32,
+    /// Friends who only looked at it.
     pub friends_looked: u32,
     pub learned: Option<f64>,
     pub popularity: f64,

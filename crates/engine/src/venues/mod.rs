@@ -96,9 +96,11 @@ impl Filter {
         }
     }
 
-    /// Leaves out every venue `u` has interacted with (a query for new places only).
+    /// Leaves out every venue `u` has interacted with or booked, and every one they said they
+    /// want to go to (a query for new places only).
     pub fn exclude_known(&mut self, u: &UserRow) {
         self.exclude.extend(u.history.iter().map(|a| a.venue));
+        self.exclude.extend(u.interests.iter().map(|&(v, _)| v));
         self.exclude.sort_unstable();
         self.exclude.dedup();
     }

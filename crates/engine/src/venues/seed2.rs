@@ -91,9 +91,12 @@ pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueR
             top.offer(v, p);
         }
     };
-    warm(st, user.history.iter().map(|a| a.venue));
-    for a in &user.history {
-        consider(a.venue, &mut top);
+    // The user's own venues first (none of them can pass a query for new places only).
+    if !q.new_only {
+        warm(st, user.history.iter().map(|a| a.venue));
+        for a in &user.history {
+            consider(a.venue, &mut top);
+        }
     }
     for &v in st.delta.venues.keys() {
         consider(v, &mut top);

@@ -342,11 +342,18 @@ fn new_places_only_leaves_out_every_venue_the_user_has_interacted_with() {
         let new: Vec<_> = e.recommend_venues(&q).unwrap().into_iter().map(|r| r.venue_id).collect();
         assert_eq!(new, [id(11)], "{ranker:?}");
     }
-    // Once they look at 11 too, nothing is new to them: the live index answers at once.
-    e.apply(&domain::DomainEvent::InteractionRecorded(ix(1, 11, T::View, 20, 1)));
+    // Once they say they want to go to 11, nothing is new to them: the live index answers at once.
+    let interest = domain::VenueInterest { user_id: id(1), venue_id: id(11), preferred_time: None, created_at: t0() };
+    e.apply(&domain::DomainEvent::InterestExpressed(interest));
     let mut q = VenueQuery::new(id(1), 10, Ranker::Default);
     q.new_only = true;
     assert!(e.recommend_venues(&q).unwrap().is_empty());
+    // User 3 liked 13 only; a look at 11 leaves 12 as their one new place.
+    e.apply(&domain::DomainEvent::InteractionRecorded(ix(3, 11, T::View, 20, 1)));
+    let mut q = VenueQuery::new(id(3), 10, Ranker::Seed2);
+    q.new_only = true;
+    let new: Vec<_> = e.recommend_venues(&q).unwrap().into_iter().map(|r| r.venue_id).collect();
+    assert_eq!(new, [id(12)]);
     // A user with no history gets the same answer either way.
     let mut q = VenueQuery::new(id(4), 10, Ranker::Default);
     q.point = Some(LatLng { lat: 40.0, lng: -74.0 });

@@ -42,10 +42,11 @@ pub struct EvalArgs {
     pub test_fraction: f64,
     /// Train on the log before this instant and test on the rest (RFC 3339, such as
     /// 2026-10-20T00:00:00Z), instead of --test-fraction.
-    #[arg(long, value_parser = parse_instant)]
+    #[arg(long, value_parser = parse_instant, conflicts_with = "test_fraction")]
     pub split_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Interaction types that make a venue relevant in the test period, comma-separated.
-    #[arg(long, value_delimiter = ',', value_parser = parse_kind, default_value = "like,interest,save,visit")]
+    /// Interaction types that make a venue relevant in the test period, comma-separated
+    /// (default like,interest,save,visit).
+    #[arg(long, value_delimiter = ',', value_parser = parse_kind)]
     pub relevant: Vec<domain::InteractionType>,
     /// Evaluate at most this many test users.
     #[arg(long, default_value_t = 2000)]
@@ -94,9 +95,11 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
         settings: settings.engine.clone(),
         seed: args.seed,
         split_at: args.split_at,
-        relevant: args.relevant.clone(),
         ..EvalConfig::default()
     };
+    if !args.relevant.is_empty() {
+        cfg.relevant = args.relevant.clone();
+    }
     let split = split_instant(&ds, &cfg);
     let trained = ds.interactions.iter().filter(|i| i.occurred_at < split).count();
     anyhow::ensure!(
@@ -106,6 +109,12 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
         if trained == 0 { "train on" } else { "test on" },
         ds.interactions.iter().map(|i| i.occurred_at).min().unwrap_or(split).to_rfc3339(),
         ds.interactions.iter().map(|i| i.occurred_at).max().unwrap_or(split).to_rfc3339(),
+    );
+    anyhow::ensure!(
+        ds.interactions.iter().any(|i| i.occurred_at >= split && cfg.relevant.contains(&i.interaction_type)),
+        "no {} interactions from the split at {} on: nothing to test on",
+        cfg.relevant.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" or "),
+        split.to_rfc3339()
     );
     cfg.train.seed = args.seed;
     if let Some(e) = args.epochs {

@@ -42,20 +42,27 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
     args.store.apply(&mut settings);
     crate::logging::init_batch();
     let store = super::open_store(&settings).await?;
-    let now = Utc::now();
+    // The log is read first: rows without a `created_at` are dated at its start, so they existed
+    // all through it (`luna eval` leaves out what was created after its split).
+    let log = args.interactions.as_deref().map(read_rows).transpose()?;
+    let start = log.iter().flatten().filter_map(|r| r.get("timestamp")).filter_map(|t| parse_instant(t)).min();
+    let undated = start.unwrap_or_else(Utc::now);
     let mut batch = Batch::default();
     let mut total = 0usize;
     for (path, kind) in
         [(&args.users, "users"), (&args.venues, "venues"), (&args.edges, "edges"), (&args.interactions, "interactions")]
     {
         let Some(path) = path else { continue };
-        let rows = read_rows(path)?;
+        let rows = match (&log, kind) {
+            (Some(log), "interactions") => log,
+            _ => &read_rows(path)?,
+        };
         for (i, row) in rows.iter().enumerate() {
             let at = || format!("{} record {}", path.display(), i + 1);
             match kind {
-                "users" => batch.users.push(user(row, now).with_context(at)?),
-                "venues" => batch.venues.push(venue(row, now).with_context(at)?),
-                "edges" => batch.edges.extend(edges(row, now).with_context(at)?),
+                "users" => batch.users.push(user(row, undated).with_context(at)?),
+                "venues" => batch.venues.push(venue(row, undated).with_context(at)?),
+                "edges" => batch.edges.extend(edges(row, undated).with_context(at)?),
                 _ => batch.interactions.push(interaction(row).with_context(at)?),
             }
             if batch.len() >= BATCH {
@@ -149,15 +156,19 @@ fn enum_of<T: serde::de::DeserializeOwned>(key: &str, v: &str) -> anyhow::Result
         .map_err(|_| anyhow::anyhow!("`{key}` has an unknown value: {v}"))
 }
 
-/// The optional `created_at` column (RFC 3339), else `now`, the time of the import.
-fn created(row: &Row, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
-    row.get("created_at").map_or(Ok(now), |t| {
-        Ok(DateTime::parse_from_rfc3339(t).with_context(|| format!("`created_at` is not RFC 3339: {t}"))?.to_utc())
-    })
+fn parse_instant(t: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(t).ok().map(|t| t.to_utc())
 }
 
-fn user(row: &Row, now: DateTime<Utc>) -> anyhow::Result<User> {
-    let created_at = created(row, now)?;
+/// The optional `created_at` column (RFC 3339), else `undated`: the start of the imported log, or
+/// the time of the import when no log comes with it.
+fn created(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
+    row.get("created_at")
+        .map_or(Ok(undated), |t| parse_instant(t).with_context(|| format!("`created_at` is not RFC 3339: {t}")))
+}
+
+fn user(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<User> {
+    let created_at = created(row, undated)?;
     let raw = req(row, "id")?;
     let id = external_id("user", raw);
     let handle = row.get("handle").cloned().unwrap_or_else(|| format!("u_{}", id.simple()));
@@ -179,13 +190,13 @@ fn user(row: &Row, now: DateTime<Utc>) -> anyhow::Result<User> {
     })
 }
 
-fn venue(row: &Row, now: DateTime<Utc>) -> anyhow::Result<Venue> {
+fn venue(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<Venue> {
     let category: Category = enum_of("category", req(row, "category")?)?;
     let (Some(lat), Some(lng)) = (num::<f64>(row, "lat")?, num::<f64>(row, "lng")?) else {
         bail!("missing `lat` or `lng`")
     };
     domain::LatLng::parse(lat, lng, "lat", "lng")?;
-    let created_at = created(row, now)?;
+    let created_at = created(row, undated)?;
     Ok(Venue {
         id: external_id("venue", req(row, "id")?),
         name: req(row, "name")?.to_string(),
@@ -210,11 +221,11 @@ fn venue(row: &Row, now: DateTime<Utc>) -> anyhow::Result<Venue> {
     })
 }
 
-fn edges(row: &Row, now: DateTime<Utc>) -> anyhow::Result<[SocialEdge; 2]> {
+fn edges(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<[SocialEdge; 2]> {
     let a = external_id("user", req(row, "user_id")?);
     let b = external_id("user", req(row, "other_user_id")?);
     let strength = num::<f64>(row, "strength")?.unwrap_or(0.5).clamp(0.0, 1.0);
-    let created_at = created(row, now)?;
+    let created_at = created(row, undated)?;
     let edge = |user_id, other_user_id| SocialEdge {
         user_id,
         other_user_id,
@@ -250,8 +261,8 @@ mod tests {
     }
 
     #[test]
-    fn a_created_at_column_dates_the_row_and_its_absence_means_the_import_time() {
-        let now = Utc::now();
+    fn a_created_at_column_dates_the_row_and_without_one_it_takes_the_default() {
+        let now = DateTime::parse_from_rfc3339("2026-09-01T00:00:00Z").unwrap().to_utc();
         let base = [("id", "v1"), ("name", "Bar"), ("category", "bar"), ("lat", "40.7"), ("lng", "-74.0")];
         assert_eq!(venue(&row(&base), now).unwrap().created_at, now);
         let dated = row(&[&base[..], &[("created_at", "2026-10-01T20:06:00Z")]].concat());
