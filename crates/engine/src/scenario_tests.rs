@@ -187,24 +187,7 @@ fn training_lowers_the_bpr_loss() {
 #[test]
 fn applying_a_booking_counts_as_social_proof_for_friends() {
     let e = hand_city();
-    let b = domain::Booking {
-        id: id(700),
-        user_id: id(2),
-        venue_id: id(13),
-        plan_id: None,
-        booking_time: t0(),
-        party_size: 2,
-        duration_minutes: 120,
-        status: domain::BookingStatus::Confirmed,
-        confirmation_code: "LUNA-XXXXXX".into(),
-        provider: "house".into(),
-        agent: "test".into(),
-        group_members: vec![],
-        special_requests: None,
-        created_at: t0(),
-        updated_at: t0(),
-    };
-    e.apply(&DomainEvent::BookingCreated(b));
+    e.apply(&DomainEvent::BookingCreated(booking(700, 2, 13)));
     let mut q = VenueQuery::new(id(1), 3, Ranker::Default);
     q.now = Some(t0());
     let r = e.recommend_venues(&q).unwrap();

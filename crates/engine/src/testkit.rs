@@ -79,6 +79,27 @@ pub fn edge(a: u128, b: u128, strength: f64) -> SocialEdge {
     }
 }
 
+/// A confirmed booking `n` of `user` at `venue` for two, at [`t0`].
+pub fn booking(n: u128, user: u128, venue: u128) -> domain::Booking {
+    domain::Booking {
+        id: id(n),
+        user_id: id(user),
+        venue_id: id(venue),
+        plan_id: None,
+        booking_time: t0(),
+        party_size: 2,
+        duration_minutes: 120,
+        status: domain::BookingStatus::Confirmed,
+        confirmation_code: "LUNA-XXXXXX".into(),
+        provider: "house".into(),
+        agent: "test".into(),
+        group_members: vec![],
+        special_requests: None,
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
 pub fn prefs(cuisines: &[&str], dietary: &[&str]) -> UserPreferences {
     UserPreferences {
         cuisines: cuisines.iter().map(|s| s.to_string()).collect(),

@@ -354,6 +354,13 @@ fn new_places_only_leaves_out_every_venue_the_user_has_interacted_with() {
     q.new_only = true;
     let new: Vec<_> = e.recommend_venues(&q).unwrap().into_iter().map(|r| r.venue_id).collect();
     assert_eq!(new, [id(12)]);
+    // User 2 knows 11 and 12; once they book 13, nothing is new to them either.
+    let mut q = VenueQuery::new(id(2), 10, Ranker::Default);
+    q.new_only = true;
+    let new: Vec<_> = e.recommend_venues(&q).unwrap().into_iter().map(|r| r.venue_id).collect();
+    assert_eq!(new, [id(13)]);
+    e.apply(&domain::DomainEvent::BookingCreated(booking(700, 2, 13)));
+    assert!(e.recommend_venues(&q).unwrap().is_empty());
     // A user with no history gets the same answer either way.
     let mut q = VenueQuery::new(id(4), 10, Ranker::Default);
     q.point = Some(LatLng { lat: 40.0, lng: -74.0 });
