@@ -198,15 +198,6 @@ pub fn evaluate_with(ds: &Dataset, cfg: &EvalConfig, external: &[ExternalRanker<
             future.entry(i.user_id).or_default().push(i.venue_id);
         }
     }
-    // What each test user had interacted with before the split, to tell returns from discoveries.
-    let mut past: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for i in ds.interactions.iter().filter(|i| i.occurred_at < split && future.contains_key(&i.user_id)) {
-        past.entry(i.user_id).or_default().push(i.venue_id);
-    }
-    for p in past.values_mut() {
-        p.sort_unstable();
-        p.dedup();
-    }
     let mut users: Vec<(u64, Uuid)> = future
         .keys()
         .filter(|u| engine.has_user(**u))
@@ -258,9 +249,10 @@ pub fn evaluate_with(ds: &Dataset, cfg: &EvalConfig, external: &[ExternalRanker<
             sum.recall += m.recall;
             sum.ndcg += m.ndcg;
             sum.ap += m.ap;
-            let before = past.get(uid).map_or(&[][..], Vec::as_slice);
+            // A return if the engine, built on the past, holds the user's history with the venue.
+            let past = st.user_idx(uid).and_then(|u| st.user(u));
             for id in ids.iter().take(cfg.k).filter(|id| rel.binary_search(id).is_ok()) {
-                if before.binary_search(id).is_ok() {
+                if past.zip(st.venue_idx(id)).is_some_and(|(p, v)| p.agg(v).is_some()) {
                     returning += 1;
                 } else {
                     new += 1;

@@ -466,10 +466,7 @@ pub(crate) fn recommend(
     let now = q.now.unwrap_or_else(Utc::now);
     let time = q.time.unwrap_or(now);
     let origin = origin_of(s, user, q, now.timestamp());
-    let mut filter = Filter::from_query(st, q, origin);
-    if q.new_only {
-        filter.exclude_known(user);
-    }
+    let filter = Filter::for_user(st, q, user, origin);
     let mut ctx = ScoreCtx::new(st, s, u, user, filter, now, time);
     let cands = if q.ranker == Ranker::Popularity {
         popular_candidates(st, s, &ctx.filter, q.limit)

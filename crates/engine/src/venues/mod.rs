@@ -96,13 +96,17 @@ impl Filter {
         }
     }
 
-    /// Leaves out every venue `u` has interacted with or booked, and every one they said they
-    /// want to go to (a query for new places only).
-    pub fn exclude_known(&mut self, u: &UserRow) {
-        self.exclude.extend(u.history.iter().map(|a| a.venue));
-        self.exclude.extend(u.interests.iter().map(|&(v, _)| v));
-        self.exclude.sort_unstable();
-        self.exclude.dedup();
+    /// The filters of `q` asked by user `u`: with `new_only`, every venue they have interacted
+    /// with or booked, and every one they said they want to go to, is left out too.
+    pub fn for_user(st: &State, q: &VenueQuery, u: &UserRow, origin: Option<(f64, f64)>) -> Self {
+        let mut f = Self::from_query(st, q, origin);
+        if q.new_only {
+            f.exclude.extend(u.history.iter().map(|a| a.venue));
+            f.exclude.extend(u.interests.iter().map(|&(v, _)| v));
+            f.exclude.sort_unstable();
+            f.exclude.dedup();
+        }
+        f
     }
 
     /// Whether a venue passes every filter except distance.

@@ -8,9 +8,9 @@
 //!
 //! Instead of scoring every venue, it runs the threshold algorithm over two sorted streams,
 //! venues by distance (the spatial stream) and by popularity, after scoring the user's own
-//! venues (the only ones with a preference) and venues changed since the snapshot explicitly. It stops once the
-//! k-th score beats the best score an unseen venue could still reach, so the top k are the same
-//! as a full scan's.
+//! venues (the only ones with a preference) and venues changed since the snapshot explicitly.
+//! It stops once the k-th score beats the best score an unseen venue could still reach, so the
+//! top k are the same as a full scan's.
 
 use crate::error::EngineError;
 use crate::state::{State, UserRow};
@@ -69,10 +69,7 @@ impl TopK {
 pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueRecommendation>, EngineError> {
     let user = st.live_user(u).ok_or(EngineError::UnknownUser(q.user_id))?;
     let Some(origin) = q.point.map(|p| (p.lat, p.lng)).or(user.home) else { return Ok(Vec::new()) };
-    let mut f = Filter::from_query(st, q, Some(origin));
-    if q.new_only {
-        f.exclude_known(user);
-    }
+    let f = Filter::for_user(st, q, user, Some(origin));
     let max_pos = st.delta.max_pos;
     // A query usually considers a few hundred venues: room for them up front, not by rehashing.
     let seen = FastSet::with_capacity_and_hasher(1024, Default::default());

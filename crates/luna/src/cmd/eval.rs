@@ -218,9 +218,7 @@ fn ceilings<'a>(city: &'a synth::City, ds: &'a Dataset, cfg: &EvalConfig) -> Vec
 }
 
 fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| t.to_utc())
-        .map_err(|_| format!("not an RFC 3339 instant (such as 2026-10-20T00:00:00Z): {s}"))
+    super::rfc3339(s).ok_or_else(|| format!("not an RFC 3339 instant (such as 2026-10-20T00:00:00Z): {s}"))
 }
 
 fn parse_kind(s: &str) -> Result<domain::InteractionType, String> {

@@ -45,7 +45,7 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
     // The log is read first: rows without a `created_at` are dated at its start, so they existed
     // all through it (`luna eval` leaves out what was created after its split).
     let log = args.interactions.as_deref().map(read_rows).transpose()?;
-    let start = log.iter().flatten().filter_map(|r| r.get("timestamp")).filter_map(|t| parse_instant(t)).min();
+    let start = log.iter().flatten().filter_map(|r| r.get("timestamp")).filter_map(|t| super::rfc3339(t)).min();
     let undated = start.unwrap_or_else(Utc::now);
     let mut batch = Batch::default();
     let mut total = 0usize;
@@ -156,15 +156,11 @@ fn enum_of<T: serde::de::DeserializeOwned>(key: &str, v: &str) -> anyhow::Result
         .map_err(|_| anyhow::anyhow!("`{key}` has an unknown value: {v}"))
 }
 
-fn parse_instant(t: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(t).ok().map(|t| t.to_utc())
-}
-
 /// The optional `created_at` column (RFC 3339), else `undated`: the start of the imported log, or
 /// the time of the import when no log comes with it.
 fn created(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
     row.get("created_at")
-        .map_or(Ok(undated), |t| parse_instant(t).with_context(|| format!("`created_at` is not RFC 3339: {t}")))
+        .map_or(Ok(undated), |t| super::rfc3339(t).with_context(|| format!("`created_at` is not RFC 3339: {t}")))
 }
 
 fn user(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<User> {
@@ -239,7 +235,7 @@ fn edges(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<[SocialEdge; 2]> {
 fn interaction(row: &Row) -> anyhow::Result<Interaction> {
     let kind: InteractionType = enum_of("interaction_type", req(row, "interaction_type")?)?;
     let ts = req(row, "timestamp")?;
-    let at = DateTime::parse_from_rfc3339(ts).with_context(|| format!("`timestamp` is not RFC 3339: {ts}"))?.to_utc();
+    let at = super::rfc3339(ts).with_context(|| format!("`timestamp` is not RFC 3339: {ts}"))?;
     let stamp = uuid::Timestamp::from_unix(uuid::NoContext, at.timestamp().max(0) as u64, at.timestamp_subsec_nanos());
     Ok(Interaction {
         id: Uuid::new_v7(stamp),

@@ -16,6 +16,11 @@ pub mod train;
 
 use crate::settings::Settings;
 
+/// An RFC 3339 instant (such as 2026-10-20T00:00:00Z), in UTC.
+pub fn rfc3339(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.to_utc())
+}
+
 /// Flags shared by commands that open the database.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StoreArgs {
