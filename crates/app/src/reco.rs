@@ -279,11 +279,11 @@ async fn follow_event(app: &App, e: &domain::Event) {
         return;
     }
     if DomainEvent::CHANNELS.contains(&e.channel) {
-        follow_domain_event(app, &e.event_type, e.timestamp, e.data.clone()).await;
+        follow_domain_event(app, &e.event_type, e.timestamp, &e.data).await;
     }
 }
 
-async fn follow_domain_event(app: &App, event_type: &str, at: domain::Timestamp, data: serde_json::Value) {
+async fn follow_domain_event(app: &App, event_type: &str, at: domain::Timestamp, data: &domain::Payload) {
     match DomainEvent::from_parts(event_type, data) {
         Ok(DomainEvent::DataSeeded { .. } | DomainEvent::DataReset) if !app.engine.covers(at) => {
             reload_logged(app).await

@@ -136,7 +136,7 @@ impl App {
         domain::LatLng::parse(lat, lng, "lat", "lng")?;
         let at = self.now();
         self.engine().set_location(user_id, lat, lng, at).map_err(engine_error)?;
-        let data = serde_json::to_value(LocationUpdate { user_id, lat, lng, at }).unwrap_or_default();
+        let data = domain::Payload::of(&LocationUpdate { user_id, lat, lng, at }).unwrap_or_default();
         let publish = bus::Publish {
             channel: Channel::UserActions,
             event_type: LOCATION_EVENT.into(),
@@ -153,7 +153,7 @@ impl App {
     fn served(&self, user_id: UserId, ranker: &'static str, kind: &'static str, items: Vec<ServedItem>) {
         let at = self.now();
         let served = RecommendationServed { request_id: Uuid::now_v7(), user_id, ranker, kind, items };
-        let data = serde_json::to_value(served).unwrap_or_default();
+        let data = domain::Payload::of(&served).unwrap_or_default();
         let publish = bus::Publish {
             channel: Channel::Recommendations,
             event_type: SERVED_EVENT.into(),
@@ -178,8 +178,8 @@ impl App {
 }
 
 /// Applies a location event from the bus (from this server or another).
-pub(crate) fn apply_location(app: &App, data: &serde_json::Value) {
-    if let Ok(l) = LocationUpdate::deserialize(data) {
+pub(crate) fn apply_location(app: &App, data: &domain::Payload) {
+    if let Ok(l) = data.parse::<LocationUpdate>() {
         let _ = app.engine().set_location(l.user_id, l.lat, l.lng, l.at);
     }
 }

@@ -130,7 +130,7 @@ impl App {
     pub async fn publish_metrics_snapshot(&self) -> bus::BusResult<std::sync::Arc<domain::Event>> {
         let snapshot = self.telemetry.snapshot(self.bus.published_counts());
         export(&snapshot);
-        let data = serde_json::to_value(&snapshot).unwrap_or_default();
+        let data = domain::Payload::of(&snapshot).unwrap_or_default();
         let publish = Publish {
             channel: Channel::Metrics,
             event_type: "metrics.snapshot".into(),

@@ -219,8 +219,13 @@ impl Telemetry {
         match event.event_type.as_str() {
             "booking.created" => ev.bookings.add(now, 1),
             "interaction.recorded" => {
-                if let Some(v) = event.data.get("venue_id").and_then(|v| v.as_str()).and_then(|v| v.parse().ok()) {
-                    ev.venues.insert(v, now);
+                /// The one field read here; the others are skipped unread.
+                #[derive(serde::Deserialize)]
+                struct At {
+                    venue_id: uuid::Uuid,
+                }
+                if let Ok(At { venue_id }) = event.data.parse() {
+                    ev.venues.insert(venue_id, now);
                 }
             }
             _ => {}

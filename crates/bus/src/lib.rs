@@ -9,7 +9,7 @@ pub mod memory;
 pub mod redis;
 
 use async_trait::async_trait;
-use domain::{Channel, Event, Id, Timestamp};
+use domain::{Channel, Event, Id, Payload, Timestamp};
 use std::sync::Arc;
 
 pub use feed::{Cursor, Feed, FeedItem};
@@ -33,7 +33,7 @@ pub type BusResult<T> = Result<T, BusError>;
 pub struct Publish {
     pub channel: Channel,
     pub event_type: String,
-    pub data: serde_json::Value,
+    pub data: Payload,
     pub timestamp: Timestamp,
     /// The outbox id, for de-duplication by consumers (at-least-once delivery).
     pub source_id: Option<Id>,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::{Channel, Event};
+use domain::{Channel, Event, Payload};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 use tokio::sync::broadcast;
@@ -101,14 +101,13 @@ impl RedisBus {
     }
 
     /// The `XADD` that appends one event, trimming the stream to about `maxlen`.
-    fn xadd(&self, p: &Publish) -> BusResult<redis::Cmd> {
-        let data = serde_json::to_string(&p.data).map_err(|e| BusError::Unavailable(e.to_string()))?;
+    fn xadd(&self, p: &Publish) -> redis::Cmd {
         let ts = p.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let source = p.source_id.map(|s| s.to_string()).unwrap_or_default();
-        let fields = [("type", p.event_type.as_str()), ("ts", &ts), ("data", &data), ("source", &source)];
+        let fields = [("type", p.event_type.as_str()), ("ts", &ts), ("data", p.data.get()), ("source", &source)];
         let mut cmd = redis::cmd("XADD");
         cmd.arg(self.key(p.channel)).arg("MAXLEN").arg("~").arg(self.maxlen).arg("*").arg(&fields);
-        Ok(cmd)
+        cmd
     }
 
     /// Deletes this bus's streams (tests use a unique prefix and clean up with this).
@@ -146,7 +145,7 @@ fn decode(channel: Channel, s: &StreamId) -> Option<Event> {
         channel,
         event_type: field_str(s, "type")?,
         timestamp,
-        data: serde_json::from_str(&field_str(s, "data")?).ok()?,
+        data: Payload::from_json(field_str(s, "data")?).ok()?,
     })
 }
 
@@ -191,7 +190,7 @@ impl EventBus for RedisBus {
     }
 
     async fn publish(&self, p: Publish) -> BusResult<Arc<Event>> {
-        let id: String = self.xadd(&p)?.query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        let id: String = self.xadd(&p).query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
         Ok(Arc::new(appended(p, id)))
     }
 
@@ -203,10 +202,7 @@ impl EventBus for RedisBus {
         }
         let mut pipe = redis::pipe();
         for p in &events {
-            match self.xadd(p) {
-                Ok(cmd) => pipe.add_command(cmd),
-                Err(e) => return (Vec::new(), Some(e)),
-            };
+            pipe.add_command(self.xadd(p));
         }
         match pipe.query_async::<Vec<String>>(&mut self.conn.clone()).await {
             Ok(ids) => (events.into_iter().zip(ids).map(|(p, id)| Arc::new(appended(p, id))).collect(), None),

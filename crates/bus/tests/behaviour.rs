@@ -38,7 +38,7 @@ fn event(channel: Channel, n: u64) -> Publish {
     Publish {
         channel,
         event_type: "test.event".into(),
-        data: serde_json::json!({ "n": n }),
+        data: domain::Payload::of(&serde_json::json!({ "n": n })).expect("JSON"),
         timestamp: Utc::now(),
         source_id: Some(uuid::Uuid::now_v7()),
     }
@@ -67,7 +67,7 @@ async fn events_on_a_channel_arrive_in_order_with_increasing_ids() {
         }
         for (n, id) in ids.iter().enumerate() {
             let e = next_event(&mut sub).await;
-            assert_eq!(e.data["n"], n as u64, "{}", bus.backend());
+            assert_eq!(e.data.to_value()["n"], n as u64, "{}", bus.backend());
             assert_eq!(&e.id, id);
         }
         let parsed: Vec<EventId> = ids.iter().map(|i| i.parse().expect("an event id")).collect();
@@ -84,11 +84,11 @@ async fn history_gives_the_newest_events_oldest_first_and_pages_backwards() {
         }
         bus.publish(event(Channel::System, 99)).await.expect("published");
         let last3 = bus.history(Channel::Social, 3, None).await.expect("history");
-        let ns: Vec<u64> = last3.iter().map(|e| e.data["n"].as_u64().expect("n")).collect();
+        let ns: Vec<u64> = last3.iter().map(|e| e.data.to_value()["n"].as_u64().expect("n")).collect();
         assert_eq!(ns, vec![7, 8, 9], "{}", bus.backend());
         let before: EventId = last3[0].id.parse().expect("id");
         let prev = bus.history(Channel::Social, 3, Some(before)).await.expect("history");
-        let ns: Vec<u64> = prev.iter().map(|e| e.data["n"].as_u64().expect("n")).collect();
+        let ns: Vec<u64> = prev.iter().map(|e| e.data.to_value()["n"].as_u64().expect("n")).collect();
         assert_eq!(ns, vec![4, 5, 6], "{}", bus.backend());
         cleanup(r).await;
     }
@@ -111,7 +111,7 @@ async fn a_client_that_reconnects_gets_every_event_it_missed() {
         }
         // ...and comes back with Last-Event-ID = last.
         let missed = bus.after(Channel::UserActions, last.parse().expect("id"), 100).await.expect("after");
-        let ns: Vec<u64> = missed.iter().map(|e| e.data["n"].as_u64().expect("n")).collect();
+        let ns: Vec<u64> = missed.iter().map(|e| e.data.to_value()["n"].as_u64().expect("n")).collect();
         assert_eq!(ns, vec![3, 4, 5, 6, 7], "{}", bus.backend());
         cleanup(r).await;
     }
@@ -175,7 +175,7 @@ async fn next_item(feed: &mut Feed) -> FeedItem {
 
 fn n_of(item: &FeedItem) -> u64 {
     match item {
-        FeedItem::Event(e) => e.data["n"].as_u64().expect("n"),
+        FeedItem::Event(e) => e.data.to_value()["n"].as_u64().expect("n"),
         FeedItem::Lagged { missed } => panic!("unexpected lag of {missed}"),
     }
 }
@@ -266,7 +266,7 @@ async fn a_batch_is_published_in_order_with_increasing_ids() {
         assert!(ids.len() == 50 && ids.windows(2).all(|w| w[0] < w[1]), "{}: ids increase", bus.backend());
         for n in 0..50u64 {
             let e = next_event(&mut sub).await;
-            assert_eq!((e.data["n"].as_u64(), &e.id), (Some(n), &done[n as usize].id), "{}", bus.backend());
+            assert_eq!((e.data.to_value()["n"].as_u64(), &e.id), (Some(n), &done[n as usize].id), "{}", bus.backend());
         }
         cleanup(r).await;
     }

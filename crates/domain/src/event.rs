@@ -1,8 +1,12 @@
 //! Events: what happened, on which channel. Every committed write records its events in the
 //! same transaction (the outbox); a relay publishes them to the bus.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -147,31 +151,31 @@ impl DomainEvent {
 
     /// The stable type name, such as `interaction.recorded`.
     pub fn event_type(&self) -> String {
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(m)) => m.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_string(),
-            _ => String::new(),
+        self.into_parts().0
+    }
+
+    /// Splits into the type and the data, for the outbox and the bus.
+    pub fn into_parts(&self) -> (String, Payload) {
+        /// The serialized event's two fields, the data left as the text it was written as.
+        #[derive(Deserialize)]
+        struct Parts<'a> {
+            #[serde(rename = "type")]
+            event_type: String,
+            #[serde(borrow)]
+            data: Option<&'a RawValue>,
+        }
+        let text = serde_json::to_string(self).unwrap_or_default();
+        match serde_json::from_str::<Parts<'_>>(&text) {
+            Ok(p) => (p.event_type, p.data.map(|d| Payload(d.to_owned())).unwrap_or_default()),
+            Err(_) => (String::new(), Payload::default()),
         }
     }
 
-    /// Splits into (type, data) for storage in the outbox.
-    pub fn into_parts(&self) -> (String, serde_json::Value) {
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(mut m)) => {
-                let t = m.remove("type").and_then(|t| t.as_str().map(String::from)).unwrap_or_default();
-                (t, m.remove("data").unwrap_or(serde_json::Value::Null))
-            }
-            _ => (String::new(), serde_json::Value::Null),
-        }
-    }
-
-    /// Rebuilds the event from its stored (type, data) parts.
-    pub fn from_parts(event_type: &str, data: serde_json::Value) -> Result<Self, serde_json::Error> {
-        let mut m = serde_json::Map::new();
-        m.insert("type".into(), event_type.into());
-        if !data.is_null() {
-            m.insert("data".into(), data);
-        }
-        serde_json::from_value(serde_json::Value::Object(m))
+    /// Rebuilds the event from its (type, data) parts; an error for a type that is not a
+    /// domain event, or data that does not fit it.
+    pub fn from_parts(event_type: &str, data: &Payload) -> Result<Self, serde_json::Error> {
+        let name = serde_json::to_string(event_type)?;
+        serde_json::from_str(&format!(r#"{{"type":{name},"data":{}}}"#, data.get()))
     }
 }
 
@@ -186,7 +190,78 @@ pub struct Event {
     #[serde(rename = "type")]
     pub event_type: String,
     pub timestamp: DateTime<Utc>,
-    pub data: serde_json::Value,
+    /// The event's data (its shape depends on `type`).
+    #[schema(value_type = serde_json::Value)]
+    pub data: Payload,
+}
+
+/// An event's data as JSON text: serialised once where the event is made, then written as it
+/// is wherever the event goes (the bus's history, Redis, every SSE subscriber), never rebuilt
+/// as a tree on the way. Readers parse it into the type they expect ([`Payload::parse`]).
+#[derive(Clone)]
+pub struct Payload(Box<RawValue>);
+
+impl Payload {
+    /// The JSON of `data`. Fails only for what JSON cannot hold (a map with non-string keys).
+    pub fn of<T: Serialize + ?Sized>(data: &T) -> Result<Self, serde_json::Error> {
+        serde_json::value::to_raw_value(data).map(Self)
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The JSON text, owned.
+    pub fn into_string(self) -> String {
+        Box::<str>::from(self.0).into()
+    }
+
+    /// Reads the data as a `T`.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.get())
+    }
+
+    /// Takes JSON text as it is, once checked to be one JSON value.
+    pub fn from_json(text: String) -> Result<Self, serde_json::Error> {
+        RawValue::from_string(text).map(Self)
+    }
+
+    /// The data as a JSON tree (for readers that look at a field or two).
+    pub fn to_value(&self) -> serde_json::Value {
+        self.parse().unwrap_or_default()
+    }
+}
+
+impl Default for Payload {
+    /// `null`.
+    fn default() -> Self {
+        Self(RawValue::NULL.to_owned())
+    }
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.get())
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(d).map(Self)
+    }
 }
 
 #[cfg(test)]
@@ -198,8 +273,33 @@ mod tests {
         let e = DomainEvent::FriendRemoved { user_id: crate::new_id(), other_user_id: crate::new_id() };
         let (t, d) = e.into_parts();
         assert_eq!(t, "friend.removed");
-        assert_eq!(DomainEvent::from_parts(&t, d).unwrap(), e);
+        assert_eq!(DomainEvent::from_parts(&t, &d).unwrap(), e);
         assert_eq!(DomainEvent::DataReset.event_type(), "data.reset");
-        assert_eq!(DomainEvent::from_parts("data.reset", serde_json::Value::Null).unwrap(), DomainEvent::DataReset);
+        assert_eq!(DomainEvent::DataReset.into_parts().1, Payload::default());
+        assert_eq!(DomainEvent::from_parts("data.reset", &Payload::default()).unwrap(), DomainEvent::DataReset);
+        assert!(DomainEvent::from_parts("metrics.snapshot", &d).is_err(), "not a domain event");
+        assert!(DomainEvent::from_parts("friend.removed", &Payload::default()).is_err(), "no data");
+    }
+
+    #[test]
+    fn a_payload_is_written_as_the_json_it_holds() {
+        let e = DomainEvent::FriendRemoved { user_id: crate::new_id(), other_user_id: crate::new_id() };
+        let (t, data) = e.into_parts();
+        assert_eq!(data.to_value(), serde_json::to_value(&e).unwrap()["data"]);
+        let event = Event {
+            id: "1-0".into(),
+            source_id: None,
+            channel: Channel::Social,
+            event_type: t,
+            timestamp: DateTime::UNIX_EPOCH,
+            data: data.clone(),
+        };
+        let text = serde_json::to_string(&event).unwrap();
+        assert!(text.ends_with(&format!(r#""data":{}}}"#, data.get())), "{text}");
+        let back: Event = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, event);
+        assert_eq!(Payload::default().get(), "null");
+        assert!(Payload::from_json("{\"a\": 1".into()).is_err(), "not one JSON value");
+        assert_eq!(Payload::from_json("[1, 2]".into()).unwrap().parse::<Vec<u8>>().unwrap(), [1, 2]);
     }
 }

@@ -21,7 +21,7 @@ pub use booking::{
     AutoBooked, Booked, Booking, BookingInput, BookingStatus, Invitation, SeatOutcome, SeatRequest, SlotFull,
 };
 pub use error::{FieldError, ValidationError};
-pub use event::{Channel, DomainEvent, Event};
+pub use event::{Channel, DomainEvent, Event, Payload};
 pub use geo::{LatLng, haversine_km};
 pub use hours::OpeningHours;
 pub use interaction::{Interaction, InteractionType, NewInteraction, TimeOfDay};

@@ -8,7 +8,7 @@
 use std::future::Future;
 
 use chrono::SubsecRound;
-use domain::Timestamp;
+use domain::{Payload, Timestamp};
 use serde::Serialize;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
@@ -28,13 +28,13 @@ pub(crate) enum Arg {
     BigInt(Option<i64>),
     Float(Option<f64>),
     Time(Option<Timestamp>),
-    Json(Option<serde_json::Value>),
+    Json(Option<Payload>),
 }
 
 impl Arg {
     /// A JSON value (a list, a map, an event payload).
     pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> StoreResult<Self> {
-        serde_json::to_value(value).map(|v| Self::Json(Some(v))).map_err(|e| StoreError::Internal(e.to_string()))
+        Payload::of(value).map(|v| Self::Json(Some(v))).map_err(|e| StoreError::Internal(e.to_string()))
     }
 
     /// An optional JSON value; `None` binds SQL `NULL`.

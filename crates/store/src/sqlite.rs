@@ -168,7 +168,7 @@ fn arguments(args: Vec<Arg>) -> Result<SqliteArguments, sqlx::Error> {
             Arg::BigInt(v) => Arguments::add(&mut out, v),
             Arg::Float(v) => Arguments::add(&mut out, v),
             Arg::Time(v) => Arguments::add(&mut out, v.map(time_text)),
-            Arg::Json(v) => Arguments::add(&mut out, v.map(|j| j.to_string())),
+            Arg::Json(v) => Arguments::add(&mut out, v.map(domain::Payload::into_string)),
         }
         .map_err(sqlx::Error::Encode)?;
     }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use app::LiveSettings;
 use bus::Publish;
 use chrono::Utc;
-use domain::Channel;
+use domain::{Channel, Payload};
 use serde_json::json;
 
 use crate::stream_support::{HISTORY, Setup, spawn};
@@ -25,7 +25,7 @@ fn tick(n: usize) -> Publish {
     Publish {
         channel: Channel::Simulation,
         event_type: "test.tick".into(),
-        data: json!({ "n": n }),
+        data: Payload::of(&json!({ "n": n })).expect("JSON"),
         timestamp: Utc::now(),
         source_id: None,
     }

@@ -5,7 +5,7 @@
 
 use bus::{EventId, Publish};
 use chrono::Utc;
-use domain::Channel;
+use domain::{Channel, Payload};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ crate::on_every_setup!(
 const USERS: &str = "/api/v1/admin/streams/subscribe/user_actions";
 
 fn handle_of(f: &Frame) -> String {
-    f.bus_event().data["handle"].as_str().unwrap_or_default().to_string()
+    f.bus_event().data.to_value()["handle"].as_str().unwrap_or_default().to_string()
 }
 
 /// The handles of the next `n` user events.
@@ -51,7 +51,7 @@ async fn events_arrive_in_order_with_their_ids_types_and_envelopes(setup: Setup)
         assert_eq!(frame.event.as_deref(), Some("user.created"));
         assert_eq!(frame.id.as_deref(), Some(e.id.as_str()), "the SSE id is the event id");
         assert_eq!((e.channel, e.event_type.as_str()), (Channel::UserActions, "user.created"));
-        assert_eq!(e.data["handle"], h.as_str());
+        assert_eq!(e.data.to_value()["handle"], h.as_str());
         assert!(e.source_id.is_some(), "events from writes carry their outbox id");
         let id: EventId = e.id.parse().expect("an event id");
         assert!(last.is_none_or(|l| l < id), "ids increase");
@@ -130,12 +130,14 @@ async fn subscribe_all_follows_its_channels_and_resumes_each_from_the_cursor_in_
     let mut missed = Vec::new();
     for _ in 0..2 {
         let e = again.next_event().await.1;
-        missed.push(e.data["handle"].as_str().or(e.data["name"].as_str()).unwrap_or_default().to_string());
+        missed.push(
+            e.data.to_value()["handle"].as_str().or(e.data.to_value()["name"].as_str()).unwrap_or_default().to_string(),
+        );
     }
     missed.sort();
     assert_eq!(missed, ["Venue B", "all_b"]);
     srv.create_user("all_c").await;
-    assert_eq!(again.next_event().await.1.data["handle"], "all_c", "then live, with nothing repeated");
+    assert_eq!(again.next_event().await.1.data.to_value()["handle"], "all_c", "then live, with nothing repeated");
 }
 
 async fn a_lagging_stream_is_told_so_and_then_gets_what_it_missed(setup: Setup) {
@@ -160,11 +162,12 @@ async fn a_lagging_stream_is_told_so_and_then_gets_what_it_missed(setup: Setup) 
 
 /// The `n` of every `test.tick` frame until `last`, lag notices skipped.
 async fn ticks_until(sse: &mut SseClient, last: u64) -> Vec<u64> {
-    let frames = sse.until(|f| f.event.as_deref() == Some("test.tick") && f.bus_event().data["n"] == last).await;
+    let frames =
+        sse.until(|f| f.event.as_deref() == Some("test.tick") && f.bus_event().data.to_value()["n"] == last).await;
     frames
         .iter()
         .filter(|f| f.event.as_deref() == Some("test.tick"))
-        .map(|f| f.bus_event().data["n"].as_u64().unwrap())
+        .map(|f| f.bus_event().data.to_value()["n"].as_u64().unwrap())
         .collect()
 }
 
@@ -183,7 +186,7 @@ async fn a_slow_subscriber_does_not_hold_back_a_fast_one(setup: Setup) {
             let p = Publish {
                 channel: Channel::Simulation,
                 event_type: "test.tick".into(),
-                data,
+                data: Payload::of(&data).expect("JSON"),
                 timestamp: Utc::now(),
                 source_id: None,
             };

@@ -14,7 +14,7 @@ const USERS: &str = "/api/v1/admin/streams/subscribe/user_actions";
 async fn read_until(sse: &mut SseClient, handle: &str, seen: &mut Vec<String>) {
     loop {
         let e = sse.next_event().await.1;
-        let h = e.data["handle"].as_str().unwrap_or_default().to_string();
+        let h = e.data.to_value()["handle"].as_str().unwrap_or_default().to_string();
         seen.push(h.clone());
         if h == handle {
             return;

@@ -133,7 +133,7 @@ impl Simulator {
         let run = Run { shared, opts, started_at, ends_at, active_users: world.users.len(), seeded, task };
         let state = run.state();
         *slot = Some(run);
-        self.publish("started", json!(state)).await;
+        self.publish("started", &state).await;
         Ok(state)
     }
 
@@ -199,7 +199,7 @@ impl Simulator {
         run.shared.wake.notify_one();
         let state = run.state();
         drop(slot);
-        self.publish(event, json!(state)).await;
+        self.publish(event, &state).await;
         Ok(state)
     }
 
@@ -210,7 +210,7 @@ impl Simulator {
         let run = Self::active(&mut slot, "stop")?;
         let state = Self::halt(run).await;
         drop(slot);
-        self.publish("stopped", json!(state)).await;
+        self.publish("stopped", &state).await;
         Ok(state)
     }
 
@@ -233,7 +233,7 @@ impl Simulator {
         }
         *slot = None;
         drop(slot);
-        self.publish("reset", json!({})).await;
+        self.publish("reset", &json!({})).await;
         Ok(idle_state())
     }
 
@@ -265,18 +265,18 @@ impl Simulator {
         log.map(|l| l.lines().to_vec()).unwrap_or_default()
     }
 
-    async fn publish(&self, event: &str, data: serde_json::Value) {
+    async fn publish<T: serde::Serialize + Sync + ?Sized>(&self, event: &str, data: &T) {
         publish(&self.app, event, data).await;
     }
 }
 
 /// Announces `simulation.<event>` on the bus's `simulation` channel (directly: a control
 /// change writes nothing to the store, so there is no outbox row to relay).
-pub async fn publish(app: &App, event: &str, data: serde_json::Value) {
+pub async fn publish<T: serde::Serialize + ?Sized>(app: &App, event: &str, data: &T) {
     let publish = Publish {
         channel: Channel::Simulation,
         event_type: format!("simulation.{event}"),
-        data,
+        data: domain::Payload::of(data).unwrap_or_default(),
         timestamp: chrono::Utc::now(),
         source_id: None,
     };

@@ -179,7 +179,7 @@ impl Runner {
             let p = self.shared.lock_progress().clone();
             let data = json!({"ticks": p.ticks, "simulation_time": p.simulation_time, "scenario": p.scenario,
                 "action_log_hash": p.action_log_hash, "metrics": self.shared.metrics.snapshot(RECOMMENDER)});
-            publish(&self.app, "finished", data).await;
+            publish(&self.app, "finished", &data).await;
         }
         *self.shared.log.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.log);
         self.shared.status.send_replace(status);

@@ -36,7 +36,7 @@ pub(crate) async fn begin<C: Conn, T: DeserializeOwned>(c: &mut C, key: &Idempot
         "INSERT INTO idempotency_keys (scope, idempotency_key, request, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (scope, idempotency_key) DO NOTHING",
     );
-    let sql = insert.bind(key.scope.as_str()).bind(key.key.as_str()).bind(Arg::Json(Some(key.request.clone())));
+    let sql = insert.bind(key.scope.as_str()).bind(key.key.as_str()).bind(Arg::json(&key.request)?);
     if c.execute(sql.bind(now())).await? == 1 {
         return Ok(NextAction::StartProcessing);
     }

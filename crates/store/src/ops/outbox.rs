@@ -1,6 +1,6 @@
 //! The outbox: events recorded with the writes that caused them, waiting for the relay.
 
-use domain::{DomainEvent, Id, Timestamp};
+use domain::{DomainEvent, Id, Payload, Timestamp};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -15,13 +15,13 @@ const MARK_CHUNK: usize = 500;
 struct OutboxRow {
     id: Uuid,
     event_type: String,
-    payload: Json<serde_json::Value>,
+    payload: Json<Payload>,
     created_at: Timestamp,
 }
 
 impl OutboxRow {
     fn into_domain(self) -> StoreResult<OutboxRecord> {
-        let event = DomainEvent::from_parts(&self.event_type, self.payload.0)
+        let event = DomainEvent::from_parts(&self.event_type, &self.payload.0)
             .map_err(|e| StoreError::Internal(format!("unreadable {} event {}: {e}", self.event_type, self.id)))?;
         Ok(OutboxRecord { id: self.id, event, created_at: self.created_at })
     }
