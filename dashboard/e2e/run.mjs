@@ -158,6 +158,9 @@ try {
     await waitFor(async () => (await nonzero('chart-events')) >= 3, 30_000, 'events per second');
     await waitFor(async () => (await nonzero('chart-latency')) >= 1, 30_000, 'latency points');
     await waitFor(async () => (await page.locator('[data-testid=chart-events] canvas').count()) >= 1, 5_000, 'the uPlot canvas');
+    // The simulated users' answers, counted by the server that served them.
+    const shown = page.locator('[data-testid=conversion-table] tr[data-ranker] td:nth-child(3)');
+    await waitFor(async () => (await shown.count()) >= 1 && num(await shown.first().textContent()) > 0, 30_000, 'served answers in the conversion table');
   });
 
   await check('the feed pauses and filters', async () => {

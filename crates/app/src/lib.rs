@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod booking;
+pub mod conversion;
 mod error;
 pub mod map;
 mod plans;

@@ -83,6 +83,8 @@ impl App {
     pub async fn recommend_venues(&self, mut q: VenueQuery) -> AppResult<Vec<VenueRecommendation>> {
         q.now.get_or_insert_with(|| self.now());
         let recs = self.engine().recommend_venues(&q).map_err(engine_error)?;
+        let venues: Vec<VenueId> = recs.iter().map(|r| r.venue_id).collect();
+        self.telemetry.record_served(q.ranker.as_str(), &[q.user_id], &venues);
         let items = recs.iter().map(|r| ServedItem::venue(r.venue_id, r.score)).collect();
         self.served(q.user_id, q.ranker.as_str(), "venues", items);
         Ok(recs)
@@ -105,6 +107,8 @@ impl App {
         }
         q.now.get_or_insert_with(|| self.now());
         let recs = self.engine().recommend_group(&q).map_err(engine_error)?;
+        let venues: Vec<VenueId> = recs.venues.iter().map(|r| r.venue_id).collect();
+        self.telemetry.record_served("group", &q.user_ids, &venues);
         let items = recs.venues.iter().map(|r| ServedItem::venue(r.venue_id, r.score)).collect();
         if let Some(first) = q.user_ids.first() {
             self.served(*first, "group", "group", items);

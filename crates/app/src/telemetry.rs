@@ -10,9 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use domain::Channel;
+use domain::{Channel, InteractionType};
 use serde::Serialize;
 use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::conversion::{Conversion, Conversions, RankerConversion};
 
 /// Latency samples kept per route (the newest; percentiles use those of the last minute).
 const SAMPLES: usize = 1024;
@@ -134,6 +137,9 @@ pub struct ServerMetrics {
     /// Events published per channel since the server started.
     pub events_per_channel: BTreeMap<String, u64>,
     pub sse_subscribers: usize,
+    /// Of the venues this server's answers showed, how many were then viewed, liked, visited
+    /// or booked, per ranker (see [`crate::conversion`]).
+    pub recommendation_conversion: Vec<RankerConversion>,
 }
 
 /// One open SSE stream; dropping it frees its place.
@@ -156,6 +162,7 @@ pub struct Telemetry {
     subscribers: Arc<AtomicUsize>,
     routes: Mutex<HashMap<String, Route>>,
     events: Mutex<Events>,
+    conversions: Mutex<Conversions>,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -172,6 +179,7 @@ impl Telemetry {
             subscribers: Arc::new(AtomicUsize::new(0)),
             routes: Mutex::default(),
             events: Mutex::default(),
+            conversions: Mutex::default(),
         }
     }
 
@@ -211,24 +219,44 @@ impl Telemetry {
         r.samples.push_back((now, u32::try_from(elapsed.as_micros()).unwrap_or(u32::MAX)));
     }
 
+    /// Records a venue answer of `ranker` that showed `venues` to each of `users`.
+    pub fn record_served(&self, ranker: &str, users: &[Uuid], venues: &[Uuid]) {
+        let now = self.second();
+        locked(&self.conversions).served(ranker, users, venues, now);
+    }
+
     /// Records one event seen on the bus.
     pub fn record_event(&self, event: &domain::Event) {
+        /// The fields read here of an interaction or a booking; the others are skipped unread.
+        #[derive(serde::Deserialize)]
+        struct Touch {
+            user_id: Uuid,
+            venue_id: Uuid,
+            interaction_type: Option<InteractionType>,
+        }
         let now = self.second();
-        let mut ev = locked(&self.events);
-        ev.minute.add(now, 1);
-        match event.event_type.as_str() {
-            "booking.created" => ev.bookings.add(now, 1),
-            "interaction.recorded" => {
-                /// The one field read here; the others are skipped unread.
-                #[derive(serde::Deserialize)]
-                struct At {
-                    venue_id: uuid::Uuid,
+        let touch = match event.event_type.as_str() {
+            "booking.created" | "interaction.recorded" => event.data.parse::<Touch>().ok(),
+            _ => None,
+        };
+        {
+            let mut ev = locked(&self.events);
+            ev.minute.add(now, 1);
+            match (event.event_type.as_str(), &touch) {
+                ("booking.created", _) => ev.bookings.add(now, 1),
+                ("interaction.recorded", Some(t)) => {
+                    ev.venues.insert(t.venue_id, now);
                 }
-                if let Ok(At { venue_id }) = event.data.parse() {
-                    ev.venues.insert(venue_id, now);
-                }
+                _ => {}
             }
-            _ => {}
+        }
+        let Some(t) = touch else { return };
+        let kind = match t.interaction_type {
+            Some(kind) => Conversion::of(kind),
+            None => Some(Conversion::Booked),
+        };
+        if let Some(kind) = kind {
+            locked(&self.conversions).converted(t.user_id, t.venue_id, kind, now);
         }
     }
 
@@ -272,6 +300,7 @@ impl Telemetry {
             events_last_minute,
             events_per_channel: published.into_iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
             sse_subscribers: self.subscribers(),
+            recommendation_conversion: locked(&self.conversions).figures(now),
         }
     }
 
@@ -313,6 +342,15 @@ pub fn export(s: &ServerMetrics) {
     let quantiles = |p: &Percentiles| [("0.5", p.p50), ("0.9", p.p90), ("0.99", p.p99)];
     for (q, v) in quantiles(&s.recommendation_latency_ms) {
         metrics::gauge!("luna_recommendation_latency_ms", "quantile" => q).set(v);
+    }
+    for c in &s.recommendation_conversion {
+        metrics::counter!("luna_recommendations_shown_total", "ranker" => c.ranker.clone()).absolute(c.shown);
+        for (kind, rate) in
+            [("viewed", c.view_rate), ("liked", c.like_rate), ("visited", c.visit_rate), ("booked", c.booking_rate)]
+        {
+            metrics::gauge!("luna_recommendation_conversion_rate", "ranker" => c.ranker.clone(), "kind" => kind)
+                .set(rate);
+        }
     }
     for r in &s.routes {
         for (q, v) in quantiles(&r.latency_ms) {

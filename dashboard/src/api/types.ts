@@ -65,6 +65,23 @@ export interface ServerMetrics {
   events_last_minute: number;
   events_per_channel: Record<string, number>;
   sse_subscribers: number;
+  /** Of the venues this server's answers showed, how many were then acted on, per ranker. */
+  recommendation_conversion?: RankerConversion[];
+}
+
+/** One ranker's live conversion: venues shown, then viewed, liked (or saved), visited, booked. */
+export interface RankerConversion {
+  ranker: string;
+  answers: number;
+  shown: number;
+  viewed: number;
+  liked: number;
+  visited: number;
+  booked: number;
+  view_rate: number;
+  like_rate: number;
+  visit_rate: number;
+  booking_rate: number;
 }
 
 export type SimStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'finished';

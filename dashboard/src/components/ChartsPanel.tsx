@@ -1,6 +1,7 @@
 // The live activity charts: events per second by channel (counted on the stream), bookings,
 // recommendation click-through (the simulator's figures) and request latency (the servers'
-// `metrics.snapshot`s), over the last two minutes.
+// `metrics.snapshot`s), over the last two minutes; and the servers' conversion of served venue
+// recommendations by ranker, since they started.
 
 import { useMemo } from 'react';
 
@@ -71,6 +72,54 @@ export function ChartsPanel({ live }: { live: LiveStore }) {
         data={latency}
         format={ms}
       />
+      <ConversionTable live={live} tick={tick} />
     </div>
+  );
+}
+
+/** Live conversion of served venue recommendations by ranker (every server's answers). */
+function ConversionTable({ live, tick }: { live: LiveStore; tick: number }) {
+  const rows = useMemo(() => live.conversionByRanker(), [live, tick]);
+  const cell = 'py-0.5 pl-3 text-right font-mono tabular-nums';
+  return (
+    <section className="card flex flex-col gap-2 md:col-span-2" data-testid="conversion-table">
+      <header>
+        <h3 className="card-title">Recommendation conversion by ranker</h3>
+        <p className="text-xs text-slate-500">
+          of the venues each ranker showed, the share the user then viewed, liked or saved, visited or booked within a
+          day · every request, app or simulator
+        </p>
+      </header>
+      {rows.length === 0 ? (
+        <p className="text-xs text-slate-500">No venue recommendations served yet.</p>
+      ) : (
+        <table className="w-full text-xs">
+          <thead className="text-slate-500">
+            <tr>
+              <th className="py-0.5 text-left font-normal">ranker</th>
+              <th className={`${cell} font-normal`}>answers</th>
+              <th className={`${cell} font-normal`}>shown</th>
+              <th className={`${cell} font-normal`}>viewed</th>
+              <th className={`${cell} font-normal`}>liked</th>
+              <th className={`${cell} font-normal`}>visited</th>
+              <th className={`${cell} font-normal`}>booked</th>
+            </tr>
+          </thead>
+          <tbody className="text-slate-300">
+            {rows.map((r) => (
+              <tr key={r.ranker} data-ranker={r.ranker}>
+                <td className="py-0.5">{r.ranker}</td>
+                <td className={cell}>{r.answers.toLocaleString()}</td>
+                <td className={cell}>{r.shown.toLocaleString()}</td>
+                <td className={cell}>{pct(r.view_rate * 100)}</td>
+                <td className={cell}>{pct(r.like_rate * 100)}</td>
+                <td className={cell}>{pct(r.visit_rate * 100)}</td>
+                <td className={cell}>{pct(r.booking_rate * 100)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
   );
 }

@@ -89,6 +89,19 @@ describe('LiveStore', () => {
     expect(last.rps).toBe(6);
   });
 
+  it("sums each ranker's conversion over the servers' latest snapshots", () => {
+    const s = new LiveStore();
+    const conv = (ranker: string, shown: number, viewed: number, booked: number) => ({ ranker, answers: 1, shown, viewed, liked: 0, visited: 0, booked, view_rate: 0, like_rate: 0, visit_rate: 0, booking_rate: 0 });
+    const snap = (server: string, c: unknown[]) => ({ server, routes: [], recommendation_conversion: c });
+    s.ingest(ev('metrics', 'metrics.snapshot', snap('a', [conv('seed2', 10, 5, 1)])));
+    s.ingest(ev('metrics', 'metrics.snapshot', snap('a', [conv('seed2', 20, 6, 1)]))); // a's newer figures replace its older
+    s.ingest(ev('metrics', 'metrics.snapshot', snap('b', [conv('seed2', 20, 2, 1), conv('default', 50, 10, 0)])));
+    const [first, second] = s.conversionByRanker();
+    expect(first).toEqual(expect.objectContaining({ ranker: 'default', shown: 50, view_rate: 0.2 }));
+    expect(second).toEqual(expect.objectContaining({ ranker: 'seed2', answers: 2, shown: 40, viewed: 8, booked: 2, view_rate: 0.2, booking_rate: 0.05 }));
+    expect(new LiveStore().conversionByRanker()).toEqual([]);
+  });
+
   it('records click-through from the simulator, as percentages', () => {
     const s = new LiveStore();
     s.pushSimMetrics({ recommendations: { click_through_rate: 0.25, conversion_rate: 0.05, shown: 40 } } as SimMetrics);

@@ -4,7 +4,15 @@
 // map. Events arrive by the thousand per second at full simulation speed, so listeners are
 // told at most four times a second.
 
-import { CHANNELS, type Channel, type LunaEvent, type ServerMetrics, type SimMetrics, type SimState } from '../api/types';
+import {
+  CHANNELS,
+  type Channel,
+  type LunaEvent,
+  type RankerConversion,
+  type ServerMetrics,
+  type SimMetrics,
+  type SimState,
+} from '../api/types';
 
 export const WINDOW_SECONDS = 120;
 export const FEED_SIZE = 500;
@@ -169,6 +177,32 @@ export class LiveStore {
       apiP90: weight ? sum / weight : 0,
       rps: all.reduce((a, s) => a + (s.requests_per_second ?? 0), 0),
     });
+  }
+
+  /** Every ranker's conversion, summed over the servers' latest snapshots, most shown first. */
+  conversionByRanker(): RankerConversion[] {
+    const sum = new Map<string, RankerConversion>();
+    for (const s of this.servers.values())
+      for (const c of s.recommendation_conversion ?? []) {
+        const t = sum.get(c.ranker) ?? { ...c, answers: 0, shown: 0, viewed: 0, liked: 0, visited: 0, booked: 0 };
+        t.answers += c.answers;
+        t.shown += c.shown;
+        t.viewed += c.viewed;
+        t.liked += c.liked;
+        t.visited += c.visited;
+        t.booked += c.booked;
+        sum.set(c.ranker, t);
+      }
+    const rate = (n: number, shown: number) => (shown > 0 ? n / shown : 0);
+    return [...sum.values()]
+      .map((t) => ({
+        ...t,
+        view_rate: rate(t.viewed, t.shown),
+        like_rate: rate(t.liked, t.shown),
+        visit_rate: rate(t.visited, t.shown),
+        booking_rate: rate(t.booked, t.shown),
+      }))
+      .sort((a, b) => b.shown - a.shown || a.ranker.localeCompare(b.ranker));
   }
 
   /** Records the simulator's recommendation figures (polled). */

@@ -15,6 +15,7 @@ crate::on_every_setup!(
     stats_count_users_venues_bookings_by_status_and_events_in_the_seed_shape,
     open_streams_are_counted_and_one_past_the_cap_gets_a_503,
     a_metrics_snapshot_carries_request_rates_latencies_and_bookings_and_metrics_exports_them,
+    venues_shown_then_viewed_liked_or_booked_are_conversions_of_the_ranker_that_showed_them,
     health_reports_the_bus_and_keeps_serving_when_it_is_down,
 );
 
@@ -160,6 +161,71 @@ async fn a_metrics_snapshot_carries_request_rates_latencies_and_bookings_and_met
     ] {
         assert!(text.contains(series), "{series} missing from /metrics");
     }
+}
+
+/// Records what `user` did with `venue` through the second seed's path.
+async fn interact(srv: &StreamServer, user: &str, venue: &str, kind: &str) {
+    let body = serde_json::json!({"user_id": user, "interaction_type": kind});
+    let res = srv.client.post(srv.url(&format!("/venues/{venue}/interactions"))).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+}
+
+async fn venues_shown_then_viewed_liked_or_booked_are_conversions_of_the_ranker_that_showed_them(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    // A user living by the venues (seed2 ranks by the distance from home).
+    let body = serde_json::json!({"handle": "shown", "name": "Shown", "home_lat": 40.731, "home_lng": -73.99});
+    let res = srv.client.post(srv.url("/api/v1/users")).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let user = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let (a, b) = (srv.create_venue("Shown Bar").await, srv.create_venue("Also Shown").await);
+    // One seed2 answer that shows both venues (the engine follows the writes).
+    let shown =
+        wait_for_json(srv, &format!("/reco/venues/{user}?limit=10"), |v| v.as_array().is_some_and(|l| l.len() == 2))
+            .await;
+    assert_eq!(shown.as_array().unwrap().len(), 2);
+    let mut metrics = srv.sse("/api/v1/admin/streams/subscribe/metrics", None).await;
+    interact(srv, &user, &a, "view").await;
+    interact(srv, &user, &a, "view").await; // the same conversion again: counted once
+    interact(srv, &user, &a, "like").await;
+    interact(srv, &user, &b, "search").await; // not a conversion
+    let other = srv.create_user("not_shown").await;
+    interact(srv, &other, &a, "like").await; // a user who was not shown it
+    let booking = booking(user.parse().unwrap(), a.parse().unwrap(), BookingStatus::Confirmed, 0);
+    srv.app
+        .store
+        .insert_batch(store::Batch { bookings: vec![booking.clone()], ..store::Batch::default() })
+        .await
+        .unwrap();
+    srv.app.store.record_event(DomainEvent::BookingCreated(booking)).await.unwrap();
+    srv.app.wrote();
+    let seed2 = |f: &crate::stream_support::Frame| -> Option<Value> {
+        let data = f.bus_event().data.to_value();
+        let list = data["recommendation_conversion"].as_array()?.clone();
+        list.into_iter().find(|r| r["ranker"] == "seed2")
+    };
+    let frames = metrics.until(|f| seed2(f).is_some_and(|r| r["booked"] == 1 && r["liked"] == 1)).await;
+    let r = seed2(frames.last().unwrap()).unwrap();
+    // Polling may have served answers before both venues were in; the last showed both.
+    let (answers, shown) = (r["answers"].as_u64().unwrap(), r["shown"].as_u64().unwrap());
+    assert!(answers >= 1 && shown >= 2 && shown <= 2 * answers, "{r}");
+    assert_eq!((r["viewed"].as_u64(), r["liked"].as_u64(), r["visited"].as_u64()), (Some(1), Some(1), Some(0)), "{r}");
+    let rate = r["booking_rate"].as_f64().unwrap();
+    assert!((rate - 1.0 / shown as f64).abs() < 1e-9, "{r}");
+    // Shown again by the default ranker: a visit now counts for it, not for seed2.
+    let (status, again) = srv.get_json(&format!("/api/v1/recommendations/{user}/venues?limit=10")).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert!(again.to_string().contains(&a), "{again}");
+    interact(srv, &user, &a, "visit").await;
+    let by = |f: &crate::stream_support::Frame, name: &str| -> Option<Value> {
+        let data = f.bus_event().data.to_value();
+        data["recommendation_conversion"].as_array()?.iter().find(|r| r["ranker"] == name).cloned()
+    };
+    let frames = metrics.until(|f| by(f, "default").is_some_and(|r| r["visited"] == 1)).await;
+    let last = frames.last().unwrap();
+    assert_eq!(by(last, "seed2").unwrap()["visited"], 0);
+    let text = srv.client.get(srv.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains(r#"luna_recommendation_conversion_rate{ranker="default",kind="visited"}"#), "{text}");
 }
 
 async fn health_reports_the_bus_and_keeps_serving_when_it_is_down(setup: Setup) {

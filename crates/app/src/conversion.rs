@@ -1,0 +1,230 @@
+//! Live conversion of served venue recommendations, per ranker: of the venues an answer showed
+//! a user, how many that user went on to view, like (or save, or say they want to go to), visit
+//! or book within a day. Answers are recorded where they are served, so each server reports
+//! its own answers; conversions come from the bus, so a like that another server took still
+//! counts for the answer this one served. Last touch wins: a venue shown again, by any ranker,
+//! is credited to the latest answer. Each (answer, venue, kind) converts at most once.
+
+use std::collections::VecDeque;
+
+use domain::InteractionType;
+use engine::util::FastMap;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// How long after an answer a conversion is credited to it, seconds.
+pub const WINDOW_SECS: u64 = 86_400;
+/// Shown (user, venue) pairs kept waiting for a conversion; the oldest go first beyond it.
+pub const MAX_PENDING: usize = 500_000;
+
+/// What a user did with a venue they were shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conversion {
+    Viewed,
+    Liked,
+    Visited,
+    Booked,
+}
+
+impl Conversion {
+    /// The conversion an interaction is, if any (a search is not one).
+    pub fn of(kind: InteractionType) -> Option<Self> {
+        match kind {
+            InteractionType::View => Some(Self::Viewed),
+            InteractionType::Like | InteractionType::Save | InteractionType::Interest => Some(Self::Liked),
+            InteractionType::Visit => Some(Self::Visited),
+            InteractionType::Search => None,
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// One ranker's figures since the server started.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct RankerConversion {
+    /// `default`, `seed2`, `learned`, `popularity` or `group`.
+    pub ranker: String,
+    /// Venue answers served.
+    pub answers: u64,
+    /// Venues shown in them (a group answer counts once per member).
+    pub shown: u64,
+    /// Shown venues the user then viewed, liked (or saved, or expressed interest in), visited
+    /// or booked within [`WINDOW_SECS`].
+    pub viewed: u64,
+    pub liked: u64,
+    pub visited: u64,
+    pub booked: u64,
+    /// `viewed / shown`, and likewise for the others (0 before anything was shown).
+    pub view_rate: f64,
+    pub like_rate: f64,
+    pub visit_rate: f64,
+    pub booking_rate: f64,
+}
+
+/// A venue shown to a user: by which ranker (an index into the tallies), when (the telemetry's
+/// second), and which conversions it has had.
+#[derive(Debug, Clone, Copy)]
+struct Shown {
+    ranker: usize,
+    at: u64,
+    done: u8,
+}
+
+/// The tallies and the pairs waiting for a conversion.
+#[derive(Debug)]
+pub struct Conversions {
+    /// Most pairs kept waiting ([`MAX_PENDING`]).
+    cap: usize,
+    tallies: Vec<RankerConversion>,
+    shown: FastMap<(Uuid, Uuid), Shown>,
+    /// Pairs in the order they were shown (a pair shown again appears again; the stale entry
+    /// is recognised by its time).
+    order: VecDeque<(u64, Uuid, Uuid)>,
+}
+
+impl Default for Conversions {
+    fn default() -> Self {
+        Self::with_cap(MAX_PENDING)
+    }
+}
+
+impl Conversions {
+    /// Keeps at most `cap` pairs waiting.
+    pub fn with_cap(cap: usize) -> Self {
+        Self { cap, tallies: Vec::new(), shown: FastMap::default(), order: VecDeque::new() }
+    }
+
+    /// Records an answer of `ranker` showing `venues` to each of `users` at second `now`.
+    pub fn served(&mut self, ranker: &str, users: &[Uuid], venues: &[Uuid], now: u64) {
+        let r = match self.tallies.iter().position(|t| t.ranker == ranker) {
+            Some(r) => r,
+            None => {
+                self.tallies.push(RankerConversion { ranker: ranker.to_string(), ..RankerConversion::default() });
+                self.tallies.len() - 1
+            }
+        };
+        self.tallies[r].answers += 1;
+        self.tallies[r].shown += (users.len() * venues.len()) as u64;
+        for &u in users {
+            for &v in venues {
+                self.shown.insert((u, v), Shown { ranker: r, at: now, done: 0 });
+                self.order.push_back((now, u, v));
+            }
+        }
+        self.forget(now);
+    }
+
+    /// Credits what `user` did with `venue` at second `now` to the answer that last showed it.
+    pub fn converted(&mut self, user: Uuid, venue: Uuid, kind: Conversion, now: u64) {
+        let Some(s) = self.shown.get_mut(&(user, venue)) else { return };
+        if now.saturating_sub(s.at) > WINDOW_SECS || s.done & kind.bit() != 0 {
+            return;
+        }
+        s.done |= kind.bit();
+        let t = &mut self.tallies[s.ranker];
+        match kind {
+            Conversion::Viewed => t.viewed += 1,
+            Conversion::Liked => t.liked += 1,
+            Conversion::Visited => t.visited += 1,
+            Conversion::Booked => t.booked += 1,
+        }
+    }
+
+    /// Every ranker's figures with their rates, by ranker name.
+    pub fn figures(&mut self, now: u64) -> Vec<RankerConversion> {
+        self.forget(now);
+        let mut out = self.tallies.clone();
+        for t in &mut out {
+            let rate = |n: u64| if t.shown > 0 { n as f64 / t.shown as f64 } else { 0.0 };
+            (t.view_rate, t.like_rate, t.visit_rate, t.booking_rate) =
+                (rate(t.viewed), rate(t.liked), rate(t.visited), rate(t.booked));
+        }
+        out.sort_by(|a, b| a.ranker.cmp(&b.ranker));
+        out
+    }
+
+    /// Drops pairs shown longer ago than the window, and the oldest beyond the cap.
+    fn forget(&mut self, now: u64) {
+        while let Some(&(at, u, v)) = self.order.front() {
+            if now.saturating_sub(at) <= WINDOW_SECS && self.shown.len() <= self.cap {
+                break;
+            }
+            self.order.pop_front();
+            // Only if this entry is the pair's latest showing (else a newer one keeps it).
+            if self.shown.get(&(u, v)).is_some_and(|s| s.at == at) {
+                self.shown.remove(&(u, v));
+            }
+        }
+        // Re-shown pairs leave stale entries behind; keep the queue from outgrowing the map.
+        if self.order.len() > 2 * self.cap.max(1) {
+            let shown = &self.shown;
+            self.order.retain(|&(at, u, v)| shown.get(&(u, v)).is_some_and(|s| s.at == at));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: usize) -> Vec<Uuid> {
+        (0..n).map(|_| Uuid::now_v7()).collect()
+    }
+
+    #[test]
+    fn conversions_are_credited_to_the_ranker_that_last_showed_the_venue_once_each() {
+        let (u, v) = (ids(2), ids(3));
+        let mut c = Conversions::default();
+        c.served("seed2", &u[..1], &v, 0);
+        c.served("default", &u[..1], &v[..1], 10); // shown again: default now owns (u0, v0)
+        c.converted(u[0], v[0], Conversion::Viewed, 20);
+        c.converted(u[0], v[0], Conversion::Viewed, 21); // once per kind
+        c.converted(u[0], v[0], Conversion::Booked, 22);
+        c.converted(u[0], v[1], Conversion::Liked, 23);
+        c.converted(u[1], v[1], Conversion::Liked, 24); // never shown to u1
+        let f = c.figures(30);
+        let by = |r: &str| f.iter().find(|t| t.ranker == r).cloned().expect(r);
+        let d = by("default");
+        assert_eq!((d.answers, d.shown, d.viewed, d.booked, d.liked), (1, 1, 1, 1, 0));
+        assert_eq!((d.view_rate, d.booking_rate), (1.0, 1.0));
+        let s = by("seed2");
+        assert_eq!((s.answers, s.shown, s.viewed, s.liked, s.booked), (1, 3, 0, 1, 0));
+        assert!((s.like_rate - 1.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_group_answer_is_shown_to_every_member_and_late_conversions_do_not_count() {
+        let (u, v) = (ids(3), ids(2));
+        let mut c = Conversions::default();
+        c.served("group", &u, &v, 0);
+        c.converted(u[2], v[1], Conversion::Visited, WINDOW_SECS);
+        c.converted(u[1], v[1], Conversion::Visited, WINDOW_SECS + 1);
+        let g = &c.figures(WINDOW_SECS + 1)[0];
+        assert_eq!((g.answers, g.shown, g.visited), (1, 6, 1));
+        assert!(c.shown.is_empty() && c.order.is_empty(), "forgotten after the window");
+    }
+
+    #[test]
+    fn pending_pairs_are_bounded_and_a_reshown_pair_survives_its_stale_entry() {
+        let mut c = Conversions::with_cap(10);
+        let (u, v) = (Uuid::now_v7(), Uuid::now_v7());
+        c.served("default", &[u], &[v], 0);
+        let others = ids(10);
+        c.served("seed2", &[Uuid::now_v7()], &others, 1);
+        assert_eq!(c.shown.len(), 10);
+        assert!(!c.shown.contains_key(&(u, v)), "the oldest pair went first");
+        for t in 2..40 {
+            c.served("default", &[u], &[v], t); // re-shown: stale entries pile up, then are swept
+        }
+        assert!(c.order.len() <= 21 && c.shown.len() <= 10, "{} {}", c.order.len(), c.shown.len());
+        c.converted(u, v, Conversion::Viewed, 41);
+        let d = c.figures(5).into_iter().find(|t| t.ranker == "default").expect("default");
+        assert_eq!(d.viewed, 1);
+        assert_eq!(Conversion::of(InteractionType::Search), None);
+        assert_eq!(Conversion::of(InteractionType::Save), Some(Conversion::Liked));
+    }
+}
