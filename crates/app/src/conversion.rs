@@ -1,9 +1,12 @@
 //! Live conversion of served venue recommendations, per ranker: of the venues an answer showed
 //! a user, how many that user went on to view, like (or save, or say they want to go to), visit
-//! or book within a day. Answers are recorded where they are served, so each server reports
-//! its own answers; conversions come from the bus, so a like that another server took still
-//! counts for the answer this one served. Last touch wins: a venue shown again, by any ranker,
-//! is credited to the latest answer. Each (answer, venue, kind) converts at most once.
+//! or book within a day of it (by the time the action was written, not when the bus delivered
+//! it). Answers are recorded where they are served, so each server reports its own answers;
+//! conversions come from the bus, so a like that another server took still counts for the
+//! answer this one served. Last touch wins: a venue shown again, by any ranker, is credited to
+//! the latest answer. Each (answer, venue, kind) converts at most once per server: when one
+//! user's requests are spread over several servers that all showed the venue, each of them
+//! credits it, and the dashboard's sum over servers counts it more than once.
 
 use std::collections::VecDeque;
 
@@ -65,8 +68,8 @@ pub struct RankerConversion {
     pub booking_rate: f64,
 }
 
-/// A venue shown to a user: by which ranker (an index into the tallies), when (the telemetry's
-/// second), and which conversions it has had. Eight bytes: the map is as large as the cap, and
+/// A venue shown to a user: by which ranker (an index into the tallies), when (Unix seconds),
+/// and which conversions it has had. Eight bytes: the map is as large as the cap, and
 /// serving an answer touches one entry per venue, so a small entry is fewer cache misses.
 #[derive(Debug, Clone, Copy)]
 struct Shown {
@@ -113,7 +116,7 @@ impl Conversions {
         Self { cap, tallies: Vec::new(), shown: FastMap::default(), order: VecDeque::new() }
     }
 
-    /// Records an answer of `ranker` showing `venues` to each of `users` at second `now`.
+    /// Records an answer of `ranker` showing `venues` to each of `users` at `now` (Unix seconds).
     pub fn served(&mut self, ranker: &str, users: &[Uuid], venues: &[Uuid], now: u64) {
         let at = secs(now);
         let r = match self.tallies.iter().position(|t| t.ranker == ranker) {
@@ -129,17 +132,22 @@ impl Conversions {
         for &u in users {
             for &v in venues {
                 let key = pair(u, v);
-                self.shown.insert(key, Shown { ranker, at, done: 0 });
-                self.order.push_back((at, key));
+                // Shown again in the same second: its queue entry is already there.
+                if self.shown.insert(key, Shown { ranker, at, done: 0 }).is_none_or(|old| old.at != at) {
+                    self.order.push_back((at, key));
+                }
             }
         }
         self.forget(now);
     }
 
-    /// Credits what `user` did with `venue` at second `now` to the answer that last showed it.
+    /// Credits what `user` did with `venue` at `now` (Unix seconds, when it happened) to the
+    /// answer that last showed it.
     pub fn converted(&mut self, user: Uuid, venue: Uuid, kind: Conversion, now: u64) {
         let Some(s) = self.shown.get_mut(&pair(user, venue)) else { return };
-        if u64::from(secs(now).saturating_sub(s.at)) > WINDOW_SECS || s.done & kind.bit() != 0 {
+        // Only what the user did after the answer, within the window, once per kind.
+        let at = secs(now);
+        if at < s.at || u64::from(at - s.at) > WINDOW_SECS || s.done & kind.bit() != 0 {
             return;
         }
         s.done |= kind.bit();
@@ -186,7 +194,7 @@ impl Conversions {
     }
 }
 
-/// The telemetry's second, in the four bytes an entry keeps (136 years of uptime).
+/// Unix seconds in the four bytes an entry keeps (until 2106).
 fn secs(now: u64) -> u32 {
     u32::try_from(now).unwrap_or(u32::MAX)
 }
@@ -218,6 +226,19 @@ mod tests {
         let s = by("seed2");
         assert_eq!((s.answers, s.shown, s.viewed, s.liked, s.booked), (1, 3, 0, 1, 0));
         assert!((s.like_rate - 1.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn what_was_done_before_the_answer_does_not_count_and_a_same_second_reshow_queues_once() {
+        let (u, v) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut c = Conversions::default();
+        c.served("default", &[u], &[v], 100);
+        c.served("default", &[u], &[v], 100);
+        assert_eq!(c.order.len(), 1);
+        c.converted(u, v, Conversion::Viewed, 99); // written before the answer, delivered late
+        c.converted(u, v, Conversion::Liked, 100);
+        let d = &c.figures(100)[0];
+        assert_eq!((d.answers, d.shown, d.viewed, d.liked), (2, 2, 0, 1));
     }
 
     #[test]

@@ -221,13 +221,13 @@ impl Telemetry {
 
     /// Records a venue answer of `ranker` that showed `venues` to each of `users`.
     pub fn record_served(&self, ranker: &str, users: &[Uuid], venues: &[Uuid]) {
-        let now = self.second();
-        locked(&self.conversions).served(ranker, users, venues, now);
+        locked(&self.conversions).served(ranker, users, venues, unix_now());
     }
 
     /// Records one event seen on the bus.
     pub fn record_event(&self, event: &domain::Event) {
-        /// The fields read here of an interaction or a booking; the others are skipped unread.
+        /// The fields read here of an interaction, an interest or a booking; the others are
+        /// skipped unread.
         #[derive(serde::Deserialize)]
         struct Touch {
             user_id: Uuid,
@@ -236,7 +236,7 @@ impl Telemetry {
         }
         let now = self.second();
         let touch = match event.event_type.as_str() {
-            "booking.created" | "interaction.recorded" => event.data.parse::<Touch>().ok(),
+            "booking.created" | "interaction.recorded" | "interest.expressed" => event.data.parse::<Touch>().ok(),
             _ => None,
         };
         {
@@ -251,12 +251,16 @@ impl Telemetry {
             }
         }
         let Some(t) = touch else { return };
-        let kind = match t.interaction_type {
-            Some(kind) => Conversion::of(kind),
-            None => Some(Conversion::Booked),
+        let kind = match event.event_type.as_str() {
+            "interaction.recorded" => t.interaction_type.and_then(Conversion::of),
+            "interest.expressed" => Some(Conversion::Liked),
+            "booking.created" => Some(Conversion::Booked),
+            _ => None,
         };
         if let Some(kind) = kind {
-            locked(&self.conversions).converted(t.user_id, t.venue_id, kind, now);
+            // When it happened (the write's time), not when the bus delivered it.
+            let at = u64::try_from(event.timestamp.timestamp()).unwrap_or(0);
+            locked(&self.conversions).converted(t.user_id, t.venue_id, kind, at);
         }
     }
 
@@ -288,6 +292,8 @@ impl Telemetry {
         let (routes, reco) = self.route_figures(now, window);
         let requests_last_minute = routes.iter().map(|r| r.last_minute).sum::<u64>();
         let (events_last_minute, events_per_second) = self.event_rate();
+        let bookings_per_minute = locked(&self.events).bookings.total(now);
+        let recommendation_conversion = locked(&self.conversions).figures(unix_now());
         ServerMetrics {
             server: self.server.clone(),
             uptime_seconds: now,
@@ -295,12 +301,12 @@ impl Telemetry {
             requests_last_minute,
             routes,
             recommendation_latency_ms: reco,
-            bookings_per_minute: locked(&self.events).bookings.total(now),
+            bookings_per_minute,
             events_per_second,
             events_last_minute,
             events_per_channel: published.into_iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
             sse_subscribers: self.subscribers(),
-            recommendation_conversion: locked(&self.conversions).figures(now),
+            recommendation_conversion,
         }
     }
 
@@ -328,6 +334,11 @@ impl Telemetry {
         out.sort_by(|a, b| b.last_minute.cmp(&a.last_minute).then_with(|| a.route.cmp(&b.route)));
         (out, Percentiles::of(reco))
     }
+}
+
+/// Seconds since the Unix epoch, by the wall clock (conversions compare it with event times).
+fn unix_now() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
 }
 
 /// Sets the `luna_*` Prometheus series from a snapshot (what `/metrics` exports).
@@ -391,6 +402,35 @@ mod tests {
         drop(a);
         assert_eq!(t.subscribers(), 1);
         assert!(t.try_subscribe().is_some());
+    }
+
+    #[test]
+    fn interactions_interests_and_created_bookings_are_conversions_and_other_events_are_not() {
+        let t = Telemetry::new(LiveSettings::default());
+        let (user, venues) = (Uuid::now_v7(), [Uuid::now_v7(), Uuid::now_v7()]);
+        t.record_served("seed2", &[user], &venues);
+        let event = |kind: &str, data: serde_json::Value| domain::Event {
+            id: "1-0".into(),
+            source_id: None,
+            channel: Channel::UserActions,
+            event_type: kind.into(),
+            timestamp: chrono::Utc::now(),
+            data: domain::Payload::of(&data).unwrap(),
+        };
+        let on = |v: Uuid| serde_json::json!({"user_id": user, "venue_id": v, "party_size": 2});
+        let act = |v: Uuid, kind: &str| serde_json::json!({"user_id": user, "venue_id": v, "interaction_type": kind});
+        t.record_event(&event("interaction.recorded", act(venues[0], "search")));
+        t.record_event(&event("booking.held", on(venues[0])));
+        t.record_event(&event("booking.status_changed", on(venues[0])));
+        t.record_event(&event("recommendation.served", on(venues[0])));
+        let none = &t.snapshot(vec![]).recommendation_conversion[0];
+        assert_eq!((none.viewed, none.liked, none.visited, none.booked), (0, 0, 0, 0));
+        t.record_event(&event("interest.expressed", on(venues[0])));
+        t.record_event(&event("interaction.recorded", act(venues[1], "visit")));
+        t.record_event(&event("booking.created", on(venues[1])));
+        let s = &t.snapshot(vec![]).recommendation_conversion[0];
+        assert_eq!((s.ranker.as_str(), s.shown, s.liked, s.visited, s.booked), ("seed2", 2, 1, 1, 1));
+        assert_eq!(s.booking_rate, 0.5);
     }
 
     #[test]

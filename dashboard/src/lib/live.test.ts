@@ -102,6 +102,16 @@ describe('LiveStore', () => {
     expect(new LiveStore().conversionByRanker()).toEqual([]);
   });
 
+  it('forgets a server that has gone quiet', () => {
+    const c = clock();
+    const s = new LiveStore(c.now);
+    const conv = { ranker: 'seed2', answers: 1, shown: 10, viewed: 1, liked: 0, visited: 0, booked: 0 };
+    s.ingest(ev('metrics', 'metrics.snapshot', { server: 'old', routes: [], recommendation_conversion: [conv] }));
+    c.advance(31_000);
+    s.ingest(ev('metrics', 'metrics.snapshot', { server: 'new', routes: [], recommendation_conversion: [conv] }));
+    expect(s.conversionByRanker()).toEqual([expect.objectContaining({ shown: 10, viewed: 1 })]);
+  });
+
   it('records click-through from the simulator, as percentages', () => {
     const s = new LiveStore();
     s.pushSimMetrics({ recommendations: { click_through_rate: 0.25, conversion_rate: 0.05, shown: 40 } } as SimMetrics);

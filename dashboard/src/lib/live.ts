@@ -18,6 +18,8 @@ export const WINDOW_SECONDS = 120;
 export const FEED_SIZE = 500;
 const BOOKING_BUCKET = 5;
 const LIVE_BOOKING_SECONDS = 45;
+/** A server whose snapshots (every 5 s) stopped this long ago no longer counts. */
+const SERVER_QUIET_SECONDS = 30;
 
 export interface FeedItem {
   seq: number;
@@ -82,7 +84,8 @@ export class LiveStore {
   /** Demand seen on the stream since the map was last loaded, by venue id. */
   demand = new Map<string, number>();
   sim: SimState | null = null;
-  private servers = new Map<string, ServerMetrics>();
+  /** Each server's latest snapshot and when it came. */
+  private servers = new Map<string, { m: ServerMetrics; at: number }>();
   private seq = 0;
   private dirty = false;
   private listeners = new Set<Listener>();
@@ -157,8 +160,8 @@ export class LiveStore {
 
   private ingestMetrics(m: ServerMetrics, second: number) {
     if (!m || typeof m !== 'object' || !m.server) return;
-    this.servers.set(m.server, m);
-    const all = [...this.servers.values()];
+    this.servers.set(m.server, { m, at: this.now() });
+    const all = this.liveServers();
     const max = (f: (s: ServerMetrics) => number) => Math.max(0, ...all.map(f));
     // The request-weighted mean of each route's p90, streams left out (they stay open).
     let weight = 0;
@@ -179,10 +182,18 @@ export class LiveStore {
     });
   }
 
+  /** The latest snapshot of every server heard from lately (a restarted or stopped server's
+   *  last figures stop counting once it has been quiet for `SERVER_QUIET_SECONDS`). */
+  private liveServers(): ServerMetrics[] {
+    const from = this.now() - SERVER_QUIET_SECONDS * 1000;
+    for (const [k, s] of this.servers) if (s.at < from) this.servers.delete(k);
+    return [...this.servers.values()].map((s) => s.m);
+  }
+
   /** Every ranker's conversion, summed over the servers' latest snapshots, most shown first. */
   conversionByRanker(): RankerConversion[] {
     const sum = new Map<string, RankerConversion>();
-    for (const s of this.servers.values())
+    for (const s of this.liveServers())
       for (const c of s.recommendation_conversion ?? []) {
         const t = sum.get(c.ranker) ?? { ...c, answers: 0, shown: 0, viewed: 0, liked: 0, visited: 0, booked: 0 };
         t.answers += c.answers;

@@ -173,11 +173,14 @@ async fn interact(srv: &StreamServer, user: &str, venue: &str, kind: &str) {
 async fn venues_shown_then_viewed_liked_or_booked_are_conversions_of_the_ranker_that_showed_them(setup: Setup) {
     let s = spawn(setup, quick_live()).await.expect("server");
     let srv = &s.server;
-    // A user living by the venues (seed2 ranks by the distance from home).
-    let body = serde_json::json!({"handle": "shown", "name": "Shown", "home_lat": 40.731, "home_lng": -73.99});
-    let res = srv.client.post(srv.url("/api/v1/users")).json(&body).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let user = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    // Users living by the venues (seed2 ranks by the distance from home).
+    let neighbour = |handle: &'static str| async move {
+        let body = serde_json::json!({"handle": handle, "name": handle, "home_lat": 40.731, "home_lng": -73.99});
+        let res = srv.client.post(srv.url("/api/v1/users")).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+    };
+    let user = neighbour("shown").await;
     let (a, b) = (srv.create_venue("Shown Bar").await, srv.create_venue("Also Shown").await);
     // One seed2 answer that shows both venues (the engine follows the writes).
     let shown =
@@ -189,7 +192,7 @@ async fn venues_shown_then_viewed_liked_or_booked_are_conversions_of_the_ranker_
     interact(srv, &user, &a, "view").await; // the same conversion again: counted once
     interact(srv, &user, &a, "like").await;
     interact(srv, &user, &b, "search").await; // not a conversion
-    let other = srv.create_user("not_shown").await;
+    let other = neighbour("not_shown").await;
     interact(srv, &other, &a, "like").await; // a user who was not shown it
     let booking = booking(user.parse().unwrap(), a.parse().unwrap(), BookingStatus::Confirmed, 0);
     srv.app
@@ -226,6 +229,14 @@ async fn venues_shown_then_viewed_liked_or_booked_are_conversions_of_the_ranker_
     assert_eq!(by(last, "seed2").unwrap()["visited"], 0);
     let text = srv.client.get(srv.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(text.contains(r#"luna_recommendation_conversion_rate{ranker="default",kind="visited"}"#), "{text}");
+    // A group answer is shown to every member.
+    let (status, group) = srv.get_json(&format!("/api/v1/recommendations/group/{user},{other}")).await;
+    assert_eq!(status, StatusCode::OK, "{group}");
+    let n = group["group_venues"].as_array().map_or(0, Vec::len) as u64;
+    assert!(n >= 1, "{group}");
+    let frames = metrics.until(|f| by(f, "group").is_some()).await;
+    let g = by(frames.last().unwrap(), "group").unwrap();
+    assert_eq!((g["answers"].as_u64(), g["shown"].as_u64()), (Some(1), Some(2 * n)), "{g}");
 }
 
 async fn health_reports_the_bus_and_keeps_serving_when_it_is_down(setup: Setup) {
