@@ -18,6 +18,9 @@ use uuid::Uuid;
 
 /// How long after an answer a conversion is credited to it, seconds.
 pub const WINDOW_SECS: u64 = 86_400;
+/// How much earlier than the answer an action may be timed and still count, seconds: the answer
+/// is timed by this server's clock, the action by the clock of the server that wrote it.
+pub const CLOCK_SLACK_SECS: u32 = 2;
 /// Shown (user, venue) pairs kept waiting for a conversion; the oldest go first beyond it.
 pub const MAX_PENDING: usize = 500_000;
 
@@ -147,7 +150,8 @@ impl Conversions {
         let Some(s) = self.shown.get_mut(&pair(user, venue)) else { return };
         // Only what the user did after the answer, within the window, once per kind.
         let at = secs(now);
-        if at < s.at || u64::from(at - s.at) > WINDOW_SECS || s.done & kind.bit() != 0 {
+        if at + CLOCK_SLACK_SECS < s.at || u64::from(at.saturating_sub(s.at)) > WINDOW_SECS || s.done & kind.bit() != 0
+        {
             return;
         }
         s.done |= kind.bit();
@@ -235,8 +239,8 @@ mod tests {
         c.served("default", &[u], &[v], 100);
         c.served("default", &[u], &[v], 100);
         assert_eq!(c.order.len(), 1);
-        c.converted(u, v, Conversion::Viewed, 99); // written before the answer, delivered late
-        c.converted(u, v, Conversion::Liked, 100);
+        c.converted(u, v, Conversion::Viewed, 90); // written before the answer, delivered late
+        c.converted(u, v, Conversion::Liked, 99); // within the slack of another server's clock
         let d = &c.figures(100)[0];
         assert_eq!((d.answers, d.shown, d.viewed, d.liked), (2, 2, 0, 1));
     }

@@ -107,7 +107,7 @@ describe('LiveStore', () => {
     const s = new LiveStore(c.now);
     const conv = { ranker: 'seed2', answers: 1, shown: 10, viewed: 1, liked: 0, visited: 0, booked: 0 };
     s.ingest(ev('metrics', 'metrics.snapshot', { server: 'old', routes: [], recommendation_conversion: [conv] }));
-    c.advance(31_000);
+    c.advance(61_000);
     s.ingest(ev('metrics', 'metrics.snapshot', { server: 'new', routes: [], recommendation_conversion: [conv] }));
     expect(s.conversionByRanker()).toEqual([expect.objectContaining({ shown: 10, viewed: 1 })]);
   });

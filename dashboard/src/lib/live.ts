@@ -18,8 +18,8 @@ export const WINDOW_SECONDS = 120;
 export const FEED_SIZE = 500;
 const BOOKING_BUCKET = 5;
 const LIVE_BOOKING_SECONDS = 45;
-/** A server whose snapshots (every 5 s) stopped this long ago no longer counts. */
-const SERVER_QUIET_SECONDS = 30;
+/** A server whose snapshots (every 5 s by default) stopped this long ago no longer counts. */
+const SERVER_QUIET_SECONDS = 60;
 
 export interface FeedItem {
   seq: number;
