@@ -1,7 +1,8 @@
 //! This server's live figures: requests and latencies per route template (fed by the HTTP
 //! middleware, so any route is covered, recommendations included, without code of its own),
 //! events and bookings seen on the bus over the last minute, and the SSE subscriber count with
-//! its cap. Cheap on the request path: one short lock and a few additions. A [`ServerMetrics`]
+//! its cap, and the conversion of served venue recommendations per ranker ([`crate::conversion`]).
+//! Cheap on the request path: one short lock and a few additions. A [`ServerMetrics`]
 //! of it is published on the `metrics` channel every few seconds and exported to Prometheus, so
 //! the stream and `/metrics` carry the same figures.
 

@@ -123,22 +123,35 @@ async fn a_slow_subscriber_slows_neither_the_publisher_nor_a_fast_subscriber() {
         let mut slow = bus.subscribe(Some(Channel::Metrics)).await.expect("subscribed");
         let mut fast = bus.subscribe(Some(Channel::Metrics)).await.expect("subscribed");
         let total = 6_000u64; // more than the live buffer holds
-        let reader = tokio::spawn(async move {
-            let mut seen = 0u64;
-            while seen < total {
-                match tokio::time::timeout(Duration::from_secs(10), fast.next()).await {
-                    Ok(Some(Delivery::Event(_))) => seen += 1,
-                    Ok(Some(Delivery::Lagged { missed })) => panic!("the fast subscriber lagged by {missed}"),
-                    _ => break,
+        // How far the fast reader has got: the publisher keeps within half the live buffer of
+        // it, so a reader thread the OS leaves unscheduled for a while (many tests share two
+        // cores) is not taken for a reader held back by the slow one, which never reads.
+        let progress = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let reader = tokio::spawn({
+            let progress = progress.clone();
+            async move {
+                let mut seen = 0u64;
+                while seen < total {
+                    match tokio::time::timeout(Duration::from_secs(10), fast.next()).await {
+                        Ok(Some(Delivery::Event(_))) => seen += 1,
+                        Ok(Some(Delivery::Lagged { missed })) => panic!("the fast subscriber lagged by {missed}"),
+                        _ => break,
+                    }
+                    progress.store(seen, std::sync::atomic::Ordering::Relaxed);
                 }
+                seen
             }
-            seen
         });
         let started = std::time::Instant::now();
         for n in 0..total {
             bus.publish(event(Channel::Metrics, n)).await.expect("published");
             if n % 100 == 0 {
-                tokio::task::yield_now().await;
+                let waited = std::time::Instant::now();
+                while n.saturating_sub(progress.load(std::sync::atomic::Ordering::Relaxed)) > 2_000
+                    && waited.elapsed() < Duration::from_secs(10)
+                {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
             }
         }
         let publish_time = started.elapsed();
