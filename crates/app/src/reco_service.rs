@@ -83,10 +83,8 @@ impl App {
     pub async fn recommend_venues(&self, mut q: VenueQuery) -> AppResult<Vec<VenueRecommendation>> {
         q.now.get_or_insert_with(|| self.now());
         let recs = self.engine().recommend_venues(&q).map_err(engine_error)?;
-        let venues: Vec<VenueId> = recs.iter().map(|r| r.venue_id).collect();
-        self.telemetry.record_served(q.ranker.as_str(), &[q.user_id], &venues);
         let items = recs.iter().map(|r| ServedItem::venue(r.venue_id, r.score)).collect();
-        self.served(q.user_id, q.ranker.as_str(), "venues", items);
+        self.served(&[q.user_id], q.ranker.as_str(), "venues", items);
         Ok(recs)
     }
 
@@ -95,7 +93,7 @@ impl App {
     pub async fn recommend_people(&self, q: PeopleQuery) -> AppResult<Vec<PersonRecommendation>> {
         let recs = self.engine().recommend_people(&q).map_err(engine_error)?;
         let items = recs.iter().map(|r| ServedItem::person(r.user_id, r.score)).collect();
-        self.served(q.user_id, q.ranker.as_str(), "people", items);
+        self.served(&[q.user_id], q.ranker.as_str(), "people", items);
         Ok(recs)
     }
 
@@ -107,12 +105,8 @@ impl App {
         }
         q.now.get_or_insert_with(|| self.now());
         let recs = self.engine().recommend_group(&q).map_err(engine_error)?;
-        let venues: Vec<VenueId> = recs.venues.iter().map(|r| r.venue_id).collect();
-        self.telemetry.record_served("group", &q.user_ids, &venues);
         let items = recs.venues.iter().map(|r| ServedItem::venue(r.venue_id, r.score)).collect();
-        if let Some(first) = q.user_ids.first() {
-            self.served(*first, "group", "group", items);
-        }
+        self.served(&q.user_ids, "group", "group", items);
         Ok(recs)
     }
 
@@ -154,7 +148,14 @@ impl App {
         Ok(())
     }
 
-    fn served(&self, user_id: UserId, ranker: &'static str, kind: &'static str, items: Vec<ServedItem>) {
+    /// Publishes what an answer showed (the event names the first of `users`, the one who asked)
+    /// and, for venues, counts it toward every user's conversion ([`crate::conversion`]).
+    fn served(&self, users: &[UserId], ranker: &'static str, kind: &'static str, items: Vec<ServedItem>) {
+        let Some(&user_id) = users.first() else { return };
+        if kind != "people" {
+            let venues: Vec<VenueId> = items.iter().filter_map(|i| i.venue_id).collect();
+            self.telemetry.record_served(ranker, users, &venues);
+        }
         let at = self.now();
         let served = RecommendationServed { request_id: Uuid::now_v7(), user_id, ranker, kind, items };
         let data = domain::Payload::of(&served).unwrap_or_default();
