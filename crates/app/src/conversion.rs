@@ -3,10 +3,14 @@
 //! or book within a day of it (by the time the action was written, not when the bus delivered
 //! it). Answers are recorded where they are served, so each server reports its own answers;
 //! conversions come from the bus, so a like that another server took still counts for the
-//! answer this one served. Last touch wins: a venue shown again, by any ranker, is credited to
-//! the latest answer. Each (answer, venue, kind) converts at most once per server: when one
-//! user's requests are spread over several servers that all showed the venue, each of them
-//! credits it, and the dashboard's sum over servers counts it more than once.
+//! answer this one served. Last touch wins: a venue shown again, by any ranker on any server,
+//! is credited to the latest answer. Another server's answers arrive on the bus and drop this
+//! server's earlier showings of the same venues to the same users ([`Conversions::superseded`]),
+//! so when one user's requests are spread over several servers, only the last to show a venue
+//! credits what the user did with it, and the dashboard's sum over servers counts it once.
+//! (An action that reaches this server before the later answer of another does, within the
+//! moment between them, is still credited by both; so is one while this server's watcher lags
+//! and misses that answer.) Each (answer, venue, kind) converts at most once.
 
 use std::collections::VecDeque;
 
@@ -52,7 +56,7 @@ impl Conversion {
 /// One ranker's figures since the server started.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct RankerConversion {
-    /// `default`, `seed2`, `learned`, `popularity` or `group`.
+    /// `default`, `seed2`, `learned`, `popularity`, `group` or `alternatives`.
     pub ranker: String,
     /// Venue answers served.
     pub answers: u64,
@@ -164,6 +168,23 @@ impl Conversions {
         }
     }
 
+    /// Another server showed `venues` to each of `users` at `at` (Unix seconds): this server's
+    /// showings of those pairs from before then are no longer the last touch and are dropped
+    /// (those of the same second too when `wins_tie`). Its own tallies are not touched: the
+    /// other server counts its answer.
+    pub fn superseded(&mut self, users: &[Uuid], venues: &[Uuid], at: u64, wins_tie: bool) {
+        let at = secs(at);
+        for &u in users {
+            for &v in venues {
+                let key = pair(u, v);
+                // The pair's queue entry stays behind, stale, until it is swept.
+                if self.shown.get(&key).is_some_and(|s| s.at < at || (s.at == at && wins_tie)) {
+                    self.shown.remove(&key);
+                }
+            }
+        }
+    }
+
     /// Every ranker's figures with their rates, by ranker name.
     pub fn figures(&mut self, now: u64) -> Vec<RankerConversion> {
         self.forget(now);
@@ -255,6 +276,27 @@ mod tests {
         let g = &c.figures(WINDOW_SECS + 1)[0];
         assert_eq!((g.answers, g.shown, g.visited), (1, 6, 1));
         assert!(c.shown.is_empty() && c.order.is_empty(), "forgotten after the window");
+    }
+
+    #[test]
+    fn another_servers_later_answer_takes_the_pairs_it_showed() {
+        let (u, v) = (ids(3), ids(3));
+        let mut c = Conversions::default();
+        c.served("default", &u[..2], &v, 100);
+        // Another server showed v0 to both users, and v1 to u0, after this server did.
+        c.superseded(&u[..2], &v[..1], 101, false);
+        c.superseded(&u[..1], &v[1..2], 150, false);
+        // Same second: it goes to the greater server id; earlier: nothing changes.
+        c.superseded(&u[1..2], &v[1..2], 100, false);
+        c.superseded(&u[1..2], &v[2..3], 100, true);
+        c.superseded(&u[..1], &v[2..3], 99, true);
+        c.superseded(&u[2..], &v, 200, true); // never shown to u2 here
+        for (user, venue) in [(0, 0), (1, 0), (0, 1), (1, 1), (1, 2), (0, 2)] {
+            c.converted(u[user], v[venue], Conversion::Viewed, 300);
+        }
+        let d = &c.figures(300)[0];
+        assert_eq!((d.answers, d.shown, d.viewed), (1, 6, 2), "kept: (u1, v1) and (u0, v2)");
+        assert_eq!(c.shown.len(), 2, "only the superseded pairs were dropped");
     }
 
     #[test]

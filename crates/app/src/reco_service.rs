@@ -34,11 +34,20 @@ pub struct LocationUpdate {
 /// bookings of those items can be traced back to it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct RecommendationServed {
+    /// The server that answered (the `server` of its metrics snapshots). First, so a server can
+    /// tell its own answers on the bus by their opening bytes ([`crate::telemetry`]).
+    pub server: String,
     /// Made for this answer.
     pub request_id: Uuid,
+    /// Who asked (a group's first member).
     #[schema(value_type = Uuid)]
     pub user_id: UserId,
-    /// `default`, `seed2`, `learned`, `popularity`, or `group`.
+    /// A group answer's members, each of whom was shown it; absent for one user's answer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Uuid>)]
+    pub members: Vec<UserId>,
+    /// `default`, `seed2`, `learned`, `popularity`, `group`, or `alternatives` (venues
+    /// proposed when a booking was refused).
     pub ranker: &'static str,
     /// `venues`, `people` or `group`.
     pub kind: &'static str,
@@ -53,16 +62,18 @@ pub struct ServedItem {
     pub venue_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Uuid>,
-    pub score: f64,
+    /// The ranker's score; absent for booking alternatives proposed by distance alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
 }
 
 impl ServedItem {
-    fn venue(id: VenueId, score: f64) -> Self {
+    pub(crate) fn venue(id: VenueId, score: Option<f64>) -> Self {
         Self { venue_id: Some(id), user_id: None, score }
     }
 
     fn person(id: UserId, score: f64) -> Self {
-        Self { venue_id: None, user_id: Some(id), score }
+        Self { venue_id: None, user_id: Some(id), score: Some(score) }
     }
 }
 
@@ -83,7 +94,7 @@ impl App {
     pub async fn recommend_venues(&self, mut q: VenueQuery) -> AppResult<Vec<VenueRecommendation>> {
         q.now.get_or_insert_with(|| self.now());
         let recs = self.engine().recommend_venues(&q).map_err(engine_error)?;
-        let items = recs.iter().map(|r| ServedItem::venue(r.venue_id, r.score)).collect();
+        let items = recs.iter().map(|r| ServedItem::venue(r.venue_id, Some(r.score))).collect();
         self.served(&[q.user_id], q.ranker.as_str(), "venues", items);
         Ok(recs)
     }
@@ -105,7 +116,7 @@ impl App {
         }
         q.now.get_or_insert_with(|| self.now());
         let recs = self.engine().recommend_group(&q).map_err(engine_error)?;
-        let items = recs.venues.iter().map(|r| ServedItem::venue(r.venue_id, r.score)).collect();
+        let items = recs.venues.iter().map(|r| ServedItem::venue(r.venue_id, Some(r.score))).collect();
         self.served(&q.user_ids, "group", "group", items);
         Ok(recs)
     }
@@ -148,16 +159,19 @@ impl App {
         Ok(())
     }
 
-    /// Publishes what an answer showed (the event names the first of `users`, the one who asked)
-    /// and, for venues, counts it toward every user's conversion ([`crate::conversion`]).
-    fn served(&self, users: &[UserId], ranker: &'static str, kind: &'static str, items: Vec<ServedItem>) {
+    /// Publishes what an answer showed (the event names the first of `users`, the one who asked,
+    /// and all of them when there are several) and, for venues, counts it toward every user's
+    /// conversion ([`crate::conversion`]).
+    pub(crate) fn served(&self, users: &[UserId], ranker: &'static str, kind: &'static str, items: Vec<ServedItem>) {
         let Some(&user_id) = users.first() else { return };
         if kind != "people" {
             let venues: Vec<VenueId> = items.iter().filter_map(|i| i.venue_id).collect();
             self.telemetry.record_served(ranker, users, &venues);
         }
         let at = self.now();
-        let served = RecommendationServed { request_id: Uuid::now_v7(), user_id, ranker, kind, items };
+        let members = if users.len() > 1 { users.to_vec() } else { Vec::new() };
+        let server = self.telemetry.server().to_string();
+        let served = RecommendationServed { server, request_id: Uuid::now_v7(), user_id, members, ranker, kind, items };
         let data = domain::Payload::of(&served).unwrap_or_default();
         let publish = bus::Publish {
             channel: Channel::Recommendations,

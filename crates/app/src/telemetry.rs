@@ -220,9 +220,52 @@ impl Telemetry {
         r.samples.push_back((now, u32::try_from(elapsed.as_micros()).unwrap_or(u32::MAX)));
     }
 
+    /// This server's id (in its metrics snapshots and served answers).
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
     /// Records a venue answer of `ranker` that showed `venues` to each of `users`.
     pub fn record_served(&self, ranker: &str, users: &[Uuid], venues: &[Uuid]) {
         locked(&self.conversions).served(ranker, users, venues, unix_now());
+    }
+
+    /// Reads a `recommendation.served` event from the bus. This server's own answers were
+    /// counted when served, and are told apart without parsing: the event's data opens with
+    /// this server's id. Another server's venue answer supersedes this server's earlier
+    /// showings of the same venues to the same users, so each conversion is credited once,
+    /// by the server that showed the venue last. Answers of the same second go to the greater
+    /// server id, on both servers alike.
+    fn record_served_elsewhere(&self, event: &domain::Event) {
+        #[derive(serde::Deserialize)]
+        struct Served {
+            server: String,
+            user_id: Uuid,
+            #[serde(default)]
+            members: Vec<Uuid>,
+            kind: String,
+            items: Vec<Item>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Item {
+            venue_id: Option<Uuid>,
+        }
+        let text = event.data.get();
+        if text
+            .strip_prefix(r#"{"server":""#)
+            .is_some_and(|rest| rest.strip_prefix(self.server.as_str()).is_some_and(|rest| rest.starts_with('"')))
+        {
+            return;
+        }
+        let Ok(served) = event.data.parse::<Served>() else { return };
+        if served.kind == "people" {
+            return;
+        }
+        let users = if served.members.is_empty() { vec![served.user_id] } else { served.members };
+        let venues: Vec<Uuid> = served.items.iter().filter_map(|i| i.venue_id).collect();
+        let at = u64::try_from(event.timestamp.timestamp()).unwrap_or(0);
+        let wins_tie = served.server > self.server;
+        locked(&self.conversions).superseded(&users, &venues, at, wins_tie);
     }
 
     /// Records one event seen on the bus.
@@ -238,6 +281,10 @@ impl Telemetry {
         let now = self.second();
         let touch = match event.event_type.as_str() {
             "booking.created" | "interaction.recorded" | "interest.expressed" => event.data.parse::<Touch>().ok(),
+            crate::reco_service::SERVED_EVENT => {
+                self.record_served_elsewhere(event);
+                None
+            }
             _ => None,
         };
         {
@@ -432,6 +479,56 @@ mod tests {
         let s = &t.snapshot(vec![]).recommendation_conversion[0];
         assert_eq!((s.ranker.as_str(), s.shown, s.liked, s.visited, s.booked), ("seed2", 2, 1, 1, 1));
         assert_eq!(s.booking_rate, 0.5);
+    }
+
+    #[test]
+    fn a_conversion_is_credited_by_the_server_that_showed_the_venue_last_only() {
+        let (a, b) = (Telemetry::new(LiveSettings::default()), Telemetry::new(LiveSettings::default()));
+        let (user, friend, venues) = (Uuid::now_v7(), Uuid::now_v7(), [Uuid::now_v7(), Uuid::now_v7()]);
+        let now = chrono::Utc::now();
+        let event = |kind: &str, data: domain::Payload, at: chrono::DateTime<chrono::Utc>| domain::Event {
+            id: "1-0".into(),
+            source_id: None,
+            channel: Channel::Recommendations,
+            event_type: kind.into(),
+            timestamp: at,
+            data,
+        };
+        // What each server publishes for an answer, as the bus delivers it to both.
+        let served = |by: &Telemetry, members: Vec<Uuid>, venue: Uuid, at| {
+            let items = vec![crate::reco_service::ServedItem::venue(venue, Some(0.5))];
+            let s = crate::reco_service::RecommendationServed {
+                server: by.server().to_string(),
+                request_id: Uuid::now_v7(),
+                user_id: user,
+                members,
+                ranker: "default",
+                kind: "venues",
+                items,
+            };
+            event(crate::reco_service::SERVED_EVENT, domain::Payload::of(&s).unwrap(), at)
+        };
+        a.record_served("default", &[user], &venues);
+        // A's own answer, however late it is delivered, never supersedes A's showings.
+        a.record_event(&served(&a, vec![], venues[0], now + chrono::Duration::seconds(5)));
+        // B showed venue 1 (to a group of the user and a friend) after A did.
+        b.record_served("group", &[user, friend], &venues[1..]);
+        let later = served(&b, vec![user, friend], venues[1], now + chrono::Duration::seconds(1));
+        a.record_event(&later);
+        b.record_event(&later);
+        let liked = |v: Uuid| {
+            let data = serde_json::json!({"user_id": user, "venue_id": v, "interaction_type": "like"});
+            event("interaction.recorded", domain::Payload::of(&data).unwrap(), now + chrono::Duration::seconds(2))
+        };
+        for t in [&a, &b] {
+            t.record_event(&liked(venues[0]));
+            t.record_event(&liked(venues[1]));
+        }
+        let figures = |t: &Telemetry| {
+            t.snapshot(vec![]).recommendation_conversion.iter().map(|r| (r.ranker.clone(), r.liked)).collect::<Vec<_>>()
+        };
+        assert_eq!(figures(&a), [("default".to_string(), 1)], "A keeps venue 0, not venue 1");
+        assert_eq!(figures(&b), [("group".to_string(), 1)], "B credits venue 1");
     }
 
     #[test]

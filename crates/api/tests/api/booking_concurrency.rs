@@ -107,6 +107,14 @@ async fn two_hundred_simultaneous_requests_for_twenty_seats_book_exactly_twenty(
     refused.iter().for_each(|(_, b)| assert_refused_with_alternatives(b));
     assert_eq!(seats_taken(app, &v, &at).await, 20);
     assert_eq!(app.counts().await.bookings, 20);
+    // Every refusal's venues were served as an answer whose conversion is measured.
+    let proposed: usize = refused
+        .iter()
+        .map(|(_, b)| b["error"]["details"]["alternatives"]["venues"].as_array().map_or(0, Vec::len))
+        .sum();
+    let figures = app.app.telemetry.snapshot(vec![]).recommendation_conversion;
+    let alternatives = figures.iter().find(|r| r.ranker == "alternatives").expect("alternatives served");
+    assert_eq!((alternatives.answers, alternatives.shown), (180, proposed as u64));
 }
 
 async fn concurrent_retries_with_one_key_make_one_booking_per_key(app: &TestApp) {

@@ -48,3 +48,68 @@ async fn a_like_written_through_one_server_changes_the_other_servers_recommendat
     }
     eventually(&b, &path, |v| v["venues"][0]["venue_id"] == last.as_str()).await;
 }
+
+/// Writes a `kind` interaction of `user` with `venue` through `server`.
+async fn interact(server: &StreamServer, user: &str, venue: &str, kind: &str) {
+    let body = json!({"user_id": user, "interaction_type": kind});
+    let res =
+        server.client.post(server.url(&format!("/venues/{venue}/interactions"))).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversion_is_credited_once_by_the_server_that_showed_the_venue_last() {
+    let Some((_, redis_url)) = production_urls() else {
+        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
+        return;
+    };
+    let db = TestDb::create(Setup::Production).await.expect("database");
+    let prefix = RedisPrefix::new(&redis_url);
+    let a = StreamServer::start(store::connect(&db.url).await.unwrap(), prefix.connect(&redis_url).await, quick_live())
+        .await;
+    let b = StreamServer::start(store::connect(&db.url).await.unwrap(), prefix.connect(&redis_url).await, quick_live())
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (a_id, b_id) = (a.app.telemetry.server().to_string(), b.app.telemetry.server().to_string());
+    let neighbour = |handle: &'static str| {
+        let a = &a;
+        async move {
+            let body = json!({"handle": handle, "name": handle, "home_lat": 40.731, "home_lng": -73.99});
+            let res = a.client.post(a.url("/api/v1/users")).json(&body).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::CREATED);
+            res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+        }
+    };
+    let (user, marker) = (neighbour("shown_twice").await, neighbour("shown_once").await);
+    let venue = a.create_venue("Shown Twice").await;
+    let shows = |body: &Value| body.to_string().contains(&venue);
+    let mut served = a.sse("/api/v1/admin/streams/subscribe/recommendations", None).await;
+    let mut metrics = a.sse("/api/v1/admin/streams/subscribe/metrics", None).await;
+    // A shows the venue to both users; B shows it to the first one a second later.
+    eventually(&a, &format!("/reco/venues/{user}?limit=10"), shows).await;
+    eventually(&a, &format!("/reco/venues/{marker}?limit=10"), shows).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    eventually(&b, &format!("/api/v1/recommendations/{user}/venues?limit=10"), |v| shows(&v["venues"])).await;
+    // A's single bus reader has passed B's answer on to A's watcher before anything later.
+    served
+        .until(|f| {
+            let data = f.bus_event().data.to_value();
+            data["server"] == b_id.as_str() && data["items"].to_string().contains(&venue)
+        })
+        .await;
+    let ranker = |f: &crate::stream_support::Frame, server: &str, name: &str| -> Option<Value> {
+        let data = f.bus_event().data.to_value();
+        let list = (data["server"] == server).then(|| data["recommendation_conversion"].as_array().cloned())??;
+        list.into_iter().find(|r| r["ranker"] == name)
+    };
+    interact(&a, &user, &venue, "like").await;
+    metrics.until(|f| ranker(f, &b_id, "default").is_some_and(|r| r["liked"] == 1)).await;
+    // The marker's like is written after the first one reached the bus, so A reads it later.
+    interact(&a, &marker, &venue, "like").await;
+    let frames = metrics.until(|f| ranker(f, &a_id, "seed2").is_some_and(|r| r["liked"] != 0)).await;
+    let seed2 = ranker(frames.last().unwrap(), &a_id, "seed2").unwrap();
+    assert_eq!(seed2["liked"], 1, "A credits the marker's like only: B showed the venue to the user last: {seed2}");
+    let frames = metrics.until(|f| ranker(f, &b_id, "default").is_some()).await;
+    let default = ranker(frames.last().unwrap(), &b_id, "default").unwrap();
+    assert_eq!(default["liked"], 1, "{default}");
+}

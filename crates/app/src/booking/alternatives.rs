@@ -3,7 +3,8 @@
 //! engine for the user (same category, near the venue, open then, able to seat the party).
 //! When the engine cannot rank for this user (not loaded yet, unknown user), the nearest
 //! similar venues come in distance order instead, and each alternative says which ranking it
-//! came from.
+//! came from. Proposed venues are published as a served answer of the `alternatives` ranker,
+//! so how often a refused user books one instead is measured ([`crate::conversion`]).
 
 use domain::inventory::{self, local_date};
 use domain::{LatLng, PageRequest, SlotFull, Timestamp, Venue, VenueId};
@@ -11,6 +12,7 @@ use engine::{Ranker, VenueQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::reco_service::ServedItem;
 use crate::{App, AppResult};
 
 /// Another time at the same venue.
@@ -57,10 +59,16 @@ impl App {
     #[tracing::instrument(skip_all, fields(venue_id = %full.venue_id), err)]
     pub async fn alternatives(&self, full: &SlotFull, now: Timestamp) -> AppResult<Alternatives> {
         let venue = self.store.get_venue(full.venue_id).await?;
-        Ok(Alternatives {
+        let alternatives = Alternatives {
             times: self.other_times(&venue, full, now).await?,
             venues: self.other_venues(&venue, full, now).await?,
-        })
+        };
+        if !alternatives.venues.is_empty() {
+            // Proposed venues are recommendations too: their conversion is measured.
+            let items = alternatives.venues.iter().map(|v| ServedItem::venue(v.venue_id, v.score)).collect();
+            self.served(&[full.user_id], "alternatives", "venues", items);
+        }
+        Ok(alternatives)
     }
 
     async fn other_times(&self, venue: &Venue, full: &SlotFull, now: Timestamp) -> AppResult<Vec<AlternativeTime>> {
