@@ -8,9 +8,11 @@
 //! server's earlier showings of the same venues to the same users ([`Conversions::superseded`]),
 //! so when one user's requests are spread over several servers, only the last to show a venue
 //! credits what the user did with it, and the dashboard's sum over servers counts it once.
-//! (An action that reaches this server before the later answer of another does, within the
-//! moment between them, is still credited by both; so is one while this server's watcher lags
-//! and misses that answer.) Each (answer, venue, kind) converts at most once.
+//! (Answers and actions travel on different channels: an action this server reads before
+//! another server's later answer, within the moment between them or while catching up after a
+//! lag, which reads channel by channel, is still credited by both.) A watcher that lags reads
+//! what it missed back from the bus's history (`stats::watch`), so no action is lost while the
+//! history holds it. Each (answer, venue, kind) converts at most once.
 
 use std::collections::VecDeque;
 

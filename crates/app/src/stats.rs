@@ -8,13 +8,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bus::{Delivery, Publish};
+use bus::{Feed, FeedItem, Publish};
 use domain::Channel;
-use futures::StreamExt;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::telemetry::export;
+use crate::telemetry::{Telemetry, export};
 use crate::{App, AppResult};
 
 /// The admin dashboard's figures.
@@ -144,22 +143,32 @@ impl App {
 
 /// Counts every event that passes on the bus into the telemetry, until aborted.
 pub fn spawn_watcher(app: App) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            match app.bus.subscribe(None).await {
-                Ok(mut live) => {
-                    while let Some(d) = live.next().await {
-                        match d {
-                            Delivery::Event(e) => app.telemetry.record_event(&e),
-                            Delivery::Lagged { missed } => app.telemetry.record_missed(missed),
+    tokio::spawn(async move { watch(&app.bus, &app.telemetry).await })
+}
+
+/// Feeds every event of every channel to `telemetry`, forever. It reads a [`Feed`]: when it
+/// falls behind the live delivery (a burst, a busy runtime), what it missed is read back from
+/// the bus's history, so no conversion is lost while the history still holds it; when the bus
+/// drops the feed, a new one resumes where the last one stopped.
+async fn watch(bus: &bus::DynBus, telemetry: &Telemetry) {
+    let mut cursor = None;
+    loop {
+        match Feed::open(bus.clone(), Channel::ALL.to_vec(), cursor.as_ref()).await {
+            Ok(mut feed) => {
+                while let Some(item) = feed.next().await {
+                    match item {
+                        FeedItem::Event(e) => telemetry.record_event(&e),
+                        FeedItem::Lagged { missed } => {
+                            tracing::debug!(missed, "metrics watcher lagged; reading what it missed from history")
                         }
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "metrics watcher: cannot subscribe; retrying"),
+                cursor = Some(feed.cursor().clone());
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            Err(e) => tracing::warn!(error = %e, "metrics watcher: cannot subscribe; retrying"),
         }
-    })
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// Publishes a `metrics.snapshot` every `snapshot_every`, until aborted.
@@ -175,4 +184,64 @@ pub fn spawn_snapshots(app: App) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bus::MemoryBus;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::telemetry::LiveSettings;
+
+    fn publish(kind: &str, data: serde_json::Value) -> Publish {
+        Publish {
+            channel: Channel::UserActions,
+            event_type: kind.into(),
+            data: domain::Payload::of(&data).unwrap(),
+            timestamp: chrono::Utc::now(),
+            source_id: None,
+        }
+    }
+
+    /// One thread: the watcher cannot run while the burst is published, so it overflows the
+    /// live delivery (4,096 events) for sure and must read the like back from history.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_watcher_reads_back_what_a_burst_made_it_miss_so_a_conversion_is_not_lost() {
+        let bus: bus::DynBus = Arc::new(MemoryBus::new(20_000));
+        let telemetry = Arc::new(Telemetry::new(LiveSettings::default()));
+        let (user, venue) = (Uuid::now_v7(), Uuid::now_v7());
+        telemetry.record_served("default", &[user], &[venue]);
+        let watcher = {
+            let (bus, telemetry) = (bus.clone(), telemetry.clone());
+            tokio::spawn(async move { watch(&bus, &telemetry).await })
+        };
+        while telemetry.event_rate().0 == 0 {
+            // Until the watcher has opened its feed: a probe event reaches it.
+            bus.publish(publish("probe", serde_json::json!({}))).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let like = serde_json::json!({"user_id": user, "venue_id": venue, "interaction_type": "like"});
+        bus.publish(publish("interaction.recorded", like)).await.unwrap();
+        for n in 0..6_000 {
+            bus.publish(publish("filler", serde_json::json!({ "n": n }))).await.unwrap();
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let liked = loop {
+            let figures = telemetry.snapshot(vec![]).recommendation_conversion;
+            if figures[0].liked == 1 || tokio::time::Instant::now() > deadline {
+                break figures[0].liked;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        watcher.abort();
+        assert_eq!(liked, 1, "the like before the burst was read back from history");
+        assert!(
+            telemetry.event_rate().0 >= 6_001,
+            "every event of the burst counted once: {:?}",
+            telemetry.event_rate()
+        );
+    }
 }

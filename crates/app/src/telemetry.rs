@@ -312,12 +312,6 @@ impl Telemetry {
         }
     }
 
-    /// Records events the watcher missed (it lagged): counted, not inspected.
-    pub fn record_missed(&self, n: u64) {
-        let now = self.second();
-        locked(&self.events).minute.add(now, n);
-    }
-
     /// Events seen over the last minute, and per second over it.
     pub fn event_rate(&self) -> (u64, f64) {
         let now = self.second();
