@@ -29,6 +29,12 @@ pub const WINDOW_SECS: u64 = 86_400;
 pub const CLOCK_SLACK_SECS: u32 = 2;
 /// Shown (user, venue) pairs kept waiting for a conversion; the oldest go first beyond it.
 pub const MAX_PENDING: usize = 500_000;
+/// How long another server's showing of a pair is remembered, seconds: an answer of this server
+/// recorded after it was read, yet timed no later (the same second, or a clock behind), must
+/// still yield to it.
+const ELSEWHERE_SECS: u32 = CLOCK_SLACK_SECS + 2;
+/// Other servers' recent showings remembered at most (the oldest go first beyond it).
+const MAX_ELSEWHERE: usize = 200_000;
 
 /// What a user did with a venue they were shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +60,10 @@ impl Conversion {
         1 << self as u8
     }
 }
+
+/// The `done` of a showing that another server's later answer superseded: every kind is done,
+/// so it converts no more, and it leaves the map when its time comes like any other.
+const SUPERSEDED: u8 = 0b1111;
 
 /// One ranker's figures since the server started.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
@@ -101,6 +111,22 @@ fn pair(user: Uuid, venue: Uuid) -> u64 {
     mix(mix(mix(mix(0, a), b), c), d)
 }
 
+/// Another server's latest showing of a pair: when, and whether it wins a tie in that second
+/// (its server id is the greater).
+#[derive(Debug, Clone, Copy)]
+struct Elsewhere {
+    at: u32,
+    wins_tie: bool,
+}
+
+impl Elsewhere {
+    /// Whether it comes after a showing of this server at `at`: answers are ordered by their
+    /// second, then by server id, the same way on every server.
+    fn after(self, at: u32) -> bool {
+        self.at > at || (self.at == at && self.wins_tie)
+    }
+}
+
 /// The tallies and the pairs waiting for a conversion.
 #[derive(Debug)]
 pub struct Conversions {
@@ -111,6 +137,9 @@ pub struct Conversions {
     /// Pairs in the order they were shown (a pair shown again appears again; the stale entry
     /// is recognised by its time).
     order: VecDeque<(u32, u64)>,
+    /// Other servers' showings of the last [`ELSEWHERE_SECS`], and their order (likewise).
+    elsewhere: FastMap<u64, Elsewhere>,
+    elsewhere_order: VecDeque<(u32, u64)>,
 }
 
 impl Default for Conversions {
@@ -122,7 +151,14 @@ impl Default for Conversions {
 impl Conversions {
     /// Keeps at most `cap` pairs waiting.
     pub fn with_cap(cap: usize) -> Self {
-        Self { cap, tallies: Vec::new(), shown: FastMap::default(), order: VecDeque::new() }
+        Self {
+            cap,
+            tallies: Vec::new(),
+            shown: FastMap::default(),
+            order: VecDeque::new(),
+            elsewhere: FastMap::default(),
+            elsewhere_order: VecDeque::new(),
+        }
     }
 
     /// Records an answer of `ranker` showing `venues` to each of `users` at `now` (Unix seconds).
@@ -141,8 +177,10 @@ impl Conversions {
         for &u in users {
             for &v in venues {
                 let key = pair(u, v);
+                // Another server's answer read before this one yet ordered after it still wins.
+                let done = if self.elsewhere.get(&key).is_some_and(|e| e.after(at)) { SUPERSEDED } else { 0 };
                 // Shown again in the same second: its queue entry is already there.
-                if self.shown.insert(key, Shown { ranker, at, done: 0 }).is_none_or(|old| old.at != at) {
+                if self.shown.insert(key, Shown { ranker, at, done }).is_none_or(|old| old.at != at) {
                     self.order.push_back((at, key));
                 }
             }
@@ -171,19 +209,41 @@ impl Conversions {
     }
 
     /// Another server showed `venues` to each of `users` at `at` (Unix seconds): this server's
-    /// showings of those pairs from before then are no longer the last touch and are dropped
-    /// (those of the same second too when `wins_tie`). Its own tallies are not touched: the
-    /// other server counts its answer.
+    /// showings of those pairs from before then no longer are the last touch and convert no
+    /// more (those of the same second too when `wins_tie`). It is remembered for a few seconds,
+    /// so an answer of this server recorded after it, but ordered before it, yields too. This
+    /// server's tallies are not touched: the other server counts its answer.
     pub fn superseded(&mut self, users: &[Uuid], venues: &[Uuid], at: u64, wins_tie: bool) {
         let at = secs(at);
+        let theirs = Elsewhere { at, wins_tie };
         for &u in users {
             for &v in venues {
                 let key = pair(u, v);
-                // The pair's queue entry stays behind, stale, until it is swept.
-                if self.shown.get(&key).is_some_and(|s| s.at < at || (s.at == at && wins_tie)) {
-                    self.shown.remove(&key);
+                if let Some(s) = self.shown.get_mut(&key)
+                    && theirs.after(s.at)
+                {
+                    s.done = SUPERSEDED;
+                }
+                // Keep the latest of other servers' showings (at a tie, the one that wins it).
+                let newer = self.elsewhere.get(&key).is_none_or(|e| (theirs.at, theirs.wins_tie) > (e.at, e.wins_tie));
+                if newer && self.elsewhere.insert(key, theirs).is_none_or(|old| old.at != at) {
+                    self.elsewhere_order.push_back((at, key));
                 }
             }
+        }
+        // Forget what is older than a few seconds of the newest, and the oldest beyond the cap.
+        while let Some(&(then, key)) = self.elsewhere_order.front() {
+            if then + ELSEWHERE_SECS >= at && self.elsewhere.len() <= MAX_ELSEWHERE {
+                break;
+            }
+            self.elsewhere_order.pop_front();
+            if self.elsewhere.get(&key).is_some_and(|e| e.at == then) {
+                self.elsewhere.remove(&key);
+            }
+        }
+        if self.elsewhere_order.len() > 2 * MAX_ELSEWHERE {
+            let elsewhere = &self.elsewhere;
+            self.elsewhere_order.retain(|&(then, key)| elsewhere.get(&key).is_some_and(|e| e.at == then));
         }
     }
 
@@ -298,7 +358,27 @@ mod tests {
         }
         let d = &c.figures(300)[0];
         assert_eq!((d.answers, d.shown, d.viewed), (1, 6, 2), "kept: (u1, v1) and (u0, v2)");
-        assert_eq!(c.shown.len(), 2, "only the superseded pairs were dropped");
+        assert_eq!(c.shown.len(), 6, "superseded pairs wait for their time like the others");
+    }
+
+    #[test]
+    fn an_answer_recorded_after_another_servers_read_one_yields_if_ordered_before_it() {
+        let (u, v) = (ids(1), ids(4));
+        let mut c = Conversions::default();
+        // Another server's answers were read first: one in this second that wins the tie, one
+        // in this second that loses it, one a second ahead (its clock), one a second behind.
+        c.superseded(&u, &v[..1], 100, true);
+        c.superseded(&u, &v[1..2], 100, false);
+        c.superseded(&u, &v[2..3], 101, false);
+        c.superseded(&u, &v[3..], 99, true);
+        c.served("default", &u, &v, 100);
+        for venue in &v {
+            c.converted(u[0], *venue, Conversion::Liked, 102);
+        }
+        assert_eq!(c.figures(102)[0].liked, 2, "v1 and v3 are this server's to credit");
+        // Remembered for a few seconds only: an answer much later is this server's again.
+        c.superseded(&ids(1), &v[..1], 100 + 2 * u64::from(ELSEWHERE_SECS), false);
+        assert!(c.elsewhere.len() == 1 && c.elsewhere_order.len() == 1, "{:?}", c.elsewhere);
     }
 
     #[test]

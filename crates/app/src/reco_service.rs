@@ -62,8 +62,7 @@ pub struct ServedItem {
     pub venue_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Uuid>,
-    /// The ranker's score; absent for booking alternatives proposed by distance alone.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The ranker's score; null for booking alternatives proposed by distance alone.
     pub score: Option<f64>,
 }
 
@@ -164,11 +163,12 @@ impl App {
     /// conversion ([`crate::conversion`]).
     pub(crate) fn served(&self, users: &[UserId], ranker: &'static str, kind: &'static str, items: Vec<ServedItem>) {
         let Some(&user_id) = users.first() else { return };
+        // One time for both: other servers order their answers against this one by it.
+        let at = self.now();
         if kind != "people" {
             let venues: Vec<VenueId> = items.iter().filter_map(|i| i.venue_id).collect();
-            self.telemetry.record_served(ranker, users, &venues);
+            self.telemetry.record_served(ranker, users, &venues, at);
         }
-        let at = self.now();
         let members = if users.len() > 1 { users.to_vec() } else { Vec::new() };
         let server = self.telemetry.server().to_string();
         let served = RecommendationServed { server, request_id: Uuid::now_v7(), user_id, members, ranker, kind, items };

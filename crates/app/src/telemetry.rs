@@ -225,9 +225,10 @@ impl Telemetry {
         &self.server
     }
 
-    /// Records a venue answer of `ranker` that showed `venues` to each of `users`.
-    pub fn record_served(&self, ranker: &str, users: &[Uuid], venues: &[Uuid]) {
-        locked(&self.conversions).served(ranker, users, venues, unix_now());
+    /// Records a venue answer of `ranker` that showed `venues` to each of `users` at `at` (the
+    /// time its `recommendation.served` event carries).
+    pub fn record_served(&self, ranker: &str, users: &[Uuid], venues: &[Uuid], at: domain::Timestamp) {
+        locked(&self.conversions).served(ranker, users, venues, unix_secs(at));
     }
 
     /// Reads a `recommendation.served` event from the bus. This server's own answers were
@@ -238,8 +239,8 @@ impl Telemetry {
     /// server id, on both servers alike.
     fn record_served_elsewhere(&self, event: &domain::Event) {
         #[derive(serde::Deserialize)]
-        struct Served {
-            server: String,
+        struct Served<'a> {
+            server: &'a str,
             user_id: Uuid,
             #[serde(default)]
             members: Vec<Uuid>,
@@ -257,14 +258,14 @@ impl Telemetry {
         {
             return;
         }
-        let Ok(served) = event.data.parse::<Served>() else { return };
+        let Ok(served) = serde_json::from_str::<Served<'_>>(text) else { return };
         if served.kind == "people" {
             return;
         }
         let users = if served.members.is_empty() { vec![served.user_id] } else { served.members };
         let venues: Vec<Uuid> = served.items.iter().filter_map(|i| i.venue_id).collect();
-        let at = u64::try_from(event.timestamp.timestamp()).unwrap_or(0);
-        let wins_tie = served.server > self.server;
+        let at = unix_secs(event.timestamp);
+        let wins_tie = served.server > self.server.as_str();
         locked(&self.conversions).superseded(&users, &venues, at, wins_tie);
     }
 
@@ -307,7 +308,7 @@ impl Telemetry {
         };
         if let Some(kind) = kind {
             // When it happened (the write's time), not when the bus delivered it.
-            let at = u64::try_from(event.timestamp.timestamp()).unwrap_or(0);
+            let at = unix_secs(event.timestamp);
             locked(&self.conversions).converted(t.user_id, t.venue_id, kind, at);
         }
     }
@@ -380,7 +381,12 @@ impl Telemetry {
 
 /// Seconds since the Unix epoch, by the wall clock (conversions compare it with event times).
 fn unix_now() -> u64 {
-    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
+    unix_secs(chrono::Utc::now())
+}
+
+/// Seconds since the Unix epoch of `at` (0 before it).
+fn unix_secs(at: domain::Timestamp) -> u64 {
+    u64::try_from(at.timestamp()).unwrap_or(0)
 }
 
 /// Sets the `luna_*` Prometheus series from a snapshot (what `/metrics` exports).
@@ -450,7 +456,7 @@ mod tests {
     fn interactions_interests_and_created_bookings_are_conversions_and_other_events_are_not() {
         let t = Telemetry::new(LiveSettings::default());
         let (user, venues) = (Uuid::now_v7(), [Uuid::now_v7(), Uuid::now_v7()]);
-        t.record_served("seed2", &[user], &venues);
+        t.record_served("seed2", &[user], &venues, chrono::Utc::now());
         let event = |kind: &str, data: serde_json::Value| domain::Event {
             id: "1-0".into(),
             source_id: None,
@@ -502,17 +508,19 @@ mod tests {
             };
             event(crate::reco_service::SERVED_EVENT, domain::Payload::of(&s).unwrap(), at)
         };
-        a.record_served("default", &[user], &venues);
+        a.record_served("default", &[user], &venues, now);
         // A's own answer, however late it is delivered, never supersedes A's showings.
         a.record_event(&served(&a, vec![], venues[0], now + chrono::Duration::seconds(5)));
         // B showed venue 1 (to a group of the user and a friend) after A did.
-        b.record_served("group", &[user, friend], &venues[1..]);
-        let later = served(&b, vec![user, friend], venues[1], now + chrono::Duration::seconds(1));
+        // Two seconds on: a second boundary between `now` and A's record cannot make a tie.
+        let later = now + chrono::Duration::seconds(2);
+        b.record_served("group", &[user, friend], &venues[1..], later);
+        let later = served(&b, vec![user, friend], venues[1], later);
         a.record_event(&later);
         b.record_event(&later);
         let liked = |v: Uuid| {
             let data = serde_json::json!({"user_id": user, "venue_id": v, "interaction_type": "like"});
-            event("interaction.recorded", domain::Payload::of(&data).unwrap(), now + chrono::Duration::seconds(2))
+            event("interaction.recorded", domain::Payload::of(&data).unwrap(), now + chrono::Duration::seconds(3))
         };
         for t in [&a, &b] {
             t.record_event(&liked(venues[0]));

@@ -127,7 +127,8 @@ pub enum EventPayload {
     /// Published straight on the bus (not stored) when a user shares where they are.
     #[serde(rename = "user.location_updated")]
     LocationUpdated(LocationUpdate),
-    /// Published straight on the bus (not stored) with every recommendation answer.
+    /// Published straight on the bus (not stored) with every recommendation answer, and with the
+    /// venues proposed when a booking is refused.
     #[serde(rename = "recommendation.served")]
     RecommendationServed(RecommendationServed),
 }
