@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::stream_support::{RedisPrefix, Setup, StreamServer, TestDb, production_urls, quick_live};
+use crate::stream_support::{StreamServer, two_servers};
 
 /// Polls `path` on `server` until `ok` holds (or fails after 10 s).
 async fn eventually(server: &StreamServer, path: &str, ok: impl Fn(&Value) -> bool) -> Value {
@@ -24,21 +24,13 @@ async fn eventually(server: &StreamServer, path: &str, ok: impl Fn(&Value) -> bo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_like_written_through_one_server_changes_the_other_servers_recommendations() {
-    let Some((_, redis_url)) = production_urls() else {
-        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
-        return;
-    };
-    let db = TestDb::create(Setup::Production).await.expect("database");
-    let prefix = RedisPrefix::new(&redis_url);
-    let a = StreamServer::start(store::connect(&db.url).await.unwrap(), prefix.connect(&redis_url).await, quick_live())
-        .await;
-    let b = StreamServer::start(store::connect(&db.url).await.unwrap(), prefix.connect(&redis_url).await, quick_live())
-        .await;
+    let Some(servers) = two_servers().await else { return };
+    let (a, b) = (&servers.a, &servers.b);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let users = [a.create_user("rtwo1").await, a.create_user("rtwo2").await, a.create_user("rtwo3").await];
     let venues = [a.create_venue("One").await, a.create_venue("Two").await, a.create_venue("Three").await];
     let path = format!("/api/v1/recommendations/{}/venues?ranker=popularity&limit=3&lat=40.73&lng=-73.99", users[0]);
-    let before = eventually(&b, &path, |v| v["venues"].as_array().is_some_and(|l| l.len() == 3)).await;
+    let before = eventually(b, &path, |v| v["venues"].as_array().is_some_and(|l| l.len() == 3)).await;
     let last = before["venues"][2]["venue_id"].as_str().unwrap().to_string();
     assert!(venues.contains(&last));
     for u in &users[1..] {
@@ -46,7 +38,7 @@ async fn a_like_written_through_one_server_changes_the_other_servers_recommendat
         let res = a.client.post(a.url(&format!("/venues/{last}/interactions"))).json(&body).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::CREATED);
     }
-    eventually(&b, &path, |v| v["venues"][0]["venue_id"] == last.as_str()).await;
+    eventually(b, &path, |v| v["venues"][0]["venue_id"] == last.as_str()).await;
 }
 
 /// Writes a `kind` interaction of `user` with `venue` through `server`.
@@ -59,26 +51,15 @@ async fn interact(server: &StreamServer, user: &str, venue: &str, kind: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conversion_is_credited_once_by_the_server_that_showed_the_venue_last() {
-    let Some((_, redis_url)) = production_urls() else {
-        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
-        return;
-    };
-    let db = TestDb::create(Setup::Production).await.expect("database");
-    let prefix = RedisPrefix::new(&redis_url);
-    let a = StreamServer::start(store::connect(&db.url).await.unwrap(), prefix.connect(&redis_url).await, quick_live())
-        .await;
-    let b = StreamServer::start(store::connect(&db.url).await.unwrap(), prefix.connect(&redis_url).await, quick_live())
-        .await;
+    let Some(servers) = two_servers().await else { return };
+    let (a, b) = (&servers.a, &servers.b);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (a_id, b_id) = (a.app.telemetry.server().to_string(), b.app.telemetry.server().to_string());
-    let neighbour = |handle: &'static str| {
-        let a = &a;
-        async move {
-            let body = json!({"handle": handle, "name": handle, "home_lat": 40.731, "home_lng": -73.99});
-            let res = a.client.post(a.url("/api/v1/users")).json(&body).send().await.unwrap();
-            assert_eq!(res.status(), StatusCode::CREATED);
-            res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
-        }
+    let neighbour = |handle: &'static str| async move {
+        let body = json!({"handle": handle, "name": handle, "home_lat": 40.731, "home_lng": -73.99});
+        let res = a.client.post(a.url("/api/v1/users")).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
     };
     let (user, marker) = (neighbour("shown_twice").await, neighbour("shown_once").await);
     let venue = a.create_venue("Shown Twice").await;
@@ -86,10 +67,10 @@ async fn a_conversion_is_credited_once_by_the_server_that_showed_the_venue_last(
     let mut served = a.sse("/api/v1/admin/streams/subscribe/recommendations", None).await;
     let mut metrics = a.sse("/api/v1/admin/streams/subscribe/metrics", None).await;
     // A shows the venue to both users; B shows it to the first one a second later.
-    eventually(&a, &format!("/reco/venues/{user}?limit=10"), shows).await;
-    eventually(&a, &format!("/reco/venues/{marker}?limit=10"), shows).await;
+    eventually(a, &format!("/reco/venues/{user}?limit=10"), shows).await;
+    eventually(a, &format!("/reco/venues/{marker}?limit=10"), shows).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    eventually(&b, &format!("/api/v1/recommendations/{user}/venues?limit=10"), |v| shows(&v["venues"])).await;
+    eventually(b, &format!("/api/v1/recommendations/{user}/venues?limit=10"), |v| shows(&v["venues"])).await;
     // A's single bus reader has passed B's answer on to A's watcher before anything later.
     served
         .until(|f| {
@@ -102,11 +83,11 @@ async fn a_conversion_is_credited_once_by_the_server_that_showed_the_venue_last(
         let list = (data["server"] == server).then(|| data["recommendation_conversion"].as_array().cloned())??;
         list.into_iter().find(|r| r["ranker"] == name)
     };
-    interact(&a, &user, &venue, "like").await;
+    interact(a, &user, &venue, "like").await;
     metrics.until(|f| ranker(f, &b_id, "default").is_some_and(|r| r["liked"] == 1)).await;
     // The marker's visit is written after the like reached the bus, so A reads it later: once A
     // counts it, A has read the like too.
-    interact(&a, &marker, &venue, "visit").await;
+    interact(a, &marker, &venue, "visit").await;
     let frames = metrics.until(|f| ranker(f, &a_id, "seed2").is_some_and(|r| r["visited"] == 1)).await;
     let seed2 = ranker(frames.last().unwrap(), &a_id, "seed2").unwrap();
     assert_eq!(seed2["liked"], 0, "B showed the venue to the user last: A does not credit the like: {seed2}");

@@ -227,6 +227,32 @@ impl Drop for StreamServer {
     }
 }
 
+/// Two servers on one fresh PostgreSQL database and one Redis, with what keeps them alive.
+pub struct TwoServers {
+    pub a: StreamServer,
+    pub b: StreamServer,
+    pub _db: TestDb,
+    pub _redis: RedisPrefix,
+}
+
+/// Two servers sharing the production services; `None` (with a note) when they are not
+/// configured.
+pub async fn two_servers() -> Option<TwoServers> {
+    let Some((_, redis_url)) = production_urls() else {
+        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
+        return None;
+    };
+    let db = TestDb::create(Setup::Production).await.expect("database");
+    let prefix = RedisPrefix::new(&redis_url);
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let store = store::connect(&db.url).await.expect("store");
+        servers.push(StreamServer::start(store, prefix.connect(&redis_url).await, quick_live()).await);
+    }
+    let (b, a) = (servers.pop().expect("b"), servers.pop().expect("a"));
+    Some(TwoServers { a, b, _db: db, _redis: prefix })
+}
+
 /// A server on a fresh database of `setup` and its bus, with what keeps them alive.
 pub struct Spawned {
     pub server: StreamServer,

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::stream_support::{RedisPrefix, Setup, SseClient, StreamServer, TestDb, production_urls, quick_live};
+use crate::stream_support::{SseClient, two_servers};
 
 const WRITES: usize = 200;
 const USERS: &str = "/api/v1/admin/streams/subscribe/user_actions";
@@ -40,24 +40,16 @@ fn summary(name: &str, mut delays: Vec<Duration>) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_through_one_server_shows_up_promptly_once_and_in_order_on_the_other() {
-    let Some((_, redis_url)) = production_urls() else {
-        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
-        return;
-    };
-    let db = TestDb::create(Setup::Production).await.expect("database");
-    let prefix = RedisPrefix::new(&redis_url);
-    let a = StreamServer::start(store::connect(&db.url).await.unwrap(), prefix.connect(&redis_url).await, quick_live())
-        .await;
-    let b = StreamServer::start(store::connect(&db.url).await.unwrap(), prefix.connect(&redis_url).await, quick_live())
-        .await;
+    let Some(servers) = two_servers().await else { return };
+    let (a, b) = (&servers.a, &servers.b);
     let (mut on_a, mut on_b) = (a.sse(USERS, None).await, b.sse(USERS, None).await);
     let (mut seen_a, mut seen_b) = (Vec::new(), Vec::new());
     let (mut a_to_b, mut b_to_a, mut round_trips) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..WRITES {
         let handle = format!("two{i:03}");
         let (writer, watcher, seen, delays) = match i % 2 {
-            0 => (&a, &mut on_b, &mut seen_b, &mut a_to_b),
-            _ => (&b, &mut on_a, &mut seen_a, &mut b_to_a),
+            0 => (a, &mut on_b, &mut seen_b, &mut a_to_b),
+            _ => (b, &mut on_a, &mut seen_a, &mut b_to_a),
         };
         let start = Instant::now();
         writer.create_user(&handle).await;
