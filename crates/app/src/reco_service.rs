@@ -56,7 +56,7 @@ pub struct RecommendationServed {
 }
 
 /// One item of a served answer: a venue or a person, with its score.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ServedItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub venue_id: Option<Uuid>,

@@ -245,11 +245,7 @@ impl Telemetry {
             #[serde(default)]
             members: Vec<Uuid>,
             kind: String,
-            items: Vec<Item>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Item {
-            venue_id: Option<Uuid>,
+            items: Vec<crate::reco_service::ServedItem>,
         }
         let text = event.data.get();
         if text
