@@ -4,8 +4,10 @@
 
 use app::seed::SeedOptions;
 use app::sim::{MetricsSnapshot, RunOptions, ScenarioId, SimStatus, Simulator, Speed};
-use app::{App, AppSettings};
+use app::{App, AppSettings, VenueSearch};
 use chrono::{TimeZone, Utc};
+use domain::PageRequest;
+use domain::venue::VenuePatchInput;
 
 /// A fresh SQLite database with a seeded city of `users` users and `users / 2` venues.
 async fn seeded_app(users: usize) -> (App, tempfile::TempDir) {
@@ -30,7 +32,12 @@ struct Outcome {
 /// Runs `scenario` on a fresh city from `start` (UTC) for `hours` simulated hours.
 async fn run(scenario: ScenarioId, seed: u64, start: (u32, u32, u32), hours: i64) -> Outcome {
     let (app, _dir) = seeded_app(100).await;
-    let sim = Simulator::new(app);
+    run_on(&app, scenario, seed, start, hours).await
+}
+
+/// Runs `scenario` on `app`'s city (100 users) from `start` (UTC) for `hours` simulated hours.
+async fn run_on(app: &App, scenario: ScenarioId, seed: u64, start: (u32, u32, u32), hours: i64) -> Outcome {
+    let sim = Simulator::new(app.clone());
     let opts = RunOptions {
         scenario,
         speed: Speed::Max,
@@ -96,6 +103,7 @@ async fn the_simulators_actions_are_ordinary_writes_through_the_services() {
     assert_eq!(after.bookings - before.bookings, m.bookings.confirmed);
     assert!(m.bookings.confirmed > 0 && m.social.plans_created > 0, "{:?} {:?}", m.bookings, m.social);
     assert_eq!(m.bookings.confirmed + m.bookings.refused + m.bookings.failed, m.bookings.attempted);
+    assert!(m.bookings.alternatives_tried <= m.bookings.refused, "{:?}", m.bookings);
     assert!(m.writes > 0 && m.reads > 0, "{m:?}");
     let r = &m.recommendations;
     assert_eq!(r.source, "default");
@@ -151,4 +159,38 @@ async fn a_concert_night_pulls_demand_toward_the_venues_around_the_event() {
     let normal = run(ScenarioId::Normal, 4, FRIDAY_6PM, 3).await.metrics;
     let concert = run(ScenarioId::ConcertNight, 4, FRIDAY_6PM, 3).await.metrics;
     assert!(share(&concert) > 2.0 * share(&normal), "{} vs {}", share(&concert), share(&normal));
+}
+
+/// Every venue of `app`'s city made to seat `capacity`.
+async fn shrink_venues(app: &App, capacity: i32) {
+    let page =
+        app.search_venues(VenueSearch::default(), PageRequest { limit: 100, after: None }).await.expect("venues");
+    assert_eq!(page.items.len(), 50);
+    for v in page.items {
+        let patch = VenuePatchInput { capacity: Some(capacity), ..VenuePatchInput::default() };
+        app.update_venue(v.id, patch).await.expect("shrink venue");
+    }
+}
+
+#[tokio::test]
+async fn refused_users_often_try_an_alternative_the_refusal_proposed_and_the_same_seed_tries_the_same() {
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let (app, _dir) = seeded_app(100).await;
+        shrink_venues(&app, 6).await;
+        let before = app.store.counts().await.expect("counts").bookings;
+        let run = run_on(&app, ScenarioId::LunchRush, 3, MONDAY_10AM, 4).await;
+        let b = &run.metrics.bookings;
+        assert!(b.refused >= 10, "too few refusals to prove anything: {b:?}");
+        // Tries are attempts of their own, each logged as a `book` line and, once confirmed, a
+        // booking row like any other.
+        assert!(b.alternatives_tried > 0 && b.alternatives_tried <= b.refused, "{b:?}");
+        assert!(b.alternatives_confirmed > 0 && b.alternatives_confirmed <= b.alternatives_tried, "{b:?}");
+        let book_lines = run.log.iter().filter(|l| l.split(' ').nth(2) == Some("book")).count();
+        assert_eq!(book_lines as u64, b.attempted);
+        assert_eq!(app.store.counts().await.expect("counts").bookings - before, b.confirmed);
+        runs.push(run);
+    }
+    assert_eq!(runs[0].log, runs[1].log);
+    assert_eq!(runs[0].metrics.bookings, runs[1].metrics.bookings);
 }

@@ -111,7 +111,18 @@ export interface SimMetrics {
   actions_total: number;
   actions_per_second: number;
   recent_actions_per_second: number;
-  bookings: { attempted: number; confirmed: number; failed: number; cancelled: number };
+  bookings: {
+    attempted: number;
+    confirmed: number;
+    failed: number;
+    cancelled: number;
+    /** Attempts a venue refused (full, or closed then). */
+    refused: number;
+    /** Refusals after which the user tried an alternative the refusal proposed. */
+    alternatives_tried: number;
+    /** Those tries that were booked. */
+    alternatives_confirmed: number;
+  };
   recommendations: {
     source: string;
     requests: number;

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import type { SimState } from '../api/types';
+import type { SimMetrics, SimState } from '../api/types';
 import { json, mockFetch } from '../test/fetch';
 import { SimulationPanel } from './SimulationPanel';
 
@@ -88,5 +88,19 @@ describe('SimulationPanel', () => {
     expect(screen.getByRole('button', { name: '▶ Resume' })).toBeInTheDocument();
     fireEvent.click(screen.getByRole('button', { name: '■ Stop' }));
     expect(await screen.findByText('nothing is running')).toBeInTheDocument();
+  });
+
+  it('shows refused bookings and the alternatives users tried and booked instead', async () => {
+    mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
+    const metrics = {
+      recent_actions_per_second: 40,
+      bookings: { attempted: 90, confirmed: 60, failed: 0, cancelled: 2, refused: 30, alternatives_tried: 17, alternatives_confirmed: 14 },
+    } as SimMetrics;
+    render(<SimulationPanel state={running} metrics={metrics} onChanged={() => {}} />);
+    await screen.findByRole('option', { name: 'Normal Day' });
+    const figure = (label: string) => screen.getByText(label).nextElementSibling?.textContent;
+    expect(figure('refused')).toBe('30');
+    expect(figure('tried instead')).toBe('17');
+    expect(figure('booked instead')).toBe('14');
   });
 });

@@ -1,6 +1,7 @@
 // Simulation controls and state: start a run (scenario, users, speed, seed, duration), pause,
 // resume, stop, reset, change the speed live, trigger a scenario mid-run; what the simulator
-// reports (status, simulated clock, users, events, bookings, invites, actions per second).
+// reports (status, simulated clock, users, events, bookings, invites, actions per second, refused
+// bookings and the alternatives users tried and booked instead).
 
 import { useEffect, useRef, useState } from 'react';
 
@@ -132,6 +133,9 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
         <Figure label="bookings" value={state ? fmt(state.bookings_created) : '–'} />
         <Figure label="invites" value={state ? fmt(state.invites_sent) : '–'} />
         <Figure label="sim minutes" value={state ? fmt(state.ticks) : '–'} />
+        <Figure label="refused" value={metrics ? fmt(metrics.bookings.refused) : '–'} />
+        <Figure label="tried instead" value={metrics ? fmt(metrics.bookings.alternatives_tried) : '–'} />
+        <Figure label="booked instead" value={metrics ? fmt(metrics.bookings.alternatives_confirmed) : '–'} />
       </div>
 
       <div className="space-y-2">

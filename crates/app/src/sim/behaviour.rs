@@ -77,6 +77,9 @@ pub struct Reactions {
     pub answer_inbox: f64,
     /// How far ahead a stated interest or plan is, in hours (min, max).
     pub lead_hours: (u32, u32),
+    /// When the venue is full, tries one of the alternatives the refusal proposed (another
+    /// time there, or a similar venue nearby) instead of giving up.
+    pub take_alternative: f64,
 }
 
 /// The reactions of the seven personas, in the order of `PROFILES` (social butterfly, foodie,
@@ -93,6 +96,7 @@ pub const REACTIONS: [Reactions; 7] = [
         accept_friend_request: 0.90,
         answer_inbox: 0.85,
         lead_hours: (2, 48),
+        take_alternative: 0.70,
     },
     Reactions {
         views_per_browse: (2, 4),
@@ -105,6 +109,7 @@ pub const REACTIONS: [Reactions; 7] = [
         accept_friend_request: 0.70,
         answer_inbox: 0.60,
         lead_hours: (6, 96),
+        take_alternative: 0.45,
     },
     Reactions {
         views_per_browse: (1, 2),
@@ -117,6 +122,7 @@ pub const REACTIONS: [Reactions; 7] = [
         accept_friend_request: 0.50,
         answer_inbox: 0.70,
         lead_hours: (12, 72),
+        take_alternative: 0.35,
     },
     Reactions {
         views_per_browse: (1, 3),
@@ -129,6 +135,7 @@ pub const REACTIONS: [Reactions; 7] = [
         accept_friend_request: 0.85,
         answer_inbox: 0.90,
         lead_hours: (24, 168),
+        take_alternative: 0.75,
     },
     Reactions {
         views_per_browse: (1, 3),
@@ -141,6 +148,7 @@ pub const REACTIONS: [Reactions; 7] = [
         accept_friend_request: 0.75,
         answer_inbox: 0.55,
         lead_hours: (1, 6),
+        take_alternative: 0.80,
     },
     Reactions {
         views_per_browse: (1, 2),
@@ -153,6 +161,7 @@ pub const REACTIONS: [Reactions; 7] = [
         accept_friend_request: 0.55,
         answer_inbox: 0.50,
         lead_hours: (2, 48),
+        take_alternative: 0.60,
     },
     Reactions {
         views_per_browse: (2, 4),
@@ -165,6 +174,7 @@ pub const REACTIONS: [Reactions; 7] = [
         accept_friend_request: 0.70,
         answer_inbox: 0.60,
         lead_hours: (4, 72),
+        take_alternative: 0.55,
     },
 ];
 
@@ -212,6 +222,7 @@ mod tests {
                 r.send_friend_request,
                 r.accept_friend_request,
                 r.answer_inbox,
+                r.take_alternative,
             ];
             assert!(p.iter().all(|x| (0.0..=1.0).contains(x)));
             assert!(r.views_per_browse.0 >= 1 && r.views_per_browse.0 <= r.views_per_browse.1);

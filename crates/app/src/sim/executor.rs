@@ -8,7 +8,8 @@
 //! booking services with the simulated time as "now" (`CreatePlan`, `AnswerInvitation`,
 //! `Book` with an idempotency key from its handle, `Cancel`, `NoShow`, `Attend` which
 //! completes the booking and logs a visit). A booking the venue refuses (full, or closed
-//! then) is [`Outcome::Refused`], counted apart from failures.
+//! then) is [`Outcome::Refused`], counted apart from failures; when it was full, what the
+//! refusal proposed instead comes back as [`Effect::Proposed`].
 
 use domain::interaction::InteractionInput;
 use domain::{BookingInput, BookingStatus, Id, InteractionType, PageRequest, PlanInput, Timestamp};
@@ -16,6 +17,7 @@ use engine::{Ranker, VenueQuery};
 
 use super::action::{Action, Handle};
 use super::world::{SimUser, World};
+use crate::booking::Alternatives;
 use crate::{App, AppError, AppResult, VenueSearch};
 
 /// The ranker simulated users get their recommendations from (named in the metrics).
@@ -47,6 +49,12 @@ pub enum Effect {
     FriendRequest(Id),
     Plan(Id),
     Booking(Id),
+    /// What a full venue's refusal proposed instead, in the order proposed: other times there,
+    /// and other venues (world indices) at their times.
+    Proposed {
+        times: Vec<Timestamp>,
+        venues: Vec<(u32, Timestamp)>,
+    },
 }
 
 /// Runs actions for the users of a world against an app.
@@ -66,7 +74,13 @@ impl Executor<'_> {
         match self.run(&self.world.users[user as usize], at, action).await {
             Ok(Some((write, effect))) => (Outcome::Done { write }, effect),
             Ok(None) => (Outcome::Unavailable, Effect::None),
-            Err(e @ AppError::NoRoom(_)) => (Outcome::Refused(e.to_string()), Effect::None),
+            Err(e @ AppError::NoRoom(_)) => {
+                let proposed = match &e {
+                    AppError::NoRoom(no) => self.proposed(&no.alternatives),
+                    _ => Effect::None,
+                };
+                (Outcome::Refused(e.to_string()), proposed)
+            }
             Err(e @ AppError::Invalid(_)) if matches!(action, Action::Book { .. }) => {
                 (Outcome::Refused(e.to_string()), Effect::None)
             }
@@ -196,6 +210,18 @@ impl Executor<'_> {
         };
         self.app.record_interaction(venue_id, input).await?;
         Ok(())
+    }
+
+    /// A refusal's alternatives in world terms (venues created after the run started are left
+    /// out).
+    fn proposed(&self, alternatives: &Alternatives) -> Effect {
+        let times = alternatives.times.iter().map(|t| t.booking_time).collect();
+        let venues = alternatives
+            .venues
+            .iter()
+            .filter_map(|v| Some((*self.world.venue_index.get(&v.venue_id)?, v.booking_time)))
+            .collect();
+        Effect::Proposed { times, venues }
     }
 
     /// World indices of venue ids (venues created after the run started are left out).

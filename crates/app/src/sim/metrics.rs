@@ -35,6 +35,11 @@ pub struct BookingMetrics {
     pub failed: u64,
     /// Attempts the venue refused (full, or closed then).
     pub refused: u64,
+    /// Refusals after which the user tried one of the alternatives proposed (another time there
+    /// or a similar venue nearby); each try is an attempt of its own too.
+    pub alternatives_tried: u64,
+    /// Those tries that were confirmed.
+    pub alternatives_confirmed: u64,
     /// Attempts not made because the booking service is not available yet.
     pub skipped_unavailable: u64,
     pub cancelled: u64,
@@ -172,6 +177,14 @@ impl Metrics {
     /// A recommendation list of `n` venues was shown.
     pub fn shown(&self, n: usize) {
         self.with(|m| m.snap.recommendations.shown += n as u64);
+    }
+
+    /// A refused user tried a proposed alternative; `confirmed` when it was booked.
+    pub fn alternative_tried(&self, confirmed: bool) {
+        self.with(|m| {
+            m.snap.bookings.alternatives_tried += 1;
+            m.snap.bookings.alternatives_confirmed += u64::from(confirmed);
+        });
     }
 
     /// A clicked recommendation led to an intent to go.

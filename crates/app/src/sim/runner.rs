@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use domain::Timestamp;
 use futures::StreamExt;
-use rand::SeedableRng;
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use synth::personas::PROFILES;
@@ -21,15 +21,15 @@ use tokio::sync::{Notify, watch};
 
 use super::RunOptions;
 use super::action::{Action, ActionLog, Handle};
-use super::behaviour::session_chance;
+use super::behaviour::{REACTIONS, session_chance};
 use super::clock::{Pacer, Speed, TICK_SECONDS, tick_time};
 use super::control::publish;
-use super::executor::{Effect, Executor, RECOMMENDER};
+use super::executor::{Effect, Executor, Outcome, RECOMMENDER};
 use super::metrics::Metrics;
-use super::scenario::{LocalTime, ScenarioId, Schedule};
+use super::scenario::{LocalTime, ScenarioId, Schedule, Surge};
 use super::session::{InboxItem, Session, SessionAt, SessionOutput, UserState};
 use super::state::{Progress, SimStatus};
-use super::world::World;
+use super::world::{World, pick_weighted};
 use crate::App;
 
 /// Pending items kept per user at most (older ones are dropped, left pending in the store).
@@ -277,7 +277,44 @@ impl Runner {
         let (outcome, effect) = exec.execute(user, at, &action).await;
         let near = action.venue().is_some_and(|v| self.world.near_event(v));
         self.shared.metrics.record(&action, &outcome, local.hour, near);
+        // A full venue proposed alternatives: the user may try one (once; a second refusal
+        // ends it).
+        if let Some(retry) = self.alternative(user, &action, &effect, self.schedule.surge(at, local)) {
+            self.log.push(tick, user, &retry);
+            let (outcome, effect) = exec.execute(user, at, &retry).await;
+            let near = retry.venue().is_some_and(|v| self.world.near_event(v));
+            self.shared.metrics.record(&retry, &outcome, local.hour, near);
+            self.shared.metrics.alternative_tried(matches!(outcome, Outcome::Done { .. }));
+            self.apply(tick, user, &retry, effect);
+        }
         self.apply(tick, user, &action, effect);
+    }
+
+    /// Whether a user whose booking a full venue refused tries one of the alternatives it
+    /// proposed, and which: a new booking attempt, or `None` if they give up (or nothing was
+    /// refused). Drawn from the refused booking's own generator with the persona's
+    /// `take_alternative`; each option is weighed by how much the user likes its venue now, and
+    /// another time by how near it is to the time they asked for (each hour away halves it).
+    fn alternative(&mut self, user: u32, action: &Action, effect: &Effect, surge: &Surge) -> Option<Action> {
+        let (Action::Book { booking, venue, at: asked, party }, Effect::Proposed { times, venues }) = (action, effect)
+        else {
+            return None;
+        };
+        let u = &self.world.users[user as usize];
+        let stream = u64::from(booking.owner) << 32 | u64::from(booking.seq);
+        let mut rng = ChaCha8Rng::seed_from_u64(key(self.seed, 4, stream, 0));
+        if !rng.random_bool(REACTIONS[u.persona].take_alternative) {
+            return None;
+        }
+        let options: Vec<(u32, Timestamp)> = times.iter().map(|&t| (*venue, t)).chain(venues.iter().copied()).collect();
+        let weights: Vec<f64> = options
+            .iter()
+            .map(|&(v, t)| self.world.appeal(u, v, surge) * 0.5f64.powf((t - *asked).num_minutes().abs() as f64 / 60.0))
+            .collect();
+        let (venue, at) = options[pick_weighted(&weights, &mut rng)?];
+        let state = &mut self.states[user as usize];
+        state.next_seq += 1;
+        Some(Action::Book { booking: Handle { owner: user, seq: state.next_seq }, venue, at, party: *party })
     }
 
     /// Hands an effect to the users it concerns.
