@@ -4,15 +4,18 @@
 //! it). Answers are recorded where they are served, so each server reports its own answers;
 //! conversions come from the bus, so a like that another server took still counts for the
 //! answer this one served. Last touch wins: a venue shown again, by any ranker on any server,
-//! is credited to the latest answer. Another server's answers arrive on the bus and drop this
-//! server's earlier showings of the same venues to the same users ([`Conversions::superseded`]),
-//! so when one user's requests are spread over several servers, only the last to show a venue
-//! credits what the user did with it, and the dashboard's sum over servers counts it once.
-//! (Answers and actions travel on different channels: an action this server reads before
-//! another server's later answer, within the moment between them or while catching up after a
-//! lag, which reads channel by channel, is still credited by both.) A watcher that lags reads
-//! what it missed back from the bus's history (`stats::watch`), so no action is lost while the
-//! history holds it. Each (answer, venue, kind) converts at most once.
+//! is credited to the latest answer. Another server's answers arrive on the bus and end this
+//! server's earlier showings of the same venues to the same users ([`Conversions::superseded`]):
+//! what the user did from then on is the other server's to credit, what they did before stays
+//! this one's. So when one user's requests are spread over several servers, each action is
+//! credited by the one server that last showed the venue before it, and the dashboard's sum
+//! over servers counts it once. Answers and actions travel on different channels, so an action
+//! may be read before an answer that came earlier: actions are held for [`HOLD_SECS`] before
+//! they are credited, time for every answer before them to arrive. (One read later than that,
+//! while catching up after a long lag, which reads channel by channel, may still be credited
+//! by two servers.) A watcher that lags reads what it missed back from the bus's history
+//! (`stats::watch`), so no action is lost while the history holds it. Each (answer, venue,
+//! kind) converts at most once.
 
 use std::collections::VecDeque;
 
@@ -35,6 +38,12 @@ pub const MAX_PENDING: usize = 500_000;
 const ELSEWHERE_SECS: u32 = CLOCK_SLACK_SECS + 2;
 /// Other servers' recent showings remembered at most (the oldest go first beyond it).
 const MAX_ELSEWHERE: usize = 200_000;
+/// How long an action read from the bus waits before it is credited, seconds of this server's
+/// clock: beyond the clock slack, a second for another server's answer from before the action
+/// to cross the bus.
+pub const HOLD_SECS: u64 = CLOCK_SLACK_SECS as u64 + 1;
+/// Actions held at most; beyond it the oldest are credited early.
+const MAX_HELD: usize = 200_000;
 
 /// What a user did with a venue they were shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,10 +70,6 @@ impl Conversion {
     }
 }
 
-/// The `done` of a showing that another server's later answer superseded: every kind is done,
-/// so it converts no more, and it leaves the map when its time comes like any other.
-const SUPERSEDED: u8 = 0b1111;
-
 /// One ranker's figures since the server started.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct RankerConversion {
@@ -88,12 +93,37 @@ pub struct RankerConversion {
 }
 
 /// A venue shown to a user: by which ranker (an index into the tallies), when (Unix seconds),
-/// and which conversions it has had. Eight bytes: the map is as large as the cap, and
-/// serving an answer touches one entry per venue, so a small entry is fewer cache misses.
+/// which conversions it has had, how many actions on it are held, and when another server's
+/// later answer ended it (0 while it is the last). Twelve bytes: the map is as large as the
+/// cap, and serving an answer touches one entry per venue, so a small entry is fewer cache
+/// misses.
 #[derive(Debug, Clone, Copy)]
 struct Shown {
     ranker: u16,
     done: u8,
+    held: u8,
+    at: u32,
+    until: u32,
+}
+
+impl Shown {
+    /// Whether an action at `at` (Unix seconds) is this showing's to credit: not before it, not
+    /// after the window, and not from when another server's answer took over. Both use the clock
+    /// slack alike, so of two servers' showings exactly one takes it.
+    fn owns(&self, at: u32) -> bool {
+        at + CLOCK_SLACK_SECS >= self.at
+            && u64::from(at.saturating_sub(self.at)) <= WINDOW_SECS
+            && (self.until == 0 || at + CLOCK_SLACK_SECS < self.until)
+    }
+}
+
+/// An action waiting to be credited: when (this server's clock), on which pair, what, and when
+/// it happened.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    due: u64,
+    key: u64,
+    kind: Conversion,
     at: u32,
 }
 
@@ -140,17 +170,21 @@ pub struct Conversions {
     /// Other servers' showings of the last [`ELSEWHERE_SECS`], and their order (likewise).
     elsewhere: FastMap<u64, Elsewhere>,
     elsewhere_order: VecDeque<(u32, u64)>,
+    /// Actions waiting [`HOLD_SECS`] to be credited, in the order read.
+    held: VecDeque<Held>,
+    hold: u64,
 }
 
 impl Default for Conversions {
     fn default() -> Self {
-        Self::with_cap(MAX_PENDING)
+        Self::new(MAX_PENDING, HOLD_SECS)
     }
 }
 
 impl Conversions {
-    /// Keeps at most `cap` pairs waiting.
-    pub fn with_cap(cap: usize) -> Self {
+    /// Keeps at most `cap` pairs waiting, and holds each action `hold` seconds before crediting
+    /// it.
+    pub fn new(cap: usize, hold: u64) -> Self {
         Self {
             cap,
             tallies: Vec::new(),
@@ -158,6 +192,8 @@ impl Conversions {
             order: VecDeque::new(),
             elsewhere: FastMap::default(),
             elsewhere_order: VecDeque::new(),
+            held: VecDeque::new(),
+            hold,
         }
     }
 
@@ -177,25 +213,51 @@ impl Conversions {
         for &u in users {
             for &v in venues {
                 let key = pair(u, v);
+                // Actions held on the showing this one replaces are its own: credit them first.
+                if self.shown.get(&key).is_some_and(|s| s.held > 0) {
+                    self.release(u64::MAX);
+                }
                 // Another server's answer read before this one yet ordered after it still wins.
-                let done = if self.elsewhere.get(&key).is_some_and(|e| e.after(at)) { SUPERSEDED } else { 0 };
+                let until = self.elsewhere.get(&key).filter(|e| e.after(at)).map_or(0, |e| e.at.max(1));
+                let shown = Shown { ranker, at, done: 0, held: 0, until };
                 // Shown again in the same second: its queue entry is already there.
-                if self.shown.insert(key, Shown { ranker, at, done }).is_none_or(|old| old.at != at) {
+                if self.shown.insert(key, shown).is_none_or(|old| old.at != at) {
                     self.order.push_back((at, key));
                 }
             }
         }
+        self.release(now);
         self.forget(now);
     }
 
-    /// Credits what `user` did with `venue` at `now` (Unix seconds, when it happened) to the
-    /// answer that last showed it.
-    pub fn converted(&mut self, user: Uuid, venue: Uuid, kind: Conversion, now: u64) {
-        let Some(s) = self.shown.get_mut(&pair(user, venue)) else { return };
-        // Only what the user did after the answer, within the window, once per kind.
-        let at = secs(now);
-        if at + CLOCK_SLACK_SECS < s.at || u64::from(at.saturating_sub(s.at)) > WINDOW_SECS || s.done & kind.bit() != 0
-        {
+    /// What `user` did with `venue` at `at` (Unix seconds, when it happened), read at `now`
+    /// (this server's clock): credited [`HOLD_SECS`] later to the answer that last showed it
+    /// before then.
+    pub fn converted(&mut self, user: Uuid, venue: Uuid, kind: Conversion, at: u64, now: u64) {
+        let key = pair(user, venue);
+        if let Some(s) = self.shown.get_mut(&key) {
+            s.held = s.held.saturating_add(1);
+            self.held.push_back(Held { due: now.saturating_add(self.hold), key, kind, at: secs(at) });
+        }
+        self.release(now);
+    }
+
+    /// Credits the held actions due by `now` (and the oldest beyond the cap).
+    fn release(&mut self, now: u64) {
+        while let Some(&h) = self.held.front() {
+            if h.due > now && self.held.len() <= MAX_HELD {
+                break;
+            }
+            self.held.pop_front();
+            self.credit(h.key, h.kind, h.at);
+        }
+    }
+
+    /// Credits an action at `at` on a pair to the showing that owns it, once per kind.
+    fn credit(&mut self, key: u64, kind: Conversion, at: u32) {
+        let Some(s) = self.shown.get_mut(&key) else { return };
+        s.held = s.held.saturating_sub(1);
+        if !s.owns(at) || s.done & kind.bit() != 0 {
             return;
         }
         s.done |= kind.bit();
@@ -209,20 +271,23 @@ impl Conversions {
     }
 
     /// Another server showed `venues` to each of `users` at `at` (Unix seconds): this server's
-    /// showings of those pairs from before then no longer are the last touch and convert no
-    /// more (those of the same second too when `wins_tie`). It is remembered for a few seconds,
-    /// so an answer of this server recorded after it, but ordered before it, yields too. This
-    /// server's tallies are not touched: the other server counts its answer.
+    /// showings of those pairs from before then (of the same second too when `wins_tie`) are no
+    /// longer the last touch from then on; what the user did before still counts for them. It
+    /// is remembered for a few seconds, so an answer of this server recorded after it, but
+    /// ordered before it, yields too. This server's tallies are not touched: the other server
+    /// counts its answer.
     pub fn superseded(&mut self, users: &[Uuid], venues: &[Uuid], at: u64, wins_tie: bool) {
         let at = secs(at);
         let theirs = Elsewhere { at, wins_tie };
         for &u in users {
             for &v in venues {
                 let key = pair(u, v);
+                // The earliest later answer ends it (a second is never 0).
                 if let Some(s) = self.shown.get_mut(&key)
                     && theirs.after(s.at)
+                    && (s.until == 0 || at < s.until)
                 {
-                    s.done = SUPERSEDED;
+                    s.until = at.max(1);
                 }
                 // Keep the latest of other servers' showings (at a tie, the one that wins it).
                 let newer = self.elsewhere.get(&key).is_none_or(|e| (theirs.at, theirs.wins_tie) > (e.at, e.wins_tie));
@@ -249,6 +314,7 @@ impl Conversions {
 
     /// Every ranker's figures with their rates, by ranker name.
     pub fn figures(&mut self, now: u64) -> Vec<RankerConversion> {
+        self.release(now);
         self.forget(now);
         let mut out = self.tallies.clone();
         for t in &mut out {
@@ -297,14 +363,14 @@ mod tests {
     #[test]
     fn conversions_are_credited_to_the_ranker_that_last_showed_the_venue_once_each() {
         let (u, v) = (ids(2), ids(3));
-        let mut c = Conversions::default();
+        let mut c = Conversions::new(MAX_PENDING, 0);
         c.served("seed2", &u[..1], &v, 0);
         c.served("default", &u[..1], &v[..1], 10); // shown again: default now owns (u0, v0)
-        c.converted(u[0], v[0], Conversion::Viewed, 20);
-        c.converted(u[0], v[0], Conversion::Viewed, 21); // once per kind
-        c.converted(u[0], v[0], Conversion::Booked, 22);
-        c.converted(u[0], v[1], Conversion::Liked, 23);
-        c.converted(u[1], v[1], Conversion::Liked, 24); // never shown to u1
+        c.converted(u[0], v[0], Conversion::Viewed, 20, 20);
+        c.converted(u[0], v[0], Conversion::Viewed, 21, 21); // once per kind
+        c.converted(u[0], v[0], Conversion::Booked, 22, 22);
+        c.converted(u[0], v[1], Conversion::Liked, 23, 23);
+        c.converted(u[1], v[1], Conversion::Liked, 24, 24); // never shown to u1
         let f = c.figures(30);
         let by = |r: &str| f.iter().find(|t| t.ranker == r).cloned().expect(r);
         let d = by("default");
@@ -318,12 +384,12 @@ mod tests {
     #[test]
     fn what_was_done_before_the_answer_does_not_count_and_a_same_second_reshow_queues_once() {
         let (u, v) = (Uuid::now_v7(), Uuid::now_v7());
-        let mut c = Conversions::default();
+        let mut c = Conversions::new(MAX_PENDING, 0);
         c.served("default", &[u], &[v], 100);
         c.served("default", &[u], &[v], 100);
         assert_eq!(c.order.len(), 1);
-        c.converted(u, v, Conversion::Viewed, 90); // written before the answer, delivered late
-        c.converted(u, v, Conversion::Liked, 99); // within the slack of another server's clock
+        c.converted(u, v, Conversion::Viewed, 90, 100); // written before the answer, delivered late
+        c.converted(u, v, Conversion::Liked, 99, 100); // within the slack of another server's clock
         let d = &c.figures(100)[0];
         assert_eq!((d.answers, d.shown, d.viewed, d.liked), (2, 2, 0, 1));
     }
@@ -331,10 +397,10 @@ mod tests {
     #[test]
     fn a_group_answer_is_shown_to_every_member_and_late_conversions_do_not_count() {
         let (u, v) = (ids(3), ids(2));
-        let mut c = Conversions::default();
+        let mut c = Conversions::new(MAX_PENDING, 0);
         c.served("group", &u, &v, 0);
-        c.converted(u[2], v[1], Conversion::Visited, WINDOW_SECS);
-        c.converted(u[1], v[1], Conversion::Visited, WINDOW_SECS + 1);
+        c.converted(u[2], v[1], Conversion::Visited, WINDOW_SECS, WINDOW_SECS);
+        c.converted(u[1], v[1], Conversion::Visited, WINDOW_SECS + 1, WINDOW_SECS + 1);
         let g = &c.figures(WINDOW_SECS + 1)[0];
         assert_eq!((g.answers, g.shown, g.visited), (1, 6, 1));
         assert!(c.shown.is_empty() && c.order.is_empty(), "forgotten after the window");
@@ -343,7 +409,7 @@ mod tests {
     #[test]
     fn another_servers_later_answer_takes_the_pairs_it_showed() {
         let (u, v) = (ids(3), ids(3));
-        let mut c = Conversions::default();
+        let mut c = Conversions::new(MAX_PENDING, 0);
         c.served("default", &u[..2], &v, 100);
         // Another server showed v0 to both users, and v1 to u0, after this server did.
         c.superseded(&u[..2], &v[..1], 101, false);
@@ -354,7 +420,7 @@ mod tests {
         c.superseded(&u[..1], &v[2..3], 99, true);
         c.superseded(&u[2..], &v, 200, true); // never shown to u2 here
         for (user, venue) in [(0, 0), (1, 0), (0, 1), (1, 1), (1, 2), (0, 2)] {
-            c.converted(u[user], v[venue], Conversion::Viewed, 300);
+            c.converted(u[user], v[venue], Conversion::Viewed, 300, 300);
         }
         let d = &c.figures(300)[0];
         assert_eq!((d.answers, d.shown, d.viewed), (1, 6, 2), "kept: (u1, v1) and (u0, v2)");
@@ -364,7 +430,7 @@ mod tests {
     #[test]
     fn an_answer_recorded_after_another_servers_read_one_yields_if_ordered_before_it() {
         let (u, v) = (ids(1), ids(4));
-        let mut c = Conversions::default();
+        let mut c = Conversions::new(MAX_PENDING, 0);
         // Another server's answers were read first: one in this second that wins the tie, one
         // in this second that loses it, one a second ahead (its clock), one a second behind.
         c.superseded(&u, &v[..1], 100, true);
@@ -373,7 +439,7 @@ mod tests {
         c.superseded(&u, &v[3..], 99, true);
         c.served("default", &u, &v, 100);
         for venue in &v {
-            c.converted(u[0], *venue, Conversion::Liked, 102);
+            c.converted(u[0], *venue, Conversion::Liked, 102, 102);
         }
         assert_eq!(c.figures(102)[0].liked, 2, "v1 and v3 are this server's to credit");
         // Remembered for a few seconds only: an answer much later is this server's again.
@@ -383,7 +449,7 @@ mod tests {
 
     #[test]
     fn pending_pairs_are_bounded_and_a_reshown_pair_survives_its_stale_entry() {
-        let mut c = Conversions::with_cap(10);
+        let mut c = Conversions::new(10, 0);
         let (u, v) = (Uuid::now_v7(), Uuid::now_v7());
         c.served("default", &[u], &[v], 0);
         let others = ids(10);
@@ -394,10 +460,61 @@ mod tests {
             c.served("default", &[u], &[v], t); // re-shown: stale entries pile up, then are swept
         }
         assert!(c.order.len() <= 21 && c.shown.len() <= 10, "{} {}", c.order.len(), c.shown.len());
-        c.converted(u, v, Conversion::Viewed, 41);
+        c.converted(u, v, Conversion::Viewed, 41, 41);
         let d = c.figures(5).into_iter().find(|t| t.ranker == "default").expect("default");
         assert_eq!(d.viewed, 1);
         assert_eq!(Conversion::of(InteractionType::Search), None);
         assert_eq!(Conversion::of(InteractionType::Save), Some(Conversion::Liked));
+    }
+
+    #[test]
+    fn what_was_done_before_another_servers_later_answer_stays_this_servers() {
+        let (u, v) = (ids(1), ids(2));
+        let mut c = Conversions::new(MAX_PENDING, 0);
+        c.served("default", &u, &v, 100);
+        c.superseded(&u, &v, 110, false);
+        c.superseded(&u, &v, 120, false); // a later one still: the first one ended it
+        // Read after the other answer, done before it: this server's (it was lost before).
+        c.converted(u[0], v[0], Conversion::Viewed, 105, 111);
+        // Within the clock slack of the other answer: the other server's (it credits from
+        // 110 - CLOCK_SLACK_SECS on), so not this one's.
+        c.converted(u[0], v[1], Conversion::Viewed, 110 - u64::from(CLOCK_SLACK_SECS), 111);
+        c.converted(u[0], v[1], Conversion::Liked, 109 - u64::from(CLOCK_SLACK_SECS), 111);
+        let d = &c.figures(111)[0];
+        assert_eq!((d.viewed, d.liked), (1, 1));
+    }
+
+    #[test]
+    fn an_action_read_before_an_earlier_answer_of_another_server_waits_for_it() {
+        let (u, v) = (ids(1), ids(2));
+        let mut c = Conversions::new(MAX_PENDING, HOLD_SECS);
+        c.served("default", &u, &v, 100);
+        // Liked at 102 after another server showed v0 at 101, and read here before its answer.
+        c.converted(u[0], v[0], Conversion::Liked, 102, 102);
+        c.converted(u[0], v[1], Conversion::Liked, 102, 102);
+        assert_eq!(c.figures(102)[0].liked, 0, "held");
+        c.superseded(&u, &v[..1], 101, false);
+        assert_eq!(c.figures(102 + HOLD_SECS - 1)[0].liked, 0, "held until due");
+        assert_eq!(c.figures(102 + HOLD_SECS)[0].liked, 1, "v1 only: v0 was the other server's");
+        assert!(c.held.is_empty() && c.shown.values().all(|s| s.held == 0));
+        // Without the hold the like of v0 is credited before the other answer is read.
+        let mut unheld = Conversions::new(MAX_PENDING, 0);
+        unheld.served("default", &u, &v, 100);
+        unheld.converted(u[0], v[0], Conversion::Liked, 102, 102);
+        unheld.superseded(&u, &v[..1], 101, false);
+        assert_eq!(unheld.figures(110)[0].liked, 1);
+    }
+
+    #[test]
+    fn an_action_held_on_a_showing_is_credited_to_it_when_the_venue_is_shown_again() {
+        let (u, v) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut c = Conversions::new(MAX_PENDING, HOLD_SECS);
+        c.served("seed2", &[u], &[v], 100);
+        c.converted(u, v, Conversion::Viewed, 101, 101);
+        c.served("default", &[u], &[v], 102);
+        c.converted(u, v, Conversion::Viewed, 103, 103);
+        let f = c.figures(103 + HOLD_SECS);
+        let viewed: Vec<(&str, u64)> = f.iter().map(|t| (t.ranker.as_str(), t.viewed)).collect();
+        assert_eq!(viewed, [("default", 1), ("seed2", 1)]);
     }
 }

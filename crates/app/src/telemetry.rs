@@ -16,7 +16,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::conversion::{Conversion, Conversions, RankerConversion};
+use crate::conversion::{Conversion, Conversions, MAX_PENDING, RankerConversion};
 
 /// Latency samples kept per route (the newest; percentiles use those of the last minute).
 const SAMPLES: usize = 1024;
@@ -32,11 +32,19 @@ pub struct LiveSettings {
     pub keep_alive: Duration,
     /// How often a `metrics.snapshot` event is published.
     pub snapshot_every: Duration,
+    /// How long an action read from the bus waits before it is credited to a served answer,
+    /// seconds ([`crate::conversion::HOLD_SECS`]).
+    pub conversion_hold_secs: u64,
 }
 
 impl Default for LiveSettings {
     fn default() -> Self {
-        Self { max_subscribers: 1000, keep_alive: Duration::from_secs(15), snapshot_every: Duration::from_secs(5) }
+        Self {
+            max_subscribers: 1000,
+            keep_alive: Duration::from_secs(15),
+            snapshot_every: Duration::from_secs(5),
+            conversion_hold_secs: crate::conversion::HOLD_SECS,
+        }
     }
 }
 
@@ -173,6 +181,7 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Telemetry {
     pub fn new(settings: LiveSettings) -> Self {
+        let conversions = Conversions::new(MAX_PENDING, settings.conversion_hold_secs);
         Self {
             settings,
             server: uuid::Uuid::now_v7().simple().to_string()[20..].to_string(),
@@ -180,7 +189,7 @@ impl Telemetry {
             subscribers: Arc::new(AtomicUsize::new(0)),
             routes: Mutex::default(),
             events: Mutex::default(),
-            conversions: Mutex::default(),
+            conversions: Mutex::new(conversions),
         }
     }
 
@@ -305,7 +314,7 @@ impl Telemetry {
         if let Some(kind) = kind {
             // When it happened (the write's time), not when the bus delivered it.
             let at = unix_secs(event.timestamp);
-            locked(&self.conversions).converted(t.user_id, t.venue_id, kind, at);
+            locked(&self.conversions).converted(t.user_id, t.venue_id, kind, at, unix_now());
         }
     }
 
@@ -418,6 +427,11 @@ pub fn export(s: &ServerMetrics) {
 mod tests {
     use super::*;
 
+    /// Credits actions as soon as they are read (the hold is tested in `conversion`).
+    fn unheld() -> LiveSettings {
+        LiveSettings { conversion_hold_secs: 0, ..LiveSettings::default() }
+    }
+
     #[test]
     fn a_minute_forgets_what_is_older_than_sixty_seconds() {
         let mut m = Minute::default();
@@ -450,7 +464,7 @@ mod tests {
 
     #[test]
     fn interactions_interests_and_created_bookings_are_conversions_and_other_events_are_not() {
-        let t = Telemetry::new(LiveSettings::default());
+        let t = Telemetry::new(unheld());
         let (user, venues) = (Uuid::now_v7(), [Uuid::now_v7(), Uuid::now_v7()]);
         t.record_served("seed2", &[user], &venues, chrono::Utc::now());
         let event = |kind: &str, data: serde_json::Value| domain::Event {
@@ -479,7 +493,7 @@ mod tests {
 
     #[test]
     fn a_conversion_is_credited_by_the_server_that_showed_the_venue_last_only() {
-        let (a, b) = (Telemetry::new(LiveSettings::default()), Telemetry::new(LiveSettings::default()));
+        let (a, b) = (Telemetry::new(unheld()), Telemetry::new(unheld()));
         let (user, friend, venues) = (Uuid::now_v7(), Uuid::now_v7(), [Uuid::now_v7(), Uuid::now_v7()]);
         let now = chrono::Utc::now();
         let event = |kind: &str, data: domain::Payload, at: chrono::DateTime<chrono::Utc>| domain::Event {
@@ -531,7 +545,7 @@ mod tests {
 
     #[test]
     fn request_figures_group_by_route_and_recommendation_routes_are_pooled() {
-        let t = Telemetry::new(LiveSettings::default());
+        let t = Telemetry::new(unheld());
         for ms in 1..=10 {
             t.record_request("GET /api/v1/recommendations/{user_id}", 200, Duration::from_millis(ms));
         }

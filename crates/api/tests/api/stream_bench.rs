@@ -57,6 +57,7 @@ async fn measure(setup: Setup, total: usize) {
         max_subscribers: 1000,
         keep_alive: Duration::from_secs(15),
         snapshot_every: Duration::from_secs(3600),
+        ..LiveSettings::default()
     };
     let Some(s) = spawn(setup, live).await else {
         eprintln!("{setup:?}: skipped (not configured)");

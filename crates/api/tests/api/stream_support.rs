@@ -47,6 +47,7 @@ pub fn quick_live() -> LiveSettings {
         max_subscribers: 1000,
         keep_alive: Duration::from_millis(200),
         snapshot_every: Duration::from_millis(300),
+        ..LiveSettings::default()
     }
 }
 
