@@ -31,8 +31,9 @@ pub enum Outcome {
     /// The service does not exist yet; nothing was called.
     Unavailable,
     /// The service refused for a reason of the world, not of the call (a booking at a full or
-    /// closed venue); the message says why.
-    Refused(String),
+    /// closed venue, or for more people than it seats); `full` when the venue was full then
+    /// (the refusal proposes alternatives); the message says why.
+    Refused { full: bool, message: String },
     /// The service refused or failed; the message says why.
     Failed(String),
     /// A decision that calls no service (ignoring recommendations).
@@ -79,10 +80,10 @@ impl Executor<'_> {
                     AppError::NoRoom(no) => self.proposed(&no.alternatives),
                     _ => Effect::None,
                 };
-                (Outcome::Refused(e.to_string()), proposed)
+                (Outcome::Refused { full: true, message: e.to_string() }, proposed)
             }
             Err(e @ AppError::Invalid(_)) if matches!(action, Action::Book { .. }) => {
-                (Outcome::Refused(e.to_string()), Effect::None)
+                (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
             }
             Err(e) => (Outcome::Failed(e.to_string()), Effect::None),
         }

@@ -1,6 +1,9 @@
-//! Loads a run's [`World`] from the store: every venue, the first `max_users` users in id
-//! order (the seeded city's users), and the friendships among them. Read-only; a few bulk
-//! scans, or one friend list per user when only a small share of a large city is simulated.
+//! Loads a run's [`World`] from the store: every venue, the first `max_users` users with a
+//! persona in id order (the generated city's users, which `/admin/stats` counts as simulated;
+//! people who signed up through the API are never acted for), and the friendships among them.
+//! A data set without personas (an import) is simulated as it is: its first `max_users` users,
+//! each given a persona drawn from their id. Read-only; a few bulk scans, or one friend list per
+//! user when only a small share of a large city is simulated.
 
 use std::collections::HashMap;
 
@@ -47,17 +50,26 @@ pub async fn load_world(app: &App, max_users: usize) -> AppResult<World> {
     }
     let centre = centre_of(&venues);
 
-    let mut users = Vec::new();
+    // Users with a persona; the first users of all as well, in case none has one.
+    let (mut users, mut any) = (Vec::new(), Vec::new());
     let mut after = None;
     while users.len() < max_users {
-        let want = (max_users - users.len()).min(PAGE as usize) as u32;
-        let page = app.store.scan_users(after, want).await?;
-        let full = page.len() == want as usize;
+        let page = app.store.scan_users(after, PAGE).await?;
+        let full = page.len() == PAGE as usize;
         after = page.last().map(|(u, _)| u.id);
-        users.extend(page.into_iter().map(|(u, p)| sim_user(u, p, centre, &mut cuisines)));
+        for (u, p) in page {
+            if users.len() < max_users && u.persona.is_some() {
+                users.push(sim_user(u, p, centre, &mut cuisines));
+            } else if users.is_empty() && any.len() < max_users {
+                any.push(sim_user(u, p, centre, &mut cuisines));
+            }
+        }
         if !full {
             break;
         }
+    }
+    if users.is_empty() {
+        users = any;
     }
     link_friends(app, &mut users).await?;
     Ok(World::new(users, venues))

@@ -33,8 +33,10 @@ pub struct BookingMetrics {
     pub attempted: u64,
     pub confirmed: u64,
     pub failed: u64,
-    /// Attempts the venue refused (full, or closed then).
+    /// Attempts the venue refused (full, closed then, or seating fewer than the party).
     pub refused: u64,
+    /// Those refused because the venue was full then: the ones that propose alternatives.
+    pub refused_full: u64,
     /// Refusals after which the user tried one of the alternatives proposed (another time there
     /// or a similar venue nearby); each try is an attempt of its own too.
     pub alternatives_tried: u64,
@@ -158,7 +160,7 @@ impl Metrics {
                     bump(&mut s.failures.by_type, action.kind());
                     s.failures.last_error = Some(format!("{}: {e}", action.kind()));
                 }
-                Outcome::Refused(_) => s.actions_total += 1,
+                Outcome::Refused { .. } => s.actions_total += 1,
                 Outcome::Unavailable => bump(&mut s.skipped_unavailable, action.kind()),
                 Outcome::NoCall => {}
             }
@@ -241,7 +243,7 @@ impl MetricsSnapshot {
 fn count_kind(s: &mut MetricsSnapshot, action: &Action, outcome: &Outcome, hour: usize) {
     let done = matches!(outcome, Outcome::Done { .. });
     let skipped = matches!(outcome, Outcome::Unavailable);
-    let refused = matches!(outcome, Outcome::Refused(_));
+    let refused = matches!(outcome, Outcome::Refused { .. });
     let (b, r, so) = (&mut s.bookings, &mut s.recommendations, &mut s.social);
     let h = &mut s.hourly[hour % 24];
     match action {
@@ -254,7 +256,8 @@ fn count_kind(s: &mut MetricsSnapshot, action: &Action, outcome: &Outcome, hour:
             } else if skipped {
                 b.skipped_unavailable += 1
             } else if refused {
-                b.refused += 1
+                b.refused += 1;
+                b.refused_full += u64::from(matches!(outcome, Outcome::Refused { full: true, .. }));
             } else {
                 b.failed += 1
             }
