@@ -41,10 +41,10 @@ pub(crate) async fn enforce(State(state): State<AuthState>, req: Request, next: 
         },
     };
     let rule = entry.map_or(Rule::Public, |e| e.rule);
+    // A bad token is a 401 on public routes too: a client whose token went stale must learn it,
+    // not be answered as anonymous (a profile without its private fields).
     let caller = match resolve_caller(&state.auth, &parts, entry) {
         Ok(caller) => caller,
-        // A bad token on a public route is ignored: the caller is simply anonymous.
-        Err(_) if matches!(rule, Rule::Public | Rule::PublicProfile) => Caller::Anonymous,
         Err(e) => return e.into_response(),
     };
     let body = match check(&state.app, rule, caller, &mut parts, body).await {

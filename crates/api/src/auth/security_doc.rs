@@ -36,8 +36,9 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
 
 ## Answers
 
-- No credential, or an invalid, tampered or expired token: **401** `unauthorized` with
-  `WWW-Authenticate: Bearer`. A bad token on a public route is ignored.
+- No credential where the rule needs one, or an invalid, tampered or expired token on any route
+  (public ones too, so a client learns its token went stale rather than silently seeing less):
+  **401** `unauthorized` with `WWW-Authenticate: Bearer`.
 - A valid credential that the rule does not allow: **403** `forbidden`.
 - Where a rule needs a resource (a plan, a booking) that does not exist, the request goes on to
   the handler's 404; a path parameter that is not a UUID goes on to its 422.
