@@ -34,17 +34,16 @@ pub(crate) fn recommend(
     }
     let u =
         st.user_idx(&q.user_id).filter(|&u| st.live_user(u).is_some()).ok_or(EngineError::UnknownUser(q.user_id))?;
-    let venue = q.venue_id.and_then(|id| st.venue_idx(&id)).filter(|&v| st.live_venue(v).is_some());
+    // An unknown venue is a 404 under every ranker: ignoring it would answer another question.
+    let venue = match q.venue_id {
+        Some(id) => {
+            Some(st.venue_idx(&id).filter(|&v| st.live_venue(v).is_some()).ok_or(EngineError::UnknownVenue(id))?)
+        }
+        None => None,
+    };
     match q.ranker {
         Ranker::Seed2 => Ok(seed2(st, u, venue, q.limit)),
-        _ => {
-            if let Some(id) = q.venue_id
-                && venue.is_none()
-            {
-                return Err(EngineError::UnknownVenue(id));
-            }
-            Ok(default(st, &s.people, u, venue, q.limit))
-        }
+        _ => Ok(default(st, &s.people, u, venue, q.limit)),
     }
 }
 

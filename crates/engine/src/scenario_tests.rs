@@ -46,8 +46,10 @@ fn default_people_reach_friends_of_friends_with_explanations() {
     assert!(got.iter().any(|p| p.relationship != Relationship::Friend));
     assert!(got.windows(2).all(|w| w[0].score >= w[1].score));
     assert!(got.iter().all(|p| p.user_id != uid && !p.explanation.is_empty()));
-    let unknown = PeopleQuery { user_id: uid, venue_id: Some(id(5)), limit: 5, ranker: Ranker::Default };
-    assert!(matches!(e.recommend_people(&unknown), Err(EngineError::UnknownVenue(_))));
+    for ranker in [Ranker::Default, Ranker::Seed2] {
+        let unknown = PeopleQuery { user_id: uid, venue_id: Some(id(5)), limit: 5, ranker };
+        assert!(matches!(e.recommend_people(&unknown), Err(EngineError::UnknownVenue(_))), "{ranker:?}");
+    }
 }
 
 #[test]

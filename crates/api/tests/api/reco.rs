@@ -102,6 +102,12 @@ async fn unknown_users_get_404_and_bad_parameters_get_422(app: &TestApp) {
         expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
     }
     let a = &users[0];
+    // An unknown venue is not ignored, under either people ranker.
+    for path in
+        [format!("/reco/people/{a}?venue_id={ghost}"), format!("/api/v1/recommendations/{a}/people?venue_id={ghost}")]
+    {
+        expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    }
     for (query, field) in [
         ("ranker=magic", "ranker"),
         ("lat=40.7", "lat"),
