@@ -17,9 +17,11 @@ use crate::extract::{AppJson, AppPath, AppQuery};
 
 /// Body of `POST /recommendations/{user_id}/interest`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InterestRequest {
     pub venue_id: Uuid,
-    /// When the user would like to go (RFC 3339).
+    /// When the user would like to go (RFC 3339), in the future. Left out on a venue they
+    /// already said they want to go to, the time they gave before stays.
     pub preferred_time: Option<DateTime<Utc>>,
 }
 
@@ -47,11 +49,18 @@ pub async fn express_interest(
     AppPath(user_id): AppPath<Uuid>,
     AppJson(body): AppJson<InterestRequest>,
 ) -> ApiResult<AppJson<InterestResponse>> {
+    if body.preferred_time.is_some_and(|t| t <= app.now()) {
+        return Err(domain::ValidationError::field("preferred_time", "must be in the future").into());
+    }
     app.express_interest(user_id, body.venue_id, body.preferred_time).await?;
     let seen = app.interested_in_venue(body.venue_id, user_id).await?;
     let others: Vec<_> =
         [seen.friends, seen.mutuals, seen.new_people].into_iter().flatten().filter(|p| p.user_id != user_id).collect();
-    let message = format!("Interest recorded! {} others are also interested.", others.len());
+    let message = match others.len() {
+        0 => "Interest recorded! Nobody else is interested yet.".to_string(),
+        1 => "Interest recorded! 1 other person is also interested.".to_string(),
+        n => format!("Interest recorded! {n} others are also interested."),
+    };
     Ok(AppJson(InterestResponse { success: true, venue_id: body.venue_id, others_interested: others, message }))
 }
 

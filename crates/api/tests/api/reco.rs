@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, expect_error, expect_json, seed_user, seed_venue};
+use crate::plans::in_two_days_at;
 
 crate::on_every_backend!(
     venue_and_people_recommendations_carry_the_seed_fields_and_luna_explanations,
@@ -182,12 +183,32 @@ async fn group_recommendations_take_2_to_20_users(app: &TestApp) {
 
 async fn interest_is_recorded_and_shown_to_others(app: &TestApp) {
     let (users, venues) = small_city(app).await;
-    let body = json!({"venue_id": venues[1], "preferred_time": "2026-12-01T20:00:00Z"});
-    let res = app.post(&format!("/api/v1/recommendations/{}/interest", users[0]), &body).await;
-    let answer = expect_json(res, StatusCode::OK).await;
+    let at = in_two_days_at(20);
+    let body = json!({"venue_id": venues[1], "preferred_time": at});
+    let interest = format!("/api/v1/recommendations/{}/interest", users[0]);
+    let answer = expect_json(app.post(&interest, &body).await, StatusCode::OK).await;
     assert_eq!(answer["success"], true);
+    assert_eq!(answer["message"], "Interest recorded! Nobody else is interested yet.");
+    // Said again without a time: the time given before stays.
+    let again = json!({"venue_id": venues[1]});
+    expect_json(app.post(&interest, &again).await, StatusCode::OK).await;
     let path = format!("/api/v1/venues/{}/interested?viewer={}", venues[1], users[1]);
-    eventually(app, &path, |b| b.to_string().contains(users[0].as_str())).await;
+    let seen = eventually(app, &path, |b| b.to_string().contains(users[0].as_str())).await;
+    let when = seen.to_string();
+    assert!(when.contains(&at[..16]), "the preferred time is kept: {seen}");
+    // A time in the past, or a field the endpoint does not take, is refused and changes nothing.
+    let before = app.counts().await;
+    let past = json!({"venue_id": venues[2], "preferred_time": "2020-12-12T19:00:00Z"});
+    expect_error(
+        app.post(&interest, &past).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("preferred_time"),
+    )
+    .await;
+    let extra = json!({"venue_id": venues[2], "foo": 1});
+    assert_eq!(app.post(&interest, &extra).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.counts().await, before);
     let res = app.get(&format!("/api/v1/venues/{}/interested", venues[1])).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
