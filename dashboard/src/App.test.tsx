@@ -65,6 +65,21 @@ describe('App', () => {
     expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'down');
   });
 
+  it('sizes every grid of the Live page to the screen, not to its widest row', async () => {
+    server(10, 3);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('stat-users-value')).toHaveTextContent('10'));
+    // A grid without columns below its breakpoint has one auto column as wide as its widest
+    // content (a long feed row): on a phone the page scrolls sideways. grid-cols-1 is
+    // minmax(0, 1fr); jsdom has no layout, so the classes are what can be checked here.
+    const grids = [...document.querySelectorAll('main .grid')];
+    expect(grids.length).toBeGreaterThanOrEqual(3);
+    for (const g of grids) expect(g.className.split(' ').some((c) => c.startsWith('grid-cols-'))).toBe(true);
+    const items = document.querySelectorAll('main .grid.xl\\:grid-cols-12 > *');
+    expect(items).toHaveLength(4);
+    for (const item of items) expect(item).toHaveClass('min-w-0');
+  });
+
   it('moves between pages by path', async () => {
     const { calls } = server(10, 3);
     render(<App />);

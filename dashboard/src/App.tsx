@@ -113,20 +113,21 @@ function LivePage() {
   return (
     <div className="space-y-4">
       <StatsPanel stats={d.stats.data} liveRate={d.live.recentRate(10)} requestsPerSecond={rps} error={d.stats.error && !d.stats.error.unreachable ? d.stats.error.message : null} />
-      <div className="grid gap-4 xl:grid-cols-12">
-        <div className="xl:col-span-8">
+      {/* grid-cols-1 and min-w-0: a long feed row or a wide table must not widen a phone's page. */}
+      <div className="grid grid-cols-1 gap-4 xl:grid-cols-12">
+        <div className="min-w-0 xl:col-span-8">
           <ChartsPanel live={d.live} />
         </div>
-        <div className="space-y-4 xl:col-span-4">
+        <div className="min-w-0 space-y-4 xl:col-span-4">
           <SimulationPanel state={d.simState} metrics={d.simMetrics.data} onChanged={refresh} />
           <DataPanel stats={d.stats.data} confirm={d.confirm} onChanged={refresh} />
         </div>
       </div>
-      <div className="grid gap-4 xl:grid-cols-12">
-        <div className="xl:col-span-7">
+      <div className="grid grid-cols-1 gap-4 xl:grid-cols-12">
+        <div className="min-w-0 xl:col-span-7">
           <EventFeed live={d.live} height={520} venueName={venueName} />
         </div>
-        <section className="card space-y-2 xl:col-span-5" aria-label="city">
+        <section className="card min-w-0 space-y-2 xl:col-span-5" aria-label="city">
           <div className="flex items-baseline justify-between">
             <h2 className="card-title">The city, live</h2>
             <a href="/map" className="text-xs text-sky-300 hover:underline" onClick={(e) => { e.preventDefault(); window.history.pushState(null, '', '/map'); window.dispatchEvent(new PopStateEvent('popstate')); }}>

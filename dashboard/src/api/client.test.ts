@@ -47,6 +47,14 @@ describe('the API client', () => {
     expect(e.unreachable).toBe(true);
   });
 
+  it("carries the API's reasons for each invalid field", async () => {
+    const details = [{ field: 'duration', message: '"abc" is not a duration such as 4h, 90m, 1h30m or 2d' }];
+    mockFetch({ 'POST /api/v1/simulation/start': () => json({ error: { code: 'validation_failed', message: 'the request has invalid fields', details } }, 422) });
+    await expect(luna.simStart({ duration: 'abc' })).rejects.toMatchObject({ status: 422, code: 'validation_failed', details });
+    mockFetch({ 'POST /api/v1/simulation/pause': () => json({ error: { code: 'conflict', message: 'nothing is running', details: null } }, 409) });
+    await expect(luna.simPause()).rejects.toMatchObject({ details: [] });
+  });
+
   it('sends bodies as JSON and query parameters encoded', async () => {
     const { calls } = mockFetch({ 'POST /api/v1/simulation/start': () => ({}), 'GET /api/v1/users': () => [] });
     await luna.simStart({ scenario: 'friday_night', speed: 'max' });

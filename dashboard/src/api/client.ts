@@ -1,5 +1,5 @@
 // Typed calls to the Luna API. Every call carries the admin token when one is set; a 401 asks
-// for the token once and retries. Errors carry the API's `{error: {code, message}}`.
+// for the token once and retries. Errors carry the API's `{error: {code, message, details}}`.
 
 import { getToken, requestToken } from './auth';
 import type {
@@ -19,14 +19,23 @@ import type {
   VenueRecommendation,
 } from './types';
 
+/** One invalid field of a request, as the API names it (`validation_failed` errors). */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
 export class ApiError extends Error {
   /** HTTP status; 0 when the server could not be reached. */
   readonly status: number;
   readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  /** Each invalid field and why, when the API says which (empty otherwise). */
+  readonly details: FieldError[];
+  constructor(status: number, code: string, message: string, details: FieldError[] = []) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details;
   }
   get unreachable(): boolean {
     return this.status === 0;
@@ -62,14 +71,20 @@ async function send(path: string, opts: CallOptions): Promise<Response> {
 async function failure(res: Response): Promise<ApiError> {
   let code = `http_${res.status}`;
   let message = res.statusText || `HTTP ${res.status}`;
+  let details: FieldError[] = [];
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } };
+    const body = (await res.json()) as { error?: { code?: string; message?: string; details?: unknown } };
     if (body.error?.code) code = body.error.code;
     if (body.error?.message) message = body.error.message;
+    if (Array.isArray(body.error?.details)) details = body.error.details.filter(isFieldError);
   } catch {
     // not JSON: keep the status line
   }
-  return new ApiError(res.status, code, message);
+  return new ApiError(res.status, code, message, details);
+}
+
+function isFieldError(d: unknown): d is FieldError {
+  return typeof d === 'object' && d !== null && typeof (d as FieldError).field === 'string' && typeof (d as FieldError).message === 'string';
 }
 
 /** One call; on a 401 asks for the admin token and tries once more. */

@@ -116,8 +116,10 @@ export interface SimMetrics {
     confirmed: number;
     failed: number;
     cancelled: number;
-    /** Attempts a venue refused (full, or closed then). */
+    /** Attempts a venue refused: full, closed at that time, or the party larger than the venue. */
     refused: number;
+    /** Those refusals because the venue was full; only these propose alternatives. */
+    refused_full: number;
     /** Refusals after which the user tried an alternative the refusal proposed. */
     alternatives_tried: number;
     /** Those tries that were booked. */
@@ -270,3 +272,5 @@ export interface CityMapData {
 
 export const RANKERS = ['seed2', 'default', 'popularity', 'learned'] as const;
 export type Ranker = (typeof RANKERS)[number];
+/** The rankers that rank people; the API answers the others' people with the default ranker's. */
+export const PEOPLE_RANKERS = ['seed2', 'default'] as const satisfies readonly Ranker[];

@@ -30,7 +30,7 @@ export function ChartsPanel({ live }: { live: LiveStore }) {
   }, [live, tick]);
 
   return (
-    <div className="grid gap-3 md:grid-cols-2">
+    <div className="grid grid-cols-1 gap-3 md:grid-cols-2">
       <TimeChart
         testId="chart-events"
         title="Events per second"
@@ -82,7 +82,7 @@ function ConversionTable({ live, tick }: { live: LiveStore; tick: number }) {
   const rows = useMemo(() => live.conversionByRanker(), [live, tick]);
   const cell = 'py-0.5 pl-3 text-right font-mono tabular-nums';
   return (
-    <section className="card flex flex-col gap-2 md:col-span-2" data-testid="conversion-table">
+    <section className="card flex min-w-0 flex-col gap-2 md:col-span-2" data-testid="conversion-table">
       <header>
         <h3 className="card-title">Recommendation conversion by ranker</h3>
         <p className="text-xs text-slate-500">
@@ -93,32 +93,34 @@ function ConversionTable({ live, tick }: { live: LiveStore; tick: number }) {
       {rows.length === 0 ? (
         <p className="text-xs text-slate-500">No venue recommendations served yet.</p>
       ) : (
-        <table className="w-full text-xs">
-          <thead className="text-slate-500">
-            <tr>
-              <th className="py-0.5 text-left font-normal">ranker</th>
-              <th className={`${cell} font-normal`}>answers</th>
-              <th className={`${cell} font-normal`}>shown</th>
-              <th className={`${cell} font-normal`}>viewed</th>
-              <th className={`${cell} font-normal`}>liked</th>
-              <th className={`${cell} font-normal`}>visited</th>
-              <th className={`${cell} font-normal`}>booked</th>
-            </tr>
-          </thead>
-          <tbody className="text-slate-300">
-            {rows.map((r) => (
-              <tr key={r.ranker} data-ranker={r.ranker}>
-                <td className="py-0.5">{r.ranker}</td>
-                <td className={cell}>{r.answers.toLocaleString()}</td>
-                <td className={cell}>{r.shown.toLocaleString()}</td>
-                <td className={cell}>{pct(r.view_rate * 100)}</td>
-                <td className={cell}>{pct(r.like_rate * 100)}</td>
-                <td className={cell}>{pct(r.visit_rate * 100)}</td>
-                <td className={cell}>{pct(r.booking_rate * 100)}</td>
+        <div className="overflow-x-auto">
+          <table className="w-full text-xs">
+            <thead className="text-slate-500">
+              <tr>
+                <th className="py-0.5 text-left font-normal">ranker</th>
+                <th className={`${cell} font-normal`}>answers</th>
+                <th className={`${cell} font-normal`}>shown</th>
+                <th className={`${cell} font-normal`}>viewed</th>
+                <th className={`${cell} font-normal`}>liked</th>
+                <th className={`${cell} font-normal`}>visited</th>
+                <th className={`${cell} font-normal`}>booked</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody className="text-slate-300">
+              {rows.map((r) => (
+                <tr key={r.ranker} data-ranker={r.ranker}>
+                  <td className="py-0.5">{r.ranker}</td>
+                  <td className={cell}>{r.answers.toLocaleString()}</td>
+                  <td className={cell}>{r.shown.toLocaleString()}</td>
+                  <td className={cell}>{pct(r.view_rate * 100)}</td>
+                  <td className={cell}>{pct(r.like_rate * 100)}</td>
+                  <td className={cell}>{pct(r.visit_rate * 100)}</td>
+                  <td className={cell}>{pct(r.booking_rate * 100)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

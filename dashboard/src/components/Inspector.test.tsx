@@ -5,6 +5,7 @@ import type { Ranker, User } from '../api/types';
 import { LiveStore } from '../lib/live';
 import { CITY } from '../test/city';
 import { mockFetch } from '../test/fetch';
+import { canvasCalls } from '../test/setup';
 import { Inspector } from './Inspector';
 
 const user = (n: number, handle: string): User => ({
@@ -21,6 +22,7 @@ const user = (n: number, handle: string): User => ({
 });
 const ana = user(1, 'ana');
 const ben = user(2, 'ben');
+const cara = { ...user(3, 'cara'), home_lat: 40.73, home_lng: -73.92 };
 
 const venueRec = (ranker: string) => ({
   venue_id: CITY.venues.id[0],
@@ -104,6 +106,63 @@ describe('Inspector', () => {
     const members = within(group).getAllByTestId('group-member').map((m) => m.textContent);
     expect(members).toEqual(['@ana1.2 km0.80', '@ben3.4 km1.00']);
     expect(window.location.search).toBe(`?users=${ana.id},${ben.id}`);
+  });
+
+  it('shows people only from the rankers that rank people', async () => {
+    const { calls } = routes();
+    render(<Inspector map={CITY} live={new LiveStore()} />);
+    await pick('ana');
+    fireEvent.click(screen.getByRole('tab', { name: 'People to go with' }));
+    await within(document.querySelector('[data-ranker=seed2]') as HTMLElement).findByText('@ben · friend · 2 mutual');
+    const columns = [...screen.getByTestId('ranker-columns').querySelectorAll('[data-ranker]')].map((c) => c.getAttribute('data-ranker'));
+    expect(columns).toEqual(['seed2', 'default']);
+    const asked = calls.filter((c) => c.url.includes('/people?')).map((c) => new URL(c.url, 'http://x').searchParams.get('ranker'));
+    expect(asked.sort()).toEqual(['default', 'seed2']);
+    fireEvent.click(screen.getByRole('tab', { name: 'Venues' }));
+    expect(screen.getByTestId('ranker-columns').querySelectorAll('[data-ranker]')).toHaveLength(4);
+  });
+
+  it('frames the new group on the map when the group changes, even with as many points as before', async () => {
+    const groupVenue = (name: string, lat: number, lng: number, members: User[]) => ({
+      venue_id: CITY.venues.id[1],
+      venue_name: name,
+      score: 0.9,
+      distance_km: 1,
+      venue: { category: 'bar', cuisine: null, price_level: 2, rating: 4, lat, lng },
+      members: members.map((m) => ({ user_id: m.id, score: 0.8, distance_km: 1.2, explanation: '' })),
+      explanation: '',
+    });
+    mockFetch({
+      'GET /api/v1/users': (c) => [ana, ben, cara].filter((u) => u.handle.startsWith(new URL(c.url, 'http://x').searchParams.get('handle') ?? '')),
+      'GET /api/v1/recommendations/group/': (c) => {
+        const three = c.url.includes(cara.id);
+        return {
+          group_size: three ? 3 : 2,
+          strategy: 'average',
+          centroid: { lat: 40.72, lng: -73.93 },
+          // Two users and a far venue: as many points as three users and a near one.
+          group_venues: [three ? groupVenue('Near Bar', 40.72, -73.93, [ana, ben, cara]) : groupVenue('Far Hall', 40.95, -73.6, [ana, ben])],
+        };
+      },
+      // The user's own view while the new group loads: their home and three venues, four points too.
+      'GET /api/v1/recommendations/': () => ({ venues: CITY.venues.id.map((id) => ({ ...venueRec('default'), venue_id: id })), people: [] }),
+    });
+    render(<Inspector map={CITY} live={new LiveStore()} />);
+    await pick('ana');
+    await pick('ben');
+    await pick('cara');
+    await within(screen.getByTestId('group-panel')).findByText('Near Bar');
+    fireEvent.click(screen.getByLabelText('remove cara'));
+    canvasCalls.length = 0;
+    await within(screen.getByTestId('group-panel')).findByText('Far Hall');
+    // The group venue is the overlay's only 9 px disc; the map is 800 × 460 in jsdom.
+    await waitFor(() => {
+      const [x, y] = canvasCalls.filter((c) => c.method === 'arc' && c.args[2] === 9).at(-1)?.args as number[];
+      expect(x).toBeGreaterThan(0);
+      expect(x).toBeLessThan(800);
+      expect(y).toBeGreaterThan(0);
+      expect(y).toBeLessThan(460);
+    });
   });
 
   it('restores the picked users from the URL', async () => {

@@ -1,13 +1,14 @@
-// The recommendation inspector: find users by handle; for the first one, their venue and
-// people recommendations from every ranker side by side, each score broken into its reasons,
-// and the venues on the map with the user's home; with two or more users, the group
-// recommendation with each member's distance, drawn on the map. The picked users live in the
-// URL (`?users=id,id`), so a view can be shared or reloaded.
+// The recommendation inspector: find users by handle; for the first one, their venue
+// recommendations from every ranker and their people recommendations from the rankers that rank
+// people, side by side, each score broken into its reasons, and the venues on the map with the
+// user's home; with two or more users, the group recommendation with each member's distance,
+// drawn on the map. The picked users live in the URL (`?users=id,id`), so a view can be shared
+// or reloaded.
 
 import { useEffect, useMemo, useState } from 'react';
 
 import { luna } from '../api/client';
-import { RANKERS, type CityMapData, type GroupRecommendations, type PersonRecommendation, type Ranker, type User, type VenueRecommendation } from '../api/types';
+import { PEOPLE_RANKERS, RANKERS, type CityMapData, type GroupRecommendations, type PersonRecommendation, type Ranker, type User, type VenueRecommendation } from '../api/types';
 import { RANKER_COLORS, RANKER_NOTES } from '../lib/colors';
 import type { LiveStore } from '../lib/live';
 import { CityMap, type Overlay } from './CityMap';
@@ -69,6 +70,7 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
         (x) => put('venues', { items: x.venues, error: null }),
         (e) => put('venues', { items: [], error: err(e) }),
       );
+      if (!(PEOPLE_RANKERS as readonly Ranker[]).includes(r)) continue;
       luna.peopleRecs(primary.id, r).then(
         (x) => put('people', { items: x.people, error: null }),
         (e) => put('people', { items: [], error: err(e) }),
@@ -88,6 +90,8 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
       return;
     }
     let alive = true;
+    // The previous group's venues are not this group's: drop them until the answer arrives.
+    setGroup({ data: null, error: null });
     setGroupPick(0);
     setMapMode('group');
     luna.groupRecs(users.map((u) => u.id)).then(
@@ -134,6 +138,11 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
     return { points, lines: [] };
   }, [primary, users, results, mapRanker, mapMode, group, groupPick]);
 
+  // The map refits when the places drawn change (another user, group or ranker), not when only a
+  // label or a colour does (picking another of the group's venues); counting them is not enough,
+  // as two groups' overlays often hold the same number of points.
+  const focusKey = overlay?.points.map((p) => `${p.kind}:${p.lat},${p.lng}`).join(';') ?? '';
+
   const addUser = (u: User) => setUsers((prev) => (prev.some((p) => p.id === u.id) ? prev : [...prev, u].slice(0, 20)));
   const removeUser = (id: string) => setUsers((prev) => prev.filter((u) => u.id !== id));
   const makePrimary = (id: string) => setUsers((prev) => [...prev.filter((u) => u.id === id), ...prev.filter((u) => u.id !== id)]);
@@ -175,7 +184,7 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
       </section>
 
       {primary ? (
-        <div className="grid gap-4 xl:grid-cols-[minmax(0,1fr)_440px]">
+        <div className="grid grid-cols-1 gap-4 xl:grid-cols-[minmax(0,1fr)_440px]">
           <section className="card space-y-2">
             <div className="flex items-center justify-between">
               <h2 className="card-title">
@@ -196,7 +205,7 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
               live={live}
               layers={{ heat: false, venues: true, homes: false, bookings: false }}
               overlay={overlay}
-              focusKey={`${mapMode}:${groupKey}:${mapRanker}:${overlay?.points.length ?? 0}`}
+              focusKey={focusKey}
               dim
               height={460}
             />
@@ -233,10 +242,14 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
                 </button>
               ))}
             </div>
-            <span className="text-xs text-slate-500">every ranker, same user, side by side · click a ranker’s name to draw it on the map</span>
+            <span className="text-xs text-slate-500">
+              {kind === 'venues'
+                ? 'every ranker, same user, side by side · click a ranker’s name to draw it on the map'
+                : 'the rankers that rank people (seed2 and default), same user, side by side'}
+            </span>
           </div>
-          <div className="grid gap-3 md:grid-cols-2 xl:grid-cols-4" data-testid="ranker-columns">
-            {RANKERS.map((r) => {
+          <div className={`grid grid-cols-1 gap-3 md:grid-cols-2 ${kind === 'venues' ? 'xl:grid-cols-4' : ''}`} data-testid="ranker-columns">
+            {(kind === 'venues' ? RANKERS : PEOPLE_RANKERS).map((r) => {
               const res = results[r][kind];
               return (
                 <section key={r} className={`card space-y-2 p-3 ${mapRanker === r && mapMode === 'user' && kind === 'venues' ? 'ring-1' : ''}`} style={{ ['--tw-ring-color' as string]: RANKER_COLORS[r] }} data-ranker={r}>

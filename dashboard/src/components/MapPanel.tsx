@@ -47,18 +47,28 @@ export function MapPanel({ map, live, error }: { map: CityMapData | null; live: 
     luna
       .venue(picked)
       .then((v) => alive && setVenue(v))
-      .catch(() => alive && setVenue(null));
+      .catch(() => {
+        if (!alive) return;
+        setVenue(null);
+        setPicked(null);
+      });
     return () => {
       alive = false;
     };
   }, [picked]);
 
+  // Closing forgets the pick too, so picking the same venue again opens it again.
+  const close = () => {
+    setPicked(null);
+    setVenue(null);
+  };
+
   const index = new Map(map?.venues.id.map((id, i) => [id, i]) ?? []);
   const recent = [...live.liveBookings].reverse().slice(0, 10);
 
   return (
-    <div className="grid gap-4 lg:grid-cols-[1fr_300px]">
-      <div className="space-y-2">
+    <div className="grid grid-cols-1 gap-4 lg:grid-cols-[minmax(0,1fr)_300px]">
+      <div className="min-w-0 space-y-2">
         <CityMap map={map} live={live} layers={layers} heatMode={heatMode} height={640} onSelectVenue={setPicked} />
         <div className="flex flex-wrap items-center justify-between gap-2">
           <MapSummary map={map} live={live} />
@@ -101,7 +111,7 @@ export function MapPanel({ map, live, error }: { map: CityMapData | null; live: 
           <section className="card space-y-1.5" data-testid="picked-venue">
             <div className="flex items-center justify-between">
               <h2 className="card-title">{venue.name}</h2>
-              <button className="btn btn-ghost px-1.5 py-0 text-xs" onClick={() => setVenue(null)} aria-label="close">
+              <button className="btn btn-ghost px-1.5 py-0 text-xs" onClick={close} aria-label="close">
                 ✕
               </button>
             </div>

@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { SimMetrics, SimState } from '../api/types';
@@ -63,7 +63,7 @@ describe('SimulationPanel', () => {
     render(<SimulationPanel state={running} metrics={null} onChanged={() => {}} />);
     await screen.findByRole('option', { name: 'Normal Day' });
     expect(screen.getByTestId('sim-status')).toHaveTextContent('running');
-    expect(screen.getByText('Fri 20 Nov, 22:07')).toBeInTheDocument();
+    expect(screen.getByText('sim clock').nextElementSibling).toHaveTextContent('Fri 20 Nov, 22:07');
     expect(screen.getByText('1.2k')).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: '▶ Start' })).toBeNull();
 
@@ -90,17 +90,69 @@ describe('SimulationPanel', () => {
     expect(await screen.findByText('nothing is running')).toBeInTheDocument();
   });
 
-  it('shows refused bookings and the alternatives users tried and booked instead', async () => {
+  it('shows refused bookings, those refused as full, and the alternatives users tried and booked instead', async () => {
     mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
     const metrics = {
       recent_actions_per_second: 40,
-      bookings: { attempted: 90, confirmed: 60, failed: 0, cancelled: 2, refused: 30, alternatives_tried: 17, alternatives_confirmed: 14 },
+      bookings: { attempted: 90, confirmed: 60, failed: 0, cancelled: 2, refused: 30, refused_full: 25, alternatives_tried: 17, alternatives_confirmed: 14 },
     } as SimMetrics;
     render(<SimulationPanel state={running} metrics={metrics} onChanged={() => {}} />);
     await screen.findByRole('option', { name: 'Normal Day' });
     const figure = (label: string) => screen.getByText(label).nextElementSibling?.textContent;
-    expect(figure('refused')).toBe('30');
+    expect(figure('refused (full)')).toBe('30 (25)');
     expect(figure('tried instead')).toBe('17');
     expect(figure('booked instead')).toBe('14');
+  });
+
+  it('lets the sim clock wrap between the day and the time of day instead of cutting it', async () => {
+    mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
+    render(<SimulationPanel state={running} metrics={null} onChanged={() => {}} />);
+    await screen.findByRole('option', { name: 'Normal Day' });
+    const clock = screen.getByText('sim clock').nextElementSibling as HTMLElement;
+    expect(clock).not.toHaveClass('truncate');
+    // The time of day is whole on its own, wherever the cell breaks the line.
+    expect(within(clock).getByText('22:07')).toHaveClass('whitespace-nowrap');
+    expect(within(clock).getByText('Fri 20 Nov,')).toHaveClass('whitespace-nowrap');
+  });
+
+  it('names each invalid field of a refused start and why', async () => {
+    mockFetch({
+      'GET /api/v1/simulation/scenarios': () => scenarios,
+      'POST /api/v1/simulation/start': () =>
+        json(
+          {
+            error: {
+              code: 'validation_failed',
+              message: 'the request has invalid fields',
+              details: [
+                { field: 'duration', message: '"abc" is not a duration such as 4h, 90m, 1h30m or 2d' },
+                { field: 'users', message: 'invalid value: integer `-5`, expected usize' },
+              ],
+            },
+          },
+          422,
+        ),
+    });
+    render(<SimulationPanel state={null} metrics={null} onChanged={() => {}} />);
+    fireEvent.change(screen.getByLabelText('duration'), { target: { value: 'abc' } });
+    fireEvent.change(screen.getByLabelText('users'), { target: { value: '-5' } });
+    fireEvent.click(screen.getByRole('button', { name: '▶ Start' }));
+    const fields = await screen.findByTestId('sim-error-fields');
+    expect(screen.getByRole('alert')).toHaveTextContent('the request has invalid fields');
+    expect(within(fields).getAllByRole('listitem').map((li) => li.textContent)).toEqual([
+      'duration: "abc" is not a duration such as 4h, 90m, 1h30m or 2d',
+      'users: invalid value: integer `-5`, expected usize',
+    ]);
+  });
+
+  it('keeps the users box empty while it is cleared, and then leaves users to the server', async () => {
+    const { calls } = mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios, 'POST /api/v1/simulation/start': () => running });
+    const changed = vi.fn();
+    render(<SimulationPanel state={null} metrics={null} onChanged={changed} />);
+    fireEvent.change(screen.getByLabelText('users'), { target: { value: '' } });
+    expect(screen.getByLabelText('users')).toHaveValue(null);
+    fireEvent.click(screen.getByRole('button', { name: '▶ Start' }));
+    await waitFor(() => expect(changed).toHaveBeenCalled());
+    expect(calls.find((c) => c.url === '/api/v1/simulation/start')?.body).toEqual({ scenario: 'normal', seed: 42, speed: 60 });
   });
 });

@@ -1,11 +1,12 @@
 // Simulation controls and state: start a run (scenario, users, speed, seed, duration), pause,
 // resume, stop, reset, change the speed live, trigger a scenario mid-run; what the simulator
 // reports (status, simulated clock, users, events, bookings, invites, actions per second, refused
-// bookings and the alternatives users tried and booked instead).
+// bookings, those refused as full, and the alternatives users tried and booked instead). A
+// refused request shows each invalid field and why.
 
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 
-import { luna } from '../api/client';
+import { ApiError, luna, type FieldError } from '../api/client';
 import type { Scenario, SimMetrics, SimState, SimStatus } from '../api/types';
 import { fmt } from './TimeChart';
 
@@ -17,18 +18,49 @@ const STATUS_STYLE: Record<SimStatus, string> = {
   finished: 'border-sky-500/60 bg-sky-500/15 text-sky-300',
 };
 
-function simClock(iso: string | null): string {
+/** The simulated day and time of day as two unbreakable parts, so a narrow cell wraps between them. */
+function simClock(iso: string | null): ReactNode {
   if (!iso) return '–';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString('en-GB', { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+  const day = d.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' });
+  const time = d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+  return (
+    <>
+      <span className="whitespace-nowrap">{day},</span> <span className="whitespace-nowrap">{time}</span>
+    </>
+  );
 }
 
-function Figure({ label, value }: { label: string; value: string }) {
+/** A count with the part of it in brackets, e.g. refused (full): `25 (3)`; the count alone from a server that does not give the part. */
+const withPart = (total: number, part: number | undefined) => (part === undefined ? fmt(total) : `${fmt(total)} (${fmt(part)})`);
+
+function Figure({ label, value }: { label: string; value: ReactNode }) {
+  // Long values wrap instead of being cut: the cells are narrow on a phone and beside the charts.
   return (
     <div className="min-w-0">
       <div className="label">{label}</div>
-      <div className="truncate font-mono text-sm text-slate-100 tabular-nums">{value}</div>
+      <div className="font-mono text-sm break-words text-slate-100 tabular-nums">{value}</div>
+    </div>
+  );
+}
+
+/** An integer typed in a number box: empty while the box is empty (the API's default applies). */
+const typedInt = (text: string): number | undefined => (text.trim() === '' ? undefined : Number(text));
+
+function ErrorNote({ error }: { error: { message: string; details: FieldError[] } }) {
+  return (
+    <div className="rounded-md border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-xs text-rose-300" role="alert">
+      <p>{error.message}</p>
+      {error.details.length ? (
+        <ul className="mt-1 space-y-0.5" data-testid="sim-error-fields">
+          {error.details.map((d) => (
+            <li key={`${d.field}:${d.message}`}>
+              <b className="font-semibold text-rose-200">{d.field}</b>: {d.message}
+            </li>
+          ))}
+        </ul>
+      ) : null}
     </div>
   );
 }
@@ -42,14 +74,14 @@ interface Props {
 export function SimulationPanel({ state, metrics, onChanged }: Props) {
   const [scenarios, setScenarios] = useState<Scenario[]>([]);
   const [scenario, setScenario] = useState('normal');
-  const [users, setUsers] = useState(1000);
+  const [users, setUsers] = useState('1000');
   const [speed, setSpeed] = useState(60);
   const [maxSpeed, setMaxSpeed] = useState(false);
-  const [seed, setSeed] = useState(42);
+  const [seed, setSeed] = useState('42');
   const [duration, setDuration] = useState('');
   const [trigger, setTrigger] = useState('friday_night');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ message: string; details: FieldError[] } | null>(null);
   const speedTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
   useEffect(() => {
@@ -80,7 +112,7 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
       await f();
       onChanged();
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError({ message: e instanceof Error ? e.message : String(e), details: e instanceof ApiError ? e.details : [] });
     } finally {
       setBusy(false);
     }
@@ -90,8 +122,8 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
     act(() =>
       luna.simStart({
         scenario,
-        users,
-        seed,
+        users: typedInt(users),
+        seed: typedInt(seed),
         speed: maxSpeed ? 'max' : speed,
         ...(duration.trim() ? { duration: duration.trim() } : {}),
       }),
@@ -111,6 +143,8 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
     }, 300);
   };
 
+  // Metrics without booking figures (a server from before them) leave those figures blank.
+  const bookings = metrics?.bookings as SimMetrics['bookings'] | undefined;
   const name = (id: string) => scenarios.find((s) => s.id === id)?.name ?? id.replace(/_/g, ' ');
 
   return (
@@ -133,9 +167,9 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
         <Figure label="bookings" value={state ? fmt(state.bookings_created) : '–'} />
         <Figure label="invites" value={state ? fmt(state.invites_sent) : '–'} />
         <Figure label="sim minutes" value={state ? fmt(state.ticks) : '–'} />
-        <Figure label="refused" value={metrics ? fmt(metrics.bookings.refused) : '–'} />
-        <Figure label="tried instead" value={metrics ? fmt(metrics.bookings.alternatives_tried) : '–'} />
-        <Figure label="booked instead" value={metrics ? fmt(metrics.bookings.alternatives_confirmed) : '–'} />
+        <Figure label="refused (full)" value={bookings ? withPart(bookings.refused, bookings.refused_full) : '–'} />
+        <Figure label="tried instead" value={bookings ? fmt(bookings.alternatives_tried) : '–'} />
+        <Figure label="booked instead" value={bookings ? fmt(bookings.alternatives_confirmed) : '–'} />
       </div>
 
       <div className="space-y-2">
@@ -174,11 +208,11 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
           </label>
           <label className="space-y-1">
             <span className="label">Users</span>
-            <input className="input" type="number" min={1} value={users} onChange={(e) => setUsers(Number(e.target.value))} aria-label="users" />
+            <input className="input" type="number" min={1} value={users} onChange={(e) => setUsers(e.target.value)} aria-label="users" />
           </label>
           <label className="space-y-1">
             <span className="label">Seed</span>
-            <input className="input" type="number" min={0} value={seed} onChange={(e) => setSeed(Number(e.target.value))} aria-label="seed" />
+            <input className="input" type="number" min={0} value={seed} onChange={(e) => setSeed(e.target.value)} aria-label="seed" />
           </label>
           <label className="col-span-2 space-y-1">
             <span className="label">Duration (simulated, optional)</span>
@@ -224,7 +258,7 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
           ↺ Reset
         </button>
       </div>
-      {error ? <p className="rounded-md border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-xs text-rose-300">{error}</p> : null}
+      {error ? <ErrorNote error={error} /> : null}
       {scenarios.find((s) => s.id === (active ? state?.scenario : scenario))?.description ? (
         <p className="text-xs text-slate-500">{scenarios.find((s) => s.id === (active ? state?.scenario : scenario))?.description}</p>
       ) : null}

@@ -1,25 +1,37 @@
 // Find a user by the start of their handle (`GET /api/v1/users?handle=`), pick from the list.
+// Enter picks the first user found for the text as typed: while its search is on the way, Enter
+// waits for it (an earlier text's list is never picked from).
 
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 
 import { luna } from '../api/client';
 import type { User } from '../api/types';
 import { useDebounced } from '../lib/hooks';
 
+const handleOf = (text: string) => text.trim().replace(/^@/, '');
+
 export function UserSearch({ onPick }: { onPick: (u: User) => void }) {
   const [text, setText] = useState('');
-  const [found, setFound] = useState<User[]>([]);
+  // The users found, with the handle they were found for.
+  const [result, setResult] = useState<{ query: string; users: User[] }>({ query: '', users: [] });
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const query = useDebounced(text.trim().replace(/^@/, ''), 200);
+  const query = useDebounced(handleOf(text), 200);
+  // The handle Enter was pressed on before its results arrived.
+  const enterOn = useRef<string | null>(null);
+  const pickRef = useRef<(u: User) => void>(() => {});
 
   useEffect(() => {
     const abort = new AbortController();
     luna
       .findUsers(query, 8, abort.signal)
       .then((u) => {
-        setFound(u);
+        setResult({ query, users: u });
         setError(null);
+        if (enterOn.current === query) {
+          enterOn.current = null;
+          if (u[0]) pickRef.current(u[0]);
+        }
       })
       .catch((e: Error) => {
         if (e.name !== 'AbortError') setError(e.message);
@@ -32,7 +44,18 @@ export function UserSearch({ onPick }: { onPick: (u: User) => void }) {
     setText('');
     setOpen(false);
   };
+  pickRef.current = pick;
 
+  const enter = () => {
+    const handle = handleOf(text);
+    if (result.query !== handle) {
+      enterOn.current = handle;
+      return;
+    }
+    if (result.users[0]) pick(result.users[0]);
+  };
+
+  const found = result.users;
   return (
     <div className="relative">
       <input
@@ -43,18 +66,19 @@ export function UserSearch({ onPick }: { onPick: (u: User) => void }) {
         onChange={(e) => {
           setText(e.target.value);
           setOpen(true);
+          enterOn.current = null;
         }}
         onFocus={() => setOpen(true)}
         onBlur={() => setTimeout(() => setOpen(false), 150)}
         onKeyDown={(e) => {
-          if (e.key === 'Enter' && found[0]) pick(found[0]);
+          if (e.key === 'Enter') enter();
           if (e.key === 'Escape') setOpen(false);
         }}
       />
       {open ? (
         <ul className="absolute z-20 mt-1 max-h-80 w-full overflow-y-auto rounded-lg border border-slate-700 bg-slate-900 shadow-xl" role="listbox" data-testid="user-results">
           {error ? <li className="px-3 py-2 text-xs text-rose-300">{error}</li> : null}
-          {!error && found.length === 0 ? <li className="px-3 py-2 text-xs text-slate-500">{query ? `No handle starts with “${query}”.` : 'No users yet: seed the demo city.'}</li> : null}
+          {!error && found.length === 0 ? <li className="px-3 py-2 text-xs text-slate-500">{result.query ? `No handle starts with “${result.query}”.` : 'No users yet: seed the demo city.'}</li> : null}
           {found.map((u) => (
             <li key={u.id} role="option" aria-selected={false}>
               <button className="flex w-full items-baseline gap-2 px-3 py-1.5 text-left hover:bg-slate-800" onMouseDown={(e) => e.preventDefault()} onClick={() => pick(u)}>

@@ -1,0 +1,54 @@
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import type { User } from '../api/types';
+import { mockFetch } from '../test/fetch';
+import { UserSearch } from './UserSearch';
+
+const user = (n: number, handle: string): User => ({
+  id: `00000000-0000-0000-0000-00000000000${n}`,
+  handle,
+  name: handle.toUpperCase(),
+  age: 30,
+  home_lat: null,
+  home_lng: null,
+  city: null,
+  persona: null,
+  activity_score: 0.5,
+  social_score: 0.5,
+});
+const users = [user(1, 'ana'), user(2, 'ben'), user(3, 'zara')];
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe('UserSearch', () => {
+  it('picks on Enter from the results of the text typed, not from an earlier list', async () => {
+    mockFetch({ 'GET /api/v1/users': (c) => users.filter((u) => u.handle.startsWith(new URL(c.url, 'http://x').searchParams.get('handle') ?? '')) });
+    const onPick = vi.fn();
+    render(<UserSearch onPick={onPick} />);
+    const input = screen.getByLabelText('search users by handle');
+    fireEvent.focus(input);
+    // The unfiltered list is shown first.
+    expect(await screen.findByRole('button', { name: /@ana/ })).toBeInTheDocument();
+
+    fireEvent.change(input, { target: { value: 'zara' } });
+    fireEvent.keyDown(input, { key: 'Enter' });
+    expect(onPick).not.toHaveBeenCalled();
+    await waitFor(() => expect(onPick).toHaveBeenCalledTimes(1));
+    expect(onPick).toHaveBeenCalledWith(users[2]);
+    expect(input).toHaveValue('');
+  });
+
+  it('forgets an Enter once the text changes', async () => {
+    const { calls } = mockFetch({ 'GET /api/v1/users': (c) => users.filter((u) => u.handle.startsWith(new URL(c.url, 'http://x').searchParams.get('handle') ?? '')) });
+    const onPick = vi.fn();
+    render(<UserSearch onPick={onPick} />);
+    const input = screen.getByLabelText('search users by handle');
+    fireEvent.change(input, { target: { value: 'za' } });
+    fireEvent.keyDown(input, { key: 'Enter' });
+    fireEvent.change(input, { target: { value: 'b' } });
+    await waitFor(() => expect(calls.some((c) => c.url.includes('handle=b'))).toBe(true));
+    expect(await screen.findByRole('button', { name: /@ben/ })).toBeInTheDocument();
+    expect(onPick).not.toHaveBeenCalled();
+  });
+});
