@@ -164,12 +164,14 @@ async fn a_slow_provider_holds_the_seats_and_a_retry_meanwhile_is_in_flight(back
 
 async fn a_flaky_provider_leaves_only_whole_bookings(backend: Backend) {
     let Some((app, provider)) = spawn(backend, external(|e| e.failure_rate = 0.5)).await else { return };
-    let ann = user(&app, "ann").await;
+    // Three people, each booking one table per hour (a second one at the same time would be a
+    // conflict, not a provider call).
+    let people = [user(&app, "ann").await, user(&app, "ben").await, user(&app, "cat").await];
     let v = evening_venue(&app, "Remote", 100).await;
     let (mut booked, mut failed) = (Vec::new(), 0);
     for i in 0..16 {
         let body = json!({"venue_id": v, "booking_time": in_two_days_at(17 + i % 6), "party_size": 2});
-        let res = app.post(&format!("/api/v1/bookings/{ann}/create"), &body).await;
+        let res = app.post(&format!("/api/v1/bookings/{}/create", people[i as usize / 6]), &body).await;
         match res.status() {
             StatusCode::CREATED => {
                 let r = expect_json(res, StatusCode::CREATED).await;

@@ -15,6 +15,7 @@ crate::on_every_backend!(
     availability_lists_the_slots_with_room_for_the_party,
     auto_book_groups_interested_users_by_time_and_books_each_group_once,
     a_retry_with_the_same_key_replays_and_another_body_is_refused,
+    a_double_tap_without_a_key_books_one_table,
     bad_booking_requests_are_refused_naming_the_field_and_nothing_is_written,
 );
 
@@ -115,12 +116,12 @@ async fn bookings_list_by_filter_and_page_and_per_user(app: &TestApp) {
 }
 
 async fn cancelling_frees_the_seats_and_illegal_moves_are_conflicts(app: &TestApp) {
-    let ann = user(app, "ann").await;
+    let (ann, ben) = (user(app, "ann").await, user(app, "ben").await);
     let v = evening_venue(app, "Tiny", 2).await;
     let body = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 2});
     let first = expect_json(app.post(&create(&ann), &body).await, StatusCode::CREATED).await;
     let id = first["booking_id"].as_str().expect("id");
-    let full = expect_error(app.post(&create(&ann), &body).await, StatusCode::CONFLICT, "slot_full", None).await;
+    let full = expect_error(app.post(&create(&ben), &body).await, StatusCode::CONFLICT, "slot_full", None).await;
     assert_eq!(full["error"]["details"]["requested"]["seats_free"], 0);
     let cancelled =
         expect_json(app.post(&format!("/api/v1/bookings/{id}/cancel"), &json!({})).await, StatusCode::OK).await;
@@ -260,6 +261,30 @@ async fn a_retry_with_the_same_key_replays_and_another_body_is_refused(app: &Tes
     let res = app.post_with_key(&create(&ann), &"k".repeat(256), &body).await;
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("idempotency_key")).await;
     assert_eq!(app.counts().await.bookings, 1);
+}
+
+async fn a_double_tap_without_a_key_books_one_table(app: &TestApp) {
+    let (ann, ben) = (user(app, "ann").await, user(app, "ben").await);
+    let v = evening_venue(app, "Bar", 40).await;
+    let at = in_two_days_at(19);
+    let body = json!({"venue_id": v, "booking_time": at, "party_size": 2});
+    // Five at once, no idempotency key: one table, four conflicts naming the time.
+    let path = create(&ann);
+    let answers = futures::future::join_all((0..5).map(|_| app.post(&path, &body))).await;
+    let statuses: Vec<StatusCode> = answers.iter().map(|r| r.status()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+    for res in answers.into_iter().filter(|r| r.status() != StatusCode::CREATED) {
+        expect_error(res, StatusCode::CONFLICT, "conflict", Some("booking_time")).await;
+    }
+    assert_eq!(app.counts().await.bookings, 1);
+    // Another time, or another person at that time, is another table.
+    expect_json(
+        app.post(&path, &with(body.clone(), "booking_time", json!(in_two_days_at(21)))).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    expect_json(app.post(&create(&ben), &body).await, StatusCode::CREATED).await;
+    assert_eq!(app.counts().await.bookings, 3);
 }
 
 fn with(mut base: Value, field: &str, value: Value) -> Value {

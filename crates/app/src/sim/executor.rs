@@ -82,7 +82,8 @@ impl Executor<'_> {
                 };
                 (Outcome::Refused { full: true, message: e.to_string() }, proposed)
             }
-            Err(e @ AppError::Invalid(_)) if matches!(action, Action::Book { .. }) => {
+            // Closed then, too many people, or a table they already hold then.
+            Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) if matches!(action, Action::Book { .. }) => {
                 (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
             }
             Err(e) => (Outcome::Failed(e.to_string()), Effect::None),

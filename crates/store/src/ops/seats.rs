@@ -3,7 +3,8 @@
 //! plus [`Conn::FOR_UPDATE`]: `FOR UPDATE` on PostgreSQL, nothing on SQLite where the write
 //! transaction already holds the database's one write lock), so checks on one venue run one
 //! after the other; then it reads what overlapping bookings hold, and inserts only if the party
-//! fits at the busiest moment of its stay. A refusal is recorded (`booking.refused`) and, with
+//! fits at the busiest moment of its stay. The same user asking again for a table they hold at
+//! that venue and time is a `Conflict`. A refusal is recorded (`booking.refused`) and, with
 //! an idempotency key, saved as the key's answer like a success.
 
 use domain::inventory::peak_seats;
@@ -118,6 +119,17 @@ async fn check_plan<C: Conn>(c: &mut C, new: &NewBooking) -> StoreResult<()> {
     Ok(())
 }
 
+/// The user's own booking of this venue at the same time, if they hold one already: a second
+/// request for it (a double tap without an idempotency key) is a conflict, not a second table.
+/// A plan's booking is the plan's, not a double.
+fn already_booked<'a>(new: &NewBooking, overlapping: &'a [Booking]) -> Option<&'a Booking> {
+    let r = &new.request;
+    if r.plan_id.is_some() {
+        return None;
+    }
+    overlapping.iter().find(|b| b.user_id == r.user_id && b.plan_id.is_none() && b.booking_time == r.booking_time)
+}
+
 /// Books (status `Confirmed`) or holds (status `Pending`) seats if the venue has room at the
 /// busiest moment of the stay; otherwise records the refusal. With a key, the answer is saved
 /// for replay (a hold's answer is saved when it is confirmed).
@@ -137,7 +149,13 @@ pub(crate) async fn book<C: Conn>(
         require(c, "users", "user", member).await?;
     }
     check_plan(c, &new).await?;
-    let (free, _) = seats_free(c, capacity, &new).await?;
+    let (free, overlapping) = seats_free(c, capacity, &new).await?;
+    if let Some(held) = already_booked(&new, &overlapping) {
+        return Err(StoreError::conflict(
+            format!("this user already holds booking {} here at that time", held.id),
+            Some("booking_time"),
+        ));
+    }
     let outcome = if free < new.request.party_size {
         let refused = full(&new, free, capacity);
         record(c, &DomainEvent::BookingRefused(refused.clone())).await?;
