@@ -28,8 +28,9 @@ use crate::respond::{Created, Replayable};
             body = BookingReceipt, headers(("location" = String, description = "Path of the booking"))),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 409, description = "`slot_full` with alternatives in `details`, or the key's first request still \
-            in flight", body = ErrorBody),
+        (status = 409, description = "`slot_full` with alternatives in `details`; `conflict` (field \
+            `booking_time`) when the user already holds a table there then; or the key's first request still in \
+            flight", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields (a time in the past or when the venue is closed, a party too \
             big, a `venue_id` or group member that names nothing), or the key reused with another body",
