@@ -95,6 +95,9 @@ pub(crate) struct ScoreCtx<'a> {
     /// `ln(1 + e)` of the user's largest engagement with one venue (at least 1e-9): the scale
     /// of the history feature.
     engagement_scale: f64,
+    /// Whether the query is about now (no time, or one within a quarter hour of now): opening
+    /// hours are then said as "open now", else "open then".
+    about_now: bool,
 }
 
 fn cat_index(c: Category) -> usize {
@@ -153,6 +156,7 @@ impl<'a> ScoreCtx<'a> {
             engagement_scale: (1.0 + user.history.iter().map(|a| a.raw_engagement()).fold(0.0, f64::max))
                 .ln()
                 .max(1e-9),
+            about_now: (time - now).num_minutes().abs() <= 15,
         }
     }
 
@@ -332,10 +336,18 @@ impl<'a> ScoreCtx<'a> {
         add("history", hist_label.into(), s.w_history * f.history + s.w_viewed * f.viewed, hist_label.into());
         let pref_phrase = if f.cuisine_match { love() } else { "fits your budget and style".into() };
         add("preference_match", pref_phrase.clone(), s.w_preference * f.preference, pref_phrase);
-        let taste_phrase =
-            if f.taste >= 0.6 { love() } else { format!("like the {}s you enjoy", row.category.as_str()).into() };
+        // Said apart from a stated cuisine's "love": this one is learned from where they go.
+        let taste_phrase: Text = match &row.cuisine {
+            Some(c) if f.taste >= 0.6 => format!("you often go for {c}").into(),
+            _ => format!("like the {}s you enjoy", row.category.as_str()).into(),
+        };
         add("taste_match", taste_phrase.clone(), s.w_taste * f.taste, taste_phrase);
-        let ctx_phrase: Text = if f.open { "open now".into() } else { "closed at that time".into() };
+        let ctx_phrase: Text = match (f.open, self.about_now) {
+            (true, true) => "open now".into(),
+            (true, false) => "open then".into(),
+            (false, true) => "closed now".into(),
+            (false, false) => "closed at that time".into(),
+        };
         add("context", ctx_phrase.clone(), s.w_context * f.context, ctx_phrase);
         add("trending", "trending now".into(), s.w_trending * f.trending, "trending now".into());
         // Friends who only looked count for less, and are not said to have liked it.

@@ -396,3 +396,28 @@ fn friends_who_only_looked_are_not_said_to_have_liked_it() {
     assert!(sentence.contains("1 friend looked at it") && !sentence.contains("liked"), "{sentence}");
     assert_eq!(said(22).0, "1 friend liked it");
 }
+
+#[test]
+fn opening_hours_are_said_for_the_time_asked_about_and_no_two_reasons_read_alike() {
+    let e = random_city(11, 60, 1500, 6000, EngineSettings::default());
+    let st = e.load();
+    let context_labels = |time: Option<chrono::DateTime<chrono::Utc>>| {
+        let mut labels = std::collections::BTreeSet::new();
+        for u in 0..30u32 {
+            let mut q = VenueQuery::new(st.user(u).unwrap().id, 10, Ranker::Default);
+            q.now = Some(t0());
+            q.time = time;
+            for r in e.recommend_venues(&q).unwrap() {
+                let mut seen: Vec<&str> = r.reasons.iter().map(|x| x.label.as_ref()).collect();
+                seen.sort_unstable();
+                assert!(seen.windows(2).all(|w| w[0] != w[1]), "a label twice: {:?}", r.reasons);
+                labels.extend(r.reasons.iter().filter(|x| x.code == "context").map(|x| x.label.to_string()));
+            }
+        }
+        labels
+    };
+    let now = context_labels(None);
+    assert!(!now.is_empty() && now.iter().all(|l| l == "open now" || l == "closed now"), "{now:?}");
+    let later = context_labels(Some(t0() + chrono::Duration::days(3)));
+    assert!(!later.is_empty() && later.iter().all(|l| l == "open then" || l == "closed at that time"), "{later:?}");
+}
