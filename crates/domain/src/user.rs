@@ -257,8 +257,13 @@ pub struct UserPatchInput {
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub avatar_url: Option<Option<String>>,
-    pub home_lat: Option<f64>,
-    pub home_lng: Option<f64>,
+    /// Set with `home_lng`, or both `null` to forget the home location.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<f64>)]
+    pub home_lat: Option<Option<f64>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<f64>)]
+    pub home_lng: Option<Option<f64>>,
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub city: Option<Option<String>>,
@@ -277,7 +282,8 @@ pub struct UserPatch {
     pub email: Option<Option<String>>,
     pub age: Option<Option<i32>>,
     pub avatar_url: Option<Option<String>>,
-    pub home: Option<(f64, f64)>,
+    /// `Some(None)` forgets the home location.
+    pub home: Option<Option<(f64, f64)>>,
     pub city: Option<Option<String>>,
     pub persona: Option<Option<Persona>>,
     pub activity_score: Option<f64>,
@@ -292,7 +298,9 @@ impl UserPatch {
         let email = input.email.map(|e| check_email(&mut c, e.as_deref()));
         let avatar_url = input.avatar_url.map(|a| c.opt_text("avatar_url", a.as_deref(), 500));
         let city = input.city.map(|a| c.opt_text("city", a.as_deref(), 100));
-        check_location(&mut c, input.home_lat, input.home_lng);
+        // Both given (set or cleared together) or neither.
+        c.check(input.home_lat.is_some() == input.home_lng.is_some(), "home_lng", "home_lat and home_lng go together");
+        check_location(&mut c, input.home_lat.flatten(), input.home_lng.flatten());
         check_common(&mut c, input.age.flatten(), input.activity_score, input.social_score);
         let patch = Self {
             handle,
@@ -300,7 +308,7 @@ impl UserPatch {
             email,
             age: input.age,
             avatar_url,
-            home: input.home_lat.zip(input.home_lng),
+            home: input.home_lat.zip(input.home_lng).map(|(lat, lng)| lat.zip(lng)),
             city,
             persona: input.persona,
             activity_score: input.activity_score,
@@ -326,9 +334,8 @@ impl UserPatch {
         if let Some(a) = &self.avatar_url {
             u.avatar_url = a.clone();
         }
-        if let Some((lat, lng)) = self.home {
-            u.home_lat = Some(lat);
-            u.home_lng = Some(lng);
+        if let Some(home) = self.home {
+            (u.home_lat, u.home_lng) = (home.map(|h| h.0), home.map(|h| h.1));
         }
         if let Some(c) = &self.city {
             u.city = c.clone();

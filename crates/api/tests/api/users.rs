@@ -117,6 +117,12 @@ async fn a_user_can_be_updated_and_deleted(app: &TestApp) {
     assert_eq!(updated["city"], "New York");
     assert_eq!(updated["handle"], "alice");
     assert_eq!(app.get_json(&path, StatusCode::OK).await["name"], "Alice C.");
+    // The home location is forgotten as a pair, never half.
+    assert!(updated["home_lat"].is_number(), "{updated}");
+    let half = app.patch(&path, &json!({"home_lat": null})).await;
+    expect_error(half, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("home_lng")).await;
+    let gone = expect_json(app.patch(&path, &json!({"home_lat": null, "home_lng": null})).await, StatusCode::OK).await;
+    assert!(gone["home_lat"].is_null() && gone["home_lng"].is_null() && gone["name"] == "Alice C.", "{gone}");
 
     assert_eq!(app.delete(&path).await.status(), StatusCode::NO_CONTENT);
     expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;

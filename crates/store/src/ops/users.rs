@@ -210,9 +210,9 @@ pub(crate) async fn update_user<C: Conn>(c: &mut C, id: UserId, patch: UserPatch
     if let Some(v) = patch.avatar_url {
         set(&mut b, "avatar_url", v.into());
     }
-    if let Some((lat, lng)) = patch.home {
-        set(&mut b, "home_lat", lat.into());
-        set(&mut b, "home_lng", lng.into());
+    if let Some(home) = patch.home {
+        set(&mut b, "home_lat", home.map(|h| h.0).into());
+        set(&mut b, "home_lng", home.map(|h| h.1).into());
     }
     if let Some(v) = patch.city {
         set(&mut b, "city", v.into());

@@ -91,7 +91,7 @@ async fn an_update_changes_only_the_given_fields_and_can_clear_one(store: DynSto
     let patch = UserPatch {
         name: Some("Dave D".into()),
         email: Some(None),
-        home: Some((40.6, -73.95)),
+        home: Some(Some((40.6, -73.95))),
         activity_score: Some(0.9),
         ..Default::default()
     };
@@ -104,6 +104,9 @@ async fn an_update_changes_only_the_given_fields_and_can_clear_one(store: DynSto
     assert!(after.updated_at >= before.updated_at);
     assert_eq!(store.get_user(before.id).await.unwrap(), after);
     assert_eq!(pending_event_types(&store).await, ["user.created", "user.updated"]);
+    // The home location is forgotten as a pair.
+    let cleared = store.update_user(before.id, UserPatch { home: Some(None), ..Default::default() }).await.unwrap();
+    assert_eq!((cleared.home_lat, cleared.home_lng, cleared.name.as_str()), (None, None, "Dave D"));
 }
 
 async fn an_update_to_a_taken_handle_is_a_conflict_and_changes_nothing(store: DynStore) {
