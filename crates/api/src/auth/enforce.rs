@@ -41,10 +41,14 @@ pub(crate) async fn enforce(State(state): State<AuthState>, req: Request, next: 
         },
     };
     let rule = entry.map_or(Rule::Public, |e| e.rule);
-    // A bad token is a 401 on public routes too: a client whose token went stale must learn it,
-    // not be answered as anonymous (a profile without its private fields).
+    // A bad token is ignored on a public route, whose answer is the same for everyone (so a
+    // client whose access token expired can still sign in, refresh it or sign up), and a 401
+    // everywhere else, a public profile included: its answer depends on who asks, so a client
+    // with a stale token must learn it rather than be shown the profile without its private
+    // fields.
     let caller = match resolve_caller(&state.auth, &parts, entry) {
         Ok(caller) => caller,
+        Err(_) if rule == Rule::Public => Caller::Anonymous,
         Err(e) => return e.into_response(),
     };
     let body = match check(&state.app, rule, caller, &mut parts, body).await {

@@ -36,9 +36,10 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
 
 ## Answers
 
-- No credential where the rule needs one, or an invalid, tampered or expired token on any route
-  (public ones too, so a client learns its token went stale rather than silently seeing less):
-  **401** `unauthorized` with `WWW-Authenticate: Bearer`.
+- No credential where the rule needs one, or an invalid, tampered or expired token: **401**
+  `unauthorized` with `WWW-Authenticate: Bearer`. A bad token is ignored on `Public` routes (the
+  answer is the same for everyone, and a client whose access token expired can still sign in,
+  refresh or sign up), but not on `PublicProfile` ones, whose answer depends on who asks.
 - A valid credential that the rule does not allow: **403** `forbidden`.
 - Where a rule needs a resource (a plan, a booking) that does not exist, the request goes on to
   the handler's 404; a path parameter that is not a UUID goes on to its 422.
@@ -100,10 +101,9 @@ pub fn document(api: &mut OpenApi) {
             let Some(op) = op else { continue };
             let method = axum::http::Method::from_bytes(method.as_bytes()).unwrap_or_default();
             let Some(entry) = find(&method, path) else { continue };
-            if matches!(entry.rule, Rule::Public | Rule::PublicProfile) {
+            if entry.rule == Rule::Public {
                 continue;
             }
-            op.security = Some(vec![SecurityRequirement::new::<_, _, &str>("bearer", [])]);
             let error = |d: &str| {
                 RefOr::T(
                     ResponseBuilder::new()
@@ -118,6 +118,15 @@ pub fn document(api: &mut OpenApi) {
                 )
             };
             let responses = &mut op.responses.responses;
+            if entry.rule == Rule::PublicProfile {
+                // A token is optional here (it shows the caller's own private fields), but a bad
+                // one is refused.
+                op.security =
+                    Some(vec![SecurityRequirement::default(), SecurityRequirement::new::<_, _, &str>("bearer", [])]);
+                responses.entry("401".into()).or_insert_with(|| error("An invalid or expired token (none is fine)"));
+                continue;
+            }
+            op.security = Some(vec![SecurityRequirement::new::<_, _, &str>("bearer", [])]);
             responses.entry("401".into()).or_insert_with(|| error("No credential, or an invalid or expired token"));
             responses.entry("403".into()).or_insert_with(|| {
                 error(if entry.rule == Rule::Admin {

@@ -60,11 +60,11 @@ async fn signed_in_users_behind_one_address_each_have_their_own_bucket() {
     assert_eq!(status(app.as_user(ben)).await, StatusCode::OK, "ben, same address, has his own bucket");
     let anonymous = reqwest::Client::builder().no_proxy().build().expect("client");
     assert_eq!(status(anonymous.clone()).await, StatusCode::OK, "the address's bucket is untouched by tokens");
-    // A forged token (read as anonymous on this public route) is counted against the address:
-    // it buys no fresh bucket.
+    // A forged token (a 401 on this profile) is counted against the address: it buys no fresh
+    // bucket.
     let forged = crate::helpers::client_with_token("forged.token.value");
     for _ in 0..2 {
-        assert_eq!(status(forged.clone()).await, StatusCode::OK);
+        assert_eq!(status(forged.clone()).await, StatusCode::UNAUTHORIZED);
     }
     assert_eq!(status(anonymous).await, StatusCode::TOO_MANY_REQUESTS);
 }
