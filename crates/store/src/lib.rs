@@ -241,8 +241,8 @@ pub trait Store: Send + Sync + 'static {
     /// connected.
     async fn remove_friend(&self, user_id: UserId, other: UserId) -> StoreResult<()>;
     /// Records that `user_id` wants to go to `venue_id` (upsert: the newest call's preferred
-    /// time replaces the old one, while `None` keeps it; `created_at` stays). `NotFound` for an
-    /// unknown user or venue.
+    /// time replaces the old one, `None` included; `created_at` stays). `NotFound` for an unknown
+    /// user or venue.
     async fn express_interest(
         &self,
         user_id: UserId,

@@ -15,13 +15,13 @@ use app::App;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
 
-/// Body of `POST /recommendations/{user_id}/interest`.
+/// Body of `POST /recommendations/{user_id}/interest`. Other fields are ignored: the first
+/// seed's clients also send `user_id`, `preferred_time_slot` and `open_to_invites`.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct InterestRequest {
     pub venue_id: Uuid,
-    /// When the user would like to go (RFC 3339), in the future. Left out on a venue they
-    /// already said they want to go to, the time they gave before stays.
+    /// When the user would like to go (RFC 3339), in the future. Each call's time replaces the
+    /// one before (none clears it).
     pub preferred_time: Option<DateTime<Utc>>,
 }
 

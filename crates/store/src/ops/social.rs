@@ -277,8 +277,7 @@ pub(crate) async fn express_interest<C: Conn>(
     require(c, "venues", "venue", venue_id).await?;
     let sql = Sql::new(
         "INSERT INTO venue_interests (user_id, venue_id, preferred_time, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (user_id, venue_id) \
-         DO UPDATE SET preferred_time = COALESCE(excluded.preferred_time, venue_interests.preferred_time) \
+         ON CONFLICT (user_id, venue_id) DO UPDATE SET preferred_time = excluded.preferred_time \
          RETURNING user_id, venue_id, preferred_time, created_at",
     );
     let sql = sql.bind(user_id).bind(venue_id).bind(preferred_time.map(|t| t.trunc_subsecs(6))).bind(now());

@@ -209,9 +209,6 @@ async fn expressing_interest_again_keeps_the_newest_preferred_time(store: DynSto
     let b = store.express_interest(u.id, v.id, Some(later)).await.unwrap();
     assert_eq!(b.preferred_time.map(|t| t.timestamp_micros()), Some(later.timestamp_micros()));
     assert_eq!(b.created_at, a.created_at);
-    // Said again without a time: the one given before stays.
-    let c = store.express_interest(u.id, v.id, None).await.unwrap();
-    assert_eq!(c.preferred_time, b.preferred_time);
     assert_eq!(store.counts().await.unwrap().venue_interests, 1);
     let err = store.express_interest(u.id, domain::new_id(), None).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { entity: "venue", .. }), "{err:?}");
