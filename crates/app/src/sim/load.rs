@@ -1,8 +1,8 @@
 //! Loads a run's [`World`] from the store: every venue, the first `max_users` users with a
 //! persona in id order (the generated city's users, which `/admin/stats` counts as simulated;
-//! people who signed up through the API are never acted for), and the friendships among them.
-//! A data set without personas (an import) is simulated as it is: its first `max_users` users,
-//! each given a persona drawn from their id. Read-only; a few bulk scans, or one friend list per
+//! people who sign up through the API have none unless they give one, and are not acted for),
+//! and the friendships among them. A data set without personas (an import) is simulated as it
+//! is: its first `max_users` users, each given a persona drawn from their id. Read-only; a few bulk scans, or one friend list per
 //! user when only a small share of a large city is simulated.
 
 use std::collections::HashMap;
@@ -50,26 +50,24 @@ pub async fn load_world(app: &App, max_users: usize) -> AppResult<World> {
     }
     let centre = centre_of(&venues);
 
-    // Users with a persona; the first users of all as well, in case none has one.
-    let (mut users, mut any) = (Vec::new(), Vec::new());
-    let mut after = None;
+    // Users with a persona, or any user in a data set without personas (none on its first page:
+    // a generated city's users come first in id order).
+    let mut users = Vec::new();
+    let (mut after, mut personas) = (None, None);
     while users.len() < max_users {
         let page = app.store.scan_users(after, PAGE).await?;
         let full = page.len() == PAGE as usize;
         after = page.last().map(|(u, _)| u.id);
-        for (u, p) in page {
-            if users.len() < max_users && u.persona.is_some() {
-                users.push(sim_user(u, p, centre, &mut cuisines));
-            } else if users.is_empty() && any.len() < max_users {
-                any.push(sim_user(u, p, centre, &mut cuisines));
+        let personas = *personas.get_or_insert_with(|| page.iter().any(|(u, _)| u.persona.is_some()));
+        for (u, p) in page.into_iter().filter(|(u, _)| !personas || u.persona.is_some()) {
+            if users.len() == max_users {
+                break;
             }
+            users.push(sim_user(u, p, centre, &mut cuisines));
         }
         if !full {
             break;
         }
-    }
-    if users.is_empty() {
-        users = any;
     }
     link_friends(app, &mut users).await?;
     Ok(World::new(users, venues))
