@@ -93,15 +93,15 @@ pub struct RankerConversion {
 }
 
 /// A venue shown to a user: by which ranker (an index into the tallies), when (Unix seconds),
-/// which conversions it has had, how many actions on it are held, and when another server's
-/// later answer ended it (0 while it is the last). Twelve bytes: the map is as large as the
-/// cap, and serving an answer touches one entry per venue, so a small entry is fewer cache
-/// misses.
+/// which conversions it has had, how many actions on it are held, and when a later answer of
+/// another server (or of this one, once shown again) ended it (0 while it is the last). Sixteen
+/// bytes: the map is as large as the cap, and serving an answer touches one entry per venue, so
+/// a small entry is fewer cache misses.
 #[derive(Debug, Clone, Copy)]
 struct Shown {
     ranker: u16,
+    held: u16,
     done: u8,
-    held: u8,
     at: u32,
     until: u32,
 }
@@ -117,14 +117,30 @@ impl Shown {
     }
 }
 
-/// An action waiting to be credited: when (this server's clock), on which pair, what, and when
-/// it happened.
+/// An action waiting to be credited: when (this server's clock), on which pair and which showing
+/// of it (its time), what, and when it happened.
 #[derive(Debug, Clone, Copy)]
 struct Held {
     due: u64,
     key: u64,
+    shown_at: u32,
     kind: Conversion,
     at: u32,
+}
+
+/// Credits an action at `at` to showing `s` if it owns it, once per kind.
+fn tally(tallies: &mut [RankerConversion], s: &mut Shown, kind: Conversion, at: u32) {
+    if !s.owns(at) || s.done & kind.bit() != 0 {
+        return;
+    }
+    s.done |= kind.bit();
+    let Some(t) = tallies.get_mut(usize::from(s.ranker)) else { return };
+    match kind {
+        Conversion::Viewed => t.viewed += 1,
+        Conversion::Liked => t.liked += 1,
+        Conversion::Visited => t.visited += 1,
+        Conversion::Booked => t.booked += 1,
+    }
 }
 
 /// A (user, venue) pair as one 64-bit key. Two pairs among those kept sharing a key is about
@@ -173,6 +189,9 @@ pub struct Conversions {
     /// Actions waiting [`HOLD_SECS`] to be credited, in the order read.
     held: VecDeque<Held>,
     hold: u64,
+    /// Showings replaced by a newer one of this server while actions on them were held: kept
+    /// (ended at the newer one) until those are credited.
+    retired: FastMap<u64, Vec<Shown>>,
 }
 
 impl Default for Conversions {
@@ -194,6 +213,7 @@ impl Conversions {
             elsewhere_order: VecDeque::new(),
             held: VecDeque::new(),
             hold,
+            retired: FastMap::default(),
         }
     }
 
@@ -213,16 +233,30 @@ impl Conversions {
         for &u in users {
             for &v in venues {
                 let key = pair(u, v);
-                // Actions held on the showing this one replaces are its own: credit them first.
-                if self.shown.get(&key).is_some_and(|s| s.held > 0) {
-                    self.release(u64::MAX);
-                }
-                // Another server's answer read before this one yet ordered after it still wins.
+                // Another server's answer read before this one yet ordered after it still wins
+                // (the latest of those remembered: with three servers answering within seconds,
+                // an earlier one may be missed).
                 let until = self.elsewhere.get(&key).filter(|e| e.after(at)).map_or(0, |e| e.at.max(1));
-                let shown = Shown { ranker, at, done: 0, held: 0, until };
-                // Shown again in the same second: its queue entry is already there.
-                if self.shown.insert(key, shown).is_none_or(|old| old.at != at) {
-                    self.order.push_back((at, key));
+                let mut shown = Shown { ranker, at, done: 0, held: 0, until };
+                match self.shown.insert(key, shown) {
+                    // Shown again in the same second: its queue entry is already there, and
+                    // actions held on it are this one's.
+                    Some(old) if old.at == at => {
+                        shown.held = old.held;
+                        self.shown.insert(key, shown);
+                    }
+                    old => {
+                        // Actions held on the showing this one replaces are that one's: it is
+                        // kept, ended here, until they are credited. Those done before this
+                        // answer are its own: no slack is taken off (each action is held
+                        // against one showing, so none is credited by both).
+                        if let Some(mut old) = old.filter(|o| o.held > 0) {
+                            let end = at + CLOCK_SLACK_SECS;
+                            old.until = if old.until == 0 { end } else { old.until.min(end) };
+                            self.retired.entry(key).or_default().push(old);
+                        }
+                        self.order.push_back((at, key));
+                    }
                 }
             }
         }
@@ -237,7 +271,8 @@ impl Conversions {
         let key = pair(user, venue);
         if let Some(s) = self.shown.get_mut(&key) {
             s.held = s.held.saturating_add(1);
-            self.held.push_back(Held { due: now.saturating_add(self.hold), key, kind, at: secs(at) });
+            let due = now.saturating_add(self.hold);
+            self.held.push_back(Held { due, key, shown_at: s.at, kind, at: secs(at) });
         }
         self.release(now);
     }
@@ -249,24 +284,29 @@ impl Conversions {
                 break;
             }
             self.held.pop_front();
-            self.credit(h.key, h.kind, h.at);
+            self.credit(h);
         }
     }
 
-    /// Credits an action at `at` on a pair to the showing that owns it, once per kind.
-    fn credit(&mut self, key: u64, kind: Conversion, at: u32) {
-        let Some(s) = self.shown.get_mut(&key) else { return };
-        s.held = s.held.saturating_sub(1);
-        if !s.owns(at) || s.done & kind.bit() != 0 {
+    /// Credits a held action to the showing it was read on (still the pair's latest, or kept
+    /// as retired) if that showing owns it, once per kind. A showing forgotten meanwhile (past
+    /// the window or the cap) credits nothing.
+    fn credit(&mut self, h: Held) {
+        if let Some(s) = self.shown.get_mut(&h.key).filter(|s| s.at == h.shown_at) {
+            s.held = s.held.saturating_sub(1);
+            tally(&mut self.tallies, s, h.kind, h.at);
             return;
         }
-        s.done |= kind.bit();
-        let Some(t) = self.tallies.get_mut(usize::from(s.ranker)) else { return };
-        match kind {
-            Conversion::Viewed => t.viewed += 1,
-            Conversion::Liked => t.liked += 1,
-            Conversion::Visited => t.visited += 1,
-            Conversion::Booked => t.booked += 1,
+        let Some(list) = self.retired.get_mut(&h.key) else { return };
+        let Some(i) = list.iter().position(|s| s.at == h.shown_at) else { return };
+        let s = &mut list[i];
+        s.held = s.held.saturating_sub(1);
+        tally(&mut self.tallies, s, h.kind, h.at);
+        if s.held == 0 {
+            list.swap_remove(i);
+        }
+        if list.is_empty() {
+            self.retired.remove(&h.key);
         }
     }
 
@@ -282,12 +322,12 @@ impl Conversions {
         for &u in users {
             for &v in venues {
                 let key = pair(u, v);
-                // The earliest later answer ends it (a second is never 0).
-                if let Some(s) = self.shown.get_mut(&key)
-                    && theirs.after(s.at)
-                    && (s.until == 0 || at < s.until)
-                {
-                    s.until = at.max(1);
+                // The earliest later answer ends it (a second is never 0), and so a retired one.
+                let retired = self.retired.get_mut(&key).into_iter().flatten();
+                for s in self.shown.get_mut(&key).into_iter().chain(retired) {
+                    if theirs.after(s.at) && (s.until == 0 || at < s.until) {
+                        s.until = at.max(1);
+                    }
                 }
                 // Keep the latest of other servers' showings (at a tie, the one that wins it).
                 let newer = self.elsewhere.get(&key).is_none_or(|e| (theirs.at, theirs.wins_tie) > (e.at, e.wins_tie));
@@ -516,5 +556,21 @@ mod tests {
         let f = c.figures(103 + HOLD_SECS);
         let viewed: Vec<(&str, u64)> = f.iter().map(|t| (t.ranker.as_str(), t.viewed)).collect();
         assert_eq!(viewed, [("default", 1), ("seed2", 1)]);
+    }
+
+    #[test]
+    fn showing_a_venue_again_leaves_other_pairs_actions_held() {
+        let (u, v) = (Uuid::now_v7(), ids(2));
+        let mut c = Conversions::new(MAX_PENDING, HOLD_SECS);
+        c.served("default", &[u], &v, 100);
+        c.converted(u, v[0], Conversion::Liked, 101, 101);
+        c.converted(u, v[1], Conversion::Liked, 101, 101);
+        c.served("seed2", &[u], &v[..1], 102); // v0 shown again: v1's like is still held
+        // Another server showed v1 before the like, read only now: the hold lets it take it.
+        c.superseded(&[u], &v[1..], 100, true);
+        c.superseded(&[u], &v[..1], 100, true); // and v0's retired showing too
+        let f = c.figures(101 + HOLD_SECS);
+        assert_eq!(f.iter().map(|t| t.liked).sum::<u64>(), 0, "both likes were the other server's: {f:?}");
+        assert!(c.held.is_empty() && c.retired.is_empty(), "{:?}", c.retired);
     }
 }

@@ -252,13 +252,19 @@ impl Runner {
                 self.log.push(tick, o.user, action);
             }
         }
+        // Every session's state is back before anything is delivered: a request or invitation to
+        // a user who also acted this tick must not land in the state their session took out (and
+        // be overwritten when it is put back).
+        let mut rest = Vec::with_capacity(outputs.len());
         for o in outputs {
-            let user = o.user;
-            self.states[user as usize] = o.state;
-            for (action, effect) in o.effects {
+            self.states[o.user as usize] = o.state;
+            rest.push((o.user, o.effects, o.deferred));
+        }
+        for (user, effects, deferred) in rest {
+            for (action, effect) in effects {
                 self.apply(tick, user, &action, effect);
             }
-            for action in o.deferred {
+            for action in deferred {
                 self.execute(&exec, tick, user, at, local, action).await;
             }
         }
