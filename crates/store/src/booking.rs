@@ -17,6 +17,11 @@ pub struct NewBooking {
     /// [`crate::Store::release_hold`]).
     pub status: BookingStatus,
     pub request: SeatRequest,
+    /// Refuse it (a `Conflict` naming `booking_time`) when the same user already holds a table
+    /// at this venue and time. The agent sets it: its callers are people, for whom a second
+    /// identical request is a double tap. Tools booking on purpose for one user (the store's
+    /// own capacity tests) leave it off.
+    pub refuse_double: bool,
 }
 
 /// An `Idempotency-Key` as used by one caller for one request. `scope` names the caller (and

@@ -129,6 +129,7 @@ pub fn named(request: SeatRequest, provider: &str, agent: &str, status: BookingS
         agent: agent.to_string(),
         status,
         request,
+        refuse_double: true,
     }
 }
 

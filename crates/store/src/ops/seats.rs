@@ -125,7 +125,7 @@ async fn check_plan<C: Conn>(c: &mut C, new: &NewBooking) -> StoreResult<()> {
 /// table. A plan's booking is the plan's, not a double.
 fn already_booked<'a>(new: &NewBooking, overlapping: &'a [Booking]) -> Option<&'a Booking> {
     let r = &new.request;
-    if r.plan_id.is_some() {
+    if !new.refuse_double || r.plan_id.is_some() {
         return None;
     }
     let second = r.booking_time.timestamp();

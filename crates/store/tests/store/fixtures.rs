@@ -84,6 +84,7 @@ pub fn new_booking(user: &User, venue: &Venue, at: domain::Timestamp, party: i32
         provider: "house".into(),
         agent: "test_agent".into(),
         status: domain::BookingStatus::Confirmed,
+        refuse_double: false,
         request: domain::SeatRequest {
             user_id: user.id,
             venue_id: venue.id,
