@@ -16,6 +16,7 @@ use domain::{BookingInput, BookingStatus, Id, InteractionType, PageRequest, Plan
 use engine::{Ranker, VenueQuery};
 
 use super::action::{Action, Handle};
+use super::metrics::Metrics;
 use super::world::{SimUser, World};
 use crate::booking::Alternatives;
 use crate::{App, AppError, AppResult, VenueSearch};
@@ -75,12 +76,9 @@ impl Executor<'_> {
         match self.run(&self.world.users[user as usize], at, action).await {
             Ok(Some((write, effect))) => (Outcome::Done { write }, effect),
             Ok(None) => (Outcome::Unavailable, Effect::None),
-            Err(e @ AppError::NoRoom(_)) => {
-                let proposed = match &e {
-                    AppError::NoRoom(no) => self.proposed(&no.alternatives),
-                    _ => Effect::None,
-                };
-                (Outcome::Refused { full: true, message: e.to_string() }, proposed)
+            Err(AppError::NoRoom(no)) => {
+                let proposed = self.proposed(&no.alternatives);
+                (Outcome::Refused { full: true, message: AppError::NoRoom(no).to_string() }, proposed)
             }
             // Closed then, too many people, or a table they already hold then.
             Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) if matches!(action, Action::Book { .. }) => {
@@ -88,6 +86,22 @@ impl Executor<'_> {
             }
             Err(e) => (Outcome::Failed(e.to_string()), Effect::None),
         }
+    }
+
+    /// Runs `action` like [`Executor::execute`] and counts its outcome in `metrics` at local
+    /// `hour`.
+    pub async fn execute_counted(
+        &self,
+        metrics: &Metrics,
+        user: u32,
+        at: Timestamp,
+        hour: usize,
+        action: &Action,
+    ) -> (Outcome, Effect) {
+        let (outcome, effect) = self.execute(user, at, action).await;
+        let near = action.venue().is_some_and(|v| self.world.near_event(v));
+        metrics.record(action, &outcome, hour, near);
+        (outcome, effect)
     }
 
     /// `Ok(None)` when the service is not available yet.

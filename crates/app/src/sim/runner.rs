@@ -280,16 +280,14 @@ impl Runner {
         local: LocalTime,
         action: Action,
     ) {
-        let (outcome, effect) = exec.execute(user, at, &action).await;
-        let near = action.venue().is_some_and(|v| self.world.near_event(v));
-        self.shared.metrics.record(&action, &outcome, local.hour, near);
+        let metrics = &self.shared.metrics;
+        let (_, effect) = exec.execute_counted(metrics, user, at, local.hour, &action).await;
         // A full venue proposed alternatives: the user may try one (once; a second refusal
         // ends it).
         if let Some(retry) = self.alternative(user, &action, &effect, self.schedule.surge(at, local)) {
             self.log.push(tick, user, &retry);
-            let (outcome, effect) = exec.execute(user, at, &retry).await;
-            let near = retry.venue().is_some_and(|v| self.world.near_event(v));
-            self.shared.metrics.record(&retry, &outcome, local.hour, near);
+            let metrics = &self.shared.metrics;
+            let (outcome, effect) = exec.execute_counted(metrics, user, at, local.hour, &retry).await;
             self.shared.metrics.alternative_tried(matches!(outcome, Outcome::Done { .. }));
             self.apply(tick, user, &retry, effect);
         }

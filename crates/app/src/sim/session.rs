@@ -129,9 +129,8 @@ impl<'a> Session<'a> {
             self.out.deferred.push(action);
             return Effect::None;
         }
-        let (outcome, effect) = self.exec.execute(self.when.user, self.when.at, &action).await;
-        let near = action.venue().is_some_and(|v| self.world.near_event(v));
-        self.metrics.record(&action, &outcome, self.when.local.hour, near);
+        let (_, effect) =
+            self.exec.execute_counted(self.metrics, self.when.user, self.when.at, self.when.local.hour, &action).await;
         if matches!(effect, Effect::Plan(_) | Effect::Booking(_)) {
             self.out.effects.push((action, effect.clone()));
         }
