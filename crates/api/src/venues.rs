@@ -122,15 +122,32 @@ async fn update_venue(
     Ok(AppJson(app.update_venue(venue_id, input).await?))
 }
 
-/// Delete a venue and its interactions.
+/// `DELETE /venues/{venue_id}` options.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteVenueQuery {
+    /// Cancel the venue's upcoming bookings and the plans being organised there, then delete
+    /// it (without it, a venue that has any is not deleted: 409).
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Delete a venue and its interactions. A venue with upcoming bookings or plans being organised
+/// there is kept (409, naming how many) unless `force=true`, which cancels each first: the
+/// `booking.status_changed` and `plan.cancelled` events tell the people who made them.
 #[utoipa::path(delete, path = "/venues/{venue_id}", tag = "venues",
-    params(("venue_id" = Uuid, Path, description = "The venue's id")),
+    params(("venue_id" = Uuid, Path, description = "The venue's id"), DeleteVenueQuery),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such venue", body = ErrorBody),
-        (status = 422, description = "Not a UUID", body = ErrorBody),
+        (status = 409, description = "Upcoming bookings or plans there, and no `force`", body = ErrorBody),
+        (status = 422, description = "Not a UUID, or `force` not a boolean", body = ErrorBody),
     ))]
-async fn delete_venue(State(app): State<App>, AppPath(venue_id): AppPath<Uuid>) -> ApiResult<StatusCode> {
-    app.delete_venue(venue_id).await?;
+async fn delete_venue(
+    State(app): State<App>,
+    AppPath(venue_id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<DeleteVenueQuery>,
+) -> ApiResult<StatusCode> {
+    app.delete_venue(venue_id, q.force).await?;
     Ok(StatusCode::NO_CONTENT)
 }

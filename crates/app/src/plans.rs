@@ -1,10 +1,12 @@
-//! Plan use cases (the second seed's flow): propose a plan at a venue and a time, invite people,
-//! let them accept or decline, then confirm, which validates the plan (start in the future, the
-//! venue open then, a party of the organizer and everyone who accepted, within capacity) and
-//! has the booking agent book it; the plan is confirmed together with its booking.
+//! Plan use cases (the second seed's flow): propose a plan at a venue and a time it is open,
+//! invite people, let them accept or decline, then confirm, which validates the plan again
+//! (start in the future, the venue open then, a party of the organizer and everyone who
+//! accepted, within capacity) and has the booking agent book it; the plan is confirmed together
+//! with its booking.
 
 use domain::booking::check_slot;
 use domain::error::Checker;
+use domain::inventory;
 use domain::{Booking, NewPlan, Plan, PlanId, PlanInput, PlanStatus, SeatOutcome, SeatRequest, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 use store::Idempotent;
@@ -28,12 +30,29 @@ pub struct PlanConfirmation {
 }
 
 impl App {
-    /// Proposes a plan as of `now`. `Invalid` for a start in the past or a bad invitee list,
-    /// also naming `organizer_id`, `venue_id` or `participant_ids` when one names nothing.
+    /// Proposes a plan as of `now`. `Invalid` for a start in the past or when the venue is
+    /// closed then, a party the venue cannot seat or a bad invitee list, also naming
+    /// `organizer_id`, `venue_id` or `participant_ids` when one names nothing.
     #[tracing::instrument(skip_all, fields(organizer_id = %input.organizer_id, venue_id = %input.venue_id), err(level = "debug"))]
     pub async fn create_plan(&self, input: PlanInput, now: Timestamp) -> AppResult<Plan> {
         let new = NewPlan::parse(input, now)?;
         self.store.get_user(new.organizer_id).await.in_body(&[("user", "organizer_id")])?;
+        // What confirming would refuse for the venue itself is refused now, not when the
+        // group has gathered: a time it is closed, or a party larger than it seats.
+        let venue = self.store.get_venue(new.venue_id).await.in_body(&[("venue", "venue_id")])?;
+        let mut c = Checker::new();
+        if let Some(closed) = inventory::closed_then(&venue, new.start_time, self.settings.booking.last_seating_minutes)
+        {
+            c.check(false, "start_time", closed);
+        }
+        if let Some(n) = new.party_size {
+            c.check(
+                n <= venue.capacity,
+                "party_size",
+                format!("must be at most the venue's capacity ({})", venue.capacity),
+            );
+        }
+        c.finish(()).map_err(AppError::Invalid)?;
         let plan = self.store.create_plan(new).await.in_body(&[("venue", "venue_id"), ("user", "participant_ids")])?;
         self.wrote();
         Ok(plan)

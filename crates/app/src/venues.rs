@@ -91,9 +91,11 @@ impl App {
         Ok(venue)
     }
 
-    #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
-    pub async fn delete_venue(&self, id: VenueId) -> AppResult<()> {
-        self.store.delete_venue(id).await?;
+    /// Deletes a venue. `Conflict` while it has upcoming bookings or plans being organised,
+    /// unless `force`, which cancels them first (their people get the cancellations).
+    #[tracing::instrument(skip_all, fields(%id, force), err(level = "debug"))]
+    pub async fn delete_venue(&self, id: VenueId, force: bool) -> AppResult<()> {
+        self.store.delete_venue(id, self.now(), force).await?;
         self.wrote();
         Ok(())
     }

@@ -196,12 +196,10 @@ pub fn check_slot(
 ) {
     c.check(at > now, time_field, "must be in the future");
     c.check(at <= now + chrono::Duration::days(MAX_DAYS_AHEAD), time_field, "must be within a year");
-    if at > now {
-        c.check(
-            inventory::open_for(venue, at, last_seating),
-            time_field,
-            format!("the venue is not open then for at least {last_seating} minutes"),
-        );
+    if at > now
+        && let Some(closed) = inventory::closed_then(venue, at, last_seating)
+    {
+        c.check(false, time_field, closed);
     }
     c.check((1..=MAX_PARTY).contains(&party), party_field, format!("must be between 1 and {MAX_PARTY}"));
     c.check(party <= venue.capacity, party_field, format!("must be at most the venue's capacity ({})", venue.capacity));

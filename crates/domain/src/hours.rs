@@ -78,6 +78,16 @@ impl OpeningHours {
             || self.days[prev].iter().any(|&(_, c)| c > 1440 && m + 1440 + minutes <= c)
     }
 
+    /// The intervals of a local weekday as people read them ("11:30-15:00, 17:00-23:00"), or
+    /// "closed".
+    pub fn describe_day(&self, weekday: Weekday) -> String {
+        let list = &self.days[weekday.num_days_from_monday() as usize];
+        if list.is_empty() {
+            return "closed".into();
+        }
+        list.iter().map(|&(o, c)| format!("{}-{}", hhmm(o), hhmm(c % 1440))).collect::<Vec<_>>().join(", ")
+    }
+
     /// Total open minutes in a week (0 means never open).
     pub fn weekly_minutes(&self) -> u32 {
         self.days.iter().flatten().map(|&(o, c)| u32::from(c - o)).sum()

@@ -99,6 +99,24 @@ pub fn open_for(venue: &Venue, at: Timestamp, minutes: u16) -> bool {
     venue.opening_hours.as_ref().is_none_or(|h| h.is_open_for(&local, minutes))
 }
 
+/// Why a party cannot sit down at `at` for `minutes`, with the venue's hours that local day
+/// ("open 17:00-23:00 on Tuesdays" or "closed on Tuesdays"); `None` if it can.
+pub fn closed_then(venue: &Venue, at: Timestamp, minutes: u16) -> Option<String> {
+    if open_for(venue, at, minutes) {
+        return None;
+    }
+    const DAYS: [&str; 7] = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays"];
+    let day = at.with_timezone(&venue.tz()).weekday();
+    let hours = venue.opening_hours.as_ref().map(|h| h.describe_day(day)).unwrap_or_default();
+    let when = DAYS[day.num_days_from_monday() as usize];
+    let hours = if hours == "closed" {
+        format!("it is closed on {when}")
+    } else {
+        format!("it opens {hours} on {when}, local time")
+    };
+    Some(format!("the venue is not open then for at least {minutes} minutes ({hours})"))
+}
+
 /// The slot starts of a local `date` at `venue`, every `step` minutes from local midnight,
 /// where the venue is open for at least `last_seating` minutes. Local times that do not exist
 /// (a daylight-saving gap) are skipped; ambiguous ones take the earlier instant.

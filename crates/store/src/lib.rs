@@ -210,7 +210,10 @@ pub trait Store: Send + Sync + 'static {
     /// Venues in id order matching every filter of `query`.
     async fn list_venues(&self, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>>;
     async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Venue>;
-    async fn delete_venue(&self, id: VenueId) -> StoreResult<()>;
+    /// Deletes a venue and its history as of `now`. `Conflict` naming `venue_id` while bookings
+    /// hold seats there from `now` on or plans there are being organised, unless `force`, which
+    /// cancels them first (with their events). `NotFound` for no such venue.
+    async fn delete_venue(&self, id: VenueId, now: Timestamp, force: bool) -> StoreResult<()>;
 
     // ---- interactions ----
     /// `NotFound` if the user or the venue does not exist.

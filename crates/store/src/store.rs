@@ -152,8 +152,8 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %id), err)]
-    async fn delete_venue(&self, id: VenueId) -> StoreResult<()> {
-        write_tx!(self, venues::delete_venue, id)
+    async fn delete_venue(&self, id: VenueId, now: Timestamp, force: bool) -> StoreResult<()> {
+        write_tx!(self, venues::delete_venue, id, now, force)
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %new.user_id, venue_id = %new.venue_id), err)]

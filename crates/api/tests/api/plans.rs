@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, expect_error, expect_json, seed_user, seed_venue};
 crate::on_every_backend!(
     the_second_seeds_plan_flow_books_the_confirmed_plan,
     bad_plans_are_refused_naming_the_field_and_nothing_is_written,
-    a_plan_is_confirmed_once_and_only_if_the_venue_is_open_and_big_enough,
+    a_plan_is_proposed_and_confirmed_only_if_the_venue_is_open_and_big_enough,
     a_confirmation_retried_with_its_key_replays_the_first_answer,
     a_seeded_city_has_the_bookings_of_its_confirmed_plans_within_capacity,
 );
@@ -160,11 +160,12 @@ async fn bad_plans_are_refused_naming_the_field_and_nothing_is_written(app: &Tes
     assert_eq!((c.plans, c.bookings), (0, 0));
 }
 
-async fn a_plan_is_confirmed_once_and_only_if_the_venue_is_open_and_big_enough(app: &TestApp) {
+async fn a_plan_is_proposed_and_confirmed_only_if_the_venue_is_open_and_big_enough(app: &TestApp) {
     let u = users(app, &["alice", "bob"]).await;
     let mut evenings = seed_venue("Evenings only");
-    evenings["opening_hours"] = json!({"mon": ["17:00-23:00"], "tue": ["17:00-23:00"], "wed": ["17:00-23:00"],
+    let evenings_hours = json!({"mon": ["17:00-23:00"], "tue": ["17:00-23:00"], "wed": ["17:00-23:00"],
         "thu": ["17:00-23:00"], "fri": ["17:00-23:00"], "sat": ["17:00-23:00"], "sun": ["17:00-23:00"]});
+    evenings["opening_hours"] = evenings_hours.clone();
     evenings["timezone"] = json!("UTC");
     let v = venue(app, evenings).await;
     let plan_at = |hour: u32, party: Option<i32>| {
@@ -174,10 +175,25 @@ async fn a_plan_is_confirmed_once_and_only_if_the_venue_is_open_and_big_enough(a
         }
         body
     };
-    let noon = expect_json(app.post("/api/v1/plans", &plan_at(12, None)).await, StatusCode::CREATED).await;
-    let res = app.post(&format!("/api/v1/plans/{}/confirm", noon["id"].as_str().expect("id")), &json!({})).await;
+    // A time it is closed or a party it cannot seat is refused when the plan is proposed.
+    let res = app.post("/api/v1/plans", &plan_at(12, None)).await;
+    let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("start_time")).await;
+    let message = body["error"]["details"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("it opens 17:00-23:00 on"), "the refusal gives that day's hours: {body}");
+    let res = app.post("/api/v1/plans", &plan_at(19, Some(81))).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("party_size")).await;
+    assert_eq!(app.counts().await.plans, 0);
+    // Confirming checks again: the venue may have changed since.
+    let later = expect_json(app.post("/api/v1/plans", &plan_at(19, None)).await, StatusCode::CREATED).await;
+    let crowd = expect_json(app.post("/api/v1/plans", &plan_at(20, Some(60))).await, StatusCode::CREATED).await;
+    let lunch = json!({"opening_hours": {"mon": ["11:00-15:00"], "tue": ["11:00-15:00"], "wed": ["11:00-15:00"],
+        "thu": ["11:00-15:00"], "fri": ["11:00-15:00"], "sat": ["11:00-15:00"], "sun": ["11:00-15:00"]}});
+    let patched = app.patch(&format!("/venues/{v}"), &lunch).await;
+    expect_json(patched, StatusCode::OK).await;
+    let res = app.post(&format!("/api/v1/plans/{}/confirm", later["id"].as_str().expect("id")), &json!({})).await;
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("start_time")).await;
-    let crowd = expect_json(app.post("/api/v1/plans", &plan_at(19, Some(81))).await, StatusCode::CREATED).await;
+    let evenings_again = json!({"opening_hours": evenings_hours, "capacity": 40});
+    expect_json(app.patch(&format!("/venues/{v}"), &evenings_again).await, StatusCode::OK).await;
     let res = app.post(&format!("/api/v1/plans/{}/confirm", crowd["id"].as_str().expect("id")), &json!({})).await;
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("party_size")).await;
     assert_eq!(app.counts().await.bookings, 0);

@@ -4,7 +4,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, expect_error, expect_json, ids, next_link, seed_venue};
+use crate::helpers::{TestApp, expect_error, expect_json, ids, next_link, seed_user, seed_venue};
+use crate::plans::in_two_days_at;
 
 crate::on_every_backend!(
     the_seed_example_creates_a_venue_with_the_seed_fields,
@@ -13,6 +14,7 @@ crate::on_every_backend!(
     search_results_are_paginated_and_the_link_keeps_the_filters,
     bad_search_parameters_are_refused_naming_the_parameter,
     a_venue_can_be_updated_and_deleted,
+    a_venue_with_an_upcoming_booking_is_deleted_only_with_force,
 );
 
 fn venue(name: &str, category: &str, lat: f64, lng: f64, price: i64, extra: Value) -> Value {
@@ -156,4 +158,27 @@ async fn a_venue_can_be_updated_and_deleted(app: &TestApp) {
     assert_eq!(app.delete(&path).await.status(), StatusCode::NO_CONTENT);
     expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
     assert_eq!(app.counts().await.venues, 0);
+}
+
+async fn a_venue_with_an_upcoming_booking_is_deleted_only_with_force(app: &TestApp) {
+    let ann = app.create_user(seed_user("ann")).await["id"].as_str().expect("id").to_string();
+    let v = app.create_venue(seed_venue("Booked")).await["id"].as_str().expect("id").to_string();
+    let body = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 2});
+    let booked =
+        expect_json(app.post(&format!("/api/v1/bookings/{ann}/create"), &body).await, StatusCode::CREATED).await;
+    let booking = format!("/api/v1/bookings/{}", booked["booking_id"].as_str().expect("booking_id"));
+    let path = format!("/venues/{v}");
+
+    let refused = expect_error(app.delete(&path).await, StatusCode::CONFLICT, "conflict", Some("venue_id")).await;
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("1 upcoming booking and 0 plans") && message.contains("force=true"), "{refused}");
+    let bad = app.delete(&format!("{path}?force=yes")).await;
+    expect_error(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("force")).await;
+    assert_eq!(app.get_json(&booking, StatusCode::OK).await["status"], "confirmed", "nothing changed");
+    assert_eq!(app.counts().await.venues, 1);
+
+    assert_eq!(app.delete(&format!("{path}?force=true")).await.status(), StatusCode::NO_CONTENT);
+    expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    let c = app.counts().await;
+    assert_eq!((c.venues, c.bookings), (0, 0));
 }

@@ -20,6 +20,9 @@ use super::world::{SimUser, World, pick_weighted};
 /// How much attention each position of a recommendation list gets (people read the top).
 const ATTENTION: [f64; 5] = [1.0, 0.7, 0.5, 0.35, 0.25];
 
+/// Times drawn for a plan before the venue, closed at each, is given up on.
+const PLAN_TIME_TRIES: usize = 6;
+
 /// Something waiting for a user's answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InboxItem {
@@ -287,7 +290,16 @@ impl<'a> Session<'a> {
             let Some(i) = pick_weighted(&weights, &mut self.rng) else { break };
             invitees.push(pool.swap_remove(i).0);
         }
-        let (plan, at) = (self.handle(), self.ahead());
+        // A time the venue is open for a meal, as people look up the hours before proposing
+        // one (a few tries; a venue rarely open then is given up on).
+        let sit = self.exec.app.settings.booking.last_seating_minutes;
+        let world = self.world;
+        let Some(at) =
+            (0..PLAN_TIME_TRIES).map(|_| self.ahead()).find(|&t| world.venues[venue as usize].is_open_for(t, sit))
+        else {
+            return;
+        };
+        let plan = self.handle();
         self.act(Action::CreatePlan { plan, venue, at, invitees }).await;
     }
 

@@ -59,6 +59,12 @@ impl SimVenue {
         let l = at.with_timezone(&self.tz);
         self.hours.as_ref().is_none_or(|h| h.is_open(l.weekday(), (l.hour() * 60 + l.minute()) as u16))
     }
+
+    /// Open from `at` for at least `minutes` (unknown hours count as open).
+    pub fn is_open_for(&self, at: Timestamp, minutes: u16) -> bool {
+        let l = at.with_timezone(&self.tz).naive_local();
+        self.hours.as_ref().is_none_or(|h| h.is_open_for(&l, minutes))
+    }
 }
 
 /// The venues within the concert's pull, in index order.

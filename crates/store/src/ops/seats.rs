@@ -22,7 +22,7 @@ use crate::sql::{Arg, Conn, Sql, SqlBuilder, now};
 use crate::{StoreError, StoreResult};
 
 /// Locks the venue for this transaction; returns its capacity. `NotFound` for no such venue.
-async fn lock_venue<C: Conn>(c: &mut C, venue_id: VenueId) -> StoreResult<i32> {
+pub(crate) async fn lock_venue<C: Conn>(c: &mut C, venue_id: VenueId) -> StoreResult<i32> {
     let mut b = SqlBuilder::new("SELECT capacity FROM venues WHERE id = ");
     b.bind(venue_id).push(C::FOR_UPDATE);
     let row: Option<(i32,)> = c.fetch_optional(b.finish()).await?;

@@ -2,7 +2,10 @@
 //! price and radius.
 
 use domain::geo::{KM_PER_DEG_LAT, bounding_box};
-use domain::{Category, DomainEvent, NewVenue, OpeningHours, Page, PageRequest, Venue, VenueId, VenuePatch};
+use domain::{
+    BookingStatus, Category, DomainEvent, NewVenue, OpeningHours, Page, PageRequest, PlanStatus, Timestamp, Venue,
+    VenueId, VenuePatch,
+};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -225,7 +228,32 @@ pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePa
     Ok(venue)
 }
 
-pub(crate) async fn delete_venue<C: Conn>(c: &mut C, id: VenueId) -> StoreResult<()> {
+/// Deletes a venue with its history, as of `now`. Bookings that still hold seats from `now` on
+/// and plans still being organised there are people's evenings: with any, `Conflict` unless
+/// `force`, which cancels each first (the booking's and plan's own events tell their people).
+pub(crate) async fn delete_venue<C: Conn>(c: &mut C, id: VenueId, now: Timestamp, force: bool) -> StoreResult<()> {
+    // Under the venue's lock no booking can be taken meanwhile.
+    super::seats::lock_venue(c, id).await?;
+    let far = now + chrono::Duration::days(2 * domain::booking::MAX_DAYS_AHEAD);
+    let bookings = super::bookings::holding(c, id, now, far).await?;
+    let sql = Sql::new("SELECT id FROM plans WHERE venue_id = $1 AND status = $2 AND start_time > $3 ORDER BY id");
+    let plans: Vec<(Uuid,)> = c.fetch_all(sql.bind(id).bind(PlanStatus::Draft.as_str()).bind(now)).await?;
+    if !force && !(bookings.is_empty() && plans.is_empty()) {
+        let (b, p) = (bookings.len(), plans.len());
+        let message = format!(
+            "the venue has {b} upcoming booking{} and {p} plan{} being organised; delete with force=true to cancel \
+             them (the people who made them are told)",
+            if b == 1 { "" } else { "s" },
+            if p == 1 { "" } else { "s" },
+        );
+        return Err(StoreError::conflict(message, Some("venue_id")));
+    }
+    for b in &bookings {
+        super::bookings::set_status(c, b.id, BookingStatus::Cancelled, now).await?;
+    }
+    for (plan_id,) in plans {
+        super::plans::move_plan(c, plan_id, PlanStatus::Draft, PlanStatus::Cancelled).await?;
+    }
     let deleted = c.execute(Sql::new("DELETE FROM venues WHERE id = $1").bind(id)).await?;
     if deleted == 0 {
         return Err(StoreError::not_found("venue", id));

@@ -1,10 +1,14 @@
 //! Venues and venue search.
 
 use domain::geo::KM_PER_DEG_LAT;
-use domain::{Category, LatLng, OpeningHours, PageRequest, Venue, VenuePatch};
+use domain::{
+    BookingStatus, Category, DomainEvent, LatLng, NewPlan, OpeningHours, PageRequest, PlanStatus, Venue, VenuePatch,
+};
 use store::{DynStore, StoreError, VenueQuery};
 
-use crate::fixtures::{interaction, new_venue, pending_event_types, user};
+use crate::fixtures::{
+    booked, interaction, new_booking, new_venue, pending_event_types, tomorrow_at, user, venue_seating,
+};
 use crate::store_tests;
 
 store_tests!(
@@ -15,6 +19,7 @@ store_tests!(
     a_radius_search_keeps_only_venues_inside_the_circle_with_full_pages,
     an_update_changes_only_the_given_fields_and_can_clear_the_hours,
     deleting_a_venue_removes_its_interactions_and_interests,
+    a_venue_with_upcoming_bookings_or_plans_is_deleted_only_by_force_which_cancels_them,
     unknown_venues_are_not_found,
 );
 
@@ -160,11 +165,57 @@ async fn deleting_a_venue_removes_its_interactions_and_interests(store: DynStore
     interaction(&store, &u, &v).await;
     interaction(&store, &u, &keep).await;
     store.express_interest(u.id, v.id, None).await.unwrap();
-    store.delete_venue(v.id).await.unwrap();
+    store.delete_venue(v.id, chrono::Utc::now(), false).await.unwrap();
     let counts = store.counts().await.unwrap();
     assert_eq!((counts.venues, counts.interactions, counts.venue_interests), (1, 1, 0));
     assert!(matches!(store.get_venue(v.id).await, Err(StoreError::NotFound { entity: "venue", .. })));
     assert!(pending_event_types(&store).await.ends_with(&["venue.deleted".to_string()]));
+}
+
+async fn a_venue_with_upcoming_bookings_or_plans_is_deleted_only_by_force_which_cancels_them(store: DynStore) {
+    let (ann, ben) = (user(&store, "ann").await, user(&store, "ben").await);
+    let v = venue_seating(&store, "Busy", 20).await;
+    let now = chrono::Utc::now();
+    // A booking that ended yesterday holds nothing; one tomorrow and a plan tomorrow do.
+    let past = booked(&store, new_booking(&ann, &v, tomorrow_at(19, 0) - chrono::Duration::days(2), 2)).await;
+    let booking = booked(&store, new_booking(&ben, &v, tomorrow_at(19, 0), 2)).await.booking;
+    let plan = NewPlan {
+        id: domain::new_id(),
+        organizer_id: ann.id,
+        venue_id: v.id,
+        start_time: tomorrow_at(20, 0),
+        party_size: None,
+        invitees: vec![ben.id],
+    };
+    let plan = store.create_plan(plan).await.unwrap();
+    let before = store.counts().await.unwrap();
+    let events_before = pending_event_types(&store).await.len();
+
+    let err = store.delete_venue(v.id, now, false).await.unwrap_err();
+    let StoreError::Conflict { message, field } = &err else { panic!("expected a conflict, got {err:?}") };
+    assert_eq!(field.as_deref(), Some("venue_id"));
+    assert!(message.starts_with("the venue has 1 upcoming booking and 1 plan being organised"), "{message}");
+    assert_eq!(store.counts().await.unwrap(), before, "a refused delete changes nothing");
+    assert_eq!(pending_event_types(&store).await.len(), events_before);
+    assert_eq!(store.get_booking(booking.id).await.unwrap().status, BookingStatus::Confirmed);
+
+    // Half an hour after the plan's time it is no longer upcoming; the booking, under way, still holds.
+    let err = store.delete_venue(v.id, tomorrow_at(20, 30), false).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict { message, .. } if message.contains("1 upcoming booking and 0 plans")));
+
+    store.delete_venue(v.id, now, true).await.unwrap();
+    assert!(matches!(store.get_venue(v.id).await, Err(StoreError::NotFound { entity: "venue", .. })));
+    let events = store.unpublished_events(1000).await.unwrap();
+    let new: Vec<_> = events[events_before..].iter().map(|r| &r.event).collect();
+    let types: Vec<String> = new.iter().map(|e| e.event_type()).collect();
+    assert_eq!(types, ["booking.status_changed", "plan.cancelled", "venue.deleted"]);
+    assert!(
+        matches!(new[0], DomainEvent::BookingStatusChanged(b) if b.id == booking.id && b.status == BookingStatus::Cancelled),
+        "{:?}",
+        new[0]
+    );
+    assert!(matches!(new[1], DomainEvent::PlanCancelled(p) if p.id == plan.id && p.status == PlanStatus::Cancelled));
+    assert!(!new.iter().any(|e| matches!(e, DomainEvent::BookingStatusChanged(b) if b.id == past.booking.id)));
 }
 
 async fn unknown_venues_are_not_found(store: DynStore) {
@@ -172,5 +223,5 @@ async fn unknown_venues_are_not_found(store: DynStore) {
     let is_venue_not_found = |e: StoreError| matches!(e, StoreError::NotFound { entity: "venue", .. });
     assert!(is_venue_not_found(store.get_venue(id).await.unwrap_err()));
     assert!(is_venue_not_found(store.update_venue(id, VenuePatch::default()).await.unwrap_err()));
-    assert!(is_venue_not_found(store.delete_venue(id).await.unwrap_err()));
+    assert!(is_venue_not_found(store.delete_venue(id, chrono::Utc::now(), true).await.unwrap_err()));
 }
