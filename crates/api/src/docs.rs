@@ -1,12 +1,14 @@
 //! The OpenAPI document and the interactive docs. `/openapi.json` serves the document built
-//! from the handlers' `#[utoipa::path]` attributes; `/docs` serves Swagger UI from assets
-//! compiled into the binary (no CDN, works offline). The unprefixed seed paths are documented
+//! from the handlers' `#[utoipa::path]` attributes; `/docs` serves Swagger UI and `/redoc`
+//! ReDoc (the second seed's two pages), both from assets compiled into the binary (no CDN,
+//! works offline). The unprefixed seed paths are documented
 //! next to their `/api/v1` twins with their own operation ids (`legacy_*`).
 
 use app::App;
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::header;
+use axum::response::Html;
 use axum::routing::{MethodRouter, get};
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
@@ -120,6 +122,24 @@ fn error_response(status: &str, description: &str) -> Response {
 /// because Swagger UI redirects `/docs` to `/docs/`.
 pub fn swagger_ui() -> Router {
     SwaggerUi::new("/docs").config(Config::from("/openapi.json")).into()
+}
+
+/// ReDoc 2.5.4's standalone bundle (MIT, `assets/redoc/LICENSE`), vendored from npm's `redoc`.
+const REDOC_JS: &str = include_str!("../assets/redoc/redoc.standalone.js");
+const REDOC_HTML: &str = include_str!("../assets/redoc/index.html");
+
+/// `/redoc` (ReDoc, vendored bundle) reading `/openapi.json`. Mounted outside the
+/// trailing-slash normalisation like `/docs`, so `/redoc/` is routed here too.
+pub fn redoc() -> Router {
+    let page = get(|| async { Html(REDOC_HTML) });
+    let script = get(|| async {
+        let headers = [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ];
+        (headers, REDOC_JS)
+    });
+    Router::new().route("/redoc", page.clone()).route("/redoc/", page).route("/redoc/redoc.standalone.js", script)
 }
 
 /// `GET /openapi.json`, serialized once.

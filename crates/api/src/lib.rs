@@ -148,6 +148,7 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
     let normalized = NormalizePathLayer::trim_trailing_slash().layer(inner);
     let mut service = Router::new()
         .merge(docs::swagger_ui())
+        .merge(docs::redoc())
         .fallback_service(normalized)
         .layer(RequestBodyLimitLayer::new(opts.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, opts.request_timeout))

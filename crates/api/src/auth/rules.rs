@@ -198,8 +198,8 @@ pub const RULES: &[Entry] = &[
     Entry::at("GET", "/api/v1/simulation/metrics", Admin),
     Entry::at("GET", "/metrics", Admin),
     Entry::at("GET", "/health", Public),
-    // Not in the OpenAPI document: the document itself (and, outside the router, `/docs`
-    // and the dashboard's static files, which are public).
+    // Not in the OpenAPI document: the document itself (and, outside the router, `/docs`,
+    // `/redoc` and the dashboard's static files, which are public).
     Entry::at("GET", "/openapi.json", Public),
 ];
 

@@ -95,4 +95,14 @@ async fn api_routes_win_over_the_dashboard_even_for_browsers() {
     let docs = get(&router, "/docs/", &[HTML]).await;
     assert_eq!(docs.status, StatusCode::OK);
     assert!(docs.body.to_lowercase().contains("swagger"));
+    // The second seed's other docs page, with its script served from the binary.
+    for uri in ["/redoc", "/redoc/"] {
+        let redoc = get(&router, uri, &[HTML]).await;
+        assert_eq!(redoc.status, StatusCode::OK, "{uri}");
+        assert!(redoc.body.contains(r#"<redoc spec-url="/openapi.json">"#), "{uri}: {}", redoc.body);
+    }
+    let script = get(&router, "/redoc/redoc.standalone.js", &[]).await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(content_type(&script).starts_with("text/javascript"), "{}", content_type(&script));
+    assert!(script.body.len() > 500_000 && script.body.contains("Redoc"), "{} bytes", script.body.len());
 }
