@@ -127,6 +127,8 @@ pub struct VenueRecommendation {
     pub venue_id: Uuid,
     pub venue_name: String,
     pub score: f64,
+    /// Kilometres from where the user searches from (the query's point, a fresh live location,
+    /// then home). 0 when none is known: the explanation then names no distance.
     pub distance_km: f64,
     pub venue: VenueSummary,
     pub reasons: Vec<Reason>,

@@ -98,6 +98,8 @@ export interface SimState {
   simulation_time: string | null;
   started_at: string | null;
   ends_at: string | null;
+  /** The simulated city's IANA time zone (absent from older servers, null when idle). */
+  timezone?: string | null;
   ticks: number;
   events_generated: number;
   bookings_created: number;

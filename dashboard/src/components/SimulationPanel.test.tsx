@@ -24,6 +24,7 @@ const running: SimState = {
   simulation_time: '2026-11-20T22:07:00Z',
   started_at: '2026-11-20T18:00:00Z',
   ends_at: null,
+  timezone: 'America/New_York',
   ticks: 247,
   events_generated: 1234,
   bookings_created: 12,
@@ -63,7 +64,7 @@ describe('SimulationPanel', () => {
     render(<SimulationPanel state={running} metrics={null} onChanged={() => {}} />);
     await screen.findByRole('option', { name: 'Normal Day' });
     expect(screen.getByTestId('sim-status')).toHaveTextContent('running');
-    expect(screen.getByText('sim clock').nextElementSibling).toHaveTextContent('Fri 20 Nov, 22:07');
+    expect(screen.getByText('sim clock').nextElementSibling).toHaveTextContent('Fri 20 Nov, 17:07 EST');
     expect(screen.getByText('1.2k')).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: '▶ Start' })).toBeNull();
 
@@ -111,7 +112,7 @@ describe('SimulationPanel', () => {
     const clock = screen.getByText('sim clock').nextElementSibling as HTMLElement;
     expect(clock).not.toHaveClass('truncate');
     // The time of day is whole on its own, wherever the cell breaks the line.
-    expect(within(clock).getByText('22:07')).toHaveClass('whitespace-nowrap');
+    expect(within(clock).getByText('17:07 EST')).toHaveClass('whitespace-nowrap');
     expect(within(clock).getByText('Fri 20 Nov,')).toHaveClass('whitespace-nowrap');
   });
 

@@ -1,6 +1,6 @@
 // Simulation controls and state: start a run (scenario, users, speed, seed, duration), pause,
 // resume, stop, reset, change the speed live, trigger a scenario mid-run; what the simulator
-// reports (status, simulated clock, users, events, bookings, invites, actions per second, refused
+// reports (status, simulated clock in the city's time zone, users, events, bookings, invites, actions per second, refused
 // bookings, those refused as full, and the alternatives users tried and booked instead). A
 // refused request shows each invalid field and why.
 
@@ -8,6 +8,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 
 import { ApiError, luna, type FieldError } from '../api/client';
 import type { Scenario, SimMetrics, SimState, SimStatus } from '../api/types';
+import { clock } from '../lib/describe';
 import { fmt } from './TimeChart';
 
 const STATUS_STYLE: Record<SimStatus, string> = {
@@ -18,13 +19,22 @@ const STATUS_STYLE: Record<SimStatus, string> = {
   finished: 'border-sky-500/60 bg-sky-500/15 text-sky-300',
 };
 
-/** The simulated day and time of day as two unbreakable parts, so a narrow cell wraps between them. */
-function simClock(iso: string | null): ReactNode {
+/**
+ * The simulated day and time of day in the city's zone (its people live by it; UTC from a server
+ * that does not give one), as two unbreakable parts, so a narrow cell wraps between them.
+ */
+function simClock(iso: string | null, tz: string | null | undefined): ReactNode {
   if (!iso) return '–';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  const day = d.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' });
-  const time = d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+  let timeZone = tz || 'UTC';
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone });
+  } catch {
+    timeZone = 'UTC';
+  }
+  const day = d.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short', timeZone });
+  const time = clock(iso, timeZone);
   return (
     <>
       <span className="whitespace-nowrap">{day},</span> <span className="whitespace-nowrap">{time}</span>
@@ -160,7 +170,7 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
       <div className="grid grid-cols-3 gap-x-3 gap-y-2.5">
         <Figure label="scenario" value={state && status !== 'idle' ? name(state.scenario) : '–'} />
         <Figure label="speed" value={runSpeed === 'max' ? 'max' : typeof runSpeed === 'number' ? `${runSpeed}×` : '–'} />
-        <Figure label="sim clock" value={simClock(state?.simulation_time ?? null)} />
+        <Figure label="sim clock" value={simClock(state?.simulation_time ?? null, state?.timezone)} />
         <Figure label="users" value={state ? state.active_users.toLocaleString('en-US') : '–'} />
         <Figure label="events" value={state ? fmt(state.events_generated) : '–'} />
         <Figure label="actions/s" value={metrics ? fmt(metrics.recent_actions_per_second) : '–'} />

@@ -20,8 +20,15 @@ group('describe', () => {
     );
     expect(describe(ev('data.seeded', { users: 3, venues: 2, interactions: 9 }, 'system'))).toBe('3 users, 2 venues, 9 interactions');
     expect(describe(ev('simulation.started', { status: 'running', scenario: 'normal', speed: 50, simulation_time: '2026-11-20T12:00:00Z' }, 'simulation'))).toBe(
-      'running · normal · 50× · sim 12:00',
+      'running · normal · 50× · sim 12:00 UTC',
     );
+  });
+
+  it('reads the simulated clock in the city\'s zone when the event gives one, and labels every time with its zone', () => {
+    const state = { status: 'running', scenario: 'normal', simulation_time: '2026-11-20T23:30:00Z', timezone: 'America/New_York' };
+    expect(describe(ev('simulation.started', state, 'simulation'))).toBe('running · normal · sim 18:30 EST');
+    const booked = describe(ev('booking.created', { venue_id: 'v-222222', status: 'confirmed', booking_time: '2026-11-21T00:15:00Z' }, 'bookings'));
+    expect(booked).toBe('at venue …222222 · confirmed · 00:15 UTC');
   });
 
   it('summarises booking events of any kind by their venue and status', () => {

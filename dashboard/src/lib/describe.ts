@@ -9,10 +9,21 @@ export const shortId = (id: unknown): string => (typeof id === 'string' ? id.sli
 
 const num = (v: unknown, digits = 1): string => (typeof v === 'number' ? v.toFixed(digits) : '?');
 
-function clock(v: unknown): string {
+/**
+ * HH:MM of an instant with its zone's short name: in `tz` (an IANA name, the simulated city's
+ * when the event gives it), else in UTC, so a time is never read in the wrong zone.
+ */
+export function clock(v: unknown, tz?: unknown): string {
   if (typeof v !== 'string') return '';
   const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? v : d.toISOString().slice(11, 16);
+  if (Number.isNaN(d.getTime())) return v;
+  const timeZone = typeof tz === 'string' && tz ? tz : 'UTC';
+  try {
+    return d.toLocaleTimeString('en-US', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone, timeZoneName: 'short' });
+  } catch {
+    // A zone this browser does not know.
+    return `${d.toISOString().slice(11, 16)} UTC`;
+  }
 }
 
 function generic(d: Data): string {
@@ -68,7 +79,7 @@ export function describe(e: LunaEvent, venueName: VenueNamer = () => null): stri
   }
   if (e.type.startsWith('simulation.')) {
     const speed = d.speed === 'max' ? 'max speed' : typeof d.speed === 'number' ? `${d.speed}×` : '';
-    return [d.status, d.scenario, speed, d.simulation_time ? `sim ${clock(d.simulation_time)}` : '']
+    return [d.status, d.scenario, speed, d.simulation_time ? `sim ${clock(d.simulation_time, d.timezone)}` : '']
       .filter(Boolean)
       .join(' · ');
   }

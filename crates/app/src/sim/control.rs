@@ -31,6 +31,7 @@ struct Run {
     opts: RunOptions,
     started_at: Timestamp,
     ends_at: Option<Timestamp>,
+    tz: chrono_tz::Tz,
     active_users: usize,
     seeded: bool,
     task: tokio::task::JoinHandle<()>,
@@ -64,6 +65,7 @@ impl Run {
             simulation_time: Some(p.simulation_time),
             started_at: Some(self.started_at),
             ends_at: self.ends_at,
+            timezone: Some(self.tz.name().to_string()),
             ticks: p.ticks,
             events_generated: m.events_generated,
             bookings_created: m.bookings_created,
@@ -130,7 +132,8 @@ impl Simulator {
             }
         });
         let ends_at = end_tick.map(|t| tick_time(started_at, t));
-        let run = Run { shared, opts, started_at, ends_at, active_users: world.users.len(), seeded, task };
+        let tz = world.tz();
+        let run = Run { shared, opts, started_at, ends_at, tz, active_users: world.users.len(), seeded, task };
         let state = run.state();
         *slot = Some(run);
         self.publish("started", &state).await;

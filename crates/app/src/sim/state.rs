@@ -56,6 +56,9 @@ pub struct SimState {
     pub started_at: Option<Timestamp>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub ends_at: Option<Timestamp>,
+    /// The simulated city's time zone (IANA name, such as `America/New_York`): its people live
+    /// by it, so its clock is the one to read `simulation_time` on (`null` when idle).
+    pub timezone: Option<String>,
     /// Simulated minutes run.
     pub ticks: u64,
     pub events_generated: u64,
@@ -82,6 +85,7 @@ pub fn idle_state() -> SimState {
         simulation_time: None,
         started_at: None,
         ends_at: None,
+        timezone: None,
         ticks: 0,
         events_generated: 0,
         bookings_created: 0,
