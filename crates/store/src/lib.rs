@@ -243,6 +243,9 @@ pub trait Store: Send + Sync + 'static {
     /// Removes the edges both ways (of any relationship type). `NotFound` if they were not
     /// connected.
     async fn remove_friend(&self, user_id: UserId, other: UserId) -> StoreResult<()>;
+    /// Of `others`, those tied to `user_id` as friends (a `friend` or `mutual` edge either way;
+    /// `suggested` is no tie), in no order.
+    async fn connected(&self, user_id: UserId, others: &[UserId]) -> StoreResult<Vec<UserId>>;
     /// Records that `user_id` wants to go to `venue_id` (upsert: the newest call's preferred
     /// time replaces the old one, `None` included; `created_at` stays). `NotFound` for an unknown
     /// user or venue.

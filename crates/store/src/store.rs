@@ -195,6 +195,11 @@ where
         write_tx!(self, social::remove_friend, user_id, other)
     }
 
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, n = others.len()), err)]
+    async fn connected(&self, user_id: UserId, others: &[UserId]) -> StoreResult<Vec<UserId>> {
+        read!(self, social::connected, user_id, others)
+    }
+
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, venue_id = %venue_id), err)]
     async fn express_interest(
         &self,

@@ -119,10 +119,11 @@ async fn check(app: &App, rule: Rule, caller: Caller, parts: &mut Parts, body: B
         Rule::OneOfUsers(param) => {
             caller.signed_in()?;
             if let (Caller::User(me), Some(list)) = (caller, path_param(parts, param).await) {
-                let listed = list.split(',').any(|id| Uuid::parse_str(id.trim()).is_ok_and(|id| id == me));
-                if !listed {
+                let ids: Vec<Uuid> = list.split(',').filter_map(|id| Uuid::parse_str(id.trim()).ok()).collect();
+                if !ids.contains(&me) {
                     return Err(ApiError::Forbidden("you are not one of these users".into()));
                 }
+                group_allows(app, me, ids).await?;
             }
         }
         Rule::SelfUserInBody(field) => return body_user(caller, field, body).await,
@@ -183,6 +184,25 @@ async fn plan_allows(app: &App, plan_id: Uuid, me: Uuid, organizer_only: bool) -
         Err(ApiError::Forbidden("only the plan's organizer may do this".into()))
     } else {
         Err(ApiError::Forbidden("you are not on this plan".into()))
+    }
+}
+
+/// Passes when everyone else in the group is a friend of `me`: a group's answer carries where
+/// each member is (their distance to every venue, the group's centre), which strangers must not
+/// learn by naming someone in a group.
+async fn group_allows(app: &App, me: Uuid, mut ids: Vec<Uuid>) -> Result<(), ApiError> {
+    ids.retain(|&id| id != me);
+    ids.sort_unstable();
+    ids.dedup();
+    let friends = app.store.connected(me, &ids).await.map_err(AppError::from)?;
+    let strangers: Vec<String> = ids.iter().filter(|id| !friends.contains(id)).map(Uuid::to_string).collect();
+    if strangers.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "a group may only hold you and your friends; not your friend: {}",
+            strangers.join(", ")
+        )))
     }
 }
 

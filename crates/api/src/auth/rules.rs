@@ -26,7 +26,8 @@ pub enum Rule {
     /// Only the user named by this query parameter; without it, only the admin (the list
     /// spans every user), or anyone under `--dev`.
     SelfUserInQuery(&'static str),
-    /// Only one of the users listed (comma-separated) in this path parameter.
+    /// Only one of the users listed (comma-separated) in this path parameter, and only with
+    /// friends (a `friend` or `mutual` tie) as the others.
     OneOfUsers(&'static str),
     /// The plan's organizer or someone invited to it (plan id in this path parameter).
     PlanMember(&'static str),
@@ -55,7 +56,7 @@ impl Rule {
             Rule::SelfUser(p) => format!("the user `{{{p}}}`"),
             Rule::SelfUserInBody(f) => format!("the user in the body's `{f}`"),
             Rule::SelfUserInQuery(q) => format!("the user in `?{q}=`; without it, admin (or `--dev`)"),
-            Rule::OneOfUsers(p) => format!("one of the users in `{{{p}}}`"),
+            Rule::OneOfUsers(p) => format!("one of the users in `{{{p}}}`, the others their friends"),
             Rule::PlanMember(p) => format!("the organizer or an invitee of plan `{{{p}}}`"),
             Rule::PlanOrganizer(p) => format!("the organizer of plan `{{{p}}}`"),
             Rule::BookingMember(p) => format!("the maker or a member of booking `{{{p}}}`"),
@@ -156,7 +157,7 @@ pub const RULES: &[Entry] = &[
     Entry::at("GET", "/api/v1/recommendations/{user_id}/people", SelfUser(U)),
     Entry::at("POST", "/api/v1/recommendations/{user_id}/interest", SelfUser(U)),
     Entry::at("GET", "/api/v1/recommendations/group/{user_ids}", OneOfUsers("user_ids")),
-    Entry::at("GET", "/api/v1/venues/{venue_id}/interested", Authenticated),
+    Entry::at("GET", "/api/v1/venues/{venue_id}/interested", SelfUserInQuery("viewer")),
     Entry::at("PUT", "/api/v1/users/{user_id}/location", SelfUser(U)),
     Entry::at("GET", "/reco/venues/{user_id}", SelfUser(U)),
     Entry::at("GET", "/reco/people/{user_id}", SelfUser(U)),

@@ -40,11 +40,12 @@ async fn expect_401(res: reqwest::Response, what: &str) {
     assert_eq!(body["error"]["code"], "unauthorized", "{what}: {body}");
 }
 
-async fn expect_403(res: reqwest::Response, what: &str) {
+async fn expect_403(res: reqwest::Response, what: &str) -> Value {
     let status = res.status();
     let body: Value = res.json().await.unwrap_or_default();
     assert_eq!(status, StatusCode::FORBIDDEN, "{what}: {body}");
     assert_eq!(body["error"]["code"], "forbidden", "{what}: {body}");
+    body
 }
 
 async fn user(app: &TestApp, handle: &str) -> String {
@@ -141,6 +142,11 @@ async fn every_kind_of_rule_refuses_other_users_missing_expired_and_tampered_tok
     let made =
         expect_json(app.post(&format!("/api/v1/bookings/{a}/create"), &booking).await, StatusCode::CREATED).await;
     let bk = made["booking_id"].as_str().expect("booking id").to_string();
+    // a and c are friends: a group of them is theirs to ask for.
+    let asked = app.post(&format!("/api/v1/users/{a}/friend-requests"), &json!({"to_user_id": c})).await;
+    let request = id_of(&expect_json(asked, StatusCode::CREATED).await);
+    let accept = app.post(&format!("/api/v1/users/{c}/friend-requests/{request}/accept"), &json!({})).await;
+    expect_json(accept, StatusCode::OK).await;
 
     // (rule kind, method, path, body): each must let `a` through and refuse `b`.
     let cases: Vec<(&str, Method, String, Option<Value>)> = vec![
@@ -153,6 +159,7 @@ async fn every_kind_of_rule_refuses_other_users_missing_expired_and_tampered_tok
             Some(json!({"user_id": a, "interaction_type": "view"})),
         ),
         ("SelfUserInQuery", Method::GET, format!("/api/v1/bookings?user_id={a}"), None),
+        ("SelfUserInQuery (viewer)", Method::GET, format!("/api/v1/venues/{v}/interested?viewer={a}"), None),
         ("OneOfUsers", Method::GET, format!("/api/v1/recommendations/group/{a},{c}"), None),
         ("PlanMember", Method::GET, format!("/api/v1/plans/{p}"), None),
         (
@@ -208,10 +215,17 @@ async fn every_kind_of_rule_refuses_other_users_missing_expired_and_tampered_tok
             ok.text().await.unwrap_or_default()
         );
     }
+    // A group with someone who is not your friend is refused, even with yourself in it: its
+    // answer tells where each member is.
+    let strangers = app.url(&format!("/api/v1/recommendations/group/{b},{a}"));
+    let refused = as_b.get(&strangers).send().await.unwrap();
+    let body = expect_403(refused, "OneOfUsers: a group with a stranger").await;
+    assert!(body.to_string().contains(&a) && !body.to_string().contains(&b), "names the stranger only: {body}");
     // Authenticated: any user, no anonymous.
-    let interested = app.url(&format!("/api/v1/venues/{v}/interested"));
-    expect_401(app.anon.get(&interested).send().await.unwrap(), "Authenticated: no token").await;
-    let reached = as_b.get(&interested).send().await.unwrap().status();
+    let venues = app.url("/api/v1/venues");
+    let new_venue = seed_venue("Added by b");
+    expect_401(app.anon.post(&venues).json(&new_venue).send().await.unwrap(), "Authenticated: no token").await;
+    let reached = as_b.post(&venues).json(&new_venue).send().await.unwrap().status();
     assert!(reached != StatusCode::UNAUTHORIZED && reached != StatusCode::FORBIDDEN, "Authenticated: {reached}");
     // Public: anyone, and a bad token is ignored there (so an expired one can still refresh);
     // a public profile, whose answer depends on who asks, tells a client its token went stale.

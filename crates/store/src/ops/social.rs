@@ -222,6 +222,30 @@ pub(crate) async fn list_friend_requests<C: Conn>(
     rows.into_iter().map(FriendRequestRow::into_domain).collect()
 }
 
+/// Of `others`, those tied to `user_id` as friends (a `friend` or `mutual` edge, either way),
+/// in no order. `suggested` edges are not ties: the people behind them are strangers.
+pub(crate) async fn connected<C: Conn>(c: &mut C, user_id: UserId, others: &[UserId]) -> StoreResult<Vec<UserId>> {
+    if others.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut b = SqlBuilder::new("SELECT DISTINCT CASE WHEN user_id = ");
+    let me = b.param(user_id);
+    let list = |b: &mut SqlBuilder| {
+        for (i, id) in others.iter().enumerate() {
+            b.push(if i > 0 { ", " } else { "" }).bind(*id);
+        }
+    };
+    b.push(&me)
+        .push(" THEN other_user_id ELSE user_id END FROM social_edges WHERE relationship_type IN ('friend', 'mutual')");
+    b.push(" AND ((user_id = ").push(&me).push(" AND other_user_id IN (");
+    list(&mut b);
+    b.push(")) OR (other_user_id = ").push(&me).push(" AND user_id IN (");
+    list(&mut b);
+    b.push(")))");
+    let rows: Vec<(Uuid,)> = c.fetch_all(b.finish()).await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
 pub(crate) async fn list_friends<C: Conn>(c: &mut C, user_id: UserId, page: PageRequest) -> StoreResult<Page<Friend>> {
     let mut b = SqlBuilder::new(
         "SELECT u.id, u.handle, u.name, u.email, u.age, u.avatar_url, u.home_lat, u.home_lng, u.city, u.persona, \

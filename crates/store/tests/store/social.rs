@@ -22,6 +22,7 @@ store_tests!(
     interactions_need_a_known_user_and_venue_and_list_in_time_order,
     expressing_interest_again_keeps_the_newest_preferred_time,
     concurrent_opposite_requests_leave_exactly_one_pending,
+    friend_and_mutual_ties_either_way_connect_and_suggested_ones_do_not,
 );
 
 async fn a_friend_request_to_oneself_is_invalid(store: DynStore) {
@@ -232,4 +233,33 @@ async fn concurrent_opposite_requests_leave_exactly_one_pending(store: DynStore)
     }
     assert_eq!(ok, 1);
     assert_eq!(store.counts().await.unwrap().friend_requests, 1);
+}
+
+async fn friend_and_mutual_ties_either_way_connect_and_suggested_ones_do_not(store: DynStore) {
+    let me = user(&store, "myself").await;
+    let mut others = Vec::new();
+    for name in ["friend", "mutual_to_me", "suggested", "stranger", "befriended"] {
+        others.push(user(&store, name).await);
+    }
+    let edge = |from: &domain::User, to: &domain::User, kind| SocialEdge {
+        user_id: from.id,
+        other_user_id: to.id,
+        relationship_type: kind,
+        strength: 0.5,
+        created_at: me.created_at,
+    };
+    let edges = vec![
+        edge(&me, &others[0], RelationshipType::Friend),
+        // Only the other way.
+        edge(&others[1], &me, RelationshipType::Mutual),
+        edge(&me, &others[2], RelationshipType::Suggested),
+    ];
+    store.insert_batch(Batch { edges, ..Default::default() }).await.unwrap();
+    let r = store.send_friend_request(others[4].id, me.id).await.unwrap();
+    store.answer_friend_request(r.id, me.id, true).await.unwrap();
+    let ids: Vec<_> = others.iter().map(|o| o.id).collect();
+    let connected: HashSet<_> = store.connected(me.id, &ids).await.unwrap().into_iter().collect();
+    assert_eq!(connected, HashSet::from([others[0].id, others[1].id, others[4].id]));
+    assert!(store.connected(me.id, &[]).await.unwrap().is_empty());
+    assert!(store.connected(others[3].id, &ids).await.unwrap().is_empty());
 }
