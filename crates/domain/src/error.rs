@@ -23,6 +23,14 @@ impl ValidationError {
     }
 }
 
+/// Characters no stored text may hold: control characters other than tab and line breaks (a NUL
+/// breaks C strings and PostgreSQL's `text`; the others corrupt logs and terminals), and the
+/// bidirectional overrides and isolates that make a name display as something else.
+pub fn hidden(ch: char) -> bool {
+    (ch.is_control() && !matches!(ch, '\t' | '\n' | '\r'))
+        || matches!(ch, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Collects field errors while a value is parsed, so one response names every bad field.
 #[derive(Debug, Default)]
 pub struct Checker(Vec<FieldError>);
@@ -50,19 +58,29 @@ impl Checker {
         }
     }
 
-    /// A trimmed, non-empty string of at most `max` characters.
+    /// A trimmed, non-empty string of at most `max` characters, without [`hidden`] characters.
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
         let t = value.trim();
         self.check(!t.is_empty(), field, "must not be empty");
         self.check(t.chars().count() <= max, field, format!("must be at most {max} characters"));
+        self.visible(field, t);
         t.to_string()
     }
 
-    /// An optional string: trimmed, empty becomes `None`, at most `max` characters.
+    /// An optional string: trimmed, empty becomes `None`, at most `max` characters, without
+    /// [`hidden`] characters.
     pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
         let t = value.map(str::trim).filter(|t| !t.is_empty())?;
         self.check(t.chars().count() <= max, field, format!("must be at most {max} characters"));
+        self.visible(field, t);
         Some(t.to_string())
+    }
+
+    /// Refuses text holding a [`hidden`] character, naming the first.
+    fn visible(&mut self, field: &str, t: &str) {
+        if let Some(ch) = t.chars().find(|&ch| hidden(ch)) {
+            self.check(false, field, format!("must not contain control characters (found U+{:04X})", ch as u32));
+        }
     }
 
     /// A finite number within `[lo, hi]`.
@@ -81,6 +99,7 @@ impl Checker {
                 &format!("{field}[{i}]"),
                 "must be 1 to 40 characters",
             );
+            self.visible(&format!("{field}[{i}]"), &t);
             if !t.is_empty() && !out.contains(&t) {
                 out.push(t);
             }

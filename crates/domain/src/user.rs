@@ -177,6 +177,16 @@ fn check_handle(c: &mut Checker, handle: &str) -> String {
     h
 }
 
+/// An avatar address: an `http` or `https` URL without spaces (a client puts it in an `href` or
+/// an image source, where `javascript:` or `data:` would run or smuggle content).
+fn check_avatar(c: &mut Checker, url: Option<&str>) -> Option<String> {
+    let u = c.opt_text("avatar_url", url, 500)?;
+    let lower = u.to_ascii_lowercase();
+    let web = ["http://", "https://"].iter().any(|p| lower.starts_with(p) && lower.len() > p.len());
+    c.check(web && !u.contains(char::is_whitespace), "avatar_url", "must be an http or https URL");
+    Some(u)
+}
+
 fn check_email(c: &mut Checker, email: Option<&str>) -> Option<String> {
     let e = c.opt_text("email", email, 254)?.to_lowercase();
     let valid = e.split_once('@').is_some_and(|(local, domain)| {
@@ -214,7 +224,7 @@ impl NewUser {
         let handle = check_handle(&mut c, &input.handle);
         let name = c.text("name", &input.name, 100);
         let email = check_email(&mut c, input.email.as_deref());
-        let avatar_url = c.opt_text("avatar_url", input.avatar_url.as_deref(), 500);
+        let avatar_url = check_avatar(&mut c, input.avatar_url.as_deref());
         let city = c.opt_text("city", input.city.as_deref(), 100);
         check_location(&mut c, input.home_lat, input.home_lng);
         check_common(&mut c, input.age, input.activity_score, input.social_score);
@@ -296,7 +306,7 @@ impl UserPatch {
         let handle = input.handle.as_deref().map(|h| check_handle(&mut c, h));
         let name = input.name.as_deref().map(|n| c.text("name", n, 100));
         let email = input.email.map(|e| check_email(&mut c, e.as_deref()));
-        let avatar_url = input.avatar_url.map(|a| c.opt_text("avatar_url", a.as_deref(), 500));
+        let avatar_url = input.avatar_url.map(|a| check_avatar(&mut c, a.as_deref()));
         let city = input.city.map(|a| c.opt_text("city", a.as_deref(), 100));
         // Both given (set or cleared together) or neither.
         c.check(input.home_lat.is_some() == input.home_lng.is_some(), "home_lng", "home_lat and home_lng go together");
@@ -437,6 +447,29 @@ mod tests {
 
     fn input(handle: &str) -> UserInput {
         UserInput { handle: handle.into(), name: "Alice Chen".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn hidden_characters_and_non_web_avatars_are_refused_naming_the_field() {
+        let fields = |i: UserInput| NewUser::parse(i).map(|_| Vec::new()).unwrap_or_else(|e| e.0);
+        for name in ["Bob\u{0}", "Bob\u{7}", "\u{202E}boB", "Bob\u{2066}x"] {
+            let errs = fields(UserInput { name: name.into(), ..input("bob") });
+            assert_eq!(errs.len(), 1, "{name:?}: {errs:?}");
+            assert_eq!(errs[0].field, "name");
+            assert!(errs[0].message.contains("control characters (found U+"), "{errs:?}");
+        }
+        for url in ["javascript:alert(1)", "data:text/html,x", "https://", "https://a.b/x y", "//a.b/c.png"] {
+            let errs = fields(UserInput { avatar_url: Some(url.into()), ..input("bob") });
+            assert_eq!(errs.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["avatar_url"], "{url}");
+        }
+        let ok = UserInput {
+            avatar_url: Some(" HTTPS://cdn.example/a.png ".into()),
+            name: "Zoë Åsa 李".into(),
+            ..input("bob")
+        };
+        assert_eq!(NewUser::parse(ok).unwrap().avatar_url.as_deref(), Some("HTTPS://cdn.example/a.png"));
+        let patch = UserPatchInput { avatar_url: Some(Some("javascript:x".into())), ..Default::default() };
+        assert_eq!(UserPatch::parse(patch).unwrap_err().0[0].field, "avatar_url");
     }
 
     #[test]

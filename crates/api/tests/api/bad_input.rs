@@ -49,6 +49,13 @@ async fn bad_user_fields_are_refused_naming_the_field_and_nothing_is_written(app
         (with(base.clone(), "shoe_size", json!(42)), "shoe_size"),
         (without(base.clone(), "name"), "name"),
         (without(base.clone(), "handle"), "handle"),
+        // A NUL (which PostgreSQL's text cannot hold), other controls, a display-reversing mark.
+        (with(base.clone(), "name", json!("Bob\u{0}")), "name"),
+        (with(base.clone(), "name", json!("Bob\u{7}")), "name"),
+        (with(base.clone(), "name", json!("\u{202E}boB")), "name"),
+        (with(base.clone(), "city", json!("New\u{0}York")), "city"),
+        (with(base.clone(), "avatar_url", json!("javascript:alert(document.cookie)")), "avatar_url"),
+        (with(base.clone(), "preferences", json!({"cuisines": ["ramen\u{0}"]})), "preferences.cuisines[0]"),
     ];
     for (body, field) in cases {
         for path in ["/users/", "/api/v1/users"] {
@@ -86,6 +93,8 @@ async fn bad_venue_fields_are_refused_naming_the_field_and_nothing_is_written(ap
         (with(base.clone(), "opening_hours", json!({"mon": ["25:00-26:00"]})), "opening_hours"),
         (without(base.clone(), "lat"), "lat"),
         (without(base.clone(), "category"), "category"),
+        (with(base.clone(), "name", json!("Bar\u{0}")), "name"),
+        (with(base.clone(), "description", json!("fine\nlines but a \u{1b}[31m colour")), "description"),
     ];
     for (body, field) in cases {
         let res = app.post("/venues/", &body).await;
