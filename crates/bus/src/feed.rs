@@ -110,12 +110,16 @@ impl Feed {
         let mut cursor = Cursor::default();
         let mut catch_up = VecDeque::new();
         for &c in &channels {
+            let newest = newest_id(&bus, c).await?;
             match resume.and_then(|r| r.get(c)) {
-                Some(id) => {
+                // A position past the newest event (a cursor from another bus, or from before
+                // the bus was emptied) would wait for ids that may never come: such a reader
+                // starts from now, as one without a position does.
+                Some(id) if id <= newest => {
                     cursor.set(c, id);
                     catch_up.push_back(c);
                 }
-                None => cursor.set(c, newest_id(&bus, c).await?),
+                _ => cursor.set(c, newest),
             }
         }
         Ok(Feed { bus, channels, live, cursor, catch_up, pending: VecDeque::new() })

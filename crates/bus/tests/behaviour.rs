@@ -247,6 +247,20 @@ async fn a_feed_over_several_channels_resumes_each_from_its_own_position() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_position_past_the_newest_event_resumes_from_now_instead_of_waiting_for_it() {
+    for (bus, r) in backends().await {
+        let seen = bus.publish(event(Channel::Social, 0)).await.expect("published");
+        // A cursor years ahead of this bus's clock, as one kept from another bus would be.
+        let ahead = Cursor::parse("social:4102444800000-0", &[Channel::Social]).expect("cursor");
+        let mut feed = Feed::open(bus.clone(), vec![Channel::Social], Some(&ahead)).await.expect("feed");
+        assert_eq!(feed.cursor().get(Channel::Social).expect("position").to_string(), seen.id, "{}", bus.backend());
+        bus.publish(event(Channel::Social, 1)).await.expect("published");
+        assert_eq!(n_of(&next_item(&mut feed).await), 1, "{}: the next event arrives", bus.backend());
+        cleanup(r).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feed_that_lags_says_so_and_recovers_every_event_from_history() {
     for (bus, r) in backends_keeping(10_000).await {
         let mut feed = Feed::open(bus.clone(), vec![Channel::Metrics], None).await.expect("feed");

@@ -211,7 +211,7 @@ pub trait Store: Send + Sync + 'static {
     async fn list_venues(&self, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>>;
     async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Venue>;
     /// Deletes a venue and its history as of `now`. `Conflict` naming `venue_id` while bookings
-    /// hold seats there from `now` on or plans there are being organised, unless `force`, which
+    /// there have yet to start or plans there are being organised, unless `force`, which
     /// cancels them first (with their events). `NotFound` for no such venue.
     async fn delete_venue(&self, id: VenueId, now: Timestamp, force: bool) -> StoreResult<()>;
 

@@ -180,8 +180,8 @@ pub(crate) async fn venue_interests<C: Conn>(
     Ok(rows.into_iter().map(InterestRow::into_domain).collect())
 }
 
-/// Moves a booking along its state machine. `Conflict` for an illegal move, or for completing
-/// (or marking a no-show) before the booking's time. Cancelling a plan's booking cancels the
+/// Moves a booking along its state machine. `Conflict` for an illegal move, for completing
+/// (or marking a no-show) before the booking's time, or for cancelling from its time on. Cancelling a plan's booking cancels the
 /// plan. Cancelled, completed and no-show bookings hold no seats.
 pub(crate) async fn set_status<C: Conn>(
     c: &mut C,
@@ -197,6 +197,15 @@ pub(crate) async fn set_status<C: Conn>(
     if matches!(next, BookingStatus::Completed | BookingStatus::NoShow) && at < current.booking_time {
         let message =
             format!("the booking starts at {}; it cannot be {} before then", current.booking_time, next.as_str());
+        return Err(StoreError::conflict(message, Some("status")));
+    }
+    // Once its time has come, a booking was kept or not: calling it cancelled then would hide a
+    // no-show.
+    if next == BookingStatus::Cancelled && at >= current.booking_time {
+        let message = format!(
+            "the booking started at {}; it can no longer be cancelled, only completed or marked no_show",
+            current.booking_time
+        );
         return Err(StoreError::conflict(message, Some("status")));
     }
     let sql = Sql::new(concat!(

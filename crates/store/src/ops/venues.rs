@@ -228,14 +228,16 @@ pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePa
     Ok(venue)
 }
 
-/// Deletes a venue with its history, as of `now`. Bookings that still hold seats from `now` on
-/// and plans still being organised there are people's evenings: with any, `Conflict` unless
+/// Deletes a venue with its history, as of `now`. Bookings that have not started yet and plans
+/// still being organised there are people's evenings: with any, `Conflict` unless
 /// `force`, which cancels each first (the booking's and plan's own events tell their people).
 pub(crate) async fn delete_venue<C: Conn>(c: &mut C, id: VenueId, now: Timestamp, force: bool) -> StoreResult<()> {
     // Under the venue's lock no booking can be taken meanwhile.
     super::seats::lock_venue(c, id).await?;
     let far = now + chrono::Duration::days(2 * domain::booking::MAX_DAYS_AHEAD);
-    let bookings = super::bookings::holding(c, id, now, far).await?;
+    // Bookings under way go with the venue: their time has come, so they cannot be cancelled.
+    let mut bookings = super::bookings::holding(c, id, now, far).await?;
+    bookings.retain(|b| b.booking_time > now);
     let sql = Sql::new("SELECT id FROM plans WHERE venue_id = $1 AND status = $2 AND start_time > $3 ORDER BY id");
     let plans: Vec<(Uuid,)> = c.fetch_all(sql.bind(id).bind(PlanStatus::Draft.as_str()).bind(now)).await?;
     if !force && !(bookings.is_empty() && plans.is_empty()) {

@@ -13,7 +13,7 @@ use crate::store_tests;
 store_tests!(
     a_party_fits_only_while_the_busiest_moment_has_room,
     cancelling_frees_the_seats_and_illegal_moves_are_conflicts,
-    completing_or_no_show_waits_for_the_booking_time,
+    completing_or_no_show_waits_for_the_booking_time_and_cancelling_stops_there,
     a_taken_confirmation_code_is_a_conflict_naming_it_and_writes_nothing,
     concurrent_bookings_never_oversell_a_slot,
     a_hold_is_confirmed_with_its_invitations_or_released_without_a_trace,
@@ -63,7 +63,7 @@ async fn cancelling_frees_the_seats_and_illegal_moves_are_conflicts(store: DynSt
     assert!(pending_event_types(&store).await.contains(&"booking.status_changed".to_string()));
 }
 
-async fn completing_or_no_show_waits_for_the_booking_time(store: DynStore) {
+async fn completing_or_no_show_waits_for_the_booking_time_and_cancelling_stops_there(store: DynStore) {
     let (ann, v) = (user(&store, "ann").await, venue_seating(&store, "v", 10).await);
     let at = tomorrow_at(12, 0);
     let b = booked(&store, new_booking(&ann, &v, at, 2)).await.booking;
@@ -72,8 +72,17 @@ async fn completing_or_no_show_waits_for_the_booking_time(store: DynStore) {
     let done = store.set_booking_status(b.id, BookingStatus::Completed, at).await.unwrap();
     assert_eq!(done.status, BookingStatus::Completed);
     let other = booked(&store, new_booking(&ann, &v, at, 2)).await.booking;
+    // From its time on, a booking was kept or not: it can no longer be called cancelled.
+    let late = store.set_booking_status(other.id, BookingStatus::Cancelled, at).await.unwrap_err();
+    assert!(
+        matches!(&late, StoreError::Conflict { message, .. } if message.contains("no longer be cancelled")),
+        "{late:?}"
+    );
     let gone = store.set_booking_status(other.id, BookingStatus::NoShow, at + Duration::hours(1)).await.unwrap();
     assert_eq!(gone.status, BookingStatus::NoShow);
+    let third = booked(&store, new_booking(&ann, &v, at, 2)).await.booking;
+    let in_time = store.set_booking_status(third.id, BookingStatus::Cancelled, at - Duration::seconds(1)).await;
+    assert_eq!(in_time.unwrap().status, BookingStatus::Cancelled);
 }
 
 async fn a_taken_confirmation_code_is_a_conflict_naming_it_and_writes_nothing(store: DynStore) {
