@@ -221,8 +221,9 @@ pub struct StatusInput {
     pub status: BookingStatus,
 }
 
-/// Move a booking along its state machine: pending -> confirmed | cancelled; confirmed ->
-/// cancelled | completed | no_show.
+/// Move a booking along its state machine to `cancelled` (before its time), `completed` or
+/// `no_show` (from its time on). Confirming a pending booking is the booking agent's move, not
+/// a client's (422).
 #[utoipa::path(post, path = "/bookings/{booking_id}/status", tag = "bookings", request_body = StatusInput,
     params(("booking_id" = Uuid, Path, description = "The booking's id")),
     responses(

@@ -3,6 +3,9 @@
 //! from `ops` (which records its events in the outbox on that transaction) and commits; reads
 //! run on a pooled connection. What differs between SQLite and PostgreSQL lives in their
 //! [`Conn`] implementations (`sqlite.rs`, `postgres.rs`).
+//!
+//! Errors are traced at debug level: most are the caller's (not found, a conflict), and the
+//! API logs the ones that are a 5xx at error level.
 
 use async_trait::async_trait;
 use domain::{
@@ -78,105 +81,105 @@ where
         <DB::Connection as Conn>::BACKEND
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn ping(&self) -> StoreResult<()> {
         let mut conn = reader(self).await?;
         let _: Option<(i32,)> = conn.fetch_optional(Sql::new("SELECT 1")).await?;
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.write.acquire().await?;
         conn.migrate().await
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %new.id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %new.id), err(level = "debug"))]
     async fn create_user(&self, new: NewUser) -> StoreResult<User> {
         write_tx!(self, users::create_user, new)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err(level = "debug"))]
     async fn get_user(&self, id: UserId) -> StoreResult<User> {
         read!(self, users::get_user, id)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), handle = handle), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), handle = handle), err(level = "debug"))]
     async fn get_user_by_handle(&self, handle: &str) -> StoreResult<User> {
         read!(self, users::get_user_by_handle, handle)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = page.limit), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = page.limit), err(level = "debug"))]
     async fn list_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>> {
         read!(self, users::list_users, query, page)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err(level = "debug"))]
     async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User> {
         write_tx!(self, users::update_user, id, patch)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err(level = "debug"))]
     async fn delete_user(&self, id: UserId) -> StoreResult<()> {
         write_tx!(self, users::delete_user, id)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err(level = "debug"))]
     async fn get_preferences(&self, id: UserId) -> StoreResult<UserPreferences> {
         read!(self, users::get_preferences, id)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err(level = "debug"))]
     async fn put_preferences(&self, id: UserId, prefs: UserPreferences) -> StoreResult<UserPreferences> {
         write_tx!(self, users::put_preferences, id, prefs)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %new.id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %new.id), err(level = "debug"))]
     async fn create_venue(&self, new: NewVenue) -> StoreResult<Venue> {
         write_tx!(self, venues::create_venue, new)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %id), err(level = "debug"))]
     async fn get_venue(&self, id: VenueId) -> StoreResult<Venue> {
         read!(self, venues::get_venue, id)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = page.limit), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = page.limit), err(level = "debug"))]
     async fn list_venues(&self, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>> {
         read!(self, venues::list_venues, query, page)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %id), err(level = "debug"))]
     async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Venue> {
         write_tx!(self, venues::update_venue, id, patch)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %id), err(level = "debug"))]
     async fn delete_venue(&self, id: VenueId, now: Timestamp, force: bool) -> StoreResult<()> {
         write_tx!(self, venues::delete_venue, id, now, force)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %new.user_id, venue_id = %new.venue_id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %new.user_id, venue_id = %new.venue_id), err(level = "debug"))]
     async fn record_interaction(&self, new: NewInteraction) -> StoreResult<Interaction> {
         write_tx!(self, interactions::record_interaction, new)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id), err(level = "debug"))]
     async fn list_user_interactions(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Interaction>> {
         read!(self, interactions::list_user_interactions, user_id, page)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), from = %from, to = %to), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), from = %from, to = %to), err(level = "debug"))]
     async fn send_friend_request(&self, from: UserId, to: UserId) -> StoreResult<FriendRequest> {
         write_tx!(self, social::send_friend_request, from, to)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), request_id = %request_id, accept = accept), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), request_id = %request_id, accept = accept), err(level = "debug"))]
     async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> StoreResult<FriendRequest> {
         write_tx!(self, social::answer_friend_request, request_id, to, accept)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id), err(level = "debug"))]
     async fn list_friend_requests(
         &self,
         user_id: UserId,
@@ -185,22 +188,22 @@ where
         read!(self, social::list_friend_requests, user_id, direction)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id), err(level = "debug"))]
     async fn list_friends(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Friend>> {
         read!(self, social::list_friends, user_id, page)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, other = %other), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, other = %other), err(level = "debug"))]
     async fn remove_friend(&self, user_id: UserId, other: UserId) -> StoreResult<()> {
         write_tx!(self, social::remove_friend, user_id, other)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, n = others.len()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, n = others.len()), err(level = "debug"))]
     async fn connected(&self, user_id: UserId, others: &[UserId]) -> StoreResult<Vec<UserId>> {
         read!(self, social::connected, user_id, others)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, venue_id = %venue_id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, venue_id = %venue_id), err(level = "debug"))]
     async fn express_interest(
         &self,
         user_id: UserId,
@@ -210,22 +213,22 @@ where
         write_tx!(self, social::express_interest, user_id, venue_id, preferred_time)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %new.id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %new.id), err(level = "debug"))]
     async fn create_plan(&self, new: domain::NewPlan) -> StoreResult<domain::Plan> {
         write_tx!(self, plans::create_plan, new)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %id), err(level = "debug"))]
     async fn get_plan(&self, id: domain::PlanId) -> StoreResult<domain::Plan> {
         read!(self, plans::get_plan, id)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %plan_id, n = users.len()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %plan_id, n = users.len()), err(level = "debug"))]
     async fn invite_to_plan(&self, plan_id: domain::PlanId, users: Vec<UserId>) -> StoreResult<domain::Plan> {
         write_tx!(self, plans::invite, plan_id, users)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %plan_id, user_id = %user_id, accept), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %plan_id, user_id = %user_id, accept), err(level = "debug"))]
     async fn answer_plan_invitation(
         &self,
         plan_id: domain::PlanId,
@@ -240,12 +243,12 @@ where
         write_tx!(self, seats::book, new, key)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), booking_id = %id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), booking_id = %id), err(level = "debug"))]
     async fn confirm_hold(&self, id: domain::BookingId, key: Option<IdempotencyKey>) -> StoreResult<domain::Booked> {
         write_tx!(self, seats::confirm_hold, id, key)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), booking_id = %id, reason), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), booking_id = %id, reason), err(level = "debug"))]
     async fn release_hold(
         &self,
         id: domain::BookingId,
@@ -255,7 +258,7 @@ where
         write_tx!(self, seats::release_hold, id, reason, key)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %venue_id, groups = groups.len()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %venue_id, groups = groups.len()), err(level = "debug"))]
     async fn auto_book(
         &self,
         venue_id: VenueId,
@@ -285,12 +288,12 @@ where
         read!(self, bookings::plan_booking, plan_id)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = page.limit), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = page.limit), err(level = "debug"))]
     async fn list_bookings(&self, query: &BookingQuery, page: PageRequest) -> StoreResult<Page<domain::Booking>> {
         read!(self, bookings::list_bookings, query, page)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %venue_id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %venue_id), err(level = "debug"))]
     async fn venue_holds(
         &self,
         venue_id: VenueId,
@@ -300,17 +303,17 @@ where
         read!(self, bookings::venue_holds, venue_id, from, to)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %venue_id), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %venue_id), err(level = "debug"))]
     async fn venue_interests(&self, venue_id: VenueId, from: Timestamp) -> StoreResult<Vec<VenueInterest>> {
         read!(self, bookings::venue_interests, venue_id, from)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn stale_holds(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<domain::Booking>> {
         read!(self, bookings::stale_holds, before, limit)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn purge_idempotency_keys(
         &self,
         in_flight_before: Timestamp,
@@ -319,7 +322,7 @@ where
         write_tx!(self, idempotency::purge, in_flight_before, answered_before)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), rows = batch.len()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), rows = batch.len()), err(level = "debug"))]
     async fn insert_batch(&self, batch: Batch) -> StoreResult<()> {
         if batch.is_empty() {
             return Ok(());
@@ -327,12 +330,12 @@ where
         write_tx!(self, bulk::insert_batch, batch)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn begin_bulk_load(&self) -> StoreResult<()> {
         write_tx!(self, bulk::begin_bulk_load)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn finish_bulk_load(&self) -> StoreResult<()> {
         let rebuilt: StoreResult<()> = write_tx!(self, bulk::finish_bulk_load);
         rebuilt?;
@@ -343,47 +346,47 @@ where
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn reset(&self) -> StoreResult<()> {
         write_tx!(self, bulk::reset)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn counts(&self) -> StoreResult<Counts> {
         read!(self, bulk::counts)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
     async fn scan_users(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<(User, Option<UserPreferences>)>> {
         read!(self, bulk::scan_users, after, limit)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
     async fn scan_venues(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Venue>> {
         read!(self, bulk::scan_venues, after, limit)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
     async fn scan_interactions(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Interaction>> {
         read!(self, bulk::scan_interactions, after, limit)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
     async fn scan_edges(&self, after: Option<(UserId, UserId)>, limit: u32) -> StoreResult<Vec<SocialEdge>> {
         read!(self, bulk::scan_edges, after, limit)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), event = event.event_type()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), event = event.event_type()), err(level = "debug"))]
     async fn record_event(&self, event: DomainEvent) -> StoreResult<Id> {
         write_tx!(self, crate::ops::record, &event)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
     async fn unpublished_events(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>> {
         read!(self, outbox::unpublished_events, limit)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), n = ids.len()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), n = ids.len()), err(level = "debug"))]
     async fn mark_published(&self, ids: &[Id]) -> StoreResult<()> {
         if ids.is_empty() {
             return Ok(());
@@ -391,12 +394,12 @@ where
         write_tx!(self, outbox::mark_published, ids)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn relay_lease(&self) -> StoreResult<Option<crate::RelayLease>> {
         crate::ops::relay_lease::acquire(&self.write).await
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn status_counts(&self) -> StoreResult<crate::StatusCounts> {
         read!(self, crate::ops::status_counts::status_counts)
     }
@@ -434,7 +437,7 @@ where
         read!(self, auth::server_secret, name)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err)]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn check_invariants(&self) -> StoreResult<Vec<crate::Violation>> {
         read!(self, crate::ops::check::check_invariants)
     }

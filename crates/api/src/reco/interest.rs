@@ -49,8 +49,13 @@ pub async fn express_interest(
     AppPath(user_id): AppPath<Uuid>,
     AppJson(body): AppJson<InterestRequest>,
 ) -> ApiResult<AppJson<InterestResponse>> {
-    if body.preferred_time.is_some_and(|t| t <= app.now()) {
+    let now = app.now();
+    if body.preferred_time.is_some_and(|t| t <= now) {
         return Err(domain::ValidationError::field("preferred_time", "must be in the future").into());
+    }
+    // As far ahead as a booking may be made: the agent must be able to act on it.
+    if body.preferred_time.is_some_and(|t| t > now + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD)) {
+        return Err(domain::ValidationError::field("preferred_time", "must be within a year").into());
     }
     app.express_interest(user_id, body.venue_id, body.preferred_time).await?;
     let seen = app.interested_in_venue(body.venue_id, user_id).await?;

@@ -37,7 +37,7 @@ pub(crate) fn recommend(
     let u =
         st.user_idx(&q.user_id).filter(|&u| st.live_user(u).is_some()).ok_or(EngineError::UnknownUser(q.user_id))?;
     match q.ranker {
-        Ranker::Seed2 => seed2::recommend(st, u, q),
+        Ranker::Seed2 => seed2::recommend(st, s, u, q),
         Ranker::Default | Ranker::Learned | Ranker::Popularity => default::recommend(st, s, u, q),
     }
 }

@@ -13,10 +13,11 @@
 //! top k are the same as a full scan's.
 
 use crate::error::EngineError;
+use crate::settings::EngineSettings;
 use crate::state::{State, UserRow};
 use crate::types::{Reason, VenueQuery, VenueRecommendation};
 use crate::util::FastSet;
-use crate::venues::{Filter, frontier_km, summary, warm};
+use crate::venues::{Filter, frontier_km, origin_of, summary, warm};
 
 /// The three parts of a seed2 venue score.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,9 +67,17 @@ impl TopK {
 }
 
 /// The top venues under the seed2 formula.
-pub(crate) fn recommend(st: &State, u: u32, q: &VenueQuery) -> Result<Vec<VenueRecommendation>, EngineError> {
+/// Distances are from where the user is searching from ([`origin_of`]: the query's point, a fresh
+/// live location, then home, which is the seed's `user.home_lat/home_lng`).
+pub(crate) fn recommend(
+    st: &State,
+    s: &EngineSettings,
+    u: u32,
+    q: &VenueQuery,
+) -> Result<Vec<VenueRecommendation>, EngineError> {
     let user = st.live_user(u).ok_or(EngineError::UnknownUser(q.user_id))?;
-    let Some(origin) = q.point.map(|p| (p.lat, p.lng)).or(user.home) else { return Ok(Vec::new()) };
+    let now = q.now.unwrap_or_else(chrono::Utc::now).timestamp();
+    let Some(origin) = origin_of(s, user, q, now) else { return Ok(Vec::new()) };
     let f = Filter::for_user(st, q, user, Some(origin));
     let max_pos = st.delta.max_pos;
     // A query usually considers a few hundred venues: room for them up front, not by rehashing.

@@ -65,6 +65,21 @@ fn seed2_gives_nothing_to_a_user_without_a_home_and_refuses_unknown_users() {
 }
 
 #[test]
+fn seed2_measures_from_a_fresh_live_location_and_from_home_once_it_is_stale() {
+    let e = hand_city();
+    // User 1 is out at venue 13; user 4, with no home, shares where they are.
+    let now = chrono::Utc::now();
+    e.set_location(id(1), 40.0, -73.98, now).unwrap();
+    e.set_location(id(4), 40.0, -73.98, now - chrono::Duration::hours(6)).unwrap();
+    let got = seed2(&e, 1, 10);
+    let d13 = got.iter().find(|x| x.0 == id(13)).unwrap().2;
+    assert!(d13.abs() < 1e-9, "from the live location: {got:?}");
+    let d11 = got.iter().find(|x| x.0 == id(11)).unwrap().2;
+    assert!((d11 - 1.703605109608014).abs() < 1e-9, "{got:?}");
+    assert!(seed2(&e, 4, 10).is_empty(), "a stale live location is not used");
+}
+
+#[test]
 fn a_new_interaction_changes_the_next_seed2_answer_without_a_rebuild() {
     let e = hand_city();
     let before = seed2(&e, 3, 3);
