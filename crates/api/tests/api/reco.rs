@@ -192,6 +192,10 @@ async fn interest_is_recorded_and_shown_to_others(app: &TestApp) {
     let path = format!("/api/v1/venues/{}/interested?viewer={}", venues[1], users[1]);
     let seen = eventually(app, &path, |b| b.to_string().contains(users[0].as_str())).await;
     assert!(seen.to_string().contains(&at[..16]), "with the preferred time: {seen}");
+    // The second seed's way of saying it, an `interest` interaction, counts the same.
+    let logged = json!({"user_id": users[2], "interaction_type": "interest"});
+    expect_json(app.post(&format!("/venues/{}/interactions", venues[1]), &logged).await, StatusCode::CREATED).await;
+    eventually(app, &path, |b| b.to_string().contains(users[2].as_str())).await;
     // The first seed's clients' other fields are taken (and ignored).
     let seed_shape =
         json!({"user_id": users[0], "venue_id": venues[1], "preferred_time_slot": "evening", "open_to_invites": true});

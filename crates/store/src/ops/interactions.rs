@@ -4,8 +4,9 @@ use chrono::SubsecRound;
 use domain::{DomainEvent, Interaction, InteractionType, NewInteraction, Page, PageRequest, TimeOfDay, UserId};
 use uuid::Uuid;
 
+use super::social::InterestRow;
 use super::{fetch_one, push_page, record, require};
-use crate::sql::{Arg, Conn, Sql, SqlBuilder};
+use crate::sql::{Arg, Conn, Sql, SqlBuilder, now};
 use crate::{StoreError, StoreResult};
 
 /// The columns of [`InteractionRow`], in order.
@@ -73,6 +74,19 @@ pub(crate) async fn record_interaction<C: Conn>(c: &mut C, new: NewInteraction) 
     sql.args.extend(interaction_args(&interaction));
     let interaction = fetch_one::<_, InteractionRow>(c, sql).await?.into_domain()?;
     record(c, &DomainEvent::InteractionRecorded(interaction.clone())).await?;
+    // An `interest` logged as an interaction (the second seed's way) says the same as expressing
+    // interest (the first seed's): the user shows among those who want to go. A time they gave
+    // that way is kept.
+    if interaction.interaction_type == InteractionType::Interest {
+        let sql = Sql::new(
+            "INSERT INTO venue_interests (user_id, venue_id, preferred_time, created_at) VALUES ($1, $2, NULL, $3) \
+             ON CONFLICT (user_id, venue_id) DO NOTHING RETURNING user_id, venue_id, preferred_time, created_at",
+        );
+        let sql = sql.bind(interaction.user_id).bind(interaction.venue_id).bind(now());
+        if let Some(row) = c.fetch_optional::<InterestRow>(sql).await? {
+            record(c, &DomainEvent::InterestExpressed(row.into_domain())).await?;
+        }
+    }
     Ok(interaction)
 }
 

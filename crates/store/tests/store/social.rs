@@ -23,6 +23,7 @@ store_tests!(
     expressing_interest_again_keeps_the_newest_preferred_time,
     concurrent_opposite_requests_leave_exactly_one_pending,
     friend_and_mutual_ties_either_way_connect_and_suggested_ones_do_not,
+    an_interest_logged_as_an_interaction_is_an_expressed_interest_keeping_any_time,
 );
 
 async fn a_friend_request_to_oneself_is_invalid(store: DynStore) {
@@ -262,4 +263,24 @@ async fn friend_and_mutual_ties_either_way_connect_and_suggested_ones_do_not(sto
     assert_eq!(connected, HashSet::from([others[0].id, others[1].id, others[4].id]));
     assert!(store.connected(me.id, &[]).await.unwrap().is_empty());
     assert!(store.connected(others[3].id, &ids).await.unwrap().is_empty());
+}
+
+async fn an_interest_logged_as_an_interaction_is_an_expressed_interest_keeping_any_time(store: DynStore) {
+    let (u, w) = (user(&store, "ann").await, user(&store, "ben").await);
+    let (v, other) = (venue(&store, "Bar").await, venue(&store, "Cafe").await);
+    let events = |types: Vec<String>| types.iter().filter(|t| *t == "interest.expressed").count();
+    let before = events(pending_event_types(&store).await);
+    store.record_interaction(new_interaction(&u, &v, InteractionType::Interest)).await.unwrap();
+    assert_eq!(store.counts().await.unwrap().venue_interests, 1);
+    assert_eq!(events(pending_event_types(&store).await), before + 1);
+    // One with a time already: the time stays, and nothing new is announced.
+    let at = chrono::Utc::now() + chrono::Duration::days(1);
+    store.express_interest(w.id, other.id, Some(at)).await.unwrap();
+    store.record_interaction(new_interaction(&w, &other, InteractionType::Interest)).await.unwrap();
+    store.record_interaction(new_interaction(&w, &other, InteractionType::Like)).await.unwrap();
+    assert_eq!(store.counts().await.unwrap().venue_interests, 2);
+    assert_eq!(events(pending_event_types(&store).await), before + 2);
+    let kept = store.venue_interests(other.id, chrono::Utc::now()).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].preferred_time.map(|t| t.timestamp_micros()), Some(at.timestamp_micros()));
 }
