@@ -18,6 +18,9 @@ use crate::{App, AppError, AppResult};
 
 /// How long a refresh token lives.
 pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
+/// How long after its rotation a refresh token used again is taken for a client retrying a
+/// refresh whose answer it lost (refused), not for a stolen copy (every session signed out).
+pub const REFRESH_REUSE_GRACE: Duration = Duration::seconds(30);
 
 /// A hash verified when the login names nobody, so an unknown user costs as much time as a
 /// wrong password (same answer, same delay).
@@ -99,12 +102,14 @@ impl App {
     }
 
     /// Uses a refresh token: revokes it and issues its successor. `None` when the token is
-    /// unknown, expired or already used.
+    /// unknown, expired or already used; used again more than [`REFRESH_REUSE_GRACE`] after its
+    /// rotation, it was copied, and every session of its user is signed out.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn rotate_refresh_token(&self, token: &str) -> AppResult<Option<(UserId, RefreshToken)>> {
         let next = random_token(32);
         let expires_at = chrono::Utc::now() + REFRESH_TOKEN_TTL;
-        let user = self.store.rotate_refresh_token(&token_hash(token), &token_hash(&next), expires_at).await?;
+        let (old, new) = (token_hash(token), token_hash(&next));
+        let user = self.store.rotate_refresh_token(&old, &new, expires_at, REFRESH_REUSE_GRACE).await?;
         Ok(user.map(|u| (u, RefreshToken(next))))
     }
 

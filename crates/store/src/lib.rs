@@ -359,12 +359,14 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a refresh token's hash.
     async fn insert_refresh_token(&self, user_id: UserId, token_hash: &str, expires_at: Timestamp) -> StoreResult<()>;
     /// In one transaction: revokes the live refresh token `old_hash` and stores `new_hash` for
-    /// its user. `None` when `old_hash` is unknown, expired or already used (rotation reuse).
+    /// its user. `None` when `old_hash` is unknown, expired or already used (rotation reuse); a
+    /// reuse more than `reuse_grace` after the rotation also revokes every live token of the user.
     async fn rotate_refresh_token(
         &self,
         old_hash: &str,
         new_hash: &str,
         expires_at: Timestamp,
+        reuse_grace: chrono::Duration,
     ) -> StoreResult<Option<UserId>>;
     /// The stored value of a server secret; `value` is stored first when there is none.
     async fn init_server_secret(&self, name: ServerSecret, value: &str) -> StoreResult<String>;

@@ -421,8 +421,9 @@ where
         old_hash: &str,
         new_hash: &str,
         expires_at: Timestamp,
+        reuse_grace: chrono::Duration,
     ) -> StoreResult<Option<UserId>> {
-        write_tx!(self, auth::rotate_refresh_token, old_hash, new_hash, expires_at)
+        write_tx!(self, auth::rotate_refresh_token, old_hash, new_hash, expires_at, reuse_grace)
     }
 
     async fn init_server_secret(&self, name: ServerSecret, value: &str) -> StoreResult<String> {

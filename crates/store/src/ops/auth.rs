@@ -57,11 +57,17 @@ pub(crate) async fn insert_refresh_token<C: Conn>(
 
 /// Revokes the live token `old_hash` and stores `new_hash` for the same user, in the caller's
 /// transaction. `None` (and nothing stored) when `old_hash` is unknown, expired or already used.
+///
+/// A token used again more than `reuse_grace` after it was rotated was copied: the thief or
+/// its owner holds its successor, and nobody can tell which, so every live refresh token of
+/// the user is revoked and they sign in again (RFC 9700, 4.14.2). Within the grace, a reuse is
+/// taken for a client retrying a refresh whose answer it lost, and only refused.
 pub(crate) async fn rotate_refresh_token<C: Conn>(
     c: &mut C,
     old_hash: &str,
     new_hash: &str,
     expires_at: Timestamp,
+    reuse_grace: chrono::Duration,
 ) -> StoreResult<Option<UserId>> {
     let at = now();
     let sql = Sql::new(
@@ -71,7 +77,18 @@ pub(crate) async fn rotate_refresh_token<C: Conn>(
     .bind(at)
     .bind(old_hash);
     let row: Option<(Uuid,)> = c.fetch_optional(sql).await?;
-    let Some((user_id,)) = row else { return Ok(None) };
+    let Some((user_id,)) = row else {
+        let used = Sql::new("SELECT user_id, revoked_at FROM refresh_tokens WHERE token_hash = $1").bind(old_hash);
+        let used: Option<(Uuid, Option<Timestamp>)> = c.fetch_optional(used).await?;
+        if let Some((user_id, Some(revoked_at))) = used
+            && at - revoked_at > reuse_grace
+        {
+            let all = Sql::new("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL");
+            let n = c.execute(all.bind(at).bind(user_id)).await?;
+            tracing::warn!(%user_id, revoked = n, "a rotated refresh token was used again: every session of the user is signed out");
+        }
+        return Ok(None);
+    };
     insert_refresh_token(c, user_id, new_hash, expires_at).await?;
     Ok(Some(user_id))
 }

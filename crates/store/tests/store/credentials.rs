@@ -10,10 +10,14 @@ use crate::store_tests;
 store_tests!(
     a_password_hash_is_found_by_handle_or_email_and_goes_with_its_user,
     a_refresh_token_rotates_once_and_never_after_expiry,
+    a_rotated_token_used_again_after_the_grace_signs_every_session_of_its_user_out,
     server_secrets_are_created_once_and_survive_a_reset,
 );
 
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$xNWIgdLtkzLKsvLGJNPqYlr6mPxkJVmX1GZ2W0p1H6o";
+
+/// The reuse grace the app gives: the reuses below come within it.
+const GRACE: Duration = Duration::seconds(30);
 
 fn token(n: u8) -> String {
     format!("{n:02x}").repeat(32)
@@ -42,12 +46,32 @@ async fn a_refresh_token_rotates_once_and_never_after_expiry(store: DynStore) {
     let user = store.create_user(new_user("alice")).await.unwrap();
     let later = Utc::now() + Duration::days(1);
     store.insert_refresh_token(user.id, &token(1), later).await.unwrap();
-    assert_eq!(store.rotate_refresh_token(&token(1), &token(2), later).await.unwrap(), Some(user.id));
-    assert_eq!(store.rotate_refresh_token(&token(1), &token(3), later).await.unwrap(), None, "reuse");
-    assert_eq!(store.rotate_refresh_token(&token(2), &token(4), later).await.unwrap(), Some(user.id));
+    assert_eq!(store.rotate_refresh_token(&token(1), &token(2), later, GRACE).await.unwrap(), Some(user.id));
+    assert_eq!(store.rotate_refresh_token(&token(1), &token(3), later, GRACE).await.unwrap(), None, "reuse");
+    assert_eq!(store.rotate_refresh_token(&token(2), &token(4), later, GRACE).await.unwrap(), Some(user.id));
     store.insert_refresh_token(user.id, &token(5), Utc::now() - Duration::seconds(1)).await.unwrap();
-    assert_eq!(store.rotate_refresh_token(&token(5), &token(6), later).await.unwrap(), None, "expired");
-    assert_eq!(store.rotate_refresh_token(&token(9), &token(7), later).await.unwrap(), None, "unknown");
+    assert_eq!(store.rotate_refresh_token(&token(5), &token(6), later, GRACE).await.unwrap(), None, "expired");
+    assert_eq!(store.rotate_refresh_token(&token(9), &token(7), later, GRACE).await.unwrap(), None, "unknown");
+}
+
+async fn a_rotated_token_used_again_after_the_grace_signs_every_session_of_its_user_out(store: DynStore) {
+    let (alice, bob) =
+        (store.create_user(new_user("alice")).await.unwrap(), store.create_user(new_user("bob")).await.unwrap());
+    let later = Utc::now() + Duration::days(1);
+    store.insert_refresh_token(alice.id, &token(1), later).await.unwrap();
+    store.insert_refresh_token(alice.id, &token(10), later).await.unwrap(); // her other phone
+    store.insert_refresh_token(bob.id, &token(20), later).await.unwrap();
+    assert_eq!(store.rotate_refresh_token(&token(1), &token(2), later, GRACE).await.unwrap(), Some(alice.id));
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // Used again past a (here zero) grace: a copy. Neither successor nor other session survives.
+    let zero = Duration::zero();
+    assert_eq!(store.rotate_refresh_token(&token(1), &token(3), later, zero).await.unwrap(), None);
+    assert_eq!(store.rotate_refresh_token(&token(2), &token(4), later, GRACE).await.unwrap(), None, "successor");
+    assert_eq!(store.rotate_refresh_token(&token(10), &token(11), later, GRACE).await.unwrap(), None, "other phone");
+    assert_eq!(store.rotate_refresh_token(&token(20), &token(21), later, GRACE).await.unwrap(), Some(bob.id), "bob");
+    // Signing in again gives a token that works.
+    store.insert_refresh_token(alice.id, &token(12), later).await.unwrap();
+    assert_eq!(store.rotate_refresh_token(&token(12), &token(13), later, GRACE).await.unwrap(), Some(alice.id));
 }
 
 async fn server_secrets_are_created_once_and_survive_a_reset(store: DynStore) {
