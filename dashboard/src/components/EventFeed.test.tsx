@@ -37,6 +37,26 @@ describe('EventFeed', () => {
     expect(screen.getByTestId('feed-total')).toHaveTextContent('2 received');
   });
 
+  it('shows times in the simulated city\'s zone, given or named by a simulation event, else in UTC', () => {
+    const booked = ev('bookings', 'booking.created', { venue_id: 'v-cccccc', status: 'confirmed', booking_time: '2026-11-21T01:00:00Z' });
+    const live = new LiveStore();
+    live.ingest(booked);
+    const { unmount } = render(<EventFeed live={live} />);
+    expect(screen.getByTestId('event-feed')).toHaveTextContent('confirmed · 01:00 UTC');
+    unmount();
+    render(<EventFeed live={live} zone="America/New_York" />);
+    expect(screen.getByTestId('event-feed')).toHaveTextContent('confirmed · 20:00 EST');
+  });
+
+  it('takes the zone from the newest simulation event when none is given', () => {
+    const { rows } = feedWith([
+      ev('simulation', 'simulation.started', { status: 'running', timezone: 'Europe/Paris', simulation_time: '2026-11-20T18:00:00Z' }),
+      ev('bookings', 'booking.created', { venue_id: 'v-cccccc', status: 'confirmed', booking_time: '2026-11-21T01:00:00Z' }),
+    ]);
+    expect(rows()[0]).toHaveTextContent('02:00 GMT+1');
+    expect(rows()[1]).toHaveTextContent('sim 19:00 GMT+1');
+  });
+
   it('hides a channel when its chip is switched off, and filters by text', () => {
     const { rows } = feedWith([ev('user_actions', 'interaction.recorded'), ev('metrics', 'metrics.snapshot'), ev('social', 'friend.requested')]);
     fireEvent.click(screen.getByRole('button', { name: /^metrics/ }));

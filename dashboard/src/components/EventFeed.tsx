@@ -1,12 +1,12 @@
 // The live event feed: the newest events first, colour-coded by channel, filterable by channel
 // and by text, pausable (the list freezes; arrivals are counted), each row expandable to its
-// JSON.
+// JSON. Times are shown in the simulated city's zone when it is known, else in UTC, always labelled.
 
 import { useMemo, useState } from 'react';
 
 import { CHANNELS, type Channel } from '../api/types';
 import { CHANNEL_LABELS, channelStyle } from '../lib/colors';
-import { describe, type VenueNamer } from '../lib/describe';
+import { describe, feedZone, type VenueNamer } from '../lib/describe';
 import { useLive } from '../lib/hooks';
 import type { FeedItem, LiveStore } from '../lib/live';
 
@@ -17,7 +17,18 @@ function time(ms: number): string {
   return d.toTimeString().slice(0, 8);
 }
 
-export function EventFeed({ live, height = 460, venueName }: { live: LiveStore; height?: number; venueName?: VenueNamer }) {
+export function EventFeed({
+  live,
+  height = 460,
+  venueName,
+  zone = null,
+}: {
+  live: LiveStore;
+  height?: number;
+  venueName?: VenueNamer;
+  /** The simulated city's time zone, when known (else the feed's own simulation events name it). */
+  zone?: string | null;
+}) {
   useLive(live);
   const [hidden, setHidden] = useState<Set<Channel>>(new Set());
   const [text, setText] = useState('');
@@ -31,16 +42,17 @@ export function EventFeed({ live, height = 460, venueName }: { live: LiveStore; 
 
   const rows = useMemo(() => {
     const needle = text.trim().toLowerCase();
+    const tz = zone ?? feedZone(source);
     const out: { item: FeedItem; summary: string }[] = [];
     for (let i = source.length - 1; i >= 0 && out.length < SHOWN; i--) {
       const item = source[i];
       if (hidden.has(item.event.channel)) continue;
-      const summary = describe(item.event, venueName);
+      const summary = describe(item.event, venueName, tz);
       if (needle && !item.event.type.toLowerCase().includes(needle) && !summary.toLowerCase().includes(needle)) continue;
       out.push({ item, summary });
     }
     return out;
-  }, [source, hidden, text, source.length, lastSeq, venueName]);
+  }, [source, hidden, text, source.length, lastSeq, venueName, zone]);
 
   const toggle = (c: Channel) =>
     setHidden((h) => {

@@ -40,7 +40,11 @@ function generic(d: Data): string {
 /** Names a venue by id when the map knows it (its category), for readable summaries. */
 export type VenueNamer = (id: string) => string | null;
 
-export function describe(e: LunaEvent, venueName: VenueNamer = () => null): string {
+/**
+ * One line for an event. Times are read in `tz` (the simulated city's zone, when known) unless
+ * the event names its own zone; else in UTC. Every time carries its zone's name.
+ */
+export function describe(e: LunaEvent, venueName: VenueNamer = () => null, tz?: string | null): string {
   const d = (e.data && typeof e.data === 'object' ? e.data : {}) as Data;
   const venue = (id: unknown) => `${(typeof id === 'string' && venueName(id)) || 'venue'} …${shortId(id)}`;
   switch (e.type) {
@@ -49,7 +53,7 @@ export function describe(e: LunaEvent, venueName: VenueNamer = () => null): stri
         typeof d.dwell_time_seconds === 'number' && d.dwell_time_seconds > 0 ? ` · ${d.dwell_time_seconds}s` : ''
       }`;
     case 'interest.expressed':
-      return `…${shortId(d.user_id)} wants to go to ${venue(d.venue_id)}${d.preferred_time ? ` at ${clock(d.preferred_time)}` : ''}`;
+      return `…${shortId(d.user_id)} wants to go to ${venue(d.venue_id)}${d.preferred_time ? ` at ${clock(d.preferred_time, tz)}` : ''}`;
     case 'metrics.snapshot': {
       const streams = typeof d.sse_subscribers === 'number' ? ` · ${d.sse_subscribers} streams` : '';
       return `${num(d.requests_per_second)} req/s · ${num(d.events_per_second)} events/s${streams}`;
@@ -75,13 +79,24 @@ export function describe(e: LunaEvent, venueName: VenueNamer = () => null): stri
   if (e.type.startsWith('booking.')) {
     const party = d.party_size ? `party of ${d.party_size} ` : '';
     const when = d.booking_time ?? d.time ?? d.starts_at;
-    return `${party}at ${venue(d.venue_id)}${d.status ? ` · ${d.status}` : ''}${when ? ` · ${clock(when)}` : ''}`;
+    return `${party}at ${venue(d.venue_id)}${d.status ? ` · ${d.status}` : ''}${when ? ` · ${clock(when, tz)}` : ''}`;
   }
   if (e.type.startsWith('simulation.')) {
     const speed = d.speed === 'max' ? 'max speed' : typeof d.speed === 'number' ? `${d.speed}×` : '';
-    return [d.status, d.scenario, speed, d.simulation_time ? `sim ${clock(d.simulation_time, d.timezone)}` : '']
+    return [d.status, d.scenario, speed, d.simulation_time ? `sim ${clock(d.simulation_time, d.timezone ?? tz)}` : '']
       .filter(Boolean)
       .join(' · ');
   }
   return generic(d);
+}
+
+/** The simulated city's time zone, from the newest simulation event that names one. */
+export function feedZone(events: readonly { event: LunaEvent }[]): string | null {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i].event;
+    if (e.channel !== 'simulation') continue;
+    const tz = (e.data as Data | null)?.timezone;
+    if (typeof tz === 'string' && tz) return tz;
+  }
+  return null;
 }
