@@ -15,7 +15,6 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use domain::Category;
 
-use crate::error::EngineError;
 use crate::model::LoadedModel;
 use crate::settings::{EngineSettings, RankerSettings};
 use crate::state::{State, UserRow, VenueRow};
@@ -23,7 +22,7 @@ use crate::types::{Ranker, Reason, VenueQuery, VenueRecommendation};
 use crate::util::FastMap;
 use crate::util::{TagSet, TagVocab};
 use crate::venues::explain::{plural, sentence};
-use crate::venues::{Filter, FriendSignal, LocalClock, candidates, friend_signal, origin_of, summary};
+use crate::venues::{Filter, FriendSignal, LocalClock, candidates, friend_signal, summary};
 
 /// Raw features of one candidate (before per-query normalisation of trend and model).
 #[derive(Debug, Clone, Copy, Default)]
@@ -467,17 +466,17 @@ pub(crate) fn diversify(st: &State, s: &RankerSettings, mut pool: Vec<Scored>, l
     out
 }
 
-/// The default, popularity and learned rankers.
+/// The default, popularity and learned rankers, for user `u` (`user`) searching from `origin`
+/// at `now`.
 pub(crate) fn recommend(
     st: &State,
     s: &EngineSettings,
-    u: u32,
+    (u, user): (u32, &UserRow),
+    origin: Option<(f64, f64)>,
+    now: DateTime<Utc>,
     q: &VenueQuery,
-) -> Result<Vec<VenueRecommendation>, EngineError> {
-    let user = st.live_user(u).ok_or(EngineError::UnknownUser(q.user_id))?;
-    let now = q.now.unwrap_or_else(Utc::now);
+) -> Vec<VenueRecommendation> {
     let time = q.time.unwrap_or(now);
-    let origin = origin_of(s, user, q, now.timestamp());
     let filter = Filter::for_user(st, q, user, origin);
     let mut ctx = ScoreCtx::new(st, s, u, user, filter, now, time);
     let cands = if q.ranker == Ranker::Popularity {
@@ -493,7 +492,7 @@ pub(crate) fn recommend(
         keep_best(&mut v, q.limit);
         v
     };
-    Ok(picked
+    picked
         .into_iter()
         .filter_map(|c| {
             let row = st.venue(c.v)?;
@@ -511,7 +510,7 @@ pub(crate) fn recommend(
                 explanation,
             })
         })
-        .collect())
+        .collect()
 }
 
 /// The one reason of a single-signal ranker (its score is that signal alone), so an inspector

@@ -34,11 +34,16 @@ pub(crate) fn recommend(
     q: &VenueQuery,
 ) -> Result<Vec<VenueRecommendation>, EngineError> {
     validate(q)?;
-    let u =
-        st.user_idx(&q.user_id).filter(|&u| st.live_user(u).is_some()).ok_or(EngineError::UnknownUser(q.user_id))?;
+    let unknown = || EngineError::UnknownUser(q.user_id);
+    let u = st.user_idx(&q.user_id).ok_or_else(unknown)?;
+    let user = st.live_user(u).ok_or_else(unknown)?;
+    let now = q.now.unwrap_or_else(Utc::now);
+    let origin = origin_of(s, user, q, now.timestamp());
     match q.ranker {
-        Ranker::Seed2 => seed2::recommend(st, s, u, q),
-        Ranker::Default | Ranker::Learned | Ranker::Popularity => default::recommend(st, s, u, q),
+        Ranker::Seed2 => Ok(origin.map_or_else(Vec::new, |o| seed2::recommend(st, user, o, q))),
+        Ranker::Default | Ranker::Learned | Ranker::Popularity => {
+            Ok(default::recommend(st, s, (u, user), origin, now, q))
+        }
     }
 }
 

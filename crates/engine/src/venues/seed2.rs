@@ -12,12 +12,10 @@
 //! It stops once the k-th score beats the best score an unseen venue could still reach, so the
 //! top k are the same as a full scan's.
 
-use crate::error::EngineError;
-use crate::settings::EngineSettings;
 use crate::state::{State, UserRow};
 use crate::types::{Reason, VenueQuery, VenueRecommendation};
 use crate::util::FastSet;
-use crate::venues::{Filter, frontier_km, origin_of, summary, warm};
+use crate::venues::{Filter, frontier_km, summary, warm};
 
 /// The three parts of a seed2 venue score.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,18 +64,10 @@ impl TopK {
     }
 }
 
-/// The top venues under the seed2 formula.
-/// Distances are from where the user is searching from ([`origin_of`]: the query's point, a fresh
-/// live location, then home, which is the seed's `user.home_lat/home_lng`).
-pub(crate) fn recommend(
-    st: &State,
-    s: &EngineSettings,
-    u: u32,
-    q: &VenueQuery,
-) -> Result<Vec<VenueRecommendation>, EngineError> {
-    let user = st.live_user(u).ok_or(EngineError::UnknownUser(q.user_id))?;
-    let now = q.now.unwrap_or_else(chrono::Utc::now).timestamp();
-    let Some(origin) = origin_of(s, user, q, now) else { return Ok(Vec::new()) };
+/// The top venues under the seed2 formula for `user`, with distances from `origin`, where they
+/// are searching from (the query's point, a fresh live location, then home, which is the seed's
+/// `user.home_lat/home_lng`).
+pub(crate) fn recommend(st: &State, user: &UserRow, origin: (f64, f64), q: &VenueQuery) -> Vec<VenueRecommendation> {
     let f = Filter::for_user(st, q, user, Some(origin));
     let max_pos = st.delta.max_pos;
     // A query usually considers a few hundred venues: room for them up front, not by rehashing.
@@ -160,7 +150,7 @@ pub(crate) fn recommend(
             }
         }
     }
-    Ok(top.items.into_iter().filter_map(|(_, v, p)| to_reco(st, v, p)).collect())
+    top.items.into_iter().filter_map(|(_, v, p)| to_reco(st, v, p)).collect()
 }
 
 fn to_reco(st: &State, v: u32, p: Seed2Parts) -> Option<VenueRecommendation> {

@@ -240,7 +240,8 @@ pub(crate) async fn delete_venue<C: Conn>(c: &mut C, id: VenueId, now: Timestamp
     bookings.retain(|b| b.booking_time > now);
     let sql = Sql::new("SELECT id FROM plans WHERE venue_id = $1 AND status = $2 AND start_time > $3 ORDER BY id");
     let plans: Vec<(Uuid,)> = c.fetch_all(sql.bind(id).bind(PlanStatus::Draft.as_str()).bind(now)).await?;
-    if !force && !(bookings.is_empty() && plans.is_empty()) {
+    let upcoming = !bookings.is_empty() || !plans.is_empty();
+    if upcoming && !force {
         let (b, p) = (bookings.len(), plans.len());
         let message = format!(
             "the venue has {b} upcoming booking{} and {p} plan{} being organised; delete with force=true to cancel \
