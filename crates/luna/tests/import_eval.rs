@@ -117,3 +117,42 @@ fn a_generated_city_is_evaluated_against_its_ceilings() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ceiling needs --synth"), "{out:?}");
 }
+
+#[test]
+fn a_bad_record_anywhere_stops_the_import_with_nothing_stored_and_names_the_record() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let users = dir.path().join("users.csv");
+    let mut csv = String::from("id,handle,home_lat,home_lng\n");
+    for i in 0..25 {
+        csv.push_str(&format!("u{i},user{i},40.7,-74.0\n"));
+    }
+    csv.push_str("u25,user25,140.7,-74.0\n");
+    std::fs::write(&users, csv).unwrap();
+    let venues = dir.path().join("venues.csv");
+    std::fs::write(&venues, "id,name,category,lat,lng,timezone\nv1,Bar,bar,40.7,-74.0,Mars/Base\n").unwrap();
+    let run = |args: &[&str]| {
+        Command::new(LUNA)
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("luna runs")
+    };
+    let (u, v) = (users.to_str().unwrap(), venues.to_str().unwrap());
+    let refused = |args: &[&str], record: &str, field: &str| {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} went through");
+        assert!(err.contains(record) && err.contains(field), "{args:?}: {err}");
+    };
+    refused(&["import", "--users", u], "users.csv record 26", "home_lat");
+    std::fs::write(&users, std::fs::read_to_string(&users).unwrap().replace("140.7", "40.7")).unwrap();
+    // A bad venue stops the users, checked before it, from being stored too.
+    refused(&["import", "--users", u, "--venues", v], "venues.csv record 1", "timezone");
+    std::fs::write(&venues, std::fs::read_to_string(&venues).unwrap().replace("Mars/Base", "Europe/Paris")).unwrap();
+    // Nothing was stored: with both mended, the same command goes through.
+    let out = run(&["import", "--users", u, "--venues", v]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 27 rows"), "{out:?}");
+}

@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Timelike, Utc};
-use domain::{Category, Interaction, InteractionType, RelationshipType, SocialEdge, TimeOfDay, User, Venue};
+use domain::user::UserInput;
+use domain::venue::VenueInput;
+use domain::{
+    Category, Interaction, InteractionType, NewUser, NewVenue, RelationshipType, SocialEdge, TimeOfDay, User, Venue,
+};
 use store::Batch;
 use uuid::Uuid;
 
@@ -47,8 +51,9 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
     let log = args.interactions.as_deref().map(read_rows).transpose()?;
     let start = log.iter().flatten().filter_map(|r| r.get("timestamp")).filter_map(|t| super::rfc3339(t)).min();
     let undated = start.unwrap_or_else(Utc::now);
-    let mut batch = Batch::default();
-    let mut total = 0usize;
+    // Every record of every file is read and checked (as the API checks what it is sent)
+    // before anything is written: a bad record stops the import with nothing stored.
+    let mut parts: Vec<(&'static str, &Path, Vec<Batch>)> = Vec::new();
     for (path, kind) in
         [(&args.users, "users"), (&args.venues, "venues"), (&args.edges, "edges"), (&args.interactions, "interactions")]
     {
@@ -57,29 +62,68 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
             (Some(log), "interactions") => log,
             _ => &read_rows(path)?,
         };
+        let (mut chunks, mut batch) = (Vec::new(), Batch::default());
+        let mut handles = std::collections::HashSet::new();
         for (i, row) in rows.iter().enumerate() {
+            if batch.len() >= BATCH {
+                chunks.push(std::mem::take(&mut batch));
+            }
             let at = || format!("{} record {}", path.display(), i + 1);
             match kind {
-                "users" => batch.users.push(user(row, undated).with_context(at)?),
+                "users" => {
+                    let u = user(row, undated).with_context(at)?;
+                    if !handles.insert(u.handle.clone()) {
+                        return Err(anyhow::anyhow!("handle {:?} is taken by an earlier record", u.handle))
+                            .with_context(at);
+                    }
+                    batch.users.push(u);
+                }
                 "venues" => batch.venues.push(venue(row, undated).with_context(at)?),
                 "edges" => batch.edges.extend(edges(row, undated).with_context(at)?),
                 _ => batch.interactions.push(interaction(row).with_context(at)?),
             }
-            if batch.len() >= BATCH {
-                total += flush(&store, &mut batch).await?;
-            }
         }
-        total += flush(&store, &mut batch).await?;
-        eprintln!("{kind}: {} records from {}", rows.len(), path.display());
+        chunks.push(batch);
+        eprintln!("{kind}: {} records checked in {}", rows.len(), path.display());
+        parts.push((kind, path, chunks));
+    }
+    let mut total = 0usize;
+    for (kind, path, chunks) in parts {
+        total += store_in_chunks(&store, kind, path, chunks, total).await?;
     }
     println!("Imported {total} rows into {}", crate::settings::redact_url(&settings.database_url()));
     Ok(())
 }
 
-async fn flush(store: &store::DynStore, batch: &mut Batch) -> anyhow::Result<usize> {
-    let b = std::mem::take(batch);
-    let n = b.len();
-    store.insert_batch(b).await.map_err(|e| anyhow::anyhow!("inserting: {e}"))?;
+/// Stores one file's records, a chunk (one transaction) at a time, saying how far it got.
+/// `before`: rows stored from the files before it, for the message if the database refuses one.
+async fn store_in_chunks(
+    store: &store::DynStore,
+    kind: &str,
+    path: &Path,
+    chunks: Vec<Batch>,
+    before: usize,
+) -> anyhow::Result<usize> {
+    let n: usize = chunks.iter().map(Batch::len).sum();
+    let mut stored = 0usize;
+    for chunk in chunks {
+        let len = chunk.len();
+        store.insert_batch(chunk).await.map_err(|e| {
+            anyhow::anyhow!(
+                "the database refused {kind} rows {}..{} (of {n}) from {}: {e}. {} rows were stored before \
+                 these; checked records are refused only when they clash with data already stored, such as an \
+                 id or handle imported before",
+                stored + 1,
+                stored + len,
+                path.display(),
+                before + stored,
+            )
+        })?;
+        stored += len;
+        if n > BATCH {
+            eprintln!("{kind}: {stored}/{n} rows stored");
+        }
+    }
     Ok(n)
 }
 
@@ -163,21 +207,32 @@ fn created(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
         .map_or(Ok(undated), |t| super::rfc3339(t).with_context(|| format!("`created_at` is not RFC 3339: {t}")))
 }
 
+/// A user, checked as `POST /users/` checks one.
 fn user(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<User> {
     let created_at = created(row, undated)?;
-    let raw = req(row, "id")?;
-    let id = external_id("user", raw);
-    let handle = row.get("handle").cloned().unwrap_or_else(|| format!("u_{}", id.simple()));
-    Ok(User {
-        id,
+    let id = external_id("user", req(row, "id")?);
+    // `u_` and the id's first 28 hex digits: within the 30 characters a handle may have.
+    let handle = row.get("handle").cloned().unwrap_or_else(|| format!("u_{}", &id.simple().to_string()[..28]));
+    let input = UserInput {
         name: row.get("name").cloned().unwrap_or_else(|| handle.clone()),
         handle,
-        email: None,
         age: num(row, "age")?,
-        avatar_url: None,
         home_lat: num(row, "home_lat")?,
         home_lng: num(row, "home_lng")?,
         city: row.get("city").cloned(),
+        ..UserInput::default()
+    };
+    let new = NewUser::parse(input)?;
+    Ok(User {
+        id,
+        handle: new.handle,
+        name: new.name,
+        email: None,
+        age: new.age,
+        avatar_url: None,
+        home_lat: new.home_lat,
+        home_lng: new.home_lng,
+        city: new.city,
         persona: None,
         activity_score: 0.5,
         social_score: 0.5,
@@ -186,32 +241,46 @@ fn user(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<User> {
     })
 }
 
+/// A venue, checked as `POST /venues/` checks one (time zone `UTC` and 50 seats unless given).
 fn venue(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<Venue> {
     let category: Category = enum_of("category", req(row, "category")?)?;
     let (Some(lat), Some(lng)) = (num::<f64>(row, "lat")?, num::<f64>(row, "lng")?) else {
         bail!("missing `lat` or `lng`")
     };
-    domain::LatLng::parse(lat, lng, "lat", "lng")?;
     let created_at = created(row, undated)?;
-    Ok(Venue {
-        id: external_id("venue", req(row, "id")?),
+    let input = VenueInput {
         name: req(row, "name")?.to_string(),
         description: row.get("description").cloned(),
         category,
-        cuisine: row.get("cuisine").map(|c| c.to_lowercase()),
+        cuisine: row.get("cuisine").cloned(),
         address: None,
         city: row.get("city").cloned(),
         lat,
         lng,
         price_level: num(row, "price_level")?,
         rating: num(row, "rating")?,
-        capacity: num(row, "capacity")?.unwrap_or(50),
-        tags: row
-            .get("tags")
-            .map(|t| t.split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
-            .unwrap_or_default(),
+        capacity: Some(num(row, "capacity")?.unwrap_or(50)),
+        tags: row.get("tags").map(|t| t.split(';').map(str::to_string).collect()).unwrap_or_default(),
         opening_hours: None,
-        timezone: row.get("timezone").cloned().unwrap_or_else(|| "UTC".into()),
+        timezone: Some(row.get("timezone").cloned().unwrap_or_else(|| "UTC".into())),
+    };
+    let new = NewVenue::parse(input)?;
+    Ok(Venue {
+        id: external_id("venue", req(row, "id")?),
+        name: new.name,
+        description: new.description,
+        category,
+        cuisine: new.cuisine,
+        address: None,
+        city: new.city,
+        lat,
+        lng,
+        price_level: new.price_level,
+        rating: new.rating,
+        capacity: new.capacity,
+        tags: new.tags,
+        opening_hours: None,
+        timezone: new.timezone,
         created_at,
         updated_at: created_at,
     })
@@ -220,7 +289,10 @@ fn venue(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<Venue> {
 fn edges(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<[SocialEdge; 2]> {
     let a = external_id("user", req(row, "user_id")?);
     let b = external_id("user", req(row, "other_user_id")?);
-    let strength = num::<f64>(row, "strength")?.unwrap_or(0.5).clamp(0.0, 1.0);
+    let strength = num::<f64>(row, "strength")?.unwrap_or(0.5);
+    if !(0.0..=1.0).contains(&strength) {
+        bail!("`strength` must be between 0 and 1: {strength}");
+    }
     let created_at = created(row, undated)?;
     let edge = |user_id, other_user_id| SocialEdge {
         user_id,
@@ -242,7 +314,10 @@ fn interaction(row: &Row) -> anyhow::Result<Interaction> {
         user_id: external_id("user", req(row, "user_id")?),
         venue_id: external_id("venue", req(row, "venue_id")?),
         interaction_type: kind,
-        dwell_time_seconds: num(row, "dwell_time_seconds")?.unwrap_or(0),
+        dwell_time_seconds: match num(row, "dwell_time_seconds")?.unwrap_or(0) {
+            d if d < 0 => bail!("`dwell_time_seconds` must not be negative: {d}"),
+            d => d,
+        },
         time_of_day: TimeOfDay::from_hour(at.hour()),
         occurred_at: at,
     })

@@ -122,14 +122,15 @@ async fn check_plan<C: Conn>(c: &mut C, new: &NewBooking) -> StoreResult<()> {
 /// The user's own booking of this venue at the same time (to the second: a stored time keeps
 /// microseconds on PostgreSQL), if they hold one already, confirmed or still being confirmed: a
 /// second request for it (a double tap, with no key or a fresh one) is a conflict, not a second
-/// table. A plan's booking is the plan's, not a double.
+/// table. Plans count too: an organizer confirming a second plan there then, or booking besides
+/// a plan's table, would hold two tables for one evening.
 fn already_booked<'a>(new: &NewBooking, overlapping: &'a [Booking]) -> Option<&'a Booking> {
     let r = &new.request;
-    if !new.refuse_double || r.plan_id.is_some() {
+    if !new.refuse_double {
         return None;
     }
     let second = r.booking_time.timestamp();
-    overlapping.iter().find(|b| b.user_id == r.user_id && b.plan_id.is_none() && b.booking_time.timestamp() == second)
+    overlapping.iter().find(|b| b.user_id == r.user_id && b.booking_time.timestamp() == second)
 }
 
 /// Books (status `Confirmed`) or holds (status `Pending`) seats if the venue has room at the
