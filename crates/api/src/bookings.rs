@@ -170,8 +170,8 @@ async fn move_to(app: &App, booking_id: Uuid, next: BookingStatus) -> ApiResult<
     responses(
         (status = 200, description = "Cancelled", body = StatusChange),
         (status = 404, description = "No such booking", body = ErrorBody),
-        (status = 409, description = "Not pending or confirmed (already cancelled, completed or a no-show)",
-            body = ErrorBody),
+        (status = 409, description = "Not pending or confirmed (already cancelled, completed or a no-show), \
+            or its time has come (complete it or mark it no_show)", body = ErrorBody),
         (status = 422, description = "Not a UUID", body = ErrorBody),
     ))]
 async fn cancel_booking(

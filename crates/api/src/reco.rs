@@ -19,6 +19,7 @@ use crate::extract::{AppJson, AppPath, AppQuery};
 
 mod interest;
 
+pub(crate) use interest::GROUP_SIZE;
 use interest::{
     __path_express_interest, __path_group_recommendations, __path_interested_in_venue, __path_update_location,
 };

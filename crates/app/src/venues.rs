@@ -95,8 +95,13 @@ impl App {
     /// unless `force`, which cancels them first (their people get the cancellations).
     #[tracing::instrument(skip_all, fields(%id, force), err(level = "debug"))]
     pub async fn delete_venue(&self, id: VenueId, force: bool) -> AppResult<()> {
-        self.store.delete_venue(id, self.now(), force).await?;
+        let cancelled = self.store.delete_venue(id, self.now(), force).await?;
         self.wrote();
+        // Tables an outside provider holds are given back there too.
+        let provider = self.booking.provider();
+        for b in cancelled.iter().filter(|b| !provider.is_house() && b.provider == provider.name()) {
+            self.booking.cancel_remote(b.id).await;
+        }
         Ok(())
     }
 

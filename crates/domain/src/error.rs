@@ -25,10 +25,10 @@ impl ValidationError {
 
 /// Characters no stored text may hold: control characters other than tab and line breaks (a NUL
 /// breaks C strings and PostgreSQL's `text`; the others corrupt logs and terminals), and the
-/// bidirectional overrides and isolates that make a name display as something else.
+/// bidirectional marks, overrides and isolates that make a name display as something else.
 pub fn hidden(ch: char) -> bool {
     (ch.is_control() && !matches!(ch, '\t' | '\n' | '\r'))
-        || matches!(ch, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(ch, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Collects field errors while a value is parsed, so one response names every bad field.

@@ -405,18 +405,16 @@ pub struct PreferencesInput {
     pub price_max: Option<i16>,
     #[serde(default)]
     pub ambiance: Vec<String>,
-    /// Needs, each one of vegetarian, vegan, pescatarian, gluten_free, dairy_free, nut_free,
-    /// halal, kosher (`-` or a space reads as `_`).
+    /// Needs, each one of vegetarian, vegan, gluten_free, halal (`-` or a space reads as `_`).
     #[serde(default)]
     pub dietary: Vec<String>,
     pub preferred_group_size: Option<i16>,
     pub openness: Option<f64>,
 }
 
-/// The dietary needs a user can state. A venue serves a need when one of its tags is the need
-/// itself, `{need}_options` or `{need}_friendly`.
-pub const DIETARY_NEEDS: [&str; 8] =
-    ["vegetarian", "vegan", "pescatarian", "gluten_free", "dairy_free", "nut_free", "halal", "kosher"];
+/// The dietary needs a user can state: those venues are tagged for. A venue serves a need when
+/// one of its tags is the need itself, `{need}_options` or `{need}_friendly`.
+pub const DIETARY_NEEDS: [&str; 4] = ["vegetarian", "vegan", "gluten_free", "halal"];
 
 impl UserPreferences {
     pub fn parse(input: PreferencesInput, prefix: &str) -> Result<Self, ValidationError> {
@@ -425,24 +423,20 @@ impl UserPreferences {
         let mut c = Checker::new();
         let cuisines = c.tags(&f("cuisines"), &input.cuisines, 20);
         let ambiance = c.tags(&f("ambiance"), &input.ambiance, 20);
-        let dietary = c.tags(&f("dietary"), &input.dietary, 10);
-        // A need is matched against venue tags: one nobody can serve (a typo) would hide every
-        // place to eat without a word, so only known needs are taken ("gluten-free" is read as
-        // gluten_free).
-        let mut needs: Vec<String> = Vec::with_capacity(dietary.len());
-        for need in dietary.into_iter().map(|d| d.replace(['-', ' '], "_")) {
-            if !needs.contains(&need) {
-                needs.push(need);
-            }
-        }
-        let dietary = needs;
-        for (i, need) in dietary.iter().enumerate() {
+        // A need is matched against venue tags: one no venue is tagged for (a typo, or a need the
+        // catalogue does not know) would hide every place to eat without a word, so only known
+        // needs are taken ("gluten-free" is read as gluten_free). Each is named at its own index.
+        let normal = |d: &str| d.trim().to_lowercase().replace(['-', ' '], "_");
+        for (i, need) in input.dietary.iter().enumerate() {
+            let need = normal(need);
             c.check(
                 DIETARY_NEEDS.contains(&need.as_str()),
                 &format!("{}[{i}]", f("dietary")),
                 format!("unknown dietary need {need:?}; known: {}", DIETARY_NEEDS.join(", ")),
             );
         }
+        let normalised: Vec<String> = input.dietary.iter().map(|d| normal(d)).collect();
+        let dietary = c.tags(&f("dietary"), &normalised, 10);
         let price_min = input.price_min.unwrap_or(d.price_min);
         let price_max = input.price_max.unwrap_or(d.price_max);
         c.check((1..=4).contains(&price_min), &f("price_min"), "must be between 1 and 4");
@@ -520,9 +514,9 @@ mod tests {
             |d: &[&str]| PreferencesInput { dietary: d.iter().map(|s| s.to_string()).collect(), ..Default::default() };
         let p = UserPreferences::parse(input(&["Gluten-Free", "gluten_free", " vegan "]), "").unwrap();
         assert_eq!(p.dietary, ["gluten_free", "vegan"]);
-        let e = UserPreferences::parse(input(&["vegan", "vegann", "zzz"]), "preferences").unwrap_err();
+        let e = UserPreferences::parse(input(&["vegan", "vegan", "vegann", "kosher"]), "preferences").unwrap_err();
         let fields: Vec<_> = e.0.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, ["preferences.dietary[1]", "preferences.dietary[2]"]);
+        assert_eq!(fields, ["preferences.dietary[2]", "preferences.dietary[3]"], "at the index the client sent");
         assert!(e.0[0].message.contains("\"vegann\"") && e.0[0].message.contains("halal"), "{e:?}");
     }
 

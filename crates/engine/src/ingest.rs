@@ -33,7 +33,8 @@ pub(crate) fn prefs_from(p: &UserPreferences) -> Prefs {
             .dietary
             .iter()
             .map(|d| {
-                let d = d.trim().to_lowercase();
+                // As preferences are checked now; needs stored before ("gluten-free") read the same.
+                let d = d.trim().to_lowercase().replace(['-', ' '], "_");
                 [tag_hash(&d), tag_hash(&format!("{d}_options")), tag_hash(&format!("{d}_friendly"))]
             })
             .collect(),

@@ -212,8 +212,9 @@ pub trait Store: Send + Sync + 'static {
     async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Venue>;
     /// Deletes a venue and its history as of `now`. `Conflict` naming `venue_id` while bookings
     /// there have yet to start or plans there are being organised, unless `force`, which
-    /// cancels them first (with their events). `NotFound` for no such venue.
-    async fn delete_venue(&self, id: VenueId, now: Timestamp, force: bool) -> StoreResult<()>;
+    /// cancels them first (with their events) and returns the bookings so cancelled. `NotFound`
+    /// for no such venue.
+    async fn delete_venue(&self, id: VenueId, now: Timestamp, force: bool) -> StoreResult<Vec<Booking>>;
 
     // ---- interactions ----
     /// `NotFound` if the user or the venue does not exist.

@@ -155,7 +155,7 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %id), err(level = "debug"))]
-    async fn delete_venue(&self, id: VenueId, now: Timestamp, force: bool) -> StoreResult<()> {
+    async fn delete_venue(&self, id: VenueId, now: Timestamp, force: bool) -> StoreResult<Vec<domain::Booking>> {
         write_tx!(self, venues::delete_venue, id, now, force)
     }
 

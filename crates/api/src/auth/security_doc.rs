@@ -21,7 +21,8 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
   `{\"login\": handle or email, \"password\"}`: a short-lived access token (an HS256 JWT with `sub`,
   `iat`, `exp`; 15 minutes) and a refresh token (30 days, stored hashed). `POST /api/v1/auth/refresh`
   with `{\"refresh_token\"}` uses the refresh token up and returns a new pair; using it again is a
-  401. Send the access token as `Authorization: Bearer <token>`. A wrong password and an unknown
+  401, and more than 30 s after its use (a copy, not a retry) it also revokes every refresh token
+  of its user (access tokens already issued run out within 15 minutes). Send the access token as `Authorization: Bearer <token>`. A wrong password and an unknown
   login get the same 401.
 - **The admin credential.** One token per database, stored only as its SHA-256. `LUNA_ADMIN_TOKEN`
   (setting `admin_token`) sets it; otherwise the first `luna serve` on a database generates one

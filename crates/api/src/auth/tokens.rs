@@ -86,7 +86,8 @@ async fn issue_token(
 }
 
 /// Use a refresh token: it is revoked and a new pair issued. A used, expired or unknown
-/// refresh token gets a 401.
+/// refresh token gets a 401; one used again more than 30 s after its use was copied, and every
+/// refresh token of its user is revoked too.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = TokenResponse),

@@ -121,6 +121,9 @@ pub async fn group_recommendations(
 }
 
 /// Parses `a,b,c` into 2 to 20 distinct UUIDs.
+/// How many distinct users a group recommendation takes.
+pub(crate) const GROUP_SIZE: std::ops::RangeInclusive<usize> = 2..=20;
+
 fn parse_ids(raw: &str) -> ApiResult<Vec<Uuid>> {
     let mut ids = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -129,7 +132,7 @@ fn parse_ids(raw: &str) -> ApiResult<Vec<Uuid>> {
             ids.push(id);
         }
     }
-    if !(2..=20).contains(&ids.len()) {
+    if !GROUP_SIZE.contains(&ids.len()) {
         return Err(ApiError::field("user_ids", "a group has 2 to 20 distinct users"));
     }
     Ok(ids)

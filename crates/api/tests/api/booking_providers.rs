@@ -42,6 +42,7 @@ with_provider_on_every_backend!(
     a_slow_provider_holds_the_seats_and_a_retry_meanwhile_is_in_flight,
     a_flaky_provider_leaves_only_whole_bookings,
     the_janitor_releases_a_hold_its_agent_left_behind,
+    deleting_a_venue_by_force_gives_its_tables_back_at_the_provider,
 );
 
 fn external(tweak: impl FnOnce(&mut ExternalSettings)) -> ExternalSettings {
@@ -218,4 +219,16 @@ async fn the_janitor_releases_a_hold_its_agent_left_behind(backend: Backend) {
         app.app.store.book(app.app.booking.name_booking(held.request.clone(), "booking_agent"), Some(key)).await;
     assert!(matches!(again, Ok(store::Idempotent::Fresh(_))), "{again:?}");
     assert!(event_types(&app).await.contains(&"booking.released".to_string()));
+}
+
+async fn deleting_a_venue_by_force_gives_its_tables_back_at_the_provider(backend: Backend) {
+    let Some((app, provider)) = spawn(backend, external(|_| {})).await else { return };
+    let ann = user(&app, "ann").await;
+    let v = evening_venue(&app, "Closing down", 10).await;
+    let body = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 2});
+    let made = expect_json(app.post(&format!("/api/v1/bookings/{ann}/create"), &body).await, StatusCode::CREATED).await;
+    let id: uuid::Uuid = made["booking_id"].as_str().expect("id").parse().expect("uuid");
+    assert_eq!(provider.reservations(), vec![id]);
+    assert_eq!(app.delete(&format!("/venues/{v}?force=true")).await.status(), StatusCode::NO_CONTENT);
+    assert!(provider.reservations().is_empty(), "the provider still holds {:?}", provider.reservations());
 }

@@ -58,10 +58,12 @@ pub(crate) async fn insert_refresh_token<C: Conn>(
 /// Revokes the live token `old_hash` and stores `new_hash` for the same user, in the caller's
 /// transaction. `None` (and nothing stored) when `old_hash` is unknown, expired or already used.
 ///
-/// A token used again more than `reuse_grace` after it was rotated was copied: the thief or
-/// its owner holds its successor, and nobody can tell which, so every live refresh token of
-/// the user is revoked and they sign in again (RFC 9700, 4.14.2). Within the grace, a reuse is
-/// taken for a client retrying a refresh whose answer it lost, and only refused.
+/// A token used again more than `reuse_grace` after it was rotated, before it would have
+/// expired, was copied: the thief or its owner holds its successor, and nobody can tell which,
+/// so every refresh token of the user is deleted and they sign in again (RFC 9700, 4.14.2);
+/// access tokens already issued run out on their own (15 minutes). The used-up tokens go too,
+/// so an old copy replayed later is merely unknown. Within the grace, a reuse is taken for a
+/// client retrying a refresh whose answer it lost, and only refused.
 pub(crate) async fn rotate_refresh_token<C: Conn>(
     c: &mut C,
     old_hash: &str,
@@ -78,14 +80,17 @@ pub(crate) async fn rotate_refresh_token<C: Conn>(
     .bind(old_hash);
     let row: Option<(Uuid,)> = c.fetch_optional(sql).await?;
     let Some((user_id,)) = row else {
-        let used = Sql::new("SELECT user_id, revoked_at FROM refresh_tokens WHERE token_hash = $1").bind(old_hash);
-        let used: Option<(Uuid, Option<Timestamp>)> = c.fetch_optional(used).await?;
-        if let Some((user_id, Some(revoked_at))) = used
+        let used = Sql::new("SELECT user_id, revoked_at, expires_at FROM refresh_tokens WHERE token_hash = $1");
+        let used: Option<(Uuid, Option<Timestamp>, Timestamp)> = c.fetch_optional(used.bind(old_hash)).await?;
+        if let Some((user_id, Some(revoked_at), expires_at)) = used
             && at - revoked_at > reuse_grace
+            && expires_at > at
         {
-            let all = Sql::new("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL");
-            let n = c.execute(all.bind(at).bind(user_id)).await?;
-            tracing::warn!(%user_id, revoked = n, "a rotated refresh token was used again: every session of the user is signed out");
+            // Every token of the user goes, the used-up ones too: the live ones are revoked,
+            // and no old copy can set this off again once they have signed in anew.
+            let all = Sql::new("DELETE FROM refresh_tokens WHERE user_id = $1");
+            let n = c.execute(all.bind(user_id)).await?;
+            tracing::warn!(%user_id, tokens = n, "a rotated refresh token was used again: every refresh token of the user is revoked");
         }
         return Ok(None);
     };

@@ -3,8 +3,8 @@
 
 use domain::geo::{KM_PER_DEG_LAT, bounding_box};
 use domain::{
-    BookingStatus, Category, DomainEvent, NewVenue, OpeningHours, Page, PageRequest, PlanStatus, Timestamp, Venue,
-    VenueId, VenuePatch,
+    Booking, BookingStatus, Category, DomainEvent, NewVenue, OpeningHours, Page, PageRequest, PlanStatus, Timestamp,
+    Venue, VenueId, VenuePatch,
 };
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -230,8 +230,14 @@ pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePa
 
 /// Deletes a venue with its history, as of `now`. Bookings that have not started yet and plans
 /// still being organised there are people's evenings: with any, `Conflict` unless
-/// `force`, which cancels each first (the booking's and plan's own events tell their people).
-pub(crate) async fn delete_venue<C: Conn>(c: &mut C, id: VenueId, now: Timestamp, force: bool) -> StoreResult<()> {
+/// `force`, which cancels each first (the booking's and plan's own events tell their people);
+/// returns the bookings so cancelled.
+pub(crate) async fn delete_venue<C: Conn>(
+    c: &mut C,
+    id: VenueId,
+    now: Timestamp,
+    force: bool,
+) -> StoreResult<Vec<Booking>> {
     // Under the venue's lock no booking can be taken meanwhile.
     super::seats::lock_venue(c, id).await?;
     let far = now + chrono::Duration::days(2 * domain::booking::MAX_DAYS_AHEAD);
@@ -251,8 +257,9 @@ pub(crate) async fn delete_venue<C: Conn>(c: &mut C, id: VenueId, now: Timestamp
         );
         return Err(StoreError::conflict(message, Some("venue_id")));
     }
+    let mut cancelled = Vec::with_capacity(bookings.len());
     for b in &bookings {
-        super::bookings::set_status(c, b.id, BookingStatus::Cancelled, now).await?;
+        cancelled.push(super::bookings::set_status(c, b.id, BookingStatus::Cancelled, now).await?);
     }
     for (plan_id,) in plans {
         super::plans::move_plan(c, plan_id, PlanStatus::Draft, PlanStatus::Cancelled).await?;
@@ -262,5 +269,5 @@ pub(crate) async fn delete_venue<C: Conn>(c: &mut C, id: VenueId, now: Timestamp
         return Err(StoreError::not_found("venue", id));
     }
     record(c, &DomainEvent::VenueDeleted { venue_id: id }).await?;
-    Ok(())
+    Ok(cancelled)
 }

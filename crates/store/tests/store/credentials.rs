@@ -69,8 +69,11 @@ async fn a_rotated_token_used_again_after_the_grace_signs_every_session_of_its_u
     assert_eq!(store.rotate_refresh_token(&token(2), &token(4), later, GRACE).await.unwrap(), None, "successor");
     assert_eq!(store.rotate_refresh_token(&token(10), &token(11), later, GRACE).await.unwrap(), None, "other phone");
     assert_eq!(store.rotate_refresh_token(&token(20), &token(21), later, GRACE).await.unwrap(), Some(bob.id), "bob");
-    // Signing in again gives a token that works.
+    // Signing in again gives a token that works, and an old copy replayed again is merely refused.
     store.insert_refresh_token(alice.id, &token(12), later).await.unwrap();
+    for old in [1, 2] {
+        assert_eq!(store.rotate_refresh_token(&token(old), &token(30 + old), later, zero).await.unwrap(), None);
+    }
     assert_eq!(store.rotate_refresh_token(&token(12), &token(13), later, GRACE).await.unwrap(), Some(alice.id));
 }
 

@@ -205,7 +205,11 @@ async fn a_venue_with_upcoming_bookings_or_plans_is_deleted_only_by_force_which_
         matches!(&err, StoreError::Conflict { message, .. } if message.contains("0 upcoming bookings and 1 plan "))
     );
 
-    store.delete_venue(v.id, now, true).await.unwrap();
+    let cancelled = store.delete_venue(v.id, now, true).await.unwrap();
+    assert_eq!(
+        cancelled.iter().map(|b| (b.id, b.status)).collect::<Vec<_>>(),
+        [(booking.id, BookingStatus::Cancelled)]
+    );
     assert!(matches!(store.get_venue(v.id).await, Err(StoreError::NotFound { entity: "venue", .. })));
     let events = store.unpublished_events(1000).await.unwrap();
     let new: Vec<_> = events[events_before..].iter().map(|r| &r.event).collect();
