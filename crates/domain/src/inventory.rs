@@ -100,7 +100,8 @@ pub fn open_for(venue: &Venue, at: Timestamp, minutes: u16) -> bool {
 }
 
 /// Why a party cannot sit down at `at` for `minutes`, with the venue's hours that local day
-/// ("open 17:00-23:00 on Tuesdays" or "closed on Tuesdays"); `None` if it can.
+/// in its own zone ("it opens 17:00-23:00 on Tuesdays, America/New_York time"); `None` if it
+/// can.
 pub fn closed_then(venue: &Venue, at: Timestamp, minutes: u16) -> Option<String> {
     if open_for(venue, at, minutes) {
         return None;
@@ -109,10 +110,11 @@ pub fn closed_then(venue: &Venue, at: Timestamp, minutes: u16) -> Option<String>
     let day = at.with_timezone(&venue.tz()).weekday();
     let hours = venue.opening_hours.as_ref().map(|h| h.describe_day(day)).unwrap_or_default();
     let when = DAYS[day.num_days_from_monday() as usize];
+    let tz = venue.tz();
     let hours = if hours == "closed" {
-        format!("it is closed on {when}")
+        format!("it is closed on {when}, {tz} time")
     } else {
-        format!("it opens {hours} on {when}, local time")
+        format!("it opens {hours} on {when}, {tz} time")
     };
     Some(format!("the venue is not open then for at least {minutes} minutes ({hours})"))
 }

@@ -91,7 +91,7 @@ pub async fn run(mut settings: Settings, args: AdminTokenArgs) -> anyhow::Result
         let token = app::auth::random_token(24);
         app.set_admin_token(&token).await.map_err(|e| anyhow::anyhow!("storing the admin token: {e}"))?;
         println!("{token}");
-        eprintln!("New admin token stored (as a hash); restart running servers to use it.");
+        eprintln!("New admin token stored (as a hash); running servers adopt it within two seconds.");
     } else {
         let set =
             app.admin_token_hash().await.map_err(|e| anyhow::anyhow!("{e}")).context("reading the admin token")?;

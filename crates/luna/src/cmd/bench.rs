@@ -1,6 +1,7 @@
 //! `luna bench`: load-tests the recommendation endpoints of a running server for a fixed time
 //! with N concurrent keep-alive connections, each asking for a random (seeded) user among ids
-//! fetched from the server, then prints requests/s, latency median and p99, and errors.
+//! fetched from the server, then prints requests/s (answered), latency median and p99, and
+//! errors by status; a run where most requests failed exits non-zero.
 //! `--bookings` books instead (see `bench_bookings`) and also prints bookings/s; `--mix` runs
 //! a mixed load of reads, interactions, recommendations and bookings and then checks the
 //! server's invariants (see `bench_mix`). `--token` sends `Authorization: Bearer` on every
@@ -19,11 +20,11 @@ pub struct BenchArgs {
     /// Base URL of the server.
     #[arg(long, default_value = "http://127.0.0.1:8000")]
     pub url: String,
-    /// Concurrent connections.
-    #[arg(long, short = 'c', default_value_t = 64)]
+    /// Concurrent connections (1 to 10,000).
+    #[arg(long, short = 'c', default_value_t = 64, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub connections: usize,
-    /// How long to run, seconds.
-    #[arg(long, short = 'd', default_value_t = 10)]
+    /// How long to run, seconds (1 to 86,400).
+    #[arg(long, short = 'd', default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub duration: u64,
     /// Path to request; `{user}` is replaced by a random user id. Repeat to mix endpoints.
     #[arg(long, default_value = "/api/v1/recommendations/{user}/venues?limit=10")]
@@ -59,6 +60,8 @@ pub struct BenchArgs {
 pub(crate) struct Tally {
     pub latencies_us: Vec<u32>,
     pub errors: u64,
+    /// Failed requests by status code (0: no answer), where the caller records them.
+    pub failed_by_status: std::collections::BTreeMap<u16, u64>,
 }
 
 pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
@@ -106,12 +109,18 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
                 let path = &paths[rng.random_range(0..paths.len())];
                 let url = format!("{base}{}", path.replace("{user}", user));
                 let sent = Instant::now();
-                let ok = match client.get(&url).send().await {
-                    Ok(res) => res.status().is_success() && res.bytes().await.is_ok(),
-                    Err(_) => false,
+                let status = match client.get(&url).send().await {
+                    Ok(res) => {
+                        let code = res.status();
+                        if res.bytes().await.is_ok() { code.as_u16() } else { 0 }
+                    }
+                    Err(_) => 0,
                 };
                 t.latencies_us.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                t.errors += u64::from(!ok);
+                if !(200..300).contains(&status) {
+                    t.errors += 1;
+                    *t.failed_by_status.entry(status).or_default() += 1;
+                }
             }
             t
         }));
@@ -121,8 +130,26 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
         let t = task.await.context("bench connection")?;
         all.latencies_us.extend(t.latencies_us);
         all.errors += t.errors;
+        for (code, n) in t.failed_by_status {
+            *all.failed_by_status.entry(code).or_default() += n;
+        }
     }
     print_latencies(&all, started.elapsed());
+    mostly_answered(&all)
+}
+
+/// Fails the run when most requests failed: its figures would measure refusals, not the
+/// server. A rate limit's 429s say how to turn it off.
+pub(crate) fn mostly_answered(all: &Tally) -> anyhow::Result<()> {
+    let n = all.latencies_us.len() as u64;
+    if n == 0 || all.errors * 2 > n {
+        let hint = if all.failed_by_status.contains_key(&429) {
+            "; 429 is the server's rate limit: serve with LUNA_RATE_LIMIT__ENABLED=false to measure it"
+        } else {
+            ""
+        };
+        anyhow::bail!("{} of {n} requests failed, so these figures do not measure the server{hint}", all.errors);
+    }
     Ok(())
 }
 
@@ -133,11 +160,21 @@ pub(crate) fn print_latencies(all: &Tally, elapsed: Duration) {
     let pct = |p: f64| l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or(0);
     let n = l.len();
     println!("requests      {n}");
-    println!("requests/s    {:.0}", n as f64 / elapsed.as_secs_f64());
+    // Answered ones only: a refusal or an error is not served work.
+    println!("requests/s    {:.0}", n.saturating_sub(all.errors as usize) as f64 / elapsed.as_secs_f64());
     println!("latency p50   {:.2} ms", f64::from(pct(0.50)) / 1000.0);
     println!("latency p99   {:.2} ms", f64::from(pct(0.99)) / 1000.0);
     println!("latency max   {:.2} ms", f64::from(l.last().copied().unwrap_or(0)) / 1000.0);
-    println!("errors        {}", all.errors);
+    let by_status: Vec<String> = all
+        .failed_by_status
+        .iter()
+        .map(|(code, n)| if *code == 0 { format!("no answer: {n}") } else { format!("{code}: {n}") })
+        .collect();
+    if by_status.is_empty() {
+        println!("errors        {}", all.errors);
+    } else {
+        println!("errors        {} ({})", all.errors, by_status.join(", "));
+    }
 }
 
 /// Up to `want` user ids, page by page through `GET /api/v1/users`.

@@ -12,11 +12,11 @@ use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    /// Latent dimensions.
-    #[arg(long)]
+    /// Latent dimensions (1 to 512).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=512))]
     pub factors: Option<usize>,
-    /// Passes over the interactions.
-    #[arg(long)]
+    /// Passes over the interactions (1 to 10,000).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub epochs: Option<usize>,
     /// Random seed (initialisation and sampling).
     #[arg(long)]
@@ -38,7 +38,16 @@ pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> 
         .map_err(|e| anyhow::anyhow!("loading the store: {e}"))?;
     spinner.finish_and_clear();
     let stats = engine.stats();
-    eprintln!("Training on {stats:?}");
+    // A mistyped --data-dir opens an empty database: a model of nobody is no model.
+    anyhow::ensure!(
+        stats.user_venue_pairs > 0,
+        "no interactions to train on in {} (seed or import data first)",
+        crate::settings::redact_url(&settings.database_url())
+    );
+    eprintln!(
+        "Training on {} users, {} venues and {} user-venue pairs",
+        stats.users, stats.venues, stats.user_venue_pairs
+    );
     let d = TrainConfig::default();
     let cfg = TrainConfig {
         factors: args.factors.unwrap_or(d.factors),
