@@ -253,6 +253,19 @@ fn plain_serve_never_writes_data_on_its_own() {
 }
 
 #[test]
+fn reading_commands_refuse_a_data_dir_without_a_database_and_leave_none_behind() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let typo = dir.path().join("mistyped");
+    for args in [&["eval"][..], &["train"], &["check"], &["admin-token"]] {
+        let out = luna(&typo, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} went through");
+        assert!(err.contains("no database at") && err.contains("luna seed"), "{args:?}: {err}");
+        assert!(!typo.join("luna.db").exists(), "{args:?} created a database");
+    }
+}
+
+#[test]
 fn config_prints_settings_without_secrets() {
     let out = Command::new(LUNA)
         .arg("config")

@@ -85,7 +85,9 @@ pub struct AdminTokenArgs {
 /// `luna admin-token [--rotate]`.
 pub async fn run(mut settings: Settings, args: AdminTokenArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
-    let store = super::open_store(&settings).await?;
+    // Rotating may set up a database ahead of its first `serve`; asking for the status may not.
+    let store =
+        if args.rotate { super::open_store(&settings).await? } else { super::open_existing_store(&settings).await? };
     let app = app::App::new(store, app::AppSettings::default());
     if args.rotate {
         let token = app::auth::random_token(24);

@@ -98,9 +98,12 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     let users = std::sync::Arc::new(users);
     let deadline = Instant::now() + Duration::from_secs(args.duration);
     let started = Instant::now();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let progress = progress_lines(done.clone(), started, deadline);
     let mut tasks = Vec::with_capacity(args.connections);
     for c in 0..args.connections {
         let (client, users, base, paths) = (client.clone(), users.clone(), base.clone(), args.path.clone());
+        let done = done.clone();
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed.wrapping_add(c as u64));
         tasks.push(tokio::spawn(async move {
             let mut t = Tally::default();
@@ -117,6 +120,7 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
                     Err(_) => 0,
                 };
                 t.latencies_us.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if !(200..300).contains(&status) {
                     t.errors += 1;
                     *t.failed_by_status.entry(status).or_default() += 1;
@@ -134,8 +138,26 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
             *all.failed_by_status.entry(code).or_default() += n;
         }
     }
+    progress.abort();
     print_latencies(&all, started.elapsed());
     mostly_answered(&all)
+}
+
+/// Prints, once a second until `deadline`, how many requests have come back (to stderr).
+fn progress_lines(
+    done: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    started: Instant,
+    deadline: Instant,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.tick().await;
+        while Instant::now() < deadline {
+            tick.tick().await;
+            let n = done.load(std::sync::atomic::Ordering::Relaxed);
+            eprintln!("{:>4} s  {n} requests back", started.elapsed().as_secs());
+        }
+    })
 }
 
 /// Fails the run when most requests failed: its figures would measure refusals, not the

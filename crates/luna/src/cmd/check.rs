@@ -13,7 +13,7 @@ pub struct CheckArgs {
 pub async fn run(mut settings: Settings, args: CheckArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
     crate::logging::init_batch();
-    let store = super::open_store(&settings).await?;
+    let store = super::open_existing_store(&settings).await?;
     let violations = store.check_invariants().await.map_err(|e| anyhow::anyhow!("checking the data: {e}"))?;
     let counts = store.counts().await.map_err(|e| anyhow::anyhow!("counting rows: {e}"))?;
     let report = serde_json::json!({

@@ -147,7 +147,7 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
 
 /// Every user, venue, edge and interaction of the configured store.
 pub async fn store_dataset(settings: &Settings) -> anyhow::Result<Dataset> {
-    let store = super::open_store(settings).await?;
+    let store = super::open_existing_store(settings).await?;
     let spinner = spinner("reading the store");
     let mut ds = Dataset::default();
     app::reco::scan_store(&store, &mut ds).await.map_err(|e| anyhow::anyhow!("reading the store: {e}"))?;

@@ -44,6 +44,22 @@ impl StoreArgs {
 }
 
 /// Opens (and migrates) the configured store.
+/// The store of a command that only reads (eval, train, check, admin-token's status): on the
+/// embedded default, a data dir without a database is an error, not a new empty database (a
+/// mistyped `--data-dir` would otherwise leave one behind and report on nothing).
+pub async fn open_existing_store(s: &Settings) -> anyhow::Result<store::DynStore> {
+    if s.database_url.is_none() {
+        let file = s.data_dir.join("luna.db");
+        anyhow::ensure!(
+            file.exists(),
+            "no database at {}: seed one (`luna seed`) or import data (`luna import`) first, or name another \
+             --data-dir",
+            file.display()
+        );
+    }
+    open_store(s).await
+}
+
 pub async fn open_store(s: &Settings) -> anyhow::Result<store::DynStore> {
     let url = s.database_url();
     store::connect(&url)

@@ -31,7 +31,7 @@ pub struct TrainArgs {
 pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
     crate::logging::init_batch();
-    let store = super::open_store(&settings).await?;
+    let store = super::open_existing_store(&settings).await?;
     let spinner = super::eval::spinner("loading interactions");
     let engine = app::reco::build_from_store(&store, &settings.engine)
         .await
