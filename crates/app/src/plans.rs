@@ -4,9 +4,8 @@
 //! accepted, within capacity) and has the booking agent book it; the plan is confirmed together
 //! with its booking.
 
-use domain::booking::check_slot;
+use domain::booking::{check_slot, check_venue_hosts};
 use domain::error::Checker;
-use domain::inventory;
 use domain::{Booking, NewPlan, Plan, PlanId, PlanInput, PlanStatus, SeatOutcome, SeatRequest, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 use store::Idempotent;
@@ -41,17 +40,15 @@ impl App {
         // group has gathered: a time it is closed, or a party larger than it seats.
         let venue = self.store.get_venue(new.venue_id).await.in_body(&[("venue", "venue_id")])?;
         let mut c = Checker::new();
-        if let Some(closed) = inventory::closed_then(&venue, new.start_time, self.settings.booking.last_seating_minutes)
-        {
-            c.check(false, "start_time", closed);
-        }
-        if let Some(n) = new.party_size {
-            c.check(
-                n <= venue.capacity,
-                "party_size",
-                format!("must be at most the venue's capacity ({})", venue.capacity),
-            );
-        }
+        let last_seating = self.settings.booking.last_seating_minutes;
+        check_venue_hosts(
+            &mut c,
+            &venue,
+            Some(new.start_time),
+            new.party_size,
+            last_seating,
+            ("start_time", "party_size"),
+        );
         c.finish(()).map_err(AppError::Invalid)?;
         let plan = self.store.create_plan(new).await.in_body(&[("venue", "venue_id"), ("user", "participant_ids")])?;
         self.wrote();

@@ -98,9 +98,8 @@ impl App {
         let cancelled = self.store.delete_venue(id, self.now(), force).await?;
         self.wrote();
         // Tables an outside provider holds are given back there too.
-        let provider = self.booking.provider();
-        for b in cancelled.iter().filter(|b| !provider.is_house() && b.provider == provider.name()) {
-            self.booking.cancel_remote(b.id).await;
+        for b in &cancelled {
+            self.booking.give_back(b).await;
         }
         Ok(())
     }

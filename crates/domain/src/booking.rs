@@ -196,13 +196,28 @@ pub fn check_slot(
 ) {
     c.check(at > now, time_field, "must be in the future");
     c.check(at <= now + chrono::Duration::days(MAX_DAYS_AHEAD), time_field, "must be within a year");
-    if at > now
-        && let Some(closed) = inventory::closed_then(venue, at, last_seating)
-    {
+    c.check((1..=MAX_PARTY).contains(&party), party_field, format!("must be between 1 and {MAX_PARTY}"));
+    // The hours of a time already refused as past say nothing more.
+    let future = (at > now).then_some(at);
+    check_venue_hosts(c, venue, future, Some(party), last_seating, (time_field, party_field));
+}
+
+/// What the venue itself allows: open at `at` (when given) for at least `last_seating` minutes,
+/// and a party (when known) within its capacity.
+pub fn check_venue_hosts(
+    c: &mut Checker,
+    venue: &Venue,
+    at: Option<Timestamp>,
+    party: Option<i32>,
+    last_seating: u16,
+    (time_field, party_field): (&str, &str),
+) {
+    if let Some(closed) = at.and_then(|at| inventory::closed_then(venue, at, last_seating)) {
         c.check(false, time_field, closed);
     }
-    c.check((1..=MAX_PARTY).contains(&party), party_field, format!("must be between 1 and {MAX_PARTY}"));
-    c.check(party <= venue.capacity, party_field, format!("must be at most the venue's capacity ({})", venue.capacity));
+    if let Some(n) = party {
+        c.check(n <= venue.capacity, party_field, format!("must be at most the venue's capacity ({})", venue.capacity));
+    }
 }
 
 /// Seats taken: the booking as made, who it invited, and the plan it confirmed, if any.

@@ -108,6 +108,14 @@ impl BookingAgent {
         )))
     }
 
+    /// Gives a booking's table back at the outside provider, if that provider holds it (a house
+    /// booking, or one of another provider, has nothing there).
+    pub async fn give_back(&self, booking: &domain::Booking) {
+        if !self.provider.is_house() && booking.provider == self.provider.name() {
+            self.cancel_remote(booking.id).await;
+        }
+    }
+
     /// Cancels at the provider whatever it may hold for `id`, with the same bounded patience.
     pub async fn cancel_remote(&self, id: domain::BookingId) {
         let timeout = Duration::from_millis(self.external.timeout_ms.max(1));

@@ -19,9 +19,7 @@ impl App {
         let cutoff = now - chrono::Duration::seconds(s.hold_ttl_secs as i64);
         let mut released = 0;
         for hold in self.store.stale_holds(cutoff, BATCH).await? {
-            if hold.provider == self.booking.provider().name() && !self.booking.provider().is_house() {
-                self.booking.cancel_remote(hold.id).await;
-            }
+            self.booking.give_back(&hold).await;
             released += usize::from(self.store.release_hold(hold.id, "expired", None).await?);
         }
         let answered_before = now - chrono::Duration::hours(s.idempotency_ttl_hours as i64);

@@ -198,9 +198,8 @@ impl App {
         }
         let booking = self.store.set_booking_status(id, next, now).await?;
         self.wrote();
-        let provider = self.booking.provider();
-        if next == BookingStatus::Cancelled && !provider.is_house() && booking.provider == provider.name() {
-            self.booking.cancel_remote(id).await;
+        if next == BookingStatus::Cancelled {
+            self.booking.give_back(&booking).await;
         }
         Ok(StatusChange { success: true, booking_id: booking.id, status: booking.status, booking })
     }
