@@ -209,3 +209,33 @@ async fn refused_users_often_try_an_alternative_the_refusal_proposed_and_the_sam
     assert_eq!(runs[0].log, runs[1].log);
     assert_eq!(runs[0].metrics.bookings, runs[1].metrics.bookings);
 }
+
+#[tokio::test]
+async fn requests_pending_before_a_run_are_answered_and_never_asked_again() {
+    let (app, _dir) = seeded_app(100).await;
+    // Every friend of a friend already has a request pending with them (as an earlier run or the
+    // API could have left): the only people the simulator would ask.
+    let mut friends: std::collections::HashMap<domain::UserId, Vec<domain::UserId>> = Default::default();
+    for e in app.store.scan_edges(None, 100_000).await.expect("edges") {
+        if matches!(e.relationship_type, domain::RelationshipType::Friend | domain::RelationshipType::Mutual) {
+            friends.entry(e.user_id).or_default().push(e.other_user_id);
+            friends.entry(e.other_user_id).or_default().push(e.user_id);
+        }
+    }
+    let mut sent = 0;
+    for (&u, mine) in &friends {
+        for via in mine {
+            for &c in friends.get(via).into_iter().flatten() {
+                if c != u && !mine.contains(&c) && app.send_friend_request(u, c).await.is_ok() {
+                    sent += 1;
+                }
+            }
+        }
+    }
+    assert!(sent > 50, "too few pending requests to prove anything: {sent}");
+    // Before, the run asked again (a failure each) and never answered them.
+    let run = run_on(&app, ScenarioId::FridayNight, 4, FRIDAY_6PM, 6).await;
+    let so = &run.metrics.social;
+    assert_eq!((so.friend_requests_sent, so.friend_requests_crossed), (0, 0), "{so:?}");
+    assert!(so.friend_requests_accepted + so.friend_requests_declined > 0, "{so:?}");
+}

@@ -376,6 +376,11 @@ where
         read!(self, bulk::scan_edges, after, limit)
     }
 
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
+    async fn scan_pending_friend_requests(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<FriendRequest>> {
+        read!(self, social::scan_pending_friend_requests, after, limit)
+    }
+
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), event = event.event_type()), err(level = "debug"))]
     async fn record_event(&self, event: DomainEvent) -> StoreResult<Id> {
         write_tx!(self, crate::ops::record, &event)

@@ -14,6 +14,7 @@ crate::on_every_backend!(
     a_short_run_at_max_speed_finishes_on_its_own_and_announces_itself_on_the_bus,
     starting_on_an_empty_database_seeds_the_demo_city_first,
     bad_start_and_speed_bodies_are_refused_naming_the_field,
+    a_pause_answers_with_the_last_tick_and_no_tick_runs_after_it,
 );
 
 const SIM: &str = "/api/v1/simulation";
@@ -131,4 +132,25 @@ async fn bad_start_and_speed_bodies_are_refused_naming_the_field(app: &TestApp) 
         assert!(doc["paths"][format!("{SIM}/{path}")].is_object(), "{path} is not documented");
     }
     assert_eq!(app.counts().await.users, 0, "refused starts write nothing");
+}
+
+async fn a_pause_answers_with_the_last_tick_and_no_tick_runs_after_it(app: &TestApp) {
+    seed(app, 40).await;
+    let body = json!({"scenario": "friday_night", "speed": "max", "users": 40, "seed": 5});
+    post(app, "start", body, StatusCode::OK).await;
+    // At `max` a tick is almost always under way when the pause arrives.
+    for round in 0..5 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let paused = post(app, "pause", json!({}), StatusCode::OK).await;
+        assert_eq!(paused["status"], "paused");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let state = app.get_json(&format!("{SIM}/state"), StatusCode::OK).await;
+        assert_eq!(
+            (state["ticks"].clone(), state["simulation_time"].clone()),
+            (paused["ticks"].clone(), paused["simulation_time"].clone()),
+            "round {round}: a tick ran after the pause answered"
+        );
+        post(app, "resume", json!({}), StatusCode::OK).await;
+    }
+    post(app, "stop", json!({}), StatusCode::OK).await;
 }

@@ -113,9 +113,16 @@ impl Pacer {
     }
 }
 
+/// The longest simulated run, in days.
+const MAX_DAYS: i64 = 366;
+
 /// Parses a simulated duration such as `4h`, `90m`, `1h30m`, `45s` or `2d`.
 pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
     let bad = || format!("{text:?} is not a duration such as 4h, 90m, 1h30m or 2d");
+    // A number too large to hold is a duration too long, not a malformed one.
+    let too_long_or = |malformed: bool| {
+        if malformed { bad() } else { format!("{text:?} is longer than a simulation may run ({MAX_DAYS} days)") }
+    };
     let (mut total, mut digits) = (0i64, String::new());
     for ch in text.trim().chars() {
         if ch.is_ascii_digit() {
@@ -129,12 +136,15 @@ pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
             's' => 1,
             _ => return Err(bad()),
         };
-        let n: i64 = digits.parse().map_err(|_| bad())?;
-        total = n.checked_mul(unit).and_then(|x| total.checked_add(x)).ok_or_else(bad)?;
+        let n: i64 = digits.parse().map_err(|_| too_long_or(digits.is_empty()))?;
+        total = n.checked_mul(unit).and_then(|x| total.checked_add(x)).ok_or_else(|| too_long_or(false))?;
         digits.clear();
     }
-    if !digits.is_empty() || total <= 0 || total > 366 * 86_400 {
+    if !digits.is_empty() || total <= 0 {
         return Err(bad());
+    }
+    if total > MAX_DAYS * 86_400 {
+        return Err(too_long_or(false));
     }
     Ok(chrono::Duration::seconds(total))
 }
@@ -149,7 +159,14 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap(), chrono::Duration::minutes(90));
         assert_eq!(parse_duration("2d").unwrap(), chrono::Duration::days(2));
         for bad in ["", "4", "h", "4x", "0m", "-1h"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
+            assert!(parse_duration(bad).unwrap_err().contains("is not a duration"), "{bad}");
+        }
+        assert_eq!(parse_duration("366d").unwrap(), chrono::Duration::days(366));
+        for long in ["367d", "9000h", "99999999999999999999d", "9999999999999999d"] {
+            assert!(
+                parse_duration(long).unwrap_err().contains("longer than a simulation may run (366 days)"),
+                "{long}"
+            );
         }
     }
 

@@ -26,6 +26,9 @@ use super::{RunOptions, Speed};
 use crate::seed::SeedOptions;
 use crate::{App, AppError, AppResult};
 
+/// How long a pause waits for the tick under way to end.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(10);
+
 struct Run {
     shared: Arc<Shared>,
     opts: RunOptions,
@@ -150,7 +153,7 @@ impl Simulator {
 
     #[tracing::instrument(skip_all, err)]
     pub async fn pause(&self) -> AppResult<SimState> {
-        self.change("pause", "paused", |run| {
+        self.change("pause", "paused", true, |run| {
             let mut c = run.shared.lock_control();
             if c.paused {
                 return Err(AppError::conflict("the simulation is already paused"));
@@ -163,7 +166,7 @@ impl Simulator {
 
     #[tracing::instrument(skip_all, err)]
     pub async fn resume(&self) -> AppResult<SimState> {
-        self.change("resume", "resumed", |run| {
+        self.change("resume", "resumed", false, |run| {
             let mut c = run.shared.lock_control();
             if !c.paused {
                 return Err(AppError::conflict("the simulation is not paused"));
@@ -176,7 +179,7 @@ impl Simulator {
 
     #[tracing::instrument(skip_all, fields(%speed), err)]
     pub async fn set_speed(&self, speed: Speed) -> AppResult<SimState> {
-        self.change("change its speed", "speed_changed", |run| {
+        self.change("change its speed", "speed_changed", false, |run| {
             run.shared.lock_control().speed = speed;
             Ok(())
         })
@@ -186,7 +189,7 @@ impl Simulator {
     /// Switches the running simulation to `scenario` now.
     #[tracing::instrument(skip_all, fields(scenario = scenario.as_str()), err)]
     pub async fn trigger(&self, scenario: ScenarioId) -> AppResult<SimState> {
-        self.change("trigger a scenario", "scenario_triggered", |run| {
+        self.change("trigger a scenario", "scenario_triggered", false, |run| {
             run.shared.lock_control().triggers.push(scenario);
             run.shared.lock_progress().scenario = scenario;
             Ok(())
@@ -194,12 +197,32 @@ impl Simulator {
         .await
     }
 
-    /// Applies `f` to the active run, wakes the runner and announces `event`.
-    async fn change(&self, what: &str, event: &str, f: impl FnOnce(&Run) -> AppResult<()>) -> AppResult<SimState> {
+    /// Applies `f` to the active run, wakes the runner and announces `event`. With `settle`, it
+    /// first waits (a few seconds at most) for the runner to park between ticks or end, so a
+    /// pause's answer holds the last tick that will run, and none runs after it.
+    async fn change(
+        &self,
+        what: &str,
+        event: &str,
+        settle: bool,
+        f: impl FnOnce(&Run) -> AppResult<()>,
+    ) -> AppResult<SimState> {
         let mut slot = self.slot.lock().await;
         let run = Self::active(&mut slot, what)?;
         f(run)?;
         run.shared.wake.notify_one();
+        if settle {
+            let (mut parked, mut status) = (run.shared.parked.subscribe(), run.shared.status.subscribe());
+            let settled = async {
+                tokio::select! {
+                    _ = parked.wait_for(|&p| p) => {},
+                    _ = status.wait_for(|&s| s != SimStatus::Running) => {},
+                }
+            };
+            if tokio::time::timeout(SETTLE, settled).await.is_err() {
+                tracing::warn!("the simulation runner did not park within {SETTLE:?} of a pause");
+            }
+        }
         let state = run.state();
         drop(slot);
         self.publish(event, &state).await;

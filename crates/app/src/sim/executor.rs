@@ -32,7 +32,8 @@ pub enum Outcome {
     /// The service does not exist yet; nothing was called.
     Unavailable,
     /// The service refused for a reason of the world, not of the call (a booking at a full or
-    /// closed venue, or for more people than it seats); `full` when the venue was full then
+    /// closed venue, or for more people than it seats; a friend request crossing one the other
+    /// sent in the same minute); `full` when the venue was full then
     /// (the refusal proposes alternatives); the message says why.
     Refused { full: bool, message: String },
     /// The service refused or failed; the message says why.
@@ -82,6 +83,10 @@ impl Executor<'_> {
             }
             // Closed then, too many people, or a table they already hold then.
             Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) if matches!(action, Action::Book { .. }) => {
+                (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
+            }
+            // Two users who asked each other in the same minute: the store keeps the first.
+            Err(e @ AppError::Conflict { .. }) if matches!(action, Action::SendFriendRequest { .. }) => {
                 (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
             }
             Err(e) => (Outcome::Failed(e.to_string()), Effect::None),

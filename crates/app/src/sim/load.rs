@@ -1,7 +1,7 @@
 //! Loads a run's [`World`] from the store: every venue, the first `max_users` users with a
 //! persona in id order (the generated city's users, which `/admin/stats` counts as simulated;
 //! people who sign up through the API have none unless they give one, and are not acted for),
-//! and the friendships among them. A data set without personas (an import) is simulated as it
+//! the friendships among them and the friend requests pending between them. A data set without personas (an import) is simulated as it
 //! is: its first `max_users` users, each given a persona drawn from their id. Read-only; a few bulk scans, or one friend list per
 //! user when only a small share of a large city is simulated.
 
@@ -70,7 +70,29 @@ pub async fn load_world(app: &App, max_users: usize) -> AppResult<World> {
         }
     }
     link_friends(app, &mut users).await?;
-    Ok(World::new(users, venues))
+    let pending = pending_requests(app, &users).await?;
+    let mut world = World::new(users, venues);
+    world.pending_requests = pending;
+    Ok(world)
+}
+
+/// The friend requests pending between active users (from, to, request), oldest first, so the
+/// run neither asks again where a request waits nor forgets to answer it.
+async fn pending_requests(app: &App, users: &[SimUser]) -> AppResult<Vec<(u32, u32, domain::Id)>> {
+    let index: HashMap<_, u32> = users.iter().enumerate().map(|(i, u)| (u.id, i as u32)).collect();
+    let (mut out, mut after) = (Vec::new(), None);
+    loop {
+        let page = app.store.scan_pending_friend_requests(after, PAGE).await?;
+        after = page.last().map(|r| r.id);
+        for r in &page {
+            if let (Some(&from), Some(&to)) = (index.get(&r.from_user_id), index.get(&r.to_user_id)) {
+                out.push((from, to, r.id));
+            }
+        }
+        if page.len() < PAGE as usize {
+            return Ok(out);
+        }
+    }
 }
 
 /// Fills in each user's friends among the active users, strongest first.

@@ -68,6 +68,8 @@ pub struct RecommendationMetrics {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct SocialMetrics {
     pub friend_requests_sent: u64,
+    /// Refused because the other had just asked them (crossing requests in one minute).
+    pub friend_requests_crossed: u64,
     pub friend_requests_accepted: u64,
     pub friend_requests_declined: u64,
     pub interests_expressed: u64,
@@ -273,6 +275,7 @@ fn count_kind(s: &mut MetricsSnapshot, action: &Action, outcome: &Outcome, hour:
         Action::IgnoreRecommendations { .. } => r.ignored += 1,
         Action::SendFriendRequest { .. } => {
             so.friend_requests_sent += u64::from(done);
+            so.friend_requests_crossed += u64::from(refused);
             h.friend_requests += 1;
         }
         Action::AnswerFriendRequest { accept, .. } if done => {

@@ -52,6 +52,8 @@ pub struct Shared {
     pub metrics: Metrics,
     pub progress: Mutex<Progress>,
     pub status: watch::Sender<SimStatus>,
+    /// Whether the runner is parked by a pause (between ticks, waiting to be resumed).
+    pub parked: watch::Sender<bool>,
     /// The action log once the run has ended.
     pub log: Mutex<Option<ActionLog>>,
 }
@@ -64,6 +66,7 @@ impl Shared {
             metrics: Metrics::default(),
             progress: Mutex::new(progress),
             status: watch::channel(SimStatus::Running).0,
+            parked: watch::channel(false).0,
             log: Mutex::new(None),
         }
     }
@@ -75,6 +78,25 @@ impl Shared {
     pub fn lock_progress(&self) -> std::sync::MutexGuard<'_, Progress> {
         self.progress.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Puts `item`, from `from`, in `to`'s inbox (dropping the oldest beyond [`INBOX_CAP`], left
+/// pending in the store). A friend request is remembered on both sides whether or not it stays
+/// in the inbox: neither asks the other while it is pending, or after it was answered.
+fn deliver(states: &mut [UserState], from: u32, to: u32, item: InboxItem) {
+    if matches!(item, InboxItem::FriendRequest { .. }) {
+        for (a, b) in [(from, to), (to, from)] {
+            let requested = &mut states[a as usize].requested;
+            if !requested.contains(&b) {
+                requested.push(b);
+            }
+        }
+    }
+    let inbox = &mut states[to as usize].inbox;
+    if inbox.len() >= INBOX_CAP {
+        inbox.remove(0);
+    }
+    inbox.push(item);
 }
 
 /// SplitMix64: a well-mixing bijection, for cheap keyed draws.
@@ -120,8 +142,12 @@ impl Runner {
         start: Timestamp,
         end_tick: Option<u64>,
     ) -> Self {
+        let mut states = vec![UserState::default(); world.users.len()];
+        for &(from, to, request) in &world.pending_requests {
+            deliver(&mut states, from, to, InboxItem::FriendRequest { from, request });
+        }
         Self {
-            states: vec![UserState::default(); world.users.len()],
+            states,
             app,
             world,
             shared,
@@ -196,9 +222,11 @@ impl Runner {
                     return None;
                 }
                 if !c.paused {
+                    self.shared.parked.send_replace(false);
                     return Some((c.speed, std::mem::take(&mut c.triggers), resumed));
                 }
             }
+            self.shared.parked.send_replace(true);
             resumed = true;
             self.shared.wake.notified().await;
         }
@@ -323,20 +351,13 @@ impl Runner {
 
     /// Hands an effect to the users it concerns.
     fn apply(&mut self, tick: u64, user: u32, action: &Action, effect: Effect) {
-        let mut deliver = |to: u32, item: InboxItem| {
-            let inbox = &mut self.states[to as usize].inbox;
-            if inbox.len() >= INBOX_CAP {
-                inbox.remove(0);
-            }
-            inbox.push(item);
-        };
         match (action, effect) {
             (Action::SendFriendRequest { to }, Effect::FriendRequest(request)) => {
-                deliver(*to, InboxItem::FriendRequest { from: user, request });
+                deliver(&mut self.states, user, *to, InboxItem::FriendRequest { from: user, request });
             }
             (Action::CreatePlan { plan, invitees, .. }, Effect::Plan(plan_id)) => {
                 for &to in invitees {
-                    deliver(to, InboxItem::Invitation { plan: *plan, plan_id });
+                    deliver(&mut self.states, user, to, InboxItem::Invitation { plan: *plan, plan_id });
                 }
             }
             (Action::Book { booking, venue, at, .. }, Effect::Booking(booking_id)) => {

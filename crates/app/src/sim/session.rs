@@ -34,7 +34,7 @@ pub enum InboxItem {
 #[derive(Debug, Clone, Default)]
 pub struct UserState {
     pub inbox: Vec<InboxItem>,
-    /// Users they already sent a friend request to, or answered one from.
+    /// Users they sent a friend request to or got one from (pending or answered).
     pub requested: Vec<u32>,
     /// Next sequence number of their plans and bookings.
     pub next_seq: u32,
@@ -243,13 +243,11 @@ impl<'a> Session<'a> {
         let via = friends.get(pick_weighted(&weights, &mut self.rng)?)?.0;
         let me = self.when.user;
         let state = &self.out.state;
-        let pending =
-            |c: u32| state.inbox.iter().any(|i| matches!(i, InboxItem::FriendRequest { from, .. } if *from == c));
         let options: Vec<u32> = self.world.users[via as usize]
             .friends
             .iter()
             .map(|f| f.0)
-            .filter(|&c| c != me && !friends.iter().any(|f| f.0 == c) && !state.requested.contains(&c) && !pending(c))
+            .filter(|&c| c != me && !friends.iter().any(|f| f.0 == c) && !state.requested.contains(&c))
             .collect();
         (!options.is_empty()).then(|| options[self.rng.random_range(0..options.len())])
     }
@@ -310,8 +308,8 @@ impl<'a> Session<'a> {
         }
         match self.out.state.inbox.remove(0) {
             InboxItem::FriendRequest { from, request } => {
-                // Answered either way: never ask them in turn.
-                self.out.state.requested.push(from);
+                // Answered either way, they never ask in turn: `requested` holds `from` since
+                // the request was delivered.
                 let accept = self.rng.random_bool(self.reactions.accept_friend_request);
                 self.act(Action::AnswerFriendRequest { from, accept, request }).await;
             }

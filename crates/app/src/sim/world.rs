@@ -81,6 +81,9 @@ pub struct World {
     pub venue_index: HashMap<VenueId, u32>,
     pub tz: Option<chrono_tz::Tz>,
     pub event: Option<EventSpot>,
+    /// Friend requests among the active users pending when the run began (from, to, request),
+    /// oldest first: left by earlier runs or sent through the API.
+    pub pending_requests: Vec<(u32, u32, domain::Id)>,
     grid: HashMap<(i32, i32), Vec<u32>>,
     lng_cell_deg: f64,
 }

@@ -222,6 +222,22 @@ pub(crate) async fn list_friend_requests<C: Conn>(
     rows.into_iter().map(FriendRequestRow::into_domain).collect()
 }
 
+/// Pending requests in id order after `after`, at most `limit`.
+pub(crate) async fn scan_pending_friend_requests<C: Conn>(
+    c: &mut C,
+    after: Option<Id>,
+    limit: u32,
+) -> StoreResult<Vec<FriendRequest>> {
+    let mut b =
+        SqlBuilder::new(concat!("SELECT ", request_columns!(), " FROM friend_requests WHERE status = 'pending'"));
+    if let Some(after) = after {
+        b.push(" AND id > ").bind(after);
+    }
+    b.push(" ORDER BY id LIMIT ").bind(i64::from(limit));
+    let rows: Vec<FriendRequestRow> = c.fetch_all(b.finish()).await?;
+    rows.into_iter().map(FriendRequestRow::into_domain).collect()
+}
+
 /// Of `others`, those tied to `user_id` as friends (a `friend` or `mutual` edge, either way),
 /// in no order. `suggested` edges are not ties: the people behind them are strangers.
 pub(crate) async fn connected<C: Conn>(c: &mut C, user_id: UserId, others: &[UserId]) -> StoreResult<Vec<UserId>> {
