@@ -45,7 +45,7 @@ pub struct Settings {
     /// The recommendation engine: ranker weights, candidate budgets, live-update policy.
     #[serde(default)]
     pub engine: engine::EngineSettings,
-    /// The learned model `luna train` writes and `luna serve` loads (default `<data_dir>/model.json`).
+    /// The learned model `luna train` writes and `luna serve` loads (default `<data_dir>/model.bin`).
     #[serde(default)]
     pub model_path: Option<PathBuf>,
     /// Bookings: slots, turn times, the provider (`house` or `external`) and its patience,
@@ -121,9 +121,13 @@ impl Settings {
         fig.extract().context("reading settings (defaults, luna.toml, LUNA_* variables)")
     }
 
-    /// The learned model file in effect.
+    /// The learned model file in effect: `model_path`, or `<data_dir>/model.bin` (a binary file;
+    /// earlier versions named it `model.json`, which is still used where it is the only one).
     pub fn model_path(&self) -> PathBuf {
-        self.model_path.clone().unwrap_or_else(|| self.data_dir.join("model.json"))
+        self.model_path.clone().unwrap_or_else(|| {
+            let (bin, old) = (self.data_dir.join("model.bin"), self.data_dir.join("model.json"));
+            if !bin.exists() && old.exists() { old } else { bin }
+        })
     }
 
     /// The database URL in effect.

@@ -231,7 +231,7 @@ fn serve_answers_the_seed_paths_and_stops_cleanly_on_sigterm() {
     let venues = get(&server.base, "/api/v1/venues?limit=5");
     assert_eq!(venues.as_array().expect("an array").len(), 5);
     // The demo trains the learned model, so the `learned` ranker answers from it.
-    assert!(dir.path().join("model.json").exists());
+    assert!(dir.path().join("model.bin").exists());
     let learned = get(&server.base, &format!("/api/v1/recommendations/{id}/venues?ranker=learned&limit=3"));
     assert_eq!(learned["venues"][0]["reasons"][0]["code"], "learned", "{learned}");
     let spec = get(&server.base, "/openapi.json");

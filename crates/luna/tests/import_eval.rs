@@ -84,7 +84,7 @@ fn the_example_data_set_imports_then_evaluates_every_ranker_and_trains_a_model()
     }
 
     luna(dir.path(), &["train", "--epochs", "3"]);
-    assert!(dir.path().join("model.json").exists());
+    assert!(dir.path().join("model.bin").exists());
 }
 
 #[test]

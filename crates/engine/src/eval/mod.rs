@@ -20,7 +20,7 @@ use uuid::Uuid;
 pub use metrics::{ListMetrics, list_metrics};
 pub use svg::render_svg;
 
-use crate::model::{TrainConfig, train_bpr};
+use crate::model::{TrainConfig, train_bpr_with_progress};
 use crate::settings::EngineSettings;
 use crate::types::{Ranker, VenueQuery};
 use crate::{Engine, EngineBuilder};
@@ -180,15 +180,32 @@ pub fn evaluate(ds: &Dataset, cfg: &EvalConfig) -> EvalReport {
 
 /// Runs the evaluation, with `external` rankings reported after the engine's rankers.
 pub fn evaluate_with(ds: &Dataset, cfg: &EvalConfig, external: &[ExternalRanker<'_>]) -> EvalReport {
+    evaluate_observed(ds, cfg, external, |_| {})
+}
+
+/// How far an evaluation has come, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EvalStep<'a> {
+    /// The engine holds the past; ranking will ask `users` users of each of `rankers` rankings.
+    Built { users: usize, rankers: usize },
+    /// The learned model finished this epoch of `epochs`.
+    Trained { epoch: usize, epochs: usize },
+    /// `done` of the test users were ranked by `ranker`, the report's `index`th ranking.
+    Ranked { ranker: &'a str, index: usize, done: usize },
+}
+
+/// [`evaluate_with`], calling `progress` after the build, each training epoch and every test
+/// user ranked.
+pub fn evaluate_observed(
+    ds: &Dataset,
+    cfg: &EvalConfig,
+    external: &[ExternalRanker<'_>],
+    mut progress: impl FnMut(EvalStep<'_>),
+) -> EvalReport {
     let split = split_instant(ds, cfg);
     let t = Instant::now();
     let engine = build_until(ds, split, &cfg.settings);
     let build_seconds = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    if cfg.rankers.iter().any(|r| matches!(r, Ranker::Default | Ranker::Learned)) {
-        engine.set_model(&train_bpr(&engine, &cfg.train));
-    }
-    let train_seconds = t.elapsed().as_secs_f64();
     // Relevant future venues per user.
     let mut future: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     let mut test_interactions = 0;
@@ -205,6 +222,16 @@ pub fn evaluate_with(ds: &Dataset, cfg: &EvalConfig, external: &[ExternalRanker<
         .collect();
     users.sort_unstable();
     users.truncate(cfg.max_users);
+    progress(EvalStep::Built { users: users.len(), rankers: cfg.rankers.len() + external.len() });
+    let t = Instant::now();
+    if cfg.rankers.iter().any(|r| matches!(r, Ranker::Default | Ranker::Learned)) {
+        let epochs = cfg.train.epochs;
+        let model = train_bpr_with_progress(&engine, &cfg.train, |r| {
+            progress(EvalStep::Trained { epoch: r.epoch, epochs });
+        });
+        engine.set_model(&model);
+    }
+    let train_seconds = t.elapsed().as_secs_f64();
     let st = engine.load();
     let total: f64 = (0..st.n_venues()).filter_map(|v| st.vdyn(v)).map(|d| f64::from(d.total)).sum();
     let catalogue = (0..st.n_venues()).filter(|&v| st.live_venue(v).is_some()).count();
@@ -231,13 +258,16 @@ pub fn evaluate_with(ds: &Dataset, cfg: &EvalConfig, external: &[ExternalRanker<
         runs.push((x.name.clone(), Box::new(move |uid, k| (x.rank)(uid, split, k))));
     }
     let mut rankers = Vec::new();
-    for (name, rank) in runs {
+    for (index, (name, rank)) in runs.into_iter().enumerate() {
         let mut sum = ListMetrics::default();
         let mut seen: HashMap<Uuid, ()> = HashMap::new();
         let (mut novelty, mut n_items) = (0.0, 0usize);
         let (mut returning, mut new) = (0usize, 0usize);
         let mut lat = Vec::with_capacity(users.len());
-        for (_, uid) in &users {
+        for (done, (_, uid)) in users.iter().enumerate() {
+            if done % 64 == 0 {
+                progress(EvalStep::Ranked { ranker: &name, index, done });
+            }
             let mut rel = future[uid].clone();
             rel.sort_unstable();
             rel.dedup();
@@ -264,6 +294,7 @@ pub fn evaluate_with(ds: &Dataset, cfg: &EvalConfig, external: &[ExternalRanker<
                 n_items += 1;
             }
         }
+        progress(EvalStep::Ranked { ranker: &name, index, done: users.len() });
         let n = users.len().max(1) as f64;
         lat.sort_by(f64::total_cmp);
         rankers.push(RankerMetrics {
@@ -362,6 +393,30 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.contains("seed2"));
         assert!(render_table(&r).contains("default"));
         assert!(serde_json::to_string(&r).unwrap().contains("\"ndcg\""));
+    }
+
+    #[test]
+    fn progress_tells_the_build_each_epoch_and_each_ranking_to_its_end() {
+        let ds = crate::eval::tests::tiny_dataset();
+        let cfg = EvalConfig {
+            train: TrainConfig { epochs: 3, factors: 8, ..TrainConfig::default() },
+            ..EvalConfig::default()
+        };
+        let mut steps = Vec::new();
+        let r = evaluate_observed(&ds, &cfg, &[], |s| steps.push(format!("{s:?}")));
+        let n = r.users_evaluated;
+        assert_eq!(steps[0], format!("Built {{ users: {n}, rankers: 4 }}"));
+        let epochs: Vec<&String> = steps.iter().filter(|s| s.starts_with("Trained")).collect();
+        assert_eq!(epochs.len(), 3, "{steps:?}");
+        assert_eq!(epochs[2], "Trained { epoch: 3, epochs: 3 }");
+        for (i, m) in r.rankers.iter().enumerate() {
+            let end = format!("Ranked {{ ranker: {:?}, index: {i}, done: {n} }}", m.ranker);
+            assert!(steps.contains(&end), "{end} not in {steps:?}");
+        }
+        assert_eq!(
+            steps.last().map(String::as_str),
+            Some(&*format!("Ranked {{ ranker: \"learned\", index: 3, done: {n} }}"))
+        );
     }
 
     #[test]

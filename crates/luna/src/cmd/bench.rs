@@ -143,19 +143,21 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     mostly_answered(&all)
 }
 
-/// Prints, once a second until `deadline`, how many requests have come back (to stderr).
-fn progress_lines(
+/// Prints, once a second until `deadline`, how many requests have come back and at what rate
+/// (to stderr).
+pub(crate) fn progress_lines(
     done: std::sync::Arc<std::sync::atomic::AtomicU64>,
     started: Instant,
     deadline: Instant,
 ) -> tokio::task::JoinHandle<()> {
+    let total = deadline.saturating_duration_since(started).as_secs();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.tick().await;
         while Instant::now() < deadline {
             tick.tick().await;
-            let n = done.load(std::sync::atomic::Ordering::Relaxed);
-            eprintln!("{:>4} s  {n} requests back", started.elapsed().as_secs());
+            let (n, s) = (done.load(std::sync::atomic::Ordering::Relaxed), started.elapsed().as_secs_f64());
+            eprintln!("{s:>4.0}/{total} s  {n} requests back  {:.0} req/s", n as f64 / s.max(1e-9));
         }
     })
 }

@@ -12,7 +12,7 @@ use domain::Venue;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::bench::{BenchArgs, Tally, fetch_users, print_latencies};
+use super::bench::{BenchArgs, Tally, fetch_users, print_latencies, progress_lines};
 
 #[derive(Default)]
 struct Counts {
@@ -37,9 +37,12 @@ pub async fn run(client: &reqwest::Client, base: &str, args: &BenchArgs) -> anyh
     let now = chrono::Utc::now();
     let deadline = Instant::now() + Duration::from_secs(args.duration);
     let started = Instant::now();
+    let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let progress = progress_lines(done.clone(), started, deadline);
     let mut tasks = Vec::with_capacity(args.connections);
     for c in 0..args.connections {
         let (client, users, venues, base) = (client.clone(), users.clone(), venues.clone(), base.to_string());
+        let done = done.clone();
         let (party, days) = (args.party, args.days.max(1));
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed.wrapping_add(c as u64));
         tasks.push(tokio::spawn(async move {
@@ -59,6 +62,7 @@ pub async fn run(client: &reqwest::Client, base: &str, args: &BenchArgs) -> anyh
                     Err(_) => None,
                 };
                 t.tally.latencies_us.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 match status.map(|s| s.as_u16()) {
                     Some(201) => t.booked += 1,
                     Some(409) => t.refused += 1,
@@ -76,6 +80,7 @@ pub async fn run(client: &reqwest::Client, base: &str, args: &BenchArgs) -> anyh
         all.booked += t.booked;
         all.refused += t.refused;
     }
+    progress.abort();
     let elapsed = started.elapsed();
     print_latencies(&all.tally, elapsed);
     println!("bookings      {}", all.booked);

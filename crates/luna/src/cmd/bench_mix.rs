@@ -102,7 +102,7 @@ pub async fn run(client: &reqwest::Client, base: &str, args: &BenchArgs, mix: &s
     let sent = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration);
-    let progress = tokio::spawn(progress(sent.clone(), started, deadline));
+    let progress = super::bench::progress_lines(sent.clone(), started, deadline);
     let mut tasks = Vec::with_capacity(args.connections);
     for c in 0..args.connections {
         let rng = ChaCha8Rng::seed_from_u64(args.seed.wrapping_add(c as u64));
@@ -193,16 +193,6 @@ async fn connection(
         }
     }
     t
-}
-
-/// Prints the requests sent so far, once a second, on one line.
-async fn progress(sent: Arc<AtomicU64>, started: Instant, deadline: Instant) {
-    let total = deadline.saturating_duration_since(started).as_secs();
-    loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let (n, s) = (sent.load(Ordering::Relaxed), started.elapsed().as_secs_f64());
-        eprint!("\r{s:>4.0}/{total} s  {n} requests  {:.0} req/s   ", n as f64 / s);
-    }
 }
 
 fn report(all: &Counts, elapsed: Duration) {

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use engine::eval::{Dataset, EvalConfig, ExternalRanker, evaluate_with, render_svg, render_table, split_instant};
+use engine::eval::{
+    Dataset, EvalConfig, EvalStep, ExternalRanker, evaluate_observed, render_svg, render_table, split_instant,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use uuid::Uuid;
 
@@ -120,18 +122,20 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
     if let Some(e) = args.epochs {
         cfg.train.epochs = e;
     }
-    let spinner = spinner("building, training and ranking");
+    let bar = spinner("building the engine on the past");
     let ceiling = args.ceiling;
+    let shown = bar.clone();
     let report = tokio::task::spawn_blocking(move || {
         let external = match &city {
             Some(city) if ceiling => ceilings(city, &ds, &cfg),
             _ => Vec::new(),
         };
-        evaluate_with(&ds, &cfg, &external)
+        let mut users = 0;
+        evaluate_observed(&ds, &cfg, &external, |step| show_step(&shown, step, &mut users))
     })
     .await
     .context("evaluation task")?;
-    spinner.finish_and_clear();
+    bar.finish_and_clear();
     println!("{}", render_table(&report));
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
@@ -164,8 +168,15 @@ pub fn synth_dataset(city: &synth::City) -> Dataset {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("generating");
+    let plain = super::plain_progress();
     city.for_each_chunk(2_000, |c| {
+        let before = bar.position();
         bar.inc(c.users.len() as u64);
+        if plain
+            && let Some(line) = super::plain_line("generating users", before, bar.position(), city.user_count() as u64)
+        {
+            eprintln!("{line}");
+        }
         ds.users.extend(c.users);
         ds.preferences.extend(c.preferences);
         ds.edges.extend(c.edges);
@@ -226,6 +237,41 @@ fn parse_kind(s: &str) -> Result<domain::InteractionType, String> {
         let known: Vec<&str> = domain::InteractionType::ALL.iter().map(|t| t.as_str()).collect();
         format!("unknown interaction type `{s}` (one of {})", known.join(", "))
     })
+}
+
+/// Moves the evaluation's bar on: a spinner while building, then a bar over every ranking asked
+/// (test users times rankings), training epochs said on the way; plain lines without a terminal.
+fn show_step(bar: &ProgressBar, step: EvalStep<'_>, users: &mut usize) {
+    let plain = super::plain_progress();
+    match step {
+        EvalStep::Built { users: n, rankers } => {
+            *users = n;
+            bar.set_style(
+                ProgressStyle::with_template("{msg:>24} [{bar:40}] {human_pos}/{human_len} eta {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_length((n * rankers) as u64);
+            bar.set_message(format!("{n} test users"));
+            if plain {
+                eprintln!("built the engine on the past: {n} test users, {rankers} rankings each");
+            }
+        }
+        EvalStep::Trained { epoch, epochs } => {
+            bar.set_message(format!("training {epoch}/{epochs}"));
+            if plain {
+                eprintln!("training the learned model: epoch {epoch}/{epochs}");
+            }
+        }
+        EvalStep::Ranked { ranker, index, done } => {
+            let before = bar.position();
+            bar.set_message(ranker.to_string());
+            bar.set_position((index * *users + done) as u64);
+            if plain && let Some(line) = super::plain_line("ranking", before, bar.position(), bar.length().unwrap_or(0))
+            {
+                eprintln!("{line} ({ranker})");
+            }
+        }
+    }
 }
 
 pub fn spinner(msg: &str) -> ProgressBar {

@@ -66,3 +66,32 @@ pub async fn open_store(s: &Settings) -> anyhow::Result<store::DynStore> {
         .await
         .map_err(|e| anyhow::anyhow!("opening the database at {}: {e}", crate::settings::redact_url(&url)))
 }
+
+/// Whether progress goes out as plain lines: indicatif draws nothing when stderr is not a
+/// terminal (a CI log, a pipe, a helper's shell), so long jobs print lines there instead.
+pub(crate) fn plain_progress() -> bool {
+    use std::io::IsTerminal;
+    !std::io::stderr().is_terminal()
+}
+
+/// The plain progress line when a stage moved from `before` to `now` of `total` across a tenth,
+/// if it did.
+pub(crate) fn plain_line(stage: &str, before: u64, now: u64, total: u64) -> Option<String> {
+    let tenth = |n: u64| (n.min(total) * 10).checked_div(total).unwrap_or(10);
+    (tenth(now) > tenth(before)).then(|| format!("{stage}: {}/{total} ({}%)", now.min(total), tenth(now) * 10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_line;
+
+    #[test]
+    fn plain_progress_prints_once_per_tenth_of_a_stage() {
+        assert_eq!(plain_line("users", 0, 99, 1000), None);
+        assert_eq!(plain_line("users", 99, 100, 1000).as_deref(), Some("users: 100/1000 (10%)"));
+        assert_eq!(plain_line("users", 100, 150, 1000), None);
+        assert_eq!(plain_line("users", 150, 1000, 1000).as_deref(), Some("users: 1000/1000 (100%)"));
+        let lines = (0..1000u64).filter_map(|i| plain_line("venues", i, i + 1, 1000)).count();
+        assert_eq!(lines, 10);
+    }
+}

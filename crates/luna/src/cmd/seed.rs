@@ -98,15 +98,8 @@ struct BarProgress {
 
 impl BarProgress {
     fn new() -> Self {
-        use std::io::IsTerminal;
-        Self { bar: std::sync::Mutex::new(None), plain: !std::io::stderr().is_terminal() }
+        Self { bar: std::sync::Mutex::new(None), plain: super::plain_progress() }
     }
-}
-
-/// The plain progress line when `advance` crossed a tenth of the stage, if it did.
-fn plain_line(stage: &str, before: u64, now: u64, total: u64) -> Option<String> {
-    let tenth = |n: u64| (n.min(total) * 10).checked_div(total).unwrap_or(10);
-    (tenth(now) > tenth(before)).then(|| format!("{stage}: {}/{total} ({}%)", now.min(total), tenth(now) * 10))
 }
 
 impl app::seed::SeedProgress for BarProgress {
@@ -132,7 +125,7 @@ impl app::seed::SeedProgress for BarProgress {
             let before = bar.position();
             bar.inc(n);
             if self.plain
-                && let Some(line) = plain_line(&bar.message(), before, before + n, bar.length().unwrap_or(0))
+                && let Some(line) = super::plain_line(&bar.message(), before, before + n, bar.length().unwrap_or(0))
             {
                 eprintln!("{line}");
             }
@@ -145,20 +138,5 @@ impl app::seed::SeedProgress for BarProgress {
         {
             bar.finish();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::plain_line;
-
-    #[test]
-    fn plain_progress_prints_once_per_tenth_of_a_stage() {
-        assert_eq!(plain_line("users", 0, 99, 1000), None);
-        assert_eq!(plain_line("users", 99, 100, 1000).as_deref(), Some("users: 100/1000 (10%)"));
-        assert_eq!(plain_line("users", 100, 150, 1000), None);
-        assert_eq!(plain_line("users", 150, 1000, 1000).as_deref(), Some("users: 1000/1000 (100%)"));
-        let lines = (0..1000u64).filter_map(|i| plain_line("venues", i, i + 1, 1000)).count();
-        assert_eq!(lines, 10);
     }
 }

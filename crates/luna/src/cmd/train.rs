@@ -1,6 +1,6 @@
 //! `luna train`: trains the learned ranker (BPR matrix factorisation) on the store's
 //! interactions, with a progress bar per epoch, and writes the model file `luna serve` loads
-//! (`model_path`, default `<data_dir>/model.json`). Same `--seed`, same model.
+//! (`model_path`, default `<data_dir>/model.bin`). Same `--seed`, same model.
 
 use std::path::PathBuf;
 
@@ -62,10 +62,14 @@ pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> 
     );
     bar.set_message("training");
     let progress = bar.clone();
+    let (plain, epochs) = (super::plain_progress(), cfg.epochs);
     let model = tokio::task::spawn_blocking(move || {
         train_bpr_with_progress(&engine, &cfg, |r| {
             progress.set_message(format!("loss {:.4}", r.loss));
             progress.inc(1);
+            if plain {
+                eprintln!("epoch {}/{epochs}: loss {:.4}", r.epoch, r.loss);
+            }
         })
     })
     .await
