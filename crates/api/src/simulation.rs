@@ -115,7 +115,8 @@ async fn start_simulation(
     Ok(AppJson(state))
 }
 
-/// Pause the running simulation (at the end of its current simulated minute).
+/// Pause the running simulation at the end of its current simulated minute: the answer comes
+/// once that minute has run, and its state (ticks, simulation time) is where the run stays.
 #[utoipa::path(post, path = "/api/v1/simulation/pause", tag = "simulation",
     responses((status = 200, description = "Paused", body = SimState),
         (status = 409, description = "Nothing is running, or already paused", body = ErrorBody)))]
