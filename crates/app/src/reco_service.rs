@@ -3,7 +3,7 @@
 //! `recommendations` channel (straight to the bus: it is not a committed write) so conversion
 //! can be measured later.
 
-use domain::{Channel, UserId, ValidationError, VenueId, VenueInterest};
+use domain::{Channel, DomainEvent, UserId, ValidationError, VenueId, VenueInterest};
 use engine::{
     EngineError, GroupQuery, GroupRecommendations, InterestedInVenue, PeopleQuery, PersonRecommendation, VenueQuery,
     VenueRecommendation,
@@ -87,34 +87,69 @@ pub fn engine_error(e: EngineError) -> AppError {
     }
 }
 
+/// Users or venues an engine query may load from the store before it gives up (a group names
+/// up to 20 users, and a venue).
+const CATCH_UP_ROWS: usize = 22;
+
 impl App {
+    /// Runs a query on the engine. When the engine does not know a user or venue that the store
+    /// holds (written a moment ago, here or on another server, and its event not followed yet),
+    /// the row is loaded into the engine and the query asked again: a caller never gets a 404
+    /// for a user or venue that exists. The follower's later copy of the event changes nothing.
+    async fn ask_engine<T>(&self, query: impl Fn(&engine::Engine) -> Result<T, EngineError>) -> AppResult<T> {
+        let mut loaded = 0;
+        loop {
+            let engine = self.engine();
+            let event = match query(&engine) {
+                Err(EngineError::UnknownUser(id)) if loaded < CATCH_UP_ROWS => {
+                    let user = self.store.get_user(id).await?;
+                    let preferences = match self.store.get_preferences(id).await {
+                        Ok(p) => Some(p),
+                        Err(store::StoreError::NotFound { .. }) => None,
+                        Err(e) => return Err(e.into()),
+                    };
+                    engine.apply(&DomainEvent::UserCreated(user));
+                    preferences.map(|preferences| DomainEvent::PreferencesUpdated { user_id: id, preferences })
+                }
+                Err(EngineError::UnknownVenue(id)) if loaded < CATCH_UP_ROWS => {
+                    Some(DomainEvent::VenueCreated(self.store.get_venue(id).await?))
+                }
+                answer => return answer.map_err(engine_error),
+            };
+            if let Some(event) = event {
+                engine.apply(&event);
+            }
+            loaded += 1;
+        }
+    }
+
     /// Venues for a user, ranked by the query's ranker.
-    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %q.user_id, ranker = q.ranker.as_str()), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %q.user_id, ranker = q.ranker.as_str()), err(level = "debug"))]
     pub async fn recommend_venues(&self, mut q: VenueQuery) -> AppResult<Vec<VenueRecommendation>> {
         q.now.get_or_insert_with(|| self.now());
-        let recs = self.engine().recommend_venues(&q).map_err(engine_error)?;
+        let recs = self.ask_engine(|e| e.recommend_venues(&q)).await?;
         let items = recs.iter().map(|r| ServedItem::venue(r.venue_id, Some(r.score))).collect();
         self.served(&[q.user_id], q.ranker.as_str(), "venues", items);
         Ok(recs)
     }
 
     /// People to go out with, optionally for one venue.
-    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %q.user_id), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %q.user_id), err(level = "debug"))]
     pub async fn recommend_people(&self, q: PeopleQuery) -> AppResult<Vec<PersonRecommendation>> {
-        let recs = self.engine().recommend_people(&q).map_err(engine_error)?;
+        let recs = self.ask_engine(|e| e.recommend_people(&q)).await?;
         let items = recs.iter().map(|r| ServedItem::person(r.user_id, r.score)).collect();
         self.served(&[q.user_id], q.ranker.as_str(), "people", items);
         Ok(recs)
     }
 
     /// Venues for a group of 2 to 20 users.
-    #[tracing::instrument(level = "debug", skip_all, fields(members = q.user_ids.len()), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(members = q.user_ids.len()), err(level = "debug"))]
     pub async fn recommend_group(&self, mut q: GroupQuery) -> AppResult<GroupRecommendations> {
         if !(2..=20).contains(&q.user_ids.len()) {
             return Err(ValidationError::field("user_ids", "a group has 2 to 20 distinct users").into());
         }
         q.now.get_or_insert_with(|| self.now());
-        let recs = self.engine().recommend_group(&q).map_err(engine_error)?;
+        let recs = self.ask_engine(|e| e.recommend_group(&q)).await?;
         let items = recs.venues.iter().map(|r| ServedItem::venue(r.venue_id, Some(r.score))).collect();
         self.served(&q.user_ids, "group", "group", items);
         Ok(recs)
@@ -122,11 +157,11 @@ impl App {
 
     /// Who wants to go to a venue, as seen by `viewer`.
     pub async fn interested_in_venue(&self, venue_id: VenueId, viewer: UserId) -> AppResult<InterestedInVenue> {
-        self.engine().interested_in_venue(venue_id, viewer).map_err(engine_error)
+        self.ask_engine(|e| e.interested_in_venue(venue_id, viewer)).await
     }
 
     /// Records that a user wants to go to a venue (stored; the follower updates the engine).
-    #[tracing::instrument(skip_all, fields(user_id = %user_id, venue_id = %venue_id), err)]
+    #[tracing::instrument(skip_all, fields(user_id = %user_id, venue_id = %venue_id), err(level = "debug"))]
     pub async fn express_interest(
         &self,
         user_id: UserId,
@@ -139,7 +174,7 @@ impl App {
     }
 
     /// Sets a user's live location here and, through the bus, on every other server.
-    #[tracing::instrument(skip_all, fields(user_id = %user_id), err)]
+    #[tracing::instrument(skip_all, fields(user_id = %user_id), err(level = "debug"))]
     pub async fn update_location(&self, user_id: UserId, lat: f64, lng: f64) -> AppResult<()> {
         domain::LatLng::parse(lat, lng, "lat", "lng")?;
         let at = self.now();

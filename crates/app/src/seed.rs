@@ -103,7 +103,7 @@ impl App {
     }
 
     /// Seeds a city, reporting progress by stage.
-    #[tracing::instrument(skip_all, fields(users = opts.users, venues = opts.venues, seed = opts.seed), err)]
+    #[tracing::instrument(skip_all, fields(users = opts.users, venues = opts.venues, seed = opts.seed), err(level = "debug"))]
     pub async fn seed_city(&self, opts: SeedOptions, progress: &dyn SeedProgress) -> AppResult<SeedReport> {
         let started = Instant::now();
         let config = city_config(&opts)?;
@@ -207,7 +207,7 @@ impl App {
 
     /// Deletes all data (users, venues, everything hanging off them) and empties this
     /// server's recommendation engine.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn reset_data(&self) -> AppResult<()> {
         self.store.reset().await?;
         self.wrote();

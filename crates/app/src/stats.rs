@@ -86,7 +86,7 @@ pub struct StreamStats {
 
 impl App {
     /// The admin dashboard's figures.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn stats(&self) -> AppResult<Stats> {
         let counts = self.store.counts().await?;
         let status = self.store.status_counts().await?;

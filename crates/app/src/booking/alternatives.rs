@@ -56,7 +56,7 @@ const CANDIDATES: usize = 12;
 
 impl App {
     /// Alternatives to a refused request, as of `now`.
-    #[tracing::instrument(skip_all, fields(venue_id = %full.venue_id), err)]
+    #[tracing::instrument(skip_all, fields(venue_id = %full.venue_id), err(level = "debug"))]
     pub async fn alternatives(&self, full: &SlotFull, now: Timestamp) -> AppResult<Alternatives> {
         let venue = self.store.get_venue(full.venue_id).await?;
         let alternatives = Alternatives {

@@ -93,7 +93,7 @@ impl Simulator {
 
     /// Starts a run. An empty database is first seeded with `seed_if_empty`, or refused
     /// (`Conflict`) when that is `None`. `Conflict` while another run is going.
-    #[tracing::instrument(skip_all, fields(scenario = opts.scenario.as_str(), users = opts.users, seed = opts.seed), err)]
+    #[tracing::instrument(skip_all, fields(scenario = opts.scenario.as_str(), users = opts.users, seed = opts.seed), err(level = "debug"))]
     pub async fn start(&self, opts: RunOptions, seed_if_empty: Option<SeedOptions>) -> AppResult<SimState> {
         opts.validate()?;
         let mut slot = self.slot.lock().await;
@@ -151,7 +151,7 @@ impl Simulator {
         }
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn pause(&self) -> AppResult<SimState> {
         self.change("pause", "paused", true, |run| {
             let mut c = run.shared.lock_control();
@@ -164,7 +164,7 @@ impl Simulator {
         .await
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn resume(&self) -> AppResult<SimState> {
         self.change("resume", "resumed", false, |run| {
             let mut c = run.shared.lock_control();
@@ -177,7 +177,7 @@ impl Simulator {
         .await
     }
 
-    #[tracing::instrument(skip_all, fields(%speed), err)]
+    #[tracing::instrument(skip_all, fields(%speed), err(level = "debug"))]
     pub async fn set_speed(&self, speed: Speed) -> AppResult<SimState> {
         self.change("change its speed", "speed_changed", false, |run| {
             run.shared.lock_control().speed = speed;
@@ -187,7 +187,7 @@ impl Simulator {
     }
 
     /// Switches the running simulation to `scenario` now.
-    #[tracing::instrument(skip_all, fields(scenario = scenario.as_str()), err)]
+    #[tracing::instrument(skip_all, fields(scenario = scenario.as_str()), err(level = "debug"))]
     pub async fn trigger(&self, scenario: ScenarioId) -> AppResult<SimState> {
         self.change("trigger a scenario", "scenario_triggered", false, |run| {
             run.shared.lock_control().triggers.push(scenario);
@@ -230,7 +230,7 @@ impl Simulator {
     }
 
     /// Stops the run and waits for its current tick to end.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn stop(&self) -> AppResult<SimState> {
         let mut slot = self.slot.lock().await;
         let run = Self::active(&mut slot, "stop")?;
@@ -251,7 +251,7 @@ impl Simulator {
     }
 
     /// Stops any run and forgets it (metrics included). Stored data is left alone.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn reset(&self) -> AppResult<SimState> {
         let mut slot = self.slot.lock().await;
         if let Some(run) = slot.as_mut().filter(|r| r.is_active()) {

@@ -1,0 +1,69 @@
+//! A user or venue written a moment ago is known to the recommendation endpoints at once, on
+//! the server that wrote it and on any other: here an app with no follower at all (the engine
+//! hears of no event), as a second server is before its follower reads the event.
+
+use app::{App, AppSettings};
+use domain::Category;
+use domain::user::UserInput;
+use domain::venue::VenueInput;
+use engine::{GroupQuery, GroupStrategy, PeopleQuery, Ranker, VenueQuery};
+
+async fn app_without_follower() -> (App, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("luna.db").display());
+    let app = App::new(store::connect(&url).await.expect("connect sqlite"), AppSettings::default());
+    app.reload_engine().await.expect("load the empty engine");
+    (app, dir)
+}
+
+fn user(handle: &str) -> UserInput {
+    UserInput {
+        handle: handle.into(),
+        name: handle.into(),
+        home_lat: Some(40.73),
+        home_lng: Some(-73.99),
+        ..UserInput::default()
+    }
+}
+
+#[tokio::test]
+async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404() {
+    let (app, _dir) = app_without_follower().await;
+    let (a, b) =
+        (app.create_user(user("just_signed_up")).await.unwrap(), app.create_user(user("her_friend")).await.unwrap());
+    let venue = VenueInput {
+        name: "Just Opened".into(),
+        description: None,
+        category: Category::Bar,
+        cuisine: None,
+        address: None,
+        city: None,
+        lat: 40.731,
+        lng: -73.991,
+        price_level: Some(2),
+        rating: None,
+        capacity: Some(40),
+        tags: Vec::new(),
+        opening_hours: None,
+        timezone: None,
+    };
+    let venue = app.create_venue(venue).await.unwrap();
+    assert!(!app.engine().has_user(a.id), "the engine was not told: this is the case under test");
+
+    for ranker in [Ranker::Default, Ranker::Seed2] {
+        app.recommend_venues(VenueQuery::new(a.id, 10, ranker)).await.expect("venues for a new user");
+    }
+    let people = PeopleQuery { user_id: b.id, venue_id: Some(venue.id), limit: 10, ranker: Ranker::Default };
+    app.recommend_people(people).await.expect("people for a new user and venue");
+    // Named by that query, the venue is in the engine now, and listed.
+    let recs = app.recommend_venues(VenueQuery::new(a.id, 10, Ranker::Seed2)).await.unwrap();
+    assert_eq!(recs.iter().map(|r| r.venue_id).collect::<Vec<_>>(), [venue.id]);
+    app.interested_in_venue(venue.id, a.id).await.expect("who is interested, for a new viewer");
+    let group = GroupQuery::new(vec![a.id, b.id], GroupStrategy::Average, 5);
+    app.recommend_group(group).await.expect("a group of new users");
+
+    // Someone who does not exist is still a 404, after one look at the store.
+    let nobody = uuid::Uuid::now_v7();
+    let err = app.recommend_venues(VenueQuery::new(nobody, 10, Ranker::Default)).await.unwrap_err();
+    assert!(matches!(err, app::AppError::NotFound { entity: "user", .. }), "{err:?}");
+}
