@@ -31,7 +31,7 @@ mod streams;
 mod users;
 mod venues;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
 use axum::Router;
@@ -182,9 +182,32 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let follower = tokio::spawn(auth::follow_admin_token(app.clone(), opts.auth.clone()));
+    let telemetry = app.telemetry.clone();
+    // In-flight requests get their timeout and a little more to finish; then the server stops.
+    let grace = opts.request_timeout + Duration::from_secs(2);
     let service = router_with(app, &opts);
     let service = service.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        telemetry.close_streams();
+        let _ = draining_tx.send(());
+    };
+    let served = axum::serve(listener, service).with_graceful_shutdown(signal).into_future();
+    let deadline = async move {
+        if draining_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let served = tokio::select! {
+        served = served => served,
+        _ = deadline => {
+            tracing::warn!(?grace, "requests still running after the grace period; stopping anyway");
+            Ok(())
+        }
+    };
     follower.abort();
     served
 }

@@ -226,7 +226,9 @@ async fn open(app: &App, channels: Vec<Channel>, resume: Option<Cursor>) -> ApiR
     let feed = Feed::open(app.bus.clone(), channels, resume.as_ref()).await.map_err(bus_error)?;
     let hello = connected(&feed);
     let frames = stream::unfold((feed, permit), next_frame);
-    let frames = stream::once(async move { Ok(hello) }).chain(frames).boxed();
+    // A shutting-down server ends its streams (clients reconnect elsewhere with Last-Event-ID).
+    let frames =
+        stream::once(async move { Ok(hello) }).chain(frames).take_until(app.telemetry.streams_closed()).boxed();
     let keep_alive = KeepAlive::new().interval(app.telemetry.settings.keep_alive).text("keepalive");
     Ok(Sse::new(frames).keep_alive(keep_alive))
 }

@@ -169,6 +169,8 @@ pub struct Telemetry {
     server: String,
     started: Instant,
     subscribers: Arc<AtomicUsize>,
+    /// Set when the server shuts down: open streams end, so draining does not wait on them.
+    closing: tokio::sync::watch::Sender<bool>,
     routes: Mutex<HashMap<String, Route>>,
     events: Mutex<Events>,
     conversions: Mutex<Conversions>,
@@ -187,6 +189,7 @@ impl Telemetry {
             server: uuid::Uuid::now_v7().simple().to_string()[20..].to_string(),
             started: Instant::now(),
             subscribers: Arc::new(AtomicUsize::new(0)),
+            closing: tokio::sync::watch::channel(false).0,
             routes: Mutex::default(),
             events: Mutex::default(),
             conversions: Mutex::new(conversions),
@@ -204,6 +207,19 @@ impl Telemetry {
         let n = n.ok()? + 1;
         metrics::gauge!("luna_sse_subscribers").set(n as f64);
         Some(SubscriberPermit(self.subscribers.clone()))
+    }
+
+    /// Ends every open stream (and any opened later): the server is shutting down.
+    pub fn close_streams(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`Telemetry::close_streams`] was called.
+    pub fn streams_closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.closing.subscribe();
+        async move {
+            let _ = rx.wait_for(|&closing| closing).await;
+        }
     }
 
     pub fn subscribers(&self) -> usize {

@@ -244,6 +244,22 @@ fn serve_answers_the_seed_paths_and_stops_cleanly_on_sigterm() {
 }
 
 #[test]
+fn serve_demo_on_a_city_seeded_elsewhere_learns_from_it() {
+    // As a second server finds the city its peer seeded: no seeding here, and no model file.
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(seed(dir.path(), &[]).status.success());
+    assert!(!dir.path().join("model.bin").exists());
+    let server = Server::start(dir.path(), &["--demo"]);
+    let users = get(&server.base, "/users/");
+    let id = users[0]["id"].as_str().expect("an id").to_string();
+    // Before, it trained on the engine before loading it: a model of nobody, kept for good.
+    let learned = get(&server.base, &format!("/api/v1/recommendations/{id}/venues?ranker=learned&limit=3"));
+    assert_eq!(learned["venues"][0]["reasons"][0]["code"], "learned", "{learned}");
+    assert!(std::fs::metadata(dir.path().join("model.bin")).expect("model file").len() > 1_000);
+    assert!(server.stop().success());
+}
+
+#[test]
 fn plain_serve_never_writes_data_on_its_own() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(dir.path(), &[]);

@@ -150,6 +150,7 @@ pub struct StreamServer {
     pub bus: Arc<TestBus>,
     pub background: Vec<JoinHandle<()>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<JoinHandle<()>>,
 }
 
 impl StreamServer {
@@ -162,7 +163,7 @@ impl StreamServer {
         let address = format!("http://{}", listener.local_addr().expect("address"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let served = app.clone();
-        tokio::spawn(async move {
+        let served = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = rx.await;
             };
@@ -170,7 +171,15 @@ impl StreamServer {
             let _ = api::serve(served, listener, opts, shutdown).await;
         });
         let client = crate::helpers::client_with_token(crate::helpers::ADMIN_TOKEN);
-        StreamServer { address, client, app, bus, background, shutdown: Some(tx) }
+        StreamServer { address, client, app, bus, background, shutdown: Some(tx), served: Some(served) }
+    }
+
+    /// Asks the server to shut down (as SIGTERM does); the handle ends when `api::serve` returns.
+    pub fn shut_down(&mut self) -> JoinHandle<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.served.take().expect("served once")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -301,6 +310,19 @@ pub struct SseClient {
 }
 
 impl SseClient {
+    /// Reads until the stream ends: `true` if it ended (the server closed it) within `WAIT`.
+    pub async fn ended(&mut self) -> bool {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while tokio::time::Instant::now() < deadline {
+            match tokio::time::timeout_at(deadline, self.res.chunk()).await {
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None) | Err(_)) => return true,
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
     pub async fn connect(client: &Client, url: &str, last_event_id: Option<&str>) -> SseClient {
         let mut req = client.get(url).header("accept", "text/event-stream");
         if let Some(id) = last_event_id {

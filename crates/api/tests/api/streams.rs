@@ -20,6 +20,7 @@ crate::on_every_setup!(
     a_slow_subscriber_does_not_hold_back_a_fast_one,
     bad_channels_ids_and_limits_get_the_json_error_shape,
     idle_streams_carry_keep_alive_comments,
+    a_shutting_down_server_ends_its_streams_and_stops,
 );
 
 const USERS: &str = "/api/v1/admin/streams/subscribe/user_actions";
@@ -272,4 +273,17 @@ async fn idle_streams_carry_keep_alive_comments(setup: Setup) {
     let mut sse = s.server.sse("/api/v1/admin/streams/subscribe/bookings", None).await;
     let frame = sse.next_frame().await;
     assert!(frame.comment, "an idle stream sends a keep-alive comment: {frame:?}");
+}
+
+async fn a_shutting_down_server_ends_its_streams_and_stops(setup: Setup) {
+    let mut s = spawn(setup, quick_live()).await.expect("server");
+    let mut sse = s.server.sse(USERS, None).await;
+    let mut other = s.server.sse("/api/v1/admin/streams/subscribe-all", None).await;
+    let served = s.server.shut_down();
+    // Before, draining waited on the open streams for ever (QA: alive 90 s after SIGTERM).
+    tokio::time::timeout(std::time::Duration::from_secs(5), served)
+        .await
+        .expect("the server stopped with streams open")
+        .expect("serve task");
+    assert!(sse.ended().await && other.ended().await, "both streams were ended by the server");
 }

@@ -52,7 +52,16 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     let (auth, fresh_admin_token) = super::auth::server_auth(&app, &settings).await?;
     if args.demo {
         let opts = super::seed::demo_options(&settings, false);
-        let report = app.seed_demo(opts).await.map_err(|e| anyhow::anyhow!("seeding the demo city: {e}"))?;
+        let report = match app.seed_demo(opts).await {
+            Ok(report) => report,
+            // Another server started on the same empty database at the same moment and seeded
+            // it first: its city is the demo city.
+            Err(app::AppError::Conflict { .. }) if app.store.counts().await.is_ok_and(|c| c.users > 0) => {
+                tracing::info!("another server seeded the demo city first");
+                app::seed::SeedReport::default()
+            }
+            Err(e) => anyhow::bail!("seeding the demo city: {e}"),
+        };
         if report.seeded {
             tracing::info!(
                 users = report.users,
@@ -63,13 +72,17 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         } else {
             tracing::info!("database already has data; demo seeding skipped");
         }
-        train_demo_model(&app, &settings).await?;
     }
 
     // Follow the bus before loading, so no event between the scan and the swap is missed.
     let background = app.start_background();
     tracing::info!("loading the recommendation engine");
     app.reload_engine().await.map_err(|e| anyhow::anyhow!("loading the recommendation engine: {e}"))?;
+    if args.demo {
+        // On the loaded engine: seeding builds one, but a server that found the city already
+        // seeded (by another server) has none until now.
+        train_demo_model(&app, &settings).await?;
+    }
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
         .with_context(|| format!("binding {} (is another server running there?)", settings.bind))?;
@@ -98,23 +111,27 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Gives the demo a learned ranker: trains the BPR model on the demo city when no model file
-/// exists yet (`luna train` does the same on any data), so the `learned` ranker and the
-/// default ranker's learned signal work from the first start.
+/// Gives the demo a learned ranker: trains the BPR model on the loaded engine when no model
+/// file exists yet (`luna train` does the same on any data), saves it and puts it to use, so
+/// the `learned` ranker and the default ranker's learned signal work from the first start.
+/// Nothing to learn from (no interactions) leaves no file, as `luna train` refuses to write one.
 async fn train_demo_model(app: &app::App, settings: &Settings) -> anyhow::Result<()> {
     let path = settings.model_path();
-    if path.exists() {
+    let engine = app.engine();
+    if path.exists() || engine.stats().user_venue_pairs == 0 {
         return Ok(());
     }
     tracing::info!(path = %path.display(), "training the learned model on the demo city");
-    let engine = app.engine();
-    let model = tokio::task::spawn_blocking(move || engine::train_bpr(&engine, &engine::TrainConfig::default()))
+    let trained = engine.clone();
+    let model = tokio::task::spawn_blocking(move || engine::train_bpr(&trained, &engine::TrainConfig::default()))
         .await
         .context("training task")?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     model.save(&path).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    engine.set_model(&model);
+    tracing::info!(path = %path.display(), users = model.users.len(), "learned model loaded");
     Ok(())
 }
 
