@@ -209,13 +209,7 @@ impl<'a> ScoreCtx<'a> {
             if parts > 0 {
                 f.preference = sum / f64::from(parts);
             }
-            if matches!(row.category, Category::Restaurant | Category::Cafe | Category::Bar) {
-                f.dietary_ok = p
-                    .dietary
-                    .iter()
-                    .zip(&self.dietary_tags)
-                    .all(|(need, &tags)| TagVocab::any(tags, need, row.tags, &row.tags_h));
-            }
+            f.dietary_ok = self.dietary_ok(row);
         }
         let tc = row.cuisine_h.and_then(|c| self.taste_cuisine.get(&c)).copied().unwrap_or(0.0);
         f.taste = 0.6 * tc + 0.4 * self.taste_category[cat_index(row.category)];
@@ -232,6 +226,17 @@ impl<'a> ScoreCtx<'a> {
         f.popularity = if pop_scale > 0.0 { (1.0 + f64::from(pos)).ln() / pop_scale } else { 0.0 };
         f.rating = dynamic.rating;
         f
+    }
+
+    /// Whether a venue serves every dietary need of the user (only places to eat and drink can
+    /// fail).
+    fn dietary_ok(&self, row: &VenueRow) -> bool {
+        let Some(p) = &self.user.prefs else { return true };
+        !matches!(row.category, Category::Restaurant | Category::Cafe | Category::Bar)
+            || p.dietary
+                .iter()
+                .zip(&self.dietary_tags)
+                .all(|(need, &tags)| TagVocab::any(tags, need, row.tags, &row.tags_h))
     }
 
     /// Scores candidates under a ranker (normalising trend and model over the set).
@@ -480,7 +485,7 @@ pub(crate) fn recommend(
     let filter = Filter::for_user(st, q, user, origin);
     let mut ctx = ScoreCtx::new(st, s, u, user, filter, now, time);
     let cands = if q.ranker == Ranker::Popularity {
-        popular_candidates(st, s, &ctx.filter, q.limit)
+        popular_candidates(st, s, &ctx, q.limit)
     } else {
         candidates(st, s, user, &ctx.filter, &ctx.friends)
     };
@@ -526,12 +531,18 @@ fn single_signal(ranker: Ranker, c: &Scored) -> (Vec<Reason>, String) {
     (vec![Reason { code: code.into(), label: label.into(), contribution: c.score }], sentence(&parts))
 }
 
-/// The most popular venues passing the filters within reach (radius, or the default radius).
-fn popular_candidates(st: &State, s: &EngineSettings, f: &Filter, limit: usize) -> Vec<u32> {
+/// The most popular venues passing the filters within reach (radius, or the default radius),
+/// and the user's dietary needs when those are a hard filter (scoring would drop them, leaving
+/// fewer than `limit`).
+fn popular_candidates(st: &State, s: &EngineSettings, ctx: &ScoreCtx<'_>, limit: usize) -> Vec<u32> {
+    let f = &ctx.filter;
     let radius = f.radius_km.or(f.origin.map(|_| s.candidates.default_radius_km));
     let ok = |v: u32| {
-        st.live_venue(v)
-            .is_some_and(|row| f.passes(st, v, row) && radius.is_none_or(|r| f.distance(row).is_none_or(|d| d <= r)))
+        st.live_venue(v).is_some_and(|row| {
+            f.passes(st, v, row)
+                && radius.is_none_or(|r| f.distance(row).is_none_or(|d| d <= r))
+                && (!ctx.s.dietary_hard || ctx.dietary_ok(row))
+        })
     };
     let mut out: Vec<u32> = st.delta.venues.keys().copied().filter(|&v| ok(v)).collect();
     let want = limit * 2;

@@ -237,12 +237,18 @@ fn dietary_needs_filter_food_venues_without_them() {
         (0..200).filter(|&u| st.user(u).unwrap().prefs.as_ref().is_some_and(|p| !p.dietary.is_empty())).collect();
     assert!(!vegan.is_empty());
     for u in vegan {
-        let mut q = VenueQuery::new(st.user(u).unwrap().id, 20, Ranker::Default);
-        q.now = Some(t0());
-        for r in e.recommend_venues(&q).unwrap() {
-            if matches!(r.venue.category, Category::Restaurant | Category::Cafe) {
-                let v = st.venue(st.venue_idx(&r.venue_id).unwrap()).unwrap();
-                assert!(v.tags_h.contains(&crate::util::tag_hash("vegan_options")));
+        // Every ranker, and a full list at any limit: popularity took twice the limit from the
+        // most popular venues and then dropped those failing the needs (QA: 0 of 5 asked).
+        for (ranker, limit) in [(Ranker::Default, 20), (Ranker::Popularity, 1), (Ranker::Popularity, 5)] {
+            let mut q = VenueQuery::new(st.user(u).unwrap().id, limit, ranker);
+            q.now = Some(t0());
+            let recs = e.recommend_venues(&q).unwrap();
+            assert_eq!(recs.len(), limit, "{ranker:?}");
+            for r in recs {
+                if matches!(r.venue.category, Category::Restaurant | Category::Cafe) {
+                    let v = st.venue(st.venue_idx(&r.venue_id).unwrap()).unwrap();
+                    assert!(v.tags_h.contains(&crate::util::tag_hash("vegan_options")), "{ranker:?}");
+                }
             }
         }
     }
@@ -439,4 +445,31 @@ fn opening_hours_are_said_for_the_time_asked_about_and_no_two_reasons_read_alike
     assert!(!now.is_empty() && now.iter().all(|l| l == "open now" || l == "closed now"), "{now:?}");
     let later = context_labels(Some(t0() + chrono::Duration::days(3)));
     assert!(!later.is_empty() && later.iter().all(|l| l == "open then" || l == "closed at that time"), "{later:?}");
+}
+
+#[test]
+fn popularity_fills_its_list_with_venues_that_meet_dietary_needs() {
+    // The five most popular venues are restaurants without vegan options; a vegan asks for two.
+    let mut b = EngineBuilder::default();
+    b.add_user(&user(1, Some((40.0, -74.0))), Some(&prefs(&[], &["vegan"])));
+    for u in 2..=7 {
+        b.add_user(&user(u, Some((40.0, -74.0))), None);
+    }
+    for v in 11..=15 {
+        b.add_venue(&venue(v, 40.0, -74.0 + v as f64 * 0.001, Category::Restaurant, Some("steak")));
+        for u in 2..=7 {
+            b.add_interaction(&ix(u, v, T::Like, 0, 60));
+        }
+    }
+    for v in 16..=17 {
+        let mut green = venue(v, 40.0, -74.02, Category::Restaurant, Some("salad"));
+        green.tags = vec!["vegan_options".into()];
+        b.add_venue(&green);
+        b.add_interaction(&ix(2, v, T::Like, 0, 60));
+    }
+    let e = b.build();
+    let mut q = VenueQuery::new(id(1), 2, Ranker::Popularity);
+    q.now = Some(t0());
+    let got: Vec<uuid::Uuid> = e.recommend_venues(&q).unwrap().into_iter().map(|r| r.venue_id).collect();
+    assert_eq!(got, [id(16), id(17)]);
 }
