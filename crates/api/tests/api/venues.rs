@@ -15,6 +15,7 @@ crate::on_every_backend!(
     bad_search_parameters_are_refused_naming_the_parameter,
     a_venue_can_be_updated_and_deleted,
     a_venue_with_an_upcoming_booking_is_deleted_only_with_force,
+    capacity_cannot_go_below_the_seats_booked_ahead,
 );
 
 fn venue(name: &str, category: &str, lat: f64, lng: f64, price: i64, extra: Value) -> Value {
@@ -181,4 +182,28 @@ async fn a_venue_with_an_upcoming_booking_is_deleted_only_with_force(app: &TestA
     expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
     let c = app.counts().await;
     assert_eq!((c.venues, c.bookings), (0, 0));
+}
+
+async fn capacity_cannot_go_below_the_seats_booked_ahead(app: &TestApp) {
+    let ann = app.create_user(seed_user("ann")).await["id"].as_str().expect("id").to_string();
+    let body = venue("Small", "bar", 40.73, -73.99, 2, json!({"capacity": 10}));
+    let v = app.create_venue(body).await["id"].as_str().expect("id").to_string();
+    for hour in [19, 20] {
+        // Overlapping stays: 3 + 3 seats at 20:00.
+        let body = json!({"venue_id": v, "booking_time": in_two_days_at(hour), "party_size": 3});
+        expect_json(app.post(&format!("/api/v1/bookings/{ann}/create"), &body).await, StatusCode::CREATED).await;
+    }
+    let path = format!("/venues/{v}");
+    // Before, the PATCH went through and /admin/check reported the slot overbooked.
+    let refused = expect_error(
+        app.patch(&path, &json!({"capacity": 5})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        Some("capacity"),
+    )
+    .await;
+    assert!(refused["error"]["message"].as_str().unwrap_or_default().contains("hold 6 seats"), "{refused}");
+    assert_eq!(app.get_json(&path, StatusCode::OK).await["capacity"], 10, "nothing written");
+    assert_eq!(app.patch(&path, &json!({"capacity": 6})).await.status(), StatusCode::OK);
+    assert_eq!(app.patch(&path, &json!({"capacity": 40})).await.status(), StatusCode::OK);
 }

@@ -176,6 +176,9 @@ fn push_filters(b: &mut SqlBuilder, query: &VenueQuery) {
 }
 
 pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePatch) -> StoreResult<Venue> {
+    if let Some(capacity) = patch.capacity {
+        check_capacity(c, id, capacity).await?;
+    }
     fn set(b: &mut SqlBuilder, column: &str, value: Arg) {
         b.push(", ").push(column).push(" = ").bind(value);
     }
@@ -226,6 +229,29 @@ pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePa
     let venue = row.ok_or_else(|| StoreError::not_found("venue", id))?.into_domain()?;
     record(c, &DomainEvent::VenueUpdated(venue.clone())).await?;
     Ok(venue)
+}
+
+/// A venue's capacity may not go below the seats its bookings hold at the busiest moment from
+/// now on (`Conflict` naming `capacity`): those people have tables. Under the venue's lock, so no
+/// booking slips in between.
+async fn check_capacity<C: Conn>(c: &mut C, id: VenueId, capacity: i32) -> StoreResult<()> {
+    let current = super::seats::lock_venue(c, id).await?;
+    if capacity >= current {
+        return Ok(());
+    }
+    let from = now();
+    let far = from + chrono::Duration::days(2 * domain::booking::MAX_DAYS_AHEAD);
+    let bookings = super::bookings::holding(c, id, from, far).await?;
+    let holds: Vec<_> = bookings.iter().map(super::bookings::hold_of).collect();
+    let peak = domain::inventory::peak_seats(&holds, from, far);
+    if peak > capacity {
+        let message = format!(
+            "bookings hold {peak} seats at the busiest moment ahead: the capacity cannot go below that (cancel \
+             bookings first)"
+        );
+        return Err(StoreError::conflict(message, Some("capacity")));
+    }
+    Ok(())
 }
 
 /// Deletes a venue with its history, as of `now`. Bookings that have not started yet and plans
