@@ -315,7 +315,12 @@ async fn check_invariants(
     if grown == expected {
         println!("counts        ok (+{} interactions, +{} bookings stored = the 201s)", grown.0, grown.1);
     } else {
-        println!("counts        FAILED: stored +{grown:?} (interactions, bookings), 201s {expected:?}");
+        let why = if grown.0 > expected.0 || grown.1 > expected.1 {
+            " (more stored than this load wrote: was something else writing, another bench or the simulator?)"
+        } else {
+            ""
+        };
+        println!("counts        FAILED: stored +{grown:?} (interactions, bookings), 201s {expected:?}{why}");
         ok = false;
     }
     Ok(ok)
