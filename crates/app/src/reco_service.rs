@@ -99,28 +99,41 @@ impl App {
     async fn ask_engine<T>(&self, query: impl Fn(&engine::Engine) -> Result<T, EngineError>) -> AppResult<T> {
         let mut loaded = 0;
         loop {
-            let engine = self.engine();
-            let event = match query(&engine) {
-                Err(EngineError::UnknownUser(id)) if loaded < CATCH_UP_ROWS => {
-                    let user = self.store.get_user(id).await?;
-                    let preferences = match self.store.get_preferences(id).await {
-                        Ok(p) => Some(p),
-                        Err(store::StoreError::NotFound { .. }) => None,
-                        Err(e) => return Err(e.into()),
-                    };
-                    engine.apply(&DomainEvent::UserCreated(user));
-                    preferences.map(|preferences| DomainEvent::PreferencesUpdated { user_id: id, preferences })
-                }
-                Err(EngineError::UnknownVenue(id)) if loaded < CATCH_UP_ROWS => {
-                    Some(DomainEvent::VenueCreated(self.store.get_venue(id).await?))
-                }
+            match query(&self.engine()) {
+                Err(EngineError::UnknownUser(id)) if loaded < CATCH_UP_ROWS => self.catch_up_user(id).await?,
+                Err(EngineError::UnknownVenue(id)) if loaded < CATCH_UP_ROWS => self.catch_up_venue(id).await?,
                 answer => return answer.map_err(engine_error),
-            };
-            if let Some(event) = event {
-                engine.apply(&event);
             }
             loaded += 1;
         }
+    }
+
+    /// Loads a user the engine does not know from the store (`NotFound` if the store has none
+    /// either). Applied only if still unknown, so what the follower applied meanwhile stands;
+    /// and looked up again after, so a deletion that slipped in between is applied too.
+    async fn catch_up_user(&self, id: UserId) -> AppResult<()> {
+        let user = self.store.get_user(id).await?;
+        let mut events = vec![DomainEvent::UserCreated(user)];
+        match self.store.get_preferences(id).await {
+            Ok(preferences) => events.push(DomainEvent::PreferencesUpdated { user_id: id, preferences }),
+            Err(store::StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if self.engine().apply_if_unknown(&events) && self.store.get_user(id).await.is_err() {
+            self.engine().apply(&DomainEvent::UserDeleted { user_id: id });
+        }
+        Ok(())
+    }
+
+    /// [`App::catch_up_user`] for a venue.
+    async fn catch_up_venue(&self, id: VenueId) -> AppResult<()> {
+        let venue = self.store.get_venue(id).await?;
+        if self.engine().apply_if_unknown(&[DomainEvent::VenueCreated(venue)])
+            && self.store.get_venue(id).await.is_err()
+        {
+            self.engine().apply(&DomainEvent::VenueDeleted { venue_id: id });
+        }
+        Ok(())
     }
 
     /// Venues for a user, ranked by the query's ranker.
@@ -178,7 +191,7 @@ impl App {
     pub async fn update_location(&self, user_id: UserId, lat: f64, lng: f64) -> AppResult<()> {
         domain::LatLng::parse(lat, lng, "lat", "lng")?;
         let at = self.now();
-        self.engine().set_location(user_id, lat, lng, at).map_err(engine_error)?;
+        self.ask_engine(|e| e.set_location(user_id, lat, lng, at)).await?;
         let data = domain::Payload::of(&LocationUpdate { user_id, lat, lng, at }).unwrap_or_default();
         let publish = bus::Publish {
             channel: Channel::UserActions,

@@ -62,6 +62,9 @@ async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404() {
     let group = GroupQuery::new(vec![a.id, b.id], GroupStrategy::Average, 5);
     app.recommend_group(group).await.expect("a group of new users");
 
+    let c = app.create_user(user("on_the_move")).await.unwrap();
+    app.update_location(c.id, 40.74, -73.98).await.expect("a new user's live location");
+
     // Someone who does not exist is still a 404, after one look at the store.
     let nobody = uuid::Uuid::now_v7();
     let err = app.recommend_venues(VenueQuery::new(nobody, 10, Ranker::Default)).await.unwrap_err();

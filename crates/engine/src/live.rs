@@ -30,6 +30,28 @@ impl Engine {
         changed
     }
 
+    /// Applies a user's or venue's creation (with the events that follow it, such as the user's
+    /// preferences) only if the engine does not know that user or venue yet: a row read from the
+    /// store to catch up must not overwrite what the follower applied meanwhile. Returns whether
+    /// it applied them.
+    pub fn apply_if_unknown(&self, events: &[DomainEvent]) -> bool {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let known = match events.first() {
+            Some(DomainEvent::UserCreated(u)) => self.state.load().user_idx(&u.id).is_some(),
+            Some(DomainEvent::VenueCreated(v)) => self.state.load().venue_idx(&v.id).is_some(),
+            _ => return false,
+        };
+        if known {
+            return false;
+        }
+        let mut st = (**self.state.load()).clone();
+        for e in events {
+            apply_to(&mut st, e, self.settings.people.new_friend_strength);
+        }
+        self.publish(st);
+        true
+    }
+
     /// Applies several events with one swap at the end (cheaper for bursts).
     pub fn apply_all<'a>(&self, events: impl IntoIterator<Item = &'a DomainEvent>) -> usize {
         let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());

@@ -260,6 +260,31 @@ fn serve_demo_on_a_city_seeded_elsewhere_learns_from_it() {
 }
 
 #[test]
+fn sigterm_stops_a_server_with_an_open_stream_and_a_simulation_running() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), &["--demo"]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let stream = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let start = serde_json::json!({"speed": "max", "users": 200, "seed": 3});
+        let url = format!("{}/api/v1/simulation/start", server.base);
+        let r = client.post(url).bearer_auth(ADMIN).json(&start).send().await.expect("start");
+        assert!(r.status().is_success(), "simulation start -> {}", r.status());
+        // The dashboard's stream, open while the server is told to stop.
+        let url = format!("{}/api/v1/admin/streams/subscribe-all", server.base);
+        let res = client.get(url).bearer_auth(ADMIN).send().await.expect("stream");
+        assert!(res.status().is_success());
+        res
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    // Before, the open stream kept it serving. (The simulation keeps writing: the last outbox
+    // flush is bounded too.)
+    let status = server.stop();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+    drop(stream);
+}
+
+#[test]
 fn plain_serve_never_writes_data_on_its_own() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(dir.path(), &[]);

@@ -86,7 +86,9 @@ impl Executor<'_> {
                 (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
             }
             // Two users who asked each other in the same minute: the store keeps the first.
-            Err(e @ AppError::Conflict { .. }) if matches!(action, Action::SendFriendRequest { .. }) => {
+            Err(e @ AppError::Conflict { .. })
+                if matches!(action, Action::SendFriendRequest { .. }) && e.to_string().contains("is pending") =>
+            {
                 (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
             }
             Err(e) => (Outcome::Failed(e.to_string()), Effect::None),

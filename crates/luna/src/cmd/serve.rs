@@ -56,8 +56,11 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
             Ok(report) => report,
             // Another server started on the same empty database at the same moment and seeded
             // it first: its city is the demo city.
-            Err(app::AppError::Conflict { .. }) if app.store.counts().await.is_ok_and(|c| c.users > 0) => {
-                tracing::info!("another server seeded the demo city first");
+            Err(app::AppError::Conflict { .. })
+                if app.store.counts().await.is_ok_and(|c| c.users > 0 || c.venues > 0) =>
+            {
+                tracing::info!("another server is seeding the demo city; waiting for it to finish");
+                wait_until_still(&app).await?;
                 app::seed::SeedReport::default()
             }
             Err(e) => anyhow::bail!("seeding the demo city: {e}"),
@@ -101,9 +104,11 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     for task in background {
         task.abort();
     }
-    // Publish what the last requests committed; anything left waits in the outbox for next start.
+    // Publish what the last requests committed, for a few seconds at most (a simulation still
+    // running keeps writing); anything left waits in the outbox for the next start.
+    let flush_until = std::time::Instant::now() + Duration::from_secs(5);
     while let Ok(n) = app::relay::relay_once(&app.store, &app.bus).await {
-        if n == 0 {
+        if n == 0 || std::time::Instant::now() > flush_until {
             break;
         }
     }
@@ -129,9 +134,29 @@ async fn train_demo_model(app: &app::App, settings: &Settings) -> anyhow::Result
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    model.save(&path).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
-    engine.set_model(&model);
+    // Whole or not at all: another server on this data dir may read it.
+    let partial = path.with_extension("partial");
+    model.save(&partial).map_err(|e| anyhow::anyhow!("writing {}: {e}", partial.display()))?;
+    std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
+    // The engine in use now (a reload may have replaced the one trained on).
+    app.engine().set_model(&model);
     tracing::info!(path = %path.display(), users = model.users.len(), "learned model loaded");
+    Ok(())
+}
+
+/// Waits until the database's counts stop changing for two seconds (another server finishing
+/// its seeding), for ten minutes at most.
+async fn wait_until_still(app: &app::App) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    let mut last = None;
+    let mut still = 0;
+    while still < 4 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let c = app.store.counts().await.map_err(|e| anyhow::anyhow!("reading the database: {e}"))?;
+        let now = (c.users, c.venues, c.interactions, c.social_edges, c.bookings);
+        still = if last == Some(now) { still + 1 } else { 0 };
+        last = Some(now);
+    }
     Ok(())
 }
 

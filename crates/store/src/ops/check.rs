@@ -79,7 +79,10 @@ pub(crate) async fn check_invariants<C: Conn>(c: &mut C) -> StoreResult<Vec<Viol
 }
 
 /// Holding bookings (pending or confirmed): no venue holds more seats than it has at any
-/// instant, and each party counts its organizer and every group member.
+/// instant, and each party counts its organizer and every group member. Stays that ended before
+/// the venue's last change are left out of the seat count: its capacity may have been larger
+/// then (a venue cannot be made smaller than what is booked ahead, but evenings already over
+/// were seated under the old capacity).
 async fn booking_violations<C: Conn>(c: &mut C) -> StoreResult<Vec<Violation>> {
     let sql = Sql::new(concat!(
         "SELECT ",
@@ -88,12 +91,17 @@ async fn booking_violations<C: Conn>(c: &mut C) -> StoreResult<Vec<Violation>> {
     ));
     let rows: Vec<BookingRow> = c.fetch_all(sql).await?;
     let bookings = decode(rows)?;
-    let capacities: Vec<(Uuid, i32)> = c.fetch_all(Sql::new("SELECT id, capacity FROM venues")).await?;
-    let capacities: HashMap<Uuid, i32> = capacities.into_iter().collect();
+    let venues: Vec<(Uuid, i32, domain::Timestamp)> =
+        c.fetch_all(Sql::new("SELECT id, capacity, updated_at FROM venues")).await?;
+    let capacities: HashMap<Uuid, i32> = venues.iter().map(|&(id, cap, _)| (id, cap)).collect();
+    let changed: HashMap<Uuid, domain::Timestamp> = venues.iter().map(|&(id, _, at)| (id, at)).collect();
     let mut out = Vec::new();
     let mut holds: HashMap<Uuid, Vec<Hold>> = HashMap::new();
     for b in &bookings {
-        holds.entry(b.venue_id).or_default().push(hold_of(b));
+        let hold = hold_of(b);
+        if changed.get(&b.venue_id).is_none_or(|&at| hold.end > at) {
+            holds.entry(b.venue_id).or_default().push(hold);
+        }
         if b.party_size <= b.group_members.len() as i32 {
             let detail =
                 format!("booking {}: party of {} with {} group members", b.id, b.party_size, b.group_members.len());
