@@ -59,12 +59,15 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
             Err(app::AppError::Conflict { .. })
                 if app.store.counts().await.is_ok_and(|c| c.users > 0 || c.venues > 0) =>
             {
-                tracing::info!("another server is seeding the demo city; waiting for it to finish");
-                wait_until_still(&app).await?;
                 app::seed::SeedReport::default()
             }
             Err(e) => anyhow::bail!("seeding the demo city: {e}"),
         };
+        if !report.seeded {
+            // Another server may be seeding it right now (found mid-way, or that server won the
+            // race): load the whole city, not part of it, and learn from all of it.
+            wait_until_still(&app).await?;
+        }
         if report.seeded {
             tracing::info!(
                 users = report.users,
@@ -144,13 +147,13 @@ async fn train_demo_model(app: &app::App, settings: &Settings) -> anyhow::Result
     Ok(())
 }
 
-/// Waits until the database's counts stop changing for two seconds (another server finishing
-/// its seeding), for ten minutes at most.
+/// Waits until the database's counts stop changing for a second (another server finishing its
+/// seeding), for a minute at most (a simulation elsewhere may keep writing).
 async fn wait_until_still(app: &app::App) -> anyhow::Result<()> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let mut last = None;
     let mut still = 0;
-    while still < 4 && std::time::Instant::now() < deadline {
+    while still < 2 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let c = app.store.counts().await.map_err(|e| anyhow::anyhow!("reading the database: {e}"))?;
         let now = (c.users, c.venues, c.interactions, c.social_edges, c.bookings);
