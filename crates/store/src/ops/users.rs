@@ -142,6 +142,13 @@ pub(crate) async fn create_user<C: Conn>(c: &mut C, new: NewUser) -> StoreResult
         created_at: at,
         updated_at: at,
     };
+    // Named first on both backends when the email is taken too (each database checks its
+    // unique indexes in its own order); the index still settles a race.
+    let taken: Option<(i32,)> =
+        c.fetch_optional(Sql::new("SELECT 1 FROM users WHERE handle = $1").bind(user.handle.as_str())).await?;
+    if taken.is_some() {
+        return Err(StoreError::conflict("handle is already taken", Some("handle")));
+    }
     let mut sql = Sql::new(concat!(
         "INSERT INTO users (",
         user_columns!(),

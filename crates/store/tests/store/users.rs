@@ -41,6 +41,14 @@ async fn a_taken_handle_is_a_conflict_naming_handle(store: DynStore) {
     let err = store.create_user(new_user("bob")).await.unwrap_err();
     assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "handle"), "{err:?}");
     assert_eq!(store.counts().await.unwrap().users, 1);
+    // Handle and email both taken: handle is named on both backends (QA: PostgreSQL named the
+    // handle, SQLite the email).
+    let mut taken = new_user("dora");
+    taken.email = Some("dora@example.com".into());
+    store.create_user(taken.clone()).await.unwrap();
+    taken.id = uuid::Uuid::now_v7();
+    let err = store.create_user(taken).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "handle"), "{err:?}");
 }
 
 async fn a_taken_email_is_a_conflict_naming_email_but_many_users_may_have_none(store: DynStore) {
