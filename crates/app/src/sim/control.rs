@@ -222,6 +222,10 @@ impl Simulator {
             if tokio::time::timeout(SETTLE, settled).await.is_err() {
                 tracing::warn!("the simulation runner did not park within {SETTLE:?} of a pause");
             }
+            // It ended (its duration ran out) before it could park: nothing is running to change.
+            if !run.is_active() {
+                return Err(AppError::conflict(format!("the simulation ended before it could {what}")));
+            }
         }
         let state = run.state();
         drop(slot);
