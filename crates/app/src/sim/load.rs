@@ -1,9 +1,10 @@
 //! Loads a run's [`World`] from the store: every venue, the first `max_users` users with a
 //! persona in id order (the generated city's users, which `/admin/stats` counts as simulated;
 //! people who sign up through the API have none unless they give one, and are not acted for),
-//! the friendships among them and the friend requests pending between them. A data set without personas (an import) is simulated as it
-//! is: its first `max_users` users, each given a persona drawn from their id. Read-only; a few bulk scans, or one friend list per
-//! user when only a small share of a large city is simulated.
+//! the friendships among them and the friend requests pending between them. A data set without
+//! personas (an import) is simulated as it is: its first `max_users` users, each given a persona
+//! drawn from their id. Read-only; a few bulk scans, or one friend list per user when only a
+//! small share of a large city is simulated.
 
 use std::collections::HashMap;
 
@@ -69,8 +70,9 @@ pub async fn load_world(app: &App, max_users: usize) -> AppResult<World> {
             break;
         }
     }
-    link_friends(app, &mut users).await?;
-    let pending = pending_requests(app, &users).await?;
+    let index: HashMap<_, u32> = users.iter().enumerate().map(|(i, u)| (u.id, i as u32)).collect();
+    link_friends(app, &mut users, &index).await?;
+    let pending = pending_requests(app, &index).await?;
     let mut world = World::new(users, venues);
     world.pending_requests = pending;
     Ok(world)
@@ -78,8 +80,7 @@ pub async fn load_world(app: &App, max_users: usize) -> AppResult<World> {
 
 /// The friend requests pending between active users (from, to, request), oldest first, so the
 /// run neither asks again where a request waits nor forgets to answer it.
-async fn pending_requests(app: &App, users: &[SimUser]) -> AppResult<Vec<(u32, u32, domain::Id)>> {
-    let index: HashMap<_, u32> = users.iter().enumerate().map(|(i, u)| (u.id, i as u32)).collect();
+async fn pending_requests(app: &App, index: &HashMap<domain::UserId, u32>) -> AppResult<Vec<(u32, u32, domain::Id)>> {
     let (mut out, mut after) = (Vec::new(), None);
     loop {
         let page = app.store.scan_pending_friend_requests(after, PAGE).await?;
@@ -96,8 +97,7 @@ async fn pending_requests(app: &App, users: &[SimUser]) -> AppResult<Vec<(u32, u
 }
 
 /// Fills in each user's friends among the active users, strongest first.
-async fn link_friends(app: &App, users: &mut [SimUser]) -> AppResult<()> {
-    let index: HashMap<_, u32> = users.iter().enumerate().map(|(i, u)| (u.id, i as u32)).collect();
+async fn link_friends(app: &App, users: &mut [SimUser], index: &HashMap<domain::UserId, u32>) -> AppResult<()> {
     let total = app.store.counts().await?.users as usize;
     let is_friend = |t: RelationshipType| matches!(t, RelationshipType::Friend | RelationshipType::Mutual);
     if users.len() * 4 >= total {

@@ -63,11 +63,6 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
             }
             Err(e) => anyhow::bail!("seeding the demo city: {e}"),
         };
-        if !report.seeded {
-            // Another server may be seeding it right now (found mid-way, or that server won the
-            // race): load the whole city, not part of it, and learn from all of it.
-            wait_until_still(&app).await?;
-        }
         if report.seeded {
             tracing::info!(
                 users = report.users,
@@ -77,6 +72,9 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
             );
         } else {
             tracing::info!("database already has data; demo seeding skipped");
+            // Another server may be seeding it right now (found mid-way, or that server won the
+            // race): load the whole city, not part of it, and learn from all of it.
+            wait_until_still(&app).await?;
         }
     }
 
@@ -134,13 +132,7 @@ async fn train_demo_model(app: &app::App, settings: &Settings) -> anyhow::Result
     let model = tokio::task::spawn_blocking(move || engine::train_bpr(&trained, &engine::TrainConfig::default()))
         .await
         .context("training task")?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    // Whole or not at all: another server on this data dir may read it.
-    let partial = path.with_extension("partial");
-    model.save(&partial).map_err(|e| anyhow::anyhow!("writing {}: {e}", partial.display()))?;
-    std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
+    super::train::save_model(&model, &path)?;
     // The engine in use now (a reload may have replaced the one trained on).
     app.engine().set_model(&model);
     tracing::info!(path = %path.display(), users = model.users.len(), "learned model loaded");

@@ -76,10 +76,18 @@ pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> 
     .context("training task")?;
     bar.finish();
     let out = args.out.unwrap_or_else(|| settings.model_path());
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    model.save(&out).map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
+    save_model(&model, &out)?;
     println!("Model with {} users and {} venues written to {}", model.users.len(), model.venues.len(), out.display());
     Ok(())
+}
+
+/// Writes a model file whole or not at all (a temporary file, then a rename): a server may read
+/// it meanwhile.
+pub(crate) fn save_model(model: &engine::MfModel, path: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let partial = path.with_extension("partial");
+    model.save(&partial).map_err(|e| anyhow::anyhow!("writing {}: {e}", partial.display()))?;
+    std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))
 }
