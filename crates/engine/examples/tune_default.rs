@@ -50,6 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "w_social",
         "social_scale",
         "w_learned",
+        "w_neighbours",
         "w_popularity",
         "w_rating",
         "personal_distance_factor",

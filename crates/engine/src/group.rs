@@ -67,6 +67,7 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
         rows[0],
         &Filter::from_query(st, &base, centroid),
         &first_friends,
+        &FastMap::default(),
     ));
     let mut per_member = s.clone();
     per_member.candidates.spatial = (s.candidates.spatial / rows.len()).max(20);
@@ -74,7 +75,14 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
     per_member.candidates.friends = 10;
     for (r, loc) in rows.iter().zip(&locs) {
         let friends = crate::venues::friend_signal(st, r);
-        cands.extend(crate::venues::candidates(st, &per_member, r, &Filter::from_query(st, &base, *loc), &friends));
+        cands.extend(crate::venues::candidates(
+            st,
+            &per_member,
+            r,
+            &Filter::from_query(st, &base, *loc),
+            &friends,
+            &FastMap::default(),
+        ));
     }
     cands.sort_unstable();
     cands.dedup();

@@ -28,8 +28,9 @@
 //!   demotion and diversity, with weights in [`RankerSettings`] (see `venues::default`).
 //! - `popularity` and `learned`: single-signal baselines for evaluation.
 //!
-//! The learned model is BPR matrix factorisation ([`train_bpr`]); [`eval`] measures every
-//! ranker on a time split of an interaction log.
+//! The learned model is BPR matrix factorisation ([`train_bpr`]) and, computed when a model is
+//! loaded, item-to-item neighbours (venues engaged with by the same people; `neighbours`);
+//! [`eval`] measures every ranker on a time split of an interaction log.
 
 mod builder;
 mod engine;
@@ -41,6 +42,7 @@ mod ingest;
 mod live;
 pub mod map;
 pub mod model;
+mod neighbours;
 mod people;
 #[cfg(test)]
 mod property_tests;

@@ -77,9 +77,12 @@ impl Engine {
 
     /// Loads a learned model (swapped in atomically; the next query uses it).
     pub fn set_model(&self, model: &MfModel) {
+        // Mapping the model and finding its item neighbours takes seconds at a million users:
+        // done on the state as it stands, outside the writers' lock, so writes go on meanwhile.
+        let loaded = Arc::new(LoadedModel::new(model, &self.state.load()));
         let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut st = (**self.state.load()).clone();
-        st.model = Some(Arc::new(LoadedModel::new(model, &st)));
+        st.model = Some(loaded);
         self.state.store(Arc::new(st));
     }
 

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::neighbours::ItemNeighbours;
 use crate::state::State;
 use crate::util::SplitMix64;
 
@@ -236,6 +237,8 @@ pub(crate) struct LoadedModel {
     venue_vecs: Vec<f32>,
     venue_bias: Vec<f32>,
     has_venue: Vec<bool>,
+    /// Item-to-item neighbours, computed from the state the model was loaded on.
+    pub neighbours: ItemNeighbours,
 }
 
 impl LoadedModel {
@@ -249,6 +252,7 @@ impl LoadedModel {
             venue_vecs: vec![0.0; nv * k],
             venue_bias: vec![0.0; nv],
             has_venue: vec![false; nv],
+            neighbours: ItemNeighbours::build(st),
         };
         for (i, id) in m.users.iter().enumerate() {
             if let Some(u) = st.user_idx(id).map(|u| u as usize).filter(|&u| u < nu) {

@@ -5,9 +5,10 @@
 //! closeness, ambiance overlap), implicit taste (share of past engagement on the venue's
 //! cuisine and category), context (time of day and weekday against category, opening hours),
 //! trending (decayed interaction velocity), social proof (friends who engaged, weighted by edge
-//! strength), the learned model, popularity and rating. Dietary needs filter (or demote) food
-//! venues; venues visited in the last days are demoted; an MMR-style pass keeps cuisines
-//! varied. The default weights were tuned by coordinate ascent on a validation split of a
+//! strength), the learned model (matrix factorisation, and the item neighbours of the venues the
+//! user engaged with, which also bring candidates), popularity and rating. Dietary needs filter
+//! (or demote) food venues; venues visited in the last days are demoted; an MMR-style pass keeps
+//! cuisines varied. The default weights were tuned by coordinate ascent on a validation split of a
 //! generated city with its test period removed (`examples/tune_default.rs`).
 
 use std::borrow::Cow;
@@ -43,6 +44,8 @@ pub(crate) struct Features {
     /// Friends who only looked at it.
     pub friends_looked: u32,
     pub learned: Option<f64>,
+    /// Item-neighbour score (normalised over the candidates).
+    pub neighbours: f64,
     pub popularity: f64,
     pub rating: f64,
     pub just_visited: bool,
@@ -81,6 +84,8 @@ pub(crate) struct ScoreCtx<'a> {
     pub now: i64,
     clock: LocalClock,
     pub friends: FastMap<u32, FriendSignal>,
+    /// The user's item-neighbour score per venue (empty without a model).
+    pub neighbours: FastMap<u32, f64>,
     taste_cuisine: FastMap<u64, f64>,
     taste_category: [f64; Category::ALL.len()],
     /// Masks of the user's stated cuisines, ambiance and each dietary need's tags.
@@ -144,6 +149,12 @@ impl<'a> ScoreCtx<'a> {
             now: now.timestamp(),
             clock: LocalClock::new(time, st.delta.tzs.len()),
             friends: friend_signal(st, user),
+            neighbours: match model {
+                Some(m) if s.ranker.w_neighbours > 0.0 || s.candidates.neighbours > 0 => {
+                    m.neighbours.scores(st, &user.history)
+                }
+                _ => FastMap::default(),
+            },
             taste_cuisine,
             taste_category,
             cuisine_tags: prefs.map_or_else(TagSet::default, |p| vocab.mask(&p.cuisines)),
@@ -222,6 +233,7 @@ impl<'a> ScoreCtx<'a> {
             f.social = 1.0 - (-x.weight / s.social_scale.max(1e-6)).exp();
         }
         f.learned = dynamic.learned;
+        f.neighbours = self.neighbours.get(&v).copied().unwrap_or(0.0);
         let pos = dynamic.pos;
         f.popularity = if pop_scale > 0.0 { (1.0 + f64::from(pos)).ln() / pop_scale } else { 0.0 };
         f.rating = dynamic.rating;
@@ -271,12 +283,14 @@ impl<'a> ScoreCtx<'a> {
             out.push(Scored { v, score: 0.0, distance_km, f, shown: 0.0 });
         }
         let max_trend = out.iter().map(|c| c.f.trending).fold(0.0, f64::max);
+        let max_nb = out.iter().map(|c| c.f.neighbours).fold(0.0, f64::max);
         let (lo, hi) = out
             .iter()
             .filter_map(|c| c.f.learned)
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
         for c in &mut out {
             c.f.trending = if max_trend > 0.0 { c.f.trending / max_trend } else { 0.0 };
+            c.f.neighbours = if max_nb > 0.0 { c.f.neighbours / max_nb } else { 0.0 };
             c.f.learned = c.f.learned.map(|x| if hi > lo { (x - lo) / (hi - lo) } else { 0.5 });
             c.score = match ranker {
                 Ranker::Learned => c.f.learned.unwrap_or(0.0) + 1e-6 * c.f.popularity,
@@ -299,6 +313,7 @@ impl<'a> ScoreCtx<'a> {
             + s.w_trending * f.trending
             + s.w_social * f.social
             + s.w_learned * f.learned.unwrap_or(0.0)
+            + s.w_neighbours * f.neighbours
             + s.w_popularity * f.popularity
             + s.w_rating * f.rating;
         if f.just_visited {
@@ -362,6 +377,8 @@ impl<'a> ScoreCtx<'a> {
         add("friends_liked", friends.clone(), s.w_social * f.social, friends);
         let learned: Text = "people with similar taste love it".into();
         add("learned", learned.clone(), s.w_learned * f.learned.unwrap_or(0.0), learned);
+        let went: Text = "a favourite of people who go where you go".into();
+        add("neighbours", went.clone(), s.w_neighbours * f.neighbours, went);
         add("popularity", "popular".into(), s.w_popularity * f.popularity, "popular".into());
         let rated: Text = row.rating.map_or("".into(), |r| format!("rated {r:.1}").into());
         add("rating", rated.clone(), s.w_rating * f.rating, rated);
@@ -487,7 +504,7 @@ pub(crate) fn recommend(
     let cands = if q.ranker == Ranker::Popularity {
         popular_candidates(st, s, &ctx, q.limit)
     } else {
-        candidates(st, s, user, &ctx.filter, &ctx.friends)
+        candidates(st, s, user, &ctx.filter, &ctx.friends, &ctx.neighbours)
     };
     let scored = ctx.score_all(&cands, q.ranker);
     let picked = if q.ranker == Ranker::Default {

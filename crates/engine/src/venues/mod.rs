@@ -3,7 +3,8 @@
 //!
 //! Candidates never come from a scan of the catalogue: the spatial index yields venues in order
 //! of distance until the spatial budget is met or the radius is passed; the user's own history,
-//! friends' liked venues and venues changed since the snapshot are added explicitly.
+//! friends' liked venues, the learned model's item neighbours of the user's venues and venues
+//! changed since the snapshot are added explicitly.
 
 mod context;
 mod default;
@@ -179,6 +180,7 @@ pub(crate) fn candidates(
     u: &UserRow,
     f: &Filter,
     friends: &FastMap<u32, FriendSignal>,
+    neighbours: &FastMap<u32, f64>,
 ) -> Vec<u32> {
     let c = &s.candidates;
     let mut seen: FastMap<u32, ()> =
@@ -268,6 +270,19 @@ pub(crate) fn candidates(
         if passes {
             push(v, &mut out);
             taken += 1;
+        }
+    }
+    // The venues most engaged with by people who went where the user went.
+    if c.neighbours > 0 && !neighbours.is_empty() {
+        let mut nb: Vec<(u32, f64)> = neighbours.iter().map(|(&v, &x)| (v, x)).collect();
+        let want = (2 * c.neighbours).min(nb.len());
+        if want < nb.len() {
+            nb.select_nth_unstable_by(want, by_weight);
+            nb.truncate(want);
+        }
+        nb.sort_unstable_by(by_weight);
+        for (v, _) in nb.into_iter().filter(|&(v, _)| ok(v)).take(c.neighbours) {
+            push(v, &mut out);
         }
     }
     out

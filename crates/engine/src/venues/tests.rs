@@ -322,7 +322,7 @@ fn spatial_candidates_are_the_nearest_venues_that_pass_the_filters() {
         q.category = Some(Category::Bar);
         q.price_max = Some(2);
         let f = super::Filter::from_query(&st, &q, Some((lat, lng)));
-        let mut got = super::candidates(&st, &s, user, &f, &friends);
+        let mut got = super::candidates(&st, &s, user, &f, &friends, &Default::default());
         got.sort_unstable();
         let mut want = nearest_passing(&st, &f, (lat, lng), q.radius_km.unwrap());
         want.truncate(60);
@@ -472,4 +472,37 @@ fn popularity_fills_its_list_with_venues_that_meet_dietary_needs() {
     q.now = Some(t0());
     let got: Vec<uuid::Uuid> = e.recommend_venues(&q).unwrap().into_iter().map(|r| r.venue_id).collect();
     assert_eq!(got, [id(16), id(17)]);
+}
+
+#[test]
+fn item_neighbours_bring_a_venue_beyond_the_spatial_budget_and_say_why() {
+    // User 1 liked venue 11 by their home; users 2 to 6, strangers to them, liked 11 and venue
+    // 99, 11 km north. The spatial budget holds only the three nearest (11 to 13) and there are
+    // no friends: only the item neighbours of 11 can bring 99.
+    let mut s = EngineSettings::default();
+    s.candidates.spatial = 3;
+    let mut b = EngineBuilder::new(s);
+    for u in 1..=6 {
+        b.add_user(&user(u, Some((40.0, -74.0))), None);
+    }
+    for v in 11..=15 {
+        b.add_venue(&venue(v, 40.0, -74.0 + (v - 11) as f64 * 0.002, Category::Bar, None));
+    }
+    b.add_venue(&venue(99, 40.1, -74.0, Category::Bar, None));
+    b.add_interaction(&ix(1, 11, T::Like, 0, 60));
+    for u in 2..=6 {
+        b.add_interaction(&ix(u, 11, T::Like, 0, 50));
+        b.add_interaction(&ix(u, 99, T::Visit, 3600, 40));
+    }
+    let e = b.build();
+    let mut q = VenueQuery::new(id(1), 5, Ranker::Default);
+    q.now = Some(t0());
+    let ids = |e: &Engine| -> Vec<uuid::Uuid> { e.recommend_venues(&q).unwrap().iter().map(|r| r.venue_id).collect() };
+    assert!(!ids(&e).contains(&id(99)), "no model, no neighbours: {:?}", ids(&e));
+    e.set_model(&crate::train_bpr(&e, &crate::TrainConfig { factors: 4, epochs: 2, ..Default::default() }));
+    let got = e.recommend_venues(&q).unwrap();
+    let far = got.iter().find(|r| r.venue_id == id(99)).expect("venue 99 among the results");
+    let reason = far.reasons.iter().find(|r| r.code == "neighbours").expect("a neighbours reason");
+    assert!(reason.contribution > 0.0, "{reason:?}");
+    assert!(far.explanation.contains("a favourite of people who go where you go"), "{}", far.explanation);
 }
