@@ -54,56 +54,61 @@ impl ItemNeighbours {
         }
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 16);
         let per = nv.div_ceil(threads).max(1);
-        let parts: Vec<Vec<Vec<(u32, f32)>>> = std::thread::scope(|scope| {
+        // Each thread takes a range of venues and writes their lists flat, one scratch buffer
+        // for all: a venue can share users with thousands of others, of which only the best
+        // are kept.
+        let parts: Vec<(Vec<u32>, Vec<(u32, f32)>)> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..nv)
                 .step_by(per)
                 .map(|lo| {
                     let (user_venues, venue_users, start, count) = (&user_venues, &venue_users, &start, &count);
                     scope.spawn(move || {
+                        let hi = (lo + per).min(nv);
                         let mut acc = vec![0u32; nv];
                         let mut touched: Vec<u32> = Vec::new();
-                        (lo..(lo + per).min(nv))
-                            .map(|i| {
-                                let users = &venue_users[start[i] as usize..start[i + 1] as usize];
-                                for &u in users {
-                                    for &j in &user_venues[u as usize] {
-                                        if j as usize != i {
-                                            if acc[j as usize] == 0 {
-                                                touched.push(j);
-                                            }
-                                            acc[j as usize] += 1;
+                        let mut scratch: Vec<(u32, f32)> = Vec::new();
+                        let (mut lens, mut items) = (Vec::with_capacity(hi - lo), Vec::new());
+                        let by_sim = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+                        for i in lo..hi {
+                            for &u in &venue_users[start[i] as usize..start[i + 1] as usize] {
+                                for &j in &user_venues[u as usize] {
+                                    if j as usize != i {
+                                        if acc[j as usize] == 0 {
+                                            touched.push(j);
                                         }
+                                        acc[j as usize] += 1;
                                     }
                                 }
-                                let ni = count[i] as f32;
-                                let mut best: Vec<(u32, f32)> = touched
-                                    .drain(..)
-                                    .map(|j| {
-                                        let c = std::mem::take(&mut acc[j as usize]) as f32;
-                                        let nj = count[j as usize] as f32;
-                                        (j, c / (ni * nj).sqrt() * c / (c + SHRINK))
-                                    })
-                                    .collect();
-                                let by_sim = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-                                if best.len() > NEIGHBOURS {
-                                    best.select_nth_unstable_by(NEIGHBOURS, by_sim);
-                                    best.truncate(NEIGHBOURS);
-                                }
-                                best.sort_unstable_by(by_sim);
-                                best
-                            })
-                            .collect::<Vec<_>>()
+                            }
+                            let ni = count[i] as f32;
+                            scratch.clear();
+                            scratch.extend(touched.drain(..).map(|j| {
+                                let c = std::mem::take(&mut acc[j as usize]) as f32;
+                                let nj = count[j as usize] as f32;
+                                (j, c / (ni * nj).sqrt() * c / (c + SHRINK))
+                            }));
+                            if scratch.len() > NEIGHBOURS {
+                                scratch.select_nth_unstable_by(NEIGHBOURS, by_sim);
+                                scratch.truncate(NEIGHBOURS);
+                            }
+                            scratch.sort_unstable_by(by_sim);
+                            lens.push(scratch.len() as u32);
+                            items.extend_from_slice(&scratch);
+                        }
+                        (lens, items)
                     })
                 })
                 .collect();
             handles.into_iter().map(|h| h.join().expect("neighbour thread")).collect()
         });
         let mut offsets = Vec::with_capacity(nv + 1);
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum());
         offsets.push(0);
-        for list in parts.into_iter().flatten() {
-            items.extend(list);
-            offsets.push(items.len() as u32);
+        for (lens, part) in parts {
+            items.extend(part);
+            for n in lens {
+                offsets.push(offsets.last().copied().unwrap_or(0) + n);
+            }
         }
         Self { offsets, items }
     }
