@@ -17,6 +17,10 @@ pub(crate) const NEIGHBOURS: usize = 24;
 /// Shrinkage of the similarity towards 0 for pairs seen together by few users.
 const SHRINK: f32 = 3.0;
 
+/// What one thread builds for its range of venues: each venue's list length, and the lists
+/// one after another.
+type Part = (Vec<u32>, Vec<(u32, f32)>);
+
 /// For each venue index, its best neighbours (venue index, similarity), best first.
 #[derive(Debug, Default)]
 pub(crate) struct ItemNeighbours {
@@ -57,7 +61,7 @@ impl ItemNeighbours {
         // Each thread takes a range of venues and writes their lists flat, one scratch buffer
         // for all: a venue can share users with thousands of others, of which only the best
         // are kept.
-        let parts: Vec<(Vec<u32>, Vec<(u32, f32)>)> = std::thread::scope(|scope| {
+        let parts: Vec<Part> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..nv)
                 .step_by(per)
                 .map(|lo| {
