@@ -228,15 +228,30 @@ impl App {
                 return Err(e);
             }
         };
-        if let Some(path) = self.settings.reco.model_path.as_ref().filter(|p| p.exists()) {
-            match MfModel::load(path) {
-                Ok(m) => {
-                    engine.set_model(&m);
-                    tracing::info!(path = %path.display(), users = m.users.len(), "learned model loaded");
+        // Reading the model file and mapping it (with its item neighbours) takes seconds at a
+        // million users: off the async workers.
+        let engine = match self.settings.reco.model_path.clone().filter(|p| p.exists()) {
+            Some(path) => {
+                let loading = tokio::task::spawn_blocking(move || {
+                    match MfModel::load(&path) {
+                        Ok(m) => {
+                            engine.set_model(&m);
+                            tracing::info!(path = %path.display(), users = m.users.len(), "learned model loaded");
+                        }
+                        Err(e) => tracing::warn!(path = %path.display(), error = %e, "model file not loaded"),
+                    }
+                    engine
+                });
+                match loading.await {
+                    Ok(engine) => engine,
+                    Err(e) => {
+                        self.engine.abort_reload();
+                        return Err(AppError::Internal(format!("loading the learned model: {e}")));
+                    }
                 }
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "model file not loaded"),
             }
-        }
+            None => engine,
+        };
         self.engine.finish_reload(engine, scanned_from, last_interaction);
         Ok(())
     }

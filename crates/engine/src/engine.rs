@@ -21,6 +21,8 @@ pub struct Engine {
     pub(crate) state: ArcSwap<State>,
     /// Serialises writers only; readers never take it.
     pub(crate) writer: Mutex<()>,
+    /// Serialises model loads (long, outside `writer`), so the last one asked is the one kept.
+    pub(crate) model_writer: Mutex<()>,
     pub(crate) settings: EngineSettings,
 }
 
@@ -43,8 +45,8 @@ pub struct EngineStats {
 
 impl Engine {
     pub(crate) fn from_parts(snap: Snapshot, delta: Delta, settings: EngineSettings) -> Self {
-        let state = State { snap: Arc::new(snap), delta, model: None };
-        Self { state: ArcSwap::from_pointee(state), writer: Mutex::new(()), settings }
+        let state = State { snap: Arc::new(snap), delta, model: None, generation: 0 };
+        Self { state: ArcSwap::from_pointee(state), writer: Mutex::new(()), model_writer: Mutex::new(()), settings }
     }
 
     /// The settings the engine was built with.

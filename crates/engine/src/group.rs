@@ -73,16 +73,15 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
     per_member.candidates.spatial = (s.candidates.spatial / rows.len()).max(20);
     per_member.candidates.history = 20;
     per_member.candidates.friends = 10;
-    for (r, loc) in rows.iter().zip(&locs) {
+    per_member.candidates.neighbours = 10;
+    // Each member's item-neighbour scores: a few candidates each, then a feature of their score.
+    let mut neighbours: Vec<FastMap<u32, f64>> = rows
+        .iter()
+        .map(|r| st.model.as_ref().map_or_else(FastMap::default, |m| m.neighbours.scores(st, &r.history)))
+        .collect();
+    for ((r, loc), nb) in rows.iter().zip(&locs).zip(&neighbours) {
         let friends = crate::venues::friend_signal(st, r);
-        cands.extend(crate::venues::candidates(
-            st,
-            &per_member,
-            r,
-            &Filter::from_query(st, &base, *loc),
-            &friends,
-            &FastMap::default(),
-        ));
+        cands.extend(crate::venues::candidates(st, &per_member, r, &Filter::from_query(st, &base, *loc), &friends, nb));
     }
     cands.sort_unstable();
     cands.dedup();
@@ -95,6 +94,7 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
         let mut f = Filter::from_query(st, &base, locs[i]);
         f.radius_km = None;
         let mut ctx = ScoreCtx::new(st, &strict, members[i], r, f, now, time);
+        ctx.neighbours = std::mem::take(&mut neighbours[i]);
         let m: FastMap<u32, Scored> = ctx.score_all(&cands, Ranker::Default).into_iter().map(|c| (c.v, c)).collect();
         scores.push(m);
         ctxs.push(ctx);

@@ -79,10 +79,16 @@ impl Engine {
     pub fn set_model(&self, model: &MfModel) {
         // Mapping the model and finding its item neighbours takes seconds at a million users:
         // done on the state as it stands, outside the writers' lock, so writes go on meanwhile.
-        let loaded = Arc::new(LoadedModel::new(model, &self.state.load()));
+        // Users and venues added meanwhile keep their indices; a data reset meanwhile does not,
+        // so then the model is mapped again onto the state after it.
+        let _m = self.model_writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (loaded, generation) = {
+            let st = self.state.load();
+            (Arc::new(LoadedModel::new(model, &st)), st.generation)
+        };
         let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut st = (**self.state.load()).clone();
-        st.model = Some(loaded);
+        st.model = Some(if st.generation == generation { loaded } else { Arc::new(LoadedModel::new(model, &st)) });
         self.state.store(Arc::new(st));
     }
 
@@ -221,7 +227,7 @@ fn apply_to(st: &mut State, event: &DomainEvent, new_friend_strength: f64) -> bo
         E::DataReset => {
             let empty = crate::EngineBuilder::new(crate::EngineSettings::default()).build();
             let fresh = (**empty.state.load()).clone();
-            *st = State { model: None, ..fresh };
+            *st = State { model: None, generation: st.generation + 1, ..fresh };
         }
         _ => return false,
     }
@@ -328,7 +334,7 @@ pub(crate) fn merge(st: State) -> State {
         tag_vocab: d.tag_vocab.clone(),
         ..Delta::default()
     };
-    State { snap: Arc::new(fresh), delta, model: st.model }
+    State { snap: Arc::new(fresh), delta, model: st.model, generation: st.generation }
 }
 
 fn extend_ix(base: &Arc<FastMap<Uuid, u32>>, new: &Arc<FastMap<Uuid, u32>>) -> Arc<FastMap<Uuid, u32>> {

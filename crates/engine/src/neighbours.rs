@@ -8,11 +8,15 @@
 //! engagement times the similarity. The user's side is live (a new interaction changes the
 //! next answer); the table is refreshed with the model.
 
-use crate::state::State;
+use crate::state::{Agg, State};
 use crate::util::FastMap;
 
 /// Neighbours kept per venue.
 pub(crate) const NEIGHBOURS: usize = 24;
+
+/// At most this many of a user's venues count, the most recent: bounds the build (which grows
+/// with the square of a history) and each query for users with very long histories.
+pub(crate) const RECENT: usize = 200;
 
 /// Shrinkage of the similarity towards 0 for pairs seen together by few users.
 const SHRINK: f32 = 3.0;
@@ -37,7 +41,7 @@ impl ItemNeighbours {
         let mut count = vec![0u32; nv + 1];
         for u in 0..nu as u32 {
             let vs: Vec<u32> = st.live_user(u).map_or_else(Vec::new, |r| {
-                r.history.iter().map(|a| a.venue).filter(|&v| st.live_venue(v).is_some()).collect()
+                recent(&r.history).map(|a| a.venue).filter(|&v| st.live_venue(v).is_some()).collect()
             });
             for &v in &vs {
                 count[v as usize] += 1;
@@ -126,12 +130,12 @@ impl ItemNeighbours {
         }
     }
 
-    /// A user's neighbour score per venue: over the venues of their history, engagement times
-    /// similarity, summed.
-    pub fn scores(&self, st: &State, history: &[crate::state::Agg]) -> FastMap<u32, f64> {
+    /// A user's neighbour score per venue: over the venues of their history (the [`RECENT`]
+    /// latest), engagement times similarity, summed.
+    pub fn scores(&self, st: &State, history: &[Agg]) -> FastMap<u32, f64> {
         let mut m: FastMap<u32, f64> =
-            FastMap::with_capacity_and_hasher(history.len() * NEIGHBOURS, Default::default());
-        for a in history {
+            FastMap::with_capacity_and_hasher(history.len().min(RECENT) * NEIGHBOURS, Default::default());
+        for a in recent(history) {
             if st.live_venue(a.venue).is_none() {
                 continue;
             }
@@ -142,6 +146,18 @@ impl ItemNeighbours {
         }
         m
     }
+}
+
+/// A history's [`RECENT`] most recent entries (all of a shorter one, in their order).
+fn recent(history: &[Agg]) -> impl Iterator<Item = &Agg> {
+    let mut latest: Vec<&Agg> = Vec::new();
+    if history.len() > RECENT {
+        latest = history.iter().collect();
+        latest.select_nth_unstable_by_key(RECENT, |a| std::cmp::Reverse(a.last));
+        latest.truncate(RECENT);
+    }
+    let all = (history.len() <= RECENT).then_some(history.iter()).into_iter().flatten();
+    all.chain(latest)
 }
 
 #[cfg(test)]
@@ -172,6 +188,21 @@ mod tests {
         pinned(11, &[(12, 1.0 / 2f64.sqrt() * quarter)]);
         pinned(12, &[(11, 1.0 / 2f64.sqrt() * quarter), (13, 0.5 * quarter)]);
         pinned(13, &[(12, 0.5 * quarter)]);
+    }
+
+    #[test]
+    fn only_the_most_recent_venues_of_a_long_history_count() {
+        let history: Vec<crate::state::Agg> = (0..super::RECENT as u32 + 50)
+            .map(|v| crate::state::Agg { venue: v, last: 1000 + (v * 7) % 997, ..Default::default() })
+            .collect();
+        let kept: Vec<u32> = super::recent(&history).map(|a| a.last).collect();
+        assert_eq!(kept.len(), super::RECENT);
+        let oldest_kept = kept.iter().min().unwrap();
+        let dropped = history.iter().filter(|a| !kept.contains(&a.last)).count();
+        assert_eq!(dropped, 50);
+        assert!(history.iter().filter(|a| a.last < *oldest_kept).count() == 50, "the 50 oldest are the ones left out");
+        let short = &history[..10];
+        assert_eq!(super::recent(short).map(|a| a.venue).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
     }
 
     /// The table stays as loaded, but a user's scores follow their history at once.

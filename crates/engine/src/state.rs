@@ -405,6 +405,8 @@ pub(crate) struct State {
     pub snap: Arc<Snapshot>,
     pub delta: Delta,
     pub model: Option<Arc<LoadedModel>>,
+    /// Bumped by a data reset: indices from before it mean other users and venues.
+    pub generation: u64,
 }
 
 impl State {

@@ -84,7 +84,8 @@ pub(crate) struct ScoreCtx<'a> {
     pub now: i64,
     clock: LocalClock,
     pub friends: FastMap<u32, FriendSignal>,
-    /// The user's item-neighbour score per venue (empty without a model).
+    /// The user's item-neighbour score per venue (empty without a model, or until
+    /// [`ScoreCtx::load_neighbours`]).
     pub neighbours: FastMap<u32, f64>,
     taste_cuisine: FastMap<u64, f64>,
     taste_category: [f64; Category::ALL.len()],
@@ -149,12 +150,7 @@ impl<'a> ScoreCtx<'a> {
             now: now.timestamp(),
             clock: LocalClock::new(time, st.delta.tzs.len()),
             friends: friend_signal(st, user),
-            neighbours: match model {
-                Some(m) if s.ranker.w_neighbours > 0.0 || s.candidates.neighbours > 0 => {
-                    m.neighbours.scores(st, &user.history)
-                }
-                _ => FastMap::default(),
-            },
+            neighbours: FastMap::default(),
             taste_cuisine,
             taste_category,
             cuisine_tags: prefs.map_or_else(TagSet::default, |p| vocab.mask(&p.cuisines)),
@@ -167,6 +163,16 @@ impl<'a> ScoreCtx<'a> {
                 .ln()
                 .max(1e-9),
             about_now: (time - now).num_minutes().abs() <= 15,
+        }
+    }
+
+    /// Scores the user's item neighbours, when a model is loaded and they are weighted or bring
+    /// candidates (`budget`).
+    pub fn load_neighbours(&mut self, budget: usize) {
+        if let Some(m) = self.model
+            && (self.s.w_neighbours > 0.0 || budget > 0)
+        {
+            self.neighbours = m.neighbours.scores(self.st, &self.user.history);
         }
     }
 
@@ -377,7 +383,7 @@ impl<'a> ScoreCtx<'a> {
         add("friends_liked", friends.clone(), s.w_social * f.social, friends);
         let learned: Text = "people with similar taste love it".into();
         add("learned", learned.clone(), s.w_learned * f.learned.unwrap_or(0.0), learned);
-        let went: Text = "a favourite of people who go where you go".into();
+        let went: Text = "popular with people who share your places".into();
         add("neighbours", went.clone(), s.w_neighbours * f.neighbours, went);
         add("popularity", "popular".into(), s.w_popularity * f.popularity, "popular".into());
         let rated: Text = row.rating.map_or("".into(), |r| format!("rated {r:.1}").into());
@@ -504,6 +510,7 @@ pub(crate) fn recommend(
     let cands = if q.ranker == Ranker::Popularity {
         popular_candidates(st, s, &ctx, q.limit)
     } else {
+        ctx.load_neighbours(s.candidates.neighbours);
         candidates(st, s, user, &ctx.filter, &ctx.friends, &ctx.neighbours)
     };
     let scored = ctx.score_all(&cands, q.ranker);

@@ -183,13 +183,16 @@ pub(crate) fn candidates(
     neighbours: &FastMap<u32, f64>,
 ) -> Vec<u32> {
     let c = &s.candidates;
-    let mut seen: FastMap<u32, ()> =
-        FastMap::with_capacity_and_hasher(c.spatial + c.history + c.friends + 16, Default::default());
-    let mut out = Vec::with_capacity(c.spatial + c.history + c.friends + 16);
+    let budget = c.spatial + c.history + c.friends + c.neighbours + 16;
+    let mut seen: FastMap<u32, ()> = FastMap::with_capacity_and_hasher(budget, Default::default());
+    let mut out = Vec::with_capacity(budget);
+    // Adds a venue not added yet, saying whether it did.
     let mut push = |v: u32, out: &mut Vec<u32>| {
-        if seen.insert(v, ()).is_none() {
+        let new = seen.insert(v, ()).is_none();
+        if new {
             out.push(v);
         }
+        new
     };
     let ok = |v: u32| -> bool { st.live_venue(v).is_some_and(|row| f.passes(st, v, row) && f.within(f.distance(row))) };
     // Venues changed since the snapshot may have moved: they are checked directly.
@@ -272,17 +275,32 @@ pub(crate) fn candidates(
             taken += 1;
         }
     }
-    // The venues most engaged with by people who went where the user went.
+    // The venues most engaged with by people who went where the user went, best first: those
+    // not taken already that pass the filters and are within the default radius when the query
+    // gives none (co-engagement also links venues of other cities). A head twice the budget is
+    // sorted first, the rest only if the head runs out.
     if c.neighbours > 0 && !neighbours.is_empty() {
+        let reach = f.origin.map(|_| f.radius_km.unwrap_or(c.default_radius_km));
+        let near_ok = |v: u32| {
+            ok(v) && reach.is_none_or(|r| st.live_venue(v).and_then(|row| f.distance(row)).is_none_or(|d| d <= r))
+        };
         let mut nb: Vec<(u32, f64)> = neighbours.iter().map(|(&v, &x)| (v, x)).collect();
-        let want = (2 * c.neighbours).min(nb.len());
-        if want < nb.len() {
-            nb.select_nth_unstable_by(want, by_weight);
-            nb.truncate(want);
+        let mut sorted = (2 * c.neighbours).min(nb.len());
+        if sorted < nb.len() {
+            nb.select_nth_unstable_by(sorted, by_weight);
         }
-        nb.sort_unstable_by(by_weight);
-        for (v, _) in nb.into_iter().filter(|&(v, _)| ok(v)).take(c.neighbours) {
-            push(v, &mut out);
+        nb[..sorted].sort_unstable_by(by_weight);
+        let (mut i, mut taken) = (0, 0);
+        while taken < c.neighbours && i < nb.len() {
+            if i == sorted {
+                nb[sorted..].sort_unstable_by(by_weight);
+                sorted = nb.len();
+            }
+            let v = nb[i].0;
+            i += 1;
+            if near_ok(v) && push(v, &mut out) {
+                taken += 1;
+            }
         }
     }
     out

@@ -504,5 +504,14 @@ fn item_neighbours_bring_a_venue_beyond_the_spatial_budget_and_say_why() {
     let far = got.iter().find(|r| r.venue_id == id(99)).expect("venue 99 among the results");
     let reason = far.reasons.iter().find(|r| r.code == "neighbours").expect("a neighbours reason");
     assert!(reason.contribution > 0.0, "{reason:?}");
-    assert!(far.explanation.contains("a favourite of people who go where you go"), "{}", far.explanation);
+    assert!(far.explanation.contains("popular with people who share your places"), "{}", far.explanation);
+    // Neighbours' candidates pass the query's filters like the others.
+    let mut near = q.clone();
+    near.radius_km = Some(5.0);
+    let mut other = q.clone();
+    other.exclude = vec![id(99)];
+    for q in [near, other] {
+        let got: Vec<uuid::Uuid> = e.recommend_venues(&q).unwrap().iter().map(|r| r.venue_id).collect();
+        assert!(!got.contains(&id(99)), "{got:?}");
+    }
 }

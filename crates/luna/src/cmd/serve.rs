@@ -133,9 +133,12 @@ async fn train_demo_model(app: &app::App, settings: &Settings) -> anyhow::Result
         .await
         .context("training task")?;
     super::train::save_model(&model, &path)?;
-    // The engine in use now (a reload may have replaced the one trained on).
-    app.engine().set_model(&model);
-    tracing::info!(path = %path.display(), users = model.users.len(), "learned model loaded");
+    // The engine in use now (a reload may have replaced the one trained on); mapping the model
+    // takes seconds at scale, off the async workers.
+    let users = model.users.len();
+    let in_use = app.engine();
+    tokio::task::spawn_blocking(move || in_use.set_model(&model)).await.context("loading the model")?;
+    tracing::info!(path = %path.display(), users, "learned model loaded");
     Ok(())
 }
 
