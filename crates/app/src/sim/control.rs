@@ -8,6 +8,7 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
 use bus::Publish;
 use domain::{Channel, Timestamp};
 use futures::FutureExt;
@@ -29,7 +30,8 @@ use crate::{App, AppError, AppResult};
 /// How long a pause waits for the tick under way to end.
 const SETTLE: std::time::Duration = std::time::Duration::from_secs(10);
 
-struct Run {
+/// What the state and metrics of a run are read from: everything about it but its task.
+struct RunView {
     shared: Arc<Shared>,
     opts: RunOptions,
     started_at: Timestamp,
@@ -37,10 +39,22 @@ struct Run {
     tz: chrono_tz::Tz,
     active_users: usize,
     seeded: bool,
+}
+
+/// A run and its task, owned by the controller's slot.
+struct Run {
+    view: Arc<RunView>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl Run {
+impl std::ops::Deref for Run {
+    type Target = RunView;
+    fn deref(&self) -> &RunView {
+        &self.view
+    }
+}
+
+impl RunView {
     fn status(&self) -> SimStatus {
         match *self.shared.status.borrow() {
             SimStatus::Running if self.shared.lock_control().paused => SimStatus::Paused,
@@ -80,15 +94,19 @@ impl Run {
     }
 }
 
-/// Runs simulations on an app, one at a time.
+/// Runs simulations on an app, one at a time. Control actions (start, pause, stop, ...) take
+/// turns on the slot and may wait there: a start that seeds the demo city, a pause or a stop for
+/// the tick under way. Reading the state, the metrics or the log never waits for them: it reads
+/// the latest run's view.
 pub struct Simulator {
     app: App,
     slot: Mutex<Option<Run>>,
+    current: ArcSwapOption<RunView>,
 }
 
 impl Simulator {
     pub fn new(app: App) -> Self {
-        Self { app, slot: Mutex::new(None) }
+        Self { app, slot: Mutex::new(None), current: ArcSwapOption::empty() }
     }
 
     /// Starts a run. An empty database is first seeded with `seed_if_empty`, or refused
@@ -97,7 +115,7 @@ impl Simulator {
     pub async fn start(&self, opts: RunOptions, seed_if_empty: Option<SeedOptions>) -> AppResult<SimState> {
         opts.validate()?;
         let mut slot = self.slot.lock().await;
-        if slot.as_ref().is_some_and(Run::is_active) {
+        if slot.as_ref().is_some_and(|r| r.is_active()) {
             return Err(AppError::conflict("a simulation is already running: stop or reset it first"));
         }
         let mut seeded = false;
@@ -136,9 +154,10 @@ impl Simulator {
         });
         let ends_at = end_tick.map(|t| tick_time(started_at, t));
         let tz = world.tz();
-        let run = Run { shared, opts, started_at, ends_at, tz, active_users: world.users.len(), seeded, task };
-        let state = run.state();
-        *slot = Some(run);
+        let view = Arc::new(RunView { shared, opts, started_at, ends_at, tz, active_users: world.users.len(), seeded });
+        let state = view.state();
+        self.current.store(Some(Arc::clone(&view)));
+        *slot = Some(Run { view, task });
         self.publish("started", &state).await;
         Ok(state)
     }
@@ -262,18 +281,18 @@ impl Simulator {
             Self::halt(run).await;
         }
         *slot = None;
+        self.current.store(None);
         drop(slot);
         self.publish("reset", &json!({})).await;
         Ok(idle_state())
     }
 
     pub async fn state(&self) -> SimState {
-        self.slot.lock().await.as_ref().map_or_else(idle_state, Run::state)
+        self.current.load().as_deref().map_or_else(idle_state, RunView::state)
     }
 
     pub async fn metrics(&self) -> MetricsSnapshot {
-        let slot = self.slot.lock().await;
-        slot.as_ref().map_or_else(
+        self.current.load().as_deref().map_or_else(
             || super::metrics::Metrics::default().snapshot(RECOMMENDER),
             |r| r.shared.metrics.snapshot(RECOMMENDER),
         )
@@ -281,7 +300,7 @@ impl Simulator {
 
     /// Waits until the run ends (duration reached or stopped).
     pub async fn wait(&self) -> SimState {
-        let Some(mut status) = self.slot.lock().await.as_ref().map(|r| r.shared.status.subscribe()) else {
+        let Some(mut status) = self.current.load().as_deref().map(|r| r.shared.status.subscribe()) else {
             return idle_state();
         };
         let _ = status.wait_for(|s| matches!(s, SimStatus::Stopped | SimStatus::Finished)).await;
@@ -290,8 +309,7 @@ impl Simulator {
 
     /// The kept lines of the last run's action log, once it has ended.
     pub async fn log_lines(&self) -> Vec<String> {
-        let slot = self.slot.lock().await;
-        let log = slot.as_ref().and_then(|r| r.shared.log.lock().ok().and_then(|l| l.clone()));
+        let log = self.current.load().as_deref().and_then(|r| r.shared.log.lock().ok().and_then(|l| l.clone()));
         log.map(|l| l.lines().to_vec()).unwrap_or_default()
     }
 
@@ -312,5 +330,28 @@ pub async fn publish<T: serde::Serialize + ?Sized>(app: &App, event: &str, data:
     };
     if let Err(e) = app.bus.publish(publish).await {
         tracing::warn!(error = %e, event, "simulation event not published");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AppSettings;
+
+    #[tokio::test]
+    async fn state_metrics_and_log_never_wait_for_a_control_action_under_way() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("luna.db").display());
+        let app = App::new(store::connect(&url).await.expect("connect sqlite"), AppSettings::default());
+        let sim = Simulator::new(app);
+        // A control action holds the slot for as long as it takes (a start seeding the demo city,
+        // a pause or a stop waiting for a tick): readers go on answering meanwhile.
+        let held = sim.slot.lock().await;
+        let within = std::time::Duration::from_secs(5);
+        let state = tokio::time::timeout(within, sim.state()).await.expect("the state answers");
+        assert_eq!(state.status, SimStatus::Idle);
+        tokio::time::timeout(within, sim.metrics()).await.expect("the metrics answer");
+        assert!(tokio::time::timeout(within, sim.log_lines()).await.expect("the log answers").is_empty());
+        drop(held);
     }
 }
