@@ -249,61 +249,49 @@ pub(crate) fn candidates(
     for a in hist.into_iter().filter(|a| ok(a.venue)).take(c.history) {
         push(a.venue, &mut out);
     }
-    // Friends' venues by weight. Hundreds of them, of which the first `c.friends` that pass
-    // are taken: only a head twice that size is sorted, the rest only if the head runs out.
-    let mut friend_venues: Vec<(u32, f64)> = friends.iter().map(|(&v, x)| (v, x.weight)).collect();
-    let by_weight = |a: &(u32, f64), b: &(u32, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-    let mut sorted = (2 * c.friends).min(friend_venues.len());
-    if sorted < friend_venues.len() {
-        friend_venues.select_nth_unstable_by(sorted, by_weight);
-    }
-    friend_venues[..sorted].sort_unstable_by(by_weight);
-    // The head's rows are checked in one tight loop (their cache misses overlap), then taken in
-    // order; the tail only if the head runs out.
-    let head: Vec<bool> = friend_venues[..sorted].iter().map(|&(v, _)| ok(v)).collect();
-    let (mut i, mut taken) = (0, 0);
-    while taken < c.friends && i < friend_venues.len() {
-        if i == sorted {
-            friend_venues[sorted..].sort_unstable_by(by_weight);
-            sorted = friend_venues.len();
-        }
-        let v = friend_venues[i].0;
-        let passes = head.get(i).copied().unwrap_or_else(|| ok(v));
-        i += 1;
-        if passes {
-            push(v, &mut out);
-            taken += 1;
-        }
-    }
+    // Friends' venues by weight: hundreds of them, of which the first `c.friends` new ones that
+    // pass are taken.
+    let friend_venues: Vec<(u32, f64)> = friends.iter().map(|(&v, x)| (v, x.weight)).collect();
+    take_best(friend_venues, c.friends, ok, |v| push(v, &mut out));
     // The venues most engaged with by people who went where the user went, best first: those
     // not taken already that pass the filters and are within the default radius when the query
-    // gives none (co-engagement also links venues of other cities). A head twice the budget is
-    // sorted first, the rest only if the head runs out.
+    // gives none (co-engagement also links venues of other cities).
     if c.neighbours > 0 && !neighbours.is_empty() {
         let reach = f.origin.map(|_| f.radius_km.unwrap_or(c.default_radius_km));
         let near_ok = |v: u32| {
             ok(v) && reach.is_none_or(|r| st.live_venue(v).and_then(|row| f.distance(row)).is_none_or(|d| d <= r))
         };
-        let mut nb: Vec<(u32, f64)> = neighbours.iter().map(|(&v, &x)| (v, x)).collect();
-        let mut sorted = (2 * c.neighbours).min(nb.len());
-        if sorted < nb.len() {
-            nb.select_nth_unstable_by(sorted, by_weight);
-        }
-        nb[..sorted].sort_unstable_by(by_weight);
-        let (mut i, mut taken) = (0, 0);
-        while taken < c.neighbours && i < nb.len() {
-            if i == sorted {
-                nb[sorted..].sort_unstable_by(by_weight);
-                sorted = nb.len();
-            }
-            let v = nb[i].0;
-            i += 1;
-            if near_ok(v) && push(v, &mut out) {
-                taken += 1;
-            }
-        }
+        let nb: Vec<(u32, f64)> = neighbours.iter().map(|(&v, &x)| (v, x)).collect();
+        take_best(nb, c.neighbours, near_ok, |v| push(v, &mut out));
     }
     out
+}
+
+/// Takes up to `budget` of `items` (venue, weight), greatest weight first (ties by venue), that
+/// pass `ok` and that `push` finds new (it says whether it added the venue). Only a head twice
+/// the budget is sorted, and its venues are checked in one tight loop (their rows' cache misses
+/// overlap) before any is taken; the rest is sorted and checked only if the head runs out.
+fn take_best(mut items: Vec<(u32, f64)>, budget: usize, ok: impl Fn(u32) -> bool, mut push: impl FnMut(u32) -> bool) {
+    let by_weight = |a: &(u32, f64), b: &(u32, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    let mut sorted = (2 * budget).min(items.len());
+    if sorted < items.len() {
+        items.select_nth_unstable_by(sorted, by_weight);
+    }
+    items[..sorted].sort_unstable_by(by_weight);
+    let head: Vec<bool> = items[..sorted].iter().map(|&(v, _)| ok(v)).collect();
+    let (mut i, mut taken) = (0, 0);
+    while taken < budget && i < items.len() {
+        if i == sorted {
+            items[sorted..].sort_unstable_by(by_weight);
+            sorted = items.len();
+        }
+        let v = items[i].0;
+        let passes = head.get(i).copied().unwrap_or_else(|| ok(v));
+        i += 1;
+        if passes && push(v) {
+            taken += 1;
+        }
+    }
 }
 
 /// Friends whose histories feed social proof, at most.

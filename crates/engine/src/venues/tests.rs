@@ -515,3 +515,38 @@ fn item_neighbours_bring_a_venue_beyond_the_spatial_budget_and_say_why() {
         assert!(!got.contains(&id(99)), "{got:?}");
     }
 }
+
+#[test]
+fn a_candidate_source_takes_its_budget_of_new_passing_venues_best_first() {
+    // Weights 10 down to 1 for venues 1..=10 (shuffled); ties go to the lower venue.
+    let items: Vec<(u32, f64)> =
+        vec![(4, 7.0), (9, 2.0), (1, 10.0), (7, 4.0), (2, 9.0), (10, 1.0), (3, 8.0), (8, 3.0), (5, 6.0), (6, 6.0)];
+    let mut seen: std::collections::HashSet<u32> = [1, 3].into_iter().collect(); // already candidates
+    let mut out = Vec::new();
+    // Budget 2: the head holds the 4 best (1, 2, 3, 4); 1 and 3 are taken already and 2 fails the
+    // filter, so the head yields only 4 and the rest is searched for the second.
+    super::take_best(
+        items.clone(),
+        2,
+        |v| v != 2,
+        |v| {
+            let new = seen.insert(v);
+            if new {
+                out.push(v);
+            }
+            new
+        },
+    );
+    assert_eq!(out, vec![4, 5], "the tie between 5 and 6 goes to the lower venue");
+    let mut all = Vec::new();
+    super::take_best(
+        items,
+        100,
+        |v| v % 2 == 0,
+        |v| {
+            all.push(v);
+            true
+        },
+    );
+    assert_eq!(all, vec![2, 4, 6, 8, 10], "a budget beyond the items takes every passing one, best first");
+}
