@@ -67,6 +67,7 @@ const REASON_COLORS: Record<string, string> = {
   friends_liked: '#f472b6',
   wants_to_go: '#e879f9',
   learned: '#22d3ee',
+  neighbours: '#67e8f9',
   strength: '#f472b6',
   mutual_friends: '#e879f9',
   adamic_adar: '#c084fc',
@@ -76,6 +77,11 @@ const REASON_COLORS: Record<string, string> = {
   openness: '#fbbf24',
 };
 const REASON_PALETTE = ['#38bdf8', '#f472b6', '#4ade80', '#fbbf24', '#c084fc', '#fb923c', '#22d3ee', '#f87171', '#a3e635', '#e879f9'];
+
+/** Whether a reason code has a colour of its own (else it gets one from a hash of its name). */
+export function hasReasonColor(code: string): boolean {
+  return code in REASON_COLORS;
+}
 
 /** A stable colour per reason code, so the same reason looks the same in every column. */
 export function reasonColor(code: string): string {
