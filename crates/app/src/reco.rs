@@ -79,17 +79,19 @@ impl EngineCell {
     }
 
     /// Swaps in `engine`, built from a scan that began at `scanned_from` and read interactions
-    /// up to `last_interaction`, after replaying the events it may have missed.
-    fn finish_reload(&self, engine: Engine, scanned_from: domain::Timestamp, last_interaction: Option<uuid::Uuid>) {
+    /// and bookings up to `scanned`'s last ids, after replaying the events it may have missed.
+    fn finish_reload(&self, engine: Engine, scanned_from: domain::Timestamp, scanned: Scanned) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        // Interaction ids are time-ordered and the scan reads them in id order: later ones were
-        // not seen. Other events are upserts, safe to apply twice.
+        // Interaction and booking ids are time-ordered and the scan reads them in id order: later
+        // ones were not seen. Other events are upserts, safe to apply twice (a booking's
+        // completion read by the scan and replayed counts its visit twice).
         let replay: Vec<_> = pending
             .take()
             .unwrap_or_default()
             .into_iter()
             .filter(|e| match e {
-                DomainEvent::InteractionRecorded(i) => last_interaction.is_none_or(|last| i.id > last),
+                DomainEvent::InteractionRecorded(i) => scanned.last_interaction.is_none_or(|last| i.id > last),
+                DomainEvent::BookingCreated(b) => scanned.last_booking.is_none_or(|last| b.id > last),
                 _ => true,
             })
             .collect();
@@ -117,6 +119,8 @@ pub trait RowSink {
     fn venue(&mut self, v: &domain::Venue);
     fn edge(&mut self, e: &domain::SocialEdge);
     fn interaction(&mut self, i: &domain::Interaction);
+    fn interest(&mut self, i: &domain::VenueInterest);
+    fn booking(&mut self, b: &domain::Booking);
 }
 
 impl RowSink for EngineBuilder {
@@ -131,6 +135,12 @@ impl RowSink for EngineBuilder {
     }
     fn interaction(&mut self, i: &domain::Interaction) {
         self.add_interaction(i);
+    }
+    fn interest(&mut self, i: &domain::VenueInterest) {
+        self.add_interest(i);
+    }
+    fn booking(&mut self, b: &domain::Booking) {
+        self.add_booking(b);
     }
 }
 
@@ -150,11 +160,23 @@ impl RowSink for engine::eval::Dataset {
     fn interaction(&mut self, i: &domain::Interaction) {
         self.interactions.push(i.clone());
     }
+    fn interest(&mut self, i: &domain::VenueInterest) {
+        self.interests.push(i.clone());
+    }
+    /// An evaluation judges rankings on the interaction log: bookings are not part of it.
+    fn booking(&mut self, _: &domain::Booking) {}
 }
 
-/// Streams every user, venue, edge and interaction of the store into `sink`, page by page,
-/// logging progress on big loads.
-pub async fn scan_store(store: &DynStore, sink: &mut impl RowSink) -> AppResult<Option<uuid::Uuid>> {
+/// The last ids a scan read of the time-ordered rows (interactions, bookings).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scanned {
+    pub last_interaction: Option<uuid::Uuid>,
+    pub last_booking: Option<uuid::Uuid>,
+}
+
+/// Streams every user, venue, edge, interaction, expressed interest and booking of the store
+/// into `sink`, page by page, logging progress on big loads.
+pub async fn scan_store(store: &DynStore, sink: &mut impl RowSink) -> AppResult<Scanned> {
     let (mut n, mut after) = (0usize, None);
     loop {
         let page = store.scan_users(after, PAGE).await?;
@@ -187,7 +209,24 @@ pub async fn scan_store(store: &DynStore, sink: &mut impl RowSink) -> AppResult<
         page.iter().for_each(|i| sink.interaction(i));
         n = progress("interactions", n, page.len());
     }
-    Ok(after)
+    let last_interaction = after;
+    let (mut n, mut after) = (0usize, None);
+    loop {
+        let page = store.scan_interests(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.user_id, last.venue_id));
+        page.iter().for_each(|i| sink.interest(i));
+        n = progress("interests", n, page.len());
+    }
+    let (mut n, mut after) = (0usize, None);
+    loop {
+        let page = store.scan_bookings(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        page.iter().for_each(|b| sink.booking(b));
+        n = progress("bookings", n, page.len());
+    }
+    Ok(Scanned { last_interaction, last_booking: after })
 }
 
 /// Builds an engine from every row of the store.
@@ -195,17 +234,17 @@ pub async fn build_from_store(store: &DynStore, settings: &EngineSettings) -> Ap
     Ok(build_scanned(store, settings).await?.0)
 }
 
-/// Builds an engine from every row of the store; also returns the last interaction id read.
-async fn build_scanned(store: &DynStore, settings: &EngineSettings) -> AppResult<(Engine, Option<uuid::Uuid>)> {
+/// Builds an engine from every row of the store; also returns the last ids read.
+async fn build_scanned(store: &DynStore, settings: &EngineSettings) -> AppResult<(Engine, Scanned)> {
     let started = Instant::now();
     let mut b = EngineBuilder::new(settings.clone());
-    let last_interaction = scan_store(store, &mut b).await?;
+    let scanned = scan_store(store, &mut b).await?;
     let engine = tokio::task::spawn_blocking(move || b.build())
         .await
         .map_err(|e| AppError::Internal(format!("engine build: {e}")))?;
     let stats = engine.stats();
     tracing::info!(?stats, elapsed_ms = started.elapsed().as_millis() as u64, "recommendation engine built");
-    Ok((engine, last_interaction))
+    Ok((engine, scanned))
 }
 
 fn progress(what: &str, before: usize, added: usize) -> usize {
@@ -221,7 +260,7 @@ impl App {
     pub async fn reload_engine(&self) -> AppResult<()> {
         let scanned_from = chrono::Utc::now();
         self.engine.begin_reload(scanned_from);
-        let (engine, last_interaction) = match build_scanned(&self.store, &self.settings.reco.engine).await {
+        let (engine, scanned) = match build_scanned(&self.store, &self.settings.reco.engine).await {
             Ok(built) => built,
             Err(e) => {
                 self.engine.abort_reload();
@@ -252,7 +291,7 @@ impl App {
             }
             None => engine,
         };
-        self.engine.finish_reload(engine, scanned_from, last_interaction);
+        self.engine.finish_reload(engine, scanned_from, scanned);
         Ok(())
     }
 
@@ -332,7 +371,7 @@ mod tests {
         cell.abort_reload();
         assert!(!cell.covers(t0), "an aborted scan covers nothing");
         cell.begin_reload(t1);
-        cell.finish_reload(EngineBuilder::new(EngineSettings::default()).build(), t1, None);
+        cell.finish_reload(EngineBuilder::new(EngineSettings::default()).build(), t1, Scanned::default());
         assert!(cell.covers(t0) && !cell.covers(t2));
     }
 }

@@ -334,6 +334,10 @@ pub trait Store: Send + Sync + 'static {
     async fn scan_interactions(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Interaction>>;
     /// Edges in (user_id, other_user_id) order after the given pair.
     async fn scan_edges(&self, after: Option<(UserId, UserId)>, limit: u32) -> StoreResult<Vec<SocialEdge>>;
+    /// Expressed interests in (user_id, venue_id) order after the given pair.
+    async fn scan_interests(&self, after: Option<(UserId, VenueId)>, limit: u32) -> StoreResult<Vec<VenueInterest>>;
+    /// Bookings of every status in id order after the given id.
+    async fn scan_bookings(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Booking>>;
     /// Pending friend requests in id order after the given id.
     async fn scan_pending_friend_requests(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<FriendRequest>>;
 

@@ -377,6 +377,16 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
+    async fn scan_interests(&self, after: Option<(UserId, VenueId)>, limit: u32) -> StoreResult<Vec<VenueInterest>> {
+        read!(self, bulk::scan_interests, after, limit)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
+    async fn scan_bookings(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<domain::Booking>> {
+        read!(self, bulk::scan_bookings, after, limit)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
     async fn scan_pending_friend_requests(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<FriendRequest>> {
         read!(self, social::scan_pending_friend_requests, after, limit)
     }

@@ -5,11 +5,13 @@ use std::collections::HashSet;
 
 use domain::{
     Booking, DomainEvent, Id, Interaction, Plan, PlanParticipant, SocialEdge, User, UserId, UserPreferences, Venue,
+    VenueId, VenueInterest,
 };
 
+use super::bookings::{BookingRow, booking_columns};
 use super::interactions::{InteractionRow, interaction_args, interaction_columns};
 use super::record;
-use super::social::{EdgeRow, edge_args, interest_args};
+use super::social::{EdgeRow, InterestRow, edge_args, interest_args};
 use super::users::{PreferencesRow, UserRow, preferences_args, user_args, user_columns};
 use super::venues::{VenueRow, venue_args, venue_columns};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder};
@@ -307,6 +309,27 @@ pub(crate) async fn scan_edges<C: Conn>(
     b.push(" ORDER BY user_id, other_user_id LIMIT ").bind(i64::from(limit));
     let rows: Vec<EdgeRow> = c.fetch_all(b.finish()).await?;
     rows.into_iter().map(EdgeRow::into_domain).collect()
+}
+
+pub(crate) async fn scan_interests<C: Conn>(
+    c: &mut C,
+    after: Option<(UserId, VenueId)>,
+    limit: u32,
+) -> StoreResult<Vec<VenueInterest>> {
+    let mut b = SqlBuilder::new("SELECT user_id, venue_id, preferred_time, created_at FROM venue_interests");
+    if let Some((user_id, venue_id)) = after {
+        b.and().push("(user_id, venue_id) > (").bind(user_id).push(", ").bind(venue_id).push(")");
+    }
+    b.push(" ORDER BY user_id, venue_id LIMIT ").bind(i64::from(limit));
+    let rows: Vec<InterestRow> = c.fetch_all(b.finish()).await?;
+    Ok(rows.into_iter().map(InterestRow::into_domain).collect())
+}
+
+pub(crate) async fn scan_bookings<C: Conn>(c: &mut C, after: Option<Id>, limit: u32) -> StoreResult<Vec<Booking>> {
+    let mut b = SqlBuilder::new(concat!("SELECT ", booking_columns!(), " FROM bookings"));
+    push_scan(&mut b, "id", after, limit);
+    let rows: Vec<BookingRow> = c.fetch_all(b.finish()).await?;
+    super::bookings::decode(rows)
 }
 
 fn push_scan(b: &mut SqlBuilder, key: &str, after: Option<Id>, limit: u32) {

@@ -130,18 +130,24 @@ async fn a_batch_is_written_and_scanned_back_in_key_order(store: DynStore) {
         created_at: now(),
         updated_at: now(),
     };
+    let interest = |u: &User, v: &Venue, preferred_time| VenueInterest {
+        user_id: u.id,
+        venue_id: v.id,
+        preferred_time,
+        created_at: now(),
+    };
+    let interests = vec![
+        interest(&users[4], &venues[2], None),
+        interest(&users[0], &venues[1], Some(now() + chrono::Duration::days(3))),
+        interest(&users[4], &venues[0], None),
+    ];
     let batch = Batch {
         users: users.clone(),
         preferences: vec![(users[3].id, prefs.clone())],
         venues: venues.clone(),
         edges: edges.clone(),
         interactions: interactions.clone(),
-        interests: vec![VenueInterest {
-            user_id: users[4].id,
-            venue_id: venues[2].id,
-            preferred_time: None,
-            created_at: now(),
-        }],
+        interests: interests.clone(),
         participants: vec![participant(&users[1]), participant(&users[2])],
         plans: vec![plan],
         bookings: vec![booking.clone()],
@@ -156,7 +162,7 @@ async fn a_batch_is_written_and_scanned_back_in_key_order(store: DynStore) {
         interactions: 15,
         social_edges: 3,
         friend_requests: 0,
-        venue_interests: 1,
+        venue_interests: 3,
         plans: 1,
         bookings: 1,
         outbox_pending: 0,
@@ -195,6 +201,14 @@ async fn a_batch_is_written_and_scanned_back_in_key_order(store: DynStore) {
     let head = store.scan_edges(None, 2).await.unwrap();
     let tail = store.scan_edges(Some((head[1].user_id, head[1].other_user_id)), 2).await.unwrap();
     assert_eq!([head, tail].concat(), sorted_edges);
+
+    let mut sorted_interests = interests.clone();
+    sorted_interests.sort_by_key(|i| (i.user_id, i.venue_id));
+    let head = store.scan_interests(None, 2).await.unwrap();
+    let tail = store.scan_interests(Some((head[1].user_id, head[1].venue_id)), 2).await.unwrap();
+    assert_eq!([head, tail].concat(), sorted_interests);
+    assert_eq!(store.scan_bookings(None, 10).await.unwrap(), vec![booking.clone()]);
+    assert!(store.scan_bookings(Some(booking.id), 10).await.unwrap().is_empty());
 }
 
 async fn a_batch_larger_than_one_statement_is_split_under_the_bind_limit(store: DynStore) {

@@ -1,0 +1,90 @@
+//! An engine built from the store at start-up (or by a reload) knows everything the live one
+//! learnt from events: here, expressed interests and bookings written straight to the store,
+//! as a previous server run left them.
+
+use app::{App, AppSettings};
+use domain::user::UserInput;
+use domain::venue::VenueInput;
+use domain::{Booking, BookingStatus, Category, VenueInterest};
+use engine::{Ranker, VenueQuery};
+use store::Batch;
+
+fn user(handle: &str) -> UserInput {
+    UserInput {
+        handle: handle.into(),
+        name: handle.into(),
+        home_lat: Some(40.73),
+        home_lng: Some(-73.99),
+        ..UserInput::default()
+    }
+}
+
+fn venue(name: &str, lat: f64) -> VenueInput {
+    VenueInput {
+        name: name.into(),
+        description: None,
+        category: Category::Bar,
+        cuisine: None,
+        address: None,
+        city: None,
+        lat,
+        lng: -73.99,
+        price_level: Some(2),
+        rating: None,
+        capacity: Some(40),
+        tags: Vec::new(),
+        opening_hours: None,
+        timezone: None,
+    }
+}
+
+#[tokio::test]
+async fn interests_and_bookings_in_the_store_reach_the_engine_it_builds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("luna.db").display());
+    let app = App::new(store::connect(&url).await.expect("connect sqlite"), AppSettings::default());
+    let (keen, viewer) = (app.create_user(user("keen")).await.unwrap(), app.create_user(user("viewer")).await.unwrap());
+    let wanted = app.create_venue(venue("Wanted", 40.731)).await.unwrap();
+    let booked = app.create_venue(venue("Booked", 40.732)).await.unwrap();
+    let other = app.create_venue(venue("Other", 40.733)).await.unwrap();
+    let now = chrono::Utc::now();
+    let when = now + chrono::Duration::days(2);
+    let interest = VenueInterest { user_id: keen.id, venue_id: wanted.id, preferred_time: Some(when), created_at: now };
+    let booking = Booking {
+        id: domain::new_id(),
+        user_id: viewer.id,
+        venue_id: booked.id,
+        plan_id: None,
+        booking_time: when,
+        party_size: 2,
+        duration_minutes: 120,
+        status: BookingStatus::Confirmed,
+        confirmation_code: "LUNA-7K3QX9".into(),
+        provider: "house".into(),
+        agent: "booking_agent".into(),
+        group_members: vec![keen.id],
+        special_requests: None,
+        created_at: now,
+        updated_at: now,
+    };
+    app.store
+        .insert_batch(Batch { interests: vec![interest], bookings: vec![booking], ..Batch::default() })
+        .await
+        .expect("write the rows");
+
+    app.reload_engine().await.expect("build the engine from the store");
+
+    let who = app.interested_in_venue(wanted.id, viewer.id).await.unwrap();
+    let listed: Vec<_> = who.friends.iter().chain(&who.mutuals).chain(&who.new_people).map(|p| p.user_id).collect();
+    assert_eq!(listed, [keen.id], "the stored interest is listed");
+    assert_eq!(who.new_people[0].preferred_time.map(|t| t.timestamp()), Some(when.timestamp()));
+
+    // Both members of the booking have been there, as far as `new_only` is concerned.
+    for member in [viewer.id, keen.id] {
+        let mut q = VenueQuery::new(member, 10, Ranker::Default);
+        q.new_only = true;
+        let recs: Vec<_> = app.recommend_venues(q).await.unwrap().into_iter().map(|r| r.venue_id).collect();
+        assert!(!recs.contains(&booked.id), "a booked venue is not new to its members: {recs:?}");
+        assert!(recs.contains(&other.id), "other venues still are: {recs:?}");
+    }
+}
