@@ -49,6 +49,20 @@ impl Category {
         Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
+    /// What places of the category are called, in the plural, for sentences ("the karaoke
+    /// bars you enjoy").
+    pub fn places(self) -> &'static str {
+        match self {
+            Category::Restaurant => "restaurants",
+            Category::Bar => "bars",
+            Category::Cafe => "cafes",
+            Category::Music => "music venues",
+            Category::Comedy => "comedy clubs",
+            Category::Karaoke => "karaoke bars",
+            Category::Sports => "sports bars",
+        }
+    }
+
     /// Minutes a party usually holds its seats (the booking turn time).
     pub fn turn_minutes(self) -> u16 {
         match self {

@@ -38,6 +38,11 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
     let rows: Vec<_> = members.iter().filter_map(|&u| st.live_user(u)).collect();
     let locs: Vec<Option<(f64, f64)>> = rows.iter().map(|r| live_or_home(s, r, now.timestamp())).collect();
     let known: Vec<(f64, f64)> = locs.iter().flatten().copied().collect();
+    if known.is_empty() && q.max_distance_km.is_some() {
+        return Err(EngineError::InvalidQuery(
+            "max_distance_km needs members' locations: no member has a home or a fresh live location".into(),
+        ));
+    }
     let centroid = (!known.is_empty()).then(|| {
         let n = known.len() as f64;
         (known.iter().map(|p| p.0).sum::<f64>() / n, known.iter().map(|p| p.1).sum::<f64>() / n)
@@ -120,11 +125,13 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
         .filter_map(|(score, v)| {
             let row = st.venue(v)?;
             let mut ms = Vec::with_capacity(rows.len());
-            let mut farthest: f64 = 0.0;
+            let mut farthest: Option<f64> = None;
             for (i, r) in rows.iter().enumerate() {
                 let c = scores[i].get(&v)?;
                 let (_, sentence) = ctxs[i].explain(c, row);
-                farthest = farthest.max(c.distance_km.unwrap_or(0.0));
+                if let Some(d) = c.distance_km {
+                    farthest = Some(farthest.map_or(d, |f: f64| f.max(d)));
+                }
                 ms.push(MemberScore {
                     user_id: r.id,
                     score: c.score,
@@ -135,13 +142,13 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
             let low = ms.iter().map(|m| m.score).fold(f64::INFINITY, f64::min);
             let high = ms.iter().map(|m| m.score).fold(f64::NEG_INFINITY, f64::max);
             let distance_km = centroid.map_or(0.0, |(lat, lng)| domain::haversine_km(lat, lng, row.lat, row.lng));
-            let explanation = format!(
-                "Good for all {} of you: member scores {:.2} to {:.2}, nobody travels more than {:.1} km",
-                rows.len(),
-                low,
-                high,
-                farthest
-            );
+            let who = match rows.len() {
+                2 => "both of you".to_string(),
+                n => format!("all {n} of you"),
+            };
+            // Only members whose location is known travel a known distance.
+            let travel = farthest.map_or_else(String::new, |d| format!(", nobody travels more than {d:.1} km"));
+            let explanation = format!("Good for {who}: member scores {low:.2} to {high:.2}{travel}");
             Some(GroupVenue {
                 venue_id: row.id,
                 venue_name: row.name.clone(),
@@ -153,8 +160,8 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
             })
         })
         .collect();
-    let (lat, lng) = centroid.unwrap_or((0.0, 0.0));
-    Ok(GroupRecommendations { strategy: q.strategy, centroid: LatLng { lat, lng }, venues })
+    let centroid = centroid.map(|(lat, lng)| LatLng { lat, lng });
+    Ok(GroupRecommendations { strategy: q.strategy, centroid, venues })
 }
 
 /// Combines member scores under a strategy.

@@ -76,10 +76,21 @@ fn seed2(st: &State, u: u32, venue: Option<u32>, limit: usize) -> Vec<PersonReco
     for e in &user.edges {
         let Some(other) = st.live_user(e.other) else { continue };
         let (score, direct, category) = seed2_score(st, e.strength, other, venue);
+        // Every edge is a direct tie (`relationship` says friend); its type says what kind.
+        let tie = match e.rel {
+            domain::RelationshipType::Friend => "your friend",
+            domain::RelationshipType::Mutual => "a mutual connection",
+            domain::RelationshipType::Suggested => "a suggested connection",
+        };
         let reasons = vec![
             Reason {
                 code: "strength".into(),
-                label: format!("{} strength {:.2}", e.rel.as_str(), e.strength).into(),
+                label: format!(
+                    "{}, strength {:.2}",
+                    tie.trim_start_matches("your ").trim_start_matches("a "),
+                    e.strength
+                )
+                .into(),
                 contribution: 0.6 * e.strength,
             },
             Reason { code: "venue_preference".into(), label: "likes this venue".into(), contribution: 0.25 * direct },
@@ -89,7 +100,7 @@ fn seed2(st: &State, u: u32, venue: Option<u32>, limit: usize) -> Vec<PersonReco
                 contribution: 0.15 * category,
             },
         ];
-        let mut parts = vec![format!("your {} (strength {:.2})", e.rel.as_str(), e.strength)];
+        let mut parts = vec![format!("{tie} (strength {:.2})", e.strength)];
         if direct > 0.0 {
             parts.push("likes this venue".into());
         }

@@ -250,3 +250,86 @@ fn a_merge_long_after_the_trend_origin_moves_it_without_changing_the_answers() {
         assert!((a.score - b.score).abs() < 1e-9, "{} vs {}", a.score, b.score);
     }
 }
+
+#[test]
+fn a_friend_who_said_they_want_to_go_ranks_higher_for_that_venue_and_says_so() {
+    let e = hand_city();
+    // User 3 (a friend of user 1 at strength 0.3) never touched venue 11.
+    let before = people(&e, Some(11), Ranker::Default);
+    let score_of = |list: &[(uuid::Uuid, f64)]| list.iter().find(|p| p.0 == id(3)).map(|p| p.1);
+    e.apply(&DomainEvent::InterestExpressed(VenueInterest {
+        user_id: id(3),
+        venue_id: id(11),
+        preferred_time: None,
+        created_at: t0(),
+    }));
+    let after = people(&e, Some(11), Ranker::Default);
+    assert!(score_of(&after).unwrap() > score_of(&before).unwrap() + 0.1, "{before:?} -> {after:?}");
+    let q = PeopleQuery { user_id: id(1), venue_id: Some(id(11)), limit: 10, ranker: Ranker::Default };
+    let three = e.recommend_people(&q).unwrap().into_iter().find(|p| p.user_id == id(3)).unwrap();
+    assert!(three.reasons.iter().any(|r| r.code == "wants_to_go"), "{:?}", three.reasons);
+    assert!(three.explanation.contains("wants to go there too"), "{}", three.explanation);
+}
+
+#[test]
+fn a_radius_without_any_location_is_refused_not_ignored() {
+    let e = hand_city();
+    // User 4 has no home and no live location.
+    for ranker in [Ranker::Default, Ranker::Seed2, Ranker::Popularity, Ranker::Learned] {
+        let mut q = VenueQuery::new(id(4), 10, ranker);
+        q.radius_km = Some(1.0);
+        assert!(
+            matches!(e.recommend_venues(&q), Err(EngineError::InvalidQuery(m)) if m.contains("radius_km")),
+            "{ranker:?}"
+        );
+        q.point = Some(domain::LatLng { lat: 40.0, lng: -74.0 });
+        let r = e.recommend_venues(&q).unwrap();
+        assert!(r.iter().all(|v| v.distance_km <= 1.0 + 1e-9), "{ranker:?}: {r:?}");
+    }
+    // Without a radius, a user with no location still gets an answer.
+    assert!(e.recommend_venues(&VenueQuery::new(id(4), 10, Ranker::Default)).is_ok());
+}
+
+#[test]
+fn a_venue_of_unknown_price_passes_no_price_filter() {
+    let e = hand_city();
+    let mut unpriced = venue(14, 40.0, -74.0, domain::Category::Bar, None);
+    unpriced.price_level = None;
+    e.apply(&DomainEvent::VenueCreated(unpriced));
+    let ids = |q: &VenueQuery| e.recommend_venues(q).unwrap().into_iter().map(|r| r.venue_id).collect::<Vec<_>>();
+    for ranker in [Ranker::Default, Ranker::Seed2] {
+        let mut q = VenueQuery::new(id(1), 10, ranker);
+        q.now = Some(t0());
+        assert!(ids(&q).contains(&id(14)), "{ranker:?}: listed without a price filter");
+        q.price_max = Some(4);
+        let got = ids(&q);
+        assert!(!got.contains(&id(14)) && got.contains(&id(11)), "{ranker:?}: {got:?}");
+        q.price_max = None;
+        q.price_min = Some(1);
+        assert!(!ids(&q).contains(&id(14)), "{ranker:?}");
+    }
+}
+
+#[test]
+fn a_group_with_no_known_location_has_no_centroid_and_claims_no_distance() {
+    let e = hand_city();
+    e.apply(&DomainEvent::UserCreated(user(6, None)));
+    let mut q = GroupQuery::new(vec![id(4), id(6)], GroupStrategy::Average, 5);
+    q.now = Some(t0());
+    let r = e.recommend_group(&q).unwrap();
+    assert_eq!(r.centroid, None);
+    assert!(!r.venues.is_empty());
+    for v in &r.venues {
+        assert!(v.explanation.starts_with("Good for both of you"), "{}", v.explanation);
+        assert!(!v.explanation.contains("km"), "no distance is known: {}", v.explanation);
+    }
+    q.max_distance_km = Some(1.0);
+    assert!(matches!(e.recommend_group(&q), Err(EngineError::InvalidQuery(m)) if m.contains("max_distance_km")));
+    // One located member is enough for a centroid, a distance and the limit.
+    let mut q = GroupQuery::new(vec![id(1), id(4)], GroupStrategy::Average, 5);
+    q.now = Some(t0());
+    q.max_distance_km = Some(5.0);
+    let r = e.recommend_group(&q).unwrap();
+    assert_eq!(r.centroid, Some(domain::LatLng { lat: 40.0, lng: -74.0 }));
+    assert!(r.venues.iter().all(|v| v.explanation.contains("nobody travels more than")));
+}

@@ -234,7 +234,8 @@ pub struct GroupVenue {
     /// The aggregated score under the query's strategy.
     pub score: f64,
     pub venue: VenueSummary,
-    /// Distance of the venue from the group's centroid, km.
+    /// Distance of the venue from the group's centroid, km (0 when no member's location is
+    /// known).
     pub distance_km: f64,
     pub members: Vec<MemberScore>,
     pub explanation: String,
@@ -244,8 +245,8 @@ pub struct GroupVenue {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct GroupRecommendations {
     pub strategy: GroupStrategy,
-    /// The mean of the members' locations.
-    pub centroid: LatLng,
+    /// The mean of the members' known locations; null when no member has one.
+    pub centroid: Option<LatLng>,
     pub venues: Vec<GroupVenue>,
 }
 

@@ -87,10 +87,12 @@ pub struct GroupRecoQuery {
 /// `{"group_venues": [...], "group_size": n}` plus the strategy and centroid.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct GroupResponse {
+    /// How many users the group has (whether or not any venue suits them).
     pub group_size: usize,
     pub group_venues: Vec<engine::GroupVenue>,
     pub strategy: GroupStrategy,
-    pub centroid: domain::LatLng,
+    /// The mean of the members' known locations; null when no member has one.
+    pub centroid: Option<domain::LatLng>,
 }
 
 /// Venues for a group of 2 to 20 users (comma-separated ids).
@@ -107,17 +109,13 @@ pub async fn group_recommendations(
     AppQuery(q): AppQuery<GroupRecoQuery>,
 ) -> ApiResult<AppJson<GroupResponse>> {
     let ids = parse_ids(&user_ids)?;
+    let group_size = ids.len();
     let mut query = GroupQuery::new(ids, q.strategy.unwrap_or_default(), q.limit.unwrap_or(10));
     query.max_distance_km = q.max_distance_km;
     query.category = q.category;
     query.time = q.time;
     let GroupRecommendations { strategy, centroid, venues } = app.recommend_group(query).await?;
-    Ok(AppJson(GroupResponse {
-        group_size: venues.first().map_or(0, |v| v.members.len()),
-        group_venues: venues,
-        strategy,
-        centroid,
-    }))
+    Ok(AppJson(GroupResponse { group_size, group_venues: venues, strategy, centroid }))
 }
 
 /// Parses `a,b,c` into 2 to 20 distinct UUIDs.

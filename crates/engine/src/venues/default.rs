@@ -340,7 +340,9 @@ impl<'a> ScoreCtx<'a> {
         type Text = Cow<'static, str>;
         let s = self.s;
         let f = &c.f;
-        let cuisine = row.cuisine.as_deref().unwrap_or(row.category.as_str());
+        // Cuisines are stored as tags ("middle_eastern"); sentences say them as words.
+        let cuisine_words = row.cuisine.as_deref().map(|c| c.replace('_', " "));
+        let cuisine = cuisine_words.as_deref().unwrap_or(row.category.as_str());
         let hist_label = match self.user.agg(c.v) {
             Some(a) if a.likes > 0 => "you liked it before",
             Some(a) if a.visits > 0 => "you have been here before",
@@ -362,9 +364,9 @@ impl<'a> ScoreCtx<'a> {
         let pref_phrase = if f.cuisine_match { love() } else { "fits your budget and style".into() };
         add("preference_match", pref_phrase.clone(), s.w_preference * f.preference, pref_phrase);
         // Said apart from a stated cuisine's "love": this one is learned from where they go.
-        let taste_phrase: Text = match &row.cuisine {
+        let taste_phrase: Text = match &cuisine_words {
             Some(c) if f.taste >= 0.6 => format!("you often go for {c}").into(),
-            _ => format!("like the {}s you enjoy", row.category.as_str()).into(),
+            _ => format!("like the {} you enjoy", row.category.places()).into(),
         };
         add("taste_match", taste_phrase.clone(), s.w_taste * f.taste, taste_phrase);
         let ctx_phrase: Text = match (f.open, self.about_now) {

@@ -40,6 +40,12 @@ pub(crate) fn recommend(
     let user = st.live_user(u).ok_or_else(unknown)?;
     let now = q.now.unwrap_or_else(Utc::now);
     let origin = origin_of(s, user, q, now.timestamp());
+    if origin.is_none() && q.radius_km.is_some() {
+        return Err(EngineError::InvalidQuery(
+            "radius_km needs a point to measure from: the user has no home and no fresh live location, so give lat and lng"
+                .into(),
+        ));
+    }
     match q.ranker {
         Ranker::Seed2 => Ok(origin.map_or_else(Vec::new, |o| seed2::recommend(st, user, o, q))),
         Ranker::Default | Ranker::Learned | Ranker::Popularity => {
@@ -123,8 +129,9 @@ impl Filter {
         if self.category.is_some_and(|c| c != row.category) {
             return false;
         }
-        if let Some(p) = row.price
-            && (self.price.0.is_some_and(|m| p < m) || self.price.1.is_some_and(|m| p > m))
+        // A venue of unknown price passes no price filter (as in venue search).
+        if (self.price.0.is_some() || self.price.1.is_some())
+            && row.price.is_none_or(|p| self.price.0.is_some_and(|m| p < m) || self.price.1.is_some_and(|m| p > m))
         {
             return false;
         }

@@ -550,3 +550,46 @@ fn a_candidate_source_takes_its_budget_of_new_passing_venues_best_first() {
     );
     assert_eq!(all, vec![2, 4, 6, 8, 10], "a budget beyond the items takes every passing one, best first");
 }
+
+#[test]
+fn explanations_say_categories_and_cuisines_as_words() {
+    // User 1 went to a karaoke bar and a middle eastern restaurant; two more of each nearby.
+    let mut b = EngineBuilder::default();
+    b.add_user(&user(1, Some((40.0, -74.0))), None);
+    b.add_venue(&venue(31, 40.0, -74.001, Category::Karaoke, None));
+    b.add_venue(&venue(32, 40.001, -74.0, Category::Karaoke, None));
+    b.add_venue(&venue(33, 40.0, -74.002, Category::Restaurant, Some("middle_eastern")));
+    b.add_venue(&venue(34, 40.002, -74.0, Category::Restaurant, Some("middle_eastern")));
+    b.add_interaction(&ix(1, 31, T::Like, 0, 100));
+    b.add_interaction(&ix(1, 33, T::Like, 0, 90));
+    let e = b.build();
+    let recs = e.recommend_venues(&VenueQuery::new(id(1), 10, Ranker::Default)).unwrap();
+    let taste = |v: u128| {
+        let r = recs.iter().find(|r| r.venue_id == id(v)).expect("recommended");
+        r.reasons.iter().find(|x| x.code == "taste_match").expect("a taste reason").label.to_string()
+    };
+    assert_eq!(taste(32), "like the karaoke bars you enjoy");
+    assert_eq!(taste(34), "you often go for middle eastern");
+    for r in &recs {
+        assert!(!r.explanation.contains('_'), "{}", r.explanation);
+        assert!(r.reasons.iter().all(|x| !x.label.contains('_')), "{:?}", r.reasons);
+    }
+}
+
+#[test]
+fn seed2_people_name_the_kind_of_tie_in_words() {
+    let mut b = EngineBuilder::default();
+    for u in 1..=3 {
+        b.add_user(&user(u, Some((40.0, -74.0))), None);
+    }
+    b.add_edge(&edge(1, 2, 0.44));
+    let mut suggested = edge(1, 3, 0.56);
+    suggested.relationship_type = domain::RelationshipType::Suggested;
+    b.add_edge(&suggested);
+    let e = b.build();
+    let q = crate::PeopleQuery { user_id: id(1), venue_id: None, limit: 10, ranker: Ranker::Seed2 };
+    let got = e.recommend_people(&q).unwrap();
+    let said = |u: u128| got.iter().find(|p| p.user_id == id(u)).unwrap().explanation.clone();
+    assert_eq!(said(2), "Your friend (strength 0.44)");
+    assert_eq!(said(3), "A suggested connection (strength 0.56)");
+}
