@@ -113,6 +113,15 @@ pub struct OutboxRecord {
     pub created_at: Timestamp,
 }
 
+/// The last location a user's app sent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LiveLocation {
+    pub user_id: UserId,
+    pub lat: f64,
+    pub lng: f64,
+    pub at: Timestamp,
+}
+
 /// Row counts, for stats and for "is this database seeded?".
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Counts {
@@ -338,6 +347,16 @@ pub trait Store: Send + Sync + 'static {
     async fn scan_interests(&self, after: Option<(UserId, VenueId)>, limit: u32) -> StoreResult<Vec<VenueInterest>>;
     /// Bookings of every status in id order after the given id.
     async fn scan_bookings(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Booking>>;
+    /// Live locations sent at or after `since`, in user order after the given user.
+    async fn scan_live_locations(
+        &self,
+        since: Timestamp,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<LiveLocation>>;
+    /// Keeps a user's live location (unless a later one is kept already). `NotFound` for a user
+    /// the store does not hold.
+    async fn set_live_location(&self, location: LiveLocation) -> StoreResult<()>;
     /// Pending friend requests in id order after the given id.
     async fn scan_pending_friend_requests(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<FriendRequest>>;
 

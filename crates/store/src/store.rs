@@ -387,6 +387,21 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
+    async fn scan_live_locations(
+        &self,
+        since: Timestamp,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::LiveLocation>> {
+        read!(self, users::scan_live_locations, since, after, limit)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %location.user_id), err(level = "debug"))]
+    async fn set_live_location(&self, location: crate::LiveLocation) -> StoreResult<()> {
+        write_tx!(self, users::set_live_location, &location)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
     async fn scan_pending_friend_requests(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<FriendRequest>> {
         read!(self, social::scan_pending_friend_requests, after, limit)
     }

@@ -181,8 +181,9 @@ fn booking_args(b: &Booking) -> StoreResult<[Arg; 15]> {
 
 /// Every table of data, children before parents. `server_secrets` is not data: a reset keeps
 /// the signing secret and the admin credential, so tokens and operators survive it.
-const TABLES_CHILDREN_FIRST: [&str; 15] = [
+const TABLES_CHILDREN_FIRST: [&str; 16] = [
     "outbox",
+    "user_locations",
     "refresh_tokens",
     "user_credentials",
     "idempotency_keys",

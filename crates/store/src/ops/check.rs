@@ -56,6 +56,10 @@ const ORPHANS: &[(&str, &str)] = &[
         "SELECT COUNT(*) FROM interactions x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)",
     ),
     (
+        "user_locations.user_id",
+        "SELECT COUNT(*) FROM user_locations x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)",
+    ),
+    (
         "venue_interests.user_id",
         "SELECT COUNT(*) FROM venue_interests x WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)",
     ),

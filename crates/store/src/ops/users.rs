@@ -284,3 +284,48 @@ async fn upsert_preferences<C: Conn>(c: &mut C, id: UserId, prefs: UserPreferenc
     c.execute(sql).await?;
     Ok(prefs)
 }
+
+/// One row of `user_locations`.
+#[derive(Debug, sqlx::FromRow)]
+struct LocationRow {
+    user_id: Uuid,
+    lat: f64,
+    lng: f64,
+    updated_at: domain::Timestamp,
+}
+
+/// Keeps a user's live location unless a later one is kept already (two servers may store a
+/// user's updates out of order).
+pub(crate) async fn set_live_location<C: Conn>(c: &mut C, l: &crate::LiveLocation) -> StoreResult<()> {
+    require(c, "users", "user", l.user_id).await?;
+    let sql = Sql::new(
+        "INSERT INTO user_locations (user_id, lat, lng, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, updated_at = excluded.updated_at \
+         WHERE user_locations.updated_at <= excluded.updated_at",
+    )
+    .bind(l.user_id)
+    .bind(l.lat)
+    .bind(l.lng)
+    .bind(l.at);
+    c.execute(sql).await?;
+    Ok(())
+}
+
+pub(crate) async fn scan_live_locations<C: Conn>(
+    c: &mut C,
+    since: domain::Timestamp,
+    after: Option<UserId>,
+    limit: u32,
+) -> StoreResult<Vec<crate::LiveLocation>> {
+    let mut b = SqlBuilder::new("SELECT user_id, lat, lng, updated_at FROM user_locations");
+    b.and().push("updated_at >= ").bind(since);
+    if let Some(after) = after {
+        b.and().push("user_id > ").bind(after);
+    }
+    b.push(" ORDER BY user_id LIMIT ").bind(i64::from(limit));
+    let rows: Vec<LocationRow> = c.fetch_all(b.finish()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::LiveLocation { user_id: r.user_id, lat: r.lat, lng: r.lng, at: r.updated_at })
+        .collect())
+}

@@ -1,7 +1,7 @@
 //! Users and preferences.
 
 use domain::{Page, PageRequest, Persona, UserPatch, UserPreferences};
-use store::{DynStore, StoreError, UserQuery};
+use store::{DynStore, LiveLocation, StoreError, UserQuery};
 
 use crate::fixtures::{interaction, new_user, pending_event_types, user, venue};
 use crate::store_tests;
@@ -19,6 +19,7 @@ store_tests!(
     a_user_created_with_preferences_stores_them_in_the_same_transaction,
     users_are_listed_in_id_order_one_page_at_a_time,
     users_filter_by_persona_and_literal_handle_prefix,
+    live_locations_keep_the_latest_per_user_and_go_with_the_user,
 );
 
 async fn a_created_user_reads_back_by_id_and_by_handle(store: DynStore) {
@@ -220,4 +221,31 @@ async fn users_filter_by_persona_and_literal_handle_prefix(store: DynStore) {
     assert_eq!(handles(store.list_users(&q, PageRequest::default()).await.unwrap()), ["ab_one"]);
     let q = UserQuery { handle_prefix: None, persona: Some(Persona::BudgetConscious) };
     assert_eq!(handles(store.list_users(&q, PageRequest::default()).await.unwrap()), ["ab_one"]);
+}
+
+async fn live_locations_keep_the_latest_per_user_and_go_with_the_user(store: DynStore) {
+    use chrono::SubsecRound;
+    let (a, b) = (user(&store, "walker").await, user(&store, "sitter").await);
+    let now = chrono::Utc::now().trunc_subsecs(6);
+    let at = |mins: i64| now - chrono::Duration::minutes(mins);
+    let loc = |u: &domain::User, lat: f64, mins: i64| LiveLocation { user_id: u.id, lat, lng: -73.99, at: at(mins) };
+    store.set_live_location(loc(&a, 40.70, 10)).await.unwrap();
+    store.set_live_location(loc(&a, 40.71, 5)).await.unwrap();
+    // An older update stored late (another server's) does not replace the newer one.
+    store.set_live_location(loc(&a, 40.60, 8)).await.unwrap();
+    store.set_live_location(loc(&b, 40.80, 300)).await.unwrap();
+    let mut expected = vec![loc(&a, 40.71, 5), loc(&b, 40.80, 300)];
+    expected.sort_by_key(|l| l.user_id);
+    assert_eq!(store.scan_live_locations(at(1000), None, 10).await.unwrap(), expected);
+    // Only those sent since the given time, a page at a time.
+    assert_eq!(store.scan_live_locations(at(120), None, 10).await.unwrap(), vec![loc(&a, 40.71, 5)]);
+    let first = store.scan_live_locations(at(1000), None, 1).await.unwrap();
+    assert_eq!(store.scan_live_locations(at(1000), Some(first[0].user_id), 10).await.unwrap(), expected[1..]);
+    // Unknown users are not found; a deleted user's location goes with them.
+    let ghost = LiveLocation { user_id: domain::new_id(), ..loc(&a, 40.0, 0) };
+    assert!(matches!(store.set_live_location(ghost).await, Err(StoreError::NotFound { .. })));
+    store.delete_user(a.id).await.unwrap();
+    assert_eq!(store.scan_live_locations(at(1000), None, 10).await.unwrap(), vec![loc(&b, 40.80, 300)]);
+    assert!(matches!(store.set_live_location(loc(&a, 40.7, 0)).await, Err(StoreError::NotFound { .. })));
+    assert!(store.check_invariants().await.unwrap().is_empty());
 }
