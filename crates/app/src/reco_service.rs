@@ -187,9 +187,12 @@ impl App {
     }
 
     /// Sets a user's live location here and, through the bus, on every other server.
+    /// `NotFound` for a user the store does not hold, deleted ones included: the engine may
+    /// still know a deleted user (its deletion not followed yet, or kept as a dead row).
     #[tracing::instrument(skip_all, fields(user_id = %user_id), err(level = "debug"))]
     pub async fn update_location(&self, user_id: UserId, lat: f64, lng: f64) -> AppResult<()> {
         domain::LatLng::parse(lat, lng, "lat", "lng")?;
+        self.store.get_user(user_id).await?;
         let at = self.now();
         self.ask_engine(|e| e.set_location(user_id, lat, lng, at)).await?;
         let data = domain::Payload::of(&LocationUpdate { user_id, lat, lng, at }).unwrap_or_default();

@@ -19,6 +19,7 @@ crate::on_every_backend!(
     group_recommendations_take_2_to_20_users,
     interest_is_recorded_and_shown_to_others,
     a_live_location_is_accepted_for_known_users_only,
+    a_deleted_user_gets_404_for_a_live_location_and_nothing_is_published,
     the_engine_reloads_after_the_admin_seed_endpoint,
 );
 
@@ -222,6 +223,21 @@ async fn a_live_location_is_accepted_for_known_users_only(app: &TestApp) {
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let ghost = format!("/api/v1/users/{}/location", uuid::Uuid::now_v7());
     assert_eq!(app.put(&ghost, &json!({"lat": 40.75, "lng": -73.98})).await.status(), StatusCode::NOT_FOUND);
+}
+
+async fn a_deleted_user_gets_404_for_a_live_location_and_nothing_is_published(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let user = format!("/api/v1/users/{}", users[1]);
+    assert_eq!(app.delete(&user).await.status(), StatusCode::NO_CONTENT);
+    // Once the engine has followed the deletion too, and straight after it: both are refused.
+    for wait in [Duration::ZERO, Duration::from_millis(300)] {
+        tokio::time::sleep(wait).await;
+        let res = app.put(&format!("{user}/location"), &json!({"lat": 40.7, "lng": -73.9})).await;
+        expect_error(res, StatusCode::NOT_FOUND, "not_found", None).await;
+    }
+    let events = app.app.bus.history(domain::Channel::UserActions, 1000, None).await.expect("history");
+    let moved: Vec<_> = events.iter().filter(|e| e.event_type == app::reco_service::LOCATION_EVENT).collect();
+    assert!(moved.is_empty(), "location published for a deleted user: {moved:?}");
 }
 
 async fn the_engine_reloads_after_the_admin_seed_endpoint(app: &TestApp) {
