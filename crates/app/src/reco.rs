@@ -121,6 +121,7 @@ pub trait RowSink {
     fn interaction(&mut self, i: &domain::Interaction);
     fn interest(&mut self, i: &domain::VenueInterest);
     fn booking(&mut self, b: &domain::Booking);
+    fn live_location(&mut self, l: &store::LiveLocation);
 }
 
 impl RowSink for EngineBuilder {
@@ -141,6 +142,9 @@ impl RowSink for EngineBuilder {
     }
     fn booking(&mut self, b: &domain::Booking) {
         self.add_booking(b);
+    }
+    fn live_location(&mut self, l: &store::LiveLocation) {
+        self.set_location(l.user_id, l.lat, l.lng, l.at);
     }
 }
 
@@ -165,6 +169,8 @@ impl RowSink for engine::eval::Dataset {
     }
     /// An evaluation judges rankings on the interaction log: bookings are not part of it.
     fn booking(&mut self, _: &domain::Booking) {}
+    /// Nor are live locations (an evaluation asks from home).
+    fn live_location(&mut self, _: &store::LiveLocation) {}
 }
 
 /// The last ids a scan read of the time-ordered rows (interactions, bookings).
@@ -174,8 +180,13 @@ pub struct Scanned {
     pub last_booking: Option<uuid::Uuid>,
 }
 
-/// Streams every user, venue, edge, interaction, expressed interest and booking of the store
-/// into `sink`, page by page, logging progress on big loads.
+/// How far back live locations are read at start-up: older ones are never fresh (the engine
+/// checks each against `candidates.live_location_fresh_minutes` when it answers).
+const LIVE_LOCATIONS_SINCE_HOURS: i64 = 24;
+
+/// Streams every user, venue, edge, interaction, expressed interest and booking of the store,
+/// and the live locations of the last day, into `sink`, page by page, logging progress on big
+/// loads.
 pub async fn scan_store(store: &DynStore, sink: &mut impl RowSink) -> AppResult<Scanned> {
     let (mut n, mut after) = (0usize, None);
     loop {
@@ -210,6 +221,15 @@ pub async fn scan_store(store: &DynStore, sink: &mut impl RowSink) -> AppResult<
         n = progress("interactions", n, page.len());
     }
     let last_interaction = after;
+    let since = chrono::Utc::now() - chrono::Duration::hours(LIVE_LOCATIONS_SINCE_HOURS);
+    let (mut n, mut after) = (0usize, None);
+    loop {
+        let page = store.scan_live_locations(since, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.user_id);
+        page.iter().for_each(|l| sink.live_location(l));
+        n = progress("live locations", n, page.len());
+    }
     let (mut n, mut after) = (0usize, None);
     loop {
         let page = store.scan_interests(after, PAGE).await?;

@@ -81,10 +81,21 @@ pub fn engine_error(e: EngineError) -> AppError {
     match e {
         EngineError::UnknownUser(id) => AppError::not_found("user", id),
         EngineError::UnknownVenue(id) => AppError::not_found("venue", id),
-        EngineError::InvalidQuery(m) => AppError::Invalid(ValidationError::field("query", m)),
+        EngineError::InvalidQuery(m) => AppError::Invalid(ValidationError::field(parameter_named_in(&m), m)),
         EngineError::ModelIo(e) => AppError::Internal(e.to_string()),
         EngineError::ModelFormat(m) => AppError::Internal(m),
     }
+}
+
+/// Query parameters an engine refusal may be about.
+const QUERY_PARAMETERS: [&str; 8] =
+    ["limit", "radius_km", "price_min", "price_max", "party_size", "max_distance_km", "lat", "lng"];
+
+/// The parameter an engine refusal names: its messages open with it ("radius_km needs a point
+/// to measure from..."), so a client is told which one to change; `query` for any other.
+fn parameter_named_in(message: &str) -> &'static str {
+    let first = message.split_whitespace().next().unwrap_or_default();
+    QUERY_PARAMETERS.into_iter().find(|p| *p == first).unwrap_or("query")
 }
 
 /// Users or venues an engine query may load from the store before it gives up (a group names
@@ -186,14 +197,16 @@ impl App {
         Ok(interest)
     }
 
-    /// Sets a user's live location here and, through the bus, on every other server.
-    /// `NotFound` for a user the store does not hold, deleted ones included: the engine may
-    /// still know a deleted user (its deletion not followed yet, or kept as a dead row).
+    /// Sets a user's live location: kept in the store (so a restarted server still uses it
+    /// while fresh), here, and through the bus on every other server. `NotFound` for a user the
+    /// store does not hold, deleted ones included: the engine may still know a deleted user (its
+    /// deletion not followed yet, or kept as a dead row).
     #[tracing::instrument(skip_all, fields(user_id = %user_id), err(level = "debug"))]
     pub async fn update_location(&self, user_id: UserId, lat: f64, lng: f64) -> AppResult<()> {
         domain::LatLng::parse(lat, lng, "lat", "lng")?;
-        self.store.get_user(user_id).await?;
-        let at = self.now();
+        // Microseconds, as the store keeps them.
+        let at = chrono::SubsecRound::trunc_subsecs(self.now(), 6);
+        self.store.set_live_location(store::LiveLocation { user_id, lat, lng, at }).await?;
         self.ask_engine(|e| e.set_location(user_id, lat, lng, at)).await?;
         let data = domain::Payload::of(&LocationUpdate { user_id, lat, lng, at }).unwrap_or_default();
         let publish = bus::Publish {

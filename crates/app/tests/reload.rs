@@ -88,3 +88,36 @@ async fn interests_and_bookings_in_the_store_reach_the_engine_it_builds() {
         assert!(recs.contains(&other.id), "other venues still are: {recs:?}");
     }
 }
+
+#[tokio::test]
+async fn a_fresh_live_location_in_the_store_is_used_after_a_restart_and_a_stale_one_is_not() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("luna.db").display());
+    let app = App::new(store::connect(&url).await.expect("connect sqlite"), AppSettings::default());
+    let homeless = |handle: &str| UserInput { home_lat: None, home_lng: None, ..user(handle) };
+    let (fresh, stale) =
+        (app.create_user(homeless("out_now")).await.unwrap(), app.create_user(homeless("out_earlier")).await.unwrap());
+    let near = app.create_venue(venue("Near", 40.731)).await.unwrap();
+    let now = chrono::Utc::now();
+    for (u, mins) in [(&fresh, 5), (&stale, 180)] {
+        let at = now - chrono::Duration::minutes(mins);
+        let location = store::LiveLocation { user_id: u.id, lat: 40.73, lng: -73.99, at };
+        app.store.set_live_location(location).await.expect("keep the location");
+    }
+
+    app.reload_engine().await.expect("build the engine from the store");
+
+    let recs = app.recommend_venues(VenueQuery::new(fresh.id, 10, Ranker::Seed2)).await.unwrap();
+    assert_eq!(recs.iter().map(|r| r.venue_id).collect::<Vec<_>>(), [near.id], "measured from the live location");
+    assert!((recs[0].distance_km - 0.111).abs() < 0.01, "{} km", recs[0].distance_km);
+    // Three hours old is past the freshness window (120 minutes): no location, no seed2 answer.
+    assert!(app.recommend_venues(VenueQuery::new(stale.id, 10, Ranker::Seed2)).await.unwrap().is_empty());
+
+    // A location sent through the app is kept: a server started afterwards on the same database
+    // uses it.
+    app.update_location(stale.id, 40.73, -73.99).await.expect("send a location");
+    let restarted = App::new(store::connect(&url).await.expect("connect sqlite"), AppSettings::default());
+    restarted.reload_engine().await.expect("build the engine from the store");
+    let recs = restarted.recommend_venues(VenueQuery::new(stale.id, 10, Ranker::Seed2)).await.unwrap();
+    assert_eq!(recs.iter().map(|r| r.venue_id).collect::<Vec<_>>(), [near.id]);
+}

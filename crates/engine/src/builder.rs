@@ -96,6 +96,14 @@ impl EngineBuilder {
         }
     }
 
+    /// Sets a known user's live location, sent at `at` (used instead of home while fresh, as
+    /// [`crate::Engine::set_location`] does); ignored for a user not added.
+    pub fn set_location(&mut self, user_id: Uuid, lat: f64, lng: f64, at: chrono::DateTime<chrono::Utc>) {
+        if let Some(&ix) = self.user_ix.get(&user_id) {
+            self.users[ix as usize].live = Some((lat, lng, at.timestamp()));
+        }
+    }
+
     /// Sets (or replaces) a user's preferences.
     pub fn set_preferences(&mut self, user_id: Uuid, prefs: &UserPreferences) {
         let ix = self.user_slot(user_id) as usize;
