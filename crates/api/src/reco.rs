@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use domain::error::Checker;
 use domain::{Category, LatLng};
 use engine::{PeopleQuery, PersonRecommendation, Ranker, VenueQuery, VenueRecommendation};
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use uuid::Uuid;
 
 use app::App;
 
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
 
 mod interest;
@@ -43,19 +44,30 @@ pub fn legacy_router() -> OpenApiRouter<App> {
 }
 
 const DEFAULT_LIMIT: usize = 10;
+/// The widest `radius_km` a venue recommendation takes (the engine's bound).
+const MAX_RADIUS_KM: f64 = 20_000.0;
+
+/// Checks a `limit` (1 to [`engine::MAX_LIMIT`]) and gives the default when there is none.
+pub(crate) fn check_limit(c: &mut Checker, limit: Option<usize>) -> usize {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    c.check((1..=engine::MAX_LIMIT).contains(&limit), "limit", format!("must be between 1 and {}", engine::MAX_LIMIT));
+    limit
+}
 
 /// Filters of a venue recommendation.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VenueRecoQuery {
     /// Results wanted, 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// `seed2`, `default`, `popularity` or `learned` (default `default`).
     pub ranker: Option<Ranker>,
     /// Search from here instead of the live location or home (with `lng`).
     pub lat: Option<f64>,
     pub lng: Option<f64>,
-    /// Only venues within this distance, km.
+    /// Only venues within this distance, km: above 0, at most 20000.
+    #[param(exclusive_minimum = 0, maximum = 20000)]
     pub radius_km: Option<f64>,
     /// When the user wants to go (RFC 3339).
     pub time: Option<DateTime<Utc>>,
@@ -63,11 +75,15 @@ pub struct VenueRecoQuery {
     #[param(minimum = 1, maximum = 1000)]
     pub party_size: Option<u32>,
     pub category: Option<Category>,
+    /// Only venues of this price level or above, 1 to 4.
+    #[param(minimum = 1, maximum = 4)]
     pub price_min: Option<i16>,
+    /// Only venues of this price level or below, 1 to 4 (at least `price_min`).
+    #[param(minimum = 1, maximum = 4)]
     pub price_max: Option<i16>,
-    /// Only venues open now.
+    /// Only venues open now (not with `open_at`, which names another time).
     pub open_now: Option<bool>,
-    /// Only venues open at this instant (RFC 3339).
+    /// Only venues open at this instant (RFC 3339; not with `open_now`).
     pub open_at: Option<DateTime<Utc>>,
     /// Only venues new to the user: none they have viewed, searched, saved, liked, shown
     /// interest in, visited or booked.
@@ -75,20 +91,36 @@ pub struct VenueRecoQuery {
 }
 
 impl VenueRecoQuery {
+    /// Checks the filters, naming each bad parameter.
     fn into_query(self, user_id: Uuid, default_ranker: Ranker) -> ApiResult<VenueQuery> {
-        let mut q =
-            VenueQuery::new(user_id, self.limit.unwrap_or(DEFAULT_LIMIT), self.ranker.unwrap_or(default_ranker));
-        q.point = match (self.lat, self.lng) {
-            (Some(lat), Some(lng)) => Some(LatLng::parse(lat, lng, "lat", "lng")?),
+        let mut c = Checker::new();
+        let limit = check_limit(&mut c, self.limit);
+        let point = match (self.lat, self.lng) {
+            (Some(lat), Some(lng)) => c.absorb(LatLng::parse(lat, lng, "lat", "lng")),
             (None, None) => None,
-            _ => return Err(ApiError::field("lat", "lat and lng go together")),
+            _ => {
+                c.check(false, "lat", "lat and lng go together");
+                None
+            }
         };
+        if let Some(r) = self.radius_km {
+            c.check(r > 0.0 && r <= MAX_RADIUS_KM, "radius_km", "must be above 0 and at most 20000");
+        }
+        let max_party = domain::booking::MAX_PARTY as u32;
+        if let Some(p) = self.party_size {
+            c.check((1..=max_party).contains(&p), "party_size", format!("must be between 1 and {max_party}"));
+        }
+        app::check_price_range(&mut c, self.price_min, self.price_max);
+        // Two different times: which one the venues must be open at is the client's to say.
+        c.check(
+            self.open_now.is_none() || self.open_at.is_none(),
+            "open_now",
+            "give open_now or open_at, not both: open_now means now, open_at another time",
+        );
+        let mut q = c.finish(VenueQuery::new(user_id, limit, self.ranker.unwrap_or(default_ranker)))?;
+        q.point = point;
         q.radius_km = self.radius_km;
         q.time = self.time;
-        let max_party = domain::booking::MAX_PARTY as u32;
-        if self.party_size.is_some_and(|p| !(1..=max_party).contains(&p)) {
-            return Err(ApiError::field("party_size", format!("must be between 1 and {max_party}")));
-        }
         q.party_size = self.party_size;
         q.category = self.category;
         q.price_min = self.price_min;
@@ -106,14 +138,17 @@ pub struct PeopleRecoQuery {
     /// Who would like to go to this venue.
     pub venue_id: Option<Uuid>,
     /// Results wanted, 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     pub ranker: Option<Ranker>,
 }
 
 impl PeopleRecoQuery {
-    fn into_query(self, user_id: Uuid, default_ranker: Ranker) -> PeopleQuery {
+    fn into_query(self, user_id: Uuid, default_ranker: Ranker) -> ApiResult<PeopleQuery> {
+        let mut c = Checker::new();
+        let limit = check_limit(&mut c, self.limit);
         let ranker = self.ranker.unwrap_or(default_ranker);
-        PeopleQuery { user_id, venue_id: self.venue_id, limit: self.limit.unwrap_or(DEFAULT_LIMIT), ranker }
+        Ok(c.finish(PeopleQuery { user_id, venue_id: self.venue_id, limit, ranker })?)
     }
 }
 
@@ -156,7 +191,7 @@ async fn recommendations(
     let ranker = q.ranker.unwrap_or_default();
     let venues = app.recommend_venues(q.into_query(user_id, Ranker::Default)?).await?;
     let people = app
-        .recommend_people(PeopleRecoQuery { ranker: Some(ranker), ..Default::default() }.into_query(user_id, ranker))
+        .recommend_people(PeopleRecoQuery { ranker: Some(ranker), ..Default::default() }.into_query(user_id, ranker)?)
         .await?;
     let explanations = venues.iter().map(|v| v.explanation.clone()).collect();
     Ok(AppJson(RecommendationResponse { user_id, venues, people, explanations, generated_at: app.now() }))
@@ -192,7 +227,7 @@ async fn people_recommendations(
     AppPath(user_id): AppPath<Uuid>,
     AppQuery(q): AppQuery<PeopleRecoQuery>,
 ) -> ApiResult<AppJson<PeopleResponse>> {
-    let people = app.recommend_people(q.into_query(user_id, Ranker::Default)).await?;
+    let people = app.recommend_people(q.into_query(user_id, Ranker::Default)?).await?;
     Ok(AppJson(PeopleResponse { people }))
 }
 
@@ -225,5 +260,5 @@ async fn legacy_people(
     AppPath(user_id): AppPath<Uuid>,
     AppQuery(q): AppQuery<PeopleRecoQuery>,
 ) -> ApiResult<AppJson<Vec<PersonRecommendation>>> {
-    Ok(AppJson(app.recommend_people(q.into_query(user_id, Ranker::Seed2)).await?))
+    Ok(AppJson(app.recommend_people(q.into_query(user_id, Ranker::Seed2)?).await?))
 }

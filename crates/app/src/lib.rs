@@ -29,7 +29,7 @@ use tokio::sync::Notify;
 pub use error::{AppError, AppResult};
 pub use plans::PlanConfirmation;
 pub use telemetry::{LiveSettings, Telemetry};
-pub use venues::{MAX_RADIUS_KM, VenueSearch};
+pub use venues::{MAX_RADIUS_KM, VenueSearch, check_price_range};
 
 /// Settings the services need (a slice of the binary's settings).
 #[derive(Debug, Clone, Default)]

@@ -35,14 +35,7 @@ impl VenueSearch {
     pub fn parse(self) -> Result<VenueQuery, ValidationError> {
         let mut c = Checker::new();
         let text = c.opt_text("q", self.q.as_deref(), 100);
-        for (field, price) in [("price_min", self.price_min), ("price_max", self.price_max)] {
-            if let Some(p) = price {
-                c.check((1..=4).contains(&p), field, "must be between 1 and 4");
-            }
-        }
-        if let (Some(lo), Some(hi)) = (self.price_min, self.price_max) {
-            c.check(lo <= hi, "price_max", "must be at least price_min");
-        }
+        check_price_range(&mut c, self.price_min, self.price_max);
         let near = match (self.lat, self.lng, self.radius_km) {
             (None, None, None) => None,
             (Some(lat), Some(lng), Some(r)) => {
@@ -59,6 +52,19 @@ impl VenueSearch {
         let query =
             VenueQuery { text, category: self.category, price_min: self.price_min, price_max: self.price_max, near };
         c.finish(query)
+    }
+}
+
+/// Checks the `price_min` and `price_max` filters of a search or a recommendation: price
+/// levels 1 to 4, the least at most the most.
+pub fn check_price_range(c: &mut Checker, price_min: Option<i16>, price_max: Option<i16>) {
+    for (field, price) in [("price_min", price_min), ("price_max", price_max)] {
+        if let Some(p) = price {
+            c.check((1..=4).contains(&p), field, "must be between 1 and 4");
+        }
+    }
+    if let (Some(lo), Some(hi)) = (price_min, price_max) {
+        c.check(lo <= hi, "price_max", "must be at least price_min");
     }
 }
 

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use domain::Category;
+use domain::error::Checker;
 use engine::{GroupQuery, GroupRecommendations, GroupStrategy, InterestedInVenue, InterestedPerson};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -75,9 +76,11 @@ pub async fn express_interest(
 pub struct GroupRecoQuery {
     /// `average` (default), `least_misery` or `fairness`.
     pub strategy: Option<GroupStrategy>,
-    /// No member travels farther than this, km.
+    /// No member travels farther than this, km (above 0).
+    #[param(exclusive_minimum = 0)]
     pub max_distance_km: Option<f64>,
     /// Results wanted, 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     pub category: Option<Category>,
     /// When the group wants to go (RFC 3339).
@@ -110,7 +113,12 @@ pub async fn group_recommendations(
 ) -> ApiResult<AppJson<GroupResponse>> {
     let ids = parse_ids(&user_ids)?;
     let group_size = ids.len();
-    let mut query = GroupQuery::new(ids, q.strategy.unwrap_or_default(), q.limit.unwrap_or(10));
+    let mut c = Checker::new();
+    let limit = super::check_limit(&mut c, q.limit);
+    if let Some(d) = q.max_distance_km {
+        c.check(d > 0.0, "max_distance_km", "must be above 0");
+    }
+    let mut query = c.finish(GroupQuery::new(ids, q.strategy.unwrap_or_default(), limit))?;
     query.max_distance_km = q.max_distance_km;
     query.category = q.category;
     query.time = q.time;
@@ -160,8 +168,9 @@ pub async fn interested_in_venue(
     Ok(AppJson(app.interested_in_venue(venue_id, q.viewer).await?))
 }
 
-/// A live location.
+/// A live location. Unknown fields are refused, as in the interactions body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LocationInput {
     pub lat: f64,
     pub lng: f64,

@@ -20,6 +20,9 @@ crate::on_every_backend!(
     interest_is_recorded_and_shown_to_others,
     a_live_location_is_accepted_for_known_users_only,
     a_deleted_user_gets_404_for_a_live_location_and_nothing_is_published,
+    open_now_with_open_at_is_a_422_naming_the_conflict,
+    out_of_range_parameters_are_422s_naming_the_parameter,
+    a_live_location_with_an_unknown_field_is_refused_and_nothing_is_published,
     the_engine_reloads_after_the_admin_seed_endpoint,
 );
 
@@ -238,6 +241,78 @@ async fn a_deleted_user_gets_404_for_a_live_location_and_nothing_is_published(ap
     let events = app.app.bus.history(domain::Channel::UserActions, 1000, None).await.expect("history");
     let moved: Vec<_> = events.iter().filter(|e| e.event_type == app::reco_service::LOCATION_EVENT).collect();
     assert!(moved.is_empty(), "location published for a deleted user: {moved:?}");
+}
+
+async fn open_now_with_open_at_is_a_422_naming_the_conflict(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let a = &users[0];
+    for base in [
+        format!("/api/v1/recommendations/{a}"),
+        format!("/api/v1/recommendations/{a}/venues"),
+        format!("/reco/venues/{a}"),
+    ] {
+        for open_now in ["true", "false"] {
+            let res = app.get(&format!("{base}?open_now={open_now}&open_at=2026-12-05T01:00:00Z")).await;
+            let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("open_now")).await;
+            assert!(body["error"]["details"][0]["message"].as_str().unwrap().contains("open_at"), "{body}");
+        }
+        // Either alone is still served.
+        expect_json(app.get(&format!("{base}?open_now=true")).await, StatusCode::OK).await;
+        expect_json(app.get(&format!("{base}?open_at=2026-12-05T01:00:00Z")).await, StatusCode::OK).await;
+    }
+}
+
+async fn out_of_range_parameters_are_422s_naming_the_parameter(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let (a, b) = (&users[0], &users[1]);
+    let venue_paths = [
+        format!("/api/v1/recommendations/{a}"),
+        format!("/api/v1/recommendations/{a}/venues"),
+        format!("/reco/venues/{a}"),
+    ];
+    for base in &venue_paths {
+        for (query, field) in [
+            ("limit=0", "limit"),
+            ("limit=101", "limit"),
+            ("radius_km=0", "radius_km"),
+            ("radius_km=20001", "radius_km"),
+            ("radius_km=NaN", "radius_km"),
+            ("price_min=-1", "price_min"),
+            ("price_min=0", "price_min"),
+            ("price_max=99", "price_max"),
+            ("price_max=5", "price_max"),
+            ("price_min=3&price_max=2", "price_max"),
+        ] {
+            let res = app.get(&format!("{base}?{query}")).await;
+            expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+        }
+        expect_json(app.get(&format!("{base}?price_min=1&price_max=4&limit=100")).await, StatusCode::OK).await;
+    }
+    for base in [format!("/api/v1/recommendations/{a}/people"), format!("/reco/people/{a}")] {
+        for query in ["limit=0", "limit=101"] {
+            let res = app.get(&format!("{base}?{query}")).await;
+            expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("limit")).await;
+        }
+    }
+    let group = format!("/api/v1/recommendations/group/{a},{b}");
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("max_distance_km=0", "max_distance_km"),
+        ("max_distance_km=-3", "max_distance_km"),
+    ] {
+        let res = app.get(&format!("{group}?{query}")).await;
+        expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+    }
+}
+
+async fn a_live_location_with_an_unknown_field_is_refused_and_nothing_is_published(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let path = format!("/api/v1/users/{}/location", users[0]);
+    let res = app.put(&path, &json!({"lat": 40.7, "lng": -73.9, "accuracy_m": 5})).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("accuracy_m")).await;
+    let events = app.app.bus.history(domain::Channel::UserActions, 1000, None).await.expect("history");
+    assert!(!events.iter().any(|e| e.event_type == app::reco_service::LOCATION_EVENT), "published: {events:?}");
 }
 
 async fn the_engine_reloads_after_the_admin_seed_endpoint(app: &TestApp) {
