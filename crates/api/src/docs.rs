@@ -57,6 +57,24 @@ pub fn alias_path(api: &mut OpenApi, from: &str, to: &str, suffix: &str) {
     api.paths.paths.insert(to.to_string(), item);
 }
 
+/// Replaces the description of the parameter `name` of every operation at `path`: for a
+/// parameter whose meaning differs there from the other paths its query type serves (such as
+/// a ranker's default).
+pub fn describe_parameter(api: &mut OpenApi, path: &str, name: &str, description: &str) {
+    let Some(item) = api.paths.paths.get_mut(path) else {
+        return;
+    };
+    for op in operations(item) {
+        for p in op.parameters.iter_mut().flatten() {
+            if let RefOr::T(p) = p
+                && p.name == name
+            {
+                p.description = Some(description.to_string());
+            }
+        }
+    }
+}
+
 /// The unprefixed (seed) copy of the resource document: collection paths written with the
 /// trailing slash the seed uses (`/users/`), operation ids prefixed `legacy_`, tag `seed paths`.
 pub fn legacy(mut api: OpenApi) -> OpenApi {

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use app::App;
 
+use crate::docs;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
 
@@ -38,10 +39,21 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(update_location))
 }
 
-/// The second seed's legacy paths, served at the root.
+/// The second seed's legacy paths, served at the root. Their query types are the `/api/v1`
+/// ones, whose `ranker` defaults to `default`: here it is `seed2`, and the document says so.
 pub fn legacy_router() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(legacy_venues)).routes(routes!(legacy_people))
+    let mut router = OpenApiRouter::new().routes(routes!(legacy_venues)).routes(routes!(legacy_people));
+    let doc = router.get_openapi_mut();
+    docs::describe_parameter(doc, "/reco/venues/{user_id}", "ranker", SEED2_VENUE_RANKER);
+    docs::describe_parameter(doc, "/reco/people/{user_id}", "ranker", SEED2_PEOPLE_RANKER);
+    router
 }
+
+/// The `ranker` of `/reco/venues/{user_id}`.
+const SEED2_VENUE_RANKER: &str = "`seed2` (the default here), `default`, `popularity` or `learned`.";
+/// The `ranker` of `/reco/people/{user_id}`.
+const SEED2_PEOPLE_RANKER: &str =
+    "`seed2` (the default here) or `default`; `popularity` and `learned` rank people as `default` does.";
 
 const DEFAULT_LIMIT: usize = 10;
 /// The widest `radius_km` a venue recommendation takes (the engine's bound).
@@ -140,6 +152,8 @@ pub struct PeopleRecoQuery {
     /// Results wanted, 1 to 100 (default 10).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
+    /// `default` (the default) or `seed2`; `popularity` and `learned` rank people as `default`
+    /// does.
     pub ranker: Option<Ranker>,
 }
 

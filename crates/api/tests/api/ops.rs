@@ -9,6 +9,7 @@ use crate::helpers::{TestApp, expect_json, seed_user};
 crate::on_every_backend!(
     health_answers_the_seed_fields_with_and_without_the_slash,
     the_openapi_document_lists_the_v1_and_the_seed_paths_with_unique_operation_ids,
+    the_openapi_document_gives_recommendation_parameters_the_bounds_and_defaults_served,
     swagger_ui_is_served_from_the_binary,
     metrics_count_requests_by_route_template,
     every_response_carries_a_request_id,
@@ -59,6 +60,48 @@ async fn the_openapi_document_lists_the_v1_and_the_seed_paths_with_unique_operat
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for s in ["User", "UserInput", "Venue", "VenueInput", "InteractionInput", "ErrorBody", "FieldError"] {
         assert!(schemas.contains_key(s), "schema {s} missing");
+    }
+}
+
+/// The parameters of the operation at `path` (its only method), by name.
+fn parameters(doc: &Value, path: &str) -> serde_json::Map<String, Value> {
+    let item = doc["paths"][path].as_object().unwrap_or_else(|| panic!("{path} not documented"));
+    let op = item.values().next().expect("an operation");
+    let list = op["parameters"].as_array().map(Vec::as_slice).unwrap_or_default();
+    list.iter().map(|p| (p["name"].as_str().unwrap().to_string(), p.clone())).collect()
+}
+
+async fn the_openapi_document_gives_recommendation_parameters_the_bounds_and_defaults_served(app: &TestApp) {
+    let doc = app.get_json("/openapi.json", StatusCode::OK).await;
+    let reco_paths: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|p| p.starts_with("/api/v1/recommendations/") || p.starts_with("/reco/"))
+        .cloned()
+        .collect();
+    let mut with_limit = 0;
+    for path in &reco_paths {
+        let params = parameters(&doc, path);
+        // The server takes 1 to 100 (0 and 101 are 422s); the document must not allow 0.
+        if let Some(limit) = params.get("limit") {
+            with_limit += 1;
+            assert_eq!((&limit["schema"]["minimum"], &limit["schema"]["maximum"]), (&1.into(), &100.into()), "{path}");
+        }
+        for price in ["price_min", "price_max"].iter().filter_map(|p| params.get(*p)) {
+            assert_eq!((&price["schema"]["minimum"], &price["schema"]["maximum"]), (&1.into(), &4.into()), "{path}");
+        }
+    }
+    assert_eq!(with_limit, 6, "limit on both, venues, people and group, and the two seed paths: {reco_paths:?}");
+    // Without a ranker the seed paths answer with seed2, the /api/v1 ones with default.
+    for path in ["/reco/venues/{user_id}", "/reco/people/{user_id}"] {
+        let ranker = parameters(&doc, path)["ranker"]["description"].as_str().unwrap_or_default().to_string();
+        assert!(ranker.contains("`seed2` (the default here)"), "{path}: {ranker}");
+        assert!(!ranker.contains("(default `default`)") && !ranker.contains("`default` (the default)"), "{path}");
+    }
+    for path in ["/api/v1/recommendations/{user_id}/venues", "/api/v1/recommendations/{user_id}/people"] {
+        let ranker = parameters(&doc, path)["ranker"]["description"].as_str().unwrap_or_default().to_string();
+        assert!(ranker.contains("default `default`") || ranker.contains("`default` (the default)"), "{path}: {ranker}");
     }
 }
 
