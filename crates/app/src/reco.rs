@@ -39,7 +39,16 @@ pub struct EngineCell {
     /// When the running reload's scan began (`i64::MIN` when none runs): a seed older than that
     /// will be seen by it, so it asks for no second, concurrent reload.
     loading_from_ms: AtomicI64,
-    pending: Mutex<Option<Vec<DomainEvent>>>,
+    pending: Mutex<Option<Vec<Pending>>>,
+}
+
+/// What arrived while a reload was scanning, to replay onto the engine it builds (events are
+/// by far the most of it: boxing them would cost an allocation each).
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+enum Pending {
+    Event(DomainEvent),
+    Location(store::LiveLocation),
 }
 
 impl EngineCell {
@@ -64,8 +73,19 @@ impl EngineCell {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         self.engine.load().apply(&event);
         if let Some(buf) = pending.as_mut() {
-            buf.push(event);
+            buf.push(Pending::Event(event));
         }
+    }
+
+    /// Sets a live location now (the engine keeps the latest by time), and keeps it for the
+    /// engine a running reload is building: its scan may have read the locations already.
+    pub fn set_location(&self, l: store::LiveLocation) -> Result<(), engine::EngineError> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        self.engine.load().set_location(l.user_id, l.lat, l.lng, l.at)?;
+        if let Some(buf) = pending.as_mut() {
+            buf.push(Pending::Location(l));
+        }
+        Ok(())
     }
 
     fn begin_reload(&self, scanned_from: domain::Timestamp) {
@@ -78,23 +98,21 @@ impl EngineCell {
         self.loading_from_ms.store(i64::MIN, Ordering::SeqCst);
     }
 
-    /// Swaps in `engine`, built from a scan that began at `scanned_from` and read interactions
-    /// and bookings up to `scanned`'s last ids, after replaying the events it may have missed.
+    /// Swaps in `engine`, built from a scan that began at `scanned_from` (what it read is
+    /// `scanned`), after replaying the events and locations it may have missed.
     fn finish_reload(&self, engine: Engine, scanned_from: domain::Timestamp, scanned: Scanned) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        // Interaction and booking ids are time-ordered and the scan reads them in id order: later
-        // ones were not seen. Other events are upserts, safe to apply twice (a booking's
-        // completion read by the scan and replayed counts its visit twice).
-        let replay: Vec<_> = pending
-            .take()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|e| match e {
-                DomainEvent::InteractionRecorded(i) => scanned.last_interaction.is_none_or(|last| i.id > last),
-                DomainEvent::BookingCreated(b) => scanned.last_booking.is_none_or(|last| b.id > last),
-                _ => true,
-            })
-            .collect();
+        let mut replay: Vec<DomainEvent> = Vec::new();
+        for p in pending.take().unwrap_or_default() {
+            match p {
+                Pending::Event(e) if scanned.missed(&e) => replay.push(e),
+                Pending::Event(_) => {}
+                // Locations replay safely: the engine keeps the latest of each user's.
+                Pending::Location(l) => {
+                    let _ = engine.set_location(l.user_id, l.lat, l.lng, l.at);
+                }
+            }
+        }
         engine.apply_all(replay.iter());
         self.engine.store(Arc::new(engine));
         self.scanned_from_ms.fetch_max(scanned_from.timestamp_millis(), Ordering::SeqCst);
@@ -173,21 +191,45 @@ impl RowSink for engine::eval::Dataset {
     fn live_location(&mut self, _: &store::LiveLocation) {}
 }
 
-/// The last ids a scan read of the time-ordered rows (interactions, bookings).
-#[derive(Debug, Clone, Copy, Default)]
+/// What a scan read that events arriving meanwhile may repeat.
+#[derive(Debug, Clone, Default)]
 pub struct Scanned {
+    /// The last interaction id read (interactions are read in id order, ids are time-ordered).
     pub last_interaction: Option<uuid::Uuid>,
-    pub last_booking: Option<uuid::Uuid>,
+    /// The status of each booking read that changed since shortly before the scan began (a
+    /// booking's id is made before its write commits, so id order cannot tell what was read).
+    pub recent_bookings: engine::util::FastMap<uuid::Uuid, domain::BookingStatus>,
 }
 
-/// How far back live locations are read at start-up: older ones are never fresh (the engine
-/// checks each against `candidates.live_location_fresh_minutes` when it answers).
-const LIVE_LOCATIONS_SINCE_HOURS: i64 = 24;
+impl Scanned {
+    /// How long before a scan began a booking change is remembered: beyond the time a booking
+    /// takes from its id to its commit, and the clock skew between servers.
+    pub const RECENT_MARGIN_SECS: i64 = 60;
 
-/// Streams every user, venue, edge, interaction, expressed interest and booking of the store,
-/// and the live locations of the last day, into `sink`, page by page, logging progress on big
-/// loads.
-pub async fn scan_store(store: &DynStore, sink: &mut impl RowSink) -> AppResult<Scanned> {
+    /// Whether an event that arrived while the scan ran is missing from what it read (so it must
+    /// be applied to the engine built from it). Events other than interactions and bookings are
+    /// upserts, safe to apply twice.
+    pub fn missed(&self, e: &DomainEvent) -> bool {
+        match e {
+            DomainEvent::InteractionRecorded(i) => self.last_interaction.is_none_or(|last| i.id > last),
+            DomainEvent::BookingCreated(b) => !self.recent_bookings.contains_key(&b.id),
+            DomainEvent::BookingStatusChanged(b) if b.status == domain::BookingStatus::Completed => {
+                self.recent_bookings.get(&b.id) != Some(&domain::BookingStatus::Completed)
+            }
+            _ => true,
+        }
+    }
+}
+
+/// Streams every user, venue, edge, interaction, expressed interest, booking (not cancelled) and
+/// live location sent since `live_since` of the store into `sink`, page by page, logging
+/// progress on big loads. Bookings changed since `recent_from` are remembered in the answer.
+pub async fn scan_store(
+    store: &DynStore,
+    sink: &mut impl RowSink,
+    live_since: domain::Timestamp,
+    recent_from: domain::Timestamp,
+) -> AppResult<Scanned> {
     let (mut n, mut after) = (0usize, None);
     loop {
         let page = store.scan_users(after, PAGE).await?;
@@ -221,10 +263,9 @@ pub async fn scan_store(store: &DynStore, sink: &mut impl RowSink) -> AppResult<
         n = progress("interactions", n, page.len());
     }
     let last_interaction = after;
-    let since = chrono::Utc::now() - chrono::Duration::hours(LIVE_LOCATIONS_SINCE_HOURS);
     let (mut n, mut after) = (0usize, None);
     loop {
-        let page = store.scan_live_locations(since, after, PAGE).await?;
+        let page = store.scan_live_locations(live_since, after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.user_id);
         page.iter().for_each(|l| sink.live_location(l));
@@ -239,26 +280,40 @@ pub async fn scan_store(store: &DynStore, sink: &mut impl RowSink) -> AppResult<
         n = progress("interests", n, page.len());
     }
     let (mut n, mut after) = (0usize, None);
+    let mut recent_bookings = engine::util::FastMap::default();
     loop {
         let page = store.scan_bookings(after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
-        page.iter().for_each(|b| sink.booking(b));
+        for b in &page {
+            sink.booking(b);
+            if b.updated_at >= recent_from {
+                recent_bookings.insert(b.id, b.status);
+            }
+        }
         n = progress("bookings", n, page.len());
     }
-    Ok(Scanned { last_interaction, last_booking: after })
+    Ok(Scanned { last_interaction, recent_bookings })
 }
 
 /// Builds an engine from every row of the store.
 pub async fn build_from_store(store: &DynStore, settings: &EngineSettings) -> AppResult<Engine> {
-    Ok(build_scanned(store, settings).await?.0)
+    Ok(build_scanned(store, settings, chrono::Utc::now()).await?.0)
 }
 
-/// Builds an engine from every row of the store; also returns the last ids read.
-async fn build_scanned(store: &DynStore, settings: &EngineSettings) -> AppResult<(Engine, Scanned)> {
+/// Builds an engine from every row of the store, scanned from `scanned_from` on; also returns
+/// what the scan read that events arriving meanwhile may repeat.
+async fn build_scanned(
+    store: &DynStore,
+    settings: &EngineSettings,
+    scanned_from: domain::Timestamp,
+) -> AppResult<(Engine, Scanned)> {
     let started = Instant::now();
     let mut b = EngineBuilder::new(settings.clone());
-    let scanned = scan_store(store, &mut b).await?;
+    // Older live locations are never fresh (the engine judges each again when it answers).
+    let live_since = scanned_from - chrono::Duration::minutes(settings.candidates.live_location_fresh_minutes);
+    let recent_from = scanned_from - chrono::Duration::seconds(Scanned::RECENT_MARGIN_SECS);
+    let scanned = scan_store(store, &mut b, live_since, recent_from).await?;
     let engine = tokio::task::spawn_blocking(move || b.build())
         .await
         .map_err(|e| AppError::Internal(format!("engine build: {e}")))?;
@@ -280,7 +335,7 @@ impl App {
     pub async fn reload_engine(&self) -> AppResult<()> {
         let scanned_from = chrono::Utc::now();
         self.engine.begin_reload(scanned_from);
-        let (engine, scanned) = match build_scanned(&self.store, &self.settings.reco.engine).await {
+        let (engine, scanned) = match build_scanned(&self.store, &self.settings.reco.engine, scanned_from).await {
             Ok(built) => built,
             Err(e) => {
                 self.engine.abort_reload();
@@ -393,5 +448,108 @@ mod tests {
         cell.begin_reload(t1);
         cell.finish_reload(EngineBuilder::new(EngineSettings::default()).build(), t1, Scanned::default());
         assert!(cell.covers(t0) && !cell.covers(t2));
+    }
+
+    fn booking(status: domain::BookingStatus) -> domain::Booking {
+        let now = chrono::Utc::now();
+        domain::Booking {
+            id: domain::new_id(),
+            user_id: domain::new_id(),
+            venue_id: domain::new_id(),
+            plan_id: None,
+            booking_time: now,
+            party_size: 2,
+            duration_minutes: 120,
+            status,
+            confirmation_code: "LUNA-7K3QX9".into(),
+            provider: "house".into(),
+            agent: "booking_agent".into(),
+            group_members: Vec::new(),
+            special_requests: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn a_reload_replays_exactly_the_booking_events_its_scan_did_not_read() {
+        use domain::BookingStatus::{Completed, Confirmed};
+        let (read, read_done, unread) = (booking(Confirmed), booking(Completed), booking(Confirmed));
+        let mut scanned = Scanned::default();
+        scanned.recent_bookings.insert(read.id, Confirmed);
+        scanned.recent_bookings.insert(read_done.id, Completed);
+        // Created while the scan ran: read already, or not (whatever its id's order).
+        assert!(!scanned.missed(&DomainEvent::BookingCreated(read.clone())));
+        assert!(scanned.missed(&DomainEvent::BookingCreated(unread.clone())));
+        // Completed while the scan ran: read as completed, or read before it was.
+        let done =
+            |b: &domain::Booking| DomainEvent::BookingStatusChanged(domain::Booking { status: Completed, ..b.clone() });
+        assert!(!scanned.missed(&done(&read_done)));
+        assert!(scanned.missed(&done(&read)));
+        assert!(scanned.missed(&done(&unread)));
+    }
+
+    #[test]
+    fn a_location_sent_while_a_reload_scans_reaches_the_engine_it_builds() {
+        let user = domain::User {
+            id: domain::new_id(),
+            handle: "walker".into(),
+            name: "Walker".into(),
+            email: None,
+            age: None,
+            avatar_url: None,
+            home_lat: None,
+            home_lng: None,
+            city: None,
+            persona: None,
+            activity_score: 0.0,
+            social_score: 0.0,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        let venue = |name: &str, lat: f64| domain::Venue {
+            id: domain::new_id(),
+            name: name.into(),
+            description: None,
+            category: domain::Category::Bar,
+            cuisine: None,
+            address: None,
+            city: None,
+            lat,
+            lng: -73.98,
+            price_level: Some(2),
+            rating: None,
+            capacity: 40,
+            tags: Vec::new(),
+            opening_hours: None,
+            timezone: "America/New_York".into(),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        let (midtown, south) = (venue("Midtown", 40.75), venue("South", 40.0));
+        let built = || {
+            let mut b = EngineBuilder::new(EngineSettings::default());
+            b.add_user(&user, None);
+            b.add_venue(&midtown);
+            b.add_venue(&south);
+            b.build()
+        };
+        let cell = EngineCell::empty(&EngineSettings::default());
+        cell.engine.store(Arc::new(built()));
+        let t1 = chrono::Utc::now();
+        cell.begin_reload(t1);
+        let at = chrono::Utc::now();
+        let later = store::LiveLocation { user_id: user.id, lat: 40.75, lng: -73.98, at };
+        let earlier = store::LiveLocation { lat: 40.0, at: at - chrono::Duration::seconds(30), ..later };
+        cell.set_location(later).unwrap();
+        // An older location delivered late changes nothing, on either engine.
+        cell.set_location(earlier).unwrap();
+        cell.finish_reload(built(), t1, Scanned::default());
+        let mut q = engine::VenueQuery::new(user.id, 10, engine::Ranker::Seed2);
+        q.now = Some(at);
+        q.radius_km = Some(1.0);
+        let recs = cell.load().recommend_venues(&q).expect("a location to measure from reached the new engine");
+        let names: Vec<_> = recs.iter().map(|r| r.venue_name.as_str()).collect();
+        assert_eq!(names, ["Midtown"], "measured from the latest location");
     }
 }

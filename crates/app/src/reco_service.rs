@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use crate::{App, AppError, AppResult};
 
-/// Bus event type of a live location update (published on `user_actions`, not stored).
+/// Bus event type of a live location update (published on `user_actions`; the location itself
+/// is kept in the store's `user_locations`, the bus only tells the other servers).
 pub const LOCATION_EVENT: &str = "user.location_updated";
 /// Bus event type of a served recommendation.
 pub const SERVED_EVENT: &str = "recommendation.served";
@@ -207,7 +208,8 @@ impl App {
         // Microseconds, as the store keeps them.
         let at = chrono::SubsecRound::trunc_subsecs(self.now(), 6);
         self.store.set_live_location(store::LiveLocation { user_id, lat, lng, at }).await?;
-        self.ask_engine(|e| e.set_location(user_id, lat, lng, at)).await?;
+        // Through the cell, so a reload under way replays it onto the engine it builds.
+        self.ask_engine(|_| self.engine.set_location(store::LiveLocation { user_id, lat, lng, at })).await?;
         let data = domain::Payload::of(&LocationUpdate { user_id, lat, lng, at }).unwrap_or_default();
         let publish = bus::Publish {
             channel: Channel::UserActions,
@@ -263,6 +265,6 @@ impl App {
 /// Applies a location event from the bus (from this server or another).
 pub(crate) fn apply_location(app: &App, data: &domain::Payload) {
     if let Ok(l) = data.parse::<LocationUpdate>() {
-        let _ = app.engine().set_location(l.user_id, l.lat, l.lng, l.at);
+        let _ = app.engine.set_location(store::LiveLocation { user_id: l.user_id, lat: l.lat, lng: l.lng, at: l.at });
     }
 }

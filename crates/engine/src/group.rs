@@ -61,6 +61,13 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
     base.open_at = q.time;
     base.party_size = Some(q.user_ids.len() as u32);
     base.radius_km = q.max_distance_km.map(|d| d * 1.5);
+    // The budget comes from stated preferences, not from a range asked for: a venue of unknown
+    // price stays in.
+    let budget_filter = |origin: Option<(f64, f64)>| {
+        let mut f = Filter::from_query(st, &base, origin);
+        f.unpriced_passes = true;
+        f
+    };
     // Candidates: near the centroid, plus each member's own candidates.
     let mut cands: Vec<u32> = Vec::new();
     let mut wide = s.clone();
@@ -70,7 +77,7 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
         st,
         &wide,
         rows[0],
-        &Filter::from_query(st, &base, centroid),
+        &budget_filter(centroid),
         &first_friends,
         &FastMap::default(),
     ));
@@ -86,7 +93,7 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
         .collect();
     for ((r, loc), nb) in rows.iter().zip(&locs).zip(&neighbours) {
         let friends = crate::venues::friend_signal(st, r);
-        cands.extend(crate::venues::candidates(st, &per_member, r, &Filter::from_query(st, &base, *loc), &friends, nb));
+        cands.extend(crate::venues::candidates(st, &per_member, r, &budget_filter(*loc), &friends, nb));
     }
     cands.sort_unstable();
     cands.dedup();
@@ -96,7 +103,7 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
     let mut ctxs: Vec<ScoreCtx<'_>> = Vec::with_capacity(rows.len());
     let mut scores: Vec<FastMap<u32, Scored>> = Vec::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
-        let mut f = Filter::from_query(st, &base, locs[i]);
+        let mut f = budget_filter(locs[i]);
         f.radius_km = None;
         let mut ctx = ScoreCtx::new(st, &strict, members[i], r, f, now, time);
         ctx.neighbours = std::mem::take(&mut neighbours[i]);

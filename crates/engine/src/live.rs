@@ -63,12 +63,16 @@ impl Engine {
         n
     }
 
-    /// Records a user's live location; it is used instead of home while fresh.
+    /// Records a user's live location; it is used instead of home while fresh. One sent before
+    /// the location the engine holds (delivered late, or replayed) changes nothing.
     pub fn set_location(&self, user_id: UserId, lat: f64, lng: f64, at: Timestamp) -> Result<(), EngineError> {
         let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut st = (**self.state.load()).clone();
         let u = st.user_idx(&user_id).ok_or(EngineError::UnknownUser(user_id))?;
         let mut row = st.user(u).cloned().unwrap_or_default();
+        if row.live.is_some_and(|(_, _, t)| t > at.timestamp()) {
+            return Ok(());
+        }
         row.live = Some((lat, lng, at.timestamp()));
         st.delta.users.insert(u, Arc::new(row));
         self.publish(st);

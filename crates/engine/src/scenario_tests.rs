@@ -333,3 +333,25 @@ fn a_group_with_no_known_location_has_no_centroid_and_claims_no_distance() {
     assert_eq!(r.centroid, Some(domain::LatLng { lat: 40.0, lng: -74.0 }));
     assert!(r.venues.iter().all(|v| v.explanation.contains("nobody travels more than")));
 }
+
+#[test]
+fn a_groups_budget_from_stated_preferences_keeps_venues_of_unknown_price() {
+    let mut b = crate::EngineBuilder::default();
+    for u in 1..=2 {
+        let stated = domain::UserPreferences { price_min: 1, price_max: 3, ..prefs(&[], &[]) };
+        b.add_user(&user(u, Some((40.0, -74.0))), Some(&stated));
+    }
+    b.add_venue(&venue(21, 40.0, -74.001, domain::Category::Bar, None));
+    let mut unpriced = venue(22, 40.001, -74.0, domain::Category::Bar, None);
+    unpriced.price_level = None;
+    b.add_venue(&unpriced);
+    let mut pricey = venue(23, 40.0, -74.002, domain::Category::Bar, None);
+    pricey.price_level = Some(4);
+    b.add_venue(&pricey);
+    let e = b.build();
+    let mut q = GroupQuery::new(vec![id(1), id(2)], GroupStrategy::Average, 10);
+    q.now = Some(t0());
+    let got: Vec<_> = e.recommend_group(&q).unwrap().venues.iter().map(|v| v.venue_id).collect();
+    assert!(got.contains(&id(21)) && got.contains(&id(22)), "{got:?}");
+    assert!(!got.contains(&id(23)), "above everyone's budget: {got:?}");
+}

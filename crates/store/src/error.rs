@@ -52,7 +52,7 @@ impl StoreError {
 const UNIQUE_FIELDS: [&str; 3] = ["handle", "email", "confirmation_code"];
 
 /// Tables, longest first, so a constraint name's table prefix can be stripped.
-const TABLES: [&str; 16] = [
+const TABLES: [&str; 17] = [
     "booking_invitations",
     "user_credentials",
     "idempotency_keys",
@@ -60,6 +60,7 @@ const TABLES: [&str; 16] = [
     "user_preferences",
     "friend_requests",
     "venue_interests",
+    "user_locations",
     "refresh_tokens",
     "server_secrets",
     "interactions",

@@ -345,7 +345,7 @@ pub trait Store: Send + Sync + 'static {
     async fn scan_edges(&self, after: Option<(UserId, UserId)>, limit: u32) -> StoreResult<Vec<SocialEdge>>;
     /// Expressed interests in (user_id, venue_id) order after the given pair.
     async fn scan_interests(&self, after: Option<(UserId, VenueId)>, limit: u32) -> StoreResult<Vec<VenueInterest>>;
-    /// Bookings of every status in id order after the given id.
+    /// Bookings that are not cancelled, in id order after the given id.
     async fn scan_bookings(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<Booking>>;
     /// Live locations sent at or after `since`, in user order after the given user.
     async fn scan_live_locations(

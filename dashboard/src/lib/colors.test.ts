@@ -33,7 +33,7 @@ describe('reason colours', () => {
     for (const c of ['proximity', 'friends_liked', 'learned', 'strength']) expect(codes).toContain(c);
   });
 
-  it('gives every reason code of the engine a colour of its own', () => {
+  it('gives every reason code of the engine a colour chosen for it, not one hashed from its name', () => {
     const missing = engineReasonCodes().filter((c) => !hasReasonColor(c));
     expect(missing).toEqual([]);
   });

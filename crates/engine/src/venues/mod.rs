@@ -86,6 +86,9 @@ pub(crate) struct Filter {
     pub radius_km: Option<f64>,
     pub category: Option<Category>,
     pub price: (Option<i16>, Option<i16>),
+    /// Whether a venue of unknown price passes the price range: not when a user asked for the
+    /// range, yes when it is only a group's shared budget taken from stated preferences.
+    pub unpriced_passes: bool,
     pub party: Option<u32>,
     pub open_at: Option<DateTime<Utc>>,
     /// Sorted venue indices.
@@ -102,6 +105,7 @@ impl Filter {
             radius_km: q.radius_km,
             category: q.category,
             price: (q.price_min, q.price_max),
+            unpriced_passes: false,
             party: q.party_size,
             open_at: q.open_at,
             exclude,
@@ -129,10 +133,10 @@ impl Filter {
         if self.category.is_some_and(|c| c != row.category) {
             return false;
         }
-        // A venue of unknown price passes no price filter (as in venue search).
-        if (self.price.0.is_some() || self.price.1.is_some())
-            && row.price.is_none_or(|p| self.price.0.is_some_and(|m| p < m) || self.price.1.is_some_and(|m| p > m))
-        {
+        // A venue of unknown price passes no price range asked for (as in venue search).
+        let outside = |p: i16| self.price.0.is_some_and(|m| p < m) || self.price.1.is_some_and(|m| p > m);
+        let ranged = self.price.0.is_some() || self.price.1.is_some();
+        if ranged && row.price.map_or(!self.unpriced_passes, outside) {
             return false;
         }
         if self.party.is_some_and(|n| i64::from(n) > i64::from(row.capacity)) {

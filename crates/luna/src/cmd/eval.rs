@@ -154,7 +154,9 @@ pub async fn store_dataset(settings: &Settings) -> anyhow::Result<Dataset> {
     let store = super::open_existing_store(settings).await?;
     let spinner = spinner("reading the store");
     let mut ds = Dataset::default();
-    app::reco::scan_store(&store, &mut ds).await.map_err(|e| anyhow::anyhow!("reading the store: {e}"))?;
+    // Evaluations ask from home: no live location is read, and no booking change remembered.
+    let now = chrono::Utc::now();
+    app::reco::scan_store(&store, &mut ds, now, now).await.map_err(|e| anyhow::anyhow!("reading the store: {e}"))?;
     spinner.finish_and_clear();
     Ok(ds)
 }

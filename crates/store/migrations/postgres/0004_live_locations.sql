@@ -1,6 +1,8 @@
 -- Live locations (issue 3), on PostgreSQL. Conventions as in 0001. The last location a user's
 -- app sent, kept so that a restarted server (or another one) still uses a fresh one: one row
--- per user, deleted with the user, emptied by a reset.
+-- per user, deleted with the user, emptied by a reset. Read at start-up in user order (the
+-- primary key), keeping the fresh ones: no index on the time, which every update would have to
+-- write.
 
 CREATE TABLE user_locations (
     user_id    UUID PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
@@ -8,4 +10,3 @@ CREATE TABLE user_locations (
     lng        DOUBLE PRECISION NOT NULL CONSTRAINT user_locations_lng_check CHECK (lng BETWEEN -180 AND 180),
     updated_at TIMESTAMPTZ NOT NULL
 );
-CREATE INDEX user_locations_updated_idx ON user_locations (updated_at);

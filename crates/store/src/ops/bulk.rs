@@ -328,6 +328,7 @@ pub(crate) async fn scan_interests<C: Conn>(
 
 pub(crate) async fn scan_bookings<C: Conn>(c: &mut C, after: Option<Id>, limit: u32) -> StoreResult<Vec<Booking>> {
     let mut b = SqlBuilder::new(concat!("SELECT ", booking_columns!(), " FROM bookings"));
+    b.and().push("status <> ").bind(domain::BookingStatus::Cancelled.as_str());
     push_scan(&mut b, "id", after, limit);
     let rows: Vec<BookingRow> = c.fetch_all(b.finish()).await?;
     super::bookings::decode(rows)
