@@ -29,15 +29,20 @@ use interest::{express_interest, group_recommendations, interested_in_venue, upd
 
 /// Routes served under `/api/v1` only.
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new()
+    let mut router = OpenApiRouter::new()
         .routes(routes!(recommendations))
         .routes(routes!(venue_recommendations))
         .routes(routes!(people_recommendations))
         .routes(routes!(express_interest))
         .routes(routes!(group_recommendations))
         .routes(routes!(interested_in_venue))
-        .routes(routes!(update_location))
+        .routes(routes!(update_location));
+    docs::describe_parameter(router.get_openapi_mut(), "/recommendations/{user_id}", "limit", BOTH_LIMIT);
+    router
 }
+
+/// The `limit` of `/recommendations/{user_id}`.
+const BOTH_LIMIT: &str = "Results wanted in each list, venues and people, 1 to 100 (default 10).";
 
 /// The second seed's legacy paths, served at the root. Their query types are the `/api/v1`
 /// ones, whose `ranker` defaults to `default`: here it is `seed2`, and the document says so.
@@ -166,6 +171,15 @@ impl PeopleRecoQuery {
     }
 }
 
+/// What `/recommendations/{user_id}` takes besides the venue filters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IncludePeopleQuery {
+    /// Whether to recommend people too (default true, as in the first seed's code); `false`
+    /// answers an empty `people`.
+    pub include_people: Option<bool>,
+}
+
 /// Venues and people for a user (the first seed's `RecommendationResponse`, Luna's items).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RecommendationResponse {
@@ -189,9 +203,10 @@ pub struct PeopleResponse {
     pub people: Vec<PersonRecommendation>,
 }
 
-/// Venues and people for a user in one answer.
+/// Venues and people for a user in one answer: `limit` applies to each list, the venue filters
+/// to the venues; people are left out with `include_people=false`.
 #[utoipa::path(get, path = "/recommendations/{user_id}", tag = "recommendations",
-    params(("user_id" = Uuid, Path, description = "The user"), VenueRecoQuery),
+    params(("user_id" = Uuid, Path, description = "The user"), VenueRecoQuery, IncludePeopleQuery),
     responses(
         (status = 200, description = "Venues and people", body = RecommendationResponse),
         (status = 404, description = "No such user", body = ErrorBody),
@@ -201,12 +216,16 @@ async fn recommendations(
     State(app): State<App>,
     AppPath(user_id): AppPath<Uuid>,
     AppQuery(q): AppQuery<VenueRecoQuery>,
+    AppQuery(include): AppQuery<IncludePeopleQuery>,
 ) -> ApiResult<AppJson<RecommendationResponse>> {
-    let ranker = q.ranker.unwrap_or_default();
-    let venues = app.recommend_venues(q.into_query(user_id, Ranker::Default)?).await?;
-    let people = app
-        .recommend_people(PeopleRecoQuery { ranker: Some(ranker), ..Default::default() }.into_query(user_id, ranker)?)
-        .await?;
+    let people_query = PeopleRecoQuery { venue_id: None, limit: q.limit, ranker: q.ranker };
+    let venue_query = q.into_query(user_id, Ranker::Default)?;
+    let people_query = people_query.into_query(user_id, Ranker::Default)?;
+    let venues = app.recommend_venues(venue_query).await?;
+    let people = match include.include_people {
+        Some(false) => Vec::new(),
+        _ => app.recommend_people(people_query).await?,
+    };
     let explanations = venues.iter().map(|v| v.explanation.clone()).collect();
     Ok(AppJson(RecommendationResponse { user_id, venues, people, explanations, generated_at: app.now() }))
 }

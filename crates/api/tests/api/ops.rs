@@ -99,6 +99,10 @@ async fn the_openapi_document_gives_recommendation_parameters_the_bounds_and_def
         assert!(ranker.contains("`seed2` (the default here)"), "{path}: {ranker}");
         assert!(!ranker.contains("(default `default`)") && !ranker.contains("`default` (the default)"), "{path}");
     }
+    // Venues and people together: limit caps each list, and people can be left out.
+    let both = parameters(&doc, "/api/v1/recommendations/{user_id}");
+    assert!(both["limit"]["description"].as_str().unwrap_or_default().contains("venues and people"), "{both:?}");
+    assert!(both.contains_key("include_people"), "{both:?}");
     for path in ["/api/v1/recommendations/{user_id}/venues", "/api/v1/recommendations/{user_id}/people"] {
         let ranker = parameters(&doc, path)["ranker"]["description"].as_str().unwrap_or_default().to_string();
         assert!(ranker.contains("default `default`") || ranker.contains("`default` (the default)"), "{path}: {ranker}");

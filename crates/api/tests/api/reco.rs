@@ -23,6 +23,7 @@ crate::on_every_backend!(
     open_now_with_open_at_is_a_422_naming_the_conflict,
     out_of_range_parameters_are_422s_naming_the_parameter,
     a_live_location_with_an_unknown_field_is_refused_and_nothing_is_published,
+    venues_and_people_together_take_limit_for_both_and_can_leave_people_out,
     the_engine_reloads_after_the_admin_seed_endpoint,
 );
 
@@ -313,6 +314,31 @@ async fn a_live_location_with_an_unknown_field_is_refused_and_nothing_is_publish
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("accuracy_m")).await;
     let events = app.app.bus.history(domain::Channel::UserActions, 1000, None).await.expect("history");
     assert!(!events.iter().any(|e| e.event_type == app::reco_service::LOCATION_EVENT), "published: {events:?}");
+}
+
+async fn venues_and_people_together_take_limit_for_both_and_can_leave_people_out(app: &TestApp) {
+    start(app).await;
+    let seeded = app.post("/api/v1/admin/data/seed", &json!({"users": 40, "venues": 20, "seed": 7})).await;
+    expect_json(seeded, StatusCode::OK).await;
+    let page = app.get_json("/api/v1/users?limit=1", StatusCode::OK).await;
+    let id = page[0]["id"].as_str().expect("a seeded user").to_string();
+    let path = format!("/api/v1/recommendations/{id}");
+    let len = |b: &Value, list: &str| b[list].as_array().map_or(0, Vec::len);
+    let all = eventually(app, &path, |b| len(b, "venues") >= 2 && len(b, "people") >= 2).await;
+    let one = app.get_json(&format!("{path}?limit=1"), StatusCode::OK).await;
+    assert_eq!((len(&one, "venues"), len(&one, "people")), (1, 1), "{one}");
+    assert_eq!(one["people"][0], all["people"][0]);
+    let many = app.get_json(&format!("{path}?limit=100"), StatusCode::OK).await;
+    let people_alone = app.get_json(&format!("{path}/people?limit=100"), StatusCode::OK).await;
+    assert_eq!(len(&many, "people"), len(&people_alone, "people"));
+    assert!(len(&many, "people") >= len(&all, "people"));
+    let venues_only = app.get_json(&format!("{path}?include_people=false&limit=3"), StatusCode::OK).await;
+    assert_eq!(venues_only["people"], json!([]), "{venues_only}");
+    assert_eq!(len(&venues_only, "venues"), 3);
+    let with_people = app.get_json(&format!("{path}?include_people=true&limit=3"), StatusCode::OK).await;
+    assert_eq!(len(&with_people, "people"), len(&all, "people").min(3));
+    let res = app.get(&format!("{path}?include_people=maybe")).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("include_people")).await;
 }
 
 async fn the_engine_reloads_after_the_admin_seed_endpoint(app: &TestApp) {
