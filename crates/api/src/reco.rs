@@ -61,8 +61,6 @@ const SEED2_PEOPLE_RANKER: &str =
     "`seed2` (the default here) or `default`; `popularity` and `learned` rank people as `default` does.";
 
 const DEFAULT_LIMIT: usize = 10;
-/// The widest `radius_km` a venue recommendation takes (the engine's bound).
-const MAX_RADIUS_KM: f64 = 20_000.0;
 
 /// Checks a `limit` (1 to [`engine::MAX_LIMIT`]) and gives the default when there is none.
 pub(crate) fn check_limit(c: &mut Checker, limit: Option<usize>) -> usize {
@@ -121,7 +119,11 @@ impl VenueRecoQuery {
             }
         };
         if let Some(r) = self.radius_km {
-            c.check(r > 0.0 && r <= MAX_RADIUS_KM, "radius_km", "must be above 0 and at most 20000");
+            c.check(
+                r > 0.0 && r <= engine::MAX_RADIUS_KM,
+                "radius_km",
+                &format!("must be above 0 and at most {}", engine::MAX_RADIUS_KM),
+            );
         }
         let max_party = domain::booking::MAX_PARTY as u32;
         if let Some(p) = self.party_size {

@@ -63,4 +63,4 @@ pub use map::{Bounds, CityMap, MapHomes, MapVenues};
 pub use model::{EpochReport, MfModel, TrainConfig, train_bpr, train_bpr_with_progress};
 pub use settings::{CandidateSettings, EngineSettings, LiveSettings, PeopleSettings, RankerSettings};
 pub use types::*;
-pub use venues::MAX_LIMIT;
+pub use venues::{MAX_LIMIT, MAX_RADIUS_KM};

@@ -17,6 +17,7 @@ crate::on_every_backend!(
     a_recorded_like_changes_the_recommendation_within_moments,
     new_places_only_leave_out_what_the_user_has_interacted_with,
     group_recommendations_take_2_to_20_users,
+    a_group_without_locations_has_a_null_centroid_and_its_size_even_when_nothing_suits_it,
     interest_is_recorded_and_shown_to_others,
     a_live_location_is_accepted_for_known_users_only,
     a_deleted_user_gets_404_for_a_live_location_and_nothing_is_published,
@@ -184,6 +185,31 @@ async fn group_recommendations_take_2_to_20_users(app: &TestApp) {
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("user_ids")).await;
     let ghost = format!("{},{}", users[0], uuid::Uuid::now_v7());
     assert_eq!(app.get(&format!("/api/v1/recommendations/group/{ghost}")).await.status(), StatusCode::NOT_FOUND);
+}
+
+async fn a_group_without_locations_has_a_null_centroid_and_its_size_even_when_nothing_suits_it(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let mut homeless = Vec::new();
+    for h in ["drifter", "wanderer"] {
+        let body = json!({"handle": h, "name": h});
+        homeless.push(app.create_user(body).await["id"].as_str().unwrap().to_string());
+    }
+    let pair = homeless.join(",");
+    let g = app.get_json(&format!("/api/v1/recommendations/group/{pair}"), StatusCode::OK).await;
+    assert_eq!(g["centroid"], Value::Null, "{g}");
+    assert_eq!(g["group_size"], 2);
+    for v in g["group_venues"].as_array().unwrap() {
+        assert!(!v["explanation"].as_str().unwrap().contains("km"), "no distance is known: {v}");
+    }
+    // A distance limit nobody's location can be checked against is refused, naming it.
+    let res = app.get(&format!("/api/v1/recommendations/group/{pair}?max_distance_km=1")).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("max_distance_km")).await;
+    // Nothing suits three located users here (no comedy club): the group still has three.
+    let three = users.join(",");
+    let g = app.get_json(&format!("/api/v1/recommendations/group/{three}?category=comedy"), StatusCode::OK).await;
+    assert_eq!(g["group_venues"], json!([]), "{g}");
+    assert_eq!(g["group_size"], 3);
+    assert!(g["centroid"]["lat"].is_f64(), "{g}");
 }
 
 async fn interest_is_recorded_and_shown_to_others(app: &TestApp) {

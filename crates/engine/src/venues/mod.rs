@@ -28,6 +28,9 @@ pub(crate) use explain::{plural as plural_of, sentence as explain_sentence};
 /// Largest `limit` a query may ask for.
 pub const MAX_LIMIT: usize = 100;
 
+/// Widest `radius_km` a query may ask for, km (half the Earth's circumference).
+pub const MAX_RADIUS_KM: f64 = 20_000.0;
+
 /// Answers a venue query on a state.
 pub(crate) fn recommend(
     st: &State,
@@ -60,9 +63,9 @@ fn validate(q: &VenueQuery) -> Result<(), EngineError> {
         return bad("limit must be between 1 and 100");
     }
     if let Some(r) = q.radius_km
-        && !(r > 0.0 && r <= 20_000.0)
+        && !(r > 0.0 && r <= MAX_RADIUS_KM)
     {
-        return bad("radius_km must be above 0 and at most 20000");
+        return bad(&format!("radius_km must be above 0 and at most {MAX_RADIUS_KM}"));
     }
     if let (Some(a), Some(b)) = (q.price_min, q.price_max)
         && a > b
