@@ -122,7 +122,7 @@ impl VenueRecoQuery {
             c.check(
                 r > 0.0 && r <= engine::MAX_RADIUS_KM,
                 "radius_km",
-                &format!("must be above 0 and at most {}", engine::MAX_RADIUS_KM),
+                format!("must be above 0 and at most {}", engine::MAX_RADIUS_KM),
             );
         }
         let max_party = domain::booking::MAX_PARTY as u32;
