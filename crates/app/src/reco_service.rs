@@ -82,21 +82,10 @@ pub fn engine_error(e: EngineError) -> AppError {
     match e {
         EngineError::UnknownUser(id) => AppError::not_found("user", id),
         EngineError::UnknownVenue(id) => AppError::not_found("venue", id),
-        EngineError::InvalidQuery(m) => AppError::Invalid(ValidationError::field(parameter_named_in(&m), m)),
+        EngineError::InvalidQuery { field, message } => AppError::Invalid(ValidationError::field(field, message)),
         EngineError::ModelIo(e) => AppError::Internal(e.to_string()),
         EngineError::ModelFormat(m) => AppError::Internal(m),
     }
-}
-
-/// Query parameters an engine refusal may be about.
-const QUERY_PARAMETERS: [&str; 8] =
-    ["limit", "radius_km", "price_min", "price_max", "party_size", "max_distance_km", "lat", "lng"];
-
-/// The parameter an engine refusal names: its messages open with it ("radius_km needs a point
-/// to measure from..."), so a client is told which one to change; `query` for any other.
-fn parameter_named_in(message: &str) -> &'static str {
-    let first = message.split_whitespace().next().unwrap_or_default();
-    QUERY_PARAMETERS.into_iter().find(|p| *p == first).unwrap_or("query")
 }
 
 /// Users or venues an engine query may load from the store before it gives up (a group names

@@ -17,19 +17,19 @@ use crate::venues::{Filter, MAX_LIMIT, ScoreCtx, Scored, live_or_home, summary};
 /// Answers a group query.
 pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Result<GroupRecommendations, EngineError> {
     if !(2..=20).contains(&q.user_ids.len()) {
-        return Err(EngineError::InvalidQuery("a group has 2 to 20 members".into()));
+        return Err(EngineError::invalid("user_ids", "a group has 2 to 20 members"));
     }
     if q.limit == 0 || q.limit > MAX_LIMIT {
-        return Err(EngineError::InvalidQuery("limit must be between 1 and 100".into()));
+        return Err(EngineError::invalid("limit", "limit must be between 1 and 100"));
     }
     if q.max_distance_km.is_some_and(|d| d.is_nan() || d <= 0.0) {
-        return Err(EngineError::InvalidQuery("max_distance_km must be above 0".into()));
+        return Err(EngineError::invalid("max_distance_km", "max_distance_km must be above 0"));
     }
     let mut members = Vec::with_capacity(q.user_ids.len());
     for id in &q.user_ids {
         let u = st.user_idx(id).filter(|&u| st.live_user(u).is_some()).ok_or(EngineError::UnknownUser(*id))?;
         if members.contains(&u) {
-            return Err(EngineError::InvalidQuery("members must be distinct".into()));
+            return Err(EngineError::invalid("user_ids", "members must be distinct"));
         }
         members.push(u);
     }
@@ -39,8 +39,9 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
     let locs: Vec<Option<(f64, f64)>> = rows.iter().map(|r| live_or_home(s, r, now.timestamp())).collect();
     let known: Vec<(f64, f64)> = locs.iter().flatten().copied().collect();
     if known.is_empty() && q.max_distance_km.is_some() {
-        return Err(EngineError::InvalidQuery(
-            "max_distance_km needs members' locations: no member has a home or a fresh live location".into(),
+        return Err(EngineError::invalid(
+            "max_distance_km",
+            "max_distance_km needs members' locations: no member has a home or a fresh live location",
         ));
     }
     let centroid = (!known.is_empty()).then(|| {

@@ -30,7 +30,7 @@ pub(crate) fn recommend(
     q: &PeopleQuery,
 ) -> Result<Vec<PersonRecommendation>, EngineError> {
     if q.limit == 0 || q.limit > MAX_LIMIT {
-        return Err(EngineError::InvalidQuery("limit must be between 1 and 100".into()));
+        return Err(EngineError::invalid("limit", "limit must be between 1 and 100"));
     }
     let u =
         st.user_idx(&q.user_id).filter(|&u| st.live_user(u).is_some()).ok_or(EngineError::UnknownUser(q.user_id))?;

@@ -74,7 +74,7 @@ fn group_venues_keep_every_member_within_the_maximum_distance() {
         assert!(r.venues.windows(2).all(|w| w[0].score >= w[1].score));
     }
     let one = GroupQuery::new(vec![ids[0]], GroupStrategy::Average, 5);
-    assert!(matches!(e.recommend_group(&one), Err(EngineError::InvalidQuery(_))));
+    assert!(matches!(e.recommend_group(&one), Err(EngineError::InvalidQuery { field: "user_ids", .. })));
 }
 
 #[test]
@@ -279,7 +279,7 @@ fn a_radius_without_any_location_is_refused_not_ignored() {
         let mut q = VenueQuery::new(id(4), 10, ranker);
         q.radius_km = Some(1.0);
         assert!(
-            matches!(e.recommend_venues(&q), Err(EngineError::InvalidQuery(m)) if m.contains("radius_km")),
+            matches!(e.recommend_venues(&q), Err(EngineError::InvalidQuery { field: "radius_km", message }) if message.contains("radius_km")),
             "{ranker:?}"
         );
         q.point = Some(domain::LatLng { lat: 40.0, lng: -74.0 });
@@ -324,7 +324,9 @@ fn a_group_with_no_known_location_has_no_centroid_and_claims_no_distance() {
         assert!(!v.explanation.contains("km"), "no distance is known: {}", v.explanation);
     }
     q.max_distance_km = Some(1.0);
-    assert!(matches!(e.recommend_group(&q), Err(EngineError::InvalidQuery(m)) if m.contains("max_distance_km")));
+    assert!(
+        matches!(e.recommend_group(&q), Err(EngineError::InvalidQuery { field: "max_distance_km", message }) if message.contains("max_distance_km"))
+    );
     // One located member is enough for a centroid, a distance and the limit.
     let mut q = GroupQuery::new(vec![id(1), id(4)], GroupStrategy::Average, 5);
     q.now = Some(t0());

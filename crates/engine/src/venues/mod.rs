@@ -44,9 +44,9 @@ pub(crate) fn recommend(
     let now = q.now.unwrap_or_else(Utc::now);
     let origin = origin_of(s, user, q, now.timestamp());
     if origin.is_none() && q.radius_km.is_some() {
-        return Err(EngineError::InvalidQuery(
-            "radius_km needs a point to measure from: the user has no home and no fresh live location, so give lat and lng"
-                .into(),
+        return Err(EngineError::invalid(
+            "radius_km",
+            "radius_km needs a point to measure from: the user has no home and no fresh live location, so give lat and lng",
         ));
     }
     match q.ranker {
@@ -58,22 +58,22 @@ pub(crate) fn recommend(
 }
 
 fn validate(q: &VenueQuery) -> Result<(), EngineError> {
-    let bad = |m: &str| Err(EngineError::InvalidQuery(m.to_string()));
+    let bad = |field: &'static str, m: &str| Err(EngineError::invalid(field, m));
     if q.limit == 0 || q.limit > MAX_LIMIT {
-        return bad("limit must be between 1 and 100");
+        return bad("limit", "limit must be between 1 and 100");
     }
     if let Some(r) = q.radius_km
         && !(r > 0.0 && r <= MAX_RADIUS_KM)
     {
-        return bad(&format!("radius_km must be above 0 and at most {MAX_RADIUS_KM}"));
+        return bad("radius_km", &format!("radius_km must be above 0 and at most {MAX_RADIUS_KM}"));
     }
     if let (Some(a), Some(b)) = (q.price_min, q.price_max)
         && a > b
     {
-        return bad("price_min must not exceed price_max");
+        return bad("price_max", "price_min must not exceed price_max");
     }
     if q.party_size == Some(0) {
-        return bad("party_size must be at least 1");
+        return bad("party_size", "party_size must be at least 1");
     }
     Ok(())
 }
