@@ -181,6 +181,59 @@ fn first_start_prints_an_admin_token_once_and_it_opens_admin_routes() {
     assert!(third.stop().success());
 }
 
+/// The server's own count of answered GETs of `route` with `status` (its Prometheus text).
+fn served_count(base: &str, route: &str, status: u16) -> u64 {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let text = rt.block_on(async {
+        let r = reqwest::Client::new().get(format!("{base}/metrics")).bearer_auth(ADMIN).send().await.expect("request");
+        assert!(r.status().is_success(), "GET /metrics -> {}", r.status());
+        r.text().await.expect("text body")
+    });
+    let labels = format!("route=\"{route}\",status=\"{status}\"");
+    text.lines()
+        .filter(|l| l.starts_with("http_requests_total{") && l.contains("method=\"GET\"") && l.contains(&labels))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn bench_counts_exactly_the_answers_the_server_gave() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(seed(dir.path(), &[]).status.success());
+    let server = Server::start_with(dir.path(), &[], Some(ADMIN), &[("LUNA_RATE_LIMIT__ENABLED", "false")]);
+    let route = "/api/v1/recommendations/{user_id}/venues";
+    let before = served_count(&server.base, route, 200);
+    let out = Command::new(LUNA)
+        .args(["bench", "--url", &server.base, "-c", "4", "-d", "1", "--sample", "20"])
+        .args(["--path", "/api/v1/recommendations/{user}/venues?limit=3"])
+        .env("LUNA_ADMIN_TOKEN", ADMIN)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("luna bench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "luna bench failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let figure = |name: &str| -> String {
+        let line = stdout.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} in {stdout}"));
+        line[name.len()..].trim().to_string()
+    };
+    assert_eq!(figure("errors"), "0", "{stdout}");
+    let requests: u64 = figure("requests ").parse().expect("a count of requests");
+    assert!(requests > 0, "{stdout}");
+    // Every request it counted was answered by the server, and none more.
+    assert_eq!(served_count(&server.base, route, 200) - before, requests, "{stdout}");
+    // A path the server refuses counts as errors by status, and a run of only those fails.
+    let out = Command::new(LUNA)
+        .args(["bench", "--url", &server.base, "-c", "2", "-d", "1", "--sample", "5"])
+        .args(["--path", "/api/v1/recommendations/{user}/venues?limit=0"])
+        .env("LUNA_ADMIN_TOKEN", ADMIN)
+        .output()
+        .expect("luna bench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("(422: "), "{stdout}");
+    assert!(server.stop().success());
+}
+
 #[test]
 fn dev_on_loopback_relaxes_user_auth_but_not_admin_auth() {
     let dir = tempfile::tempdir().expect("temp dir");

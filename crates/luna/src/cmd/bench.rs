@@ -1,5 +1,5 @@
 //! `luna bench`: load-tests the recommendation endpoints of a running server for a fixed time
-//! with N concurrent keep-alive connections, each asking for a random (seeded) user among ids
+//! with N concurrent keep-alive connections (the lean client of `bench_http`), each asking for a random (seeded) user among ids
 //! fetched from the server, then prints requests/s (answered), latency median and p99, and
 //! errors by status; a run where most requests failed exits non-zero.
 //! `--bookings` books instead (see `bench_bookings`) and also prints bookings/s; `--mix` runs
@@ -95,6 +95,8 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
         args.path.join(" + "),
         users.len()
     );
+    let token = args.token.as_deref().or(settings.admin_token.as_deref());
+    let target = super::bench_http::Target::parse(&base, token)?;
     let users = std::sync::Arc::new(users);
     let deadline = Instant::now() + Duration::from_secs(args.duration);
     let started = Instant::now();
@@ -102,23 +104,26 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     let progress = progress_lines(done.clone(), started, deadline);
     let mut tasks = Vec::with_capacity(args.connections);
     for c in 0..args.connections {
-        let (client, users, base, paths) = (client.clone(), users.clone(), base.clone(), args.path.clone());
+        let (users, paths) = (users.clone(), args.path.clone());
+        let mut conn = super::bench_http::Conn::new(target.clone());
         let done = done.clone();
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed.wrapping_add(c as u64));
         tasks.push(tokio::spawn(async move {
             let mut t = Tally::default();
+            let mut path = String::with_capacity(256);
             while Instant::now() < deadline {
                 let user = &users[rng.random_range(0..users.len())];
-                let path = &paths[rng.random_range(0..paths.len())];
-                let url = format!("{base}{}", path.replace("{user}", user));
+                let template = &paths[rng.random_range(0..paths.len())];
+                path.clear();
+                let mut parts = template.split("{user}");
+                path.push_str(parts.next().unwrap_or_default());
+                for part in parts {
+                    path.push_str(user);
+                    path.push_str(part);
+                }
                 let sent = Instant::now();
-                let status = match client.get(&url).send().await {
-                    Ok(res) => {
-                        let code = res.status();
-                        if res.bytes().await.is_ok() { code.as_u16() } else { 0 }
-                    }
-                    Err(_) => 0,
-                };
+                // No answer at all counts as status 0.
+                let status = conn.get(&path).await.unwrap_or(0);
                 t.latencies_us.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
                 done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if !(200..300).contains(&status) {

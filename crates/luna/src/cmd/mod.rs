@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod bench;
 mod bench_bookings;
+mod bench_http;
 mod bench_mix;
 pub mod check;
 pub mod config;
