@@ -3,7 +3,7 @@
 //!
 //! Size it with `LUNA_BENCH_USERS`, `LUNA_BENCH_VENUES`, `LUNA_BENCH_IPU` (interactions per
 //! user) and `LUNA_BENCH_EPOCHS` (BPR epochs for the learned model the default ranker uses; 0
-//! for none). Before the criterion runs it prints build time, resident memory after build
+//! for none) and `LUNA_BENCH_SETTINGS` (a JSON file of engine settings). Before the criterion runs it prints build time, resident memory after build
 //! (from /proc/self/status) and median/p99 latencies over 2,000 random queries per query kind.
 //!
 //! `LUNA_BENCH_USERS=20000 LUNA_BENCH_VENUES=2000 cargo bench -p engine` is a quick run.
@@ -43,6 +43,18 @@ struct World {
     now: chrono::DateTime<chrono::Utc>,
 }
 
+/// The engine's settings: the defaults, or a JSON file of them named by `LUNA_BENCH_SETTINGS`
+/// (a partial one keeps the other defaults), to compare settings on the same city.
+fn settings() -> EngineSettings {
+    std::env::var("LUNA_BENCH_SETTINGS").map_or_else(
+        |_| EngineSettings::default(),
+        |path| {
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("LUNA_BENCH_SETTINGS {path}: {e}"));
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("LUNA_BENCH_SETTINGS {path}: {e}"))
+        },
+    )
+}
+
 fn build_world() -> World {
     let (nu, nv): (usize, usize) = (env("LUNA_BENCH_USERS", 1_000_000), env("LUNA_BENCH_VENUES", 100_000));
     let mut cfg = synth::CityConfig::new(42, nu, nv);
@@ -52,7 +64,7 @@ fn build_world() -> World {
     let now = cfg.now;
     let t = Instant::now();
     let city = synth::City::new(cfg).expect("valid city");
-    let mut b = EngineBuilder::new(EngineSettings::default());
+    let mut b = EngineBuilder::new(settings());
     b.reserve(nu, nv);
     let venues = city.venues();
     for v in &venues {

@@ -158,9 +158,12 @@ impl Default for PeopleSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CandidateSettings {
-    /// Nearest venues taken from the spatial index (after filters). With the item neighbours'
-    /// candidates, 100 rank as well as 150 (NDCG@10 on a validation split of a generated city of
-    /// 100,000 users within 0.0002), and 150 as well as 300 before them.
+    /// Nearest venues taken from the spatial index (after filters). With the history, friends'
+    /// and item neighbours' candidates beside them, 60 rank as well as 100 (default NDCG@10 of
+    /// `examples/eval_city` at 5,000, 20,000 and 100,000 users within 0.0004: 0.4480 against
+    /// 0.4478, 0.3766 against 0.3769, 0.3515 against 0.3514), and 100 as well as 150 before.
+    /// Fewer cost less: each is a venue row read and scored (engine bench at 1,000,000 users,
+    /// `venues_default`: 86 µs against 101 µs with 100, `LUNA_BENCH_SETTINGS` on one build).
     pub spatial: usize,
     /// Search radius when the query gives none, km.
     pub default_radius_km: f64,
@@ -178,7 +181,7 @@ pub struct CandidateSettings {
 impl Default for CandidateSettings {
     fn default() -> Self {
         Self {
-            spatial: 100,
+            spatial: 60,
             default_radius_km: 25.0,
             history: 100,
             friends: 30,
