@@ -71,19 +71,18 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
     };
     // Candidates: near the centroid, plus each member's own candidates.
     let mut cands: Vec<u32> = Vec::new();
-    let mut wide = s.clone();
-    wide.candidates.spatial = s.candidates.spatial * 2;
     let first_friends = crate::venues::friend_signal(st, rows[0]);
     cands.extend(crate::venues::candidates(
         st,
-        &wide,
+        s,
         rows[0],
         &budget_filter(centroid),
         &first_friends,
         &FastMap::default(),
+        (s.candidates.spatial * 2).max(q.limit),
     ));
+    let per_member_spatial = (s.candidates.spatial / rows.len()).max(20);
     let mut per_member = s.clone();
-    per_member.candidates.spatial = (s.candidates.spatial / rows.len()).max(20);
     per_member.candidates.history = 20;
     per_member.candidates.friends = 10;
     per_member.candidates.neighbours = 10;
@@ -94,7 +93,15 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
         .collect();
     for ((r, loc), nb) in rows.iter().zip(&locs).zip(&neighbours) {
         let friends = crate::venues::friend_signal(st, r);
-        cands.extend(crate::venues::candidates(st, &per_member, r, &budget_filter(*loc), &friends, nb));
+        cands.extend(crate::venues::candidates(
+            st,
+            &per_member,
+            r,
+            &budget_filter(*loc),
+            &friends,
+            nb,
+            per_member_spatial,
+        ));
     }
     cands.sort_unstable();
     cands.dedup();

@@ -226,6 +226,7 @@ fn bench_counts_exactly_the_answers_the_server_gave() {
         .args(["bench", "--url", &server.base, "-c", "2", "-d", "1", "--sample", "5"])
         .args(["--path", "/api/v1/recommendations/{user}/venues?limit=0"])
         .env("LUNA_ADMIN_TOKEN", ADMIN)
+        .env_remove("DATABASE_URL")
         .output()
         .expect("luna bench runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -513,7 +513,7 @@ pub(crate) fn recommend(
         popular_candidates(st, s, &ctx, q.limit)
     } else {
         ctx.load_neighbours(s.candidates.neighbours);
-        candidates(st, s, user, &ctx.filter, &ctx.friends, &ctx.neighbours)
+        candidates(st, s, user, &ctx.filter, &ctx.friends, &ctx.neighbours, s.candidates.spatial.max(q.limit))
     };
     let scored = ctx.score_all(&cands, q.ranker);
     let picked = if q.ranker == Ranker::Default {

@@ -186,7 +186,9 @@ pub(crate) fn live_or_home(s: &EngineSettings, u: &UserRow, now: i64) -> Option<
     u.home
 }
 
-/// Collects candidate venue indices for a user (deduplicated, all passing the filters);
+/// Collects candidate venue indices for a user (deduplicated, all passing the filters):
+/// `spatial` nearest (callers give at least the results asked for, as a user with no history,
+/// friends or item neighbours has only those), then the other sources by the budgets of `s`;
 /// `friends` is the user's [`friend_signal`].
 pub(crate) fn candidates(
     st: &State,
@@ -195,9 +197,10 @@ pub(crate) fn candidates(
     f: &Filter,
     friends: &FastMap<u32, FriendSignal>,
     neighbours: &FastMap<u32, f64>,
+    spatial: usize,
 ) -> Vec<u32> {
     let c = &s.candidates;
-    let budget = c.spatial + c.history + c.friends + c.neighbours + 16;
+    let budget = spatial + c.history + c.friends + c.neighbours + 16;
     let mut seen: FastMap<u32, ()> = FastMap::with_capacity_and_hasher(budget, Default::default());
     let mut out = Vec::with_capacity(budget);
     // Adds a venue not added yet, saying whether it did.
@@ -221,18 +224,18 @@ pub(crate) fn candidates(
         // the nearest still missing are selected, not sorted, and their rows checked in one
         // tight loop, so the cache misses overlap; the group's farther venues are checked only
         // if some of those fail the filters. The answer is the same as checking one at a time:
-        // the first `c.spatial` that pass, in order of distance.
+        // the first `spatial` that pass, in order of distance.
         let by_distance = |a: &(u32, f64), b: &(u32, f64)| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0));
         let mut near = st.snap.spatial.nearest(lat, lng, chord_for_km(radius).powi(2));
-        let mut group: Vec<(u32, f64)> = Vec::with_capacity(2 * c.spatial);
+        let mut group: Vec<(u32, f64)> = Vec::with_capacity(2 * spatial);
         let mut taken = 0;
-        while taken < c.spatial && near.next_group(&mut group) {
+        while taken < spatial && near.next_group(&mut group) {
             if !st.delta.venues.is_empty() {
                 group.retain(|(v, _)| !st.delta.venues.contains_key(v));
             }
             let mut rest = &mut group[..];
-            while !rest.is_empty() && taken < c.spatial {
-                let want = c.spatial - taken;
+            while !rest.is_empty() && taken < spatial {
+                let want = spatial - taken;
                 if rest.len() > want {
                     rest.select_nth_unstable_by(want - 1, by_distance);
                 }
@@ -250,7 +253,7 @@ pub(crate) fn candidates(
     } else {
         // No location at all: the most popular venues stand in for "nearby".
         for &v in st.snap.pop_order.iter() {
-            if out.len() >= c.spatial {
+            if out.len() >= spatial {
                 break;
             }
             if ok(v) {

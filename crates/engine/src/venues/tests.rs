@@ -327,7 +327,7 @@ fn spatial_candidates_are_the_nearest_venues_that_pass_the_filters() {
         q.category = Some(Category::Bar);
         q.price_max = Some(2);
         let f = super::Filter::from_query(&st, &q, Some((lat, lng)));
-        let mut got = super::candidates(&st, &s, user, &f, &friends, &Default::default());
+        let mut got = super::candidates(&st, &s, user, &f, &friends, &Default::default(), s.candidates.spatial);
         got.sort_unstable();
         let mut want = nearest_passing(&st, &f, (lat, lng), q.radius_km.unwrap());
         want.truncate(60);
@@ -597,4 +597,23 @@ fn seed2_people_name_the_kind_of_tie_in_words() {
     let said = |u: u128| got.iter().find(|p| p.user_id == id(u)).unwrap().explanation.clone();
     assert_eq!(said(2), "Your friend (strength 0.44)");
     assert_eq!(said(3), "A suggested connection (strength 0.56)");
+}
+
+#[test]
+fn a_new_user_gets_every_result_asked_for_beyond_the_spatial_budget() {
+    // No history, friends or item neighbours: only the nearest venues are candidates, so the
+    // spatial budget must grow to the limit asked for (MAX_LIMIT is above the default budget).
+    let mut b = EngineBuilder::default();
+    b.add_user(&user(1, Some((40.7, -74.0))), None);
+    for v in 0..150u32 {
+        let (lat, lng) = (40.7 + f64::from(v % 15) * 0.001, -74.0 + f64::from(v / 15) * 0.001);
+        b.add_venue(&venue(100 + u128::from(v), lat, lng, Category::ALL[v as usize % 7], None));
+    }
+    let e = b.build();
+    assert!(EngineSettings::default().candidates.spatial < super::MAX_LIMIT);
+    for ranker in [Ranker::Default, Ranker::Learned] {
+        let mut q = VenueQuery::new(id(1), super::MAX_LIMIT, ranker);
+        q.now = Some(t0());
+        assert_eq!(e.recommend_venues(&q).unwrap().len(), super::MAX_LIMIT, "{ranker:?}");
+    }
 }

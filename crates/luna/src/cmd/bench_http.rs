@@ -64,18 +64,20 @@ impl Conn {
         self.req.extend_from_slice(self.target.auth.as_bytes());
         self.req.extend_from_slice(b"\r\n");
         let fresh = self.stream.is_none();
-        match self.exchange().await {
-            Ok(status) => Ok(status),
-            // A kept-alive connection the server closed meanwhile: once more on a new one.
-            Err(_) if !fresh => {
+        let answer = match self.exchange().await {
+            // A kept-alive connection the server closed meanwhile (nothing came back): once more
+            // on a new one. An answer broken off midway is an error, not sent again.
+            Err(_) if !fresh && self.buf.is_empty() => {
                 self.stream = None;
                 self.exchange().await
             }
-            Err(e) => {
-                self.stream = None;
-                Err(e)
-            }
+            answer => answer,
+        };
+        if answer.is_err() {
+            // Whatever is left on a failed connection must not be read as the next answer.
+            self.stream = None;
         }
+        answer
     }
 
     async fn exchange(&mut self) -> anyhow::Result<u16> {
@@ -87,10 +89,15 @@ impl Conn {
             self.stream = Some(s);
         }
         let Some(stream) = self.stream.as_mut() else { unreachable!("connected above") };
-        stream.write_all(&self.req).await?;
         self.buf.clear();
+        stream.write_all(&self.req).await?;
         loop {
             if let Some(a) = parse_answer(&self.buf)? {
+                if (100..200).contains(&a.status) {
+                    // An interim answer (100 Continue, 103 Early Hints): the final one follows.
+                    self.buf.drain(..a.len);
+                    continue;
+                }
                 if a.close {
                     self.stream = None;
                 }
@@ -149,7 +156,7 @@ pub(crate) fn parse_answer(buf: &[u8]) -> anyhow::Result<Option<Answer>> {
             None => return Ok(None),
         }
     } else if let Some(n) = length {
-        body + n
+        body.checked_add(n).context("a Content-Length beyond memory")?
     } else if status == 204 || status == 304 || (100..200).contains(&status) {
         body
     } else {
@@ -178,11 +185,12 @@ fn chunked_end(b: &[u8]) -> anyhow::Result<Option<usize>> {
                 }
             }
         }
-        if b.len() < at + size + 2 {
+        let end = at.checked_add(size).and_then(|x| x.checked_add(2)).context("a chunk size beyond memory")?;
+        if b.len() < end {
             return Ok(None);
         }
-        anyhow::ensure!(&b[at + size..at + size + 2] == b"\r\n", "a chunk not followed by CRLF");
-        at += size + 2;
+        anyhow::ensure!(&b[end - 2..end] == b"\r\n", "a chunk not followed by CRLF");
+        at = end;
     }
 }
 
@@ -215,6 +223,9 @@ mod tests {
         assert!(parse_answer(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n").is_err());
         assert!(parse_answer(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err());
         assert_eq!(parse_answer(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap().map(|a| a.len), Some(27));
+        // Lengths past the end of memory are refused, not wrapped around.
+        assert!(parse_answer(b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\n").is_err());
+        assert!(parse_answer(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n").is_err());
     }
 
     #[test]
