@@ -196,6 +196,17 @@ fn served_count(base: &str, route: &str, status: u16) -> u64 {
         .sum()
 }
 
+/// `luna bench` for one second against `base` on `path`, with the admin token.
+fn bench(base: &str, extra: &[&str], path: &str) -> std::process::Output {
+    Command::new(LUNA)
+        .args(["bench", "--url", base, "-d", "1", "--path", path])
+        .args(extra)
+        .env("LUNA_ADMIN_TOKEN", ADMIN)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("luna bench runs")
+}
+
 #[test]
 fn bench_counts_exactly_the_answers_the_server_gave() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -203,13 +214,7 @@ fn bench_counts_exactly_the_answers_the_server_gave() {
     let server = Server::start_with(dir.path(), &[], Some(ADMIN), &[("LUNA_RATE_LIMIT__ENABLED", "false")]);
     let route = "/api/v1/recommendations/{user_id}/venues";
     let before = served_count(&server.base, route, 200);
-    let out = Command::new(LUNA)
-        .args(["bench", "--url", &server.base, "-c", "4", "-d", "1", "--sample", "20"])
-        .args(["--path", "/api/v1/recommendations/{user}/venues?limit=3"])
-        .env("LUNA_ADMIN_TOKEN", ADMIN)
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("luna bench runs");
+    let out = bench(&server.base, &["-c", "4", "--sample", "20"], "/api/v1/recommendations/{user}/venues?limit=3");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "luna bench failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let figure = |name: &str| -> String {
@@ -222,13 +227,7 @@ fn bench_counts_exactly_the_answers_the_server_gave() {
     // Every request it counted was answered by the server, and none more.
     assert_eq!(served_count(&server.base, route, 200) - before, requests, "{stdout}");
     // A path the server refuses counts as errors by status, and a run of only those fails.
-    let out = Command::new(LUNA)
-        .args(["bench", "--url", &server.base, "-c", "2", "-d", "1", "--sample", "5"])
-        .args(["--path", "/api/v1/recommendations/{user}/venues?limit=0"])
-        .env("LUNA_ADMIN_TOKEN", ADMIN)
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("luna bench runs");
+    let out = bench(&server.base, &["-c", "2", "--sample", "5"], "/api/v1/recommendations/{user}/venues?limit=0");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{stdout}");
     assert!(stdout.contains("(422: "), "{stdout}");

@@ -1,6 +1,6 @@
 //! `luna bench`: load-tests the recommendation endpoints of a running server for a fixed time
-//! with N concurrent keep-alive connections (the lean client of `bench_http`), each asking for a random (seeded) user among ids
-//! fetched from the server, then prints requests/s (answered), latency median and p99, and
+//! with N concurrent keep-alive connections (the lean client of `bench_http`), each asking for
+//! a random (seeded) user among ids fetched from the server, then prints requests/s (answered), latency median and p99, and
 //! errors by status; a run where most requests failed exits non-zero.
 //! `--bookings` books instead (see `bench_bookings`) and also prints bookings/s; `--mix` runs
 //! a mixed load of reads, interactions, recommendations and bookings and then checks the
@@ -86,6 +86,9 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     if args.bookings {
         return super::bench_bookings::run(&client, &base, &args).await;
     }
+    // A URL the lean client cannot speak fails before any request.
+    let token = args.token.as_deref().or(settings.admin_token.as_deref());
+    let target = super::bench_http::Target::parse(&base, token)?;
     let users = fetch_users(&client, &base, args.sample).await?;
     anyhow::ensure!(!users.is_empty(), "the server at {base} has no users (seed it first)");
     eprintln!(
@@ -95,8 +98,6 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
         args.path.join(" + "),
         users.len()
     );
-    let token = args.token.as_deref().or(settings.admin_token.as_deref());
-    let target = super::bench_http::Target::parse(&base, token)?;
     let users = std::sync::Arc::new(users);
     let deadline = Instant::now() + Duration::from_secs(args.duration);
     let started = Instant::now();

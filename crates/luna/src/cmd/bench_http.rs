@@ -198,22 +198,24 @@ fn chunked_end(b: &[u8]) -> anyhow::Result<Option<usize>> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_answer_ends_where_its_content_length_says_and_not_before() {
-        let full = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 7\r\n\r\n[1,2,3]";
+    /// `full` is one whole answer: no cut before its end is taken as complete.
+    fn assert_complete_only_at_the_end(full: &[u8], status: u16, close: bool) {
         for cut in 0..full.len() {
             assert_eq!(parse_answer(&full[..cut]).unwrap(), None, "complete after only {cut} bytes");
         }
-        assert_eq!(parse_answer(full).unwrap(), Some(Answer { status: 200, len: full.len(), close: false }));
+        assert_eq!(parse_answer(full).unwrap(), Some(Answer { status, len: full.len(), close }));
+    }
+
+    #[test]
+    fn an_answer_ends_where_its_content_length_says_and_not_before() {
+        let full = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 7\r\n\r\n[1,2,3]";
+        assert_complete_only_at_the_end(full, 200, false);
     }
 
     #[test]
     fn a_chunked_answer_ends_after_its_last_chunk_and_trailers() {
         let full = b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\nabcd\r\nA;x=y\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\n";
-        for cut in 0..full.len() {
-            assert_eq!(parse_answer(&full[..cut]).unwrap(), None, "complete after only {cut} bytes");
-        }
-        assert_eq!(parse_answer(full).unwrap(), Some(Answer { status: 404, len: full.len(), close: true }));
+        assert_complete_only_at_the_end(full, 404, true);
     }
 
     #[test]
