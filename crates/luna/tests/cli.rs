@@ -423,48 +423,6 @@ async fn outbox_user_ids(url: &str) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
-/// A fresh PostgreSQL database from `TEST_POSTGRES_URL` (dropped with the value), if configured.
-struct PgDatabase {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create(rt: &tokio::runtime::Runtime) -> Option<PgDatabase> {
-        use sqlx::Connection;
-        let admin = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
-        let name = format!("luna_t_{}", uuid::Uuid::new_v4().simple());
-        rt.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect postgres");
-            // The name is ours: a fixed prefix and a UUID's hex digits.
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .expect("create");
-        });
-        let root = admin.rsplit_once('/').map_or(admin.as_str(), |(root, _)| root);
-        let url = format!("{root}/{name}");
-        Some(PgDatabase { admin, name, url })
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        use sqlx::Connection;
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            rt.block_on(async {
-                let mut c = sqlx::PgConnection::connect(&admin).await.ok()?;
-                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await.ok()
-            })
-        })
-        .join();
-    }
-}
-
 const NO_RATE_LIMIT: &[(&str, &str)] = &[("LUNA_RATE_LIMIT__ENABLED", "false")];
 
 /// SIGTERM while 8 writers create users: the server exits cleanly, every 201 is stored with its
@@ -506,7 +464,7 @@ fn sigterm_under_write_load_drains_in_flight_requests_and_loses_no_committed_eve
 #[test]
 fn sigterm_under_write_load_drains_in_flight_requests_and_loses_no_committed_event_on_postgres() {
     let rt = runtime();
-    let Some(db) = PgDatabase::create(&rt) else {
+    let Some(db) = rt.block_on(store::testing::TestDatabase::create(store::testing::Backend::Postgres)) else {
         eprintln!("skipped: TEST_POSTGRES_URL is not set");
         return;
     };

@@ -9,13 +9,9 @@
 use app::{App, AppSettings};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
+use store::testing::TestDatabase;
 
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use store::testing::Backend;
 
 /// A running server on a fresh database.
 pub struct TestApp {
@@ -26,59 +22,21 @@ pub struct TestApp {
     pub anon: Client,
     pub app: App,
     pub auth: api::auth::Auth,
-    _dir: Option<tempfile::TempDir>,
-    _pg: Option<PgDatabase>,
+    _db: TestDatabase,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-/// A PostgreSQL database made for one test, dropped with it.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
 }
 
 /// A fresh store and what keeps its database alive.
 pub struct FreshStore {
     pub store: store::DynStore,
-    pub dir: Option<tempfile::TempDir>,
-    pg: Option<PgDatabase>,
+    pub db: TestDatabase,
 }
 
 /// A fresh store: `None` for PostgreSQL when `TEST_POSTGRES_URL` is not set.
 pub async fn fresh_store(backend: Backend) -> Option<FreshStore> {
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}", dir.path().join("luna.db").display());
-            let store = store::connect(&url).await.expect("connect sqlite");
-            Some(FreshStore { store, dir: Some(dir), pg: None })
-        }
-        Backend::Postgres => {
-            let admin_url = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
-            let name = format!("luna_t_{}", uuid::Uuid::new_v4().simple());
-            let mut conn =
-                <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await.expect("connect postgres");
-            // The name is ours: a fixed prefix and a UUID's hex digits.
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
-            let store = store::connect(&database_url(&admin_url, &name)).await.expect("connect test database");
-            Some(FreshStore { store, dir: None, pg: Some(PgDatabase { admin_url, name }) })
-        }
-    }
-}
-
-/// The admin URL with its database name replaced.
-fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
-    let (scheme, rest) = base.split_once("://").expect("a postgres:// URL");
-    let host = rest.split_once('/').map_or(rest, |(host, _)| host);
-    let root = format!("{scheme}://{host}");
-    match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    }
+    let db = TestDatabase::create(backend).await?;
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    Some(FreshStore { store, db })
 }
 
 /// The admin token of every test server.
@@ -125,7 +83,7 @@ pub async fn spawn_app_opts(
     opts: api::ServeOptions,
     configure: impl FnOnce(App) -> App,
 ) -> Option<TestApp> {
-    let FreshStore { store, dir, pg } = fresh_store(backend).await?;
+    let FreshStore { store, db } = fresh_store(backend).await?;
     let app = configure(App::new(store, settings));
     let auth = opts.auth.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -140,7 +98,7 @@ pub async fn spawn_app_opts(
     });
     let client = client_with_token(ADMIN_TOKEN);
     let anon = Client::builder().no_proxy().build().expect("client");
-    Some(TestApp { address, client, anon, app, auth, _dir: dir, _pg: pg, shutdown: Some(tx) })
+    Some(TestApp { address, client, anon, app, auth, _db: db, shutdown: Some(tx) })
 }
 
 impl Drop for TestApp {
@@ -148,24 +106,6 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // A runtime of its own: the test's runtime is busy dropping us.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-            rt.block_on(async {
-                if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut c)
-                        .await;
-                }
-            });
-        })
-        .join();
     }
 }
 

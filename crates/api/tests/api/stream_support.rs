@@ -51,62 +51,26 @@ pub fn quick_live() -> LiveSettings {
     }
 }
 
-/// A fresh database for a test: a SQLite file, or a PostgreSQL database made for the test and
-/// dropped with this value. Several stores may open `url` (servers sharing one database).
+/// A fresh database for a test (`store::testing`): a SQLite file, or a PostgreSQL database made
+/// for the test and dropped with this value. Several stores may open `url` (servers sharing one
+/// database).
 pub struct TestDb {
     pub url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
+    _db: store::testing::TestDatabase,
 }
 
 impl TestDb {
+    /// `None` for the production setup when its services are not configured.
     pub async fn create(setup: Setup) -> Option<TestDb> {
-        match setup {
-            Setup::Embedded => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}", dir.path().join("luna.db").display());
-                Some(TestDb { url, _dir: Some(dir), pg: None })
-            }
+        let backend = match setup {
+            Setup::Embedded => store::testing::Backend::Sqlite,
             Setup::Production => {
-                let (admin, _) = production_urls()?;
-                let name = format!("luna_t_{}", uuid::Uuid::new_v4().simple());
-                admin_sql(&admin, &format!("CREATE DATABASE {name}")).await;
-                Some(TestDb { url: with_database(&admin, &name), _dir: None, pg: Some((admin, name)) })
+                production_urls()?;
+                store::testing::Backend::Postgres
             }
-        }
-    }
-}
-
-/// The admin URL with its database replaced by `name` (query parameters kept).
-fn with_database(admin_url: &str, name: &str) -> String {
-    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
-    let (scheme, rest) = base.split_once("://").expect("a postgres:// URL");
-    let host = rest.split_once('/').map_or(rest, |(host, _)| host);
-    match query {
-        Some(q) => format!("{scheme}://{host}/{name}?{q}"),
-        None => format!("{scheme}://{host}/{name}"),
-    }
-}
-
-async fn admin_sql(admin_url: &str, sql: &str) {
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin_url).await.expect("connect postgres");
-    // The statement is ours: fixed text and a UUID's hex digits.
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut conn).await.expect(sql);
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some((admin, name)) = self.pg.take() else { return };
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-            rt.block_on(async {
-                if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
-                    let drop_db = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop_db)).execute(&mut c).await;
-                }
-            });
-        })
-        .join();
+        };
+        let db = store::testing::TestDatabase::create(backend).await?;
+        Some(TestDb { url: db.url.clone(), _db: db })
     }
 }
 

@@ -340,9 +340,8 @@ mod tests {
 
     #[tokio::test]
     async fn state_metrics_and_log_never_wait_for_a_control_action_under_way() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("luna.db").display());
-        let app = App::new(store::connect(&url).await.expect("connect sqlite"), AppSettings::default());
+        let db = store::testing::TestDatabase::create(store::testing::Backend::Sqlite).await.expect("sqlite");
+        let app = App::new(store::connect(&db.url).await.expect("connect sqlite"), AppSettings::default());
         let sim = Simulator::new(app);
         // A control action holds the slot for as long as it takes (a start seeding the demo city,
         // a pause or a stop waiting for a tick): readers go on answering meanwhile.

@@ -4,45 +4,20 @@
 
 use app::{App, AppSettings};
 use domain::user::UserInput;
-use domain::venue::VenueInput;
-use domain::{Booking, BookingStatus, Category, VenueInterest};
+use domain::{Booking, BookingStatus, VenueInterest};
 use engine::{Ranker, VenueQuery};
 use store::Batch;
+use store::testing::Backend;
 
-fn user(handle: &str) -> UserInput {
-    UserInput {
-        handle: handle.into(),
-        name: handle.into(),
-        home_lat: Some(40.73),
-        home_lng: Some(-73.99),
-        ..UserInput::default()
-    }
-}
+use crate::{fresh_app, user, venue};
 
-fn venue(name: &str, lat: f64) -> VenueInput {
-    VenueInput {
-        name: name.into(),
-        description: None,
-        category: Category::Bar,
-        cuisine: None,
-        address: None,
-        city: None,
-        lat,
-        lng: -73.99,
-        price_level: Some(2),
-        rating: None,
-        capacity: Some(40),
-        tags: Vec::new(),
-        opening_hours: None,
-        timezone: None,
-    }
-}
+crate::on_every_backend!(
+    interests_and_bookings_in_the_store_reach_the_engine_it_builds,
+    a_fresh_live_location_in_the_store_is_used_after_a_restart_and_a_stale_one_is_not,
+);
 
-#[tokio::test]
-async fn interests_and_bookings_in_the_store_reach_the_engine_it_builds() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("luna.db").display());
-    let app = App::new(store::connect(&url).await.expect("connect sqlite"), AppSettings::default());
+async fn interests_and_bookings_in_the_store_reach_the_engine_it_builds(backend: Backend) {
+    let Some((app, _db)) = fresh_app(backend).await else { return };
     let (keen, viewer) = (app.create_user(user("keen")).await.unwrap(), app.create_user(user("viewer")).await.unwrap());
     let wanted = app.create_venue(venue("Wanted", 40.731)).await.unwrap();
     let booked = app.create_venue(venue("Booked", 40.732)).await.unwrap();
@@ -89,11 +64,8 @@ async fn interests_and_bookings_in_the_store_reach_the_engine_it_builds() {
     }
 }
 
-#[tokio::test]
-async fn a_fresh_live_location_in_the_store_is_used_after_a_restart_and_a_stale_one_is_not() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("luna.db").display());
-    let app = App::new(store::connect(&url).await.expect("connect sqlite"), AppSettings::default());
+async fn a_fresh_live_location_in_the_store_is_used_after_a_restart_and_a_stale_one_is_not(backend: Backend) {
+    let Some((app, db)) = fresh_app(backend).await else { return };
     let homeless = |handle: &str| UserInput { home_lat: None, home_lng: None, ..user(handle) };
     let (fresh, stale) =
         (app.create_user(homeless("out_now")).await.unwrap(), app.create_user(homeless("out_earlier")).await.unwrap());
@@ -116,7 +88,7 @@ async fn a_fresh_live_location_in_the_store_is_used_after_a_restart_and_a_stale_
     // A location sent through the app is kept: a server started afterwards on the same database
     // uses it.
     app.update_location(stale.id, 40.73, -73.99).await.expect("send a location");
-    let restarted = App::new(store::connect(&url).await.expect("connect sqlite"), AppSettings::default());
+    let restarted = App::new(store::connect(&db.url).await.expect("connect again"), AppSettings::default());
     restarted.reload_engine().await.expect("build the engine from the store");
     let recs = restarted.recommend_venues(VenueQuery::new(stale.id, 10, Ranker::Seed2)).await.unwrap();
     assert_eq!(recs.iter().map(|r| r.venue_id).collect::<Vec<_>>(), [near.id]);

@@ -1,26 +1,39 @@
-//! The simulator, end to end on a small seeded city in SQLite, run headless at `max` speed:
+//! The simulator, end to end on a small seeded city, run headless at `max` speed:
 //! the same seed gives the same actions, and each scenario's signature shows in the metrics
 //! against a normal day over the same simulated hours.
 
+use app::App;
+use app::VenueSearch;
 use app::seed::SeedOptions;
 use app::sim::{MetricsSnapshot, RunOptions, ScenarioId, SimStatus, Simulator, Speed};
-use app::{App, AppSettings, VenueSearch};
 use chrono::{TimeZone, Utc};
 use domain::PageRequest;
 use domain::user::UserInput;
 use domain::venue::VenuePatchInput;
+use store::testing::{Backend, TestDatabase};
 
-/// A fresh SQLite database with a seeded city of `users` users and `users / 2` venues.
-async fn seeded_app(users: usize) -> (App, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("luna.db").display());
-    let store = store::connect(&url).await.expect("connect sqlite");
-    let app = App::new(store, AppSettings::default());
+use crate::{configured, fresh_app};
+
+crate::on_every_backend!(
+    two_runs_with_the_same_seed_take_the_same_actions,
+    the_simulators_actions_are_ordinary_writes_through_the_services,
+    a_lunch_rush_books_more_in_the_lunch_window_than_a_normal_day,
+    a_friday_night_brings_more_invitations_and_friend_activity_than_a_normal_day,
+    a_weekend_brunch_forms_bigger_groups_than_a_normal_day,
+    a_concert_night_pulls_demand_toward_the_venues_around_the_event,
+    refused_users_often_try_an_alternative_the_refusal_proposed_and_the_same_seed_tries_the_same,
+    requests_pending_before_a_run_are_answered_and_never_asked_again,
+);
+
+/// A fresh database of `backend` (one that is [`configured`]) with a seeded city of `users`
+/// users and `users / 2` venues.
+async fn seeded_app(backend: Backend, users: usize) -> (App, TestDatabase) {
+    let (app, db) = fresh_app(backend).await.expect("a configured backend");
     let opts = SeedOptions { users, venues: users / 2, seed: 11, ..SeedOptions::default() };
     // Seeding builds the engine; no follower keeps it fresh during the run here, so every run
     // of a test asks the same engine and gets the same recommendations.
     assert!(app.seed_demo(opts).await.expect("seed").seeded);
-    (app, dir)
+    (app, db)
 }
 
 /// What a finished run left: its metrics, hash and log.
@@ -31,8 +44,8 @@ struct Outcome {
 }
 
 /// Runs `scenario` on a fresh city from `start` (UTC) for `hours` simulated hours.
-async fn run(scenario: ScenarioId, seed: u64, start: (u32, u32, u32), hours: i64) -> Outcome {
-    let (app, _dir) = seeded_app(100).await;
+async fn run(backend: Backend, scenario: ScenarioId, seed: u64, start: (u32, u32, u32), hours: i64) -> Outcome {
+    let (app, _db) = seeded_app(backend, 100).await;
     run_on(&app, scenario, seed, start, hours).await
 }
 
@@ -65,21 +78,25 @@ const FRIDAY_6PM: (u32, u32, u32) = (20, 23, 0);
 /// Saturday 2026-11-21 09:00 in New York, in UTC.
 const SATURDAY_9AM: (u32, u32, u32) = (21, 14, 0);
 
-#[tokio::test]
-async fn two_runs_with_the_same_seed_take_the_same_actions() {
-    let a = run(ScenarioId::FridayNight, 7, FRIDAY_6PM, 3).await;
-    let b = run(ScenarioId::FridayNight, 7, FRIDAY_6PM, 3).await;
+async fn two_runs_with_the_same_seed_take_the_same_actions(backend: Backend) {
+    if !configured(backend) {
+        return;
+    }
+    let a = run(backend, ScenarioId::FridayNight, 7, FRIDAY_6PM, 3).await;
+    let b = run(backend, ScenarioId::FridayNight, 7, FRIDAY_6PM, 3).await;
     assert!(a.log.len() > 100, "too few actions to prove anything: {}", a.log.len());
     assert_eq!(a.log, b.log);
     assert_eq!(a.hash, b.hash);
     assert_eq!(a.metrics.by_type, b.metrics.by_type);
-    let c = run(ScenarioId::FridayNight, 8, FRIDAY_6PM, 3).await;
+    let c = run(backend, ScenarioId::FridayNight, 8, FRIDAY_6PM, 3).await;
     assert_ne!(a.hash, c.hash);
 }
 
-#[tokio::test]
-async fn the_simulators_actions_are_ordinary_writes_through_the_services() {
-    let (app, _dir) = seeded_app(60).await;
+async fn the_simulators_actions_are_ordinary_writes_through_the_services(backend: Backend) {
+    if !configured(backend) {
+        return;
+    }
+    let (app, _db) = seeded_app(backend, 60).await;
     // Someone who signed up through the API (no persona): never acted for.
     let input = UserInput {
         handle: "real_person".into(),
@@ -132,10 +149,12 @@ fn bookings_in(m: &MetricsSnapshot, hours: std::ops::RangeInclusive<usize>) -> u
     hours.map(|h| if confirmed { m.hourly[h].bookings_confirmed } else { m.hourly[h].booking_attempts }).sum()
 }
 
-#[tokio::test]
-async fn a_lunch_rush_books_more_in_the_lunch_window_than_a_normal_day() {
-    let normal = run(ScenarioId::Normal, 3, MONDAY_10AM, 4).await.metrics;
-    let rush = run(ScenarioId::LunchRush, 3, MONDAY_10AM, 4).await.metrics;
+async fn a_lunch_rush_books_more_in_the_lunch_window_than_a_normal_day(backend: Backend) {
+    if !configured(backend) {
+        return;
+    }
+    let normal = run(backend, ScenarioId::Normal, 3, MONDAY_10AM, 4).await.metrics;
+    let rush = run(backend, ScenarioId::LunchRush, 3, MONDAY_10AM, 4).await.metrics;
     let (n, r) = (bookings_in(&normal, 11..=13), bookings_in(&rush, 11..=13));
     assert!(r >= 10 && r >= 2 * n, "lunch rush {r} vs normal {n} bookings in 11:00-13:59");
 }
@@ -150,28 +169,34 @@ fn social(m: &MetricsSnapshot) -> u64 {
     invited + m.hourly.iter().map(|h| h.friend_requests).sum::<u64>()
 }
 
-#[tokio::test]
-async fn a_friday_night_brings_more_invitations_and_friend_activity_than_a_normal_day() {
-    let normal = run(ScenarioId::Normal, 5, FRIDAY_6PM, 4).await.metrics;
-    let friday = run(ScenarioId::FridayNight, 5, FRIDAY_6PM, 4).await.metrics;
+async fn a_friday_night_brings_more_invitations_and_friend_activity_than_a_normal_day(backend: Backend) {
+    if !configured(backend) {
+        return;
+    }
+    let normal = run(backend, ScenarioId::Normal, 5, FRIDAY_6PM, 4).await.metrics;
+    let friday = run(backend, ScenarioId::FridayNight, 5, FRIDAY_6PM, 4).await.metrics;
     let (n, f) = (social(&normal), social(&friday));
     assert!(f >= 10 && f * 10 >= n * 25, "friday night {f} vs normal {n}");
 }
 
-#[tokio::test]
-async fn a_weekend_brunch_forms_bigger_groups_than_a_normal_day() {
-    let normal = run(ScenarioId::Normal, 9, SATURDAY_9AM, 4).await.metrics;
-    let brunch = run(ScenarioId::WeekendBrunch, 9, SATURDAY_9AM, 4).await.metrics;
+async fn a_weekend_brunch_forms_bigger_groups_than_a_normal_day(backend: Backend) {
+    if !configured(backend) {
+        return;
+    }
+    let normal = run(backend, ScenarioId::Normal, 9, SATURDAY_9AM, 4).await.metrics;
+    let brunch = run(backend, ScenarioId::WeekendBrunch, 9, SATURDAY_9AM, 4).await.metrics;
     let per_plan = |m: &MetricsSnapshot| m.social.invitations_attempted as f64 / m.social.plans_attempted.max(1) as f64;
     assert!(brunch.social.plans_attempted > normal.social.plans_attempted);
     assert!(per_plan(&brunch) > per_plan(&normal), "{} vs {}", per_plan(&brunch), per_plan(&normal));
 }
 
-#[tokio::test]
-async fn a_concert_night_pulls_demand_toward_the_venues_around_the_event() {
+async fn a_concert_night_pulls_demand_toward_the_venues_around_the_event(backend: Backend) {
+    if !configured(backend) {
+        return;
+    }
     let share = |m: &MetricsSnapshot| m.near_event_actions as f64 / m.venue_actions.max(1) as f64;
-    let normal = run(ScenarioId::Normal, 4, FRIDAY_6PM, 3).await.metrics;
-    let concert = run(ScenarioId::ConcertNight, 4, FRIDAY_6PM, 3).await.metrics;
+    let normal = run(backend, ScenarioId::Normal, 4, FRIDAY_6PM, 3).await.metrics;
+    let concert = run(backend, ScenarioId::ConcertNight, 4, FRIDAY_6PM, 3).await.metrics;
     assert!(share(&concert) > 2.0 * share(&normal), "{} vs {}", share(&concert), share(&normal));
 }
 
@@ -186,11 +211,15 @@ async fn shrink_venues(app: &App, capacity: i32) {
     }
 }
 
-#[tokio::test]
-async fn refused_users_often_try_an_alternative_the_refusal_proposed_and_the_same_seed_tries_the_same() {
+async fn refused_users_often_try_an_alternative_the_refusal_proposed_and_the_same_seed_tries_the_same(
+    backend: Backend,
+) {
+    if !configured(backend) {
+        return;
+    }
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let (app, _dir) = seeded_app(100).await;
+        let (app, _db) = seeded_app(backend, 100).await;
         shrink_venues(&app, 6).await;
         let before = app.store.counts().await.expect("counts").bookings;
         let run = run_on(&app, ScenarioId::LunchRush, 3, MONDAY_10AM, 4).await;
@@ -210,9 +239,11 @@ async fn refused_users_often_try_an_alternative_the_refusal_proposed_and_the_sam
     assert_eq!(runs[0].metrics.bookings, runs[1].metrics.bookings);
 }
 
-#[tokio::test]
-async fn requests_pending_before_a_run_are_answered_and_never_asked_again() {
-    let (app, _dir) = seeded_app(100).await;
+async fn requests_pending_before_a_run_are_answered_and_never_asked_again(backend: Backend) {
+    if !configured(backend) {
+        return;
+    }
+    let (app, _db) = seeded_app(backend, 100).await;
     // Every friend of a friend already has a request pending with them (as an earlier run or the
     // API could have left): the only people the simulator would ask.
     let mut friends: std::collections::HashMap<domain::UserId, Vec<domain::UserId>> = Default::default();

@@ -2,51 +2,21 @@
 //! the server that wrote it and on any other: here an app with no follower at all (the engine
 //! hears of no event), as a second server is before its follower reads the event.
 
-use app::{App, AppSettings};
-use domain::Category;
-use domain::user::UserInput;
 use domain::venue::VenueInput;
 use engine::{GroupQuery, GroupStrategy, PeopleQuery, Ranker, VenueQuery};
+use store::testing::Backend;
 
-async fn app_without_follower() -> (App, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("luna.db").display());
-    let app = App::new(store::connect(&url).await.expect("connect sqlite"), AppSettings::default());
+use crate::{fresh_app, user, venue};
+
+crate::on_every_backend!(users_and_venues_written_a_moment_ago_are_recommended_for_not_404);
+
+async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404(backend: Backend) {
+    // No follower at all: the engine hears of no event.
+    let Some((app, _db)) = fresh_app(backend).await else { return };
     app.reload_engine().await.expect("load the empty engine");
-    (app, dir)
-}
-
-fn user(handle: &str) -> UserInput {
-    UserInput {
-        handle: handle.into(),
-        name: handle.into(),
-        home_lat: Some(40.73),
-        home_lng: Some(-73.99),
-        ..UserInput::default()
-    }
-}
-
-#[tokio::test]
-async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404() {
-    let (app, _dir) = app_without_follower().await;
     let (a, b) =
         (app.create_user(user("just_signed_up")).await.unwrap(), app.create_user(user("her_friend")).await.unwrap());
-    let venue = VenueInput {
-        name: "Just Opened".into(),
-        description: None,
-        category: Category::Bar,
-        cuisine: None,
-        address: None,
-        city: None,
-        lat: 40.731,
-        lng: -73.991,
-        price_level: Some(2),
-        rating: None,
-        capacity: Some(40),
-        tags: Vec::new(),
-        opening_hours: None,
-        timezone: None,
-    };
+    let venue = VenueInput { lng: -73.991, ..venue("Just Opened", 40.731) };
     let venue = app.create_venue(venue).await.unwrap();
     assert!(!app.engine().has_user(a.id), "the engine was not told: this is the case under test");
 

@@ -1,0 +1,88 @@
+//! The app's services end to end on a real store: every test on SQLite, and again on PostgreSQL
+//! when `TEST_POSTGRES_URL` is set (a fresh database each, from `store::testing`).
+
+mod read_after_write;
+mod reload;
+mod sim;
+
+use app::{App, AppSettings};
+use domain::Category;
+use domain::user::UserInput;
+use domain::venue::VenueInput;
+use store::testing::{Backend, POSTGRES_URL_VAR, TestDatabase};
+
+/// An app on a fresh database of `backend` (its engine not built yet), and what keeps the
+/// database alive; `None` for PostgreSQL when it is not configured.
+pub async fn fresh_app(backend: Backend) -> Option<(App, TestDatabase)> {
+    let Some(db) = TestDatabase::create(backend).await else {
+        eprintln!("skipped: {POSTGRES_URL_VAR} is not set");
+        return None;
+    };
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    Some((App::new(store, AppSettings::default()), db))
+}
+
+/// Whether tests can run on `backend` (PostgreSQL needs its URL); says so when they cannot.
+pub fn configured(backend: Backend) -> bool {
+    let ok = backend == Backend::Sqlite || store::testing::postgres_admin_url().is_some();
+    if !ok {
+        eprintln!("skipped: {POSTGRES_URL_VAR} is not set");
+    }
+    ok
+}
+
+/// A user living in Greenwich Village.
+pub fn user(handle: &str) -> UserInput {
+    UserInput {
+        handle: handle.into(),
+        name: handle.into(),
+        home_lat: Some(40.73),
+        home_lng: Some(-73.99),
+        ..UserInput::default()
+    }
+}
+
+/// A bar for 40 at `lat`, on the meridian of [`user`]'s home.
+pub fn venue(name: &str, lat: f64) -> VenueInput {
+    VenueInput {
+        name: name.into(),
+        description: None,
+        category: Category::Bar,
+        cuisine: None,
+        address: None,
+        city: None,
+        lat,
+        lng: -73.99,
+        price_level: Some(2),
+        rating: None,
+        capacity: Some(40),
+        tags: Vec::new(),
+        opening_hours: None,
+        timezone: None,
+    }
+}
+
+/// Turns `async fn name(backend: Backend)` bodies into `<module>::sqlite::<name>` and
+/// `<module>::postgres::<name>` tests (the latter passes without running when PostgreSQL is not
+/// configured: the body gets `None` from [`fresh_app`]).
+macro_rules! on_every_backend {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(store::testing::Backend::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(store::testing::Backend::Postgres).await;
+                }
+            )+
+        }
+    };
+}
+pub(crate) use on_every_backend;
