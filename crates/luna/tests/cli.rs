@@ -464,7 +464,7 @@ fn sigterm_under_write_load_drains_in_flight_requests_and_loses_no_committed_eve
 #[test]
 fn sigterm_under_write_load_drains_in_flight_requests_and_loses_no_committed_event_on_postgres() {
     let rt = runtime();
-    let Some(db) = rt.block_on(store::testing::TestDatabase::create(store::testing::Backend::Postgres)) else {
+    let Some(db) = rt.block_on(testdb::TestDatabase::create(testdb::Backend::Postgres)) else {
         eprintln!("skipped: TEST_POSTGRES_URL is not set");
         return;
     };

@@ -16,8 +16,6 @@ pub mod postgres;
 mod sql;
 pub mod sqlite;
 mod store;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 use async_trait::async_trait;
 use domain::inventory::Hold;

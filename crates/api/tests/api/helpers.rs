@@ -9,9 +9,9 @@
 use app::{App, AppSettings};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
-use store::testing::TestDatabase;
+use testdb::TestDatabase;
 
-pub use store::testing::Backend;
+pub use testdb::Backend;
 
 /// A running server on a fresh database.
 pub struct TestApp {

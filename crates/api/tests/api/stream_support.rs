@@ -51,25 +51,25 @@ pub fn quick_live() -> LiveSettings {
     }
 }
 
-/// A fresh database for a test (`store::testing`): a SQLite file, or a PostgreSQL database made
+/// A fresh database for a test (`testdb`): a SQLite file, or a PostgreSQL database made
 /// for the test and dropped with this value. Several stores may open `url` (servers sharing one
 /// database).
 pub struct TestDb {
     pub url: String,
-    _db: store::testing::TestDatabase,
+    _db: testdb::TestDatabase,
 }
 
 impl TestDb {
     /// `None` for the production setup when its services are not configured.
     pub async fn create(setup: Setup) -> Option<TestDb> {
         let backend = match setup {
-            Setup::Embedded => store::testing::Backend::Sqlite,
+            Setup::Embedded => testdb::Backend::Sqlite,
             Setup::Production => {
                 production_urls()?;
-                store::testing::Backend::Postgres
+                testdb::Backend::Postgres
             }
         };
-        let db = store::testing::TestDatabase::create(backend).await?;
+        let db = testdb::TestDatabase::create(backend).await?;
         Some(TestDb { url: db.url.clone(), _db: db })
     }
 }

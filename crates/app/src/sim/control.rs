@@ -340,7 +340,7 @@ mod tests {
 
     #[tokio::test]
     async fn state_metrics_and_log_never_wait_for_a_control_action_under_way() {
-        let db = store::testing::TestDatabase::create(store::testing::Backend::Sqlite).await.expect("sqlite");
+        let db = testdb::TestDatabase::create(testdb::Backend::Sqlite).await.expect("sqlite");
         let app = App::new(store::connect(&db.url).await.expect("connect sqlite"), AppSettings::default());
         let sim = Simulator::new(app);
         // A control action holds the slot for as long as it takes (a start seeding the demo city,

@@ -1,5 +1,5 @@
 //! The app's services end to end on a real store: every test on SQLite, and again on PostgreSQL
-//! when `TEST_POSTGRES_URL` is set (a fresh database each, from `store::testing`).
+//! when `TEST_POSTGRES_URL` is set (a fresh database each, from `testdb`).
 
 mod read_after_write;
 mod reload;
@@ -9,22 +9,23 @@ use app::{App, AppSettings};
 use domain::Category;
 use domain::user::UserInput;
 use domain::venue::VenueInput;
-use store::testing::{Backend, POSTGRES_URL_VAR, TestDatabase};
+use testdb::{Backend, POSTGRES_URL_VAR, TestDatabase};
 
-/// An app on a fresh database of `backend` (its engine not built yet), and what keeps the
-/// database alive; `None` for PostgreSQL when it is not configured.
-pub async fn fresh_app(backend: Backend) -> Option<(App, TestDatabase)> {
+/// What keeps a fresh database of `backend` alive, and an app on it (its engine not built yet);
+/// `None` for PostgreSQL when it is not configured. Bound as `(db, app)`, the app is dropped
+/// first, then the database.
+pub async fn fresh_app(backend: Backend) -> Option<(TestDatabase, App)> {
     let Some(db) = TestDatabase::create(backend).await else {
         eprintln!("skipped: {POSTGRES_URL_VAR} is not set");
         return None;
     };
     let store = store::connect(&db.url).await.expect("connect the test database");
-    Some((App::new(store, AppSettings::default()), db))
+    Some((db, App::new(store, AppSettings::default())))
 }
 
 /// Whether tests can run on `backend` (PostgreSQL needs its URL); says so when they cannot.
 pub fn configured(backend: Backend) -> bool {
-    let ok = backend == Backend::Sqlite || store::testing::postgres_admin_url().is_some();
+    let ok = backend == Backend::Sqlite || testdb::postgres_admin_url().is_some();
     if !ok {
         eprintln!("skipped: {POSTGRES_URL_VAR} is not set");
     }
@@ -64,14 +65,14 @@ pub fn venue(name: &str, lat: f64) -> VenueInput {
 
 /// Turns `async fn name(backend: Backend)` bodies into `<module>::sqlite::<name>` and
 /// `<module>::postgres::<name>` tests (the latter passes without running when PostgreSQL is not
-/// configured: the body gets `None` from [`fresh_app`]).
+/// configured: the body finds so through [`fresh_app`] or [`configured`]).
 macro_rules! on_every_backend {
     ($($name:ident),+ $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name(store::testing::Backend::Sqlite).await;
+                    super::$name(testdb::Backend::Sqlite).await;
                 }
             )+
         }
@@ -79,7 +80,7 @@ macro_rules! on_every_backend {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name(store::testing::Backend::Postgres).await;
+                    super::$name(testdb::Backend::Postgres).await;
                 }
             )+
         }

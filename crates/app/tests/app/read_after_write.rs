@@ -4,7 +4,7 @@
 
 use domain::venue::VenueInput;
 use engine::{GroupQuery, GroupStrategy, PeopleQuery, Ranker, VenueQuery};
-use store::testing::Backend;
+use testdb::Backend;
 
 use crate::{fresh_app, user, venue};
 
@@ -12,7 +12,7 @@ crate::on_every_backend!(users_and_venues_written_a_moment_ago_are_recommended_f
 
 async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404(backend: Backend) {
     // No follower at all: the engine hears of no event.
-    let Some((app, _db)) = fresh_app(backend).await else { return };
+    let Some((_db, app)) = fresh_app(backend).await else { return };
     app.reload_engine().await.expect("load the empty engine");
     let (a, b) =
         (app.create_user(user("just_signed_up")).await.unwrap(), app.create_user(user("her_friend")).await.unwrap());

@@ -7,7 +7,7 @@ use domain::user::UserInput;
 use domain::{Booking, BookingStatus, VenueInterest};
 use engine::{Ranker, VenueQuery};
 use store::Batch;
-use store::testing::Backend;
+use testdb::Backend;
 
 use crate::{fresh_app, user, venue};
 
@@ -17,7 +17,7 @@ crate::on_every_backend!(
 );
 
 async fn interests_and_bookings_in_the_store_reach_the_engine_it_builds(backend: Backend) {
-    let Some((app, _db)) = fresh_app(backend).await else { return };
+    let Some((_db, app)) = fresh_app(backend).await else { return };
     let (keen, viewer) = (app.create_user(user("keen")).await.unwrap(), app.create_user(user("viewer")).await.unwrap());
     let wanted = app.create_venue(venue("Wanted", 40.731)).await.unwrap();
     let booked = app.create_venue(venue("Booked", 40.732)).await.unwrap();
@@ -65,7 +65,7 @@ async fn interests_and_bookings_in_the_store_reach_the_engine_it_builds(backend:
 }
 
 async fn a_fresh_live_location_in_the_store_is_used_after_a_restart_and_a_stale_one_is_not(backend: Backend) {
-    let Some((app, db)) = fresh_app(backend).await else { return };
+    let Some((db, app)) = fresh_app(backend).await else { return };
     let homeless = |handle: &str| UserInput { home_lat: None, home_lng: None, ..user(handle) };
     let (fresh, stale) =
         (app.create_user(homeless("out_now")).await.unwrap(), app.create_user(homeless("out_earlier")).await.unwrap());

@@ -10,7 +10,7 @@ use chrono::{TimeZone, Utc};
 use domain::PageRequest;
 use domain::user::UserInput;
 use domain::venue::VenuePatchInput;
-use store::testing::{Backend, TestDatabase};
+use testdb::{Backend, TestDatabase};
 
 use crate::{configured, fresh_app};
 
@@ -27,13 +27,13 @@ crate::on_every_backend!(
 
 /// A fresh database of `backend` (one that is [`configured`]) with a seeded city of `users`
 /// users and `users / 2` venues.
-async fn seeded_app(backend: Backend, users: usize) -> (App, TestDatabase) {
-    let (app, db) = fresh_app(backend).await.expect("a configured backend");
+async fn seeded_app(backend: Backend, users: usize) -> (TestDatabase, App) {
+    let (db, app) = fresh_app(backend).await.expect("a configured backend");
     let opts = SeedOptions { users, venues: users / 2, seed: 11, ..SeedOptions::default() };
     // Seeding builds the engine; no follower keeps it fresh during the run here, so every run
     // of a test asks the same engine and gets the same recommendations.
     assert!(app.seed_demo(opts).await.expect("seed").seeded);
-    (app, db)
+    (db, app)
 }
 
 /// What a finished run left: its metrics, hash and log.
@@ -45,7 +45,7 @@ struct Outcome {
 
 /// Runs `scenario` on a fresh city from `start` (UTC) for `hours` simulated hours.
 async fn run(backend: Backend, scenario: ScenarioId, seed: u64, start: (u32, u32, u32), hours: i64) -> Outcome {
-    let (app, _db) = seeded_app(backend, 100).await;
+    let (_db, app) = seeded_app(backend, 100).await;
     run_on(&app, scenario, seed, start, hours).await
 }
 
@@ -96,7 +96,7 @@ async fn the_simulators_actions_are_ordinary_writes_through_the_services(backend
     if !configured(backend) {
         return;
     }
-    let (app, _db) = seeded_app(backend, 60).await;
+    let (_db, app) = seeded_app(backend, 60).await;
     // Someone who signed up through the API (no persona): never acted for.
     let input = UserInput {
         handle: "real_person".into(),
@@ -219,7 +219,7 @@ async fn refused_users_often_try_an_alternative_the_refusal_proposed_and_the_sam
     }
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let (app, _db) = seeded_app(backend, 100).await;
+        let (_db, app) = seeded_app(backend, 100).await;
         shrink_venues(&app, 6).await;
         let before = app.store.counts().await.expect("counts").bookings;
         let run = run_on(&app, ScenarioId::LunchRush, 3, MONDAY_10AM, 4).await;
@@ -243,7 +243,7 @@ async fn requests_pending_before_a_run_are_answered_and_never_asked_again(backen
     if !configured(backend) {
         return;
     }
-    let (app, _db) = seeded_app(backend, 100).await;
+    let (_db, app) = seeded_app(backend, 100).await;
     // Every friend of a friend already has a request pending with them (as an earlier run or the
     // API could have left): the only people the simulator would ask.
     let mut friends: std::collections::HashMap<domain::UserId, Vec<domain::UserId>> = Default::default();

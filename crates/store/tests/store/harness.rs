@@ -1,5 +1,5 @@
 //! Test databases: a fresh SQLite file per test, and a fresh PostgreSQL database per test when
-//! `TEST_POSTGRES_URL` names a server (`store::testing`: created through that admin URL,
+//! `TEST_POSTGRES_URL` names a server (`testdb`: created through that admin URL,
 //! dropped afterwards).
 
 use std::future::Future;
@@ -7,7 +7,7 @@ use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
 use store::DynStore;
-use store::testing::{Backend, POSTGRES_URL_VAR, TestDatabase};
+use testdb::{Backend, POSTGRES_URL_VAR, TestDatabase};
 
 /// Runs `body` against a fresh store of `backend`, then drops the database even if `body`
 /// panicked.

@@ -21,12 +21,12 @@ macro_rules! store_tests {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                crate::harness::run(store::testing::Backend::Sqlite, super::$name).await;
+                crate::harness::run(testdb::Backend::Sqlite, super::$name).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                crate::harness::run(store::testing::Backend::Postgres, super::$name).await;
+                crate::harness::run(testdb::Backend::Postgres, super::$name).await;
             }
         }
     )*};

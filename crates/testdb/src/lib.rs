@@ -1,4 +1,4 @@
-//! Databases for tests (feature `testing`): a fresh SQLite file in a temporary folder, or a fresh
+//! Databases for tests: a fresh SQLite file in a temporary folder, or a fresh
 //! PostgreSQL database made through the admin URL in [`POSTGRES_URL_VAR`] and dropped with the
 //! value. Every test suite of the workspace takes its databases from here, so each test gets
 //! its own and none is left behind.
