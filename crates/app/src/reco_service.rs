@@ -110,7 +110,7 @@ impl App {
     }
 
     /// Loads a user the engine does not know from the store (`NotFound` if the store has none
-    /// either). Applied only if still unknown, so what the follower applied meanwhile stands;
+    /// either), with their preferences and live location. Applied only if still unknown, so what the follower applied meanwhile stands;
     /// and looked up again after, so a deletion that slipped in between is applied too.
     async fn catch_up_user(&self, id: UserId) -> AppResult<()> {
         let user = self.store.get_user(id).await?;
@@ -120,8 +120,18 @@ impl App {
             Err(store::StoreError::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),
         }
+        let location = self.store.get_live_location(id).await?;
         if self.engine().apply_if_unknown(&events) && self.store.get_user(id).await.is_err() {
             self.engine().apply(&DomainEvent::UserDeleted { user_id: id });
+            return Ok(());
+        }
+        // Where they are now, if they said so on another server: the engine keeps the latest by
+        // time (a newer one the follower brought meanwhile stands) and judges freshness itself.
+        if let Some(l) = location {
+            match self.engine.set_location(l) {
+                Ok(()) | Err(EngineError::UnknownUser(_)) => {}
+                Err(e) => return Err(engine_error(e)),
+            }
         }
         Ok(())
     }

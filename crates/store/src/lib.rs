@@ -357,6 +357,9 @@ pub trait Store: Send + Sync + 'static {
     /// Keeps a user's live location (unless a later one is kept already). `NotFound` for a user
     /// the store does not hold.
     async fn set_live_location(&self, location: LiveLocation) -> StoreResult<()>;
+    /// A user's kept live location, however old (the reader judges freshness); `None` when the
+    /// user never sent one.
+    async fn get_live_location(&self, user_id: UserId) -> StoreResult<Option<LiveLocation>>;
     /// Pending friend requests in id order after the given id.
     async fn scan_pending_friend_requests(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<FriendRequest>>;
 

@@ -401,6 +401,11 @@ where
         write_tx!(self, users::set_live_location, &location)
     }
 
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id), err(level = "debug"))]
+    async fn get_live_location(&self, user_id: UserId) -> StoreResult<Option<crate::LiveLocation>> {
+        read!(self, users::get_live_location, user_id)
+    }
+
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
     async fn scan_pending_friend_requests(&self, after: Option<Id>, limit: u32) -> StoreResult<Vec<FriendRequest>> {
         read!(self, social::scan_pending_friend_requests, after, limit)

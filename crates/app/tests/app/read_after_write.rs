@@ -2,6 +2,7 @@
 //! the server that wrote it and on any other: here an app with no follower at all (the engine
 //! hears of no event), as a second server is before its follower reads the event.
 
+use domain::user::UserInput;
 use domain::venue::VenueInput;
 use engine::{GroupQuery, GroupStrategy, PeopleQuery, Ranker, VenueQuery};
 use testdb::Backend;
@@ -34,6 +35,16 @@ async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404(backe
 
     let c = app.create_user(user("on_the_move")).await.unwrap();
     app.update_location(c.id, 40.74, -73.98).await.expect("a new user's live location");
+
+    // Someone with no home who sent where they are to another server: measured from there.
+    let homeless = UserInput { home_lat: None, home_lng: None, ..user("no_fixed_abode") };
+    let d = app.create_user(homeless).await.unwrap();
+    let here = store::LiveLocation { user_id: d.id, lat: 40.73, lng: -73.99, at: chrono::Utc::now() };
+    app.store.set_live_location(here).await.expect("keep the location");
+    assert!(!app.engine().has_user(d.id));
+    let recs = app.recommend_venues(VenueQuery::new(d.id, 10, Ranker::Seed2)).await.unwrap();
+    assert_eq!(recs.iter().map(|r| r.venue_id).collect::<Vec<_>>(), [venue.id], "measured from the live location");
+    assert!((recs[0].distance_km - 0.14).abs() < 0.02, "{} km", recs[0].distance_km);
 
     // Someone who does not exist is still a 404, after one look at the store.
     let nobody = uuid::Uuid::now_v7();

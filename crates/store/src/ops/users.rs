@@ -311,6 +311,12 @@ pub(crate) async fn set_live_location<C: Conn>(c: &mut C, l: &crate::LiveLocatio
     Ok(())
 }
 
+pub(crate) async fn get_live_location<C: Conn>(c: &mut C, user_id: UserId) -> StoreResult<Option<crate::LiveLocation>> {
+    let sql = Sql::new("SELECT user_id, lat, lng, updated_at FROM user_locations WHERE user_id = $1").bind(user_id);
+    let row: Option<LocationRow> = c.fetch_optional(sql).await?;
+    Ok(row.map(|r| crate::LiveLocation { user_id: r.user_id, lat: r.lat, lng: r.lng, at: r.updated_at }))
+}
+
 pub(crate) async fn scan_live_locations<C: Conn>(
     c: &mut C,
     since: domain::Timestamp,

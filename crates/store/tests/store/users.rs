@@ -241,11 +241,17 @@ async fn live_locations_keep_the_latest_per_user_and_go_with_the_user(store: Dyn
     assert_eq!(store.scan_live_locations(at(120), None, 10).await.unwrap(), vec![loc(&a, 40.71, 5)]);
     let first = store.scan_live_locations(at(1000), None, 1).await.unwrap();
     assert_eq!(store.scan_live_locations(at(1000), Some(first[0].user_id), 10).await.unwrap(), expected[1..]);
+    // One user's, however old; none for a user who never sent one.
+    assert_eq!(store.get_live_location(a.id).await.unwrap(), Some(loc(&a, 40.71, 5)));
+    assert_eq!(store.get_live_location(b.id).await.unwrap(), Some(loc(&b, 40.80, 300)));
+    let still = user(&store, "still").await;
+    assert_eq!(store.get_live_location(still.id).await.unwrap(), None);
     // Unknown users are not found; a deleted user's location goes with them.
     let ghost = LiveLocation { user_id: domain::new_id(), ..loc(&a, 40.0, 0) };
     assert!(matches!(store.set_live_location(ghost).await, Err(StoreError::NotFound { .. })));
     store.delete_user(a.id).await.unwrap();
     assert_eq!(store.scan_live_locations(at(1000), None, 10).await.unwrap(), vec![loc(&b, 40.80, 300)]);
+    assert_eq!(store.get_live_location(a.id).await.unwrap(), None);
     assert!(matches!(store.set_live_location(loc(&a, 40.7, 0)).await, Err(StoreError::NotFound { .. })));
     assert!(store.check_invariants().await.unwrap().is_empty());
 }
