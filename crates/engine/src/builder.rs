@@ -167,7 +167,8 @@ impl EngineBuilder {
             if b.status == BookingStatus::Completed {
                 ingest::record_booking_on_user(&mut self.users[u as usize], v, b, true);
             }
-            self.vdyn[v as usize].push_recent(u);
+            let at = ingest::booking_signal_at(b, b.status == BookingStatus::Completed);
+            self.vdyn[v as usize].push_recent(u, at);
         }
     }
 

@@ -113,7 +113,7 @@ pub(crate) fn record_on_venue(d: &mut VenueDyn, user: u32, i: &Interaction, t0: 
         i.interaction_type,
         InteractionType::Like | InteractionType::Interest | InteractionType::Save | InteractionType::Visit
     ) {
-        d.push_recent(user);
+        d.push_recent(user, to_secs(i.occurred_at));
     }
     add_trend(d, i.occurred_at.timestamp(), t0, half_life_secs, trend_weight(i.interaction_type));
 }
@@ -129,6 +129,12 @@ pub(crate) fn record_booking_on_user(row: &mut UserRow, venue: u32, b: &Booking,
         a.booked = a.booked.saturating_add(1);
         a.last = a.last.max(to_secs(b.created_at));
     }
+}
+
+/// When a booking was a member's positive signal: its time once completed (they went), else when
+/// it was made.
+pub(crate) fn booking_signal_at(b: &Booking, completed: bool) -> u32 {
+    to_secs(if completed { b.booking_time } else { b.created_at })
 }
 
 /// Everyone in a booking: the booker and the group members, without duplicates.

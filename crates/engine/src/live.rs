@@ -246,7 +246,8 @@ fn apply_booking(st: &mut State, b: &Booking, completed: bool) {
     for m in ingest::booking_members(b) {
         let u = ensure_user(st, m);
         update_user(st, u, |r| ingest::record_booking_on_user(r, v, b, completed));
-        update_vdyn(st, v, |d| d.push_recent(u));
+        let at = ingest::booking_signal_at(b, completed);
+        update_vdyn(st, v, |d| d.push_recent(u, at));
     }
 }
 
@@ -259,7 +260,7 @@ fn delete_user(st: &mut State, id: Uuid) {
         update_vdyn(st, a.venue, |d| {
             d.pos = d.pos.saturating_sub(likes);
             d.total = d.total.saturating_sub(n);
-            d.recent.retain(|&x| x != u);
+            d.recent.retain(|&(x, _)| x != u);
         });
     }
     for &(v, _) in &row.interests {

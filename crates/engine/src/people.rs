@@ -258,14 +258,14 @@ fn people_candidates(st: &State, w: &PeopleSettings, u: u32, user: &UserRow, ven
     mine.sort_unstable_by(|a, b| b.engagement().total_cmp(&a.engagement()));
     for a in mine.into_iter().take(20) {
         if let Some(d) = st.vdyn(a.venue) {
-            out.extend(d.recent.iter().copied());
+            out.extend(d.recent_users());
         }
     }
     if let Some(v) = venue
         && let Some(d) = st.vdyn(v)
     {
         out.extend(d.interested.iter().map(|p| p.0));
-        out.extend(d.recent.iter().copied());
+        out.extend(d.recent_users());
     }
     out.sort_unstable();
     out.dedup();

@@ -291,8 +291,9 @@ pub(crate) struct VenueDyn {
     pub trend: f64,
     /// (user, preferred time) of expressed interests, sorted by user.
     pub interested: Vec<(u32, Option<i64>)>,
-    /// The most recent users with a positive signal, newest last, at most [`RECENT_USERS`].
-    pub recent: Vec<u32>,
+    /// The most recent users with a positive signal and when (seconds since the epoch), newest
+    /// last by that time (not by when it was heard of), at most [`RECENT_USERS`].
+    pub recent: Vec<(u32, u32)>,
 }
 
 /// How many recent positive users a venue remembers (people candidates "who went there").
@@ -300,12 +301,25 @@ pub(crate) const RECENT_USERS: usize = 32;
 
 impl VenueDyn {
     /// Remembers a user with a positive signal.
-    pub fn push_recent(&mut self, u: u32) {
-        self.recent.retain(|&x| x != u);
-        if self.recent.len() >= RECENT_USERS {
+    /// Remembers user `u`'s positive signal at `at`: the list stays in time order whatever order
+    /// signals come in (a log replayed by id, a late delivery), each user once at their latest,
+    /// and the oldest go first beyond [`RECENT_USERS`].
+    pub fn push_recent(&mut self, u: u32, at: u32) {
+        let at = match self.recent.iter().position(|&(x, _)| x == u) {
+            Some(i) => at.max(self.recent.remove(i).1),
+            None => at,
+        };
+        // After every signal at or before it: ties keep the order they came in.
+        let i = self.recent.partition_point(|&(_, t)| t <= at);
+        self.recent.insert(i, (u, at));
+        if self.recent.len() > RECENT_USERS {
             self.recent.remove(0);
         }
-        self.recent.push(u);
+    }
+
+    /// The users of [`VenueDyn::recent`], oldest first.
+    pub fn recent_users(&self) -> impl Iterator<Item = u32> + '_ {
+        self.recent.iter().map(|&(u, _)| u)
     }
 }
 
@@ -517,5 +531,66 @@ mod layout_tests {
         ];
         assert!(ends.iter().all(|&e| e <= 64), "hot fields end at {ends:?}");
         assert_eq!(std::mem::align_of::<VenueRow>(), 64);
+    }
+}
+
+#[cfg(test)]
+mod recent_tests {
+    use domain::{Category, InteractionType};
+
+    use super::{RECENT_USERS, VenueDyn};
+    use crate::settings::EngineSettings;
+    use crate::testkit::{ix, user, venue};
+    use crate::{Engine, EngineBuilder};
+
+    #[test]
+    fn recent_users_stay_in_time_order_whatever_order_their_signals_come_in() {
+        let mut d = VenueDyn::default();
+        // Signals at 100, 300, 200 (late), then user 1 again at 50 (older than their 100).
+        d.push_recent(1, 100);
+        d.push_recent(3, 300);
+        d.push_recent(2, 200);
+        d.push_recent(1, 50);
+        assert_eq!(d.recent, [(1, 100), (2, 200), (3, 300)]);
+        // A later signal moves a user to their new time.
+        d.push_recent(1, 400);
+        assert_eq!(d.recent_users().collect::<Vec<_>>(), [2, 3, 1]);
+        // Beyond the bound the oldest go, even one heard of last.
+        for u in 10..10 + RECENT_USERS as u32 {
+            d.push_recent(u, 1_000 + u);
+        }
+        d.push_recent(99, 150);
+        assert_eq!(d.recent.len(), RECENT_USERS);
+        assert!(d.recent.windows(2).all(|w| w[0].1 <= w[1].1), "{:?}", d.recent);
+        assert_eq!(d.recent_users().collect::<Vec<_>>(), (10..10 + RECENT_USERS as u32).collect::<Vec<_>>());
+    }
+
+    /// An engine over 40 users who each liked venue 1000 once, a minute apart, the log added in
+    /// `order`.
+    fn liked_by_forty(order: impl Iterator<Item = u128>) -> Engine {
+        let mut b = EngineBuilder::new(EngineSettings::default());
+        for u in 1..=40 {
+            b.add_user(&user(u, Some((40.73, -73.99))), None);
+        }
+        b.add_venue(&venue(1000, 40.73, -73.99, Category::Bar, None));
+        for u in order {
+            b.add_interaction(&ix(u, 1000, InteractionType::Like, 10, 100 - u as i64));
+        }
+        b.build()
+    }
+
+    #[test]
+    fn a_log_replayed_out_of_time_order_remembers_the_same_recent_users() {
+        let in_time = liked_by_forty(1..=40);
+        let shuffled = liked_by_forty([7, 40, 1, 33, 2, 39, 12, 5, 30, 8].into_iter().chain((1..=40).rev()));
+        let recent = |e: &Engine| {
+            let st = e.load();
+            let v = st.venue_idx(&crate::testkit::id(1000)).expect("venue");
+            let users: Vec<u32> = st.vdyn(v).expect("counters").recent_users().collect();
+            users.iter().map(|&u| st.user(u).expect("user").id.as_u128()).collect::<Vec<_>>()
+        };
+        // The 32 latest likes (users 9 to 40), oldest first, either way.
+        assert_eq!(recent(&in_time), (9..=40).collect::<Vec<u128>>());
+        assert_eq!(recent(&shuffled), recent(&in_time));
     }
 }
