@@ -103,17 +103,20 @@ impl EngineCell {
     fn finish_reload(&self, engine: Engine, scanned_from: domain::Timestamp, scanned: Scanned) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let mut replay: Vec<DomainEvent> = Vec::new();
+        let mut locations = Vec::new();
         for p in pending.take().unwrap_or_default() {
             match p {
                 Pending::Event(e) if scanned.missed(&e) => replay.push(e),
                 Pending::Event(_) => {}
-                // Locations replay safely: the engine keeps the latest of each user's.
-                Pending::Location(l) => {
-                    let _ = engine.set_location(l.user_id, l.lat, l.lng, l.at);
-                }
+                Pending::Location(l) => locations.push(l),
             }
         }
         engine.apply_all(replay.iter());
+        // After the events, which may create their users (one caught up from the store while the
+        // scan ran); in any order, as the engine keeps the latest of each user's.
+        for l in locations {
+            let _ = engine.set_location(l.user_id, l.lat, l.lng, l.at);
+        }
         self.engine.store(Arc::new(engine));
         self.scanned_from_ms.fetch_max(scanned_from.timestamp_millis(), Ordering::SeqCst);
         let _ = self.loading_from_ms.compare_exchange(
@@ -489,8 +492,8 @@ mod tests {
         assert!(scanned.missed(&done(&unread)));
     }
 
-    #[test]
-    fn a_location_sent_while_a_reload_scans_reaches_the_engine_it_builds() {
+    /// A user with no home, and two bars: one in Midtown, one far south.
+    fn walker_and_two_bars() -> (domain::User, domain::Venue, domain::Venue) {
         let user = domain::User {
             id: domain::new_id(),
             handle: "walker".into(),
@@ -526,14 +529,32 @@ mod tests {
             created_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),
         };
-        let (midtown, south) = (venue("Midtown", 40.75), venue("South", 40.0));
-        let built = || {
-            let mut b = EngineBuilder::new(EngineSettings::default());
-            b.add_user(&user, None);
-            b.add_venue(&midtown);
-            b.add_venue(&south);
-            b.build()
-        };
+        (user, venue("Midtown", 40.75), venue("South", 40.0))
+    }
+
+    /// An engine of the two bars, with the user when `with_user`.
+    fn two_bars(user: &domain::User, bars: [&domain::Venue; 2], with_user: bool) -> Engine {
+        let mut b = EngineBuilder::new(EngineSettings::default());
+        if with_user {
+            b.add_user(user, None);
+        }
+        bars.into_iter().for_each(|v| b.add_venue(v));
+        b.build()
+    }
+
+    /// The names of the seed2 venues within 1 km of where `user` is at `at`.
+    fn near(cell: &EngineCell, user: &domain::User, at: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+        let mut q = engine::VenueQuery::new(user.id, 10, engine::Ranker::Seed2);
+        q.now = Some(at);
+        q.radius_km = Some(1.0);
+        let recs = cell.load().recommend_venues(&q).expect("a location to measure from reached the new engine");
+        recs.into_iter().map(|r| r.venue_name).collect()
+    }
+
+    #[test]
+    fn a_location_sent_while_a_reload_scans_reaches_the_engine_it_builds() {
+        let (user, midtown, south) = walker_and_two_bars();
+        let built = || two_bars(&user, [&midtown, &south], true);
         let cell = EngineCell::empty(&EngineSettings::default());
         cell.engine.store(Arc::new(built()));
         let t1 = chrono::Utc::now();
@@ -545,11 +566,22 @@ mod tests {
         // An older location delivered late changes nothing, on either engine.
         cell.set_location(earlier).unwrap();
         cell.finish_reload(built(), t1, Scanned::default());
-        let mut q = engine::VenueQuery::new(user.id, 10, engine::Ranker::Seed2);
-        q.now = Some(at);
-        q.radius_km = Some(1.0);
-        let recs = cell.load().recommend_venues(&q).expect("a location to measure from reached the new engine");
-        let names: Vec<_> = recs.iter().map(|r| r.venue_name.as_str()).collect();
-        assert_eq!(names, ["Midtown"], "measured from the latest location");
+        assert_eq!(near(&cell, &user, at), ["Midtown"], "measured from the latest location");
+    }
+
+    #[test]
+    fn a_location_of_a_user_created_while_a_reload_scans_reaches_the_engine_it_builds() {
+        // The scan missed the user; the running engine learnt of them (caught up from the store),
+        // then of their location, and the follower's creation event came after.
+        let (user, midtown, south) = walker_and_two_bars();
+        let cell = EngineCell::empty(&EngineSettings::default());
+        cell.engine.store(Arc::new(two_bars(&user, [&midtown, &south], true)));
+        let t1 = chrono::Utc::now();
+        cell.begin_reload(t1);
+        let at = chrono::Utc::now();
+        cell.set_location(store::LiveLocation { user_id: user.id, lat: 40.75, lng: -73.98, at }).unwrap();
+        cell.apply(DomainEvent::UserCreated(user.clone()));
+        cell.finish_reload(two_bars(&user, [&midtown, &south], false), t1, Scanned::default());
+        assert_eq!(near(&cell, &user, at), ["Midtown"], "the location outlived the user's late creation");
     }
 }

@@ -303,18 +303,25 @@ impl VenueDyn {
     /// Remembers a user with a positive signal.
     /// Remembers user `u`'s positive signal at `at`: the list stays in time order whatever order
     /// signals come in (a log replayed by id, a late delivery), each user once at their latest,
-    /// and the oldest go first beyond [`RECENT_USERS`].
+    /// and the oldest go first beyond [`RECENT_USERS`]. Signals of the same second keep the order
+    /// they came in, so which of those goes first at the bound still depends on it.
     pub fn push_recent(&mut self, u: u32, at: u32) {
         let at = match self.recent.iter().position(|&(x, _)| x == u) {
             Some(i) => at.max(self.recent.remove(i).1),
             None => at,
         };
-        // After every signal at or before it: ties keep the order they came in.
-        let i = self.recent.partition_point(|&(_, t)| t <= at);
-        self.recent.insert(i, (u, at));
-        if self.recent.len() > RECENT_USERS {
+        // After every signal at or before it.
+        let mut i = self.recent.partition_point(|&(_, t)| t <= at);
+        // Full: the oldest goes before the insert, so the list never grows past the bound (nor
+        // reallocates); a signal older than all kept is the oldest itself.
+        if self.recent.len() >= RECENT_USERS {
+            if i == 0 {
+                return;
+            }
             self.recent.remove(0);
+            i -= 1;
         }
+        self.recent.insert(i, (u, at));
     }
 
     /// The users of [`VenueDyn::recent`], oldest first.
@@ -561,6 +568,7 @@ mod recent_tests {
         }
         d.push_recent(99, 150);
         assert_eq!(d.recent.len(), RECENT_USERS);
+        assert!(d.recent.capacity() <= RECENT_USERS, "never grown past the bound: {}", d.recent.capacity());
         assert!(d.recent.windows(2).all(|w| w[0].1 <= w[1].1), "{:?}", d.recent);
         assert_eq!(d.recent_users().collect::<Vec<_>>(), (10..10 + RECENT_USERS as u32).collect::<Vec<_>>());
     }
