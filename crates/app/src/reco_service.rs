@@ -110,8 +110,9 @@ impl App {
     }
 
     /// Loads a user the engine does not know from the store (`NotFound` if the store has none
-    /// either), with their preferences and live location. Applied only if still unknown, so what the follower applied meanwhile stands;
-    /// and looked up again after, so a deletion that slipped in between is applied too.
+    /// either), with their preferences and live location. Applied only if still unknown, so what
+    /// the follower applied meanwhile stands; and looked up again after, so a deletion that
+    /// slipped in between is applied too.
     async fn catch_up_user(&self, id: UserId) -> AppResult<()> {
         let user = self.store.get_user(id).await?;
         let mut events = vec![DomainEvent::UserCreated(user)];

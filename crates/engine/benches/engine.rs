@@ -4,7 +4,8 @@
 //! Size it with `LUNA_BENCH_USERS`, `LUNA_BENCH_VENUES`, `LUNA_BENCH_IPU` (interactions per
 //! user) and `LUNA_BENCH_EPOCHS` (BPR epochs for the learned model the default ranker uses; 0
 //! for none) and `LUNA_BENCH_SETTINGS` (a JSON file of engine settings). Before the criterion
-//! runs it prints build time, resident memory after build (from /proc/self/status) and median/p99 latencies over 2,000 random queries per query kind.
+//! runs it prints build time, resident memory after build (from /proc/self/status) and
+//! median/p99 latencies over 2,000 random queries per query kind.
 //!
 //! `LUNA_BENCH_USERS=20000 LUNA_BENCH_VENUES=2000 cargo bench -p engine` is a quick run.
 

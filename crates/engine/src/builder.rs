@@ -161,13 +161,13 @@ impl EngineBuilder {
         }
         let v = self.venue_slot(b.venue_id);
         self.vdyn[v as usize].bookings += 1;
+        let at = ingest::booking_signal_at(b, b.status == BookingStatus::Completed);
         for m in ingest::booking_members(b) {
             let u = self.user_slot(m);
             ingest::record_booking_on_user(&mut self.users[u as usize], v, b, false);
             if b.status == BookingStatus::Completed {
                 ingest::record_booking_on_user(&mut self.users[u as usize], v, b, true);
             }
-            let at = ingest::booking_signal_at(b, b.status == BookingStatus::Completed);
             self.vdyn[v as usize].push_recent(u, at);
         }
     }

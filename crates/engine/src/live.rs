@@ -243,10 +243,10 @@ fn apply_booking(st: &mut State, b: &Booking, completed: bool) {
     if !completed {
         update_vdyn(st, v, |d| d.bookings += 1);
     }
+    let at = ingest::booking_signal_at(b, completed);
     for m in ingest::booking_members(b) {
         let u = ensure_user(st, m);
         update_user(st, u, |r| ingest::record_booking_on_user(r, v, b, completed));
-        let at = ingest::booking_signal_at(b, completed);
         update_vdyn(st, v, |d| d.push_recent(u, at));
     }
 }

@@ -300,7 +300,6 @@ pub(crate) struct VenueDyn {
 pub(crate) const RECENT_USERS: usize = 32;
 
 impl VenueDyn {
-    /// Remembers a user with a positive signal.
     /// Remembers user `u`'s positive signal at `at`: the list stays in time order whatever order
     /// signals come in (a log replayed by id, a late delivery), each user once at their latest,
     /// and the oldest go first beyond [`RECENT_USERS`]. Signals of the same second keep the order

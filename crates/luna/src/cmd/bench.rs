@@ -1,7 +1,7 @@
 //! `luna bench`: load-tests the recommendation endpoints of a running server for a fixed time
 //! with N concurrent keep-alive connections (the lean client of `bench_http`), each asking for
-//! a random (seeded) user among ids fetched from the server, then prints requests/s (answered), latency median and p99, and
-//! errors by status; a run where most requests failed exits non-zero.
+//! a random (seeded) user among ids fetched from the server, then prints requests/s (answered),
+//! latency median and p99, and errors by status; a run where most requests failed exits non-zero.
 //! `--bookings` books instead (see `bench_bookings`) and also prints bookings/s; `--mix` runs
 //! a mixed load of reads, interactions, recommendations and bookings and then checks the
 //! server's invariants (see `bench_mix`). `--token` sends `Authorization: Bearer` on every

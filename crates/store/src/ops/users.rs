@@ -294,6 +294,12 @@ struct LocationRow {
     updated_at: domain::Timestamp,
 }
 
+impl LocationRow {
+    fn into_location(self) -> crate::LiveLocation {
+        crate::LiveLocation { user_id: self.user_id, lat: self.lat, lng: self.lng, at: self.updated_at }
+    }
+}
+
 /// Keeps a user's live location unless a later one is kept already (two servers may store a
 /// user's updates out of order).
 pub(crate) async fn set_live_location<C: Conn>(c: &mut C, l: &crate::LiveLocation) -> StoreResult<()> {
@@ -314,7 +320,7 @@ pub(crate) async fn set_live_location<C: Conn>(c: &mut C, l: &crate::LiveLocatio
 pub(crate) async fn get_live_location<C: Conn>(c: &mut C, user_id: UserId) -> StoreResult<Option<crate::LiveLocation>> {
     let sql = Sql::new("SELECT user_id, lat, lng, updated_at FROM user_locations WHERE user_id = $1").bind(user_id);
     let row: Option<LocationRow> = c.fetch_optional(sql).await?;
-    Ok(row.map(|r| crate::LiveLocation { user_id: r.user_id, lat: r.lat, lng: r.lng, at: r.updated_at }))
+    Ok(row.map(LocationRow::into_location))
 }
 
 pub(crate) async fn scan_live_locations<C: Conn>(
@@ -330,8 +336,5 @@ pub(crate) async fn scan_live_locations<C: Conn>(
     }
     b.push(" ORDER BY user_id LIMIT ").bind(i64::from(limit));
     let rows: Vec<LocationRow> = c.fetch_all(b.finish()).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| crate::LiveLocation { user_id: r.user_id, lat: r.lat, lng: r.lng, at: r.updated_at })
-        .collect())
+    Ok(rows.into_iter().map(LocationRow::into_location).collect())
 }
