@@ -135,7 +135,9 @@ pub struct DeleteVenueQuery {
 
 /// Delete a venue and its interactions. A venue with upcoming bookings or plans being organised
 /// there is kept (409, naming how many) unless `force=true`, which cancels each first: the
-/// `booking.status_changed` and `plan.cancelled` events tell the people who made them.
+/// `booking.status_changed` and `plan.cancelled` events tell the people who made them. The
+/// bookings and plans made there stay readable in their people's history; the venue itself is
+/// gone (404) and takes no new booking, plan, interest or interaction.
 #[utoipa::path(delete, path = "/venues/{venue_id}", tag = "venues",
     params(("venue_id" = Uuid, Path, description = "The venue's id"), DeleteVenueQuery),
     responses(

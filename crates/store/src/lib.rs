@@ -219,10 +219,12 @@ pub trait Store: Send + Sync + 'static {
     /// Venues in id order matching every filter of `query`.
     async fn list_venues(&self, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>>;
     async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Venue>;
-    /// Deletes a venue and its history as of `now`. `Conflict` naming `venue_id` while bookings
-    /// there have yet to start or plans there are being organised, unless `force`, which
-    /// cancels them first (with their events) and returns the bookings so cancelled. `NotFound`
-    /// for no such venue.
+    /// Deletes a venue as of `now`. `Conflict` naming `venue_id` while bookings there have yet
+    /// to start or plans there are being organised, unless `force`, which cancels them first
+    /// (with their events) and returns the bookings so cancelled. `NotFound` for no such venue.
+    /// Its interactions and interests go; its bookings and plans stay in their people's history,
+    /// while every venue read and every new interaction, interest, plan or booking there is
+    /// `NotFound`.
     async fn delete_venue(&self, id: VenueId, now: Timestamp, force: bool) -> StoreResult<Vec<Booking>>;
 
     // ---- interactions ----

@@ -181,7 +181,12 @@ async fn a_venue_with_an_upcoming_booking_is_deleted_only_with_force(app: &TestA
     assert_eq!(app.delete(&format!("{path}?force=true")).await.status(), StatusCode::NO_CONTENT);
     expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
     let c = app.counts().await;
-    assert_eq!((c.venues, c.bookings), (0, 0));
+    assert_eq!((c.venues, c.bookings), (0, 1));
+    // Ann's evening stays in her history, cancelled, and the deleted venue takes no new booking.
+    assert_eq!(app.get_json(&booking, StatusCode::OK).await["status"], "cancelled");
+    let again = app.post(&format!("/api/v1/bookings/{ann}/create"), &body).await;
+    expect_error(again, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("venue_id")).await;
+    assert_eq!(app.counts().await.bookings, 1);
 }
 
 async fn capacity_cannot_go_below_the_seats_booked_ahead(app: &TestApp) {

@@ -14,6 +14,7 @@ use crate::{fresh_app, user, venue};
 crate::on_every_backend!(
     interests_and_bookings_in_the_store_reach_the_engine_it_builds,
     a_fresh_live_location_in_the_store_is_used_after_a_restart_and_a_stale_one_is_not,
+    a_deleted_venue_whose_bookings_stay_is_not_recommended_by_the_engine_it_builds,
 );
 
 async fn interests_and_bookings_in_the_store_reach_the_engine_it_builds(backend: Backend) {
@@ -25,23 +26,7 @@ async fn interests_and_bookings_in_the_store_reach_the_engine_it_builds(backend:
     let now = chrono::Utc::now();
     let when = now + chrono::Duration::days(2);
     let interest = VenueInterest { user_id: keen.id, venue_id: wanted.id, preferred_time: Some(when), created_at: now };
-    let booking = Booking {
-        id: domain::new_id(),
-        user_id: viewer.id,
-        venue_id: booked.id,
-        plan_id: None,
-        booking_time: when,
-        party_size: 2,
-        duration_minutes: 120,
-        status: BookingStatus::Confirmed,
-        confirmation_code: "LUNA-7K3QX9".into(),
-        provider: "house".into(),
-        agent: "booking_agent".into(),
-        group_members: vec![keen.id],
-        special_requests: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let booking = stored_booking(viewer.id, booked.id, when, BookingStatus::Confirmed, vec![keen.id]);
     app.store
         .insert_batch(Batch { interests: vec![interest], bookings: vec![booking], ..Batch::default() })
         .await
@@ -92,4 +77,60 @@ async fn a_fresh_live_location_in_the_store_is_used_after_a_restart_and_a_stale_
     restarted.reload_engine().await.expect("build the engine from the store");
     let recs = restarted.recommend_venues(VenueQuery::new(stale.id, 10, Ranker::Seed2)).await.unwrap();
     assert_eq!(recs.iter().map(|r| r.venue_id).collect::<Vec<_>>(), [near.id]);
+}
+
+/// A booking as the store keeps it, written straight through a batch.
+fn stored_booking(
+    user: uuid::Uuid,
+    venue: uuid::Uuid,
+    at: domain::Timestamp,
+    status: BookingStatus,
+    group_members: Vec<uuid::Uuid>,
+) -> Booking {
+    let now = chrono::Utc::now();
+    Booking {
+        id: domain::new_id(),
+        user_id: user,
+        venue_id: venue,
+        plan_id: None,
+        booking_time: at,
+        party_size: 1 + group_members.len() as i32,
+        duration_minutes: 120,
+        status,
+        confirmation_code: "LUNA-7K3QX9".into(),
+        provider: "house".into(),
+        agent: "booking_agent".into(),
+        group_members,
+        special_requests: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn a_deleted_venue_whose_bookings_stay_is_not_recommended_by_the_engine_it_builds(backend: Backend) {
+    let Some((_db, app)) = fresh_app(backend).await else { return };
+    let (ann, ben) = (app.create_user(user("ann")).await.unwrap(), app.create_user(user("ben")).await.unwrap());
+    let gone = app.create_venue(venue("Gone", 40.731)).await.unwrap();
+    let kept = app.create_venue(venue("Kept", 40.732)).await.unwrap();
+    // An evening there last week: it stays in Ann's and Ben's history once the venue is deleted.
+    let last_week = chrono::Utc::now() - chrono::Duration::days(7);
+    let evening = stored_booking(ann.id, gone.id, last_week, BookingStatus::Completed, vec![ben.id]);
+    app.store.insert_batch(Batch { bookings: vec![evening.clone()], ..Batch::default() }).await.expect("write it");
+    app.delete_venue(gone.id, false).await.expect("nothing upcoming there");
+
+    app.reload_engine().await.expect("build the engine from the store");
+
+    assert_eq!(app.store.get_booking(evening.id).await.unwrap().status, BookingStatus::Completed);
+    for (who, ranker) in [(ann.id, Ranker::Default), (ben.id, Ranker::Default), (ann.id, Ranker::Seed2)] {
+        let recs: Vec<_> = app
+            .recommend_venues(VenueQuery::new(who, 10, ranker))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.venue_id)
+            .collect();
+        assert_eq!(recs, [kept.id], "{ranker:?}");
+    }
+    let err = app.interested_in_venue(gone.id, ann.id).await.unwrap_err();
+    assert!(matches!(err, app::AppError::NotFound { entity: "venue", .. }), "{err:?}");
 }

@@ -233,7 +233,7 @@ struct CountsRow {
 
 pub(crate) async fn counts<C: Conn>(c: &mut C) -> StoreResult<Counts> {
     let sql = Sql::new(
-        "SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM venues) AS venues, \
+        "SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM venues WHERE deleted_at IS NULL) AS venues, \
          (SELECT COUNT(*) FROM interactions) AS interactions, (SELECT COUNT(*) FROM social_edges) AS social_edges, \
          (SELECT COUNT(*) FROM friend_requests) AS friend_requests, \
          (SELECT COUNT(*) FROM venue_interests) AS venue_interests, (SELECT COUNT(*) FROM plans) AS plans, \
@@ -281,6 +281,7 @@ pub(crate) async fn scan_users<C: Conn>(
 
 pub(crate) async fn scan_venues<C: Conn>(c: &mut C, after: Option<Id>, limit: u32) -> StoreResult<Vec<Venue>> {
     let mut b = SqlBuilder::new(concat!("SELECT ", venue_columns!(), " FROM venues"));
+    b.and().push(super::venues::LIVE_VENUE);
     push_scan(&mut b, "id", after, limit);
     let rows: Vec<VenueRow> = c.fetch_all(b.finish()).await?;
     rows.into_iter().map(VenueRow::into_domain).collect()

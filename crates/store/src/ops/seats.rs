@@ -23,8 +23,8 @@ use crate::{StoreError, StoreResult};
 
 /// Locks the venue for this transaction; returns its capacity. `NotFound` for no such venue.
 pub(crate) async fn lock_venue<C: Conn>(c: &mut C, venue_id: VenueId) -> StoreResult<i32> {
-    let mut b = SqlBuilder::new("SELECT capacity FROM venues WHERE id = ");
-    b.bind(venue_id).push(C::FOR_UPDATE);
+    let mut b = SqlBuilder::new("SELECT capacity FROM venues");
+    b.and().push(super::venues::LIVE_VENUE).and().push("id = ").bind(venue_id).push(C::FOR_UPDATE);
     let row: Option<(i32,)> = c.fetch_optional(b.finish()).await?;
     row.map(|(cap,)| cap).ok_or_else(|| StoreError::not_found("venue", venue_id))
 }

@@ -13,6 +13,10 @@ use super::{fetch_one, push_page, record};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder, escape_like, now};
 use crate::{StoreError, StoreResult, VenueQuery};
 
+/// The condition that keeps deleted venues out of a read: [`delete_venue`] marks a venue's row
+/// instead of removing it, so the bookings and plans people made there stay in their history.
+pub(crate) const LIVE_VENUE: &str = "deleted_at IS NULL";
+
 /// The columns of [`VenueRow`], in order.
 macro_rules! venue_columns {
     () => {
@@ -127,8 +131,9 @@ pub(crate) async fn create_venue<C: Conn>(c: &mut C, new: NewVenue) -> StoreResu
 }
 
 pub(crate) async fn get_venue<C: Conn>(c: &mut C, id: VenueId) -> StoreResult<Venue> {
-    let sql = Sql::new(concat!("SELECT ", venue_columns!(), " FROM venues WHERE id = $1")).bind(id);
-    let row: Option<VenueRow> = c.fetch_optional(sql).await?;
+    let mut b = SqlBuilder::new(concat!("SELECT ", venue_columns!(), " FROM venues"));
+    b.and().push(LIVE_VENUE).and().push("id = ").bind(id);
+    let row: Option<VenueRow> = c.fetch_optional(b.finish()).await?;
     row.ok_or_else(|| StoreError::not_found("venue", id))?.into_domain()
 }
 
@@ -146,6 +151,7 @@ pub(crate) async fn list_venues<C: Conn>(c: &mut C, query: &VenueQuery, page: Pa
 /// bounding box (which can use the `(lat, lng)` index) then an equirectangular distance in plain
 /// arithmetic, within about 0.5% of the great-circle distance at city scale.
 fn push_filters(b: &mut SqlBuilder, query: &VenueQuery) {
+    b.and().push(LIVE_VENUE);
     if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let p = b.param(format!("%{}%", escape_like(&text.to_lowercase())));
         let like = |column: &str| format!("lower({column}) LIKE {p} ESCAPE '\\'");
@@ -224,7 +230,7 @@ pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePa
     if let Some(v) = patch.timezone {
         set(&mut b, "timezone", v.into());
     }
-    b.push(" WHERE id = ").bind(id).push(concat!(" RETURNING ", venue_columns!()));
+    b.push(" WHERE ").push(LIVE_VENUE).push(" AND id = ").bind(id).push(concat!(" RETURNING ", venue_columns!()));
     let row: Option<VenueRow> = c.fetch_optional(b.finish()).await?;
     let venue = row.ok_or_else(|| StoreError::not_found("venue", id))?.into_domain()?;
     record(c, &DomainEvent::VenueUpdated(venue.clone())).await?;
@@ -255,10 +261,12 @@ async fn check_capacity<C: Conn>(c: &mut C, id: VenueId, capacity: i32) -> Store
     Ok(())
 }
 
-/// Deletes a venue with its history, as of `now`. Bookings that have not started yet and plans
-/// still being organised there are people's evenings: with any, `Conflict` unless
-/// `force`, which cancels each first (the booking's and plan's own events tell their people);
-/// returns the bookings so cancelled.
+/// Deletes a venue, as of `now`. Bookings that have not started yet and plans still being
+/// organised there are people's evenings: with any, `Conflict` unless `force`, which cancels
+/// each first (the booking's and plan's own events tell their people); returns the bookings so
+/// cancelled. The row is marked deleted, not removed: every booking and plan made there stays
+/// in its people's history (cancelled, or as it went). The venue's interactions and interests
+/// go with it, and reads no longer find it (`NotFound`).
 pub(crate) async fn delete_venue<C: Conn>(
     c: &mut C,
     id: VenueId,
@@ -268,7 +276,7 @@ pub(crate) async fn delete_venue<C: Conn>(
     // Under the venue's lock no booking can be taken meanwhile.
     super::seats::lock_venue(c, id).await?;
     let far = now + chrono::Duration::days(2 * domain::booking::MAX_DAYS_AHEAD);
-    // Bookings under way go with the venue: their time has come, so they cannot be cancelled.
+    // Bookings under way stay as they are: their time has come, so they cannot be cancelled.
     let mut bookings = super::bookings::holding(c, id, now, far).await?;
     bookings.retain(|b| b.booking_time > now);
     let sql = Sql::new("SELECT id FROM plans WHERE venue_id = $1 AND status = $2 AND start_time > $3 ORDER BY id");
@@ -291,10 +299,13 @@ pub(crate) async fn delete_venue<C: Conn>(
     for (plan_id,) in plans {
         super::plans::move_plan(c, plan_id, PlanStatus::Draft, PlanStatus::Cancelled).await?;
     }
-    let deleted = c.execute(Sql::new("DELETE FROM venues WHERE id = $1").bind(id)).await?;
-    if deleted == 0 {
+    let at = crate::sql::now();
+    let mark = Sql::new("UPDATE venues SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL");
+    if c.execute(mark.bind(at).bind(id)).await? == 0 {
         return Err(StoreError::not_found("venue", id));
     }
+    c.execute(Sql::new("DELETE FROM interactions WHERE venue_id = $1").bind(id)).await?;
+    c.execute(Sql::new("DELETE FROM venue_interests WHERE venue_id = $1").bind(id)).await?;
     record(c, &DomainEvent::VenueDeleted { venue_id: id }).await?;
     Ok(cancelled)
 }

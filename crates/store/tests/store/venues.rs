@@ -20,6 +20,7 @@ store_tests!(
     an_update_changes_only_the_given_fields_and_can_clear_the_hours,
     deleting_a_venue_removes_its_interactions_and_interests,
     a_venue_with_upcoming_bookings_or_plans_is_deleted_only_by_force_which_cancels_them,
+    a_deleted_venue_is_found_by_no_read_and_takes_nothing_new,
     unknown_venues_are_not_found,
 );
 
@@ -222,6 +223,50 @@ async fn a_venue_with_upcoming_bookings_or_plans_is_deleted_only_by_force_which_
     );
     assert!(matches!(new[1], DomainEvent::PlanCancelled(p) if p.id == plan.id && p.status == PlanStatus::Cancelled));
     assert!(!new.iter().any(|e| matches!(e, DomainEvent::BookingStatusChanged(b) if b.id == past.booking.id)));
+    // The people's evenings stay in their history: the cancelled booking and plan, and the past one.
+    assert_eq!(store.get_booking(booking.id).await.unwrap().status, BookingStatus::Cancelled);
+    assert_eq!(store.get_booking(past.booking.id).await.unwrap(), past.booking);
+    assert_eq!(store.get_plan(plan.id).await.unwrap().status, PlanStatus::Cancelled);
+    let after = store.counts().await.unwrap();
+    assert_eq!((after.venues, after.bookings, after.plans), (before.venues - 1, before.bookings, before.plans));
+    assert_eq!(store.check_invariants().await.unwrap(), []);
+}
+
+async fn a_deleted_venue_is_found_by_no_read_and_takes_nothing_new(store: DynStore) {
+    let ann = user(&store, "ann").await;
+    let gone = venue_seating(&store, "Gone", 20).await;
+    let kept = venue_seating(&store, "Kept", 20).await;
+    booked(&store, new_booking(&ann, &gone, tomorrow_at(19, 0) - chrono::Duration::days(2), 2)).await;
+    store.delete_venue(gone.id, chrono::Utc::now(), false).await.unwrap();
+
+    let not_found =
+        |e: StoreError| matches!(e, StoreError::NotFound { entity: "venue", id } if id == gone.id.to_string());
+    assert!(not_found(store.get_venue(gone.id).await.unwrap_err()));
+    assert!(not_found(store.update_venue(gone.id, VenuePatch::default()).await.unwrap_err()));
+    assert!(not_found(store.delete_venue(gone.id, chrono::Utc::now(), true).await.unwrap_err()));
+    assert_eq!(names(&search(&store, VenueQuery::default()).await), ["Kept"]);
+    let scanned = store.scan_venues(None, 100).await.unwrap();
+    assert_eq!(scanned.iter().map(|v| v.id).collect::<Vec<_>>(), [kept.id]);
+
+    let before = store.counts().await.unwrap();
+    let events_before = pending_event_types(&store).await.len();
+    let like = crate::fixtures::new_interaction(&ann, &gone, domain::InteractionType::Like);
+    assert!(not_found(store.record_interaction(like).await.unwrap_err()));
+    assert!(not_found(store.express_interest(ann.id, gone.id, None).await.unwrap_err()));
+    let plan = NewPlan {
+        id: domain::new_id(),
+        organizer_id: ann.id,
+        venue_id: gone.id,
+        start_time: tomorrow_at(20, 0),
+        party_size: None,
+        invitees: vec![],
+    };
+    assert!(not_found(store.create_plan(plan).await.unwrap_err()));
+    assert!(not_found(store.book(new_booking(&ann, &gone, tomorrow_at(19, 0), 2), None).await.unwrap_err()));
+    let (from, to) = (tomorrow_at(0, 0), tomorrow_at(23, 0));
+    assert!(not_found(store.venue_holds(gone.id, from, to).await.unwrap_err()));
+    assert_eq!(store.counts().await.unwrap(), before, "nothing was written");
+    assert_eq!(pending_event_types(&store).await.len(), events_before);
 }
 
 async fn unknown_venues_are_not_found(store: DynStore) {

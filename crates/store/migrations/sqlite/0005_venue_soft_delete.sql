@@ -1,0 +1,6 @@
+-- Deleted venues (issue 3's follow-up), on SQLite. Conventions as in 0001. Deleting a venue
+-- marks its row instead of removing it, so the bookings and plans people made there stay in
+-- their history (the foreign keys would otherwise cascade them away). Every read of venues
+-- skips marked rows; the venue's interactions and interests are still removed with it.
+
+ALTER TABLE venues ADD COLUMN deleted_at TEXT;
