@@ -62,6 +62,7 @@ impl Conn for PgConnection {
     const BACKEND: Backend = Backend::Postgres;
     const BEGIN_WRITE: &'static str = "BEGIN";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const FOR_KEY_SHARE: &'static str = " FOR KEY SHARE";
     const MAX_BINDS: usize = 65_535;
     const AFTER_BULK_LOAD: &'static [&'static str] = &["ANALYZE"];
     const INDEX_BUILD: IndexBuild = IndexBuild { before: &[], after: &[] };

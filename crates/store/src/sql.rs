@@ -166,6 +166,11 @@ pub(crate) trait Conn: Send {
     /// on PostgreSQL; nothing on SQLite, where a write transaction (`BEGIN IMMEDIATE`) already
     /// holds the one write lock of the database.
     const FOR_UPDATE: &'static str;
+    /// Appended to a `SELECT` of a row that a write is about to reference: ` FOR KEY SHARE` on
+    /// PostgreSQL (as its foreign-key check takes), so a concurrent `FOR UPDATE` of the row, such
+    /// as a venue's deletion, waits for this write or this write for it, and the row is read as
+    /// that one committed it; nothing on SQLite, which runs one write transaction at a time.
+    const FOR_KEY_SHARE: &'static str;
     /// The most bind values one statement may carry.
     const MAX_BINDS: usize;
     /// Indexes a bulk load may drop and rebuild afterwards. They must match the migrations (a

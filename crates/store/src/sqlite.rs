@@ -179,6 +179,7 @@ impl Conn for SqliteConnection {
     const BACKEND: Backend = Backend::Sqlite;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const FOR_UPDATE: &'static str = "";
+    const FOR_KEY_SHARE: &'static str = "";
     const MAX_BINDS: usize = 32_766;
     const AFTER_BULK_LOAD: &'static [&'static str] = &["PRAGMA optimize", "PRAGMA wal_checkpoint(TRUNCATE)"];
     // SQLite's sorter sorts on its worker threads (`threads`) only when its temporary storage

@@ -48,6 +48,7 @@ pub(crate) async fn insert_batch<C: Conn>(c: &mut C, batch: Batch) -> StoreResul
     interests.sort_unstable_by_key(|i| (i.user_id, i.venue_id));
     plans.sort_unstable_by_key(|p| p.id);
     bookings.sort_unstable_by_key(|b| b.id);
+    refuse_deleted_venues(c, &interactions, &interests, &plans, &bookings).await?;
     insert_rows(c, concat!("INSERT INTO users (", user_columns!(), ")"), &users, |u| Ok(user_args(u))).await?;
     let head = "INSERT INTO user_preferences (user_id, cuisines, price_min, price_max, ambiance, dietary, \
                 preferred_group_size, openness, updated_at)";
@@ -68,6 +69,34 @@ pub(crate) async fn insert_batch<C: Conn>(c: &mut C, batch: Batch) -> StoreResul
     let head = concat!("INSERT INTO bookings (", super::bookings::booking_columns!(), ")");
     insert_rows(c, head, &bookings, booking_args).await?;
     Ok(())
+}
+
+/// `NotFound` for the first row of the batch that names a deleted venue: its foreign key would
+/// let it in (the row stays), but a deleted venue takes nothing new. One indexed read of the
+/// deleted venues, usually none.
+async fn refuse_deleted_venues<C: Conn>(
+    c: &mut C,
+    interactions: &[Interaction],
+    interests: &[VenueInterest],
+    plans: &[Plan],
+    bookings: &[Booking],
+) -> StoreResult<()> {
+    if interactions.is_empty() && interests.is_empty() && plans.is_empty() && bookings.is_empty() {
+        return Ok(());
+    }
+    let sql = Sql::new("SELECT id FROM venues WHERE deleted_at IS NOT NULL");
+    let deleted: HashSet<VenueId> = c.fetch_all::<(VenueId,)>(sql).await?.into_iter().map(|r| r.0).collect();
+    if deleted.is_empty() {
+        return Ok(());
+    }
+    let named = (interactions.iter().map(|i| i.venue_id))
+        .chain(interests.iter().map(|i| i.venue_id))
+        .chain(plans.iter().map(|p| p.venue_id))
+        .chain(bookings.iter().map(|b| b.venue_id));
+    match named.into_iter().find(|v| deleted.contains(v)) {
+        Some(v) => Err(StoreError::not_found("venue", v)),
+        None => Ok(()),
+    }
 }
 
 /// Drops the indexes a bulk load defers (see [`Conn::DEFERRABLE_INDEXES`]).

@@ -13,7 +13,9 @@ use crate::sql::{Conn, Sql};
 use crate::{StoreResult, Violation};
 
 /// Rows whose reference points at nothing: `(rule, statement counting them)`. Foreign keys
-/// should make each count zero; this proves it on data written by any version of the code.
+/// should make each count zero (and a venue's deletion, which removes its interactions and
+/// interests while its bookings and plans stay); this proves it on data written by any version
+/// of the code.
 const ORPHANS: &[(&str, &str)] = &[
     (
         "plan_participants.plan_id",
@@ -53,7 +55,8 @@ const ORPHANS: &[(&str, &str)] = &[
     ),
     (
         "interactions.venue_id",
-        "SELECT COUNT(*) FROM interactions x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)",
+        "SELECT COUNT(*) FROM interactions x \
+         WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id AND v.deleted_at IS NULL)",
     ),
     (
         "user_locations.user_id",
@@ -65,7 +68,8 @@ const ORPHANS: &[(&str, &str)] = &[
     ),
     (
         "venue_interests.venue_id",
-        "SELECT COUNT(*) FROM venue_interests x WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id)",
+        "SELECT COUNT(*) FROM venue_interests x \
+         WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = x.venue_id AND v.deleted_at IS NULL)",
     ),
 ];
 

@@ -130,6 +130,16 @@ pub(crate) async fn create_venue<C: Conn>(c: &mut C, new: NewVenue) -> StoreResu
     Ok(venue)
 }
 
+/// `NotFound` unless the venue exists and is not deleted, for a write about to reference it
+/// (an interaction, an interest, a plan): locked as the foreign key would lock it, so a
+/// deletion committing meanwhile is seen, and the write cannot land on a venue just deleted.
+pub(crate) async fn require_venue<C: Conn>(c: &mut C, id: VenueId) -> StoreResult<()> {
+    let mut b = SqlBuilder::new("SELECT 1 FROM venues");
+    b.and().push(LIVE_VENUE).and().push("id = ").bind(id).push(C::FOR_KEY_SHARE);
+    let row: Option<(i32,)> = c.fetch_optional(b.finish()).await?;
+    row.map(|_| ()).ok_or_else(|| StoreError::not_found("venue", id))
+}
+
 pub(crate) async fn get_venue<C: Conn>(c: &mut C, id: VenueId) -> StoreResult<Venue> {
     let mut b = SqlBuilder::new(concat!("SELECT ", venue_columns!(), " FROM venues"));
     b.and().push(LIVE_VENUE).and().push("id = ").bind(id);
@@ -264,9 +274,10 @@ async fn check_capacity<C: Conn>(c: &mut C, id: VenueId, capacity: i32) -> Store
 /// Deletes a venue, as of `now`. Bookings that have not started yet and plans still being
 /// organised there are people's evenings: with any, `Conflict` unless `force`, which cancels
 /// each first (the booking's and plan's own events tell their people); returns the bookings so
-/// cancelled. The row is marked deleted, not removed: every booking and plan made there stays
-/// in its people's history (cancelled, or as it went). The venue's interactions and interests
-/// go with it, and reads no longer find it (`NotFound`).
+/// cancelled. Plans whose time passed undecided are cancelled too, and holds under way (a
+/// provider still answering) given back. The row is marked deleted, not removed: every booking
+/// and plan made there stays in its people's history (cancelled, or as it went). The venue's
+/// interactions and interests go with it, and reads no longer find it (`NotFound`).
 pub(crate) async fn delete_venue<C: Conn>(
     c: &mut C,
     id: VenueId,
@@ -277,13 +288,15 @@ pub(crate) async fn delete_venue<C: Conn>(
     super::seats::lock_venue(c, id).await?;
     let far = now + chrono::Duration::days(2 * domain::booking::MAX_DAYS_AHEAD);
     // Bookings under way stay as they are: their time has come, so they cannot be cancelled.
-    let mut bookings = super::bookings::holding(c, id, now, far).await?;
-    bookings.retain(|b| b.booking_time > now);
-    let sql = Sql::new("SELECT id FROM plans WHERE venue_id = $1 AND status = $2 AND start_time > $3 ORDER BY id");
-    let plans: Vec<(Uuid,)> = c.fetch_all(sql.bind(id).bind(PlanStatus::Draft.as_str()).bind(now)).await?;
-    let upcoming = !bookings.is_empty() || !plans.is_empty();
-    if upcoming && !force {
-        let (b, p) = (bookings.len(), plans.len());
+    // Holds under way (a provider still answering) are given back: none can be confirmed after.
+    let (bookings, under_way): (Vec<Booking>, Vec<Booking>) =
+        super::bookings::holding(c, id, now, far).await?.into_iter().partition(|b| b.booking_time > now);
+    // Plans still being organised, the upcoming ones and those whose time passed undecided.
+    let sql = Sql::new("SELECT id, start_time FROM plans WHERE venue_id = $1 AND status = $2 ORDER BY id");
+    let plans: Vec<(Uuid, Timestamp)> = c.fetch_all(sql.bind(id).bind(PlanStatus::Draft.as_str())).await?;
+    let upcoming_plans = plans.iter().filter(|(_, start)| *start > now).count();
+    if (!bookings.is_empty() || upcoming_plans > 0) && !force {
+        let (b, p) = (bookings.len(), upcoming_plans);
         let message = format!(
             "the venue has {b} upcoming booking{} and {p} plan{} being organised; delete with force=true to cancel \
              them (the people who made them are told)",
@@ -296,7 +309,10 @@ pub(crate) async fn delete_venue<C: Conn>(
     for b in &bookings {
         cancelled.push(super::bookings::set_status(c, b.id, BookingStatus::Cancelled, now).await?);
     }
-    for (plan_id,) in plans {
+    for b in under_way.iter().filter(|b| b.status == BookingStatus::Pending) {
+        super::seats::release_hold(c, b.id, "the venue was deleted", None).await?;
+    }
+    for (plan_id, _) in plans {
         super::plans::move_plan(c, plan_id, PlanStatus::Draft, PlanStatus::Cancelled).await?;
     }
     let at = crate::sql::now();

@@ -9,6 +9,7 @@ mod fixtures;
 mod harness;
 mod outbox;
 mod plans;
+mod postgres_only;
 mod relay_lease;
 mod social;
 mod sqlite_only;

@@ -21,6 +21,7 @@ store_tests!(
     deleting_a_venue_removes_its_interactions_and_interests,
     a_venue_with_upcoming_bookings_or_plans_is_deleted_only_by_force_which_cancels_them,
     a_deleted_venue_is_found_by_no_read_and_takes_nothing_new,
+    deleting_a_venue_gives_back_holds_under_way_and_cancels_plans_left_undecided,
     unknown_venues_are_not_found,
 );
 
@@ -265,8 +266,42 @@ async fn a_deleted_venue_is_found_by_no_read_and_takes_nothing_new(store: DynSto
     assert!(not_found(store.book(new_booking(&ann, &gone, tomorrow_at(19, 0), 2), None).await.unwrap_err()));
     let (from, to) = (tomorrow_at(0, 0), tomorrow_at(23, 0));
     assert!(not_found(store.venue_holds(gone.id, from, to).await.unwrap_err()));
+    // Nor through a bulk load, whose foreign keys would let the rows in.
+    let imported = crate::fixtures::new_interaction(&ann, &gone, domain::InteractionType::Visit).into_interaction();
+    let batch = store::Batch { interactions: vec![imported], ..Default::default() };
+    assert!(not_found(store.insert_batch(batch).await.unwrap_err()));
     assert_eq!(store.counts().await.unwrap(), before, "nothing was written");
     assert_eq!(pending_event_types(&store).await.len(), events_before);
+}
+
+async fn deleting_a_venue_gives_back_holds_under_way_and_cancels_plans_left_undecided(store: DynStore) {
+    let (ann, ben) = (user(&store, "ann").await, user(&store, "ben").await);
+    let v = venue_seating(&store, "Closing", 20).await;
+    let now = chrono::Utc::now();
+    // A provider is still answering for a table from a quarter of an hour ago.
+    let mut hold = new_booking(&ann, &v, now - chrono::Duration::minutes(15), 2);
+    hold.status = BookingStatus::Pending;
+    let hold = booked(&store, hold).await.booking;
+    // A plan whose evening came and went while still being organised.
+    let stale = NewPlan {
+        id: domain::new_id(),
+        organizer_id: ben.id,
+        venue_id: v.id,
+        start_time: now - chrono::Duration::days(1),
+        party_size: None,
+        invitees: vec![ann.id],
+    };
+    let stale = store.create_plan(stale).await.unwrap();
+    let events_before = pending_event_types(&store).await.len();
+
+    // Neither is upcoming: no force needed.
+    assert_eq!(store.delete_venue(v.id, now, false).await.unwrap(), []);
+    assert!(matches!(store.get_booking(hold.id).await, Err(StoreError::NotFound { entity: "booking", .. })));
+    assert!(matches!(store.confirm_hold(hold.id, None).await, Err(StoreError::NotFound { .. })));
+    assert_eq!(store.get_plan(stale.id).await.unwrap().status, PlanStatus::Cancelled);
+    let types = pending_event_types(&store).await[events_before..].to_vec();
+    assert_eq!(types, ["booking.released", "plan.cancelled", "venue.deleted"]);
+    assert_eq!(store.check_invariants().await.unwrap(), []);
 }
 
 async fn unknown_venues_are_not_found(store: DynStore) {

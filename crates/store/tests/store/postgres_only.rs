@@ -1,0 +1,43 @@
+//! What only PostgreSQL has: write transactions that run at once, so a check and the write it
+//! guards can interleave with another transaction's commit.
+
+use sqlx::Connection;
+use store::StoreError;
+use testdb::{Backend, TestDatabase};
+
+use crate::fixtures::{new_interaction, user, venue};
+
+/// An interaction whose venue is being deleted waits for the deletion, then is refused. Before,
+/// its check read the venue as still there, and its foreign key let the row in once the
+/// deletion (which keeps the venue's row) committed: an interaction left on a deleted venue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interaction_racing_its_venues_deletion_is_refused_once_it_commits() {
+    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+        eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);
+        return;
+    };
+    let store = store::connect(&db.url).await.expect("open the store");
+    let (ann, gone) = (user(&store, "ann").await, venue(&store, "Gone").await);
+
+    // A deletion under way in another transaction, holding the venue's row as delete_venue does.
+    let mut deleting = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let mut tx = deleting.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM venues WHERE id = $1 FOR UPDATE").bind(gone.id).execute(&mut *tx).await.unwrap();
+    sqlx::query("UPDATE venues SET deleted_at = now() WHERE id = $1").bind(gone.id).execute(&mut *tx).await.unwrap();
+    sqlx::query("DELETE FROM interactions WHERE venue_id = $1").bind(gone.id).execute(&mut *tx).await.unwrap();
+
+    let like = new_interaction(&ann, &gone, domain::InteractionType::Like);
+    let racing = tokio::spawn({
+        let store = store.clone();
+        async move { store.record_interaction(like).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!racing.is_finished(), "the interaction waits for the deletion");
+    tx.commit().await.expect("commit the deletion");
+
+    let answer = racing.await.expect("the interaction's task");
+    assert!(matches!(answer, Err(StoreError::NotFound { entity: "venue", .. })), "{answer:?}");
+    assert_eq!(store.counts().await.unwrap().interactions, 0);
+    drop(store);
+    drop(deleting);
+}
