@@ -6,6 +6,7 @@ pub mod auth;
 pub mod booking;
 pub mod conversion;
 mod error;
+pub mod location_writes;
 pub mod map;
 mod plans;
 pub mod reco;
@@ -69,6 +70,8 @@ pub struct AppParts {
     pub engine: Arc<reco::EngineCell>,
     /// The booking agent and its provider.
     pub booking: Arc<booking::BookingAgent>,
+    /// The live locations this server last wrote, so a user who stays put is not rewritten.
+    pub location_writes: Arc<location_writes::LocationWrites>,
 }
 
 impl App {
@@ -90,6 +93,7 @@ impl App {
             telemetry,
             engine,
             booking,
+            location_writes: Arc::default(),
         }))
     }
 

@@ -335,7 +335,10 @@ fn progress(what: &str, before: usize, added: usize) -> usize {
 
 impl App {
     /// Rebuilds the engine from the store (and the model file, if any) and swaps it in.
+    /// Forgets which live locations this server wrote: a reload follows a reset or a seed,
+    /// which may have emptied them (and a reseed brings the same user ids back).
     pub async fn reload_engine(&self) -> AppResult<()> {
+        self.location_writes.clear();
         let scanned_from = chrono::Utc::now();
         self.engine.begin_reload(scanned_from);
         let (engine, scanned) = match build_scanned(&self.store, &self.settings.reco.engine, scanned_from).await {

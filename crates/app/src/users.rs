@@ -49,6 +49,8 @@ impl App {
     pub async fn delete_user(&self, id: UserId) -> AppResult<()> {
         self.store.delete_user(id).await?;
         self.wrote();
+        // After the commit: a location sent from now on is written, and so refused.
+        self.location_writes.forget(id);
         Ok(())
     }
 

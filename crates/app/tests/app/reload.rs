@@ -15,6 +15,7 @@ crate::on_every_backend!(
     interests_and_bookings_in_the_store_reach_the_engine_it_builds,
     a_fresh_live_location_in_the_store_is_used_after_a_restart_and_a_stale_one_is_not,
     a_deleted_venue_whose_bookings_stay_is_not_recommended_by_the_engine_it_builds,
+    a_user_who_stays_put_is_stored_once_a_move_at_once_and_a_deleted_one_is_refused,
 );
 
 async fn interests_and_bookings_in_the_store_reach_the_engine_it_builds(backend: Backend) {
@@ -133,4 +134,48 @@ async fn a_deleted_venue_whose_bookings_stay_is_not_recommended_by_the_engine_it
     }
     let err = app.interested_in_venue(gone.id, ann.id).await.unwrap_err();
     assert!(matches!(err, app::AppError::NotFound { entity: "venue", .. }), "{err:?}");
+}
+
+async fn a_user_who_stays_put_is_stored_once_a_move_at_once_and_a_deleted_one_is_refused(backend: Backend) {
+    let Some((_db, app)) = fresh_app(backend).await else { return };
+    let (out, gone) = (app.create_user(user("out")).await.unwrap(), app.create_user(user("gone")).await.unwrap());
+    let near = app.create_venue(venue("Near", 40.731)).await.unwrap();
+    app.reload_engine().await.expect("build the engine from the store");
+    let stored = |id| {
+        let app = app.clone();
+        async move { app.store.get_live_location(id).await.unwrap().map(|l| (l.lat, l.at)) }
+    };
+
+    app.update_location(out.id, 40.73, -73.99).await.unwrap();
+    let (lat, first) = stored(out.id).await.expect("the first location is stored");
+    assert_eq!(lat, 40.73);
+    // 11 m further, moments later: the engine measures from there, the store keeps the first.
+    app.update_location(out.id, 40.7301, -73.99).await.unwrap();
+    assert_eq!(stored(out.id).await, Some((40.73, first)));
+    let recs = app.recommend_venues(VenueQuery::new(out.id, 10, Ranker::Seed2)).await.unwrap();
+    assert_eq!(recs.iter().map(|r| r.venue_id).collect::<Vec<_>>(), [near.id]);
+    assert!((recs[0].distance_km - 0.100).abs() < 0.003, "measured from the latest: {} km", recs[0].distance_km);
+    // 560 m on: stored at once.
+    app.update_location(out.id, 40.735, -73.99).await.unwrap();
+    let (lat, moved) = stored(out.id).await.expect("kept");
+    assert_eq!(lat, 40.735);
+    assert!(moved > first);
+    // A reload (after a reset or a seed, say) forgets what was written: the next is written.
+    app.reload_engine().await.expect("reload");
+    app.update_location(out.id, 40.7351, -73.99).await.unwrap();
+    assert_eq!(stored(out.id).await.map(|(lat, _)| lat), Some(40.7351));
+
+    // Deleted here: the next location is written, so refused, though the engine (no follower
+    // here) still knows the user.
+    app.delete_user(out.id).await.unwrap();
+    assert!(app.engine().has_user(out.id));
+    let err = app.update_location(out.id, 40.735, -73.99).await.unwrap_err();
+    assert!(matches!(err, app::AppError::NotFound { entity: "user", .. }), "{err:?}");
+
+    // Deleted on another server, and followed here: refused too.
+    app.update_location(gone.id, 40.73, -73.99).await.unwrap();
+    app.store.delete_user(gone.id).await.unwrap();
+    app.engine().apply(&domain::DomainEvent::UserDeleted { user_id: gone.id });
+    let err = app.update_location(gone.id, 40.73, -73.99).await.unwrap_err();
+    assert!(matches!(err, app::AppError::NotFound { entity: "user", .. }), "{err:?}");
 }

@@ -3,8 +3,8 @@
 //! a random (seeded) user among ids fetched from the server, then prints requests/s (answered),
 //! latency median and p99, and errors by status; a run where most requests failed exits non-zero.
 //! `--bookings` books instead (see `bench_bookings`) and also prints bookings/s; `--mix` runs
-//! a mixed load of reads, interactions, recommendations and bookings and then checks the
-//! server's invariants (see `bench_mix`). `--token` sends `Authorization: Bearer` on every
+//! a mixed load of reads, interactions, recommendations, bookings and live locations, then
+//! checks the server's invariants (see `bench_mix`). `--token` sends `Authorization: Bearer` on every
 //! request (the admin token lets the load act for any user and read the admin endpoints).
 
 use std::time::{Duration, Instant};
@@ -45,7 +45,7 @@ pub struct BenchArgs {
     /// Days ahead the booking times spread over.
     #[arg(long, default_value_t = 30)]
     pub days: i64,
-    /// A mixed load with these weights, e.g. `read=5,interact=2,reco=3,book=1`, then an
+    /// A mixed load with these weights, e.g. `read=5,interact=2,reco=3,book=1,locate=2`, then an
     /// invariant check (non-zero exit when one fails).
     #[arg(long)]
     pub mix: Option<String>,

@@ -1,6 +1,7 @@
-//! `luna bench --mix read=5,interact=2,reco=3,book=1`: a mixed load against a running server
-//! for a fixed time (reads of users and venues, interactions, recommendations and bookings, in
-//! those proportions), with progress, then per-kind throughput and latency, then the invariants:
+//! `luna bench --mix read=5,interact=2,reco=3,book=1,locate=2`: a mixed load against a running
+//! server for a fixed time (reads of users and venues, interactions, recommendations, bookings
+//! and live locations, in those proportions), with progress, then per-kind throughput and
+//! latency, then the invariants:
 //!
 //! * the server's invariant check (`GET /api/v1/admin/check`: no overbooked slot, no orphan row);
 //! * every committed write's event delivered: an SSE subscription opened before the load must
@@ -31,10 +32,13 @@ pub enum Kind {
     Interact,
     Reco,
     Book,
+    /// A phone reporting where its user is: around one venue per user (the user's index in the
+    /// sample picks it), within 20 m, as while out for the evening.
+    Locate,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Read, Kind::Interact, Kind::Reco, Kind::Book];
+    const ALL: [Kind; 5] = [Kind::Read, Kind::Interact, Kind::Reco, Kind::Book, Kind::Locate];
 
     fn name(self) -> &'static str {
         match self {
@@ -42,6 +46,7 @@ impl Kind {
             Kind::Interact => "interact",
             Kind::Reco => "reco",
             Kind::Book => "book",
+            Kind::Locate => "locate",
         }
     }
 }
@@ -54,7 +59,7 @@ pub fn parse_mix(text: &str) -> anyhow::Result<Vec<(Kind, u32)>> {
         let kind = Kind::ALL
             .into_iter()
             .find(|k| k.name() == name.trim())
-            .with_context(|| format!("unknown kind {name:?} in --mix (read, interact, reco, book)"))?;
+            .with_context(|| format!("unknown kind {name:?} in --mix (read, interact, reco, book, locate)"))?;
         let weight: u32 = weight.trim().parse().with_context(|| format!("weight of {name} in --mix"))?;
         mix.push((kind, weight));
     }
@@ -154,7 +159,8 @@ async fn connection(
                 }
             })
             .map_or(Kind::Read, |(k, _)| *k);
-        let user = &world.users[rng.random_range(0..world.users.len())];
+        let who = rng.random_range(0..world.users.len());
+        let user = &world.users[who];
         let venue = &world.venues[rng.random_range(0..world.venues.len())];
         let base = &world.base;
         let req = match kind {
@@ -172,12 +178,22 @@ async fn connection(
                 let body = json!({"venue_id": venue.id, "booking_time": at, "party_size": world.party});
                 client.post(format!("{base}/api/v1/bookings/{user}/create")).json(&body)
             }
+            Kind::Locate => {
+                let place = &world.venues[who % world.venues.len()];
+                // Up to 1.2e-4 degrees off each way: within 20 m (1e-4 degrees of latitude is 11 m).
+                let (dlat, dlng) = (rng.random_range(-1.2e-4..1.2e-4), rng.random_range(-1.2e-4..1.2e-4));
+                let body = json!({"lat": place.lat + dlat, "lng": place.lng + dlng});
+                client.put(format!("{base}/api/v1/users/{user}/location")).json(&body)
+            }
         };
         let started = Instant::now();
         let answer = match req.send().await {
             Ok(res) => {
                 let status = res.status().as_u16();
-                res.json::<Value>().await.ok().map(|body| (status, body))
+                // A 204 has no body.
+                let body = res.bytes().await.ok();
+                body.and_then(|b| if b.is_empty() { Some(Value::Null) } else { serde_json::from_slice(&b).ok() })
+                    .map(|body| (status, body))
             }
             Err(_) => None,
         };
@@ -188,7 +204,7 @@ async fn connection(
             (Kind::Interact, Some((201, body))) => t.interactions.extend(body["id"].as_str().map(str::to_string)),
             (Kind::Book, Some((201, body))) => t.bookings.extend(body["booking_id"].as_str().map(str::to_string)),
             (Kind::Book, Some((409, _))) => t.refused += 1,
-            (Kind::Read | Kind::Reco, Some((200, _))) => {}
+            (Kind::Read | Kind::Reco, Some((200, _))) | (Kind::Locate, Some((204, _))) => {}
             _ => tally.errors += 1,
         }
     }
@@ -338,8 +354,9 @@ mod tests {
 
     #[test]
     fn a_mix_parses_kinds_and_weights() {
-        let mix = parse_mix("read=5, interact=2,reco=3,book").unwrap();
-        assert_eq!(mix, vec![(Kind::Read, 5), (Kind::Interact, 2), (Kind::Reco, 3), (Kind::Book, 1)]);
+        let mix = parse_mix("read=5, interact=2,reco=3,book,locate=4").unwrap();
+        let want = [(Kind::Read, 5), (Kind::Interact, 2), (Kind::Reco, 3), (Kind::Book, 1), (Kind::Locate, 4)];
+        assert_eq!(mix, want);
         assert!(parse_mix("write=1").is_err());
         assert!(parse_mix("read=0").is_err());
         assert!(parse_mix("read=x").is_err());
