@@ -11,10 +11,10 @@
 //! credited by the one server that last showed the venue before it, and the dashboard's sum
 //! over servers counts it once. Answers and actions travel on different channels, so an action
 //! may be read before an answer that came earlier: actions are held for [`HOLD_SECS`] before
-//! they are credited, time for every answer before them to arrive. (One read later than that,
-//! while catching up after a long lag, which reads channel by channel, may still be credited
-//! by two servers.) A watcher that lags reads what it missed back from the bus's history
-//! (`stats::watch`), so no action is lost while the history holds it. Each (answer, venue,
+//! they are credited, time for every answer before them to arrive. A watcher that lags reads
+//! what it missed back from the bus's history (`stats::watch`), so no action is lost while the
+//! history holds it, and in time order across channels (`bus::Feed`), so an answer is read
+//! before the actions that followed it however long the catch-up takes. Each (answer, venue,
 //! kind) converts at most once.
 
 use std::collections::VecDeque;

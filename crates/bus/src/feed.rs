@@ -4,7 +4,10 @@
 //! from history, then hands out live events, skipping any whose id is not past the cursor (they
 //! were already read from the backlog). When live delivery lags (a slow reader), the feed says
 //! so and reads what it missed back from history before going live again, so a slow reader
-//! never slows the bus and loses nothing the history still holds.
+//! never slows the bus and loses nothing the history still holds. A backlog over several
+//! channels is handed out in id (time) order across them, as live delivery would have: a
+//! reader that relates events of two channels (an answer, then the action it led to) sees them
+//! in the order they happened, not one channel's whole backlog before the other's.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -95,8 +98,23 @@ pub struct Feed {
     live: Subscription,
     cursor: Cursor,
     /// Channels whose history after the cursor must be read before live events.
-    catch_up: VecDeque<Channel>,
-    pending: VecDeque<Arc<Event>>,
+    catch_up: Vec<Backlog>,
+}
+
+/// One channel's history being read back: the page read ahead and not yet handed out.
+struct Backlog {
+    channel: Channel,
+    /// The last id read from history (handed out or in `page`).
+    read_to: EventId,
+    page: VecDeque<(EventId, Arc<Event>)>,
+    /// Whether the history has nothing after `read_to` (a short page was read).
+    done: bool,
+}
+
+impl Backlog {
+    fn new(channel: Channel, after: EventId) -> Self {
+        Self { channel, read_to: after, page: VecDeque::new(), done: false }
+    }
 }
 
 impl Feed {
@@ -108,7 +126,7 @@ impl Feed {
         // arrives live (and is skipped if it was in the backlog).
         let live = bus.subscribe(filter).await?;
         let mut cursor = Cursor::default();
-        let mut catch_up = VecDeque::new();
+        let mut catch_up = Vec::new();
         for &c in &channels {
             let newest = newest_id(&bus, c).await?;
             match resume.and_then(|r| r.get(c)) {
@@ -117,12 +135,12 @@ impl Feed {
                 // starts from now, as one without a position does.
                 Some(id) if id <= newest => {
                     cursor.set(c, id);
-                    catch_up.push_back(c);
+                    catch_up.push(Backlog::new(c, id));
                 }
                 _ => cursor.set(c, newest),
             }
         }
-        Ok(Feed { bus, channels, live, cursor, catch_up, pending: VecDeque::new() })
+        Ok(Feed { bus, channels, live, cursor, catch_up })
     }
 
     /// The channels this feed follows.
@@ -138,12 +156,11 @@ impl Feed {
     /// The next event or lag notice; `None` once the bus has shut down.
     pub async fn next(&mut self) -> Option<FeedItem> {
         loop {
-            if let Some(e) = self.pending.pop_front() {
-                self.advance(&e);
-                return Some(FeedItem::Event(e));
-            }
-            if let Some(&channel) = self.catch_up.front() {
-                self.read_backlog(channel).await;
+            if !self.catch_up.is_empty() {
+                if let Some(e) = self.next_from_history().await {
+                    self.advance(&e);
+                    return Some(FeedItem::Event(e));
+                }
                 continue;
             }
             match self.live.next().await? {
@@ -153,29 +170,41 @@ impl Feed {
                 }
                 Delivery::Event(_) => continue,
                 Delivery::Lagged { missed } => {
-                    self.catch_up = self.channels.iter().copied().collect();
+                    let cursor = &self.cursor;
+                    self.catch_up = (self.channels.iter())
+                        .map(|&c| Backlog::new(c, cursor.get(c).unwrap_or(EventId::ZERO)))
+                        .collect();
                     return Some(FeedItem::Lagged { missed });
                 }
             }
         }
     }
 
-    /// Reads one page of `channel`'s history after the cursor into `pending`; a short page
-    /// finishes the channel's catch-up. A backend error is retried after a pause.
-    async fn read_backlog(&mut self, channel: Channel) {
-        let after = self.cursor.get(channel).unwrap_or(EventId::ZERO);
-        match self.bus.after(channel, after, PAGE).await {
-            Ok(page) => {
-                if page.len() < PAGE {
-                    self.catch_up.pop_front();
+    /// The backlog's next event in id order across its channels: each channel with more
+    /// history and nothing read ahead reads a page first, so the smallest id read ahead is the
+    /// smallest left. `None` when a read failed (retried after a pause) or the backlog is done.
+    async fn next_from_history(&mut self) -> Option<Arc<Event>> {
+        for b in self.catch_up.iter_mut().filter(|b| !b.done && b.page.is_empty()) {
+            match self.bus.after(b.channel, b.read_to, PAGE).await {
+                Ok(page) => {
+                    b.done = page.len() < PAGE;
+                    for e in page {
+                        // An id that does not parse (none should) goes first rather than never.
+                        let id = e.id.parse().unwrap_or(EventId::ZERO);
+                        b.read_to = b.read_to.max(id);
+                        b.page.push_back((id, Arc::new(e)));
+                    }
                 }
-                self.pending.extend(page.into_iter().map(Arc::new));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, channel = channel.as_str(), "feed: history read failed; retrying");
-                tokio::time::sleep(RETRY).await;
+                Err(e) => {
+                    tracing::warn!(error = %e, channel = b.channel.as_str(), "feed: history read failed; retrying");
+                    tokio::time::sleep(RETRY).await;
+                    return None;
+                }
             }
         }
+        self.catch_up.retain(|b| !(b.done && b.page.is_empty()));
+        let first = (self.catch_up.iter_mut()).filter(|b| !b.page.is_empty()).min_by_key(|b| b.page[0].0)?;
+        first.page.pop_front().map(|(_, e)| e)
     }
 
     /// Whether a live event is on a followed channel and past the cursor.

@@ -246,6 +246,46 @@ async fn a_feed_over_several_channels_resumes_each_from_its_own_position() {
     }
 }
 
+/// A backlog over two channels comes in time order across them, page after page, as it was
+/// published: not one channel's whole backlog before the other's (a conversion watcher catching
+/// up read every action before the answers that came first). Each channel numbers its own
+/// events within a millisecond, so events of one millisecond may come in either channel's
+/// order; the publishing spans at least 24 ms, so reading channel by channel would go back in
+/// time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_over_several_channels_comes_in_time_order_across_them() {
+    for (bus, r) in backends_keeping(5_000).await {
+        let channels = vec![Channel::UserActions, Channel::Recommendations];
+        let mut start = Vec::new();
+        for &c in &channels {
+            start.push(format!("{}:{}", c.as_str(), bus.publish(event(c, 0)).await.expect("published").id));
+        }
+        let resume = Cursor::parse(&start.join(","), &channels).expect("cursor");
+        // 1,200 more, alternating (more than two pages of each channel), a few runs of one
+        // channel among them.
+        let mut published = Vec::new();
+        for n in 1..=1_200u64 {
+            let c = if n % 2 == 0 || n % 7 == 0 { Channel::UserActions } else { Channel::Recommendations };
+            published.push(bus.publish(event(c, n)).await.expect("published").id.parse::<EventId>().expect("id"));
+            if n % 100 == 0 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        let mut feed = Feed::open(bus.clone(), channels, Some(&resume)).await.expect("feed");
+        let mut got = Vec::new();
+        while got.len() < published.len() {
+            let FeedItem::Event(e) = next_item(&mut feed).await else { panic!("no lag expected") };
+            got.push((e.data.to_value()["n"].as_u64().expect("n"), e.id.parse::<EventId>().expect("id")));
+        }
+        let mut sorted = got.iter().map(|g| g.0).collect::<Vec<_>>();
+        sorted.sort_unstable();
+        assert!(sorted.iter().copied().eq(1..=1_200), "{}: every event once", bus.backend());
+        assert!(got.windows(2).all(|w| w[0].1.millis <= w[1].1.millis), "{}: in time order", bus.backend());
+        assert!(published.last().expect("ids").millis >= published[0].millis + 24, "{}", bus.backend());
+        cleanup(r).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_position_past_the_newest_event_resumes_from_now_instead_of_waiting_for_it() {
     for (bus, r) in backends().await {
