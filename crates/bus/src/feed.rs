@@ -19,8 +19,10 @@ use futures::StreamExt;
 
 use crate::{BusError, BusResult, Delivery, DynBus, EventId, Subscription};
 
-/// Events read from history per round trip while catching up.
+/// Events read from history per round trip while catching up, shared among the channels of a
+/// feed (each reads ahead at most its share, and at least [`MIN_PAGE`]).
 const PAGE: usize = 500;
+const MIN_PAGE: usize = 100;
 /// How long the feed waits before retrying a history read the backend refused.
 const RETRY: Duration = Duration::from_millis(500);
 
@@ -107,13 +109,26 @@ struct Backlog {
     /// The last id read from history (handed out or in `page`).
     read_to: EventId,
     page: VecDeque<(EventId, Arc<Event>)>,
-    /// Whether the history has nothing after `read_to` (a short page was read).
-    done: bool,
+    /// Whether the last read found nothing after `read_to`.
+    exhausted: bool,
 }
 
 impl Backlog {
     fn new(channel: Channel, after: EventId) -> Self {
-        Self { channel, read_to: after, page: VecDeque::new(), done: false }
+        Self { channel, read_to: after, page: VecDeque::new(), exhausted: false }
+    }
+
+    /// Reads the page after `read_to`; whether it found anything.
+    async fn read(&mut self, bus: &DynBus, limit: usize) -> BusResult<bool> {
+        let page = bus.after(self.channel, self.read_to, limit).await?;
+        self.exhausted = page.is_empty();
+        for e in page {
+            // An id that does not parse (none should) goes first rather than never.
+            let id = e.id.parse().unwrap_or(EventId::ZERO);
+            self.read_to = self.read_to.max(id);
+            self.page.push_back((id, Arc::new(e)));
+        }
+        Ok(!self.exhausted)
     }
 }
 
@@ -180,30 +195,35 @@ impl Feed {
         }
     }
 
-    /// The backlog's next event in id order across its channels: each channel with more
-    /// history and nothing read ahead reads a page first, so the smallest id read ahead is the
-    /// smallest left. `None` when a read failed (retried after a pause) or the backlog is done.
+    /// The backlog's next event in id order across its channels. Each channel with nothing read
+    /// ahead reads its next page first; once any page came in, channels whose history was
+    /// exhausted read again (after it), since events may have been published there meanwhile:
+    /// so the smallest id read ahead is the smallest left, however long the catch-up takes (to
+    /// the millisecond: each channel numbers its own events within one). `None` when a read
+    /// failed (retried after a pause) or the backlog is done (every channel exhausted).
     async fn next_from_history(&mut self) -> Option<Arc<Event>> {
-        for b in self.catch_up.iter_mut().filter(|b| !b.done && b.page.is_empty()) {
-            match self.bus.after(b.channel, b.read_to, PAGE).await {
-                Ok(page) => {
-                    b.done = page.len() < PAGE;
-                    for e in page {
-                        // An id that does not parse (none should) goes first rather than never.
-                        let id = e.id.parse().unwrap_or(EventId::ZERO);
-                        b.read_to = b.read_to.max(id);
-                        b.page.push_back((id, Arc::new(e)));
-                    }
+        let limit = (PAGE / self.catch_up.len().max(1)).max(MIN_PAGE);
+        let mut came = false;
+        for pass in [false, true] {
+            for b in self.catch_up.iter_mut().filter(|b| b.page.is_empty() && b.exhausted == pass) {
+                if pass && !came {
+                    break;
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, channel = b.channel.as_str(), "feed: history read failed; retrying");
-                    tokio::time::sleep(RETRY).await;
-                    return None;
+                match b.read(&self.bus, limit).await {
+                    Ok(found) => came |= found,
+                    Err(e) => {
+                        tracing::warn!(error = %e, channel = b.channel.as_str(), "feed: history read failed; retrying");
+                        tokio::time::sleep(RETRY).await;
+                        return None;
+                    }
                 }
             }
         }
-        self.catch_up.retain(|b| !(b.done && b.page.is_empty()));
-        let first = (self.catch_up.iter_mut()).filter(|b| !b.page.is_empty()).min_by_key(|b| b.page[0].0)?;
+        let Some(first) = (self.catch_up.iter_mut()).filter(|b| !b.page.is_empty()).min_by_key(|b| b.page[0].0) else {
+            // Every channel exhausted, nothing read ahead: live delivery takes over.
+            self.catch_up.clear();
+            return None;
+        };
         first.page.pop_front().map(|(_, e)| e)
     }
 
