@@ -246,6 +246,18 @@ async fn a_feed_over_several_channels_resumes_each_from_its_own_position() {
     }
 }
 
+/// The user-actions and recommendations channels, and a cursor at an event just published on
+/// each (numbered 0).
+async fn actions_and_answers_from_now(bus: &DynBus) -> (Vec<Channel>, Cursor) {
+    let channels = vec![Channel::UserActions, Channel::Recommendations];
+    let mut start = Vec::new();
+    for &c in &channels {
+        start.push(format!("{}:{}", c.as_str(), bus.publish(event(c, 0)).await.expect("published").id));
+    }
+    let resume = Cursor::parse(&start.join(","), &channels).expect("cursor");
+    (channels, resume)
+}
+
 /// A backlog over two channels comes in time order across them, page after page, as it was
 /// published: not one channel's whole backlog before the other's (a conversion watcher catching
 /// up read every action before the answers that came first). Each channel numbers its own
@@ -255,12 +267,7 @@ async fn a_feed_over_several_channels_resumes_each_from_its_own_position() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_over_several_channels_comes_in_time_order_across_them() {
     for (bus, r) in backends_keeping(5_000).await {
-        let channels = vec![Channel::UserActions, Channel::Recommendations];
-        let mut start = Vec::new();
-        for &c in &channels {
-            start.push(format!("{}:{}", c.as_str(), bus.publish(event(c, 0)).await.expect("published").id));
-        }
-        let resume = Cursor::parse(&start.join(","), &channels).expect("cursor");
+        let (channels, resume) = actions_and_answers_from_now(&bus).await;
         // 1,200 more, alternating, a few runs of one channel among them: several pages of each.
         let mut published = Vec::new();
         for n in 1..=1_200u64 {
@@ -292,12 +299,7 @@ async fn a_backlog_over_several_channels_comes_in_time_order_across_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_published_during_a_catch_up_on_a_quiet_channel_keeps_its_place() {
     for (bus, r) in backends_keeping(5_000).await {
-        let channels = vec![Channel::UserActions, Channel::Recommendations];
-        let mut start = Vec::new();
-        for &c in &channels {
-            start.push(format!("{}:{}", c.as_str(), bus.publish(event(c, 0)).await.expect("published").id));
-        }
-        let resume = Cursor::parse(&start.join(","), &channels).expect("cursor");
+        let (channels, resume) = actions_and_answers_from_now(&bus).await;
         for n in 1..=1_000u64 {
             bus.publish(event(Channel::UserActions, n)).await.expect("published");
         }
