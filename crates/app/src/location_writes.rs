@@ -76,14 +76,9 @@ impl LocationWrites {
         inner.prune_at = 0;
     }
 
-    /// Users remembered.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.lock().written.len()
-    }
-
-    /// Whether no user is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     #[cfg(test)]
@@ -138,7 +133,7 @@ mod tests {
         assert_eq!(w.at(users[0]), None);
         assert!(w.at(users[PRUNE_ABOVE - 1]).is_some() && w.at(newcomer).is_some());
         w.clear();
-        assert!(w.is_empty() && w.must_write(&at(newcomer, 0.0, 1_801)));
+        assert!(w.len() == 0 && w.must_write(&at(newcomer, 0.0, 1_801)));
     }
 
     #[test]

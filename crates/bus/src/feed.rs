@@ -202,22 +202,8 @@ impl Feed {
     /// the millisecond: each channel numbers its own events within one). `None` when a read
     /// failed (retried after a pause) or the backlog is done (every channel exhausted).
     async fn next_from_history(&mut self) -> Option<Arc<Event>> {
-        let limit = (PAGE / self.catch_up.len().max(1)).max(MIN_PAGE);
-        let mut came = false;
-        for pass in [false, true] {
-            for b in self.catch_up.iter_mut().filter(|b| b.page.is_empty() && b.exhausted == pass) {
-                if pass && !came {
-                    break;
-                }
-                match b.read(&self.bus, limit).await {
-                    Ok(found) => came |= found,
-                    Err(e) => {
-                        tracing::warn!(error = %e, channel = b.channel.as_str(), "feed: history read failed; retrying");
-                        tokio::time::sleep(RETRY).await;
-                        return None;
-                    }
-                }
-            }
+        if self.read_ahead(false).await? {
+            self.read_ahead(true).await?;
         }
         let Some(first) = (self.catch_up.iter_mut()).filter(|b| !b.page.is_empty()).min_by_key(|b| b.page[0].0) else {
             // Every channel exhausted, nothing read ahead: live delivery takes over.
@@ -225,6 +211,25 @@ impl Feed {
             return None;
         };
         first.page.pop_front().map(|(_, e)| e)
+    }
+
+    /// Reads the next page of every channel with nothing read ahead whose history was (or was
+    /// not yet) `exhausted`; whether any found something. `None` after a failed read, retried
+    /// after a pause.
+    async fn read_ahead(&mut self, exhausted: bool) -> Option<bool> {
+        let limit = (PAGE / self.catch_up.len().max(1)).max(MIN_PAGE);
+        let mut came = false;
+        for b in self.catch_up.iter_mut().filter(|b| b.page.is_empty() && b.exhausted == exhausted) {
+            match b.read(&self.bus, limit).await {
+                Ok(found) => came |= found,
+                Err(e) => {
+                    tracing::warn!(error = %e, channel = b.channel.as_str(), "feed: history read failed; retrying");
+                    tokio::time::sleep(RETRY).await;
+                    return None;
+                }
+            }
+        }
+        Some(came)
     }
 
     /// Whether a live event is on a followed channel and past the cursor.

@@ -157,7 +157,7 @@ pub(crate) async fn venue_holds<C: Conn>(
     from: Timestamp,
     to: Timestamp,
 ) -> StoreResult<Vec<Hold>> {
-    super::require(c, "venues", "venue", venue_id).await?;
+    super::venues::require_venue(c, venue_id, "").await?;
     Ok(holding(c, venue_id, from, to).await?.iter().map(hold_of).collect())
 }
 
@@ -171,7 +171,7 @@ pub(crate) async fn venue_interests<C: Conn>(
     venue_id: VenueId,
     from: Timestamp,
 ) -> StoreResult<Vec<VenueInterest>> {
-    super::require(c, "venues", "venue", venue_id).await?;
+    super::venues::require_venue(c, venue_id, "").await?;
     let sql = Sql::new(
         "SELECT user_id, venue_id, preferred_time, created_at FROM venue_interests \
          WHERE venue_id = $1 AND preferred_time >= $2 ORDER BY preferred_time, user_id",

@@ -62,7 +62,7 @@ pub(crate) fn interaction_args(i: &Interaction) -> [Arg; 7] {
 
 pub(crate) async fn record_interaction<C: Conn>(c: &mut C, new: NewInteraction) -> StoreResult<Interaction> {
     require(c, "users", "user", new.user_id).await?;
-    super::venues::require_venue(c, new.venue_id).await?;
+    super::venues::require_venue(c, new.venue_id, C::FOR_KEY_SHARE).await?;
     let mut interaction = new.into_interaction();
     interaction.occurred_at = interaction.occurred_at.trunc_subsecs(6);
     let mut sql = Sql::new(concat!(

@@ -28,15 +28,11 @@ pub(crate) async fn fetch_one<C: Conn, R: FromDbRow>(c: &mut C, sql: Sql) -> Sto
     c.fetch_optional(sql).await?.ok_or_else(|| StoreError::Internal("the statement returned no row".into()))
 }
 
-/// Whether a row with this id exists in `table` (a fixed table name, never input); a deleted
-/// venue does not.
+/// Whether a row with this id exists in `table` (a fixed table name, never input; venues have
+/// their own check, `venues::require_venue`, which skips deleted ones).
 pub(crate) async fn exists<C: Conn>(c: &mut C, table: &'static str, id: Id) -> StoreResult<bool> {
     let mut b = SqlBuilder::new("SELECT 1 FROM ");
-    b.push(table);
-    if table == "venues" {
-        b.and().push(venues::LIVE_VENUE);
-    }
-    b.and().push("id = ").bind(id);
+    b.push(table).push(" WHERE id = ").bind(id);
     let row: Option<(i32,)> = c.fetch_optional(b.finish()).await?;
     Ok(row.is_some())
 }

@@ -73,7 +73,7 @@ pub(crate) async fn get_plan<C: Conn>(c: &mut C, id: PlanId) -> StoreResult<Plan
 
 pub(crate) async fn create_plan<C: Conn>(c: &mut C, new: NewPlan) -> StoreResult<Plan> {
     require(c, "users", "user", new.organizer_id).await?;
-    super::venues::require_venue(c, new.venue_id).await?;
+    super::venues::require_venue(c, new.venue_id, C::FOR_KEY_SHARE).await?;
     let at = now();
     let sql = Sql::new(
         "INSERT INTO plans (id, organizer_id, venue_id, start_time, party_size, status, created_at) \

@@ -18,14 +18,13 @@ use super::bookings::{BookingRow, booking_columns, hold_of, holding};
 use super::idempotency::{self, NextAction};
 use super::{plans, record, require};
 use crate::booking::{IdempotencyKey, Idempotent, NewBooking};
-use crate::sql::{Arg, Conn, Sql, SqlBuilder, now};
+use crate::sql::{Arg, Conn, Sql, now};
 use crate::{StoreError, StoreResult};
 
 /// Locks the venue for this transaction; returns its capacity. `NotFound` for no such venue.
 pub(crate) async fn lock_venue<C: Conn>(c: &mut C, venue_id: VenueId) -> StoreResult<i32> {
-    let mut b = SqlBuilder::new("SELECT capacity FROM venues");
-    b.and().push(super::venues::LIVE_VENUE).and().push("id = ").bind(venue_id).push(C::FOR_UPDATE);
-    let row: Option<(i32,)> = c.fetch_optional(b.finish()).await?;
+    let sql = super::venues::select_live_venue("capacity", venue_id, C::FOR_UPDATE);
+    let row: Option<(i32,)> = c.fetch_optional(sql).await?;
     row.map(|(cap,)| cap).ok_or_else(|| StoreError::not_found("venue", venue_id))
 }
 

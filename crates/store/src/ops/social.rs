@@ -314,7 +314,7 @@ pub(crate) async fn express_interest<C: Conn>(
     preferred_time: Option<Timestamp>,
 ) -> StoreResult<VenueInterest> {
     require(c, "users", "user", user_id).await?;
-    super::venues::require_venue(c, venue_id).await?;
+    super::venues::require_venue(c, venue_id, C::FOR_KEY_SHARE).await?;
     let sql = Sql::new(
         "INSERT INTO venue_interests (user_id, venue_id, preferred_time, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (user_id, venue_id) DO UPDATE SET preferred_time = excluded.preferred_time \

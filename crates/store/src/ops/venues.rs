@@ -130,20 +130,25 @@ pub(crate) async fn create_venue<C: Conn>(c: &mut C, new: NewVenue) -> StoreResu
     Ok(venue)
 }
 
-/// `NotFound` unless the venue exists and is not deleted, for a write about to reference it
-/// (an interaction, an interest, a plan): locked as the foreign key would lock it, so a
-/// deletion committing meanwhile is seen, and the write cannot land on a venue just deleted.
-pub(crate) async fn require_venue<C: Conn>(c: &mut C, id: VenueId) -> StoreResult<()> {
-    let mut b = SqlBuilder::new("SELECT 1 FROM venues");
-    b.and().push(LIVE_VENUE).and().push("id = ").bind(id).push(C::FOR_KEY_SHARE);
-    let row: Option<(i32,)> = c.fetch_optional(b.finish()).await?;
+/// `SELECT columns` of the venue `id` unless it is deleted, then `lock` (a `Conn` locking
+/// clause, or nothing).
+pub(crate) fn select_live_venue(columns: &str, id: VenueId, lock: &str) -> Sql {
+    let mut b = SqlBuilder::new("SELECT ");
+    b.push(columns).push(" FROM venues").and().push(LIVE_VENUE).and().push("id = ").bind(id).push(lock);
+    b.finish()
+}
+
+/// `NotFound` unless the venue exists and is not deleted. A write about to reference it (an
+/// interaction, an interest, a plan) passes `C::FOR_KEY_SHARE`, locking it as the foreign key
+/// would, so a deletion committing meanwhile is seen and the write cannot land on a venue just
+/// deleted; a read passes nothing.
+pub(crate) async fn require_venue<C: Conn>(c: &mut C, id: VenueId, lock: &str) -> StoreResult<()> {
+    let row: Option<(i32,)> = c.fetch_optional(select_live_venue("1", id, lock)).await?;
     row.map(|_| ()).ok_or_else(|| StoreError::not_found("venue", id))
 }
 
 pub(crate) async fn get_venue<C: Conn>(c: &mut C, id: VenueId) -> StoreResult<Venue> {
-    let mut b = SqlBuilder::new(concat!("SELECT ", venue_columns!(), " FROM venues"));
-    b.and().push(LIVE_VENUE).and().push("id = ").bind(id);
-    let row: Option<VenueRow> = c.fetch_optional(b.finish()).await?;
+    let row: Option<VenueRow> = c.fetch_optional(select_live_venue(venue_columns!(), id, "")).await?;
     row.ok_or_else(|| StoreError::not_found("venue", id))?.into_domain()
 }
 
