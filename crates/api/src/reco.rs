@@ -98,7 +98,7 @@ pub struct VenueRecoQuery {
     pub price_max: Option<i16>,
     /// Only venues open now (not with `open_at`, which names another time).
     pub open_now: Option<bool>,
-    /// Only venues open at this instant (RFC 3339; not with `open_now`).
+    /// Only venues open at this instant (RFC 3339; not with `open_now=true`).
     pub open_at: Option<DateTime<Utc>>,
     /// Only venues new to the user: none they have viewed, searched, saved, liked, shown
     /// interest in, visited or booked.
@@ -132,9 +132,9 @@ impl VenueRecoQuery {
         app::check_price_range(&mut c, self.price_min, self.price_max);
         // Two different times: which one the venues must be open at is the client's to say.
         c.check(
-            self.open_now.is_none() || self.open_at.is_none(),
+            self.open_now != Some(true) || self.open_at.is_none(),
             "open_now",
-            "give open_now or open_at, not both: open_now means now, open_at another time",
+            "give open_now=true or open_at, not both: open_now=true means now, open_at another time",
         );
         let mut q = c.finish(VenueQuery::new(user_id, limit, self.ranker.unwrap_or(default_ranker)))?;
         q.point = point;

@@ -167,7 +167,8 @@ impl App {
     pub async fn recommend_people(&self, q: PeopleQuery) -> AppResult<Vec<PersonRecommendation>> {
         let recs = self.ask_engine(|e| e.recommend_people(&q)).await?;
         let items = recs.iter().map(|r| ServedItem::person(r.user_id, r.score)).collect();
-        self.served(&[q.user_id], q.ranker.as_str(), "people", items);
+        // Logged under the ranker that ordered them, so conversions are credited to it.
+        self.served(&[q.user_id], q.ranker.for_people().as_str(), "people", items);
         Ok(recs)
     }
 

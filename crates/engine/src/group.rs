@@ -37,22 +37,36 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
     let time = q.time.unwrap_or(now);
     let rows: Vec<_> = members.iter().filter_map(|&u| st.live_user(u)).collect();
     let locs: Vec<Option<(f64, f64)>> = rows.iter().map(|r| live_or_home(s, r, now.timestamp())).collect();
-    let known: Vec<(f64, f64)> = locs.iter().flatten().copied().collect();
-    if known.is_empty() && q.max_distance_km.is_some() {
+    // A distance limit is a promise about every member: it needs where each one is.
+    if q.max_distance_km.is_some()
+        && let Some(i) = locs.iter().position(Option::is_none)
+    {
         return Err(EngineError::invalid(
             "max_distance_km",
-            "max_distance_km needs members' locations: no member has a home or a fresh live location",
+            format!(
+                "max_distance_km needs every member's location: {} has no home and no fresh live location",
+                q.user_ids[i]
+            ),
         ));
     }
-    let centroid = (!known.is_empty()).then(|| {
-        let n = known.len() as f64;
-        (known.iter().map(|p| p.0).sum::<f64>() / n, known.iter().map(|p| p.1).sum::<f64>() / n)
-    });
-    // Budget: the price range every member accepts (ignored if the ranges do not overlap).
-    let lo = rows.iter().filter_map(|r| r.prefs.as_ref().map(|p| p.price_min)).max();
-    let hi = rows.iter().filter_map(|r| r.prefs.as_ref().map(|p| p.price_max)).min();
+    let known: Vec<(f64, f64)> = locs.iter().flatten().copied().collect();
+    let centroid = middle_of(&known);
+    // Budget: the price range every member accepts, a hard constraint like the others.
+    let ranges: Vec<(usize, i16, i16)> =
+        rows.iter().enumerate().filter_map(|(i, r)| r.prefs.as_ref().map(|p| (i, p.price_min, p.price_max))).collect();
+    let lo = ranges.iter().max_by_key(|r| (r.1, std::cmp::Reverse(r.0)));
+    let hi = ranges.iter().min_by_key(|r| (r.2, r.0));
     let (pmin, pmax) = match (lo, hi) {
-        (Some(a), Some(b)) if a <= b => (Some(a), Some(b)),
+        (Some(a), Some(b)) if a.1 <= b.2 => (Some(a.1), Some(b.2)),
+        (Some(a), Some(b)) => {
+            return Err(EngineError::invalid(
+                "user_ids",
+                format!(
+                    "the members' budgets do not overlap: {} accepts price levels {} to {}, {} only {} to {}",
+                    q.user_ids[a.0], a.1, a.2, q.user_ids[b.0], b.1, b.2
+                ),
+            ));
+        }
         _ => (None, None),
     };
     let mut base = VenueQuery::new(q.user_ids[0], q.limit, Ranker::Default);
@@ -192,6 +206,28 @@ pub(crate) fn aggregate(strategy: GroupStrategy, xs: &[f64]) -> f64 {
         GroupStrategy::LeastMisery => min,
         GroupStrategy::Fairness => mean - 0.5 * (max - min),
     }
+}
+
+/// The middle of the members' locations (degrees): the mean of their points on the sphere, so
+/// a group on both sides of the antimeridian is centred between them, not across the globe.
+fn middle_of(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    match points {
+        [] => return None,
+        [one] => return Some(*one),
+        _ => {}
+    }
+    let mut sum = [0.0; 3];
+    for &(lat, lng) in points {
+        let p = crate::util::to_xyz(lat, lng);
+        sum.iter_mut().zip(p).for_each(|(s, x)| *s += x);
+    }
+    let [x, y, z] = sum;
+    let flat = x.hypot(y);
+    if flat.hypot(z) < 1e-9 {
+        // Members spread evenly around the globe have no middle: the first one's place stands in.
+        return Some(points[0]);
+    }
+    Some((z.atan2(flat).to_degrees(), y.atan2(x).to_degrees()))
 }
 
 #[cfg(test)]

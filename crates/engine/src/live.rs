@@ -195,6 +195,14 @@ fn apply_to(st: &mut State, event: &DomainEvent, new_friend_strength: f64) -> bo
             let Some(mut row) = st.venue(ix).cloned() else { return false };
             row.alive = false;
             put_venue(st, ix, row);
+            // The store removes its interactions and interests: its counts leave the
+            // popularity scale (seed2's popularity / max) as a reload would.
+            update_vdyn(st, ix, |d| {
+                d.pos = 0;
+                d.total = 0;
+                d.interested.clear();
+            });
+            recompute_max_pos(st);
         }
         E::InteractionRecorded(i) => {
             let u = ensure_user(st, i.user_id);
@@ -265,6 +273,13 @@ fn delete_user(st: &mut State, id: Uuid) {
     }
     for &(v, _) in &row.interests {
         update_vdyn(st, v, |d| d.interested.retain(|p| p.0 != u));
+    }
+    // The store removes edges both ways; every edge is stored both ways (a friendship, an
+    // import, the generated city), so the user's own edges name everyone who holds one back.
+    for e in &row.edges {
+        if st.user(e.other).is_some_and(|r| r.edge(u).is_some()) {
+            update_user(st, e.other, |r| r.remove_edge(u));
+        }
     }
     update_user(st, u, |r| {
         r.alive = false;

@@ -41,7 +41,7 @@ pub(crate) fn recommend(
         }
         None => None,
     };
-    match q.ranker {
+    match q.ranker.for_people() {
         Ranker::Seed2 => Ok(seed2(st, u, venue, q.limit)),
         _ => Ok(default(st, &s.people, u, venue, q.limit)),
     }
@@ -134,9 +134,9 @@ fn person(
     }
 }
 
-/// Neighbour indices of a user, sorted.
+/// The user's friends (ties, not suggested connections), sorted by index.
 fn others(u: &UserRow) -> Vec<u32> {
-    u.edges.iter().map(|e| e.other).collect()
+    u.edges.iter().filter(|e| e.is_tie()).map(|e| e.other).collect()
 }
 
 /// Overlap of two histograms as distributions (sum of minimum shares), 0 to 1.
@@ -194,14 +194,15 @@ fn compat(
     let their_pos: Vec<u32> = cand.history.iter().filter(|a| a.positive()).map(|a| a.venue).collect();
     let co_visit = jaccard(my_pos, &their_pos);
     let activity = 0.6 * histogram_overlap(&user.tod, &cand.tod) + 0.4 * histogram_overlap(&user.week, &cand.week);
-    let relationship = if edge.is_some() {
+    let tie = edge.is_some_and(|e| e.is_tie());
+    let relationship = if tie {
         Relationship::Friend
     } else if mutual > 0 {
         Relationship::Mutual
     } else {
         Relationship::New
     };
-    let openness = if edge.is_some() { 1.0 } else { cand.prefs.as_ref().map_or(0.5, |p| p.openness) };
+    let openness = if tie { 1.0 } else { cand.prefs.as_ref().map_or(0.5, |p| p.openness) };
     let venue_score = venue.map_or(0.0, |v| {
         let interested = cand.interests.binary_search_by_key(&v, |p| p.0).is_ok();
         let engaged = cand.agg(v).map_or(0.0, |a| a.engagement());
@@ -243,9 +244,9 @@ fn compat_unit(w: &PeopleSettings, x: &Compat) -> f64 {
 fn people_candidates(st: &State, w: &PeopleSettings, u: u32, user: &UserRow, venue: Option<u32>) -> Vec<u32> {
     let mut out: Vec<u32> = user.edges.iter().map(|e| e.other).collect();
     let mut fof: FastMap<u32, u32> = FastMap::default();
-    for e in &user.edges {
+    for e in user.edges.iter().filter(|e| e.is_tie()) {
         let Some(f) = st.live_user(e.other) else { continue };
-        for g in &f.edges {
+        for g in f.edges.iter().filter(|g| g.is_tie()) {
             if g.other != u && user.edge(g.other).is_none() {
                 *fof.entry(g.other).or_default() += 1;
             }
@@ -309,7 +310,9 @@ fn people_reasons(w: &PeopleSettings, x: &Compat, with_venue: bool) -> (Vec<Reas
         Relationship::Mutual => "a friend of a friend".to_string(),
         Relationship::New => "someone new".to_string(),
     };
-    add("strength", "close friend".into(), w.w_strength * x.strength);
+    // A suggested connection's strength is the platform's guess, not a friendship.
+    let tie = if x.relationship == Relationship::Friend { "close friend" } else { "suggested for you" };
+    add("strength", tie.into(), w.w_strength * x.strength);
     add(
         "mutual_friends",
         crate::venues::plural_of(x.mutual, "mutual friend", "mutual friends"),

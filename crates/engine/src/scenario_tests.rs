@@ -107,6 +107,66 @@ fn interested_people_are_grouped_by_relation_to_the_viewer() {
 }
 
 #[test]
+fn a_suggested_connection_is_not_a_friend() {
+    // User 1 is friends with 2; 3 is only suggested to 1 and is friends with 2.
+    let mut b = crate::EngineBuilder::default();
+    for u in 1..=3 {
+        b.add_user(&user(u, Some((40.0, -74.0))), None);
+    }
+    b.add_venue(&venue(11, 40.0, -74.0, domain::Category::Bar, None));
+    b.add_venue(&venue(12, 40.0, -74.001, domain::Category::Bar, None));
+    for (x, y, kind) in [(1, 2, domain::RelationshipType::Friend), (1, 3, domain::RelationshipType::Suggested)] {
+        for (a, c) in [(x, y), (y, x)] {
+            let mut e = edge(a, c, 0.6);
+            e.relationship_type = kind;
+            b.add_edge(&e);
+        }
+    }
+    for (a, c) in [(2, 3), (3, 2)] {
+        b.add_edge(&edge(a, c, 0.6));
+    }
+    b.add_interaction(&ix(3, 12, T::Like, 0, 60));
+    b.add_interest(&VenueInterest { user_id: id(3), venue_id: id(11), preferred_time: None, created_at: t0() });
+    let e = b.build();
+    let r = e.interested_in_venue(id(11), id(1)).unwrap();
+    assert!(r.friends.is_empty(), "{r:?}");
+    assert_eq!(r.mutuals.iter().map(|p| (p.user_id, p.mutual_friends)).collect::<Vec<_>>(), vec![(id(3), 1)]);
+    let q = PeopleQuery { user_id: id(1), venue_id: None, limit: 10, ranker: Ranker::Default };
+    let got = e.recommend_people(&q).unwrap();
+    let rel = |u: u128| got.iter().find(|p| p.user_id == id(u)).map(|p| p.relationship);
+    assert_eq!((rel(2), rel(3)), (Some(Relationship::Friend), Some(Relationship::Mutual)));
+    let three = got.iter().find(|p| p.user_id == id(3)).unwrap();
+    assert!(!three.explanation.to_lowercase().contains("your friend"), "{}", three.explanation);
+    // What a suggested connection liked is no friend's like.
+    let mut q = VenueQuery::new(id(1), 5, Ranker::Default);
+    q.now = Some(t0());
+    let v12 = e.recommend_venues(&q).unwrap().into_iter().find(|v| v.venue_id == id(12)).unwrap();
+    assert!(v12.reasons.iter().all(|x| x.code != "friends_liked"), "{:?}", v12.reasons);
+}
+
+#[test]
+fn a_deleted_user_is_nobodys_mutual_friend() {
+    // 1 and 2 are strangers whose only common friend is 3.
+    let mut b = crate::EngineBuilder::default();
+    for u in 1..=3 {
+        b.add_user(&user(u, Some((40.0, -74.0))), None);
+    }
+    b.add_venue(&venue(11, 40.0, -74.0, domain::Category::Bar, None));
+    for (x, y) in [(1, 3), (3, 1), (2, 3), (3, 2)] {
+        b.add_edge(&edge(x, y, 0.6));
+    }
+    b.add_interest(&VenueInterest { user_id: id(2), venue_id: id(11), preferred_time: None, created_at: t0() });
+    let e = b.build();
+    assert_eq!(e.interested_in_venue(id(11), id(1)).unwrap().mutuals.len(), 1);
+    e.apply(&DomainEvent::UserDeleted { user_id: id(3) });
+    let r = e.interested_in_venue(id(11), id(1)).unwrap();
+    assert!(r.mutuals.is_empty(), "{r:?}");
+    assert_eq!(r.new_people.iter().map(|p| (p.user_id, p.mutual_friends)).collect::<Vec<_>>(), vec![(id(2), 0)]);
+    e.merge();
+    assert_eq!(e.interested_in_venue(id(11), id(1)).unwrap().new_people.len(), 1);
+}
+
+#[test]
 fn removing_a_friend_and_deleting_a_user_take_effect_at_once() {
     let e = hand_city();
     e.apply(&DomainEvent::FriendRemoved { user_id: id(1), other_user_id: id(2) });
@@ -118,6 +178,24 @@ fn removing_a_friend_and_deleting_a_user_take_effect_at_once() {
     let r = e.recommend_venues(&VenueQuery::new(id(1), 3, Ranker::Seed2)).unwrap();
     let v13 = r.iter().find(|x| x.venue_id == id(13)).unwrap();
     assert!((v13.reasons[2].contribution - 0.0).abs() < 1e-12);
+}
+
+#[test]
+fn deleting_the_most_popular_venue_rescales_seed2_popularity_at_once() {
+    let e = hand_city();
+    // Venues 11 and 12 share the largest count (2); 13 has 1. With both of the first two
+    // deleted, 13 is the most popular: its popularity part is 0.2 * 1 / 1.
+    for v in [11, 12] {
+        e.apply(&DomainEvent::VenueDeleted { venue_id: id(v) });
+    }
+    let part = |e: &crate::Engine| {
+        let r = e.recommend_venues(&VenueQuery::new(id(1), 3, Ranker::Seed2)).unwrap();
+        assert_eq!(r.iter().map(|x| x.venue_id).collect::<Vec<_>>(), vec![id(13)]);
+        r[0].reasons[2].contribution
+    };
+    assert!((part(&e) - 0.2).abs() < 1e-12, "{}", part(&e));
+    e.merge();
+    assert!((part(&e) - 0.2).abs() < 1e-12);
 }
 
 #[test]
@@ -327,13 +405,64 @@ fn a_group_with_no_known_location_has_no_centroid_and_claims_no_distance() {
     assert!(
         matches!(e.recommend_group(&q), Err(EngineError::InvalidQuery { field: "max_distance_km", message }) if message.contains("max_distance_km"))
     );
-    // One located member is enough for a centroid, a distance and the limit.
+    // One located member is enough for a centroid and a distance, but a limit on everyone's
+    // travel needs everyone's location: it is refused, naming the member without one.
     let mut q = GroupQuery::new(vec![id(1), id(4)], GroupStrategy::Average, 5);
+    q.now = Some(t0());
+    let r = e.recommend_group(&q).unwrap();
+    assert_eq!(r.centroid, Some(domain::LatLng { lat: 40.0, lng: -74.0 }));
+    q.max_distance_km = Some(5.0);
+    let refused = e.recommend_group(&q);
+    assert!(
+        matches!(&refused, Err(EngineError::InvalidQuery { field: "max_distance_km", message }) if message.contains(&id(4).to_string())),
+        "{refused:?}"
+    );
+    let mut q = GroupQuery::new(vec![id(1), id(2)], GroupStrategy::Average, 5);
     q.now = Some(t0());
     q.max_distance_km = Some(5.0);
     let r = e.recommend_group(&q).unwrap();
-    assert_eq!(r.centroid, Some(domain::LatLng { lat: 40.0, lng: -74.0 }));
-    assert!(r.venues.iter().all(|v| v.explanation.contains("nobody travels more than")));
+    assert!(!r.venues.is_empty() && r.venues.iter().all(|v| v.explanation.contains("nobody travels more than")));
+}
+
+#[test]
+fn a_group_on_both_sides_of_the_antimeridian_is_centred_between_them() {
+    let mut b = crate::EngineBuilder::default();
+    b.add_user(&user(1, Some((0.0, 179.9))), None);
+    b.add_user(&user(2, Some((0.0, -179.9))), None);
+    b.add_venue(&venue(21, 0.0, 180.0, domain::Category::Bar, None));
+    let e = b.build();
+    let mut q = GroupQuery::new(vec![id(1), id(2)], GroupStrategy::Average, 5);
+    q.now = Some(t0());
+    let r = e.recommend_group(&q).unwrap();
+    let c = r.centroid.unwrap();
+    assert!(c.lat.abs() < 1e-9 && (c.lng.abs() - 180.0).abs() < 1e-9, "{c:?}");
+    // The venue on the line is about 11 km from each of them and at the centroid.
+    assert_eq!(r.venues.len(), 1);
+    assert!(r.venues[0].distance_km < 0.01, "{:?}", r.venues[0].distance_km);
+}
+
+#[test]
+fn a_groups_budgets_that_do_not_overlap_are_refused_naming_both_members() {
+    let mut b = crate::EngineBuilder::default();
+    for (u, lo, hi) in [(1, 1, 2), (2, 2, 3), (3, 3, 4)] {
+        let stated = domain::UserPreferences { price_min: lo, price_max: hi, ..prefs(&[], &[]) };
+        b.add_user(&user(u, Some((40.0, -74.0))), Some(&stated));
+    }
+    for (v, price) in [(21, 2), (22, 4)] {
+        let mut x = venue(v, 40.0, -74.001, domain::Category::Bar, None);
+        x.price_level = Some(price);
+        b.add_venue(&x);
+    }
+    let e = b.build();
+    let mut q = GroupQuery::new(vec![id(1), id(2)], GroupStrategy::Average, 10);
+    q.now = Some(t0());
+    let got: Vec<_> = e.recommend_group(&q).unwrap().venues.iter().map(|v| v.venue_id).collect();
+    assert_eq!(got, vec![id(21)], "price 2 is the level both accept");
+    q.user_ids.push(id(3));
+    let refused = e.recommend_group(&q);
+    let Err(EngineError::InvalidQuery { field: "user_ids", message }) = &refused else { panic!("{refused:?}") };
+    assert!(message.contains(&id(1).to_string()) && message.contains(&id(3).to_string()), "{message}");
+    assert!(message.contains("1 to 2") && message.contains("3 to 4"), "{message}");
 }
 
 #[test]

@@ -168,6 +168,14 @@ pub(crate) struct Edge {
     pub strength: f64,
 }
 
+impl Edge {
+    /// Whether the edge is a tie (a `friend` or `mutual` relationship). A `suggested` edge is
+    /// not: the person behind it is a stranger the platform proposes, as the store has it.
+    pub fn is_tie(&self) -> bool {
+        self.rel != RelationshipType::Suggested
+    }
+}
+
 /// A user's explicit tastes, as tag hashes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Prefs {

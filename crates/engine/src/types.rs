@@ -41,6 +41,12 @@ impl Ranker {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
+
+    /// The ranker that orders people when this one is asked for: people have only `seed2` and
+    /// the default (popularity and the learned model rank venues).
+    pub fn for_people(self) -> Self {
+        if self == Ranker::Seed2 { Ranker::Seed2 } else { Ranker::Default }
+    }
 }
 
 /// A venue recommendation request.

@@ -76,7 +76,8 @@ pub async fn express_interest(
 pub struct GroupRecoQuery {
     /// `average` (default), `least_misery` or `fairness`.
     pub strategy: Option<GroupStrategy>,
-    /// No member travels farther than this, km (above 0).
+    /// No member travels farther than this, km (above 0); every member needs a home or a fresh
+    /// live location to be measured from.
     #[param(exclusive_minimum = 0)]
     pub max_distance_km: Option<f64>,
     /// Results wanted, 1 to 100 (default 10).

@@ -309,8 +309,13 @@ impl<'a> ScoreCtx<'a> {
     }
 
     fn blend(&self, f: &Features) -> f64 {
+        self.demote(self.weighted(f), f).0
+    }
+
+    /// The weighted sum of the features, before any demotion.
+    fn weighted(&self, f: &Features) -> f64 {
         let s = self.s;
-        let mut x = s.w_proximity * f.proximity
+        s.w_proximity * f.proximity
             + s.w_history * f.history
             + s.w_viewed * f.viewed
             + s.w_preference * f.preference
@@ -321,17 +326,27 @@ impl<'a> ScoreCtx<'a> {
             + s.w_learned * f.learned.unwrap_or(0.0)
             + s.w_neighbours * f.neighbours
             + s.w_popularity * f.popularity
-            + s.w_rating * f.rating;
-        if f.just_visited {
-            x *= s.just_visited_factor;
+            + s.w_rating * f.rating
+    }
+
+    /// Applies the demotions to the weighted sum `x`, in order: visited just now, a dietary need
+    /// not met (when needs only demote), closed at the time. Returns the score and what each
+    /// demotion took away, so the reasons add up to the score.
+    fn demote(&self, mut x: f64, f: &Features) -> (f64, [f64; 3]) {
+        let s = self.s;
+        let mut lost = [0.0; 3];
+        let demotions = [
+            (f.just_visited, s.just_visited_factor),
+            (!f.dietary_ok, s.dietary_soft_factor),
+            (!f.open, s.closed_factor),
+        ];
+        for (i, (applies, factor)) in demotions.into_iter().enumerate() {
+            if applies {
+                lost[i] = x - x * factor;
+                x *= factor;
+            }
         }
-        if !f.dietary_ok {
-            x *= s.dietary_soft_factor;
-        }
-        if !f.open {
-            x *= s.closed_factor;
-        }
-        x
+        (x, lost)
     }
 
     /// Reasons with their contributions and the human sentence. Fixed labels and phrases are
@@ -390,10 +405,11 @@ impl<'a> ScoreCtx<'a> {
         add("popularity", "popular".into(), s.w_popularity * f.popularity, "popular".into());
         let rated: Text = row.rating.map_or("".into(), |r| format!("rated {r:.1}").into());
         add("rating", rated.clone(), s.w_rating * f.rating, rated);
-        if f.just_visited {
-            let lost = c.score / s.just_visited_factor.max(1e-9) - c.score;
-            add("just_visited", "you were just here".into(), -lost, "".into());
-        }
+        let (_, lost) = self.demote(self.weighted(f), f);
+        add("just_visited", "you were just here".into(), -lost[0], "".into());
+        add("dietary", "may not suit your dietary needs".into(), -lost[1], "".into());
+        let closed = if self.about_now { "ranked lower: closed now" } else { "ranked lower: closed at that time" };
+        add("closed", closed.into(), -lost[2], "".into());
         add("diversity", "varied from the picks above".into(), c.shown - c.score, "".into());
         let mut ranked: Vec<&(Reason, Text)> =
             rs.iter().filter(|(r, p)| r.contribution > 0.0 && !p.is_empty()).collect();

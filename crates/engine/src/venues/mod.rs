@@ -328,7 +328,8 @@ pub(crate) struct FriendSignal {
 /// Per venue, the engagement of the user's friends (see [`FriendSignal`]).
 pub(crate) fn friend_signal(st: &State, u: &UserRow) -> FastMap<u32, FriendSignal> {
     // The strongest friends only: bounds the work for users with hundreds of edges.
-    let mut edges: Vec<_> = u.edges.iter().collect();
+    // Friends only: a suggested connection is a stranger, not social proof.
+    let mut edges: Vec<_> = u.edges.iter().filter(|e| e.is_tie()).collect();
     if edges.len() > MAX_FRIENDS_SCANNED {
         edges.select_nth_unstable_by(MAX_FRIENDS_SCANNED, |a, b| {
             b.strength.total_cmp(&a.strength).then(a.other.cmp(&b.other))

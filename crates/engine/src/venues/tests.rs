@@ -293,6 +293,34 @@ fn a_venue_just_visited_is_demoted_and_says_so() {
     assert!(long_ago.reasons.iter().all(|r| r.code != "just_visited"));
 }
 
+#[test]
+fn the_reasons_add_up_to_the_score_of_a_venue_visited_just_now_and_closed_then() {
+    // Venue 14 opens in the morning only (t0 is 14:00 in New York); user 1 liked it and was
+    // there half an hour ago. Dietary needs only demote here, and venue 14 meets none.
+    let mut s = EngineSettings::default();
+    s.ranker.dietary_hard = false;
+    let mut b = crate::EngineBuilder::new(s.clone());
+    b.add_user(&user(1, Some((40.0, -74.0))), Some(&prefs(&[], &["vegan"])));
+    let mut v = venue(14, 40.0, -74.001, Category::Restaurant, Some("ramen"));
+    v.opening_hours = Some(domain::OpeningHours::every_day(&[(8 * 60, 11 * 60)]));
+    b.add_venue(&v);
+    b.add_interaction(&ix(1, 14, T::Like, 0, 600));
+    b.add_interaction(&ix(1, 14, T::Visit, 3600, 30));
+    let e = b.build();
+    let mut q = VenueQuery::new(id(1), 3, Ranker::Default);
+    q.now = Some(t0());
+    let r = e.recommend_venues(&q).unwrap().pop().unwrap();
+    let codes: Vec<&str> = r.reasons.iter().map(|x| x.code.as_ref()).collect();
+    for code in ["just_visited", "dietary", "closed"] {
+        assert!(codes.contains(&code), "{code}: {:?}", r.reasons);
+    }
+    // Reasons under 0.005 are left out: at most that much each.
+    let sum: f64 = r.reasons.iter().map(|x| x.contribution).sum();
+    assert!((sum - r.score).abs() <= 0.005 * 10.0, "sum {sum} against score {}: {:?}", r.score, r.reasons);
+    let closed = r.reasons.iter().find(|x| x.code == "closed").unwrap();
+    assert_eq!(closed.label, "ranked lower: closed now");
+}
+
 /// Every alive venue passing the filters within the radius, nearest first (ties by index),
 /// by brute force over the catalogue.
 fn nearest_passing(st: &crate::state::State, f: &super::Filter, origin: (f64, f64), radius_km: f64) -> Vec<u32> {
