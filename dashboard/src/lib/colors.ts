@@ -56,6 +56,8 @@ const REASON_COLORS: Record<string, string> = {
   preference: '#a78bfa',
   venue_preference: '#a78bfa',
   just_visited: '#f87171',
+  closed: '#fb7185',
+  dietary: '#f43f5e',
   diversity: '#fda4af',
   preference_match: '#4ade80',
   taste_match: '#a3e635',
