@@ -44,13 +44,19 @@ impl App {
         Ok(user)
     }
 
-    /// Deletes the user and everything that hangs off it.
+    /// Deletes the user and everything that hangs off it, cancelling first what others count
+    /// on (their upcoming bookings and the plans they organise, with events; see
+    /// `Store::delete_user`).
     #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn delete_user(&self, id: UserId) -> AppResult<()> {
-        self.store.delete_user(id).await?;
+        let cancelled = self.store.delete_user(id, self.now()).await?;
         self.wrote();
         // After the commit: a location sent from now on is written, and so refused.
         self.location_writes.forget(id);
+        // Tables an outside provider holds are given back there too.
+        for b in &cancelled {
+            self.booking.give_back(b).await;
+        }
         Ok(())
     }
 

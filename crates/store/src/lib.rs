@@ -207,8 +207,11 @@ pub trait Store: Send + Sync + 'static {
     /// Users in id order, filtered.
     async fn list_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>>;
     async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User>;
-    /// Deletes the user and everything that hangs off it (edges, interactions, interests...).
-    async fn delete_user(&self, id: UserId) -> StoreResult<()>;
+    /// Deletes the user and everything that hangs off it (edges, interactions, interests,
+    /// bookings, plans...). First, with their events: upcoming bookings the user made are
+    /// cancelled (returned) and holds under way given back, plans they organise that are being
+    /// organised are cancelled, and their invitations to others' such plans declined.
+    async fn delete_user(&self, id: UserId, now: Timestamp) -> StoreResult<Vec<Booking>>;
     /// The user's preferences, or the defaults when none were set. `NotFound` for no such user.
     async fn get_preferences(&self, id: UserId) -> StoreResult<UserPreferences>;
     async fn put_preferences(&self, id: UserId, prefs: UserPreferences) -> StoreResult<UserPreferences>;

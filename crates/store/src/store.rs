@@ -120,8 +120,8 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err(level = "debug"))]
-    async fn delete_user(&self, id: UserId) -> StoreResult<()> {
-        write_tx!(self, users::delete_user, id)
+    async fn delete_user(&self, id: UserId, now: Timestamp) -> StoreResult<Vec<domain::Booking>> {
+        write_tx!(self, users::delete_user, id, now)
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err(level = "debug"))]

@@ -174,7 +174,7 @@ async fn a_user_who_stays_put_is_stored_once_a_move_at_once_and_a_deleted_one_is
 
     // Deleted on another server, and followed here: refused too.
     app.update_location(gone.id, 40.73, -73.99).await.unwrap();
-    app.store.delete_user(gone.id).await.unwrap();
+    app.store.delete_user(gone.id, chrono::Utc::now()).await.unwrap();
     app.engine().apply(&domain::DomainEvent::UserDeleted { user_id: gone.id });
     let err = app.update_location(gone.id, 40.73, -73.99).await.unwrap_err();
     assert!(matches!(err, app::AppError::NotFound { entity: "user", .. }), "{err:?}");

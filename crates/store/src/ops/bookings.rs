@@ -150,6 +150,16 @@ pub(crate) async fn holding<C: Conn>(
     Ok(decode(rows)?.into_iter().filter(|b| b.ends_at() > from).collect())
 }
 
+/// The bookings a user made that still hold seats (pending or confirmed), in id order.
+pub(crate) async fn made_by<C: Conn>(c: &mut C, user_id: domain::UserId) -> StoreResult<Vec<Booking>> {
+    let sql = Sql::new(concat!(
+        "SELECT ",
+        booking_columns!(),
+        " FROM bookings WHERE user_id = $1 AND status IN ('pending', 'confirmed') ORDER BY id"
+    ));
+    decode(c.fetch_all(sql.bind(user_id)).await?)
+}
+
 /// The seats held at a venue over `[from, to)`.
 pub(crate) async fn venue_holds<C: Conn>(
     c: &mut C,

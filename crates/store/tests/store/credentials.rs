@@ -38,7 +38,7 @@ async fn a_password_hash_is_found_by_handle_or_email_and_goes_with_its_user(stor
     assert!(store.password_hash("bob").await.unwrap().is_some());
     // The database refuses anything that is not an Argon2id hash.
     assert!(store.set_password(plain.id, "hunter2").await.is_err());
-    store.delete_user(alice.id).await.unwrap();
+    store.delete_user(alice.id, chrono::Utc::now()).await.unwrap();
     assert_eq!(store.password_hash("alice").await.unwrap(), None);
 }
 

@@ -1,9 +1,14 @@
 //! Users and preferences.
 
-use domain::{Page, PageRequest, Persona, UserPatch, UserPreferences};
+use domain::{
+    BookingStatus, DomainEvent, NewPlan, Page, PageRequest, ParticipantStatus, Persona, PlanStatus, UserPatch,
+    UserPreferences,
+};
 use store::{DynStore, LiveLocation, StoreError, UserQuery};
 
-use crate::fixtures::{interaction, new_user, pending_event_types, user, venue};
+use crate::fixtures::{
+    booked, interaction, new_booking, new_user, pending_event_types, tomorrow_at, user, venue, venue_seating,
+};
 use crate::store_tests;
 
 store_tests!(
@@ -15,6 +20,7 @@ store_tests!(
     an_update_changes_only_the_given_fields_and_can_clear_one,
     an_update_to_a_taken_handle_is_a_conflict_and_changes_nothing,
     deleting_a_user_removes_everything_that_hangs_off_it,
+    deleting_a_user_first_cancels_what_others_count_on_and_tells_them,
     preferences_are_the_defaults_until_set_and_then_round_trip,
     a_user_created_with_preferences_stores_them_in_the_same_transaction,
     users_are_listed_in_id_order_one_page_at_a_time,
@@ -85,7 +91,7 @@ async fn unknown_users_are_not_found(store: DynStore) {
     assert!(is_user_not_found(store.get_user(id).await.unwrap_err()));
     assert!(is_user_not_found(store.get_user_by_handle("nobody").await.unwrap_err()));
     assert!(is_user_not_found(store.update_user(id, UserPatch::default()).await.unwrap_err()));
-    assert!(is_user_not_found(store.delete_user(id).await.unwrap_err()));
+    assert!(is_user_not_found(store.delete_user(id, chrono::Utc::now()).await.unwrap_err()));
     assert!(is_user_not_found(store.get_preferences(id).await.unwrap_err()));
     assert!(is_user_not_found(store.put_preferences(id, UserPreferences::default()).await.unwrap_err()));
     assert!(is_user_not_found(store.list_user_interactions(id, PageRequest::default()).await.unwrap_err()));
@@ -142,12 +148,57 @@ async fn deleting_a_user_removes_everything_that_hangs_off_it(store: DynStore) {
     store.send_friend_request(ivan.id, gina.id).await.unwrap();
     store.send_friend_request(hal.id, ivan.id).await.unwrap();
 
-    store.delete_user(gina.id).await.unwrap();
+    store.delete_user(gina.id, chrono::Utc::now()).await.unwrap();
     let counts = store.counts().await.unwrap();
     assert_eq!((counts.users, counts.interactions, counts.social_edges), (2, 1, 0));
     assert_eq!((counts.friend_requests, counts.venue_interests), (1, 0));
     assert_eq!(store.scan_users(None, 10).await.unwrap().iter().filter(|(_, p)| p.is_some()).count(), 0);
     assert!(pending_event_types(&store).await.ends_with(&["user.deleted".to_string()]));
+}
+
+async fn deleting_a_user_first_cancels_what_others_count_on_and_tells_them(store: DynStore) {
+    let (gina, hal, ivan) = (user(&store, "gina").await, user(&store, "hal").await, user(&store, "ivan").await);
+    let v = venue_seating(&store, "Corner", 20).await;
+    let now = chrono::Utc::now();
+    let plan = |organizer: &domain::User, invitee: &domain::User, hour: u32| NewPlan {
+        id: domain::new_id(),
+        organizer_id: organizer.id,
+        venue_id: v.id,
+        start_time: tomorrow_at(hour, 0),
+        party_size: None,
+        invitees: vec![invitee.id],
+    };
+    // Gina booked a table for her and Hal tomorrow, and one last week; she organises a plan
+    // with Ivan, and Hal invited her to his.
+    let mut table = new_booking(&gina, &v, tomorrow_at(19, 0), 2);
+    table.request.group_members = vec![hal.id];
+    let table = booked(&store, table).await.booking;
+    booked(&store, new_booking(&gina, &v, tomorrow_at(19, 0) - chrono::Duration::days(7), 2)).await;
+    let hers = store.create_plan(plan(&gina, &ivan, 20)).await.unwrap();
+    let his = store.create_plan(plan(&hal, &gina, 21)).await.unwrap();
+    store.answer_plan_invitation(his.id, gina.id, true).await.unwrap();
+    // Ivan's booking is his own business.
+    let ivans = booked(&store, new_booking(&ivan, &v, tomorrow_at(18, 0), 2)).await.booking;
+    let events_before = pending_event_types(&store).await.len();
+
+    let cancelled = store.delete_user(gina.id, now).await.unwrap();
+    assert_eq!(cancelled.iter().map(|b| (b.id, b.status)).collect::<Vec<_>>(), [(table.id, BookingStatus::Cancelled)]);
+    let events = store.unpublished_events(1000).await.unwrap();
+    let new: Vec<&DomainEvent> = events[events_before..].iter().map(|r| &r.event).collect();
+    let types: Vec<String> = new.iter().map(|e| e.event_type()).collect();
+    assert_eq!(types, ["booking.status_changed", "plan.cancelled", "plan.participant_updated", "user.deleted"]);
+    assert!(matches!(new[0], DomainEvent::BookingStatusChanged(b) if b.id == table.id && b.group_members == [hal.id]));
+    assert!(matches!(new[1], DomainEvent::PlanCancelled(p) if p.id == hers.id));
+    assert!(
+        matches!(new[2], DomainEvent::ParticipantUpdated(p) if p.plan_id == his.id && p.user_id == gina.id && p.status == ParticipantStatus::Declined)
+    );
+    // Hal's plan goes on without her; Ivan's booking is untouched.
+    let his = store.get_plan(his.id).await.unwrap();
+    assert_eq!(his.status, PlanStatus::Draft);
+    assert!(his.participants.iter().all(|p| p.user_id != gina.id), "{his:?}");
+    assert_eq!(store.get_booking(ivans.id).await.unwrap().status, BookingStatus::Confirmed);
+    assert!(store.get_booking(table.id).await.is_err() && store.get_plan(hers.id).await.is_err());
+    assert_eq!(store.check_invariants().await.unwrap(), []);
 }
 
 async fn preferences_are_the_defaults_until_set_and_then_round_trip(store: DynStore) {
@@ -249,7 +300,7 @@ async fn live_locations_keep_the_latest_per_user_and_go_with_the_user(store: Dyn
     // Unknown users are not found; a deleted user's location goes with them.
     let ghost = LiveLocation { user_id: domain::new_id(), ..loc(&a, 40.0, 0) };
     assert!(matches!(store.set_live_location(ghost).await, Err(StoreError::NotFound { .. })));
-    store.delete_user(a.id).await.unwrap();
+    store.delete_user(a.id, chrono::Utc::now()).await.unwrap();
     assert_eq!(store.scan_live_locations(at(1000), None, 10).await.unwrap(), vec![loc(&b, 40.80, 300)]);
     assert_eq!(store.get_live_location(a.id).await.unwrap(), None);
     assert!(matches!(store.set_live_location(loc(&a, 40.7, 0)).await, Err(StoreError::NotFound { .. })));
