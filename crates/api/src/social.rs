@@ -46,10 +46,10 @@ struct RequestPath {
 #[utoipa::path(get, path = "/users/{user_id}/friends", tag = "social",
     params(("user_id" = Uuid, Path, description = "The user's id"), PageQuery),
     responses(
-        (status = 200, description = "A page of friends; the next page is in the `Link` header", body = Vec<Friend>,
+        (status = 200, description = "A page of connections, in one order across pages: friends, then mutual, then suggested connections, strongest first; the next page is in the `Link` header", body = Vec<Friend>,
             headers(("link" = String, description = "`<...?after=ID&limit=N>; rel=\"next\"` when more follow"))),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 422, description = "A bad parameter", body = ErrorBody),
+        (status = 422, description = "A bad parameter, or an `after` whose connection was removed meanwhile", body = ErrorBody),
     ))]
 async fn list_friends(
     State(app): State<App>,

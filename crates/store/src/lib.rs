@@ -252,8 +252,9 @@ pub trait Store: Send + Sync + 'static {
         user_id: UserId,
         direction: RequestDirection,
     ) -> StoreResult<Vec<FriendRequest>>;
-    /// Users with an edge from `user_id`, paginated by the other user's id; inside a page,
-    /// friends come first, then the strongest ties. `NotFound` for an unknown user.
+    /// Users with an edge from `user_id`, in one order across pages: friends, then mutual, then
+    /// suggested connections, each strongest first, then by id (the cursor is the last one's
+    /// id). `NotFound` for an unknown user; `Invalid` naming `after` when the cursor's edge is gone.
     async fn list_friends(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Friend>>;
     /// Removes the edges both ways (of any relationship type). `NotFound` if they were not
     /// connected.

@@ -8,7 +8,7 @@ use domain::{
 use uuid::Uuid;
 
 use super::users::UserRow;
-use super::{fetch_one, push_page, record, require};
+use super::{fetch_one, record, require};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder, now};
 use crate::{Friend, RequestDirection, StoreError, StoreResult};
 
@@ -262,6 +262,20 @@ pub(crate) async fn connected<C: Conn>(c: &mut C, user_id: UserId, others: &[Use
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
+/// The order connections are listed in: friends, then mutual connections, then suggested ones.
+const TIE_RANK: &str = "(CASE e.relationship_type WHEN 'friend' THEN 0 WHEN 'mutual' THEN 1 ELSE 2 END)";
+
+fn tie_rank(t: RelationshipType) -> i32 {
+    match t {
+        RelationshipType::Friend => 0,
+        RelationshipType::Mutual => 1,
+        RelationshipType::Suggested => 2,
+    }
+}
+
+/// A user's connections in one order across pages: friends first, then mutual, then suggested
+/// connections, each by strength (strongest first), then by id. The cursor is the last one's
+/// id; its place in the order is read back from its edge.
 pub(crate) async fn list_friends<C: Conn>(c: &mut C, user_id: UserId, page: PageRequest) -> StoreResult<Page<Friend>> {
     let mut b = SqlBuilder::new(
         "SELECT u.id, u.handle, u.name, u.email, u.age, u.avatar_url, u.home_lat, u.home_lng, u.city, u.persona, \
@@ -270,7 +284,27 @@ pub(crate) async fn list_friends<C: Conn>(c: &mut C, user_id: UserId, page: Page
          FROM social_edges e JOIN users u ON u.id = e.other_user_id",
     );
     b.and().push("e.user_id = ").bind(user_id);
-    push_page(&mut b, "e.other_user_id", page);
+    if let Some(after) = page.after {
+        let sql =
+            Sql::new("SELECT relationship_type, strength FROM social_edges WHERE user_id = $1 AND other_user_id = $2");
+        let Some((kind, strength)): Option<(String, f64)> = c.fetch_optional(sql.bind(user_id).bind(after)).await?
+        else {
+            require(c, "users", "user", user_id).await?;
+            return Err(StoreError::invalid(
+                "after",
+                "the connection this page continues from was removed: start again without after",
+            ));
+        };
+        let rank = tie_rank(relationship(&kind)?);
+        // After the cursor: a later rank, or the same rank and a weaker tie, or an equal one and a later id.
+        b.and().push("(").push(TIE_RANK).push(" > ").bind(rank);
+        b.push(" OR (").push(TIE_RANK).push(" = ").bind(rank).push(" AND (e.strength < ").bind(strength);
+        b.push(" OR (e.strength = ").bind(strength).push(" AND e.other_user_id > ").bind(after).push("))))");
+    }
+    b.push(" ORDER BY ")
+        .push(TIE_RANK)
+        .push(", e.strength DESC, e.other_user_id LIMIT ")
+        .bind(i64::from(page.limit) + 1);
     let rows: Vec<FriendRow> = c.fetch_all(b.finish()).await?;
     if rows.is_empty() {
         require(c, "users", "user", user_id).await?;
@@ -286,13 +320,7 @@ pub(crate) async fn list_friends<C: Conn>(c: &mut C, user_id: UserId, page: Page
             })
         })
         .collect::<StoreResult<Vec<_>>>()?;
-    let mut page = Page::from_rows(friends, page.limit, |f| f.user.id);
-    // The page is cut by id; inside it, friends come first, then the strongest ties.
-    page.items.sort_by(|a, b| {
-        let rank = |f: &Friend| f.relationship_type != RelationshipType::Friend;
-        rank(a).cmp(&rank(b)).then(b.strength.total_cmp(&a.strength))
-    });
-    Ok(page)
+    Ok(Page::from_rows(friends, page.limit, |f| f.user.id))
 }
 
 pub(crate) async fn remove_friend<C: Conn>(c: &mut C, user_id: UserId, other: UserId) -> StoreResult<()> {

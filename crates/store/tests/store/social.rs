@@ -18,7 +18,7 @@ store_tests!(
     a_request_between_friends_is_a_conflict,
     accepting_upgrades_an_existing_suggested_edge_keeping_its_strength,
     removing_a_friend_removes_both_edges_and_a_second_removal_is_not_found,
-    friends_are_paged_by_id_with_friends_first_inside_a_page,
+    friends_are_listed_in_one_order_across_pages_friends_first_then_strongest,
     interactions_need_a_known_user_and_venue_and_list_in_time_order,
     expressing_interest_again_keeps_the_newest_preferred_time,
     concurrent_opposite_requests_leave_exactly_one_pending,
@@ -132,38 +132,54 @@ async fn removing_a_friend_removes_both_edges_and_a_second_removal_is_not_found(
     assert!(pending_event_types(&store).await.ends_with(&["friend.removed".to_string()]));
 }
 
-async fn friends_are_paged_by_id_with_friends_first_inside_a_page(store: DynStore) {
+async fn friends_are_listed_in_one_order_across_pages_friends_first_then_strongest(store: DynStore) {
     let me = user(&store, "myself").await;
+    let stranger = user(&store, "stranger").await;
     let mut others = Vec::new();
-    for i in 0..5 {
+    for i in 0..9 {
         others.push(user(&store, &format!("other{i}")).await);
     }
     let kinds = [RelationshipType::Suggested, RelationshipType::Friend, RelationshipType::Mutual];
-    let edges = others
+    // Strengths repeat (0.2, 0.5, 0.5, ...) so ties are broken by id.
+    let strength = |i: usize| [0.2, 0.5, 0.5, 0.9][i % 4];
+    let mut edges: Vec<SocialEdge> = others
         .iter()
         .enumerate()
         .map(|(i, o)| SocialEdge {
             user_id: me.id,
             other_user_id: o.id,
             relationship_type: kinds[i % 3],
-            strength: 0.1 * (i as f64 + 1.0),
+            strength: strength(i),
             created_at: me.created_at,
         })
         .collect();
+    // Someone else's edges are never listed, whatever the cursor.
+    edges.push(SocialEdge { user_id: stranger.id, other_user_id: others[0].id, ..edges[1].clone() });
     store.insert_batch(Batch { edges, ..Default::default() }).await.unwrap();
-    let first = store.list_friends(me.id, PageRequest { limit: 3, after: None }).await.unwrap();
-    let mut expected_ids: Vec<_> = others.iter().map(|o| o.id).collect();
-    expected_ids.sort();
-    let ids: HashSet<_> = first.items.iter().map(|f| f.user.id).collect();
-    assert_eq!(ids, expected_ids[..3].iter().copied().collect());
-    assert_eq!(first.next, Some(expected_ids[2]));
-    let first_kinds: Vec<_> = first.items.iter().map(|f| f.relationship_type).collect();
-    let friends_first =
-        first_kinds.iter().skip_while(|k| **k == RelationshipType::Friend).all(|k| *k != RelationshipType::Friend);
-    assert!(friends_first, "{first_kinds:?}");
-    let second = store.list_friends(me.id, PageRequest { limit: 3, after: first.next }).await.unwrap();
-    assert_eq!(second.items.len(), 2);
-    assert_eq!(second.next, None);
+    let rank = |k: RelationshipType| kinds.iter().position(|x| *x == k).map(|p| [2, 0, 1][p]).unwrap();
+    let mut want: Vec<(usize, f64, uuid::Uuid)> =
+        others.iter().enumerate().map(|(i, o)| (rank(kinds[i % 3]), strength(i), o.id)).collect();
+    want.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+    let want: Vec<_> = want.into_iter().map(|x| x.2).collect();
+    let whole = store.list_friends(me.id, PageRequest { limit: 500, after: None }).await.unwrap();
+    assert_eq!(whole.items.iter().map(|f| f.user.id).collect::<Vec<_>>(), want);
+    for limit in [1, 2, 4] {
+        let (mut got, mut after) = (Vec::new(), None);
+        loop {
+            let page = store.list_friends(me.id, PageRequest { limit, after }).await.unwrap();
+            assert!(page.items.len() <= limit as usize);
+            got.extend(page.items.iter().map(|f| f.user.id));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(got, want, "limit {limit}");
+    }
+    // A cursor whose connection was removed meanwhile is a clear error, not a silent restart.
+    store.remove_friend(me.id, want[0]).await.unwrap();
+    let err = store.list_friends(me.id, PageRequest { limit: 2, after: Some(want[0]) }).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid(v) if v.0[0].field == "after"), "{err:?}");
 }
 
 async fn interactions_need_a_known_user_and_venue_and_list_in_time_order(store: DynStore) {
