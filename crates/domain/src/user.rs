@@ -16,6 +16,8 @@ pub enum Persona {
     FoodieExplorer,
     RoutineRegular,
     EventOrganizer,
+    /// Also read as `spontaneous`, the first seed document's value.
+    #[serde(alias = "spontaneous")]
     SpontaneousDiner,
     BusyProfessional,
     BudgetConscious,
@@ -44,7 +46,11 @@ impl Persona {
         }
     }
 
+    /// Reads a wire name, or `spontaneous` (the first seed document's name for spontaneous diners).
     pub fn parse(s: &str) -> Option<Self> {
+        if s == "spontaneous" {
+            return Some(Persona::SpontaneousDiner);
+        }
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
@@ -256,7 +262,11 @@ impl NewUser {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatchInput {
+    #[serde(default, deserialize_with = "non_null::deserialize")]
+    #[schema(nullable = false)]
     pub handle: Option<String>,
+    #[serde(default, deserialize_with = "non_null::deserialize")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -280,7 +290,11 @@ pub struct UserPatchInput {
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<Persona>)]
     pub persona: Option<Option<Persona>>,
+    #[serde(default, deserialize_with = "non_null::deserialize")]
+    #[schema(nullable = false)]
     pub activity_score: Option<f64>,
+    #[serde(default, deserialize_with = "non_null::deserialize")]
+    #[schema(nullable = false)]
     pub social_score: Option<f64>,
 }
 
@@ -308,9 +322,12 @@ impl UserPatch {
         let email = input.email.map(|e| check_email(&mut c, e.as_deref()));
         let avatar_url = input.avatar_url.map(|a| check_avatar(&mut c, a.as_deref()));
         let city = input.city.map(|a| c.opt_text("city", a.as_deref(), 100));
-        // Both given (set or cleared together) or neither.
-        c.check(input.home_lat.is_some() == input.home_lng.is_some(), "home_lng", "home_lat and home_lng go together");
-        check_location(&mut c, input.home_lat.flatten(), input.home_lng.flatten());
+        // Both given (set or cleared together) or neither; said once.
+        if input.home_lat.is_some() == input.home_lng.is_some() {
+            check_location(&mut c, input.home_lat.flatten(), input.home_lng.flatten());
+        } else {
+            c.check(false, "home_lng", "home_lat and home_lng go together");
+        }
         check_common(&mut c, input.age.flatten(), input.activity_score, input.social_score);
         let patch = Self {
             handle,
@@ -459,9 +476,48 @@ pub mod double_option {
     }
 }
 
+/// For `#[serde(default, deserialize_with = "non_null::deserialize")]`: a field a patch may
+/// leave out but not set to `null` (it cannot be cleared), a 422 naming it.
+pub mod non_null {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+        Option::<T>::deserialize(d)?
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("cannot be null: leave the field out to keep its value"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_patch_may_clear_optional_fields_but_not_set_required_ones_to_null() {
+        let patch = |json: &str| serde_json::from_str::<UserPatchInput>(json);
+        for field in ["handle", "name", "activity_score", "social_score"] {
+            let err = patch(&format!("{{\"{field}\": null}}")).unwrap_err().to_string();
+            assert!(err.contains("cannot be null"), "{field}: {err}");
+        }
+        let cleared = UserPatch::parse(patch(r#"{"email": null, "city": null}"#).unwrap()).unwrap();
+        assert_eq!((cleared.email, cleared.city), (Some(None), Some(None)));
+        assert_eq!(UserPatch::parse(patch("{}").unwrap()).unwrap(), UserPatch::default());
+    }
+
+    #[test]
+    fn half_a_home_location_is_one_error() {
+        let input = UserPatchInput { home_lat: Some(Some(40.7)), ..Default::default() };
+        let errs = UserPatch::parse(input).unwrap_err().0;
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].field, "home_lng");
+    }
+
+    #[test]
+    fn the_first_seeds_spontaneous_is_a_spontaneous_diner() {
+        assert_eq!(serde_json::from_str::<Persona>(r#""spontaneous""#).unwrap(), Persona::SpontaneousDiner);
+        assert_eq!(Persona::parse("spontaneous"), Some(Persona::SpontaneousDiner));
+        assert_eq!(serde_json::to_string(&Persona::SpontaneousDiner).unwrap(), r#""spontaneous_diner""#);
+    }
 
     fn input(handle: &str) -> UserInput {
         UserInput { handle: handle.into(), name: "Alice Chen".into(), ..Default::default() }

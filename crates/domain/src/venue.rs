@@ -228,10 +228,14 @@ impl NewVenue {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VenuePatchInput {
+    #[serde(default, deserialize_with = "crate::user::non_null::deserialize")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::user::non_null::deserialize")]
+    #[schema(nullable = false)]
     pub category: Option<Category>,
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -242,7 +246,11 @@ pub struct VenuePatchInput {
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub city: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::user::non_null::deserialize")]
+    #[schema(nullable = false)]
     pub lat: Option<f64>,
+    #[serde(default, deserialize_with = "crate::user::non_null::deserialize")]
+    #[schema(nullable = false)]
     pub lng: Option<f64>,
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<i16>)]
@@ -250,11 +258,17 @@ pub struct VenuePatchInput {
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<f64>)]
     pub rating: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "crate::user::non_null::deserialize")]
+    #[schema(nullable = false)]
     pub capacity: Option<i32>,
+    #[serde(default, deserialize_with = "crate::user::non_null::deserialize")]
+    #[schema(nullable = false)]
     pub tags: Option<Vec<String>>,
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<OpeningHours>)]
     pub opening_hours: Option<Option<OpeningHours>>,
+    #[serde(default, deserialize_with = "crate::user::non_null::deserialize")]
+    #[schema(nullable = false)]
     pub timezone: Option<String>,
 }
 

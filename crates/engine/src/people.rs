@@ -82,24 +82,27 @@ fn seed2(st: &State, u: u32, venue: Option<u32>, limit: usize) -> Vec<PersonReco
             domain::RelationshipType::Mutual => "a mutual connection",
             domain::RelationshipType::Suggested => "a suggested connection",
         };
-        let reasons = vec![
-            Reason {
-                code: "strength".into(),
-                label: format!(
-                    "{}, strength {:.2}",
-                    tie.trim_start_matches("your ").trim_start_matches("a "),
-                    e.strength
-                )
+        let mut reasons = vec![Reason {
+            code: "strength".into(),
+            label: format!("{}, strength {:.2}", tie.trim_start_matches("your ").trim_start_matches("a "), e.strength)
                 .into(),
-                contribution: 0.6 * e.strength,
-            },
-            Reason { code: "venue_preference".into(), label: "likes this venue".into(), contribution: 0.25 * direct },
-            Reason {
-                code: "category_preference".into(),
-                label: "likes places like it".into(),
-                contribution: 0.15 * category,
-            },
-        ];
+            contribution: 0.6 * e.strength,
+        }];
+        // The venue parts are the formula's only when a venue was asked about.
+        if venue.is_some() {
+            reasons.extend([
+                Reason {
+                    code: "venue_preference".into(),
+                    label: "likes this venue".into(),
+                    contribution: 0.25 * direct,
+                },
+                Reason {
+                    code: "category_preference".into(),
+                    label: "likes places like it".into(),
+                    contribution: 0.15 * category,
+                },
+            ]);
+        }
         let mut parts = vec![format!("{tie} (strength {:.2})", e.strength)];
         if direct > 0.0 {
             parts.push("likes this venue".into());

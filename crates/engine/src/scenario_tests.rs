@@ -26,6 +26,13 @@ fn seed2_people_scores_match_the_hand_computed_formula() {
     assert!((got[1].1 - 0.18).abs() < 1e-9);
     let plain = people(&e, None, Ranker::Seed2);
     assert!((plain[0].1 - 0.48).abs() < 1e-9 && (plain[1].1 - 0.18).abs() < 1e-9);
+    // Without a venue, the reasons are the strength alone; with one, its two parts too.
+    let codes = |venue: Option<u128>| {
+        let q = PeopleQuery { user_id: id(1), venue_id: venue.map(id), limit: 1, ranker: Ranker::Seed2 };
+        e.recommend_people(&q).unwrap()[0].reasons.iter().map(|r| r.code.to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(codes(None), ["strength"]);
+    assert_eq!(codes(Some(12)), ["strength", "venue_preference", "category_preference"]);
 }
 
 #[test]

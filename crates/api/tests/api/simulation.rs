@@ -48,7 +48,12 @@ async fn a_run_goes_through_its_states_and_transitions_that_make_no_sense_are_co
     assert_eq!(started["scenario"], "friday_night");
     conflict(app, "start", start).await;
 
-    assert_eq!(post(app, "pause", json!({}), StatusCode::OK).await["status"], "paused");
+    let paused = post(app, "pause", json!({}), StatusCode::OK).await;
+    // The first seed's keys: a paused run is still running, and paused.
+    assert_eq!(
+        (&paused["status"], &paused["running"], &paused["paused"]),
+        (&json!("paused"), &json!(true), &json!(true))
+    );
     conflict(app, "pause", json!({})).await;
     assert_eq!(post(app, "resume", json!({}), StatusCode::OK).await["status"], "running");
     conflict(app, "resume", json!({})).await;

@@ -123,6 +123,12 @@ async fn a_user_can_be_updated_and_deleted(app: &TestApp) {
     expect_error(half, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("home_lng")).await;
     let gone = expect_json(app.patch(&path, &json!({"home_lat": null, "home_lng": null})).await, StatusCode::OK).await;
     assert!(gone["home_lat"].is_null() && gone["home_lng"].is_null() && gone["name"] == "Alice C.", "{gone}");
+    // A required field cannot be cleared: null is a 422 naming it, and changes nothing.
+    for field in ["name", "handle", "activity_score"] {
+        let res = app.patch(&path, &json!({ field: null, "city": "Boston" })).await;
+        expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+    }
+    assert_eq!(app.get_json(&path, StatusCode::OK).await["city"], "New York");
 
     assert_eq!(app.delete(&path).await.status(), StatusCode::NO_CONTENT);
     expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;

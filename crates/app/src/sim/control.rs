@@ -72,7 +72,8 @@ impl RunView {
         let speed = self.shared.lock_control().speed;
         SimState {
             status,
-            running: status == SimStatus::Running,
+            // As in the first seed document: a paused run is still running, and paused.
+            running: matches!(status, SimStatus::Running | SimStatus::Paused),
             paused: status == SimStatus::Paused,
             scenario: p.scenario,
             speed: Some(speed),
