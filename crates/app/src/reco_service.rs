@@ -185,9 +185,14 @@ impl App {
         Ok(recs)
     }
 
-    /// Who wants to go to a venue, as seen by `viewer`.
-    pub async fn interested_in_venue(&self, venue_id: VenueId, viewer: UserId) -> AppResult<InterestedInVenue> {
-        self.ask_engine(|e| e.interested_in_venue(venue_id, viewer)).await
+    /// Who wants to go to a venue, as seen by `viewer`: at most `limit` (1 to 100) of each group.
+    pub async fn interested_in_venue(
+        &self,
+        venue_id: VenueId,
+        viewer: UserId,
+        limit: usize,
+    ) -> AppResult<InterestedInVenue> {
+        self.ask_engine(|e| e.interested_in_venue(venue_id, viewer, limit)).await
     }
 
     /// Records that a user wants to go to a venue (stored; the follower updates the engine).

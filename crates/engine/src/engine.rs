@@ -77,10 +77,16 @@ impl Engine {
         crate::group::recommend(&st, &self.settings, q)
     }
 
-    /// Who wants to go to a venue, grouped by relation to the viewer.
-    pub fn interested_in_venue(&self, venue_id: Uuid, viewer: Uuid) -> Result<InterestedInVenue, EngineError> {
+    /// Who wants to go to a venue, grouped by relation to the viewer, at most `limit` (1 to
+    /// 100) of each group.
+    pub fn interested_in_venue(
+        &self,
+        venue_id: Uuid,
+        viewer: Uuid,
+        limit: usize,
+    ) -> Result<InterestedInVenue, EngineError> {
         let st = self.state.load();
-        crate::people::interested_in_venue(&st, &self.settings, venue_id, viewer)
+        crate::people::interested_in_venue(&st, &self.settings, venue_id, viewer, limit)
     }
 
     /// Whether the engine knows an alive user.

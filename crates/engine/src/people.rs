@@ -347,14 +347,26 @@ pub(crate) fn interested_in_venue(
     s: &EngineSettings,
     venue_id: Uuid,
     viewer: Uuid,
+    limit: usize,
 ) -> Result<InterestedInVenue, EngineError> {
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(EngineError::invalid("limit", "limit must be between 1 and 100"));
+    }
     let u = st.user_idx(&viewer).filter(|&u| st.live_user(u).is_some()).ok_or(EngineError::UnknownUser(viewer))?;
     let v =
         st.venue_idx(&venue_id).filter(|&v| st.live_venue(v).is_some()).ok_or(EngineError::UnknownVenue(venue_id))?;
     let user = st.live_user(u).ok_or(EngineError::UnknownUser(viewer))?;
     let mine = others(user);
     let my_pos: Vec<u32> = user.history.iter().filter(|a| a.positive()).map(|a| a.venue).collect();
-    let mut out = InterestedInVenue { venue_id, friends: vec![], mutuals: vec![], new_people: vec![] };
+    let mut out = InterestedInVenue {
+        venue_id,
+        friends: vec![],
+        mutuals: vec![],
+        new_people: vec![],
+        friends_total: 0,
+        mutuals_total: 0,
+        new_people_total: 0,
+    };
     for &(c, pt) in st.vdyn(v).map(|d| &d.interested[..]).unwrap_or(&[]) {
         if c == u {
             continue;
@@ -375,8 +387,11 @@ pub(crate) fn interested_in_venue(
             Relationship::New => out.new_people.push(p),
         }
     }
-    for list in [&mut out.friends, &mut out.mutuals, &mut out.new_people] {
+    let totals = [&mut out.friends_total, &mut out.mutuals_total, &mut out.new_people_total];
+    for (list, total) in [&mut out.friends, &mut out.mutuals, &mut out.new_people].into_iter().zip(totals) {
+        *total = list.len();
         list.sort_by(|a, b| b.compatibility.total_cmp(&a.compatibility).then(a.user_id.cmp(&b.user_id)));
+        list.truncate(limit);
     }
     Ok(out)
 }

@@ -105,12 +105,35 @@ fn interested_people_are_grouped_by_relation_to_the_viewer() {
             created_at: t0(),
         }));
     }
-    let r = e.interested_in_venue(id(11), id(1)).unwrap();
+    let r = e.interested_in_venue(id(11), id(1), 100).unwrap();
     assert_eq!(r.friends.iter().map(|p| p.user_id).collect::<Vec<_>>(), vec![id(2)]);
     assert_eq!(r.mutuals.iter().map(|p| p.user_id).collect::<Vec<_>>(), vec![id(5)]);
     assert_eq!(r.new_people.iter().map(|p| p.user_id).collect::<Vec<_>>(), vec![id(6)]);
     assert_eq!(r.friends[0].preferred_time, Some(t0()));
-    assert!(matches!(e.interested_in_venue(id(77), id(1)), Err(EngineError::UnknownVenue(_))));
+    assert!(matches!(e.interested_in_venue(id(77), id(1), 100), Err(EngineError::UnknownVenue(_))));
+}
+
+#[test]
+fn an_interested_list_shows_the_most_compatible_up_to_the_limit_and_counts_everyone() {
+    let mut b = crate::EngineBuilder::default();
+    b.add_user(&user(1, Some((40.0, -74.0))), None);
+    b.add_venue(&venue(11, 40.0, -74.0, domain::Category::Bar, None));
+    for u in 2..=31 {
+        b.add_user(&user(u, Some((40.0, -74.0))), None);
+        b.add_interest(&VenueInterest { user_id: id(u), venue_id: id(11), preferred_time: None, created_at: t0() });
+    }
+    let e = b.build();
+    let all = e.interested_in_venue(id(11), id(1), 100).unwrap();
+    assert_eq!((all.new_people.len(), all.new_people_total, all.friends_total), (30, 30, 0));
+    let some = e.interested_in_venue(id(11), id(1), 5).unwrap();
+    assert_eq!((some.new_people.len(), some.new_people_total), (5, 30));
+    assert_eq!(some.new_people[..], all.new_people[..5], "the first five of the same order");
+    for limit in [0, 101] {
+        assert!(matches!(
+            e.interested_in_venue(id(11), id(1), limit),
+            Err(EngineError::InvalidQuery { field: "limit", .. })
+        ));
+    }
 }
 
 #[test]
@@ -135,7 +158,7 @@ fn a_suggested_connection_is_not_a_friend() {
     b.add_interaction(&ix(3, 12, T::Like, 0, 60));
     b.add_interest(&VenueInterest { user_id: id(3), venue_id: id(11), preferred_time: None, created_at: t0() });
     let e = b.build();
-    let r = e.interested_in_venue(id(11), id(1)).unwrap();
+    let r = e.interested_in_venue(id(11), id(1), 100).unwrap();
     assert!(r.friends.is_empty(), "{r:?}");
     assert_eq!(r.mutuals.iter().map(|p| (p.user_id, p.mutual_friends)).collect::<Vec<_>>(), vec![(id(3), 1)]);
     let q = PeopleQuery { user_id: id(1), venue_id: None, limit: 10, ranker: Ranker::Default };
@@ -164,13 +187,13 @@ fn a_deleted_user_is_nobodys_mutual_friend() {
     }
     b.add_interest(&VenueInterest { user_id: id(2), venue_id: id(11), preferred_time: None, created_at: t0() });
     let e = b.build();
-    assert_eq!(e.interested_in_venue(id(11), id(1)).unwrap().mutuals.len(), 1);
+    assert_eq!(e.interested_in_venue(id(11), id(1), 100).unwrap().mutuals.len(), 1);
     e.apply(&DomainEvent::UserDeleted { user_id: id(3) });
-    let r = e.interested_in_venue(id(11), id(1)).unwrap();
+    let r = e.interested_in_venue(id(11), id(1), 100).unwrap();
     assert!(r.mutuals.is_empty(), "{r:?}");
     assert_eq!(r.new_people.iter().map(|p| (p.user_id, p.mutual_friends)).collect::<Vec<_>>(), vec![(id(2), 0)]);
     e.merge();
-    assert_eq!(e.interested_in_venue(id(11), id(1)).unwrap().new_people.len(), 1);
+    assert_eq!(e.interested_in_venue(id(11), id(1), 100).unwrap().new_people.len(), 1);
 }
 
 #[test]

@@ -269,7 +269,8 @@ pub struct InterestedPerson {
     pub mutual_friends: u32,
 }
 
-/// Who wants to go to a venue, grouped by their relation to the viewer.
+/// Who wants to go to a venue, grouped by their relation to the viewer, each group the most
+/// compatible first and cut at the limit asked for (the totals count everyone).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct InterestedInVenue {
     pub venue_id: Uuid,
@@ -277,4 +278,10 @@ pub struct InterestedInVenue {
     /// Friends of friends.
     pub mutuals: Vec<InterestedPerson>,
     pub new_people: Vec<InterestedPerson>,
+    /// How many friends are interested in all.
+    pub friends_total: usize,
+    /// How many friends of friends are interested in all.
+    pub mutuals_total: usize,
+    /// How many new people are interested in all.
+    pub new_people_total: usize,
 }

@@ -31,7 +31,8 @@ pub struct InterestRequest {
 pub struct InterestResponse {
     pub success: bool,
     pub venue_id: Uuid,
-    /// Friends first, then friends of friends, then new people.
+    /// Friends first, then friends of friends, then new people: the 20 most compatible of each
+    /// (the message counts everyone).
     pub others_interested: Vec<InterestedPerson>,
     pub message: String,
 }
@@ -59,10 +60,11 @@ pub async fn express_interest(
         return Err(domain::ValidationError::field("preferred_time", "must be within a year").into());
     }
     app.express_interest(user_id, body.venue_id, body.preferred_time).await?;
-    let seen = app.interested_in_venue(body.venue_id, user_id).await?;
-    let others: Vec<_> =
-        [seen.friends, seen.mutuals, seen.new_people].into_iter().flatten().filter(|p| p.user_id != user_id).collect();
-    let message = match others.len() {
+    // The viewer is never in their own lists, so the totals count the others.
+    let seen = app.interested_in_venue(body.venue_id, user_id, INTERESTED_LIMIT).await?;
+    let total = seen.friends_total + seen.mutuals_total + seen.new_people_total;
+    let others: Vec<_> = [seen.friends, seen.mutuals, seen.new_people].into_iter().flatten().collect();
+    let message = match total {
         0 => "Interest recorded! Nobody else is interested yet.".to_string(),
         1 => "Interest recorded! 1 other person is also interested.".to_string(),
         n => format!("Interest recorded! {n} others are also interested."),
@@ -145,12 +147,18 @@ fn parse_ids(raw: &str) -> ApiResult<Vec<Uuid>> {
     Ok(ids)
 }
 
+/// How many of each group an interested list shows unless asked.
+const INTERESTED_LIMIT: usize = 20;
+
 /// Who a viewer sees in a venue's interested list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InterestedQuery {
     /// The user looking.
     pub viewer: Uuid,
+    /// At most this many of each group, the most compatible first: 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<usize>,
 }
 
 /// Who wants to go to a venue: friends, friends of friends and new people.
@@ -166,7 +174,11 @@ pub async fn interested_in_venue(
     AppPath(venue_id): AppPath<Uuid>,
     AppQuery(q): AppQuery<InterestedQuery>,
 ) -> ApiResult<AppJson<InterestedInVenue>> {
-    Ok(AppJson(app.interested_in_venue(venue_id, q.viewer).await?))
+    let limit = q.limit.unwrap_or(INTERESTED_LIMIT);
+    if !(1..=engine::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 100"));
+    }
+    Ok(AppJson(app.interested_in_venue(venue_id, q.viewer, limit).await?))
 }
 
 /// A live location. Unknown fields are refused, as in the interactions body.

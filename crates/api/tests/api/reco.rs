@@ -243,6 +243,16 @@ async fn interest_is_recorded_and_shown_to_others(app: &TestApp) {
     assert_eq!(rows(app.counts().await), before);
     let res = app.get(&format!("/api/v1/venues/{}/interested", venues[1])).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Users 0 and 2 are interested: with limit=1 user 1 sees one of each group and the totals.
+    let one = app.get_json(&format!("{path}&limit=1"), StatusCode::OK).await;
+    let groups = ["friends", "mutuals", "new_people"];
+    assert!(groups.iter().all(|g| one[*g].as_array().unwrap().len() <= 1), "{one}");
+    let total: u64 = groups.iter().map(|g| one[format!("{g}_total")].as_u64().unwrap()).sum();
+    assert_eq!(total, 2, "{one}");
+    for bad in ["0", "101", "x"] {
+        let res = app.get(&format!("{path}&limit={bad}")).await;
+        expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("limit")).await;
+    }
 }
 
 async fn a_live_location_is_accepted_for_known_users_only(app: &TestApp) {

@@ -29,7 +29,7 @@ async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404(backe
     // Named by that query, the venue is in the engine now, and listed.
     let recs = app.recommend_venues(VenueQuery::new(a.id, 10, Ranker::Seed2)).await.unwrap();
     assert_eq!(recs.iter().map(|r| r.venue_id).collect::<Vec<_>>(), [venue.id]);
-    app.interested_in_venue(venue.id, a.id).await.expect("who is interested, for a new viewer");
+    app.interested_in_venue(venue.id, a.id, 100).await.expect("who is interested, for a new viewer");
     let group = GroupQuery::new(vec![a.id, b.id], GroupStrategy::Average, 5);
     app.recommend_group(group).await.expect("a group of new users");
 

@@ -35,7 +35,7 @@ async fn interests_and_bookings_in_the_store_reach_the_engine_it_builds(backend:
 
     app.reload_engine().await.expect("build the engine from the store");
 
-    let who = app.interested_in_venue(wanted.id, viewer.id).await.unwrap();
+    let who = app.interested_in_venue(wanted.id, viewer.id, 100).await.unwrap();
     let listed: Vec<_> = who.friends.iter().chain(&who.mutuals).chain(&who.new_people).map(|p| p.user_id).collect();
     assert_eq!(listed, [keen.id], "the stored interest is listed");
     assert_eq!(who.new_people[0].preferred_time.map(|t| t.timestamp()), Some(when.timestamp()));
@@ -132,7 +132,7 @@ async fn a_deleted_venue_whose_bookings_stay_is_not_recommended_by_the_engine_it
             .collect();
         assert_eq!(recs, [kept.id], "{ranker:?}");
     }
-    let err = app.interested_in_venue(gone.id, ann.id).await.unwrap_err();
+    let err = app.interested_in_venue(gone.id, ann.id, 100).await.unwrap_err();
     assert!(matches!(err, app::AppError::NotFound { entity: "venue", .. }), "{err:?}");
 }
 
