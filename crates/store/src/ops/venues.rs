@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{fetch_one, push_page, record};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder, escape_like, now};
-use crate::{StoreError, StoreResult, VenueQuery};
+use crate::{Backend, StoreError, StoreResult, VenueQuery};
 
 /// The condition that keeps deleted venues out of a read: [`delete_venue`] marks a venue's row
 /// instead of removing it, so the bookings and plans people made there stay in their history.
@@ -154,7 +154,7 @@ pub(crate) async fn get_venue<C: Conn>(c: &mut C, id: VenueId) -> StoreResult<Ve
 
 pub(crate) async fn list_venues<C: Conn>(c: &mut C, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>> {
     let mut b = SqlBuilder::new(concat!("SELECT ", venue_columns!(), " FROM venues"));
-    push_filters(&mut b, query);
+    push_filters(&mut b, query, C::BACKEND);
     push_page(&mut b, "id", page);
     let rows: Vec<VenueRow> = c.fetch_all(b.finish()).await?;
     let venues = rows.into_iter().map(VenueRow::into_domain).collect::<StoreResult<Vec<_>>>()?;
@@ -162,15 +162,26 @@ pub(crate) async fn list_venues<C: Conn>(c: &mut C, query: &VenueQuery, page: Pa
 }
 
 /// The `WHERE` conditions of a venue query. Text matches any of name, description, cuisine and
-/// tags, case-insensitively and literally (`%` and `_` are not wildcards). The radius test is a
+/// tags, case-insensitively in any alphabet and literally (no wildcards). The radius test is a
 /// bounding box (which can use the `(lat, lng)` index) then an equirectangular distance in plain
 /// arithmetic, within about 0.5% of the great-circle distance at city scale.
-fn push_filters(b: &mut SqlBuilder, query: &VenueQuery) {
+fn push_filters(b: &mut SqlBuilder, query: &VenueQuery, backend: Backend) {
     b.and().push(LIVE_VENUE);
     if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let p = b.param(format!("%{}%", escape_like(&text.to_lowercase())));
-        let like = |column: &str| format!("lower({column}) LIKE {p} ESCAPE '\\'");
-        let cond = ["name", "description", "cuisine", "CAST(tags AS TEXT)"].map(like).join(" OR ");
+        let columns = ["name", "description", "cuisine", "CAST(tags AS TEXT)"];
+        let tests = match backend {
+            // SQLite's lower() and LIKE fold ASCII letters only: a GLOB whose letters are classes
+            // of their cases ("[éÉ]") finds "ÉCLAIR" for "éclair" too.
+            Backend::Sqlite => {
+                let p = b.param(format!("*{}*", glob_any_case(text)));
+                columns.map(|c| format!("{c} GLOB {p}"))
+            }
+            Backend::Postgres => {
+                let p = b.param(format!("%{}%", escape_like(&text.to_lowercase())));
+                columns.map(|c| format!("lower({c}) LIKE {p} ESCAPE '\\'"))
+            }
+        };
+        let cond = tests.join(" OR ");
         b.and().push("(").push(&cond).push(")");
     }
     if let Some(category) = query.category {
@@ -194,6 +205,29 @@ fn push_filters(b: &mut SqlBuilder, query: &VenueQuery) {
         let dy = format!("(lat - {lat0})");
         b.and().push(&format!("{dx} * {dx} + {dy} * {dy} <= ")).bind(r_deg * r_deg);
     }
+}
+
+/// A GLOB pattern matching `text` literally in any letter case: each letter with a one-letter
+/// lower and upper case becomes the class of its cases, and GLOB's own `*`, `?` and `[` are
+/// bracketed.
+fn glob_any_case(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for ch in text.chars() {
+        let (mut lower, mut upper) = (ch.to_lowercase(), ch.to_uppercase());
+        match (lower.next(), lower.next(), upper.next(), upper.next()) {
+            (Some(l), None, Some(u), None) if l != u => {
+                out.push('[');
+                out.extend([l, u]);
+                if ch != l && ch != u {
+                    out.push(ch);
+                }
+                out.push(']');
+            }
+            _ if matches!(ch, '*' | '?' | '[') => out.extend(['[', ch, ']']),
+            _ => out.push(ch),
+        }
+    }
+    out
 }
 
 pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePatch) -> StoreResult<Venue> {
@@ -329,4 +363,18 @@ pub(crate) async fn delete_venue<C: Conn>(
     c.execute(Sql::new("DELETE FROM venue_interests WHERE venue_id = $1").bind(id)).await?;
     record(c, &DomainEvent::VenueDeleted { venue_id: id }).await?;
     Ok(cancelled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_any_case;
+
+    #[test]
+    fn a_glob_pattern_takes_every_case_of_each_letter_and_nothing_as_a_wildcard() {
+        assert_eq!(glob_any_case("Éc 1"), "[éÉ][cC] 1");
+        assert_eq!(glob_any_case("a*?[]"), "[aA][*][?][[]]");
+        // Letters without a one-letter other case stay as they are.
+        assert_eq!(glob_any_case("ß漢"), "ß漢");
+        assert_eq!(glob_any_case("ǅ"), "[ǆǄǅ]");
+    }
 }

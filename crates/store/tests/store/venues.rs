@@ -71,6 +71,11 @@ async fn text_search_matches_name_description_cuisine_or_tags_ignoring_case(stor
     assert_eq!(names(&search(&store, text("live_music")).await), ["Sunset Rooftop"]);
     assert_eq!(search(&store, text("  ")).await.len(), 2);
     assert!(search(&store, text("karaoke")).await.is_empty());
+    // Any alphabet: SQLite's own lower() folds ASCII only.
+    store.create_venue(new_venue("ÉCLAIR Ωmega", Category::Cafe, 40.73, -73.99)).await.unwrap();
+    for q in ["éclair", "ÉCLAIR", "Éclair", "ωMEGA"] {
+        assert_eq!(names(&search(&store, text(q)).await), ["ÉCLAIR Ωmega"], "{q}");
+    }
 }
 
 async fn text_search_treats_like_wildcards_literally(store: DynStore) {
@@ -80,6 +85,12 @@ async fn text_search_treats_like_wildcards_literally(store: DynStore) {
     assert_eq!(names(&search(&store, text("100%")).await), ["100% Agave"]);
     assert_eq!(names(&search(&store, text("10_")).await), Vec::<&str>::new());
     assert_eq!(names(&search(&store, text("k\\s")).await), ["Back\\Slash"]);
+    // Nor are GLOB's.
+    store.create_venue(new_venue("Star*Bar? [Late]", Category::Bar, 40.73, -73.99)).await.unwrap();
+    assert_eq!(names(&search(&store, text("r*b")).await), ["Star*Bar? [Late]"]);
+    assert_eq!(names(&search(&store, text("[late]")).await), ["Star*Bar? [Late]"]);
+    assert!(search(&store, text("s*r")).await.is_empty());
+    assert!(search(&store, text("bar?x")).await.is_empty());
 }
 
 async fn venues_filter_by_category_and_price_range(store: DynStore) {
