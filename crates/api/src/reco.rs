@@ -96,7 +96,7 @@ pub struct VenueRecoQuery {
     /// Only venues of this price level or below, 1 to 4 (at least `price_min`).
     #[param(minimum = 1, maximum = 4)]
     pub price_max: Option<i16>,
-    /// Only venues open now (not with `open_at`, which names another time).
+    /// Only venues open now (`true` not with `open_at`, which names another time).
     pub open_now: Option<bool>,
     /// Only venues open at this instant (RFC 3339; not with `open_now=true`).
     pub open_at: Option<DateTime<Utc>>,

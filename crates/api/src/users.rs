@@ -123,7 +123,9 @@ async fn update_user(
     Ok(AppJson(app.update_user(user_id, input).await?))
 }
 
-/// Delete a user and everything that hangs off it.
+/// Delete a user and everything that hangs off it. First, each with its event: the upcoming
+/// bookings they made are cancelled (their group members are told), the plans they are
+/// organising are cancelled and their invitations to others' plans being organised declined.
 #[utoipa::path(delete, path = "/users/{user_id}", tag = "users",
     params(("user_id" = Uuid, Path, description = "The user's id")),
     responses(

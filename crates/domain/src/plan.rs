@@ -64,6 +64,8 @@ pub struct Plan {
     pub organizer_id: Uuid,
     pub venue_id: Uuid,
     pub start_time: DateTime<Utc>,
+    /// The least the table is booked for, as the organizer asked (guests not on Luna); the
+    /// booking seats the larger of this and the organizer plus everyone who accepted.
     pub party_size: Option<i32>,
     pub status: PlanStatus,
     pub created_at: DateTime<Utc>,
@@ -106,7 +108,9 @@ pub struct PlanInput {
     pub organizer_id: Uuid,
     pub venue_id: Uuid,
     pub start_time: DateTime<Utc>,
-    /// People going, organizer included, when more than those on Luna.
+    /// People going, organizer included, when more than those on Luna: the least the table is
+    /// booked for. The booking seats the larger of this and the organizer plus everyone who
+    /// accepted, so it may be smaller than the people invited.
     #[serde(default)]
     pub party_size: Option<i32>,
     /// Users to invite now (more can be invited later).

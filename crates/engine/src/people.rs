@@ -76,7 +76,7 @@ fn seed2(st: &State, u: u32, venue: Option<u32>, limit: usize) -> Vec<PersonReco
     for e in &user.edges {
         let Some(other) = st.live_user(e.other) else { continue };
         let (score, direct, category) = seed2_score(st, e.strength, other, venue);
-        // Every edge is a direct tie (`relationship` says friend); its type says what kind.
+        // Every edge counts (the seed's formula); its type says what kind.
         let tie = match e.rel {
             domain::RelationshipType::Friend => "your friend",
             domain::RelationshipType::Mutual => "a mutual connection",
@@ -111,7 +111,14 @@ fn seed2(st: &State, u: u32, venue: Option<u32>, limit: usize) -> Vec<PersonReco
             parts.push("enjoys similar places".into());
         }
         let mutual = sorted_intersection(&others(user), &others(other)) as u32;
-        out.push((score, e.other, person(other, score, Relationship::Friend, mutual, reasons, &parts)));
+        // The score is the seed's for every edge; what the person is to the user is said as the
+        // default ranker says it (a suggested connection is no friend).
+        let rel = match (e.is_tie(), mutual) {
+            (true, _) => Relationship::Friend,
+            (false, 0) => Relationship::New,
+            (false, _) => Relationship::Mutual,
+        };
+        out.push((score, e.other, person(other, score, rel, mutual, reasons, &parts)));
     }
     out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     out.into_iter().take(limit).map(|x| x.2).collect()

@@ -107,7 +107,7 @@ pub struct GroupResponse {
     responses(
         (status = 200, description = "Ranked venues for the group", body = GroupResponse),
         (status = 404, description = "A member does not exist", body = ErrorBody),
-        (status = 422, description = "Bad ids or parameters", body = ErrorBody),
+        (status = 422, description = "Bad ids or parameters, members whose stated budgets do not overlap, or `max_distance_km` with a member of unknown location (the message names them)", body = ErrorBody),
     ))]
 pub async fn group_recommendations(
     State(app): State<App>,
@@ -174,10 +174,9 @@ pub async fn interested_in_venue(
     AppPath(venue_id): AppPath<Uuid>,
     AppQuery(q): AppQuery<InterestedQuery>,
 ) -> ApiResult<AppJson<InterestedInVenue>> {
-    let limit = q.limit.unwrap_or(INTERESTED_LIMIT);
-    if !(1..=engine::MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::field("limit", "must be between 1 and 100"));
-    }
+    let mut c = Checker::new();
+    let limit = super::check_limit(&mut c, Some(q.limit.unwrap_or(INTERESTED_LIMIT)));
+    c.finish(())?;
     Ok(AppJson(app.interested_in_venue(venue_id, q.viewer, limit).await?))
 }
 

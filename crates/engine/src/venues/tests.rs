@@ -625,6 +625,8 @@ fn seed2_people_name_the_kind_of_tie_in_words() {
     let said = |u: u128| got.iter().find(|p| p.user_id == id(u)).unwrap().explanation.clone();
     assert_eq!(said(2), "Your friend (strength 0.44)");
     assert_eq!(said(3), "A suggested connection (strength 0.56)");
+    let rel = |u: u128| got.iter().find(|p| p.user_id == id(u)).unwrap().relationship;
+    assert_eq!((rel(2), rel(3)), (crate::types::Relationship::Friend, crate::types::Relationship::New));
 }
 
 #[test]

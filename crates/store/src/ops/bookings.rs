@@ -150,14 +150,37 @@ pub(crate) async fn holding<C: Conn>(
     Ok(decode(rows)?.into_iter().filter(|b| b.ends_at() > from).collect())
 }
 
-/// The bookings a user made that still hold seats (pending or confirmed), in id order.
+/// The bookings a user made that still hold seats (pending or confirmed), in id order, locked
+/// (a janitor or a venue's deletion ending one meanwhile is waited for, and it is then not read).
 pub(crate) async fn made_by<C: Conn>(c: &mut C, user_id: domain::UserId) -> StoreResult<Vec<Booking>> {
-    let sql = Sql::new(concat!(
+    let mut b = SqlBuilder::new(concat!(
         "SELECT ",
         booking_columns!(),
-        " FROM bookings WHERE user_id = $1 AND status IN ('pending', 'confirmed') ORDER BY id"
+        " FROM bookings WHERE status IN ('pending', 'confirmed') AND user_id = "
     ));
-    decode(c.fetch_all(sql.bind(user_id)).await?)
+    b.bind(user_id).push(" ORDER BY id").push(C::FOR_UPDATE);
+    decode(c.fetch_all(b.finish()).await?)
+}
+
+/// Ends the bookings of something being deleted (a venue, a user) that still hold seats at
+/// `now`: the upcoming ones are cancelled, each with its event (returned), and holds under way
+/// (a provider still answering) are given back for `reason`. Confirmed bookings under way are
+/// left as they are: their time has come, so they can no longer be cancelled.
+pub(crate) async fn end_for_deletion<C: Conn>(
+    c: &mut C,
+    holding: Vec<Booking>,
+    now: Timestamp,
+    reason: &str,
+) -> StoreResult<Vec<Booking>> {
+    let (upcoming, under_way): (Vec<Booking>, Vec<Booking>) = holding.into_iter().partition(|b| b.booking_time > now);
+    let mut cancelled = Vec::with_capacity(upcoming.len());
+    for b in &upcoming {
+        cancelled.push(set_status(c, b.id, BookingStatus::Cancelled, now).await?);
+    }
+    for b in under_way.iter().filter(|b| b.status == BookingStatus::Pending) {
+        super::seats::release_hold(c, b.id, reason, None).await?;
+    }
+    Ok(cancelled)
 }
 
 /// The seats held at a venue over `[from, to)`.

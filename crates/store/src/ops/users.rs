@@ -1,8 +1,8 @@
 //! Users and their preferences: row structs, conversions and use cases.
 
 use domain::{
-    Booking, BookingStatus, DomainEvent, NewUser, Page, PageRequest, ParticipantStatus, Persona, PlanStatus, Timestamp,
-    User, UserId, UserPatch, UserPreferences,
+    Booking, DomainEvent, NewUser, Page, PageRequest, ParticipantStatus, Persona, PlanStatus, Timestamp, User, UserId,
+    UserPatch, UserPreferences,
 };
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -243,11 +243,12 @@ pub(crate) async fn update_user<C: Conn>(c: &mut C, id: UserId, patch: UserPatch
     Ok(user)
 }
 
-/// Deletes a user and everything that hangs off them. What other people count on is ended
-/// first, each with its event, so nobody loses an evening without being told: the user's
-/// upcoming bookings are cancelled and their holds under way given back, the plans they are
-/// organising are cancelled, and their places in others' plans being organised become
-/// declines. Returns the bookings cancelled (the caller gives back an outside provider's tables).
+/// Deletes a user and everything that hangs off them. What other people are waiting on is
+/// ended first, each with its event: the user's upcoming bookings are cancelled and their holds
+/// under way given back, the plans they are organising are cancelled, and their places in
+/// others' plans being organised become declines. Returns the bookings cancelled (the caller
+/// gives back an outside provider's tables). Not told: a booking of theirs under way (its time
+/// has come) goes with them, and others' bookings that counted them keep their seats.
 pub(crate) async fn delete_user<C: Conn>(c: &mut C, id: UserId, now: Timestamp) -> StoreResult<Vec<Booking>> {
     // The user's row is locked first: a booking or plan of theirs made meanwhile waits for the
     // deletion (its foreign key does) and then fails, instead of vanishing in the cascade untold.
@@ -257,27 +258,22 @@ pub(crate) async fn delete_user<C: Conn>(c: &mut C, id: UserId, now: Timestamp) 
     if found.is_none() {
         return Err(StoreError::not_found("user", id));
     }
-    let (upcoming, under_way): (Vec<Booking>, Vec<Booking>) =
-        super::bookings::made_by(c, id).await?.into_iter().partition(|b| b.booking_time > now);
-    let mut cancelled = Vec::with_capacity(upcoming.len());
-    for b in &upcoming {
-        cancelled.push(super::bookings::set_status(c, b.id, BookingStatus::Cancelled, now).await?);
-    }
-    for b in under_way.iter().filter(|b| b.status == BookingStatus::Pending) {
-        super::seats::release_hold(c, b.id, "the user was deleted", None).await?;
-    }
+    let holding = super::bookings::made_by(c, id).await?;
+    let cancelled = super::bookings::end_for_deletion(c, holding, now, "the user was deleted").await?;
     let draft = PlanStatus::Draft.as_str();
-    let organising = Sql::new("SELECT id FROM plans WHERE organizer_id = $1 AND status = $2 ORDER BY id");
-    let organising: Vec<(Uuid,)> = c.fetch_all(organising.bind(id).bind(draft)).await?;
+    // Locked, as the bookings: an organiser confirming meanwhile is waited for, and the plan
+    // then read as it became.
+    let mut organising = SqlBuilder::new("SELECT id FROM plans WHERE organizer_id = ");
+    organising.bind(id).push(" AND status = ").bind(draft).push(" ORDER BY id").push(C::FOR_UPDATE);
+    let organising: Vec<(Uuid,)> = c.fetch_all(organising.finish()).await?;
     for (plan_id,) in organising {
         super::plans::move_plan(c, plan_id, PlanStatus::Draft, PlanStatus::Cancelled).await?;
     }
-    let invited = Sql::new(
-        "SELECT p.id FROM plans p JOIN plan_participants pp ON pp.plan_id = p.id \
-         WHERE pp.user_id = $1 AND p.organizer_id <> $1 AND p.status = $2 AND pp.status <> $3 ORDER BY p.id",
-    );
-    let declined = ParticipantStatus::Declined.as_str();
-    let invited: Vec<(Uuid,)> = c.fetch_all(invited.bind(id).bind(draft).bind(declined)).await?;
+    let mut invited = SqlBuilder::new("SELECT p.id FROM plans p JOIN plan_participants pp ON pp.plan_id = p.id");
+    invited.and().push("p.organizer_id <> pp.user_id AND pp.user_id = ").bind(id).push(" AND p.status = ").bind(draft);
+    invited.push(" AND pp.status <> ").bind(ParticipantStatus::Declined.as_str());
+    invited.push(" ORDER BY p.id").push(C::FOR_UPDATE);
+    let invited: Vec<(Uuid,)> = c.fetch_all(invited.finish()).await?;
     for (plan_id,) in invited {
         super::plans::answer(c, plan_id, id, false).await?;
     }

@@ -3,14 +3,14 @@
 
 use domain::geo::{KM_PER_DEG_LAT, bounding_box};
 use domain::{
-    Booking, BookingStatus, Category, DomainEvent, NewVenue, OpeningHours, Page, PageRequest, PlanStatus, Timestamp,
-    Venue, VenueId, VenuePatch,
+    Booking, Category, DomainEvent, NewVenue, OpeningHours, Page, PageRequest, PlanStatus, Timestamp, Venue, VenueId,
+    VenuePatch,
 };
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{fetch_one, push_page, record};
-use crate::sql::{Arg, Conn, Sql, SqlBuilder, escape_like, now};
+use crate::sql::{Arg, Conn, Sql, SqlBuilder, now};
 use crate::{Backend, StoreError, StoreResult, VenueQuery};
 
 /// The condition that keeps deleted venues out of a read: [`delete_venue`] marks a venue's row
@@ -169,16 +169,17 @@ fn push_filters(b: &mut SqlBuilder, query: &VenueQuery, backend: Backend) {
     b.and().push(LIVE_VENUE);
     if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let columns = ["name", "description", "cuisine", "CAST(tags AS TEXT)"];
+        // Each letter as the class of its cases ("[éÉ]"): case-insensitive in any alphabet and
+        // whatever the database's locale (SQLite's lower() and LIKE fold ASCII only, and
+        // PostgreSQL's lower() follows the cluster's locale).
         let tests = match backend {
-            // SQLite's lower() and LIKE fold ASCII letters only: a GLOB whose letters are classes
-            // of their cases ("[éÉ]") finds "ÉCLAIR" for "éclair" too.
             Backend::Sqlite => {
                 let p = b.param(format!("*{}*", glob_any_case(text)));
                 columns.map(|c| format!("{c} GLOB {p}"))
             }
             Backend::Postgres => {
-                let p = b.param(format!("%{}%", escape_like(&text.to_lowercase())));
-                columns.map(|c| format!("lower({c}) LIKE {p} ESCAPE '\\'"))
+                let p = b.param(regex_any_case(text));
+                columns.map(|c| format!("{c} ~ {p}"))
             }
         };
         let cond = tests.join(" OR ");
@@ -207,10 +208,9 @@ fn push_filters(b: &mut SqlBuilder, query: &VenueQuery, backend: Backend) {
     }
 }
 
-/// A GLOB pattern matching `text` literally in any letter case: each letter with a one-letter
-/// lower and upper case becomes the class of its cases, and GLOB's own `*`, `?` and `[` are
-/// bracketed.
-fn glob_any_case(text: &str) -> String {
+/// `text` with each letter that has a one-letter lower and upper case written as the class of
+/// its cases (`[éÉ]`), and every other character as `other` writes it.
+fn any_case(text: &str, other: impl Fn(char, &mut String)) -> String {
     let mut out = String::with_capacity(text.len() * 3);
     for ch in text.chars() {
         let (mut lower, mut upper) = (ch.to_lowercase(), ch.to_uppercase());
@@ -223,11 +223,30 @@ fn glob_any_case(text: &str) -> String {
                 }
                 out.push(']');
             }
-            _ if matches!(ch, '*' | '?' | '[') => out.extend(['[', ch, ']']),
-            _ => out.push(ch),
+            _ => other(ch, &mut out),
         }
     }
     out
+}
+
+/// A SQLite GLOB pattern (without the surrounding `*`) matching `text` literally in any letter
+/// case: GLOB's own `*`, `?` and `[` are bracketed.
+fn glob_any_case(text: &str) -> String {
+    any_case(text, |ch, out| match ch {
+        '*' | '?' | '[' => out.extend(['[', ch, ']']),
+        _ => out.push(ch),
+    })
+}
+
+/// A PostgreSQL regular expression (unanchored) matching `text` literally in any letter case:
+/// every ASCII character other than a letter or digit is escaped.
+fn regex_any_case(text: &str) -> String {
+    any_case(text, |ch, out| {
+        if ch.is_ascii() && !ch.is_ascii_alphanumeric() {
+            out.push('\\');
+        }
+        out.push(ch);
+    })
 }
 
 pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePatch) -> StoreResult<Venue> {
@@ -344,13 +363,8 @@ pub(crate) async fn delete_venue<C: Conn>(
         );
         return Err(StoreError::conflict(message, Some("venue_id")));
     }
-    let mut cancelled = Vec::with_capacity(bookings.len());
-    for b in &bookings {
-        cancelled.push(super::bookings::set_status(c, b.id, BookingStatus::Cancelled, now).await?);
-    }
-    for b in under_way.iter().filter(|b| b.status == BookingStatus::Pending) {
-        super::seats::release_hold(c, b.id, "the venue was deleted", None).await?;
-    }
+    let holding = bookings.into_iter().chain(under_way).collect();
+    let cancelled = super::bookings::end_for_deletion(c, holding, now, "the venue was deleted").await?;
     for (plan_id, _) in plans {
         super::plans::move_plan(c, plan_id, PlanStatus::Draft, PlanStatus::Cancelled).await?;
     }
@@ -368,6 +382,12 @@ pub(crate) async fn delete_venue<C: Conn>(
 #[cfg(test)]
 mod tests {
     use super::glob_any_case;
+
+    #[test]
+    fn a_regex_takes_every_case_of_each_letter_and_nothing_as_an_operator() {
+        assert_eq!(super::regex_any_case("Éc 1.*"), "[éÉ][cC]\\ 1\\.\\*");
+        assert_eq!(super::regex_any_case("a\\(b|"), "[aA]\\\\\\([bB]\\|");
+    }
 
     #[test]
     fn a_glob_pattern_takes_every_case_of_each_letter_and_nothing_as_a_wildcard() {
