@@ -136,14 +136,20 @@ fn an_interested_list_shows_the_most_compatible_up_to_the_limit_and_counts_every
     }
 }
 
-#[test]
-fn a_suggested_connection_is_not_a_friend() {
-    // User 1 is friends with 2; 3 is only suggested to 1 and is friends with 2.
+/// Users 1 to 3, living in one place, and bar 11 there.
+fn three_neighbours_and_a_bar() -> crate::EngineBuilder {
     let mut b = crate::EngineBuilder::default();
     for u in 1..=3 {
         b.add_user(&user(u, Some((40.0, -74.0))), None);
     }
     b.add_venue(&venue(11, 40.0, -74.0, domain::Category::Bar, None));
+    b
+}
+
+#[test]
+fn a_suggested_connection_is_not_a_friend() {
+    // User 1 is friends with 2; 3 is only suggested to 1 and is friends with 2.
+    let mut b = three_neighbours_and_a_bar();
     b.add_venue(&venue(12, 40.0, -74.001, domain::Category::Bar, None));
     for (x, y, kind) in [(1, 2, domain::RelationshipType::Friend), (1, 3, domain::RelationshipType::Suggested)] {
         for (a, c) in [(x, y), (y, x)] {
@@ -177,11 +183,7 @@ fn a_suggested_connection_is_not_a_friend() {
 #[test]
 fn a_deleted_user_is_nobodys_mutual_friend() {
     // 1 and 2 are strangers whose only common friend is 3.
-    let mut b = crate::EngineBuilder::default();
-    for u in 1..=3 {
-        b.add_user(&user(u, Some((40.0, -74.0))), None);
-    }
-    b.add_venue(&venue(11, 40.0, -74.0, domain::Category::Bar, None));
+    let mut b = three_neighbours_and_a_bar();
     for (x, y) in [(1, 3), (3, 1), (2, 3), (3, 2)] {
         b.add_edge(&edge(x, y, 0.6));
     }
