@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<App> {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListVenuesQuery {
-    /// Text found in the name, description, cuisine or tags (case-insensitive).
+    /// Text found in the name, description, cuisine or tags (ignoring case in any alphabet; no wildcards).
     pub q: Option<String>,
     pub category: Option<Category>,
     /// Lowest price level, 1 to 4.
