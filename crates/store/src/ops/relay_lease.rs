@@ -33,8 +33,12 @@ where
     let mut conn = pool.acquire().await?;
     let sql = Sql::new("SELECT pg_try_advisory_lock($1)").bind(RELAY_LOCK);
     let locked: Option<(bool,)> = (*conn).fetch_optional(sql).await?;
-    let lease = AdvisoryLock::<DB> { conn: Some(conn) };
-    Ok(locked.is_some_and(|(l,)| l).then(|| RelayLease(Box::new(lease))))
+    if !matches!(locked, Some((true,))) {
+        // Not ours: the connection holds no lock and goes back to the pool (a waiting relay
+        // asks every few milliseconds; closing it would open a session each time).
+        return Ok(None);
+    }
+    Ok(Some(RelayLease(Box::new(AdvisoryLock::<DB> { conn: Some(conn) }))))
 }
 
 struct SingleProcess;

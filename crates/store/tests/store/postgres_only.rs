@@ -41,3 +41,38 @@ async fn an_interaction_racing_its_venues_deletion_is_refused_once_it_commits() 
     drop(store);
     drop(deleting);
 }
+
+/// A relay that finds the lease taken gives its connection back to the pool. Before, the
+/// connection was closed, so every server waiting on the lease (it asks every 10 ms) opened a
+/// new PostgreSQL session each time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_refused_the_lease_keeps_its_connection() {
+    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+        eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);
+        return;
+    };
+    let store = store::connect(&db.url).await.expect("open the store");
+    let held = store.relay_lease().await.unwrap().expect("a free lease is granted");
+    let mut probe = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    assert!(store.relay_lease().await.unwrap().is_none());
+    let before = sessions(&mut probe).await;
+    for _ in 0..20 {
+        assert!(store.relay_lease().await.unwrap().is_none(), "held by the first");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let after = sessions(&mut probe).await;
+    // (A pool may open a connection or two of its own meanwhile; closing each would be 20.)
+    assert!(after - before <= 3, "20 refused attempts opened {} sessions", after - before);
+    held.release().await;
+    assert!(store.relay_lease().await.unwrap().is_some(), "free again after release");
+    drop(store);
+    drop(probe);
+}
+
+/// Sessions ever opened on the connection's database (the statistics snapshot is cleared first,
+/// so each read is fresh).
+async fn sessions(c: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&mut *c).await.unwrap();
+    let sql = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()";
+    sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *c).await.unwrap()
+}
