@@ -43,6 +43,7 @@ with_provider_on_every_backend!(
     a_flaky_provider_leaves_only_whole_bookings,
     the_janitor_releases_a_hold_its_agent_left_behind,
     deleting_a_venue_by_force_gives_its_tables_back_at_the_provider,
+    a_confirmation_that_fails_after_the_provider_said_yes_gives_the_seats_back_at_once,
 );
 
 fn external(tweak: impl FnOnce(&mut ExternalSettings)) -> ExternalSettings {
@@ -231,4 +232,33 @@ async fn deleting_a_venue_by_force_gives_its_tables_back_at_the_provider(backend
     assert_eq!(provider.reservations(), vec![id]);
     assert_eq!(app.delete(&format!("/venues/{v}?force=true")).await.status(), StatusCode::NO_CONTENT);
     assert!(provider.reservations().is_empty(), "the provider still holds {:?}", provider.reservations());
+}
+
+/// The provider said yes, but the local confirmation failed (a group member deleted their
+/// account meanwhile): the remote table is cancelled, and the hold and the key are given back at
+/// once, not left pending until the janitor finds them stale.
+async fn a_confirmation_that_fails_after_the_provider_said_yes_gives_the_seats_back_at_once(backend: Backend) {
+    let slow = external(|e| {
+        e.latency_ms = 500;
+        e.timeout_ms = 3000;
+    });
+    let Some((app, provider)) = spawn(backend, slow).await else { return };
+    let app = Arc::new(app);
+    let (ann, ben) = (user(&app, "ann").await, user(&app, "ben").await);
+    let v = evening_venue(&app, "Remote", 4).await;
+    let body = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 2, "group_members": [ben]});
+    let path = format!("/api/v1/bookings/{ann}/create");
+    let first = {
+        let (app, path, body) = (app.clone(), path.clone(), body.clone());
+        tokio::spawn(async move { app.post_with_key(&path, "k", &body).await.status() })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(app.delete(&format!("/api/v1/users/{ben}")).await.status(), StatusCode::NO_CONTENT);
+    let status = first.await.expect("first request");
+    assert!(status.is_client_error(), "{status}");
+    assert_eq!(app.counts().await.bookings, 0, "the hold was given back");
+    assert!(provider.reservations().is_empty());
+    // The seats are free again: the same table without the deleted member is booked at once.
+    let alone = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 4});
+    expect_json(app.post(&path, &alone).await, StatusCode::CREATED).await;
 }

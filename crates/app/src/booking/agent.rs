@@ -86,11 +86,17 @@ impl BookingAgent {
             }
             match tokio::time::timeout(timeout, self.provider.reserve(&held.booking)).await {
                 Ok(Ok(_reference)) => {
-                    return match store.confirm_hold(id, key).await {
+                    return match store.confirm_hold(id, key.clone()).await {
                         Ok(booked) => Ok(booked),
                         Err(e) => {
-                            // The hold expired meanwhile: undo the remote reservation too.
+                            // The hold expired meanwhile, or the confirmation failed otherwise (a
+                            // group member deleted, the database down): undo the remote
+                            // reservation, and give the seats and the key back at once rather
+                            // than when the janitor finds the hold stale.
                             self.cancel_remote(id).await;
+                            if let Err(released) = store.release_hold(id, "confirm_failed", key).await {
+                                tracing::warn!(%id, error = %released, "hold not released; the janitor will");
+                            }
                             Err(e.into())
                         }
                     };

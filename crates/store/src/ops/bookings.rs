@@ -139,14 +139,29 @@ pub(crate) async fn holding<C: Conn>(
     from: Timestamp,
     to: Timestamp,
 ) -> StoreResult<Vec<Booking>> {
-    let sql = Sql::new(concat!(
+    holding_locked(c, venue_id, from, to, "").await
+}
+
+/// [`holding`], in id order, with `lock` appended (`C::FOR_UPDATE` for a write that ends them:
+/// one ending a booking meanwhile is waited for, and the booking is then read as it became).
+pub(crate) async fn holding_locked<C: Conn>(
+    c: &mut C,
+    venue_id: VenueId,
+    from: Timestamp,
+    to: Timestamp,
+    lock: &str,
+) -> StoreResult<Vec<Booking>> {
+    let mut b = SqlBuilder::new(concat!(
         "SELECT ",
         booking_columns!(),
-        " FROM bookings WHERE venue_id = $1 AND status IN ('pending', 'confirmed') \
-         AND booking_time > $2 AND booking_time < $3"
+        " FROM bookings WHERE status IN ('pending', 'confirmed') AND venue_id = "
     ));
     let earliest = from - chrono::Duration::minutes(i64::from(MAX_TURN_MINUTES));
-    let rows: Vec<BookingRow> = c.fetch_all(sql.bind(venue_id).bind(earliest).bind(to)).await?;
+    b.bind(venue_id).push(" AND booking_time > ").bind(earliest).push(" AND booking_time < ").bind(to);
+    if !lock.is_empty() {
+        b.push(" ORDER BY id").push(lock);
+    }
+    let rows: Vec<BookingRow> = c.fetch_all(b.finish()).await?;
     Ok(decode(rows)?.into_iter().filter(|b| b.ends_at() > from).collect())
 }
 

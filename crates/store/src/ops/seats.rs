@@ -202,7 +202,8 @@ pub(crate) async fn confirm_hold<C: Conn>(
 
 /// Gives a hold back (its provider failed, or it expired): the pending booking is deleted, so
 /// no half-made booking remains, `booking.released` is recorded, and the key (if any) is freed
-/// for a retry. Returns whether there was such a hold.
+/// for a retry. Returns whether there was such a hold; when there was none (released already),
+/// the key is left alone: it may be a newer request's by now.
 pub(crate) async fn release_hold<C: Conn>(
     c: &mut C,
     id: BookingId,
@@ -212,10 +213,10 @@ pub(crate) async fn release_hold<C: Conn>(
     let sql =
         Sql::new(concat!("DELETE FROM bookings WHERE id = $1 AND status = 'pending' RETURNING ", booking_columns!()));
     let row: Option<BookingRow> = c.fetch_optional(sql.bind(id)).await?;
+    let Some(row) = row else { return Ok(false) };
     if let Some(k) = &key {
         idempotency::forget(c, k).await?;
     }
-    let Some(row) = row else { return Ok(false) };
     let booking = row.into_domain()?;
     record(c, &DomainEvent::BookingReleased { booking, reason: reason.to_string() }).await?;
     Ok(true)

@@ -347,11 +347,14 @@ pub(crate) async fn delete_venue<C: Conn>(
     let far = now + chrono::Duration::days(2 * domain::booking::MAX_DAYS_AHEAD);
     // Bookings under way stay as they are: their time has come, so they cannot be cancelled.
     // Holds under way (a provider still answering) are given back: none can be confirmed after.
-    let (bookings, under_way): (Vec<Booking>, Vec<Booking>) =
-        super::bookings::holding(c, id, now, far).await?.into_iter().partition(|b| b.booking_time > now);
+    // Locked, as a user's deletion does: a cancellation or a janitor ending one meanwhile is
+    // waited for, and it is then read as it became (not ended twice).
+    let holding = super::bookings::holding_locked(c, id, now, far, C::FOR_UPDATE).await?;
+    let (bookings, under_way): (Vec<Booking>, Vec<Booking>) = holding.into_iter().partition(|b| b.booking_time > now);
     // Plans still being organised, the upcoming ones and those whose time passed undecided.
-    let sql = Sql::new("SELECT id, start_time FROM plans WHERE venue_id = $1 AND status = $2 ORDER BY id");
-    let plans: Vec<(Uuid, Timestamp)> = c.fetch_all(sql.bind(id).bind(PlanStatus::Draft.as_str())).await?;
+    let mut sql = SqlBuilder::new("SELECT id, start_time FROM plans WHERE venue_id = ");
+    sql.bind(id).push(" AND status = ").bind(PlanStatus::Draft.as_str()).push(" ORDER BY id").push(C::FOR_UPDATE);
+    let plans: Vec<(Uuid, Timestamp)> = c.fetch_all(sql.finish()).await?;
     let upcoming_plans = plans.iter().filter(|(_, start)| *start > now).count();
     if (!bookings.is_empty() || upcoming_plans > 0) && !force {
         let (b, p) = (bookings.len(), upcoming_plans);

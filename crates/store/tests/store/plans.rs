@@ -149,9 +149,17 @@ async fn a_key_reused_with_another_request_or_still_in_flight_is_refused(store: 
     let mismatch = store.book(new_booking(&ann, &v, at, 3), Some(other)).await.unwrap_err();
     assert!(matches!(&mismatch, StoreError::Invalid(e) if e.0[0].field == "idempotency_key"), "{mismatch:?}");
     // Released (the provider failed): the key is free for a fresh attempt.
-    store.release_hold(held.booking.id, "provider_failed", Some(k.clone())).await.unwrap();
-    let retry = store.book(new_booking(&ann, &v, at, 2), Some(k)).await.unwrap();
+    assert!(store.release_hold(held.booking.id, "provider_failed", Some(k.clone())).await.unwrap());
+    let mut hold = new_booking(&ann, &v, at, 2);
+    hold.status = BookingStatus::Pending;
+    let retry = store.book(hold, Some(k.clone())).await.unwrap();
     assert!(matches!(retry, Idempotent::Fresh(SeatOutcome::Booked(_))), "{retry:?}");
+    assert_eq!(store.counts().await.unwrap().bookings, 1);
+    // A late second release of the first hold finds none, and leaves the key to the retry,
+    // which is still in flight: a third attempt is refused, not booked again.
+    assert!(!store.release_hold(held.booking.id, "confirm_failed", Some(k.clone())).await.unwrap());
+    let third = store.book(new_booking(&ann, &v, at, 2), Some(k)).await.unwrap_err();
+    assert!(matches!(&third, StoreError::Conflict { field: Some(f), .. } if f == "idempotency_key"), "{third:?}");
     assert_eq!(store.counts().await.unwrap().bookings, 1);
 }
 
