@@ -40,6 +40,14 @@ pub struct EngineCell {
     /// will be seen by it, so it asks for no second, concurrent reload.
     loading_from_ms: AtomicI64,
     pending: Mutex<Option<Vec<Pending>>>,
+    /// What the current engine's scan read, and when it began (milliseconds): an event from
+    /// before then that it read is not applied again (a catch-up after a lag, a relay's repeat).
+    last_scan: Mutex<Option<(i64, Arc<Scanned>)>>,
+    /// Reloads run one at a time (each with its own replay buffer).
+    reloads: tokio::sync::Mutex<()>,
+    /// The follower's reload task is running; asked again meanwhile, it runs once more.
+    follower_reloading: std::sync::atomic::AtomicBool,
+    follower_reload_wanted: std::sync::atomic::AtomicBool,
 }
 
 /// What arrived while a reload was scanning, to replay onto the engine it builds (events are
@@ -60,6 +68,10 @@ impl EngineCell {
             scanned_from_ms: AtomicI64::new(i64::MIN),
             loading_from_ms: AtomicI64::new(i64::MIN),
             pending: Mutex::new(None),
+            last_scan: Mutex::new(None),
+            reloads: tokio::sync::Mutex::new(()),
+            follower_reloading: std::sync::atomic::AtomicBool::new(false),
+            follower_reload_wanted: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -68,9 +80,20 @@ impl EngineCell {
         self.engine.load_full()
     }
 
-    /// Applies an event now, and keeps it for the engine a running reload is building.
-    pub fn apply(&self, event: DomainEvent) {
+    /// Applies an event published at `at` now, and keeps it for the engine a running reload is
+    /// building. An event from before the current engine's scan began that the scan read is
+    /// skipped: the engine has it already.
+    pub fn apply(&self, event: DomainEvent, at: domain::Timestamp) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let read = self
+            .last_scan
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|(from_ms, scanned)| at.timestamp_millis() < *from_ms && !scanned.missed(&event));
+        if read {
+            return;
+        }
         self.engine.load().apply(&event);
         if let Some(buf) = pending.as_mut() {
             buf.push(Pending::Event(event));
@@ -118,6 +141,8 @@ impl EngineCell {
             let _ = engine.set_location(l.user_id, l.lat, l.lng, l.at);
         }
         self.engine.store(Arc::new(engine));
+        *self.last_scan.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((scanned_from.timestamp_millis(), Arc::new(scanned)));
         self.scanned_from_ms.fetch_max(scanned_from.timestamp_millis(), Ordering::SeqCst);
         let _ = self.loading_from_ms.compare_exchange(
             scanned_from.timestamp_millis(),
@@ -338,6 +363,7 @@ impl App {
     /// Forgets which live locations this server wrote: a reload follows a reset or a seed,
     /// which may have emptied them (and a reseed brings the same user ids back).
     pub async fn reload_engine(&self) -> AppResult<()> {
+        let _one_at_a_time = self.engine.reloads.lock().await;
         self.location_writes.clear();
         let scanned_from = chrono::Utc::now();
         self.engine.begin_reload(scanned_from);
@@ -400,7 +426,7 @@ pub fn spawn_follower(app: App) -> tokio::task::JoinHandle<()> {
                     bus::Delivery::Event(e) => follow_event(&app, &e).await,
                     bus::Delivery::Lagged { missed } => {
                         tracing::warn!(missed, "engine follower lagged; reloading");
-                        reload_logged(&app).await;
+                        reload_in_background(&app);
                     }
                 }
             }
@@ -421,12 +447,41 @@ async fn follow_event(app: &App, e: &domain::Event) {
 async fn follow_domain_event(app: &App, event_type: &str, at: domain::Timestamp, data: &domain::Payload) {
     match DomainEvent::from_parts(event_type, data) {
         Ok(DomainEvent::DataSeeded { .. } | DomainEvent::DataReset) if !app.engine.covers(at) => {
-            reload_logged(app).await
+            reload_in_background(app)
         }
         Ok(DomainEvent::DataSeeded { .. } | DomainEvent::DataReset) => {}
-        Ok(ev) => app.engine.apply(ev),
+        Ok(ev) => app.engine.apply(ev, at),
         Err(_) => {} // not a domain event (metrics, simulation, recommendations)
     }
+}
+
+/// Reloads the engine off the follower, which keeps applying events meanwhile: the reload
+/// replays those its scan missed and the engine skips those it read, so a burst that made the
+/// follower lag (and the catch-up that follows) is neither lost nor counted twice, and a long
+/// reload does not make the follower lag again. One at a time: asked again while it runs, it
+/// runs once more after.
+fn reload_in_background(app: &App) {
+    let cell = &app.engine;
+    cell.follower_reload_wanted.store(true, Ordering::SeqCst);
+    if cell.follower_reloading.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let app = app.clone();
+    tokio::spawn(async move {
+        let cell = &app.engine;
+        loop {
+            while cell.follower_reload_wanted.swap(false, Ordering::SeqCst) {
+                reload_logged(&app).await;
+            }
+            cell.follower_reloading.store(false, Ordering::SeqCst);
+            // Asked between the last look and now, with nobody left to run it: run it here.
+            if !cell.follower_reload_wanted.load(Ordering::SeqCst)
+                || cell.follower_reloading.swap(true, Ordering::SeqCst)
+            {
+                break;
+            }
+        }
+    });
 }
 
 async fn reload_logged(app: &App) {
@@ -583,8 +638,50 @@ mod tests {
         cell.begin_reload(t1);
         let at = chrono::Utc::now();
         cell.set_location(store::LiveLocation { user_id: user.id, lat: 40.75, lng: -73.98, at }).unwrap();
-        cell.apply(DomainEvent::UserCreated(user.clone()));
+        cell.apply(DomainEvent::UserCreated(user.clone()), at);
         cell.finish_reload(two_bars(&user, [&midtown, &south], false), t1, Scanned::default());
         assert_eq!(near(&cell, &user, at), ["Midtown"], "the location outlived the user's late creation");
+    }
+
+    #[test]
+    fn an_event_the_engine_was_built_with_is_not_counted_again_and_a_newer_one_is() {
+        // The user liked Midtown once; an engine was built from a scan that read that like.
+        let (user, midtown, south) = walker_and_two_bars();
+        let like = |venue: &domain::Venue, at: chrono::DateTime<chrono::Utc>| domain::Interaction {
+            id: domain::new_id(),
+            user_id: user.id,
+            venue_id: venue.id,
+            interaction_type: domain::InteractionType::Like,
+            dwell_time_seconds: 0,
+            time_of_day: domain::TimeOfDay::Evening,
+            occurred_at: at,
+        };
+        let before = chrono::Utc::now() - chrono::Duration::seconds(5);
+        let read = like(&midtown, before);
+        let mut b = EngineBuilder::new(EngineSettings::default());
+        b.add_user(&user, None);
+        [&midtown, &south].into_iter().for_each(|v| b.add_venue(v));
+        b.add_interaction(&read);
+        let cell = EngineCell::empty(&EngineSettings::default());
+        let t1 = chrono::Utc::now();
+        cell.begin_reload(t1);
+        cell.finish_reload(b.build(), t1, Scanned { last_interaction: Some(read.id), ..Scanned::default() });
+        // Seed2's popularity part of South: 0.2 * its likes / the most likes of any venue.
+        let south_popularity = |cell: &EngineCell| {
+            let mut q = engine::VenueQuery::new(user.id, 10, engine::Ranker::Seed2);
+            q.point = Some(domain::LatLng { lat: 40.0, lng: -73.98 });
+            let recs = cell.load().recommend_venues(&q).unwrap();
+            recs.into_iter().find(|r| r.venue_id == south.id).unwrap().reasons[2].contribution
+        };
+        // South gets a like of its own: 1 of a most of 1.
+        cell.apply(DomainEvent::InteractionRecorded(like(&south, chrono::Utc::now())), chrono::Utc::now());
+        assert!((south_popularity(&cell) - 0.2).abs() < 1e-12);
+        // The like the scan read comes again (a catch-up after a lag, a relay's repeat): skipped,
+        // or Midtown would have 2 and South's part would halve.
+        cell.apply(DomainEvent::InteractionRecorded(read.clone()), before);
+        assert!((south_popularity(&cell) - 0.2).abs() < 1e-12, "counted twice: {}", south_popularity(&cell));
+        // A new like of Midtown, after the scan, counts.
+        cell.apply(DomainEvent::InteractionRecorded(like(&midtown, chrono::Utc::now())), chrono::Utc::now());
+        assert!((south_popularity(&cell) - 0.1).abs() < 1e-12, "{}", south_popularity(&cell));
     }
 }
