@@ -78,6 +78,24 @@ async fn spawn(backend: Backend, ext: ExternalSettings) -> Option<(TestApp, Arc<
     Some((app, provider))
 }
 
+/// A server whose provider answers after `latency_ms` (well within its timeout), users ann and
+/// ben, and an evening venue seating `seats`: (app, provider, ann, ben, venue).
+async fn slow_provider(
+    backend: Backend,
+    latency_ms: u64,
+    seats: i32,
+) -> Option<(Arc<TestApp>, Arc<ExternalProvider>, String, String, String)> {
+    let slow = external(|e| {
+        e.latency_ms = latency_ms;
+        e.timeout_ms = 3000;
+    });
+    let (app, provider) = spawn(backend, slow).await?;
+    let app = Arc::new(app);
+    let (ann, ben) = (user(&app, "ann").await, user(&app, "ben").await);
+    let v = evening_venue(&app, "Remote", seats).await;
+    Some((app, provider, ann, ben, v))
+}
+
 async fn user(app: &TestApp, handle: &str) -> String {
     app.create_user(seed_user(handle)).await["id"].as_str().expect("id").to_string()
 }
@@ -125,14 +143,7 @@ async fn a_provider_that_never_answers_in_time_is_given_up_and_its_reservation_c
 }
 
 async fn a_slow_provider_holds_the_seats_and_a_retry_meanwhile_is_in_flight(backend: Backend) {
-    let slow = external(|e| {
-        e.latency_ms = 600;
-        e.timeout_ms = 3000;
-    });
-    let Some((app, provider)) = spawn(backend, slow).await else { return };
-    let app = Arc::new(app);
-    let (ann, ben) = (user(&app, "ann").await, user(&app, "ben").await);
-    let v = evening_venue(&app, "Remote", 2).await;
+    let Some((app, provider, ann, ben, v)) = slow_provider(backend, 600, 2).await else { return };
     let body = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 2});
     let path = format!("/api/v1/bookings/{ann}/create");
     let first = {
@@ -238,14 +249,7 @@ async fn deleting_a_venue_by_force_gives_its_tables_back_at_the_provider(backend
 /// account meanwhile): the remote table is cancelled, and the hold and the key are given back at
 /// once, not left pending until the janitor finds them stale.
 async fn a_confirmation_that_fails_after_the_provider_said_yes_gives_the_seats_back_at_once(backend: Backend) {
-    let slow = external(|e| {
-        e.latency_ms = 500;
-        e.timeout_ms = 3000;
-    });
-    let Some((app, provider)) = spawn(backend, slow).await else { return };
-    let app = Arc::new(app);
-    let (ann, ben) = (user(&app, "ann").await, user(&app, "ben").await);
-    let v = evening_venue(&app, "Remote", 4).await;
+    let Some((app, provider, ann, ben, v)) = slow_provider(backend, 500, 4).await else { return };
     let body = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 2, "group_members": [ben]});
     let path = format!("/api/v1/bookings/{ann}/create");
     let first = {

@@ -12,11 +12,7 @@ use crate::fixtures::{new_interaction, user, venue};
 /// deletion (which keeps the venue's row) committed: an interaction left on a deleted venue.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interaction_racing_its_venues_deletion_is_refused_once_it_commits() {
-    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
-        eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);
-        return;
-    };
-    let store = store::connect(&db.url).await.expect("open the store");
+    let Some((db, store)) = postgres_store().await else { return };
     let (ann, gone) = (user(&store, "ann").await, venue(&store, "Gone").await);
 
     // A deletion under way in another transaction, holding the venue's row as delete_venue does.
@@ -47,22 +43,19 @@ async fn an_interaction_racing_its_venues_deletion_is_refused_once_it_commits() 
 /// new PostgreSQL session each time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_refused_the_lease_keeps_its_connection() {
-    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
-        eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);
-        return;
-    };
-    let store = store::connect(&db.url).await.expect("open the store");
+    let Some((db, store)) = postgres_store().await else { return };
     let held = store.relay_lease().await.unwrap().expect("a free lease is granted");
     let mut probe = sqlx::PgConnection::connect(&db.url).await.expect("connect");
     assert!(store.relay_lease().await.unwrap().is_none());
     let before = sessions(&mut probe).await;
-    for _ in 0..20 {
+    for _ in 0..50 {
         assert!(store.relay_lease().await.unwrap().is_none(), "held by the first");
     }
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     let after = sessions(&mut probe).await;
-    // (A pool may open a connection or two of its own meanwhile; closing each would be 20.)
-    assert!(after - before <= 3, "20 refused attempts opened {} sessions", after - before);
+    // Closing each would open 50; a pool may open a few of its own meanwhile (more on a busy
+    // machine), so the bound is half that.
+    assert!(after - before < 25, "50 refused attempts opened {} sessions", after - before);
     held.release().await;
     assert!(store.relay_lease().await.unwrap().is_some(), "free again after release");
     drop(store);
@@ -75,4 +68,14 @@ async fn sessions(c: &mut sqlx::PgConnection) -> i64 {
     sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&mut *c).await.unwrap();
     let sql = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()";
     sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *c).await.unwrap()
+}
+
+/// A fresh PostgreSQL database and a store on it; `None` (said) when it is not configured.
+async fn postgres_store() -> Option<(TestDatabase, store::DynStore)> {
+    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+        eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);
+        return None;
+    };
+    let store = store::connect(&db.url).await.expect("open the store");
+    Some((db, store))
 }
