@@ -113,11 +113,7 @@ fn seed2(st: &State, u: u32, venue: Option<u32>, limit: usize) -> Vec<PersonReco
         let mutual = sorted_intersection(&others(user), &others(other)) as u32;
         // The score is the seed's for every edge; what the person is to the user is said as the
         // default ranker says it (a suggested connection is no friend).
-        let rel = match (e.is_tie(), mutual) {
-            (true, _) => Relationship::Friend,
-            (false, 0) => Relationship::New,
-            (false, _) => Relationship::Mutual,
-        };
+        let rel = relationship(e.is_tie(), mutual);
         out.push((score, e.other, person(other, score, rel, mutual, reasons, &parts)));
     }
     out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -141,6 +137,15 @@ fn person(
         mutual_friends: mutual,
         reasons,
         explanation: crate::venues::explain_sentence(parts),
+    }
+}
+
+/// What a person is to the user: a friend (a tie), a friend of a friend, or someone new.
+fn relationship(tie: bool, mutual_friends: u32) -> Relationship {
+    match (tie, mutual_friends) {
+        (true, _) => Relationship::Friend,
+        (false, 0) => Relationship::New,
+        (false, _) => Relationship::Mutual,
     }
 }
 
@@ -205,13 +210,7 @@ fn compat(
     let co_visit = jaccard(my_pos, &their_pos);
     let activity = 0.6 * histogram_overlap(&user.tod, &cand.tod) + 0.4 * histogram_overlap(&user.week, &cand.week);
     let tie = edge.is_some_and(|e| e.is_tie());
-    let relationship = if tie {
-        Relationship::Friend
-    } else if mutual > 0 {
-        Relationship::Mutual
-    } else {
-        Relationship::New
-    };
+    let relationship = relationship(tie, mutual);
     let openness = if tie { 1.0 } else { cand.prefs.as_ref().map_or(0.5, |p| p.openness) };
     let venue_score = venue.map_or(0.0, |v| {
         let interested = cand.interests.binary_search_by_key(&v, |p| p.0).is_ok();
