@@ -10,7 +10,10 @@
 //!
 //! Resumption: a client that reconnects with `Last-Event-ID` (or `?last_event_id=`, the header
 //! winning) gets every event after it, then live ones, with no gap and no duplicate (see
-//! [`bus::Feed`]). Streams per server are capped (503 beyond).
+//! [`bus::Feed`]). History is bounded: a position older than the oldest event kept gets
+//! `event: lagged` first, `missed` being the events trimmed after it (exact from `0-0`; `1`,
+//! meaning at least one, when the bus cannot tell how many), then the oldest events kept.
+//! Streams per server are capped (503 beyond).
 
 mod event_doc;
 
@@ -92,8 +95,10 @@ pub struct ChannelList {
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id")),
     responses(
         (status = 200, description = "`text/event-stream`: `connected`, then one frame per event (`id:` event id, \
-            `event:` type, `data:` the Event; payloads per type in `EventPayload`), `lagged` notices and \
-            keep-alive comments", body = Event, content_type = "text/event-stream"),
+            `event:` type, `data:` the Event; payloads per type in `EventPayload`), `lagged` notices \
+            (`{\"missed\": n}`: live delivery fell behind and the missed events follow, or `Last-Event-ID` is \
+            older than the history kept and `n` events are gone, at least one) and keep-alive comments",
+            body = Event, content_type = "text/event-stream"),
         (status = 404, description = "No such channel", body = ErrorBody),
         (status = 422, description = "A malformed `Last-Event-ID`", body = ErrorBody),
         (status = 503, description = "Too many open streams, or the event bus is unavailable", body = ErrorBody),

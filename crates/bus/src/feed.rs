@@ -4,7 +4,10 @@
 //! from history, then hands out live events, skipping any whose id is not past the cursor (they
 //! were already read from the backlog). When live delivery lags (a slow reader), the feed says
 //! so and reads what it missed back from history before going live again, so a slow reader
-//! never slows the bus and loses nothing the history still holds. A backlog over several
+//! never slows the bus and loses nothing the history still holds. What the history no longer
+//! holds (a reader resuming from before its oldest event, or overtaken by trimming while it
+//! catches up) is announced with a lag notice before the events that follow the gap, never
+//! skipped in silence. A backlog over several
 //! channels is handed out in id (time) order across them, as live delivery would have: a
 //! reader that relates events of two channels (an answer, then the action it led to) sees them
 //! in the order they happened, not one channel's whole backlog before the other's.
@@ -86,8 +89,12 @@ fn start_of_millisecond(id: EventId) -> EventId {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeedItem {
     Event(Arc<Event>),
-    /// Live delivery fell `missed` events behind; the events that follow are read back from
-    /// history (as far as it reaches) before live delivery resumes.
+    /// Events were missed. Either live delivery fell `missed` events behind (the events that
+    /// follow are read back from history before live delivery resumes), or history no longer
+    /// holds `missed` events after the reader's position (it resumed from before the oldest
+    /// event kept, or trimming overtook its catch-up): those are gone, and the events that
+    /// follow are the oldest kept. For such a gap `missed` is exact when the position is older
+    /// than every event trimmed, and otherwise 1, meaning at least one (see [`crate::Page`]).
     Lagged {
         missed: u64,
     },
@@ -111,18 +118,24 @@ struct Backlog {
     page: VecDeque<(EventId, Arc<Event>)>,
     /// Whether the last read found nothing after `read_to`.
     exhausted: bool,
+    /// Events history trimmed between `read_to` and the page, not yet announced.
+    trimmed: u64,
 }
 
 impl Backlog {
     fn new(channel: Channel, after: EventId) -> Self {
-        Self { channel, read_to: after, page: VecDeque::new(), exhausted: false }
+        Self { channel, read_to: after, page: VecDeque::new(), exhausted: false, trimmed: 0 }
     }
 
     /// Reads the page after `read_to`; whether it found anything.
     async fn read(&mut self, bus: &DynBus, limit: usize) -> BusResult<bool> {
         let page = bus.after(self.channel, self.read_to, limit).await?;
-        self.exhausted = page.is_empty();
-        for e in page {
+        self.exhausted = page.events.is_empty();
+        if !self.exhausted {
+            // The page moves `read_to` past the gap, so it is counted once.
+            self.trimmed += page.trimmed;
+        }
+        for e in page.events {
             // An id that does not parse (none should) goes first rather than never.
             let id = e.id.parse().unwrap_or(EventId::ZERO);
             self.read_to = self.read_to.max(id);
@@ -172,11 +185,14 @@ impl Feed {
     pub async fn next(&mut self) -> Option<FeedItem> {
         loop {
             if !self.catch_up.is_empty() {
-                if let Some(e) = self.next_from_history().await {
-                    self.advance(&e);
-                    return Some(FeedItem::Event(e));
+                match self.next_from_history().await {
+                    Some(FeedItem::Event(e)) => {
+                        self.advance(&e);
+                        return Some(FeedItem::Event(e));
+                    }
+                    Some(lagged) => return Some(lagged),
+                    None => continue,
                 }
-                continue;
             }
             match self.live.next().await? {
                 Delivery::Event(e) if self.is_new(&e) => {
@@ -199,18 +215,23 @@ impl Feed {
     /// ahead reads its next page first; once any page came in, channels whose history was
     /// exhausted read again (after it), since events may have been published there meanwhile:
     /// so the smallest id read ahead is the smallest left, however long the catch-up takes (to
-    /// the millisecond: each channel numbers its own events within one). `None` when a read
-    /// failed (retried after a pause) or the backlog is done (every channel exhausted).
-    async fn next_from_history(&mut self) -> Option<Arc<Event>> {
+    /// the millisecond: each channel numbers its own events within one). A gap a read found in
+    /// history comes first, as a lag notice. `None` when a read failed (retried after a pause)
+    /// or the backlog is done (every channel exhausted).
+    async fn next_from_history(&mut self) -> Option<FeedItem> {
         if self.read_ahead(false).await? {
             self.read_ahead(true).await?;
+        }
+        let trimmed: u64 = self.catch_up.iter_mut().map(|b| std::mem::take(&mut b.trimmed)).sum();
+        if trimmed > 0 {
+            return Some(FeedItem::Lagged { missed: trimmed });
         }
         let Some(first) = (self.catch_up.iter_mut()).filter(|b| !b.page.is_empty()).min_by_key(|b| b.page[0].0) else {
             // Every channel exhausted, nothing read ahead: live delivery takes over.
             self.catch_up.clear();
             return None;
         };
-        first.page.pop_front().map(|(_, e)| e)
+        first.page.pop_front().map(|(_, e)| FeedItem::Event(e))
     }
 
     /// Reads the next page of every channel with nothing read ahead whose history was (or was

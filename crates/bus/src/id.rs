@@ -3,8 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// An event id; ordering is (millis, seq).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// An event id; ordering is (millis, seq). The default is [`EventId::ZERO`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EventId {
     pub millis: u64,
     pub seq: u64,

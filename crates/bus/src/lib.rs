@@ -2,6 +2,9 @@
 //! in-memory (the embedded default: a broadcast for live delivery and a bounded history per
 //! channel) and Redis Streams (production). Event ids are `<millis>-<seq>` on both, ordered
 //! per channel, so a client resumes after the last id it saw whichever backend serves it.
+//! Both keep a bounded history and record what they trim from it (how many events, the first
+//! and last of their ids), so a reader resuming from a position older than the history is told
+//! it missed events instead of silently skipping them.
 
 pub mod feed;
 pub mod id;
@@ -75,8 +78,10 @@ pub trait EventBus: Send + Sync + 'static {
     /// Up to `limit` most recent events of a channel strictly before `before` (or the newest),
     /// returned oldest first.
     async fn history(&self, channel: Channel, limit: usize, before: Option<EventId>) -> BusResult<Vec<Event>>;
-    /// Up to `limit` events of a channel strictly after `after`, oldest first (resumption).
-    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Vec<Event>>;
+    /// Up to `limit` events of a channel strictly after `after`, oldest first (resumption), and
+    /// how many events after `after` history trimmed away before the first of them (read
+    /// together, so a trim between the two cannot hide a gap).
+    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Page>;
     /// Whether the backend answers.
     async fn ping(&self) -> BusResult<()>;
     /// Events published per channel since start (for stats).
@@ -84,6 +89,50 @@ pub trait EventBus: Send + Sync + 'static {
 }
 
 pub type DynBus = Arc<dyn EventBus>;
+
+/// What [`EventBus::after`] read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    /// The events after the position, oldest first.
+    pub events: Vec<Event>,
+    /// Events after the position that history no longer holds: they come before `events` and
+    /// can never be read. 0 when none. Exact when the position is older than every event
+    /// trimmed (all of them followed it, as for a reader starting from `0-0`); otherwise the
+    /// bus knows only that some followed it (it keeps how many it trimmed and the first and
+    /// last of their ids, not every id), and says 1: at least one.
+    pub trimmed: u64,
+}
+
+/// What a bus trimmed from one channel's history, oldest first: how many events, the first and
+/// the last of their ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Trimmed {
+    pub count: u64,
+    pub first: EventId,
+    pub last: EventId,
+}
+
+impl Trimmed {
+    /// Records `n` more events trimmed, the last of them `last` (ids only grow).
+    pub fn add(&mut self, n: u64, first: EventId, last: EventId) {
+        if self.count == 0 {
+            self.first = first;
+        }
+        self.count += n;
+        self.last = last;
+    }
+
+    /// How many trimmed events followed `after`: every one when `after` is older than the first,
+    /// none when it is not older than the last, and otherwise at least one (see [`Page::trimmed`]).
+    pub fn after(&self, after: EventId) -> u64 {
+        match self.count {
+            0 => 0,
+            _ if after >= self.last => 0,
+            n if after < self.first => n,
+            _ => 1,
+        }
+    }
+}
 
 /// A live subscription over a local broadcast of events: keeps `channel`'s events (or all)
 /// and turns the broadcast's overflow into [`Delivery::Lagged`]. Both backends fan out this way.

@@ -1,6 +1,7 @@
 //! The in-memory bus: per channel, a bounded ring of recent events (history and resumption)
 //! and one broadcast sender for live delivery. A slow subscriber never slows the publisher:
-//! the broadcast drops what it cannot hold and the subscriber is told it lagged.
+//! the broadcast drops what it cannot hold and the subscriber is told it lagged. What the ring
+//! drops is recorded, so a reader resuming from before it learns what it missed.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,11 +11,14 @@ use async_trait::async_trait;
 use domain::{Channel, Event};
 use tokio::sync::broadcast;
 
-use crate::{BusResult, EventBus, EventId, Publish, Subscription};
+use crate::{BusResult, EventBus, EventId, Page, Publish, Subscription, Trimmed};
 
+#[derive(Default)]
 struct ChannelState {
     last: EventId,
     ring: VecDeque<(EventId, Arc<Event>)>,
+    /// What the ring dropped to stay within its capacity.
+    trimmed: Trimmed,
 }
 
 /// The embedded default bus.
@@ -31,10 +35,7 @@ impl MemoryBus {
         let (live, _) = broadcast::channel(4096);
         Self {
             capacity: history.max(1),
-            channels: Channel::ALL
-                .iter()
-                .map(|_| Mutex::new(ChannelState { last: EventId::ZERO, ring: VecDeque::new() }))
-                .collect(),
+            channels: Channel::ALL.iter().map(|_| Mutex::new(ChannelState::default())).collect(),
             counts: Channel::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
             live,
         }
@@ -76,8 +77,10 @@ impl EventBus for MemoryBus {
                 timestamp: p.timestamp,
                 data: p.data,
             });
-            if st.ring.len() == self.capacity {
-                st.ring.pop_front();
+            if st.ring.len() == self.capacity
+                && let Some((gone, _)) = st.ring.pop_front()
+            {
+                st.trimmed.add(1, gone, gone);
             }
             st.ring.push_back((id, event.clone()));
             // Sent under the channel lock so live order equals id order.
@@ -106,10 +109,11 @@ impl EventBus for MemoryBus {
         Ok(out)
     }
 
-    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Vec<Event>> {
+    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Page> {
         let st = self.lock(channel);
         let start = st.ring.partition_point(|(id, _)| *id <= after);
-        Ok(st.ring.iter().skip(start).take(limit).map(|(_, e)| Event::clone(e)).collect())
+        let events = st.ring.iter().skip(start).take(limit).map(|(_, e)| Event::clone(e)).collect();
+        Ok(Page { events, trimmed: st.trimmed.after(after) })
     }
 
     async fn ping(&self) -> BusResult<()> {

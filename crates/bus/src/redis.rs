@@ -1,5 +1,9 @@
-//! The Redis Streams bus: one stream per channel (`<prefix>:<channel>`), `XADD ... MAXLEN ~ N`
-//! to publish, `XREVRANGE` / `XRANGE` with exclusive bounds for history and resumption. Live
+//! The Redis Streams bus: one stream per channel (`<prefix>:<channel>`), `XADD` to publish,
+//! `XREVRANGE` / `XRANGE` with exclusive bounds for history and resumption. A stream is kept
+//! to about N events by [`TRIM`], which records what it drops in `<prefix>:<channel>:trimmed`
+//! (how many, the first and last ids; a stream trims no other way), and `XRANGE` reads that
+//! record in the same transaction, so a reader resuming before the history learns what it
+//! missed (Redis itself keeps no trace of the ids `XADD ... MAXLEN` drops). Live
 //! delivery: ONE reader task per process runs `XREAD BLOCK` over every channel's stream from the
 //! last ids it saw and fans events out locally through a broadcast, so a hundred SSE clients
 //! cost one Redis connection, and every server sharing the Redis sees every event. When Redis
@@ -17,10 +21,26 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 use tokio::sync::broadcast;
 
-use crate::{BusError, BusResult, EventBus, EventId, Publish, Subscription};
+use crate::{BusError, BusResult, EventBus, EventId, Page, Publish, Subscription, Trimmed};
 
 /// How long one `XREAD` blocks before looping (keeps shutdown and reconnects prompt).
 const BLOCK_MS: usize = 2_000;
+
+/// Trims stream `KEYS[1]` to `ARGV[1]` events once it holds more than `ARGV[1] + ARGV[2]`
+/// (so most publishes only look at its length), oldest first, and records in hash `KEYS[2]`
+/// how many it dropped (`count`), the first id ever dropped (`first`) and the last (`last`).
+/// One script, so the record and the stream never disagree.
+const TRIM: &str = r"
+local keep = tonumber(ARGV[1])
+local excess = redis.call('XLEN', KEYS[1]) - keep
+if excess <= tonumber(ARGV[2]) then return 0 end
+local gone = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess)
+redis.call('XTRIM', KEYS[1], 'MAXLEN', keep)
+redis.call('HSETNX', KEYS[2], 'first', gone[1][1])
+redis.call('HSET', KEYS[2], 'last', gone[#gone][1])
+redis.call('HINCRBY', KEYS[2], 'count', #gone)
+return #gone
+";
 
 /// The production bus.
 pub struct RedisBus {
@@ -63,7 +83,7 @@ impl RedisBus {
         let mut bus = Self {
             conn,
             prefix: prefix.to_string(),
-            maxlen,
+            maxlen: maxlen.max(1),
             live: live.clone(),
             counts: counts.clone(),
             healthy: healthy.clone(),
@@ -80,6 +100,11 @@ impl RedisBus {
 
     fn keys(&self) -> Vec<String> {
         Channel::ALL.iter().map(|c| self.key(*c)).collect()
+    }
+
+    /// The record of what [`TRIM`] dropped from `c`'s stream.
+    fn trimmed_key(&self, c: Channel) -> String {
+        format!("{}:{}:trimmed", self.prefix, c.as_str())
     }
 
     /// The newest id of every channel's stream (`0-0` for an empty one).
@@ -100,19 +125,42 @@ impl RedisBus {
         Ok(out)
     }
 
-    /// The `XADD` that appends one event, trimming the stream to about `maxlen`.
+    /// The `XADD` that appends one event.
     fn xadd(&self, p: &Publish) -> redis::Cmd {
         let ts = p.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let source = p.source_id.map(|s| s.to_string()).unwrap_or_default();
         let fields = [("type", p.event_type.as_str()), ("ts", &ts), ("data", p.data.get()), ("source", &source)];
         let mut cmd = redis::cmd("XADD");
-        cmd.arg(self.key(p.channel)).arg("MAXLEN").arg("~").arg(self.maxlen).arg("*").arg(&fields);
+        cmd.arg(self.key(p.channel)).arg("*").arg(&fields);
         cmd
     }
 
-    /// Deletes this bus's streams (tests use a unique prefix and clean up with this).
+    /// The [`TRIM`] of `c`'s stream to `maxlen`, with a slack of 1% (at most 1,000 events).
+    fn trim(&self, c: Channel) -> redis::Cmd {
+        let slack = (self.maxlen / 100).min(1_000);
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(TRIM).arg(2).arg(self.key(c)).arg(self.trimmed_key(c)).arg(self.maxlen).arg(slack);
+        cmd
+    }
+
+    /// Appends `events` in order, then trims the streams they went to, in one round trip.
+    fn publish_pipeline(&self, events: &[Publish]) -> redis::Pipeline {
+        let mut pipe = redis::pipe();
+        for p in events {
+            pipe.add_command(self.xadd(p));
+        }
+        for c in Channel::ALL.into_iter().filter(|c| events.iter().any(|p| p.channel == *c)) {
+            pipe.add_command(self.trim(c)).ignore();
+        }
+        pipe
+    }
+
+    /// Deletes this bus's streams and their trim records (tests use a unique prefix and clean
+    /// up with this).
     pub async fn delete_all(&self) -> BusResult<()> {
-        redis::cmd("DEL").arg(self.keys()).query_async::<()>(&mut self.conn.clone()).await.map_err(unavailable)
+        let records = Channel::ALL.iter().map(|c| self.trimmed_key(*c));
+        let keys: Vec<String> = self.keys().into_iter().chain(records).collect();
+        redis::cmd("DEL").arg(keys).query_async::<()>(&mut self.conn.clone()).await.map_err(unavailable)
     }
 }
 
@@ -134,6 +182,13 @@ fn appended(p: Publish, id: String) -> Event {
         timestamp: p.timestamp,
         data: p.data,
     }
+}
+
+/// The trim record read as `count`, `first`, `last` (all absent before the first trim).
+fn trim_record(fields: &[Option<String>]) -> BusResult<Trimmed> {
+    let id = |i: usize| fields.get(i).cloned().flatten().map_or(Ok(EventId::ZERO), |s| s.parse());
+    let count = fields.first().cloned().flatten().map_or(Ok(0), |s| s.parse().map_err(|_| BusError::InvalidId(s)))?;
+    Ok(Trimmed { count, first: id(1)?, last: id(2)? })
 }
 
 /// Rebuilds an event from a stream entry; `None` for an entry Luna did not write.
@@ -190,7 +245,8 @@ impl EventBus for RedisBus {
     }
 
     async fn publish(&self, p: Publish) -> BusResult<Arc<Event>> {
-        let id: String = self.xadd(&p).query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        let pipe = self.publish_pipeline(std::slice::from_ref(&p));
+        let (id,): (String,) = pipe.query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
         Ok(Arc::new(appended(p, id)))
     }
 
@@ -200,10 +256,7 @@ impl EventBus for RedisBus {
         if events.is_empty() {
             return (Vec::new(), None); // Redis refuses an empty pipeline
         }
-        let mut pipe = redis::pipe();
-        for p in &events {
-            pipe.add_command(self.xadd(p));
-        }
+        let pipe = self.publish_pipeline(&events);
         match pipe.query_async::<Vec<String>>(&mut self.conn.clone()).await {
             Ok(ids) => (events.into_iter().zip(ids).map(|(p, id)| Arc::new(appended(p, id))).collect(), None),
             Err(e) => (Vec::new(), Some(unavailable(e))),
@@ -230,8 +283,14 @@ impl EventBus for RedisBus {
         Ok(out)
     }
 
-    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Vec<Event>> {
-        let reply: StreamRangeReply = redis::cmd("XRANGE")
+    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Page> {
+        // One transaction: a trim between reading the record and the range would hide a gap.
+        let (record, reply): (Vec<Option<String>>, StreamRangeReply) = redis::pipe()
+            .atomic()
+            .cmd("HMGET")
+            .arg(self.trimmed_key(channel))
+            .arg(&["count", "first", "last"])
+            .cmd("XRANGE")
             .arg(self.key(channel))
             .arg(format!("({after}"))
             .arg("+")
@@ -240,7 +299,8 @@ impl EventBus for RedisBus {
             .query_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
-        Ok(reply.ids.iter().filter_map(|s| decode(channel, s)).collect())
+        let events = reply.ids.iter().filter_map(|s| decode(channel, s)).collect();
+        Ok(Page { events, trimmed: trim_record(&record)?.after(after) })
     }
 
     async fn ping(&self) -> BusResult<()> {

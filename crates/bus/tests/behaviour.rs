@@ -111,8 +111,9 @@ async fn a_client_that_reconnects_gets_every_event_it_missed() {
         }
         // ...and comes back with Last-Event-ID = last.
         let missed = bus.after(Channel::UserActions, last.parse().expect("id"), 100).await.expect("after");
-        let ns: Vec<u64> = missed.iter().map(|e| e.data.to_value()["n"].as_u64().expect("n")).collect();
+        let ns: Vec<u64> = missed.events.iter().map(|e| e.data.to_value()["n"].as_u64().expect("n")).collect();
         assert_eq!(ns, vec![3, 4, 5, 6, 7], "{}", bus.backend());
+        assert_eq!(missed.trimmed, 0, "{}: nothing trimmed", bus.backend());
         cleanup(r).await;
     }
 }
@@ -318,6 +319,76 @@ async fn an_event_published_during_a_catch_up_on_a_quiet_channel_keeps_its_place
         }
         let want: Vec<u64> = (1..=1_000).chain([5_000, 5_001]).collect();
         assert_eq!(got, want, "{}: the backlog, then the answer, then the action", bus.backend());
+        cleanup(r).await;
+    }
+}
+
+/// The first items of a feed resumed from `resume`: a lag notice's count as `-missed`, an
+/// event's number as itself.
+async fn first_items(bus: &DynBus, resume: &str, n: usize) -> Vec<i64> {
+    let resume = Cursor::parse(resume, &[Channel::Social]).expect("cursor");
+    let mut feed = Feed::open(bus.clone(), vec![Channel::Social], Some(&resume)).await.expect("feed");
+    let mut got = Vec::new();
+    for _ in 0..n {
+        got.push(match next_item(&mut feed).await {
+            FeedItem::Lagged { missed } => -(missed as i64),
+            item => n_of(&item) as i64,
+        });
+    }
+    got
+}
+
+/// A history of 10 events after 25 were published (0 to 14 trimmed): a reader resuming from
+/// before it is told it missed events, then gets the oldest kept (15), instead of silently
+/// skipping to it. From the very start, the count is exact (15); from a trimmed event
+/// mid-way, the bus knows only that some followed it (1: at least one); from the last event
+/// trimmed, or one kept, nothing was missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_resuming_from_before_the_kept_history_is_told_what_it_missed() {
+    for (bus, r) in backends_keeping(10).await {
+        let mut ids = Vec::new();
+        for n in 0..25 {
+            ids.push(bus.publish(event(Channel::Social, n)).await.expect("published").id.clone());
+        }
+        let kept = bus.history(Channel::Social, 100, None).await.expect("history");
+        assert_eq!(kept.len(), 10, "{}: the history holds 10", bus.backend());
+        let backend = bus.backend();
+        assert_eq!(first_items(&bus, "0-0", 3).await, vec![-15, 15, 16], "{backend}: from the start");
+        assert_eq!(first_items(&bus, &ids[4], 3).await, vec![-1, 15, 16], "{backend}: from a trimmed event");
+        assert_eq!(first_items(&bus, &ids[14], 2).await, vec![15, 16], "{backend}: from the last trimmed");
+        assert_eq!(first_items(&bus, &ids[16], 2).await, vec![17, 18], "{backend}: from a kept event");
+        let page = bus.after(Channel::Social, ids[4].parse().expect("id"), 3).await.expect("after");
+        assert_eq!((page.trimmed, page.events.len()), (1, 3), "{backend}");
+        cleanup(r).await;
+    }
+}
+
+/// A reader catching up page by page while publishing trims the history past it is told of
+/// the gap when it reaches it, and every event it is handed is one published, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catch_up_overtaken_by_trimming_announces_the_gap() {
+    for (bus, r) in backends_keeping(300).await {
+        let first = bus.publish(event(Channel::Social, 0)).await.expect("published");
+        for n in 1..300 {
+            bus.publish(event(Channel::Social, n)).await.expect("published");
+        }
+        let resume = Cursor::parse(&first.id, &[Channel::Social]).expect("cursor");
+        let mut feed = Feed::open(bus.clone(), vec![Channel::Social], Some(&resume)).await.expect("feed");
+        // The first page (100 or more events) is read ahead; then 1,000 more push it all out.
+        assert_eq!(n_of(&next_item(&mut feed).await), 1, "{}", bus.backend());
+        for n in 300..1_300 {
+            bus.publish(event(Channel::Social, n)).await.expect("published");
+        }
+        let (mut got, mut missed) = (vec![1u64], 0u64);
+        while got.last() != Some(&1_299) {
+            match next_item(&mut feed).await {
+                FeedItem::Lagged { missed: m } => missed += m,
+                item => got.push(n_of(&item)),
+            }
+        }
+        assert!(missed >= 1, "{}: the gap was announced", bus.backend());
+        assert!(got.windows(2).all(|w| w[0] < w[1]), "{}: in order", bus.backend());
+        assert!(got.iter().rev().take(300).copied().eq((1_000..1_300).rev()), "{}: the kept history", bus.backend());
         cleanup(r).await;
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use app::{App, AppSettings, LiveSettings};
 use async_trait::async_trait;
-use bus::{BusError, BusResult, Delivery, DynBus, EventBus, EventId, MemoryBus, Publish, RedisBus, Subscription};
+use bus::{BusError, BusResult, Delivery, DynBus, EventBus, EventId, MemoryBus, Page, Publish, RedisBus, Subscription};
 use domain::{Channel, Event};
 use futures::StreamExt;
 use reqwest::{Client, StatusCode};
@@ -439,7 +439,7 @@ impl EventBus for TestBus {
         self.inner.history(channel, limit, before).await
     }
 
-    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Vec<Event>> {
+    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Page> {
         self.check()?;
         self.inner.after(channel, after, limit).await
     }
