@@ -69,13 +69,39 @@ impl OpeningHours {
         self.is_open(t.weekday(), (t.hour() * 60 + t.minute()) as u16)
     }
 
-    /// Whether the party can hold a table from `start` for `minutes` without the venue closing.
+    /// Whether the party can hold a table from `t` for `minutes` of wall-clock time without the
+    /// venue closing. The stay may run through intervals that meet (`11:00-15:00` then
+    /// `15:00-23:00`) and across midnight into the next day's hours, so a venue open around the
+    /// clock takes a table at 23:30 (before, each interval had to hold the whole stay, and such
+    /// a venue refused the last stretch before midnight).
     pub fn is_open_for<T: Datelike + Timelike>(&self, t: &T, minutes: u16) -> bool {
-        let d = t.weekday().num_days_from_monday() as usize;
-        let m = (t.hour() * 60 + t.minute()) as u16;
-        let prev = (d + 6) % 7;
-        self.days[d].iter().any(|&(o, c)| m >= o && m + minutes <= c)
-            || self.days[prev].iter().any(|&(_, c)| c > 1440 && m + 1440 + minutes <= c)
+        let mut day = t.weekday().num_days_from_monday() as usize;
+        // Minutes after the midnight that starts the stay's first day.
+        let mut at = t.hour() * 60 + t.minute();
+        let end = at + u32::from(minutes);
+        let mut midnight = 0;
+        loop {
+            let Some(until) = self.open_until(day, (at - midnight) as u16) else { return false };
+            // `until` is after the minute it was asked about, so `at` grows every turn.
+            at = midnight + u32::from(until);
+            if at >= end {
+                return true;
+            }
+            while at - midnight >= 1440 {
+                midnight += 1440;
+                day = (day + 1) % 7;
+            }
+        }
+    }
+
+    /// How far (minutes after day `day`'s midnight) the intervals open at minute `minute` of
+    /// that day run, counting the previous day's intervals that run past midnight; `None` when
+    /// closed then.
+    fn open_until(&self, day: usize, minute: u16) -> Option<u16> {
+        let today = self.days[day].iter().filter(|&&(o, c)| minute >= o && minute < c).map(|&(_, c)| c);
+        let spill =
+            self.days[(day + 6) % 7].iter().filter(|&&(_, c)| c > 1440 && minute + 1440 < c).map(|&(_, c)| c - 1440);
+        today.chain(spill).max()
     }
 
     /// The intervals of a local weekday as people read them ("11:30-15:00, 17:00-23:00"), or
@@ -174,5 +200,25 @@ mod tests {
         let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap().and_hms_opt(21, 0, 0).unwrap();
         assert!(h.is_open_for(&t, 120));
         assert!(!h.is_open_for(&t, 121));
+    }
+
+    #[test]
+    fn a_stay_runs_on_through_hours_that_meet_and_across_midnight() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(); // a Friday
+        let at = |h, m| day.and_hms_opt(h, m, 0).unwrap();
+        // Open around the clock: a table at 23:30 for 90 minutes (refused before).
+        let always = OpeningHours::parse(&raw(&[("fri", &["00:00-24:00"]), ("sat", &["00:00-24:00"])]), "h").unwrap();
+        assert!(always.is_open_for(&at(23, 30), 90));
+        // Two intervals that meet are one stretch; a gap breaks it.
+        let split = OpeningHours::every_day(&[(11 * 60, 15 * 60), (15 * 60, 23 * 60)]);
+        assert!(split.is_open_for(&at(14, 0), 9 * 60));
+        assert!(!split.is_open_for(&at(14, 0), 9 * 60 + 1));
+        let gap = OpeningHours::every_day(&[(11 * 60, 15 * 60), (16 * 60, 23 * 60)]);
+        assert!(!gap.is_open_for(&at(14, 0), 61));
+        // Friday night's hours spill into Saturday and meet Saturday's own.
+        let late = OpeningHours::parse(&raw(&[("fri", &["18:00-02:00"]), ("sat", &["02:00-05:00"])]), "h").unwrap();
+        assert!(late.is_open_for(&at(23, 0), 6 * 60));
+        assert!(!late.is_open_for(&at(23, 0), 6 * 60 + 1));
+        assert!(!late.is_open_for(&at(17, 59), 1));
     }
 }

@@ -93,10 +93,16 @@ pub fn peak_seats(holds: &[Hold], from: Timestamp, to: Timestamp) -> i32 {
 }
 
 /// Whether the venue is open at `at` and stays open at least `minutes` (unknown hours count as
-/// always open).
+/// always open). Hours are wall-clock times, so the stay is checked from the local time it
+/// starts to the local time it ends: on a daylight-saving night those are not `minutes` apart
+/// (90 minutes from 01:30 end at 04:00 when clocks go forward).
 pub fn open_for(venue: &Venue, at: Timestamp, minutes: u16) -> bool {
-    let local = at.with_timezone(&venue.tz()).naive_local();
-    venue.opening_hours.as_ref().is_none_or(|h| h.is_open_for(&local, minutes))
+    let Some(hours) = &venue.opening_hours else { return true };
+    let tz = venue.tz();
+    let start = at.with_timezone(&tz).naive_local();
+    let end = (at + chrono::Duration::minutes(i64::from(minutes))).with_timezone(&tz).naive_local();
+    let wall = u16::try_from((end - start).num_minutes().max(0)).unwrap_or(u16::MAX);
+    hours.is_open_for(&start, wall)
 }
 
 /// Why a party cannot sit down at `at` for `minutes`, with the venue's hours that local day
@@ -128,9 +134,9 @@ pub fn slot_starts(venue: &Venue, date: NaiveDate, step: u16, last_seating: u16)
     (0..1440u32)
         .step_by(usize::from(step))
         .filter_map(|m| date.and_hms_opt(m / 60, m % 60, 0))
-        .filter(|local| venue.opening_hours.as_ref().is_none_or(|h| h.is_open_for(local, last_seating)))
         .filter_map(|local| tz.from_local_datetime(&local).earliest())
         .map(|t| t.with_timezone(&chrono::Utc))
+        .filter(|&t| open_for(venue, t, last_seating))
         .collect()
 }
 
@@ -218,6 +224,25 @@ mod tests {
         assert_eq!(slots[0], Utc.with_ymd_and_hms(2026, 12, 4, 22, 0, 0).unwrap());
         assert!(open_for(&v, slots[8], 60) && !open_for(&v, slots[8], 61));
         assert_eq!(slot_starts(&venue(None), day, 30, 60).len(), 48);
+    }
+
+    #[test]
+    fn a_stay_is_checked_against_the_wall_clock_on_daylight_saving_nights() {
+        // Open 00:00-03:00 on Sunday 8 March 2026, when New York's clocks go from 02:00 to
+        // 03:00: 90 minutes from 01:00 (06:00 UTC) end at 03:30 on the wall, after closing.
+        let mut hours = OpeningHours::default();
+        hours.days[6] = vec![(0, 3 * 60)];
+        let v = venue(Some(hours));
+        let one_am = Utc.with_ymd_and_hms(2026, 3, 8, 6, 0, 0).unwrap();
+        assert!(!open_for(&v, one_am, 90));
+        assert!(open_for(&v, one_am, 60));
+        // Open 00:00-02:00 on Sunday 1 November 2026, when clocks go from 02:00 back to 01:00:
+        // 90 minutes from 00:45 (04:45 UTC) end at 01:15 on the wall, before closing.
+        let mut hours = OpeningHours::default();
+        hours.days[6] = vec![(0, 2 * 60)];
+        let v = venue(Some(hours));
+        assert!(open_for(&v, Utc.with_ymd_and_hms(2026, 11, 1, 4, 45, 0).unwrap(), 90));
+        assert!(closed_then(&v, Utc.with_ymd_and_hms(2026, 11, 1, 4, 45, 0).unwrap(), 90).is_none());
     }
 
     #[test]

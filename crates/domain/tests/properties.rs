@@ -57,6 +57,12 @@ proptest! {
             prop_assert!(hours.is_open_at(&t));
             prop_assert!(hours.is_open_for(&t, shorter.min(stay)));
         }
+        // The same answer minute by minute: open at every minute of the stay.
+        let every_minute = (minute..minute + u32::from(stay)).all(|m| {
+            let day = chrono::Weekday::try_from(((day + m / 1440) % 7) as u8).expect("a weekday");
+            hours.is_open(day, (m % 1440) as u16)
+        });
+        prop_assert_eq!(hours.is_open_for(&t, stay), every_minute);
         prop_assert!(hours.weekly_minutes() <= 7 * 4 * 1440);
     }
 
