@@ -93,32 +93,41 @@ impl App {
     ) -> AppResult<Idempotent<PlanConfirmation>> {
         let request = serde_json::json!({"op": "plans.confirm", "plan_id": plan_id});
         let key = idempotency_key(format!("plan:{plan_id}"), key, request)?;
-        let plan = self.store.get_plan(plan_id).await?;
-        if plan.status != PlanStatus::Draft && key.is_none() {
-            return Err(AppError::Conflict {
-                message: format!("the plan is already {}", plan.status.as_str()),
-                field: Some("status".into()),
-            });
-        }
-        let venue = self.store.get_venue(plan.venue_id).await?;
-        let party = plan.party();
-        let mut c = Checker::new();
-        let last_seating = self.settings.booking.last_seating_minutes;
-        check_slot(&mut c, &venue, plan.start_time, party, now, last_seating, ("start_time", "party_size"));
-        c.finish(()).map_err(AppError::Invalid)?;
-        let request = SeatRequest {
-            user_id: plan.organizer_id,
-            venue_id: venue.id,
-            plan_id: Some(plan.id),
-            booking_time: plan.start_time,
-            party_size: party,
-            duration_minutes: self.turn(&venue, party),
-            group_members: plan.accepted_guests(),
-            special_requests: None,
+        // The booking checks, in its transaction, that the plan still has the party it was
+        // drawn up for; when someone answered in between, it is drawn up again.
+        let mut attempts = 0;
+        let answer = loop {
+            attempts += 1;
+            let plan = self.store.get_plan(plan_id).await?;
+            if plan.status != PlanStatus::Draft && key.is_none() {
+                return Err(AppError::Conflict {
+                    message: format!("the plan is already {}", plan.status.as_str()),
+                    field: Some("status".into()),
+                });
+            }
+            let venue = self.store.get_venue(plan.venue_id).await?;
+            let party = plan.party();
+            let mut c = Checker::new();
+            let last_seating = self.settings.booking.last_seating_minutes;
+            check_slot(&mut c, &venue, plan.start_time, party, now, last_seating, ("start_time", "party_size"));
+            c.finish(()).map_err(AppError::Invalid)?;
+            let request = SeatRequest {
+                user_id: plan.organizer_id,
+                venue_id: venue.id,
+                plan_id: Some(plan.id),
+                booking_time: plan.start_time,
+                party_size: party,
+                duration_minutes: self.turn(&venue, party),
+                group_members: plan.accepted_guests(),
+                special_requests: None,
+            };
+            let answer = self.booking.book(&self.store, request, key.clone()).await;
+            self.wrote();
+            match answer {
+                Err(AppError::Conflict { field: Some(f), .. }) if f == "party_size" && attempts < 3 => continue,
+                other => break other?,
+            }
         };
-        let answer = self.booking.book(&self.store, request, key).await;
-        self.wrote();
-        let answer = answer?;
         let replayed = answer.is_replayed();
         let booked = match answer.into_inner() {
             SeatOutcome::Booked(b) => b,

@@ -128,6 +128,15 @@ async fn insert_invitees<C: Conn>(
 }
 
 /// The plan, refused with `Conflict` unless it is still being organised.
+/// Locks a plan's row until the transaction ends (PostgreSQL; SQLite's writers run one at a
+/// time): its participants change, or are counted for its booking, one transaction at a time.
+pub(crate) async fn lock_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<()> {
+    let mut lock = SqlBuilder::new("SELECT id FROM plans WHERE id = ");
+    lock.bind(plan_id).push(C::FOR_UPDATE);
+    let _: Option<(Uuid,)> = c.fetch_optional(lock.finish()).await?;
+    Ok(())
+}
+
 async fn pending_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<Plan> {
     let plan = get_plan(c, plan_id).await?;
     if plan.status != PlanStatus::Draft {
@@ -141,9 +150,7 @@ async fn pending_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<Plan> 
 pub(crate) async fn invite<C: Conn>(c: &mut C, plan_id: PlanId, users: Vec<UserId>) -> StoreResult<Plan> {
     // Invitations to one plan run one after the other (see `seats::lock_venue`), so two at once
     // cannot each count the other's people as absent and pass the cap together.
-    let mut lock = SqlBuilder::new("SELECT id FROM plans WHERE id = ");
-    lock.bind(plan_id).push(C::FOR_UPDATE);
-    let _: Option<(Uuid,)> = c.fetch_optional(lock.finish()).await?;
+    lock_plan(c, plan_id).await?;
     let plan = pending_plan(c, plan_id).await?;
     if users.contains(&plan.organizer_id) {
         return Err(StoreError::invalid("participant_ids", "must not include the organizer"));
@@ -166,6 +173,9 @@ pub(crate) async fn invite<C: Conn>(c: &mut C, plan_id: PlanId, users: Vec<UserI
 /// Records an invitee's answer (they may change their mind while the plan is pending).
 /// `NotFound` unless the user is invited to the plan; `Invalid` for the organizer.
 pub(crate) async fn answer<C: Conn>(c: &mut C, plan_id: PlanId, user_id: UserId, accept: bool) -> StoreResult<Plan> {
+    // A booking of the plan under way holds this lock until it commits: the answer then finds
+    // the plan confirmed, instead of changing the party the booking counted.
+    lock_plan(c, plan_id).await?;
     let plan = pending_plan(c, plan_id).await?;
     if user_id == plan.organizer_id {
         return Err(StoreError::invalid("user_id", "the organizer takes part in their own plan"));

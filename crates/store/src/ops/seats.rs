@@ -99,16 +99,31 @@ async fn announce<C: Conn>(c: &mut C, booking: Booking) -> StoreResult<Booked> {
     Ok(Booked { booking, invitations, plan })
 }
 
-/// Checks what a plan's booking needs: the plan is pending, at this venue, with no booking
-/// holding seats yet (the venue lock serialises two confirmations of one plan).
+/// Checks what a plan's booking needs: the plan is pending, at this venue, for the party it
+/// has now (the organizer and the guests who accepted), with no booking holding seats yet (the
+/// venue lock serialises two confirmations of one plan). The plan's row is locked, as answers
+/// and invitations lock it, so nobody joins or leaves between this check and the commit: a
+/// guest who accepted after the caller read the plan would otherwise come without a seat.
 async fn check_plan<C: Conn>(c: &mut C, new: &NewBooking) -> StoreResult<()> {
     let Some(plan_id) = new.request.plan_id else { return Ok(()) };
+    plans::lock_plan(c, plan_id).await?;
     let plan = plans::get_plan(c, plan_id).await?;
     if plan.status != PlanStatus::Draft {
         return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("plan_id")));
     }
     if plan.venue_id != new.request.venue_id {
         return Err(StoreError::invalid("venue_id", "must be the plan's venue"));
+    }
+    let mut guests = plan.accepted_guests();
+    let mut asked = new.request.group_members.clone();
+    guests.sort_unstable();
+    asked.sort_unstable();
+    if plan.party() != new.request.party_size || guests != asked || plan.organizer_id != new.request.user_id {
+        let message = format!(
+            "the plan's party changed while it was being booked (it is {} now); confirm it again",
+            plan.party()
+        );
+        return Err(StoreError::conflict(message, Some("party_size")));
     }
     let sql = Sql::new("SELECT 1 FROM bookings WHERE plan_id = $1 AND status IN ('pending', 'confirmed')");
     let held: Option<(i32,)> = c.fetch_optional(sql.bind(plan_id)).await?;

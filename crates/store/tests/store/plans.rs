@@ -12,6 +12,7 @@ use crate::store_tests;
 store_tests!(
     a_plan_invites_people_who_answer_and_its_booking_confirms_it,
     a_plan_is_booked_at_most_once,
+    a_plan_is_booked_only_for_the_party_it_has_now,
     concurrent_invitations_never_pass_the_cap_together,
     the_same_key_and_request_replays_the_first_answer_and_books_nothing_new,
     a_key_reused_with_another_request_or_still_in_flight_is_refused,
@@ -77,6 +78,34 @@ async fn a_plan_is_booked_at_most_once(store: DynStore) {
     let err = store.book(second, None).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
     assert_eq!(store.counts().await.unwrap().bookings, 1);
+}
+
+async fn a_plan_is_booked_only_for_the_party_it_has_now(store: DynStore) {
+    let (ann, ben, cat) = (user(&store, "ann").await, user(&store, "ben").await, user(&store, "cat").await);
+    let v = venue_seating(&store, "v", 10).await;
+    let plan = store.create_plan(new_plan(ann.id, v.id, vec![ben.id, cat.id])).await.unwrap();
+    // The booking was drawn up from the plan as it was; then Ben accepted.
+    let stale = plan.clone();
+    let plan = store.answer_plan_invitation(plan.id, ben.id, true).await.unwrap();
+    let mut new = new_booking(&ann, &v, stale.start_time, stale.party());
+    new.request.plan_id = Some(stale.id);
+    new.request.group_members = stale.accepted_guests();
+    let err = store.book(new, None).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "party_size"), "{err:?}");
+    assert_eq!(store.counts().await.unwrap().bookings, 0);
+    assert_eq!(store.get_plan(plan.id).await.unwrap().status, PlanStatus::Draft);
+    // The same guests in another order are the same party; another organizer is not.
+    store.answer_plan_invitation(plan.id, cat.id, true).await.unwrap();
+    let plan = store.get_plan(plan.id).await.unwrap();
+    let mut wrong = new_booking(&ben, &v, plan.start_time, plan.party());
+    wrong.request.plan_id = Some(plan.id);
+    wrong.request.group_members = vec![ann.id, cat.id];
+    assert!(matches!(store.book(wrong, None).await, Err(StoreError::Conflict { .. })));
+    let mut new = new_booking(&ann, &v, plan.start_time, plan.party());
+    new.request.plan_id = Some(plan.id);
+    new.request.group_members = plan.accepted_guests().into_iter().rev().collect();
+    let made = booked(&store, new).await;
+    assert_eq!((made.booking.party_size, made.plan.map(|p| p.status)), (3, Some(PlanStatus::Confirmed)));
 }
 
 fn key(scope: &str, k: &str, request: serde_json::Value) -> IdempotencyKey {

@@ -64,6 +64,45 @@ async fn a_relay_refused_the_lease_keeps_its_connection() {
 
 /// Sessions ever opened on the connection's database (the statistics snapshot is cleared first,
 /// so each read is fresh).
+/// An answer to a plan's invitation waits for a booking of the plan under way, then finds the
+/// plan confirmed. Before, it changed the party the booking had just counted, so a guest who
+/// accepted then came without a seat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_racing_the_plans_booking_waits_and_is_refused_once_it_commits() {
+    let Some((db, store)) = postgres_store().await else { return };
+    let (ann, ben, v) = (user(&store, "ann").await, user(&store, "ben").await, venue(&store, "V").await);
+    let new_plan = domain::NewPlan {
+        id: domain::new_id(),
+        organizer_id: ann.id,
+        venue_id: v.id,
+        start_time: chrono::Utc::now() + chrono::Duration::days(1),
+        party_size: None,
+        invitees: vec![ben.id],
+    };
+    let plan = store.create_plan(new_plan).await.unwrap();
+
+    // A booking under way in another transaction, holding the plan's row as the booking does.
+    let mut booking = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let mut tx = booking.begin().await.expect("begin");
+    sqlx::query("SELECT id FROM plans WHERE id = $1 FOR UPDATE").bind(plan.id).execute(&mut *tx).await.unwrap();
+    sqlx::query("UPDATE plans SET status = 'confirmed' WHERE id = $1").bind(plan.id).execute(&mut *tx).await.unwrap();
+
+    let racing = tokio::spawn({
+        let store = store.clone();
+        async move { store.answer_plan_invitation(plan.id, ben.id, true).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!racing.is_finished(), "the answer waits for the booking");
+    tx.commit().await.expect("commit the booking");
+
+    let answer = racing.await.expect("the answer's task");
+    assert!(matches!(answer, Err(StoreError::Conflict { .. })), "{answer:?}");
+    let ben_now = store.get_plan(plan.id).await.unwrap().participants.into_iter().find(|p| p.user_id == ben.id);
+    assert_eq!(ben_now.map(|p| p.status), Some(domain::ParticipantStatus::Invited));
+    drop(store);
+    drop(booking);
+}
+
 async fn sessions(c: &mut sqlx::PgConnection) -> i64 {
     sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&mut *c).await.unwrap();
     let sql = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()";
