@@ -4,7 +4,10 @@
 //! down, events wait in the outbox and go out when it returns. Servers sharing one database each
 //! run a relay; every pass runs under the store's relay lease, so only one publishes at a time
 //! (per-channel order holds, nothing is published twice in normal operation) and each server
-//! still publishes its own writes promptly when it is woken.
+//! still publishes its own writes promptly when it is woken. A row whose event does not read
+//! back (bad JSON, a type this version does not know) is set aside as a dead letter, kept in the
+//! store with its reason, counted (`luna_relay_dead_letters_total`) and logged, and the relay
+//! carries on with the rows after it instead of failing on it at every pass.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,8 +26,8 @@ const BACKOFF: Duration = Duration::from_secs(1);
 /// outbox before this server's newest commit).
 const CONTENDED: Duration = Duration::from_millis(10);
 
-/// Publishes one batch under the relay lease; returns how many events went out (0 when another
-/// server's relay holds the lease: it publishes them).
+/// Publishes one batch under the relay lease; returns how many outbox rows it dealt with
+/// (published or set aside; 0 when another server's relay holds the lease: it publishes them).
 pub async fn relay_once(store: &DynStore, bus: &DynBus) -> Result<usize, String> {
     relay_pass(store, bus).await.map(|n| n.unwrap_or(0))
 }
@@ -40,8 +43,11 @@ pub async fn relay_pass(store: &DynStore, bus: &DynBus) -> Result<Option<usize>,
 }
 
 /// Publishes the oldest unpublished events, stopping at the first failure; marks what went out.
+/// Unreadable rows among them are set aside first. Returns how many rows it dealt with.
 async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> {
-    let records = store.unpublished_events(BATCH).await.map_err(|e| e.to_string())?;
+    let outbox = store.unpublished_events(BATCH).await.map_err(|e| e.to_string())?;
+    let dead = set_aside(store, &outbox.unreadable).await?;
+    let records = outbox.events;
     let batch = records
         .iter()
         .map(|r| {
@@ -57,8 +63,22 @@ async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> 
     }
     match failure {
         Some(e) => Err(e.to_string()),
-        None => Ok(done.len()),
+        None => Ok(dead + done.len()),
     }
+}
+
+/// Sets unreadable rows aside as dead letters (kept with their reasons); how many.
+async fn set_aside(store: &DynStore, rows: &[store::UnreadableEvent]) -> Result<usize, String> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    store.set_aside_events(rows).await.map_err(|e| e.to_string())?;
+    for row in rows {
+        tracing::warn!(id = %row.id, event_type = %row.event_type, reason = %row.reason,
+            "outbox relay: unreadable event set aside as a dead letter");
+    }
+    metrics::counter!("luna_relay_dead_letters_total").increment(rows.len() as u64);
+    Ok(rows.len())
 }
 
 /// Runs the relay until the task is aborted. `wake` shortens the wait after a write.

@@ -75,6 +75,9 @@ pub struct EventStats {
     pub last_minute: u64,
     /// Committed events the relay has not published yet.
     pub outbox_pending: u64,
+    /// Outbox rows the relay set aside because their event does not read back (dead letters,
+    /// kept in the outbox with their reason: `dead_at`, `dead_reason`).
+    pub outbox_dead: u64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -120,6 +123,7 @@ impl App {
                 per_second,
                 last_minute,
                 outbox_pending: counts.outbox_pending,
+                outbox_dead: counts.outbox_dead,
             },
             streams: StreamStats { active_subscribers: t.subscribers(), max_subscribers: t.settings.max_subscribers },
         })

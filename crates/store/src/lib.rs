@@ -113,6 +113,25 @@ pub struct OutboxRecord {
     pub created_at: Timestamp,
 }
 
+/// An outbox row whose event cannot be read back (a type this version does not know, a payload
+/// not of its type's shape): the relay sets it aside ([`Store::set_aside_events`]) instead of
+/// publishing it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnreadableEvent {
+    pub id: Id,
+    pub event_type: String,
+    /// Why it cannot be read.
+    pub reason: String,
+}
+
+/// The oldest outbox rows waiting for the relay, in id order: those it can publish and those it
+/// cannot read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Unpublished {
+    pub events: Vec<OutboxRecord>,
+    pub unreadable: Vec<UnreadableEvent>,
+}
+
 /// The last location a user's app sent.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LiveLocation {
@@ -134,6 +153,8 @@ pub struct Counts {
     pub plans: u64,
     pub bookings: u64,
     pub outbox_pending: u64,
+    /// Outbox rows set aside as unreadable (dead letters), kept for operators.
+    pub outbox_dead: u64,
 }
 
 /// Bookings per status and users with a persona (the generated, simulated ones), for stats.
@@ -372,10 +393,14 @@ pub trait Store: Send + Sync + 'static {
     // ---- outbox ----
     /// Records an event that has no other write (such as a served recommendation).
     async fn record_event(&self, event: DomainEvent) -> StoreResult<Id>;
-    /// The oldest unpublished events, in id order.
-    async fn unpublished_events(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>>;
+    /// The oldest `limit` outbox rows neither published nor set aside, in id order, split into
+    /// the events that read back and the rows that do not (one bad row never hides the rest).
+    async fn unpublished_events(&self, limit: u32) -> StoreResult<Unpublished>;
     /// Marks events as published (they stay for a while for auditing, then are pruned).
     async fn mark_published(&self, ids: &[Id]) -> StoreResult<()>;
+    /// Sets unreadable rows aside (dead letters): stamped with the time and their reason, no
+    /// longer pending, kept for operators. Rows already published or set aside are left alone.
+    async fn set_aside_events(&self, rows: &[UnreadableEvent]) -> StoreResult<()>;
     /// The relay lease: `Some` when the caller may publish the outbox now, `None` while another
     /// relay (another server on the same database) holds it. PostgreSQL: an advisory lock, so
     /// servers sharing a database publish one at a time and per-channel order holds. SQLite

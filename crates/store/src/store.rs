@@ -18,8 +18,8 @@ use sqlx::{Database, Pool, Transaction};
 use crate::ops::{auth, bookings, bulk, idempotency, interactions, outbox, plans, seats, social, users, venues};
 use crate::sql::{Conn, Sql};
 use crate::{
-    Backend, Batch, BookingQuery, Counts, Friend, IdempotencyKey, Idempotent, NewBooking, OutboxRecord,
-    RequestDirection, ServerSecret, Store, StoreResult, UserQuery, VenueQuery,
+    Backend, Batch, BookingQuery, Counts, Friend, IdempotencyKey, Idempotent, NewBooking, RequestDirection,
+    ServerSecret, Store, StoreResult, Unpublished, UnreadableEvent, UserQuery, VenueQuery,
 };
 
 /// A [`Store`] on a SQL database: [`SqliteStore`](crate::sqlite::SqliteStore) or
@@ -417,8 +417,16 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
-    async fn unpublished_events(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>> {
+    async fn unpublished_events(&self, limit: u32) -> StoreResult<Unpublished> {
         read!(self, outbox::unpublished_events, limit)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), n = rows.len()), err(level = "debug"))]
+    async fn set_aside_events(&self, rows: &[UnreadableEvent]) -> StoreResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        write_tx!(self, outbox::set_aside, rows)
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), n = ids.len()), err(level = "debug"))]

@@ -61,6 +61,42 @@ impl TestDatabase {
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_ref().map(tempfile::TempDir::path)
     }
+
+    /// Runs one statement of the test's own on this database (once a store has made its
+    /// tables), for what no store method writes, such as a row an older or newer version left;
+    /// returns the rows it touched.
+    pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match self.postgres {
+            Some(_) => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await?;
+                let done = sqlx::query(sql).execute(&mut conn).await?.rows_affected();
+                conn.close().await.map(|()| done)
+            }
+            None => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
+                let done = sqlx::query(sql).execute(&mut conn).await?.rows_affected();
+                conn.close().await.map(|()| done)
+            }
+        }
+    }
+
+    /// The first column, as text, of every row `sql` returns.
+    pub async fn texts(&self, sql: &str) -> Result<Vec<String>, sqlx::Error> {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match self.postgres {
+            Some(_) => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await?;
+                sqlx::query_scalar(sql).fetch_all(&mut conn).await
+            }
+            None => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
+                sqlx::query_scalar(sql).fetch_all(&mut conn).await
+            }
+        }
+    }
 }
 
 impl Drop for TestDatabase {

@@ -101,7 +101,7 @@ async fn user(app: &TestApp, handle: &str) -> String {
 }
 
 async fn event_types(app: &TestApp) -> Vec<String> {
-    app.app.store.unpublished_events(1000).await.expect("outbox").iter().map(|r| r.event.event_type()).collect()
+    app.app.store.unpublished_events(1000).await.expect("outbox").events.iter().map(|r| r.event.event_type()).collect()
 }
 
 async fn a_failing_provider_is_retried_then_nothing_is_booked_and_the_key_is_free(backend: Backend) {

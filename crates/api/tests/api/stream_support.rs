@@ -72,6 +72,11 @@ impl TestDb {
         let db = testdb::TestDatabase::create(backend).await?;
         Some(TestDb { url: db.url.clone(), _db: db })
     }
+
+    /// Runs one statement of the test's own on the database (see [`testdb::TestDatabase::execute`]).
+    pub async fn execute(&self, sql: &str) -> u64 {
+        self._db.execute(sql).await.expect("the test's statement")
+    }
 }
 
 /// A unique Redis key prefix whose streams are deleted when it is dropped.

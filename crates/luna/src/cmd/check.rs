@@ -20,7 +20,8 @@ pub async fn run(mut settings: Settings, args: CheckArgs) -> anyhow::Result<()> 
         "ok": violations.is_empty(),
         "violations": violations,
         "counts": {"users": counts.users, "venues": counts.venues, "interactions": counts.interactions,
-            "plans": counts.plans, "bookings": counts.bookings, "outbox_pending": counts.outbox_pending},
+            "plans": counts.plans, "bookings": counts.bookings, "outbox_pending": counts.outbox_pending,
+            "outbox_dead": counts.outbox_dead},
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     anyhow::ensure!(violations.is_empty(), "{} invariant(s) broken", violations.len());

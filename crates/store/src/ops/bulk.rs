@@ -258,6 +258,7 @@ struct CountsRow {
     plans: i64,
     bookings: i64,
     outbox_pending: i64,
+    outbox_dead: i64,
 }
 
 pub(crate) async fn counts<C: Conn>(c: &mut C) -> StoreResult<Counts> {
@@ -267,7 +268,8 @@ pub(crate) async fn counts<C: Conn>(c: &mut C) -> StoreResult<Counts> {
          (SELECT COUNT(*) FROM friend_requests) AS friend_requests, \
          (SELECT COUNT(*) FROM venue_interests) AS venue_interests, (SELECT COUNT(*) FROM plans) AS plans, \
          (SELECT COUNT(*) FROM bookings) AS bookings, \
-         (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS outbox_pending",
+         (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL AND dead_at IS NULL) AS outbox_pending, \
+         (SELECT COUNT(*) FROM outbox WHERE dead_at IS NOT NULL) AS outbox_dead",
     );
     let r: CountsRow = super::fetch_one(c, sql).await?;
     let n = |v: i64| u64::try_from(v).unwrap_or_default();
@@ -281,6 +283,7 @@ pub(crate) async fn counts<C: Conn>(c: &mut C) -> StoreResult<Counts> {
         plans: n(r.plans),
         bookings: n(r.bookings),
         outbox_pending: n(r.outbox_pending),
+        outbox_dead: n(r.outbox_dead),
     })
 }
 

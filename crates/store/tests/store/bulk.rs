@@ -175,6 +175,7 @@ async fn a_batch_is_written_and_scanned_back_in_key_order(store: DynStore) {
         plans: 1,
         bookings: 2,
         outbox_pending: 0,
+        outbox_dead: 0,
     };
     assert_eq!(store.counts().await.unwrap(), expected);
 

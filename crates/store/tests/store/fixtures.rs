@@ -59,7 +59,7 @@ pub async fn interaction(store: &DynStore, user: &User, venue: &Venue) -> Intera
 
 /// The event types waiting in the outbox, oldest first.
 pub async fn pending_event_types(store: &DynStore) -> Vec<String> {
-    store.unpublished_events(1000).await.expect("outbox").into_iter().map(|r| r.event.event_type()).collect()
+    store.unpublished_events(1000).await.expect("outbox").events.into_iter().map(|r| r.event.event_type()).collect()
 }
 
 /// A venue seating `capacity` people, always open.

@@ -183,7 +183,7 @@ async fn deleting_a_user_first_cancels_what_others_count_on_and_tells_them(store
 
     let cancelled = store.delete_user(gina.id, now).await.unwrap();
     assert_eq!(cancelled.iter().map(|b| (b.id, b.status)).collect::<Vec<_>>(), [(table.id, BookingStatus::Cancelled)]);
-    let events = store.unpublished_events(1000).await.unwrap();
+    let events = store.unpublished_events(1000).await.unwrap().events;
     let new: Vec<&DomainEvent> = events[events_before..].iter().map(|r| &r.event).collect();
     let types: Vec<String> = new.iter().map(|e| e.event_type()).collect();
     assert_eq!(types, ["booking.status_changed", "plan.cancelled", "plan.participant_updated", "user.deleted"]);

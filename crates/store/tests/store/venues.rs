@@ -224,7 +224,7 @@ async fn a_venue_with_upcoming_bookings_or_plans_is_deleted_only_by_force_which_
         [(booking.id, BookingStatus::Cancelled)]
     );
     assert!(matches!(store.get_venue(v.id).await, Err(StoreError::NotFound { entity: "venue", .. })));
-    let events = store.unpublished_events(1000).await.unwrap();
+    let events = store.unpublished_events(1000).await.unwrap().events;
     let new: Vec<_> = events[events_before..].iter().map(|r| &r.event).collect();
     let types: Vec<String> = new.iter().map(|e| e.event_type()).collect();
     assert_eq!(types, ["booking.status_changed", "plan.cancelled", "venue.deleted"]);
