@@ -215,6 +215,8 @@ fn any_case(text: &str, other: impl Fn(char, &mut String)) -> String {
     for ch in text.chars() {
         let (mut lower, mut upper) = (ch.to_lowercase(), ch.to_uppercase());
         match (lower.next(), lower.next(), upper.next(), upper.next()) {
+            // Greek sigma has two lower cases, final ς and σ, both Σ upper.
+            (Some('σ' | 'ς'), None, Some('Σ'), None) => out.push_str("[σςΣ]"),
             (Some(l), None, Some(u), None) if l != u => {
                 out.push('[');
                 out.extend([l, u]);
@@ -399,5 +401,9 @@ mod tests {
         // Letters without a one-letter other case stay as they are.
         assert_eq!(glob_any_case("ß漢"), "ß漢");
         assert_eq!(glob_any_case("ǅ"), "[ǆǄǅ]");
+        // Every sigma matches every other: "ΟΔΟΣ" finds "οδος" (final ς) and "σ" finds "Σ".
+        for sigma in ["σ", "ς", "Σ"] {
+            assert_eq!(glob_any_case(sigma), "[σςΣ]");
+        }
     }
 }

@@ -76,6 +76,11 @@ async fn text_search_matches_name_description_cuisine_or_tags_ignoring_case(stor
     for q in ["éclair", "ÉCLAIR", "Éclair", "ωMEGA"] {
         assert_eq!(names(&search(&store, text(q)).await), ["ÉCLAIR Ωmega"], "{q}");
     }
+    // Greek's final sigma: typed in capitals, or with a middle sigma, it is still found.
+    store.create_venue(new_venue("Καφές", Category::Cafe, 40.73, -73.99)).await.unwrap();
+    for q in ["ΚΑΦΈΣ", "καφέσ", "Καφές"] {
+        assert_eq!(names(&search(&store, text(q)).await), ["Καφές"], "{q}");
+    }
 }
 
 async fn text_search_treats_like_wildcards_literally(store: DynStore) {
