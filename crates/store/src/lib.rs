@@ -339,6 +339,9 @@ pub trait Store: Send + Sync + 'static {
     async fn venue_interests(&self, venue_id: VenueId, from: Timestamp) -> StoreResult<Vec<VenueInterest>>;
     /// Holds pending since before `before`, oldest first.
     async fn stale_holds(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<Booking>>;
+    /// The saved answer of the first request with `key` (see `ops::idempotency::answer`):
+    /// `None` for a new key or one in flight, `Invalid` if it carried another request.
+    async fn idempotent_answer(&self, key: &IdempotencyKey) -> StoreResult<Option<serde_json::Value>>;
     /// Removes idempotency keys in flight since before `in_flight_before` and answered ones
     /// older than `answered_before`.
     async fn purge_idempotency_keys(&self, in_flight_before: Timestamp, answered_before: Timestamp)

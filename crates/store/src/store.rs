@@ -314,6 +314,11 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
+    async fn idempotent_answer(&self, key: &IdempotencyKey) -> StoreResult<Option<serde_json::Value>> {
+        read!(self, idempotency::answer, key)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn purge_idempotency_keys(
         &self,
         in_flight_before: Timestamp,

@@ -268,6 +268,14 @@ async fn a_retry_with_the_same_key_replays_and_another_body_is_refused(app: &Tes
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("idempotency_key")).await;
     let res = app.post_with_key(&create(&ann), &"k".repeat(256), &body).await;
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("idempotency_key")).await;
+    // A retry after the booking's time still replays the first answer (it was checked again
+    // first, and refused as a time in the past).
+    let input: domain::BookingInput = serde_json::from_value(body).expect("a booking input");
+    let later = input.booking_time.expect("a time") + chrono::Duration::days(1);
+    let user_id = ann.parse().expect("a user id");
+    let late = app.app.create_booking(user_id, input, Some("order-7".into()), later).await.expect("replayed");
+    assert!(late.is_replayed());
+    assert_eq!(late.into_inner().booking_id.to_string(), first["booking_id"].as_str().expect("booking_id"));
     assert_eq!(app.counts().await.bookings, 1);
 }
 

@@ -235,6 +235,13 @@ async fn a_confirmation_retried_with_its_key_replays_the_first_answer(app: &Test
     assert_eq!(expect_json(again, StatusCode::OK).await, first);
     // Another key for the same plan is a new request: the plan is confirmed already.
     expect_error(app.post_with_key(&path, "confirm-2", &json!({})).await, StatusCode::CONFLICT, "conflict", None).await;
+    // A retry after the plan's time still replays the first answer (it was checked again first,
+    // and refused as a time in the past).
+    let plan_id = plan["id"].as_str().expect("id").parse().expect("a plan id");
+    let later = chrono::Utc::now() + chrono::Duration::days(3);
+    let late = app.app.confirm_plan(plan_id, Some("confirm-1".into()), later).await.expect("replayed");
+    assert!(late.is_replayed());
+    assert_eq!(late.into_inner().booking_id.to_string(), first["booking_id"].as_str().expect("booking_id"));
     assert_eq!(app.counts().await.bookings, 1);
 }
 

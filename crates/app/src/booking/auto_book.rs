@@ -52,6 +52,9 @@ impl App {
     ) -> AppResult<Idempotent<AutoBookResponse>> {
         let request = serde_json::json!({"op": "bookings.auto_book", "venue_id": venue_id});
         let key = idempotency_key(format!("venue:{venue_id}"), key, request)?;
+        if let Some(first) = self.saved_answer::<domain::AutoBooked>(&key).await? {
+            return Ok(Idempotent::Replayed((venue_id, first).into()));
+        }
         let venue = self.store.get_venue(venue_id).await?;
         let b = &self.settings.booking;
         let a = &b.auto_book;

@@ -104,6 +104,20 @@ pub fn idempotency_key(
 }
 
 impl App {
+    /// The first answer to a request with `key`, if it has one, to replay before the request
+    /// is checked again: a retry must get that answer even when the request would no longer
+    /// pass (its time has passed, its venue was deleted since).
+    pub(crate) async fn saved_answer<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &Option<IdempotencyKey>,
+    ) -> AppResult<Option<T>> {
+        let Some(key) = key else { return Ok(None) };
+        let Some(body) = self.store.idempotent_answer(key).await? else { return Ok(None) };
+        let answer = serde_json::from_value(body)
+            .map_err(|e| AppError::Internal(format!("unreadable idempotent response: {e}")))?;
+        Ok(Some(answer))
+    }
+
     /// Turns a refusal into the 409 with alternatives.
     pub(crate) async fn no_room(&self, full: SlotFull, now: Timestamp) -> AppError {
         match self.alternatives(&full, now).await {
@@ -125,6 +139,9 @@ impl App {
     ) -> AppResult<Idempotent<BookingReceipt>> {
         let request = serde_json::json!({"op": "bookings.create", "user_id": user_id, "body": input});
         let key = idempotency_key(format!("user:{user_id}"), key, request)?;
+        if let Some(first) = self.saved_answer(&key).await? {
+            return self.receipt(Idempotent::Replayed(first), now).await;
+        }
         self.store.get_user(user_id).await?;
         let venue = self.store.get_venue(input.venue_id).await.in_body(&[("venue", "venue_id")])?;
         let b = &self.settings.booking;

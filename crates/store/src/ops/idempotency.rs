@@ -61,6 +61,21 @@ pub(crate) async fn begin<C: Conn, T: DeserializeOwned>(c: &mut C, key: &Idempot
     }
 }
 
+/// The saved answer of the first request with `key`, read without claiming the key: `None`
+/// while there is none (a new key, or one in flight, which [`begin`] then sorts out), `Invalid`
+/// if the key carried another request. Callers replay it before checking the request again, so
+/// a retry gets the first answer even when the request would no longer pass (its time passed).
+pub(crate) async fn answer<C: Conn>(c: &mut C, key: &IdempotencyKey) -> StoreResult<Option<serde_json::Value>> {
+    let select =
+        Sql::new("SELECT request, response_body FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2");
+    let row: Option<KeyRow> = c.fetch_optional(select.bind(key.scope.as_str()).bind(key.key.as_str())).await?;
+    let Some(row) = row else { return Ok(None) };
+    if row.request.0 != key.request {
+        return Err(StoreError::invalid("idempotency_key", "was already used with a different request"));
+    }
+    Ok(row.response_body.map(|b| b.0))
+}
+
 /// Saves the answer of the first request with `key` (same transaction as its work).
 pub(crate) async fn finish<C: Conn, T: Serialize>(
     c: &mut C,
