@@ -126,11 +126,14 @@ async fn update_user(
 /// Delete a user and everything that hangs off it. First, each with its event: the upcoming
 /// bookings they made are cancelled (their group members are told), the plans they are
 /// organising are cancelled and their invitations to others' plans being organised declined.
+/// While a table they booked is in use (its time has come and not ended), the deletion is
+/// refused with a 409 that says when it ends.
 #[utoipa::path(delete, path = "/users/{user_id}", tag = "users",
     params(("user_id" = Uuid, Path, description = "The user's id")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "A table they booked is in use now", body = ErrorBody),
         (status = 422, description = "Not a UUID", body = ErrorBody),
     ))]
 async fn delete_user(State(app): State<App>, AppPath(user_id): AppPath<Uuid>) -> ApiResult<StatusCode> {

@@ -232,6 +232,7 @@ pub trait Store: Send + Sync + 'static {
     /// bookings, plans...). First, with their events: upcoming bookings the user made are
     /// cancelled (returned) and holds under way given back, plans they organise that are being
     /// organised are cancelled, and their invitations to others' such plans declined.
+    /// `Conflict` while a confirmed booking they made is under way (its seats are in use).
     async fn delete_user(&self, id: UserId, now: Timestamp) -> StoreResult<Vec<Booking>>;
     /// The user's preferences, or the defaults when none were set. `NotFound` for no such user.
     async fn get_preferences(&self, id: UserId) -> StoreResult<UserPreferences>;

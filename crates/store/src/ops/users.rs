@@ -259,6 +259,18 @@ pub(crate) async fn delete_user<C: Conn>(c: &mut C, id: UserId, now: Timestamp) 
         return Err(StoreError::not_found("user", id));
     }
     let holding = super::bookings::made_by(c, id).await?;
+    // A table in use stays: deleting it with the user would free seats people are sitting in.
+    if let Some(b) = holding
+        .iter()
+        .find(|b| b.status == domain::BookingStatus::Confirmed && b.booking_time <= now && b.ends_at() > now)
+    {
+        let message = format!(
+            "the user holds booking {} under way until {}; delete them once it ends",
+            b.id,
+            b.ends_at().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        return Err(StoreError::conflict(message, None));
+    }
     let cancelled = super::bookings::end_for_deletion(c, holding, now, "the user was deleted").await?;
     let draft = PlanStatus::Draft.as_str();
     // Locked, as the bookings: an organiser confirming meanwhile is waited for, and the plan

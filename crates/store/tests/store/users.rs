@@ -21,6 +21,7 @@ store_tests!(
     an_update_to_a_taken_handle_is_a_conflict_and_changes_nothing,
     deleting_a_user_removes_everything_that_hangs_off_it,
     deleting_a_user_first_cancels_what_others_count_on_and_tells_them,
+    a_user_whose_table_is_in_use_is_deleted_once_it_ends,
     preferences_are_the_defaults_until_set_and_then_round_trip,
     a_user_created_with_preferences_stores_them_in_the_same_transaction,
     users_are_listed_in_id_order_one_page_at_a_time,
@@ -154,6 +155,23 @@ async fn deleting_a_user_removes_everything_that_hangs_off_it(store: DynStore) {
     assert_eq!((counts.friend_requests, counts.venue_interests), (1, 0));
     assert_eq!(store.scan_users(None, 10).await.unwrap().iter().filter(|(_, p)| p.is_some()).count(), 0);
     assert!(pending_event_types(&store).await.ends_with(&["user.deleted".to_string()]));
+}
+
+async fn a_user_whose_table_is_in_use_is_deleted_once_it_ends(store: DynStore) {
+    let (gina, hal) = (user(&store, "gina").await, user(&store, "hal").await);
+    let v = venue_seating(&store, "Corner", 4).await;
+    let now = chrono::Utc::now();
+    // Gina and Hal sat down half an hour ago for two hours.
+    let mut table = new_booking(&gina, &v, now - chrono::Duration::minutes(30), 2);
+    table.request.group_members = vec![hal.id];
+    let table = booked(&store, table).await.booking;
+    let err = store.delete_user(gina.id, now).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict { message, .. } if message.contains(&table.id.to_string())), "{err:?}");
+    assert_eq!(store.get_booking(table.id).await.unwrap().status, BookingStatus::Confirmed);
+    assert!(store.get_user(gina.id).await.is_ok());
+    // Once it has ended, she goes (with it).
+    store.delete_user(gina.id, table.ends_at()).await.unwrap();
+    assert!(store.get_user(gina.id).await.is_err() && store.get_booking(table.id).await.is_err());
 }
 
 async fn deleting_a_user_first_cancels_what_others_count_on_and_tells_them(store: DynStore) {
