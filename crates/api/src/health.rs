@@ -1,9 +1,11 @@
 //! `GET /health` (also `/health/`, as the second seed document's code serves it): the seed's
 //! `{"status": "healthy", "service": "Luna API Service"}` plus the version and the state of the
-//! database and of the event bus. A failing database answers 503 with status `degraded`. A
-//! failing bus answers 200 with status `degraded`: the server keeps serving, and the events of
-//! its writes wait in the outbox until the bus returns.
+//! database, of the event bus and of the supervised background tasks. A failing database
+//! answers 503 with status `degraded`. A failing bus, or a background task that is down
+//! (between a panic and its restart), answers 200 with status `degraded`: the server keeps
+//! serving, and the events of its writes wait in the outbox until the bus (or relay) returns.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -15,6 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use app::App;
+use app::supervise::TaskHealth;
 
 use crate::extract::AppJson;
 
@@ -24,13 +27,18 @@ pub fn router() -> OpenApiRouter<App> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `healthy`, or `degraded` when the database or the event bus does not answer.
+    /// `healthy`, or `degraded` when the database or the event bus does not answer or a
+    /// background task is down.
     pub status: String,
     /// Always `Luna API Service`.
     pub service: String,
     pub version: String,
     pub database: DatabaseHealth,
     pub bus: BusHealth,
+    /// The supervised background tasks by name (`relay`, `engine_follower`, `metrics_watcher`,
+    /// `metrics_snapshots`, `booking_janitor`, `admin_token_follower`): each `running`, or
+    /// `down` until its restart, with its restarts and last failure.
+    pub tasks: BTreeMap<String, TaskHealth>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,7 +63,8 @@ pub struct DatabaseHealth {
 /// Liveness, database and event bus health.
 #[utoipa::path(get, path = "/health", tag = "health",
     responses(
-        (status = 200, description = "Healthy, or degraded because the event bus does not answer", body = Health),
+        (status = 200, description = "Healthy, or degraded because the event bus does not answer or a background \
+            task is down (it is restarted after a backoff; see `tasks`)", body = Health),
         (status = 503, description = "Degraded: the database does not answer", body = Health),
     ))]
 async fn health(State(app): State<App>) -> (StatusCode, AppJson<Health>) {
@@ -68,18 +77,30 @@ async fn health(State(app): State<App>) -> (StatusCode, AppJson<Health>) {
         tracing::warn!(?bus, "health check: event bus ping failed");
     }
     let bus = (matches!(bus, Ok(Ok(()))), app.bus.backend());
-    let (status, body) = report(ping.is_ok(), app.store.backend(), bus);
+    let tasks = app.tasks.report();
+    let down: Vec<&str> = tasks.iter().filter(|(_, t)| t.status != "running").map(|(n, _)| n.as_str()).collect();
+    if !down.is_empty() {
+        tracing::warn!(?down, "health check: background tasks down");
+    }
+    let (status, body) = report(ping.is_ok(), app.store.backend(), bus, tasks);
     (status, AppJson(body))
 }
 
-/// The health answer for a database and a bus `(ok, backend)` that did (or did not) answer.
-fn report(database_ok: bool, backend: Backend, (bus_ok, bus_backend): (bool, &str)) -> (StatusCode, Health) {
+/// The health answer for a database and a bus `(ok, backend)` that did (or did not) answer,
+/// and the background tasks.
+fn report(
+    database_ok: bool,
+    backend: Backend,
+    (bus_ok, bus_backend): (bool, &str),
+    tasks: BTreeMap<String, TaskHealth>,
+) -> (StatusCode, Health) {
     let backend = match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
     let state = |ok: bool| if ok { "ok" } else { "unavailable" };
-    let (status, overall) = match (database_ok, bus_ok) {
+    let tasks_ok = tasks.values().all(|t| t.status == "running");
+    let (status, overall) = match (database_ok, bus_ok && tasks_ok) {
         (true, true) => (StatusCode::OK, "healthy"),
         (true, false) => (StatusCode::OK, "degraded"),
         (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "degraded"),
@@ -90,6 +111,7 @@ fn report(database_ok: bool, backend: Backend, (bus_ok, bus_backend): (bool, &st
         version: env!("CARGO_PKG_VERSION").into(),
         database: DatabaseHealth { status: state(database_ok).into(), backend: backend.into() },
         bus: BusHealth { status: state(bus_ok).into(), backend: bus_backend.into() },
+        tasks,
     };
     (status, body)
 }
@@ -100,21 +122,35 @@ mod tests {
 
     #[test]
     fn a_silent_database_makes_the_service_degraded_with_a_503() {
-        let (status, body) = report(false, Backend::Postgres, (true, "redis"));
+        let (status, body) = report(false, Backend::Postgres, (true, "redis"), BTreeMap::new());
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!((body.status.as_str(), body.database.status.as_str()), ("degraded", "unavailable"));
         assert_eq!(body.service, "Luna API Service");
-        assert_eq!(report(true, Backend::Sqlite, (true, "memory")).0, StatusCode::OK);
+        assert_eq!(report(true, Backend::Sqlite, (true, "memory"), BTreeMap::new()).0, StatusCode::OK);
     }
 
     #[test]
     fn a_silent_bus_makes_the_service_degraded_but_still_serving() {
-        let (status, body) = report(true, Backend::Postgres, (false, "redis"));
+        let (status, body) = report(true, Backend::Postgres, (false, "redis"), BTreeMap::new());
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
             (body.status.as_str(), body.bus.status.as_str(), body.bus.backend.as_str()),
             ("degraded", "unavailable", "redis")
         );
         assert_eq!(body.database.status, "ok");
+    }
+
+    #[test]
+    fn a_background_task_that_is_down_makes_the_service_degraded_but_still_serving() {
+        let task = |status: &str| TaskHealth { status: status.into(), restarts: 1, last_failure: Some("ended".into()) };
+        let tasks =
+            BTreeMap::from([("relay".to_string(), task("down")), ("engine_follower".to_string(), task("running"))]);
+        let (status, body) = report(true, Backend::Sqlite, (true, "memory"), tasks);
+        assert_eq!(
+            (status, body.status.as_str(), body.tasks["relay"].status.as_str()),
+            (StatusCode::OK, "degraded", "down")
+        );
+        let tasks = BTreeMap::from([("relay".to_string(), task("running"))]);
+        assert_eq!(report(true, Backend::Sqlite, (true, "memory"), tasks).1.status, "healthy");
     }
 }

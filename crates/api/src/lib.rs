@@ -181,7 +181,11 @@ pub async fn serve(
     opts: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let follower = tokio::spawn(auth::follow_admin_token(app.clone(), opts.auth.clone()));
+    let follower = {
+        let (app, auth) = (app.clone(), opts.auth.clone());
+        let tasks = app.tasks.clone();
+        tasks.supervise("admin_token_follower", move || auth::follow_admin_token(app.clone(), auth.clone()))
+    };
     let telemetry = app.telemetry.clone();
     // In-flight requests get their timeout and a little more to finish; then the server stops.
     let grace = opts.request_timeout + Duration::from_secs(2);

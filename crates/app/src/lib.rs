@@ -17,6 +17,7 @@ mod seed_bookings;
 pub mod sim;
 mod social;
 pub mod stats;
+pub mod supervise;
 pub mod telemetry;
 mod users;
 mod venues;
@@ -72,6 +73,8 @@ pub struct AppParts {
     pub booking: Arc<booking::BookingAgent>,
     /// The live locations this server last wrote, so a user who stays put is not rewritten.
     pub location_writes: Arc<location_writes::LocationWrites>,
+    /// The supervised background tasks and how each is doing (`/health` shows them).
+    pub tasks: Arc<supervise::Tasks>,
 }
 
 impl App {
@@ -94,6 +97,7 @@ impl App {
             engine,
             booking,
             location_writes: Arc::default(),
+            tasks: Arc::default(),
         }))
     }
 
@@ -109,16 +113,23 @@ impl App {
         self
     }
 
-    /// Starts the background tasks (the outbox relay, the metrics watcher and the periodic
-    /// `metrics.snapshot`). Call once per process.
+    /// Starts the background tasks (the outbox relay first, the metrics watcher, the periodic
+    /// `metrics.snapshot`, the engine follower and the booking janitor), each supervised
+    /// ([`supervise`]): restarted if it panics or ends. Call once per process.
     pub fn start_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
         vec![
-            relay::spawn(self.store.clone(), self.bus.clone(), self.outbox_wake.clone()),
+            self.spawn_relay(),
             stats::spawn_watcher(self.clone()),
             stats::spawn_snapshots(self.clone()),
             reco::spawn_follower(self.clone()),
             booking::janitor::spawn(self.clone()),
         ]
+    }
+
+    /// Runs the outbox relay ([`relay::run`]) as the supervised task `relay`.
+    pub fn spawn_relay(&self) -> tokio::task::JoinHandle<()> {
+        let (store, bus, wake) = (self.store.clone(), self.bus.clone(), self.outbox_wake.clone());
+        self.tasks.supervise("relay", move || relay::run(store.clone(), bus.clone(), wake.clone()))
     }
 
     /// Tells the relay there is something new in the outbox.

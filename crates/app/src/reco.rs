@@ -409,29 +409,32 @@ impl App {
 }
 
 /// Follows every bus channel: applies each domain event to the engine, and reloads it from the
-/// store after a seed, a reset, or a gap in delivery.
+/// store after a seed, a reset, or a gap in delivery (the supervised task `engine_follower`).
 pub fn spawn_follower(app: App) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            let mut sub = match app.bus.subscribe(None).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "engine follower cannot subscribe; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            while let Some(d) = sub.next().await {
-                match d {
-                    bus::Delivery::Event(e) => follow_event(&app, &e).await,
-                    bus::Delivery::Lagged { missed } => {
-                        tracing::warn!(missed, "engine follower lagged; reloading");
-                        reload_in_background(&app);
-                    }
+    let tasks = app.tasks.clone();
+    tasks.supervise("engine_follower", move || follow(app.clone()))
+}
+
+async fn follow(app: App) {
+    loop {
+        let mut sub = match app.bus.subscribe(None).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "engine follower cannot subscribe; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        while let Some(d) = sub.next().await {
+            match d {
+                bus::Delivery::Event(e) => follow_event(&app, &e).await,
+                bus::Delivery::Lagged { missed } => {
+                    tracing::warn!(missed, "engine follower lagged; reloading");
+                    reload_in_background(&app);
                 }
             }
         }
-    })
+    }
 }
 
 async fn follow_event(app: &App, e: &domain::Event) {

@@ -81,24 +81,23 @@ async fn set_aside(store: &DynStore, rows: &[store::UnreadableEvent]) -> Result<
     Ok(rows.len())
 }
 
-/// Runs the relay until the task is aborted. `wake` shortens the wait after a write.
-pub fn spawn(store: DynStore, bus: DynBus, wake: Arc<Notify>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            match relay_pass(&store, &bus).await {
-                Ok(Some(n)) if n == BATCH as usize => continue,
-                Ok(Some(_)) => {
-                    tokio::select! {
-                        _ = wake.notified() => {},
-                        _ = tokio::time::sleep(IDLE) => {},
-                    }
-                }
-                Ok(None) => tokio::time::sleep(CONTENDED).await,
-                Err(e) => {
-                    tracing::warn!(error = %e, "outbox relay: will retry");
-                    tokio::time::sleep(BACKOFF).await;
+/// Runs the relay until the task is aborted (as the supervised task of [`crate::App::spawn_relay`]).
+/// `wake` shortens the wait after a write.
+pub async fn run(store: DynStore, bus: DynBus, wake: Arc<Notify>) {
+    loop {
+        match relay_pass(&store, &bus).await {
+            Ok(Some(n)) if n == BATCH as usize => continue,
+            Ok(Some(_)) => {
+                tokio::select! {
+                    _ = wake.notified() => {},
+                    _ = tokio::time::sleep(IDLE) => {},
                 }
             }
+            Ok(None) => tokio::time::sleep(CONTENDED).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox relay: will retry");
+                tokio::time::sleep(BACKOFF).await;
+            }
         }
-    })
+    }
 }

@@ -145,9 +145,14 @@ impl App {
     }
 }
 
-/// Counts every event that passes on the bus into the telemetry, until aborted.
+/// Counts every event that passes on the bus into the telemetry, until aborted (the supervised
+/// task `metrics_watcher`).
 pub fn spawn_watcher(app: App) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move { watch(&app.bus, &app.telemetry).await })
+    let tasks = app.tasks.clone();
+    tasks.supervise("metrics_watcher", move || {
+        let app = app.clone();
+        async move { watch(&app.bus, &app.telemetry).await }
+    })
 }
 
 /// Feeds every event of every channel to `telemetry`, forever. It reads a [`Feed`]: when it
@@ -177,19 +182,23 @@ async fn watch(bus: &bus::DynBus, telemetry: &Telemetry) {
     }
 }
 
-/// Publishes a `metrics.snapshot` every `snapshot_every`, until aborted.
+/// Publishes a `metrics.snapshot` every `snapshot_every`, until aborted (the supervised task
+/// `metrics_snapshots`).
 pub fn spawn_snapshots(app: App) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(app.telemetry.settings.snapshot_every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let tasks = app.tasks.clone();
+    tasks.supervise("metrics_snapshots", move || snapshots(app.clone()))
+}
+
+async fn snapshots(app: App) {
+    let mut tick = tokio::time::interval(app.telemetry.settings.snapshot_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
         tick.tick().await;
-        loop {
-            tick.tick().await;
-            if let Err(e) = app.publish_metrics_snapshot().await {
-                tracing::debug!(error = %e, "metrics snapshot not published");
-            }
+        if let Err(e) = app.publish_metrics_snapshot().await {
+            tracing::debug!(error = %e, "metrics snapshot not published");
         }
-    })
+    }
 }
 
 #[cfg(test)]

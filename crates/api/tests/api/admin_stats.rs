@@ -1,6 +1,7 @@
 //! Stats, metrics and health over HTTP on both stacks: the admin stats in the seed's shape with
 //! bookings by status, open streams counted and capped, the periodic `metrics.snapshot` with the
-//! figures `/metrics` exports, and `/health` reporting the bus without going down with it.
+//! figures `/metrics` exports, and `/health` reporting the bus and the background tasks without
+//! going down with them.
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ crate::on_every_setup!(
     a_metrics_snapshot_carries_request_rates_latencies_and_bookings_and_metrics_exports_them,
     venues_shown_then_viewed_liked_or_booked_are_conversions_of_the_ranker_that_showed_them,
     health_reports_the_bus_and_keeps_serving_when_it_is_down,
+    health_shows_a_background_task_that_is_down_until_its_supervisor_restarts_it,
 );
 
 fn booking(user_id: uuid::Uuid, venue_id: uuid::Uuid, status: BookingStatus, n: usize) -> Booking {
@@ -257,4 +259,53 @@ async fn health_reports_the_bus_and_keeps_serving_when_it_is_down(setup: Setup) 
     srv.bus.set_down(false);
     let (_, health) = srv.get_json("/health").await;
     assert_eq!(health["status"], "healthy");
+}
+
+/// Polls `/health` until `check` holds of it; returns it.
+async fn health_until(srv: &StreamServer, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (status, health) = srv.get_json("/health").await;
+        assert_eq!(status, StatusCode::OK, "{health}");
+        if check(&health) {
+            return health;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never: {health}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Before, a background task that panicked stopped its pipeline while `/health` stayed green.
+/// Here a supervised task panics on its first two runs: `/health` shows it down (degraded, still
+/// serving) with its failure, then running again after two restarts; the server's own tasks are
+/// listed as running, and the restarts are counted in `/metrics`.
+async fn health_shows_a_background_task_that_is_down_until_its_supervisor_restarts_it(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let health = health_until(srv, |h| h["status"] == "healthy").await;
+    for task in ["relay", "engine_follower", "metrics_watcher", "metrics_snapshots", "booking_janitor"] {
+        assert_eq!(health["tasks"][task]["status"], "running", "{task}: {health}");
+    }
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let flaky = srv.app.tasks.supervise("test_flaky", move || {
+        let runs = runs.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+                panic!("on purpose");
+            }
+            std::future::pending::<()>().await
+        }
+    });
+    let down = health_until(srv, |h| h["tasks"]["test_flaky"]["status"] == "down").await;
+    assert_eq!(down["status"], "degraded", "{down}");
+    assert_eq!(down["tasks"]["test_flaky"]["last_failure"], "panicked: on purpose", "{down}");
+    srv.create_user("served_meanwhile").await;
+    let up = health_until(srv, |h| h["tasks"]["test_flaky"]["restarts"] == 2).await;
+    assert_eq!(up["tasks"]["test_flaky"]["status"], "running", "{up}");
+    let text = srv.client.get(srv.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("luna_background_task_restarts_total{task=\"test_flaky\"}"), "restarts counted");
+    flaky.abort();
+    let _ = flaky.await;
+    health_until(srv, |h| h["status"] == "healthy" && h["tasks"].get("test_flaky").is_none()).await;
 }

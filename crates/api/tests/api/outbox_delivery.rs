@@ -68,8 +68,7 @@ async fn events_committed_while_the_relay_is_stopped_are_all_delivered_when_it_r
     let srv = &mut s.server;
     let mut sse = srv.sse(STREAM, None).await;
     let waiting = write_while_unpublished(srv, "stopped").await;
-    let app = &srv.app;
-    srv.background.push(app::relay::spawn(app.store.clone(), app.bus.clone(), app.outbox_wake.clone()));
+    srv.background.push(srv.app.spawn_relay());
     receive_all(&mut sse, &waiting).await;
     srv.drained().await;
 }
@@ -87,8 +86,7 @@ async fn an_unreadable_outbox_row_is_set_aside_counted_and_the_events_after_it_d
     s._db.execute("UPDATE outbox SET event_type = 'no.such.event' WHERE event_type = 'data.reset'").await;
     let waiting = write_while_unpublished(&s.server, "after_bad").await;
     let srv = &mut s.server;
-    let app = &srv.app;
-    srv.background.push(app::relay::spawn(app.store.clone(), app.bus.clone(), app.outbox_wake.clone()));
+    srv.background.push(srv.app.spawn_relay());
     receive_all(&mut sse, &waiting).await;
     srv.drained().await;
     let (_, stats) = srv.get_json("/api/v1/admin/stats").await;

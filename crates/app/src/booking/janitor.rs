@@ -32,15 +32,18 @@ impl App {
     }
 }
 
-/// Runs [`App::sweep_bookings`] every 30 seconds.
+/// Runs [`App::sweep_bookings`] every 30 seconds (the supervised task `booking_janitor`).
 pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EVERY);
-        loop {
-            tick.tick().await;
-            if let Err(e) = app.sweep_bookings().await {
-                tracing::warn!(error = %e, "booking janitor pass failed");
-            }
+    let tasks = app.tasks.clone();
+    tasks.supervise("booking_janitor", move || sweep_forever(app.clone()))
+}
+
+async fn sweep_forever(app: App) {
+    let mut tick = tokio::time::interval(EVERY);
+    loop {
+        tick.tick().await;
+        if let Err(e) = app.sweep_bookings().await {
+            tracing::warn!(error = %e, "booking janitor pass failed");
         }
-    })
+    }
 }

@@ -98,7 +98,7 @@ pub async fn run(mut settings: Settings, args: SimulateArgs) -> anyhow::Result<(
     // own events as under `luna serve`; events leave the outbox the same way.
     app.reload_engine().await.map_err(|e| anyhow::anyhow!("loading the recommendation engine: {e}"))?;
     let follower = app::reco::spawn_follower(app.clone());
-    let relay = app::relay::spawn(app.store.clone(), app.bus.clone(), app.outbox_wake.clone());
+    let relay = app.spawn_relay();
     let sim = Simulator::new(app.clone());
     eprintln!(
         "Simulating {} for {} at speed {} with up to {} users (seed {}) on {db}",
