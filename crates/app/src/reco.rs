@@ -412,10 +412,14 @@ impl App {
 /// store after a seed, a reset, or a gap in delivery (the supervised task `engine_follower`).
 pub fn spawn_follower(app: App) -> tokio::task::JoinHandle<()> {
     let tasks = app.tasks.clone();
-    tasks.supervise("engine_follower", move || follow(app.clone()))
+    let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    tasks.supervise("engine_follower", move || follow(app.clone(), started.swap(true, Ordering::SeqCst)))
 }
 
-async fn follow(app: App) {
+/// The follower's loop. A follower `restarted` after a failure missed what was published while
+/// it was down: once subscribed again, it reloads the engine, as after a lag.
+async fn follow(app: App, restarted: bool) {
+    let mut reload = restarted;
     loop {
         let mut sub = match app.bus.subscribe(None).await {
             Ok(s) => s,
@@ -425,6 +429,10 @@ async fn follow(app: App) {
                 continue;
             }
         };
+        if std::mem::take(&mut reload) {
+            tracing::warn!("engine follower restarted; reloading");
+            reload_in_background(&app);
+        }
         while let Some(d) = sub.next().await {
             match d {
                 bus::Delivery::Event(e) => follow_event(&app, &e).await,
@@ -496,6 +504,25 @@ async fn reload_logged(app: &App) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A follower started again by its supervisor reloads the engine (it missed what was
+    /// published while it was down); a first start leaves that to the server's own load.
+    #[tokio::test]
+    async fn a_restarted_follower_reloads_the_engine_and_a_first_one_does_not() {
+        let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+        for restarted in [false, true] {
+            let store = store::connect("sqlite::memory:").await.unwrap();
+            let app = App::new(store, crate::AppSettings::default());
+            let follower = tokio::spawn(follow(app.clone(), restarted));
+            // Long enough for a reload to begin: 5 s when one is expected, 300 ms when not.
+            let deadline = Instant::now() + std::time::Duration::from_millis(if restarted { 5_000 } else { 300 });
+            while !app.engine.covers(before) && Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            follower.abort();
+            assert_eq!(app.engine.covers(before), restarted, "restarted: {restarted}");
+        }
+    }
 
     #[test]
     fn a_running_reload_covers_older_seeds_so_none_starts_a_second_one() {
