@@ -91,7 +91,12 @@ impl RedisPrefix {
     }
 
     pub async fn connect(&self, url: &str) -> Arc<RedisBus> {
-        Arc::new(RedisBus::connect(url, &self.prefix, HISTORY).await.expect("redis reachable"))
+        self.connect_keeping(url, HISTORY).await
+    }
+
+    /// A bus keeping about `history` events per channel.
+    pub async fn connect_keeping(&self, url: &str, history: usize) -> Arc<RedisBus> {
+        Arc::new(RedisBus::connect(url, &self.prefix, history).await.expect("redis reachable"))
     }
 }
 
@@ -241,14 +246,19 @@ pub struct Spawned {
 
 /// A server on a fresh stack; `None` for production when it is not configured.
 pub async fn spawn(setup: Setup, live: LiveSettings) -> Option<Spawned> {
+    spawn_keeping(setup, live, HISTORY).await
+}
+
+/// A server whose bus keeps `history` events per channel (about, on Redis).
+pub async fn spawn_keeping(setup: Setup, live: LiveSettings, history: usize) -> Option<Spawned> {
     let db = TestDb::create(setup).await?;
     let store = store::connect(&db.url).await.expect("store");
     let (bus, redis): (DynBus, _) = match setup {
-        Setup::Embedded => (Arc::new(MemoryBus::new(HISTORY)), None),
+        Setup::Embedded => (Arc::new(MemoryBus::new(history)), None),
         Setup::Production => {
             let (_, url) = production_urls()?;
             let prefix = RedisPrefix::new(&url);
-            (prefix.connect(&url).await, Some(prefix))
+            (prefix.connect_keeping(&url, history).await, Some(prefix))
         }
     };
     Some(Spawned { server: StreamServer::start(store, bus, live).await, _db: db, _redis: redis })

@@ -1,6 +1,7 @@
 //! Event streams over real HTTP (reqwest streaming), on the embedded stack and on PostgreSQL +
 //! Redis: order and envelopes, history with paging, resumption with `Last-Event-ID` after a
-//! disconnect (one channel and several), lag notices followed by what was missed, a slow reader
+//! disconnect (one channel and several), lag notices followed by what was missed (or by the
+//! oldest events kept, for a client resuming from before the history), a slow reader
 //! not holding back a fast one, keep-alives, and the error shape of bad input.
 
 use bus::{EventId, Publish};
@@ -9,7 +10,7 @@ use domain::{Channel, Payload};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::stream_support::{Frame, Setup, SseClient, quick_live, spawn};
+use crate::stream_support::{Frame, Setup, SseClient, quick_live, spawn, spawn_keeping};
 
 crate::on_every_setup!(
     events_arrive_in_order_with_their_ids_types_and_envelopes,
@@ -17,6 +18,7 @@ crate::on_every_setup!(
     a_client_that_reconnects_with_last_event_id_gets_what_it_missed_then_live_events,
     subscribe_all_follows_its_channels_and_resumes_each_from_the_cursor_in_its_ids,
     a_lagging_stream_is_told_so_and_then_gets_what_it_missed,
+    a_client_resuming_from_before_the_kept_history_is_told_it_missed_events,
     a_slow_subscriber_does_not_hold_back_a_fast_one,
     bad_channels_ids_and_limits_get_the_json_error_shape,
     idle_streams_carry_keep_alive_comments,
@@ -197,6 +199,34 @@ async fn a_slow_subscriber_does_not_hold_back_a_fast_one(setup: Setup) {
     assert_eq!(ticks_until(&mut fast, total - 1).await, (0..total).collect::<Vec<_>>(), "the fast reader gets all");
     publisher.await.expect("the publisher was not held back");
     assert_eq!(ticks_until(&mut slow, total - 1).await, (0..total).collect::<Vec<_>>(), "the slow one too, later");
+}
+
+/// A bus keeping 10 events per channel, after 25 were published: a client resuming from `0-0`
+/// gets `lagged` with the 15 trimmed before event 15, the oldest kept; one resuming from a
+/// trimmed event gets `lagged` with 1 (at least one). Before, both went straight to event 15.
+async fn a_client_resuming_from_before_the_kept_history_is_told_it_missed_events(setup: Setup) {
+    let s = spawn_keeping(setup, quick_live(), 10).await.expect("server");
+    let srv = &s.server;
+    let mut ids = Vec::new();
+    for n in 0..25u64 {
+        let p = Publish {
+            channel: Channel::Simulation,
+            event_type: "test.tick".into(),
+            data: Payload::of(&json!({"n": n})).expect("JSON"),
+            timestamp: Utc::now(),
+            source_id: None,
+        };
+        ids.push(srv.app.bus.publish(p).await.expect("published").id.clone());
+    }
+    let path = "/api/v1/admin/streams/subscribe/simulation";
+    for (resume, missed) in [("0-0", 15), (ids[4].as_str(), 1)] {
+        let mut sse = srv.sse(path, Some(resume)).await;
+        let notice = sse.next_message().await;
+        assert_eq!(notice.event.as_deref(), Some("lagged"), "from {resume}: {notice:?}");
+        assert_eq!(serde_json::from_str::<Value>(&notice.data).unwrap(), json!({ "missed": missed }), "from {resume}");
+        let (frame, first) = sse.next_event().await;
+        assert_eq!((first.data.to_value()["n"].as_u64(), frame.id.as_deref()), (Some(15), Some(ids[15].as_str())));
+    }
 }
 
 async fn bad_channels_ids_and_limits_get_the_json_error_shape(setup: Setup) {
