@@ -303,7 +303,12 @@ impl EventBus for RedisBus {
         Ok(Page { events, trimmed: trim_record(&record)?.after(after) })
     }
 
+    /// Also fails once the live reader has stopped (it only stops by panicking): this process's
+    /// subscribers would get nothing more, so `/health` must not say the bus is fine.
     async fn ping(&self) -> BusResult<()> {
+        if self.reader.is_finished() {
+            return Err(BusError::Unavailable("the live reader stopped; subscribers get no new events".into()));
+        }
         let r = redis::cmd("PING").query_async::<String>(&mut self.conn.clone()).await.map(|_| ()).map_err(unavailable);
         self.healthy.store(r.is_ok(), Ordering::Relaxed);
         r
@@ -311,5 +316,26 @@ impl EventBus for RedisBus {
 
     fn published_counts(&self) -> Vec<(Channel, u64)> {
         Channel::ALL.iter().zip(self.counts.iter()).map(|(c, n)| (*c, n.load(Ordering::Relaxed))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Before, a reader that had stopped (by a panic) left PING answering: `/health` said the bus
+    /// was fine while this process's subscribers got nothing.
+    #[tokio::test]
+    async fn ping_fails_once_the_live_reader_has_stopped() {
+        let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
+        let prefix = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
+        let bus = RedisBus::connect(&url, &prefix, 10).await.expect("redis reachable at TEST_REDIS_URL");
+        assert!(bus.ping().await.is_ok());
+        bus.reader.abort();
+        while !bus.reader.is_finished() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(matches!(bus.ping().await, Err(BusError::Unavailable(_))));
+        bus.delete_all().await.expect("streams deleted");
     }
 }
