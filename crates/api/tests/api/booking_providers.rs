@@ -100,10 +100,6 @@ async fn user(app: &TestApp, handle: &str) -> String {
     app.create_user(seed_user(handle)).await["id"].as_str().expect("id").to_string()
 }
 
-async fn event_types(app: &TestApp) -> Vec<String> {
-    app.app.store.unpublished_events(1000).await.expect("outbox").events.iter().map(|r| r.event.event_type()).collect()
-}
-
 async fn a_failing_provider_is_retried_then_nothing_is_booked_and_the_key_is_free(backend: Backend) {
     let Some((app, provider)) = spawn(backend, external(|e| e.failure_rate = 1.0)).await else { return };
     let ann = user(&app, "ann").await;
@@ -117,7 +113,7 @@ async fn a_failing_provider_is_retried_then_nothing_is_booked_and_the_key_is_fre
     }
     assert_eq!(app.counts().await.bookings, 0);
     assert!(provider.reservations().is_empty());
-    let events = event_types(&app).await;
+    let events = app.pending_event_types().await;
     assert_eq!(events.iter().filter(|e| *e == "booking.held").count(), 2);
     assert_eq!(events.iter().filter(|e| *e == "booking.released").count(), 2);
     assert!(!events.iter().any(|e| e == "booking.created"), "{events:?}");
@@ -230,7 +226,7 @@ async fn the_janitor_releases_a_hold_its_agent_left_behind(backend: Backend) {
     let again =
         app.app.store.book(app.app.booking.name_booking(held.request.clone(), "booking_agent"), Some(key)).await;
     assert!(matches!(again, Ok(store::Idempotent::Fresh(_))), "{again:?}");
-    assert!(event_types(&app).await.contains(&"booking.released".to_string()));
+    assert!(app.pending_event_types().await.contains(&"booking.released".to_string()));
 }
 
 async fn deleting_a_venue_by_force_gives_its_tables_back_at_the_provider(backend: Backend) {

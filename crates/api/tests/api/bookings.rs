@@ -68,16 +68,7 @@ async fn a_booking_through_the_agent_answers_with_the_first_seeds_fields_and_inv
     let seed_shape = json!({"venue_id": v, "preferred_time": in_two_days_at(21)});
     let r2 = expect_json(app.post(&create(&ben), &seed_shape).await, StatusCode::CREATED).await;
     assert_eq!(r2["party_size"], 2);
-    let events: Vec<String> = app
-        .app
-        .store
-        .unpublished_events(100)
-        .await
-        .expect("outbox")
-        .events
-        .iter()
-        .map(|e| e.event.event_type())
-        .collect();
+    let events = app.pending_event_types().await;
     assert!(
         events.contains(&"invitation.sent".to_string()) && events.contains(&"booking.created".to_string()),
         "{events:?}"

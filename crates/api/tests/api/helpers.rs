@@ -193,6 +193,12 @@ impl TestApp {
     pub async fn counts(&self) -> store::Counts {
         self.app.store.counts().await.expect("counts")
     }
+
+    /// The types of the events waiting in the outbox, oldest first.
+    pub async fn pending_event_types(&self) -> Vec<String> {
+        let outbox = self.app.store.unpublished_events(1000).await.expect("outbox");
+        outbox.events.iter().map(|r| r.event.event_type()).collect()
+    }
 }
 
 /// Asserts the status and returns the JSON body.

@@ -89,16 +89,7 @@ async fn the_second_seeds_plan_flow_books_the_confirmed_plan(app: &TestApp) {
     let bobs = app.get_json(&format!("/api/v1/bookings/user/{}", u[1]), StatusCode::OK).await;
     assert_eq!(crate::helpers::ids(&bobs), vec![booking_id]);
 
-    let events: Vec<String> = app
-        .app
-        .store
-        .unpublished_events(100)
-        .await
-        .expect("outbox")
-        .events
-        .iter()
-        .map(|r| r.event.event_type())
-        .collect();
+    let events = app.pending_event_types().await;
     for e in ["plan.created", "invitation.sent", "plan.participant_updated", "booking.created", "plan.confirmed"] {
         assert!(events.iter().any(|x| x == e), "{e} missing from {events:?}");
     }
