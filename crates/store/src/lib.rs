@@ -321,10 +321,12 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a pending hold and frees the key; returns whether a hold was released.
     async fn release_hold(&self, id: BookingId, reason: &str, key: Option<IdempotencyKey>) -> StoreResult<bool>;
     /// Books several groups at one venue in one transaction (see `ops::seats::auto_book`).
+    /// `turn_by_party[n]` is the stay of a party of `n` there, for a group that loses members.
     async fn auto_book(
         &self,
         venue_id: VenueId,
         groups: Vec<NewBooking>,
+        turn_by_party: Vec<i32>,
         key: Option<IdempotencyKey>,
     ) -> StoreResult<Idempotent<AutoBooked>>;
     /// Moves a booking along its state machine at time `at`. `Conflict` for an illegal move.

@@ -83,9 +83,11 @@ impl App {
                 special_requests: None,
             })
             .collect();
+        // A group that loses members (already booked there then) stays as long as its new size.
+        let turn_by_party: Vec<i32> = (0..=a.max_group as i32).map(|n| self.turn(&venue, n)).collect();
         let write = || {
             let named = requests.iter().map(|r| named(r.clone(), "house", AUTO_BOOK_AGENT, BookingStatus::Confirmed));
-            self.store.auto_book(venue_id, named.collect(), key.clone())
+            self.store.auto_book(venue_id, named.collect(), turn_by_party.clone(), key.clone())
         };
         let answer = with_fresh_codes(write).await;
         self.wrote();

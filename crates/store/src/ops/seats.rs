@@ -239,12 +239,14 @@ pub(crate) async fn release_hold<C: Conn>(
 
 /// Books each group at the venue in order, in one transaction: members who already hold a
 /// booking there overlapping the group's time are left out (the next member organises if the
-/// first is out), groups left with fewer than two people are skipped, and groups the venue has
-/// no room for are refused.
+/// first is out, and the smaller party stays `turn_by_party[its size]` minutes, when given),
+/// groups left with fewer than two people are skipped, and groups the venue has no room for
+/// are refused.
 pub(crate) async fn auto_book<C: Conn>(
     c: &mut C,
     venue_id: VenueId,
     groups: Vec<NewBooking>,
+    turn_by_party: &[i32],
     key: Option<IdempotencyKey>,
 ) -> StoreResult<Idempotent<AutoBooked>> {
     if let Some(k) = &key
@@ -258,14 +260,23 @@ pub(crate) async fn auto_book<C: Conn>(
         if new.request.venue_id != venue_id {
             return Err(StoreError::invalid("venue_id", "every group books the same venue"));
         }
-        let (free, overlapping) = seats_free(c, capacity, &new).await?;
+        let (mut free, overlapping) = seats_free(c, capacity, &new).await?;
         let busy = |u: &Uuid| overlapping.iter().any(|b| b.user_id == *u || b.group_members.contains(u));
         let people: Vec<Uuid> = std::iter::once(new.request.user_id).chain(new.request.group_members.clone()).collect();
         let (taken, members): (Vec<Uuid>, Vec<Uuid>) = people.into_iter().partition(busy);
-        out.already_booked.extend(taken);
         if members.len() < 2 {
+            out.already_booked.extend(taken);
             continue;
         }
+        if !taken.is_empty()
+            && let Some(&turn) = turn_by_party.get(members.len())
+            && turn != new.request.duration_minutes
+        {
+            // A smaller party stays a shorter (or longer) time: count the seats over that stay.
+            new.request.duration_minutes = turn;
+            free = seats_free(c, capacity, &new).await?.0;
+        }
+        out.already_booked.extend(taken);
         new.request.user_id = members[0];
         new.request.group_members = members[1..].to_vec();
         new.request.party_size = members.len() as i32;

@@ -236,7 +236,9 @@ async fn auto_booking_skips_people_already_booked_and_groups_without_room(store:
         g
     };
     let groups = vec![group(&[3, 0, 1]), group(&[2, 4])];
-    let Idempotent::Fresh(out) = store.auto_book(v.id, groups, None).await.unwrap() else { panic!("fresh") };
+    // Parties of 2 stay 90 minutes, of 3 two hours (as the groups were drawn up).
+    let turns = vec![60, 60, 90, 120];
+    let Idempotent::Fresh(out) = store.auto_book(v.id, groups, turns, None).await.unwrap() else { panic!("fresh") };
     let AutoBooked { booked, full, already_booked } = out;
     assert_eq!(already_booked, vec![people[3].id]);
     assert_eq!(booked.len(), 1);
@@ -244,6 +246,8 @@ async fn auto_booking_skips_people_already_booked_and_groups_without_room(store:
         (booked[0].booking.user_id, booked[0].booking.group_members.clone()),
         (people[0].id, vec![people[1].id])
     );
+    // The first group lost Dan: two people stay 90 minutes, not the three's two hours.
+    assert_eq!(booked[0].booking.duration_minutes, 90);
     assert_eq!(full.len(), 1, "2 + 2 seats taken of 5: the second group of 2 does not fit");
     assert_eq!(full[0].seats_free, 1);
 }
