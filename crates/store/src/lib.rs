@@ -231,7 +231,8 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the user and everything that hangs off it (edges, interactions, interests,
     /// bookings, plans...). First, with their events: upcoming bookings the user made are
     /// cancelled (returned) and holds under way given back, plans they organise that are being
-    /// organised are cancelled, and their invitations to others' such plans declined.
+    /// organised are cancelled, and their invitations to others' such plans declined; others'
+    /// bookings keep their seats without them among their group members.
     /// `Conflict` while a confirmed booking they made is under way (its seats are in use).
     async fn delete_user(&self, id: UserId, now: Timestamp) -> StoreResult<Vec<Booking>>;
     /// The user's preferences, or the defaults when none were set. `NotFound` for no such user.

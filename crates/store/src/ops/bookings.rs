@@ -177,6 +177,25 @@ pub(crate) async fn made_by<C: Conn>(c: &mut C, user_id: domain::UserId) -> Stor
     decode(c.fetch_all(b.finish()).await?)
 }
 
+/// Takes a deleted user out of the group members of other people's bookings, which keep their
+/// seats (the party may still come as many). Locked in id order, as the user's own bookings are.
+pub(crate) async fn forget_member<C: Conn>(c: &mut C, user_id: domain::UserId) -> StoreResult<()> {
+    let mut b = SqlBuilder::new(concat!("SELECT ", booking_columns!(), " FROM bookings WHERE user_id <> "));
+    // The JSON text as a first sieve (portable, and deletions are rare), then the exact list.
+    b.bind(user_id).push(" AND CAST(group_members AS TEXT) LIKE ").bind(format!("%{user_id}%"));
+    b.push(" ORDER BY id").push(C::FOR_UPDATE);
+    let at = now();
+    for booking in decode(c.fetch_all(b.finish()).await?)? {
+        if !booking.group_members.contains(&user_id) {
+            continue;
+        }
+        let rest: Vec<Uuid> = booking.group_members.into_iter().filter(|&m| m != user_id).collect();
+        let sql = Sql::new("UPDATE bookings SET group_members = $1, updated_at = $2 WHERE id = $3");
+        c.execute(sql.bind(crate::sql::Arg::json(&rest)?).bind(at).bind(booking.id)).await?;
+    }
+    Ok(())
+}
+
 /// Ends the bookings of something being deleted (a venue, a user) that still hold seats at
 /// `now`: the upcoming ones are cancelled, each with its event (returned), and holds under way
 /// (a provider still answering) are given back for `reason`. Confirmed bookings under way are

@@ -272,6 +272,7 @@ pub(crate) async fn delete_user<C: Conn>(c: &mut C, id: UserId, now: Timestamp) 
         return Err(StoreError::conflict(message, None));
     }
     let cancelled = super::bookings::end_for_deletion(c, holding, now, "the user was deleted").await?;
+    super::bookings::forget_member(c, id).await?;
     let draft = PlanStatus::Draft.as_str();
     // Locked, as the bookings: an organiser confirming meanwhile is waited for, and the plan
     // then read as it became.

@@ -195,8 +195,11 @@ async fn deleting_a_user_first_cancels_what_others_count_on_and_tells_them(store
     let hers = store.create_plan(plan(&gina, &ivan, 20)).await.unwrap();
     let his = store.create_plan(plan(&hal, &gina, 21)).await.unwrap();
     store.answer_plan_invitation(his.id, gina.id, true).await.unwrap();
-    // Ivan's booking is his own business.
+    // Ivan's booking is his own business; Hal's counts Gina in.
     let ivans = booked(&store, new_booking(&ivan, &v, tomorrow_at(18, 0), 2)).await.booking;
+    let mut hals = new_booking(&hal, &v, tomorrow_at(17, 0), 3);
+    hals.request.group_members = vec![gina.id, ivan.id];
+    let hals = booked(&store, hals).await.booking;
     let events_before = pending_event_types(&store).await.len();
 
     let cancelled = store.delete_user(gina.id, now).await.unwrap();
@@ -215,6 +218,9 @@ async fn deleting_a_user_first_cancels_what_others_count_on_and_tells_them(store
     assert_eq!(his.status, PlanStatus::Draft);
     assert!(his.participants.iter().all(|p| p.user_id != gina.id), "{his:?}");
     assert_eq!(store.get_booking(ivans.id).await.unwrap().status, BookingStatus::Confirmed);
+    // Hal's table keeps its seats, without her among its members.
+    let hals = store.get_booking(hals.id).await.unwrap();
+    assert_eq!((hals.status, hals.party_size, hals.group_members), (BookingStatus::Confirmed, 3, vec![ivan.id]));
     assert!(store.get_booking(table.id).await.is_err() && store.get_plan(hers.id).await.is_err());
     assert_eq!(store.check_invariants().await.unwrap(), []);
 }
