@@ -42,6 +42,24 @@ pub struct AppSettings {
     pub reco: reco::RecoSettings,
     /// Slots, turn times, the booking provider and its patience, holds, alternatives.
     pub booking: booking::BookingSettings,
+    /// How the consumers of the bus take its events.
+    pub events: EventSettings,
+}
+
+/// How the consumers of the bus that count what they read (the engine follower, the metrics
+/// watcher) take its events.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct EventSettings {
+    /// How many outbox ids (`source_id`) of recently applied events each remembers, to skip the
+    /// relay's repeat of one (at-least-once delivery; see [`bus::Repeats`] for the bound).
+    pub repeat_window: usize,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        Self { repeat_window: bus::DEFAULT_REPEAT_WINDOW }
+    }
 }
 
 /// Everything a request needs, shared by all handlers: one pointer, so a clone (every
@@ -85,7 +103,7 @@ impl App {
 
     pub fn with_bus(store: DynStore, bus: DynBus, settings: AppSettings) -> Self {
         let telemetry = Arc::new(Telemetry::new(LiveSettings::default()));
-        let engine = Arc::new(reco::EngineCell::empty(&settings.reco.engine));
+        let engine = Arc::new(reco::EngineCell::new(&settings.reco.engine, settings.events.repeat_window));
         let booking = Arc::new(booking::BookingAgent::from_settings(&settings.booking));
         let settings = Arc::new(settings);
         Self(Arc::new(AppParts {

@@ -43,6 +43,9 @@ pub struct EngineCell {
     /// What the current engine's scan read, and when it began (milliseconds): an event from
     /// before then that it read is not applied again (a catch-up after a lag, a relay's repeat).
     last_scan: Mutex<Option<(i64, Arc<Scanned>)>>,
+    /// The outbox ids of the events applied lately: the relay's repeat of one (at-least-once) is
+    /// not applied again, however new it is. Kept across reloads (outbox ids are never reused).
+    applied: Mutex<bus::Repeats>,
     /// Reloads run one at a time (each with its own replay buffer).
     reloads: tokio::sync::Mutex<()>,
     /// The follower's reload task is running; asked again meanwhile, it runs once more.
@@ -60,8 +63,15 @@ enum Pending {
 }
 
 impl EngineCell {
-    /// An empty engine with these settings.
+    /// An empty engine with these settings, remembering the default number of applied events'
+    /// outbox ids ([`bus::DEFAULT_REPEAT_WINDOW`]).
     pub fn empty(settings: &EngineSettings) -> Self {
+        Self::new(settings, bus::DEFAULT_REPEAT_WINDOW)
+    }
+
+    /// An empty engine with these settings, remembering the outbox ids of the last
+    /// `repeat_window` events applied.
+    pub fn new(settings: &EngineSettings, repeat_window: usize) -> Self {
         let engine = ArcSwap::from_pointee(EngineBuilder::new(settings.clone()).build());
         Self {
             engine,
@@ -69,6 +79,7 @@ impl EngineCell {
             loading_from_ms: AtomicI64::new(i64::MIN),
             pending: Mutex::new(None),
             last_scan: Mutex::new(None),
+            applied: Mutex::new(bus::Repeats::new(repeat_window)),
             reloads: tokio::sync::Mutex::new(()),
             follower_reloading: std::sync::atomic::AtomicBool::new(false),
             follower_reload_wanted: std::sync::atomic::AtomicBool::new(false),
@@ -80,11 +91,15 @@ impl EngineCell {
         self.engine.load_full()
     }
 
-    /// Applies an event published at `at` now, and keeps it for the engine a running reload is
-    /// building. An event from before the current engine's scan began that the scan read is
-    /// skipped: the engine has it already.
-    pub fn apply(&self, event: DomainEvent, at: domain::Timestamp) {
+    /// Applies an event published at `at` from outbox row `source_id` now, and keeps it for the
+    /// engine a running reload is building. Skipped: a repeat of an event applied already (the
+    /// same outbox id: the relay published its row again), and an event from before the current
+    /// engine's scan began that the scan read (the engine has them already).
+    pub fn apply(&self, event: DomainEvent, at: domain::Timestamp, source_id: Option<domain::Id>) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.applied.lock().unwrap_or_else(|e| e.into_inner()).first_time(source_id) {
+            return;
+        }
         let read = self
             .last_scan
             .lock()
@@ -451,17 +466,17 @@ async fn follow_event(app: &App, e: &domain::Event) {
         return;
     }
     if DomainEvent::CHANNELS.contains(&e.channel) {
-        follow_domain_event(app, &e.event_type, e.timestamp, &e.data).await;
+        follow_domain_event(app, e).await;
     }
 }
 
-async fn follow_domain_event(app: &App, event_type: &str, at: domain::Timestamp, data: &domain::Payload) {
-    match DomainEvent::from_parts(event_type, data) {
-        Ok(DomainEvent::DataSeeded { .. } | DomainEvent::DataReset) if !app.engine.covers(at) => {
+async fn follow_domain_event(app: &App, e: &domain::Event) {
+    match DomainEvent::from_parts(&e.event_type, &e.data) {
+        Ok(DomainEvent::DataSeeded { .. } | DomainEvent::DataReset) if !app.engine.covers(e.timestamp) => {
             reload_in_background(app)
         }
         Ok(DomainEvent::DataSeeded { .. } | DomainEvent::DataReset) => {}
-        Ok(ev) => app.engine.apply(ev, at),
+        Ok(ev) => app.engine.apply(ev, e.timestamp, e.source_id),
         Err(_) => {} // not a domain event (metrics, simulation, recommendations)
     }
 }
@@ -668,9 +683,69 @@ mod tests {
         cell.begin_reload(t1);
         let at = chrono::Utc::now();
         cell.set_location(store::LiveLocation { user_id: user.id, lat: 40.75, lng: -73.98, at }).unwrap();
-        cell.apply(DomainEvent::UserCreated(user.clone()), at);
+        cell.apply(DomainEvent::UserCreated(user.clone()), at, None);
         cell.finish_reload(two_bars(&user, [&midtown, &south], false), t1, Scanned::default());
         assert_eq!(near(&cell, &user, at), ["Midtown"], "the location outlived the user's late creation");
+    }
+
+    /// Seed2's preference and popularity parts of `venue`'s score for `user`, measured from the
+    /// south bar: 0.4 * min(1, their likes * 0.5) and 0.2 * its likes / the most likes of any venue.
+    fn seed2_parts(cell: &EngineCell, user: &domain::User, venue: &domain::Venue) -> (f64, f64) {
+        let mut q = engine::VenueQuery::new(user.id, 10, engine::Ranker::Seed2);
+        q.point = Some(domain::LatLng { lat: 40.0, lng: -73.98 });
+        let recs = cell.load().recommend_venues(&q).unwrap();
+        let rec = recs.into_iter().find(|r| r.venue_id == venue.id).expect("the venue is ranked");
+        let part = |code: &str| rec.reasons.iter().find(|r| r.code == code).map_or(0.0, |r| r.contribution);
+        (part("preference"), part("popularity"))
+    }
+
+    /// `event` as the bus delivers it: bus id `id`, from outbox row `source_id`.
+    fn delivered(event: &DomainEvent, id: &str, source_id: domain::Id) -> domain::Event {
+        let (event_type, data) = event.into_parts();
+        let timestamp = chrono::Utc::now();
+        domain::Event {
+            id: id.into(),
+            source_id: Some(source_id),
+            channel: event.channel(),
+            event_type,
+            timestamp,
+            data,
+        }
+    }
+
+    /// Before, a like the relay published twice (its outbox row's mark as published failed) was
+    /// applied twice by the follower: two likes in the venue's popularity and the user's history.
+    #[tokio::test]
+    async fn the_follower_applies_an_outbox_event_delivered_twice_once_and_every_other_event() {
+        let (user, midtown, south) = walker_and_two_bars();
+        let app = App::new(store::connect("sqlite::memory:").await.unwrap(), crate::AppSettings::default());
+        app.engine.engine.store(Arc::new(two_bars(&user, [&midtown, &south], true)));
+        let like = |venue: &domain::Venue| {
+            DomainEvent::InteractionRecorded(domain::Interaction {
+                id: domain::new_id(),
+                user_id: user.id,
+                venue_id: venue.id,
+                interaction_type: domain::InteractionType::Like,
+                dwell_time_seconds: 0,
+                time_of_day: domain::TimeOfDay::Evening,
+                occurred_at: chrono::Utc::now(),
+            })
+        };
+        follow_event(&app, &delivered(&like(&south), "1-0", domain::new_id())).await;
+        let (liked, row) = (like(&midtown), domain::new_id());
+        follow_event(&app, &delivered(&liked, "2-0", row)).await;
+        // The relay's repeat: the same outbox row under a new bus id.
+        follow_event(&app, &delivered(&liked, "3-0", row)).await;
+        let (preference, _) = seed2_parts(&app.engine, &user, &midtown);
+        assert!((preference - 0.2).abs() < 1e-12, "one like of Midtown in the user's history: {preference}");
+        let (_, popularity) = seed2_parts(&app.engine, &user, &south);
+        assert!((popularity - 0.2).abs() < 1e-12, "Midtown has 1 like, as South: {popularity}");
+        // Another like of Midtown (another outbox row) is no repeat.
+        follow_event(&app, &delivered(&like(&midtown), "4-0", domain::new_id())).await;
+        let (preference, _) = seed2_parts(&app.engine, &user, &midtown);
+        assert!((preference - 0.4).abs() < 1e-12, "two likes of Midtown: {preference}");
+        let (_, popularity) = seed2_parts(&app.engine, &user, &south);
+        assert!((popularity - 0.1).abs() < 1e-12, "Midtown has 2 likes to South's 1: {popularity}");
     }
 
     #[test]
@@ -704,14 +779,14 @@ mod tests {
             recs.into_iter().find(|r| r.venue_id == south.id).unwrap().reasons[2].contribution
         };
         // South gets a like of its own: 1 of a most of 1.
-        cell.apply(DomainEvent::InteractionRecorded(like(&south, chrono::Utc::now())), chrono::Utc::now());
+        cell.apply(DomainEvent::InteractionRecorded(like(&south, chrono::Utc::now())), chrono::Utc::now(), None);
         assert!((south_popularity(&cell) - 0.2).abs() < 1e-12);
         // The like the scan read comes again (a catch-up after a lag, a relay's repeat): skipped,
         // or Midtown would have 2 and South's part would halve.
-        cell.apply(DomainEvent::InteractionRecorded(read.clone()), before);
+        cell.apply(DomainEvent::InteractionRecorded(read.clone()), before, None);
         assert!((south_popularity(&cell) - 0.2).abs() < 1e-12, "counted twice: {}", south_popularity(&cell));
         // A new like of Midtown, after the scan, counts.
-        cell.apply(DomainEvent::InteractionRecorded(like(&midtown, chrono::Utc::now())), chrono::Utc::now());
+        cell.apply(DomainEvent::InteractionRecorded(like(&midtown, chrono::Utc::now())), chrono::Utc::now(), None);
         assert!((south_popularity(&cell) - 0.1).abs() < 1e-12, "{}", south_popularity(&cell));
     }
 }

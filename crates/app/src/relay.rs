@@ -1,6 +1,7 @@
 //! The outbox relay: publishes committed events from the store's outbox to the bus, oldest
 //! first, and marks them published. At-least-once: a crash between publish and mark publishes
-//! again on restart with the same `source_id`, so consumers can de-duplicate. If the bus is
+//! again on restart with the same `source_id`, so consumers can de-duplicate (those that count,
+//! the engine follower and the metrics watcher, skip it: [`bus::Repeats`]). If the bus is
 //! down, events wait in the outbox and go out when it returns. Servers sharing one database each
 //! run a relay; every pass runs under the store's relay lease, so only one publishes at a time
 //! (per-channel order holds, nothing is published twice in normal operation) and each server

@@ -151,7 +151,7 @@ pub fn spawn_watcher(app: App) -> tokio::task::JoinHandle<()> {
     let tasks = app.tasks.clone();
     tasks.supervise("metrics_watcher", move || {
         let app = app.clone();
-        async move { watch(&app.bus, &app.telemetry).await }
+        async move { watch(&app.bus, &app.telemetry, app.settings.events.repeat_window).await }
     })
 }
 
@@ -159,15 +159,18 @@ pub fn spawn_watcher(app: App) -> tokio::task::JoinHandle<()> {
 /// falls behind the live delivery (a burst, a busy runtime), what it missed is read back from
 /// the bus's history, so no conversion is lost while the history still holds it (lags are
 /// counted in `luna_metrics_watcher_lagged_events_total`). Should a feed end, a new one
-/// resumes where it stopped.
-async fn watch(bus: &bus::DynBus, telemetry: &Telemetry) {
+/// resumes where it stopped. An event the relay published again (the same outbox id as one of
+/// the last `repeat_window` it counted) is not counted again.
+async fn watch(bus: &bus::DynBus, telemetry: &Telemetry, repeat_window: usize) {
     let mut cursor = None;
+    let mut repeats = bus::Repeats::new(repeat_window);
     loop {
         match Feed::open(bus.clone(), Channel::ALL.to_vec(), cursor.as_ref()).await {
             Ok(mut feed) => {
                 while let Some(item) = feed.next().await {
                     match item {
-                        FeedItem::Event(e) => telemetry.record_event(&e),
+                        FeedItem::Event(e) if repeats.first_time(e.source_id) => telemetry.record_event(&e),
+                        FeedItem::Event(_) => {}
                         FeedItem::Lagged { missed } => {
                             metrics::counter!("luna_metrics_watcher_lagged_events_total").increment(missed);
                             tracing::debug!(missed, "metrics watcher lagged; reading what it missed from history")
@@ -231,7 +234,7 @@ mod tests {
         telemetry.record_served("default", &[user], &[venue], chrono::Utc::now());
         let watcher = {
             let (bus, telemetry) = (bus.clone(), telemetry.clone());
-            tokio::spawn(async move { watch(&bus, &telemetry).await })
+            tokio::spawn(async move { watch(&bus, &telemetry, bus::DEFAULT_REPEAT_WINDOW).await })
         };
         while telemetry.event_rate().0 == 0 {
             // Until the watcher has opened its feed: a probe event reaches it.
@@ -255,5 +258,45 @@ mod tests {
         watcher.abort();
         assert_eq!(liked, 1, "the like before the burst was read back from history");
         assert_eq!(telemetry.event_rate().0, probes + 6_001, "every event of the burst counted once");
+    }
+
+    /// Before, a booking the relay published twice (its outbox row's mark as published failed)
+    /// counted twice in the bookings and the events of the last minute.
+    #[tokio::test]
+    async fn the_watcher_counts_an_event_the_relay_published_twice_once() {
+        let bus: bus::DynBus = Arc::new(MemoryBus::new(1_000));
+        let telemetry = Arc::new(Telemetry::new(LiveSettings::default()));
+        let watcher = {
+            let (bus, telemetry) = (bus.clone(), telemetry.clone());
+            tokio::spawn(async move { watch(&bus, &telemetry, 100).await })
+        };
+        while telemetry.event_rate().0 == 0 {
+            bus.publish(publish("probe", serde_json::json!({}))).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let probes = telemetry.event_rate().0;
+        let from_outbox = |kind: &str, venue: Uuid| Publish {
+            source_id: Some(Uuid::now_v7()),
+            ..publish(
+                kind,
+                serde_json::json!({"user_id": Uuid::now_v7(), "venue_id": venue, "interaction_type": "like"}),
+            )
+        };
+        let booked = from_outbox("booking.created", Uuid::now_v7());
+        let other = from_outbox("booking.created", Uuid::now_v7());
+        // The relay's repeat: the same outbox row published again (a new bus id, the same source).
+        for p in [booked.clone(), booked, other] {
+            bus.publish(p).await.unwrap();
+        }
+        // After them on the same channel, so once it is counted they all have been.
+        bus.publish(from_outbox("interaction.recorded", Uuid::now_v7())).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while telemetry.trending_venues() == 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        watcher.abort();
+        assert_eq!(telemetry.trending_venues(), 1, "the like after the bookings was counted");
+        assert_eq!(telemetry.snapshot(vec![]).bookings_per_minute, 2, "two bookings, one of them published twice");
+        assert_eq!(telemetry.event_rate().0, probes + 3, "the repeat is not an event of its own");
     }
 }

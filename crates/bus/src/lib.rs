@@ -10,6 +10,7 @@ pub mod feed;
 pub mod id;
 pub mod memory;
 pub mod redis;
+pub mod repeats;
 
 use async_trait::async_trait;
 use domain::{Channel, Event, Id, Payload, Timestamp};
@@ -19,6 +20,7 @@ pub use feed::{Cursor, Feed, FeedItem};
 pub use id::EventId;
 pub use memory::MemoryBus;
 pub use redis::RedisBus;
+pub use repeats::{DEFAULT_REPEAT_WINDOW, Repeats};
 
 /// A bus error: the backend is unreachable (the caller keeps events in the outbox and retries).
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +40,7 @@ pub struct Publish {
     pub event_type: String,
     pub data: Payload,
     pub timestamp: Timestamp,
-    /// The outbox id, for de-duplication by consumers (at-least-once delivery).
+    /// The outbox id, for de-duplication by consumers (at-least-once delivery: see [`Repeats`]).
     pub source_id: Option<Id>,
 }
 

@@ -52,6 +52,10 @@ pub struct Settings {
     /// hold and idempotency-key lifetimes, alternatives, auto-booking.
     #[serde(default)]
     pub booking: app::booking::BookingSettings,
+    /// How the engine follower and the metrics watcher take the bus's events: how many recent
+    /// outbox ids each remembers to skip the relay's repeats (at-least-once delivery).
+    #[serde(default)]
+    pub events: app::EventSettings,
 }
 
 /// Size and place of the generated demo city.
@@ -85,6 +89,7 @@ impl Default for Settings {
             engine: engine::EngineSettings::default(),
             model_path: None,
             booking: app::booking::BookingSettings::default(),
+            events: app::EventSettings::default(),
         }
     }
 }

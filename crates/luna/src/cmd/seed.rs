@@ -40,7 +40,7 @@ pub struct SeedArgs {
 /// The services' slice of the settings.
 pub fn app_settings(s: &Settings) -> app::AppSettings {
     let reco = app::reco::RecoSettings { engine: s.engine.clone(), model_path: Some(s.model_path()) };
-    app::AppSettings { demo: demo_options(s, false), reco, booking: s.booking.clone() }
+    app::AppSettings { demo: demo_options(s, false), reco, booking: s.booking.clone(), events: s.events.clone() }
 }
 
 /// Seed options from the demo settings.
