@@ -127,7 +127,6 @@ async fn insert_invitees<C: Conn>(
     Ok(invited)
 }
 
-/// The plan, refused with `Conflict` unless it is still being organised.
 /// Locks a plan's row until the transaction ends (PostgreSQL; SQLite's writers run one at a
 /// time): its participants change, or are counted for its booking, one transaction at a time.
 pub(crate) async fn lock_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<()> {
@@ -137,10 +136,18 @@ pub(crate) async fn lock_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResul
     Ok(())
 }
 
+/// The plan, refused with `Conflict` unless it is still being organised and no booking of it
+/// is waiting on an outside provider (that hold counted the party as it was; it is confirmed
+/// or given back within the provider's timeout).
 async fn pending_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<Plan> {
     let plan = get_plan(c, plan_id).await?;
     if plan.status != PlanStatus::Draft {
         return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("status")));
+    }
+    let sql = Sql::new("SELECT 1 FROM bookings WHERE plan_id = $1 AND status = 'pending'");
+    let held: Option<(i32,)> = c.fetch_optional(sql.bind(plan_id)).await?;
+    if held.is_some() {
+        return Err(StoreError::conflict("the plan is being booked; try again in a moment", Some("status")));
     }
     Ok(plan)
 }

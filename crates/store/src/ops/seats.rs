@@ -161,7 +161,10 @@ pub(crate) async fn book<C: Conn>(
         return Ok(Idempotent::Replayed(answer));
     }
     let capacity = lock_venue(c, new.request.venue_id).await?;
-    require(c, "users", "user", new.request.user_id).await?;
+    // Locked as the booking's foreign key will, before the plan (see `check_plan`): a deletion
+    // of the user locks the user, then their plans, so taking them in the other order could
+    // deadlock with it.
+    super::require_locked(c, "users", "user", new.request.user_id, C::FOR_KEY_SHARE).await?;
     for &member in &new.request.group_members {
         require(c, "users", "user", member).await?;
     }

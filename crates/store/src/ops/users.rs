@@ -247,8 +247,9 @@ pub(crate) async fn update_user<C: Conn>(c: &mut C, id: UserId, patch: UserPatch
 /// ended first, each with its event: the user's upcoming bookings are cancelled and their holds
 /// under way given back, the plans they are organising are cancelled, and their places in
 /// others' plans being organised become declines. Returns the bookings cancelled (the caller
-/// gives back an outside provider's tables). Not told: a booking of theirs under way (its time
-/// has come) goes with them, and others' bookings that counted them keep their seats.
+/// gives back an outside provider's tables). `Conflict` while a confirmed booking of theirs is
+/// under way (its seats are in use). Others' bookings that counted them keep their seats,
+/// without them among their group members (not told).
 pub(crate) async fn delete_user<C: Conn>(c: &mut C, id: UserId, now: Timestamp) -> StoreResult<Vec<Booking>> {
     // The user's row is locked first: a booking or plan of theirs made meanwhile waits for the
     // deletion (its foreign key does) and then fails, instead of vanishing in the cascade untold.
@@ -272,7 +273,6 @@ pub(crate) async fn delete_user<C: Conn>(c: &mut C, id: UserId, now: Timestamp) 
         return Err(StoreError::conflict(message, None));
     }
     let cancelled = super::bookings::end_for_deletion(c, holding, now, "the user was deleted").await?;
-    super::bookings::forget_member(c, id).await?;
     let draft = PlanStatus::Draft.as_str();
     // Locked, as the bookings: an organiser confirming meanwhile is waited for, and the plan
     // then read as it became.
@@ -290,6 +290,8 @@ pub(crate) async fn delete_user<C: Conn>(c: &mut C, id: UserId, now: Timestamp) 
     for (plan_id,) in invited {
         super::plans::answer(c, plan_id, id, false).await?;
     }
+    // After the plans' locks: a plan's booking that listed them and committed meanwhile is seen.
+    super::bookings::forget_member(c, id).await?;
     c.execute(Sql::new("DELETE FROM users WHERE id = $1").bind(id)).await?;
     record(c, &DomainEvent::UserDeleted { user_id: id }).await?;
     Ok(cancelled)

@@ -13,6 +13,7 @@ store_tests!(
     a_plan_invites_people_who_answer_and_its_booking_confirms_it,
     a_plan_is_booked_at_most_once,
     a_plan_is_booked_only_for_the_party_it_has_now,
+    a_plans_party_stays_as_it_is_while_a_provider_answers_for_its_hold,
     concurrent_invitations_never_pass_the_cap_together,
     the_same_key_and_request_replays_the_first_answer_and_books_nothing_new,
     a_key_reused_with_another_request_or_still_in_flight_is_refused,
@@ -106,6 +107,26 @@ async fn a_plan_is_booked_only_for_the_party_it_has_now(store: DynStore) {
     new.request.group_members = plan.accepted_guests().into_iter().rev().collect();
     let made = booked(&store, new).await;
     assert_eq!((made.booking.party_size, made.plan.map(|p| p.status)), (3, Some(PlanStatus::Confirmed)));
+}
+
+async fn a_plans_party_stays_as_it_is_while_a_provider_answers_for_its_hold(store: DynStore) {
+    let (ann, ben, cat) = (user(&store, "ann").await, user(&store, "ben").await, user(&store, "cat").await);
+    let v = venue_seating(&store, "v", 10).await;
+    let plan = store.create_plan(new_plan(ann.id, v.id, vec![ben.id])).await.unwrap();
+    // A hold for the party of one, while an outside provider is asked.
+    let mut hold = new_booking(&ann, &v, plan.start_time, 1);
+    hold.request.plan_id = Some(plan.id);
+    hold.status = BookingStatus::Pending;
+    let hold = booked(&store, hold).await.booking;
+    let answer = store.answer_plan_invitation(plan.id, ben.id, true).await;
+    assert!(matches!(&answer, Err(StoreError::Conflict { .. })), "{answer:?}");
+    let invite = store.invite_to_plan(plan.id, vec![cat.id]).await;
+    assert!(matches!(&invite, Err(StoreError::Conflict { .. })), "{invite:?}");
+    assert_eq!(store.get_plan(plan.id).await.unwrap().participants.len(), 2);
+    // Given back (the provider said no): the plan takes answers again.
+    assert!(store.release_hold(hold.id, "provider refused", None).await.unwrap());
+    let plan = store.answer_plan_invitation(plan.id, ben.id, true).await.unwrap();
+    assert_eq!(plan.party(), 2);
 }
 
 fn key(scope: &str, k: &str, request: serde_json::Value) -> IdempotencyKey {

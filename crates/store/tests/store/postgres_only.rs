@@ -5,7 +5,7 @@ use sqlx::Connection;
 use store::StoreError;
 use testdb::{Backend, TestDatabase};
 
-use crate::fixtures::{new_interaction, user, venue};
+use crate::fixtures::{new_booking, new_interaction, user, venue};
 
 /// An interaction whose venue is being deleted waits for the deletion, then is refused. Before,
 /// its check read the venue as still there, and its foreign key let the row in once the
@@ -62,8 +62,6 @@ async fn a_relay_refused_the_lease_keeps_its_connection() {
     drop(probe);
 }
 
-/// Sessions ever opened on the connection's database (the statistics snapshot is cleared first,
-/// so each read is fresh).
 /// An answer to a plan's invitation waits for a booking of the plan under way, then finds the
 /// plan confirmed. Before, it changed the party the booking had just counted, so a guest who
 /// accepted then came without a seat.
@@ -103,6 +101,49 @@ async fn an_answer_racing_the_plans_booking_waits_and_is_refused_once_it_commits
     drop(booking);
 }
 
+/// A plan's booking waits for a deletion of its organizer holding their row before it locks the
+/// plan, as the deletion (user, then plans) does. Before, the booking locked the plan first and
+/// then waited on the user for its foreign key while the deletion waited on the plan: a
+/// deadlock, which PostgreSQL broke by failing one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plans_booking_takes_the_organizer_before_the_plan_as_a_deletion_does() {
+    let Some((db, store)) = postgres_store().await else { return };
+    let (ann, v) = (user(&store, "ann").await, venue(&store, "V").await);
+    let new_plan = domain::NewPlan {
+        id: domain::new_id(),
+        organizer_id: ann.id,
+        venue_id: v.id,
+        start_time: chrono::Utc::now() + chrono::Duration::days(1),
+        party_size: None,
+        invitees: vec![],
+    };
+    let plan = store.create_plan(new_plan).await.unwrap();
+
+    // A deletion of Ann under way in another transaction: her row first, as delete_user does.
+    let mut deleting = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let mut tx = deleting.begin().await.expect("begin");
+    sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE").bind(ann.id).execute(&mut *tx).await.unwrap();
+
+    let mut booking = new_booking(&ann, &v, plan.start_time, 1);
+    booking.request.plan_id = Some(plan.id);
+    let racing = tokio::spawn({
+        let store = store.clone();
+        async move { store.book(booking, None).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!racing.is_finished(), "the booking waits for the deletion");
+    // The deletion goes on to her plans: free, since the booking has not taken the plan.
+    let locked = sqlx::query("SELECT id FROM plans WHERE id = $1 FOR UPDATE").bind(plan.id).execute(&mut *tx).await;
+    assert!(locked.is_ok(), "{locked:?}");
+    tx.rollback().await.expect("the deletion gives up");
+    let answer = racing.await.expect("the booking's task");
+    assert!(matches!(answer, Ok(store::Idempotent::Fresh(domain::SeatOutcome::Booked(_)))), "{answer:?}");
+    drop(store);
+    drop(deleting);
+}
+
+/// Sessions ever opened on the connection's database (the statistics snapshot is cleared first,
+/// so each read is fresh).
 async fn sessions(c: &mut sqlx::PgConnection) -> i64 {
     sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&mut *c).await.unwrap();
     let sql = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()";
