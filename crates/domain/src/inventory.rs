@@ -93,16 +93,50 @@ pub fn peak_seats(holds: &[Hold], from: Timestamp, to: Timestamp) -> i32 {
 }
 
 /// Whether the venue is open at `at` and stays open at least `minutes` (unknown hours count as
-/// always open). Hours are wall-clock times, so the stay is checked from the local time it
-/// starts to the local time it ends: on a daylight-saving night those are not `minutes` apart
-/// (90 minutes from 01:30 end at 04:00 when clocks go forward).
+/// always open). Hours are wall-clock times, so a stay across a daylight-saving change is
+/// checked in parts, each on the wall clock of its own offset: 90 minutes from 01:00 on the
+/// night clocks go forward run 01:00-02:00, then 03:00-03:30; from 00:30 on the night they go
+/// back, 00:30-02:00 (the first 02:00), so a venue closing at 01:00 refuses it.
 pub fn open_for(venue: &Venue, at: Timestamp, minutes: u16) -> bool {
     let Some(hours) = &venue.opening_hours else { return true };
-    let tz = venue.tz();
-    let start = at.with_timezone(&tz).naive_local();
-    let end = (at + chrono::Duration::minutes(i64::from(minutes))).with_timezone(&tz).naive_local();
-    let wall = u16::try_from((end - start).num_minutes().max(0)).unwrap_or(u16::MAX);
-    hours.is_open_for(&start, wall)
+    open_between(hours, venue.tz(), at, at + chrono::Duration::minutes(i64::from(minutes)))
+}
+
+/// Whether `hours` (wall-clock times in `tz`) cover `[from, to)`, a part at a time between
+/// changes of the zone's offset.
+fn open_between(hours: &crate::OpeningHours, tz: chrono_tz::Tz, from: Timestamp, to: Timestamp) -> bool {
+    use chrono::Offset;
+    let offset = |t: Timestamp| tz.offset_from_utc_datetime(&t.naive_utc()).fix();
+    let wall = |a: Timestamp, b: Timestamp| {
+        let seconds = (b - a).num_seconds().max(0);
+        u16::try_from((seconds + 59) / 60).unwrap_or(u16::MAX)
+    };
+    let local = |t: Timestamp| t.with_timezone(&tz).naive_local();
+    let mut from = from;
+    // A stay crosses a change or two at most; the bound only keeps a bad zone table finite.
+    for _ in 0..8 {
+        if from >= to {
+            // The stay ended at the change.
+            return true;
+        }
+        let first = offset(from);
+        if offset(to) == first {
+            return hours.is_open_for(&local(from), wall(from, to));
+        }
+        // The instant of the change, to the second (changes fall on whole seconds).
+        let (mut lo, mut hi) = (from.timestamp(), to.timestamp() + 1);
+        let at = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap_or(to);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if offset(at(mid)) == first { lo = mid } else { hi = mid }
+        }
+        let hi = at(hi).min(to);
+        if !hours.is_open_for(&local(from), wall(from, hi)) {
+            return false;
+        }
+        from = hi;
+    }
+    false
 }
 
 /// Why a party cannot sit down at `at` for `minutes`, with the venue's hours that local day
@@ -243,6 +277,15 @@ mod tests {
         let v = venue(Some(hours));
         assert!(open_for(&v, Utc.with_ymd_and_hms(2026, 11, 1, 4, 45, 0).unwrap(), 90));
         assert!(closed_then(&v, Utc.with_ymd_and_hms(2026, 11, 1, 4, 45, 0).unwrap(), 90).is_none());
+        // Open Saturday 18:00-01:00 that night: 90 minutes from 00:30 (04:30 UTC) run to the
+        // first 02:00 on the wall, past closing at the first 01:00 (05:00 UTC), though they end
+        // at 01:00 by the clock set back.
+        let mut hours = OpeningHours::default();
+        hours.days[5] = vec![(18 * 60, 25 * 60)];
+        let v = venue(Some(hours));
+        let half_past = Utc.with_ymd_and_hms(2026, 11, 1, 4, 30, 0).unwrap();
+        assert!(!open_for(&v, half_past, 90));
+        assert!(open_for(&v, half_past, 30) && !open_for(&v, half_past, 31));
     }
 
     #[test]
