@@ -73,7 +73,8 @@ pub struct InviteInput {
     responses(
         (status = 200, description = "The plan with its participants", body = Plan),
         (status = 404, description = "No such plan", body = ErrorBody),
-        (status = 409, description = "The plan is confirmed or cancelled", body = ErrorBody),
+        (status = 409, description = "The plan is confirmed or cancelled, or its booking is waiting on an outside \
+            provider (try again in a moment)", body = ErrorBody),
         (status = 422, description = "An empty or repeated list, the organizer in it, or an unknown user",
             body = ErrorBody),
     ))]
@@ -101,7 +102,8 @@ struct ParticipantPath {
     responses(
         (status = 200, description = "The plan with its participants", body = Plan),
         (status = 404, description = "No such plan, or the user is not invited", body = ErrorBody),
-        (status = 409, description = "The plan is confirmed or cancelled", body = ErrorBody),
+        (status = 409, description = "The plan is confirmed or cancelled, or its booking is waiting on an outside \
+            provider (try again in a moment)", body = ErrorBody),
         (status = 422, description = "Not a UUID, or the organizer", body = ErrorBody),
     ))]
 async fn accept(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -> ApiResult<AppJson<Plan>> {
@@ -117,7 +119,8 @@ async fn accept(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) ->
     responses(
         (status = 200, description = "The plan with its participants", body = Plan),
         (status = 404, description = "No such plan, or the user is not invited", body = ErrorBody),
-        (status = 409, description = "The plan is confirmed or cancelled", body = ErrorBody),
+        (status = 409, description = "The plan is confirmed or cancelled, or its booking is waiting on an outside \
+            provider (try again in a moment)", body = ErrorBody),
         (status = 422, description = "Not a UUID, or the organizer", body = ErrorBody),
     ))]
 async fn decline(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -> ApiResult<AppJson<Plan>> {
@@ -137,7 +140,8 @@ async fn decline(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -
             body = PlanConfirmation),
         (status = 404, description = "No such plan", body = ErrorBody),
         (status = 409, description = "Already confirmed or cancelled; `slot_full` with alternatives in `details`; \
-            the key's first request still in flight", body = ErrorBody),
+            the key's first request still in flight; the party kept changing while it was booked (field \
+            `party_size`, after three attempts)", body = ErrorBody),
         (status = 422, description = "Start in the past, venue closed then, party too big, or the key reused \
             with another request", body = ErrorBody),
         (status = 503, description = "The external provider did not confirm; nothing was booked", body = ErrorBody),

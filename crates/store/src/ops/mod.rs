@@ -29,13 +29,9 @@ pub(crate) async fn fetch_one<C: Conn, R: FromDbRow>(c: &mut C, sql: Sql) -> Sto
 }
 
 /// Whether a row with this id exists in `table` (a fixed table name, never input; venues have
-/// their own check, `venues::require_venue`, which skips deleted ones).
-pub(crate) async fn exists<C: Conn>(c: &mut C, table: &'static str, id: Id) -> StoreResult<bool> {
-    exists_locked(c, table, id, "").await
-}
-
-/// [`exists`], with `lock` appended to the read (`C::FOR_KEY_SHARE`, `C::FOR_UPDATE` or "").
-async fn exists_locked<C: Conn>(c: &mut C, table: &'static str, id: Id, lock: &str) -> StoreResult<bool> {
+/// their own check, `venues::require_venue`, which skips deleted ones), with `lock` appended
+/// to the read (`C::FOR_KEY_SHARE`, `C::FOR_UPDATE` or "").
+async fn exists<C: Conn>(c: &mut C, table: &'static str, id: Id, lock: &str) -> StoreResult<bool> {
     let mut b = SqlBuilder::new("SELECT 1 FROM ");
     b.push(table).push(" WHERE id = ").bind(id).push(lock);
     let row: Option<(i32,)> = c.fetch_optional(b.finish()).await?;
@@ -55,7 +51,7 @@ pub(crate) async fn require_locked<C: Conn>(
     id: Id,
     lock: &str,
 ) -> StoreResult<()> {
-    if exists_locked(c, table, id, lock).await? { Ok(()) } else { Err(StoreError::not_found(entity, id)) }
+    if exists(c, table, id, lock).await? { Ok(()) } else { Err(StoreError::not_found(entity, id)) }
 }
 
 /// Records one event in the outbox; returns its id.
