@@ -5,8 +5,10 @@
 //! down, events wait in the outbox and go out when it returns. Servers sharing one database each
 //! run a relay; every pass runs under the store's relay lease, so only one publishes at a time
 //! (per-channel order holds, nothing is published twice in normal operation) and each server
-//! still publishes its own writes promptly when it is woken. A row whose event does not read
-//! back (bad JSON, a type this version does not know) is set aside as a dead letter, kept in the
+//! still publishes its own writes promptly when it is woken. A row of a type this version does
+//! not know (a newer server's, during a rolling upgrade) is forwarded as it is: consumers that
+//! do not know the type skip it, newer ones read it. A row that does not read back otherwise
+//! (not JSON, a payload not of its type's shape) is set aside as a dead letter, kept in the
 //! store with its reason, counted (`luna_relay_dead_letters_total`) and logged, and the relay
 //! carries on with the rows after it instead of failing on it at every pass.
 
@@ -48,17 +50,37 @@ pub async fn relay_pass(store: &DynStore, bus: &DynBus) -> Result<Option<usize>,
 async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> {
     let outbox = store.unpublished_events(BATCH).await.map_err(|e| e.to_string())?;
     let dead = set_aside(store, &outbox.unreadable).await?;
-    let records = outbox.events;
-    let batch = records
+    // This version's events and newer versions' (forwarded as they are), in id order.
+    let mut rows: Vec<(uuid::Uuid, Publish)> = outbox
+        .events
         .iter()
         .map(|r| {
             let (event_type, data) = r.event.into_parts();
-            Publish { channel: r.event.channel(), event_type, data, timestamp: r.created_at, source_id: Some(r.id) }
+            let publish = Publish {
+                channel: r.event.channel(),
+                event_type,
+                data,
+                timestamp: r.created_at,
+                source_id: Some(r.id),
+            };
+            (r.id, publish)
         })
+        .chain(outbox.foreign.into_iter().map(|f| {
+            let publish = Publish {
+                channel: f.channel,
+                event_type: f.event_type,
+                data: f.data,
+                timestamp: f.created_at,
+                source_id: Some(f.id),
+            };
+            (f.id, publish)
+        }))
         .collect();
+    rows.sort_by_key(|(id, _)| *id);
+    let (ids, batch): (Vec<uuid::Uuid>, Vec<Publish>) = rows.into_iter().unzip();
     // In order, in one round trip where the bus can; what went out is a prefix of the batch.
     let (published, failure) = bus.publish_many(batch).await;
-    let done: Vec<_> = records.iter().take(published.len()).map(|r| r.id).collect();
+    let done: Vec<_> = ids.into_iter().take(published.len()).collect();
     if !done.is_empty() {
         store.mark_published(&done).await.map_err(|e| e.to_string())?;
     }

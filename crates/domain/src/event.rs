@@ -177,6 +177,15 @@ impl DomainEvent {
         let name = serde_json::to_string(event_type)?;
         serde_json::from_str(&format!(r#"{{"type":{name},"data":{}}}"#, data.get()))
     }
+
+    /// Whether this version has an event of this type name (a newer version may write types it
+    /// does not know, which its relay forwards as they are).
+    pub fn knows_type(event_type: &str) -> bool {
+        // The type is read before the data: only a name this version lacks fails as unknown.
+        Payload::from_json("null".into())
+            .and_then(|null| Self::from_parts(event_type, &null))
+            .map_or_else(|e| !e.to_string().starts_with("unknown variant"), |_| true)
+    }
 }
 
 /// An event as it travels on the bus and over SSE.
@@ -279,6 +288,17 @@ mod tests {
         assert_eq!(DomainEvent::from_parts("data.reset", &Payload::default()).unwrap(), DomainEvent::DataReset);
         assert!(DomainEvent::from_parts("metrics.snapshot", &d).is_err(), "not a domain event");
         assert!(DomainEvent::from_parts("friend.removed", &Payload::default()).is_err(), "no data");
+    }
+
+    #[test]
+    fn every_type_this_version_writes_is_known_and_no_other() {
+        let e = DomainEvent::FriendRemoved { user_id: crate::new_id(), other_user_id: crate::new_id() };
+        for t in [e.event_type(), DomainEvent::DataReset.event_type(), "booking.status_changed".into()] {
+            assert!(DomainEvent::knows_type(&t), "{t}");
+        }
+        for t in ["no.such.event", "metrics.snapshot", "", "User.Created"] {
+            assert!(!DomainEvent::knows_type(t), "{t}");
+        }
     }
 
     #[test]

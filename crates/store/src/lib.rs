@@ -113,8 +113,20 @@ pub struct OutboxRecord {
     pub created_at: Timestamp,
 }
 
-/// An outbox row whose event cannot be read back (a type this version does not know, a payload
-/// not of its type's shape): the relay sets it aside ([`Store::set_aside_events`]) instead of
+/// An outbox row of a type this version does not know, as a newer server sharing the database
+/// writes during a rolling upgrade: the relay forwards it as it is (consumers that do not know
+/// the type skip it, newer ones read it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignEvent {
+    pub id: Id,
+    pub channel: domain::Channel,
+    pub event_type: String,
+    pub data: domain::Payload,
+    pub created_at: Timestamp,
+}
+
+/// An outbox row whose event cannot be read back (not JSON, a payload not of its known type's
+/// shape, an unknown channel): the relay sets it aside ([`Store::set_aside_events`]) instead of
 /// publishing it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnreadableEvent {
@@ -124,11 +136,12 @@ pub struct UnreadableEvent {
     pub reason: String,
 }
 
-/// The oldest outbox rows waiting for the relay, in id order: those it can publish and those it
-/// cannot read.
+/// The oldest outbox rows waiting for the relay, each list in id order: those it can publish
+/// (its own events, and newer versions' it forwards as they are) and those it cannot read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Unpublished {
     pub events: Vec<OutboxRecord>,
+    pub foreign: Vec<ForeignEvent>,
     pub unreadable: Vec<UnreadableEvent>,
 }
 

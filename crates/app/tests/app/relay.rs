@@ -14,6 +14,7 @@ use crate::{fresh_app, user, venue};
 
 crate::on_every_backend!(
     an_unreadable_outbox_row_is_set_aside_and_the_relay_carries_on,
+    a_newer_versions_event_is_forwarded_as_it_is,
     a_like_the_relay_publishes_twice_reaches_the_engine_once,
 );
 
@@ -23,8 +24,9 @@ async fn an_unreadable_outbox_row_is_set_aside_and_the_relay_carries_on(backend:
     app.create_user(user("ann")).await.unwrap();
     app.store.record_event(DomainEvent::DataReset).await.unwrap();
     app.create_user(user("bob")).await.unwrap();
-    // A type this version does not know, as a newer server sharing the database may write.
-    db.execute("UPDATE outbox SET event_type = 'no.such.event' WHERE event_type = 'data.reset'").await.unwrap();
+    // A payload not of its type's shape.
+    db.execute("UPDATE outbox SET payload = '{\"users\": \"many\"}' WHERE event_type = 'data.reset'").await.unwrap();
+    db.execute("UPDATE outbox SET event_type = 'data.seeded' WHERE event_type = 'data.reset'").await.unwrap();
 
     let dealt = relay_once(&app.store, &app.bus).await.expect("the relay carries on past the row");
     assert_eq!(dealt, 3, "two events published, one row set aside");
@@ -33,8 +35,27 @@ async fn an_unreadable_outbox_row_is_set_aside_and_the_relay_carries_on(backend:
     let counts = app.store.counts().await.unwrap();
     assert_eq!((counts.outbox_pending, counts.outbox_dead), (0, 1));
     let dead = db.texts("SELECT event_type FROM outbox WHERE dead_at IS NOT NULL AND dead_reason <> ''").await.unwrap();
-    assert_eq!(dead, ["no.such.event"], "the row is kept, with its reason");
+    assert_eq!(dead, ["data.seeded"], "the row is kept, with its reason");
     assert_eq!(relay_once(&app.store, &app.bus).await, Ok(0), "nothing left, and no error");
+}
+
+/// A type this version does not know, as a newer server sharing the database writes during a
+/// rolling upgrade, is forwarded as it is, in its place among the others (newer consumers read
+/// it). Before, it was set aside as a dead letter and never published.
+async fn a_newer_versions_event_is_forwarded_as_it_is(backend: Backend) {
+    let Some((db, app)) = fresh_app(backend).await else { return };
+    app.create_user(user("ann")).await.unwrap();
+    app.store.record_event(DomainEvent::DataReset).await.unwrap();
+    app.create_user(user("bob")).await.unwrap();
+    db.execute("UPDATE outbox SET event_type = 'venue.renovated' WHERE event_type = 'data.reset'").await.unwrap();
+    db.execute("UPDATE outbox SET payload = '{\"floors\": 2}' WHERE event_type = 'venue.renovated'").await.unwrap();
+
+    assert_eq!(relay_once(&app.store, &app.bus).await, Ok(3), "all three published");
+    let counts = app.store.counts().await.unwrap();
+    assert_eq!((counts.outbox_pending, counts.outbox_dead), (0, 0));
+    let system = app.bus.history(domain::Channel::System, 10, None).await.unwrap();
+    let forwarded: Vec<_> = system.iter().map(|e| (e.event_type.as_str(), e.data.get())).collect();
+    assert_eq!(forwarded, [("venue.renovated", r#"{"floors": 2}"#)]);
 }
 
 /// Before, the engine follower applied an event the relay published again (here, as after its

@@ -1,12 +1,14 @@
-//! The outbox: events recorded with the writes that caused them, waiting for the relay. A row
-//! whose event does not read back is reported apart, never failing the rows around it, and can
-//! be set aside (a dead letter: `dead_at`, `dead_reason`) so the relay moves past it.
+//! The outbox: events recorded with the writes that caused them, waiting for the relay. A row of
+//! a type this version does not know (a newer server's) is read as it is, for the relay to
+//! forward; a row that does not read back otherwise is reported apart, never failing the rows
+//! around it, and can be set aside (a dead letter: `dead_at`, `dead_reason`) so the relay moves
+//! past it.
 
-use domain::{DomainEvent, Id, Payload, Timestamp};
+use domain::{Channel, DomainEvent, Id, Payload, Timestamp};
 use uuid::Uuid;
 
 use crate::sql::{Conn, Sql, SqlBuilder, now};
-use crate::{OutboxRecord, StoreResult, Unpublished, UnreadableEvent};
+use crate::{ForeignEvent, OutboxRecord, StoreResult, Unpublished, UnreadableEvent};
 
 /// How many ids one `UPDATE ... WHERE id IN (...)` carries.
 const MARK_CHUNK: usize = 500;
@@ -16,19 +18,39 @@ const MARK_CHUNK: usize = 500;
 #[derive(Debug, sqlx::FromRow)]
 struct OutboxRow {
     id: Uuid,
+    channel: String,
     event_type: String,
     payload: String,
     created_at: Timestamp,
 }
 
+/// What an outbox row reads as.
+enum Read {
+    Event(Box<OutboxRecord>),
+    Foreign(ForeignEvent),
+    Unreadable(UnreadableEvent),
+}
+
 impl OutboxRow {
-    fn into_domain(self) -> Result<OutboxRecord, UnreadableEvent> {
-        let event = Payload::from_json(self.payload)
-            .map_err(|e| format!("payload is not JSON: {e}"))
-            .and_then(|data| DomainEvent::from_parts(&self.event_type, &data).map_err(|e| e.to_string()));
-        match event {
-            Ok(event) => Ok(OutboxRecord { id: self.id, event, created_at: self.created_at }),
-            Err(reason) => Err(UnreadableEvent { id: self.id, event_type: self.event_type, reason }),
+    fn read(self) -> Read {
+        let unreadable = |reason: String| UnreadableEvent { id: self.id, event_type: self.event_type.clone(), reason };
+        let data = match Payload::from_json(self.payload.clone()) {
+            Ok(data) => data,
+            Err(e) => return Read::Unreadable(unreadable(format!("payload is not JSON: {e}"))),
+        };
+        match DomainEvent::from_parts(&self.event_type, &data) {
+            Ok(event) => Read::Event(Box::new(OutboxRecord { id: self.id, event, created_at: self.created_at })),
+            Err(e) if DomainEvent::knows_type(&self.event_type) => Read::Unreadable(unreadable(e.to_string())),
+            Err(_) => match Channel::parse(&self.channel) {
+                Some(channel) => Read::Foreign(ForeignEvent {
+                    id: self.id,
+                    channel,
+                    event_type: self.event_type,
+                    data,
+                    created_at: self.created_at,
+                }),
+                None => Read::Unreadable(unreadable(format!("unknown channel {:?}", self.channel))),
+            },
         }
     }
 }
@@ -36,15 +58,16 @@ impl OutboxRow {
 /// The oldest rows neither published nor set aside, in id order.
 pub(crate) async fn unpublished_events<C: Conn>(c: &mut C, limit: u32) -> StoreResult<Unpublished> {
     let sql = Sql::new(
-        "SELECT id, event_type, CAST(payload AS TEXT) AS payload, created_at FROM outbox \
+        "SELECT id, channel, event_type, CAST(payload AS TEXT) AS payload, created_at FROM outbox \
          WHERE published_at IS NULL AND dead_at IS NULL ORDER BY id LIMIT $1",
     );
     let rows: Vec<OutboxRow> = c.fetch_all(sql.bind(i64::from(limit))).await?;
     let mut out = Unpublished::default();
     for row in rows {
-        match row.into_domain() {
-            Ok(record) => out.events.push(record),
-            Err(unreadable) => out.unreadable.push(unreadable),
+        match row.read() {
+            Read::Event(record) => out.events.push(*record),
+            Read::Foreign(foreign) => out.foreign.push(foreign),
+            Read::Unreadable(unreadable) => out.unreadable.push(unreadable),
         }
     }
     Ok(out)
