@@ -44,8 +44,9 @@ pub struct Publish {
     pub source_id: Option<Id>,
 }
 
-/// A live message: an event, or notice that the subscriber fell behind and missed events
-/// (it should resume from history after the last id it saw). Events are shared, not copied,
+/// A live message: an event, or notice that the subscriber fell behind and missed events, or
+/// that the bus did (on Redis, events trimmed while its reader was down): either way it should
+/// resume from history after the last id it saw. Events are shared, not copied,
 /// between the subscribers of a process (each one's copy is a reference count).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
@@ -136,18 +137,31 @@ impl Trimmed {
     }
 }
 
-/// A live subscription over a local broadcast of events: keeps `channel`'s events (or all)
-/// and turns the broadcast's overflow into [`Delivery::Lagged`]. Both backends fan out this way.
-pub(crate) fn live_subscription(
-    rx: tokio::sync::broadcast::Receiver<Arc<Event>>,
-    channel: Option<Channel>,
-) -> Subscription {
+/// What a bus's local broadcast carries to the live subscriptions of a process.
+#[derive(Debug, Clone)]
+pub(crate) enum Live {
+    Event(Arc<Event>),
+    /// The bus itself missed at least `missed` events of `channel`: the Redis reader came back
+    /// after trimming took some it had not read. Its subscribers are told they lagged.
+    Gap {
+        channel: Channel,
+        missed: u64,
+    },
+}
+
+/// A live subscription over a local broadcast: keeps `channel`'s events (or all) and turns the
+/// broadcast's overflow, and the bus's own gaps, into [`Delivery::Lagged`]. Both backends fan
+/// out this way.
+pub(crate) fn live_subscription(rx: tokio::sync::broadcast::Receiver<Live>, channel: Option<Channel>) -> Subscription {
     use futures::StreamExt;
     use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
     BroadcastStream::new(rx)
         .filter_map(move |r| async move {
             match r {
-                Ok(e) if channel.is_none_or(|c| c == e.channel) => Some(Delivery::Event(e)),
+                Ok(Live::Event(e)) if channel.is_none_or(|c| c == e.channel) => Some(Delivery::Event(e)),
+                Ok(Live::Gap { channel: c, missed }) if channel.is_none_or(|f| f == c) => {
+                    Some(Delivery::Lagged { missed })
+                }
                 Ok(_) => None,
                 Err(BroadcastStreamRecvError::Lagged(n)) => Some(Delivery::Lagged { missed: n }),
             }

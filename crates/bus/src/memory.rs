@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use domain::{Channel, Event};
 use tokio::sync::broadcast;
 
-use crate::{BusResult, EventBus, EventId, Page, Publish, Subscription, Trimmed};
+use crate::{BusResult, EventBus, EventId, Live, Page, Publish, Subscription, Trimmed};
 
 #[derive(Default)]
 struct ChannelState {
@@ -26,7 +26,7 @@ pub struct MemoryBus {
     capacity: usize,
     channels: Vec<Mutex<ChannelState>>,
     counts: Vec<AtomicU64>,
-    live: broadcast::Sender<Arc<Event>>,
+    live: broadcast::Sender<Live>,
 }
 
 impl MemoryBus {
@@ -84,7 +84,7 @@ impl EventBus for MemoryBus {
             }
             st.ring.push_back((id, event.clone()));
             // Sent under the channel lock so live order equals id order.
-            let _ = self.live.send(event.clone());
+            let _ = self.live.send(Live::Event(event.clone()));
             event
         };
         self.counts[Self::slot(event.channel)].fetch_add(1, Ordering::Relaxed);

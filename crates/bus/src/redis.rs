@@ -7,21 +7,24 @@
 //! delivery: ONE reader task per process runs `XREAD BLOCK` over every channel's stream from the
 //! last ids it saw and fans events out locally through a broadcast, so a hundred SSE clients
 //! cost one Redis connection, and every server sharing the Redis sees every event. When Redis
-//! goes away, publishes fail (the outbox keeps the events), the reader backs off and resumes
-//! from its last ids, so nothing published is skipped.
+//! goes away, publishes fail (the outbox keeps the events); the reader is supervised
+//! ([`reader`]): restarted after a backoff on a fresh connection, it resumes from its last ids,
+//! so nothing published is skipped, and `ping` fails while it is down.
+
+mod reader;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{Channel, Event, Payload};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
+use redis::streams::{StreamId, StreamRangeReply};
 use tokio::sync::broadcast;
 
-use crate::{BusError, BusResult, EventBus, EventId, Page, Publish, Subscription, Trimmed};
+use crate::{BusError, BusResult, EventBus, EventId, Live, Page, Publish, Subscription, Trimmed};
 
 /// How long one `XREAD` blocks before looping (keeps shutdown and reconnects prompt).
 const BLOCK_MS: usize = 2_000;
@@ -47,15 +50,16 @@ pub struct RedisBus {
     conn: ConnectionManager,
     prefix: String,
     maxlen: usize,
-    live: broadcast::Sender<Arc<Event>>,
+    live: broadcast::Sender<Live>,
     counts: Arc<Vec<AtomicU64>>,
-    healthy: Arc<AtomicBool>,
-    reader: tokio::task::JoinHandle<()>,
+    /// The live reader, and the task that runs and restarts it.
+    reader: Arc<reader::Reader>,
+    reading: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for RedisBus {
     fn drop(&mut self) {
-        self.reader.abort();
+        self.reading.abort();
     }
 }
 
@@ -76,26 +80,25 @@ impl RedisBus {
     pub async fn connect(url: &str, prefix: &str, maxlen: usize) -> BusResult<Self> {
         let client = redis::Client::open(url).map_err(unavailable)?;
         let conn = ConnectionManager::new_with_config(client.clone(), config()).await.map_err(unavailable)?;
-        let reader_conn = ConnectionManager::new_with_config(client, config()).await.map_err(unavailable)?;
         let (live, _) = broadcast::channel(4096);
         let counts: Arc<Vec<AtomicU64>> = Arc::new(Channel::ALL.iter().map(|_| AtomicU64::new(0)).collect());
-        let healthy = Arc::new(AtomicBool::new(true));
-        let mut bus = Self {
+        let keys: Vec<String> = Channel::ALL.iter().map(|c| stream_key(prefix, *c)).collect();
+        let start = last_ids(&conn, &keys).await?;
+        let name = format!("{prefix}:reader").replace(|c: char| c.is_whitespace(), "_");
+        let reader = Arc::new(reader::Reader::new(client, name, keys, start, live.clone(), counts.clone()));
+        Ok(Self {
             conn,
             prefix: prefix.to_string(),
             maxlen: maxlen.max(1),
-            live: live.clone(),
-            counts: counts.clone(),
-            healthy: healthy.clone(),
-            reader: tokio::spawn(async {}),
-        };
-        let start = bus.last_ids().await?;
-        bus.reader = tokio::spawn(read_loop(reader_conn, bus.keys(), start, live, counts, healthy));
-        Ok(bus)
+            live,
+            counts,
+            reading: reader.clone().spawn(),
+            reader,
+        })
     }
 
     fn key(&self, c: Channel) -> String {
-        format!("{}:{}", self.prefix, c.as_str())
+        stream_key(&self.prefix, c)
     }
 
     fn keys(&self) -> Vec<String> {
@@ -104,25 +107,7 @@ impl RedisBus {
 
     /// The record of what [`TRIM`] dropped from `c`'s stream.
     fn trimmed_key(&self, c: Channel) -> String {
-        format!("{}:{}:trimmed", self.prefix, c.as_str())
-    }
-
-    /// The newest id of every channel's stream (`0-0` for an empty one).
-    async fn last_ids(&self) -> BusResult<Vec<String>> {
-        let mut out = Vec::new();
-        for c in Channel::ALL {
-            let reply: StreamRangeReply = redis::cmd("XREVRANGE")
-                .arg(self.key(c))
-                .arg("+")
-                .arg("-")
-                .arg("COUNT")
-                .arg(1)
-                .query_async(&mut self.conn.clone())
-                .await
-                .map_err(unavailable)?;
-            out.push(reply.ids.first().map_or_else(|| "0-0".to_string(), |s| s.id.clone()));
-        }
-        Ok(out)
+        trimmed_key_of(&self.key(c))
     }
 
     /// The `XADD` that appends one event.
@@ -164,6 +149,34 @@ impl RedisBus {
     }
 }
 
+/// The stream of channel `c` under `prefix`.
+fn stream_key(prefix: &str, c: Channel) -> String {
+    format!("{prefix}:{}", c.as_str())
+}
+
+/// The record of what [`TRIM`] dropped from stream `key`.
+fn trimmed_key_of(key: &str) -> String {
+    format!("{key}:trimmed")
+}
+
+/// The newest id of each stream of `keys` (`0-0` for an empty one).
+async fn last_ids(conn: &ConnectionManager, keys: &[String]) -> BusResult<Vec<String>> {
+    let mut out = Vec::new();
+    for key in keys {
+        let reply: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(key)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut conn.clone())
+            .await
+            .map_err(unavailable)?;
+        out.push(reply.ids.first().map_or_else(|| "0-0".to_string(), |s| s.id.clone()));
+    }
+    Ok(out)
+}
+
 fn field_str(s: &StreamId, k: &str) -> Option<String> {
     match s.map.get(k)? {
         redis::Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
@@ -202,40 +215,6 @@ fn decode(channel: Channel, s: &StreamId) -> Option<Event> {
         timestamp,
         data: Payload::from_json(field_str(s, "data")?).ok()?,
     })
-}
-
-async fn read_loop(
-    mut conn: ConnectionManager,
-    keys: Vec<String>,
-    mut last: Vec<String>,
-    live: broadcast::Sender<Arc<Event>>,
-    counts: Arc<Vec<AtomicU64>>,
-    healthy: Arc<AtomicBool>,
-) {
-    loop {
-        let mut cmd = redis::cmd("XREAD");
-        cmd.arg("COUNT").arg(500).arg("BLOCK").arg(BLOCK_MS).arg("STREAMS").arg(&keys).arg(&last);
-        match cmd.query_async::<Option<StreamReadReply>>(&mut conn).await {
-            Ok(reply) => {
-                healthy.store(true, Ordering::Relaxed);
-                for sk in reply.map(|r| r.keys).unwrap_or_default() {
-                    let Some(slot) = keys.iter().position(|k| *k == sk.key) else { continue };
-                    for entry in &sk.ids {
-                        last[slot] = entry.id.clone();
-                        if let Some(e) = decode(Channel::ALL[slot], entry) {
-                            counts[slot].fetch_add(1, Ordering::Relaxed);
-                            let _ = live.send(Arc::new(e));
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                healthy.store(false, Ordering::Relaxed);
-                tracing::warn!(error = %e, "redis bus reader: retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
 }
 
 #[async_trait]
@@ -303,15 +282,19 @@ impl EventBus for RedisBus {
         Ok(Page { events, trimmed: trim_record(&record)?.after(after) })
     }
 
-    /// Also fails once the live reader has stopped (it only stops by panicking): this process's
-    /// subscribers would get nothing more, so `/health` must not say the bus is fine.
+    /// Also fails while the live reader is down (between a failure and its restart) or once it
+    /// has stopped (its supervision aborted): this process's subscribers get nothing new
+    /// meanwhile, so `/health` must not say the bus is fine.
     async fn ping(&self) -> BusResult<()> {
-        if self.reader.is_finished() {
+        if self.reading.is_finished() {
             return Err(BusError::Unavailable("the live reader stopped; subscribers get no new events".into()));
         }
-        let r = redis::cmd("PING").query_async::<String>(&mut self.conn.clone()).await.map(|_| ()).map_err(unavailable);
-        self.healthy.store(r.is_ok(), Ordering::Relaxed);
-        r
+        if !self.reader.up.load(Ordering::SeqCst) {
+            return Err(BusError::Unavailable(
+                "the live reader is down, restarting; subscribers get no new events".into(),
+            ));
+        }
+        redis::cmd("PING").query_async::<String>(&mut self.conn.clone()).await.map(|_| ()).map_err(unavailable)
     }
 
     fn published_counts(&self) -> Vec<(Channel, u64)> {
@@ -331,11 +314,119 @@ mod tests {
         let prefix = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
         let bus = RedisBus::connect(&url, &prefix, 10).await.expect("redis reachable at TEST_REDIS_URL");
         assert!(bus.ping().await.is_ok());
-        bus.reader.abort();
-        while !bus.reader.is_finished() {
+        bus.reading.abort();
+        while !bus.reading.is_finished() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         assert!(matches!(bus.ping().await, Err(BusError::Unavailable(_))));
+        bus.delete_all().await.expect("streams deleted");
+    }
+
+    /// The id of the connection named `name` (`CLIENT LIST`), if one is open.
+    async fn client_id(admin: &mut redis::aio::MultiplexedConnection, name: &str) -> Option<u64> {
+        let list: String = redis::cmd("CLIENT").arg("LIST").query_async(admin).await.expect("CLIENT LIST");
+        let field = |line: &str, key: &str| line.split(' ').find_map(|f| f.strip_prefix(key)).map(str::to_string);
+        let line = list.lines().find(|l| field(l, "name=").as_deref() == Some(name))?;
+        field(line, "id=")?.parse().ok()
+    }
+
+    /// A bus keeping `maxlen` events per channel under a prefix of its own, a connection to
+    /// manage Redis with, and a live subscription to `bookings`; `None` without TEST_REDIS_URL.
+    async fn bus_and_subscriber(maxlen: usize) -> Option<(RedisBus, redis::aio::MultiplexedConnection, Subscription)> {
+        let url = std::env::var("TEST_REDIS_URL").ok()?;
+        let prefix = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
+        let bus = RedisBus::connect(&url, &prefix, maxlen).await.expect("redis reachable at TEST_REDIS_URL");
+        let admin = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+        let sub = bus.subscribe(Some(Channel::Bookings)).await.unwrap();
+        Some((bus, admin, sub))
+    }
+
+    /// Event `n` on `bookings`.
+    fn numbered(n: u32) -> Publish {
+        Publish {
+            channel: Channel::Bookings,
+            event_type: "test.numbered".into(),
+            data: Payload::of(&serde_json::json!({ "n": n })).unwrap(),
+            timestamp: chrono::Utc::now(),
+            source_id: None,
+        }
+    }
+
+    /// The next delivery: `Ok(n)` for event `n`, `Err(missed)` for a lag notice.
+    async fn next(sub: &mut Subscription) -> Result<u64, u64> {
+        use futures::StreamExt;
+        match tokio::time::timeout(Duration::from_secs(10), sub.next()).await {
+            Ok(Some(crate::Delivery::Event(e))) => {
+                Ok(e.data.parse::<serde_json::Value>().unwrap()["n"].as_u64().unwrap())
+            }
+            Ok(Some(crate::Delivery::Lagged { missed })) => Err(missed),
+            other => panic!("expected a delivery, got {other:?}"),
+        }
+    }
+
+    /// Kills the bus reader's connection; its id.
+    async fn kill_reader(admin: &mut redis::aio::MultiplexedConnection, bus: &RedisBus) -> u64 {
+        let id = client_id(admin, &bus.reader.name).await.expect("the reader's connection is named");
+        let killed: u64 = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id).query_async(admin).await.unwrap();
+        assert_eq!(killed, 1);
+        id
+    }
+
+    /// Before, nothing watched the reader: `ping` said the bus was fine while it was down, and a
+    /// reader that stopped stayed stopped. Its connection killed, the reader is reported down,
+    /// restarted on a new connection, and delivers what was published meanwhile, then after.
+    #[tokio::test]
+    async fn a_reader_whose_connection_is_killed_is_restarted_and_its_subscribers_miss_nothing() {
+        let Some((bus, mut admin, mut sub)) = bus_and_subscriber(1_000).await else { return };
+        bus.publish(numbered(0)).await.unwrap();
+        assert_eq!(next(&mut sub).await, Ok(0));
+
+        let first = kill_reader(&mut admin, &bus).await;
+        // Published while the reader is down or restarting.
+        for n in 1..=5 {
+            bus.publish(numbered(n)).await.unwrap();
+        }
+        let (mut down, deadline) = (false, tokio::time::Instant::now() + Duration::from_secs(10));
+        loop {
+            match bus.ping().await {
+                Err(BusError::Unavailable(_)) => down = true,
+                Ok(()) if down => break,
+                _ => assert!(tokio::time::Instant::now() < deadline, "the reader was never reported down, then up"),
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(bus.reader.restarts.load(Ordering::SeqCst), 1, "its failure counted");
+        let second = client_id(&mut admin, &bus.reader.name).await.expect("the restarted reader is connected");
+        assert_ne!(first, second, "on a new connection");
+
+        for n in 1..=5 {
+            assert_eq!(next(&mut sub).await, Ok(n), "nothing published while it was down is lost");
+        }
+        bus.publish(numbered(6)).await.unwrap();
+        assert_eq!(next(&mut sub).await, Ok(6), "and it reads on");
+        bus.delete_all().await.expect("streams deleted");
+    }
+
+    /// Trimming took events the reader had not read while it was down: its subscribers are told
+    /// they lagged (so a Feed reads back what history holds and says what it missed), then get
+    /// the events kept.
+    #[tokio::test]
+    async fn a_restarted_reader_announces_what_trimming_took_while_it_was_down() {
+        let Some((bus, mut admin, mut sub)) = bus_and_subscriber(10).await else { return };
+        bus.publish(numbered(0)).await.unwrap();
+        assert_eq!(next(&mut sub).await, Ok(0));
+
+        kill_reader(&mut admin, &bus).await;
+        // In one round trip, well within the restart's backoff: 26 events, of which 0 to 15 go.
+        let (published, failure) = bus.publish_many((1..=25).map(numbered).collect()).await;
+        assert!(failure.is_none() && published.len() == 25, "{failure:?}");
+
+        assert_eq!(next(&mut sub).await, Err(1), "at least one missed after the last event read");
+        for n in 16..=25 {
+            assert_eq!(next(&mut sub).await, Ok(n), "then the events kept");
+        }
+        let page = bus.after(Channel::Bookings, published[0].id.parse().unwrap(), 100).await.unwrap();
+        assert_eq!((page.trimmed, page.events.len()), (1, 10), "history tells a resuming reader the same");
         bus.delete_all().await.expect("streams deleted");
     }
 }

@@ -1,0 +1,225 @@
+//! The Redis bus's live reader: ONE task per process runs `XREAD BLOCK` over every channel's
+//! stream from the last ids it delivered and fans the events out through a local broadcast. It
+//! is supervised here, since the bus sits below the app's supervisor: a run that fails (an error
+//! from Redis, its connection closed or killed) or panics is logged, counted in
+//! `luna_bus_reader_restarts_total` and started again on a fresh connection after a backoff of
+//! 100 ms, doubling up to 30 s (back to 100 ms once a run lasted 30 s). A new run resumes after
+//! the last id delivered from each stream, so subscribers miss nothing the streams still hold;
+//! what trimming took from after it meanwhile is announced to the subscribers of its channel as
+//! a lag ([`Delivery::Lagged`](crate::Delivery), from the stream's trim record), so they read
+//! back what history holds (a [`Feed`](crate::Feed) then says what it missed). From a failure
+//! until the next run is connected, the reader is down and `ping` says so.
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use domain::Channel;
+use futures::FutureExt;
+use redis::aio::MultiplexedConnection;
+use redis::streams::StreamReadReply;
+use redis::{AsyncConnectionConfig, Value};
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+use super::{BLOCK_MS, decode, trim_record, trimmed_key_of};
+use crate::{EventId, Live};
+
+/// The first wait before a restart, and the longest.
+const FIRST_DELAY: Duration = Duration::from_millis(100);
+const MAX_DELAY: Duration = Duration::from_secs(30);
+/// Entries one `XREAD` takes at most.
+const COUNT: usize = 500;
+
+/// The live reader of one bus: where it stands, where its events go, and how it is doing.
+pub(super) struct Reader {
+    client: redis::Client,
+    /// The client name of its connection (`<prefix>:reader`), as `CLIENT LIST` shows it.
+    pub name: String,
+    keys: Vec<String>,
+    /// The last id delivered from each stream (in `keys`' order; `0-0` for none): where a
+    /// restarted run resumes.
+    last: Mutex<Vec<String>>,
+    live: broadcast::Sender<Live>,
+    counts: Arc<Vec<AtomicU64>>,
+    /// Whether a run is connected and reading (false from a failure until the next run is).
+    pub up: AtomicBool,
+    /// Runs that failed or panicked since the bus connected.
+    pub restarts: AtomicU64,
+}
+
+impl Reader {
+    /// A reader of `keys` (one stream per channel, in [`Channel::ALL`]'s order) from `last`.
+    pub fn new(
+        client: redis::Client,
+        name: String,
+        keys: Vec<String>,
+        last: Vec<String>,
+        live: broadcast::Sender<Live>,
+        counts: Arc<Vec<AtomicU64>>,
+    ) -> Self {
+        let last = Mutex::new(last);
+        Self { client, name, keys, last, live, counts, up: AtomicBool::new(true), restarts: AtomicU64::new(0) }
+    }
+
+    /// Runs the reader, restarting it whenever a run fails, until the task is aborted.
+    pub fn spawn(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let reader = &self;
+            keep_reading(&reader.up, &reader.restarts, || reader.run()).await
+        })
+    }
+
+    /// One run: connects, then reads and delivers until an error stops it. A restarted run
+    /// first announces what trimming took after its last ids.
+    async fn run(&self) -> Result<Infallible, String> {
+        let mut resumed = self.restarts.load(Ordering::SeqCst) > 0;
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_millis(BLOCK_MS as u64 + 3_000)));
+        let mut conn = self.client.get_multiplexed_async_connection_with_config(&config).await.map_err(text)?;
+        redis::cmd("CLIENT").arg("SETNAME").arg(&self.name).query_async::<()>(&mut conn).await.map_err(text)?;
+        self.up.store(true, Ordering::SeqCst);
+        loop {
+            let last = self.last.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let reply = if std::mem::take(&mut resumed) {
+                self.resume(&mut conn, &last).await?
+            } else {
+                let mut cmd = redis::cmd("XREAD");
+                cmd.arg("COUNT").arg(COUNT).arg("BLOCK").arg(BLOCK_MS).arg("STREAMS").arg(&self.keys).arg(&last);
+                cmd.query_async::<Option<StreamReadReply>>(&mut conn).await.map_err(text)?
+            };
+            for sk in reply.map(|r| r.keys).unwrap_or_default() {
+                let Some(slot) = self.keys.iter().position(|k| *k == sk.key) else { continue };
+                for entry in &sk.ids {
+                    if let Some(e) = decode(Channel::ALL[slot], entry) {
+                        self.counts[slot].fetch_add(1, Ordering::Relaxed);
+                        let _ = self.live.send(Live::Event(Arc::new(e)));
+                    }
+                    // Delivered (or not Luna's): a restarted run goes on after it.
+                    self.last.lock().unwrap_or_else(|p| p.into_inner())[slot] = entry.id.clone();
+                }
+            }
+        }
+    }
+
+    /// The first read of a restarted run, and every stream's trim record with it (one
+    /// transaction, so a trim cannot fall between them): the events after `last` that trimming
+    /// took are announced to the subscribers of their channel, before what the read found.
+    async fn resume(
+        &self,
+        conn: &mut MultiplexedConnection,
+        last: &[String],
+    ) -> Result<Option<StreamReadReply>, String> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for key in &self.keys {
+            pipe.cmd("HMGET").arg(trimmed_key_of(key)).arg(&["count", "first", "last"]);
+        }
+        pipe.cmd("XREAD").arg("COUNT").arg(COUNT).arg("STREAMS").arg(&self.keys).arg(last);
+        let mut replies: Vec<Value> = pipe.query_async(conn).await.map_err(text)?;
+        let read = replies.pop().ok_or("an empty transaction reply")?;
+        for ((record, channel), after) in replies.into_iter().zip(Channel::ALL).zip(last) {
+            let record: Vec<Option<String>> = redis::from_redis_value(record).map_err(|e| e.to_string())?;
+            let after: EventId = after.parse().map_err(|e: crate::BusError| e.to_string())?;
+            let missed = trim_record(&record).map_err(|e| e.to_string())?.after(after);
+            if missed > 0 {
+                tracing::warn!(channel = channel.as_str(), missed, "redis bus reader: trimmed while it was down");
+                let _ = self.live.send(Live::Gap { channel, missed });
+            }
+        }
+        redis::from_redis_value(read).map_err(|e| e.to_string())
+    }
+}
+
+fn text(e: redis::RedisError) -> String {
+    e.to_string()
+}
+
+/// Runs what `run` makes, again after a backoff whenever it fails or panics (see the module
+/// documentation): `up` is false from each failure until the next run sets it, and `restarts`
+/// counts the failures.
+async fn keep_reading<F, Fut>(up: &AtomicBool, restarts: &AtomicU64, mut run: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Infallible, String>>,
+{
+    let mut delay = FIRST_DELAY;
+    loop {
+        let started = Instant::now();
+        let reason = match AssertUnwindSafe(run()).catch_unwind().await {
+            Ok(Err(e)) => e,
+            Err(panic) => format!("panicked: {}", panic_message(panic.as_ref())),
+        };
+        up.store(false, Ordering::SeqCst);
+        if started.elapsed() >= MAX_DELAY {
+            delay = FIRST_DELAY;
+        }
+        tracing::error!(reason, restart_in_ms = delay.as_millis() as u64, "redis bus reader stopped; restarting");
+        metrics::counter!("luna_bus_reader_restarts_total").increment(1);
+        restarts.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(MAX_DELAY);
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(s), _) => (*s).to_string(),
+        (_, Some(s)) => s.clone(),
+        _ => "a panic without a message".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Before, a reader that panicked stayed stopped: this process's subscribers got nothing
+    /// more. Here a run panics, the next fails, and the third reads on.
+    #[tokio::test]
+    async fn a_reader_that_panics_or_fails_is_restarted_after_a_doubling_backoff() {
+        let (up, restarts) = (Arc::new(AtomicBool::new(true)), Arc::new(AtomicU64::new(0)));
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let supervisor = {
+            let (up, restarts, runs) = (up.clone(), restarts.clone(), runs.clone());
+            tokio::spawn(async move {
+                let (up, start) = (&up, Instant::now());
+                keep_reading(up, &restarts, || {
+                    let runs = runs.clone();
+                    async move {
+                        let n = {
+                            let mut runs = runs.lock().unwrap();
+                            runs.push(start.elapsed());
+                            runs.len()
+                        };
+                        match n {
+                            1 => panic!("a bad entry"),
+                            2 => Err("connection closed".to_string()),
+                            _ => {
+                                up.store(true, Ordering::SeqCst);
+                                std::future::pending().await
+                            }
+                        }
+                    }
+                })
+                .await
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while runs.lock().unwrap().len() < 3 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let runs = runs.lock().unwrap().clone();
+        assert_eq!(runs.len(), 3, "restarted after the panic and after the error: {runs:?}");
+        assert!(runs[1] - runs[0] >= FIRST_DELAY, "{runs:?}");
+        assert!(runs[2] - runs[1] >= FIRST_DELAY * 2, "the backoff doubled: {runs:?}");
+        assert_eq!(restarts.load(Ordering::SeqCst), 2);
+        assert!(up.load(Ordering::SeqCst), "up again once the third run reads");
+        supervisor.abort();
+    }
+}
