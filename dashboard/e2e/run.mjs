@@ -4,8 +4,10 @@
 // port, opens the dashboard it serves, and checks, saving screenshots to e2e/screenshots/:
 // the empty-database notice; seeding through the UI (behind its confirmation); starting a
 // simulation; live events in the feed and the charts; the city map; the inspector for one
-// user (every ranker) and for two (the group); the server going away (shown, then reconnected
-// with `Last-Event-ID`); and the admin token prompt on a 401. The server runs with auth on: the
+// user (every ranker) and for two (the group); the outbox's dead letters and the background
+// tasks of /health (as the server reports them, then a task down and dead letters marked); the
+// server going away (shown, then reconnected with `Last-Event-ID`); and the admin token prompt
+// on a 401. The server runs with auth on: the
 // dashboard is opened with the admin token in its URL (`/?token=`), as `luna serve` prints it.
 //
 //   node e2e/run.mjs            (from dashboard/; needs /usr/bin/chromium)
@@ -100,6 +102,20 @@ async function check(name, fn) {
 const shot = (name) => page.screenshot({ path: join(shots, name), fullPage: true });
 const text = (testId) => page.getByTestId(testId).innerText();
 const num = (s) => Number(String(s).replace(/[^0-9.]/g, ''));
+/** Throws unless `testId` is drawn whole: inside `inside` and not clipped by a parent (an ellipsis). */
+async function visible(testId, inside) {
+  const box = await page.getByTestId(testId).evaluate((e, inside) => {
+    const r = e.getBoundingClientRect();
+    const outer = e.closest(`[data-testid="${inside}"]`).getBoundingClientRect();
+    let clipped = false;
+    for (let p = e.parentElement; p && p !== e.closest(`[data-testid="${inside}"]`); p = p.parentElement) {
+      const pr = p.getBoundingClientRect();
+      if (getComputedStyle(p).overflow !== 'visible' && (r.right > pr.right + 0.5 || r.bottom > pr.bottom + 0.5)) clipped = true;
+    }
+    return { clipped, outside: r.right > outer.right || r.bottom > outer.bottom || r.width === 0 };
+  }, inside);
+  if (box.clipped || box.outside) throw new Error(`${testId} is not drawn whole: ${JSON.stringify(box)}`);
+}
 
 try {
   await startServer();
@@ -224,6 +240,66 @@ try {
     await waitFor(async () => num(await page.getByTestId('chart-events').getAttribute('data-nonzero')) >= 10, 20_000, 'ten seconds of events');
     await sleep(1500);
     await shot('02-live.png');
+  });
+
+  await check('the stats show the outbox’s dead letters and the health row every background task of the real server', async () => {
+    const health = await (await fetch(`${base}/health`)).json();
+    const stats = await (await fetch(`${base}/api/v1/admin/stats`, { headers: { Authorization: `Bearer ${adminToken}` } })).json();
+    const names = Object.keys(health.tasks);
+    for (const t of ['relay', 'engine_follower', 'booking_janitor']) if (!names.includes(t)) throw new Error(`/health lists no ${t}: ${JSON.stringify(health)}`);
+    if (health.status !== 'healthy' || stats.events.outbox_dead !== 0) throw new Error(`the server itself: ${health.status}, ${stats.events.outbox_dead} dead letters`);
+    await page.locator('[data-testid=health][data-status=healthy]').waitFor();
+    const shown = await page.locator('[data-testid^=task-]').evaluateAll((els) => els.map((e) => [e.dataset.testid, e.dataset.status]));
+    if (JSON.stringify(shown) !== JSON.stringify(names.map((n) => [`task-${n}`, 'running']))) throw new Error(`tasks shown: ${JSON.stringify(shown)}, /health: ${names}`);
+    const dead = page.getByTestId('stat-outbox-dead');
+    if ((await dead.innerText()) !== '0 dead' || (await dead.getAttribute('data-problem')) !== 'false') throw new Error(`dead letters: ${await dead.innerText()}`);
+    if (!(await dead.getAttribute('title')).includes('never published')) throw new Error('no explanation in the title');
+    await visible('stat-outbox-dead', 'stat-streams');
+  });
+
+  await check('a task down and dead letters in the real answers are marked, and clear on the next poll', async () => {
+    // The real server's answers with one field changed each: a panicking task or an unreadable
+    // outbox row cannot be caused from outside it.
+    const failure = 'panicked: e2e: the relay lost its database';
+    await page.route('**/health', async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      body.status = 'degraded';
+      body.tasks.relay = { status: 'down', restarts: 2, last_failure: failure };
+      await route.fulfill({ response: res, json: body });
+    });
+    await page.route('**/api/v1/admin/stats', async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      body.events.outbox_dead = 3;
+      await route.fulfill({ response: res, json: body });
+    });
+    await page.locator('[data-testid=health][data-status=degraded]').waitFor();
+    await page.locator('[data-testid=task-relay][data-status=down]').waitFor();
+    const line = await text('task-failure-relay');
+    if (line !== `relay down · 2 restarts · last failure: ${failure}`) throw new Error(`failure line: ${line}`);
+    await page.locator('[data-testid=stat-outbox-dead][data-problem=true]').waitFor();
+    const dead = page.getByTestId('stat-outbox-dead');
+    if ((await dead.innerText()) !== '⚠ 3 dead') throw new Error(`dead letters: ${await dead.innerText()}`);
+    // Drawn in red for real, not only classed: Chromium's computed colours (Tailwind's are
+    // oklch), as RGB through a canvas.
+    const rgb = (testId, prop) =>
+      page.getByTestId(testId).evaluate((e, prop) => {
+        const c = document.createElement('canvas').getContext('2d');
+        c.fillStyle = getComputedStyle(e)[prop];
+        c.fillRect(0, 0, 1, 1);
+        return [...c.getImageData(0, 0, 1, 1).data].slice(0, 3);
+      }, prop);
+    const colours = { dead: await rgb('stat-outbox-dead', 'color'), card: await rgb('stat-streams', 'borderTopColor'), relay: await rgb('task-relay', 'color') };
+    const red = ([r, g, b]) => r > 180 && r > g + 40 && r > b + 40;
+    if (!Object.values(colours).every(red)) throw new Error(`not red: ${JSON.stringify(colours)}`);
+    await visible('stat-outbox-dead', 'stat-streams');
+    await page.locator('section[aria-label="system statistics"]').screenshot({ path: join(shots, '09-health-degraded.png') });
+    await page.unroute('**/health');
+    await page.unroute('**/api/v1/admin/stats');
+    await page.locator('[data-testid=health][data-status=healthy]').waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid=stat-outbox-dead][data-problem=false]').waitFor({ timeout: 10_000 });
+    if (await page.getByTestId('task-failure-relay').count()) throw new Error('the failure stayed after a healthy answer');
   });
 
   await check('the server going away is shown, and the stream resumes after it comes back', async () => {

@@ -11,7 +11,7 @@ const stats = (users: number, venues: number) => ({
   bookings: { total: 0, confirmed: 0, by_status: {} },
   interactions: { total: 0 },
   social: { edges: 0, friend_requests: 0, venue_interests: 0, plans: 0 },
-  events: { backend: 'memory', per_channel: {}, per_second: 0, last_minute: 0, outbox_pending: 0 },
+  events: { backend: 'memory', per_channel: {}, per_second: 0, last_minute: 0, outbox_pending: 0, outbox_dead: 0 },
   streams: { active_subscribers: 1, max_subscribers: 1000 },
 });
 
@@ -26,8 +26,20 @@ function stream(): Response {
   return new Response(body, { headers: { 'Content-Type': 'text/event-stream' } });
 }
 
+const health = (relay: { status: string; restarts: number; last_failure: string | null }) => ({
+  status: relay.status === 'running' ? 'healthy' : 'degraded',
+  service: 'Luna API Service',
+  version: '0.1.0',
+  database: { status: 'ok', backend: 'sqlite' },
+  bus: { status: 'ok', backend: 'memory' },
+  tasks: { engine_follower: { status: 'running', restarts: 0, last_failure: null }, relay },
+});
+
+let relayHealth = { status: 'running', restarts: 0, last_failure: null as string | null };
+
 function server(users: number, venues: number) {
   return mockFetch({
+    'GET /health': () => health(relayHealth),
     'GET /api/v1/admin/stats': () => stats(users, venues),
     'GET /api/v1/admin/map': () => (venues ? CITY : { ...CITY, venues: { id: [], lat: [], lng: [], category: [], interactions: [], bookings: [], demand: [] }, bounds: null }),
     'GET /api/v1/admin/streams/subscribe-all': () => stream(),
@@ -56,6 +68,26 @@ describe('App', () => {
     render(<App />);
     await waitFor(() => expect(screen.getByTestId('stat-users-value')).toHaveTextContent('10'));
     expect(screen.queryByTestId('empty-database')).toBeNull();
+  });
+
+  it('polls /health and shows a background task going down with its failure', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      relayHealth = { status: 'running', restarts: 0, last_failure: null };
+      const { calls } = server(10, 3);
+      render(<App />);
+      await waitFor(() => expect(screen.getByTestId('task-relay')).toHaveAttribute('data-status', 'running'));
+      expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'healthy');
+      relayHealth = { status: 'down', restarts: 2, last_failure: 'panicked: boom' };
+      await vi.advanceTimersByTimeAsync(3000);
+      await waitFor(() => expect(screen.getByTestId('task-relay')).toHaveAttribute('data-status', 'down'));
+      expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'degraded');
+      expect(screen.getByTestId('task-failure-relay')).toHaveTextContent('relay down · 2 restarts · last failure: panicked: boom');
+      expect(calls.filter((c) => c.url === '/health').length).toBeGreaterThanOrEqual(2);
+    } finally {
+      relayHealth = { status: 'running', restarts: 0, last_failure: null };
+      vi.useRealTimers();
+    }
   });
 
   it('says so when the server cannot be reached', async () => {

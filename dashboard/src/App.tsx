@@ -1,6 +1,6 @@
 // The dashboard: a header (pages, stream status, admin token), banners for a server that went
-// away or an empty database, and three pages: Live (statistics, charts, simulation, demo
-// data, events, a small map), City map, and Inspector. Pages are real paths (`/map`,
+// away or an empty database, and three pages: Live (statistics and health, charts, simulation,
+// demo data, events, a small map), City map, and Inspector. Pages are real paths (`/map`,
 // `/inspector`); the server answers them with this app.
 
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
@@ -112,7 +112,14 @@ function LivePage() {
   const rps = d.live.latency.length ? d.live.latency[d.live.latency.length - 1].rps : undefined;
   return (
     <div className="space-y-4">
-      <StatsPanel stats={d.stats.data} liveRate={d.live.recentRate(10)} requestsPerSecond={rps} error={d.stats.error && !d.stats.error.unreachable ? d.stats.error.message : null} />
+      <StatsPanel
+        stats={d.stats.data}
+        liveRate={d.live.recentRate(10)}
+        requestsPerSecond={rps}
+        error={d.stats.error && !d.stats.error.unreachable ? d.stats.error.message : null}
+        health={d.health.data}
+        healthError={d.health.error && !d.health.error.unreachable ? d.health.error.message : null}
+      />
       {/* grid-cols-1 and min-w-0: a long feed row or a wide table must not widen a phone's page. */}
       <div className="grid grid-cols-1 gap-4 xl:grid-cols-12">
         <div className="min-w-0 xl:col-span-8">

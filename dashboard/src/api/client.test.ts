@@ -55,6 +55,15 @@ describe('the API client', () => {
     await expect(luna.simPause()).rejects.toMatchObject({ details: [] });
   });
 
+  it('reads /health when the server answers 503 with its health (the database down)', async () => {
+    const body = { status: 'degraded', database: { status: 'unavailable', backend: 'postgres' }, bus: { status: 'ok', backend: 'redis' }, tasks: {} };
+    mockFetch({ 'GET /health': () => json(body, 503) });
+    await expect(luna.health()).resolves.toMatchObject({ status: 'degraded', database: { status: 'unavailable' } });
+    // A 503 that is not Luna's health answer (a proxy's page) stays an error.
+    mockFetch({ 'GET /health': () => new Response('<html>Service Unavailable</html>', { status: 503, statusText: 'Service Unavailable' }) });
+    await expect(luna.health()).rejects.toMatchObject({ status: 503, message: 'Service Unavailable' });
+  });
+
   it('sends bodies as JSON and query parameters encoded', async () => {
     const { calls } = mockFetch({ 'POST /api/v1/simulation/start': () => ({}), 'GET /api/v1/users': () => [] });
     await luna.simStart({ scenario: 'friday_night', speed: 'max' });

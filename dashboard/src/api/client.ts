@@ -5,6 +5,7 @@ import { getToken, requestToken } from './auth';
 import type {
   CityMapData,
   GroupRecommendations,
+  Health,
   PersonRecommendation,
   Ranker,
   Scenario,
@@ -109,9 +110,21 @@ const q = (params: Record<string, string | number | undefined>) => {
   return text ? `?${text}` : '';
 };
 
+/** `GET /health`: open to all. A 503 still carries the health answer (the database is down). */
+async function health(signal?: AbortSignal): Promise<Health> {
+  const res = await send('/health', { signal });
+  if (res.status === 503) {
+    const body = (await res.clone().json().catch(() => null)) as Health | null;
+    if (body?.database) return body;
+  }
+  if (!res.ok) throw await failure(res);
+  return (await res.json()) as Health;
+}
+
 const post = <T>(path: string, body?: unknown) => call<T>(path, { method: 'POST', body });
 
 export const luna = {
+  health,
   stats: (signal?: AbortSignal) => call<Stats>('/api/v1/admin/stats', { signal }),
   map: (homes: number) => call<CityMapData>(`/api/v1/admin/map${q({ homes })}`),
   seed: (body: SeedRequest) => post<SeedResponse>('/api/v1/admin/data/seed', body),

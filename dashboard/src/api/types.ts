@@ -33,8 +33,32 @@ export interface Stats {
     per_second: number;
     last_minute: number;
     outbox_pending: number;
+    /** Outbox rows the relay set aside because their event does not read back (dead letters,
+     * kept in the database with their reason); their events were never published. */
+    outbox_dead: number;
   };
   streams: { active_subscribers: number; max_subscribers: number };
+}
+
+/** One supervised background task in `GET /health`. */
+export interface TaskHealth {
+  /** `running`, or `down` between a failure (a panic, or the task ending) and its restart. */
+  status: 'running' | 'down';
+  /** Restarts since the server started. */
+  restarts: number;
+  /** Why it last stopped (`panicked: ...` or `ended`), if it ever did. */
+  last_failure: string | null;
+}
+
+/** `GET /health`: 200 `healthy` or `degraded` (bus down, a task down); 503 when the database is. */
+export interface Health {
+  status: 'healthy' | 'degraded';
+  service: string;
+  version: string;
+  database: { status: 'ok' | 'unavailable'; backend: string };
+  bus: { status: 'ok' | 'unavailable'; backend: string };
+  /** The supervised background tasks by name (`relay`, `engine_follower`, ...). */
+  tasks: Record<string, TaskHealth>;
 }
 
 export interface Percentiles {

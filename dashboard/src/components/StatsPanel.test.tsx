@@ -1,7 +1,7 @@
-import { render, screen } from '@testing-library/react';
+import { render, screen, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 
-import type { Stats } from '../api/types';
+import type { Health, Stats } from '../api/types';
 import { StatsPanel } from './StatsPanel';
 
 const stats: Stats = {
@@ -10,8 +10,18 @@ const stats: Stats = {
   bookings: { total: 9, confirmed: 7, by_status: { confirmed: 7, cancelled: 2, pending: 0 } },
   interactions: { total: 5732 },
   social: { edges: 3328, friend_requests: 4, venue_interests: 687, plans: 29 },
-  events: { backend: 'memory', per_channel: {}, per_second: 2.5, last_minute: 150, outbox_pending: 0 },
+  events: { backend: 'memory', per_channel: {}, per_second: 2.5, last_minute: 150, outbox_pending: 4, outbox_dead: 0 },
   streams: { active_subscribers: 2, max_subscribers: 1000 },
+};
+
+const running = { status: 'running', restarts: 0, last_failure: null } as const;
+const health: Health = {
+  status: 'healthy',
+  service: 'Luna API Service',
+  version: '0.1.0',
+  database: { status: 'ok', backend: 'sqlite' },
+  bus: { status: 'ok', backend: 'memory' },
+  tasks: { booking_janitor: running, engine_follower: running, relay: running },
 };
 
 describe('StatsPanel', () => {
@@ -22,10 +32,86 @@ describe('StatsPanel', () => {
     expect(screen.getByTestId('stat-bookings')).toHaveTextContent('7 confirmed · 2 cancelled');
     expect(screen.getByTestId('stat-events-s-value')).toHaveTextContent('12.5');
     expect(screen.getByTestId('stat-streams')).toHaveTextContent('memory bus');
+    expect(screen.getByTestId('stat-streams')).toHaveTextContent('outbox 4 pending · 0 dead');
   });
 
   it('shows dashes before the first answer', () => {
     render(<StatsPanel stats={null} liveRate={0} />);
     expect(screen.getByTestId('stat-users-value')).toHaveTextContent('–');
+    expect(screen.getByTestId('health')).toHaveTextContent('waiting for /health');
+  });
+
+  it('leaves no dead letters unmarked, with what they are in the title', () => {
+    render(<StatsPanel stats={stats} liveRate={0} />);
+    const dead = screen.getByTestId('stat-outbox-dead');
+    expect(dead).toHaveAttribute('data-problem', 'false');
+    expect(dead).not.toHaveClass('text-rose-300');
+    expect(dead).toHaveAttribute('title', expect.stringContaining('could not be read back'));
+    expect(screen.getByTestId('stat-streams')).toHaveAttribute('data-problem', 'false');
+  });
+
+  it('highlights dead letters above 0 as a problem', () => {
+    render(<StatsPanel stats={{ ...stats, events: { ...stats.events, outbox_dead: 3 } }} liveRate={0} />);
+    const dead = screen.getByTestId('stat-outbox-dead');
+    expect(dead).toHaveTextContent('⚠ 3 dead');
+    expect(dead).toHaveAttribute('data-problem', 'true');
+    expect(dead).toHaveClass('text-rose-300');
+    const card = screen.getByTestId('stat-streams');
+    expect(card).toHaveAttribute('data-problem', 'true');
+    expect(card).toHaveClass('border-rose-500/70');
+  });
+
+  it('lists every background task as running when the server is healthy, with no failures', () => {
+    render(<StatsPanel stats={stats} liveRate={0} health={health} />);
+    const row = screen.getByTestId('health');
+    expect(row).toHaveAttribute('data-status', 'healthy');
+    expect(row).toHaveTextContent('database sqlite ok · bus memory ok');
+    const tasks = within(screen.getByRole('list', { name: 'background tasks' })).getAllByRole('listitem');
+    expect(tasks.map((t) => t.dataset.testid)).toEqual(['task-booking_janitor', 'task-engine_follower', 'task-relay']);
+    for (const t of tasks) expect(t).toHaveAttribute('data-status', 'running');
+    expect(screen.queryByRole('list', { name: 'background task failures' })).toBeNull();
+  });
+
+  it('marks a task that is down with its restarts and its last failure, and the server degraded', () => {
+    const failure = "panicked: relay: outbox read failed: database is locked (at crates/app/src/relay.rs:88)";
+    const degraded: Health = {
+      ...health,
+      status: 'degraded',
+      tasks: {
+        ...health.tasks,
+        relay: { status: 'down', restarts: 3, last_failure: failure },
+        engine_follower: { status: 'running', restarts: 1, last_failure: 'ended' },
+      },
+    };
+    render(<StatsPanel stats={stats} liveRate={0} health={degraded} />);
+    expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'degraded');
+    expect(screen.getByTestId('health-status')).toHaveTextContent('degraded');
+    expect(screen.getByTestId('health-status')).toHaveClass('text-rose-200');
+
+    const relay = screen.getByTestId('task-relay');
+    expect(relay).toHaveAttribute('data-status', 'down');
+    expect(relay).toHaveTextContent('relay down ↻ 3');
+    expect(relay).toHaveClass('text-rose-200');
+    expect(relay).toHaveAttribute('title', expect.stringContaining(failure));
+    // Restarted, now running: marked, but not as down.
+    const follower = screen.getByTestId('task-engine_follower');
+    expect(follower).toHaveTextContent('↻ 1');
+    expect(follower).not.toHaveTextContent('down');
+    expect(follower).toHaveClass('text-amber-200');
+    expect(screen.getByTestId('task-booking_janitor')).not.toHaveTextContent('↻');
+
+    // The failures are written out, not only in a tooltip; the task that is down comes first.
+    const failures = within(screen.getByRole('list', { name: 'background task failures' })).getAllByRole('listitem');
+    expect(failures.map((f) => f.dataset.testid)).toEqual(['task-failure-relay', 'task-failure-engine_follower']);
+    expect(failures[0]).toHaveTextContent(`relay down · 3 restarts · last failure: ${failure}`);
+    expect(failures[1]).toHaveTextContent('engine_follower running again · 1 restart · last failure: ended');
+  });
+
+  it('says which part of the server is unavailable, and when /health cannot be read', () => {
+    const noBus: Health = { ...health, status: 'degraded', bus: { status: 'unavailable', backend: 'redis' } };
+    const { rerender } = render(<StatsPanel stats={stats} liveRate={0} health={noBus} />);
+    expect(screen.getByTestId('health')).toHaveTextContent('bus redis unavailable');
+    rerender(<StatsPanel stats={stats} liveRate={0} health={null} healthError="Internal Server Error" />);
+    expect(screen.getByTestId('health')).toHaveTextContent('health unavailable: Internal Server Error');
   });
 });

@@ -1,7 +1,11 @@
-// System statistics: row counts, bookings, events and streams, from `GET /api/v1/admin/stats`,
-// with the live event rate measured on the stream.
+// System statistics: row counts, bookings, events, streams and the outbox, from
+// `GET /api/v1/admin/stats`, with the live event rate measured on the stream; and below them
+// the server's health from `GET /health`: database, bus and the supervised background tasks
+// (a task that is down, or was restarted, is marked with its last failure).
 
-import type { Stats } from '../api/types';
+import type { ReactNode } from 'react';
+
+import type { Health, Stats, TaskHealth } from '../api/types';
 import { fmt } from './TimeChart';
 
 interface Props {
@@ -9,24 +13,62 @@ interface Props {
   liveRate: number;
   requestsPerSecond?: number;
   error?: string | null;
+  health?: Health | null;
+  healthError?: string | null;
 }
 
-function Card({ label, value, detail, accent }: { label: string; value: string; detail?: string; accent?: string }) {
+const DEAD_LETTERS_TITLE =
+  'Dead letters: outbox rows whose event could not be read back (not JSON, a payload not of its type’s shape, or an unknown channel). ' +
+  'The relay set them aside and went on, so their events were never published; they stay in the outbox table with their reason ' +
+  '(dead_at, dead_reason; also counted by luna check). 0 is normal.';
+
+interface CardProps {
+  label: string;
+  value: string;
+  detail?: string;
+  accent?: string;
+  /** Marks the whole card as a problem an operator should look at. */
+  problem?: boolean;
+  children?: ReactNode;
+}
+
+function Card({ label, value, detail, accent, problem = false, children }: CardProps) {
   const id = `stat-${label.toLowerCase().replace(/[^a-z]+/g, '-')}`;
   return (
-    <div className="card flex min-w-0 flex-col gap-1 px-3.5 py-3" data-testid={id}>
+    <div className={`card flex min-w-0 flex-col gap-1 px-3.5 py-3 ${problem ? 'border-rose-500/70 bg-rose-500/10' : ''}`} data-testid={id} data-problem={problem}>
       <span className="label">{label}</span>
       <span className="truncate font-mono text-xl font-semibold text-slate-50 tabular-nums" style={accent ? { color: accent } : undefined} data-testid={`${id}-value`}>
         {value}
       </span>
       {detail ? <span className="truncate text-xs text-slate-400">{detail}</span> : null}
+      {children}
     </div>
   );
 }
 
 const n = (v: number | undefined) => (v === undefined ? '–' : v.toLocaleString('en-US'));
 
-export function StatsPanel({ stats, liveRate, requestsPerSecond, error }: Props) {
+/** The outbox line of the streams card: pending events, and dead letters marked when any.
+ * It wraps rather than truncates, so the dead letters are never cut off by an ellipsis. */
+function Outbox({ events }: { events: Stats['events'] }) {
+  const dead = events.outbox_dead;
+  return (
+    <span className="flex flex-wrap gap-x-1 text-xs text-slate-400">
+      <span>outbox {n(events.outbox_pending)} pending ·</span>{' '}
+      <span
+        data-testid="stat-outbox-dead"
+        data-problem={dead > 0}
+        title={DEAD_LETTERS_TITLE}
+        className={`cursor-help underline decoration-dotted underline-offset-2 ${dead > 0 ? 'font-semibold text-rose-300' : ''}`}
+      >
+        {dead > 0 ? '⚠ ' : ''}
+        {n(dead)} dead
+      </span>
+    </span>
+  );
+}
+
+export function StatsPanel({ stats, liveRate, requestsPerSecond, error, health, healthError }: Props) {
   const s = stats;
   const bookingsDetail = s
     ? Object.entries(s.bookings.by_status)
@@ -48,9 +90,96 @@ export function StatsPanel({ stats, liveRate, requestsPerSecond, error }: Props)
         <Card
           label="Streams"
           value={s ? `${s.streams.active_subscribers}` : '–'}
-          detail={s ? `of ${n(s.streams.max_subscribers)} · ${s.events.backend} bus · outbox ${n(s.events.outbox_pending)}` : undefined}
-        />
+          detail={s ? `of ${n(s.streams.max_subscribers)} · ${s.events.backend} bus` : undefined}
+          problem={(s?.events.outbox_dead ?? 0) > 0}
+        >
+          {s ? <Outbox events={s.events} /> : null}
+        </Card>
       </div>
+      <HealthRow health={health ?? null} error={healthError ?? null} />
     </section>
   );
+}
+
+const ok = (status: string) => status === 'ok' || status === 'running' || status === 'healthy';
+
+function TaskChip({ name, task }: { name: string; task: TaskHealth }) {
+  const down = !ok(task.status);
+  const tone = down ? 'border-rose-500/70 bg-rose-500/15 text-rose-200' : task.restarts > 0 ? 'border-amber-500/50 bg-amber-500/10 text-amber-200' : 'border-slate-700 bg-slate-900 text-slate-300';
+  return (
+    <li
+      className={`chip font-mono ${tone}`}
+      data-testid={`task-${name}`}
+      data-status={task.status}
+      data-restarts={task.restarts}
+      title={`${name}: ${task.status}, ${task.restarts} restart${task.restarts === 1 ? '' : 's'}${task.last_failure ? `; last failure: ${task.last_failure}` : ''}`}
+    >
+      <span className={`h-1.5 w-1.5 rounded-full ${down ? 'bg-rose-500' : 'bg-emerald-400'}`} />
+      {name}
+      {down ? <b className="font-sans"> down</b> : null}
+      {task.restarts > 0 ? <span className="font-sans"> ↻ {task.restarts}</span> : null}
+    </li>
+  );
+}
+
+/** `GET /health` in one compact row: overall status, database, bus, and each background task. */
+export function HealthRow({ health, error }: { health: Health | null; error: string | null }) {
+  const tasks = health ? Object.entries(health.tasks) : [];
+  const failures = tasks.filter(([, t]) => t.last_failure && (!ok(t.status) || t.restarts > 0));
+  // Down first, so the one to act on is read first.
+  failures.sort(([, a], [, b]) => Number(ok(a.status)) - Number(ok(b.status)));
+  const degraded = health ? !ok(health.status) : false;
+  return (
+    <div
+      className={`card space-y-1.5 px-3.5 py-2.5 ${degraded ? 'border-rose-500/60' : ''}`}
+      role="group"
+      aria-label="server health"
+      data-testid="health"
+      data-status={health?.status ?? 'unknown'}
+    >
+      <div className="flex flex-wrap items-center gap-x-4 gap-y-1.5 text-xs text-slate-400">
+        <span className="label">Health</span>
+        {health ? (
+          <>
+            <span className={`chip ${degraded ? 'border-rose-500/70 bg-rose-500/15 text-rose-200' : 'border-emerald-500/40 bg-emerald-500/10 text-emerald-200'}`} data-testid="health-status">
+              {health.status}
+            </span>
+            <span>
+              database {health.database.backend} <Status ok={ok(health.database.status)} text={health.database.status} /> · bus {health.bus.backend}{' '}
+              <Status ok={ok(health.bus.status)} text={health.bus.status} /> · v{health.version}
+            </span>
+            <span className="label" title="Supervised background tasks: one that panics or ends is down until it is restarted (after 100 ms, doubling to 30 s); ↻ counts its restarts since the server started">
+              Background tasks
+            </span>
+            {tasks.length ? (
+              <ul className="flex flex-wrap gap-1.5" aria-label="background tasks">
+                {tasks.map(([name, t]) => (
+                  <TaskChip key={name} name={name} task={t} />
+                ))}
+              </ul>
+            ) : (
+              <span>none reported</span>
+            )}
+          </>
+        ) : error ? null : (
+          <span>waiting for /health…</span>
+        )}
+        {error ? <span className="text-rose-300">health unavailable: {error}</span> : null}
+      </div>
+      {failures.length ? (
+        <ul className="space-y-0.5 text-xs" aria-label="background task failures">
+          {failures.map(([name, t]) => (
+            <li key={name} data-testid={`task-failure-${name}`} className={ok(t.status) ? 'text-amber-200/90' : 'text-rose-200'}>
+              <b className="font-mono">{name}</b> {ok(t.status) ? 'running again' : 'down'} · {t.restarts} restart{t.restarts === 1 ? '' : 's'} · last failure:{' '}
+              <span className="font-mono break-words whitespace-pre-wrap">{t.last_failure}</span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
+function Status({ ok: good, text }: { ok: boolean; text: string }) {
+  return <span className={good ? 'text-emerald-300' : 'font-semibold text-rose-300'}>{text}</span>;
 }

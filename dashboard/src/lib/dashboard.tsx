@@ -1,5 +1,5 @@
-// What every panel shares: the live store fed by one event stream, the polled stats and
-// simulator figures, the city map (reloaded when the city changes), and the confirmation
+// What every panel shares: the live store fed by one event stream, the polled stats, health
+// and simulator figures, the city map (reloaded when the city changes), and the confirmation
 // dialog. `useDashboardState` builds it once in the app; panels read it with `useDashboard`.
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
@@ -7,7 +7,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import { onTokenChange } from '../api/auth';
 import { luna } from '../api/client';
 import { EventStream, type StreamInfo } from '../api/stream';
-import type { CityMapData, SimMetrics, SimState, Stats } from '../api/types';
+import type { CityMapData, Health, SimMetrics, SimState, Stats } from '../api/types';
 import type { ConfirmRequest } from '../components/Dialogs';
 import { usePoll, type Polled } from './hooks';
 import { LiveStore } from './live';
@@ -25,6 +25,8 @@ export interface Dashboard {
   live: LiveStore;
   stream: StreamInfo;
   stats: Polled<Stats>;
+  /** `GET /health`: database, bus and the supervised background tasks. */
+  health: Polled<Health>;
   sim: Polled<SimState>;
   simMetrics: Polled<SimMetrics>;
   map: MapState;
@@ -119,6 +121,7 @@ export function useDashboardState(): Dashboard {
   }, [live]);
 
   const stats = usePoll((signal) => luna.stats(signal), 3000);
+  const health = usePoll((signal) => luna.health(signal), 3000);
   const sim = usePoll((signal) => luna.simState(signal), 2000);
   const simMetrics = usePoll((signal) => luna.simMetrics(signal), 2000);
   const map = useCityMap(live, stats.data?.venues.total);
@@ -145,6 +148,7 @@ export function useDashboardState(): Dashboard {
     live,
     stream,
     stats,
+    health,
     sim,
     simMetrics,
     map,
