@@ -66,7 +66,12 @@ impl Tasks {
             let mut delay = FIRST_DELAY;
             loop {
                 let started = Instant::now();
-                let reason = match AssertUnwindSafe(start()).catch_unwind().await {
+                // A panic making the task counts as one of the task's.
+                let outcome = match std::panic::catch_unwind(AssertUnwindSafe(&start)) {
+                    Ok(task) => AssertUnwindSafe(task).catch_unwind().await,
+                    Err(panic) => Err(panic),
+                };
+                let reason = match outcome {
                     Ok(()) => "ended".to_string(),
                     Err(panic) => format!("panicked: {}", panic_message(panic.as_ref())),
                 };
@@ -79,13 +84,14 @@ impl Tasks {
                     restart_in_ms = delay.as_millis() as u64,
                     "background task stopped"
                 );
-                metrics::counter!("luna_background_task_restarts_total", "task" => name).increment(1);
                 tasks.set(name, run, |h| {
                     h.status = "down".into();
                     h.last_failure = Some(reason);
                 });
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(MAX_DELAY);
+                // Counted as it restarts (a supervision aborted while down restarts nothing).
+                metrics::counter!("luna_background_task_restarts_total", "task" => name).increment(1);
                 tasks.set(name, run, |h| {
                     h.status = "running".into();
                     h.restarts += 1;
@@ -197,12 +203,25 @@ mod tests {
         assert!(tasks.report().is_empty(), "a stopped supervision is forgotten");
     }
 
+    /// Before, a panic in the factory that makes the task killed the supervision itself, and
+    /// the task vanished from the report.
+    #[tokio::test]
+    async fn a_task_whose_making_panics_is_shown_down_and_tried_again() {
+        let tasks = Arc::new(Tasks::default());
+        let handle = tasks.supervise("unmade", || -> std::future::Pending<()> { panic!("no config") });
+        let down = becomes(&tasks, "unmade", "down", 1).await;
+        assert_eq!(down.last_failure.as_deref(), Some("panicked: no config"));
+        handle.abort();
+    }
+
     #[tokio::test]
     async fn a_task_that_ends_is_restarted_and_a_new_supervision_of_a_name_replaces_the_old() {
         let tasks = Arc::new(Tasks::default());
         let old = tasks.supervise("once", || async {});
         let down = becomes(&tasks, "once", "down", 0).await;
         assert_eq!(down.last_failure.as_deref(), Some("ended"));
+        // Started again after the backoff, it ends again.
+        assert_eq!(becomes(&tasks, "once", "down", 1).await.last_failure.as_deref(), Some("ended"));
         let new = tasks.supervise("once", std::future::pending::<()>);
         old.abort();
         let _ = old.await;
