@@ -40,22 +40,13 @@ pub(crate) async fn begin<C: Conn, T: DeserializeOwned>(c: &mut C, key: &Idempot
     if c.execute(sql.bind(now())).await? == 1 {
         return Ok(NextAction::StartProcessing);
     }
-    let select =
-        Sql::new("SELECT request, response_body FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2");
-    let row: Option<KeyRow> = c.fetch_optional(select.bind(key.scope.as_str()).bind(key.key.as_str())).await?;
-    let in_flight = || {
-        StoreError::conflict(
+    // Taken: by a request still in flight (no answer yet, or gone again), or answered.
+    match answer(c, key).await? {
+        None => Err(StoreError::conflict(
             "a request with this Idempotency-Key is still in progress; retry later",
             Some("idempotency_key"),
-        )
-    };
-    let Some(row) = row else { return Err(in_flight()) };
-    if row.request.0 != key.request {
-        return Err(StoreError::invalid("idempotency_key", "was already used with a different request"));
-    }
-    match row.response_body {
-        None => Err(in_flight()),
-        Some(Json(body)) => serde_json::from_value(body)
+        )),
+        Some(body) => serde_json::from_value(body)
             .map(NextAction::Replay)
             .map_err(|e| StoreError::Internal(format!("unreadable idempotent response: {e}"))),
     }
