@@ -6,9 +6,10 @@
 //! (straight on the bus: figures are ephemeral, not outbox material).
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bus::{Feed, FeedItem, Publish};
+use bus::{Cursor, Feed, FeedItem, Publish};
 use domain::Channel;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -149,9 +150,11 @@ impl App {
 /// task `metrics_watcher`).
 pub fn spawn_watcher(app: App) -> tokio::task::JoinHandle<()> {
     let tasks = app.tasks.clone();
+    // Outlives each run: a restarted watcher resumes where the last one stopped.
+    let position = Arc::new(Mutex::new(None));
     tasks.supervise("metrics_watcher", move || {
-        let app = app.clone();
-        async move { watch(&app.bus, &app.telemetry, app.settings.events.repeat_window).await }
+        let (app, position) = (app.clone(), position.clone());
+        async move { watch(&app.bus, &app.telemetry, app.settings.events.repeat_window, &position).await }
     })
 }
 
@@ -159,15 +162,18 @@ pub fn spawn_watcher(app: App) -> tokio::task::JoinHandle<()> {
 /// falls behind the live delivery (a burst, a busy runtime), what it missed is read back from
 /// the bus's history, so no conversion is lost while the history still holds it (lags are
 /// counted in `luna_metrics_watcher_lagged_events_total`). Should a feed end, a new one
-/// resumes where it stopped. An event the relay published again (the same outbox id as one of
-/// the last `repeat_window` it counted) is not counted again.
-async fn watch(bus: &bus::DynBus, telemetry: &Telemetry, repeat_window: usize) {
-    let mut cursor = None;
+/// resumes where it stopped; so does a new watcher after this one died, from `position` (the
+/// feed's position, kept as each event is taken, before it is counted: an event that makes the
+/// watcher panic is not read again). An event the relay published again (the same outbox id as
+/// one of the last `repeat_window` it counted) is not counted again.
+async fn watch(bus: &bus::DynBus, telemetry: &Telemetry, repeat_window: usize, position: &Mutex<Option<Cursor>>) {
     let mut repeats = bus::Repeats::new(repeat_window);
     loop {
+        let cursor = position.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match Feed::open(bus.clone(), Channel::ALL.to_vec(), cursor.as_ref()).await {
             Ok(mut feed) => {
                 while let Some(item) = feed.next().await {
+                    *position.lock().unwrap_or_else(|p| p.into_inner()) = Some(feed.cursor().clone());
                     match item {
                         FeedItem::Event(e) if repeats.first_time(e.source_id) => telemetry.record_event(&e),
                         FeedItem::Event(_) => {}
@@ -177,7 +183,6 @@ async fn watch(bus: &bus::DynBus, telemetry: &Telemetry, repeat_window: usize) {
                         }
                     }
                 }
-                cursor = Some(feed.cursor().clone());
             }
             Err(e) => tracing::warn!(error = %e, "metrics watcher: cannot subscribe; retrying"),
         }
@@ -234,7 +239,7 @@ mod tests {
         telemetry.record_served("default", &[user], &[venue], chrono::Utc::now());
         let watcher = {
             let (bus, telemetry) = (bus.clone(), telemetry.clone());
-            tokio::spawn(async move { watch(&bus, &telemetry, bus::DEFAULT_REPEAT_WINDOW).await })
+            tokio::spawn(async move { watch(&bus, &telemetry, bus::DEFAULT_REPEAT_WINDOW, &Mutex::new(None)).await })
         };
         while telemetry.event_rate().0 == 0 {
             // Until the watcher has opened its feed: a probe event reaches it.
@@ -260,6 +265,43 @@ mod tests {
         assert_eq!(telemetry.event_rate().0, probes + 6_001, "every event of the burst counted once");
     }
 
+    /// Before, a watcher restarted after a panic began from the live events of that moment, so
+    /// what was published while it was down (up to its supervisor's 30 s backoff) was never
+    /// counted.
+    #[tokio::test]
+    async fn a_watcher_started_again_counts_what_was_published_while_it_was_down() {
+        let bus: bus::DynBus = Arc::new(MemoryBus::new(1_000));
+        let telemetry = Arc::new(Telemetry::new(LiveSettings::default()));
+        let position = Arc::new(Mutex::new(None));
+        let start = || {
+            let (bus, telemetry, position) = (bus.clone(), telemetry.clone(), position.clone());
+            tokio::spawn(async move { watch(&bus, &telemetry, 100, &position).await })
+        };
+        let first = start();
+        while telemetry.event_rate().0 == 0 {
+            // Until its feed is open (probes before that are not its to count).
+            bus.publish(publish("probe", serde_json::json!({}))).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Every probe published since has reached it.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        first.abort();
+        let _ = first.await;
+        let counted = telemetry.event_rate().0;
+        // Published while no watcher runs.
+        for n in 0..5 {
+            bus.publish(publish("missed", serde_json::json!({ "n": n }))).await.unwrap();
+        }
+        let second = start();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while telemetry.event_rate().0 < counted + 5 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        second.abort();
+        assert_eq!(telemetry.event_rate().0, counted + 5, "the five events of the gap, each once");
+    }
+
     /// Before, a booking the relay published twice (its outbox row's mark as published failed)
     /// counted twice in the bookings and the events of the last minute.
     #[tokio::test]
@@ -268,7 +310,7 @@ mod tests {
         let telemetry = Arc::new(Telemetry::new(LiveSettings::default()));
         let watcher = {
             let (bus, telemetry) = (bus.clone(), telemetry.clone());
-            tokio::spawn(async move { watch(&bus, &telemetry, 100).await })
+            tokio::spawn(async move { watch(&bus, &telemetry, 100, &Mutex::new(None)).await })
         };
         while telemetry.event_rate().0 == 0 {
             bus.publish(publish("probe", serde_json::json!({}))).await.unwrap();
