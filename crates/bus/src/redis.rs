@@ -55,6 +55,8 @@ pub struct RedisBus {
     /// The live reader, and the task that runs and restarts it.
     reader: Arc<reader::Reader>,
     reading: tokio::task::JoinHandle<()>,
+    /// Trims that failed since the bus connected (see [`Self::append`]).
+    trim_failures: AtomicU64,
 }
 
 impl Drop for RedisBus {
@@ -94,6 +96,7 @@ impl RedisBus {
             counts,
             reading: reader.clone().spawn(),
             reader,
+            trim_failures: AtomicU64::new(0),
         })
     }
 
@@ -128,16 +131,53 @@ impl RedisBus {
         cmd
     }
 
-    /// Appends `events` in order, then trims the streams they went to, in one round trip.
+    /// Appends `events` in order, then trims the streams they went to (`channels_of(events)`),
+    /// in one round trip. Every reply comes back on its own, errors included, so a failed trim
+    /// cannot hide the appends before it (a pipeline's query otherwise fails on any error).
     fn publish_pipeline(&self, events: &[Publish]) -> redis::Pipeline {
         let mut pipe = redis::pipe();
+        pipe.ignore_errors();
         for p in events {
             pipe.add_command(self.xadd(p));
         }
-        for c in Channel::ALL.into_iter().filter(|c| events.iter().any(|p| p.channel == *c)) {
-            pipe.add_command(self.trim(c)).ignore();
+        for c in channels_of(events) {
+            pipe.add_command(self.trim(c));
         }
         pipe
+    }
+
+    /// Sends [`Self::publish_pipeline`]: the ids of the events appended before the first that
+    /// was not (all of them, normally), and the error that stopped that one. A trim that fails
+    /// (a user without the scripting commands, a server without Lua) is logged and counted in
+    /// `luna_bus_trim_failures_total`, never reported: the events are in their streams, and a
+    /// caller told otherwise would publish them again, on every try while the trim fails. The
+    /// stream then grows past its length until trimming works again; it never drops events
+    /// without recording them (readers would skip them without a lag notice).
+    async fn append(&self, events: &[Publish]) -> (Vec<String>, Option<BusError>) {
+        let pipe = self.publish_pipeline(events);
+        let replies: Vec<redis::RedisResult<redis::Value>> = match pipe.query_async(&mut self.conn.clone()).await {
+            Ok(replies) => replies,
+            Err(e) => return (Vec::new(), Some(unavailable(e))),
+        };
+        let mut added = replies;
+        let trims = added.split_off(events.len().min(added.len()));
+        for (c, trim) in channels_of(events).zip(trims) {
+            if let Err(e) = trim {
+                self.trim_failures.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("luna_bus_trim_failures_total", "channel" => c.as_str()).increment(1);
+                tracing::error!(channel = c.as_str(), error = %e, "redis bus: trimming failed; the stream grows");
+            }
+        }
+        let mut ids = Vec::with_capacity(events.len());
+        for reply in added {
+            match reply.and_then(|v| redis::from_redis_value::<String>(v).map_err(Into::into)) {
+                Ok(id) => ids.push(id),
+                Err(e) => return (ids, Some(unavailable(e))),
+            }
+        }
+        let short =
+            (ids.len() < events.len()).then(|| BusError::Unavailable("fewer appends answered than sent".into()));
+        (ids, short)
     }
 
     /// Deletes this bus's streams and their trim records (tests use a unique prefix and clean
@@ -147,6 +187,11 @@ impl RedisBus {
         let keys: Vec<String> = self.keys().into_iter().chain(records).collect();
         redis::cmd("DEL").arg(keys).query_async::<()>(&mut self.conn.clone()).await.map_err(unavailable)
     }
+}
+
+/// The channels `events` go to, each once, in [`Channel::ALL`]'s order.
+fn channels_of(events: &[Publish]) -> impl Iterator<Item = Channel> + '_ {
+    Channel::ALL.into_iter().filter(|c| events.iter().any(|p| p.channel == *c))
 }
 
 /// The stream of channel `c` under `prefix`.
@@ -224,22 +269,23 @@ impl EventBus for RedisBus {
     }
 
     async fn publish(&self, p: Publish) -> BusResult<Arc<Event>> {
-        let pipe = self.publish_pipeline(std::slice::from_ref(&p));
-        let (id,): (String,) = pipe.query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
-        Ok(Arc::new(appended(p, id)))
+        let (ids, failure) = self.append(std::slice::from_ref(&p)).await;
+        match (ids.into_iter().next(), failure) {
+            (Some(id), _) => Ok(Arc::new(appended(p, id))),
+            (None, failure) => Err(failure.unwrap_or_else(|| BusError::Unavailable("no append answered".into()))),
+        }
     }
 
-    /// One pipeline, one round trip. On an error nothing is reported appended, though some may
-    /// have been: the caller publishes them again (at-least-once, same `source_id`).
+    /// One pipeline, one round trip. On an error the events before the append that failed are
+    /// reported appended; later ones may have been too (the pipeline is not atomic), and the
+    /// caller publishes them again (at-least-once, same `source_id`). A failed trim is no error
+    /// (see [`Self::append`]).
     async fn publish_many(&self, events: Vec<Publish>) -> (Vec<Arc<Event>>, Option<BusError>) {
         if events.is_empty() {
             return (Vec::new(), None); // Redis refuses an empty pipeline
         }
-        let pipe = self.publish_pipeline(&events);
-        match pipe.query_async::<Vec<String>>(&mut self.conn.clone()).await {
-            Ok(ids) => (events.into_iter().zip(ids).map(|(p, id)| Arc::new(appended(p, id))).collect(), None),
-            Err(e) => (Vec::new(), Some(unavailable(e))),
-        }
+        let (ids, failure) = self.append(&events).await;
+        (events.into_iter().zip(ids).map(|(p, id)| Arc::new(appended(p, id))).collect(), failure)
     }
 
     async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription> {
@@ -319,6 +365,60 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         assert!(matches!(bus.ping().await, Err(BusError::Unavailable(_))));
+        bus.delete_all().await.expect("streams deleted");
+    }
+
+    /// A Redis user that may run every command but the scripting ones, so the bus's trims fail
+    /// (as on a server without Lua); deleted when dropped.
+    struct WithoutScripting {
+        admin: redis::Client,
+        name: String,
+        /// `TEST_REDIS_URL` as this user.
+        url: String,
+    }
+
+    impl WithoutScripting {
+        fn create(url: &str) -> Self {
+            let admin = redis::Client::open(url).unwrap();
+            let name = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
+            let rules = ["on", ">secret", "~*", "&*", "+@all", "-@scripting"];
+            let mut conn = admin.get_connection().expect("redis reachable at TEST_REDIS_URL");
+            redis::cmd("ACL").arg("SETUSER").arg(&name).arg(&rules).query::<()>(&mut conn).expect("ACL SETUSER");
+            let (scheme, rest) = url.split_once("://").expect("a redis URL");
+            let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            Self { url: format!("{scheme}://{name}:secret@{host}"), admin, name }
+        }
+    }
+
+    impl Drop for WithoutScripting {
+        fn drop(&mut self) {
+            if let Ok(mut conn) = self.admin.get_connection() {
+                let _ = redis::cmd("ACL").arg("DELUSER").arg(&self.name).query::<u64>(&mut conn);
+            }
+        }
+    }
+
+    /// Before, a trim that failed after the appends (here its user may not run scripts) made
+    /// `publish_many` report nothing published and `publish` an error: the relay published the
+    /// same events again, every second for as long as trimming failed.
+    #[tokio::test]
+    async fn a_failed_trim_leaves_the_events_reported_published_once() {
+        let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
+        let user = WithoutScripting::create(&url);
+        let prefix = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
+        let bus = RedisBus::connect(&user.url, &prefix, 2).await.expect("connected as the user without scripting");
+
+        let (published, failure) = bus.publish_many((0..5).map(numbered).collect()).await;
+        assert!(failure.is_none(), "{failure:?}");
+        assert_eq!(published.len(), 5, "every event reported published");
+        bus.publish(numbered(5)).await.expect("a single publish too");
+        assert_eq!(bus.trim_failures.load(Ordering::Relaxed), 2, "each failed trim counted");
+
+        let kept = bus.history(Channel::Bookings, 100, None).await.unwrap();
+        let ns: Vec<u64> = kept.iter().map(|e| e.data.to_value()["n"].as_u64().unwrap()).collect();
+        assert_eq!(ns, (0..=5).collect::<Vec<_>>(), "each in its stream once, none dropped untraced");
+        let ids: Vec<&str> = published.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, kept[..5].iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), "under the ids reported");
         bus.delete_all().await.expect("streams deleted");
     }
 
