@@ -45,8 +45,8 @@ pub struct Publish {
 }
 
 /// A live message: an event, or notice that the subscriber fell behind and missed events, or
-/// that the bus did (on Redis, events trimmed while its reader was down): either way it should
-/// resume from history after the last id it saw. Events are shared, not copied,
+/// that the bus did (on Redis, events trimmed while its reader was down or behind): either way
+/// it should resume from history after the last id it saw. Events are shared, not copied,
 /// between the subscribers of a process (each one's copy is a reference count).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
@@ -141,8 +141,8 @@ impl Trimmed {
 #[derive(Debug, Clone)]
 pub(crate) enum Live {
     Event(Arc<Event>),
-    /// The bus itself missed at least `missed` events of `channel`: the Redis reader came back
-    /// after trimming took some it had not read. Its subscribers are told they lagged.
+    /// The bus itself missed at least `missed` events of `channel`: trimming took some the Redis
+    /// reader had not read (while it was down, or behind). Its subscribers are told they lagged.
     Gap {
         channel: Channel,
         missed: u64,

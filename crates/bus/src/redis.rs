@@ -9,7 +9,8 @@
 //! cost one Redis connection, and every server sharing the Redis sees every event. When Redis
 //! goes away, publishes fail (the outbox keeps the events); the reader is supervised
 //! ([`reader`]): restarted after a backoff on a fresh connection, it resumes from its last ids,
-//! so nothing published is skipped, and `ping` fails while it is down.
+//! so nothing published is skipped, and `ping` fails while it is down. What trimming takes
+//! before the reader reads it (while it is down, or behind) is announced as a lag.
 
 mod reader;
 
@@ -462,6 +463,66 @@ mod tests {
             Ok(Some(crate::Delivery::Lagged { missed })) => Err(missed),
             other => panic!("expected a delivery, got {other:?}"),
         }
+    }
+
+    /// Event `n` on `channel`.
+    fn numbered_on(channel: Channel, n: u32) -> Publish {
+        Publish { channel, ..numbered(n) }
+    }
+
+    /// Publishes `events` as the bus does, on a connection of its own and blocking this test's
+    /// runtime (one thread) meanwhile: the bus's reader cannot run until all are appended and
+    /// trimmed. Its `XREAD`, if waiting at Redis, is answered at the first append.
+    fn publish_while_the_reader_is_held(bus: &RedisBus, events: &[Publish]) {
+        let url = std::env::var("TEST_REDIS_URL").unwrap();
+        let mut other = redis::Client::open(url).unwrap().get_connection().unwrap();
+        let replies: Vec<redis::RedisResult<redis::Value>> = bus.publish_pipeline(events).query(&mut other).unwrap();
+        assert!(replies.iter().all(Result::is_ok), "{replies:?}");
+    }
+
+    /// Before, a running reader that fell behind while trimming took events after the last one
+    /// it read went on from there past the gap, and its subscribers never heard of it. Here its
+    /// runtime is held while 25 events go out (0 to 15 trimmed); its pending `XREAD` was
+    /// answered by an event on another channel, so its next read finds 16 onwards, after the
+    /// gap the trim record shows.
+    #[tokio::test]
+    async fn a_reader_that_falls_behind_announces_what_trimming_took_meanwhile() {
+        let Some((bus, _admin, mut sub)) = bus_and_subscriber(10).await else { return };
+        bus.publish(numbered(0)).await.unwrap();
+        assert_eq!(next(&mut sub).await, Ok(0));
+        tokio::time::sleep(Duration::from_millis(100)).await; // its next XREAD waits at Redis
+
+        publish_while_the_reader_is_held(&bus, &[numbered_on(Channel::Social, 0)]);
+        publish_while_the_reader_is_held(&bus, &(1..=25).map(numbered).collect::<Vec<_>>());
+
+        assert_eq!(next(&mut sub).await, Err(1), "at least one missed after the last event read");
+        for n in 16..=25 {
+            assert_eq!(next(&mut sub).await, Ok(n), "then the events kept");
+        }
+        assert_eq!(bus.reader.restarts.load(Ordering::SeqCst), 0, "without a restart");
+        bus.delete_all().await.expect("streams deleted");
+    }
+
+    /// The reader's pending `XREAD` is answered with event 1, which trimming takes before the
+    /// reader sees the record: the record cannot say whether events went before 1, so the read is
+    /// done again with the records in one transaction (event 1 is gone by then, and is part of
+    /// the gap announced, not delivered after it).
+    #[tokio::test]
+    async fn a_read_that_trimming_overtook_is_read_again_and_its_gap_announced() {
+        let Some((bus, _admin, mut sub)) = bus_and_subscriber(10).await else { return };
+        bus.publish(numbered(0)).await.unwrap();
+        assert_eq!(next(&mut sub).await, Ok(0));
+        tokio::time::sleep(Duration::from_millis(100)).await; // its next XREAD waits at Redis
+
+        publish_while_the_reader_is_held(&bus, &[numbered(1)]);
+        publish_while_the_reader_is_held(&bus, &(2..=25).map(numbered).collect::<Vec<_>>());
+
+        assert_eq!(next(&mut sub).await, Err(1), "at least one missed after the last event read");
+        for n in 16..=25 {
+            assert_eq!(next(&mut sub).await, Ok(n), "then the events kept");
+        }
+        assert_eq!(bus.reader.restarts.load(Ordering::SeqCst), 0, "without a restart");
+        bus.delete_all().await.expect("streams deleted");
     }
 
     /// Kills the bus reader's connection; its id.

@@ -7,8 +7,10 @@
 //! the last id delivered from each stream, so subscribers miss nothing the streams still hold;
 //! what trimming took from after it meanwhile is announced to the subscribers of its channel as
 //! a lag ([`Delivery::Lagged`](crate::Delivery), from the stream's trim record), so they read
-//! back what history holds (a [`Feed`](crate::Feed) then says what it missed). From a failure
-//! until the next run is connected, the reader is down and `ping` says so.
+//! back what history holds (a [`Feed`](crate::Feed) then says what it missed). So is what
+//! trimming took while a running reader fell behind (its connection slow, its runtime busy):
+//! each read that finds events in a stream is checked against that stream's trim record. From
+//! a failure until the next run is connected, the reader is down and `ping` says so.
 
 use std::any::Any;
 use std::convert::Infallible;
@@ -91,7 +93,8 @@ impl Reader {
             } else {
                 let mut cmd = redis::cmd("XREAD");
                 cmd.arg("COUNT").arg(COUNT).arg("BLOCK").arg(BLOCK_MS).arg("STREAMS").arg(&self.keys).arg(&last);
-                cmd.query_async::<Option<StreamReadReply>>(&mut conn).await.map_err(text)?
+                let read = cmd.query_async::<Option<StreamReadReply>>(&mut conn).await.map_err(text)?;
+                self.check(&mut conn, &last, read).await?
             };
             for sk in reply.map(|r| r.keys).unwrap_or_default() {
                 let Some(slot) = self.keys.iter().position(|k| *k == sk.key) else { continue };
@@ -107,9 +110,10 @@ impl Reader {
         }
     }
 
-    /// The first read of a restarted run, and every stream's trim record with it (one
-    /// transaction, so a trim cannot fall between them): the events after `last` that trimming
-    /// took are announced to the subscribers of their channel, before what the read found.
+    /// The first read of a restarted run (or one [`Self::check`] could not place), and every
+    /// stream's trim record with it (one transaction, so a trim cannot fall between them): the
+    /// events after `last` that trimming took are announced to the subscribers of their
+    /// channel, before what the read found.
     async fn resume(
         &self,
         conn: &mut MultiplexedConnection,
@@ -125,15 +129,69 @@ impl Reader {
         let read = replies.pop().ok_or("an empty transaction reply")?;
         for ((record, channel), after) in replies.into_iter().zip(Channel::ALL).zip(last) {
             let record: Vec<Option<String>> = redis::from_redis_value(record).map_err(|e| e.to_string())?;
-            let after: EventId = after.parse().map_err(|e: crate::BusError| e.to_string())?;
-            let missed = trim_record(&record).map_err(|e| e.to_string())?.after(after);
-            if missed > 0 {
-                tracing::warn!(channel = channel.as_str(), missed, "redis bus reader: trimmed while it was down");
-                let _ = self.live.send(Live::Gap { channel, missed });
-            }
+            let missed = trim_record(&record).map_err(|e| e.to_string())?.after(id(after)?);
+            self.announce(channel, missed);
         }
         redis::from_redis_value(read).map_err(|e| e.to_string())
     }
+
+    /// Checks what a blocking read found against the trim records of the streams it found
+    /// something in, read right after it (one `HMGET` each, in one round trip): a reader that
+    /// fell behind (its connection slow, its runtime busy) while trimming took events after
+    /// `last` reads on past them. A record whose last id lies between the last id delivered and
+    /// the first one read says so, and its gap is announced before the events read. A record
+    /// past the first one read means trimming also took events of this read after it returned,
+    /// and cannot say whether it took any before them: the read is done again, with every
+    /// record in the same transaction, as a restarted run's first ([`Self::resume`]).
+    async fn check(
+        &self,
+        conn: &mut MultiplexedConnection,
+        last: &[String],
+        read: Option<StreamReadReply>,
+    ) -> Result<Option<StreamReadReply>, String> {
+        let Some(read) = read else { return Ok(None) };
+        let found: Vec<(usize, EventId)> = (read.keys.iter())
+            .filter_map(|sk| Some((self.keys.iter().position(|k| *k == sk.key)?, sk.ids.first()?.id.parse().ok()?)))
+            .collect();
+        if found.is_empty() {
+            return Ok(Some(read));
+        }
+        let mut pipe = redis::pipe();
+        for (slot, _) in &found {
+            pipe.cmd("HMGET").arg(trimmed_key_of(&self.keys[*slot])).arg(&["count", "first", "last"]);
+        }
+        let records: Vec<Vec<Option<String>>> = pipe.query_async(conn).await.map_err(text)?;
+        let mut gaps = Vec::new();
+        for ((slot, first), record) in found.into_iter().zip(records) {
+            let trimmed = trim_record(&record).map_err(|e| e.to_string())?;
+            if trimmed.last >= first {
+                return self.resume(conn, last).await;
+            }
+            gaps.push((Channel::ALL[slot], trimmed.after(id(&last[slot])?)));
+        }
+        for (channel, missed) in gaps {
+            self.announce(channel, missed);
+        }
+        Ok(Some(read))
+    }
+
+    /// Tells the subscribers of `channel` that trimming took `missed` events (at least that
+    /// many: see [`crate::Page::trimmed`]) after the last one this reader delivered, if any.
+    fn announce(&self, channel: Channel, missed: u64) {
+        if missed > 0 {
+            tracing::warn!(
+                channel = channel.as_str(),
+                missed,
+                "redis bus reader: trimming took events it had not read"
+            );
+            let _ = self.live.send(Live::Gap { channel, missed });
+        }
+    }
+}
+
+/// A stream id the reader kept, parsed.
+fn id(text: &str) -> Result<EventId, String> {
+    text.parse().map_err(|e: crate::BusError| e.to_string())
 }
 
 fn text(e: redis::RedisError) -> String {
