@@ -33,17 +33,23 @@ const BLOCK_MS: usize = 2_000;
 /// Trims stream `KEYS[1]` to `ARGV[1]` events once it holds more than `ARGV[1] + ARGV[2]`
 /// (so most publishes only look at its length), oldest first, and records in hash `KEYS[2]`
 /// how many it dropped (`count`), the first id ever dropped (`first`) and the last (`last`).
-/// One script, so the record and the stream never disagree.
+/// One script, so the record and the stream never disagree. It reads two entries whatever it
+/// drops: the oldest (the first dropped), then, the stream cut to one more than it keeps, the
+/// oldest again (the last dropped), which the second cut drops. (Reading every dropped entry
+/// into Lua to learn two ids, as it did, held Redis for milliseconds at each trim of a long
+/// stream: a thousand entries at the default length.)
 const TRIM: &str = r"
 local keep = tonumber(ARGV[1])
 local excess = redis.call('XLEN', KEYS[1]) - keep
 if excess <= tonumber(ARGV[2]) then return 0 end
-local gone = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess)
-redis.call('XTRIM', KEYS[1], 'MAXLEN', keep)
-redis.call('HSETNX', KEYS[2], 'first', gone[1][1])
-redis.call('HSET', KEYS[2], 'last', gone[#gone][1])
-redis.call('HINCRBY', KEYS[2], 'count', #gone)
-return #gone
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
+local gone = redis.call('XTRIM', KEYS[1], 'MAXLEN', keep + 1)
+local last = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
+gone = gone + redis.call('XTRIM', KEYS[1], 'MAXLEN', keep)
+redis.call('HSETNX', KEYS[2], 'first', first)
+redis.call('HSET', KEYS[2], 'last', last)
+redis.call('HINCRBY', KEYS[2], 'count', gone)
+return gone
 ";
 
 /// The production bus.
@@ -420,6 +426,78 @@ mod tests {
         assert_eq!(ns, (0..=5).collect::<Vec<_>>(), "each in its stream once, none dropped untraced");
         let ids: Vec<&str> = published.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, kept[..5].iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), "under the ids reported");
+        bus.delete_all().await.expect("streams deleted");
+    }
+
+    /// The trim record of `bus`'s `bookings` as (count, first, last), all absent before a trim.
+    async fn bookings_trimmed(bus: &RedisBus) -> (Option<u64>, Option<String>, Option<String>) {
+        redis::cmd("HMGET")
+            .arg(bus.trimmed_key(Channel::Bookings))
+            .arg(&["count", "first", "last"])
+            .query_async(&mut bus.conn.clone())
+            .await
+            .unwrap()
+    }
+
+    /// The trim records exactly what it dropped, oldest first, whether it drops one event, the
+    /// few past its slack or many at once: how many, the first id ever dropped and the last.
+    #[tokio::test]
+    async fn the_trim_record_names_exactly_what_trimming_dropped() {
+        // (kept, publishes, how many trimmed after each): 10 kept without slack, 200 with 2.
+        let cases = [
+            (10, vec![(0..10, 0), (10..11, 1), (11..12, 2), (12..40, 30)]),
+            (200, vec![(0..202, 0), (202..203, 3), (203..503, 303)]),
+        ];
+        for (keep, publishes) in cases {
+            let Some((bus, _admin, _sub)) = bus_and_subscriber(keep).await else { return };
+            let mut ids = Vec::new();
+            for (range, count) in publishes {
+                let (published, failure) = bus.publish_many(range.map(numbered).collect()).await;
+                assert!(failure.is_none(), "{failure:?}");
+                ids.extend(published.iter().map(|e| e.id.clone()));
+                let want = match count {
+                    0 => (None, None, None),
+                    n => (Some(n as u64), Some(ids[0].clone()), Some(ids[n - 1].clone())),
+                };
+                assert_eq!(bookings_trimmed(&bus).await, want, "keeping {keep}, after {} published", ids.len());
+            }
+            let kept = bus.history(Channel::Bookings, 1_000, None).await.unwrap();
+            let kept: Vec<&str> = kept.iter().map(|e| e.id.as_str()).collect();
+            assert_eq!(kept, ids[ids.len() - keep..].iter().map(String::as_str).collect::<Vec<_>>(), "the newest kept");
+            bus.delete_all().await.expect("streams deleted");
+        }
+    }
+
+    /// Before, the trim read every entry it dropped into Lua to learn two ids (a thousand at the
+    /// default length, more when the length was lowered): Redis, watched with `MONITOR`, shows
+    /// it now reads one entry at a time, twice, while it drops 303.
+    #[tokio::test]
+    async fn a_trim_reads_two_entries_whatever_it_drops() {
+        use futures::StreamExt;
+        let Some((bus, _admin, _sub)) = bus_and_subscriber(200).await else { return };
+        let (_, failure) = bus.publish_many((0..202).map(numbered).collect()).await;
+        assert!(failure.is_none(), "within the slack: no trim yet");
+        let url = std::env::var("TEST_REDIS_URL").unwrap();
+        let monitor = redis::Client::open(url).unwrap().get_async_monitor().await.expect("MONITOR");
+        let mut seen = monitor.into_on_message::<String>();
+
+        let (_, failure) = bus.publish_many((202..503).map(numbered).collect()).await;
+        assert!(failure.is_none(), "{failure:?}");
+        assert_eq!(bookings_trimmed(&bus).await.0, Some(303));
+        let done = format!("{}:done", bus.prefix);
+        redis::cmd("ECHO").arg(&done).query_async::<String>(&mut bus.conn.clone()).await.unwrap();
+        let (key, mut reads) = (format!("\"{}\"", bus.key(Channel::Bookings)), Vec::new());
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(5), seen.next()).await.expect("monitored").unwrap();
+            if line.contains(&done) {
+                break;
+            }
+            if line.contains("lua]") && line.contains("\"XRANGE\"") && line.contains(&key) {
+                reads.push(line);
+            }
+        }
+        assert_eq!(reads.len(), 2, "{reads:?}");
+        assert!(reads.iter().all(|r| r.ends_with("\"COUNT\" \"1\"")), "one entry each: {reads:?}");
         bus.delete_all().await.expect("streams deleted");
     }
 
