@@ -1,0 +1,313 @@
+//! The Redis bus's tests against a real Redis (`TEST_REDIS_URL`; each test skips without it and
+//! works under a key prefix of its own, deleted at the end): publishing, trimming and its
+//! record, and the live reader's supervision and gap notices.
+
+use super::*;
+
+/// Before, a reader that had stopped (by a panic) left PING answering: `/health` said the bus
+/// was fine while this process's subscribers got nothing.
+#[tokio::test]
+async fn ping_fails_once_the_live_reader_has_stopped() {
+    let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
+    let prefix = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
+    let bus = RedisBus::connect(&url, &prefix, 10).await.expect("redis reachable at TEST_REDIS_URL");
+    assert!(bus.ping().await.is_ok());
+    bus.reading.abort();
+    while !bus.reading.is_finished() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(matches!(bus.ping().await, Err(BusError::Unavailable(_))));
+    bus.delete_all().await.expect("streams deleted");
+}
+
+/// A Redis user that may run every command but the scripting ones, so the bus's trims fail
+/// (as on a server without Lua); deleted when dropped.
+struct WithoutScripting {
+    admin: redis::Client,
+    name: String,
+    /// `TEST_REDIS_URL` as this user.
+    url: String,
+}
+
+impl WithoutScripting {
+    fn create(url: &str) -> Self {
+        let admin = redis::Client::open(url).unwrap();
+        let name = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
+        let rules = ["on", ">secret", "~*", "&*", "+@all", "-@scripting"];
+        let mut conn = admin.get_connection().expect("redis reachable at TEST_REDIS_URL");
+        redis::cmd("ACL").arg("SETUSER").arg(&name).arg(&rules).query::<()>(&mut conn).expect("ACL SETUSER");
+        let (scheme, rest) = url.split_once("://").expect("a redis URL");
+        let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        Self { url: format!("{scheme}://{name}:secret@{host}"), admin, name }
+    }
+}
+
+impl Drop for WithoutScripting {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = self.admin.get_connection() {
+            let _ = redis::cmd("ACL").arg("DELUSER").arg(&self.name).query::<u64>(&mut conn);
+        }
+    }
+}
+
+/// Before, a trim that failed after the appends (here its user may not run scripts) made
+/// `publish_many` report nothing published and `publish` an error: the relay published the
+/// same events again, every second for as long as trimming failed.
+#[tokio::test]
+async fn a_failed_trim_leaves_the_events_reported_published_once() {
+    let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
+    let user = WithoutScripting::create(&url);
+    let prefix = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
+    let bus = RedisBus::connect(&user.url, &prefix, 2).await.expect("connected as the user without scripting");
+
+    let (published, failure) = bus.publish_many((0..5).map(numbered).collect()).await;
+    assert!(failure.is_none(), "{failure:?}");
+    assert_eq!(published.len(), 5, "every event reported published");
+    bus.publish(numbered(5)).await.expect("a single publish too");
+    assert_eq!(bus.trim_failures.load(Ordering::Relaxed), 2, "each failed trim counted");
+
+    let kept = bus.history(Channel::Bookings, 100, None).await.unwrap();
+    let ns: Vec<u64> = kept.iter().map(|e| e.data.to_value()["n"].as_u64().unwrap()).collect();
+    assert_eq!(ns, (0..=5).collect::<Vec<_>>(), "each in its stream once, none dropped untraced");
+    let ids: Vec<&str> = published.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, kept[..5].iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), "under the ids reported");
+    bus.delete_all().await.expect("streams deleted");
+}
+
+/// The trim record of `bus`'s `bookings` as (count, first, last), all absent before a trim.
+async fn bookings_trimmed(bus: &RedisBus) -> (Option<u64>, Option<String>, Option<String>) {
+    redis::cmd("HMGET")
+        .arg(bus.trimmed_key(Channel::Bookings))
+        .arg(&["count", "first", "last"])
+        .query_async(&mut bus.conn.clone())
+        .await
+        .unwrap()
+}
+
+/// The trim records exactly what it dropped, oldest first, whether it drops one event, the
+/// few past its slack or many at once: how many, the first id ever dropped and the last.
+#[tokio::test]
+async fn the_trim_record_names_exactly_what_trimming_dropped() {
+    // (kept, publishes, how many trimmed after each): 10 kept without slack, 200 with 2.
+    let cases = [
+        (10, vec![(0..10, 0), (10..11, 1), (11..12, 2), (12..40, 30)]),
+        (200, vec![(0..202, 0), (202..203, 3), (203..503, 303)]),
+    ];
+    for (keep, publishes) in cases {
+        let Some((bus, _admin, _sub)) = bus_and_subscriber(keep).await else { return };
+        let mut ids = Vec::new();
+        for (range, count) in publishes {
+            let (published, failure) = bus.publish_many(range.map(numbered).collect()).await;
+            assert!(failure.is_none(), "{failure:?}");
+            ids.extend(published.iter().map(|e| e.id.clone()));
+            let want = match count {
+                0 => (None, None, None),
+                n => (Some(n as u64), Some(ids[0].clone()), Some(ids[n - 1].clone())),
+            };
+            assert_eq!(bookings_trimmed(&bus).await, want, "keeping {keep}, after {} published", ids.len());
+        }
+        let kept = bus.history(Channel::Bookings, 1_000, None).await.unwrap();
+        let kept: Vec<&str> = kept.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(kept, ids[ids.len() - keep..].iter().map(String::as_str).collect::<Vec<_>>(), "the newest kept");
+        bus.delete_all().await.expect("streams deleted");
+    }
+}
+
+/// Before, the trim read every entry it dropped into Lua to learn two ids (a thousand at the
+/// default length, more when the length was lowered): Redis, watched with `MONITOR`, shows
+/// it now reads one entry at a time, twice, while it drops 303.
+#[tokio::test]
+async fn a_trim_reads_two_entries_whatever_it_drops() {
+    use futures::StreamExt;
+    let Some((bus, _admin, _sub)) = bus_and_subscriber(200).await else { return };
+    let (_, failure) = bus.publish_many((0..202).map(numbered).collect()).await;
+    assert!(failure.is_none(), "within the slack: no trim yet");
+    let url = std::env::var("TEST_REDIS_URL").unwrap();
+    let monitor = redis::Client::open(url).unwrap().get_async_monitor().await.expect("MONITOR");
+    let mut seen = monitor.into_on_message::<String>();
+
+    let (_, failure) = bus.publish_many((202..503).map(numbered).collect()).await;
+    assert!(failure.is_none(), "{failure:?}");
+    assert_eq!(bookings_trimmed(&bus).await.0, Some(303));
+    let done = format!("{}:done", bus.prefix);
+    redis::cmd("ECHO").arg(&done).query_async::<String>(&mut bus.conn.clone()).await.unwrap();
+    let (key, mut reads) = (format!("\"{}\"", bus.key(Channel::Bookings)), Vec::new());
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(5), seen.next()).await.expect("monitored").unwrap();
+        if line.contains(&done) {
+            break;
+        }
+        if line.contains("lua]") && line.contains("\"XRANGE\"") && line.contains(&key) {
+            reads.push(line);
+        }
+    }
+    assert_eq!(reads.len(), 2, "{reads:?}");
+    assert!(reads.iter().all(|r| r.ends_with("\"COUNT\" \"1\"")), "one entry each: {reads:?}");
+    bus.delete_all().await.expect("streams deleted");
+}
+
+/// The id of the connection named `name` (`CLIENT LIST`), if one is open.
+async fn client_id(admin: &mut redis::aio::MultiplexedConnection, name: &str) -> Option<u64> {
+    let list: String = redis::cmd("CLIENT").arg("LIST").query_async(admin).await.expect("CLIENT LIST");
+    let field = |line: &str, key: &str| line.split(' ').find_map(|f| f.strip_prefix(key)).map(str::to_string);
+    let line = list.lines().find(|l| field(l, "name=").as_deref() == Some(name))?;
+    field(line, "id=")?.parse().ok()
+}
+
+/// A bus keeping `maxlen` events per channel under a prefix of its own, a connection to
+/// manage Redis with, and a live subscription to `bookings`; `None` without TEST_REDIS_URL.
+async fn bus_and_subscriber(maxlen: usize) -> Option<(RedisBus, redis::aio::MultiplexedConnection, Subscription)> {
+    let url = std::env::var("TEST_REDIS_URL").ok()?;
+    let prefix = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
+    let bus = RedisBus::connect(&url, &prefix, maxlen).await.expect("redis reachable at TEST_REDIS_URL");
+    let admin = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let sub = bus.subscribe(Some(Channel::Bookings)).await.unwrap();
+    Some((bus, admin, sub))
+}
+
+/// Event `n` on `bookings`.
+fn numbered(n: u32) -> Publish {
+    Publish {
+        channel: Channel::Bookings,
+        event_type: "test.numbered".into(),
+        data: Payload::of(&serde_json::json!({ "n": n })).unwrap(),
+        timestamp: chrono::Utc::now(),
+        source_id: None,
+    }
+}
+
+/// The next delivery: `Ok(n)` for event `n`, `Err(missed)` for a lag notice.
+async fn next(sub: &mut Subscription) -> Result<u64, u64> {
+    use futures::StreamExt;
+    match tokio::time::timeout(Duration::from_secs(10), sub.next()).await {
+        Ok(Some(crate::Delivery::Event(e))) => Ok(e.data.parse::<serde_json::Value>().unwrap()["n"].as_u64().unwrap()),
+        Ok(Some(crate::Delivery::Lagged { missed })) => Err(missed),
+        other => panic!("expected a delivery, got {other:?}"),
+    }
+}
+
+/// Event `n` on `channel`.
+fn numbered_on(channel: Channel, n: u32) -> Publish {
+    Publish { channel, ..numbered(n) }
+}
+
+/// Publishes `events` as the bus does, on a connection of its own and blocking this test's
+/// runtime (one thread) meanwhile: the bus's reader cannot run until all are appended and
+/// trimmed. Its `XREAD`, if waiting at Redis, is answered at the first append.
+fn publish_while_the_reader_is_held(bus: &RedisBus, events: &[Publish]) {
+    let url = std::env::var("TEST_REDIS_URL").unwrap();
+    let mut other = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let replies: Vec<redis::RedisResult<redis::Value>> = bus.publish_pipeline(events).query(&mut other).unwrap();
+    assert!(replies.iter().all(Result::is_ok), "{replies:?}");
+}
+
+/// Before, a running reader that fell behind while trimming took events after the last one
+/// it read went on from there past the gap, and its subscribers never heard of it. Here its
+/// runtime is held while 25 events go out (0 to 15 trimmed); its pending `XREAD` was
+/// answered by an event on another channel, so its next read finds 16 onwards, after the
+/// gap the trim record shows.
+#[tokio::test]
+async fn a_reader_that_falls_behind_announces_what_trimming_took_meanwhile() {
+    let Some((bus, _admin, mut sub)) = bus_and_subscriber(10).await else { return };
+    bus.publish(numbered(0)).await.unwrap();
+    assert_eq!(next(&mut sub).await, Ok(0));
+    tokio::time::sleep(Duration::from_millis(100)).await; // its next XREAD waits at Redis
+
+    publish_while_the_reader_is_held(&bus, &[numbered_on(Channel::Social, 0)]);
+    publish_while_the_reader_is_held(&bus, &(1..=25).map(numbered).collect::<Vec<_>>());
+
+    assert_eq!(next(&mut sub).await, Err(1), "at least one missed after the last event read");
+    for n in 16..=25 {
+        assert_eq!(next(&mut sub).await, Ok(n), "then the events kept");
+    }
+    assert_eq!(bus.reader.restarts.load(Ordering::SeqCst), 0, "without a restart");
+    bus.delete_all().await.expect("streams deleted");
+}
+
+/// The reader's pending `XREAD` is answered with event 1, which trimming takes before the
+/// reader sees the record: the record cannot say whether events went before 1, so the read is
+/// done again with the records in one transaction (event 1 is gone by then, and is part of
+/// the gap announced, not delivered after it).
+#[tokio::test]
+async fn a_read_that_trimming_overtook_is_read_again_and_its_gap_announced() {
+    let Some((bus, _admin, mut sub)) = bus_and_subscriber(10).await else { return };
+    bus.publish(numbered(0)).await.unwrap();
+    assert_eq!(next(&mut sub).await, Ok(0));
+    tokio::time::sleep(Duration::from_millis(100)).await; // its next XREAD waits at Redis
+
+    publish_while_the_reader_is_held(&bus, &[numbered(1)]);
+    publish_while_the_reader_is_held(&bus, &(2..=25).map(numbered).collect::<Vec<_>>());
+
+    assert_eq!(next(&mut sub).await, Err(1), "at least one missed after the last event read");
+    for n in 16..=25 {
+        assert_eq!(next(&mut sub).await, Ok(n), "then the events kept");
+    }
+    assert_eq!(bus.reader.restarts.load(Ordering::SeqCst), 0, "without a restart");
+    bus.delete_all().await.expect("streams deleted");
+}
+
+/// Kills the bus reader's connection; its id.
+async fn kill_reader(admin: &mut redis::aio::MultiplexedConnection, bus: &RedisBus) -> u64 {
+    let id = client_id(admin, &bus.reader.name).await.expect("the reader's connection is named");
+    let killed: u64 = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id).query_async(admin).await.unwrap();
+    assert_eq!(killed, 1);
+    id
+}
+
+/// Before, nothing watched the reader: `ping` said the bus was fine while it was down, and a
+/// reader that stopped stayed stopped. Its connection killed, the reader is reported down,
+/// restarted on a new connection, and delivers what was published meanwhile, then after.
+#[tokio::test]
+async fn a_reader_whose_connection_is_killed_is_restarted_and_its_subscribers_miss_nothing() {
+    let Some((bus, mut admin, mut sub)) = bus_and_subscriber(1_000).await else { return };
+    bus.publish(numbered(0)).await.unwrap();
+    assert_eq!(next(&mut sub).await, Ok(0));
+
+    let first = kill_reader(&mut admin, &bus).await;
+    // Published while the reader is down or restarting.
+    for n in 1..=5 {
+        bus.publish(numbered(n)).await.unwrap();
+    }
+    let (mut down, deadline) = (false, tokio::time::Instant::now() + Duration::from_secs(10));
+    loop {
+        match bus.ping().await {
+            Err(BusError::Unavailable(_)) => down = true,
+            Ok(()) if down => break,
+            _ => assert!(tokio::time::Instant::now() < deadline, "the reader was never reported down, then up"),
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(bus.reader.restarts.load(Ordering::SeqCst), 1, "its failure counted");
+    let second = client_id(&mut admin, &bus.reader.name).await.expect("the restarted reader is connected");
+    assert_ne!(first, second, "on a new connection");
+
+    for n in 1..=5 {
+        assert_eq!(next(&mut sub).await, Ok(n), "nothing published while it was down is lost");
+    }
+    bus.publish(numbered(6)).await.unwrap();
+    assert_eq!(next(&mut sub).await, Ok(6), "and it reads on");
+    bus.delete_all().await.expect("streams deleted");
+}
+
+/// Trimming took events the reader had not read while it was down: its subscribers are told
+/// they lagged (so a Feed reads back what history holds and says what it missed), then get
+/// the events kept.
+#[tokio::test]
+async fn a_restarted_reader_announces_what_trimming_took_while_it_was_down() {
+    let Some((bus, mut admin, mut sub)) = bus_and_subscriber(10).await else { return };
+    bus.publish(numbered(0)).await.unwrap();
+    assert_eq!(next(&mut sub).await, Ok(0));
+
+    kill_reader(&mut admin, &bus).await;
+    // In one round trip, well within the restart's backoff: 26 events, of which 0 to 15 go.
+    let (published, failure) = bus.publish_many((1..=25).map(numbered).collect()).await;
+    assert!(failure.is_none() && published.len() == 25, "{failure:?}");
+
+    assert_eq!(next(&mut sub).await, Err(1), "at least one missed after the last event read");
+    for n in 16..=25 {
+        assert_eq!(next(&mut sub).await, Ok(n), "then the events kept");
+    }
+    let page = bus.after(Channel::Bookings, published[0].id.parse().unwrap(), 100).await.unwrap();
+    assert_eq!((page.trimmed, page.events.len()), (1, 10), "history tells a resuming reader the same");
+    bus.delete_all().await.expect("streams deleted");
+}
