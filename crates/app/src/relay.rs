@@ -5,10 +5,11 @@
 //! down, events wait in the outbox and go out when it returns. Servers sharing one database each
 //! run a relay; every pass runs under the store's relay lease, so only one publishes at a time
 //! (per-channel order holds, nothing is published twice in normal operation) and each server
-//! still publishes its own writes promptly when it is woken. A row of a type this version does
-//! not know (a newer server's, during a rolling upgrade) is forwarded as it is: consumers that
-//! do not know the type skip it, newer ones read it. A row that does not read back otherwise
-//! (not JSON, a payload not of its type's shape) is set aside as a dead letter, kept in the
+//! still publishes its own writes promptly when it is woken. A row this version cannot decode (a
+//! newer server's during a rolling upgrade: a type, or a value in a known type's data, it does
+//! not have) is forwarded as it is, logged and counted (`luna_relay_forwarded_undecoded_total`):
+//! consumers that cannot read it skip it, newer ones read it. A row that cannot be published at
+//! all (its payload not JSON, its channel unknown) is set aside as a dead letter, kept in the
 //! store with its reason, counted (`luna_relay_dead_letters_total`) and logged, and the relay
 //! carries on with the rows after it instead of failing on it at every pass.
 
@@ -66,6 +67,10 @@ async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> 
             (r.id, publish)
         })
         .chain(outbox.foreign.into_iter().map(|f| {
+            tracing::info!(id = %f.id, event_type = %f.event_type, why = %f.why,
+                known_type = domain::DomainEvent::knows_type(&f.event_type),
+                "outbox relay: forwarding an event this version cannot decode as it is");
+            metrics::counter!("luna_relay_forwarded_undecoded_total").increment(1);
             let publish = Publish {
                 channel: f.channel,
                 event_type: f.event_type,

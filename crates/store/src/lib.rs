@@ -113,9 +113,10 @@ pub struct OutboxRecord {
     pub created_at: Timestamp,
 }
 
-/// An outbox row of a type this version does not know, as a newer server sharing the database
-/// writes during a rolling upgrade: the relay forwards it as it is (consumers that do not know
-/// the type skip it, newer ones read it).
+/// An outbox row this version cannot decode, as a newer server sharing the database writes
+/// during a rolling upgrade (a type, or a value in a known type's data, this version does not
+/// have): the relay forwards it as it is (consumers that cannot read it skip it, newer ones
+/// read it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForeignEvent {
     pub id: Id,
@@ -123,11 +124,13 @@ pub struct ForeignEvent {
     pub event_type: String,
     pub data: domain::Payload,
     pub created_at: Timestamp,
+    /// Why this version cannot decode it.
+    pub why: String,
 }
 
-/// An outbox row whose event cannot be read back (not JSON, a payload not of its known type's
-/// shape, an unknown channel): the relay sets it aside ([`Store::set_aside_events`]) instead of
-/// publishing it.
+/// An outbox row that cannot be published at all (its payload not JSON, its channel unknown;
+/// the schema's checks keep both out, so only a row written around them): the relay sets it
+/// aside ([`Store::set_aside_events`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnreadableEvent {
     pub id: Id,

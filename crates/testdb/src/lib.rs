@@ -62,6 +62,28 @@ impl TestDatabase {
         self.dir.as_ref().map(tempfile::TempDir::path)
     }
 
+    /// [`TestDatabase::execute`], past the check constraint `constraint` of `table`, for a row
+    /// the schema keeps out (written around it): PostgreSQL drops the constraint first; SQLite
+    /// runs the statement with its check constraints ignored.
+    pub async fn execute_unchecked(&self, table: &str, constraint: &str, sql: &str) -> Result<u64, sqlx::Error> {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match self.postgres {
+            Some(_) => {
+                self.execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {constraint}")).await?;
+                let mut conn = sqlx::PgConnection::connect(&self.url).await?;
+                let done = sqlx::query(sql).execute(&mut conn).await?.rows_affected();
+                conn.close().await.map(|()| done)
+            }
+            None => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
+                sqlx::query("PRAGMA ignore_check_constraints = ON").execute(&mut conn).await?;
+                let done = sqlx::query(sql).execute(&mut conn).await?.rows_affected();
+                conn.close().await.map(|()| done)
+            }
+        }
+    }
+
     /// Runs one statement of the test's own on this database (once a store has made its
     /// tables), for what no store method writes, such as a row an older or newer version left;
     /// returns the rows it touched.

@@ -73,7 +73,7 @@ async fn events_committed_while_the_relay_is_stopped_are_all_delivered_when_it_r
     srv.drained().await;
 }
 
-/// A row the relay cannot read (a payload not of its type's shape) used to stop it for good:
+/// A row the relay cannot publish (its channel unknown) used to stop it for good:
 /// nothing after it was ever published. It is set aside (a dead letter, counted in the admin
 /// stats and in `luna_relay_dead_letters_total`) and the events after it reach the stream.
 async fn an_unreadable_outbox_row_is_set_aside_counted_and_the_events_after_it_delivered(setup: Setup) {
@@ -83,7 +83,8 @@ async fn an_unreadable_outbox_row_is_set_aside_counted_and_the_events_after_it_d
     let _ = relay.await;
     let mut sse = s.server.sse(STREAM, None).await;
     s.server.app.store.record_event(domain::DomainEvent::DataReset).await.expect("recorded");
-    s._db.execute("UPDATE outbox SET event_type = 'data.seeded' WHERE event_type = 'data.reset'").await;
+    let sql = "UPDATE outbox SET channel = 'nowhere' WHERE event_type = 'data.reset'";
+    s._db.execute_unchecked("outbox", "outbox_channel_check", sql).await;
     let waiting = write_while_unpublished(&s.server, "after_bad").await;
     let srv = &mut s.server;
     srv.background.push(srv.app.spawn_relay());

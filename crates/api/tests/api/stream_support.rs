@@ -73,9 +73,10 @@ impl TestDb {
         Some(TestDb { url: db.url.clone(), _db: db })
     }
 
-    /// Runs one statement of the test's own on the database (see [`testdb::TestDatabase::execute`]).
-    pub async fn execute(&self, sql: &str) -> u64 {
-        self._db.execute(sql).await.expect("the test's statement")
+    /// Runs one statement of the test's own on the database, past a check constraint (see
+    /// [`testdb::TestDatabase::execute_unchecked`]).
+    pub async fn execute_unchecked(&self, table: &str, constraint: &str, sql: &str) -> u64 {
+        self._db.execute_unchecked(table, constraint, sql).await.expect("the test's statement")
     }
 }
 

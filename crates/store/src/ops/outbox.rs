@@ -1,6 +1,7 @@
-//! The outbox: events recorded with the writes that caused them, waiting for the relay. A row of
-//! a type this version does not know (a newer server's) is read as it is, for the relay to
-//! forward; a row that does not read back otherwise is reported apart, never failing the rows
+//! The outbox: events recorded with the writes that caused them, waiting for the relay. A row
+//! this version cannot decode (a newer server's: a type, or a value in a known type's data, it
+//! does not have) is read as it is, for the relay to forward; a row that cannot be published at
+//! all (its payload not JSON, its channel unknown) is reported apart, never failing the rows
 //! around it, and can be set aside (a dead letter: `dead_at`, `dead_reason`) so the relay moves
 //! past it.
 
@@ -38,19 +39,21 @@ impl OutboxRow {
             Ok(data) => data,
             Err(e) => return Read::Unreadable(unreadable(format!("payload is not JSON: {e}"))),
         };
+        let Some(channel) = Channel::parse(&self.channel) else {
+            return Read::Unreadable(unreadable(format!("unknown channel {:?}", self.channel)));
+        };
         match DomainEvent::from_parts(&self.event_type, &data) {
             Ok(event) => Read::Event(Box::new(OutboxRecord { id: self.id, event, created_at: self.created_at })),
-            Err(e) if DomainEvent::knows_type(&self.event_type) => Read::Unreadable(unreadable(e.to_string())),
-            Err(_) => match Channel::parse(&self.channel) {
-                Some(channel) => Read::Foreign(ForeignEvent {
-                    id: self.id,
-                    channel,
-                    event_type: self.event_type,
-                    data,
-                    created_at: self.created_at,
-                }),
-                None => Read::Unreadable(unreadable(format!("unknown channel {:?}", self.channel))),
-            },
+            // A newer version's: a type, or a value of a known type's field (a new status, a
+            // new category), this version does not have.
+            Err(e) => Read::Foreign(ForeignEvent {
+                id: self.id,
+                channel,
+                event_type: self.event_type,
+                data,
+                created_at: self.created_at,
+                why: e.to_string(),
+            }),
         }
     }
 }
