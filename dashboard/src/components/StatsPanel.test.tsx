@@ -46,7 +46,7 @@ describe('StatsPanel', () => {
     const dead = screen.getByTestId('stat-outbox-dead');
     expect(dead).toHaveAttribute('data-problem', 'false');
     expect(dead).not.toHaveClass('text-rose-300');
-    expect(dead).toHaveAttribute('title', expect.stringContaining('could not be read back'));
+    expect(dead).toHaveAttribute('title', expect.stringContaining('could not be published at all'));
     expect(screen.getByTestId('stat-streams')).toHaveAttribute('data-problem', 'false');
   });
 

@@ -18,7 +18,7 @@ interface Props {
 }
 
 const DEAD_LETTERS_TITLE =
-  'Dead letters: outbox rows whose event could not be read back (not JSON, a payload not of its type’s shape, or an unknown channel). ' +
+  'Dead letters: outbox rows that could not be published at all (a payload that is not JSON, or a channel with no stream). ' +
   'The relay set them aside and went on, so their events were never published; they stay in the outbox table with their reason ' +
   '(dead_at, dead_reason; also counted by luna check). 0 is normal.';
 
