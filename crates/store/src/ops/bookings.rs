@@ -179,10 +179,13 @@ pub(crate) async fn made_by<C: Conn>(c: &mut C, user_id: domain::UserId) -> Stor
 
 /// Takes a deleted user out of the group members of other people's bookings, which keep their
 /// seats (the party may still come as many). Locked in id order, as the user's own bookings are.
+/// A hold still waiting on its provider is left as it is: its confirmation then fails on the
+/// missing member and the hold is given back, so its maker books again knowing.
 pub(crate) async fn forget_member<C: Conn>(c: &mut C, user_id: domain::UserId) -> StoreResult<()> {
     let mut b = SqlBuilder::new(concat!("SELECT ", booking_columns!(), " FROM bookings WHERE user_id <> "));
     // The JSON text as a first sieve (portable, and deletions are rare), then the exact list.
-    b.bind(user_id).push(" AND CAST(group_members AS TEXT) LIKE ").bind(format!("%{user_id}%"));
+    b.bind(user_id).push(" AND status <> 'pending' AND CAST(group_members AS TEXT) LIKE ");
+    b.bind(format!("%{user_id}%"));
     b.push(" ORDER BY id").push(C::FOR_UPDATE);
     let at = now();
     for booking in decode(c.fetch_all(b.finish()).await?)? {
