@@ -1,9 +1,10 @@
 //! The Redis bus's live reader: ONE task per process runs `XREAD BLOCK` over every channel's
 //! stream from the last ids it delivered and fans the events out through a local broadcast. It
 //! is supervised here, since the bus sits below the app's supervisor: a run that fails (an error
-//! from Redis, its connection closed or killed) or panics is logged, counted in
-//! `luna_bus_reader_restarts_total` and started again on a fresh connection after a backoff of
-//! 100 ms, doubling up to 30 s (back to 100 ms once a run lasted 30 s). A new run resumes after
+//! from Redis, its connection closed or killed) or panics is logged and started again on a
+//! fresh connection after a backoff of 100 ms, doubling up to 30 s (back to 100 ms once a run
+//! lasted 30 s); each restart is counted in `luna_bus_reader_restarts_total` as it happens,
+//! after the backoff (as the app's supervisor counts its tasks'). A new run resumes after
 //! the last id delivered from each stream, so subscribers miss nothing the streams still hold;
 //! what trimming took from after it meanwhile is announced to the subscribers of its channel as
 //! a lag ([`Delivery::Lagged`](crate::Delivery), from the stream's trim record), so they read
@@ -50,7 +51,7 @@ pub(super) struct Reader {
     counts: Arc<Vec<AtomicU64>>,
     /// Whether a run is connected and reading (false from a failure until the next run is).
     pub up: AtomicBool,
-    /// Runs that failed or panicked since the bus connected.
+    /// Runs started again (after a failure or a panic and the backoff) since the bus connected.
     pub restarts: AtomicU64,
 }
 
@@ -200,7 +201,7 @@ fn text(e: redis::RedisError) -> String {
 
 /// Runs what `run` makes, again after a backoff whenever it fails or panics (see the module
 /// documentation): `up` is false from each failure until the next run sets it, and `restarts`
-/// counts the failures.
+/// counts the restarts, each as it happens (after the backoff).
 async fn keep_reading<F, Fut>(up: &AtomicBool, restarts: &AtomicU64, mut run: F)
 where
     F: FnMut() -> Fut,
@@ -218,9 +219,11 @@ where
             delay = FIRST_DELAY;
         }
         tracing::error!(reason, restart_in_ms = delay.as_millis() as u64, "redis bus reader stopped; restarting");
+        tokio::time::sleep(delay).await;
+        // Counted as it restarts, as the app's supervisor counts its tasks' restarts (a reader
+        // aborted during the backoff restarts nothing).
         metrics::counter!("luna_bus_reader_restarts_total").increment(1);
         restarts.fetch_add(1, Ordering::SeqCst);
-        tokio::time::sleep(delay).await;
         delay = (delay * 2).min(MAX_DELAY);
     }
 }
@@ -278,6 +281,47 @@ mod tests {
         assert!(runs[2] - runs[1] >= FIRST_DELAY * 2, "the backoff doubled: {runs:?}");
         assert_eq!(restarts.load(Ordering::SeqCst), 2);
         assert!(up.load(Ordering::SeqCst), "up again once the third run reads");
+        supervisor.abort();
+    }
+
+    /// Before, a failure was counted at once, while the app's supervisor counts its tasks'
+    /// restarts when they happen: the two counters disagreed during every backoff, and about a
+    /// reader aborted in one. Here the first run fails; it is counted once the second starts.
+    #[tokio::test]
+    async fn a_restart_is_counted_when_it_happens_not_when_the_run_fails() {
+        let (up, restarts) = (Arc::new(AtomicBool::new(true)), Arc::new(AtomicU64::new(0)));
+        let counted_at_start = Arc::new(Mutex::new(Vec::new()));
+        let supervisor = {
+            let (up, restarts, counted) = (up.clone(), restarts.clone(), counted_at_start.clone());
+            tokio::spawn(async move {
+                let restarts = &restarts;
+                keep_reading(&up, restarts, || {
+                    let counted = counted.clone();
+                    async move {
+                        let n = {
+                            let mut counted = counted.lock().unwrap();
+                            counted.push(restarts.load(Ordering::SeqCst));
+                            counted.len()
+                        };
+                        match n {
+                            1 => Err("connection closed".to_string()),
+                            _ => std::future::pending().await,
+                        }
+                    }
+                })
+                .await
+            })
+        };
+        while up.load(Ordering::SeqCst) {
+            tokio::task::yield_now().await;
+        }
+        // The first run failed and the backoff (100 ms) is running.
+        assert_eq!(restarts.load(Ordering::SeqCst), 0, "not counted before the restart");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while counted_at_start.lock().unwrap().len() < 2 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(*counted_at_start.lock().unwrap(), vec![0, 1], "counted as the second run starts");
         supervisor.abort();
     }
 }
