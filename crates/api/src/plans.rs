@@ -73,8 +73,7 @@ pub struct InviteInput {
     responses(
         (status = 200, description = "The plan with its participants", body = Plan),
         (status = 404, description = "No such plan", body = ErrorBody),
-        (status = 409, description = "The plan is confirmed or cancelled, or its booking is waiting on an outside \
-            provider (try again in a moment)", body = ErrorBody),
+        (status = 409, description = "The plan is confirmed or cancelled", body = ErrorBody),
         (status = 422, description = "An empty or repeated list, the organizer in it, or an unknown user",
             body = ErrorBody),
     ))]
@@ -103,7 +102,7 @@ struct ParticipantPath {
         (status = 200, description = "The plan with its participants", body = Plan),
         (status = 404, description = "No such plan, or the user is not invited", body = ErrorBody),
         (status = 409, description = "The plan is confirmed or cancelled, or its booking is waiting on an outside \
-            provider (try again in a moment)", body = ErrorBody),
+            provider and the answer would change its party (try again in a moment)", body = ErrorBody),
         (status = 422, description = "Not a UUID, or the organizer", body = ErrorBody),
     ))]
 async fn accept(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -> ApiResult<AppJson<Plan>> {
@@ -120,7 +119,7 @@ async fn accept(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) ->
         (status = 200, description = "The plan with its participants", body = Plan),
         (status = 404, description = "No such plan, or the user is not invited", body = ErrorBody),
         (status = 409, description = "The plan is confirmed or cancelled, or its booking is waiting on an outside \
-            provider (try again in a moment)", body = ErrorBody),
+            provider and the answer would change its party (try again in a moment)", body = ErrorBody),
         (status = 422, description = "Not a UUID, or the organizer", body = ErrorBody),
     ))]
 async fn decline(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -> ApiResult<AppJson<Plan>> {

@@ -133,7 +133,8 @@ async fn update_user(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 409, description = "A table they booked is in use now", body = ErrorBody),
+        (status = 409, description = "A table they booked is in use now, or a plan they accepted is being booked \
+            through an outside provider (try again in a moment)", body = ErrorBody),
         (status = 422, description = "Not a UUID", body = ErrorBody),
     ))]
 async fn delete_user(State(app): State<App>, AppPath(user_id): AppPath<Uuid>) -> ApiResult<StatusCode> {

@@ -136,20 +136,24 @@ pub(crate) async fn lock_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResul
     Ok(())
 }
 
-/// The plan, refused with `Conflict` unless it is still being organised and no booking of it
-/// is waiting on an outside provider (that hold counted the party as it was; it is confirmed
-/// or given back within the provider's timeout).
+/// The plan, refused with `Conflict` unless it is still being organised.
 async fn pending_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<Plan> {
     let plan = get_plan(c, plan_id).await?;
     if plan.status != PlanStatus::Draft {
         return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("status")));
     }
+    Ok(plan)
+}
+
+/// `Conflict` while a hold of the plan waits on an outside provider: it counted the party as it
+/// was, and is confirmed or given back within the provider's timeout (or by the janitor).
+async fn party_not_held<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<()> {
     let sql = Sql::new("SELECT 1 FROM bookings WHERE plan_id = $1 AND status = 'pending'");
     let held: Option<(i32,)> = c.fetch_optional(sql.bind(plan_id)).await?;
-    if held.is_some() {
-        return Err(StoreError::conflict("the plan is being booked; try again in a moment", Some("status")));
+    match held {
+        Some(_) => Err(StoreError::conflict("the plan is being booked; try again in a moment", Some("status"))),
+        None => Ok(()),
     }
-    Ok(plan)
 }
 
 /// Invites more people to a plan still being organised (those already on it are left as they
@@ -186,6 +190,11 @@ pub(crate) async fn answer<C: Conn>(c: &mut C, plan_id: PlanId, user_id: UserId,
     let plan = pending_plan(c, plan_id).await?;
     if user_id == plan.organizer_id {
         return Err(StoreError::invalid("user_id", "the organizer takes part in their own plan"));
+    }
+    // Joining or leaving the party changes what a hold under way counted; other answers do not.
+    let was_in = plan.participants.iter().any(|p| p.user_id == user_id && p.status == ParticipantStatus::Accepted);
+    if accept != was_in {
+        party_not_held(c, plan_id).await?;
     }
     let status = if accept { ParticipantStatus::Accepted } else { ParticipantStatus::Declined };
     let sql = Sql::new(

@@ -253,12 +253,7 @@ pub(crate) async fn update_user<C: Conn>(c: &mut C, id: UserId, patch: UserPatch
 pub(crate) async fn delete_user<C: Conn>(c: &mut C, id: UserId, now: Timestamp) -> StoreResult<Vec<Booking>> {
     // The user's row is locked first: a booking or plan of theirs made meanwhile waits for the
     // deletion (its foreign key does) and then fails, instead of vanishing in the cascade untold.
-    let mut lock = SqlBuilder::new("SELECT id FROM users WHERE id = ");
-    lock.bind(id).push(C::FOR_UPDATE);
-    let found: Option<(Uuid,)> = c.fetch_optional(lock.finish()).await?;
-    if found.is_none() {
-        return Err(StoreError::not_found("user", id));
-    }
+    super::require_locked(c, "users", "user", id, C::FOR_UPDATE).await?;
     let holding = super::bookings::made_by(c, id).await?;
     // A table in use stays: deleting it with the user would free seats people are sitting in.
     if let Some(b) = holding

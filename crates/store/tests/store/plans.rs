@@ -111,22 +111,30 @@ async fn a_plan_is_booked_only_for_the_party_it_has_now(store: DynStore) {
 
 async fn a_plans_party_stays_as_it_is_while_a_provider_answers_for_its_hold(store: DynStore) {
     let (ann, ben, cat) = (user(&store, "ann").await, user(&store, "ben").await, user(&store, "cat").await);
+    let (dan, eve) = (user(&store, "dan").await, user(&store, "eve").await);
     let v = venue_seating(&store, "v", 10).await;
-    let plan = store.create_plan(new_plan(ann.id, v.id, vec![ben.id])).await.unwrap();
-    // A hold for the party of one, while an outside provider is asked.
-    let mut hold = new_booking(&ann, &v, plan.start_time, 1);
+    let plan = store.create_plan(new_plan(ann.id, v.id, vec![ben.id, cat.id, dan.id])).await.unwrap();
+    store.answer_plan_invitation(plan.id, cat.id, true).await.unwrap();
+    // A hold for Ann and Cat, while an outside provider is asked.
+    let mut hold = new_booking(&ann, &v, plan.start_time, 2);
     hold.request.plan_id = Some(plan.id);
+    hold.request.group_members = vec![cat.id];
     hold.status = BookingStatus::Pending;
     let hold = booked(&store, hold).await.booking;
-    let answer = store.answer_plan_invitation(plan.id, ben.id, true).await;
-    assert!(matches!(&answer, Err(StoreError::Conflict { .. })), "{answer:?}");
-    let invite = store.invite_to_plan(plan.id, vec![cat.id]).await;
-    assert!(matches!(&invite, Err(StoreError::Conflict { .. })), "{invite:?}");
-    assert_eq!(store.get_plan(plan.id).await.unwrap().participants.len(), 2);
+    // Joining or leaving the party is refused meanwhile.
+    let join = store.answer_plan_invitation(plan.id, ben.id, true).await;
+    assert!(matches!(&join, Err(StoreError::Conflict { .. })), "{join:?}");
+    let leave = store.answer_plan_invitation(plan.id, cat.id, false).await;
+    assert!(matches!(&leave, Err(StoreError::Conflict { .. })), "{leave:?}");
+    // What leaves the party as it is goes through: a decline by someone not in it, an invitation.
+    store.answer_plan_invitation(plan.id, dan.id, false).await.unwrap();
+    store.invite_to_plan(plan.id, vec![eve.id]).await.unwrap();
+    let plan_now = store.get_plan(plan.id).await.unwrap();
+    assert_eq!((plan_now.party(), plan_now.accepted_guests()), (2, vec![cat.id]));
     // Given back (the provider said no): the plan takes answers again.
     assert!(store.release_hold(hold.id, "provider refused", None).await.unwrap());
     let plan = store.answer_plan_invitation(plan.id, ben.id, true).await.unwrap();
-    assert_eq!(plan.party(), 2);
+    assert_eq!(plan.party(), 3);
 }
 
 fn key(scope: &str, k: &str, request: serde_json::Value) -> IdempotencyKey {
