@@ -151,31 +151,52 @@ impl App {
 pub fn spawn_watcher(app: App) -> tokio::task::JoinHandle<()> {
     let tasks = app.tasks.clone();
     // Outlives each run: a restarted watcher resumes where the last one stopped.
-    let position = Arc::new(Mutex::new(None));
+    let state = Arc::new(Mutex::new(WatchState::new(app.settings.events.repeat_window)));
     tasks.supervise("metrics_watcher", move || {
-        let (app, position) = (app.clone(), position.clone());
-        async move { watch(&app.bus, &app.telemetry, app.settings.events.repeat_window, &position).await }
+        let (app, state) = (app.clone(), state.clone());
+        async move { watch(&app.bus, &app.telemetry, &state).await }
     })
+}
+
+/// What the metrics watcher keeps across its runs: its feed's position, and the source ids of
+/// the last events it counted (a relay's repeat published after a restart is still a repeat).
+struct WatchState {
+    cursor: Option<Cursor>,
+    repeats: bus::Repeats,
+}
+
+impl WatchState {
+    fn new(repeat_window: usize) -> Self {
+        Self { cursor: None, repeats: bus::Repeats::new(repeat_window) }
+    }
 }
 
 /// Feeds every event of every channel to `telemetry`, forever. It reads a [`Feed`]: when it
 /// falls behind the live delivery (a burst, a busy runtime), what it missed is read back from
 /// the bus's history, so no conversion is lost while the history still holds it (lags are
 /// counted in `luna_metrics_watcher_lagged_events_total`). Should a feed end, a new one
-/// resumes where it stopped; so does a new watcher after this one died, from `position` (the
+/// resumes where it stopped; so does a new watcher after this one died, from `state` (the
 /// feed's position, kept as each event is taken, before it is counted: an event that makes the
 /// watcher panic is not read again). An event the relay published again (the same outbox id as
-/// one of the last `repeat_window` it counted) is not counted again.
-async fn watch(bus: &bus::DynBus, telemetry: &Telemetry, repeat_window: usize, position: &Mutex<Option<Cursor>>) {
-    let mut repeats = bus::Repeats::new(repeat_window);
+/// one of the last `events.repeat_window` counted, by this run or an earlier) is not counted
+/// again.
+async fn watch(bus: &bus::DynBus, telemetry: &Telemetry, state: &Mutex<WatchState>) {
+    let lock = || state.lock().unwrap_or_else(|p| p.into_inner());
     loop {
-        let cursor = position.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let cursor = lock().cursor.clone();
         match Feed::open(bus.clone(), Channel::ALL.to_vec(), cursor.as_ref()).await {
             Ok(mut feed) => {
                 while let Some(item) = feed.next().await {
-                    *position.lock().unwrap_or_else(|p| p.into_inner()) = Some(feed.cursor().clone());
+                    let first_time = {
+                        let mut state = lock();
+                        state.cursor = Some(feed.cursor().clone());
+                        match &item {
+                            FeedItem::Event(e) => state.repeats.first_time(e.source_id),
+                            FeedItem::Lagged { .. } => true,
+                        }
+                    };
                     match item {
-                        FeedItem::Event(e) if repeats.first_time(e.source_id) => telemetry.record_event(&e),
+                        FeedItem::Event(e) if first_time => telemetry.record_event(&e),
                         FeedItem::Event(_) => {}
                         FeedItem::Lagged { missed } => {
                             metrics::counter!("luna_metrics_watcher_lagged_events_total").increment(missed);
@@ -239,7 +260,9 @@ mod tests {
         telemetry.record_served("default", &[user], &[venue], chrono::Utc::now());
         let watcher = {
             let (bus, telemetry) = (bus.clone(), telemetry.clone());
-            tokio::spawn(async move { watch(&bus, &telemetry, bus::DEFAULT_REPEAT_WINDOW, &Mutex::new(None)).await })
+            tokio::spawn(async move {
+                watch(&bus, &telemetry, &Mutex::new(WatchState::new(bus::DEFAULT_REPEAT_WINDOW))).await
+            })
         };
         while telemetry.event_rate().0 == 0 {
             // Until the watcher has opened its feed: a probe event reaches it.
@@ -267,15 +290,15 @@ mod tests {
 
     /// Before, a watcher restarted after a panic began from the live events of that moment, so
     /// what was published while it was down (up to its supervisor's 30 s backoff) was never
-    /// counted.
+    /// counted; and it forgot the outbox ids it had counted, so a relay's repeat then counted.
     #[tokio::test]
     async fn a_watcher_started_again_counts_what_was_published_while_it_was_down() {
         let bus: bus::DynBus = Arc::new(MemoryBus::new(1_000));
         let telemetry = Arc::new(Telemetry::new(LiveSettings::default()));
-        let position = Arc::new(Mutex::new(None));
+        let state = Arc::new(Mutex::new(WatchState::new(100)));
         let start = || {
-            let (bus, telemetry, position) = (bus.clone(), telemetry.clone(), position.clone());
-            tokio::spawn(async move { watch(&bus, &telemetry, 100, &position).await })
+            let (bus, telemetry, state) = (bus.clone(), telemetry.clone(), state.clone());
+            tokio::spawn(async move { watch(&bus, &telemetry, &state).await })
         };
         let first = start();
         while telemetry.event_rate().0 == 0 {
@@ -283,15 +306,20 @@ mod tests {
             bus.publish(publish("probe", serde_json::json!({}))).await.unwrap();
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        // Every probe published since has reached it.
+        // An event from the outbox, counted by this run.
+        let from_outbox =
+            Publish { source_id: Some(Uuid::now_v7()), ..publish("booking.created", serde_json::json!({})) };
+        bus.publish(from_outbox.clone()).await.unwrap();
+        // Every event published since has reached it.
         tokio::time::sleep(Duration::from_millis(100)).await;
         first.abort();
         let _ = first.await;
         let counted = telemetry.event_rate().0;
-        // Published while no watcher runs.
+        // Published while no watcher runs: five events, and the relay's repeat of the outbox one.
         for n in 0..5 {
             bus.publish(publish("missed", serde_json::json!({ "n": n }))).await.unwrap();
         }
+        bus.publish(from_outbox).await.unwrap();
         let second = start();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while telemetry.event_rate().0 < counted + 5 && tokio::time::Instant::now() < deadline {
@@ -310,7 +338,7 @@ mod tests {
         let telemetry = Arc::new(Telemetry::new(LiveSettings::default()));
         let watcher = {
             let (bus, telemetry) = (bus.clone(), telemetry.clone());
-            tokio::spawn(async move { watch(&bus, &telemetry, 100, &Mutex::new(None)).await })
+            tokio::spawn(async move { watch(&bus, &telemetry, &Mutex::new(WatchState::new(100))).await })
         };
         while telemetry.event_rate().0 == 0 {
             bus.publish(publish("probe", serde_json::json!({}))).await.unwrap();

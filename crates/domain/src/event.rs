@@ -291,7 +291,7 @@ mod tests {
     }
 
     #[test]
-    fn every_type_this_version_writes_is_known_and_no_other() {
+    fn the_types_this_version_writes_are_known_and_others_not() {
         let e = DomainEvent::FriendRemoved { user_id: crate::new_id(), other_user_id: crate::new_id() };
         for t in [e.event_type(), DomainEvent::DataReset.event_type(), "booking.status_changed".into()] {
             assert!(DomainEvent::knows_type(&t), "{t}");
