@@ -41,7 +41,8 @@ const COUNT: usize = 500;
 /// The live reader of one bus: where it stands, where its events go, and how it is doing.
 pub(super) struct Reader {
     client: redis::Client,
-    /// The client name of its connection (`<prefix>:reader`), as `CLIENT LIST` shows it.
+    /// The client name of its connection (`<prefix>:reader`), as `CLIENT LIST` shows it (when
+    /// Redis lets it take one: a refused `CLIENT SETNAME` is only logged).
     pub name: String,
     keys: Vec<String>,
     /// The last id delivered from each stream (in `keys`' order; `0-0` for none): where a
@@ -85,7 +86,11 @@ impl Reader {
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_millis(BLOCK_MS as u64 + 3_000)));
         let mut conn = self.client.get_multiplexed_async_connection_with_config(&config).await.map_err(text)?;
-        redis::cmd("CLIENT").arg("SETNAME").arg(&self.name).query_async::<()>(&mut conn).await.map_err(text)?;
+        // The name serves only observability (CLIENT LIST) and tests: a user without the CLIENT
+        // command, or a proxy refusing it, must not stop live delivery.
+        if let Err(e) = redis::cmd("CLIENT").arg("SETNAME").arg(&self.name).query_async::<()>(&mut conn).await {
+            tracing::warn!(error = %e, name = self.name, "redis bus reader: cannot name its connection; reading unnamed");
+        }
         self.up.store(true, Ordering::SeqCst);
         loop {
             let last = self.last.lock().unwrap_or_else(|p| p.into_inner()).clone();

@@ -20,20 +20,20 @@ async fn ping_fails_once_the_live_reader_has_stopped() {
     bus.delete_all().await.expect("streams deleted");
 }
 
-/// A Redis user that may run every command but the scripting ones, so the bus's trims fail
-/// (as on a server without Lua); deleted when dropped.
-struct WithoutScripting {
+/// A Redis user that may run every command but some (`without`, an ACL rule such as
+/// `-@scripting`); deleted when dropped.
+struct Restricted {
     admin: redis::Client,
     name: String,
-    /// `TEST_REDIS_URL` as this user.
+    /// `TEST_REDIS_URL` as this user (with a password: redis-rs sends no AUTH without one).
     url: String,
 }
 
-impl WithoutScripting {
-    fn create(url: &str) -> Self {
+impl Restricted {
+    fn create(url: &str, without: &str) -> Self {
         let admin = redis::Client::open(url).unwrap();
         let name = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
-        let rules = ["on", ">secret", "~*", "&*", "+@all", "-@scripting"];
+        let rules = ["on", ">secret", "~*", "&*", "+@all", without];
         let mut conn = admin.get_connection().expect("redis reachable at TEST_REDIS_URL");
         redis::cmd("ACL").arg("SETUSER").arg(&name).arg(&rules).query::<()>(&mut conn).expect("ACL SETUSER");
         let (scheme, rest) = url.split_once("://").expect("a redis URL");
@@ -42,7 +42,7 @@ impl WithoutScripting {
     }
 }
 
-impl Drop for WithoutScripting {
+impl Drop for Restricted {
     fn drop(&mut self) {
         if let Ok(mut conn) = self.admin.get_connection() {
             let _ = redis::cmd("ACL").arg("DELUSER").arg(&self.name).query::<u64>(&mut conn);
@@ -56,7 +56,7 @@ impl Drop for WithoutScripting {
 #[tokio::test]
 async fn a_failed_trim_leaves_the_events_reported_published_once() {
     let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
-    let user = WithoutScripting::create(&url);
+    let user = Restricted::create(&url, "-@scripting");
     let prefix = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
     let bus = RedisBus::connect(&user.url, &prefix, 2).await.expect("connected as the user without scripting");
 
@@ -71,6 +71,23 @@ async fn a_failed_trim_leaves_the_events_reported_published_once() {
     assert_eq!(ns, (0..=5).collect::<Vec<_>>(), "each in its stream once, none dropped untraced");
     let ids: Vec<&str> = published.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, kept[..5].iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), "under the ids reported");
+    bus.delete_all().await.expect("streams deleted");
+}
+
+/// Before, the reader's every run failed at naming its connection when Redis refused `CLIENT
+/// SETNAME` (a user without `CLIENT`, a proxy), and was restarted forever: no subscriber of
+/// the process got an event again. The name only serves observability and tests.
+#[tokio::test]
+async fn a_reader_that_may_not_name_its_connection_still_delivers() {
+    let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
+    let user = Restricted::create(&url, "-client");
+    let prefix = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
+    let bus = RedisBus::connect(&user.url, &prefix, 10).await.expect("connected as the user without CLIENT");
+    let mut sub = bus.subscribe(Some(Channel::Bookings)).await.unwrap();
+
+    bus.publish(numbered(0)).await.unwrap();
+    assert_eq!(next(&mut sub).await, Ok(0), "delivered live");
+    assert_eq!(bus.reader.restarts.load(Ordering::SeqCst), 0, "by its first run");
     bus.delete_all().await.expect("streams deleted");
 }
 
