@@ -455,9 +455,25 @@ async fn follow(app: App, restarted: bool) {
                     tracing::warn!(missed, "engine follower lagged; reloading");
                     reload_in_background(&app);
                 }
+                bus::Delivery::Gap { channel, missed } if applies(channel) => {
+                    tracing::warn!(
+                        channel = channel.as_str(),
+                        missed,
+                        "the bus missed events the engine applies; reloading"
+                    );
+                    reload_in_background(&app);
+                }
+                // Nothing the engine learns from (metrics, simulation, recommendations).
+                bus::Delivery::Gap { .. } => {}
             }
         }
     }
+}
+
+/// Whether the follower applies events of `channel`: the domain events' channels, and that of
+/// live locations.
+fn applies(channel: domain::Channel) -> bool {
+    DomainEvent::CHANNELS.contains(&channel) || channel == crate::reco_service::LOCATION_CHANNEL
 }
 
 async fn follow_event(app: &App, e: &domain::Event) {

@@ -17,6 +17,8 @@ use crate::{App, AppError, AppResult};
 /// Bus event type of a live location update (published on `user_actions`; the location itself
 /// is kept in the store's `user_locations`, the bus only tells the other servers).
 pub const LOCATION_EVENT: &str = "user.location_updated";
+/// The channel [`LOCATION_EVENT`]s go out on.
+pub const LOCATION_CHANNEL: Channel = Channel::UserActions;
 /// Bus event type of a served recommendation.
 pub const SERVED_EVENT: &str = "recommendation.served";
 
@@ -229,7 +231,7 @@ impl App {
         self.ask_engine(|_| self.engine.set_location(location)).await?;
         let data = domain::Payload::of(&LocationUpdate { user_id, lat, lng, at }).unwrap_or_default();
         let publish = bus::Publish {
-            channel: Channel::UserActions,
+            channel: LOCATION_CHANNEL,
             event_type: LOCATION_EVENT.into(),
             data,
             timestamp: at,

@@ -7,10 +7,13 @@
 //! never slows the bus and loses nothing the history still holds. What the history no longer
 //! holds (a reader resuming from before its oldest event, or overtaken by trimming while it
 //! catches up) is announced with a lag notice before the events that follow the gap, never
-//! skipped in silence. A backlog over several
-//! channels is handed out in id (time) order across them, as live delivery would have: a
-//! reader that relates events of two channels (an answer, then the action it led to) sees them
-//! in the order they happened, not one channel's whole backlog before the other's.
+//! skipped in silence; so is what the bus itself missed of a followed channel (a Redis reader
+//! overtaken by trimming): told of such a gap, the feed reads that channel back from its
+//! cursor, and history says how many it missed (the gap notice itself is not passed on, which
+//! would count them twice); gaps of channels it does not follow are ignored. A backlog over
+//! several channels is handed out in id (time) order across them, as live delivery would have:
+//! a reader that relates events of two channels (an answer, then the action it led to) sees
+//! them in the order they happened, not one channel's whole backlog before the other's.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -207,6 +210,15 @@ impl Feed {
                         .collect();
                     return Some(FeedItem::Lagged { missed });
                 }
+                // The bus missed events of one of this feed's channels: history has trimmed
+                // them, and reading it back from the cursor reports them (once, and only those
+                // after the cursor), then reads on to the events kept.
+                Delivery::Gap { channel, .. } if self.channels.contains(&channel) => {
+                    let from = self.cursor.get(channel).unwrap_or(EventId::ZERO);
+                    self.catch_up = vec![Backlog::new(channel, from)];
+                }
+                // A channel this feed does not follow (subscribed to all, it hears of every one).
+                Delivery::Gap { .. } => continue,
             }
         }
     }

@@ -44,14 +44,27 @@ pub struct Publish {
     pub source_id: Option<Id>,
 }
 
-/// A live message: an event, or notice that the subscriber fell behind and missed events, or
-/// that the bus did (on Redis, events trimmed while its reader was down or behind): either way
-/// it should resume from history after the last id it saw. Events are shared, not copied,
-/// between the subscribers of a process (each one's copy is a reference count).
+/// A live message: an event, notice that the subscriber fell behind and missed events (of any
+/// channel it subscribed to), or notice that the bus itself missed events of one channel: it
+/// should resume that channel (or every one, after a lag) from history after the last id it
+/// saw. Events are shared, not copied, between the subscribers of a process (each one's copy is
+/// a reference count).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     Event(Arc<Event>),
-    Lagged { missed: u64 },
+    /// This subscriber fell `missed` events behind live delivery (on any of its channels).
+    Lagged {
+        missed: u64,
+    },
+    /// The bus missed at least `missed` events of `channel` (on Redis, events trimmed before its
+    /// reader read them: while it was down, or behind), so none of its subscribers got them.
+    /// History reports the same events as trimmed ([`Page::trimmed`]) to a reader resuming from
+    /// before them: one that reads back from history learns of them there, and should not count
+    /// them twice.
+    Gap {
+        channel: Channel,
+        missed: u64,
+    },
 }
 
 /// A live subscription to one channel or to all.
@@ -142,16 +155,16 @@ impl Trimmed {
 pub(crate) enum Live {
     Event(Arc<Event>),
     /// The bus itself missed at least `missed` events of `channel`: trimming took some the Redis
-    /// reader had not read (while it was down, or behind). Its subscribers are told they lagged.
+    /// reader had not read (while it was down, or behind). Its subscribers get a [`Delivery::Gap`].
     Gap {
         channel: Channel,
         missed: u64,
     },
 }
 
-/// A live subscription over a local broadcast: keeps `channel`'s events (or all) and turns the
-/// broadcast's overflow, and the bus's own gaps, into [`Delivery::Lagged`]. Both backends fan
-/// out this way.
+/// A live subscription over a local broadcast: keeps `channel`'s events and gaps (or all) and
+/// turns the broadcast's overflow into [`Delivery::Lagged`], the bus's own gaps into
+/// [`Delivery::Gap`]. Both backends fan out this way.
 pub(crate) fn live_subscription(rx: tokio::sync::broadcast::Receiver<Live>, channel: Option<Channel>) -> Subscription {
     use futures::StreamExt;
     use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
@@ -160,7 +173,7 @@ pub(crate) fn live_subscription(rx: tokio::sync::broadcast::Receiver<Live>, chan
             match r {
                 Ok(Live::Event(e)) if channel.is_none_or(|c| c == e.channel) => Some(Delivery::Event(e)),
                 Ok(Live::Gap { channel: c, missed }) if channel.is_none_or(|f| f == c) => {
-                    Some(Delivery::Lagged { missed })
+                    Some(Delivery::Gap { channel: c, missed })
                 }
                 Ok(_) => None,
                 Err(BroadcastStreamRecvError::Lagged(n)) => Some(Delivery::Lagged { missed: n }),

@@ -52,7 +52,7 @@ async fn next_event(sub: &mut bus::Subscription) -> domain::Event {
             .expect("open stream")
         {
             Delivery::Event(e) => return Arc::unwrap_or_clone(e),
-            Delivery::Lagged { .. } => continue,
+            Delivery::Lagged { .. } | Delivery::Gap { .. } => continue,
         }
     }
 }

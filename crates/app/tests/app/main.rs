@@ -1,6 +1,7 @@
 //! The app's services end to end on a real store: every test on SQLite, and again on PostgreSQL
 //! when `TEST_POSTGRES_URL` is set (a fresh database each, from `testdb`).
 
+mod follower;
 mod read_after_write;
 mod relay;
 mod reload;

@@ -114,7 +114,7 @@ async fn a_like_the_relay_publishes_twice_reaches_the_engine_once(backend: Backe
 
 /// Writes a user named `handle` and publishes it, until the engine follower has applied it (the
 /// first time, until the follower has subscribed): what the relay published before was applied.
-async fn followed(app: &App, handle: &str) {
+pub async fn followed(app: &App, handle: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     for n in 0.. {
         let probe = app.create_user(user(&format!("{handle}{n}"))).await.unwrap();

@@ -7,7 +7,7 @@
 //! after the backoff (as the app's supervisor counts its tasks'). A new run resumes after
 //! the last id delivered from each stream, so subscribers miss nothing the streams still hold;
 //! what trimming took from after it meanwhile is announced to the subscribers of its channel as
-//! a lag ([`Delivery::Lagged`](crate::Delivery), from the stream's trim record), so they read
+//! a gap ([`Delivery::Gap`](crate::Delivery), from the stream's trim record), so they read
 //! back what history holds (a [`Feed`](crate::Feed) then says what it missed). So is what
 //! trimming took while a running reader fell behind (its connection slow, its runtime busy):
 //! each read that finds events in a stream is checked against that stream's trim record. From

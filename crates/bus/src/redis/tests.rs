@@ -193,12 +193,12 @@ fn numbered(n: u32) -> Publish {
     }
 }
 
-/// The next delivery: `Ok(n)` for event `n`, `Err(missed)` for a lag notice.
+/// The next delivery: `Ok(n)` for event `n`, `Err(missed)` for a gap of `bookings`.
 async fn next(sub: &mut Subscription) -> Result<u64, u64> {
     use futures::StreamExt;
     match tokio::time::timeout(Duration::from_secs(10), sub.next()).await {
         Ok(Some(crate::Delivery::Event(e))) => Ok(e.data.parse::<serde_json::Value>().unwrap()["n"].as_u64().unwrap()),
-        Ok(Some(crate::Delivery::Lagged { missed })) => Err(missed),
+        Ok(Some(crate::Delivery::Gap { channel: Channel::Bookings, missed })) => Err(missed),
         other => panic!("expected a delivery, got {other:?}"),
     }
 }
@@ -307,8 +307,8 @@ async fn a_reader_whose_connection_is_killed_is_restarted_and_its_subscribers_mi
 }
 
 /// Trimming took events the reader had not read while it was down: its subscribers are told
-/// they lagged (so a Feed reads back what history holds and says what it missed), then get
-/// the events kept.
+/// of the gap (so a Feed reads back what history holds and says what it missed), then get the
+/// events kept.
 #[tokio::test]
 async fn a_restarted_reader_announces_what_trimming_took_while_it_was_down() {
     let Some((bus, mut admin, mut sub)) = bus_and_subscriber(10).await else { return };
@@ -326,5 +326,49 @@ async fn a_restarted_reader_announces_what_trimming_took_while_it_was_down() {
     }
     let page = bus.after(Channel::Bookings, published[0].id.parse().unwrap(), 100).await.unwrap();
     assert_eq!((page.trimmed, page.events.len()), (1, 10), "history tells a resuming reader the same");
+    bus.delete_all().await.expect("streams deleted");
+}
+
+/// The next item of `feed`: `Ok(n)` for event `n`, `Err(missed)` for a lag notice.
+async fn next_item(feed: &mut crate::Feed) -> Result<u64, u64> {
+    match tokio::time::timeout(Duration::from_secs(10), feed.next()).await {
+        Ok(Some(crate::FeedItem::Event(e))) => Ok(e.data.to_value()["n"].as_u64().unwrap()),
+        Ok(Some(crate::FeedItem::Lagged { missed })) => Err(missed),
+        other => panic!("expected an item, got {other:?}"),
+    }
+}
+
+/// Before, a feed told of the reader's gap said it lagged, then read the trimmed events back
+/// from history and said so again: two lag notices for one gap (two `lagged` frames to an SSE
+/// client, counted twice by the metrics watcher). And a feed over several channels, subscribed
+/// to all, said it lagged for a gap of a channel it does not follow. Here a feed over
+/// `bookings` and `social` hears nothing of a gap of `simulation`, and one lag notice of the
+/// gap of `bookings`, then the events kept.
+#[tokio::test]
+async fn a_feed_reports_a_gap_of_its_channel_once_and_none_of_another_channel() {
+    let Some((bus, mut admin, _sub)) = bus_and_subscriber(10).await else { return };
+    let bus = Arc::new(bus);
+    let mut feed = crate::Feed::open(bus.clone(), vec![Channel::Bookings, Channel::Social], None).await.unwrap();
+    bus.publish(numbered(0)).await.unwrap();
+    assert_eq!(next_item(&mut feed).await, Ok(0));
+
+    kill_reader(&mut admin, &bus).await;
+    let simulation = (0..25).map(|n| numbered_on(Channel::Simulation, n)).collect();
+    let (published, failure) = bus.publish_many(simulation).await;
+    assert!(failure.is_none() && published.len() == 25, "{failure:?}");
+    bus.publish(numbered(1)).await.unwrap();
+    assert_eq!(next_item(&mut feed).await, Ok(1), "no lag for the 15 events simulation lost");
+
+    kill_reader(&mut admin, &bus).await;
+    // 2 to 26 in one round trip: 0 to 16 are trimmed, 2 to 16 unread.
+    let (published, failure) = bus.publish_many((2..=26).map(numbered).collect()).await;
+    assert!(failure.is_none() && published.len() == 25, "{failure:?}");
+    assert_eq!(next_item(&mut feed).await, Err(1), "at least one missed after the last event read");
+    for n in 17..=26 {
+        assert_eq!(next_item(&mut feed).await, Ok(n), "then the events kept, with no second lag notice");
+    }
+    bus.publish(numbered(27)).await.unwrap();
+    assert_eq!(next_item(&mut feed).await, Ok(27), "and live delivery, with no lag notice either");
+    assert_eq!(bus.reader.restarts.load(Ordering::SeqCst), 2, "both gaps came from restarts");
     bus.delete_all().await.expect("streams deleted");
 }
