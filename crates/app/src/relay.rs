@@ -51,8 +51,9 @@ pub async fn relay_pass(store: &DynStore, bus: &DynBus) -> Result<Option<usize>,
 async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> {
     let outbox = store.unpublished_events(BATCH).await.map_err(|e| e.to_string())?;
     let dead = set_aside(store, &outbox.unreadable).await?;
-    // This version's events and newer versions' (forwarded as they are), in id order.
-    let mut rows: Vec<(uuid::Uuid, Publish)> = outbox
+    // This version's events and newer versions' (forwarded as they are, with why this version
+    // cannot decode them), in id order.
+    let mut rows: Vec<(uuid::Uuid, Option<String>, Publish)> = outbox
         .events
         .iter()
         .map(|r| {
@@ -64,13 +65,9 @@ async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> 
                 timestamp: r.created_at,
                 source_id: Some(r.id),
             };
-            (r.id, publish)
+            (r.id, None, publish)
         })
         .chain(outbox.foreign.into_iter().map(|f| {
-            tracing::info!(id = %f.id, event_type = %f.event_type, why = %f.why,
-                known_type = domain::DomainEvent::knows_type(&f.event_type),
-                "outbox relay: forwarding an event this version cannot decode as it is");
-            metrics::counter!("luna_relay_forwarded_undecoded_total").increment(1);
             let publish = Publish {
                 channel: f.channel,
                 event_type: f.event_type,
@@ -78,13 +75,27 @@ async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> 
                 timestamp: f.created_at,
                 source_id: Some(f.id),
             };
-            (f.id, publish)
+            (f.id, Some(f.why), publish)
         }))
         .collect();
-    rows.sort_by_key(|(id, _)| *id);
-    let (ids, batch): (Vec<uuid::Uuid>, Vec<Publish>) = rows.into_iter().unzip();
+    rows.sort_by_key(|(id, _, _)| *id);
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut batch = Vec::with_capacity(rows.len());
+    let mut undecoded = Vec::new();
+    for (id, why, publish) in rows {
+        if let Some(why) = why {
+            undecoded.push((ids.len(), id, publish.event_type.clone(), why));
+        }
+        ids.push(id);
+        batch.push(publish);
+    }
     // In order, in one round trip where the bus can; what went out is a prefix of the batch.
     let (published, failure) = bus.publish_many(batch).await;
+    for (_, id, event_type, why) in undecoded.iter().filter(|(at, ..)| *at < published.len()) {
+        tracing::info!(%id, %event_type, %why, known_type = domain::DomainEvent::knows_type(event_type),
+            "outbox relay: forwarded an event this version cannot decode as it is");
+        metrics::counter!("luna_relay_forwarded_undecoded_total").increment(1);
+    }
     let done: Vec<_> = ids.into_iter().take(published.len()).collect();
     if !done.is_empty() {
         store.mark_published(&done).await.map_err(|e| e.to_string())?;

@@ -76,8 +76,9 @@ pub struct EventStats {
     pub last_minute: u64,
     /// Committed events the relay has not published yet.
     pub outbox_pending: u64,
-    /// Outbox rows the relay set aside because their event does not read back (dead letters,
-    /// kept in the outbox with their reason: `dead_at`, `dead_reason`).
+    /// Outbox rows the relay set aside because they cannot be published at all (a payload that is
+    /// not JSON, a channel with no stream): dead letters, kept in the outbox with their reason
+    /// (`dead_at`, `dead_reason`).
     pub outbox_dead: u64,
 }
 

@@ -169,7 +169,7 @@ pub struct Counts {
     pub plans: u64,
     pub bookings: u64,
     pub outbox_pending: u64,
-    /// Outbox rows set aside as unreadable (dead letters), kept for operators.
+    /// Outbox rows set aside as unpublishable (dead letters), kept for operators.
     pub outbox_dead: u64,
 }
 

@@ -33,8 +33,9 @@ export interface Stats {
     per_second: number;
     last_minute: number;
     outbox_pending: number;
-    /** Outbox rows the relay set aside because their event does not read back (dead letters,
-     * kept in the database with their reason); their events were never published. */
+    /** Outbox rows the relay set aside because they cannot be published at all (a payload that
+     * is not JSON, a channel with no stream): dead letters, kept in the database with their
+     * reason; their events were never published. */
     outbox_dead: number;
   };
   streams: { active_subscribers: number; max_subscribers: number };

@@ -191,8 +191,11 @@ pub(crate) async fn answer<C: Conn>(c: &mut C, plan_id: PlanId, user_id: UserId,
     if user_id == plan.organizer_id {
         return Err(StoreError::invalid("user_id", "the organizer takes part in their own plan"));
     }
+    let Some(invited) = plan.participants.iter().find(|p| p.user_id == user_id) else {
+        return Err(StoreError::not_found("invitation", user_id));
+    };
     // Joining or leaving the party changes what a hold under way counted; other answers do not.
-    let was_in = plan.participants.iter().any(|p| p.user_id == user_id && p.status == ParticipantStatus::Accepted);
+    let was_in = invited.status == ParticipantStatus::Accepted;
     if accept != was_in {
         party_not_held(c, plan_id).await?;
     }

@@ -248,7 +248,8 @@ pub(crate) async fn update_user<C: Conn>(c: &mut C, id: UserId, patch: UserPatch
 /// under way given back, the plans they are organising are cancelled, and their places in
 /// others' plans being organised become declines. Returns the bookings cancelled (the caller
 /// gives back an outside provider's tables). `Conflict` while a confirmed booking of theirs is
-/// under way (its seats are in use). Others' bookings that counted them keep their seats,
+/// under way (its seats are in use), or while a plan they accepted is held for an outside
+/// provider (see `plans::answer`). Others' bookings that counted them keep their seats,
 /// without them among their group members (not told).
 pub(crate) async fn delete_user<C: Conn>(c: &mut C, id: UserId, now: Timestamp) -> StoreResult<Vec<Booking>> {
     // The user's row is locked first: a booking or plan of theirs made meanwhile waits for the

@@ -126,6 +126,9 @@ async fn a_plans_party_stays_as_it_is_while_a_provider_answers_for_its_hold(stor
     assert!(matches!(&join, Err(StoreError::Conflict { .. })), "{join:?}");
     let leave = store.answer_plan_invitation(plan.id, cat.id, false).await;
     assert!(matches!(&leave, Err(StoreError::Conflict { .. })), "{leave:?}");
+    // Someone not invited is not found, hold or not.
+    let stranger = store.answer_plan_invitation(plan.id, eve.id, true).await;
+    assert!(matches!(&stranger, Err(StoreError::NotFound { entity: "invitation", .. })), "{stranger:?}");
     // What leaves the party as it is goes through: a decline by someone not in it, an invitation.
     store.answer_plan_invitation(plan.id, dan.id, false).await.unwrap();
     store.invite_to_plan(plan.id, vec![eve.id]).await.unwrap();
