@@ -716,6 +716,19 @@ mod tests {
     }
 
     /// `event` as the bus delivers it: bus id `id`, from outbox row `source_id`.
+    /// A like of `venue` by `user` at `at`.
+    fn like_at(user: &domain::User, venue: &domain::Venue, at: chrono::DateTime<chrono::Utc>) -> domain::Interaction {
+        domain::Interaction {
+            id: domain::new_id(),
+            user_id: user.id,
+            venue_id: venue.id,
+            interaction_type: domain::InteractionType::Like,
+            dwell_time_seconds: 0,
+            time_of_day: domain::TimeOfDay::Evening,
+            occurred_at: at,
+        }
+    }
+
     fn delivered(event: &DomainEvent, id: &str, source_id: domain::Id) -> domain::Event {
         let (event_type, data) = event.into_parts();
         let timestamp = chrono::Utc::now();
@@ -736,17 +749,7 @@ mod tests {
         let (user, midtown, south) = walker_and_two_bars();
         let app = App::new(store::connect("sqlite::memory:").await.unwrap(), crate::AppSettings::default());
         app.engine.engine.store(Arc::new(two_bars(&user, [&midtown, &south], true)));
-        let like = |venue: &domain::Venue| {
-            DomainEvent::InteractionRecorded(domain::Interaction {
-                id: domain::new_id(),
-                user_id: user.id,
-                venue_id: venue.id,
-                interaction_type: domain::InteractionType::Like,
-                dwell_time_seconds: 0,
-                time_of_day: domain::TimeOfDay::Evening,
-                occurred_at: chrono::Utc::now(),
-            })
-        };
+        let like = |venue: &domain::Venue| DomainEvent::InteractionRecorded(like_at(&user, venue, chrono::Utc::now()));
         follow_event(&app, &delivered(&like(&south), "1-0", domain::new_id())).await;
         let (liked, row) = (like(&midtown), domain::new_id());
         follow_event(&app, &delivered(&liked, "2-0", row)).await;
@@ -768,15 +771,7 @@ mod tests {
     fn an_event_the_engine_was_built_with_is_not_counted_again_and_a_newer_one_is() {
         // The user liked Midtown once; an engine was built from a scan that read that like.
         let (user, midtown, south) = walker_and_two_bars();
-        let like = |venue: &domain::Venue, at: chrono::DateTime<chrono::Utc>| domain::Interaction {
-            id: domain::new_id(),
-            user_id: user.id,
-            venue_id: venue.id,
-            interaction_type: domain::InteractionType::Like,
-            dwell_time_seconds: 0,
-            time_of_day: domain::TimeOfDay::Evening,
-            occurred_at: at,
-        };
+        let like = |venue: &domain::Venue, at: chrono::DateTime<chrono::Utc>| like_at(&user, venue, at);
         let before = chrono::Utc::now() - chrono::Duration::seconds(5);
         let read = like(&midtown, before);
         let mut b = EngineBuilder::new(EngineSettings::default());

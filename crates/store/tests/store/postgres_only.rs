@@ -69,15 +69,7 @@ async fn a_relay_refused_the_lease_keeps_its_connection() {
 async fn an_answer_racing_the_plans_booking_waits_and_is_refused_once_it_commits() {
     let Some((db, store)) = postgres_store().await else { return };
     let (ann, ben, v) = (user(&store, "ann").await, user(&store, "ben").await, venue(&store, "V").await);
-    let new_plan = domain::NewPlan {
-        id: domain::new_id(),
-        organizer_id: ann.id,
-        venue_id: v.id,
-        start_time: chrono::Utc::now() + chrono::Duration::days(1),
-        party_size: None,
-        invitees: vec![ben.id],
-    };
-    let plan = store.create_plan(new_plan).await.unwrap();
+    let plan = plan_for_tomorrow(&store, &ann, &v, vec![ben.id]).await;
 
     // A booking under way in another transaction, holding the plan's row as the booking does.
     let mut booking = sqlx::PgConnection::connect(&db.url).await.expect("connect");
@@ -109,15 +101,7 @@ async fn an_answer_racing_the_plans_booking_waits_and_is_refused_once_it_commits
 async fn a_plans_booking_takes_the_organizer_before_the_plan_as_a_deletion_does() {
     let Some((db, store)) = postgres_store().await else { return };
     let (ann, v) = (user(&store, "ann").await, venue(&store, "V").await);
-    let new_plan = domain::NewPlan {
-        id: domain::new_id(),
-        organizer_id: ann.id,
-        venue_id: v.id,
-        start_time: chrono::Utc::now() + chrono::Duration::days(1),
-        party_size: None,
-        invitees: vec![],
-    };
-    let plan = store.create_plan(new_plan).await.unwrap();
+    let plan = plan_for_tomorrow(&store, &ann, &v, vec![]).await;
 
     // A deletion of Ann under way in another transaction: her row first, as delete_user does.
     let mut deleting = sqlx::PgConnection::connect(&db.url).await.expect("connect");
@@ -140,6 +124,24 @@ async fn a_plans_booking_takes_the_organizer_before_the_plan_as_a_deletion_does(
     assert!(matches!(answer, Ok(store::Idempotent::Fresh(domain::SeatOutcome::Booked(_)))), "{answer:?}");
     drop(store);
     drop(deleting);
+}
+
+/// A plan of `organizer`'s at `venue` this time tomorrow, inviting `invitees`.
+async fn plan_for_tomorrow(
+    store: &store::DynStore,
+    organizer: &domain::User,
+    venue: &domain::Venue,
+    invitees: Vec<uuid::Uuid>,
+) -> domain::Plan {
+    let new_plan = domain::NewPlan {
+        id: domain::new_id(),
+        organizer_id: organizer.id,
+        venue_id: venue.id,
+        start_time: chrono::Utc::now() + chrono::Duration::days(1),
+        party_size: None,
+        invitees,
+    };
+    store.create_plan(new_plan).await.unwrap()
 }
 
 /// Sessions ever opened on the connection's database (the statistics snapshot is cleared first,
