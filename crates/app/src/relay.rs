@@ -51,52 +51,37 @@ pub async fn relay_pass(store: &DynStore, bus: &DynBus) -> Result<Option<usize>,
 async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> {
     let outbox = store.unpublished_events(BATCH).await.map_err(|e| e.to_string())?;
     let dead = set_aside(store, &outbox.unreadable).await?;
-    // This version's events and newer versions' (forwarded as they are, with why this version
-    // cannot decode them), in id order.
-    let mut rows: Vec<(uuid::Uuid, Option<String>, Publish)> = outbox
-        .events
-        .iter()
-        .map(|r| {
-            let (event_type, data) = r.event.into_parts();
-            let publish = Publish {
-                channel: r.event.channel(),
-                event_type,
-                data,
-                timestamp: r.created_at,
-                source_id: Some(r.id),
-            };
-            (r.id, None, publish)
-        })
-        .chain(outbox.foreign.into_iter().map(|f| {
-            let publish = Publish {
-                channel: f.channel,
-                event_type: f.event_type,
-                data: f.data,
-                timestamp: f.created_at,
-                source_id: Some(f.id),
-            };
-            (f.id, Some(f.why), publish)
-        }))
-        .collect();
-    rows.sort_by_key(|(id, _, _)| *id);
-    let mut ids = Vec::with_capacity(rows.len());
-    let mut batch = Vec::with_capacity(rows.len());
-    let mut undecoded = Vec::new();
-    for (id, why, publish) in rows {
-        if let Some(why) = why {
-            undecoded.push((ids.len(), id, publish.event_type.clone(), why));
-        }
-        ids.push(id);
-        batch.push(publish);
-    }
+    // This version's events and newer versions' (forwarded as they are; `undecoded` says why this
+    // version cannot read them), in id order.
+    let mine = outbox.events.iter().map(|r| {
+        let (event_type, data) = r.event.into_parts();
+        let publish =
+            Publish { channel: r.event.channel(), event_type, data, timestamp: r.created_at, source_id: Some(r.id) };
+        ((r.id, None), publish)
+    });
+    let newer = outbox.foreign.into_iter().map(|f| {
+        let undecoded = Some((f.event_type.clone(), f.why));
+        let publish = Publish {
+            channel: f.channel,
+            event_type: f.event_type,
+            data: f.data,
+            timestamp: f.created_at,
+            source_id: Some(f.id),
+        };
+        ((f.id, undecoded), publish)
+    });
+    let mut rows: Vec<_> = mine.chain(newer).collect();
+    rows.sort_by_key(|((id, _), _)| *id);
+    let (rows, batch): (Vec<Row>, Vec<Publish>) = rows.into_iter().unzip();
     // In order, in one round trip where the bus can; what went out is a prefix of the batch.
     let (published, failure) = bus.publish_many(batch).await;
-    for (_, id, event_type, why) in undecoded.iter().filter(|(at, ..)| *at < published.len()) {
+    let sent = &rows[..published.len()];
+    for (id, (event_type, why)) in sent.iter().filter_map(|(id, u)| u.as_ref().map(|u| (id, u))) {
         tracing::info!(%id, %event_type, %why, known_type = domain::DomainEvent::knows_type(event_type),
             "outbox relay: forwarded an event this version cannot decode as it is");
         metrics::counter!("luna_relay_forwarded_undecoded_total").increment(1);
     }
-    let done: Vec<_> = ids.into_iter().take(published.len()).collect();
+    let done: Vec<_> = sent.iter().map(|(id, _)| *id).collect();
     if !done.is_empty() {
         store.mark_published(&done).await.map_err(|e| e.to_string())?;
     }
@@ -105,6 +90,10 @@ async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> 
         None => Ok(dead + done.len()),
     }
 }
+
+/// An outbox row in a batch: its id, and the type and why this version cannot decode it, when
+/// it cannot.
+type Row = (uuid::Uuid, Option<(String, String)>);
 
 /// Sets unreadable rows aside as dead letters (kept with their reasons); how many.
 async fn set_aside(store: &DynStore, rows: &[store::UnreadableEvent]) -> Result<usize, String> {
