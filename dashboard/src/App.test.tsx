@@ -27,19 +27,27 @@ function stream(): Response {
 }
 
 const health = (relay: { status: string; restarts: number; last_failure: string | null }) => ({
-  status: relay.status === 'running' ? 'healthy' : 'degraded',
+  status: relay.status === 'running' && !busHealth.trim_error ? 'healthy' : 'degraded',
   service: 'Luna API Service',
   version: '0.1.0',
   database: { status: 'ok', backend: 'sqlite' },
-  bus: { status: 'ok', backend: 'memory' },
+  bus: busHealth,
   tasks: { engine_follower: { status: 'running', restarts: 0, last_failure: null }, relay },
 });
 
 let relayHealth = { status: 'running', restarts: 0, last_failure: null as string | null };
+/** As the server before `trim_failures` and `trim_error` answers. */
+const OLD_BUS: { status: string; backend: string; trim_failures?: number; trim_error?: string | null } = { status: 'ok', backend: 'memory' };
+let busHealth = OLD_BUS;
+/** When set, `/health` cannot be fetched (the connection is refused). */
+let healthRefused = false;
 
 function server(users: number, venues: number) {
   return mockFetch({
-    'GET /health': () => health(relayHealth),
+    'GET /health': () => {
+      if (healthRefused) throw new TypeError('connection refused');
+      return health(relayHealth);
+    },
     'GET /api/v1/admin/stats': () => stats(users, venues),
     'GET /api/v1/admin/map': () => (venues ? CITY : { ...CITY, venues: { id: [], lat: [], lng: [], category: [], interactions: [], bookings: [], demand: [] }, bounds: null }),
     'GET /api/v1/admin/streams/subscribe-all': () => stream(),
@@ -51,7 +59,12 @@ function server(users: number, venues: number) {
 }
 
 beforeEach(() => window.history.replaceState(null, '', '/'));
-afterEach(() => vi.unstubAllGlobals());
+afterEach(() => {
+  vi.unstubAllGlobals();
+  relayHealth = { status: 'running', restarts: 0, last_failure: null };
+  busHealth = OLD_BUS;
+  healthRefused = false;
+});
 
 describe('App', () => {
   it('shows the stream as live and tells an empty database to seed', async () => {
@@ -85,9 +98,76 @@ describe('App', () => {
       expect(screen.getByTestId('task-failure-relay')).toHaveTextContent('relay down · 2 restarts · last failure: panicked: boom');
       expect(calls.filter((c) => c.url === '/health').length).toBeGreaterThanOrEqual(2);
     } finally {
-      relayHealth = { status: 'running', restarts: 0, last_failure: null };
       vi.useRealTimers();
     }
+  });
+
+  it('shows the server’s health in the header of another page, from the one /health poll the Live page reads', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      window.history.replaceState(null, '', '/map');
+      const { calls } = server(10, 3);
+      const polls = () => calls.filter((c) => c.url === '/health').length;
+      // One poll now and one every 3 s of the (fake) clock, which also moves with real time: a
+      // second poller would double them.
+      const start = Date.now();
+      const onePoller = () => {
+        const due = 1 + Math.floor((Date.now() - start) / 3000);
+        expect(polls()).toBeGreaterThanOrEqual(due - 1);
+        expect(polls()).toBeLessThanOrEqual(due);
+      };
+      render(<App />);
+      const indicator = screen.getByRole('link', { name: /^Server health/ });
+      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
+      expect(indicator).toHaveTextContent(/^healthy$/);
+      expect(screen.queryByTestId('health')).toBeNull(); // not the Live page
+      onePoller();
+
+      relayHealth = { status: 'down', restarts: 2, last_failure: 'panicked: boom' };
+      busHealth = { status: 'ok', backend: 'redis', trim_failures: 4, trim_error: 'NOSCRIPT No matching script' };
+      await vi.advanceTimersByTimeAsync(3000);
+      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'degraded'));
+      expect(indicator).toHaveTextContent('degraded · task relay down, bus trims failing');
+      onePoller();
+
+      // On the Live page the header and the health row show the same answer, still one poll
+      // every 3 seconds.
+      fireEvent.click(screen.getByRole('link', { name: 'Live' }));
+      expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'degraded');
+      expect(screen.getByTestId('bus-trim-error')).toHaveTextContent('bus trims failing · 4 failed trims · last error: NOSCRIPT No matching script');
+      await vi.advanceTimersByTimeAsync(6000);
+      onePoller();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('says unreachable in the header when /health cannot be fetched, and healthy once it can', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      window.history.replaceState(null, '', '/inspector');
+      healthRefused = true;
+      server(10, 3);
+      render(<App />);
+      const indicator = screen.getByTestId('health-indicator');
+      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'unreachable'));
+      expect(indicator).toHaveClass('text-rose-200');
+      healthRefused = false;
+      await vi.advanceTimersByTimeAsync(3000);
+      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('takes the header’s health indicator to the Live page’s health row', async () => {
+    window.history.replaceState(null, '', '/map');
+    server(10, 3);
+    render(<App />);
+    fireEvent.click(screen.getByTestId('health-indicator'));
+    expect(window.location.pathname).toBe('/');
+    expect(screen.getByRole('link', { name: 'Live' })).toHaveAttribute('aria-current', 'page');
+    expect(screen.getByRole('group', { name: 'server health' })).toHaveFocus();
   });
 
   it('says so when the server cannot be reached', async () => {

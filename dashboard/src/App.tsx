@@ -1,7 +1,7 @@
-// The dashboard: a header (pages, stream status, admin token), banners for a server that went
-// away or an empty database, and three pages: Live (statistics and health, charts, simulation,
-// demo data, events, a small map), City map, and Inspector. Pages are real paths (`/map`,
-// `/inspector`); the server answers them with this app.
+// The dashboard: a header (pages, the server's health, stream status, admin token), banners for
+// a server that went away or an empty database, and three pages: Live (statistics and health,
+// charts, simulation, demo data, events, a small map), City map, and Inspector. Pages are real
+// paths (`/map`, `/inspector`); the server answers them with this app.
 
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 
@@ -12,10 +12,11 @@ import { CityMap } from './components/CityMap';
 import { DataPanel, seedRequest } from './components/DataPanel';
 import { ConfirmDialog, TokenDialog } from './components/Dialogs';
 import { EventFeed } from './components/EventFeed';
+import { HealthIndicator } from './components/HealthIndicator';
 import { Inspector } from './components/Inspector';
 import { MapPanel, MapSummary, useHeatMode } from './components/MapPanel';
 import { SimulationPanel } from './components/SimulationPanel';
-import { StatsPanel } from './components/StatsPanel';
+import { HEALTH_ROW_ID, StatsPanel } from './components/StatsPanel';
 import { DashboardProvider, useDashboard, useDashboardState } from './lib/dashboard';
 import { useLive, useTicker } from './lib/hooks';
 
@@ -155,6 +156,20 @@ function Shell() {
   const [tokenOpen, setTokenOpen] = useState(false);
   const hasToken = useSyncExternalStore(onTokenChange, () => !!getToken());
   const page = PAGES.find((p) => p.path === path) ?? PAGES[0];
+  // The header's health indicator asks for the Live page's health row: focused and scrolled to
+  // once the Live page is drawn (a child's effects run before this one's).
+  const [healthWanted, setHealthWanted] = useState(0);
+  useEffect(() => {
+    if (!healthWanted || page.path !== '/') return;
+    const row = document.getElementById(HEALTH_ROW_ID);
+    // Scrolled by scrollIntoView, which keeps the row's scroll margin clear of the sticky header.
+    row?.focus({ preventScroll: true });
+    row?.scrollIntoView?.({ block: 'nearest' });
+  }, [healthWanted, page.path]);
+  const showHealth = () => {
+    go('/');
+    setHealthWanted((n) => n + 1);
+  };
   const seed = () =>
     d.confirm(
       seedRequest(300, 150, 42, false, () => {
@@ -189,7 +204,8 @@ function Shell() {
               </a>
             ))}
           </nav>
-          <div className="ml-auto flex items-center gap-2">
+          <div className="ml-auto flex min-w-0 flex-wrap items-center gap-2">
+            <HealthIndicator health={d.health.data} error={d.health.error} onOpen={showHealth} />
             <StreamPill info={d.stream} />
             <button className="btn btn-ghost py-1 text-xs" onClick={() => setTokenOpen(true)} title="the admin token for this session">
               <KeyIcon />

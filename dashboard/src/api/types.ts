@@ -51,13 +51,26 @@ export interface TaskHealth {
   last_failure: string | null;
 }
 
-/** `GET /health`: 200 `healthy` or `degraded` (bus down, a task down); 503 when the database is. */
+/** The event bus in `GET /health`. The trim fields are newer than the rest: an older server
+ * omits them. */
+export interface BusHealth {
+  status: 'ok' | 'unavailable';
+  backend: string;
+  /** Stream trims that failed since the bus connected (always 0 on the memory bus). */
+  trim_failures?: number;
+  /** The error of the last Redis stream trim while trimming keeps failing (the server is then
+   * `degraded`: the streams grow past their length); null once trims work again. */
+  trim_error?: string | null;
+}
+
+/** `GET /health`: 200 `healthy` or `degraded` (bus down or its trims failing, a task down); 503
+ * when the database is. */
 export interface Health {
   status: 'healthy' | 'degraded';
   service: string;
   version: string;
   database: { status: 'ok' | 'unavailable'; backend: string };
-  bus: { status: 'ok' | 'unavailable'; backend: string };
+  bus: BusHealth;
   /** The supervised background tasks by name (`relay`, `engine_follower`, ...). */
   tasks: Record<string, TaskHealth>;
 }

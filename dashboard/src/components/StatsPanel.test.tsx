@@ -114,4 +114,39 @@ describe('StatsPanel', () => {
     rerender(<StatsPanel stats={stats} liveRate={0} health={null} healthError="Internal Server Error" />);
     expect(screen.getByTestId('health')).toHaveTextContent('health unavailable: Internal Server Error');
   });
+
+  it('marks the bus trims failing in red with the last error and the failures counted', () => {
+    const error = "NOPERM User luna has no permissions to run the 'eval' command";
+    const failing: Health = { ...health, status: 'degraded', bus: { status: 'ok', backend: 'redis', trim_failures: 12, trim_error: error } };
+    render(<StatsPanel stats={stats} liveRate={0} health={failing} />);
+    expect(screen.getByTestId('health')).toHaveTextContent('bus redis ok · trims failing · v0.1.0');
+    const mark = screen.getByTestId('bus-trims');
+    expect(mark).toHaveAttribute('data-problem', 'true');
+    expect(mark).toHaveClass('text-rose-300');
+    const line = screen.getByTestId('bus-trim-error');
+    expect(line).toHaveTextContent(`bus trims failing · 12 failed trims · last error: ${error}`);
+    expect(line).toHaveClass('text-rose-200');
+  });
+
+  it('says trims work again after failures, not in red, and nothing when they never failed', () => {
+    const recovered: Health = { ...health, bus: { status: 'ok', backend: 'redis', trim_failures: 1, trim_error: null } };
+    const { rerender } = render(<StatsPanel stats={stats} liveRate={0} health={recovered} />);
+    expect(screen.getByTestId('bus-trims')).toHaveTextContent('trims working again after 1 failed trim');
+    expect(screen.getByTestId('bus-trims')).toHaveAttribute('data-problem', 'false');
+    expect(screen.getByTestId('bus-trims')).not.toHaveClass('text-rose-300');
+    expect(screen.queryByTestId('bus-trim-error')).toBeNull();
+    rerender(<StatsPanel stats={stats} liveRate={0} health={{ ...health, bus: { status: 'ok', backend: 'redis', trim_failures: 0, trim_error: null } }} />);
+    expect(screen.queryByTestId('bus-trims')).toBeNull();
+  });
+
+  it('shows the answer of a server older than the trim fields and the background tasks', () => {
+    // As such a server answers: no trim_failures, trim_error or tasks.
+    const old = JSON.parse(JSON.stringify({ ...health, bus: { status: 'ok', backend: 'memory' } })) as Health;
+    delete (old as Partial<Health>).tasks;
+    render(<StatsPanel stats={stats} liveRate={0} health={old} />);
+    expect(screen.getByTestId('health')).toHaveTextContent('database sqlite ok · bus memory ok · v0.1.0');
+    expect(screen.getByTestId('health')).toHaveTextContent('none reported');
+    expect(screen.queryByTestId('bus-trims')).toBeNull();
+    expect(screen.queryByTestId('bus-trim-error')).toBeNull();
+  });
 });

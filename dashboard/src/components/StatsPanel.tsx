@@ -1,11 +1,12 @@
 // System statistics: row counts, bookings, events, streams and the outbox, from
 // `GET /api/v1/admin/stats`, with the live event rate measured on the stream; and below them
-// the server's health from `GET /health`: database, bus and the supervised background tasks
-// (a task that is down, or was restarted, is marked with its last failure).
+// the server's health from `GET /health`: database, bus (and its stream trims, when they keep
+// failing) and the supervised background tasks (a task that is down, or was restarted, is
+// marked with its last failure).
 
 import type { ReactNode } from 'react';
 
-import type { Health, Stats, TaskHealth } from '../api/types';
+import type { BusHealth, Health, Stats, TaskHealth } from '../api/types';
 import { fmt } from './TimeChart';
 
 interface Props {
@@ -101,6 +102,9 @@ export function StatsPanel({ stats, liveRate, requestsPerSecond, error, health, 
   );
 }
 
+/** The health row's element id, for the header's health indicator to show it. */
+export const HEALTH_ROW_ID = 'health';
+
 const ok = (status: string) => status === 'ok' || status === 'running' || status === 'healthy';
 
 function TaskChip({ name, task }: { name: string; task: TaskHealth }) {
@@ -124,18 +128,21 @@ function TaskChip({ name, task }: { name: string; task: TaskHealth }) {
 
 /** `GET /health` in one compact row: overall status, database, bus, and each background task. */
 export function HealthRow({ health, error }: { health: Health | null; error: string | null }) {
-  const tasks = health ? Object.entries(health.tasks) : [];
+  // `?? {}`: a server older than the supervised tasks has no `tasks`.
+  const tasks = health ? Object.entries(health.tasks ?? {}) : [];
   const failures = tasks.filter(([, t]) => t.last_failure && (!ok(t.status) || t.restarts > 0));
   // Down first, so the one to act on is read first.
   failures.sort(([, a], [, b]) => Number(ok(a.status)) - Number(ok(b.status)));
   const degraded = health ? !ok(health.status) : false;
   return (
     <div
-      className={`card space-y-1.5 px-3.5 py-2.5 ${degraded ? 'border-rose-500/60' : ''}`}
+      className={`card space-y-1.5 px-3.5 py-2.5 scroll-mt-24 focus:ring-2 focus:ring-sky-400/60 focus:outline-none ${degraded ? 'border-rose-500/60' : ''}`}
       role="group"
       aria-label="server health"
       data-testid="health"
       data-status={health?.status ?? 'unknown'}
+      id={HEALTH_ROW_ID}
+      tabIndex={-1}
     >
       <div className="flex flex-wrap items-center gap-x-4 gap-y-1.5 text-xs text-slate-400">
         <span className="label">Health</span>
@@ -146,7 +153,8 @@ export function HealthRow({ health, error }: { health: Health | null; error: str
             </span>
             <span>
               database {health.database.backend} <Status ok={ok(health.database.status)} text={health.database.status} /> · bus {health.bus.backend}{' '}
-              <Status ok={ok(health.bus.status)} text={health.bus.status} /> · v{health.version}
+              <Status ok={ok(health.bus.status)} text={health.bus.status} />
+              <Trims bus={health.bus} /> · v{health.version}
             </span>
             <span className="label" title="Supervised background tasks: one that panics or ends is down until it is restarted (after 100 ms, doubling to 30 s); ↻ counts its restarts since the server started">
               Background tasks
@@ -166,6 +174,12 @@ export function HealthRow({ health, error }: { health: Health | null; error: str
         )}
         {error ? <span className="text-rose-300">health unavailable: {error}</span> : null}
       </div>
+      {health?.bus.trim_error ? (
+        <p className="text-xs text-rose-200" data-testid="bus-trim-error">
+          <b>bus trims failing</b> · {trimCount(health.bus.trim_failures ?? 0)} · last error:{' '}
+          <span className="font-mono break-words whitespace-pre-wrap">{health.bus.trim_error}</span>
+        </p>
+      ) : null}
       {failures.length ? (
         <ul className="space-y-0.5 text-xs" aria-label="background task failures">
           {failures.map(([name, t]) => (
@@ -177,6 +191,33 @@ export function HealthRow({ health, error }: { health: Health | null; error: str
         </ul>
       ) : null}
     </div>
+  );
+}
+
+const trimCount = (n: number) => `${n.toLocaleString('en-US')} failed trim${n === 1 ? '' : 's'}`;
+
+const TRIMS_TITLE =
+  'Each Redis stream is trimmed to its length as events are published. While trims fail the events are still ' +
+  'published, but the streams grow past their length until trimming works again; counted since the bus connected ' +
+  '(luna_bus_trim_failures_total).';
+
+/** The bus's stream trims, after its status: failing (red), or failed before and working again.
+ * Nothing when they never failed, or the server is older than these fields. */
+function Trims({ bus }: { bus: BusHealth }) {
+  const failures = bus.trim_failures ?? 0;
+  if (!bus.trim_error && failures === 0) return null;
+  return (
+    <>
+      {' · '}
+      <span
+        className={`cursor-help underline decoration-dotted underline-offset-2 ${bus.trim_error ? 'font-semibold text-rose-300' : 'text-amber-200/90'}`}
+        data-testid="bus-trims"
+        data-problem={!!bus.trim_error}
+        title={TRIMS_TITLE}
+      >
+        {bus.trim_error ? 'trims failing' : `trims working again after ${trimCount(failures)}`}
+      </span>
+    </>
   );
 }
 

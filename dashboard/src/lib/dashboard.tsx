@@ -13,6 +13,8 @@ import { usePoll, type Polled } from './hooks';
 import { LiveStore } from './live';
 
 export const MAP_HOMES = 3000;
+/** How often `/health` is polled: one poll for the header and the Live page's health row. */
+export const HEALTH_POLL_MS = 3000;
 
 export interface MapState {
   data: CityMapData | null;
@@ -25,7 +27,8 @@ export interface Dashboard {
   live: LiveStore;
   stream: StreamInfo;
   stats: Polled<Stats>;
-  /** `GET /health`: database, bus and the supervised background tasks. */
+  /** `GET /health`: database, bus and the supervised background tasks; the one poll the
+   * header's health indicator and the Live page's health row both read. */
   health: Polled<Health>;
   sim: Polled<SimState>;
   simMetrics: Polled<SimMetrics>;
@@ -121,7 +124,7 @@ export function useDashboardState(): Dashboard {
   }, [live]);
 
   const stats = usePoll((signal) => luna.stats(signal), 3000);
-  const health = usePoll((signal) => luna.health(signal), 3000);
+  const health = usePoll((signal) => luna.health(signal), HEALTH_POLL_MS);
   const sim = usePoll((signal) => luna.simState(signal), 2000);
   const simMetrics = usePoll((signal) => luna.simMetrics(signal), 2000);
   const map = useCityMap(live, stats.data?.venues.total);
