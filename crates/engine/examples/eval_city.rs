@@ -6,27 +6,20 @@
 //! (a directory for report.json and report.svg), and `EVAL_VALIDATE=1` to tune honestly: the
 //! test period is cut off and the last part of the training period is evaluated instead.
 
+mod common;
+
 use std::time::Instant;
 
-use engine::eval::{Dataset, EvalConfig, evaluate, render_svg, render_table, split_instant};
+use common::{city_dataset, env};
+use engine::eval::{EvalConfig, evaluate, render_svg, render_table, split_instant};
 
-fn env<T: std::str::FromStr>(k: &str, d: T) -> T {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut cfg = synth::CityConfig::new(env("EVAL_SEED", 42), env("EVAL_USERS", 20_000), env("EVAL_VENUES", 2_000));
     cfg.interactions_per_user = env("EVAL_IPU", 20.0);
     let t = Instant::now();
     let city = synth::City::new(cfg)?;
-    let mut ds = Dataset { venues: city.venues(), ..Dataset::default() };
-    for c in city.chunks(10_000) {
-        ds.users.extend(c.users);
-        ds.preferences.extend(c.preferences);
-        ds.edges.extend(c.edges);
-        ds.interactions.extend(c.interactions);
-        ds.interests.extend(c.interests);
-    }
+    let mut ds = city_dataset(&city);
     eprintln!(
         "generated {} users, {} venues, {} interactions in {:.1}s",
         ds.users.len(),

@@ -2,12 +2,12 @@
 //! period of the generated city is removed first, so tuning never sees it. Prints the best
 //! settings as JSON. `TUNE_USERS`, `TUNE_VENUES`, `TUNE_SEED`, `TUNE_ROUNDS` size it.
 
+mod common;
+
+use common::{city_dataset, env};
 use engine::eval::{Dataset, EvalConfig, evaluate, split_instant};
 use engine::{EngineSettings, Ranker};
 
-fn env<T: std::str::FromStr>(k: &str, d: T) -> T {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
-}
 
 fn ndcg(ds: &Dataset, s: &EngineSettings) -> f64 {
     let cfg =
@@ -21,14 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         env("TUNE_USERS", 5000),
         env("TUNE_VENUES", 800),
     ))?;
-    let mut ds = Dataset { venues: city.venues(), ..Dataset::default() };
-    for c in city.chunks(10_000) {
-        ds.users.extend(c.users);
-        ds.preferences.extend(c.preferences);
-        ds.edges.extend(c.edges);
-        ds.interactions.extend(c.interactions);
-        ds.interests.extend(c.interests);
-    }
+    let mut ds = city_dataset(&city);
     let split = split_instant(&ds, &EvalConfig::default());
     ds.interactions.retain(|i| i.occurred_at < split);
     ds.interests.retain(|i| i.created_at < split);
