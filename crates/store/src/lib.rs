@@ -139,6 +139,27 @@ pub struct UnreadableEvent {
     pub reason: String,
 }
 
+/// An outbox row set aside as a dead letter ([`Store::set_aside_events`]), as it is stored, for
+/// operators to look at and send back ([`Store::redrive_dead_letters`]).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DeadLetter {
+    /// Its outbox id (the `source_id` its event carries once published).
+    #[schema(value_type = String, format = Uuid)]
+    pub id: Id,
+    /// The channel as stored (it may be one this version does not know).
+    pub channel: String,
+    pub event_type: String,
+    /// The payload as stored, as text: it may not be JSON.
+    pub payload: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// When the relay set it aside.
+    #[schema(value_type = String, format = DateTime)]
+    pub dead_at: Timestamp,
+    /// Why the relay could not publish it.
+    pub dead_reason: Option<String>,
+}
+
 /// The oldest outbox rows waiting for the relay, each list in id order: those it can publish
 /// (its own events, and newer versions' it forwards as they are) and those it cannot read.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -424,6 +445,13 @@ pub trait Store: Send + Sync + 'static {
     /// Sets unreadable rows aside (dead letters): stamped with the time and their reason, no
     /// longer pending, kept for operators. Rows already published or set aside are left alone.
     async fn set_aside_events(&self, rows: &[UnreadableEvent]) -> StoreResult<()>;
+    /// The dead letters (rows set aside) in id order, a page after `page.after`.
+    async fn dead_letters(&self, page: PageRequest) -> StoreResult<Page<DeadLetter>>;
+    /// Sends dead letters back to the relay, in one transaction: those of `ids` (`None`: all)
+    /// that are set aside lose their `dead_at` and `dead_reason`, so they are pending again and
+    /// the relay tries them in id order (before rows written after them). Rows not set aside
+    /// (pending, published, unknown ids) are left alone. Returns how many were sent back.
+    async fn redrive_dead_letters(&self, ids: Option<&[Id]>) -> StoreResult<u64>;
     /// The relay lease: `Some` when the caller may publish the outbox now, `None` while another
     /// relay (another server on the same database) holds it. PostgreSQL: an advisory lock, so
     /// servers sharing a database publish one at a time and per-channel order holds. SQLite

@@ -18,7 +18,7 @@ use sqlx::{Database, Pool, Transaction};
 use crate::ops::{auth, bookings, bulk, idempotency, interactions, outbox, plans, seats, social, users, venues};
 use crate::sql::{Conn, Sql};
 use crate::{
-    Backend, Batch, BookingQuery, Counts, Friend, IdempotencyKey, Idempotent, NewBooking, RequestDirection,
+    Backend, Batch, BookingQuery, Counts, DeadLetter, Friend, IdempotencyKey, Idempotent, NewBooking, RequestDirection,
     ServerSecret, Store, StoreResult, Unpublished, UnreadableEvent, UserQuery, VenueQuery,
 };
 
@@ -433,6 +433,19 @@ where
             return Ok(());
         }
         write_tx!(self, outbox::set_aside, rows)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = page.limit), err(level = "debug"))]
+    async fn dead_letters(&self, page: PageRequest) -> StoreResult<Page<DeadLetter>> {
+        read!(self, outbox::dead_letters, page)
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), n = ids.map(<[Id]>::len)), err(level = "debug"))]
+    async fn redrive_dead_letters(&self, ids: Option<&[Id]>) -> StoreResult<u64> {
+        if ids.is_some_and(<[Id]>::is_empty) {
+            return Ok(0);
+        }
+        write_tx!(self, outbox::redrive, ids)
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), n = ids.len()), err(level = "debug"))]

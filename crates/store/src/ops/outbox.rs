@@ -3,13 +3,13 @@
 //! does not have) is read as it is, for the relay to forward; a row that cannot be published at
 //! all (its payload not JSON, its channel unknown) is reported apart, never failing the rows
 //! around it, and can be set aside (a dead letter: `dead_at`, `dead_reason`) so the relay moves
-//! past it.
+//! past it. Dead letters are listed as stored, and sent back (redriven) to be tried again.
 
-use domain::{Channel, DomainEvent, Id, Payload, Timestamp};
+use domain::{Channel, DomainEvent, Id, Page, PageRequest, Payload, Timestamp};
 use uuid::Uuid;
 
 use crate::sql::{Conn, Sql, SqlBuilder, now};
-use crate::{ForeignEvent, OutboxRecord, StoreResult, Unpublished, UnreadableEvent};
+use crate::{DeadLetter, ForeignEvent, OutboxRecord, StoreResult, Unpublished, UnreadableEvent};
 
 /// How many ids one `UPDATE ... WHERE id IN (...)` carries.
 const MARK_CHUNK: usize = 500;
@@ -90,20 +90,75 @@ pub(crate) async fn set_aside<C: Conn>(c: &mut C, rows: &[UnreadableEvent]) -> S
     Ok(())
 }
 
+/// One dead letter as stored.
+#[derive(Debug, sqlx::FromRow)]
+struct DeadRow {
+    id: Uuid,
+    channel: String,
+    event_type: String,
+    payload: String,
+    created_at: Timestamp,
+    dead_at: Timestamp,
+    dead_reason: Option<String>,
+}
+
+impl DeadRow {
+    fn into_domain(self) -> DeadLetter {
+        let DeadRow { id, channel, event_type, payload, created_at, dead_at, dead_reason } = self;
+        DeadLetter { id, channel, event_type, payload, created_at, dead_at, dead_reason }
+    }
+}
+
+/// The rows set aside, in id order, a page at a time.
+pub(crate) async fn dead_letters<C: Conn>(c: &mut C, page: PageRequest) -> StoreResult<Page<DeadLetter>> {
+    let mut b = SqlBuilder::new(
+        "SELECT id, channel, event_type, CAST(payload AS TEXT) AS payload, created_at, dead_at, dead_reason \
+         FROM outbox",
+    );
+    b.and().push("dead_at IS NOT NULL");
+    super::push_page(&mut b, "id", page);
+    let rows: Vec<DeadRow> = c.fetch_all(b.finish()).await?;
+    let letters = rows.into_iter().map(DeadRow::into_domain).collect();
+    Ok(Page::from_rows(letters, page.limit, |d: &DeadLetter| d.id))
+}
+
+/// Clears `dead_at` and `dead_reason` of the rows of `ids` (`None`: every row) that are set
+/// aside, so the relay takes them again; how many.
+pub(crate) async fn redrive<C: Conn>(c: &mut C, ids: Option<&[Id]>) -> StoreResult<u64> {
+    const REDRIVE: &str = "UPDATE outbox SET dead_at = NULL, dead_reason = NULL WHERE dead_at IS NOT NULL";
+    let Some(ids) = ids else {
+        return Ok(c.execute(Sql::new(REDRIVE)).await?);
+    };
+    let mut redriven = 0;
+    for chunk in ids.chunks(MARK_CHUNK) {
+        let mut b = SqlBuilder::new(REDRIVE);
+        b.push(" AND id");
+        push_in(&mut b, chunk);
+        redriven += c.execute(b.finish()).await?;
+    }
+    Ok(redriven)
+}
+
 /// Stamps events as published; ids that are unknown or already published are ignored.
 pub(crate) async fn mark_published<C: Conn>(c: &mut C, ids: &[Id]) -> StoreResult<()> {
     let at = now();
     for chunk in ids.chunks(MARK_CHUNK) {
         let mut b = SqlBuilder::new("UPDATE outbox SET published_at = ");
-        b.bind(at).push(" WHERE published_at IS NULL AND id IN (");
-        for (i, id) in chunk.iter().enumerate() {
-            if i > 0 {
-                b.push(", ");
-            }
-            b.bind(*id);
-        }
-        b.push(")");
+        b.bind(at).push(" WHERE published_at IS NULL AND id");
+        push_in(&mut b, chunk);
         c.execute(b.finish()).await?;
     }
     Ok(())
+}
+
+/// Appends ` IN ($n, ...)` of `ids` (at most [`MARK_CHUNK`]).
+fn push_in(b: &mut SqlBuilder, ids: &[Id]) {
+    b.push(" IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.bind(*id);
+    }
+    b.push(")");
 }

@@ -1,6 +1,6 @@
 //! The outbox: events recorded with their writes, read oldest first, marked published.
 
-use domain::{DomainEvent, OpeningHours};
+use domain::{DomainEvent, OpeningHours, PageRequest};
 use store::{DynStore, StoreError};
 
 use crate::fixtures::{new_user, new_venue, pending_event_types};
@@ -97,6 +97,80 @@ async fn an_unreadable_row_is_reported_apart_and_can_be_set_aside_with_its_reaso
         assert_eq!(again.foreign.len(), 2, "{backend:?}");
         let reasons = db.texts("SELECT dead_reason FROM outbox WHERE dead_at IS NOT NULL ORDER BY id").await.unwrap();
         assert_eq!(reasons, outbox.unreadable.iter().map(|u| u.reason.clone()).collect::<Vec<_>>(), "{backend:?}");
+        drop(store);
+    }
+}
+
+/// Dead letters are listed as stored (a payload that is not JSON too), a page at a time in id
+/// order, and sent back by id or all at once: a redriven row is pending again and the relay reads
+/// it before the rows written after it; pending, published and unknown rows are left alone and
+/// not counted. Before, only raw SQL could do either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_listed_a_page_at_a_time_and_redriven_by_id_or_all() {
+    for backend in testdb::Backend::ALL {
+        let Some(db) = testdb::TestDatabase::create(backend).await else { continue };
+        let store = store::connect(&db.url).await.expect("open the store");
+        let mut dead = Vec::new();
+        for _ in 0..4 {
+            dead.push(store.record_event(DomainEvent::DataReset).await.unwrap());
+        }
+        let sql = "UPDATE outbox SET channel = 'nowhere' WHERE event_type = 'data.reset'";
+        assert_eq!(db.execute_unchecked("outbox", "outbox_channel_check", sql).await.unwrap(), 4, "{backend:?}");
+        if backend == testdb::Backend::Sqlite {
+            // PostgreSQL's jsonb cannot hold it; SQLite's check can be got around.
+            let sql = "UPDATE outbox SET payload = 'not json' WHERE event_type = 'data.reset' \
+                       AND id = (SELECT MIN(id) FROM outbox)";
+            assert_eq!(db.execute_unchecked("outbox", "outbox_payload_check", sql).await.unwrap(), 1);
+        }
+        store.create_user(new_user("ann")).await.unwrap();
+        store.create_user(new_user("bob")).await.unwrap();
+        let outbox = store.unpublished_events(10).await.unwrap();
+        assert_eq!(outbox.unreadable.iter().map(|u| u.id).collect::<Vec<_>>(), dead, "{backend:?}");
+        let (pending, published) = (outbox.events[0].id, outbox.events[1].id);
+        store.mark_published(&[published]).await.unwrap();
+        store.set_aside_events(&outbox.unreadable).await.unwrap();
+        let none = store.dead_letters(PageRequest { limit: 10, after: Some(dead[3]) }).await.unwrap();
+        assert_eq!((none.items.len(), none.next), (0, None), "{backend:?}");
+
+        let first = store.dead_letters(PageRequest { limit: 3, after: None }).await.unwrap();
+        assert_eq!(first.items.iter().map(|d| d.id).collect::<Vec<_>>(), dead[..3], "{backend:?}");
+        assert_eq!(first.next, Some(dead[2]), "{backend:?}");
+        let rest = store.dead_letters(PageRequest { limit: 3, after: first.next }).await.unwrap();
+        assert_eq!((rest.items.iter().map(|d| d.id).collect::<Vec<_>>(), rest.next), (dead[3..].to_vec(), None));
+        for d in first.items.iter().chain(&rest.items) {
+            assert_eq!((d.channel.as_str(), d.event_type.as_str()), ("nowhere", "data.reset"), "{backend:?}");
+            let reason = d.dead_reason.as_deref().unwrap_or_default();
+            assert!(reason.contains("unknown channel") || reason.contains("not JSON"), "{backend:?}: {d:?}");
+            assert!(d.dead_at >= d.created_at, "{backend:?}: {d:?}");
+        }
+        let payload = &first.items[0].payload;
+        match backend {
+            testdb::Backend::Sqlite => assert_eq!(payload, "not json"),
+            testdb::Backend::Postgres => assert!(serde_json::from_str::<serde_json::Value>(payload).is_ok()),
+        }
+
+        let some = [dead[1], dead[3], pending, published, domain::new_id(), dead[1]];
+        assert_eq!(store.redrive_dead_letters(Some(&some)).await.unwrap(), 2, "{backend:?}");
+        assert_eq!(store.redrive_dead_letters(Some(&some)).await.unwrap(), 0, "{backend:?}: no longer dead");
+        assert_eq!(store.redrive_dead_letters(Some(&[])).await.unwrap(), 0, "{backend:?}");
+        let left = store.dead_letters(PageRequest::default()).await.unwrap();
+        assert_eq!(left.items.iter().map(|d| d.id).collect::<Vec<_>>(), [dead[0], dead[2]], "{backend:?}");
+        let counts = store.counts().await.unwrap();
+        assert_eq!((counts.outbox_pending, counts.outbox_dead), (3, 2), "{backend:?}");
+        // Pending again, in id order: before the user written after them.
+        let again = store.unpublished_events(10).await.unwrap();
+        assert_eq!(again.unreadable.iter().map(|u| u.id).collect::<Vec<_>>(), [dead[1], dead[3]], "{backend:?}");
+        assert_eq!(again.events.iter().map(|r| r.id).collect::<Vec<_>>(), [pending], "{backend:?}");
+        let oldest = store.unpublished_events(1).await.unwrap();
+        assert_eq!(oldest.unreadable.iter().map(|u| u.id).collect::<Vec<_>>(), [dead[1]], "{backend:?}");
+        let reasons = db.texts("SELECT COALESCE(dead_reason, '-') FROM outbox ORDER BY id").await.unwrap();
+        assert_eq!(reasons.iter().filter(|r| *r == "-").count(), 4, "{backend:?}: redriven rows lose their reason");
+
+        assert_eq!(store.redrive_dead_letters(None).await.unwrap(), 2, "{backend:?}");
+        assert_eq!(store.redrive_dead_letters(None).await.unwrap(), 0, "{backend:?}");
+        let counts = store.counts().await.unwrap();
+        assert_eq!((counts.outbox_pending, counts.outbox_dead), (5, 0), "{backend:?}: the published row stays so");
+        assert!(store.dead_letters(PageRequest::default()).await.unwrap().items.is_empty(), "{backend:?}");
         drop(store);
     }
 }
