@@ -1,14 +1,16 @@
 // End-to-end test of the dashboard against the real server, in Debian's headless Chromium.
 //
-// Starts `luna serve` ($CARGO_TARGET_DIR or target, debug/luna; or $E2E_LUNA_BIN) on a fresh data directory and a free
-// port, opens the dashboard it serves, and checks, saving screenshots to e2e/screenshots/:
-// the empty-database notice; seeding through the UI (behind its confirmation); starting a
-// simulation; live events in the feed and the charts; the city map; the inspector for one
-// user (every ranker) and for two (the group); the outbox's dead letters and the background
-// tasks of /health (as the server reports them, then a task down and dead letters marked); the
-// server going away (shown, then reconnected with `Last-Event-ID`); and the admin token prompt
-// on a 401. The server runs with auth on: the
-// dashboard is opened with the admin token in its URL (`/?token=`), as `luna serve` prints it.
+// Starts `luna serve` ($CARGO_TARGET_DIR or target, debug/luna; or $E2E_LUNA_BIN) on a fresh
+// data directory and a free port, opens the dashboard it serves, and checks, saving screenshots
+// to e2e/screenshots/: the empty-database notice; seeding through the UI (behind its
+// confirmation); starting a simulation; live events in the feed and the charts; the city map;
+// the header's health indicator there (healthy, green, fitting a 390 px phone); the inspector
+// for one user (every ranker) and for two (the group); the outbox's dead letters and the
+// background tasks of /health (as the server reports them, then a task down, bus trims failing
+// and dead letters marked, on the Live page and in the header); the server going away (shown,
+// then reconnected with `Last-Event-ID`); and the admin token prompt on a 401. The server runs
+// with auth on: the dashboard is opened with the admin token in its URL (`/?token=`), as
+// `luna serve` prints it.
 //
 //   node e2e/run.mjs            (from dashboard/; needs /usr/bin/chromium)
 
@@ -206,6 +208,39 @@ try {
     await shot('03-map.png');
   });
 
+  await check('the header says the server is healthy in green on the map page, and fits a 390 px phone', async () => {
+    // Still on /map: the indicator reads the one /health poll there too.
+    const indicator = page.getByRole('link', { name: /^Server health: healthy\./ });
+    await indicator.waitFor();
+    if ((await indicator.getAttribute('data-state')) !== 'healthy' || (await indicator.innerText()).trim() !== 'healthy') {
+      throw new Error(`indicator: ${await indicator.getAttribute('data-state')}, ${await indicator.innerText()}`);
+    }
+    // Green for real: the text and the dot's computed colours, as RGB through a canvas.
+    const colours = await indicator.evaluate((e) => {
+      const rgb = (css) => {
+        const c = document.createElement('canvas').getContext('2d');
+        c.fillStyle = css;
+        c.fillRect(0, 0, 1, 1);
+        return [...c.getImageData(0, 0, 1, 1).data].slice(0, 3);
+      };
+      return { text: rgb(getComputedStyle(e).color), dot: rgb(getComputedStyle(e.firstElementChild).backgroundColor) };
+    });
+    const green = ([r, g, b]) => g > 150 && g > r + 40 && g > b + 20;
+    if (!Object.values(colours).every(green)) throw new Error(`not green: ${JSON.stringify(colours)}`);
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await sleep(300);
+      const fit = await indicator.evaluate((e) => {
+        const r = e.getBoundingClientRect();
+        return { left: r.left, right: r.right, width: r.width, viewport: window.innerWidth, page: document.documentElement.scrollWidth };
+      });
+      if (fit.left < 0 || fit.right > fit.viewport || fit.width === 0 || fit.page > fit.viewport) throw new Error(`does not fit a phone: ${JSON.stringify(fit)}`);
+      await page.locator('header').screenshot({ path: join(shots, '10-header-phone.png') });
+    } finally {
+      await page.setViewportSize({ width: 1600, height: 1000 });
+    }
+  });
+
   const users = await (await fetch(`${base}/api/v1/users?limit=2`)).json();
   await check('the inspector shows every ranker for a user, with reasons', async () => {
     await page.getByRole('link', { name: 'Inspector' }).click();
@@ -261,11 +296,13 @@ try {
     // The real server's answers with one field changed each: a panicking task or an unreadable
     // outbox row cannot be caused from outside it.
     const failure = 'panicked: e2e: the relay lost its database';
+    const trimError = 'NOPERM e2e: no permissions to run the eval command';
     await page.route('**/health', async (route) => {
       const res = await route.fetch();
       const body = await res.json();
       body.status = 'degraded';
       body.tasks.relay = { status: 'down', restarts: 2, last_failure: failure };
+      body.bus = { ...body.bus, trim_failures: 5, trim_error: trimError };
       await route.fulfill({ response: res, json: body });
     });
     await page.route('**/api/v1/admin/stats', async (route) => {
@@ -278,6 +315,11 @@ try {
     await page.locator('[data-testid=task-relay][data-status=down]').waitFor();
     const line = await text('task-failure-relay');
     if (line !== `relay down · 2 restarts · last failure: ${failure}`) throw new Error(`failure line: ${line}`);
+    const trims = await text('bus-trim-error');
+    if (trims !== `bus trims failing · 5 failed trims · last error: ${trimError}`) throw new Error(`trims line: ${trims}`);
+    // textContent: innerText breaks the line between a flex box's items.
+    const header = await page.getByTestId('health-indicator').textContent();
+    if (header !== 'degraded · task relay down, bus trims failing') throw new Error(`header: ${header}`);
     await page.locator('[data-testid=stat-outbox-dead][data-problem=true]').waitFor();
     const dead = page.getByTestId('stat-outbox-dead');
     if ((await dead.innerText()) !== '⚠ 3 dead') throw new Error(`dead letters: ${await dead.innerText()}`);
@@ -290,7 +332,13 @@ try {
         c.fillRect(0, 0, 1, 1);
         return [...c.getImageData(0, 0, 1, 1).data].slice(0, 3);
       }, prop);
-    const colours = { dead: await rgb('stat-outbox-dead', 'color'), card: await rgb('stat-streams', 'borderTopColor'), relay: await rgb('task-relay', 'color') };
+    const colours = {
+      dead: await rgb('stat-outbox-dead', 'color'),
+      card: await rgb('stat-streams', 'borderTopColor'),
+      relay: await rgb('task-relay', 'color'),
+      trims: await rgb('bus-trim-error', 'color'),
+      header: await rgb('health-indicator', 'color'),
+    };
     const red = ([r, g, b]) => r > 180 && r > g + 40 && r > b + 40;
     if (!Object.values(colours).every(red)) throw new Error(`not red: ${JSON.stringify(colours)}`);
     await visible('stat-outbox-dead', 'stat-streams');
@@ -298,7 +346,9 @@ try {
     await page.unroute('**/health');
     await page.unroute('**/api/v1/admin/stats');
     await page.locator('[data-testid=health][data-status=healthy]').waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid=health-indicator][data-state=healthy]').waitFor({ timeout: 10_000 });
     await page.locator('[data-testid=stat-outbox-dead][data-problem=false]').waitFor({ timeout: 10_000 });
+    if (await page.getByTestId('bus-trim-error').count()) throw new Error('the trims line stayed after a healthy answer');
     if (await page.getByTestId('task-failure-relay').count()) throw new Error('the failure stayed after a healthy answer');
   });
 
