@@ -4,6 +4,8 @@
 //! answers 503 with status `degraded`. A failing bus, or a background task that is down
 //! (between a panic and its restart), answers 200 with status `degraded`: the server keeps
 //! serving, and the events of its writes wait in the outbox until the bus (or relay) returns.
+//! So does a bus whose trimming fails (`bus.trim_error`): events still flow, but its streams
+//! grow without bound until trimming works again.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -18,6 +20,7 @@ use utoipa_axum::routes;
 
 use app::App;
 use app::supervise::TaskHealth;
+use bus::TrimState;
 
 use crate::extract::AppJson;
 
@@ -27,8 +30,8 @@ pub fn router() -> OpenApiRouter<App> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `healthy`, or `degraded` when the database or the event bus does not answer or a
-    /// background task is down.
+    /// `healthy`, or `degraded` when the database or the event bus does not answer, the bus's
+    /// trimming fails (`bus.trim_error`) or a background task is down.
     pub status: String,
     /// Always `Luna API Service`.
     pub service: String,
@@ -47,6 +50,20 @@ pub struct BusHealth {
     pub status: String,
     /// `memory` or `redis`.
     pub backend: String,
+    /// Trims of the bus's history that failed since the server started (always 0 on `memory`).
+    /// A failed trim loses no event: the stream grows past its length instead.
+    pub trim_failures: u64,
+    /// While trimming fails (the latest trim of some channel failed: e.g. a Redis user without
+    /// the scripting commands), that failure as `<channel>: <error>`, and the service is
+    /// `degraded`; null once trims succeed again.
+    pub trim_error: Option<String>,
+}
+
+/// What the bus said: whether it answered its ping, its backend, how its trimming goes.
+struct BusCheck<'a> {
+    ok: bool,
+    backend: &'a str,
+    trim: TrimState,
 }
 
 /// How long the bus may take to answer its ping.
@@ -63,8 +80,9 @@ pub struct DatabaseHealth {
 /// Liveness, database and event bus health.
 #[utoipa::path(get, path = "/health", tag = "health",
     responses(
-        (status = 200, description = "Healthy, or degraded because the event bus does not answer or a background \
-            task is down (it is restarted after a backoff; see `tasks`)", body = Health),
+        (status = 200, description = "Healthy, or degraded because the event bus does not answer, its trimming \
+            fails (`bus.trim_error`: events flow, its streams grow) or a background task is down (it is restarted \
+            after a backoff; see `tasks`)", body = Health),
         (status = 503, description = "Degraded: the database does not answer", body = Health),
     ))]
 async fn health(State(app): State<App>) -> (StatusCode, AppJson<Health>) {
@@ -76,7 +94,10 @@ async fn health(State(app): State<App>) -> (StatusCode, AppJson<Health>) {
     if !matches!(bus, Ok(Ok(()))) {
         tracing::warn!(?bus, "health check: event bus ping failed");
     }
-    let bus = (matches!(bus, Ok(Ok(()))), app.bus.backend());
+    let bus = BusCheck { ok: matches!(bus, Ok(Ok(()))), backend: app.bus.backend(), trim: app.bus.trim_state() };
+    if let Some(e) = &bus.trim.error {
+        tracing::warn!(error = %e, failures = bus.trim.failures, "health check: event bus trimming fails");
+    }
     let tasks = app.tasks.report();
     let down: Vec<&str> = tasks.iter().filter(|(_, t)| t.status != "running").map(|(n, _)| n.as_str()).collect();
     if !down.is_empty() {
@@ -86,12 +107,12 @@ async fn health(State(app): State<App>) -> (StatusCode, AppJson<Health>) {
     (status, AppJson(body))
 }
 
-/// The health answer for a database and a bus `(ok, backend)` that did (or did not) answer,
-/// and the background tasks.
+/// The health answer for a database that did (or did not) answer, the bus and the background
+/// tasks.
 fn report(
     database_ok: bool,
     backend: Backend,
-    (bus_ok, bus_backend): (bool, &str),
+    bus: BusCheck<'_>,
     tasks: BTreeMap<String, TaskHealth>,
 ) -> (StatusCode, Health) {
     let backend = match backend {
@@ -100,6 +121,7 @@ fn report(
     };
     let state = |ok: bool| if ok { "ok" } else { "unavailable" };
     let tasks_ok = tasks.values().all(|t| t.status == "running");
+    let bus_ok = bus.ok && bus.trim.error.is_none();
     let (status, overall) = match (database_ok, bus_ok && tasks_ok) {
         (true, true) => (StatusCode::OK, "healthy"),
         (true, false) => (StatusCode::OK, "degraded"),
@@ -110,7 +132,12 @@ fn report(
         service: "Luna API Service".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         database: DatabaseHealth { status: state(database_ok).into(), backend: backend.into() },
-        bus: BusHealth { status: state(bus_ok).into(), backend: bus_backend.into() },
+        bus: BusHealth {
+            status: state(bus.ok).into(),
+            backend: bus.backend.into(),
+            trim_failures: bus.trim.failures,
+            trim_error: bus.trim.error,
+        },
         tasks,
     };
     (status, body)
@@ -120,18 +147,23 @@ fn report(
 mod tests {
     use super::*;
 
+    /// A bus that did (or did not) answer its ping, and whose trims all succeeded.
+    fn answering(ok: bool, backend: &str) -> BusCheck<'_> {
+        BusCheck { ok, backend, trim: TrimState::default() }
+    }
+
     #[test]
     fn a_silent_database_makes_the_service_degraded_with_a_503() {
-        let (status, body) = report(false, Backend::Postgres, (true, "redis"), BTreeMap::new());
+        let (status, body) = report(false, Backend::Postgres, answering(true, "redis"), BTreeMap::new());
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!((body.status.as_str(), body.database.status.as_str()), ("degraded", "unavailable"));
         assert_eq!(body.service, "Luna API Service");
-        assert_eq!(report(true, Backend::Sqlite, (true, "memory"), BTreeMap::new()).0, StatusCode::OK);
+        assert_eq!(report(true, Backend::Sqlite, answering(true, "memory"), BTreeMap::new()).0, StatusCode::OK);
     }
 
     #[test]
     fn a_silent_bus_makes_the_service_degraded_but_still_serving() {
-        let (status, body) = report(true, Backend::Postgres, (false, "redis"), BTreeMap::new());
+        let (status, body) = report(true, Backend::Postgres, answering(false, "redis"), BTreeMap::new());
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
             (body.status.as_str(), body.bus.status.as_str(), body.bus.backend.as_str()),
@@ -145,12 +177,35 @@ mod tests {
         let task = |status: &str| TaskHealth { status: status.into(), restarts: 1, last_failure: Some("ended".into()) };
         let tasks =
             BTreeMap::from([("relay".to_string(), task("down")), ("engine_follower".to_string(), task("running"))]);
-        let (status, body) = report(true, Backend::Sqlite, (true, "memory"), tasks);
+        let (status, body) = report(true, Backend::Sqlite, answering(true, "memory"), tasks);
         assert_eq!(
             (status, body.status.as_str(), body.tasks["relay"].status.as_str()),
             (StatusCode::OK, "degraded", "down")
         );
         let tasks = BTreeMap::from([("relay".to_string(), task("running"))]);
-        assert_eq!(report(true, Backend::Sqlite, (true, "memory"), tasks).1.status, "healthy");
+        assert_eq!(report(true, Backend::Sqlite, answering(true, "memory"), tasks).1.status, "healthy");
+    }
+
+    #[test]
+    fn a_bus_whose_trimming_fails_makes_the_service_degraded_but_still_serving_with_the_error() {
+        let error = "bookings: NoPerm: this user has no permissions to run the 'eval' command";
+        let trim = TrimState { failures: 3, error: Some(error.into()) };
+        let (status, body) =
+            report(true, Backend::Postgres, BusCheck { ok: true, backend: "redis", trim }, BTreeMap::new());
+        assert_eq!((status, body.status.as_str(), body.bus.status.as_str()), (StatusCode::OK, "degraded", "ok"));
+        assert_eq!((body.bus.trim_failures, body.bus.trim_error.as_deref()), (3, Some(error)));
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!((&json["bus"]["trim_failures"], &json["bus"]["trim_error"]), (&3.into(), &error.into()));
+
+        // Trims that failed before but succeed now: counted, and healthy again.
+        let trim = TrimState { failures: 3, error: None };
+        let (status, body) =
+            report(true, Backend::Postgres, BusCheck { ok: true, backend: "redis", trim }, BTreeMap::new());
+        assert_eq!((status, body.status.as_str(), body.bus.trim_failures), (StatusCode::OK, "healthy", 3));
+        let json = serde_json::to_value(&body).unwrap();
+        assert!(json["bus"]["trim_error"].is_null(), "present, and null: {json}");
+
+        let (_, body) = report(true, Backend::Sqlite, answering(true, "memory"), BTreeMap::new());
+        assert_eq!((body.bus.trim_failures, body.bus.trim_error), (0, None));
     }
 }

@@ -102,9 +102,23 @@ pub trait EventBus: Send + Sync + 'static {
     async fn ping(&self) -> BusResult<()>;
     /// Events published per channel since start (for stats).
     fn published_counts(&self) -> Vec<(Channel, u64)>;
+    /// How trimming the history has gone since start. A trim that fails loses no event, but the
+    /// history then grows past its bound until trimming works again (`/health` shows it).
+    fn trim_state(&self) -> TrimState;
 }
 
 pub type DynBus = Arc<dyn EventBus>;
+
+/// How a bus's trimming of its history has gone since start ([`EventBus::trim_state`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrimState {
+    /// Trims that failed since start (0 on the memory bus, whose trimming cannot fail).
+    pub failures: u64,
+    /// While trimming fails, the failure: set while the latest trim of some channel failed, as
+    /// `<channel>: <error>` (the first such channel in [`Channel::ALL`]'s order), cleared once
+    /// that channel's next trim succeeds.
+    pub error: Option<String>,
+}
 
 /// What [`EventBus::after`] read.
 #[derive(Debug, Clone, Default, PartialEq)]

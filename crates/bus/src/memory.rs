@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use domain::{Channel, Event};
 use tokio::sync::broadcast;
 
-use crate::{BusResult, EventBus, EventId, Live, Page, Publish, Subscription, Trimmed};
+use crate::{BusResult, EventBus, EventId, Live, Page, Publish, Subscription, TrimState, Trimmed};
 
 #[derive(Default)]
 struct ChannelState {
@@ -122,5 +122,10 @@ impl EventBus for MemoryBus {
 
     fn published_counts(&self) -> Vec<(Channel, u64)> {
         Channel::ALL.iter().zip(&self.counts).map(|(c, n)| (*c, n.load(Ordering::Relaxed))).collect()
+    }
+
+    /// Never failing: the ring drops its oldest event in the publish itself.
+    fn trim_state(&self) -> TrimState {
+        TrimState::default()
     }
 }

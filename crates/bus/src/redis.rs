@@ -14,8 +14,8 @@
 
 mod reader;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,7 +25,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamId, StreamRangeReply};
 use tokio::sync::broadcast;
 
-use crate::{BusError, BusResult, EventBus, EventId, Live, Page, Publish, Subscription, Trimmed};
+use crate::{BusError, BusResult, EventBus, EventId, Live, Page, Publish, Subscription, TrimState, Trimmed};
 
 /// How long one `XREAD` blocks before looping (keeps shutdown and reconnects prompt).
 const BLOCK_MS: usize = 2_000;
@@ -64,6 +64,10 @@ pub struct RedisBus {
     reading: tokio::task::JoinHandle<()>,
     /// Trims that failed since the bus connected (see [`Self::append`]).
     trim_failures: AtomicU64,
+    /// Per channel (in [`Channel::ALL`]'s order), the error of its latest trim if that failed.
+    /// Per channel, so that a channel whose trims fail is not shown fine between them by the
+    /// trims of another that work.
+    trim_errors: Mutex<Vec<Option<String>>>,
 }
 
 impl Drop for RedisBus {
@@ -104,6 +108,7 @@ impl RedisBus {
             reading: reader.clone().spawn(),
             reader,
             trim_failures: AtomicU64::new(0),
+            trim_errors: Mutex::new(vec![None; Channel::ALL.len()]),
         })
     }
 
@@ -155,11 +160,12 @@ impl RedisBus {
 
     /// Sends [`Self::publish_pipeline`]: the ids of the events appended before the first that
     /// was not (all of them, normally), and the error that stopped that one. A trim that fails
-    /// (a user without the scripting commands, a server without Lua) is logged and counted in
-    /// `luna_bus_trim_failures_total`, never reported: the events are in their streams, and a
-    /// caller told otherwise would publish them again, on every try while the trim fails. The
-    /// stream then grows past its length until trimming works again; it never drops events
-    /// without recording them (readers would skip them without a lag notice).
+    /// (a user without the scripting commands, a server without Lua) is counted in
+    /// `luna_bus_trim_failures_total` and kept for [`EventBus::trim_state`] (so `/health` shows
+    /// it), never reported to the caller: the events are in their streams, and a caller told
+    /// otherwise would publish them again, on every try while the trim fails. The stream then
+    /// grows past its length until trimming works again; it never drops events without
+    /// recording them (readers would skip them without a lag notice).
     async fn append(&self, events: &[Publish]) -> (Vec<String>, Option<BusError>) {
         let pipe = self.publish_pipeline(events);
         let replies: Vec<redis::RedisResult<redis::Value>> = match pipe.query_async(&mut self.conn.clone()).await {
@@ -169,11 +175,7 @@ impl RedisBus {
         let mut added = replies;
         let trims = added.split_off(events.len().min(added.len()));
         for (c, trim) in channels_of(events).zip(trims) {
-            if let Err(e) = trim {
-                self.trim_failures.fetch_add(1, Ordering::Relaxed);
-                metrics::counter!("luna_bus_trim_failures_total", "channel" => c.as_str()).increment(1);
-                tracing::error!(channel = c.as_str(), error = %e, "redis bus: trimming failed; the stream grows");
-            }
+            self.trimmed_with(c, trim.err());
         }
         let mut ids = Vec::with_capacity(events.len());
         for reply in added {
@@ -185,6 +187,28 @@ impl RedisBus {
         let short =
             (ids.len() < events.len()).then(|| BusError::Unavailable("fewer appends answered than sent".into()));
         (ids, short)
+    }
+
+    /// Keeps how the trim of `c`'s stream went: counts a failure, and logs a channel's trims
+    /// starting to fail (or failing otherwise) and working again, not each failure of a run (one
+    /// a publish while it lasts).
+    fn trimmed_with(&self, c: Channel, failure: Option<redis::RedisError>) {
+        let error = failure.map(|e| e.to_string());
+        if error.is_some() {
+            self.trim_failures.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("luna_bus_trim_failures_total", "channel" => c.as_str()).increment(1);
+        }
+        let slot = Channel::ALL.iter().position(|x| *x == c).unwrap_or(0);
+        // A poisoned lock only means a panic elsewhere mid-assignment; the slots are still whole.
+        let before =
+            std::mem::replace(&mut self.trim_errors.lock().unwrap_or_else(|p| p.into_inner())[slot], error.clone());
+        match (before, error) {
+            (before, Some(e)) if before.as_ref() != Some(&e) => {
+                tracing::error!(channel = c.as_str(), error = %e, "redis bus: trimming failed; the stream grows");
+            }
+            (Some(_), None) => tracing::info!(channel = c.as_str(), "redis bus: trimming works again"),
+            _ => {}
+        }
     }
 
     /// Deletes this bus's streams and their trim records (tests use a unique prefix and clean
@@ -352,6 +376,15 @@ impl EventBus for RedisBus {
 
     fn published_counts(&self) -> Vec<(Channel, u64)> {
         Channel::ALL.iter().zip(self.counts.iter()).map(|(c, n)| (*c, n.load(Ordering::Relaxed))).collect()
+    }
+
+    fn trim_state(&self) -> TrimState {
+        let errors = self.trim_errors.lock().unwrap_or_else(|p| p.into_inner());
+        let failing = Channel::ALL.iter().zip(errors.iter()).find_map(|(c, e)| Some((c, e.as_ref()?)));
+        TrimState {
+            failures: self.trim_failures.load(Ordering::Relaxed),
+            error: failing.map(|(c, e)| format!("{}: {e}", c.as_str())),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use app::LiveSettings;
 use domain::{Booking, BookingStatus, DomainEvent};
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::stream_support::{Setup, StreamServer, WAIT, quick_live, spawn};
 
@@ -18,6 +18,7 @@ crate::on_every_setup!(
     a_metrics_snapshot_carries_request_rates_latencies_and_bookings_and_metrics_exports_them,
     venues_shown_then_viewed_liked_or_booked_are_conversions_of_the_ranker_that_showed_them,
     health_reports_the_bus_and_keeps_serving_when_it_is_down,
+    health_is_degraded_with_the_error_while_the_bus_trimming_fails,
     health_shows_a_background_task_that_is_down_until_its_supervisor_restarts_it,
 );
 
@@ -259,6 +260,31 @@ async fn health_reports_the_bus_and_keeps_serving_when_it_is_down(setup: Setup) 
     srv.bus.set_down(false);
     let (_, health) = srv.get_json("/health").await;
     assert_eq!(health["status"], "healthy");
+}
+
+/// Before, a bus whose trims kept failing (a Redis user without the scripting commands) only
+/// logged and counted it: `/health` said healthy while its streams grew without bound. Here the
+/// bus reports trims failing (a double: the Redis bus's own state is tested in the bus crate):
+/// degraded, still 200 and serving, with the error, until a trim succeeds again.
+async fn health_is_degraded_with_the_error_while_the_bus_trimming_fails(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let (status, health) = srv.get_json("/health").await;
+    assert_eq!((status, health["status"].as_str()), (StatusCode::OK, Some("healthy")), "{health}");
+    assert_eq!((&health["bus"]["trim_failures"], &health["bus"]["trim_error"]), (&json!(0), &Value::Null), "{health}");
+
+    let error = "bookings: NoPerm: this user has no permissions to run the 'eval' command";
+    srv.bus.set_trim_state(Some(bus::TrimState { failures: 2, error: Some(error.into()) }));
+    let (status, health) = srv.get_json("/health").await;
+    assert_eq!((status, health["status"].as_str()), (StatusCode::OK, Some("degraded")), "{health}");
+    assert_eq!(health["bus"]["status"], "ok", "the bus answers: {health}");
+    assert_eq!((&health["bus"]["trim_failures"], &health["bus"]["trim_error"]), (&json!(2), &json!(error)));
+    srv.create_user("served_while_trims_fail").await;
+
+    srv.bus.set_trim_state(Some(bus::TrimState { failures: 2, error: None }));
+    let (_, health) = srv.get_json("/health").await;
+    assert_eq!(health["status"], "healthy", "{health}");
+    assert_eq!((&health["bus"]["trim_failures"], &health["bus"]["trim_error"]), (&json!(2), &Value::Null));
 }
 
 /// Polls `/health` until `check` holds of it; returns it.

@@ -1,8 +1,8 @@
 //! Support for the event-stream tests: a server with its background tasks (relay, metrics) on
 //! either setup, embedded (SQLite + in-memory bus) or production (PostgreSQL + Redis Streams,
 //! when `TEST_POSTGRES_URL` and `TEST_REDIS_URL` are both set); an SSE client over reqwest; a
-//! bus wrapper that can be switched off or made to drop live deliveries (a lagging reader); and
-//! a TCP proxy that cuts Redis away and brings it back.
+//! bus wrapper that can be switched off, made to drop live deliveries (a lagging reader) or to
+//! report its trimming failing; and a TCP proxy that cuts Redis away and brings it back.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use app::{App, AppSettings, LiveSettings};
 use async_trait::async_trait;
-use bus::{BusError, BusResult, Delivery, DynBus, EventBus, EventId, MemoryBus, Page, Publish, RedisBus, Subscription};
+use bus::{
+    BusError, BusResult, Delivery, DynBus, EventBus, EventId, MemoryBus, Page, Publish, RedisBus, Subscription,
+    TrimState,
+};
 use domain::{Channel, Event};
 use futures::StreamExt;
 use reqwest::{Client, StatusCode};
@@ -384,17 +387,24 @@ fn parse_frame(text: &str) -> Frame {
     f
 }
 
-/// A bus around a real one that can be made unreachable (`set_down`), or made to drop live
-/// deliveries as a full buffer would (`set_stalled`), each subscriber then being told it lagged.
+/// A bus around a real one that can be made unreachable (`set_down`), made to drop live
+/// deliveries as a full buffer would (`set_stalled`), each subscriber then being told it lagged,
+/// or made to report a trim state of the test's (`set_trim_state`; the real one's otherwise).
 pub struct TestBus {
     inner: DynBus,
     down: AtomicBool,
     stalled: Arc<AtomicBool>,
+    trim: Mutex<Option<TrimState>>,
 }
 
 impl TestBus {
     pub fn new(inner: DynBus) -> Self {
-        Self { inner, down: AtomicBool::new(false), stalled: Arc::new(AtomicBool::new(false)) }
+        Self { inner, down: AtomicBool::new(false), stalled: Arc::new(AtomicBool::new(false)), trim: Mutex::new(None) }
+    }
+
+    /// Reports `state` as the bus's trim state, or the real bus's again when `None`.
+    pub fn set_trim_state(&self, state: Option<TrimState>) {
+        *self.trim.lock().expect("trim state") = state;
     }
 
     pub fn set_down(&self, down: bool) {
@@ -467,6 +477,10 @@ impl EventBus for TestBus {
 
     fn published_counts(&self) -> Vec<(Channel, u64)> {
         self.inner.published_counts()
+    }
+
+    fn trim_state(&self) -> TrimState {
+        self.trim.lock().expect("trim state").clone().unwrap_or_else(|| self.inner.trim_state())
     }
 }
 

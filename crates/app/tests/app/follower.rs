@@ -72,6 +72,10 @@ impl EventBus for GapBus {
     fn published_counts(&self) -> Vec<(Channel, u64)> {
         self.inner.published_counts()
     }
+
+    fn trim_state(&self) -> bus::TrimState {
+        self.inner.trim_state()
+    }
 }
 
 /// Before, the follower reloaded the engine for a gap of any channel, simulation's and

@@ -42,6 +42,14 @@ impl Restricted {
     }
 }
 
+impl Restricted {
+    /// Gives the user `rule` (`+@scripting`); connections it has open get it at once.
+    fn allow(&self, rule: &str) {
+        let mut conn = self.admin.get_connection().expect("redis reachable at TEST_REDIS_URL");
+        redis::cmd("ACL").arg("SETUSER").arg(&self.name).arg(rule).query::<()>(&mut conn).expect("ACL SETUSER");
+    }
+}
+
 impl Drop for Restricted {
     fn drop(&mut self) {
         if let Ok(mut conn) = self.admin.get_connection() {
@@ -71,6 +79,39 @@ async fn a_failed_trim_leaves_the_events_reported_published_once() {
     assert_eq!(ns, (0..=5).collect::<Vec<_>>(), "each in its stream once, none dropped untraced");
     let ids: Vec<&str> = published.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, kept[..5].iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), "under the ids reported");
+    bus.delete_all().await.expect("streams deleted");
+}
+
+/// Before, a trim that kept failing was only logged and counted: nothing read it, so `/health`
+/// said the bus was fine while its streams grew without bound. The bus's trim state reads
+/// failing, with the error, after a failed trim, and clears once a trim succeeds again (here
+/// once the user may run scripts); the failures stay counted.
+#[tokio::test]
+async fn the_trim_state_reads_failing_with_its_error_until_a_trim_succeeds_again() {
+    let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
+    let user = Restricted::create(&url, "-@scripting");
+    let prefix = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
+    let bus = RedisBus::connect(&user.url, &prefix, 2).await.expect("connected as the user without scripting");
+    assert_eq!(bus.trim_state(), TrimState::default(), "nothing failed yet");
+
+    let (published, failure) = bus.publish_many((0..4).map(numbered).collect()).await;
+    assert!(failure.is_none() && published.len() == 4, "published though its trim fails: {failure:?}");
+    let failing = bus.trim_state();
+    assert_eq!(failing.failures, 1);
+    let error = failing.error.expect("the error while trims fail");
+    assert!(error.starts_with("bookings: ") && error.contains("no permissions to run the 'eval' command"), "{error}");
+    bus.publish(numbered_on(Channel::Social, 0)).await.unwrap();
+    assert_eq!(bus.trim_state().failures, 2);
+    assert!(bus.trim_state().error.is_some_and(|e| e.starts_with("bookings: ")), "the first failing channel's");
+
+    user.allow("+@scripting");
+    bus.publish(numbered_on(Channel::Social, 1)).await.unwrap();
+    let state = bus.trim_state();
+    assert!(state.error.as_ref().is_some_and(|e| e.starts_with("bookings: ")), "still failing on bookings: {state:?}");
+    assert_eq!(bus.history(Channel::Bookings, 100, None).await.unwrap().len(), 4, "grown past its length");
+    bus.publish(numbered(4)).await.unwrap();
+    assert_eq!(bus.trim_state(), TrimState { failures: 2, error: None }, "cleared, the failures still counted");
+    assert_eq!(bus.history(Channel::Bookings, 100, None).await.unwrap().len(), 2, "trimmed by that trim");
     bus.delete_all().await.expect("streams deleted");
 }
 
