@@ -1,12 +1,14 @@
 //! Opening hours per weekday, in the venue's local time. On the wire:
 //! `{"mon": ["11:30-15:00", "17:00-23:00"], "fri": ["18:00-02:00"]}`; a missing day is closed
 //! and an interval whose end is not after its start runs past midnight into the next day.
+//! A stay between two instants is read on the wall clock of the venue's zone at each instant
+//! of it, so it is open exactly when every instant of it is.
 
-use chrono::{Datelike, Timelike, Weekday};
+use chrono::{Datelike, Offset, TimeZone, Timelike, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use crate::ValidationError;
+use crate::{Timestamp, ValidationError};
 
 /// Day keys in order, Monday first (index = `Weekday::num_days_from_monday`).
 pub const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -94,6 +96,31 @@ impl OpeningHours {
         }
     }
 
+    /// Whether the venue is open at every instant of `[from, to)`, each read on the wall clock
+    /// `tz` shows then, so exactly when [`is_open_at`](Self::is_open_at) holds at each of them.
+    /// The stay is checked in parts between changes of the zone's offset: 90 minutes from 01:00
+    /// on the night New York's clocks go forward run 01:00-02:00, then 03:00-03:30; from 00:45
+    /// on the night they go back, 00:45 to the first 02:00 (EDT), then the second 01:00-01:15
+    /// (EST), so a venue closing at 01:30 refuses them. Within a part, the minutes it starts and
+    /// ends in count whole: a stay from 22:00:30 for an hour needs 23:00-23:01 too.
+    pub fn is_open_between(&self, tz: chrono_tz::Tz, from: Timestamp, to: Timestamp) -> bool {
+        let mut from = from;
+        while from < to {
+            let offset = offset_at(tz, from);
+            let part_end = next_change(tz, from, to).unwrap_or(to);
+            // The part's wall clock, from the start of its first minute.
+            let start = (from.naive_utc() + offset).with_second(0).and_then(|t| t.with_nanosecond(0));
+            let Some(start) = start else { return false };
+            let span = part_end.naive_utc() + offset - start;
+            let minutes = (span - chrono::Duration::nanoseconds(1)).num_minutes() + 1;
+            if !self.is_open_for(&start, u16::try_from(minutes).unwrap_or(u16::MAX)) {
+                return false;
+            }
+            from = part_end;
+        }
+        true
+    }
+
     /// How far (minutes after day `day`'s midnight) the intervals open at minute `minute` of
     /// that day run, counting the previous day's intervals that run past midnight; `None` when
     /// closed then.
@@ -118,6 +145,35 @@ impl OpeningHours {
     pub fn weekly_minutes(&self) -> u32 {
         self.days.iter().flatten().map(|&(o, c)| u32::from(c - o)).sum()
     }
+}
+
+/// The offset from UTC `tz` shows at `t`.
+fn offset_at(tz: chrono_tz::Tz, t: Timestamp) -> chrono::FixedOffset {
+    tz.offset_from_utc_datetime(&t.naive_utc()).fix()
+}
+
+/// The first instant after `from` and before `to` at which `tz` changes its offset, if any.
+fn next_change(tz: chrono_tz::Tz, from: Timestamp, to: Timestamp) -> Option<Timestamp> {
+    // Probed an hour at a time, so a change and its undoing within one stay are both seen (no
+    // zone changes twice within an hour), then found to the second by bisection (changes fall
+    // on whole seconds).
+    const PROBE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+    let first = offset_at(tz, from);
+    let mut a = from;
+    while a < to {
+        let b = (a + PROBE).min(to);
+        if offset_at(tz, b) != first {
+            let (mut lo, mut hi) = (a.timestamp(), b.timestamp());
+            let at = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap_or(b);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if offset_at(tz, at(mid)) == first { lo = mid } else { hi = mid }
+            }
+            return Some(at(hi).min(b));
+        }
+        a = b;
+    }
+    None
 }
 
 fn hhmm(m: u16) -> String {
@@ -220,5 +276,56 @@ mod tests {
         assert!(late.is_open_for(&at(23, 0), 6 * 60));
         assert!(!late.is_open_for(&at(23, 0), 6 * 60 + 1));
         assert!(!late.is_open_for(&at(17, 59), 1));
+    }
+
+    /// Sunday 1 November 2026 in New York: at 06:00 UTC the clocks go from 02:00 EDT back to
+    /// 01:00 EST, so 01:00-02:00 on the wall passes first at 05:00-06:00 UTC, then again at
+    /// 06:00-07:00 UTC.
+    fn fall_back(h: u32, m: u32) -> Timestamp {
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 1, h, m, 0).unwrap()
+    }
+
+    fn stay(hours: &OpeningHours, from: Timestamp, minutes: i64) -> bool {
+        hours.is_open_between(chrono_tz::America::New_York, from, from + chrono::Duration::minutes(minutes))
+    }
+
+    #[test]
+    fn on_the_night_clocks_go_back_each_pass_through_the_repeated_hour_is_read_on_its_own_offset() {
+        // Closing at 01:30: open 04:00-05:30 UTC (to the first 01:30, EDT) and again
+        // 06:00-06:30 UTC (the second 01:00-01:30, EST).
+        let mut closing = OpeningHours::default();
+        closing.days[6] = vec![(0, 90)];
+        // 00:45 EDT (04:45 UTC) for 90 minutes ends at the second 01:15 (06:15 UTC), before
+        // closing by the clock, but runs through the first 01:30-02:00, when it is closed.
+        assert!(!stay(&closing, fall_back(4, 45), 90));
+        assert!(stay(&closing, fall_back(4, 45), 45) && !stay(&closing, fall_back(4, 45), 46));
+        // Within the first pass before 01:30: 01:00-01:30 EDT (05:00-05:30 UTC).
+        assert!(stay(&closing, fall_back(5, 0), 30) && !stay(&closing, fall_back(5, 0), 31));
+        // Within the second pass: 01:00-01:30 EST (06:00-06:30 UTC).
+        assert!(stay(&closing, fall_back(6, 0), 30) && !stay(&closing, fall_back(6, 0), 31));
+        // 01:40 EDT (05:40 UTC) for 20 minutes ends at the second 01:00 (06:00 UTC): closed
+        // throughout, though 00:40-01:00 on the later offset would be open.
+        assert!(!stay(&closing, fall_back(5, 40), 20));
+        // 01:15 EDT (05:15 UTC) to the second 01:15 (06:15 UTC): closed at 05:30-06:00 UTC.
+        assert!(!stay(&closing, fall_back(5, 15), 60));
+
+        // And the reverse: open 01:00-03:00 only. 01:30 EDT (05:30 UTC) for an hour runs to the
+        // second 01:30 (06:30 UTC), open throughout, though 00:30 on the later offset is not.
+        let late = OpeningHours { days: std::array::from_fn(|d| if d == 6 { vec![(60, 180)] } else { vec![] }) };
+        assert!(stay(&late, fall_back(5, 30), 60));
+        assert!(stay(&late, fall_back(5, 0), 120));
+        assert!(!stay(&late, fall_back(4, 59), 2));
+    }
+
+    #[test]
+    fn a_stay_that_starts_within_a_minute_needs_the_minute_it_ends_in_too() {
+        // Closing at 23:00 EST (04:00 UTC): from 22:00:30 EST for an hour ends at 23:00:30, 30
+        // seconds after closing (it was taken as 22:00-23:00).
+        let h = OpeningHours::every_day(&[(17 * 60, 23 * 60)]);
+        let ny = chrono_tz::America::New_York;
+        let at = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 4, 3, 0, 30).unwrap();
+        assert!(!h.is_open_between(ny, at, at + chrono::Duration::minutes(60)));
+        assert!(h.is_open_between(ny, at, at + chrono::Duration::seconds(3_570)));
+        assert!(!h.is_open_between(ny, at, at + chrono::Duration::seconds(3_571)));
     }
 }

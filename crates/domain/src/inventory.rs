@@ -92,51 +92,12 @@ pub fn peak_seats(holds: &[Hold], from: Timestamp, to: Timestamp) -> i32 {
     peak
 }
 
-/// Whether the venue is open at `at` and stays open at least `minutes` (unknown hours count as
-/// always open). Hours are wall-clock times, so a stay across a daylight-saving change is
-/// checked in parts, each on the wall clock of its own offset: 90 minutes from 01:00 on the
-/// night clocks go forward run 01:00-02:00, then 03:00-03:30; from 00:30 on the night they go
-/// back, 00:30-02:00 (the first 02:00), so a venue closing at 01:00 refuses it.
+/// Whether the venue is open at `at` and at every instant of the `minutes` after it, each on
+/// its wall clock (unknown hours count as always open): see
+/// [`OpeningHours::is_open_between`](crate::OpeningHours::is_open_between).
 pub fn open_for(venue: &Venue, at: Timestamp, minutes: u16) -> bool {
     let Some(hours) = &venue.opening_hours else { return true };
-    open_between(hours, venue.tz(), at, at + chrono::Duration::minutes(i64::from(minutes)))
-}
-
-/// Whether `hours` (wall-clock times in `tz`) cover `[from, to)`, a part at a time between
-/// changes of the zone's offset.
-fn open_between(hours: &crate::OpeningHours, tz: chrono_tz::Tz, from: Timestamp, to: Timestamp) -> bool {
-    use chrono::Offset;
-    let offset = |t: Timestamp| tz.offset_from_utc_datetime(&t.naive_utc()).fix();
-    let wall = |a: Timestamp, b: Timestamp| {
-        let seconds = (b - a).num_seconds().max(0);
-        u16::try_from((seconds + 59) / 60).unwrap_or(u16::MAX)
-    };
-    let local = |t: Timestamp| t.with_timezone(&tz).naive_local();
-    let mut from = from;
-    // A stay crosses a change or two at most; the bound only keeps a bad zone table finite.
-    for _ in 0..8 {
-        if from >= to {
-            // The stay ended at the change.
-            return true;
-        }
-        let first = offset(from);
-        if offset(to) == first {
-            return hours.is_open_for(&local(from), wall(from, to));
-        }
-        // The instant of the change, to the second (changes fall on whole seconds).
-        let (mut lo, mut hi) = (from.timestamp(), to.timestamp() + 1);
-        let at = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap_or(to);
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if offset(at(mid)) == first { lo = mid } else { hi = mid }
-        }
-        let hi = at(hi).min(to);
-        if !hours.is_open_for(&local(from), wall(from, hi)) {
-            return false;
-        }
-        from = hi;
-    }
-    false
+    hours.is_open_between(venue.tz(), at, at + chrono::Duration::minutes(i64::from(minutes)))
 }
 
 /// Why a party cannot sit down at `at` for `minutes`, with the venue's hours that local day

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use domain::hours::DAY_KEYS;
-use domain::inventory::{Hold, peak_seats};
-use domain::{LatLng, OpeningHours, PageRequest, confirmation};
+use domain::inventory::{Hold, open_for, peak_seats};
+use domain::{Category, LatLng, OpeningHours, PageRequest, Venue, confirmation};
 use proptest::prelude::*;
 
 /// A valid interval on the wire: `HH:MM-HH:MM`, any open minute of the day, any close.
@@ -24,10 +24,69 @@ fn wire_hours() -> impl Strategy<Value = BTreeMap<String, Vec<String>>> {
     )
 }
 
+/// Hours whose intervals mostly open or close between 20:00 and 04:00, when clocks change.
+fn night_hours() -> impl Strategy<Value = BTreeMap<String, Vec<String>>> {
+    let minute = || prop_oneof![(0u16..32).prop_map(|k| (20 * 60 + k * 15) % 1440), 0u16..1440];
+    let interval =
+        (minute(), minute()).prop_map(|(o, c)| format!("{:02}:{:02}-{:02}:{:02}", o / 60, o % 60, c / 60, c % 60));
+    prop::collection::btree_map(
+        prop::sample::select(DAY_KEYS.to_vec()).prop_map(String::from),
+        prop::collection::vec(interval, 1..3),
+        3..7,
+    )
+}
+
 fn at(day: u32, minute: u32) -> NaiveDateTime {
     // 2024-01-01 is a Monday.
     let date = NaiveDate::from_ymd_opt(2024, 1, 1 + day).expect("a January day");
     date.and_time(NaiveTime::from_hms_opt(minute / 60, minute % 60, 0).expect("a time"))
+}
+
+/// Zones whose clocks change on the nights below: by an hour at 02:00 (New York), at 01:00 UTC
+/// (London), at midnight (Santiago: 24:00 back to 23:00, 00:00 forward to 01:00), and by half
+/// an hour (Lord Howe Island).
+const ZONES: [&str; 4] = ["America/New_York", "Europe/London", "America/Santiago", "Australia/Lord_Howe"];
+
+/// A UTC instant within a day either side of a change of `zone`'s offset in 2026: the night
+/// clocks go back when `back`, else the night they go forward.
+fn near_a_change(zone: &str, back: bool, minutes_before: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    // The first instant of each change, in UTC.
+    let change = match (zone, back) {
+        ("America/New_York", true) => (11, 1, 6, 0),
+        ("America/New_York", false) => (3, 8, 7, 0),
+        ("Europe/London", true) => (10, 25, 1, 0),
+        ("Europe/London", false) => (3, 29, 1, 0),
+        ("America/Santiago", true) => (4, 5, 3, 0),
+        ("America/Santiago", false) => (9, 6, 4, 0),
+        ("Australia/Lord_Howe", true) => (4, 4, 15, 0),
+        _ => (10, 3, 15, 30),
+    };
+    let at = chrono::Utc.with_ymd_and_hms(2026, change.0, change.1, change.2, change.3, 0).unwrap();
+    at - chrono::Duration::minutes(i64::from(minutes_before))
+}
+
+fn venue_with(hours: OpeningHours, zone: &str) -> Venue {
+    let t0 = chrono::DateTime::from_timestamp(0, 0).unwrap();
+    Venue {
+        id: domain::new_id(),
+        name: "v".into(),
+        description: None,
+        category: Category::Bar,
+        cuisine: None,
+        address: None,
+        city: None,
+        lat: 0.0,
+        lng: 0.0,
+        price_level: None,
+        rating: None,
+        capacity: 10,
+        tags: vec![],
+        opening_hours: Some(hours),
+        timezone: zone.into(),
+        created_at: t0,
+        updated_at: t0,
+    }
 }
 
 proptest! {
@@ -64,6 +123,23 @@ proptest! {
         });
         prop_assert_eq!(hours.is_open_for(&t, stay), every_minute);
         prop_assert!(hours.weekly_minutes() <= 7 * 4 * 1440);
+    }
+
+    #[test]
+    fn on_nights_the_clocks_change_a_stay_is_open_exactly_when_open_at_each_of_its_minutes(
+        raw in prop_oneof![wire_hours(), night_hours()], zone in prop::sample::select(ZONES.to_vec()),
+        back in any::<bool>(), before in 0u32..720, second in prop_oneof![Just(0i64), 1i64..60], stay in 1u16..=480,
+    ) {
+        // Each minute of the stay read on the wall clock it shows: in the hour that happens
+        // twice, the first pass on the earlier offset, the second on the later one. A stay
+        // starting within a minute is open at that minute and at each minute it reaches.
+        let venue = venue_with(OpeningHours::parse(&raw, "opening_hours").expect("valid hours parse"), zone);
+        let at = near_a_change(zone, back, before) + chrono::Duration::seconds(second);
+        let end = at + chrono::Duration::minutes(i64::from(stay));
+        let first_whole = at + chrono::Duration::seconds((60 - second) % 60);
+        let every_minute = venue.is_open_at(at)
+            && (0..).map(|m| first_whole + chrono::Duration::minutes(m)).take_while(|&t| t < end).all(|t| venue.is_open_at(t));
+        prop_assert_eq!(open_for(&venue, at, stay), every_minute);
     }
 
     #[test]
