@@ -14,6 +14,13 @@
 //! `event: lagged` first, `missed` being the events trimmed after it (exact from `0-0`; `1`,
 //! meaning at least one, when the bus cannot tell how many), then the oldest events kept.
 //! Streams per server are capped (503 beyond).
+//!
+//! Repeats: the outbox relay publishes at least once, so an event can be on the bus twice, with
+//! the same `source_id` (its outbox id) under two ids. A stream remembers the source ids it sent
+//! lately ([`bus::Repeats`], up to [`REPEAT_WINDOW`]) and does not send such a repeat; events
+//! without a source id always go out. The memory belongs to the connection: a client that
+//! resumes with `Last-Event-ID` starts a fresh one, so a repeat of an event it got before the
+//! reconnect (both after its resume point) can still reach it.
 
 mod event_doc;
 
@@ -23,7 +30,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::sse::{Event as Frame, KeepAlive, KeepAliveStream, Sse};
 use axum::response::{IntoResponse, Response};
-use bus::{BusError, Cursor, EventId, Feed, FeedItem};
+use bus::{BusError, Cursor, EventId, Feed, FeedItem, Repeats};
 use domain::{Channel, Event};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -37,6 +44,14 @@ use app::telemetry::SubscriberPermit;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
+
+/// Source ids of sent events a stream remembers at most, to skip the relay's repeats: below the
+/// engine follower's `events.repeat_window` (the smaller of the two applies) because every open
+/// stream keeps its own (up to `max_subscribers`, 1,000 by default: 4 GB at 100,000 ids of about
+/// 40 bytes each). A repeat comes at the relay's next pass with at most the rest of its batch
+/// (256 rows) between it and its original ([`bus::Repeats`]), so 4,096 ids (16 batches) reach
+/// far enough, for about 160 KB a stream at most (reached only by a stream sent that many).
+const REPEAT_WINDOW: usize = 4_096;
 
 /// Events a history request returns by default, and at most.
 const HISTORY_DEFAULT: usize = 50;
@@ -95,7 +110,8 @@ pub struct ChannelList {
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id")),
     responses(
         (status = 200, description = "`text/event-stream`: `connected`, then one frame per event (`id:` event id, \
-            `event:` type, `data:` the Event; payloads per type in `EventPayload`), `lagged` notices \
+            `event:` type, `data:` the Event; payloads per type in `EventPayload`; the relay's repeat of an event \
+            this stream sent, with its `source_id`, is not sent again), `lagged` notices \
             (`{\"missed\": n}`: live delivery fell behind and the missed events follow, or `Last-Event-ID` is \
             older than the history kept and `n` events are gone, at least one) and keep-alive comments",
             body = Event, content_type = "text/event-stream"),
@@ -230,7 +246,8 @@ async fn open(app: &App, channels: Vec<Channel>, resume: Option<Cursor>) -> ApiR
         app.telemetry.try_subscribe().ok_or_else(|| ApiError::Unavailable("SSE stream limit reached".into()))?;
     let feed = Feed::open(app.bus.clone(), channels, resume.as_ref()).await.map_err(bus_error)?;
     let hello = connected(&feed);
-    let frames = stream::unfold((feed, permit), next_frame);
+    let repeats = Repeats::new(app.settings.events.repeat_window.min(REPEAT_WINDOW));
+    let frames = stream::unfold(Connection { feed, repeats, _permit: permit }, next_frame);
     // A shutting-down server ends its streams (clients reconnect elsewhere with Last-Event-ID).
     let frames =
         stream::once(async move { Ok(hello) }).chain(frames).take_until(app.telemetry.streams_closed()).boxed();
@@ -238,15 +255,29 @@ async fn open(app: &App, channels: Vec<Channel>, resume: Option<Cursor>) -> ApiR
     Ok(Sse::new(frames).keep_alive(keep_alive))
 }
 
-/// The next frame; the permit lives as long as the stream.
-async fn next_frame(
-    (mut feed, permit): (Feed, SubscriberPermit),
-) -> Option<(Result<Frame, Infallible>, (Feed, SubscriberPermit))> {
-    let frame = match feed.next().await? {
-        FeedItem::Event(e) => event_frame(&e, &feed),
-        FeedItem::Lagged { missed } => Frame::default().event("lagged").data(json!({ "missed": missed }).to_string()),
-    };
-    Some((Ok(frame), (feed, permit)))
+/// What one open stream holds: its feed, the source ids it sent lately, and its place under
+/// the cap (given back when the stream ends).
+struct Connection {
+    feed: Feed,
+    repeats: Repeats,
+    _permit: SubscriberPermit,
+}
+
+/// The next frame, past the relay's repeats of events already sent.
+async fn next_frame(mut conn: Connection) -> Option<(Result<Frame, Infallible>, Connection)> {
+    loop {
+        let frame = match conn.feed.next().await? {
+            FeedItem::Event(e) if !conn.repeats.first_time(e.source_id) => {
+                tracing::debug!(id = %e.id, source_id = ?e.source_id, "SSE: skipped the relay's repeat of an event sent");
+                continue;
+            }
+            FeedItem::Event(e) => event_frame(&e, &conn.feed),
+            FeedItem::Lagged { missed } => {
+                Frame::default().event("lagged").data(json!({ "missed": missed }).to_string())
+            }
+        };
+        return Some((Ok(frame), conn));
+    }
 }
 
 /// The frame id: the event id on one channel, the whole cursor on several.

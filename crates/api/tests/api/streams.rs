@@ -20,6 +20,7 @@ crate::on_every_setup!(
     a_lagging_stream_is_told_so_and_then_gets_what_it_missed,
     a_client_resuming_from_before_the_kept_history_is_told_it_missed_events,
     a_slow_subscriber_does_not_hold_back_a_fast_one,
+    a_relay_repeat_is_sent_once_and_the_next_event_still_arrives,
     bad_channels_ids_and_limits_get_the_json_error_shape,
     idle_streams_carry_keep_alive_comments,
     a_shutting_down_server_ends_its_streams_and_stops,
@@ -199,6 +200,55 @@ async fn a_slow_subscriber_does_not_hold_back_a_fast_one(setup: Setup) {
     assert_eq!(ticks_until(&mut fast, total - 1).await, (0..total).collect::<Vec<_>>(), "the fast reader gets all");
     publisher.await.expect("the publisher was not held back");
     assert_eq!(ticks_until(&mut slow, total - 1).await, (0..total).collect::<Vec<_>>(), "the slow one too, later");
+}
+
+/// Event `name` on `simulation`, with outbox id `source`.
+fn named(name: &str, source: Option<uuid::Uuid>) -> Publish {
+    Publish {
+        channel: Channel::Simulation,
+        event_type: "test.named".into(),
+        data: Payload::of(&json!({ "name": name })).expect("JSON"),
+        timestamp: Utc::now(),
+        source_id: source,
+    }
+}
+
+/// The names of the next `n` events of `sse`.
+async fn next_names(sse: &mut SseClient, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(sse.next_event().await.1.data.to_value()["name"].as_str().unwrap_or_default().to_string());
+    }
+    out
+}
+
+/// Before, SSE clients got the relay's repeats: an event published again with its outbox id
+/// (after a failed mark as published) reached them twice. Here `once` goes out twice with one
+/// source id, as the relay's repeat does: each stream (one channel, and several) sends it once,
+/// then the events after it, the two without a source id both. A client resuming with
+/// `Last-Event-ID` after `once` starts a fresh memory and gets the repeat (as documented), then
+/// the rest.
+async fn a_relay_repeat_is_sent_once_and_the_next_event_still_arrives(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let mut one = srv.sse("/api/v1/admin/streams/subscribe/simulation", None).await;
+    let mut all = srv.sse("/api/v1/admin/streams/subscribe-all?channels=simulation,social", None).await;
+    let (source, next) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let mut ids = Vec::new();
+    for p in [named("once", Some(source)), named("once", Some(source)), named("plain", None), named("plain", None)] {
+        ids.push(srv.app.bus.publish(p).await.expect("published").id.clone());
+    }
+    srv.app.bus.publish(named("next", Some(next))).await.expect("published");
+    let want = ["once", "plain", "plain", "next"];
+    assert_eq!(next_names(&mut one, 4).await, want, "one channel");
+    assert_eq!(next_names(&mut all, 4).await, want, "several");
+
+    let path = "/api/v1/admin/streams/subscribe/simulation";
+    let mut resumed = srv.sse(path, Some(&ids[0])).await;
+    let (frame, repeat) = resumed.next_event().await;
+    assert_eq!((repeat.data.to_value()["name"].as_str(), repeat.source_id), (Some("once"), Some(source)));
+    assert_eq!(frame.id.as_deref(), Some(ids[1].as_str()), "the repeat, under its own id");
+    assert_eq!(next_names(&mut resumed, 3).await, ["plain", "plain", "next"]);
 }
 
 /// A bus keeping 10 events per channel, after 25 were published: a client resuming from `0-0`
