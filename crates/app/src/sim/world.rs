@@ -60,10 +60,11 @@ impl SimVenue {
         self.hours.as_ref().is_none_or(|h| h.is_open(l.weekday(), (l.hour() * 60 + l.minute()) as u16))
     }
 
-    /// Open from `at` for at least `minutes` (unknown hours count as open).
+    /// Open from `at` for at least `minutes`, each instant on the wall clock it shows, as the
+    /// booking agent checks (unknown hours count as open).
     pub fn is_open_for(&self, at: Timestamp, minutes: u16) -> bool {
-        let l = at.with_timezone(&self.tz).naive_local();
-        self.hours.as_ref().is_none_or(|h| h.is_open_for(&l, minutes))
+        let to = at + chrono::Duration::minutes(i64::from(minutes));
+        self.hours.as_ref().is_none_or(|h| h.is_open_between(self.tz, at, to))
     }
 }
 
@@ -208,4 +209,35 @@ pub fn pick_weighted(weights: &[f64], rng: &mut impl RngExt) -> Option<usize> {
         x -= w;
     }
     Some(weights.len() - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// The simulator plans a stay at a venue as the booking agent checks it, each instant on
+    /// its own wall clock: it read the stay from its local start for its length, so 90 minutes
+    /// from 01:00 on the night New York's clocks go forward (8 March 2026, 06:00 UTC) were
+    /// checked as 01:00-02:30 and a venue closing at 03:00 took them, though they end at 03:30.
+    #[test]
+    fn a_planned_stay_is_checked_on_the_wall_clock_on_daylight_saving_nights() {
+        let mut hours = OpeningHours::default();
+        hours.days[6] = vec![(0, 3 * 60)];
+        let venue = SimVenue {
+            id: domain::new_id(),
+            category: 0,
+            pos: LatLng { lat: 40.7, lng: -74.0 },
+            price: 2.0,
+            rating: 4.0,
+            cuisine: None,
+            tags: Vec::new(),
+            hours: Some(hours),
+            tz: chrono_tz::America::New_York,
+        };
+        let one_am = chrono::Utc.with_ymd_and_hms(2026, 3, 8, 6, 0, 0).unwrap();
+        assert!(!venue.is_open_for(one_am, 90));
+        assert!(venue.is_open_for(one_am, 60));
+        assert!(venue.is_open_at(one_am));
+    }
 }
