@@ -4,7 +4,7 @@
 //! visible to the next recommendation within milliseconds, on every server sharing the bus.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -51,6 +51,28 @@ pub struct EngineCell {
     /// The follower's reload task is running; asked again meanwhile, it runs once more.
     follower_reloading: std::sync::atomic::AtomicBool,
     follower_reload_wanted: std::sync::atomic::AtomicBool,
+    /// Reloads asked for, begun and ended, for [`EngineCell::reloads`].
+    asked: AtomicU64,
+    started: AtomicU64,
+    finished: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// How many engine reloads were asked for, begun and ended since the engine cell was made. The
+/// follower's are asked for as it takes the delivery that calls for one (a seed, a reset, a lag,
+/// a gap of a channel it applies, its own restart), before it takes the next, so once it has
+/// applied a later event a test knows whether an earlier delivery asked for a reload, however
+/// slow the reload would be.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineReloads {
+    /// Asked for by the engine follower; those asked while one runs make one more run after it.
+    pub asked: u64,
+    /// Begun by [`App::reload_engine`] (the follower's, the server's first, a seed's).
+    pub started: u64,
+    /// Swapped a fresh engine in (counted in `luna_engine_reloads_total{outcome="finished"}`).
+    pub finished: u64,
+    /// Ended in an error, the engine before kept (`luna_engine_reloads_total{outcome="failed"}`).
+    pub failed: u64,
 }
 
 /// What arrived while a reload was scanning, to replay onto the engine it builds (events are
@@ -83,6 +105,20 @@ impl EngineCell {
             reloads: tokio::sync::Mutex::new(()),
             follower_reloading: std::sync::atomic::AtomicBool::new(false),
             follower_reload_wanted: std::sync::atomic::AtomicBool::new(false),
+            asked: AtomicU64::new(0),
+            started: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+        }
+    }
+
+    /// The reloads asked for, begun and ended so far.
+    pub fn reloads(&self) -> EngineReloads {
+        EngineReloads {
+            asked: self.asked.load(Ordering::SeqCst),
+            started: self.started.load(Ordering::SeqCst),
+            finished: self.finished.load(Ordering::SeqCst),
+            failed: self.failed.load(Ordering::SeqCst),
         }
     }
 
@@ -379,6 +415,19 @@ impl App {
     /// which may have emptied them (and a reseed brings the same user ids back).
     pub async fn reload_engine(&self) -> AppResult<()> {
         let _one_at_a_time = self.engine.reloads.lock().await;
+        self.engine.started.fetch_add(1, Ordering::SeqCst);
+        let outcome = self.rebuild_engine().await;
+        let (counter, name) = match outcome {
+            Ok(()) => (&self.engine.finished, "finished"),
+            Err(_) => (&self.engine.failed, "failed"),
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
+        metrics::counter!("luna_engine_reloads_total", "outcome" => name).increment(1);
+        outcome
+    }
+
+    /// The body of [`App::reload_engine`], under its lock.
+    async fn rebuild_engine(&self) -> AppResult<()> {
         self.location_writes.clear();
         let scanned_from = chrono::Utc::now();
         self.engine.begin_reload(scanned_from);
@@ -504,6 +553,7 @@ async fn follow_domain_event(app: &App, e: &domain::Event) {
 /// runs once more after.
 fn reload_in_background(app: &App) {
     let cell = &app.engine;
+    cell.asked.fetch_add(1, Ordering::SeqCst);
     cell.follower_reload_wanted.store(true, Ordering::SeqCst);
     if cell.follower_reloading.swap(true, Ordering::SeqCst) {
         return;
@@ -537,7 +587,9 @@ mod tests {
     use super::*;
 
     /// A follower started again by its supervisor reloads the engine (it missed what was
-    /// published while it was down); a first start leaves that to the server's own load.
+    /// published while it was down); a first start leaves that to the server's own load. Counted
+    /// once the follower has applied an event, so after it chose, however slow a reload would be
+    /// (it watched for a reload for 300 ms).
     #[tokio::test]
     async fn a_restarted_follower_reloads_the_engine_and_a_first_one_does_not() {
         let before = chrono::Utc::now() - chrono::Duration::seconds(1);
@@ -545,13 +597,43 @@ mod tests {
             let store = store::connect("sqlite::memory:").await.unwrap();
             let app = App::new(store, crate::AppSettings::default());
             let follower = tokio::spawn(follow(app.clone(), restarted));
-            // Long enough for a reload to begin: 5 s when one is expected, 300 ms when not.
-            let deadline = Instant::now() + std::time::Duration::from_millis(if restarted { 5_000 } else { 300 });
-            while !app.engine.covers(before) && Instant::now() < deadline {
+            applied_one(&app).await;
+            let asked = app.engine.reloads().asked;
+            assert_eq!(asked, u64::from(restarted), "restarted: {restarted}");
+            let deadline = Instant::now() + std::time::Duration::from_secs(10);
+            while app.engine.reloads().finished < asked {
+                assert!(Instant::now() < deadline, "the reload never finished");
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
             follower.abort();
+            let started = u64::from(restarted);
+            assert_eq!(app.engine.reloads(), EngineReloads { asked, started, finished: started, failed: 0 });
             assert_eq!(app.engine.covers(before), restarted, "restarted: {restarted}");
+        }
+    }
+
+    /// Publishes a new user until the follower applies one: it has subscribed, and done what it
+    /// does first.
+    async fn applied_one(app: &App) {
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (user, _, _) = walker_and_two_bars();
+            let (event_type, data) = DomainEvent::UserCreated(user.clone()).into_parts();
+            let publish = bus::Publish {
+                channel: domain::Channel::UserActions,
+                event_type,
+                data,
+                timestamp: chrono::Utc::now(),
+                source_id: None,
+            };
+            app.bus.publish(publish).await.expect("published");
+            for _ in 0..20 {
+                if app.engine().has_user(user.id) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            assert!(Instant::now() < deadline, "the follower never applied an event");
         }
     }
 
