@@ -10,7 +10,9 @@ use domain::{Booking, BookingStatus, DomainEvent};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::stream_support::{Setup, StreamServer, WAIT, quick_live, spawn};
+use crate::stream_support::{
+    RedisPrefix, RedisUser, Setup, StreamServer, TestDb, WAIT, production_urls, quick_live, spawn,
+};
 
 crate::on_every_setup!(
     stats_count_users_venues_bookings_by_status_and_events_in_the_seed_shape,
@@ -285,6 +287,32 @@ async fn health_is_degraded_with_the_error_while_the_bus_trimming_fails(setup: S
     let (_, health) = srv.get_json("/health").await;
     assert_eq!(health["status"], "healthy", "{health}");
     assert_eq!((&health["bus"]["trim_failures"], &health["bus"]["trim_error"]), (&json!(2), &Value::Null));
+}
+
+/// The same with a real failing trim: the server's Redis user may not run scripts, so every
+/// trim fails (the metrics snapshots publish every 300 ms); once it may, they work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_degraded_while_redis_refuses_the_trim_script_and_healthy_once_it_runs() {
+    let Some((_, redis_url)) = production_urls() else {
+        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
+        return;
+    };
+    let db = TestDb::create(Setup::Production).await.expect("database");
+    let user = RedisUser::without(&redis_url, "-@scripting");
+    let prefix = RedisPrefix::new(&redis_url);
+    let store = store::connect(&db.url).await.expect("store");
+    let srv = StreamServer::start(store, prefix.connect(&user.url).await, quick_live()).await;
+
+    let health = health_until(&srv, |h| !h["bus"]["trim_error"].is_null()).await;
+    assert_eq!((health["status"].as_str(), health["bus"]["status"].as_str()), (Some("degraded"), Some("ok")));
+    let error = health["bus"]["trim_error"].as_str().unwrap_or_default();
+    assert!(error.contains("no permissions to run the 'eval' command"), "{health}");
+    assert!(health["bus"]["trim_failures"].as_u64() >= Some(1), "{health}");
+    srv.create_user("served_no_scripts").await;
+
+    user.allow("+@scripting");
+    let health = health_until(&srv, |h| h["status"] == "healthy").await;
+    assert!(health["bus"]["trim_error"].is_null() && health["bus"]["trim_failures"].as_u64() >= Some(1), "{health}");
 }
 
 /// Polls `/health` until `check` holds of it; returns it.

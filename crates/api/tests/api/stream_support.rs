@@ -119,6 +119,44 @@ impl Drop for RedisPrefix {
     }
 }
 
+/// A Redis user that may run every command but those `without` takes away (an ACL rule such as
+/// `-@scripting`); deleted when dropped.
+pub struct RedisUser {
+    admin: redis::Client,
+    name: String,
+    /// The Redis URL as this user.
+    pub url: String,
+}
+
+impl RedisUser {
+    pub fn without(url: &str, without: &str) -> Self {
+        let admin = redis::Client::open(url).expect("a redis URL");
+        let name = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
+        Self::set(&admin, &name, &["on", ">secret", "~*", "&*", "+@all", without]);
+        let (scheme, rest) = url.split_once("://").expect("a redis URL");
+        let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        Self { url: format!("{scheme}://{name}:secret@{host}"), admin, name }
+    }
+
+    /// Gives the user `rule` back (`+@scripting`); its open connections get it at once.
+    pub fn allow(&self, rule: &str) {
+        Self::set(&self.admin, &self.name, &[rule]);
+    }
+
+    fn set(admin: &redis::Client, name: &str, rules: &[&str]) {
+        let mut conn = admin.get_connection().expect("redis reachable");
+        redis::cmd("ACL").arg("SETUSER").arg(name).arg(rules).query::<()>(&mut conn).expect("ACL SETUSER");
+    }
+}
+
+impl Drop for RedisUser {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = self.admin.get_connection() {
+            let _ = redis::cmd("ACL").arg("DELUSER").arg(&self.name).query::<u64>(&mut conn);
+        }
+    }
+}
+
 /// A running server with its background tasks.
 pub struct StreamServer {
     pub address: String,
