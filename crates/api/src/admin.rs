@@ -1,6 +1,9 @@
 //! Admin data endpoints of the first seed document: `POST /api/v1/admin/data/seed` (generate the
-//! demo city) and `POST /api/v1/admin/data/reset` (delete all data). Unauthenticated until the
-//! security issue lands. Seeding over HTTP is capped in size; larger cities are for `luna seed`.
+//! demo city) and `POST /api/v1/admin/data/reset` (delete all data), and the outbox's dead
+//! letters (`dead_letters`). Admin only (`auth::rules`). Seeding over HTTP is capped in size;
+//! larger cities are for `luna seed`.
+
+mod dead_letters;
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -19,7 +22,7 @@ const MAX_USERS: usize = 20_000;
 const MAX_VENUES: usize = 10_000;
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(seed_data)).routes(routes!(reset_data))
+    OpenApiRouter::new().routes(routes!(seed_data)).routes(routes!(reset_data)).merge(dead_letters::router())
 }
 
 /// Optional body of the seed request; omitted fields take the demo defaults.

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod booking;
 pub mod conversion;
+pub mod dead_letters;
 mod error;
 pub mod location_writes;
 pub mod map;

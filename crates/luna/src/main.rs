@@ -1,5 +1,5 @@
-//! `luna`: the going-out backend. Subcommands: serve, seed, migrate, check, config, simulate, train, eval, import, bench,
-//! admin-token.
+//! `luna`: the going-out backend. Subcommands: serve, seed, migrate, check, outbox, config, simulate, train, eval,
+//! import, bench, admin-token.
 
 mod cmd;
 mod logging;
@@ -36,6 +36,8 @@ enum Command {
     Migrate(cmd::migrate::MigrateArgs),
     /// Check the stored data's invariants (no overbooked slot, no orphan row); non-zero exit if broken.
     Check(cmd::check::CheckArgs),
+    /// The outbox's dead letters (rows the relay could not publish): `dead` lists them, `redrive` sends them back.
+    Outbox(cmd::outbox::OutboxArgs),
     /// Print the effective settings (secrets hidden), or an example settings file.
     Config(cmd::config::ConfigArgs),
     /// Run the simulator headless: personas and scenarios driving the real services.
@@ -61,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed(args) => cmd::seed::run(settings, args).await,
         Command::Migrate(args) => cmd::migrate::run(settings, args).await,
         Command::Check(args) => cmd::check::run(settings, args).await,
+        Command::Outbox(args) => cmd::outbox::run(settings, args).await,
         Command::Config(args) => cmd::config::run(settings, args),
         Command::Simulate(args) => cmd::simulate::run(settings, args).await,
         Command::Train(args) => cmd::train::run(settings, args).await,

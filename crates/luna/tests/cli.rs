@@ -350,7 +350,9 @@ fn plain_serve_never_writes_data_on_its_own() {
 fn reading_commands_refuse_a_data_dir_without_a_database_and_leave_none_behind() {
     let dir = tempfile::tempdir().expect("temp dir");
     let typo = dir.path().join("mistyped");
-    for args in [&["eval"][..], &["train"], &["check"], &["admin-token"]] {
+    for args in
+        [&["eval"][..], &["train"], &["check"], &["admin-token"], &["outbox", "dead"], &["outbox", "redrive", "--all"]]
+    {
         let out = luna(&typo, args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} went through");
@@ -513,4 +515,68 @@ async fn create_users(base: &str, n: usize) -> Vec<String> {
         ids.push(res.json::<serde_json::Value>().await.expect("JSON")["id"].as_str().expect("id").to_string());
     }
     ids
+}
+
+/// `luna outbox` on a database of `url`; stdout, after checking it succeeded.
+fn outbox(url: &str, args: &[&str]) -> String {
+    let out = Command::new(LUNA)
+        .arg("outbox")
+        .args(args)
+        .args(["--database-url", url])
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("luna runs");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// An operator lists the outbox's dead letters (a table, or a page of JSON with the next
+/// cursor) and sends them back by id or all at once; they are pending again. Both backends.
+#[test]
+fn outbox_lists_dead_letters_and_redrives_them_by_id_or_all() {
+    let rt = runtime();
+    for backend in testdb::Backend::ALL {
+        let Some(db) = rt.block_on(testdb::TestDatabase::create(backend)) else { continue };
+        let dead = rt.block_on(async {
+            let store = store::connect(&db.url).await.expect("open the store");
+            for _ in 0..3 {
+                store.record_event(domain::DomainEvent::DataReset).await.expect("recorded");
+            }
+            let sql = "UPDATE outbox SET channel = 'nowhere'";
+            db.execute_unchecked("outbox", "outbox_channel_check", sql).await.expect("written around the check");
+            let unreadable = store.unpublished_events(10).await.expect("outbox").unreadable;
+            store.set_aside_events(&unreadable).await.expect("set aside");
+            unreadable.into_iter().map(|u| u.id.to_string()).collect::<Vec<_>>()
+        });
+        assert_eq!(dead.len(), 3, "{backend:?}");
+
+        let table = outbox(&db.url, &["dead"]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].starts_with("id") && lines[0].contains("reason"), "{backend:?}: {table}");
+        for (line, id) in lines[1..4].iter().zip(&dead) {
+            assert!(line.starts_with(id.as_str()) && line.contains("unknown channel"), "{backend:?}: {table}");
+        }
+        let page: serde_json::Value =
+            serde_json::from_str(&outbox(&db.url, &["dead", "--limit", "2", "--json"])).expect("JSON");
+        let ids: Vec<&str> =
+            page["dead_letters"].as_array().expect("a list").iter().filter_map(|d| d["id"].as_str()).collect();
+        assert_eq!((ids, page["next"].as_str()), (vec![dead[0].as_str(), dead[1].as_str()], Some(dead[1].as_str())));
+        assert_eq!(page["dead_letters"][0]["channel"], "nowhere", "{backend:?}");
+
+        assert_eq!(outbox(&db.url, &["redrive", "--id", &dead[1]]), "redriven: 1\n", "{backend:?}");
+        let rest = outbox(&db.url, &["dead", "--after", &dead[0]]);
+        assert!(rest.contains(&dead[2]) && !rest.contains(&dead[1]), "{backend:?}: {rest}");
+        assert_eq!(outbox(&db.url, &["redrive", "--all"]), "redriven: 2\n", "{backend:?}");
+        assert_eq!(outbox(&db.url, &["dead"]), "No dead letters.\n", "{backend:?}");
+        let pending = rt.block_on(async {
+            let store = store::connect(&db.url).await.expect("open the store");
+            store.counts().await.expect("counts").outbox_pending
+        });
+        assert_eq!(pending, 3, "{backend:?}: pending again");
+        for wrong in [&["redrive"][..], &["redrive", "--all", "--id", &dead[0]], &["dead", "--limit", "0"]] {
+            let out =
+                Command::new(LUNA).arg("outbox").args(wrong).args(["--database-url", &db.url]).output().expect("runs");
+            assert!(!out.status.success(), "{backend:?}: {wrong:?} went through");
+        }
+    }
 }

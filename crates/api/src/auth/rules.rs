@@ -177,12 +177,14 @@ pub const RULES: &[Entry] = &[
     // Tokens.
     Entry::at("POST", "/api/v1/auth/token", Public),
     Entry::at("POST", "/api/v1/auth/refresh", Public),
-    // Operations: data, simulation, streams of every user's events, figures.
+    // Operations: data, the outbox's dead letters, simulation, streams of every user's events, figures.
     Entry::at("POST", "/api/v1/admin/data/seed", Admin),
     Entry::at("POST", "/api/v1/admin/data/reset", Admin),
     Entry::at("GET", "/api/v1/admin/map", Admin),
     Entry::at("GET", "/api/v1/admin/stats", Admin),
     Entry::at("GET", "/api/v1/admin/check", Admin),
+    Entry::at("GET", "/api/v1/admin/outbox/dead", Admin),
+    Entry::at("POST", "/api/v1/admin/outbox/dead/redrive", Admin),
     Entry::at("GET", "/api/v1/admin/streams/subscribe/{channel}", Admin).sse(),
     Entry::at("GET", "/api/v1/admin/streams/subscribe-all", Admin).sse(),
     Entry::at("GET", "/api/v1/admin/streams/history/{channel}", Admin),

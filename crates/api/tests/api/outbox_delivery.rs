@@ -15,6 +15,7 @@ crate::on_every_setup!(
     events_committed_while_the_bus_is_unreachable_are_all_delivered_when_it_returns,
     events_committed_while_the_relay_is_stopped_are_all_delivered_when_it_restarts,
     an_unreadable_outbox_row_is_set_aside_counted_and_the_events_after_it_delivered,
+    dead_letters_set_aside_by_an_older_server_are_listed_and_once_redriven_delivered,
 );
 
 const STREAM: &str = "/api/v1/admin/streams/subscribe-all?channels=user_actions,system";
@@ -97,6 +98,124 @@ async fn an_unreadable_outbox_row_is_set_aside_counted_and_the_events_after_it_d
     );
     let text = srv.client.get(srv.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("luna_relay_dead_letters_total"), "the dead letter is counted in /metrics");
+
+    // The admin lists it with its reason; sent back while its channel is still unknown, the relay
+    // sets it aside again.
+    let (status, dead) = srv.get_json(DEAD).await;
+    assert_eq!(status, StatusCode::OK, "{dead}");
+    let letter = &dead[0];
+    assert_eq!(dead.as_array().map(Vec::len), Some(1), "{dead}");
+    assert_eq!((letter["channel"].as_str(), letter["event_type"].as_str()), (Some("nowhere"), Some("data.reset")));
+    assert!(letter["dead_reason"].as_str().is_some_and(|r| r.contains("unknown channel")), "{letter}");
+    assert_eq!(redrive(srv, serde_json::json!({"all": true})).await, 1);
+    srv.drained().await;
+    let (_, again) = srv.get_json(DEAD).await;
+    assert_eq!(again[0]["id"], letter["id"], "{again}");
+    assert!(time(&again[0]["dead_at"]) > time(&letter["dead_at"]), "set aside anew: {again} after {letter}");
+}
+
+fn time(v: &serde_json::Value) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a time")).expect("RFC 3339")
+}
+
+const DEAD: &str = "/api/v1/admin/outbox/dead";
+const REDRIVE: &str = "/api/v1/admin/outbox/dead/redrive";
+
+/// `POST .../redrive` with `body` as the admin; how many were sent back.
+async fn redrive(srv: &StreamServer, body: serde_json::Value) -> u64 {
+    let res = srv.client.post(srv.url(REDRIVE)).json(&body).send().await.expect("POST");
+    let answer = crate::helpers::expect_json(res, StatusCode::OK).await;
+    answer["redriven"].as_u64().expect("a count")
+}
+
+/// Reads the next event, which must come from the outbox row `id`.
+async fn receive_from(sse: &mut SseClient, id: &str) {
+    let (_, e) = sse.next_event().await;
+    assert_eq!(e.source_id.map(|s| s.to_string()).as_deref(), Some(id), "{e:?}");
+}
+
+/// The rolling-upgrade case: an older server's relay set aside rows of a channel only the newer
+/// version knows. Once every server runs the newer one, the admin lists them (a page at a time),
+/// sends one back by id and then all, and each reaches the stream; bad bodies and bad pages are
+/// 422s that change nothing, and only the admin may call either. Before, only raw SQL could.
+async fn dead_letters_set_aside_by_an_older_server_are_listed_and_once_redriven_delivered(setup: Setup) {
+    use crate::helpers::expect_error;
+    let mut s = spawn(setup, quick_live()).await.expect("server");
+    let relay = s.server.background.remove(0);
+    relay.abort();
+    let _ = relay.await;
+    let mut sse = s.server.sse(STREAM, None).await;
+    for _ in 0..2 {
+        s.server.app.store.record_event(domain::DomainEvent::DataReset).await.expect("recorded");
+    }
+    // What the older relay left: the rows stamped dead, with its reason.
+    let sql = "UPDATE outbox SET dead_at = created_at, dead_reason = 'unknown channel \"system\"' \
+               WHERE event_type = 'data.reset'";
+    assert_eq!(s._db.execute_unchecked("outbox", "outbox_channel_check", sql).await, 2);
+    let srv = &mut s.server;
+    srv.background.push(srv.app.spawn_relay());
+    srv.create_user("after_dead").await;
+    let (_, e) = sse.next_event().await;
+    assert_eq!(e.event_type, "user.created", "the relay passes the dead letters over: {e:?}");
+
+    let res = srv.client.get(srv.url(&format!("{DEAD}?limit=1"))).send().await.expect("GET");
+    let next = crate::helpers::next_link(&res).expect("a next page");
+    let first = crate::helpers::expect_json(res, StatusCode::OK).await;
+    let (_, second) = srv.get_json(&next).await;
+    assert!(second.as_array().is_some_and(|a| a.len() == 1), "{second}");
+    let ids = [first[0]["id"].as_str().expect("id").to_string(), second[0]["id"].as_str().expect("id").to_string()];
+    assert!(ids[0] < ids[1], "{ids:?}");
+    assert_eq!((first[0]["channel"].as_str(), first[0]["event_type"].as_str()), (Some("system"), Some("data.reset")));
+    assert!(first[0]["payload"].is_string(), "the payload as stored, as text: {first}");
+    assert_eq!(time(&first[0]["dead_at"]), time(&first[0]["created_at"]), "{first}");
+
+    let bad = [
+        (serde_json::json!({}), "ids"),
+        (serde_json::json!({"all": false}), "ids"),
+        (serde_json::json!({"ids": []}), "ids"),
+        (serde_json::json!({"ids": [ids[0]], "all": true}), "all"),
+        (serde_json::json!({"ids": ["not-an-id"]}), "ids[0]"),
+        (serde_json::json!({"all": true, "also": 1}), "also"),
+    ];
+    for (body, field) in bad {
+        let res = srv.client.post(srv.url(REDRIVE)).json(&body).send().await.expect("POST");
+        expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+    }
+    for query in ["limit=0", "limit=501", "after=nope"] {
+        let res = srv.client.get(srv.url(&format!("{DEAD}?{query}"))).send().await.expect("GET");
+        expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None).await;
+    }
+    let user = srv.create_user("not_admin").await;
+    let token = crate::helpers::test_auth().signer().issue(
+        user.parse().expect("a user id"),
+        chrono::Utc::now(),
+        chrono::Duration::minutes(15),
+    );
+    let as_user = crate::helpers::client_with_token(&token);
+    let res = as_user.get(srv.url(DEAD)).send().await.expect("GET");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = as_user.post(srv.url(REDRIVE)).json(&serde_json::json!({"all": true})).send().await.expect("POST");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let anyone = reqwest::Client::builder().no_proxy().build().expect("client");
+    let res = anyone.post(srv.url(REDRIVE)).json(&serde_json::json!({"all": true})).send().await;
+    assert_eq!(res.expect("POST").status(), StatusCode::UNAUTHORIZED);
+    let counts = srv.app.store.counts().await.expect("counts");
+    assert_eq!(counts.outbox_dead, 2, "no refused request changed anything");
+    let (_, e) = sse.next_event().await;
+    assert_eq!(e.event_type, "user.created", "{e:?}");
+
+    let unknown = Uuid::now_v7().to_string();
+    assert_eq!(redrive(srv, serde_json::json!({"ids": [ids[1], unknown]})).await, 1);
+    receive_from(&mut sse, &ids[1]).await;
+    let (_, left) = srv.get_json(DEAD).await;
+    assert_eq!(crate::helpers::ids(&left), [ids[0].clone()]);
+    assert_eq!(redrive(srv, serde_json::json!({"all": true})).await, 1);
+    receive_from(&mut sse, &ids[0]).await;
+    assert_eq!(redrive(srv, serde_json::json!({"all": true})).await, 0);
+    srv.drained().await;
+    let (_, none) = srv.get_json(DEAD).await;
+    assert_eq!(none, serde_json::json!([]));
+    assert_eq!(srv.app.store.counts().await.expect("counts").outbox_dead, 0);
 }
 
 /// Polls `/health` until its status is `want`.

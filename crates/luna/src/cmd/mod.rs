@@ -10,6 +10,7 @@ pub mod config;
 pub mod eval;
 pub mod import;
 pub mod migrate;
+pub mod outbox;
 pub mod seed;
 pub mod serve;
 pub mod simulate;
