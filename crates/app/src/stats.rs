@@ -311,24 +311,34 @@ mod tests {
         let from_outbox =
             Publish { source_id: Some(Uuid::now_v7()), ..publish("booking.created", serde_json::json!({})) };
         bus.publish(from_outbox.clone()).await.unwrap();
-        // Every event published since has reached it.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Once it is counted, so are the probes before it on the channel.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while telemetry.snapshot(vec![]).bookings_per_minute == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "the booking was never counted");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         first.abort();
         let _ = first.await;
         let counted = telemetry.event_rate().0;
-        // Published while no watcher runs: five events, and the relay's repeat of the outbox one.
+        // Published while no watcher runs: five events, the relay's repeat of the outbox one, and
+        // a like after them on the channel, so once it is counted they all have been (it waited
+        // 50 ms for a repeat to be counted, which a slow machine could outlast).
         for n in 0..5 {
             bus.publish(publish("missed", serde_json::json!({ "n": n }))).await.unwrap();
         }
         bus.publish(from_outbox).await.unwrap();
+        let like =
+            serde_json::json!({"user_id": Uuid::now_v7(), "venue_id": Uuid::now_v7(), "interaction_type": "like"});
+        bus.publish(publish("interaction.recorded", like)).await.unwrap();
         let second = start();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while telemetry.event_rate().0 < counted + 5 && tokio::time::Instant::now() < deadline {
+        while telemetry.trending_venues() == 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
         second.abort();
-        assert_eq!(telemetry.event_rate().0, counted + 5, "the five events of the gap, each once");
+        assert_eq!(telemetry.trending_venues(), 1, "the like after the gap was counted");
+        assert_eq!(telemetry.event_rate().0, counted + 6, "the five events of the gap and the like, each once");
+        assert_eq!(telemetry.snapshot(vec![]).bookings_per_minute, 1, "the repeat is not counted");
     }
 
     /// Before, a booking the relay published twice (its outbox row's mark as published failed)
