@@ -48,7 +48,8 @@ pub struct AppSettings {
 }
 
 /// How the consumers of the bus that count what they read (the engine follower, the metrics
-/// watcher) take its events.
+/// watcher) take its events. SSE streams skip repeats too, each remembering at most the smaller
+/// of `repeat_window` and 4,096 ids (its connection's memory).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct EventSettings {

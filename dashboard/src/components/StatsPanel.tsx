@@ -21,7 +21,8 @@ interface Props {
 const DEAD_LETTERS_TITLE =
   'Dead letters: outbox rows that could not be published at all (a payload that is not JSON, or a channel with no stream). ' +
   'The relay set them aside and went on, so their events were never published; they stay in the outbox table with their reason ' +
-  '(dead_at, dead_reason; also counted by luna check). 0 is normal.';
+  '(listed by luna outbox dead or GET /api/v1/admin/outbox/dead, and sent back to the relay by luna outbox redrive ' +
+  'once every server can publish them). 0 is normal.';
 
 interface CardProps {
   label: string;
