@@ -13,7 +13,6 @@ use std::time::Instant;
 use common::{city_dataset, env};
 use engine::eval::{EvalConfig, evaluate, render_svg, render_table, split_instant};
 
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut cfg = synth::CityConfig::new(env("EVAL_SEED", 42), env("EVAL_USERS", 20_000), env("EVAL_VENUES", 2_000));
     cfg.interactions_per_user = env("EVAL_IPU", 20.0);

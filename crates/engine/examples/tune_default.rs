@@ -8,7 +8,6 @@ use common::{city_dataset, env};
 use engine::eval::{Dataset, EvalConfig, evaluate, split_instant};
 use engine::{EngineSettings, Ranker};
 
-
 fn ndcg(ds: &Dataset, s: &EngineSettings) -> f64 {
     let cfg =
         EvalConfig { rankers: vec![Ranker::Default], settings: s.clone(), max_users: 1500, ..EvalConfig::default() };
