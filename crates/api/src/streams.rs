@@ -50,7 +50,8 @@ use crate::extract::{AppJson, AppPath, AppQuery};
 /// stream keeps its own (up to `max_subscribers`, 1,000 by default: 4 GB at 100,000 ids of about
 /// 40 bytes each). A repeat comes at the relay's next pass with at most the rest of its batch
 /// (256 rows) between it and its original ([`bus::Repeats`]), so 4,096 ids (16 batches) reach
-/// far enough, for about 160 KB a stream at most (reached only by a stream sent that many).
+/// far enough, for about 200 KB a stream at most (the set's table and the queue of ids; reached
+/// by a stream sent that many: 1,000 such streams hold about 200 MB).
 const REPEAT_WINDOW: usize = 4_096;
 
 /// Events a history request returns by default, and at most.

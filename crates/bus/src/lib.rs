@@ -115,8 +115,10 @@ pub struct TrimState {
     /// Trims that failed since start (0 on the memory bus, whose trimming cannot fail).
     pub failures: u64,
     /// While trimming fails, the failure: set while the latest trim of some channel failed, as
-    /// `<channel>: <error>` (the first such channel in [`Channel::ALL`]'s order), cleared once
-    /// that channel's next trim succeeds.
+    /// `<channel>: trim failed (<code>; ...)` with the Redis error's code (`NOPERM`; the whole
+    /// error goes to the log), the first such channel in [`Channel::ALL`]'s order; cleared once
+    /// that channel's next trim succeeds, or five minutes after the failure when the channel
+    /// took no publish since (its stream grows no more).
     pub error: Option<String>,
 }
 

@@ -64,10 +64,37 @@ pub struct RedisBus {
     reading: tokio::task::JoinHandle<()>,
     /// Trims that failed since the bus connected (see [`Self::append`]).
     trim_failures: AtomicU64,
-    /// Per channel (in [`Channel::ALL`]'s order), the error of its latest trim if that failed.
-    /// Per channel, so that a channel whose trims fail is not shown fine between them by the
-    /// trims of another that work.
-    trim_errors: Mutex<Vec<Option<String>>>,
+    /// Per channel (in [`Channel::ALL`]'s order), its latest trim if that failed. Per channel,
+    /// so that a channel whose trims fail is not shown fine between them by the trims of another
+    /// that work.
+    trim_errors: Mutex<Vec<Option<TrimFailure>>>,
+}
+
+/// How long a channel's failed trim is reported ([`EventBus::trim_state`]) when nothing was
+/// published on it since. Only a publish can clear it (its trim succeeds), and a stream that
+/// takes no publishes grows no more: a quiet channel (`system` may publish once a day) must not
+/// keep the bus shown failing for days after trimming was mended. A channel that publishes
+/// and fails more often than this stays shown.
+pub const TRIM_FAILURE_SHOWN: Duration = Duration::from_secs(300);
+
+/// A channel's failed trim: the whole error (for the log), the short code `/health` shows (the
+/// whole text of a Redis error can name the server's user and keys, and `/health` is public),
+/// and when.
+#[derive(Debug, Clone, PartialEq)]
+struct TrimFailure {
+    detail: String,
+    code: String,
+    at: std::time::Instant,
+}
+
+/// The failure [`EventBus::trim_state`] reports at `now`: `<channel>: <code>` of the first
+/// channel (in `Channel::ALL`'s order) whose latest trim failed less than
+/// [`TRIM_FAILURE_SHOWN`] ago.
+fn shown_failure(errors: &[Option<TrimFailure>], now: std::time::Instant) -> Option<String> {
+    Channel::ALL.iter().zip(errors).find_map(|(c, e)| {
+        let e = e.as_ref().filter(|e| now.saturating_duration_since(e.at) < TRIM_FAILURE_SHOWN)?;
+        Some(format!("{}: trim failed ({}; the server's log has the error)", c.as_str(), e.code))
+    })
 }
 
 impl Drop for RedisBus {
@@ -193,7 +220,11 @@ impl RedisBus {
     /// starting to fail (or failing otherwise) and working again, not each failure of a run (one
     /// a publish while it lasts).
     fn trimmed_with(&self, c: Channel, failure: Option<redis::RedisError>) {
-        let error = failure.map(|e| e.to_string());
+        let error = failure.map(|e| TrimFailure {
+            detail: e.to_string(),
+            code: e.code().unwrap_or(e.category()).to_string(),
+            at: std::time::Instant::now(),
+        });
         if error.is_some() {
             self.trim_failures.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("luna_bus_trim_failures_total", "channel" => c.as_str()).increment(1);
@@ -203,8 +234,8 @@ impl RedisBus {
         let before =
             std::mem::replace(&mut self.trim_errors.lock().unwrap_or_else(|p| p.into_inner())[slot], error.clone());
         match (before, error) {
-            (before, Some(e)) if before.as_ref() != Some(&e) => {
-                tracing::error!(channel = c.as_str(), error = %e, "redis bus: trimming failed; the stream grows");
+            (before, Some(e)) if before.as_ref().map(|b| &b.detail) != Some(&e.detail) => {
+                tracing::error!(channel = c.as_str(), error = %e.detail, "redis bus: trimming failed; the stream grows");
             }
             (Some(_), None) => tracing::info!(channel = c.as_str(), "redis bus: trimming works again"),
             _ => {}
@@ -380,10 +411,9 @@ impl EventBus for RedisBus {
 
     fn trim_state(&self) -> TrimState {
         let errors = self.trim_errors.lock().unwrap_or_else(|p| p.into_inner());
-        let failing = Channel::ALL.iter().zip(errors.iter()).find_map(|(c, e)| Some((c, e.as_ref()?)));
         TrimState {
             failures: self.trim_failures.load(Ordering::Relaxed),
-            error: failing.map(|(c, e)| format!("{}: {e}", c.as_str())),
+            error: shown_failure(&errors, std::time::Instant::now()),
         }
     }
 }

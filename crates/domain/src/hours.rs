@@ -102,7 +102,8 @@ impl OpeningHours {
     /// on the night New York's clocks go forward run 01:00-02:00, then 03:00-03:30; from 00:45
     /// on the night they go back, 00:45 to the first 02:00 (EDT), then the second 01:00-01:15
     /// (EST), so a venue closing at 01:30 refuses them. Within a part, the minutes it starts and
-    /// ends in count whole: a stay from 22:00:30 for an hour needs 23:00-23:01 too.
+    /// ends in count whole: a stay from 22:00:30 for an hour needs 23:00-23:01 too. A part
+    /// longer than 65,535 minutes (45 days, more than any booking) is refused.
     pub fn is_open_between(&self, tz: chrono_tz::Tz, from: Timestamp, to: Timestamp) -> bool {
         let mut from = from;
         while from < to {
@@ -113,7 +114,10 @@ impl OpeningHours {
             let Some(start) = start else { return false };
             let span = part_end.naive_utc() + offset - start;
             let minutes = (span - chrono::Duration::nanoseconds(1)).num_minutes() + 1;
-            if !self.is_open_for(&start, u16::try_from(minutes).unwrap_or(u16::MAX)) {
+            // A part longer than `is_open_for` reads (45 days) is refused rather than checked
+            // only in its first 45 days.
+            let Ok(minutes) = u16::try_from(minutes) else { return false };
+            if !self.is_open_for(&start, minutes) {
                 return false;
             }
             from = part_end;
@@ -327,5 +331,15 @@ mod tests {
         assert!(!h.is_open_between(ny, at, at + chrono::Duration::minutes(60)));
         assert!(h.is_open_between(ny, at, at + chrono::Duration::seconds(3_570)));
         assert!(!h.is_open_between(ny, at, at + chrono::Duration::seconds(3_571)));
+    }
+
+    #[test]
+    fn a_stay_longer_than_the_hours_can_be_read_for_is_refused_not_checked_in_part() {
+        // Open around the clock, in a zone without clock changes: 45 days are read (65,535
+        // minutes); 60 were taken as open after their first 45.
+        let h = OpeningHours::every_day(&[(0, 24 * 60)]);
+        let at = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 4, 0, 0, 0).unwrap();
+        assert!(h.is_open_between(chrono_tz::UTC, at, at + chrono::Duration::days(45)));
+        assert!(!h.is_open_between(chrono_tz::UTC, at, at + chrono::Duration::days(60)));
     }
 }

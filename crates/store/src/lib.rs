@@ -449,7 +449,8 @@ pub trait Store: Send + Sync + 'static {
     async fn dead_letters(&self, page: PageRequest) -> StoreResult<Page<DeadLetter>>;
     /// Sends dead letters back to the relay, in one transaction: those of `ids` (`None`: all)
     /// that are set aside lose their `dead_at` and `dead_reason`, so they are pending again and
-    /// the relay tries them in id order (before rows written after them). Rows not set aside
+    /// the relay tries them in id order, before the rows still pending (rows published meanwhile
+    /// went out before them). Rows not set aside
     /// (pending, published, unknown ids) are left alone. Returns how many were sent back.
     async fn redrive_dead_letters(&self, ids: Option<&[Id]>) -> StoreResult<u64>;
     /// The relay lease: `Some` when the caller may publish the outbox now, `None` while another

@@ -59,7 +59,8 @@ async fn list_dead_letters(
 }
 
 /// Send dead letters back to the relay: they are pending again and published in id order
-/// (before the rows written after them); one that still cannot be published is set aside
+/// before the rows still waiting behind them (on their channel they come after the events
+/// published meanwhile); one that still cannot be published is set aside
 /// again with its reason. For rows set aside by an older server, once every server knows them.
 #[utoipa::path(post, path = "/api/v1/admin/outbox/dead/redrive", tag = "admin",
     request_body = RedriveRequest,

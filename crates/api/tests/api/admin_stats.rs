@@ -306,11 +306,14 @@ async fn health_is_degraded_while_redis_refuses_the_trim_script_and_healthy_once
     let health = health_until(&srv, |h| !h["bus"]["trim_error"].is_null()).await;
     assert_eq!((health["status"].as_str(), health["bus"]["status"].as_str()), (Some("degraded"), Some("ok")));
     let error = health["bus"]["trim_error"].as_str().unwrap_or_default();
-    assert!(error.contains("no permissions to run the 'eval' command"), "{health}");
+    assert!(error.contains("trim failed (NOPERM;"), "{health}");
     assert!(health["bus"]["trim_failures"].as_u64() >= Some(1), "{health}");
     srv.create_user("served_no_scripts").await;
 
     user.allow("+@scripting");
+    // The user's event may have gone out (and failed its trim) before the user could run
+    // scripts: another one on its channel trims it back to health.
+    srv.create_user("served_with_scripts").await;
     let health = health_until(&srv, |h| h["status"] == "healthy").await;
     assert!(health["bus"]["trim_error"].is_null() && health["bus"]["trim_failures"].as_u64() >= Some(1), "{health}");
 }

@@ -130,7 +130,7 @@ fn table(letters: &[DeadLetter], next: Option<Id>) -> String {
     }
     match next {
         Some(after) => {
-            let _ = writeln!(out, "{} shown; more follow: luna outbox dead --after {after}", rows.len());
+            let _ = writeln!(out, "{} shown; more follow: the same command with --after {after}", rows.len());
         }
         None => {
             let _ = writeln!(out, "{} dead letter(s).", rows.len());
