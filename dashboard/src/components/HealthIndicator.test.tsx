@@ -4,17 +4,8 @@ import { describe, expect, it, vi } from 'vitest';
 
 import { ApiError } from '../api/client';
 import type { Health } from '../api/types';
+import { HEALTHY as healthy } from '../test/health';
 import { HealthIndicator } from './HealthIndicator';
-
-const running = { status: 'running', restarts: 0, last_failure: null } as const;
-const healthy: Health = {
-  status: 'healthy',
-  service: 'Luna API Service',
-  version: '0.1.0',
-  database: { status: 'ok', backend: 'sqlite' },
-  bus: { status: 'ok', backend: 'memory', trim_failures: 0, trim_error: null },
-  tasks: { engine_follower: running, relay: running },
-};
 
 describe('HealthIndicator', () => {
   it('says healthy in green, as a link a keyboard reaches', async () => {

@@ -2,16 +2,14 @@ import { describe, expect, it } from 'vitest';
 
 import { ApiError } from '../api/client';
 import type { Health } from '../api/types';
+import { HEALTHY } from '../test/health';
 import { summarizeHealth } from './health';
 
-const running = { status: 'running', restarts: 0, last_failure: null } as const;
+// On the production stack.
 const healthy: Health = {
-  status: 'healthy',
-  service: 'Luna API Service',
-  version: '0.1.0',
+  ...HEALTHY,
   database: { status: 'ok', backend: 'postgres' },
   bus: { status: 'ok', backend: 'redis', trim_failures: 0, trim_error: null },
-  tasks: { engine_follower: running, relay: running },
 };
 
 describe('summarizeHealth', () => {

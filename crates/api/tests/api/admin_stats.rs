@@ -62,10 +62,15 @@ async fn book(srv: &StreamServer, statuses: &[BookingStatus]) -> (uuid::Uuid, uu
 
 /// Polls `path` until `ready` holds for its JSON body.
 async fn wait_for_json(srv: &StreamServer, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    poll_json(srv, path, |_, body| ready(body)).await
+}
+
+/// Polls `path` until `ready` holds for its status and JSON body; returns the body.
+async fn poll_json(srv: &StreamServer, path: &str, ready: impl Fn(StatusCode, &Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let (_, body) = srv.get_json(path).await;
-        if ready(&body) {
+        let (status, body) = srv.get_json(path).await;
+        if ready(status, &body) {
             return body;
         }
         assert!(tokio::time::Instant::now() < deadline, "{path} never got there: {body}");
@@ -318,18 +323,13 @@ async fn health_is_degraded_while_redis_refuses_the_trim_script_and_healthy_once
     assert!(health["bus"]["trim_error"].is_null() && health["bus"]["trim_failures"].as_u64() >= Some(1), "{health}");
 }
 
-/// Polls `/health` until `check` holds of it; returns it.
+/// Polls `/health` until `check` holds of it, every answer a 200 (degraded or not); returns it.
 async fn health_until(srv: &StreamServer, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let (status, health) = srv.get_json("/health").await;
+    poll_json(srv, "/health", |status, health| {
         assert_eq!(status, StatusCode::OK, "{health}");
-        if check(&health) {
-            return health;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never: {health}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        check(health)
+    })
+    .await
 }
 
 /// Before, a background task that panicked stopped its pipeline while `/health` stayed green.
