@@ -6,7 +6,9 @@
 //!   hidden factors, dietary needs, community favourites);
 //! - `pull`: the chance that one of the user's episodes is a commitment at the venue, if they
 //!   knew it: the taste with the user's own distance tolerance and herding on popularity (what
-//!   `oracle_fair` knows, less which venues the user knows of).
+//!   `oracle_fair` knows, less which venues the user knows of);
+//! - `known`: the other half, how often a user of that taste knows of the venue (1 for a venue
+//!   in their past), added as its logarithm: the default's scores times a power of it.
 //!
 //! The rows show how much of the gap between the default and the oracles is information the
 //! interaction log does not carry. `cargo run --release -p engine --example blend_ceiling`, with
@@ -14,11 +16,12 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use common::{city_dataset, env};
 use engine::eval::{EvalConfig, ExternalRanker, build_until, evaluate_with, render_table, split_instant};
 use engine::{Ranker, VenueQuery, train_bpr};
+use synth::KNOWN_SAMPLES;
 use uuid::Uuid;
 
 /// The hidden quantities a re-ranking adds.
@@ -26,6 +29,7 @@ use uuid::Uuid;
 enum Hidden {
     Taste,
     Pull,
+    Known,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -40,9 +44,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     engine.set_model(&train_bpr(&engine, &cfg.train));
     let users: HashMap<Uuid, usize> = ds.users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
     let venues: HashMap<Uuid, usize> = ds.venues.iter().enumerate().map(|(i, v)| (v.id, i)).collect();
-    let (engine, users, venues, city) = (&engine, &users, &venues, &city);
+    // The venues each user touched before the split: known for sure.
+    let mut past: HashMap<Uuid, HashSet<usize>> = HashMap::new();
+    for i in ds.interactions.iter().filter(|i| i.occurred_at < split) {
+        past.entry(i.user_id).or_default().insert(venues[&i.venue_id]);
+    }
+    let (engine, users, venues, city, past) = (&engine, &users, &venues, &city, &past);
     let mut external = Vec::new();
-    for hidden in [Hidden::Taste, Hidden::Pull] {
+    for hidden in [Hidden::Taste, Hidden::Pull, Hidden::Known] {
         for weight in [0.5, 1.0, 2.0, 4.0] {
             let rank = move |user: Uuid, split: chrono::DateTime<chrono::Utc>, k: usize| -> Vec<Uuid> {
                 let mut q = VenueQuery::new(user, 100, Ranker::Default);
@@ -50,9 +59,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let list = engine.recommend_venues(&q).unwrap_or_default();
                 let taste = city.taste(users[&user]);
                 let total: f64 = match hidden {
-                    Hidden::Taste => 1.0,
+                    Hidden::Taste | Hidden::Known => 1.0,
                     Hidden::Pull => (0..city.venue_count()).map(|v| city.choice_weight(&taste, v)).sum(),
                 };
+                let known = match hidden {
+                    Hidden::Known => city.known_frequency(&taste, KNOWN_SAMPLES),
+                    Hidden::Taste | Hidden::Pull => Vec::new(),
+                };
+                let touched = past.get(&user);
                 let extra: Vec<f64> = list
                     .iter()
                     .map(|r| {
@@ -60,9 +74,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         match hidden {
                             Hidden::Taste => city.affinity_for(&taste, v),
                             Hidden::Pull => city.choice_weight(&taste, v) / total * city.commitment_chance(&taste, v),
+                            Hidden::Known if touched.is_some_and(|t| t.contains(&v)) => 0.0,
+                            Hidden::Known => known[v].max(1e-6).ln(),
                         }
                     })
                     .collect();
+                if let Hidden::Known = hidden {
+                    let mut scored: Vec<(f64, Uuid)> =
+                        list.iter().zip(&extra).map(|(r, x)| (r.score + weight * x, r.venue_id)).collect();
+                    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+                    return scored.into_iter().take(k).map(|x| x.1).collect();
+                }
                 let top = extra.iter().copied().fold(f64::MIN_POSITIVE, f64::max);
                 let mut scored: Vec<(f64, Uuid)> =
                     list.iter().zip(&extra).map(|(r, x)| (r.score + weight * x / top, r.venue_id)).collect();
@@ -72,6 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let name = match hidden {
                 Hidden::Taste => format!("default+taste x{weight}"),
                 Hidden::Pull => format!("default+pull x{weight}"),
+                Hidden::Known => format!("default+ln(known) x{weight}"),
             };
             external.push(ExternalRanker { name, rank: Box::new(rank) });
         }
