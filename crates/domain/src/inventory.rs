@@ -121,18 +121,29 @@ pub fn closed_then(venue: &Venue, at: Timestamp, minutes: u16) -> Option<String>
 }
 
 /// The slot starts of a local `date` at `venue`, every `step` minutes from local midnight,
-/// where the venue is open for at least `last_seating` minutes. Local times that do not exist
-/// (a daylight-saving gap) are skipped; ambiguous ones take the earlier instant.
+/// where the venue is open for at least `last_seating` minutes, in time order. Local times
+/// that do not exist (the hour skipped when clocks go forward) have no slot; those that come
+/// twice (the hour repeated when clocks go back) have one in each pass, each a distinct
+/// instant checked on the wall clock of its own pass ([`open_for`], as a booking is).
 pub fn slot_starts(venue: &Venue, date: NaiveDate, step: u16, last_seating: u16) -> Vec<Timestamp> {
     let tz = venue.tz();
     let step = step.clamp(5, 240);
-    (0..1440u32)
+    let mut starts: Vec<Timestamp> = (0..1440u32)
         .step_by(usize::from(step))
         .filter_map(|m| date.and_hms_opt(m / 60, m % 60, 0))
-        .filter_map(|local| tz.from_local_datetime(&local).earliest())
+        .flat_map(|local| match tz.from_local_datetime(&local) {
+            chrono::LocalResult::Single(t) => vec![t],
+            chrono::LocalResult::Ambiguous(first, second) => vec![first, second],
+            chrono::LocalResult::None => vec![],
+        })
         .map(|t| t.with_timezone(&chrono::Utc))
         .filter(|&t| open_for(venue, t, last_seating))
-        .collect()
+        .collect();
+    // The second pass of a repeated hour comes after the first pass's later minutes (01:00 EST
+    // is after 01:30 EDT); callers read the first and last slot as the day's bounds.
+    starts.sort_unstable();
+    starts.dedup();
+    starts
 }
 
 /// The first seed's default booking time when none is given, in the venue's time zone: 12:00
@@ -247,6 +258,65 @@ mod tests {
         let half_past = Utc.with_ymd_and_hms(2026, 11, 1, 4, 30, 0).unwrap();
         assert!(!open_for(&v, half_past, 90));
         assert!(open_for(&v, half_past, 30) && !open_for(&v, half_past, 31));
+    }
+
+    /// The instants every `step` minutes over `[from, to]`, UTC.
+    fn every(step: i64, from: Timestamp, to: Timestamp) -> Vec<Timestamp> {
+        let n = (to - from).num_minutes() / step;
+        (0..=n).map(|i| from + chrono::Duration::minutes(i * step)).collect()
+    }
+
+    #[test]
+    fn on_the_night_clocks_go_back_both_passes_of_the_repeated_hour_have_slots() {
+        // Sunday 1 November 2026 in New York: at 06:00 UTC the clocks go from 02:00 EDT back
+        // to 01:00 EST, so 01:00 and 01:30 on the wall come twice (05:00 and 05:30 UTC, then
+        // 06:00 and 06:30 UTC). Open Saturday 18:00 to Sunday 04:00, an hour's last seating.
+        let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let utc = |h, m| Utc.with_ymd_and_hms(2026, 11, 1, h, m, 0).unwrap();
+        let mut hours = OpeningHours::default();
+        hours.days[5] = vec![(18 * 60, 28 * 60)];
+        let late = venue(Some(hours));
+        // 00:00, 00:30, 01:00 and 01:30 EDT, 01:00 and 01:30 EST, 02:00, 02:30 and 03:00 EST:
+        // nine starts, one every 30 minutes of real time from 04:00 to 08:00 UTC (the second
+        // pass was missing: seven).
+        let slots = slot_starts(&late, day, 30, 60);
+        assert_eq!(slots, every(30, utc(4, 0), utc(8, 0)));
+        assert_eq!(slots.len(), 9);
+        assert!(slots.iter().all(|&s| open_for(&late, s, 60)));
+
+        // Closing at 02:00 instead: 01:30 EDT (05:30 UTC) for an hour runs to the second 01:30
+        // on the wall, open throughout; 01:00 EST (06:00 UTC) ends at 02:00 EST, at closing;
+        // 01:30 EST (06:30 UTC) would end at 02:30 EST, after closing, so it is not offered,
+        // though 01:30 in the first pass is.
+        let mut hours = OpeningHours::default();
+        hours.days[5] = vec![(18 * 60, 26 * 60)];
+        let closing = venue(Some(hours));
+        assert_eq!(slot_starts(&closing, day, 30, 60), every(30, utc(4, 0), utc(6, 0)));
+        assert!(!open_for(&closing, utc(6, 30), 60));
+
+        // Open around the clock: the day has 25 hours, so 50 half-hour starts in time order.
+        let always = slot_starts(&venue(None), day, 30, 60);
+        assert_eq!(always, every(30, utc(4, 0), Utc.with_ymd_and_hms(2026, 11, 2, 4, 30, 0).unwrap()));
+        assert_eq!(always.len(), 50);
+    }
+
+    #[test]
+    fn on_the_night_clocks_go_forward_the_missing_hour_has_no_slots() {
+        // Sunday 8 March 2026 in New York: at 07:00 UTC the clocks go from 02:00 EST to 03:00
+        // EDT, so 02:00 and 02:30 on the wall never come. Open Saturday 18:00 to Sunday 04:00.
+        let day = NaiveDate::from_ymd_opt(2026, 3, 8).unwrap();
+        let utc = |h, m| Utc.with_ymd_and_hms(2026, 3, 8, h, m, 0).unwrap();
+        let mut hours = OpeningHours::default();
+        hours.days[5] = vec![(18 * 60, 28 * 60)];
+        let late = venue(Some(hours));
+        // 00:00, 00:30, 01:00 and 01:30 EST, then 03:00 EDT (03:30 would end at 04:30): one
+        // start every 30 minutes of real time from 05:00 to 07:00 UTC, none twice, none in
+        // the gap (01:30 EST for an hour ends at 03:30 EDT on the wall, before closing).
+        assert_eq!(slot_starts(&late, day, 30, 60), every(30, utc(5, 0), utc(7, 0)));
+        // Open around the clock: the day has 23 hours, so 46 half-hour starts.
+        let always = slot_starts(&venue(None), day, 30, 60);
+        assert_eq!(always, every(30, utc(5, 0), Utc.with_ymd_and_hms(2026, 3, 9, 3, 30, 0).unwrap()));
+        assert_eq!(always.len(), 46);
     }
 
     #[test]

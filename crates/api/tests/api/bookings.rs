@@ -13,6 +13,7 @@ crate::on_every_backend!(
     bookings_list_by_filter_and_page_and_per_user,
     cancelling_frees_the_seats_and_illegal_moves_are_conflicts,
     availability_lists_the_slots_with_room_for_the_party,
+    availability_on_the_night_clocks_go_back_offers_both_passes_of_the_repeated_hour,
     auto_book_groups_interested_users_by_time_and_books_each_group_once,
     a_retry_with_the_same_key_replays_and_another_body_is_refused,
     a_double_tap_without_a_key_books_one_table,
@@ -211,6 +212,68 @@ async fn availability_lists_the_slots_with_room_for_the_party(app: &TestApp) {
         None,
     )
     .await;
+}
+
+/// A venue open around the clock in `timezone`, seating `capacity`.
+async fn all_day_venue(app: &TestApp, timezone: &str, capacity: i32) -> String {
+    let mut v = seed_venue(timezone);
+    v["opening_hours"] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| (d.to_string(), json!(["00:00-24:00"])))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    v["timezone"] = json!(timezone);
+    v["capacity"] = json!(capacity);
+    app.create_venue(v).await["id"].as_str().expect("id").to_string()
+}
+
+async fn availability_on_the_night_clocks_go_back_offers_both_passes_of_the_repeated_hour(app: &TestApp) {
+    use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+    let ann = user(app, "ann").await;
+    // The next night from two days ahead on which the clocks go back (a day of 25 hours):
+    // New York's (first Sunday of November), or Sydney's (first Sunday of April) when New
+    // York's is too far ahead to be asked about.
+    let mut night = None;
+    for zone in ["America/New_York", "Australia/Sydney"] {
+        let id = all_day_venue(app, zone, 4).await;
+        let tz = app.app.store.get_venue(id.parse().expect("uuid")).await.expect("venue").tz();
+        let today = Utc::now().with_timezone(&tz).date_naive();
+        let midnight = |d: NaiveDate| tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).single();
+        let long = |d: &NaiveDate| match (midnight(*d), d.succ_opt().and_then(midnight)) {
+            (Some(a), Some(b)) => b - a == Duration::hours(25),
+            _ => false,
+        };
+        if let Some(day) = (2..360).map(|n| today + Duration::days(n)).find(long) {
+            night = Some((id, tz, day));
+            break;
+        }
+    }
+    let (v, tz, day) = night.expect("a night the clocks go back within a year");
+    let path = format!("/api/v1/venues/{v}/availability?date={day}&party_size=2");
+    let starts = |a: &Value| -> Vec<DateTime<Utc>> {
+        let slots = a["slots"].as_array().expect("slots");
+        slots.iter().map(|s| s["start"].as_str().and_then(|t| t.parse().ok()).expect("start")).collect()
+    };
+    let before = app.get_json(&path, StatusCode::OK).await;
+    let all = starts(&before);
+    // 25 hours, a slot every 30 minutes of real time (the second pass was missing: 48).
+    assert_eq!(all.len(), 50, "{before}");
+    assert!(all.windows(2).all(|w| w[1] - w[0] == Duration::minutes(30)), "{before}");
+    // Two local times of the repeated hour come twice each, an hour apart.
+    let local: Vec<_> = all.iter().map(|s| s.with_timezone(&tz).naive_local()).collect();
+    let twice: Vec<usize> = (0..all.len()).filter(|&i| local.iter().filter(|l| **l == local[i]).count() == 2).collect();
+    assert_eq!(twice.len(), 4, "{before}");
+    assert_eq!((local[twice[0]], all[twice[2]] - all[twice[0]]), (local[twice[2]], Duration::hours(1)));
+    // The second pass's first slot can be booked, and holds seats by its own instant: a party
+    // of two is offered exactly the slots whose stay does not meet it.
+    let second = all[twice[2]];
+    let body = json!({"venue_id": v, "booking_time": second, "party_size": 3});
+    let booked = expect_json(app.post(&create(&ann), &body).await, StatusCode::CREATED).await;
+    assert_eq!(booked["booking_time"].as_str().and_then(|t| t.parse().ok()), Some(second));
+    let stay = Duration::minutes(before["duration_minutes"].as_i64().expect("duration"));
+    let after = app.get_json(&path, StatusCode::OK).await;
+    let free: Vec<_> = all.iter().copied().filter(|s| *s + stay <= second || *s >= second + stay).collect();
+    assert_eq!(starts(&after), free, "{after}");
 }
 
 async fn auto_book_groups_interested_users_by_time_and_books_each_group_once(app: &TestApp) {
