@@ -302,6 +302,30 @@ mod tests {
         assert_eq!(indexes(&store).await, migrated);
     }
 
+    /// The plan SQLite makes for `sql`: one `detail` line a step.
+    async fn plan(store: &SqliteStore, sql: Sql) -> Vec<String> {
+        let text = AssertSqlSafe(format!("EXPLAIN QUERY PLAN {}", sql.text.as_str())).into_sql_str();
+        let mut conn = store.write.acquire().await.unwrap();
+        let rows: Vec<(i64, i64, i64, String)> = conn.fetch_all(Sql { text, args: sql.args }).await.unwrap();
+        rows.into_iter().map(|(_, _, _, detail)| detail).collect()
+    }
+
+    #[tokio::test]
+    async fn the_dead_letter_listing_count_and_redrive_read_the_index_of_dead_rows() {
+        use crate::ops::{bulk, outbox};
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let first = domain::PageRequest { limit: 50, after: None };
+        let next = domain::PageRequest { limit: 50, after: Some(uuid::Uuid::now_v7()) };
+        let dead = "outbox USING INDEX outbox_dead_idx";
+        // In id order from the index, so no sort; the next page starts within it.
+        assert_eq!(plan(&store, outbox::dead_letters_sql(first)).await, [format!("SCAN {dead}")]);
+        assert_eq!(plan(&store, outbox::dead_letters_sql(next)).await, [format!("SEARCH {dead} (id>?)")]);
+        assert_eq!(plan(&store, Sql::new(outbox::REDRIVE)).await, [format!("SCAN {dead}")]);
+        let counts = plan(&store, Sql::new(bulk::COUNTS)).await;
+        assert!(counts.contains(&format!("SCAN {dead}")), "{counts:?}");
+        assert!(!counts.contains(&"SCAN outbox".to_string()), "{counts:?}");
+    }
+
     #[test]
     fn the_write_cache_is_restored_to_its_size_after_an_index_build() {
         assert_eq!(WRITE_CACHE_PRAGMA, format!("PRAGMA cache_size = {}", cache(WRITE_CACHE_KIB)));

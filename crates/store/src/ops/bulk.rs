@@ -261,17 +261,18 @@ struct CountsRow {
     outbox_dead: i64,
 }
 
-pub(crate) async fn counts<C: Conn>(c: &mut C) -> StoreResult<Counts> {
-    let sql = Sql::new(
-        "SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM venues WHERE deleted_at IS NULL) AS venues, \
+/// The counts of the stored entities; the outbox's pending and dead rows are counted from their
+/// partial indexes (`outbox_unpublished_idx`, `outbox_dead_idx`), not by reading the outbox.
+pub(crate) const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM venues WHERE deleted_at IS NULL) AS venues, \
          (SELECT COUNT(*) FROM interactions) AS interactions, (SELECT COUNT(*) FROM social_edges) AS social_edges, \
          (SELECT COUNT(*) FROM friend_requests) AS friend_requests, \
          (SELECT COUNT(*) FROM venue_interests) AS venue_interests, (SELECT COUNT(*) FROM plans) AS plans, \
          (SELECT COUNT(*) FROM bookings) AS bookings, \
          (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL AND dead_at IS NULL) AS outbox_pending, \
-         (SELECT COUNT(*) FROM outbox WHERE dead_at IS NOT NULL) AS outbox_dead",
-    );
-    let r: CountsRow = super::fetch_one(c, sql).await?;
+         (SELECT COUNT(*) FROM outbox WHERE dead_at IS NOT NULL) AS outbox_dead";
+
+pub(crate) async fn counts<C: Conn>(c: &mut C) -> StoreResult<Counts> {
+    let r: CountsRow = super::fetch_one(c, Sql::new(COUNTS)).await?;
     let n = |v: i64| u64::try_from(v).unwrap_or_default();
     Ok(Counts {
         users: n(r.users),

@@ -111,21 +111,29 @@ impl DeadRow {
 
 /// The rows set aside, in id order, a page at a time.
 pub(crate) async fn dead_letters<C: Conn>(c: &mut C, page: PageRequest) -> StoreResult<Page<DeadLetter>> {
+    let rows: Vec<DeadRow> = c.fetch_all(dead_letters_sql(page)).await?;
+    let letters = rows.into_iter().map(DeadRow::into_domain).collect();
+    Ok(Page::from_rows(letters, page.limit, |d: &DeadLetter| d.id))
+}
+
+/// The listing of a page of dead letters; it reads the index of dead rows (`outbox_dead_idx`)
+/// in its order, not the whole outbox.
+pub(crate) fn dead_letters_sql(page: PageRequest) -> Sql {
     let mut b = SqlBuilder::new(
         "SELECT id, channel, event_type, CAST(payload AS TEXT) AS payload, created_at, dead_at, dead_reason \
          FROM outbox",
     );
     b.and().push("dead_at IS NOT NULL");
     super::push_page(&mut b, "id", page);
-    let rows: Vec<DeadRow> = c.fetch_all(b.finish()).await?;
-    let letters = rows.into_iter().map(DeadRow::into_domain).collect();
-    Ok(Page::from_rows(letters, page.limit, |d: &DeadLetter| d.id))
+    b.finish()
 }
+
+/// Sends every dead letter back; the rows of some ids when followed by ` AND id IN (...)`.
+pub(crate) const REDRIVE: &str = "UPDATE outbox SET dead_at = NULL, dead_reason = NULL WHERE dead_at IS NOT NULL";
 
 /// Clears `dead_at` and `dead_reason` of the rows of `ids` (`None`: every row) that are set
 /// aside, so the relay takes them again; how many.
 pub(crate) async fn redrive<C: Conn>(c: &mut C, ids: Option<&[Id]>) -> StoreResult<u64> {
-    const REDRIVE: &str = "UPDATE outbox SET dead_at = NULL, dead_reason = NULL WHERE dead_at IS NOT NULL";
     let Some(ids) = ids else {
         return Ok(c.execute(Sql::new(REDRIVE)).await?);
     };
