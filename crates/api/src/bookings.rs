@@ -164,11 +164,15 @@ async fn move_to(app: &App, booking_id: Uuid, next: BookingStatus) -> ApiResult<
     Ok(AppJson(app.set_booking_status(booking_id, next, app.now()).await?))
 }
 
-/// Cancel a booking; its seats are free again.
+/// Cancel a booking; its seats are free again, and a plan's booking cancels the plan. Only the
+/// one who made it (for a plan's booking, the plan's organizer) or the admin may: members of its
+/// group and the plan's invitees may read it but get a 403 here.
 #[utoipa::path(post, path = "/bookings/{booking_id}/cancel", tag = "bookings",
     params(("booking_id" = Uuid, Path, description = "The booking's id")),
     responses(
         (status = 200, description = "Cancelled", body = StatusChange),
+        (status = 403, description = "Not the one who made the booking, nor its plan's organizer, nor the admin \
+            (members of its group and the plan's invitees may not cancel it)", body = ErrorBody),
         (status = 404, description = "No such booking", body = ErrorBody),
         (status = 409, description = "Not pending or confirmed (already cancelled, completed or a no-show), \
             or its time has come (complete it or mark it no_show)", body = ErrorBody),

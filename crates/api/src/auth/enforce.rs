@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use app::{App, AppError};
+use domain::{ParticipantStatus, Plan};
 
 use super::rules::{self, Entry, Rule};
 use super::{Auth, Caller};
@@ -127,17 +128,21 @@ async fn check(app: &App, rule: Rule, caller: Caller, parts: &mut Parts, body: B
             }
         }
         Rule::SelfUserInBody(field) => return body_user(caller, field, body).await,
-        Rule::PlanMember(param) | Rule::PlanOrganizer(param) => {
+        Rule::PlanMember(param) | Rule::PlanAttendee(param) | Rule::PlanOrganizer(param) => {
             caller.signed_in()?;
             if let (Caller::User(me), Some(plan_id)) = (caller, path_uuid(parts, param).await) {
-                let organizer_only = matches!(rule, Rule::PlanOrganizer(_));
-                plan_allows(app, plan_id, me, organizer_only).await?;
+                let who = match rule {
+                    Rule::PlanOrganizer(_) => PlanRole::Organizer,
+                    Rule::PlanAttendee(_) => PlanRole::Attendee,
+                    _ => PlanRole::Invitee,
+                };
+                plan_allows(app, plan_id, me, who).await?;
             }
         }
-        Rule::BookingMember(param) => {
+        Rule::BookingMember(param) | Rule::BookingOwner(param) => {
             caller.signed_in()?;
             if let (Caller::User(me), Some(booking_id)) = (caller, path_uuid(parts, param).await) {
-                booking_allows(app, booking_id, me).await?;
+                booking_allows(app, booking_id, me, matches!(rule, Rule::BookingOwner(_))).await?;
             }
         }
     }
@@ -170,21 +175,44 @@ async fn body_user(caller: Caller, field: &str, body: Body) -> Result<Body, ApiE
     Ok(Body::from(bytes))
 }
 
-/// Passes when the plan does not exist (the handler's 404) or `me` is on it.
-async fn plan_allows(app: &App, plan_id: Uuid, me: Uuid, organizer_only: bool) -> Result<(), ApiError> {
+/// Who on a plan a rule lets through.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PlanRole {
+    /// The organizer only.
+    Organizer,
+    /// The organizer and invitees who have not declined (those who may still come).
+    Attendee,
+    /// The organizer and every invitee, declined too (they may change their mind while it is
+    /// pending).
+    Invitee,
+}
+
+/// Passes when the plan does not exist (the handler's 404) or `me` is on it as `who` asks.
+async fn plan_allows(app: &App, plan_id: Uuid, me: Uuid, who: PlanRole) -> Result<(), ApiError> {
     let plan = match app.get_plan(plan_id).await {
         Ok(plan) => plan,
         Err(AppError::NotFound { .. }) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    let member = plan.organizer_id == me || (!organizer_only && plan.participants.iter().any(|p| p.user_id == me));
-    if member {
+    if on_plan(&plan, me, who) {
         Ok(())
-    } else if organizer_only {
+    } else if who == PlanRole::Organizer {
         Err(ApiError::Forbidden("only the plan's organizer may do this".into()))
     } else {
         Err(ApiError::Forbidden("you are not on this plan".into()))
     }
+}
+
+fn on_plan(plan: &Plan, me: Uuid, who: PlanRole) -> bool {
+    plan.organizer_id == me
+        || plan.participants.iter().any(|p| {
+            p.user_id == me
+                && match who {
+                    PlanRole::Organizer => false,
+                    PlanRole::Attendee => p.status != ParticipantStatus::Declined,
+                    PlanRole::Invitee => true,
+                }
+        })
 }
 
 /// Passes when everyone else in the group is a friend of `me`: a group's answer carries where
@@ -210,21 +238,29 @@ async fn group_allows(app: &App, me: Uuid, mut ids: Vec<Uuid>) -> Result<(), Api
     }
 }
 
-/// Passes when the booking does not exist (the handler's 404), or `me` made it, is in its
-/// group, or is on its plan.
-async fn booking_allows(app: &App, booking_id: Uuid, me: Uuid) -> Result<(), ApiError> {
+/// Passes when the booking does not exist (the handler's 404), or `me` made it or organizes
+/// its plan; unless `owner_only`, also when `me` is in its group or invited to its plan and has
+/// not declined (someone who said no is not going, and has no business with the table).
+async fn booking_allows(app: &App, booking_id: Uuid, me: Uuid, owner_only: bool) -> Result<(), ApiError> {
     let booking = match app.get_booking(booking_id).await {
         Ok(booking) => booking,
         Err(AppError::NotFound { .. }) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    if booking.user_id == me || booking.group_members.contains(&me) {
+    if booking.user_id == me || (!owner_only && booking.group_members.contains(&me)) {
         return Ok(());
     }
-    if let Some(plan_id) = booking.plan_id
-        && plan_allows(app, plan_id, me, false).await.is_ok()
-    {
-        return Ok(());
+    if let Some(plan_id) = booking.plan_id {
+        let who = if owner_only { PlanRole::Organizer } else { PlanRole::Attendee };
+        match app.get_plan(plan_id).await {
+            Ok(plan) if on_plan(&plan, me, who) => return Ok(()),
+            Ok(_) | Err(AppError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
-    Err(ApiError::Forbidden("this is not your booking".into()))
+    Err(ApiError::Forbidden(if owner_only {
+        "only the one who made this booking (for a plan, its organizer) may do this".into()
+    } else {
+        "this is not your booking".into()
+    }))
 }

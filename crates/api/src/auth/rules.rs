@@ -31,11 +31,17 @@ pub enum Rule {
     OneOfUsers(&'static str),
     /// The plan's organizer or someone invited to it (plan id in this path parameter).
     PlanMember(&'static str),
+    /// The plan's organizer or an invitee who has not declined (plan id in this path
+    /// parameter): those who may still come, for what only concerns them (the plan's booking).
+    PlanAttendee(&'static str),
     /// Only the plan's organizer (plan id in this path parameter).
     PlanOrganizer(&'static str),
-    /// The booking's maker, a member of its group, or a member of its plan (booking id in
-    /// this path parameter).
+    /// The booking's maker, a member of its group, or the organizer or an invitee of its plan
+    /// who has not declined (booking id in this path parameter).
     BookingMember(&'static str),
+    /// Only the booking's maker, or the organizer of its plan (booking id in this path
+    /// parameter): its group and the plan's invitees may read it, not undo it for everyone.
+    BookingOwner(&'static str),
     /// Only the admin credential.
     Admin,
 }
@@ -58,8 +64,16 @@ impl Rule {
             Rule::SelfUserInQuery(q) => format!("the user in `?{q}=`; without it, admin (or `--dev`)"),
             Rule::OneOfUsers(p) => format!("one of the users in `{{{p}}}`, the others their friends"),
             Rule::PlanMember(p) => format!("the organizer or an invitee of plan `{{{p}}}`"),
+            Rule::PlanAttendee(p) => format!("the organizer or an invitee who has not declined of plan `{{{p}}}`"),
             Rule::PlanOrganizer(p) => format!("the organizer of plan `{{{p}}}`"),
-            Rule::BookingMember(p) => format!("the maker or a member of booking `{{{p}}}`"),
+            Rule::BookingMember(p) => {
+                format!(
+                    "the maker of booking `{{{p}}}`, a member of its group, or its plan's organizer or an invitee who has not declined"
+                )
+            }
+            Rule::BookingOwner(p) => {
+                format!("the maker of booking `{{{p}}}` (for a plan's booking, the plan's organizer)")
+            }
             Rule::Admin => "**admin**".into(),
         }
     }
@@ -164,11 +178,11 @@ pub const RULES: &[Entry] = &[
     // Bookings.
     Entry::at("GET", "/api/v1/bookings", SelfUserInQuery(U)),
     Entry::at("GET", "/bookings", SelfUserInQuery(U)),
-    Entry::at("GET", "/bookings/{plan_id}", PlanMember("plan_id")),
+    Entry::at("GET", "/bookings/{plan_id}", PlanAttendee("plan_id")),
     Entry::at("GET", "/api/v1/bookings/{booking_id}", BookingMember("booking_id")),
     Entry::at("GET", "/api/v1/bookings/user/{user_id}", SelfUser(U)),
     Entry::at("POST", "/api/v1/bookings/{user_id}/create", SelfUser(U)),
-    Entry::at("POST", "/api/v1/bookings/{booking_id}/cancel", BookingMember("booking_id")),
+    Entry::at("POST", "/api/v1/bookings/{booking_id}/cancel", BookingOwner("booking_id")),
     Entry::at("POST", "/api/v1/bookings/{booking_id}/complete", Admin),
     Entry::at("POST", "/api/v1/bookings/{booking_id}/no-show", Admin),
     Entry::at("POST", "/api/v1/bookings/{booking_id}/status", Admin),

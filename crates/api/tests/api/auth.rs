@@ -17,6 +17,7 @@ crate::on_every_backend!(
     sign_up_with_a_password_gets_tokens_and_refresh_tokens_rotate,
     every_kind_of_rule_refuses_other_users_missing_expired_and_tampered_tokens,
     invitees_read_the_plan_and_answer_their_own_invitation_only,
+    only_the_booker_or_the_plans_organizer_cancels_a_booking,
     admin_routes_refuse_no_credential_and_user_tokens_and_write_nothing,
     other_callers_do_not_see_a_users_email_or_home,
     a_token_in_the_url_is_accepted_on_streams_only,
@@ -256,6 +257,55 @@ async fn invitees_read_the_plan_and_answer_their_own_invitation_only(app: &TestA
     // Proposing a plan in someone else's name.
     let forged = json!({"organizer_id": a, "venue_id": v, "start_time": in_two_days_at(19)});
     expect_403(as_b.post(app.url("/plans/")).json(&forged).send().await.unwrap(), "a plan as another organizer").await;
+}
+
+async fn only_the_booker_or_the_plans_organizer_cancels_a_booking(app: &TestApp) {
+    let (o, d, g) = (user(app, "olga").await, user(app, "dan").await, user(app, "gus").await);
+    let v = id_of(&app.create_venue(seed_venue("Rooftop")).await);
+    let (as_o, as_d, as_g) = (app.as_user(&o), app.as_user(&d), app.as_user(&g));
+    let plan = json!({"organizer_id": o, "venue_id": v, "start_time": in_two_days_at(19), "participant_ids": [d, g]});
+    let created = as_o.post(app.url("/plans/")).json(&plan).send().await.unwrap();
+    let p = id_of(&expect_json(created, StatusCode::CREATED).await);
+    let declined = as_d.post(app.url(&format!("/plans/{p}/participants/{d}/decline"))).send().await.unwrap();
+    expect_json(declined, StatusCode::OK).await;
+    let accepted = as_g.post(app.url(&format!("/plans/{p}/participants/{g}/accept"))).send().await.unwrap();
+    expect_json(accepted, StatusCode::OK).await;
+    let confirmed =
+        expect_json(as_o.post(app.url(&format!("/plans/{p}/confirm"))).send().await.unwrap(), StatusCode::OK);
+    let pb = confirmed.await["booking_id"].as_str().expect("booking id").to_string();
+    let (booking_url, cancel_url) =
+        (app.url(&format!("/api/v1/bookings/{pb}")), app.url(&format!("/api/v1/bookings/{pb}/cancel")));
+
+    // Someone who declined is not going: they neither cancel the plan's booking nor read it.
+    let body = expect_403(as_d.post(&cancel_url).send().await.unwrap(), "a declined participant cancels").await;
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("organizer")), "{body}");
+    expect_403(as_d.get(&booking_url).send().await.unwrap(), "a declined participant reads the booking").await;
+    let plans_booking = app.url(&format!("/bookings/{p}"));
+    expect_403(as_d.get(&plans_booking).send().await.unwrap(), "a declined participant reads the plan's booking").await;
+    assert_eq!(as_d.get(app.url(&format!("/plans/{p}"))).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(as_g.get(&plans_booking).send().await.unwrap().status(), StatusCode::OK);
+    // A guest who accepted (in the booking's group) reads it but may not cancel it for everyone.
+    assert_eq!(as_g.get(&booking_url).send().await.unwrap().status(), StatusCode::OK);
+    expect_403(as_g.post(&cancel_url).send().await.unwrap(), "an accepted guest cancels").await;
+    let booking = app.get_json(&format!("/api/v1/bookings/{pb}"), StatusCode::OK).await;
+    assert_eq!(booking["status"], "confirmed", "the refused cancels changed nothing");
+    assert_eq!(app.get_json(&format!("/plans/{p}"), StatusCode::OK).await["status"], "confirmed");
+
+    // A plain booking: its group member reads it but cannot cancel it; the booker can.
+    let mine = json!({"venue_id": v, "booking_time": in_two_days_at(21), "party_size": 2, "group_members": [g]});
+    let made = as_d.post(app.url(&format!("/api/v1/bookings/{d}/create"))).json(&mine).send().await.unwrap();
+    let bk = expect_json(made, StatusCode::CREATED).await["booking_id"].as_str().expect("booking id").to_string();
+    let plain_cancel = app.url(&format!("/api/v1/bookings/{bk}/cancel"));
+    assert_eq!(as_g.get(app.url(&format!("/api/v1/bookings/{bk}"))).send().await.unwrap().status(), StatusCode::OK);
+    expect_403(as_g.post(&plain_cancel).send().await.unwrap(), "a group member cancels").await;
+    assert_eq!(app.get_json(&format!("/api/v1/bookings/{bk}"), StatusCode::OK).await["status"], "confirmed");
+    let cancelled = expect_json(as_d.post(&plain_cancel).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(cancelled["status"], "cancelled");
+
+    // The organizer cancels the plan's booking, and with it the plan.
+    let cancelled = expect_json(as_o.post(&cancel_url).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(app.get_json(&format!("/plans/{p}"), StatusCode::OK).await["status"], "cancelled");
 }
 
 async fn admin_routes_refuse_no_credential_and_user_tokens_and_write_nothing(app: &TestApp) {
