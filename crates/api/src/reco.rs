@@ -19,8 +19,10 @@ use crate::docs;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
 
+mod context;
 mod interest;
 
+use context::RecommendationContext;
 pub(crate) use interest::GROUP_SIZE;
 use interest::{
     __path_express_interest, __path_group_recommendations, __path_interested_in_venue, __path_update_location,
@@ -188,6 +190,9 @@ pub struct RecommendationResponse {
     pub user_id: Uuid,
     pub venues: Vec<VenueRecommendation>,
     pub people: Vec<PersonRecommendation>,
+    /// What the answer was computed from: the user's local time, where the search started,
+    /// their persona and stated preferences.
+    pub context: RecommendationContext,
     /// One sentence per venue, in order.
     pub explanations: Vec<String>,
     pub generated_at: DateTime<Utc>,
@@ -223,13 +228,15 @@ async fn recommendations(
     let people_query = PeopleRecoQuery { venue_id: None, limit: q.limit, ranker: q.ranker };
     let venue_query = q.into_query(user_id, Ranker::Default)?;
     let people_query = people_query.into_query(user_id, Ranker::Default)?;
-    let venues = app.recommend_venues(venue_query).await?;
+    let radius_km = venue_query.radius_km;
+    let (venues, context) = app.recommend_venues_in_context(venue_query).await?;
+    let context = RecommendationContext::new(context, radius_km);
     let people = match include.include_people {
         Some(false) => Vec::new(),
         _ => app.recommend_people(people_query).await?,
     };
     let explanations = venues.iter().map(|v| v.explanation.clone()).collect();
-    Ok(AppJson(RecommendationResponse { user_id, venues, people, explanations, generated_at: app.now() }))
+    Ok(AppJson(RecommendationResponse { user_id, venues, people, context, explanations, generated_at: app.now() }))
 }
 
 /// Venues for a user, with context filters and a choice of ranker.

@@ -4,6 +4,7 @@
 //! can be measured later.
 
 use domain::{Channel, DomainEvent, UserId, ValidationError, VenueId, VenueInterest};
+use engine::VenueContext;
 use engine::{
     EngineError, GroupQuery, GroupRecommendations, InterestedInVenue, PeopleQuery, PersonRecommendation, VenueQuery,
     VenueRecommendation,
@@ -159,9 +160,26 @@ impl App {
     pub async fn recommend_venues(&self, mut q: VenueQuery) -> AppResult<Vec<VenueRecommendation>> {
         q.now.get_or_insert_with(|| self.now());
         let recs = self.ask_engine(|e| e.recommend_venues(&q)).await?;
+        self.served_venues(&q, &recs);
+        Ok(recs)
+    }
+
+    /// [`App::recommend_venues`] with the context the answer was computed from (the user's
+    /// local time, where the search started, persona, stated preferences).
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %q.user_id, ranker = q.ranker.as_str()), err(level = "debug"))]
+    pub async fn recommend_venues_in_context(
+        &self,
+        mut q: VenueQuery,
+    ) -> AppResult<(Vec<VenueRecommendation>, VenueContext)> {
+        q.now.get_or_insert_with(|| self.now());
+        let (recs, context) = self.ask_engine(|e| e.recommend_venues_in_context(&q)).await?;
+        self.served_venues(&q, &recs);
+        Ok((recs, context))
+    }
+
+    fn served_venues(&self, q: &VenueQuery, recs: &[VenueRecommendation]) {
         let items = recs.iter().map(|r| ServedItem::venue(r.venue_id, Some(r.score))).collect();
         self.served(&[q.user_id], q.ranker.as_str(), "venues", items);
-        Ok(recs)
     }
 
     /// People to go out with, optionally for one venue.

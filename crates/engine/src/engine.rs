@@ -11,7 +11,7 @@ use crate::error::EngineError;
 use crate::settings::EngineSettings;
 use crate::state::{Delta, Snapshot, State};
 use crate::types::{
-    GroupQuery, GroupRecommendations, InterestedInVenue, PeopleQuery, PersonRecommendation, VenueQuery,
+    GroupQuery, GroupRecommendations, InterestedInVenue, PeopleQuery, PersonRecommendation, VenueContext, VenueQuery,
     VenueRecommendation,
 };
 
@@ -63,6 +63,17 @@ impl Engine {
     pub fn recommend_venues(&self, q: &VenueQuery) -> Result<Vec<VenueRecommendation>, EngineError> {
         let st = self.state.load();
         crate::venues::recommend(&st, &self.settings, q)
+    }
+
+    /// Venue recommendations for a user with the [`VenueContext`] they were computed from (the
+    /// user's local time, where the search started, persona and stated preferences), both read
+    /// from the same state.
+    pub fn recommend_venues_in_context(
+        &self,
+        q: &VenueQuery,
+    ) -> Result<(Vec<VenueRecommendation>, VenueContext), EngineError> {
+        let st = self.state.load();
+        crate::venues::recommend_in_context(&st, &self.settings, q)
     }
 
     /// People to go out with.

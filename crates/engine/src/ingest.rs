@@ -26,6 +26,7 @@ pub(crate) fn prefs_from(p: &UserPreferences) -> Prefs {
     Prefs {
         cuisines: tag_hashes(&p.cuisines),
         cuisines_ranked: p.cuisines.iter().map(|c| tag_hash(c)).collect(),
+        cuisine_names: p.cuisines.clone(),
         price_min: p.price_min,
         price_max: p.price_max,
         ambiance: tag_hashes(&p.ambiance),

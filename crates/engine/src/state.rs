@@ -182,6 +182,8 @@ pub(crate) struct Prefs {
     pub cuisines: Vec<u64>,
     /// Cuisine hashes in the order the user stated them (favourite first).
     pub cuisines_ranked: Vec<u64>,
+    /// The cuisine names as stated, in the same order (said back in an answer's context).
+    pub cuisine_names: Vec<String>,
     pub price_min: i16,
     pub price_max: i16,
     pub ambiance: Vec<u64>,

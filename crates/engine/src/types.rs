@@ -142,6 +142,32 @@ pub struct VenueRecommendation {
     pub explanation: String,
 }
 
+/// What a venue answer was computed from, besides the venues: the user's local time, where
+/// the search started and what the engine knows of the user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VenueContext {
+    /// The query's `time` (else its `now`) in the user's time zone. Users have no zone of their
+    /// own: theirs is the zone of the venue nearest to where the search started, else of the
+    /// first venue recommended, else the engine's default (`America/New_York`), the zone
+    /// opening hours and time-of-day fit are read in for venues there.
+    pub local_time: DateTime<chrono_tz::Tz>,
+    /// Where distances were measured from: the query's point, else a fresh live location, else
+    /// home; `None` when there is none.
+    pub origin: Option<LatLng>,
+    pub persona: Option<domain::Persona>,
+    /// The user's stated preferences; `None` if they stated none.
+    pub preferences: Option<StatedPreferences>,
+}
+
+/// The parts of a user's preferences an answer's context says back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatedPreferences {
+    /// Cuisine names as stated, favourite first.
+    pub cuisines: Vec<String>,
+    pub price_min: i16,
+    pub price_max: i16,
+}
+
 /// A people ("who to go with") request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeopleQuery {

@@ -26,6 +26,7 @@ crate::on_every_backend!(
     a_live_location_with_an_unknown_field_is_refused_and_nothing_is_published,
     venues_and_people_together_take_limit_for_both_and_can_leave_people_out,
     the_engine_reloads_after_the_admin_seed_endpoint,
+    the_context_gives_local_time_start_point_persona_and_stated_preferences,
 );
 
 /// Starts the background tasks (relay, engine follower) and loads the engine.
@@ -393,4 +394,56 @@ async fn the_engine_reloads_after_the_admin_seed_endpoint(app: &TestApp) {
     let id = page[0]["id"].as_str().expect("a seeded user").to_string();
     let path = format!("/api/v1/recommendations/{id}/venues?limit=5");
     eventually(app, &path, |b| b["venues"].as_array().is_some_and(|v| !v.is_empty())).await;
+}
+
+async fn the_context_gives_local_time_start_point_persona_and_stated_preferences(app: &TestApp) {
+    let mut alice = seed_user("ctx_alice");
+    alice["persona"] = json!("social_butterfly");
+    alice["preferences"] = json!({"cuisines": ["ramen", "italian"], "price_min": 2, "price_max": 3});
+    let alice = app.create_user(alice).await["id"].as_str().unwrap().to_string();
+    let bob = app.create_user(seed_user("ctx_bob")).await["id"].as_str().unwrap().to_string();
+    app.create_venue(seed_venue("Ctx Roof")).await;
+    // Bob's last live location is three hours old: stale, so his search starts from home.
+    let bob_id = bob.parse().unwrap();
+    let at = chrono::Utc::now() - chrono::Duration::hours(3);
+    let stale = store::LiveLocation { user_id: bob_id, lat: 40.8, lng: -73.95, at };
+    app.app.store.set_live_location(stale).await.unwrap();
+    start(app).await;
+    let home = json!({"lat": 40.73, "lon": -73.93});
+
+    // Saturday 5 December 2026, 13:00 in New York (18:00 UTC), the venues' zone.
+    let saturday = "2026-12-05T18:00:00Z";
+    let r = app.get_json(&format!("/api/v1/recommendations/{alice}?time={saturday}"), StatusCode::OK).await;
+    let c = &r["context"];
+    assert_eq!(c["meal_time"], "lunch", "{c}");
+    assert_eq!(c["is_weekend"], true, "{c}");
+    assert_eq!(c["hour"], 13, "{c}");
+    assert_eq!(c["user_location"], home, "{c}");
+    assert_eq!(c["user_persona"], "social_butterfly", "{c}");
+    assert_eq!(
+        c["preferences"],
+        json!({"cuisines": ["ramen", "italian"], "price_range": [2, 3], "max_distance": null})
+    );
+    let r = app.get_json(&format!("/api/v1/recommendations/{alice}?time={saturday}&radius_km=5"), StatusCode::OK).await;
+    assert_eq!(r["context"]["preferences"]["max_distance"], 5.0, "{r}");
+
+    // Monday 7 December, 17:30 in New York (22:30 UTC, late at night in UTC): dinner, a weekday.
+    let monday = "2026-12-07T22:30:00Z";
+    let r = app.get_json(&format!("/api/v1/recommendations/{alice}?time={monday}"), StatusCode::OK).await;
+    assert_eq!((&r["context"]["meal_time"], &r["context"]["is_weekend"]), (&json!("dinner"), &json!(false)), "{r}");
+    assert_eq!(r["context"]["hour"], 17, "{r}");
+
+    // A fresh live location is where the search starts from.
+    let put = app.put(&format!("/api/v1/users/{alice}/location"), &json!({"lat": 40.75, "lng": -73.98})).await;
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    let live = json!({"lat": 40.75, "lon": -73.98});
+    let path = format!("/api/v1/recommendations/{alice}?time={saturday}");
+    eventually(app, &path, |r| r["context"]["user_location"] == live).await;
+
+    // No persona, no stated preferences: both null; the stale live location is not used.
+    let r = app.get_json(&format!("/api/v1/recommendations/{bob}?time={saturday}"), StatusCode::OK).await;
+    let c = &r["context"];
+    assert_eq!(c["user_location"], home, "{c}");
+    assert!(c["user_persona"].is_null() && c["preferences"].is_null(), "{c}");
+    assert_eq!((&c["meal_time"], &c["hour"]), (&json!("lunch"), &json!(13)), "{c}");
 }

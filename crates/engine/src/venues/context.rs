@@ -1,11 +1,65 @@
 //! Context: what a venue is good for at a given local time (time of day against category,
 //! weekday or weekend) and whether it is open then. Local time is computed once per time
-//! zone per query, not once per venue.
+//! zone per query, not once per venue. A user's own local time is read in the zone of the
+//! venues around them ([`user_zone`]).
 
 use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
+use chrono_tz::Tz;
 use domain::{Category, TimeOfDay};
 
 use crate::state::{State, VenueRow};
+use crate::util::{chord_for_km, to_xyz};
+
+/// How far [`user_zone`] looks for a venue near the user, km.
+const ZONE_REACH_KM: f64 = 200.0;
+
+/// The time zone a user is taken to live in (users have none of their own): that of the alive
+/// venue nearest to `origin` (within [`ZONE_REACH_KM`]), else of the venue `fallback` (the first
+/// one recommended), else the engine's default zone.
+pub(crate) fn user_zone(st: &State, origin: Option<(f64, f64)>, fallback: Option<u32>) -> Tz {
+    let near = origin.and_then(|(lat, lng)| nearest_venue(st, lat, lng));
+    match near.or(fallback).and_then(|v| st.live_venue(v)) {
+        Some(row) => st.tz(row),
+        None => st.delta.tzs.first().copied().unwrap_or(chrono_tz::America::New_York),
+    }
+}
+
+/// The alive venue nearest to a point within [`ZONE_REACH_KM`]: the snapshot's index gives the
+/// nearest of its venues; venues changed since (a few, and maybe moved) are checked directly.
+fn nearest_venue(st: &State, lat: f64, lng: f64) -> Option<u32> {
+    let max_d2 = chord_for_km(ZONE_REACH_KM).powi(2);
+    let p = to_xyz(lat, lng);
+    let d2 = |row: &VenueRow| row.xyz.iter().zip(&p).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
+    let mut best: Option<(u32, f64)> = None;
+    let mut consider = |v: u32, d: f64| {
+        if d <= max_d2 && best.is_none_or(|(bv, bd)| d < bd || (d == bd && v < bv)) {
+            best = Some((v, d));
+        }
+    };
+    for &v in st.delta.venues.keys() {
+        if let Some(row) = st.live_venue(v) {
+            consider(v, d2(row));
+        }
+    }
+    // Groups come nearest first: the first with a venue not overridden by the delta holds the
+    // snapshot's nearest.
+    let mut near = st.snap.spatial.nearest(lat, lng, max_d2);
+    let mut group = Vec::new();
+    while near.next_group(&mut group) {
+        let mut found = false;
+        for &(v, d) in &group {
+            if !st.delta.venues.contains_key(&v) && st.live_venue(v).is_some() {
+                consider(v, d);
+                found = true;
+            }
+        }
+        if found {
+            break;
+        }
+        group.clear();
+    }
+    best.map(|(v, _)| v)
+}
 
 /// A query instant seen in each venue time zone, computed lazily.
 #[derive(Debug)]

@@ -12,12 +12,12 @@ mod explain;
 mod seed2;
 
 use chrono::{DateTime, Utc};
-use domain::Category;
+use domain::{Category, LatLng};
 
 use crate::error::EngineError;
 use crate::settings::EngineSettings;
 use crate::state::{State, UserRow, VenueRow};
-use crate::types::{Ranker, VenueQuery, VenueRecommendation, VenueSummary};
+use crate::types::{Ranker, StatedPreferences, VenueContext, VenueQuery, VenueRecommendation, VenueSummary};
 use crate::util::FastMap;
 use crate::util::{chord_for_km, great_circle_km, km_for_chord, to_xyz};
 
@@ -37,11 +37,51 @@ pub(crate) fn recommend(
     s: &EngineSettings,
     q: &VenueQuery,
 ) -> Result<Vec<VenueRecommendation>, EngineError> {
+    let now = q.now.unwrap_or_else(Utc::now);
+    answer(st, s, q, now).map(|a| a.recs)
+}
+
+/// Answers a venue query on a state with the [`VenueContext`] it was computed from.
+pub(crate) fn recommend_in_context(
+    st: &State,
+    s: &EngineSettings,
+    q: &VenueQuery,
+) -> Result<(Vec<VenueRecommendation>, VenueContext), EngineError> {
+    let now = q.now.unwrap_or_else(Utc::now);
+    let Answer { recs, user, origin } = answer(st, s, q, now)?;
+    let first = recs.first().and_then(|r| st.venue_idx(&r.venue_id));
+    let tz = context::user_zone(st, origin, first);
+    let preferences = user.prefs.as_ref().map(|p| StatedPreferences {
+        cuisines: p.cuisine_names.clone(),
+        price_min: p.price_min,
+        price_max: p.price_max,
+    });
+    let context = VenueContext {
+        local_time: q.time.unwrap_or(now).with_timezone(&tz),
+        origin: origin.map(|(lat, lng)| LatLng { lat, lng }),
+        persona: user.persona,
+        preferences,
+    };
+    Ok((recs, context))
+}
+
+/// An answer with the user's row and where the search started from.
+struct Answer<'a> {
+    recs: Vec<VenueRecommendation>,
+    user: &'a UserRow,
+    origin: Option<(f64, f64)>,
+}
+
+fn answer<'a>(
+    st: &'a State,
+    s: &EngineSettings,
+    q: &VenueQuery,
+    now: DateTime<Utc>,
+) -> Result<Answer<'a>, EngineError> {
     validate(q)?;
     let unknown = || EngineError::UnknownUser(q.user_id);
     let u = st.user_idx(&q.user_id).ok_or_else(unknown)?;
     let user = st.live_user(u).ok_or_else(unknown)?;
-    let now = q.now.unwrap_or_else(Utc::now);
     let origin = origin_of(s, user, q, now.timestamp());
     if origin.is_none() && q.radius_km.is_some() {
         return Err(EngineError::invalid(
@@ -49,12 +89,11 @@ pub(crate) fn recommend(
             "radius_km needs a point to measure from: the user has no home and no fresh live location, so give lat and lng",
         ));
     }
-    match q.ranker {
-        Ranker::Seed2 => Ok(origin.map_or_else(Vec::new, |o| seed2::recommend(st, user, o, q))),
-        Ranker::Default | Ranker::Learned | Ranker::Popularity => {
-            Ok(default::recommend(st, s, (u, user), origin, now, q))
-        }
-    }
+    let recs = match q.ranker {
+        Ranker::Seed2 => origin.map_or_else(Vec::new, |o| seed2::recommend(st, user, o, q)),
+        Ranker::Default | Ranker::Learned | Ranker::Popularity => default::recommend(st, s, (u, user), origin, now, q),
+    };
+    Ok(Answer { recs, user, origin })
 }
 
 fn validate(q: &VenueQuery) -> Result<(), EngineError> {

@@ -647,3 +647,40 @@ fn a_new_user_gets_every_result_asked_for_beyond_the_spatial_budget() {
         assert_eq!(e.recommend_venues(&q).unwrap().len(), super::MAX_LIMIT, "{ranker:?}");
     }
 }
+
+#[test]
+fn the_context_reads_the_time_in_the_zone_of_the_venue_nearest_the_start_point() {
+    let mut b = EngineBuilder::default();
+    b.add_user(&user(1, Some((40.0, -74.0))), None);
+    b.add_user(&user(2, Some((51.5, -0.1))), Some(&prefs(&["ramen", "thai"], &[])));
+    b.add_user(&user(3, Some((35.7, 139.7))), None);
+    b.add_user(&user(4, None), None);
+    b.add_venue(&venue(11, 40.0, -74.0, Category::Restaurant, None));
+    let mut london = venue(12, 51.5, -0.1, Category::Bar, None);
+    london.timezone = "Europe/London".into();
+    b.add_venue(&london);
+    let e = b.build();
+    // A venue added since the snapshot (not in its spatial index) counts too.
+    let mut tokyo = venue(13, 35.7, 139.7, Category::Cafe, None);
+    tokyo.timezone = "Asia/Tokyo".into();
+    e.apply(&domain::DomainEvent::VenueCreated(tokyo));
+    let at: chrono::DateTime<chrono::Utc> = "2026-12-05T18:00:00Z".parse().unwrap();
+    let context = |u: u128| {
+        let mut q = VenueQuery::new(id(u), 10, Ranker::Default);
+        q.time = Some(at);
+        e.recommend_venues_in_context(&q).unwrap().1
+    };
+    use chrono::Timelike;
+    assert_eq!(context(1).local_time.hour(), 13);
+    let c = context(2);
+    assert_eq!(c.local_time.hour(), 18);
+    assert_eq!(c.origin, Some(LatLng { lat: 51.5, lng: -0.1 }));
+    let p = c.preferences.unwrap();
+    assert_eq!((p.cuisines, p.price_min, p.price_max), (vec!["ramen".to_string(), "thai".to_string()], 1, 4));
+    assert_eq!(context(3).local_time.hour(), 3);
+    // No start point: the zone of the first venue recommended (or the default one).
+    let c = context(4);
+    assert_eq!(c.origin, None);
+    assert!(c.preferences.is_none());
+    assert!([3, 13, 18].contains(&c.local_time.hour()), "{c:?}");
+}
