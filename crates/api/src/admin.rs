@@ -33,8 +33,13 @@ pub struct SeedRequest {
     pub users: Option<usize>,
     /// Venues to generate, 1 to 10000 (default 150).
     pub venues: Option<usize>,
-    /// Random seed: the same seed gives the same city (default 42).
+    /// Random seed: the same seed and `as_of` give the same city (default 42).
     pub seed: Option<u64>,
+    /// End of the generated history, RFC 3339: interactions lie before it, interests, plans
+    /// and their bookings after. Pin it to reproduce a city (default: the server's `demo.as_of`,
+    /// else the current hour, so the city is alive now).
+    #[schema(example = "2026-11-20T12:00:00Z")]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
     /// Reset a database that already has data first (default false).
     pub force: Option<bool>,
 }
@@ -78,6 +83,7 @@ fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<See
         users,
         venues,
         seed: body.seed.unwrap_or(demo.seed),
+        as_of: body.as_of.or(demo.as_of),
         force: body.force.unwrap_or(false),
         ..demo.clone()
     })
@@ -91,7 +97,7 @@ fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<See
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 409, description = "The database already has data and `force` was not set", body = ErrorBody),
         (status = 415, description = "A body that is not JSON", body = ErrorBody),
-        (status = 422, description = "Sizes out of range", body = ErrorBody),
+        (status = 422, description = "Sizes out of range, or an `as_of` that is not an RFC 3339 instant of the years 2000 to 2099", body = ErrorBody),
     ))]
 async fn seed_data(
     State(app): State<App>,

@@ -59,7 +59,9 @@ pub struct StartRequest {
     pub seed: Option<u64>,
     /// Simulated time to run for, such as `4h` or `90m` (default: until stopped).
     pub duration: Option<String>,
-    /// Simulated start (default: the scenario's usual start after the seeded history).
+    /// Simulated start (default: the scenario's usual start at or after the end of the seeded
+    /// history: that of the city the run seeds, else the demo settings' `as_of`, else the
+    /// current hour). Give it to reproduce a run.
     pub start_at: Option<DateTime<Utc>>,
 }
 

@@ -3,10 +3,17 @@
 //! the next chunk overlaps writing the previous one. A seeded database is left alone unless
 //! `force`, which resets it first. One `data.seeded` event summarises the run. Confirmed plans
 //! get their bookings, within capacity (`seed_bookings`).
+//!
+//! The generated history ends at the run's anchor: `as_of` when pinned, else the current hour
+//! ([`current_anchor`]), so a city seeded today is alive today (recent activity, plans and
+//! bookings ahead). Everything dated in the city (interactions, venue openings, friendships,
+//! interests, plans and their bookings) is placed relative to it: same seed and anchor, same
+//! data.
 
 use std::time::Instant;
 
-use domain::{DomainEvent, LatLng};
+use chrono::{Datelike, DurationRound};
+use domain::{DomainEvent, LatLng, Timestamp};
 use serde::Serialize;
 use store::Batch;
 
@@ -32,6 +39,9 @@ pub struct SeedOptions {
     pub center_lat: f64,
     pub center_lng: f64,
     pub radius_km: f64,
+    /// End of the generated history: interactions lie before it, interests and plans after.
+    /// `None` takes the hour of seeding ([`current_anchor`]); pin it to reproduce a city.
+    pub as_of: Option<Timestamp>,
     /// Reset a database that has data, then seed.
     pub force: bool,
 }
@@ -47,9 +57,21 @@ impl Default for SeedOptions {
             center_lat: 40.7306,
             center_lng: -73.9352,
             radius_km: 12.0,
+            as_of: None,
             force: false,
         }
     }
+}
+
+/// The years a seed's anchor may lie in.
+const ANCHOR_YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
+
+/// The anchor of a seed made at `now` with none pinned: `now` truncated to the whole hour. The
+/// generator places activity by the city's local hour and weekday (its own clock), so any
+/// anchor keeps the daily and weekly patterns; a whole hour keeps the newest activity within
+/// the hour before seeding while two seeds in the same hour give the same city.
+pub fn current_anchor(now: Timestamp) -> Timestamp {
+    now.duration_trunc(chrono::TimeDelta::hours(1)).unwrap_or(now)
 }
 
 /// What a seeding run wrote.
@@ -65,6 +87,11 @@ pub struct SeedReport {
     pub plans: u64,
     /// Bookings of the confirmed plans.
     pub bookings: u64,
+    /// The end of the generated history (the anchor the run took); absent when nothing was
+    /// written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub as_of: Option<Timestamp>,
     pub elapsed_ms: u64,
 }
 
@@ -106,7 +133,7 @@ impl App {
     #[tracing::instrument(skip_all, fields(users = opts.users, venues = opts.venues, seed = opts.seed), err(level = "debug"))]
     pub async fn seed_city(&self, opts: SeedOptions, progress: &dyn SeedProgress) -> AppResult<SeedReport> {
         let started = Instant::now();
-        let config = city_config(&opts)?;
+        let config = city_config(&opts, self.now())?;
         let counts = self.store.counts().await?;
         if counts.users > 0 || counts.venues > 0 {
             if !opts.force {
@@ -114,9 +141,10 @@ impl App {
             }
             self.store.reset().await?;
         }
+        let as_of = Some(config.now);
         let city = synth::City::new(config)
             .map_err(|e| AppError::Invalid(domain::ValidationError::field("seed", e.to_string())))?;
-        let mut report = SeedReport { seeded: true, ..SeedReport::default() };
+        let mut report = SeedReport { seeded: true, as_of, ..SeedReport::default() };
         // Large seeds drop secondary indexes while loading and rebuild them by sorting once:
         // several times faster than maintaining them row by row. Small ones are not worth it.
         let bulk = opts.users >= BULK_LOAD_USERS;
@@ -215,9 +243,16 @@ impl App {
     }
 }
 
-fn city_config(o: &SeedOptions) -> AppResult<synth::CityConfig> {
+/// The generator's configuration of a run seeded at `now`.
+fn city_config(o: &SeedOptions, now: Timestamp) -> AppResult<synth::CityConfig> {
     let center = LatLng::parse(o.center_lat, o.center_lng, "center_lat", "center_lng")?;
+    let anchor = o.as_of.unwrap_or_else(|| current_anchor(now));
+    if !ANCHOR_YEARS.contains(&anchor.year()) {
+        let message = format!("must lie in the years {} to {}", ANCHOR_YEARS.start(), ANCHOR_YEARS.end());
+        return Err(AppError::Invalid(domain::ValidationError::field("as_of", message)));
+    }
     let mut c = synth::CityConfig::new(o.seed, o.users, o.venues);
+    c.now = anchor;
     c.center = center;
     c.radius_km = o.radius_km;
     c.city = o.city.clone();

@@ -69,6 +69,10 @@ pub struct DemoSettings {
     pub center_lat: f64,
     pub center_lng: f64,
     pub radius_km: f64,
+    /// End of the generated history (RFC 3339, such as `"2026-11-20T12:00:00Z"`): pins the
+    /// city's dates. Unset: the hour of seeding, so the demo city is alive now.
+    #[serde(default)]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for Settings {
@@ -106,6 +110,7 @@ impl Default for DemoSettings {
             center_lat: d.center_lat,
             center_lng: d.center_lng,
             radius_km: d.radius_km,
+            as_of: d.as_of,
         }
     }
 }

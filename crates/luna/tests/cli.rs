@@ -259,16 +259,38 @@ fn seed_writes_a_city_once_and_refuses_to_reseed_without_force() {
     assert_eq!(report["users"], 60);
     assert_eq!(report["venues"], 40);
     assert!(report["interactions"].as_u64().expect("a count") > 60);
+    // Unpinned, the history ends at the hour of seeding.
+    let as_of = report["as_of"].as_str().expect("the anchor in the report").to_string();
+    let anchor: chrono::DateTime<chrono::Utc> = as_of.parse().expect("RFC 3339");
+    let age = chrono::Utc::now() - anchor;
+    assert!(age >= chrono::Duration::zero() && age < chrono::Duration::hours(2), "anchored at {as_of}");
 
     let again = seed(dir.path(), &[]);
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
     assert!(again.stdout.is_empty(), "nothing is reported as written");
 
-    let forced = seed(dir.path(), &["--force"]);
+    let forced = seed(dir.path(), &["--force", "--as-of", &as_of]);
     assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
     let report2: serde_json::Value = serde_json::from_slice(&forced.stdout).expect("a JSON report");
-    assert_eq!(report2["interactions"], report["interactions"], "same seed, same data");
+    assert_eq!(report2["as_of"], report["as_of"]);
+    assert_eq!(report2["interactions"], report["interactions"], "same seed and anchor, same data");
+}
+
+#[test]
+fn seed_as_of_pins_the_history_and_a_bad_one_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = seed(dir.path(), &["--as-of", "yesterday"]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("--as-of") && err.contains("RFC 3339"), "{err}");
+    assert!(!dir.path().join("luna.db").exists(), "nothing written");
+
+    let pinned = seed(dir.path(), &["--as-of", "2026-12-02T18:00:00-05:00"]);
+    assert!(pinned.status.success(), "{}", String::from_utf8_lossy(&pinned.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&pinned.stdout).expect("a JSON report");
+    assert_eq!(report["as_of"], "2026-12-02T23:00:00Z");
+    assert!(String::from_utf8_lossy(&pinned.stderr).contains("history up to 2026-12-02T23:00:00Z"));
 }
 
 #[test]

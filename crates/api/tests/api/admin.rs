@@ -10,6 +10,8 @@ crate::on_every_backend!(
     seeding_generates_a_city_once_unless_forced_and_reset_empties_it,
     the_seed_documents_user_count_parameter_works_without_a_body,
     seeding_sizes_out_of_range_are_refused_and_write_nothing,
+    seeding_ends_the_history_at_a_pinned_as_of_or_else_at_the_current_hour,
+    a_bad_as_of_is_refused_naming_the_field_and_writes_nothing,
 );
 
 const SEED: &str = "/api/v1/admin/data/seed";
@@ -82,4 +84,51 @@ async fn seeding_sizes_out_of_range_are_refused_and_write_nothing(app: &TestApp)
     .await;
     let counts = app.counts().await;
     assert_eq!((counts.users, counts.venues), (0, 0));
+}
+
+/// The bookings the seed made, as (booking time) instants.
+async fn seeded_booking_times(app: &TestApp) -> Vec<chrono::DateTime<chrono::Utc>> {
+    let list = app.get_json("/bookings/?limit=500", StatusCode::OK).await;
+    let list = list.as_array().expect("a list").clone();
+    list.iter().map(|b| b["booking_time"].as_str().expect("a time").parse().expect("RFC 3339")).collect()
+}
+
+async fn seeding_ends_the_history_at_a_pinned_as_of_or_else_at_the_current_hour(app: &TestApp) {
+    let pinned: chrono::DateTime<chrono::Utc> = "2026-12-02T23:00:00Z".parse().unwrap();
+    let body = json!({"users": 60, "venues": 20, "seed": 4, "as_of": "2026-12-02T18:00:00-05:00"});
+    let report = expect_json(app.post(SEED, &body).await, StatusCode::OK).await;
+    let as_of: chrono::DateTime<chrono::Utc> = report["seeded"]["as_of"].as_str().expect("as_of").parse().unwrap();
+    assert_eq!(as_of, pinned);
+    let bookings = seeded_booking_times(app).await;
+    assert!(!bookings.is_empty() && bookings.iter().all(|&t| t > pinned), "plans lie after the anchor");
+
+    let before = chrono::Utc::now();
+    let unpinned = json!({"users": 60, "venues": 20, "seed": 4, "force": true});
+    let report = expect_json(app.post(SEED, &unpinned).await, StatusCode::OK).await;
+    let as_of: chrono::DateTime<chrono::Utc> = report["seeded"]["as_of"].as_str().expect("as_of").parse().unwrap();
+    let hour = chrono::Duration::hours(1);
+    assert!(as_of > before - hour && as_of <= chrono::Utc::now(), "anchored at {as_of}, seeded at {before}");
+    assert!(seeded_booking_times(app).await.iter().all(|&t| t > as_of), "plans lie ahead of now");
+
+    let doc = app.get_json("/openapi.json", StatusCode::OK).await;
+    let field = &doc["components"]["schemas"]["SeedRequest"]["properties"]["as_of"];
+    assert!(field["description"].as_str().is_some_and(|d| d.contains("RFC 3339")), "{field}");
+}
+
+async fn a_bad_as_of_is_refused_naming_the_field_and_writes_nothing(app: &TestApp) {
+    for as_of in
+        [json!("yesterday"), json!("2026-13-01T00:00:00Z"), json!(1_700_000_000), json!("1999-12-31T23:00:00Z")]
+    {
+        let body = json!({"users": 10, "venues": 5, "as_of": as_of});
+        expect_error(app.post(SEED, &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("as_of"))
+            .await;
+    }
+    let counts = app.counts().await;
+    assert_eq!((counts.users, counts.venues), (0, 0));
+    // The field itself is known: a good instant seeds.
+    let body = json!({"users": 10, "venues": 5, "as_of": "2030-01-01T00:00:00Z"});
+    assert_eq!(
+        expect_json(app.post(SEED, &body).await, StatusCode::OK).await["seeded"]["as_of"],
+        "2030-01-01T00:00:00Z"
+    );
 }

@@ -119,21 +119,25 @@ impl Simulator {
         if slot.as_ref().is_some_and(|r| r.is_active()) {
             return Err(AppError::conflict("a simulation is already running: stop or reset it first"));
         }
-        let mut seeded = false;
+        let (mut seeded, mut anchor) = (false, None);
         if self.app.store.counts().await?.users == 0 {
             let Some(seed) = seed_if_empty else {
                 return Err(AppError::conflict(
                     "the database has no users to simulate: seed it first (POST /api/v1/admin/data/seed or `luna seed`)",
                 ));
             };
-            seeded = self.app.seed_demo(seed).await?.seeded;
+            let report = self.app.seed_demo(seed).await?;
+            (seeded, anchor) = (report.seeded, report.as_of);
         }
         let world = Arc::new(load_world(&self.app, opts.users).await?);
         if world.users.is_empty() || world.venues.is_empty() {
             return Err(AppError::conflict("the database needs users and venues to simulate: seed it first"));
         }
-        let started_at =
-            opts.start_at.unwrap_or_else(|| default_start(opts.scenario, synth::default_now(), world.tz()));
+        // By default a run follows the data: the city it just seeded, else the demo city's pinned
+        // anchor, else the current hour (where a city seeded now ends its history).
+        let anchor =
+            anchor.or(self.app.settings.demo.as_of).unwrap_or_else(|| crate::seed::current_anchor(self.app.now()));
+        let started_at = opts.start_at.unwrap_or_else(|| default_start(opts.scenario, anchor, world.tz()));
         let end_tick = opts.duration.map(|d| (d.num_seconds() / TICK_SECONDS).max(1) as u64);
         let progress = Progress {
             ticks: 0,

@@ -57,8 +57,9 @@ pub struct RunOptions {
     pub seed: u64,
     /// Simulated time to run for; `None` runs until stopped.
     pub duration: Option<chrono::Duration>,
-    /// Simulated start; by default the scenario's usual start after the seeded history
-    /// (`synth::default_now()`, 2026-11-20 12:00 UTC), so runs are reproducible.
+    /// Simulated start; by default the scenario's usual start at or after the seeded history's
+    /// end: the anchor of the city the run seeded, else the demo settings' pinned `as_of`, else
+    /// the current hour (a city seeded now ends there). Give it to reproduce a run.
     pub start_at: Option<Timestamp>,
     /// Sessions in flight at once within a tick.
     pub concurrency: usize,

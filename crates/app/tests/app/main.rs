@@ -5,6 +5,7 @@ mod follower;
 mod read_after_write;
 mod relay;
 mod reload;
+mod seed;
 mod sim;
 
 use app::{App, AppSettings};

@@ -44,7 +44,7 @@ pub struct EvalArgs {
     pub test_fraction: f64,
     /// Train on the log before this instant and test on the rest (RFC 3339, such as
     /// 2026-10-20T00:00:00Z), instead of --test-fraction.
-    #[arg(long, value_parser = parse_instant, conflicts_with = "test_fraction")]
+    #[arg(long, value_parser = super::parse_instant, conflicts_with = "test_fraction")]
     pub split_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Interaction types that make a venue relevant in the test period, comma-separated
     /// (default like,interest,save,visit).
@@ -228,10 +228,6 @@ fn ceilings<'a>(city: &'a synth::City, ds: &'a Dataset, cfg: &EvalConfig) -> Vec
             ExternalRanker { name: oracle.as_str().to_string(), rank: Box::new(rank) }
         })
         .collect()
-}
-
-fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    super::rfc3339(s).ok_or_else(|| format!("not an RFC 3339 instant (such as 2026-10-20T00:00:00Z): {s}"))
 }
 
 fn parse_kind(s: &str) -> Result<domain::InteractionType, String> {

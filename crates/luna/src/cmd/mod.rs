@@ -23,6 +23,11 @@ pub fn rfc3339(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.to_utc())
 }
 
+/// [`rfc3339`] as a clap value parser: a bad instant is refused before anything runs.
+pub fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    rfc3339(s).ok_or_else(|| format!("not an RFC 3339 instant (such as 2026-10-20T00:00:00Z): {s}"))
+}
+
 /// Flags shared by commands that open the database.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StoreArgs {

@@ -1,5 +1,5 @@
-//! `luna seed`: generates a city into the database, with a progress bar. Same `--seed`, same
-//! data. A seeded database is left alone unless `--force`, which resets it first.
+//! `luna seed`: generates a city into the database, with a progress bar. Same `--seed` and
+//! `--as-of`, same data. A seeded database is left alone unless `--force`, which resets it first.
 
 use std::time::Duration;
 
@@ -30,6 +30,10 @@ pub struct SeedArgs {
     /// Radius of the city in kilometres.
     #[arg(long)]
     pub radius_km: Option<f64>,
+    /// End of the generated history, RFC 3339 (such as 2026-11-20T12:00:00Z): pins the city's
+    /// dates for reproducibility (default: demo.as_of, else the current hour).
+    #[arg(long, value_parser = super::parse_instant)]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
     /// Reset a database that already has data, then seed it.
     #[arg(long)]
     pub force: bool,
@@ -53,6 +57,7 @@ pub fn demo_options(s: &Settings, force: bool) -> app::seed::SeedOptions {
         center_lat: s.demo.center_lat,
         center_lng: s.demo.center_lng,
         radius_km: s.demo.radius_km,
+        as_of: s.demo.as_of,
         force,
     }
 }
@@ -68,16 +73,19 @@ pub async fn run(mut settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     d.center_lat = args.lat.unwrap_or(d.center_lat);
     d.center_lng = args.lng.unwrap_or(d.center_lng);
     d.radius_km = args.radius_km.unwrap_or(d.radius_km);
+    d.as_of = args.as_of.or(d.as_of);
 
     let store = super::open_store(&settings).await?;
     let app = app::App::new(store, app_settings(&settings));
     let opts = demo_options(&settings, args.force);
+    let anchor = opts.as_of.unwrap_or_else(|| app::seed::current_anchor(app.now()));
     eprintln!(
-        "Seeding {} users and {} venues around {} (seed {}) into {}",
+        "Seeding {} users and {} venues around {} (seed {}, history up to {}) into {}",
         opts.users,
         opts.venues,
         opts.city,
         opts.seed,
+        anchor.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         crate::settings::redact_url(&settings.database_url())
     );
     let report = app.seed_city(opts, &BarProgress::new()).await.map_err(|e| anyhow::anyhow!("seeding: {e}"))?;

@@ -31,7 +31,8 @@ pub struct SimulateArgs {
     /// Random seed: the same seed, data and settings give the same actions.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Simulated start, RFC 3339 (default: the scenario's usual start after the seeded history).
+    /// Simulated start, RFC 3339 (default: the scenario's usual start at or after the end of the
+    /// seeded history: demo.as_of when pinned, else the current hour). Give it to reproduce a run.
     #[arg(long)]
     pub start_at: Option<String>,
     /// Sessions in flight at once.
