@@ -69,8 +69,9 @@ async fn an_unpinned_seed_ends_its_history_at_the_current_hour_with_its_plans_ah
     let after = current_anchor(Utc::now());
     let anchor = report.as_of.expect("the anchor taken");
     assert!(before <= anchor && anchor <= after, "anchor {anchor} is not the hour of seeding");
+    // Within a day: at a quiet hour of the night a small city may have done nothing for hours.
     let newest = interaction_times(&app).await.into_iter().map(|t| t.1).max().expect("interactions");
-    assert!(newest < anchor && newest >= anchor - chrono::Duration::hours(6), "newest interaction {newest}");
+    assert!(newest < anchor && newest >= anchor - chrono::Duration::days(1), "newest interaction {newest}");
     let bookings = booking_times(&app).await;
     assert!(!bookings.is_empty() && bookings.iter().all(|&t| t > anchor), "bookings lie ahead");
 }
