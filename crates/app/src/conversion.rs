@@ -73,7 +73,8 @@ impl Conversion {
 /// One ranker's figures since the server started.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct RankerConversion {
-    /// `default`, `seed2`, `learned`, `popularity`, `group` or `alternatives`.
+    /// `default`, `seed2`, `learned`, `popularity`, `group` (groups scored by the default ranker;
+    /// `group_seed2`, `group_popularity` and `group_learned` by the others) or `alternatives`.
     pub ranker: String,
     /// Venue answers served.
     pub answers: u64,

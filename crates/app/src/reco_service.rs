@@ -6,8 +6,8 @@
 use domain::{Channel, DomainEvent, UserId, ValidationError, VenueId, VenueInterest};
 use engine::VenueContext;
 use engine::{
-    EngineError, GroupQuery, GroupRecommendations, InterestedInVenue, PeopleQuery, PersonRecommendation, VenueQuery,
-    VenueRecommendation,
+    EngineError, GroupQuery, GroupRecommendations, InterestedInVenue, PeopleQuery, PersonRecommendation, Ranker,
+    VenueQuery, VenueRecommendation,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -201,7 +201,14 @@ impl App {
         q.now.get_or_insert_with(|| self.now());
         let recs = self.ask_engine(|e| e.recommend_group(&q)).await?;
         let items = recs.venues.iter().map(|r| ServedItem::venue(r.venue_id, Some(r.score))).collect();
-        self.served(&q.user_ids, "group", "group", items);
+        // Conversion is measured per ranker: a group's answers apart from one user's.
+        let ranker = match q.ranker {
+            Ranker::Default => "group",
+            Ranker::Seed2 => "group_seed2",
+            Ranker::Popularity => "group_popularity",
+            Ranker::Learned => "group_learned",
+        };
+        self.served(&q.user_ids, ranker, "group", items);
         Ok(recs)
     }
 

@@ -1,5 +1,7 @@
 //! Group recommendations: venues fair to 2 to 20 people. Each member scores every candidate
-//! with the default ranker from their own location; hard constraints (every member's dietary
+//! from their own location, with the default ranker unless the query names another (`seed2`:
+//! the second seed's formula, which needs every member's location; `popularity`; `learned`);
+//! hard constraints (every member's dietary
 //! needs, a price level inside every member's range, no member farther than the maximum
 //! distance) drop venues; the strategy aggregates member scores (average, least misery, or
 //! fairness = mean minus half the spread).
@@ -12,7 +14,9 @@ use crate::settings::EngineSettings;
 use crate::state::State;
 use crate::types::{GroupQuery, GroupRecommendations, GroupStrategy, GroupVenue, MemberScore, Ranker, VenueQuery};
 use crate::util::FastMap;
-use crate::venues::{Filter, MAX_LIMIT, ScoreCtx, Scored, live_or_home, summary};
+use crate::venues::{
+    Filter, MAX_LIMIT, ScoreCtx, Scored, live_or_home, seed2_score, seed2_sentence, single_signal, summary,
+};
 
 /// Answers a group query.
 pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Result<GroupRecommendations, EngineError> {
@@ -45,6 +49,18 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
             "max_distance_km",
             format!(
                 "max_distance_km needs every member's location: {} has no home and no fresh live location",
+                q.user_ids[i]
+            ),
+        ));
+    }
+    // The second seed's formula scores by distance, and has no score without a point.
+    if q.ranker == Ranker::Seed2
+        && let Some(i) = locs.iter().position(Option::is_none)
+    {
+        return Err(EngineError::invalid(
+            "ranker",
+            format!(
+                "ranker=seed2 scores by each member's distance: {} has no home and no fresh live location",
                 q.user_ids[i]
             ),
         ));
@@ -129,7 +145,11 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
         f.radius_km = None;
         let mut ctx = ScoreCtx::new(st, &strict, members[i], r, f, now, time);
         ctx.neighbours = std::mem::take(&mut neighbours[i]);
-        let m: FastMap<u32, Scored> = ctx.score_all(&cands, Ranker::Default).into_iter().map(|c| (c.v, c)).collect();
+        let scored = match q.ranker {
+            Ranker::Seed2 => seed2_all(st, &ctx, &cands),
+            ranker => ctx.score_all(&cands, ranker),
+        };
+        let m: FastMap<u32, Scored> = scored.into_iter().map(|c| (c.v, c)).collect();
         scores.push(m);
         ctxs.push(ctx);
     }
@@ -157,7 +177,12 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
             let mut farthest: Option<f64> = None;
             for (i, r) in rows.iter().enumerate() {
                 let c = scores[i].get(&v)?;
-                let (_, sentence) = ctxs[i].explain(c, row);
+                let sentence = match q.ranker {
+                    Ranker::Default => ctxs[i].explain(c, row).1,
+                    Ranker::Seed2 => seed2_score(st, r, v, &ctxs[i].filter, st.delta.max_pos)
+                        .map_or_else(String::new, |p| seed2_sentence(&p)),
+                    Ranker::Popularity | Ranker::Learned => single_signal(q.ranker, c).1,
+                };
                 if let Some(d) = c.distance_km {
                     farthest = Some(farthest.map_or(d, |f: f64| f.max(d)));
                 }
@@ -191,6 +216,24 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
         .collect();
     let centroid = centroid.map(|(lat, lng)| LatLng { lat, lng });
     Ok(GroupRecommendations { strategy: q.strategy, centroid, venues })
+}
+
+/// A member's seed2 scores of the candidates (from the member's own location, which the filter
+/// holds), keeping only venues that meet their dietary needs: a group's hard constraint, whatever
+/// the ranker.
+fn seed2_all(st: &State, ctx: &ScoreCtx<'_>, cands: &[u32]) -> Vec<Scored> {
+    let max_pos = st.delta.max_pos;
+    cands
+        .iter()
+        .filter_map(|&v| {
+            let row = st.live_venue(v)?;
+            if !ctx.dietary_ok(row) {
+                return None;
+            }
+            let p = seed2_score(st, ctx.user, v, &ctx.filter, max_pos)?;
+            Some(Scored { v, score: p.score, distance_km: Some(p.distance_km), f: Default::default(), shown: p.score })
+        })
+        .collect()
 }
 
 /// Combines member scores under a strategy.

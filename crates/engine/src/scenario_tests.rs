@@ -457,6 +457,49 @@ fn a_group_with_no_known_location_has_no_centroid_and_claims_no_distance() {
 }
 
 #[test]
+fn a_group_scored_by_another_ranker_gives_each_member_that_rankers_own_score() {
+    let e = hand_city();
+    let alone = |user: u128, ranker: Ranker| {
+        let mut q = VenueQuery::new(id(user), 100, ranker);
+        (q.now, q.time) = (Some(t0()), Some(t0()));
+        e.recommend_venues(&q)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.venue_id, r))
+            .collect::<std::collections::HashMap<_, _>>()
+    };
+    for ranker in [Ranker::Seed2, Ranker::Popularity] {
+        let mut q = GroupQuery::new(vec![id(1), id(2)], GroupStrategy::Average, 10);
+        q.now = Some(t0());
+        q.ranker = ranker;
+        let r = e.recommend_group(&q).unwrap();
+        assert!(!r.venues.is_empty(), "{ranker:?}");
+        let mine = [alone(1, ranker), alone(2, ranker)];
+        for v in &r.venues {
+            for (m, own) in v.members.iter().zip(&mine) {
+                let own = &own[&v.venue_id];
+                assert!((m.score - own.score).abs() < 1e-9, "{ranker:?}: {} against {}", m.score, own.score);
+                if ranker == Ranker::Seed2 {
+                    assert_eq!(m.explanation, own.explanation);
+                    assert!((m.distance_km - own.distance_km).abs() < 1e-9);
+                }
+            }
+            let mean = v.members.iter().map(|m| m.score).sum::<f64>() / 2.0;
+            assert!((v.score - mean).abs() < 1e-12);
+        }
+    }
+    // The seed's formula needs a distance from every member: one with no location is named.
+    let mut q = GroupQuery::new(vec![id(1), id(4)], GroupStrategy::Average, 5);
+    q.now = Some(t0());
+    q.ranker = Ranker::Seed2;
+    let refused = e.recommend_group(&q);
+    assert!(
+        matches!(&refused, Err(EngineError::InvalidQuery { field: "ranker", message }) if message.contains(&id(4).to_string())),
+        "{refused:?}"
+    );
+}
+
+#[test]
 fn a_group_on_both_sides_of_the_antimeridian_is_centred_between_them() {
     let mut b = crate::EngineBuilder::default();
     b.add_user(&user(1, Some((0.0, 179.9))), None);

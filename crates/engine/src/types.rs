@@ -240,12 +240,23 @@ pub struct GroupQuery {
     /// When the group wants to go; venues must be open then.
     pub time: Option<DateTime<Utc>>,
     pub now: Option<DateTime<Utc>>,
+    /// How each member scores a venue (the default ranker unless asked).
+    pub ranker: Ranker,
 }
 
 impl GroupQuery {
     /// A query with the members, the strategy and the limit set.
     pub fn new(user_ids: Vec<Uuid>, strategy: GroupStrategy, limit: usize) -> Self {
-        Self { user_ids, strategy, max_distance_km: None, limit, category: None, time: None, now: None }
+        Self {
+            user_ids,
+            strategy,
+            max_distance_km: None,
+            limit,
+            category: None,
+            time: None,
+            now: None,
+            ranker: Ranker::Default,
+        }
     }
 }
 

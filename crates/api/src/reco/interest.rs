@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use domain::Category;
 use domain::error::Checker;
-use engine::{GroupQuery, GroupRecommendations, GroupStrategy, InterestedInVenue, InterestedPerson};
+use engine::{GroupQuery, GroupRecommendations, GroupStrategy, InterestedInVenue, InterestedPerson, Ranker};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -88,6 +88,10 @@ pub struct GroupRecoQuery {
     pub category: Option<Category>,
     /// When the group wants to go (RFC 3339).
     pub time: Option<DateTime<Utc>>,
+    /// How each member scores a venue: `default` (the default), `seed2` (the second seed's
+    /// formula from each member's own location: every member needs a home or a fresh live
+    /// location), `popularity` or `learned`. The strategy then combines the members' scores.
+    pub ranker: Option<Ranker>,
 }
 
 /// `{"group_venues": [...], "group_size": n}` plus the strategy and centroid.
@@ -97,6 +101,8 @@ pub struct GroupResponse {
     pub group_size: usize,
     pub group_venues: Vec<engine::GroupVenue>,
     pub strategy: GroupStrategy,
+    /// The ranker each member scored the venues with.
+    pub ranker: Ranker,
     /// The mean of the members' known locations; null when no member has one.
     pub centroid: Option<domain::LatLng>,
 }
@@ -107,7 +113,7 @@ pub struct GroupResponse {
     responses(
         (status = 200, description = "Ranked venues for the group", body = GroupResponse),
         (status = 404, description = "A member does not exist", body = ErrorBody),
-        (status = 422, description = "Bad ids or parameters, members whose stated budgets do not overlap, or `max_distance_km` with a member of unknown location (the message names them)", body = ErrorBody),
+        (status = 422, description = "Bad ids or parameters, members whose stated budgets do not overlap, or `max_distance_km` or `ranker=seed2` with a member of unknown location (the message names them)", body = ErrorBody),
     ))]
 pub async fn group_recommendations(
     State(app): State<App>,
@@ -125,8 +131,10 @@ pub async fn group_recommendations(
     query.max_distance_km = q.max_distance_km;
     query.category = q.category;
     query.time = q.time;
+    query.ranker = q.ranker.unwrap_or_default();
+    let ranker = query.ranker;
     let GroupRecommendations { strategy, centroid, venues } = app.recommend_group(query).await?;
-    Ok(AppJson(GroupResponse { group_size, group_venues: venues, strategy, centroid }))
+    Ok(AppJson(GroupResponse { group_size, group_venues: venues, strategy, ranker, centroid }))
 }
 
 /// Parses `a,b,c` into 2 to 20 distinct UUIDs.

@@ -186,6 +186,25 @@ async fn group_recommendations_take_2_to_20_users(app: &TestApp) {
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("user_ids")).await;
     let ghost = format!("{},{}", users[0], uuid::Uuid::now_v7());
     assert_eq!(app.get(&format!("/api/v1/recommendations/group/{ghost}")).await.status(), StatusCode::NOT_FOUND);
+    // Scored by the second seed's formula, each member's score is the one they get alone.
+    let g = app.get_json(&format!("/api/v1/recommendations/group/{two}?ranker=seed2&limit=3"), StatusCode::OK).await;
+    assert_eq!(g["ranker"], "seed2");
+    let venues = g["group_venues"].as_array().unwrap();
+    assert!(!venues.is_empty(), "{g}");
+    for (i, user) in users[..2].iter().enumerate() {
+        let own = app.get_json(&format!("/reco/venues/{user}?limit=100"), StatusCode::OK).await;
+        for v in venues {
+            let alone = own.as_array().unwrap().iter().find(|r| r["venue_id"] == v["venue_id"]).expect("scored alone");
+            let member = &v["members"][i];
+            assert_eq!(member["user_id"], user.as_str());
+            let gap = (member["score"].as_f64().unwrap() - alone["score"].as_f64().unwrap()).abs();
+            assert!(gap < 1e-9, "{member} against {alone}");
+        }
+    }
+    let g = app.get_json(&format!("/api/v1/recommendations/group/{two}"), StatusCode::OK).await;
+    assert_eq!(g["ranker"], "default");
+    let res = app.get(&format!("/api/v1/recommendations/group/{two}?ranker=best")).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("ranker")).await;
 }
 
 async fn a_group_without_locations_has_a_null_centroid_and_its_size_even_when_nothing_suits_it(app: &TestApp) {

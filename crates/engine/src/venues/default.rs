@@ -248,7 +248,7 @@ impl<'a> ScoreCtx<'a> {
 
     /// Whether a venue serves every dietary need of the user (only places to eat and drink can
     /// fail).
-    fn dietary_ok(&self, row: &VenueRow) -> bool {
+    pub(crate) fn dietary_ok(&self, row: &VenueRow) -> bool {
         let Some(p) = &self.user.prefs else { return true };
         !matches!(row.category, Category::Restaurant | Category::Cafe | Category::Bar)
             || p.dietary
@@ -562,7 +562,7 @@ pub(crate) fn recommend(
 
 /// The one reason of a single-signal ranker (its score is that signal alone), so an inspector
 /// never shows the blend's reasons next to a score they did not make.
-fn single_signal(ranker: Ranker, c: &Scored) -> (Vec<Reason>, String) {
+pub(crate) fn single_signal(ranker: Ranker, c: &Scored) -> (Vec<Reason>, String) {
     let (code, label) = match ranker {
         Ranker::Learned if c.f.learned.is_some() => ("learned", "people with similar taste love it"),
         Ranker::Learned => ("popularity", "popular (no learned model for you yet)"),

@@ -22,8 +22,9 @@ use crate::util::FastMap;
 use crate::util::{chord_for_km, great_circle_km, km_for_chord, to_xyz};
 
 pub(crate) use context::LocalClock;
-pub(crate) use default::{ScoreCtx, Scored};
+pub(crate) use default::{ScoreCtx, Scored, single_signal};
 pub(crate) use explain::{plural as plural_of, sentence as explain_sentence};
+pub(crate) use seed2::{score as seed2_score, sentence as seed2_sentence};
 
 /// Largest `limit` a query may ask for.
 pub const MAX_LIMIT: usize = 100;

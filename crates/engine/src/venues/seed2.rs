@@ -168,13 +168,6 @@ fn to_reco(st: &State, v: u32, p: Seed2Parts) -> Option<VenueRecommendation> {
         },
         Reason { code: "popularity".into(), label: "liked by many".into(), contribution: 0.2 * p.popularity },
     ];
-    let mut parts = vec![format!("{:.1} km away", p.distance_km)];
-    if p.preference > 0.0 {
-        parts.push("you engaged with it before".into());
-    }
-    if p.popularity >= 0.5 {
-        parts.push("popular with others".into());
-    }
     Some(VenueRecommendation {
         venue_id: row.id,
         venue_name: row.name.clone(),
@@ -182,6 +175,18 @@ fn to_reco(st: &State, v: u32, p: Seed2Parts) -> Option<VenueRecommendation> {
         distance_km: p.distance_km,
         venue: summary(row),
         reasons,
-        explanation: crate::venues::explain::sentence(&parts),
+        explanation: sentence(&p),
     })
+}
+
+/// The human sentence of a seed2 score.
+pub(crate) fn sentence(p: &Seed2Parts) -> String {
+    let mut parts = vec![format!("{:.1} km away", p.distance_km)];
+    if p.preference > 0.0 {
+        parts.push("you engaged with it before".into());
+    }
+    if p.popularity >= 0.5 {
+        parts.push("popular with others".into());
+    }
+    crate::venues::explain::sentence(&parts)
 }
