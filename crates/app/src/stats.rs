@@ -40,7 +40,8 @@ pub struct UserStats {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VenueStats {
     pub total: u64,
-    /// Venues with an interaction in the last hour, as seen on the event stream.
+    /// Venues with an interaction in the last hour, as seen on the event stream, that still
+    /// exist: a deleted venue stops counting, and so does every venue after a data reset.
     pub trending: u64,
 }
 
@@ -99,6 +100,9 @@ impl App {
         let by_status: BTreeMap<String, u64> =
             status.bookings.iter().map(|(s, n)| (s.as_str().to_string(), *n)).collect();
         let (last_minute, per_second) = t.event_rate();
+        // Only venues the store still holds: one deleted, or every one after a reset, by this
+        // server or another, stops counting at once, not when its event reaches this server.
+        let trending = self.store.live_venues(&t.trending_venues()).await?.len() as u64;
         let per_channel = self.bus.published_counts().into_iter().map(|(c, n)| (c.as_str().to_string(), n)).collect();
         Ok(Stats {
             users: UserStats {
@@ -106,7 +110,7 @@ impl App {
                 simulated: status.users_with_persona,
                 real: counts.users.saturating_sub(status.users_with_persona),
             },
-            venues: VenueStats { total: counts.venues, trending: t.trending_venues() },
+            venues: VenueStats { total: counts.venues, trending },
             bookings: BookingStats {
                 total: counts.bookings,
                 confirmed: by_status.get("confirmed").copied().unwrap_or(0),
@@ -332,11 +336,11 @@ mod tests {
         bus.publish(publish("interaction.recorded", like)).await.unwrap();
         let second = start();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while telemetry.trending_venues() == 0 && tokio::time::Instant::now() < deadline {
+        while telemetry.trending_venues().is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         second.abort();
-        assert_eq!(telemetry.trending_venues(), 1, "the like after the gap was counted");
+        assert_eq!(telemetry.trending_venues().len(), 1, "the like after the gap was counted");
         assert_eq!(telemetry.event_rate().0, counted + 6, "the five events of the gap and the like, each once");
         assert_eq!(telemetry.snapshot(vec![]).bookings_per_minute, 1, "the repeat is not counted");
     }
@@ -372,11 +376,11 @@ mod tests {
         // After them on the same channel, so once it is counted they all have been.
         bus.publish(from_outbox("interaction.recorded", Uuid::now_v7())).await.unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while telemetry.trending_venues() == 0 && tokio::time::Instant::now() < deadline {
+        while telemetry.trending_venues().is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         watcher.abort();
-        assert_eq!(telemetry.trending_venues(), 1, "the like after the bookings was counted");
+        assert_eq!(telemetry.trending_venues().len(), 1, "the like after the bookings was counted");
         assert_eq!(telemetry.snapshot(vec![]).bookings_per_minute, 2, "two bookings, one of them published twice");
         assert_eq!(telemetry.event_rate().0, probes + 3, "the repeat is not an event of its own");
     }

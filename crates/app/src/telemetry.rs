@@ -301,6 +301,11 @@ impl Telemetry {
             interaction_type: Option<InteractionType>,
         }
         let now = self.second();
+        /// The field read of a `venue.deleted`.
+        #[derive(serde::Deserialize)]
+        struct Gone {
+            venue_id: Uuid,
+        }
         let touch = match event.event_type.as_str() {
             "booking.created" | "interaction.recorded" | "interest.expressed" => event.data.parse::<Touch>().ok(),
             crate::reco_service::SERVED_EVENT => {
@@ -317,6 +322,14 @@ impl Telemetry {
                 ("interaction.recorded", Some(t)) => {
                     ev.venues.insert(t.venue_id, now);
                 }
+                // A venue gone is not trending; nor is any after a reset, though a new seed may
+                // bring the same ids back (same seed and anchor, same data).
+                ("venue.deleted", _) => {
+                    if let Some(id) = event.data.parse::<Gone>().ok().map(|g| g.venue_id) {
+                        ev.venues.remove(&id);
+                    }
+                }
+                ("data.reset", _) => ev.venues.clear(),
                 _ => {}
             }
         }
@@ -341,12 +354,15 @@ impl Telemetry {
         (n, n as f64 / (now + 1).min(60) as f64)
     }
 
-    /// Venues with an interaction seen in the last hour.
-    pub fn trending_venues(&self) -> u64 {
+    /// Venues with an interaction seen in the last hour, unless a `venue.deleted` or
+    /// `data.reset` event seen since removed them. Those events come a moment after the write,
+    /// and from another server later still: a count shown to people keeps only the ids the
+    /// store still holds (`App::stats`).
+    pub fn trending_venues(&self) -> Vec<Uuid> {
         let now = self.second();
         let mut ev = locked(&self.events);
         ev.venues.retain(|_, seen| now - *seen < TRENDING_FOR);
-        ev.venues.len() as u64
+        ev.venues.keys().copied().collect()
     }
 
     /// The current figures; `published` is the bus's per-channel count.

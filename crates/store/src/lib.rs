@@ -279,6 +279,8 @@ pub trait Store: Send + Sync + 'static {
     // ---- venues ----
     async fn create_venue(&self, new: NewVenue) -> StoreResult<Venue>;
     async fn get_venue(&self, id: VenueId) -> StoreResult<Venue>;
+    /// Of `ids`, those of venues that exist and are not deleted, in no order.
+    async fn live_venues(&self, ids: &[VenueId]) -> StoreResult<Vec<VenueId>>;
     /// Venues in id order matching every filter of `query`.
     async fn list_venues(&self, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>>;
     async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Venue>;

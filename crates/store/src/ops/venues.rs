@@ -152,6 +152,23 @@ pub(crate) async fn get_venue<C: Conn>(c: &mut C, id: VenueId) -> StoreResult<Ve
     row.ok_or_else(|| StoreError::not_found("venue", id))?.into_domain()
 }
 
+/// Of `ids`, those of venues that exist and are not deleted, in no order. Asked in chunks, so
+/// any number of ids stays within every backend's limit of bound parameters.
+pub(crate) async fn live_venues<C: Conn>(c: &mut C, ids: &[VenueId]) -> StoreResult<Vec<VenueId>> {
+    let mut live = Vec::new();
+    for chunk in ids.chunks(1000) {
+        let mut b = SqlBuilder::new("SELECT id FROM venues WHERE ");
+        b.push(LIVE_VENUE).push(" AND id IN (");
+        for (i, id) in chunk.iter().enumerate() {
+            b.push(if i > 0 { ", " } else { "" }).bind(*id);
+        }
+        b.push(")");
+        let rows: Vec<(Uuid,)> = c.fetch_all(b.finish()).await?;
+        live.extend(rows.into_iter().map(|(id,)| id));
+    }
+    Ok(live)
+}
+
 pub(crate) async fn list_venues<C: Conn>(c: &mut C, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>> {
     let mut b = SqlBuilder::new(concat!("SELECT ", venue_columns!(), " FROM venues"));
     push_filters(&mut b, query, C::BACKEND);
