@@ -2,7 +2,9 @@
 //! [`AppJson`] (415 without a JSON content type, 413 over the body limit, 400 for text that is
 //! not JSON, 422 naming the JSON path for a wrong type, unknown enum value or missing field),
 //! [`AppPath`] (422 naming the path parameter, such as a malformed UUID) and [`AppQuery`]
-//! (422 naming the query parameter).
+//! (422 naming the query parameter). A time, date or number that does not parse says what the
+//! field expects (an RFC 3339 time with an offset, a whole number ≥ 0, ...) instead of the
+//! parser's bare complaint.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -58,7 +60,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => shape_error(&path, &inner.to_string()),
+            serde_json::error::Category::Data => shape_error(&path, &inner.to_string(), None),
             _ => ApiError::MalformedJson(inner.to_string()),
         }
     })?;
@@ -67,8 +69,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// A 422 for a value of the wrong shape at `path`. serde reports a missing field at its
-/// parent, so the field's own name is taken from the message.
-fn shape_error(path: &str, message: &str) -> ApiError {
+/// parent, so the field's own name is taken from the message. `raw` is the value as sent, when
+/// known (a query parameter's).
+fn shape_error(path: &str, message: &str, raw: Option<&str>) -> ApiError {
     let message = message.split(" at line ").next().unwrap_or(message).to_string();
     let named = ["missing field `", "unknown field `"]
         .iter()
@@ -82,7 +85,57 @@ fn shape_error(path: &str, message: &str) -> ApiError {
         (".", None) => "body".to_string(),
         (p, None) => p.to_string(),
     };
+    let message = clearer(&field, &message, raw).unwrap_or(message);
     ApiError::field(field, message)
+}
+
+/// The texts chrono gives for any time or date that does not parse (its `ParseError`), which
+/// say nothing of the format expected.
+const CHRONO_ERRORS: &[&str] = &[
+    "input is out of range",
+    "no possible date and time matching input",
+    "input is not enough for unique date and time",
+    "input contains invalid characters",
+    "premature end of input",
+    "trailing input",
+    "bad or unsupported format string",
+];
+
+/// What a field expects, in place of a parser's bare complaint: chrono's (a time or a date),
+/// the standard library's integer and float parsers' (a query parameter) and serde's `expected
+/// u32`-style endings (a JSON number). `None` keeps the message as it is.
+fn clearer(field: &str, message: &str, raw: Option<&str>) -> Option<String> {
+    if CHRONO_ERRORS.contains(&message) {
+        // Times (`DateTime<Utc>`) are the rule; the few plain dates are named `date` or `*_date`.
+        let name = field.rsplit('.').next().unwrap_or(field);
+        return Some(if name == "date" || name.ends_with("_date") {
+            "expected a date such as 2026-12-20".into()
+        } else {
+            "expected an RFC 3339 time with a UTC offset, such as 2026-12-20T19:00:00Z".into()
+        });
+    }
+    let whole = match message {
+        "invalid digit found in string" | "cannot parse integer from empty string" => true,
+        "number too large to fit in target type" | "number too small to fit in target type" => true,
+        "invalid float literal" | "cannot parse float from empty string" => return Some("expected a number".into()),
+        _ => false,
+    };
+    if whole {
+        // A whole number the type refused is out of its range: below zero for an unsigned one.
+        return Some(match raw.map(|r| r.trim().parse::<i128>()) {
+            Some(Ok(n)) if n < 0 => "expected a whole number ≥ 0".into(),
+            Some(Ok(_)) => "expected a smaller whole number".into(),
+            _ => "expected a whole number".into(),
+        });
+    }
+    // serde_json: `invalid type: string "x", expected u32`, `invalid value: integer `-1`, expected usize`.
+    let ty = message.rsplit_once(", expected ").map(|(_, ty)| ty)?;
+    match ty {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => Some("expected a whole number ≥ 0".into()),
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => Some("expected a whole number".into()),
+        "f32" | "f64" => Some("expected a number".into()),
+        _ => None,
+    }
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
@@ -170,7 +223,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de).map(AppQuery).map_err(|e| {
             let path = e.path().to_string();
-            shape_error(&path, &e.into_inner().to_string())
+            let raw = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| *k == path).map(|(_, v)| v);
+            shape_error(&path, &e.into_inner().to_string(), raw.as_deref())
         })
     }
 }
@@ -211,6 +265,39 @@ mod tests {
         let e = parse_json::<Body>(br#"{"name":"a","inner":{"level":"x"}}"#).unwrap_err();
         assert_eq!(field_of(e), "inner.level");
         assert_eq!(field_of(parse_json::<Body>(br#"{"name":"a","extra":1}"#).unwrap_err()), "extra");
+    }
+
+    fn message_of(e: ApiError) -> String {
+        match e {
+            ApiError::Validation(f) => f[0].message.clone(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unparsable_times_and_numbers_say_what_is_expected() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Timed {
+            at: Option<chrono::DateTime<chrono::Utc>>,
+            count: Option<u32>,
+            ratio: Option<f64>,
+        }
+        let time = "expected an RFC 3339 time with a UTC offset, such as 2026-12-20T19:00:00Z";
+        assert_eq!(message_of(parse_json::<Timed>(br#"{"at":"2026-12-20T19:00:00"}"#).unwrap_err()), time);
+        assert_eq!(message_of(parse_json::<Timed>(br#"{"at":"tomorrow"}"#).unwrap_err()), time);
+        assert_eq!(message_of(parse_json::<Timed>(br#"{"count":-1}"#).unwrap_err()), "expected a whole number ≥ 0");
+        assert_eq!(message_of(parse_json::<Timed>(br#"{"ratio":"x"}"#).unwrap_err()), "expected a number");
+        assert_eq!(
+            clearer("limit", "invalid digit found in string", Some("-1")).unwrap(),
+            "expected a whole number ≥ 0"
+        );
+        assert_eq!(clearer("limit", "invalid digit found in string", Some("ten")).unwrap(), "expected a whole number");
+        assert_eq!(
+            clearer("date", "premature end of input", Some("2026-12")).unwrap(),
+            "expected a date such as 2026-12-20"
+        );
+        assert_eq!(clearer("name", "invalid length 3, expected 5", None), None, "other messages stay");
     }
 
     #[test]

@@ -12,6 +12,7 @@ crate::on_every_backend!(
     bodies_that_are_not_json_or_too_large_are_refused_in_the_error_shape,
     unknown_and_malformed_ids_are_refused_in_the_error_shape,
     duplicate_handles_and_emails_are_conflicts_naming_the_field,
+    times_dates_and_numbers_that_do_not_parse_say_what_is_expected,
 );
 
 fn with(mut base: Value, field: &str, value: Value) -> Value {
@@ -199,4 +200,54 @@ async fn duplicate_handles_and_emails_are_conflicts_naming_the_field(app: &TestA
     assert_eq!(app.user_count().await, 2);
     assert_eq!(app.get_json(&path, StatusCode::OK).await["handle"], "bob", "nothing written");
     assert_eq!(first["email"], "alice@example.com");
+}
+
+async fn times_dates_and_numbers_that_do_not_parse_say_what_is_expected(app: &TestApp) {
+    let u = app.create_user(seed_user("alice")).await["id"].as_str().expect("id").to_string();
+    let v = app.create_venue(seed_venue("Bar")).await["id"].as_str().expect("id").to_string();
+    let time = "expected an RFC 3339 time with a UTC offset, such as 2026-12-20T19:00:00Z";
+    let book = format!("/api/v1/bookings/{u}/create");
+    let bodies = [
+        (book.as_str(), json!({"venue_id": v, "preferred_time": "2026-12-20T19:00:00"}), "preferred_time", time),
+        ("/plans/", json!({"organizer_id": u, "venue_id": v, "start_time": "tomorrow"}), "start_time", time),
+        (
+            book.as_str(),
+            json!({"venue_id": v, "booking_time": "2026-12-20T19:00:00Z", "party_size": "two"}),
+            "party_size",
+            "expected a whole number",
+        ),
+    ];
+    for (path, body, field, expected) in bodies {
+        let res = expect_error(
+            app.post(path, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(field),
+        )
+        .await;
+        assert_eq!(message_of(&res, field), expected, "{path} {body}");
+    }
+    let queries = [
+        (format!("/api/v1/recommendations/{u}/venues?limit=-1"), "limit", "expected a whole number ≥ 0"),
+        ("/api/v1/bookings?limit=ten".to_string(), "limit", "expected a whole number"),
+        ("/api/v1/bookings?from=tomorrow".to_string(), "from", time),
+        (
+            format!("/api/v1/venues/{v}/availability?date=tomorrow&party_size=2"),
+            "date",
+            "expected a date such as 2026-12-20",
+        ),
+    ];
+    for (path, field, expected) in queries {
+        let res =
+            expect_error(app.get(&path).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field))
+                .await;
+        assert_eq!(message_of(&res, field), expected, "{path}");
+    }
+}
+
+/// The message given for `field` in an error's details.
+fn message_of(body: &Value, field: &str) -> String {
+    let details = body["error"]["details"].as_array().expect("details");
+    let detail = details.iter().find(|d| d["field"] == field).expect("the field's detail");
+    detail["message"].as_str().expect("message").to_string()
 }
