@@ -97,7 +97,7 @@ fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<See
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 409, description = "The database already has data and `force` was not set", body = ErrorBody),
         (status = 415, description = "A body that is not JSON", body = ErrorBody),
-        (status = 422, description = "Sizes out of range, or an `as_of` that is not an RFC 3339 instant of the years 2000 to 2099", body = ErrorBody),
+        (status = 422, description = "Sizes out of range, or an `as_of` that is not an RFC 3339 instant from the year 2000 to now", body = ErrorBody),
     ))]
 async fn seed_data(
     State(app): State<App>,

@@ -63,8 +63,8 @@ impl Default for SeedOptions {
     }
 }
 
-/// The years a seed's anchor may lie in.
-const ANCHOR_YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
+/// The first year a seed's anchor may lie in (it may not lie after the time of seeding).
+const FIRST_ANCHOR_YEAR: i32 = 2000;
 
 /// The anchor of a seed made at `now` with none pinned: `now` truncated to the whole hour. The
 /// generator places activity by the city's local hour and weekday (its own clock), so any
@@ -133,12 +133,16 @@ impl App {
     #[tracing::instrument(skip_all, fields(users = opts.users, venues = opts.venues, seed = opts.seed), err(level = "debug"))]
     pub async fn seed_city(&self, opts: SeedOptions, progress: &dyn SeedProgress) -> AppResult<SeedReport> {
         let started = Instant::now();
-        let config = city_config(&opts, self.now())?;
         let counts = self.store.counts().await?;
-        if counts.users > 0 || counts.venues > 0 {
-            if !opts.force {
-                return Ok(SeedReport::default());
-            }
+        let seeded = counts.users > 0 || counts.venues > 0;
+        // A seeded database is left alone whatever the options (a server restarting with a
+        // `demo.as_of` that has become invalid still starts); anything else is checked before
+        // `force` resets it, so a refused seed changes nothing.
+        if seeded && !opts.force {
+            return Ok(SeedReport::default());
+        }
+        let config = city_config(&opts, self.now())?;
+        if seeded {
             self.store.reset().await?;
         }
         let as_of = Some(config.now);
@@ -247,8 +251,10 @@ impl App {
 fn city_config(o: &SeedOptions, now: Timestamp) -> AppResult<synth::CityConfig> {
     let center = LatLng::parse(o.center_lat, o.center_lng, "center_lat", "center_lng")?;
     let anchor = o.as_of.unwrap_or_else(|| current_anchor(now));
-    if !ANCHOR_YEARS.contains(&anchor.year()) {
-        let message = format!("must lie in the years {} to {}", ANCHOR_YEARS.start(), ANCHOR_YEARS.end());
+    // The history ends at the anchor: a city cannot have done what is yet to come (nor would
+    // interactions dated ahead of the clock age as time passes).
+    if anchor.year() < FIRST_ANCHOR_YEAR || anchor > now {
+        let message = format!("must lie between the year {FIRST_ANCHOR_YEAR} and now ({})", now.to_rfc3339());
         return Err(AppError::Invalid(domain::ValidationError::field("as_of", message)));
     }
     let mut c = synth::CityConfig::new(o.seed, o.users, o.venues);

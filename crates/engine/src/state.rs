@@ -521,10 +521,21 @@ impl State {
 
     /// Decayed trend of a venue at `now` (seconds since the epoch).
     pub fn trend(&self, v: u32, now: i64) -> f64 {
-        let t = self.trend_pos(v).0;
-        t * ((self.snap.trend_t0 - now) as f64 / self.snap.half_life_secs).exp2()
+        self.trend_pos(v).0 * self.trend_decay(now)
+    }
+
+    /// What stored trends are multiplied by at `now`: `2^((t0 - now) / half-life)`. The exponent
+    /// is capped, since a decay origin far ahead of `now` (interactions dated years after the
+    /// query's time) would overflow to infinity and make every trend NaN; under the cap the
+    /// factor is common to every venue, so their order is kept. Stored trends stay below about
+    /// 2^400 (the origin moves once time runs 200 half-lives past it), so the product is finite.
+    pub fn trend_decay(&self, now: i64) -> f64 {
+        ((self.snap.trend_t0 - now) as f64 / self.snap.half_life_secs).min(MAX_DECAY_EXPONENT).exp2()
     }
 }
+
+/// The largest power of two [`State::trend_decay`] gives.
+const MAX_DECAY_EXPONENT: f64 = 512.0;
 
 #[cfg(test)]
 mod layout_tests {

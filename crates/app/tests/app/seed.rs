@@ -87,6 +87,18 @@ async fn a_seed_anchor_outside_the_supported_years_is_refused_naming_as_of_and_w
     }
     let counts = app.store.counts().await.expect("counts");
     assert_eq!((counts.users, counts.venues, counts.interactions), (0, 0, 0));
+    // Nor after the time of seeding.
+    let ahead = Some(Utc::now() + chrono::Duration::days(1));
+    assert!(matches!(app.seed_demo(city(ahead)).await, Err(app::AppError::Invalid(_))));
+    // A seeded database ignores the anchor unless forced (a server restarting with a bad
+    // demo.as_of still starts), and a forced seed that is refused leaves the data as it was.
+    let good = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single();
+    assert!(app.seed_demo(city(good)).await.expect("seed").seeded);
+    let before = app.store.counts().await.expect("counts");
+    assert!(!app.seed_demo(city(ahead)).await.expect("left alone").seeded);
+    let forced = SeedOptions { force: true, ..city(ahead) };
+    assert!(matches!(app.seed_demo(forced).await, Err(app::AppError::Invalid(_))));
+    assert_eq!(app.store.counts().await.expect("counts"), before);
 }
 
 async fn a_simulation_starts_by_default_at_the_anchor_of_the_city_it_seeded(backend: Backend) {

@@ -29,7 +29,8 @@ crate::on_every_backend!(
 /// users and `users / 2` venues.
 async fn seeded_app(backend: Backend, users: usize) -> (TestDatabase, App) {
     let (db, app) = fresh_app(backend).await.expect("a configured backend");
-    // The history ends where the runs below start (pinned, not the wall clock's hour).
+    // The history ends at a pinned instant, not the wall clock's hour; runs below that give a
+    // start start there, the others at the current hour (the app's settings pin no anchor).
     let as_of = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single();
     let opts = SeedOptions { users, venues: users / 2, seed: 11, as_of, ..SeedOptions::default() };
     // Seeding builds the engine; no follower keeps it fresh during the run here, so every run

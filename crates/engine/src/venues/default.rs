@@ -267,7 +267,7 @@ impl<'a> ScoreCtx<'a> {
         // model vector live in separate allocations, a cache miss each: fetch them all first in a
         // tight loop of independent loads, where the CPU overlaps the misses, rather than one at
         // a time between the other features.
-        let decay = ((st.snap.trend_t0 - self.now) as f64 / st.snap.half_life_secs).exp2();
+        let decay = st.trend_decay(self.now);
         let model = self.model.zip(self.model_user.as_deref());
         let fetched: Vec<(u32, &VenueRow, Option<f64>, VenueNumbers)> = cands
             .iter()

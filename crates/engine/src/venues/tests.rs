@@ -684,3 +684,26 @@ fn the_context_reads_the_time_in_the_zone_of_the_venue_nearest_the_start_point()
     assert!(c.preferences.is_none());
     assert!([3, 13, 18].contains(&c.local_time.hour()), "{c:?}");
 }
+
+#[test]
+fn interactions_dated_years_after_the_query_leave_every_score_finite() {
+    // A city seeded with its history ending years ahead: the trend's decay origin is then far
+    // after the query's time, where 2^(origin - now) overflowed and made every trend NaN.
+    let mut b = EngineBuilder::new(EngineSettings::default());
+    b.add_user(&user(1, Some((40.0, -74.0))), None);
+    b.add_user(&user(2, Some((40.0, -74.0))), None);
+    for v in 0..3 {
+        b.add_venue(&venue(10 + v, 40.0 + 0.001 * v as f64, -74.0, Category::Bar, None));
+    }
+    let mut later = ix(2, 10, T::Like, 30, 0);
+    later.occurred_at = t0() + chrono::Duration::days(3650);
+    b.add_interaction(&later);
+    let e = b.build();
+    let mut q = VenueQuery::new(id(1), 10, Ranker::Default);
+    (q.now, q.time) = (Some(t0()), Some(t0()));
+    let got = e.recommend_venues(&q).unwrap();
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|r| r.score.is_finite()), "{got:?}");
+    let liked = got.iter().find(|r| r.venue_id == id(10)).unwrap();
+    assert!(liked.reasons.iter().any(|r| r.code == "trending" && r.contribution.is_finite()), "{liked:?}");
+}

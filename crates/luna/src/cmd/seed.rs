@@ -77,8 +77,10 @@ pub async fn run(mut settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
 
     let store = super::open_store(&settings).await?;
     let app = app::App::new(store, app_settings(&settings));
-    let opts = demo_options(&settings, args.force);
+    let mut opts = demo_options(&settings, args.force);
+    // Taken once, so the anchor said here is the one seeded (an hour could turn in between).
     let anchor = opts.as_of.unwrap_or_else(|| app::seed::current_anchor(app.now()));
+    opts.as_of = Some(anchor);
     eprintln!(
         "Seeding {} users and {} venues around {} (seed {}, history up to {}) into {}",
         opts.users,
