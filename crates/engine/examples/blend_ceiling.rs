@@ -8,7 +8,8 @@
 //!   knew it: the taste with the user's own distance tolerance and herding on popularity (what
 //!   `oracle_fair` knows, less which venues the user knows of);
 //! - `known`: the other half, how often a user of that taste knows of the venue (1 for a venue
-//!   in their past), added as its logarithm: the default's scores times a power of it.
+//!   in their past), added as its logarithm (a factor, a power of it, on the exponential of the
+//!   default's scores); its weights are not scaled to the list, unlike the others'.
 //!
 //! The rows show how much of the gap between the default and the oracles is information the
 //! interaction log does not carry. `cargo run --release -p engine --example blend_ceiling`, with
