@@ -247,11 +247,16 @@ mod tests {
         level: i16,
     }
 
-    fn field_of(e: ApiError) -> String {
+    /// The field and message of the first complaint of a validation error.
+    fn first_error(e: ApiError) -> (String, String) {
         match e {
-            ApiError::Validation(f) => f[0].field.clone(),
+            ApiError::Validation(f) => (f[0].field.clone(), f[0].message.clone()),
             other => panic!("expected a validation error, got {other:?}"),
         }
+    }
+
+    fn field_of(e: ApiError) -> String {
+        first_error(e).0
     }
 
     #[test]
@@ -268,10 +273,7 @@ mod tests {
     }
 
     fn message_of(e: ApiError) -> String {
-        match e {
-            ApiError::Validation(f) => f[0].message.clone(),
-            other => panic!("expected a validation error, got {other:?}"),
-        }
+        first_error(e).1
     }
 
     #[test]

@@ -4,10 +4,9 @@
 //! can be measured later.
 
 use domain::{Channel, DomainEvent, UserId, ValidationError, VenueId, VenueInterest};
-use engine::VenueContext;
 use engine::{
     EngineError, GroupQuery, GroupRecommendations, InterestedInVenue, PeopleQuery, PersonRecommendation, Ranker,
-    VenueQuery, VenueRecommendation,
+    VenueContext, VenueQuery, VenueRecommendation,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
