@@ -21,7 +21,7 @@ describe('the API client', () => {
   it('asks for the token on a 401, keeps it for the session and retries once', async () => {
     const { calls } = mockFetch({
       'POST /api/v1/admin/data/reset': (c) =>
-        c.headers.authorization === 'Bearer t0ken' ? { success: true, message: 'ok' } : json({ error: { code: 'unauthorized', message: 'token' } }, 401),
+        c.headers.authorization === 'Bearer t0ken' ? { success: true, message: 'ok' } : json({ error: { code: 'unauthorized', message: 'this needs the admin credential', details: null } }, 401),
     });
     setAsker(() => setTimeout(() => answerToken('t0ken'), 0));
     await expect(luna.reset()).resolves.toEqual({ success: true, message: 'ok' });
@@ -31,17 +31,18 @@ describe('the API client', () => {
   });
 
   it('gives up with the 401 when the user cancels', async () => {
-    mockFetch({ 'GET /api/v1/admin/stats': () => json({ error: { code: 'unauthorized', message: 'admin token required' } }, 401) });
+    mockFetch({ 'GET /api/v1/admin/stats': () => json({ error: { code: 'unauthorized', message: 'this needs the admin credential', details: null } }, 401) });
     setAsker(() => setTimeout(() => answerToken(null), 0));
     const e = await luna.stats().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ApiError);
     expect((e as ApiError).status).toBe(401);
-    expect((e as ApiError).message).toBe('admin token required');
+    expect((e as ApiError).message).toBe('this needs the admin credential');
   });
 
   it("reports the API's error and a server that cannot be reached", async () => {
-    mockFetch({ 'POST /api/v1/simulation/pause': () => json({ error: { code: 'conflict', message: 'nothing is running' } }, 409) });
-    await expect(luna.simPause()).rejects.toMatchObject({ status: 409, code: 'conflict', message: 'nothing is running' });
+    const notRunning = { code: 'conflict', message: 'no simulation is running: cannot pause', details: null };
+    mockFetch({ 'POST /api/v1/simulation/pause': () => json({ error: notRunning }, 409) });
+    await expect(luna.simPause()).rejects.toMatchObject({ status: 409, code: 'conflict', message: 'no simulation is running: cannot pause' });
     vi.stubGlobal('fetch', vi.fn(() => Promise.reject(new TypeError('fetch failed'))));
     const e = (await luna.stats().catch((x: unknown) => x)) as ApiError;
     expect(e.unreachable).toBe(true);
@@ -51,7 +52,7 @@ describe('the API client', () => {
     const details = [{ field: 'duration', message: '"abc" is not a duration such as 4h, 90m, 1h30m or 2d' }];
     mockFetch({ 'POST /api/v1/simulation/start': () => json({ error: { code: 'validation_failed', message: 'the request has invalid fields', details } }, 422) });
     await expect(luna.simStart({ duration: 'abc' })).rejects.toMatchObject({ status: 422, code: 'validation_failed', details });
-    mockFetch({ 'POST /api/v1/simulation/pause': () => json({ error: { code: 'conflict', message: 'nothing is running', details: null } }, 409) });
+    mockFetch({ 'POST /api/v1/simulation/pause': () => json({ error: { code: 'conflict', message: 'no simulation is running: cannot pause', details: null } }, 409) });
     await expect(luna.simPause()).rejects.toMatchObject({ details: [] });
   });
 

@@ -196,6 +196,8 @@ export interface SeedRequest {
   users?: number;
   venues?: number;
   seed?: number;
+  /** End of the generated history, RFC 3339 (from the year 2000 to now; default: the current hour). */
+  as_of?: string;
   force?: boolean;
 }
 

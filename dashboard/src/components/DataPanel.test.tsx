@@ -1,10 +1,10 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { useState } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { Stats } from '../api/types';
 import { json, mockFetch } from '../test/fetch';
-import { DataPanel } from './DataPanel';
+import { DataPanel, utcInstant } from './DataPanel';
 import { ConfirmDialog, type ConfirmRequest } from './Dialogs';
 
 afterEach(() => vi.unstubAllGlobals());
@@ -61,13 +61,85 @@ describe('DataPanel', () => {
     expect(calls.map((c) => c.url)).toEqual(['/api/v1/admin/data/reset']);
   });
 
-  it('keeps the dialog open with the error when the action fails', async () => {
-    mockFetch({ 'POST /api/v1/admin/data/seed': () => json({ error: { code: 'validation_failed', message: 'users must be between 1 and 20000' } }, 422) });
+  it('keeps the dialog open with the error, naming each invalid field, when the action fails', async () => {
+    // What the server sends: the fields at fault are in `details`, not the message.
+    const refusal = { code: 'validation_failed', message: 'the request has invalid fields', details: [{ field: 'users', message: 'must be between 1 and 20000' }] };
+    mockFetch({ 'POST /api/v1/admin/data/seed': () => json({ error: refusal }, 422) });
+    render(<Harness stats={empty} onChanged={() => {}} />);
+    fireEvent.change(screen.getByLabelText('seed users'), { target: { value: '30000' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Seed' }));
+    const fields = await screen.findByTestId('confirm-error-fields');
+    expect(within(fields).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['users: must be between 1 and 20000']);
+    expect(screen.getByRole('alert')).toHaveTextContent('the request has invalid fields');
+    expect(screen.getByRole('dialog')).toBeInTheDocument();
+  });
+
+  it('sends the history end as `as_of` in UTC only when it is filled', async () => {
+    const { calls } = mockFetch({ 'POST /api/v1/admin/data/seed': () => ({ success: true, seeded: {} }) });
+    render(<Harness stats={empty} onChanged={() => {}} />);
+    const end = screen.getByLabelText('history ends at');
+    expect(end).toHaveValue('');
+    fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Seed' }));
+    await waitFor(() => expect(calls).toHaveLength(1));
+    expect(calls[0].body).not.toHaveProperty('as_of');
+
+    // The box holds the browser's local time; the API is sent the same instant in UTC.
+    const utc = new Date(2026, 10, 20, 21, 30).toISOString().replace('.000Z', 'Z');
+    fireEvent.change(end, { target: { value: '2026-11-20T21:30' } });
+    expect(screen.getByTestId('seed-as-of-hint')).toHaveTextContent(`Sent in UTC: ${utc}.`);
+    fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
+    expect(within(screen.getByRole('dialog')).getByText(utc.replace('T', ' ').replace('Z', ' UTC'))).toBeInTheDocument();
+    fireEvent.click(screen.getByRole('button', { name: 'Seed' }));
+    await waitFor(() => expect(calls).toHaveLength(2));
+    expect(calls[1].body).toEqual({ users: 300, venues: 150, seed: 42, force: false, as_of: utc });
+
+    // Cleared again, it is left out again.
+    fireEvent.change(end, { target: { value: '' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Seed' }));
+    await waitFor(() => expect(calls).toHaveLength(3));
+    expect(calls[2].body).toEqual({ users: 300, venues: 150, seed: 42, force: false });
+  });
+
+  it("shows the server's refusal of a history end that lies ahead", async () => {
+    const refusal = {
+      code: 'validation_failed',
+      message: 'the request has invalid fields',
+      details: [{ field: 'as_of', message: 'must lie between the year 2000 and now (2026-12-03T15:00:00.123456789+00:00)' }],
+    };
+    mockFetch({ 'POST /api/v1/admin/data/seed': () => json({ error: refusal }, 422) });
+    const changed = vi.fn();
+    render(<Harness stats={empty} onChanged={changed} />);
+    fireEvent.change(screen.getByLabelText('history ends at'), { target: { value: '2030-01-01T00:00' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Seed' }));
+    const fields = await screen.findByTestId('confirm-error-fields');
+    expect(within(fields).getAllByRole('listitem').map((li) => li.textContent)).toEqual([
+      'as_of: must lie between the year 2000 and now (2026-12-03T15:00:00.123456789+00:00)',
+    ]);
+    expect(screen.getByRole('dialog')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Seed' })).toBeEnabled();
+    expect(changed).not.toHaveBeenCalled();
+    expect(screen.queryByTestId('data-message')).toBeNull();
+  });
+
+  it('lists a conflict once: its field repeats its message', async () => {
+    const message = 'the database already has data; send {"force": true} to reset and reseed it';
+    mockFetch({ 'POST /api/v1/admin/data/seed': () => json({ error: { code: 'conflict', message, details: [{ field: 'force', message }] } }, 409) });
     render(<Harness stats={empty} onChanged={() => {}} />);
     fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
     fireEvent.click(screen.getByRole('button', { name: 'Seed' }));
-    expect(await screen.findByText('users must be between 1 and 20000')).toBeInTheDocument();
-    expect(screen.getByRole('dialog')).toBeInTheDocument();
+    expect(await screen.findByRole('alert')).toHaveTextContent(message);
+    expect(screen.queryByTestId('confirm-error-fields')).toBeNull();
+  });
+
+  it('reads a date-time box as local time and gives it in UTC to the second; nothing while empty', () => {
+    expect(utcInstant('')).toBeUndefined();
+    expect(utcInstant('not a time')).toBeUndefined();
+    expect(utcInstant('2026-11-20T12:00')).toBe(new Date(2026, 10, 20, 12, 0).toISOString().replace('.000Z', 'Z'));
+    expect(utcInstant('2026-11-20T12:00')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/);
   });
 
   it('cannot reset an empty database', () => {

@@ -1,5 +1,5 @@
-// Demo data: seed a generated city (sizes and seed), or delete everything; both behind a
-// confirmation, since they rewrite the database.
+// Demo data: seed a generated city (sizes, seed and, optionally, when its history ends), or
+// delete everything; both behind a confirmation, since they rewrite the database.
 
 import { useState } from 'react';
 
@@ -13,7 +13,25 @@ interface Props {
   onChanged: () => void;
 }
 
-export function seedRequest(users: number, venues: number, seed: number, hasData: boolean, onDone: (m: string) => void): ConfirmRequest {
+/**
+ * The instant a `datetime-local` box holds (the browser's local time) in UTC, RFC 3339 to the
+ * second, as the API's `as_of` takes it; `undefined` while the box is empty or incomplete.
+ */
+export function utcInstant(local: string): string | undefined {
+  if (!local.trim()) return undefined;
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** `asOf`: the end of the generated history (RFC 3339, UTC); omitted, the server's default (the current hour). */
+export function seedRequest(
+  users: number,
+  venues: number,
+  seed: number,
+  hasData: boolean,
+  onDone: (m: string) => void,
+  asOf?: string,
+): ConfirmRequest {
   return {
     title: hasData ? 'Replace the data with a new demo city?' : 'Seed the demo city?',
     body: (
@@ -21,15 +39,20 @@ export function seedRequest(users: number, venues: number, seed: number, hasData
         <p>
           Generates <b className="text-slate-100">{users.toLocaleString('en-US')} users</b> and{' '}
           <b className="text-slate-100">{venues.toLocaleString('en-US')} venues</b> with their friendships, interactions and plans
-          (seed {seed}; the same seed gives the same city).
+          (seed {seed}; {asOf ? 'the same seed and history end give' : 'the same seed gives'} the same city).
         </p>
+        {asOf ? (
+          <p>
+            The history ends at <b className="text-slate-100">{asOf.replace('T', ' ').replace('Z', ' UTC')}</b>.
+          </p>
+        ) : null}
         {hasData ? <p className="text-amber-300">The database has data: it is deleted first.</p> : null}
       </>
     ),
     confirmLabel: hasData ? 'Reset and seed' : 'Seed',
     danger: hasData,
     action: async () => {
-      const r = await luna.seed({ users, venues, seed, force: hasData });
+      const r = await luna.seed({ users, venues, seed, force: hasData, ...(asOf ? { as_of: asOf } : {}) });
       const s = r.seeded as Record<string, number>;
       onDone(`Seeded ${s.users ?? users} users, ${s.venues ?? venues} venues, ${s.interactions ?? 0} interactions.`);
     },
@@ -40,6 +63,9 @@ export function DataPanel({ stats, confirm, onChanged }: Props) {
   const [users, setUsers] = useState(300);
   const [venues, setVenues] = useState(150);
   const [seed, setSeed] = useState(42);
+  // The box's local date and time; empty: the server's default.
+  const [historyEnd, setHistoryEnd] = useState('');
+  const asOf = utcInstant(historyEnd);
   const [message, setMessage] = useState<string | null>(null);
   const hasData = !!stats && (stats.users.total > 0 || stats.venues.total > 0);
   const done = (m: string) => {
@@ -63,9 +89,26 @@ export function DataPanel({ stats, confirm, onChanged }: Props) {
           <span className="label">Seed</span>
           <input className="input" type="number" min={0} value={seed} onChange={(e) => setSeed(Number(e.target.value))} aria-label="random seed" />
         </label>
+        <label className="col-span-3 space-y-1">
+          <span className="label">History ends at (optional)</span>
+          <input
+            className="input"
+            type="datetime-local"
+            min="2000-01-01T00:00"
+            value={historyEnd}
+            onChange={(e) => setHistoryEnd(e.target.value)}
+            aria-label="history ends at"
+            aria-describedby="seed-as-of-hint"
+          />
+          <span className="block text-xs text-slate-500" id="seed-as-of-hint" data-testid="seed-as-of-hint">
+            {asOf
+              ? `Sent in UTC: ${asOf}. It must lie between the year 2000 and now.`
+              : 'Your local time, sent in UTC; from the year 2000 to now. Empty: the current hour. Pin it, with the seed, to reproduce a city.'}
+          </span>
+        </label>
       </div>
       <div className="flex flex-wrap gap-2">
-        <button className="btn btn-primary" onClick={() => confirm(seedRequest(users, venues, seed, hasData, done))}>
+        <button className="btn btn-primary" onClick={() => confirm(seedRequest(users, venues, seed, hasData, done, asOf))}>
           Seed demo data
         </button>
         <button

@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 
 import { answerToken, getToken, setAsker, setToken } from '../api/auth';
+import { ApiError, type FieldError } from '../api/client';
 
 function Modal({ title, children, onClose, testId }: { title: string; children: ReactNode; onClose: () => void; testId?: string }) {
   useEffect(() => {
@@ -36,9 +37,13 @@ export interface ConfirmRequest {
   action: () => Promise<unknown>;
 }
 
+/**
+ * A failed action stays open with the error: its message, and each invalid field and why when
+ * the server names them (a 422 says only "the request has invalid fields" in its message).
+ */
 export function ConfirmDialog({ request, onDone }: { request: ConfirmRequest; onDone: (error?: string) => void }) {
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ message: string; details: FieldError[] } | null>(null);
   const run = async () => {
     setBusy(true);
     setError(null);
@@ -46,14 +51,30 @@ export function ConfirmDialog({ request, onDone }: { request: ConfirmRequest; on
       await request.action();
       onDone();
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      const message = e instanceof Error ? e.message : String(e);
+      // A conflict names its field with the message itself: listed once.
+      const details = e instanceof ApiError ? e.details.filter((d) => d.message !== message) : [];
+      setError({ message, details });
       setBusy(false);
     }
   };
   return (
     <Modal title={request.title} onClose={() => !busy && onDone()} testId="confirm-dialog">
       <div className="space-y-3 text-sm text-slate-300">{request.body}</div>
-      {error && <p className="mt-3 rounded-md border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-sm text-rose-300">{error}</p>}
+      {error && (
+        <div className="mt-3 rounded-md border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-sm text-rose-300" role="alert">
+          <p>{error.message}</p>
+          {error.details.length ? (
+            <ul className="mt-1 space-y-0.5" data-testid="confirm-error-fields">
+              {error.details.map((d) => (
+                <li key={`${d.field}:${d.message}`}>
+                  <b className="font-semibold text-rose-200">{d.field}</b>: {d.message}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
+      )}
       <div className="mt-5 flex justify-end gap-2">
         <button className="btn" onClick={() => onDone()} disabled={busy}>
           Cancel

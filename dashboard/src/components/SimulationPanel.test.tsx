@@ -83,12 +83,12 @@ describe('SimulationPanel', () => {
   it("shows the server's refusal", async () => {
     mockFetch({
       'GET /api/v1/simulation/scenarios': () => scenarios,
-      'POST /api/v1/simulation/stop': () => json({ error: { code: 'conflict', message: 'nothing is running' } }, 409),
+      'POST /api/v1/simulation/stop': () => json({ error: { code: 'conflict', message: 'no simulation is running: cannot stop', details: null } }, 409),
     });
     render(<SimulationPanel state={{ ...running, status: 'paused', paused: true }} metrics={null} onChanged={() => {}} />);
     expect(screen.getByRole('button', { name: '▶ Resume' })).toBeInTheDocument();
     fireEvent.click(screen.getByRole('button', { name: '■ Stop' }));
-    expect(await screen.findByText('nothing is running')).toBeInTheDocument();
+    expect(await screen.findByText('no simulation is running: cannot stop')).toBeInTheDocument();
   });
 
   it('shows refused bookings, those refused as full, and the alternatives users tried and booked instead', async () => {
@@ -116,34 +116,45 @@ describe('SimulationPanel', () => {
     expect(within(clock).getByText('Fri 20 Nov,')).toHaveClass('whitespace-nowrap');
   });
 
+  /** The server's 422: `the request has invalid fields`, with each field at fault and why in `details`. */
+  const invalid = (...details: { field: string; message: string }[]) =>
+    json({ error: { code: 'validation_failed', message: 'the request has invalid fields', details } }, 422);
+
   it('names each invalid field of a refused start and why', async () => {
-    mockFetch({
+    // A body that parses is checked whole: every field at fault is named at once.
+    const { calls } = mockFetch({
       'GET /api/v1/simulation/scenarios': () => scenarios,
       'POST /api/v1/simulation/start': () =>
-        json(
-          {
-            error: {
-              code: 'validation_failed',
-              message: 'the request has invalid fields',
-              details: [
-                { field: 'duration', message: '"abc" is not a duration such as 4h, 90m, 1h30m or 2d' },
-                { field: 'users', message: 'invalid value: integer `-5`, expected usize' },
-              ],
-            },
-          },
-          422,
+        invalid(
+          { field: 'duration', message: '"abc" is not a duration such as 4h, 90m, 1h30m or 2d' },
+          { field: 'users', message: 'must be between 1 and 1000000' },
         ),
     });
     render(<SimulationPanel state={null} metrics={null} onChanged={() => {}} />);
     fireEvent.change(screen.getByLabelText('duration'), { target: { value: 'abc' } });
-    fireEvent.change(screen.getByLabelText('users'), { target: { value: '-5' } });
+    fireEvent.change(screen.getByLabelText('users'), { target: { value: '0' } });
     fireEvent.click(screen.getByRole('button', { name: '▶ Start' }));
     const fields = await screen.findByTestId('sim-error-fields');
+    expect(calls.find((c) => c.url === '/api/v1/simulation/start')?.body).toMatchObject({ users: 0, duration: 'abc' });
     expect(screen.getByRole('alert')).toHaveTextContent('the request has invalid fields');
     expect(within(fields).getAllByRole('listitem').map((li) => li.textContent)).toEqual([
       'duration: "abc" is not a duration such as 4h, 90m, 1h30m or 2d',
-      'users: invalid value: integer `-5`, expected usize',
+      'users: must be between 1 and 1000000',
     ]);
+  });
+
+  it('says what a number the server cannot read should be', async () => {
+    // A negative count does not fit the server's unsigned field: the body is refused as it is
+    // read, naming that field alone, with what it expects.
+    mockFetch({
+      'GET /api/v1/simulation/scenarios': () => scenarios,
+      'POST /api/v1/simulation/start': () => invalid({ field: 'users', message: 'expected a whole number ≥ 0' }),
+    });
+    render(<SimulationPanel state={null} metrics={null} onChanged={() => {}} />);
+    fireEvent.change(screen.getByLabelText('users'), { target: { value: '-5' } });
+    fireEvent.click(screen.getByRole('button', { name: '▶ Start' }));
+    const fields = await screen.findByTestId('sim-error-fields');
+    expect(within(fields).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['users: expected a whole number ≥ 0']);
   });
 
   it('keeps the users box empty while it is cleared, and then leaves users to the server', async () => {

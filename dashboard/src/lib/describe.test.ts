@@ -41,6 +41,20 @@ group('describe', () => {
     expect(out).toBe('…111111 wants to go to bar …222222');
   });
 
+  it("mentions an interest's part of the day, and when its user is not open to invites", () => {
+    const interest = { user_id: 'u-111111', venue_id: 'v-222222' };
+    const line = (extra: Record<string, unknown>) => describe(ev('interest.expressed', { ...interest, ...extra }, 'social'));
+    expect(line({ preferred_time_slot: 'evening' })).toBe('…111111 wants to go to venue …222222 (evening)');
+    expect(line({ preferred_time_slot: 'night', open_to_invites: false })).toBe('…111111 wants to go to venue …222222 (night) · not open to invites');
+    expect(line({ open_to_invites: false })).toBe('…111111 wants to go to venue …222222 · not open to invites');
+    // Open to invites is the rule: said only when it is not so.
+    expect(line({ preferred_time_slot: 'morning', open_to_invites: true })).toBe('…111111 wants to go to venue …222222 (morning)');
+    // Both missing (an older server), or null: the line as before.
+    expect(line({})).toBe('…111111 wants to go to venue …222222');
+    expect(line({ preferred_time_slot: null, open_to_invites: null })).toBe('…111111 wants to go to venue …222222');
+    expect(line({ preferred_time: '2026-11-20T19:00:00Z', preferred_time_slot: 'evening' })).toBe('…111111 wants to go to venue …222222 at 19:00 UTC (evening)');
+  });
+
   it('falls back to the first plain fields of unknown types', () => {
     expect(describe(ev('thing.happened', { a: 1, nested: { b: 2 }, c: 'text' }))).toBe('a 1 · c text');
   });

@@ -52,8 +52,14 @@ export function describe(e: LunaEvent, venueName: VenueNamer = () => null, tz?: 
       return `${d.interaction_type ?? 'interaction'} by …${shortId(d.user_id)} at ${venue(d.venue_id)}${
         typeof d.dwell_time_seconds === 'number' && d.dwell_time_seconds > 0 ? ` · ${d.dwell_time_seconds}s` : ''
       }`;
-    case 'interest.expressed':
-      return `…${shortId(d.user_id)} wants to go to ${venue(d.venue_id)}${d.preferred_time ? ` at ${clock(d.preferred_time, tz)}` : ''}`;
+    case 'interest.expressed': {
+      // Newer servers add the part of the day (`preferred_time_slot`) and `open_to_invites`
+      // (absent means open); older ones send neither.
+      const slot = typeof d.preferred_time_slot === 'string' && d.preferred_time_slot ? ` (${d.preferred_time_slot})` : '';
+      const closed = d.open_to_invites === false ? ' · not open to invites' : '';
+      const at = d.preferred_time ? ` at ${clock(d.preferred_time, tz)}` : '';
+      return `…${shortId(d.user_id)} wants to go to ${venue(d.venue_id)}${at}${slot}${closed}`;
+    }
     case 'metrics.snapshot': {
       const streams = typeof d.sse_subscribers === 'number' ? ` · ${d.sse_subscribers} streams` : '';
       return `${num(d.requests_per_second)} req/s · ${num(d.events_per_second)} events/s${streams}`;
