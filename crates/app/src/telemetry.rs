@@ -136,7 +136,8 @@ pub struct ServerMetrics {
     pub requests_per_second: f64,
     pub requests_last_minute: u64,
     pub routes: Vec<RouteFigures>,
-    /// Latency of the recommendation routes (templates containing `recommend`), last minute.
+    /// Latency of the recommendation reads (`GET` of `/recommendations/...` and the second
+    /// seed's `/reco/...`, at the root or under `/api/v1`), last minute.
     pub recommendation_latency_ms: Percentiles,
     /// `booking.created` events seen over the last minute.
     pub bookings_per_minute: u64,
@@ -396,7 +397,7 @@ impl Telemetry {
         let recent = |r: &Route| -> Vec<f64> {
             r.samples.iter().filter(|(s, _)| now - s < 60).map(|(_, us)| f64::from(*us) / 1000.0).collect()
         };
-        let reco = routes.iter().filter(|(k, _)| k.contains("recommend")).flat_map(|(_, r)| recent(r)).collect();
+        let reco = routes.iter().filter(|(k, _)| is_recommendation_read(k)).flat_map(|(_, r)| recent(r)).collect();
         let mut out: Vec<RouteFigures> = routes
             .iter()
             .map(|(route, r)| {
@@ -414,6 +415,14 @@ impl Telemetry {
         out.sort_by(|a, b| b.last_minute.cmp(&a.last_minute).then_with(|| a.route.cmp(&b.route)));
         (out, Percentiles::of(reco))
     }
+}
+
+/// Whether a route label (method and template) answers recommendations: the first seed's
+/// `GET /recommendations/...` and the second's `GET /reco/...`. Expressing interest is a write.
+fn is_recommendation_read(route: &str) -> bool {
+    let Some(path) = route.strip_prefix("GET ") else { return false };
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    path.starts_with("/recommendations/") || path.starts_with("/reco/")
 }
 
 /// Seconds since the Unix epoch, by the wall clock (conversions compare it with event times).
@@ -582,12 +591,17 @@ mod tests {
             t.record_request("GET /api/v1/recommendations/{user_id}", 200, Duration::from_millis(ms));
         }
         t.record_request("GET /api/v1/users", 503, Duration::from_millis(1));
+        // The second seed's paths count; expressing interest (a write) does not.
+        t.record_request("GET /reco/venues/{user_id}", 200, Duration::from_millis(11));
+        t.record_request("GET /api/v1/reco/people/{user_id}", 200, Duration::from_millis(12));
+        t.record_request("POST /api/v1/recommendations/{user_id}/interest", 200, Duration::from_millis(500));
         let s = t.snapshot(vec![(Channel::Bookings, 3)]);
-        assert_eq!(s.requests_last_minute, 11);
+        assert_eq!(s.requests_last_minute, 14);
         assert_eq!(s.routes[0].route, "GET /api/v1/recommendations/{user_id}");
-        assert_eq!(s.recommendation_latency_ms.count, 10);
-        assert_eq!(s.recommendation_latency_ms.p90, 9.0);
-        assert_eq!(s.routes[1].server_errors_last_minute, 1);
+        assert_eq!(s.recommendation_latency_ms.count, 12);
+        assert_eq!((s.recommendation_latency_ms.p90, s.recommendation_latency_ms.max), (11.0, 12.0));
+        let users = s.routes.iter().find(|r| r.route == "GET /api/v1/users").unwrap();
+        assert_eq!(users.server_errors_last_minute, 1);
         assert_eq!(s.events_per_channel["bookings"], 3);
     }
 }
