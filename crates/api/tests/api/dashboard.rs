@@ -105,4 +105,11 @@ async fn api_routes_win_over_the_dashboard_even_for_browsers() {
     assert_eq!(script.status, StatusCode::OK);
     assert!(content_type(&script).starts_with("text/javascript"), "{}", content_type(&script));
     assert!(script.body.len() > 500_000 && script.body.contains("Redoc"), "{} bytes", script.body.len());
+    // Nothing on the page is fetched from the internet (the bundle's one image URL is replaced).
+    assert!(!script.body.contains("https://cdn."), "the served bundle still fetches from a CDN");
+    // Its page names the dashboard's icon, which is served, so no request for /favicon.ico 404s.
+    let page = get(&router, "/redoc", &[HTML]).await.body;
+    assert!(page.contains(r#"<link rel="icon" type="image/svg+xml" href="/favicon.svg" />"#), "{page}");
+    let icon = get(&router, "/favicon.svg", &[]).await;
+    assert_eq!((icon.status, content_type(&icon).starts_with("image/svg+xml")), (StatusCode::OK, true));
 }
