@@ -3,7 +3,8 @@
 // Starts `luna serve` ($CARGO_TARGET_DIR or target, debug/luna; or $E2E_LUNA_BIN) on a fresh
 // data directory and a free port, opens the dashboard it serves, and checks, saving screenshots
 // to e2e/screenshots/: the empty-database notice; seeding through the UI (behind its
-// confirmation); starting a simulation; live events in the feed and the charts; the city map;
+// confirmation); starting a simulation; live events in the feed and the charts (the conversion
+// table fitting a 390 px phone); the city map;
 // the header's health indicator there (healthy, green, fitting a 390 px phone); the inspector
 // for one user (every ranker) and for two (the group); the outbox's dead letters and the
 // background tasks of /health (as the server reports them, then a task down, bus trims failing
@@ -179,6 +180,19 @@ try {
     // The simulated users' answers, counted by the server that served them.
     const shown = page.locator('[data-testid=conversion-table] tr[data-ranker] td:nth-child(3)');
     await waitFor(async () => (await shown.count()) >= 1 && num(await shown.first().textContent()) > 0, 30_000, 'served answers in the conversion table');
+    // On a 390 px phone the conversion table fits inside its card (it was cut off at its edge).
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await sleep(300);
+      const fit = await page.getByTestId('conversion-table').evaluate((card) => {
+        const style = getComputedStyle(card);
+        const inner = card.getBoundingClientRect().right - parseFloat(style.paddingRight) - parseFloat(style.borderRightWidth);
+        return { table: card.querySelector('table').getBoundingClientRect().right, card: inner, page: document.documentElement.scrollWidth, viewport: window.innerWidth };
+      });
+      if (fit.table > fit.card + 0.5 || fit.page > fit.viewport) throw new Error(`the conversion table does not fit a phone: ${JSON.stringify(fit)}`);
+    } finally {
+      await page.setViewportSize({ width: 1600, height: 1000 });
+    }
   });
 
   await check('the feed pauses and filters', async () => {

@@ -1,9 +1,11 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
+import { adoptUrlToken, setToken } from './api/auth';
 import { App } from './App';
 import { CITY } from './test/city';
-import { mockFetch } from './test/fetch';
+import { json, mockFetch } from './test/fetch';
+import { fakePlots, resetPlots } from './test/plots';
 
 const stats = (users: number, venues: number) => ({
   users: { total: users, simulated: users, real: 0 },
@@ -42,17 +44,24 @@ let busHealth = OLD_BUS;
 /** When set, `/health` cannot be fetched (the connection is refused). */
 let healthRefused = false;
 
-function server(users: number, venues: number) {
+/** As the server answers: `admin` is the admin token it takes on admin routes, if it asks for one. */
+function server(users: number, venues: number, admin?: string, simMetrics: unknown = { recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }) {
+  const guard =
+    (answer: (c: { url: string; headers: Record<string, string> }) => unknown) =>
+    (c: { url: string; headers: Record<string, string> }) =>
+      admin === undefined || c.headers.authorization === `Bearer ${admin}` || c.url.includes(`access_token=${admin}`)
+        ? answer(c)
+        : json({ error: { code: 'unauthorized', message: 'this needs the admin credential', details: null } }, 401);
   return mockFetch({
     'GET /health': () => {
       if (healthRefused) throw new TypeError('connection refused');
       return health(relayHealth);
     },
-    'GET /api/v1/admin/stats': () => stats(users, venues),
-    'GET /api/v1/admin/map': () => (venues ? CITY : { ...CITY, venues: { id: [], lat: [], lng: [], category: [], interactions: [], bookings: [], demand: [] }, bounds: null }),
-    'GET /api/v1/admin/streams/subscribe-all': () => stream(),
+    'GET /api/v1/admin/stats': guard(() => stats(users, venues)),
+    'GET /api/v1/admin/map': guard(() => (venues ? CITY : { ...CITY, venues: { id: [], lat: [], lng: [], category: [], interactions: [], bookings: [], demand: [] }, bounds: null })),
+    'GET /api/v1/admin/streams/subscribe-all': guard(() => stream()),
     'GET /api/v1/simulation/state': () => idle,
-    'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+    'GET /api/v1/simulation/metrics': () => simMetrics,
     'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
     'GET /api/v1/users': () => [],
   });
@@ -60,6 +69,7 @@ function server(users: number, venues: number) {
 
 beforeEach(() => window.history.replaceState(null, '', '/'));
 afterEach(() => {
+  setToken(null);
   vi.unstubAllGlobals();
   relayHealth = { status: 'running', restarts: 0, last_failure: null };
   busHealth = OLD_BUS;
@@ -190,6 +200,38 @@ describe('App', () => {
     const items = document.querySelectorAll('main .grid.xl\\:grid-cols-12 > *');
     expect(items).toHaveLength(4);
     for (const item of items) expect(item).toHaveClass('min-w-0');
+  });
+
+  it('says the token was refused when ?token= is wrong, until a working one is set', async () => {
+    server(10, 3, 'right-token');
+    window.history.replaceState(null, '', '/?token=wrong-token');
+    adoptUrlToken();
+    render(<App />);
+    const button = screen.getByTestId('token-status');
+    expect(button).toHaveTextContent('token set');
+    // The first admin call is refused: the header says so, and the dialog asks for a working one.
+    await waitFor(() => expect(button).toHaveTextContent('token refused'));
+    expect(button).toHaveAttribute('data-state', 'refused');
+    const dialog = await screen.findByTestId('token-dialog');
+    expect(dialog).toHaveTextContent('The server refused this admin token');
+    fireEvent.change(screen.getByLabelText('admin token'), { target: { value: 'right-token' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Use token' }));
+    await waitFor(() => expect(screen.getByTestId('stat-users-value')).toHaveTextContent('10'));
+    expect(button).toHaveTextContent('token set');
+    expect(button).toHaveAttribute('data-state', 'set');
+  });
+
+  it('stops drawing a stopped run’s click-through once the stats find the database empty', async () => {
+    resetPlots();
+    // The simulator keeps answering with its last run's figures after the data was reset.
+    server(0, 0, undefined, { actions_total: 131, recommendations: { requests: 9, shown: 90, clicks: 10, conversions: 1, click_through_rate: 0.11, conversion_rate: 0.011 }, recent_actions_per_second: 0 });
+    render(<App />);
+    await screen.findByTestId('empty-database');
+    // Let the panel's one-second clock redraw the charts from the store a few times.
+    await new Promise((r) => setTimeout(r, 2500));
+    const ctr = fakePlots().find((p) => p.opts.series[1]?.label === 'click-through')!;
+    expect(ctr.data[1]).toEqual([]);
+    expect(screen.getByTestId('chart-ctr-click-through')).toHaveTextContent(/–$/);
   });
 
   it('moves between pages by path', async () => {

@@ -5,7 +5,7 @@
 
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 
-import { getToken, onTokenChange } from './api/auth';
+import { onTokenChange, tokenState, type TokenState } from './api/auth';
 import type { StreamInfo } from './api/stream';
 import { ChartsPanel } from './components/ChartsPanel';
 import { CityMap } from './components/CityMap';
@@ -56,6 +56,12 @@ function KeyIcon() {
     </svg>
   );
 }
+
+const TOKEN_TEXT: Record<TokenState, [string, string, string]> = {
+  none: ['admin token', '', 'the admin token for this session'],
+  set: ['token set', '', 'the admin token for this session'],
+  refused: ['token refused', 'text-rose-300', 'the server refused this admin token: set a working one'],
+};
 
 function StreamPill({ info }: { info: StreamInfo }) {
   const [text, dot] = STATUS_TEXT[info.status];
@@ -154,7 +160,8 @@ function Shell() {
   const d = useDashboard();
   const [path, go] = usePath();
   const [tokenOpen, setTokenOpen] = useState(false);
-  const hasToken = useSyncExternalStore(onTokenChange, () => !!getToken());
+  const token = useSyncExternalStore(onTokenChange, tokenState);
+  const [tokenText, tokenTone, tokenTitle] = TOKEN_TEXT[token];
   const page = PAGES.find((p) => p.path === path) ?? PAGES[0];
   // The header's health indicator asks for the Live page's health row: focused and scrolled to
   // once the Live page is drawn (a child's effects run before this one's).
@@ -207,9 +214,9 @@ function Shell() {
           <div className="ml-auto flex min-w-0 flex-wrap items-center gap-2">
             <HealthIndicator health={d.health.data} error={d.health.error} onOpen={showHealth} />
             <StreamPill info={d.stream} />
-            <button className="btn btn-ghost py-1 text-xs" onClick={() => setTokenOpen(true)} title="the admin token for this session">
+            <button className={`btn btn-ghost py-1 text-xs ${tokenTone}`} onClick={() => setTokenOpen(true)} title={tokenTitle} data-testid="token-status" data-state={token}>
               <KeyIcon />
-              {hasToken ? 'token set' : 'admin token'}
+              {tokenText}
             </button>
             <a className="btn btn-ghost py-1 text-xs" href="/docs" target="_blank" rel="noreferrer">
               API docs ↗

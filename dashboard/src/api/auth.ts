@@ -1,7 +1,9 @@
 // The admin token: kept in sessionStorage for the browser tab's session, sent as
 // `Authorization: Bearer` on API calls and as `access_token` on stream URLs. When a call gets a
 // 401, `requestToken` asks the user (through whoever listens: the token dialog) and resolves
-// with the new token, or rejects if they cancel. Concurrent 401s share one question.
+// with the new token, or rejects if they cancel. Concurrent 401s share one question. A token
+// the server answered 401 to is remembered as refused (for the header to say so) until another
+// token is set or the server takes it.
 
 const KEY = 'luna.adminToken';
 
@@ -10,6 +12,10 @@ type Asker = () => void;
 let pending: { promise: Promise<string>; resolve: (t: string) => void; reject: (e: Error) => void } | null = null;
 let asker: Asker | null = null;
 const listeners = new Set<() => void>();
+/** The token the server last refused (answered 401 to). */
+let refused: string | null = null;
+
+const notify = () => listeners.forEach((l) => l());
 
 function storage(): Storage | null {
   try {
@@ -27,7 +33,30 @@ export function setToken(token: string | null): void {
   const s = storage();
   if (token) s?.setItem(KEY, token);
   else s?.removeItem(KEY);
-  listeners.forEach((l) => l());
+  notify();
+}
+
+/** No token kept; one kept (not refused so far); or the kept one was refused by the server. */
+export type TokenState = 'none' | 'set' | 'refused';
+
+export function tokenState(): TokenState {
+  const token = getToken();
+  if (!token) return 'none';
+  return token === refused ? 'refused' : 'set';
+}
+
+/** The server answered 401 to a request that carried `token` (null: none was sent). */
+export function tokenRefusedBy(token: string | null): void {
+  if (!token || refused === token) return;
+  refused = token;
+  notify();
+}
+
+/** The server took `token` for an admin request: no longer refused, if it was. */
+export function tokenAcceptedBy(token: string | null): void {
+  if (!token || refused !== token) return;
+  refused = null;
+  notify();
 }
 
 /**

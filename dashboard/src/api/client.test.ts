@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { json, mockFetch } from '../test/fetch';
-import { answerToken, getToken, setAsker, setToken } from './auth';
+import { answerToken, getToken, setAsker, setToken, tokenState } from './auth';
 import { ApiError, luna } from './client';
 
 beforeEach(() => {
@@ -37,6 +37,32 @@ describe('the API client', () => {
     expect(e).toBeInstanceOf(ApiError);
     expect((e as ApiError).status).toBe(401);
     expect((e as ApiError).message).toBe('this needs the admin credential');
+  });
+
+  it('marks a token the server answers 401 to as refused, until another is set or it is taken', async () => {
+    const unauthorized = () => json({ error: { code: 'unauthorized', message: 'this needs the admin credential', details: null } }, 401);
+    let good = 'right';
+    mockFetch({ 'GET /api/v1/admin/stats': (c) => (c.headers.authorization === `Bearer ${good}` ? { users: {} } : unauthorized()), 'GET /health': () => ({ status: 'healthy' }) });
+    expect(tokenState()).toBe('none');
+    setToken('wrong');
+    expect(tokenState()).toBe('set');
+    setAsker(() => setTimeout(() => answerToken(null), 0));
+    await luna.stats().catch(() => {});
+    expect(tokenState()).toBe('refused');
+    // An open route's answer says nothing about the token.
+    await luna.health();
+    expect(tokenState()).toBe('refused');
+    // Another token is not refused (yet); the right one, once taken, stays set.
+    setToken('right');
+    expect(tokenState()).toBe('set');
+    await luna.stats();
+    expect(tokenState()).toBe('set');
+    // The refused token, taken after all (the server's token changed), is no longer refused.
+    setToken('wrong');
+    expect(tokenState()).toBe('refused');
+    good = 'wrong';
+    await luna.stats();
+    expect(tokenState()).toBe('set');
   });
 
   it("reports the API's error and a server that cannot be reached", async () => {

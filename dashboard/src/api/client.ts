@@ -1,7 +1,7 @@
 // Typed calls to the Luna API. Every call carries the admin token when one is set; a 401 asks
 // for the token once and retries. Errors carry the API's `{error: {code, message, details}}`.
 
-import { getToken, requestToken } from './auth';
+import { getToken, requestToken, tokenAcceptedBy, tokenRefusedBy } from './auth';
 import type {
   CityMapData,
   GroupRecommendations,
@@ -54,19 +54,26 @@ export function authHeaders(): Record<string, string> {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
+/** One request. A 401 to it marks the token it carried as refused; an admin route's answer
+ * that got past authentication (not 401 or 403, nor a 5xx, which a proxy may send) as taken. */
 async function send(path: string, opts: CallOptions): Promise<Response> {
-  const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders() };
+  const token = getToken();
+  const headers: Record<string, string> = { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) };
   let body: string | undefined;
   if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(opts.body);
   }
+  let res: Response;
   try {
-    return await fetch(path, { method: opts.method ?? 'GET', headers, body, signal: opts.signal });
+    res = await fetch(path, { method: opts.method ?? 'GET', headers, body, signal: opts.signal });
   } catch (e) {
     if (e instanceof DOMException && e.name === 'AbortError') throw e;
     throw new ApiError(0, 'unreachable', 'The Luna server cannot be reached');
   }
+  if (res.status === 401) tokenRefusedBy(token);
+  else if (path.startsWith('/api/v1/admin/') && res.status < 500 && res.status !== 403) tokenAcceptedBy(token);
+  return res;
 }
 
 async function failure(res: Response): Promise<ApiError> {

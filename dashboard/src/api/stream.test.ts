@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { answerToken, setAsker, setToken } from './auth';
+import { answerToken, setAsker, setToken, tokenState } from './auth';
 import { EventStream, type StreamInfo } from './stream';
 import type { LunaEvent } from './types';
 
@@ -91,6 +91,27 @@ describe('EventStream', () => {
     await until(() => urls.length === 2);
     expect(urls[0]).toBe('/api/v1/admin/streams/subscribe-all');
     expect(urls[1]).toBe('/api/v1/admin/streams/subscribe-all?access_token=tok%20en');
+    s.stop();
+  });
+
+  it('marks the token the stream was refused with as refused, and one it opens with as taken', async () => {
+    setToken('stale');
+    const ok = sseResponse();
+    const urls: string[] = [];
+    const fetchImpl = vi.fn(async (url: RequestInfo | URL) => {
+      urls.push(String(url));
+      return urls.length === 1 ? new Response('{}', { status: 401 }) : ok.res;
+    });
+    let answer!: () => void;
+    // Given again (the server's token was changed back, say), and taken this time.
+    setAsker(() => (answer = () => answerToken('stale')));
+    const s = new EventStream({ onEvent: () => {}, fetchImpl, backoffMs: () => 0 });
+    s.start();
+    await until(() => tokenState() === 'refused');
+    answer();
+    await until(() => urls.length === 2);
+    expect(urls[1]).toBe('/api/v1/admin/streams/subscribe-all?access_token=stale');
+    await until(() => tokenState() === 'set');
     s.stop();
   });
 

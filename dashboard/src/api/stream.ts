@@ -7,7 +7,7 @@
 // stream that stays silent past two keep-alive periods is treated as dead. A 401 asks for the
 // admin token (sent as `access_token` on the URL, the convention for streams).
 
-import { getToken, requestToken } from './auth';
+import { getToken, requestToken, tokenAcceptedBy, tokenRefusedBy } from './auth';
 import { SseParser } from './sse';
 import type { LunaEvent } from './types';
 
@@ -90,8 +90,7 @@ export class EventStream {
     this.opts.onStatus?.(this.info);
   }
 
-  private streamUrl(): string {
-    const token = getToken();
+  private streamUrl(token: string | null): string {
     if (!token) return this.opts.url;
     const sep = this.opts.url.includes('?') ? '&' : '?';
     return `${this.opts.url}${sep}access_token=${encodeURIComponent(token)}`;
@@ -105,13 +104,15 @@ export class EventStream {
     if (this.info.cursor) headers['Last-Event-ID'] = this.info.cursor;
     this.set({ status: this.info.connections === 0 ? 'connecting' : 'reconnecting', retryAt: null });
     let res: Response;
+    const token = getToken();
     try {
-      res = await this.opts.fetchImpl(this.streamUrl(), { headers, signal: abort.signal, cache: 'no-store' });
+      res = await this.opts.fetchImpl(this.streamUrl(token), { headers, signal: abort.signal, cache: 'no-store' });
     } catch (e) {
       if (abort.signal.aborted) return this.retry('reconnecting', 'restarted', abort, true);
       return this.retry('down', e instanceof Error ? e.message : String(e), abort);
     }
     if (res.status === 401) {
+      tokenRefusedBy(token);
       this.set({ status: 'unauthorized', error: 'the stream needs the admin token' });
       try {
         await requestToken();
@@ -121,6 +122,7 @@ export class EventStream {
         return this.retry('unauthorized', 'the stream needs the admin token', abort);
       }
     }
+    if (res.ok) tokenAcceptedBy(token);
     if (!res.ok || !res.body) {
       return this.retry('reconnecting', `the stream answered ${res.status}`, abort);
     }

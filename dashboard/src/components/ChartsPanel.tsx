@@ -5,14 +5,17 @@
 
 import { useMemo } from 'react';
 
-import { CHANNELS } from '../api/types';
+import { CHANNELS, type RankerConversion } from '../api/types';
 import { CHANNEL_COLORS, CHANNEL_LABELS } from '../lib/colors';
 import { useTicker } from '../lib/hooks';
 import type { LiveStore } from '../lib/live';
-import { TimeChart } from './TimeChart';
+import { TimeChart, unitTick } from './TimeChart';
 
-const ms = (v: number) => (v >= 100 ? `${v.toFixed(0)}ms` : v >= 10 ? `${v.toFixed(0)}ms` : `${v.toFixed(1)}ms`);
+const ms = (v: number) => (v >= 10 ? `${v.toFixed(0)}ms` : `${v.toFixed(1)}ms`);
 const pct = (v: number) => `${v.toFixed(v >= 10 ? 0 : 1)}%`;
+/** Axis labels: as many decimals as the tick step needs (0.25%, not 0.3%). */
+const pctTick = unitTick('%');
+const msTick = unitTick('ms');
 
 export function ChartsPanel({ live }: { live: LiveStore }) {
   // The window slides once a second, events or not.
@@ -37,6 +40,7 @@ export function ChartsPanel({ live }: { live: LiveStore }) {
         subtitle="by channel, as the stream delivers them"
         series={CHANNELS.map((c) => ({ label: CHANNEL_LABELS[c], color: CHANNEL_COLORS[c] }))}
         data={rates}
+        counts
       />
       <TimeChart
         testId="chart-bookings"
@@ -48,6 +52,7 @@ export function ChartsPanel({ live }: { live: LiveStore }) {
         ]}
         data={bookings}
         legendValue="sum"
+        counts
       />
       <TimeChart
         testId="chart-ctr"
@@ -59,6 +64,7 @@ export function ChartsPanel({ live }: { live: LiveStore }) {
         ]}
         data={ctr}
         format={pct}
+        tick={pctTick}
       />
       <TimeChart
         testId="chart-latency"
@@ -71,16 +77,23 @@ export function ChartsPanel({ live }: { live: LiveStore }) {
         ]}
         data={latency}
         format={ms}
+        tick={msTick}
       />
       <ConversionTable live={live} tick={tick} />
     </div>
   );
 }
 
-/** Live conversion of served venue recommendations by ranker (every server's answers). */
+/** Live conversion of served venue recommendations by ranker (every server's answers). On a
+ * phone (below `sm`) it fits its card at 390 px: smaller type, narrower gaps, headers in the
+ * proportional font, and the answers under the ranker's name rather than in a column of their
+ * own; past that (huge figures) it scrolls inside the card. A ranker that has shown no venue has
+ * no rates ("–"), not 0%. */
 function ConversionTable({ live, tick }: { live: LiveStore; tick: number }) {
   const rows = useMemo(() => live.conversionByRanker(), [live, tick]);
-  const cell = 'py-0.5 pl-3 text-right font-mono tabular-nums';
+  const head = 'py-0.5 pl-2 text-right font-normal sm:pl-3';
+  const cell = 'py-0.5 pl-2 text-right font-mono tabular-nums sm:pl-3';
+  const rate = (r: RankerConversion, v: number) => (r.shown > 0 ? pct(v * 100) : '–');
   return (
     <section className="card flex min-w-0 flex-col gap-2 md:col-span-2" data-testid="conversion-table">
       <header>
@@ -93,29 +106,34 @@ function ConversionTable({ live, tick }: { live: LiveStore; tick: number }) {
       {rows.length === 0 ? (
         <p className="text-xs text-slate-500">No venue recommendations served yet.</p>
       ) : (
-        <div className="overflow-x-auto">
-          <table className="w-full text-xs">
+        <div className="overflow-x-auto" data-testid="conversion-scroll">
+          <table className="w-full text-[11px] sm:text-xs">
             <thead className="text-slate-500">
               <tr>
                 <th className="py-0.5 text-left font-normal">ranker</th>
-                <th className={`${cell} font-normal`}>answers</th>
-                <th className={`${cell} font-normal`}>shown</th>
-                <th className={`${cell} font-normal`}>viewed</th>
-                <th className={`${cell} font-normal`}>liked</th>
-                <th className={`${cell} font-normal`}>visited</th>
-                <th className={`${cell} font-normal`}>booked</th>
+                <th className={`${head} hidden sm:table-cell`}>answers</th>
+                <th className={head}>shown</th>
+                <th className={head}>viewed</th>
+                <th className={head}>liked</th>
+                <th className={head}>visited</th>
+                <th className={head}>booked</th>
               </tr>
             </thead>
             <tbody className="text-slate-300">
               {rows.map((r) => (
                 <tr key={r.ranker} data-ranker={r.ranker}>
-                  <td className="py-0.5">{r.ranker}</td>
-                  <td className={cell}>{r.answers.toLocaleString()}</td>
-                  <td className={cell}>{r.shown.toLocaleString()}</td>
-                  <td className={cell}>{pct(r.view_rate * 100)}</td>
-                  <td className={cell}>{pct(r.like_rate * 100)}</td>
-                  <td className={cell}>{pct(r.visit_rate * 100)}</td>
-                  <td className={cell}>{pct(r.booking_rate * 100)}</td>
+                  <td className="py-0.5 align-top">
+                    {r.ranker}
+                    <span className="block text-slate-500 tabular-nums sm:hidden" data-testid="conversion-answers">
+                      {r.answers.toLocaleString('en-US')} answers
+                    </span>
+                  </td>
+                  <td className={`${cell} hidden sm:table-cell`}>{r.answers.toLocaleString('en-US')}</td>
+                  <td className={cell}>{r.shown.toLocaleString('en-US')}</td>
+                  <td className={cell}>{rate(r, r.view_rate)}</td>
+                  <td className={cell}>{rate(r, r.like_rate)}</td>
+                  <td className={cell}>{rate(r, r.visit_rate)}</td>
+                  <td className={cell}>{rate(r, r.booking_rate)}</td>
                 </tr>
               ))}
             </tbody>

@@ -3,7 +3,7 @@
 
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 
-import { answerToken, getToken, setAsker, setToken } from '../api/auth';
+import { answerToken, getToken, setAsker, setToken, tokenState } from '../api/auth';
 import { ApiError, type FieldError } from '../api/client';
 
 function Modal({ title, children, onClose, testId }: { title: string; children: ReactNode; onClose: () => void; testId?: string }) {
@@ -119,7 +119,7 @@ export function TokenDialog({ forceOpen, onClose }: { forceOpen?: boolean; onClo
         }}
       >
         <p className="mb-3 text-sm text-slate-400">
-          {asked ? 'The server asks for the admin token. ' : ''}It is kept in this tab for the session and sent with every admin call.
+          {tokenState() === 'refused' ? 'The server refused this admin token: enter a working one. ' : asked ? 'The server asks for the admin token. ' : ''}It is kept in this tab for the session and sent with every admin call.
         </p>
         <input
           ref={input}

@@ -2,7 +2,7 @@ import { render, screen } from '@testing-library/react';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { fakePlots, resetPlots } from '../test/plots';
-import { fmt, TimeChart } from './TimeChart';
+import { COUNT_INCRS, fmt, stepDecimals, tickFmt, TimeChart, unitTick } from './TimeChart';
 
 beforeEach(resetPlots);
 
@@ -29,6 +29,32 @@ describe('TimeChart', () => {
   it('can show sums instead of latest values', () => {
     render(<TimeChart title="Bookings" series={series} data={[[1, 2], [1, 2], [0, 0]]} legendValue="sum" testId="b" />);
     expect(screen.getByTestId('b-a')).toHaveTextContent('a3');
+  });
+
+  it('says "–" for a series with no data, or a gap at its end, rather than 0', () => {
+    render(<TimeChart title="Latency" series={series} data={[[], [], []]} testId="l" format={(v) => `${v.toFixed(1)}ms`} />);
+    expect(screen.getByTestId('l-a')).toHaveTextContent(/^a–$/);
+    render(<TimeChart title="Gaps" series={series} data={[[1, 2], [3, null], [null, null]]} legendValue="sum" testId="g" />);
+    expect(screen.getByTestId('g-a')).toHaveTextContent(/^a3$/);
+    expect(screen.getByTestId('g-b')).toHaveTextContent(/^b–$/);
+  });
+
+  it('puts counts on whole-number ticks', () => {
+    render(<TimeChart title="Counts" series={series} data={[[1], [0], [0]]} counts />);
+    render(<TimeChart title="Rates" series={series} data={[[1], [0], [0]]} />);
+    const [counts, rates] = fakePlots().map((p) => (p.opts as unknown as { axes: { incrs?: number[] }[] }).axes[1]);
+    expect(counts.incrs).toBe(COUNT_INCRS);
+    expect(COUNT_INCRS.slice(0, 6)).toEqual([1, 2, 5, 10, 20, 50]);
+    expect(rates.incrs).toBeUndefined();
+  });
+
+  it('labels ticks with the decimals their step needs', () => {
+    expect([0.25, 0.5, 1, 2.5, 5, 0.1, 0.05, 0.3].map(stepDecimals)).toEqual([2, 1, 0, 1, 0, 1, 2, 1]);
+    expect([0, 0.25, 0.75].map((v) => unitTick('%')(v, 0.25))).toEqual(['0.00%', '0.25%', '0.75%']);
+    expect(tickFmt(1250, 250)).toBe('1.25k');
+    expect(tickFmt(1200, 200)).toBe('1.2k');
+    expect(tickFmt(20_000, 5000)).toBe('20k');
+    expect(tickFmt(3, 1)).toBe('3');
   });
 
   it('formats numbers compactly', () => {

@@ -1,5 +1,6 @@
 // A live time-series chart on uPlot (canvas; fast enough to redraw several times a second),
-// with a React legend showing each series' latest value. Sized to its container.
+// with a React legend showing each series' latest value. Sized to its container. A `null` in a
+// series is a gap (no data then); a legend with no data says "–", not 0.
 
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
@@ -18,10 +19,15 @@ interface Props {
   title: string;
   subtitle?: string;
   series: SeriesSpec[];
-  /** [x (epoch seconds), ...one array per series]. */
-  data: number[][];
+  /** [x (epoch seconds), ...one array per series]; `null` where there is no data. */
+  data: (number | null)[][];
   height?: number;
+  /** The legend's values. */
   format?: (v: number) => string;
+  /** The y axis's labels, given the step between ticks (so 0.25 is not rounded to 0.3). */
+  tick?: (v: number, step: number) => string;
+  /** Counts: y ticks on whole numbers only (no 0.25 of a booking). */
+  counts?: boolean;
   /** Show the latest value of each series or their sum over the window. */
   legendValue?: 'last' | 'sum';
   testId?: string;
@@ -34,12 +40,41 @@ const axis = {
   font: '11px ui-sans-serif, system-ui, sans-serif',
 };
 
+/** Tick steps for counts: 1, 2, 5, 10, 20, 50... (uPlot's own add 2.5 and fractions). */
+export const COUNT_INCRS = Array.from({ length: 10 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+
+/** The decimals that show every multiple of `step` exactly: 0.25 → 2, 0.5 → 1, 5 → 0. */
+export function stepDecimals(step: number): number {
+  if (!Number.isFinite(step) || step <= 0) return 1;
+  for (let d = 0; d < 8; d++) {
+    const scaled = step * 10 ** d;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-6 * Math.max(1, scaled)) return d;
+  }
+  return 8;
+}
+
+/** A tick label in compact units (k, M) with the decimals its step needs. */
+export function tickFmt(v: number, step: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${(v / 1e6).toFixed(stepDecimals(step / 1e6))}M`;
+  if (a >= 1e3) return `${(v / 1e3).toFixed(stepDecimals(step / 1e3))}k`;
+  return v.toFixed(stepDecimals(step));
+}
+
+/** Tick labels with a unit (`%`, `ms`) and the decimals the step needs. */
+export const unitTick =
+  (unit: string) =>
+  (v: number, step: number): string =>
+    `${v.toFixed(stepDecimals(step))}${unit}`;
+
+const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+
 function translucent(hex: string, alpha: number): string {
   const n = parseInt(hex.slice(1), 16);
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
 }
 
-export function TimeChart({ title, subtitle, series, data, height = 200, format = fmt, legendValue = 'last', testId }: Props) {
+export function TimeChart({ title, subtitle, series, data, height = 200, format = fmt, tick = tickFmt, counts = false, legendValue = 'last', testId }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const key = series.map((s) => s.label).join('|');
@@ -52,10 +87,16 @@ export function TimeChart({ title, subtitle, series, data, height = 200, format 
       height,
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
+      // No data at all (every value null): 0 to 1.
+      scales: { x: { time: true }, y: { range: (_u, min, max) => [finite(min) ? Math.min(0, min) : 0, finite(max) ? Math.max(1, max * 1.1) : 1] } },
       axes: [
         { ...axis, space: 70, values: (_u, vals) => vals.map((v) => clock(v)) },
-        { ...axis, size: 54, values: (_u, vals) => vals.map((v) => format(v)) },
+        {
+          ...axis,
+          size: 54,
+          ...(counts ? { incrs: COUNT_INCRS } : {}),
+          values: (_u, vals, _axis, _space, step) => vals.map((v) => tick(v, step)),
+        },
       ],
       series: [
         {},
@@ -79,18 +120,20 @@ export function TimeChart({ title, subtitle, series, data, height = 200, format 
       plot.current = null;
     };
     // Rebuilt only when the series change; data flows through setData below.
-  }, [key, height]);
+  }, [key, height, counts]);
 
   useEffect(() => {
     plot.current?.setData(data as uPlot.AlignedData);
   }, [data]);
 
+  // No data (an empty window, or a gap at its end) is "–", not 0.
   const values = series.map((_, i) => {
     const ys = data[i + 1] ?? [];
-    return legendValue === 'sum' ? ys.reduce((a, b) => a + b, 0) : ys[ys.length - 1] ?? 0;
+    if (legendValue === 'sum') return ys.some(finite) ? ys.reduce<number>((a, b) => a + (finite(b) ? b : 0), 0) : null;
+    return ys[ys.length - 1] ?? null;
   });
 
-  const nonzero = data.slice(1).reduce((a, ys) => a + ys.filter((y) => y > 0).length, 0);
+  const nonzero = data.slice(1).reduce((a, ys) => a + ys.filter((y) => finite(y) && y > 0).length, 0);
 
   return (
     <section className="card flex flex-col gap-2" data-testid={testId} data-nonzero={nonzero}>
@@ -104,7 +147,7 @@ export function TimeChart({ title, subtitle, series, data, height = 200, format 
             <li key={s.label} className="flex items-center gap-1.5" data-testid={testId ? `${testId}-${s.label}` : undefined}>
               <span className="inline-block h-2 w-2 rounded-full" style={{ background: s.color }} />
               <span className="text-slate-400">{s.label}</span>
-              <span className="font-mono tabular-nums text-slate-100">{format(values[i])}</span>
+              <span className="font-mono tabular-nums text-slate-100">{finite(values[i]) ? format(values[i]) : '–'}</span>
             </li>
           ))}
         </ul>

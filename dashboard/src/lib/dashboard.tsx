@@ -146,6 +146,11 @@ export function useDashboardState(): Dashboard {
 
   const serverDown = stream.status === 'down' || (stats.error?.unreachable ?? false);
   const emptyDatabase = !!stats.data && stats.data.users.total === 0 && stats.data.venues.total === 0;
+  // An empty database (reset while this page was away, or its `data.reset` missed): the charts'
+  // history described data that is gone.
+  useEffect(() => {
+    if (emptyDatabase) live.resetData();
+  }, [emptyDatabase, live]);
 
   return {
     live,

@@ -118,6 +118,58 @@ describe('LiveStore', () => {
     expect(s.ctr).toEqual([expect.objectContaining({ ctr: 25, conversion: 5, shown: 40 })]);
   });
 
+  it('has no latency (null, not 0) when no server timed a recommendation or a route', () => {
+    const s = new LiveStore();
+    const none = { count: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+    const stream = { route: 'GET /api/v1/admin/streams/subscribe-all', total: 1, last_minute: 1, per_second: 0, server_errors_last_minute: 0, latency_ms: { count: 1, p50: 9e3, p90: 9e3, p99: 9e3, max: 9e3 } };
+    s.ingest(ev('metrics', 'metrics.snapshot', { server: 'a', requests_per_second: 0, routes: [stream], recommendation_latency_ms: none }));
+    expect(s.latency[0]).toEqual(expect.objectContaining({ recoP50: null, recoP90: null, recoP99: null, apiP90: null, rps: 0 }));
+    // Once one server has timed one, its figures count (the silent server's zeros do not).
+    s.ingest(ev('metrics', 'metrics.snapshot', { server: 'b', routes: [], recommendation_latency_ms: { count: 3, p50: 4, p90: 5, p99: 6, max: 6 } }));
+    expect(s.latency[1]).toEqual(expect.objectContaining({ recoP50: 4, recoP99: 6, apiP90: null }));
+  });
+
+  it('has no click-through (null, not 0%) while the simulator has shown no recommendation', () => {
+    const s = new LiveStore();
+    s.pushSimMetrics({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 } } as SimMetrics);
+    expect(s.ctr).toEqual([expect.objectContaining({ ctr: null, conversion: null, shown: 0 })]);
+  });
+
+  it('forgets click-through, bookings and demand on data.reset, and the stopped run’s figures after it', () => {
+    const c = clock();
+    const s = new LiveStore(c.now);
+    const sim = (shown: number, ctr: number) => ({ actions_total: shown, recommendations: { requests: 1, shown, clicks: 1, conversions: 0, click_through_rate: ctr, conversion_rate: 0 } }) as SimMetrics;
+    s.pushSimMetrics(sim(90, 0.11));
+    s.ingest(ev('bookings', 'booking.created', { venue_id: 'v1' }));
+    c.advance(1000);
+    s.ingest(ev('system', 'data.reset'));
+    expect(s.ctr).toEqual([]);
+    expect(s.bookingSeries()[1].every((n) => n === 0)).toBe(true);
+    expect(s.liveBookings).toEqual([]);
+    expect(s.demand.size).toBe(0);
+    // The simulator still answers with the stopped run's figures: not drawn again.
+    c.advance(2000);
+    s.pushSimMetrics(sim(90, 0.11));
+    expect(s.ctr).toEqual([]);
+    // A new run's figures are.
+    c.advance(2000);
+    s.pushSimMetrics(sim(10, 0.2));
+    expect(s.ctr).toEqual([expect.objectContaining({ ctr: 20, shown: 10 })]);
+    // Events per second are the servers' and stay.
+    expect(s.recentRate(10)).toBeGreaterThan(0);
+  });
+
+  it('takes the next figures polled as the old run’s when reset before any (an empty database at load)', () => {
+    const c = clock();
+    const s = new LiveStore(c.now);
+    s.resetData();
+    const old = { actions_total: 131, recommendations: { requests: 9, shown: 90, clicks: 10, conversions: 1, click_through_rate: 0.11, conversion_rate: 0.01 } } as SimMetrics;
+    s.pushSimMetrics(old);
+    c.advance(2000);
+    s.pushSimMetrics(old);
+    expect(s.ctr).toEqual([]);
+  });
+
   it('keeps the simulator state carried by simulation events', () => {
     const s = new LiveStore();
     s.ingest(ev('simulation', 'simulation.paused', { status: 'paused', scenario: 'normal' }));

@@ -2,7 +2,10 @@
 // events per second by channel, bookings, request latency (from `metrics.snapshot`),
 // recommendation click-through (from the simulator's metrics), live bookings and demand for the
 // map. Events arrive by the thousand per second at full simulation speed, so listeners are
-// told at most four times a second.
+// told at most four times a second. A figure with nothing behind it (no request timed, no
+// recommendation shown) is `null`, drawn as a gap and shown as "–", not as 0. A data reset
+// (`data.reset`, or `resetData` when the stats find the database empty) clears what described the
+// old data: click-through, bookings and the map's demand.
 
 import {
   CHANNELS,
@@ -27,19 +30,21 @@ export interface FeedItem {
   receivedAt: number;
 }
 
+/** Latency in ms; `null` when no request of that kind was timed (no server had one). */
 export interface LatencyPoint {
   t: number;
-  recoP50: number;
-  recoP90: number;
-  recoP99: number;
-  apiP90: number;
+  recoP50: number | null;
+  recoP90: number | null;
+  recoP99: number | null;
+  apiP90: number | null;
   rps: number;
 }
 
+/** The simulator's rates in percent; `null` while it has shown no recommendation. */
 export interface CtrPoint {
   t: number;
-  ctr: number;
-  conversion: number;
+  ctr: number | null;
+  conversion: number | null;
   shown: number;
 }
 
@@ -50,6 +55,9 @@ export interface LiveBooking {
 }
 
 type Listener = () => void;
+
+/** `staleSim` before any simulator figures were polled: the next ones polled are the old ones. */
+const NEXT_POLLED = 'next polled';
 
 /** Pulls a venue id out of an event's data, if it has one. */
 export function venueOf(e: LunaEvent): string | null {
@@ -86,6 +94,10 @@ export class LiveStore {
   sim: SimState | null = null;
   /** Each server's latest snapshot and when it came. */
   private servers = new Map<string, { m: ServerMetrics; at: number }>();
+  /** The last simulator figures polled, and those that were current at the last data reset:
+   * the stopped run's, which the simulator keeps answering with until a run changes them. */
+  private lastSim: string | null = null;
+  private staleSim: string | null = null;
   private seq = 0;
   private dirty = false;
   private listeners = new Set<Listener>();
@@ -140,6 +152,7 @@ export class LiveStore {
     const weight = demandWeight(e);
     if (venue && weight > 0) this.demand.set(venue, (this.demand.get(venue) ?? 0) + weight);
     if (e.type === 'metrics.snapshot') this.ingestMetrics(e.data as ServerMetrics, second);
+    if (e.type === 'data.reset') this.resetData();
     if (e.channel === 'simulation' && e.data && typeof e.data === 'object' && 'status' in e.data) {
       this.sim = e.data as SimState;
     }
@@ -162,7 +175,9 @@ export class LiveStore {
     if (!m || typeof m !== 'object' || !m.server) return;
     this.servers.set(m.server, { m, at: this.now() });
     const all = this.liveServers();
-    const max = (f: (s: ServerMetrics) => number) => Math.max(0, ...all.map(f));
+    // The slowest server's figure, of those that timed a recommendation; null if none did.
+    const timed = all.filter((s) => (s.recommendation_latency_ms?.count ?? 0) > 0);
+    const max = (f: (s: ServerMetrics) => number) => (timed.length ? Math.max(...timed.map(f)) : null);
     // The request-weighted mean of each route's p90, streams left out (they stay open).
     let weight = 0;
     let sum = 0;
@@ -174,10 +189,10 @@ export class LiveStore {
       }
     this.latency.push({
       t: second,
-      recoP50: max((s) => s.recommendation_latency_ms?.p50 ?? 0),
-      recoP90: max((s) => s.recommendation_latency_ms?.p90 ?? 0),
-      recoP99: max((s) => s.recommendation_latency_ms?.p99 ?? 0),
-      apiP90: weight ? sum / weight : 0,
+      recoP50: max((s) => s.recommendation_latency_ms.p50),
+      recoP90: max((s) => s.recommendation_latency_ms.p90),
+      recoP99: max((s) => s.recommendation_latency_ms.p99),
+      apiP90: weight ? sum / weight : null,
       rps: all.reduce((a, s) => a + (s.requests_per_second ?? 0), 0),
     });
   }
@@ -216,14 +231,38 @@ export class LiveStore {
       .sort((a, b) => b.shown - a.shown || a.ranker.localeCompare(b.ranker));
   }
 
-  /** Records the simulator's recommendation figures (polled). */
+  /** Records the simulator's recommendation figures (polled). Figures unchanged since the last
+   * data reset are the stopped run's, not drawn again. */
   pushSimMetrics(m: SimMetrics): void {
     const t = Math.floor(this.now() / 1000);
     const r = m.recommendations;
+    const sig = JSON.stringify([m.actions_total, r.requests, r.shown, r.clicks, r.conversions]);
+    this.lastSim = sig;
+    if (this.staleSim === NEXT_POLLED) this.staleSim = sig;
+    if (sig === this.staleSim) return;
+    this.staleSim = null;
     const last = this.ctr[this.ctr.length - 1];
     if (last && last.t === t) return;
-    this.ctr.push({ t, ctr: r.click_through_rate * 100, conversion: r.conversion_rate * 100, shown: r.shown });
+    const shown = r.shown > 0;
+    this.ctr.push({
+      t,
+      ctr: shown ? r.click_through_rate * 100 : null,
+      conversion: shown ? r.conversion_rate * 100 : null,
+      shown: r.shown,
+    });
     this.prune(t);
+    this.dirty = true;
+  }
+
+  /** The data was reset: forgets the series that described it (click-through, bookings, the
+   * map's live bookings and demand), and the simulator's figures as they stand now, until a run
+   * changes them. Events per second and request latency are the servers' and stay. */
+  resetData(): void {
+    this.ctr = [];
+    this.staleSim = this.lastSim ?? NEXT_POLLED;
+    this.bookingBuckets.clear();
+    this.liveBookings = [];
+    this.demand = new Map();
     this.dirty = true;
   }
 
