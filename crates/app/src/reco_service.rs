@@ -3,7 +3,7 @@
 //! `recommendations` channel (straight to the bus: it is not a committed write) so conversion
 //! can be measured later.
 
-use domain::{Channel, DomainEvent, UserId, ValidationError, VenueId, VenueInterest};
+use domain::{Channel, DomainEvent, InterestWish, UserId, ValidationError, VenueId, VenueInterest};
 use engine::{
     EngineError, GroupQuery, GroupRecommendations, InterestedInVenue, PeopleQuery, PersonRecommendation, Ranker,
     VenueContext, VenueQuery, VenueRecommendation,
@@ -221,15 +221,20 @@ impl App {
         self.ask_engine(|e| e.interested_in_venue(venue_id, viewer, limit)).await
     }
 
-    /// Records that a user wants to go to a venue (stored; the follower updates the engine).
+    /// Records that a user wants to go to a venue (stored; the follower updates the engine). The
+    /// wish is resolved in the venue's time zone first ([`InterestWish::resolve`]): a time gets
+    /// its part of the day there, and a part of the day the time is not in is `Invalid`, naming
+    /// `preferred_time_slot`, with nothing written. `NotFound` for an unknown venue or user.
     #[tracing::instrument(skip_all, fields(user_id = %user_id, venue_id = %venue_id), err(level = "debug"))]
     pub async fn express_interest(
         &self,
         user_id: UserId,
         venue_id: VenueId,
-        preferred_time: Option<domain::Timestamp>,
+        wish: InterestWish,
     ) -> AppResult<VenueInterest> {
-        let interest = self.store.express_interest(user_id, venue_id, preferred_time).await?;
+        let venue = self.store.get_venue(venue_id).await?;
+        let wish = wish.resolve(venue.tz())?;
+        let interest = self.store.express_interest(user_id, venue_id, wish).await?;
         self.wrote();
         Ok(interest)
     }

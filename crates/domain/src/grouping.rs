@@ -2,11 +2,13 @@
 //! become one party. Interests are taken in time order; a group starts at the earliest open
 //! interest and takes the next ones while they fall within `window` of its first and it has
 //! room. A group goes at the mean of its members' times, rounded to the nearest `step`.
+//! People who gave only a part of the day ([`Flexible`]) never start a group (they have no
+//! date); [`fill_flexible`] seats them in the groups of those who gave a time.
 
 use chrono::Duration;
 use uuid::Uuid;
 
-use crate::Timestamp;
+use crate::{TimeOfDay, Timestamp};
 
 /// People who go together, in the order they joined, and when.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +46,38 @@ pub fn group_by_time(
         .filter(|g| g.len() >= min.max(1))
         .map(|g| InterestGroup { members: g.iter().map(|p| p.0).collect(), at: rounded_mean(&g, step) })
         .collect()
+}
+
+/// Someone who would go in a part of the day (at the venue's local time) on any day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flexible {
+    pub user_id: Uuid,
+    pub slot: TimeOfDay,
+    /// When they said so: who said so first gets the first seat.
+    pub created_at: Timestamp,
+}
+
+/// Seats flexible people in existing groups: in order of `created_at` (then user id), each joins
+/// the earliest group whose time falls in their part of the day in `tz` and that has fewer than
+/// `max` members, or stays out. Nobody already in a group is seated twice. Returns who was seated.
+pub fn fill_flexible(groups: &mut [InterestGroup], flexible: &[Flexible], tz: chrono_tz::Tz, max: usize) -> Vec<Uuid> {
+    let mut people = flexible.to_vec();
+    people.sort_by_key(|f| (f.created_at, f.user_id));
+    people.dedup_by_key(|f| f.user_id);
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by_key(|&i| groups[i].at);
+    let slots: Vec<TimeOfDay> = groups.iter().map(|g| TimeOfDay::at(g.at, tz)).collect();
+    let mut seated = Vec::new();
+    for f in people {
+        if groups.iter().any(|g| g.members.contains(&f.user_id)) {
+            continue;
+        }
+        if let Some(&i) = order.iter().find(|&&i| slots[i] == f.slot && groups[i].members.len() < max) {
+            groups[i].members.push(f.user_id);
+            seated.push(f.user_id);
+        }
+    }
+    seated
 }
 
 fn rounded_mean(group: &[(Uuid, Timestamp)], step: Duration) -> Timestamp {
@@ -84,5 +118,60 @@ mod tests {
         // 19:50 did not fit the full first group and is alone: dropped.
         assert_eq!(groups[1].members, vec![ids[5], ids[6]]);
         assert_eq!(groups[1].at, at(21, 30));
+    }
+
+    fn flexible(slot: TimeOfDay, minute: u32) -> Flexible {
+        Flexible { user_id: crate::new_id(), slot, created_at: at(8, minute) }
+    }
+
+    #[test]
+    fn flexible_people_join_the_earliest_group_in_their_part_of_the_day_with_room() {
+        let ids: Vec<Uuid> = (0..3).map(|_| crate::new_id()).collect();
+        let exact = [(ids[0], at(12, 0)), (ids[1], at(19, 0)), (ids[2], at(20, 30))];
+        let mut groups = group_by_time(&exact, Duration::minutes(60), 1, 2, Duration::minutes(30));
+        assert_eq!(groups.len(), 3);
+        // In order of when they said so: the first two evening people fill 19:00 then 20:30,
+        // the third finds no room, the morning one no morning group; lunch stays alone.
+        let (e1, e2, e3, m) = (
+            flexible(TimeOfDay::Evening, 1),
+            flexible(TimeOfDay::Evening, 2),
+            flexible(TimeOfDay::Evening, 3),
+            flexible(TimeOfDay::Morning, 0),
+        );
+        let seated = fill_flexible(&mut groups, &[e3, e2, m, e1], chrono_tz::UTC, 2);
+        assert_eq!(seated, vec![e1.user_id, e2.user_id]);
+        assert_eq!(groups[0].members, vec![ids[0]]);
+        assert_eq!(groups[1].members, vec![ids[1], e1.user_id]);
+        assert_eq!(groups[2].members, vec![ids[2], e2.user_id]);
+        assert_eq!((groups[1].at, groups[2].at), (at(19, 0), at(20, 30)), "a flexible member moves no group");
+    }
+
+    #[test]
+    fn a_part_of_the_day_is_read_at_the_venues_local_time() {
+        let id = crate::new_id();
+        // 23:00 UTC is 18:00 in New York: night in UTC, evening there.
+        let mut groups = vec![InterestGroup { members: vec![id], at: at(23, 0) }];
+        let evening = flexible(TimeOfDay::Evening, 0);
+        assert!(fill_flexible(&mut groups.clone(), &[evening], chrono_tz::UTC, 4).is_empty());
+        assert_eq!(fill_flexible(&mut groups, &[evening], chrono_tz::America::New_York, 4), vec![evening.user_id]);
+        assert_eq!(groups[0].members, vec![id, evening.user_id]);
+    }
+
+    #[test]
+    fn flexible_people_start_no_group_and_are_seated_once() {
+        let mut none: Vec<InterestGroup> = Vec::new();
+        assert!(fill_flexible(&mut none, &[flexible(TimeOfDay::Evening, 0)], chrono_tz::UTC, 4).is_empty());
+        let id = crate::new_id();
+        let mut groups = vec![
+            InterestGroup { members: vec![id], at: at(19, 0) },
+            InterestGroup { members: vec![crate::new_id()], at: at(20, 0) },
+        ];
+        let twice = Flexible { user_id: id, slot: TimeOfDay::Evening, created_at: at(8, 0) };
+        let dup = flexible(TimeOfDay::Evening, 1);
+        let seated =
+            fill_flexible(&mut groups, &[twice, dup, Flexible { created_at: at(8, 2), ..dup }], chrono_tz::UTC, 4);
+        assert_eq!(seated, vec![dup.user_id]);
+        assert_eq!(groups[0].members, vec![id, dup.user_id]);
+        assert_eq!(groups[1].members.len(), 1);
     }
 }

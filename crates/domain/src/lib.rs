@@ -27,7 +27,7 @@ pub use hours::OpeningHours;
 pub use interaction::{Interaction, InteractionType, NewInteraction, TimeOfDay};
 pub use page::{Page, PageRequest};
 pub use plan::{NewPlan, ParticipantStatus, Plan, PlanInput, PlanParticipant, PlanStatus};
-pub use social::{FriendRequest, FriendRequestStatus, RelationshipType, SocialEdge, VenueInterest};
+pub use social::{FriendRequest, FriendRequestStatus, InterestWish, RelationshipType, SocialEdge, VenueInterest};
 pub use user::{NewUser, Persona, User, UserPatch, UserPreferences};
 pub use venue::{Category, NewVenue, Venue, VenuePatch};
 

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::{TimeOfDay, ValidationError};
+
 /// How two users are related (the second seed document's `relationship_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -73,11 +75,108 @@ pub struct FriendRequest {
     pub responded_at: Option<DateTime<Utc>>,
 }
 
-/// A user wants to go to a venue, optionally at a preferred time (used to form groups).
+/// A user wants to go to a venue, optionally at a preferred time or part of the day (used to
+/// form groups), and says whether others may see them there and invite them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct VenueInterest {
     pub user_id: Uuid,
     pub venue_id: Uuid,
     pub preferred_time: Option<DateTime<Utc>>,
+    /// The part of the day they would go in, at the venue's local time. Absent from events
+    /// written before it existed.
+    #[serde(default)]
+    pub preferred_time_slot: Option<TimeOfDay>,
+    /// Whether other users see this interest and may invite them (auto-booking included). True
+    /// for events written before it existed.
+    #[serde(default = "open_by_default")]
+    pub open_to_invites: bool,
     pub created_at: DateTime<Utc>,
+}
+
+/// What an interest without an `open_to_invites` means: open, as every interest was before
+/// the field existed.
+fn open_by_default() -> bool {
+    true
+}
+
+/// When a user would like to go to a venue and whether others may invite them: what
+/// expressing interest stores. Each call's wish replaces the one before, every field of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterestWish {
+    pub preferred_time: Option<DateTime<Utc>>,
+    pub preferred_time_slot: Option<TimeOfDay>,
+    pub open_to_invites: bool,
+}
+
+impl InterestWish {
+    /// A wish for an exact time (or none), open to invites, its part of the day left for
+    /// [`InterestWish::resolve`] to fill in.
+    pub fn at(preferred_time: Option<DateTime<Utc>>) -> Self {
+        Self { preferred_time, preferred_time_slot: None, open_to_invites: true }
+    }
+
+    /// Checks the wish against the venue's time zone `tz`: a time without a part of the day gets
+    /// the one it falls in there; a part of the day that the time does not fall in is refused,
+    /// naming `preferred_time_slot` and the part the time is in.
+    pub fn resolve(self, tz: chrono_tz::Tz) -> Result<Self, ValidationError> {
+        let Some(at) = self.preferred_time else { return Ok(self) };
+        let local = TimeOfDay::at(at, tz);
+        match self.preferred_time_slot {
+            Some(slot) if slot != local => Err(ValidationError::field(
+                "preferred_time_slot",
+                format!(
+                    "preferred_time is {} at the venue ({tz}), in the {}, not the {}",
+                    at.with_timezone(&tz).format("%H:%M"),
+                    local.as_str(),
+                    slot.as_str()
+                ),
+            )),
+            _ => Ok(Self { preferred_time_slot: Some(local), ..self }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_time_without_a_slot_gets_the_part_of_day_it_falls_in_at_the_venue() {
+        // 01:00 UTC is 20:00 the evening before in New York, and night in UTC.
+        let at = Utc.with_ymd_and_hms(2026, 12, 5, 1, 0, 0).unwrap();
+        let ny = InterestWish::at(Some(at)).resolve(chrono_tz::America::New_York).unwrap();
+        assert_eq!(ny.preferred_time_slot, Some(TimeOfDay::Evening));
+        let utc = InterestWish::at(Some(at)).resolve(chrono_tz::UTC).unwrap();
+        assert_eq!(utc.preferred_time_slot, Some(TimeOfDay::Night));
+        let none = InterestWish::at(None).resolve(chrono_tz::UTC).unwrap();
+        assert_eq!(none, InterestWish::at(None));
+    }
+
+    #[test]
+    fn a_slot_the_time_does_not_fall_in_is_refused_saying_which_it_falls_in() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 5, 1, 0, 0).unwrap();
+        let wish = InterestWish { preferred_time_slot: Some(TimeOfDay::Night), ..InterestWish::at(Some(at)) };
+        let err = wish.resolve(chrono_tz::America::New_York).unwrap_err();
+        assert_eq!(err.0[0].field, "preferred_time_slot");
+        assert!(err.0[0].message.contains("20:00") && err.0[0].message.contains("evening"), "{err:?}");
+        let agrees = InterestWish { preferred_time_slot: Some(TimeOfDay::Evening), ..wish };
+        assert_eq!(agrees.resolve(chrono_tz::America::New_York), Ok(agrees));
+    }
+
+    #[test]
+    fn an_interest_event_from_before_the_slot_and_the_open_flag_reads_as_open_without_a_slot() {
+        let old = serde_json::json!({
+            "user_id": Uuid::nil(), "venue_id": Uuid::nil(),
+            "preferred_time": null, "created_at": "2026-12-01T10:00:00Z"
+        });
+        let i: VenueInterest = serde_json::from_value(old).unwrap();
+        assert_eq!((i.preferred_time_slot, i.open_to_invites), (None, true));
+        let closed = serde_json::json!({
+            "user_id": Uuid::nil(), "venue_id": Uuid::nil(), "preferred_time": null,
+            "preferred_time_slot": "night", "open_to_invites": false, "created_at": "2026-12-01T10:00:00Z"
+        });
+        let i: VenueInterest = serde_json::from_value(closed).unwrap();
+        assert_eq!((i.preferred_time_slot, i.open_to_invites), (Some(TimeOfDay::Night), false));
+    }
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::engine::Engine;
 use crate::ingest;
 use crate::settings::EngineSettings;
-use crate::state::{Delta, Edge, Snapshot, Spatial, UserRow, VenueDyn, VenueRow};
+use crate::state::{Delta, Edge, InterestMark, Snapshot, Spatial, UserRow, VenueDyn, VenueRow, upsert_mark};
 use crate::util::{FastMap, TagSet, TagVocab};
 
 /// Collects domain values and builds an [`Engine`].
@@ -149,9 +149,8 @@ impl EngineBuilder {
     pub fn add_interest(&mut self, i: &VenueInterest) {
         let u = self.user_slot(i.user_id);
         let v = self.venue_slot(i.venue_id);
-        let pt = i.preferred_time.map(|t| t.timestamp());
-        upsert_pair(&mut self.users[u as usize].interests, v, pt);
-        upsert_pair(&mut self.vdyn[v as usize].interested, u, pt);
+        upsert_mark(&mut self.users[u as usize].interests, InterestMark::of(v, i));
+        upsert_mark(&mut self.vdyn[v as usize].interested, InterestMark::of(u, i));
     }
 
     /// Adds a booking: social proof for every member, a visit once completed.
@@ -263,13 +262,6 @@ pub(crate) fn tz_index(tzs: &mut Vec<Tz>, ix: &mut HashMap<String, u16>, name: &
 }
 
 /// Inserts or replaces `(key, value)` in a list sorted by key.
-pub(crate) fn upsert_pair<V>(list: &mut Vec<(u32, V)>, key: u32, value: V) {
-    match list.binary_search_by_key(&key, |p| p.0) {
-        Ok(i) => list[i].1 = value,
-        Err(i) => list.insert(i, (key, value)),
-    }
-}
-
 /// A snapshot from its rows: builds the spatial indexes (unless given) and the popularity order.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn assemble(

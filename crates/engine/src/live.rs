@@ -9,12 +9,12 @@ use std::sync::Arc;
 use domain::{Booking, BookingStatus, DomainEvent, FriendRequestStatus, RelationshipType, Timestamp, UserId};
 use uuid::Uuid;
 
-use crate::builder::{assemble, tz_index, upsert_pair};
+use crate::builder::{assemble, tz_index};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::ingest;
 use crate::model::{LoadedModel, MfModel};
-use crate::state::{Delta, Edge, State, UserRow, VenueDyn, VenueRow};
+use crate::state::{Delta, Edge, InterestMark, State, UserRow, VenueDyn, VenueRow, upsert_mark};
 use crate::util::FastMap;
 
 impl Engine {
@@ -230,9 +230,8 @@ fn apply_to(st: &mut State, event: &DomainEvent, new_friend_strength: f64) -> bo
         E::InterestExpressed(i) => {
             let u = ensure_user(st, i.user_id);
             let v = ensure_venue(st, i.venue_id);
-            let pt = i.preferred_time.map(|t| t.timestamp());
-            update_user(st, u, |r| upsert_pair(&mut r.interests, v, pt));
-            update_vdyn(st, v, |d| upsert_pair(&mut d.interested, u, pt));
+            update_user(st, u, |r| upsert_mark(&mut r.interests, InterestMark::of(v, i)));
+            update_vdyn(st, v, |d| upsert_mark(&mut d.interested, InterestMark::of(u, i)));
         }
         E::BookingCreated(b) => apply_booking(st, b, false),
         E::BookingStatusChanged(b) if b.status == BookingStatus::Completed => apply_booking(st, b, true),
@@ -271,8 +270,8 @@ fn delete_user(st: &mut State, id: Uuid) {
             d.recent.retain(|&(x, _)| x != u);
         });
     }
-    for &(v, _) in &row.interests {
-        update_vdyn(st, v, |d| d.interested.retain(|p| p.0 != u));
+    for m in &row.interests {
+        update_vdyn(st, m.key, |d| d.interested.retain(|p| p.key != u));
     }
     // The store removes edges both ways; every edge is stored both ways (a friendship, an
     // import, the generated city), so the user's own edges name everyone who holds one back.

@@ -213,7 +213,7 @@ fn compat(
     let relationship = relationship(tie, mutual);
     let openness = if tie { 1.0 } else { cand.prefs.as_ref().map_or(0.5, |p| p.openness) };
     let venue_score = venue.map_or(0.0, |v| {
-        let interested = cand.interests.binary_search_by_key(&v, |p| p.0).is_ok();
+        let interested = cand.interests.binary_search_by_key(&v, |p| p.key).is_ok();
         let engaged = cand.agg(v).map_or(0.0, |a| a.engagement());
         if interested { 1.0 } else { engaged }
     });
@@ -274,7 +274,7 @@ fn people_candidates(st: &State, w: &PeopleSettings, u: u32, user: &UserRow, ven
     if let Some(v) = venue
         && let Some(d) = st.vdyn(v)
     {
-        out.extend(d.interested.iter().map(|p| p.0));
+        out.extend(d.interested.iter().map(|p| p.key));
         out.extend(d.recent_users());
     }
     out.sort_unstable();
@@ -347,7 +347,8 @@ fn people_reasons(w: &PeopleSettings, x: &Compat, with_venue: bool) -> (Vec<Reas
 }
 
 /// Who wants to go to a venue, grouped as friends, mutuals and new people, each with their
-/// preferred time and compatibility to the viewer (best first).
+/// preferred time and compatibility to the viewer (best first). People not open to invites are
+/// left out (of the totals too).
 pub(crate) fn interested_in_venue(
     st: &State,
     s: &EngineSettings,
@@ -373,7 +374,9 @@ pub(crate) fn interested_in_venue(
         mutuals_total: 0,
         new_people_total: 0,
     };
-    for &(c, pt) in st.vdyn(v).map(|d| &d.interested[..]).unwrap_or(&[]) {
+    // Those not open to invites stay out of other people's lists and totals.
+    for m in st.vdyn(v).map(|d| &d.interested[..]).unwrap_or(&[]).iter().filter(|m| m.open) {
+        let c = m.key;
         if c == u {
             continue;
         }
@@ -383,7 +386,8 @@ pub(crate) fn interested_in_venue(
             user_id: cand.id,
             handle: cand.handle.clone(),
             name: cand.name.clone(),
-            preferred_time: pt.and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
+            preferred_time: m.time.and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
+            preferred_time_slot: m.slot,
             compatibility: compat_unit(&s.people, &x),
             mutual_friends: x.mutual,
         };

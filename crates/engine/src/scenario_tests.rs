@@ -98,12 +98,7 @@ fn interested_people_are_grouped_by_relation_to_the_viewer() {
     }));
     e.apply(&DomainEvent::UserCreated(user(6, None)));
     for u in [2, 5, 6] {
-        e.apply(&DomainEvent::InterestExpressed(VenueInterest {
-            user_id: id(u),
-            venue_id: id(11),
-            preferred_time: Some(t0()),
-            created_at: t0(),
-        }));
+        e.apply(&DomainEvent::InterestExpressed(interest(u, 11, Some(t0()))));
     }
     let r = e.interested_in_venue(id(11), id(1), 100).unwrap();
     assert_eq!(r.friends.iter().map(|p| p.user_id).collect::<Vec<_>>(), vec![id(2)]);
@@ -120,7 +115,7 @@ fn an_interested_list_shows_the_most_compatible_up_to_the_limit_and_counts_every
     b.add_venue(&venue(11, 40.0, -74.0, domain::Category::Bar, None));
     for u in 2..=31 {
         b.add_user(&user(u, Some((40.0, -74.0))), None);
-        b.add_interest(&VenueInterest { user_id: id(u), venue_id: id(11), preferred_time: None, created_at: t0() });
+        b.add_interest(&interest(u, 11, None));
     }
     let e = b.build();
     let all = e.interested_in_venue(id(11), id(1), 100).unwrap();
@@ -162,7 +157,7 @@ fn a_suggested_connection_is_not_a_friend() {
         b.add_edge(&edge(a, c, 0.6));
     }
     b.add_interaction(&ix(3, 12, T::Like, 0, 60));
-    b.add_interest(&VenueInterest { user_id: id(3), venue_id: id(11), preferred_time: None, created_at: t0() });
+    b.add_interest(&interest(3, 11, None));
     let e = b.build();
     let r = e.interested_in_venue(id(11), id(1), 100).unwrap();
     assert!(r.friends.is_empty(), "{r:?}");
@@ -181,13 +176,67 @@ fn a_suggested_connection_is_not_a_friend() {
 }
 
 #[test]
+fn an_interest_closed_to_invites_is_left_out_of_others_lists_and_totals_but_still_counts_as_a_signal() {
+    let mut b = three_neighbours_and_a_bar();
+    for (x, y) in [(1, 3), (3, 1)] {
+        b.add_edge(&edge(x, y, 0.3));
+    }
+    b.add_interest(&VenueInterest { open_to_invites: false, ..interest(3, 11, None) });
+    b.add_interest(&interest(2, 11, None));
+    let e = b.build();
+    let shown = |e: &crate::Engine| {
+        let r = e.interested_in_venue(id(11), id(1), 100).unwrap();
+        let ids = |l: &[crate::InterestedPerson]| l.iter().map(|p| p.user_id).collect::<Vec<_>>();
+        (ids(&r.friends), ids(&r.new_people), r.friends_total + r.mutuals_total + r.new_people_total)
+    };
+    // Friend 3 is not open to invites: neither listed nor counted; stranger 2 is.
+    assert_eq!(shown(&e), (vec![], vec![id(2)], 1));
+    // Still a signal: 3 ranks as someone who wants to go there, and 11 is no new place to 3.
+    let q = PeopleQuery { user_id: id(1), venue_id: Some(id(11)), limit: 10, ranker: Ranker::Default };
+    let three = e.recommend_people(&q).unwrap().into_iter().find(|p| p.user_id == id(3)).unwrap();
+    assert!(three.reasons.iter().any(|r| r.code == "wants_to_go" && r.contribution > 0.0), "{:?}", three.reasons);
+    let mut q = VenueQuery::new(id(3), 10, Ranker::Default);
+    q.new_only = true;
+    assert!(e.recommend_venues(&q).unwrap().iter().all(|v| v.venue_id != id(11)));
+    // Live: 2 closes theirs and 3 opens theirs.
+    e.apply(&DomainEvent::InterestExpressed(VenueInterest { open_to_invites: false, ..interest(2, 11, None) }));
+    e.apply(&DomainEvent::InterestExpressed(interest(3, 11, None)));
+    assert_eq!(shown(&e), (vec![id(3)], vec![], 1));
+    e.merge();
+    assert_eq!(shown(&e), (vec![id(3)], vec![], 1));
+}
+
+#[test]
+fn the_part_of_the_day_survives_the_build_live_ingest_and_a_merge() {
+    use domain::TimeOfDay::{Evening, Night};
+    let mut b = three_neighbours_and_a_bar();
+    b.add_interest(&VenueInterest { preferred_time_slot: Some(Evening), ..interest(2, 11, Some(t0())) });
+    let e = b.build();
+    let slot = |e: &crate::Engine, u: u128| {
+        let r = e.interested_in_venue(id(11), id(1), 100).unwrap();
+        r.new_people.iter().find(|p| p.user_id == id(u)).map(|p| (p.preferred_time_slot, p.preferred_time))
+    };
+    assert_eq!(slot(&e, 2), Some((Some(Evening), Some(t0()))));
+    e.apply(&DomainEvent::InterestExpressed(VenueInterest {
+        preferred_time_slot: Some(Night),
+        ..interest(3, 11, None)
+    }));
+    assert_eq!(slot(&e, 3), Some((Some(Night), None)));
+    // Each interest replaces the one before, its part of the day included.
+    e.apply(&DomainEvent::InterestExpressed(interest(2, 11, None)));
+    assert_eq!(slot(&e, 2), Some((None, None)));
+    e.merge();
+    assert_eq!((slot(&e, 2), slot(&e, 3)), (Some((None, None)), Some((Some(Night), None))));
+}
+
+#[test]
 fn a_deleted_user_is_nobodys_mutual_friend() {
     // 1 and 2 are strangers whose only common friend is 3.
     let mut b = three_neighbours_and_a_bar();
     for (x, y) in [(1, 3), (3, 1), (2, 3), (3, 2)] {
         b.add_edge(&edge(x, y, 0.6));
     }
-    b.add_interest(&VenueInterest { user_id: id(2), venue_id: id(11), preferred_time: None, created_at: t0() });
+    b.add_interest(&interest(2, 11, None));
     let e = b.build();
     assert_eq!(e.interested_in_venue(id(11), id(1), 100).unwrap().mutuals.len(), 1);
     e.apply(&DomainEvent::UserDeleted { user_id: id(3) });
@@ -367,12 +416,7 @@ fn a_friend_who_said_they_want_to_go_ranks_higher_for_that_venue_and_says_so() {
     // User 3 (a friend of user 1 at strength 0.3) never touched venue 11.
     let before = people(&e, Some(11), Ranker::Default);
     let score_of = |list: &[(uuid::Uuid, f64)]| list.iter().find(|p| p.0 == id(3)).map(|p| p.1);
-    e.apply(&DomainEvent::InterestExpressed(VenueInterest {
-        user_id: id(3),
-        venue_id: id(11),
-        preferred_time: None,
-        created_at: t0(),
-    }));
+    e.apply(&DomainEvent::InterestExpressed(interest(3, 11, None)));
     let after = people(&e, Some(11), Ranker::Default);
     assert!(score_of(&after).unwrap() > score_of(&before).unwrap() + 0.1, "{before:?} -> {after:?}");
     let q = PeopleQuery { user_id: id(1), venue_id: Some(id(11)), limit: 10, ranker: Ranker::Default };

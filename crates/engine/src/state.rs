@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono_tz::Tz;
-use domain::{Category, OpeningHours, Persona, RelationshipType};
+use domain::{Category, OpeningHours, Persona, RelationshipType, TimeOfDay};
 use rstar::primitives::GeomWithData;
 use rstar::{RStarInsertionStrategy, RTree, RTreeParams};
 use uuid::Uuid;
@@ -211,8 +211,8 @@ pub(crate) struct UserRow {
     pub history: Vec<Agg>,
     /// Sorted by other user index.
     pub edges: Vec<Edge>,
-    /// (venue, preferred time), sorted by venue index.
-    pub interests: Vec<(u32, Option<i64>)>,
+    /// Expressed interests, keyed and sorted by venue index.
+    pub interests: Vec<InterestMark>,
     /// Interactions per time of day (morning, afternoon, evening, night).
     pub tod: [u32; 4],
     /// Interactions on weekdays and at weekends.
@@ -289,6 +289,41 @@ pub(crate) struct VenueRow {
     pub lng: f64,
 }
 
+/// One expressed interest as the engine keeps it, in a user's list (keyed by venue) and in a
+/// venue's (keyed by user). Packed into the 24 bytes the (key, time) pair before it took: the
+/// part of the day and the open flag fill what was padding.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct InterestMark {
+    /// The venue index in a user's list, the user index in a venue's.
+    pub key: u32,
+    pub slot: Option<TimeOfDay>,
+    /// Whether other users may see it (and invite them); a closed interest still counts as
+    /// the user's own signal.
+    pub open: bool,
+    /// Preferred time, seconds since the epoch.
+    pub time: Option<i64>,
+}
+
+impl InterestMark {
+    /// The mark of `i` under `key`.
+    pub fn of(key: u32, i: &domain::VenueInterest) -> Self {
+        Self {
+            key,
+            slot: i.preferred_time_slot,
+            open: i.open_to_invites,
+            time: i.preferred_time.map(|t| t.timestamp()),
+        }
+    }
+}
+
+/// Inserts or replaces the mark with `m`'s key (the list stays sorted by key).
+pub(crate) fn upsert_mark(list: &mut Vec<InterestMark>, m: InterestMark) {
+    match list.binary_search_by_key(&m.key, |x| x.key) {
+        Ok(i) => list[i] = m,
+        Err(i) => list.insert(i, m),
+    }
+}
+
 /// A venue's changing numbers: counts, trend, who is interested.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct VenueDyn {
@@ -299,8 +334,8 @@ pub(crate) struct VenueDyn {
     pub bookings: u32,
     /// Decayed activity: sum of `2^((t - t0) / half_life)` over interactions.
     pub trend: f64,
-    /// (user, preferred time) of expressed interests, sorted by user.
-    pub interested: Vec<(u32, Option<i64>)>,
+    /// Expressed interests, keyed and sorted by user index.
+    pub interested: Vec<InterestMark>,
     /// The most recent users with a positive signal and when (seconds since the epoch), newest
     /// last by that time (not by when it was heard of), at most [`RECENT_USERS`].
     pub recent: Vec<(u32, u32)>,
@@ -541,7 +576,14 @@ const MAX_DECAY_EXPONENT: f64 = 512.0;
 mod layout_tests {
     use std::mem::{offset_of, size_of};
 
-    use super::VenueRow;
+    use super::{InterestMark, VenueRow};
+
+    /// Every user's and venue's interest lists hold these: a million users with a few each.
+    #[test]
+    fn an_interest_mark_takes_no_more_than_the_pair_it_replaced() {
+        assert_eq!(size_of::<InterestMark>(), size_of::<(u32, Option<i64>)>());
+        assert_eq!(size_of::<InterestMark>(), 24);
+    }
 
     /// Every candidate's filters and features read these: they must share the row's first
     /// cache line, or each candidate costs two misses instead of one.

@@ -79,6 +79,18 @@ pub fn edge(a: u128, b: u128, strength: f64) -> SocialEdge {
     }
 }
 
+/// `user`'s interest in `venue`, open to invites, with no part of the day, expressed at [`t0`].
+pub fn interest(user: u128, venue: u128, preferred_time: Option<DateTime<Utc>>) -> domain::VenueInterest {
+    domain::VenueInterest {
+        user_id: id(user),
+        venue_id: id(venue),
+        preferred_time,
+        preferred_time_slot: None,
+        open_to_invites: true,
+        created_at: t0(),
+    }
+}
+
 /// A confirmed booking `n` of `user` at `venue` for two, at [`t0`].
 pub fn booking(n: u128, user: u128, venue: u128) -> domain::Booking {
     domain::Booking {

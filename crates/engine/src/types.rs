@@ -301,13 +301,17 @@ pub struct InterestedPerson {
     pub name: String,
     /// When they would like to go, if they said.
     pub preferred_time: Option<DateTime<Utc>>,
+    /// The part of the day they would go in (at the venue's local time), if they said or gave a
+    /// time. Null for interests from before the part of the day was kept.
+    pub preferred_time_slot: Option<domain::TimeOfDay>,
     /// Social compatibility with the viewer, 0 to 1.
     pub compatibility: f64,
     pub mutual_friends: u32,
 }
 
 /// Who wants to go to a venue, grouped by their relation to the viewer, each group the most
-/// compatible first and cut at the limit asked for (the totals count everyone).
+/// compatible first and cut at the limit asked for (the totals count everyone shown: those not
+/// open to invites are in neither).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct InterestedInVenue {
     pub venue_id: Uuid,

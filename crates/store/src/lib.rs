@@ -324,14 +324,15 @@ pub trait Store: Send + Sync + 'static {
     /// Of `others`, those tied to `user_id` as friends (a `friend` or `mutual` edge either way;
     /// `suggested` is no tie), in no order.
     async fn connected(&self, user_id: UserId, others: &[UserId]) -> StoreResult<Vec<UserId>>;
-    /// Records that `user_id` wants to go to `venue_id` (upsert: the newest call's preferred
-    /// time replaces the old one, `None` included; `created_at` stays). `NotFound` for an unknown
-    /// user or venue.
+    /// Records that `user_id` wants to go to `venue_id` (upsert: the newest call's wish replaces
+    /// the old one, every field of it, `None`s included; `created_at` stays). The wish is stored
+    /// as given (the caller resolves its part of the day). `NotFound` for an unknown user or
+    /// venue.
     async fn express_interest(
         &self,
         user_id: UserId,
         venue_id: VenueId,
-        preferred_time: Option<Timestamp>,
+        wish: domain::InterestWish,
     ) -> StoreResult<VenueInterest>;
 
     // ---- plans ----
@@ -378,7 +379,9 @@ pub trait Store: Send + Sync + 'static {
     async fn list_bookings(&self, query: &BookingQuery, page: PageRequest) -> StoreResult<Page<Booking>>;
     /// What the bookings of a venue hold over `[from, to)`. `NotFound` for no such venue.
     async fn venue_holds(&self, venue_id: VenueId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<Hold>>;
-    /// Interests in a venue with a preferred time at or after `from`, in time order.
+    /// Interests in a venue that auto-booking can act on: those with a preferred time at or
+    /// after `from`, in time order, then those with a part of the day and no time (flexible);
+    /// each kind then in the order they were expressed, then by user. Closed ones included.
     async fn venue_interests(&self, venue_id: VenueId, from: Timestamp) -> StoreResult<Vec<VenueInterest>>;
     /// Holds pending since before `before`, oldest first.
     async fn stale_holds(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<Booking>>;

@@ -50,6 +50,7 @@ fn arguments(args: Vec<Arg>) -> Result<PgArguments, sqlx::Error> {
             Arg::Int(v) => Arguments::add(&mut out, v),
             Arg::BigInt(v) => Arguments::add(&mut out, v),
             Arg::Float(v) => Arguments::add(&mut out, v),
+            Arg::Bool(v) => Arguments::add(&mut out, v),
             Arg::Time(v) => Arguments::add(&mut out, v),
             Arg::Json(v) => Arguments::add(&mut out, v.map(Json)),
         }

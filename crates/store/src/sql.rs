@@ -27,6 +27,7 @@ pub(crate) enum Arg {
     Int(Option<i32>),
     BigInt(Option<i64>),
     Float(Option<f64>),
+    Bool(Option<bool>),
     Time(Option<Timestamp>),
     Json(Option<Payload>),
 }
@@ -62,7 +63,7 @@ macro_rules! arg_from {
 }
 
 arg_from!(Uuid => Uuid, String => Text, &str => Text, i16 => SmallInt, i32 => Int, i64 => BigInt, f64 => Float,
-    Timestamp => Time);
+    bool => Bool, Timestamp => Time);
 
 /// A statement ready to run: SQL text and its bind values, in `$n` order.
 #[derive(Debug)]

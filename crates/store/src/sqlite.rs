@@ -167,6 +167,7 @@ fn arguments(args: Vec<Arg>) -> Result<SqliteArguments, sqlx::Error> {
             Arg::Int(v) => Arguments::add(&mut out, v),
             Arg::BigInt(v) => Arguments::add(&mut out, v),
             Arg::Float(v) => Arguments::add(&mut out, v),
+            Arg::Bool(v) => Arguments::add(&mut out, v),
             Arg::Time(v) => Arguments::add(&mut out, v.map(time_text)),
             Arg::Json(v) => Arguments::add(&mut out, v.map(domain::Payload::into_string)),
         }

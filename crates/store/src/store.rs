@@ -213,9 +213,9 @@ where
         &self,
         user_id: UserId,
         venue_id: VenueId,
-        preferred_time: Option<Timestamp>,
+        wish: domain::InterestWish,
     ) -> StoreResult<VenueInterest> {
-        write_tx!(self, social::express_interest, user_id, venue_id, preferred_time)
+        write_tx!(self, social::express_interest, user_id, venue_id, wish)
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %new.id), err(level = "debug"))]

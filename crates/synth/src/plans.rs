@@ -83,6 +83,9 @@ impl City {
                 user_id: core.id,
                 venue_id: self.venue_ids[v as usize],
                 preferred_time: preferred.map(ts),
+                // As the API derives it: the part of the day at the venue (the city's zone).
+                preferred_time_slot: preferred.map(|t| domain::TimeOfDay::at(ts(t), self.tz)),
+                open_to_invites: true,
                 created_at: ts(created_ms),
             });
         }

@@ -4,8 +4,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use domain::Category;
 use domain::error::Checker;
+use domain::{Category, TimeOfDay};
 use engine::{GroupQuery, GroupRecommendations, GroupStrategy, InterestedInVenue, InterestedPerson, Ranker};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,23 +16,39 @@ use app::App;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
 
-/// Body of `POST /recommendations/{user_id}/interest`. Other fields are ignored: the first
-/// seed's clients also send `user_id`, `preferred_time_slot` and `open_to_invites`.
+/// Body of `POST /recommendations/{user_id}/interest`. Each call replaces the user's previous
+/// interest in the venue, every field of it (one left out takes its default). Other fields
+/// are ignored: the first seed's clients also send `user_id`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InterestRequest {
     pub venue_id: Uuid,
-    /// When the user would like to go (RFC 3339), in the future. Each call's time replaces the
-    /// one before (none clears it).
+    /// When the user would like to go (RFC 3339), in the future, within a year.
     pub preferred_time: Option<DateTime<Utc>>,
+    /// The part of the day they would go in, at the venue's local time: `morning` (05:00 to
+    /// 10:59), `afternoon` (11:00 to 16:59), `evening` (17:00 to 21:59) or `night` (22:00 to
+    /// 04:59). Derived from `preferred_time` when that is given alone; with both, the time must
+    /// fall in this part of the day there (else 422). Alone, it makes the user flexible: the
+    /// auto-booking agent may seat them with others who go then.
+    pub preferred_time_slot: Option<TimeOfDay>,
+    /// Whether other users may see this interest (in the venue's interested list and in others'
+    /// interest answers) and the auto-booking agent may book them. Default true. Either way the
+    /// interest shapes the user's own recommendations and the venue's popularity.
+    #[serde(default = "default_open")]
+    #[schema(default = true)]
+    pub open_to_invites: bool,
 }
 
-/// The first seed's `InterestResponse`, with Luna's people.
+fn default_open() -> bool {
+    true
+}
+
+/// The first seed's `InterestResponse`, with Luna's people (those open to invites).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct InterestResponse {
     pub success: bool,
     pub venue_id: Uuid,
     /// Friends first, then friends of friends, then new people: the 20 most compatible of each
-    /// (the message counts everyone).
+    /// (the message counts everyone open to invites).
     pub others_interested: Vec<InterestedPerson>,
     pub message: String,
 }
@@ -44,7 +60,7 @@ pub struct InterestResponse {
     responses(
         (status = 200, description = "Recorded", body = InterestResponse),
         (status = 404, description = "No such user or venue", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 422, description = "Invalid fields: a time not in the future or past a year, an unknown `preferred_time_slot`, or one that `preferred_time` does not fall in at the venue (the message says which it falls in)", body = ErrorBody),
     ))]
 pub async fn express_interest(
     State(app): State<App>,
@@ -59,7 +75,12 @@ pub async fn express_interest(
     if body.preferred_time.is_some_and(|t| t > now + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD)) {
         return Err(domain::ValidationError::field("preferred_time", "must be within a year").into());
     }
-    app.express_interest(user_id, body.venue_id, body.preferred_time).await?;
+    let wish = domain::InterestWish {
+        preferred_time: body.preferred_time,
+        preferred_time_slot: body.preferred_time_slot,
+        open_to_invites: body.open_to_invites,
+    };
+    app.express_interest(user_id, body.venue_id, wish).await?;
     // The viewer is never in their own lists, so the totals count the others.
     let seen = app.interested_in_venue(body.venue_id, user_id, INTERESTED_LIMIT).await?;
     let total = seen.friends_total + seen.mutuals_total + seen.new_people_total;

@@ -15,6 +15,7 @@ crate::on_every_backend!(
     availability_lists_the_slots_with_room_for_the_party,
     availability_on_the_night_clocks_go_back_offers_both_passes_of_the_repeated_hour,
     auto_book_groups_interested_users_by_time_and_books_each_group_once,
+    auto_book_leaves_out_users_not_open_to_invites_and_seats_a_flexible_one_with_an_exact_one,
     a_retry_with_the_same_key_replays_and_another_body_is_refused,
     a_double_tap_without_a_key_books_one_table,
     bad_booking_requests_are_refused_naming_the_field_and_nothing_is_written,
@@ -287,7 +288,7 @@ async fn auto_book_groups_interested_users_by_time_and_books_each_group_once(app
     for (who, time) in [(0, "19:00"), (1, "19:20"), (2, "19:40"), (3, "22:00")] {
         let at: chrono::DateTime<chrono::Utc> = format!("{day}T{time}:00Z").parse().expect("time");
         let user_id: uuid::Uuid = people[who].parse().expect("uuid");
-        app.app.express_interest(user_id, venue_id, Some(at)).await.expect("interest");
+        app.app.express_interest(user_id, venue_id, domain::InterestWish::at(Some(at))).await.expect("interest");
     }
     let path = format!("/api/v1/bookings/venue/{v}/auto-book");
     let first = app.post_with_key(&path, "auto-1", &json!({})).await;
@@ -304,6 +305,36 @@ async fn auto_book_groups_interested_users_by_time_and_books_each_group_once(app
     let again = expect_json(app.post(&path, &json!({})).await, StatusCode::OK).await;
     assert_eq!(again["bookings_created"], 0);
     assert_eq!(again["already_booked"].as_array().map(Vec::len), Some(3));
+    assert_eq!(app.counts().await.bookings, 1);
+}
+
+async fn auto_book_leaves_out_users_not_open_to_invites_and_seats_a_flexible_one_with_an_exact_one(app: &TestApp) {
+    let mut people = Vec::new();
+    for h in ["ann", "ben", "cat", "dan", "eve"] {
+        people.push(user(app, h).await);
+    }
+    let v = evening_venue(app, "Popular", 20).await;
+    let at = in_two_days_at(19);
+    let bodies = [
+        // Ann: an exact time. Cat: the same time, not open to invites (alone she would have made
+        // Ann's party). Ben: any evening. Dan: any morning (no group then). Eve: any evening but
+        // not open to invites.
+        json!({"venue_id": v, "preferred_time": at}),
+        json!({"venue_id": v, "preferred_time_slot": "evening"}),
+        json!({"venue_id": v, "preferred_time": at, "open_to_invites": false}),
+        json!({"venue_id": v, "preferred_time_slot": "morning"}),
+        json!({"venue_id": v, "preferred_time_slot": "evening", "open_to_invites": false}),
+    ];
+    for (who, body) in people.iter().zip(bodies) {
+        expect_json(app.post(&format!("/api/v1/recommendations/{who}/interest"), &body).await, StatusCode::OK).await;
+    }
+    let r =
+        expect_json(app.post(&format!("/api/v1/bookings/venue/{v}/auto-book"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(r["bookings_created"], 1, "{r}");
+    let b = &r["bookings"][0];
+    assert_eq!((b["party_size"].as_i64(), b["booking_time"].as_str()), (Some(2), Some(at.as_str())), "{r}");
+    assert_eq!(b["booking"]["user_id"], people[0].as_str(), "{r}");
+    assert_eq!(b["booking"]["group_members"], json!([people[1]]), "{r}");
     assert_eq!(app.counts().await.bookings, 1);
 }
 

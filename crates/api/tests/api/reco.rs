@@ -19,6 +19,8 @@ crate::on_every_backend!(
     group_recommendations_take_2_to_20_users,
     a_group_without_locations_has_a_null_centroid_and_its_size_even_when_nothing_suits_it,
     interest_is_recorded_and_shown_to_others,
+    the_part_of_the_day_is_derived_at_the_venue_shown_to_others_and_must_agree_with_the_time,
+    an_interest_not_open_to_invites_is_hidden_from_others_and_their_totals_but_still_recorded,
     a_live_location_is_accepted_for_known_users_only,
     a_deleted_user_gets_404_for_a_live_location_and_nothing_is_published,
     open_now_true_with_open_at_is_a_422_naming_the_conflict,
@@ -247,7 +249,7 @@ async fn interest_is_recorded_and_shown_to_others(app: &TestApp) {
     let logged = json!({"user_id": users[2], "interaction_type": "interest"});
     expect_json(app.post(&format!("/venues/{}/interactions", venues[1]), &logged).await, StatusCode::CREATED).await;
     eventually(app, &path, |b| b.to_string().contains(users[2].as_str())).await;
-    // The first seed's clients' other fields are taken (and ignored).
+    // The first seed's clients' shape is taken (its `user_id` ignored; the others are kept).
     let seed_shape =
         json!({"user_id": users[0], "venue_id": venues[1], "preferred_time_slot": "evening", "open_to_invites": true});
     expect_json(app.post(&interest, &seed_shape).await, StatusCode::OK).await;
@@ -273,6 +275,90 @@ async fn interest_is_recorded_and_shown_to_others(app: &TestApp) {
         let res = app.get(&format!("{path}&limit={bad}")).await;
         expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("limit")).await;
     }
+}
+
+/// The one `user` in `list` (a venue's interested list), if there.
+fn person<'a>(list: &'a Value, user: &str) -> Option<&'a Value> {
+    ["friends", "mutuals", "new_people"]
+        .iter()
+        .flat_map(|g| list[*g].as_array().into_iter().flatten())
+        .find(|p| p["user_id"] == user)
+}
+
+async fn the_part_of_the_day_is_derived_at_the_venue_shown_to_others_and_must_agree_with_the_time(app: &TestApp) {
+    // The venues are in New York: 20:00 UTC is 15:00 there, the afternoon (the evening in UTC).
+    let (users, venues) = small_city(app).await;
+    let interest = format!("/api/v1/recommendations/{}/interest", users[0]);
+    let at = in_two_days_at(20);
+    let body = json!({"venue_id": venues[1], "preferred_time": at});
+    expect_json(app.post(&interest, &body).await, StatusCode::OK).await;
+    let path = format!("/api/v1/venues/{}/interested?viewer={}", venues[1], users[1]);
+    let seen = eventually(app, &path, |b| person(b, &users[0]).is_some()).await;
+    assert_eq!(person(&seen, &users[0]).unwrap()["preferred_time_slot"], "afternoon", "{seen}");
+    // A part of the day the time is not in there is refused, saying which it is in; nothing changes.
+    let before = app.app.store.scan_interests(None, 100).await.expect("interests");
+    let body = json!({"venue_id": venues[1], "preferred_time": at, "preferred_time_slot": "evening"});
+    let err = expect_error(
+        app.post(&interest, &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("preferred_time_slot"),
+    )
+    .await;
+    assert!(err.to_string().contains("in the afternoon"), "{err}");
+    // An unknown part of the day is refused naming the field and the values it takes.
+    let body = json!({"venue_id": venues[1], "preferred_time_slot": "dusk"});
+    let err = expect_error(
+        app.post(&interest, &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("preferred_time_slot"),
+    )
+    .await;
+    assert!(err.to_string().contains("morning"), "{err}");
+    assert_eq!(app.app.store.scan_interests(None, 100).await.expect("interests"), before);
+    // One that agrees is kept; a part of the day alone makes a flexible interest, shown as such.
+    let body = json!({"venue_id": venues[1], "preferred_time": at, "preferred_time_slot": "afternoon"});
+    expect_json(app.post(&interest, &body).await, StatusCode::OK).await;
+    let body = json!({"venue_id": venues[1], "preferred_time_slot": "night"});
+    expect_json(app.post(&interest, &body).await, StatusCode::OK).await;
+    let seen =
+        eventually(app, &path, |b| person(b, &users[0]).is_some_and(|p| p["preferred_time_slot"] == "night")).await;
+    assert_eq!(person(&seen, &users[0]).unwrap()["preferred_time"], Value::Null, "{seen}");
+}
+
+async fn an_interest_not_open_to_invites_is_hidden_from_others_and_their_totals_but_still_recorded(app: &TestApp) {
+    let (users, venues) = small_city(app).await;
+    let interest = |u: &str| format!("/api/v1/recommendations/{u}/interest");
+    let path = format!("/api/v1/venues/{}/interested?viewer={}", venues[1], users[1]);
+    let body = json!({"venue_id": venues[1]});
+    expect_json(app.post(&interest(&users[2]), &body).await, StatusCode::OK).await;
+    eventually(app, &path, |b| person(b, &users[2]).is_some()).await;
+    let rows = app.counts().await.venue_interests;
+    let closed = json!({"venue_id": venues[1], "preferred_time": in_two_days_at(23), "open_to_invites": false});
+    expect_json(app.post(&interest(&users[0]), &closed).await, StatusCode::OK).await;
+    assert_eq!(app.counts().await.venue_interests, rows + 1, "recorded");
+    // An open interest of the same user after it: once others see that, the engine has the closed one.
+    expect_json(app.post(&interest(&users[0]), &json!({"venue_id": venues[2]})).await, StatusCode::OK).await;
+    let elsewhere = format!("/api/v1/venues/{}/interested?viewer={}", venues[2], users[1]);
+    eventually(app, &elsewhere, |b| person(b, &users[0]).is_some()).await;
+    let seen = app.get_json(&path, StatusCode::OK).await;
+    assert!(person(&seen, &users[0]).is_none(), "{seen}");
+    let total: u64 =
+        ["friends", "mutuals", "new_people"].iter().map(|g| seen[format!("{g}_total")].as_u64().unwrap()).sum();
+    assert_eq!(total, 1, "only user 2 is counted: {seen}");
+    // Nor in another's interest answer.
+    let again = expect_json(app.post(&interest(&users[2]), &body).await, StatusCode::OK).await;
+    assert_eq!(again["others_interested"], json!([]), "{again}");
+    assert_eq!(again["message"], "Interest recorded! Nobody else is interested yet.");
+    // Still their own signal: the venue is no new place to them.
+    let new = app
+        .get_json(&format!("/api/v1/recommendations/{}/venues?new_only=true&limit=10", users[0]), StatusCode::OK)
+        .await;
+    assert!(!new.to_string().contains(&venues[1]), "{new}");
+    // Open again, they are shown.
+    expect_json(app.post(&interest(&users[0]), &json!({"venue_id": venues[1]})).await, StatusCode::OK).await;
+    eventually(app, &path, |b| person(b, &users[0]).is_some()).await;
 }
 
 async fn a_live_location_is_accepted_for_known_users_only(app: &TestApp) {

@@ -1,11 +1,14 @@
 //! Auto-booking (`POST /api/v1/bookings/venue/{venue_id}/auto-book`): the users who said they
 //! want to go to a venue at a future time are grouped by compatible preferred times
-//! (`domain::grouping`), and each group of two or more is booked at the venue as one party on
+//! (`domain::grouping`); groups the venue cannot take then (closed, too many, in the past) are
+//! dropped; users who gave only a part of the day join the earliest group in it with room
+//! ([`fill_flexible`]); and each group of two or more is booked at the venue as one party on
 //! Luna's own inventory, in one store transaction that checks capacity group by group, leaves
-//! out anyone who already holds a booking there then, and invites the other members.
+//! out anyone who already holds a booking there then, and invites the other members. Users not
+//! open to invites are never booked.
 
 use chrono::Duration;
-use domain::grouping::group_by_time;
+use domain::grouping::{Flexible, fill_flexible, group_by_time};
 use domain::{AutoBooked, BookingStatus, SeatRequest, SlotFull, Timestamp, VenueId, inventory};
 use serde::{Deserialize, Serialize};
 use store::Idempotent;
@@ -58,20 +61,29 @@ impl App {
         let venue = self.store.get_venue(venue_id).await?;
         let b = &self.settings.booking;
         let a = &b.auto_book;
-        let interests: Vec<_> = self
-            .store
-            .venue_interests(venue_id, now)
-            .await?
-            .into_iter()
-            .filter_map(|i| i.preferred_time.map(|t| (i.user_id, t)))
+        let open: Vec<_> =
+            self.store.venue_interests(venue_id, now).await?.into_iter().filter(|i| i.open_to_invites).collect();
+        let exact: Vec<_> = open.iter().filter_map(|i| i.preferred_time.map(|t| (i.user_id, t))).collect();
+        let flexible: Vec<_> = open
+            .iter()
+            .filter(|i| i.preferred_time.is_none())
+            .filter_map(|i| {
+                i.preferred_time_slot.map(|slot| Flexible { user_id: i.user_id, slot, created_at: i.created_at })
+            })
             .collect();
         let step = Duration::minutes(i64::from(b.slot_minutes.max(5)));
-        let groups =
-            group_by_time(&interests, Duration::minutes(i64::from(a.window_minutes)), a.min_group, a.max_group, step);
-        let requests: Vec<SeatRequest> = groups
+        let window = Duration::minutes(i64::from(a.window_minutes));
+        // Every exact-time group first, even of one: a flexible user may make it a party.
+        let mut groups: Vec<_> = group_by_time(&exact, window, 1, a.max_group, step)
             .into_iter()
             .filter(|g| g.at > now && inventory::open_for(&venue, g.at, b.last_seating_minutes))
             .filter(|g| g.members.len() as i32 <= venue.capacity)
+            .collect();
+        let room = a.max_group.min(usize::try_from(venue.capacity).unwrap_or(0));
+        fill_flexible(&mut groups, &flexible, venue.tz(), room);
+        let requests: Vec<SeatRequest> = groups
+            .into_iter()
+            .filter(|g| g.members.len() >= a.min_group.max(1))
             .map(|g| SeatRequest {
                 user_id: g.members[0],
                 venue_id,

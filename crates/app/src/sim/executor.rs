@@ -149,7 +149,8 @@ impl Executor<'_> {
                 (true, Effect::None)
             }
             Action::ExpressInterest { venue, at: when } => {
-                app.express_interest(user.id, self.world.venues[*venue as usize].id, Some(*when)).await?;
+                let wish = domain::InterestWish::at(Some(*when));
+                app.express_interest(user.id, self.world.venues[*venue as usize].id, wish).await?;
                 (true, Effect::None)
             }
             Action::CreatePlan { venue, at: start, invitees, .. } => {

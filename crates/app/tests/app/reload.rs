@@ -26,7 +26,14 @@ async fn interests_and_bookings_in_the_store_reach_the_engine_it_builds(backend:
     let other = app.create_venue(venue("Other", 40.733)).await.unwrap();
     let now = chrono::Utc::now();
     let when = now + chrono::Duration::days(2);
-    let interest = VenueInterest { user_id: keen.id, venue_id: wanted.id, preferred_time: Some(when), created_at: now };
+    let interest = VenueInterest {
+        user_id: keen.id,
+        venue_id: wanted.id,
+        preferred_time: Some(when),
+        preferred_time_slot: None,
+        open_to_invites: true,
+        created_at: now,
+    };
     let booking = stored_booking(viewer.id, booked.id, when, BookingStatus::Confirmed, vec![keen.id]);
     app.store
         .insert_batch(Batch { interests: vec![interest], bookings: vec![booking], ..Batch::default() })

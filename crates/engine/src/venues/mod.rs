@@ -161,7 +161,7 @@ impl Filter {
         let mut f = Self::from_query(st, q, origin);
         if q.new_only {
             f.exclude.extend(u.history.iter().map(|a| a.venue));
-            f.exclude.extend(u.interests.iter().map(|&(v, _)| v));
+            f.exclude.extend(u.interests.iter().map(|m| m.key));
             f.exclude.sort_unstable();
             f.exclude.dedup();
         }

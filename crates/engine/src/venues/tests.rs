@@ -401,7 +401,7 @@ fn new_places_only_leaves_out_every_venue_the_user_has_interacted_with() {
         assert_eq!(new, [id(11)], "{ranker:?}");
     }
     // Once they say they want to go to 11, nothing is new to them: the live index answers at once.
-    let interest = domain::VenueInterest { user_id: id(1), venue_id: id(11), preferred_time: None, created_at: t0() };
+    let interest = crate::testkit::interest(1, 11, None);
     e.apply(&domain::DomainEvent::InterestExpressed(interest));
     let mut q = VenueQuery::new(id(1), 10, Ranker::Default);
     q.new_only = true;

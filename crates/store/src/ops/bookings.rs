@@ -9,7 +9,7 @@ use domain::{
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::social::InterestRow;
+use super::social::{InterestRow, interest_columns};
 use super::{push_page, record};
 use crate::booking::BookingQuery;
 use crate::sql::{Conn, Sql, SqlBuilder, now};
@@ -235,19 +235,23 @@ pub(crate) fn hold_of(b: &Booking) -> Hold {
     Hold { start: b.booking_time, end: b.ends_at(), seats: b.party_size }
 }
 
-/// Interests in a venue with a preferred time at or after `from`, in time order.
+/// Interests in a venue with a preferred time at or after `from`, in time order, then those with
+/// a part of the day and no time; each kind then in the order they were expressed, then by user.
 pub(crate) async fn venue_interests<C: Conn>(
     c: &mut C,
     venue_id: VenueId,
     from: Timestamp,
 ) -> StoreResult<Vec<VenueInterest>> {
     super::venues::require_venue(c, venue_id, "").await?;
-    let sql = Sql::new(
-        "SELECT user_id, venue_id, preferred_time, created_at FROM venue_interests \
-         WHERE venue_id = $1 AND preferred_time >= $2 ORDER BY preferred_time, user_id",
-    );
+    let sql = Sql::new(concat!(
+        "SELECT ",
+        interest_columns!(),
+        " FROM venue_interests WHERE venue_id = $1 \
+         AND (preferred_time >= $2 OR (preferred_time IS NULL AND preferred_time_slot IS NOT NULL)) \
+         ORDER BY CASE WHEN preferred_time IS NULL THEN 1 ELSE 0 END, preferred_time, created_at, user_id"
+    ));
     let rows: Vec<InterestRow> = c.fetch_all(sql.bind(venue_id).bind(from)).await?;
-    Ok(rows.into_iter().map(InterestRow::into_domain).collect())
+    rows.into_iter().map(InterestRow::into_domain).collect()
 }
 
 /// Moves a booking along its state machine. `Conflict` for an illegal move, for completing

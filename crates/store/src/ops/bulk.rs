@@ -11,7 +11,7 @@ use domain::{
 use super::bookings::{BookingRow, booking_columns};
 use super::interactions::{InteractionRow, interaction_args, interaction_columns};
 use super::record;
-use super::social::{EdgeRow, InterestRow, edge_args, interest_args};
+use super::social::{EdgeRow, InterestRow, edge_args, interest_args, interest_columns};
 use super::users::{PreferencesRow, UserRow, preferences_args, user_args, user_columns};
 use super::venues::{VenueRow, venue_args, venue_columns};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder};
@@ -58,7 +58,7 @@ pub(crate) async fn insert_batch<C: Conn>(c: &mut C, batch: Batch) -> StoreResul
     insert_rows(c, head, &edges, |e| Ok(edge_args(e))).await?;
     let head = concat!("INSERT INTO interactions (", interaction_columns!(), ")");
     insert_rows(c, head, &interactions, |i| Ok(interaction_args(i))).await?;
-    let head = "INSERT INTO venue_interests (user_id, venue_id, preferred_time, created_at)";
+    let head = concat!("INSERT INTO venue_interests (", interest_columns!(), ")");
     insert_rows(c, head, &interests, |i| Ok(interest_args(i))).await?;
     let head = "INSERT INTO plans (id, organizer_id, venue_id, start_time, party_size, status, created_at)";
     insert_rows(c, head, &plans, |p| Ok(plan_args(p))).await?;
@@ -351,13 +351,13 @@ pub(crate) async fn scan_interests<C: Conn>(
     after: Option<(UserId, VenueId)>,
     limit: u32,
 ) -> StoreResult<Vec<VenueInterest>> {
-    let mut b = SqlBuilder::new("SELECT user_id, venue_id, preferred_time, created_at FROM venue_interests");
+    let mut b = SqlBuilder::new(concat!("SELECT ", interest_columns!(), " FROM venue_interests"));
     if let Some((user_id, venue_id)) = after {
         b.and().push("(user_id, venue_id) > (").bind(user_id).push(", ").bind(venue_id).push(")");
     }
     b.push(" ORDER BY user_id, venue_id LIMIT ").bind(i64::from(limit));
     let rows: Vec<InterestRow> = c.fetch_all(b.finish()).await?;
-    Ok(rows.into_iter().map(InterestRow::into_domain).collect())
+    rows.into_iter().map(InterestRow::into_domain).collect()
 }
 
 pub(crate) async fn scan_bookings<C: Conn>(c: &mut C, after: Option<Id>, limit: u32) -> StoreResult<Vec<Booking>> {

@@ -4,7 +4,7 @@ use chrono::SubsecRound;
 use domain::{DomainEvent, Interaction, InteractionType, NewInteraction, Page, PageRequest, TimeOfDay, UserId};
 use uuid::Uuid;
 
-use super::social::InterestRow;
+use super::social::{InterestRow, interest_columns};
 use super::{fetch_one, push_page, record, require};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder, now};
 use crate::{StoreError, StoreResult};
@@ -78,13 +78,14 @@ pub(crate) async fn record_interaction<C: Conn>(c: &mut C, new: NewInteraction) 
     // interest (the first seed's): the user shows among those who want to go. A time they gave
     // that way is kept.
     if interaction.interaction_type == InteractionType::Interest {
-        let sql = Sql::new(
-            "INSERT INTO venue_interests (user_id, venue_id, preferred_time, created_at) VALUES ($1, $2, NULL, $3) \
-             ON CONFLICT (user_id, venue_id) DO NOTHING RETURNING user_id, venue_id, preferred_time, created_at",
-        );
+        let sql = Sql::new(concat!(
+            "INSERT INTO venue_interests (user_id, venue_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, venue_id) DO NOTHING RETURNING ",
+            interest_columns!()
+        ));
         let sql = sql.bind(interaction.user_id).bind(interaction.venue_id).bind(now());
         if let Some(row) = c.fetch_optional::<InterestRow>(sql).await? {
-            record(c, &DomainEvent::InterestExpressed(row.into_domain())).await?;
+            record(c, &DomainEvent::InterestExpressed(row.into_domain()?)).await?;
         }
     }
     Ok(interaction)

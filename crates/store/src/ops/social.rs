@@ -2,8 +2,8 @@
 
 use chrono::SubsecRound;
 use domain::{
-    DomainEvent, FriendRequest, FriendRequestStatus, Id, Page, PageRequest, RelationshipType, SocialEdge, Timestamp,
-    UserId, VenueId, VenueInterest,
+    DomainEvent, FriendRequest, FriendRequestStatus, Id, InterestWish, Page, PageRequest, RelationshipType, SocialEdge,
+    TimeOfDay, Timestamp, UserId, VenueId, VenueInterest,
 };
 use uuid::Uuid;
 
@@ -96,29 +96,52 @@ struct FriendRow {
     since: Timestamp,
 }
 
+/// The columns of [`InterestRow`], in order (also those of [`interest_args`]).
+macro_rules! interest_columns {
+    () => {
+        "user_id, venue_id, preferred_time, preferred_time_slot, open_to_invites, created_at"
+    };
+}
+pub(crate) use interest_columns;
+
 /// One row of `venue_interests`.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct InterestRow {
     user_id: Uuid,
     venue_id: Uuid,
     preferred_time: Option<Timestamp>,
+    preferred_time_slot: Option<String>,
+    open_to_invites: bool,
     created_at: Timestamp,
 }
 
 impl InterestRow {
-    pub(crate) fn into_domain(self) -> VenueInterest {
-        VenueInterest {
+    pub(crate) fn into_domain(self) -> StoreResult<VenueInterest> {
+        let slot = match self.preferred_time_slot {
+            Some(s) => Some(TimeOfDay::parse(&s).ok_or_else(|| StoreError::corrupt("preferred_time_slot", &s))?),
+            None => None,
+        };
+        Ok(VenueInterest {
             user_id: self.user_id,
             venue_id: self.venue_id,
             preferred_time: self.preferred_time,
+            preferred_time_slot: slot,
+            open_to_invites: self.open_to_invites,
             created_at: self.created_at,
-        }
+        })
     }
 }
 
-/// The binds of one `venue_interests` row: user_id, venue_id, preferred_time, created_at.
-pub(crate) fn interest_args(i: &VenueInterest) -> [Arg; 4] {
-    [i.user_id.into(), i.venue_id.into(), i.preferred_time.into(), i.created_at.into()]
+/// The binds of one `venue_interests` row, in [`interest_columns`] order.
+pub(crate) fn interest_args(i: &VenueInterest) -> [Arg; 6] {
+    [
+        i.user_id.into(),
+        i.venue_id.into(),
+        i.preferred_time.into(),
+        i.preferred_time_slot.map(TimeOfDay::as_str).into(),
+        i.open_to_invites.into(),
+        i.created_at.into(),
+    ]
 }
 
 pub(crate) async fn send_friend_request<C: Conn>(c: &mut C, from: UserId, to: UserId) -> StoreResult<FriendRequest> {
@@ -339,17 +362,27 @@ pub(crate) async fn express_interest<C: Conn>(
     c: &mut C,
     user_id: UserId,
     venue_id: VenueId,
-    preferred_time: Option<Timestamp>,
+    wish: InterestWish,
 ) -> StoreResult<VenueInterest> {
     require(c, "users", "user", user_id).await?;
     super::venues::require_venue(c, venue_id, C::FOR_KEY_SHARE).await?;
-    let sql = Sql::new(
-        "INSERT INTO venue_interests (user_id, venue_id, preferred_time, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (user_id, venue_id) DO UPDATE SET preferred_time = excluded.preferred_time \
-         RETURNING user_id, venue_id, preferred_time, created_at",
-    );
-    let sql = sql.bind(user_id).bind(venue_id).bind(preferred_time.map(|t| t.trunc_subsecs(6))).bind(now());
-    let interest = fetch_one::<_, InterestRow>(c, sql).await?.into_domain();
+    let sql = Sql::new(concat!(
+        "INSERT INTO venue_interests (",
+        interest_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (user_id, venue_id) DO UPDATE SET preferred_time = excluded.preferred_time, \
+         preferred_time_slot = excluded.preferred_time_slot, open_to_invites = excluded.open_to_invites \
+         RETURNING ",
+        interest_columns!()
+    ));
+    let sql = sql
+        .bind(user_id)
+        .bind(venue_id)
+        .bind(wish.preferred_time.map(|t| t.trunc_subsecs(6)))
+        .bind(wish.preferred_time_slot.map(TimeOfDay::as_str))
+        .bind(wish.open_to_invites)
+        .bind(now());
+    let interest = fetch_one::<_, InterestRow>(c, sql).await?.into_domain()?;
     record(c, &DomainEvent::InterestExpressed(interest.clone())).await?;
     Ok(interest)
 }

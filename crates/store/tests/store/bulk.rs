@@ -143,13 +143,22 @@ async fn a_batch_is_written_and_scanned_back_in_key_order(store: DynStore) {
         user_id: u.id,
         venue_id: v.id,
         preferred_time,
+        preferred_time_slot: None,
+        open_to_invites: true,
         created_at: now(),
     };
-    let interests = vec![
+    let mut interests = vec![
         interest(&users[4], &venues[2], None),
         interest(&users[0], &venues[1], Some(now() + chrono::Duration::days(3))),
         interest(&users[4], &venues[0], None),
     ];
+    // A part of the day and a closed interest come back as loaded.
+    interests[1].preferred_time_slot = Some(domain::TimeOfDay::Evening);
+    interests[2] = VenueInterest {
+        preferred_time_slot: Some(domain::TimeOfDay::Morning),
+        open_to_invites: false,
+        ..interests[2].clone()
+    };
     let batch = Batch {
         users: users.clone(),
         preferences: vec![(users[3].id, prefs.clone())],
@@ -267,7 +276,7 @@ async fn many_concurrent_writers_all_succeed(store: DynStore) {
         tasks.push(tokio::spawn(async move {
             let u = store.create_user(new_user(&format!("writer{i}"))).await?;
             let v = store.create_venue(new_venue("Busy", Category::Bar, 40.7, -73.9)).await?;
-            store.express_interest(u.id, v.id, None).await?;
+            store.express_interest(u.id, v.id, domain::InterestWish::at(None)).await?;
             store.counts().await
         }));
     }

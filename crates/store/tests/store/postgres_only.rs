@@ -153,6 +153,29 @@ async fn sessions(c: &mut sqlx::PgConnection) -> i64 {
 }
 
 /// A fresh PostgreSQL database and a store on it; `None` (said) when it is not configured.
+/// Rows written as before migration 0008 (no part of the day, no open flag) read as open with
+/// no part of the day, and the schema itself refuses a part of the day it does not know.
+#[tokio::test]
+async fn an_interest_written_without_the_new_columns_is_open_and_an_unknown_part_of_the_day_is_refused() {
+    let Some((db, store)) = postgres_store().await else { return };
+    let (ann, v) = (user(&store, "ann").await, venue(&store, "bar").await);
+    let mut raw = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    sqlx::query(
+        "INSERT INTO venue_interests (user_id, venue_id, preferred_time, created_at) \
+         SELECT u.id, v.id, NULL, now() FROM users u, venues v",
+    )
+    .execute(&mut raw)
+    .await
+    .expect("insert");
+    let err =
+        sqlx::query("UPDATE venue_interests SET preferred_time_slot = 'dusk'").execute(&mut raw).await.unwrap_err();
+    assert!(err.to_string().contains("venue_interests_preferred_time_slot_check"), "{err}");
+    let got = store.scan_interests(None, 10).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].user_id, got[0].venue_id), (ann.id, v.id));
+    assert_eq!((got[0].preferred_time_slot, got[0].open_to_invites), (None, true));
+}
+
 async fn postgres_store() -> Option<(TestDatabase, store::DynStore)> {
     let Some(db) = TestDatabase::create(Backend::Postgres).await else {
         eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);

@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use domain::{FriendRequestStatus, InteractionType, PageRequest, RelationshipType, SocialEdge};
+use domain::{
+    FriendRequestStatus, InteractionType, InterestWish, PageRequest, RelationshipType, SocialEdge, TimeOfDay,
+};
 use store::{Batch, DynStore, RequestDirection, StoreError};
 
 use crate::fixtures::{new_interaction, pending_event_types, user, venue};
@@ -21,6 +23,8 @@ store_tests!(
     friends_are_listed_in_one_order_across_pages_friends_first_then_strongest,
     interactions_need_a_known_user_and_venue_and_list_in_time_order,
     expressing_interest_again_keeps_the_newest_preferred_time,
+    expressing_interest_again_replaces_the_part_of_the_day_and_the_openness_too,
+    venue_interests_are_the_timed_ones_ahead_then_the_flexible_ones_in_the_order_expressed,
     concurrent_opposite_requests_leave_exactly_one_pending,
     friend_and_mutual_ties_either_way_connect_and_suggested_ones_do_not,
     an_interest_logged_as_an_interaction_is_an_expressed_interest_keeping_any_time,
@@ -221,15 +225,62 @@ async fn expressing_interest_again_keeps_the_newest_preferred_time(store: DynSto
     let u = user(&store, "ann").await;
     let v = venue(&store, "Bar").await;
     let first = chrono::Utc::now() + chrono::Duration::days(1);
-    let a = store.express_interest(u.id, v.id, Some(first)).await.unwrap();
+    let a = store.express_interest(u.id, v.id, domain::InterestWish::at(Some(first))).await.unwrap();
     assert_eq!(a.preferred_time.map(|t| t.timestamp_micros()), Some(first.timestamp_micros()));
     let later = first + chrono::Duration::hours(2);
-    let b = store.express_interest(u.id, v.id, Some(later)).await.unwrap();
+    let b = store.express_interest(u.id, v.id, domain::InterestWish::at(Some(later))).await.unwrap();
     assert_eq!(b.preferred_time.map(|t| t.timestamp_micros()), Some(later.timestamp_micros()));
     assert_eq!(b.created_at, a.created_at);
     assert_eq!(store.counts().await.unwrap().venue_interests, 1);
-    let err = store.express_interest(u.id, domain::new_id(), None).await.unwrap_err();
+    let err = store.express_interest(u.id, domain::new_id(), domain::InterestWish::at(None)).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { entity: "venue", .. }), "{err:?}");
+}
+
+async fn expressing_interest_again_replaces_the_part_of_the_day_and_the_openness_too(store: DynStore) {
+    let u = user(&store, "ann").await;
+    let v = venue(&store, "Bar").await;
+    let closed_evening = InterestWish {
+        preferred_time_slot: Some(TimeOfDay::Evening),
+        open_to_invites: false,
+        ..InterestWish::at(None)
+    };
+    let a = store.express_interest(u.id, v.id, closed_evening).await.unwrap();
+    assert_eq!((a.preferred_time_slot, a.open_to_invites), (Some(TimeOfDay::Evening), false));
+    // Every reader gives them back: auto-booking's and the engine loader's.
+    let listed = store.venue_interests(v.id, chrono::Utc::now()).await.unwrap();
+    assert_eq!(listed, vec![a.clone()]);
+    assert_eq!(store.scan_interests(None, 10).await.unwrap(), vec![a.clone()]);
+    // The next call's values replace them, a missing part of the day included.
+    let at = chrono::Utc::now() + chrono::Duration::days(1);
+    let b = store.express_interest(u.id, v.id, InterestWish::at(Some(at))).await.unwrap();
+    assert_eq!((b.preferred_time_slot, b.open_to_invites, b.created_at), (None, true, a.created_at));
+    assert_eq!(store.scan_interests(None, 10).await.unwrap(), vec![b]);
+    assert_eq!(store.counts().await.unwrap().venue_interests, 1);
+}
+
+async fn venue_interests_are_the_timed_ones_ahead_then_the_flexible_ones_in_the_order_expressed(store: DynStore) {
+    let v = venue(&store, "Bar").await;
+    let now = chrono::Utc::now();
+    let slot = |s| InterestWish { preferred_time_slot: Some(s), ..InterestWish::at(None) };
+    let wishes = [
+        ("late", InterestWish::at(Some(now + chrono::Duration::hours(5)))),
+        ("flex_first", slot(TimeOfDay::Night)),
+        ("early", InterestWish::at(Some(now + chrono::Duration::hours(2)))),
+        ("vague", InterestWish::at(None)),
+        ("past", InterestWish::at(Some(now - chrono::Duration::hours(1)))),
+        ("flex_second", InterestWish { open_to_invites: false, ..slot(TimeOfDay::Morning) }),
+    ];
+    let mut ids = std::collections::HashMap::new();
+    for (handle, wish) in wishes {
+        let u = user(&store, handle).await;
+        store.express_interest(u.id, v.id, wish).await.unwrap();
+        ids.insert(u.id, handle);
+    }
+    let listed = store.venue_interests(v.id, now).await.unwrap();
+    let handles: Vec<_> = listed.iter().map(|i| ids[&i.user_id]).collect();
+    // No time and no part of the day, or a time gone: nothing auto-booking can act on.
+    assert_eq!(handles, ["early", "late", "flex_first", "flex_second"]);
+    assert!(!listed[3].open_to_invites, "closed ones are listed (the caller leaves them out)");
 }
 
 async fn concurrent_opposite_requests_leave_exactly_one_pending(store: DynStore) {
@@ -291,7 +342,7 @@ async fn an_interest_logged_as_an_interaction_is_an_expressed_interest_keeping_a
     assert_eq!(events(pending_event_types(&store).await), before + 1);
     // One with a time already: the time stays, and nothing new is announced.
     let at = chrono::Utc::now() + chrono::Duration::days(1);
-    store.express_interest(w.id, other.id, Some(at)).await.unwrap();
+    store.express_interest(w.id, other.id, domain::InterestWish::at(Some(at))).await.unwrap();
     store.record_interaction(new_interaction(&w, &other, InteractionType::Interest)).await.unwrap();
     store.record_interaction(new_interaction(&w, &other, InteractionType::Like)).await.unwrap();
     assert_eq!(store.counts().await.unwrap().venue_interests, 2);

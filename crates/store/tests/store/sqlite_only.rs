@@ -98,3 +98,28 @@ async fn a_venue_made_smaller_is_not_overbooked_by_evenings_already_over() {
     assert_eq!(store.update_venue(v.id, patch).await.unwrap().capacity, 2);
     assert_eq!(store.check_invariants().await.unwrap(), vec![]);
 }
+
+/// Rows written as before migration 0008 (no part of the day, no open flag) read as open with
+/// no part of the day, and the schema itself refuses a part of the day it does not know.
+#[tokio::test]
+async fn an_interest_written_without_the_new_columns_is_open_and_an_unknown_part_of_the_day_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/luna.db", dir.path().display());
+    let store = store::connect(&url).await.unwrap();
+    let (ann, v) = (user(&store, "ann").await, venue_seating(&store, "bar", 4).await);
+    use sqlx::{Connection, Executor};
+    let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    raw.execute(
+        "INSERT INTO venue_interests (user_id, venue_id, preferred_time, created_at) \
+         SELECT u.id, v.id, NULL, '2026-12-01T10:00:00.000000Z' FROM users u, venues v",
+    )
+    .await
+    .unwrap();
+    let err = raw.execute("UPDATE venue_interests SET preferred_time_slot = 'dusk'").await.unwrap_err();
+    assert!(err.to_string().contains("venue_interests_preferred_time_slot_check"), "{err}");
+    raw.close().await.unwrap();
+    let got = store.scan_interests(None, 10).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].user_id, got[0].venue_id), (ann.id, v.id));
+    assert_eq!((got[0].preferred_time_slot, got[0].open_to_invites), (None, true));
+}

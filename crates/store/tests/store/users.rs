@@ -142,7 +142,7 @@ async fn deleting_a_user_removes_everything_that_hangs_off_it(store: DynStore) {
     interaction(&store, &gina, &v).await;
     interaction(&store, &hal, &v).await;
     store.put_preferences(gina.id, UserPreferences::default()).await.unwrap();
-    store.express_interest(gina.id, v.id, None).await.unwrap();
+    store.express_interest(gina.id, v.id, domain::InterestWish::at(None)).await.unwrap();
     let request = store.send_friend_request(gina.id, hal.id).await.unwrap();
     store.answer_friend_request(request.id, hal.id, true).await.unwrap();
     let ivan = user(&store, "ivan").await;

@@ -182,7 +182,7 @@ async fn deleting_a_venue_removes_its_interactions_and_interests(store: DynStore
     let keep = store.create_venue(new_venue("Kept", Category::Bar, 40.73, -73.99)).await.unwrap();
     interaction(&store, &u, &v).await;
     interaction(&store, &u, &keep).await;
-    store.express_interest(u.id, v.id, None).await.unwrap();
+    store.express_interest(u.id, v.id, domain::InterestWish::at(None)).await.unwrap();
     store.delete_venue(v.id, chrono::Utc::now(), false).await.unwrap();
     let counts = store.counts().await.unwrap();
     assert_eq!((counts.venues, counts.interactions, counts.venue_interests), (1, 1, 0));
@@ -269,7 +269,7 @@ async fn a_deleted_venue_is_found_by_no_read_and_takes_nothing_new(store: DynSto
     let events_before = pending_event_types(&store).await.len();
     let like = crate::fixtures::new_interaction(&ann, &gone, domain::InteractionType::Like);
     assert!(not_found(store.record_interaction(like).await.unwrap_err()));
-    assert!(not_found(store.express_interest(ann.id, gone.id, None).await.unwrap_err()));
+    assert!(not_found(store.express_interest(ann.id, gone.id, domain::InterestWish::at(None)).await.unwrap_err()));
     let plan = NewPlan {
         id: domain::new_id(),
         organizer_id: ann.id,
