@@ -19,7 +19,7 @@ use std::sync::Arc;
 pub use feed::{Cursor, Feed, FeedItem};
 pub use id::EventId;
 pub use memory::MemoryBus;
-pub use redis::RedisBus;
+pub use redis::{ClaimError, Claimed, RedisBus};
 pub use repeats::{DEFAULT_REPEAT_WINDOW, Repeats};
 
 /// A bus error: the backend is unreachable (the caller keeps events in the outbox and retries).

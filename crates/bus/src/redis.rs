@@ -11,8 +11,13 @@
 //! ([`reader`]): restarted after a backoff on a fresh connection, it resumes from its last ids,
 //! so nothing published is skipped, and `ping` fails while it is down. What trimming takes
 //! before the reader reads it (while it is down, or behind) is announced as a lag.
+//! Every server sharing a prefix shares its events, so a prefix belongs to one database: a
+//! server claims it ([`RedisBus::claim`], key `<prefix>:database`) before using the bus.
 
+mod claim;
 mod reader;
+
+pub use claim::{ClaimError, Claimed, check_prefix};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -242,11 +247,11 @@ impl RedisBus {
         }
     }
 
-    /// Deletes this bus's streams and their trim records (tests use a unique prefix and clean
+    /// Deletes this bus's streams, their trim records and its claim (tests use a unique prefix and clean
     /// up with this).
     pub async fn delete_all(&self) -> BusResult<()> {
         let records = Channel::ALL.iter().map(|c| self.trimmed_key(*c));
-        let keys: Vec<String> = self.keys().into_iter().chain(records).collect();
+        let keys: Vec<String> = self.keys().into_iter().chain(records).chain([self.claim_key()]).collect();
         redis::cmd("DEL").arg(keys).query_async::<()>(&mut self.conn.clone()).await.map_err(unavailable)
     }
 }

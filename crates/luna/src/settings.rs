@@ -10,6 +10,10 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+/// The Redis key prefix of a deployment that sets none (every deployment's before it was a
+/// setting).
+pub const DEFAULT_REDIS_PREFIX: &str = "luna:events";
+
 /// Everything `luna` can be configured with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +26,12 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Redis for the event bus; in-memory when unset.
     pub redis_url: Option<String>,
+    /// The prefix of the bus's Redis keys (`<prefix>:<channel>` streams). Servers that share a
+    /// Redis and a prefix share their events, so it belongs to one database: the first server
+    /// claims it for its database (key `<prefix>:database`) and servers on another database
+    /// refuse to start with it. Deployments on different databases sharing one Redis each need
+    /// their own. Not empty, no spaces.
+    pub redis_prefix: String,
     /// Local development: readable logs, permissive CORS, and (on a loopback bind only) user
     /// auth relaxed: a request without a token may act as any user. Admin auth stays.
     pub dev: bool,
@@ -82,6 +92,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./luna-data"),
             database_url: None,
             redis_url: None,
+            redis_prefix: DEFAULT_REDIS_PREFIX.into(),
             dev: false,
             admin_token: None,
             signing_secret: None,
@@ -128,7 +139,14 @@ impl Settings {
         }
         fig = fig.merge(Env::prefixed("LUNA_").split("__"));
         fig = fig.merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]).map(|k| k.as_str().to_lowercase().into()));
-        fig.extract().context("reading settings (defaults, luna.toml, LUNA_* variables)")
+        let settings: Self = fig.extract().context("reading settings (defaults, luna.toml, LUNA_* variables)")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses settings no command could use, naming the setting.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        bus::redis::check_prefix(&self.redis_prefix).map_err(anyhow::Error::msg)
     }
 
     /// The learned model file in effect: `model_path`, or `<data_dir>/model.bin` (a binary file;
@@ -213,6 +231,19 @@ mod tests {
         let text = s.to_redacted_toml().unwrap();
         assert!(!text.contains("admin-secret-value") && !text.contains("signing-secret-value"), "{text}");
         assert!(text.contains("admin_token = \"****\""), "{text}");
+    }
+
+    #[test]
+    fn a_redis_prefix_that_is_empty_or_has_spaces_is_refused_naming_the_setting() {
+        assert!(Settings::default().validate().is_ok());
+        assert!(Settings::default().to_redacted_toml().unwrap().contains("redis_prefix = \"luna:events\""));
+        for bad in ["", "luna events", "luna:\tevents"] {
+            let s = Settings { redis_prefix: bad.into(), ..Settings::default() };
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains("redis_prefix"), "{bad:?}: {err}");
+        }
+        let s = Settings { redis_prefix: "qa_2:luna".into(), ..Settings::default() };
+        assert!(s.validate().is_ok());
     }
 
     #[test]

@@ -602,3 +602,86 @@ fn outbox_lists_dead_letters_and_redrives_them_by_id_or_all() {
         }
     }
 }
+
+/// `luna serve` on this data dir with Redis at `redis` under `prefix`: the started server, or
+/// its stderr when it refused to start.
+fn serve_on_redis(data_dir: &Path, redis: &str, prefix: &str) -> Result<Server, String> {
+    let mut cmd = Command::new(LUNA);
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .env("REDIS_URL", redis)
+        .env("LUNA_REDIS_PREFIX", prefix)
+        .env("LUNA_ADMIN_TOKEN", ADMIN);
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("luna serve starts");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = String::new();
+    loop {
+        let Some(line) = lines.next() else {
+            let status = child.wait().expect("wait works");
+            assert!(!status.success(), "luna serve exited without serving: {seen}");
+            return Err(seen);
+        };
+        let line = line.expect("utf-8 line");
+        seen.push_str(&line);
+        seen.push('\n');
+        if let Some(rest) = line.split("dashboard http://").nth(1) {
+            let base = format!("http://{}", rest.split('/').next().expect("an address"));
+            std::thread::spawn(move || for _ in lines {});
+            // Answering means serving, with its SIGTERM handler installed.
+            assert!(status_of(&base, "/health", None) > 0);
+            return Ok(Server { child, base, printed_token: None });
+        }
+    }
+}
+
+/// Before, every deployment used the Redis prefix `luna:events`: a server on another database
+/// sharing the Redis started and took the first one's events (their users' emails and
+/// locations on its streams, their interactions in its engine). Now the prefix is a setting,
+/// bound to the first database that uses it: a server of another database is refused with
+/// what to do, one under its own prefix starts, and the first database's servers start again
+/// after a restart and a reset (its id is kept).
+#[test]
+fn serve_refuses_a_redis_prefix_that_another_database_claimed() {
+    let Ok(redis) = std::env::var("TEST_REDIS_URL") else {
+        eprintln!("skipped: TEST_REDIS_URL is not set");
+        return;
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().expect("temp dir"), tempfile::tempdir().expect("temp dir"));
+    let shared = format!("luna-test-{}", uuid::Uuid::now_v7().simple());
+    let own = format!("{shared}-b");
+
+    let a = serve_on_redis(dir_a.path(), &redis, &shared).expect("the first database takes the prefix");
+    let refusal = serve_on_redis(dir_b.path(), &redis, &shared).err().expect("another database is refused");
+    for part in [format!("{shared:?}"), "redis_prefix".into(), format!("redis-cli DEL {shared}:database")] {
+        assert!(refusal.contains(&part), "{part:?} not in: {refusal}");
+    }
+    let b = serve_on_redis(dir_b.path(), &redis, &own).expect("under its own prefix it starts");
+    assert!(b.stop().success());
+    assert!(a.stop().success());
+
+    assert!(seed(dir_a.path(), &["--force"]).status.success(), "reset and reseeded");
+    let again = serve_on_redis(dir_a.path(), &redis, &shared).expect("the same database after a reset");
+    assert!(again.stop().success());
+
+    runtime().block_on(async {
+        for prefix in [&shared, &own] {
+            bus::RedisBus::connect(&redis, prefix, 1).await.expect("redis").delete_all().await.expect("deleted");
+        }
+    });
+}
+
+#[test]
+fn a_redis_prefix_with_spaces_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(LUNA)
+        .args(["config"])
+        .env("LUNA_REDIS_PREFIX", "luna events")
+        .current_dir(dir.path())
+        .output()
+        .expect("luna runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("redis_prefix \"luna events\" must not contain spaces"), "{err}");
+}

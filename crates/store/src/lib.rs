@@ -57,6 +57,9 @@ pub enum ServerSecret {
     SigningSecret,
     /// The SHA-256 (hex) of the admin token.
     AdminTokenHash,
+    /// The database's id: random, stored by the first server, never changed (a reset keeps
+    /// it). Not secret: it binds the Redis key prefix to this database.
+    DatabaseId,
 }
 
 impl ServerSecret {
@@ -64,6 +67,7 @@ impl ServerSecret {
         match self {
             ServerSecret::SigningSecret => "signing_secret",
             ServerSecret::AdminTokenHash => "admin_token_hash",
+            ServerSecret::DatabaseId => "database_id",
         }
     }
 }

@@ -426,3 +426,98 @@ async fn a_feed_reports_a_gap_of_its_channel_once_and_none_of_another_channel() 
     assert_eq!(bus.reader.restarts.load(Ordering::SeqCst), 2, "both gaps came from restarts");
     bus.delete_all().await.expect("streams deleted");
 }
+
+/// A prefix of a test's own (deleted by the test).
+fn unique_prefix() -> String {
+    format!("luna-test-{}", uuid::Uuid::now_v7().simple())
+}
+
+/// The `n`s of the bookings events `bus` holds, oldest first.
+async fn held(bus: &RedisBus) -> Vec<u64> {
+    let kept = bus.history(Channel::Bookings, 100, None).await.unwrap();
+    kept.iter().map(|e| e.data.to_value()["n"].as_u64().unwrap()).collect()
+}
+
+/// Two deployments on one Redis under different prefixes: neither's subscribers nor history
+/// see the other's events (the bug: every deployment used `luna:events`, so they all did).
+#[tokio::test]
+async fn buses_under_different_prefixes_do_not_see_each_others_events() {
+    let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
+    let a = RedisBus::connect(&url, &unique_prefix(), 10).await.expect("redis reachable at TEST_REDIS_URL");
+    let b = RedisBus::connect(&url, &unique_prefix(), 10).await.expect("redis reachable at TEST_REDIS_URL");
+    let mut b_live = b.subscribe(Some(Channel::Bookings)).await.unwrap();
+    let mut a_live = a.subscribe(Some(Channel::Bookings)).await.unwrap();
+    a.publish(numbered(1)).await.unwrap();
+    b.publish(numbered(2)).await.unwrap();
+    a.publish(numbered(3)).await.unwrap();
+    assert_eq!(next(&mut b_live).await, Ok(2), "b's subscriber gets b's event, not a's before it");
+    assert_eq!(next(&mut a_live).await, Ok(1));
+    assert_eq!(next(&mut a_live).await, Ok(3), "a's subscriber never gets b's event");
+    assert_eq!(held(&a).await, vec![1, 3]);
+    assert_eq!(held(&b).await, vec![2]);
+    a.delete_all().await.expect("streams deleted");
+    b.delete_all().await.expect("streams deleted");
+}
+
+/// A prefix taken by one database is refused to another with an error that names the prefix,
+/// the setting to change and the key that holds the claim; the first database takes it again
+/// as often as it starts, from any server.
+#[tokio::test]
+async fn a_prefix_claimed_by_one_database_is_refused_to_another_and_kept_for_the_first() {
+    let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
+    let prefix = unique_prefix();
+    let first = RedisBus::connect(&url, &prefix, 10).await.expect("redis reachable at TEST_REDIS_URL");
+    assert_eq!(first.claim("database-a").await.unwrap(), Claimed::New);
+    let other = RedisBus::connect(&url, &prefix, 10).await.unwrap();
+    let err = other.claim("database-b").await.unwrap_err();
+    let ClaimError::Taken { prefix: p, key, holder, ours } = &err else { panic!("{err}") };
+    assert_eq!((p.as_str(), key.as_str()), (prefix.as_str(), format!("{prefix}:database").as_str()));
+    assert_eq!((holder.as_str(), ours.as_str()), ("database-a", "database-b"));
+    let message = err.to_string();
+    for part in [format!("{prefix:?}"), "redis_prefix".into(), "LUNA_REDIS_PREFIX".into(), format!("DEL {key}")] {
+        assert!(message.contains(&part), "{part:?} not in: {message}");
+    }
+    assert_eq!(other.claimed_by().await.unwrap().as_deref(), Some("database-a"), "the refusal changed nothing");
+    assert_eq!(other.claim("database-a").await.unwrap(), Claimed::Held, "another server of the first database");
+    assert_eq!(first.claim("database-a").await.unwrap(), Claimed::Held, "a restart");
+    first.delete_all().await.expect("streams deleted");
+}
+
+/// Streams written before prefixes were claimed (no claim key) go on working: the first server
+/// to start takes the prefix with its events, and from then on it is that database's.
+#[tokio::test]
+async fn a_prefix_with_events_and_no_claim_is_taken_by_the_first_server_to_start() {
+    let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
+    let prefix = unique_prefix();
+    let old = RedisBus::connect(&url, &prefix, 10).await.expect("redis reachable at TEST_REDIS_URL");
+    old.publish_many((0..3).map(numbered).collect()).await.1.map_or(Ok(()), Err).unwrap();
+    assert_eq!(old.claimed_by().await.unwrap(), None);
+    let new = RedisBus::connect(&url, &prefix, 10).await.unwrap();
+    assert_eq!(new.claim("database-a").await.unwrap(), Claimed::New);
+    assert_eq!(held(&new).await, vec![0, 1, 2], "the events stay");
+    assert!(matches!(new.claim("database-b").await, Err(ClaimError::Taken { .. })));
+    new.delete_all().await.expect("streams deleted");
+}
+
+/// Servers of two databases starting at the same moment on a free prefix: exactly one database
+/// gets it, and every server of the other is refused.
+#[tokio::test]
+async fn of_two_databases_claiming_a_free_prefix_at_once_exactly_one_gets_it() {
+    let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
+    let prefix = unique_prefix();
+    let mut buses = Vec::new();
+    for _ in 0..8 {
+        buses.push(RedisBus::connect(&url, &prefix, 10).await.expect("redis reachable at TEST_REDIS_URL"));
+    }
+    let claims =
+        buses.iter().enumerate().map(|(i, bus)| bus.claim(if i % 2 == 0 { "database-a" } else { "database-b" }));
+    let results = futures::future::join_all(claims).await;
+    let winner = buses[0].claimed_by().await.unwrap().expect("claimed");
+    for (i, result) in results.iter().enumerate() {
+        let mine = if i % 2 == 0 { "database-a" } else { "database-b" };
+        assert_eq!(result.is_ok(), mine == winner, "server {i} of {mine}: {result:?}");
+    }
+    let new = results.iter().filter(|r| matches!(r, Ok(Claimed::New))).count();
+    assert_eq!(new, 1, "one server took it, the others of its database found it held");
+    buses[0].delete_all().await.expect("streams deleted");
+}

@@ -74,6 +74,38 @@ pub async fn open_store(s: &Settings) -> anyhow::Result<store::DynStore> {
         .map_err(|e| anyhow::anyhow!("opening the database at {}: {e}", crate::settings::redact_url(&url)))
 }
 
+/// The event bus of a command that follows or publishes events: in-memory without `redis_url`;
+/// on Redis, under `redis_prefix`, claimed for this database first ([`claim_redis_prefix`]), so
+/// a server never reads or writes another database's events.
+pub async fn open_bus(s: &Settings, store: &store::DynStore) -> anyhow::Result<bus::DynBus> {
+    let Some(url) = &s.redis_url else { return Ok(std::sync::Arc::new(bus::MemoryBus::default())) };
+    let bus = bus::RedisBus::connect(url, &s.redis_prefix, 100_000)
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to Redis at {}: {e}", crate::settings::redact_url(url)))?;
+    claim_redis_prefix(&bus, store).await?;
+    Ok(std::sync::Arc::new(bus))
+}
+
+/// Binds the bus's prefix to this database: its id (`database_id` in `server_secrets`, random,
+/// stored by the first server and kept by a reset) is claimed in Redis; a prefix another
+/// database holds is an error that says what to do.
+async fn claim_redis_prefix(bus: &bus::RedisBus, store: &store::DynStore) -> anyhow::Result<()> {
+    let fresh = format!("{:032x}", rand::random::<u128>());
+    let database = store
+        .init_server_secret(store::ServerSecret::DatabaseId, &fresh)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the database's id: {e}"))?;
+    match bus.claim(&database).await {
+        Ok(bus::Claimed::New) => {
+            tracing::info!(key = %bus.claim_key(), database = %database, "claimed the Redis key prefix for this database")
+        }
+        Ok(bus::Claimed::Held) => {}
+        Err(e @ bus::ClaimError::Taken { .. }) => anyhow::bail!("{e}"),
+        Err(bus::ClaimError::Bus(e)) => anyhow::bail!("claiming the Redis key prefix {}: {e}", bus.claim_key()),
+    }
+    Ok(())
+}
+
 /// Whether progress goes out as plain lines: indicatif draws nothing when stderr is not a
 /// terminal (a CI log, a pipe, a helper's shell), so long jobs print lines there instead.
 pub(crate) fn plain_progress() -> bool {

@@ -39,14 +39,7 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     crate::logging::init(json_logs);
 
     let store = super::open_store(&settings).await?;
-    let bus: bus::DynBus = match &settings.redis_url {
-        Some(url) => std::sync::Arc::new(
-            bus::RedisBus::connect(url, "luna:events", 100_000)
-                .await
-                .map_err(|e| anyhow::anyhow!("connecting to Redis at {}: {e}", crate::settings::redact_url(url)))?,
-        ),
-        None => std::sync::Arc::new(bus::MemoryBus::default()),
-    };
+    let bus = super::open_bus(&settings, &store).await?;
     let live = app::LiveSettings { max_subscribers: args.max_sse_subscribers, ..app::LiveSettings::default() };
     let app = app::App::with_bus(store, bus, super::seed::app_settings(&settings)).with_live_settings(live);
     let (auth, fresh_admin_token) = super::auth::server_auth(&app, &settings).await?;

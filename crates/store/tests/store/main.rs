@@ -5,6 +5,7 @@
 mod bookings;
 mod bulk;
 mod credentials;
+mod database_id;
 mod fixtures;
 mod harness;
 mod outbox;
