@@ -1,10 +1,14 @@
 //! Admin data endpoints of the first seed document: `POST /api/v1/admin/data/seed` (generate the
 //! demo city) and `POST /api/v1/admin/data/reset` (delete all data), and the outbox's dead
 //! letters (`dead_letters`). Admin only (`auth::rules`). Seeding over HTTP is capped in size;
-//! larger cities are for `luna seed`.
+//! larger cities are for `luna seed`. A reset, or a seed with `force`, first stops a running
+//! simulation (which would otherwise go on acting for users that no longer exist).
 
 mod dead_letters;
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,6 +17,7 @@ use utoipa_axum::routes;
 
 use app::App;
 use app::seed::{SeedOptions, SeedReport};
+use app::sim::Simulator;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppQuery};
@@ -90,6 +95,11 @@ fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<See
 }
 
 /// Generate the demo city. A database that has data is left alone unless `force`.
+///
+/// With `force`, valid options first stop a running simulation, as `POST
+/// /api/v1/simulation/stop` does (`simulation.stopped` is published; its state and metrics stay
+/// readable as a stopped run's), then reset and reseed; no simulation can start meanwhile.
+/// Options that are refused (422) stop nothing.
 #[utoipa::path(post, path = "/api/v1/admin/data/seed", tag = "admin", params(SeedQuery),
     request_body(content = Option<SeedRequest>, description = "Optional; an empty body takes the defaults"),
     responses(
@@ -101,12 +111,19 @@ fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<See
     ))]
 async fn seed_data(
     State(app): State<App>,
+    Extension(sim): Extension<Arc<Simulator>>,
     AppQuery(query): AppQuery<SeedQuery>,
     body: Option<AppJson<SeedRequest>>,
 ) -> ApiResult<AppJson<SeedResponse>> {
     let opts = seed_options(&app, body.map(|b| b.0).unwrap_or_default(), query)?;
     // A task of its own, so a request timeout or a dropped connection cannot stop it half-way.
-    let task = tokio::spawn(async move { app.seed_demo(opts).await });
+    let task = tokio::spawn(async move {
+        if !opts.force {
+            return app.seed_demo(opts).await;
+        }
+        opts.check(app.now())?;
+        sim.while_stopped(app.seed_demo(opts)).await
+    });
     let report = task.await.map_err(|e| ApiError::Internal(format!("seeding task: {e}")))??;
     if !report.seeded {
         let message = "the database already has data; send {\"force\": true} to reset and reseed it";
@@ -116,9 +133,18 @@ async fn seed_data(
 }
 
 /// Delete all data: users, venues and everything hanging off them.
+///
+/// A running simulation is stopped first, as `POST /api/v1/simulation/stop` does
+/// (`simulation.stopped` is published; its state and metrics stay readable as a stopped run's),
+/// and no simulation can start until the reset is done.
 #[utoipa::path(post, path = "/api/v1/admin/data/reset", tag = "admin",
-    responses((status = 200, description = "Everything deleted", body = ResetResponse)))]
-async fn reset_data(State(app): State<App>) -> ApiResult<AppJson<ResetResponse>> {
-    app.reset_data().await?;
+    responses((status = 200, description = "Everything deleted (any running simulation stopped first)", body = ResetResponse)))]
+async fn reset_data(
+    State(app): State<App>,
+    Extension(sim): Extension<Arc<Simulator>>,
+) -> ApiResult<AppJson<ResetResponse>> {
+    // A task of its own, so a dropped connection cannot leave the reset half-done.
+    let task = tokio::spawn(async move { sim.while_stopped(app.reset_data()).await });
+    task.await.map_err(|e| ApiError::Internal(format!("reset task: {e}")))??;
     Ok(AppJson(ResetResponse { success: true, message: "Database reset complete".into() }))
 }

@@ -2,8 +2,9 @@
 //! [`AppJson`] (415 without a JSON content type, 413 over the body limit, 400 for text that is
 //! not JSON, 422 naming the JSON path for a wrong type, unknown enum value or missing field),
 //! [`AppPath`] (422 naming the path parameter, such as a malformed UUID) and [`AppQuery`]
-//! (422 naming the query parameter). A time, date or number that does not parse says what the
-//! field expects (an RFC 3339 time with an offset, a whole number ≥ 0, ...) instead of the
+//! (422 naming the query parameter). A time, date, number or UUID that does not parse says what
+//! the field expects (an RFC 3339 time with an offset, a whole number ≥ 0, a smaller whole
+//! number, a UUID, a JSON object, ...), and a field given twice is named, instead of the
 //! parser's bare complaint.
 
 use axum::body::Bytes;
@@ -73,7 +74,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// known (a query parameter's).
 fn shape_error(path: &str, message: &str, raw: Option<&str>) -> ApiError {
     let message = message.split(" at line ").next().unwrap_or(message).to_string();
-    let named = ["missing field `", "unknown field `"]
+    let named = ["missing field `", "unknown field `", "duplicate field `"]
         .iter()
         .find_map(|p| message.strip_prefix(p))
         .and_then(|rest| rest.split('`').next());
@@ -128,12 +129,30 @@ fn clearer(field: &str, message: &str, raw: Option<&str>) -> Option<String> {
             _ => "expected a whole number".into(),
         });
     }
-    // serde_json: `invalid type: string "x", expected u32`, `invalid value: integer `-1`, expected usize`.
+    if message.starts_with("duplicate field `") {
+        return Some("given more than once: give it once".into());
+    }
+    // The uuid crate's serde error (`UUID parsing failed: invalid length: ...`).
+    if message.starts_with("UUID parsing failed") {
+        return Some("expected a UUID".into());
+    }
+    // serde_json: `invalid type: string "x", expected u32`, `invalid value: integer `-1`, expected usize`,
+    // `invalid length 0, expected struct StartRequest with 6 elements` (an array for an object).
     let ty = message.rsplit_once(", expected ").map(|(_, ty)| ty)?;
-    match ty {
-        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => Some("expected a whole number ≥ 0".into()),
-        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => Some("expected a whole number".into()),
-        "f32" | "f64" => Some("expected a number".into()),
+    if ty.starts_with("struct ") {
+        return Some(if field == "body" { "the body must be a JSON object" } else { "expected a JSON object" }.into());
+    }
+    // A whole number (`1e20` arrives as a float) that the type refused is out of its range.
+    let sent = message.split('`').nth(1).and_then(|v| v.parse::<f64>().ok()).filter(|x| x.fract() == 0.0);
+    match (ty, sent) {
+        (
+            "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize",
+            Some(x),
+        ) if x > 0.0 => Some("expected a smaller whole number".into()),
+        ("u8" | "u16" | "u32" | "u64" | "u128" | "usize", _) => Some("expected a whole number ≥ 0".into()),
+        ("i8" | "i16" | "i32" | "i64" | "i128" | "isize", Some(_)) => Some("expected a larger whole number".into()),
+        ("i8" | "i16" | "i32" | "i64" | "i128" | "isize", None) => Some("expected a whole number".into()),
+        ("f32" | "f64", _) => Some("expected a number".into()),
         _ => None,
     }
 }
@@ -300,6 +319,43 @@ mod tests {
             "expected a date such as 2026-12-20"
         );
         assert_eq!(clearer("name", "invalid length 3, expected 5", None), None, "other messages stay");
+    }
+
+    #[test]
+    fn out_of_range_numbers_duplicates_uuids_and_non_objects_say_what_is_expected() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Sized {
+            users: Option<usize>,
+            small: Option<u8>,
+            level: Option<i16>,
+            id: Option<uuid::Uuid>,
+        }
+        let smaller = "expected a smaller whole number";
+        assert_eq!(
+            first_error(parse_json::<Sized>(br#"{"users":1e20}"#).unwrap_err()),
+            ("users".into(), smaller.into())
+        );
+        assert_eq!(message_of(parse_json::<Sized>(br#"{"small":300}"#).unwrap_err()), smaller);
+        assert_eq!(message_of(parse_json::<Sized>(br#"{"level":99999}"#).unwrap_err()), smaller);
+        assert_eq!(
+            message_of(parse_json::<Sized>(br#"{"level":-99999}"#).unwrap_err()),
+            "expected a larger whole number"
+        );
+        assert_eq!(message_of(parse_json::<Sized>(br#"{"users":1.5}"#).unwrap_err()), "expected a whole number ≥ 0");
+        assert_eq!(message_of(parse_json::<Sized>(br#"{"users":-1}"#).unwrap_err()), "expected a whole number ≥ 0");
+        assert_eq!(
+            first_error(parse_json::<Sized>(br#"{"id":""}"#).unwrap_err()),
+            ("id".into(), "expected a UUID".into())
+        );
+        let twice = parse_json::<Sized>(br#"{"small":1,"small":2}"#).unwrap_err();
+        assert_eq!(first_error(twice), ("small".into(), "given more than once: give it once".into()));
+        for body in [&b"[]"[..], b"[1]", b"\"x\""] {
+            let e = parse_json::<Sized>(body).unwrap_err();
+            assert_eq!(first_error(e), ("body".into(), "the body must be a JSON object".into()));
+        }
+        let nested = parse_json::<Body>(br#"{"name":"a","inner":[]}"#).unwrap_err();
+        assert_eq!(first_error(nested), ("inner".into(), "expected a JSON object".into()));
     }
 
     #[test]

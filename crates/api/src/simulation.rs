@@ -61,12 +61,14 @@ pub struct StartRequest {
     pub duration: Option<String>,
     /// Simulated start (default: the scenario's usual start at or after the end of the seeded
     /// history: that of the city the run seeds, else the demo settings' `as_of`, else the
-    /// current hour). Give it to reproduce a run.
+    /// current hour). Give it to reproduce a run. It must lie from the year 2000 to 366 days
+    /// (the booking horizon) from now, and so must the run's end (`start_at` + `duration`).
     pub start_at: Option<DateTime<Utc>>,
 }
 
 impl StartRequest {
-    fn parse(self) -> ApiResult<RunOptions> {
+    /// The run's options, checked against `now` (the wall clock), naming every bad field.
+    fn parse(self, now: DateTime<Utc>) -> ApiResult<RunOptions> {
         let mut bad: Vec<FieldError> = Vec::new();
         let defaults = RunOptions::default();
         let speed = match &self.speed {
@@ -89,7 +91,7 @@ impl StartRequest {
             start_at: self.start_at,
             ..defaults
         };
-        if let Err(e) = opts.validate() {
+        if let Err(e) = opts.validate(now) {
             bad.extend(e.0);
         }
         if bad.is_empty() { Ok(opts) } else { Err(ApiError::Validation(bad)) }
@@ -102,14 +104,14 @@ impl StartRequest {
     responses(
         (status = 200, description = "Started", body = SimState),
         (status = 409, description = "A simulation is already running", body = ErrorBody),
-        (status = 422, description = "A bad field", body = ErrorBody),
+        (status = 422, description = "A bad field, such as a `start_at` before the year 2000 or more than 366 days (the booking horizon) from now, or a run that would end past that horizon", body = ErrorBody),
     ))]
 async fn start_simulation(
     State(app): State<App>,
     Extension(sim): Sim,
     body: Option<AppJson<StartRequest>>,
 ) -> ApiResult<AppJson<SimState>> {
-    let opts = body.map(|b| b.0).unwrap_or_default().parse()?;
+    let opts = body.map(|b| b.0).unwrap_or_default().parse(app.now())?;
     let demo = app.settings.demo.clone();
     // A task of its own, so a dropped connection cannot stop seeding or loading half-way.
     let task = tokio::spawn(async move { sim.start(opts, Some(demo)).await });
@@ -150,6 +152,8 @@ async fn reset_simulation(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
 }
 
 /// The body of `POST /api/v1/simulation/speed`: `speed`, or the seed's earlier `multiplier`.
+/// Both may be given only with the same speed (`50` and `"50"` are the same); two different
+/// speeds are a 422 naming both.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpeedRequest {
@@ -159,21 +163,44 @@ pub struct SpeedRequest {
     pub multiplier: Option<SpeedInput>,
 }
 
+impl SpeedRequest {
+    /// The speed asked for, naming every bad field.
+    fn parse(&self) -> ApiResult<Speed> {
+        match (&self.speed, &self.multiplier) {
+            (Some(s), None) => Ok(Speed::parse(s, "speed")?),
+            (None, Some(m)) => Ok(Speed::parse(m, "multiplier")?),
+            (None, None) => Err(ApiError::field("speed", "give `speed` (or `multiplier`)")),
+            (Some(s), Some(m)) => {
+                let (s, m) = (Speed::parse(s, "speed"), Speed::parse(m, "multiplier"));
+                match (s, m) {
+                    (Ok(s), Ok(m)) if s == m => Ok(s),
+                    (Ok(_), Ok(_)) => {
+                        let message = "`speed` and `multiplier` name the same setting: give one, or both equal";
+                        Err(ApiError::Validation(
+                            ["speed", "multiplier"]
+                                .map(|f| FieldError { field: f.into(), message: message.into() })
+                                .into(),
+                        ))
+                    }
+                    (s, m) => {
+                        Err(ApiError::Validation([s.err(), m.err()].into_iter().flatten().flat_map(|e| e.0).collect()))
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Change the speed of the running simulation.
 #[utoipa::path(post, path = "/api/v1/simulation/speed", tag = "simulation", request_body = SpeedRequest,
     responses((status = 200, description = "Speed changed", body = SimState),
         (status = 409, description = "Nothing is running", body = ErrorBody),
-        (status = 422, description = "No speed, or out of range", body = ErrorBody)))]
+        (status = 422, description = "No speed, a speed out of range, or `speed` and `multiplier` both given and different", body = ErrorBody)))]
 async fn set_simulation_speed(
     Extension(sim): Sim,
     AppJson(body): AppJson<SpeedRequest>,
 ) -> ApiResult<AppJson<SimState>> {
-    let speed = match (&body.speed, &body.multiplier) {
-        (Some(s), _) => Speed::parse(s, "speed")?,
-        (None, Some(m)) => Speed::parse(m, "multiplier")?,
-        (None, None) => return Err(ApiError::field("speed", "give `speed` (or `multiplier`)")),
-    };
-    Ok(AppJson(sim.set_speed(speed).await?))
+    Ok(AppJson(sim.set_speed(body.parse()?).await?))
 }
 
 /// The body of `POST /api/v1/simulation/scenario`.

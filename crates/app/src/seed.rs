@@ -46,6 +46,14 @@ pub struct SeedOptions {
     pub force: bool,
 }
 
+impl SeedOptions {
+    /// Checks the options as seeding at `now` would (the centre, the sizes, the anchor), so a
+    /// caller can refuse them before doing anything else (such as stopping a simulation).
+    pub fn check(&self, now: Timestamp) -> AppResult<()> {
+        city_config(self, now).map(|_| ())
+    }
+}
+
 impl Default for SeedOptions {
     /// The demo city: 300 users and 150 venues in New York, seed 42.
     fn default() -> Self {
@@ -63,8 +71,9 @@ impl Default for SeedOptions {
     }
 }
 
-/// The first year a seed's anchor may lie in (it may not lie after the time of seeding).
-const FIRST_ANCHOR_YEAR: i32 = 2000;
+/// The first year a seed's anchor may lie in (it may not lie after the time of seeding), and
+/// a simulation's start (`sim::RunOptions::validate`).
+pub const FIRST_ANCHOR_YEAR: i32 = 2000;
 
 /// The anchor of a seed made at `now` with none pinned: `now` truncated to the whole hour. The
 /// generator places activity by the city's local hour and weekday (its own clock), so any

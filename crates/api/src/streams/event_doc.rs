@@ -14,10 +14,12 @@ use utoipa::{OpenApi as _, ToSchema};
 use uuid::Uuid;
 
 use app::reco_service::{LOCATION_EVENT, LocationUpdate, RecommendationServed, SERVED_EVENT};
+use app::sim::{MetricsSnapshot, ScenarioId, SimEvent, SimState};
 use app::telemetry::ServerMetrics;
 
-/// Every event type, with the channel it is published on.
-pub const EVENT_TYPES: [(&str, Channel); 27] = [
+/// Every event type, with the channel it is published on. The tests check it against the
+/// sources of truth: [`domain::DomainEvent`] and [`SimEvent::ALL`].
+pub const EVENT_TYPES: [(&str, Channel); 35] = [
     ("user.created", Channel::UserActions),
     ("user.updated", Channel::UserActions),
     ("user.deleted", Channel::UserActions),
@@ -45,6 +47,14 @@ pub const EVENT_TYPES: [(&str, Channel); 27] = [
     ("data.seeded", Channel::System),
     ("data.reset", Channel::System),
     ("metrics.snapshot", Channel::Metrics),
+    (SimEvent::Started.as_str(), Channel::Simulation),
+    (SimEvent::Paused.as_str(), Channel::Simulation),
+    (SimEvent::Resumed.as_str(), Channel::Simulation),
+    (SimEvent::SpeedChanged.as_str(), Channel::Simulation),
+    (SimEvent::ScenarioTriggered.as_str(), Channel::Simulation),
+    (SimEvent::Stopped.as_str(), Channel::Simulation),
+    (SimEvent::Finished.as_str(), Channel::Simulation),
+    (SimEvent::Reset.as_str(), Channel::Simulation),
 ];
 
 /// What a channel carries.
@@ -64,7 +74,9 @@ pub fn describe(c: Channel) -> &'static str {
         }
         Channel::System => "Venues created, changed or deleted; data seeded or reset",
         Channel::Metrics => "A metrics.snapshot from every server every few seconds",
-        Channel::Simulation => "Simulator control and progress",
+        Channel::Simulation => {
+            "Simulator control: a run started, paused, resumed, sped up or slowed, a scenario triggered, the run stopped (on request, or by a data reset or forced reseed), finished or reset"
+        }
     }
 }
 
@@ -131,6 +143,40 @@ pub enum EventPayload {
     /// venues proposed when a booking is refused.
     #[serde(rename = "recommendation.served")]
     RecommendationServed(RecommendationServed),
+    /// Published straight on the bus by the simulator (as are the other `simulation.*`), with
+    /// the run's state as the control endpoint answered it.
+    #[serde(rename = "simulation.started")]
+    SimulationStarted(SimState),
+    #[serde(rename = "simulation.paused")]
+    SimulationPaused(SimState),
+    #[serde(rename = "simulation.resumed")]
+    SimulationResumed(SimState),
+    #[serde(rename = "simulation.speed_changed")]
+    SimulationSpeedChanged(SimState),
+    #[serde(rename = "simulation.scenario_triggered")]
+    SimulationScenarioTriggered(SimState),
+    /// Stopped by `POST /api/v1/simulation/stop`, a data reset or a forced reseed.
+    #[serde(rename = "simulation.stopped")]
+    SimulationStopped(SimState),
+    /// The run reached the end of its duration.
+    #[serde(rename = "simulation.finished")]
+    SimulationFinished(SimulationFinished),
+    /// The simulator was reset to idle (`data` is `{}`).
+    #[serde(rename = "simulation.reset")]
+    SimulationReset {},
+}
+
+/// The `data` of `simulation.finished`.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documentation only
+pub struct SimulationFinished {
+    /// Simulated minutes run.
+    pub ticks: u64,
+    #[schema(value_type = String, format = DateTime)]
+    pub simulation_time: domain::Timestamp,
+    pub scenario: ScenarioId,
+    pub action_log_hash: String,
+    pub metrics: MetricsSnapshot,
 }
 
 #[derive(utoipa::OpenApi)]
@@ -188,6 +234,27 @@ mod tests {
         for e in [DomainEvent::DataReset, DomainEvent::FriendRemoved { user_id: id, other_user_id: id }] {
             assert_eq!(documented(&e), (e.event_type().as_str(), e.channel()));
         }
+    }
+
+    #[test]
+    fn every_simulation_event_the_simulator_publishes_is_listed_on_its_channel() {
+        for e in SimEvent::ALL {
+            let listed: Vec<_> = EVENT_TYPES.iter().filter(|(t, _)| *t == e.as_str()).map(|(_, c)| *c).collect();
+            assert_eq!(listed, [Channel::Simulation], "{}", e.as_str());
+        }
+        let on_channel = EVENT_TYPES.iter().filter(|(_, c)| *c == Channel::Simulation).count();
+        assert_eq!(on_channel, SimEvent::ALL.len(), "only the simulator's events are on its channel");
+    }
+
+    #[test]
+    fn every_channel_lists_an_event_type_and_no_type_is_listed_twice() {
+        for c in Channel::ALL {
+            assert!(EVENT_TYPES.iter().any(|(_, on)| *on == c), "{} lists no event type", c.as_str());
+        }
+        let mut names: Vec<_> = EVENT_TYPES.iter().map(|(t, _)| *t).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EVENT_TYPES.len());
     }
 
     #[test]

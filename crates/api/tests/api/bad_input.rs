@@ -216,6 +216,16 @@ async fn times_dates_and_numbers_that_do_not_parse_say_what_is_expected(app: &Te
             "party_size",
             "expected a whole number",
         ),
+        ("/api/v1/simulation/start", json!([]), "body", "the body must be a JSON object"),
+        ("/api/v1/simulation/start", json!({"users": 1e20}), "users", "expected a smaller whole number"),
+        ("/api/v1/simulation/start", json!({"users": -3}), "users", "expected a whole number ≥ 0"),
+        (
+            "/api/v1/simulation/speed",
+            json!({"speed": true}),
+            "speed",
+            "invalid type: boolean `true`, expected a number above 0 and at most 100, or \"max\"",
+        ),
+        (book.as_str(), json!({"venue_id": "", "booking_time": "2026-12-20T19:00:00Z"}), "venue_id", "expected a UUID"),
     ];
     for (path, body, field, expected) in bodies {
         let res = expect_error(
@@ -231,6 +241,13 @@ async fn times_dates_and_numbers_that_do_not_parse_say_what_is_expected(app: &Te
         (format!("/api/v1/recommendations/{u}/venues?limit=-1"), "limit", "expected a whole number ≥ 0"),
         ("/api/v1/bookings?limit=ten".to_string(), "limit", "expected a whole number"),
         ("/api/v1/bookings?from=tomorrow".to_string(), "from", time),
+        (format!("/api/v1/bookings?user_id={u}&user_id={u}"), "user_id", "given more than once: give it once"),
+        ("/api/v1/bookings?user_id=".to_string(), "user_id", "expected a UUID"),
+        (
+            format!("/api/v1/bookings?limit=99999999999999999999&user_id={u}"),
+            "limit",
+            "expected a smaller whole number",
+        ),
         (
             format!("/api/v1/venues/{v}/availability?date=tomorrow&party_size=2"),
             "date",

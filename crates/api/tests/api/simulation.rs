@@ -15,6 +15,9 @@ crate::on_every_backend!(
     starting_on_an_empty_database_seeds_the_demo_city_first,
     bad_start_and_speed_bodies_are_refused_naming_the_field,
     a_pause_answers_with_the_last_tick_and_no_tick_runs_after_it,
+    a_start_outside_the_year_2000_to_the_booking_horizon_is_refused_and_writes_nothing,
+    a_data_reset_or_forced_reseed_stops_the_running_simulation_first,
+    speed_and_multiplier_may_both_be_given_only_when_equal,
 );
 
 const SIM: &str = "/api/v1/simulation";
@@ -158,4 +161,104 @@ async fn a_pause_answers_with_the_last_tick_and_no_tick_runs_after_it(app: &Test
         post(app, "resume", json!({}), StatusCode::OK).await;
     }
     post(app, "stop", json!({}), StatusCode::OK).await;
+}
+
+async fn a_start_outside_the_year_2000_to_the_booking_horizon_is_refused_and_writes_nothing(app: &TestApp) {
+    let horizon_days = domain::booking::MAX_DAYS_AHEAD;
+    let in_days = |d: i64| (chrono::Utc::now() + chrono::Duration::days(d)).to_rfc3339();
+    let cases = [
+        // The QA run that wrote interactions dated year 1 and bookings up to year 10000.
+        (json!({"start_at": "0001-01-01T00:00:00Z", "speed": "max", "users": 300, "duration": "6h"}), "start_at"),
+        (json!({"start_at": "1999-12-31T23:59:00Z"}), "start_at"),
+        (json!({"start_at": in_days(horizon_days + 1)}), "start_at"),
+        (json!({"start_at": "9999-12-31T23:00:00Z", "duration": "6h"}), "start_at"),
+        // A start inside the horizon whose end is past it.
+        (json!({"start_at": in_days(horizon_days - 1), "duration": "2d"}), "duration"),
+    ];
+    for (body, field) in cases {
+        let res = app.post(&format!("{SIM}/start"), &body).await;
+        let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+        let message = err["error"]["details"][0]["message"].as_str().unwrap_or_default().to_string();
+        assert!(message.contains(&format!("{horizon_days} days from now")), "{body}: {message}");
+    }
+    let counts = app.counts().await;
+    assert_eq!((counts.users, counts.interactions, counts.bookings), (0, 0, 0), "refused starts write nothing");
+    assert_eq!(app.get_json(&format!("{SIM}/state"), StatusCode::OK).await["status"], "idle");
+}
+
+/// Starts a run of 30 users at `max` and waits until they have acted.
+async fn start_a_busy_run(app: &TestApp) {
+    let body = json!({"scenario": "friday_night", "speed": "max", "users": 30, "seed": 9});
+    post(app, "start", body, StatusCode::OK).await;
+    for _ in 0..400 {
+        if app.get_json(&format!("{SIM}/state"), StatusCode::OK).await["actions_logged"].as_u64().unwrap_or(0) > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the run did not get going");
+}
+
+async fn simulation_event_types(app: &TestApp) -> Vec<String> {
+    let events = app.app.bus.history(domain::Channel::Simulation, 100, None).await.expect("history");
+    let mut types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
+    types.sort();
+    types
+}
+
+async fn a_data_reset_or_forced_reseed_stops_the_running_simulation_first(app: &TestApp) {
+    seed(app, 40).await;
+    start_a_busy_run(app).await;
+    let reset = expect_json(app.post("/api/v1/admin/data/reset", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(reset["success"], true);
+    let stopped = app.get_json(&format!("{SIM}/state"), StatusCode::OK).await;
+    assert_eq!((stopped["status"].clone(), stopped["running"].clone()), (json!("stopped"), json!(false)));
+    assert!(stopped["actions_logged"].as_u64().unwrap_or(0) > 0, "a stopped run's state stays readable: {stopped}");
+    let metrics = app.get_json(&format!("{SIM}/metrics"), StatusCode::OK).await;
+    assert!(metrics["actions_total"].as_u64().unwrap_or(0) > 0, "its metrics stay readable: {metrics}");
+    assert_eq!(simulation_event_types(app).await.iter().filter(|t| *t == "simulation.stopped").count(), 1);
+    // Nothing acts for the deleted users any more.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let counts = app.counts().await;
+    assert_eq!((counts.users, counts.interactions, counts.plans), (0, 0, 0));
+    assert_eq!(app.get_json(&format!("{SIM}/state"), StatusCode::OK).await["ticks"], stopped["ticks"]);
+
+    // A forced reseed does the same; a seed without `force` (a 409) leaves the run alone.
+    seed(app, 40).await;
+    start_a_busy_run(app).await;
+    let res = app.post("/api/v1/admin/data/seed", &json!({"users": 40, "venues": 20})).await;
+    expect_error(res, StatusCode::CONFLICT, "conflict", Some("force")).await;
+    let res = app.post("/api/v1/admin/data/seed", &json!({"force": true, "as_of": "1999-01-01T00:00:00Z"})).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("as_of")).await;
+    assert_eq!(
+        app.get_json(&format!("{SIM}/state"), StatusCode::OK).await["status"],
+        "running",
+        "refusals stop nothing"
+    );
+    let body = json!({"users": 40, "venues": 20, "seed": 4, "force": true});
+    expect_json(app.post("/api/v1/admin/data/seed", &body).await, StatusCode::OK).await;
+    let stopped = app.get_json(&format!("{SIM}/state"), StatusCode::OK).await;
+    assert_eq!(stopped["status"], "stopped");
+    let types = simulation_event_types(app).await;
+    assert_eq!(types.iter().filter(|t| *t == "simulation.stopped").count(), 2, "{types:?}");
+    let reseeded = app.counts().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.counts().await.interactions, reseeded.interactions, "nothing acts on the new city");
+    // A new run can start on the new city.
+    assert_eq!(post(app, "start", json!({"users": 10}), StatusCode::OK).await["status"], "running");
+    post(app, "stop", json!({}), StatusCode::OK).await;
+}
+
+async fn speed_and_multiplier_may_both_be_given_only_when_equal(app: &TestApp) {
+    let res = app.post(&format!("{SIM}/speed"), &json!({"speed": 5, "multiplier": 50})).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None).await;
+    let fields: Vec<&str> =
+        err["error"]["details"].as_array().expect("details").iter().filter_map(|d| d["field"].as_str()).collect();
+    assert_eq!(fields, ["speed", "multiplier"]);
+    let res = app.post(&format!("{SIM}/speed"), &json!({"speed": 0, "multiplier": "fast"})).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None).await;
+    assert_eq!(err["error"]["details"].as_array().map(Vec::len), Some(2), "{err}");
+    // Equal speeds pass validation (and reach the controller: nothing is running).
+    conflict(app, "speed", json!({"speed": 50, "multiplier": "50"})).await;
+    conflict(app, "speed", json!({"speed": "max", "multiplier": "MAX"})).await;
 }

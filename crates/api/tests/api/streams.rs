@@ -346,6 +346,13 @@ async fn bad_channels_ids_and_limits_get_the_json_error_shape(setup: Setup) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(channels["channels"].as_object().map(|c| c.len()), Some(Channel::ALL.len()));
     assert!(channels["event_types"]["bookings"].as_array().unwrap().contains(&json!("booking.created")));
+    for c in Channel::ALL {
+        let types = channels["event_types"][c.as_str()].as_array().cloned().unwrap_or_default();
+        assert!(!types.is_empty(), "{} lists no event types", c.as_str());
+    }
+    for e in ::app::sim::SimEvent::ALL {
+        assert!(channels["event_types"]["simulation"].as_array().unwrap().contains(&json!(e.as_str())), "{e:?}");
+    }
 }
 
 async fn idle_streams_carry_keep_alive_comments(setup: Setup) {

@@ -23,17 +23,47 @@ pub enum Speed {
 }
 
 /// A speed as a client sends it: a number (`50`) or a string (`"50"`, `"max"`).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum SpeedInput {
     Number(f64),
     Text(String),
 }
 
+/// What a speed must be, as [`Speed::parse`] and the deserializer say it.
+const SPEED_RULE: &str = "a number above 0 and at most 100, or \"max\"";
+
+/// By hand rather than `untagged`, so a value of another type (`true`, `[]`) is refused saying
+/// what a speed is, not that no variant of an enum matched.
+impl<'de> Deserialize<'de> for SpeedInput {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SpeedInput;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(SPEED_RULE)
+            }
+            fn visit_f64<E>(self, x: f64) -> Result<SpeedInput, E> {
+                Ok(SpeedInput::Number(x))
+            }
+            fn visit_i64<E>(self, x: i64) -> Result<SpeedInput, E> {
+                Ok(SpeedInput::Number(x as f64))
+            }
+            fn visit_u64<E>(self, x: u64) -> Result<SpeedInput, E> {
+                Ok(SpeedInput::Number(x as f64))
+            }
+            fn visit_str<E>(self, t: &str) -> Result<SpeedInput, E> {
+                Ok(SpeedInput::Text(t.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 impl Speed {
     /// Parses a client's speed, naming `field` when it is out of range.
     pub fn parse(input: &SpeedInput, field: &str) -> Result<Speed, ValidationError> {
-        let bad = || ValidationError::field(field, "must be a number above 0 and at most 100, or \"max\"");
+        let bad = || ValidationError::field(field, format!("must be {SPEED_RULE}"));
         let x = match input {
             SpeedInput::Text(t) if t.trim().eq_ignore_ascii_case("max") => return Ok(Speed::Max),
             SpeedInput::Text(t) => t.trim().trim_end_matches(['x', 'X']).parse::<f64>().map_err(|_| bad())?,
@@ -152,6 +182,17 @@ pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_speed_of_another_type_is_refused_saying_what_a_speed_is() {
+        let e = serde_json::from_str::<SpeedInput>("true").unwrap_err().to_string();
+        assert!(e.contains("expected a number above 0 and at most 100, or \"max\""), "{e}");
+        assert!(!e.contains("untagged"), "{e}");
+        assert_eq!(serde_json::from_str::<SpeedInput>("50").unwrap(), SpeedInput::Number(50.0));
+        assert_eq!(serde_json::from_str::<SpeedInput>("2.5").unwrap(), SpeedInput::Number(2.5));
+        assert_eq!(serde_json::from_str::<SpeedInput>("-2").unwrap(), SpeedInput::Number(-2.0));
+        assert_eq!(serde_json::from_str::<SpeedInput>("\"max\"").unwrap(), SpeedInput::Text("max".into()));
+    }
 
     #[test]
     fn durations_read_like_people_write_them() {

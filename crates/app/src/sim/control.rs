@@ -1,9 +1,10 @@
 //! The controller: one run at a time, driven by start, pause, resume, stop, reset, speed and
 //! scenario triggers. Transitions that make no sense (pausing a stopped run, starting while
 //! one runs) are `Conflict`s. Every change is announced on the bus's `simulation` channel
-//! (`simulation.started`, `.paused`, `.resumed`, `.speed_changed`, `.scenario_triggered`,
-//! `.stopped`, `.finished`, `.reset`); the actions themselves publish their own events through
-//! the outbox like any request.
+//! ([`SimEvent`]: `simulation.started`, `.paused`, `.resumed`, `.speed_changed`,
+//! `.scenario_triggered`, `.stopped`, `.finished`, `.reset`); the actions themselves publish
+//! their own events through the outbox like any request. A data reset or forced reseed stops
+//! the run first ([`Simulator::while_stopped`]).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use super::metrics::MetricsSnapshot;
 use super::runner::{Runner, Shared};
 use super::scenario::{ScenarioId, default_start};
 use super::state::{Progress, SimState, SimStatus, idle_state};
-use super::{RunOptions, Speed};
+use super::{RunOptions, Speed, check_span};
 use crate::seed::SeedOptions;
 use crate::{App, AppError, AppResult};
 
@@ -111,10 +112,12 @@ impl Simulator {
     }
 
     /// Starts a run. An empty database is first seeded with `seed_if_empty`, or refused
-    /// (`Conflict`) when that is `None`. `Conflict` while another run is going.
+    /// (`Conflict`) when that is `None`. `Conflict` while another run is going. Options that
+    /// [`RunOptions::validate`] refuses are refused before anything is written.
     #[tracing::instrument(skip_all, fields(scenario = opts.scenario.as_str(), users = opts.users, seed = opts.seed), err(level = "debug"))]
     pub async fn start(&self, opts: RunOptions, seed_if_empty: Option<SeedOptions>) -> AppResult<SimState> {
-        opts.validate()?;
+        let now = self.app.now();
+        opts.validate(now)?;
         let mut slot = self.slot.lock().await;
         if slot.as_ref().is_some_and(|r| r.is_active()) {
             return Err(AppError::conflict("a simulation is already running: stop or reset it first"));
@@ -138,6 +141,11 @@ impl Simulator {
         let anchor =
             anchor.or(self.app.settings.demo.as_of).unwrap_or_else(|| crate::seed::current_anchor(self.app.now()));
         let started_at = opts.start_at.unwrap_or_else(|| default_start(opts.scenario, anchor, world.tz()));
+        // A given start was checked above; the default one (up to a week past the anchor, in
+        // the city's time zone) is known only now, so its end is checked here. Only a duration
+        // within a week of the 366-day maximum can fail here; on an empty database the demo
+        // city seeded above then stays (a valid seed; the run itself writes nothing).
+        check_span(started_at, opts.duration, now)?;
         let end_tick = opts.duration.map(|d| (d.num_seconds() / TICK_SECONDS).max(1) as u64);
         let progress = Progress {
             ticks: 0,
@@ -163,7 +171,7 @@ impl Simulator {
         let state = view.state();
         self.current.store(Some(Arc::clone(&view)));
         *slot = Some(Run { view, task });
-        self.publish("started", &state).await;
+        self.publish(SimEvent::Started, &state).await;
         Ok(state)
     }
 
@@ -177,7 +185,7 @@ impl Simulator {
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn pause(&self) -> AppResult<SimState> {
-        self.change("pause", "paused", true, |run| {
+        self.change("pause", SimEvent::Paused, true, |run| {
             let mut c = run.shared.lock_control();
             if c.paused {
                 return Err(AppError::conflict("the simulation is already paused"));
@@ -190,7 +198,7 @@ impl Simulator {
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn resume(&self) -> AppResult<SimState> {
-        self.change("resume", "resumed", false, |run| {
+        self.change("resume", SimEvent::Resumed, false, |run| {
             let mut c = run.shared.lock_control();
             if !c.paused {
                 return Err(AppError::conflict("the simulation is not paused"));
@@ -203,7 +211,7 @@ impl Simulator {
 
     #[tracing::instrument(skip_all, fields(%speed), err(level = "debug"))]
     pub async fn set_speed(&self, speed: Speed) -> AppResult<SimState> {
-        self.change("change its speed", "speed_changed", false, |run| {
+        self.change("change its speed", SimEvent::SpeedChanged, false, |run| {
             run.shared.lock_control().speed = speed;
             Ok(())
         })
@@ -213,7 +221,7 @@ impl Simulator {
     /// Switches the running simulation to `scenario` now.
     #[tracing::instrument(skip_all, fields(scenario = scenario.as_str()), err(level = "debug"))]
     pub async fn trigger(&self, scenario: ScenarioId) -> AppResult<SimState> {
-        self.change("trigger a scenario", "scenario_triggered", false, |run| {
+        self.change("trigger a scenario", SimEvent::ScenarioTriggered, false, |run| {
             run.shared.lock_control().triggers.push(scenario);
             run.shared.lock_progress().scenario = scenario;
             Ok(())
@@ -227,7 +235,7 @@ impl Simulator {
     async fn change(
         &self,
         what: &str,
-        event: &str,
+        event: SimEvent,
         settle: bool,
         f: impl FnOnce(&Run) -> AppResult<()>,
     ) -> AppResult<SimState> {
@@ -264,7 +272,7 @@ impl Simulator {
         let run = Self::active(&mut slot, "stop")?;
         let state = Self::halt(run).await;
         drop(slot);
-        self.publish("stopped", &state).await;
+        self.publish(SimEvent::Stopped, &state).await;
         Ok(state)
     }
 
@@ -278,6 +286,24 @@ impl Simulator {
         run.state()
     }
 
+    /// Runs `work` (a data reset or a forced reseed) with no simulation running. The active
+    /// run, if any, is stopped first as [`Simulator::stop`] stops it: its `simulation.stopped`
+    /// is published and its state and metrics stay readable as a stopped run's. No run can
+    /// start until `work` is done (it holds the controller's slot), so none acts for users
+    /// who are being deleted.
+    #[tracing::instrument(skip_all)]
+    pub async fn while_stopped<T>(&self, work: impl std::future::Future<Output = T>) -> T {
+        let mut slot = self.slot.lock().await;
+        if let Some(run) = slot.as_mut().filter(|r| r.is_active()) {
+            let state = Self::halt(run).await;
+            tracing::info!(ticks = state.ticks, "simulation stopped for a data reset");
+            self.publish(SimEvent::Stopped, &state).await;
+        }
+        let out = work.await;
+        drop(slot);
+        out
+    }
+
     /// Stops any run and forgets it (metrics included). Stored data is left alone.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn reset(&self) -> AppResult<SimState> {
@@ -288,7 +314,7 @@ impl Simulator {
         *slot = None;
         self.current.store(None);
         drop(slot);
-        self.publish("reset", &json!({})).await;
+        self.publish(SimEvent::Reset, &json!({})).await;
         Ok(idle_state())
     }
 
@@ -318,23 +344,67 @@ impl Simulator {
         log.map(|l| l.lines().to_vec()).unwrap_or_default()
     }
 
-    async fn publish<T: serde::Serialize + Sync + ?Sized>(&self, event: &str, data: &T) {
+    async fn publish<T: serde::Serialize + Sync + ?Sized>(&self, event: SimEvent, data: &T) {
         publish(&self.app, event, data).await;
     }
 }
 
-/// Announces `simulation.<event>` on the bus's `simulation` channel (directly: a control
-/// change writes nothing to the store, so there is no outbox row to relay).
-pub async fn publish<T: serde::Serialize + ?Sized>(app: &App, event: &str, data: &T) {
+/// Every event the simulator publishes on the bus's `simulation` channel: the one list of them
+/// (the API's channel listing is checked against [`SimEvent::ALL`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimEvent {
+    Started,
+    Paused,
+    Resumed,
+    SpeedChanged,
+    ScenarioTriggered,
+    /// Stopped on request, or by a data reset or forced reseed.
+    Stopped,
+    /// Reached the end of its duration (published by the runner).
+    Finished,
+    Reset,
+}
+
+impl SimEvent {
+    /// Every variant, in the order of a run's life.
+    pub const ALL: [SimEvent; 8] = [
+        SimEvent::Started,
+        SimEvent::Paused,
+        SimEvent::Resumed,
+        SimEvent::SpeedChanged,
+        SimEvent::ScenarioTriggered,
+        SimEvent::Stopped,
+        SimEvent::Finished,
+        SimEvent::Reset,
+    ];
+
+    /// The event's type on the bus, such as `simulation.started`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SimEvent::Started => "simulation.started",
+            SimEvent::Paused => "simulation.paused",
+            SimEvent::Resumed => "simulation.resumed",
+            SimEvent::SpeedChanged => "simulation.speed_changed",
+            SimEvent::ScenarioTriggered => "simulation.scenario_triggered",
+            SimEvent::Stopped => "simulation.stopped",
+            SimEvent::Finished => "simulation.finished",
+            SimEvent::Reset => "simulation.reset",
+        }
+    }
+}
+
+/// Announces `event` on the bus's `simulation` channel (directly: a control change writes
+/// nothing to the store, so there is no outbox row to relay).
+pub async fn publish<T: serde::Serialize + ?Sized>(app: &App, event: SimEvent, data: &T) {
     let publish = Publish {
         channel: Channel::Simulation,
-        event_type: format!("simulation.{event}"),
+        event_type: event.as_str().to_string(),
         data: domain::Payload::of(data).unwrap_or_default(),
         timestamp: chrono::Utc::now(),
         source_id: None,
     };
     if let Err(e) = app.bus.publish(publish).await {
-        tracing::warn!(error = %e, event, "simulation event not published");
+        tracing::warn!(error = %e, event = event.as_str(), "simulation event not published");
     }
 }
 
@@ -342,6 +412,28 @@ pub async fn publish<T: serde::Serialize + ?Sized>(app: &App, event: &str, data:
 mod tests {
     use super::*;
     use crate::AppSettings;
+
+    #[test]
+    fn every_sim_event_is_in_all_once_under_its_own_name() {
+        // No `_` arm: a new variant fails to compile here until it is placed in `ALL` too.
+        let position = |e: SimEvent| match e {
+            SimEvent::Started => 0,
+            SimEvent::Paused => 1,
+            SimEvent::Resumed => 2,
+            SimEvent::SpeedChanged => 3,
+            SimEvent::ScenarioTriggered => 4,
+            SimEvent::Stopped => 5,
+            SimEvent::Finished => 6,
+            SimEvent::Reset => 7,
+        };
+        for (i, e) in SimEvent::ALL.into_iter().enumerate() {
+            assert_eq!(position(e), i, "{e:?}");
+            assert!(e.as_str().starts_with("simulation."), "{e:?}");
+        }
+        let mut names: Vec<_> = SimEvent::ALL.iter().map(|e| e.as_str()).collect();
+        names.dedup();
+        assert_eq!(names.len(), SimEvent::ALL.len());
+    }
 
     #[tokio::test]
     async fn state_metrics_and_log_never_wait_for_a_control_action_under_way() {

@@ -36,13 +36,17 @@ mod state;
 mod world;
 
 pub use clock::{MAX_MULTIPLIER, Speed, SpeedInput, TICK_SECONDS, parse_duration};
-pub use control::Simulator;
+pub use control::{SimEvent, Simulator};
 pub use executor::RECOMMENDER;
 pub use metrics::{BookingMetrics, FailureMetrics, HourMetrics, MetricsSnapshot, RecommendationMetrics, SocialMetrics};
 pub use scenario::{SCENARIOS, ScenarioId};
 pub use state::{SimState, SimStatus};
 
+use chrono::Datelike;
+use domain::booking::MAX_DAYS_AHEAD;
 use domain::{Timestamp, ValidationError};
+
+use crate::seed::FIRST_ANCHOR_YEAR;
 
 /// The most users one run drives.
 pub const MAX_USERS: usize = 1_000_000;
@@ -59,7 +63,9 @@ pub struct RunOptions {
     pub duration: Option<chrono::Duration>,
     /// Simulated start; by default the scenario's usual start at or after the seeded history's
     /// end: the anchor of the city the run seeded, else the demo settings' pinned `as_of`, else
-    /// the current hour (a city seeded now ends there). Give it to reproduce a run.
+    /// the current hour (a city seeded now ends there). Give it to reproduce a run. It lies from
+    /// the year 2000 (a seed's first anchor year) to one booking horizon ahead of now, and so
+    /// does the run's end ([`RunOptions::validate`]).
     pub start_at: Option<Timestamp>,
     /// Sessions in flight at once within a tick.
     pub concurrency: usize,
@@ -83,8 +89,11 @@ impl Default for RunOptions {
 }
 
 impl RunOptions {
-    /// Checks the sizes, naming the field at fault.
-    pub fn validate(&self) -> Result<(), ValidationError> {
+    /// Checks the sizes and, with `now` the wall clock, the simulated time span: a given
+    /// `start_at` lies from the year [`FIRST_ANCHOR_YEAR`] (the first a seeded history may end
+    /// in) up to one booking horizon ([`MAX_DAYS_AHEAD`] days) ahead of `now`, and so does the
+    /// run's end (`start_at + duration`). Names the field at fault.
+    pub fn validate(&self, now: Timestamp) -> Result<(), ValidationError> {
         if !(1..=MAX_USERS).contains(&self.users) {
             return Err(ValidationError::field("users", format!("must be between 1 and {MAX_USERS}")));
         }
@@ -96,6 +105,90 @@ impl RunOptions {
         {
             return Err(ValidationError::field("duration", "must be between one minute and 366 days"));
         }
-        Ok(())
+        match self.start_at {
+            Some(start) => check_span(start, self.duration, now),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The latest instant a run may reach: one booking horizon ahead of `now`. Beyond it the
+/// simulated users would book, plan and record what no real request could (a booking may lie at
+/// most [`MAX_DAYS_AHEAD`] days ahead), and timestamps leave RFC 3339's four-digit years.
+pub fn horizon(now: Timestamp) -> Timestamp {
+    now + chrono::Duration::days(MAX_DAYS_AHEAD)
+}
+
+/// Checks that a run from `start` lasting `duration` lies from the year [`FIRST_ANCHOR_YEAR`]
+/// to [`horizon`]`(now)`: its start (naming `start_at`) and its end (naming `duration`).
+pub fn check_span(start: Timestamp, duration: Option<chrono::Duration>, now: Timestamp) -> Result<(), ValidationError> {
+    let last = horizon(now);
+    let at = |t: Timestamp| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    if start.year() < FIRST_ANCHOR_YEAR || start > last {
+        let message =
+            format!("must lie between the year {FIRST_ANCHOR_YEAR} and {MAX_DAYS_AHEAD} days from now ({})", at(last));
+        return Err(ValidationError::field("start_at", message));
+    }
+    if let Some(d) = duration
+        && start + d > last
+    {
+        let message = format!(
+            "the run would end at {}, past {MAX_DAYS_AHEAD} days from now ({}): start earlier or run for less",
+            at(start + d),
+            at(last)
+        );
+        return Err(ValidationError::field("duration", message));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(y: i32, m: u32, d: u32) -> Timestamp {
+        chrono::Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).single().expect("a valid date")
+    }
+
+    fn refused(opts: &RunOptions, now: Timestamp) -> Option<String> {
+        opts.validate(now).err().map(|e| e.0[0].field.clone())
+    }
+
+    #[test]
+    fn a_start_lies_from_the_year_2000_to_one_booking_horizon_ahead_and_so_does_the_end() {
+        let now = at(2026, 12, 3);
+        let last = now + chrono::Duration::days(MAX_DAYS_AHEAD);
+        let run = |start_at: Option<Timestamp>, duration: Option<chrono::Duration>| RunOptions {
+            start_at,
+            duration,
+            ..RunOptions::default()
+        };
+        let six_hours = Some(chrono::Duration::hours(6));
+        // The QA run: year 1 for 6 hours; and one ending in year 10000.
+        assert_eq!(refused(&run(Some(at(1, 1, 1)), six_hours), now).as_deref(), Some("start_at"));
+        assert_eq!(refused(&run(Some(at(1999, 12, 31)), None), now).as_deref(), Some("start_at"));
+        assert_eq!(refused(&run(Some(at(9999, 12, 31)), six_hours), now).as_deref(), Some("start_at"));
+        assert_eq!(refused(&run(Some(last + chrono::Duration::minutes(1)), None), now).as_deref(), Some("start_at"));
+        // A start within the horizon whose end is not.
+        let late = run(Some(last - chrono::Duration::hours(1)), six_hours);
+        assert_eq!(refused(&late, now).as_deref(), Some("duration"));
+        assert_eq!(
+            refused(&run(Some(now), Some(chrono::Duration::days(MAX_DAYS_AHEAD) + chrono::Duration::minutes(1))), now),
+            Some("duration".into())
+        );
+        // The bounds themselves, the past and no start at all are fine.
+        for ok in [
+            run(Some(at(2000, 1, 1)), six_hours),
+            run(Some(last), None),
+            run(Some(last - chrono::Duration::hours(6)), six_hours),
+            run(Some(at(2026, 11, 20)), Some(chrono::Duration::days(366))),
+            run(None, Some(chrono::Duration::days(366))),
+        ] {
+            assert_eq!(refused(&ok, now), None, "{ok:?}");
+        }
+        let message = run(Some(at(1, 1, 1)), None).validate(now).unwrap_err().0[0].message.clone();
+        assert!(message.contains("2000") && message.contains("2027-12-04T00:00:00Z"), "{message}");
     }
 }

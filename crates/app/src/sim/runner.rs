@@ -23,7 +23,7 @@ use super::RunOptions;
 use super::action::{Action, ActionLog, Handle};
 use super::behaviour::{REACTIONS, session_chance};
 use super::clock::{Pacer, Speed, TICK_SECONDS, tick_time};
-use super::control::publish;
+use super::control::{SimEvent, publish};
 use super::executor::{Effect, Executor, Outcome, RECOMMENDER};
 use super::metrics::Metrics;
 use super::scenario::{LocalTime, ScenarioId, Schedule, Surge};
@@ -205,7 +205,7 @@ impl Runner {
             let p = self.shared.lock_progress().clone();
             let data = json!({"ticks": p.ticks, "simulation_time": p.simulation_time, "scenario": p.scenario,
                 "action_log_hash": p.action_log_hash, "metrics": self.shared.metrics.snapshot(RECOMMENDER)});
-            publish(&self.app, "finished", &data).await;
+            publish(&self.app, SimEvent::Finished, &data).await;
         }
         *self.shared.log.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.log);
         self.shared.status.send_replace(status);

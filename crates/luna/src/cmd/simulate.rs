@@ -73,7 +73,9 @@ fn run_options(args: &SimulateArgs) -> anyhow::Result<RunOptions> {
         concurrency: args.concurrency,
         keep_log: 0,
     };
-    opts.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The same check as the API's (and `Simulator::start`'s), so a refusal comes before the
+    // database is opened or seeded.
+    opts.validate(chrono::Utc::now()).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(opts)
 }
 
@@ -82,14 +84,7 @@ pub async fn run(mut settings: Settings, args: SimulateArgs) -> anyhow::Result<(
     crate::logging::init_batch();
     let opts = run_options(&args)?;
     let store = super::open_store(&settings).await?;
-    let bus: bus::DynBus = match &settings.redis_url {
-        Some(url) => std::sync::Arc::new(
-            bus::RedisBus::connect(url, "luna:events", 100_000)
-                .await
-                .map_err(|e| anyhow::anyhow!("connecting to Redis at {}: {e}", crate::settings::redact_url(url)))?,
-        ),
-        None => std::sync::Arc::new(bus::MemoryBus::default()),
-    };
+    let bus = super::open_bus(&settings, &store).await?;
     let app = app::App::with_bus(store, bus, super::seed::app_settings(&settings));
     let db = crate::settings::redact_url(&settings.database_url());
     if app.store.counts().await.map_err(|e| anyhow::anyhow!("reading the database: {e}"))?.users == 0 && !args.no_seed {
@@ -185,5 +180,34 @@ async fn watch(sim: &Simulator, total_ticks: u64) -> app::sim::SimState {
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SimulateArgs,
+    }
+
+    fn options(extra: &[&str]) -> anyhow::Result<RunOptions> {
+        let cli = Cli::try_parse_from(["luna"].iter().chain(extra)).expect("arguments parse");
+        run_options(&cli.args)
+    }
+
+    #[test]
+    fn a_start_at_outside_the_year_2000_to_the_booking_horizon_is_refused_as_the_api_refuses_it() {
+        let year_one = options(&["--start-at", "0001-01-01T00:00:00Z", "--duration", "6h"]).unwrap_err();
+        assert!(year_one.to_string().contains("start_at"), "{year_one}");
+        let far = (chrono::Utc::now() + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD + 1)).to_rfc3339();
+        assert!(options(&["--start-at", &far]).unwrap_err().to_string().contains("start_at"));
+        let late = (chrono::Utc::now() + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD - 1)).to_rfc3339();
+        assert!(options(&["--start-at", &late, "--duration", "2d"]).unwrap_err().to_string().contains("duration"));
+        assert!(options(&["--start-at", "2026-11-20T12:00:00Z", "--duration", "6h"]).is_ok());
     }
 }
