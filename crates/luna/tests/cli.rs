@@ -640,8 +640,9 @@ fn serve_on_redis(data_dir: &Path, redis: &str, prefix: &str) -> Result<Server, 
 /// sharing the Redis started and took the first one's events (their users' emails and
 /// locations on its streams, their interactions in its engine). Now the prefix is a setting,
 /// bound to the first database that uses it: a server of another database is refused with
-/// what to do, one under its own prefix starts, and the first database's servers start again
-/// after a restart and a reset (its id is kept).
+/// what to do (so is `luna simulate`, which publishes on the bus too), one under its own prefix
+/// starts, and the first database's servers start again after a restart and a reset (its id is
+/// kept).
 #[test]
 fn serve_refuses_a_redis_prefix_that_another_database_claimed() {
     let Ok(redis) = std::env::var("TEST_REDIS_URL") else {
@@ -657,6 +658,16 @@ fn serve_refuses_a_redis_prefix_that_another_database_claimed() {
     for part in [format!("{shared:?}"), "redis_prefix".into(), format!("redis-cli DEL {shared}:database")] {
         assert!(refusal.contains(&part), "{part:?} not in: {refusal}");
     }
+    let simulate = Command::new(LUNA)
+        .args(["simulate", "--duration", "1h", "--data-dir"])
+        .arg(dir_b.path())
+        .env_remove("DATABASE_URL")
+        .env("REDIS_URL", &redis)
+        .env("LUNA_REDIS_PREFIX", &shared)
+        .output()
+        .expect("luna runs");
+    let err = String::from_utf8_lossy(&simulate.stderr);
+    assert!(!simulate.status.success() && err.contains(&format!("redis-cli DEL {shared}:database")), "{err}");
     let b = serve_on_redis(dir_b.path(), &redis, &own).expect("under its own prefix it starts");
     assert!(b.stop().success());
     assert!(a.stop().success());
