@@ -146,9 +146,27 @@ impl App {
         let venue = self.store.get_venue(input.venue_id).await.in_body(&[("venue", "venue_id")])?;
         let b = &self.settings.booking;
         let request = SeatRequest::parse(user_id, input, &venue, now, &b.turn_minutes, b.last_seating_minutes)?;
+        self.book_request(request, key, now).await
+    }
+
+    /// Books a parsed request. The write checks again that every user still exists: a missing
+    /// group member is the body's `group_members` (422), but the booker deleted since the checks
+    /// above (a booking racing with its own user's deletion) is the same 404 "user not found"
+    /// the request gets once the deletion is done.
+    async fn book_request(
+        &self,
+        request: SeatRequest,
+        key: Option<IdempotencyKey>,
+        now: Timestamp,
+    ) -> AppResult<Idempotent<BookingReceipt>> {
+        let booker = request.user_id.to_string();
         let answer = self.booking.book(&self.store, request, key).await;
         self.wrote();
-        self.receipt(answer.in_body(&[("user", "group_members"), ("venue", "venue_id")])?, now).await
+        let answer = answer.map_err(|e| match e {
+            AppError::NotFound { entity: "user", ref id } if *id == booker => e,
+            e => e.in_body(&[("user", "group_members"), ("venue", "venue_id")]),
+        })?;
+        self.receipt(answer, now).await
     }
 
     /// A booked answer as a receipt; a refused one as `NoRoom` with alternatives.
@@ -225,6 +243,59 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An app on a fresh SQLite store, a user, and a parsed request of theirs for a table
+    /// tomorrow at 19:00 at a bar open 17:00 to 23:00 (UTC), with `members` in the group.
+    async fn app_and_request(members: Vec<Uuid>) -> (testdb::TestDatabase, App, SeatRequest) {
+        let db = testdb::TestDatabase::create(testdb::Backend::Sqlite).await.expect("sqlite");
+        let app = App::new(store::connect(&db.url).await.unwrap(), crate::AppSettings::default());
+        let user = serde_json::from_value(serde_json::json!({"handle": "booker", "name": "Booker"})).unwrap();
+        let user = app.create_user(user).await.unwrap();
+        let venue = serde_json::json!({"name": "Bar", "category": "bar", "lat": 40.73, "lng": -73.99,
+            "capacity": 40, "timezone": "UTC", "opening_hours": {"mon": ["17:00-23:00"], "tue": ["17:00-23:00"],
+            "wed": ["17:00-23:00"], "thu": ["17:00-23:00"], "fri": ["17:00-23:00"], "sat": ["17:00-23:00"],
+            "sun": ["17:00-23:00"]}});
+        let venue = app.create_venue(serde_json::from_value(venue).unwrap()).await.unwrap();
+        let now = app.now();
+        let at = (now + chrono::Duration::days(1)).date_naive().and_hms_opt(19, 0, 0).unwrap().and_utc();
+        let input = BookingInput {
+            venue_id: venue.id,
+            booking_time: Some(at),
+            party_size: Some(members.len() as i32 + 1),
+            group_members: members,
+            special_requests: None,
+        };
+        let b = &app.settings.booking;
+        let request = SeatRequest::parse(user.id, input, &venue, now, &b.turn_minutes, b.last_seating_minutes).unwrap();
+        (db, app, request)
+    }
+
+    #[tokio::test]
+    async fn a_booker_deleted_before_the_write_is_a_404_for_the_user_not_a_group_member_error() {
+        let (_db, app, request) = app_and_request(Vec::new()).await;
+        let booker = request.user_id;
+        // The user passed the checks of `create_booking`, then was deleted before the write ran.
+        app.delete_user(booker).await.unwrap();
+        match app.book_request(request, None, app.now()).await {
+            Err(AppError::NotFound { entity: "user", id }) => assert_eq!(id, booker.to_string()),
+            other => panic!("expected the booker's 404, got {other:?}"),
+        }
+        let written = app.store.list_bookings(&BookingQuery::default(), PageRequest::default()).await.unwrap();
+        assert!(written.items.is_empty(), "nothing booked");
+    }
+
+    #[tokio::test]
+    async fn a_missing_group_member_is_still_the_bodys_group_members_field() {
+        let stranger = Uuid::now_v7();
+        let (_db, app, request) = app_and_request(vec![stranger]).await;
+        match app.book_request(request, None, app.now()).await {
+            Err(AppError::Invalid(v)) => {
+                let text = format!("{v:?}");
+                assert!(text.contains("group_members") && text.contains(&stranger.to_string()), "{text}");
+            }
+            other => panic!("expected a 422 on group_members, got {other:?}"),
+        }
+    }
 
     #[test]
     fn keys_are_short_visible_ascii() {
