@@ -32,6 +32,7 @@ use tokio::sync::Notify;
 pub use error::{AppError, AppResult};
 pub use plans::PlanConfirmation;
 pub use telemetry::{LiveSettings, Telemetry};
+pub use users::RecentlyDeleted;
 pub use venues::{MAX_RADIUS_KM, VenueSearch, check_price_range};
 
 /// Settings the services need (a slice of the binary's settings).
@@ -95,6 +96,8 @@ pub struct AppParts {
     pub location_writes: Arc<location_writes::LocationWrites>,
     /// The supervised background tasks and how each is doing (`/health` shows them).
     pub tasks: Arc<supervise::Tasks>,
+    /// Users this server deleted a moment ago, which its engine may not have heard of yet.
+    pub deleted_users: Arc<users::RecentlyDeleted>,
 }
 
 impl App {
@@ -118,6 +121,7 @@ impl App {
             booking,
             location_writes: Arc::default(),
             tasks: Arc::default(),
+            deleted_users: Arc::default(),
         }))
     }
 

@@ -2,11 +2,64 @@
 //! Input arrives as the domain's `*Input` wire types and is parsed here, so the store only
 //! ever sees values that passed validation.
 
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use domain::user::{PreferencesInput, UserInput, UserPatchInput};
 use domain::{NewUser, Page, PageRequest, User, UserId, UserPatch, UserPreferences};
-use store::UserQuery;
+use store::{StoreError, UserQuery};
 
 use crate::{App, AppResult};
+
+/// How long this server remembers a user it deleted: far longer than its engine takes to hear
+/// of the deletion (the relay wakes at the write; the follower applies it within milliseconds).
+pub const DELETED_MEMORY: Duration = Duration::from_secs(60);
+/// Deletions remembered at most (memory bound); beyond it the oldest are forgotten first.
+const DELETED_CAP: usize = 10_000;
+
+/// The users this server deleted in the last [`DELETED_MEMORY`], oldest first: until the
+/// engine applies a deletion it still holds the user, and [`App::user_exists`] must not
+/// believe it.
+#[derive(Debug, Default)]
+pub struct RecentlyDeleted {
+    deleted: Mutex<VecDeque<(Instant, UserId)>>,
+}
+
+impl RecentlyDeleted {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Instant, UserId)>> {
+        self.deleted.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remembers that `id` was deleted at `now`, forgetting what is too old or too many.
+    pub fn remember(&self, id: UserId, now: Instant) {
+        let mut deleted = self.lock();
+        while deleted.front().is_some_and(|(at, _)| now.saturating_duration_since(*at) >= DELETED_MEMORY)
+            || deleted.len() >= DELETED_CAP
+        {
+            deleted.pop_front();
+        }
+        deleted.push_back((now, id));
+    }
+
+    /// Whether `id` was deleted here within [`DELETED_MEMORY`] of `now`.
+    pub fn contains(&self, id: UserId, now: Instant) -> bool {
+        self.lock()
+            .iter()
+            .rev()
+            .take_while(|(at, _)| now.saturating_duration_since(*at) < DELETED_MEMORY)
+            .any(|(_, d)| *d == id)
+    }
+
+    /// Deletions remembered.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 impl App {
     /// Creates a user (and its preferences and password hash when given, in one transaction).
@@ -50,6 +103,7 @@ impl App {
     #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn delete_user(&self, id: UserId) -> AppResult<()> {
         let cancelled = self.store.delete_user(id, self.now()).await?;
+        self.deleted_users.remember(id, Instant::now());
         self.wrote();
         // After the commit: a location sent from now on is written, and so refused.
         self.location_writes.forget(id);
@@ -58,6 +112,23 @@ impl App {
             self.booking.give_back(b).await;
         }
         Ok(())
+    }
+
+    /// Whether the user still exists, as every request with their access token asks: the
+    /// engine's in-memory snapshot answers for the users it holds (no database round trip); a
+    /// user it does not hold (created a moment ago and not applied yet, or deleted) or one this
+    /// server deleted a moment ago (the engine may not have applied that yet) is looked up in the
+    /// store. Another server's deletion is seen once this server's engine applies it.
+    #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
+    pub async fn user_exists(&self, id: UserId) -> AppResult<bool> {
+        if self.engine().has_user(id) && !self.deleted_users.contains(id, Instant::now()) {
+            return Ok(true);
+        }
+        match self.store.get_user(id).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The user's preferences, or the defaults when none were set.
@@ -73,5 +144,47 @@ impl App {
         let prefs = self.store.put_preferences(id, prefs).await?;
         self.wrote();
         Ok(prefs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_user_exists_until_deleted_here_even_before_the_engine_hears_of_either() {
+        let db = testdb::TestDatabase::create(testdb::Backend::Sqlite).await.expect("sqlite");
+        let app = App::new(store::connect(&db.url).await.unwrap(), crate::AppSettings::default());
+        let input = |h: &str| serde_json::from_value(serde_json::json!({"handle": h, "name": h})).unwrap();
+        let ann = app.create_user(input("ann")).await.unwrap();
+        app.reload_engine().await.unwrap();
+        assert!(app.engine().has_user(ann.id));
+        // No follower: the engine hears of nothing written from here on.
+        let ben = app.create_user(input("ben")).await.unwrap();
+        assert!(!app.engine().has_user(ben.id));
+        assert!(app.user_exists(ann.id).await.unwrap(), "from the engine");
+        assert!(app.user_exists(ben.id).await.unwrap(), "created a moment ago: from the store");
+        app.delete_user(ann.id).await.unwrap();
+        assert!(app.engine().has_user(ann.id), "the engine has not applied the deletion: the case under test");
+        assert!(!app.user_exists(ann.id).await.unwrap(), "deleted here a moment ago");
+        assert!(!app.user_exists(uuid::Uuid::now_v7()).await.unwrap(), "nobody");
+    }
+
+    #[test]
+    fn deletions_are_remembered_for_a_minute_and_at_most_the_cap() {
+        let deleted = RecentlyDeleted::default();
+        let (ann, ben) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let t0 = Instant::now();
+        deleted.remember(ann, t0);
+        assert!(deleted.contains(ann, t0 + Duration::from_secs(59)));
+        assert!(!deleted.contains(ben, t0));
+        assert!(!deleted.contains(ann, t0 + DELETED_MEMORY), "forgotten after a minute");
+        deleted.remember(ben, t0 + DELETED_MEMORY);
+        assert_eq!(deleted.len(), 1, "the old entry was dropped");
+        for _ in 0..DELETED_CAP + 5 {
+            deleted.remember(uuid::Uuid::now_v7(), t0 + DELETED_MEMORY);
+        }
+        assert_eq!(deleted.len(), DELETED_CAP);
+        assert!(!deleted.contains(ben, t0 + DELETED_MEMORY), "the oldest went first");
     }
 }

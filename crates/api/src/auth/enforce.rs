@@ -52,6 +52,12 @@ pub(crate) async fn enforce(State(state): State<AuthState>, req: Request, next: 
         Err(_) if rule == Rule::Public => Caller::Anonymous,
         Err(e) => return e.into_response(),
     };
+    // A public route's answer is the same for everyone: its caller is not looked up.
+    if rule != Rule::Public
+        && let Err(e) = still_exists(&state.app, caller).await
+    {
+        return e.into_response();
+    }
     let body = match check(&state.app, rule, caller, &mut parts, body).await {
         Ok(body) => body,
         Err(e) => return e.into_response(),
@@ -84,6 +90,18 @@ fn resolve_caller(auth: &Auth, parts: &Parts, entry: Option<&Entry>) -> Result<C
     match auth.signer().verify(&token, chrono::Utc::now()) {
         Ok(claims) => Ok(Caller::User(claims.sub)),
         Err(e) => Err(ApiError::Unauthorized(e.to_string())),
+    }
+}
+
+/// A user token's user must still exist: a token outlives its user's deletion by up to its
+/// lifetime (15 minutes), and must not act for nobody meanwhile. A 401, as for any token that no
+/// longer counts.
+async fn still_exists(app: &App, caller: Caller) -> Result<(), ApiError> {
+    let Caller::User(id) = caller else { return Ok(()) };
+    if app.user_exists(id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized("the user of this token no longer exists".into()))
     }
 }
 

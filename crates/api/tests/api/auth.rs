@@ -21,6 +21,7 @@ crate::on_every_backend!(
     admin_routes_refuse_no_credential_and_user_tokens_and_write_nothing,
     other_callers_do_not_see_a_users_email_or_home,
     a_token_in_the_url_is_accepted_on_streams_only,
+    a_deleted_users_token_is_refused_with_a_401_and_a_new_users_is_not,
 );
 
 async fn send(client: &Client, method: Method, url: &str, body: Option<&Value>) -> reqwest::Response {
@@ -455,4 +456,38 @@ async fn servers_on_one_database_share_the_signing_secret_and_accept_each_others
         .await;
         drop(servers);
     }
+}
+
+async fn a_deleted_users_token_is_refused_with_a_401_and_a_new_users_is_not(app: &TestApp) {
+    let ann = user(app, "ann").await;
+    let as_ann = app.as_user(&ann);
+    let venues = app.url("/api/v1/venues/");
+    let res = send(&as_ann, Method::POST, &venues, Some(&seed_venue("Before"))).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "a user's token on an any-signed-in-user route");
+    let me = app.url(&format!("/api/v1/users/{ann}"));
+    assert_eq!(send(&as_ann, Method::DELETE, &me, None).await.status(), StatusCode::NO_CONTENT);
+
+    let res = send(&as_ann, Method::POST, &venues, Some(&seed_venue("After"))).await;
+    let message = |body: &Value| body["error"]["message"].as_str().unwrap_or_default().to_string();
+    let body: Value = {
+        let challenge = res.headers().get("www-authenticate").is_some();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert!(challenge, "no WWW-Authenticate");
+        body
+    };
+    assert_eq!(body["error"]["code"], "unauthorized");
+    assert!(message(&body).contains("no longer exists"), "{body}");
+    let listed = app.get_json("/api/v1/venues?limit=100", StatusCode::OK).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "nothing created after the deletion: {listed}");
+    expect_401(send(&as_ann, Method::GET, &me, None).await, "a public profile with a dead user's token").await;
+    expect_401(send(&as_ann, Method::GET, &app.url("/api/v1/bookings"), None).await, "a user route").await;
+    // A public route ignores the token, as it ignores any bad one.
+    assert_eq!(send(&as_ann, Method::GET, &venues, None).await.status(), StatusCode::OK);
+
+    // A user created a moment ago (the engine has not heard of them) is not refused.
+    let ben = user(app, "ben").await;
+    let res = send(&app.as_user(&ben), Method::POST, &venues, Some(&seed_venue("New"))).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
 }
