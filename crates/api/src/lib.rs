@@ -67,7 +67,8 @@ pub struct ServeOptions {
     /// How credentials are checked (see `auth`). The default has a random signing key and no
     /// admin credential: user tokens it did not sign and every admin route are refused.
     pub auth: auth::Auth,
-    /// Per-client request rate (429 beyond); off by default, `luna serve` turns it on.
+    /// Per-client request rate, the password routes' per-IP rate and per-login sign-in attempts
+    /// (429 beyond); off by default, `luna serve` turns them on.
     pub rate_limit: RateLimitSettings,
 }
 
@@ -131,15 +132,22 @@ pub fn router(app: App) -> Router {
 pub fn router_with(app: App, opts: &ServeOptions) -> Router {
     metrics::handle();
     let (routes, doc) = routes();
-    let inner = routes
+    let mut inner = routes
         .route("/openapi.json", docs::openapi_json(&doc))
         .fallback(dashboard::serve)
         // After routing (so the matched route's rule is known), before every handler.
         .layer(axum::middleware::from_fn_with_state(
             auth::AuthState { app: app.clone(), auth: opts.auth.clone() },
             auth::enforce,
-        ))
+        ));
+    if opts.rate_limit.enabled {
+        // After routing too (the rules mark the password routes), before the auth check.
+        let limiter = rate_limit::PasswordLimiter::new(&opts.rate_limit);
+        inner = inner.layer(axum::middleware::from_fn_with_state(limiter, rate_limit::enforce_passwords));
+    }
+    let inner = inner
         .layer(axum::Extension(opts.auth.clone()))
+        .layer(axum::Extension(auth::LoginThrottle::new(&opts.rate_limit)))
         .layer(simulation::layer(&app))
         .layer(axum::middleware::from_fn_with_state(app.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(opts.body_limit_bytes))

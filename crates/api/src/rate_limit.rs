@@ -9,6 +9,11 @@
 //! `into_make_service_with_connect_info`), IPv6 grouped by /64 since one host usually owns a
 //! whole /64. A forged or expired token counts against the IP: it cannot buy a fresh bucket.
 //!
+//! The password routes (sign-in and sign-up, marked in [`crate::auth::rules::RULES`]: each hashes
+//! a password with Argon2, about half a second of a core) have a second, much smaller bucket per
+//! IP ([`enforce_passwords`]), whatever token the request carries; a failed sign-in also counts
+//! against its login ([`crate::auth::LoginThrottle`]). `enabled = false` turns all of it off.
+//!
 //! Memory is bounded: a bucket that has refilled to `burst` behaves exactly like a missing one,
 //! so idle clients are swept out whenever the map reaches `max_clients`; if every tracked client
 //! is still active, a new client is let through untracked (and logged) rather than evicting one
@@ -19,7 +24,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -41,11 +46,33 @@ pub struct RateLimitSettings {
     pub burst: u32,
     /// Clients tracked at most (memory bound); idle ones are evicted first.
     pub max_clients: usize,
+    /// Sustained requests per second per IP to the password routes (sign-in, sign-up), on top
+    /// of the general bucket.
+    pub password_per_second: f64,
+    /// Requests per IP to the password routes at once after being idle.
+    pub password_burst: u32,
+    /// Sign-in attempts for one login (handle or email) within `login_failure_window_secs`
+    /// before further attempts get a 429 until the window has passed; a success clears them.
+    pub login_failures: u32,
+    /// The window of `login_failures`, in seconds from the first attempt.
+    pub login_failure_window_secs: u64,
+    /// Logins tracked at most (memory bound); expired ones are dropped first.
+    pub max_logins: usize,
 }
 
 impl Default for RateLimitSettings {
     fn default() -> Self {
-        Self { enabled: true, per_second: 50.0, burst: 200, max_clients: 100_000 }
+        Self {
+            enabled: true,
+            per_second: 50.0,
+            burst: 200,
+            max_clients: 100_000,
+            password_per_second: 5.0,
+            password_burst: 10,
+            login_failures: 10,
+            login_failure_window_secs: 300,
+            max_logins: 100_000,
+        }
     }
 }
 
@@ -53,6 +80,11 @@ impl RateLimitSettings {
     /// No limit (the library default: embedders and tests opt in).
     pub fn disabled() -> Self {
         Self { enabled: false, ..Self::default() }
+    }
+
+    /// The bucket of the password routes.
+    fn for_passwords(&self) -> Self {
+        Self { per_second: self.password_per_second, burst: self.password_burst, ..self.clone() }
     }
 }
 
@@ -81,6 +113,11 @@ pub fn client_key(req: &Request, auth: &Auth) -> ClientKey {
             return ClientKey::User(claims.sub);
         }
     }
+    address_key(req)
+}
+
+/// The key of a request's peer address, whatever its token.
+fn address_key(req: &Request) -> ClientKey {
     match req.extensions().get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(addr)) => ClientKey::Ip(match addr.ip() {
             IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
@@ -159,6 +196,31 @@ pub async fn enforce(State(limiter): State<RateLimiter>, req: Request, next: Nex
     }
 }
 
+/// The password routes' buckets, one per IP.
+#[derive(Debug, Clone)]
+pub(crate) struct PasswordLimiter(RateLimiter);
+
+impl PasswordLimiter {
+    pub(crate) fn new(settings: &RateLimitSettings) -> Self {
+        Self(RateLimiter::new(settings.for_passwords(), Auth::default()))
+    }
+}
+
+/// Middleware after routing: a request to a password route (see [`crate::auth::rules`]) takes a
+/// token from its IP's password bucket too, or gets the same 429 as the general limiter's.
+pub(crate) async fn enforce_passwords(State(limiter): State<PasswordLimiter>, req: Request, next: Next) -> Response {
+    let method = req.method().as_str();
+    let password_route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|m| crate::auth::rules::for_path(m.as_str()))
+        .is_some_and(|entries| entries.iter().any(|e| e.password && e.method == method));
+    if password_route && let Err(retry_after_secs) = limiter.0.check(address_key(&req), Instant::now()) {
+        return ApiError::RateLimited { retry_after_secs }.into_response();
+    }
+    next.run(req).await
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -171,6 +233,18 @@ mod tests {
 
     fn limiter(per_second: f64, burst: u32) -> RateLimiter {
         RateLimiter::new(RateLimitSettings { per_second, burst, ..RateLimitSettings::default() }, Auth::default())
+    }
+
+    #[test]
+    fn the_password_bucket_is_its_own_and_much_smaller() {
+        let settings = RateLimitSettings::default();
+        let passwords = PasswordLimiter::new(&settings);
+        let t0 = Instant::now();
+        for _ in 0..settings.password_burst {
+            assert_eq!(passwords.0.check(ip(1), t0), Ok(()));
+        }
+        assert!(passwords.0.check(ip(1), t0).is_err(), "beyond the password burst");
+        assert!(settings.password_burst < settings.burst && settings.password_per_second < settings.per_second);
     }
 
     #[test]

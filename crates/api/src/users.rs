@@ -71,6 +71,7 @@ async fn list_users(
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Too many sign-ups from this IP: the password routes' bucket (`rate_limit.password_per_second`, `password_burst`; 5/s, burst 10 by default), with `Retry-After`", body = ErrorBody),
     ))]
 async fn create_user(
     State(app): State<App>,

@@ -4,6 +4,8 @@
 //! database shares (the signing secret, created on first start; the admin token's hash).
 //! Nothing here keeps a secret in the clear, in the database or in a log.
 
+use std::sync::{Arc, LazyLock};
+
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,6 +15,7 @@ use domain::user::Password;
 use rand::RngExt;
 use sha2::{Digest, Sha256};
 use store::ServerSecret;
+use tokio::sync::Semaphore;
 
 use crate::{App, AppError, AppResult};
 
@@ -46,23 +49,50 @@ pub fn token_hash(token: &str) -> String {
     hex
 }
 
-/// Argon2id hash of a password (a PHC string), computed on the blocking pool.
-pub async fn hash_password(password: Password) -> AppResult<String> {
+/// Password hashes computed at once, at most: one per core. Argon2 is CPU-bound by design, so
+/// more at once only makes each slower, and a flood of sign-ins would fill the runtime's
+/// blocking pool (which file and DNS work share) with hashing threads; beyond this, requests
+/// wait their turn as tasks, holding no thread.
+static HASHING: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(hashing_permits())));
+
+/// One per core.
+fn hashing_permits() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Runs `work` on the blocking pool once `permits` has a permit for it, holding it till done.
+async fn bounded_blocking<T: Send + 'static>(
+    permits: &Arc<Semaphore>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
+    let permit =
+        permits.clone().acquire_owned().await.map_err(|e| AppError::Internal(format!("hashing permits: {e}")))?;
     tokio::task::spawn_blocking(move || {
+        let out = work();
+        drop(permit);
+        out
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("hashing task: {e}")))
+}
+
+/// Argon2id hash of a password (a PHC string), computed on the blocking pool, one per core at
+/// most at once.
+pub async fn hash_password(password: Password) -> AppResult<String> {
+    bounded_blocking(&HASHING, move || {
         Argon2::default()
             .hash_password(password.expose().as_bytes())
             .map(|h| h.to_string())
             .map_err(|e| AppError::Internal(format!("hashing a password: {e}")))
     })
-    .await
-    .map_err(|e| AppError::Internal(format!("hashing task: {e}")))?
+    .await?
 }
 
-/// Whether `password` matches the PHC string `hash`, checked on the blocking pool.
+/// Whether `password` matches the PHC string `hash`, checked on the blocking pool, one per
+/// core at most at once.
 async fn verify_password(password: String, hash: String) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
+    bounded_blocking(&HASHING, move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
         .await
-        .map_err(|e| AppError::Internal(format!("verifying task: {e}")))
 }
 
 /// A fresh refresh token for a user (the clear token, returned once).
@@ -167,6 +197,47 @@ mod tests {
     async fn the_decoy_hash_parses_and_matches_nothing_plausible() {
         assert!(argon2::PasswordHash::new(DECOY_HASH).is_ok());
         assert!(!verify_password("password".into(), DECOY_HASH.into()).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashing_work_runs_at_most_as_many_at_once_as_there_are_permits() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let permits = Arc::new(Semaphore::new(2));
+        let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let (permits, running, peak) = (permits.clone(), running.clone(), peak.clone());
+                tokio::spawn(async move {
+                    bounded_blocking(&permits, move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(30));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 2, "12 sleepers on the blocking pool, 2 at a time");
+    }
+
+    #[tokio::test]
+    async fn password_checks_wait_for_a_free_hashing_permit() {
+        // A hash with tiny parameters (the check reads them from the hash): a millisecond's work.
+        let params = argon2::Params::new(8, 1, 1, None).unwrap();
+        let cheap = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let hash = cheap.hash_password(b"password").unwrap().to_string();
+        // Holds every permit: a sign-in's check must wait instead of taking another thread.
+        let all = u32::try_from(hashing_permits()).unwrap();
+        let held = HASHING.clone().acquire_many_owned(all).await.unwrap();
+        let check = tokio::spawn(verify_password("password".into(), hash));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!check.is_finished(), "the check ran without a permit");
+        drop(held);
+        assert!(check.await.unwrap().unwrap(), "and ran once one was free");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod caller;
 mod enforce;
+mod login_throttle;
 pub mod rules;
 pub(crate) mod security_doc;
 pub mod token;
@@ -18,6 +19,7 @@ use arc_swap::ArcSwapOption;
 
 pub use caller::Caller;
 pub(crate) use enforce::{AuthState, enforce};
+pub use login_throttle::LoginThrottle;
 pub use security_doc::security_markdown;
 pub use token::{Claims, Signer, TokenError};
 

@@ -98,19 +98,26 @@ pub struct Entry {
     /// An SSE stream: the token may also come as `?access_token=` (EventSource cannot set
     /// headers). Nowhere else is a token in a URL accepted.
     pub sse: bool,
+    /// Hashes a password (Argon2, costly by design): limited per IP by the password bucket
+    /// (`rate_limit.password_*`) on top of the general one.
+    pub password: bool,
 }
 
 impl Entry {
     const fn both(method: &'static str, path: &'static str, rule: Rule) -> Self {
-        Self { method, path, mount: Mount::V1AndRoot, rule, sse: false }
+        Self { method, path, mount: Mount::V1AndRoot, rule, sse: false, password: false }
     }
 
     const fn at(method: &'static str, path: &'static str, rule: Rule) -> Self {
-        Self { method, path, mount: Mount::Exact, rule, sse: false }
+        Self { method, path, mount: Mount::Exact, rule, sse: false, password: false }
     }
 
     const fn sse(self) -> Self {
         Self { sse: true, ..self }
+    }
+
+    const fn password(self) -> Self {
+        Self { password: true, ..self }
     }
 
     /// The full paths this entry covers.
@@ -134,7 +141,7 @@ const U: &str = "user_id";
 pub const RULES: &[Entry] = &[
     // Users (the seed's `/users/`): sign-up is open; profiles are public without private fields.
     Entry::both("GET", "/users", PublicProfile),
-    Entry::both("POST", "/users", Public),
+    Entry::both("POST", "/users", Public).password(),
     Entry::both("GET", "/users/{user_id}", PublicProfile),
     Entry::both("PATCH", "/users/{user_id}", SelfUser(U)),
     Entry::both("DELETE", "/users/{user_id}", SelfUser(U)),
@@ -189,7 +196,7 @@ pub const RULES: &[Entry] = &[
     Entry::at("POST", "/api/v1/bookings/venue/{venue_id}/auto-book", Admin),
     Entry::at("GET", "/api/v1/venues/{venue_id}/availability", Public),
     // Tokens.
-    Entry::at("POST", "/api/v1/auth/token", Public),
+    Entry::at("POST", "/api/v1/auth/token", Public).password(),
     Entry::at("POST", "/api/v1/auth/refresh", Public),
     // Operations: data, the outbox's dead letters, simulation, streams of every user's events, figures.
     Entry::at("POST", "/api/v1/admin/data/seed", Admin),

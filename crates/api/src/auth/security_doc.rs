@@ -23,7 +23,20 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
   with `{\"refresh_token\"}` uses the refresh token up and returns a new pair; using it again is a
   401, and more than 30 s after its use (a copy, not a retry) it also revokes every refresh token
   of its user (access tokens already issued run out within 15 minutes). Send the access token as `Authorization: Bearer <token>`. A wrong password and an unknown
-  login get the same 401.
+  login get the same 401. An access token stops working as soon as its user is deleted (on the
+  server that deleted them at once, on the others once they apply the deletion, normally within a
+  second): a **401** \"the user of this token no longer exists\".
+- **Password guessing.** The routes that hash a password (marked *password-limited* below:
+  sign-in and sign-up) have their own token bucket per IP (IPv6 by /64), whatever token the request
+  carries, on top of the general one: `rate_limit.password_per_second` and `password_burst` (5/s,
+  burst 10 by default). Sign-in attempts also count per login (the handle or email as sent,
+  case-insensitive): after `rate_limit.login_failures` (10) without a success within
+  `login_failure_window_secs` (300) of the first, every attempt for that login gets a **429**
+  until the window has passed, the right password included; a success clears the count. The
+  answer is the same whether the login names anyone or not; at most `max_logins` (100000) logins
+  are tracked. Both answer `rate_limited` with `Retry-After`, and `rate_limit.enabled = false`
+  turns them off with the general limit. At most one password is hashed per core at once; more
+  wait their turn without holding a thread.
 - **The admin credential.** One token per database, stored only as its SHA-256. `LUNA_ADMIN_TOKEN`
   (setting `admin_token`) sets it; otherwise the first `luna serve` on a database generates one
   and prints it once with the dashboard URL (`http://ADDR/?token=...`); `luna admin-token --rotate`
@@ -37,7 +50,8 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
 
 ## Answers
 
-- No credential where the rule needs one, or an invalid, tampered or expired token: **401**
+- No credential where the rule needs one, or an invalid, tampered or expired token, or one whose
+  user was deleted: **401**
   `unauthorized` with `WWW-Authenticate: Bearer`. A bad token is ignored on `Public` routes (the
   answer is the same for everyone, and a client whose access token expired can still sign in,
   refresh or sign up), but not on `PublicProfile` ones, whose answer depends on who asks.
@@ -74,7 +88,8 @@ pub fn security_markdown() -> String {
             super::rules::Mount::V1AndRoot => format!("`{0}` and `/api/v1{0}`", entry.path),
         };
         let sse = if entry.sse { " (SSE: `?access_token=` too)" } else { "" };
-        let _ = writeln!(out, "| {} | {} | {}{} |", entry.method, path, entry.rule.describe(), sse);
+        let password = if entry.password { " (*password-limited*)" } else { "" };
+        let _ = writeln!(out, "| {} | {} | {}{}{} |", entry.method, path, entry.rule.describe(), sse, password);
     }
     out
 }

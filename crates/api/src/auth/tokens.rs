@@ -1,6 +1,7 @@
 //! `POST /api/v1/auth/token` (handle or email and password in, a token pair out) and
 //! `POST /api/v1/auth/refresh` (a refresh token in, a new pair out; the old refresh token is
-//! used up). A wrong password and an unknown login get the same 401.
+//! used up). A wrong password and an unknown login get the same 401; too many attempts for one
+//! login, whether it names anyone or not, the same 429 (see [`super::LoginThrottle`]).
 
 use axum::Extension;
 use axum::extract::State;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 
 use app::App;
 
-use super::Auth;
+use super::{Auth, LoginThrottle};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::AppJson;
 
@@ -64,6 +65,12 @@ fn pair(auth: &Auth, user_id: Uuid, refresh: app::auth::RefreshToken) -> TokenRe
 }
 
 /// Sign in: a handle or email and a password for an access token and a refresh token.
+///
+/// Limited per IP by the password bucket (`rate_limit.password_per_second`, `password_burst`;
+/// 5/s, burst 10 by default) and per login: after `rate_limit.login_failures` attempts (10 by
+/// default) without a success within `login_failure_window_secs` (300) of the first, every
+/// attempt for that login gets a 429 until the window has passed, whether the login names
+/// anyone or not.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
     responses(
         (status = 200, description = "A token pair", body = TokenResponse),
@@ -71,16 +78,26 @@ fn pair(auth: &Auth, user_id: Uuid, refresh: app::auth::RefreshToken) -> TokenRe
         (status = 401, description = "Wrong login or password (the same answer for both)", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "A missing field", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this IP or for this login (`rate_limited`, with `Retry-After`)", body = ErrorBody),
     ))]
 async fn issue_token(
     State(app): State<App>,
     Extension(auth): Extension<Auth>,
+    Extension(throttle): Extension<LoginThrottle>,
     AppJson(input): AppJson<TokenRequest>,
 ) -> ApiResult<AppJson<TokenResponse>> {
-    let user_id = app
-        .authenticate(&input.login, &input.password)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("wrong login or password".into()))?;
+    let attempt = throttle
+        .attempt(&input.login, std::time::Instant::now())
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    let user_id = match app.authenticate(&input.login, &input.password).await {
+        Ok(Some(user_id)) => user_id,
+        Ok(None) => return Err(ApiError::Unauthorized("wrong login or password".into())),
+        Err(e) => {
+            throttle.not_counted(attempt);
+            return Err(e.into());
+        }
+    };
+    throttle.succeeded(attempt);
     let refresh = app.issue_refresh_token(user_id).await?;
     Ok(AppJson(pair(&auth, user_id, refresh)))
 }

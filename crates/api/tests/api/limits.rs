@@ -26,7 +26,13 @@ async fn serving(opts: api::ServeOptions) -> TestApp {
 
 #[tokio::test]
 async fn a_client_over_its_rate_gets_429_with_retry_after_in_the_error_shape() {
-    let rate_limit = api::RateLimitSettings { enabled: true, per_second: 0.01, burst: 3, max_clients: 10 };
+    let rate_limit = api::RateLimitSettings {
+        enabled: true,
+        per_second: 0.01,
+        burst: 3,
+        max_clients: 10,
+        ..api::RateLimitSettings::default()
+    };
     let app = serving(api::ServeOptions { rate_limit, ..api::ServeOptions::default() }).await;
     for _ in 0..3 {
         assert_eq!(app.get("/api/v1/users").await.status(), StatusCode::OK);
@@ -41,9 +47,117 @@ async fn a_client_over_its_rate_gets_429_with_retry_after_in_the_error_shape() {
     assert_eq!(app.user_count().await, 0);
 }
 
+/// A user with a password, made through the app (a sign-up over HTTP would take from the
+/// password bucket under test).
+async fn with_password(app: &TestApp, handle: &str, password: &str) -> String {
+    let mut body = seed_user(handle);
+    body["password"] = json!(password);
+    let input = serde_json::from_value(body).expect("a user input");
+    app.app.create_user(input).await.expect("created").id.to_string()
+}
+
+async fn sign_in(app: &TestApp, client: &reqwest::Client, login: &str, password: &str) -> reqwest::Response {
+    let body = json!({"login": login, "password": password});
+    client.post(app.url("/api/v1/auth/token")).json(&body).send().await.expect("POST")
+}
+
+/// The 429 `rate_limited` with a `Retry-After` of 1 to `most` seconds.
+async fn expect_429(res: reqwest::Response, most: u64, what: &str) {
+    let retry_after =
+        res.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    assert!(retry_after.is_some_and(|s| (1..=most).contains(&s)), "{what}: Retry-After {retry_after:?}");
+    expect_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited", None).await;
+}
+
+#[tokio::test]
+async fn the_password_routes_have_a_small_bucket_per_ip_of_their_own() {
+    let rate_limit = api::RateLimitSettings {
+        per_second: 100.0,
+        burst: 100,
+        password_per_second: 0.01,
+        password_burst: 2,
+        ..api::RateLimitSettings::default()
+    };
+    let app = serving(api::ServeOptions { rate_limit, ..api::ServeOptions::default() }).await;
+    let pat = with_password(&app, "pat", "correct horse battery").await;
+    for _ in 0..2 {
+        assert_eq!(sign_in(&app, &app.anon, "pat", "wrong horse battery").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    expect_429(sign_in(&app, &app.anon, "pat", "correct horse battery").await, 100, "a third sign-in").await;
+    // Sign-up hashes too: the same bucket, and nothing written.
+    let mut body = seed_user("sam");
+    body["password"] = json!("correct horse battery");
+    expect_429(app.anon.post(app.url("/api/v1/users/")).json(&body).send().await.unwrap(), 100, "a sign-up").await;
+    expect_429(app.anon.post(app.url("/users")).json(&seed_user("kim")).send().await.unwrap(), 100, "at the root")
+        .await;
+    assert_eq!(app.user_count().await, 1);
+    // A token buys no fresh password bucket: it is per address.
+    expect_429(sign_in(&app, &app.as_user(&pat), "pat", "correct horse battery").await, 100, "with a token").await;
+    // Every other route is on the general bucket only.
+    assert_eq!(app.get("/api/v1/users").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.as_user(&pat).get(app.url(&format!("/api/v1/users/{pat}"))).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn failed_sign_ins_for_one_login_are_throttled_alike_whether_it_names_anyone_or_not() {
+    let rate_limit = api::RateLimitSettings {
+        password_per_second: 1000.0,
+        password_burst: 1000,
+        login_failures: 3,
+        login_failure_window_secs: 300,
+        ..api::RateLimitSettings::default()
+    };
+    let app = serving(api::ServeOptions { rate_limit, ..api::ServeOptions::default() }).await;
+    with_password(&app, "pat", "correct horse battery").await;
+    with_password(&app, "sam", "correct horse battery").await;
+    for login in ["pat", "nobody"] {
+        for _ in 0..3 {
+            let res = sign_in(&app, &app.anon, login, "wrong horse battery").await;
+            expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized", None).await;
+        }
+        expect_429(sign_in(&app, &app.anon, login, "wrong horse battery").await, 300, login).await;
+    }
+    // Locked out for the window, even with the right password, and by another spelling.
+    expect_429(sign_in(&app, &app.anon, "PAT", "correct horse battery").await, 300, "the right password").await;
+    // A success clears the count: sam fails twice, signs in, then has three attempts again.
+    for _ in 0..2 {
+        assert_eq!(sign_in(&app, &app.anon, "sam", "wrong horse battery").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(sign_in(&app, &app.anon, "sam", "correct horse battery").await.status(), StatusCode::OK);
+    for _ in 0..3 {
+        assert_eq!(sign_in(&app, &app.anon, "sam", "wrong horse battery").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    expect_429(sign_in(&app, &app.anon, "sam", "wrong horse battery").await, 300, "sam again").await;
+}
+
+#[tokio::test]
+async fn with_limits_off_neither_the_password_bucket_nor_the_login_throttle_refuses() {
+    let rate_limit = api::RateLimitSettings {
+        password_per_second: 0.01,
+        password_burst: 1,
+        login_failures: 1,
+        ..api::RateLimitSettings::disabled()
+    };
+    let app = serving(api::ServeOptions { rate_limit, ..api::ServeOptions::default() }).await;
+    with_password(&app, "pat", "correct horse battery").await;
+    for _ in 0..3 {
+        assert_eq!(sign_in(&app, &app.anon, "pat", "wrong horse battery").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(sign_in(&app, &app.anon, "pat", "correct horse battery").await.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn signed_in_users_behind_one_address_each_have_their_own_bucket() {
-    let rate_limit = api::RateLimitSettings { enabled: true, per_second: 0.01, burst: 3, max_clients: 10 };
+    let rate_limit = api::RateLimitSettings {
+        enabled: true,
+        per_second: 0.01,
+        burst: 3,
+        max_clients: 10,
+        ..api::RateLimitSettings::default()
+    };
     let app = serving(api::ServeOptions { rate_limit, ..api::ServeOptions::default() }).await;
     let ann = expect_json(app.post("/api/v1/users", &seed_user("ann")).await, StatusCode::CREATED).await;
     let ben = expect_json(app.post("/api/v1/users", &seed_user("ben")).await, StatusCode::CREATED).await;
