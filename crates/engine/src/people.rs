@@ -213,7 +213,8 @@ fn compat(
     let relationship = relationship(tie, mutual);
     let openness = if tie { 1.0 } else { cand.prefs.as_ref().map_or(0.5, |p| p.openness) };
     let venue_score = venue.map_or(0.0, |v| {
-        let interested = cand.interests.binary_search_by_key(&v, |p| p.key).is_ok();
+        // Only an interest open to invites says to others that they want to go.
+        let interested = cand.interests.binary_search_by_key(&v, |p| p.key).is_ok_and(|i| cand.interests[i].open);
         let engaged = cand.agg(v).map_or(0.0, |a| a.engagement());
         if interested { 1.0 } else { engaged }
     });
@@ -274,7 +275,7 @@ fn people_candidates(st: &State, w: &PeopleSettings, u: u32, user: &UserRow, ven
     if let Some(v) = venue
         && let Some(d) = st.vdyn(v)
     {
-        out.extend(d.interested.iter().map(|p| p.key));
+        out.extend(d.interested.iter().filter(|p| p.open).map(|p| p.key));
         out.extend(d.recent_users());
     }
     out.sort_unstable();

@@ -191,10 +191,16 @@ fn an_interest_closed_to_invites_is_left_out_of_others_lists_and_totals_but_stil
     };
     // Friend 3 is not open to invites: neither listed nor counted; stranger 2 is.
     assert_eq!(shown(&e), (vec![], vec![id(2)], 1));
-    // Still a signal: 3 ranks as someone who wants to go there, and 11 is no new place to 3.
+    // Nor is it told as a reason to go with 3 there (3 is still a friend to go with), while
+    // stranger 2's open interest is.
     let q = PeopleQuery { user_id: id(1), venue_id: Some(id(11)), limit: 10, ranker: Ranker::Default };
-    let three = e.recommend_people(&q).unwrap().into_iter().find(|p| p.user_id == id(3)).unwrap();
-    assert!(three.reasons.iter().any(|r| r.code == "wants_to_go" && r.contribution > 0.0), "{:?}", three.reasons);
+    let people = e.recommend_people(&q).unwrap();
+    let wants = |u: u128| {
+        let p = people.iter().find(|p| p.user_id == id(u)).unwrap();
+        p.reasons.iter().any(|r| r.code == "wants_to_go" && r.contribution > 0.0)
+    };
+    assert_eq!((wants(3), wants(2)), (false, true), "{people:?}");
+    // Still their own signal: 11 is no new place to 3.
     let mut q = VenueQuery::new(id(3), 10, Ranker::Default);
     q.new_only = true;
     assert!(e.recommend_venues(&q).unwrap().iter().all(|v| v.venue_id != id(11)));
