@@ -142,17 +142,30 @@ fn clearer(field: &str, message: &str, raw: Option<&str>) -> Option<String> {
     if ty.starts_with("struct ") {
         return Some(if field == "body" { "the body must be a JSON object" } else { "expected a JSON object" }.into());
     }
-    // A whole number (`1e20` arrives as a float) that the type refused is out of its range.
+    // A whole number the type refused is out of its range (`1e20` arrives as a float), unless
+    // it lies within the range: then it was written as a float (`2.0`), which JSON integers
+    // are not.
     let sent = message.split('`').nth(1).and_then(|v| v.parse::<f64>().ok()).filter(|x| x.fract() == 0.0);
-    match (ty, sent) {
-        (
-            "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize",
-            Some(x),
-        ) if x > 0.0 => Some("expected a smaller whole number".into()),
-        ("u8" | "u16" | "u32" | "u64" | "u128" | "usize", _) => Some("expected a whole number ≥ 0".into()),
-        ("i8" | "i16" | "i32" | "i64" | "i128" | "isize", Some(_)) => Some("expected a larger whole number".into()),
-        ("i8" | "i16" | "i32" | "i64" | "i128" | "isize", None) => Some("expected a whole number".into()),
-        ("f32" | "f64", _) => Some("expected a number".into()),
+    let whole = |(lo, hi): (f64, f64)| -> String {
+        match sent {
+            Some(x) if x > hi => "expected a smaller whole number".into(),
+            Some(x) if x < lo && lo == 0.0 => "expected a whole number ≥ 0".into(),
+            Some(x) if x < lo => "expected a larger whole number".into(),
+            Some(_) => "expected a whole number, written without a decimal point".into(),
+            None if lo == 0.0 => "expected a whole number ≥ 0".into(),
+            None => "expected a whole number".into(),
+        }
+    };
+    match ty {
+        "u8" => Some(whole((0.0, u8::MAX.into()))),
+        "u16" => Some(whole((0.0, u16::MAX.into()))),
+        "u32" => Some(whole((0.0, u32::MAX.into()))),
+        "u64" | "u128" | "usize" => Some(whole((0.0, u64::MAX as f64))),
+        "i8" => Some(whole((i8::MIN.into(), i8::MAX.into()))),
+        "i16" => Some(whole((i16::MIN.into(), i16::MAX.into()))),
+        "i32" => Some(whole((i32::MIN.into(), i32::MAX.into()))),
+        "i64" | "i128" | "isize" => Some(whole((i64::MIN as f64, i64::MAX as f64))),
+        "f32" | "f64" => Some("expected a number".into()),
         _ => None,
     }
 }
@@ -344,6 +357,11 @@ mod tests {
         );
         assert_eq!(message_of(parse_json::<Sized>(br#"{"users":1.5}"#).unwrap_err()), "expected a whole number ≥ 0");
         assert_eq!(message_of(parse_json::<Sized>(br#"{"users":-1}"#).unwrap_err()), "expected a whole number ≥ 0");
+        // A whole number written as a float, within range, is not "too large" nor "too small".
+        let float = "expected a whole number, written without a decimal point";
+        assert_eq!(message_of(parse_json::<Sized>(br#"{"users":2.0}"#).unwrap_err()), float);
+        assert_eq!(message_of(parse_json::<Sized>(br#"{"level":-3.0}"#).unwrap_err()), float);
+        assert_eq!(message_of(parse_json::<Sized>(br#"{"users":-2.0}"#).unwrap_err()), "expected a whole number ≥ 0");
         assert_eq!(
             first_error(parse_json::<Sized>(br#"{"id":""}"#).unwrap_err()),
             ("id".into(), "expected a UUID".into())
