@@ -59,8 +59,15 @@ pub struct Flexible {
 
 /// Seats flexible people in existing groups: in order of `created_at` (then user id), each joins
 /// the earliest group whose time falls in their part of the day in `tz` and that has fewer than
-/// `max` members, or stays out. Nobody already in a group is seated twice. Returns who was seated.
-pub fn fill_flexible(groups: &mut [InterestGroup], flexible: &[Flexible], tz: chrono_tz::Tz, max: usize) -> Vec<Uuid> {
+/// `room[i]` members (group `i`'s limit: the caller counts the seats free at its time, so a
+/// flexible member never costs the group its table), or stays out. A group without a `room`
+/// entry takes nobody. Nobody already in a group is seated twice. Returns who was seated.
+pub fn fill_flexible(
+    groups: &mut [InterestGroup],
+    flexible: &[Flexible],
+    tz: chrono_tz::Tz,
+    room: &[usize],
+) -> Vec<Uuid> {
     let mut people = flexible.to_vec();
     people.sort_by_key(|f| (f.created_at, f.user_id));
     people.dedup_by_key(|f| f.user_id);
@@ -72,7 +79,9 @@ pub fn fill_flexible(groups: &mut [InterestGroup], flexible: &[Flexible], tz: ch
         if groups.iter().any(|g| g.members.contains(&f.user_id)) {
             continue;
         }
-        if let Some(&i) = order.iter().find(|&&i| slots[i] == f.slot && groups[i].members.len() < max) {
+        if let Some(&i) =
+            order.iter().find(|&&i| slots[i] == f.slot && groups[i].members.len() < room.get(i).copied().unwrap_or(0))
+        {
             groups[i].members.push(f.user_id);
             seated.push(f.user_id);
         }
@@ -138,7 +147,7 @@ mod tests {
             flexible(TimeOfDay::Evening, 3),
             flexible(TimeOfDay::Morning, 0),
         );
-        let seated = fill_flexible(&mut groups, &[e3, e2, m, e1], chrono_tz::UTC, 2);
+        let seated = fill_flexible(&mut groups, &[e3, e2, m, e1], chrono_tz::UTC, &[2, 2, 2]);
         assert_eq!(seated, vec![e1.user_id, e2.user_id]);
         assert_eq!(groups[0].members, vec![ids[0]]);
         assert_eq!(groups[1].members, vec![ids[1], e1.user_id]);
@@ -152,15 +161,15 @@ mod tests {
         // 23:00 UTC is 18:00 in New York: night in UTC, evening there.
         let mut groups = vec![InterestGroup { members: vec![id], at: at(23, 0) }];
         let evening = flexible(TimeOfDay::Evening, 0);
-        assert!(fill_flexible(&mut groups.clone(), &[evening], chrono_tz::UTC, 4).is_empty());
-        assert_eq!(fill_flexible(&mut groups, &[evening], chrono_tz::America::New_York, 4), vec![evening.user_id]);
+        assert!(fill_flexible(&mut groups.clone(), &[evening], chrono_tz::UTC, &[4]).is_empty());
+        assert_eq!(fill_flexible(&mut groups, &[evening], chrono_tz::America::New_York, &[4]), vec![evening.user_id]);
         assert_eq!(groups[0].members, vec![id, evening.user_id]);
     }
 
     #[test]
     fn flexible_people_start_no_group_and_are_seated_once() {
         let mut none: Vec<InterestGroup> = Vec::new();
-        assert!(fill_flexible(&mut none, &[flexible(TimeOfDay::Evening, 0)], chrono_tz::UTC, 4).is_empty());
+        assert!(fill_flexible(&mut none, &[flexible(TimeOfDay::Evening, 0)], chrono_tz::UTC, &[]).is_empty());
         let id = crate::new_id();
         let mut groups = vec![
             InterestGroup { members: vec![id], at: at(19, 0) },
@@ -168,10 +177,28 @@ mod tests {
         ];
         let twice = Flexible { user_id: id, slot: TimeOfDay::Evening, created_at: at(8, 0) };
         let dup = flexible(TimeOfDay::Evening, 1);
-        let seated =
-            fill_flexible(&mut groups, &[twice, dup, Flexible { created_at: at(8, 2), ..dup }], chrono_tz::UTC, 4);
+        let seated = fill_flexible(
+            &mut groups,
+            &[twice, dup, Flexible { created_at: at(8, 2), ..dup }],
+            chrono_tz::UTC,
+            &[4, 4],
+        );
         assert_eq!(seated, vec![dup.user_id]);
         assert_eq!(groups[0].members, vec![id, dup.user_id]);
         assert_eq!(groups[1].members.len(), 1);
+    }
+
+    #[test]
+    fn a_group_takes_flexible_people_only_up_to_its_own_room() {
+        let ids: Vec<Uuid> = (0..2).map(|_| crate::new_id()).collect();
+        let mut groups = vec![
+            InterestGroup { members: vec![ids[0], ids[1]], at: at(19, 0) },
+            InterestGroup { members: vec![crate::new_id()], at: at(20, 0) },
+        ];
+        let (a, b) = (flexible(TimeOfDay::Evening, 0), flexible(TimeOfDay::Evening, 1));
+        // 19:00 has seats for three, 20:00 for two: one each.
+        assert_eq!(fill_flexible(&mut groups, &[a, b], chrono_tz::UTC, &[3, 2]), vec![a.user_id, b.user_id]);
+        assert_eq!(groups[0].members, vec![ids[0], ids[1], a.user_id]);
+        assert_eq!(groups[1].members.len(), 2);
     }
 }

@@ -385,7 +385,9 @@ pub trait Store: Send + Sync + 'static {
     async fn venue_holds(&self, venue_id: VenueId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<Hold>>;
     /// Interests in a venue that auto-booking can act on: those with a preferred time at or
     /// after `from`, in time order, then those with a part of the day and no time (flexible);
-    /// each kind then in the order they were expressed, then by user. Closed ones included.
+    /// each kind then in the order they were expressed, then by user. Closed ones included. A
+    /// flexible interest is left out while its user holds an upcoming booking at the venue (not
+    /// cancelled, ending after `from`), as booker or group member: it is never consumed.
     async fn venue_interests(&self, venue_id: VenueId, from: Timestamp) -> StoreResult<Vec<VenueInterest>>;
     /// Holds pending since before `before`, oldest first.
     async fn stale_holds(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<Booking>>;

@@ -16,6 +16,8 @@ crate::on_every_backend!(
     availability_on_the_night_clocks_go_back_offers_both_passes_of_the_repeated_hour,
     auto_book_groups_interested_users_by_time_and_books_each_group_once,
     auto_book_leaves_out_users_not_open_to_invites_and_seats_a_flexible_one_with_an_exact_one,
+    auto_book_does_not_book_a_flexible_user_again_while_they_hold_an_upcoming_booking_there,
+    auto_book_seats_flexible_users_only_in_the_seats_left_and_the_exact_pair_keeps_its_table,
     a_retry_with_the_same_key_replays_and_another_body_is_refused,
     a_double_tap_without_a_key_books_one_table,
     bad_booking_requests_are_refused_naming_the_field_and_nothing_is_written,
@@ -336,6 +338,53 @@ async fn auto_book_leaves_out_users_not_open_to_invites_and_seats_a_flexible_one
     assert_eq!(b["booking"]["user_id"], people[0].as_str(), "{r}");
     assert_eq!(b["booking"]["group_members"], json!([people[1]]), "{r}");
     assert_eq!(app.counts().await.bookings, 1);
+}
+
+async fn interest(app: &TestApp, who: &str, body: Value) {
+    expect_json(app.post(&format!("/api/v1/recommendations/{who}/interest"), &body).await, StatusCode::OK).await;
+}
+
+async fn auto_book_does_not_book_a_flexible_user_again_while_they_hold_an_upcoming_booking_there(app: &TestApp) {
+    let (e1, f, e2) = (user(app, "ann").await, user(app, "ben").await, user(app, "cat").await);
+    let v = evening_venue(app, "Popular", 20).await;
+    let path = format!("/api/v1/bookings/venue/{v}/auto-book");
+    interest(app, &e1, json!({"venue_id": v, "preferred_time": in_two_days_at(19)})).await;
+    interest(app, &f, json!({"venue_id": v, "preferred_time_slot": "evening"})).await;
+    let r = expect_json(app.post(&path, &json!({})).await, StatusCode::OK).await;
+    assert_eq!(r["bookings_created"], 1, "{r}");
+    assert_eq!(r["bookings"][0]["booking"]["group_members"], json!([f]), "{r}");
+    // A new exact-time user on an earlier evening: the flexible user, whose interest was not
+    // used up, would join that earlier group first; they already hold a table there, so no.
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+    interest(app, &e2, json!({"venue_id": v, "preferred_time": format!("{tomorrow}T19:00:00Z")})).await;
+    let again = expect_json(app.post(&path, &json!({})).await, StatusCode::OK).await;
+    assert_eq!(again["bookings_created"], 0, "{again}");
+    assert_eq!(app.counts().await.bookings, 1);
+}
+
+async fn auto_book_seats_flexible_users_only_in_the_seats_left_and_the_exact_pair_keeps_its_table(app: &TestApp) {
+    let mut people = Vec::new();
+    for h in ["ann", "ben", "cat", "dan", "zed"] {
+        people.push(user(app, h).await);
+    }
+    let v = evening_venue(app, "Small", 10).await;
+    let at = in_two_days_at(19);
+    // Seven of ten seats held at 19:00: three left.
+    let body = json!({"venue_id": v, "booking_time": at, "party_size": 7});
+    expect_json(app.post(&create(&people[4]), &body).await, StatusCode::CREATED).await;
+    // Ann and Ben at 19:00; Cat and Dan any evening (a party of four would not fit).
+    interest(app, &people[0], json!({"venue_id": v, "preferred_time": at})).await;
+    interest(app, &people[1], json!({"venue_id": v, "preferred_time": at})).await;
+    interest(app, &people[2], json!({"venue_id": v, "preferred_time_slot": "evening"})).await;
+    interest(app, &people[3], json!({"venue_id": v, "preferred_time_slot": "evening"})).await;
+    let r =
+        expect_json(app.post(&format!("/api/v1/bookings/venue/{v}/auto-book"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!((r["bookings_created"].as_i64(), r["full"].as_array().map(Vec::len)), (Some(1), Some(0)), "{r}");
+    let b = &r["bookings"][0];
+    assert_eq!((b["party_size"].as_i64(), b["booking_time"].as_str()), (Some(3), Some(at.as_str())), "{r}");
+    // The one who said so first takes the last seat.
+    assert_eq!(b["booking"]["group_members"], json!([people[1], people[2]]), "{r}");
+    assert_eq!(app.counts().await.bookings, 2);
 }
 
 async fn a_retry_with_the_same_key_replays_and_another_body_is_refused(app: &TestApp) {

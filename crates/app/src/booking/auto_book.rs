@@ -6,10 +6,17 @@
 //! Luna's own inventory, in one store transaction that checks capacity group by group, leaves
 //! out anyone who already holds a booking there then, and invites the other members. Users not
 //! open to invites are never booked.
+//!
+//! Two rules keep flexible users from hurting anyone. Room for them is counted in seats: a group
+//! takes flexible members only while its party still fits the seats free at its time (and at
+//! most `max_group`), so the exact-time users never lose their table to them. And a flexible
+//! interest is never used up, so a flexible user who already holds an upcoming booking at the
+//! venue (not cancelled, ending after now; as booker or group member) is not seated again: the
+//! store leaves their interest out (`Store::venue_interests`).
 
 use chrono::Duration;
-use domain::grouping::{Flexible, fill_flexible, group_by_time};
-use domain::{AutoBooked, BookingStatus, SeatRequest, SlotFull, Timestamp, VenueId, inventory};
+use domain::grouping::{Flexible, InterestGroup, fill_flexible, group_by_time};
+use domain::{AutoBooked, BookingStatus, SeatRequest, SlotFull, Timestamp, Venue, VenueId, inventory};
 use serde::{Deserialize, Serialize};
 use store::Idempotent;
 use utoipa::ToSchema;
@@ -45,6 +52,26 @@ impl From<(VenueId, AutoBooked)> for AutoBookResponse {
 }
 
 impl App {
+    /// How many members each group may have once flexible people join: at most `max`, and only
+    /// as many as the seats free at its time hold over the stay of a party that size (never
+    /// fewer than its exact-time members: whether they fit is the store's call). One read of
+    /// what the venue holds over all the groups' times.
+    async fn room_for_flexible(&self, venue: &Venue, groups: &[InterestGroup], max: usize) -> AppResult<Vec<usize>> {
+        let (Some(first), Some(last)) = (groups.iter().map(|g| g.at).min(), groups.iter().map(|g| g.at).max()) else {
+            return Ok(Vec::new());
+        };
+        let longest = (1..=max as i32).map(|n| self.turn(venue, n)).max().unwrap_or(0);
+        let holds = self.store.venue_holds(venue.id, first, last + Duration::minutes(i64::from(longest))).await?;
+        let fits = |at: Timestamp, n: usize| {
+            let end = at + Duration::minutes(i64::from(self.turn(venue, n as i32)));
+            n as i32 <= venue.capacity - inventory::peak_seats(&holds, at, end)
+        };
+        Ok(groups
+            .iter()
+            .map(|g| (g.members.len() + 1..=max).take_while(|&n| fits(g.at, n)).last().unwrap_or(g.members.len()))
+            .collect())
+    }
+
     /// Groups and books the users interested in `venue_id` (see the module doc).
     #[tracing::instrument(skip_all, fields(%venue_id), err(level = "debug"))]
     pub async fn auto_book(
@@ -79,8 +106,8 @@ impl App {
             .filter(|g| g.at > now && inventory::open_for(&venue, g.at, b.last_seating_minutes))
             .filter(|g| g.members.len() as i32 <= venue.capacity)
             .collect();
-        let room = a.max_group.min(usize::try_from(venue.capacity).unwrap_or(0));
-        fill_flexible(&mut groups, &flexible, venue.tz(), room);
+        let room = self.room_for_flexible(&venue, &groups, a.max_group).await?;
+        fill_flexible(&mut groups, &flexible, venue.tz(), &room);
         let requests: Vec<SeatRequest> = groups
             .into_iter()
             .filter(|g| g.members.len() >= a.min_group.max(1))

@@ -237,6 +237,9 @@ pub(crate) fn hold_of(b: &Booking) -> Hold {
 
 /// Interests in a venue with a preferred time at or after `from`, in time order, then those with
 /// a part of the day and no time; each kind then in the order they were expressed, then by user.
+/// A part-of-the-day interest never expires and booking does not consume it, so it is left out
+/// while its user holds an upcoming booking there (pending or confirmed, ending after `from`),
+/// as booker or group member: one query for the venue's upcoming bookings, not one per user.
 pub(crate) async fn venue_interests<C: Conn>(
     c: &mut C,
     venue_id: VenueId,
@@ -251,7 +254,20 @@ pub(crate) async fn venue_interests<C: Conn>(
          ORDER BY CASE WHEN preferred_time IS NULL THEN 1 ELSE 0 END, preferred_time, created_at, user_id"
     ));
     let rows: Vec<InterestRow> = c.fetch_all(sql.bind(venue_id).bind(from)).await?;
-    rows.into_iter().map(InterestRow::into_domain).collect()
+    let interests: Vec<VenueInterest> = rows.into_iter().map(InterestRow::into_domain).collect::<StoreResult<_>>()?;
+    if interests.iter().all(|i| i.preferred_time.is_some()) {
+        return Ok(interests);
+    }
+    let sql = Sql::new(concat!(
+        "SELECT ",
+        booking_columns!(),
+        " FROM bookings WHERE status IN ('pending', 'confirmed') AND venue_id = $1 AND booking_time > $2"
+    ));
+    let earliest = from - chrono::Duration::minutes(i64::from(MAX_TURN_MINUTES));
+    let upcoming: Vec<Booking> = decode(c.fetch_all(sql.bind(venue_id).bind(earliest)).await?)?;
+    let upcoming: Vec<&Booking> = upcoming.iter().filter(|b| b.ends_at() > from).collect();
+    let booked = |u: &Uuid| upcoming.iter().any(|b| b.user_id == *u || b.group_members.contains(u));
+    Ok(interests.into_iter().filter(|i| i.preferred_time.is_some() || !booked(&i.user_id)).collect())
 }
 
 /// Moves a booking along its state machine. `Conflict` for an illegal move, for completing
