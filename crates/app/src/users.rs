@@ -2,7 +2,7 @@
 //! Input arrives as the domain's `*Input` wire types and is parsed here, so the store only
 //! ever sees values that passed validation.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -12,48 +12,59 @@ use store::{StoreError, UserQuery};
 
 use crate::{App, AppResult};
 
-/// How long this server remembers a user it deleted: far longer than its engine takes to hear
-/// of the deletion (the relay wakes at the write; the follower applies it within milliseconds).
-pub const DELETED_MEMORY: Duration = Duration::from_secs(60);
+/// How long this server remembers a user it deleted: the life of an access token (15 minutes)
+/// and a minute more, so a token issued just before the deletion is refused here for all its
+/// life even if this server's engine never hears of the deletion (a follower down that long).
+/// The engine usually applies it within milliseconds.
+pub const DELETED_MEMORY: Duration = Duration::from_secs(16 * 60);
 /// Deletions remembered at most (memory bound); beyond it the oldest are forgotten first.
 const DELETED_CAP: usize = 10_000;
 
-/// The users this server deleted in the last [`DELETED_MEMORY`], oldest first: until the
-/// engine applies a deletion it still holds the user, and [`App::user_exists`] must not
-/// believe it.
+/// The users this server deleted in the last [`DELETED_MEMORY`]: until the engine applies a
+/// deletion it still holds the user, and [`App::user_exists`] must not believe it. Asked on
+/// every request with a user token, so a lookup is a hash probe, not a scan.
 #[derive(Debug, Default)]
 pub struct RecentlyDeleted {
-    deleted: Mutex<VecDeque<(Instant, UserId)>>,
+    deleted: Mutex<Deletions>,
+}
+
+/// When each remembered user was deleted, and the same oldest first (for forgetting).
+#[derive(Debug, Default)]
+struct Deletions {
+    at: HashMap<UserId, Instant>,
+    order: VecDeque<(Instant, UserId)>,
 }
 
 impl RecentlyDeleted {
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Instant, UserId)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Deletions> {
         self.deleted.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Remembers that `id` was deleted at `now`, forgetting what is too old or too many.
     pub fn remember(&self, id: UserId, now: Instant) {
-        let mut deleted = self.lock();
-        while deleted.front().is_some_and(|(at, _)| now.saturating_duration_since(*at) >= DELETED_MEMORY)
-            || deleted.len() >= DELETED_CAP
-        {
-            deleted.pop_front();
+        let mut d = self.lock();
+        while let Some(&(at, old)) = d.order.front() {
+            if now.saturating_duration_since(at) < DELETED_MEMORY && d.order.len() < DELETED_CAP {
+                break;
+            }
+            d.order.pop_front();
+            // A user remembered again later keeps their later time.
+            if d.at.get(&old) == Some(&at) {
+                d.at.remove(&old);
+            }
         }
-        deleted.push_back((now, id));
+        d.order.push_back((now, id));
+        d.at.insert(id, now);
     }
 
     /// Whether `id` was deleted here within [`DELETED_MEMORY`] of `now`.
     pub fn contains(&self, id: UserId, now: Instant) -> bool {
-        self.lock()
-            .iter()
-            .rev()
-            .take_while(|(at, _)| now.saturating_duration_since(*at) < DELETED_MEMORY)
-            .any(|(_, d)| *d == id)
+        self.lock().at.get(&id).is_some_and(|at| now.saturating_duration_since(*at) < DELETED_MEMORY)
     }
 
     /// Deletions remembered.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().at.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -102,8 +113,10 @@ impl App {
     /// `Store::delete_user`).
     #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn delete_user(&self, id: UserId) -> AppResult<()> {
-        let cancelled = self.store.delete_user(id, self.now()).await?;
+        // Remembered first, so no request in between is answered from the engine; should the
+        // deletion fail, the store answers that the user is still there.
         self.deleted_users.remember(id, Instant::now());
+        let cancelled = self.store.delete_user(id, self.now()).await?;
         self.wrote();
         // After the commit: a location sent from now on is written, and so refused.
         self.location_writes.forget(id);
@@ -119,7 +132,7 @@ impl App {
     /// user it does not hold (created a moment ago and not applied yet, or deleted) or one this
     /// server deleted a moment ago (the engine may not have applied that yet) is looked up in the
     /// store. Another server's deletion is seen once this server's engine applies it.
-    #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
+    #[tracing::instrument(level = "trace", skip_all, fields(%id), err(level = "debug"))]
     pub async fn user_exists(&self, id: UserId) -> AppResult<bool> {
         if self.engine().has_user(id) && !self.deleted_users.contains(id, Instant::now()) {
             return Ok(true);
@@ -171,14 +184,15 @@ mod tests {
     }
 
     #[test]
-    fn deletions_are_remembered_for_a_minute_and_at_most_the_cap() {
+    fn deletions_are_remembered_for_a_token_life_and_at_most_the_cap() {
+        assert!(DELETED_MEMORY > Duration::from_secs(15 * 60), "longer than an access token lives");
         let deleted = RecentlyDeleted::default();
         let (ann, ben) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
         let t0 = Instant::now();
         deleted.remember(ann, t0);
-        assert!(deleted.contains(ann, t0 + Duration::from_secs(59)));
+        assert!(deleted.contains(ann, t0 + Duration::from_secs(15 * 60)));
         assert!(!deleted.contains(ben, t0));
-        assert!(!deleted.contains(ann, t0 + DELETED_MEMORY), "forgotten after a minute");
+        assert!(!deleted.contains(ann, t0 + DELETED_MEMORY), "forgotten once the memory has passed");
         deleted.remember(ben, t0 + DELETED_MEMORY);
         assert_eq!(deleted.len(), 1, "the old entry was dropped");
         for _ in 0..DELETED_CAP + 5 {
@@ -186,5 +200,14 @@ mod tests {
         }
         assert_eq!(deleted.len(), DELETED_CAP);
         assert!(!deleted.contains(ben, t0 + DELETED_MEMORY), "the oldest went first");
+        // Remembered twice, a user is kept by the later time when the earlier one is dropped.
+        let again = RecentlyDeleted::default();
+        let (cal, dot) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        again.remember(cal, t0);
+        again.remember(cal, t0 + Duration::from_secs(600));
+        let later = t0 + DELETED_MEMORY + Duration::from_secs(1);
+        again.remember(dot, later);
+        assert!(again.contains(cal, later) && again.contains(dot, later));
+        assert_eq!(again.len(), 2);
     }
 }
