@@ -4,7 +4,8 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 
 import { answerToken, getToken, setAsker, setToken, tokenState } from '../api/auth';
-import { ApiError, type FieldError } from '../api/client';
+import { ApiError } from '../api/client';
+import { ErrorNote, type Refusal } from './ErrorNote';
 
 function Modal({ title, children, onClose, testId }: { title: string; children: ReactNode; onClose: () => void; testId?: string }) {
   useEffect(() => {
@@ -43,7 +44,7 @@ export interface ConfirmRequest {
  */
 export function ConfirmDialog({ request, onDone }: { request: ConfirmRequest; onDone: (error?: string) => void }) {
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<{ message: string; details: FieldError[] } | null>(null);
+  const [error, setError] = useState<Refusal | null>(null);
   const run = async () => {
     setBusy(true);
     setError(null);
@@ -61,20 +62,7 @@ export function ConfirmDialog({ request, onDone }: { request: ConfirmRequest; on
   return (
     <Modal title={request.title} onClose={() => !busy && onDone()} testId="confirm-dialog">
       <div className="space-y-3 text-sm text-slate-300">{request.body}</div>
-      {error && (
-        <div className="mt-3 rounded-md border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-sm text-rose-300" role="alert">
-          <p>{error.message}</p>
-          {error.details.length ? (
-            <ul className="mt-1 space-y-0.5" data-testid="confirm-error-fields">
-              {error.details.map((d) => (
-                <li key={`${d.field}:${d.message}`}>
-                  <b className="font-semibold text-rose-200">{d.field}</b>: {d.message}
-                </li>
-              ))}
-            </ul>
-          ) : null}
-        </div>
-      )}
+      {error && <ErrorNote error={error} testId="confirm-error-fields" className="mt-3 text-sm" />}
       <div className="mt-5 flex justify-end gap-2">
         <button className="btn" onClick={() => onDone()} disabled={busy}>
           Cancel

@@ -6,7 +6,8 @@
 
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 
-import { ApiError, luna, type FieldError } from '../api/client';
+import { ApiError, luna } from '../api/client';
+import { ErrorNote, type Refusal } from './ErrorNote';
 import type { Scenario, SimMetrics, SimState, SimStatus } from '../api/types';
 import { clock } from '../lib/describe';
 import { fmt } from './TimeChart';
@@ -58,23 +59,6 @@ function Figure({ label, value }: { label: string; value: ReactNode }) {
 /** An integer typed in a number box: empty while the box is empty (the API's default applies). */
 const typedInt = (text: string): number | undefined => (text.trim() === '' ? undefined : Number(text));
 
-function ErrorNote({ error }: { error: { message: string; details: FieldError[] } }) {
-  return (
-    <div className="rounded-md border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-xs text-rose-300" role="alert">
-      <p>{error.message}</p>
-      {error.details.length ? (
-        <ul className="mt-1 space-y-0.5" data-testid="sim-error-fields">
-          {error.details.map((d) => (
-            <li key={`${d.field}:${d.message}`}>
-              <b className="font-semibold text-rose-200">{d.field}</b>: {d.message}
-            </li>
-          ))}
-        </ul>
-      ) : null}
-    </div>
-  );
-}
-
 interface Props {
   state: SimState | null;
   metrics: SimMetrics | null;
@@ -91,7 +75,7 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
   const [duration, setDuration] = useState('');
   const [trigger, setTrigger] = useState('friday_night');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<{ message: string; details: FieldError[] } | null>(null);
+  const [error, setError] = useState<Refusal | null>(null);
   const speedTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
   useEffect(() => {
@@ -268,7 +252,7 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
           ↺ Reset
         </button>
       </div>
-      {error ? <ErrorNote error={error} /> : null}
+      {error ? <ErrorNote error={error} testId="sim-error-fields" className="text-xs" /> : null}
       {scenarios.find((s) => s.id === (active ? state?.scenario : scenario))?.description ? (
         <p className="text-xs text-slate-500">{scenarios.find((s) => s.id === (active ? state?.scenario : scenario))?.description}</p>
       ) : null}

@@ -1,0 +1,27 @@
+// A refusal from the server: its message, then each field it names with its reason (a 422's
+// message alone only says that some fields are invalid).
+
+import type { FieldError } from '../api/client';
+
+export interface Refusal {
+  message: string;
+  details: FieldError[];
+}
+
+/** `testId` names the list of fields; `className` places the note and sizes its text. */
+export function ErrorNote({ error, testId, className }: { error: Refusal; testId: string; className: string }) {
+  return (
+    <div className={`rounded-md border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-rose-300 ${className}`} role="alert">
+      <p>{error.message}</p>
+      {error.details.length ? (
+        <ul className="mt-1 space-y-0.5" data-testid={testId}>
+          {error.details.map((d) => (
+            <li key={`${d.field}:${d.message}`}>
+              <b className="font-semibold text-rose-200">{d.field}</b>: {d.message}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
