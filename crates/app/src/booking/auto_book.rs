@@ -9,10 +9,12 @@
 //!
 //! Two rules keep flexible users from hurting anyone. Room for them is counted in seats: a group
 //! takes flexible members only while its party still fits the seats free at its time (and at
-//! most `max_group`), so the exact-time users never lose their table to them. And a flexible
-//! interest is never used up, so a flexible user who already holds an upcoming booking at the
-//! venue (not cancelled, ending after now; as booker or group member) is not seated again: the
-//! store leaves their interest out (`Store::venue_interests`).
+//! most `max_group`), so the exact-time users never lose their table to them; and since that
+//! count is read before the booking transaction, the store lets flexible members go again, last
+//! first, if someone else took seats in between. And a flexible interest is never used up, so a
+//! flexible user who already holds an upcoming booking at the venue (not cancelled, ending after
+//! now; as booker or group member) is not seated again: the store leaves their interest out
+//! (`Store::venue_interests`).
 
 use chrono::Duration;
 use domain::grouping::{Flexible, InterestGroup, fill_flexible, group_by_time};
@@ -107,7 +109,7 @@ impl App {
             .filter(|g| g.members.len() as i32 <= venue.capacity)
             .collect();
         let room = self.room_for_flexible(&venue, &groups, a.max_group).await?;
-        fill_flexible(&mut groups, &flexible, venue.tz(), &room);
+        let seated = fill_flexible(&mut groups, &flexible, venue.tz(), &room);
         let requests: Vec<SeatRequest> = groups
             .into_iter()
             .filter(|g| g.members.len() >= a.min_group.max(1))
@@ -126,7 +128,7 @@ impl App {
         let turn_by_party: Vec<i32> = (0..=a.max_group as i32).map(|n| self.turn(&venue, n)).collect();
         let write = || {
             let named = requests.iter().map(|r| named(r.clone(), "house", AUTO_BOOK_AGENT, BookingStatus::Confirmed));
-            self.store.auto_book(venue_id, named.collect(), turn_by_party.clone(), key.clone())
+            self.store.auto_book(venue_id, named.collect(), seated.clone(), turn_by_party.clone(), key.clone())
         };
         let answer = with_fresh_codes(write).await;
         self.wrote();

@@ -242,13 +242,16 @@ pub(crate) async fn release_hold<C: Conn>(
 
 /// Books each group at the venue in order, in one transaction: members who already hold a
 /// booking there overlapping the group's time are left out (the next member organises if the
-/// first is out, and the smaller party stays `turn_by_party[its size]` minutes, when given),
-/// groups left with fewer than two people are skipped, and groups the venue has no room for
-/// are refused.
+/// first is out, and the smaller party stays `turn_by_party[its size]` minutes, when given);
+/// members named in `flexible` (who joined by part of the day, after the others) are let go,
+/// last first, while their group does not fit, down to two people, so the seats counted here,
+/// not the caller's earlier read, decide how many of them come; groups left with fewer than two
+/// people are skipped, and groups the venue has no room for are refused.
 pub(crate) async fn auto_book<C: Conn>(
     c: &mut C,
     venue_id: VenueId,
     groups: Vec<NewBooking>,
+    flexible: &[Uuid],
     turn_by_party: &[i32],
     key: Option<IdempotencyKey>,
 ) -> StoreResult<Idempotent<AutoBooked>> {
@@ -264,25 +267,35 @@ pub(crate) async fn auto_book<C: Conn>(
             return Err(StoreError::invalid("venue_id", "every group books the same venue"));
         }
         let (mut free, overlapping) = seats_free(c, capacity, &new).await?;
+        let mut counted_over = new.request.duration_minutes;
         let busy = |u: &Uuid| overlapping.iter().any(|b| b.user_id == *u || b.group_members.contains(u));
         let people: Vec<Uuid> = std::iter::once(new.request.user_id).chain(new.request.group_members.clone()).collect();
-        let (taken, members): (Vec<Uuid>, Vec<Uuid>) = people.into_iter().partition(busy);
+        let (taken, mut members): (Vec<Uuid>, Vec<Uuid>) = people.into_iter().partition(busy);
+        out.already_booked.extend(taken);
+        while members.len() >= 2 {
+            let size = members.len() as i32;
+            if size != new.request.party_size
+                && let Some(&turn) = turn_by_party.get(members.len())
+            {
+                // A smaller party stays a shorter (or longer) time: count the seats over that stay.
+                new.request.duration_minutes = turn;
+            }
+            new.request.user_id = members[0];
+            new.request.group_members = members[1..].to_vec();
+            new.request.party_size = size;
+            if new.request.duration_minutes != counted_over {
+                free = seats_free(c, capacity, &new).await?.0;
+                counted_over = new.request.duration_minutes;
+            }
+            let can_let_go = members.len() > 2 && members.last().is_some_and(|u| flexible.contains(u));
+            if free >= size || !can_let_go {
+                break;
+            }
+            members.pop();
+        }
         if members.len() < 2 {
-            out.already_booked.extend(taken);
             continue;
         }
-        if !taken.is_empty()
-            && let Some(&turn) = turn_by_party.get(members.len())
-            && turn != new.request.duration_minutes
-        {
-            // A smaller party stays a shorter (or longer) time: count the seats over that stay.
-            new.request.duration_minutes = turn;
-            free = seats_free(c, capacity, &new).await?.0;
-        }
-        out.already_booked.extend(taken);
-        new.request.user_id = members[0];
-        new.request.group_members = members[1..].to_vec();
-        new.request.party_size = members.len() as i32;
         if free < new.request.party_size {
             let refused = full(&new, free, capacity);
             record(c, &DomainEvent::BookingRefused(refused.clone())).await?;

@@ -19,6 +19,7 @@ store_tests!(
     a_key_reused_with_another_request_or_still_in_flight_is_refused,
     concurrent_requests_with_one_key_make_one_booking,
     auto_booking_skips_people_already_booked_and_groups_without_room,
+    auto_booking_lets_flexible_members_go_when_seats_were_taken_since_the_caller_counted,
     old_keys_are_purged,
 );
 
@@ -270,7 +271,9 @@ async fn auto_booking_skips_people_already_booked_and_groups_without_room(store:
     let groups = vec![group(&[3, 0, 1]), group(&[2, 4])];
     // Parties of 2 stay 90 minutes, of 3 two hours (as the groups were drawn up).
     let turns = vec![60, 60, 90, 120];
-    let Idempotent::Fresh(out) = store.auto_book(v.id, groups, turns, None).await.unwrap() else { panic!("fresh") };
+    let Idempotent::Fresh(out) = store.auto_book(v.id, groups, Vec::new(), turns, None).await.unwrap() else {
+        panic!("fresh")
+    };
     let AutoBooked { booked, full, already_booked } = out;
     assert_eq!(already_booked, vec![people[3].id]);
     assert_eq!(booked.len(), 1);
@@ -282,6 +285,44 @@ async fn auto_booking_skips_people_already_booked_and_groups_without_room(store:
     assert_eq!(booked[0].booking.duration_minutes, 90);
     assert_eq!(full.len(), 1, "2 + 2 seats taken of 5: the second group of 2 does not fit");
     assert_eq!(full[0].seats_free, 1);
+}
+
+/// The caller counts free seats before the transaction; if someone takes seats in between, the
+/// store lets the group's flexible members go, last first (never the exact-time ones, never
+/// below two), instead of refusing the whole group.
+async fn auto_booking_lets_flexible_members_go_when_seats_were_taken_since_the_caller_counted(store: DynStore) {
+    let mut people = Vec::new();
+    for h in ["ann", "ben", "cat", "dan", "eve", "fay", "gus", "hal", "ida"] {
+        people.push(user(&store, h).await);
+    }
+    let v = venue_seating(&store, "v", 8).await;
+    let (at, later) = (tomorrow_at(19, 0), tomorrow_at(22, 0));
+    let group = |at, members: &[usize]| {
+        let mut g = new_booking(&people[members[0]], &v, at, members.len() as i32);
+        g.request.group_members = members[1..].iter().map(|&i| people[i].id).collect();
+        g
+    };
+    // Seats taken after the caller counted: 5 of 8 at 19:00, 7 of 8 at 22:00.
+    booked(&store, new_booking(&people[3], &v, at, 5)).await;
+    booked(&store, new_booking(&people[3], &v, later, 7)).await;
+    // Ann and Ben chose 19:00, Cat and Eve joined by part of the day (Eve last); Fay and Gus
+    // chose 22:00 with Hal and Ida flexible.
+    let groups = vec![group(at, &[0, 1, 2, 4]), group(later, &[5, 6, 7, 8])];
+    let flexible = vec![people[2].id, people[4].id, people[7].id, people[8].id];
+    let turns = vec![60, 60, 90, 120, 150];
+    let Idempotent::Fresh(out) = store.auto_book(v.id, groups, flexible, turns, None).await.unwrap() else {
+        panic!("fresh")
+    };
+    let AutoBooked { booked, full, already_booked } = out;
+    assert!(already_booked.is_empty(), "{already_booked:?}");
+    assert_eq!(booked.len(), 1, "{booked:?}");
+    let b = &booked[0].booking;
+    assert_eq!((b.user_id, b.group_members.clone()), (people[0].id, vec![people[1].id, people[2].id]));
+    assert_eq!((b.party_size, b.duration_minutes), (3, 120), "a party of three stays as long as three do");
+    // At 22:00 one seat is left: letting Hal and Ida go leaves the exact pair, which does not fit.
+    assert_eq!(full.len(), 1, "{full:?}");
+    assert_eq!((full[0].user_id, full[0].party_size, full[0].seats_free), (people[5].id, 2, 1));
+    assert_eq!(store.counts().await.unwrap().bookings, 3);
 }
 
 async fn old_keys_are_purged(store: DynStore) {
