@@ -432,6 +432,25 @@ fn unique_prefix() -> String {
     format!("luna-test-{}", uuid::Uuid::now_v7().simple())
 }
 
+/// `TEST_REDIS_URL` and a prefix of a test's own, for buses that stand for servers of one
+/// deployment; `None` (the test skips) without the URL.
+struct TestPrefix {
+    url: String,
+    prefix: String,
+}
+
+impl TestPrefix {
+    fn new() -> Option<Self> {
+        let url = std::env::var("TEST_REDIS_URL").ok()?;
+        Some(Self { url, prefix: unique_prefix() })
+    }
+
+    /// A bus on this prefix, as one more server would connect (keeping 10 events a channel).
+    async fn connect(&self) -> RedisBus {
+        RedisBus::connect(&self.url, &self.prefix, 10).await.expect("redis reachable at TEST_REDIS_URL")
+    }
+}
+
 /// The `n`s of the bookings events `bus` holds, oldest first.
 async fn held(bus: &RedisBus) -> Vec<u64> {
     let kept = bus.history(Channel::Bookings, 100, None).await.unwrap();
@@ -442,9 +461,8 @@ async fn held(bus: &RedisBus) -> Vec<u64> {
 /// see the other's events (the bug: every deployment used `luna:events`, so they all did).
 #[tokio::test]
 async fn buses_under_different_prefixes_do_not_see_each_others_events() {
-    let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
-    let a = RedisBus::connect(&url, &unique_prefix(), 10).await.expect("redis reachable at TEST_REDIS_URL");
-    let b = RedisBus::connect(&url, &unique_prefix(), 10).await.expect("redis reachable at TEST_REDIS_URL");
+    let (Some(a), Some(b)) = (TestPrefix::new(), TestPrefix::new()) else { return };
+    let (a, b) = (a.connect().await, b.connect().await);
     let mut b_live = b.subscribe(Some(Channel::Bookings)).await.unwrap();
     let mut a_live = a.subscribe(Some(Channel::Bookings)).await.unwrap();
     a.publish(numbered(1)).await.unwrap();
@@ -464,11 +482,11 @@ async fn buses_under_different_prefixes_do_not_see_each_others_events() {
 /// as often as it starts, from any server.
 #[tokio::test]
 async fn a_prefix_claimed_by_one_database_is_refused_to_another_and_kept_for_the_first() {
-    let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
-    let prefix = unique_prefix();
-    let first = RedisBus::connect(&url, &prefix, 10).await.expect("redis reachable at TEST_REDIS_URL");
+    let Some(redis) = TestPrefix::new() else { return };
+    let prefix = &redis.prefix;
+    let first = redis.connect().await;
     assert_eq!(first.claim("database-a").await.unwrap(), Claimed::New);
-    let other = RedisBus::connect(&url, &prefix, 10).await.unwrap();
+    let other = redis.connect().await;
     let err = other.claim("database-b").await.unwrap_err();
     let ClaimError::Taken { prefix: p, key, holder, ours } = &err else { panic!("{err}") };
     assert_eq!((p.as_str(), key.as_str()), (prefix.as_str(), format!("{prefix}:database").as_str()));
@@ -487,12 +505,11 @@ async fn a_prefix_claimed_by_one_database_is_refused_to_another_and_kept_for_the
 /// to start takes the prefix with its events, and from then on it is that database's.
 #[tokio::test]
 async fn a_prefix_with_events_and_no_claim_is_taken_by_the_first_server_to_start() {
-    let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
-    let prefix = unique_prefix();
-    let old = RedisBus::connect(&url, &prefix, 10).await.expect("redis reachable at TEST_REDIS_URL");
+    let Some(redis) = TestPrefix::new() else { return };
+    let old = redis.connect().await;
     old.publish_many((0..3).map(numbered).collect()).await.1.map_or(Ok(()), Err).unwrap();
     assert_eq!(old.claimed_by().await.unwrap(), None);
-    let new = RedisBus::connect(&url, &prefix, 10).await.unwrap();
+    let new = redis.connect().await;
     assert_eq!(new.claim("database-a").await.unwrap(), Claimed::New);
     assert_eq!(held(&new).await, vec![0, 1, 2], "the events stay");
     assert!(matches!(new.claim("database-b").await, Err(ClaimError::Taken { .. })));
@@ -503,11 +520,10 @@ async fn a_prefix_with_events_and_no_claim_is_taken_by_the_first_server_to_start
 /// gets it, and every server of the other is refused.
 #[tokio::test]
 async fn of_two_databases_claiming_a_free_prefix_at_once_exactly_one_gets_it() {
-    let Ok(url) = std::env::var("TEST_REDIS_URL") else { return };
-    let prefix = unique_prefix();
+    let Some(redis) = TestPrefix::new() else { return };
     let mut buses = Vec::new();
     for _ in 0..8 {
-        buses.push(RedisBus::connect(&url, &prefix, 10).await.expect("redis reachable at TEST_REDIS_URL"));
+        buses.push(redis.connect().await);
     }
     let claims =
         buses.iter().enumerate().map(|(i, bus)| bus.claim(if i % 2 == 0 { "database-a" } else { "database-b" }));

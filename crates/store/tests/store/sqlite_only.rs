@@ -1,8 +1,23 @@
 //! What only SQLite has: a data directory created on demand, and in-memory stores.
 
-use store::{Backend, UserQuery};
+use sqlx::{Connection, Executor};
+use store::{Backend, DynStore, UserQuery};
 
 use crate::fixtures::{booked, new_booking, tomorrow_at, user, venue_seating};
+
+/// A store on `luna.db` in a fresh directory (deleted when the directory is dropped), and the
+/// file's URL.
+async fn file_store() -> (tempfile::TempDir, String, DynStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/luna.db", dir.path().display());
+    let store = store::connect(&url).await.unwrap();
+    (dir, url, store)
+}
+
+/// A connection of its own to the file at `url`: writes behind the store's back.
+async fn behind_the_stores_back(url: &str) -> sqlx::SqliteConnection {
+    sqlx::SqliteConnection::connect(url).await.unwrap()
+}
 
 #[tokio::test]
 async fn a_file_store_creates_its_data_directory_and_keeps_data_across_reconnects() {
@@ -53,9 +68,7 @@ async fn two_stores_on_one_file_write_concurrently_without_busy_errors() {
 
 #[tokio::test]
 async fn a_finished_bulk_load_folds_the_write_ahead_log_into_the_database_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/luna.db", dir.path().display());
-    let store = store::connect(&url).await.unwrap();
+    let (dir, _url, store) = file_store().await;
     store.begin_bulk_load().await.unwrap();
     for i in 0..200 {
         user(&store, &format!("bulk{i}")).await;
@@ -69,17 +82,14 @@ async fn a_finished_bulk_load_folds_the_write_ahead_log_into_the_database_file()
 
 #[tokio::test]
 async fn the_invariant_check_finds_a_slot_overbooked_behind_the_stores_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/luna.db", dir.path().display());
-    let store = store::connect(&url).await.unwrap();
+    let (_dir, url, store) = file_store().await;
     let (ann, v) = (user(&store, "ann").await, venue_seating(&store, "tiny", 4).await);
     let seven = tomorrow_at(19, 0);
     booked(&store, new_booking(&ann, &v, seven, 3)).await;
     booked(&store, new_booking(&ann, &v, seven + chrono::Duration::minutes(30), 1)).await;
     assert_eq!(store.check_invariants().await.unwrap(), vec![]);
     // The store refuses to shrink a venue under its bookings; a hand edit of the file does not.
-    use sqlx::{Connection, Executor};
-    let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mut raw = behind_the_stores_back(&url).await;
     raw.execute("UPDATE venues SET capacity = 2").await.unwrap();
     raw.close().await.unwrap();
     let found = store.check_invariants().await.unwrap();
@@ -103,12 +113,9 @@ async fn a_venue_made_smaller_is_not_overbooked_by_evenings_already_over() {
 /// no part of the day, and the schema itself refuses a part of the day it does not know.
 #[tokio::test]
 async fn an_interest_written_without_the_new_columns_is_open_and_an_unknown_part_of_the_day_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/luna.db", dir.path().display());
-    let store = store::connect(&url).await.unwrap();
+    let (_dir, url, store) = file_store().await;
     let (ann, v) = (user(&store, "ann").await, venue_seating(&store, "bar", 4).await);
-    use sqlx::{Connection, Executor};
-    let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mut raw = behind_the_stores_back(&url).await;
     raw.execute(
         "INSERT INTO venue_interests (user_id, venue_id, preferred_time, created_at) \
          SELECT u.id, v.id, NULL, '2026-12-01T10:00:00.000000Z' FROM users u, venues v",
