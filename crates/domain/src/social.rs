@@ -100,19 +100,22 @@ fn open_by_default() -> bool {
 }
 
 /// When a user would like to go to a venue and whether others may invite them: what
-/// expressing interest stores. Each call's wish replaces the one before, every field of it.
+/// expressing interest stores. Each call's wish replaces the time and the part of the day of the
+/// one before; whether the user is open to invites is kept unless the wish says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InterestWish {
     pub preferred_time: Option<DateTime<Utc>>,
     pub preferred_time_slot: Option<TimeOfDay>,
-    pub open_to_invites: bool,
+    /// `None` keeps what the user said before in this venue (open, for a first interest), so a
+    /// client that does not know the field never reopens an interest its user closed.
+    pub open_to_invites: Option<bool>,
 }
 
 impl InterestWish {
-    /// A wish for an exact time (or none), open to invites, its part of the day left for
+    /// A wish for an exact time (or none), its openness as before, its part of the day left for
     /// [`InterestWish::resolve`] to fill in.
     pub fn at(preferred_time: Option<DateTime<Utc>>) -> Self {
-        Self { preferred_time, preferred_time_slot: None, open_to_invites: true }
+        Self { preferred_time, preferred_time_slot: None, open_to_invites: None }
     }
 
     /// Checks the wish against the venue's time zone `tz`: a time without a part of the day gets

@@ -17,8 +17,9 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
 
 /// Body of `POST /recommendations/{user_id}/interest`. Each call replaces the user's previous
-/// interest in the venue, every field of it (one left out takes its default). Other fields
-/// are ignored: the first seed's clients also send `user_id`.
+/// interest in the venue: its time and part of the day (one left out is none), and whether they
+/// are open to invites when the call says. Other fields are ignored: the first seed's clients
+/// also send `user_id`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InterestRequest {
     pub venue_id: Uuid,
@@ -31,15 +32,11 @@ pub struct InterestRequest {
     /// auto-booking agent may seat them with others who go then.
     pub preferred_time_slot: Option<TimeOfDay>,
     /// Whether other users may see this interest (in the venue's interested list and in others'
-    /// interest answers) and the auto-booking agent may book them. Default true. Either way the
-    /// interest shapes the user's own recommendations and the venue's popularity.
-    #[serde(default = "default_open")]
-    #[schema(default = true)]
-    pub open_to_invites: bool,
-}
-
-fn default_open() -> bool {
-    true
+    /// interest answers) and the auto-booking agent may book them. Left out: as the user said
+    /// before for this venue, else true (so a client that does not send it never reopens an
+    /// interest its user closed). Either way the interest shapes the user's own recommendations
+    /// and the venue's popularity.
+    pub open_to_invites: Option<bool>,
 }
 
 /// The first seed's `InterestResponse`, with Luna's people (those open to invites).

@@ -356,8 +356,18 @@ async fn an_interest_not_open_to_invites_is_hidden_from_others_and_their_totals_
         .get_json(&format!("/api/v1/recommendations/{}/venues?new_only=true&limit=10", users[0]), StatusCode::OK)
         .await;
     assert!(!new.to_string().contains(&venues[1]), "{new}");
+    // A call that does not say (a client that does not know the field) keeps it closed: after
+    // it, an open interest elsewhere is seen, and this one still is not.
+    let later = json!({"venue_id": venues[1], "preferred_time": in_two_days_at(21)});
+    expect_json(app.post(&interest(&users[0]), &later).await, StatusCode::OK).await;
+    expect_json(app.post(&interest(&users[0]), &json!({"venue_id": venues[0]})).await, StatusCode::OK).await;
+    let third = format!("/api/v1/venues/{}/interested?viewer={}", venues[0], users[1]);
+    eventually(app, &third, |b| person(b, &users[0]).is_some()).await;
+    let seen = app.get_json(&path, StatusCode::OK).await;
+    assert!(person(&seen, &users[0]).is_none(), "still closed: {seen}");
     // Open again, they are shown.
-    expect_json(app.post(&interest(&users[0]), &json!({"venue_id": venues[1]})).await, StatusCode::OK).await;
+    let open = json!({"venue_id": venues[1], "open_to_invites": true});
+    expect_json(app.post(&interest(&users[0]), &open).await, StatusCode::OK).await;
     eventually(app, &path, |b| person(b, &users[0]).is_some()).await;
 }
 

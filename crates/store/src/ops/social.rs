@@ -369,9 +369,10 @@ pub(crate) async fn express_interest<C: Conn>(
     let sql = Sql::new(concat!(
         "INSERT INTO venue_interests (",
         interest_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6) \
+        ") VALUES ($1, $2, $3, $4, COALESCE($5, TRUE), $6) \
          ON CONFLICT (user_id, venue_id) DO UPDATE SET preferred_time = excluded.preferred_time, \
-         preferred_time_slot = excluded.preferred_time_slot, open_to_invites = excluded.open_to_invites \
+         preferred_time_slot = excluded.preferred_time_slot, \
+         open_to_invites = COALESCE($5, venue_interests.open_to_invites) \
          RETURNING ",
         interest_columns!()
     ));

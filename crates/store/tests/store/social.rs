@@ -23,7 +23,7 @@ store_tests!(
     friends_are_listed_in_one_order_across_pages_friends_first_then_strongest,
     interactions_need_a_known_user_and_venue_and_list_in_time_order,
     expressing_interest_again_keeps_the_newest_preferred_time,
-    expressing_interest_again_replaces_the_part_of_the_day_and_the_openness_too,
+    expressing_interest_again_replaces_the_part_of_the_day_and_the_openness_only_when_given,
     venue_interests_are_the_timed_ones_ahead_then_the_flexible_ones_in_the_order_expressed,
     concurrent_opposite_requests_leave_exactly_one_pending,
     friend_and_mutual_ties_either_way_connect_and_suggested_ones_do_not,
@@ -236,12 +236,12 @@ async fn expressing_interest_again_keeps_the_newest_preferred_time(store: DynSto
     assert!(matches!(err, StoreError::NotFound { entity: "venue", .. }), "{err:?}");
 }
 
-async fn expressing_interest_again_replaces_the_part_of_the_day_and_the_openness_too(store: DynStore) {
+async fn expressing_interest_again_replaces_the_part_of_the_day_and_the_openness_only_when_given(store: DynStore) {
     let u = user(&store, "ann").await;
     let v = venue(&store, "Bar").await;
     let closed_evening = InterestWish {
         preferred_time_slot: Some(TimeOfDay::Evening),
-        open_to_invites: false,
+        open_to_invites: Some(false),
         ..InterestWish::at(None)
     };
     let a = store.express_interest(u.id, v.id, closed_evening).await.unwrap();
@@ -250,12 +250,22 @@ async fn expressing_interest_again_replaces_the_part_of_the_day_and_the_openness
     let listed = store.venue_interests(v.id, chrono::Utc::now()).await.unwrap();
     assert_eq!(listed, vec![a.clone()]);
     assert_eq!(store.scan_interests(None, 10).await.unwrap(), vec![a.clone()]);
-    // The next call's values replace them, a missing part of the day included.
+    // The next call's values replace them, a missing part of the day included; a call that
+    // does not say whether the user is open keeps them closed.
     let at = chrono::Utc::now() + chrono::Duration::days(1);
     let b = store.express_interest(u.id, v.id, InterestWish::at(Some(at))).await.unwrap();
-    assert_eq!((b.preferred_time_slot, b.open_to_invites, b.created_at), (None, true, a.created_at));
+    assert_eq!((b.preferred_time_slot, b.open_to_invites, b.created_at), (None, false, a.created_at));
     assert_eq!(store.scan_interests(None, 10).await.unwrap(), vec![b]);
+    let open = InterestWish { open_to_invites: Some(true), ..InterestWish::at(Some(at)) };
+    let c = store.express_interest(u.id, v.id, open).await.unwrap();
+    assert!(c.open_to_invites);
+    let d = store.express_interest(u.id, v.id, InterestWish::at(None)).await.unwrap();
+    assert_eq!((d.preferred_time, d.open_to_invites), (None, true), "kept open");
+    assert_eq!(store.scan_interests(None, 10).await.unwrap(), vec![d]);
     assert_eq!(store.counts().await.unwrap().venue_interests, 1);
+    // A first interest that does not say is open.
+    let w = venue(&store, "Cafe").await;
+    assert!(store.express_interest(u.id, w.id, InterestWish::at(None)).await.unwrap().open_to_invites);
 }
 
 async fn venue_interests_are_the_timed_ones_ahead_then_the_flexible_ones_in_the_order_expressed(store: DynStore) {
@@ -268,7 +278,7 @@ async fn venue_interests_are_the_timed_ones_ahead_then_the_flexible_ones_in_the_
         ("early", InterestWish::at(Some(now + chrono::Duration::hours(2)))),
         ("vague", InterestWish::at(None)),
         ("past", InterestWish::at(Some(now - chrono::Duration::hours(1)))),
-        ("flex_second", InterestWish { open_to_invites: false, ..slot(TimeOfDay::Morning) }),
+        ("flex_second", InterestWish { open_to_invites: Some(false), ..slot(TimeOfDay::Morning) }),
     ];
     let mut ids = std::collections::HashMap::new();
     for (handle, wish) in wishes {
