@@ -27,6 +27,15 @@ async fn user(app: &TestApp, handle: &str) -> String {
     app.create_user(seed_user(handle)).await["id"].as_str().expect("id").to_string()
 }
 
+/// Users with these handles, made in this order; their ids.
+async fn users(app: &TestApp, handles: &[&str]) -> Vec<String> {
+    let mut ids = Vec::with_capacity(handles.len());
+    for handle in handles {
+        ids.push(user(app, handle).await);
+    }
+    ids
+}
+
 /// A venue in UTC, open 17:00 to 23:00 every day, seating `capacity`.
 pub async fn evening_venue(app: &TestApp, name: &str, capacity: i32) -> String {
     let mut v = seed_venue(name);
@@ -279,11 +288,22 @@ async fn availability_on_the_night_clocks_go_back_offers_both_passes_of_the_repe
     assert_eq!(starts(&after), free, "{after}");
 }
 
+fn auto_book_path(venue: &str) -> String {
+    format!("/api/v1/bookings/venue/{venue}/auto-book")
+}
+
+/// Runs auto-book at `venue` without an idempotency key: its 200 answer.
+async fn auto_book(app: &TestApp, venue: &str) -> Value {
+    expect_json(app.post(&auto_book_path(venue), &json!({})).await, StatusCode::OK).await
+}
+
+/// Records `who`'s interest (`body`, naming the venue) through the API.
+async fn interest(app: &TestApp, who: &str, body: Value) {
+    expect_json(app.post(&format!("/api/v1/recommendations/{who}/interest"), &body).await, StatusCode::OK).await;
+}
+
 async fn auto_book_groups_interested_users_by_time_and_books_each_group_once(app: &TestApp) {
-    let mut people = Vec::new();
-    for h in ["ann", "ben", "cat", "dan"] {
-        people.push(user(app, h).await);
-    }
+    let people = users(app, &["ann", "ben", "cat", "dan"]).await;
     let v = evening_venue(app, "Popular", 20).await;
     let day = &in_two_days_at(0)[..10];
     let venue_id: uuid::Uuid = v.parse().expect("uuid");
@@ -292,7 +312,7 @@ async fn auto_book_groups_interested_users_by_time_and_books_each_group_once(app
         let user_id: uuid::Uuid = people[who].parse().expect("uuid");
         app.app.express_interest(user_id, venue_id, domain::InterestWish::at(Some(at))).await.expect("interest");
     }
-    let path = format!("/api/v1/bookings/venue/{v}/auto-book");
+    let path = auto_book_path(&v);
     let first = app.post_with_key(&path, "auto-1", &json!({})).await;
     let r = expect_json(first, StatusCode::OK).await;
     assert_eq!((r["success"].as_bool(), r["bookings_created"].as_i64()), (Some(true), Some(1)), "{r}");
@@ -304,17 +324,14 @@ async fn auto_book_groups_interested_users_by_time_and_books_each_group_once(app
     assert_eq!(replay.headers().get("idempotent-replayed").and_then(|h| h.to_str().ok()), Some("true"));
     assert_eq!(expect_json(replay, StatusCode::OK).await, r);
     // Without the key it runs again: everyone is booked already, nothing new.
-    let again = expect_json(app.post(&path, &json!({})).await, StatusCode::OK).await;
+    let again = auto_book(app, &v).await;
     assert_eq!(again["bookings_created"], 0);
     assert_eq!(again["already_booked"].as_array().map(Vec::len), Some(3));
     assert_eq!(app.counts().await.bookings, 1);
 }
 
 async fn auto_book_leaves_out_users_not_open_to_invites_and_seats_a_flexible_one_with_an_exact_one(app: &TestApp) {
-    let mut people = Vec::new();
-    for h in ["ann", "ben", "cat", "dan", "eve"] {
-        people.push(user(app, h).await);
-    }
+    let people = users(app, &["ann", "ben", "cat", "dan", "eve"]).await;
     let v = evening_venue(app, "Popular", 20).await;
     let at = in_two_days_at(19);
     let bodies = [
@@ -328,10 +345,9 @@ async fn auto_book_leaves_out_users_not_open_to_invites_and_seats_a_flexible_one
         json!({"venue_id": v, "preferred_time_slot": "evening", "open_to_invites": false}),
     ];
     for (who, body) in people.iter().zip(bodies) {
-        expect_json(app.post(&format!("/api/v1/recommendations/{who}/interest"), &body).await, StatusCode::OK).await;
+        interest(app, who, body).await;
     }
-    let r =
-        expect_json(app.post(&format!("/api/v1/bookings/venue/{v}/auto-book"), &json!({})).await, StatusCode::OK).await;
+    let r = auto_book(app, &v).await;
     assert_eq!(r["bookings_created"], 1, "{r}");
     let b = &r["bookings"][0];
     assert_eq!((b["party_size"].as_i64(), b["booking_time"].as_str()), (Some(2), Some(at.as_str())), "{r}");
@@ -340,33 +356,25 @@ async fn auto_book_leaves_out_users_not_open_to_invites_and_seats_a_flexible_one
     assert_eq!(app.counts().await.bookings, 1);
 }
 
-async fn interest(app: &TestApp, who: &str, body: Value) {
-    expect_json(app.post(&format!("/api/v1/recommendations/{who}/interest"), &body).await, StatusCode::OK).await;
-}
-
 async fn auto_book_does_not_book_a_flexible_user_again_while_they_hold_an_upcoming_booking_there(app: &TestApp) {
     let (e1, f, e2) = (user(app, "ann").await, user(app, "ben").await, user(app, "cat").await);
     let v = evening_venue(app, "Popular", 20).await;
-    let path = format!("/api/v1/bookings/venue/{v}/auto-book");
     interest(app, &e1, json!({"venue_id": v, "preferred_time": in_two_days_at(19)})).await;
     interest(app, &f, json!({"venue_id": v, "preferred_time_slot": "evening"})).await;
-    let r = expect_json(app.post(&path, &json!({})).await, StatusCode::OK).await;
+    let r = auto_book(app, &v).await;
     assert_eq!(r["bookings_created"], 1, "{r}");
     assert_eq!(r["bookings"][0]["booking"]["group_members"], json!([f]), "{r}");
     // A new exact-time user on an earlier evening: the flexible user, whose interest was not
     // used up, would join that earlier group first; they already hold a table there, so no.
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
     interest(app, &e2, json!({"venue_id": v, "preferred_time": format!("{tomorrow}T19:00:00Z")})).await;
-    let again = expect_json(app.post(&path, &json!({})).await, StatusCode::OK).await;
+    let again = auto_book(app, &v).await;
     assert_eq!(again["bookings_created"], 0, "{again}");
     assert_eq!(app.counts().await.bookings, 1);
 }
 
 async fn auto_book_seats_flexible_users_only_in_the_seats_left_and_the_exact_pair_keeps_its_table(app: &TestApp) {
-    let mut people = Vec::new();
-    for h in ["ann", "ben", "cat", "dan", "zed"] {
-        people.push(user(app, h).await);
-    }
+    let people = users(app, &["ann", "ben", "cat", "dan", "zed"]).await;
     let v = evening_venue(app, "Small", 10).await;
     let at = in_two_days_at(19);
     // Seven of ten seats held at 19:00: three left.
@@ -377,8 +385,7 @@ async fn auto_book_seats_flexible_users_only_in_the_seats_left_and_the_exact_pai
     interest(app, &people[1], json!({"venue_id": v, "preferred_time": at})).await;
     interest(app, &people[2], json!({"venue_id": v, "preferred_time_slot": "evening"})).await;
     interest(app, &people[3], json!({"venue_id": v, "preferred_time_slot": "evening"})).await;
-    let r =
-        expect_json(app.post(&format!("/api/v1/bookings/venue/{v}/auto-book"), &json!({})).await, StatusCode::OK).await;
+    let r = auto_book(app, &v).await;
     assert_eq!((r["bookings_created"].as_i64(), r["full"].as_array().map(Vec::len)), (Some(1), Some(0)), "{r}");
     let b = &r["bookings"][0];
     assert_eq!((b["party_size"].as_i64(), b["booking_time"].as_str()), (Some(3), Some(at.as_str())), "{r}");

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use api::RateLimitSettings;
 use app::AppSettings;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -24,16 +25,31 @@ async fn serving(opts: api::ServeOptions) -> TestApp {
     spawn_app_opts(Backend::Sqlite, AppSettings::default(), opts, |a| a).await.expect("sqlite")
 }
 
+/// A server on SQLite with these rate limits.
+async fn rate_limited(rate_limit: RateLimitSettings) -> TestApp {
+    serving(api::ServeOptions { rate_limit, ..api::ServeOptions::default() }).await
+}
+
+/// The default limits but the general bucket: `burst` requests per client at once, refilled at
+/// `per_second`.
+fn general_bucket(per_second: f64, burst: u32) -> RateLimitSettings {
+    RateLimitSettings { per_second, burst, ..RateLimitSettings::default() }
+}
+
+/// `rest` but the password routes' bucket: `burst` sign-ins and sign-ups per address at once,
+/// refilled at `per_second`.
+fn password_bucket(per_second: f64, burst: u32, rest: RateLimitSettings) -> RateLimitSettings {
+    RateLimitSettings { password_per_second: per_second, password_burst: burst, ..rest }
+}
+
+/// Limits on, three requests per client at once, then one per 100 s; ten clients tracked.
+fn three_requests_then_one_per_100_s() -> RateLimitSettings {
+    RateLimitSettings { enabled: true, max_clients: 10, ..general_bucket(0.01, 3) }
+}
+
 #[tokio::test]
 async fn a_client_over_its_rate_gets_429_with_retry_after_in_the_error_shape() {
-    let rate_limit = api::RateLimitSettings {
-        enabled: true,
-        per_second: 0.01,
-        burst: 3,
-        max_clients: 10,
-        ..api::RateLimitSettings::default()
-    };
-    let app = serving(api::ServeOptions { rate_limit, ..api::ServeOptions::default() }).await;
+    let app = rate_limited(three_requests_then_one_per_100_s()).await;
     for _ in 0..3 {
         assert_eq!(app.get("/api/v1/users").await.status(), StatusCode::OK);
     }
@@ -71,14 +87,7 @@ async fn expect_429(res: reqwest::Response, most: u64, what: &str) {
 
 #[tokio::test]
 async fn the_password_routes_have_a_small_bucket_per_ip_of_their_own() {
-    let rate_limit = api::RateLimitSettings {
-        per_second: 100.0,
-        burst: 100,
-        password_per_second: 0.01,
-        password_burst: 2,
-        ..api::RateLimitSettings::default()
-    };
-    let app = serving(api::ServeOptions { rate_limit, ..api::ServeOptions::default() }).await;
+    let app = rate_limited(password_bucket(0.01, 2, general_bucket(100.0, 100))).await;
     let pat = with_password(&app, "pat", "correct horse battery").await;
     for _ in 0..2 {
         assert_eq!(sign_in(&app, &app.anon, "pat", "wrong horse battery").await.status(), StatusCode::UNAUTHORIZED);
@@ -103,14 +112,9 @@ async fn the_password_routes_have_a_small_bucket_per_ip_of_their_own() {
 
 #[tokio::test]
 async fn failed_sign_ins_for_one_login_are_throttled_alike_whether_it_names_anyone_or_not() {
-    let rate_limit = api::RateLimitSettings {
-        password_per_second: 1000.0,
-        password_burst: 1000,
-        login_failures: 3,
-        login_failure_window_secs: 300,
-        ..api::RateLimitSettings::default()
-    };
-    let app = serving(api::ServeOptions { rate_limit, ..api::ServeOptions::default() }).await;
+    let logins =
+        RateLimitSettings { login_failures: 3, login_failure_window_secs: 300, ..RateLimitSettings::default() };
+    let app = rate_limited(password_bucket(1000.0, 1000, logins)).await;
     with_password(&app, "pat", "correct horse battery").await;
     with_password(&app, "sam", "correct horse battery").await;
     for login in ["pat", "nobody"] {
@@ -135,13 +139,8 @@ async fn failed_sign_ins_for_one_login_are_throttled_alike_whether_it_names_anyo
 
 #[tokio::test]
 async fn with_limits_off_neither_the_password_bucket_nor_the_login_throttle_refuses() {
-    let rate_limit = api::RateLimitSettings {
-        password_per_second: 0.01,
-        password_burst: 1,
-        login_failures: 1,
-        ..api::RateLimitSettings::disabled()
-    };
-    let app = serving(api::ServeOptions { rate_limit, ..api::ServeOptions::default() }).await;
+    let off = RateLimitSettings { login_failures: 1, ..RateLimitSettings::disabled() };
+    let app = rate_limited(password_bucket(0.01, 1, off)).await;
     with_password(&app, "pat", "correct horse battery").await;
     for _ in 0..3 {
         assert_eq!(sign_in(&app, &app.anon, "pat", "wrong horse battery").await.status(), StatusCode::UNAUTHORIZED);
@@ -151,14 +150,7 @@ async fn with_limits_off_neither_the_password_bucket_nor_the_login_throttle_refu
 
 #[tokio::test]
 async fn signed_in_users_behind_one_address_each_have_their_own_bucket() {
-    let rate_limit = api::RateLimitSettings {
-        enabled: true,
-        per_second: 0.01,
-        burst: 3,
-        max_clients: 10,
-        ..api::RateLimitSettings::default()
-    };
-    let app = serving(api::ServeOptions { rate_limit, ..api::ServeOptions::default() }).await;
+    let app = rate_limited(three_requests_then_one_per_100_s()).await;
     let ann = expect_json(app.post("/api/v1/users", &seed_user("ann")).await, StatusCode::CREATED).await;
     let ben = expect_json(app.post("/api/v1/users", &seed_user("ben")).await, StatusCode::CREATED).await;
     let (ann, ben) = (ann["id"].as_str().expect("id"), ben["id"].as_str().expect("id"));

@@ -285,6 +285,11 @@ fn person<'a>(list: &'a Value, user: &str) -> Option<&'a Value> {
         .find(|p| p["user_id"] == user)
 }
 
+/// The 422 of an interest refused for its `preferred_time_slot`, as its body.
+async fn refused_time_slot(res: reqwest::Response) -> Value {
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("preferred_time_slot")).await
+}
+
 async fn the_part_of_the_day_is_derived_at_the_venue_shown_to_others_and_must_agree_with_the_time(app: &TestApp) {
     // The venues are in New York: 20:00 UTC is 15:00 there, the afternoon (the evening in UTC).
     let (users, venues) = small_city(app).await;
@@ -298,23 +303,11 @@ async fn the_part_of_the_day_is_derived_at_the_venue_shown_to_others_and_must_ag
     // A part of the day the time is not in there is refused, saying which it is in; nothing changes.
     let before = app.app.store.scan_interests(None, 100).await.expect("interests");
     let body = json!({"venue_id": venues[1], "preferred_time": at, "preferred_time_slot": "evening"});
-    let err = expect_error(
-        app.post(&interest, &body).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("preferred_time_slot"),
-    )
-    .await;
+    let err = refused_time_slot(app.post(&interest, &body).await).await;
     assert!(err.to_string().contains("in the afternoon"), "{err}");
     // An unknown part of the day is refused naming the field and the values it takes.
     let body = json!({"venue_id": venues[1], "preferred_time_slot": "dusk"});
-    let err = expect_error(
-        app.post(&interest, &body).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        Some("preferred_time_slot"),
-    )
-    .await;
+    let err = refused_time_slot(app.post(&interest, &body).await).await;
     assert!(err.to_string().contains("morning"), "{err}");
     assert_eq!(app.app.store.scan_interests(None, 100).await.expect("interests"), before);
     // One that agrees is kept; a part of the day alone makes a flexible interest, shown as such.
