@@ -1,6 +1,7 @@
 //! The simulation endpoints: the life of a run (start, pause, resume, speed, scenario, stop,
 //! reset), the 409s of transitions that make no sense, validation, a short run at `max` that
-//! finishes on its own with its control events on the bus, and auto-seeding of an empty city.
+//! finishes on its own with its control events on the bus, a run without a duration that stops
+//! itself at the booking horizon, and auto-seeding of an empty city.
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ crate::on_every_backend!(
     a_start_outside_the_year_2000_to_the_booking_horizon_is_refused_and_writes_nothing,
     a_data_reset_or_forced_reseed_stops_the_running_simulation_first,
     speed_and_multiplier_may_both_be_given_only_when_equal,
+    a_run_without_a_duration_stops_itself_at_the_booking_horizon_and_says_why,
 );
 
 const SIM: &str = "/api/v1/simulation";
@@ -73,6 +75,7 @@ async fn a_run_goes_through_its_states_and_transitions_that_make_no_sense_are_co
 
     let stopped = post(app, "stop", json!({}), StatusCode::OK).await;
     assert_eq!((stopped["status"].clone(), stopped["running"].clone()), (json!("stopped"), json!(false)));
+    assert_eq!(stopped["stop_reason"], "requested");
     conflict(app, "stop", json!({})).await;
     conflict(app, "pause", json!({})).await;
     assert_eq!(app.get_json(&format!("{SIM}/state"), StatusCode::OK).await["status"], "stopped");
@@ -213,6 +216,7 @@ async fn a_data_reset_or_forced_reseed_stops_the_running_simulation_first(app: &
     assert_eq!(reset["success"], true);
     let stopped = app.get_json(&format!("{SIM}/state"), StatusCode::OK).await;
     assert_eq!((stopped["status"].clone(), stopped["running"].clone()), (json!("stopped"), json!(false)));
+    assert_eq!(stopped["stop_reason"], "data_reset");
     assert!(stopped["actions_logged"].as_u64().unwrap_or(0) > 0, "a stopped run's state stays readable: {stopped}");
     let metrics = app.get_json(&format!("{SIM}/metrics"), StatusCode::OK).await;
     assert!(metrics["actions_total"].as_u64().unwrap_or(0) > 0, "its metrics stay readable: {metrics}");
@@ -261,4 +265,44 @@ async fn speed_and_multiplier_may_both_be_given_only_when_equal(app: &TestApp) {
     // Equal speeds pass validation (and reach the controller: nothing is running).
     conflict(app, "speed", json!({"speed": 50, "multiplier": "50"})).await;
     conflict(app, "speed", json!({"speed": "max", "multiplier": "MAX"})).await;
+}
+
+async fn a_run_without_a_duration_stops_itself_at_the_booking_horizon_and_says_why(app: &TestApp) {
+    seed(app, 40).await;
+    // No duration, 20 simulated minutes before the horizon (366 days from now): before, its
+    // clock went on past the horizon, where no request may plan or book.
+    let horizon = chrono::Utc::now() + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD);
+    let start_at = (horizon - chrono::Duration::minutes(20)).to_rfc3339();
+    let body = json!({"speed": "max", "users": 40, "seed": 2, "start_at": start_at});
+    let started = post(app, "start", body, StatusCode::OK).await;
+    assert_eq!((started["ends_at"].clone(), started["stop_reason"].clone()), (Value::Null, Value::Null));
+    let mut state = Value::Null;
+    for _ in 0..300 {
+        state = app.get_json(&format!("{SIM}/state"), StatusCode::OK).await;
+        if state["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!((&state["status"], &state["stop_reason"]), (&json!("stopped"), &json!("booking_horizon")), "{state}");
+    assert_eq!((state["ticks"].clone(), state["running"].clone()), (json!(20), json!(false)));
+    let time: chrono::DateTime<chrono::Utc> =
+        state["simulation_time"].as_str().expect("time").parse().expect("RFC 3339");
+    assert!(time <= horizon + chrono::Duration::seconds(10), "{time} is past the horizon {horizon}");
+    let metrics = app.get_json(&format!("{SIM}/metrics"), StatusCode::OK).await;
+    assert!(metrics["wall_seconds"].as_f64().unwrap_or(0.0) > 0.0, "its metrics stay readable: {metrics}");
+    // Announced as a stop is, once, with its state.
+    let events = app.app.bus.history(domain::Channel::Simulation, 100, None).await.expect("history");
+    let stopped: Vec<Value> = events
+        .iter()
+        .filter(|e| e.event_type == "simulation.stopped")
+        .map(|e| serde_json::from_str(e.data.get()).expect("JSON data"))
+        .collect();
+    assert_eq!(stopped.len(), 1, "{events:?}");
+    assert_eq!((&stopped[0]["stop_reason"], &stopped[0]["ticks"]), (&json!("booking_horizon"), &json!(20)));
+    conflict(app, "stop", json!({})).await;
+    conflict(app, "resume", json!({})).await;
+    // Another run can start.
+    assert_eq!(post(app, "start", json!({"users": 10}), StatusCode::OK).await["stop_reason"], Value::Null);
+    assert_eq!(post(app, "stop", json!({}), StatusCode::OK).await["stop_reason"], "requested");
 }

@@ -4,7 +4,11 @@
 //! ([`SimEvent`]: `simulation.started`, `.paused`, `.resumed`, `.speed_changed`,
 //! `.scenario_triggered`, `.stopped`, `.finished`, `.reset`); the actions themselves publish
 //! their own events through the outbox like any request. A data reset or forced reseed stops
-//! the run first ([`Simulator::while_stopped`]).
+//! the run first ([`Simulator::while_stopped`]); a run without a duration stops itself when its
+//! clock reaches the booking horizon as of its start ([`super::horizon`]). Every stop takes
+//! one path: its reason ([`StopReason`]) is recorded in the run's control, the runner ends
+//! between ticks, and the run's task announces `simulation.stopped` with the final state
+//! before that state reads `stopped`.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -23,8 +27,8 @@ use super::load::load_world;
 use super::metrics::MetricsSnapshot;
 use super::runner::{Runner, Shared};
 use super::scenario::{ScenarioId, default_start};
-use super::state::{Progress, SimState, SimStatus, idle_state};
-use super::{RunOptions, Speed, check_span};
+use super::state::{Progress, SimState, SimStatus, StopReason, idle_state};
+use super::{RunOptions, Speed, check_span, horizon};
 use crate::seed::SeedOptions;
 use crate::{App, AppError, AppResult};
 
@@ -68,7 +72,11 @@ impl RunView {
     }
 
     fn state(&self) -> SimState {
-        let status = self.status();
+        self.state_as(self.status())
+    }
+
+    /// The state with `status` (the run's task announces a stop before setting it).
+    fn state_as(&self, status: SimStatus) -> SimState {
         let (p, m) = (self.shared.lock_progress().clone(), self.shared.metrics.snapshot(RECOMMENDER));
         let speed = self.shared.lock_control().speed;
         SimState {
@@ -92,6 +100,7 @@ impl RunView {
             action_log_hash: Some(p.action_log_hash),
             actions_logged: p.actions_logged,
             seeded_demo_city: self.seeded,
+            stop_reason: if status == SimStatus::Stopped { self.shared.lock_control().stop } else { None },
         }
     }
 }
@@ -147,6 +156,11 @@ impl Simulator {
         // city seeded above then stays (a valid seed; the run itself writes nothing).
         check_span(started_at, opts.duration, now)?;
         let end_tick = opts.duration.map(|d| (d.num_seconds() / TICK_SECONDS).max(1) as u64);
+        // A run without a duration stops itself at the horizon as of now: whole minutes only, so
+        // its clock ends at or before it, as a run with a duration ending there would. The
+        // horizon moves on with the wall clock, so every write up to it stays within the
+        // booking rules whenever it is made; and the tick it stops at is fixed at the start.
+        let horizon_tick = ((horizon(now) - started_at).num_seconds() / TICK_SECONDS).max(0) as u64;
         let progress = Progress {
             ticks: 0,
             simulation_time: started_at,
@@ -155,23 +169,25 @@ impl Simulator {
             actions_logged: 0,
         };
         let shared = Arc::new(Shared::new(opts.speed, progress));
-        let runner =
-            Runner::new(self.app.clone(), Arc::clone(&world), Arc::clone(&shared), &opts, started_at, end_tick);
-        let guard = Arc::clone(&shared);
-        let task = tokio::spawn(async move {
-            // A panicking run must not look like it is still going.
-            if AssertUnwindSafe(runner.run()).catch_unwind().await.is_err() {
-                tracing::error!("the simulation run panicked");
-                guard.status.send_replace(SimStatus::Stopped);
-            }
-        });
+        let runner = Runner::new(
+            self.app.clone(),
+            Arc::clone(&world),
+            Arc::clone(&shared),
+            &opts,
+            started_at,
+            end_tick,
+            horizon_tick,
+        );
         let ends_at = end_tick.map(|t| tick_time(started_at, t));
         let tz = world.tz();
         let view = Arc::new(RunView { shared, opts, started_at, ends_at, tz, active_users: world.users.len(), seeded });
         let state = view.state();
         self.current.store(Some(Arc::clone(&view)));
-        *slot = Some(Run { view, task });
+        // Announced before the run can go, so its start comes before its stop on the bus even
+        // when it stops at once (a start at the horizon).
         self.publish(SimEvent::Started, &state).await;
+        let task = tokio::spawn(end_of(self.app.clone(), Arc::clone(&view), runner));
+        *slot = Some(Run { view, task });
         Ok(state)
     }
 
@@ -265,19 +281,25 @@ impl Simulator {
         Ok(state)
     }
 
-    /// Stops the run and waits for its current tick to end.
+    /// Stops the run and waits for its current tick to end; `simulation.stopped` is on the bus
+    /// when this returns. A run that had just stopped itself at the booking horizon answers
+    /// with that reason.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn stop(&self) -> AppResult<SimState> {
         let mut slot = self.slot.lock().await;
         let run = Self::active(&mut slot, "stop")?;
-        let state = Self::halt(run).await;
-        drop(slot);
-        self.publish(SimEvent::Stopped, &state).await;
-        Ok(state)
+        Ok(Self::halt(run, StopReason::Requested, true).await)
     }
 
-    async fn halt(run: &mut Run) -> SimState {
-        run.shared.lock_control().stop = true;
+    /// Asks the run to stop for `reason` (unless it already was: the first reason stands) and
+    /// waits for its task, which announces the stop unless `announce` is false.
+    async fn halt(run: &mut Run, reason: StopReason, announce: bool) -> SimState {
+        {
+            let mut c = run.shared.lock_control();
+            if c.stop.is_none() {
+                (c.stop, c.announce_stop) = (Some(reason), announce);
+            }
+        }
         run.shared.wake.notify_one();
         if let Err(e) = (&mut run.task).await {
             tracing::error!(error = %e, "simulation task failed");
@@ -288,28 +310,28 @@ impl Simulator {
 
     /// Runs `work` (a data reset or a forced reseed) with no simulation running. The active
     /// run, if any, is stopped first as [`Simulator::stop`] stops it: its `simulation.stopped`
-    /// is published and its state and metrics stay readable as a stopped run's. No run can
-    /// start until `work` is done (it holds the controller's slot), so none acts for users
-    /// who are being deleted.
+    /// is published (with the reason `data_reset`) and its state and metrics stay readable as a
+    /// stopped run's. No run can start until `work` is done (it holds the controller's slot),
+    /// so none acts for users who are being deleted.
     #[tracing::instrument(skip_all)]
     pub async fn while_stopped<T>(&self, work: impl std::future::Future<Output = T>) -> T {
         let mut slot = self.slot.lock().await;
         if let Some(run) = slot.as_mut().filter(|r| r.is_active()) {
-            let state = Self::halt(run).await;
+            let state = Self::halt(run, StopReason::DataReset, true).await;
             tracing::info!(ticks = state.ticks, "simulation stopped for a data reset");
-            self.publish(SimEvent::Stopped, &state).await;
         }
         let out = work.await;
         drop(slot);
         out
     }
 
-    /// Stops any run and forgets it (metrics included). Stored data is left alone.
+    /// Stops any run and forgets it (metrics included). Stored data is left alone. Only
+    /// `simulation.reset` is announced (no `simulation.stopped`).
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn reset(&self) -> AppResult<SimState> {
         let mut slot = self.slot.lock().await;
         if let Some(run) = slot.as_mut().filter(|r| r.is_active()) {
-            Self::halt(run).await;
+            Self::halt(run, StopReason::Requested, false).await;
         }
         *slot = None;
         self.current.store(None);
@@ -329,7 +351,8 @@ impl Simulator {
         )
     }
 
-    /// Waits until the run ends (duration reached or stopped).
+    /// Waits until the run ends (duration reached or stopped); the `simulation.finished` or
+    /// `simulation.stopped` that announces its end is on the bus by then.
     pub async fn wait(&self) -> SimState {
         let Some(mut status) = self.current.load().as_deref().map(|r| r.shared.status.subscribe()) else {
             return idle_state();
@@ -349,6 +372,29 @@ impl Simulator {
     }
 }
 
+/// A run's task: runs it, then announces how it stopped and sets its status, in that order, so
+/// whoever reads the run stopped (a [`Simulator::stop`] returning, a poll of its state, a
+/// [`Simulator::wait`]) finds its `simulation.stopped` already on the bus. Whoever stopped it
+/// (a stop, a data reset, the run itself at the booking horizon), it is announced here, once.
+async fn end_of(app: App, view: Arc<RunView>, runner: Runner) {
+    let status = match AssertUnwindSafe(runner.run()).catch_unwind().await {
+        Ok(status) => status,
+        // A panicking run must not look like it is still going.
+        Err(_) => {
+            tracing::error!("the simulation run panicked");
+            SimStatus::Stopped
+        }
+    };
+    let announce = {
+        let c = view.shared.lock_control();
+        c.stop.is_some() && c.announce_stop
+    };
+    if status == SimStatus::Stopped && announce {
+        publish(&app, SimEvent::Stopped, &view.state_as(status)).await;
+    }
+    view.shared.status.send_replace(status);
+}
+
 /// Every event the simulator publishes on the bus's `simulation` channel: the one list of them
 /// (the API's channel listing is checked against [`SimEvent::ALL`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -358,7 +404,8 @@ pub enum SimEvent {
     Resumed,
     SpeedChanged,
     ScenarioTriggered,
-    /// Stopped on request, or by a data reset or forced reseed.
+    /// Stopped on request, by a data reset or forced reseed, or by itself at the booking
+    /// horizon (a run without a duration); its state's `stop_reason` says which.
     Stopped,
     /// Reached the end of its duration (published by the runner).
     Finished,

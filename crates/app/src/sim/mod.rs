@@ -40,7 +40,7 @@ pub use control::{SimEvent, Simulator};
 pub use executor::RECOMMENDER;
 pub use metrics::{BookingMetrics, FailureMetrics, HourMetrics, MetricsSnapshot, RecommendationMetrics, SocialMetrics};
 pub use scenario::{SCENARIOS, ScenarioId};
-pub use state::{SimState, SimStatus};
+pub use state::{SimState, SimStatus, StopReason};
 
 use chrono::Datelike;
 use domain::booking::MAX_DAYS_AHEAD;
@@ -59,7 +59,9 @@ pub struct RunOptions {
     /// At most this many users act: the first in id order (the seeded city's).
     pub users: usize,
     pub seed: u64,
-    /// Simulated time to run for; `None` runs until stopped.
+    /// Simulated time to run for; `None` runs until stopped, or at the latest until its clock
+    /// reaches [`horizon`] as of its start, where it stops itself (status `stopped`, reason
+    /// [`StopReason::BookingHorizon`]).
     pub duration: Option<chrono::Duration>,
     /// Simulated start; by default the scenario's usual start at or after the seeded history's
     /// end: the anchor of the city the run seeded, else the demo settings' pinned `as_of`, else
@@ -114,7 +116,9 @@ impl RunOptions {
 
 /// The latest instant a run may reach: one booking horizon ahead of `now`. Beyond it the
 /// simulated users would book, plan and record what no real request could (a booking may lie at
-/// most [`MAX_DAYS_AHEAD`] days ahead), and timestamps leave RFC 3339's four-digit years.
+/// most [`MAX_DAYS_AHEAD`] days ahead), and timestamps leave RFC 3339's four-digit years. A run
+/// with a duration must end by the horizon as of its start ([`check_span`]); one without stops
+/// itself there.
 pub fn horizon(now: Timestamp) -> Timestamp {
     now + chrono::Duration::days(MAX_DAYS_AHEAD)
 }

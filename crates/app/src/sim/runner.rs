@@ -1,6 +1,7 @@
 //! The run loop. Each tick (one simulated minute): apply control changes (pause, stop, speed,
-//! triggered scenarios), wait for the tick's wall time unless at `max`, run what is due
-//! (booking outcomes), draw which users open the app, run their sessions concurrently, log
+//! triggered scenarios; a run without a duration asks for its own stop at the booking horizon
+//! here, as a stop request would), wait for the tick's wall time unless at `max`, run what is
+//! due (booking outcomes), draw which users open the app, run their sessions concurrently, log
 //! their decisions in user order, then run the contended actions one by one in that order and
 //! hand their effects (requests, invitations) to the users concerned.
 //!
@@ -28,7 +29,7 @@ use super::executor::{Effect, Executor, Outcome, RECOMMENDER};
 use super::metrics::Metrics;
 use super::scenario::{LocalTime, ScenarioId, Schedule, Surge};
 use super::session::{InboxItem, Session, SessionAt, SessionOutput, UserState};
-use super::state::{Progress, SimStatus};
+use super::state::{Progress, SimStatus, StopReason};
 use super::world::{World, pick_weighted};
 use crate::App;
 
@@ -39,7 +40,12 @@ const INBOX_CAP: usize = 20;
 #[derive(Debug)]
 pub struct Control {
     pub paused: bool,
-    pub stop: bool,
+    /// Why the run is asked to stop. The first reason recorded stands: the controller's stop,
+    /// or the runner's own at the booking horizon, whichever comes first.
+    pub stop: Option<StopReason>,
+    /// Whether the run's task announces the stop (`simulation.stopped`); a reset does not (it
+    /// announces `simulation.reset`).
+    pub announce_stop: bool,
     pub speed: Speed,
     pub triggers: Vec<ScenarioId>,
 }
@@ -61,7 +67,13 @@ pub struct Shared {
 impl Shared {
     pub fn new(speed: Speed, progress: Progress) -> Self {
         Self {
-            control: Mutex::new(Control { paused: false, stop: false, speed, triggers: Vec::new() }),
+            control: Mutex::new(Control {
+                paused: false,
+                stop: None,
+                announce_stop: true,
+                speed,
+                triggers: Vec::new(),
+            }),
             wake: Notify::new(),
             metrics: Metrics::default(),
             progress: Mutex::new(progress),
@@ -123,6 +135,8 @@ pub struct Runner {
     pub seed: u64,
     pub start: Timestamp,
     pub end_tick: Option<u64>,
+    /// The tick at which a run without a duration stops itself ([`StopReason::BookingHorizon`]).
+    pub horizon_tick: u64,
     pub concurrency: usize,
     pub log: ActionLog,
     /// Keeps this run's idempotency keys apart from other runs' (never in the log).
@@ -133,7 +147,8 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// A runner for `opts` from simulated `start`, ending after `end_tick` ticks if given.
+    /// A runner for `opts` from simulated `start`, finishing after `end_tick` ticks if given,
+    /// else stopping itself after `horizon_tick` ticks.
     pub fn new(
         app: App,
         world: Arc<World>,
@@ -141,6 +156,7 @@ impl Runner {
         opts: &RunOptions,
         start: Timestamp,
         end_tick: Option<u64>,
+        horizon_tick: u64,
     ) -> Self {
         let mut states = vec![UserState::default(); world.users.len()];
         for &(from, to, request) in &world.pending_requests {
@@ -154,6 +170,7 @@ impl Runner {
             seed: opts.seed,
             start,
             end_tick,
+            horizon_tick,
             concurrency: opts.concurrency.max(1),
             log: ActionLog::new(opts.keep_log),
             run_id: domain::new_id(),
@@ -162,13 +179,14 @@ impl Runner {
         }
     }
 
-    /// Runs until stopped or the duration is over; leaves the log in `shared.log`.
-    pub async fn run(mut self) {
+    /// Runs until stopped or the duration is over; leaves the log in `shared.log` and returns
+    /// how the run ended (`Stopped` or `Finished`), for its task to announce and set.
+    pub async fn run(mut self) -> SimStatus {
         let mut pacer = Pacer::new(0);
         let mut tick = 0u64;
         let mut last_speed = None;
         let status = loop {
-            let Some((speed, triggers, resumed)) = self.wait_for_control().await else { break SimStatus::Stopped };
+            let Some((speed, triggers, resumed)) = self.wait_for_control(tick).await else { break SimStatus::Stopped };
             if self.end_tick.is_some_and(|end| tick >= end) {
                 break SimStatus::Finished;
             }
@@ -208,17 +226,23 @@ impl Runner {
             publish(&self.app, SimEvent::Finished, &data).await;
         }
         *self.shared.log.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.log);
-        self.shared.status.send_replace(status);
+        status
     }
 
     /// Waits while paused; `None` when asked to stop. Returns the speed, the scenarios
-    /// triggered since the last tick and whether the run was just resumed.
-    async fn wait_for_control(&self) -> Option<(Speed, Vec<ScenarioId>, bool)> {
+    /// triggered since the last tick and whether the run was just resumed. Before tick `tick`
+    /// of a run without a duration, at the booking horizon, it asks for its own stop, paused or
+    /// not: nothing is left to run.
+    async fn wait_for_control(&self, tick: u64) -> Option<(Speed, Vec<ScenarioId>, bool)> {
         let mut resumed = false;
         loop {
             {
                 let mut c = self.shared.lock_control();
-                if c.stop {
+                // Under the lock the controller's stop takes, so exactly one reason is recorded.
+                if self.end_tick.is_none() && tick >= self.horizon_tick {
+                    c.stop.get_or_insert(StopReason::BookingHorizon);
+                }
+                if c.stop.is_some() {
                     return None;
                 }
                 if !c.paused {

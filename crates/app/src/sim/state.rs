@@ -17,10 +17,27 @@ pub enum SimStatus {
     Idle,
     Running,
     Paused,
-    /// Stopped on request.
+    /// Stopped before the end of its duration; [`SimState::stop_reason`] says why.
     Stopped,
     /// Reached the end of its duration.
     Finished,
+}
+
+/// Why a run stopped. Every stop takes the same path: the reason is recorded in the run's
+/// control, the runner ends between two ticks, and the run's task announces
+/// `simulation.stopped` with the run's state (which carries the reason), so the event is on the
+/// bus before the state reads `stopped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// `POST /api/v1/simulation/stop` (or `Simulator::stop`).
+    Requested,
+    /// A data reset or a forced reseed stopped it first.
+    DataReset,
+    /// A run without a duration reached the booking horizon: 366 days past the wall clock at
+    /// its start, the latest a run with a duration may end. Past it the simulated users would
+    /// plan, book and record what no real request may.
+    BookingHorizon,
 }
 
 /// What the runner reports after each tick.
@@ -69,6 +86,8 @@ pub struct SimState {
     pub actions_logged: u64,
     /// Whether starting this run first seeded the demo city into an empty database.
     pub seeded_demo_city: bool,
+    /// Why the run stopped: set when `status` is `stopped`, else `null`.
+    pub stop_reason: Option<StopReason>,
 }
 
 /// The state when nothing has run since start-up or the last reset.
@@ -93,5 +112,6 @@ pub fn idle_state() -> SimState {
         action_log_hash: None,
         actions_logged: 0,
         seeded_demo_city: false,
+        stop_reason: None,
     }
 }

@@ -1,6 +1,7 @@
 //! The simulator, end to end on a small seeded city, run headless at `max` speed:
-//! the same seed gives the same actions, and each scenario's signature shows in the metrics
-//! against a normal day over the same simulated hours.
+//! the same seed gives the same actions, each scenario's signature shows in the metrics
+//! against a normal day over the same simulated hours, and a run without a duration stops at
+//! the booking horizon.
 
 use app::App;
 use app::VenueSearch;
@@ -10,6 +11,7 @@ use chrono::{TimeZone, Utc};
 use domain::PageRequest;
 use domain::user::UserInput;
 use domain::venue::VenuePatchInput;
+use serde_json::json;
 use testdb::{Backend, TestDatabase};
 
 use crate::{configured, fresh_app};
@@ -23,6 +25,7 @@ crate::on_every_backend!(
     a_concert_night_pulls_demand_toward_the_venues_around_the_event,
     refused_users_often_try_an_alternative_the_refusal_proposed_and_the_same_seed_tries_the_same,
     requests_pending_before_a_run_are_answered_and_never_asked_again,
+    a_run_without_a_duration_stops_itself_at_the_booking_horizon_as_a_stop_does_saying_why,
 );
 
 /// A fresh database of `backend` (one that is [`configured`]) with a seeded city of `users`
@@ -272,4 +275,39 @@ async fn requests_pending_before_a_run_are_answered_and_never_asked_again(backen
     let so = &run.metrics.social;
     assert_eq!((so.friend_requests_sent, so.friend_requests_crossed), (0, 0), "{so:?}");
     assert!(so.friend_requests_accepted + so.friend_requests_declined > 0, "{so:?}");
+}
+
+async fn a_run_without_a_duration_stops_itself_at_the_booking_horizon_as_a_stop_does_saying_why(backend: Backend) {
+    if !configured(backend) {
+        return;
+    }
+    let (_db, app) = seeded_app(backend, 60).await;
+    let sim = Simulator::new(app.clone());
+    // No duration, 30 simulated minutes before the horizon (366 days from now): before, the
+    // clock went on past it and the users planned and booked what no request may.
+    let last = app::sim::horizon(app.now());
+    let start_at = Some(last - chrono::Duration::minutes(30));
+    let opts = RunOptions { speed: Speed::Max, users: 60, seed: 3, start_at, ..RunOptions::default() };
+    sim.start(opts, None).await.expect("start");
+    let within = std::time::Duration::from_secs(60);
+    let state = tokio::time::timeout(within, sim.wait()).await.expect("the run stops itself at the horizon");
+    assert_eq!((state.status, state.ticks), (SimStatus::Stopped, 30));
+    assert!(state.simulation_time.expect("a clock") <= last, "{:?} is past {last}", state.simulation_time);
+    let json = serde_json::to_value(&state).expect("state as JSON");
+    assert_eq!(json["stop_reason"], "booking_horizon", "{json}");
+    // Announced once, as a stop is, with the run's final state (on the bus before the state
+    // read `stopped`).
+    let events = app.bus.history(domain::Channel::Simulation, 100, None).await.expect("history");
+    let stopped: Vec<serde_json::Value> = events
+        .iter()
+        .filter(|e| e.event_type == "simulation.stopped")
+        .map(|e| serde_json::from_str(e.data.get()).expect("JSON data"))
+        .collect();
+    assert_eq!(stopped.len(), 1, "{events:?}");
+    assert_eq!((&stopped[0]["stop_reason"], &stopped[0]["ticks"]), (&json!("booking_horizon"), &json!(30)));
+    assert!(!events.iter().any(|e| e.event_type == "simulation.finished"), "it did not reach a duration");
+    // Its state and metrics stay readable as a stopped run's; nothing runs any more.
+    assert!(sim.metrics().await.wall_seconds > 0.0, "the run's metrics, not an idle simulator's");
+    assert!(sim.stop().await.is_err(), "a stopped run cannot be stopped again");
+    assert_eq!(sim.state().await.ticks, 30);
 }
