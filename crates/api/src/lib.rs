@@ -53,7 +53,7 @@ use app::App;
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorDetail, ErrorDetails};
 pub use extract::{AppJson, AppPath, AppQuery};
 pub use metrics::handle as metrics_handle;
-pub use rate_limit::{ClientKey, RateLimitSettings, RateLimiter};
+pub use rate_limit::{ClientKey, IpBlock, RateLimitSettings, RateLimiter, TrustedProxies};
 
 /// How [`serve`] runs the router.
 #[derive(Debug, Clone)]

@@ -8,6 +8,9 @@
 //! against its peer IP (from `ConnectInfo`, so [`crate::serve`] must serve with
 //! `into_make_service_with_connect_info`), IPv6 grouped by /64 since one host usually owns a
 //! whole /64. A forged or expired token counts against the IP: it cannot buy a fresh bucket.
+//! Behind reverse proxies named in `trusted_proxies`, the IP is the client's as they report it
+//! in `X-Forwarded-For` ([`TrustedProxies::client_ip`]); from any other peer that header is
+//! ignored, so a client cannot pick its own bucket by writing one.
 //!
 //! The password routes (sign-in and sign-up, marked in [`crate::auth::rules::RULES`]: each hashes
 //! a password with Argon2, about half a second of a core) have a second, much smaller bucket per
@@ -58,6 +61,10 @@ pub struct RateLimitSettings {
     pub login_failure_window_secs: u64,
     /// Logins tracked at most (memory bound); expired ones are dropped first.
     pub max_logins: usize,
+    /// The reverse proxies (load balancers) in front of Luna, as IP addresses or CIDR blocks:
+    /// a request from one is counted against the client address in its `X-Forwarded-For`.
+    /// Empty (the default): every request against its peer address.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for RateLimitSettings {
@@ -72,6 +79,7 @@ impl Default for RateLimitSettings {
             login_failures: 10,
             login_failure_window_secs: 300,
             max_logins: 100_000,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -85,6 +93,127 @@ impl RateLimitSettings {
     /// The bucket of the password routes.
     fn for_passwords(&self) -> Self {
         Self { per_second: self.password_per_second, burst: self.password_burst, ..self.clone() }
+    }
+}
+
+/// An IP address block: an address and how many of its leading bits are the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpBlock {
+    addr: IpAddr,
+    bits: u8,
+}
+
+impl IpBlock {
+    /// `10.0.0.0/8`, `2001:db8::/32`, or one address (`127.0.0.1`, `::1`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let bad = || format!("`{text}` is not an IP address or CIDR block (such as 10.0.0.0/8 or 2001:db8::/32)");
+        let (addr, bits) = match text.split_once('/') {
+            Some((a, b)) => (a.parse::<IpAddr>().map_err(|_| bad())?, Some(b.parse::<u8>().map_err(|_| bad())?)),
+            None => (text.parse::<IpAddr>().map_err(|_| bad())?, None),
+        };
+        let addr = canonical(addr);
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        match bits {
+            Some(b) if b > max => Err(bad()),
+            b => Ok(Self { addr, bits: b.unwrap_or(max) }),
+        }
+    }
+
+    /// Whether `ip` lies in the block.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, canonical(ip)) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                masked(u128::from(u32::from(net)), u128::from(u32::from(ip)), 32, self.bits)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => masked(u128::from(net), u128::from(ip), 128, self.bits),
+            _ => false,
+        }
+    }
+}
+
+/// Whether `a` and `b`, `width` bits wide, share their first `bits` bits.
+fn masked(a: u128, b: u128, width: u32, bits: u8) -> bool {
+    let shift = width - u32::from(bits);
+    shift >= 128 || (a >> shift) == (b >> shift)
+}
+
+/// An IPv4-mapped IPv6 address as the IPv4 address it is.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+impl std::fmt::Display for IpBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.bits)
+    }
+}
+
+/// The `trusted_proxies` setting: a list of address blocks, written as a list of strings or as
+/// one comma-separated string (`LUNA_RATE_LIMIT__TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpBlock>);
+
+impl TrustedProxies {
+    /// Parses each block; the error names the first that is not one.
+    pub fn parse<'a>(blocks: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+        let blocks = blocks.into_iter().filter(|b| !b.trim().is_empty());
+        blocks.map(IpBlock::parse).collect::<Result<_, _>>().map(Self)
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|b| b.contains(ip))
+    }
+
+    /// The client's address for a request from `peer` with these `X-Forwarded-For` values (in
+    /// header order): `peer` unless it is a trusted proxy; else the right-most address in the
+    /// header that is not one (each proxy appends the address it was reached from, so entries
+    /// left of an untrusted one may be forged); the left-most when all are trusted; and the last
+    /// trusted hop when an entry does not parse or the header is missing.
+    pub fn client_ip<'a>(&self, peer: IpAddr, forwarded_for: impl Iterator<Item = &'a str>) -> IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let hops: Vec<&str> = forwarded_for.flat_map(|h| h.split(',')).map(str::trim).collect();
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            let Some(ip) = parse_hop(hop) else { break };
+            client = ip;
+            if !self.trusts(ip) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+/// One `X-Forwarded-For` entry: an address, maybe with a port (`1.2.3.4:5`, `[::1]:5`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>().ok().or_else(|| hop.parse::<SocketAddr>().ok().map(|a| a.ip()))
+}
+
+impl Serialize for TrustedProxies {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(ToString::to_string))
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustedProxies {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            One(String),
+            Many(Vec<String>),
+        }
+        let parsed = match Written::deserialize(d)? {
+            Written::One(text) => Self::parse(text.split(',')),
+            Written::Many(list) => Self::parse(list.iter().map(String::as_str)),
+        };
+        parsed.map_err(serde::de::Error::custom)
     }
 }
 
@@ -102,8 +231,8 @@ pub enum ClientKey {
 }
 
 /// The key a request is limited by: its token's user or the admin when `auth` accepts the
-/// bearer token, else its peer address.
-pub fn client_key(req: &Request, auth: &Auth) -> ClientKey {
+/// bearer token, else its client's address (behind `proxies`, as they forward it).
+pub fn client_key(req: &Request, auth: &Auth, proxies: &TrustedProxies) -> ClientKey {
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     if let Some(token) = header.and_then(crate::auth::bearer_token) {
         if auth.is_admin_token(token) {
@@ -113,22 +242,20 @@ pub fn client_key(req: &Request, auth: &Auth) -> ClientKey {
             return ClientKey::User(claims.sub);
         }
     }
-    address_key(req)
+    address_key(req, proxies)
 }
 
-/// The key of a request's peer address, whatever its token.
-fn address_key(req: &Request) -> ClientKey {
-    match req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        Some(ConnectInfo(addr)) => ClientKey::Ip(match addr.ip() {
-            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-                let bits = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(bits.into())
-            }
-            IpAddr::V6(v6) => IpAddr::V4(v6.to_ipv4_mapped().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)),
-            v4 => v4,
-        }),
-        None => ClientKey::Unknown,
-    }
+/// The key of a request's client address (behind `proxies`, as they forward it), whatever its
+/// token.
+fn address_key(req: &Request, proxies: &TrustedProxies) -> ClientKey {
+    let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() else {
+        return ClientKey::Unknown;
+    };
+    let forwarded = req.headers().get_all("x-forwarded-for").into_iter().filter_map(|v| v.to_str().ok());
+    ClientKey::Ip(match canonical(proxies.client_ip(peer.ip(), forwarded)) {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        v4 => v4,
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -190,7 +317,7 @@ fn refill(b: &Bucket, now: Instant, rate: f64, burst: f64) -> f64 {
 
 /// Middleware: answers 429 when the client's bucket is empty.
 pub async fn enforce(State(limiter): State<RateLimiter>, req: Request, next: Next) -> Response {
-    match limiter.check(client_key(&req, &limiter.auth), Instant::now()) {
+    match limiter.check(client_key(&req, &limiter.auth, &limiter.settings.trusted_proxies), Instant::now()) {
         Ok(()) => next.run(req).await,
         Err(retry_after_secs) => ApiError::RateLimited { retry_after_secs }.into_response(),
     }
@@ -215,8 +342,11 @@ pub(crate) async fn enforce_passwords(State(limiter): State<PasswordLimiter>, re
         .get::<MatchedPath>()
         .and_then(|m| crate::auth::rules::for_path(m.as_str()))
         .is_some_and(|entries| entries.iter().any(|e| e.password && e.method == method));
-    if password_route && let Err(retry_after_secs) = limiter.0.check(address_key(&req), Instant::now()) {
-        return ApiError::RateLimited { retry_after_secs }.into_response();
+    if password_route {
+        let key = address_key(&req, &limiter.0.settings.trusted_proxies);
+        if let Err(retry_after_secs) = limiter.0.check(key, Instant::now()) {
+            return ApiError::RateLimited { retry_after_secs }.into_response();
+        }
     }
     next.run(req).await
 }
@@ -294,12 +424,80 @@ mod tests {
         let req = |addr: &str| {
             let mut r = Request::new(axum::body::Body::empty());
             r.extensions_mut().insert(ConnectInfo(addr.parse::<SocketAddr>().unwrap()));
-            client_key(&r, &Auth::default())
+            client_key(&r, &Auth::default(), &TrustedProxies::default())
         };
         assert_eq!(req("[2001:db8:1:2::1]:5000"), req("[2001:db8:1:2:ffff::9]:6000"));
         assert_ne!(req("[2001:db8:1:2::1]:5000"), req("[2001:db8:1:3::1]:5000"));
         assert_eq!(req("[::ffff:10.0.0.1]:1"), req("10.0.0.1:2"));
-        assert_eq!(client_key(&Request::new(axum::body::Body::empty()), &Auth::default()), ClientKey::Unknown);
+        assert_eq!(
+            client_key(&Request::new(axum::body::Body::empty()), &Auth::default(), &TrustedProxies::default()),
+            ClientKey::Unknown
+        );
+    }
+
+    #[test]
+    fn address_blocks_parse_and_hold_what_they_should() {
+        let block = |t: &str| IpBlock::parse(t).unwrap();
+        let ip = |t: &str| t.parse::<IpAddr>().unwrap();
+        assert!(block("10.0.0.0/8").contains(ip("10.255.1.2")));
+        assert!(!block("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert!(block("10.0.0.0/8").contains(ip("::ffff:10.1.2.3")), "an IPv4-mapped address is its IPv4 one");
+        assert!(block("127.0.0.1").contains(ip("127.0.0.1")) && !block("127.0.0.1").contains(ip("127.0.0.2")));
+        assert!(block("0.0.0.0/0").contains(ip("8.8.8.8")) && !block("0.0.0.0/0").contains(ip("::1")));
+        assert!(block("2001:db8::/32").contains(ip("2001:db8:ffff::1")));
+        assert!(!block("2001:db8::/32").contains(ip("2001:db9::1")));
+        assert!(block("::/0").contains(ip("2001:db8::1")));
+        assert_eq!(block(" 10.1.2.3/16 ").to_string(), "10.1.2.3/16");
+        for bad in ["10.0.0.0/33", "::/129", "10.0.0", "proxy", "10.0.0.0/", "/8", ""] {
+            let err = IpBlock::parse(bad).unwrap_err();
+            assert!(err.contains("not an IP address or CIDR block"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_read_from_a_list_or_one_comma_separated_string_and_name_a_bad_entry() {
+        let from = |v: serde_json::Value| serde_json::from_value::<TrustedProxies>(v).map_err(|e| e.to_string());
+        let want = TrustedProxies::parse(["10.0.0.0/8", "127.0.0.1"]).unwrap();
+        assert_eq!(from(serde_json::json!(["10.0.0.0/8", "127.0.0.1"])), Ok(want.clone()));
+        assert_eq!(from(serde_json::json!("10.0.0.0/8, 127.0.0.1")), Ok(want.clone()));
+        assert_eq!(from(serde_json::json!("")), Ok(TrustedProxies::default()));
+        assert!(from(serde_json::json!(["10.0.0.0/8", "lb.internal"])).unwrap_err().contains("`lb.internal`"));
+        let round = serde_json::to_value(&want).unwrap();
+        assert_eq!(round, serde_json::json!(["10.0.0.0/8", "127.0.0.1/32"]));
+        assert_eq!(from(round), Ok(want));
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_client_is_the_right_most_untrusted_forwarded_address() {
+        let proxies = TrustedProxies::parse(["10.0.0.0/8"]).unwrap();
+        let key = |peer: &str, forwarded: &[&str]| {
+            let mut r = Request::new(axum::body::Body::empty());
+            r.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+            for f in forwarded {
+                r.headers_mut().append("x-forwarded-for", f.parse().unwrap());
+            }
+            address_key(&r, &proxies)
+        };
+        let client = |t: &str| ClientKey::Ip(t.parse().unwrap());
+        assert_eq!(key("10.0.0.2:1", &["203.0.113.7"]), client("203.0.113.7"));
+        // A client's own header is kept left of what the proxies add: it picks no bucket.
+        assert_eq!(key("10.0.0.2:1", &["1.1.1.1, 203.0.113.7, 10.0.0.9"]), client("203.0.113.7"));
+        assert_eq!(key("10.0.0.2:1", &["1.1.1.1", "203.0.113.7"]), client("203.0.113.7"), "headers in order");
+        assert_eq!(key("10.0.0.2:1", &["203.0.113.7:4321"]), client("203.0.113.7"));
+        assert_eq!(key("10.0.0.2:1", &["2001:db8:1:2::1"]), client("2001:db8:1:2::"), "IPv6 by /64");
+        // All hops trusted: the left-most; none, or garbage: the last trusted hop.
+        assert_eq!(key("10.0.0.2:1", &["10.0.0.5, 10.0.0.6"]), client("10.0.0.5"));
+        assert_eq!(key("10.0.0.2:1", &[]), client("10.0.0.2"));
+        assert_eq!(key("10.0.0.2:1", &["203.0.113.7, unknown"]), client("10.0.0.2"));
+        // From a peer that is not a trusted proxy the header is ignored.
+        assert_eq!(key("198.51.100.4:1", &["203.0.113.7"]), client("198.51.100.4"));
+        let untrusting = |peer: &str| {
+            let mut r = Request::new(axum::body::Body::empty());
+            r.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+            r.headers_mut().append("x-forwarded-for", "203.0.113.7".parse().unwrap());
+            address_key(&r, &TrustedProxies::default())
+        };
+        assert_eq!(untrusting("10.0.0.2:1"), client("10.0.0.2"), "no proxies trusted by default");
     }
 
     #[test]
@@ -315,7 +513,7 @@ mod tests {
             if let Some(b) = bearer {
                 r.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {b}").parse().unwrap());
             }
-            client_key(&r, &auth)
+            client_key(&r, &auth, &TrustedProxies::default())
         };
         assert_eq!(key(Some(token(ann))), ClientKey::User(ann));
         assert_eq!(key(Some(token(ben))), ClientKey::User(ben), "two users behind one address");

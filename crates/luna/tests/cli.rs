@@ -696,3 +696,24 @@ fn a_redis_prefix_with_spaces_is_refused_before_anything_starts() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("redis_prefix \"luna events\" must not contain spaces"), "{err}");
 }
+
+#[test]
+fn trusted_proxies_are_read_from_the_environment_and_a_bad_one_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = |value: &str| {
+        Command::new(LUNA)
+            .args(["config"])
+            .env("LUNA_RATE_LIMIT__TRUSTED_PROXIES", value)
+            .current_dir(dir.path())
+            .output()
+            .expect("luna runs")
+    };
+    let out = config("127.0.0.1, 10.0.0.0/8");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(r#"trusted_proxies = ["127.0.0.1/32","10.0.0.0/8"]"#), "{text}");
+    let out = config("10.0.0.0/8,lb.internal");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`lb.internal` is not an IP address or CIDR block"), "{err}");
+}

@@ -110,6 +110,33 @@ async fn the_password_routes_have_a_small_bucket_per_ip_of_their_own() {
     );
 }
 
+/// A sign-in with a wrong password through a proxy that says it came from `forwarded_for`.
+async fn sign_in_from(app: &TestApp, forwarded_for: &str) -> reqwest::Response {
+    let body = json!({"login": "nobody", "password": "wrong horse battery"});
+    let req = app.anon.post(app.url("/api/v1/auth/token")).header("x-forwarded-for", forwarded_for);
+    req.json(&body).send().await.expect("POST")
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket_and_others_cannot_pick_one() {
+    let proxies = api::TrustedProxies::parse(["127.0.0.1"]).unwrap();
+    let limits = RateLimitSettings { trusted_proxies: proxies, ..general_bucket(100.0, 100) };
+    let app = rate_limited(password_bucket(0.01, 2, limits)).await;
+    for _ in 0..2 {
+        assert_eq!(sign_in_from(&app, "203.0.113.1").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    expect_429(sign_in_from(&app, "203.0.113.1").await, 100, "the third from one client").await;
+    assert_eq!(sign_in_from(&app, "203.0.113.2").await.status(), StatusCode::UNAUTHORIZED, "another client");
+    // A client writing its own header gets it kept left of the address the proxy adds.
+    expect_429(sign_in_from(&app, "203.0.113.9, 203.0.113.1").await, 100, "a forged first hop").await;
+    // Without trusted proxies the header is ignored: every request is the peer's.
+    let app = rate_limited(password_bucket(0.01, 2, general_bucket(100.0, 100))).await;
+    for client in ["203.0.113.1", "203.0.113.2"] {
+        assert_eq!(sign_in_from(&app, client).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    expect_429(sign_in_from(&app, "203.0.113.3").await, 100, "a third address, not trusted").await;
+}
+
 #[tokio::test]
 async fn failed_sign_ins_for_one_login_are_throttled_alike_whether_it_names_anyone_or_not() {
     let logins =
