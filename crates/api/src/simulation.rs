@@ -57,7 +57,10 @@ pub struct StartRequest {
     pub users: Option<usize>,
     /// Random seed: the same seed and settings give the same actions (default 42).
     pub seed: Option<u64>,
-    /// Simulated time to run for, such as `4h` or `90m` (default: until stopped).
+    /// Simulated time to run for, such as `4h` or `90m`. Without one the run goes on until
+    /// stopped, or until its clock reaches the booking horizon (366 days past the wall clock at
+    /// its start), where it stops itself: its state then reads `stopped`, with the `stop_reason`
+    /// `booking_horizon`, and `simulation.stopped` is published as for any stop.
     pub duration: Option<String>,
     /// Simulated start (default: the scenario's usual start at or after the end of the seeded
     /// history: that of the city the run seeds, else the demo settings' `as_of`, else the
@@ -136,7 +139,8 @@ async fn resume_simulation(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> 
     Ok(AppJson(sim.resume().await?))
 }
 
-/// Stop the simulation; its state and metrics stay readable until the next start or reset.
+/// Stop the simulation; its state and metrics stay readable until the next start or reset, its
+/// `stop_reason` `requested` (or that of a stop that came first, such as the booking horizon's).
 #[utoipa::path(post, path = "/api/v1/simulation/stop", tag = "simulation",
     responses((status = 200, description = "Stopped", body = SimState),
         (status = 409, description = "Nothing is running", body = ErrorBody)))]
@@ -244,7 +248,9 @@ async fn list_scenarios() -> AppJson<ScenarioList> {
     AppJson(ScenarioList { scenarios: list.collect() })
 }
 
-/// Where the simulation stands.
+/// Where the simulation stands. A stopped run's `stop_reason` says why it stopped: `requested`,
+/// `data_reset` (a data reset or forced reseed) or `booking_horizon` (a run without a duration
+/// whose clock reached it); it is `null` in every other status.
 #[utoipa::path(get, path = "/api/v1/simulation/state", tag = "simulation",
     responses((status = 200, description = "The state", body = SimState)))]
 async fn simulation_state(Extension(sim): Sim) -> AppJson<SimState> {
@@ -257,4 +263,21 @@ async fn simulation_state(Extension(sim): Sim) -> AppJson<SimState> {
     responses((status = 200, description = "The metrics", body = MetricsSnapshot)))]
 async fn simulation_metrics(Extension(sim): Sim) -> AppJson<MetricsSnapshot> {
     AppJson(sim.metrics().await)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn the_document_says_why_a_run_stopped_and_where_a_run_without_a_duration_ends() {
+        let doc = serde_json::to_value(crate::openapi()).unwrap_or_default();
+        let schemas = &doc["components"]["schemas"];
+        let reason = &schemas["SimState"]["properties"]["stop_reason"];
+        assert!(reason.to_string().contains("#/components/schemas/StopReason"), "{reason}");
+        assert!(reason.to_string().contains("stopped"), "{reason}");
+        assert_eq!(schemas["StopReason"]["enum"], json!(["requested", "data_reset", "booking_horizon"]));
+        let duration = schemas["StartRequest"]["properties"]["duration"]["description"].as_str().unwrap_or_default();
+        assert!(duration.contains("booking horizon") && duration.contains("`booking_horizon`"), "{duration}");
+    }
 }

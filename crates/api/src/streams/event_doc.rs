@@ -75,7 +75,7 @@ pub fn describe(c: Channel) -> &'static str {
         Channel::System => "Venues created, changed or deleted; data seeded or reset",
         Channel::Metrics => "A metrics.snapshot from every server every few seconds",
         Channel::Simulation => {
-            "Simulator control: a run started, paused, resumed, sped up or slowed, a scenario triggered, the run stopped (on request, or by a data reset or forced reseed), finished or reset"
+            "Simulator control: a run started, paused, resumed, sped up or slowed, a scenario triggered, the run stopped (on request, by a data reset or forced reseed, or by itself at the booking horizon; its `stop_reason` says which), finished or reset"
         }
     }
 }
@@ -155,7 +155,10 @@ pub enum EventPayload {
     SimulationSpeedChanged(SimState),
     #[serde(rename = "simulation.scenario_triggered")]
     SimulationScenarioTriggered(SimState),
-    /// Stopped by `POST /api/v1/simulation/stop`, a data reset or a forced reseed.
+    /// The run stopped before the end of its duration: on request (`POST /api/v1/simulation/stop`),
+    /// by a data reset or a forced reseed, or by itself when, run without a duration, its clock
+    /// reached the booking horizon (366 days past the wall clock at its start). Its state's
+    /// `stop_reason` says which: `requested`, `data_reset` or `booking_horizon`.
     #[serde(rename = "simulation.stopped")]
     SimulationStopped(SimState),
     /// The run reached the end of its duration.
@@ -190,6 +193,7 @@ pub fn document(api: &mut OpenApi) {
 
 #[cfg(test)]
 mod tests {
+    use app::sim::StopReason;
     use domain::DomainEvent;
 
     use super::*;
@@ -266,5 +270,32 @@ mod tests {
             assert!(doc.contains(&format!("\"{name}\"")), "{name} is not in the document");
         }
         assert!(doc.contains("\"EventPayload\"") && doc.contains("\"Event\"") && doc.contains("\"Booking\""));
+    }
+
+    /// No `_` arm: a new `StopReason` fails to compile here until the `simulation.stopped`
+    /// documentation names it.
+    fn documented_stop_reason(r: StopReason) -> &'static str {
+        match r {
+            StopReason::Requested => "requested",
+            StopReason::DataReset => "data_reset",
+            StopReason::BookingHorizon => "booking_horizon",
+        }
+    }
+
+    #[test]
+    fn the_stopped_events_documentation_names_its_stop_reason_and_every_reason() {
+        let mut api = OpenApi::default();
+        document(&mut api);
+        let doc = serde_json::to_value(&api).unwrap_or_default();
+        let payloads = doc["components"]["schemas"]["EventPayload"]["oneOf"].as_array().cloned().unwrap_or_default();
+        let stopped = payloads.iter().find(|p| p.to_string().contains("\"simulation.stopped\""));
+        let description = stopped.and_then(|p| p["description"].as_str()).unwrap_or_default();
+        assert!(description.contains("`stop_reason`"), "{stopped:?}");
+        for r in [StopReason::Requested, StopReason::DataReset, StopReason::BookingHorizon] {
+            let name = documented_stop_reason(r);
+            assert_eq!(serde_json::to_value(r).ok(), Some(serde_json::json!(name)));
+            assert!(description.contains(&format!("`{name}`")), "{name} is not in {description:?}");
+        }
+        assert!(describe(Channel::Simulation).contains("booking horizon"));
     }
 }
