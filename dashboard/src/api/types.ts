@@ -124,6 +124,9 @@ export interface RankerConversion {
 
 export type SimStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'finished';
 
+/** Why a run stopped: on request, by a data reset (or forced reseed), or by itself at the booking horizon (a run without a duration). */
+export type StopReason = 'requested' | 'data_reset' | 'booking_horizon';
+
 export interface SimState {
   status: SimStatus;
   running: boolean;
@@ -145,6 +148,8 @@ export interface SimState {
   action_log_hash: string | null;
   actions_logged: number;
   seeded_demo_city: boolean;
+  /** Why the run stopped: set when `status` is `stopped`, else null (absent from older servers). */
+  stop_reason?: StopReason | null;
 }
 
 export interface SimMetrics {

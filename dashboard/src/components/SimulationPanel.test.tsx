@@ -91,6 +91,23 @@ describe('SimulationPanel', () => {
     expect(await screen.findByText('no simulation is running: cannot stop')).toBeInTheDocument();
   });
 
+  it('says in plain words why a stopped run stopped', async () => {
+    mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
+    const stopped = (stop_reason?: SimState['stop_reason']): SimState => ({ ...running, status: 'stopped', running: false, stop_reason });
+    const { rerender } = render(<SimulationPanel state={stopped('booking_horizon')} metrics={null} onChanged={() => {}} />);
+    await screen.findByRole('option', { name: 'Normal Day' });
+    const status = () => screen.getByTestId('sim-status').textContent;
+    expect(status()).toBe('stopped: reached the booking horizon');
+    rerender(<SimulationPanel state={stopped('data_reset')} metrics={null} onChanged={() => {}} />);
+    expect(status()).toBe('stopped by a data reset');
+    rerender(<SimulationPanel state={stopped('requested')} metrics={null} onChanged={() => {}} />);
+    expect(status()).toBe('stopped');
+    // A server from before stop_reason says only that the run stopped.
+    rerender(<SimulationPanel state={stopped()} metrics={null} onChanged={() => {}} />);
+    expect(status()).toBe('stopped');
+    expect(screen.getByRole('button', { name: '▶ Start' })).toBeInTheDocument();
+  });
+
   it('shows refused bookings, those refused as full, and the alternatives users tried and booked instead', async () => {
     mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
     const metrics = {

@@ -1,6 +1,6 @@
 // Simulation controls and state: start a run (scenario, users, speed, seed, duration), pause,
 // resume, stop, reset, change the speed live, trigger a scenario mid-run; what the simulator
-// reports (status, simulated clock in the city's time zone, users, events, bookings, invites, actions per second, refused
+// reports (status, and why a stopped run stopped; simulated clock in the city's time zone, users, events, bookings, invites, actions per second, refused
 // bookings, those refused as full, and the alternatives users tried and booked instead). A
 // refused request shows each invalid field and why.
 
@@ -8,7 +8,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 
 import { ApiError, luna } from '../api/client';
 import { ErrorNote, type Refusal } from './ErrorNote';
-import type { Scenario, SimMetrics, SimState, SimStatus } from '../api/types';
+import type { Scenario, SimMetrics, SimState, SimStatus, StopReason } from '../api/types';
 import { clock } from '../lib/describe';
 import { fmt } from './TimeChart';
 
@@ -19,6 +19,18 @@ const STATUS_STYLE: Record<SimStatus, string> = {
   stopped: 'border-slate-500/60 bg-slate-500/15 text-slate-300',
   finished: 'border-sky-500/60 bg-sky-500/15 text-sky-300',
 };
+
+/** How a stopped run's status reads, in plain words: why it stopped. */
+const STOPPED_BY: Record<StopReason, string> = {
+  requested: 'stopped',
+  data_reset: 'stopped by a data reset',
+  booking_horizon: 'stopped: reached the booking horizon',
+};
+
+/** The status in plain words; a stopped run says why ("stopped" alone from a server that does not say). */
+function statusWords(status: SimStatus, reason: StopReason | null | undefined): string {
+  return status === 'stopped' && reason ? (STOPPED_BY[reason] ?? status) : status;
+}
 
 /**
  * The simulated day and time of day in the city's zone (its people live by it; UTC from a server
@@ -147,7 +159,7 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
         <h2 className="card-title">Simulation</h2>
         <span className={`chip ${STATUS_STYLE[status]}`} data-testid="sim-status">
           {status === 'running' ? <span className="h-1.5 w-1.5 animate-pulse rounded-full bg-emerald-400" /> : null}
-          {status}
+          {statusWords(status, state?.stop_reason)}
         </span>
       </header>
 
