@@ -37,6 +37,15 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
   are tracked. Both answer `rate_limited` with `Retry-After`, and `rate_limit.enabled = false`
   turns them off with the general limit. At most one password is hashed per core at once; more
   wait their turn without holding a thread.
+- **Behind a reverse proxy.** Every request from a load balancer comes from its address, so by
+  default all its clients would share one bucket (and one password bucket). Name the proxies in
+  `rate_limit.trusted_proxies` (addresses or CIDR blocks): a request from one of them is counted
+  against the right-most address in `X-Forwarded-For` that is not itself a trusted proxy. Each
+  proxy appends the address it was reached from, so that entry is the client as the outermost
+  trusted proxy saw it; entries left of it are the client's own words and are ignored, and so is
+  the header from any peer that is not a trusted proxy. An entry that does not parse ends the
+  walk at the last trusted hop. Trust only proxies that append to the header (most do: nginx's
+  `$proxy_add_x_forwarded_for`, HAProxy's `option forwardfor`, cloud load balancers).
 - **The admin credential.** One token per database, stored only as its SHA-256. `LUNA_ADMIN_TOKEN`
   (setting `admin_token`) sets it; otherwise the first `luna serve` on a database generates one
   and prints it once with the dashboard URL (`http://ADDR/?token=...`); `luna admin-token --rotate`
