@@ -8,8 +8,8 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 
 import { ApiError, luna } from '../api/client';
 import { ErrorNote, type Refusal } from './ErrorNote';
-import type { Scenario, SimMetrics, SimState, SimStatus, StopReason } from '../api/types';
-import { clock } from '../lib/describe';
+import type { Scenario, SimMetrics, SimState, SimStatus } from '../api/types';
+import { clock, statusWords } from '../lib/describe';
 import { fmt } from './TimeChart';
 
 const STATUS_STYLE: Record<SimStatus, string> = {
@@ -19,18 +19,6 @@ const STATUS_STYLE: Record<SimStatus, string> = {
   stopped: 'border-slate-500/60 bg-slate-500/15 text-slate-300',
   finished: 'border-sky-500/60 bg-sky-500/15 text-sky-300',
 };
-
-/** How a stopped run's status reads, in plain words: why it stopped. */
-const STOPPED_BY: Record<StopReason, string> = {
-  requested: 'stopped',
-  data_reset: 'stopped by a data reset',
-  booking_horizon: 'stopped: reached the booking horizon',
-};
-
-/** The status in plain words; a stopped run says why ("stopped" alone from a server that does not say). */
-function statusWords(status: SimStatus, reason: StopReason | null | undefined): string {
-  return status === 'stopped' && reason ? (STOPPED_BY[reason] ?? status) : status;
-}
 
 /**
  * The simulated day and time of day in the city's zone (its people live by it; UTC from a server

@@ -22,6 +22,10 @@ group('describe', () => {
     expect(describe(ev('simulation.started', { status: 'running', scenario: 'normal', speed: 50, simulation_time: '2026-11-20T12:00:00Z' }, 'simulation'))).toBe(
       'running · normal · 50× · sim 12:00 UTC',
     );
+    const stopped = { status: 'stopped', scenario: 'normal', stop_reason: 'booking_horizon' };
+    expect(describe(ev('simulation.stopped', stopped, 'simulation'))).toBe('stopped: reached the booking horizon · normal');
+    expect(describe(ev('simulation.stopped', { ...stopped, stop_reason: 'data_reset' }, 'simulation'))).toBe('stopped by a data reset · normal');
+    expect(describe(ev('simulation.stopped', { status: 'stopped', scenario: 'normal' }, 'simulation'))).toBe('stopped · normal');
   });
 
   it('reads the simulated clock in the city\'s zone when the event gives one, and labels every time with its zone', () => {

@@ -1,7 +1,7 @@
 // One readable line per event for the feed: the fields that matter for its type, and for any
 // other type (new ones appear as the server grows) its first few plain fields.
 
-import type { LunaEvent } from '../api/types';
+import type { LunaEvent, SimStatus, StopReason } from '../api/types';
 
 type Data = Record<string, unknown>;
 
@@ -89,11 +89,24 @@ export function describe(e: LunaEvent, venueName: VenueNamer = () => null, tz?: 
   }
   if (e.type.startsWith('simulation.')) {
     const speed = d.speed === 'max' ? 'max speed' : typeof d.speed === 'number' ? `${d.speed}×` : '';
-    return [d.status, d.scenario, speed, d.simulation_time ? `sim ${clock(d.simulation_time, d.timezone ?? tz)}` : '']
+    const status = typeof d.status === 'string' ? statusWords(d.status as SimStatus, d.stop_reason as StopReason | null) : '';
+    return [status, d.scenario, speed, d.simulation_time ? `sim ${clock(d.simulation_time, d.timezone ?? tz)}` : '']
       .filter(Boolean)
       .join(' · ');
   }
   return generic(d);
+}
+
+/** How a stopped run's status reads, in plain words: why it stopped. */
+const STOPPED_BY: Record<StopReason, string> = {
+  requested: 'stopped',
+  data_reset: 'stopped by a data reset',
+  booking_horizon: 'stopped: reached the booking horizon',
+};
+
+/** A run's status in plain words; a stopped run says why ("stopped" alone from a server that does not say). */
+export function statusWords(status: SimStatus, reason: StopReason | null | undefined): string {
+  return status === 'stopped' && reason ? (STOPPED_BY[reason] ?? status) : status;
 }
 
 /** The simulated city's time zone, from the newest simulation event that names one. */
