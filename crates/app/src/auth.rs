@@ -104,7 +104,10 @@ impl App {
     /// an unknown login, a user without a password, or a wrong password alike.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn authenticate(&self, login: &str, password: &str) -> AppResult<Option<UserId>> {
-        let found = self.store.password_hash(login).await?;
+        // No handle or email holds a control character (PostgreSQL would refuse a NUL outright):
+        // such a login names nobody, and is answered as any unknown one is.
+        let found =
+            if login.chars().any(domain::error::hidden) { None } else { self.store.password_hash(login).await? };
         let (user_id, hash) = match found {
             Some((id, hash)) => (Some(id), hash),
             None => (None, DECOY_HASH.to_string()),

@@ -93,9 +93,13 @@ impl App {
     }
 
     /// Users in id order, optionally filtered by handle prefix (case-insensitive) and persona.
+    /// `Invalid` (field `handle`) for a prefix holding control characters.
     #[tracing::instrument(skip_all, fields(limit = page.limit), err(level = "debug"))]
     pub async fn list_users(&self, mut query: UserQuery, page: PageRequest) -> AppResult<Page<User>> {
-        query.handle_prefix = query.handle_prefix.map(|h| h.trim().to_lowercase()).filter(|h| !h.is_empty());
+        let mut c = domain::error::Checker::new();
+        let prefix = c.opt_text("handle", query.handle_prefix.as_deref(), 100);
+        c.finish(())?;
+        query.handle_prefix = prefix.map(|h| h.to_lowercase());
         Ok(self.store.list_users(&query, page).await?)
     }
 

@@ -173,12 +173,10 @@ impl SeatRequest {
 pub fn check_members(c: &mut Checker, field: &str, organizer: Uuid, ids: &[Uuid]) -> Vec<Uuid> {
     c.check(ids.len() <= MAX_GROUP_MEMBERS, field, format!("must have at most {MAX_GROUP_MEMBERS} people"));
     c.check(!ids.contains(&organizer), field, "must not include the organizer");
-    let mut out: Vec<Uuid> = Vec::with_capacity(ids.len());
-    for id in ids {
-        if !out.contains(id) {
-            out.push(*id);
-        }
-    }
+    // A set, not `out.contains`: the list is only refused for its length above, and a body may
+    // hold tens of thousands of ids.
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let out: Vec<Uuid> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
     c.check(out.len() == ids.len(), field, "must not repeat anyone");
     out
 }
@@ -272,6 +270,28 @@ mod tests {
         assert!(!Completed.can_move_to(Cancelled));
         assert!(!Pending.can_move_to(Completed));
         assert!(!Confirmed.can_move_to(Confirmed));
+    }
+
+    #[test]
+    fn members_keep_their_order_without_repeats_and_a_repeat_or_a_long_list_is_refused() {
+        use super::check_members;
+        use crate::error::Checker;
+        let ids: Vec<uuid::Uuid> = (0..4).map(|_| uuid::Uuid::now_v7()).collect();
+        let organizer = uuid::Uuid::now_v7();
+        let mut c = Checker::new();
+        assert_eq!(check_members(&mut c, "group_members", organizer, &ids), ids);
+        assert!(c.finish(()).is_ok());
+        let mut c = Checker::new();
+        let repeated = [ids[1], ids[0], ids[1], ids[2], ids[0]];
+        assert_eq!(check_members(&mut c, "group_members", organizer, &repeated), vec![ids[1], ids[0], ids[2]]);
+        let err = c.finish(()).unwrap_err();
+        assert_eq!((err.0[0].field.as_str(), err.0[0].message.as_str()), ("group_members", "must not repeat anyone"));
+        // Tens of thousands of ids (a 1 MiB body) are refused for their length, repeats and all.
+        let many: Vec<uuid::Uuid> = (0..30_000).map(|i| ids[i % 4]).collect();
+        let mut c = Checker::new();
+        assert_eq!(check_members(&mut c, "participant_ids", organizer, &many).len(), 4);
+        let messages: Vec<String> = c.finish(()).unwrap_err().0.into_iter().map(|e| e.message).collect();
+        assert_eq!(messages, ["must have at most 50 people", "must not repeat anyone"]);
     }
 
     #[test]

@@ -122,6 +122,11 @@ fn from_database_error(db: &dyn DatabaseError) -> StoreError {
             let field = db.constraint().map_or_else(|| after_colon_column(&msg), str::to_string);
             StoreError::invalid(&field, "must not be null")
         }
+        // PostgreSQL's "invalid byte sequence for encoding UTF8: 0x00": a NUL in some text that
+        // no check before the store refused (SQLite stores it).
+        _ if db.code().as_deref() == Some("22021") => {
+            StoreError::invalid("text", "must not contain the NUL character (U+0000)")
+        }
         _ if is_transient(db) => StoreError::Unavailable(msg),
         _ => StoreError::Internal(msg),
     }

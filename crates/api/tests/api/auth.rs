@@ -22,6 +22,7 @@ crate::on_every_backend!(
     other_callers_do_not_see_a_users_email_or_home,
     a_token_in_the_url_is_accepted_on_streams_only,
     a_deleted_users_token_is_refused_with_a_401_and_a_new_users_is_not,
+    a_nul_in_a_login_or_a_handle_prefix_is_answered_as_bad_input_not_a_500,
 );
 
 async fn send(client: &Client, method: Method, url: &str, body: Option<&Value>) -> reqwest::Response {
@@ -490,4 +491,21 @@ async fn a_deleted_users_token_is_refused_with_a_401_and_a_new_users_is_not(app:
     let ben = user(app, "ben").await;
     let res = send(&app.as_user(&ben), Method::POST, &venues, Some(&seed_venue("New"))).await;
     assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+/// PostgreSQL refuses a NUL in any text outright: a login holding one names nobody (401, as an
+/// unknown login), and a handle prefix holding one is a 422 naming `handle`.
+async fn a_nul_in_a_login_or_a_handle_prefix_is_answered_as_bad_input_not_a_500(app: &TestApp) {
+    let mut body = seed_user("pat");
+    body["password"] = json!("correct horse battery");
+    assert_eq!(app.anon.post(app.url("/users/")).json(&body).send().await.unwrap().status(), StatusCode::CREATED);
+    let token_url = app.url("/api/v1/auth/token");
+    for login in ["pat\u{0}", "p\u{0}at", "\u{0}"] {
+        let res = app.anon.post(&token_url).json(&json!({"login": login, "password": "correct horse battery"}));
+        expect_error(res.send().await.unwrap(), StatusCode::UNAUTHORIZED, "unauthorized", None).await;
+    }
+    let res = app.anon.get(app.url("/users/?handle=p%00at")).send().await.unwrap();
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("handle")).await;
+    let res = app.anon.get(app.url("/api/v1/users/?handle=pa")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "a plain prefix still lists");
 }

@@ -176,6 +176,16 @@ async fn an_interest_written_without_the_new_columns_is_open_and_an_unknown_part
     assert_eq!((got[0].preferred_time_slot, got[0].open_to_invites), (None, true));
 }
 
+/// PostgreSQL refuses a NUL in text ("invalid byte sequence for encoding UTF8: 0x00"): text
+/// that no check before the store caught is an `Invalid`, a 4xx, not an internal error.
+#[tokio::test]
+async fn a_nul_in_text_that_reaches_postgresql_is_invalid_input_not_an_internal_error() {
+    let Some((_db, store)) = postgres_store().await else { return };
+    let err = store.password_hash("pat\u{0}").await.unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid(e) if e.0[0].field == "text"), "{err:?}");
+    assert!(err.to_string().contains("NUL"), "{err}");
+}
+
 async fn postgres_store() -> Option<(TestDatabase, store::DynStore)> {
     let Some(db) = TestDatabase::create(Backend::Postgres).await else {
         eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);
