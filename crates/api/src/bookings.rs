@@ -5,7 +5,7 @@
 
 use axum::extract::{OriginalUri, State};
 use chrono::{DateTime, Utc};
-use domain::{Booking, BookingStatus, PageRequest};
+use domain::{Booking, BookingStatus};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +17,7 @@ use app::booking::{BookingFilter, StatusChange};
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::respond::Paginated;
+use crate::respond::{Paginated, page_request};
 
 mod create;
 
@@ -59,10 +59,14 @@ pub struct ListBookingsQuery {
     pub limit: Option<i64>,
     /// Continue after this id (taken from the `Link` header).
     pub after: Option<Uuid>,
+    /// The first seed's offset, taken as `0` only (the first page): lists page by id, so any
+    /// other offset is a 422. For the next page, follow the `Link` header (it gives `after`).
+    #[param(minimum = 0, maximum = 0)]
+    pub skip: Option<u64>,
 }
 
 async fn list(app: &App, uri: &axum::http::Uri, q: ListBookingsQuery) -> ApiResult<Paginated<Booking>> {
-    let page = PageRequest::parse(q.limit, q.after)?;
+    let page = page_request(q.limit, q.after, q.skip)?;
     let filter = BookingFilter { user_id: q.user_id, venue_id: q.venue_id, status: q.status, from: q.from, to: q.to };
     Ok(Paginated::new(app.list_bookings(filter, page).await?, uri, page.limit))
 }
@@ -132,6 +136,10 @@ pub struct UserBookingsQuery {
     pub to: Option<DateTime<Utc>>,
     pub limit: Option<i64>,
     pub after: Option<Uuid>,
+    /// The first seed's offset, taken as `0` only (the first page): lists page by id, so any
+    /// other offset is a 422. For the next page, follow the `Link` header (it gives `after`).
+    #[param(minimum = 0, maximum = 0)]
+    pub skip: Option<u64>,
 }
 
 /// A user's bookings: made by them, inviting them, or of a plan they accepted.
@@ -156,6 +164,7 @@ async fn user_bookings(
         to: q.to,
         limit: q.limit,
         after: q.after,
+        skip: q.skip,
     };
     list(&app, &uri, q).await
 }

@@ -2,7 +2,9 @@
 //! [`AppJson`] (415 without a JSON content type, 413 over the body limit, 400 for text that is
 //! not JSON, 422 naming the JSON path for a wrong type, unknown enum value or missing field),
 //! [`AppPath`] (422 naming the path parameter, such as a malformed UUID) and [`AppQuery`]
-//! (422 naming the query parameter). A time, date, number or UUID that does not parse says what
+//! (422 naming the query parameter, also one that is not UTF-8 once decoded). A body must be
+//! a JSON object: an array is a 422 on `body` (serde would fill a struct from it by position),
+//! and a number no type can hold (`1e999`) a 422 naming its field. A time, date, number or UUID that does not parse says what
 //! the field expects (an RFC 3339 time with an offset, a whole number ≥ 0, a smaller whole
 //! number, a UUID, a JSON object, ...), and a field given twice is named, instead of the
 //! parser's bare complaint.
@@ -54,15 +56,26 @@ impl From<BytesRejection> for ApiError {
     }
 }
 
-/// Deserializes JSON, telling syntax errors (400) from shape errors (422 naming the field).
+/// Deserializes a JSON object, telling syntax errors (400) from shape errors (422 naming the
+/// field). Every request body is an object: an array is refused here, once for all routes,
+/// because serde would otherwise fill a struct's fields from it by position.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) == Some(&b'[') {
+        return Err(ApiError::field("body", "the body must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
+        let message = inner.to_string();
         match inner.classify() {
-            serde_json::error::Category::Data => shape_error(&path, &inner.to_string(), None),
-            _ => ApiError::MalformedJson(inner.to_string()),
+            serde_json::error::Category::Data => shape_error(&path, &message, None),
+            // Valid JSON that no number type holds (`1e999`): the value's fault, not the syntax's.
+            serde_json::error::Category::Syntax if message.starts_with("number out of range") => {
+                let field = if path == "." { "body".to_string() } else { path };
+                ApiError::field(field, "number out of range: expected a number of at most 1.7e308 in magnitude")
+            }
+            _ => ApiError::MalformedJson(message),
         }
     })?;
     de.end().map_err(|e| ApiError::MalformedJson(e.to_string()))?;
@@ -252,6 +265,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some(name) = not_utf8(query) {
+            return Err(ApiError::field(name, "must be valid UTF-8 once percent-decoded"));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de).map(AppQuery).map_err(|e| {
             let path = e.path().to_string();
@@ -259,6 +275,41 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
             shape_error(&path, &e.into_inner().to_string(), raw.as_deref())
         })
     }
+}
+
+/// The name of the first query parameter whose name or value is not UTF-8 once
+/// percent-decoded (`?q=%FF`), which the parser would quietly replace by U+FFFD.
+fn not_utf8(query: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = percent_decode(key);
+        let ok = std::str::from_utf8(&key).is_ok() && std::str::from_utf8(&percent_decode(value)).is_ok();
+        (!ok).then(|| String::from_utf8_lossy(&key).into_owned())
+    })
+}
+
+/// `application/x-www-form-urlencoded` decoding to bytes: `+` is a space, `%XY` a byte; a `%`
+/// without two hex digits stays as it is (as the form parser leaves it).
+fn percent_decode(text: &str) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let pair = (b == b'%').then(|| Some((hex(*bytes.get(i + 1)?)?, hex(*bytes.get(i + 2)?)?))).flatten();
+        match (b, pair) {
+            (_, Some((hi, lo))) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+                continue;
+            }
+            (b'+', None) => out.push(b' '),
+            (other, None) => out.push(other),
+        }
+        i += 1;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -374,6 +425,38 @@ mod tests {
         }
         let nested = parse_json::<Body>(br#"{"name":"a","inner":[]}"#).unwrap_err();
         assert_eq!(first_error(nested), ("inner".into(), "expected a JSON object".into()));
+    }
+
+    #[test]
+    fn an_array_for_the_body_is_refused_even_when_its_items_fit_the_fields() {
+        for body in [&br#"["a",null]"#[..], b" \n[\"a\"]", b"[[[[1]]]]"] {
+            let e = parse_json::<Body>(body).unwrap_err();
+            assert_eq!(first_error(e), ("body".into(), "the body must be a JSON object".into()));
+        }
+    }
+
+    #[test]
+    fn a_number_out_of_every_range_is_named_by_its_field() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Point {
+            lat: f64,
+        }
+        let (field, message) = first_error(parse_json::<Point>(br#"{"lat":1e999}"#).unwrap_err());
+        assert_eq!(field, "lat");
+        assert!(message.starts_with("number out of range"), "{message}");
+        assert_eq!(
+            first_error(parse_json::<Body>(br#"{"name":"a","inner":{"level":-1e400}}"#).unwrap_err()).0,
+            "inner.level"
+        );
+    }
+
+    #[test]
+    fn query_parameters_that_are_not_utf8_are_named() {
+        assert_eq!(not_utf8("limit=2&q=%FF%FE"), Some("q".into()));
+        assert_eq!(not_utf8("%FF=1"), Some("\u{fffd}".into()));
+        assert_eq!(not_utf8("q=caf%C3%A9+cr%C3%A8me&x=%&y=%4"), None);
+        assert_eq!(percent_decode("a+b%20c%zz%4"), b"a b c%zz%4");
     }
 
     #[test]

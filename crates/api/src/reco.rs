@@ -65,10 +65,13 @@ const SEED2_PEOPLE_RANKER: &str =
 const DEFAULT_LIMIT: usize = 10;
 
 /// Checks a `limit` (1 to [`engine::MAX_LIMIT`]) and gives the default when there is none.
-pub(crate) fn check_limit(c: &mut Checker, limit: Option<usize>) -> usize {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    c.check((1..=engine::MAX_LIMIT).contains(&limit), "limit", format!("must be between 1 and {}", engine::MAX_LIMIT));
-    limit
+/// It is read as a signed number so that `-1` is told the range, as `0` is, rather than that
+/// it is not a whole number ≥ 0.
+pub(crate) fn check_limit(c: &mut Checker, limit: Option<i64>) -> usize {
+    let limit = limit.map_or(Ok(DEFAULT_LIMIT), usize::try_from);
+    let ok = matches!(limit, Ok(n) if (1..=engine::MAX_LIMIT).contains(&n));
+    c.check(ok, "limit", format!("must be between 1 and {}", engine::MAX_LIMIT));
+    limit.unwrap_or(DEFAULT_LIMIT)
 }
 
 /// Filters of a venue recommendation.
@@ -77,7 +80,7 @@ pub(crate) fn check_limit(c: &mut Checker, limit: Option<usize>) -> usize {
 pub struct VenueRecoQuery {
     /// Results wanted, 1 to 100 (default 10).
     #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<usize>,
+    pub limit: Option<i64>,
     /// `seed2`, `default`, `popularity` or `learned` (default `default`).
     pub ranker: Option<Ranker>,
     /// Search from here instead of the live location or home (with `lng`).
@@ -160,7 +163,7 @@ pub struct PeopleRecoQuery {
     pub venue_id: Option<Uuid>,
     /// Results wanted, 1 to 100 (default 10).
     #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<usize>,
+    pub limit: Option<i64>,
     /// `default` (the default) or `seed2`; `popularity` and `learned` rank people as `default`
     /// does.
     pub ranker: Option<Ranker>,

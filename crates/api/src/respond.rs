@@ -2,13 +2,14 @@
 //! JSON array, as the seed documents show lists, with the next page in a `Link` header that
 //! keeps the request's other query parameters) and [`Replayable`] (an answer that may be the
 //! replay of the first request with the same `Idempotency-Key`, then marked
-//! `Idempotent-Replayed: true`).
+//! `Idempotent-Replayed: true`); and [`page_request`], the paging parameters of a list.
 
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use domain::{Id, Page};
+use domain::{Id, Page, PageRequest};
 use serde::Serialize;
 
+use crate::error::{ApiError, ApiResult};
 use crate::extract::AppJson;
 
 /// A 201 with `Location: <collection path>/<id>`, relative to the path the request came in on
@@ -50,6 +51,21 @@ impl<T> Paginated<T> {
         let next_link = page.next.map(|after| next_link(uri, after, limit));
         Self { items: page.items, next_link }
     }
+}
+
+/// The page a list request asks for: `limit` and `after` as [`PageRequest::parse`] reads them,
+/// and the first seed's offset `skip`, which its clients send. Lists page by id (keyset), so
+/// `skip=0` (the first page) is taken and any other offset is a 422 saying how to page, rather
+/// than being ignored (which would answer the first page again and again).
+pub fn page_request(limit: Option<i64>, after: Option<Id>, skip: Option<u64>) -> ApiResult<PageRequest> {
+    if skip.is_some_and(|s| s > 0) {
+        return Err(ApiError::field(
+            "skip",
+            "offset paging is not supported: leave out skip (or give 0) for the first page, then follow \
+             the Link header's rel=\"next\" address, which continues with after=<last id>",
+        ));
+    }
+    Ok(PageRequest::parse(limit, after)?)
 }
 
 /// `<path?after=ID&limit=N&other=params>; rel="next"`, keeping the other parameters verbatim.

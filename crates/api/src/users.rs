@@ -6,7 +6,7 @@
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use domain::user::{PreferencesInput, UserInput, UserPatchInput};
-use domain::{PageRequest, Persona, User, UserPreferences};
+use domain::{Persona, User, UserPreferences};
 use serde::Deserialize;
 use store::UserQuery;
 use utoipa::IntoParams;
@@ -19,7 +19,7 @@ use app::App;
 use crate::auth::Caller;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::respond::{Created, Paginated};
+use crate::respond::{Created, Paginated, page_request};
 
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -40,6 +40,10 @@ pub struct ListUsersQuery {
     pub limit: Option<i64>,
     /// Continue after this id (taken from the `Link` header).
     pub after: Option<Uuid>,
+    /// The first seed's offset, taken as `0` only (the first page): lists page by id, so any
+    /// other offset is a 422. For the next page, follow the `Link` header (it gives `after`).
+    #[param(minimum = 0, maximum = 0)]
+    pub skip: Option<u64>,
 }
 
 /// List users in creation order.
@@ -55,7 +59,7 @@ async fn list_users(
     OriginalUri(uri): OriginalUri,
     AppQuery(q): AppQuery<ListUsersQuery>,
 ) -> ApiResult<Paginated<User>> {
-    let page = PageRequest::parse(q.limit, q.after)?;
+    let page = page_request(q.limit, q.after, q.skip)?;
     let mut users = app.list_users(UserQuery { handle_prefix: q.handle, persona: q.persona }, page).await?;
     users.items = users.items.into_iter().map(|u| shown_to(caller, u)).collect();
     Ok(Paginated::new(users, &uri, page.limit))

@@ -4,7 +4,7 @@
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use domain::venue::{VenueInput, VenuePatchInput};
-use domain::{Category, PageRequest, Venue};
+use domain::{Category, Venue};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,7 +15,7 @@ use app::{App, VenueSearch};
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::respond::{Created, Paginated};
+use crate::respond::{Created, Paginated, page_request};
 
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(list_venues, create_venue)).routes(routes!(
@@ -45,6 +45,10 @@ pub struct ListVenuesQuery {
     pub limit: Option<i64>,
     /// Continue after this id (taken from the `Link` header).
     pub after: Option<Uuid>,
+    /// The first seed's offset, taken as `0` only (the first page): lists page by id, so any
+    /// other offset is a 422. For the next page, follow the `Link` header (it gives `after`).
+    #[param(minimum = 0, maximum = 0)]
+    pub skip: Option<u64>,
 }
 
 /// List or search venues in creation order.
@@ -59,7 +63,7 @@ async fn list_venues(
     OriginalUri(uri): OriginalUri,
     AppQuery(q): AppQuery<ListVenuesQuery>,
 ) -> ApiResult<Paginated<Venue>> {
-    let page = PageRequest::parse(q.limit, q.after)?;
+    let page = page_request(q.limit, q.after, q.skip)?;
     let search = VenueSearch {
         q: q.q,
         category: q.category,

@@ -108,8 +108,8 @@ pub struct BookingInput {
     /// People in the party, organizer included, 1 to 1000 (default 2, or 1 + group members).
     #[serde(default)]
     pub party_size: Option<i32>,
-    /// Other users in the party; each gets an invitation.
-    #[serde(default)]
+    /// Other users in the party; each gets an invitation. Left out or `null`: nobody.
+    #[serde(default, deserialize_with = "crate::user::null_as_empty::deserialize")]
     pub group_members: Vec<Uuid>,
     #[serde(default)]
     pub special_requests: Option<String>,

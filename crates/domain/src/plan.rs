@@ -113,8 +113,8 @@ pub struct PlanInput {
     /// accepted, so it may be smaller than the people invited.
     #[serde(default)]
     pub party_size: Option<i32>,
-    /// Users to invite now (more can be invited later).
-    #[serde(default, alias = "invitees")]
+    /// Users to invite now (more can be invited later). Left out or `null`: nobody yet.
+    #[serde(default, alias = "invitees", deserialize_with = "crate::user::null_as_empty::deserialize")]
     pub participant_ids: Vec<Uuid>,
 }
 

@@ -93,7 +93,7 @@ pub struct User {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserInput {
-    /// 3 to 30 characters of letters, digits, `_`, `.` or `-`; unique, case-insensitive.
+    /// 3 to 30 characters of ASCII letters, digits, `_`, `.` or `-`; unique, case-insensitive.
     pub handle: String,
     pub name: String,
     #[serde(default)]
@@ -179,7 +179,11 @@ pub struct NewUser {
 fn check_handle(c: &mut Checker, handle: &str) -> String {
     let h = handle.trim().to_lowercase();
     let ok_chars = h.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-'));
-    c.check((3..=30).contains(&h.len()) && ok_chars, "handle", "must be 3 to 30 letters, digits, '_', '.' or '-'");
+    c.check(
+        (3..=30).contains(&h.len()) && ok_chars,
+        "handle",
+        "must be 3 to 30 ASCII letters (a to z), digits, '_', '.' or '-'",
+    );
     h
 }
 
@@ -416,14 +420,17 @@ impl Default for UserPreferences {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreferencesInput {
-    #[serde(default)]
+    /// Left out or `null`: none.
+    #[serde(default, deserialize_with = "null_as_empty::deserialize")]
     pub cuisines: Vec<String>,
     pub price_min: Option<i16>,
     pub price_max: Option<i16>,
-    #[serde(default)]
+    /// Left out or `null`: none.
+    #[serde(default, deserialize_with = "null_as_empty::deserialize")]
     pub ambiance: Vec<String>,
     /// Needs, each one of vegetarian, vegan, gluten_free, halal (`-` or a space reads as `_`).
-    #[serde(default)]
+    /// Left out or `null`: none.
+    #[serde(default, deserialize_with = "null_as_empty::deserialize")]
     pub dietary: Vec<String>,
     pub preferred_group_size: Option<i16>,
     pub openness: Option<f64>,
@@ -485,6 +492,17 @@ pub mod non_null {
         Option::<T>::deserialize(d)?
             .map(Some)
             .ok_or_else(|| serde::de::Error::custom("cannot be null: leave the field out to keep its value"))
+    }
+}
+
+/// `#[serde(default, deserialize_with = "null_as_empty::deserialize")]` on an optional list of a
+/// request body: `null` reads as the list left out (empty), as the first seed's clients send
+/// `Optional[List] = None` fields.
+pub mod null_as_empty {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+        Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
     }
 }
 

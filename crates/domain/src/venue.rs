@@ -133,7 +133,8 @@ pub struct VenueInput {
     pub rating: Option<f64>,
     #[serde(default)]
     pub capacity: Option<i32>,
-    #[serde(default)]
+    /// Left out or `null`: none.
+    #[serde(default, deserialize_with = "crate::user::null_as_empty::deserialize")]
     pub tags: Vec<String>,
     #[serde(default)]
     pub opening_hours: Option<OpeningHours>,

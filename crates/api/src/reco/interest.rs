@@ -96,13 +96,13 @@ pub async fn express_interest(
 pub struct GroupRecoQuery {
     /// `average` (default), `least_misery` or `fairness`.
     pub strategy: Option<GroupStrategy>,
-    /// No member travels farther than this, km (above 0); every member needs a home or a fresh
-    /// live location to be measured from.
-    #[param(exclusive_minimum = 0)]
+    /// No member travels farther than this, km (above 0, at most 20000); every member needs a
+    /// home or a fresh live location to be measured from.
+    #[param(exclusive_minimum = 0, maximum = 20000)]
     pub max_distance_km: Option<f64>,
     /// Results wanted, 1 to 100 (default 10).
     #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<usize>,
+    pub limit: Option<i64>,
     pub category: Option<Category>,
     /// When the group wants to go (RFC 3339).
     pub time: Option<DateTime<Utc>>,
@@ -143,7 +143,8 @@ pub async fn group_recommendations(
     let mut c = Checker::new();
     let limit = super::check_limit(&mut c, q.limit);
     if let Some(d) = q.max_distance_km {
-        c.check(d > 0.0, "max_distance_km", "must be above 0");
+        let max = engine::MAX_RADIUS_KM;
+        c.check(d > 0.0 && d <= max, "max_distance_km", format!("must be above 0 and at most {max}"));
     }
     let mut query = c.finish(GroupQuery::new(ids, q.strategy.unwrap_or_default(), limit))?;
     query.max_distance_km = q.max_distance_km;
@@ -184,7 +185,7 @@ pub struct InterestedQuery {
     pub viewer: Uuid,
     /// At most this many of each group, the most compatible first: 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<usize>,
+    pub limit: Option<i64>,
 }
 
 /// Who wants to go to a venue: friends, friends of friends and new people.
@@ -201,7 +202,7 @@ pub async fn interested_in_venue(
     AppQuery(q): AppQuery<InterestedQuery>,
 ) -> ApiResult<AppJson<InterestedInVenue>> {
     let mut c = Checker::new();
-    let limit = super::check_limit(&mut c, Some(q.limit.unwrap_or(INTERESTED_LIMIT)));
+    let limit = super::check_limit(&mut c, Some(q.limit.unwrap_or(INTERESTED_LIMIT as i64)));
     c.finish(())?;
     Ok(AppJson(app.interested_in_venue(venue_id, q.viewer, limit).await?))
 }

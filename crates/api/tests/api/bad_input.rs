@@ -4,7 +4,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, expect_error, seed_user, seed_venue};
+use crate::helpers::{TestApp, expect_error, expect_json, ids, seed_user, seed_venue};
+use crate::plans::in_two_days_at;
 
 crate::on_every_backend!(
     bad_user_fields_are_refused_naming_the_field_and_nothing_is_written,
@@ -13,6 +14,11 @@ crate::on_every_backend!(
     unknown_and_malformed_ids_are_refused_in_the_error_shape,
     duplicate_handles_and_emails_are_conflicts_naming_the_field,
     times_dates_and_numbers_that_do_not_parse_say_what_is_expected,
+    an_array_in_place_of_a_body_object_is_refused_on_every_route_and_changes_nothing,
+    a_number_beyond_every_range_is_refused_naming_its_field,
+    null_for_an_optional_list_reads_as_an_empty_list,
+    offset_paging_is_refused_naming_skip_except_for_the_first_page,
+    query_values_out_of_range_or_not_utf8_are_refused_with_the_real_rule,
 );
 
 fn with(mut base: Value, field: &str, value: Value) -> Value {
@@ -238,7 +244,7 @@ async fn times_dates_and_numbers_that_do_not_parse_say_what_is_expected(app: &Te
         assert_eq!(message_of(&res, field), expected, "{path} {body}");
     }
     let queries = [
-        (format!("/api/v1/recommendations/{u}/venues?limit=-1"), "limit", "expected a whole number ≥ 0"),
+        (format!("/api/v1/recommendations/{u}/venues?limit=-1"), "limit", "must be between 1 and 100"),
         ("/api/v1/bookings?limit=ten".to_string(), "limit", "expected a whole number"),
         ("/api/v1/bookings?from=tomorrow".to_string(), "from", time),
         (format!("/api/v1/bookings?user_id={u}&user_id={u}"), "user_id", "given more than once: give it once"),
@@ -260,6 +266,163 @@ async fn times_dates_and_numbers_that_do_not_parse_say_what_is_expected(app: &Te
                 .await;
         assert_eq!(message_of(&res, field), expected, "{path}");
     }
+}
+
+/// The id of a created resource.
+fn id_of(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_string()
+}
+
+async fn an_array_in_place_of_a_body_object_is_refused_on_every_route_and_changes_nothing(app: &TestApp) {
+    let u = id_of(&app.create_user(seed_user("alice")).await);
+    let b = id_of(&app.create_user(seed_user("bob")).await);
+    let v = id_of(&app.create_venue(seed_venue("Bar")).await);
+    let before = app.counts().await;
+    let user_before = app.get_json(&format!("/api/v1/users/{u}"), StatusCode::OK).await;
+    let at = in_two_days_at(20);
+    // Each array holds what the object's fields would, in order: serde took it by position.
+    let posts = [
+        ("/users/".to_string(), json!(["qa_arr", "Arr"])),
+        ("/api/v1/venues".to_string(), json!(["Bar 2", null, "bar", null, null, null, 40.7, -73.9])),
+        ("/plans/".to_string(), json!([u, v, at, null, []])),
+        (format!("/venues/{v}/interactions"), json!([u, "view", 5])),
+        (format!("/api/v1/bookings/{u}/create"), json!([v, at, 2])),
+        (format!("/api/v1/users/{u}/friend-requests"), json!([b])),
+        (format!("/api/v1/recommendations/{u}/interest"), json!([v])),
+        ("/plans/".to_string(), json!([])),
+    ];
+    let mut refused = Vec::new();
+    for (path, body) in &posts {
+        refused.push((path.clone(), app.post(path, body).await));
+    }
+    let location = format!("/api/v1/users/{u}/location");
+    refused.push((location.clone(), app.put(&location, &json!([40.7, -73.9])).await));
+    let preferences = format!("/api/v1/users/{u}/preferences");
+    refused.push((preferences.clone(), app.put(&preferences, &json!([["ramen"]])).await));
+    let user = format!("/api/v1/users/{u}");
+    refused.push((user.clone(), app.patch(&user, &json!([])).await));
+    refused.push((user.clone(), app.patch(&user, &json!(["alice2", "Alice Two"])).await));
+    let venue = format!("/api/v1/venues/{v}");
+    refused.push((venue.clone(), app.patch(&venue, &json!(["Renamed"])).await));
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    refused.push(("/users/ (deep)".into(), app.post_raw("/users/", Some("application/json"), deep).await));
+    for (path, res) in refused {
+        let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("body")).await;
+        assert_eq!(message_of(&body, "body"), "the body must be a JSON object", "{path}");
+    }
+    assert_eq!(app.counts().await, before, "nothing written");
+    assert_eq!(app.get_json(&user, StatusCode::OK).await, user_before, "the user is as it was");
+    assert_eq!(app.get_json(&venue, StatusCode::OK).await["name"], "Bar");
+}
+
+async fn a_number_beyond_every_range_is_refused_naming_its_field(app: &TestApp) {
+    let u = id_of(&app.create_user(seed_user("alice")).await);
+    let before = app.counts().await;
+    let user_before = app.get_json(&format!("/api/v1/users/{u}"), StatusCode::OK).await;
+    let put = |path: String, body: &'static str| {
+        app.client.put(app.url(&path)).header("content-type", "application/json").body(body).send()
+    };
+    let res = put(format!("/api/v1/users/{u}/location"), r#"{"lat":1e999,"lng":0}"#).await.expect("PUT");
+    let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("lat")).await;
+    assert!(message_of(&body, "lat").starts_with("number out of range"), "{body}");
+    let user = r#"{"handle":"bob","name":"Bob","age":25,"home_lat":40.7,"home_lng":-1e400}"#;
+    let res = app.post_raw("/users/", Some("application/json"), user).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("home_lng")).await;
+    let res = put(format!("/api/v1/users/{u}/preferences"), r#"{"openness":1e999}"#).await.expect("PUT");
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("openness")).await;
+    assert_eq!(app.counts().await, before, "nothing written");
+    assert_eq!(app.get_json(&format!("/api/v1/users/{u}"), StatusCode::OK).await, user_before);
+}
+
+async fn null_for_an_optional_list_reads_as_an_empty_list(app: &TestApp) {
+    let u = id_of(&app.create_user(seed_user("alice")).await);
+    let mut venue = seed_venue("Bar");
+    venue["tags"] = Value::Null;
+    let created = app.create_venue(venue).await;
+    assert_eq!(created["tags"], json!([]));
+    let v = id_of(&created);
+    let booking = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 2,
+                         "group_members": null, "special_requests": null});
+    let res = app.post(&format!("/api/v1/bookings/{u}/create"), &booking).await;
+    let booked = expect_json(res, StatusCode::CREATED).await;
+    assert_eq!(booked["success"], true, "{booked}");
+    let plan = json!({"organizer_id": u, "venue_id": v, "start_time": in_two_days_at(21), "participant_ids": null});
+    let made = expect_json(app.post("/plans/", &plan).await, StatusCode::CREATED).await;
+    assert_eq!(made["organizer_id"], u.as_str(), "{made}");
+    let prefs = json!({"cuisines": null, "ambiance": null, "dietary": null, "price_min": 2});
+    let res = app.put(&format!("/api/v1/users/{u}/preferences"), &prefs).await;
+    let saved = expect_json(res, StatusCode::OK).await;
+    assert_eq!((&saved["cuisines"], &saved["dietary"], &saved["price_min"]), (&json!([]), &json!([]), &json!(2)));
+    let mut with_prefs = seed_user("bob");
+    with_prefs["preferences"] = json!({"cuisines": null});
+    app.create_user(with_prefs).await;
+    // A list the body must have is still refused as null.
+    let res = app.post(&format!("/plans/{}/participants", id_of(&made)), &json!({"participant_ids": null})).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("participant_ids")).await;
+}
+
+async fn offset_paging_is_refused_naming_skip_except_for_the_first_page(app: &TestApp) {
+    let u = id_of(&app.create_user(seed_user("alice")).await);
+    for h in ["bob", "carol"] {
+        app.create_user(seed_user(h)).await;
+    }
+    app.create_venue(seed_venue("Bar")).await;
+    let lists = [
+        "/users/".to_string(),
+        "/api/v1/users".to_string(),
+        "/venues/".to_string(),
+        "/api/v1/venues".to_string(),
+        "/api/v1/bookings".to_string(),
+        "/bookings/".to_string(),
+        format!("/api/v1/bookings/user/{u}"),
+    ];
+    for list in &lists {
+        let first = app.get_json(&format!("{list}?limit=2"), StatusCode::OK).await;
+        let res = app.get(&format!("{list}?skip=2&limit=2")).await;
+        let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("skip")).await;
+        assert!(message_of(&body, "skip").contains("Link header"), "{list}: {body}");
+        let res = app.get(&format!("{list}?skip=-1")).await;
+        expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("skip")).await;
+        // The first seed's clients send skip=0 for the first page: that is the first page.
+        assert_eq!(app.get_json(&format!("{list}?skip=0&limit=2"), StatusCode::OK).await, first, "{list}");
+    }
+    let res = app.get("/users/?skip=0&limit=2").await;
+    let next = crate::helpers::next_link(&res).expect("a next page");
+    let page = expect_json(res, StatusCode::OK).await;
+    assert_eq!(ids(&page).len(), 2);
+    assert_eq!(ids(&app.get_json(&next, StatusCode::OK).await).len(), 1, "the Link header pages on: {next}");
+}
+
+async fn query_values_out_of_range_or_not_utf8_are_refused_with_the_real_rule(app: &TestApp) {
+    let u = id_of(&app.create_user(seed_user("alice")).await);
+    let b = id_of(&app.create_user(seed_user("bob")).await);
+    let v = id_of(&app.create_venue(seed_venue("Bar")).await);
+    let group = format!("/api/v1/recommendations/group/{u},{b}");
+    let range = "must be between 1 and 100";
+    let distance = "must be above 0 and at most 20000";
+    let queries = [
+        (format!("/reco/venues/{u}?limit=-1"), "limit", range),
+        (format!("/api/v1/recommendations/{u}/people?limit=-5"), "limit", range),
+        (format!("/api/v1/recommendations/{u}?limit=0"), "limit", range),
+        (format!("{group}?limit=-1"), "limit", range),
+        (format!("/api/v1/venues/{v}/interested?viewer={u}&limit=-1"), "limit", range),
+        (format!("{group}?max_distance_km=inf"), "max_distance_km", distance),
+        (format!("{group}?max_distance_km=1e309"), "max_distance_km", distance),
+        (format!("{group}?max_distance_km=20001"), "max_distance_km", distance),
+        ("/venues/?q=%FF%FE".to_string(), "q", "must be valid UTF-8 once percent-decoded"),
+        ("/api/v1/users?handle=al%E9".to_string(), "handle", "must be valid UTF-8 once percent-decoded"),
+    ];
+    for (path, field, expected) in queries {
+        let res =
+            expect_error(app.get(&path).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field))
+                .await;
+        assert_eq!(message_of(&res, field), expected, "{path}");
+    }
+    assert_eq!(app.get_json(&format!("{group}?max_distance_km=20000"), StatusCode::OK).await["group_size"], 2);
+    assert_eq!(app.get_json("/venues/?q=caf%C3%A9", StatusCode::OK).await, json!([]), "UTF-8 is fine");
+    let res = app.post("/users/", &seed_user("qa_ünï")).await;
+    let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("handle")).await;
+    assert!(message_of(&body, "handle").contains("ASCII letters"), "{body}");
 }
 
 /// The message given for `field` in an error's details.
