@@ -99,7 +99,8 @@ struct ParticipantPath {
         ("user_id" = Uuid, Path, description = "The invitee's id"),
     ),
     responses(
-        (status = 200, description = "The plan with its participants", body = Plan),
+        (status = 200, description = "The plan with its participants; the answer the invitee gave already \
+            changes nothing (the first `responded_at` stays, nobody is told again)", body = Plan),
         (status = 404, description = "No such plan, or the user is not invited", body = ErrorBody),
         (status = 409, description = "The plan is confirmed or cancelled, or its booking is waiting on an outside \
             provider and the answer would change its party (try again in a moment)", body = ErrorBody),
@@ -116,7 +117,8 @@ async fn accept(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) ->
         ("user_id" = Uuid, Path, description = "The invitee's id"),
     ),
     responses(
-        (status = 200, description = "The plan with its participants", body = Plan),
+        (status = 200, description = "The plan with its participants; the answer the invitee gave already \
+            changes nothing (the first `responded_at` stays, nobody is told again)", body = Plan),
         (status = 404, description = "No such plan, or the user is not invited", body = ErrorBody),
         (status = 409, description = "The plan is confirmed or cancelled, or its booking is waiting on an outside \
             provider and the answer would change its party (try again in a moment)", body = ErrorBody),
@@ -138,9 +140,10 @@ async fn decline(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -
         (status = 200, description = "Confirmed with its booking (`Idempotent-Replayed: true` on a replay)",
             body = PlanConfirmation),
         (status = 404, description = "No such plan", body = ErrorBody),
-        (status = 409, description = "Already confirmed or cancelled; `slot_full` with alternatives in `details`; \
-            the key's first request still in flight; the party kept changing while it was booked (field \
-            `party_size`, after three attempts)", body = ErrorBody),
+        (status = 409, description = "Already confirmed or cancelled (field `status`, with a key or without); \
+            the organizer already holds a table there at that time (field `start_time`); `slot_full` with \
+            alternatives in `details`; the key's first request still in flight; the party kept changing while \
+            it was booked (field `party_size`, after three attempts)", body = ErrorBody),
         (status = 422, description = "Start in the past, venue closed then, party too big, or the key reused \
             with another request", body = ErrorBody),
         (status = 503, description = "The external provider did not confirm; nothing was booked", body = ErrorBody),

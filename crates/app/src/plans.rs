@@ -73,7 +73,8 @@ impl App {
         Ok(plan)
     }
 
-    /// An invitee accepts or declines.
+    /// An invitee accepts or declines; the answer they gave already changes nothing (no new
+    /// `responded_at`, no event).
     #[tracing::instrument(skip_all, fields(%plan_id, %user_id, accept), err(level = "debug"))]
     pub async fn answer_invitation(&self, plan_id: PlanId, user_id: UserId, accept: bool) -> AppResult<Plan> {
         let plan = self.store.answer_plan_invitation(plan_id, user_id, accept).await?;
@@ -82,7 +83,8 @@ impl App {
     }
 
     /// Validates the plan as of `now` and has the agent book it; the plan is confirmed with its
-    /// booking. `Conflict` if it is confirmed or cancelled already, `NoRoom` (with alternatives)
+    /// booking. `Conflict` if it is confirmed or cancelled already (naming `status`) or its
+    /// organizer holds a table there then (naming `start_time`), `NoRoom` (with alternatives)
     /// if the venue is full then, `Invalid` naming `start_time` or `party_size` otherwise.
     #[tracing::instrument(skip_all, fields(%plan_id), err(level = "debug"))]
     pub async fn confirm_plan(

@@ -212,10 +212,14 @@ async fn plan_allows(app: &App, plan_id: Uuid, me: Uuid, who: PlanRole) -> Resul
         Err(AppError::NotFound { .. }) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
+    let declined = plan.participants.iter().any(|p| p.user_id == me && p.status == ParticipantStatus::Declined);
     if on_plan(&plan, me, who) {
         Ok(())
     } else if who == PlanRole::Organizer {
         Err(ApiError::Forbidden("only the plan's organizer may do this".into()))
+    } else if declined {
+        // Only attendee rules refuse someone on the plan; the plan's booking is theirs alone.
+        Err(ApiError::Forbidden("you declined this plan: invitees who declined cannot see the plan's booking".into()))
     } else {
         Err(ApiError::Forbidden("you are not on this plan".into()))
     }

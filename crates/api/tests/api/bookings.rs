@@ -443,6 +443,7 @@ async fn a_double_tap_without_a_key_books_one_table(app: &TestApp) {
     expect_json(app.post(&create(&ben), &body).await, StatusCode::CREATED).await;
     assert_eq!(app.counts().await.bookings, 3);
     // A plan's table counts too: ann cannot confirm a plan there then, nor ben book beside his.
+    // A plan's clash names its `start_time` (plans have no `booking_time`).
     let plan = |organizer: &str, hour: u32| json!({"organizer_id": organizer, "venue_id": v, "start_time": in_two_days_at(hour)});
     let confirm = |organizer: String, hour: u32| {
         let body = plan(&organizer, hour);
@@ -451,9 +452,9 @@ async fn a_double_tap_without_a_key_books_one_table(app: &TestApp) {
             app.post(&format!("/plans/{}/confirm", made["id"].as_str().expect("id")), &json!({})).await
         }
     };
-    expect_error(confirm(ann.clone(), 19).await, StatusCode::CONFLICT, "conflict", Some("booking_time")).await;
+    expect_error(confirm(ann.clone(), 19).await, StatusCode::CONFLICT, "conflict", Some("start_time")).await;
     expect_json(confirm(ben.clone(), 20).await, StatusCode::OK).await;
-    expect_error(confirm(ben.clone(), 20).await, StatusCode::CONFLICT, "conflict", Some("booking_time")).await;
+    expect_error(confirm(ben.clone(), 20).await, StatusCode::CONFLICT, "conflict", Some("start_time")).await;
     let beside = with(body.clone(), "booking_time", json!(in_two_days_at(20)));
     expect_error(app.post(&create(&ben), &beside).await, StatusCode::CONFLICT, "conflict", Some("booking_time")).await;
     assert_eq!(app.counts().await.bookings, 4);

@@ -14,6 +14,8 @@ crate::on_every_backend!(
     a_plan_is_proposed_and_confirmed_only_if_the_venue_is_open_and_big_enough,
     a_confirmation_retried_with_its_key_replays_the_first_answer,
     a_seeded_city_has_the_bookings_of_its_confirmed_plans_within_capacity,
+    the_same_answer_given_again_changes_nothing_and_tells_nobody_twice,
+    a_declined_invitee_is_told_why_the_plans_booking_is_not_theirs_to_see,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -224,8 +226,11 @@ async fn a_confirmation_retried_with_its_key_replays_the_first_answer(app: &Test
     let again = app.post_with_key(&path, "confirm-1", &json!({})).await;
     assert_eq!(again.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
     assert_eq!(expect_json(again, StatusCode::OK).await, first);
-    // Another key for the same plan is a new request: the plan is confirmed already.
-    expect_error(app.post_with_key(&path, "confirm-2", &json!({})).await, StatusCode::CONFLICT, "conflict", None).await;
+    // Another key for the same plan is a new request: the plan is confirmed already, which is
+    // its `status`, with a key or without.
+    let res = app.post_with_key(&path, "confirm-2", &json!({})).await;
+    expect_error(res, StatusCode::CONFLICT, "conflict", Some("status")).await;
+    expect_error(app.post(&path, &json!({})).await, StatusCode::CONFLICT, "conflict", Some("status")).await;
     // A retry after the plan's time still replays the first answer (it was checked again first,
     // and refused as a time in the past).
     let plan_id = plan["id"].as_str().expect("id").parse().expect("a plan id");
@@ -260,4 +265,65 @@ async fn a_seeded_city_has_the_bookings_of_its_confirmed_plans_within_capacity(a
             app.get_json(&format!("/venues/{venue}"), StatusCode::OK).await["capacity"].as_i64().expect("capacity");
         assert!(i64::from(domain::inventory::peak_seats(&holds, start, end)) <= capacity);
     }
+}
+
+/// A participant's answer in a plan: (status, responded_at).
+fn answer_of(plan: &Value, user: &str) -> (String, String) {
+    let p = plan["participants"].as_array().expect("participants").iter().find(|p| p["user_id"] == user);
+    let p = p.expect("a participant");
+    (p["status"].as_str().unwrap_or_default().to_string(), p["responded_at"].as_str().unwrap_or_default().to_string())
+}
+
+async fn the_same_answer_given_again_changes_nothing_and_tells_nobody_twice(app: &TestApp) {
+    let u = users(app, &["alice", "bob"]).await;
+    let v = venue(app, seed_venue("Bar")).await;
+    let body =
+        json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(20), "participant_ids": [u[1]]});
+    let plan = expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await;
+    let id = plan["id"].as_str().expect("id").to_string();
+    let updates =
+        || async { app.pending_event_types().await.iter().filter(|e| *e == "plan.participant_updated").count() };
+    let answer = |verb: &'static str| {
+        let path = format!("/plans/{id}/participants/{}/{verb}", u[1]);
+        async move { expect_json(app.post(&path, &json!({})).await, StatusCode::OK).await }
+    };
+    let first = answer("accept").await;
+    assert_eq!(updates().await, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // Accepting again (a retry, a double tap): the same answer, the first time kept, no event.
+    let again = answer("accept").await;
+    assert_eq!(again, first);
+    assert_eq!(answer_of(&again, &u[1]), answer_of(&first, &u[1]));
+    assert_eq!(updates().await, 1);
+    // A change of mind is recorded and told; declining twice is told once.
+    let declined = answer("decline").await;
+    assert_eq!(answer_of(&declined, &u[1]).0, "declined");
+    assert_ne!(answer_of(&declined, &u[1]).1, answer_of(&first, &u[1]).1);
+    assert_eq!(answer("decline").await, declined);
+    assert_eq!(updates().await, 2);
+}
+
+async fn a_declined_invitee_is_told_why_the_plans_booking_is_not_theirs_to_see(app: &TestApp) {
+    let u = users(app, &["alice", "bob", "carol"]).await;
+    let v = venue(app, seed_venue("Bar")).await;
+    let body =
+        json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(20), "participant_ids": [u[1]]});
+    let plan = expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await;
+    let id = plan["id"].as_str().expect("id").to_string();
+    let bob = app.as_user(&u[1]);
+    let declined = bob.post(app.url(&format!("/plans/{id}/participants/{}/decline", u[1]))).send().await.expect("POST");
+    expect_json(declined, StatusCode::OK).await;
+    expect_json(app.post(&format!("/plans/{id}/confirm"), &json!({})).await, StatusCode::OK).await;
+    // Bob still sees the plan (he may be asked again), not its booking; the answer says why.
+    let seen = bob.get(app.url(&format!("/plans/{id}"))).send().await.expect("GET");
+    expect_json(seen, StatusCode::OK).await;
+    let res = bob.get(app.url(&format!("/bookings/{id}"))).send().await.expect("GET");
+    let body = expect_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("invitees who declined cannot see the plan's booking"), "{body}");
+    // Someone never on the plan is told just that.
+    let carol = app.as_user(&u[2]);
+    let res = carol.get(app.url(&format!("/bookings/{id}"))).send().await.expect("GET");
+    let body = expect_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+    assert_eq!(body["error"]["message"], "you are not on this plan", "{body}");
 }

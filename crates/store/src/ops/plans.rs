@@ -181,8 +181,11 @@ pub(crate) async fn invite<C: Conn>(c: &mut C, plan_id: PlanId, users: Vec<UserI
     Ok(plan)
 }
 
-/// Records an invitee's answer (they may change their mind while the plan is pending).
-/// `NotFound` unless the user is invited to the plan; `Invalid` for the organizer.
+/// Records an invitee's answer (they may change their mind while the plan is pending). The
+/// answer they gave already (a retry, a double tap) changes nothing: the first `responded_at`
+/// stays and no event is recorded, so nobody is told twice. `NotFound` unless the user is
+/// invited to the plan; `Invalid` for the organizer; `Conflict` (field `status`) unless the plan
+/// is pending.
 pub(crate) async fn answer<C: Conn>(c: &mut C, plan_id: PlanId, user_id: UserId, accept: bool) -> StoreResult<Plan> {
     // A booking of the plan under way holds this lock until it commits: the answer then finds
     // the plan confirmed, instead of changing the party the booking counted.
@@ -194,12 +197,15 @@ pub(crate) async fn answer<C: Conn>(c: &mut C, plan_id: PlanId, user_id: UserId,
     let Some(invited) = plan.participants.iter().find(|p| p.user_id == user_id) else {
         return Err(StoreError::not_found("invitation", user_id));
     };
+    let status = if accept { ParticipantStatus::Accepted } else { ParticipantStatus::Declined };
+    if invited.status == status {
+        return Ok(plan);
+    }
     // Joining or leaving the party changes what a hold under way counted; other answers do not.
     let was_in = invited.status == ParticipantStatus::Accepted;
     if accept != was_in {
         party_not_held(c, plan_id).await?;
     }
-    let status = if accept { ParticipantStatus::Accepted } else { ParticipantStatus::Declined };
     let sql = Sql::new(
         "UPDATE plan_participants SET status = $1, responded_at = $2 WHERE plan_id = $3 AND user_id = $4 \
          RETURNING plan_id, user_id, status, invited_at, responded_at",
@@ -222,7 +228,7 @@ pub(crate) async fn move_plan<C: Conn>(
     let sql = Sql::new("UPDATE plans SET status = $1 WHERE id = $2 AND status = $3");
     if c.execute(sql.bind(next.as_str()).bind(plan_id).bind(from.as_str())).await? == 0 {
         let plan = get_plan(c, plan_id).await?;
-        return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("plan_id")));
+        return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("status")));
     }
     let plan = get_plan(c, plan_id).await?;
     let event = match next {

@@ -109,7 +109,7 @@ async fn check_plan<C: Conn>(c: &mut C, new: &NewBooking) -> StoreResult<()> {
     plans::lock_plan(c, plan_id).await?;
     let plan = plans::get_plan(c, plan_id).await?;
     if plan.status != PlanStatus::Draft {
-        return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("plan_id")));
+        return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("status")));
     }
     if plan.venue_id != new.request.venue_id {
         return Err(StoreError::invalid("venue_id", "must be the plan's venue"));
@@ -128,7 +128,7 @@ async fn check_plan<C: Conn>(c: &mut C, new: &NewBooking) -> StoreResult<()> {
     let sql = Sql::new("SELECT 1 FROM bookings WHERE plan_id = $1 AND status IN ('pending', 'confirmed')");
     let held: Option<(i32,)> = c.fetch_optional(sql.bind(plan_id)).await?;
     if held.is_some() {
-        return Err(StoreError::conflict("the plan is being booked already", Some("plan_id")));
+        return Err(StoreError::conflict("the plan is being booked already", Some("status")));
     }
     Ok(())
 }
@@ -171,9 +171,15 @@ pub(crate) async fn book<C: Conn>(
     check_plan(c, &new).await?;
     let (free, overlapping) = seats_free(c, capacity, &new).await?;
     if let Some(held) = already_booked(&new, &overlapping) {
+        // A plan's time is its `start_time`, and the one holding the table its organizer.
+        let (who, field) = if new.request.plan_id.is_some() {
+            ("the plan's organizer", "start_time")
+        } else {
+            ("this user", "booking_time")
+        };
         return Err(StoreError::conflict(
-            format!("this user already holds booking {} here at that time", held.id),
-            Some("booking_time"),
+            format!("{who} already holds booking {} here at that time", held.id),
+            Some(field),
         ));
     }
     let outcome = if free < new.request.party_size {

@@ -14,6 +14,8 @@ store_tests!(
     a_plan_is_booked_at_most_once,
     a_plan_is_booked_only_for_the_party_it_has_now,
     a_plans_party_stays_as_it_is_while_a_provider_answers_for_its_hold,
+    an_answer_given_again_keeps_the_first_and_records_nothing,
+    a_plans_booking_that_clashes_or_comes_too_late_names_the_plans_fields,
     concurrent_invitations_never_pass_the_cap_together,
     the_same_key_and_request_replays_the_first_answer_and_books_nothing_new,
     a_key_reused_with_another_request_or_still_in_flight_is_refused,
@@ -139,6 +141,48 @@ async fn a_plans_party_stays_as_it_is_while_a_provider_answers_for_its_hold(stor
     assert!(store.release_hold(hold.id, "provider refused", None).await.unwrap());
     let plan = store.answer_plan_invitation(plan.id, ben.id, true).await.unwrap();
     assert_eq!(plan.party(), 3);
+}
+
+async fn an_answer_given_again_keeps_the_first_and_records_nothing(store: DynStore) {
+    let (ann, ben) = (user(&store, "ann").await, user(&store, "ben").await);
+    let v = venue_seating(&store, "v", 10).await;
+    let plan = store.create_plan(new_plan(ann.id, v.id, vec![ben.id])).await.unwrap();
+    let updates =
+        || async { pending_event_types(&store).await.into_iter().filter(|e| e == "plan.participant_updated").count() };
+    let first = store.answer_plan_invitation(plan.id, ben.id, true).await.unwrap();
+    assert_eq!(updates().await, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let again = store.answer_plan_invitation(plan.id, ben.id, true).await.unwrap();
+    assert_eq!(again, first, "the first answer and its time stay");
+    assert_eq!(updates().await, 1, "nobody is told twice");
+    let declined = store.answer_plan_invitation(plan.id, ben.id, false).await.unwrap();
+    assert_eq!(updates().await, 2);
+    assert_eq!(store.answer_plan_invitation(plan.id, ben.id, false).await.unwrap(), declined);
+    assert_eq!(updates().await, 2);
+}
+
+async fn a_plans_booking_that_clashes_or_comes_too_late_names_the_plans_fields(store: DynStore) {
+    let ann = user(&store, "ann").await;
+    let v = venue_seating(&store, "v", 10).await;
+    let at = tomorrow_at(19, 0);
+    // Ann holds a table there then; a plan of hers at that time clashes on its `start_time`.
+    booked(&store, new_booking(&ann, &v, at, 2)).await;
+    let plan = store.create_plan(new_plan(ann.id, v.id, vec![])).await.unwrap();
+    let mut new = new_booking(&ann, &v, plan.start_time, 1);
+    new.request.plan_id = Some(plan.id);
+    new.refuse_double = true;
+    let err = store.book(new, None).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "start_time"), "{err:?}");
+    // A plan confirmed already is refused on its `status`, as answers to it are.
+    let other = new_plan(ann.id, v.id, vec![]);
+    let other = store.create_plan(NewPlan { start_time: at + chrono::Duration::hours(2), ..other }).await.unwrap();
+    let mut first = new_booking(&ann, &v, other.start_time, 1);
+    first.request.plan_id = Some(other.id);
+    booked(&store, first.clone()).await;
+    first.id = domain::new_id();
+    let err = store.book(first, None).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "status"), "{err:?}");
+    assert_eq!(store.counts().await.unwrap().bookings, 2);
 }
 
 fn key(scope: &str, k: &str, request: serde_json::Value) -> IdempotencyKey {
