@@ -211,14 +211,16 @@ impl App {
         Ok(recs)
     }
 
-    /// Who wants to go to a venue, as seen by `viewer`: at most `limit` (1 to 100) of each group.
+    /// Who wants to go to a venue, as seen by `viewer` now: at most `limit` (1 to 100) of each
+    /// group, leaving out interests whose exact time has passed.
     pub async fn interested_in_venue(
         &self,
         venue_id: VenueId,
         viewer: UserId,
         limit: usize,
     ) -> AppResult<InterestedInVenue> {
-        self.ask_engine(|e| e.interested_in_venue(venue_id, viewer, limit)).await
+        let now = self.now();
+        self.ask_engine(|e| e.interested_in_venue(venue_id, viewer, limit, now)).await
     }
 
     /// Records that a user wants to go to a venue (stored; the follower updates the engine). The

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -88,16 +89,18 @@ impl Engine {
         crate::group::recommend(&st, &self.settings, q)
     }
 
-    /// Who wants to go to a venue, grouped by relation to the viewer, at most `limit` (1 to
-    /// 100) of each group.
+    /// Who wants to go to a venue as of `now`, grouped by relation to the viewer, at most
+    /// `limit` (1 to 100) of each group. An interest whose exact `preferred_time` is before
+    /// `now` is over and left out (of the totals too); one with only a part of the day stays.
     pub fn interested_in_venue(
         &self,
         venue_id: Uuid,
         viewer: Uuid,
         limit: usize,
+        now: DateTime<Utc>,
     ) -> Result<InterestedInVenue, EngineError> {
         let st = self.state.load();
-        crate::people::interested_in_venue(&st, &self.settings, venue_id, viewer, limit)
+        crate::people::interested_in_venue(&st, &self.settings, venue_id, viewer, limit, now)
     }
 
     /// Whether the engine knows an alive user.

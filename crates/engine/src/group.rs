@@ -12,7 +12,9 @@ use domain::LatLng;
 use crate::error::EngineError;
 use crate::settings::EngineSettings;
 use crate::state::State;
-use crate::types::{GroupQuery, GroupRecommendations, GroupStrategy, GroupVenue, MemberScore, Ranker, VenueQuery};
+use crate::types::{
+    GROUP_TIME_SKEW, GroupQuery, GroupRecommendations, GroupStrategy, GroupVenue, MemberScore, Ranker, VenueQuery,
+};
 use crate::util::FastMap;
 use crate::venues::{
     Filter, MAX_LIMIT, ScoreCtx, Scored, live_or_home, seed2_score, seed2_sentence, single_signal, summary,
@@ -38,6 +40,9 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
         members.push(u);
     }
     let now = q.now.unwrap_or_else(Utc::now);
+    if q.time.is_some_and(|t| t < now - GROUP_TIME_SKEW) {
+        return Err(EngineError::invalid("time", "must not be in the past"));
+    }
     let time = q.time.unwrap_or(now);
     let rows: Vec<_> = members.iter().filter_map(|&u| st.live_user(u)).collect();
     let locs: Vec<Option<(f64, f64)>> = rows.iter().map(|r| live_or_home(s, r, now.timestamp())).collect();
@@ -189,13 +194,13 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
                 ms.push(MemberScore {
                     user_id: r.id,
                     score: c.score,
-                    distance_km: c.distance_km.unwrap_or(0.0),
+                    distance_km: c.distance_km,
                     explanation: sentence,
                 });
             }
             let low = ms.iter().map(|m| m.score).fold(f64::INFINITY, f64::min);
             let high = ms.iter().map(|m| m.score).fold(f64::NEG_INFINITY, f64::max);
-            let distance_km = centroid.map_or(0.0, |(lat, lng)| domain::haversine_km(lat, lng, row.lat, row.lng));
+            let distance_km = centroid.map(|(lat, lng)| domain::haversine_km(lat, lng, row.lat, row.lng));
             let who = match rows.len() {
                 2 => "both of you".to_string(),
                 n => format!("all {n} of you"),

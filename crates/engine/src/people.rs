@@ -348,14 +348,17 @@ fn people_reasons(w: &PeopleSettings, x: &Compat, with_venue: bool) -> (Vec<Reas
 }
 
 /// Who wants to go to a venue, grouped as friends, mutuals and new people, each with their
-/// preferred time and compatibility to the viewer (best first). People not open to invites are
-/// left out (of the totals too).
+/// preferred time and compatibility to the viewer (best first). People not open to invites, and
+/// interests whose exact preferred time is before `now` (the evening is over), are left out (of
+/// the totals too); an interest in only a part of the day stays. Both still count for the
+/// user's own recommendations.
 pub(crate) fn interested_in_venue(
     st: &State,
     s: &EngineSettings,
     venue_id: Uuid,
     viewer: Uuid,
     limit: usize,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<InterestedInVenue, EngineError> {
     if limit == 0 || limit > MAX_LIMIT {
         return Err(EngineError::invalid("limit", "limit must be between 1 and 100"));
@@ -375,8 +378,11 @@ pub(crate) fn interested_in_venue(
         mutuals_total: 0,
         new_people_total: 0,
     };
-    // Those not open to invites stay out of other people's lists and totals.
-    for m in st.vdyn(v).map(|d| &d.interested[..]).unwrap_or(&[]).iter().filter(|m| m.open) {
+    // Those not open to invites stay out of other people's lists and totals, and so do those
+    // whose time has passed: they no longer want to go then.
+    let now = now.timestamp();
+    let wanted = |m: &&crate::state::InterestMark| m.open && m.time.is_none_or(|t| t >= now);
+    for m in st.vdyn(v).map(|d| &d.interested[..]).unwrap_or(&[]).iter().filter(wanted) {
         let c = m.key;
         if c == u {
             continue;

@@ -72,7 +72,7 @@ fn group_venues_keep_every_member_within_the_maximum_distance() {
         assert!(!r.venues.is_empty(), "{strategy:?}");
         for v in &r.venues {
             assert_eq!(v.members.len(), 4);
-            assert!(v.members.iter().all(|m| m.distance_km <= 25.0));
+            assert!(v.members.iter().all(|m| m.distance_km.is_some_and(|d| d <= 25.0)));
             let least = v.members.iter().map(|m| m.score).fold(f64::INFINITY, f64::min);
             if strategy == GroupStrategy::LeastMisery {
                 assert!((v.score - least).abs() < 1e-12);
@@ -100,12 +100,12 @@ fn interested_people_are_grouped_by_relation_to_the_viewer() {
     for u in [2, 5, 6] {
         e.apply(&DomainEvent::InterestExpressed(interest(u, 11, Some(t0()))));
     }
-    let r = e.interested_in_venue(id(11), id(1), 100).unwrap();
+    let r = e.interested_in_venue(id(11), id(1), 100, t0()).unwrap();
     assert_eq!(r.friends.iter().map(|p| p.user_id).collect::<Vec<_>>(), vec![id(2)]);
     assert_eq!(r.mutuals.iter().map(|p| p.user_id).collect::<Vec<_>>(), vec![id(5)]);
     assert_eq!(r.new_people.iter().map(|p| p.user_id).collect::<Vec<_>>(), vec![id(6)]);
     assert_eq!(r.friends[0].preferred_time, Some(t0()));
-    assert!(matches!(e.interested_in_venue(id(77), id(1), 100), Err(EngineError::UnknownVenue(_))));
+    assert!(matches!(e.interested_in_venue(id(77), id(1), 100, t0()), Err(EngineError::UnknownVenue(_))));
 }
 
 #[test]
@@ -118,14 +118,14 @@ fn an_interested_list_shows_the_most_compatible_up_to_the_limit_and_counts_every
         b.add_interest(&interest(u, 11, None));
     }
     let e = b.build();
-    let all = e.interested_in_venue(id(11), id(1), 100).unwrap();
+    let all = e.interested_in_venue(id(11), id(1), 100, t0()).unwrap();
     assert_eq!((all.new_people.len(), all.new_people_total, all.friends_total), (30, 30, 0));
-    let some = e.interested_in_venue(id(11), id(1), 5).unwrap();
+    let some = e.interested_in_venue(id(11), id(1), 5, t0()).unwrap();
     assert_eq!((some.new_people.len(), some.new_people_total), (5, 30));
     assert_eq!(some.new_people[..], all.new_people[..5], "the first five of the same order");
     for limit in [0, 101] {
         assert!(matches!(
-            e.interested_in_venue(id(11), id(1), limit),
+            e.interested_in_venue(id(11), id(1), limit, t0()),
             Err(EngineError::InvalidQuery { field: "limit", .. })
         ));
     }
@@ -159,7 +159,7 @@ fn a_suggested_connection_is_not_a_friend() {
     b.add_interaction(&ix(3, 12, T::Like, 0, 60));
     b.add_interest(&interest(3, 11, None));
     let e = b.build();
-    let r = e.interested_in_venue(id(11), id(1), 100).unwrap();
+    let r = e.interested_in_venue(id(11), id(1), 100, t0()).unwrap();
     assert!(r.friends.is_empty(), "{r:?}");
     assert_eq!(r.mutuals.iter().map(|p| (p.user_id, p.mutual_friends)).collect::<Vec<_>>(), vec![(id(3), 1)]);
     let q = PeopleQuery { user_id: id(1), venue_id: None, limit: 10, ranker: Ranker::Default };
@@ -185,7 +185,7 @@ fn an_interest_closed_to_invites_is_left_out_of_others_lists_and_totals_but_stil
     b.add_interest(&interest(2, 11, None));
     let e = b.build();
     let shown = |e: &crate::Engine| {
-        let r = e.interested_in_venue(id(11), id(1), 100).unwrap();
+        let r = e.interested_in_venue(id(11), id(1), 100, t0()).unwrap();
         let ids = |l: &[crate::InterestedPerson]| l.iter().map(|p| p.user_id).collect::<Vec<_>>();
         (ids(&r.friends), ids(&r.new_people), r.friends_total + r.mutuals_total + r.new_people_total)
     };
@@ -219,7 +219,7 @@ fn the_part_of_the_day_survives_the_build_live_ingest_and_a_merge() {
     b.add_interest(&VenueInterest { preferred_time_slot: Some(Evening), ..interest(2, 11, Some(t0())) });
     let e = b.build();
     let slot = |e: &crate::Engine, u: u128| {
-        let r = e.interested_in_venue(id(11), id(1), 100).unwrap();
+        let r = e.interested_in_venue(id(11), id(1), 100, t0()).unwrap();
         r.new_people.iter().find(|p| p.user_id == id(u)).map(|p| (p.preferred_time_slot, p.preferred_time))
     };
     assert_eq!(slot(&e, 2), Some((Some(Evening), Some(t0()))));
@@ -244,13 +244,13 @@ fn a_deleted_user_is_nobodys_mutual_friend() {
     }
     b.add_interest(&interest(2, 11, None));
     let e = b.build();
-    assert_eq!(e.interested_in_venue(id(11), id(1), 100).unwrap().mutuals.len(), 1);
+    assert_eq!(e.interested_in_venue(id(11), id(1), 100, t0()).unwrap().mutuals.len(), 1);
     e.apply(&DomainEvent::UserDeleted { user_id: id(3) });
-    let r = e.interested_in_venue(id(11), id(1), 100).unwrap();
+    let r = e.interested_in_venue(id(11), id(1), 100, t0()).unwrap();
     assert!(r.mutuals.is_empty(), "{r:?}");
     assert_eq!(r.new_people.iter().map(|p| (p.user_id, p.mutual_friends)).collect::<Vec<_>>(), vec![(id(2), 0)]);
     e.merge();
-    assert_eq!(e.interested_in_venue(id(11), id(1), 100).unwrap().new_people.len(), 1);
+    assert_eq!(e.interested_in_venue(id(11), id(1), 100, t0()).unwrap().new_people.len(), 1);
 }
 
 #[test]
@@ -482,6 +482,9 @@ fn a_group_with_no_known_location_has_no_centroid_and_claims_no_distance() {
     for v in &r.venues {
         assert!(v.explanation.starts_with("Good for both of you"), "{}", v.explanation);
         assert!(!v.explanation.contains("km"), "no distance is known: {}", v.explanation);
+        // Unknown, not 0 km: nobody is at the venue.
+        assert_eq!(v.distance_km, None);
+        assert!(v.members.iter().all(|m| m.distance_km.is_none()), "{:?}", v.members);
     }
     q.max_distance_km = Some(1.0);
     assert!(
@@ -493,6 +496,11 @@ fn a_group_with_no_known_location_has_no_centroid_and_claims_no_distance() {
     q.now = Some(t0());
     let r = e.recommend_group(&q).unwrap();
     assert_eq!(r.centroid, Some(domain::LatLng { lat: 40.0, lng: -74.0 }));
+    for v in &r.venues {
+        assert!(v.distance_km.is_some());
+        let known: Vec<_> = v.members.iter().map(|m| (m.user_id, m.distance_km.is_some())).collect();
+        assert_eq!(known, vec![(id(1), true), (id(4), false)], "only the located member has a distance");
+    }
     q.max_distance_km = Some(5.0);
     let refused = e.recommend_group(&q);
     assert!(
@@ -531,7 +539,7 @@ fn a_group_scored_by_another_ranker_gives_each_member_that_rankers_own_score() {
                 assert!((m.score - own.score).abs() < 1e-9, "{ranker:?}: {} against {}", m.score, own.score);
                 if ranker == Ranker::Seed2 {
                     assert_eq!(m.explanation, own.explanation);
-                    assert!((m.distance_km - own.distance_km).abs() < 1e-9);
+                    assert!(m.distance_km.is_some_and(|d| (d - own.distance_km).abs() < 1e-9));
                 }
             }
             let mean = v.members.iter().map(|m| m.score).sum::<f64>() / 2.0;
@@ -563,7 +571,7 @@ fn a_group_on_both_sides_of_the_antimeridian_is_centred_between_them() {
     assert!(c.lat.abs() < 1e-9 && (c.lng.abs() - 180.0).abs() < 1e-9, "{c:?}");
     // The venue on the line is about 11 km from each of them and at the centroid.
     assert_eq!(r.venues.len(), 1);
-    assert!(r.venues[0].distance_km < 0.01, "{:?}", r.venues[0].distance_km);
+    assert!(r.venues[0].distance_km.is_some_and(|d| d < 0.01), "{:?}", r.venues[0].distance_km);
 }
 
 #[test]
@@ -610,4 +618,51 @@ fn a_groups_budget_from_stated_preferences_keeps_venues_of_unknown_price() {
     let got: Vec<_> = e.recommend_group(&q).unwrap().venues.iter().map(|v| v.venue_id).collect();
     assert!(got.contains(&id(21)) && got.contains(&id(22)), "{got:?}");
     assert!(!got.contains(&id(23)), "above everyone's budget: {got:?}");
+}
+
+#[test]
+fn a_group_time_in_the_past_is_refused_but_a_moment_ago_is_now() {
+    let e = hand_city();
+    let mut q = GroupQuery::new(vec![id(1), id(2)], GroupStrategy::Average, 5);
+    q.now = Some(t0());
+    q.time = Some(t0() - chrono::Duration::hours(1));
+    let refused = e.recommend_group(&q);
+    assert!(
+        matches!(&refused, Err(EngineError::InvalidQuery { field: "time", message }) if message.contains("past")),
+        "{refused:?}"
+    );
+    // A client's clock a little behind the server's still means now.
+    q.time = Some(t0() - chrono::Duration::seconds(30));
+    assert!(e.recommend_group(&q).is_ok());
+    q.time = Some(t0() + chrono::Duration::hours(2));
+    assert!(e.recommend_group(&q).is_ok());
+}
+
+#[test]
+fn interests_whose_time_has_passed_are_no_longer_listed_but_parts_of_the_day_stay() {
+    let e = hand_city();
+    e.apply(&DomainEvent::UserCreated(user(5, Some((40.0, -74.0)))));
+    e.apply(&DomainEvent::UserCreated(user(6, None)));
+    // User 2 wanted to go at t0, user 5 an hour later, user 6 some evening.
+    e.apply(&DomainEvent::InterestExpressed(interest(2, 11, Some(t0()))));
+    e.apply(&DomainEvent::InterestExpressed(interest(5, 11, Some(t0() + chrono::Duration::hours(1)))));
+    e.apply(&DomainEvent::InterestExpressed(VenueInterest {
+        preferred_time_slot: Some(domain::TimeOfDay::Evening),
+        ..interest(6, 11, None)
+    }));
+    let listed = |now| {
+        let r = e.interested_in_venue(id(11), id(1), 100, now).unwrap();
+        let total = r.friends_total + r.mutuals_total + r.new_people_total;
+        let mut ids: Vec<_> = [r.friends, r.mutuals, r.new_people].into_iter().flatten().map(|p| p.user_id).collect();
+        ids.sort();
+        assert_eq!(total, ids.len(), "the totals count what is listed");
+        ids
+    };
+    assert_eq!(listed(t0()), vec![id(2), id(5), id(6)]);
+    assert_eq!(listed(t0() + chrono::Duration::minutes(30)), vec![id(5), id(6)]);
+    assert_eq!(listed(t0() + chrono::Duration::days(1)), vec![id(6)]);
+    // Still user 2's own signal: the interest is kept, only no longer shown to others.
+    let st = e.load();
+    let u2 = st.user_idx(&id(2)).unwrap();
+    assert!(st.live_user(u2).unwrap().interests.iter().any(|m| m.time == Some(t0().timestamp())));
 }

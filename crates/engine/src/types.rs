@@ -227,6 +227,10 @@ pub enum GroupStrategy {
     Fairness,
 }
 
+/// How far before `now` a group's `time` may be and still count as now: a client sending its own
+/// clock's "now" that runs a little behind the server's is not refused.
+pub const GROUP_TIME_SKEW: chrono::Duration = chrono::Duration::minutes(1);
+
 /// A group recommendation request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupQuery {
@@ -237,7 +241,8 @@ pub struct GroupQuery {
     pub max_distance_km: Option<f64>,
     pub limit: usize,
     pub category: Option<Category>,
-    /// When the group wants to go; venues must be open then.
+    /// When the group wants to go; venues must be open then. Not in the past: more than
+    /// [`GROUP_TIME_SKEW`] before `now` is refused (naming `time`).
     pub time: Option<DateTime<Utc>>,
     pub now: Option<DateTime<Utc>>,
     /// How each member scores a venue (the default ranker unless asked).
@@ -265,7 +270,9 @@ impl GroupQuery {
 pub struct MemberScore {
     pub user_id: Uuid,
     pub score: f64,
-    pub distance_km: f64,
+    /// How far the member is from the venue, km: from their fresh live location, else their
+    /// home; null when neither is known (never 0 for unknown).
+    pub distance_km: Option<f64>,
     pub explanation: String,
 }
 
@@ -277,9 +284,9 @@ pub struct GroupVenue {
     /// The aggregated score under the query's strategy.
     pub score: f64,
     pub venue: VenueSummary,
-    /// Distance of the venue from the group's centroid, km (0 when no member's location is
-    /// known).
-    pub distance_km: f64,
+    /// Distance of the venue from the group's centroid, km; null when no member's location is
+    /// known (the centroid is null too).
+    pub distance_km: Option<f64>,
     pub members: Vec<MemberScore>,
     pub explanation: String,
 }

@@ -121,11 +121,13 @@ async fn check(app: &App, rule: Rule, caller: Caller, parts: &mut Parts, body: B
                 caller.act_as(user)?;
             }
         }
-        Rule::SelfUserInQuery(name) => {
+        Rule::SelfUserInQuery(name) | Rule::SelfUserInRequiredQuery(name) => {
             let value = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.into_owned());
             match value {
+                // A missing required parameter is the handler's 422, not a list of everyone.
+                None if matches!(rule, Rule::SelfUserInRequiredQuery(_)) => caller.signed_in()?,
                 None => caller.act_for_everyone()?,
                 Some(v) => {
                     caller.signed_in()?;

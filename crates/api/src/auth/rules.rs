@@ -26,6 +26,9 @@ pub enum Rule {
     /// Only the user named by this query parameter; without it, only the admin (the list
     /// spans every user), or anyone under `--dev`.
     SelfUserInQuery(&'static str),
+    /// Only the user named by this query parameter, which the operation requires: without it,
+    /// any signed-in caller goes on to the handler's 422.
+    SelfUserInRequiredQuery(&'static str),
     /// Only one of the users listed (comma-separated) in this path parameter, and only with
     /// friends (a `friend` or `mutual` tie) as the others.
     OneOfUsers(&'static str),
@@ -62,6 +65,7 @@ impl Rule {
             Rule::SelfUser(p) => format!("the user `{{{p}}}`"),
             Rule::SelfUserInBody(f) => format!("the user in the body's `{f}`"),
             Rule::SelfUserInQuery(q) => format!("the user in `?{q}=`; without it, admin (or `--dev`)"),
+            Rule::SelfUserInRequiredQuery(q) => format!("the user in `?{q}=` (required: without it, a 422)"),
             Rule::OneOfUsers(p) => format!("one of the users in `{{{p}}}`, the others their friends"),
             Rule::PlanMember(p) => format!("the organizer or an invitee of plan `{{{p}}}`"),
             Rule::PlanAttendee(p) => format!("the organizer or an invitee who has not declined of plan `{{{p}}}`"),
@@ -178,7 +182,7 @@ pub const RULES: &[Entry] = &[
     Entry::at("GET", "/api/v1/recommendations/{user_id}/people", SelfUser(U)),
     Entry::at("POST", "/api/v1/recommendations/{user_id}/interest", SelfUser(U)),
     Entry::at("GET", "/api/v1/recommendations/group/{user_ids}", OneOfUsers("user_ids")),
-    Entry::at("GET", "/api/v1/venues/{venue_id}/interested", SelfUserInQuery("viewer")),
+    Entry::at("GET", "/api/v1/venues/{venue_id}/interested", SelfUserInRequiredQuery("viewer")),
     Entry::at("PUT", "/api/v1/users/{user_id}/location", SelfUser(U)),
     Entry::at("GET", "/reco/venues/{user_id}", SelfUser(U)),
     Entry::at("GET", "/reco/people/{user_id}", SelfUser(U)),

@@ -173,6 +173,17 @@ mod tests {
     }
 
     #[test]
+    fn a_required_query_user_is_not_documented_as_optional() {
+        let doc = security_markdown();
+        let line = doc.lines().find(|l| l.contains("`/api/v1/venues/{venue_id}/interested`")).unwrap_or_default();
+        assert!(line.contains("the user in `?viewer=` (required"), "{line}");
+        assert!(!line.contains("without it, admin"), "viewer is required, even of the admin: {line}");
+        // The bookings list does take no user: the admin's list of everyone's.
+        let line = doc.lines().find(|l| l.contains("| `/api/v1/bookings` |")).unwrap_or_default();
+        assert!(line.contains("without it, admin"), "{line}");
+    }
+
+    #[test]
     fn security_doc_is_up_to_date() {
         let fresh = security_markdown();
         if std::env::var_os("UPDATE_SECURITY_DOC").is_some() {

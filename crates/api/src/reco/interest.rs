@@ -45,7 +45,8 @@ pub struct InterestResponse {
     pub success: bool,
     pub venue_id: Uuid,
     /// Friends first, then friends of friends, then new people: the 20 most compatible of each
-    /// (the message counts everyone open to invites).
+    /// (the message counts everyone open to invites whose exact preferred time, if any, has not
+    /// passed).
     pub others_interested: Vec<InterestedPerson>,
     pub message: String,
 }
@@ -104,7 +105,9 @@ pub struct GroupRecoQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub category: Option<Category>,
-    /// When the group wants to go (RFC 3339).
+    /// When the group wants to go (RFC 3339; default now); venues must be open then. Not in the
+    /// past: a time more than a minute before the server's clock is a 422 (a client's clock a
+    /// little behind still means now).
     pub time: Option<DateTime<Utc>>,
     /// How each member scores a venue: `default` (the default), `seed2` (the second seed's
     /// formula from each member's own location: every member needs a home or a fresh live
@@ -125,13 +128,15 @@ pub struct GroupResponse {
     pub centroid: Option<domain::LatLng>,
 }
 
-/// Venues for a group of 2 to 20 users (comma-separated ids).
+/// Venues for a group of 2 to 20 users (comma-separated ids). Each member's `distance_km` is
+/// null when their location (a fresh live one, else home) is unknown, and a venue's is null
+/// when no member's is known (the centroid is null then).
 #[utoipa::path(get, path = "/recommendations/group/{user_ids}", tag = "recommendations",
     params(("user_ids" = String, Path, description = "2 to 20 comma-separated user ids"), GroupRecoQuery),
     responses(
         (status = 200, description = "Ranked venues for the group", body = GroupResponse),
         (status = 404, description = "A member does not exist", body = ErrorBody),
-        (status = 422, description = "Bad ids or parameters, members whose stated budgets do not overlap, or `max_distance_km` or `ranker=seed2` with a member of unknown location (the message names them)", body = ErrorBody),
+        (status = 422, description = "Bad ids or parameters (a `time` in the past among them), members whose stated budgets do not overlap, or `max_distance_km` or `ranker=seed2` with a member of unknown location (the message names them)", body = ErrorBody),
     ))]
 pub async fn group_recommendations(
     State(app): State<App>,
@@ -181,14 +186,17 @@ const INTERESTED_LIMIT: usize = 20;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InterestedQuery {
-    /// The user looking.
+    /// The user looking (required, the admin too: the list is as they see it).
     pub viewer: Uuid,
     /// At most this many of each group, the most compatible first: 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
-/// Who wants to go to a venue: friends, friends of friends and new people.
+/// Who wants to go to a venue: friends, friends of friends and new people. Those not open to
+/// invites are left out, and so are interests whose exact `preferred_time` has passed (one with
+/// only a part of the day stays); the totals count what is left. Left out or not, an interest
+/// still shapes its user's own recommendations.
 #[utoipa::path(get, path = "/venues/{venue_id}/interested", tag = "recommendations",
     params(("venue_id" = Uuid, Path, description = "The venue"), InterestedQuery),
     responses(

@@ -18,6 +18,10 @@ crate::on_every_backend!(
     new_places_only_leave_out_what_the_user_has_interacted_with,
     group_recommendations_take_2_to_20_users,
     a_group_without_locations_has_a_null_centroid_and_its_size_even_when_nothing_suits_it,
+    a_member_of_unknown_location_has_a_null_distance_not_zero,
+    a_group_time_in_the_past_is_refused_naming_time,
+    an_interest_whose_time_has_passed_is_no_longer_shown_or_counted,
+    the_interested_list_needs_its_viewer_whoever_asks,
     interest_is_recorded_and_shown_to_others,
     the_part_of_the_day_is_derived_at_the_venue_shown_to_others_and_must_agree_with_the_time,
     an_interest_not_open_to_invites_is_hidden_from_others_and_their_totals_but_still_recorded,
@@ -222,6 +226,7 @@ async fn a_group_without_locations_has_a_null_centroid_and_its_size_even_when_no
     assert_eq!(g["group_size"], 2);
     for v in g["group_venues"].as_array().unwrap() {
         assert!(!v["explanation"].as_str().unwrap().contains("km"), "no distance is known: {v}");
+        assert_eq!(v["distance_km"], Value::Null, "no centroid, no distance from it: {v}");
     }
     // A distance limit nobody's location can be checked against is refused, naming it.
     let res = app.get(&format!("/api/v1/recommendations/group/{pair}?max_distance_km=1")).await;
@@ -275,6 +280,85 @@ async fn interest_is_recorded_and_shown_to_others(app: &TestApp) {
         let res = app.get(&format!("{path}&limit={bad}")).await;
         expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("limit")).await;
     }
+}
+
+async fn a_member_of_unknown_location_has_a_null_distance_not_zero(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let nowhere =
+        app.create_user(json!({"handle": "nohome", "name": "No Home"})).await["id"].as_str().unwrap().to_string();
+    let g = app.get_json(&format!("/api/v1/recommendations/group/{},{nowhere}", users[0]), StatusCode::OK).await;
+    let venues = g["group_venues"].as_array().unwrap();
+    assert!(!venues.is_empty(), "{g}");
+    for v in venues {
+        let members = v["members"].as_array().unwrap();
+        assert_eq!(members[0]["user_id"], users[0].as_str());
+        assert!(members[0]["distance_km"].is_f64(), "a member with a home has a distance: {v}");
+        assert_eq!(members[1]["user_id"], nowhere.as_str());
+        assert_eq!(members[1]["distance_km"], Value::Null, "unknown, not 0 km: {v}");
+        assert!(v["distance_km"].is_f64(), "one located member makes a centroid: {v}");
+    }
+}
+
+async fn a_group_time_in_the_past_is_refused_naming_time(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let two = format!("{},{}", users[0], users[1]);
+    let minute_ago =
+        (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    for past in ["2020-01-01T00:00:00Z", minute_ago.as_str()] {
+        let res = app.get(&format!("/api/v1/recommendations/group/{two}?time={past}")).await;
+        let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("time")).await;
+        assert!(body.to_string().contains("must not be in the past"), "{body}");
+    }
+    // Now (a clock a few seconds behind included) and later are fine.
+    let now = (chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    for ok in [now, in_two_days_at(20)] {
+        app.get_json(&format!("/api/v1/recommendations/group/{two}?time={ok}"), StatusCode::OK).await;
+    }
+}
+
+async fn an_interest_whose_time_has_passed_is_no_longer_shown_or_counted(app: &TestApp) {
+    let (users, venues) = small_city(app).await;
+    // Alice wants to go in two seconds' time; Carol some evening, no time said.
+    let soon = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let body = json!({"venue_id": venues[1], "preferred_time": soon.to_rfc3339()});
+    expect_json(app.post(&format!("/api/v1/recommendations/{}/interest", users[0]), &body).await, StatusCode::OK).await;
+    let body = json!({"venue_id": venues[1], "preferred_time_slot": "evening"});
+    expect_json(app.post(&format!("/api/v1/recommendations/{}/interest", users[2]), &body).await, StatusCode::OK).await;
+    let path = format!("/api/v1/venues/{}/interested?viewer={}", venues[1], users[1]);
+    let total = |b: &Value| {
+        ["friends", "mutuals", "new_people"].iter().filter_map(|g| b[format!("{g}_total")].as_u64()).sum::<u64>()
+    };
+    let both = eventually(app, &path, |b| total(b) == 2).await;
+    assert!(person(&both, &users[0]).is_some() && person(&both, &users[2]).is_some(), "{both}");
+    // Once Alice's time has passed she is no longer listed or counted; Carol's evening stays.
+    let wait = (soon - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(1100);
+    tokio::time::sleep(wait).await;
+    let later = app.get_json(&path, StatusCode::OK).await;
+    assert!(person(&later, &users[0]).is_none(), "{later}");
+    assert!(person(&later, &users[2]).is_some(), "{later}");
+    assert_eq!(total(&later), 1, "{later}");
+    // Nor in the interest answer's people and message.
+    let body = json!({"venue_id": venues[1]});
+    let answer = app.post(&format!("/api/v1/recommendations/{}/interest", users[1]), &body).await;
+    let answer = expect_json(answer, StatusCode::OK).await;
+    assert_eq!(answer["message"], "Interest recorded! 1 other person is also interested.", "{answer}");
+    let others: Vec<_> = answer["others_interested"].as_array().unwrap().iter().map(|p| p["user_id"].clone()).collect();
+    assert_eq!(others, vec![json!(users[2])]);
+}
+
+async fn the_interested_list_needs_its_viewer_whoever_asks(app: &TestApp) {
+    let (users, venues) = small_city(app).await;
+    let path = format!("/api/v1/venues/{}/interested", venues[1]);
+    // The admin and a signed-in user alike: a 422 naming `viewer`, not a list of everyone.
+    expect_error(app.get(&path).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None).await;
+    let res = app.as_user(&users[0]).get(app.url(&path)).send().await.expect("GET");
+    let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None).await;
+    assert!(body.to_string().contains("viewer"), "{body}");
+    // Naming someone else is still refused; oneself is fine.
+    let res = app.as_user(&users[0]).get(app.url(&format!("{path}?viewer={}", users[1]))).send().await.expect("GET");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = app.as_user(&users[0]).get(app.url(&format!("{path}?viewer={}", users[0]))).send().await.expect("GET");
+    expect_json(res, StatusCode::OK).await;
 }
 
 /// The one `user` in `list` (a venue's interested list), if there.
