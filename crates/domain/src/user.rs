@@ -115,7 +115,7 @@ pub struct UserInput {
     #[serde(default)]
     pub social_score: Option<f64>,
     /// Optional tastes, stored with the user in the same transaction.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_or_null::deserialize")]
     pub preferences: Option<PreferencesInput>,
     /// Optional; 8 to 128 characters. Lets the user get tokens at `POST /api/v1/auth/token`.
     /// Stored only as an Argon2id hash and never returned.
@@ -503,6 +503,37 @@ pub mod null_as_empty {
 
     pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Vec<T>, D::Error> {
         Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+    }
+}
+
+/// `#[serde(default, deserialize_with = "object_or_null::deserialize")]` on an optional object
+/// inside a request body: a JSON array is refused ("expected a JSON object"), as the API refuses
+/// one for the body itself, where serde would fill the struct's fields from it by position.
+pub mod object_or_null {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::value::MapAccessDeserializer;
+    use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+        struct ObjectOrNull<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOrNull<T> {
+            type Value = Option<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(Some)
+            }
+        }
+        d.deserialize_any(ObjectOrNull(PhantomData))
     }
 }
 

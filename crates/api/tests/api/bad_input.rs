@@ -53,6 +53,9 @@ async fn bad_user_fields_are_refused_naming_the_field_and_nothing_is_written(app
         (with(base.clone(), "activity_score", json!(1.5)), "activity_score"),
         (with(base.clone(), "preferences", json!({"price_min": 0})), "preferences.price_min"),
         (with(base.clone(), "preferences", json!({"price_max": "cheap"})), "preferences.price_max"),
+        (with(base.clone(), "preferences", json!({"cuisines": ["ramen"], "spice": 3})), "preferences.spice"),
+        // Positional: every field of the preferences, in order, as an array.
+        (with(base.clone(), "preferences", json!([["ramen"], 1, 2, [], [], 4, 0.5])), "preferences"),
         (with(base.clone(), "shoe_size", json!(42)), "shoe_size"),
         (without(base.clone(), "name"), "name"),
         (without(base.clone(), "handle"), "handle"),
@@ -354,8 +357,13 @@ async fn null_for_an_optional_list_reads_as_an_empty_list(app: &TestApp) {
     let saved = expect_json(res, StatusCode::OK).await;
     assert_eq!((&saved["cuisines"], &saved["dietary"], &saved["price_min"]), (&json!([]), &json!([]), &json!(2)));
     let mut with_prefs = seed_user("bob");
-    with_prefs["preferences"] = json!({"cuisines": null});
-    app.create_user(with_prefs).await;
+    with_prefs["preferences"] = json!({"cuisines": null, "price_min": 2});
+    let bob = id_of(&app.create_user(with_prefs).await);
+    let stored = app.get_json(&format!("/api/v1/users/{bob}/preferences"), StatusCode::OK).await;
+    assert_eq!((&stored["cuisines"], &stored["price_min"]), (&json!([]), &json!(2)), "{stored}");
+    let mut no_prefs = seed_user("carol");
+    no_prefs["preferences"] = Value::Null;
+    app.create_user(no_prefs).await;
     // A list the body must have is still refused as null.
     let res = app.post(&format!("/plans/{}/participants", id_of(&made)), &json!({"participant_ids": null})).await;
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("participant_ids")).await;
