@@ -156,3 +156,174 @@ fn a_bad_record_anywhere_stops_the_import_with_nothing_stored_and_names_the_reco
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 27 rows"), "{out:?}");
 }
+
+/// `luna import` with `args` (file names inside `dir`) into `dir/db`, without a server's env.
+fn import(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(LUNA);
+    cmd.arg("import").arg("--data-dir").arg(dir.join("db")).env_remove("DATABASE_URL").env_remove("REDIS_URL");
+    for pair in args.chunks(2) {
+        cmd.arg(pair[0]).arg(dir.join(pair[1]));
+    }
+    cmd.output().expect("luna runs")
+}
+
+/// The rows stored under `dir/db` (tables an import writes that hold any).
+fn stored(dir: &Path) -> Vec<(&'static str, u64)> {
+    let db = dir.join("db/luna.db");
+    if !db.exists() {
+        return Vec::new();
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let c = rt.block_on(async {
+        let store = store::connect(&format!("sqlite://{}", db.display())).await.expect("opens");
+        store.counts().await.expect("counts")
+    });
+    let all = [("users", c.users), ("venues", c.venues), ("edges", c.social_edges), ("interactions", c.interactions)];
+    all.into_iter().filter(|(_, n)| *n > 0).collect()
+}
+
+#[test]
+fn records_that_clash_within_the_files_or_name_nothing_are_refused_before_anything_is_stored() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    for name in ["users.csv", "venues.csv", "edges.csv"] {
+        std::fs::copy(example(name), d.join(name)).unwrap();
+    }
+    let files = [
+        ("venues_dupid.csv", "id,name,category,lat,lng\nv1,Dup,bar,40.7,-73.9\nv1,Dup2,bar,40.7,-73.9\n"),
+        ("users_duphandle.csv", "id,handle\nx1,same\nx2,same\n"),
+        ("edges_self.csv", "user_id,other_user_id\nu1,u1\n"),
+        ("edges_twice.csv", "user_id,other_user_id\nu1,u2\nu1,u2\n"),
+        ("edges_reversed.csv", "user_id,other_user_id\nu1,u2\n\nu2,u1\n"),
+        ("edges_unknown.csv", "user_id,other_user_id\nu1,ghost\n"),
+        (
+            "log_unknown_venue.jsonl",
+            "{\"user_id\":\"u1\",\"venue_id\":\"nope\",\"interaction_type\":\"view\",\"timestamp\":\"2026-10-01T12:25:00Z\"}\n",
+        ),
+        (
+            "log_unknown_user.jsonl",
+            "{\"user_id\":\"ghost\",\"venue_id\":\"v1\",\"interaction_type\":\"view\",\"timestamp\":\"2026-10-01T12:25:00Z\"}\n",
+        ),
+        (
+            "log_dwell.jsonl",
+            "{\"user_id\":\"u1\",\"venue_id\":\"v1\",\"interaction_type\":\"view\",\"timestamp\":\"2026-10-01T12:25:00Z\",\"dwell_time_seconds\":100000}\n",
+        ),
+        (
+            "log_upper.jsonl",
+            "{\"user_id\":\"u1\",\"venue_id\":\"v1\",\"interaction_type\":\"VIEW\",\"timestamp\":\"2026-10-01T12:25:00Z\"}\n",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(d.join(name), text).unwrap();
+    }
+    let base = ["--users", "users.csv", "--venues", "venues.csv"];
+    for (args, says) in [
+        (
+            &["--users", "users.csv", "--venues", "venues_dupid.csv"][..],
+            "venues_dupid.csv record 2 (line 3): id `v1` is already used by record 1",
+        ),
+        (
+            &["--users", "users_duphandle.csv"],
+            "users_duphandle.csv record 2 (line 3): handle `same` is already used by record 1",
+        ),
+        (
+            &[&base[..], &["--edges", "edges_self.csv"]].concat(),
+            "edges_self.csv record 1 (line 2): `user_id` and `other_user_id` are the same user: u1",
+        ),
+        (
+            &[&base[..], &["--edges", "edges_twice.csv"]].concat(),
+            "edges_twice.csv record 2 (line 3): the tie between `u1` and `u2` is already in record 1",
+        ),
+        (
+            &[&base[..], &["--edges", "edges_reversed.csv"]].concat(),
+            "edges_reversed.csv record 2 (line 4): the tie between `u2` and `u1` is already in record 1",
+        ),
+        (
+            &[&base[..], &["--edges", "edges_unknown.csv"]].concat(),
+            "edges_unknown.csv record 1 (line 2): `other_user_id` `ghost` is neither in the users file nor stored",
+        ),
+        (
+            &[&base[..], &["--edges", "edges.csv", "--interactions", "log_unknown_venue.jsonl"]].concat(),
+            "`venue_id` `nope` is neither in the venues file nor stored",
+        ),
+        (
+            &[&base[..], &["--interactions", "log_unknown_user.jsonl"]].concat(),
+            "log_unknown_user.jsonl record 1 (line 1): `user_id` `ghost` is neither",
+        ),
+        (
+            &[&base[..], &["--interactions", "log_dwell.jsonl"]].concat(),
+            "`dwell_time_seconds` must be between 0 and 86400: 100000",
+        ),
+        (
+            &[&base[..], &["--interactions", "log_upper.jsonl"]].concat(),
+            "`interaction_type` has an unknown value: VIEW (one of view,",
+        ),
+    ] {
+        let out = import(d, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} went through");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("the database refused"), "{args:?}: {err}");
+        assert_eq!(stored(d), vec![], "{args:?} left rows behind");
+    }
+
+    // Users and venues stored by one run: a second run's ties and log may name them, but the
+    // same users again are refused by the check, naming the record and the id.
+    let out = import(d, &base);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = import(d, &["--edges", "edges.csv", "--interactions", "log_upper.jsonl"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("VIEW"), "{out:?}");
+    std::fs::write(
+        d.join("log.jsonl"),
+        std::fs::read_to_string(d.join("log_upper.jsonl")).unwrap().replace("VIEW", "view"),
+    )
+    .unwrap();
+    let out = import(d, &["--edges", "edges.csv", "--interactions", "log.jsonl"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 37 rows"), "{out:?}");
+    let out = import(d, &["--edges", "edges.csv"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("edges.csv record 1 (line 2): the tie between `u1` and `u3` is already stored"), "{err}");
+    let out = import(d, &["--users", "users.csv"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("users.csv record 1 (line 2): user `u1` is already stored"), "{err}");
+    assert_eq!(stored(d), [("users", 12), ("venues", 10), ("edges", 36), ("interactions", 1)]);
+}
+
+#[test]
+fn malformed_files_and_out_of_range_numbers_are_refused_naming_the_line_and_a_byte_order_mark_is_skipped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let files = [
+        ("badquote.csv", "id,handle,name\n\"q1\",\"quoted\",\"Name, with comma\"\n\"q2,unterminated\n"),
+        ("surplus.csv", "id,handle,name\nx1,extra1,Extra,SURPLUS,MORE\n"),
+        ("short.csv", "id,handle,name\nx1,full,Full\nx2,fewer\n"),
+        ("dupcol.csv", "id,id,handle\nx1,x2,dupcolumn\n"),
+        ("hugeage.csv", "id,handle,age\nh1,hugeage,99999999999999999999\n"),
+        ("hugecap.csv", "id,name,category,lat,lng,capacity\nv1,Big,bar,40.7,-73.9,99999999999\n"),
+        ("upper.csv", "id,name,category,lat,lng\nv1,Big,Bar,40.7,-73.9\n"),
+    ];
+    for (name, text) in files {
+        std::fs::write(d.join(name), text).unwrap();
+    }
+    for (args, says) in [
+        (["--users", "badquote.csv"], "badquote.csv: line 3: cell 1: a quote opens but never closes"),
+        (["--users", "surplus.csv"], "surplus.csv: line 2: 5 cells where the header has 3 columns"),
+        (["--users", "short.csv"], "short.csv: line 3: 2 cells where the header has 3 columns"),
+        (["--users", "dupcol.csv"], "dupcol.csv: line 1 (the header): the column `id` is named twice"),
+        (["--users", "hugeage.csv"], "age: must be between 13 and 120"),
+        (["--venues", "hugecap.csv"], "capacity: must be between 1 and 100000"),
+        (["--venues", "upper.csv"], "`category` has an unknown value: Bar (one of restaurant, bar,"),
+    ] {
+        let out = import(d, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} went through");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert_eq!(stored(d), vec![], "{args:?} left rows behind");
+    }
+    std::fs::write(d.join("bom.csv"), "\u{feff}id,handle,name\r\nb1,bomuser,Bom\r\n").unwrap();
+    std::fs::write(d.join("venue.csv"), "id,name,category,lat,lng\nv1,Bar,bar,40.7,-73.9\n").unwrap();
+    let log = "\u{feff}{\"user_id\":\"b1\",\"venue_id\":\"v1\",\"interaction_type\":\"view\",\"timestamp\":\"2026-10-01T12:25:00Z\"}\n";
+    std::fs::write(d.join("bom.jsonl"), log).unwrap();
+    let out = import(d, &["--users", "bom.csv", "--venues", "venue.csv", "--interactions", "bom.jsonl"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 3 rows"), "{out:?}");
+}

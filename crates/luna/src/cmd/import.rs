@@ -1,10 +1,15 @@
 //! `luna import`: loads users, venues, social ties and an interaction log from CSV (header
-//! row) or JSON lines files into the store through `insert_batch`, so `luna eval` and
-//! `luna train` run on data Luna did not generate. Formats: `docs/import-format.md`. External
-//! ids that are not UUIDs map to stable UUIDs, so files can use their own keys.
+//! row) or JSON lines files into the store, so `luna eval` and `luna train` run on data Luna
+//! did not generate. Formats: `docs/import-format.md`. External ids that are not UUIDs map to
+//! stable UUIDs, so files can use their own keys. Every record is checked first (as the API
+//! checks what it is sent, within its file, across the files and against what is stored), then
+//! everything goes in one transaction: an import is stored whole or not at all.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+mod read;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Timelike, Utc};
@@ -13,7 +18,8 @@ use domain::venue::VenueInput;
 use domain::{
     Category, Interaction, InteractionType, NewUser, NewVenue, RelationshipType, SocialEdge, TimeOfDay, User, Venue,
 };
-use store::Batch;
+use read::{Record, Row, read_records};
+use store::{Batch, StoreError};
 use uuid::Uuid;
 
 use crate::settings::Settings;
@@ -37,140 +43,240 @@ pub struct ImportArgs {
     pub store: super::StoreArgs,
 }
 
-/// One record: column name to text (CSV cell or JSON value).
-type Row = HashMap<String, String>;
-
-const BATCH: usize = 10_000;
+/// Rows read per page when the ids already stored are gathered.
+const PAGE: u32 = 10_000;
 
 pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
     crate::logging::init_batch();
     let store = super::open_store(&settings).await?;
-    // The log is read first: rows without a `created_at` are dated at its start, so they existed
-    // all through it (`luna eval` leaves out what was created after its split).
-    let log = args.interactions.as_deref().map(read_rows).transpose()?;
-    let start = log.iter().flatten().filter_map(|r| r.get("timestamp")).filter_map(|t| super::rfc3339(t)).min();
+    let batch = check(&store, &args).await?;
+    let n = batch.len();
+    eprintln!("storing {n} rows in one transaction");
+    let started = Instant::now();
+    if let Err(e) = store.insert_batch(batch).await {
+        // The transaction took nothing. The checks passed, so the store changed under the import
+        // (another writer; checking again names the record that clashes now) or holds what they
+        // do not read (the id of a deleted venue).
+        let cause = match check(&store, &args).await {
+            Err(clash) => format!("{clash:#}"),
+            Ok(_) => refusal(&e),
+        };
+        bail!("the database refused the import, so nothing was stored: {cause}");
+    }
+    eprintln!("stored in {:.1} s", started.elapsed().as_secs_f64());
+    // On SQLite the one transaction went to the write-ahead log whole: move it into the
+    // database file now rather than leave a log the size of the import for the next start.
+    if let Err(e) = store.finish_bulk_load().await {
+        eprintln!("warning: the import is stored, but tidying the database after it failed: {e}");
+    }
+    println!("Imported {n} rows into {}", crate::settings::redact_url(&settings.database_url()));
+    Ok(())
+}
+
+/// A database refusal in words; a foreign key refused on SQLite names neither column nor id.
+fn refusal(e: &StoreError) -> String {
+    match e {
+        StoreError::NotFound { entity, id } if id.is_empty() => {
+            let what = if *entity == "referenced row" { "user or venue" } else { entity };
+            format!("a row names a {what} that is not stored")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Reads every file and checks every record, into one batch; writes nothing. A bad record is an
+/// error naming its file, record and line. The log is read first: rows without a `created_at`
+/// are dated at its start, so they existed all through it (`luna eval` leaves out what was
+/// created after its split).
+async fn check(store: &store::DynStore, args: &ImportArgs) -> anyhow::Result<Batch> {
+    let log = args.interactions.as_deref().map(read_records).transpose()?;
+    let start = log.iter().flatten().filter_map(|r| r.row.get("timestamp")).filter_map(|t| super::rfc3339(t)).min();
     let undated = start.unwrap_or_else(Utc::now);
-    // Every record of every file is read and checked (as the API checks what it is sent)
-    // before anything is written: a bad record stops the import with nothing stored.
-    let mut parts: Vec<(&'static str, &Path, Vec<Batch>)> = Vec::new();
+    let stored = Stored::load(store, args).await?;
+    let mut files =
+        InFiles { has_users: args.users.is_some(), has_venues: args.venues.is_some(), ..InFiles::default() };
+    let mut batch = Batch::default();
     for (path, kind) in
         [(&args.users, "users"), (&args.venues, "venues"), (&args.edges, "edges"), (&args.interactions, "interactions")]
     {
         let Some(path) = path else { continue };
-        let rows = match (&log, kind) {
+        let records = match (&log, kind) {
             (Some(log), "interactions") => log,
-            _ => &read_rows(path)?,
+            _ => &read_records(path)?,
         };
-        let (mut chunks, mut batch) = (Vec::new(), Batch::default());
-        let mut handles = std::collections::HashSet::new();
-        for (i, row) in rows.iter().enumerate() {
-            if batch.len() >= BATCH {
-                chunks.push(std::mem::take(&mut batch));
-            }
-            let at = || format!("{} record {}", path.display(), i + 1);
+        let mut maybe_stored_ties = Vec::new();
+        for (i, Record { line, row }) in records.iter().enumerate() {
+            let place = || format!("{} record {} (line {line})", path.display(), i + 1);
+            // One line: the file, record and line, then what is wrong with it.
+            let at = |e: anyhow::Error| anyhow::anyhow!("{}: {e:#}", place());
             match kind {
-                "users" => {
-                    let u = user(row, undated).with_context(at)?;
-                    if !handles.insert(u.handle.clone()) {
-                        return Err(anyhow::anyhow!("handle {:?} is taken by an earlier record", u.handle))
-                            .with_context(at);
+                "users" => batch.users.push(files.user(&stored, row, i + 1, undated).map_err(at)?),
+                "venues" => batch.venues.push(files.venue(&stored, row, i + 1, undated).map_err(at)?),
+                "edges" => {
+                    let pair = files.tie(&stored, row, i + 1, undated).map_err(at)?;
+                    if pair.iter().all(|e| stored.users.contains(&e.user_id)) {
+                        maybe_stored_ties.push((place(), row));
                     }
-                    batch.users.push(u);
+                    batch.edges.extend(pair);
                 }
-                "venues" => batch.venues.push(venue(row, undated).with_context(at)?),
-                "edges" => batch.edges.extend(edges(row, undated).with_context(at)?),
-                _ => batch.interactions.push(interaction(row).with_context(at)?),
+                _ => batch.interactions.push(files.interaction(&stored, row).map_err(at)?),
             }
         }
-        chunks.push(batch);
-        eprintln!("{kind}: {} records checked in {}", rows.len(), path.display());
-        parts.push((kind, path, chunks));
-    }
-    let mut total = 0usize;
-    for (kind, path, chunks) in parts {
-        total += store_in_chunks(&store, kind, path, chunks, total).await?;
-    }
-    println!("Imported {total} rows into {}", crate::settings::redact_url(&settings.database_url()));
-    Ok(())
-}
-
-/// Stores one file's records, a chunk (one transaction) at a time, saying how far it got.
-/// `before`: rows stored from the files before it, for the message if the database refuses one.
-async fn store_in_chunks(
-    store: &store::DynStore,
-    kind: &str,
-    path: &Path,
-    chunks: Vec<Batch>,
-    before: usize,
-) -> anyhow::Result<usize> {
-    let n: usize = chunks.iter().map(Batch::len).sum();
-    let mut stored = 0usize;
-    for chunk in chunks {
-        let len = chunk.len();
-        store.insert_batch(chunk).await.map_err(|e| {
-            anyhow::anyhow!(
-                "the database refused {kind} rows {}..{} (of {n}) from {}: {e}. {} rows were stored before \
-                 these; checked records are refused only when they clash with data already stored, such as an \
-                 id or handle imported before",
-                stored + 1,
-                stored + len,
-                path.display(),
-                before + stored,
-            )
-        })?;
-        stored += len;
-        if n > BATCH {
-            eprintln!("{kind}: {stored}/{n} rows stored");
-        }
-    }
-    Ok(n)
-}
-
-/// Reads a `.csv` file (header row) or a JSON lines file (any other extension).
-pub fn read_rows(path: &Path) -> anyhow::Result<Vec<Row>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
-        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-        let header = split_csv(lines.next().unwrap_or_default());
-        return Ok(lines
-            .map(|l| header.iter().cloned().zip(split_csv(l)).filter(|(_, v)| !v.is_empty()).collect())
-            .collect());
-    }
-    let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
-            .with_context(|| format!("{} line {}: not a JSON object", path.display(), i + 1))?;
-        rows.push(obj.into_iter().filter_map(|(k, v)| json_text(v).map(|v| (k, v))).collect());
-    }
-    Ok(rows)
-}
-
-fn json_text(v: serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Array(a) => Some(a.into_iter().filter_map(json_text).collect::<Vec<_>>().join(";")),
-        other => Some(other.to_string()),
-    }
-}
-
-/// Splits one CSV line: commas, double-quoted cells with `""` for a quote.
-fn split_csv(line: &str) -> Vec<String> {
-    let (mut out, mut cell, mut quoted, mut chars) = (Vec::new(), String::new(), false, line.chars().peekable());
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cell.push('"');
-                chars.next();
+        if !maybe_stored_ties.is_empty() && stored.has_ties {
+            let ties = stored_ties(store).await?;
+            for (at, row) in maybe_stored_ties {
+                let (a, b) = (req(row, "user_id")?, req(row, "other_user_id")?);
+                if ties.contains(&(external_id("user", a), external_id("user", b))) {
+                    bail!("{at}: the tie between `{a}` and `{b}` is already stored");
+                }
             }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cell).trim().to_string()),
-            _ => cell.push(c),
+        }
+        eprintln!("{kind}: {} records checked in {}", records.len(), path.display());
+    }
+    Ok(batch)
+}
+
+/// What the store already holds, as far as the files can clash with it or refer to it; read
+/// only when the store holds rows of that kind and the import involves them.
+#[derive(Default)]
+struct Stored {
+    users: HashSet<Uuid>,
+    handles: HashSet<String>,
+    venues: HashSet<Uuid>,
+    has_ties: bool,
+}
+
+impl Stored {
+    async fn load(store: &store::DynStore, args: &ImportArgs) -> anyhow::Result<Self> {
+        let counts = store.counts().await.context("counting what the store holds")?;
+        let mut stored = Self { has_ties: counts.social_edges > 0, ..Self::default() };
+        let refers = args.edges.is_some() || args.interactions.is_some();
+        if counts.users > 0 && (args.users.is_some() || refers) {
+            let mut after = None;
+            loop {
+                let page = store.scan_users(after, PAGE).await.context("reading the stored users")?;
+                after = page.last().map(|(u, _)| u.id);
+                for (u, _) in &page {
+                    stored.users.insert(u.id);
+                    stored.handles.insert(u.handle.clone());
+                }
+                if page.len() < PAGE as usize {
+                    break;
+                }
+            }
+        }
+        if counts.venues > 0 && (args.venues.is_some() || args.interactions.is_some()) {
+            let mut after = None;
+            loop {
+                let page = store.scan_venues(after, PAGE).await.context("reading the stored venues")?;
+                after = page.last().map(|v| v.id);
+                stored.venues.extend(page.iter().map(|v| v.id));
+                if page.len() < PAGE as usize {
+                    break;
+                }
+            }
+        }
+        Ok(stored)
+    }
+}
+
+/// The stored ties (each direction), read only when an imported tie joins two stored users.
+async fn stored_ties(store: &store::DynStore) -> anyhow::Result<HashSet<(Uuid, Uuid)>> {
+    let (mut ties, mut after) = (HashSet::new(), None);
+    loop {
+        let page = store.scan_edges(after, PAGE).await.context("reading the stored ties")?;
+        after = page.last().map(|e| (e.user_id, e.other_user_id));
+        ties.extend(page.iter().map(|e| (e.user_id, e.other_user_id)));
+        if page.len() < PAGE as usize {
+            return Ok(ties);
         }
     }
-    out.push(cell.trim().to_string());
-    out
+}
+
+/// The ids, handles and ties of the records checked so far, each with its record number, so a
+/// repeat names the record it repeats.
+#[derive(Default)]
+struct InFiles {
+    has_users: bool,
+    has_venues: bool,
+    users: HashMap<Uuid, usize>,
+    handles: HashMap<String, usize>,
+    venues: HashMap<Uuid, usize>,
+    ties: HashMap<(Uuid, Uuid), usize>,
+}
+
+impl InFiles {
+    fn user(&mut self, stored: &Stored, row: &Row, record: usize, undated: DateTime<Utc>) -> anyhow::Result<User> {
+        let u = user(row, undated)?;
+        let raw = req(row, "id")?;
+        if let Some(first) = self.users.insert(u.id, record) {
+            bail!("id `{raw}` is already used by record {first}");
+        }
+        if stored.users.contains(&u.id) {
+            bail!("user `{raw}` is already stored (imported before?)");
+        }
+        if let Some(first) = self.handles.insert(u.handle.clone(), record) {
+            bail!("handle `{}` is already used by record {first}", u.handle);
+        }
+        if stored.handles.contains(&u.handle) {
+            bail!("handle `{}` is taken by a stored user", u.handle);
+        }
+        Ok(u)
+    }
+
+    fn venue(&mut self, stored: &Stored, row: &Row, record: usize, undated: DateTime<Utc>) -> anyhow::Result<Venue> {
+        let v = venue(row, undated)?;
+        let raw = req(row, "id")?;
+        if let Some(first) = self.venues.insert(v.id, record) {
+            bail!("id `{raw}` is already used by record {first}");
+        }
+        if stored.venues.contains(&v.id) {
+            bail!("venue `{raw}` is already stored (imported before?)");
+        }
+        Ok(v)
+    }
+
+    fn tie(
+        &mut self,
+        stored: &Stored,
+        row: &Row,
+        record: usize,
+        undated: DateTime<Utc>,
+    ) -> anyhow::Result<[SocialEdge; 2]> {
+        let pair = edges(row, undated)?;
+        let (a, b) = (req(row, "user_id")?, req(row, "other_user_id")?);
+        self.known_user(stored, "user_id", a)?;
+        self.known_user(stored, "other_user_id", b)?;
+        let (x, y) = (pair[0].user_id, pair[0].other_user_id);
+        if let Some(first) = self.ties.insert((x.min(y), x.max(y)), record) {
+            bail!(
+                "the tie between `{a}` and `{b}` is already in record {first} (a row is a friendship, stored both \
+                 ways: list each once)"
+            );
+        }
+        Ok(pair)
+    }
+
+    fn interaction(&self, stored: &Stored, row: &Row) -> anyhow::Result<Interaction> {
+        let i = interaction(row)?;
+        self.known_user(stored, "user_id", req(row, "user_id")?)?;
+        let raw = req(row, "venue_id")?;
+        if !self.venues.contains_key(&i.venue_id) && !stored.venues.contains(&i.venue_id) {
+            let file = if self.has_venues { "the venues file" } else { "a venues file (none is imported)" };
+            bail!("`venue_id` `{raw}` is neither in {file} nor stored");
+        }
+        Ok(i)
+    }
+
+    fn known_user(&self, stored: &Stored, column: &str, raw: &str) -> anyhow::Result<()> {
+        let id = external_id("user", raw);
+        if !self.users.contains_key(&id) && !stored.users.contains(&id) {
+            let file = if self.has_users { "the users file" } else { "a users file (none is imported)" };
+            bail!("`{column}` `{raw}` is neither in {file} nor stored");
+        }
+        Ok(())
+    }
 }
 
 /// A UUID for an external id: itself when it is one, else a stable hash of kind and id.
@@ -191,13 +297,32 @@ fn req<'a>(row: &'a Row, key: &str) -> anyhow::Result<&'a str> {
     row.get(key).map(String::as_str).with_context(|| format!("missing `{key}`"))
 }
 
-fn num<T: std::str::FromStr>(row: &Row, key: &str) -> anyhow::Result<Option<T>> {
-    row.get(key).map(|v| v.parse::<T>().map_err(|_| anyhow::anyhow!("`{key}` is not a number: {v}"))).transpose()
+fn num(row: &Row, key: &str) -> anyhow::Result<Option<f64>> {
+    row.get(key).map(|v| v.parse().map_err(|_| anyhow::anyhow!("`{key}` is not a number: {v}"))).transpose()
 }
 
-fn enum_of<T: serde::de::DeserializeOwned>(key: &str, v: &str) -> anyhow::Result<T> {
-    serde_json::from_value(serde_json::Value::String(v.to_lowercase()))
-        .map_err(|_| anyhow::anyhow!("`{key}` has an unknown value: {v}"))
+/// A whole-number column. A number beyond what `T` holds becomes `T`'s nearest bound, so the
+/// field's own check (the domain's, the same as the API's) refuses it with the field's range
+/// instead of calling it "not a number".
+fn whole<T: TryFrom<i64>>(row: &Row, key: &str, (min, max): (T, T)) -> anyhow::Result<Option<T>> {
+    let Some(v) = row.get(key) else { return Ok(None) };
+    let n = match (v.parse::<i64>(), v.parse::<f64>()) {
+        (Ok(n), _) => n,
+        (_, Ok(f)) if f.is_nan() => bail!("`{key}` is not a number: {v}"),
+        // Saturating: a number past i64's range lands on its bound.
+        (_, Ok(f)) if f.fract() == 0.0 || f.is_infinite() => f as i64,
+        (_, Ok(_)) => bail!("`{key}` must be a whole number: {v}"),
+        (_, Err(_)) => bail!("`{key}` is not a number: {v}"),
+    };
+    Ok(Some(T::try_from(n).unwrap_or(if n < 0 { min } else { max })))
+}
+
+/// One of the names of an enum, exactly as the API takes it (lower case).
+fn one_of<T: Copy>(key: &str, v: &str, all: &[T], name: impl Fn(T) -> &'static str) -> anyhow::Result<T> {
+    all.iter().copied().find(|t| name(*t) == v).with_context(|| {
+        let names: Vec<_> = all.iter().map(|t| name(*t)).collect();
+        format!("`{key}` has an unknown value: {v} (one of {})", names.join(", "))
+    })
 }
 
 /// The optional `created_at` column (RFC 3339), else `undated`: the start of the imported log, or
@@ -216,7 +341,7 @@ fn user(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<User> {
     let input = UserInput {
         name: row.get("name").cloned().unwrap_or_else(|| handle.clone()),
         handle,
-        age: num(row, "age")?,
+        age: whole(row, "age", (i32::MIN, i32::MAX))?,
         home_lat: num(row, "home_lat")?,
         home_lng: num(row, "home_lng")?,
         city: row.get("city").cloned(),
@@ -243,10 +368,8 @@ fn user(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<User> {
 
 /// A venue, checked as `POST /venues/` checks one (time zone `UTC` and 50 seats unless given).
 fn venue(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<Venue> {
-    let category: Category = enum_of("category", req(row, "category")?)?;
-    let (Some(lat), Some(lng)) = (num::<f64>(row, "lat")?, num::<f64>(row, "lng")?) else {
-        bail!("missing `lat` or `lng`")
-    };
+    let category = one_of("category", req(row, "category")?, &Category::ALL, Category::as_str)?;
+    let (Some(lat), Some(lng)) = (num(row, "lat")?, num(row, "lng")?) else { bail!("missing `lat` or `lng`") };
     let created_at = created(row, undated)?;
     let input = VenueInput {
         name: req(row, "name")?.to_string(),
@@ -257,9 +380,9 @@ fn venue(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<Venue> {
         city: row.get("city").cloned(),
         lat,
         lng,
-        price_level: num(row, "price_level")?,
+        price_level: whole(row, "price_level", (i16::MIN, i16::MAX))?,
         rating: num(row, "rating")?,
-        capacity: Some(num(row, "capacity")?.unwrap_or(50)),
+        capacity: Some(whole(row, "capacity", (i32::MIN, i32::MAX))?.unwrap_or(50)),
         tags: row.get("tags").map(|t| t.split(';').map(str::to_string).collect()).unwrap_or_default(),
         opening_hours: None,
         timezone: Some(row.get("timezone").cloned().unwrap_or_else(|| "UTC".into())),
@@ -289,7 +412,10 @@ fn venue(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<Venue> {
 fn edges(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<[SocialEdge; 2]> {
     let a = external_id("user", req(row, "user_id")?);
     let b = external_id("user", req(row, "other_user_id")?);
-    let strength = num::<f64>(row, "strength")?.unwrap_or(0.5);
+    if a == b {
+        bail!("`user_id` and `other_user_id` are the same user: {}", req(row, "user_id")?);
+    }
+    let strength = num(row, "strength")?.unwrap_or(0.5);
     if !(0.0..=1.0).contains(&strength) {
         bail!("`strength` must be between 0 and 1: {strength}");
     }
@@ -305,7 +431,8 @@ fn edges(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<[SocialEdge; 2]> {
 }
 
 fn interaction(row: &Row) -> anyhow::Result<Interaction> {
-    let kind: InteractionType = enum_of("interaction_type", req(row, "interaction_type")?)?;
+    let kind =
+        one_of("interaction_type", req(row, "interaction_type")?, &InteractionType::ALL, InteractionType::as_str)?;
     let ts = req(row, "timestamp")?;
     let at = super::rfc3339(ts).with_context(|| format!("`timestamp` is not RFC 3339: {ts}"))?;
     let stamp = uuid::Timestamp::from_unix(uuid::NoContext, at.timestamp().max(0) as u64, at.timestamp_subsec_nanos());
@@ -314,8 +441,11 @@ fn interaction(row: &Row) -> anyhow::Result<Interaction> {
         user_id: external_id("user", req(row, "user_id")?),
         venue_id: external_id("venue", req(row, "venue_id")?),
         interaction_type: kind,
-        dwell_time_seconds: match num(row, "dwell_time_seconds")?.unwrap_or(0) {
-            d if d < 0 => bail!("`dwell_time_seconds` must not be negative: {d}"),
+        dwell_time_seconds: match whole(row, "dwell_time_seconds", (i32::MIN, i32::MAX))?.unwrap_or(0) {
+            // The API's range (`NewInteraction::parse`), which the schema also holds.
+            d if !(0..=86_400).contains(&d) => {
+                bail!("`dwell_time_seconds` must be between 0 and 86400: {}", req(row, "dwell_time_seconds")?)
+            }
             d => d,
         },
         time_of_day: TimeOfDay::from_hour(at.hour()),

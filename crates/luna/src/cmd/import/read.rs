@@ -1,0 +1,174 @@
+//! Reading import files into records (column name to text), each with its line: CSV with a
+//! header row, or JSON lines. A leading UTF-8 byte-order mark is skipped. Malformed CSV (an
+//! unclosed quote, a stray quote, a row whose cell count differs from the header's, a column
+//! named twice) is refused naming the file and line, never guessed at.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+/// One record: column name to text (CSV cell or JSON value); absent values are left out.
+pub type Row = HashMap<String, String>;
+
+/// A record and the line of its file it was read from (1-based).
+pub struct Record {
+    pub line: usize,
+    pub row: Row,
+}
+
+/// Reads a `.csv` file (header row) or a JSON lines file (any other extension).
+pub fn read_records(path: &Path) -> anyhow::Result<Vec<Record>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    // Spreadsheets write a byte-order mark before the header; it is no part of the first name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let parsed = if csv { csv_records(text) } else { json_records(text) };
+    parsed.map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))
+}
+
+/// The lines that are not blank, numbered from 1.
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty())
+}
+
+fn csv_records(text: &str) -> anyhow::Result<Vec<Record>> {
+    let mut lines = lines(text);
+    let Some((first, header)) = lines.next() else { return Ok(Vec::new()) };
+    let header = split_csv(header).with_context(|| format!("line {first} (the header)"))?;
+    let mut named = HashSet::new();
+    if let Some(twice) = header.iter().find(|h| !h.is_empty() && !named.insert(h.as_str())) {
+        bail!("line {first} (the header): the column `{twice}` is named twice");
+    }
+    lines
+        .map(|(line, text)| {
+            let cells = split_csv(text).with_context(|| format!("line {line}"))?;
+            if cells.len() != header.len() {
+                bail!(
+                    "line {line}: {} cells where the header has {} columns (leave a cell empty for an absent value, \
+                     and quote a cell that holds a comma)",
+                    cells.len(),
+                    header.len()
+                );
+            }
+            let row = header.iter().cloned().zip(cells).filter(|(h, v)| !h.is_empty() && !v.is_empty()).collect();
+            Ok(Record { line, row })
+        })
+        .collect()
+}
+
+fn json_records(text: &str) -> anyhow::Result<Vec<Record>> {
+    lines(text)
+        .map(|(line, text)| {
+            let obj: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(text).with_context(|| format!("line {line}: not a JSON object"))?;
+            Ok(Record { line, row: obj.into_iter().filter_map(|(k, v)| json_text(v).map(|v| (k, v))).collect() })
+        })
+        .collect()
+}
+
+fn json_text(v: serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Array(a) => Some(a.into_iter().filter_map(json_text).collect::<Vec<_>>().join(";")),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Splits one CSV line: cells separated by commas and trimmed; a cell may be double-quoted as a
+/// whole (then it may hold commas, and `""` stands for a quote). A quote anywhere else, or text
+/// after a closing quote, is refused.
+fn split_csv(line: &str) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        let n = out.len() + 1;
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let mut cell = String::new();
+        let more = if chars.next_if_eq(&'"').is_some() {
+            loop {
+                match chars.next() {
+                    None => bail!("cell {n}: a quote opens but never closes"),
+                    Some('"') if chars.next_if_eq(&'"').is_some() => cell.push('"'),
+                    Some('"') => break,
+                    Some(c) => cell.push(c),
+                }
+            }
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            match chars.next() {
+                None => false,
+                Some(',') => true,
+                Some(c) => bail!("cell {n}: `{c}` after the closing quote (a quote inside a cell is written `\"\"`)"),
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| *c != ',') {
+                if c == '"' {
+                    bail!(
+                        "cell {n}: a quote inside a cell that does not start with one (quote the whole cell, and \
+                         write a quote in it as `\"\"`)"
+                    );
+                }
+                cell.push(c);
+            }
+            chars.next().is_some()
+        };
+        out.push(cell.trim().to_string());
+        if !more {
+            return Ok(out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(line: &str) -> Vec<String> {
+        split_csv(line).unwrap()
+    }
+
+    #[test]
+    fn csv_cells_are_split_on_commas_outside_quotes() {
+        assert_eq!(cells("a, b ,c"), ["a", "b", "c"]);
+        assert_eq!(cells(r#""q1","Name, with comma", "say ""hi""" "#), ["q1", "Name, with comma", r#"say "hi""#]);
+        assert_eq!(cells("a,,c"), ["a", "", "c"]);
+        assert_eq!(cells("a,b,"), ["a", "b", ""]);
+        assert_eq!(cells("a,\"\""), ["a", ""]);
+        assert_eq!(cells("\"x\",\"\""), ["x", ""]);
+    }
+
+    #[test]
+    fn malformed_csv_cells_are_refused() {
+        for (line, says) in [
+            (r#""q2,unterminated"#, "cell 1: a quote opens but never closes"),
+            (r#"a,b"c"#, "cell 2: a quote inside a cell"),
+            (r#""a"b,c"#, "cell 1: `b` after the closing quote"),
+        ] {
+            let err = split_csv(line).unwrap_err().to_string();
+            assert!(err.contains(says), "{line}: {err}");
+        }
+    }
+
+    #[test]
+    fn csv_rows_must_match_the_header_which_names_each_column_once() {
+        let err = |text: &str| format!("{:#}", csv_records(text).err().expect("refused"));
+        assert!(err("id,handle\nx1,a,SURPLUS\n").contains("line 2: 3 cells where the header has 2"));
+        assert!(err("id,handle,name\n\nx2,fewer\n").contains("line 3: 2 cells where the header has 3"));
+        assert!(err("id,id,handle\nx1,x2,h\n").contains("line 1 (the header): the column `id` is named twice"));
+        assert!(err("id,handle\n\"x1,h\n").contains("line 2: cell 1: a quote opens but never closes"));
+        let rows = csv_records("id,handle,name\r\nx1,,Name\r\n").unwrap();
+        assert_eq!((rows[0].line, rows[0].row.len(), rows[0].row["name"].as_str()), (2, 2, "Name"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_header_or_the_first_object_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("users.csv");
+        std::fs::write(&csv, "\u{feff}id,handle\r\nb1,bomuser\r\n").unwrap();
+        assert_eq!(read_records(&csv).unwrap()[0].row["id"], "b1");
+        let jsonl = dir.path().join("log.jsonl");
+        std::fs::write(&jsonl, "\u{feff}{\"user_id\":\"u1\"}\n").unwrap();
+        assert_eq!(read_records(&jsonl).unwrap()[0].row["user_id"], "u1");
+    }
+}
