@@ -70,6 +70,12 @@ fn the_example_data_set_imports_then_evaluates_every_ranker_and_trains_a_model()
         (&["--split-at", "2026-10-30T22:00:00Z", "--relevant", "search"][..], "no search interactions from the split"),
         (&["--split-at", "2026-10-20T00:00:00Z", "--test-fraction", "0.3"][..], "cannot be used with"),
         (&["--split-at", "yesterday"][..], "not an RFC 3339 instant"),
+        // Bad numbers are refused by name before anything is computed.
+        (&["--test-fraction", "NaN"][..], "invalid value 'NaN' for '--test-fraction"),
+        (&["--test-fraction", "5"][..], "invalid value '5' for '--test-fraction"),
+        (&["--test-fraction", "0"][..], "between 0 and 1, exclusive"),
+        (&["--k", "0"][..], "invalid value '0' for '--k"),
+        (&["--max-users", "0"][..], "invalid value '0' for '--max-users"),
     ] {
         let out = Command::new(LUNA)
             .arg("eval")

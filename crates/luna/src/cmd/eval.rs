@@ -36,11 +36,12 @@ pub struct EvalArgs {
     /// Seed of the generated city, the user sample and the model training.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Cut-off of the ranked lists.
-    #[arg(long, default_value_t = 10)]
+    /// Cut-off of the ranked lists (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
     pub k: usize,
-    /// Latest share of the log's time span used as the test period (unless --split-at is given).
-    #[arg(long, default_value_t = 0.2)]
+    /// Latest share of the log's time span used as the test period (unless --split-at is given),
+    /// between 0 and 1 exclusive.
+    #[arg(long, default_value_t = 0.2, value_parser = fraction)]
     pub test_fraction: f64,
     /// Train on the log before this instant and test on the rest (RFC 3339, such as
     /// 2026-10-20T00:00:00Z), instead of --test-fraction.
@@ -50,8 +51,8 @@ pub struct EvalArgs {
     /// (default like,interest,save,visit).
     #[arg(long, value_delimiter = ',', value_parser = parse_kind)]
     pub relevant: Vec<domain::InteractionType>,
-    /// Evaluate at most this many test users.
-    #[arg(long, default_value_t = 2000)]
+    /// Evaluate at most this many test users (at least 1).
+    #[arg(long, default_value_t = 2000, value_parser = at_least_one)]
     pub max_users: usize,
     /// Training epochs of the learned model.
     #[arg(long)]
@@ -228,6 +229,22 @@ fn ceilings<'a>(city: &'a synth::City, ds: &'a Dataset, cfg: &EvalConfig) -> Vec
             ExternalRanker { name: oracle.as_str().to_string(), rank: Box::new(rank) }
         })
         .collect()
+}
+
+/// A whole number of at least 1, as a clap value parser.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("must be a whole number of at least 1".into()),
+    }
+}
+
+/// A share strictly between 0 and 1, as a clap value parser (NaN is not one).
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if f > 0.0 && f < 1.0 => Ok(f),
+        _ => Err("must be a number between 0 and 1, exclusive (such as 0.2)".into()),
+    }
 }
 
 fn parse_kind(s: &str) -> Result<domain::InteractionType, String> {
