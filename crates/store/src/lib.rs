@@ -30,6 +30,7 @@ use std::sync::Arc;
 
 pub use booking::{BookingQuery, IdempotencyKey, Idempotent, NewBooking};
 pub use error::{StoreError, StoreResult};
+pub use ops::bulk::Progress as BatchProgress;
 pub use store::SqlStore;
 
 /// Which database a store talks to.
@@ -405,6 +406,9 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a batch in one transaction with multi-row inserts; no per-row events. Rows are
     /// written in key order whatever order they come in.
     async fn insert_batch(&self, batch: Batch) -> StoreResult<()>;
+    /// [`Store::insert_batch`], calling `progress` with the rows written so far after each
+    /// statement (a long import says how far it is).
+    async fn insert_batch_reporting(&self, batch: Batch, progress: BatchProgress<'_>) -> StoreResult<()>;
     /// Prepares for a long run of [`Store::insert_batch`] calls (seeding, import): drops the
     /// secondary indexes of the big tables (interactions, edges...), which would otherwise be
     /// updated at a random place for every row, so loading stays fast however big the tables

@@ -334,12 +334,16 @@ where
         write_tx!(self, idempotency::purge, in_flight_before, answered_before)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), rows = batch.len()), err(level = "debug"))]
     async fn insert_batch(&self, batch: Batch) -> StoreResult<()> {
+        self.insert_batch_reporting(batch, &|_| {}).await
+    }
+
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), rows = batch.len()), err(level = "debug"))]
+    async fn insert_batch_reporting(&self, batch: Batch, progress: crate::BatchProgress<'_>) -> StoreResult<()> {
         if batch.is_empty() {
             return Ok(());
         }
-        write_tx!(self, bulk::insert_batch, batch)
+        write_tx!(self, bulk::insert_batch, batch, progress)
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]

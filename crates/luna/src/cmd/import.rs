@@ -54,7 +54,17 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
     let n = batch.len();
     eprintln!("storing {n} rows in one transaction");
     let started = Instant::now();
-    if let Err(e) = store.insert_batch(batch).await {
+    // Every 2 seconds at most: how many rows are written and how long it has taken.
+    let last = std::sync::Mutex::new(started);
+    let progress = |done: usize| {
+        let mut last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.elapsed().as_secs_f64() >= 2.0 {
+            *last = Instant::now();
+            let pct = if n == 0 { 100.0 } else { 100.0 * done as f64 / n as f64 };
+            eprintln!("  {done} of {n} rows written ({pct:.0}%, {:.0} s)", started.elapsed().as_secs_f64());
+        }
+    };
+    if let Err(e) = store.insert_batch_reporting(batch, &progress).await {
         // The transaction took nothing. The checks passed, so the store changed under the import
         // (another writer; checking again names the record that clashes now) or holds what they
         // do not read (the id of a deleted venue).

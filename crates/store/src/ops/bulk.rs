@@ -17,9 +17,12 @@ use super::venues::{VenueRow, venue_args, venue_columns};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder};
 use crate::{Backend, Batch, Counts, StoreError, StoreResult};
 
+/// Called with the number of rows written so far after each statement of a batch.
+pub type Progress<'a> = &'a (dyn Fn(usize) + Send + Sync);
+
 /// Writes every row of the batch with multi-row `INSERT`s, parents before children. Each
-/// statement carries as many rows as the backend's bind limit allows.
-pub(crate) async fn insert_batch<C: Conn>(c: &mut C, batch: Batch) -> StoreResult<()> {
+/// statement carries as many rows as the backend's bind limit allows; `progress` hears of it.
+pub(crate) async fn insert_batch<C: Conn>(c: &mut C, batch: Batch, progress: Progress<'_>) -> StoreResult<()> {
     let Batch {
         mut users,
         mut preferences,
@@ -49,25 +52,27 @@ pub(crate) async fn insert_batch<C: Conn>(c: &mut C, batch: Batch) -> StoreResul
     plans.sort_unstable_by_key(|p| p.id);
     bookings.sort_unstable_by_key(|b| b.id);
     refuse_deleted_venues(c, &interactions, &interests, &plans, &bookings).await?;
-    insert_rows(c, concat!("INSERT INTO users (", user_columns!(), ")"), &users, |u| Ok(user_args(u))).await?;
+    let mut done = 0;
+    let mut w = Written { done: &mut done, progress };
+    insert_rows(c, &mut w, concat!("INSERT INTO users (", user_columns!(), ")"), &users, |u| Ok(user_args(u))).await?;
     let head = "INSERT INTO user_preferences (user_id, cuisines, price_min, price_max, ambiance, dietary, \
                 preferred_group_size, openness, updated_at)";
-    insert_rows(c, head, &preferences, |(id, p): &(UserId, UserPreferences)| preferences_args(*id, p)).await?;
-    insert_rows(c, concat!("INSERT INTO venues (", venue_columns!(), ")"), &venues, venue_args).await?;
+    insert_rows(c, &mut w, head, &preferences, |(id, p): &(UserId, UserPreferences)| preferences_args(*id, p)).await?;
+    insert_rows(c, &mut w, concat!("INSERT INTO venues (", venue_columns!(), ")"), &venues, venue_args).await?;
     let head = "INSERT INTO social_edges (user_id, other_user_id, relationship_type, strength, created_at)";
-    insert_rows(c, head, &edges, |e| Ok(edge_args(e))).await?;
+    insert_rows(c, &mut w, head, &edges, |e| Ok(edge_args(e))).await?;
     let head = concat!("INSERT INTO interactions (", interaction_columns!(), ")");
-    insert_rows(c, head, &interactions, |i| Ok(interaction_args(i))).await?;
+    insert_rows(c, &mut w, head, &interactions, |i| Ok(interaction_args(i))).await?;
     let head = concat!("INSERT INTO venue_interests (", interest_columns!(), ")");
-    insert_rows(c, head, &interests, |i| Ok(interest_args(i))).await?;
+    insert_rows(c, &mut w, head, &interests, |i| Ok(interest_args(i))).await?;
     let head = "INSERT INTO plans (id, organizer_id, venue_id, start_time, party_size, status, created_at)";
-    insert_rows(c, head, &plans, |p| Ok(plan_args(p))).await?;
+    insert_rows(c, &mut w, head, &plans, |p| Ok(plan_args(p))).await?;
     let mut participants = all_participants(&plans, participants);
     participants.sort_unstable_by_key(|p| (p.plan_id, p.user_id));
     let head = "INSERT INTO plan_participants (plan_id, user_id, status, invited_at, responded_at)";
-    insert_rows(c, head, &participants, |p| Ok(participant_args(p))).await?;
+    insert_rows(c, &mut w, head, &participants, |p| Ok(participant_args(p))).await?;
     let head = concat!("INSERT INTO bookings (", super::bookings::booking_columns!(), ")");
-    insert_rows(c, head, &bookings, booking_args).await?;
+    insert_rows(c, &mut w, head, &bookings, booking_args).await?;
     Ok(())
 }
 
@@ -137,8 +142,15 @@ async fn build_deferred_indexes<C: Conn>(c: &mut C) -> StoreResult<()> {
 }
 
 /// Inserts `rows` in statements of at most [`Conn::MAX_BINDS`] values each.
+/// How many rows a batch has written so far, and who hears of it.
+struct Written<'a, 'p> {
+    done: &'a mut usize,
+    progress: Progress<'p>,
+}
+
 async fn insert_rows<C, T, const N: usize>(
     c: &mut C,
+    w: &mut Written<'_, '_>,
     head: &str,
     rows: &[T],
     to_args: impl Fn(&T) -> StoreResult<[Arg; N]>,
@@ -160,6 +172,8 @@ where
             b.push(")");
         }
         c.execute(b.finish()).await?;
+        *w.done += chunk.len();
+        (w.progress)(*w.done);
     }
     Ok(())
 }

@@ -236,9 +236,16 @@ async fn a_batch_larger_than_one_statement_is_split_under_the_bind_limit(store: 
     let venues: Vec<Venue> = (0..100).map(batch_venue).collect();
     let interactions: Vec<Interaction> =
         (0..12_000).map(|i| batch_interaction(&users[i % 100], &venues[i / 120])).collect();
-    store.insert_batch(Batch { users, venues, interactions, ..Default::default() }).await.unwrap();
+    // Told after each statement how many rows are written: rising, ending at all of them.
+    let heard = std::sync::Mutex::new(Vec::new());
+    let progress = |done: usize| heard.lock().unwrap().push(done);
+    let batch = Batch { users, venues, interactions, ..Default::default() };
+    store.insert_batch_reporting(batch, &progress).await.unwrap();
     let counts = store.counts().await.unwrap();
     assert_eq!((counts.users, counts.venues, counts.interactions), (100, 100, 12_000));
+    let heard = heard.into_inner().unwrap();
+    assert!(heard.len() >= 3 && heard.windows(2).all(|w| w[0] < w[1]), "{heard:?}");
+    assert_eq!(heard.last(), Some(&12_200));
 }
 
 async fn a_batch_with_a_dangling_reference_writes_nothing(store: DynStore) {
