@@ -113,9 +113,13 @@ impl IpBlock {
             None => (text.parse::<IpAddr>().map_err(|_| bad())?, None),
         };
         let addr = canonical(addr);
-        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let (min, max) = if addr.is_ipv4() { (8, 32) } else { (32, 128) };
         match bits {
             Some(b) if b > max => Err(bad()),
+            // Trusting a whole internet's worth of peers lets any client name its own address.
+            Some(b) if b < min => {
+                Err(format!("`{text}` is too wide a block to trust (at least /{min}): name the proxies' own addresses"))
+            }
             b => Ok(Self { addr, bits: b.unwrap_or(max) }),
         }
     }
@@ -173,14 +177,16 @@ impl TrustedProxies {
     /// header that is not one (each proxy appends the address it was reached from, so entries
     /// left of an untrusted one may be forged); the left-most when all are trusted; and the last
     /// trusted hop when an entry does not parse or the header is missing.
-    pub fn client_ip<'a>(&self, peer: IpAddr, forwarded_for: impl Iterator<Item = &'a str>) -> IpAddr {
+    pub fn client_ip<'a>(&self, peer: IpAddr, forwarded_for: impl Iterator<Item = &'a [u8]>) -> IpAddr {
         if !self.trusts(peer) {
             return peer;
         }
-        let hops: Vec<&str> = forwarded_for.flat_map(|h| h.split(',')).map(str::trim).collect();
+        // Split as bytes: a client's own junk (a byte that is not ASCII) spoils only its own
+        // hop, left of those the proxies added, not the whole header value.
+        let hops: Vec<&[u8]> = forwarded_for.flat_map(|h| h.split(|&b| b == b',')).collect();
         let mut client = peer;
         for hop in hops.iter().rev() {
-            let Some(ip) = parse_hop(hop) else { break };
+            let Some(ip) = std::str::from_utf8(hop).ok().and_then(|h| parse_hop(h.trim())) else { break };
             client = ip;
             if !self.trusts(ip) {
                 break;
@@ -251,7 +257,7 @@ fn address_key(req: &Request, proxies: &TrustedProxies) -> ClientKey {
     let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() else {
         return ClientKey::Unknown;
     };
-    let forwarded = req.headers().get_all("x-forwarded-for").into_iter().filter_map(|v| v.to_str().ok());
+    let forwarded = req.headers().get_all("x-forwarded-for").into_iter().map(|v| v.as_bytes());
     ClientKey::Ip(match canonical(proxies.client_ip(peer.ip(), forwarded)) {
         IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
         v4 => v4,
@@ -443,11 +449,13 @@ mod tests {
         assert!(!block("10.0.0.0/8").contains(ip("11.0.0.1")));
         assert!(block("10.0.0.0/8").contains(ip("::ffff:10.1.2.3")), "an IPv4-mapped address is its IPv4 one");
         assert!(block("127.0.0.1").contains(ip("127.0.0.1")) && !block("127.0.0.1").contains(ip("127.0.0.2")));
-        assert!(block("0.0.0.0/0").contains(ip("8.8.8.8")) && !block("0.0.0.0/0").contains(ip("::1")));
+        assert!(block("10.0.0.0/8").contains(ip("10.0.0.1")) && !block("10.0.0.0/8").contains(ip("::1")));
         assert!(block("2001:db8::/32").contains(ip("2001:db8:ffff::1")));
         assert!(!block("2001:db8::/32").contains(ip("2001:db9::1")));
-        assert!(block("::/0").contains(ip("2001:db8::1")));
         assert_eq!(block(" 10.1.2.3/16 ").to_string(), "10.1.2.3/16");
+        for wide in ["0.0.0.0/0", "10.0.0.0/7", "::/0", "2001::/31"] {
+            assert!(IpBlock::parse(wide).unwrap_err().contains("too wide a block"), "{wide}");
+        }
         for bad in ["10.0.0.0/33", "::/129", "10.0.0", "proxy", "10.0.0.0/", "/8", ""] {
             let err = IpBlock::parse(bad).unwrap_err();
             assert!(err.contains("not an IP address or CIDR block"), "{bad}: {err}");
@@ -489,6 +497,11 @@ mod tests {
         assert_eq!(key("10.0.0.2:1", &["10.0.0.5, 10.0.0.6"]), client("10.0.0.5"));
         assert_eq!(key("10.0.0.2:1", &[]), client("10.0.0.2"));
         assert_eq!(key("10.0.0.2:1", &["203.0.113.7, unknown"]), client("10.0.0.2"));
+        // A client's bad byte spoils its own hop only: the proxy's entry right of it stands.
+        let mut r = Request::new(axum::body::Body::empty());
+        r.extensions_mut().insert(ConnectInfo("10.0.0.2:1".parse::<SocketAddr>().unwrap()));
+        r.headers_mut().append("x-forwarded-for", axum::http::HeaderValue::from_bytes(b"\xff, 203.0.113.7").unwrap());
+        assert_eq!(address_key(&r, &proxies), client("203.0.113.7"));
         // From a peer that is not a trusted proxy the header is ignored.
         assert_eq!(key("198.51.100.4:1", &["203.0.113.7"]), client("198.51.100.4"));
         let untrusting = |peer: &str| {

@@ -124,7 +124,8 @@ fn from_database_error(db: &dyn DatabaseError) -> StoreError {
         }
         // PostgreSQL's "invalid byte sequence for encoding UTF8: 0x00": a NUL in some text that
         // no check before the store refused (SQLite stores it).
-        _ if db.code().as_deref() == Some("22021") => {
+        // (22P05: the same NUL inside JSON text.)
+        _ if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
             StoreError::invalid("text", "must not contain the NUL character (U+0000)")
         }
         _ if is_transient(db) => StoreError::Unavailable(msg),

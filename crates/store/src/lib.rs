@@ -367,13 +367,15 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a pending hold and frees the key; returns whether a hold was released.
     async fn release_hold(&self, id: BookingId, reason: &str, key: Option<IdempotencyKey>) -> StoreResult<bool>;
     /// Books several groups at one venue in one transaction (see `ops::seats::auto_book`).
-    /// `flexible` are the members who may be let go when their group does not fit;
+    /// `flexible` are the members who may be let go when their group does not fit (down to
+    /// `min_group` people, at least two);
     /// `turn_by_party[n]` is the stay of a party of `n` there, for a group that loses members.
     async fn auto_book(
         &self,
         venue_id: VenueId,
         groups: Vec<NewBooking>,
         flexible: Vec<uuid::Uuid>,
+        min_group: usize,
         turn_by_party: Vec<i32>,
         key: Option<IdempotencyKey>,
     ) -> StoreResult<Idempotent<AutoBooked>>;

@@ -269,10 +269,11 @@ where
         venue_id: VenueId,
         groups: Vec<NewBooking>,
         flexible: Vec<uuid::Uuid>,
+        min_group: usize,
         turn_by_party: Vec<i32>,
         key: Option<IdempotencyKey>,
     ) -> StoreResult<Idempotent<domain::AutoBooked>> {
-        write_tx!(self, seats::auto_book, venue_id, groups, &flexible, &turn_by_party, key)
+        write_tx!(self, seats::auto_book, venue_id, groups, &flexible, min_group, &turn_by_party, key)
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), booking_id = %id, next = next.as_str()), err(level = "debug"))]

@@ -45,7 +45,9 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
   trusted proxy saw it; entries left of it are the client's own words and are ignored, and so is
   the header from any peer that is not a trusted proxy. An entry that does not parse ends the
   walk at the last trusted hop. Trust only proxies that append to the header (most do: nginx's
-  `$proxy_add_x_forwarded_for`, HAProxy's `option forwardfor`, cloud load balancers).
+  `$proxy_add_x_forwarded_for`, HAProxy's `option forwardfor`, cloud load balancers), and name
+  only their own addresses, not a network clients also live in: any host in a trusted block can
+  write the address it is counted against. Blocks wider than /8 (IPv6: /32) are refused.
 - **The admin credential.** One token per database, stored only as its SHA-256. `LUNA_ADMIN_TOKEN`
   (setting `admin_token`) sets it; otherwise the first `luna serve` on a database generates one
   and prints it once with the dashboard URL (`http://ADDR/?token=...`); `luna admin-token --rotate`

@@ -128,7 +128,8 @@ impl App {
         let turn_by_party: Vec<i32> = (0..=a.max_group as i32).map(|n| self.turn(&venue, n)).collect();
         let write = || {
             let named = requests.iter().map(|r| named(r.clone(), "house", AUTO_BOOK_AGENT, BookingStatus::Confirmed));
-            self.store.auto_book(venue_id, named.collect(), seated.clone(), turn_by_party.clone(), key.clone())
+            let (flexible, min) = (seated.clone(), a.min_group);
+            self.store.auto_book(venue_id, named.collect(), flexible, min, turn_by_party.clone(), key.clone())
         };
         let answer = with_fresh_codes(write).await;
         self.wrote();

@@ -297,8 +297,10 @@ impl Simulator {
         {
             let mut c = run.shared.lock_control();
             if c.stop.is_none() {
-                (c.stop, c.announce_stop) = (Some(reason), announce);
+                c.stop = Some(reason);
             }
+            // A reset stays quiet even when the run had just stopped itself (the horizon).
+            c.announce_stop &= announce;
         }
         run.shared.wake.notify_one();
         if let Err(e) = (&mut run.task).await {

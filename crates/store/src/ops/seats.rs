@@ -250,7 +250,8 @@ pub(crate) async fn release_hold<C: Conn>(
 /// booking there overlapping the group's time are left out (the next member organises if the
 /// first is out, and the smaller party stays `turn_by_party[its size]` minutes, when given);
 /// members named in `flexible` (who joined by part of the day, after the others) are let go,
-/// last first, while their group does not fit, down to two people, so the seats counted here,
+/// last first, while their group does not fit, down to `min_group` people (at least two), so
+/// the seats counted here,
 /// not the caller's earlier read, decide how many of them come; groups left with fewer than two
 /// people are skipped, and groups the venue has no room for are refused.
 pub(crate) async fn auto_book<C: Conn>(
@@ -258,6 +259,7 @@ pub(crate) async fn auto_book<C: Conn>(
     venue_id: VenueId,
     groups: Vec<NewBooking>,
     flexible: &[Uuid],
+    min_group: usize,
     turn_by_party: &[i32],
     key: Option<IdempotencyKey>,
 ) -> StoreResult<Idempotent<AutoBooked>> {
@@ -293,7 +295,7 @@ pub(crate) async fn auto_book<C: Conn>(
                 free = seats_free(c, capacity, &new).await?.0;
                 counted_over = new.request.duration_minutes;
             }
-            let can_let_go = members.len() > 2 && members.last().is_some_and(|u| flexible.contains(u));
+            let can_let_go = members.len() > min_group.max(2) && members.last().is_some_and(|u| flexible.contains(u));
             if free >= size || !can_let_go {
                 break;
             }

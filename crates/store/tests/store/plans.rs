@@ -315,7 +315,7 @@ async fn auto_booking_skips_people_already_booked_and_groups_without_room(store:
     let groups = vec![group(&[3, 0, 1]), group(&[2, 4])];
     // Parties of 2 stay 90 minutes, of 3 two hours (as the groups were drawn up).
     let turns = vec![60, 60, 90, 120];
-    let Idempotent::Fresh(out) = store.auto_book(v.id, groups, Vec::new(), turns, None).await.unwrap() else {
+    let Idempotent::Fresh(out) = store.auto_book(v.id, groups, Vec::new(), 2, turns, None).await.unwrap() else {
         panic!("fresh")
     };
     let AutoBooked { booked, full, already_booked } = out;
@@ -354,7 +354,7 @@ async fn auto_booking_lets_flexible_members_go_when_seats_were_taken_since_the_c
     let groups = vec![group(at, &[0, 1, 2, 4]), group(later, &[5, 6, 7, 8])];
     let flexible = vec![people[2].id, people[4].id, people[7].id, people[8].id];
     let turns = vec![60, 60, 90, 120, 150];
-    let Idempotent::Fresh(out) = store.auto_book(v.id, groups, flexible, turns, None).await.unwrap() else {
+    let Idempotent::Fresh(out) = store.auto_book(v.id, groups, flexible, 2, turns, None).await.unwrap() else {
         panic!("fresh")
     };
     let AutoBooked { booked, full, already_booked } = out;
@@ -367,6 +367,16 @@ async fn auto_booking_lets_flexible_members_go_when_seats_were_taken_since_the_c
     assert_eq!(full.len(), 1, "{full:?}");
     assert_eq!((full[0].user_id, full[0].party_size, full[0].seats_free), (people[5].id, 2, 1));
     assert_eq!(store.counts().await.unwrap().bookings, 3);
+    // Never below the smallest group auto-booking makes: with three, the party of four lets Eve
+    // go, then stops, and three do not fit the two seats left at noon.
+    let noon = tomorrow_at(12, 0);
+    crate::fixtures::booked(&store, new_booking(&people[3], &v, noon, 6)).await;
+    let flexible = vec![people[2].id, people[4].id];
+    let groups = vec![group(noon, &[0, 1, 2, 4])];
+    let out = store.auto_book(v.id, groups, flexible, 3, vec![60, 60, 90, 120, 150], None).await.unwrap();
+    let AutoBooked { booked: made, full, .. } = out.into_inner();
+    assert!(made.is_empty(), "{made:?}");
+    assert_eq!((full[0].party_size, full[0].seats_free), (3, 2));
 }
 
 async fn old_keys_are_purged(store: DynStore) {
