@@ -15,7 +15,9 @@
 //! The password routes (sign-in and sign-up, marked in [`crate::auth::rules::RULES`]: each hashes
 //! a password with Argon2, about half a second of a core) have a second, much smaller bucket per
 //! IP ([`enforce_passwords`]), whatever token the request carries; a failed sign-in also counts
-//! against its login ([`crate::auth::LoginThrottle`]). `enabled = false` turns all of it off.
+//! against its login from that address, and against its login from all addresses
+//! ([`crate::auth::LoginThrottle`], which takes the address from [`ClientAddress`]).
+//! `enabled = false` turns all of it off.
 //!
 //! Memory is bounded: a bucket that has refilled to `burst` behaves exactly like a missing one,
 //! so idle clients are swept out whenever the map reaches `max_clients`; if every tracked client
@@ -54,12 +56,19 @@ pub struct RateLimitSettings {
     pub password_per_second: f64,
     /// Requests per IP to the password routes at once after being idle.
     pub password_burst: u32,
-    /// Sign-in attempts for one login (handle or email) within `login_failure_window_secs`
-    /// before further attempts get a 429 until the window has passed; a success clears them.
+    /// Sign-in attempts for one login (handle or email) from one client address within
+    /// `login_failure_window_secs` before that address's further attempts for it get a 429
+    /// until the window has passed; a success clears them.
     pub login_failures: u32,
-    /// The window of `login_failures`, in seconds from the first attempt.
+    /// Failed sign-ins for one login from all addresses together within the window before
+    /// every attempt for it gets a 429 until the window has passed: bounds guessing spread over
+    /// many addresses (10 times `login_failures` by default).
+    pub login_failures_all_addresses: u32,
+    /// The window of `login_failures` and `login_failures_all_addresses`, in seconds from the
+    /// first attempt.
     pub login_failure_window_secs: u64,
-    /// Logins tracked at most (memory bound); expired ones are dropped first.
+    /// Sign-in counts tracked at most (logins, and logins from one address; memory bound);
+    /// expired ones are dropped first.
     pub max_logins: usize,
     /// The reverse proxies (load balancers) in front of Luna, as IP addresses or CIDR blocks:
     /// a request from one is counted against the client address in its `X-Forwarded-For`.
@@ -77,6 +86,7 @@ impl Default for RateLimitSettings {
             password_per_second: 5.0,
             password_burst: 10,
             login_failures: 10,
+            login_failures_all_addresses: 100,
             login_failure_window_secs: 300,
             max_logins: 100_000,
             trusted_proxies: TrustedProxies::default(),
@@ -341,7 +351,11 @@ impl PasswordLimiter {
 
 /// Middleware after routing: a request to a password route (see [`crate::auth::rules`]) takes a
 /// token from its IP's password bucket too, or gets the same 429 as the general limiter's.
-pub(crate) async fn enforce_passwords(State(limiter): State<PasswordLimiter>, req: Request, next: Next) -> Response {
+pub(crate) async fn enforce_passwords(
+    State(limiter): State<PasswordLimiter>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let method = req.method().as_str();
     let password_route = req
         .extensions()
@@ -353,9 +367,16 @@ pub(crate) async fn enforce_passwords(State(limiter): State<PasswordLimiter>, re
         if let Err(retry_after_secs) = limiter.0.check(key, Instant::now()) {
             return ApiError::RateLimited { retry_after_secs }.into_response();
         }
+        req.extensions_mut().insert(ClientAddress(key));
     }
     next.run(req).await
 }
+
+/// The client address a password route's request was counted against (IPv6 by /64; behind
+/// `trusted_proxies`, the forwarded client), left in the request by [`enforce_passwords`] for
+/// the handler. Absent when limits are off.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddress(pub(crate) ClientKey);
 
 #[cfg(test)]
 mod tests {

@@ -30,12 +30,19 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
   sign-in and sign-up) have their own token bucket per IP (IPv6 by /64), whatever token the request
   carries, on top of the general one: `rate_limit.password_per_second` and `password_burst` (5/s,
   burst 10 by default). Sign-in attempts also count per login (the handle or email as sent,
-  case-insensitive): after `rate_limit.login_failures` (10) without a success within
-  `login_failure_window_secs` (300) of the first, every attempt for that login gets a **429**
-  until the window has passed, the right password included; a success clears the count. The
-  answer is the same whether the login names anyone or not; at most `max_logins` (100000) logins
-  are tracked. Both answer `rate_limited` with `Retry-After`, and `rate_limit.enabled = false`
-  turns them off with the general limit. At most one password is hashed per core at once; more
+  case-insensitive) and client address (the one the buckets use: IPv6 by /64, behind
+  `trusted_proxies` the forwarded client), as OWASP recommends: after `rate_limit.login_failures`
+  (10) from one address without a success within `login_failure_window_secs` (300) of the first,
+  that address's attempts for that login get a **429** until the window has passed, the right
+  password included; a success clears its address's count. One attacker's failures so throttle
+  only that attacker: the login's owner still signs in from their own address. To bound guessing
+  spread over many addresses, a login also gets a **429** from every address once it has
+  `login_failures_all_addresses` (100) failures from all of them together within the window.
+  That is the residual trade-off: someone with that many guesses to spend (10 addresses at the
+  defaults) can still keep a login's owner out, a window at a time. The answer is the same
+  whether the login names anyone or not; at most `max_logins` (100000) counts (logins, and
+  logins from one address) are tracked. Both answer `rate_limited` with `Retry-After`, and
+  `rate_limit.enabled = false` turns them off with the general limit. At most one password is hashed per core at once; more
   wait their turn without holding a thread.
 - **Behind a reverse proxy.** Every request from a load balancer comes from its address, so by
   default all its clients would share one bucket (and one password bucket). Name the proxies in

@@ -1,7 +1,8 @@
 //! `POST /api/v1/auth/token` (handle or email and password in, a token pair out) and
 //! `POST /api/v1/auth/refresh` (a refresh token in, a new pair out; the old refresh token is
 //! used up). A wrong password and an unknown login get the same 401; too many attempts for one
-//! login, whether it names anyone or not, the same 429 (see [`super::LoginThrottle`]).
+//! login from one address, or from all together, whether it names anyone or not, the same 429
+//! (see [`super::LoginThrottle`]).
 
 use axum::Extension;
 use axum::extract::State;
@@ -14,8 +15,10 @@ use uuid::Uuid;
 use app::App;
 
 use super::{Auth, LoginThrottle};
+use crate::ClientKey;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::AppJson;
+use crate::rate_limit::ClientAddress;
 
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(issue_token)).routes(routes!(refresh_token))
@@ -67,10 +70,11 @@ fn pair(auth: &Auth, user_id: Uuid, refresh: app::auth::RefreshToken) -> TokenRe
 /// Sign in: a handle or email and a password for an access token and a refresh token.
 ///
 /// Limited per IP by the password bucket (`rate_limit.password_per_second`, `password_burst`;
-/// 5/s, burst 10 by default) and per login: after `rate_limit.login_failures` attempts (10 by
-/// default) without a success within `login_failure_window_secs` (300) of the first, every
-/// attempt for that login gets a 429 until the window has passed, whether the login names
-/// anyone or not.
+/// 5/s, burst 10 by default) and per login and address: after `rate_limit.login_failures`
+/// attempts (10 by default) from one address without a success within
+/// `login_failure_window_secs` (300) of the first, that address's attempts for that login get a
+/// 429 until the window has passed; after `login_failures_all_addresses` (100) failures from all
+/// addresses together, every attempt for it does. Alike whether the login names anyone or not.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
     responses(
         (status = 200, description = "A token pair", body = TokenResponse),
@@ -78,16 +82,18 @@ fn pair(auth: &Auth, user_id: Uuid, refresh: app::auth::RefreshToken) -> TokenRe
         (status = 401, description = "Wrong login or password (the same answer for both)", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "A missing field", body = ErrorBody),
-        (status = 429, description = "Too many attempts from this IP or for this login (`rate_limited`, with `Retry-After`)", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this IP, for this login from this IP, or for this login from all IPs (`rate_limited`, with `Retry-After`)", body = ErrorBody),
     ))]
 async fn issue_token(
     State(app): State<App>,
     Extension(auth): Extension<Auth>,
     Extension(throttle): Extension<LoginThrottle>,
+    client: Option<Extension<ClientAddress>>,
     AppJson(input): AppJson<TokenRequest>,
 ) -> ApiResult<AppJson<TokenResponse>> {
+    let client = client.map_or(ClientKey::Unknown, |Extension(ClientAddress(key))| key);
     let attempt = throttle
-        .attempt(&input.login, std::time::Instant::now())
+        .attempt(&input.login, client, std::time::Instant::now())
         .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
     let user_id = match app.authenticate(&input.login, &input.password).await {
         Ok(Some(user_id)) => user_id,

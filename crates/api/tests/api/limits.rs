@@ -151,7 +151,8 @@ async fn failed_sign_ins_for_one_login_are_throttled_alike_whether_it_names_anyo
         }
         expect_429(sign_in(&app, &app.anon, login, "wrong horse battery").await, 300, login).await;
     }
-    // Locked out for the window, even with the right password, and by another spelling.
+    // Locked out from this address for the window, even with the right password, and by
+    // another spelling.
     expect_429(sign_in(&app, &app.anon, "PAT", "correct horse battery").await, 300, "the right password").await;
     // A success clears the count: sam fails twice, signs in, then has three attempts again.
     for _ in 0..2 {
@@ -162,6 +163,68 @@ async fn failed_sign_ins_for_one_login_are_throttled_alike_whether_it_names_anyo
         assert_eq!(sign_in(&app, &app.anon, "sam", "wrong horse battery").await.status(), StatusCode::UNAUTHORIZED);
     }
     expect_429(sign_in(&app, &app.anon, "sam", "wrong horse battery").await, 300, "sam again").await;
+}
+
+/// A sign-in through a trusted proxy (127.0.0.1) for a client at `client`.
+async fn sign_in_as(app: &TestApp, client: &str, login: &str, password: &str) -> reqwest::Response {
+    let body = json!({"login": login, "password": password});
+    let req = app.anon.post(app.url("/api/v1/auth/token")).header("x-forwarded-for", client);
+    req.json(&body).send().await.expect("POST")
+}
+
+/// Limits behind a trusted proxy (127.0.0.1) with `per_address` sign-in attempts per login and
+/// address and `all_addresses` per login, and a password bucket that never runs dry.
+async fn login_throttled(per_address: u32, all_addresses: u32) -> TestApp {
+    let proxies = api::TrustedProxies::parse(["127.0.0.1"]).unwrap();
+    let limits = RateLimitSettings {
+        login_failures: per_address,
+        login_failures_all_addresses: all_addresses,
+        login_failure_window_secs: 300,
+        trusted_proxies: proxies,
+        ..RateLimitSettings::default()
+    };
+    rate_limited(password_bucket(1000.0, 1000, limits)).await
+}
+
+#[tokio::test]
+async fn an_attacker_out_of_attempts_on_a_login_does_not_lock_its_owner_out_from_another_address() {
+    let app = login_throttled(3, 30).await;
+    with_password(&app, "pat", "correct horse battery").await;
+    let (attacker, owner) = ("203.0.113.66", "198.51.100.7");
+    for login in ["pat", "nobody"] {
+        for _ in 0..3 {
+            let res = sign_in_as(&app, attacker, login, "wrong horse battery").await;
+            expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized", None).await;
+        }
+        expect_429(sign_in_as(&app, attacker, login, "wrong horse battery").await, 300, login).await;
+        // From another address the login is not held, whether it names anyone or not.
+        let res = sign_in_as(&app, owner, login, "wrong horse battery").await;
+        expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized", None).await;
+    }
+    expect_429(sign_in_as(&app, attacker, "PAT", "correct horse battery").await, 300, "the attacker, right password")
+        .await;
+    let res = sign_in_as(&app, owner, "pat", "correct horse battery").await;
+    assert_eq!(res.status(), StatusCode::OK, "the owner signs in from their own address");
+    expect_429(sign_in_as(&app, attacker, "pat", "wrong horse battery").await, 300, "the attacker still").await;
+}
+
+#[tokio::test]
+async fn the_ceiling_per_login_still_throttles_guessing_spread_over_many_addresses() {
+    let app = login_throttled(2, 6).await;
+    with_password(&app, "pat", "correct horse battery").await;
+    with_password(&app, "sam", "correct horse battery").await;
+    for login in ["pat", "nobody"] {
+        for n in 0..6 {
+            let res = sign_in_as(&app, &format!("203.0.113.{}", n / 2), login, "wrong horse battery").await;
+            expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized", None).await;
+        }
+        // Every address now, a fresh one too, whether the login names anyone or not.
+        expect_429(sign_in_as(&app, "198.51.100.9", login, "wrong horse battery").await, 300, login).await;
+    }
+    let res = sign_in_as(&app, "198.51.100.7", "pat", "correct horse battery").await;
+    expect_429(res, 300, "the owner too: the residual trade-off").await;
+    let res = sign_in_as(&app, "203.0.113.0", "sam", "correct horse battery").await;
+    assert_eq!(res.status(), StatusCode::OK, "another login is not held");
 }
 
 #[tokio::test]
