@@ -174,7 +174,7 @@ impl PeopleRecoQuery {
         let mut c = Checker::new();
         let limit = check_limit(&mut c, self.limit);
         let ranker = self.ranker.unwrap_or(default_ranker);
-        Ok(c.finish(PeopleQuery { user_id, venue_id: self.venue_id, limit, ranker })?)
+        Ok(c.finish(PeopleQuery { user_id, venue_id: self.venue_id, limit, ranker, now: None })?)
     }
 }
 

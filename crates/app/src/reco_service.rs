@@ -183,7 +183,9 @@ impl App {
 
     /// People to go out with, optionally for one venue.
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = %q.user_id), err(level = "debug"))]
-    pub async fn recommend_people(&self, q: PeopleQuery) -> AppResult<Vec<PersonRecommendation>> {
+    pub async fn recommend_people(&self, mut q: PeopleQuery) -> AppResult<Vec<PersonRecommendation>> {
+        // The app's clock decides which interests in the venue have passed.
+        q.now.get_or_insert_with(|| self.now());
         let recs = self.ask_engine(|e| e.recommend_people(&q)).await?;
         let items = recs.iter().map(|r| ServedItem::person(r.user_id, r.score)).collect();
         // Logged under the ranker that ordered them, so conversions are credited to it.

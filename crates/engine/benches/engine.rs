@@ -151,6 +151,7 @@ fn benches(c: &mut Criterion) {
         venue_id: Some(w.venues[i % w.venues.len()]),
         limit: 10,
         ranker,
+        now: Some(w.now),
     };
     percentiles("people default", |i| drop(black_box(w.engine.recommend_people(&people(i, Ranker::Default)))));
     percentiles("people seed2", |i| drop(black_box(w.engine.recommend_people(&people(i, Ranker::Seed2)))));

@@ -4,18 +4,21 @@
 //! candidates, scored `0.6 * strength + 0.25 * direct + 0.15 * category` with
 //! `direct = min(1, likes * 0.5 + dwell / 300)` on the venue and
 //! `category = min(1, likes * 0.3 + dwell / 600)` over venues of its category (both 0 without a
-//! venue, or when the venue is unknown, as in the published code).
+//! venue, or when the venue is unknown, as in the published code). Expressed interests are no
+//! part of it: the formula reads logged interactions only.
 //!
 //! The default adds the first seed's social compatibility (mutual friends, Adamic-Adar,
 //! preference Jaccard, activity pattern and time-of-day overlap, openness to new people) and
 //! looks beyond direct friends: friends of friends and people who engaged with the same venues
-//! or are interested in the venue of the query.
+//! or are interested in the venue of the query. An interest counts as wanting to go by one rule
+//! ([`wants_to_go`]) here and in the venue's interested list: open to invites, and not past its
+//! exact preferred time.
 
 use uuid::Uuid;
 
 use crate::error::EngineError;
 use crate::settings::{EngineSettings, PeopleSettings};
-use crate::state::{State, UserRow};
+use crate::state::{InterestMark, State, UserRow};
 use crate::types::{
     InterestedInVenue, InterestedPerson, PeopleQuery, PersonRecommendation, Ranker, Reason, Relationship,
 };
@@ -43,7 +46,29 @@ pub(crate) fn recommend(
     };
     match q.ranker.for_people() {
         Ranker::Seed2 => Ok(seed2(st, u, venue, q.limit)),
-        _ => Ok(default(st, &s.people, u, venue, q.limit)),
+        _ => {
+            let now = q.now.unwrap_or_else(chrono::Utc::now).timestamp();
+            Ok(default(st, &s.people, u, venue.map(|v| (v, now)), q.limit))
+        }
+    }
+}
+
+/// Whether an interest still tells others that its user wants to go as of `now` (seconds since
+/// the epoch): it is open to invites, and its exact preferred time, if it has one, is not before
+/// `now` (the evening is over); an interest in only a part of the day stays. A closed or passed
+/// interest still counts as its user's own signal.
+fn wants_to_go(m: &InterestMark, now: i64) -> bool {
+    m.open && m.time.is_none_or(|t| t >= now)
+}
+
+/// How much a candidate wants to go to venue `v` as of `now`: 1 when their interest in it still
+/// says so ([`wants_to_go`]), else how much they engaged with it.
+fn venue_feature(cand: &UserRow, v: u32, now: i64) -> f64 {
+    let i = cand.interests.binary_search_by_key(&v, |m| m.key);
+    if i.is_ok_and(|i| wants_to_go(&cand.interests[i], now)) {
+        1.0
+    } else {
+        cand.agg(v).map_or(0.0, |a| a.engagement())
     }
 }
 
@@ -163,7 +188,8 @@ fn histogram_overlap(a: &[u32], b: &[u32]) -> f64 {
     a.iter().zip(b).map(|(&x, &y)| (f64::from(x) / sa).min(f64::from(y) / sb)).sum()
 }
 
-/// Compatibility features of a candidate for a user.
+/// Compatibility features of a candidate for a user (`venue` is 0 until the caller sets it from
+/// [`venue_feature`]).
 struct Compat {
     strength: f64,
     mutual: u32,
@@ -176,15 +202,7 @@ struct Compat {
     relationship: Relationship,
 }
 
-fn compat(
-    st: &State,
-    user: &UserRow,
-    mine: &[u32],
-    my_pos: &[u32],
-    c: u32,
-    cand: &UserRow,
-    venue: Option<u32>,
-) -> Compat {
+fn compat(st: &State, user: &UserRow, mine: &[u32], my_pos: &[u32], c: u32, cand: &UserRow) -> Compat {
     let edge = user.edge(c);
     let theirs = others(cand);
     let (mut mutual, mut aa) = (0u32, 0.0);
@@ -212,12 +230,6 @@ fn compat(
     let tie = edge.is_some_and(|e| e.is_tie());
     let relationship = relationship(tie, mutual);
     let openness = if tie { 1.0 } else { cand.prefs.as_ref().map_or(0.5, |p| p.openness) };
-    let venue_score = venue.map_or(0.0, |v| {
-        // Only an interest open to invites says to others that they want to go.
-        let interested = cand.interests.binary_search_by_key(&v, |p| p.key).is_ok_and(|i| cand.interests[i].open);
-        let engaged = cand.agg(v).map_or(0.0, |a| a.engagement());
-        if interested { 1.0 } else { engaged }
-    });
     Compat {
         strength: edge.map_or(0.0, |e| e.strength),
         mutual,
@@ -226,7 +238,7 @@ fn compat(
         co_visit,
         activity,
         openness,
-        venue: venue_score,
+        venue: 0.0,
         relationship,
     }
 }
@@ -250,8 +262,8 @@ fn compat_unit(w: &PeopleSettings, x: &Compat) -> f64 {
 }
 
 /// Candidates beyond direct friends: friends of friends (by mutual count), co-visitors and
-/// people interested in the venue.
-fn people_candidates(st: &State, w: &PeopleSettings, u: u32, user: &UserRow, venue: Option<u32>) -> Vec<u32> {
+/// people who want to go to the venue as of the instant given with it.
+fn people_candidates(st: &State, w: &PeopleSettings, u: u32, user: &UserRow, venue: Option<(u32, i64)>) -> Vec<u32> {
     let mut out: Vec<u32> = user.edges.iter().map(|e| e.other).collect();
     let mut fof: FastMap<u32, u32> = FastMap::default();
     for e in user.edges.iter().filter(|e| e.is_tie()) {
@@ -272,10 +284,10 @@ fn people_candidates(st: &State, w: &PeopleSettings, u: u32, user: &UserRow, ven
             out.extend(d.recent_users());
         }
     }
-    if let Some(v) = venue
+    if let Some((v, now)) = venue
         && let Some(d) = st.vdyn(v)
     {
-        out.extend(d.interested.iter().filter(|p| p.open).map(|p| p.key));
+        out.extend(d.interested.iter().filter(|m| wants_to_go(m, now)).map(|m| m.key));
         out.extend(d.recent_users());
     }
     out.sort_unstable();
@@ -284,7 +296,14 @@ fn people_candidates(st: &State, w: &PeopleSettings, u: u32, user: &UserRow, ven
     out
 }
 
-fn default(st: &State, w: &PeopleSettings, u: u32, venue: Option<u32>, limit: usize) -> Vec<PersonRecommendation> {
+/// The default ranker; `venue` is the venue asked about with the current instant (seconds).
+fn default(
+    st: &State,
+    w: &PeopleSettings,
+    u: u32,
+    venue: Option<(u32, i64)>,
+    limit: usize,
+) -> Vec<PersonRecommendation> {
     let Some(user) = st.live_user(u) else { return Vec::new() };
     let mine = others(user);
     let my_pos: Vec<u32> = user.history.iter().filter(|a| a.positive()).map(|a| a.venue).collect();
@@ -292,7 +311,8 @@ fn default(st: &State, w: &PeopleSettings, u: u32, venue: Option<u32>, limit: us
         .into_iter()
         .filter_map(|c| {
             let cand = st.live_user(c)?;
-            let x = compat(st, user, &mine, &my_pos, c, cand, venue);
+            let mut x = compat(st, user, &mine, &my_pos, c, cand);
+            x.venue = venue.map_or(0.0, |(v, now)| venue_feature(cand, v, now));
             Some((compat_score(w, &x, venue.is_some()), c, x))
         })
         .collect();
@@ -350,7 +370,7 @@ fn people_reasons(w: &PeopleSettings, x: &Compat, with_venue: bool) -> (Vec<Reas
 /// Who wants to go to a venue, grouped as friends, mutuals and new people, each with their
 /// preferred time and compatibility to the viewer (best first). People not open to invites, and
 /// interests whose exact preferred time is before `now` (the evening is over), are left out (of
-/// the totals too); an interest in only a part of the day stays. Both still count for the
+/// the totals too; the rule is [`wants_to_go`]); an interest in only a part of the day stays. Both still count for the
 /// user's own recommendations.
 pub(crate) fn interested_in_venue(
     st: &State,
@@ -381,14 +401,13 @@ pub(crate) fn interested_in_venue(
     // Those not open to invites stay out of other people's lists and totals, and so do those
     // whose time has passed: they no longer want to go then.
     let now = now.timestamp();
-    let wanted = |m: &&crate::state::InterestMark| m.open && m.time.is_none_or(|t| t >= now);
-    for m in st.vdyn(v).map(|d| &d.interested[..]).unwrap_or(&[]).iter().filter(wanted) {
+    for m in st.vdyn(v).map(|d| &d.interested[..]).unwrap_or(&[]).iter().filter(|m| wants_to_go(m, now)) {
         let c = m.key;
         if c == u {
             continue;
         }
         let Some(cand) = st.live_user(c) else { continue };
-        let x = compat(st, user, &mine, &my_pos, c, cand, Some(v));
+        let x = compat(st, user, &mine, &my_pos, c, cand);
         let p = InterestedPerson {
             user_id: cand.id,
             handle: cand.handle.clone(),

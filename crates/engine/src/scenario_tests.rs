@@ -9,7 +9,7 @@ use crate::venues::tests::{hand_city, random_city};
 use crate::{EngineError, EngineSettings, MfModel, TrainConfig, train_bpr};
 
 fn people(e: &crate::Engine, venue: Option<u128>, ranker: Ranker) -> Vec<(uuid::Uuid, f64)> {
-    let q = PeopleQuery { user_id: id(1), venue_id: venue.map(id), limit: 10, ranker };
+    let q = PeopleQuery { user_id: id(1), venue_id: venue.map(id), limit: 10, ranker, now: Some(t0()) };
     e.recommend_people(&q).unwrap().into_iter().map(|p| (p.user_id, p.score)).collect()
 }
 
@@ -28,7 +28,8 @@ fn seed2_people_scores_match_the_hand_computed_formula() {
     assert!((plain[0].1 - 0.48).abs() < 1e-9 && (plain[1].1 - 0.18).abs() < 1e-9);
     // Without a venue, the reasons are the strength alone; with one, its two parts too.
     let codes = |venue: Option<u128>| {
-        let q = PeopleQuery { user_id: id(1), venue_id: venue.map(id), limit: 1, ranker: Ranker::Seed2 };
+        let q =
+            PeopleQuery { user_id: id(1), venue_id: venue.map(id), limit: 1, ranker: Ranker::Seed2, now: Some(t0()) };
         e.recommend_people(&q).unwrap()[0].reasons.iter().map(|r| r.code.to_string()).collect::<Vec<_>>()
     };
     assert_eq!(codes(None), ["strength"]);
@@ -38,7 +39,7 @@ fn seed2_people_scores_match_the_hand_computed_formula() {
 #[test]
 fn seed2_people_only_considers_the_users_own_edges() {
     let e = hand_city();
-    let q = PeopleQuery { user_id: id(4), venue_id: None, limit: 10, ranker: Ranker::Seed2 };
+    let q = PeopleQuery { user_id: id(4), venue_id: None, limit: 10, ranker: Ranker::Seed2, now: Some(t0()) };
     assert!(e.recommend_people(&q).unwrap().is_empty());
 }
 
@@ -47,14 +48,14 @@ fn default_people_reach_friends_of_friends_with_explanations() {
     let e = random_city(21, 300, 500, 6000, EngineSettings::default());
     let st = e.load();
     let uid = st.user(0).unwrap().id;
-    let q = PeopleQuery { user_id: uid, venue_id: None, limit: 30, ranker: Ranker::Default };
+    let q = PeopleQuery { user_id: uid, venue_id: None, limit: 30, ranker: Ranker::Default, now: Some(t0()) };
     let got = e.recommend_people(&q).unwrap();
     assert!(!got.is_empty());
     assert!(got.iter().any(|p| p.relationship != Relationship::Friend));
     assert!(got.windows(2).all(|w| w[0].score >= w[1].score));
     assert!(got.iter().all(|p| p.user_id != uid && !p.explanation.is_empty()));
     for ranker in [Ranker::Default, Ranker::Seed2] {
-        let unknown = PeopleQuery { user_id: uid, venue_id: Some(id(5)), limit: 5, ranker };
+        let unknown = PeopleQuery { user_id: uid, venue_id: Some(id(5)), limit: 5, ranker, now: Some(t0()) };
         assert!(matches!(e.recommend_people(&unknown), Err(EngineError::UnknownVenue(_))), "{ranker:?}");
     }
 }
@@ -162,7 +163,7 @@ fn a_suggested_connection_is_not_a_friend() {
     let r = e.interested_in_venue(id(11), id(1), 100, t0()).unwrap();
     assert!(r.friends.is_empty(), "{r:?}");
     assert_eq!(r.mutuals.iter().map(|p| (p.user_id, p.mutual_friends)).collect::<Vec<_>>(), vec![(id(3), 1)]);
-    let q = PeopleQuery { user_id: id(1), venue_id: None, limit: 10, ranker: Ranker::Default };
+    let q = PeopleQuery { user_id: id(1), venue_id: None, limit: 10, ranker: Ranker::Default, now: Some(t0()) };
     let got = e.recommend_people(&q).unwrap();
     let rel = |u: u128| got.iter().find(|p| p.user_id == id(u)).map(|p| p.relationship);
     assert_eq!((rel(2), rel(3)), (Some(Relationship::Friend), Some(Relationship::Mutual)));
@@ -193,7 +194,7 @@ fn an_interest_closed_to_invites_is_left_out_of_others_lists_and_totals_but_stil
     assert_eq!(shown(&e), (vec![], vec![id(2)], 1));
     // Nor is it told as a reason to go with 3 there (3 is still a friend to go with), while
     // stranger 2's open interest is.
-    let q = PeopleQuery { user_id: id(1), venue_id: Some(id(11)), limit: 10, ranker: Ranker::Default };
+    let q = PeopleQuery { user_id: id(1), venue_id: Some(id(11)), limit: 10, ranker: Ranker::Default, now: Some(t0()) };
     let people = e.recommend_people(&q).unwrap();
     let wants = |u: u128| {
         let p = people.iter().find(|p| p.user_id == id(u)).unwrap();
@@ -425,7 +426,7 @@ fn a_friend_who_said_they_want_to_go_ranks_higher_for_that_venue_and_says_so() {
     e.apply(&DomainEvent::InterestExpressed(interest(3, 11, None)));
     let after = people(&e, Some(11), Ranker::Default);
     assert!(score_of(&after).unwrap() > score_of(&before).unwrap() + 0.1, "{before:?} -> {after:?}");
-    let q = PeopleQuery { user_id: id(1), venue_id: Some(id(11)), limit: 10, ranker: Ranker::Default };
+    let q = PeopleQuery { user_id: id(1), venue_id: Some(id(11)), limit: 10, ranker: Ranker::Default, now: Some(t0()) };
     let three = e.recommend_people(&q).unwrap().into_iter().find(|p| p.user_id == id(3)).unwrap();
     assert!(three.reasons.iter().any(|r| r.code == "wants_to_go"), "{:?}", three.reasons);
     assert!(three.explanation.contains("wants to go there too"), "{}", three.explanation);
@@ -665,4 +666,44 @@ fn interests_whose_time_has_passed_are_no_longer_listed_but_parts_of_the_day_sta
     let st = e.load();
     let u2 = st.user_idx(&id(2)).unwrap();
     assert!(st.live_user(u2).unwrap().interests.iter().any(|m| m.time == Some(t0().timestamp())));
+}
+
+#[test]
+fn an_interest_whose_time_has_passed_no_longer_says_its_user_wants_to_go_in_people_recommendations() {
+    let e = hand_city();
+    let seed2_before = people(&e, Some(11), Ranker::Seed2);
+    e.apply(&DomainEvent::UserCreated(user(5, Some((40.0, -74.0)))));
+    e.apply(&DomainEvent::UserCreated(user(6, None)));
+    // Friend 3 and stranger 5 wanted to go to 11 at t0, stranger 6 some evening. Only their
+    // interest makes the strangers candidates.
+    e.apply(&DomainEvent::InterestExpressed(interest(3, 11, Some(t0()))));
+    e.apply(&DomainEvent::InterestExpressed(interest(5, 11, Some(t0()))));
+    e.apply(&DomainEvent::InterestExpressed(VenueInterest {
+        preferred_time_slot: Some(domain::TimeOfDay::Evening),
+        ..interest(6, 11, None)
+    }));
+    // Each candidate as (score, whether "wants to go" is among the reasons and the sentence).
+    let wanting = |now| {
+        let q =
+            PeopleQuery { user_id: id(1), venue_id: Some(id(11)), limit: 10, ranker: Ranker::Default, now: Some(now) };
+        let got = e.recommend_people(&q).unwrap();
+        move |u: u128| {
+            got.iter().find(|p| p.user_id == id(u)).map(|p| {
+                let reason = p.reasons.iter().any(|r| r.code == "wants_to_go" && r.contribution > 0.0);
+                assert_eq!(reason, p.explanation.contains("wants to go there too"), "{p:?}");
+                (p.score, reason)
+            })
+        }
+    };
+    let at_t0 = wanting(t0());
+    assert!([3, 5, 6].iter().all(|&u| at_t0(u).is_some_and(|p| p.1)), "at t0 all three want to go");
+    let later = wanting(t0() + chrono::Duration::minutes(30));
+    // The evening is over for 3 and 5: 3 is still a friend to go with, but no longer wants to go
+    // and scores less; 5 is no candidate at all; 6's part of the day stays.
+    let (three_then, three_now) = (at_t0(3).unwrap(), later(3).unwrap());
+    assert!(!three_now.1 && three_now.0 < three_then.0, "{three_then:?} -> {three_now:?}");
+    assert_eq!(later(5), None);
+    assert!(later(6).is_some_and(|p| p.1));
+    // The second seed's formula reads no interests: its answer is as before them.
+    assert_eq!(people(&e, Some(11), Ranker::Seed2), seed2_before);
 }

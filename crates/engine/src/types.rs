@@ -176,6 +176,9 @@ pub struct PeopleQuery {
     pub venue_id: Option<Uuid>,
     pub limit: usize,
     pub ranker: Ranker,
+    /// The current instant: an interest in the venue whose exact preferred time is before it no
+    /// longer says its user wants to go. Defaults to the clock.
+    pub now: Option<DateTime<Utc>>,
 }
 
 /// How a recommended person relates to the user.

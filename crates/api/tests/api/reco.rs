@@ -21,6 +21,7 @@ crate::on_every_backend!(
     a_member_of_unknown_location_has_a_null_distance_not_zero,
     a_group_time_in_the_past_is_refused_naming_time,
     an_interest_whose_time_has_passed_is_no_longer_shown_or_counted,
+    an_interest_whose_time_has_passed_no_longer_says_in_people_recommendations_that_its_user_wants_to_go,
     the_interested_list_needs_its_viewer_whoever_asks,
     interest_is_recorded_and_shown_to_others,
     the_part_of_the_day_is_derived_at_the_venue_shown_to_others_and_must_agree_with_the_time,
@@ -344,6 +345,41 @@ async fn an_interest_whose_time_has_passed_is_no_longer_shown_or_counted(app: &T
     assert_eq!(answer["message"], "Interest recorded! 1 other person is also interested.", "{answer}");
     let others: Vec<_> = answer["others_interested"].as_array().unwrap().iter().map(|p| p["user_id"].clone()).collect();
     assert_eq!(others, vec![json!(users[2])]);
+}
+
+async fn an_interest_whose_time_has_passed_no_longer_says_in_people_recommendations_that_its_user_wants_to_go(
+    app: &TestApp,
+) {
+    let (users, venues) = small_city(app).await;
+    // Alice wants to go in three seconds' time; Carol some evening, no time said. Bob has no
+    // friends: only their interests make them people to go with.
+    let soon = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let body = json!({"venue_id": venues[1], "preferred_time": soon.to_rfc3339()});
+    expect_json(app.post(&format!("/api/v1/recommendations/{}/interest", users[0]), &body).await, StatusCode::OK).await;
+    let body = json!({"venue_id": venues[1], "preferred_time_slot": "evening"});
+    expect_json(app.post(&format!("/api/v1/recommendations/{}/interest", users[2]), &body).await, StatusCode::OK).await;
+    let paths = [
+        format!("/api/v1/recommendations/{}/people?venue_id={}", users[1], venues[1]),
+        format!("/reco/people/{}?venue_id={}&ranker=default", users[1], venues[1]),
+    ];
+    // Whether `who` is recommended saying they want to go there (None: not recommended).
+    let wants = |b: &Value, who: &str| {
+        let list = if b.is_array() { b } else { &b["people"] };
+        list.as_array()?.iter().find(|p| p["user_id"] == who).map(|p| {
+            p["reasons"].as_array().into_iter().flatten().any(|r| r["code"] == "wants_to_go")
+                && p["explanation"].as_str().is_some_and(|e| e.contains("wants to go there too"))
+        })
+    };
+    for path in &paths {
+        eventually(app, path, |b| wants(b, &users[0]) == Some(true) && wants(b, &users[2]) == Some(true)).await;
+    }
+    // Once Alice's time has passed she no longer wants to go; Carol's evening stays.
+    let wait = (soon - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(1100);
+    tokio::time::sleep(wait).await;
+    for path in &paths {
+        let later = app.get_json(path, StatusCode::OK).await;
+        assert_eq!((wants(&later, &users[0]), wants(&later, &users[2])), (None, Some(true)), "{path}: {later}");
+    }
 }
 
 async fn the_interested_list_needs_its_viewer_whoever_asks(app: &TestApp) {

@@ -24,7 +24,7 @@ async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404(backe
     for ranker in [Ranker::Default, Ranker::Seed2] {
         app.recommend_venues(VenueQuery::new(a.id, 10, ranker)).await.expect("venues for a new user");
     }
-    let people = PeopleQuery { user_id: b.id, venue_id: Some(venue.id), limit: 10, ranker: Ranker::Default };
+    let people = PeopleQuery { user_id: b.id, venue_id: Some(venue.id), limit: 10, ranker: Ranker::Default, now: None };
     app.recommend_people(people).await.expect("people for a new user and venue");
     // Named by that query, the venue is in the engine now, and listed.
     let recs = app.recommend_venues(VenueQuery::new(a.id, 10, Ranker::Seed2)).await.unwrap();

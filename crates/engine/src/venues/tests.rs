@@ -620,7 +620,7 @@ fn seed2_people_name_the_kind_of_tie_in_words() {
     suggested.relationship_type = domain::RelationshipType::Suggested;
     b.add_edge(&suggested);
     let e = b.build();
-    let q = crate::PeopleQuery { user_id: id(1), venue_id: None, limit: 10, ranker: Ranker::Seed2 };
+    let q = crate::PeopleQuery { user_id: id(1), venue_id: None, limit: 10, ranker: Ranker::Seed2, now: None };
     let got = e.recommend_people(&q).unwrap();
     let said = |u: u128| got.iter().find(|p| p.user_id == id(u)).unwrap().explanation.clone();
     assert_eq!(said(2), "Your friend (strength 0.44)");
