@@ -9,6 +9,13 @@
 //! one path: its reason ([`StopReason`]) is recorded in the run's control, the runner ends
 //! between ticks, and the run's task announces `simulation.stopped` with the final state
 //! before that state reads `stopped`.
+//!
+//! The controller's lock (the slot) is a plain mutex held only to look at or change a run,
+//! never across an await (clippy's `await_holding_lock`): a stop records its reason under it
+//! and waits for the run's end outside it. So a bus that hangs on an announcement (a Redis
+//! that answers only at its timeout) holds up only the calls that wait for that run's end (the
+//! stop itself, a start, reset or data reset after it), never a read, a pause or a speed
+//! change, which answer at once (a run being stopped takes no more changes: `Conflict`).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -46,19 +53,6 @@ struct RunView {
     seeded: bool,
 }
 
-/// A run and its task, owned by the controller's slot.
-struct Run {
-    view: Arc<RunView>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl std::ops::Deref for Run {
-    type Target = RunView;
-    fn deref(&self) -> &RunView {
-        &self.view
-    }
-}
-
 impl RunView {
     fn status(&self) -> SimStatus {
         match *self.shared.status.borrow() {
@@ -67,8 +61,35 @@ impl RunView {
         }
     }
 
+    /// Whether its task has not ended yet (it may be stopping).
+    fn is_live(&self) -> bool {
+        *self.shared.status.borrow() == SimStatus::Running
+    }
+
+    /// Live and not asked to stop: what a pause, resume, speed change or trigger acts on.
     fn is_active(&self) -> bool {
-        matches!(self.status(), SimStatus::Running | SimStatus::Paused)
+        self.is_live() && self.shared.lock_control().stop.is_none()
+    }
+
+    /// Asks the run to stop for `reason` (unless it already was: the first reason stands); its
+    /// task announces the stop unless `announce` is false here or in an earlier ask.
+    fn ask_stop(&self, reason: StopReason, announce: bool) {
+        {
+            let mut c = self.shared.lock_control();
+            c.stop.get_or_insert(reason);
+            // A reset stays quiet even when the run had just stopped itself (the horizon).
+            c.announce_stop &= announce;
+        }
+        self.shared.wake.notify_one();
+    }
+
+    /// Waits until the run's task has ended (its `simulation.stopped` or `.finished`, if any,
+    /// is on the bus by then) and answers its final state.
+    async fn ended(&self) -> SimState {
+        let mut status = self.shared.status.subscribe();
+        // The sender lives in `shared`, which `self` holds: this waits for the end only.
+        let _ = status.wait_for(|&s| s != SimStatus::Running).await;
+        self.state()
     }
 
     fn state(&self) -> SimState {
@@ -105,19 +126,33 @@ impl RunView {
     }
 }
 
-/// Runs simulations on an app, one at a time. Control actions (start, pause, stop, ...) take
-/// turns on the slot and may wait there: a start that seeds the demo city, a pause or a stop for
-/// the tick under way. Reading the state, the metrics or the log never waits for them: it reads
-/// the latest run's view.
+/// Runs simulations on an app, one at a time. A start, a reset and a data reset take turns on
+/// the gate and may wait there (a start that seeds the demo city, the end of the run before
+/// them). Control actions look at and change the run under the slot, briefly, and wait (a
+/// pause or a stop for the tick under way, a stop for its announcement) outside it. Reading
+/// the state, the metrics or the log never waits for either: it reads the latest run's view.
 pub struct Simulator {
     app: App,
-    slot: Mutex<Option<Run>>,
+    /// Held by whatever must not overlap a start (another start, a reset, a data reset), across
+    /// its I/O. Stop, pause, resume, speed and scenario changes never take it.
+    gate: Mutex<()>,
+    /// The latest run, for control actions; never held across an await.
+    slot: std::sync::Mutex<Option<Arc<RunView>>>,
     current: ArcSwapOption<RunView>,
 }
 
 impl Simulator {
     pub fn new(app: App) -> Self {
-        Self { app, slot: Mutex::new(None), current: ArcSwapOption::empty() }
+        Self { app, gate: Mutex::new(()), slot: std::sync::Mutex::new(None), current: ArcSwapOption::empty() }
+    }
+
+    fn lock_slot(&self) -> std::sync::MutexGuard<'_, Option<Arc<RunView>>> {
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The latest run if its task has not ended.
+    fn live(&self) -> Option<Arc<RunView>> {
+        self.lock_slot().clone().filter(|r| r.is_live())
     }
 
     /// Starts a run. An empty database is first seeded with `seed_if_empty`, or refused
@@ -127,9 +162,13 @@ impl Simulator {
     pub async fn start(&self, opts: RunOptions, seed_if_empty: Option<SeedOptions>) -> AppResult<SimState> {
         let now = self.app.now();
         opts.validate(now)?;
-        let mut slot = self.slot.lock().await;
-        if slot.as_ref().is_some_and(|r| r.is_active()) {
-            return Err(AppError::conflict("a simulation is already running: stop or reset it first"));
+        let _gate = self.gate.lock().await;
+        if let Some(previous) = self.live() {
+            if previous.is_active() {
+                return Err(AppError::conflict("a simulation is already running: stop or reset it first"));
+            }
+            // Being stopped: its end (and its `simulation.stopped`) comes before this start.
+            previous.ended().await;
         }
         let (mut seeded, mut anchor) = (false, None);
         if self.app.store.counts().await?.users == 0 {
@@ -183,19 +222,21 @@ impl Simulator {
         let view = Arc::new(RunView { shared, opts, started_at, ends_at, tz, active_users: world.users.len(), seeded });
         let state = view.state();
         self.current.store(Some(Arc::clone(&view)));
-        // Announced before the run can go, so its start comes before its stop on the bus even
-        // when it stops at once (a start at the horizon).
+        // Announced before control actions can reach the run (they look in the slot) and before
+        // it can go, so its start comes before any of their events and before its stop on the
+        // bus, even when it stops at once (a start at the horizon).
         self.publish(SimEvent::Started, &state).await;
-        let task = tokio::spawn(end_of(self.app.clone(), Arc::clone(&view), runner));
-        *slot = Some(Run { view, task });
+        *self.lock_slot() = Some(Arc::clone(&view));
+        tokio::spawn(end_of(self.app.clone(), view, runner));
         Ok(state)
     }
 
     /// The active run, or `Conflict` naming what was asked.
-    fn active<'a>(slot: &'a mut Option<Run>, what: &str) -> AppResult<&'a mut Run> {
-        match slot.as_mut() {
-            Some(run) if run.is_active() => Ok(run),
-            _ => Err(AppError::conflict(format!("no simulation is running: cannot {what}"))),
+    fn active(slot: &Option<Arc<RunView>>, what: &str) -> AppResult<Arc<RunView>> {
+        match slot.as_ref().filter(|r| r.is_live()) {
+            Some(run) if run.is_active() => Ok(Arc::clone(run)),
+            Some(_) => Err(AppError::conflict(format!("the simulation is stopping: cannot {what}"))),
+            None => Err(AppError::conflict(format!("no simulation is running: cannot {what}"))),
         }
     }
 
@@ -253,14 +294,17 @@ impl Simulator {
         what: &str,
         event: SimEvent,
         settle: bool,
-        f: impl FnOnce(&Run) -> AppResult<()>,
+        f: impl FnOnce(&RunView) -> AppResult<()>,
     ) -> AppResult<SimState> {
-        let mut slot = self.slot.lock().await;
-        let run = Self::active(&mut slot, what)?;
-        f(run)?;
-        run.shared.wake.notify_one();
+        let (run, mut parked, mut status) = {
+            let slot = self.lock_slot();
+            let run = Self::active(&slot, what)?;
+            f(&run)?;
+            run.shared.wake.notify_one();
+            let (parked, status) = (run.shared.parked.subscribe(), run.shared.status.subscribe());
+            (run, parked, status)
+        };
         if settle {
-            let (mut parked, mut status) = (run.shared.parked.subscribe(), run.shared.status.subscribe());
             let settled = async {
                 tokio::select! {
                     _ = parked.wait_for(|&p| p) => {},
@@ -276,68 +320,49 @@ impl Simulator {
             }
         }
         let state = run.state();
-        drop(slot);
         self.publish(event, &state).await;
         Ok(state)
     }
 
     /// Stops the run and waits for its current tick to end; `simulation.stopped` is on the bus
-    /// when this returns. A run that had just stopped itself at the booking horizon answers
-    /// with that reason.
+    /// when this returns. A run that had just stopped itself at the booking horizon, or that
+    /// another call is stopping, answers once it has ended, with the first reason. The wait
+    /// holds nothing: other control actions answer meanwhile.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn stop(&self) -> AppResult<SimState> {
-        let mut slot = self.slot.lock().await;
-        let run = Self::active(&mut slot, "stop")?;
-        Ok(Self::halt(run, StopReason::Requested, true).await)
-    }
-
-    /// Asks the run to stop for `reason` (unless it already was: the first reason stands) and
-    /// waits for its task, which announces the stop unless `announce` is false.
-    async fn halt(run: &mut Run, reason: StopReason, announce: bool) -> SimState {
-        {
-            let mut c = run.shared.lock_control();
-            if c.stop.is_none() {
-                c.stop = Some(reason);
-            }
-            // A reset stays quiet even when the run had just stopped itself (the horizon).
-            c.announce_stop &= announce;
-        }
-        run.shared.wake.notify_one();
-        if let Err(e) = (&mut run.task).await {
-            tracing::error!(error = %e, "simulation task failed");
-            run.shared.status.send_replace(SimStatus::Stopped);
-        }
-        run.state()
+        let run = self.live().ok_or_else(|| AppError::conflict("no simulation is running: cannot stop"))?;
+        run.ask_stop(StopReason::Requested, true);
+        Ok(run.ended().await)
     }
 
     /// Runs `work` (a data reset or a forced reseed) with no simulation running. The active
     /// run, if any, is stopped first as [`Simulator::stop`] stops it: its `simulation.stopped`
     /// is published (with the reason `data_reset`) and its state and metrics stay readable as a
-    /// stopped run's. No run can start until `work` is done (it holds the controller's slot),
+    /// stopped run's. No run can start until `work` is done (it holds the gate a start takes),
     /// so none acts for users who are being deleted.
     #[tracing::instrument(skip_all)]
     pub async fn while_stopped<T>(&self, work: impl std::future::Future<Output = T>) -> T {
-        let mut slot = self.slot.lock().await;
-        if let Some(run) = slot.as_mut().filter(|r| r.is_active()) {
-            let state = Self::halt(run, StopReason::DataReset, true).await;
+        let _gate = self.gate.lock().await;
+        if let Some(run) = self.live() {
+            run.ask_stop(StopReason::DataReset, true);
+            let state = run.ended().await;
             tracing::info!(ticks = state.ticks, "simulation stopped for a data reset");
         }
-        let out = work.await;
-        drop(slot);
-        out
+        work.await
     }
 
     /// Stops any run and forgets it (metrics included). Stored data is left alone. Only
     /// `simulation.reset` is announced (no `simulation.stopped`).
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn reset(&self) -> AppResult<SimState> {
-        let mut slot = self.slot.lock().await;
-        if let Some(run) = slot.as_mut().filter(|r| r.is_active()) {
-            Self::halt(run, StopReason::Requested, false).await;
+        let gate = self.gate.lock().await;
+        if let Some(run) = self.live() {
+            run.ask_stop(StopReason::Requested, false);
+            run.ended().await;
         }
-        *slot = None;
+        *self.lock_slot() = None;
         self.current.store(None);
-        drop(slot);
+        drop(gate);
         self.publish(SimEvent::Reset, &json!({})).await;
         Ok(idle_state())
     }
@@ -379,6 +404,7 @@ impl Simulator {
 /// [`Simulator::wait`]) finds its `simulation.stopped` already on the bus. Whoever stopped it
 /// (a stop, a data reset, the run itself at the booking horizon), it is announced here, once.
 async fn end_of(app: App, view: Arc<RunView>, runner: Runner) {
+    let _ended = EndGuard(Arc::clone(&view));
     let status = match AssertUnwindSafe(runner.run()).catch_unwind().await {
         Ok(status) => status,
         // A panicking run must not look like it is still going.
@@ -395,6 +421,26 @@ async fn end_of(app: App, view: Arc<RunView>, runner: Runner) {
         publish(&app, SimEvent::Stopped, &view.state_as(status)).await;
     }
     view.shared.status.send_replace(status);
+}
+
+/// Sets a run's status to `Stopped` if its task ends without setting one (it panicked after
+/// the run, or the runtime dropped it), so the run never looks like it is still going and
+/// whoever waits for its end ([`RunView::ended`]) is let go.
+struct EndGuard(Arc<RunView>);
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        let ended = self.0.shared.status.send_if_modified(|s| {
+            let running = *s == SimStatus::Running;
+            if running {
+                *s = SimStatus::Stopped;
+            }
+            running
+        });
+        if ended {
+            tracing::error!("the simulation task ended without setting the run's status");
+        }
+    }
 }
 
 /// Every event the simulator publishes on the bus's `simulation` channel: the one list of them
@@ -489,9 +535,10 @@ mod tests {
         let db = testdb::TestDatabase::create(testdb::Backend::Sqlite).await.expect("sqlite");
         let app = App::new(store::connect(&db.url).await.expect("connect sqlite"), AppSettings::default());
         let sim = Simulator::new(app);
-        // A control action holds the slot for as long as it takes (a start seeding the demo city,
-        // a pause or a stop waiting for a tick): readers go on answering meanwhile.
-        let held = sim.slot.lock().await;
+        // A start, reset or data reset holds the gate for as long as it takes (seeding the demo
+        // city, waiting for the run's end): readers go on answering meanwhile. (No one holds the
+        // slot across an await; clippy's `await_holding_lock` sees to that.)
+        let held = sim.gate.lock().await;
         let within = std::time::Duration::from_secs(5);
         let state = tokio::time::timeout(within, sim.state()).await.expect("the state answers");
         assert_eq!(state.status, SimStatus::Idle);

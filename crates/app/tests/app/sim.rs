@@ -1,16 +1,22 @@
 //! The simulator, end to end on a small seeded city, run headless at `max` speed:
 //! the same seed gives the same actions, each scenario's signature shows in the metrics
 //! against a normal day over the same simulated hours, and a run without a duration stops at
-//! the booking horizon.
+//! the booking horizon, and a stop whose announcement hangs on the bus holds up no other control
+//! call.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use app::App;
 use app::VenueSearch;
 use app::seed::SeedOptions;
 use app::sim::{MetricsSnapshot, RunOptions, ScenarioId, SimStatus, Simulator, Speed};
+use async_trait::async_trait;
+use bus::{BusResult, DynBus, EventBus, EventId, Page, Publish, Subscription};
 use chrono::{TimeZone, Utc};
-use domain::PageRequest;
 use domain::user::UserInput;
 use domain::venue::VenuePatchInput;
+use domain::{Channel, Event, PageRequest};
 use serde_json::json;
 use testdb::{Backend, TestDatabase};
 
@@ -26,12 +32,19 @@ crate::on_every_backend!(
     refused_users_often_try_an_alternative_the_refusal_proposed_and_the_same_seed_tries_the_same,
     requests_pending_before_a_run_are_answered_and_never_asked_again,
     a_run_without_a_duration_stops_itself_at_the_booking_horizon_as_a_stop_does_saying_why,
+    a_stop_whose_announcement_hangs_on_the_bus_holds_up_no_other_control_call,
 );
 
 /// A fresh database of `backend` (one that is [`configured`]) with a seeded city of `users`
 /// users and `users / 2` venues.
 async fn seeded_app(backend: Backend, users: usize) -> (TestDatabase, App) {
     let (db, app) = fresh_app(backend).await.expect("a configured backend");
+    seed_city(&app, users).await;
+    (db, app)
+}
+
+/// Seeds a city of `users` users and `users / 2` venues into `app`'s empty database.
+async fn seed_city(app: &App, users: usize) {
     // The history ends at a pinned instant, not the wall clock's hour; runs below that give a
     // start start there, the others at the current hour (the app's settings pin no anchor).
     let as_of = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single();
@@ -39,7 +52,6 @@ async fn seeded_app(backend: Backend, users: usize) -> (TestDatabase, App) {
     // Seeding builds the engine; no follower keeps it fresh during the run here, so every run
     // of a test asks the same engine and gets the same recommendations.
     assert!(app.seed_demo(opts).await.expect("seed").seeded);
-    (db, app)
 }
 
 /// What a finished run left: its metrics, hash and log.
@@ -310,4 +322,148 @@ async fn a_run_without_a_duration_stops_itself_at_the_booking_horizon_as_a_stop_
     assert!(sim.metrics().await.wall_seconds > 0.0, "the run's metrics, not an idle simulator's");
     assert!(sim.stop().await.is_err(), "a stopped run cannot be stopped again");
     assert_eq!(sim.state().await.ticks, 30);
+}
+
+/// An in-memory bus whose publishes of `simulation.stopped` wait, while it is held, until the
+/// test lets them go: a Redis that does not answer until its timeout, for as long as the test
+/// likes.
+struct HeldBus {
+    inner: DynBus,
+    held: tokio::sync::watch::Sender<bool>,
+    /// Publishes of `simulation.stopped` that have come to the bus, held or not.
+    stops: tokio::sync::watch::Sender<usize>,
+}
+
+impl HeldBus {
+    fn new() -> Self {
+        Self {
+            inner: Arc::new(bus::MemoryBus::default()),
+            held: tokio::sync::watch::channel(false).0,
+            stops: tokio::sync::watch::channel(0).0,
+        }
+    }
+
+    fn hold(&self, held: bool) {
+        self.held.send_replace(held);
+    }
+
+    /// Waits (10 s at most) until `n` publishes of `simulation.stopped` have come to the bus.
+    async fn stops_came(&self, n: usize) {
+        let mut stops = self.stops.subscribe();
+        let came = tokio::time::timeout(Duration::from_secs(10), stops.wait_for(|&c| c >= n)).await;
+        assert!(came.is_ok(), "simulation.stopped number {n} never came to the bus");
+    }
+}
+
+#[async_trait]
+impl EventBus for HeldBus {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn publish(&self, event: Publish) -> BusResult<Arc<Event>> {
+        if event.event_type == "simulation.stopped" {
+            let mut held = self.held.subscribe();
+            self.stops.send_modify(|c| *c += 1);
+            let _ = held.wait_for(|&h| !h).await;
+        }
+        self.inner.publish(event).await
+    }
+
+    async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription> {
+        self.inner.subscribe(channel).await
+    }
+
+    async fn history(&self, channel: Channel, limit: usize, before: Option<EventId>) -> BusResult<Vec<Event>> {
+        self.inner.history(channel, limit, before).await
+    }
+
+    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Page> {
+        self.inner.after(channel, after, limit).await
+    }
+
+    async fn ping(&self) -> BusResult<()> {
+        self.inner.ping().await
+    }
+
+    fn published_counts(&self) -> Vec<(Channel, u64)> {
+        self.inner.published_counts()
+    }
+
+    fn trim_state(&self) -> bus::TrimState {
+        self.inner.trim_state()
+    }
+}
+
+/// The simulation channel's event types, oldest first.
+async fn simulation_events(app: &App) -> Vec<String> {
+    let events = app.bus.history(Channel::Simulation, 100, None).await.expect("history");
+    events.into_iter().map(|e| e.event_type).collect()
+}
+
+/// Before, a stop (and a data reset's stop) held the controller's lock until the run's task had
+/// published `simulation.stopped`, so with a bus that hangs every control call waited for it:
+/// here a speed change and a pause answer (a conflict: the run is stopping) within 5 s while
+/// the announcement is held indefinitely, and so do the state and metrics. Once it is let go,
+/// the stop answers as ever: one `simulation.stopped` with its reason, after the run's start
+/// and before the next run's (a start sent meanwhile waits for it), and a second stop is a
+/// conflict.
+async fn a_stop_whose_announcement_hangs_on_the_bus_holds_up_no_other_control_call(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await else { return };
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let held = Arc::new(HeldBus::new());
+    let app = App::with_bus(store, held.clone(), app::AppSettings::default());
+    seed_city(&app, 40).await;
+    let sim = Arc::new(Simulator::new(app.clone()));
+    // At 1x a tick takes a wall minute: the run waits between ticks, where a stop wakes it.
+    let opts = RunOptions { speed: Speed::Times(1.0), users: 40, seed: 5, ..RunOptions::default() };
+    sim.start(opts.clone(), None).await.expect("start");
+    let within = Duration::from_secs(5);
+
+    for (n, reason) in [(1, "requested"), (2, "data_reset")] {
+        held.hold(true);
+        let stopping = {
+            let sim = Arc::clone(&sim);
+            tokio::spawn(async move {
+                if n == 1 {
+                    sim.stop().await.expect("stop")
+                } else {
+                    sim.while_stopped(async { sim.state().await }).await
+                }
+            })
+        };
+        held.stops_came(n).await;
+        // The announcement hangs: every other call answers meanwhile.
+        let speed = tokio::time::timeout(within, sim.set_speed(Speed::Times(5.0))).await;
+        let err = speed.expect("a speed change answers while the stop's announcement hangs").unwrap_err();
+        assert!(err.to_string().contains("stopping"), "{err}");
+        let pause = tokio::time::timeout(within, sim.pause()).await.expect("a pause answers meanwhile");
+        assert!(pause.is_err(), "a run being stopped is not paused");
+        let state = tokio::time::timeout(within, sim.state()).await.expect("the state answers meanwhile");
+        assert_eq!(state.status, SimStatus::Running, "it reads stopped only once its stop is on the bus");
+        tokio::time::timeout(within, sim.metrics()).await.expect("the metrics answer meanwhile");
+        assert!(!stopping.is_finished(), "the stop answers once its announcement is on the bus");
+        // A start sent meanwhile waits for the stop's end, so its start comes after the stop.
+        let starting = {
+            let (sim, opts) = (Arc::clone(&sim), opts.clone());
+            tokio::spawn(async move { sim.start(opts, None).await })
+        };
+        held.hold(false);
+        let stopped = tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("the stop ends").unwrap();
+        assert_eq!(stopped.status, SimStatus::Stopped);
+        let json = serde_json::to_value(&stopped).expect("state as JSON");
+        assert_eq!(json["stop_reason"], reason, "{json}");
+        let started = tokio::time::timeout(Duration::from_secs(10), starting).await.expect("the start ends");
+        assert_eq!(started.unwrap().expect("a start after a stop").status, SimStatus::Running);
+        let events = simulation_events(&app).await;
+        assert_eq!(events.iter().filter(|e| *e == "simulation.stopped").count(), n, "{events:?}");
+        assert!(!events.iter().any(|e| e == "simulation.speed_changed" || e == "simulation.paused"), "{events:?}");
+        let last = &events[events.len() - 3..];
+        assert_eq!(last, ["simulation.started", "simulation.stopped", "simulation.started"], "{events:?}");
+    }
+    // The run started last is stopped as ever; a second stop is a conflict that changes nothing.
+    assert_eq!(sim.stop().await.expect("stop").status, SimStatus::Stopped);
+    assert!(sim.stop().await.is_err(), "a stopped run cannot be stopped again");
+    let events = simulation_events(&app).await;
+    assert_eq!(events.iter().filter(|e| *e == "simulation.stopped").count(), 3, "{events:?}");
 }
