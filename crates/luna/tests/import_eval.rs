@@ -333,3 +333,39 @@ fn malformed_files_and_out_of_range_numbers_are_refused_naming_the_line_and_a_by
     let out = import(d, &["--users", "bom.csv", "--venues", "venue.csv", "--interactions", "bom.jsonl"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 3 rows"), "{out:?}");
 }
+
+#[test]
+fn a_named_file_that_holds_no_records_is_refused_before_anything_is_stored_and_can_be_left_out() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    for name in ["users.csv", "venues.csv"] {
+        std::fs::copy(example(name), d.join(name)).unwrap();
+    }
+    for (name, text) in
+        [("empty.csv", ""), ("header.csv", "user_id,other_user_id\r\n\r\n"), ("blank.jsonl", "\n  \n\n")]
+    {
+        std::fs::write(d.join(name), text).unwrap();
+    }
+    let base = ["--users", "users.csv", "--venues", "venues.csv"];
+    for (args, says) in [
+        (&["--users", "empty.csv"][..], "empty.csv: holds no records"),
+        (&[&base[..], &["--edges", "header.csv"]].concat(), "header.csv: holds no records"),
+        (&[&base[..], &["--interactions", "blank.jsonl"]].concat(), "blank.jsonl: holds no records"),
+    ] {
+        let out = import(d, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} went through");
+        assert!(err.contains(says), "{args:?}: {err}");
+        let flag = args[args.len() - 2];
+        assert!(err.contains(&format!("leave out {flag}")), "{args:?}: {err}");
+        assert_eq!(stored(d), vec![], "{args:?} left rows behind");
+    }
+    // No file at all is refused too, rather than importing nothing.
+    let out = import(d, &[]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to import"), "{out:?}");
+    // Without ties or a log, their flags are left out: the rest goes in.
+    let out = import(d, &base);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 22 rows"), "{out:?}");
+    assert_eq!(stored(d), [("users", 12), ("venues", 10)]);
+}

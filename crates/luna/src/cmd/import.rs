@@ -48,6 +48,9 @@ const PAGE: u32 = 10_000;
 
 pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
+    if [&args.users, &args.venues, &args.edges, &args.interactions].iter().all(|f| f.is_none()) {
+        bail!("nothing to import: name at least one file with --users, --venues, --edges or --interactions");
+    }
     crate::logging::init_batch();
     let store = super::open_store(&settings).await?;
     let batch = check(&store, &args).await?;
@@ -115,6 +118,15 @@ async fn check(store: &store::DynStore, args: &ImportArgs) -> anyhow::Result<Bat
             (Some(log), "interactions") => log,
             _ => &read_records(path)?,
         };
+        // A file named but empty (or a header only) is a wrong or truncated file, not an import
+        // of nothing: a kind of rows that is not imported is left out by leaving out its flag.
+        if records.is_empty() {
+            bail!(
+                "{}: holds no records (it is empty, or holds only a header or blank lines), so nothing was \
+                 stored: name the right file, or leave out --{kind} to import no {kind}",
+                path.display()
+            );
+        }
         let mut maybe_stored_ties = Vec::new();
         for (i, Record { line, row }) in records.iter().enumerate() {
             let place = || format!("{} record {} (line {line})", path.display(), i + 1);
