@@ -4,10 +4,11 @@
 //! [`AppPath`] (422 naming the path parameter, such as a malformed UUID) and [`AppQuery`]
 //! (422 naming the query parameter, also one that is not UTF-8 once decoded). A body must be
 //! a JSON object: an array is a 422 on `body` (serde would fill a struct from it by position),
-//! and a number no type can hold (`1e999`) a 422 naming its field. A time, date, number or UUID that does not parse says what
-//! the field expects (an RFC 3339 time with an offset, a whole number ≥ 0, a smaller whole
-//! number, a UUID, a JSON object, ...), and a field given twice is named, instead of the
-//! parser's bare complaint.
+//! and a number no type can hold (`1e999`) a 422 naming its field (an integer field asks for a
+//! whole number in its range, as it does of `1e20`). A time, date, number or UUID that does not
+//! parse says what the field expects (an RFC 3339 time with an offset, a whole number ≥ 0, a
+//! smaller whole number, a UUID, a JSON object, ...), and a field given twice is named, instead
+//! of the parser's bare complaint.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -72,14 +73,52 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Data => shape_error(&path, &message, None),
             // Valid JSON that no number type holds (`1e999`): the value's fault, not the syntax's.
             serde_json::error::Category::Syntax if message.starts_with("number out of range") => {
-                let field = if path == "." { "body".to_string() } else { path };
-                ApiError::field(field, "number out of range: expected a number of at most 1.7e308 in magnitude")
+                let field = if path == "." { "body".to_string() } else { path.clone() };
+                let message = beyond_every_range::<T>(bytes, &path, inner.line(), inner.column())
+                    .unwrap_or_else(|| "number out of range: expected a number of at most 1.7e308 in magnitude".into());
+                ApiError::field(field, message)
             }
             _ => ApiError::MalformedJson(message),
         }
     })?;
     de.end().map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     Ok(value)
+}
+
+/// What an integer field says of a number no type holds (`1e999` at `line` and `column`, as
+/// serde_json reports it): the same as of one just past its range (`1e300`), which is what it
+/// is. The parser refuses the number before the field's type is known, so the body is parsed
+/// again with `1e300` in its place; a float field takes that, and `None` keeps the float wording.
+fn beyond_every_range<T: DeserializeOwned>(bytes: &[u8], path: &str, line: usize, column: usize) -> Option<String> {
+    let (start, end) = infinite_number_near(bytes, line, column)?;
+    let stand_in: &[u8] = if bytes[start] == b'-' { b"-1e300" } else { b"1e300" };
+    let again = [&bytes[..start], stand_in, &bytes[end..]].concat();
+    let e = serde_path_to_error::deserialize::<_, T>(&mut serde_json::Deserializer::from_slice(&again)).err()?;
+    if e.path().to_string() != path || e.inner().classify() != serde_json::error::Category::Data {
+        return None;
+    }
+    let message = e.into_inner().to_string();
+    let message = message.split(" at line ").next().unwrap_or(&message);
+    let ty = message.rsplit_once(", expected ").map(|(_, ty)| ty)?;
+    whole_range(ty)?;
+    clearer(path, message, None)
+}
+
+/// The byte range of the number serde_json found too large near its reported position (the
+/// line from 1, the column from 0, at or just past the number's end), if it is one.
+fn infinite_number_near(bytes: &[u8], line: usize, column: usize) -> Option<(usize, usize)> {
+    let line_start = match line {
+        0 | 1 => 0,
+        n => bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(n - 2)?.0 + 1,
+    };
+    let in_number = |b: &u8| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E');
+    let at = (line_start + column).min(bytes.len());
+    // The last digit at or up to two bytes before the position, then the number around it.
+    let digit = (at.saturating_sub(2)..=at).rev().find(|i| bytes.get(*i).is_some_and(u8::is_ascii_digit))?;
+    let start = (0..=digit).rev().take_while(|i| in_number(&bytes[*i])).last()?;
+    let end = (digit..bytes.len()).find(|i| !in_number(&bytes[*i])).unwrap_or(bytes.len());
+    let number = std::str::from_utf8(&bytes[start..end]).ok()?.parse::<f64>().ok()?;
+    number.is_infinite().then_some((start, end))
 }
 
 /// A 422 for a value of the wrong shape at `path`. serde reports a missing field at its
@@ -170,15 +209,22 @@ fn clearer(field: &str, message: &str, raw: Option<&str>) -> Option<String> {
         }
     };
     match ty {
-        "u8" => Some(whole((0.0, u8::MAX.into()))),
-        "u16" => Some(whole((0.0, u16::MAX.into()))),
-        "u32" => Some(whole((0.0, u32::MAX.into()))),
-        "u64" | "u128" | "usize" => Some(whole((0.0, u64::MAX as f64))),
-        "i8" => Some(whole((i8::MIN.into(), i8::MAX.into()))),
-        "i16" => Some(whole((i16::MIN.into(), i16::MAX.into()))),
-        "i32" => Some(whole((i32::MIN.into(), i32::MAX.into()))),
-        "i64" | "i128" | "isize" => Some(whole((i64::MIN as f64, i64::MAX as f64))),
         "f32" | "f64" => Some("expected a number".into()),
+        ty => whole_range(ty).map(whole),
+    }
+}
+
+/// The range of serde's integer type named `ty` (`u32`, `i16`, ...), `None` for other types.
+fn whole_range(ty: &str) -> Option<(f64, f64)> {
+    match ty {
+        "u8" => Some((0.0, u8::MAX.into())),
+        "u16" => Some((0.0, u16::MAX.into())),
+        "u32" => Some((0.0, u32::MAX.into())),
+        "u64" | "u128" | "usize" => Some((0.0, u64::MAX as f64)),
+        "i8" => Some((i8::MIN.into(), i8::MAX.into())),
+        "i16" => Some((i16::MIN.into(), i16::MAX.into())),
+        "i32" => Some((i32::MIN.into(), i32::MAX.into())),
+        "i64" | "i128" | "isize" => Some((i64::MIN as f64, i64::MAX as f64)),
         _ => None,
     }
 }
@@ -449,6 +495,34 @@ mod tests {
             first_error(parse_json::<Body>(br#"{"name":"a","inner":{"level":-1e400}}"#).unwrap_err()).0,
             "inner.level"
         );
+    }
+
+    #[test]
+    fn a_number_out_of_every_range_for_an_integer_field_asks_for_a_whole_number_in_its_range() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Counts {
+            users: Option<usize>,
+            level: Option<i16>,
+            ids: Option<Vec<u32>>,
+            ratio: Option<f64>,
+        }
+        let long = format!(r#"{{"users":{}}}"#, "9".repeat(400));
+        for (body, field, message) in [
+            (r#"{"users":1e999}"#, "users", "expected a smaller whole number"),
+            (r#"{"users": -1e999 , "ratio":1}"#, "users", "expected a whole number ≥ 0"),
+            (long.as_str(), "users", "expected a smaller whole number"),
+            ("{\n  \"ratio\": 0.5,\n  \"level\": 1E+999\n}", "level", "expected a smaller whole number"),
+            (r#"{"level":-1e999}"#, "level", "expected a larger whole number"),
+            (r#"{"ids":[1,1e999]}"#, "ids[1]", "expected a smaller whole number"),
+        ] {
+            let (f, m) = first_error(parse_json::<Counts>(body.as_bytes()).unwrap_err());
+            assert_eq!((f.as_str(), m.as_str()), (field, message), "{body}");
+        }
+        // A float field keeps the finite-number wording, also beside an integer field.
+        let (f, m) = first_error(parse_json::<Counts>(br#"{"users":1,"ratio":-1e999}"#).unwrap_err());
+        assert_eq!(f, "ratio");
+        assert!(m.starts_with("number out of range: expected a number of at most 1.7e308"), "{m}");
     }
 
     #[test]

@@ -333,6 +333,11 @@ async fn a_number_beyond_every_range_is_refused_naming_its_field(app: &TestApp) 
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("home_lng")).await;
     let res = put(format!("/api/v1/users/{u}/preferences"), r#"{"openness":1e999}"#).await.expect("PUT");
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("openness")).await;
+    // An integer field asks for a whole number, as it does of `1e20`, not for a finite one.
+    let user = r#"{"handle":"carol","name":"Carol","age":1e999}"#;
+    let res = app.post_raw("/users/", Some("application/json"), user).await;
+    let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("age")).await;
+    assert_eq!(message_of(&body, "age"), "expected a smaller whole number", "{body}");
     assert_eq!(app.counts().await, before, "nothing written");
     assert_eq!(app.get_json(&format!("/api/v1/users/{u}"), StatusCode::OK).await, user_before);
 }
