@@ -89,7 +89,8 @@ pub struct VenueRecoQuery {
     /// Only venues within this distance, km: above 0, at most 20000.
     #[param(exclusive_minimum = 0, maximum = 20000)]
     pub radius_km: Option<f64>,
-    /// When the user wants to go (RFC 3339).
+    /// When the user wants to go (RFC 3339): at most 366 days ahead (the booking horizon), else
+    /// a 422.
     pub time: Option<DateTime<Utc>>,
     /// Only venues that can seat this many, 1 to 1000.
     #[param(minimum = 1, maximum = 1000)]

@@ -14,6 +14,7 @@ use crate::settings::EngineSettings;
 use crate::state::State;
 use crate::types::{
     GROUP_TIME_SKEW, GroupQuery, GroupRecommendations, GroupStrategy, GroupVenue, MemberScore, Ranker, VenueQuery,
+    latest_time, rfc3339,
 };
 use crate::util::FastMap;
 use crate::venues::{
@@ -40,8 +41,16 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
         members.push(u);
     }
     let now = q.now.unwrap_or_else(Utc::now);
-    if q.time.is_some_and(|t| t < now - GROUP_TIME_SKEW) {
-        return Err(EngineError::invalid("time", "must not be in the past"));
+    let latest = latest_time(now);
+    if q.time.is_some_and(|t| t < now - GROUP_TIME_SKEW || t > latest) {
+        let days = domain::booking::MAX_DAYS_AHEAD;
+        return Err(EngineError::invalid(
+            "time",
+            format!(
+                "must not be in the past nor more than {days} days ahead (the booking horizon): from now to {}",
+                rfc3339(latest)
+            ),
+        ));
     }
     let time = q.time.unwrap_or(now);
     let rows: Vec<_> = members.iter().filter_map(|&u| st.live_user(u)).collect();

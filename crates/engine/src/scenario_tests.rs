@@ -640,6 +640,25 @@ fn a_group_time_in_the_past_is_refused_but_a_moment_ago_is_now() {
 }
 
 #[test]
+fn a_time_past_the_booking_horizon_is_refused_for_groups_and_venues_naming_time() {
+    let e = hand_city();
+    let last = t0() + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD);
+    let mut g = GroupQuery::new(vec![id(1), id(2)], GroupStrategy::Average, 5);
+    g.now = Some(t0());
+    let mut v = VenueQuery::new(id(1), 5, Ranker::Default);
+    v.now = Some(t0());
+    let refused = |r: Result<(), EngineError>| matches!(&r, Err(EngineError::InvalidQuery { field: "time", message }) if message.contains("366 days ahead"));
+    for (t, ok) in
+        [(last, true), (last + chrono::Duration::seconds(1), false), (last + chrono::Duration::days(3000), false)]
+    {
+        (g.time, v.time) = (Some(t), Some(t));
+        let (group, venues) = (e.recommend_group(&g).map(drop), e.recommend_venues(&v).map(drop));
+        assert_eq!((group.is_ok(), venues.is_ok()), (ok, ok), "{t}: {group:?} {venues:?}");
+        assert!(ok || (refused(group) && refused(venues)), "{t}");
+    }
+}
+
+#[test]
 fn interests_whose_time_has_passed_are_no_longer_listed_but_parts_of_the_day_stay() {
     let e = hand_city();
     e.apply(&DomainEvent::UserCreated(user(5, Some((40.0, -74.0)))));

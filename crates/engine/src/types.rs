@@ -234,6 +234,18 @@ pub enum GroupStrategy {
 /// clock's "now" that runs a little behind the server's is not refused.
 pub const GROUP_TIME_SKEW: chrono::Duration = chrono::Duration::minutes(1);
 
+/// The latest `time` a venue or group query may ask about: the booking horizon
+/// ([`domain::booking::MAX_DAYS_AHEAD`] days) after `now`, as far ahead as an interest's time or
+/// a booking may be.
+pub(crate) fn latest_time(now: DateTime<Utc>) -> DateTime<Utc> {
+    now + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD)
+}
+
+/// `at` as RFC 3339 to the second, for messages.
+pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// A group recommendation request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupQuery {
@@ -244,8 +256,9 @@ pub struct GroupQuery {
     pub max_distance_km: Option<f64>,
     pub limit: usize,
     pub category: Option<Category>,
-    /// When the group wants to go; venues must be open then. Not in the past: more than
-    /// [`GROUP_TIME_SKEW`] before `now` is refused (naming `time`).
+    /// When the group wants to go; venues must be open then. Not in the past (more than
+    /// [`GROUP_TIME_SKEW`] before `now`) nor past the booking horizon ([`latest_time`]): either
+    /// is refused, naming `time`.
     pub time: Option<DateTime<Utc>>,
     pub now: Option<DateTime<Utc>>,
     /// How each member scores a venue (the default ranker unless asked).

@@ -105,9 +105,9 @@ pub struct GroupRecoQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub category: Option<Category>,
-    /// When the group wants to go (RFC 3339; default now); venues must be open then. Not in the
-    /// past: a time more than a minute before the server's clock is a 422 (a client's clock a
-    /// little behind still means now).
+    /// When the group wants to go (RFC 3339; default now); venues must be open then. From now to
+    /// 366 days ahead (the booking horizon): a time more than a minute before the server's clock
+    /// (a client's clock a little behind still means now) or further ahead is a 422.
     pub time: Option<DateTime<Utc>>,
     /// How each member scores a venue: `default` (the default), `seed2` (the second seed's
     /// formula from each member's own location: every member needs a home or a fresh live
@@ -136,7 +136,7 @@ pub struct GroupResponse {
     responses(
         (status = 200, description = "Ranked venues for the group", body = GroupResponse),
         (status = 404, description = "A member does not exist", body = ErrorBody),
-        (status = 422, description = "Bad ids or parameters (a `time` in the past among them), members whose stated budgets do not overlap, or `max_distance_km` or `ranker=seed2` with a member of unknown location (the message names them)", body = ErrorBody),
+        (status = 422, description = "Bad ids or parameters (a `time` in the past or more than 366 days ahead among them), members whose stated budgets do not overlap, or `max_distance_km` or `ranker=seed2` with a member of unknown location (the message names them)", body = ErrorBody),
     ))]
 pub async fn group_recommendations(
     State(app): State<App>,

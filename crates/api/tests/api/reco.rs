@@ -20,6 +20,7 @@ crate::on_every_backend!(
     a_group_without_locations_has_a_null_centroid_and_its_size_even_when_nothing_suits_it,
     a_member_of_unknown_location_has_a_null_distance_not_zero,
     a_group_time_in_the_past_is_refused_naming_time,
+    a_time_past_the_booking_horizon_is_refused_naming_time_for_groups_and_venues,
     an_interest_whose_time_has_passed_is_no_longer_shown_or_counted,
     an_interest_whose_time_has_passed_no_longer_says_in_people_recommendations_that_its_user_wants_to_go,
     the_interested_list_needs_its_viewer_whoever_asks,
@@ -314,6 +315,34 @@ async fn a_group_time_in_the_past_is_refused_naming_time(app: &TestApp) {
     let now = (chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     for ok in [now, in_two_days_at(20)] {
         app.get_json(&format!("/api/v1/recommendations/group/{two}?time={ok}"), StatusCode::OK).await;
+    }
+}
+
+async fn a_time_past_the_booking_horizon_is_refused_naming_time_for_groups_and_venues(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let (a, two) = (&users[0], format!("{},{}", users[0], users[1]));
+    let at = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let horizon = chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD);
+    let paths = |t: &str| {
+        [
+            format!("/api/v1/recommendations/group/{two}?time={t}"),
+            format!("/api/v1/recommendations/{a}/venues?time={t}"),
+            format!("/api/v1/recommendations/{a}?time={t}"),
+            format!("/reco/venues/{a}?time={t}"),
+        ]
+    };
+    // A day past the horizon, and the year 9999: refused, naming `time` and the range.
+    for t in [at(chrono::Utc::now() + horizon + chrono::Duration::days(1)), "9999-12-31T23:00:00Z".to_string()] {
+        for path in paths(&t) {
+            let body =
+                expect_error(app.get(&path).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("time"))
+                    .await;
+            assert!(body.to_string().contains("366 days ahead (the booking horizon)"), "{path}: {body}");
+        }
+    }
+    // A day inside it is fine.
+    for path in paths(&at(chrono::Utc::now() + horizon - chrono::Duration::days(1))) {
+        app.get_json(&path, StatusCode::OK).await;
     }
 }
 

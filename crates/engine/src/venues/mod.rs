@@ -17,7 +17,9 @@ use domain::{Category, LatLng};
 use crate::error::EngineError;
 use crate::settings::EngineSettings;
 use crate::state::{State, UserRow, VenueRow};
-use crate::types::{Ranker, StatedPreferences, VenueContext, VenueQuery, VenueRecommendation, VenueSummary};
+use crate::types::{
+    Ranker, StatedPreferences, VenueContext, VenueQuery, VenueRecommendation, VenueSummary, latest_time, rfc3339,
+};
 use crate::util::FastMap;
 use crate::util::{chord_for_km, great_circle_km, km_for_chord, to_xyz};
 
@@ -79,7 +81,7 @@ fn answer<'a>(
     q: &VenueQuery,
     now: DateTime<Utc>,
 ) -> Result<Answer<'a>, EngineError> {
-    validate(q)?;
+    validate(q, now)?;
     let unknown = || EngineError::UnknownUser(q.user_id);
     let u = st.user_idx(&q.user_id).ok_or_else(unknown)?;
     let user = st.live_user(u).ok_or_else(unknown)?;
@@ -97,7 +99,7 @@ fn answer<'a>(
     Ok(Answer { recs, user, origin })
 }
 
-fn validate(q: &VenueQuery) -> Result<(), EngineError> {
+fn validate(q: &VenueQuery, now: DateTime<Utc>) -> Result<(), EngineError> {
     let bad = |field: &'static str, m: &str| Err(EngineError::invalid(field, m));
     if q.limit == 0 || q.limit > MAX_LIMIT {
         return bad("limit", "limit must be between 1 and 100");
@@ -114,6 +116,16 @@ fn validate(q: &VenueQuery) -> Result<(), EngineError> {
     }
     if q.party_size == Some(0) {
         return bad("party_size", "party_size must be at least 1");
+    }
+    // As for a group: no further ahead than a booking may be made. A past time stays a context
+    // (which hour and weekday), as it always was.
+    let latest = latest_time(now);
+    if q.time.is_some_and(|t| t > latest) {
+        let days = domain::booking::MAX_DAYS_AHEAD;
+        return bad(
+            "time",
+            &format!("must not be more than {days} days ahead (the booking horizon): until {}", rfc3339(latest)),
+        );
     }
     Ok(())
 }
