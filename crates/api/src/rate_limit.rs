@@ -12,9 +12,10 @@
 //! in `X-Forwarded-For` ([`TrustedProxies::client_ip`]); from any other peer that header is
 //! ignored, so a client cannot pick its own bucket by writing one.
 //!
-//! The password routes (sign-in and sign-up, marked in [`crate::auth::rules::RULES`]: each hashes
-//! a password with Argon2, about half a second of a core) have a second, much smaller bucket per
-//! IP ([`enforce_passwords`]), whatever token the request carries; a failed sign-in also counts
+//! The requests that hash a password with Argon2 (about half a second of a core; sign-in, and
+//! sign-up with a `password`, as marked in [`crate::auth::rules::RULES`]) have a second, much
+//! smaller bucket per IP ([`enforce_passwords`], and for sign-up the handler's [`PasswordGate`]
+//! once it has read the body), whatever token the request carries; a failed sign-in also counts
 //! against its login from that address, and against its login from all addresses
 //! ([`crate::auth::LoginThrottle`], which takes the address from [`ClientAddress`]).
 //! `enabled = false` turns all of it off.
@@ -37,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::Auth;
+use crate::auth::rules::Hashing;
 use crate::error::ApiError;
 
 /// How fast each client may send requests.
@@ -349,27 +351,53 @@ impl PasswordLimiter {
     }
 }
 
-/// Middleware after routing: a request to a password route (see [`crate::auth::rules`]) takes a
-/// token from its IP's password bucket too, or gets the same 429 as the general limiter's.
+/// Middleware after routing: a request to a route that always hashes a password (see
+/// [`crate::auth::rules`]) takes a token from its IP's password bucket too, or gets the same 429
+/// as the general limiter's; one that hashes only when the body carries a password is given a
+/// [`PasswordGate`] for its handler to check.
 pub(crate) async fn enforce_passwords(
     State(limiter): State<PasswordLimiter>,
     mut req: Request,
     next: Next,
 ) -> Response {
     let method = req.method().as_str();
-    let password_route = req
+    let hashing = req
         .extensions()
         .get::<MatchedPath>()
         .and_then(|m| crate::auth::rules::for_path(m.as_str()))
-        .is_some_and(|entries| entries.iter().any(|e| e.password && e.method == method));
-    if password_route {
-        let key = address_key(&req, &limiter.0.settings.trusted_proxies);
+        .and_then(|entries| entries.iter().find(|e| e.method == method))
+        .map_or(Hashing::Never, |e| e.password);
+    if hashing == Hashing::Never {
+        return next.run(req).await;
+    }
+    let key = address_key(&req, &limiter.0.settings.trusted_proxies);
+    if hashing == Hashing::Always {
         if let Err(retry_after_secs) = limiter.0.check(key, Instant::now()) {
             return ApiError::RateLimited { retry_after_secs }.into_response();
         }
-        req.extensions_mut().insert(ClientAddress(key));
+    } else {
+        req.extensions_mut().insert(PasswordGate { limiter: limiter.clone(), client: key });
     }
+    req.extensions_mut().insert(ClientAddress(key));
     next.run(req).await
+}
+
+/// The password bucket of a request that hashes a password only when its body carries one
+/// (sign-up), for its handler to check once it has read the body. Absent when limits are off.
+#[derive(Debug, Clone)]
+pub(crate) struct PasswordGate {
+    limiter: PasswordLimiter,
+    client: ClientKey,
+}
+
+impl PasswordGate {
+    /// Takes a token from the client's password bucket, or the same 429 as the middleware's.
+    pub(crate) fn admit(&self) -> Result<(), ApiError> {
+        self.limiter
+            .0
+            .check(self.client, Instant::now())
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
+    }
 }
 
 /// The client address a password route's request was counted against (IPv6 by /64; behind

@@ -3,6 +3,7 @@
 //! Who may call what is in `auth::rules`; profiles read by others lose their private fields
 //! here ([`shown_to`]).
 
+use axum::Extension;
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use domain::user::{PreferencesInput, UserInput, UserPatchInput};
@@ -19,6 +20,7 @@ use app::App;
 use crate::auth::Caller;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::rate_limit::PasswordGate;
 use crate::respond::{Created, Paginated, page_request};
 
 pub fn router() -> OpenApiRouter<App> {
@@ -75,13 +77,18 @@ async fn list_users(
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        (status = 429, description = "Too many sign-ups from this IP: the password routes' bucket (`rate_limit.password_per_second`, `password_burst`; 5/s, burst 10 by default), with `Retry-After`", body = ErrorBody),
+        (status = 429, description = "Too many sign-ups with a `password` from this IP: the password routes' bucket (`rate_limit.password_per_second`, `password_burst`; 5/s, burst 10 by default), with `Retry-After`; a sign-up without one hashes nothing and does not use it", body = ErrorBody),
     ))]
 async fn create_user(
     State(app): State<App>,
     OriginalUri(uri): OriginalUri,
+    gate: Option<Extension<PasswordGate>>,
     AppJson(input): AppJson<UserInput>,
 ) -> ApiResult<Created<User>> {
+    // Only a password is hashed (costly by design): only a sign-up with one uses the bucket.
+    if let (Some(_), Some(Extension(gate))) = (&input.password, gate) {
+        gate.admit()?;
+    }
     let user = app.create_user(input).await?;
     Ok(Created::under(&uri, user.id, user))
 }

@@ -102,18 +102,29 @@ pub struct Entry {
     /// An SSE stream: the token may also come as `?access_token=` (EventSource cannot set
     /// headers). Nowhere else is a token in a URL accepted.
     pub sse: bool,
-    /// Hashes a password (Argon2, costly by design): limited per IP by the password bucket
-    /// (`rate_limit.password_*`) on top of the general one.
-    pub password: bool,
+    /// Whether it hashes a password (Argon2, costly by design): the requests that do are limited
+    /// per IP by the password bucket (`rate_limit.password_*`) on top of the general one.
+    pub password: Hashing,
+}
+
+/// Whether an operation hashes a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hashing {
+    Never,
+    /// Every request (sign-in): the password bucket is checked before the handler runs.
+    Always,
+    /// Only a request whose body carries a `password` (sign-up): the handler checks the bucket
+    /// through the [`crate::rate_limit::PasswordGate`] it is given, once it has read the body.
+    WhenGiven,
 }
 
 impl Entry {
     const fn both(method: &'static str, path: &'static str, rule: Rule) -> Self {
-        Self { method, path, mount: Mount::V1AndRoot, rule, sse: false, password: false }
+        Self { method, path, mount: Mount::V1AndRoot, rule, sse: false, password: Hashing::Never }
     }
 
     const fn at(method: &'static str, path: &'static str, rule: Rule) -> Self {
-        Self { method, path, mount: Mount::Exact, rule, sse: false, password: false }
+        Self { method, path, mount: Mount::Exact, rule, sse: false, password: Hashing::Never }
     }
 
     const fn sse(self) -> Self {
@@ -121,7 +132,11 @@ impl Entry {
     }
 
     const fn password(self) -> Self {
-        Self { password: true, ..self }
+        Self { password: Hashing::Always, ..self }
+    }
+
+    const fn password_when_given(self) -> Self {
+        Self { password: Hashing::WhenGiven, ..self }
     }
 
     /// The full paths this entry covers.
@@ -145,7 +160,7 @@ const U: &str = "user_id";
 pub const RULES: &[Entry] = &[
     // Users (the seed's `/users/`): sign-up is open; profiles are public without private fields.
     Entry::both("GET", "/users", PublicProfile),
-    Entry::both("POST", "/users", Public).password(),
+    Entry::both("POST", "/users", Public).password_when_given(),
     Entry::both("GET", "/users/{user_id}", PublicProfile),
     Entry::both("PATCH", "/users/{user_id}", SelfUser(U)),
     Entry::both("DELETE", "/users/{user_id}", SelfUser(U)),

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr, ResponseBuilder};
 
-use super::rules::{RULES, Rule, find};
+use super::rules::{Hashing, RULES, Rule, find};
 
 const PREAMBLE: &str = "# Security: who may call what
 
@@ -26,9 +26,10 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
   login get the same 401. An access token stops working as soon as its user is deleted (on the
   server that deleted them at once, on the others once they apply the deletion, normally within a
   second): a **401** \"the user of this token no longer exists\".
-- **Password guessing.** The routes that hash a password (marked *password-limited* below:
-  sign-in and sign-up) have their own token bucket per IP (IPv6 by /64), whatever token the request
-  carries, on top of the general one: `rate_limit.password_per_second` and `password_burst` (5/s,
+- **Password guessing.** The requests that hash a password (marked *password-limited* below:
+  sign-in, and sign-up with a `password`; a sign-up without one hashes nothing and does not use
+  it) have their own token bucket per IP (IPv6 by /64), whatever token the request carries, on
+  top of the general one: `rate_limit.password_per_second` and `password_burst` (5/s,
   burst 10 by default). Sign-in attempts also count per login (the handle or email as sent,
   case-insensitive) and client address (the one the buckets use: IPv6 by /64, behind
   `trusted_proxies` the forwarded client), as OWASP recommends: after `rate_limit.login_failures`
@@ -106,7 +107,11 @@ pub fn security_markdown() -> String {
             super::rules::Mount::V1AndRoot => format!("`{0}` and `/api/v1{0}`", entry.path),
         };
         let sse = if entry.sse { " (SSE: `?access_token=` too)" } else { "" };
-        let password = if entry.password { " (*password-limited*)" } else { "" };
+        let password = match entry.password {
+            Hashing::Never => "",
+            Hashing::Always => " (*password-limited*)",
+            Hashing::WhenGiven => " (*password-limited* when it carries a `password`)",
+        };
         let _ = writeln!(out, "| {} | {} | {}{}{} |", entry.method, path, entry.rule.describe(), sse, password);
     }
     out

@@ -97,8 +97,9 @@ async fn the_password_routes_have_a_small_bucket_per_ip_of_their_own() {
     let mut body = seed_user("sam");
     body["password"] = json!("correct horse battery");
     expect_429(app.anon.post(app.url("/api/v1/users/")).json(&body).send().await.unwrap(), 100, "a sign-up").await;
-    expect_429(app.anon.post(app.url("/users")).json(&seed_user("kim")).send().await.unwrap(), 100, "at the root")
-        .await;
+    let mut body = seed_user("kim");
+    body["password"] = json!("correct horse battery");
+    expect_429(app.anon.post(app.url("/users")).json(&body).send().await.unwrap(), 100, "at the root").await;
     assert_eq!(app.user_count().await, 1);
     // A token buys no fresh password bucket: it is per address.
     expect_429(sign_in(&app, &app.as_user(&pat), "pat", "correct horse battery").await, 100, "with a token").await;
@@ -108,6 +109,27 @@ async fn the_password_routes_have_a_small_bucket_per_ip_of_their_own() {
         app.as_user(&pat).get(app.url(&format!("/api/v1/users/{pat}"))).send().await.unwrap().status(),
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn a_sign_up_without_a_password_hashes_nothing_and_leaves_the_password_bucket_alone() {
+    let app = rate_limited(password_bucket(0.01, 2, general_bucket(100.0, 100))).await;
+    for handle in ["ann", "ben", "cat"] {
+        let res = app.anon.post(app.url("/api/v1/users")).json(&seed_user(handle)).send().await.unwrap();
+        expect_json(res, StatusCode::CREATED).await;
+    }
+    // The bucket is whole: two sign-ins, then a 429.
+    for _ in 0..2 {
+        assert_eq!(sign_in(&app, &app.anon, "ann", "wrong horse battery").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    expect_429(sign_in(&app, &app.anon, "ann", "wrong horse battery").await, 100, "a third sign-in").await;
+    // Empty, it still takes sign-ups without a password, at both mounts, but not one with.
+    let res = app.anon.post(app.url("/users")).json(&seed_user("dan")).send().await.unwrap();
+    expect_json(res, StatusCode::CREATED).await;
+    let mut body = seed_user("eve");
+    body["password"] = json!("correct horse battery");
+    expect_429(app.anon.post(app.url("/api/v1/users")).json(&body).send().await.unwrap(), 100, "with one").await;
+    assert_eq!(app.user_count().await, 4);
 }
 
 /// A sign-in with a wrong password through a proxy that says it came from `forwarded_for`.
