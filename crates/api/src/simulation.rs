@@ -257,12 +257,42 @@ async fn simulation_state(Extension(sim): Sim) -> AppJson<SimState> {
     AppJson(sim.state().await)
 }
 
+/// The answer of `GET /api/v1/simulation/metrics`: the run's metrics, and beside them the first
+/// seed document's view of where the run stands (the same values as `/state`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimMetrics {
+    #[serde(flatten)]
+    pub metrics: MetricsSnapshot,
+    /// How many users act in the run (0 when idle).
+    pub active_users: usize,
+    /// Simulated time now (`null` when idle).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub simulation_time: Option<domain::Timestamp>,
+    /// The speed multiplier (`null` at `max` or when idle).
+    pub speed_multiplier: Option<f64>,
+    pub scenario: ScenarioId,
+    pub running: bool,
+    pub paused: bool,
+}
+
 /// What the current (or last) run did: actions per second and by type, reads and writes,
-/// bookings, recommendation click-through and conversion, social activity, failures.
+/// bookings, recommendation click-through and conversion, social activity, failures; with the
+/// first seed document's `active_users` (a count), `simulation_time`, `speed_multiplier`,
+/// `scenario`, `running` and `paused`.
 #[utoipa::path(get, path = "/api/v1/simulation/metrics", tag = "simulation",
-    responses((status = 200, description = "The metrics", body = MetricsSnapshot)))]
-async fn simulation_metrics(Extension(sim): Sim) -> AppJson<MetricsSnapshot> {
-    AppJson(sim.metrics().await)
+    responses((status = 200, description = "The metrics", body = SimMetrics)))]
+async fn simulation_metrics(Extension(sim): Sim) -> AppJson<SimMetrics> {
+    let metrics = sim.metrics().await;
+    let st = sim.state().await;
+    AppJson(SimMetrics {
+        metrics,
+        active_users: st.active_users,
+        simulation_time: st.simulation_time,
+        speed_multiplier: st.speed_multiplier,
+        scenario: st.scenario,
+        running: st.running,
+        paused: st.paused,
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -72,6 +73,10 @@ async fn a_run_goes_through_its_states_and_transitions_that_make_no_sense_are_co
     );
     let metrics = app.get_json(&format!("{SIM}/metrics"), StatusCode::OK).await;
     assert!(metrics["by_type"].is_object() && metrics["recommendations"]["source"].is_string(), "{metrics}");
+    // The first seed's metrics keys: where the run stands, `active_users` a count.
+    let seed_keys = ["active_users", "scenario", "running", "paused", "speed_multiplier"].map(|k| metrics[k].clone());
+    assert_eq!(seed_keys, [json!(30), json!("lunch_rush"), json!(true), json!(false), Value::Null], "{metrics}");
+    assert!(metrics["simulation_time"].as_str().is_some_and(|t| t.parse::<DateTime<Utc>>().is_ok()), "{metrics}");
 
     let stopped = post(app, "stop", json!({}), StatusCode::OK).await;
     assert_eq!((stopped["status"].clone(), stopped["running"].clone()), (json!("stopped"), json!(false)));
