@@ -348,8 +348,9 @@ async fn a_time_past_the_booking_horizon_is_refused_naming_time_for_groups_and_v
 
 async fn an_interest_whose_time_has_passed_is_no_longer_shown_or_counted(app: &TestApp) {
     let (users, venues) = small_city(app).await;
-    // Alice wants to go in two seconds' time; Carol some evening, no time said.
-    let soon = chrono::Utc::now() + chrono::Duration::seconds(2);
+    // Alice wants to go in twelve seconds' time (more than `eventually` may wait, so a slow
+    // engine cannot let her time pass before she is seen); Carol some evening, no time said.
+    let soon = chrono::Utc::now() + chrono::Duration::seconds(12);
     let body = json!({"venue_id": venues[1], "preferred_time": soon.to_rfc3339()});
     expect_json(app.post(&format!("/api/v1/recommendations/{}/interest", users[0]), &body).await, StatusCode::OK).await;
     let body = json!({"venue_id": venues[1], "preferred_time_slot": "evening"});
@@ -380,9 +381,10 @@ async fn an_interest_whose_time_has_passed_no_longer_says_in_people_recommendati
     app: &TestApp,
 ) {
     let (users, venues) = small_city(app).await;
-    // Alice wants to go in three seconds' time; Carol some evening, no time said. Bob has no
-    // friends: only their interests make them people to go with.
-    let soon = chrono::Utc::now() + chrono::Duration::seconds(3);
+    // Alice wants to go in twelve seconds' time (more than the two `eventually` polls may wait
+    // together, so a slow engine cannot let her time pass before she is seen); Carol some
+    // evening, no time said. Bob has no friends: only their interests make them people to go with.
+    let soon = chrono::Utc::now() + chrono::Duration::seconds(12);
     let body = json!({"venue_id": venues[1], "preferred_time": soon.to_rfc3339()});
     expect_json(app.post(&format!("/api/v1/recommendations/{}/interest", users[0]), &body).await, StatusCode::OK).await;
     let body = json!({"venue_id": venues[1], "preferred_time_slot": "evening"});
