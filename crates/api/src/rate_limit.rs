@@ -64,13 +64,17 @@ pub struct RateLimitSettings {
     pub login_failures: u32,
     /// Failed sign-ins for one login from all addresses together within the window before
     /// every attempt for it gets a 429 until the window has passed: bounds guessing spread over
-    /// many addresses (10 times `login_failures` by default).
+    /// many addresses. A setting of its own (100 by default), not derived from
+    /// `login_failures`.
     pub login_failures_all_addresses: u32,
     /// The window of `login_failures` and `login_failures_all_addresses`, in seconds from the
     /// first attempt.
     pub login_failure_window_secs: u64,
-    /// Sign-in counts tracked at most (logins, and logins from one address; memory bound);
-    /// expired ones are dropped first.
+    /// Sign-in counts tracked at most (memory bound): half for logins, half for logins from one
+    /// address, so neither can crowd out the other. When one half is full, a new count takes
+    /// the place of the oldest expired one, else of the oldest one not throttled; a throttled
+    /// login's count goes only if every login's is, and a new pair is not counted when every
+    /// pair is throttled.
     pub max_logins: usize,
     /// The reverse proxies (load balancers) in front of Luna, as IP addresses or CIDR blocks:
     /// a request from one is counted against the client address in its `X-Forwarded-For`.

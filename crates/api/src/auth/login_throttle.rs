@@ -6,21 +6,29 @@
 //! a 429 `rate_limited` with `Retry-After` until the window has passed, before any password is
 //! hashed. One address's failures throttle only that address: the owner signs in from their own.
 //!
-//! A much higher ceiling per login across all addresses, `login_failures_all_addresses`, bounds
-//! guessing spread over many addresses. That is the residual trade-off: someone with enough
-//! addresses (the ceiling divided by `login_failures`, 10 by default) can still keep a login's
-//! owner out, a window at a time, as with any lockout. A success clears its own address's count
-//! and does not count against the ceiling; failures from other addresses stand.
+//! A much higher ceiling per login across all addresses, `login_failures_all_addresses` (a
+//! setting of its own, 100 by default), bounds guessing spread over many addresses. Those are the
+//! residual trade-offs: from enough addresses a login can be guessed at up to the ceiling per
+//! window (100 per 300 s at the defaults, ten times the single-address limit), and someone with
+//! enough addresses (the ceiling divided by `login_failures`: 10 at the defaults, and an address
+//! is an IPv6 /64, so one /56 holds 256 of them) can keep a login's owner out, a window at a
+//! time, as with any lockout. A success clears its own address's count and does not count
+//! against the ceiling; failures from other addresses stand.
 //!
 //! The answer does not depend on whether the login names anyone (no user enumeration): logins
 //! are counted as sent, never looked up. A handle and an email of one user count separately.
 //!
-//! Memory is bounded: logins and (login, address) pairs are kept as keyed 64-bit hashes, at most
-//! `max_logins` entries; when full, expired ones are dropped, and if none has expired a new
-//! entry is not made (and that is logged): the attempt is let through on what is tracked rather
-//! than forgetting a login or address being throttled.
+//! Memory is bounded: logins and (login, address) pairs are kept as keyed 64-bit hashes in two
+//! tables of at most `max_logins` entries each, so junk pairs can never crowd out the counts per
+//! login. When a table is full, a new entry always takes the place of another, found in amortised
+//! constant time from a queue in order of each count's window start: an expired entry first, then
+//! the oldest one that is not throttled, and a throttled one (the one whose window ends first)
+//! only if every entry is throttled: at the defaults, 100,000 logins each failed 100 times within
+//! one window. A pair table full of junk therefore forgets the oldest pairs' counts, so an
+//! attacker who fills it could try again from an address sooner; the per-login ceiling is always
+//! counted.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,21 +43,36 @@ pub struct LoginThrottle {
 
 #[derive(Debug)]
 struct Inner {
-    per_address: u32,
-    all_addresses: u32,
-    window: Duration,
-    max_entries: usize,
     hasher: RandomState,
-    entries: Mutex<HashMap<Key, Attempts>>,
+    tables: Mutex<Tables>,
 }
 
-/// What a count is kept for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Key {
-    /// A login from every address.
-    Login(u64),
-    /// A login from one client address.
-    Pair(u64),
+#[derive(Debug)]
+struct Tables {
+    /// Per login from every address, limited by `login_failures_all_addresses`.
+    logins: Table,
+    /// Per login from one client address, limited by `login_failures`.
+    pairs: Table,
+}
+
+/// Counts of one kind, bounded, with their eviction order.
+#[derive(Debug)]
+struct Table {
+    limit: u32,
+    window: Duration,
+    cap: usize,
+    counts: HashMap<u64, Attempts>,
+    /// Every count's key and window start, oldest first; a record whose count has since been
+    /// removed or restarted is stale and skipped.
+    order: VecDeque<(u64, Instant)>,
+    /// Records taken from `order` whose count was throttled then, oldest first: evicted last.
+    held: VecDeque<(u64, Instant)>,
+    /// Whether a throttled count may be dropped to make room when all are throttled (else the
+    /// new count is not kept).
+    drop_throttled: bool,
+    /// Records looked at while making room (for tests: the work is amortised constant).
+    #[cfg_attr(not(test), allow(dead_code))]
+    examined: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -62,21 +85,24 @@ struct Attempts {
 #[derive(Debug, Clone, Copy, Default)]
 #[must_use]
 pub struct Attempt {
-    login: Option<Key>,
-    pair: Option<Key>,
+    login: Option<u64>,
+    pair: Option<u64>,
 }
 
 impl LoginThrottle {
     /// Throttles by `settings`; counts nothing when they are disabled.
     pub fn new(settings: &RateLimitSettings) -> Self {
         let inner = settings.enabled.then(|| {
+            let window = Duration::from_secs(settings.login_failure_window_secs.max(1));
+            // Half of `max_logins` for each kind, so pairs cannot use up the logins' room.
+            let logins = settings.max_logins.div_ceil(2).max(1);
+            let pairs = (settings.max_logins - logins).max(1);
             Arc::new(Inner {
-                per_address: settings.login_failures.max(1),
-                all_addresses: settings.login_failures_all_addresses.max(1),
-                window: Duration::from_secs(settings.login_failure_window_secs.max(1)),
-                max_entries: settings.max_logins.max(1),
                 hasher: RandomState::new(),
-                entries: Mutex::default(),
+                tables: Mutex::new(Tables {
+                    logins: Table::new(settings.login_failures_all_addresses.max(1), window, logins, true),
+                    pairs: Table::new(settings.login_failures.max(1), window, pairs, false),
+                }),
             })
         });
         Self { inner }
@@ -88,76 +114,158 @@ impl LoginThrottle {
     pub fn attempt(&self, login: &str, client: ClientKey, now: Instant) -> Result<Attempt, u64> {
         let Some(inner) = &self.inner else { return Ok(Attempt::default()) };
         let login = login.trim().to_lowercase();
-        let keys = [
-            (Key::Login(inner.hasher.hash_one(&login)), inner.all_addresses),
-            (Key::Pair(inner.hasher.hash_one((&login, client))), inner.per_address),
-        ];
-        let mut entries = inner.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let missing = keys.iter().filter(|(k, _)| !entries.contains_key(k)).count();
-        if missing > 0 && entries.len() + missing > inner.max_entries {
-            entries.retain(|_, a| !inner.expired(a, now));
-        }
-        let mut wait = None;
-        for (key, limit) in keys {
-            if let Some(a) = entries.get(&key).filter(|a| !inner.expired(a, now) && a.count >= limit) {
-                let left = inner.window.saturating_sub(now.saturating_duration_since(a.since));
-                wait = wait.max(Some(left.as_secs_f64().ceil().max(1.0) as u64));
-            }
-        }
+        let login_key = inner.hasher.hash_one(&login);
+        let pair_key = inner.hasher.hash_one((&login, client));
+        let mut tables = inner.tables.lock().unwrap_or_else(|p| p.into_inner());
+        let wait = tables.logins.wait(login_key, now).max(tables.pairs.wait(pair_key, now));
         if let Some(seconds) = wait {
             return Err(seconds);
         }
-        let mut counted = [None, None];
-        for ((key, _), counted) in keys.into_iter().zip(&mut counted) {
-            if !entries.contains_key(&key) && entries.len() >= inner.max_entries {
-                tracing::warn!(tracked = entries.len(), "login throttle full; an attempt's count is not kept");
-                continue;
-            }
-            let entry = entries.entry(key).or_insert(Attempts { count: 0, since: now });
-            if inner.expired(entry, now) {
-                *entry = Attempts { count: 0, since: now };
-            }
-            entry.count += 1;
-            *counted = Some(key);
-        }
-        Ok(Attempt { login: counted[0], pair: counted[1] })
+        tables.logins.count(login_key, now);
+        let pair = tables.pairs.count(pair_key, now).then_some(pair_key);
+        Ok(Attempt { login: Some(login_key), pair })
     }
 
     /// The attempt succeeded: its address starts afresh on its login, and it is no failure of
     /// the login's.
     pub fn succeeded(&self, attempt: Attempt) {
         let Some(inner) = &self.inner else { return };
-        let mut entries = inner.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tables = inner.tables.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(pair) = attempt.pair {
-            entries.remove(&pair);
+            tables.pairs.counts.remove(&pair);
         }
-        uncount(&mut entries, attempt.login);
+        tables.logins.uncount(attempt.login);
     }
 
     /// The attempt could not be checked (a server error): it does not count.
     pub fn not_counted(&self, attempt: Attempt) {
         let Some(inner) = &self.inner else { return };
-        let mut entries = inner.entries.lock().unwrap_or_else(|p| p.into_inner());
-        uncount(&mut entries, attempt.login);
-        uncount(&mut entries, attempt.pair);
+        let mut tables = inner.tables.lock().unwrap_or_else(|p| p.into_inner());
+        tables.logins.uncount(attempt.login);
+        tables.pairs.uncount(attempt.pair);
     }
 
     /// Entries (logins, and logins from one address) currently tracked.
     pub fn tracked(&self) -> usize {
-        self.inner.as_ref().map_or(0, |i| i.entries.lock().map(|l| l.len()).unwrap_or_default())
+        self.inner.as_ref().map_or(0, |i| {
+            let tables = i.tables.lock().unwrap_or_else(|p| p.into_inner());
+            tables.logins.counts.len() + tables.pairs.counts.len()
+        })
     }
 }
 
-impl Inner {
-    fn expired(&self, a: &Attempts, now: Instant) -> bool {
-        now.saturating_duration_since(a.since) >= self.window
+impl Table {
+    fn new(limit: u32, window: Duration, cap: usize, drop_throttled: bool) -> Self {
+        Self {
+            drop_throttled,
+            limit,
+            window,
+            cap,
+            counts: HashMap::new(),
+            order: VecDeque::new(),
+            held: VecDeque::new(),
+            examined: 0,
+        }
     }
-}
 
-/// Takes one attempt back from `key`'s count.
-fn uncount(entries: &mut HashMap<Key, Attempts>, key: Option<Key>) {
-    if let Some(a) = key.and_then(|k| entries.get_mut(&k)) {
-        a.count = a.count.saturating_sub(1);
+    fn expired(&self, since: Instant, now: Instant) -> bool {
+        now.saturating_duration_since(since) >= self.window
+    }
+
+    fn throttled(&self, a: &Attempts, now: Instant) -> bool {
+        a.count >= self.limit && !self.expired(a.since, now)
+    }
+
+    /// Whole seconds until `key`'s window has passed, if it is throttled.
+    fn wait(&self, key: u64, now: Instant) -> Option<u64> {
+        let a = self.counts.get(&key).filter(|a| self.throttled(a, now))?;
+        let left = self.window.saturating_sub(now.saturating_duration_since(a.since));
+        Some(left.as_secs_f64().ceil().max(1.0) as u64)
+    }
+
+    /// Counts an attempt for `key`, making room for it if it is new and the table is full;
+    /// whether it was counted.
+    fn count(&mut self, key: u64, now: Instant) -> bool {
+        let window = self.window;
+        match self.counts.get_mut(&key) {
+            Some(a) if now.saturating_duration_since(a.since) < window => a.count += 1,
+            Some(a) => {
+                *a = Attempts { count: 1, since: now };
+                self.order.push_back((key, now));
+            }
+            None => {
+                if self.counts.len() >= self.cap && !self.evict_one(now) {
+                    tracing::warn!(
+                        tracked = self.counts.len(),
+                        "login throttle full of throttled pairs; one is not kept"
+                    );
+                    return false;
+                }
+                self.counts.insert(key, Attempts { count: 1, since: now });
+                self.order.push_back((key, now));
+            }
+        }
+        // Stale records pile up as counts restart or are removed: rebuild the queues once they
+        // hold twice the table, which amortises the O(n log n) over at least n attempts.
+        if self.order.len() + self.held.len() > 2 * self.cap {
+            let mut records: Vec<_> = self.counts.iter().map(|(k, a)| (*k, a.since)).collect();
+            records.sort_by_key(|(_, since)| *since);
+            self.examined += records.len();
+            self.order = records.into();
+            self.held.clear();
+        }
+        true
+    }
+
+    /// Removes one entry: the oldest expired one, else the oldest one not throttled, else (if
+    /// `drop_throttled`) the throttled one whose window ends first; whether one was removed.
+    fn evict_one(&mut self, now: Instant) -> bool {
+        loop {
+            self.examined += 1;
+            if let Some(&(key, since)) = self.held.front() {
+                if !self.current(key, since) {
+                    self.held.pop_front();
+                    continue;
+                }
+                if self.expired(since, now) {
+                    self.held.pop_front();
+                    self.counts.remove(&key);
+                    return true;
+                }
+            }
+            match self.order.pop_front() {
+                Some((key, since)) if !self.current(key, since) => {}
+                Some((key, since)) => {
+                    if self.counts.get(&key).is_some_and(|a| self.throttled(a, now)) {
+                        self.held.push_back((key, since));
+                    } else {
+                        self.counts.remove(&key);
+                        return true;
+                    }
+                }
+                None if !self.drop_throttled => return false,
+                None => {
+                    let Some((key, _)) = self.held.pop_front() else { return false };
+                    tracing::warn!(
+                        tracked = self.counts.len(),
+                        "login throttle full of throttled logins; the oldest is dropped"
+                    );
+                    return self.counts.remove(&key).is_some();
+                }
+            }
+        }
+    }
+
+    /// Whether the record `(key, since)` is the one of `key`'s current count.
+    fn current(&self, key: u64, since: Instant) -> bool {
+        self.counts.get(&key).is_some_and(|a| a.since == since)
+    }
+
+    /// Takes one attempt back from `key`'s count.
+    fn uncount(&mut self, key: Option<u64>) {
+        if let Some(a) = key.and_then(|k| self.counts.get_mut(&k)) {
+            a.count = a.count.saturating_sub(1);
+        }
     }
 }
 
@@ -249,7 +357,55 @@ mod tests {
         assert!(t.attempt("ann", ip(1), t0).is_err(), "a throttled login is not forgotten to make room");
         let later = t0 + Duration::from_secs(60);
         assert!(t.attempt("new", ip(1), later).is_ok());
-        assert_eq!(t.tracked(), 2, "expired entries were dropped for the new login and its address");
+        assert!(t.tracked() <= 3, "expired entries made room for the new login and its address");
+        assert!(t.attempt("ann", ip(1), later).is_ok(), "ann's window has passed");
+    }
+
+    fn address(n: u32) -> ClientKey {
+        ClientKey::Ip(IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + n)))
+    }
+
+    #[test]
+    fn a_table_full_of_junk_pairs_still_counts_a_new_login_and_its_ceiling() {
+        // Two logins and two pairs fit; junk from many addresses fills both within the window.
+        let t = throttle(2, 3, 60, 4);
+        let t0 = Instant::now();
+        for n in 0..50 {
+            assert!(t.attempt(&format!("junk{n}"), address(n), t0).is_ok());
+        }
+        for n in 100..103 {
+            assert!(t.attempt("ann", address(n), t0).is_ok(), "one attempt from each of three addresses");
+        }
+        assert!(t.attempt("ann", address(200), t0).is_err(), "the ceiling of 3 holds the login from a fresh address");
+        assert!(t.attempt("ben", address(300), t0).is_ok());
+        assert!(t.attempt("ben", address(300), t0).is_ok());
+        assert!(t.attempt("ben", address(300), t0).is_err(), "the pair is counted too: 2 from one address");
+        // More junk takes the room of counts that hold nothing, not of the throttled login.
+        for n in 400..450 {
+            assert!(t.attempt(&format!("junk{n}"), address(n), t0).is_ok());
+            assert!(t.tracked() <= 4);
+        }
+        assert!(t.attempt("ann", address(500), t0).is_err(), "a throttled login is not forgotten to make room");
+    }
+
+    #[test]
+    fn a_burst_into_a_full_table_counts_every_attempt_with_constant_work_per_attempt() {
+        let t = throttle(2, 10, 60, 1000);
+        let t0 = Instant::now();
+        let burst = 20_000;
+        for n in 0..burst {
+            assert!(t.attempt(&format!("junk{n}"), address(n), t0).is_ok());
+            assert!(t.tracked() <= 1000);
+        }
+        let last = (format!("junk{}", burst - 1), address(burst - 1));
+        assert!(t.attempt(&last.0, last.1, t0).is_ok());
+        assert!(t.attempt(&last.0, last.1, t0).is_err(), "the latest login and address were counted");
+        let inner = t.inner.as_ref().unwrap();
+        let tables = inner.tables.lock().unwrap();
+        for table in [&tables.logins, &tables.pairs] {
+            // A scan of the table per attempt would be 500 records each: 10 million.
+            assert!(table.examined <= 4 * burst as usize, "{} records looked at", table.examined);
+        }
     }
 
     #[test]

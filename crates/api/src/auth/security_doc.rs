@@ -38,11 +38,19 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
   password included; a success clears its address's count. One attacker's failures so throttle
   only that attacker: the login's owner still signs in from their own address. To bound guessing
   spread over many addresses, a login also gets a **429** from every address once it has
-  `login_failures_all_addresses` (100) failures from all of them together within the window.
-  That is the residual trade-off: someone with that many guesses to spend (10 addresses at the
-  defaults) can still keep a login's owner out, a window at a time. The answer is the same
-  whether the login names anyone or not; at most `max_logins` (100000) counts (logins, and
-  logins from one address) are tracked. Both answer `rate_limited` with `Retry-After`, and
+  `login_failures_all_addresses` (100, a setting of its own) failures from all of them together
+  within the window. Those are the residual trade-offs. From many addresses a login can be
+  guessed up to 100 times per 300 s window, ten times the 10 allowed before sign-ins were
+  counted per address, since one address's limit no longer holds the login. And someone with
+  that many guesses to spend can keep a login's owner out, a window at a time: 10 addresses at
+  the defaults, where an IPv6 address counts per /64, so a single /56 (a common home
+  allocation) holds 256 of them. The answer is the same whether the login names anyone or not.
+  At most `max_logins` (100000) counts are tracked, half for logins and half for logins from one
+  address, so one kind cannot crowd out the other; when a half is full, a new count takes the
+  place of the oldest expired one, else of the oldest one not throttled. So a login's count
+  below the ceiling can be pushed out by 50000 attempts on other logins within its window, and
+  a throttled login's count only once every tracked login is throttled; a new pair is not
+  counted while every tracked pair is throttled (the login's ceiling still is). Both answer `rate_limited` with `Retry-After`, and
   `rate_limit.enabled = false` turns them off with the general limit. At most one password is hashed per core at once; more
   wait their turn without holding a thread.
 - **Behind a reverse proxy.** Every request from a load balancer comes from its address, so by
