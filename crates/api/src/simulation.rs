@@ -282,8 +282,8 @@ pub struct SimMetrics {
 #[utoipa::path(get, path = "/api/v1/simulation/metrics", tag = "simulation",
     responses((status = 200, description = "The metrics", body = SimMetrics)))]
 async fn simulation_metrics(Extension(sim): Sim) -> AppJson<SimMetrics> {
-    let metrics = sim.metrics().await;
-    let st = sim.state().await;
+    // One run's both: a start or reset between two reads would mix two runs.
+    let (metrics, st) = sim.metrics_and_state().await;
     AppJson(SimMetrics {
         metrics,
         active_users: st.active_users,

@@ -16,9 +16,13 @@
 //! that answers only at its timeout) holds up only the calls that wait for that run's end (the
 //! stop itself, a start, reset or data reset after it), never a read, a pause or a speed
 //! change, which answer at once (a run being stopped takes no more changes: `Conflict`).
+//! Changes (pause, resume, speed, scenario) take turns on their own lock from the change to its
+//! announcement, which a start holds while it announces the run: a hanging announcement of
+//! one of those holds up the changes after it, never a stop or a read.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use arc_swap::ArcSwapOption;
 use bus::Publish;
@@ -51,6 +55,9 @@ struct RunView {
     tz: chrono_tz::Tz,
     active_users: usize,
     seeded: bool,
+    /// Whether a caller (a stop, a data reset) has asked for the stop to be announced; read and
+    /// set under the run's control lock. A reset silences the announcement only when none has.
+    stop_asked: AtomicBool,
 }
 
 impl RunView {
@@ -71,14 +78,21 @@ impl RunView {
         self.is_live() && self.shared.lock_control().stop.is_none()
     }
 
-    /// Asks the run to stop for `reason` (unless it already was: the first reason stands); its
-    /// task announces the stop unless `announce` is false here or in an earlier ask.
+    /// Asks the run to stop for `reason` (unless it already was: the first reason stands). Its
+    /// task announces the stop unless only quiet asks (`announce` false: a reset) came, or
+    /// before any other the run's own stop at the horizon: a caller's ask for the announcement
+    /// stands whenever a reset comes.
     fn ask_stop(&self, reason: StopReason, announce: bool) {
         {
             let mut c = self.shared.lock_control();
             c.stop.get_or_insert(reason);
-            // A reset stays quiet even when the run had just stopped itself (the horizon).
-            c.announce_stop &= announce;
+            if announce {
+                self.stop_asked.store(true, Ordering::Relaxed);
+                c.announce_stop = true;
+            } else if !self.stop_asked.load(Ordering::Relaxed) {
+                // A reset stays quiet even when the run had just stopped itself (the horizon).
+                c.announce_stop = false;
+            }
         }
         self.shared.wake.notify_one();
     }
@@ -136,6 +150,10 @@ pub struct Simulator {
     /// Held by whatever must not overlap a start (another start, a reset, a data reset), across
     /// its I/O. Stop, pause, resume, speed and scenario changes never take it.
     gate: Mutex<()>,
+    /// Held by a control change (pause, resume, speed, scenario) from its change through its
+    /// wait and its announcement, and by a start while it announces the run, so their events
+    /// reach the bus in the order they were made. A stop never takes it.
+    changes: Mutex<()>,
     /// The latest run, for control actions; never held across an await.
     slot: std::sync::Mutex<Option<Arc<RunView>>>,
     current: ArcSwapOption<RunView>,
@@ -143,7 +161,13 @@ pub struct Simulator {
 
 impl Simulator {
     pub fn new(app: App) -> Self {
-        Self { app, gate: Mutex::new(()), slot: std::sync::Mutex::new(None), current: ArcSwapOption::empty() }
+        Self {
+            app,
+            gate: Mutex::new(()),
+            changes: Mutex::new(()),
+            slot: std::sync::Mutex::new(None),
+            current: ArcSwapOption::empty(),
+        }
     }
 
     fn lock_slot(&self) -> std::sync::MutexGuard<'_, Option<Arc<RunView>>> {
@@ -219,14 +243,26 @@ impl Simulator {
         );
         let ends_at = end_tick.map(|t| tick_time(started_at, t));
         let tz = world.tz();
-        let view = Arc::new(RunView { shared, opts, started_at, ends_at, tz, active_users: world.users.len(), seeded });
+        let view = Arc::new(RunView {
+            shared,
+            opts,
+            started_at,
+            ends_at,
+            tz,
+            active_users: world.users.len(),
+            seeded,
+            stop_asked: AtomicBool::new(false),
+        });
         let state = view.state();
-        self.current.store(Some(Arc::clone(&view)));
-        // Announced before control actions can reach the run (they look in the slot) and before
-        // it can go, so its start comes before any of their events and before its stop on the
-        // bus, even when it stops at once (a start at the horizon).
-        self.publish(SimEvent::Started, &state).await;
+        // The state reads it running and a stop finds it at once, while its start is announced.
+        // The announcement comes before any change's (they wait for `changes`) and before its
+        // stop's (its task, which announces that, is spawned only after), even when it stops at
+        // once (a start at the horizon, or a stop sent meanwhile).
+        let changes = self.changes.lock().await;
         *self.lock_slot() = Some(Arc::clone(&view));
+        self.current.store(Some(Arc::clone(&view)));
+        self.publish(SimEvent::Started, &state).await;
+        drop(changes);
         tokio::spawn(end_of(self.app.clone(), view, runner));
         Ok(state)
     }
@@ -288,7 +324,9 @@ impl Simulator {
 
     /// Applies `f` to the active run, wakes the runner and announces `event`. With `settle`, it
     /// first waits (a few seconds at most) for the runner to park between ticks or end, so a
-    /// pause's answer holds the last tick that will run, and none runs after it.
+    /// pause's answer holds the last tick that will run, and none runs after it. One change at
+    /// a time, from its change to its announcement: a resume sent while a pause waits comes
+    /// after it, on the bus too.
     async fn change(
         &self,
         what: &str,
@@ -296,6 +334,7 @@ impl Simulator {
         settle: bool,
         f: impl FnOnce(&RunView) -> AppResult<()>,
     ) -> AppResult<SimState> {
+        let _changes = self.changes.lock().await;
         let (run, mut parked, mut status) = {
             let slot = self.lock_slot();
             let run = Self::active(&slot, what)?;
@@ -362,8 +401,9 @@ impl Simulator {
         }
         *self.lock_slot() = None;
         self.current.store(None);
-        drop(gate);
+        // Under the gate: no start's `simulation.started` comes before it.
         self.publish(SimEvent::Reset, &json!({})).await;
+        drop(gate);
         Ok(idle_state())
     }
 
@@ -376,6 +416,15 @@ impl Simulator {
             || super::metrics::Metrics::default().snapshot(RECOMMENDER),
             |r| r.shared.metrics.snapshot(RECOMMENDER),
         )
+    }
+
+    /// The metrics and the state of one run (the latest), read together: a start or reset
+    /// between two separate reads would mix two runs.
+    pub async fn metrics_and_state(&self) -> (MetricsSnapshot, SimState) {
+        match self.current.load().as_deref() {
+            Some(r) => (r.shared.metrics.snapshot(RECOMMENDER), r.state()),
+            None => (super::metrics::Metrics::default().snapshot(RECOMMENDER), idle_state()),
+        }
     }
 
     /// Waits until the run ends (duration reached or stopped); the `simulation.finished` or

@@ -8,32 +8,27 @@ use std::time::Duration;
 use app::reco::EngineReloads;
 use app::{App, AppSettings};
 use async_trait::async_trait;
-use bus::{BusResult, Delivery, DynBus, EventBus, EventId, Page, Publish, Subscription};
-use domain::{Channel, Event};
+use bus::{BusResult, Delivery, DynBus, Subscription};
+use domain::Channel;
 use futures::StreamExt;
 use testdb::{Backend, TestDatabase};
 use tokio::sync::broadcast;
 
 use crate::relay::followed;
-use crate::user;
+use crate::{Tap, TestBus, user};
 
 crate::on_every_backend!(the_follower_reloads_the_engine_for_a_gap_of_a_channel_it_applies_and_no_other);
 
-/// An in-memory bus whose subscriptions also carry the gaps the test sends, as the Redis bus
-/// announces those of its reader, and count those they handed on.
-struct GapBus {
-    inner: DynBus,
+/// A tap whose subscriptions also carry the gaps the test sends, as the Redis bus announces
+/// those of its reader, and count those they handed on.
+struct Gaps {
     gaps: broadcast::Sender<Delivery>,
     delivered: Arc<AtomicU64>,
 }
 
-impl GapBus {
+impl Gaps {
     fn new() -> Self {
-        Self {
-            inner: Arc::new(bus::MemoryBus::default()),
-            gaps: broadcast::channel(16).0,
-            delivered: Arc::new(AtomicU64::new(0)),
-        }
+        Self { gaps: broadcast::channel(16).0, delivered: Arc::new(AtomicU64::new(0)) }
     }
 
     /// Waits until subscribers have been handed `n` gaps in all.
@@ -52,16 +47,8 @@ impl GapBus {
 }
 
 #[async_trait]
-impl EventBus for GapBus {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-
-    async fn publish(&self, event: Publish) -> BusResult<Arc<Event>> {
-        self.inner.publish(event).await
-    }
-
-    async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription> {
+impl Tap for Gaps {
+    async fn subscribe(&self, inner: &DynBus, channel: Option<Channel>) -> BusResult<Subscription> {
         let delivered = self.delivered.clone();
         let gaps = futures::stream::unfold(self.gaps.subscribe(), move |mut rx| {
             let delivered = delivered.clone();
@@ -77,27 +64,7 @@ impl EventBus for GapBus {
                 }
             }
         });
-        Ok(futures::stream::select(self.inner.subscribe(channel).await?, gaps).boxed())
-    }
-
-    async fn history(&self, channel: Channel, limit: usize, before: Option<EventId>) -> BusResult<Vec<Event>> {
-        self.inner.history(channel, limit, before).await
-    }
-
-    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Page> {
-        self.inner.after(channel, after, limit).await
-    }
-
-    async fn ping(&self) -> BusResult<()> {
-        self.inner.ping().await
-    }
-
-    fn published_counts(&self) -> Vec<(Channel, u64)> {
-        self.inner.published_counts()
-    }
-
-    fn trim_state(&self) -> bus::TrimState {
-        self.inner.trim_state()
+        Ok(futures::stream::select(inner.subscribe(channel).await?, gaps).boxed())
     }
 }
 
@@ -109,7 +76,7 @@ impl EventBus for GapBus {
 async fn the_follower_reloads_the_engine_for_a_gap_of_a_channel_it_applies_and_no_other(backend: Backend) {
     let Some(db) = TestDatabase::create(backend).await else { return };
     let store = store::connect(&db.url).await.expect("connect the test database");
-    let gaps = Arc::new(GapBus::new());
+    let gaps = Arc::new(TestBus::new(Gaps::new()));
     let app = App::with_bus(store, gaps.clone(), AppSettings::default());
     app.reload_engine().await.expect("build the engine from the store");
     let follower = app::reco::spawn_follower(app.clone());

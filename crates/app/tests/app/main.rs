@@ -8,10 +8,15 @@ mod reload;
 mod seed;
 mod sim;
 
+use std::sync::Arc;
+
 use app::{App, AppSettings};
+use async_trait::async_trait;
+use bus::{BusResult, DynBus, EventBus, EventId, Page, Publish, Subscription};
 use domain::Category;
 use domain::user::UserInput;
 use domain::venue::VenueInput;
+use domain::{Channel, Event};
 use testdb::{Backend, POSTGRES_URL_VAR, TestDatabase};
 
 /// What keeps a fresh database of `backend` alive, and an app on it (its engine not built yet);
@@ -33,6 +38,75 @@ pub fn configured(backend: Backend) -> bool {
         eprintln!("skipped: {POSTGRES_URL_VAR} is not set");
     }
     ok
+}
+
+/// What a test bus does differently from the in-memory bus it wraps ([`TestBus`]) when it
+/// publishes or subscribes: by default, nothing.
+#[async_trait]
+pub trait Tap: Send + Sync + 'static {
+    async fn publish(&self, inner: &DynBus, event: Publish) -> BusResult<Arc<Event>> {
+        inner.publish(event).await
+    }
+
+    async fn subscribe(&self, inner: &DynBus, channel: Option<Channel>) -> BusResult<Subscription> {
+        inner.subscribe(channel).await
+    }
+}
+
+/// An in-memory bus with a [`Tap`] on its publishes and subscriptions; everything else passes
+/// through. Derefs to its tap, so a test steers the tap through the bus it gave the app.
+pub struct TestBus<T> {
+    inner: DynBus,
+    tap: T,
+}
+
+impl<T: Tap> TestBus<T> {
+    pub fn new(tap: T) -> Self {
+        Self { inner: Arc::new(bus::MemoryBus::default()), tap }
+    }
+}
+
+impl<T> std::ops::Deref for TestBus<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.tap
+    }
+}
+
+#[async_trait]
+impl<T: Tap> EventBus for TestBus<T> {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn publish(&self, event: Publish) -> BusResult<Arc<Event>> {
+        self.tap.publish(&self.inner, event).await
+    }
+
+    async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription> {
+        self.tap.subscribe(&self.inner, channel).await
+    }
+
+    async fn history(&self, channel: Channel, limit: usize, before: Option<EventId>) -> BusResult<Vec<Event>> {
+        self.inner.history(channel, limit, before).await
+    }
+
+    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Page> {
+        self.inner.after(channel, after, limit).await
+    }
+
+    async fn ping(&self) -> BusResult<()> {
+        self.inner.ping().await
+    }
+
+    fn published_counts(&self) -> Vec<(Channel, u64)> {
+        self.inner.published_counts()
+    }
+
+    fn trim_state(&self) -> bus::TrimState {
+        self.inner.trim_state()
+    }
 }
 
 /// A user living in Greenwich Village.

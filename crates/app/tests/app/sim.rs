@@ -12,7 +12,7 @@ use app::VenueSearch;
 use app::seed::SeedOptions;
 use app::sim::{MetricsSnapshot, RunOptions, ScenarioId, SimStatus, Simulator, Speed};
 use async_trait::async_trait;
-use bus::{BusResult, DynBus, EventBus, EventId, Page, Publish, Subscription};
+use bus::{BusResult, DynBus, Publish};
 use chrono::{TimeZone, Utc};
 use domain::user::UserInput;
 use domain::venue::VenuePatchInput;
@@ -20,7 +20,7 @@ use domain::{Channel, Event, PageRequest};
 use serde_json::json;
 use testdb::{Backend, TestDatabase};
 
-use crate::{configured, fresh_app};
+use crate::{Tap, TestBus, configured, fresh_app};
 
 crate::on_every_backend!(
     two_runs_with_the_same_seed_take_the_same_actions,
@@ -33,6 +33,8 @@ crate::on_every_backend!(
     requests_pending_before_a_run_are_answered_and_never_asked_again,
     a_run_without_a_duration_stops_itself_at_the_booking_horizon_as_a_stop_does_saying_why,
     a_stop_whose_announcement_hangs_on_the_bus_holds_up_no_other_control_call,
+    a_resume_sent_while_a_pause_waits_for_the_tick_comes_after_it_on_the_bus_too,
+    a_reset_right_after_a_stop_leaves_the_stops_announcement_on_the_bus,
 );
 
 /// A fresh database of `backend` (one that is [`configured`]) with a seeded city of `users`
@@ -324,23 +326,17 @@ async fn a_run_without_a_duration_stops_itself_at_the_booking_horizon_as_a_stop_
     assert_eq!(sim.state().await.ticks, 30);
 }
 
-/// An in-memory bus whose publishes of `simulation.stopped` wait, while it is held, until the
-/// test lets them go: a Redis that does not answer until its timeout, for as long as the test
-/// likes.
-struct HeldBus {
-    inner: DynBus,
+/// A tap whose publishes of `simulation.stopped` wait, while it is held, until the test lets
+/// them go: a Redis that does not answer until its timeout, for as long as the test likes.
+struct Held {
     held: tokio::sync::watch::Sender<bool>,
     /// Publishes of `simulation.stopped` that have come to the bus, held or not.
     stops: tokio::sync::watch::Sender<usize>,
 }
 
-impl HeldBus {
+impl Held {
     fn new() -> Self {
-        Self {
-            inner: Arc::new(bus::MemoryBus::default()),
-            held: tokio::sync::watch::channel(false).0,
-            stops: tokio::sync::watch::channel(0).0,
-        }
+        Self { held: tokio::sync::watch::channel(false).0, stops: tokio::sync::watch::channel(0).0 }
     }
 
     fn hold(&self, held: bool) {
@@ -356,42 +352,14 @@ impl HeldBus {
 }
 
 #[async_trait]
-impl EventBus for HeldBus {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-
-    async fn publish(&self, event: Publish) -> BusResult<Arc<Event>> {
+impl Tap for Held {
+    async fn publish(&self, inner: &DynBus, event: Publish) -> BusResult<Arc<Event>> {
         if event.event_type == "simulation.stopped" {
             let mut held = self.held.subscribe();
             self.stops.send_modify(|c| *c += 1);
             let _ = held.wait_for(|&h| !h).await;
         }
-        self.inner.publish(event).await
-    }
-
-    async fn subscribe(&self, channel: Option<Channel>) -> BusResult<Subscription> {
-        self.inner.subscribe(channel).await
-    }
-
-    async fn history(&self, channel: Channel, limit: usize, before: Option<EventId>) -> BusResult<Vec<Event>> {
-        self.inner.history(channel, limit, before).await
-    }
-
-    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> BusResult<Page> {
-        self.inner.after(channel, after, limit).await
-    }
-
-    async fn ping(&self) -> BusResult<()> {
-        self.inner.ping().await
-    }
-
-    fn published_counts(&self) -> Vec<(Channel, u64)> {
-        self.inner.published_counts()
-    }
-
-    fn trim_state(&self) -> bus::TrimState {
-        self.inner.trim_state()
+        inner.publish(event).await
     }
 }
 
@@ -411,7 +379,7 @@ async fn simulation_events(app: &App) -> Vec<String> {
 async fn a_stop_whose_announcement_hangs_on_the_bus_holds_up_no_other_control_call(backend: Backend) {
     let Some(db) = TestDatabase::create(backend).await else { return };
     let store = store::connect(&db.url).await.expect("connect the test database");
-    let held = Arc::new(HeldBus::new());
+    let held = Arc::new(TestBus::new(Held::new()));
     let app = App::with_bus(store, held.clone(), app::AppSettings::default());
     seed_city(&app, 40).await;
     let sim = Arc::new(Simulator::new(app.clone()));
@@ -466,4 +434,59 @@ async fn a_stop_whose_announcement_hangs_on_the_bus_holds_up_no_other_control_ca
     assert!(sim.stop().await.is_err(), "a stopped run cannot be stopped again");
     let events = simulation_events(&app).await;
     assert_eq!(events.iter().filter(|e| *e == "simulation.stopped").count(), 3, "{events:?}");
+}
+
+/// A seeded city of 40 users with a run going at 1x (a tick takes a wall minute: the runner
+/// waits between ticks, not parked, until a control change wakes it).
+async fn a_run_at_1x(backend: Backend) -> Option<(TestDatabase, App, Simulator)> {
+    if !configured(backend) {
+        return None;
+    }
+    let (db, app) = seeded_app(backend, 40).await;
+    let sim = Simulator::new(app.clone());
+    let opts = RunOptions { speed: Speed::Times(1.0), users: 40, seed: 5, ..RunOptions::default() };
+    sim.start(opts, None).await.expect("start");
+    Some((db, app, sim))
+}
+
+/// Before, a pause waited for the runner to park holding nothing, so a resume sent meanwhile
+/// answered at once and announced `simulation.resumed`; the runner, resumed, never parked, the
+/// pause waited out its 10 s and then announced `simulation.paused` (and answered `paused:
+/// false`): the last event said paused while the run went on. Here both are sent together (the
+/// pause polled first) and the resume waits for the pause's announcement.
+async fn a_resume_sent_while_a_pause_waits_for_the_tick_comes_after_it_on_the_bus_too(backend: Backend) {
+    let Some((_db, app, sim)) = a_run_at_1x(backend).await else { return };
+    let both = async { tokio::join!(sim.pause(), sim.resume()) };
+    // Only a failure detector: the pause waited 10 s before.
+    let (paused, resumed) = tokio::time::timeout(Duration::from_secs(8), both).await.expect("pause and resume answer");
+    let (paused, resumed) = (paused.expect("pause"), resumed.expect("resume"));
+    assert!(paused.paused && !resumed.paused, "{paused:?} {resumed:?}");
+    let events = simulation_events(&app).await;
+    assert_eq!(events, ["simulation.started", "simulation.paused", "simulation.resumed"]);
+    let state = sim.state().await;
+    assert!(state.running && !state.paused, "{state:?}");
+    assert_eq!(sim.stop().await.expect("stop").status, SimStatus::Stopped);
+}
+
+/// Before, a reset that came while a stop waited for the run's end silenced the stop's
+/// announcement: the stop answered `stopped` but no `simulation.stopped` was ever published.
+/// Here the reset comes right after the stop, before the run has ended: the stop is announced
+/// (once, with its reason), and the reset after it.
+async fn a_reset_right_after_a_stop_leaves_the_stops_announcement_on_the_bus(backend: Backend) {
+    let Some((_db, app, sim)) = a_run_at_1x(backend).await else { return };
+    let both = async { tokio::join!(sim.stop(), sim.reset()) };
+    let (stopped, reset) = tokio::time::timeout(Duration::from_secs(10), both).await.expect("stop and reset answer");
+    assert_eq!(stopped.expect("stop").status, SimStatus::Stopped);
+    assert_eq!(reset.expect("reset").status, SimStatus::Idle);
+    let events = app.bus.history(Channel::Simulation, 100, None).await.expect("history");
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["simulation.started", "simulation.stopped", "simulation.reset"]);
+    let data: serde_json::Value = serde_json::from_str(events[1].data.get()).expect("JSON data");
+    assert_eq!(data["stop_reason"], "requested", "{data}");
+    // A reset alone stays quiet, as ever.
+    let opts = RunOptions { speed: Speed::Times(1.0), users: 40, ..RunOptions::default() };
+    sim.start(opts, None).await.expect("start");
+    sim.reset().await.expect("reset");
+    let types = simulation_events(&app).await;
+    assert_eq!(types[3..], ["simulation.started", "simulation.reset"], "{types:?}");
 }
