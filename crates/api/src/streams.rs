@@ -15,6 +15,11 @@
 //! meaning at least one, when the bus cannot tell how many), then the oldest events kept.
 //! Streams per server are capped (503 beyond).
 //!
+//! Credentials: a stream lasts only as long as the credential it was opened with. Once the
+//! server puts a rotated admin token in force (within [`ADMIN_TOKEN_POLL`](crate::auth::ADMIN_TOKEN_POLL)
+//! of `luna admin-token --rotate`), every stream opened with the old one gets a last comment
+//! saying why and ends, before any further event; a reconnect with the old token is a 401.
+//!
 //! Repeats: the outbox relay publishes at least once, so an event can be on the bus twice, with
 //! the same `source_id` (its outbox id) under two ids. A stream remembers the source ids it sent
 //! lately ([`bus::Repeats`], up to [`REPEAT_WINDOW`]) and does not send such a repeat; events
@@ -42,6 +47,7 @@ use utoipa_axum::routes;
 use app::App;
 use app::telemetry::SubscriberPermit;
 
+use crate::auth::StreamCredential;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
 
@@ -122,13 +128,14 @@ pub struct ChannelList {
     ))]
 async fn subscribe(
     State(app): State<App>,
+    credential: StreamCredential,
     AppPath(channel): AppPath<String>,
     AppQuery(q): AppQuery<ResumeQuery>,
     headers: HeaderMap,
 ) -> ApiResult<FrameStream> {
     let channel = parse_channel(&channel)?;
     let resume = resume_point(&headers, q.last_event_id.as_deref(), &[channel])?;
-    open(&app, vec![channel], resume).await
+    open(&app, credential, vec![channel], resume).await
 }
 
 /// Live events of every channel, or of `channels` (SSE), after any missed.
@@ -143,12 +150,13 @@ async fn subscribe(
     ))]
 async fn subscribe_all(
     State(app): State<App>,
+    credential: StreamCredential,
     AppQuery(q): AppQuery<SubscribeAllQuery>,
     headers: HeaderMap,
 ) -> ApiResult<FrameStream> {
     let channels = channel_filter(q.channels.as_deref())?;
     let resume = resume_point(&headers, q.last_event_id.as_deref(), &channels)?;
-    open(&app, channels, resume).await
+    open(&app, credential, channels, resume).await
 }
 
 /// The newest events of a channel, oldest first; page back with `before`.
@@ -241,8 +249,14 @@ fn bus_error(e: BusError) -> ApiError {
     }
 }
 
-/// Opens the stream: a place under the cap, a feed (live first, then the backlog), the frames.
-async fn open(app: &App, channels: Vec<Channel>, resume: Option<Cursor>) -> ApiResult<FrameStream> {
+/// Opens the stream: a place under the cap, a feed (live first, then the backlog), the frames,
+/// for as long as `credential` counts.
+async fn open(
+    app: &App,
+    credential: StreamCredential,
+    channels: Vec<Channel>,
+    resume: Option<Cursor>,
+) -> ApiResult<FrameStream> {
     let permit =
         app.telemetry.try_subscribe().ok_or_else(|| ApiError::Unavailable("SSE stream limit reached".into()))?;
     let feed = Feed::open(app.bus.clone(), channels, resume.as_ref()).await.map_err(bus_error)?;
@@ -252,8 +266,31 @@ async fn open(app: &App, channels: Vec<Channel>, resume: Option<Cursor>) -> ApiR
     // A shutting-down server ends its streams (clients reconnect elsewhere with Last-Event-ID).
     let frames =
         stream::once(async move { Ok(hello) }).chain(frames).take_until(app.telemetry.streams_closed()).boxed();
+    let frames = while_valid(frames, credential);
     let keep_alive = KeepAlive::new().interval(app.telemetry.settings.keep_alive).text("keepalive");
     Ok(Sse::new(frames).keep_alive(keep_alive))
+}
+
+/// `frames` until `credential` is retired, then a comment saying so, and the end (dropping
+/// `frames`, which frees the stream's place under the cap). A retirement wins over a frame ready
+/// at the same time: no event goes out after the server stopped accepting the credential.
+fn while_valid(
+    frames: BoxStream<'static, Result<Frame, Infallible>>,
+    credential: StreamCredential,
+) -> BoxStream<'static, Result<Frame, Infallible>> {
+    let retired = Box::pin(credential.retired());
+    stream::unfold(Some((frames, retired)), |open| async move {
+        let (mut frames, mut retired) = open?;
+        tokio::select! {
+            biased;
+            () = &mut retired => {
+                let notice = Frame::default().comment("the credential this stream was opened with is no longer valid");
+                Some((Ok(notice), None))
+            }
+            frame = frames.next() => Some((frame?, Some((frames, retired)))),
+        }
+    })
+    .boxed()
 }
 
 /// What one open stream holds: its feed, the source ids it sent lately, and its place under

@@ -7,6 +7,9 @@
 //! A check that needs a resource (a plan's members) passes requests for one that does not
 //! exist through to the handler, which answers 404 as it would for anyone signed in; a path
 //! parameter that is not a UUID goes on to the handler's 422 the same way.
+//!
+//! On SSE routes it also leaves the [`StreamCredential`](super::StreamCredential) the stream
+//! was opened with, which the stream watches so that it ends once that credential is retired.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
@@ -19,7 +22,7 @@ use uuid::Uuid;
 use app::{App, AppError};
 use domain::{ParticipantStatus, Plan};
 
-use super::rules::{self, Entry, Rule};
+use super::rules::{self, Rule};
 use super::{Auth, Caller};
 use crate::error::ApiError;
 
@@ -47,9 +50,12 @@ pub(crate) async fn enforce(State(state): State<AuthState>, req: Request, next: 
     // everywhere else, a public profile included: its answer depends on who asks, so a client
     // with a stale token must learn it rather than be shown the profile without its private
     // fields.
-    let caller = match resolve_caller(&state.auth, &parts, entry) {
-        Ok(caller) => caller,
-        Err(_) if rule == Rule::Public => Caller::Anonymous,
+    let sse = entry.is_some_and(|e| e.sse);
+    let resolved =
+        request_token(&parts, sse).and_then(|token| Ok((resolve_caller(&state.auth, token.as_deref())?, token)));
+    let (caller, token) = match resolved {
+        Ok(resolved) => resolved,
+        Err(_) if rule == Rule::Public => (Caller::Anonymous, None),
         Err(e) => return e.into_response(),
     };
     // A public route's answer is the same for everyone: its caller is not looked up.
@@ -63,31 +69,40 @@ pub(crate) async fn enforce(State(state): State<AuthState>, req: Request, next: 
         Err(e) => return e.into_response(),
     };
     parts.extensions.insert(caller);
+    if sse {
+        // A stream outlives this check: it ends when its credential is retired.
+        parts.extensions.insert(state.auth.stream_credential(caller, token.as_deref()));
+    }
     next.run(Request::from_parts(parts, body)).await
 }
 
-/// The caller of a request: the admin token, a valid user token, or none (anonymous; anyone
-/// under a relaxed `--dev`). A token that is present but invalid or expired is a 401.
-fn resolve_caller(auth: &Auth, parts: &Parts, entry: Option<&Entry>) -> Result<Caller, ApiError> {
-    let header = parts.headers.get(header::AUTHORIZATION);
-    let token = match header {
+/// The request's token: its `Authorization: Bearer` header, or on an SSE route (`sse`) its
+/// `?access_token=`. A malformed header is a 401.
+fn request_token(parts: &Parts, sse: bool) -> Result<Option<String>, ApiError> {
+    match parts.headers.get(header::AUTHORIZATION) {
         Some(value) => {
             let value =
                 value.to_str().map_err(|_| ApiError::Unauthorized("a malformed Authorization header".into()))?;
             let token = super::bearer_token(value)
                 .ok_or_else(|| ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into()))?;
-            Some(token.to_string())
+            Ok(Some(token.to_string()))
         }
-        None if entry.is_some_and(|e| e.sse) => query_token(parts.uri.query()),
-        None => None,
-    };
+        None if sse => Ok(query_token(parts.uri.query())),
+        None => Ok(None),
+    }
+}
+
+/// The caller of a request with `token`: the admin token, a valid user token, or none
+/// (anonymous; anyone under a relaxed `--dev`). A token that is present but invalid or expired
+/// is a 401.
+fn resolve_caller(auth: &Auth, token: Option<&str>) -> Result<Caller, ApiError> {
     let Some(token) = token else {
         return Ok(if auth.relaxed() { Caller::DevAnyone } else { Caller::Anonymous });
     };
-    if auth.is_admin_token(&token) {
+    if auth.is_admin_token(token) {
         return Ok(Caller::Admin);
     }
-    match auth.signer().verify(&token, chrono::Utc::now()) {
+    match auth.signer().verify(token, chrono::Utc::now()) {
         Ok(claims) => Ok(Caller::User(claims.sub)),
         Err(e) => Err(ApiError::Unauthorized(e.to_string())),
     }

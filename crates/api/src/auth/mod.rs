@@ -15,7 +15,7 @@ pub(crate) mod tokens;
 
 use std::sync::Arc;
 
-use arc_swap::ArcSwapOption;
+use tokio::sync::watch;
 
 pub use caller::Caller;
 pub(crate) use enforce::{AuthState, enforce};
@@ -54,8 +54,9 @@ pub struct Auth {
 struct AuthInner {
     signer: Signer,
     /// SHA-256 (hex) of the admin token; `None`: no admin credential, admin routes are closed.
-    /// Swapped when `luna admin-token --rotate` stores a new one ([`follow_admin_token`]).
-    admin_token_hash: ArcSwapOption<String>,
+    /// Replaced when `luna admin-token --rotate` stores a new one ([`follow_admin_token`]); open
+    /// streams opened with the old one watch it ([`StreamCredential`]).
+    admin_token_hash: watch::Sender<Option<String>>,
     /// `--dev` on loopback: a request without a token may act as any user.
     relax_user_auth: bool,
     access_ttl: chrono::Duration,
@@ -74,7 +75,7 @@ impl Auth {
         Self {
             inner: Arc::new(AuthInner {
                 signer,
-                admin_token_hash: ArcSwapOption::from_pointee(admin_token_hash),
+                admin_token_hash: watch::Sender::new(admin_token_hash),
                 relax_user_auth: false,
                 access_ttl: ACCESS_TOKEN_TTL,
             }),
@@ -94,7 +95,7 @@ impl Auth {
     fn with(self, f: impl FnOnce(&mut AuthInner)) -> Self {
         let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| AuthInner {
             signer: shared.signer.clone(),
-            admin_token_hash: ArcSwapOption::new(shared.admin_token_hash.load_full()),
+            admin_token_hash: watch::Sender::new(shared.admin_token_hash.borrow().clone()),
             relax_user_auth: shared.relax_user_auth,
             access_ttl: shared.access_ttl,
         });
@@ -117,18 +118,65 @@ impl Auth {
     /// Whether `token` is the admin token (compares SHA-256 digests, so timing reveals nothing
     /// about the token).
     pub fn is_admin_token(&self, token: &str) -> bool {
-        self.inner.admin_token_hash.load().as_deref().is_some_and(|h| app::auth::token_hash(token) == *h)
+        let hash = app::auth::token_hash(token);
+        self.inner.admin_token_hash.borrow().as_deref() == Some(hash.as_str())
+    }
+
+    /// What a stream opened by `caller` with `token` watches to learn that its credential was
+    /// retired: the admin token is, by a rotation; no other credential opens a stream.
+    pub(crate) fn stream_credential(&self, caller: Caller, token: Option<&str>) -> StreamCredential {
+        let admin = match (caller, token) {
+            (Caller::Admin, Some(token)) => {
+                Some((app::auth::token_hash(token), self.inner.admin_token_hash.subscribe()))
+            }
+            _ => None,
+        };
+        StreamCredential { admin }
     }
 
     /// Puts the stored admin credential in force if it differs from the one in use; true when it
     /// did. A database with none stored leaves the configured one alone.
     fn adopt_admin_token_hash(&self, stored: Option<String>) -> bool {
         let Some(stored) = stored else { return false };
-        if self.inner.admin_token_hash.load().as_deref().is_some_and(|h| *h == stored) {
-            return false;
+        self.inner.admin_token_hash.send_if_modified(|current| {
+            if current.as_deref() == Some(stored.as_str()) {
+                return false;
+            }
+            *current = Some(stored);
+            true
+        })
+    }
+}
+
+/// The credential an SSE stream was opened with, left in the request's extensions by the auth
+/// middleware on stream routes, so the stream can end once the credential stops counting.
+#[derive(Debug, Clone, Default)]
+pub struct StreamCredential {
+    /// The admin token's SHA-256, and the server's admin credential as it changes. `None`: a
+    /// credential that nothing retires while the stream lasts.
+    admin: Option<(String, watch::Receiver<Option<String>>)>,
+}
+
+impl StreamCredential {
+    /// Resolves once the credential no longer counts: for the admin token, as soon as the server
+    /// puts another in force (at once if it already has). Never for other credentials.
+    pub async fn retired(self) {
+        if let Some((hash, mut current)) = self.admin
+            && current.wait_for(|h| h.as_deref() != Some(hash.as_str())).await.is_ok()
+        {
+            return;
         }
-        self.inner.admin_token_hash.store(Some(Arc::new(stored)));
-        true
+        // Nothing to watch, or the server's credentials are gone and can no longer change.
+        std::future::pending::<()>().await
+    }
+}
+
+/// The stream's credential as the auth middleware left it (none: nothing retires it).
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for StreamCredential {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<StreamCredential>().cloned().unwrap_or_default())
     }
 }
 

@@ -314,6 +314,8 @@ pub struct Frame {
     pub data: String,
     /// A comment-only frame (a keep-alive).
     pub comment: bool,
+    /// The text of its comment lines (a keep-alive's is `keepalive`).
+    pub comments: Vec<String>,
 }
 
 impl Frame {
@@ -333,15 +335,28 @@ pub struct SseClient {
 impl SseClient {
     /// Reads until the stream ends: `true` if it ended (the server closed it) within `WAIT`.
     pub async fn ended(&mut self) -> bool {
+        self.rest().await.is_some()
+    }
+
+    /// Reads until the stream ends: the frames not read yet (keep-alives included), or `None`
+    /// if the server did not close it within `WAIT`.
+    pub async fn rest(&mut self) -> Option<Vec<Frame>> {
         let deadline = tokio::time::Instant::now() + WAIT;
-        while tokio::time::Instant::now() < deadline {
+        loop {
             match tokio::time::timeout_at(deadline, self.res.chunk()).await {
-                Ok(Ok(Some(_))) => continue,
-                Ok(Ok(None) | Err(_)) => return true,
-                Err(_) => return false,
+                Ok(Ok(Some(chunk))) => self.take_frames(&chunk),
+                Ok(Ok(None) | Err(_)) => return Some(self.frames.drain(..).collect()),
+                Err(_) => return None,
             }
         }
-        false
+    }
+
+    fn take_frames(&mut self, chunk: &[u8]) {
+        self.buf.push_str(&String::from_utf8_lossy(chunk));
+        while let Some(end) = self.buf.find("\n\n") {
+            let text: String = self.buf.drain(..end + 2).collect();
+            self.frames.push_back(parse_frame(&text));
+        }
     }
 
     pub async fn connect(client: &Client, url: &str, last_event_id: Option<&str>) -> SseClient {
@@ -364,11 +379,7 @@ impl SseClient {
             }
             let chunk = tokio::time::timeout(WAIT, self.res.chunk()).await.expect("a frame in time").expect("read");
             let chunk = chunk.expect("the stream stays open");
-            self.buf.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = self.buf.find("\n\n") {
-                let text: String = self.buf.drain(..end + 2).collect();
-                self.frames.push_back(parse_frame(&text));
-            }
+            self.take_frames(&chunk);
         }
     }
 
@@ -408,7 +419,8 @@ fn parse_frame(text: &str) -> Frame {
     let mut f = Frame { comment: true, ..Frame::default() };
     let mut data = Vec::new();
     for line in text.lines().filter(|l| !l.is_empty()) {
-        if line.starts_with(':') {
+        if let Some(comment) = line.strip_prefix(':') {
+            f.comments.push(comment.trim_start().to_string());
             continue;
         }
         f.comment = false;

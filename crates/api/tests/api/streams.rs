@@ -10,7 +10,8 @@ use domain::{Channel, Payload};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::stream_support::{Frame, Setup, SseClient, quick_live, spawn, spawn_keeping};
+use crate::helpers::{ADMIN_TOKEN, client_with_token};
+use crate::stream_support::{Frame, Setup, SseClient, WAIT, quick_live, spawn, spawn_keeping};
 
 crate::on_every_setup!(
     events_arrive_in_order_with_their_ids_types_and_envelopes,
@@ -24,6 +25,7 @@ crate::on_every_setup!(
     bad_channels_ids_and_limits_get_the_json_error_shape,
     idle_streams_carry_keep_alive_comments,
     a_shutting_down_server_ends_its_streams_and_stops,
+    a_rotated_admin_token_ends_the_streams_opened_with_it_and_the_new_one_streams_on,
 );
 
 const USERS: &str = "/api/v1/admin/streams/subscribe/user_actions";
@@ -373,4 +375,59 @@ async fn a_shutting_down_server_ends_its_streams_and_stops(setup: Setup) {
         .expect("the server stopped with streams open")
         .expect("serve task");
     assert!(sse.ended().await && other.ended().await, "both streams were ended by the server");
+}
+
+async fn a_rotated_admin_token_ends_the_streams_opened_with_it_and_the_new_one_streams_on(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    // With the token in the URL (as EventSource, and QA, open it) and in the header.
+    let anon = reqwest::Client::builder().no_proxy().build().unwrap();
+    let old_url = srv.url(&format!("{USERS}?access_token={ADMIN_TOKEN}"));
+    let mut by_query = SseClient::connect(&anon, &old_url, None).await;
+    let mut by_header = srv.sse("/api/v1/admin/streams/subscribe-all", None).await;
+    srv.create_user("before_rotation").await;
+    assert_eq!(by_query.next_message().await.event.as_deref(), Some("connected"));
+    assert_eq!(next_handles(&mut by_query, 1).await, ["before_rotation"]);
+
+    // What `luna admin-token --rotate` does: store a new token; the server adopts it by polling.
+    let new_token = "rotated-admin-token-0123456789abcdef";
+    srv.app.set_admin_token(new_token).await.expect("rotate");
+    let rotated = client_with_token(new_token);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let res = rotated.get(srv.url("/api/v1/admin/streams/channels")).send().await.unwrap();
+        if res.status() == StatusCode::OK {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the new token was not adopted within {WAIT:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut fresh = SseClient::connect(&rotated, &srv.url(USERS), None).await;
+    assert_eq!(fresh.next_message().await.event.as_deref(), Some("connected"));
+    let create_user = async |handle: &str| {
+        let body = json!({"handle": handle, "name": "Stream Tester", "age": 30});
+        let res = rotated.post(srv.url("/api/v1/users")).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+    };
+    create_user("after_rotation").await;
+    assert_eq!(next_handles(&mut fresh, 1).await, ["after_rotation"], "the new token's stream works");
+
+    // Before, both went on for good (QA: `user.updated` with email and home still sent 15 s on).
+    // `WAIT` only detects a failure: they end as soon as the server adopts the new token.
+    for (name, sse) in [("?access_token=", &mut by_query), ("Authorization", &mut by_header)] {
+        let rest = sse.rest().await.unwrap_or_else(|| panic!("the stream opened by {name} with the old token is open"));
+        let after: Vec<&Frame> = rest.iter().filter(|f| f.data.contains("after_rotation")).collect();
+        assert!(after.is_empty(), "the old token's stream ({name}) got an event after the rotation: {after:?}");
+        let last = rest.last().unwrap_or_else(|| panic!("no notice on the stream opened by {name}"));
+        assert!(last.comments.iter().any(|c| c.contains("no longer valid")), "{name}: {last:?}");
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while srv.app.telemetry.subscribers() != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the ended streams kept their places under the cap");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let res = anon.get(&old_url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "a reconnect with the old token is refused");
+    create_user("still_streaming").await;
+    assert_eq!(next_handles(&mut fresh, 1).await, ["still_streaming"], "and goes on after the old ones ended");
 }
