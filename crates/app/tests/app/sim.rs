@@ -35,6 +35,7 @@ crate::on_every_backend!(
     a_stop_whose_announcement_hangs_on_the_bus_holds_up_no_other_control_call,
     a_resume_sent_while_a_pause_waits_for_the_tick_comes_after_it_on_the_bus_too,
     a_reset_right_after_a_stop_leaves_the_stops_announcement_on_the_bus,
+    a_stop_sent_while_a_start_is_announced_stops_that_run_after_its_announcement,
 );
 
 /// A fresh database of `backend` (one that is [`configured`]) with a seeded city of `users`
@@ -326,37 +327,38 @@ async fn a_run_without_a_duration_stops_itself_at_the_booking_horizon_as_a_stop_
     assert_eq!(sim.state().await.ticks, 30);
 }
 
-/// A tap whose publishes of `simulation.stopped` wait, while it is held, until the test lets
-/// them go: a Redis that does not answer until its timeout, for as long as the test likes.
+/// A tap whose publishes of one event type wait, while it is held, until the test lets them
+/// go: a Redis that does not answer until its timeout, for as long as the test likes.
 struct Held {
+    event_type: &'static str,
     held: tokio::sync::watch::Sender<bool>,
-    /// Publishes of `simulation.stopped` that have come to the bus, held or not.
-    stops: tokio::sync::watch::Sender<usize>,
+    /// Publishes of `event_type` that have come to the bus, held or not.
+    came: tokio::sync::watch::Sender<usize>,
 }
 
 impl Held {
-    fn new() -> Self {
-        Self { held: tokio::sync::watch::channel(false).0, stops: tokio::sync::watch::channel(0).0 }
+    fn new(event_type: &'static str) -> Self {
+        Self { event_type, held: tokio::sync::watch::channel(false).0, came: tokio::sync::watch::channel(0).0 }
     }
 
     fn hold(&self, held: bool) {
         self.held.send_replace(held);
     }
 
-    /// Waits (10 s at most) until `n` publishes of `simulation.stopped` have come to the bus.
-    async fn stops_came(&self, n: usize) {
-        let mut stops = self.stops.subscribe();
-        let came = tokio::time::timeout(Duration::from_secs(10), stops.wait_for(|&c| c >= n)).await;
-        assert!(came.is_ok(), "simulation.stopped number {n} never came to the bus");
+    /// Waits (10 s at most) until `n` publishes of the held type have come to the bus.
+    async fn came(&self, n: usize) {
+        let mut came = self.came.subscribe();
+        let came = tokio::time::timeout(Duration::from_secs(10), came.wait_for(|&c| c >= n)).await;
+        assert!(came.is_ok(), "{} number {n} never came to the bus", self.event_type);
     }
 }
 
 #[async_trait]
 impl Tap for Held {
     async fn publish(&self, inner: &DynBus, event: Publish) -> BusResult<Arc<Event>> {
-        if event.event_type == "simulation.stopped" {
+        if event.event_type == self.event_type {
             let mut held = self.held.subscribe();
-            self.stops.send_modify(|c| *c += 1);
+            self.came.send_modify(|c| *c += 1);
             let _ = held.wait_for(|&h| !h).await;
         }
         inner.publish(event).await
@@ -379,7 +381,7 @@ async fn simulation_events(app: &App) -> Vec<String> {
 async fn a_stop_whose_announcement_hangs_on_the_bus_holds_up_no_other_control_call(backend: Backend) {
     let Some(db) = TestDatabase::create(backend).await else { return };
     let store = store::connect(&db.url).await.expect("connect the test database");
-    let held = Arc::new(TestBus::new(Held::new()));
+    let held = Arc::new(TestBus::new(Held::new("simulation.stopped")));
     let app = App::with_bus(store, held.clone(), app::AppSettings::default());
     seed_city(&app, 40).await;
     let sim = Arc::new(Simulator::new(app.clone()));
@@ -400,7 +402,7 @@ async fn a_stop_whose_announcement_hangs_on_the_bus_holds_up_no_other_control_ca
                 }
             })
         };
-        held.stops_came(n).await;
+        held.came(n).await;
         // The announcement hangs: every other call answers meanwhile.
         let speed = tokio::time::timeout(within, sim.set_speed(Speed::Times(5.0))).await;
         let err = speed.expect("a speed change answers while the stop's announcement hangs").unwrap_err();
@@ -489,4 +491,37 @@ async fn a_reset_right_after_a_stop_leaves_the_stops_announcement_on_the_bus(bac
     sim.reset().await.expect("reset");
     let types = simulation_events(&app).await;
     assert_eq!(types[3..], ["simulation.started", "simulation.reset"], "{types:?}");
+}
+
+/// Before, a start put its run where a stop looks for it only after announcing it, so while
+/// `simulation.started` hung on the bus the state read running but a stop answered 409 "no
+/// simulation is running". Here the stop sent meanwhile stops that run, and its
+/// `simulation.stopped` comes after the start's announcement.
+async fn a_stop_sent_while_a_start_is_announced_stops_that_run_after_its_announcement(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await else { return };
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let held = Arc::new(TestBus::new(Held::new("simulation.started")));
+    let app = App::with_bus(store, held.clone(), app::AppSettings::default());
+    seed_city(&app, 40).await;
+    let sim = Arc::new(Simulator::new(app.clone()));
+    held.hold(true);
+    let starting = {
+        let sim = Arc::clone(&sim);
+        let opts = RunOptions { speed: Speed::Times(1.0), users: 40, seed: 5, ..RunOptions::default() };
+        tokio::spawn(async move { sim.start(opts, None).await })
+    };
+    held.came(1).await;
+    assert_eq!(sim.state().await.status, SimStatus::Running);
+    let stopping = {
+        let sim = Arc::clone(&sim);
+        tokio::spawn(async move { sim.stop().await })
+    };
+    held.hold(false);
+    let within = Duration::from_secs(10);
+    let started = tokio::time::timeout(within, starting).await.expect("the start ends").unwrap();
+    assert_eq!(started.expect("start").status, SimStatus::Running);
+    let stopped = tokio::time::timeout(within, stopping).await.expect("the stop ends").unwrap();
+    let json = serde_json::to_value(stopped.expect("a stop of the run being announced")).expect("state as JSON");
+    assert_eq!((&json["status"], &json["stop_reason"]), (&json!("stopped"), &json!("requested")), "{json}");
+    assert_eq!(simulation_events(&app).await, ["simulation.started", "simulation.stopped"]);
 }
