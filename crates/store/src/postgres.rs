@@ -61,7 +61,11 @@ fn arguments(args: Vec<Arg>) -> Result<PgArguments, sqlx::Error> {
 
 impl Conn for PgConnection {
     const BACKEND: Backend = Backend::Postgres;
-    const BEGIN_WRITE: &'static str = "BEGIN";
+    // Every write transaction holds the reset gate (`bulk::RESET_GATE`) shared until it ends, so
+    // a data reset, which takes it exclusively before any table, waits for the writes under way
+    // and new ones wait for it: no write holds a table the reset is waiting for.
+    const BEGIN_WRITE: &'static str = "BEGIN; SELECT pg_advisory_xact_lock_shared(5500000000000000001)";
+    const BEGIN_RESET: &'static str = "BEGIN";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const FOR_KEY_SHARE: &'static str = " FOR KEY SHARE";
     const MAX_BINDS: usize = 65_535;
@@ -114,5 +118,16 @@ impl Conn for PgConnection {
         // `run_direct` is sqlx's own way around an "Acquire is not general enough" error that
         // `run(&mut conn)` hits inside a `Send` future.
         Ok(MIGRATOR.run_direct(None, self, false).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_holds_the_gate_a_reset_takes() {
+        let gate = format!("pg_advisory_xact_lock_shared({})", crate::ops::bulk::RESET_GATE);
+        assert!(PgConnection::BEGIN_WRITE.ends_with(&gate), "{}", PgConnection::BEGIN_WRITE);
     }
 }

@@ -163,6 +163,9 @@ pub(crate) trait Conn: Send {
     /// How a write transaction starts (`BEGIN IMMEDIATE` on SQLite takes the write lock up
     /// front, so a transaction never fails half-way with `SQLITE_BUSY` when it starts writing).
     const BEGIN_WRITE: &'static str;
+    /// How a data reset's transaction starts: as a write's, but on PostgreSQL without the
+    /// shared hold of the reset gate that `BEGIN_WRITE` takes (the reset takes it exclusively).
+    const BEGIN_RESET: &'static str;
     /// Appended to a `SELECT` of one row to lock it until the transaction ends: ` FOR UPDATE`
     /// on PostgreSQL; nothing on SQLite, where a write transaction (`BEGIN IMMEDIATE`) already
     /// holds the one write lock of the database.

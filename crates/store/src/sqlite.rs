@@ -179,6 +179,7 @@ fn arguments(args: Vec<Arg>) -> Result<SqliteArguments, sqlx::Error> {
 impl Conn for SqliteConnection {
     const BACKEND: Backend = Backend::Sqlite;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const BEGIN_RESET: &'static str = "BEGIN IMMEDIATE";
     const FOR_UPDATE: &'static str = "";
     const FOR_KEY_SHARE: &'static str = "";
     const MAX_BINDS: usize = 32_766;

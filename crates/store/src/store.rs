@@ -19,7 +19,7 @@ use crate::ops::{auth, bookings, bulk, idempotency, interactions, outbox, plans,
 use crate::sql::{Conn, Sql};
 use crate::{
     Backend, Batch, BookingQuery, Counts, DeadLetter, Friend, IdempotencyKey, Idempotent, NewBooking, RequestDirection,
-    ServerSecret, Store, StoreResult, Unpublished, UnreadableEvent, UserQuery, VenueQuery,
+    ServerSecret, Store, StoreError, StoreResult, Unpublished, UnreadableEvent, UserQuery, VenueQuery,
 };
 
 /// A [`Store`] on a SQL database: [`SqliteStore`](crate::sqlite::SqliteStore) or
@@ -43,6 +43,13 @@ impl<DB: Database> SqlStore<DB> {
         self.read.close().await;
     }
 }
+
+/// How many times a data reset is tried before its `Unavailable` is answered, and how long it
+/// waits before its second try (doubling each time, up to the maximum; under 4 s in all, plus
+/// each try's own lock timeouts, see `bulk::reset`).
+const RESET_ATTEMPTS: u32 = 12;
+const RESET_FIRST_BACKOFF_MS: u64 = 20;
+const RESET_MAX_BACKOFF_MS: u64 = 500;
 
 /// Opens a write transaction.
 async fn begin<DB: Database<Connection: Conn>>(store: &SqlStore<DB>) -> StoreResult<Transaction<'static, DB>> {
@@ -365,7 +372,26 @@ where
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn reset(&self) -> StoreResult<()> {
-        write_tx!(self, bulk::reset)
+        // The whole transaction again when it lost to the writers (its lock wait timed out, or
+        // a deadlock or serialization failure: `Unavailable`); nothing of a failed one stays.
+        let mut backoff = std::time::Duration::from_millis(RESET_FIRST_BACKOFF_MS);
+        for attempt in 1.. {
+            let outcome: StoreResult<()> = async {
+                let mut tx = self.write.begin_with(<DB::Connection as Conn>::BEGIN_RESET).await?;
+                bulk::reset(&mut *tx).await?;
+                Ok(tx.commit().await?)
+            }
+            .await;
+            match outcome {
+                Err(StoreError::Unavailable(why)) if attempt < RESET_ATTEMPTS => {
+                    tracing::debug!(attempt, %why, "the data reset gave way to writers; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(std::time::Duration::from_millis(RESET_MAX_BACKOFF_MS));
+                }
+                other => return other,
+            }
+        }
+        unreachable!("the attempts are counted without end")
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]

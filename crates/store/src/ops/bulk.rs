@@ -243,10 +243,57 @@ const TABLES_CHILDREN_FIRST: [&str; 16] = [
     "users",
 ];
 
+/// The order a PostgreSQL reset locks the tables in: as writers take them (an idempotency key
+/// first, then the rows looked up and locked, then the rows written, the outbox last), so a
+/// writer under way mostly holds tables the reset has yet to reach, not the other way round.
+const TABLES_AS_WRITERS_LOCK: [&str; 16] = [
+    "idempotency_keys",
+    "venues",
+    "users",
+    "user_preferences",
+    "user_credentials",
+    "refresh_tokens",
+    "user_locations",
+    "social_edges",
+    "friend_requests",
+    "venue_interests",
+    "interactions",
+    "plans",
+    "plan_participants",
+    "bookings",
+    "booking_invitations",
+    "outbox",
+];
+
+/// The PostgreSQL advisory lock every write transaction holds shared (`BEGIN_WRITE`) and a data
+/// reset exclusively, before it touches any table.
+pub(crate) const RESET_GATE: i64 = 5_500_000_000_000_000_001;
+
+/// How long a PostgreSQL reset waits for the writes under way to end (new ones wait behind it)
+/// before it gives up and is tried again (see `SqlStore::reset`).
+const RESET_GATE_TIMEOUT: &str = "SET LOCAL lock_timeout = '2s'";
+
+/// How long it then waits for its table locks, which only a read or a single-table statement
+/// outside a write transaction can still hold: well under the server's `deadlock_timeout` (1 s
+/// by default), so a read that locks its tables in another order is never a deadlock's victim:
+/// the reset gives up first, and is tried again.
+const RESET_TABLES_TIMEOUT: &str = "SET LOCAL lock_timeout = '200ms'";
+
 /// Deletes every row of every table, then records `data.reset` (so the outbox holds just that).
+/// On PostgreSQL it first waits for the writes under way (the `RESET_GATE`), then takes every
+/// table in one `LOCK TABLE` (in `TABLES_AS_WRITERS_LOCK` order), so the `TRUNCATE` that
+/// follows has them all and cannot deadlock halfway with a writer. A write that waited for it
+/// goes on once it commits and finds its rows gone (not found), as after any deletion.
 pub(crate) async fn reset<C: Conn>(c: &mut C) -> StoreResult<()> {
     match C::BACKEND {
         Backend::Postgres => {
+            c.execute(Sql::new(RESET_GATE_TIMEOUT)).await?;
+            c.execute(Sql::new("SELECT pg_advisory_xact_lock($1)").bind(RESET_GATE)).await?;
+            c.execute(Sql::new(RESET_TABLES_TIMEOUT)).await?;
+            let mut lock = SqlBuilder::new("LOCK TABLE ");
+            lock.push(&TABLES_AS_WRITERS_LOCK.join(", "));
+            lock.push(" IN ACCESS EXCLUSIVE MODE");
+            c.execute(lock.finish()).await?;
             let mut b = SqlBuilder::new("TRUNCATE ");
             b.push(&TABLES_CHILDREN_FIRST.join(", "));
             c.execute(b.finish()).await?;
