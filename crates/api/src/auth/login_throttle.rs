@@ -96,7 +96,7 @@ impl LoginThrottle {
             let window = Duration::from_secs(settings.login_failure_window_secs.max(1));
             // Half of `max_logins` for each kind, so pairs cannot use up the logins' room.
             let logins = settings.max_logins.div_ceil(2).max(1);
-            let pairs = (settings.max_logins - logins).max(1);
+            let pairs = settings.max_logins.saturating_sub(logins).max(1);
             Arc::new(Inner {
                 hasher: RandomState::new(),
                 tables: Mutex::new(Tables {
@@ -309,6 +309,19 @@ mod tests {
         assert!(t.attempt("ben", ip(1), t0).is_ok(), "another login has its own count");
         assert!(t.attempt("ann", ip(2), t0).is_ok(), "another address has its own count on the login");
         assert!(t.attempt("ann", ip(1), t0 + Duration::from_secs(60)).is_ok(), "the window has passed");
+    }
+
+    #[test]
+    fn a_max_logins_of_zero_or_one_still_tracks_one_login_and_one_pair() {
+        // Each table keeps room for one count whatever the setting (0 once underflowed).
+        for max in [0, 1] {
+            let t = throttle(2, 20, 60, max);
+            let t0 = Instant::now();
+            for _ in 0..2 {
+                assert!(t.attempt("ann", ip(1), t0).is_ok(), "max_logins {max}");
+            }
+            assert!(t.attempt("ann", ip(1), t0).is_err(), "max_logins {max}: the pair is counted");
+        }
     }
 
     #[test]
