@@ -151,8 +151,9 @@ pub struct Simulator {
     /// its I/O. Stop, pause, resume, speed and scenario changes never take it.
     gate: Mutex<()>,
     /// Held by a control change (pause, resume, speed, scenario) from its change through its
-    /// wait and its announcement, and by a start while it announces the run, so their events
-    /// reach the bus in the order they were made. A stop never takes it.
+    /// wait and its announcement, by a start while it announces the run, and by a reset (after
+    /// the gate), so their events reach the bus in the order they were made. A stop never takes
+    /// it, so a change announced while a stop ends the run may still follow `simulation.stopped`.
     changes: Mutex<()>,
     /// The latest run, for control actions; never held across an await.
     slot: std::sync::Mutex<Option<Arc<RunView>>>,
@@ -395,6 +396,8 @@ impl Simulator {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn reset(&self) -> AppResult<SimState> {
         let gate = self.gate.lock().await;
+        // A change under way publishes before the reset does (gate, then changes, as a start).
+        let changes = self.changes.lock().await;
         if let Some(run) = self.live() {
             run.ask_stop(StopReason::Requested, false);
             run.ended().await;
@@ -403,6 +406,7 @@ impl Simulator {
         self.current.store(None);
         // Under the gate: no start's `simulation.started` comes before it.
         self.publish(SimEvent::Reset, &json!({})).await;
+        drop(changes);
         drop(gate);
         Ok(idle_state())
     }

@@ -36,6 +36,7 @@ crate::on_every_backend!(
     a_resume_sent_while_a_pause_waits_for_the_tick_comes_after_it_on_the_bus_too,
     a_reset_right_after_a_stop_leaves_the_stops_announcement_on_the_bus,
     a_stop_sent_while_a_start_is_announced_stops_that_run_after_its_announcement,
+    a_reset_sent_while_a_speed_change_is_announced_comes_after_it_on_the_bus,
 );
 
 /// A fresh database of `backend` (one that is [`configured`]) with a seeded city of `users`
@@ -524,4 +525,40 @@ async fn a_stop_sent_while_a_start_is_announced_stops_that_run_after_its_announc
     let json = serde_json::to_value(stopped.expect("a stop of the run being announced")).expect("state as JSON");
     assert_eq!((&json["status"], &json["stop_reason"]), (&json!("stopped"), &json!("requested")), "{json}");
     assert_eq!(simulation_events(&app).await, ["simulation.started", "simulation.stopped"]);
+}
+
+/// Before, a reset did not wait for a change being announced, so with that announcement slow
+/// the bus read `simulation.reset` and then `simulation.speed_changed`, as if a speed change had
+/// come to a reset simulator. Here the reset waits for the held announcement and comes after it.
+async fn a_reset_sent_while_a_speed_change_is_announced_comes_after_it_on_the_bus(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await else { return };
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let held = Arc::new(TestBus::new(Held::new("simulation.speed_changed")));
+    let app = App::with_bus(store, held.clone(), app::AppSettings::default());
+    seed_city(&app, 40).await;
+    let sim = Arc::new(Simulator::new(app.clone()));
+    let opts = RunOptions { speed: Speed::Times(1.0), users: 40, seed: 5, ..RunOptions::default() };
+    sim.start(opts, None).await.expect("start");
+    held.hold(true);
+    let changing = {
+        let sim = Arc::clone(&sim);
+        tokio::spawn(async move { sim.set_speed(Speed::Times(5.0)).await })
+    };
+    held.came(1).await;
+    let mut resetting = {
+        let sim = Arc::clone(&sim);
+        tokio::spawn(async move { sim.reset().await })
+    };
+    // Without the wait, the reset ends (and is announced) meanwhile; with it, it cannot.
+    let early = tokio::time::timeout(Duration::from_secs(5), &mut resetting).await;
+    held.hold(false);
+    let within = Duration::from_secs(10);
+    let reset = match early {
+        Ok(done) => done,
+        Err(_) => tokio::time::timeout(within, resetting).await.expect("the reset ends"),
+    };
+    reset.unwrap().expect("reset");
+    let changed = tokio::time::timeout(within, changing).await.expect("the change ends").unwrap();
+    changed.expect("the speed change of the running run");
+    assert_eq!(simulation_events(&app).await, ["simulation.started", "simulation.speed_changed", "simulation.reset"]);
 }
