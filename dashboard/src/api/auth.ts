@@ -89,6 +89,17 @@ export function tokenRequested(): boolean {
   return pending !== null;
 }
 
+/**
+ * For a request that carried `sent` and got a 401: a token kept since it was sent (another
+ * call's question answered while this one was on its way) is tried first, without asking
+ * again; else the user is asked ({@link requestToken}).
+ */
+export function tokenAfter401(sent: string | null): Promise<string> {
+  const now = getToken();
+  if (now && now !== sent) return Promise.resolve(now);
+  return requestToken();
+}
+
 export function requestToken(): Promise<string> {
   if (pending) return pending.promise;
   let resolve!: (t: string) => void;

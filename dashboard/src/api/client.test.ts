@@ -30,6 +30,25 @@ describe('the API client', () => {
     expect(sessionStorage.getItem('luna.adminToken')).toBe('t0ken');
   });
 
+  it('retries a call refused before a token came meanwhile with that token, without asking again', async () => {
+    // The 401 of a call sent without a token comes back after another call's question was answered.
+    const { calls } = mockFetch({
+      'GET /api/v1/admin/stats': (c) => {
+        if (c.headers.authorization === 'Bearer t0ken') return { users: {} };
+        setToken('t0ken');
+        return json({ error: { code: 'unauthorized', message: 'this needs the admin credential', details: null } }, 401);
+      },
+    });
+    let asked = 0;
+    setAsker(() => {
+      asked += 1;
+      setTimeout(() => answerToken(null), 0);
+    });
+    await expect(luna.stats()).resolves.toEqual({ users: {} });
+    expect(asked).toBe(0);
+    expect(calls.map((c) => c.headers.authorization)).toEqual([undefined, 'Bearer t0ken']);
+  });
+
   it('gives up with the 401 when the user cancels', async () => {
     mockFetch({ 'GET /api/v1/admin/stats': () => json({ error: { code: 'unauthorized', message: 'this needs the admin credential', details: null } }, 401) });
     setAsker(() => setTimeout(() => answerToken(null), 0));

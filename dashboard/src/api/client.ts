@@ -1,7 +1,7 @@
 // Typed calls to the Luna API. Every call carries the admin token when one is set; a 401 asks
 // for the token once and retries. Errors carry the API's `{error: {code, message, details}}`.
 
-import { getToken, requestToken, tokenAcceptedBy, tokenRefusedBy } from './auth';
+import { getToken, tokenAcceptedBy, tokenAfter401, tokenRefusedBy } from './auth';
 import type {
   CityMapData,
   GroupRecommendations,
@@ -97,10 +97,11 @@ function isFieldError(d: unknown): d is FieldError {
 
 /** One call; on a 401 asks for the admin token and tries once more. */
 export async function call<T>(path: string, opts: CallOptions = {}): Promise<T> {
+  const sent = getToken();
   let res = await send(path, opts);
   if (res.status === 401) {
     try {
-      await requestToken();
+      await tokenAfter401(sent);
     } catch {
       throw await failure(res);
     }

@@ -7,7 +7,7 @@
 // stream that stays silent past two keep-alive periods is treated as dead. A 401 asks for the
 // admin token (sent as `access_token` on the URL, the convention for streams).
 
-import { getToken, requestToken, tokenAcceptedBy, tokenRefusedBy } from './auth';
+import { getToken, tokenAcceptedBy, tokenAfter401, tokenRefusedBy } from './auth';
 import { SseParser } from './sse';
 import type { LunaEvent } from './types';
 
@@ -115,7 +115,7 @@ export class EventStream {
       tokenRefusedBy(token);
       this.set({ status: 'unauthorized', error: 'the stream needs the admin token' });
       try {
-        await requestToken();
+        await tokenAfter401(token);
         this.attempt = 0;
         return this.connect();
       } catch {
