@@ -31,6 +31,7 @@ use std::sync::Arc;
 pub use booking::{BookingQuery, IdempotencyKey, Idempotent, NewBooking};
 pub use error::{StoreError, StoreResult};
 pub use ops::bulk::Progress as BatchProgress;
+pub use ops::bulk::RESET_GATE;
 pub use store::SqlStore;
 
 /// Which database a store talks to.

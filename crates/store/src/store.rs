@@ -44,12 +44,16 @@ impl<DB: Database> SqlStore<DB> {
     }
 }
 
-/// How many times a data reset is tried before its `Unavailable` is answered, and how long it
-/// waits before its second try (doubling each time, up to the maximum; under 4 s in all, plus
-/// each try's own lock timeouts, see `bulk::reset`).
-const RESET_ATTEMPTS: u32 = 12;
+/// How long a data reset keeps trying (a new try starts only before this much has passed; a
+/// try itself waits at most its table-lock timeout, see `bulk::reset`), and how long it waits
+/// before its second try (doubling each time, up to the maximum).
+const RESET_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 const RESET_FIRST_BACKOFF_MS: u64 = 20;
 const RESET_MAX_BACKOFF_MS: u64 = 500;
+
+/// Why a data reset is refused when a write held the reset gate for all of `RESET_BUDGET`.
+pub(crate) const RESET_GATE_BUSY: &str =
+    "a long write (such as an import or a seed) is running; try the data reset again when it ends";
 
 /// Opens a write transaction.
 async fn begin<DB: Database<Connection: Conn>>(store: &SqlStore<DB>) -> StoreResult<Transaction<'static, DB>> {
@@ -372,26 +376,39 @@ where
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn reset(&self) -> StoreResult<()> {
-        // The whole transaction again when it lost to the writers (its lock wait timed out, or
-        // a deadlock or serialization failure: `Unavailable`); nothing of a failed one stays.
+        // The whole transaction again while a write holds the gate (it is taken without
+        // waiting, so writes never queue behind the reset), or when it lost to a lock holder
+        // (its lock wait timed out, or a deadlock or serialization failure: `Unavailable`);
+        // nothing of a failed one stays.
+        let started = std::time::Instant::now();
         let mut backoff = std::time::Duration::from_millis(RESET_FIRST_BACKOFF_MS);
-        for attempt in 1.. {
-            let outcome: StoreResult<()> = async {
+        let mut table_tries = 0;
+        loop {
+            let outcome: StoreResult<bool> = async {
                 let mut tx = self.write.begin_with(<DB::Connection as Conn>::BEGIN_RESET).await?;
-                bulk::reset(&mut *tx).await?;
-                Ok(tx.commit().await?)
+                if !bulk::reset(&mut *tx, table_tries).await? {
+                    return Ok(false);
+                }
+                tx.commit().await?;
+                Ok(true)
             }
             .await;
-            match outcome {
-                Err(StoreError::Unavailable(why)) if attempt < RESET_ATTEMPTS => {
-                    tracing::debug!(attempt, %why, "the data reset gave way to writers; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(std::time::Duration::from_millis(RESET_MAX_BACKOFF_MS));
+            let why = match outcome {
+                Ok(true) => return Ok(()),
+                Ok(false) => RESET_GATE_BUSY.to_owned(),
+                Err(StoreError::Unavailable(why)) => {
+                    table_tries += 1;
+                    why
                 }
-                other => return other,
+                Err(e) => return Err(e),
+            };
+            if started.elapsed() >= RESET_BUDGET {
+                return Err(StoreError::Unavailable(why));
             }
+            tracing::debug!(table_tries, %why, "the data reset gave way to writers; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(std::time::Duration::from_millis(RESET_MAX_BACKOFF_MS));
         }
-        unreachable!("the attempts are counted without end")
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]

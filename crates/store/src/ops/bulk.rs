@@ -267,29 +267,42 @@ const TABLES_AS_WRITERS_LOCK: [&str; 16] = [
 
 /// The PostgreSQL advisory lock every write transaction holds shared (`BEGIN_WRITE`) and a data
 /// reset exclusively, before it touches any table.
-pub(crate) const RESET_GATE: i64 = 5_500_000_000_000_000_001;
+pub const RESET_GATE: i64 = 5_500_000_000_000_000_001;
 
-/// How long a PostgreSQL reset waits for the writes under way to end (new ones wait behind it)
-/// before it gives up and is tried again (see `SqlStore::reset`).
-const RESET_GATE_TIMEOUT: &str = "SET LOCAL lock_timeout = '2s'";
+/// How long one try of a PostgreSQL reset queues for the `RESET_GATE` (new writes queue behind
+/// it meanwhile): long enough for the short writes under way to end, short enough that a long
+/// one (an import, a seed) holds the others up only this long per try; `SqlStore::reset` polls.
+const RESET_GATE_TIMEOUT: &str = "SET LOCAL lock_timeout = '50ms'";
 
-/// How long it then waits for its table locks, which only a read or a single-table statement
-/// outside a write transaction can still hold: well under the server's `deadlock_timeout` (1 s
-/// by default), so a read that locks its tables in another order is never a deadlock's victim:
-/// the reset gives up first, and is tried again.
-const RESET_TABLES_TIMEOUT: &str = "SET LOCAL lock_timeout = '200ms'";
+/// How long a PostgreSQL reset waits for its table locks, by try (see `SqlStore::reset`; the
+/// last one for every later try). Only a read, a single-table statement outside a write
+/// transaction, or (auto)vacuum/ANALYZE can still hold them. The first try stays under the
+/// server's `deadlock_timeout` (1 s by default), so a read that locks its tables in another
+/// order is never a deadlock's victim; the later ones wait longer than it, since only then does
+/// PostgreSQL cancel an autovacuum that blocks the reset (a manual ANALYZE is never cancelled).
+const RESET_TABLES_TIMEOUTS: [&str; 3] =
+    ["SET LOCAL lock_timeout = '200ms'", "SET LOCAL lock_timeout = '1500ms'", "SET LOCAL lock_timeout = '5s'"];
 
 /// Deletes every row of every table, then records `data.reset` (so the outbox holds just that).
-/// On PostgreSQL it first waits for the writes under way (the `RESET_GATE`), then takes every
-/// table in one `LOCK TABLE` (in `TABLES_AS_WRITERS_LOCK` order), so the `TRUNCATE` that
-/// follows has them all and cannot deadlock halfway with a writer. A write that waited for it
-/// goes on once it commits and finds its rows gone (not found), as after any deletion.
-pub(crate) async fn reset<C: Conn>(c: &mut C) -> StoreResult<()> {
+/// On PostgreSQL it first takes the `RESET_GATE`, queueing for it only `RESET_GATE_TIMEOUT`:
+/// `Ok(false)` (nothing done, roll back) when a write still holds it, so that writes never wait
+/// long behind a reset that waits for a long one (an import, a seed); `SqlStore::reset` polls.
+/// Then it takes every table in one `LOCK TABLE` (in `TABLES_AS_WRITERS_LOCK` order, waiting as
+/// `try_no` says), so the `TRUNCATE` that follows has them all and cannot deadlock halfway with a
+/// writer. A write that waited for it goes on once it commits and finds its rows gone (not
+/// found), as after any deletion.
+pub(crate) async fn reset<C: Conn>(c: &mut C, try_no: usize) -> StoreResult<bool> {
     match C::BACKEND {
         Backend::Postgres => {
             c.execute(Sql::new(RESET_GATE_TIMEOUT)).await?;
-            c.execute(Sql::new("SELECT pg_advisory_xact_lock($1)").bind(RESET_GATE)).await?;
-            c.execute(Sql::new(RESET_TABLES_TIMEOUT)).await?;
+            let gate = Sql::new("SELECT pg_advisory_xact_lock($1)").bind(RESET_GATE);
+            match c.execute(gate).await.map_err(StoreError::from) {
+                Ok(_) => {}
+                Err(StoreError::Unavailable(_)) => return Ok(false),
+                Err(e) => return Err(e),
+            }
+            let timeout = RESET_TABLES_TIMEOUTS[try_no.min(RESET_TABLES_TIMEOUTS.len() - 1)];
+            c.execute(Sql::new(timeout)).await?;
             let mut lock = SqlBuilder::new("LOCK TABLE ");
             lock.push(&TABLES_AS_WRITERS_LOCK.join(", "));
             lock.push(" IN ACCESS EXCLUSIVE MODE");
@@ -305,7 +318,7 @@ pub(crate) async fn reset<C: Conn>(c: &mut C) -> StoreResult<()> {
         }
     }
     record(c, &DomainEvent::DataReset).await?;
-    Ok(())
+    Ok(true)
 }
 
 #[derive(Debug, sqlx::FromRow)]

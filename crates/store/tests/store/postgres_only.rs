@@ -186,6 +186,38 @@ async fn a_nul_in_text_that_reaches_postgresql_is_invalid_input_not_an_internal_
     assert!(err.to_string().contains("NUL"), "{err}");
 }
 
+/// A reset while a long write (an import, a seed) holds the reset gate shared never holds up
+/// other writes: it polls for the gate instead of queueing for it. Before, its queued exclusive
+/// request made every new write wait behind it (2 s per try, 12 tries), so a user took ~2 s.
+/// Once the long write ends, the reset goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_waiting_for_a_long_write_never_holds_up_other_writes() {
+    let Some((db, store)) = postgres_store().await else { return };
+    let mut importing = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let mut tx = importing.begin().await.expect("begin");
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(store::RESET_GATE).execute(&mut *tx).await.unwrap();
+
+    let reset = tokio::spawn({
+        let store = store.clone();
+        async move { store.reset().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Milliseconds normally; 1 s detects the old ~2 s wait behind the reset's queued request.
+    let write = tokio::time::timeout(std::time::Duration::from_secs(1), user(&store, "ann")).await;
+    assert!(write.is_ok(), "a write waited behind the reset while a long write held the gate");
+    assert!(!reset.is_finished(), "the reset waits for the long write");
+    tx.commit().await.expect("end the long write");
+
+    let answer = reset.await.expect("the reset's task");
+    match answer {
+        Ok(()) => assert_eq!(store.counts().await.unwrap().users, 0, "the reset ran after the long write"),
+        Err(StoreError::Unavailable(why)) => assert!(why.contains("long write"), "{why}"),
+        Err(e) => panic!("the reset failed: {e:?}"),
+    }
+    drop(store);
+    drop(importing);
+}
+
 async fn postgres_store() -> Option<(TestDatabase, store::DynStore)> {
     let Some(db) = TestDatabase::create(Backend::Postgres).await else {
         eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);
