@@ -376,10 +376,10 @@ where
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn reset(&self) -> StoreResult<()> {
-        // The whole transaction again while a write holds the gate (it is taken without
-        // waiting, so writes never queue behind the reset), or when it lost to a lock holder
-        // (its lock wait timed out, or a deadlock or serialization failure: `Unavailable`);
-        // nothing of a failed one stays.
+        // The whole transaction again while a write holds the gate (each try queues for it only
+        // `bulk::RESET_GATE_TIMEOUT`, so writes never wait long behind the reset), or when it
+        // lost to a lock holder (its lock wait timed out, or a deadlock or serialization
+        // failure: `Unavailable`); nothing of a failed one stays.
         let started = std::time::Instant::now();
         let mut backoff = std::time::Duration::from_millis(RESET_FIRST_BACKOFF_MS);
         let mut table_tries = 0;

@@ -346,15 +346,21 @@ async fn a_time_past_the_booking_horizon_is_refused_naming_time_for_groups_and_v
     }
 }
 
-async fn an_interest_whose_time_has_passed_is_no_longer_shown_or_counted(app: &TestApp) {
+/// The small city, where Alice (user 0) wants to go to venue 1 in twelve seconds' time (more
+/// than two `eventually` polls may wait together, so a slow engine cannot let her time pass
+/// before she is seen) and Carol (user 2) some evening, no time said; and Alice's time.
+async fn alice_soon_and_carol_some_evening(app: &TestApp) -> (Vec<String>, Vec<String>, chrono::DateTime<chrono::Utc>) {
     let (users, venues) = small_city(app).await;
-    // Alice wants to go in twelve seconds' time (more than `eventually` may wait, so a slow
-    // engine cannot let her time pass before she is seen); Carol some evening, no time said.
     let soon = chrono::Utc::now() + chrono::Duration::seconds(12);
     let body = json!({"venue_id": venues[1], "preferred_time": soon.to_rfc3339()});
     expect_json(app.post(&format!("/api/v1/recommendations/{}/interest", users[0]), &body).await, StatusCode::OK).await;
     let body = json!({"venue_id": venues[1], "preferred_time_slot": "evening"});
     expect_json(app.post(&format!("/api/v1/recommendations/{}/interest", users[2]), &body).await, StatusCode::OK).await;
+    (users, venues, soon)
+}
+
+async fn an_interest_whose_time_has_passed_is_no_longer_shown_or_counted(app: &TestApp) {
+    let (users, venues, soon) = alice_soon_and_carol_some_evening(app).await;
     let path = format!("/api/v1/venues/{}/interested?viewer={}", venues[1], users[1]);
     let total = |b: &Value| {
         ["friends", "mutuals", "new_people"].iter().filter_map(|g| b[format!("{g}_total")].as_u64()).sum::<u64>()
@@ -380,15 +386,8 @@ async fn an_interest_whose_time_has_passed_is_no_longer_shown_or_counted(app: &T
 async fn an_interest_whose_time_has_passed_no_longer_says_in_people_recommendations_that_its_user_wants_to_go(
     app: &TestApp,
 ) {
-    let (users, venues) = small_city(app).await;
-    // Alice wants to go in twelve seconds' time (more than the two `eventually` polls may wait
-    // together, so a slow engine cannot let her time pass before she is seen); Carol some
-    // evening, no time said. Bob has no friends: only their interests make them people to go with.
-    let soon = chrono::Utc::now() + chrono::Duration::seconds(12);
-    let body = json!({"venue_id": venues[1], "preferred_time": soon.to_rfc3339()});
-    expect_json(app.post(&format!("/api/v1/recommendations/{}/interest", users[0]), &body).await, StatusCode::OK).await;
-    let body = json!({"venue_id": venues[1], "preferred_time_slot": "evening"});
-    expect_json(app.post(&format!("/api/v1/recommendations/{}/interest", users[2]), &body).await, StatusCode::OK).await;
+    // Bob has no friends: only their interests make them people to go with.
+    let (users, venues, soon) = alice_soon_and_carol_some_evening(app).await;
     let paths = [
         format!("/api/v1/recommendations/{}/people?venue_id={}", users[1], venues[1]),
         format!("/reco/people/{}?venue_id={}&ranker=default", users[1], venues[1]),

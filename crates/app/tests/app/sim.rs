@@ -366,6 +366,28 @@ impl Tap for Held {
     }
 }
 
+/// A simulator over a seeded city of 40 users on `backend`, whose bus holds `event_type` while
+/// told to; the options of a run of them at 1x, where a tick takes a wall minute (the run waits
+/// between ticks, where a stop wakes it); and the test database, kept while the test runs.
+struct HeldSim {
+    _db: TestDatabase,
+    app: App,
+    held: Arc<TestBus<Held>>,
+    sim: Arc<Simulator>,
+    opts: RunOptions,
+}
+
+async fn held_sim(backend: Backend, event_type: &'static str) -> Option<HeldSim> {
+    let db = TestDatabase::create(backend).await?;
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let held = Arc::new(TestBus::new(Held::new(event_type)));
+    let app = App::with_bus(store, held.clone(), app::AppSettings::default());
+    seed_city(&app, 40).await;
+    let sim = Arc::new(Simulator::new(app.clone()));
+    let opts = RunOptions { speed: Speed::Times(1.0), users: 40, seed: 5, ..RunOptions::default() };
+    Some(HeldSim { _db: db, app, held, sim, opts })
+}
+
 /// The simulation channel's event types, oldest first.
 async fn simulation_events(app: &App) -> Vec<String> {
     let events = app.bus.history(Channel::Simulation, 100, None).await.expect("history");
@@ -380,14 +402,7 @@ async fn simulation_events(app: &App) -> Vec<String> {
 /// and before the next run's (a start sent meanwhile waits for it), and a second stop is a
 /// conflict.
 async fn a_stop_whose_announcement_hangs_on_the_bus_holds_up_no_other_control_call(backend: Backend) {
-    let Some(db) = TestDatabase::create(backend).await else { return };
-    let store = store::connect(&db.url).await.expect("connect the test database");
-    let held = Arc::new(TestBus::new(Held::new("simulation.stopped")));
-    let app = App::with_bus(store, held.clone(), app::AppSettings::default());
-    seed_city(&app, 40).await;
-    let sim = Arc::new(Simulator::new(app.clone()));
-    // At 1x a tick takes a wall minute: the run waits between ticks, where a stop wakes it.
-    let opts = RunOptions { speed: Speed::Times(1.0), users: 40, seed: 5, ..RunOptions::default() };
+    let Some(HeldSim { _db, app, held, sim, opts }) = held_sim(backend, "simulation.stopped").await else { return };
     sim.start(opts.clone(), None).await.expect("start");
     let within = Duration::from_secs(5);
 
@@ -499,16 +514,10 @@ async fn a_reset_right_after_a_stop_leaves_the_stops_announcement_on_the_bus(bac
 /// simulation is running". Here the stop sent meanwhile stops that run, and its
 /// `simulation.stopped` comes after the start's announcement.
 async fn a_stop_sent_while_a_start_is_announced_stops_that_run_after_its_announcement(backend: Backend) {
-    let Some(db) = TestDatabase::create(backend).await else { return };
-    let store = store::connect(&db.url).await.expect("connect the test database");
-    let held = Arc::new(TestBus::new(Held::new("simulation.started")));
-    let app = App::with_bus(store, held.clone(), app::AppSettings::default());
-    seed_city(&app, 40).await;
-    let sim = Arc::new(Simulator::new(app.clone()));
+    let Some(HeldSim { _db, app, held, sim, opts }) = held_sim(backend, "simulation.started").await else { return };
     held.hold(true);
     let starting = {
         let sim = Arc::clone(&sim);
-        let opts = RunOptions { speed: Speed::Times(1.0), users: 40, seed: 5, ..RunOptions::default() };
         tokio::spawn(async move { sim.start(opts, None).await })
     };
     held.came(1).await;
@@ -531,13 +540,9 @@ async fn a_stop_sent_while_a_start_is_announced_stops_that_run_after_its_announc
 /// the bus read `simulation.reset` and then `simulation.speed_changed`, as if a speed change had
 /// come to a reset simulator. Here the reset waits for the held announcement and comes after it.
 async fn a_reset_sent_while_a_speed_change_is_announced_comes_after_it_on_the_bus(backend: Backend) {
-    let Some(db) = TestDatabase::create(backend).await else { return };
-    let store = store::connect(&db.url).await.expect("connect the test database");
-    let held = Arc::new(TestBus::new(Held::new("simulation.speed_changed")));
-    let app = App::with_bus(store, held.clone(), app::AppSettings::default());
-    seed_city(&app, 40).await;
-    let sim = Arc::new(Simulator::new(app.clone()));
-    let opts = RunOptions { speed: Speed::Times(1.0), users: 40, seed: 5, ..RunOptions::default() };
+    let Some(HeldSim { _db, app, held, sim, opts }) = held_sim(backend, "simulation.speed_changed").await else {
+        return;
+    };
     sim.start(opts, None).await.expect("start");
     held.hold(true);
     let changing = {
