@@ -54,6 +54,10 @@ pub enum ApiError {
     /// The request took longer than the server allows (408).
     #[error("the request took too long")]
     Timeout,
+    /// Another operation holds what this request needs, such as a data reset behind a long
+    /// import (503, `Retry-After: 5`); the message says what and is shown.
+    #[error("{0}")]
+    Busy(String),
     /// A dependency is down (503); the cause is logged, not shown.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -103,7 +107,7 @@ impl ApiError {
             Self::Conflict { .. } | Self::SlotFull(_) => StatusCode::CONFLICT,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -123,7 +127,7 @@ impl ApiError {
             Self::SlotFull(_) => "slot_full",
             Self::Timeout => "request_timeout",
             Self::RateLimited { .. } => "rate_limited",
-            Self::Unavailable(_) => "service_unavailable",
+            Self::Unavailable(_) | Self::Busy(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -178,12 +182,14 @@ impl IntoResponse for ApiError {
         match &self {
             Self::Internal(cause) => tracing::error!(%cause, "internal error"),
             Self::Unavailable(cause) => tracing::warn!(%cause, "service unavailable"),
+            Self::Busy(why) => tracing::warn!(%why, "busy"),
             _ => {}
         }
         let mut res = (status, Json(self.body())).into_response();
         let retry_after = match &self {
             Self::RateLimited { retry_after_secs } => Some(HeaderValue::from(*retry_after_secs)),
             Self::Unavailable(_) => Some(HeaderValue::from_static("1")),
+            Self::Busy(_) => Some(HeaderValue::from_static("5")),
             _ => None,
         };
         if let Some(v) = retry_after {
@@ -207,6 +213,7 @@ impl From<app::AppError> for ApiError {
             AppError::Conflict { message, field } => Self::Conflict { message, field },
             AppError::NoRoom(no_room) => Self::SlotFull(no_room),
             AppError::Unavailable(m) => Self::Unavailable(m),
+            AppError::Busy(m) => Self::Busy(m),
             AppError::Internal(m) => Self::Internal(m),
         }
     }
@@ -292,6 +299,19 @@ mod tests {
         }
         let res = router.oneshot(Request::get("/fine").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    /// A data reset refused behind a long import says so (the store's message), where a
+    /// dependency being down says only "temporarily unavailable"; both are 503s.
+    #[tokio::test]
+    async fn a_busy_answer_shows_why_and_when_to_retry() {
+        let why = "a long write (such as an import or a seed) is running; try the data reset again when it ends";
+        let res = ApiError::from(app::AppError::Busy(why.into())).into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "5");
+        let body = body_of(res).await;
+        assert_eq!(body["error"]["code"], "service_unavailable");
+        assert_eq!(body["error"]["message"], why);
     }
 
     #[test]

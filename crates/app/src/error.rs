@@ -22,6 +22,9 @@ pub enum AppError {
     /// A dependency is down; retry later (503).
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// Another operation holds what this one needs (503); the message says so and is shown.
+    #[error("{0}")]
+    Busy(String),
     /// A bug (500); logged with its cause, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -58,6 +61,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict { message, field } => Self::Conflict { message, field },
             StoreError::Invalid(v) => Self::Invalid(v),
             StoreError::Unavailable(m) => Self::Unavailable(m),
+            StoreError::Busy(m) => Self::Busy(m),
             StoreError::Internal(m) => Self::Internal(m),
         }
     }

@@ -23,6 +23,11 @@ pub enum StoreError {
     /// The database cannot be reached or timed out: a 503 for the caller, retry later.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// Another operation holds what this one needs for longer than it waits (a data reset
+    /// behind a long import): a 503 for the caller, whose message is safe to show and says when
+    /// to retry.
+    #[error("{0}")]
+    Busy(String),
     /// Anything else: a bug or corruption. Logged, never shown.
     #[error("database error: {0}")]
     Internal(String),

@@ -395,15 +395,15 @@ where
             .await;
             let why = match outcome {
                 Ok(true) => return Ok(()),
-                Ok(false) => RESET_GATE_BUSY.to_owned(),
+                Ok(false) => StoreError::Busy(RESET_GATE_BUSY.to_owned()),
                 Err(StoreError::Unavailable(why)) => {
                     table_tries += 1;
-                    why
+                    StoreError::Unavailable(why)
                 }
                 Err(e) => return Err(e),
             };
             if started.elapsed() >= RESET_BUDGET {
-                return Err(StoreError::Unavailable(why));
+                return Err(why);
             }
             tracing::debug!(table_tries, %why, "the data reset gave way to writers; retrying");
             tokio::time::sleep(backoff).await;

@@ -211,9 +211,29 @@ async fn a_reset_waiting_for_a_long_write_never_holds_up_other_writes() {
     let answer = reset.await.expect("the reset's task");
     match answer {
         Ok(()) => assert_eq!(store.counts().await.unwrap().users, 0, "the reset ran after the long write"),
-        Err(StoreError::Unavailable(why)) => assert!(why.contains("long write"), "{why}"),
+        Err(StoreError::Busy(why)) => assert!(why.contains("long write"), "{why}"),
         Err(e) => panic!("the reset failed: {e:?}"),
     }
+    drop(store);
+    drop(importing);
+}
+
+/// A reset refused because a long write held the reset gate all along is `Busy`, whose message
+/// (shown to the caller) says why, not `Unavailable` (a database down, whose cause is hidden);
+/// and it changed nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_behind_a_write_longer_than_its_budget_is_busy_and_says_why() {
+    let Some((db, store)) = postgres_store().await else { return };
+    user(&store, "kept").await;
+    let mut importing = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let mut tx = importing.begin().await.expect("begin");
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(store::RESET_GATE).execute(&mut *tx).await.unwrap();
+    match store.reset().await {
+        Err(StoreError::Busy(why)) => assert!(why.contains("long write") && why.contains("again"), "{why}"),
+        other => panic!("expected a busy refusal, got {other:?}"),
+    }
+    tx.rollback().await.expect("end the long write");
+    assert_eq!(store.counts().await.unwrap().users, 1, "a refused reset deleted nothing");
     drop(store);
     drop(importing);
 }
