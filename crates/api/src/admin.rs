@@ -136,9 +136,15 @@ async fn seed_data(
 ///
 /// A running simulation is stopped first, as `POST /api/v1/simulation/stop` does
 /// (`simulation.stopped` is published; its state and metrics stay readable as a stopped run's),
-/// and no simulation can start until the reset is done.
+/// and no simulation can start until the reset is done. On PostgreSQL a reset waits up to
+/// 10 s for writes under way; behind a longer one (an import, a seed) it is refused with a 503
+/// that says so, having deleted nothing.
 #[utoipa::path(post, path = "/api/v1/admin/data/reset", tag = "admin",
-    responses((status = 200, description = "Everything deleted (any running simulation stopped first)", body = ResetResponse)))]
+    responses(
+        (status = 200, description = "Everything deleted (any running simulation stopped first)", body = ResetResponse),
+        (status = 503, description = "A long write (an import, a seed) held the database for 10 s; nothing was deleted \
+            (`Retry-After`)", body = ErrorBody),
+    ))]
 async fn reset_data(
     State(app): State<App>,
     Extension(sim): Extension<Arc<Simulator>>,
