@@ -369,3 +369,32 @@ fn a_named_file_that_holds_no_records_is_refused_before_anything_is_stored_and_c
     assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 22 rows"), "{out:?}");
     assert_eq!(stored(d), [("users", 12), ("venues", 10)]);
 }
+
+/// A file that cannot be read or parsed is refused before the database is opened, so a failed
+/// import into a new data folder leaves no database there (it used to create and migrate an
+/// empty one). A venue whose quoted description spans two lines (as spreadsheets export) imports.
+#[test]
+fn a_missing_or_malformed_file_leaves_no_database_and_a_quoted_cell_may_span_lines() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    std::fs::write(d.join("badquote.csv"), "id,handle\n\"q2,unterminated\n").unwrap();
+    std::fs::write(
+        d.join("venues.csv"),
+        "id,name,description,category,lat,lng\nv99,Bar,\"Two lines,\nof description\",bar,40.7,-73.9\n",
+    )
+    .unwrap();
+    for (args, says) in [
+        (&["--users", "missing.csv"][..], "missing.csv"),
+        (&["--users", "badquote.csv", "--venues", "venues.csv"][..], "badquote.csv: line 2: cell 1: a quote opens"),
+        (&["--venues", "venues.csv", "--interactions", "missing.jsonl"][..], "missing.jsonl"),
+    ] {
+        let out = import(d, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} went through");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!d.join("db/luna.db").exists(), "{args:?} left a database behind");
+    }
+    let out = import(d, &["--venues", "venues.csv"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 1 rows"), "{out:?}");
+    assert_eq!(stored(d), [("venues", 1)]);
+}

@@ -8,7 +8,7 @@
 mod read;
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -52,8 +52,11 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
         bail!("nothing to import: name at least one file with --users, --venues, --edges or --interactions");
     }
     crate::logging::init_batch();
+    // Every file is read before the database is opened, so an unreadable or malformed file
+    // leaves no database behind (not even an empty one).
+    let files = read_files(&args)?;
     let store = super::open_store(&settings).await?;
-    let batch = check(&store, &args).await?;
+    let batch = check(&store, &args, &files).await?;
     let n = batch.len();
     eprintln!("storing {n} rows in one transaction");
     let started = Instant::now();
@@ -71,7 +74,7 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
         // The transaction took nothing. The checks passed, so the store changed under the import
         // (another writer; checking again names the record that clashes now) or holds what they
         // do not read (the id of a deleted venue).
-        let cause = match check(&store, &args).await {
+        let cause = match check(&store, &args, &files).await {
             Err(clash) => format!("{clash:#}"),
             Ok(_) => refusal(&e),
         };
@@ -98,26 +101,22 @@ fn refusal(e: &StoreError) -> String {
     }
 }
 
-/// Reads every file and checks every record, into one batch; writes nothing. A bad record is an
-/// error naming its file, record and line. The log is read first: rows without a `created_at`
-/// are dated at its start, so they existed all through it (`luna eval` leaves out what was
-/// created after its split).
-async fn check(store: &store::DynStore, args: &ImportArgs) -> anyhow::Result<Batch> {
-    let log = args.interactions.as_deref().map(read_records).transpose()?;
-    let start = log.iter().flatten().filter_map(|r| r.row.get("timestamp")).filter_map(|t| super::rfc3339(t)).min();
-    let undated = start.unwrap_or_else(Utc::now);
-    let stored = Stored::load(store, args).await?;
-    let mut files =
-        InFiles { has_users: args.users.is_some(), has_venues: args.venues.is_some(), ..InFiles::default() };
-    let mut batch = Batch::default();
-    for (path, kind) in
-        [(&args.users, "users"), (&args.venues, "venues"), (&args.edges, "edges"), (&args.interactions, "interactions")]
-    {
+/// The kinds of rows, in the order they are checked (users and venues before what refers to
+/// them).
+const KINDS: [&str; 4] = ["users", "venues", "edges", "interactions"];
+
+/// The file named for each of [`KINDS`], if any.
+fn named_files(args: &ImportArgs) -> [Option<&Path>; 4] {
+    [&args.users, &args.venues, &args.edges, &args.interactions].map(|p| p.as_deref())
+}
+
+/// Reads and parses every named file, in [`KINDS`] order. A file that cannot be read or parsed,
+/// or that holds no records, is an error naming it.
+fn read_files(args: &ImportArgs) -> anyhow::Result<[Option<Vec<Record>>; 4]> {
+    let mut out: [Option<Vec<Record>>; 4] = Default::default();
+    for ((path, kind), slot) in named_files(args).into_iter().zip(KINDS).zip(&mut out) {
         let Some(path) = path else { continue };
-        let records = match (&log, kind) {
-            (Some(log), "interactions") => log,
-            _ => &read_records(path)?,
-        };
+        let records = read_records(path)?;
         // A file named but empty (or a header only) is a wrong or truncated file, not an import
         // of nothing: a kind of rows that is not imported is left out by leaving out its flag.
         if records.is_empty() {
@@ -127,6 +126,26 @@ async fn check(store: &store::DynStore, args: &ImportArgs) -> anyhow::Result<Bat
                 path.display()
             );
         }
+        *slot = Some(records);
+    }
+    Ok(out)
+}
+
+/// Checks every record of the files read, into one batch; writes nothing. A bad record is an
+/// error naming its file, record and line. Rows without a `created_at` are dated at the log's
+/// start, so they existed all through it (`luna eval` leaves out what was created after its
+/// split).
+async fn check(store: &store::DynStore, args: &ImportArgs, read: &[Option<Vec<Record>>; 4]) -> anyhow::Result<Batch> {
+    let log = read[3].as_ref();
+    let start =
+        log.into_iter().flatten().filter_map(|r| r.row.get("timestamp")).filter_map(|t| super::rfc3339(t)).min();
+    let undated = start.unwrap_or_else(Utc::now);
+    let stored = Stored::load(store, args).await?;
+    let mut files =
+        InFiles { has_users: args.users.is_some(), has_venues: args.venues.is_some(), ..InFiles::default() };
+    let mut batch = Batch::default();
+    for ((path, kind), records) in named_files(args).into_iter().zip(KINDS).zip(read) {
+        let (Some(path), Some(records)) = (path, records) else { continue };
         let mut maybe_stored_ties = Vec::new();
         for (i, Record { line, row }) in records.iter().enumerate() {
             let place = || format!("{} record {} (line {line})", path.display(), i + 1);

@@ -33,16 +33,16 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 }
 
 fn csv_records(text: &str) -> anyhow::Result<Vec<Record>> {
-    let mut lines = lines(text);
-    let Some((first, header)) = lines.next() else { return Ok(Vec::new()) };
-    let header = split_csv(header).with_context(|| format!("line {first} (the header)"))?;
+    let mut reader = CsvReader::new(text);
+    let Some((first, header)) = reader.next() else { return Ok(Vec::new()) };
+    let header = header.with_context(|| format!("line {first} (the header)"))?;
     let mut named = HashSet::new();
     if let Some(twice) = header.iter().find(|h| !h.is_empty() && !named.insert(h.as_str())) {
         bail!("line {first} (the header): the column `{twice}` is named twice");
     }
-    lines
-        .map(|(line, text)| {
-            let cells = split_csv(text).with_context(|| format!("line {line}"))?;
+    reader
+        .map(|(line, cells)| {
+            let cells = cells.with_context(|| format!("line {line}"))?;
             if cells.len() != header.len() {
                 bail!(
                     "line {line}: {} cells where the header has {} columns (leave a cell empty for an absent value, \
@@ -76,53 +76,125 @@ fn json_text(v: serde_json::Value) -> Option<String> {
     }
 }
 
-/// Splits one CSV line: cells separated by commas and trimmed; a cell may be double-quoted as a
-/// whole (then it may hold commas, and `""` stands for a quote). A quote anywhere else, or text
-/// after a closing quote, is refused.
-fn split_csv(line: &str) -> anyhow::Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        let n = out.len() + 1;
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let mut cell = String::new();
-        let more = if chars.next_if_eq(&'"').is_some() {
-            loop {
-                match chars.next() {
-                    None => bail!("cell {n}: a quote opens but never closes"),
-                    Some('"') if chars.next_if_eq(&'"').is_some() => cell.push('"'),
-                    Some('"') => break,
-                    Some(c) => cell.push(c),
+/// CSV records, each with the line it starts on (1-based); blank lines between records are
+/// skipped. Cells are separated by commas and trimmed; a cell may be double-quoted as a whole
+/// (then it may hold commas and line breaks, and `""` stands for a quote). A quote anywhere
+/// else, or text after a closing quote, is refused. Line ends are `\n` or `\r\n`; a line break
+/// inside a quoted cell is kept as `\n`.
+struct CsvReader<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+    /// The line the next character is on.
+    line: usize,
+}
+
+impl<'a> CsvReader<'a> {
+    fn new(text: &'a str) -> Self {
+        Self { chars: text.chars().peekable(), line: 1 }
+    }
+
+    /// Skips spaces and tabs (not line ends).
+    fn skip_blanks(&mut self) {
+        while self.chars.next_if(|c| c.is_whitespace() && *c != '\n').is_some() {}
+    }
+
+    /// The cells of the record that starts here.
+    fn record(&mut self) -> anyhow::Result<Vec<String>> {
+        let mut out = Vec::new();
+        loop {
+            let n = out.len() + 1;
+            self.skip_blanks();
+            let mut cell = String::new();
+            let more = if self.chars.next_if_eq(&'"').is_some() {
+                loop {
+                    match self.chars.next() {
+                        None => bail!("cell {n}: a quote opens but never closes"),
+                        Some('"') if self.chars.next_if_eq(&'"').is_some() => cell.push('"'),
+                        Some('"') => break,
+                        Some('\n') => {
+                            self.line += 1;
+                            // `\r\n` inside the cell is kept as one `\n`.
+                            if cell.ends_with('\r') {
+                                cell.pop();
+                            }
+                            cell.push('\n');
+                        }
+                        Some(c) => cell.push(c),
+                    }
                 }
-            }
-            while chars.next_if(|c| c.is_whitespace()).is_some() {}
-            match chars.next() {
-                None => false,
-                Some(',') => true,
-                Some(c) => bail!("cell {n}: `{c}` after the closing quote (a quote inside a cell is written `\"\"`)"),
-            }
-        } else {
-            while let Some(c) = chars.next_if(|c| *c != ',') {
-                if c == '"' {
-                    bail!(
-                        "cell {n}: a quote inside a cell that does not start with one (quote the whole cell, and \
-                         write a quote in it as `\"\"`)"
-                    );
+                self.skip_blanks();
+                match self.chars.next() {
+                    None => false,
+                    Some(',') => true,
+                    Some('\n') => {
+                        self.line += 1;
+                        false
+                    }
+                    Some(c) => {
+                        bail!("cell {n}: `{c}` after the closing quote (a quote inside a cell is written `\"\"`)")
+                    }
                 }
-                cell.push(c);
+            } else {
+                while let Some(c) = self.chars.next_if(|c| *c != ',' && *c != '\n') {
+                    if c == '"' {
+                        bail!(
+                            "cell {n}: a quote inside a cell that does not start with one (quote the \
+                             whole cell, and write a quote in it as `\"\"`)"
+                        );
+                    }
+                    cell.push(c);
+                }
+                match self.chars.next() {
+                    Some(',') => true,
+                    Some(_) => {
+                        self.line += 1;
+                        false
+                    }
+                    None => false,
+                }
+            };
+            out.push(cell.trim().to_string());
+            if !more {
+                return Ok(out);
             }
-            chars.next().is_some()
-        };
-        out.push(cell.trim().to_string());
-        if !more {
-            return Ok(out);
         }
+    }
+}
+
+impl Iterator for CsvReader<'_> {
+    /// The line a record starts on, and its cells.
+    type Item = (usize, anyhow::Result<Vec<String>>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // Blank lines between records.
+        loop {
+            self.skip_blanks();
+            match self.chars.peek() {
+                None => return None,
+                Some('\n') => {
+                    self.chars.next();
+                    self.line += 1;
+                }
+                Some(_) => break,
+            }
+        }
+        let line = self.line;
+        let record = self.record();
+        if record.is_err() {
+            // Nothing after a malformed record is read: where it ends is unknown.
+            self.chars = "".chars().peekable();
+        }
+        Some((line, record))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cells of the first record of `text`.
+    fn split_csv(text: &str) -> anyhow::Result<Vec<String>> {
+        CsvReader::new(text).next().expect("a record").1
+    }
 
     fn cells(line: &str) -> Vec<String> {
         split_csv(line).unwrap()
@@ -159,6 +231,24 @@ mod tests {
         assert!(err("id,handle\n\"x1,h\n").contains("line 2: cell 1: a quote opens but never closes"));
         let rows = csv_records("id,handle,name\r\nx1,,Name\r\n").unwrap();
         assert_eq!((rows[0].line, rows[0].row.len(), rows[0].row["name"].as_str()), (2, 2, "Name"));
+    }
+
+    /// A quoted cell may span lines, as spreadsheet exports write a description with line
+    /// breaks (RFC 4180); records keep the line they start on, and later records' lines count
+    /// the breaks inside cells.
+    #[test]
+    fn a_quoted_cell_may_hold_line_breaks() {
+        let text =
+            "id,name,description\r\nv1,\"Desc\r\nnewline\",\"two\n\n\nbreaks, and \"\"quotes\"\"\"\n\nv2,Plain,\n";
+        let rows = csv_records(text).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].line, rows[0].row["name"].as_str()), (2, "Desc\nnewline"));
+        assert_eq!(rows[0].row["description"], "two\n\n\nbreaks, and \"quotes\"");
+        assert_eq!((rows[1].line, rows[1].row["name"].as_str()), (8, "Plain"));
+        let err = format!("{:#}", csv_records("id,name\nv1,\"open\nv2,x\n").err().expect("refused"));
+        assert!(err.contains("line 2: cell 2: a quote opens but never closes"), "{err}");
+        let err = format!("{:#}", csv_records("id,name\nv1,\"a\nb\"\nv2,x,y\n").err().expect("refused"));
+        assert!(err.contains("line 4: 3 cells where the header has 2"), "{err}");
     }
 
     #[test]
