@@ -90,7 +90,14 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
         ds.edges.len(),
         ds.interactions.len()
     );
-    anyhow::ensure!(!ds.interactions.is_empty(), "no interactions to evaluate on (seed or import some first)");
+    anyhow::ensure!(
+        !ds.interactions.is_empty(),
+        if args.synth {
+            "the generated city has no interactions to evaluate on: give it users and venues (--users, --venues)"
+        } else {
+            "no interactions to evaluate on (seed or import some first)"
+        }
+    );
     let mut cfg = EvalConfig {
         k: args.k,
         test_fraction: args.test_fraction,
