@@ -124,26 +124,34 @@ pub enum Direction {
 pub struct FriendRequestsQuery {
     /// `incoming` (sent to the user) or `outgoing` (sent by the user); both when omitted.
     pub direction: Option<Direction>,
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+    /// Continue after this id (from the `Link: <...>; rel="next"` header).
+    pub after: Option<Uuid>,
 }
 
-/// A user's friend requests, incoming and outgoing.
+/// A user's pending friend requests, incoming and outgoing.
 #[utoipa::path(get, path = "/users/{user_id}/friend-requests", tag = "social",
     params(("user_id" = Uuid, Path, description = "The user's id"), FriendRequestsQuery),
     responses(
-        (status = 200, description = "The requests", body = Vec<FriendRequest>),
+        (status = 200, description = "A page of pending requests, in one order across pages: by id (oldest first), incoming and outgoing merged unless `direction` picks one; the next page is in the `Link` header", body = Vec<FriendRequest>,
+            headers(("link" = String, description = "`<...?after=ID&limit=N>; rel=\"next\"` when more follow"))),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 422, description = "A bad parameter", body = ErrorBody),
+        (status = 422, description = "A bad parameter (`direction`, `limit` or `after`)", body = ErrorBody),
     ))]
 async fn list_friend_requests(
     State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
     AppPath(user_id): AppPath<Uuid>,
     AppQuery(q): AppQuery<FriendRequestsQuery>,
-) -> ApiResult<AppJson<Vec<FriendRequest>>> {
+) -> ApiResult<Paginated<FriendRequest>> {
+    let page = PageRequest::parse(q.limit, q.after)?;
     let direction = q.direction.map(|d| match d {
         Direction::Incoming => RequestDirection::Incoming,
         Direction::Outgoing => RequestDirection::Outgoing,
     });
-    Ok(AppJson(app.list_friend_requests(user_id, direction).await?))
+    let requests = app.list_friend_requests(user_id, direction, page).await?;
+    Ok(Paginated::new(requests, &uri, page.limit))
 }
 
 /// Accept a pending request addressed to this user; they become friends.

@@ -31,23 +31,17 @@ impl App {
         Ok(request)
     }
 
-    /// A user's friend requests in one direction, or both (incoming first) when `None`.
-    #[tracing::instrument(skip_all, fields(%user_id, ?direction), err(level = "debug"))]
+    /// A page of a user's pending friend requests in one direction, or both when `None`, by id
+    /// (oldest first) across pages, both directions merged. `NotFound` for an unknown user.
+    #[tracing::instrument(skip_all, fields(%user_id, ?direction, limit = page.limit), err(level = "debug"))]
     pub async fn list_friend_requests(
         &self,
         user_id: UserId,
         direction: Option<RequestDirection>,
-    ) -> AppResult<Vec<FriendRequest>> {
+        page: PageRequest,
+    ) -> AppResult<Page<FriendRequest>> {
         self.store.get_user(user_id).await?;
-        let directions = match direction {
-            Some(d) => vec![d],
-            None => vec![RequestDirection::Incoming, RequestDirection::Outgoing],
-        };
-        let mut out = Vec::new();
-        for d in directions {
-            out.extend(self.store.list_friend_requests(user_id, d).await?);
-        }
-        Ok(out)
+        Ok(self.store.list_friend_requests(user_id, direction, page).await?)
     }
 
     /// The user's friends and other connections. `NotFound` for an unknown user.

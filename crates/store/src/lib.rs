@@ -313,13 +313,15 @@ pub trait Store: Send + Sync + 'static {
     /// in the same transaction. `NotFound` if no such request is addressed to `to`, `Conflict`
     /// if it was already answered.
     async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> StoreResult<FriendRequest>;
-    /// The *pending* requests to (incoming) or from (outgoing) a user, oldest first. `NotFound`
-    /// for an unknown user.
+    /// A page of the *pending* requests to (incoming) or from (outgoing) a user, or both when
+    /// `direction` is `None`, in one order across pages: by id (oldest first), both directions
+    /// merged; the cursor is the last one's id. `NotFound` for an unknown user.
     async fn list_friend_requests(
         &self,
         user_id: UserId,
-        direction: RequestDirection,
-    ) -> StoreResult<Vec<FriendRequest>>;
+        direction: Option<RequestDirection>,
+        page: PageRequest,
+    ) -> StoreResult<Page<FriendRequest>>;
     /// Users with an edge from `user_id`, in one order across pages: friends, then mutual, then
     /// suggested connections, each strongest first, then by id (the cursor is the last one's
     /// id). `NotFound` for an unknown user; `Invalid` naming `after` when the cursor's edge is gone.
@@ -500,6 +502,10 @@ pub trait Store: Send + Sync + 'static {
         expires_at: Timestamp,
         reuse_grace: chrono::Duration,
     ) -> StoreResult<Option<UserId>>;
+    /// Signs out one session: when `token_hash` is a live refresh token, deletes every refresh
+    /// token of its family (those descended from the same sign-in) and returns how many; any
+    /// other hash (unknown, used, revoked, expired) changes nothing and returns 0.
+    async fn revoke_refresh_family(&self, token_hash: &str) -> StoreResult<u64>;
     /// The stored value of a server secret; `value` is stored first when there is none.
     async fn init_server_secret(&self, name: ServerSecret, value: &str) -> StoreResult<String>;
     /// Stores a server secret, replacing any.

@@ -195,13 +195,14 @@ where
         write_tx!(self, social::answer_friend_request, request_id, to, accept)
     }
 
-    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id), err(level = "debug"))]
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, limit = page.limit), err(level = "debug"))]
     async fn list_friend_requests(
         &self,
         user_id: UserId,
-        direction: RequestDirection,
-    ) -> StoreResult<Vec<FriendRequest>> {
-        read!(self, social::list_friend_requests, user_id, direction)
+        direction: Option<RequestDirection>,
+        page: PageRequest,
+    ) -> StoreResult<Page<FriendRequest>> {
+        read!(self, social::list_friend_requests, user_id, direction, page)
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id), err(level = "debug"))]
@@ -540,6 +541,10 @@ where
         reuse_grace: chrono::Duration,
     ) -> StoreResult<Option<UserId>> {
         write_tx!(self, auth::rotate_refresh_token, old_hash, new_hash, expires_at, reuse_grace)
+    }
+
+    async fn revoke_refresh_family(&self, token_hash: &str) -> StoreResult<u64> {
+        write_tx!(self, auth::revoke_refresh_family, token_hash)
     }
 
     async fn init_server_secret(&self, name: ServerSecret, value: &str) -> StoreResult<String> {

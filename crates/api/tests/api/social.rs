@@ -4,12 +4,14 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, expect_error, expect_json, seed_user};
+use crate::helpers::{TestApp, expect_error, expect_json, ids, next_link, seed_user};
 
 crate::on_every_backend!(
     a_friend_request_accepted_makes_two_friends_until_one_unfriends,
     a_declined_request_makes_no_friends_and_a_new_one_can_follow,
     friend_requests_to_oneself_unknown_users_or_twice_are_refused_and_write_nothing,
+    friend_requests_are_listed_in_pages_by_id_linked_by_the_link_header_in_each_direction,
+    friend_request_pages_refuse_a_bad_limit_or_after_as_the_other_lists_do,
 );
 
 async fn three_users(app: &TestApp) -> [String; 3] {
@@ -143,4 +145,96 @@ async fn friend_requests_to_oneself_unknown_users_or_twice_are_refused_and_write
     let unknown_request = format!("/api/v1/users/{b}/friend-requests/{}/accept", uuid::Uuid::now_v7());
     expect_error(app.post(&unknown_request, &json!({})).await, StatusCode::NOT_FOUND, "not_found", None).await;
     assert_eq!(app.counts().await.social_edges, 0);
+}
+
+/// `me` and five others: three requests to `me`, two from `me`, alternating (so a page of both
+/// directions merges the two); the ids of the incoming, outgoing and all pending requests,
+/// each sorted.
+async fn requests_both_ways(app: &TestApp) -> (String, [Vec<String>; 3]) {
+    let me = app.create_user(seed_user("meg")).await["id"].as_str().unwrap().to_string();
+    let (mut incoming, mut outgoing) = (Vec::new(), Vec::new());
+    for i in 0..5 {
+        let other = app.create_user(seed_user(&format!("other{i}"))).await["id"].as_str().unwrap().to_string();
+        let (from, to, list) = if i % 2 == 0 { (&other, &me, &mut incoming) } else { (&me, &other, &mut outgoing) };
+        let res = app.post(&format!("/api/v1/users/{from}/friend-requests"), &json!({"to_user_id": to})).await;
+        list.push(expect_json(res, StatusCode::CREATED).await["id"].as_str().unwrap().to_string());
+    }
+    let mut both = [incoming.clone(), outgoing.clone()].concat();
+    incoming.sort();
+    outgoing.sort();
+    both.sort();
+    (me, [incoming, outgoing, both])
+}
+
+/// Follows the `Link` headers from `first`, checking each page's size and that every next
+/// address keeps `keep`; the ids seen, in order.
+async fn walk(app: &TestApp, first: String, limit: usize, keep: &str) -> Vec<String> {
+    let (mut seen, mut path) = (Vec::new(), Some(first));
+    while let Some(p) = path {
+        let res = app.get(&p).await;
+        path = next_link(&res);
+        if let Some(next) = &path {
+            assert!(
+                next.contains(&format!("limit={limit}")) && next.contains("after=") && next.contains(keep),
+                "{next}"
+            );
+        }
+        let page = expect_json(res, StatusCode::OK).await;
+        let n = page.as_array().unwrap().len();
+        assert!((1..=limit).contains(&n), "{p}: {n} items");
+        seen.extend(ids(&page));
+    }
+    seen
+}
+
+async fn friend_requests_are_listed_in_pages_by_id_linked_by_the_link_header_in_each_direction(app: &TestApp) {
+    let (me, [incoming, outgoing, both]) = requests_both_ways(app).await;
+    let list = format!("/api/v1/users/{me}/friend-requests");
+
+    // limit=1: one request, and the next page in the Link header.
+    let res = app.get(&format!("{list}?limit=1")).await;
+    let next = next_link(&res).expect("a next page");
+    assert_eq!(ids(&expect_json(res, StatusCode::OK).await), [both[0].clone()]);
+    assert!(next.contains(&format!("after={}", both[0])) && next.contains("limit=1"), "{next}");
+    assert_eq!(ids(&app.get_json(&next, StatusCode::OK).await), [both[1].clone()]);
+
+    // Every page walk yields each request exactly once, by id, both directions merged.
+    for limit in [1, 2, 4] {
+        assert_eq!(walk(app, format!("{list}?limit={limit}"), limit, "").await, both, "limit {limit}");
+    }
+    // The whole list fits the default page of 50: no Link.
+    let res = app.get(&list).await;
+    assert!(res.headers().get("link").is_none(), "no next page after the last one");
+    assert_eq!(ids(&expect_json(res, StatusCode::OK).await), both);
+
+    // `direction` still filters, on every page, and the Link keeps it.
+    for (direction, want) in [("incoming", &incoming), ("outgoing", &outgoing)] {
+        let first = format!("{list}?direction={direction}&limit=1");
+        let got = walk(app, first, 1, &format!("direction={direction}")).await;
+        assert_eq!(&got, want, "{direction}");
+    }
+}
+
+async fn friend_request_pages_refuse_a_bad_limit_or_after_as_the_other_lists_do(app: &TestApp) {
+    let me = app.create_user(seed_user("meg")).await["id"].as_str().unwrap().to_string();
+    let other = app.create_user(seed_user("other")).await["id"].as_str().unwrap().to_string();
+    let res = app.post(&format!("/api/v1/users/{other}/friend-requests"), &json!({"to_user_id": me})).await;
+    expect_json(res, StatusCode::CREATED).await;
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=501", "limit"),
+        ("limit=ten", "limit"),
+        ("after=nope", "after"),
+    ] {
+        let res = app.get(&format!("/api/v1/users/{me}/friend-requests?{query}")).await;
+        let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+        // The same refusal as the friends list's, which pages the same way.
+        let res = app.get(&format!("/api/v1/users/{me}/friends?{query}")).await;
+        let friends = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+        assert_eq!(body["error"]["details"], friends["error"]["details"], "{query}");
+        assert_eq!(body["error"]["message"], friends["error"]["message"], "{query}");
+    }
+    let res = app.get(&format!("/api/v1/users/{me}/friend-requests?direction=incoming&limit=-1")).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("limit")).await;
 }

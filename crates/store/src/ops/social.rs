@@ -220,29 +220,49 @@ pub(crate) async fn answer_friend_request<C: Conn>(
     Ok(request)
 }
 
-/// Pending requests to (incoming) or from (outgoing) a user, oldest first.
+/// One page of the pending requests to (incoming) or from (outgoing) a user, or both merged
+/// when `direction` is `None`, in id order (oldest first) after `page.after`. Each direction is
+/// a keyset range of its index (`friend_requests_to_idx`, `friend_requests_from_idx`); both are
+/// the two ranges' first `limit + 1` rows merged by id (a request is never both: no request is
+/// to oneself).
 pub(crate) async fn list_friend_requests<C: Conn>(
     c: &mut C,
     user_id: UserId,
-    direction: RequestDirection,
-) -> StoreResult<Vec<FriendRequest>> {
-    let sql = match direction {
-        RequestDirection::Incoming => Sql::new(concat!(
-            "SELECT ",
-            request_columns!(),
-            " FROM friend_requests WHERE to_user_id = $1 AND status = 'pending' ORDER BY id"
-        )),
-        RequestDirection::Outgoing => Sql::new(concat!(
-            "SELECT ",
-            request_columns!(),
-            " FROM friend_requests WHERE from_user_id = $1 AND status = 'pending' ORDER BY id"
-        )),
+    direction: Option<RequestDirection>,
+    page: PageRequest,
+) -> StoreResult<Page<FriendRequest>> {
+    let fetch = i64::from(page.limit) + 1;
+    let mut b = SqlBuilder::new("SELECT ");
+    let me = b.param(user_id);
+    let after = page.after.map(|a| b.param(a));
+    let n = b.param(fetch);
+    let after = after.map(|a| format!(" AND id > {a}")).unwrap_or_default();
+    let range = |column: &str| {
+        format!(
+            "SELECT {} FROM friend_requests WHERE {column} = {me} AND status = 'pending'{after} ORDER BY id LIMIT {n}",
+            request_columns!()
+        )
     };
-    let rows: Vec<FriendRequestRow> = c.fetch_all(sql.bind(user_id)).await?;
+    b.push(request_columns!()).push(" FROM (");
+    match direction {
+        Some(RequestDirection::Incoming) => {
+            b.push(&range("to_user_id")).push(") AS r");
+        }
+        Some(RequestDirection::Outgoing) => {
+            b.push(&range("from_user_id")).push(") AS r");
+        }
+        None => {
+            b.push(&range("to_user_id")).push(") AS i UNION ALL SELECT ").push(request_columns!());
+            b.push(" FROM (").push(&range("from_user_id")).push(") AS o");
+        }
+    }
+    b.push(" ORDER BY id LIMIT ").push(&n);
+    let rows: Vec<FriendRequestRow> = c.fetch_all(b.finish()).await?;
     if rows.is_empty() {
         require(c, "users", "user", user_id).await?;
     }
-    rows.into_iter().map(FriendRequestRow::into_domain).collect()
+    let requests = rows.into_iter().map(FriendRequestRow::into_domain).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_rows(requests, page.limit, |r| r.id))
 }
 
 /// Pending requests in id order after `after`, at most `limit`.

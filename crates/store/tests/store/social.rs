@@ -3,7 +3,8 @@
 use std::collections::HashSet;
 
 use domain::{
-    FriendRequestStatus, InteractionType, InterestWish, PageRequest, RelationshipType, SocialEdge, TimeOfDay,
+    FriendRequest, FriendRequestStatus, InteractionType, InterestWish, PageRequest, RelationshipType, SocialEdge,
+    TimeOfDay,
 };
 use store::{Batch, DynStore, RequestDirection, StoreError};
 
@@ -21,6 +22,7 @@ store_tests!(
     accepting_upgrades_an_existing_suggested_edge_keeping_its_strength,
     removing_a_friend_removes_both_edges_and_a_second_removal_is_not_found,
     friends_are_listed_in_one_order_across_pages_friends_first_then_strongest,
+    pending_friend_requests_page_by_id_with_both_directions_merged,
     interactions_need_a_known_user_and_venue_and_list_in_time_order,
     expressing_interest_again_keeps_the_newest_preferred_time,
     expressing_interest_again_replaces_the_part_of_the_day_and_the_openness_only_when_given,
@@ -54,10 +56,13 @@ async fn a_second_pending_request_either_way_is_a_conflict(store: DynStore) {
     );
     assert!(matches!(store.send_friend_request(a.id, b.id).await, Err(StoreError::Conflict { .. })));
     assert!(matches!(store.send_friend_request(b.id, a.id).await, Err(StoreError::Conflict { .. })));
-    let incoming = store.list_friend_requests(b.id, RequestDirection::Incoming).await.unwrap();
-    assert_eq!(incoming, vec![r.clone()]);
-    assert_eq!(store.list_friend_requests(a.id, RequestDirection::Outgoing).await.unwrap(), vec![r]);
-    assert!(store.list_friend_requests(a.id, RequestDirection::Incoming).await.unwrap().is_empty());
+    let incoming =
+        store.list_friend_requests(b.id, Some(RequestDirection::Incoming), PageRequest::default()).await.unwrap();
+    assert_eq!((incoming.items, incoming.next), (vec![r.clone()], None));
+    let outgoing = store.list_friend_requests(a.id, Some(RequestDirection::Outgoing), PageRequest::default()).await;
+    assert_eq!(outgoing.unwrap().items, vec![r]);
+    let to_a = store.list_friend_requests(a.id, Some(RequestDirection::Incoming), PageRequest::default()).await;
+    assert!(to_a.unwrap().items.is_empty());
 }
 
 async fn accepting_a_request_makes_friends_both_ways(store: DynStore) {
@@ -72,7 +77,8 @@ async fn accepting_a_request_makes_friends_both_ways(store: DynStore) {
         assert_eq!(friends.items[0].user, *other);
         assert_eq!((friends.items[0].relationship_type, friends.items[0].strength), (RelationshipType::Friend, 0.5));
     }
-    assert!(store.list_friend_requests(b.id, RequestDirection::Incoming).await.unwrap().is_empty());
+    let to_b = store.list_friend_requests(b.id, Some(RequestDirection::Incoming), PageRequest::default()).await;
+    assert!(to_b.unwrap().items.is_empty());
     let events = pending_event_types(&store).await;
     assert_eq!(events[2..], ["friend.requested", "friend.request_answered"]);
 }
@@ -184,6 +190,59 @@ async fn friends_are_listed_in_one_order_across_pages_friends_first_then_stronge
     store.remove_friend(me.id, want[0]).await.unwrap();
     let err = store.list_friends(me.id, PageRequest { limit: 2, after: Some(want[0]) }).await.unwrap_err();
     assert!(matches!(&err, StoreError::Invalid(v) if v.0[0].field == "after"), "{err:?}");
+}
+
+async fn pending_friend_requests_page_by_id_with_both_directions_merged(store: DynStore) {
+    let me = user(&store, "meg").await;
+    let stranger = user(&store, "stranger").await;
+    let mut others = Vec::new();
+    for i in 0..6 {
+        others.push(user(&store, &format!("other{i}")).await);
+    }
+    // Incoming and outgoing alternate, so a page of both has to merge the two.
+    let mut sent = Vec::new();
+    for (i, o) in others.iter().enumerate() {
+        let (from, to) = if i % 2 == 0 { (o.id, me.id) } else { (me.id, o.id) };
+        sent.push(store.send_friend_request(from, to).await.unwrap());
+    }
+    // Answered requests and others' requests are never listed.
+    store.answer_friend_request(sent[0].id, me.id, false).await.unwrap();
+    store.send_friend_request(stranger.id, others[0].id).await.unwrap();
+    let pending = &sent[1..];
+    let me_id = me.id;
+    let walk = |direction: Option<RequestDirection>, limit: u32| {
+        let store = store.clone();
+        async move {
+            let (mut got, mut after) = (Vec::new(), None);
+            loop {
+                let page = store.list_friend_requests(me_id, direction, PageRequest { limit, after }).await.unwrap();
+                assert!(page.items.len() <= limit as usize);
+                got.extend(page.items.iter().map(|r| r.id));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break got,
+                }
+            }
+        }
+    };
+    let by_id = |keep: &dyn Fn(&FriendRequest) -> bool| {
+        let mut ids: Vec<_> = pending.iter().filter(|r| keep(r)).map(|r| r.id).collect();
+        ids.sort();
+        ids
+    };
+    let incoming = by_id(&|r| r.to_user_id == me.id);
+    let outgoing = by_id(&|r| r.from_user_id == me.id);
+    let both = by_id(&|_| true);
+    assert_eq!((incoming.len(), outgoing.len(), both.len()), (2, 3, 5));
+    for limit in [1, 2, 3, 500] {
+        assert_eq!(walk(None, limit).await, both, "limit {limit}");
+        assert_eq!(walk(Some(RequestDirection::Incoming), limit).await, incoming, "limit {limit}");
+        assert_eq!(walk(Some(RequestDirection::Outgoing), limit).await, outgoing, "limit {limit}");
+    }
+    let first = store.list_friend_requests(me.id, None, PageRequest { limit: 2, after: None }).await.unwrap();
+    assert_eq!(first.next, Some(both[1]));
+    let err = store.list_friend_requests(domain::new_id(), None, PageRequest::default()).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { entity: "user", .. }), "{err:?}");
 }
 
 async fn interactions_need_a_known_user_and_venue_and_list_in_time_order(store: DynStore) {
