@@ -146,6 +146,16 @@ impl App {
         Ok(user.map(|u| (u, RefreshToken(next))))
     }
 
+    /// Signs out the session a refresh token belongs to: when it is live, every refresh token
+    /// descended from the same sign-in is revoked (the user's other sessions are not); any
+    /// other token changes nothing. Access tokens already issued stay valid until they expire.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn sign_out(&self, token: &str) -> AppResult<()> {
+        let n = self.store.revoke_refresh_family(&token_hash(token)).await?;
+        tracing::debug!(tokens = n, "signed out");
+        Ok(())
+    }
+
     /// The key that signs access tokens: the one stored in the database, created (random, 32
     /// bytes) by the first server to start on it, so every server accepts the others' tokens.
     pub async fn signing_secret(&self) -> AppResult<Vec<u8>> {

@@ -502,6 +502,10 @@ pub trait Store: Send + Sync + 'static {
         expires_at: Timestamp,
         reuse_grace: chrono::Duration,
     ) -> StoreResult<Option<UserId>>;
+    /// Signs out one session: when `token_hash` is a live refresh token, deletes every refresh
+    /// token of its family (those descended from the same sign-in) and returns how many; any
+    /// other hash (unknown, used, revoked, expired) changes nothing and returns 0.
+    async fn revoke_refresh_family(&self, token_hash: &str) -> StoreResult<u64>;
     /// The stored value of a server secret; `value` is stored first when there is none.
     async fn init_server_secret(&self, name: ServerSecret, value: &str) -> StoreResult<String>;
     /// Stores a server secret, replacing any.

@@ -543,6 +543,10 @@ where
         write_tx!(self, auth::rotate_refresh_token, old_hash, new_hash, expires_at, reuse_grace)
     }
 
+    async fn revoke_refresh_family(&self, token_hash: &str) -> StoreResult<u64> {
+        write_tx!(self, auth::revoke_refresh_family, token_hash)
+    }
+
     async fn init_server_secret(&self, name: ServerSecret, value: &str) -> StoreResult<String> {
         write_tx!(self, auth::init_server_secret, name, value)
     }

@@ -217,6 +217,7 @@ pub const RULES: &[Entry] = &[
     // Tokens.
     Entry::at("POST", "/api/v1/auth/token", Public).password(),
     Entry::at("POST", "/api/v1/auth/refresh", Public),
+    Entry::at("POST", "/api/v1/auth/logout", Public),
     // Operations: data, the outbox's dead letters, simulation, streams of every user's events, figures.
     Entry::at("POST", "/api/v1/admin/data/seed", Admin),
     Entry::at("POST", "/api/v1/admin/data/reset", Admin),

@@ -22,7 +22,11 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
   `iat`, `exp`; 15 minutes) and a refresh token (30 days, stored hashed). `POST /api/v1/auth/refresh`
   with `{\"refresh_token\"}` uses the refresh token up and returns a new pair; using it again is a
   401, and more than 30 s after its use (a copy, not a retry) it also revokes every refresh token
-  of its user (access tokens already issued run out within 15 minutes). Send the access token as `Authorization: Bearer <token>`. A wrong password and an unknown
+  of its user (access tokens already issued run out within 15 minutes). `POST /api/v1/auth/logout`
+  with `{\"refresh_token\"}` signs that session out: a 204, and every refresh token of its sign-in
+  (its predecessors and successors) is revoked, the user's other sessions untouched; an unknown,
+  used or revoked token gets the same 204 and changes nothing. Access tokens are stateless: those
+  already issued stay valid until they expire (15 minutes). Send the access token as `Authorization: Bearer <token>`. A wrong password and an unknown
   login get the same 401. An access token stops working as soon as its user is deleted (on the
   server that deleted them at once, on the others once they apply the deletion, normally within a
   second): a **401** \"the user of this token no longer exists\".

@@ -1,11 +1,13 @@
 //! `POST /api/v1/auth/token` (handle or email and password in, a token pair out) and
 //! `POST /api/v1/auth/refresh` (a refresh token in, a new pair out; the old refresh token is
-//! used up). A wrong password and an unknown login get the same 401; too many attempts for one
+//! used up) and `POST /api/v1/auth/logout` (a refresh token in, its sign-in's refresh tokens
+//! revoked; always a 204). A wrong password and an unknown login get the same 401; too many attempts for one
 //! login from one address, or from all together, whether it names anyone or not, the same 429
 //! (see [`super::LoginThrottle`]).
 
 use axum::Extension;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -21,7 +23,7 @@ use crate::extract::AppJson;
 use crate::rate_limit::ClientAddress;
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(issue_token)).routes(routes!(refresh_token))
+    OpenApiRouter::new().routes(routes!(issue_token)).routes(routes!(refresh_token)).routes(routes!(logout))
 }
 
 /// Credentials for a token.
@@ -129,4 +131,21 @@ async fn refresh_token(
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the refresh token is invalid, expired or already used".into()))?;
     Ok(AppJson(pair(&auth, user_id, refresh)))
+}
+
+/// Sign out: the refresh token and every refresh token descended from the same sign-in (its
+/// predecessors and any successor) are revoked, so none can be used again; the user's other
+/// sessions are not touched. An unknown, malformed, used, revoked or expired refresh token gets
+/// the same 204 and changes nothing, so the answer tells nothing of whether it existed. Access
+/// tokens are stateless: those already issued stay valid until they expire (15 minutes).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Signed out (also when the refresh token was unknown, used or revoked: nothing changed)"),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "A missing field", body = ErrorBody),
+    ))]
+async fn logout(State(app): State<App>, AppJson(input): AppJson<RefreshRequest>) -> ApiResult<StatusCode> {
+    app.sign_out(&input.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

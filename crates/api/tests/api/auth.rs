@@ -15,6 +15,7 @@ use crate::plans::in_two_days_at;
 
 crate::on_every_backend!(
     sign_up_with_a_password_gets_tokens_and_refresh_tokens_rotate,
+    logout_revokes_the_sessions_refresh_tokens_only_and_always_answers_204,
     every_kind_of_rule_refuses_other_users_missing_expired_and_tampered_tokens,
     invitees_read_the_plan_and_answer_their_own_invitation_only,
     only_the_booker_or_the_plans_organizer_cancels_a_booking,
@@ -134,6 +135,49 @@ async fn sign_up_with_a_password_gets_tokens_and_refresh_tokens_rotate(app: &Tes
         StatusCode::OK,
     )
     .await;
+}
+
+async fn logout_revokes_the_sessions_refresh_tokens_only_and_always_answers_204(app: &TestApp) {
+    let mut body = seed_user("pat");
+    body["password"] = json!("correct horse battery");
+    expect_json(app.anon.post(app.url("/users/")).json(&body).send().await.unwrap(), StatusCode::CREATED).await;
+    let sign_in = || async {
+        let res = app
+            .anon
+            .post(app.url("/api/v1/auth/token"))
+            .json(&json!({"login": "pat", "password": "correct horse battery"}))
+            .send()
+            .await
+            .unwrap();
+        expect_json(res, StatusCode::OK).await["refresh_token"].as_str().unwrap().to_string()
+    };
+    let (refresh_url, logout_url) = (app.url("/api/v1/auth/refresh"), app.url("/api/v1/auth/logout"));
+    let refresh = |token: String| app.anon.post(&refresh_url).json(&json!({"refresh_token": token})).send();
+    let logout = |token: &str| app.anon.post(&logout_url).json(&json!({"refresh_token": token})).send();
+
+    let first = sign_in().await;
+    let other_session = sign_in().await;
+    let current = expect_json(refresh(first.clone()).await.unwrap(), StatusCode::OK).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = logout(&current).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(res.text().await.unwrap().is_empty(), "a 204 has no body");
+    expect_401(refresh(current.clone()).await.unwrap(), "the signed-out refresh token").await;
+    expect_401(refresh(first).await.unwrap(), "an earlier refresh token of the signed-out session").await;
+    // Idempotent, and silent about what it was given.
+    for token in [current.as_str(), "garbage", ""] {
+        assert_eq!(logout(token).await.unwrap().status(), StatusCode::NO_CONTENT, "logout with {token:?}");
+    }
+    // The user's other sign-in still refreshes.
+    expect_json(refresh(other_session).await.unwrap(), StatusCode::OK).await;
+    // A body that is not the refresh route's: refused as there.
+    let malformed =
+        app.anon.post(&logout_url).header("content-type", "application/json").body("{").send().await.unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let missing = app.anon.post(&logout_url).json(&json!({})).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 async fn every_kind_of_rule_refuses_other_users_missing_expired_and_tampered_tokens(app: &TestApp) {

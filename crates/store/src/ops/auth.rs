@@ -36,27 +36,40 @@ pub(crate) async fn password_hash<C: Conn>(c: &mut C, login: &str) -> StoreResul
     Ok(row)
 }
 
-/// Stores a new refresh token's hash.
+/// Stores a new refresh token's hash, starting a family (a sign-in): the family is named by
+/// the hash of its first token.
 pub(crate) async fn insert_refresh_token<C: Conn>(
     c: &mut C,
     user_id: UserId,
     token_hash: &str,
     expires_at: Timestamp,
 ) -> StoreResult<()> {
+    insert_in_family(c, user_id, token_hash, token_hash, expires_at).await
+}
+
+/// Stores a refresh token's hash in the family `family_hash`.
+async fn insert_in_family<C: Conn>(
+    c: &mut C,
+    user_id: UserId,
+    token_hash: &str,
+    family_hash: &str,
+    expires_at: Timestamp,
+) -> StoreResult<()> {
     let sql = Sql::new(
-        "INSERT INTO refresh_tokens (token_hash, user_id, created_at, expires_at, revoked_at) \
-         VALUES ($1, $2, $3, $4, NULL)",
+        "INSERT INTO refresh_tokens (token_hash, user_id, family_hash, created_at, expires_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, NULL)",
     )
     .bind(token_hash)
     .bind(user_id)
+    .bind(family_hash)
     .bind(now())
     .bind(expires_at);
     c.execute(sql).await?;
     Ok(())
 }
 
-/// Revokes the live token `old_hash` and stores `new_hash` for the same user, in the caller's
-/// transaction. `None` (and nothing stored) when `old_hash` is unknown, expired or already used.
+/// Revokes the live token `old_hash` and stores `new_hash` for the same user, in the same
+/// family, in the caller's transaction. `None` (and nothing stored) when `old_hash` is unknown, expired or already used.
 ///
 /// A token used again more than `reuse_grace` after it was rotated, before it would have
 /// expired, was copied: the thief or its owner holds its successor, and nobody can tell which,
@@ -74,12 +87,12 @@ pub(crate) async fn rotate_refresh_token<C: Conn>(
     let at = now();
     let sql = Sql::new(
         "UPDATE refresh_tokens SET revoked_at = $1 \
-         WHERE token_hash = $2 AND revoked_at IS NULL AND expires_at > $1 RETURNING user_id",
+         WHERE token_hash = $2 AND revoked_at IS NULL AND expires_at > $1 RETURNING user_id, family_hash",
     )
     .bind(at)
     .bind(old_hash);
-    let row: Option<(Uuid,)> = c.fetch_optional(sql).await?;
-    let Some((user_id,)) = row else {
+    let row: Option<(Uuid, String)> = c.fetch_optional(sql).await?;
+    let Some((user_id, family_hash)) = row else {
         let used = Sql::new("SELECT user_id, revoked_at, expires_at FROM refresh_tokens WHERE token_hash = $1");
         let used: Option<(Uuid, Option<Timestamp>, Timestamp)> = c.fetch_optional(used.bind(old_hash)).await?;
         if let Some((user_id, Some(revoked_at), expires_at)) = used
@@ -94,8 +107,30 @@ pub(crate) async fn rotate_refresh_token<C: Conn>(
         }
         return Ok(None);
     };
-    insert_refresh_token(c, user_id, new_hash, expires_at).await?;
+    insert_in_family(c, user_id, new_hash, &family_hash, expires_at).await?;
     Ok(Some(user_id))
+}
+
+/// Signs out one session: when `token_hash` is a live refresh token (not used, revoked or
+/// expired), deletes every refresh token of its family (the sign-in it descends from: the
+/// used-up ones too, so an old copy replayed later is merely unknown), and returns how many.
+/// Any other hash changes nothing (0). The user's other sessions keep their tokens; access
+/// tokens already issued run out on their own.
+pub(crate) async fn revoke_refresh_family<C: Conn>(c: &mut C, token_hash: &str) -> StoreResult<u64> {
+    // Revoked first, as a rotation does: of a sign-out and a refresh racing on one token, the
+    // first to write wins and the other finds it used (a refresh then cannot add a successor
+    // after the family is gone; a sign-out then changes nothing, as with any used token).
+    let live = Sql::new(
+        "UPDATE refresh_tokens SET revoked_at = $1 \
+         WHERE token_hash = $2 AND revoked_at IS NULL AND expires_at > $1 RETURNING family_hash",
+    )
+    .bind(now())
+    .bind(token_hash);
+    let Some((family_hash,)): Option<(String,)> = c.fetch_optional(live).await? else {
+        return Ok(0);
+    };
+    let all = Sql::new("DELETE FROM refresh_tokens WHERE family_hash = $1");
+    Ok(c.execute(all.bind(family_hash.as_str())).await?)
 }
 
 /// The stored value of a server secret, storing `value` first when there is none. Servers

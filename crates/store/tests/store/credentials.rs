@@ -11,6 +11,7 @@ store_tests!(
     a_password_hash_is_found_by_handle_or_email_and_goes_with_its_user,
     a_refresh_token_rotates_once_and_never_after_expiry,
     a_rotated_token_used_again_after_the_grace_signs_every_session_of_its_user_out,
+    revoking_a_family_signs_out_that_sign_in_only_and_other_tokens_change_nothing,
     server_secrets_are_created_once_and_survive_a_reset,
 );
 
@@ -75,6 +76,32 @@ async fn a_rotated_token_used_again_after_the_grace_signs_every_session_of_its_u
         assert_eq!(store.rotate_refresh_token(&token(old), &token(30 + old), later, zero).await.unwrap(), None);
     }
     assert_eq!(store.rotate_refresh_token(&token(12), &token(13), later, GRACE).await.unwrap(), Some(alice.id));
+}
+
+async fn revoking_a_family_signs_out_that_sign_in_only_and_other_tokens_change_nothing(store: DynStore) {
+    let (alice, bob) =
+        (store.create_user(new_user("alice")).await.unwrap(), store.create_user(new_user("bob")).await.unwrap());
+    let later = Utc::now() + Duration::days(1);
+    store.insert_refresh_token(alice.id, &token(1), later).await.unwrap();
+    store.insert_refresh_token(alice.id, &token(10), later).await.unwrap(); // her other phone
+    store.insert_refresh_token(bob.id, &token(20), later).await.unwrap();
+    assert_eq!(store.rotate_refresh_token(&token(1), &token(2), later, GRACE).await.unwrap(), Some(alice.id));
+    assert_eq!(store.rotate_refresh_token(&token(2), &token(3), later, GRACE).await.unwrap(), Some(alice.id));
+    // Used, unknown or expired: nothing changes.
+    assert_eq!(store.revoke_refresh_family(&token(2)).await.unwrap(), 0, "used");
+    assert_eq!(store.revoke_refresh_family(&token(99)).await.unwrap(), 0, "unknown");
+    store.insert_refresh_token(alice.id, &token(40), Utc::now() - Duration::seconds(1)).await.unwrap();
+    assert_eq!(store.revoke_refresh_family(&token(40)).await.unwrap(), 0, "expired");
+    // The live token: its family (1, 2 and 3) goes, and none of it rotates again.
+    assert_eq!(store.revoke_refresh_family(&token(3)).await.unwrap(), 3);
+    for (old, new) in [(3, 4), (2, 5), (1, 6)] {
+        let rotated = store.rotate_refresh_token(&token(old), &token(new), later, Duration::zero()).await.unwrap();
+        assert_eq!(rotated, None, "token {old} after the sign-out");
+    }
+    assert_eq!(store.revoke_refresh_family(&token(3)).await.unwrap(), 0, "a second sign-out");
+    // Her other sign-in and Bob's are untouched.
+    assert_eq!(store.rotate_refresh_token(&token(10), &token(11), later, GRACE).await.unwrap(), Some(alice.id));
+    assert_eq!(store.rotate_refresh_token(&token(20), &token(21), later, GRACE).await.unwrap(), Some(bob.id));
 }
 
 async fn server_secrets_are_created_once_and_survive_a_reset(store: DynStore) {
