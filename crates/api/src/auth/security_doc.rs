@@ -24,8 +24,11 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
   401, and more than 30 s after its use (a copy, not a retry) it also revokes every refresh token
   of its user (access tokens already issued run out within 15 minutes). `POST /api/v1/auth/logout`
   with `{\"refresh_token\"}` signs that session out: a 204, and every refresh token of its sign-in
-  (its predecessors and successors) is revoked, the user's other sessions untouched; an unknown,
-  used or revoked token gets the same 204 and changes nothing. Access tokens are stateless: those
+  (its predecessors and successors) is revoked, the user's other sessions untouched. A used token
+  of the session signs it out too (a client whose last refresh answer was lost holds one); an
+  unknown or expired token, or one of a session already signed out, gets the same 204 and changes
+  nothing. The signed-out tokens are deleted, so replaying one later is a plain 401 and no longer
+  revokes the user's other sessions. Access tokens are stateless: those
   already issued stay valid until they expire (15 minutes). Send the access token as `Authorization: Bearer <token>`. A wrong password and an unknown
   login get the same 401. An access token stops working as soon as its user is deleted (on the
   server that deleted them at once, on the others once they apply the deletion, normally within a

@@ -170,6 +170,15 @@ async fn logout_revokes_the_sessions_refresh_tokens_only_and_always_answers_204(
     for token in [current.as_str(), "garbage", ""] {
         assert_eq!(logout(token).await.unwrap().status(), StatusCode::NO_CONTENT, "logout with {token:?}");
     }
+    // A client whose last refresh answer was lost (or whose token a thief used first) holds a
+    // used token: signing out with it still ends the session, its successor included.
+    let lost = sign_in().await;
+    let successor = expect_json(refresh(lost.clone()).await.unwrap(), StatusCode::OK).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(logout(&lost).await.unwrap().status(), StatusCode::NO_CONTENT);
+    expect_401(refresh(successor).await.unwrap(), "the successor of a used token signed out with").await;
     // The user's other sign-in still refreshes.
     expect_json(refresh(other_session).await.unwrap(), StatusCode::OK).await;
     // A body that is not the refresh route's: refused as there.

@@ -87,7 +87,8 @@ pub(crate) async fn rotate_refresh_token<C: Conn>(
     let at = now();
     let sql = Sql::new(
         "UPDATE refresh_tokens SET revoked_at = $1 \
-         WHERE token_hash = $2 AND revoked_at IS NULL AND expires_at > $1 RETURNING user_id, family_hash",
+         WHERE token_hash = $2 AND revoked_at IS NULL AND expires_at > $1 \
+         RETURNING user_id, COALESCE(family_hash, token_hash)",
     )
     .bind(at)
     .bind(old_hash);
@@ -111,25 +112,27 @@ pub(crate) async fn rotate_refresh_token<C: Conn>(
     Ok(Some(user_id))
 }
 
-/// Signs out one session: when `token_hash` is a live refresh token (not used, revoked or
-/// expired), deletes every refresh token of its family (the sign-in it descends from: the
-/// used-up ones too, so an old copy replayed later is merely unknown), and returns how many.
-/// Any other hash changes nothing (0). The user's other sessions keep their tokens; access
-/// tokens already issued run out on their own.
+/// Signs out one session: when `token_hash` is a refresh token of it that has not expired,
+/// live or already used (a client whose last refresh answer was lost, or whose token a thief
+/// used first, still holds a used one), deletes every refresh token of its family (the sign-in
+/// it descends from: the used-up ones too, so an old copy replayed later is merely unknown),
+/// and returns how many. Any other hash changes nothing (0). The user's other sessions keep
+/// their tokens; access tokens already issued run out on their own.
 pub(crate) async fn revoke_refresh_family<C: Conn>(c: &mut C, token_hash: &str) -> StoreResult<u64> {
-    // Revoked first, as a rotation does: of a sign-out and a refresh racing on one token, the
-    // first to write wins and the other finds it used (a refresh then cannot add a successor
-    // after the family is gone; a sign-out then changes nothing, as with any used token).
-    let live = Sql::new(
-        "UPDATE refresh_tokens SET revoked_at = $1 \
-         WHERE token_hash = $2 AND revoked_at IS NULL AND expires_at > $1 RETURNING family_hash",
+    // Written first, as a rotation does, so the two take turns on the token's row: a refresh
+    // racing the sign-out either committed its successor before (the family's delete takes it
+    // too) or waits and then finds its token used (it adds no successor). A token stored by a
+    // server from before families (0010) has none: it is a family of its own.
+    let known = Sql::new(
+        "UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, $1) \
+         WHERE token_hash = $2 AND expires_at > $1 RETURNING COALESCE(family_hash, token_hash)",
     )
     .bind(now())
     .bind(token_hash);
-    let Some((family_hash,)): Option<(String,)> = c.fetch_optional(live).await? else {
+    let Some((family_hash,)): Option<(String,)> = c.fetch_optional(known).await? else {
         return Ok(0);
     };
-    let all = Sql::new("DELETE FROM refresh_tokens WHERE family_hash = $1");
+    let all = Sql::new("DELETE FROM refresh_tokens WHERE family_hash = $1 OR token_hash = $1");
     Ok(c.execute(all.bind(family_hash.as_str())).await?)
 }
 
