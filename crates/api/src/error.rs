@@ -305,7 +305,7 @@ mod tests {
     /// dependency being down says only "temporarily unavailable"; both are 503s.
     #[tokio::test]
     async fn a_busy_answer_shows_why_and_when_to_retry() {
-        let why = "a long write (such as an import or a seed) is running; try the data reset again when it ends";
+        let why = "a long write (such as an import or a seed) is running; try again when it ends (nothing was deleted)";
         let res = ApiError::from(app::AppError::Busy(why.into())).into_response();
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.headers()[header::RETRY_AFTER], "5");

@@ -53,7 +53,7 @@ const RESET_MAX_BACKOFF_MS: u64 = 500;
 
 /// Why a data reset is refused when a write held the reset gate for all of `RESET_BUDGET`.
 pub(crate) const RESET_GATE_BUSY: &str =
-    "a long write (such as an import or a seed) is running; try the data reset again when it ends";
+    "a long write (such as an import or a seed) is running; try again when it ends (nothing was deleted)";
 
 /// Opens a write transaction.
 async fn begin<DB: Database<Connection: Conn>>(store: &SqlStore<DB>) -> StoreResult<Transaction<'static, DB>> {

@@ -57,6 +57,8 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
     let files = read_files(&args)?;
     let store = super::open_store(&settings).await?;
     let batch = check(&store, &args, &files).await?;
+    // The batch holds what the records say: they are read again only if the write fails.
+    drop(files);
     let n = batch.len();
     eprintln!("storing {n} rows in one transaction");
     let started = Instant::now();
@@ -74,7 +76,8 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
         // The transaction took nothing. The checks passed, so the store changed under the import
         // (another writer; checking again names the record that clashes now) or holds what they
         // do not read (the id of a deleted venue).
-        let cause = match check(&store, &args, &files).await {
+        let again = async { check(&store, &args, &read_files(&args)?).await };
+        let cause = match again.await {
             Err(clash) => format!("{clash:#}"),
             Ok(_) => refusal(&e),
         };
