@@ -13,7 +13,7 @@ use app::seed::SeedOptions;
 use app::sim::{MetricsSnapshot, RunOptions, ScenarioId, SimStatus, Simulator, Speed};
 use async_trait::async_trait;
 use bus::{BusResult, DynBus, Publish};
-use chrono::{TimeZone, Utc};
+use chrono::{Datelike, TimeZone, Utc};
 use domain::user::UserInput;
 use domain::venue::VenuePatchInput;
 use domain::{Channel, Event, PageRequest};
@@ -130,10 +130,19 @@ async fn the_simulators_actions_are_ordinary_writes_through_the_services(backend
     let real = app.create_user(input).await.expect("real user");
     let before = app.store.counts().await.expect("counts");
     let sim = Simulator::new(app.clone());
+    // From the next Friday evening in New York (23:00 UTC), not from now: started late at night
+    // (as CI at 04:00 UTC), two simulated hours found every venue closing and refused all the
+    // bookings. A time ahead, so the bookings are in the future as the service requires.
+    let now = Utc::now();
+    let friday = (1..=7)
+        .map(|d| now.date_naive() + chrono::Days::new(d))
+        .find(|d| d.weekday() == chrono::Weekday::Fri)
+        .expect("a Friday within a week");
     let opts = RunOptions {
         speed: Speed::Max,
         users: 100,
         duration: Some(chrono::Duration::hours(2)),
+        start_at: Some(friday.and_hms_opt(23, 0, 0).expect("a time").and_utc()),
         ..RunOptions::default()
     };
     sim.start(opts, None).await.expect("start");
