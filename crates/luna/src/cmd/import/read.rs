@@ -40,21 +40,22 @@ fn csv_records(text: &str) -> anyhow::Result<Vec<Record>> {
     if let Some(twice) = header.iter().find(|h| !h.is_empty() && !named.insert(h.as_str())) {
         bail!("line {first} (the header): the column `{twice}` is named twice");
     }
-    reader
-        .map(|(line, cells)| {
-            let cells = cells.with_context(|| format!("line {line}"))?;
-            if cells.len() != header.len() {
-                bail!(
-                    "line {line}: {} cells where the header has {} columns (leave a cell empty for an absent value, \
-                     and quote a cell that holds a comma)",
-                    cells.len(),
-                    header.len()
-                );
-            }
-            let row = header.iter().cloned().zip(cells).filter(|(h, v)| !h.is_empty() && !v.is_empty()).collect();
-            Ok(Record { line, row })
-        })
-        .collect()
+    let mut records = Vec::new();
+    while let Some((line, cells)) = reader.next() {
+        let cells = cells.with_context(|| format!("line {line}"))?;
+        if cells.len() != header.len() {
+            bail!(
+                "line {line}: {} cells where the header has {} columns (leave a cell empty for an absent value, \
+                 and quote a cell that holds a comma){}",
+                cells.len(),
+                header.len(),
+                reader.spanning.map(Spanning::hint).unwrap_or_default()
+            );
+        }
+        let row = header.iter().cloned().zip(cells).filter(|(h, v)| !h.is_empty() && !v.is_empty()).collect();
+        records.push(Record { line, row });
+    }
+    Ok(records)
 }
 
 fn json_records(text: &str) -> anyhow::Result<Vec<Record>> {
@@ -85,11 +86,33 @@ struct CsvReader<'a> {
     chars: std::iter::Peekable<std::str::Chars<'a>>,
     /// The line the next character is on.
     line: usize,
+    /// The first cell of the last record read that spans lines: a quoted cell holding a line
+    /// break, which is also what a missing closing quote reads as.
+    spanning: Option<Spanning>,
+}
+
+/// A quoted cell that spans lines: its number and the lines its quotes are on.
+#[derive(Debug, Clone, Copy)]
+struct Spanning {
+    cell: usize,
+    opens: usize,
+    closes: usize,
+}
+
+impl Spanning {
+    /// Says where the cell's quotes are, as a hint to an error in its record.
+    fn hint(self) -> String {
+        let Spanning { cell, opens, closes } = self;
+        format!(
+            " (cell {cell} is quoted from line {opens} to line {closes}: if it should not hold a line break, its \
+             closing quote is missing on line {opens})"
+        )
+    }
 }
 
 impl<'a> CsvReader<'a> {
     fn new(text: &'a str) -> Self {
-        Self { chars: text.chars().peekable(), line: 1 }
+        Self { chars: text.chars().peekable(), line: 1, spanning: None }
     }
 
     /// Skips spaces and tabs (not line ends).
@@ -100,11 +123,13 @@ impl<'a> CsvReader<'a> {
     /// The cells of the record that starts here.
     fn record(&mut self) -> anyhow::Result<Vec<String>> {
         let mut out = Vec::new();
+        self.spanning = None;
         loop {
             let n = out.len() + 1;
             self.skip_blanks();
             let mut cell = String::new();
             let more = if self.chars.next_if_eq(&'"').is_some() {
+                let opens = self.line;
                 loop {
                     match self.chars.next() {
                         None => bail!("cell {n}: a quote opens but never closes"),
@@ -121,6 +146,9 @@ impl<'a> CsvReader<'a> {
                         Some(c) => cell.push(c),
                     }
                 }
+                if self.line > opens && self.spanning.is_none() {
+                    self.spanning = Some(Spanning { cell: n, opens, closes: self.line });
+                }
                 self.skip_blanks();
                 match self.chars.next() {
                     None => false,
@@ -130,7 +158,8 @@ impl<'a> CsvReader<'a> {
                         false
                     }
                     Some(c) => {
-                        bail!("cell {n}: `{c}` after the closing quote (a quote inside a cell is written `\"\"`)")
+                        let hint = self.spanning.map(Spanning::hint).unwrap_or_default();
+                        bail!("cell {n}: `{c}` after the closing quote (a quote inside a cell is written `\"\"`){hint}")
                     }
                 }
             } else {
@@ -249,6 +278,22 @@ mod tests {
         assert!(err.contains("line 2: cell 2: a quote opens but never closes"), "{err}");
         let err = format!("{:#}", csv_records("id,name\nv1,\"a\nb\"\nv2,x,y\n").err().expect("refused"));
         assert!(err.contains("line 4: 3 cells where the header has 2"), "{err}");
+    }
+
+    /// A missing closing quote makes a cell run into the next lines; when the record then
+    /// fails, the error says which cell spans which lines, so the user looks at the right line.
+    #[test]
+    fn an_error_in_a_record_with_a_cell_spanning_lines_says_where_its_quotes_are() {
+        let err = |text: &str| format!("{:#}", csv_records(text).err().expect("refused"));
+        let hint = "cell 2 is quoted from line 2 to line 3: if it should not hold a line break, its closing quote \
+                    is missing on line 2";
+        let after = err("id,name,desc\nv1,\"open,d1\nv2,\"n2\",d2\n");
+        assert!(after.contains("line 2: cell 2: `n` after the closing quote") && after.contains(hint), "{after}");
+        let count = err("id,name,desc\nv1,\"open,d\nv2,x\",y,z\n");
+        assert!(count.contains("line 2: 4 cells where the header has 3") && count.contains(hint), "{count}");
+        // A record whose cells are on one line gets no such hint, even after one that spans lines.
+        let plain = err("id,name\nv1,\"two\nlines\"\nv2,x,y\n");
+        assert!(plain.contains("line 4: 3 cells") && !plain.contains("is quoted from"), "{plain}");
     }
 
     #[test]
