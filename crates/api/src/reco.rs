@@ -89,8 +89,10 @@ pub struct VenueRecoQuery {
     /// Only venues within this distance, km: above 0, at most 20000.
     #[param(exclusive_minimum = 0, maximum = 20000)]
     pub radius_km: Option<f64>,
-    /// When the user wants to go (RFC 3339): at most 366 days ahead (the booking horizon), else
-    /// a 422.
+    /// When the user wants to go (RFC 3339; default now): it sets the hour and weekday the
+    /// venues are ranked for. From now to 366 days ahead (the booking horizon): a time more than
+    /// a minute before the server's clock (a client's clock a little behind still means now) or
+    /// further ahead is a 422 naming `time`.
     pub time: Option<DateTime<Utc>>,
     /// Only venues that can seat this many, 1 to 1000.
     #[param(minimum = 1, maximum = 1000)]
@@ -104,7 +106,9 @@ pub struct VenueRecoQuery {
     pub price_max: Option<i16>,
     /// Only venues open now (`true` not with `open_at`, which names another time).
     pub open_now: Option<bool>,
-    /// Only venues open at this instant (RFC 3339; not with `open_now=true`).
+    /// Only venues open at this instant (RFC 3339; not with `open_now=true`). The same rule as
+    /// `time`: from now to 366 days ahead (the booking horizon), a minute behind the server's
+    /// clock still counting as now; else a 422 naming `open_at`.
     pub open_at: Option<DateTime<Utc>>,
     /// Only venues new to the user: none they have viewed, searched, saved, liked, shown
     /// interest in, visited or booked.
@@ -221,7 +225,7 @@ pub struct PeopleResponse {
     responses(
         (status = 200, description = "Venues and people", body = RecommendationResponse),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 422, description = "A bad parameter", body = ErrorBody),
+        (status = 422, description = "A bad parameter, such as a `time` or `open_at` in the past or more than 366 days ahead (the error names it)", body = ErrorBody),
     ))]
 async fn recommendations(
     State(app): State<App>,
@@ -249,7 +253,7 @@ async fn recommendations(
     responses(
         (status = 200, description = "Ranked venues", body = VenuesResponse),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 422, description = "A bad parameter", body = ErrorBody),
+        (status = 422, description = "A bad parameter, such as a `time` or `open_at` in the past or more than 366 days ahead (the error names it)", body = ErrorBody),
     ))]
 async fn venue_recommendations(
     State(app): State<App>,
@@ -283,7 +287,7 @@ async fn people_recommendations(
     responses(
         (status = 200, description = "Ranked venues", body = Vec<VenueRecommendation>),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 422, description = "A bad parameter", body = ErrorBody),
+        (status = 422, description = "A bad parameter, such as a `time` or `open_at` in the past or more than 366 days ahead (the error names it)", body = ErrorBody),
     ))]
 async fn legacy_venues(
     State(app): State<App>,

@@ -13,8 +13,7 @@ use crate::error::EngineError;
 use crate::settings::EngineSettings;
 use crate::state::State;
 use crate::types::{
-    GROUP_TIME_SKEW, GroupQuery, GroupRecommendations, GroupStrategy, GroupVenue, MemberScore, Ranker, VenueQuery,
-    latest_time, rfc3339,
+    GroupQuery, GroupRecommendations, GroupStrategy, GroupVenue, MemberScore, Ranker, VenueQuery, check_time_window,
 };
 use crate::util::FastMap;
 use crate::venues::{
@@ -41,17 +40,7 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
         members.push(u);
     }
     let now = q.now.unwrap_or_else(Utc::now);
-    let latest = latest_time(now);
-    if q.time.is_some_and(|t| t < now - GROUP_TIME_SKEW || t > latest) {
-        let days = domain::booking::MAX_DAYS_AHEAD;
-        return Err(EngineError::invalid(
-            "time",
-            format!(
-                "must not be in the past nor more than {days} days ahead (the booking horizon): from now to {}",
-                rfc3339(latest)
-            ),
-        ));
-    }
+    check_time_window("time", q.time, now)?;
     let time = q.time.unwrap_or(now);
     let rows: Vec<_> = members.iter().filter_map(|&u| st.live_user(u)).collect();
     let locs: Vec<Option<(f64, f64)>> = rows.iter().map(|r| live_or_home(s, r, now.timestamp())).collect();

@@ -640,6 +640,33 @@ fn a_group_time_in_the_past_is_refused_but_a_moment_ago_is_now() {
 }
 
 #[test]
+fn a_venue_time_or_open_at_in_the_past_or_past_the_horizon_is_refused_naming_it() {
+    let e = hand_city();
+    let last = t0() + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD);
+    let mut q = VenueQuery::new(id(1), 5, Ranker::Default);
+    q.now = Some(t0());
+    let hour = chrono::Duration::hours(1);
+    for field in ["time", "open_at"] {
+        let ask = |t: chrono::DateTime<chrono::Utc>| {
+            let mut q = q.clone();
+            *(if field == "time" { &mut q.time } else { &mut q.open_at }) = Some(t);
+            e.recommend_venues(&q).map(drop)
+        };
+        for t in [t0() - hour, t0() - chrono::Duration::days(365 * 100), last + hour] {
+            let refused = ask(t);
+            assert!(
+                matches!(&refused, Err(EngineError::InvalidQuery { field: f, message }) if *f == field && message.contains("must not be in the past nor more than 366 days ahead")),
+                "{field} {t}: {refused:?}"
+            );
+        }
+        // A client's clock a little behind the server's still means now; later is fine.
+        for t in [t0() - chrono::Duration::seconds(30), t0() + hour, last] {
+            assert!(ask(t).is_ok(), "{field} {t}");
+        }
+    }
+}
+
+#[test]
 fn a_time_past_the_booking_horizon_is_refused_for_groups_and_venues_naming_time() {
     let e = hand_city();
     let last = t0() + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD);

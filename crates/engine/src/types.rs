@@ -60,7 +60,8 @@ pub struct VenueQuery {
     pub point: Option<LatLng>,
     /// Only venues within this distance of the point, km.
     pub radius_km: Option<f64>,
-    /// When the user wants to go (context: time of day, weekday); defaults to `now`.
+    /// When the user wants to go (context: time of day, weekday); defaults to `now`. From `now`
+    /// to the booking horizon ([`check_time_window`]), else refused naming `time`.
     pub time: Option<DateTime<Utc>>,
     /// Only venues that can seat the party.
     pub party_size: Option<u32>,
@@ -68,7 +69,8 @@ pub struct VenueQuery {
     /// Price levels accepted (inclusive); venues without a price pass.
     pub price_min: Option<i16>,
     pub price_max: Option<i16>,
-    /// Only venues open at this instant.
+    /// Only venues open at this instant. From `now` to the booking horizon
+    /// ([`check_time_window`]), else refused naming `open_at`.
     pub open_at: Option<DateTime<Utc>>,
     /// Venues never to return.
     pub exclude: Vec<Uuid>,
@@ -230,15 +232,38 @@ pub enum GroupStrategy {
     Fairness,
 }
 
-/// How far before `now` a group's `time` may be and still count as now: a client sending its own
-/// clock's "now" that runs a little behind the server's is not refused.
-pub const GROUP_TIME_SKEW: chrono::Duration = chrono::Duration::minutes(1);
+/// How far before `now` a time a query asks about (a group's or a venue query's `time`, a venue
+/// query's `open_at`) may be and still count as now: a client sending its own clock's "now"
+/// that runs a little behind the server's is not refused.
+pub const TIME_SKEW: chrono::Duration = chrono::Duration::minutes(1);
 
 /// The latest `time` a venue or group query may ask about: the booking horizon
 /// ([`domain::booking::MAX_DAYS_AHEAD`] days) after `now`, as far ahead as an interest's time or
 /// a booking may be.
 pub(crate) fn latest_time(now: DateTime<Utc>) -> DateTime<Utc> {
     now + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD)
+}
+
+/// The one rule for a time a query asks about (a group's `time`, a venue query's `time` and
+/// `open_at`): from `now` ([`TIME_SKEW`] before it still counts as now) to the booking horizon
+/// ([`latest_time`]). Anything else is refused, naming `field` and the range.
+pub(crate) fn check_time_window(
+    field: &'static str,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), crate::EngineError> {
+    let latest = latest_time(now);
+    if at.is_some_and(|t| t < now - TIME_SKEW || t > latest) {
+        let days = domain::booking::MAX_DAYS_AHEAD;
+        return Err(crate::EngineError::invalid(
+            field,
+            format!(
+                "must not be in the past nor more than {days} days ahead (the booking horizon): from now to {}",
+                rfc3339(latest)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `at` as RFC 3339 to the second, for messages.
@@ -257,8 +282,8 @@ pub struct GroupQuery {
     pub limit: usize,
     pub category: Option<Category>,
     /// When the group wants to go; venues must be open then. Not in the past (more than
-    /// [`GROUP_TIME_SKEW`] before `now`) nor past the booking horizon ([`latest_time`]): either
-    /// is refused, naming `time`.
+    /// [`TIME_SKEW`] before `now`) nor past the booking horizon ([`latest_time`]): either
+    /// is refused, naming `time` ([`check_time_window`]).
     pub time: Option<DateTime<Utc>>,
     pub now: Option<DateTime<Utc>>,
     /// How each member scores a venue (the default ranker unless asked).

@@ -21,6 +21,7 @@ crate::on_every_backend!(
     a_member_of_unknown_location_has_a_null_distance_not_zero,
     a_group_time_in_the_past_is_refused_naming_time,
     a_time_past_the_booking_horizon_is_refused_naming_time_for_groups_and_venues,
+    a_venue_time_or_open_at_in_the_past_or_past_the_horizon_is_refused_naming_it,
     an_interest_whose_time_has_passed_is_no_longer_shown_or_counted,
     an_interest_whose_time_has_passed_no_longer_says_in_people_recommendations_that_its_user_wants_to_go,
     the_interested_list_needs_its_viewer_whoever_asks,
@@ -346,6 +347,50 @@ async fn a_time_past_the_booking_horizon_is_refused_naming_time_for_groups_and_v
     }
 }
 
+async fn a_venue_time_or_open_at_in_the_past_or_past_the_horizon_is_refused_naming_it(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let a = &users[0];
+    let at = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let now = chrono::Utc::now();
+    let horizon = chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD);
+    let paths = |query: &str| {
+        [
+            format!("/api/v1/recommendations/{a}/venues?{query}"),
+            format!("/api/v1/recommendations/{a}?{query}"),
+            format!("/reco/venues/{a}?{query}"),
+        ]
+    };
+    // An hour ago (it only set the hour and weekday before), the year 1900, a day past the
+    // horizon, the year 9999: refused as the group's `time` is, naming the parameter.
+    let an_hour_ago = at(now - chrono::Duration::hours(1));
+    let past_horizon = at(now + horizon + chrono::Duration::days(1));
+    let refused = [
+        ("time", an_hour_ago.as_str()),
+        ("open_at", an_hour_ago.as_str()),
+        ("open_at", "1900-01-01T00:00:00Z"),
+        ("open_at", past_horizon.as_str()),
+        ("open_at", "9999-12-31T23:00:00Z"),
+    ];
+    for (field, t) in refused {
+        for path in paths(&format!("{field}={t}")) {
+            let res = app.get(&path).await;
+            let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+            let said = body.to_string();
+            assert!(said.contains("must not be in the past nor more than 366 days ahead"), "{path}: {body}");
+        }
+    }
+    // Now by a client's clock a few seconds behind, and a day ahead, are served.
+    let (just_now, tomorrow) =
+        (at(chrono::Utc::now() - chrono::Duration::seconds(5)), at(now + chrono::Duration::days(1)));
+    for field in ["time", "open_at"] {
+        for t in [&just_now, &tomorrow] {
+            for path in paths(&format!("{field}={t}")) {
+                app.get_json(&path, StatusCode::OK).await;
+            }
+        }
+    }
+}
+
 /// The small city, where Alice (user 0) wants to go to venue 1 in twelve seconds' time (more
 /// than two `eventually` polls may wait together, so a slow engine cannot let her time pass
 /// before she is seen) and Carol (user 2) some evening, no time said; and Alice's time.
@@ -542,18 +587,20 @@ async fn a_deleted_user_gets_404_for_a_live_location_and_nothing_is_published(ap
 async fn open_now_true_with_open_at_is_a_422_naming_the_conflict(app: &TestApp) {
     let (users, _) = small_city(app).await;
     let a = &users[0];
+    // Ahead, as an `open_at` must be.
+    let later = in_two_days_at(1);
     for base in [
         format!("/api/v1/recommendations/{a}"),
         format!("/api/v1/recommendations/{a}/venues"),
         format!("/reco/venues/{a}"),
     ] {
-        let res = app.get(&format!("{base}?open_now=true&open_at=2026-12-05T01:00:00Z")).await;
+        let res = app.get(&format!("{base}?open_now=true&open_at={later}")).await;
         let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("open_now")).await;
         assert!(body["error"]["details"][0]["message"].as_str().unwrap().contains("open_at"), "{body}");
         // Either alone is still served, and open_now=false (no filter on now) goes with open_at.
         expect_json(app.get(&format!("{base}?open_now=true")).await, StatusCode::OK).await;
-        let at = expect_json(app.get(&format!("{base}?open_at=2026-12-05T01:00:00Z")).await, StatusCode::OK).await;
-        let both = format!("{base}?open_now=false&open_at=2026-12-05T01:00:00Z");
+        let at = expect_json(app.get(&format!("{base}?open_at={later}")).await, StatusCode::OK).await;
+        let both = format!("{base}?open_now=false&open_at={later}");
         // The same venues (the scores may move with the clock between the two calls).
         let ids = |b: &Value| {
             let mut ids: Vec<String> =
@@ -654,6 +701,18 @@ async fn the_engine_reloads_after_the_admin_seed_endpoint(app: &TestApp) {
     eventually(app, &path, |b| b["venues"].as_array().is_some_and(|v| !v.is_empty())).await;
 }
 
+/// The first Saturday from tomorrow on that lies from December to February, when New York keeps
+/// standard time (UTC-5) over that weekend and the Monday after, whenever the test runs: at most
+/// about ten months ahead, inside the booking horizon.
+fn next_winter_saturday() -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let mut day = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+    while day.weekday() != chrono::Weekday::Sat || ![12, 1, 2].contains(&day.month()) {
+        day = day.succ_opt().unwrap();
+    }
+    day
+}
+
 async fn the_context_gives_local_time_start_point_persona_and_stated_preferences(app: &TestApp) {
     let mut alice = seed_user("ctx_alice");
     alice["persona"] = json!("social_butterfly");
@@ -669,8 +728,10 @@ async fn the_context_gives_local_time_start_point_persona_and_stated_preferences
     start(app).await;
     let home = json!({"lat": 40.73, "lon": -73.93});
 
-    // Saturday 5 December 2026, 13:00 in New York (18:00 UTC), the venues' zone.
-    let saturday = "2026-12-05T18:00:00Z";
+    // A Saturday ahead (a past `time` is refused) in winter, 13:00 in New York (18:00 UTC on
+    // standard time), the venues' zone.
+    let day = next_winter_saturday();
+    let saturday = format!("{}T18:00:00Z", day.format("%Y-%m-%d"));
     let r = app.get_json(&format!("/api/v1/recommendations/{alice}?time={saturday}"), StatusCode::OK).await;
     let c = &r["context"];
     assert_eq!(c["meal_time"], "lunch", "{c}");
@@ -685,8 +746,8 @@ async fn the_context_gives_local_time_start_point_persona_and_stated_preferences
     let r = app.get_json(&format!("/api/v1/recommendations/{alice}?time={saturday}&radius_km=5"), StatusCode::OK).await;
     assert_eq!(r["context"]["preferences"]["max_distance"], 5.0, "{r}");
 
-    // Monday 7 December, 17:30 in New York (22:30 UTC, late at night in UTC): dinner, a weekday.
-    let monday = "2026-12-07T22:30:00Z";
+    // The Monday after, 17:30 in New York (22:30 UTC, late at night in UTC): dinner, a weekday.
+    let monday = format!("{}T22:30:00Z", (day + chrono::Duration::days(2)).format("%Y-%m-%d"));
     let r = app.get_json(&format!("/api/v1/recommendations/{alice}?time={monday}"), StatusCode::OK).await;
     assert_eq!((&r["context"]["meal_time"], &r["context"]["is_weekend"]), (&json!("dinner"), &json!(false)), "{r}");
     assert_eq!(r["context"]["hour"], 17, "{r}");

@@ -18,7 +18,7 @@ use crate::error::EngineError;
 use crate::settings::EngineSettings;
 use crate::state::{State, UserRow, VenueRow};
 use crate::types::{
-    Ranker, StatedPreferences, VenueContext, VenueQuery, VenueRecommendation, VenueSummary, latest_time, rfc3339,
+    Ranker, StatedPreferences, VenueContext, VenueQuery, VenueRecommendation, VenueSummary, check_time_window,
 };
 use crate::util::FastMap;
 use crate::util::{chord_for_km, great_circle_km, km_for_chord, to_xyz};
@@ -117,17 +117,10 @@ fn validate(q: &VenueQuery, now: DateTime<Utc>) -> Result<(), EngineError> {
     if q.party_size == Some(0) {
         return bad("party_size", "party_size must be at least 1");
     }
-    // As for a group: no further ahead than a booking may be made. A past time stays a context
-    // (which hour and weekday), as it always was.
-    let latest = latest_time(now);
-    if q.time.is_some_and(|t| t > latest) {
-        let days = domain::booking::MAX_DAYS_AHEAD;
-        return bad(
-            "time",
-            &format!("must not be more than {days} days ahead (the booking horizon): until {}", rfc3339(latest)),
-        );
-    }
-    Ok(())
+    // The group's rule: from now (a client's clock a little behind still means now) to the
+    // booking horizon. A past time or open_at asks about a moment nobody can go at any more.
+    check_time_window("time", q.time, now)?;
+    check_time_window("open_at", q.open_at, now)
 }
 
 /// Hard filters of a query, checked on every candidate.

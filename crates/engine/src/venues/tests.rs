@@ -667,7 +667,8 @@ fn the_context_reads_the_time_in_the_zone_of_the_venue_nearest_the_start_point()
     let at: chrono::DateTime<chrono::Utc> = "2026-12-05T18:00:00Z".parse().unwrap();
     let context = |u: u128| {
         let mut q = VenueQuery::new(id(u), 10, Ranker::Default);
-        q.time = Some(at);
+        // Asked at that moment: a time before the clock's now is refused.
+        (q.now, q.time) = (Some(at), Some(at));
         e.recommend_venues_in_context(&q).unwrap().1
     };
     use chrono::Timelike;
