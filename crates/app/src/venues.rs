@@ -5,8 +5,8 @@ use domain::error::Checker;
 use domain::interaction::InteractionInput;
 use domain::venue::{VenueInput, VenuePatchInput};
 use domain::{
-    Category, Interaction, LatLng, NewInteraction, NewVenue, Page, PageRequest, UserId, ValidationError, Venue,
-    VenueId, VenuePatch,
+    Category, DomainEvent, Interaction, LatLng, NewInteraction, NewVenue, Page, PageRequest, UserId, ValidationError,
+    Venue, VenueId, VenuePatch,
 };
 use store::VenueQuery;
 
@@ -103,6 +103,10 @@ impl App {
     pub async fn delete_venue(&self, id: VenueId, force: bool) -> AppResult<()> {
         let cancelled = self.store.delete_venue(id, self.now(), force).await?;
         self.wrote();
+        // Gone from this server's engine at once, as from the store: the follower's copy of the
+        // event comes a moment later (and changes nothing), and until then the engine still
+        // answered for the venue (who is interested, people for it: a 200 for a deleted venue).
+        self.engine.apply(DomainEvent::VenueDeleted { venue_id: id }, self.now(), None);
         // Tables an outside provider holds are given back there too.
         for b in &cancelled {
             self.booking.give_back(b).await;

@@ -9,7 +9,10 @@ use testdb::Backend;
 
 use crate::{fresh_app, user, venue};
 
-crate::on_every_backend!(users_and_venues_written_a_moment_ago_are_recommended_for_not_404);
+crate::on_every_backend!(
+    users_and_venues_written_a_moment_ago_are_recommended_for_not_404,
+    a_venue_deleted_a_moment_ago_is_gone_at_once_on_the_server_that_deleted_it
+);
 
 async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404(backend: Backend) {
     // No follower at all: the engine hears of no event.
@@ -50,4 +53,25 @@ async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404(backe
     let nobody = uuid::Uuid::now_v7();
     let err = app.recommend_venues(VenueQuery::new(nobody, 10, Ranker::Default)).await.unwrap_err();
     assert!(matches!(err, app::AppError::NotFound { entity: "user", .. }), "{err:?}");
+}
+
+async fn a_venue_deleted_a_moment_ago_is_gone_at_once_on_the_server_that_deleted_it(backend: Backend) {
+    // No follower: the engine hears of the deletion only from the call that made it.
+    let Some((_db, app)) = fresh_app(backend).await else { return };
+    app.reload_engine().await.expect("load the empty engine");
+    let viewer = app.create_user(user("still_here")).await.unwrap();
+    let gone = app.create_venue(venue("Closing Down", 40.731)).await.unwrap();
+    app.interested_in_venue(gone.id, viewer.id, 100).await.expect("named, the venue is in the engine now");
+
+    app.delete_venue(gone.id, false).await.expect("nothing upcoming there");
+
+    let not_found = |e: &app::AppError| matches!(e, app::AppError::NotFound { entity: "venue", .. });
+    let err = app.interested_in_venue(gone.id, viewer.id, 100).await.unwrap_err();
+    assert!(not_found(&err), "who is interested in a deleted venue: {err:?}");
+    let people =
+        PeopleQuery { user_id: viewer.id, venue_id: Some(gone.id), limit: 10, ranker: Ranker::Default, now: None };
+    let err = app.recommend_people(people).await.unwrap_err();
+    assert!(not_found(&err), "people for a deleted venue: {err:?}");
+    let recs = app.recommend_venues(VenueQuery::new(viewer.id, 10, Ranker::Seed2)).await.unwrap();
+    assert!(recs.iter().all(|r| r.venue_id != gone.id), "a deleted venue is not recommended");
 }
