@@ -98,6 +98,10 @@ pub struct AppParts {
     pub tasks: Arc<supervise::Tasks>,
     /// Users this server deleted a moment ago, which its engine may not have heard of yet.
     pub deleted_users: Arc<users::RecentlyDeleted>,
+    /// When (Unix milliseconds) the latest data reset the engine follower heard of was made, by
+    /// this process or another on the same database (another server, `luna seed --force`): a
+    /// simulation that started before it stops (`data_reset`), its users being gone. 0 before any.
+    pub data_resets: Arc<tokio::sync::watch::Sender<i64>>,
 }
 
 impl App {
@@ -122,6 +126,7 @@ impl App {
             location_writes: Arc::default(),
             tasks: Arc::default(),
             deleted_users: Arc::default(),
+            data_resets: Arc::new(tokio::sync::watch::Sender::new(0)),
         }))
     }
 

@@ -536,7 +536,19 @@ async fn follow_event(app: &App, e: &domain::Event) {
 }
 
 async fn follow_domain_event(app: &App, e: &domain::Event) {
-    match DomainEvent::from_parts(&e.event_type, &e.data) {
+    let event = DomainEvent::from_parts(&e.event_type, &e.data);
+    if let Ok(DomainEvent::DataReset) = event {
+        // A reset made by another process stops this server's simulation (see `sim::control`).
+        let at = e.timestamp.timestamp_millis();
+        app.data_resets.send_if_modified(|latest| {
+            let newer = at > *latest;
+            if newer {
+                *latest = at;
+            }
+            newer
+        });
+    }
+    match event {
         Ok(DomainEvent::DataSeeded { .. } | DomainEvent::DataReset) if !app.engine.covers(e.timestamp) => {
             reload_in_background(app)
         }

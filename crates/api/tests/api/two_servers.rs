@@ -74,3 +74,39 @@ async fn a_write_through_one_server_shows_up_promptly_once_and_in_order_on_the_o
     summary("write round trip (POST /api/v1/users)", round_trips);
     assert!(median < 500.0, "the other server sees a write within half a second (median {median:.1} ms)");
 }
+
+/// A data reset made through server A deletes the users server B's simulation acts for: B's run
+/// stops when A's `data.reset` reaches B's engine follower, with the reason `data_reset` and its
+/// `simulation.stopped` on the bus, as a reset made through B stops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_reset_through_one_server_stops_the_other_servers_simulation() {
+    let Some(servers) = two_servers().await else { return };
+    let (a, b) = (&servers.a, &servers.b);
+    let seed = serde_json::json!({"users": 40, "venues": 20, "seed": 3});
+    let res = a.client.post(a.url("/api/v1/admin/data/seed")).json(&seed).send().await.expect("seed");
+    assert!(res.status().is_success(), "seed: {}", res.text().await.unwrap_or_default());
+    let mut sim_events = b.sse("/api/v1/admin/streams/subscribe/simulation", None).await;
+    let start = serde_json::json!({"speed": 1, "users": 30, "seed": 7});
+    let res = b.client.post(b.url("/api/v1/simulation/start")).json(&start).send().await.expect("start");
+    assert!(res.status().is_success(), "start on B: {}", res.text().await.unwrap_or_default());
+    assert_eq!(b.get_json("/api/v1/simulation/state").await.1["status"], "running");
+
+    let res = a.client.post(a.url("/api/v1/admin/data/reset")).send().await.expect("reset");
+    assert!(res.status().is_success(), "reset on A: {}", res.text().await.unwrap_or_default());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let state = loop {
+        let state = b.get_json("/api/v1/simulation/state").await.1;
+        if state["status"] != "running" || Instant::now() > deadline {
+            break state;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!((&state["status"], &state["stop_reason"]), (&"stopped".into(), &"data_reset".into()), "{state}");
+    loop {
+        let e = sim_events.next_event().await.1;
+        if e.event_type == "simulation.stopped" {
+            assert_eq!(e.data.to_value()["stop_reason"], "data_reset", "{e:?}");
+            break;
+        }
+    }
+}

@@ -4,7 +4,8 @@
 //! ([`SimEvent`]: `simulation.started`, `.paused`, `.resumed`, `.speed_changed`,
 //! `.scenario_triggered`, `.stopped`, `.finished`, `.reset`); the actions themselves publish
 //! their own events through the outbox like any request. A data reset or forced reseed stops
-//! the run first ([`Simulator::while_stopped`]); a run without a duration stops itself when its
+//! the run first ([`Simulator::while_stopped`]), and one made by another process stops it when
+//! its `data.reset` event arrives ([`stop_on_data_reset`]); a run without a duration stops itself when its
 //! clock reaches the booking horizon as of its start ([`super::horizon`]). Every stop takes
 //! one path: its reason ([`StopReason`]) is recorded in the run's control, the runner ends
 //! between ticks, and the run's task announces `simulation.stopped` with the final state
@@ -29,7 +30,7 @@ use bus::Publish;
 use domain::{Channel, Timestamp};
 use futures::FutureExt;
 use serde_json::json;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 
 use super::action::ActionLog;
 use super::clock::{TICK_SECONDS, tick_time};
@@ -187,7 +188,12 @@ impl Simulator {
     pub async fn start(&self, opts: RunOptions, seed_if_empty: Option<SeedOptions>) -> AppResult<SimState> {
         let now = self.app.now();
         opts.validate(now)?;
+        // Data resets heard of from now on; those made before the gate let this start through
+        // (one made here, which held it, or one made elsewhere meanwhile) come before the data
+        // the run loads and are not its own.
+        let resets = self.app.data_resets.subscribe();
         let _gate = self.gate.lock().await;
+        let loads_at = self.app.now().timestamp_millis();
         if let Some(previous) = self.live() {
             if previous.is_active() {
                 return Err(AppError::conflict("a simulation is already running: stop or reset it first"));
@@ -264,6 +270,7 @@ impl Simulator {
         self.current.store(Some(Arc::clone(&view)));
         self.publish(SimEvent::Started, &state).await;
         drop(changes);
+        tokio::spawn(stop_on_data_reset(resets, Arc::clone(&view), loads_at));
         tokio::spawn(end_of(self.app.clone(), view, runner));
         Ok(state)
     }
@@ -474,6 +481,29 @@ async fn end_of(app: App, view: Arc<RunView>, runner: Runner) {
         publish(&app, SimEvent::Stopped, &view.state_as(status)).await;
     }
     view.shared.status.send_replace(status);
+}
+
+/// Stops `run` when the engine follower hears of a data reset made after `loads_at` (when the
+/// run began to load its data) by another process (another server on the same database, `luna seed --force`), as
+/// [`Simulator::while_stopped`] stops it for a reset made here: with the reason `data_reset`
+/// and its `simulation.stopped`. Ends with the run.
+async fn stop_on_data_reset(mut resets: watch::Receiver<i64>, run: Arc<RunView>, loads_at: i64) {
+    let mut status = run.shared.status.subscribe();
+    loop {
+        tokio::select! {
+            changed = resets.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                if *resets.borrow_and_update() > loads_at {
+                    tracing::info!("a data reset made by another process: stopping the simulation");
+                    run.ask_stop(StopReason::DataReset, true);
+                    return;
+                }
+            }
+            _ = status.wait_for(|&s| s != SimStatus::Running) => return,
+        }
+    }
 }
 
 /// Sets a run's status to `Stopped` if its task ends without setting one (it panicked after

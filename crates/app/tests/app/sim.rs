@@ -37,6 +37,7 @@ crate::on_every_backend!(
     a_reset_right_after_a_stop_leaves_the_stops_announcement_on_the_bus,
     a_stop_sent_while_a_start_is_announced_stops_that_run_after_its_announcement,
     a_reset_sent_while_a_speed_change_is_announced_comes_after_it_on_the_bus,
+    a_start_that_waited_for_a_data_reset_made_here_is_not_stopped_by_its_event,
 );
 
 /// A fresh database of `backend` (one that is [`configured`]) with a seeded city of `users`
@@ -575,4 +576,43 @@ async fn a_reset_sent_while_a_speed_change_is_announced_comes_after_it_on_the_bu
     let changed = tokio::time::timeout(within, changing).await.expect("the change ends").unwrap();
     changed.expect("the speed change of the running run");
     assert_eq!(simulation_events(&app).await, ["simulation.started", "simulation.speed_changed", "simulation.reset"]);
+}
+
+/// A data reset whose `data.reset` event reaches the engine follower stops a run that started
+/// before it (one made by another process: the api test `two_servers`), but not a run whose
+/// start waited behind the reset for the gate: that run loads the data seeded after the reset.
+/// Here the start is asked while a reset and reseed made here hold the gate; when the reset's
+/// event has reached the follower, the run still runs.
+async fn a_start_that_waited_for_a_data_reset_made_here_is_not_stopped_by_its_event(backend: Backend) {
+    if !configured(backend) {
+        return;
+    }
+    let (_db, app) = seeded_app(backend, 40).await;
+    let (relay, follower) = (app.spawn_relay(), app::reco::spawn_follower(app.clone()));
+    let sim = Simulator::new(app.clone());
+    let reset_and_reseed = sim.while_stopped(async {
+        // The start below is asked (and takes its time) before the reset is made.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        app.reset_data().await.expect("reset");
+        seed_city(&app, 40).await;
+    });
+    let start = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let opts = RunOptions { speed: Speed::Times(1.0), users: 40, seed: 5, ..RunOptions::default() };
+        sim.start(opts, None).await.expect("start after the reset")
+    };
+    let ((), started) = tokio::join!(reset_and_reseed, start);
+    assert_eq!(started.status, SimStatus::Running);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while *app.data_resets.borrow() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the follower did not hear of the reset");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The run's watcher, woken with the follower, acts at once; give it time to.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let state = sim.state().await;
+    assert_eq!((state.status, state.stop_reason), (SimStatus::Running, None), "{state:?}");
+    assert_eq!(sim.stop().await.expect("stop").status, SimStatus::Stopped);
+    relay.abort();
+    follower.abort();
 }
