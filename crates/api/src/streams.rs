@@ -10,7 +10,9 @@
 //!
 //! Resumption: a client that reconnects with `Last-Event-ID` (or `?last_event_id=`, the header
 //! winning) gets every event after it, then live ones, with no gap and no duplicate (see
-//! [`bus::Feed`]). History is bounded: a position older than the oldest event kept gets
+//! [`bus::Feed`]). Without one, `?include_history=true` (the second seed document's flag) starts
+//! the stream at the channel's latest 50 events ([`INCLUDED_HISTORY`]; 20 of each channel on
+//! subscribe-all), read back the same way. History is bounded: a position older than the oldest event kept gets
 //! `event: lagged` first, `missed` being the events trimmed after it (exact from `0-0`; `1`,
 //! meaning at least one, when the bus cannot tell how many), then the oldest events kept.
 //! Streams per server are capped (503 beyond).
@@ -64,6 +66,11 @@ const REPEAT_WINDOW: usize = 4_096;
 const HISTORY_DEFAULT: usize = 50;
 const HISTORY_MAX: usize = 1000;
 
+/// Events of its channel a stream opened with `include_history=true` starts with, and of each
+/// channel on subscribe-all (as in the second seed document).
+const INCLUDED_HISTORY: usize = 50;
+const INCLUDED_HISTORY_EACH: usize = 20;
+
 pub fn router() -> OpenApiRouter<App> {
     let mut router = OpenApiRouter::new()
         .routes(routes!(subscribe))
@@ -81,6 +88,8 @@ type FrameStream = Sse<KeepAliveStream<BoxStream<'static, Result<Frame, Infallib
 pub struct ResumeQuery {
     /// Resume after this event id (for clients that cannot set `Last-Event-ID`; the header wins).
     pub last_event_id: Option<String>,
+    /// Without a resume point, start with the channel's latest 50 events (default false).
+    pub include_history: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -91,6 +100,9 @@ pub struct SubscribeAllQuery {
     /// Resume after this cursor: `channel:id,channel:id` (the `id:` of the last frame seen), or
     /// a bare id applied to every channel from the start of its millisecond. The header wins.
     pub last_event_id: Option<String>,
+    /// Without a resume point, start with each channel's latest 20 events, in time order across
+    /// them (default false).
+    pub include_history: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -100,6 +112,16 @@ pub struct HistoryQuery {
     pub limit: Option<usize>,
     /// Only events strictly before this id (the next page: the first id of this one).
     pub before: Option<String>,
+}
+
+/// A page of a channel's history (the second seed document's shape).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryPage {
+    pub channel: Channel,
+    /// Up to `limit` events, oldest first.
+    pub events: Vec<Event>,
+    /// How many `events` holds.
+    pub count: usize,
 }
 
 /// The channels, what they carry and their event types.
@@ -134,8 +156,10 @@ async fn subscribe(
     headers: HeaderMap,
 ) -> ApiResult<FrameStream> {
     let channel = parse_channel(&channel)?;
-    let resume = resume_point(&headers, q.last_event_id.as_deref(), &[channel])?;
-    open(&app, credential, vec![channel], resume).await
+    let channels = vec![channel];
+    let resume = resume_point(&headers, q.last_event_id.as_deref(), &channels)?;
+    let resume = with_history(&app, resume, q.include_history, &channels, INCLUDED_HISTORY).await?;
+    open(&app, credential, channels, resume).await
 }
 
 /// Live events of every channel, or of `channels` (SSE), after any missed.
@@ -156,6 +180,7 @@ async fn subscribe_all(
 ) -> ApiResult<FrameStream> {
     let channels = channel_filter(q.channels.as_deref())?;
     let resume = resume_point(&headers, q.last_event_id.as_deref(), &channels)?;
+    let resume = with_history(&app, resume, q.include_history, &channels, INCLUDED_HISTORY_EACH).await?;
     open(&app, credential, channels, resume).await
 }
 
@@ -163,8 +188,9 @@ async fn subscribe_all(
 #[utoipa::path(get, path = "/api/v1/admin/streams/history/{channel}", tag = "streams",
     params(("channel" = Channel, Path, description = "The channel"), HistoryQuery),
     responses(
-        (status = 200, description = "Up to `limit` events, oldest first; the previous page is in the `Link` header",
-            body = Vec<Event>,
+        (status = 200, description = "Up to `limit` events, oldest first, with the channel and their count; the \
+            previous page is in the `Link` header",
+            body = HistoryPage,
             headers(("link" = String, description = "`<...?before=ID&limit=N>; rel=\"next\"` when the page is full"))),
         (status = 404, description = "No such channel", body = ErrorBody),
         (status = 422, description = "`limit` out of range or a malformed `before`", body = ErrorBody),
@@ -186,7 +212,7 @@ async fn history(
     let events = app.bus.history(channel, limit, before).await.map_err(bus_error)?;
     let next = (events.len() == limit)
         .then(|| format!("<{}?before={}&limit={limit}>; rel=\"next\"", uri.path(), events[0].id));
-    let mut res = AppJson(events).into_response();
+    let mut res = AppJson(HistoryPage { channel, count: events.len(), events }).into_response();
     if let Some(v) = next.and_then(|l| HeaderValue::from_str(&l).ok()) {
         res.headers_mut().insert(header::LINK, v);
     }
@@ -240,6 +266,33 @@ fn resume_point(headers: &HeaderMap, query: Option<&str>, channels: &[Channel]) 
     }
     let hint = "must be an event id such as 1732500000000-0, or a cursor such as bookings:1732500000000-0,social:0-0";
     Cursor::parse(text, channels).map(Some).map_err(|_| ApiError::field(field, hint))
+}
+
+/// The resume point of a stream: `resume` if the client gave one, else with `include_history`
+/// the point before the latest `each` events of every channel (the start of a channel holding
+/// no more), else none (live events only).
+async fn with_history(
+    app: &App,
+    resume: Option<Cursor>,
+    include_history: Option<bool>,
+    channels: &[Channel],
+    each: usize,
+) -> ApiResult<Option<Cursor>> {
+    if resume.is_some() || include_history != Some(true) {
+        return Ok(resume);
+    }
+    let mut cursor = Cursor::default();
+    for &channel in channels {
+        // One more than wanted: the newest of those not replayed is where the stream resumes.
+        let latest = app.bus.history(channel, each + 1, None).await.map_err(bus_error)?;
+        let before = if latest.len() > each {
+            latest[0].id.parse().map_err(|_| bus_error(BusError::InvalidId(latest[0].id.clone())))?
+        } else {
+            EventId::ZERO
+        };
+        cursor.set(channel, before);
+    }
+    Ok(Some(cursor))
 }
 
 fn bus_error(e: BusError) -> ApiError {

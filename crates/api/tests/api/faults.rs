@@ -100,7 +100,7 @@ async fn user_action_history(srv: &StreamServer) -> Vec<Value> {
     loop {
         let (status, page) = srv.get_json(&path).await;
         assert_eq!(status, StatusCode::OK, "{page}");
-        let page = page.as_array().cloned().expect("events");
+        let page = page["events"].as_array().cloned().expect("events");
         let full = page.len() == 1000;
         if let Some(first) = page.first() {
             path = format!(

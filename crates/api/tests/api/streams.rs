@@ -26,6 +26,7 @@ crate::on_every_setup!(
     idle_streams_carry_keep_alive_comments,
     a_shutting_down_server_ends_its_streams_and_stops,
     a_rotated_admin_token_ends_the_streams_opened_with_it_and_the_new_one_streams_on,
+    include_history_starts_a_stream_with_the_latest_events_of_each_channel_then_live_ones,
 );
 
 const USERS: &str = "/api/v1/admin/streams/subscribe/user_actions";
@@ -75,15 +76,19 @@ async fn history_gives_the_newest_events_oldest_first_and_pages_back_through_the
     let res = srv.client.get(srv.url("/api/v1/admin/streams/history/user_actions?limit=2")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let link = res.headers().get("link").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let page: Vec<Value> = res.json().await.unwrap();
-    let handles: Vec<&str> = page.iter().map(|e| e["data"]["handle"].as_str().unwrap()).collect();
-    assert_eq!(handles, ["hist3", "hist4"]);
+    let page: Value = res.json().await.unwrap();
+    assert_eq!((&page["channel"], &page["count"]), (&json!("user_actions"), &json!(2)), "{page}");
+    let handles = |page: &Value| -> Vec<String> {
+        let events = page["events"].as_array().expect("events");
+        events.iter().map(|e| e["data"]["handle"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(handles(&page), ["hist3", "hist4"]);
     let next = link.split(['<', '>']).nth(1).expect("a Link to the previous page");
     let (_, older) = srv.get_json(next).await;
-    let handles: Vec<&str> = older.as_array().unwrap().iter().map(|e| e["data"]["handle"].as_str().unwrap()).collect();
-    assert_eq!(handles, ["hist1", "hist2"]);
+    assert_eq!(handles(&older), ["hist1", "hist2"]);
     let (status, all) = srv.get_json("/api/v1/admin/streams/history/user_actions").await;
-    assert_eq!((status, all.as_array().map(Vec::len)), (StatusCode::OK, Some(5)), "the default limit covers all 5");
+    assert_eq!((status, &all["count"]), (StatusCode::OK, &json!(5)), "the default limit covers all 5");
+    assert_eq!(handles(&all).len(), 5);
 }
 
 async fn a_client_that_reconnects_with_last_event_id_gets_what_it_missed_then_live_events(setup: Setup) {
@@ -106,7 +111,7 @@ async fn a_client_that_reconnects_with_last_event_id_gets_what_it_missed_then_li
     assert_eq!(next_handles(&mut again, 1).await, ["live_f"], "then live, with nothing repeated");
     // The query parameter does the same for clients that cannot set the header.
     let (_, history) = srv.get_json("/api/v1/admin/streams/history/user_actions?limit=3").await;
-    let id_of_d = history[0]["id"].as_str().unwrap();
+    let id_of_d = history["events"][0]["id"].as_str().unwrap();
     let mut by_query = srv.sse(&format!("{USERS}?last_event_id={id_of_d}"), None).await;
     assert_eq!(next_handles(&mut by_query, 2).await, ["missed_e", "live_f"]);
 }
@@ -330,6 +335,13 @@ async fn bad_channels_ids_and_limits_get_the_json_error_shape(setup: Setup) {
             "validation_failed",
             Some("before"),
         ),
+        (
+            "/api/v1/admin/streams/subscribe/bookings?include_history=maybe",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("include_history"),
+        ),
     ];
     for (path, last_id, status, code, field) in cases {
         let mut req = srv.client.get(srv.url(path));
@@ -430,4 +442,46 @@ async fn a_rotated_admin_token_ends_the_streams_opened_with_it_and_the_new_one_s
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "a reconnect with the old token is refused");
     create_user("still_streaming").await;
     assert_eq!(next_handles(&mut fresh, 1).await, ["still_streaming"], "and goes on after the old ones ended");
+}
+
+/// `include_history=true` (the second seed document's flag): a stream of one channel starts
+/// with its latest 50 events, subscribe-all with the latest 20 of each channel in time order
+/// (a channel holding fewer gives all it holds), then live events; a resume point wins over it.
+async fn include_history_starts_a_stream_with_the_latest_events_of_each_channel_then_live_ones(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    srv.create_venue("Kept A").await;
+    srv.create_venue("Kept B").await;
+    let handles: Vec<String> = (0..55).map(|i| format!("inc{i:02}")).collect();
+    for h in &handles {
+        srv.create_user(h).await;
+    }
+    srv.drained().await;
+
+    let mut one = srv.sse(&format!("{USERS}?include_history=true"), None).await;
+    // Keep-alives come meanwhile: without the replay this would wait for ever.
+    let replayed = tokio::time::timeout(WAIT, next_handles(&mut one, 50)).await.expect("the latest 50 in time");
+    assert_eq!(replayed, handles[5..], "the latest 50, oldest first");
+    let path = "/api/v1/admin/streams/subscribe-all?channels=user_actions,system&include_history=true";
+    let mut all = srv.sse(path, None).await;
+    let mut first = Vec::new();
+    for _ in 0..22 {
+        let e = all.next_event().await.1;
+        let data = e.data.to_value();
+        first.push(data["handle"].as_str().or(data["name"].as_str()).unwrap_or_default().to_string());
+    }
+    let mut expected = vec!["Kept A".to_string(), "Kept B".to_string()];
+    expected.extend_from_slice(&handles[35..]);
+    assert_eq!(first, expected, "both venues (fewer than 20), then the latest 20 users, in time order");
+    let (_, page) = srv.get_json("/api/v1/admin/streams/history/user_actions?limit=2").await;
+    let before_last = page["events"][0]["id"].as_str().expect("an id").to_string();
+    let mut resumed = srv.sse(&format!("{USERS}?include_history=true"), Some(&before_last)).await;
+
+    srv.create_user("inc_live").await;
+    assert_eq!(next_handles(&mut one, 1).await, ["inc_live"], "then live, nothing repeated");
+    assert_eq!(next_handles(&mut all, 1).await, ["inc_live"]);
+    assert_eq!(next_handles(&mut resumed, 2).await, ["inc54", "inc_live"], "Last-Event-ID wins");
+    let mut live_only = srv.sse(USERS, None).await;
+    srv.create_user("inc_after").await;
+    assert_eq!(next_handles(&mut live_only, 1).await, ["inc_after"], "without the flag, live events only");
 }
