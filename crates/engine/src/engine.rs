@@ -66,6 +66,16 @@ impl Engine {
         crate::venues::recommend(&st, &self.settings, q)
     }
 
+    /// Venue recommendations for a user as ranked with other `settings` (an evaluation's
+    /// ablation), on the same state.
+    pub(crate) fn recommend_venues_with(
+        &self,
+        settings: &EngineSettings,
+        q: &VenueQuery,
+    ) -> Result<Vec<VenueRecommendation>, EngineError> {
+        crate::venues::recommend(&self.state.load(), settings, q)
+    }
+
     /// Venue recommendations for a user with the [`VenueContext`] they were computed from (the
     /// user's local time, where the search started, persona and stated preferences), both read
     /// from the same state.

@@ -79,6 +79,27 @@ pub struct RankerSettings {
     pub max_per_cuisine: usize,
 }
 
+impl RankerSettings {
+    /// The weights of the default ranker's signals, each named as its field without `w_`, to
+    /// change one (`luna eval --ablate` sets each to 0 in turn).
+    pub fn signal_weights_mut(&mut self) -> [(&'static str, &mut f64); 12] {
+        [
+            ("proximity", &mut self.w_proximity),
+            ("history", &mut self.w_history),
+            ("viewed", &mut self.w_viewed),
+            ("preference", &mut self.w_preference),
+            ("taste", &mut self.w_taste),
+            ("context", &mut self.w_context),
+            ("trending", &mut self.w_trending),
+            ("social", &mut self.w_social),
+            ("learned", &mut self.w_learned),
+            ("neighbours", &mut self.w_neighbours),
+            ("popularity", &mut self.w_popularity),
+            ("rating", &mut self.w_rating),
+        ]
+    }
+}
+
 impl Default for RankerSettings {
     fn default() -> Self {
         Self {

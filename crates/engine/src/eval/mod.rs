@@ -3,7 +3,9 @@
 //! positive interactions in the future, ranking over the full catalogue as it stood at the split
 //! (candidate generation included, no sampled negatives). Reports precision@k, recall@k, NDCG@k,
 //! MAP@k, hits on venues the user returns to and on venues new to them, catalogue coverage,
-//! novelty and latency per ranker; [`render_svg`] and [`render_table`] draw it.
+//! novelty and latency per ranker; [`render_svg`] and [`render_table`] draw it. An ablation
+//! ([`EvalConfig::ablate`]) ranks again with the default ranker once per signal, that signal's
+//! weight set to 0 (`default-<signal>`): what each adds on this data.
 //! [`evaluate_with`] measures outside rankings (a generator's oracles) beside them.
 
 mod metrics;
@@ -55,6 +57,9 @@ pub struct EvalConfig {
     pub rankers: Vec<Ranker>,
     /// Engine settings (the default ranker's weights).
     pub settings: EngineSettings,
+    /// With the default ranker among `rankers`, also rank with it once per signal of non-zero
+    /// weight, that weight set to 0, reported as `default-<signal>` after the rankers.
+    pub ablate: bool,
     /// Training of the learned model on the past.
     pub train: TrainConfig,
     pub seed: u64,
@@ -75,6 +80,7 @@ impl Default for EvalConfig {
             ],
             rankers: Ranker::ALL.to_vec(),
             settings: EngineSettings::default(),
+            ablate: false,
             train: TrainConfig::default(),
             seed: 7,
         }
@@ -120,7 +126,12 @@ pub struct EvalReport {
 impl EvalReport {
     /// The metrics of one ranker, if evaluated.
     pub fn ranker(&self, r: Ranker) -> Option<&RankerMetrics> {
-        self.rankers.iter().find(|m| m.ranker == r.as_str())
+        self.ranker_named(r.as_str())
+    }
+
+    /// The metrics of the ranking named `name` (a ranker, an ablation, an outside ranking).
+    pub fn ranker_named(&self, name: &str) -> Option<&RankerMetrics> {
+        self.rankers.iter().find(|m| m.ranker == name)
     }
 }
 
@@ -222,7 +233,10 @@ pub fn evaluate_observed(
         .collect();
     users.sort_unstable();
     users.truncate(cfg.max_users);
-    progress(EvalStep::Built { users: users.len(), rankers: cfg.rankers.len() + external.len() });
+    let ablations =
+        if cfg.ablate && cfg.rankers.contains(&Ranker::Default) { ablations(&cfg.settings) } else { vec![] };
+    let rankings = cfg.rankers.len() + ablations.len() + external.len();
+    progress(EvalStep::Built { users: users.len(), rankers: rankings });
     let t = Instant::now();
     if cfg.rankers.iter().any(|r| matches!(r, Ranker::Default | Ranker::Learned)) {
         let epochs = cfg.train.epochs;
@@ -239,20 +253,26 @@ pub fn evaluate_observed(
         let n = st.venue_idx(id).and_then(|v| st.vdyn(v)).map_or(0.0, |d| f64::from(d.total));
         -((n + 1.0) / (total + catalogue as f64)).log2()
     };
-    let engine_rank = |ranker: Ranker| {
+    // The engine was built with `cfg.settings`; an ablation ranks with its own.
+    let engine_rank = |ranker: Ranker, settings: &'_ EngineSettings| {
         let engine = &engine;
+        let settings = settings.clone();
         move |uid: Uuid, k: usize| -> Vec<Uuid> {
             let mut q = VenueQuery::new(uid, k, ranker);
             q.now = Some(split);
             q.time = Some(split);
-            engine.recommend_venues(&q).unwrap_or_default().iter().map(|r| r.venue_id).collect()
+            let ranked = engine.recommend_venues_with(&settings, &q).unwrap_or_default();
+            ranked.iter().map(|r| r.venue_id).collect()
         }
     };
     // Each ranker by name, as the top `k` venue ids for a test user.
     type Ranking<'b> = Box<dyn Fn(Uuid, usize) -> Vec<Uuid> + 'b>;
     let mut runs: Vec<(String, Ranking<'_>)> = Vec::new();
     for &ranker in &cfg.rankers {
-        runs.push((ranker.as_str().to_string(), Box::new(engine_rank(ranker))));
+        runs.push((ranker.as_str().to_string(), Box::new(engine_rank(ranker, &cfg.settings))));
+    }
+    for (name, settings) in &ablations {
+        runs.push((name.clone(), Box::new(engine_rank(Ranker::Default, settings))));
     }
     for x in external {
         runs.push((x.name.clone(), Box::new(move |uid, k| (x.rank)(uid, split, k))));
@@ -327,6 +347,21 @@ pub fn evaluate_observed(
     }
 }
 
+/// The default ranker's settings once per signal of non-zero weight, with that weight at 0,
+/// named `default-<signal>`.
+fn ablations(settings: &EngineSettings) -> Vec<(String, EngineSettings)> {
+    let signals = settings.clone().ranker.signal_weights_mut().map(|(name, w)| (name, *w));
+    let mut out = Vec::new();
+    for (i, (name, weight)) in signals.into_iter().enumerate() {
+        if weight != 0.0 {
+            let mut without = settings.clone();
+            *without.ranker.signal_weights_mut()[i].1 = 0.0;
+            out.push((format!("default-{name}"), without));
+        }
+    }
+    out
+}
+
 /// The report as a plain-text table.
 pub fn render_table(r: &EvalReport) -> String {
     let mut s = format!(
@@ -393,6 +428,34 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.contains("seed2"));
         assert!(render_table(&r).contains("default"));
         assert!(serde_json::to_string(&r).unwrap().contains("\"ndcg\""));
+    }
+
+    #[test]
+    fn an_ablation_ranks_once_per_signal_as_the_default_ranker_with_that_weight_at_zero() {
+        let ds = crate::eval::tests::tiny_dataset();
+        let base = EvalConfig {
+            rankers: vec![Ranker::Default],
+            train: TrainConfig { epochs: 2, factors: 8, ..TrainConfig::default() },
+            ..EvalConfig::default()
+        };
+        let mut cfg = EvalConfig { ablate: true, ..base.clone() };
+        cfg.settings.ranker.w_rating = 0.0; // a signal already off is not ablated again
+        let r = evaluate(&ds, &cfg);
+        let names: Vec<&str> = r.rankers.iter().map(|m| m.ranker.as_str()).collect();
+        let signals = ["proximity", "history", "viewed", "preference", "taste", "context", "trending", "social"];
+        let mut expected = vec!["default".to_string()];
+        expected.extend(signals.iter().chain(&["learned", "neighbours", "popularity"]).map(|s| format!("default-{s}")));
+        assert_eq!(names, expected);
+        // Each row is what the default ranker gives with that weight at 0, on the same split.
+        let quality = |m: &RankerMetrics| (m.precision, m.recall, m.ndcg, m.map, m.hits_new, m.coverage);
+        let mut without_history = cfg.clone();
+        without_history.ablate = false;
+        without_history.settings.ranker.w_history = 0.0;
+        let alone = evaluate(&ds, &without_history);
+        assert_ne!(quality(&alone.rankers[0]), quality(&r.rankers[0]), "history matters on this data");
+        assert_eq!(quality(r.ranker_named("default-history").unwrap()), quality(&alone.rankers[0]));
+        let plain = evaluate(&ds, &EvalConfig { settings: cfg.settings.clone(), ..base });
+        assert_eq!(quality(&plain.rankers[0]), quality(&r.rankers[0]), "the default row is the plain default");
     }
 
     #[test]

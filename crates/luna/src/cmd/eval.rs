@@ -2,7 +2,8 @@
 //! every ranker (popularity, seed2, default, learned) on the future: a table on the terminal,
 //! optionally a JSON report and an SVG chart. The log comes from the configured store (seeded
 //! or imported data) or, with `--synth`, from a generated city held in memory; `--ceiling` adds
-//! that city's oracles, the rankings of its hidden ground truth.
+//! that city's oracles, the rankings of its hidden ground truth; `--ablate` ranks with the
+//! default ranker once more per signal, that signal's weight at 0, and says what each adds.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -33,6 +34,10 @@ pub struct EvalArgs {
     /// `oracle_exact`, `oracle_fair` and `oracle_taste` (see `synth::Oracle`).
     #[arg(long)]
     pub ceiling: bool,
+    /// Also rank with the default ranker once per signal, that signal's weight set to 0 (rows
+    /// `default-<signal>`), and print what each signal adds to its NDCG.
+    #[arg(long)]
+    pub ablate: bool,
     /// Seed of the generated city, the user sample and the model training.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -105,6 +110,7 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
         settings: settings.engine.clone(),
         seed: args.seed,
         split_at: args.split_at,
+        ablate: args.ablate,
         ..EvalConfig::default()
     };
     if !args.relevant.is_empty() {
@@ -145,6 +151,9 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
     .context("evaluation task")?;
     bar.finish_and_clear();
     println!("{}", render_table(&report));
+    if args.ablate {
+        println!("{}", render_ablation(&report));
+    }
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;
@@ -155,6 +164,23 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
         eprintln!("SVG chart written to {}", path.display());
     }
     Ok(())
+}
+
+/// What each signal adds to the default ranker's NDCG@k: the default's NDCG less that of the
+/// default without the signal, largest first (negative: the signal costs NDCG on this data).
+fn render_ablation(report: &engine::eval::EvalReport) -> String {
+    let Some(full) = report.ranker(engine::Ranker::Default) else { return String::new() };
+    let mut rows: Vec<(&str, f64)> = report
+        .rankers
+        .iter()
+        .filter_map(|m| m.ranker.strip_prefix("default-").map(|signal| (signal, full.ndcg - m.ndcg)))
+        .collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut out = format!("what each signal adds to the default ranker's ndcg@k ({:.4}):\n", full.ndcg);
+    for (signal, adds) in rows {
+        out += &format!("  {signal:<12} {adds:+.4} ({:+.1}%)\n", 100.0 * adds / full.ndcg.max(f64::MIN_POSITIVE));
+    }
+    out
 }
 
 /// Every user, venue, edge and interaction of the configured store.
@@ -301,4 +327,30 @@ pub fn spinner(msg: &str) -> ProgressBar {
     s.set_message(msg.to_string());
     s.enable_steady_tick(Duration::from_millis(120));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(ranker: &str, ndcg: f64) -> serde_json::Value {
+        serde_json::json!({"ranker": ranker, "precision": 0.1, "recall": 0.5, "ndcg": ndcg, "map": 0.3,
+            "coverage": 0.9, "novelty": 8.0, "mean_latency_us": 300.0, "p99_latency_us": 400.0})
+    }
+
+    #[test]
+    fn the_ablation_summary_gives_what_each_signal_adds_largest_first() {
+        let report = serde_json::json!({"k": 10, "split_at": "2026-11-02T00:00:00Z", "train_interactions": 9,
+            "test_interactions": 3, "users_evaluated": 2, "catalogue": 5, "build_seconds": 0.1, "train_seconds": 0.1,
+            "rankers": [row("seed2", 0.3), row("default", 0.4), row("default-context", 0.41),
+                row("default-history", 0.3), row("default-social", 0.38)]});
+        let report: engine::eval::EvalReport = serde_json::from_value(report).expect("a report");
+        let lines: Vec<String> = render_ablation(&report).lines().map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(
+            lines[1..],
+            ["history+0.1000(+25.0%)", "social+0.0200(+5.0%)", "context-0.0100(-2.5%)"],
+            "{lines:?}"
+        );
+        assert!(lines[0].contains("(0.4000)"), "{lines:?}");
+    }
 }
