@@ -345,19 +345,21 @@ fn num(row: &Row, key: &str) -> anyhow::Result<Option<f64>> {
     row.get(key).map(|v| v.parse().map_err(|_| anyhow::anyhow!("`{key}` is not a number: {v}"))).transpose()
 }
 
-/// A whole-number column. A number beyond what `T` holds becomes `T`'s nearest bound, so the
-/// field's own check (the domain's, the same as the API's) refuses it with the field's range
-/// instead of calling it "not a number".
+/// A whole-number column, written as an integer (digits, with an optional sign) in CSV and
+/// JSON alike: `2.0` or `1e3` is refused rather than rounded. A number beyond what `T` holds
+/// becomes `T`'s nearest bound, so the field's own check (the domain's, the same as the API's)
+/// refuses it with the field's range instead of calling it "not a number".
 fn whole<T: TryFrom<i64>>(row: &Row, key: &str, (min, max): (T, T)) -> anyhow::Result<Option<T>> {
     let Some(v) = row.get(key) else { return Ok(None) };
-    let n = match (v.parse::<i64>(), v.parse::<f64>()) {
-        (Ok(n), _) => n,
-        (_, Ok(f)) if f.is_nan() => bail!("`{key}` is not a number: {v}"),
-        // Saturating: a number past i64's range lands on its bound.
-        (_, Ok(f)) if f.fract() == 0.0 || f.is_infinite() => f as i64,
-        (_, Ok(_)) => bail!("`{key}` must be a whole number: {v}"),
-        (_, Err(_)) => bail!("`{key}` is not a number: {v}"),
-    };
+    let digits = v.strip_prefix(['+', '-']).unwrap_or(v);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if v.parse::<f64>().is_ok_and(|f| !f.is_nan()) {
+            bail!("`{key}` must be a whole number, written without a decimal point or an exponent: {v}");
+        }
+        bail!("`{key}` is not a number: {v}");
+    }
+    // Saturating: digits past i64's range land on its bound.
+    let n = v.parse::<i64>().unwrap_or(if v.starts_with('-') { i64::MIN } else { i64::MAX });
     Ok(Some(T::try_from(n).unwrap_or(if n < 0 { min } else { max })))
 }
 
@@ -518,5 +520,34 @@ mod tests {
         let bad = row(&[("id", "u1"), ("created_at", "yesterday")]);
         let err = format!("{:#}", user(&bad, now).unwrap_err());
         assert!(err.contains("`created_at` is not RFC 3339: yesterday"), "{err}");
+    }
+
+    /// A whole-number field takes an integer as written: `1e3` and `2.0` (a JSON float, or the
+    /// same text in CSV) are refused, not rounded; digits past the type's range reach the range check.
+    #[test]
+    fn a_whole_number_field_is_refused_unless_written_as_an_integer() {
+        let base = [("id", "v1"), ("name", "Bar"), ("category", "bar"), ("lat", "40.7"), ("lng", "-74.0")];
+        let now = Utc::now();
+        let with = |k: &str, v: &str| venue(&row(&[&base[..], &[(k, v)]].concat()), now);
+        assert_eq!(with("capacity", "1000").unwrap().capacity, 1000);
+        assert_eq!(with("price_level", "+2").unwrap().price_level, Some(2));
+        for (k, v, says) in [
+            (
+                "capacity",
+                "1e3",
+                "`capacity` must be a whole number, written without a decimal point or an exponent: 1e3",
+            ),
+            (
+                "price_level",
+                "2.0",
+                "`price_level` must be a whole number, written without a decimal point or an exponent: 2.0",
+            ),
+            ("capacity", "NaN", "`capacity` is not a number: NaN"),
+            ("capacity", "-", "`capacity` is not a number: -"),
+            ("capacity", "99999999999999999999", "capacity: must be between 1 and 100000"),
+        ] {
+            let err = format!("{:#}", with(k, v).unwrap_err());
+            assert!(err.contains(says), "{k}={v}: {err}");
+        }
     }
 }

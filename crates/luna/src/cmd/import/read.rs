@@ -61,20 +61,78 @@ fn csv_records(text: &str) -> anyhow::Result<Vec<Record>> {
 fn json_records(text: &str) -> anyhow::Result<Vec<Record>> {
     lines(text)
         .map(|(line, text)| {
-            let obj: serde_json::Map<String, serde_json::Value> =
+            let Members(members) =
                 serde_json::from_str(text).with_context(|| format!("line {line}: not a JSON object"))?;
-            Ok(Record { line, row: obj.into_iter().filter_map(|(k, v)| json_text(v).map(|v| (k, v))).collect() })
+            let mut seen = HashSet::new();
+            let mut row = Row::new();
+            for (key, value) in members {
+                // serde_json's own map keeps the last of a repeated key: which one was meant is
+                // unknown, so neither is taken.
+                if !seen.insert(key.clone()) {
+                    bail!("line {line}: the key `{key}` is given twice in one object");
+                }
+                if let Some(text) = json_text(&key, &value).with_context(|| format!("line {line}"))? {
+                    row.insert(key, text);
+                }
+            }
+            Ok(Record { line, row })
         })
         .collect()
 }
 
-fn json_text(v: serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Array(a) => Some(a.into_iter().filter_map(json_text).collect::<Vec<_>>().join(";")),
-        other => Some(other.to_string()),
+/// A JSON object's members as written, a repeated key included.
+struct Members(Vec<(String, Box<serde_json::value::RawValue>)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visitor)
     }
+}
+
+/// A JSON value as the text a CSV cell would hold: `null` is absent, strings, numbers (as
+/// written, so a whole-number column refuses `1e3` or `2.0` as it would in CSV) and booleans as
+/// text, and `tags` may be an array of strings, joined with `;` as in CSV. Other arrays and
+/// objects are refused: no column holds one.
+fn json_text(key: &str, raw: &serde_json::value::RawValue) -> anyhow::Result<Option<String>> {
+    use serde_json::Value;
+    let v: Value = serde_json::from_str(raw.get())?;
+    Ok(match v {
+        Value::Number(_) => Some(raw.get().trim().to_string()),
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        Value::Array(a) if key == "tags" => {
+            let mut tags = Vec::with_capacity(a.len());
+            for tag in a {
+                match tag {
+                    Value::String(t) if !t.contains(';') => tags.push(t),
+                    Value::String(t) => bail!("`tags`: a tag must not hold `;` (it separates tags): {t}"),
+                    other => bail!("`tags` must be an array of strings, not holding {other}"),
+                }
+            }
+            Some(tags.join(";"))
+        }
+        Value::Array(_) | Value::Object(_) => {
+            bail!(
+                "`{key}` must be a string, a number or null, not {}",
+                if v.is_array() { "an array" } else { "an object" }
+            )
+        }
+        other => Some(other.to_string()),
+    })
 }
 
 /// CSV records, each with the line it starts on (1-based); blank lines between records are
@@ -305,5 +363,43 @@ mod tests {
         let jsonl = dir.path().join("log.jsonl");
         std::fs::write(&jsonl, "\u{feff}{\"user_id\":\"u1\"}\n").unwrap();
         assert_eq!(read_records(&jsonl).unwrap()[0].row["user_id"], "u1");
+    }
+
+    /// serde_json keeps the last of a key given twice; the importer refuses the object instead.
+    #[test]
+    fn a_json_object_with_a_key_given_twice_is_refused_naming_the_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let jsonl = dir.path().join("venues.jsonl");
+        std::fs::write(&jsonl, "{\"id\":\"v0\"}\n\n{\"id\":\"v1\",\"name\":\"A\",\"name\":\"B\"}\n").unwrap();
+        let err = format!("{:#}", read_records(&jsonl).err().expect("refused"));
+        assert!(err.contains("venues.jsonl: line 3: the key `name` is given twice"), "{err}");
+        // A repeated key whose first value is null is refused too.
+        let err = format!("{:#}", json_records("{\"tags\":null,\"tags\":[\"a\"]}").err().expect("refused"));
+        assert!(err.contains("line 1: the key `tags` is given twice"), "{err}");
+    }
+
+    /// `tags` is an array of strings (or `;`-separated text, as in CSV); nothing else nests.
+    #[test]
+    fn json_tags_are_strings_and_no_other_value_nests() {
+        let row = |text: &str| json_records(text).map(|r| r[0].row.clone());
+        assert_eq!(row(r#"{"tags":["rooftop","live_music"]}"#).unwrap()["tags"], "rooftop;live_music");
+        assert_eq!(row(r#"{"tags":"rooftop;live_music"}"#).unwrap()["tags"], "rooftop;live_music");
+        // Numbers are kept as written, so a whole-number column sees `1e3` and `2.0` as such.
+        let numbers = row(r#"{"capacity": 1e3 ,"price_level":2.0,"age":30}"#).unwrap();
+        assert_eq!(
+            (numbers["capacity"].as_str(), numbers["price_level"].as_str(), numbers["age"].as_str()),
+            ("1e3", "2.0", "30")
+        );
+        for (text, says) in [
+            (r#"{"tags":["a",["b"]]}"#, "line 1: `tags` must be an array of strings"),
+            (r#"{"tags":[{"b":1}]}"#, "line 1: `tags` must be an array of strings"),
+            (r#"{"tags":["a",2]}"#, "line 1: `tags` must be an array of strings"),
+            (r#"{"tags":["a;b"]}"#, "line 1: `tags`: a tag must not hold `;`"),
+            (r#"{"name":{"en":"Bar"}}"#, "line 1: `name` must be a string, a number or null, not an object"),
+            (r#"{"city":["NYC"]}"#, "line 1: `city` must be a string, a number or null, not an array"),
+        ] {
+            let err = format!("{:#}", row(text).expect_err("refused"));
+            assert!(err.contains(says), "{text}: {err}");
+        }
     }
 }
