@@ -12,12 +12,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Utc};
+use domain::interaction::{InteractionInput, NewInteraction};
 use domain::user::UserInput;
 use domain::venue::VenueInput;
-use domain::{
-    Category, Interaction, InteractionType, NewUser, NewVenue, RelationshipType, SocialEdge, TimeOfDay, User, Venue,
-};
+use domain::{Category, Interaction, InteractionType, NewUser, NewVenue, RelationshipType, SocialEdge, User, Venue};
 use read::{Record, Row, read_records};
 use store::{Batch, StoreError};
 use uuid::Uuid;
@@ -142,7 +141,8 @@ async fn check(store: &store::DynStore, args: &ImportArgs, read: &[Option<Vec<Re
     let log = read[3].as_ref();
     let start =
         log.into_iter().flatten().filter_map(|r| r.row.get("timestamp")).filter_map(|t| super::rfc3339(t)).min();
-    let undated = start.unwrap_or_else(Utc::now);
+    let now = Utc::now();
+    let undated = start.unwrap_or(now);
     let stored = Stored::load(store, args).await?;
     let mut files =
         InFiles { has_users: args.users.is_some(), has_venues: args.venues.is_some(), ..InFiles::default() };
@@ -164,7 +164,7 @@ async fn check(store: &store::DynStore, args: &ImportArgs, read: &[Option<Vec<Re
                     }
                     batch.edges.extend(pair);
                 }
-                _ => batch.interactions.push(files.interaction(&stored, row).map_err(at)?),
+                _ => batch.interactions.push(files.interaction(&stored, row, now).map_err(at)?),
             }
         }
         if !maybe_stored_ties.is_empty() && stored.has_ties {
@@ -302,8 +302,8 @@ impl InFiles {
         Ok(pair)
     }
 
-    fn interaction(&self, stored: &Stored, row: &Row) -> anyhow::Result<Interaction> {
-        let i = interaction(row)?;
+    fn interaction(&self, stored: &Stored, row: &Row, now: DateTime<Utc>) -> anyhow::Result<Interaction> {
+        let i = interaction(row, now)?;
         self.known_user(stored, "user_id", req(row, "user_id")?)?;
         let raw = req(row, "venue_id")?;
         if !self.venues.contains_key(&i.venue_id) && !stored.venues.contains(&i.venue_id) {
@@ -476,27 +476,50 @@ fn edges(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<[SocialEdge; 2]> {
     Ok([edge(a, b), edge(b, a)])
 }
 
-fn interaction(row: &Row) -> anyhow::Result<Interaction> {
+/// The earliest `timestamp` an interaction may have. The API has no lower bound (it dates an
+/// interaction now, or at most a minute ahead); a log from before 2000, before any app like this
+/// one, is a wrong column or a unit mistake (seconds read as milliseconds, a zero date).
+const EARLIEST: &str = "2000-01-01T00:00:00Z";
+
+/// An interaction, checked as `POST /venues/{id}/interactions` checks one (`NewInteraction::parse`,
+/// in UTC, so the part of day is the timestamp's UTC hour), at `now`: a `timestamp` more than a
+/// minute ahead of it is refused as the API refuses it, and one before [`EARLIEST`] too.
+fn interaction(row: &Row, now: DateTime<Utc>) -> anyhow::Result<Interaction> {
     let kind =
         one_of("interaction_type", req(row, "interaction_type")?, &InteractionType::ALL, InteractionType::as_str)?;
     let ts = req(row, "timestamp")?;
     let at = super::rfc3339(ts).with_context(|| format!("`timestamp` is not RFC 3339: {ts}"))?;
-    let stamp = uuid::Timestamp::from_unix(uuid::NoContext, at.timestamp().max(0) as u64, at.timestamp_subsec_nanos());
-    Ok(Interaction {
-        id: Uuid::new_v7(stamp),
+    if at < EARLIEST.parse::<DateTime<Utc>>()? {
+        bail!("`timestamp` is before {EARLIEST}, too old to be an interaction (a wrong column or unit?): {ts}");
+    }
+    let dwell = match whole(row, "dwell_time_seconds", (i32::MIN, i32::MAX))?.unwrap_or(0) {
+        // The API's range (`NewInteraction::parse`), which the schema also holds.
+        d if !(0..=86_400).contains(&d) => {
+            bail!("`dwell_time_seconds` must be between 0 and 86400: {}", req(row, "dwell_time_seconds")?)
+        }
+        d => d,
+    };
+    let input = InteractionInput {
         user_id: external_id("user", req(row, "user_id")?),
-        venue_id: external_id("venue", req(row, "venue_id")?),
         interaction_type: kind,
-        dwell_time_seconds: match whole(row, "dwell_time_seconds", (i32::MIN, i32::MAX))?.unwrap_or(0) {
-            // The API's range (`NewInteraction::parse`), which the schema also holds.
-            d if !(0..=86_400).contains(&d) => {
-                bail!("`dwell_time_seconds` must be between 0 and 86400: {}", req(row, "dwell_time_seconds")?)
-            }
-            d => d,
-        },
-        time_of_day: TimeOfDay::from_hour(at.hour()),
-        occurred_at: at,
-    })
+        dwell_time_seconds: Some(dwell),
+        occurred_at: Some(at),
+    };
+    let utc = "UTC".parse().ok().context("the UTC time zone")?;
+    let new = NewInteraction::parse(input, external_id("venue", req(row, "venue_id")?), now, utc).map_err(|e| {
+        if e.0.iter().any(|f| f.field == "occurred_at") {
+            anyhow::anyhow!(
+                "`timestamp` is in the future (later than now, {}, plus a minute of clock skew, which the API \
+                 refuses too): {ts}",
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+        } else {
+            e.into()
+        }
+    })?;
+    // Ids in time order of the log, as the store's own ids are in time order of their writing.
+    let stamp = uuid::Timestamp::from_unix(uuid::NoContext, at.timestamp().max(0) as u64, at.timestamp_subsec_nanos());
+    Ok(Interaction { id: Uuid::new_v7(stamp), ..new.into_interaction() })
 }
 
 #[cfg(test)]
@@ -548,6 +571,32 @@ mod tests {
         ] {
             let err = format!("{:#}", with(k, v).unwrap_err());
             assert!(err.contains(says), "{k}={v}: {err}");
+        }
+    }
+
+    /// The API refuses an interaction more than a minute ahead of now; the import refuses it
+    /// too, and one before 2000. The part of day is still the timestamp's UTC hour.
+    #[test]
+    fn an_interaction_in_the_future_or_before_2000_is_refused_naming_the_timestamp() {
+        let now = DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z").unwrap().to_utc();
+        let at = |ts: &str| {
+            let base = [("user_id", "u1"), ("venue_id", "v1"), ("interaction_type", "view")];
+            interaction(&row(&[&base[..], &[("timestamp", ts)]].concat()), now)
+        };
+        let ok = at("2026-12-04T12:00:59Z").unwrap();
+        assert_eq!((ok.time_of_day, ok.user_id), (domain::TimeOfDay::Afternoon, external_id("user", "u1")));
+        assert_eq!(at("2000-01-01T00:00:00Z").unwrap().time_of_day, domain::TimeOfDay::Night);
+        for (ts, says) in [
+            (
+                "2026-12-04T12:01:01Z",
+                "`timestamp` is in the future (later than now, 2026-12-04T12:00:00Z, plus a minute",
+            ),
+            ("2027-01-01T00:00:00Z", "`timestamp` is in the future"),
+            ("1999-12-31T23:59:59Z", "`timestamp` is before 2000-01-01T00:00:00Z, too old"),
+            ("1970-01-01T00:00:00Z", "`timestamp` is before 2000-01-01T00:00:00Z"),
+        ] {
+            let err = format!("{:#}", at(ts).unwrap_err());
+            assert!(err.contains(says) && err.ends_with(ts), "{ts}: {err}");
         }
     }
 }
