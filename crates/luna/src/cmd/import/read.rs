@@ -1,8 +1,10 @@
 //! Reading import files into records (column name to text), each with its line: CSV with a
-//! header row, or JSON lines. A leading UTF-8 byte-order mark is skipped. Malformed CSV (an
+//! header row, or JSON lines. A leading UTF-8 byte-order mark is skipped; in a file without
+//! `\n`, `\r` ends lines (classic Mac OS). Malformed CSV (an
 //! unclosed quote, a stray quote, a row whose cell count differs from the header's, a column
 //! named twice) is refused naming the file and line, never guessed at.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -22,8 +24,12 @@ pub fn read_records(path: &Path) -> anyhow::Result<Vec<Record>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     // Spreadsheets write a byte-order mark before the header; it is no part of the first name.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    // Classic Mac OS (and some of its spreadsheet exports) end lines with `\r` alone: with no
+    // `\n` anywhere, `\r` is the line end, rather than one header line holding the whole file.
+    let text =
+        if text.contains('\r') && !text.contains('\n') { text.replace('\r', "\n").into() } else { Cow::from(text) };
     let csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let parsed = if csv { csv_records(text) } else { json_records(text) };
+    let parsed = if csv { csv_records(&text) } else { json_records(&text) };
     parsed.map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))
 }
 
@@ -363,6 +369,23 @@ mod tests {
         let jsonl = dir.path().join("log.jsonl");
         std::fs::write(&jsonl, "\u{feff}{\"user_id\":\"u1\"}\n").unwrap();
         assert_eq!(read_records(&jsonl).unwrap()[0].row["user_id"], "u1");
+    }
+
+    /// A file whose lines end with `\r` alone (classic Mac OS) reads line by line, as it used to
+    /// read as one header line holding every record.
+    #[test]
+    fn a_file_with_cr_only_line_ends_reads_line_by_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("users.csv");
+        std::fs::write(&csv, "id,handle,name\rc1,cruser,\"Two\rlines\"\r\rc2,other,Other\r").unwrap();
+        let rows = read_records(&csv).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].line, rows[0].row["name"].as_str()), (2, "Two\nlines"));
+        assert_eq!((rows[1].line, rows[1].row["handle"].as_str()), (5, "other"));
+        let jsonl = dir.path().join("log.jsonl");
+        std::fs::write(&jsonl, "{\"user_id\":\"u1\"}\r{\"user_id\":\"u2\"}\r").unwrap();
+        let rows = read_records(&jsonl).unwrap();
+        assert_eq!((rows.len(), rows[1].line, rows[1].row["user_id"].as_str()), (2, 2, "u2"));
     }
 
     /// serde_json keeps the last of a key given twice; the importer refuses the object instead.
