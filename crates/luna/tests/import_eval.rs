@@ -382,9 +382,9 @@ fn a_named_file_that_holds_no_records_is_refused_before_anything_is_stored_and_c
     assert_eq!(stored(d), [("users", 12), ("venues", 10)]);
 }
 
-/// A file that cannot be read or parsed is refused before the database is opened, so a failed
-/// import into a new data folder leaves no database there (it used to create and migrate an
-/// empty one). A venue whose quoted description spans two lines (as spreadsheets export) imports.
+/// A file that cannot be read or parsed, or a bad record, is refused before the database is
+/// created, so a failed import into a new data folder leaves no database there (it used to
+/// create and migrate an empty one). A venue whose quoted description spans two lines (as spreadsheets export) imports.
 #[test]
 fn a_missing_or_malformed_file_leaves_no_database_and_a_quoted_cell_may_span_lines() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -395,8 +395,14 @@ fn a_missing_or_malformed_file_leaves_no_database_and_a_quoted_cell_may_span_lin
         "id,name,description,category,lat,lng\nv99,Bar,\"Two lines,\nof description\",bar,40.7,-73.9\n",
     )
     .unwrap();
+    std::fs::write(d.join("badlat.csv"), "id,handle,home_lat,home_lng\nu1,user1,140.7,-74.0\n").unwrap();
     for (args, says) in [
         (&["--users", "missing.csv"][..], "missing.csv"),
+        // A bad record, found after every file parsed, leaves no database either.
+        (
+            &["--users", "badlat.csv", "--venues", "venues.csv"][..],
+            "badlat.csv record 1 (line 2): invalid input: home_lat",
+        ),
         (&["--users", "badquote.csv", "--venues", "venues.csv"][..], "badquote.csv: line 2: cell 1: a quote opens"),
         (&["--venues", "venues.csv", "--interactions", "missing.jsonl"][..], "missing.jsonl"),
     ] {
@@ -408,5 +414,12 @@ fn a_missing_or_malformed_file_leaves_no_database_and_a_quoted_cell_may_span_lin
     }
     let out = import(d, &["--venues", "venues.csv"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 1 rows"), "{out:?}");
+    assert_eq!(stored(d), [("venues", 1)]);
+    // A database that was there is checked against and kept as it is when a record is bad.
+    let out = import(d, &["--users", "badlat.csv"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("badlat.csv record 1 (line 2): invalid input: home_lat"),
+        "{out:?}"
+    );
     assert_eq!(stored(d), [("venues", 1)]);
 }

@@ -54,8 +54,17 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
     // Every file is read before the database is opened, so an unreadable or malformed file
     // leaves no database behind (not even an empty one).
     let files = read_files(&args)?;
+    // A SQLite database file that does not exist yet holds nothing: the records are checked
+    // against nothing stored before it is created, so a bad record leaves no new empty database
+    // behind either. (Should another process create it meanwhile, its rows clash at the write,
+    // where the records are checked again against what it holds then.)
+    let url = settings.database_url();
+    let early = if new_sqlite_file(&url) { Some(check(None, &args, &files).await?) } else { None };
     let store = super::open_store(&settings).await?;
-    let batch = check(&store, &args, &files).await?;
+    let batch = match early {
+        Some(batch) => batch,
+        None => check(Some(&store), &args, &files).await?,
+    };
     // The batch holds what the records say: they are read again only if the write fails.
     drop(files);
     let n = batch.len();
@@ -75,7 +84,7 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
         // The transaction took nothing. The checks passed, so the store changed under the import
         // (another writer; checking again names the record that clashes now) or holds what they
         // do not read (the id of a deleted venue).
-        let again = async { check(&store, &args, &read_files(&args)?).await };
+        let again = async { check(Some(&store), &args, &read_files(&args)?).await };
         let cause = match again.await {
             Err(clash) => format!("{clash:#}"),
             Ok(_) => refusal(&e),
@@ -90,6 +99,13 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
     }
     println!("Imported {n} rows into {}", crate::settings::redact_url(&settings.database_url()));
     Ok(())
+}
+
+/// Whether `url` names a SQLite database file that does not exist yet (opening it creates it).
+fn new_sqlite_file(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else { return false };
+    let path = rest.split('?').next().unwrap_or_default();
+    !path.is_empty() && !url.contains(":memory:") && !url.contains("mode=memory") && !Path::new(path).exists()
 }
 
 /// A database refusal in words; a foreign key refused on SQLite names neither column nor id.
@@ -133,11 +149,16 @@ fn read_files(args: &ImportArgs) -> anyhow::Result<[Option<Vec<Record>>; 4]> {
     Ok(out)
 }
 
-/// Checks every record of the files read, into one batch; writes nothing. A bad record is an
-/// error naming its file, record and line. Rows without a `created_at` are dated at the log's
+/// Checks every record of the files read, into one batch; writes nothing. Without a store
+/// (a database not created yet), nothing is stored. A bad record is an error naming its file,
+/// record and line. Rows without a `created_at` are dated at the log's
 /// start, so they existed all through it (`luna eval` leaves out what was created after its
 /// split).
-async fn check(store: &store::DynStore, args: &ImportArgs, read: &[Option<Vec<Record>>; 4]) -> anyhow::Result<Batch> {
+async fn check(
+    store: Option<&store::DynStore>,
+    args: &ImportArgs,
+    read: &[Option<Vec<Record>>; 4],
+) -> anyhow::Result<Batch> {
     let log = read[3].as_ref();
     let start =
         log.into_iter().flatten().filter_map(|r| r.row.get("timestamp")).filter_map(|t| super::rfc3339(t)).min();
@@ -167,7 +188,7 @@ async fn check(store: &store::DynStore, args: &ImportArgs, read: &[Option<Vec<Re
                 _ => batch.interactions.push(files.interaction(&stored, row, now).map_err(at)?),
             }
         }
-        if !maybe_stored_ties.is_empty() && stored.has_ties {
+        if let Some(store) = store.filter(|_| !maybe_stored_ties.is_empty() && stored.has_ties) {
             let ties = stored_ties(store).await?;
             for (at, row) in maybe_stored_ties {
                 let (a, b) = (req(row, "user_id")?, req(row, "other_user_id")?);
@@ -192,7 +213,8 @@ struct Stored {
 }
 
 impl Stored {
-    async fn load(store: &store::DynStore, args: &ImportArgs) -> anyhow::Result<Self> {
+    async fn load(store: Option<&store::DynStore>, args: &ImportArgs) -> anyhow::Result<Self> {
+        let Some(store) = store else { return Ok(Self::default()) };
         let counts = store.counts().await.context("counting what the store holds")?;
         let mut stored = Self { has_ties: counts.social_edges > 0, ..Self::default() };
         let refers = args.edges.is_some() || args.interactions.is_some();
