@@ -423,3 +423,30 @@ fn a_missing_or_malformed_file_leaves_no_database_and_a_quoted_cell_may_span_lin
     );
     assert_eq!(stored(d), [("venues", 1)]);
 }
+
+/// A deleted venue keeps its id (its bookings and plans still name it), so a venue imported
+/// with that id is refused by the database, not the check (which reads live venues only): the
+/// message says so and names the file, rather than a bare "already exists".
+#[test]
+fn a_venue_reusing_a_deleted_venues_id_is_refused_saying_so() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    std::fs::write(d.join("venues.csv"), "id,name,category,lat,lng\nv1,Bar,bar,40.7,-73.9\nv2,Cafe,cafe,40.7,-73.9\n")
+        .unwrap();
+    std::fs::write(d.join("again.csv"), "id,name,category,lat,lng\nv3,New,bar,40.7,-73.9\nv1,Reused,bar,40.7,-73.9\n")
+        .unwrap();
+    let out = import(d, &["--venues", "venues.csv"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let store = store::connect(&format!("sqlite://{}", d.join("db/luna.db").display())).await.expect("opens");
+        let venues = store.scan_venues(None, 10).await.expect("venues");
+        let v1 = venues.iter().find(|v| v.name == "Bar").expect("v1 stored").id;
+        store.delete_venue(v1, chrono::Utc::now(), false).await.expect("deleted");
+    });
+    let out = import(d, &["--venues", "again.csv"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("again.csv reuses the id of a venue deleted before"), "{err}");
+    assert_eq!(stored(d), [("venues", 1)]);
+}

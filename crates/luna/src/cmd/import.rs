@@ -80,6 +80,7 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
             eprintln!("  {done} of {n} rows written ({pct:.0}%, {:.0} s)", started.elapsed().as_secs_f64());
         }
     };
+    let venues = batch.venues.len();
     if let Err(e) = store.insert_batch_reporting(batch, &progress).await {
         // The transaction took nothing. The checks passed, so the store changed under the import
         // (another writer; checking again names the record that clashes now) or holds what they
@@ -87,7 +88,7 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
         let again = async { check(Some(&store), &args, &read_files(&args)?).await };
         let cause = match again.await {
             Err(clash) => format!("{clash:#}"),
-            Ok(_) => refusal(&e),
+            Ok(_) => refusal(&e, args.venues.as_deref().filter(|_| venues > 0)),
         };
         bail!("the database refused the import, so nothing was stored: {cause}");
     }
@@ -108,9 +109,19 @@ fn new_sqlite_file(url: &str) -> bool {
     !path.is_empty() && !url.contains(":memory:") && !url.contains("mode=memory") && !Path::new(path).exists()
 }
 
-/// A database refusal in words; a foreign key refused on SQLite names neither column nor id.
-fn refusal(e: &StoreError) -> String {
+/// A database refusal in words, after the records passed their check again; a foreign key
+/// refused on SQLite names neither column nor id. A row already there that the check did not
+/// find, with venues imported, is a venue deleted before whose id an imported venue reuses: the
+/// check reads live venues only, as the store gives no other, so which record it is cannot be
+/// told here.
+fn refusal(e: &StoreError, venues: Option<&Path>) -> String {
     match e {
+        StoreError::Conflict { field: None, .. } if let Some(venues) = venues => format!(
+            "a venue in {} reuses the id of a venue deleted before: a deleted venue keeps its id, which no other \
+             venue may take (it is no user, venue or tie stored or imported now, which the check reads; the \
+             deleted venue cannot be read, so the record is not named): give the venue another id",
+            venues.display()
+        ),
         StoreError::NotFound { entity, id } if id.is_empty() => {
             let what = if *entity == "referenced row" { "user or venue" } else { entity };
             format!("a row names a {what} that is not stored")
