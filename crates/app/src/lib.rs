@@ -98,10 +98,12 @@ pub struct AppParts {
     pub tasks: Arc<supervise::Tasks>,
     /// Users this server deleted a moment ago, which its engine may not have heard of yet.
     pub deleted_users: Arc<users::RecentlyDeleted>,
-    /// When (Unix milliseconds) the latest data reset the engine follower heard of was made, by
-    /// this process or another on the same database (another server, `luna seed --force`): a
-    /// simulation that started before it stops (`data_reset`), its users being gone. 0 before any.
-    pub data_resets: Arc<tokio::sync::watch::Sender<i64>>,
+    /// When (Unix milliseconds, by the clock of the process that made it) each data reset the
+    /// engine follower hears of was made, by this process or another on the same database
+    /// (another server, `luna seed --force`): a simulation that started before it stops
+    /// (`data_reset`), its users being gone. Each reset is compared on its own, so one stamped
+    /// by a clock running ahead does not hide the resets after it.
+    pub data_resets: tokio::sync::broadcast::Sender<i64>,
 }
 
 impl App {
@@ -126,7 +128,7 @@ impl App {
             location_writes: Arc::default(),
             tasks: Arc::default(),
             deleted_users: Arc::default(),
-            data_resets: Arc::new(tokio::sync::watch::Sender::new(0)),
+            data_resets: tokio::sync::broadcast::Sender::new(16),
         }))
     }
 

@@ -539,14 +539,8 @@ async fn follow_domain_event(app: &App, e: &domain::Event) {
     let event = DomainEvent::from_parts(&e.event_type, &e.data);
     if let Ok(DomainEvent::DataReset) = event {
         // A reset made by another process stops this server's simulation (see `sim::control`).
-        let at = e.timestamp.timestamp_millis();
-        app.data_resets.send_if_modified(|latest| {
-            let newer = at > *latest;
-            if newer {
-                *latest = at;
-            }
-            newer
-        });
+        // No receiver (no simulation running) is no error.
+        let _ = app.data_resets.send(e.timestamp.timestamp_millis());
     }
     match event {
         Ok(DomainEvent::DataSeeded { .. } | DomainEvent::DataReset) if !app.engine.covers(e.timestamp) => {

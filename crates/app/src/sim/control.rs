@@ -30,7 +30,7 @@ use bus::Publish;
 use domain::{Channel, Timestamp};
 use futures::FutureExt;
 use serde_json::json;
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, broadcast};
 
 use super::action::ActionLog;
 use super::clock::{TICK_SECONDS, tick_time};
@@ -484,23 +484,27 @@ async fn end_of(app: App, view: Arc<RunView>, runner: Runner) {
 }
 
 /// Stops `run` when the engine follower hears of a data reset made after `loads_at` (when the
-/// run began to load its data) by another process (another server on the same database, `luna seed --force`), as
-/// [`Simulator::while_stopped`] stops it for a reset made here: with the reason `data_reset`
-/// and its `simulation.stopped`. Ends with the run.
-async fn stop_on_data_reset(mut resets: watch::Receiver<i64>, run: Arc<RunView>, loads_at: i64) {
+/// run began to load its data) by another process (another server on the same database, `luna
+/// seed --force`), as [`Simulator::while_stopped`] stops it for a reset made here: with the
+/// reason `data_reset` and its `simulation.stopped`. Ends with the run.
+///
+/// The reset's time is read off the clock of the process that made it: a reset made elsewhere
+/// within the two clocks' difference of the run's start may be taken for one made before it (or
+/// after it). So many resets that the channel dropped some (16 waiting) stop the run too. A
+/// reset whose event the follower never applies (it lagged and reloaded instead) stops nothing.
+async fn stop_on_data_reset(mut resets: broadcast::Receiver<i64>, run: Arc<RunView>, loads_at: i64) {
     let mut status = run.shared.status.subscribe();
     loop {
         tokio::select! {
-            changed = resets.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                if *resets.borrow_and_update() > loads_at {
+            reset = resets.recv() => match reset {
+                Ok(at) if at <= loads_at => {} // made before the run loaded its data
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
                     tracing::info!("a data reset made by another process: stopping the simulation");
                     run.ask_stop(StopReason::DataReset, true);
                     return;
                 }
-            }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
             _ = status.wait_for(|&s| s != SimStatus::Running) => return,
         }
     }

@@ -38,6 +38,7 @@ crate::on_every_backend!(
     a_stop_sent_while_a_start_is_announced_stops_that_run_after_its_announcement,
     a_reset_sent_while_a_speed_change_is_announced_comes_after_it_on_the_bus,
     a_start_that_waited_for_a_data_reset_made_here_is_not_stopped_by_its_event,
+    a_reset_stamped_by_a_clock_running_ahead_does_not_hide_the_resets_after_it,
 );
 
 /// A fresh database of `backend` (one that is [`configured`]) with a seeded city of `users`
@@ -589,6 +590,7 @@ async fn a_start_that_waited_for_a_data_reset_made_here_is_not_stopped_by_its_ev
     }
     let (_db, app) = seeded_app(backend, 40).await;
     let (relay, follower) = (app.spawn_relay(), app::reco::spawn_follower(app.clone()));
+    let mut heard = app.data_resets.subscribe();
     let sim = Simulator::new(app.clone());
     let reset_and_reseed = sim.while_stopped(async {
         // The start below is asked (and takes its time) before the reset is made.
@@ -603,16 +605,57 @@ async fn a_start_that_waited_for_a_data_reset_made_here_is_not_stopped_by_its_ev
     };
     let ((), started) = tokio::join!(reset_and_reseed, start);
     assert_eq!(started.status, SimStatus::Running);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while *app.data_resets.borrow() == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the follower did not hear of the reset");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let within = Duration::from_secs(10);
+    tokio::time::timeout(within, heard.recv()).await.expect("the follower heard of the reset").expect("a reset");
     // The run's watcher, woken with the follower, acts at once; give it time to.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let state = sim.state().await;
     assert_eq!((state.status, state.stop_reason), (SimStatus::Running, None), "{state:?}");
     assert_eq!(sim.stop().await.expect("stop").status, SimStatus::Stopped);
     relay.abort();
+    follower.abort();
+}
+
+/// A `data.reset` on the bus as another process would publish it, stamped `at`.
+fn data_reset_at(at: chrono::DateTime<Utc>) -> Publish {
+    Publish {
+        channel: Channel::System,
+        event_type: "data.reset".into(),
+        data: domain::Payload::default(),
+        timestamp: at,
+        source_id: Some(uuid::Uuid::now_v7()),
+    }
+}
+
+/// Before, the follower kept only the latest reset time it had heard of, raised by each newer
+/// one: a reset stamped an hour ahead (by a process whose clock runs fast) stopped the run going,
+/// but for that hour no reset after it stopped another, every one being stamped earlier. Here a
+/// run started after such a reset is stopped by the next one.
+async fn a_reset_stamped_by_a_clock_running_ahead_does_not_hide_the_resets_after_it(backend: Backend) {
+    let Some((_db, app, sim)) = a_run_at_1x(backend).await else { return };
+    let follower = app::reco::spawn_follower(app.clone());
+    let mut heard = app.data_resets.subscribe();
+    tokio::time::sleep(Duration::from_millis(100)).await; // the follower subscribes to the bus
+    let within = Duration::from_secs(10);
+    let stopped = |reason: &str| json!({"status": "stopped", "stop_reason": reason});
+    let state = || async { serde_json::to_value(sim.state().await).expect("state as JSON") };
+    app.bus.publish(data_reset_at(Utc::now() + chrono::Duration::hours(1))).await.expect("published");
+    tokio::time::timeout(within, heard.recv()).await.expect("heard").expect("a reset");
+    let deadline = tokio::time::Instant::now() + within;
+    while state().await["status"] == "running" && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let s = state().await;
+    assert_eq!(json!({"status": s["status"], "stop_reason": s["stop_reason"]}), stopped("data_reset"));
+
+    let opts = RunOptions { speed: Speed::Times(1.0), users: 40, seed: 6, ..RunOptions::default() };
+    sim.start(opts, None).await.expect("a second run");
+    app.bus.publish(data_reset_at(Utc::now() + chrono::Duration::seconds(1))).await.expect("published");
+    let deadline = tokio::time::Instant::now() + within;
+    while state().await["status"] == "running" && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let s = state().await;
+    assert_eq!(json!({"status": s["status"], "stop_reason": s["stop_reason"]}), stopped("data_reset"), "{s}");
     follower.abort();
 }
