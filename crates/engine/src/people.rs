@@ -113,9 +113,10 @@ fn seed2(st: &State, u: u32, venue: Option<u32>, limit: usize) -> Vec<PersonReco
                 .into(),
             contribution: 0.6 * e.strength,
         }];
-        // The venue parts are the formula's only when a venue was asked about.
+        // The venue parts are the formula's only when a venue was asked about, and are given only
+        // when they add something: "likes this venue" at 0 would say what is not so.
         if venue.is_some() {
-            reasons.extend([
+            let parts = [
                 Reason {
                     code: "venue_preference".into(),
                     label: "likes this venue".into(),
@@ -126,7 +127,8 @@ fn seed2(st: &State, u: u32, venue: Option<u32>, limit: usize) -> Vec<PersonReco
                     label: "likes places like it".into(),
                     contribution: 0.15 * category,
                 },
-            ]);
+            ];
+            reasons.extend(parts.into_iter().filter(|r| r.contribution > 0.0));
         }
         let mut parts = vec![format!("{tie} (strength {:.2})", e.strength)];
         if direct > 0.0 {

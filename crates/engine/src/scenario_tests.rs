@@ -27,13 +27,15 @@ fn seed2_people_scores_match_the_hand_computed_formula() {
     let plain = people(&e, None, Ranker::Seed2);
     assert!((plain[0].1 - 0.48).abs() < 1e-9 && (plain[1].1 - 0.18).abs() < 1e-9);
     // Without a venue, the reasons are the strength alone; with one, its two parts too.
-    let codes = |venue: Option<u128>| {
+    let codes = |venue: Option<u128>, nth: usize| {
         let q =
-            PeopleQuery { user_id: id(1), venue_id: venue.map(id), limit: 1, ranker: Ranker::Seed2, now: Some(t0()) };
-        e.recommend_people(&q).unwrap()[0].reasons.iter().map(|r| r.code.to_string()).collect::<Vec<_>>()
+            PeopleQuery { user_id: id(1), venue_id: venue.map(id), limit: 2, ranker: Ranker::Seed2, now: Some(t0()) };
+        e.recommend_people(&q).unwrap()[nth].reasons.iter().map(|r| r.code.to_string()).collect::<Vec<_>>()
     };
-    assert_eq!(codes(None), ["strength"]);
-    assert_eq!(codes(Some(12)), ["strength", "venue_preference", "category_preference"]);
+    assert_eq!(codes(None, 0), ["strength"]);
+    assert_eq!(codes(Some(12), 0), ["strength", "venue_preference", "category_preference"]);
+    // User 3 never touched a bar: no part that adds nothing is given as a reason.
+    assert_eq!(codes(Some(12), 1), ["strength"]);
 }
 
 #[test]
