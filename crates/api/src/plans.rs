@@ -102,8 +102,9 @@ struct ParticipantPath {
         (status = 200, description = "The plan with its participants; the answer the invitee gave already \
             changes nothing (the first `responded_at` stays, nobody is told again)", body = Plan),
         (status = 404, description = "No such plan, or the user is not invited", body = ErrorBody),
-        (status = 409, description = "The plan is confirmed or cancelled, or its booking is waiting on an outside \
-            provider and the answer would change its party (try again in a moment)", body = ErrorBody),
+        (status = 409, description = "The plan is confirmed or cancelled, its party would be larger than the venue \
+            seats, or its booking is waiting on an outside provider and the answer would change its party (try again \
+            in a moment)", body = ErrorBody),
         (status = 422, description = "Not a UUID, or the organizer", body = ErrorBody),
     ))]
 async fn accept(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -> ApiResult<AppJson<Plan>> {

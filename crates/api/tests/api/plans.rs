@@ -16,6 +16,7 @@ crate::on_every_backend!(
     a_seeded_city_has_the_bookings_of_its_confirmed_plans_within_capacity,
     the_same_answer_given_again_changes_nothing_and_tells_nobody_twice,
     a_declined_invitee_is_told_why_the_plans_booking_is_not_theirs_to_see,
+    an_invitee_cannot_accept_once_the_party_fills_the_venue,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -326,4 +327,37 @@ async fn a_declined_invitee_is_told_why_the_plans_booking_is_not_theirs_to_see(a
     let res = carol.get(app.url(&format!("/bookings/{id}"))).send().await.expect("GET");
     let body = expect_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
     assert_eq!(body["error"]["message"], "you are not on this plan", "{body}");
+}
+
+/// Before, every invitee could accept whatever the venue seats, and the plan could then never be
+/// confirmed (its party past the capacity), with no way to take anyone off it. Here, at a venue
+/// seating 3, the organizer and two invitees fill it: a third acceptance is a 409 saying so and
+/// changes nothing; once one declines, the third gets in, and the plan is confirmed.
+async fn an_invitee_cannot_accept_once_the_party_fills_the_venue(app: &TestApp) {
+    let u = users(app, &["org", "ann", "ben", "cal"]).await;
+    let mut small = seed_venue("Tiny Bar");
+    small["capacity"] = json!(3);
+    let v = venue(app, small).await;
+    let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(20),
+        "party_size": 2, "participant_ids": [u[1], u[2], u[3]]});
+    let plan = expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await;
+    let id = plan["id"].as_str().expect("id").to_string();
+    let answer = |user: &str, verb: &str| {
+        let path = format!("/plans/{id}/participants/{user}/{verb}");
+        async move { app.post(&path, &json!({})).await }
+    };
+    expect_json(answer(&u[1], "accept").await, StatusCode::OK).await;
+    expect_json(answer(&u[2], "accept").await, StatusCode::OK).await;
+    let full = expect_error(answer(&u[3], "accept").await, StatusCode::CONFLICT, "conflict", None).await;
+    let says = full["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(says.contains("the plan is full: Tiny Bar seats at most 3"), "{full}");
+    let now = app.get_json(&format!("/plans/{id}"), StatusCode::OK).await;
+    assert_eq!(answer_of(&now, &u[3]).0, "invited", "the refused acceptance changed nothing: {now}");
+    // Accepting again is still the same answer, not a refusal.
+    expect_json(answer(&u[2], "accept").await, StatusCode::OK).await;
+    expect_json(answer(&u[1], "decline").await, StatusCode::OK).await;
+    expect_json(answer(&u[3], "accept").await, StatusCode::OK).await;
+    let confirmed = app.post(&format!("/plans/{id}/confirm"), &json!({})).await;
+    let confirmed = expect_json(confirmed, StatusCode::OK).await;
+    assert!(confirmed["booking_id"].is_string(), "{confirmed}");
 }
