@@ -178,7 +178,9 @@ fn render_ablation(report: &engine::eval::EvalReport) -> String {
     rows.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut out = format!("what each signal adds to the default ranker's ndcg@k ({:.4}):\n", full.ndcg);
     for (signal, adds) in rows {
-        out += &format!("  {signal:<12} {adds:+.4} ({:+.1}%)\n", 100.0 * adds / full.ndcg.max(f64::MIN_POSITIVE));
+        // A share of nothing says nothing: without any NDCG, the differences alone.
+        let share = if full.ndcg > 0.0 { format!(" ({:+.1}%)", 100.0 * adds / full.ndcg) } else { String::new() };
+        out += &format!("  {signal:<12} {adds:+.4}{share}\n");
     }
     out
 }
@@ -352,5 +354,8 @@ mod tests {
             "{lines:?}"
         );
         assert!(lines[0].contains("(0.4000)"), "{lines:?}");
+        let mut nothing = report.clone();
+        nothing.rankers.iter_mut().for_each(|m| m.ndcg = 0.0);
+        assert!(render_ablation(&nothing).lines().skip(1).all(|l| l.trim().ends_with("+0.0000")), "no share of 0");
     }
 }
