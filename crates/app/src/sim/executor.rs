@@ -9,7 +9,8 @@
 //! `Book` with an idempotency key from its handle, `Cancel`, `NoShow`, `Attend` which
 //! completes the booking and logs a visit). A booking the venue refuses (full, or closed
 //! then) is [`Outcome::Refused`], counted apart from failures; when it was full, what the
-//! refusal proposed instead comes back as [`Effect::Proposed`].
+//! refusal proposed instead comes back as [`Effect::Proposed`]. So is an invitee's acceptance
+//! of a plan whose party already fills its venue.
 
 use domain::interaction::InteractionInput;
 use domain::{BookingInput, BookingStatus, Id, InteractionType, PageRequest, PlanInput, Timestamp};
@@ -88,6 +89,13 @@ impl Executor<'_> {
             // Two users who asked each other in the same minute: the store keeps the first.
             Err(e @ AppError::Conflict { .. })
                 if matches!(action, Action::SendFriendRequest { .. }) && e.to_string().contains("is pending") =>
+            {
+                (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
+            }
+            // An invitee who would make the party larger than the venue seats: the plan is full.
+            Err(e @ AppError::Conflict { .. })
+                if matches!(action, Action::AnswerInvitation { accept: true, .. })
+                    && e.to_string().contains("the plan is full") =>
             {
                 (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
             }

@@ -80,6 +80,8 @@ pub struct SocialMetrics {
     pub invitations_sent: u64,
     pub invitations_accepted: u64,
     pub invitations_declined: u64,
+    /// Acceptances refused because the plan's party already filled its venue.
+    pub invitations_refused_full: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
@@ -303,6 +305,7 @@ fn count_kind(s: &mut MetricsSnapshot, action: &Action, outcome: &Outcome, hour:
                 so.invitations_declined += 1
             }
         }
+        Action::AnswerInvitation { .. } => so.invitations_refused_full += u64::from(refused),
         _ => {}
     }
 }
