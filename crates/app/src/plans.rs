@@ -75,38 +75,13 @@ impl App {
 
     /// An invitee accepts or declines; the answer they gave already changes nothing (no new
     /// `responded_at`, no event). An acceptance that would make the party larger than the venue
-    /// seats is a `Conflict` (the plan could never be confirmed); two racing for the last place
-    /// may both get in, and the confirmation then refuses the party, as it always checks it.
+    /// seats is a `Conflict` ("the plan is full": the plan could never be confirmed), checked in
+    /// the store's transaction, so two racing for the last place never both get in.
     #[tracing::instrument(skip_all, fields(%plan_id, %user_id, accept), err(level = "debug"))]
     pub async fn answer_invitation(&self, plan_id: PlanId, user_id: UserId, accept: bool) -> AppResult<Plan> {
-        if accept {
-            self.check_room_to_accept(plan_id, user_id).await?;
-        }
         let plan = self.store.answer_plan_invitation(plan_id, user_id, accept).await?;
         self.wrote();
         Ok(plan)
-    }
-
-    /// `Conflict` if `user_id` accepting would make the pending plan's party larger than its
-    /// venue seats. Anything else (no such plan or invitee, a plan decided already, a deleted
-    /// venue) is left to the answer itself to refuse.
-    async fn check_room_to_accept(&self, plan_id: PlanId, user_id: UserId) -> AppResult<()> {
-        let plan = self.store.get_plan(plan_id).await?;
-        let invitee = plan.participants.iter().find(|p| p.user_id == user_id);
-        let joins = invitee.is_some_and(|p| p.status != domain::ParticipantStatus::Accepted);
-        if plan.status != PlanStatus::Draft || !joins {
-            return Ok(());
-        }
-        let Ok(venue) = self.store.get_venue(plan.venue_id).await else { return Ok(()) };
-        let accepted = plan.participants.iter().filter(|p| p.status == domain::ParticipantStatus::Accepted).count();
-        let party = (accepted as i32 + 1).max(plan.party_size.unwrap_or(0));
-        if party > venue.capacity {
-            return Err(AppError::conflict(format!(
-                "the plan is full: {} seats at most {}, and {accepted} people are going already",
-                venue.name, venue.capacity
-            )));
-        }
-        Ok(())
     }
 
     /// Validates the plan as of `now` and has the agent book it; the plan is confirmed with its

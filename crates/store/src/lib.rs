@@ -353,7 +353,9 @@ pub trait Store: Send + Sync + 'static {
     /// `Conflict` once the plan is confirmed or cancelled.
     async fn invite_to_plan(&self, plan_id: PlanId, users: Vec<UserId>) -> StoreResult<Plan>;
     /// An invitee accepts or declines (and may change their mind while the plan is pending).
-    /// `NotFound` unless invited; `Conflict` once the plan is confirmed or cancelled.
+    /// `NotFound` unless invited; `Conflict` once the plan is confirmed or cancelled, or
+    /// ("the plan is full") when accepting would make the party larger than the venue seats,
+    /// counted in the transaction, so acceptances racing for the last place never both get in.
     async fn answer_plan_invitation(&self, plan_id: PlanId, user_id: UserId, accept: bool) -> StoreResult<Plan>;
 
     // ---- bookings ----

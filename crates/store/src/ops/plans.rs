@@ -7,6 +7,7 @@ use domain::{
 };
 use uuid::Uuid;
 
+use super::venues::select_live_venue;
 use super::{record, require};
 use crate::sql::{Conn, Sql, SqlBuilder, now};
 use crate::{StoreError, StoreResult};
@@ -214,7 +215,26 @@ pub(crate) async fn answer<C: Conn>(c: &mut C, plan_id: PlanId, user_id: UserId,
         c.fetch_optional(sql.bind(status.as_str()).bind(now()).bind(plan_id).bind(user_id)).await?;
     let participant = row.ok_or_else(|| StoreError::not_found("invitation", user_id))?.into_domain()?;
     record(c, &DomainEvent::ParticipantUpdated(participant)).await?;
-    get_plan(c, plan_id).await
+    let plan = get_plan(c, plan_id).await?;
+    if accept {
+        // Counted with the answer written, under the plan's lock: of two racing for the last
+        // place one gets in, and a refusal rolls the answer back.
+        venue_seats_party(c, &plan).await?;
+    }
+    Ok(plan)
+}
+
+/// `Conflict` ("the plan is full") if `plan`'s party is larger than its venue seats: such a plan
+/// could never be confirmed. A deleted venue is left to the booking to refuse.
+async fn venue_seats_party<C: Conn>(c: &mut C, plan: &Plan) -> StoreResult<()> {
+    let venue: Option<(String, i32)> = c.fetch_optional(select_live_venue("name, capacity", plan.venue_id, "")).await?;
+    match venue {
+        Some((name, capacity)) if plan.party() > capacity => Err(StoreError::conflict(
+            format!("the plan is full: {name} seats at most {capacity}, and the party would be {}", plan.party()),
+            None,
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Moves a pending plan to `next` (the plan's booking was made or cancelled) and records it.

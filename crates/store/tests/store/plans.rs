@@ -17,6 +17,7 @@ store_tests!(
     an_answer_given_again_keeps_the_first_and_records_nothing,
     a_plans_booking_that_clashes_or_comes_too_late_names_the_plans_fields,
     concurrent_invitations_never_pass_the_cap_together,
+    acceptances_never_make_the_party_larger_than_the_venue_seats_even_racing,
     the_same_key_and_request_replays_the_first_answer_and_books_nothing_new,
     a_key_reused_with_another_request_or_still_in_flight_is_refused,
     concurrent_requests_with_one_key_make_one_booking,
@@ -183,6 +184,56 @@ async fn a_plans_booking_that_clashes_or_comes_too_late_names_the_plans_fields(s
     let err = store.book(first, None).await.unwrap_err();
     assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "status"), "{err:?}");
     assert_eq!(store.counts().await.unwrap().bookings, 2);
+}
+
+async fn acceptances_never_make_the_party_larger_than_the_venue_seats_even_racing(store: DynStore) {
+    // Ann and ben fill a venue seating 2: cat's acceptance is refused, rolled back and recorded
+    // nowhere; once ben declines, cat gets in.
+    let (ann, ben, cat) = (user(&store, "ann").await, user(&store, "ben").await, user(&store, "cat").await);
+    let two = venue_seating(&store, "Two Seats", 2).await;
+    let plan = store.create_plan(new_plan(ann.id, two.id, vec![ben.id, cat.id])).await.unwrap();
+    store.answer_plan_invitation(plan.id, ben.id, true).await.unwrap();
+    let updates =
+        || async { pending_event_types(&store).await.into_iter().filter(|e| e == "plan.participant_updated").count() };
+    let before = updates().await;
+    let err = store.answer_plan_invitation(plan.id, cat.id, true).await.unwrap_err();
+    let says = err.to_string();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert!(says.contains("the plan is full: Two Seats seats at most 2, and the party would be 3"), "{says}");
+    let now = store.get_plan(plan.id).await.unwrap();
+    let cat_now = now.participants.iter().find(|p| p.user_id == cat.id).map(|p| (p.status, p.responded_at));
+    assert_eq!(cat_now, Some((ParticipantStatus::Invited, None)), "the refused answer changed nothing");
+    assert_eq!(updates().await, before, "nobody is told of a refused answer");
+    // Declining is never refused, and makes room.
+    store.answer_plan_invitation(plan.id, cat.id, false).await.unwrap();
+    store.answer_plan_invitation(plan.id, ben.id, false).await.unwrap();
+    assert_eq!(store.answer_plan_invitation(plan.id, cat.id, true).await.unwrap().party(), 2);
+
+    // Twelve invitees race for the three places left at a venue seating 4: three get in.
+    let four = venue_seating(&store, "Four Seats", 4).await;
+    let mut people = Vec::new();
+    for i in 0..12 {
+        people.push(user(&store, &format!("racer{i}")).await.id);
+    }
+    let plan = store.create_plan(new_plan(ann.id, four.id, people.clone())).await.unwrap();
+    let store = Arc::new(store);
+    let tasks: Vec<_> = people
+        .iter()
+        .map(|&who| {
+            let store = store.clone();
+            tokio::spawn(async move { store.answer_plan_invitation(plan.id, who, true).await })
+        })
+        .collect();
+    let mut got_in = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => got_in += 1,
+            Err(StoreError::Conflict { message, .. }) => assert!(message.contains("the plan is full"), "{message}"),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    let plan = store.get_plan(plan.id).await.unwrap();
+    assert_eq!((got_in, plan.party()), (3, 4), "{plan:?}");
 }
 
 fn key(scope: &str, k: &str, request: serde_json::Value) -> IdempotencyKey {
