@@ -425,10 +425,11 @@ fn a_missing_or_malformed_file_leaves_no_database_and_a_quoted_cell_may_span_lin
 }
 
 /// A deleted venue keeps its id (its bookings and plans still name it), so a venue imported
-/// with that id is refused by the database, not the check (which reads live venues only): the
-/// message says so and names the file, rather than a bare "already exists".
+/// with that id is refused by the check, before anything is written: the message names the
+/// file, record and line and says the id is a deleted venue's, rather than a bare "already
+/// exists" from the database.
 #[test]
-fn a_venue_reusing_a_deleted_venues_id_is_refused_saying_so() {
+fn a_venue_reusing_a_deleted_venues_id_is_refused_naming_the_record() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
     std::fs::write(d.join("venues.csv"), "id,name,category,lat,lng\nv1,Bar,bar,40.7,-73.9\nv2,Cafe,cafe,40.7,-73.9\n")
@@ -447,6 +448,13 @@ fn a_venue_reusing_a_deleted_venues_id_is_refused_saying_so() {
     let out = import(d, &["--venues", "again.csv"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
-    assert!(err.contains("again.csv reuses the id of a venue deleted before"), "{err}");
+    assert!(
+        err.contains(
+            "again.csv record 2 (line 3): venue `v1` has the id of a venue deleted before (a deleted venue keeps \
+             its id, which no other venue may take): give the venue another id"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("the database refused"), "refused by the check, not the write: {err}");
     assert_eq!(stored(d), [("venues", 1)]);
 }

@@ -287,6 +287,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get_venue(&self, id: VenueId) -> StoreResult<Venue>;
     /// Of `ids`, those of venues that exist and are not deleted, in no order.
     async fn live_venues(&self, ids: &[VenueId]) -> StoreResult<Vec<VenueId>>;
+    /// Of `ids`, those of venues that were deleted, in no order: a deleted venue keeps its id,
+    /// which no new venue may take, though no other read returns it.
+    async fn deleted_venues(&self, ids: &[VenueId]) -> StoreResult<Vec<VenueId>>;
     /// Venues in id order matching every filter of `query`.
     async fn list_venues(&self, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>>;
     async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Venue>;

@@ -160,6 +160,11 @@ where
         read!(self, venues::live_venues, ids)
     }
 
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), n = ids.len()), err(level = "debug"))]
+    async fn deleted_venues(&self, ids: &[VenueId]) -> StoreResult<Vec<VenueId>> {
+        read!(self, venues::deleted_venues, ids)
+    }
+
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = page.limit), err(level = "debug"))]
     async fn list_venues(&self, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>> {
         read!(self, venues::list_venues, query, page)

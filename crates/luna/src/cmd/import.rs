@@ -80,15 +80,13 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
             eprintln!("  {done} of {n} rows written ({pct:.0}%, {:.0} s)", started.elapsed().as_secs_f64());
         }
     };
-    let venues = batch.venues.len();
     if let Err(e) = store.insert_batch_reporting(batch, &progress).await {
         // The transaction took nothing. The checks passed, so the store changed under the import
-        // (another writer; checking again names the record that clashes now) or holds what they
-        // do not read (the id of a deleted venue).
+        // (another writer): checking again names the record that clashes now.
         let again = async { check(Some(&store), &args, &read_files(&args)?).await };
         let cause = match again.await {
             Err(clash) => format!("{clash:#}"),
-            Ok(_) => refusal(&e, args.venues.as_deref().filter(|_| venues > 0)),
+            Ok(_) => refusal(&e),
         };
         bail!("the database refused the import, so nothing was stored: {cause}");
     }
@@ -110,18 +108,9 @@ fn new_sqlite_file(url: &str) -> bool {
 }
 
 /// A database refusal in words, after the records passed their check again; a foreign key
-/// refused on SQLite names neither column nor id. A row already there that the check did not
-/// find, with venues imported, is a venue deleted before whose id an imported venue reuses: the
-/// check reads live venues only, as the store gives no other, so which record it is cannot be
-/// told here.
-fn refusal(e: &StoreError, venues: Option<&Path>) -> String {
+/// refused on SQLite names neither column nor id.
+fn refusal(e: &StoreError) -> String {
     match e {
-        StoreError::Conflict { field: None, .. } if let Some(venues) = venues => format!(
-            "a venue in {} reuses the id of a venue deleted before: a deleted venue keeps its id, which no other \
-             venue may take (it is no user, venue or tie stored or imported now, which the check reads; the \
-             deleted venue cannot be read, so the record is not named): give the venue another id",
-            venues.display()
-        ),
         StoreError::NotFound { entity, id } if id.is_empty() => {
             let what = if *entity == "referenced row" { "user or venue" } else { entity };
             format!("a row names a {what} that is not stored")
@@ -182,8 +171,9 @@ async fn check(
     for ((path, kind), records) in named_files(args).into_iter().zip(KINDS).zip(read) {
         let (Some(path), Some(records)) = (path, records) else { continue };
         let mut maybe_stored_ties = Vec::new();
+        let place = |i: usize, line: usize| format!("{} record {} (line {line})", path.display(), i + 1);
         for (i, Record { line, row }) in records.iter().enumerate() {
-            let place = || format!("{} record {} (line {line})", path.display(), i + 1);
+            let place = || place(i, *line);
             // One line: the file, record and line, then what is wrong with it.
             let at = |e: anyhow::Error| anyhow::anyhow!("{}: {e:#}", place());
             match kind {
@@ -197,6 +187,22 @@ async fn check(
                     batch.edges.extend(pair);
                 }
                 _ => batch.interactions.push(files.interaction(&stored, row, now).map_err(at)?),
+            }
+        }
+        // A deleted venue keeps its id, which no venue may take; the stored venues read before
+        // are the live ones, so the deleted ones among the file's ids are asked for here.
+        if let Some(store) = store.filter(|_| kind == "venues") {
+            let ids: Vec<Uuid> = batch.venues.iter().map(|v| v.id).collect();
+            let deleted: HashSet<Uuid> =
+                store.deleted_venues(&ids).await.context("reading the deleted venues")?.into_iter().collect();
+            if let Some(i) = batch.venues.iter().position(|v| deleted.contains(&v.id)) {
+                let Record { line, row } = &records[i];
+                bail!(
+                    "{}: venue `{}` has the id of a venue deleted before (a deleted venue keeps its id, which no \
+                     other venue may take): give the venue another id",
+                    place(i, *line),
+                    req(row, "id")?
+                );
             }
         }
         if let Some(store) = store.filter(|_| !maybe_stored_ties.is_empty() && stored.has_ties) {

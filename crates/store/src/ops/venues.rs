@@ -17,6 +17,9 @@ use crate::{Backend, StoreError, StoreResult, VenueQuery};
 /// instead of removing it, so the bookings and plans people made there stay in their history.
 pub(crate) const LIVE_VENUE: &str = "deleted_at IS NULL";
 
+/// The condition that keeps only deleted venues: their rows stay, so their ids stay taken.
+pub(crate) const DELETED_VENUE: &str = "deleted_at IS NOT NULL";
+
 /// The columns of [`VenueRow`], in order.
 macro_rules! venue_columns {
     () => {
@@ -152,21 +155,31 @@ pub(crate) async fn get_venue<C: Conn>(c: &mut C, id: VenueId) -> StoreResult<Ve
     row.ok_or_else(|| StoreError::not_found("venue", id))?.into_domain()
 }
 
-/// Of `ids`, those of venues that exist and are not deleted, in no order. Asked in chunks, so
-/// any number of ids stays within every backend's limit of bound parameters.
+/// Of `ids`, those of venues that exist and are not deleted, in no order.
 pub(crate) async fn live_venues<C: Conn>(c: &mut C, ids: &[VenueId]) -> StoreResult<Vec<VenueId>> {
-    let mut live = Vec::new();
+    venues_among(c, LIVE_VENUE, ids).await
+}
+
+/// Of `ids`, those of venues that were deleted, in no order.
+pub(crate) async fn deleted_venues<C: Conn>(c: &mut C, ids: &[VenueId]) -> StoreResult<Vec<VenueId>> {
+    venues_among(c, DELETED_VENUE, ids).await
+}
+
+/// Of `ids`, those of venues whose row meets `condition`, in no order. Asked in chunks, so any
+/// number of ids stays within every backend's limit of bound parameters.
+async fn venues_among<C: Conn>(c: &mut C, condition: &str, ids: &[VenueId]) -> StoreResult<Vec<VenueId>> {
+    let mut found = Vec::new();
     for chunk in ids.chunks(1000) {
         let mut b = SqlBuilder::new("SELECT id FROM venues WHERE ");
-        b.push(LIVE_VENUE).push(" AND id IN (");
+        b.push(condition).push(" AND id IN (");
         for (i, id) in chunk.iter().enumerate() {
             b.push(if i > 0 { ", " } else { "" }).bind(*id);
         }
         b.push(")");
         let rows: Vec<(Uuid,)> = c.fetch_all(b.finish()).await?;
-        live.extend(rows.into_iter().map(|(id,)| id));
+        found.extend(rows.into_iter().map(|(id,)| id));
     }
-    Ok(live)
+    Ok(found)
 }
 
 pub(crate) async fn list_venues<C: Conn>(c: &mut C, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>> {

@@ -7,7 +7,7 @@ use domain::{
 use store::{DynStore, StoreError, VenueQuery};
 
 use crate::fixtures::{
-    booked, interaction, new_booking, new_venue, pending_event_types, tomorrow_at, user, venue_seating,
+    booked, interaction, new_booking, new_venue, pending_event_types, tomorrow_at, user, venue, venue_seating,
 };
 use crate::store_tests;
 
@@ -21,6 +21,7 @@ store_tests!(
     deleting_a_venue_removes_its_interactions_and_interests,
     a_venue_with_upcoming_bookings_or_plans_is_deleted_only_by_force_which_cancels_them,
     a_deleted_venue_is_found_by_no_read_and_takes_nothing_new,
+    of_any_number_of_ids_the_deleted_venues_are_told_apart_from_live_and_unknown_ones,
     deleting_a_venue_gives_back_holds_under_way_and_cancels_plans_left_undecided,
     unknown_venues_are_not_found,
 );
@@ -288,6 +289,22 @@ async fn a_deleted_venue_is_found_by_no_read_and_takes_nothing_new(store: DynSto
     assert!(not_found(store.insert_batch(batch).await.unwrap_err()));
     assert_eq!(store.counts().await.unwrap(), before, "nothing was written");
     assert_eq!(pending_event_types(&store).await.len(), events_before);
+}
+
+/// `deleted_venues` gives the ids a deleted venue keeps taken (what `luna import` checks a new
+/// venue's id against), `live_venues` the others that exist; an unknown id is in neither. More
+/// ids than one statement binds are asked in chunks.
+async fn of_any_number_of_ids_the_deleted_venues_are_told_apart_from_live_and_unknown_ones(store: DynStore) {
+    let gone = venue(&store, "Gone").await;
+    let kept = venue(&store, "Kept").await;
+    store.delete_venue(gone.id, chrono::Utc::now(), false).await.unwrap();
+    let mut ids: Vec<_> = (0..2500).map(|_| domain::new_id()).collect();
+    ids.insert(1200, gone.id);
+    ids.push(kept.id);
+    assert_eq!(store.deleted_venues(&ids).await.unwrap(), [gone.id]);
+    assert_eq!(store.live_venues(&ids).await.unwrap(), [kept.id]);
+    assert!(store.deleted_venues(&[kept.id]).await.unwrap().is_empty());
+    assert!(store.deleted_venues(&[]).await.unwrap().is_empty());
 }
 
 async fn deleting_a_venue_gives_back_holds_under_way_and_cancels_plans_left_undecided(store: DynStore) {
