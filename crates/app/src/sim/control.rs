@@ -19,7 +19,8 @@
 //! change, which answer at once (a run being stopped takes no more changes: `Conflict`).
 //! Changes (pause, resume, speed, scenario) take turns on their own lock from the change to its
 //! announcement, which a start holds while it announces the run: a hanging announcement of
-//! one of those holds up the changes after it, never a stop or a read.
+//! one of those holds up the changes after it and the run's end, announced after it (a stop
+//! answers once its announcement is on the bus), never a read.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -154,7 +155,8 @@ pub struct Simulator {
     /// Held by a control change (pause, resume, speed, scenario) from its change through its
     /// wait and its announcement, by a start while it announces the run, and by a reset (after
     /// the gate), so their events reach the bus in the order they were made. A stop never takes
-    /// it, so a change announced while a stop ends the run may still follow `simulation.stopped`.
+    /// it; a change and the run's end take turns on the run's own lock to announce
+    /// (`Shared::announcing`), so no change is announced after `simulation.stopped`.
     changes: Mutex<()>,
     /// The latest run, for control actions; never held across an await.
     slot: std::sync::Mutex<Option<Arc<RunView>>>,
@@ -366,8 +368,15 @@ impl Simulator {
                 return Err(AppError::conflict(format!("the simulation ended before it could {what}")));
             }
         }
+        // A run that ended meanwhile (a stop, its duration) has announced its end: a change
+        // announced after that would read as a change of a run that is over.
+        let ended = run.shared.announcing.lock().await;
+        if *ended {
+            return Err(AppError::conflict(format!("the simulation ended before it could {what}")));
+        }
         let state = run.state();
         self.publish(event, &state).await;
+        drop(ended);
         Ok(state)
     }
 
@@ -477,9 +486,13 @@ async fn end_of(app: App, view: Arc<RunView>, runner: Runner) {
         let c = view.shared.lock_control();
         c.stop.is_some() && c.announce_stop
     };
+    // After the announcement of a change under way, and before any change's after it.
+    let mut ended = view.shared.announcing.lock().await;
     if status == SimStatus::Stopped && announce {
         publish(&app, SimEvent::Stopped, &view.state_as(status)).await;
     }
+    *ended = true;
+    drop(ended);
     view.shared.status.send_replace(status);
 }
 

@@ -62,6 +62,10 @@ pub struct Shared {
     pub parked: watch::Sender<bool>,
     /// The action log once the run has ended.
     pub log: Mutex<Option<ActionLog>>,
+    /// Held to announce a control change or the run's end, so they reach the bus one at a time;
+    /// `true` once the run has ended (its `simulation.stopped` or `.finished`, if any, on the
+    /// bus): nothing of the run is announced after its end.
+    pub announcing: tokio::sync::Mutex<bool>,
 }
 
 impl Shared {
@@ -80,6 +84,7 @@ impl Shared {
             status: watch::channel(SimStatus::Running).0,
             parked: watch::channel(false).0,
             log: Mutex::new(None),
+            announcing: tokio::sync::Mutex::new(false),
         }
     }
 
@@ -220,10 +225,12 @@ impl Runner {
         };
         self.publish_progress(tick);
         if status == SimStatus::Finished {
+            let mut ended = self.shared.announcing.lock().await;
             let p = self.shared.lock_progress().clone();
             let data = json!({"ticks": p.ticks, "simulation_time": p.simulation_time, "scenario": p.scenario,
                 "action_log_hash": p.action_log_hash, "metrics": self.shared.metrics.snapshot(RECOMMENDER)});
             publish(&self.app, SimEvent::Finished, &data).await;
+            *ended = true;
         }
         *self.shared.log.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.log);
         status

@@ -37,6 +37,7 @@ crate::on_every_backend!(
     a_reset_right_after_a_stop_leaves_the_stops_announcement_on_the_bus,
     a_stop_sent_while_a_start_is_announced_stops_that_run_after_its_announcement,
     a_reset_sent_while_a_speed_change_is_announced_comes_after_it_on_the_bus,
+    a_stop_sent_while_a_speed_change_is_announced_is_announced_after_it,
     a_start_that_waited_for_a_data_reset_made_here_is_not_stopped_by_its_event,
     a_reset_stamped_by_a_clock_running_ahead_does_not_hide_the_resets_after_it,
 );
@@ -577,6 +578,43 @@ async fn a_reset_sent_while_a_speed_change_is_announced_comes_after_it_on_the_bu
     let changed = tokio::time::timeout(within, changing).await.expect("the change ends").unwrap();
     changed.expect("the speed change of the running run");
     assert_eq!(simulation_events(&app).await, ["simulation.started", "simulation.speed_changed", "simulation.reset"]);
+}
+
+/// Before, a stop took no turn with the changes: a speed change whose announcement was slow to
+/// reach the bus came after `simulation.stopped`, and read as a change of a run that was over.
+/// Here the stop is sent while the change's announcement is held: the stop waits for it, and
+/// the bus has the change, then the stop. A change that comes once the run has ended is a
+/// conflict, announced nowhere.
+async fn a_stop_sent_while_a_speed_change_is_announced_is_announced_after_it(backend: Backend) {
+    let Some(HeldSim { _db, app, held, sim, opts }) = held_sim(backend, "simulation.speed_changed").await else {
+        return;
+    };
+    sim.start(opts, None).await.expect("start");
+    held.hold(true);
+    let changing = {
+        let sim = Arc::clone(&sim);
+        tokio::spawn(async move { sim.set_speed(Speed::Times(5.0)).await })
+    };
+    held.came(1).await;
+    let mut stopping = {
+        let sim = Arc::clone(&sim);
+        tokio::spawn(async move { sim.stop().await })
+    };
+    // Without the turn, the stop ends (and is announced) meanwhile; with it, it cannot.
+    let early = tokio::time::timeout(Duration::from_secs(3), &mut stopping).await;
+    held.hold(false);
+    let within = Duration::from_secs(10);
+    let stopped = match early {
+        Ok(done) => done,
+        Err(_) => tokio::time::timeout(within, stopping).await.expect("the stop ends"),
+    };
+    assert_eq!(stopped.unwrap().expect("stop").status, SimStatus::Stopped);
+    let changed = tokio::time::timeout(within, changing).await.expect("the change ends").unwrap();
+    changed.expect("the speed change of the running run");
+    let types = simulation_events(&app).await;
+    assert_eq!(types, ["simulation.started", "simulation.speed_changed", "simulation.stopped"]);
+    assert!(sim.set_speed(Speed::Times(2.0)).await.is_err(), "a stopped run takes no change");
+    assert_eq!(simulation_events(&app).await, types, "nothing is announced after the end");
 }
 
 /// A data reset whose `data.reset` event reaches the engine follower stops a run that started
