@@ -267,7 +267,8 @@ impl Runner {
         let mut p = self.shared.lock_progress();
         p.ticks = tick;
         p.simulation_time = tick_time(self.start, tick);
-        p.scenario = self.schedule.current;
+        // The scenario is the triggers' (`Simulator::trigger` sets it as it answers): a trigger
+        // that came during the tick is the run's now, though only the next tick takes it up.
         p.action_log_hash = self.log.hash_hex();
         p.actions_logged = self.log.len();
     }

@@ -38,6 +38,7 @@ crate::on_every_backend!(
     a_stop_sent_while_a_start_is_announced_stops_that_run_after_its_announcement,
     a_reset_sent_while_a_speed_change_is_announced_comes_after_it_on_the_bus,
     a_stop_sent_while_a_speed_change_is_announced_is_announced_after_it,
+    a_scenario_triggered_while_a_tick_runs_stays_the_runs_scenario_when_the_tick_ends,
     a_start_that_waited_for_a_data_reset_made_here_is_not_stopped_by_its_event,
     a_reset_stamped_by_a_clock_running_ahead_does_not_hide_the_resets_after_it,
 );
@@ -615,6 +616,35 @@ async fn a_stop_sent_while_a_speed_change_is_announced_is_announced_after_it(bac
     assert_eq!(types, ["simulation.started", "simulation.speed_changed", "simulation.stopped"]);
     assert!(sim.set_speed(Speed::Times(2.0)).await.is_err(), "a stopped run takes no change");
     assert_eq!(simulation_events(&app).await, types, "nothing is announced after the end");
+}
+
+/// Before, a scenario triggered while a tick ran was overwritten in the run's state when that
+/// tick ended (by the scenario the tick ran), so the state and metrics read the old scenario
+/// until the next tick, a wall minute at 1x, though the trigger had answered with the new one.
+/// Here runs at 1x are triggered at a few moments of their first tick (which starts at once):
+/// once it has ended, every run's state reads the scenario triggered.
+async fn a_scenario_triggered_while_a_tick_runs_stays_the_runs_scenario_when_the_tick_ends(backend: Backend) {
+    if !configured(backend) {
+        return;
+    }
+    let (_db, app) = seeded_app(backend, 200).await;
+    let sim = Simulator::new(app.clone());
+    for delay_ms in [0, 1, 2, 4, 8, 16, 32] {
+        let opts = RunOptions { speed: Speed::Times(1.0), users: 200, seed: 5, ..RunOptions::default() };
+        sim.start(opts, None).await.expect("start");
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        let triggered = sim.trigger(ScenarioId::FridayNight).await.expect("trigger");
+        assert_eq!(triggered.scenario, ScenarioId::FridayNight);
+        let first_tick = async {
+            while sim.state().await.ticks < 1 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), first_tick).await.expect("the first tick ends");
+        let state = sim.state().await;
+        assert_eq!(state.scenario, ScenarioId::FridayNight, "triggered {delay_ms} ms after the start: {state:?}");
+        sim.reset().await.expect("reset");
+    }
 }
 
 /// A data reset whose `data.reset` event reaches the engine follower stops a run that started
