@@ -470,7 +470,7 @@ fn venue(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<Venue> {
         capacity: Some(whole(row, "capacity", (i32::MIN, i32::MAX))?.unwrap_or(50)),
         tags: row.get("tags").map(|t| t.split(';').map(str::to_string).collect()).unwrap_or_default(),
         opening_hours: None,
-        timezone: Some(row.get("timezone").cloned().unwrap_or_else(|| "UTC".into())),
+        timezone: row.get("timezone").cloned(),
     };
     let new = NewVenue::parse(input)?;
     Ok(Venue {
