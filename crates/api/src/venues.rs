@@ -115,7 +115,8 @@ async fn get_venue(State(app): State<App>, AppPath(venue_id): AppPath<Uuid>) -> 
         (status = 200, description = "The updated venue", body = Venue),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "No such venue", body = ErrorBody),
-        (status = 409, description = "A capacity below the seats booked at the busiest moment ahead", body = ErrorBody),
+        (status = 409, description = "A capacity below the seats booked at the busiest moment ahead, or below the \
+            party of a plan being organised there whose time has not come", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]

@@ -57,6 +57,13 @@ impl ParticipantStatus {
     }
 }
 
+/// How many people a plan with `accepted` participants (its organizer among them) and its own
+/// `party_size` takes: [`Plan::party`], for a store that counts the accepted without loading them.
+pub fn party_of(accepted: i32, party_size: Option<i32>) -> i32 {
+    let counted = accepted.max(1);
+    party_size.map_or(counted, |n| n.max(counted))
+}
+
 /// A plan to go somewhere together.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Plan {
@@ -87,8 +94,7 @@ impl Plan {
     /// `party_size` when that is larger (guests who are not on Luna).
     pub fn party(&self) -> i32 {
         let accepted = self.participants.iter().filter(|p| p.status == ParticipantStatus::Accepted).count() as i32;
-        let counted = accepted.max(1);
-        self.party_size.map_or(counted, |n| n.max(counted))
+        party_of(accepted, self.party_size)
     }
 
     /// Everyone who accepted, except the organizer, in the order they were invited.

@@ -194,10 +194,15 @@ async fn a_plan_is_proposed_and_confirmed_only_if_the_venue_is_open_and_big_enou
     expect_json(patched, StatusCode::OK).await;
     let res = app.post(&format!("/api/v1/plans/{}/confirm", later["id"].as_str().expect("id")), &json!({})).await;
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("start_time")).await;
-    let evenings_again = json!({"opening_hours": evenings_hours, "capacity": 40});
-    expect_json(app.patch(&format!("/venues/{v}"), &evenings_again).await, StatusCode::OK).await;
+    // The venue cannot be made smaller than the crowd's party: the whole PATCH is refused.
+    let evenings_smaller = json!({"opening_hours": evenings_hours.clone(), "capacity": 40});
+    let res = app.patch(&format!("/venues/{v}"), &evenings_smaller).await;
+    let refused = expect_error(res, StatusCode::CONFLICT, "conflict", Some("capacity")).await;
+    assert!(refused["error"]["message"].as_str().unwrap_or_default().contains("needs 60 seats"), "{refused}");
     let res = app.post(&format!("/api/v1/plans/{}/confirm", crowd["id"].as_str().expect("id")), &json!({})).await;
-    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("party_size")).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("start_time")).await;
+    let evenings_again = json!({"opening_hours": evenings_hours});
+    expect_json(app.patch(&format!("/venues/{v}"), &evenings_again).await, StatusCode::OK).await;
     assert_eq!(app.counts().await.bookings, 0);
 
     let ok = expect_json(app.post("/api/v1/plans", &plan_at(19, None)).await, StatusCode::CREATED).await;

@@ -16,6 +16,7 @@ crate::on_every_backend!(
     a_venue_can_be_updated_and_deleted,
     a_venue_with_an_upcoming_booking_is_deleted_only_with_force,
     capacity_cannot_go_below_the_seats_booked_ahead,
+    capacity_cannot_go_below_the_party_of_a_plan_still_to_come,
 );
 
 fn venue(name: &str, category: &str, lat: f64, lng: f64, price: i64, extra: Value) -> Value {
@@ -211,4 +212,52 @@ async fn capacity_cannot_go_below_the_seats_booked_ahead(app: &TestApp) {
     assert_eq!(app.get_json(&path, StatusCode::OK).await["capacity"], 10, "nothing written");
     assert_eq!(app.patch(&path, &json!({"capacity": 6})).await.status(), StatusCode::OK);
     assert_eq!(app.patch(&path, &json!({"capacity": 40})).await.status(), StatusCode::OK);
+}
+
+async fn capacity_cannot_go_below_the_party_of_a_plan_still_to_come(app: &TestApp) {
+    // Ann's plan at a venue seating 6: she and the three who accepted are a party of 4, nothing booked.
+    let mut u = Vec::new();
+    for handle in ["ann", "ben", "cat", "dan"] {
+        u.push(app.create_user(seed_user(handle)).await["id"].as_str().expect("id").to_string());
+    }
+    let body = venue("Corner", "bar", 40.73, -73.99, 2, json!({"capacity": 6}));
+    let v = app.create_venue(body).await["id"].as_str().expect("id").to_string();
+    let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19),
+                      "participant_ids": [u[1], u[2], u[3]]});
+    let plan = expect_json(app.post("/api/v1/plans", &body).await, StatusCode::CREATED).await;
+    let plan = format!("/api/v1/plans/{}", plan["id"].as_str().expect("id"));
+    for guest in &u[1..] {
+        expect_json(app.post(&format!("{plan}/participants/{guest}/accept"), &json!({})).await, StatusCode::OK).await;
+    }
+    let path = format!("/api/v1/venues/{v}");
+    // Before, the PATCH went through and confirming the plan answered 422 about a party size
+    // nobody gave.
+    let res = app.patch(&path, &json!({"capacity": 3, "name": "Smaller Corner"})).await;
+    let refused = expect_error(res, StatusCode::CONFLICT, "conflict", Some("capacity")).await;
+    assert!(refused["error"]["message"].as_str().unwrap_or_default().contains("needs 4 seats"), "{refused}");
+    let venue_now = app.get_json(&path, StatusCode::OK).await;
+    assert_eq!(
+        (venue_now["capacity"].as_i64(), venue_now["name"].as_str()),
+        (Some(6), Some("Corner")),
+        "nothing written"
+    );
+    // Exactly the party fits, and the plan is confirmed.
+    assert_eq!(app.patch(&path, &json!({"capacity": 4})).await.status(), StatusCode::OK);
+    let confirmed = expect_json(app.post(&format!("{plan}/confirm"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(confirmed["booking"]["party_size"], 4);
+
+    // A plan whose evening passed while still undecided holds no seats.
+    let body = venue("Old Corner", "bar", 40.73, -73.99, 2, json!({"capacity": 6}));
+    let old = app.create_venue(body).await["id"].as_str().expect("id").parse().expect("uuid");
+    let organizer = u[0].parse().expect("uuid");
+    let past = domain::NewPlan {
+        id: domain::new_id(),
+        organizer_id: organizer,
+        venue_id: old,
+        start_time: chrono::Utc::now() - chrono::Duration::days(1),
+        party_size: Some(5),
+        invitees: vec![],
+    };
+    app.app.store.create_plan(past).await.expect("a plan of yesterday");
+    assert_eq!(app.patch(&format!("/api/v1/venues/{old}"), &json!({"capacity": 2})).await.status(), StatusCode::OK);
 }

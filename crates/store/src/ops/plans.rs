@@ -4,6 +4,7 @@
 
 use domain::{
     DomainEvent, Invitation, NewPlan, ParticipantStatus, Plan, PlanId, PlanParticipant, PlanStatus, Timestamp, UserId,
+    VenueId,
 };
 use uuid::Uuid;
 
@@ -89,6 +90,8 @@ pub(crate) async fn create_plan<C: Conn>(c: &mut C, new: NewPlan) -> StoreResult
     c.execute(join.bind(new.id).bind(new.organizer_id).bind(at)).await?;
     let invitations = insert_invitees(c, new.id, &new.invitees, at).await?;
     let plan = get_plan(c, new.id).await?;
+    // Under the venue's lock: a capacity lowered since the caller checked the party is seen.
+    venue_seats_party(c, &plan).await?;
     record(c, &DomainEvent::PlanCreated(plan.clone())).await?;
     for i in invitations {
         record(c, &DomainEvent::InvitationSent(invitation(&plan, i, at))).await?;
@@ -188,6 +191,13 @@ pub(crate) async fn invite<C: Conn>(c: &mut C, plan_id: PlanId, users: Vec<UserI
 /// invited to the plan; `Invalid` for the organizer; `Conflict` (field `status`) unless the plan
 /// is pending.
 pub(crate) async fn answer<C: Conn>(c: &mut C, plan_id: PlanId, user_id: UserId, accept: bool) -> StoreResult<Plan> {
+    if accept {
+        // The venue before the plan, in the order a booking of the plan and a deletion of the
+        // venue take them. A change of its capacity (`venues::update_venue`) then waits for this
+        // acceptance and counts it, or this acceptance waits for the change and meets the new
+        // capacity: never both pass.
+        lock_plans_venue(c, plan_id).await?;
+    }
     // A booking of the plan under way holds this lock until it commits: the answer then finds
     // the plan confirmed, instead of changing the party the booking counted.
     lock_plan(c, plan_id).await?;
@@ -222,6 +232,52 @@ pub(crate) async fn answer<C: Conn>(c: &mut C, plan_id: PlanId, user_id: UserId,
         venue_seats_party(c, &plan).await?;
     }
     Ok(plan)
+}
+
+/// Locks the plan's venue as a write referencing it does (`FOR KEY SHARE`: writes about its
+/// plans go on side by side, while its capacity is changed or a table taken there one at a time).
+/// Nothing for an unknown plan or a deleted venue: the caller refuses the one, a booking the other.
+async fn lock_plans_venue<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<()> {
+    let venue: Option<(Uuid,)> =
+        c.fetch_optional(Sql::new("SELECT venue_id FROM plans WHERE id = $1").bind(plan_id)).await?;
+    if let Some((venue_id,)) = venue {
+        let _: Option<(i32,)> = c.fetch_optional(select_live_venue("1", venue_id, C::FOR_KEY_SHARE)).await?;
+    }
+    Ok(())
+}
+
+/// A plan being organised and what its party counts from ([`domain::plan::party_of`]).
+#[derive(Debug, sqlx::FromRow)]
+struct PartyRow {
+    id: Uuid,
+    party_size: Option<i32>,
+    accepted: i64,
+}
+
+impl PartyRow {
+    /// How many people the plan takes, as [`Plan::party`] counts them.
+    fn party(&self) -> i32 {
+        domain::plan::party_of(i32::try_from(self.accepted).unwrap_or(i32::MAX), self.party_size)
+    }
+}
+
+/// Of the plans being organised at the venue that start at `from` or later, the one with the
+/// largest party (the first to start of equals) and that party; `None` for no such plan.
+pub(crate) async fn largest_party_ahead<C: Conn>(
+    c: &mut C,
+    venue_id: VenueId,
+    from: Timestamp,
+) -> StoreResult<Option<(PlanId, i32)>> {
+    let mut b = SqlBuilder::new(
+        "SELECT p.id, p.party_size, \
+         (SELECT COUNT(*) FROM plan_participants pp WHERE pp.plan_id = p.id AND pp.status = ",
+    );
+    b.bind(ParticipantStatus::Accepted.as_str()).push(") AS accepted FROM plans p");
+    b.and().push("p.venue_id = ").bind(venue_id).and().push("p.status = ").bind(PlanStatus::Draft.as_str());
+    b.and().push("p.start_time >= ").bind(from).push(" ORDER BY p.start_time, p.id");
+    let rows: Vec<PartyRow> = c.fetch_all(b.finish()).await?;
+    let largest = rows.iter().rev().max_by_key(|r| r.party());
+    Ok(largest.map(|r| (r.id, r.party())))
 }
 
 /// `Conflict` ("the plan is full") if `plan`'s party is larger than its venue seats: such a plan

@@ -338,8 +338,10 @@ pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePa
 }
 
 /// A venue's capacity may not go below the seats its bookings hold at the busiest moment from
-/// now on (`Conflict` naming `capacity`): those people have tables. Under the venue's lock, so no
-/// booking slips in between.
+/// now on, nor below the party of a plan being organised there whose time has not passed
+/// (`Conflict` naming `capacity`): those people have tables, or would never get one. Under the
+/// venue's lock, so no booking slips in between, nor an acceptance (`plans::answer` takes the
+/// venue's lock before it adds to a party).
 async fn check_capacity<C: Conn>(c: &mut C, id: VenueId, capacity: i32) -> StoreResult<()> {
     let current = super::seats::lock_venue(c, id).await?;
     if capacity >= current {
@@ -355,6 +357,15 @@ async fn check_capacity<C: Conn>(c: &mut C, id: VenueId, capacity: i32) -> Store
         let message = format!(
             "bookings hold {peak} seats at the busiest moment ahead: the capacity cannot go below that (cancel \
              bookings first)"
+        );
+        return Err(StoreError::conflict(message, Some("capacity")));
+    }
+    if let Some((plan_id, party)) = super::plans::largest_party_ahead(c, id, from).await?
+        && party > capacity
+    {
+        let message = format!(
+            "plan {plan_id}, being organised here, needs {party} seats for its party: the capacity cannot go \
+             below {party} until the plan has passed or needs fewer"
         );
         return Err(StoreError::conflict(message, Some("capacity")));
     }

@@ -18,6 +18,7 @@ store_tests!(
     a_plans_booking_that_clashes_or_comes_too_late_names_the_plans_fields,
     concurrent_invitations_never_pass_the_cap_together,
     acceptances_never_make_the_party_larger_than_the_venue_seats_even_racing,
+    a_plan_is_not_made_with_a_party_larger_than_its_venue_seats,
     the_same_key_and_request_replays_the_first_answer_and_books_nothing_new,
     a_key_reused_with_another_request_or_still_in_flight_is_refused,
     concurrent_requests_with_one_key_make_one_booking,
@@ -234,6 +235,21 @@ async fn acceptances_never_make_the_party_larger_than_the_venue_seats_even_racin
     }
     let plan = store.get_plan(plan.id).await.unwrap();
     assert_eq!((got_in, plan.party()), (3, 4), "{plan:?}");
+}
+
+async fn a_plan_is_not_made_with_a_party_larger_than_its_venue_seats(store: DynStore) {
+    // The app checks the party against the venue first; the store checks again under the
+    // venue's lock, so a capacity lowered in between is seen.
+    let ann = user(&store, "ann").await;
+    let two = venue_seating(&store, "Two Seats", 2).await;
+    let crowd = NewPlan { party_size: Some(3), ..new_plan(ann.id, two.id, vec![]) };
+    let err = store.create_plan(crowd).await.unwrap_err();
+    let says = err.to_string();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert!(says.contains("Two Seats seats at most 2, and the party would be 3"), "{says}");
+    assert_eq!(store.counts().await.unwrap().plans, 0);
+    let pair = NewPlan { party_size: Some(2), ..new_plan(ann.id, two.id, vec![]) };
+    assert_eq!(store.create_plan(pair).await.unwrap().party(), 2);
 }
 
 fn key(scope: &str, k: &str, request: serde_json::Value) -> IdempotencyKey {

@@ -23,6 +23,8 @@ store_tests!(
     a_deleted_venue_is_found_by_no_read_and_takes_nothing_new,
     of_any_number_of_ids_the_deleted_venues_are_told_apart_from_live_and_unknown_ones,
     deleting_a_venue_gives_back_holds_under_way_and_cancels_plans_left_undecided,
+    a_venue_cannot_shrink_under_the_party_of_a_plan_still_to_come,
+    a_capacity_change_and_an_acceptance_racing_never_both_pass,
     unknown_venues_are_not_found,
 );
 
@@ -335,6 +337,99 @@ async fn deleting_a_venue_gives_back_holds_under_way_and_cancels_plans_left_unde
     let types = pending_event_types(&store).await[events_before..].to_vec();
     assert_eq!(types, ["booking.released", "plan.cancelled", "venue.deleted"]);
     assert_eq!(store.check_invariants().await.unwrap(), []);
+}
+
+fn plan_at(
+    organizer: &domain::User,
+    venue: &Venue,
+    start_time: domain::Timestamp,
+    invitees: Vec<uuid::Uuid>,
+) -> NewPlan {
+    NewPlan {
+        id: domain::new_id(),
+        organizer_id: organizer.id,
+        venue_id: venue.id,
+        start_time,
+        party_size: None,
+        invitees,
+    }
+}
+
+fn capacity(capacity: i32) -> VenuePatch {
+    VenuePatch { capacity: Some(capacity), ..Default::default() }
+}
+
+async fn a_venue_cannot_shrink_under_the_party_of_a_plan_still_to_come(store: DynStore) {
+    // Ann organises at a venue seating 6; ben, cat and dan accept: a party of 4, nothing booked.
+    let mut people = Vec::new();
+    for handle in ["ann", "ben", "cat", "dan"] {
+        people.push(user(&store, handle).await);
+    }
+    let v = venue_seating(&store, "Corner", 6).await;
+    let guests: Vec<_> = people[1..].iter().map(|u| u.id).collect();
+    let plan = store.create_plan(plan_at(&people[0], &v, tomorrow_at(19, 0), guests.clone())).await.unwrap();
+    for &g in &guests {
+        store.answer_plan_invitation(plan.id, g, true).await.unwrap();
+    }
+    let events_before = pending_event_types(&store).await.len();
+    let err = store.update_venue(v.id, capacity(3)).await.unwrap_err();
+    let says = err.to_string();
+    assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "capacity"), "{err:?}");
+    assert!(says.contains(&format!("plan {}", plan.id)) && says.contains("needs 4 seats"), "{says}");
+    assert_eq!(store.get_venue(v.id).await.unwrap().capacity, 6, "nothing written");
+    assert_eq!(pending_event_types(&store).await.len(), events_before, "nothing recorded");
+    // Exactly the party fits, and the plan can still be booked.
+    assert_eq!(store.update_venue(v.id, capacity(4)).await.unwrap().capacity, 4);
+    assert_eq!(store.get_plan(plan.id).await.unwrap().party(), 4);
+    assert_eq!(store.check_invariants().await.unwrap(), []);
+
+    // A plan's own party size counts when larger than those who accepted.
+    let w = venue_seating(&store, "Wide", 8).await;
+    let guests_of_5 = NewPlan { party_size: Some(5), ..plan_at(&people[0], &w, tomorrow_at(20, 0), vec![]) };
+    store.create_plan(guests_of_5).await.unwrap();
+    let says = store.update_venue(w.id, capacity(4)).await.unwrap_err().to_string();
+    assert!(says.contains("needs 5 seats"), "{says}");
+    assert_eq!(store.update_venue(w.id, capacity(5)).await.unwrap().capacity, 5);
+
+    // A plan whose time has passed, still undecided, holds nothing.
+    let old = venue_seating(&store, "Old", 6).await;
+    let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+    let past = store.create_plan(plan_at(&people[0], &old, yesterday, guests.clone())).await.unwrap();
+    for &g in &guests {
+        store.answer_plan_invitation(past.id, g, true).await.unwrap();
+    }
+    assert_eq!(store.update_venue(old.id, capacity(2)).await.unwrap().capacity, 2);
+}
+
+async fn a_capacity_change_and_an_acceptance_racing_never_both_pass(store: DynStore) {
+    // At a venue seating 4, ann's plan has a party of 3; dan accepting (4) and the venue going
+    // down to 3 race: one of them is refused, whichever commits first.
+    let mut people = Vec::new();
+    for handle in ["ann", "ben", "cat", "dan"] {
+        people.push(user(&store, handle).await);
+    }
+    let guests: Vec<_> = people[1..].iter().map(|u| u.id).collect();
+    let store = std::sync::Arc::new(store);
+    let (mut accepted, mut shrunk) = (0, 0);
+    for round in 0..30 {
+        let v = venue_seating(&store, &format!("Race {round}"), 4).await;
+        let plan = store.create_plan(plan_at(&people[0], &v, tomorrow_at(19, 0), guests.clone())).await.unwrap();
+        for &g in &guests[..2] {
+            store.answer_plan_invitation(plan.id, g, true).await.unwrap();
+        }
+        let (s, dan) = (store.clone(), guests[2]);
+        let accept = tokio::spawn(async move { s.answer_plan_invitation(plan.id, dan, true).await });
+        let s = store.clone();
+        let shrink = tokio::spawn(async move { s.update_venue(v.id, capacity(3)).await });
+        let (accept, shrink) = (accept.await.unwrap(), shrink.await.unwrap());
+        let (party, seats) =
+            (store.get_plan(plan.id).await.unwrap().party(), store.get_venue(v.id).await.unwrap().capacity);
+        assert!(party <= seats, "round {round}: a party of {party} at a venue seating {seats}");
+        assert!(accept.is_ok() != shrink.is_ok(), "round {round}: {accept:?} {shrink:?}");
+        accepted += i32::from(accept.is_ok());
+        shrunk += i32::from(shrink.is_ok());
+    }
+    assert_eq!(accepted + shrunk, 30);
 }
 
 async fn unknown_venues_are_not_found(store: DynStore) {
