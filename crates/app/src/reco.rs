@@ -44,7 +44,9 @@ pub struct EngineCell {
     /// before then that it read is not applied again (a catch-up after a lag, a relay's repeat).
     last_scan: Mutex<Option<(i64, Arc<Scanned>)>>,
     /// The outbox ids of the events applied lately: the relay's repeat of one (at-least-once) is
-    /// not applied again, however new it is. Kept across reloads (outbox ids are never reused).
+    /// not applied again, however new it is; and the ids of the interactions among them, so the
+    /// follower's copy of one this server applied as it wrote it is not counted again. Kept
+    /// across reloads (outbox and interaction ids are never reused).
     applied: Mutex<bus::Repeats>,
     /// Reloads run one at a time (each with its own replay buffer).
     reloads: tokio::sync::Mutex<()>,
@@ -129,12 +131,23 @@ impl EngineCell {
 
     /// Applies an event published at `at` from outbox row `source_id` now, and keeps it for the
     /// engine a running reload is building. Skipped: a repeat of an event applied already (the
-    /// same outbox id: the relay published its row again), and an event from before the current
-    /// engine's scan began that the scan read (the engine has them already).
+    /// same outbox id: the relay published its row again; or an interaction applied already,
+    /// as its writer applies it before the follower hears of it, see
+    /// [`App::apply_written`]), and an event from before the current engine's scan began that
+    /// the scan read (the engine has them already). Other events are upserts or deletions,
+    /// which change nothing the second time.
     pub fn apply(&self, event: DomainEvent, at: domain::Timestamp, source_id: Option<domain::Id>) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        if !self.applied.lock().unwrap_or_else(|e| e.into_inner()).first_time(source_id) {
-            return;
+        {
+            let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+            if !applied.first_time(source_id) {
+                return;
+            }
+            if let DomainEvent::InteractionRecorded(i) = &event
+                && !applied.first_time(Some(i.id))
+            {
+                return;
+            }
         }
         let read = self
             .last_scan

@@ -143,6 +143,29 @@ impl App {
         Ok(())
     }
 
+    /// Applies what a write on this server just committed (`events`, naming `user_id` and
+    /// `venue_id`) to this server's engine at once, so the next request here sees it: the
+    /// follower's copy of each event comes a moment later and changes nothing
+    /// ([`crate::reco::EngineCell::apply`]). A user or venue the engine does not know yet (made a
+    /// moment ago) is caught up from the store first, so no placeholder stands in for them.
+    /// Returns whether it applied them; when not (the user or venue deleted meanwhile, the store
+    /// unreachable), the engine learns of the write from the follower, as before.
+    pub(crate) async fn apply_written(&self, user_id: UserId, venue_id: VenueId, events: Vec<DomainEvent>) -> bool {
+        let known = |e: &engine::Engine| match (e.has_user(user_id), e.has_venue(venue_id)) {
+            (false, _) => Err(EngineError::UnknownUser(user_id)),
+            (_, false) => Err(EngineError::UnknownVenue(venue_id)),
+            _ => Ok(()),
+        };
+        if let Err(e) = self.ask_engine(known).await {
+            tracing::debug!(error = %e, %user_id, %venue_id, "a write left to the engine follower");
+            return false;
+        }
+        for event in events {
+            self.engine.apply(event, self.now(), None);
+        }
+        true
+    }
+
     /// [`App::catch_up_user`] for a venue.
     async fn catch_up_venue(&self, id: VenueId) -> AppResult<()> {
         let venue = self.store.get_venue(id).await?;
@@ -225,7 +248,8 @@ impl App {
         self.ask_engine(|e| e.interested_in_venue(venue_id, viewer, limit, now)).await
     }
 
-    /// Records that a user wants to go to a venue (stored; the follower updates the engine). The
+    /// Records that a user wants to go to a venue (stored, and applied to this server's engine at
+    /// once: [`App::apply_written`]; the follower tells the other servers' engines). The
     /// wish is resolved in the venue's time zone first ([`InterestWish::resolve`]): a time gets
     /// its part of the day there, and a part of the day the time is not in is `Invalid`, naming
     /// `preferred_time_slot`, with nothing written. `NotFound` for an unknown venue or user.
@@ -240,6 +264,7 @@ impl App {
         let wish = wish.resolve(venue.tz())?;
         let interest = self.store.express_interest(user_id, venue_id, wish).await?;
         self.wrote();
+        self.apply_written(user_id, venue_id, vec![DomainEvent::InterestExpressed(interest.clone())]).await;
         Ok(interest)
     }
 

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use domain::user::{PreferencesInput, UserInput, UserPatchInput};
-use domain::{NewUser, Page, PageRequest, User, UserId, UserPatch, UserPreferences};
+use domain::{DomainEvent, NewUser, Page, PageRequest, User, UserId, UserPatch, UserPreferences};
 use store::{StoreError, UserQuery};
 
 use crate::{App, AppResult};
@@ -122,6 +122,10 @@ impl App {
         self.deleted_users.remember(id, Instant::now());
         let cancelled = self.store.delete_user(id, self.now()).await?;
         self.wrote();
+        // Gone from this server's engine at once, as from the store: the follower's copy of the
+        // event comes a moment later (and changes nothing), and until then the engine still
+        // answered for the user (venues and people for them: a 200 for a deleted user).
+        self.engine.apply(DomainEvent::UserDeleted { user_id: id }, self.now(), None);
         // After the commit: a location sent from now on is written, and so refused.
         self.location_writes.forget(id);
         // Tables an outside provider holds are given back there too.

@@ -5,8 +5,8 @@ use domain::error::Checker;
 use domain::interaction::InteractionInput;
 use domain::venue::{VenueInput, VenuePatchInput};
 use domain::{
-    Category, DomainEvent, Interaction, LatLng, NewInteraction, NewVenue, Page, PageRequest, UserId, ValidationError,
-    Venue, VenueId, VenuePatch,
+    Category, DomainEvent, Interaction, InteractionType, LatLng, NewInteraction, NewVenue, Page, PageRequest, UserId,
+    ValidationError, Venue, VenueId, VenueInterest, VenuePatch,
 };
 use store::VenueQuery;
 
@@ -114,7 +114,8 @@ impl App {
         Ok(())
     }
 
-    /// Logs what a user did with a venue. The time of day is taken in the venue's time zone.
+    /// Logs what a user did with a venue, and applies it to this server's engine at once
+    /// ([`App::apply_written`]). The time of day is taken in the venue's time zone.
     /// `NotFound` for an unknown venue, `Invalid` naming `user_id` for an unknown user.
     #[tracing::instrument(skip_all, fields(%venue_id, user_id = %input.user_id), err(level = "debug"))]
     pub async fn record_interaction(&self, venue_id: VenueId, input: InteractionInput) -> AppResult<Interaction> {
@@ -125,6 +126,22 @@ impl App {
         self.store.get_user(new.user_id).await.in_body(&user_field)?;
         let interaction = self.store.record_interaction(new).await.in_body(&user_field)?;
         self.wrote();
+        let (user_id, recorded) = (interaction.user_id, DomainEvent::InteractionRecorded(interaction.clone()));
+        if self.apply_written(user_id, venue_id, vec![recorded]).await
+            && interaction.interaction_type == InteractionType::Interest
+        {
+            // The store adds the user to those interested, with no time and open to invites,
+            // only if they were not already: an interest the engine holds keeps its time.
+            let interest = VenueInterest {
+                user_id,
+                venue_id,
+                preferred_time: None,
+                preferred_time_slot: None,
+                open_to_invites: true,
+                created_at: interaction.occurred_at,
+            };
+            self.engine().apply_if_unknown(&[DomainEvent::InterestExpressed(interest)]);
+        }
         Ok(interaction)
     }
 

@@ -31,14 +31,20 @@ impl Engine {
     }
 
     /// Applies a user's or venue's creation (with the events that follow it, such as the user's
-    /// preferences) only if the engine does not know that user or venue yet: a row read from the
-    /// store to catch up must not overwrite what the follower applied meanwhile. Returns whether
-    /// it applied them.
+    /// preferences), or a user's interest in a venue, only if the engine does not know that user,
+    /// venue or interest yet: a row read from the store to catch up, or an interest the store
+    /// adds only where there was none, must not overwrite what the follower applied meanwhile.
+    /// Returns whether it applied them.
     pub fn apply_if_unknown(&self, events: &[DomainEvent]) -> bool {
         let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let known = match events.first() {
             Some(DomainEvent::UserCreated(u)) => self.state.load().user_idx(&u.id).is_some(),
             Some(DomainEvent::VenueCreated(v)) => self.state.load().venue_idx(&v.id).is_some(),
+            Some(DomainEvent::InterestExpressed(i)) => {
+                let st = self.state.load();
+                let marked = |u, v| st.user(u).is_some_and(|r| r.interests.binary_search_by_key(&v, |m| m.key).is_ok());
+                st.user_idx(&i.user_id).zip(st.venue_idx(&i.venue_id)).is_some_and(|(u, v)| marked(u, v))
+            }
             _ => return false,
         };
         if known {

@@ -2,8 +2,10 @@
 //! the server that wrote it and on any other: here an app with no follower at all (the engine
 //! hears of no event), as a second server is before its follower reads the event.
 
+use domain::interaction::InteractionInput;
 use domain::user::UserInput;
 use domain::venue::VenueInput;
+use domain::{DomainEvent, InteractionType, InterestWish};
 use engine::{GroupQuery, GroupStrategy, PeopleQuery, Ranker, VenueQuery};
 use testdb::Backend;
 
@@ -11,7 +13,9 @@ use crate::{fresh_app, user, venue};
 
 crate::on_every_backend!(
     users_and_venues_written_a_moment_ago_are_recommended_for_not_404,
-    a_venue_deleted_a_moment_ago_is_gone_at_once_on_the_server_that_deleted_it
+    a_venue_deleted_a_moment_ago_is_gone_at_once_on_the_server_that_deleted_it,
+    a_user_deleted_a_moment_ago_is_gone_at_once_on_the_server_that_deleted_them,
+    interest_and_interactions_written_a_moment_ago_are_seen_at_once_on_the_server_that_wrote_them
 );
 
 async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404(backend: Backend) {
@@ -74,4 +78,106 @@ async fn a_venue_deleted_a_moment_ago_is_gone_at_once_on_the_server_that_deleted
     assert!(not_found(&err), "people for a deleted venue: {err:?}");
     let recs = app.recommend_venues(VenueQuery::new(viewer.id, 10, Ranker::Seed2)).await.unwrap();
     assert!(recs.iter().all(|r| r.venue_id != gone.id), "a deleted venue is not recommended");
+}
+
+async fn a_user_deleted_a_moment_ago_is_gone_at_once_on_the_server_that_deleted_them(backend: Backend) {
+    // No follower: the engine hears of the deletion only from the call that made it.
+    let Some((_db, app)) = fresh_app(backend).await else { return };
+    app.reload_engine().await.expect("load the empty engine");
+    let gone = app.create_user(user("leaving_now")).await.unwrap();
+    let friend = app.create_user(user("staying_on")).await.unwrap();
+    let bar = app.create_venue(venue("Still Open", 40.731)).await.unwrap();
+    let people =
+        |user_id| PeopleQuery { user_id, venue_id: Some(bar.id), limit: 10, ranker: Ranker::Default, now: None };
+    app.recommend_people(people(gone.id)).await.expect("people for them, while they are there");
+    app.express_interest(gone.id, bar.id, InterestWish::at(None)).await.expect("interest");
+    let interested = || async {
+        let r = app.interested_in_venue(bar.id, friend.id, 100).await.expect("who is interested");
+        r.friends.iter().chain(&r.mutuals).chain(&r.new_people).map(|p| p.user_id).collect::<Vec<_>>()
+    };
+    assert_eq!(interested().await, [gone.id], "interested while there");
+
+    app.delete_user(gone.id).await.expect("deleted");
+
+    let not_found = |e: &app::AppError| matches!(e, app::AppError::NotFound { entity: "user", .. });
+    for ranker in [Ranker::Default, Ranker::Seed2] {
+        let err = app.recommend_venues(VenueQuery::new(gone.id, 10, ranker)).await.unwrap_err();
+        assert!(not_found(&err), "venues for a deleted user ({}): {err:?}", ranker.as_str());
+    }
+    let err = app.recommend_venues_in_context(VenueQuery::new(gone.id, 10, Ranker::Default)).await.unwrap_err();
+    assert!(not_found(&err), "venues in context for a deleted user: {err:?}");
+    let err = app.recommend_people(people(gone.id)).await.unwrap_err();
+    assert!(not_found(&err), "people for a deleted user: {err:?}");
+    let err = app.interested_in_venue(bar.id, gone.id, 100).await.unwrap_err();
+    assert!(not_found(&err), "who is interested, for a deleted viewer: {err:?}");
+    assert!(interested().await.is_empty(), "a deleted user is no longer interested");
+    // The follower's copy of the deletion, a moment later, changes nothing.
+    app.engine.apply(DomainEvent::UserDeleted { user_id: gone.id }, chrono::Utc::now(), Some(uuid::Uuid::now_v7()));
+    let err = app.recommend_people(people(gone.id)).await.unwrap_err();
+    assert!(not_found(&err), "{err:?}");
+    app.recommend_people(people(friend.id)).await.expect("the others are still there");
+}
+
+async fn interest_and_interactions_written_a_moment_ago_are_seen_at_once_on_the_server_that_wrote_them(
+    backend: Backend,
+) {
+    // No follower: the engine hears of each write only from the call that made it.
+    let Some((_db, app)) = fresh_app(backend).await else { return };
+    app.reload_engine().await.expect("load the empty engine");
+    let viewer = app.create_user(user("looking_around")).await.unwrap();
+    let (keen, logged) = (app.create_user(user("keen")).await.unwrap(), app.create_user(user("logged")).await.unwrap());
+    let (first, second) = (
+        app.create_venue(venue("First Bar", 40.731)).await.unwrap(),
+        app.create_venue(venue("Second Bar", 40.732)).await.unwrap(),
+    );
+    let interested = |venue_id| {
+        let app = app.clone();
+        async move {
+            let r = app.interested_in_venue(venue_id, viewer.id, 100).await.expect("who is interested");
+            r.friends.iter().chain(&r.mutuals).chain(&r.new_people).map(|p| p.user_id).collect::<Vec<_>>()
+        }
+    };
+    assert!(interested(first.id).await.is_empty(), "nobody yet, and all of them in the engine now");
+
+    // Expressed (POST /recommendations/{u}/interest), by a user the engine did not know yet.
+    app.express_interest(keen.id, first.id, InterestWish::at(None)).await.expect("interest");
+    assert_eq!(interested(first.id).await, [keen.id], "an interest expressed a moment ago");
+
+    // Logged as an interaction of type interest (POST /venues/{v}/interactions).
+    let interest = InteractionInput {
+        user_id: logged.id,
+        interaction_type: InteractionType::Interest,
+        dwell_time_seconds: None,
+        occurred_at: None,
+    };
+    app.record_interaction(second.id, interest.clone()).await.expect("logged");
+    assert_eq!(interested(second.id).await, [logged.id], "an interest logged a moment ago");
+    // An interest they had expressed before, with a time, keeps it when they log one again.
+    let at = chrono::Utc::now() + chrono::Duration::days(2);
+    app.express_interest(keen.id, second.id, InterestWish::at(Some(at))).await.expect("interest at a time");
+    let again = InteractionInput { user_id: keen.id, interaction_type: InteractionType::Interest, ..interest.clone() };
+    app.record_interaction(second.id, again).await.expect("logged again");
+    let r = app.interested_in_venue(second.id, viewer.id, 100).await.unwrap();
+    let keen_at = r.new_people.iter().find(|p| p.user_id == keen.id).map(|p| p.preferred_time.map(|t| t.timestamp()));
+    assert_eq!(keen_at, Some(Some(at.timestamp())), "{r:?}");
+
+    // A venue just liked is no new place to the user who liked it.
+    let new_only = |user_id| VenueQuery { new_only: true, ..VenueQuery::new(user_id, 10, Ranker::Default) };
+    let offered = app.recommend_venues(new_only(viewer.id)).await.unwrap();
+    assert!(offered.iter().any(|r| r.venue_id == first.id), "new to the viewer so far: {offered:?}");
+    let like = InteractionInput { user_id: viewer.id, interaction_type: InteractionType::Like, ..interest };
+    let liked = app.record_interaction(first.id, like).await.expect("liked");
+    let offered = app.recommend_venues(new_only(viewer.id)).await.unwrap();
+    assert!(offered.iter().all(|r| r.venue_id != first.id), "a venue liked a moment ago is offered: {offered:?}");
+
+    // The follower's copy of the like, a moment later (another outbox id), is not counted again:
+    // seed2's preference part is 0.4 * min(1, the user's likes of the venue * 0.5).
+    let preference = || {
+        let recs = app.engine().recommend_venues(&VenueQuery::new(viewer.id, 10, Ranker::Seed2)).unwrap();
+        let rec = recs.into_iter().find(|r| r.venue_id == first.id).expect("the liked venue is ranked");
+        rec.reasons.iter().find(|r| r.code == "preference").map_or(0.0, |r| r.contribution)
+    };
+    assert!((preference() - 0.2).abs() < 1e-9, "one like: {}", preference());
+    app.engine.apply(DomainEvent::InteractionRecorded(liked), chrono::Utc::now(), Some(uuid::Uuid::now_v7()));
+    assert!((preference() - 0.2).abs() < 1e-9, "the like counted twice: {}", preference());
 }

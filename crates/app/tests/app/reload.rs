@@ -172,10 +172,10 @@ async fn a_user_who_stays_put_is_stored_once_a_move_at_once_and_a_deleted_one_is
     app.update_location(out.id, 40.7351, -73.99).await.unwrap();
     assert_eq!(stored(out.id).await.map(|(lat, _)| lat), Some(40.7351));
 
-    // Deleted here: the next location is written, so refused, though the engine (no follower
-    // here) still knows the user.
+    // Deleted here: gone from this server's engine at once (no follower here), and the next
+    // location is written, so refused.
     app.delete_user(out.id).await.unwrap();
-    assert!(app.engine().has_user(out.id));
+    assert!(!app.engine().has_user(out.id));
     let err = app.update_location(out.id, 40.735, -73.99).await.unwrap_err();
     assert!(matches!(err, app::AppError::NotFound { entity: "user", .. }), "{err:?}");
 
