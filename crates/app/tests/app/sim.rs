@@ -549,6 +549,40 @@ async fn a_stop_sent_while_a_start_is_announced_stops_that_run_after_its_announc
     assert_eq!(simulation_events(&app).await, ["simulation.started", "simulation.stopped"]);
 }
 
+/// Sends a speed change to the run of `sim` (started here at 1x), whose bus `held` holds its
+/// announcement, and, once that is held, `then` (a reset, a stop); lets the announcement go once
+/// `then` has had 3 s to end on its own. Answers what `then` answered; the change succeeds.
+async fn while_a_speed_change_is_announced<T, F>(
+    sim: &Arc<Simulator>,
+    held: &TestBus<Held>,
+    opts: RunOptions,
+    then: impl FnOnce(Arc<Simulator>) -> F,
+) -> T
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+{
+    sim.start(opts, None).await.expect("start");
+    held.hold(true);
+    let changing = {
+        let sim = Arc::clone(sim);
+        tokio::spawn(async move { sim.set_speed(Speed::Times(5.0)).await })
+    };
+    held.came(1).await;
+    let mut then = tokio::spawn(then(Arc::clone(sim)));
+    // Without the turn, `then` ends (and is announced) meanwhile; with it, it cannot.
+    let early = tokio::time::timeout(Duration::from_secs(3), &mut then).await;
+    held.hold(false);
+    let within = Duration::from_secs(10);
+    let answered = match early {
+        Ok(done) => done,
+        Err(_) => tokio::time::timeout(within, then).await.expect("it ends once the change is announced"),
+    };
+    let changed = tokio::time::timeout(within, changing).await.expect("the change ends").unwrap();
+    changed.expect("the speed change of the running run");
+    answered.unwrap()
+}
+
 /// Before, a reset did not wait for a change being announced, so with that announcement slow
 /// the bus read `simulation.reset` and then `simulation.speed_changed`, as if a speed change had
 /// come to a reset simulator. Here the reset waits for the held announcement and comes after it.
@@ -556,28 +590,8 @@ async fn a_reset_sent_while_a_speed_change_is_announced_comes_after_it_on_the_bu
     let Some(HeldSim { _db, app, held, sim, opts }) = held_sim(backend, "simulation.speed_changed").await else {
         return;
     };
-    sim.start(opts, None).await.expect("start");
-    held.hold(true);
-    let changing = {
-        let sim = Arc::clone(&sim);
-        tokio::spawn(async move { sim.set_speed(Speed::Times(5.0)).await })
-    };
-    held.came(1).await;
-    let mut resetting = {
-        let sim = Arc::clone(&sim);
-        tokio::spawn(async move { sim.reset().await })
-    };
-    // Without the wait, the reset ends (and is announced) meanwhile; with it, it cannot.
-    let early = tokio::time::timeout(Duration::from_secs(5), &mut resetting).await;
-    held.hold(false);
-    let within = Duration::from_secs(10);
-    let reset = match early {
-        Ok(done) => done,
-        Err(_) => tokio::time::timeout(within, resetting).await.expect("the reset ends"),
-    };
-    reset.unwrap().expect("reset");
-    let changed = tokio::time::timeout(within, changing).await.expect("the change ends").unwrap();
-    changed.expect("the speed change of the running run");
+    let reset = while_a_speed_change_is_announced(&sim, &held, opts, |sim| async move { sim.reset().await }).await;
+    reset.expect("reset");
     assert_eq!(simulation_events(&app).await, ["simulation.started", "simulation.speed_changed", "simulation.reset"]);
 }
 
@@ -590,28 +604,8 @@ async fn a_stop_sent_while_a_speed_change_is_announced_is_announced_after_it(bac
     let Some(HeldSim { _db, app, held, sim, opts }) = held_sim(backend, "simulation.speed_changed").await else {
         return;
     };
-    sim.start(opts, None).await.expect("start");
-    held.hold(true);
-    let changing = {
-        let sim = Arc::clone(&sim);
-        tokio::spawn(async move { sim.set_speed(Speed::Times(5.0)).await })
-    };
-    held.came(1).await;
-    let mut stopping = {
-        let sim = Arc::clone(&sim);
-        tokio::spawn(async move { sim.stop().await })
-    };
-    // Without the turn, the stop ends (and is announced) meanwhile; with it, it cannot.
-    let early = tokio::time::timeout(Duration::from_secs(3), &mut stopping).await;
-    held.hold(false);
-    let within = Duration::from_secs(10);
-    let stopped = match early {
-        Ok(done) => done,
-        Err(_) => tokio::time::timeout(within, stopping).await.expect("the stop ends"),
-    };
-    assert_eq!(stopped.unwrap().expect("stop").status, SimStatus::Stopped);
-    let changed = tokio::time::timeout(within, changing).await.expect("the change ends").unwrap();
-    changed.expect("the speed change of the running run");
+    let stopped = while_a_speed_change_is_announced(&sim, &held, opts, |sim| async move { sim.stop().await }).await;
+    assert_eq!(stopped.expect("stop").status, SimStatus::Stopped);
     let types = simulation_events(&app).await;
     assert_eq!(types, ["simulation.started", "simulation.speed_changed", "simulation.stopped"]);
     assert!(sim.set_speed(Speed::Times(2.0)).await.is_err(), "a stopped run takes no change");
