@@ -157,7 +157,16 @@ impl City {
                 responded_at: responded.map(ts),
             });
         }
-        let party = participants.iter().filter(|p| p.status != ParticipantStatus::Declined).count();
+        // No party larger than the venue seats (the store refuses one): the last asked, the
+        // least close, who have not declined are left out. After every draw, so the other plans
+        // and the rest of the plan stay as they were.
+        let seats = self.venues[v as usize].capacity.max(1) as usize;
+        let coming = |p: &PlanParticipant| p.status != ParticipantStatus::Declined;
+        while participants.iter().filter(|p| coming(p)).count() > seats {
+            let Some(last) = participants.iter().rposition(coming) else { break };
+            participants.remove(last);
+        }
+        let party = participants.iter().filter(|p| coming(p)).count();
         out.push(Plan {
             id,
             organizer_id: core.id,

@@ -412,6 +412,26 @@ fn plans_and_interests_lie_after_now_with_the_organizer_accepted() {
     }
 }
 
+/// The store refuses a plan whose party the venue cannot seat, and the integrity check reports
+/// one. These cities each have a venue seating 10 and, before plans were trimmed to the venue,
+/// had such plans at it: parties of 12 (seed 203, drafts), of 11 (seed 298, confirmed; seed
+/// 348, a draft and a cancelled one, and a draft of 12).
+#[test]
+fn no_plan_has_a_party_larger_than_its_venue_seats() {
+    for (seed, users, venues) in [(203, 40_000, 60), (298, 40_000, 60), (348, 40_000, 60)] {
+        let c = city(seed, users, venues);
+        let seats: HashMap<_, _> = c.venues().into_iter().map(|v| (v.id, v.capacity)).collect();
+        let over: Vec<String> = c
+            .par_map_ranges(2_000, |r| c.plans(r))
+            .into_iter()
+            .flatten()
+            .filter(|p| p.party() > seats[&p.venue_id])
+            .map(|p| format!("{:?} plan {}: party {}, seats {}", p.status, p.id, p.party(), seats[&p.venue_id]))
+            .collect();
+        assert!(over.is_empty(), "seed {seed}, {users} users, {venues} venues: {over:?}");
+    }
+}
+
 #[test]
 fn bad_configurations_are_refused() {
     let bad = [
