@@ -33,6 +33,9 @@ pub struct ViolationBody {
 }
 
 /// Checks the stored data: no overbooked slot, no orphan row, parties that count their members.
+///
+/// A plan still being organised (a draft yet to start) whose party its venue cannot seat breaks
+/// it too (`plan_over_capacity`).
 #[utoipa::path(get, path = "/api/v1/admin/check", tag = "admin",
     responses(
         (status = 200, description = "The check ran; `ok` says whether the data is consistent", body = CheckReport),

@@ -519,14 +519,15 @@ pub trait Store: Send + Sync + 'static {
     async fn server_secret(&self, name: ServerSecret) -> StoreResult<Option<String>>;
     // ---- consistency ----
     /// Every broken invariant of the stored data (no overbooked slot, no orphan row, parties
-    /// that count their members); empty when consistent. Reads only.
+    /// that count their members, no draft plan still to come with a party larger than its venue
+    /// seats); empty when consistent. Reads only.
     async fn check_invariants(&self) -> StoreResult<Vec<Violation>>;
 }
 
 /// One broken invariant, found by [`Store::check_invariants`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Violation {
-    /// Which rule: `overbooked_slot`, `orphan plan_participants.plan_id`, ...
+    /// Which rule: `overbooked_slot`, `plan_over_capacity`, `orphan plan_participants.plan_id`, ...
     pub rule: String,
     /// What breaks it, naming the rows.
     pub detail: String,

@@ -6,10 +6,11 @@
 use std::collections::HashMap;
 
 use domain::inventory::{Hold, peak_seats};
+use domain::{ParticipantStatus, PlanStatus, Timestamp};
 use uuid::Uuid;
 
 use super::bookings::{BookingRow, booking_columns, decode, hold_of};
-use crate::sql::{Conn, Sql};
+use crate::sql::{Conn, Sql, now};
 use crate::{StoreResult, Violation};
 
 /// Rows whose reference points at nothing: `(rule, statement counting them)`. Foreign keys
@@ -83,6 +84,7 @@ pub(crate) async fn check_invariants<C: Conn>(c: &mut C) -> StoreResult<Vec<Viol
         }
     }
     out.extend(booking_violations(c).await?);
+    out.extend(plan_violations(c, now()).await?);
     Ok(out)
 }
 
@@ -130,4 +132,39 @@ async fn booking_violations<C: Conn>(c: &mut C) -> StoreResult<Vec<Violation>> {
         }
     }
     Ok(out)
+}
+
+/// A plan being organised, what its party counts from ([`domain::plan::party_of`]) and what its
+/// venue seats.
+#[derive(Debug, sqlx::FromRow)]
+struct PlanPartyRow {
+    id: Uuid,
+    venue_id: Uuid,
+    party_size: Option<i32>,
+    accepted: i64,
+    capacity: i32,
+}
+
+/// Plans being organised (drafts starting at `from` or later) at a venue not deleted: none has a
+/// party ([`domain::Plan::party`]) larger than the venue seats, as such a plan could never be
+/// booked. The store refuses one (a plan made too large, an acceptance past the capacity, a
+/// capacity lowered under a plan's party); plans already past are left out, as the capacity may
+/// have been lowered since, and so are deleted venues, whose plans no booking can take.
+async fn plan_violations<C: Conn>(c: &mut C, from: Timestamp) -> StoreResult<Vec<Violation>> {
+    let sql = Sql::new(
+        "SELECT p.id, p.venue_id, p.party_size, \
+         (SELECT COUNT(*) FROM plan_participants pp WHERE pp.plan_id = p.id AND pp.status = $1) AS accepted, \
+         v.capacity FROM plans p JOIN venues v ON v.id = p.venue_id \
+         WHERE v.deleted_at IS NULL AND p.status = $2 AND p.start_time >= $3 ORDER BY p.start_time, p.id",
+    );
+    let sql = sql.bind(ParticipantStatus::Accepted.as_str()).bind(PlanStatus::Draft.as_str()).bind(from);
+    let rows: Vec<PlanPartyRow> = c.fetch_all(sql).await?;
+    let violations = rows.into_iter().filter_map(|r| {
+        let party = domain::plan::party_of(i32::try_from(r.accepted).unwrap_or(i32::MAX), r.party_size);
+        (party > r.capacity).then(|| {
+            let detail = format!("plan {} at venue {}: party of {party}, capacity {}", r.id, r.venue_id, r.capacity);
+            Violation::new("plan_over_capacity".into(), detail)
+        })
+    });
+    Ok(violations.collect())
 }

@@ -252,6 +252,48 @@ async fn a_plan_is_not_made_with_a_party_larger_than_its_venue_seats(store: DynS
     assert_eq!(store.create_plan(pair).await.unwrap().party(), 2);
 }
 
+/// The store never lets a plan being organised grow past its venue, nor the venue shrink under
+/// it; the invariant check finds one made behind its back, counting accepted participants or a
+/// larger `party_size` as `Plan::party` does. Plans already past (the venue may have shrunk
+/// since) and plans booked (their booking holds the seats) are not reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_invariant_check_finds_a_plan_larger_than_its_venue_made_behind_the_stores_back() {
+    for backend in testdb::Backend::ALL {
+        let Some(db) = testdb::TestDatabase::create(backend).await else { continue };
+        let store = store::connect(&db.url).await.expect("open the store");
+        let (ann, ben, cat) = (user(&store, "ann").await, user(&store, "ben").await, user(&store, "cat").await);
+        let four = venue_seating(&store, "Four Seats", 4).await;
+        let ahead = store.create_plan(new_plan(ann.id, four.id, vec![ben.id, cat.id])).await.unwrap();
+        for guest in [ben.id, cat.id] {
+            store.answer_plan_invitation(ahead.id, guest, true).await.unwrap();
+        }
+        let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+        let past = NewPlan { start_time: yesterday, party_size: Some(4), ..new_plan(ann.id, four.id, vec![]) };
+        store.create_plan(past).await.unwrap();
+        assert_eq!(store.check_invariants().await.unwrap(), vec![], "{backend:?}");
+
+        assert_eq!(db.execute("UPDATE venues SET capacity = 2").await.unwrap(), 1, "{backend:?}");
+        let found = store.check_invariants().await.unwrap();
+        let rules: Vec<_> = found.iter().map(|v| v.rule.as_str()).collect();
+        assert_eq!(rules, ["plan_over_capacity"], "{backend:?}: {found:?}");
+        let says = format!("plan {} at venue {}: party of 3, capacity 2", ahead.id, four.id);
+        assert_eq!(found[0].detail, says, "{backend:?}");
+
+        assert_eq!(db.execute("UPDATE venues SET capacity = 4").await.unwrap(), 1, "{backend:?}");
+        assert_eq!(store.check_invariants().await.unwrap(), vec![], "{backend:?}");
+        let sql = "UPDATE plans SET party_size = 6 WHERE party_size IS NULL";
+        assert_eq!(db.execute(sql).await.unwrap(), 1, "{backend:?}");
+        let found = store.check_invariants().await.unwrap();
+        assert_eq!(found.len(), 1, "{backend:?}: {found:?}");
+        assert!(found[0].detail.ends_with("party of 6, capacity 4"), "{backend:?}: {found:?}");
+
+        let sql = "UPDATE plans SET status = 'confirmed' WHERE party_size = 6";
+        assert_eq!(db.execute(sql).await.unwrap(), 1, "{backend:?}");
+        assert_eq!(store.check_invariants().await.unwrap(), vec![], "{backend:?}");
+        drop(store);
+    }
+}
+
 fn key(scope: &str, k: &str, request: serde_json::Value) -> IdempotencyKey {
     IdempotencyKey { scope: scope.into(), key: k.into(), request }
 }
