@@ -269,9 +269,9 @@ fn city_config(o: &SeedOptions, now: Timestamp) -> AppResult<synth::CityConfig> 
         );
         return Err(AppError::Invalid(domain::ValidationError::field("as_of", message)));
     }
-    let mut c = synth::CityConfig::new(o.seed, o.users, o.venues);
+    // In the time zone at its centre: a city seeded in Tokyo keeps Tokyo's hours.
+    let mut c = synth::CityConfig::new(o.seed, o.users, o.venues).centred_at(center);
     c.now = anchor;
-    c.center = center;
     c.radius_km = o.radius_km;
     c.city = o.city.clone();
     c.validate().map_err(|e| AppError::Invalid(domain::ValidationError::field("seed", e.to_string())))?;

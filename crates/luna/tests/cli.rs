@@ -293,6 +293,30 @@ fn seed_as_of_pins_the_history_and_a_bad_one_is_refused_before_anything_is_writt
     assert!(String::from_utf8_lossy(&pinned.stderr).contains("history up to 2026-12-02T23:00:00Z"));
 }
 
+/// The distinct time zones of the venues in the SQLite database of `data_dir`.
+fn venue_timezones(data_dir: &Path) -> Vec<String> {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", data_dir.join("luna.db").display());
+    runtime().block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open the database");
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT timezone FROM venues").fetch_all(&mut conn).await.expect("venues");
+        rows.into_iter().map(|(tz,)| tz).collect()
+    })
+}
+
+#[test]
+fn a_city_seeded_elsewhere_is_in_the_time_zone_at_its_centre() {
+    let tokyo = tempfile::tempdir().expect("temp dir");
+    let out = seed(tokyo.path(), &["--city", "Tokyo", "--lat", "35.68", "--lng", "139.76", "--radius-km", "5"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(venue_timezones(tokyo.path()), ["Asia/Tokyo"]);
+
+    let default = tempfile::tempdir().expect("temp dir");
+    assert!(seed(default.path(), &[]).status.success());
+    assert_eq!(venue_timezones(default.path()), ["America/New_York"]);
+}
+
 #[test]
 fn serve_answers_the_seed_paths_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -31,7 +31,8 @@ pub struct CityConfig {
     /// interests and plans lie after it. Fixed by default so data is reproducible; pass
     /// `Utc::now()` for a live demo.
     pub now: Timestamp,
-    /// IANA time zone of the city (local hours drive activity and opening hours).
+    /// IANA time zone of the city (local hours drive activity and opening hours); every venue
+    /// is stored in it. [`CityConfig::centred_at`] takes the zone at the centre.
     pub timezone: String,
 }
 
@@ -62,6 +63,14 @@ impl CityConfig {
     /// The default New York city with the given seed and sizes.
     pub fn new(seed: u64, users: usize, venues: usize) -> Self {
         Self { seed, users, venues, ..Self::default() }
+    }
+
+    /// This city moved to `center`, in the time zone there (`domain::venue::timezone_at`): a
+    /// city centred in Tokyo keeps Tokyo's hours. Set `timezone` after it to pick another zone.
+    /// The default centre's zone is the default one, so the default city is unchanged.
+    pub fn centred_at(self, center: LatLng) -> Self {
+        let timezone = domain::venue::timezone_at(center.lat, center.lng);
+        Self { center, timezone, ..self }
     }
 
     /// Start of the history window (`now - history_days`).
@@ -97,5 +106,22 @@ impl CityConfig {
         self.timezone
             .parse::<chrono_tz::Tz>()
             .map_err(|_| SynthError::Config(format!("unknown time zone {:?}", self.timezone)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_city_centred_in_tokyo_has_its_venues_in_tokyo_time_and_the_default_city_stays_in_new_york() {
+        let tokyo = CityConfig::new(7, 20, 12).centred_at(LatLng { lat: 35.68, lng: 139.76 });
+        assert_eq!(tokyo.timezone, "Asia/Tokyo");
+        let city = crate::City::new(tokyo).expect("valid config");
+        assert_eq!(city.timezone(), chrono_tz::Asia::Tokyo);
+        assert!(city.venues().iter().all(|v| v.timezone == "Asia/Tokyo"));
+
+        let default = CityConfig::default();
+        assert_eq!(default.clone().centred_at(default.center), default, "the default city is unchanged");
     }
 }
