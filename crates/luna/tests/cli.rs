@@ -318,6 +318,24 @@ fn a_city_seeded_elsewhere_is_in_the_time_zone_at_its_centre() {
 }
 
 #[test]
+fn seed_refuses_another_city_without_its_centre_and_a_latitude_without_a_longitude() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let paris = seed(dir.path(), &["--city", "Paris"]);
+    assert!(!paris.status.success());
+    let err = String::from_utf8_lossy(&paris.stderr);
+    assert!(err.contains("--city \"Paris\" needs its centre, --lat and --lng"), "{err}");
+    for half in [&["--lat", "10"][..], &["--lng", "10"]] {
+        let out = seed(dir.path(), half);
+        assert!(!out.status.success(), "{half:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--lat") && err.contains("--lng"), "{half:?}: {err}");
+    }
+    assert!(!dir.path().join("luna.db").exists(), "nothing written");
+    // The configured city by name needs no centre.
+    assert!(seed(dir.path(), &["--city", "New York"]).status.success());
+}
+
+#[test]
 fn serve_answers_the_seed_paths_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(dir.path(), &["--demo"]);

@@ -18,14 +18,15 @@ pub struct SeedArgs {
     /// Random seed: the same seed gives the same city.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// City name written on venues and users.
+    /// City name written on venues and users. A city other than the configured one (demo.city,
+    /// New York) needs its centre, `--lat` and `--lng`.
     #[arg(long)]
     pub city: Option<String>,
-    /// Latitude of the city centre.
-    #[arg(long, allow_hyphen_values = true)]
+    /// Latitude of the city centre (with `--lng`).
+    #[arg(long, allow_hyphen_values = true, requires = "lng")]
     pub lat: Option<f64>,
-    /// Longitude of the city centre.
-    #[arg(long, allow_hyphen_values = true)]
+    /// Longitude of the city centre (with `--lat`).
+    #[arg(long, allow_hyphen_values = true, requires = "lat")]
     pub lng: Option<f64>,
     /// Radius of the city in kilometres.
     #[arg(long)]
@@ -66,6 +67,18 @@ pub async fn run(mut settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
     crate::logging::init_batch();
     let d = &mut settings.demo;
+    // Another city at the configured one's centre would be a city in the wrong place.
+    if let Some(city) = &args.city
+        && city.trim() != d.city.trim()
+        && args.lat.is_none()
+    {
+        anyhow::bail!(
+            "--city {city:?} needs its centre, --lat and --lng (the configured city, {}, is at {}, {})",
+            d.city,
+            d.center_lat,
+            d.center_lng
+        );
+    }
     d.users = args.users.unwrap_or(d.users);
     d.venues = args.venues.unwrap_or(d.venues);
     d.seed = args.seed.unwrap_or(d.seed);
