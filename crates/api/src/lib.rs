@@ -32,6 +32,7 @@ mod users;
 mod venues;
 
 use std::future::{Future, IntoFuture};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -49,6 +50,7 @@ use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use app::App;
+use app::sim::Simulator;
 
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorDetail, ErrorDetails};
 pub use extract::{AppJson, AppPath, AppQuery};
@@ -130,6 +132,12 @@ pub fn router(app: App) -> Router {
 
 /// The whole service: routes, docs, metrics and the middleware stack.
 pub fn router_with(app: App, opts: &ServeOptions) -> Router {
+    let sim = Arc::new(Simulator::new(app.clone()));
+    service(app, opts, sim)
+}
+
+/// [`router_with`] around the app's simulator `sim`.
+fn service(app: App, opts: &ServeOptions, sim: Arc<Simulator>) -> Router {
     metrics::handle();
     let (routes, doc) = routes();
     let mut inner = routes
@@ -148,7 +156,7 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
     let inner = inner
         .layer(axum::Extension(opts.auth.clone()))
         .layer(axum::Extension(auth::LoginThrottle::new(&opts.rate_limit)))
-        .layer(simulation::layer(&app))
+        .layer(simulation::layer(sim))
         .layer(axum::middleware::from_fn_with_state(app.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(opts.body_limit_bytes))
         .with_state(app);
@@ -181,7 +189,11 @@ fn request_span(req: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %req.method(), uri = %uri, request_id)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// How long a shutdown waits for a running simulation's tick to end, to announce its stop.
+const SIM_SHUTDOWN: Duration = Duration::from_secs(5);
+
+/// Serves the API on `listener` until `shutdown` resolves, then stops a running simulation
+/// (announcing it, reason `shutdown`) and drains in-flight requests.
 /// Each request carries its peer address (`ConnectInfo`), which the rate limiter keys on.
 pub async fn serve(
     app: App,
@@ -197,11 +209,14 @@ pub async fn serve(
     let telemetry = app.telemetry.clone();
     // In-flight requests get their timeout and a little more to finish; then the server stops.
     let grace = opts.request_timeout + Duration::from_secs(2);
-    let service = router_with(app, &opts);
+    let sim = Arc::new(Simulator::new(app.clone()));
+    let service = service(app, &opts, Arc::clone(&sim));
     let service = service.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
+        // Its `simulation.stopped` (reason `shutdown`) reaches the streams before they close.
+        sim.shut_down(SIM_SHUTDOWN).await;
         telemetry.close_streams();
         let _ = draining_tx.send(());
     };

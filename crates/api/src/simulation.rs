@@ -24,8 +24,8 @@ use crate::extract::AppJson;
 type Sim = Extension<Arc<Simulator>>;
 
 /// The extension every simulation handler reads: one simulator for the app.
-pub fn layer(app: &App) -> Extension<Arc<Simulator>> {
-    Extension(Arc::new(Simulator::new(app.clone())))
+pub fn layer(sim: Arc<Simulator>) -> Extension<Arc<Simulator>> {
+    Extension(sim)
 }
 
 pub fn router() -> OpenApiRouter<App> {
@@ -306,7 +306,7 @@ mod tests {
         let reason = &schemas["SimState"]["properties"]["stop_reason"];
         assert!(reason.to_string().contains("#/components/schemas/StopReason"), "{reason}");
         assert!(reason.to_string().contains("stopped"), "{reason}");
-        assert_eq!(schemas["StopReason"]["enum"], json!(["requested", "data_reset", "booking_horizon"]));
+        assert_eq!(schemas["StopReason"]["enum"], json!(["requested", "data_reset", "booking_horizon", "shutdown"]));
         let duration = schemas["StartRequest"]["properties"]["duration"]["description"].as_str().unwrap_or_default();
         assert!(duration.contains("booking horizon") && duration.contains("`booking_horizon`"), "{duration}");
     }

@@ -125,7 +125,7 @@ export interface RankerConversion {
 export type SimStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'finished';
 
 /** Why a run stopped: on request, by a data reset (or forced reseed), or by itself at the booking horizon (a run without a duration). */
-export type StopReason = 'requested' | 'data_reset' | 'booking_horizon';
+export type StopReason = 'requested' | 'data_reset' | 'booking_horizon' | 'shutdown';
 
 export interface SimState {
   status: SimStatus;

@@ -25,6 +25,7 @@ group('describe', () => {
     const stopped = { status: 'stopped', scenario: 'normal', stop_reason: 'booking_horizon' };
     expect(describe(ev('simulation.stopped', stopped, 'simulation'))).toBe('stopped: reached the booking horizon · normal');
     expect(describe(ev('simulation.stopped', { ...stopped, stop_reason: 'data_reset' }, 'simulation'))).toBe('stopped by a data reset · normal');
+    expect(describe(ev('simulation.stopped', { ...stopped, stop_reason: 'shutdown' }, 'simulation'))).toBe('stopped: the server shut down · normal');
     expect(describe(ev('simulation.stopped', { status: 'stopped', scenario: 'normal' }, 'simulation'))).toBe('stopped · normal');
   });
 

@@ -156,9 +156,10 @@ pub enum EventPayload {
     #[serde(rename = "simulation.scenario_triggered")]
     SimulationScenarioTriggered(SimState),
     /// The run stopped before the end of its duration: on request (`POST /api/v1/simulation/stop`),
-    /// by a data reset or a forced reseed, or by itself when, run without a duration, its clock
-    /// reached the booking horizon (366 days past the wall clock at its start). Its state's
-    /// `stop_reason` says which: `requested`, `data_reset` or `booking_horizon`.
+    /// by a data reset or a forced reseed, by itself when, run without a duration, its clock
+    /// reached the booking horizon (366 days past the wall clock at its start), or as its server
+    /// shut down. Its state's `stop_reason` says which: `requested`, `data_reset`,
+    /// `booking_horizon` or `shutdown`.
     #[serde(rename = "simulation.stopped")]
     SimulationStopped(SimState),
     /// The run reached the end of its duration.
@@ -279,6 +280,7 @@ mod tests {
             StopReason::Requested => "requested",
             StopReason::DataReset => "data_reset",
             StopReason::BookingHorizon => "booking_horizon",
+            StopReason::Shutdown => "shutdown",
         }
     }
 
@@ -291,7 +293,7 @@ mod tests {
         let stopped = payloads.iter().find(|p| p.to_string().contains("\"simulation.stopped\""));
         let description = stopped.and_then(|p| p["description"].as_str()).unwrap_or_default();
         assert!(description.contains("`stop_reason`"), "{stopped:?}");
-        for r in [StopReason::Requested, StopReason::DataReset, StopReason::BookingHorizon] {
+        for r in [StopReason::Requested, StopReason::DataReset, StopReason::BookingHorizon, StopReason::Shutdown] {
             let name = documented_stop_reason(r);
             assert_eq!(serde_json::to_value(r).ok(), Some(serde_json::json!(name)));
             assert!(description.contains(&format!("`{name}`")), "{name} is not in {description:?}");

@@ -23,7 +23,9 @@ pub struct TestApp {
     pub app: App,
     pub auth: api::auth::Auth,
     _db: TestDatabase,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Resolves the server's shutdown future (as SIGTERM does `luna serve`'s): by
+    /// [`TestApp::shut_down`], or when the app is dropped.
+    shutdown: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 /// A fresh store and what keeps its database alive.
@@ -98,14 +100,22 @@ pub async fn spawn_app_opts(
     });
     let client = client_with_token(ADMIN_TOKEN);
     let anon = Client::builder().no_proxy().build().expect("client");
-    Some(TestApp { address, client, anon, app, auth, _db: db, shutdown: Some(tx) })
+    Some(TestApp { address, client, anon, app, auth, _db: db, shutdown: std::sync::Mutex::new(Some(tx)) })
+}
+
+impl TestApp {
+    /// Shuts the server down as SIGTERM does `luna serve`: it stops taking connections and
+    /// drains the requests in flight.
+    pub fn shut_down(&self) {
+        if let Some(tx) = self.shutdown.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = tx.send(());
+        }
+    }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.shut_down();
     }
 }
 

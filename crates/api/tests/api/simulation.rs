@@ -21,6 +21,7 @@ crate::on_every_backend!(
     a_data_reset_or_forced_reseed_stops_the_running_simulation_first,
     speed_and_multiplier_may_both_be_given_only_when_equal,
     a_run_without_a_duration_stops_itself_at_the_booking_horizon_and_says_why,
+    a_server_shutting_down_stops_its_running_simulation_and_says_why,
 );
 
 const SIM: &str = "/api/v1/simulation";
@@ -310,4 +311,24 @@ async fn a_run_without_a_duration_stops_itself_at_the_booking_horizon_and_says_w
     // Another run can start.
     assert_eq!(post(app, "start", json!({"users": 10}), StatusCode::OK).await["stop_reason"], Value::Null);
     assert_eq!(post(app, "stop", json!({}), StatusCode::OK).await["stop_reason"], "requested");
+}
+
+/// Before, a server shut down (SIGTERM) while a simulation ran ended the run without a word:
+/// the simulation channel's last event stayed `simulation.started`, and the dashboard or another
+/// server's stream showed the run going on. Now the shutdown stops it first and announces it,
+/// with the reason `shutdown`.
+async fn a_server_shutting_down_stops_its_running_simulation_and_says_why(app: &TestApp) {
+    seed(app, 40).await;
+    start_a_busy_run(app).await;
+    app.shut_down();
+    for _ in 0..200 {
+        let events = app.app.bus.history(domain::Channel::Simulation, 100, None).await.expect("history");
+        if let Some(stopped) = events.iter().find(|e| e.event_type == "simulation.stopped") {
+            let data: Value = serde_json::from_str(stopped.data.get()).expect("JSON data");
+            assert_eq!((&data["status"], &data["stop_reason"]), (&json!("stopped"), &json!("shutdown")), "{data}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no simulation.stopped within 10 s of the shutdown");
 }

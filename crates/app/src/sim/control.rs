@@ -391,6 +391,20 @@ impl Simulator {
         Ok(run.ended().await)
     }
 
+    /// Stops the active run, if any, as the server shuts down: as [`Simulator::stop`] does, with
+    /// the reason `shutdown` and its `simulation.stopped`, so those watching (the dashboard,
+    /// another server's streams) do not see it running on. Waits `within` at most for the tick
+    /// under way.
+    #[tracing::instrument(skip_all)]
+    pub async fn shut_down(&self, within: std::time::Duration) {
+        let Some(run) = self.live() else { return };
+        run.ask_stop(StopReason::Shutdown, true);
+        match tokio::time::timeout(within, run.ended()).await {
+            Ok(state) => tracing::info!(ticks = state.ticks, "simulation stopped for the shutdown"),
+            Err(_) => tracing::warn!(?within, "the simulation did not stop in time for the shutdown"),
+        }
+    }
+
     /// Runs `work` (a data reset or a forced reseed) with no simulation running. The active
     /// run, if any, is stopped first as [`Simulator::stop`] stops it: its `simulation.stopped`
     /// is published (with the reason `data_reset`) and its state and metrics stay readable as a

@@ -38,6 +38,8 @@ pub enum StopReason {
     /// its start, the latest a run with a duration may end. Past it the simulated users would
     /// plan, book and record what no real request may.
     BookingHorizon,
+    /// The server running it shut down (SIGTERM, Ctrl-C).
+    Shutdown,
 }
 
 /// What the runner reports after each tick.
