@@ -231,7 +231,26 @@ fn bench_counts_exactly_the_answers_the_server_gave() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{stdout}");
     assert!(stdout.contains("(422: "), "{stdout}");
+    // So does a bookings run of only refused requests (parties larger than any venue seats).
+    let out = bench(&server.base, &["-c", "2", "--sample", "5", "--bookings", "--party", "1000"], "/");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("bookings      0") && stdout.contains("(422: "), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("requests failed"));
     assert!(server.stop().success());
+}
+
+#[test]
+fn bench_refuses_a_party_or_days_the_api_would_refuse_before_sending_anything() {
+    for bad in [&["--party", "0"][..], &["--party", "1001"], &["--days", "0"], &["--days", "366"]] {
+        let started = std::time::Instant::now();
+        // Port 9 (discard) has no server: an accepted argument would fail later, differently.
+        let out = bench("http://127.0.0.1:9", &[&["--bookings"][..], bad].concat(), "/");
+        assert!(!out.status.success(), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(bad[0]) && err.contains("not in"), "{bad:?}: {err}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{bad:?} took {:?}", started.elapsed());
+    }
 }
 
 #[test]

@@ -39,11 +39,11 @@ pub struct BenchArgs {
     /// is open in the next `--days` days, through `POST /api/v1/bookings/{user}/create`.
     #[arg(long)]
     pub bookings: bool,
-    /// Party size of each booking.
-    #[arg(long, default_value_t = 2)]
+    /// Party size of each booking (1 to the API's maximum, 1,000).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(i32).range(1..=i64::from(domain::booking::MAX_PARTY)))]
     pub party: i32,
-    /// Days ahead the booking times spread over.
-    #[arg(long, default_value_t = 30)]
+    /// Days ahead the booking times spread over (1 to 365: the API books up to a year ahead).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..domain::booking::MAX_DAYS_AHEAD))]
     pub days: i64,
     /// A mixed load with these weights, e.g. `read=5,interact=2,reco=3,book=1,locate=2`, then an
     /// invariant check (non-zero exit when one fails).

@@ -2,7 +2,8 @@
 //! `--party` people for a random user at a random venue, at a random half hour in the next
 //! `--days` days when the venue is open for at least an hour (so requests are valid bookings,
 //! not validation errors), through the agent endpoint. Prints bookings/s (201s), refusals (409
-//! `slot_full`, with their alternatives computed), other errors, and latency.
+//! `slot_full`, with their alternatives computed), other errors by status, and latency; a run
+//! where most requests failed (other than 409s) exits non-zero.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use domain::Venue;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::bench::{BenchArgs, Tally, fetch_users, print_latencies, progress_lines};
+use super::bench::{BenchArgs, Tally, fetch_users, mostly_answered, print_latencies, progress_lines};
 
 #[derive(Default)]
 struct Counts {
@@ -63,10 +64,14 @@ pub async fn run(client: &reqwest::Client, base: &str, args: &BenchArgs) -> anyh
                 };
                 t.tally.latencies_us.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
                 done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                match status.map(|s| s.as_u16()) {
-                    Some(201) => t.booked += 1,
-                    Some(409) => t.refused += 1,
-                    _ => t.tally.errors += 1,
+                // No answer at all counts as status 0.
+                match status.map_or(0, |s| s.as_u16()) {
+                    201 => t.booked += 1,
+                    409 => t.refused += 1,
+                    code => {
+                        t.tally.errors += 1;
+                        *t.tally.failed_by_status.entry(code).or_default() += 1;
+                    }
                 }
             }
             t
@@ -77,6 +82,9 @@ pub async fn run(client: &reqwest::Client, base: &str, args: &BenchArgs) -> anyh
         let t = task.await.context("bench connection")?;
         all.tally.latencies_us.extend(t.tally.latencies_us);
         all.tally.errors += t.tally.errors;
+        for (code, n) in t.tally.failed_by_status {
+            *all.tally.failed_by_status.entry(code).or_default() += n;
+        }
         all.booked += t.booked;
         all.refused += t.refused;
     }
@@ -86,7 +94,8 @@ pub async fn run(client: &reqwest::Client, base: &str, args: &BenchArgs) -> anyh
     println!("bookings      {}", all.booked);
     println!("bookings/s    {:.0}", all.booked as f64 / elapsed.as_secs_f64());
     println!("refused (409) {}", all.refused);
-    Ok(())
+    // Refusals of a full slot are answers; other failures are not.
+    mostly_answered(&all.tally)
 }
 
 /// A random half hour in the next `days` days at which `venue` is open for an hour or more.
