@@ -156,16 +156,22 @@ pub(crate) fn progress_lines(
     started: Instant,
     deadline: Instant,
 ) -> tokio::task::JoinHandle<()> {
-    let total = deadline.saturating_duration_since(started).as_secs();
+    let total = deadline.saturating_duration_since(started);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.tick().await;
         while Instant::now() < deadline {
             tick.tick().await;
-            let (n, s) = (done.load(std::sync::atomic::Ordering::Relaxed), started.elapsed().as_secs_f64());
-            eprintln!("{s:>4.0}/{total} s  {n} requests back  {:.0} req/s", n as f64 / s.max(1e-9));
+            eprintln!("{}", progress_line(done.load(std::sync::atomic::Ordering::Relaxed), started.elapsed(), total));
         }
     })
+}
+
+/// One progress line: `n` requests back after `elapsed` of a run of `total`. Both are rounded
+/// to the second: a deadline taken a moment before the start leaves `total` a hair short.
+fn progress_line(n: u64, elapsed: Duration, total: Duration) -> String {
+    let s = elapsed.as_secs_f64();
+    format!("{s:>4.0}/{:.0} s  {n} requests back  {:.0} req/s", total.as_secs_f64(), n as f64 / s.max(1e-9))
 }
 
 /// Fails the run when most requests failed: its figures would measure refusals, not the
@@ -228,4 +234,22 @@ pub(crate) async fn fetch_users(client: &reqwest::Client, base: &str, want: usiz
         after = ids.last().cloned();
     }
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::progress_line;
+
+    #[test]
+    fn a_progress_line_shows_the_duration_asked_for() {
+        // `-d 5`: the deadline was taken a moment before the start.
+        let total = Duration::from_secs(5) - Duration::from_micros(3);
+        assert_eq!(progress_line(1200, Duration::from_millis(2001), total), "   2/5 s  1200 requests back  600 req/s");
+        assert_eq!(
+            progress_line(0, Duration::from_secs(1), Duration::from_secs(1)),
+            "   1/1 s  0 requests back  0 req/s"
+        );
+    }
 }
