@@ -304,6 +304,9 @@ pub struct VenuePatch {
     pub tags: Option<Vec<String>>,
     pub opening_hours: Option<Option<OpeningHours>>,
     pub timezone: Option<String>,
+    /// The zone at `location`, for a venue moved without `timezone`: it takes it only if
+    /// `location` is not where it is already (a client sending its place again keeps its zone).
+    pub zone_if_moved: Option<String>,
 }
 
 impl VenuePatch {
@@ -325,9 +328,10 @@ impl VenuePatch {
         check_rating(&mut c, input.rating.flatten());
         check_capacity(&mut c, input.capacity);
         let tags = input.tags.as_deref().map(|t| c.tags("tags", t, 30));
+        let timezone = check_timezone(&mut c, input.timezone.as_deref());
         // A venue moved without a time zone takes the zone of its new place.
-        let timezone = check_timezone(&mut c, input.timezone.as_deref())
-            .or_else(|| input.lat.zip(input.lng).map(|(lat, lng)| timezone_at(lat, lng)));
+        let location = input.lat.zip(input.lng);
+        let zone_if_moved = location.filter(|_| timezone.is_none()).map(|(lat, lng)| timezone_at(lat, lng));
         let p = Self {
             name,
             description,
@@ -335,13 +339,14 @@ impl VenuePatch {
             cuisine,
             address,
             city,
-            location: input.lat.zip(input.lng),
+            location,
             price_level: input.price_level,
             rating: input.rating,
             capacity: input.capacity,
             tags,
             opening_hours: input.opening_hours,
             timezone,
+            zone_if_moved,
         };
         c.finish(p)
     }
@@ -366,6 +371,9 @@ impl VenuePatch {
             timezone
         );
         if let Some((lat, lng)) = self.location {
+            if let Some(zone) = self.zone_if_moved.as_ref().filter(|_| (v.lat, v.lng) != (lat, lng)) {
+                v.timezone = zone.clone();
+            }
             v.lat = lat;
             v.lng = lng;
         }
@@ -416,12 +424,39 @@ mod tests {
         assert_eq!(timezone_at(at_sea.lat, at_sea.lng), "Etc/GMT+2");
         assert_eq!(timezone_at(91.0, 0.0), DEFAULT_TIMEZONE, "out of range");
 
+        let venue = |tz: &str| Venue {
+            id: crate::new_id(),
+            name: "v".into(),
+            description: None,
+            category: Category::Bar,
+            cuisine: None,
+            address: None,
+            city: None,
+            lat: 40.73,
+            lng: -73.93,
+            price_level: None,
+            rating: None,
+            capacity: 10,
+            tags: Vec::new(),
+            opening_hours: None,
+            timezone: tz.into(),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        let patched = |input: VenuePatchInput, tz: &str| {
+            let mut v = venue(tz);
+            VenuePatch::parse(input).unwrap().apply(&mut v);
+            v.timezone
+        };
         let to_paris = VenuePatchInput { lat: Some(48.85), lng: Some(2.35), ..VenuePatchInput::default() };
-        assert_eq!(VenuePatch::parse(to_paris.clone()).unwrap().timezone.as_deref(), Some("Europe/Paris"));
+        assert_eq!(patched(to_paris.clone(), "America/New_York"), "Europe/Paris");
         let given = VenuePatchInput { timezone: Some("Europe/Berlin".into()), ..to_paris };
-        assert_eq!(VenuePatch::parse(given).unwrap().timezone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(patched(given, "America/New_York"), "Europe/Berlin");
         let renamed = VenuePatchInput { name: Some("New name".into()), ..VenuePatchInput::default() };
-        assert_eq!(VenuePatch::parse(renamed).unwrap().timezone, None, "a venue not moved keeps its zone");
+        assert_eq!(patched(renamed, "Asia/Tokyo"), "Asia/Tokyo", "a venue not moved keeps its zone");
+        // Its place sent again is no move: a zone given before stands (QA 39).
+        let same_place = VenuePatchInput { lat: Some(40.73), lng: Some(-73.93), ..VenuePatchInput::default() };
+        assert_eq!(patched(same_place, "Asia/Tokyo"), "Asia/Tokyo");
     }
 
     #[test]

@@ -329,6 +329,10 @@ pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePa
     }
     if let Some(v) = patch.timezone {
         set(&mut b, "timezone", v.into());
+    } else if let (Some((lat, lng)), Some(zone)) = (patch.location, patch.zone_if_moved) {
+        // Moved (SET reads the row as it was): its new place's zone; its place sent again: its own.
+        b.push(", timezone = CASE WHEN lat = ").bind(lat).push(" AND lng = ").bind(lng);
+        b.push(" THEN timezone ELSE ").bind(zone).push(" END");
     }
     b.push(" WHERE ").push(LIVE_VENUE).push(" AND id = ").bind(id).push(concat!(" RETURNING ", venue_columns!()));
     let row: Option<VenueRow> = c.fetch_optional(b.finish()).await?;

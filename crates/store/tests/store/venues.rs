@@ -13,6 +13,7 @@ use crate::store_tests;
 
 store_tests!(
     a_created_venue_round_trips_with_tags_and_opening_hours,
+    a_venue_moved_without_a_zone_takes_its_new_places_and_its_place_sent_again_keeps_its_own,
     text_search_matches_name_description_cuisine_or_tags_ignoring_case,
     text_search_treats_like_wildcards_literally,
     venues_filter_by_category_and_price_range,
@@ -177,6 +178,23 @@ async fn an_update_changes_only_the_given_fields_and_can_clear_the_hours(store: 
     let bad = VenuePatch { rating: Some(Some(9.0)), ..Default::default() };
     let err = store.update_venue(before.id, bad).await.unwrap_err();
     assert!(matches!(&err, StoreError::Invalid(v) if v.0[0].field == "rating"), "{err:?}");
+}
+
+/// QA 39: a PATCH sending a venue's place again took the zone found there over the one given
+/// before. The update compares with the row's place as it commits.
+async fn a_venue_moved_without_a_zone_takes_its_new_places_and_its_place_sent_again_keeps_its_own(store: DynStore) {
+    let mut new = new_venue("Ramen Bar", Category::Restaurant, 40.73, -73.93);
+    new.timezone = "Asia/Tokyo".into();
+    let v = store.create_venue(new).await.unwrap();
+    let patch = |lat: f64, lng: f64| {
+        let input = domain::venue::VenuePatchInput { lat: Some(lat), lng: Some(lng), ..Default::default() };
+        VenuePatch::parse(input).unwrap()
+    };
+    let again = store.update_venue(v.id, patch(40.73, -73.93)).await.unwrap();
+    assert_eq!(again.timezone, "Asia/Tokyo", "its place sent again is no move");
+    let moved = store.update_venue(v.id, patch(48.85, 2.35)).await.unwrap();
+    assert_eq!((moved.lat, moved.lng, moved.timezone.as_str()), (48.85, 2.35, "Europe/Paris"));
+    assert_eq!(store.get_venue(v.id).await.unwrap().timezone, "Europe/Paris");
 }
 
 async fn deleting_a_venue_removes_its_interactions_and_interests(store: DynStore) {
