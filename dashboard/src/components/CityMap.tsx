@@ -7,7 +7,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 
 import type { CityMapData } from '../api/types';
 import { categoryColor, CATEGORY_COLORS } from '../lib/colors';
-import { boundsOf, fitView, panBy, project, zoomAt, type View } from '../lib/geo';
+import { boundsOf, coreBoundsOf, fitView, panBy, project, zoomAt, type View } from '../lib/geo';
 import { useLive, useTicker } from '../lib/hooks';
 import type { LiveStore } from '../lib/live';
 import { drawBookings, drawHeat, drawOverlay, type Overlay } from '../lib/mapDraw';
@@ -98,12 +98,13 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
     return groups;
   }, [map]);
 
-  // The city's extent: venues, and homes when they are drawn.
+  // The city's extent: venues, and homes when they are drawn; a venue far out of the city
+  // (across the world) is left out of it, as it would shrink the city to a dot.
   const cityBounds = useMemo(() => {
     if (!map) return null;
     const pts: [number, number][] = map.venues.lat.map((lat, i) => [lat, map.venues.lng[i]]);
     if (layers.homes) map.homes.lat.forEach((lat, i) => pts.push([lat, map.homes.lng[i]]));
-    return boundsOf(pts) ?? map.bounds;
+    return coreBoundsOf(pts) ?? map.bounds;
   }, [map, layers.homes]);
 
   // Fit the city (or the overlay) when the city's extent, the size or the focus change.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { boundsOf, fitView, heatColor, heatGrid, panBy, project, unproject, zoomAt } from './geo';
+import { boundsOf, coreBoundsOf, fitView, heatColor, heatGrid, panBy, project, unproject, zoomAt } from './geo';
 
 const city = { min_lat: 40.6, max_lat: 40.8, min_lng: -74.05, max_lng: -73.85 };
 
@@ -52,5 +52,16 @@ describe('geo', () => {
   it('finds bounds', () => {
     expect(boundsOf([])).toBeNull();
     expect(boundsOf([[1, 2], [3, -4], [NaN, 0]])).toEqual({ min_lat: 1, max_lat: 3, min_lng: -4, max_lng: 2 });
+  });
+
+  it('leaves a venue far out of the city out of its core bounds, and keeps a small city whole', () => {
+    const city: [number, number][] = [];
+    for (let i = 0; i < 20; i++) city.push([40.7 + (i % 5) * 0.01, -74.0 + Math.floor(i / 5) * 0.01]);
+    const core = { min_lat: 40.7, max_lat: 40.74, min_lng: -74.0, max_lng: -73.97 };
+    const near = (b: ReturnType<typeof coreBoundsOf>) => b && Object.fromEntries(Object.entries(b).map(([k, v]) => [k, Math.round(v * 1000) / 1000]));
+    expect(near(coreBoundsOf([...city, [35.68, 139.76], [90, 0]]))).toEqual(core);
+    expect(near(coreBoundsOf(city))).toEqual(core);
+    expect(coreBoundsOf([[40.7, -74.0], [40.71, -74.01]])).toEqual({ min_lat: 40.7, max_lat: 40.71, min_lng: -74.01, max_lng: -74.0 });
+    expect(coreBoundsOf([[NaN, 1]])).toBeNull();
   });
 });

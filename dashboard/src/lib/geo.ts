@@ -72,6 +72,30 @@ export function boundsOf(points: Iterable<[number, number]>): Bounds | null {
   return b;
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * The bounds of a city's core: its points but those far out of it (a venue across the world,
+ * or at a pole), which would shrink the city to a dot. A point is kept when its latitude and
+ * longitude each lie within 8 median absolute deviations of the median, and at least 0.05° (about
+ * 5 km), of it. `null` for no finite point.
+ */
+export function coreBoundsOf(points: Iterable<[number, number]>): Bounds | null {
+  const pts = [...points].filter(([lat, lng]) => Number.isFinite(lat) && Number.isFinite(lng));
+  if (pts.length === 0) return null;
+  const reach = (xs: number[]) => {
+    const mid = median(xs);
+    return { mid, max: Math.max(0.05, 8 * median(xs.map((x) => Math.abs(x - mid)))) };
+  };
+  const lat = reach(pts.map((p) => p[0]));
+  const lng = reach(pts.map((p) => p[1]));
+  return boundsOf(pts.filter(([a, b]) => Math.abs(a - lat.mid) <= lat.max && Math.abs(b - lng.mid) <= lng.max));
+}
+
 export interface Heat {
   cols: number;
   rows: number;
