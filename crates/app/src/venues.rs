@@ -5,8 +5,8 @@ use domain::error::Checker;
 use domain::interaction::InteractionInput;
 use domain::venue::{VenueInput, VenuePatchInput};
 use domain::{
-    Category, DomainEvent, Interaction, InteractionType, LatLng, NewInteraction, NewVenue, Page, PageRequest, UserId,
-    ValidationError, Venue, VenueId, VenueInterest, VenuePatch,
+    Category, DomainEvent, Interaction, LatLng, NewInteraction, NewVenue, Page, PageRequest, UserId, ValidationError,
+    Venue, VenueId, VenuePatch,
 };
 use store::VenueQuery;
 
@@ -124,22 +124,15 @@ impl App {
         // Checked here as well as by the foreign key, so the error names the user.
         let user_field = [("user", "user_id")];
         self.store.get_user(new.user_id).await.in_body(&user_field)?;
-        let interaction = self.store.record_interaction(new).await.in_body(&user_field)?;
+        let recorded = self.store.record_interaction(new).await.in_body(&user_field)?;
         self.wrote();
-        let (user_id, recorded) = (interaction.user_id, DomainEvent::InteractionRecorded(interaction.clone()));
-        if self.apply_written(user_id, venue_id, vec![recorded]).await
-            && interaction.interaction_type == InteractionType::Interest
+        let interaction = recorded.interaction;
+        let event = DomainEvent::InteractionRecorded(interaction.clone());
+        if self.apply_written(interaction.user_id, venue_id, vec![event]).await
+            && let Some(interest) = recorded.interest
         {
-            // The store adds the user to those interested, with no time and open to invites,
-            // only if they were not already: an interest the engine holds keeps its time.
-            let interest = VenueInterest {
-                user_id,
-                venue_id,
-                preferred_time: None,
-                preferred_time_slot: None,
-                open_to_invites: true,
-                created_at: interaction.occurred_at,
-            };
+            // The interest the store added, as none was there when it committed: one the engine
+            // holds already (expressed since, with a time) stays.
             self.engine().apply_if_unknown(&[DomainEvent::InterestExpressed(interest)]);
         }
         Ok(interaction)

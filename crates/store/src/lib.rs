@@ -175,6 +175,14 @@ pub struct Unpublished {
     pub unreadable: Vec<UnreadableEvent>,
 }
 
+/// An interaction as stored, and the interest it added: an `interest` logged by a user not yet
+/// among those who want to go there adds them (as `InterestExpressed`, recorded with it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedInteraction {
+    pub interaction: Interaction,
+    pub interest: Option<domain::VenueInterest>,
+}
+
 /// The last location a user's app sent.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LiveLocation {
@@ -303,7 +311,7 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- interactions ----
     /// `NotFound` if the user or the venue does not exist.
-    async fn record_interaction(&self, new: NewInteraction) -> StoreResult<Interaction>;
+    async fn record_interaction(&self, new: NewInteraction) -> StoreResult<RecordedInteraction>;
     /// A user's interactions in id order (which is time order). `NotFound` for an unknown user.
     async fn list_user_interactions(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Interaction>>;
 

@@ -181,7 +181,7 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %new.user_id, venue_id = %new.venue_id), err(level = "debug"))]
-    async fn record_interaction(&self, new: NewInteraction) -> StoreResult<Interaction> {
+    async fn record_interaction(&self, new: NewInteraction) -> StoreResult<crate::RecordedInteraction> {
         write_tx!(self, interactions::record_interaction, new)
     }
 

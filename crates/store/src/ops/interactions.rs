@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::social::{InterestRow, interest_columns};
 use super::{fetch_one, push_page, record, require};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder, now};
-use crate::{StoreError, StoreResult};
+use crate::{RecordedInteraction, StoreError, StoreResult};
 
 /// The columns of [`InteractionRow`], in order.
 macro_rules! interaction_columns {
@@ -60,7 +60,7 @@ pub(crate) fn interaction_args(i: &Interaction) -> [Arg; 7] {
     ]
 }
 
-pub(crate) async fn record_interaction<C: Conn>(c: &mut C, new: NewInteraction) -> StoreResult<Interaction> {
+pub(crate) async fn record_interaction<C: Conn>(c: &mut C, new: NewInteraction) -> StoreResult<RecordedInteraction> {
     require(c, "users", "user", new.user_id).await?;
     super::venues::require_venue(c, new.venue_id, C::FOR_KEY_SHARE).await?;
     let mut interaction = new.into_interaction();
@@ -77,6 +77,7 @@ pub(crate) async fn record_interaction<C: Conn>(c: &mut C, new: NewInteraction) 
     // An `interest` logged as an interaction (the second seed's way) says the same as expressing
     // interest (the first seed's): the user shows among those who want to go. A time they gave
     // that way is kept.
+    let mut interest = None;
     if interaction.interaction_type == InteractionType::Interest {
         let sql = Sql::new(concat!(
             "INSERT INTO venue_interests (user_id, venue_id, created_at) VALUES ($1, $2, $3) \
@@ -85,10 +86,12 @@ pub(crate) async fn record_interaction<C: Conn>(c: &mut C, new: NewInteraction) 
         ));
         let sql = sql.bind(interaction.user_id).bind(interaction.venue_id).bind(now());
         if let Some(row) = c.fetch_optional::<InterestRow>(sql).await? {
-            record(c, &DomainEvent::InterestExpressed(row.into_domain()?)).await?;
+            let added = row.into_domain()?;
+            record(c, &DomainEvent::InterestExpressed(added.clone())).await?;
+            interest = Some(added);
         }
     }
-    Ok(interaction)
+    Ok(RecordedInteraction { interaction, interest })
 }
 
 /// A user's interactions in id (= time) order; `NotFound` for an unknown user.

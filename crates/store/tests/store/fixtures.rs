@@ -54,7 +54,11 @@ pub fn new_interaction(user: &User, venue: &Venue, kind: InteractionType) -> New
 }
 
 pub async fn interaction(store: &DynStore, user: &User, venue: &Venue) -> Interaction {
-    store.record_interaction(new_interaction(user, venue, InteractionType::Like)).await.expect("record interaction")
+    store
+        .record_interaction(new_interaction(user, venue, InteractionType::Like))
+        .await
+        .expect("record interaction")
+        .interaction
 }
 
 /// The event types waiting in the outbox, oldest first.

@@ -260,7 +260,7 @@ async fn interactions_need_a_known_user_and_venue_and_list_in_time_order(store: 
 
     let mut recorded = Vec::new();
     for kind in [InteractionType::View, InteractionType::Like, InteractionType::Save] {
-        recorded.push(store.record_interaction(new_interaction(&u, &v, kind)).await.unwrap());
+        recorded.push(store.record_interaction(new_interaction(&u, &v, kind)).await.unwrap().interaction);
     }
     store.record_interaction(new_interaction(&other, &v, InteractionType::Visit)).await.unwrap();
     recorded.sort_by_key(|i| i.id);
@@ -406,13 +406,19 @@ async fn an_interest_logged_as_an_interaction_is_an_expressed_interest_keeping_a
     let (v, other) = (venue(&store, "Bar").await, venue(&store, "Cafe").await);
     let events = |types: Vec<String>| types.iter().filter(|t| *t == "interest.expressed").count();
     let before = events(pending_event_types(&store).await);
-    store.record_interaction(new_interaction(&u, &v, InteractionType::Interest)).await.unwrap();
+    let added = store.record_interaction(new_interaction(&u, &v, InteractionType::Interest)).await.unwrap().interest;
+    assert_eq!(
+        added.map(|i| (i.user_id, i.venue_id, i.preferred_time)),
+        Some((u.id, v.id, None)),
+        "the interest added"
+    );
     assert_eq!(store.counts().await.unwrap().venue_interests, 1);
     assert_eq!(events(pending_event_types(&store).await), before + 1);
     // One with a time already: the time stays, and nothing new is announced.
     let at = chrono::Utc::now() + chrono::Duration::days(1);
     store.express_interest(w.id, other.id, domain::InterestWish::at(Some(at))).await.unwrap();
-    store.record_interaction(new_interaction(&w, &other, InteractionType::Interest)).await.unwrap();
+    let again = store.record_interaction(new_interaction(&w, &other, InteractionType::Interest)).await.unwrap();
+    assert_eq!(again.interest, None, "none added: one was there");
     store.record_interaction(new_interaction(&w, &other, InteractionType::Like)).await.unwrap();
     assert_eq!(store.counts().await.unwrap().venue_interests, 2);
     assert_eq!(events(pending_event_types(&store).await), before + 2);
