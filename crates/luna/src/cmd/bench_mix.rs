@@ -120,6 +120,9 @@ pub async fn run(client: &reqwest::Client, base: &str, args: &BenchArgs, mix: &s
             let mine = all.tally.entry(kind).or_default();
             mine.latencies_us.extend(tally.latencies_us);
             mine.errors += tally.errors;
+            for (status, n) in tally.failed_by_status {
+                *mine.failed_by_status.entry(status).or_default() += n;
+            }
         }
         all.refused += t.refused;
         all.interactions.extend(t.interactions);
@@ -182,21 +185,24 @@ async fn connection(
                 let place = &world.venues[who % world.venues.len()];
                 // Up to 1.2e-4 degrees off each way: within 20 m (1e-4 degrees of latitude is 11 m).
                 let (dlat, dlng) = (rng.random_range(-1.2e-4..1.2e-4), rng.random_range(-1.2e-4..1.2e-4));
-                let body = json!({"lat": place.lat + dlat, "lng": place.lng + dlng});
+                let body = near(place.lat, place.lng, dlat, dlng);
                 client.put(format!("{base}/api/v1/users/{user}/location")).json(&body)
             }
         };
         let started = Instant::now();
-        let answer = match req.send().await {
+        // The status (0: no answer) and the JSON body, if it was one (a 204 has none).
+        let (status, body) = match req.send().await {
             Ok(res) => {
                 let status = res.status().as_u16();
-                // A 204 has no body.
                 let body = res.bytes().await.ok();
-                body.and_then(|b| if b.is_empty() { Some(Value::Null) } else { serde_json::from_slice(&b).ok() })
-                    .map(|body| (status, body))
+                (
+                    status,
+                    body.and_then(|b| if b.is_empty() { Some(Value::Null) } else { serde_json::from_slice(&b).ok() }),
+                )
             }
-            Err(_) => None,
+            Err(_) => (0, None),
         };
+        let answer = body.map(|body| (status, body));
         sent.fetch_add(1, Ordering::Relaxed);
         let tally = t.tally.entry(kind).or_default();
         tally.latencies_us.push(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
@@ -205,7 +211,10 @@ async fn connection(
             (Kind::Book, Some((201, body))) => t.bookings.extend(body["booking_id"].as_str().map(str::to_string)),
             (Kind::Book, Some((409, _))) => t.refused += 1,
             (Kind::Read | Kind::Reco, Some((200, _))) | (Kind::Locate, Some((204, _))) => {}
-            _ => tally.errors += 1,
+            _ => {
+                tally.errors += 1;
+                *tally.failed_by_status.entry(status).or_default() += 1;
+            }
         }
     }
     t
@@ -224,6 +233,11 @@ fn report(all: &Counts, elapsed: Duration) {
         total.errors += t.errors;
     }
     print_row("all", &total, elapsed);
+    for kind in Kind::ALL {
+        if let Some(t) = all.tally.get(&kind).filter(|t| !t.failed_by_status.is_empty()) {
+            println!("{:<9} errors by status: {}", kind.name(), by_status(t));
+        }
+    }
     println!("interactions  {} committed", all.interactions.len());
     println!("bookings      {} committed, {} refused (409 slot full)", all.bookings.len(), all.refused);
 }
@@ -244,6 +258,26 @@ fn print_row(name: &str, t: &Tally, elapsed: Duration) {
         ms(1.0),
         t.errors
     );
+}
+
+/// A tally's failures by status, as `422: 3, no answer: 1`.
+fn by_status(t: &Tally) -> String {
+    let part = |(code, n): (&u16, &u64)| if *code == 0 { format!("no answer: {n}") } else { format!("{code}: {n}") };
+    t.failed_by_status.iter().map(part).collect::<Vec<_>>().join(", ")
+}
+
+/// A point `dlat`, `dlng` degrees off a venue's place that is still a place: latitude kept
+/// within the poles, longitude wrapped into -180..=180 (a venue at 90 degrees or on the
+/// antimeridian would otherwise be sent a place the server refuses).
+fn near(lat: f64, lng: f64, dlat: f64, dlng: f64) -> Value {
+    let lat = (lat + dlat).clamp(-90.0, 90.0);
+    let mut lng = lng + dlng;
+    if lng > 180.0 {
+        lng -= 360.0;
+    } else if lng < -180.0 {
+        lng += 360.0;
+    }
+    json!({"lat": lat, "lng": lng})
 }
 
 /// Stored interactions and bookings, from the admin stats.
@@ -360,6 +394,30 @@ mod tests {
         assert!(parse_mix("write=1").is_err());
         assert!(parse_mix("read=0").is_err());
         assert!(parse_mix("read=x").is_err());
+    }
+
+    #[test]
+    fn a_location_near_a_venue_at_a_pole_or_on_the_antimeridian_is_still_a_place() {
+        let at = |lat, lng, dlat, dlng| {
+            let m = near(lat, lng, dlat, dlng);
+            (m["lat"].as_f64().unwrap(), m["lng"].as_f64().unwrap())
+        };
+        assert_eq!(at(90.0, 0.0, 1e-4, 0.0), (90.0, 0.0));
+        assert_eq!(at(-90.0, 0.0, -1e-4, 0.0), (-90.0, 0.0));
+        let (_, lng) = at(0.0, 180.0, 0.0, 1e-4);
+        assert!((lng - (-179.9999)).abs() < 1e-9, "{lng}");
+        let (_, lng) = at(0.0, -180.0, 0.0, -1e-4);
+        assert!((lng - 179.9999).abs() < 1e-9, "{lng}");
+        let (lat, lng) = at(40.0, -73.0, 1e-4, -1e-4);
+        assert!((lat - 40.0001).abs() < 1e-9 && (lng - -73.0001).abs() < 1e-9, "{lat} {lng}");
+    }
+
+    #[test]
+    fn failures_are_told_by_status() {
+        let mut t = Tally::default();
+        t.failed_by_status.insert(0, 1);
+        t.failed_by_status.insert(422, 3);
+        assert_eq!(by_status(&t), "no answer: 1, 422: 3");
     }
 
     #[test]
