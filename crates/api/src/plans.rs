@@ -73,7 +73,8 @@ pub struct InviteInput {
     responses(
         (status = 200, description = "The plan with its participants", body = Plan),
         (status = 404, description = "No such plan", body = ErrorBody),
-        (status = 409, description = "The plan is confirmed or cancelled", body = ErrorBody),
+        (status = 409, description = "The plan is confirmed or cancelled (field `status`), or its time has come \
+            (field `start_time`)", body = ErrorBody),
         (status = 422, description = "An empty or repeated list, the organizer in it, or an unknown user",
             body = ErrorBody),
     ))]
@@ -82,7 +83,7 @@ async fn invite(
     AppPath(plan_id): AppPath<Uuid>,
     AppJson(input): AppJson<InviteInput>,
 ) -> ApiResult<AppJson<Plan>> {
-    Ok(AppJson(app.invite_to_plan(plan_id, input.participant_ids).await?))
+    Ok(AppJson(app.invite_to_plan(plan_id, input.participant_ids, app.now()).await?))
 }
 
 /// A plan and one of its participants.
@@ -102,13 +103,13 @@ struct ParticipantPath {
         (status = 200, description = "The plan with its participants; the answer the invitee gave already \
             changes nothing (the first `responded_at` stays, nobody is told again)", body = Plan),
         (status = 404, description = "No such plan, or the user is not invited", body = ErrorBody),
-        (status = 409, description = "The plan is confirmed or cancelled, its party would be larger than the venue \
-            seats, or its booking is waiting on an outside provider and the answer would change its party (try again \
+        (status = 409, description = "The plan is confirmed or cancelled, its time has come (field `start_time`), \
+            its party would be larger than the venue seats, or its booking is waiting on an outside provider and the answer would change its party (try again \
             in a moment)", body = ErrorBody),
         (status = 422, description = "Not a UUID, or the organizer", body = ErrorBody),
     ))]
 async fn accept(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -> ApiResult<AppJson<Plan>> {
-    Ok(AppJson(app.answer_invitation(p.plan_id, p.user_id, true).await?))
+    Ok(AppJson(app.answer_invitation(p.plan_id, p.user_id, true, app.now()).await?))
 }
 
 /// Decline an invitation to a plan.
@@ -126,7 +127,7 @@ async fn accept(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) ->
         (status = 422, description = "Not a UUID, or the organizer", body = ErrorBody),
     ))]
 async fn decline(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -> ApiResult<AppJson<Plan>> {
-    Ok(AppJson(app.answer_invitation(p.plan_id, p.user_id, false).await?))
+    Ok(AppJson(app.answer_invitation(p.plan_id, p.user_id, false, app.now()).await?))
 }
 
 /// Confirm a plan: validates it (start in the future, venue open then, the party of the organizer

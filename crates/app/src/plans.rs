@@ -28,6 +28,21 @@ pub struct PlanConfirmation {
     pub booking: Booking,
 }
 
+/// `Conflict` (naming `start_time`) for a plan still being organised whose time has come as of
+/// `now`: it can no longer be confirmed, so it takes no more `what` (people would be invited to,
+/// or join, an evening already begun). A plan confirmed or cancelled is left to the store to
+/// refuse, naming its `status`.
+fn still_to_come(plan: &Plan, now: Timestamp, what: &str) -> AppResult<()> {
+    if plan.status != PlanStatus::Draft || plan.start_time > now {
+        return Ok(());
+    }
+    let start = plan.start_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Err(AppError::Conflict {
+        message: format!("the plan's time has come ({start}): it takes no more {what}"),
+        field: Some("start_time".into()),
+    })
+}
+
 impl App {
     /// Proposes a plan as of `now`. `Invalid` for a start in the past or when the venue is
     /// closed then, a party the venue cannot seat or a bad invitee list, also naming
@@ -60,12 +75,14 @@ impl App {
         Ok(self.store.get_plan(id).await?)
     }
 
-    /// Invites more people to a pending plan.
+    /// Invites more people to a pending plan as of `now`: `Conflict` (naming `start_time`) once
+    /// its time has come.
     #[tracing::instrument(skip_all, fields(%plan_id, n = users.len()), err(level = "debug"))]
-    pub async fn invite_to_plan(&self, plan_id: PlanId, users: Vec<UserId>) -> AppResult<Plan> {
+    pub async fn invite_to_plan(&self, plan_id: PlanId, users: Vec<UserId>, now: Timestamp) -> AppResult<Plan> {
         let mut c = Checker::new();
         c.check(!users.is_empty(), "participant_ids", "must name at least one person");
         let plan = self.store.get_plan(plan_id).await?;
+        still_to_come(&plan, now, "invitations")?;
         let users = domain::booking::check_members(&mut c, "participant_ids", plan.organizer_id, &users);
         c.finish(()).map_err(AppError::Invalid)?;
         let plan = self.store.invite_to_plan(plan_id, users).await.in_body(&[("user", "participant_ids")])?;
@@ -73,12 +90,23 @@ impl App {
         Ok(plan)
     }
 
-    /// An invitee accepts or declines; the answer they gave already changes nothing (no new
-    /// `responded_at`, no event). An acceptance that would make the party larger than the venue
-    /// seats is a `Conflict` ("the plan is full": the plan could never be confirmed), checked in
-    /// the store's transaction, so two racing for the last place never both get in.
+    /// An invitee accepts or declines, as of `now`; the answer they gave already changes nothing
+    /// (no new `responded_at`, no event). An acceptance that would make the party larger than the
+    /// venue seats is a `Conflict` ("the plan is full": the plan could never be confirmed),
+    /// checked in the store's transaction, so two racing for the last place never both get in;
+    /// so is an acceptance once the plan's time has come (naming `start_time`). A decline is
+    /// taken then too: it only says who did not come.
     #[tracing::instrument(skip_all, fields(%plan_id, %user_id, accept), err(level = "debug"))]
-    pub async fn answer_invitation(&self, plan_id: PlanId, user_id: UserId, accept: bool) -> AppResult<Plan> {
+    pub async fn answer_invitation(
+        &self,
+        plan_id: PlanId,
+        user_id: UserId,
+        accept: bool,
+        now: Timestamp,
+    ) -> AppResult<Plan> {
+        if accept {
+            still_to_come(&self.store.get_plan(plan_id).await?, now, "acceptances")?;
+        }
         let plan = self.store.answer_plan_invitation(plan_id, user_id, accept).await?;
         self.wrote();
         Ok(plan)

@@ -17,6 +17,7 @@ crate::on_every_backend!(
     the_same_answer_given_again_changes_nothing_and_tells_nobody_twice,
     a_declined_invitee_is_told_why_the_plans_booking_is_not_theirs_to_see,
     an_invitee_cannot_accept_once_the_party_fills_the_venue,
+    a_plan_whose_time_has_come_takes_no_more_invitations_or_acceptances,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -365,4 +366,42 @@ async fn an_invitee_cannot_accept_once_the_party_fills_the_venue(app: &TestApp) 
     let confirmed = app.post(&format!("/plans/{id}/confirm"), &json!({})).await;
     let confirmed = expect_json(confirmed, StatusCode::OK).await;
     assert!(confirmed["booking_id"].is_string(), "{confirmed}");
+}
+
+/// Before, a plan left pending past its start still took invitations (each told with
+/// `invitation.sent`, for an evening already begun) and acceptances, although it can no longer be
+/// confirmed. Now both are a 409 on `start_time` that changes nothing; a decline is still taken.
+async fn a_plan_whose_time_has_come_takes_no_more_invitations_or_acceptances(app: &TestApp) {
+    let u = users(app, &["org", "ann", "ben", "cal"]).await;
+    let mut all_day = seed_venue("All Day Bar");
+    all_day["timezone"] = json!("UTC");
+    all_day["opening_hours"] = json!({"mon": ["00:00-00:00"], "tue": ["00:00-00:00"], "wed": ["00:00-00:00"],
+        "thu": ["00:00-00:00"], "fri": ["00:00-00:00"], "sat": ["00:00-00:00"], "sun": ["00:00-00:00"]});
+    let v = venue(app, all_day).await;
+    let id = |s: &str| s.parse::<uuid::Uuid>().expect("an id");
+    // Proposed two hours ago for an hour ago, and never confirmed.
+    let now = chrono::Utc::now();
+    let input = domain::PlanInput {
+        organizer_id: id(&u[0]),
+        venue_id: id(&v),
+        start_time: now - chrono::Duration::hours(1),
+        party_size: None,
+        participant_ids: vec![id(&u[1]), id(&u[2])],
+    };
+    let plan = app.app.create_plan(input, now - chrono::Duration::hours(2)).await.expect("a plan");
+    let before = app.pending_event_types().await.len();
+
+    let invite = json!({"participant_ids": [u[3]]});
+    let res = app.post(&format!("/api/v1/plans/{}/participants", plan.id), &invite).await;
+    let body = expect_error(res, StatusCode::CONFLICT, "conflict", Some("start_time")).await;
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("time has come"), "{body}");
+    let res = app.post(&format!("/plans/{}/participants/{}/accept", plan.id, u[1]), &json!({})).await;
+    expect_error(res, StatusCode::CONFLICT, "conflict", Some("start_time")).await;
+    let unchanged = app.get_json(&format!("/plans/{}", plan.id), StatusCode::OK).await;
+    assert_eq!(unchanged["participants"].as_array().map(Vec::len), Some(3), "nobody invited: {unchanged}");
+    assert_eq!(answer_of(&unchanged, &u[1]).0, "invited", "the acceptance changed nothing: {unchanged}");
+    assert_eq!(app.pending_event_types().await.len(), before, "nobody was told anything");
+    // Saying one did not come is still taken.
+    let declined = app.post(&format!("/plans/{}/participants/{}/decline", plan.id, u[2]), &json!({})).await;
+    assert_eq!(answer_of(&expect_json(declined, StatusCode::OK).await, &u[2]).0, "declined");
 }

@@ -92,10 +92,12 @@ impl Executor<'_> {
             {
                 (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
             }
-            // An invitee who would make the party larger than the venue seats: the plan is full.
+            // An invitee who would make the party larger than the venue seats (the plan is full),
+            // or who answers once the plan's time has come.
             Err(e @ AppError::Conflict { .. })
                 if matches!(action, Action::AnswerInvitation { accept: true, .. })
-                    && e.to_string().contains("the plan is full") =>
+                    && (e.to_string().contains("the plan is full")
+                        || matches!(&e, AppError::Conflict { field: Some(f), .. } if f == "start_time")) =>
             {
                 (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
             }
@@ -174,7 +176,7 @@ impl Executor<'_> {
             }
             Action::AnswerInvitation { accept, plan_id, .. } => {
                 let Some(plan_id) = plan_id else { return Ok(None) };
-                app.answer_invitation(*plan_id, user.id, *accept).await?;
+                app.answer_invitation(*plan_id, user.id, *accept, at).await?;
                 (true, Effect::None)
             }
             Action::Book { booking, venue, at: when, party } => {
