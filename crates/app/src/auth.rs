@@ -1,5 +1,5 @@
-//! Credentials as services: Argon2id password hashes (computed off the async runtime), login by
-//! handle or email, refresh tokens (random, stored as SHA-256, used once: rotation revokes the
+//! Credentials as services: Argon2id password hashes (computed off the async runtime) of the
+//! password in Unicode NFC, login by handle or email, refresh tokens (random, stored as SHA-256, used once: rotation revokes the
 //! old one and stores the new one in one transaction) and the secrets every server on the
 //! database shares (the signing secret, created on first start; the admin token's hash).
 //! Nothing here keeps a secret in the clear, in the database or in a log.
@@ -16,6 +16,7 @@ use rand::RngExt;
 use sha2::{Digest, Sha256};
 use store::ServerSecret;
 use tokio::sync::Semaphore;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::{App, AppError, AppResult};
 
@@ -76,12 +77,19 @@ async fn bounded_blocking<T: Send + 'static>(
     .map_err(|e| AppError::Internal(format!("hashing task: {e}")))
 }
 
-/// Argon2id hash of a password (a PHC string), computed on the blocking pool, one per core at
-/// most at once.
+/// The form a password is hashed and checked in: Unicode NFC (RFC 8265's OpaqueString profile),
+/// so "café" typed as one `é` on one device and as `e` plus a combining accent on another (as
+/// some keyboards and password managers send it) is the same password.
+fn normalized(password: &str) -> String {
+    password.nfc().collect()
+}
+
+/// Argon2id hash of a password (a PHC string) in NFC, computed on the blocking pool, one per
+/// core at most at once.
 pub async fn hash_password(password: Password) -> AppResult<String> {
     bounded_blocking(&HASHING, move || {
         Argon2::default()
-            .hash_password(password.expose().as_bytes())
+            .hash_password(normalized(password.expose()).as_bytes())
             .map(|h| h.to_string())
             .map_err(|e| AppError::Internal(format!("hashing a password: {e}")))
     })
@@ -89,10 +97,15 @@ pub async fn hash_password(password: Password) -> AppResult<String> {
 }
 
 /// Whether `password` matches the PHC string `hash`, checked on the blocking pool, one per
-/// core at most at once.
+/// core at most at once: in NFC, else (a hash stored before passwords were normalized, of a
+/// password sent in another form) as sent.
 async fn verify_password(password: String, hash: String) -> AppResult<bool> {
-    bounded_blocking(&HASHING, move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
-        .await
+    bounded_blocking(&HASHING, move || {
+        let matches = |p: &str| Argon2::default().verify_password(p.as_bytes(), hash.as_str()).is_ok();
+        let nfc = normalized(&password);
+        matches(&nfc) || (nfc != password && matches(&password))
+    })
+    .await
 }
 
 /// A fresh refresh token for a user (the clear token, returned once).
@@ -204,6 +217,21 @@ mod tests {
         assert!(!hash.contains("correct horse"));
         assert!(verify_password("correct horse".into(), hash.clone()).await.unwrap());
         assert!(!verify_password("correct horsf".into(), hash).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_password_verifies_whichever_unicode_form_it_is_typed_in() {
+        // "café" with a precomposed é (NFC), and with e plus a combining acute accent (NFD).
+        let (nfc, nfd) = ("caf\u{e9} au lait", "cafe\u{301} au lait");
+        let hash = hash_password(Password(nfc.into())).await.unwrap();
+        assert!(verify_password(nfd.into(), hash.clone()).await.unwrap(), "signed up in NFC, signed in in NFD");
+        let hash = hash_password(Password(nfd.into())).await.unwrap();
+        assert!(verify_password(nfc.into(), hash.clone()).await.unwrap(), "signed up in NFD, signed in in NFC");
+        assert!(verify_password(nfd.into(), hash.clone()).await.unwrap());
+        assert!(!verify_password("cafe au lait".into(), hash).await.unwrap(), "the accent still counts");
+        // A hash stored before normalization, of the password as sent in NFD, still verifies.
+        let legacy = Argon2::default().hash_password(nfd.as_bytes()).unwrap().to_string();
+        assert!(verify_password(nfd.into(), legacy).await.unwrap());
     }
 
     #[tokio::test]
