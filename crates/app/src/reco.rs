@@ -410,7 +410,8 @@ async fn build_scanned(
         .await
         .map_err(|e| AppError::Internal(format!("engine build: {e}")))?;
     let stats = engine.stats();
-    tracing::info!(?stats, elapsed_ms = started.elapsed().as_millis() as u64, "recommendation engine built");
+    let memory = engine.memory().to_string();
+    tracing::info!(?stats, %memory, elapsed_ms = started.elapsed().as_millis() as u64, "recommendation engine built");
     Ok((engine, scanned))
 }
 
@@ -459,7 +460,8 @@ impl App {
                     match MfModel::load(&path) {
                         Ok(m) => {
                             engine.set_model(&m);
-                            tracing::info!(path = %path.display(), users = m.users.len(), "learned model loaded");
+                            let memory = engine.memory().to_string();
+                            tracing::info!(path = %path.display(), users = m.users.len(), %memory, "learned model loaded");
                         }
                         Err(e) => tracing::warn!(path = %path.display(), error = %e, "model file not loaded"),
                     }

@@ -100,6 +100,7 @@ fn build_world() -> World {
         "dataset: {nu} users, {nv} venues, {n_interactions} interactions; generate+ingest {generated:.1}s, build {built:.1}s"
     );
     println!("memory after build: VmRSS {:.0} MiB, VmHWM {:.0} MiB", rss_mib("VmRSS:"), rss_mib("VmHWM:"));
+    println!("engine memory by part: {}", engine.memory());
     let epochs: usize = env("LUNA_BENCH_EPOCHS", 1);
     if epochs > 0 {
         let t = Instant::now();
@@ -120,6 +121,7 @@ fn build_world() -> World {
         );
     }
     println!("engine stats: {:?}", engine.stats());
+    println!("engine memory by part: {}", engine.memory());
     World { engine, users, venues: venue_ids, now }
 }
 

@@ -43,6 +43,12 @@ pub(crate) struct VenueGrid {
 }
 
 impl VenueGrid {
+    /// Bytes its cells and points take.
+    pub fn bytes(&self) -> u64 {
+        (self.start.capacity() * std::mem::size_of::<u32>() + self.points.capacity() * std::mem::size_of::<GridPoint>())
+            as u64
+    }
+
     /// A grid over `(venue index, lat, lng)`, or `None` when the venues are too unevenly spread
     /// for a uniform grid (a few far-apart cities, or many venues on one spot) or there are none.
     pub fn build(venues: &[(u32, f64, f64)]) -> Option<Self> {

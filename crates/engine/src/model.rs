@@ -242,6 +242,13 @@ pub(crate) struct LoadedModel {
 }
 
 impl LoadedModel {
+    /// Bytes its factors take, and its item neighbours.
+    pub fn bytes(&self) -> (u64, u64) {
+        let f32s = self.user_vecs.capacity() + self.venue_vecs.capacity() + self.venue_bias.capacity();
+        let flags = self.has_user.capacity() + self.has_venue.capacity();
+        ((f32s * std::mem::size_of::<f32>() + flags) as u64, self.neighbours.bytes())
+    }
+
     pub fn new(m: &MfModel, st: &State) -> Self {
         let k = m.factors;
         let (nu, nv) = (st.n_users() as usize, st.n_venues() as usize);

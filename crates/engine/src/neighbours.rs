@@ -33,6 +33,12 @@ pub(crate) struct ItemNeighbours {
 }
 
 impl ItemNeighbours {
+    /// Bytes its table takes.
+    pub fn bytes(&self) -> u64 {
+        (self.offsets.capacity() * std::mem::size_of::<u32>()
+            + self.items.capacity() * std::mem::size_of::<(u32, f32)>()) as u64
+    }
+
     /// Builds the table from the alive users' histories with alive venues.
     pub fn build(st: &State) -> Self {
         let (nu, nv) = (st.n_users() as usize, st.n_venues() as usize);

@@ -130,8 +130,13 @@ async fn train_demo_model(app: &app::App, settings: &Settings) -> anyhow::Result
     // takes seconds at scale, off the async workers.
     let users = model.users.len();
     let in_use = app.engine();
-    tokio::task::spawn_blocking(move || in_use.set_model(&model)).await.context("loading the model")?;
-    tracing::info!(path = %path.display(), users, "learned model loaded");
+    let memory = tokio::task::spawn_blocking(move || {
+        in_use.set_model(&model);
+        in_use.memory().to_string()
+    })
+    .await
+    .context("loading the model")?;
+    tracing::info!(path = %path.display(), users, %memory, "learned model loaded");
     Ok(())
 }
 
