@@ -325,6 +325,24 @@ fn venue_timezones(data_dir: &Path) -> Vec<String> {
 }
 
 #[test]
+fn seed_options_the_generator_refuses_leave_no_new_database_behind() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let refused: [&[&str]; 4] = [
+        &["--lat", "91", "--lng", "0"],
+        &["--radius-km", "0"],
+        &["--lat", "45", "--lng", "200"],
+        &["--as-of", "2099-01-01T00:00:00Z"],
+    ];
+    for args in refused {
+        let out = seed(dir.path(), args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("seeding: invalid input"), "{args:?}: {err}");
+        assert!(!dir.path().join("luna.db").exists(), "{args:?}: a database was created");
+    }
+}
+
+#[test]
 fn a_city_seeded_elsewhere_is_in_the_time_zone_at_its_centre() {
     let tokyo = tempfile::tempdir().expect("temp dir");
     let out = seed(tokyo.path(), &["--city", "Tokyo", "--lat", "35.68", "--lng", "139.76", "--radius-km", "5"]);

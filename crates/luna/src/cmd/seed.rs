@@ -88,9 +88,11 @@ pub async fn run(mut settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     d.radius_km = args.radius_km.unwrap_or(d.radius_km);
     d.as_of = args.as_of.or(d.as_of);
 
+    let mut opts = demo_options(&settings, args.force);
+    // Checked before the database is opened, so refused options leave no new database behind.
+    opts.check(chrono::Utc::now()).map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
     let store = super::open_store(&settings).await?;
     let app = app::App::new(store, app_settings(&settings));
-    let mut opts = demo_options(&settings, args.force);
     // Taken once, so the anchor said here is the one seeded (an hour could turn in between).
     let anchor = opts.as_of.unwrap_or_else(|| app::seed::current_anchor(app.now()));
     opts.as_of = Some(anchor);
