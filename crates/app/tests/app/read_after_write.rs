@@ -3,7 +3,7 @@
 //! hears of no event), as a second server is before its follower reads the event.
 
 use domain::interaction::InteractionInput;
-use domain::user::UserInput;
+use domain::user::{PreferencesInput, UserInput, UserPatchInput};
 use domain::venue::VenueInput;
 use domain::{DomainEvent, InteractionType, InterestWish};
 use engine::{GroupQuery, GroupStrategy, PeopleQuery, Ranker, VenueQuery};
@@ -15,7 +15,8 @@ crate::on_every_backend!(
     users_and_venues_written_a_moment_ago_are_recommended_for_not_404,
     a_venue_deleted_a_moment_ago_is_gone_at_once_on_the_server_that_deleted_it,
     a_user_deleted_a_moment_ago_is_gone_at_once_on_the_server_that_deleted_them,
-    interest_and_interactions_written_a_moment_ago_are_seen_at_once_on_the_server_that_wrote_them
+    interest_and_interactions_written_a_moment_ago_are_seen_at_once_on_the_server_that_wrote_them,
+    a_home_or_preferences_changed_a_moment_ago_are_used_at_once_on_the_server_that_changed_them
 );
 
 async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404(backend: Backend) {
@@ -180,4 +181,33 @@ async fn interest_and_interactions_written_a_moment_ago_are_seen_at_once_on_the_
     assert!((preference() - 0.2).abs() < 1e-9, "one like: {}", preference());
     app.engine.apply(DomainEvent::InteractionRecorded(liked), chrono::Utc::now(), Some(uuid::Uuid::now_v7()));
     assert!((preference() - 0.2).abs() < 1e-9, "the like counted twice: {}", preference());
+}
+
+async fn a_home_or_preferences_changed_a_moment_ago_are_used_at_once_on_the_server_that_changed_them(backend: Backend) {
+    // No follower: the engine hears of each change only from the call that made it.
+    let Some((_db, app)) = fresh_app(backend).await else { return };
+    app.reload_engine().await.expect("load the empty engine");
+    let mover = app.create_user(user("moving_to_tokyo")).await.unwrap();
+    let bar = app.create_venue(venue("Corner Bar", 40.731)).await.unwrap();
+    app.interested_in_venue(bar.id, mover.id, 100).await.expect("named, both are in the engine now");
+    let distance = || async {
+        let recs = app.recommend_venues(VenueQuery::new(mover.id, 10, Ranker::Seed2)).await.expect("venues");
+        recs.iter().find(|r| r.venue_id == bar.id).map(|r| r.distance_km)
+    };
+    assert!(distance().await.is_some_and(|d| d < 1.0), "next door");
+
+    let tokyo = UserPatchInput { home_lat: Some(Some(35.68)), home_lng: Some(Some(139.69)), ..Default::default() };
+    app.update_user(mover.id, tokyo).await.expect("moved");
+    let d = distance().await.expect("still listed");
+    assert!(d > 10_000.0, "measured from the new home at once, not the old one: {d} km");
+    let away = UserPatchInput { home_lat: Some(None), home_lng: Some(None), ..Default::default() };
+    app.update_user(mover.id, away).await.expect("home forgotten");
+    assert_eq!(distance().await, None, "no home: nothing to measure the seed's formula from");
+
+    let cheap = PreferencesInput { price_max: Some(1), ..Default::default() };
+    app.put_preferences(mover.id, cheap).await.expect("preferences");
+    let (_, context) =
+        app.recommend_venues_in_context(VenueQuery::new(mover.id, 10, Ranker::Default)).await.expect("venues");
+    let stated = context.preferences.expect("the preferences stated a moment ago");
+    assert_eq!((stated.price_min, stated.price_max), (1, 1));
 }
