@@ -195,6 +195,13 @@ impl IntoResponse for ApiError {
         if let Some(v) = retry_after {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }
+        // A refusal replayed for a retry with its `Idempotency-Key` is marked as a replayed
+        // booking is (`respond::Replayable`): the slot was not counted again.
+        if let Self::SlotFull(no_room) = &self
+            && no_room.replayed
+        {
+            res.headers_mut().insert(crate::respond::REPLAYED, HeaderValue::from_static("true"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"luna\""));
         }

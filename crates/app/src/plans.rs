@@ -166,7 +166,7 @@ impl App {
         let replayed = answer.is_replayed();
         let booked = match answer.into_inner() {
             SeatOutcome::Booked(b) => b,
-            SeatOutcome::Full(full) => return Err(self.no_room(full, now).await),
+            SeatOutcome::Full(full) => return Err(self.no_room(full, now, replayed).await),
         };
         // The plan as its booking left it (a replay answers exactly as the first request did).
         let plan = match booked.plan {

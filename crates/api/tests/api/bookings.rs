@@ -19,6 +19,7 @@ crate::on_every_backend!(
     auto_book_does_not_book_a_flexible_user_again_while_they_hold_an_upcoming_booking_there,
     auto_book_seats_flexible_users_only_in_the_seats_left_and_the_exact_pair_keeps_its_table,
     a_retry_with_the_same_key_replays_and_another_body_is_refused,
+    a_refusal_retried_with_its_key_is_marked_as_replayed,
     a_double_tap_without_a_key_books_one_table,
     bad_booking_requests_are_refused_naming_the_field_and_nothing_is_written,
 );
@@ -417,6 +418,39 @@ async fn a_retry_with_the_same_key_replays_and_another_body_is_refused(app: &Tes
     let late = app.app.create_booking(user_id, input, Some("order-7".into()), later).await.expect("replayed");
     assert!(late.is_replayed());
     assert_eq!(late.into_inner().booking_id.to_string(), first["booking_id"].as_str().expect("booking_id"));
+    assert_eq!(app.counts().await.bookings, 1);
+}
+
+/// A refusal (409 `slot_full`) is saved as its key's answer like a booking: a retry with the key
+/// gets it again without the slot being counted again, even once seats are free. Before, the
+/// replayed refusal lacked `Idempotent-Replayed: true`, so a client could not tell it from a
+/// fresh one (for a plan's confirmation too).
+async fn a_refusal_retried_with_its_key_is_marked_as_replayed(app: &TestApp) {
+    let (ann, ben, cat) = (user(app, "ann").await, user(app, "ben").await, user(app, "cat").await);
+    let v = evening_venue(app, "Tiny Bar", 2).await;
+    let at = in_two_days_at(19);
+    let table = json!({"venue_id": v, "booking_time": at, "party_size": 2});
+    let held = expect_json(app.post(&create(&ann), &table).await, StatusCode::CREATED).await;
+    let first = app.post_with_key(&create(&ben), "table-1", &table).await;
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    expect_error(first, StatusCode::CONFLICT, "slot_full", None).await;
+    let plan = json!({"organizer_id": cat, "venue_id": v, "start_time": at});
+    let plan = expect_json(app.post("/plans/", &plan).await, StatusCode::CREATED).await;
+    let confirm = format!("/plans/{}/confirm", plan["id"].as_str().expect("id"));
+    let first = app.post_with_key(&confirm, "plan-1", &json!({})).await;
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    expect_error(first, StatusCode::CONFLICT, "slot_full", None).await;
+    let refusals = || async { app.pending_event_types().await.iter().filter(|e| *e == "booking.refused").count() };
+    assert_eq!(refusals().await, 2);
+    // Seats free again: the retries still get their first answer, marked as replayed.
+    let cancel = format!("/api/v1/bookings/{}/cancel", held["booking_id"].as_str().expect("booking_id"));
+    expect_json(app.post(&cancel, &json!({})).await, StatusCode::OK).await;
+    for (path, key) in [(create(&ben), "table-1"), (confirm, "plan-1")] {
+        let again = app.post_with_key(&path, key, &if key == "table-1" { table.clone() } else { json!({}) }).await;
+        assert_eq!(again.headers().get("idempotent-replayed").and_then(|h| h.to_str().ok()), Some("true"), "{path}");
+        expect_error(again, StatusCode::CONFLICT, "slot_full", None).await;
+    }
+    assert_eq!(refusals().await, 2, "nothing counted again");
     assert_eq!(app.counts().await.bookings, 1);
 }
 

@@ -49,6 +49,10 @@ pub struct Alternatives {
 pub struct NoRoom {
     pub requested: SlotFull,
     pub alternatives: Alternatives,
+    /// The refusal an earlier request with the same `Idempotency-Key` got, replayed (the API
+    /// marks it `Idempotent-Replayed: true`, as it does a replayed booking); not in the body.
+    #[serde(skip)]
+    pub replayed: bool,
 }
 
 /// Venues the engine or the fallback may propose, at most (each is checked for room).

@@ -118,10 +118,11 @@ impl App {
         Ok(Some(answer))
     }
 
-    /// Turns a refusal into the 409 with alternatives.
-    pub(crate) async fn no_room(&self, full: SlotFull, now: Timestamp) -> AppError {
+    /// Turns a refusal into the 409 with alternatives; `replayed` when it is the saved answer of
+    /// an earlier request with the same key.
+    pub(crate) async fn no_room(&self, full: SlotFull, now: Timestamp, replayed: bool) -> AppError {
         match self.alternatives(&full, now).await {
-            Ok(alternatives) => AppError::NoRoom(Box::new(NoRoom { requested: full, alternatives })),
+            Ok(alternatives) => AppError::NoRoom(Box::new(NoRoom { requested: full, alternatives, replayed })),
             Err(e) => e,
         }
     }
@@ -179,7 +180,7 @@ impl App {
         match answer.into_inner() {
             SeatOutcome::Booked(b) if replayed => Ok(Idempotent::Replayed(b.into())),
             SeatOutcome::Booked(b) => Ok(Idempotent::Fresh(b.into())),
-            SeatOutcome::Full(full) => Err(self.no_room(full, now).await),
+            SeatOutcome::Full(full) => Err(self.no_room(full, now, replayed).await),
         }
     }
 
