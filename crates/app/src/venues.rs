@@ -94,6 +94,13 @@ impl App {
         let patch = VenuePatch::parse(input)?;
         let venue = self.store.update_venue(id, patch).await?;
         self.wrote();
+        // Changed in this server's engine at once (where it is, its hours, its seats), as a
+        // deletion is: until the follower's copy of the event, a moment later (seconds on
+        // PostgreSQL and Redis), the engine answered from the venue as it was. A venue the engine
+        // does not hold is read from the store when first named.
+        if self.engine().has_venue(id) {
+            self.engine.apply(DomainEvent::VenueUpdated(venue.clone()), self.now(), None);
+        }
         Ok(venue)
     }
 

@@ -4,7 +4,7 @@
 
 use domain::interaction::InteractionInput;
 use domain::user::{PreferencesInput, UserInput, UserPatchInput};
-use domain::venue::VenueInput;
+use domain::venue::{VenueInput, VenuePatchInput};
 use domain::{DomainEvent, InteractionType, InterestWish};
 use engine::{GroupQuery, GroupStrategy, PeopleQuery, Ranker, VenueQuery};
 use testdb::Backend;
@@ -16,7 +16,8 @@ crate::on_every_backend!(
     a_venue_deleted_a_moment_ago_is_gone_at_once_on_the_server_that_deleted_it,
     a_user_deleted_a_moment_ago_is_gone_at_once_on_the_server_that_deleted_them,
     interest_and_interactions_written_a_moment_ago_are_seen_at_once_on_the_server_that_wrote_them,
-    a_home_or_preferences_changed_a_moment_ago_are_used_at_once_on_the_server_that_changed_them
+    a_home_or_preferences_changed_a_moment_ago_are_used_at_once_on_the_server_that_changed_them,
+    a_venue_moved_a_moment_ago_is_measured_where_it_is_at_once_on_the_server_that_moved_it
 );
 
 async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404(backend: Backend) {
@@ -210,4 +211,23 @@ async fn a_home_or_preferences_changed_a_moment_ago_are_used_at_once_on_the_serv
         app.recommend_venues_in_context(VenueQuery::new(mover.id, 10, Ranker::Default)).await.expect("venues");
     let stated = context.preferences.expect("the preferences stated a moment ago");
     assert_eq!((stated.price_min, stated.price_max), (1, 1));
+}
+
+async fn a_venue_moved_a_moment_ago_is_measured_where_it_is_at_once_on_the_server_that_moved_it(backend: Backend) {
+    // No follower: the engine hears of the move only from the call that made it.
+    let Some((_db, app)) = fresh_app(backend).await else { return };
+    app.reload_engine().await.expect("load the empty engine");
+    let local = app.create_user(user("stays_home")).await.unwrap();
+    let bar = app.create_venue(venue("Moving Bar", 40.731)).await.unwrap();
+    app.interested_in_venue(bar.id, local.id, 100).await.expect("named, both are in the engine now");
+    let distance = || async {
+        let recs = app.recommend_venues(VenueQuery::new(local.id, 10, Ranker::Seed2)).await.expect("venues");
+        recs.iter().find(|r| r.venue_id == bar.id).map(|r| r.distance_km).expect("listed")
+    };
+    assert!(distance().await < 1.0, "next door");
+
+    let uptown = VenuePatchInput { lat: Some(40.80), lng: Some(-73.95), ..Default::default() };
+    app.update_venue(bar.id, uptown).await.expect("moved");
+    let d = distance().await;
+    assert!((d - 8.5).abs() < 0.5, "measured where it is now, not where it was: {d} km");
 }
