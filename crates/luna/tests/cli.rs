@@ -343,6 +343,33 @@ fn seed_options_the_generator_refuses_leave_no_new_database_behind() {
 }
 
 #[test]
+fn eval_and_train_refuse_an_output_they_could_not_write_before_computing_anything() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(seed(dir.path(), &[]).status.success());
+    let report = dir.path().join("report.json");
+    let chart = dir.path().join("no-such-folder").join("chart.svg");
+    let (report_s, chart_s) = (report.to_string_lossy(), chart.to_string_lossy());
+    let args = [
+        "eval", "--synth", "--users", "200", "--venues", "30", "--epochs", "1", "--json", &report_s, "--svg", &chart_s,
+    ];
+    let out = luna(dir.path(), &args);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--svg") && err.contains("no-such-folder"), "{err}");
+    assert!(!err.contains("Evaluating on"), "refused only after evaluating: {err}");
+    assert!(!report.exists(), "the JSON report was written by a refused run");
+
+    // A folder named as the model file: refused before training, no temporary file left.
+    let folder = dir.path().join("models");
+    std::fs::create_dir(&folder).expect("a folder");
+    let out = luna(dir.path(), &["train", "--epochs", "1", "--out", &folder.to_string_lossy()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is a folder") && !err.contains("Training on"), "{err}");
+    assert!(!folder.with_extension("partial").exists(), "a temporary model file was left behind");
+}
+
+#[test]
 fn a_city_seeded_elsewhere_is_in_the_time_zone_at_its_centre() {
     let tokyo = tempfile::tempdir().expect("temp dir");
     let out = seed(tokyo.path(), &["--city", "Tokyo", "--lat", "35.68", "--lng", "139.76", "--radius-km", "5"]);

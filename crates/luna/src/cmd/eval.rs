@@ -75,6 +75,12 @@ pub struct EvalArgs {
 pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
     crate::logging::init_batch();
+    // Before the evaluation, which can take minutes, and before either file is written.
+    for (path, flag) in [(&args.json, "--json"), (&args.svg, "--svg")] {
+        if let Some(path) = path {
+            super::check_output(path, flag, false)?;
+        }
+    }
     anyhow::ensure!(
         args.synth || !args.ceiling,
         "--ceiling needs --synth: the ceilings come from a generated city's hidden tastes"

@@ -16,6 +16,8 @@ pub mod serve;
 pub mod simulate;
 pub mod train;
 
+use anyhow::Context;
+
 use crate::settings::Settings;
 
 /// An RFC 3339 instant (such as 2026-10-20T00:00:00Z), in UTC.
@@ -103,6 +105,42 @@ async fn claim_redis_prefix(bus: &bus::RedisBus, store: &store::DynStore) -> any
         Err(e @ bus::ClaimError::Taken { .. }) => anyhow::bail!("{e}"),
         Err(bus::ClaimError::Bus(e)) => anyhow::bail!("claiming the Redis key prefix {}: {e}", bus.claim_key()),
     }
+    Ok(())
+}
+
+/// Refuses an output file a long job could not write, before the job computes what goes in it:
+/// a directory, a folder that does not exist (unless `makes_folders`: then the nearest folder
+/// that does), or one that takes no new file. Nothing is left behind: an existing file is
+/// opened without being changed, and a probe file is removed at once.
+pub(crate) fn check_output(path: &std::path::Path, flag: &str, makes_folders: bool) -> anyhow::Result<()> {
+    let shown = path.display();
+    anyhow::ensure!(!path.is_dir(), "{flag} {shown}: is a folder; name a file");
+    if path.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+            .with_context(|| format!("{flag} {shown}: cannot be written"))?;
+        return Ok(());
+    }
+    let folder = |p: &std::path::Path| {
+        p.parent()
+            .map(|d| if d.as_os_str().is_empty() { std::path::Path::new(".") } else { d })
+            .map(|d| d.to_path_buf())
+    };
+    let mut dir = folder(path).unwrap_or_else(|| ".".into());
+    while makes_folders && !dir.exists() {
+        dir = folder(&dir).unwrap_or_else(|| ".".into());
+    }
+    anyhow::ensure!(dir.exists(), "{flag} {shown}: there is no folder {}", dir.display());
+    anyhow::ensure!(dir.is_dir(), "{flag} {shown}: {} is not a folder", dir.display());
+    let probe = dir.join(format!(".luna-write-check-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .with_context(|| format!("{flag} {shown}: cannot write in {}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 

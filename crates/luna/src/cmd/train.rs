@@ -31,6 +31,9 @@ pub struct TrainArgs {
 pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
     crate::logging::init_batch();
+    let out = args.out.clone().unwrap_or_else(|| settings.model_path());
+    // Before loading and training, which can take minutes each.
+    super::check_output(&out, "the model file", true)?;
     let store = super::open_existing_store(&settings).await?;
     let spinner = super::eval::spinner("loading interactions");
     let engine = app::reco::build_from_store(&store, &settings.engine)
@@ -75,7 +78,6 @@ pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> 
     .await
     .context("training task")?;
     bar.finish();
-    let out = args.out.unwrap_or_else(|| settings.model_path());
     save_model(&model, &out)?;
     println!("Model with {} users and {} venues written to {}", model.users.len(), model.venues.len(), out.display());
     Ok(())
@@ -88,6 +90,13 @@ pub(crate) fn save_model(model: &engine::MfModel, path: &std::path::Path) -> any
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let partial = path.with_extension("partial");
-    model.save(&partial).map_err(|e| anyhow::anyhow!("writing {}: {e}", partial.display()))?;
-    std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))
+    let saved = model
+        .save(&partial)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", partial.display()))
+        .and_then(|()| std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display())));
+    if saved.is_err() {
+        // No half-written or orphaned temporary file stays behind.
+        let _ = std::fs::remove_file(&partial);
+    }
+    saved
 }
