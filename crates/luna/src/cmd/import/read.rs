@@ -21,7 +21,8 @@ pub struct Record {
 
 /// Reads a `.csv` file (header row) or a JSON lines file (any other extension).
 pub fn read_records(path: &Path) -> anyhow::Result<Vec<Record>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = utf8(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     // Spreadsheets write a byte-order mark before the header; it is no part of the first name.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     // Classic Mac OS (and some of its spreadsheet exports) end lines with `\r` alone: with no
@@ -31,6 +32,24 @@ pub fn read_records(path: &Path) -> anyhow::Result<Vec<Record>> {
     let csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     let parsed = if csv { csv_records(&text) } else { json_records(&text) };
     parsed.map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))
+}
+
+/// A file's text, or which line is not UTF-8 (an export in another encoding, such as Latin-1
+/// or UTF-16, fails on its first character outside ASCII, which may be far into the file).
+fn utf8(bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+            return "is UTF-16, not UTF-8: save or export it as UTF-8".to_string();
+        }
+        let at = e.utf8_error().valid_up_to();
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = at - bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+        format!(
+            "line {line}: byte {column} of the line (0x{:02X}) is not UTF-8: save or export the file as UTF-8",
+            bytes[at]
+        )
+    })
 }
 
 /// The lines that are not blank, numbered from 1.
@@ -291,6 +310,15 @@ mod tests {
 
     fn cells(line: &str) -> Vec<String> {
         split_csv(line).unwrap()
+    }
+
+    #[test]
+    fn a_file_not_in_utf8_is_refused_naming_the_line_of_its_first_bad_byte() {
+        assert_eq!(utf8(b"id,name\nu1,Caf\xc3\xa9\n".to_vec()).as_deref(), Ok("id,name\nu1,Caf\u{e9}\n"));
+        let latin1 = utf8(b"id,name\nu1,Ann\nu2,Caf\xe9\n".to_vec()).unwrap_err();
+        assert_eq!(latin1, "line 3: byte 7 of the line (0xE9) is not UTF-8: save or export the file as UTF-8");
+        let utf16 = utf8(vec![0xff, 0xfe, b'i', 0, b'd', 0, 0x0a, 0]).unwrap_err();
+        assert!(utf16.contains("UTF-16"), "{utf16}");
     }
 
     #[test]
