@@ -2,7 +2,7 @@
 //! A friendship is born only from an accepted request; the store creates both edges in the
 //! same transaction as the answer.
 
-use domain::{FriendRequest, Id, Page, PageRequest, UserId, ValidationError};
+use domain::{DomainEvent, FriendRequest, Id, Page, PageRequest, UserId, ValidationError};
 use store::{Friend, RequestDirection};
 
 use crate::error::InBody;
@@ -28,6 +28,8 @@ impl App {
     pub async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> AppResult<FriendRequest> {
         let request = self.store.answer_friend_request(request_id, to, accept).await?;
         self.wrote();
+        let users = [request.from_user_id, request.to_user_id];
+        self.apply_to_known_users(&users, DomainEvent::FriendRequestAnswered(request.clone()));
         Ok(request)
     }
 
@@ -56,6 +58,7 @@ impl App {
     pub async fn remove_friend(&self, user_id: UserId, other: UserId) -> AppResult<()> {
         self.store.remove_friend(user_id, other).await?;
         self.wrote();
+        self.apply_to_known_users(&[user_id, other], DomainEvent::FriendRemoved { user_id, other_user_id: other });
         Ok(())
     }
 }

@@ -109,18 +109,21 @@ impl App {
         let patch = UserPatch::parse(input)?;
         let user = self.store.update_user(id, patch).await?;
         self.wrote();
-        self.apply_to_known_user(id, DomainEvent::UserUpdated(user.clone()));
+        self.apply_to_known_users(&[id], DomainEvent::UserUpdated(user.clone()));
         Ok(user)
     }
 
-    /// Applies what a write on this server just committed about user `id` to this server's engine
-    /// at once, so the next request here sees it (a new home measured from, new stated
-    /// preferences), as [`App::apply_written`] does for interests: without it, the engine answered
-    /// from the old profile until the follower brought the event, a moment later (seconds on
-    /// PostgreSQL and Redis), and changes nothing then. A user the engine does not hold (or one
-    /// deleted here a moment ago) is left alone: it is read from the store when first asked for.
-    fn apply_to_known_user(&self, id: UserId, event: DomainEvent) {
-        if self.engine().has_user(id) && !self.deleted_users.contains(id, Instant::now()) {
+    /// Applies what a write on this server just committed about users `ids` to this server's
+    /// engine at once, so the next request here sees it (a new home measured from, new stated
+    /// preferences, a new or ended friendship), as [`App::apply_written`] does for interests:
+    /// without it, the engine answered from the old state until the follower brought the event,
+    /// a moment later (seconds on PostgreSQL and Redis), and changes nothing then. When the
+    /// engine does not hold one of them (or they were deleted here a moment ago) it is left
+    /// alone: a user is read from the store when first asked for.
+    pub(crate) fn apply_to_known_users(&self, ids: &[UserId], event: DomainEvent) {
+        let now = Instant::now();
+        let engine = self.engine();
+        if ids.iter().all(|&id| engine.has_user(id) && !self.deleted_users.contains(id, now)) {
             self.engine.apply(event, self.now(), None);
         }
     }
@@ -177,7 +180,7 @@ impl App {
         let prefs = UserPreferences::parse(input, "")?;
         let prefs = self.store.put_preferences(id, prefs).await?;
         self.wrote();
-        self.apply_to_known_user(id, DomainEvent::PreferencesUpdated { user_id: id, preferences: prefs.clone() });
+        self.apply_to_known_users(&[id], DomainEvent::PreferencesUpdated { user_id: id, preferences: prefs.clone() });
         Ok(prefs)
     }
 }

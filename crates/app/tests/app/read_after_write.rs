@@ -17,7 +17,8 @@ crate::on_every_backend!(
     a_user_deleted_a_moment_ago_is_gone_at_once_on_the_server_that_deleted_them,
     interest_and_interactions_written_a_moment_ago_are_seen_at_once_on_the_server_that_wrote_them,
     a_home_or_preferences_changed_a_moment_ago_are_used_at_once_on_the_server_that_changed_them,
-    a_venue_moved_a_moment_ago_is_measured_where_it_is_at_once_on_the_server_that_moved_it
+    a_venue_moved_a_moment_ago_is_measured_where_it_is_at_once_on_the_server_that_moved_it,
+    a_friendship_made_or_ended_a_moment_ago_is_seen_at_once_on_the_server_that_wrote_it
 );
 
 async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404(backend: Backend) {
@@ -230,4 +231,25 @@ async fn a_venue_moved_a_moment_ago_is_measured_where_it_is_at_once_on_the_serve
     app.update_venue(bar.id, uptown).await.expect("moved");
     let d = distance().await;
     assert!((d - 8.5).abs() < 0.5, "measured where it is now, not where it was: {d} km");
+}
+
+async fn a_friendship_made_or_ended_a_moment_ago_is_seen_at_once_on_the_server_that_wrote_it(backend: Backend) {
+    // No follower: the engine hears of each answer only from the call that made it.
+    let Some((_db, app)) = fresh_app(backend).await else { return };
+    app.reload_engine().await.expect("load the empty engine");
+    let (me, her) =
+        (app.create_user(user("asks_first")).await.unwrap(), app.create_user(user("says_yes")).await.unwrap());
+    let bar = app.create_venue(venue("Meeting Point", 40.731)).await.unwrap();
+    app.express_interest(her.id, bar.id, InterestWish::at(None)).await.expect("interest");
+    let seen = || async {
+        let r = app.interested_in_venue(bar.id, me.id, 100).await.expect("who is interested");
+        (r.friends_total, r.new_people_total)
+    };
+    assert_eq!(seen().await, (0, 1), "a stranger wants to go, and both are in the engine now");
+
+    let request = app.send_friend_request(me.id, her.id).await.expect("asked");
+    app.answer_friend_request(request.id, her.id, true).await.expect("accepted");
+    assert_eq!(seen().await, (1, 0), "a friend at once");
+    app.remove_friend(me.id, her.id).await.expect("unfriended");
+    assert_eq!(seen().await, (0, 1), "a stranger again at once");
 }
