@@ -99,7 +99,8 @@ impl Executor<'_> {
                     && (e.to_string().contains("the plan is full")
                         || matches!(&e, AppError::Conflict { field: Some(f), .. } if f == "start_time")) =>
             {
-                (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
+                let full = e.to_string().contains("the plan is full");
+                (Outcome::Refused { full, message: e.to_string() }, Effect::None)
             }
             Err(e) => (Outcome::Failed(e.to_string()), Effect::None),
         }

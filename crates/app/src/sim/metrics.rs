@@ -305,7 +305,28 @@ fn count_kind(s: &mut MetricsSnapshot, action: &Action, outcome: &Outcome, hour:
                 so.invitations_declined += 1
             }
         }
-        Action::AnswerInvitation { .. } => so.invitations_refused_full += u64::from(refused),
+        // Only a full plan's refusal: an acceptance refused once the plan's time had come is not.
+        Action::AnswerInvitation { .. } => {
+            so.invitations_refused_full += u64::from(matches!(outcome, Outcome::Refused { full: true, .. }))
+        }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::action::Handle;
+
+    #[test]
+    fn only_a_full_plans_refusal_counts_as_an_invitation_refused_full() {
+        let metrics = Metrics::default();
+        let answer = Action::AnswerInvitation { plan: Handle { owner: 0, seq: 0 }, accept: true, plan_id: None };
+        let full = Outcome::Refused { full: true, message: "the plan is full".into() };
+        let late = Outcome::Refused { full: false, message: "the plan's time has come".into() };
+        metrics.record(&answer, &full, 20, false);
+        metrics.record(&answer, &late, 20, false);
+        let social = metrics.snapshot("default").social;
+        assert_eq!((social.invitations_refused_full, social.invitations_accepted), (1, 0));
     }
 }
