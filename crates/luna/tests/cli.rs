@@ -709,6 +709,17 @@ fn outbox_lists_dead_letters_and_redrives_them_by_id_or_all() {
     }
 }
 
+#[test]
+fn outbox_refuses_an_id_that_is_not_one_saying_what_an_id_is() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for args in [&["outbox", "redrive", "--id", "42"][..], &["outbox", "dead", "--after", "abc"]] {
+        let out = luna(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not an outbox id") && err.contains("UUID"), "{args:?}: {err}");
+    }
+}
+
 /// `luna serve` on this data dir with Redis at `redis` under `prefix`: the started server, or
 /// its stderr when it refused to start.
 fn serve_on_redis(data_dir: &Path, redis: &str, prefix: &str) -> Result<Server, String> {

@@ -35,7 +35,7 @@ pub struct DeadArgs {
         value_parser = clap::value_parser!(u32).range(1..=i64::from(domain::page::MAX_LIMIT)))]
     pub limit: u32,
     /// List those after this id (the next page, as the previous one says).
-    #[arg(long)]
+    #[arg(long, value_parser = outbox_id)]
     pub after: Option<Id>,
     /// Print JSON (every field, payloads whole) instead of a table.
     #[arg(long)]
@@ -51,8 +51,16 @@ pub struct RedriveArgs {
     #[arg(long)]
     pub all: bool,
     /// Send back this one (repeat for more); ids of rows not set aside are passed over.
-    #[arg(long = "id", value_name = "ID")]
+    #[arg(long = "id", value_name = "ID", value_parser = outbox_id)]
     pub ids: Vec<Id>,
+}
+
+/// An outbox row's id as `dead` lists it; anything else is refused saying so (the UUID
+/// parser's own words, "invalid length: found 2", name neither the id nor its form).
+fn outbox_id(s: &str) -> Result<Id, String> {
+    s.trim().parse().map_err(|_| {
+        format!("not an outbox id: `{s}` (ids are UUIDs, such as 0192f4e1-7c3a-7b4e-9a2f-3c5d6e7f8a9b, as `luna outbox dead` lists them)")
+    })
 }
 
 pub async fn run(mut settings: Settings, args: OutboxArgs) -> anyhow::Result<()> {
