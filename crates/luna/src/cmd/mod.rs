@@ -155,7 +155,9 @@ pub(crate) fn plain_progress() -> bool {
 /// if it did.
 pub(crate) fn plain_line(stage: &str, before: u64, now: u64, total: u64) -> Option<String> {
     let tenth = |n: u64| (n.min(total) * 10).checked_div(total).unwrap_or(10);
-    (tenth(now) > tenth(before)).then(|| format!("{stage}: {}/{total} ({}%)", now.min(total), tenth(now) * 10))
+    // The share shown is the count's own (10/40 is 25%), not the tenth it reached.
+    let percent = (now.min(total) * 100).checked_div(total).unwrap_or(100);
+    (tenth(now) > tenth(before)).then(|| format!("{stage}: {}/{total} ({percent}%)", now.min(total)))
 }
 
 #[cfg(test)]
@@ -170,5 +172,12 @@ mod tests {
         assert_eq!(plain_line("users", 150, 1000, 1000).as_deref(), Some("users: 1000/1000 (100%)"));
         let lines = (0..1000u64).filter_map(|i| plain_line("venues", i, i + 1, 1000)).count();
         assert_eq!(lines, 10);
+    }
+
+    #[test]
+    fn a_plain_progress_line_gives_the_share_of_the_count_it_shows() {
+        assert_eq!(plain_line("ranking", 0, 10, 40).as_deref(), Some("ranking: 10/40 (25%)"));
+        assert_eq!(plain_line("ranking", 20, 30, 40).as_deref(), Some("ranking: 30/40 (75%)"));
+        assert_eq!(plain_line("users", 0, 1, 3).as_deref(), Some("users: 1/3 (33%)"));
     }
 }
