@@ -376,8 +376,10 @@ pub fn external_id(kind: &str, raw: &str) -> Uuid {
     Uuid::from_u128((h & !(0x3 << 62)) | (0x2 << 62))
 }
 
+/// A required column, trimmed as a CSV cell is: a JSON `""` or `" "` is as missing as an empty
+/// cell (else every blank id would be one more user or venue, and `" u1"` another than `u1`).
 fn req<'a>(row: &'a Row, key: &str) -> anyhow::Result<&'a str> {
-    row.get(key).map(String::as_str).with_context(|| format!("missing `{key}`"))
+    row.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()).with_context(|| format!("missing `{key}`"))
 }
 
 fn num(row: &Row, key: &str) -> anyhow::Result<Option<f64>> {
@@ -582,6 +584,19 @@ mod tests {
         let bad = row(&[("id", "u1"), ("created_at", "yesterday")]);
         let err = format!("{:#}", user(&bad, now).unwrap_err());
         assert!(err.contains("`created_at` is not RFC 3339: yesterday"), "{err}");
+    }
+
+    #[test]
+    fn a_blank_required_value_is_missing_and_one_with_spaces_is_trimmed_as_in_csv() {
+        let now = Utc::now();
+        for blank in ["", "  "] {
+            let err = format!("{:#}", user(&row(&[("id", blank), ("handle", "alice")]), now).unwrap_err());
+            assert_eq!(err, "missing `id`", "{blank:?}");
+            let tie = row(&[("user_id", "u1"), ("other_user_id", blank)]);
+            assert_eq!(format!("{:#}", edges(&tie, now).unwrap_err()), "missing `other_user_id`", "{blank:?}");
+        }
+        let spaced = user(&row(&[("id", " u1 "), ("handle", "alice")]), now).unwrap();
+        assert_eq!(spaced.id, external_id("user", "u1"));
     }
 
     /// A whole-number field takes an integer as written: `1e3` and `2.0` (a JSON float, or the
