@@ -6,7 +6,10 @@
 
 use domain::booking::{check_slot, check_venue_hosts};
 use domain::error::Checker;
-use domain::{Booking, NewPlan, Plan, PlanId, PlanInput, PlanStatus, SeatOutcome, SeatRequest, Timestamp, UserId};
+use domain::{
+    Booking, NewPlan, ParticipantStatus, Plan, PlanId, PlanInput, PlanStatus, SeatOutcome, SeatRequest, Timestamp,
+    UserId,
+};
 use serde::{Deserialize, Serialize};
 use store::Idempotent;
 use utoipa::ToSchema;
@@ -94,8 +97,8 @@ impl App {
     /// (no new `responded_at`, no event). An acceptance that would make the party larger than the
     /// venue seats is a `Conflict` ("the plan is full": the plan could never be confirmed),
     /// checked in the store's transaction, so two racing for the last place never both get in;
-    /// so is an acceptance once the plan's time has come (naming `start_time`). A decline is
-    /// taken then too: it only says who did not come.
+    /// so is an acceptance once the plan's time has come (naming `start_time`), unless it is the
+    /// answer given already. A decline is taken then too: it only says who did not come.
     #[tracing::instrument(skip_all, fields(%plan_id, %user_id, accept), err(level = "debug"))]
     pub async fn answer_invitation(
         &self,
@@ -105,7 +108,14 @@ impl App {
         now: Timestamp,
     ) -> AppResult<Plan> {
         if accept {
-            still_to_come(&self.store.get_plan(plan_id).await?, now, "acceptances")?;
+            let plan = self.store.get_plan(plan_id).await?;
+            // Accepting again (a retry that arrives late) is still the answer given, which changes
+            // nothing.
+            let accepted =
+                plan.participants.iter().any(|p| p.user_id == user_id && p.status == ParticipantStatus::Accepted);
+            if !accepted {
+                still_to_come(&plan, now, "acceptances")?;
+            }
         }
         let plan = self.store.answer_plan_invitation(plan_id, user_id, accept).await?;
         self.wrote();

@@ -370,7 +370,8 @@ async fn an_invitee_cannot_accept_once_the_party_fills_the_venue(app: &TestApp) 
 
 /// Before, a plan left pending past its start still took invitations (each told with
 /// `invitation.sent`, for an evening already begun) and acceptances, although it can no longer be
-/// confirmed. Now both are a 409 on `start_time` that changes nothing; a decline is still taken.
+/// confirmed. Now both are a 409 on `start_time` that changes nothing; an acceptance given in time
+/// and sent again, and a decline, are still taken.
 async fn a_plan_whose_time_has_come_takes_no_more_invitations_or_acceptances(app: &TestApp) {
     let u = users(app, &["org", "ann", "ben", "cal"]).await;
     let mut all_day = seed_venue("All Day Bar");
@@ -389,6 +390,8 @@ async fn a_plan_whose_time_has_come_takes_no_more_invitations_or_acceptances(app
         participant_ids: vec![id(&u[1]), id(&u[2])],
     };
     let plan = app.app.create_plan(input, now - chrono::Duration::hours(2)).await.expect("a plan");
+    let early = now - chrono::Duration::minutes(90);
+    app.app.answer_invitation(plan.id, id(&u[2]), true, early).await.expect("accepted in time");
     let before = app.pending_event_types().await.len();
 
     let invite = json!({"participant_ids": [u[3]]});
@@ -401,6 +404,9 @@ async fn a_plan_whose_time_has_come_takes_no_more_invitations_or_acceptances(app
     assert_eq!(unchanged["participants"].as_array().map(Vec::len), Some(3), "nobody invited: {unchanged}");
     assert_eq!(answer_of(&unchanged, &u[1]).0, "invited", "the acceptance changed nothing: {unchanged}");
     assert_eq!(app.pending_event_types().await.len(), before, "nobody was told anything");
+    // An acceptance given in time, sent again late (a retry), is still the answer given.
+    let again = app.post(&format!("/plans/{}/participants/{}/accept", plan.id, u[2]), &json!({})).await;
+    assert_eq!(answer_of(&expect_json(again, StatusCode::OK).await, &u[2]).0, "accepted");
     // Saying one did not come is still taken.
     let declined = app.post(&format!("/plans/{}/participants/{}/decline", plan.id, u[2]), &json!({})).await;
     assert_eq!(answer_of(&expect_json(declined, StatusCode::OK).await, &u[2]).0, "declined");
