@@ -85,9 +85,9 @@ fn map_bytes<K, V>(m: &FastMap<K, V>) -> u64 {
     (m.capacity() * (size_of::<(K, V)>() + 1)) as u64
 }
 
+/// What stated preferences hold beyond their place in the user's row.
 fn prefs_bytes(p: &Prefs) -> u64 {
-    size_of::<Prefs>() as u64
-        + vec_bytes(&p.cuisines)
+    vec_bytes(&p.cuisines)
         + vec_bytes(&p.cuisines_ranked)
         + vec_bytes(&p.cuisine_names)
         + p.cuisine_names.iter().map(|s| s.capacity() as u64).sum::<u64>()
@@ -210,6 +210,11 @@ mod tests {
         assert!(after.model > 0 && after.neighbours > 0, "{after:?}");
         assert_eq!(after.total() - after.model - after.neighbours, changed.total());
         let said = after.to_string();
+        // The snapshot's tables of rows hold a pointer per row, not the rows' former buffers.
+        let st = e.state.load();
+        assert_eq!(st.snap.users.capacity(), st.snap.users.len());
+        assert_eq!(st.snap.venues.capacity(), st.snap.venues.len());
+        assert_eq!(st.snap.vdyn.capacity(), st.snap.vdyn.len());
         assert!(said.starts_with("users ") && said.contains(", model ") && said.ends_with(" MiB"), "{said}");
     }
 }
