@@ -131,8 +131,8 @@ impl EngineCell {
 
     /// Applies an event published at `at` from outbox row `source_id` now, and keeps it for the
     /// engine a running reload is building. Skipped: a repeat of an event applied already (the
-    /// same outbox id: the relay published its row again; or an interaction applied already,
-    /// as its writer applies it before the follower hears of it, see
+    /// same outbox id: the relay published its row again; or an interaction or a new booking
+    /// applied already, as its writer applies it before the follower hears of it, see
     /// [`App::apply_written`]), and an event from before the current engine's scan began that
     /// the scan read (the engine has them already). Other events are upserts or deletions,
     /// which change nothing the second time.
@@ -143,9 +143,14 @@ impl EngineCell {
             if !applied.first_time(source_id) {
                 return;
             }
-            if let DomainEvent::InteractionRecorded(i) = &event
-                && !applied.first_time(Some(i.id))
-            {
+            // Applied already by the server that wrote it (not an upsert: applied twice, it
+            // would count twice).
+            let written = match &event {
+                DomainEvent::InteractionRecorded(i) => Some(i.id),
+                DomainEvent::BookingCreated(b) => Some(b.id),
+                _ => None,
+            };
+            if written.is_some() && !applied.first_time(written) {
                 return;
             }
         }

@@ -18,7 +18,8 @@ crate::on_every_backend!(
     interest_and_interactions_written_a_moment_ago_are_seen_at_once_on_the_server_that_wrote_them,
     a_home_or_preferences_changed_a_moment_ago_are_used_at_once_on_the_server_that_changed_them,
     a_venue_moved_a_moment_ago_is_measured_where_it_is_at_once_on_the_server_that_moved_it,
-    a_friendship_made_or_ended_a_moment_ago_is_seen_at_once_on_the_server_that_wrote_it
+    a_friendship_made_or_ended_a_moment_ago_is_seen_at_once_on_the_server_that_wrote_it,
+    a_booking_made_a_moment_ago_is_seen_at_once_on_the_server_that_made_it_and_counted_once
 );
 
 async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404(backend: Backend) {
@@ -252,4 +253,45 @@ async fn a_friendship_made_or_ended_a_moment_ago_is_seen_at_once_on_the_server_t
     assert_eq!(seen().await, (1, 0), "a friend at once");
     app.remove_friend(me.id, her.id).await.expect("unfriended");
     assert_eq!(seen().await, (0, 1), "a stranger again at once");
+}
+
+async fn a_booking_made_a_moment_ago_is_seen_at_once_on_the_server_that_made_it_and_counted_once(backend: Backend) {
+    // No follower: the engine hears of the booking only from the call that made it.
+    let Some((_db, app)) = fresh_app(backend).await else { return };
+    app.reload_engine().await.expect("load the empty engine");
+    let diner = app.create_user(user("books_a_table")).await.unwrap();
+    let bar = app.create_venue(venue("Booked Bar", 40.731)).await.unwrap();
+    app.interested_in_venue(bar.id, diner.id, 100).await.expect("named, both are in the engine now");
+    let new_to_them = || async {
+        let mut q = VenueQuery::new(diner.id, 10, Ranker::Default);
+        q.new_only = true;
+        let recs = app.recommend_venues(q).await.expect("venues");
+        recs.iter().any(|r| r.venue_id == bar.id)
+    };
+    let bookings = || {
+        let map = app.city_map(0);
+        let i = map.venues.id.iter().position(|&id| id == bar.id).expect("on the map");
+        map.venues.bookings[i]
+    };
+    assert!(new_to_them().await, "never been there");
+
+    let at = chrono::DurationRound::duration_trunc(
+        chrono::Utc::now() + chrono::Duration::days(1),
+        chrono::Duration::hours(1),
+    )
+    .unwrap();
+    let input = domain::BookingInput {
+        venue_id: bar.id,
+        booking_time: Some(at),
+        party_size: Some(2),
+        group_members: Vec::new(),
+        special_requests: None,
+    };
+    let receipt = app.create_booking(diner.id, input, None, chrono::Utc::now()).await.expect("booked").into_inner();
+    assert!(!new_to_them().await, "booked there: no longer new to them, at once");
+    assert_eq!(bookings(), 1);
+    // The follower's copy of the event, a moment later, is not counted again.
+    let booking = app.get_booking(receipt.booking_id).await.unwrap();
+    app.engine.apply(DomainEvent::BookingCreated(booking), chrono::Utc::now(), Some(uuid::Uuid::now_v7()));
+    assert_eq!(bookings(), 1, "the follower's copy counted again");
 }
