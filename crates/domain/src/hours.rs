@@ -145,6 +145,13 @@ impl OpeningHours {
         list.iter().map(|&(o, c)| format!("{}-{}", hhmm(o), hhmm(c % 1440))).collect::<Vec<_>>().join(", ")
     }
 
+    /// Until when ("01:00") the previous day's intervals that run past midnight keep the venue
+    /// open on `weekday`'s early hours, if any do.
+    pub fn describe_spill_into(&self, weekday: Weekday) -> Option<String> {
+        let prev = (weekday.num_days_from_monday() as usize + 6) % 7;
+        self.days[prev].iter().filter(|&&(_, c)| c > 1440).map(|&(_, c)| c - 1440).max().map(hhmm)
+    }
+
     /// Total open minutes in a week (0 means never open).
     pub fn weekly_minutes(&self) -> u32 {
         self.days.iter().flatten().map(|&(o, c)| u32::from(c - o)).sum()

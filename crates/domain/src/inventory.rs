@@ -101,8 +101,9 @@ pub fn open_for(venue: &Venue, at: Timestamp, minutes: u16) -> bool {
 }
 
 /// Why a party cannot sit down at `at` for `minutes`, with the venue's hours that local day
-/// in its own zone ("it opens 17:00-23:00 on Tuesdays, America/New_York time"); `None` if it
-/// can.
+/// in its own zone ("it opens 17:00-23:00 on Tuesdays, America/New_York time"), and how long
+/// the previous day's hours run into it past midnight ("it opens 18:00-23:00 on Mondays, and
+/// until 01:00 from Sundays' hours, UTC time"); `None` if it can.
 pub fn closed_then(venue: &Venue, at: Timestamp, minutes: u16) -> Option<String> {
     if open_for(venue, at, minutes) {
         return None;
@@ -110,12 +111,17 @@ pub fn closed_then(venue: &Venue, at: Timestamp, minutes: u16) -> Option<String>
     const DAYS: [&str; 7] = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays"];
     let day = at.with_timezone(&venue.tz()).weekday();
     let hours = venue.opening_hours.as_ref().map(|h| h.describe_day(day)).unwrap_or_default();
+    let spill = venue.opening_hours.as_ref().and_then(|h| h.describe_spill_into(day));
     let when = DAYS[day.num_days_from_monday() as usize];
+    let before = DAYS[day.pred().num_days_from_monday() as usize];
     let tz = venue.tz();
-    let hours = if hours == "closed" {
-        format!("it is closed on {when}, {tz} time")
-    } else {
-        format!("it opens {hours} on {when}, {tz} time")
+    let hours = match (hours.as_str(), spill) {
+        ("closed", None) => format!("it is closed on {when}, {tz} time"),
+        ("closed", Some(until)) => format!("it is open on {when} only until {until} from {before}' hours, {tz} time"),
+        (hours, None) => format!("it opens {hours} on {when}, {tz} time"),
+        (hours, Some(until)) => {
+            format!("it opens {hours} on {when}, and until {until} from {before}' hours, {tz} time")
+        }
     };
     Some(format!("the venue is not open then for at least {minutes} minutes ({hours})"))
 }
@@ -218,6 +224,32 @@ mod tests {
             created_at: t(0, 0),
             updated_at: t(0, 0),
         }
+    }
+
+    /// Before, a refusal in the early hours named only that day's own hours ("it opens
+    /// 18:00-23:00 on Mondays") while the previous night's hours, which the booking was checked
+    /// against, ran to 01:00: a table at 00:00 was taken and one at 00:30 refused, unexplained.
+    #[test]
+    fn a_refusal_after_midnight_names_the_previous_days_hours_running_into_it() {
+        let mut hours = OpeningHours::default();
+        hours.days[6] = vec![(17 * 60, 25 * 60)];
+        hours.days[0] = vec![(18 * 60, 23 * 60)];
+        let mut v = venue(Some(hours));
+        v.timezone = "UTC".into();
+        let monday = |h, m| Utc.with_ymd_and_hms(2026, 12, 7, h, m, 0).unwrap();
+        assert!(closed_then(&v, monday(0, 0), 60).is_none());
+        let why = closed_then(&v, monday(0, 30), 60).expect("closed at 01:00");
+        assert_eq!(
+            why,
+            "the venue is not open then for at least 60 minutes (it opens 18:00-23:00 on Mondays, and until 01:00 \
+             from Sundays' hours, UTC time)"
+        );
+        // A day closed but for the night before's hours says so.
+        let mut hours = OpeningHours::default();
+        hours.days[6] = vec![(17 * 60, 25 * 60)];
+        v.opening_hours = Some(hours);
+        let why = closed_then(&v, monday(0, 30), 60).expect("closed at 01:00");
+        assert!(why.contains("it is open on Mondays only until 01:00 from Sundays' hours, UTC time"), "{why}");
     }
 
     #[test]
