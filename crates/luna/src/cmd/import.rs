@@ -413,10 +413,19 @@ fn one_of<T: Copy>(key: &str, v: &str, all: &[T], name: impl Fn(T) -> &'static s
 }
 
 /// The optional `created_at` column (RFC 3339), else `undated`: the start of the imported log, or
-/// the time of the import when no log comes with it.
+/// the time of the import when no log comes with it. Not in the future (a minute of clock skew
+/// allowed, as for an interaction's `timestamp`): a tie or venue dated ahead would quietly drop
+/// out of every past `luna eval` trains on.
 fn created(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
-    row.get("created_at")
-        .map_or(Ok(undated), |t| super::rfc3339(t).with_context(|| format!("`created_at` is not RFC 3339: {t}")))
+    let Some(t) = row.get("created_at") else { return Ok(undated) };
+    let at = super::rfc3339(t).with_context(|| format!("`created_at` is not RFC 3339: {t}"))?;
+    let now = Utc::now();
+    anyhow::ensure!(
+        at <= now + chrono::Duration::minutes(1),
+        "`created_at` is in the future (later than now, {}, plus a minute of clock skew): {t}",
+        now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    Ok(at)
 }
 
 /// A user, checked as `POST /users/` checks one.
@@ -584,6 +593,27 @@ mod tests {
         let bad = row(&[("id", "u1"), ("created_at", "yesterday")]);
         let err = format!("{:#}", user(&bad, now).unwrap_err());
         assert!(err.contains("`created_at` is not RFC 3339: yesterday"), "{err}");
+    }
+
+    #[test]
+    fn a_created_at_in_the_future_is_refused_for_users_venues_and_ties() {
+        let now = Utc::now();
+        let ahead = "2099-01-01T00:00:00Z";
+        let venue_row = [("id", "v1"), ("name", "Bar"), ("category", "bar"), ("lat", "40.7"), ("lng", "-74.0")];
+        let errors = [
+            format!("{:#}", user(&row(&[("id", "u1"), ("created_at", ahead)]), now).unwrap_err()),
+            format!("{:#}", venue(&row(&[&venue_row[..], &[("created_at", ahead)]].concat()), now).unwrap_err()),
+            format!(
+                "{:#}",
+                edges(&row(&[("user_id", "a"), ("other_user_id", "b"), ("created_at", ahead)]), now).unwrap_err()
+            ),
+        ];
+        for err in errors {
+            assert!(err.starts_with("`created_at` is in the future") && err.ends_with(ahead), "{err}");
+        }
+        // An old venue keeps its date.
+        let old = venue(&row(&[&venue_row[..], &[("created_at", "1854-01-01T00:00:00Z")]].concat()), now);
+        assert_eq!(old.unwrap().created_at.to_rfc3339(), "1854-01-01T00:00:00+00:00");
     }
 
     #[test]
