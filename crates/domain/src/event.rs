@@ -91,7 +91,8 @@ pub enum DomainEvent {
     ParticipantUpdated(PlanParticipant),
     #[serde(rename = "plan.confirmed")]
     PlanConfirmed(Plan),
-    /// A confirmed plan whose booking was cancelled.
+    /// A plan cancelled: a confirmed one whose booking was cancelled, or one still being organised
+    /// when its organizer or its venue was deleted.
     #[serde(rename = "plan.cancelled")]
     PlanCancelled(Plan),
     /// Someone was invited to a plan or a booking.
