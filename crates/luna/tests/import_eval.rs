@@ -34,6 +34,11 @@ fn the_example_data_set_imports_then_evaluates_every_ranker_and_trains_a_model()
     );
     // 12 users + 10 venues + 18 ties stored both ways + 192 interactions.
     assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 250 rows"), "{out:?}");
+    // Each file is announced before it is read (a large one takes a while to parse).
+    let said = String::from_utf8_lossy(&out.stderr);
+    for (kind, file) in [("users", &users), ("venues", &venues), ("edges", &edges), ("interactions", &log)] {
+        assert!(said.contains(&format!("{kind}: reading {file}\n")), "{kind}: {said}");
+    }
 
     let json = dir.path().join("eval.json");
     let svg = dir.path().join("eval.svg");

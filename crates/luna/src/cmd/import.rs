@@ -134,6 +134,8 @@ fn read_files(args: &ImportArgs) -> anyhow::Result<[Option<Vec<Record>>; 4]> {
     let mut out: [Option<Vec<Record>>; 4] = Default::default();
     for ((path, kind), slot) in named_files(args).into_iter().zip(KINDS).zip(&mut out) {
         let Some(path) = path else { continue };
+        // Reading and parsing a large file takes a while: say which one is under way.
+        eprintln!("{kind}: reading {}", path.display());
         let records = read_records(path)?;
         // A file named but empty (or a header only) is a wrong or truncated file, not an import
         // of nothing: a kind of rows that is not imported is left out by leaving out its flag.
