@@ -29,7 +29,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub users: Option<PathBuf>,
     /// Venues: id, name, category, lat, lng, cuisine, price_level, rating, capacity, tags, timezone,
-    /// created_at.
+    /// description, city, created_at.
     #[arg(long)]
     pub venues: Option<PathBuf>,
     /// Social ties (inserted both ways): user_id, other_user_id, strength, created_at.
@@ -616,6 +616,21 @@ mod tests {
         // An old venue keeps its date.
         let old = venue(&row(&[&venue_row[..], &[("created_at", "1854-01-01T00:00:00Z")]].concat()), now);
         assert_eq!(old.unwrap().created_at.to_rfc3339(), "1854-01-01T00:00:00+00:00");
+    }
+
+    /// `luna import --help` lists every column the import reads (docs/import-format.md).
+    #[test]
+    fn the_help_names_every_column_read() {
+        use clap::CommandFactory;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: ImportArgs,
+        }
+        let help = Cli::command().render_help().to_string();
+        for column in ["description, city, created_at", "home_lng, age, city, created_at", "dwell_time_seconds"] {
+            assert!(help.contains(column), "{column}: {help}");
+        }
     }
 
     #[test]
