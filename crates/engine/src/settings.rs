@@ -187,7 +187,10 @@ pub struct CandidateSettings {
     /// Fewer cost less: each is a venue row read and scored (engine bench at 1,000,000 users,
     /// `venues_default`: 86 µs against 101 µs with 100, `LUNA_BENCH_SETTINGS` on one build).
     pub spatial: usize,
-    /// Search radius when the query gives none, km.
+    /// How far the popularity ranker's popular venues and the item neighbours' candidates reach
+    /// when the query gives no radius, km. The nearest venues are then taken as far as they are
+    /// (and fill the popularity ranker's list when too few popular ones are within reach), so a
+    /// user far from every venue still gets an answer.
     pub default_radius_km: f64,
     /// Venues from the user's own history, most recent first.
     pub history: usize,

@@ -575,7 +575,8 @@ pub(crate) fn single_signal(ranker: Ranker, c: &Scored) -> (Vec<Reason>, String)
 
 /// The most popular venues passing the filters within reach (radius, or the default radius),
 /// and the user's dietary needs when those are a hard filter (scoring would drop them, leaving
-/// fewer than `limit`).
+/// fewer than `limit`). Without a radius in the query, when fewer than `limit` pass within the
+/// default radius (a user far from every venue), the nearest that pass beyond it fill the list.
 fn popular_candidates(st: &State, s: &EngineSettings, ctx: &ScoreCtx<'_>, limit: usize) -> Vec<u32> {
     let f = &ctx.filter;
     let radius = f.radius_km.or(f.origin.map(|_| s.candidates.default_radius_km));
@@ -592,5 +593,26 @@ fn popular_candidates(st: &State, s: &EngineSettings, ctx: &ScoreCtx<'_>, limit:
     out.extend(st.snap.pop_order.iter().copied().filter(|&v| !st.pos_dirty(v) && ok(v)).take(want));
     out.sort_unstable();
     out.dedup();
+    if let (None, Some((lat, lng))) = (f.radius_km, f.origin_deg)
+        && out.len() < limit
+    {
+        let fits = |v: u32| {
+            st.live_venue(v).is_some_and(|row| f.passes(st, v, row) && (!ctx.s.dietary_hard || ctx.dietary_ok(row)))
+        };
+        let mut near = st.snap.spatial.nearest(lat, lng, f64::INFINITY);
+        let mut group = Vec::new();
+        while out.len() < limit && near.next_group(&mut group) {
+            group.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            for &(v, _) in &group {
+                // A venue changed since the snapshot may have moved: the list above judged it.
+                let moved = st.delta.venues.contains_key(&v);
+                if out.len() < limit && !moved && out.binary_search(&v).is_err() && fits(v) {
+                    let at = out.partition_point(|&x| x < v);
+                    out.insert(at, v);
+                }
+            }
+            group.clear();
+        }
+    }
     out
 }

@@ -264,14 +264,16 @@ pub(crate) fn candidates(
         }
     }
     if let Some((lat, lng)) = f.origin_deg {
-        let radius = f.radius_km.unwrap_or(c.default_radius_km);
+        // Without a radius in the query, the nearest venues as far as they are: in a city they
+        // are all near, and a user far from every venue (another city, a trip) still gets them.
+        let max_d2 = f.radius_km.map_or(f64::INFINITY, |r| chord_for_km(r).powi(2));
         // Nearest first, a group at a time. Of a group (all nearer than the venues of the next),
         // the nearest still missing are selected, not sorted, and their rows checked in one
         // tight loop, so the cache misses overlap; the group's farther venues are checked only
         // if some of those fail the filters. The answer is the same as checking one at a time:
         // the first `spatial` that pass, in order of distance.
         let by_distance = |a: &(u32, f64), b: &(u32, f64)| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0));
-        let mut near = st.snap.spatial.nearest(lat, lng, chord_for_km(radius).powi(2));
+        let mut near = st.snap.spatial.nearest(lat, lng, max_d2);
         let mut group: Vec<(u32, f64)> = Vec::with_capacity(2 * spatial);
         let mut taken = 0;
         while taken < spatial && near.next_group(&mut group) {

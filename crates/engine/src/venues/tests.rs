@@ -210,6 +210,26 @@ fn default_results_respect_radius_exclusions_filters_and_are_deterministic() {
 }
 
 #[test]
+fn a_user_far_from_every_venue_still_gets_the_nearest_unless_the_query_bounds_the_radius() {
+    let e = random_city(5, 40, 300, 3000, EngineSettings::default());
+    e.set_model(&crate::train_bpr(&e, &crate::TrainConfig { epochs: 1, ..Default::default() }));
+    // A user at home in Boston, about 300 km from the city's venues (the default radius is
+    // 25 km), with no history or friends to bring candidates; and one of the city's users there.
+    e.apply(&domain::DomainEvent::UserCreated(user(9_999, Some((42.36, -71.06)))));
+    let local = e.load().user(0).unwrap().id;
+    for (uid, ranker) in Ranker::ALL.into_iter().flat_map(|r| [(id(9_999), r), (local, r)]) {
+        let mut q = VenueQuery::new(uid, 10, ranker);
+        q.now = Some(t0());
+        q.point = Some(LatLng { lat: 42.36, lng: -71.06 });
+        let got = e.recommend_venues(&q).unwrap();
+        assert_eq!(got.len(), 10, "{ranker:?}");
+        assert!(got.iter().all(|r| r.distance_km > 250.0), "{ranker:?}");
+        q.radius_km = Some(100.0);
+        assert!(e.recommend_venues(&q).unwrap().is_empty(), "{ranker:?} with a radius");
+    }
+}
+
+#[test]
 fn every_ranker_returns_sorted_scores_the_default_one_after_diversifying() {
     let e = random_city(3, 40, 1000, 5000, EngineSettings::default());
     let model = crate::train_bpr(&e, &crate::TrainConfig { epochs: 2, ..Default::default() });
