@@ -420,6 +420,34 @@ async fn build_scanned(
     Ok((engine, scanned))
 }
 
+/// How many of a model's users and venues the engine holds.
+pub fn model_fit(engine: &Engine, m: &MfModel) -> (usize, usize) {
+    (
+        m.users.iter().filter(|id| engine.has_user(**id)).count(),
+        m.venues.iter().filter(|id| engine.has_venue(**id)).count(),
+    )
+}
+
+/// What to tell an operator whose model knows none of the users or none of the venues the engine
+/// holds (trained on other data, or before a reset or reseed): the learned signals then add
+/// nothing, and the `learned` ranker ranks by popularity alone.
+pub fn model_mismatch(engine: &Engine, users_known: usize, venues_known: usize) -> Option<String> {
+    let stats = engine.stats();
+    let none_of =
+        |known: usize, held: usize, what: &str| (known == 0 && held > 0).then(|| format!("none of the {held} {what}"));
+    let missing: Vec<String> =
+        [none_of(users_known, stats.users, "users"), none_of(venues_known, stats.venues, "venues")]
+            .into_iter()
+            .flatten()
+            .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "the learned model knows {} held here: it was trained on other data (or before a reset or reseed), so its signals add nothing and the learned ranker ranks by popularity; run `luna train` on this database",
+            missing.join(" and ")
+        )
+    })
+}
+
 fn progress(what: &str, before: usize, added: usize) -> usize {
     let now = before + added;
     if now / LOG_EVERY > before / LOG_EVERY {
@@ -466,7 +494,11 @@ impl App {
                         Ok(m) => {
                             engine.set_model(&m);
                             let memory = engine.memory().to_string();
-                            tracing::info!(path = %path.display(), users = m.users.len(), %memory, "learned model loaded");
+                            let (users_known, venues_known) = model_fit(&engine, &m);
+                            tracing::info!(path = %path.display(), users = m.users.len(), users_known, venues_known, %memory, "learned model loaded");
+                            if let Some(warning) = model_mismatch(&engine, users_known, venues_known) {
+                                tracing::warn!(path = %path.display(), "{warning}");
+                            }
                         }
                         Err(e) => tracing::warn!(path = %path.display(), error = %e, "model file not loaded"),
                     }
@@ -757,6 +789,37 @@ mod tests {
             updated_at: chrono::Utc::now(),
         };
         (user, venue("Midtown", 40.75), venue("South", 40.0))
+    }
+
+    /// A model trained on another data set knows none of the users and venues held: the operator
+    /// is told; one trained here is not warned about.
+    #[test]
+    fn a_model_that_knows_none_of_the_users_or_venues_held_is_told() {
+        let (user, midtown, south) = walker_and_two_bars();
+        let engine = two_bars(&user, [&midtown, &south], true);
+        let model = |users: Vec<uuid::Uuid>, venues: Vec<uuid::Uuid>| MfModel {
+            factors: 1,
+            user_vecs: vec![0.1; users.len()],
+            venue_vecs: vec![0.1; venues.len()],
+            venue_bias: vec![0.0; venues.len()],
+            users,
+            venues,
+        };
+        let other = model(vec![domain::new_id()], vec![domain::new_id(), domain::new_id()]);
+        let fit = model_fit(&engine, &other);
+        assert_eq!(fit, (0, 0));
+        let told = model_mismatch(&engine, fit.0, fit.1).expect("a warning");
+        assert!(told.contains("none of the 1 users and none of the 2 venues"), "{told}");
+        let here = model(vec![user.id], vec![midtown.id, south.id]);
+        let fit = model_fit(&engine, &here);
+        assert_eq!(fit, (1, 2));
+        assert_eq!(model_mismatch(&engine, fit.0, fit.1), None);
+        // One that knows the venues but none of the users (all new since it was trained, as after
+        // a reseed): told about the users only.
+        let venues_only = model(vec![domain::new_id()], vec![midtown.id]);
+        let fit = model_fit(&engine, &venues_only);
+        let told = model_mismatch(&engine, fit.0, fit.1).expect("a warning");
+        assert!(told.contains("none of the 1 users held") && !told.contains("venues"), "{told}");
     }
 
     /// An engine of the two bars, with the user when `with_user`.
