@@ -250,6 +250,8 @@ mod tests {
             ("/api/v1/plans", "post"),
             ("/plans/{plan_id}", "get"),
             ("/plans/{plan_id}/confirm", "post"),
+            ("/plans/{plan_id}/cancel", "post"),
+            ("/api/v1/plans/{plan_id}/cancel", "post"),
             ("/api/v1/plans/{plan_id}/participants", "post"),
             ("/api/v1/plans/{plan_id}/participants/{user_id}/accept", "post"),
             ("/bookings", "get"),

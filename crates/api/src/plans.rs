@@ -1,7 +1,8 @@
 //! `/plans`: the second seed document's plan flow. `POST /plans/` proposes a plan (the
 //! organizer takes part; `participant_ids` are invited), `GET /plans/{plan_id}` shows it with its
 //! participants, people are invited and answer under `/participants`, and
-//! `POST /plans/{plan_id}/confirm` validates the plan and has the booking agent book it.
+//! `POST /plans/{plan_id}/confirm` validates the plan and has the booking agent book it, and
+//! `POST /plans/{plan_id}/cancel` calls off one still being organised.
 
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
@@ -26,6 +27,7 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(accept))
         .routes(routes!(decline))
         .routes(routes!(confirm_plan))
+        .routes(routes!(cancel_plan))
 }
 
 /// Propose a plan: organizer, venue, start time, and optionally a party size and people to invite.
@@ -157,4 +159,21 @@ async fn confirm_plan(
 ) -> ApiResult<Replayable<(StatusCode, AppJson<PlanConfirmation>)>> {
     let answer = app.confirm_plan(plan_id, key, app.now()).await?;
     Ok(Replayable::of(answer, |c| (StatusCode::OK, AppJson(c))))
+}
+
+/// Call off a plan still being organised (organizer only). A confirmed plan is called off by
+/// cancelling its booking, which cancels the plan too and frees its seats.
+#[utoipa::path(post, path = "/plans/{plan_id}/cancel", tag = "plans",
+    params(("plan_id" = Uuid, Path, description = "The plan's id")),
+    responses(
+        (status = 200, description = "Cancelled (`plan.cancelled` tells its people); the plan with its participants",
+            body = Plan),
+        (status = 404, description = "No such plan", body = ErrorBody),
+        (status = 409, description = "Already cancelled; confirmed (field `status`: cancel its booking instead, \
+            named in the message); or being booked through an outside provider (try again in a moment)",
+            body = ErrorBody),
+        (status = 422, description = "Not a UUID", body = ErrorBody),
+    ))]
+async fn cancel_plan(State(app): State<App>, AppPath(plan_id): AppPath<Uuid>) -> ApiResult<AppJson<Plan>> {
+    Ok(AppJson(app.cancel_plan(plan_id).await?))
 }

@@ -122,6 +122,17 @@ impl App {
         Ok(plan)
     }
 
+    /// The organizer calls off a plan still being organised (cancelled with its
+    /// `plan.cancelled` event). `NotFound` for no such plan; `Conflict` naming `status` when it is
+    /// cancelled already, or confirmed (its booking is cancelled instead, which cancels the plan
+    /// and frees its seats: the message names the booking), or being booked right now.
+    #[tracing::instrument(skip_all, fields(%plan_id), err(level = "debug"))]
+    pub async fn cancel_plan(&self, plan_id: PlanId) -> AppResult<Plan> {
+        let plan = self.store.cancel_plan(plan_id).await?;
+        self.wrote();
+        Ok(plan)
+    }
+
     /// Validates the plan as of `now` and has the agent book it; the plan is confirmed with its
     /// booking. `Conflict` if it is confirmed or cancelled already (naming `status`) or its
     /// organizer holds a table there then (naming `start_time`), `NoRoom` (with alternatives)

@@ -368,6 +368,12 @@ pub trait Store: Send + Sync + 'static {
     /// ("the plan is full") when accepting would make the party larger than the venue seats,
     /// counted in the transaction, so acceptances racing for the last place never both get in.
     async fn answer_plan_invitation(&self, plan_id: PlanId, user_id: UserId, accept: bool) -> StoreResult<Plan>;
+    /// The organizer calls off a plan still being organised: cancelled in one transaction with
+    /// its `plan.cancelled` event, as when its organizer or venue is deleted. `NotFound` for no
+    /// such plan; `Conflict` (field `status`) when it is cancelled already, when it is confirmed
+    /// (its booking is to be cancelled instead, which cancels the plan too; the message names
+    /// it), or while a hold of it waits on an outside provider.
+    async fn cancel_plan(&self, plan_id: PlanId) -> StoreResult<Plan>;
 
     // ---- bookings ----
     /// Takes seats for `new` if the venue has room at the busiest moment of the stay, in one

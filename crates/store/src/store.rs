@@ -260,6 +260,11 @@ where
         write_tx!(self, plans::answer, plan_id, user_id, accept)
     }
 
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %plan_id), err(level = "debug"))]
+    async fn cancel_plan(&self, plan_id: domain::PlanId) -> StoreResult<domain::Plan> {
+        write_tx!(self, plans::cancel_plan, plan_id)
+    }
+
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), booking_id = %new.id, venue_id = %new.request.venue_id), err(level = "debug"))]
     async fn book(&self, new: NewBooking, key: Option<IdempotencyKey>) -> StoreResult<Idempotent<domain::SeatOutcome>> {
         write_tx!(self, seats::book, new, key)

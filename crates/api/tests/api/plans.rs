@@ -18,6 +18,7 @@ crate::on_every_backend!(
     a_declined_invitee_is_told_why_the_plans_booking_is_not_theirs_to_see,
     an_invitee_cannot_accept_once_the_party_fills_the_venue,
     a_plan_whose_time_has_come_takes_no_more_invitations_or_acceptances,
+    only_the_organizer_cancels_a_plan_being_organised_and_a_cancelled_or_confirmed_one_is_a_409,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -410,4 +411,56 @@ async fn a_plan_whose_time_has_come_takes_no_more_invitations_or_acceptances(app
     // Saying one did not come is still taken.
     let declined = app.post(&format!("/plans/{}/participants/{}/decline", plan.id, u[2]), &json!({})).await;
     assert_eq!(answer_of(&expect_json(declined, StatusCode::OK).await, &u[2]).0, "declined");
+}
+
+/// QA: an organizer could not call off a plan still being organised. `POST .../cancel` now does,
+/// for the organizer alone, answering the plan as `GET /plans/{plan_id}` shows it; a plan
+/// cancelled already is a 409, and so is a confirmed one, whose booking is cancelled instead.
+async fn only_the_organizer_cancels_a_plan_being_organised_and_a_cancelled_or_confirmed_one_is_a_409(app: &TestApp) {
+    let u = users(app, &["org", "ann"]).await;
+    let v = venue(app, seed_venue("Bar")).await;
+    let body =
+        json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(20), "participant_ids": [u[1]]});
+    let id =
+        expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await["id"].as_str().unwrap().to_string();
+    let cancel = format!("/api/v1/plans/{id}/cancel");
+    let told = || async { app.pending_event_types().await.iter().filter(|e| *e == "plan.cancelled").count() };
+
+    // An invitee may not call it off for everyone.
+    let res = app.as_user(&u[1]).post(app.url(&cancel)).send().await.expect("POST");
+    expect_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+    assert_eq!(app.get_json(&format!("/plans/{id}"), StatusCode::OK).await["status"], "pending");
+    assert_eq!(told().await, 0);
+
+    let res = app.as_user(&u[0]).post(app.url(&cancel)).send().await.expect("POST");
+    let cancelled = expect_json(res, StatusCode::OK).await;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    assert_eq!(cancelled, app.get_json(&format!("/plans/{id}"), StatusCode::OK).await, "the shape of GET");
+    assert_eq!(told().await, 1);
+    let again =
+        expect_error(app.post(&cancel, &json!({})).await, StatusCode::CONFLICT, "conflict", Some("status")).await;
+    assert!(again["error"]["message"].as_str().unwrap_or_default().contains("already cancelled"), "{again}");
+    assert_eq!(told().await, 1);
+    let ghost = format!("/plans/{}/cancel", uuid::Uuid::now_v7());
+    expect_error(app.post(&ghost, &json!({})).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    expect_error(
+        app.post("/plans/nope/cancel", &json!({})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        None,
+    )
+    .await;
+
+    // Confirmed: the plan stays, and the answer names the booking to cancel.
+    let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19)});
+    let id =
+        expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await["id"].as_str().unwrap().to_string();
+    let confirmed = expect_json(app.post(&format!("/plans/{id}/confirm"), &json!({})).await, StatusCode::OK).await;
+    let booking_id = confirmed["booking_id"].as_str().expect("booking_id");
+    let res = app.post(&format!("/plans/{id}/cancel"), &json!({})).await;
+    let refused = expect_error(res, StatusCode::CONFLICT, "conflict", Some("status")).await;
+    let says = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(says.contains(&format!("/api/v1/bookings/{booking_id}/cancel")), "{refused}");
+    assert_eq!(app.get_json(&format!("/plans/{id}"), StatusCode::OK).await["status"], "confirmed");
+    assert_eq!(told().await, 1);
 }

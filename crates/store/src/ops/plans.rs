@@ -49,6 +49,22 @@ impl ParticipantRow {
     }
 }
 
+impl PlanRow {
+    fn into_domain(self, participants: Vec<ParticipantRow>) -> StoreResult<Plan> {
+        let status = PlanStatus::parse(&self.status).ok_or_else(|| StoreError::corrupt("plan status", &self.status))?;
+        Ok(Plan {
+            id: self.id,
+            organizer_id: self.organizer_id,
+            venue_id: self.venue_id,
+            start_time: self.start_time,
+            party_size: self.party_size,
+            status,
+            created_at: self.created_at,
+            participants: participants.into_iter().map(ParticipantRow::into_domain).collect::<StoreResult<_>>()?,
+        })
+    }
+}
+
 /// The plan with its participants (in invitation order). `NotFound` for no such plan.
 pub(crate) async fn get_plan<C: Conn>(c: &mut C, id: PlanId) -> StoreResult<Plan> {
     let sql = Sql::new(
@@ -60,17 +76,7 @@ pub(crate) async fn get_plan<C: Conn>(c: &mut C, id: PlanId) -> StoreResult<Plan
          WHERE plan_id = $1 ORDER BY invited_at, user_id",
     );
     let rows: Vec<ParticipantRow> = c.fetch_all(sql.bind(id)).await?;
-    let status = PlanStatus::parse(&row.status).ok_or_else(|| StoreError::corrupt("plan status", &row.status))?;
-    Ok(Plan {
-        id: row.id,
-        organizer_id: row.organizer_id,
-        venue_id: row.venue_id,
-        start_time: row.start_time,
-        party_size: row.party_size,
-        status,
-        created_at: row.created_at,
-        participants: rows.into_iter().map(ParticipantRow::into_domain).collect::<StoreResult<_>>()?,
-    })
+    row.into_domain(rows)
 }
 
 pub(crate) async fn create_plan<C: Conn>(c: &mut C, new: NewPlan) -> StoreResult<Plan> {
@@ -291,6 +297,35 @@ async fn venue_seats_party<C: Conn>(c: &mut C, plan: &Plan) -> StoreResult<()> {
         )),
         _ => Ok(()),
     }
+}
+
+/// The organizer calls off a plan still being organised: it becomes cancelled with its
+/// `plan.cancelled` event, as when its organizer or venue is deleted ([`move_plan`]).
+/// `NotFound` for no such plan; `Conflict` (field `status`) for a plan already cancelled, for a
+/// confirmed one (its booking is cancelled instead, which cancels the plan and frees its seats,
+/// see `bookings::set_status`), and while a hold of it waits on an outside provider.
+pub(crate) async fn cancel_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<Plan> {
+    // A booking of the plan under way holds this lock until it commits: the plan is then read
+    // as confirmed, and its booking named, rather than cancelled under a fresh booking.
+    lock_plan(c, plan_id).await?;
+    let plan = get_plan(c, plan_id).await?;
+    match plan.status {
+        PlanStatus::Draft => {}
+        PlanStatus::Cancelled => {
+            return Err(StoreError::conflict("the plan is already cancelled", Some("status")));
+        }
+        PlanStatus::Confirmed => {
+            let booking = super::bookings::plan_booking(c, plan_id).await?;
+            let message = format!(
+                "the plan is confirmed: cancel its booking instead (POST /api/v1/bookings/{}/cancel), which \
+                 cancels the plan and frees its seats",
+                booking.id
+            );
+            return Err(StoreError::conflict(message, Some("status")));
+        }
+    }
+    party_not_held(c, plan_id).await?;
+    move_plan(c, plan_id, PlanStatus::Draft, PlanStatus::Cancelled).await
 }
 
 /// Moves a pending plan to `next` (the plan's booking was made or cancelled) and records it.

@@ -25,6 +25,7 @@ store_tests!(
     auto_booking_skips_people_already_booked_and_groups_without_room,
     auto_booking_lets_flexible_members_go_when_seats_were_taken_since_the_caller_counted,
     old_keys_are_purged,
+    an_organizer_cancels_a_plan_being_organised_once_and_a_confirmed_one_only_through_its_booking,
 );
 
 fn new_plan(organizer: uuid::Uuid, venue: uuid::Uuid, invitees: Vec<uuid::Uuid>) -> NewPlan {
@@ -502,4 +503,54 @@ async fn old_keys_are_purged(store: DynStore) {
     // The key is gone: the same request books again.
     let again = store.book(new_booking(&ann, &v, tomorrow_at(19, 0), 2), Some(k)).await.unwrap();
     assert!(matches!(again, Idempotent::Fresh(SeatOutcome::Booked(_))));
+}
+
+async fn an_organizer_cancels_a_plan_being_organised_once_and_a_confirmed_one_only_through_its_booking(
+    store: DynStore,
+) {
+    let (ann, ben) = (user(&store, "ann").await, user(&store, "ben").await);
+    let v = venue_seating(&store, "v", 10).await;
+    let plan = store.create_plan(new_plan(ann.id, v.id, vec![ben.id])).await.unwrap();
+    let before = pending_event_types(&store).await.iter().filter(|e| *e == "plan.cancelled").count();
+    let cancelled = store.cancel_plan(plan.id).await.unwrap();
+    assert_eq!(cancelled.status, PlanStatus::Cancelled);
+    assert_eq!(cancelled.participants, plan.participants, "the participants stay as they were");
+    assert_eq!(store.get_plan(plan.id).await.unwrap(), cancelled);
+    let told = || async { pending_event_types(&store).await.iter().filter(|e| *e == "plan.cancelled").count() };
+    assert_eq!(told().await, before + 1);
+    // Cancelled already: refused, nobody told again.
+    let again = store.cancel_plan(plan.id).await.unwrap_err();
+    assert!(
+        matches!(&again, StoreError::Conflict { field: Some(f), message } if f == "status"
+        && message.contains("already cancelled")),
+        "{again:?}"
+    );
+    assert_eq!(told().await, before + 1);
+    let unknown = store.cancel_plan(domain::new_id()).await.unwrap_err();
+    assert!(matches!(unknown, StoreError::NotFound { entity: "plan", .. }), "{unknown:?}");
+
+    // A confirmed plan is called off by cancelling its booking, which the refusal names.
+    let plan = store.create_plan(new_plan(ann.id, v.id, vec![])).await.unwrap();
+    let mut new = new_booking(&ann, &v, plan.start_time, 1);
+    new.request.plan_id = Some(plan.id);
+    let booking = booked(&store, new).await.booking;
+    let err = store.cancel_plan(plan.id).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict { field: Some(f), message } if f == "status"
+        && message.contains(&booking.id.to_string())),
+        "{err:?}"
+    );
+    assert_eq!(store.get_plan(plan.id).await.unwrap().status, PlanStatus::Confirmed);
+    assert_eq!(store.get_booking(booking.id).await.unwrap().status, BookingStatus::Confirmed);
+
+    // A plan whose hold waits on an outside provider stays as it is.
+    let plan = store.create_plan(new_plan(ben.id, v.id, vec![])).await.unwrap();
+    let mut hold = new_booking(&ben, &v, plan.start_time, 1);
+    hold.request.plan_id = Some(plan.id);
+    hold.status = BookingStatus::Pending;
+    booked(&store, hold).await;
+    let err = store.cancel_plan(plan.id).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict { .. }), "{err:?}");
+    assert_eq!(store.get_plan(plan.id).await.unwrap().status, PlanStatus::Draft);
+    assert_eq!(told().await, before + 1);
 }
