@@ -121,6 +121,7 @@ pub fn complete(api: &mut OpenApi) {
     let schemas = &mut api.components.get_or_insert_with(Default::default).schemas;
     schemas.entry("Ranker".into()).or_insert_with(<engine::Ranker as utoipa::PartialSchema>::schema);
     schemas.entry("Direction".into()).or_insert_with(<crate::social::Direction as utoipa::PartialSchema>::schema);
+    schemas.entry("PlanRole".into()).or_insert_with(<crate::plans::PlanRole as utoipa::PartialSchema>::schema);
 }
 
 fn error_response(status: &str, description: &str) -> Response {
@@ -252,6 +253,8 @@ mod tests {
             ("/plans/{plan_id}/confirm", "post"),
             ("/plans/{plan_id}/cancel", "post"),
             ("/api/v1/plans/{plan_id}/cancel", "post"),
+            ("/users/{user_id}/plans", "get"),
+            ("/api/v1/users/{user_id}/plans", "get"),
             ("/api/v1/plans/{plan_id}/participants", "post"),
             ("/api/v1/plans/{plan_id}/participants/{user_id}/accept", "post"),
             ("/bookings", "get"),

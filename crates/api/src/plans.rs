@@ -2,13 +2,14 @@
 //! organizer takes part; `participant_ids` are invited), `GET /plans/{plan_id}` shows it with its
 //! participants, people are invited and answer under `/participants`, and
 //! `POST /plans/{plan_id}/confirm` validates the plan and has the booking agent book it, and
-//! `POST /plans/{plan_id}/cancel` calls off one still being organised.
+//! `POST /plans/{plan_id}/cancel` calls off one still being organised. `GET
+//! /users/{user_id}/plans` lists the plans a user organises or is invited to.
 
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
-use domain::{Plan, PlanInput};
+use domain::{PageRequest, Plan, PlanInput, PlanStatus};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -16,8 +17,8 @@ use uuid::Uuid;
 use app::{App, PlanConfirmation};
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, IdempotencyKeyHeader};
-use crate::respond::{Created, Replayable};
+use crate::extract::{AppJson, AppPath, AppQuery, IdempotencyKeyHeader};
+use crate::respond::{Created, Paginated, Replayable};
 
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -28,6 +29,7 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(decline))
         .routes(routes!(confirm_plan))
         .routes(routes!(cancel_plan))
+        .routes(routes!(list_user_plans))
 }
 
 /// Propose a plan: organizer, venue, start time, and optionally a party size and people to invite.
@@ -176,4 +178,51 @@ async fn confirm_plan(
     ))]
 async fn cancel_plan(State(app): State<App>, AppPath(plan_id): AppPath<Uuid>) -> ApiResult<AppJson<Plan>> {
     Ok(AppJson(app.cancel_plan(plan_id).await?))
+}
+
+/// Which side of a user's plans to list.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanRole {
+    Organizer,
+    Invited,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserPlansQuery {
+    /// `pending`, `confirmed` or `cancelled`; all when omitted.
+    pub status: Option<PlanStatus>,
+    /// `organizer` (plans the user organises) or `invited` (others' plans the user is invited
+    /// to, whatever their answer); both when omitted.
+    pub role: Option<PlanRole>,
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+    /// Continue after this id (from the `Link: <...>; rel="next"` header).
+    pub after: Option<Uuid>,
+}
+
+/// The plans a user organises or is invited to, each with its participants.
+#[utoipa::path(get, path = "/users/{user_id}/plans", tag = "plans",
+    params(("user_id" = Uuid, Path, description = "The user's id"), UserPlansQuery),
+    responses(
+        (status = 200, description = "A page of plans, in one order across pages: by id (oldest first), organised \
+            and invited merged unless `role` picks one; the next page is in the `Link` header", body = Vec<Plan>,
+            headers(("link" = String, description = "`<...?after=ID&limit=N>; rel=\"next\"` when more follow"))),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "A bad parameter (`status`, `role`, `limit` or `after`)", body = ErrorBody),
+    ))]
+async fn list_user_plans(
+    State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
+    AppPath(user_id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<UserPlansQuery>,
+) -> ApiResult<Paginated<Plan>> {
+    let page = PageRequest::parse(q.limit, q.after)?;
+    let role = q.role.map(|r| match r {
+        PlanRole::Organizer => store::PlanRole::Organizer,
+        PlanRole::Invited => store::PlanRole::Invited,
+    });
+    let plans = app.list_user_plans(user_id, role, q.status, page).await?;
+    Ok(Paginated::new(plans, &uri, page.limit))
 }

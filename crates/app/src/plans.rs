@@ -7,11 +7,11 @@
 use domain::booking::{check_slot, check_venue_hosts};
 use domain::error::Checker;
 use domain::{
-    Booking, NewPlan, ParticipantStatus, Plan, PlanId, PlanInput, PlanStatus, SeatOutcome, SeatRequest, Timestamp,
-    UserId,
+    Booking, NewPlan, Page, PageRequest, ParticipantStatus, Plan, PlanId, PlanInput, PlanStatus, SeatOutcome,
+    SeatRequest, Timestamp, UserId,
 };
 use serde::{Deserialize, Serialize};
-use store::Idempotent;
+use store::{Idempotent, PlanRole};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -131,6 +131,20 @@ impl App {
         let plan = self.store.cancel_plan(plan_id).await?;
         self.wrote();
         Ok(plan)
+    }
+
+    /// A page of the plans a user organises or is invited to, by id across pages, filtered by
+    /// `role` and `status`. `NotFound` for an unknown user.
+    #[tracing::instrument(skip_all, fields(%user_id, ?role, ?status, limit = page.limit), err(level = "debug"))]
+    pub async fn list_user_plans(
+        &self,
+        user_id: UserId,
+        role: Option<PlanRole>,
+        status: Option<PlanStatus>,
+        page: PageRequest,
+    ) -> AppResult<Page<Plan>> {
+        self.store.get_user(user_id).await?;
+        Ok(self.store.list_user_plans(user_id, role, status, page).await?)
     }
 
     /// Validates the plan as of `now` and has the agent book it; the plan is confirmed with its

@@ -111,6 +111,15 @@ pub enum RequestDirection {
     Outgoing,
 }
 
+/// Which of a user's plans to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanRole {
+    /// Plans the user organises.
+    Organizer,
+    /// Plans someone else organises and the user is invited to (whatever their answer).
+    Invited,
+}
+
 /// An event waiting in (or taken from) the outbox.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxRecord {
@@ -374,6 +383,16 @@ pub trait Store: Send + Sync + 'static {
     /// (its booking is to be cancelled instead, which cancels the plan too; the message names
     /// it), or while a hold of it waits on an outside provider.
     async fn cancel_plan(&self, plan_id: PlanId) -> StoreResult<Plan>;
+    /// A page of the plans a user organises or is invited to (`role` picks one side, `status`
+    /// one status), each with its participants, in id order across pages (the cursor is the
+    /// last one's id). `NotFound` for an unknown user.
+    async fn list_user_plans(
+        &self,
+        user_id: UserId,
+        role: Option<PlanRole>,
+        status: Option<domain::PlanStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Plan>>;
 
     // ---- bookings ----
     /// Takes seats for `new` if the venue has room at the busiest moment of the stay, in one

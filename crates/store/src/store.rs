@@ -265,6 +265,17 @@ where
         write_tx!(self, plans::cancel_plan, plan_id)
     }
 
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, ?role, ?status, limit = page.limit), err(level = "debug"))]
+    async fn list_user_plans(
+        &self,
+        user_id: UserId,
+        role: Option<crate::PlanRole>,
+        status: Option<domain::PlanStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Page<domain::Plan>> {
+        read!(self, plans::list_user_plans, user_id, role, status, page)
+    }
+
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), booking_id = %new.id, venue_id = %new.request.venue_id), err(level = "debug"))]
     async fn book(&self, new: NewBooking, key: Option<IdempotencyKey>) -> StoreResult<Idempotent<domain::SeatOutcome>> {
         write_tx!(self, seats::book, new, key)

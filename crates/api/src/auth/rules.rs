@@ -192,6 +192,7 @@ pub const RULES: &[Entry] = &[
     Entry::both("POST", "/plans/{plan_id}/participants/{user_id}/decline", SelfUser(U)),
     Entry::both("POST", "/plans/{plan_id}/confirm", PlanOrganizer("plan_id")),
     Entry::both("POST", "/plans/{plan_id}/cancel", PlanOrganizer("plan_id")),
+    Entry::both("GET", "/users/{user_id}/plans", SelfUser(U)),
     // Recommendations: for oneself (or a group one is part of).
     Entry::at("GET", "/api/v1/recommendations/{user_id}", SelfUser(U)),
     Entry::at("GET", "/api/v1/recommendations/{user_id}/venues", SelfUser(U)),

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, expect_error, expect_json, seed_user, seed_venue};
+use crate::helpers::{TestApp, expect_error, expect_json, ids, next_link, seed_user, seed_venue};
 
 crate::on_every_backend!(
     the_second_seeds_plan_flow_books_the_confirmed_plan,
@@ -19,6 +19,7 @@ crate::on_every_backend!(
     an_invitee_cannot_accept_once_the_party_fills_the_venue,
     a_plan_whose_time_has_come_takes_no_more_invitations_or_acceptances,
     only_the_organizer_cancels_a_plan_being_organised_and_a_cancelled_or_confirmed_one_is_a_409,
+    a_user_lists_their_plans_and_invitations_a_page_at_a_time_by_role_and_status,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -463,4 +464,67 @@ async fn only_the_organizer_cancels_a_plan_being_organised_and_a_cancelled_or_co
     assert!(says.contains(&format!("/api/v1/bookings/{booking_id}/cancel")), "{refused}");
     assert_eq!(app.get_json(&format!("/plans/{id}"), StatusCode::OK).await["status"], "confirmed");
     assert_eq!(told().await, 1);
+}
+
+/// QA: nobody could list their plans or invitations. `GET /api/v1/users/{user_id}/plans` lists
+/// those a user organises or is invited to, by id, with their participants, paged by the `Link`
+/// header as the other lists are, filtered by `role` and `status`; for the user themself only.
+async fn a_user_lists_their_plans_and_invitations_a_page_at_a_time_by_role_and_status(app: &TestApp) {
+    let u = users(app, &["ann", "ben", "cat"]).await;
+    let v = venue(app, seed_venue("Bar")).await;
+    let mut made = Vec::new();
+    for (organizer, invitees) in [(0, vec![1]), (1, vec![0]), (0, vec![]), (2, vec![1])] {
+        let invitees: Vec<&String> = invitees.iter().map(|i| &u[*i]).collect();
+        let body = json!({"organizer_id": u[organizer], "venue_id": v, "start_time": in_two_days_at(20),
+            "participant_ids": invitees});
+        made.push(
+            expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    expect_json(app.post(&format!("/plans/{}/cancel", made[2]), &json!({})).await, StatusCode::OK).await;
+    let ann = app.as_user(&u[0]);
+    let list = format!("/api/v1/users/{}/plans", u[0]);
+    let get = |path: String| {
+        let ann = ann.clone();
+        async move { ann.get(app.url(&path)).send().await.expect("GET") }
+    };
+
+    let res = get(format!("{list}?limit=2")).await;
+    let next = next_link(&res).expect("a next page");
+    let page = expect_json(res, StatusCode::OK).await;
+    assert_eq!(ids(&page), [made[0].clone(), made[1].clone()]);
+    assert_eq!(page[0], app.get_json(&format!("/plans/{}", made[0]), StatusCode::OK).await, "the shape of GET");
+    assert!(next.contains(&format!("after={}", made[1])) && next.contains("limit=2"), "{next}");
+    let res = get(next).await;
+    assert!(res.headers().get("link").is_none(), "no next page after the last one");
+    assert_eq!(ids(&expect_json(res, StatusCode::OK).await), [made[2].clone()]);
+
+    for (query, want) in [
+        ("role=organizer", vec![&made[0], &made[2]]),
+        ("role=invited", vec![&made[1]]),
+        ("status=cancelled", vec![&made[2]]),
+        ("status=pending&role=organizer", vec![&made[0]]),
+        ("status=confirmed", vec![]),
+    ] {
+        let got = expect_json(get(format!("{list}?{query}")).await, StatusCode::OK).await;
+        assert_eq!(ids(&got), want.into_iter().cloned().collect::<Vec<_>>(), "{query}");
+    }
+    let res = get(format!("{list}?role=organizer&limit=1")).await;
+    let next = next_link(&res).expect("a next page");
+    assert!(next.contains("role=organizer"), "the Link keeps the filter: {next}");
+
+    for (query, field) in
+        [("role=host", "role"), ("status=booked", "status"), ("limit=0", "limit"), ("after=x", "after")]
+    {
+        let res = get(format!("{list}?{query}")).await;
+        expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+    }
+    // Someone else's plans are theirs; an unknown user is a 404.
+    let res = app.as_user(&u[1]).get(app.url(&list)).send().await.expect("GET");
+    expect_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+    let ghost = format!("/api/v1/users/{}/plans", uuid::Uuid::now_v7());
+    expect_error(app.get(&ghost).await, StatusCode::NOT_FOUND, "not_found", None).await;
 }

@@ -3,15 +3,17 @@
 //! the bookings (`ops::bookings`).
 
 use domain::{
-    DomainEvent, Invitation, NewPlan, ParticipantStatus, Plan, PlanId, PlanParticipant, PlanStatus, Timestamp, UserId,
-    VenueId,
+    DomainEvent, Invitation, NewPlan, Page, PageRequest, ParticipantStatus, Plan, PlanId, PlanParticipant, PlanStatus,
+    Timestamp, UserId, VenueId,
 };
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use super::venues::select_live_venue;
 use super::{record, require};
 use crate::sql::{Conn, Sql, SqlBuilder, now};
-use crate::{StoreError, StoreResult};
+use crate::{PlanRole, StoreError, StoreResult};
 
 /// One row of `plans`.
 #[derive(Debug, sqlx::FromRow)]
@@ -77,6 +79,69 @@ pub(crate) async fn get_plan<C: Conn>(c: &mut C, id: PlanId) -> StoreResult<Plan
     );
     let rows: Vec<ParticipantRow> = c.fetch_all(sql.bind(id)).await?;
     row.into_domain(rows)
+}
+
+/// A page of the plans `user_id` organises or is invited to (`role` picks one side, `status`
+/// one status), in id order across pages, each with its participants as [`get_plan`] gives them.
+/// Each side is a keyset range of its index (`plans_organizer_idx`, `plan_participants_user_idx`);
+/// the two are disjoint (an invitee is never the organizer), so merging them repeats nothing.
+pub(crate) async fn list_user_plans<C: Conn>(
+    c: &mut C,
+    user_id: UserId,
+    role: Option<PlanRole>,
+    status: Option<PlanStatus>,
+    page: PageRequest,
+) -> StoreResult<Page<Plan>> {
+    const COLUMNS: &str = "p.id, p.organizer_id, p.venue_id, p.start_time, p.party_size, p.status, p.created_at";
+    let mut b = SqlBuilder::new("SELECT ");
+    let me = b.param(user_id);
+    let status = status.map(|s| format!(" AND p.status = {}", b.param(s.as_str()))).unwrap_or_default();
+    let after = page.after.map(|a| format!(" AND p.id > {}", b.param(a))).unwrap_or_default();
+    let n = b.param(i64::from(page.limit) + 1);
+    let organising =
+        format!("SELECT {COLUMNS} FROM plans p WHERE p.organizer_id = {me}{status}{after} ORDER BY p.id LIMIT {n}");
+    let invited = format!(
+        "SELECT {COLUMNS} FROM plans p JOIN plan_participants pp ON pp.plan_id = p.id \
+         WHERE pp.user_id = {me} AND p.organizer_id <> {me}{status}{after} ORDER BY p.id LIMIT {n}"
+    );
+    let plain = COLUMNS.replace("p.", "");
+    b.push(&plain).push(" FROM (");
+    match role {
+        Some(PlanRole::Organizer) => b.push(&organising).push(") AS o"),
+        Some(PlanRole::Invited) => b.push(&invited).push(") AS i"),
+        None => b
+            .push(&organising)
+            .push(") AS o UNION ALL SELECT ")
+            .push(&plain)
+            .push(" FROM (")
+            .push(&invited)
+            .push(") AS i"),
+    };
+    b.push(" ORDER BY id LIMIT ").push(&n);
+    let rows: Vec<PlanRow> = c.fetch_all(b.finish()).await?;
+    if rows.is_empty() {
+        require(c, "users", "user", user_id).await?;
+        return Ok(Page { items: Vec::new(), next: None });
+    }
+    let mut q = SqlBuilder::new("SELECT plan_id, user_id, status, invited_at, responded_at FROM plan_participants");
+    q.push(" WHERE plan_id IN (");
+    for (i, r) in rows.iter().enumerate() {
+        q.push(if i == 0 { "" } else { ", " }).bind(r.id);
+    }
+    q.push(") ORDER BY plan_id, invited_at, user_id");
+    let participants: Vec<ParticipantRow> = c.fetch_all(q.finish()).await?;
+    let mut by_plan: HashMap<PlanId, Vec<ParticipantRow>> = HashMap::new();
+    for p in participants {
+        by_plan.entry(p.plan_id).or_default().push(p);
+    }
+    let plans = rows
+        .into_iter()
+        .map(|row| {
+            let theirs = by_plan.remove(&row.id).unwrap_or_default();
+            row.into_domain(theirs)
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_rows(plans, page.limit, |p| p.id))
 }
 
 pub(crate) async fn create_plan<C: Conn>(c: &mut C, new: NewPlan) -> StoreResult<Plan> {

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use domain::{AutoBooked, BookingStatus, NewPlan, ParticipantStatus, PlanStatus, SeatOutcome};
+use domain::{AutoBooked, BookingStatus, NewPlan, PageRequest, ParticipantStatus, PlanStatus, SeatOutcome};
 use serde_json::json;
-use store::{DynStore, IdempotencyKey, Idempotent, StoreError};
+use store::{DynStore, IdempotencyKey, Idempotent, PlanRole, StoreError};
 
 use crate::fixtures::{booked, new_booking, pending_event_types, tomorrow_at, user, venue_seating};
 use crate::store_tests;
@@ -26,6 +26,7 @@ store_tests!(
     auto_booking_lets_flexible_members_go_when_seats_were_taken_since_the_caller_counted,
     old_keys_are_purged,
     an_organizer_cancels_a_plan_being_organised_once_and_a_confirmed_one_only_through_its_booking,
+    a_users_plans_are_listed_by_role_and_status_a_page_at_a_time,
 );
 
 fn new_plan(organizer: uuid::Uuid, venue: uuid::Uuid, invitees: Vec<uuid::Uuid>) -> NewPlan {
@@ -553,4 +554,36 @@ async fn an_organizer_cancels_a_plan_being_organised_once_and_a_confirmed_one_on
     assert!(matches!(&err, StoreError::Conflict { .. }), "{err:?}");
     assert_eq!(store.get_plan(plan.id).await.unwrap().status, PlanStatus::Draft);
     assert_eq!(told().await, before + 1);
+}
+
+async fn a_users_plans_are_listed_by_role_and_status_a_page_at_a_time(store: DynStore) {
+    let (ann, ben, cat) = (user(&store, "ann").await, user(&store, "ben").await, user(&store, "cat").await);
+    let v = venue_seating(&store, "v", 10).await;
+    let first = store.create_plan(new_plan(ann.id, v.id, vec![ben.id])).await.unwrap();
+    let second = store.create_plan(new_plan(ann.id, v.id, vec![])).await.unwrap();
+    let invited = store.create_plan(new_plan(ben.id, v.id, vec![ann.id, cat.id])).await.unwrap();
+    let invited = store.answer_plan_invitation(invited.id, ann.id, false).await.unwrap();
+    let _not_hers = store.create_plan(new_plan(cat.id, v.id, vec![ben.id])).await.unwrap();
+    let second = store.cancel_plan(second.id).await.unwrap();
+    let page = |limit, after| PageRequest { limit, after };
+
+    let one = store.list_user_plans(ann.id, None, None, page(2, None)).await.unwrap();
+    assert_eq!(one.items, vec![first.clone(), second.clone()], "with their participants, as get_plan gives them");
+    assert_eq!(one.next, Some(second.id));
+    let two = store.list_user_plans(ann.id, None, None, page(2, one.next)).await.unwrap();
+    assert_eq!((two.items, two.next), (vec![invited.clone()], None));
+
+    let ids = |p: domain::Page<domain::Plan>| p.items.iter().map(|p| p.id).collect::<Vec<_>>();
+    let organising = store.list_user_plans(ann.id, Some(PlanRole::Organizer), None, page(50, None)).await.unwrap();
+    assert_eq!(ids(organising), vec![first.id, second.id]);
+    let asked = store.list_user_plans(ann.id, Some(PlanRole::Invited), None, page(50, None)).await.unwrap();
+    assert_eq!(ids(asked), vec![invited.id], "a declined invitation is still listed");
+    let cancelled = store.list_user_plans(ann.id, None, Some(PlanStatus::Cancelled), page(50, None)).await.unwrap();
+    assert_eq!(ids(cancelled), vec![second.id]);
+    let pending_asked = store.list_user_plans(ann.id, Some(PlanRole::Invited), Some(PlanStatus::Draft), page(1, None));
+    assert_eq!(ids(pending_asked.await.unwrap()), vec![invited.id]);
+    let none = store.list_user_plans(cat.id, Some(PlanRole::Organizer), Some(PlanStatus::Confirmed), page(5, None));
+    assert_eq!(none.await.unwrap().items, vec![]);
+    let unknown = store.list_user_plans(domain::new_id(), None, None, page(5, None)).await.unwrap_err();
+    assert!(matches!(unknown, StoreError::NotFound { entity: "user", .. }), "{unknown:?}");
 }
