@@ -39,25 +39,9 @@ pub struct EngineMemory {
 }
 
 impl EngineMemory {
-    /// The sum of the parts.
-    pub fn total(&self) -> u64 {
-        self.users
-            + self.histories
-            + self.edges
-            + self.interests
-            + self.venues
-            + self.venue_counters
-            + self.indexes
-            + self.model
-            + self.neighbours
-            + self.delta
-    }
-}
-
-/// In MiB, part by part and the total: `users 12.0, histories 40.5, ... total 80.1 MiB`.
-impl std::fmt::Display for EngineMemory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts = [
+    /// Each part by name, in the order [`EngineMemory`] declares them.
+    pub fn parts(&self) -> [(&'static str, u64); 10] {
+        [
             ("users", self.users),
             ("histories", self.histories),
             ("edges", self.edges),
@@ -68,10 +52,21 @@ impl std::fmt::Display for EngineMemory {
             ("model", self.model),
             ("neighbours", self.neighbours),
             ("delta", self.delta),
-            ("total", self.total()),
-        ];
+        ]
+    }
+
+    /// The sum of the parts.
+    pub fn total(&self) -> u64 {
+        self.parts().iter().map(|(_, b)| b).sum()
+    }
+}
+
+/// In MiB, part by part and the total: `users 12.0, histories 40.5, ... total 80.1 MiB`.
+impl std::fmt::Display for EngineMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-        let text: Vec<String> = parts.iter().map(|(name, b)| format!("{name} {:.1}", mib(*b))).collect();
+        let parts = self.parts().into_iter().chain([("total", self.total())]);
+        let text: Vec<String> = parts.map(|(name, b)| format!("{name} {:.1}", mib(b))).collect();
         write!(f, "{} MiB", text.join(", "))
     }
 }
