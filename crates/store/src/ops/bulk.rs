@@ -13,7 +13,7 @@ use super::interactions::{InteractionRow, interaction_args, interaction_columns}
 use super::record;
 use super::social::{EdgeRow, InterestRow, edge_args, interest_args, interest_columns};
 use super::users::{PreferencesRow, UserRow, preferences_args, user_args, user_columns};
-use super::venues::{VenueRow, venue_args, venue_columns};
+use super::venues::{VenueRow, text_in_nfc, venue_args, venue_columns};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder};
 use crate::{Backend, Batch, Counts, StoreError, StoreResult};
 
@@ -39,6 +39,7 @@ pub(crate) async fn insert_batch<C: Conn>(c: &mut C, batch: Batch, progress: Pro
     users.sort_unstable_by_key(|u| u.id);
     preferences.sort_unstable_by_key(|p| p.0);
     venues.sort_unstable_by_key(|v| v.id);
+    let venues: Vec<Venue> = venues.into_iter().map(text_in_nfc).collect();
     edges.sort_unstable_by_key(|e| (e.user_id, e.other_user_id));
     match C::BACKEND {
         // The id index waits for the end of the load (rowids just append), so the order that

@@ -1,5 +1,5 @@
 //! Venues: row struct, conversion, and the use cases including search by text, category,
-//! price and radius.
+//! price and radius. A venue's text is written in Unicode NFC and searched in it.
 
 use domain::geo::{KM_PER_DEG_LAT, bounding_box};
 use domain::{
@@ -7,6 +7,7 @@ use domain::{
     VenuePatch,
 };
 use sqlx::types::Json;
+use unicode_normalization::{UnicodeNormalization, is_nfc};
 use uuid::Uuid;
 
 use super::{fetch_one, push_page, record};
@@ -100,9 +101,26 @@ pub(crate) fn venue_args(v: &Venue) -> StoreResult<[Arg; 17]> {
     ])
 }
 
+/// `s` in Unicode NFC: an "é" sent as e + U+0301 (NFD, as some keyboards and clients send it)
+/// is written as the one code point, so that a search typed in either form finds it.
+fn nfc(s: String) -> String {
+    if is_nfc(&s) { s } else { s.nfc().collect() }
+}
+
+/// A venue's text (name, description, cuisine, address, city, tags) in NFC, as every write
+/// stores it: [`create_venue`], [`update_venue`] and the bulk inserts.
+pub(crate) fn text_in_nfc(mut v: Venue) -> Venue {
+    v.name = nfc(v.name);
+    for field in [&mut v.description, &mut v.cuisine, &mut v.address, &mut v.city] {
+        *field = field.take().map(nfc);
+    }
+    v.tags = v.tags.into_iter().map(nfc).collect();
+    v
+}
+
 pub(crate) async fn create_venue<C: Conn>(c: &mut C, new: NewVenue) -> StoreResult<Venue> {
     let at = now();
-    let venue = Venue {
+    let venue = text_in_nfc(Venue {
         id: new.id,
         name: new.name,
         description: new.description,
@@ -120,7 +138,7 @@ pub(crate) async fn create_venue<C: Conn>(c: &mut C, new: NewVenue) -> StoreResu
         timezone: new.timezone,
         created_at: at,
         updated_at: at,
-    };
+    });
     let mut sql = Sql::new(concat!(
         "INSERT INTO venues (",
         venue_columns!(),
@@ -192,26 +210,35 @@ pub(crate) async fn list_venues<C: Conn>(c: &mut C, query: &VenueQuery, page: Pa
 }
 
 /// The `WHERE` conditions of a venue query. Text matches any of name, description, cuisine and
-/// tags, case-insensitively in any alphabet and literally (no wildcards). The radius test is a
+/// tags, case-insensitively in any alphabet, in whichever Unicode form it is typed and literally
+/// (no wildcards). The radius test is a
 /// bounding box (which can use the `(lat, lng)` index) then an equirectangular distance in plain
 /// arithmetic, within about 0.5% of the great-circle distance at city scale.
 fn push_filters(b: &mut SqlBuilder, query: &VenueQuery, backend: Backend) {
     b.and().push(LIVE_VENUE);
     if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let columns = ["name", "description", "cuisine", "CAST(tags AS TEXT)"];
-        // Each letter as the class of its cases ("[éÉ]"): case-insensitive in any alphabet and
-        // whatever the database's locale (SQLite's lower() and LIKE fold ASCII only, and
-        // PostgreSQL's lower() follows the cluster's locale).
-        let tests = match backend {
-            Backend::Sqlite => {
-                let p = b.param(format!("*{}*", glob_any_case(text)));
-                columns.map(|c| format!("{c} GLOB {p}"))
+        // In NFC, as venues are written; and in NFD as well where that differs, for text
+        // written before venues were normalised (a string mixing both forms is not found).
+        let composed: String = text.nfc().collect();
+        let decomposed: String = text.nfd().collect();
+        let forms = if decomposed == composed { vec![composed] } else { vec![composed, decomposed] };
+        let mut tests = Vec::new();
+        for form in &forms {
+            // Each letter as the class of its cases ("[éÉ]"): case-insensitive in any alphabet
+            // and whatever the database's locale (SQLite's lower() and LIKE fold ASCII only,
+            // and PostgreSQL's lower() follows the cluster's locale).
+            match backend {
+                Backend::Sqlite => {
+                    let p = b.param(format!("*{}*", glob_any_case(form)));
+                    tests.extend(columns.map(|c| format!("{c} GLOB {p}")));
+                }
+                Backend::Postgres => {
+                    let p = b.param(regex_any_case(form));
+                    tests.extend(columns.map(|c| format!("{c} ~ {p}")));
+                }
             }
-            Backend::Postgres => {
-                let p = b.param(regex_any_case(text));
-                columns.map(|c| format!("{c} ~ {p}"))
-            }
-        };
+        }
         let cond = tests.join(" OR ");
         b.and().push("(").push(&cond).push(")");
     }
@@ -288,6 +315,15 @@ pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePa
     fn set(b: &mut SqlBuilder, column: &str, value: Arg) {
         b.push(", ").push(column).push(" = ").bind(value);
     }
+    let patch = VenuePatch {
+        name: patch.name.map(nfc),
+        description: patch.description.map(|d| d.map(nfc)),
+        cuisine: patch.cuisine.map(|d| d.map(nfc)),
+        address: patch.address.map(|d| d.map(nfc)),
+        city: patch.city.map(|d| d.map(nfc)),
+        tags: patch.tags.map(|t| t.into_iter().map(nfc).collect()),
+        ..patch
+    };
     let mut b = SqlBuilder::new("UPDATE venues SET updated_at = ");
     b.bind(now());
     if let Some(v) = patch.name {

@@ -130,3 +130,19 @@ async fn an_interest_written_without_the_new_columns_is_open_and_an_unknown_part
     assert_eq!((got[0].user_id, got[0].venue_id), (ann.id, v.id));
     assert_eq!((got[0].preferred_time_slot, got[0].open_to_invites), (None, true));
 }
+
+/// A name written in NFD before venues were written in NFC is still found by a query typed in
+/// either form.
+#[tokio::test]
+async fn a_name_stored_decomposed_before_names_were_normalised_is_found_in_either_form() {
+    let (_dir, url, store) = file_store().await;
+    let v = venue_seating(&store, "Cafe", 4).await;
+    let mut raw = behind_the_stores_back(&url).await;
+    raw.execute("UPDATE venues SET name = 'Cafe' || char(769) || ' Noir'").await.unwrap();
+    raw.close().await.unwrap();
+    for q in ["café", "CAFÉ", "cafe\u{301}", "CAFE\u{301} noir"] {
+        let query = store::VenueQuery { text: Some(q.into()), ..Default::default() };
+        let found = store.list_venues(&query, domain::PageRequest { limit: 10, after: None }).await.unwrap().items;
+        assert_eq!(found.iter().map(|f| f.id).collect::<Vec<_>>(), [v.id], "{q:?}");
+    }
+}

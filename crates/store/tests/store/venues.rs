@@ -16,6 +16,7 @@ store_tests!(
     a_venue_moved_without_a_zone_takes_its_new_places_and_its_place_sent_again_keeps_its_own,
     text_search_matches_name_description_cuisine_or_tags_ignoring_case,
     text_search_treats_like_wildcards_literally,
+    text_search_finds_a_name_whichever_unicode_form_it_or_the_query_is_in,
     venues_filter_by_category_and_price_range,
     a_radius_search_keeps_only_venues_inside_the_circle_with_full_pages,
     an_update_changes_only_the_given_fields_and_can_clear_the_hours,
@@ -100,6 +101,33 @@ async fn text_search_treats_like_wildcards_literally(store: DynStore) {
     assert_eq!(names(&search(&store, text("[late]")).await), ["Star*Bar? [Late]"]);
     assert!(search(&store, text("s*r")).await.is_empty());
     assert!(search(&store, text("bar?x")).await.is_empty());
+}
+
+/// "é" is one code point in NFC and "e" + U+0301 in NFD; keyboards and clients send either.
+async fn text_search_finds_a_name_whichever_unicode_form_it_or_the_query_is_in(store: DynStore) {
+    let composed = store.create_venue(new_venue("Café Noir", Category::Cafe, 40.73, -73.99)).await.unwrap();
+    let mut decomposed = new_venue("Cre\u{300}me Bru\u{302}le\u{301}e", Category::Cafe, 40.73, -73.99);
+    decomposed.description = Some("Pa\u{302}tisserie".into());
+    decomposed.cuisine = Some("franc\u{327}aise".into());
+    decomposed.tags = vec!["the\u{301}".into()];
+    let decomposed = store.create_venue(decomposed).await.unwrap();
+    // Written in NFC, whichever form was sent.
+    assert_eq!(decomposed.name, "Crème Brûlée");
+    assert_eq!(store.get_venue(decomposed.id).await.unwrap(), decomposed);
+    assert_eq!(
+        (decomposed.description.as_deref(), decomposed.cuisine.as_deref(), decomposed.tags.as_slice()),
+        (Some("Pâtisserie"), Some("française"), ["thé".to_string()].as_slice())
+    );
+    for q in ["cafe\u{301}", "CAFE\u{301}", "café", "CAFÉ"] {
+        assert_eq!(names(&search(&store, text(q)).await), [composed.name.as_str()], "{q:?}");
+    }
+    for q in ["bru\u{302}le\u{301}e", "BRÛLÉE", "pa\u{302}tisserie", "FRANÇAISE", "the\u{301}"] {
+        assert_eq!(names(&search(&store, text(q)).await), ["Crème Brûlée"], "{q:?}");
+    }
+    // An update is written in NFC too.
+    let patch = VenuePatch { name: Some("Cafe\u{301} Blanc".into()), ..Default::default() };
+    assert_eq!(store.update_venue(composed.id, patch).await.unwrap().value.name, "Café Blanc");
+    assert_eq!(names(&search(&store, text("CAFÉ BLANC")).await), ["Café Blanc"]);
 }
 
 async fn venues_filter_by_category_and_price_range(store: DynStore) {
