@@ -126,7 +126,7 @@ async fn text_search_finds_a_name_whichever_unicode_form_it_or_the_query_is_in(s
     }
     // An update is written in NFC too.
     let patch = VenuePatch { name: Some("Cafe\u{301} Blanc".into()), ..Default::default() };
-    assert_eq!(store.update_venue(composed.id, patch).await.unwrap().value.name, "Café Blanc");
+    assert_eq!(store.update_venue(composed.id, patch).await.unwrap().name, "Café Blanc");
     assert_eq!(names(&search(&store, text("CAFÉ BLANC")).await), ["Café Blanc"]);
 }
 
