@@ -18,7 +18,7 @@ use uuid::Uuid;
 use app::App;
 
 use crate::auth::Caller;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::rate_limit::PasswordGate;
 use crate::respond::{Created, Paginated, page_request};
@@ -68,11 +68,14 @@ async fn list_users(
 }
 
 /// Create a user (the seed's body: handle, name, age, home_lat, home_lng; the rest optional).
+/// `persona`, `activity_score` and `social_score` are the system's: only the admin may give them.
 #[utoipa::path(post, path = "/users", tag = "users", request_body = UserInput,
     responses(
         (status = 201, description = "Created; `Location` names the new user", body = User,
             headers(("location" = String, description = "Path of the new user"))),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "A system-owned field (`persona`, `activity_score`, `social_score`) without a credential; the message names it", body = ErrorBody),
+        (status = 403, description = "A system-owned field (`persona`, `activity_score`, `social_score`) from a caller other than the admin; the message names it", body = ErrorBody),
         (status = 409, description = "Handle or email already taken", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
@@ -81,10 +84,12 @@ async fn list_users(
     ))]
 async fn create_user(
     State(app): State<App>,
+    caller: Caller,
     OriginalUri(uri): OriginalUri,
     gate: Option<Extension<PasswordGate>>,
     AppJson(input): AppJson<UserInput>,
 ) -> ApiResult<Created<User>> {
+    only_the_admin_sets(caller, &input.system_owned_fields())?;
     // Only a password is hashed (costly by design): only a sign-up with one uses the bucket.
     if let (Some(_), Some(Extension(gate))) = (&input.password, gate) {
         gate.admit()?;
@@ -116,12 +121,32 @@ pub fn shown_to(caller: Caller, mut user: User) -> User {
     user
 }
 
-/// Update some fields of a user; `null` clears an optional field.
+/// Refuses a body giving a system-owned field (`domain::user::SYSTEM_OWNED_FIELDS`: the
+/// simulator's persona, the scores the recommender trusts) unless the admin sends it, naming
+/// the fields: a 403 with a user's token, a 401 without a credential (`--dev` included), as
+/// [`Caller::admin`] answers.
+fn only_the_admin_sets(caller: Caller, fields: &[&str]) -> ApiResult<()> {
+    let Some(first) = fields.first() else { return Ok(()) };
+    let names = fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
+    let message = format!(
+        "{names} {} set by the system (seeding, the simulator) or the admin, not by users: leave {} out",
+        if fields.len() == 1 { "is" } else { "are" },
+        if fields.len() == 1 { first } else { "them" },
+    );
+    caller.admin().map_err(|e| match e {
+        ApiError::Unauthorized(_) => ApiError::Unauthorized(message),
+        _ => ApiError::Forbidden(message),
+    })
+}
+
+/// Update some fields of a user; `null` clears an optional field. `persona`, `activity_score`
+/// and `social_score` are the system's: only the admin may set them.
 #[utoipa::path(patch, path = "/users/{user_id}", tag = "users", request_body = UserPatchInput,
     params(("user_id" = Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The updated user", body = User),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "Another user's profile, or a system-owned field (`persona`, `activity_score`, `social_score`) from a caller other than the admin (the message names it; nothing is changed)", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "Handle or email already taken", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
@@ -129,9 +154,11 @@ pub fn shown_to(caller: Caller, mut user: User) -> User {
     ))]
 async fn update_user(
     State(app): State<App>,
+    caller: Caller,
     AppPath(user_id): AppPath<Uuid>,
     AppJson(input): AppJson<UserPatchInput>,
 ) -> ApiResult<AppJson<User>> {
+    only_the_admin_sets(caller, &input.system_owned_fields())?;
     Ok(AppJson(app.update_user(user_id, input).await?))
 }
 

@@ -80,10 +80,14 @@ pub struct User {
     pub home_lat: Option<f64>,
     pub home_lng: Option<f64>,
     pub city: Option<String>,
+    /// Which archetype the simulator plays this user as; `null` for people, whom it leaves
+    /// alone. Set by the system (seeding, the simulator) or the admin, never by users.
     pub persona: Option<Persona>,
-    /// How active the user is, 0 to 1.
+    /// How active the user is, 0 to 1. Set by the system or the admin, never by users: the
+    /// recommender trusts it.
     pub activity_score: f64,
-    /// How social the user is, 0 to 1.
+    /// How social the user is, 0 to 1. Set by the system or the admin, never by users: the
+    /// recommender trusts it.
     pub social_score: f64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -108,10 +112,16 @@ pub struct UserInput {
     pub home_lng: Option<f64>,
     #[serde(default)]
     pub city: Option<String>,
+    /// System-owned: only the admin may give it (anyone else gets a 403, or a 401 without a
+    /// credential, naming it).
     #[serde(default)]
     pub persona: Option<Persona>,
+    /// Default 0.5. System-owned: only the admin may give it (anyone else gets a 403, or a 401
+    /// without a credential, naming it).
     #[serde(default)]
     pub activity_score: Option<f64>,
+    /// Default 0.5. System-owned: only the admin may give it (anyone else gets a 403, or a 401
+    /// without a credential, naming it).
     #[serde(default)]
     pub social_score: Option<f64>,
     /// Optional tastes, stored with the user in the same transaction.
@@ -122,6 +132,29 @@ pub struct UserInput {
     #[serde(default)]
     #[schema(value_type = Option<String>, write_only, min_length = 8, max_length = 128, format = Password)]
     pub password: Option<Password>,
+}
+
+/// The fields of a user that the system owns: seeding and the simulator set them (the persona
+/// the simulator plays, the activity and social scores the recommender trusts), and so may the
+/// admin. A body from anyone else that gives one is refused, naming it, and changes nothing.
+pub const SYSTEM_OWNED_FIELDS: [&str; 3] = ["persona", "activity_score", "social_score"];
+
+impl UserInput {
+    /// The [`SYSTEM_OWNED_FIELDS`] this body gives, in that order.
+    pub fn system_owned_fields(&self) -> Vec<&'static str> {
+        given(self.persona.is_some(), self.activity_score.is_some(), self.social_score.is_some())
+    }
+}
+
+impl UserPatchInput {
+    /// The [`SYSTEM_OWNED_FIELDS`] this patch sets or clears, in that order.
+    pub fn system_owned_fields(&self) -> Vec<&'static str> {
+        given(self.persona.is_some(), self.activity_score.is_some(), self.social_score.is_some())
+    }
+}
+
+fn given(persona: bool, activity: bool, social: bool) -> Vec<&'static str> {
+    SYSTEM_OWNED_FIELDS.into_iter().zip([persona, activity, social]).filter(|(_, g)| *g).map(|(f, _)| f).collect()
 }
 
 /// A password as a client sent it. Its `Debug` hides it, so it never reaches a log.
@@ -291,12 +324,18 @@ pub struct UserPatchInput {
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub city: Option<Option<String>>,
+    /// System-owned: only the admin may set or clear it (anyone else gets a 403, or a 401
+    /// without a credential, naming it).
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<Persona>)]
     pub persona: Option<Option<Persona>>,
+    /// System-owned: only the admin may set it (anyone else gets a 403, or a 401 without a
+    /// credential, naming it).
     #[serde(default, deserialize_with = "non_null::deserialize")]
     #[schema(nullable = false)]
     pub activity_score: Option<f64>,
+    /// System-owned: only the admin may set it (anyone else gets a 403, or a 401 without a
+    /// credential, naming it).
     #[serde(default, deserialize_with = "non_null::deserialize")]
     #[schema(nullable = false)]
     pub social_score: Option<f64>,

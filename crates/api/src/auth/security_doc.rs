@@ -111,6 +111,15 @@ operator knows: `LUNA_ADMIN_TOKEN`, or one made earlier by `luna admin-token --r
 friend requests, bookings and recommendations are readable only by that user. `/metrics` is for the
 admin (route names and rates say what people do).
 
+## System-owned fields
+
+A user's `persona` (which archetype the simulator plays them as), `activity_score` and
+`social_score` (which the recommender trusts) are set by seeding, the simulator and the admin.
+`POST /users` and `PATCH /users/{user_id}` (both mounts) take them only from the admin
+credential: from anyone else a body giving one (its current value, or in a patch `null`, too) is
+refused, naming it, and changes nothing: a **403** `forbidden` with a user's token, a **401** without a
+credential (`--dev` does not relax it).
+
 ## Rules
 
 | Method | Path | Who may call it |

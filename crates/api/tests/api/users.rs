@@ -13,6 +13,7 @@ crate::on_every_backend!(
     users_are_listed_in_pages_linked_by_the_link_header,
     users_can_be_filtered_by_handle_prefix_and_persona,
     a_user_can_be_updated_and_deleted,
+    only_the_admin_sets_a_users_persona_and_scores,
     preferences_default_until_put_and_refuse_bad_values,
 );
 
@@ -135,6 +136,54 @@ async fn a_user_can_be_updated_and_deleted(app: &TestApp) {
     expect_error(app.delete(&path).await, StatusCode::NOT_FOUND, "not_found", None).await;
     expect_error(app.patch(&path, &json!({"name": "x"})).await, StatusCode::NOT_FOUND, "not_found", None).await;
     assert_eq!(app.user_count().await, 0);
+}
+
+/// `persona`, `activity_score` and `social_score` are the system's (the simulator acts for
+/// users with a persona, the recommender trusts the scores): a user's own token cannot set them
+/// (403 naming the field, nothing changed), nor can a sign-up without a credential (401); the
+/// admin can.
+async fn only_the_admin_sets_a_users_persona_and_scores(app: &TestApp) {
+    let alice = app.create_user(seed_user("alice")).await;
+    let id = alice["id"].as_str().unwrap();
+    let path = format!("/api/v1/users/{id}");
+    let as_alice = app.as_user(id);
+    for (body, field) in [
+        (json!({"persona": "social_butterfly"}), "persona"),
+        (json!({"persona": null}), "persona"),
+        (json!({"activity_score": 1.0}), "activity_score"),
+        (json!({"name": "Alice C.", "social_score": 1.0}), "social_score"),
+    ] {
+        let res = as_alice.patch(app.url(&path)).json(&body).send().await.unwrap();
+        let err = expect_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+        let message = err["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&format!("`{field}`")), "{body}: {message}");
+    }
+    assert_eq!(app.get_json(&path, StatusCode::OK).await, alice, "nothing changed");
+    let renamed = as_alice.patch(app.url(&path)).json(&json!({"name": "Alice C."})).send().await.unwrap();
+    assert_eq!(expect_json(renamed, StatusCode::OK).await["name"], "Alice C.", "other fields are hers");
+
+    // Signing up: without a credential a 401, with a user's token a 403, each naming the fields.
+    let mut scored = seed_user("bob");
+    scored["activity_score"] = json!(1.0);
+    scored["persona"] = json!("foodie_explorer");
+    let res = app.anon.post(app.url("/api/v1/users")).json(&scored).send().await.unwrap();
+    let err = expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized", None).await;
+    assert!(err["error"]["message"].as_str().unwrap().contains("`persona`, `activity_score`"), "{err}");
+    let res = as_alice.post(app.url("/users")).json(&scored).send().await.unwrap();
+    expect_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+    assert_eq!(app.user_count().await, 1, "no user created");
+    let res = app.anon.post(app.url("/api/v1/users")).json(&seed_user("bob")).send().await.unwrap();
+    assert_eq!(expect_json(res, StatusCode::CREATED).await["persona"], json!(null), "a plain sign-up still works");
+
+    // The admin sets them, on a sign-up and on an update.
+    let carol = app.create_user(json!({"handle": "carol", "name": "Carol", "persona": "routine_regular"})).await;
+    assert_eq!(carol["persona"], "routine_regular");
+    let body = json!({"persona": "event_organizer", "activity_score": 0.9, "social_score": 0.2});
+    let set = expect_json(app.patch(&path, &body).await, StatusCode::OK).await;
+    assert_eq!(
+        (&set["persona"], &set["activity_score"], &set["social_score"]),
+        (&json!("event_organizer"), &json!(0.9), &json!(0.2))
+    );
 }
 
 async fn preferences_default_until_put_and_refuse_bad_values(app: &TestApp) {
