@@ -26,10 +26,11 @@ impl App {
     /// Accepts (creating the friendship) or declines a pending request addressed to `to`.
     #[tracing::instrument(skip_all, fields(%request_id, %to, accept), err(level = "debug"))]
     pub async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> AppResult<FriendRequest> {
-        let request = self.store.answer_friend_request(request_id, to, accept).await?;
+        let written = self.store.answer_friend_request(request_id, to, accept).await?;
         self.wrote();
+        let request = written.value;
         let users = [request.from_user_id, request.to_user_id];
-        self.apply_to_known_users(&users, DomainEvent::FriendRequestAnswered(request.clone()));
+        self.apply_to_known_users(&users, DomainEvent::FriendRequestAnswered(request.clone()), Some(written.event_id));
         Ok(request)
     }
 
@@ -56,9 +57,10 @@ impl App {
     /// Ends a friendship both ways. `NotFound` if the two were not connected.
     #[tracing::instrument(skip_all, fields(%user_id, %other), err(level = "debug"))]
     pub async fn remove_friend(&self, user_id: UserId, other: UserId) -> AppResult<()> {
-        self.store.remove_friend(user_id, other).await?;
+        let written = self.store.remove_friend(user_id, other).await?;
         self.wrote();
-        self.apply_to_known_users(&[user_id, other], DomainEvent::FriendRemoved { user_id, other_user_id: other });
+        let event = DomainEvent::FriendRemoved { user_id, other_user_id: other };
+        self.apply_to_known_users(&[user_id, other], event, Some(written.event_id));
         Ok(())
     }
 }

@@ -107,10 +107,10 @@ impl App {
     #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn update_user(&self, id: UserId, input: UserPatchInput) -> AppResult<User> {
         let patch = UserPatch::parse(input)?;
-        let user = self.store.update_user(id, patch).await?;
+        let written = self.store.update_user(id, patch).await?;
         self.wrote();
-        self.apply_to_known_users(&[id], DomainEvent::UserUpdated(user.clone()));
-        Ok(user)
+        self.apply_to_known_users(&[id], DomainEvent::UserUpdated(written.value.clone()), Some(written.event_id));
+        Ok(written.value)
     }
 
     /// Applies what a write on this server just committed about users `ids` to this server's
@@ -120,11 +120,17 @@ impl App {
     /// a moment later (seconds on PostgreSQL and Redis), and changes nothing then. When the
     /// engine does not hold one of them (or they were deleted here a moment ago) it is left
     /// alone: a user is read from the store when first asked for.
-    pub(crate) fn apply_to_known_users(&self, ids: &[UserId], event: DomainEvent) {
+    ///
+    /// `event_id` is the outbox id the store recorded the event under, the follower's source id
+    /// for it ([`store::Written`]): applied under it, the event is applied once, by whichever
+    /// comes first. The follower may come first, having heard of this write and of a newer one
+    /// of the same row from another server between this commit and this call; this server's
+    /// older version applied after them would have stood until the row's next change.
+    pub(crate) fn apply_to_known_users(&self, ids: &[UserId], event: DomainEvent, event_id: Option<domain::Id>) {
         let now = Instant::now();
         let engine = self.engine();
         if ids.iter().all(|&id| engine.has_user(id) && !self.deleted_users.contains(id, now)) {
-            self.engine.apply(event, self.now(), None);
+            self.engine.apply(event, self.now(), event_id);
         }
     }
 
@@ -178,10 +184,11 @@ impl App {
     #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn put_preferences(&self, id: UserId, input: PreferencesInput) -> AppResult<UserPreferences> {
         let prefs = UserPreferences::parse(input, "")?;
-        let prefs = self.store.put_preferences(id, prefs).await?;
+        let written = self.store.put_preferences(id, prefs).await?;
         self.wrote();
-        self.apply_to_known_users(&[id], DomainEvent::PreferencesUpdated { user_id: id, preferences: prefs.clone() });
-        Ok(prefs)
+        let event = DomainEvent::PreferencesUpdated { user_id: id, preferences: written.value.clone() };
+        self.apply_to_known_users(&[id], event, Some(written.event_id));
+        Ok(written.value)
     }
 }
 
@@ -206,6 +213,34 @@ mod tests {
         assert!(!app.engine().has_user(ann.id), "a deletion made here is applied to this server's engine at once");
         assert!(!app.user_exists(ann.id).await.unwrap(), "deleted here a moment ago");
         assert!(!app.user_exists(uuid::Uuid::now_v7()).await.unwrap(), "nobody");
+    }
+
+    /// The follower may hear of a write made here, and of a newer one of the same user made on
+    /// another server, before this server's own apply of its write: that apply, coming last,
+    /// must not put the older version back (it is skipped by the write's outbox id).
+    #[tokio::test]
+    async fn a_write_the_follower_applied_first_is_not_applied_again_over_a_newer_one() {
+        let db = testdb::TestDatabase::create(testdb::Backend::Sqlite).await.expect("sqlite");
+        let app = App::new(store::connect(&db.url).await.unwrap(), crate::AppSettings::default());
+        let input = serde_json::json!({"handle": "mover", "name": "Mover", "home_lat": 40.70, "home_lng": -73.99});
+        let user = app.create_user(serde_json::from_value(input).unwrap()).await.unwrap();
+        app.reload_engine().await.unwrap();
+        let home = |lat: f64| UserPatch { home: Some(Some((lat, -73.99))), ..UserPatch::default() };
+        let origin = || async {
+            let q = engine::VenueQuery::new(user.id, 10, engine::Ranker::Default);
+            app.recommend_venues_in_context(q).await.unwrap().1.origin.expect("a home").lat
+        };
+
+        // This server's write commits, and another server's newer one after it; the follower
+        // applies both, in that order, before this server's task resumes to apply its own.
+        let ours = app.store.update_user(user.id, home(40.75)).await.unwrap();
+        let theirs = app.store.update_user(user.id, home(40.80)).await.unwrap();
+        for w in [&ours, &theirs] {
+            app.engine.apply(DomainEvent::UserUpdated(w.value.clone()), app.now(), Some(w.event_id));
+        }
+        assert_eq!(origin().await, 40.80);
+        app.apply_to_known_users(&[user.id], DomainEvent::UserUpdated(ours.value.clone()), Some(ours.event_id));
+        assert_eq!(origin().await, 40.80, "the older version was put back over the newer one");
     }
 
     #[test]

@@ -92,14 +92,16 @@ impl App {
     #[tracing::instrument(skip_all, fields(%id), err(level = "debug"))]
     pub async fn update_venue(&self, id: VenueId, input: VenuePatchInput) -> AppResult<Venue> {
         let patch = VenuePatch::parse(input)?;
-        let venue = self.store.update_venue(id, patch).await?;
+        let written = self.store.update_venue(id, patch).await?;
         self.wrote();
+        let venue = written.value;
         // Changed in this server's engine at once (where it is, its hours, its seats), as a
         // deletion is: until the follower's copy of the event, a moment later (seconds on
         // PostgreSQL and Redis), the engine answered from the venue as it was. A venue the engine
-        // does not hold is read from the store when first named.
+        // does not hold is read from the store when first named. Applied under its outbox id,
+        // as `apply_to_known_users` explains, so it is applied once, by whichever comes first.
         if self.engine().has_venue(id) {
-            self.engine.apply(DomainEvent::VenueUpdated(venue.clone()), self.now(), None);
+            self.engine.apply(DomainEvent::VenueUpdated(venue.clone()), self.now(), Some(written.event_id));
         }
         Ok(venue)
     }

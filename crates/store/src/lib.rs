@@ -184,6 +184,18 @@ pub struct Unpublished {
     pub unreadable: Vec<UnreadableEvent>,
 }
 
+/// What a write returns, with the outbox id of the event it recorded in the same transaction:
+/// the `source_id` the engine follower will hear it under. The writing server applies the event
+/// to its own engine at once under that id, so whichever of the two comes second skips it: the
+/// follower's copy, or the writer's own apply when the follower got there first (and may have
+/// applied a newer version of the same row, written elsewhere a moment later, which an older
+/// one applied after it would overwrite).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written<T> {
+    pub value: T,
+    pub event_id: Id,
+}
+
 /// An interaction as stored, and the interest it added: an `interest` logged by a user not yet
 /// among those who want to go there adds them (as `InterestExpressed`, recorded with it).
 #[derive(Debug, Clone, PartialEq)]
@@ -287,7 +299,7 @@ pub trait Store: Send + Sync + 'static {
     async fn get_user_by_handle(&self, handle: &str) -> StoreResult<User>;
     /// Users in id order, filtered.
     async fn list_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>>;
-    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User>;
+    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<Written<User>>;
     /// Deletes the user and everything that hangs off it (edges, interactions, interests,
     /// bookings, plans...). First, with their events: upcoming bookings the user made are
     /// cancelled (returned) and holds under way given back, plans they organise that are being
@@ -297,7 +309,7 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_user(&self, id: UserId, now: Timestamp) -> StoreResult<Vec<Booking>>;
     /// The user's preferences, or the defaults when none were set. `NotFound` for no such user.
     async fn get_preferences(&self, id: UserId) -> StoreResult<UserPreferences>;
-    async fn put_preferences(&self, id: UserId, prefs: UserPreferences) -> StoreResult<UserPreferences>;
+    async fn put_preferences(&self, id: UserId, prefs: UserPreferences) -> StoreResult<Written<UserPreferences>>;
 
     // ---- venues ----
     async fn create_venue(&self, new: NewVenue) -> StoreResult<Venue>;
@@ -309,7 +321,7 @@ pub trait Store: Send + Sync + 'static {
     async fn deleted_venues(&self, ids: &[VenueId]) -> StoreResult<Vec<VenueId>>;
     /// Venues in id order matching every filter of `query`.
     async fn list_venues(&self, query: &VenueQuery, page: PageRequest) -> StoreResult<Page<Venue>>;
-    async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Venue>;
+    async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Written<Venue>>;
     /// Deletes a venue as of `now`. `Conflict` naming `venue_id` while bookings there have yet
     /// to start or plans there are being organised, unless `force`, which cancels them first
     /// (with their events) and returns the bookings so cancelled. `NotFound` for no such venue.
@@ -332,7 +344,12 @@ pub trait Store: Send + Sync + 'static {
     /// `friend` edges, strength 0.5; an existing edge becomes `friend` and keeps its strength)
     /// in the same transaction. `NotFound` if no such request is addressed to `to`, `Conflict`
     /// if it was already answered.
-    async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> StoreResult<FriendRequest>;
+    async fn answer_friend_request(
+        &self,
+        request_id: Id,
+        to: UserId,
+        accept: bool,
+    ) -> StoreResult<Written<FriendRequest>>;
     /// A page of the *pending* requests to (incoming) or from (outgoing) a user, or both when
     /// `direction` is `None`, in one order across pages: by id (oldest first), both directions
     /// merged; the cursor is the last one's id. `NotFound` for an unknown user.
@@ -348,7 +365,7 @@ pub trait Store: Send + Sync + 'static {
     async fn list_friends(&self, user_id: UserId, page: PageRequest) -> StoreResult<Page<Friend>>;
     /// Removes the edges both ways (of any relationship type). `NotFound` if they were not
     /// connected.
-    async fn remove_friend(&self, user_id: UserId, other: UserId) -> StoreResult<()>;
+    async fn remove_friend(&self, user_id: UserId, other: UserId) -> StoreResult<Written<()>>;
     /// Of `others`, those tied to `user_id` as friends (a `friend` or `mutual` edge either way;
     /// `suggested` is no tie), in no order.
     async fn connected(&self, user_id: UserId, others: &[UserId]) -> StoreResult<Vec<UserId>>;

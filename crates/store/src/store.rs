@@ -19,7 +19,7 @@ use crate::ops::{auth, bookings, bulk, idempotency, interactions, outbox, plans,
 use crate::sql::{Conn, Sql};
 use crate::{
     Backend, Batch, BookingQuery, Counts, DeadLetter, Friend, IdempotencyKey, Idempotent, NewBooking, RequestDirection,
-    ServerSecret, Store, StoreError, StoreResult, Unpublished, UnreadableEvent, UserQuery, VenueQuery,
+    ServerSecret, Store, StoreError, StoreResult, Unpublished, UnreadableEvent, UserQuery, VenueQuery, Written,
 };
 
 /// A [`Store`] on a SQL database: [`SqliteStore`](crate::sqlite::SqliteStore) or
@@ -126,7 +126,7 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err(level = "debug"))]
-    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User> {
+    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<Written<User>> {
         write_tx!(self, users::update_user, id, patch)
     }
 
@@ -141,7 +141,7 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %id), err(level = "debug"))]
-    async fn put_preferences(&self, id: UserId, prefs: UserPreferences) -> StoreResult<UserPreferences> {
+    async fn put_preferences(&self, id: UserId, prefs: UserPreferences) -> StoreResult<Written<UserPreferences>> {
         write_tx!(self, users::put_preferences, id, prefs)
     }
 
@@ -171,7 +171,7 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), venue_id = %id), err(level = "debug"))]
-    async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Venue> {
+    async fn update_venue(&self, id: VenueId, patch: VenuePatch) -> StoreResult<Written<Venue>> {
         write_tx!(self, venues::update_venue, id, patch)
     }
 
@@ -196,7 +196,12 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), request_id = %request_id, accept = accept), err(level = "debug"))]
-    async fn answer_friend_request(&self, request_id: Id, to: UserId, accept: bool) -> StoreResult<FriendRequest> {
+    async fn answer_friend_request(
+        &self,
+        request_id: Id,
+        to: UserId,
+        accept: bool,
+    ) -> StoreResult<Written<FriendRequest>> {
         write_tx!(self, social::answer_friend_request, request_id, to, accept)
     }
 
@@ -216,7 +221,7 @@ where
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, other = %other), err(level = "debug"))]
-    async fn remove_friend(&self, user_id: UserId, other: UserId) -> StoreResult<()> {
+    async fn remove_friend(&self, user_id: UserId, other: UserId) -> StoreResult<Written<()>> {
         write_tx!(self, social::remove_friend, user_id, other)
     }
 

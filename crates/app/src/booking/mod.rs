@@ -183,7 +183,7 @@ impl App {
         if self.engine().has_venue(booking.venue_id) {
             let mut users = vec![booking.user_id];
             users.extend(&booking.group_members);
-            self.apply_to_known_users(&users, DomainEvent::BookingCreated(booking.clone()));
+            self.apply_to_known_users(&users, DomainEvent::BookingCreated(booking.clone()), None);
         }
     }
 

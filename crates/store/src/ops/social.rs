@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::users::UserRow;
 use super::{fetch_one, record, require};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder, now};
-use crate::{Friend, RequestDirection, StoreError, StoreResult};
+use crate::{Friend, RequestDirection, StoreError, StoreResult, Written};
 
 /// The strength of a friendship made by an accepted request.
 const NEW_FRIEND_STRENGTH: f64 = 0.5;
@@ -190,7 +190,7 @@ pub(crate) async fn answer_friend_request<C: Conn>(
     request_id: Id,
     to: UserId,
     accept: bool,
-) -> StoreResult<FriendRequest> {
+) -> StoreResult<Written<FriendRequest>> {
     let status = if accept { FriendRequestStatus::Accepted } else { FriendRequestStatus::Declined };
     let at = now();
     let update = Sql::new(concat!(
@@ -216,8 +216,8 @@ pub(crate) async fn answer_friend_request<C: Conn>(
         );
         c.execute(edges.bind(request.from_user_id).bind(request.to_user_id).bind(NEW_FRIEND_STRENGTH).bind(at)).await?;
     }
-    record(c, &DomainEvent::FriendRequestAnswered(request.clone())).await?;
-    Ok(request)
+    let event_id = record(c, &DomainEvent::FriendRequestAnswered(request.clone())).await?;
+    Ok(Written { value: request, event_id })
 }
 
 /// One page of the pending requests to (incoming) or from (outgoing) a user, or both merged
@@ -366,7 +366,7 @@ pub(crate) async fn list_friends<C: Conn>(c: &mut C, user_id: UserId, page: Page
     Ok(Page::from_rows(friends, page.limit, |f| f.user.id))
 }
 
-pub(crate) async fn remove_friend<C: Conn>(c: &mut C, user_id: UserId, other: UserId) -> StoreResult<()> {
+pub(crate) async fn remove_friend<C: Conn>(c: &mut C, user_id: UserId, other: UserId) -> StoreResult<Written<()>> {
     let sql = Sql::new(
         "DELETE FROM social_edges \
          WHERE (user_id = $1 AND other_user_id = $2) OR (user_id = $2 AND other_user_id = $1)",
@@ -374,8 +374,8 @@ pub(crate) async fn remove_friend<C: Conn>(c: &mut C, user_id: UserId, other: Us
     if c.execute(sql.bind(user_id).bind(other)).await? == 0 {
         return Err(StoreError::not_found("friendship", other));
     }
-    record(c, &DomainEvent::FriendRemoved { user_id, other_user_id: other }).await?;
-    Ok(())
+    let event_id = record(c, &DomainEvent::FriendRemoved { user_id, other_user_id: other }).await?;
+    Ok(Written { value: (), event_id })
 }
 
 pub(crate) async fn express_interest<C: Conn>(

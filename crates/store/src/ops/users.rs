@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{fetch_one, push_page, record, require};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder, escape_like, now};
-use crate::{StoreError, StoreResult, UserQuery};
+use crate::{StoreError, StoreResult, UserQuery, Written};
 
 /// The columns of [`UserRow`], in order (a macro so it can be `concat!`ed into static SQL).
 macro_rules! user_columns {
@@ -199,7 +199,7 @@ pub(crate) async fn list_users<C: Conn>(c: &mut C, query: &UserQuery, page: Page
     Ok(Page::from_rows(users, page.limit, |u| u.id))
 }
 
-pub(crate) async fn update_user<C: Conn>(c: &mut C, id: UserId, patch: UserPatch) -> StoreResult<User> {
+pub(crate) async fn update_user<C: Conn>(c: &mut C, id: UserId, patch: UserPatch) -> StoreResult<Written<User>> {
     let mut b = SqlBuilder::new("UPDATE users SET updated_at = ");
     b.bind(now());
     fn set(b: &mut SqlBuilder, column: &str, value: Arg) {
@@ -239,8 +239,8 @@ pub(crate) async fn update_user<C: Conn>(c: &mut C, id: UserId, patch: UserPatch
     b.push(" WHERE id = ").bind(id).push(concat!(" RETURNING ", user_columns!()));
     let row: Option<UserRow> = c.fetch_optional(b.finish()).await?;
     let user = row.ok_or_else(|| StoreError::not_found("user", id))?.into_domain()?;
-    record(c, &DomainEvent::UserUpdated(user.clone())).await?;
-    Ok(user)
+    let event_id = record(c, &DomainEvent::UserUpdated(user.clone())).await?;
+    Ok(Written { value: user, event_id })
 }
 
 /// Deletes a user and everything that hangs off them. What other people are waiting on is
@@ -308,11 +308,12 @@ pub(crate) async fn put_preferences<C: Conn>(
     c: &mut C,
     id: UserId,
     prefs: UserPreferences,
-) -> StoreResult<UserPreferences> {
+) -> StoreResult<Written<UserPreferences>> {
     require(c, "users", "user", id).await?;
     let preferences = upsert_preferences(c, id, prefs).await?;
-    record(c, &DomainEvent::PreferencesUpdated { user_id: id, preferences: preferences.clone() }).await?;
-    Ok(preferences)
+    let event_id =
+        record(c, &DomainEvent::PreferencesUpdated { user_id: id, preferences: preferences.clone() }).await?;
+    Ok(Written { value: preferences, event_id })
 }
 
 async fn upsert_preferences<C: Conn>(c: &mut C, id: UserId, prefs: UserPreferences) -> StoreResult<UserPreferences> {

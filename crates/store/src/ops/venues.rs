@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{fetch_one, push_page, record};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder, now};
-use crate::{Backend, StoreError, StoreResult, VenueQuery};
+use crate::{Backend, StoreError, StoreResult, VenueQuery, Written};
 
 /// The condition that keeps deleted venues out of a read: [`delete_venue`] marks a venue's row
 /// instead of removing it, so the bookings and plans people made there stay in their history.
@@ -308,7 +308,7 @@ fn regex_any_case(text: &str) -> String {
     })
 }
 
-pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePatch) -> StoreResult<Venue> {
+pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePatch) -> StoreResult<Written<Venue>> {
     if let Some(capacity) = patch.capacity {
         check_capacity(c, id, capacity).await?;
     }
@@ -373,8 +373,8 @@ pub(crate) async fn update_venue<C: Conn>(c: &mut C, id: VenueId, patch: VenuePa
     b.push(" WHERE ").push(LIVE_VENUE).push(" AND id = ").bind(id).push(concat!(" RETURNING ", venue_columns!()));
     let row: Option<VenueRow> = c.fetch_optional(b.finish()).await?;
     let venue = row.ok_or_else(|| StoreError::not_found("venue", id))?.into_domain()?;
-    record(c, &DomainEvent::VenueUpdated(venue.clone())).await?;
-    Ok(venue)
+    let event_id = record(c, &DomainEvent::VenueUpdated(venue.clone())).await?;
+    Ok(Written { value: venue, event_id })
 }
 
 /// A venue's capacity may not go below the seats its bookings hold at the busiest moment from

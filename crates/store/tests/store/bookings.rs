@@ -222,7 +222,7 @@ async fn the_invariant_check_passes_on_honest_data_and_a_venue_cannot_shrink_und
     let err = store.update_venue(v.id, patch(3)).await.unwrap_err();
     assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "capacity"), "{err:?}");
     assert_eq!(store.get_venue(v.id).await.unwrap().capacity, 4, "nothing written");
-    assert_eq!(store.update_venue(v.id, patch(4)).await.unwrap().capacity, 4);
+    assert_eq!(store.update_venue(v.id, patch(4)).await.unwrap().value.capacity, 4);
     assert_eq!(store.check_invariants().await.unwrap(), vec![]);
     // (An overbooked slot written behind the store's back is found: `sqlite_only`.)
 }

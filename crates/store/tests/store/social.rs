@@ -68,7 +68,7 @@ async fn a_second_pending_request_either_way_is_a_conflict(store: DynStore) {
 async fn accepting_a_request_makes_friends_both_ways(store: DynStore) {
     let (a, b) = (user(&store, "ann").await, user(&store, "ben").await);
     let r = store.send_friend_request(a.id, b.id).await.unwrap();
-    let answered = store.answer_friend_request(r.id, b.id, true).await.unwrap();
+    let answered = store.answer_friend_request(r.id, b.id, true).await.unwrap().value;
     assert_eq!(answered.status, FriendRequestStatus::Accepted);
     assert!(answered.responded_at.is_some());
     for (me, other) in [(&a, &b), (&b, &a)] {
@@ -86,7 +86,7 @@ async fn accepting_a_request_makes_friends_both_ways(store: DynStore) {
 async fn declining_a_request_makes_no_friends_and_allows_a_new_request(store: DynStore) {
     let (a, b) = (user(&store, "ann").await, user(&store, "ben").await);
     let r = store.send_friend_request(a.id, b.id).await.unwrap();
-    let answered = store.answer_friend_request(r.id, b.id, false).await.unwrap();
+    let answered = store.answer_friend_request(r.id, b.id, false).await.unwrap().value;
     assert_eq!(answered.status, FriendRequestStatus::Declined);
     assert!(store.list_friends(a.id, PageRequest::default()).await.unwrap().items.is_empty());
     assert_eq!(store.counts().await.unwrap().social_edges, 0);

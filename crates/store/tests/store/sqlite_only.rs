@@ -105,7 +105,7 @@ async fn a_venue_made_smaller_is_not_overbooked_by_evenings_already_over() {
     // Still `confirmed` (nobody marked it done), but over: it held its seats under capacity 4.
     booked(&store, new_booking(&ann, &v, chrono::Utc::now() - chrono::Duration::days(2), 3)).await;
     let patch = domain::VenuePatch { capacity: Some(2), ..Default::default() };
-    assert_eq!(store.update_venue(v.id, patch).await.unwrap().capacity, 2);
+    assert_eq!(store.update_venue(v.id, patch).await.unwrap().value.capacity, 2);
     assert_eq!(store.check_invariants().await.unwrap(), vec![]);
 }
 

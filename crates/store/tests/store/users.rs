@@ -111,7 +111,7 @@ async fn an_update_changes_only_the_given_fields_and_can_clear_one(store: DynSto
         activity_score: Some(0.9),
         ..Default::default()
     };
-    let after = store.update_user(before.id, patch.clone()).await.unwrap();
+    let after = store.update_user(before.id, patch.clone()).await.unwrap().value;
     let mut expected = before.clone();
     patch.apply(&mut expected);
     expected.updated_at = after.updated_at;
@@ -121,7 +121,8 @@ async fn an_update_changes_only_the_given_fields_and_can_clear_one(store: DynSto
     assert_eq!(store.get_user(before.id).await.unwrap(), after);
     assert_eq!(pending_event_types(&store).await, ["user.created", "user.updated"]);
     // The home location is forgotten as a pair.
-    let cleared = store.update_user(before.id, UserPatch { home: Some(None), ..Default::default() }).await.unwrap();
+    let cleared =
+        store.update_user(before.id, UserPatch { home: Some(None), ..Default::default() }).await.unwrap().value;
     assert_eq!((cleared.home_lat, cleared.home_lng, cleared.name.as_str()), (None, None, "Dave D"));
 }
 
@@ -237,7 +238,7 @@ async fn preferences_are_the_defaults_until_set_and_then_round_trip(store: DynSt
         preferred_group_size: 4,
         openness: 0.8,
     };
-    assert_eq!(store.put_preferences(u.id, prefs.clone()).await.unwrap(), prefs);
+    assert_eq!(store.put_preferences(u.id, prefs.clone()).await.unwrap().value, prefs);
     assert_eq!(store.get_preferences(u.id).await.unwrap(), prefs);
     let changed = UserPreferences { price_max: 4, ..prefs };
     store.put_preferences(u.id, changed.clone()).await.unwrap();

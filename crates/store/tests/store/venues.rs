@@ -126,7 +126,7 @@ async fn text_search_finds_a_name_whichever_unicode_form_it_or_the_query_is_in(s
     }
     // An update is written in NFC too.
     let patch = VenuePatch { name: Some("Cafe\u{301} Blanc".into()), ..Default::default() };
-    assert_eq!(store.update_venue(composed.id, patch).await.unwrap().name, "Café Blanc");
+    assert_eq!(store.update_venue(composed.id, patch).await.unwrap().value.name, "Café Blanc");
     assert_eq!(names(&search(&store, text("CAFÉ BLANC")).await), ["Café Blanc"]);
 }
 
@@ -197,7 +197,7 @@ async fn an_update_changes_only_the_given_fields_and_can_clear_the_hours(store: 
         location: Some((40.74, -73.98)),
         ..Default::default()
     };
-    let after = store.update_venue(before.id, patch.clone()).await.unwrap();
+    let after = store.update_venue(before.id, patch.clone()).await.unwrap().value;
     let mut expected = before.clone();
     patch.apply(&mut expected);
     expected.updated_at = after.updated_at;
@@ -218,9 +218,9 @@ async fn a_venue_moved_without_a_zone_takes_its_new_places_and_its_place_sent_ag
         let input = domain::venue::VenuePatchInput { lat: Some(lat), lng: Some(lng), ..Default::default() };
         VenuePatch::parse(input).unwrap()
     };
-    let again = store.update_venue(v.id, patch(40.73, -73.93)).await.unwrap();
+    let again = store.update_venue(v.id, patch(40.73, -73.93)).await.unwrap().value;
     assert_eq!(again.timezone, "Asia/Tokyo", "its place sent again is no move");
-    let moved = store.update_venue(v.id, patch(48.85, 2.35)).await.unwrap();
+    let moved = store.update_venue(v.id, patch(48.85, 2.35)).await.unwrap().value;
     assert_eq!((moved.lat, moved.lng, moved.timezone.as_str()), (48.85, 2.35, "Europe/Paris"));
     assert_eq!(store.get_venue(v.id).await.unwrap().timezone, "Europe/Paris");
 }
@@ -425,7 +425,7 @@ async fn a_venue_cannot_shrink_under_the_party_of_a_plan_still_to_come(store: Dy
     assert_eq!(store.get_venue(v.id).await.unwrap().capacity, 6, "nothing written");
     assert_eq!(pending_event_types(&store).await.len(), events_before, "nothing recorded");
     // Exactly the party fits, and the plan can still be booked.
-    assert_eq!(store.update_venue(v.id, capacity(4)).await.unwrap().capacity, 4);
+    assert_eq!(store.update_venue(v.id, capacity(4)).await.unwrap().value.capacity, 4);
     assert_eq!(store.get_plan(plan.id).await.unwrap().party(), 4);
     assert_eq!(store.check_invariants().await.unwrap(), []);
 
@@ -435,7 +435,7 @@ async fn a_venue_cannot_shrink_under_the_party_of_a_plan_still_to_come(store: Dy
     store.create_plan(guests_of_5).await.unwrap();
     let says = store.update_venue(w.id, capacity(4)).await.unwrap_err().to_string();
     assert!(says.contains("needs 5 seats"), "{says}");
-    assert_eq!(store.update_venue(w.id, capacity(5)).await.unwrap().capacity, 5);
+    assert_eq!(store.update_venue(w.id, capacity(5)).await.unwrap().value.capacity, 5);
 
     // A plan whose time has passed, still undecided, holds nothing.
     let old = venue_seating(&store, "Old", 6).await;
@@ -444,7 +444,7 @@ async fn a_venue_cannot_shrink_under_the_party_of_a_plan_still_to_come(store: Dy
     for &g in &guests {
         store.answer_plan_invitation(past.id, g, true).await.unwrap();
     }
-    assert_eq!(store.update_venue(old.id, capacity(2)).await.unwrap().capacity, 2);
+    assert_eq!(store.update_venue(old.id, capacity(2)).await.unwrap().value.capacity, 2);
 }
 
 async fn a_capacity_change_and_an_acceptance_racing_never_both_pass(store: DynStore) {
