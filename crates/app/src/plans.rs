@@ -133,6 +133,30 @@ impl App {
         Ok(plan)
     }
 
+    /// The janitor's pass over plans as of `now`: every plan still being organised whose start
+    /// time has come is cancelled with its `plan.cancelled` event (never booked, it can no longer
+    /// be confirmed, so it stops showing as pending), in batches. Safe on several servers at once:
+    /// each plan is cancelled, and its event recorded, once. Returns how many were cancelled.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn cancel_expired_plans(&self, now: Timestamp) -> AppResult<usize> {
+        const BATCH: u32 = 200;
+        let mut cancelled = 0;
+        loop {
+            let batch = self.store.cancel_expired_plans(now, BATCH).await?.len();
+            cancelled += batch;
+            if batch > 0 {
+                self.wrote();
+            }
+            if batch < BATCH as usize {
+                break;
+            }
+        }
+        if cancelled > 0 {
+            tracing::info!(cancelled, "cancelled plans whose start time came without a booking");
+        }
+        Ok(cancelled)
+    }
+
     /// A page of the plans a user organises or is invited to, by id across pages, filtered by
     /// `role` and `status`. `NotFound` for an unknown user.
     #[tracing::instrument(skip_all, fields(%user_id, ?role, ?status, limit = page.limit), err(level = "debug"))]

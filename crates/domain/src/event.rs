@@ -92,7 +92,8 @@ pub enum DomainEvent {
     #[serde(rename = "plan.confirmed")]
     PlanConfirmed(Plan),
     /// A plan cancelled: a confirmed one whose booking was cancelled, or one still being organised
-    /// when its organizer or its venue was deleted.
+    /// that its organizer called off, whose organizer or venue was deleted, or whose start time
+    /// came without a booking (the janitor's sweep).
     #[serde(rename = "plan.cancelled")]
     PlanCancelled(Plan),
     /// Someone was invited to a plan or a booking.

@@ -400,6 +400,12 @@ pub trait Store: Send + Sync + 'static {
     /// (its booking is to be cancelled instead, which cancels the plan too; the message names
     /// it), or while a hold of it waits on an outside provider.
     async fn cancel_plan(&self, plan_id: PlanId) -> StoreResult<Plan>;
+    /// Cancels up to `limit` plans still being organised whose start time has come by `now`
+    /// (earliest first), each in the transaction with its `plan.cancelled` event: never booked,
+    /// they can no longer be. One whose hold waits on an outside provider is left to its hold.
+    /// Two servers sweeping at once never cancel one plan twice (rows locked as picked, skipping
+    /// those another holds). Returns the plans cancelled.
+    async fn cancel_expired_plans(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Plan>>;
     /// A page of the plans a user organises or is invited to (`role` picks one side, `status`
     /// one status), each with its participants, in id order across pages (the cursor is the
     /// last one's id). `NotFound` for an unknown user.

@@ -68,6 +68,7 @@ impl Conn for PgConnection {
     const BEGIN_RESET: &'static str = "BEGIN";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const FOR_KEY_SHARE: &'static str = " FOR KEY SHARE";
+    const FOR_UPDATE_SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const MAX_BINDS: usize = 65_535;
     const AFTER_BULK_LOAD: &'static [&'static str] = &["ANALYZE"];
     const INDEX_BUILD: IndexBuild = IndexBuild { before: &[], after: &[] };

@@ -175,6 +175,10 @@ pub(crate) trait Conn: Send {
     /// as a venue's deletion, waits for this write or this write for it, and the row is read as
     /// that one committed it; nothing on SQLite, which runs one write transaction at a time.
     const FOR_KEY_SHARE: &'static str;
+    /// Appended to a `SELECT` of rows a background sweep moves: ` FOR UPDATE SKIP LOCKED` on
+    /// PostgreSQL, so two servers sweeping at once each lock and move their own rows and never
+    /// wait for or repeat the other's; nothing on SQLite (one write transaction at a time).
+    const FOR_UPDATE_SKIP_LOCKED: &'static str;
     /// The most bind values one statement may carry.
     const MAX_BINDS: usize;
     /// Indexes a bulk load may drop and rebuild afterwards. They must match the migrations (a

@@ -182,6 +182,7 @@ impl Conn for SqliteConnection {
     const BEGIN_RESET: &'static str = "BEGIN IMMEDIATE";
     const FOR_UPDATE: &'static str = "";
     const FOR_KEY_SHARE: &'static str = "";
+    const FOR_UPDATE_SKIP_LOCKED: &'static str = "";
     const MAX_BINDS: usize = 32_766;
     const AFTER_BULK_LOAD: &'static [&'static str] = &["PRAGMA optimize", "PRAGMA wal_checkpoint(TRUNCATE)"];
     // SQLite's sorter sorts on its worker threads (`threads`) only when its temporary storage

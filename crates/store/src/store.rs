@@ -270,6 +270,11 @@ where
         write_tx!(self, plans::cancel_plan, plan_id)
     }
 
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit), err(level = "debug"))]
+    async fn cancel_expired_plans(&self, now: domain::Timestamp, limit: u32) -> StoreResult<Vec<domain::Plan>> {
+        write_tx!(self, plans::cancel_expired_plans, now, limit)
+    }
+
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, ?role, ?status, limit = page.limit), err(level = "debug"))]
     async fn list_user_plans(
         &self,

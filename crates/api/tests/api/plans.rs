@@ -20,6 +20,7 @@ crate::on_every_backend!(
     a_plan_whose_time_has_come_takes_no_more_invitations_or_acceptances,
     only_the_organizer_cancels_a_plan_being_organised_and_a_cancelled_or_confirmed_one_is_a_409,
     a_user_lists_their_plans_and_invitations_a_page_at_a_time_by_role_and_status,
+    a_plan_whose_time_came_without_a_booking_stops_showing_as_pending,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -527,4 +528,48 @@ async fn a_user_lists_their_plans_and_invitations_a_page_at_a_time_by_role_and_s
     expect_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
     let ghost = format!("/api/v1/users/{}/plans", uuid::Uuid::now_v7());
     expect_error(app.get(&ghost).await, StatusCode::NOT_FOUND, "not_found", None).await;
+}
+
+/// QA: a plan never booked whose start time had passed stayed `pending` for ever, in
+/// `GET /plans/{plan_id}` and in the user's plans filtered by `status=pending`. The janitor's pass
+/// (`App::cancel_expired_plans`, every 30 seconds on every server) now cancels it with one
+/// `plan.cancelled`; a second pass finds nothing, and a plan still to come stays pending.
+async fn a_plan_whose_time_came_without_a_booking_stops_showing_as_pending(app: &TestApp) {
+    let u = users(app, &["org", "ann"]).await;
+    let mut all_day = seed_venue("All Day Bar");
+    all_day["timezone"] = json!("UTC");
+    all_day["opening_hours"] = json!({"mon": ["00:00-00:00"], "tue": ["00:00-00:00"], "wed": ["00:00-00:00"],
+        "thu": ["00:00-00:00"], "fri": ["00:00-00:00"], "sat": ["00:00-00:00"], "sun": ["00:00-00:00"]});
+    let v = venue(app, all_day).await;
+    let id = |s: &str| s.parse::<uuid::Uuid>().expect("an id");
+    // Proposed two hours ago for an hour ago, and never confirmed.
+    let now = chrono::Utc::now();
+    let input = domain::PlanInput {
+        organizer_id: id(&u[0]),
+        venue_id: id(&v),
+        start_time: now - chrono::Duration::hours(1),
+        party_size: None,
+        participant_ids: vec![id(&u[1])],
+    };
+    let gone = app.app.create_plan(input, now - chrono::Duration::hours(2)).await.expect("a plan").id.to_string();
+    let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(20)});
+    let to_come =
+        expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await["id"].as_str().unwrap().to_string();
+    let told = || async { app.pending_event_types().await.iter().filter(|e| *e == "plan.cancelled").count() };
+
+    assert_eq!(app.app.cancel_expired_plans(app.app.now()).await.expect("a pass"), 1);
+    assert_eq!(app.get_json(&format!("/plans/{gone}"), StatusCode::OK).await["status"], "cancelled");
+    assert_eq!(app.get_json(&format!("/plans/{to_come}"), StatusCode::OK).await["status"], "pending");
+    for (user, query, want) in [
+        (&u[0], "status=pending", vec![to_come.clone()]),
+        (&u[0], "status=cancelled", vec![gone.clone()]),
+        (&u[1], "status=pending", vec![]),
+    ] {
+        let res = app.as_user(user).get(app.url(&format!("/api/v1/users/{user}/plans?{query}"))).send().await;
+        assert_eq!(ids(&expect_json(res.expect("GET"), StatusCode::OK).await), want, "{query}");
+    }
+    assert_eq!(told().await, 1);
+    // Another pass (another server's) finds nothing left to do and tells nobody again.
+    assert_eq!(app.app.cancel_expired_plans(app.app.now()).await.expect("a pass"), 0);
+    assert_eq!(told().await, 1);
 }

@@ -1,6 +1,8 @@
 //! The booking janitor: a background task that releases holds left pending by an agent that
 //! died between its two transactions (after `hold_ttl_secs`, cancelling them at the provider
-//! too) and removes idempotency keys that were abandoned in flight or answered long ago.
+//! too), removes idempotency keys that were abandoned in flight or answered long ago, and
+//! cancels the plans whose start time came while they were still being organised
+//! ([`App::cancel_expired_plans`]).
 
 use std::time::Duration;
 
@@ -32,7 +34,8 @@ impl App {
     }
 }
 
-/// Runs [`App::sweep_bookings`] every 30 seconds (the supervised task `booking_janitor`).
+/// Runs [`App::sweep_bookings`] and [`App::cancel_expired_plans`] every 30 seconds (the
+/// supervised task `booking_janitor`).
 pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
     let tasks = app.tasks.clone();
     tasks.supervise("booking_janitor", move || sweep_forever(app.clone()))
@@ -44,6 +47,9 @@ async fn sweep_forever(app: App) {
         tick.tick().await;
         if let Err(e) = app.sweep_bookings().await {
             tracing::warn!(error = %e, "booking janitor pass failed");
+        }
+        if let Err(e) = app.cancel_expired_plans(app.now()).await {
+            tracing::warn!(error = %e, "janitor pass over plans whose time has come failed");
         }
     }
 }

@@ -414,3 +414,33 @@ pub(crate) async fn move_plan<C: Conn>(
     record(c, &event).await?;
     Ok(plan)
 }
+
+/// Cancels, each with its `plan.cancelled` event, up to `limit` plans still being organised whose
+/// start time has come by `now` (the earliest first): never booked, they can no longer be
+/// confirmed, so they stop showing as pending. A plan whose hold waits on an outside provider is
+/// left to its hold (confirmed, the plan is; released, the next sweep cancels it). The plans are
+/// locked as they are picked (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and moved only from
+/// `draft` ([`move_plan`]'s conditional update), so two servers sweeping at once never cancel
+/// one plan twice or record its event twice. Returns the plans cancelled.
+pub(crate) async fn cancel_expired_plans<C: Conn>(c: &mut C, now: Timestamp, limit: u32) -> StoreResult<Vec<Plan>> {
+    let mut b = SqlBuilder::new("SELECT id FROM plans WHERE status = ");
+    b.bind(PlanStatus::Draft.as_str()).push(" AND start_time <= ").bind(now);
+    b.push(" ORDER BY start_time, id LIMIT ").bind(i64::from(limit)).push(C::FOR_UPDATE_SKIP_LOCKED);
+    let ids: Vec<(Uuid,)> = c.fetch_all(b.finish()).await?;
+    let mut cancelled = Vec::with_capacity(ids.len());
+    for (id,) in ids {
+        // Read after the lock: a hold that committed meanwhile is seen.
+        match party_not_held(c, id).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+        match move_plan(c, id, PlanStatus::Draft, PlanStatus::Cancelled).await {
+            Ok(plan) => cancelled.push(plan),
+            // No longer being organised: left as it is (the lock above makes this rare).
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(cancelled)
+}

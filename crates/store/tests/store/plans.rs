@@ -27,6 +27,7 @@ store_tests!(
     old_keys_are_purged,
     an_organizer_cancels_a_plan_being_organised_once_and_a_confirmed_one_only_through_its_booking,
     a_users_plans_are_listed_by_role_and_status_a_page_at_a_time,
+    plans_whose_time_came_unbooked_are_cancelled_once_even_by_two_sweeps_at_once,
 );
 
 fn new_plan(organizer: uuid::Uuid, venue: uuid::Uuid, invitees: Vec<uuid::Uuid>) -> NewPlan {
@@ -586,4 +587,68 @@ async fn a_users_plans_are_listed_by_role_and_status_a_page_at_a_time(store: Dyn
     assert_eq!(none.await.unwrap().items, vec![]);
     let unknown = store.list_user_plans(domain::new_id(), None, None, page(5, None)).await.unwrap_err();
     assert!(matches!(unknown, StoreError::NotFound { entity: "user", .. }), "{unknown:?}");
+}
+
+/// The janitor's sweep: every plan still being organised whose start time has come is cancelled
+/// with one `plan.cancelled` event, even by two sweeps running at once (two servers on one
+/// database); a plan still to come, a confirmed one and one whose hold waits on a provider are
+/// left as they are.
+async fn plans_whose_time_came_unbooked_are_cancelled_once_even_by_two_sweeps_at_once(store: DynStore) {
+    let (ann, ben, cat) = (user(&store, "ann").await, user(&store, "ben").await, user(&store, "cat").await);
+    let v = venue_seating(&store, "v", 100).await;
+    let mut gone = Vec::new();
+    for _ in 0..7 {
+        gone.push(store.create_plan(new_plan(ann.id, v.id, vec![ben.id])).await.unwrap().id);
+    }
+    let later = store.create_plan(NewPlan { start_time: tomorrow_at(21, 0), ..new_plan(ann.id, v.id, vec![]) });
+    let later = later.await.unwrap();
+    let confirmed = store.create_plan(new_plan(ben.id, v.id, vec![])).await.unwrap();
+    let mut booking = new_booking(&ben, &v, confirmed.start_time, 1);
+    booking.request.plan_id = Some(confirmed.id);
+    booked(&store, booking).await;
+    let held = store.create_plan(new_plan(cat.id, v.id, vec![])).await.unwrap();
+    let mut hold = new_booking(&cat, &v, held.start_time, 1);
+    hold.request.plan_id = Some(held.id);
+    hold.status = BookingStatus::Pending;
+    booked(&store, hold).await;
+
+    let now = tomorrow_at(20, 0);
+    let store = Arc::new(store);
+    let sweeps: Vec<_> = (0..2)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store.cancel_expired_plans(now, 2).await.unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(batch.into_iter().map(|p| (p.id, p.status)));
+                }
+            })
+        })
+        .collect();
+    let mut cancelled = Vec::new();
+    for s in sweeps {
+        cancelled.extend(s.await.unwrap());
+    }
+    cancelled.sort_by_key(|(id, _)| *id);
+    let mut expected: Vec<_> = gone.iter().map(|&id| (id, PlanStatus::Cancelled)).collect();
+    expected.sort_by_key(|(id, _)| *id);
+    assert_eq!(cancelled, expected, "each plan whose time came is cancelled by one sweep");
+    for id in &gone {
+        assert_eq!(store.get_plan(*id).await.unwrap().status, PlanStatus::Cancelled);
+    }
+    let events = pending_event_types(&store).await;
+    let cancellations = events.iter().filter(|e| *e == "plan.cancelled").count();
+    assert_eq!(cancellations, gone.len(), "one plan.cancelled per plan, never two");
+    // Left as they are, and nothing more to do.
+    assert_eq!(store.get_plan(later.id).await.unwrap().status, PlanStatus::Draft);
+    assert_eq!(store.get_plan(confirmed.id).await.unwrap().status, PlanStatus::Confirmed);
+    assert_eq!(store.get_plan(held.id).await.unwrap().status, PlanStatus::Draft);
+    assert!(store.cancel_expired_plans(now, 100).await.unwrap().is_empty());
+    let pending = store.list_user_plans(ann.id, None, Some(PlanStatus::Draft), PageRequest { limit: 50, after: None });
+    let pending: Vec<_> = pending.await.unwrap().items.into_iter().map(|p| p.id).collect();
+    assert_eq!(pending, vec![later.id], "the user's pending plans are those still to come");
 }
