@@ -11,6 +11,7 @@ use crate::plans::in_two_days_at;
 crate::on_every_backend!(
     a_booking_through_the_agent_answers_with_the_first_seeds_fields_and_invites_the_group,
     bookings_list_by_filter_and_page_and_per_user,
+    a_deleted_venues_bookings_are_still_listed_by_its_id_and_an_unknown_venue_is_not_found,
     cancelling_frees_the_seats_and_illegal_moves_are_conflicts,
     availability_lists_the_slots_with_room_for_the_party,
     availability_on_the_night_clocks_go_back_offers_both_passes_of_the_repeated_hour,
@@ -126,6 +127,33 @@ async fn bookings_list_by_filter_and_page_and_per_user(app: &TestApp) {
     .await;
     let backwards = format!("/api/v1/bookings?from={}&to={}", in_two_days_at(20), in_two_days_at(19));
     expect_error(app.get(&backwards).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("to")).await;
+}
+
+/// A deleted venue's row stays and so do its bookings, in their people's history: filtering by
+/// its id still lists them (cancelled by the deletion). Only an id that never was a venue's is a
+/// 404, as an unknown user filter is.
+async fn a_deleted_venues_bookings_are_still_listed_by_its_id_and_an_unknown_venue_is_not_found(app: &TestApp) {
+    let ann = user(app, "ann").await;
+    let v = evening_venue(app, "Closing", 10).await;
+    let body = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 2});
+    let booked = expect_json(app.post(&create(&ann), &body).await, StatusCode::CREATED).await;
+    let booking = booked["booking_id"].as_str().expect("booking_id").to_string();
+    assert_eq!(app.delete(&format!("/venues/{v}?force=true")).await.status(), StatusCode::NO_CONTENT);
+    for path in [format!("/api/v1/bookings/?venue_id={v}"), format!("/bookings/?venue_id={v}&user_id={ann}")] {
+        let listed = app.get_json(&path, StatusCode::OK).await;
+        assert_eq!(ids(&listed), std::slice::from_ref(&booking), "{path}");
+        assert_eq!(listed[0]["status"], "cancelled");
+    }
+    let active = app.get_json(&format!("/api/v1/bookings/?venue_id={v}&status=confirmed"), StatusCode::OK).await;
+    assert!(ids(&active).is_empty());
+    let ghost = uuid::Uuid::now_v7();
+    expect_error(
+        app.get(&format!("/api/v1/bookings/?venue_id={ghost}")).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+    )
+    .await;
 }
 
 async fn cancelling_frees_the_seats_and_illegal_moves_are_conflicts(app: &TestApp) {

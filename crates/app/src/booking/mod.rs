@@ -212,7 +212,9 @@ impl App {
         Ok(self.store.plan_booking(plan_id).await?)
     }
 
-    /// Bookings in id order, filtered. `NotFound` for an unknown user or venue filter.
+    /// Bookings in id order, filtered. `NotFound` for an unknown user or venue filter; a
+    /// deleted venue is not unknown: its row and bookings stay in their people's history, so
+    /// its bookings are listed as any venue's are.
     #[tracing::instrument(skip_all, fields(limit = page.limit), err(level = "debug"))]
     pub async fn list_bookings(&self, filter: BookingFilter, page: PageRequest) -> AppResult<Page<Booking>> {
         if let (Some(from), Some(to)) = (filter.from, filter.to)
@@ -223,7 +225,9 @@ impl App {
         if let Some(user) = filter.user_id {
             self.store.get_user(user).await?;
         }
-        if let Some(venue) = filter.venue_id {
+        if let Some(venue) = filter.venue_id
+            && self.store.deleted_venues(&[venue]).await?.is_empty()
+        {
             self.store.get_venue(venue).await?;
         }
         let q = BookingQuery {
