@@ -127,8 +127,9 @@ pub struct UserInput {
     /// Optional tastes, stored with the user in the same transaction.
     #[serde(default, deserialize_with = "object_or_null::deserialize")]
     pub preferences: Option<PreferencesInput>,
-    /// Optional; 8 to 128 characters. Lets the user get tokens at `POST /api/v1/auth/token`.
-    /// Stored only as an Argon2id hash and never returned.
+    /// Optional; 8 to 128 characters, counted in Unicode NFC, the form it is hashed in. Lets the
+    /// user get tokens at `POST /api/v1/auth/token`. Stored only as an Argon2id hash and never
+    /// returned.
     #[serde(default)]
     #[schema(value_type = Option<String>, write_only, min_length = 8, max_length = 128, format = Password)]
     pub password: Option<Password>,
@@ -169,7 +170,7 @@ impl std::fmt::Debug for Password {
 }
 
 impl Password {
-    /// Shortest and longest accepted length, in characters.
+    /// Shortest and longest accepted length, in characters of the password's NFC form.
     pub const MIN_CHARS: usize = 8;
     pub const MAX_CHARS: usize = 128;
 
@@ -177,9 +178,13 @@ impl Password {
         &self.0
     }
 
-    /// Checks the length rule, reporting on `field`.
+    /// Checks the length rule, reporting on `field`. The password is hashed in Unicode NFC
+    /// (`app::auth`), so the rule counts the characters of that form: "é" sent as `e` plus a
+    /// combining accent (NFD) is one character, not two, and a character that NFC writes as
+    /// two (such as U+0958) counts as two.
     pub fn check(&self, c: &mut Checker, field: &str) {
-        let n = self.0.chars().count();
+        use unicode_normalization::UnicodeNormalization;
+        let n = self.0.nfc().count();
         c.check(
             (Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n),
             field,
@@ -598,6 +603,25 @@ mod tests {
         let errs = UserPatch::parse(input).unwrap_err().0;
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert_eq!(errs[0].field, "home_lng");
+    }
+
+    /// The length rule holds for what is hashed, the NFC form: seven "é" sent decomposed
+    /// (NFD, 14 characters) are 7 hashed, too short; 65 U+0958 (composition-excluded, two
+    /// characters each in NFC) are 130 hashed, too long.
+    #[test]
+    fn the_password_length_rule_counts_the_characters_of_the_nfc_form() {
+        let errors = |p: String| {
+            let mut c = Checker::new();
+            Password(p).check(&mut c, "password");
+            c.finish(()).err().map(|e| e.0.into_iter().map(|f| f.field).collect::<Vec<_>>()).unwrap_or_default()
+        };
+        let nfd_short = "e\u{301}".repeat(7);
+        assert_eq!(nfd_short.chars().count(), 14);
+        assert_eq!(errors(nfd_short), ["password"], "7 characters once normalized");
+        let nfc_long = "\u{958}".repeat(65);
+        assert_eq!(errors(nfc_long), ["password"], "130 characters once normalized");
+        assert!(errors("\u{e9}".repeat(8)).is_empty() && errors("e\u{301}".repeat(8)).is_empty());
+        assert!(errors("\u{958}".repeat(64)).is_empty(), "128 characters once normalized");
     }
 
     #[test]
