@@ -32,6 +32,8 @@
 mod event_doc;
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -318,10 +320,35 @@ async fn open(
     let frames = stream::unfold(Connection { feed, repeats, _permit: permit }, next_frame);
     // A shutting-down server ends its streams (clients reconnect elsewhere with Last-Event-ID).
     let frames =
-        stream::once(async move { Ok(hello) }).chain(frames).take_until(app.telemetry.streams_closed()).boxed();
+        until_closed(stream::once(async move { Ok(hello) }).chain(frames).boxed(), app.telemetry.streams_closed());
     let frames = while_valid(frames, credential);
     let keep_alive = KeepAlive::new().interval(app.telemetry.settings.keep_alive).text("keepalive");
     Ok(Sse::new(frames).keep_alive(keep_alive))
+}
+
+/// How long a stream goes on once the server has begun to shut down, for the events published
+/// before that and still on their way to it (the shutdown's `simulation.stopped`, which a Redis
+/// subscription reads back a moment after the publish).
+const CLOSING_DRAIN: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// `frames` until `closed` resolves, then those that come within [`CLOSING_DRAIN`] of it, then
+/// the end. Ending at once (`take_until`) dropped what the shutdown had just announced.
+fn until_closed(
+    frames: BoxStream<'static, Result<Frame, Infallible>>,
+    closed: impl Future<Output = ()> + Send + 'static,
+) -> BoxStream<'static, Result<Frame, Infallible>> {
+    let closed: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(closed);
+    stream::unfold((frames, Some(closed), None), |(mut frames, mut closed, mut deadline)| async move {
+        if let Some(signal) = closed.as_mut() {
+            tokio::select! {
+                () = signal => deadline = Some(tokio::time::Instant::now() + CLOSING_DRAIN),
+                frame = frames.next() => return Some((frame?, (frames, closed, deadline))),
+            }
+        }
+        let frame = tokio::time::timeout_at(deadline?, frames.next()).await.ok()??;
+        Some((frame, (frames, None, deadline)))
+    })
+    .boxed()
 }
 
 /// `frames` until `credential` is retired, then a comment saying so, and the end (dropping

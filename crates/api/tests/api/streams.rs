@@ -25,6 +25,7 @@ crate::on_every_setup!(
     bad_channels_ids_and_limits_get_the_json_error_shape,
     idle_streams_carry_keep_alive_comments,
     a_shutting_down_server_ends_its_streams_and_stops,
+    a_shutting_down_server_sends_its_simulations_stop_before_it_ends_the_streams,
     a_rotated_admin_token_ends_the_streams_opened_with_it_and_the_new_one_streams_on,
     include_history_starts_a_stream_with_the_latest_events_of_each_channel_then_live_ones,
 );
@@ -387,6 +388,32 @@ async fn a_shutting_down_server_ends_its_streams_and_stops(setup: Setup) {
         .expect("the server stopped with streams open")
         .expect("serve task");
     assert!(sse.ended().await && other.ended().await, "both streams were ended by the server");
+}
+
+/// Before, the streams open when the server was told to stop ended at once, dropping the
+/// `simulation.stopped` (reason `shutdown`) the shutdown had just published (QA: SIGTERM with a
+/// run going; the dashboard went on showing it running, and neither stream had the stop).
+async fn a_shutting_down_server_sends_its_simulations_stop_before_it_ends_the_streams(setup: Setup) {
+    let mut s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let post = async |path: &str, body: Value| {
+        let res = srv.client.post(srv.url(path)).json(&body).send().await.expect("POST");
+        assert_eq!(res.status(), StatusCode::OK, "{path}: {}", res.text().await.unwrap_or_default());
+    };
+    post("/api/v1/admin/data/seed", json!({"users": 20, "venues": 10, "seed": 3})).await;
+    post("/api/v1/simulation/start", json!({"users": 20, "speed": 100})).await;
+    let mut one = srv.sse("/api/v1/admin/streams/subscribe/simulation", None).await;
+    let mut all = srv.sse("/api/v1/admin/streams/subscribe-all?channels=simulation,bookings", None).await;
+    let served = s.server.shut_down();
+    for (name, sse) in [("subscribe", &mut one), ("subscribe-all", &mut all)] {
+        let rest = sse.rest().await.unwrap_or_else(|| panic!("the {name} stream ended"));
+        let stops: Vec<Value> = (rest.iter())
+            .filter(|f| f.event.as_deref() == Some("simulation.stopped"))
+            .map(|f| f.bus_event().data.to_value()["stop_reason"].clone())
+            .collect();
+        assert_eq!(stops, [json!("shutdown")], "{name}: {rest:?}");
+    }
+    tokio::time::timeout(WAIT, served).await.expect("the server stopped").expect("serve task");
 }
 
 async fn a_rotated_admin_token_ends_the_streams_opened_with_it_and_the_new_one_streams_on(setup: Setup) {
