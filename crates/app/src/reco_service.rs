@@ -143,14 +143,22 @@ impl App {
         Ok(())
     }
 
-    /// Applies what a write on this server just committed (`events`, naming `user_id` and
-    /// `venue_id`) to this server's engine at once, so the next request here sees it: the
-    /// follower's copy of each event comes a moment later and changes nothing
-    /// ([`crate::reco::EngineCell::apply`]). A user or venue the engine does not know yet (made a
-    /// moment ago) is caught up from the store first, so no placeholder stands in for them.
-    /// Returns whether it applied them; when not (the user or venue deleted meanwhile, the store
-    /// unreachable), the engine learns of the write from the follower, as before.
-    pub(crate) async fn apply_written(&self, user_id: UserId, venue_id: VenueId, events: Vec<DomainEvent>) -> bool {
+    /// Applies what a write on this server just committed (`event`, naming `user_id` and
+    /// `venue_id`, recorded under outbox id `event_id` when given) to this server's engine at
+    /// once, so the next request here sees it: the follower's copy of the event comes a moment
+    /// later and is skipped ([`crate::reco::EngineCell::apply`]; by its outbox id, or for an
+    /// interaction by the interaction's), and should the follower have come first, this apply
+    /// is the one skipped ([`App::apply_to_known_users`]). A user or venue the engine does not
+    /// know yet (made a moment ago) is caught up from the store first, so no placeholder stands
+    /// in for them. Returns whether it applied the event; when not (the user or venue deleted
+    /// meanwhile, the store unreachable), the engine learns of the write from the follower.
+    pub(crate) async fn apply_written(
+        &self,
+        user_id: UserId,
+        venue_id: VenueId,
+        event: DomainEvent,
+        event_id: Option<domain::Id>,
+    ) -> bool {
         let known = |e: &engine::Engine| match (e.has_user(user_id), e.has_venue(venue_id)) {
             (false, _) => Err(EngineError::UnknownUser(user_id)),
             (_, false) => Err(EngineError::UnknownVenue(venue_id)),
@@ -160,9 +168,7 @@ impl App {
             tracing::debug!(error = %e, %user_id, %venue_id, "a write left to the engine follower");
             return false;
         }
-        for event in events {
-            self.engine.apply(event, self.now(), None);
-        }
+        self.engine.apply(event, self.now(), event_id);
         true
     }
 
@@ -262,10 +268,11 @@ impl App {
     ) -> AppResult<VenueInterest> {
         let venue = self.store.get_venue(venue_id).await?;
         let wish = wish.resolve(venue.tz())?;
-        let interest = self.store.express_interest(user_id, venue_id, wish).await?;
+        let written = self.store.express_interest(user_id, venue_id, wish).await?;
         self.wrote();
-        self.apply_written(user_id, venue_id, vec![DomainEvent::InterestExpressed(interest.clone())]).await;
-        Ok(interest)
+        let event = DomainEvent::InterestExpressed(written.value.clone());
+        self.apply_written(user_id, venue_id, event, Some(written.event_id)).await;
+        Ok(written.value)
     }
 
     /// Sets a user's live location: here, through the bus on every other server, and in the
@@ -343,5 +350,40 @@ impl App {
 pub(crate) fn apply_location(app: &App, data: &domain::Payload) {
     if let Ok(l) = data.parse::<LocationUpdate>() {
         let _ = app.engine.set_location(store::LiveLocation { user_id: l.user_id, lat: l.lat, lng: l.lng, at: l.at });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An interest applied here by the write that stored it, after the follower had applied it
+    /// and a newer wish of the same user for the same venue (made on another server), does not
+    /// put the older wish back.
+    #[tokio::test]
+    async fn an_interest_the_follower_applied_first_is_not_applied_again_over_a_newer_wish() {
+        let db = testdb::TestDatabase::create(testdb::Backend::Sqlite).await.expect("sqlite");
+        let app = App::new(store::connect(&db.url).await.unwrap(), crate::AppSettings::default());
+        let user = |h: &str| serde_json::from_value(serde_json::json!({"handle": h, "name": h})).unwrap();
+        let (fan, viewer) =
+            (app.create_user(user("fan")).await.unwrap(), app.create_user(user("viewer")).await.unwrap());
+        let bar = serde_json::json!({"name": "Open Late", "category": "bar", "lat": 40.73, "lng": -73.99});
+        let bar = app.create_venue(serde_json::from_value(bar).unwrap()).await.unwrap();
+        app.reload_engine().await.unwrap();
+        let (sooner, later) = (app.now() + chrono::Duration::days(2), app.now() + chrono::Duration::days(3));
+        let wished = || async {
+            let seen = app.interested_in_venue(bar.id, viewer.id, 10).await.unwrap();
+            seen.new_people.iter().find(|p| p.user_id == fan.id).and_then(|p| p.preferred_time).map(|t| t.timestamp())
+        };
+
+        let ours = app.store.express_interest(fan.id, bar.id, domain::InterestWish::at(Some(sooner))).await.unwrap();
+        let theirs = app.store.express_interest(fan.id, bar.id, domain::InterestWish::at(Some(later))).await.unwrap();
+        for w in [&ours, &theirs] {
+            app.engine.apply(DomainEvent::InterestExpressed(w.value.clone()), app.now(), Some(w.event_id));
+        }
+        assert_eq!(wished().await, Some(later.timestamp()));
+        let event = DomainEvent::InterestExpressed(ours.value.clone());
+        assert!(app.apply_written(fan.id, bar.id, event, Some(ours.event_id)).await, "both are known");
+        assert_eq!(wished().await, Some(later.timestamp()), "the older wish was put back over the newer one");
     }
 }

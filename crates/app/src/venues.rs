@@ -137,7 +137,7 @@ impl App {
         self.wrote();
         let interaction = recorded.interaction;
         let event = DomainEvent::InteractionRecorded(interaction.clone());
-        if self.apply_written(interaction.user_id, venue_id, vec![event]).await
+        if self.apply_written(interaction.user_id, venue_id, event, None).await
             && let Some(interest) = recorded.interest
         {
             // The interest the store added, as none was there when it committed: one the engine

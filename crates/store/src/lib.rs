@@ -378,7 +378,7 @@ pub trait Store: Send + Sync + 'static {
         user_id: UserId,
         venue_id: VenueId,
         wish: domain::InterestWish,
-    ) -> StoreResult<VenueInterest>;
+    ) -> StoreResult<Written<VenueInterest>>;
 
     // ---- plans ----
     /// Proposes a plan: the organizer takes part (accepted), the invitees are invited

@@ -236,7 +236,7 @@ where
         user_id: UserId,
         venue_id: VenueId,
         wish: domain::InterestWish,
-    ) -> StoreResult<VenueInterest> {
+    ) -> StoreResult<Written<VenueInterest>> {
         write_tx!(self, social::express_interest, user_id, venue_id, wish)
     }
 

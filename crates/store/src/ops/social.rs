@@ -383,7 +383,7 @@ pub(crate) async fn express_interest<C: Conn>(
     user_id: UserId,
     venue_id: VenueId,
     wish: InterestWish,
-) -> StoreResult<VenueInterest> {
+) -> StoreResult<Written<VenueInterest>> {
     require(c, "users", "user", user_id).await?;
     super::venues::require_venue(c, venue_id, C::FOR_KEY_SHARE).await?;
     let sql = Sql::new(concat!(
@@ -404,6 +404,6 @@ pub(crate) async fn express_interest<C: Conn>(
         .bind(wish.open_to_invites)
         .bind(now());
     let interest = fetch_one::<_, InterestRow>(c, sql).await?.into_domain()?;
-    record(c, &DomainEvent::InterestExpressed(interest.clone())).await?;
-    Ok(interest)
+    let event_id = record(c, &DomainEvent::InterestExpressed(interest.clone())).await?;
+    Ok(Written { value: interest, event_id })
 }

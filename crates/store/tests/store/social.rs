@@ -284,10 +284,10 @@ async fn expressing_interest_again_keeps_the_newest_preferred_time(store: DynSto
     let u = user(&store, "ann").await;
     let v = venue(&store, "Bar").await;
     let first = chrono::Utc::now() + chrono::Duration::days(1);
-    let a = store.express_interest(u.id, v.id, domain::InterestWish::at(Some(first))).await.unwrap();
+    let a = store.express_interest(u.id, v.id, domain::InterestWish::at(Some(first))).await.unwrap().value;
     assert_eq!(a.preferred_time.map(|t| t.timestamp_micros()), Some(first.timestamp_micros()));
     let later = first + chrono::Duration::hours(2);
-    let b = store.express_interest(u.id, v.id, domain::InterestWish::at(Some(later))).await.unwrap();
+    let b = store.express_interest(u.id, v.id, domain::InterestWish::at(Some(later))).await.unwrap().value;
     assert_eq!(b.preferred_time.map(|t| t.timestamp_micros()), Some(later.timestamp_micros()));
     assert_eq!(b.created_at, a.created_at);
     assert_eq!(store.counts().await.unwrap().venue_interests, 1);
@@ -303,7 +303,7 @@ async fn expressing_interest_again_replaces_the_part_of_the_day_and_the_openness
         open_to_invites: Some(false),
         ..InterestWish::at(None)
     };
-    let a = store.express_interest(u.id, v.id, closed_evening).await.unwrap();
+    let a = store.express_interest(u.id, v.id, closed_evening).await.unwrap().value;
     assert_eq!((a.preferred_time_slot, a.open_to_invites), (Some(TimeOfDay::Evening), false));
     // Every reader gives them back: auto-booking's and the engine loader's.
     let listed = store.venue_interests(v.id, chrono::Utc::now()).await.unwrap();
@@ -312,19 +312,19 @@ async fn expressing_interest_again_replaces_the_part_of_the_day_and_the_openness
     // The next call's values replace them, a missing part of the day included; a call that
     // does not say whether the user is open keeps them closed.
     let at = chrono::Utc::now() + chrono::Duration::days(1);
-    let b = store.express_interest(u.id, v.id, InterestWish::at(Some(at))).await.unwrap();
+    let b = store.express_interest(u.id, v.id, InterestWish::at(Some(at))).await.unwrap().value;
     assert_eq!((b.preferred_time_slot, b.open_to_invites, b.created_at), (None, false, a.created_at));
     assert_eq!(store.scan_interests(None, 10).await.unwrap(), vec![b]);
     let open = InterestWish { open_to_invites: Some(true), ..InterestWish::at(Some(at)) };
-    let c = store.express_interest(u.id, v.id, open).await.unwrap();
+    let c = store.express_interest(u.id, v.id, open).await.unwrap().value;
     assert!(c.open_to_invites);
-    let d = store.express_interest(u.id, v.id, InterestWish::at(None)).await.unwrap();
+    let d = store.express_interest(u.id, v.id, InterestWish::at(None)).await.unwrap().value;
     assert_eq!((d.preferred_time, d.open_to_invites), (None, true), "kept open");
     assert_eq!(store.scan_interests(None, 10).await.unwrap(), vec![d]);
     assert_eq!(store.counts().await.unwrap().venue_interests, 1);
     // A first interest that does not say is open.
     let w = venue(&store, "Cafe").await;
-    assert!(store.express_interest(u.id, w.id, InterestWish::at(None)).await.unwrap().open_to_invites);
+    assert!(store.express_interest(u.id, w.id, InterestWish::at(None)).await.unwrap().value.open_to_invites);
 }
 
 async fn venue_interests_are_the_timed_ones_ahead_then_the_flexible_ones_in_the_order_expressed(store: DynStore) {
