@@ -112,7 +112,8 @@ pub struct InteractionInput {
     /// Seconds spent looking at the venue, 0 to 86400.
     #[serde(default)]
     pub dwell_time_seconds: Option<i32>,
-    /// When it happened (defaults to now); at most a minute in the future.
+    /// When it happened (defaults to now); from 2000-01-01T00:00:00Z to at most a minute in the
+    /// future.
     #[serde(default)]
     pub occurred_at: Option<DateTime<Utc>>,
 }
@@ -130,6 +131,16 @@ pub struct NewInteraction {
 }
 
 impl NewInteraction {
+    /// The earliest `occurred_at` taken, 2000-01-01T00:00:00Z: before any app like this one, so an
+    /// older time is a mistake (a zero date, year 1, seconds read as milliseconds), not a log, and
+    /// would skew every time split and decay the recommender makes.
+    pub fn earliest() -> Timestamp {
+        DateTime::from_timestamp(946_684_800, 0).unwrap_or_default()
+    }
+
+    /// How far ahead of `now` an `occurred_at` may lie: a client's clock running a little fast.
+    pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(1);
+
     /// Validates an input for `venue_id`, with `now` as the default time and `tz` for time of day.
     pub fn parse(
         input: InteractionInput,
@@ -141,7 +152,8 @@ impl NewInteraction {
         let dwell = input.dwell_time_seconds.unwrap_or(0);
         c.check((0..=86_400).contains(&dwell), "dwell_time_seconds", "must be between 0 and 86400");
         let at = input.occurred_at.unwrap_or(now);
-        c.check(at <= now + chrono::Duration::minutes(1), "occurred_at", "must not be in the future");
+        c.check(at <= now + Self::CLOCK_SKEW, "occurred_at", "must not be in the future");
+        c.check(at >= Self::earliest(), "occurred_at", "must not be before 2000-01-01T00:00:00Z");
         c.finish(Self {
             id: crate::new_id(),
             user_id: input.user_id,
@@ -162,6 +174,42 @@ impl NewInteraction {
             dwell_time_seconds: self.dwell_time_seconds,
             time_of_day: self.time_of_day,
             occurred_at: self.occurred_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(rfc3339: &str) -> Timestamp {
+        DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
+    }
+
+    fn refused(occurred_at: &str, now: Timestamp) -> Vec<String> {
+        let input = InteractionInput {
+            user_id: Uuid::nil(),
+            interaction_type: InteractionType::View,
+            dwell_time_seconds: None,
+            occurred_at: Some(at(occurred_at)),
+        };
+        match NewInteraction::parse(input, Uuid::nil(), now, chrono_tz::UTC) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0.into_iter().map(|f| format!("{}: {}", f.field, f.message)).collect(),
+        }
+    }
+
+    #[test]
+    fn occurred_at_lies_from_the_year_2000_to_a_minute_ahead() {
+        let now = at("2026-12-04T20:00:00Z");
+        for ok in ["2000-01-01T00:00:00Z", "2026-12-04T20:00:59Z", "2026-10-01T12:25:00Z"] {
+            assert_eq!(refused(ok, now), Vec::<String>::new(), "{ok}");
+        }
+        for old in ["0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "1999-12-31T23:59:59Z"] {
+            assert_eq!(refused(old, now), ["occurred_at: must not be before 2000-01-01T00:00:00Z"], "{old}");
+        }
+        for ahead in ["2026-12-04T20:01:01Z", "9999-12-31T23:59:59Z"] {
+            assert_eq!(refused(ahead, now), ["occurred_at: must not be in the future"], "{ahead}");
         }
     }
 }

@@ -89,6 +89,10 @@ async fn interactions_on_unknown_ids_or_with_bad_fields_write_nothing(app: &Test
         (json!({"user_id": "not-a-uuid", "interaction_type": "like"}), "user_id"),
         (json!({"interaction_type": "like"}), "user_id"),
         (json!({"user_id": user, "interaction_type": "like", "occurred_at": "2999-01-01T00:00:00Z"}), "occurred_at"),
+        // Before 2000: year 1 (a zero date) and the epoch are mistakes, not a log.
+        (json!({"user_id": user, "interaction_type": "like", "occurred_at": "0001-01-01T00:00:00Z"}), "occurred_at"),
+        (json!({"user_id": user, "interaction_type": "like", "occurred_at": "1970-01-01T00:00:00Z"}), "occurred_at"),
+        (json!({"user_id": user, "interaction_type": "like", "occurred_at": "1999-12-31T23:59:59Z"}), "occurred_at"),
     ];
     for (body, field) in cases {
         expect_error(app.post(&path, &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field))

@@ -528,21 +528,22 @@ fn edges(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<[SocialEdge; 2]> {
     Ok([edge(a, b), edge(b, a)])
 }
 
-/// The earliest `timestamp` an interaction may have. The API has no lower bound (it dates an
-/// interaction now, or at most a minute ahead); a log from before 2000, before any app like this
-/// one, is a wrong column or a unit mistake (seconds read as milliseconds, a zero date).
-const EARLIEST: &str = "2000-01-01T00:00:00Z";
-
 /// An interaction, checked as `POST /venues/{id}/interactions` checks one (`NewInteraction::parse`,
 /// in UTC, so the part of day is the timestamp's UTC hour), at `now`: a `timestamp` more than a
-/// minute ahead of it is refused as the API refuses it, and one before [`EARLIEST`] too.
+/// minute ahead of it is refused as the API refuses it, and one before the year 2000
+/// (`NewInteraction::earliest`, a wrong column or a unit mistake: seconds read as milliseconds, a
+/// zero date) too, each with its own message.
 fn interaction(row: &Row, now: DateTime<Utc>) -> anyhow::Result<Interaction> {
     let kind =
         one_of("interaction_type", req(row, "interaction_type")?, &InteractionType::ALL, InteractionType::as_str)?;
     let ts = req(row, "timestamp")?;
     let at = super::rfc3339(ts).with_context(|| format!("`timestamp` is not RFC 3339: {ts}"))?;
-    if at < EARLIEST.parse::<DateTime<Utc>>()? {
-        bail!("`timestamp` is before {EARLIEST}, too old to be an interaction (a wrong column or unit?): {ts}");
+    let earliest = NewInteraction::earliest();
+    if at < earliest {
+        bail!(
+            "`timestamp` is before {}, too old to be an interaction (a wrong column or unit?): {ts}",
+            earliest.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
     }
     let dwell = match whole(row, "dwell_time_seconds", (i32::MIN, i32::MAX))?.unwrap_or(0) {
         // The API's range (`NewInteraction::parse`), which the schema also holds.
