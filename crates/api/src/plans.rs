@@ -56,7 +56,7 @@ async fn create_plan(
     params(("plan_id" = Uuid, Path, description = "The plan's id")),
     responses(
         (status = 200, description = "The plan", body = Plan),
-        (status = 404, description = "No such plan", body = ErrorBody),
+        (status = 404, description = "No such plan; with auth, the same answer for a user not on it", body = ErrorBody),
         (status = 422, description = "Not a UUID", body = ErrorBody),
     ))]
 async fn get_plan(State(app): State<App>, AppPath(plan_id): AppPath<Uuid>) -> ApiResult<AppJson<Plan>> {
@@ -106,7 +106,8 @@ struct ParticipantPath {
     responses(
         (status = 200, description = "The plan with its participants; the answer the invitee gave already \
             changes nothing (the first `responded_at` stays, nobody is told again)", body = Plan),
-        (status = 404, description = "No such plan, or the user is not invited", body = ErrorBody),
+        (status = 404, description = "No such plan; the same answer for a user not on the plan, whatever it \
+            is (an outsider cannot tell a plan from no plan)", body = ErrorBody),
         (status = 409, description = "The plan is confirmed or cancelled, its time has come (field `start_time`), \
             its party would be larger than the venue seats, or its booking is waiting on an outside provider and the answer would change its party (try again \
             in a moment)", body = ErrorBody),
@@ -125,7 +126,8 @@ async fn accept(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) ->
     responses(
         (status = 200, description = "The plan with its participants; the answer the invitee gave already \
             changes nothing (the first `responded_at` stays, nobody is told again)", body = Plan),
-        (status = 404, description = "No such plan, or the user is not invited", body = ErrorBody),
+        (status = 404, description = "No such plan; the same answer for a user not on the plan, whatever it \
+            is (an outsider cannot tell a plan from no plan)", body = ErrorBody),
         (status = 409, description = "The plan is confirmed or cancelled, or its booking is waiting on an outside \
             provider and the answer would change its party (try again in a moment)", body = ErrorBody),
         (status = 422, description = "Not a UUID, or the organizer", body = ErrorBody),

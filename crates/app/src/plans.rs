@@ -98,7 +98,8 @@ impl App {
     /// venue seats is a `Conflict` ("the plan is full": the plan could never be confirmed),
     /// checked in the store's transaction, so two racing for the last place never both get in;
     /// so is an acceptance once the plan's time has come (naming `start_time`), unless it is the
-    /// answer given already. A decline is taken then too: it only says who did not come.
+    /// answer given already. A decline is taken then too: it only says who did not come. Someone
+    /// not on the plan gets `NotFound` for the plan, as for no such plan, whatever it is.
     #[tracing::instrument(skip_all, fields(%plan_id, %user_id, accept), err(level = "debug"))]
     pub async fn answer_invitation(
         &self,
@@ -110,10 +111,10 @@ impl App {
         if accept {
             let plan = self.store.get_plan(plan_id).await?;
             // Accepting again (a retry that arrives late) is still the answer given, which changes
-            // nothing.
-            let accepted =
-                plan.participants.iter().any(|p| p.user_id == user_id && p.status == ParticipantStatus::Accepted);
-            if !accepted {
+            // nothing. Someone not on the plan is left to the store's answer, the one to no such
+            // plan: when its time came is not theirs to learn.
+            let answer = plan.participants.iter().find(|p| p.user_id == user_id).map(|p| p.status);
+            if answer.is_some_and(|a| a != ParticipantStatus::Accepted) {
                 still_to_come(&plan, now, "acceptances")?;
             }
         }

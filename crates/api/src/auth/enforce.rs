@@ -222,7 +222,8 @@ enum PlanRole {
     Invitee,
 }
 
-/// Passes when the plan does not exist (the handler's 404) or `me` is on it as `who` asks.
+/// Passes when the plan does not exist (the handler's 404) or `me` is on it as `who` asks; the
+/// same 404 for `me` not on it at all, so an outsider cannot tell a plan from no plan.
 async fn plan_allows(app: &App, plan_id: Uuid, me: Uuid, who: PlanRole) -> Result<(), ApiError> {
     let plan = match app.get_plan(plan_id).await {
         Ok(plan) => plan,
@@ -232,6 +233,10 @@ async fn plan_allows(app: &App, plan_id: Uuid, me: Uuid, who: PlanRole) -> Resul
     let declined = plan.participants.iter().any(|p| p.user_id == me && p.status == ParticipantStatus::Declined);
     if on_plan(&plan, me, who) {
         Ok(())
+    } else if !on_plan(&plan, me, PlanRole::Invitee) {
+        // Someone never on the plan gets the handler's answer to no such plan: a 403 would tell
+        // them that the id names one.
+        Err(AppError::not_found("plan", plan_id).into())
     } else if who == PlanRole::Organizer {
         Err(ApiError::Forbidden("only the plan's organizer may do this".into()))
     } else if declined {

@@ -95,7 +95,9 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
   refresh or sign up), but not on `PublicProfile` ones, whose answer depends on who asks.
 - A valid credential that the rule does not allow: **403** `forbidden`.
 - Where a rule needs a resource (a plan, a booking) that does not exist, the request goes on to
-  the handler's 404; a path parameter that is not a UUID goes on to its 422.
+  the handler's 404; a path parameter that is not a UUID goes on to its 422. A user who is not on
+  a plan at all (neither its organizer nor invited) gets that same 404 from a plan's rule, not a
+  403, and so does answering an invitation to it: an outsider cannot tell a plan from no plan.
 
 ## `--dev` and binding
 

@@ -21,6 +21,7 @@ crate::on_every_backend!(
     only_the_organizer_cancels_a_plan_being_organised_and_a_cancelled_or_confirmed_one_is_a_409,
     a_user_lists_their_plans_and_invitations_a_page_at_a_time_by_role_and_status,
     a_plan_whose_time_came_without_a_booking_stops_showing_as_pending,
+    someone_not_on_a_plan_cannot_tell_it_from_no_plan,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -331,11 +332,11 @@ async fn a_declined_invitee_is_told_why_the_plans_booking_is_not_theirs_to_see(a
     let body = expect_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("invitees who declined cannot see the plan's booking"), "{body}");
-    // Someone never on the plan is told just that.
+    // Someone never on the plan is answered as for no such plan.
     let carol = app.as_user(&u[2]);
     let res = carol.get(app.url(&format!("/bookings/{id}"))).send().await.expect("GET");
-    let body = expect_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
-    assert_eq!(body["error"]["message"], "you are not on this plan", "{body}");
+    let body = expect_error(res, StatusCode::NOT_FOUND, "not_found", None).await;
+    assert_eq!(body["error"]["message"], format!("plan {id} not found"), "{body}");
 }
 
 /// Before, every invitee could accept whatever the venue seats, and the plan could then never be
@@ -572,4 +573,72 @@ async fn a_plan_whose_time_came_without_a_booking_stops_showing_as_pending(app: 
     // Another pass (another server's) finds nothing left to do and tells nobody again.
     assert_eq!(app.app.cancel_expired_plans(app.app.now()).await.expect("a pass"), 0);
     assert_eq!(told().await, 1);
+}
+
+/// QA: accepting a plan one is not invited to answered 404 "invitation ... not found", and an
+/// unknown plan 404 "plan ... not found", so an outsider could tell which plan ids exist (and a
+/// 409 told them a plan was confirmed or its time had come; `GET /plans/{plan_id}` a 403). Now
+/// someone not on a plan gets, for each, exactly the answer to a plan that does not exist.
+async fn someone_not_on_a_plan_cannot_tell_it_from_no_plan(app: &TestApp) {
+    let u = users(app, &["org", "ann", "eve"]).await;
+    let mut all_day = seed_venue("All Day Bar");
+    all_day["timezone"] = json!("UTC");
+    all_day["opening_hours"] = json!({"mon": ["00:00-00:00"], "tue": ["00:00-00:00"], "wed": ["00:00-00:00"],
+        "thu": ["00:00-00:00"], "fri": ["00:00-00:00"], "sat": ["00:00-00:00"], "sun": ["00:00-00:00"]});
+    let v = venue(app, all_day).await;
+    let id = |s: &str| s.parse::<uuid::Uuid>().expect("an id");
+    let mut plans = Vec::new();
+    for hour in [19, 20] {
+        let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(hour),
+            "participant_ids": [u[1]]});
+        plans.push(
+            expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    expect_json(app.post(&format!("/plans/{}/confirm", plans[1]), &json!({})).await, StatusCode::OK).await;
+    // One whose time has come.
+    let now = chrono::Utc::now();
+    let input = domain::PlanInput {
+        organizer_id: id(&u[0]),
+        venue_id: id(&v),
+        start_time: now - chrono::Duration::hours(1),
+        party_size: None,
+        participant_ids: vec![id(&u[1])],
+    };
+    plans.push(app.app.create_plan(input, now - chrono::Duration::hours(2)).await.expect("a plan").id.to_string());
+    let before = app.pending_event_types().await.len();
+
+    let eve = app.as_user(&u[2]);
+    let answer = |plan: String, path: String, get: bool| {
+        let eve = eve.clone();
+        async move {
+            let url = app.url(&path);
+            let res = if get { eve.get(url) } else { eve.post(url) }.send().await.expect("a request");
+            let status = res.status();
+            let body = res.text().await.expect("a body");
+            (status, body.replace(&plan, "PLAN"))
+        }
+    };
+    let ghost = uuid::Uuid::now_v7().to_string();
+    for (path, get) in [
+        ("/plans/{p}/participants/{eve}/accept", false),
+        ("/api/v1/plans/{p}/participants/{eve}/decline", false),
+        ("/plans/{p}", true),
+    ] {
+        let path_of = |p: &str| path.replace("{p}", p).replace("{eve}", &u[2]);
+        let unknown = answer(ghost.clone(), path_of(&ghost), get).await;
+        assert_eq!(unknown.0, StatusCode::NOT_FOUND, "{path}: {}", unknown.1);
+        for plan in &plans {
+            let got = answer(plan.clone(), path_of(plan), get).await;
+            assert_eq!(got, unknown, "{path} for plan {plan}");
+        }
+    }
+    assert_eq!(app.pending_event_types().await.len(), before, "nothing was written");
+    // Someone on the plan still hears where it stands.
+    let ann = app.as_user(&u[1]);
+    let res = ann.post(app.url(&format!("/plans/{}/participants/{}/accept", plans[1], u[1]))).send().await;
+    expect_error(res.expect("POST"), StatusCode::CONFLICT, "conflict", Some("status")).await;
 }

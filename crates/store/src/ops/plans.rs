@@ -214,10 +214,16 @@ pub(crate) async fn lock_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResul
 /// The plan, refused with `Conflict` unless it is still being organised.
 async fn pending_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<Plan> {
     let plan = get_plan(c, plan_id).await?;
+    still_pending(&plan)?;
+    Ok(plan)
+}
+
+/// `Conflict` (field `status`) unless the plan is still being organised.
+fn still_pending(plan: &Plan) -> StoreResult<()> {
     if plan.status != PlanStatus::Draft {
         return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("status")));
     }
-    Ok(plan)
+    Ok(())
 }
 
 /// `Conflict` while a hold of the plan waits on an outside provider: it counted the party as it
@@ -258,9 +264,9 @@ pub(crate) async fn invite<C: Conn>(c: &mut C, plan_id: PlanId, users: Vec<UserI
 
 /// Records an invitee's answer (they may change their mind while the plan is pending). The
 /// answer they gave already (a retry, a double tap) changes nothing: the first `responded_at`
-/// stays and no event is recorded, so nobody is told twice. `NotFound` unless the user is
-/// invited to the plan; `Invalid` for the organizer; `Conflict` (field `status`) unless the plan
-/// is pending.
+/// stays and no event is recorded, so nobody is told twice. `NotFound` ("plan", as for no such
+/// plan, so an outsider cannot tell one from the other) unless the user is on the plan, checked
+/// first; `Invalid` for the organizer; `Conflict` (field `status`) unless the plan is pending.
 pub(crate) async fn answer<C: Conn>(c: &mut C, plan_id: PlanId, user_id: UserId, accept: bool) -> StoreResult<Plan> {
     if accept {
         // The venue before the plan, in the order a booking of the plan and a deletion of the
@@ -272,13 +278,16 @@ pub(crate) async fn answer<C: Conn>(c: &mut C, plan_id: PlanId, user_id: UserId,
     // A booking of the plan under way holds this lock until it commits: the answer then finds
     // the plan confirmed, instead of changing the party the booking counted.
     lock_plan(c, plan_id).await?;
-    let plan = pending_plan(c, plan_id).await?;
+    let plan = get_plan(c, plan_id).await?;
+    // Someone not on the plan learns nothing of it, not even that it exists or where it
+    // stands: the answer to no such plan, before any other check.
+    let Some(invited) = plan.participants.iter().find(|p| p.user_id == user_id) else {
+        return Err(StoreError::not_found("plan", plan_id));
+    };
     if user_id == plan.organizer_id {
         return Err(StoreError::invalid("user_id", "the organizer takes part in their own plan"));
     }
-    let Some(invited) = plan.participants.iter().find(|p| p.user_id == user_id) else {
-        return Err(StoreError::not_found("invitation", user_id));
-    };
+    still_pending(&plan)?;
     let status = if accept { ParticipantStatus::Accepted } else { ParticipantStatus::Declined };
     if invited.status == status {
         return Ok(plan);
@@ -294,7 +303,7 @@ pub(crate) async fn answer<C: Conn>(c: &mut C, plan_id: PlanId, user_id: UserId,
     );
     let row: Option<ParticipantRow> =
         c.fetch_optional(sql.bind(status.as_str()).bind(now()).bind(plan_id).bind(user_id)).await?;
-    let participant = row.ok_or_else(|| StoreError::not_found("invitation", user_id))?.into_domain()?;
+    let participant = row.ok_or_else(|| StoreError::not_found("plan", plan_id))?.into_domain()?;
     record(c, &DomainEvent::ParticipantUpdated(participant)).await?;
     let plan = get_plan(c, plan_id).await?;
     if accept {

@@ -28,6 +28,7 @@ store_tests!(
     an_organizer_cancels_a_plan_being_organised_once_and_a_confirmed_one_only_through_its_booking,
     a_users_plans_are_listed_by_role_and_status_a_page_at_a_time,
     plans_whose_time_came_unbooked_are_cancelled_once_even_by_two_sweeps_at_once,
+    someone_not_on_a_plan_who_answers_it_gets_the_answer_to_no_such_plan,
 );
 
 fn new_plan(organizer: uuid::Uuid, venue: uuid::Uuid, invitees: Vec<uuid::Uuid>) -> NewPlan {
@@ -54,7 +55,7 @@ async fn a_plan_invites_people_who_answer_and_its_booking_confirms_it(store: Dyn
     let plan = store.answer_plan_invitation(plan.id, cat.id, false).await.unwrap();
     assert_eq!((plan.party(), plan.accepted_guests()), (2, vec![ben.id]));
     let err = store.answer_plan_invitation(plan.id, domain::new_id(), true).await.unwrap_err();
-    assert!(matches!(err, StoreError::NotFound { entity: "invitation", .. }), "{err:?}");
+    assert!(matches!(err, StoreError::NotFound { entity: "plan", .. }), "{err:?}");
 
     let mut new = new_booking(&ann, &v, plan.start_time, plan.party());
     new.request.plan_id = Some(plan.id);
@@ -136,7 +137,7 @@ async fn a_plans_party_stays_as_it_is_while_a_provider_answers_for_its_hold(stor
     assert!(matches!(&leave, Err(StoreError::Conflict { .. })), "{leave:?}");
     // Someone not invited is not found, hold or not.
     let stranger = store.answer_plan_invitation(plan.id, eve.id, true).await;
-    assert!(matches!(&stranger, Err(StoreError::NotFound { entity: "invitation", .. })), "{stranger:?}");
+    assert!(matches!(&stranger, Err(StoreError::NotFound { entity: "plan", .. })), "{stranger:?}");
     // What leaves the party as it is goes through: a decline by someone not in it, an invitation.
     store.answer_plan_invitation(plan.id, dan.id, false).await.unwrap();
     store.invite_to_plan(plan.id, vec![eve.id]).await.unwrap();
@@ -651,4 +652,34 @@ async fn plans_whose_time_came_unbooked_are_cancelled_once_even_by_two_sweeps_at
     let pending = store.list_user_plans(ann.id, None, Some(PlanStatus::Draft), PageRequest { limit: 50, after: None });
     let pending: Vec<_> = pending.await.unwrap().items.into_iter().map(|p| p.id).collect();
     assert_eq!(pending, vec![later.id], "the user's pending plans are those still to come");
+}
+
+/// QA: an outsider answering a plan they are not invited to got `NotFound` for an invitation,
+/// and an unknown plan `NotFound` for a plan, so plan ids could be probed; nor was a plan
+/// confirmed or cancelled to be told to them. Now each is the answer to no such plan.
+async fn someone_not_on_a_plan_who_answers_it_gets_the_answer_to_no_such_plan(store: DynStore) {
+    let (ann, ben, eve) = (user(&store, "ann").await, user(&store, "ben").await, user(&store, "eve").await);
+    let v = venue_seating(&store, "v", 10).await;
+    let pending = store.create_plan(new_plan(ann.id, v.id, vec![ben.id])).await.unwrap();
+    let cancelled = store.create_plan(new_plan(ben.id, v.id, vec![ann.id])).await.unwrap();
+    store.cancel_plan(cancelled.id).await.unwrap();
+    let confirmed = store.create_plan(NewPlan { start_time: tomorrow_at(21, 0), ..new_plan(ann.id, v.id, vec![]) });
+    let confirmed = confirmed.await.unwrap();
+    let mut booking = new_booking(&ann, &v, confirmed.start_time, 1);
+    booking.request.plan_id = Some(confirmed.id);
+    booked(&store, booking).await;
+    let before = pending_event_types(&store).await.len();
+
+    let no_plan = |e: &StoreError, id: uuid::Uuid| matches!(e, StoreError::NotFound { entity: "plan", id: i } if *i == id.to_string());
+    let ghost = domain::new_id();
+    for id in [ghost, pending.id, cancelled.id, confirmed.id] {
+        for accept in [true, false] {
+            let err = store.answer_plan_invitation(id, eve.id, accept).await.unwrap_err();
+            assert!(no_plan(&err, id), "{id} accept={accept}: {err:?}");
+        }
+    }
+    assert_eq!(pending_event_types(&store).await.len(), before, "nothing recorded");
+    // Those on the plan still hear where it stands.
+    let late = store.answer_plan_invitation(cancelled.id, ann.id, true).await.unwrap_err();
+    assert!(matches!(&late, StoreError::Conflict { field: Some(f), .. } if f == "status"), "{late:?}");
 }
