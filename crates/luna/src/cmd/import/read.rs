@@ -128,13 +128,43 @@ impl<'de> serde::Deserialize<'de> for Members {
     }
 }
 
-/// A JSON value as the text a CSV cell would hold: `null` is absent, strings, numbers (as
-/// written, so a whole-number column refuses `1e3` or `2.0` as it would in CSV) and booleans as
-/// text, and `tags` may be an array of strings, joined with `;` as in CSV. Other arrays and
-/// objects are refused: no column holds one.
+/// The columns of every kind that hold text (ids, names, categories, time stamps...): a JSON
+/// number or boolean there is refused, as `17` where `"u17"` or `true` where a name was meant is
+/// a wrong export, not text. The other columns are numbers (`lat`, `age`, `strength`...) or
+/// unknown, and ignored.
+const TEXT_COLUMNS: [&str; 15] = [
+    "id",
+    "user_id",
+    "venue_id",
+    "other_user_id",
+    "handle",
+    "name",
+    "city",
+    "category",
+    "cuisine",
+    "tags",
+    "timezone",
+    "description",
+    "interaction_type",
+    "timestamp",
+    "created_at",
+];
+
+/// A JSON value as the text a CSV cell would hold: `null` is absent, strings as they are,
+/// numbers as written (so a whole-number column refuses `1e3` or `2.0` as it would in CSV) and
+/// booleans as text, except in a text column ([`TEXT_COLUMNS`]), which takes only a string; and
+/// `tags` may be an array of strings, joined with `;` as in CSV. Other arrays and objects are
+/// refused: no column holds one.
 fn json_text(key: &str, raw: &serde_json::value::RawValue) -> anyhow::Result<Option<String>> {
     use serde_json::Value;
     let v: Value = serde_json::from_str(raw.get())?;
+    if matches!(v, Value::Number(_) | Value::Bool(_)) && TEXT_COLUMNS.contains(&key) {
+        bail!(
+            "`{key}` must be a string, not a {}: {} (quote it if it is meant as text)",
+            if v.is_number() { "number" } else { "boolean" },
+            raw.get().trim()
+        );
+    }
     Ok(match v {
         Value::Number(_) => Some(raw.get().trim().to_string()),
         Value::Null => None,
@@ -452,5 +482,25 @@ mod tests {
             let err = format!("{:#}", row(text).expect_err("refused"));
             assert!(err.contains(says), "{text}: {err}");
         }
+    }
+
+    /// A number or boolean where text is expected is refused naming the line and the field, as
+    /// a CSV cell of the wrong type is; numbers stay numbers, and an unknown key is ignored.
+    #[test]
+    fn a_json_number_or_boolean_in_a_text_field_is_refused_naming_the_line_and_field() {
+        let text = "{\"id\":\"v1\",\"lat\":40.7,\"extra\":true}\n\n{\"id\":17,\"name\":\"Bar\"}\n";
+        let err = format!("{:#}", json_records(text).err().expect("refused"));
+        assert!(err.contains("line 3: `id` must be a string, not a number: 17"), "{err}");
+        for (text, says) in [
+            (r#"{"user_id":"u1","venue_id":4}"#, "line 1: `venue_id` must be a string, not a number: 4"),
+            (r#"{"name":true}"#, "line 1: `name` must be a string, not a boolean: true"),
+            (r#"{"timestamp":1759349160}"#, "line 1: `timestamp` must be a string, not a number: 1759349160"),
+            (r#"{"handle":1e3}"#, "line 1: `handle` must be a string, not a number: 1e3"),
+        ] {
+            let err = format!("{:#}", json_records(text).err().expect("refused"));
+            assert!(err.contains(says), "{text}: {err}");
+        }
+        let row = &json_records(r#"{"id":"17","lat":40.7,"age":30,"extra":false}"#).unwrap()[0].row;
+        assert_eq!((row["id"].as_str(), row["lat"].as_str(), row["age"].as_str()), ("17", "40.7", "30"));
     }
 }
