@@ -369,6 +369,30 @@ fn eval_and_train_refuse_an_output_they_could_not_write_before_computing_anythin
     assert!(!folder.with_extension("partial").exists(), "a temporary model file was left behind");
 }
 
+/// A seed of nothing, a simulation of nobody and an empty generated city to evaluate are
+/// usage errors, as clap's own are (status 2, naming the options), and leave no database.
+#[test]
+fn counts_that_would_make_a_command_do_nothing_are_usage_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = luna(dir.path(), &["seed", "--users", "0", "--venues", "0"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--users 0 and --venues 0 would seed nothing") && err.contains("luna seed"), "{err}");
+    assert!(!dir.path().join("luna.db").exists(), "a database was created");
+    let refused: [(&[&str], &str); 3] = [
+        (&["simulate", "--users", "0", "--duration", "1h"], "--users"),
+        (&["eval", "--synth", "--users", "0"], "--users"),
+        (&["eval", "--synth", "--venues", "0"], "--venues"),
+    ];
+    for (args, option) in refused {
+        let out = luna(dir.path(), args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(option), "{args:?}: {err}");
+        assert!(!dir.path().join("luna.db").exists(), "{args:?}: a database was created");
+    }
+}
+
 #[test]
 fn a_city_seeded_elsewhere_is_in_the_time_zone_at_its_centre() {
     let tokyo = tempfile::tempdir().expect("temp dir");

@@ -24,11 +24,11 @@ pub struct EvalArgs {
     /// Generate a city in memory instead of reading the store.
     #[arg(long)]
     pub synth: bool,
-    /// Users of the generated city (with --synth).
-    #[arg(long, default_value_t = 5000)]
+    /// Users of the generated city (with --synth; at least 1).
+    #[arg(long, default_value_t = 5000, value_parser = at_least_one)]
     pub users: usize,
-    /// Venues of the generated city (with --synth).
-    #[arg(long, default_value_t = 500)]
+    /// Venues of the generated city (with --synth; at least 1).
+    #[arg(long, default_value_t = 500, value_parser = at_least_one)]
     pub venues: usize,
     /// Also rank by the generated city's hidden ground truth (with --synth): the ceilings
     /// `oracle_exact`, `oracle_fair` and `oracle_taste` (see `synth::Oracle`).

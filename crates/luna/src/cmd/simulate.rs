@@ -19,8 +19,9 @@ pub struct SimulateArgs {
     /// happy_hour_rush or new_user_onboarding.
     #[arg(long, default_value = "normal", value_parser = parse_scenario)]
     pub scenario: ScenarioId,
-    /// How many stored users act (the first in id order).
-    #[arg(long, default_value_t = 1000)]
+    /// How many stored users act (the first in id order), 1 to 1,000,000.
+    #[arg(long, default_value_t = 1000,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=app::sim::MAX_USERS as u64))]
     pub users: usize,
     /// Simulated seconds per wall second, 1 to 100, or `max` (as fast as the store allows).
     #[arg(long, default_value = "max")]
