@@ -228,6 +228,11 @@ impl App {
             SeatOutcome::Booked(b) => b,
             SeatOutcome::Full(full) => return Err(self.no_room(full, now, replayed).await),
         };
+        // Seen by this server's engine at once, as a booking made directly is (the party's
+        // visit to come, the venue's count), not only when the follower brings the event.
+        if !replayed {
+            self.apply_booking_written(&booked.booking);
+        }
         // The plan as its booking left it (a replay answers exactly as the first request did).
         let plan = match booked.plan {
             Some(p) => p,

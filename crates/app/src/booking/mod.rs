@@ -179,7 +179,7 @@ impl App {
     /// and Redis). The follower's copy is then skipped by the booking's id, as the counts it adds
     /// to are not upserts. Left to the follower when the engine does not hold the venue or a
     /// member.
-    fn apply_booking_written(&self, booking: &Booking) {
+    pub(crate) fn apply_booking_written(&self, booking: &Booking) {
         if self.engine().has_venue(booking.venue_id) {
             let mut users = vec![booking.user_id];
             users.extend(&booking.group_members);

@@ -19,7 +19,8 @@ crate::on_every_backend!(
     a_home_or_preferences_changed_a_moment_ago_are_used_at_once_on_the_server_that_changed_them,
     a_venue_moved_a_moment_ago_is_measured_where_it_is_at_once_on_the_server_that_moved_it,
     a_friendship_made_or_ended_a_moment_ago_is_seen_at_once_on_the_server_that_wrote_it,
-    a_booking_made_a_moment_ago_is_seen_at_once_on_the_server_that_made_it_and_counted_once
+    a_booking_made_a_moment_ago_is_seen_at_once_on_the_server_that_made_it_and_counted_once,
+    a_plan_confirmed_a_moment_ago_is_seen_at_once_on_the_server_that_confirmed_it
 );
 
 async fn users_and_venues_written_a_moment_ago_are_recommended_for_not_404(backend: Backend) {
@@ -294,4 +295,48 @@ async fn a_booking_made_a_moment_ago_is_seen_at_once_on_the_server_that_made_it_
     let booking = app.get_booking(receipt.booking_id).await.unwrap();
     app.engine.apply(DomainEvent::BookingCreated(booking), chrono::Utc::now(), Some(uuid::Uuid::now_v7()));
     assert_eq!(bookings(), 1, "the follower's copy counted again");
+}
+
+async fn a_plan_confirmed_a_moment_ago_is_seen_at_once_on_the_server_that_confirmed_it(backend: Backend) {
+    // No follower: the engine hears of the plan's booking only from the call that confirmed it.
+    let Some((_db, app)) = fresh_app(backend).await else { return };
+    app.reload_engine().await.expect("load the empty engine");
+    let (host, guest) =
+        (app.create_user(user("hosts_a_night")).await.unwrap(), app.create_user(user("comes_along")).await.unwrap());
+    let bar = app.create_venue(venue("Planned Bar", 40.731)).await.unwrap();
+    app.interested_in_venue(bar.id, host.id, 100).await.expect("named, the host and venue are in the engine now");
+    app.recommend_venues(VenueQuery::new(guest.id, 1, Ranker::Seed2)).await.expect("the guest is in the engine now");
+    let new_to = |who: uuid::Uuid| {
+        let app = app.clone();
+        async move {
+            let mut q = VenueQuery::new(who, 10, Ranker::Default);
+            q.new_only = true;
+            app.recommend_venues(q).await.expect("venues").iter().any(|r| r.venue_id == bar.id)
+        }
+    };
+    let bookings = || {
+        let map = app.city_map(0);
+        let i = map.venues.id.iter().position(|&id| id == bar.id).expect("on the map");
+        map.venues.bookings[i]
+    };
+    assert!(new_to(host.id).await && new_to(guest.id).await, "neither has been there");
+
+    let at = chrono::DurationRound::duration_trunc(
+        chrono::Utc::now() + chrono::Duration::days(1),
+        chrono::Duration::hours(1),
+    )
+    .unwrap();
+    let now = chrono::Utc::now();
+    let input = domain::PlanInput {
+        organizer_id: host.id,
+        venue_id: bar.id,
+        start_time: at,
+        party_size: None,
+        participant_ids: vec![guest.id],
+    };
+    let plan = app.create_plan(input, now).await.expect("a plan");
+    app.answer_invitation(plan.id, guest.id, true, now).await.expect("accepted");
+    app.confirm_plan(plan.id, None, now).await.expect("confirmed");
+    assert_eq!(bookings(), 1, "the plan's booking is counted at once");
+    assert!(!new_to(host.id).await && !new_to(guest.id).await, "booked there: no longer new to either, at once");
 }
