@@ -234,6 +234,53 @@ describe('App', () => {
     expect(screen.getByTestId('chart-ctr-click-through')).toHaveTextContent(/–$/);
   });
 
+  it('shows the stop a shutting-down server announced, not the run its last poll saw, once the server is gone', async () => {
+    // Before, a failed poll counted as a fresh answer: its stale `running` outranked the
+    // `simulation.stopped` (reason `shutdown`) that came before it (QA: SIGTERM with a run going).
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const running = { ...idle, status: 'running', running: true, speed: 60, active_users: 20, timezone: 'UTC' };
+      let down = false;
+      let push: (frame: string) => void = () => {};
+      mockFetch({
+        'GET /health': () => {
+          if (down) throw new TypeError('connection refused');
+          return health(relayHealth);
+        },
+        'GET /api/v1/admin/stats': () => stats(10, 3),
+        'GET /api/v1/admin/map': () => CITY,
+        'GET /api/v1/admin/streams/subscribe-all': () => {
+          if (down) throw new TypeError('connection refused');
+          const body = new ReadableStream<Uint8Array>({
+            start(c) {
+              push = (frame) => c.enqueue(new TextEncoder().encode(frame));
+              push('event: connected\nid: simulation:0-0\ndata: {}\n\n');
+            },
+          });
+          return new Response(body, { headers: { 'Content-Type': 'text/event-stream' } });
+        },
+        'GET /api/v1/simulation/state': () => {
+          if (down) throw new TypeError('connection refused');
+          return running;
+        },
+        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      });
+      render(<App />);
+      await waitFor(() => expect(screen.getByTestId('sim-status')).toHaveTextContent('running'));
+      const stopped = { ...running, status: 'stopped', running: false, stop_reason: 'shutdown' };
+      const event = { id: '5-0', source_id: null, channel: 'simulation', type: 'simulation.stopped', timestamp: new Date().toISOString(), data: stopped };
+      push(`id: simulation:5-0\nevent: simulation.stopped\ndata: ${JSON.stringify(event)}\n\n`);
+      await waitFor(() => expect(screen.getByTestId('sim-status')).toHaveTextContent('stopped: the server shut down'));
+      // The server is gone: the polls after the stop fail.
+      down = true;
+      await vi.advanceTimersByTimeAsync(4500);
+      expect(screen.getByTestId('sim-status')).toHaveTextContent('stopped: the server shut down');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('moves between pages by path', async () => {
     const { calls } = server(10, 3);
     render(<App />);

@@ -133,7 +133,8 @@ export function useDashboardState(): Dashboard {
     if (simMetrics.data) live.pushSimMetrics(simMetrics.data);
   }, [simMetrics.data, live]);
 
-  // A simulation event is fresher than a poll that answered before it.
+  // A simulation event is fresher than a poll that answered before it (a poll that failed since,
+  // the server gone after announcing its stop, leaves the state it last read as old as it was).
   const [simEventAt, setSimEventAt] = useState(0);
   useEffect(
     () =>
@@ -142,7 +143,7 @@ export function useDashboardState(): Dashboard {
       }),
     [live],
   );
-  const simState = simEventAt > (sim.at ?? 0) && live.sim ? live.sim : sim.data;
+  const simState = simEventAt > (sim.dataAt ?? 0) && live.sim ? live.sim : sim.data;
 
   const serverDown = stream.status === 'down' || (stats.error?.unreachable ?? false);
   const emptyDatabase = !!stats.data && stats.data.users.total === 0 && stats.data.venues.total === 0;

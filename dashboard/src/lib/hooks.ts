@@ -15,15 +15,18 @@ export interface Polled<T> {
   error: ApiError | null;
   /** When the last answer (or error) arrived. */
   at: number | null;
+  /** When `data` arrived (the last good answer): how fresh it is, which an error does not change. */
+  dataAt: number | null;
   refresh: () => Promise<void>;
 }
 
 /** Calls `fetcher` now and every `ms`; keeps the last good answer through errors. */
 export function usePoll<T>(fetcher: (signal: AbortSignal) => Promise<T>, ms: number, enabled = true): Polled<T> {
-  const [state, setState] = useState<{ data: T | null; error: ApiError | null; at: number | null }>({
+  const [state, setState] = useState<{ data: T | null; error: ApiError | null; at: number | null; dataAt: number | null }>({
     data: null,
     error: null,
     at: null,
+    dataAt: null,
   });
   const fetchRef = useRef(fetcher);
   fetchRef.current = fetcher;
@@ -37,7 +40,8 @@ export function usePoll<T>(fetcher: (signal: AbortSignal) => Promise<T>, ms: num
     const timeout = setTimeout(() => abort.abort(), Math.max(ms * 3, 8000));
     try {
       const data = await fetchRef.current(abort.signal);
-      if (alive.current) setState({ data, error: null, at: Date.now() });
+      const now = Date.now();
+      if (alive.current) setState({ data, error: null, at: now, dataAt: now });
     } catch (e) {
       const error =
         e instanceof ApiError ? e : new ApiError(0, 'unreachable', e instanceof Error ? e.message : String(e));
