@@ -63,6 +63,12 @@ pub struct SeedResponse {
     pub seeded: SeedReport,
 }
 
+/// The body a reset takes: none, or an empty object. It has no options; one sent (a
+/// `dry_run`, a `keep_users`) is refused, as a client counting on it would have lost its data.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResetResponse {
     pub success: bool,
@@ -140,14 +146,21 @@ async fn seed_data(
 /// 10 s for writes under way; behind a longer one (an import, a seed) it is refused with a 503
 /// that says so, having deleted nothing.
 #[utoipa::path(post, path = "/api/v1/admin/data/reset", tag = "admin",
+    request_body(content = Option<ResetRequest>, description = "Optional; no body, or an empty object. It has no options: \
+        any field is refused (422) and nothing is deleted"),
     responses(
         (status = 200, description = "Everything deleted (any running simulation stopped first)", body = ResetResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "A body with a field: a reset takes no options; nothing was deleted", body = ErrorBody),
         (status = 503, description = "A long write (an import, a seed) held the database for 10 s; nothing was deleted \
             (`Retry-After`)", body = ErrorBody),
     ))]
 async fn reset_data(
     State(app): State<App>,
     Extension(sim): Extension<Arc<Simulator>>,
+    // Read (and refused when it has a field) before anything is deleted.
+    _body: Option<AppJson<ResetRequest>>,
 ) -> ApiResult<AppJson<ResetResponse>> {
     // A task of its own, so a dropped connection cannot leave the reset half-done.
     let task = tokio::spawn(async move { sim.while_stopped(app.reset_data()).await });

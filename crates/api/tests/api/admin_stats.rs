@@ -148,6 +148,15 @@ async fn trending_venues_stop_counting_once_deleted_or_reset_even_when_a_reseed_
     let (_, stats) = srv.get_json("/api/v1/admin/stats").await;
     assert_eq!(stats["venues"]["trending"], 2, "{stats}");
 
+    // A reset takes no options: one sent is refused, naming it, and nothing is deleted.
+    let dry_run = srv.client.post(srv.url("/api/v1/admin/data/reset")).json(&json!({"dry_run": true})).send();
+    let res = dry_run.await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("dry_run"), "{body}");
+    let (_, stats) = srv.get_json("/api/v1/admin/stats").await;
+    assert_eq!(stats["venues"]["trending"], 2, "{stats}");
+
     // A reset: nothing is left to trend.
     let res = srv.client.post(srv.url("/api/v1/admin/data/reset")).send().await.unwrap();
     assert!(res.status().is_success(), "{}", res.text().await.unwrap_or_default());
