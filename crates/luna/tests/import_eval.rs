@@ -128,17 +128,17 @@ fn a_generated_city_is_evaluated_against_its_ceilings() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ceiling needs --synth"), "{out:?}");
 
-    // A generated city without users has nothing to evaluate: it is told to give it some, not to
-    // seed or import (which a generated city does not read).
+    // A generated city without users would have nothing to evaluate: a usage error naming the
+    // option, before anything is generated.
     let out = Command::new(LUNA)
         .args(["eval", "--synth", "--users", "0", "--data-dir"])
         .arg(dir.path())
         .env_remove("DATABASE_URL")
         .output()
         .expect("luna runs");
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("the generated city has no interactions") && err.contains("--users"), "{err}");
+    assert!(err.contains("'--users <USERS>'") && err.contains("at least 1"), "{err}");
 }
 
 #[test]
