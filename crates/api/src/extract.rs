@@ -78,6 +78,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                     .unwrap_or_else(|| "number out of range: expected a number of at most 1.7e308 in magnitude".into());
                 ApiError::field(field, message)
             }
+            // Valid JSON of the wrong kind where a name is expected (`null`, a number or `true`
+            // for an enum): serde_json reports it as "expected value", a syntax error, though the
+            // body parses.
+            serde_json::error::Category::Syntax
+                if message.starts_with("expected value")
+                    && path != "."
+                    && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
+            {
+                let named = names_expected::<T>(bytes, &path, inner.line(), inner.column());
+                let message = named.map_or_else(|| "expected a name (a string)".into(), |n| format!("expected {n}"));
+                ApiError::field(path, message)
+            }
             _ => ApiError::MalformedJson(message),
         }
     })?;
@@ -102,6 +114,27 @@ fn beyond_every_range<T: DeserializeOwned>(bytes: &[u8], path: &str, line: usize
     let ty = message.rsplit_once(", expected ").map(|(_, ty)| ty)?;
     whole_range(ty)?;
     clearer(path, message, None)
+}
+
+/// The names an enum field takes (``a` or `b``, `one of `a`, `b`, `c``), for a value of another kind at `line` and
+/// `column` (serde_json's, of the value's first byte): the body is parsed again with `""` in
+/// its place, which serde answers with the variants it expected.
+fn names_expected<T: DeserializeOwned>(bytes: &[u8], path: &str, line: usize, column: usize) -> Option<String> {
+    let line_start = match line {
+        0 | 1 => 0,
+        n => bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(n - 2)?.0 + 1,
+    };
+    let start = line_start + column.checked_sub(1)?;
+    let mut values = serde_json::Deserializer::from_slice(bytes.get(start..)?).into_iter::<serde::de::IgnoredAny>();
+    values.next()?.ok()?;
+    let again = [&bytes[..start], b"\"\"", &bytes[start + values.byte_offset()..]].concat();
+    let e = serde_path_to_error::deserialize::<_, T>(&mut serde_json::Deserializer::from_slice(&again)).err()?;
+    if e.path().to_string() != path {
+        return None;
+    }
+    let message = e.into_inner().to_string();
+    let (_, names) = message.split(" at line ").next()?.split_once(", expected ")?;
+    (names.starts_with("one of ") || names.starts_with('`')).then(|| names.to_string())
 }
 
 /// The byte range of the number serde_json found too large near its reported position (the
@@ -374,6 +407,40 @@ mod tests {
     #[allow(dead_code)]
     struct Inner {
         level: i16,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        LunchRush,
+        FridayNight,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct WithKind {
+        kind: Kind,
+        kinds: Option<Vec<Kind>>,
+    }
+
+    #[test]
+    fn a_name_given_as_null_a_number_or_a_boolean_is_a_422_naming_the_field_and_its_names() {
+        // Before, valid JSON was answered 400 `malformed_json` "expected value at line 1 column 9".
+        let names = "expected `lunch_rush` or `friday_night`";
+        for (body, field) in [
+            (r#"{"kind": null}"#, "kind"),
+            (r#"{"kind": 5}"#, "kind"),
+            ("{\n  \"kind\": true\n}", "kind"),
+            (r#"{"kind": "lunch_rush", "kinds": ["friday_night", -1.5e3]}"#, "kinds[1]"),
+        ] {
+            let e = parse_json::<WithKind>(body.as_bytes()).expect_err(body);
+            assert_eq!(first_error(e), (field.to_string(), names.to_string()), "{body}");
+        }
+        // Broken JSON stays a 400.
+        for body in [r#"{"kind": nul}"#, r#"{"kind": }"#] {
+            let e = parse_json::<WithKind>(body.as_bytes()).expect_err(body);
+            assert!(matches!(e, ApiError::MalformedJson(_)), "{body}: {e:?}");
+        }
     }
 
     /// The field and message of the first complaint of a validation error.
