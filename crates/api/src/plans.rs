@@ -1,13 +1,14 @@
 //! `/plans`: the second seed document's plan flow. `POST /plans/` proposes a plan (the
 //! organizer takes part; `participant_ids` are invited), `GET /plans/{plan_id}` shows it with its
-//! participants, people are invited and answer under `/participants`, and
-//! `POST /plans/{plan_id}/confirm` validates the plan and has the booking agent book it, and
+//! participants, `PATCH /plans/{plan_id}` reschedules it, people are invited and answer under
+//! `/participants`, and `POST /plans/{plan_id}/confirm` validates the plan and has the booking
+//! agent book it, and
 //! `POST /plans/{plan_id}/cancel` calls off one still being organised. `GET
 //! /users/{user_id}/plans` lists the plans a user organises or is invited to.
 
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
-use domain::{PageRequest, Plan, PlanInput, PlanStatus};
+use domain::{PageRequest, Plan, PlanInput, PlanReschedule, PlanStatus};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -23,7 +24,7 @@ use crate::respond::{Created, Paginated, Replayable};
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(create_plan))
-        .routes(routes!(get_plan))
+        .routes(routes!(get_plan, reschedule_plan))
         .routes(routes!(invite))
         .routes(routes!(accept))
         .routes(routes!(decline))
@@ -61,6 +62,30 @@ async fn create_plan(
     ))]
 async fn get_plan(State(app): State<App>, AppPath(plan_id): AppPath<Uuid>) -> ApiResult<AppJson<Plan>> {
     Ok(AppJson(app.get_plan(plan_id).await?))
+}
+
+/// Move a plan still being organised to another time, and optionally another venue (organizer
+/// only). Checked as a new plan is; everyone invited is asked again (their answers were for the
+/// old time: back to `invited`), told with `plan.rescheduled`.
+#[utoipa::path(patch, path = "/plans/{plan_id}", tag = "plans", request_body = PlanReschedule,
+    params(("plan_id" = Uuid, Path, description = "The plan's id")),
+    responses(
+        (status = 200, description = "The plan with its participants, invitees back to `invited`; the same time and \
+            venue again change nothing", body = Plan),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 404, description = "No such plan; with auth, the same answer for a user not on it", body = ErrorBody),
+        (status = 409, description = "The plan is confirmed or cancelled, or being booked through an outside provider \
+            (field `status`); the new venue cannot seat its party", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "A start in the past or more than a year ahead, the venue closed then, a venue \
+            that does not exist (field `venue_id`) or too small for the plan's party size", body = ErrorBody),
+    ))]
+async fn reschedule_plan(
+    State(app): State<App>,
+    AppPath(plan_id): AppPath<Uuid>,
+    AppJson(input): AppJson<PlanReschedule>,
+) -> ApiResult<AppJson<Plan>> {
+    Ok(AppJson(app.reschedule_plan(plan_id, input, app.now()).await?))
 }
 
 /// The body of an invitation.

@@ -7,8 +7,8 @@
 use domain::booking::{check_slot, check_venue_hosts};
 use domain::error::Checker;
 use domain::{
-    Booking, NewPlan, Page, PageRequest, ParticipantStatus, Plan, PlanId, PlanInput, PlanStatus, SeatOutcome,
-    SeatRequest, Timestamp, UserId,
+    Booking, NewPlan, Page, PageRequest, ParticipantStatus, Plan, PlanId, PlanInput, PlanReschedule, PlanStatus,
+    SeatOutcome, SeatRequest, Timestamp, UserId,
 };
 use serde::{Deserialize, Serialize};
 use store::{Idempotent, PlanRole};
@@ -130,6 +130,38 @@ impl App {
     #[tracing::instrument(skip_all, fields(%plan_id), err(level = "debug"))]
     pub async fn cancel_plan(&self, plan_id: PlanId) -> AppResult<Plan> {
         let plan = self.store.cancel_plan(plan_id).await?;
+        self.wrote();
+        Ok(plan)
+    }
+
+    /// The organizer moves a plan still being organised to another time, and optionally another
+    /// venue, as of `now`: checked as its creation is (the start in the future, within a year,
+    /// the venue open then and seating the plan's party size). Everyone invited is asked again
+    /// (`plan.rescheduled`). `Invalid` naming `start_time`, `venue_id` or `party_size`;
+    /// `NotFound` for no such plan; `Conflict` naming `status` once it is confirmed or cancelled
+    /// (or while it is being booked), "the plan is full" when the new venue cannot seat its party.
+    #[tracing::instrument(skip_all, fields(%plan_id), err(level = "debug"))]
+    pub async fn reschedule_plan(&self, plan_id: PlanId, input: PlanReschedule, now: Timestamp) -> AppResult<Plan> {
+        let plan = self.store.get_plan(plan_id).await?;
+        if plan.status != PlanStatus::Draft {
+            return Err(AppError::Conflict {
+                message: format!(
+                    "the plan is already {}: only a plan being organised is rescheduled",
+                    plan.status.as_str()
+                ),
+                field: Some("status".into()),
+            });
+        }
+        input.check(now)?;
+        let venue_id = input.venue_id.unwrap_or(plan.venue_id);
+        let venue = self.store.get_venue(venue_id).await.in_body(&[("venue", "venue_id")])?;
+        let mut c = Checker::new();
+        let last_seating = self.settings.booking.last_seating_minutes;
+        let at = Some(input.start_time);
+        check_venue_hosts(&mut c, &venue, at, plan.party_size, last_seating, ("start_time", "party_size"));
+        c.finish(()).map_err(AppError::Invalid)?;
+        let plan = self.store.reschedule_plan(plan_id, input.start_time, input.venue_id).await;
+        let plan = plan.in_body(&[("venue", "venue_id")])?;
         self.wrote();
         Ok(plan)
     }

@@ -89,6 +89,10 @@ pub enum DomainEvent {
     PlanCreated(Plan),
     #[serde(rename = "plan.participant_updated")]
     ParticipantUpdated(PlanParticipant),
+    /// A plan still being organised moved to another time (or venue) by its organizer; everyone
+    /// invited is asked again (their answers were for the old time).
+    #[serde(rename = "plan.rescheduled")]
+    PlanRescheduled(Plan),
     #[serde(rename = "plan.confirmed")]
     PlanConfirmed(Plan),
     /// A plan cancelled: a confirmed one whose booking was cancelled, or one still being organised
@@ -138,6 +142,7 @@ impl DomainEvent {
             | FriendRemoved { .. }
             | InterestExpressed(_)
             | PlanCreated(_)
+            | PlanRescheduled(_)
             | ParticipantUpdated(_)
             | InvitationSent(_) => Channel::Social,
             PlanConfirmed(_)

@@ -26,7 +26,7 @@ pub use geo::{LatLng, haversine_km};
 pub use hours::OpeningHours;
 pub use interaction::{Interaction, InteractionType, NewInteraction, TimeOfDay};
 pub use page::{Page, PageRequest};
-pub use plan::{NewPlan, ParticipantStatus, Plan, PlanInput, PlanParticipant, PlanStatus};
+pub use plan::{NewPlan, ParticipantStatus, Plan, PlanInput, PlanParticipant, PlanReschedule, PlanStatus};
 pub use social::{FriendRequest, FriendRequestStatus, InterestWish, RelationshipType, SocialEdge, VenueInterest};
 pub use user::{NewUser, Persona, User, UserPatch, UserPreferences};
 pub use venue::{Category, NewVenue, Venue, VenuePatch};

@@ -140,12 +140,7 @@ impl NewPlan {
     /// distinct people other than the organizer, and its party size is 1 to 1000.
     pub fn parse(input: PlanInput, now: Timestamp) -> Result<Self, ValidationError> {
         let mut c = Checker::new();
-        c.check(input.start_time > now, "start_time", "must be in the future");
-        c.check(
-            input.start_time <= now + chrono::Duration::days(MAX_DAYS_AHEAD),
-            "start_time",
-            "must be within a year",
-        );
+        check_start(&mut c, input.start_time, now);
         if let Some(n) = input.party_size {
             c.check((1..=MAX_PARTY).contains(&n), "party_size", format!("must be between 1 and {MAX_PARTY}"));
         }
@@ -159,6 +154,32 @@ impl NewPlan {
             invitees,
         };
         c.finish(plan)
+    }
+}
+
+/// A plan's start as of `now`: in the future, within a year.
+fn check_start(c: &mut Checker, start: Timestamp, now: Timestamp) {
+    c.check(start > now, "start_time", "must be in the future");
+    c.check(start <= now + chrono::Duration::days(MAX_DAYS_AHEAD), "start_time", "must be within a year");
+}
+
+/// The body of `PATCH /plans/{plan_id}`: the organizer moves a plan still being organised to
+/// another time, and optionally another venue.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanReschedule {
+    pub start_time: DateTime<Utc>,
+    /// Another venue; left out or `null`: the plan's own.
+    #[serde(default)]
+    pub venue_id: Option<Uuid>,
+}
+
+impl PlanReschedule {
+    /// Validates the new start as of `now` as a plan's creation does: in the future, within a year.
+    pub fn check(&self, now: Timestamp) -> Result<(), ValidationError> {
+        let mut c = Checker::new();
+        check_start(&mut c, self.start_time, now);
+        c.finish(())
     }
 }
 

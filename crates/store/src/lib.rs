@@ -406,6 +406,18 @@ pub trait Store: Send + Sync + 'static {
     /// Two servers sweeping at once never cancel one plan twice (rows locked as picked, skipping
     /// those another holds). Returns the plans cancelled.
     async fn cancel_expired_plans(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Plan>>;
+    /// The organizer moves a plan still being organised to `start_time` (and `venue_id` when
+    /// given): invitees' answers go back to `invited` (they were for another evening), with a
+    /// `plan.rescheduled` event in the transaction; the same time and venue change nothing.
+    /// `NotFound` for no such plan or venue; `Conflict` (field `status`) unless the plan is
+    /// pending or while a hold of it waits on an outside provider; `Conflict` ("the plan is
+    /// full") when the new venue cannot seat its party.
+    async fn reschedule_plan(
+        &self,
+        plan_id: PlanId,
+        start_time: Timestamp,
+        venue_id: Option<VenueId>,
+    ) -> StoreResult<Plan>;
     /// A page of the plans a user organises or is invited to (`role` picks one side, `status`
     /// one status), each with its participants, in id order across pages (the cursor is the
     /// last one's id). `NotFound` for an unknown user.

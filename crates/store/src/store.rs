@@ -275,6 +275,16 @@ where
         write_tx!(self, plans::cancel_expired_plans, now, limit)
     }
 
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), plan_id = %plan_id), err(level = "debug"))]
+    async fn reschedule_plan(
+        &self,
+        plan_id: domain::PlanId,
+        start_time: domain::Timestamp,
+        venue_id: Option<VenueId>,
+    ) -> StoreResult<domain::Plan> {
+        write_tx!(self, plans::reschedule_plan, plan_id, start_time, venue_id)
+    }
+
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), user_id = %user_id, ?role, ?status, limit = page.limit), err(level = "debug"))]
     async fn list_user_plans(
         &self,

@@ -187,6 +187,7 @@ pub const RULES: &[Entry] = &[
     // Plans: the organizer proposes, invites and confirms; invitees read and answer.
     Entry::both("POST", "/plans", SelfUserInBody("organizer_id")),
     Entry::both("GET", "/plans/{plan_id}", PlanMember("plan_id")),
+    Entry::both("PATCH", "/plans/{plan_id}", PlanOrganizer("plan_id")),
     Entry::both("POST", "/plans/{plan_id}/participants", PlanOrganizer("plan_id")),
     Entry::both("POST", "/plans/{plan_id}/participants/{user_id}/accept", SelfUser(U)),
     Entry::both("POST", "/plans/{plan_id}/participants/{user_id}/decline", SelfUser(U)),

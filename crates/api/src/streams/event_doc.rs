@@ -19,7 +19,7 @@ use app::telemetry::ServerMetrics;
 
 /// Every event type, with the channel it is published on. The tests check it against the
 /// sources of truth: [`domain::DomainEvent`] and [`SimEvent::ALL`].
-pub const EVENT_TYPES: [(&str, Channel); 35] = [
+pub const EVENT_TYPES: [(&str, Channel); 36] = [
     ("user.created", Channel::UserActions),
     ("user.updated", Channel::UserActions),
     ("user.deleted", Channel::UserActions),
@@ -34,6 +34,7 @@ pub const EVENT_TYPES: [(&str, Channel); 35] = [
     ("plan.created", Channel::Social),
     ("plan.participant_updated", Channel::Social),
     ("invitation.sent", Channel::Social),
+    ("plan.rescheduled", Channel::Social),
     ("plan.confirmed", Channel::Bookings),
     ("plan.cancelled", Channel::Bookings),
     ("booking.held", Channel::Bookings),
@@ -113,6 +114,8 @@ pub enum EventPayload {
     PlanCreated(Plan),
     #[serde(rename = "plan.participant_updated")]
     ParticipantUpdated(PlanParticipant),
+    #[serde(rename = "plan.rescheduled")]
+    PlanRescheduled(Plan),
     #[serde(rename = "plan.confirmed")]
     PlanConfirmed(Plan),
     #[serde(rename = "plan.cancelled")]
@@ -218,6 +221,7 @@ mod tests {
             InterestExpressed(_) => "interest.expressed",
             PlanCreated(_) => "plan.created",
             ParticipantUpdated(_) => "plan.participant_updated",
+            PlanRescheduled(_) => "plan.rescheduled",
             PlanConfirmed(_) => "plan.confirmed",
             PlanCancelled(_) => "plan.cancelled",
             InvitationSent(_) => "invitation.sent",

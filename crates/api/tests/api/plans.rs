@@ -22,6 +22,7 @@ crate::on_every_backend!(
     a_user_lists_their_plans_and_invitations_a_page_at_a_time_by_role_and_status,
     a_plan_whose_time_came_without_a_booking_stops_showing_as_pending,
     someone_not_on_a_plan_cannot_tell_it_from_no_plan,
+    the_organizer_reschedules_a_pending_plan_and_its_invitees_are_asked_again,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -641,4 +642,52 @@ async fn someone_not_on_a_plan_cannot_tell_it_from_no_plan(app: &TestApp) {
     let ann = app.as_user(&u[1]);
     let res = ann.post(app.url(&format!("/plans/{}/participants/{}/accept", plans[1], u[1]))).send().await;
     expect_error(res.expect("POST"), StatusCode::CONFLICT, "conflict", Some("status")).await;
+}
+
+/// QA: there was no rescheduling. `PATCH /api/v1/plans/{plan_id}` with `start_time` (and
+/// optionally `venue_id`) moves a pending plan, checked as a new plan is, for the organizer alone;
+/// invitees' answers go back to `invited` (they were for the old time), told with
+/// `plan.rescheduled`; a confirmed plan is a 409 on `status`.
+async fn the_organizer_reschedules_a_pending_plan_and_its_invitees_are_asked_again(app: &TestApp) {
+    let u = users(app, &["org", "ann", "eve"]).await;
+    let v = venue(app, seed_venue("Bar")).await;
+    let body =
+        json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19), "participant_ids": [u[1]]});
+    let id =
+        expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await["id"].as_str().unwrap().to_string();
+    let accepted = app.post(&format!("/plans/{id}/participants/{}/accept", u[1]), &json!({})).await;
+    expect_json(accepted, StatusCode::OK).await;
+    let path = format!("/api/v1/plans/{id}");
+    let told = || async { app.pending_event_types().await.iter().filter(|e| *e == "plan.rescheduled").count() };
+    let patch = |who: &str, body: Value| {
+        let client = app.as_user(who);
+        let url = app.url(&path);
+        async move { client.patch(url).json(&body).send().await.expect("PATCH") }
+    };
+
+    // Only the organizer: an invitee is refused, someone not on it answered as for no plan.
+    let later = in_two_days_at(20);
+    expect_error(patch(&u[1], json!({"start_time": later})).await, StatusCode::FORBIDDEN, "forbidden", None).await;
+    expect_error(patch(&u[2], json!({"start_time": later})).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    // Checked as a new plan is, and nothing changes.
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let res = patch(&u[0], json!({"start_time": past})).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("start_time")).await;
+    let res = patch(&u[0], json!({"start_time": later, "venue_id": uuid::Uuid::now_v7()})).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("venue_id")).await;
+    let res = patch(&u[0], json!({"start_time": later, "party_size": 3})).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "an unknown field");
+    assert_eq!(told().await, 0);
+
+    let moved = expect_json(patch(&u[0], json!({"start_time": later})).await, StatusCode::OK).await;
+    assert_eq!((moved["start_time"].as_str(), moved["status"].as_str()), (Some(later.as_str()), Some("pending")));
+    assert_eq!(answer_of(&moved, &u[1]).0, "invited", "asked again: {moved}");
+    assert_eq!(moved, app.get_json(&format!("/plans/{id}"), StatusCode::OK).await, "the shape of GET");
+    assert_eq!(told().await, 1);
+
+    let confirmed = expect_json(app.post(&format!("/plans/{id}/confirm"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(confirmed["booking"]["booking_time"].as_str(), Some(later.as_str()), "booked at the new time");
+    let res = patch(&u[0], json!({"start_time": in_two_days_at(21)})).await;
+    expect_error(res, StatusCode::CONFLICT, "conflict", Some("status")).await;
+    assert_eq!(told().await, 1);
 }

@@ -453,3 +453,41 @@ pub(crate) async fn cancel_expired_plans<C: Conn>(c: &mut C, now: Timestamp, lim
     }
     Ok(cancelled)
 }
+
+/// The organizer moves a plan still being organised to `start_time` and, when given, another
+/// venue (which must take a party of its size): everyone invited is asked again (their answers
+/// were for another evening: back to `invited`, no `responded_at`), recorded as
+/// `plan.rescheduled` with the plan as it is now. The same time and venue again change nothing
+/// (no event, answers kept). `NotFound` for no such plan or venue; `Conflict` (field `status`)
+/// unless the plan is pending, and while a hold of it waits on an outside provider.
+pub(crate) async fn reschedule_plan<C: Conn>(
+    c: &mut C,
+    plan_id: PlanId,
+    start_time: Timestamp,
+    venue_id: Option<VenueId>,
+) -> StoreResult<Plan> {
+    // The venue before the plan, as an acceptance takes them: a change of its capacity meanwhile
+    // is waited for and met, or waits for this move and counts it.
+    match venue_id {
+        Some(venue) => super::venues::require_venue(c, venue, C::FOR_KEY_SHARE).await?,
+        None => lock_plans_venue(c, plan_id).await?,
+    }
+    // A booking of the plan under way holds this lock until it commits: the plan is then found
+    // confirmed, not moved from under its booking.
+    lock_plan(c, plan_id).await?;
+    let plan = pending_plan(c, plan_id).await?;
+    party_not_held(c, plan_id).await?;
+    let venue_id = venue_id.unwrap_or(plan.venue_id);
+    if plan.start_time == start_time && plan.venue_id == venue_id {
+        return Ok(plan);
+    }
+    let sql = Sql::new("UPDATE plans SET start_time = $1, venue_id = $2 WHERE id = $3");
+    c.execute(sql.bind(start_time).bind(venue_id).bind(plan_id)).await?;
+    let reset =
+        Sql::new("UPDATE plan_participants SET status = $1, responded_at = NULL WHERE plan_id = $2 AND user_id <> $3");
+    c.execute(reset.bind(ParticipantStatus::Invited.as_str()).bind(plan_id).bind(plan.organizer_id)).await?;
+    let plan = get_plan(c, plan_id).await?;
+    venue_seats_party(c, &plan).await?;
+    record(c, &DomainEvent::PlanRescheduled(plan.clone())).await?;
+    Ok(plan)
+}

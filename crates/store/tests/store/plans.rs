@@ -29,6 +29,7 @@ store_tests!(
     a_users_plans_are_listed_by_role_and_status_a_page_at_a_time,
     plans_whose_time_came_unbooked_are_cancelled_once_even_by_two_sweeps_at_once,
     someone_not_on_a_plan_who_answers_it_gets_the_answer_to_no_such_plan,
+    a_plan_being_organised_is_rescheduled_and_its_invitees_asked_again,
 );
 
 fn new_plan(organizer: uuid::Uuid, venue: uuid::Uuid, invitees: Vec<uuid::Uuid>) -> NewPlan {
@@ -682,4 +683,59 @@ async fn someone_not_on_a_plan_who_answers_it_gets_the_answer_to_no_such_plan(st
     // Those on the plan still hear where it stands.
     let late = store.answer_plan_invitation(cancelled.id, ann.id, true).await.unwrap_err();
     assert!(matches!(&late, StoreError::Conflict { field: Some(f), .. } if f == "status"), "{late:?}");
+}
+
+/// QA: a plan's time could not be changed. `reschedule_plan` moves a pending plan (and its venue
+/// when given), puts everyone invited back to `invited` with one `plan.rescheduled`; the same time
+/// again changes nothing; a confirmed or cancelled plan, and a venue too small, are refused.
+async fn a_plan_being_organised_is_rescheduled_and_its_invitees_asked_again(store: DynStore) {
+    let (ann, ben, cat) = (user(&store, "ann").await, user(&store, "ben").await, user(&store, "cat").await);
+    let v = venue_seating(&store, "v", 10).await;
+    let small = venue_seating(&store, "small", 1).await;
+    let plan = store.create_plan(new_plan(ann.id, v.id, vec![ben.id, cat.id])).await.unwrap();
+    store.answer_plan_invitation(plan.id, ben.id, true).await.unwrap();
+    store.answer_plan_invitation(plan.id, cat.id, false).await.unwrap();
+    let told = |events: Vec<String>| events.iter().filter(|e| *e == "plan.rescheduled").count();
+
+    let later = tomorrow_at(21, 0);
+    let moved = store.reschedule_plan(plan.id, later, None).await.unwrap();
+    assert_eq!((moved.start_time, moved.venue_id, moved.status), (later, v.id, PlanStatus::Draft));
+    let answers: Vec<_> = moved.participants.iter().map(|p| (p.user_id, p.status, p.responded_at.is_some())).collect();
+    assert_eq!(
+        answers,
+        vec![
+            (ann.id, ParticipantStatus::Accepted, true),
+            (ben.id, ParticipantStatus::Invited, false),
+            (cat.id, ParticipantStatus::Invited, false)
+        ]
+    );
+    assert_eq!(store.get_plan(plan.id).await.unwrap(), moved);
+    assert_eq!(told(pending_event_types(&store).await), 1);
+    // The same again (a retry) changes nothing and tells nobody.
+    store.answer_plan_invitation(plan.id, ben.id, true).await.unwrap();
+    let again = store.reschedule_plan(plan.id, later, Some(v.id)).await.unwrap();
+    assert_eq!(again.accepted_guests(), vec![ben.id], "answers given since are kept");
+    assert_eq!(told(pending_event_types(&store).await), 1);
+    // A venue that cannot seat the party (its party size) is refused, and nothing changes.
+    let sized = store.create_plan(NewPlan { party_size: Some(2), ..new_plan(cat.id, v.id, vec![]) }).await.unwrap();
+    let full = store.reschedule_plan(sized.id, later, Some(small.id)).await.unwrap_err();
+    assert!(matches!(&full, StoreError::Conflict { message, .. } if message.contains("full")), "{full:?}");
+    assert_eq!(store.get_plan(sized.id).await.unwrap(), sized);
+    let ghost = store.reschedule_plan(plan.id, later, Some(domain::new_id())).await.unwrap_err();
+    assert!(matches!(ghost, StoreError::NotFound { entity: "venue", .. }), "{ghost:?}");
+    assert_eq!(store.get_plan(plan.id).await.unwrap(), again);
+
+    // Confirmed or cancelled: a 409 on status, and nothing changes.
+    let mut booking = new_booking(&ann, &v, later, 2);
+    booking.request.plan_id = Some(plan.id);
+    booking.request.group_members = vec![ben.id];
+    booked(&store, booking).await;
+    let cancelled = store.create_plan(new_plan(cat.id, v.id, vec![])).await.unwrap();
+    store.cancel_plan(cancelled.id).await.unwrap();
+    for id in [plan.id, cancelled.id] {
+        let err = store.reschedule_plan(id, tomorrow_at(22, 0), None).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "status"), "{err:?}");
+    }
+    assert_eq!(store.get_plan(plan.id).await.unwrap().start_time, later);
+    assert_eq!(told(pending_event_types(&store).await), 1);
 }
