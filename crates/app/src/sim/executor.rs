@@ -102,6 +102,14 @@ impl Executor<'_> {
                 let full = e.to_string().contains("the plan is full");
                 (Outcome::Refused { full, message: e.to_string() }, Effect::None)
             }
+            // An answer to a plan called off meanwhile: by its organizer, with its venue, or by
+            // the janitor once its time came (a run whose clock is behind the wall clock).
+            Err(e @ AppError::Conflict { .. })
+                if matches!(action, Action::AnswerInvitation { .. })
+                    && matches!(&e, AppError::Conflict { field: Some(f), .. } if f == "status") =>
+            {
+                (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
+            }
             Err(e) => (Outcome::Failed(e.to_string()), Effect::None),
         }
     }
@@ -262,5 +270,47 @@ impl Executor<'_> {
     /// World indices of venue ids (venues created after the run started are left out).
     fn indices(&self, ids: impl Iterator<Item = Id>) -> Vec<u32> {
         ids.filter_map(|id| self.world.venue_index.get(&id).copied()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::action::Handle;
+
+    /// An invitee answering a plan that was called off meanwhile (here by its organizer; the
+    /// janitor does so once a plan's time has come) is refused by the world, not a failure.
+    #[tokio::test]
+    async fn an_answer_to_a_plan_called_off_meanwhile_is_refused_not_failed() {
+        let db = testdb::TestDatabase::create(testdb::Backend::Sqlite).await.expect("sqlite");
+        let app = App::new(store::connect(&db.url).await.unwrap(), crate::AppSettings::default());
+        let person = |h: &str| {
+            let json = serde_json::json!({"handle": h, "name": h, "home_lat": 40.73, "home_lng": -73.99});
+            serde_json::from_value(json).unwrap()
+        };
+        let (host, guest) =
+            (app.create_user(person("host")).await.unwrap(), app.create_user(person("guest")).await.unwrap());
+        let bar = serde_json::json!({"name": "Called Off", "category": "bar", "lat": 40.73, "lng": -73.99});
+        let bar = app.create_venue(serde_json::from_value(bar).unwrap()).await.unwrap();
+        let now = chrono::Utc::now();
+        let start = chrono::DurationRound::duration_trunc(now + chrono::Duration::days(2), chrono::Duration::hours(1));
+        let input = PlanInput {
+            organizer_id: host.id,
+            venue_id: bar.id,
+            start_time: start.unwrap(),
+            party_size: None,
+            participant_ids: vec![guest.id],
+        };
+        let plan = app.create_plan(input, now).await.unwrap();
+        app.cancel_plan(plan.id).await.unwrap();
+
+        let world = crate::sim::load::load_world(&app, 100).await.unwrap();
+        let executor = Executor { app: &app, world: &world, run_id: domain::new_id() };
+        let who = world.users.iter().position(|u| u.id == guest.id).expect("the guest is in the world") as u32;
+        for accept in [true, false] {
+            let answer = Action::AnswerInvitation { plan: Handle { owner: 0, seq: 0 }, accept, plan_id: Some(plan.id) };
+            let (outcome, _) = executor.execute(who, now, &answer).await;
+            assert!(matches!(outcome, Outcome::Refused { full: false, .. }), "accept {accept}: {outcome:?}");
+        }
     }
 }
