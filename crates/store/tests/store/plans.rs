@@ -650,6 +650,11 @@ async fn plans_whose_time_came_unbooked_are_cancelled_once_even_by_two_sweeps_at
     assert_eq!(store.get_plan(confirmed.id).await.unwrap().status, PlanStatus::Confirmed);
     assert_eq!(store.get_plan(held.id).await.unwrap().status, PlanStatus::Draft);
     assert!(store.cancel_expired_plans(now, 100).await.unwrap().is_empty());
+    // A plan held for a provider is not even picked: a sweep of one cancels the plan behind it
+    // (review: picked and skipped, such plans filled every batch and held the provider's answer).
+    let behind = store.create_plan(new_plan(ann.id, v.id, vec![])).await.unwrap();
+    let one = store.cancel_expired_plans(now, 1).await.unwrap();
+    assert_eq!(one.iter().map(|p| p.id).collect::<Vec<_>>(), vec![behind.id]);
     let pending = store.list_user_plans(ann.id, None, Some(PlanStatus::Draft), PageRequest { limit: 50, after: None });
     let pending: Vec<_> = pending.await.unwrap().items.into_iter().map(|p| p.id).collect();
     assert_eq!(pending, vec![later.id], "the user's pending plans are those still to come");
