@@ -192,7 +192,9 @@ pub struct Unpublished {
 /// one applied after it would overwrite).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Written<T> {
+    /// What the write returns (the row as stored).
     pub value: T,
+    /// The id of the outbox row of the write's event (its `source_id` on the bus).
     pub event_id: Id,
 }
 

@@ -30,6 +30,7 @@ store_tests!(
     concurrent_opposite_requests_leave_exactly_one_pending,
     friend_and_mutual_ties_either_way_connect_and_suggested_ones_do_not,
     an_interest_logged_as_an_interaction_is_an_expressed_interest_keeping_any_time,
+    each_write_a_server_applies_itself_names_the_outbox_row_of_its_event,
 );
 
 async fn a_friend_request_to_oneself_is_invalid(store: DynStore) {
@@ -425,4 +426,30 @@ async fn an_interest_logged_as_an_interaction_is_an_expressed_interest_keeping_a
     let kept = store.venue_interests(other.id, chrono::Utc::now()).await.unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0].preferred_time.map(|t| t.timestamp_micros()), Some(at.timestamp_micros()));
+}
+
+/// The writes whose events the writing server applies to its own engine at once return the id
+/// of the outbox row each recorded: the `source_id` the follower hears the event under, by which
+/// the two tell that they hold the same event (another id and both would apply it).
+async fn each_write_a_server_applies_itself_names_the_outbox_row_of_its_event(store: DynStore) {
+    let (a, b, v) = (user(&store, "ann").await, user(&store, "ben").await, venue(&store, "Spot").await);
+    let before: HashSet<_> = store.unpublished_events(1000).await.unwrap().events.iter().map(|r| r.id).collect();
+    let request = store.send_friend_request(a.id, b.id).await.unwrap();
+    let mut written = vec![
+        (store.update_user(a.id, domain::UserPatch::default()).await.unwrap().event_id, "user.updated"),
+        (
+            store.put_preferences(a.id, domain::UserPreferences::default()).await.unwrap().event_id,
+            "user.preferences_updated",
+        ),
+        (store.update_venue(v.id, domain::venue::VenuePatch::default()).await.unwrap().event_id, "venue.updated"),
+        (store.answer_friend_request(request.id, b.id, true).await.unwrap().event_id, "friend.request_answered"),
+        (store.express_interest(a.id, v.id, InterestWish::at(None)).await.unwrap().event_id, "interest.expressed"),
+    ];
+    written.push((store.remove_friend(a.id, b.id).await.unwrap().event_id, "friend.removed"));
+    let outbox = store.unpublished_events(1000).await.unwrap().events;
+    let recorded: Vec<_> = outbox.iter().filter(|r| !before.contains(&r.id)).collect();
+    for (id, kind) in &written {
+        let row = recorded.iter().find(|r| r.id == *id).unwrap_or_else(|| panic!("{kind}: no outbox row {id}"));
+        assert_eq!(row.event.event_type(), *kind);
+    }
 }
