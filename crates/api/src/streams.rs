@@ -328,8 +328,9 @@ async fn open(
 
 /// How long a stream goes on once the server has begun to shut down, for the events published
 /// before that and still on their way to it (the shutdown's `simulation.stopped`, which a Redis
-/// subscription reads back a moment after the publish).
-const CLOSING_DRAIN: std::time::Duration = std::time::Duration::from_millis(250);
+/// subscription reads back a moment after the publish: milliseconds, but a loaded machine can
+/// take hundreds). Well inside the shutdown's grace for requests (their timeout plus 2 s).
+const CLOSING_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// `frames` until `closed` resolves, then those that come within [`CLOSING_DRAIN`] of it, then
 /// the end. Ending at once (`take_until`) dropped what the shutdown had just announced.
