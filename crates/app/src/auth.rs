@@ -16,7 +16,6 @@ use rand::RngExt;
 use sha2::{Digest, Sha256};
 use store::ServerSecret;
 use tokio::sync::Semaphore;
-use unicode_normalization::UnicodeNormalization;
 
 use crate::{App, AppError, AppResult};
 
@@ -77,19 +76,12 @@ async fn bounded_blocking<T: Send + 'static>(
     .map_err(|e| AppError::Internal(format!("hashing task: {e}")))
 }
 
-/// The form a password is hashed and checked in: Unicode NFC (RFC 8265's OpaqueString profile),
-/// so "café" typed as one `é` on one device and as `e` plus a combining accent on another (as
-/// some keyboards and password managers send it) is the same password.
-fn normalized(password: &str) -> String {
-    password.nfc().collect()
-}
-
 /// Argon2id hash of a password (a PHC string) in NFC, computed on the blocking pool, one per
 /// core at most at once.
 pub async fn hash_password(password: Password) -> AppResult<String> {
     bounded_blocking(&HASHING, move || {
         Argon2::default()
-            .hash_password(normalized(password.expose()).as_bytes())
+            .hash_password(password.normalized().as_bytes())
             .map(|h| h.to_string())
             .map_err(|e| AppError::Internal(format!("hashing a password: {e}")))
     })
@@ -102,7 +94,7 @@ pub async fn hash_password(password: Password) -> AppResult<String> {
 async fn verify_password(password: String, hash: String) -> AppResult<bool> {
     bounded_blocking(&HASHING, move || {
         let matches = |p: &str| Argon2::default().verify_password(p.as_bytes(), hash.as_str()).is_ok();
-        let nfc = normalized(&password);
+        let nfc = domain::nfc(&password);
         matches(&nfc) || (nfc != password && matches(&password))
     })
     .await

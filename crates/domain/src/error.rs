@@ -23,6 +23,15 @@ impl ValidationError {
     }
 }
 
+/// `s` in Unicode NFC, the one form stored text is kept and passwords are hashed in: an "é"
+/// sent as `e` plus U+0301 (NFD, as some keyboards and clients send it) becomes the one code
+/// point, so either form finds, matches and counts as the other. Most text is in NFC already and
+/// is only copied.
+pub fn nfc(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    if unicode_normalization::is_nfc(s) { s.to_string() } else { s.nfc().collect() }
+}
+
 /// Characters no stored text may hold: control characters other than tab and line breaks (a NUL
 /// breaks C strings and PostgreSQL's `text`; the others corrupt logs and terminals), and the
 /// bidirectional marks, overrides and isolates that make a name display as something else.
@@ -58,22 +67,24 @@ impl Checker {
         }
     }
 
-    /// A trimmed, non-empty string of at most `max` characters, without [`hidden`] characters.
+    /// A trimmed, non-empty string of at most `max` characters, without [`hidden`] characters,
+    /// in [`nfc`]: counted in the form it is stored in (a character NFC writes as two counts as
+    /// two, so what passes here fits the column).
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
-        let t = value.trim();
+        let t = nfc(value.trim());
         self.check(!t.is_empty(), field, "must not be empty");
         self.check(t.chars().count() <= max, field, format!("must be at most {max} characters"));
-        self.visible(field, t);
-        t.to_string()
+        self.visible(field, &t);
+        t
     }
 
     /// An optional string: trimmed, empty becomes `None`, at most `max` characters, without
-    /// [`hidden`] characters.
+    /// [`hidden`] characters, in [`nfc`] (counted as stored, as [`Checker::text`]).
     pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
-        let t = value.map(str::trim).filter(|t| !t.is_empty())?;
+        let t = nfc(value.map(str::trim).filter(|t| !t.is_empty())?);
         self.check(t.chars().count() <= max, field, format!("must be at most {max} characters"));
-        self.visible(field, t);
-        Some(t.to_string())
+        self.visible(field, &t);
+        Some(t)
     }
 
     /// Refuses text holding a [`hidden`] character, naming the first.
@@ -93,7 +104,7 @@ impl Checker {
         self.check(values.len() <= max, field, format!("must have at most {max} entries"));
         let mut out: Vec<String> = Vec::with_capacity(values.len());
         for (i, v) in values.iter().enumerate() {
-            let t = v.trim().to_lowercase();
+            let t = nfc(&v.trim().to_lowercase());
             self.check(
                 !t.is_empty() && t.chars().count() <= 40,
                 &format!("{field}[{i}]"),

@@ -20,7 +20,7 @@ pub mod venue;
 pub use booking::{
     AutoBooked, Booked, Booking, BookingInput, BookingStatus, Invitation, SeatOutcome, SeatRequest, SlotFull,
 };
-pub use error::{FieldError, ValidationError};
+pub use error::{FieldError, ValidationError, nfc};
 pub use event::{Channel, DomainEvent, Event, Payload};
 pub use geo::{LatLng, haversine_km};
 pub use hours::OpeningHours;

@@ -178,13 +178,19 @@ impl Password {
         &self.0
     }
 
+    /// The form the password is hashed and checked in: Unicode NFC (RFC 8265's OpaqueString
+    /// profile), so "café" typed as one `é` on one device and as `e` plus a combining accent on
+    /// another (as some keyboards and password managers send it) is the same password.
+    pub fn normalized(&self) -> String {
+        crate::error::nfc(&self.0)
+    }
+
     /// Checks the length rule, reporting on `field`. The password is hashed in Unicode NFC
     /// (`app::auth`), so the rule counts the characters of that form: "é" sent as `e` plus a
     /// combining accent (NFD) is one character, not two, and a character that NFC writes as
     /// two (such as U+0958) counts as two.
     pub fn check(&self, c: &mut Checker, field: &str) {
-        use unicode_normalization::UnicodeNormalization;
-        let n = self.0.nfc().count();
+        let n = self.normalized().chars().count();
         c.check(
             (Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n),
             field,

@@ -404,6 +404,23 @@ mod tests {
         .unwrap()
     }
 
+    /// Text is kept in Unicode NFC and its length counted in that form (review of 7dba696: the
+    /// store wrote NFC after the length was checked on the text as sent, and as U+0958 is two
+    /// code points in NFC, 101 of them passed the 200-character rule and broke the column's).
+    #[test]
+    fn text_is_kept_in_nfc_and_its_length_counted_in_that_form() {
+        let decomposed = VenueInput { name: "Cafe\u{301} Blanc".into(), tags: vec!["Cre\u{300}me".into()], ..input() };
+        let v = NewVenue::parse(decomposed).unwrap();
+        assert_eq!((v.name.as_str(), v.tags[0].as_str()), ("Caf\u{e9} Blanc", "cr\u{e8}me"));
+        let patch = VenuePatchInput { description: Some(Some("nai\u{308}ve".into())), ..VenuePatchInput::default() };
+        assert_eq!(VenuePatch::parse(patch).unwrap().description, Some(Some("na\u{ef}ve".into())));
+
+        let growing = VenueInput { name: "\u{958}".repeat(101), ..input() };
+        let err = NewVenue::parse(growing).unwrap_err();
+        assert_eq!(err.0[0].field, "name", "{err}");
+        assert!(NewVenue::parse(VenueInput { name: "\u{958}".repeat(100), ..input() }).is_ok());
+    }
+
     #[test]
     fn the_seed_example_parses_with_defaults() {
         let v = NewVenue::parse(input()).unwrap();
