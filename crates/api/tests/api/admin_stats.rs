@@ -17,6 +17,7 @@ use crate::stream_support::{
 crate::on_every_setup!(
     stats_count_users_venues_bookings_by_status_and_events_in_the_seed_shape,
     trending_venues_stop_counting_once_deleted_or_reset_even_when_a_reseed_brings_their_ids_back,
+    a_reset_given_an_option_is_refused_naming_it_and_deletes_nothing,
     open_streams_are_counted_and_one_past_the_cap_gets_a_503,
     a_metrics_snapshot_carries_request_rates_latencies_and_bookings_and_metrics_exports_them,
     venues_shown_then_viewed_liked_or_booked_are_conversions_of_the_ranker_that_showed_them,
@@ -148,15 +149,6 @@ async fn trending_venues_stop_counting_once_deleted_or_reset_even_when_a_reseed_
     let (_, stats) = srv.get_json("/api/v1/admin/stats").await;
     assert_eq!(stats["venues"]["trending"], 2, "{stats}");
 
-    // A reset takes no options: one sent is refused, naming it, and nothing is deleted.
-    let dry_run = srv.client.post(srv.url("/api/v1/admin/data/reset")).json(&json!({"dry_run": true})).send();
-    let res = dry_run.await.unwrap();
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = res.text().await.unwrap();
-    assert!(body.contains("dry_run"), "{body}");
-    let (_, stats) = srv.get_json("/api/v1/admin/stats").await;
-    assert_eq!(stats["venues"]["trending"], 2, "{stats}");
-
     // A reset: nothing is left to trend.
     let res = srv.client.post(srv.url("/api/v1/admin/data/reset")).send().await.unwrap();
     assert!(res.status().is_success(), "{}", res.text().await.unwrap_or_default());
@@ -177,6 +169,36 @@ async fn trending_venues_stop_counting_once_deleted_or_reset_even_when_a_reseed_
     if status != StatusCode::OK {
         eprintln!("the hour turned between the seeds: the reseed made other venues");
     }
+}
+
+/// A reset has no options: one sent (a client counting on a `dry_run`) is refused, naming it,
+/// and nothing is deleted; no body, or an empty object as the dashboard sends, resets.
+async fn a_reset_given_an_option_is_refused_naming_it_and_deletes_nothing(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    srv.create_venue("Still Here").await;
+    let venues = async || srv.get_json("/api/v1/admin/stats").await.1["venues"]["total"].as_u64();
+    let reset = async |body: Option<Value>| {
+        let req = srv.client.post(srv.url("/api/v1/admin/data/reset"));
+        let res = match body {
+            Some(b) => req.json(&b).send().await,
+            None => req.send().await,
+        };
+        let res = res.unwrap();
+        (res.status(), res.text().await.unwrap())
+    };
+    for option in [json!({"dry_run": true}), json!({"keep_users": true})] {
+        let (status, body) = reset(Some(option.clone())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{option}: {body}");
+        let name = option.as_object().unwrap().keys().next().unwrap().clone();
+        assert!(body.contains(&name), "{body}");
+        assert_eq!(venues().await, Some(1), "{option} deleted the data");
+    }
+    assert_eq!(reset(Some(json!({}))).await.0, StatusCode::OK);
+    assert_eq!(venues().await, Some(0));
+    srv.create_venue("Again").await;
+    assert_eq!(reset(None).await.0, StatusCode::OK);
+    assert_eq!(venues().await, Some(0));
 }
 
 async fn open_streams_are_counted_and_one_past_the_cap_gets_a_503(setup: Setup) {
