@@ -428,13 +428,16 @@ pub(crate) async fn move_plan<C: Conn>(
 /// start time has come by `now` (the earliest first): never booked, they can no longer be
 /// confirmed, so they stop showing as pending. A plan whose hold waits on an outside provider is
 /// left to its hold (confirmed, the plan is; released, the next sweep cancels it): not picked,
-/// so such plans never fill a batch, nor are locked against the provider's answer. The plans are
+/// so such plans never fill a batch, nor are locked against the provider's answer. Nor is a plan
+/// made after its start time: only a simulation whose clock runs behind the wall clock (a run
+/// anchored in the past) makes one, for a time still to come in its world. The plans are
 /// locked as they are picked (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and moved only from
 /// `draft` ([`move_plan`]'s conditional update), so two servers sweeping at once never cancel
 /// one plan twice or record its event twice. Returns the plans cancelled.
 pub(crate) async fn cancel_expired_plans<C: Conn>(c: &mut C, now: Timestamp, limit: u32) -> StoreResult<Vec<Plan>> {
     let mut b = SqlBuilder::new("SELECT id FROM plans WHERE status = ");
     b.bind(PlanStatus::Draft.as_str()).push(" AND start_time <= ").bind(now);
+    b.push(" AND created_at < start_time");
     b.push(" AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.plan_id = plans.id AND b.status = 'pending')");
     b.push(" ORDER BY start_time, id LIMIT ").bind(i64::from(limit)).push(C::FOR_UPDATE_SKIP_LOCKED);
     let ids: Vec<(Uuid,)> = c.fetch_all(b.finish()).await?;

@@ -655,9 +655,15 @@ async fn plans_whose_time_came_unbooked_are_cancelled_once_even_by_two_sweeps_at
     let behind = store.create_plan(new_plan(ann.id, v.id, vec![])).await.unwrap();
     let one = store.cancel_expired_plans(now, 1).await.unwrap();
     assert_eq!(one.iter().map(|p| p.id).collect::<Vec<_>>(), vec![behind.id]);
+    // A plan made after its start time (by a simulation whose clock is behind the wall clock,
+    // for a time still to come in its world) is its run's, not the janitor's.
+    let simulated = NewPlan { start_time: now - chrono::Duration::days(3), ..new_plan(ann.id, v.id, vec![]) };
+    let simulated = store.create_plan(simulated).await.unwrap();
+    assert!(store.cancel_expired_plans(now, 100).await.unwrap().is_empty());
+    assert_eq!(store.get_plan(simulated.id).await.unwrap().status, PlanStatus::Draft);
     let pending = store.list_user_plans(ann.id, None, Some(PlanStatus::Draft), PageRequest { limit: 50, after: None });
     let pending: Vec<_> = pending.await.unwrap().items.into_iter().map(|p| p.id).collect();
-    assert_eq!(pending, vec![later.id], "the user's pending plans are those still to come");
+    assert_eq!(pending, vec![later.id, simulated.id], "the user's pending plans are those still to come");
 }
 
 /// QA: an outsider answering a plan they are not invited to got `NotFound` for an invitation,
