@@ -58,7 +58,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = settings::Settings::load(cli.config.as_deref())?;
-    match cli.command {
+    let done = match cli.command {
         Command::Serve(args) => cmd::serve::run(settings, args).await,
         Command::Seed(args) => cmd::seed::run(settings, args).await,
         Command::Migrate(args) => cmd::migrate::run(settings, args).await,
@@ -71,5 +71,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Import(args) => cmd::import::run(settings, args).await,
         Command::Bench(args) => cmd::bench::run(settings, args).await,
         Command::AdminToken(args) => cmd::auth::run(settings, args).await,
+    };
+    // A usage error found after parsing ends as clap's own do: its message and status 2.
+    if let Err(e) = &done
+        && let Some(usage) = e.downcast_ref::<clap::Error>()
+    {
+        usage.exit()
     }
+    done
 }

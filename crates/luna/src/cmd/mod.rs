@@ -30,14 +30,15 @@ pub fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     rfc3339(s).ok_or_else(|| format!("not an RFC 3339 instant (such as 2026-10-20T00:00:00Z): {s}"))
 }
 
-/// Exits as clap exits on a bad option (the message, the subcommand's usage line, status 2),
-/// for a check clap cannot make itself: one across options, or across options and settings.
-pub fn usage_error(subcommand: &str, message: impl std::fmt::Display) -> ! {
+/// The error clap gives for a bad option (the message, the subcommand's usage line), for a
+/// check clap cannot make itself: one across options, or across options and settings. `main`
+/// ends with it as clap does, with status 2.
+pub fn usage_error(subcommand: &str, message: impl std::fmt::Display) -> clap::Error {
     use clap::CommandFactory;
     let mut cli = crate::Cli::command();
     cli.build();
     let mut command = cli.find_subcommand(subcommand).cloned().unwrap_or(cli);
-    command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
+    command.error(clap::error::ErrorKind::ArgumentConflict, message)
 }
 
 /// Flags shared by commands that open the database.

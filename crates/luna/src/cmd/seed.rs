@@ -89,11 +89,12 @@ pub async fn run(mut settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     d.as_of = args.as_of.or(d.as_of);
     // A seed that would write nothing is a mistake, not a success that did nothing.
     if d.users == 0 && d.venues == 0 {
-        super::usage_error(
+        return Err(super::usage_error(
             "seed",
             "--users 0 and --venues 0 would seed nothing: give either more than 0 (they default to demo.users \
              and demo.venues of the settings)",
-        );
+        )
+        .into());
     }
 
     let mut opts = demo_options(&settings, args.force);
