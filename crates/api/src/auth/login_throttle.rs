@@ -1,5 +1,5 @@
 //! Throttling of sign-ins at `POST /api/v1/auth/token`, counted per login (the handle or email
-//! as sent, trimmed and lowercased) and client address (the one the rate limiter keys on: IPv6
+//! as sent, trimmed, in NFC and lowercased, as the store looks it up) and client address (the one the rate limiter keys on: IPv6
 //! by /64, behind `trusted_proxies` the forwarded client; see [`crate::rate_limit`]), as OWASP
 //! recommends. Each attempt counts until it succeeds: after `login_failures` within
 //! `login_failure_window_secs` of the first, that address's further attempts for that login get
@@ -113,7 +113,8 @@ impl LoginThrottle {
     /// addresses together.
     pub fn attempt(&self, login: &str, client: ClientKey, now: Instant) -> Result<Attempt, u64> {
         let Some(inner) = &self.inner else { return Ok(Attempt::default()) };
-        let login = login.trim().to_lowercase();
+        // As the store looks it up (trimmed, NFC, lower-cased): one login, one count.
+        let login = domain::nfc(login.trim()).to_lowercase();
         let login_key = inner.hasher.hash_one(&login);
         let pair_key = inner.hasher.hash_one((&login, client));
         let mut tables = inner.tables.lock().unwrap_or_else(|p| p.into_inner());
@@ -309,6 +310,18 @@ mod tests {
         assert!(t.attempt("ben", ip(1), t0).is_ok(), "another login has its own count");
         assert!(t.attempt("ann", ip(2), t0).is_ok(), "another address has its own count on the login");
         assert!(t.attempt("ann", ip(1), t0 + Duration::from_secs(60)).is_ok(), "the window has passed");
+    }
+
+    #[test]
+    fn an_email_typed_decomposed_counts_as_the_composed_one() {
+        let t = throttle(2, 30, 60, 100);
+        let t0 = Instant::now();
+        assert!(t.attempt("r\u{e9}n\u{e9}@example.com", ip(1), t0).is_ok());
+        assert!(t.attempt("Re\u{301}ne\u{301}@example.com", ip(1), t0).is_ok());
+        assert!(
+            t.attempt("r\u{e9}n\u{e9}@example.com", ip(1), t0).is_err(),
+            "one login, whichever form it is typed in"
+        );
     }
 
     #[test]

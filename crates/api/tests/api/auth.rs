@@ -24,6 +24,7 @@ crate::on_every_backend!(
     a_token_in_the_url_is_accepted_on_streams_only,
     a_deleted_users_token_is_refused_with_a_401_and_a_new_users_is_not,
     a_nul_in_a_login_or_a_handle_prefix_is_answered_as_bad_input_not_a_500,
+    an_email_or_password_typed_decomposed_signs_in_as_composed,
 );
 
 async fn send(client: &Client, method: Method, url: &str, body: Option<&Value>) -> reqwest::Response {
@@ -571,4 +572,24 @@ async fn a_nul_in_a_login_or_a_handle_prefix_is_answered_as_bad_input_not_a_500(
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("handle")).await;
     let res = app.anon.get(app.url("/api/v1/users/?handle=pa")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "a plain prefix still lists");
+}
+
+/// Text is stored in NFC (an email too): a login or password typed in NFD (`e` plus U+0301, as
+/// some keyboards send it) signs in as the composed form does (QA: the email looked up as sent,
+/// so a decomposed email answered 401 'wrong login or password').
+async fn an_email_or_password_typed_decomposed_signs_in_as_composed(app: &TestApp) {
+    let mut body = seed_user("rene");
+    body["email"] = json!("Re\u{301}ne\u{301}@example.com");
+    body["password"] = json!("cafe\u{301} cre\u{300}me");
+    let created =
+        expect_json(app.anon.post(app.url("/users/")).json(&body).send().await.unwrap(), StatusCode::CREATED).await;
+    assert_eq!(created["email"], "r\u{e9}n\u{e9}@example.com", "stored in NFC, lower-cased");
+    let token_url = app.url("/api/v1/auth/token");
+    for login in ["r\u{e9}n\u{e9}@example.com", "Re\u{301}ne\u{301}@Example.com", "rene"] {
+        for password in ["caf\u{e9} cr\u{e8}me", "cafe\u{301} cre\u{300}me"] {
+            let res = app.anon.post(&token_url).json(&json!({"login": login, "password": password}));
+            let pair = expect_json(res.send().await.unwrap(), StatusCode::OK).await;
+            assert_eq!(pair["user_id"], created["id"], "{login:?} / {password:?}");
+        }
+    }
 }

@@ -24,9 +24,11 @@ pub(crate) async fn set_password<C: Conn>(c: &mut C, user_id: UserId, password_h
 }
 
 /// The user whose handle (case-insensitive) or email (case-insensitive) is `login`, with their
-/// password hash; `None` when there is no such user or they have no password.
+/// password hash; `None` when there is no such user or they have no password. The login is put
+/// in the form emails are stored in (trimmed, NFC, lower-cased), so an email typed decomposed
+/// (NFD) signs in as it does composed.
 pub(crate) async fn password_hash<C: Conn>(c: &mut C, login: &str) -> StoreResult<Option<(UserId, String)>> {
-    let login = login.trim().to_lowercase();
+    let login = domain::nfc(login.trim()).to_lowercase();
     let sql = Sql::new(
         "SELECT u.id, uc.password_hash FROM users u JOIN user_credentials uc ON uc.user_id = u.id \
          WHERE u.handle = $1 OR lower(u.email) = $1 ORDER BY u.handle = $1 DESC LIMIT 1",
