@@ -99,7 +99,7 @@ async fn announce<C: Conn>(c: &mut C, booking: Booking) -> StoreResult<Booked> {
     Ok(Booked { booking, invitations, plan })
 }
 
-/// Checks what a plan's booking needs: the plan is pending, at this venue, for the party it
+/// Checks what a plan's booking needs: the plan is pending, at this time and venue, for the party it
 /// has now (the organizer and the guests who accepted), with no booking holding seats yet (the
 /// venue lock serialises two confirmations of one plan). The plan's row is locked, as answers
 /// and invitations lock it, so nobody joins or leaves between this check and the commit: a
@@ -111,8 +111,11 @@ async fn check_plan<C: Conn>(c: &mut C, new: &NewBooking) -> StoreResult<()> {
     if plan.status != PlanStatus::Draft {
         return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("status")));
     }
-    if plan.venue_id != new.request.venue_id {
-        return Err(StoreError::invalid("venue_id", "must be the plan's venue"));
+    // Rescheduled since the caller read it: booking the old time or venue would confirm the
+    // plan with a table for an evening it no longer has. A 409: confirming again books the new one.
+    if plan.start_time != new.request.booking_time || plan.venue_id != new.request.venue_id {
+        let message = "the plan was rescheduled while it was being booked; confirm it again";
+        return Err(StoreError::conflict(message, Some("start_time")));
     }
     let mut guests = plan.accepted_guests();
     let mut asked = new.request.group_members.clone();

@@ -30,6 +30,7 @@ store_tests!(
     plans_whose_time_came_unbooked_are_cancelled_once_even_by_two_sweeps_at_once,
     someone_not_on_a_plan_who_answers_it_gets_the_answer_to_no_such_plan,
     a_plan_being_organised_is_rescheduled_and_its_invitees_asked_again,
+    a_plans_booking_drawn_up_before_it_was_rescheduled_is_refused,
 );
 
 fn new_plan(organizer: uuid::Uuid, venue: uuid::Uuid, invitees: Vec<uuid::Uuid>) -> NewPlan {
@@ -749,4 +750,28 @@ async fn a_plan_being_organised_is_rescheduled_and_its_invitees_asked_again(stor
     }
     assert_eq!(store.get_plan(plan.id).await.unwrap().start_time, later);
     assert_eq!(told(pending_event_types(&store).await), 1);
+}
+
+/// QA: a confirmation that read the plan before a reschedule committed booked the old time (or
+/// venue) and confirmed the plan, now at another time, with it: the party alone was checked again
+/// (an organizer on their own is the same party). The booking's check refuses a plan moved since
+/// it was read (409 on `start_time`: confirming again books the new time), and nothing is booked.
+async fn a_plans_booking_drawn_up_before_it_was_rescheduled_is_refused(store: DynStore) {
+    let ann = user(&store, "ann").await;
+    let v = venue_seating(&store, "v", 10).await;
+    let w = venue_seating(&store, "w", 10).await;
+    let plan = store.create_plan(new_plan(ann.id, v.id, vec![])).await.unwrap();
+    // Drawn up from the plan as read: its venue, its time, the organizer alone.
+    let mut stale = new_booking(&ann, &v, plan.start_time, 1);
+    stale.request.plan_id = Some(plan.id);
+    stale.request.group_members = vec![];
+    for (at, venue) in [(tomorrow_at(21, 0), None), (tomorrow_at(21, 0), Some(w.id))] {
+        let moved = store.reschedule_plan(plan.id, at, venue).await.unwrap();
+        let mut again = stale.clone();
+        again.id = domain::new_id();
+        let err = store.book(again, None).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "start_time"), "{err:?}");
+        assert_eq!(store.get_plan(plan.id).await.unwrap(), moved, "still pending at its new time");
+        assert!(store.plan_booking(plan.id).await.is_err(), "nothing booked");
+    }
 }
