@@ -216,7 +216,18 @@ impl App {
         now: Timestamp,
     ) -> AppResult<Idempotent<PlanConfirmation>> {
         let request = serde_json::json!({"op": "plans.confirm", "plan_id": plan_id});
-        let key = idempotency_key(format!("plan:{plan_id}"), key, request)?;
+        let key = idempotency_key(String::new(), key, request)?;
+        // A key confirms the plan at the time and venue it has: once rescheduled (a pending plan
+        // only, so never one the key booked) it is another request, not a replay of an answer
+        // about the old evening, such as a full slot then.
+        let key = match key {
+            Some(k) => {
+                let plan = self.store.get_plan(plan_id).await?;
+                let at = plan.start_time.timestamp_micros();
+                Some(store::IdempotencyKey { scope: format!("plan:{plan_id}@{at}@{}", plan.venue_id), ..k })
+            }
+            None => None,
+        };
         // The booking checks, in its transaction, that the plan still has the party it was
         // drawn up for; when someone answered in between, it is drawn up again.
         let mut attempts = 0;

@@ -23,6 +23,7 @@ crate::on_every_backend!(
     a_plan_whose_time_came_without_a_booking_stops_showing_as_pending,
     someone_not_on_a_plan_cannot_tell_it_from_no_plan,
     the_organizer_reschedules_a_pending_plan_and_its_invitees_are_asked_again,
+    a_confirmation_key_refused_for_a_full_slot_books_the_plan_once_rescheduled,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -690,4 +691,36 @@ async fn the_organizer_reschedules_a_pending_plan_and_its_invitees_are_asked_aga
     let res = patch(&u[0], json!({"start_time": in_two_days_at(21)})).await;
     expect_error(res, StatusCode::CONFLICT, "conflict", Some("status")).await;
     assert_eq!(told().await, 1);
+}
+
+/// QA: a confirmation refused with its `Idempotency-Key` (the slot full), retried with the same
+/// key once the organizer had moved the plan to a time with room, replayed the refusal about the
+/// old time (409 `slot_full` naming it, `Idempotent-Replayed: true`) and booked nothing. A key
+/// confirms the plan at the time and venue it has: the retry books the new time, and is then
+/// replayed itself.
+async fn a_confirmation_key_refused_for_a_full_slot_books_the_plan_once_rescheduled(app: &TestApp) {
+    let u = users(app, &["org", "ann"]).await;
+    let mut small = seed_venue("Small");
+    small["capacity"] = json!(2);
+    let v = venue(app, small).await;
+    let (full, free) = (in_two_days_at(19), in_two_days_at(21));
+    let fill = json!({"venue_id": v, "booking_time": full, "party_size": 2});
+    expect_json(app.post(&format!("/api/v1/bookings/{}/create", u[1]), &fill).await, StatusCode::CREATED).await;
+    let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": full});
+    let plan = expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await;
+    let id = plan["id"].as_str().expect("id");
+    let confirm = format!("/plans/{id}/confirm");
+    let refused = app.post_with_key(&confirm, "k", &json!({})).await;
+    expect_error(refused, StatusCode::CONFLICT, "slot_full", None).await;
+
+    let moved = app.patch(&format!("/api/v1/plans/{id}"), &json!({"start_time": free})).await;
+    expect_json(moved, StatusCode::OK).await;
+    let booked = app.post_with_key(&confirm, "k", &json!({})).await;
+    assert!(booked.headers().get("idempotent-replayed").is_none(), "not the old evening's answer");
+    let booked = expect_json(booked, StatusCode::OK).await;
+    assert_eq!(booked["booking"]["booking_time"].as_str(), Some(free.as_str()), "booked at the new time: {booked}");
+    let again = app.post_with_key(&confirm, "k", &json!({})).await;
+    assert_eq!(again.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    assert_eq!(expect_json(again, StatusCode::OK).await, booked);
+    assert_eq!(app.counts().await.bookings, 2);
 }
