@@ -80,15 +80,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
             // Valid JSON of the wrong kind where a name is expected (`null`, a number or `true`
             // for an enum): serde_json reports it as "expected value", a syntax error, though the
-            // body parses.
-            serde_json::error::Category::Syntax
-                if message.starts_with("expected value")
-                    && path != "."
-                    && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
-            {
-                let named = names_expected::<T>(bytes, &path, inner.line(), inner.column());
-                let message = named.map_or_else(|| "expected a name (a string)".into(), |n| format!("expected {n}"));
-                ApiError::field(path, message)
+            // body parses. When it does not, the JSON's own error names the place it breaks (not
+            // the enum's value, which may be fine JSON before a trailing comma).
+            serde_json::error::Category::Syntax if message.starts_with("expected value") && path != "." => {
+                match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                    Ok(_) => {
+                        let named = names_expected::<T>(bytes, &path, inner.line(), inner.column());
+                        let message =
+                            named.map_or_else(|| "expected a name (a string)".into(), |n| format!("expected {n}"));
+                        ApiError::field(path, message)
+                    }
+                    Err(broken) => ApiError::MalformedJson(broken.to_string()),
+                }
             }
             _ => ApiError::MalformedJson(message),
         }
@@ -440,6 +443,18 @@ mod tests {
         for body in [r#"{"kind": nul}"#, r#"{"kind": }"#] {
             let e = parse_json::<WithKind>(body.as_bytes()).expect_err(body);
             assert!(matches!(e, ApiError::MalformedJson(_)), "{body}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn broken_json_after_a_name_given_as_null_is_a_400_naming_where_it_breaks() {
+        // QA: `{"kind": null,}` was answered "expected value at line 1 column 10", the null's
+        // place, so a client would look for the fault in a value that is fine JSON.
+        for (body, at) in [(r#"{"kind": null,}"#, "column 15"), ("{\"kind\": 7, \"kinds\": [}", "column 23")] {
+            match parse_json::<WithKind>(body.as_bytes()).expect_err(body) {
+                ApiError::MalformedJson(m) => assert!(m.ends_with(at), "{body}: {m}"),
+                other => panic!("{body}: expected a 400, got {other:?}"),
+            }
         }
     }
 
