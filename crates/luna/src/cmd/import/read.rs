@@ -181,10 +181,13 @@ fn json_text(key: &str, raw: &serde_json::value::RawValue) -> anyhow::Result<Opt
             Some(tags.join(";"))
         }
         Value::Array(_) | Value::Object(_) => {
-            bail!(
-                "`{key}` must be a string, a number or null, not {}",
-                if v.is_array() { "an array" } else { "an object" }
-            )
+            // What the column does take: a text column no number (above), `tags` an array too.
+            let takes = match key {
+                "tags" => "a string, an array of strings or null",
+                _ if TEXT_COLUMNS.contains(&key) => "a string or null",
+                _ => "a string, a number or null",
+            };
+            bail!("`{key}` must be {takes}, not {}", if v.is_array() { "an array" } else { "an object" })
         }
         other => Some(other.to_string()),
     })
@@ -476,8 +479,11 @@ mod tests {
             (r#"{"tags":[{"b":1}]}"#, "line 1: `tags` must be an array of strings"),
             (r#"{"tags":["a",2]}"#, "line 1: `tags` must be an array of strings"),
             (r#"{"tags":["a;b"]}"#, "line 1: `tags`: a tag must not hold `;`"),
-            (r#"{"name":{"en":"Bar"}}"#, "line 1: `name` must be a string, a number or null, not an object"),
-            (r#"{"city":["NYC"]}"#, "line 1: `city` must be a string, a number or null, not an array"),
+            // A text column takes no number (QA: the message offered one, which is refused).
+            (r#"{"name":{"en":"Bar"}}"#, "line 1: `name` must be a string or null, not an object"),
+            (r#"{"city":["NYC"]}"#, "line 1: `city` must be a string or null, not an array"),
+            (r#"{"tags":{"a":1}}"#, "line 1: `tags` must be a string, an array of strings or null, not an object"),
+            (r#"{"lat":[40.7]}"#, "line 1: `lat` must be a string, a number or null, not an array"),
         ] {
             let err = format!("{:#}", row(text).expect_err("refused"));
             assert!(err.contains(says), "{text}: {err}");
