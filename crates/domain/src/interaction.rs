@@ -152,7 +152,11 @@ impl NewInteraction {
         let dwell = input.dwell_time_seconds.unwrap_or(0);
         c.check((0..=86_400).contains(&dwell), "dwell_time_seconds", "must be between 0 and 86400");
         let at = input.occurred_at.unwrap_or(now);
-        c.check(at <= now + Self::CLOCK_SKEW, "occurred_at", "must not be in the future");
+        c.check(
+            at <= now + Self::CLOCK_SKEW,
+            "occurred_at",
+            "must not be in the future (a minute ahead is allowed for clock skew)",
+        );
         c.check(at >= Self::earliest(), "occurred_at", "must not be before 2000-01-01T00:00:00Z");
         c.finish(Self {
             id: crate::new_id(),
@@ -209,7 +213,11 @@ mod tests {
             assert_eq!(refused(old, now), ["occurred_at: must not be before 2000-01-01T00:00:00Z"], "{old}");
         }
         for ahead in ["2026-12-04T20:01:01Z", "9999-12-31T23:59:59Z"] {
-            assert_eq!(refused(ahead, now), ["occurred_at: must not be in the future"], "{ahead}");
+            assert_eq!(
+                refused(ahead, now),
+                ["occurred_at: must not be in the future (a minute ahead is allowed for clock skew)"],
+                "{ahead}"
+            );
         }
     }
 }
