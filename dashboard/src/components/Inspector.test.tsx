@@ -1,10 +1,10 @@
-import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import type { Ranker, User } from '../api/types';
 import { LiveStore } from '../lib/live';
 import { CITY } from '../test/city';
-import { mockFetch } from '../test/fetch';
+import { json, mockFetch } from '../test/fetch';
 import { canvasCalls } from '../test/setup';
 import { Inspector } from './Inspector';
 
@@ -163,6 +163,52 @@ describe('Inspector', () => {
       expect(y).toBeGreaterThan(0);
       expect(y).toBeLessThan(460);
     });
+  });
+
+  it('says a user deleted while on view no longer exists, and stops showing their recommendations', async () => {
+    routes();
+    const live = new LiveStore();
+    render(<Inspector map={CITY} live={live} />);
+    await pick('ana');
+    await pick('ben');
+    await within(document.querySelector('[data-ranker=default]') as HTMLElement).findByText('default pick');
+    act(() =>
+      live.ingest({ id: '1-0', source_id: null, channel: 'user_actions', type: 'user.deleted', timestamp: '2026-12-04T22:00:00Z', data: { user_id: ana.id } }),
+    );
+    expect(await screen.findByTestId('gone-users')).toHaveTextContent('@ana no longer exists (deleted)');
+    expect(screen.getByTestId('picked-users')).not.toHaveTextContent('@ana');
+    // Ben is the one inspected now: his own recommendations, not Ana's as last read.
+    await waitFor(() => expect(screen.getByTestId('primary-user')).toHaveTextContent('@ben'));
+    expect(window.location.search).toBe(`?users=${ben.id}`);
+
+    // A data reset deletes everyone picked.
+    act(() => live.ingest({ id: '2-0', source_id: null, channel: 'system', type: 'data.reset', timestamp: '2026-12-04T22:01:00Z', data: {} }));
+    await waitFor(() => expect(screen.getByTestId('gone-users')).toHaveTextContent('@ben no longer exists (the data was reset)'));
+    expect(screen.queryByTestId('ranker-columns')).toBeNull();
+    expect(screen.queryByText('default pick')).toBeNull();
+  });
+
+  it('says a user whose recommendations are a 404 no longer exists (deleted while the stream was away)', async () => {
+    mockFetch({
+      'GET /api/v1/users': () => [ana],
+      'GET /api/v1/recommendations/': () => json({ error: { code: 'not_found', message: `user ${ana.id} not found`, details: null } }, 404),
+    });
+    render(<Inspector map={CITY} live={new LiveStore()} />);
+    await pick('ana');
+    expect(await screen.findByTestId('gone-users')).toHaveTextContent('@ana no longer exists (deleted)');
+    expect(screen.queryByTestId('ranker-columns')).toBeNull();
+    expect(window.location.search).toBe('');
+  });
+
+  it('says a user named in the URL no longer exists', async () => {
+    window.history.replaceState(null, '', `/inspector?users=${ana.id},${ben.id}`);
+    mockFetch({
+      'GET /api/v1/users/': (c) => (c.url.includes(ben.id) ? ben : json({ error: { code: 'not_found', message: 'user not found', details: null } }, 404)),
+      'GET /api/v1/recommendations/': () => ({ venues: [], people: [] }),
+    });
+    render(<Inspector map={CITY} live={new LiveStore()} />);
+    expect(await screen.findByTestId('gone-users')).toHaveTextContent(`user ${ana.id} no longer exists (no user has this id any more)`);
+    await waitFor(() => expect(screen.getByTestId('picked-users')).toHaveTextContent('@ben'));
   });
 
   it('restores the picked users from the URL', async () => {

@@ -3,11 +3,13 @@
 // people, side by side, each score broken into its reasons, and the venues on the map with the
 // user's home; with two or more users, the group recommendation with each member's distance,
 // drawn on the map. The picked users live in the URL (`?users=id,id`), so a view can be shared
-// or reloaded.
+// or reloaded. A picked user who is deleted (their `user.deleted` event, a data reset, or a 404
+// from their recommendations or from the URL's look-up) is taken off the view, which says they
+// no longer exist: their recommendations, as last read, would describe nobody.
 
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 
-import { luna } from '../api/client';
+import { ApiError, luna } from '../api/client';
 import { PEOPLE_RANKERS, RANKERS, type CityMapData, type GroupRecommendations, type PersonRecommendation, type Ranker, type User, type VenueRecommendation } from '../api/types';
 import { RANKER_COLORS, RANKER_NOTES } from '../lib/colors';
 import type { LiveStore } from '../lib/live';
@@ -34,6 +36,14 @@ function emptyResults(): Results {
 }
 
 const err = (e: unknown) => (e instanceof Error ? e.message : String(e));
+const notFound = (e: unknown) => e instanceof ApiError && e.status === 404;
+
+/** A picked user who no longer exists: by handle when the view knew them, else by id. */
+interface Gone {
+  id: string;
+  label: string;
+  why: string;
+}
 
 export function Inspector({ map, live }: { map: CityMapData | null; live: LiveStore }) {
   const [users, setUsers] = useState<User[]>([]);
@@ -43,14 +53,50 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
   const [group, setGroup] = useState<{ data: GroupRecommendations | null; error: string | null }>({ data: null, error: null });
   const [groupPick, setGroupPick] = useState(0);
   const [mapMode, setMapMode] = useState<'user' | 'group'>('user');
+  const [gone, setGone] = useState<Gone[]>([]);
   const primary = users[0] ?? null;
+  const usersRef = useRef(users);
+  usersRef.current = users;
 
-  // Users named in the URL, once.
+  /** Takes users who no longer exist off the view and says so. */
+  const markGone = (ids: string[], why: string) => {
+    const known = new Map(usersRef.current.map((u) => [u.id, u]));
+    const fresh = ids.filter((id) => !gone.some((g) => g.id === id));
+    if (fresh.length === 0) return;
+    setUsers((prev) => prev.filter((u) => !ids.includes(u.id)));
+    setGone((prev) => [
+      ...prev.filter((g) => !ids.includes(g.id)),
+      ...fresh.map((id) => ({ id, label: known.has(id) ? `@${known.get(id)!.handle}` : `user ${id}`, why })),
+    ]);
+  };
+  const markGoneRef = useRef(markGone);
+  markGoneRef.current = markGone;
+
+  // Users named in the URL, once; one deleted since the link was made is said to be gone.
   useEffect(() => {
     const ids = idsFromUrl();
     if (ids.length === 0) return;
-    Promise.all(ids.map((id) => luna.user(id).catch(() => null))).then((found) => setUsers(found.filter((u): u is User => !!u)));
+    Promise.all(
+      ids.map((id) =>
+        luna.user(id).catch((e) => {
+          if (notFound(e)) markGoneRef.current([id], 'no user has this id any more');
+          return null;
+        }),
+      ),
+    ).then((found) => setUsers(found.filter((u): u is User => !!u)));
   }, []);
+
+  // A picked user deleted while on view (or every one of them, when the data is reset).
+  useEffect(
+    () =>
+      live.onEvent((e) => {
+        const picked = usersRef.current.map((u) => u.id);
+        if (e.type === 'data.reset' && picked.length) markGoneRef.current(picked, 'the data was reset');
+        const id = (e.data as { user_id?: unknown } | null)?.user_id;
+        if (e.type === 'user.deleted' && typeof id === 'string' && picked.includes(id)) markGoneRef.current([id], 'deleted');
+      }),
+    [live],
+  );
 
   // Keep the URL in step.
   useEffect(() => {
@@ -66,15 +112,14 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
     for (const r of RANKERS) {
       const put = (k: 'venues' | 'people', v: RankerResult<never> | RankerResult<unknown>) =>
         alive && setResults((prev) => ({ ...prev, [r]: { ...prev[r], [k]: v } }));
-      luna.venueRecs(primary.id, r).then(
-        (x) => put('venues', { items: x.venues, error: null }),
-        (e) => put('venues', { items: [], error: err(e) }),
-      );
+      // A 404: the user was deleted before their event reached this page (or it was missed).
+      const failed = (k: 'venues' | 'people') => (e: unknown) => {
+        if (alive && notFound(e)) markGoneRef.current([primary.id], 'deleted');
+        else put(k, { items: [], error: err(e) });
+      };
+      luna.venueRecs(primary.id, r).then((x) => put('venues', { items: x.venues, error: null }), failed('venues'));
       if (!(PEOPLE_RANKERS as readonly Ranker[]).includes(r)) continue;
-      luna.peopleRecs(primary.id, r).then(
-        (x) => put('people', { items: x.people, error: null }),
-        (e) => put('people', { items: [], error: err(e) }),
-      );
+      luna.peopleRecs(primary.id, r).then((x) => put('people', { items: x.people, error: null }), failed('people'));
     }
     return () => {
       alive = false;
@@ -143,7 +188,10 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
   // as two groups' overlays often hold the same number of points.
   const focusKey = overlay?.points.map((p) => `${p.kind}:${p.lat},${p.lng}`).join(';') ?? '';
 
-  const addUser = (u: User) => setUsers((prev) => (prev.some((p) => p.id === u.id) ? prev : [...prev, u].slice(0, 20)));
+  const addUser = (u: User) => {
+    setGone((prev) => prev.filter((g) => g.id !== u.id));
+    setUsers((prev) => (prev.some((p) => p.id === u.id) ? prev : [...prev, u].slice(0, 20)));
+  };
   const removeUser = (id: string) => setUsers((prev) => prev.filter((u) => u.id !== id));
   const makePrimary = (id: string) => setUsers((prev) => [...prev.filter((u) => u.id === id), ...prev.filter((u) => u.id !== id)]);
 
@@ -172,6 +220,20 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
             )}
           </ul>
         </div>
+        {gone.length ? (
+          <ul className="space-y-1 rounded-md border border-amber-500/40 bg-amber-500/10 px-3 py-2 text-xs text-amber-200" role="status" data-testid="gone-users">
+            {gone.map((g) => (
+              <li key={g.id} className="flex items-start justify-between gap-2">
+                <span>
+                  <b className="font-semibold">{g.label}</b> no longer exists ({g.why}): taken off the view, with their recommendations.
+                </span>
+                <button className="text-amber-300/70 hover:text-amber-100" onClick={() => setGone((prev) => prev.filter((x) => x.id !== g.id))} aria-label={`dismiss ${g.label}`}>
+                  ✕
+                </button>
+              </li>
+            ))}
+          </ul>
+        ) : null}
         {primary ? (
           <p className="text-xs text-slate-400" data-testid="primary-user">
             <span className="font-medium text-slate-200">{primary.name}</span> @{primary.handle}

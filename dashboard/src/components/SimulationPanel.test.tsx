@@ -80,6 +80,33 @@ describe('SimulationPanel', () => {
     await waitFor(() => expect(calls.some((c) => c.url === '/api/v1/simulation/pause')).toBe(true));
   });
 
+  it('sends and shows the speed picked, half speed included, without rounding it', async () => {
+    // The server takes any speed above 0 and at most 100: 0.5× is half speed, not 1×.
+    const { calls } = mockFetch({
+      'GET /api/v1/simulation/scenarios': () => scenarios,
+      'POST /api/v1/simulation/start': () => running,
+      'POST /api/v1/simulation/speed': (c) => ({ ...running, speed: (c.body as { speed: number }).speed }),
+    });
+    const changed = vi.fn();
+    const { rerender } = render(<SimulationPanel state={null} metrics={null} onChanged={changed} />);
+    const slider = () => screen.getByLabelText(/^Speed/) as HTMLInputElement;
+    fireEvent.change(slider(), { target: { value: '0.5' } });
+    expect(screen.getByText(/^Speed/)).toHaveTextContent('Speed 0.5× (simulated seconds per second)');
+    fireEvent.click(screen.getByRole('button', { name: '▶ Start' }));
+    await waitFor(() => expect(changed).toHaveBeenCalled());
+    expect(calls.find((c) => c.url === '/api/v1/simulation/start')?.body).toMatchObject({ speed: 0.5 });
+
+    // A run going at half speed reads 0.5× on the slider and in its figures.
+    rerender(<SimulationPanel state={{ ...running, speed: 0.5, speed_multiplier: 0.5 }} metrics={null} onChanged={changed} />);
+    await waitFor(() => expect(slider().value).toBe('0.5'));
+    expect(screen.getByText(/^Speed/)).toHaveTextContent('Speed 0.5× (simulated seconds per second)');
+    expect(screen.getByText('speed').nextElementSibling).toHaveTextContent('0.5×');
+
+    // Changed live to 1.5×, the server is sent 1.5.
+    fireEvent.change(slider(), { target: { value: '1.5' } });
+    await waitFor(() => expect(calls.find((c) => c.url === '/api/v1/simulation/speed')?.body).toEqual({ speed: 1.5 }));
+  });
+
   it("shows the server's refusal", async () => {
     mockFetch({
       'GET /api/v1/simulation/scenarios': () => scenarios,

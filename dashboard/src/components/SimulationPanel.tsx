@@ -56,6 +56,10 @@ function Figure({ label, value }: { label: string; value: ReactNode }) {
   );
 }
 
+/** The slider's step and slowest speed: the server takes any speed above 0 and at most 100
+ * (simulated seconds per second), so half speed is offered, not only whole multiples. */
+const SPEED_STEP = 0.5;
+
 /** An integer typed in a number box: empty while the box is empty (the API's default applies). */
 const typedInt = (text: string): number | undefined => (text.trim() === '' ? undefined : Number(text));
 
@@ -89,13 +93,14 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
   const active = status === 'running' || status === 'paused';
   const runSpeed = state?.speed;
 
-  // While a run is active the slider shows (and sets) its speed.
+  // While a run is active the slider shows (and sets) its speed, as the server has it: a run at
+  // 0.5× reads 0.5×, not a rounded 1×.
   useEffect(() => {
     if (!active || speedTimer.current) return;
     if (runSpeed === 'max') setMaxSpeed(true);
     else if (typeof runSpeed === 'number') {
       setMaxSpeed(false);
-      setSpeed(Math.round(runSpeed));
+      setSpeed(runSpeed);
     }
   }, [active, runSpeed]);
 
@@ -179,8 +184,9 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
         <input
           id="sim-speed"
           type="range"
-          min={1}
+          min={SPEED_STEP}
           max={100}
+          step={SPEED_STEP}
           value={speed}
           disabled={maxSpeed}
           onChange={(e) => changeSpeed(Number(e.target.value))}
