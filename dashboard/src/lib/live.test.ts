@@ -159,6 +159,29 @@ describe('LiveStore', () => {
     expect(s.recentRate(10)).toBeGreaterThan(0);
   });
 
+  it('does not draw the figures a run stopped by a data reset counted after it, until a new run starts', () => {
+    // The reset stops the running simulation; its last simulated minute is counted after the
+    // last poll before the reset, so the figures polled next differ from those, and are still
+    // the dead run's (it was drawn as a flat line, about a city that is gone).
+    const c = clock();
+    const s = new LiveStore(c.now);
+    const sim = (actions: number, shown: number, ctr: number) =>
+      ({ actions_total: actions, recommendations: { requests: 1, shown, clicks: 1, conversions: 0, click_through_rate: ctr, conversion_rate: 0 } }) as SimMetrics;
+    s.pushSimMetrics(sim(100, 40, 0.1));
+    c.advance(1000);
+    s.ingest(ev('system', 'data.reset'));
+    for (let i = 0; i < 3; i++) {
+      c.advance(2000);
+      s.pushSimMetrics(sim(116, 50, 0));
+    }
+    expect(s.ctr).toEqual([]);
+    // A new run: drawn from its start, whatever its counts.
+    s.ingest(ev('simulation', 'simulation.started', { status: 'running', scenario: 'normal' }));
+    c.advance(2000);
+    s.pushSimMetrics(sim(300, 60, 0.25));
+    expect(s.ctr).toEqual([expect.objectContaining({ ctr: 25, shown: 60 })]);
+  });
+
   it('takes the next figures polled as the old run’s when reset before any (an empty database at load)', () => {
     const c = clock();
     const s = new LiveStore(c.now);

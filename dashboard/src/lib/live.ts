@@ -56,9 +56,6 @@ export interface LiveBooking {
 
 type Listener = () => void;
 
-/** `staleSim` before any simulator figures were polled: the next ones polled are the old ones. */
-const NEXT_POLLED = 'next polled';
-
 /** Pulls a venue id out of an event's data, if it has one. */
 export function venueOf(e: LunaEvent): string | null {
   const d = e.data as Record<string, unknown> | null;
@@ -94,10 +91,13 @@ export class LiveStore {
   sim: SimState | null = null;
   /** Each server's latest snapshot and when it came. */
   private servers = new Map<string, { m: ServerMetrics; at: number }>();
-  /** The last simulator figures polled, and those that were current at the last data reset:
-   * the stopped run's, which the simulator keeps answering with until a run changes them. */
-  private lastSim: string | null = null;
-  private staleSim: string | null = null;
+  /** Since the last data reset, the simulator's figures are the stopped run's: it keeps answering
+   * with them, and a run the reset stopped may count its last simulated minute after it, so they
+   * can still change. None is drawn until a run starts: its `simulation.started`, or (that event
+   * missed) counters that went back. */
+  private simStale = false;
+  /** The simulator's action count last polled. */
+  private lastActions: number | null = null;
   private seq = 0;
   private dirty = false;
   private listeners = new Set<Listener>();
@@ -153,6 +153,7 @@ export class LiveStore {
     if (venue && weight > 0) this.demand.set(venue, (this.demand.get(venue) ?? 0) + weight);
     if (e.type === 'metrics.snapshot') this.ingestMetrics(e.data as ServerMetrics, second);
     if (e.type === 'data.reset') this.resetData();
+    if (e.type === 'simulation.started') this.simStale = false;
     if (e.channel === 'simulation' && e.data && typeof e.data === 'object' && 'status' in e.data) {
       this.sim = e.data as SimState;
     }
@@ -231,16 +232,16 @@ export class LiveStore {
       .sort((a, b) => b.shown - a.shown || a.ranker.localeCompare(b.ranker));
   }
 
-  /** Records the simulator's recommendation figures (polled). Figures unchanged since the last
-   * data reset are the stopped run's, not drawn again. */
+  /** Records the simulator's recommendation figures (polled). Since a data reset, those of the
+   * run it stopped are not drawn again, until a new run starts. */
   pushSimMetrics(m: SimMetrics): void {
     const t = Math.floor(this.now() / 1000);
     const r = m.recommendations;
-    const sig = JSON.stringify([m.actions_total, r.requests, r.shown, r.clicks, r.conversions]);
-    this.lastSim = sig;
-    if (this.staleSim === NEXT_POLLED) this.staleSim = sig;
-    if (sig === this.staleSim) return;
-    this.staleSim = null;
+    const actions = typeof m.actions_total === 'number' ? m.actions_total : null;
+    const restarted = actions !== null && this.lastActions !== null && actions < this.lastActions;
+    if (actions !== null) this.lastActions = actions;
+    if (this.simStale && !restarted) return;
+    this.simStale = false;
     const last = this.ctr[this.ctr.length - 1];
     if (last && last.t === t) return;
     const shown = r.shown > 0;
@@ -255,11 +256,11 @@ export class LiveStore {
   }
 
   /** The data was reset: forgets the series that described it (click-through, bookings, the
-   * map's live bookings and demand), and the simulator's figures as they stand now, until a run
-   * changes them. Events per second and request latency are the servers' and stay. */
+   * map's live bookings and demand), and the stopped run's simulator figures, until a new run
+   * starts. Events per second and request latency are the servers' and stay. */
   resetData(): void {
     this.ctr = [];
-    this.staleSim = this.lastSim ?? NEXT_POLLED;
+    this.simStale = true;
     this.bookingBuckets.clear();
     this.liveBookings = [];
     this.demand = new Map();
