@@ -75,14 +75,15 @@ describe('ChartsPanel', () => {
     expect(screen.getByTestId('chart-ctr-click-through')).toHaveTextContent(/–$/);
   });
 
-  it('fits the conversion table on a phone (answers under the ranker), with "–" for a ranker that showed nothing', () => {
+  it('fits the conversion table on a phone (answers under the ranker, "1 answer" in the singular), with "–" for a ranker that showed nothing', () => {
     const live = new LiveStore();
-    live.ingest(ev('metrics.snapshot', 'metrics', { server: 'a', routes: [], recommendation_conversion: [conv('seed2', 40, 10), conv('learned', 0, 0)] }));
+    live.ingest(ev('metrics.snapshot', 'metrics', { server: 'a', routes: [], recommendation_conversion: [conv('seed2', 40, 10), conv('learned', 0, 0), { ...conv('group', 10, 0), answers: 1 }] }));
     render(<ChartsPanel live={live} />);
     const table = screen.getByTestId('conversion-table');
     const seed2 = table.querySelector('tr[data-ranker=seed2]') as HTMLElement;
     const learned = table.querySelector('tr[data-ranker=learned]') as HTMLElement;
     expect(within(seed2).getByTestId('conversion-answers')).toHaveTextContent('12 answers');
+    expect(within(table.querySelector('tr[data-ranker=group]') as HTMLElement).getByTestId('conversion-answers')).toHaveTextContent(/^1 answer$/);
     expect(within(seed2).getByTestId('conversion-answers')).toHaveClass('sm:hidden');
     // Columns keep their places (e2e reads the third as "shown"); the answers column is hidden on a phone.
     expect(seed2.querySelector('td:nth-child(3)')).toHaveTextContent('40');

@@ -125,7 +125,7 @@ function ConversionTable({ live, tick }: { live: LiveStore; tick: number }) {
                   <td className="py-0.5 align-top">
                     {r.ranker}
                     <span className="block text-slate-500 tabular-nums sm:hidden" data-testid="conversion-answers">
-                      {r.answers.toLocaleString('en-US')} answers
+                      {r.answers.toLocaleString('en-US')} {r.answers === 1 ? 'answer' : 'answers'}
                     </span>
                   </td>
                   <td className={`${cell} hidden sm:table-cell`}>{r.answers.toLocaleString('en-US')}</td>

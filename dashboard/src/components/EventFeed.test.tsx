@@ -37,6 +37,15 @@ describe('EventFeed', () => {
     expect(screen.getByTestId('feed-total')).toHaveTextContent('2 received');
   });
 
+  it('gives the summary a line of its own on a phone, beside the time and type from sm up', () => {
+    // At 390 px the time and the type's fixed column left the summary no width at all.
+    const { rows } = feedWith([ev('user_actions', 'interaction.recorded', { interaction_type: 'like', user_id: 'u-aaaaaa', venue_id: 'v-bbbbbb' })]);
+    const summary = within(rows()[0]).getByTestId('event-summary');
+    expect(summary).toHaveTextContent('like by …aaaaaa at venue …bbbbbb');
+    expect(summary).toHaveClass('basis-full', 'sm:basis-0', 'sm:flex-1', 'truncate');
+    expect(summary.parentElement).toHaveClass('flex-wrap', 'sm:flex-nowrap');
+  });
+
   it('shows times in the simulated city\'s zone, given or named by a simulation event, else in UTC', () => {
     const booked = ev('bookings', 'booking.created', { venue_id: 'v-cccccc', status: 'confirmed', booking_time: '2026-11-21T01:00:00Z' });
     const live = new LiveStore();

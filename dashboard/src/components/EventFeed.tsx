@@ -115,13 +115,19 @@ export function EventFeed({
         ) : (
           rows.map(({ item, summary }) => (
             <li key={item.seq} className="border-b border-slate-800/60 last:border-0" data-channel={item.event.channel}>
-              <button className="flex w-full items-center gap-2 px-2.5 py-1.5 text-left hover:bg-slate-800/40" onClick={() => setOpen(open === item.seq ? null : item.seq)}>
+              {/* On a phone the summary takes a line of its own: beside the time and the type it had no room left at all. */}
+              <button
+                className="flex w-full flex-wrap items-center gap-x-2 gap-y-0.5 px-2.5 py-1.5 text-left hover:bg-slate-800/40 sm:flex-nowrap"
+                onClick={() => setOpen(open === item.seq ? null : item.seq)}
+              >
                 <span className="shrink-0 font-mono text-[11px] text-slate-500 tabular-nums">{time(item.receivedAt)}</span>
                 <span className="h-2 w-2 shrink-0 rounded-full" style={{ background: channelStyle(item.event.channel).color }} />
                 <span className="w-44 shrink-0 truncate font-mono text-xs" style={{ color: channelStyle(item.event.channel).color }}>
                   {item.event.type}
                 </span>
-                <span className="min-w-0 flex-1 truncate text-xs text-slate-300">{summary}</span>
+                <span className="min-w-0 basis-full truncate text-xs text-slate-300 sm:basis-0 sm:flex-1" data-testid="event-summary">
+                  {summary}
+                </span>
               </button>
               {open === item.seq ? (
                 <pre className="max-h-64 overflow-auto bg-slate-950/80 px-3 py-2 font-mono text-[11px] leading-relaxed text-slate-300">
