@@ -2,7 +2,7 @@ import { render, screen } from '@testing-library/react';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { fakePlots, resetPlots } from '../test/plots';
-import { COUNT_INCRS, fmt, stepDecimals, tickFmt, TimeChart, unitTick } from './TimeChart';
+import { COUNT_INCRS, fmt, stepDecimals, tickFmt, TIME_INCRS, TimeChart, unitTick } from './TimeChart';
 
 beforeEach(resetPlots);
 
@@ -46,6 +46,15 @@ describe('TimeChart', () => {
     expect(counts.incrs).toBe(COUNT_INCRS);
     expect(COUNT_INCRS.slice(0, 6)).toEqual([1, 2, 5, 10, 20, 50]);
     expect(rates.incrs).toBeUndefined();
+  });
+
+  it('ticks time on whole seconds, so a window of a few seconds does not label a second twice', () => {
+    // Two seconds of data (just after loading or a reset) were ticked every half second: 23:15:15, 23:15:15, 23:15:16...
+    render(<TimeChart title="Rates" series={series} data={[[1, 2], [0, 1], [0, 1]]} />);
+    const x = (fakePlots()[0].opts as unknown as { axes: { incrs?: number[] }[] }).axes[0];
+    expect(x.incrs).toBe(TIME_INCRS);
+    expect(Math.min(...TIME_INCRS)).toBe(1);
+    expect(TIME_INCRS.every(Number.isInteger)).toBe(true);
   });
 
   it('labels ticks with the decimals their step needs', () => {

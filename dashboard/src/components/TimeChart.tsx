@@ -43,6 +43,10 @@ const axis = {
 /** Tick steps for counts: 1, 2, 5, 10, 20, 50... (uPlot's own add 2.5 and fractions). */
 export const COUNT_INCRS = Array.from({ length: 10 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
 
+/** Time tick steps in seconds: the series are per second, so a window of a few seconds (just
+ * loaded, or just reset) is not ticked at half seconds, each second's label written twice. */
+export const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+
 /** The decimals that show every multiple of `step` exactly: 0.25 → 2, 0.5 → 1, 5 → 0. */
 export function stepDecimals(step: number): number {
   if (!Number.isFinite(step) || step <= 0) return 1;
@@ -90,7 +94,7 @@ export function TimeChart({ title, subtitle, series, data, height = 200, format 
       // No data at all (every value null): 0 to 1.
       scales: { x: { time: true }, y: { range: (_u, min, max) => [finite(min) ? Math.min(0, min) : 0, finite(max) ? Math.max(1, max * 1.1) : 1] } },
       axes: [
-        { ...axis, space: 70, values: (_u, vals) => vals.map((v) => clock(v)) },
+        { ...axis, space: 70, incrs: TIME_INCRS, values: (_u, vals) => vals.map((v) => clock(v)) },
         {
           ...axis,
           size: 54,
