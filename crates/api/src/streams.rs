@@ -30,6 +30,7 @@
 //! reconnect (both after its resume point) can still reach it.
 
 mod event_doc;
+mod mine;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -40,7 +41,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::sse::{Event as Frame, KeepAlive, KeepAliveStream, Sse};
 use axum::response::{IntoResponse, Response};
 use bus::{BusError, Cursor, EventId, Feed, FeedItem, Repeats};
-use domain::{Channel, Event};
+use domain::{Channel, Concern, Event};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -78,7 +79,8 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(subscribe))
         .routes(routes!(subscribe_all))
         .routes(routes!(history))
-        .routes(routes!(channels));
+        .routes(routes!(channels))
+        .routes(routes!(mine::subscribe_mine));
     event_doc::document(router.get_openapi_mut());
     router
 }
@@ -312,18 +314,37 @@ async fn open(
     channels: Vec<Channel>,
     resume: Option<Cursor>,
 ) -> ApiResult<FrameStream> {
+    let (permit, feed) = open_feed(app, channels, resume).await?;
+    Ok(frames(app, credential, permit, feed, None))
+}
+
+/// A place under the cap and a feed from `resume` (live first, then the backlog).
+async fn open_feed(app: &App, channels: Vec<Channel>, resume: Option<Cursor>) -> ApiResult<(SubscriberPermit, Feed)> {
     let permit =
         app.telemetry.try_subscribe().ok_or_else(|| ApiError::Unavailable("SSE stream limit reached".into()))?;
     let feed = Feed::open(app.bus.clone(), channels, resume.as_ref()).await.map_err(bus_error)?;
+    Ok((permit, feed))
+}
+
+/// The stream of `feed`'s frames (only the events `concern` admits, when given), for as long as
+/// `credential` counts and the server runs.
+fn frames(
+    app: &App,
+    credential: StreamCredential,
+    permit: SubscriberPermit,
+    feed: Feed,
+    concern: Option<Concern>,
+) -> FrameStream {
     let hello = connected(&feed);
     let repeats = Repeats::new(app.settings.events.repeat_window.min(REPEAT_WINDOW));
-    let frames = stream::unfold(Connection { feed, repeats, _permit: permit }, next_frame);
+    let conn = Connection { feed, repeats, concern, finished: false, _permit: permit };
+    let frames = stream::unfold(conn, next_frame);
     // A shutting-down server ends its streams (clients reconnect elsewhere with Last-Event-ID).
     let frames =
         until_closed(stream::once(async move { Ok(hello) }).chain(frames).boxed(), app.telemetry.streams_closed());
     let frames = while_valid(frames, credential);
     let keep_alive = KeepAlive::new().interval(app.telemetry.settings.keep_alive).text("keepalive");
-    Ok(Sse::new(frames).keep_alive(keep_alive))
+    Sse::new(frames).keep_alive(keep_alive)
 }
 
 /// How long a stream goes on once the server has begun to shut down, for the events published
@@ -374,23 +395,34 @@ fn while_valid(
     .boxed()
 }
 
-/// What one open stream holds: its feed, the source ids it sent lately, and its place under
-/// the cap (given back when the stream ends).
+/// What one open stream holds: its feed, the source ids it sent lately, on a user's stream what
+/// concerns them, and its place under the cap (given back when the stream ends).
 struct Connection {
     feed: Feed,
     repeats: Repeats,
+    concern: Option<Concern>,
+    /// A user's stream that sent the user's deletion: nothing more is theirs.
+    finished: bool,
     _permit: SubscriberPermit,
 }
 
-/// The next frame, past the relay's repeats of events already sent.
+/// The next frame, past the relay's repeats of events already sent and, on a user's stream,
+/// events that do not concern the user.
 async fn next_frame(mut conn: Connection) -> Option<(Result<Frame, Infallible>, Connection)> {
+    if conn.finished {
+        return None;
+    }
     loop {
         let frame = match conn.feed.next().await? {
+            FeedItem::Event(e) if conn.concern.as_mut().is_some_and(|c| !c.admits(&e.event_type, &e.data)) => continue,
             FeedItem::Event(e) if !conn.repeats.first_time(e.source_id) => {
                 tracing::debug!(id = %e.id, source_id = ?e.source_id, "SSE: skipped the relay's repeat of an event sent");
                 continue;
             }
-            FeedItem::Event(e) => event_frame(&e, &conn.feed),
+            FeedItem::Event(e) => {
+                conn.finished = conn.concern.is_some() && e.event_type == mine::ACCOUNT_DELETED;
+                event_frame(&e, &conn.feed)
+            }
             FeedItem::Lagged { missed } => {
                 Frame::default().event("lagged").data(json!({ "missed": missed }).to_string())
             }

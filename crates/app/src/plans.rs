@@ -204,6 +204,22 @@ impl App {
         Ok(self.store.list_user_plans(user_id, role, status, page).await?)
     }
 
+    /// The ids of every plan a user organises or is invited to, whatever its status (where their
+    /// event stream starts from). `NotFound` for an unknown user.
+    #[tracing::instrument(skip_all, fields(%user_id), err(level = "debug"))]
+    pub async fn user_plan_ids(&self, user_id: UserId) -> AppResult<Vec<PlanId>> {
+        let mut ids = Vec::new();
+        let mut page = PageRequest { limit: domain::page::MAX_LIMIT, after: None };
+        loop {
+            let plans = self.list_user_plans(user_id, None, None, page).await?;
+            ids.extend(plans.items.iter().map(|p| p.id));
+            match plans.next {
+                Some(after) => page.after = Some(after),
+                None => return Ok(ids),
+            }
+        }
+    }
+
     /// Validates the plan as of `now` and has the agent book it; the plan is confirmed with its
     /// booking. `Conflict` if it is confirmed or cancelled already (naming `status`) or its
     /// organizer holds a table there then (naming `start_time`), `NoRoom` (with alternatives)

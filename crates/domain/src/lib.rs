@@ -3,6 +3,7 @@
 //! committed write publishes. No I/O lives here.
 
 pub mod booking;
+pub mod concern;
 pub mod confirmation;
 pub mod error;
 pub mod event;
@@ -20,6 +21,7 @@ pub mod venue;
 pub use booking::{
     AutoBooked, Booked, Booking, BookingInput, BookingStatus, Invitation, SeatOutcome, SeatRequest, SlotFull,
 };
+pub use concern::Concern;
 pub use error::{FieldError, ValidationError, nfc};
 pub use event::{Channel, DomainEvent, Event, Payload};
 pub use geo::{LatLng, haversine_km};

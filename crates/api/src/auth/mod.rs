@@ -123,15 +123,21 @@ impl Auth {
     }
 
     /// What a stream opened by `caller` with `token` watches to learn that its credential was
-    /// retired: the admin token is, by a rotation; no other credential opens a stream.
+    /// retired: the admin token is, by a rotation; a user's access token, when it expires.
     pub(crate) fn stream_credential(&self, caller: Caller, token: Option<&str>) -> StreamCredential {
-        let admin = match (caller, token) {
-            (Caller::Admin, Some(token)) => {
-                Some((app::auth::token_hash(token), self.inner.admin_token_hash.subscribe()))
+        match (caller, token) {
+            (Caller::Admin, Some(token)) => StreamCredential {
+                admin: Some((app::auth::token_hash(token), self.inner.admin_token_hash.subscribe())),
+                expires_at: None,
+            },
+            (Caller::User(_), Some(token)) => {
+                let claims = self.inner.signer.verify(token, chrono::Utc::now()).ok();
+                // The middleware verified it a moment ago: one that expired since ends at once.
+                let expires_at = claims.map_or(0, |c| c.exp);
+                StreamCredential { admin: None, expires_at: Some(expires_at) }
             }
-            _ => None,
-        };
-        StreamCredential { admin }
+            _ => StreamCredential::default(),
+        }
     }
 
     /// Puts the stored admin credential in force if it differs from the one in use; true when it
@@ -155,12 +161,21 @@ pub struct StreamCredential {
     /// The admin token's SHA-256, and the server's admin credential as it changes. `None`: a
     /// credential that nothing retires while the stream lasts.
     admin: Option<(String, watch::Receiver<Option<String>>)>,
+    /// A user's access token: when it expires (seconds since the epoch). A stream outliving its
+    /// token would go on telling a signed-out or deleted user's events to whoever holds it.
+    expires_at: Option<i64>,
 }
 
 impl StreamCredential {
     /// Resolves once the credential no longer counts: for the admin token, as soon as the server
-    /// puts another in force (at once if it already has). Never for other credentials.
+    /// puts another in force (at once if it already has); for a user's access token, when it
+    /// expires. Never for other credentials (none under `--dev`).
     pub async fn retired(self) {
+        if let Some(exp) = self.expires_at {
+            let left = (exp - chrono::Utc::now().timestamp()).max(0);
+            tokio::time::sleep(std::time::Duration::from_secs(left.unsigned_abs())).await;
+            return;
+        }
         if let Some((hash, mut current)) = self.admin
             && current.wait_for(|h| h.as_deref() != Some(hash.as_str())).await.is_ok()
         {

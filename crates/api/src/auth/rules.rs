@@ -202,6 +202,8 @@ pub const RULES: &[Entry] = &[
     Entry::at("GET", "/api/v1/recommendations/group/{user_ids}", OneOfUsers("user_ids")),
     Entry::at("GET", "/api/v1/venues/{venue_id}/interested", SelfUserInRequiredQuery("viewer")),
     Entry::at("PUT", "/api/v1/users/{user_id}/location", SelfUser(U)),
+    // A user's own events: only theirs, and only while the token it was opened with is valid.
+    Entry::at("GET", "/api/v1/users/{user_id}/events", SelfUser(U)).sse(),
     Entry::at("GET", "/reco/venues/{user_id}", SelfUser(U)),
     Entry::at("GET", "/reco/people/{user_id}", SelfUser(U)),
     // Bookings.

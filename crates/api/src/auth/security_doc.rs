@@ -84,7 +84,10 @@ Generated from `crates/api/src/auth/rules.rs` by `cargo test -p api --lib securi
   other route reads a token from the URL. A stream lasts only as long as the credential it was
   opened with: once the server has adopted a rotated admin token, every stream opened with the old
   one gets a last comment (`: the credential this stream was opened with is no longer valid`) and
-  ends, before any further event. Streams are admin routes, so no user token opens one.
+  ends, before any further event. A user's access token opens only their own stream
+  (`/api/v1/users/{user_id}/events`), which ends the same way when the token expires: the app
+  reconnects with a fresh token and `Last-Event-ID`. The admin's streams carry every user's
+  events, so no user token opens them.
 
 ## Answers
 

@@ -27,5 +27,6 @@ mod stream_bench;
 mod stream_support;
 mod streams;
 mod two_servers;
+mod user_streams;
 mod users;
 mod venues;

@@ -1,0 +1,73 @@
+//! A user's own event stream, `GET /api/v1/users/{user_id}/events` (SSE): what the app shows as
+//! notifications, live. It follows the channels that carry what can concern a user
+//! (`user_actions`, `social`, `bookings`) and sends only the events [`Concern`] admits: the
+//! user's account, their friend requests and friendships, their interests, every plan they
+//! organise or are invited to (with others' answers and its booking), invitations they sent
+//! or got, and bookings they are in. Frames, ids, resumption with `Last-Event-ID` and lag notices are those of
+//! subscribe-all (the cursor spans the three channels; a `lagged` notice counts every event
+//! missed, not only the user's). The stream ends after the user's own `user.deleted`, and when
+//! the access token it was opened with expires (a comment says so): the app reconnects with a
+//! fresh token and its last id, and misses nothing.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use app::App;
+use domain::{Channel, Concern, Event};
+
+use super::{FrameStream, frames, open_feed, resume_point};
+use crate::auth::StreamCredential;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{AppPath, AppQuery};
+
+/// The channels a user's stream follows.
+const CHANNELS: [Channel; 3] = [Channel::UserActions, Channel::Social, Channel::Bookings];
+
+/// The event after which a user's stream ends: the user's own deletion.
+pub(super) const ACCOUNT_DELETED: &str = "user.deleted";
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MineQuery {
+    /// Resume after this cursor (the `id:` of the last frame seen), for clients that cannot set
+    /// `Last-Event-ID`; the header wins.
+    pub last_event_id: Option<String>,
+}
+
+/// The user's own events, live (SSE): friend requests, invitations, plan changes and answers,
+/// bookings, their account.
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/events", tag = "streams",
+    params(("user_id" = Uuid, Path, description = "The user's id"), MineQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this cursor (`channel:id,...`)")),
+    responses(
+        (status = 200, description = "`text/event-stream` as subscribe-all's over `user_actions`, `social` and \
+            `bookings`, with only the events that concern the user: `user.updated`, `user.deleted` (the last \
+            frame) and `user.preferences_updated` of their account; `friend.*` they are part of; their \
+            `interest.expressed`; `plan.*` of plans they organise or are invited to; `invitation.sent` they sent \
+            or got; `booking.*` they made, are in the party of, or of such a plan. The stream ends with a comment when \
+            the access token it was opened with expires; reconnect with a fresh one and `Last-Event-ID`",
+            body = Event, content_type = "text/event-stream"),
+        (status = 401, description = "No valid credential", body = ErrorBody),
+        (status = 403, description = "Another user's stream", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "A malformed `user_id` or cursor", body = ErrorBody),
+        (status = 503, description = "Too many open streams, or the event bus is unavailable", body = ErrorBody),
+    ))]
+pub(super) async fn subscribe_mine(
+    State(app): State<App>,
+    credential: StreamCredential,
+    AppPath(user_id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<MineQuery>,
+    headers: HeaderMap,
+) -> ApiResult<FrameStream> {
+    let resume = resume_point(&headers, q.last_event_id.as_deref(), &CHANNELS)?;
+    app.get_user(user_id).await?;
+    // The feed is opened before the user's plans are read: a plan made in between reaches the
+    // stream as an event naming the user, so none falls between the two.
+    let (permit, feed) = open_feed(&app, CHANNELS.to_vec(), resume).await?;
+    let plans = app.user_plan_ids(user_id).await?;
+    Ok(frames(&app, credential, permit, feed, Some(Concern::new(user_id, plans))))
+}

@@ -1,0 +1,149 @@
+//! A user's own event stream (`/api/v1/users/{user_id}/events`) over real HTTP, on the embedded
+//! stack and on PostgreSQL + Redis: it carries what concerns the user (a friend request to them,
+//! a plan they are invited to with others' answers in it) and nothing else, resumes from its
+//! cursor, ends after the user's deletion and when its token expires, and is the user's alone.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{client_with_token, test_auth};
+use crate::plans::in_two_days_at;
+use crate::stream_support::{Frame, Setup, SseClient, StreamServer, WAIT, quick_live, spawn};
+
+crate::on_every_setup!(
+    a_users_stream_carries_what_concerns_them_and_nothing_else,
+    a_users_stream_is_theirs_alone_and_ends_when_its_token_expires,
+);
+
+fn events_path(user: &str) -> String {
+    format!("/api/v1/users/{user}/events")
+}
+
+/// A client acting as `user` with a token that lives `ttl`.
+fn as_user(user: &str, ttl: chrono::Duration) -> reqwest::Client {
+    let id: Uuid = user.parse().expect("a user id");
+    client_with_token(&test_auth().signer().issue(id, chrono::Utc::now(), ttl))
+}
+
+/// Opens `user`'s stream as them and reads its `connected` frame.
+async fn open_as(srv: &StreamServer, user: &str, last_event_id: Option<&str>) -> SseClient {
+    let client = as_user(user, chrono::Duration::minutes(15));
+    let mut sse = SseClient::connect(&client, &srv.url(&events_path(user)), last_event_id).await;
+    let hello = sse.next_frame().await;
+    assert_eq!(hello.event.as_deref(), Some("connected"), "{hello:?}");
+    sse
+}
+
+async fn post(srv: &StreamServer, path: &str, body: Value) -> Value {
+    let res = srv.client.post(srv.url(path)).json(&body).send().await.expect("POST");
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "POST {path}: {status} {body}");
+    body
+}
+
+fn kind(f: &Frame) -> String {
+    f.event.clone().unwrap_or_default()
+}
+
+async fn a_users_stream_carries_what_concerns_them_and_nothing_else(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let me = srv.create_user("stream_me").await;
+    let friend = srv.create_user("stream_friend").await;
+    let other = srv.create_user("stream_other").await;
+    let stranger = srv.create_user("stream_stranger").await;
+    let venue = srv.create_venue("Stream Bar").await;
+    let mut sse = open_as(srv, &me, None).await;
+
+    // Others' business first: none of it reaches the stream.
+    post(srv, &format!("/api/v1/users/{other}/friend-requests"), json!({"to_user_id": stranger})).await;
+    let theirs = json!({"organizer_id": other, "venue_id": venue, "start_time": in_two_days_at(19)});
+    let theirs = post(srv, "/api/v1/plans", theirs).await["id"].as_str().expect("id").to_string();
+    post(srv, &format!("/api/v1/plans/{theirs}/participants"), json!({"participant_ids": [stranger]})).await;
+    post(srv, &format!("/api/v1/venues/{venue}/interactions"), json!({"user_id": other, "interaction_type": "view"}))
+        .await;
+    // Then what concerns the user: a friend request to them, a plan they are invited to, and
+    // another invitee's answer in it (which names that invitee and the plan, not the user).
+    post(srv, &format!("/api/v1/users/{friend}/friend-requests"), json!({"to_user_id": me})).await;
+    let plan = json!({"organizer_id": friend, "venue_id": venue, "start_time": in_two_days_at(20)});
+    let plan = post(srv, "/api/v1/plans", plan).await["id"].as_str().expect("id").to_string();
+    post(srv, &format!("/api/v1/plans/{plan}/participants"), json!({"participant_ids": [me, other]})).await;
+    post(srv, &format!("/api/v1/plans/{plan}/participants/{other}/accept"), json!({})).await;
+
+    let frames = sse.until(|f| kind(f) == "plan.participant_updated").await;
+    let kinds: Vec<String> = frames.iter().map(kind).collect();
+    // The plan was proposed without them (`plan.created` is not theirs) and both were invited
+    // at once: only the user's own invitation reaches them.
+    assert_eq!(kinds, ["friend.requested", "invitation.sent", "plan.participant_updated"]);
+    for f in &frames {
+        let data = f.bus_event().data.get().to_string();
+        assert!(data.contains(&me) || data.contains(&plan), "not the user's: {f:?}");
+        assert!(!data.contains(&theirs) && !data.contains(&stranger), "others' business: {f:?}");
+    }
+    assert_eq!(frames[1].bus_event().data.to_value()["invitee_id"], me.as_str());
+    assert_eq!(frames[2].bus_event().data.to_value()["user_id"], other.as_str(), "the other invitee's answer");
+
+    // Once they accept, the organiser confirms: the plan's booking reaches them too.
+    post(srv, &format!("/api/v1/plans/{plan}/participants/{me}/accept"), json!({})).await;
+    post(srv, &format!("/api/v1/plans/{plan}/confirm"), json!({})).await;
+    let mut seen = Vec::new();
+    let confirmed = sse
+        .until(|f| {
+            seen.push(kind(f));
+            seen.contains(&"plan.confirmed".to_string()) && seen.contains(&"booking.created".to_string())
+        })
+        .await;
+    let booking = confirmed.iter().find(|f| kind(f) == "booking.created").expect("booked").bus_event();
+    assert_eq!(booking.data.to_value()["plan_id"], plan.as_str(), "{confirmed:?}");
+    assert_eq!(confirmed[0].bus_event().data.to_value()["user_id"], me.as_str(), "their own answer first");
+
+    // Resuming after the friend request gives the plan's events again, not the request.
+    let resumed_from = frames[0].id.clone().expect("an id");
+    let mut resumed = open_as(srv, &me, Some(&resumed_from)).await;
+    let again: Vec<String> = resumed.until(|f| kind(f) == "plan.participant_updated").await.iter().map(kind).collect();
+    // Opened now, the stream knows the user is in the plan, so its proposal is theirs too.
+    assert_eq!(again, ["plan.created", "invitation.sent", "plan.participant_updated"]);
+
+    // The user's deletion is the last frame of their streams.
+    let res = srv.client.delete(srv.url(&format!("/api/v1/users/{me}"))).send().await.expect("DELETE");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT, "{}", res.text().await.unwrap_or_default());
+    for stream in [&mut sse, &mut resumed] {
+        let rest = stream.rest().await.expect("the stream ended after the user's deletion");
+        let kinds: Vec<String> = rest.iter().filter(|f| !f.comment).map(kind).collect();
+        assert_eq!(kinds.last().map(String::as_str), Some("user.deleted"), "{kinds:?}");
+    }
+}
+
+async fn a_users_stream_is_theirs_alone_and_ends_when_its_token_expires(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let me = srv.create_user("expiring_me").await;
+    let other = srv.create_user("expiring_other").await;
+    let url = srv.url(&events_path(&me));
+    let code = |v: &Value| v["error"]["code"].as_str().unwrap_or_default().to_string();
+
+    let anonymous = reqwest::Client::builder().no_proxy().build().expect("client");
+    let res = anonymous.get(&url).send().await.expect("GET");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = as_user(&other, chrono::Duration::minutes(15)).get(&url).send().await.expect("GET");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "another user's stream");
+    let res = srv.client.get(srv.url(&events_path(&Uuid::now_v7().to_string()))).send().await.expect("GET");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(code(&res.json().await.unwrap_or_default()), "not_found");
+    let res = srv.client.get(format!("{url}?last_event_id=yesterday")).send().await.expect("GET");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A token with two seconds left: the stream ends with a comment when it expires.
+    let short = as_user(&me, chrono::Duration::seconds(2));
+    let mut sse = SseClient::connect(&short, &url, None).await;
+    assert_eq!(sse.next_frame().await.event.as_deref(), Some("connected"));
+    let started = tokio::time::Instant::now();
+    let rest = sse.rest().await.expect("the stream ended when its token expired");
+    assert!(started.elapsed() < WAIT);
+    let last = rest.last().expect("a last frame");
+    assert!(last.comments.iter().any(|c| c.contains("no longer valid")), "{last:?}");
+    let res = short.get(&url).send().await.expect("GET");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "a reconnect with the expired token is refused");
+}

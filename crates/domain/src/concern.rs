@@ -1,0 +1,236 @@
+//! Which events concern one user: what their own event stream carries. A user hears of their own
+//! account, of friend requests and friendships they are part of, of their interests, and of
+//! every plan they organise or are invited to (the plan's changes, others' answers and its
+//! booking), of invitations they sent or got, and of bookings they made or are in the party
+//! of. Nothing else: others' profiles, interactions, venues and the operators' system events
+//! are not theirs.
+//!
+//! A plan's later events (an invitee's answer, its booking) do not name every member, so the
+//! filter remembers the plans it has seen the user in, starting from those the user was already
+//! part of when the stream opened.
+
+use std::collections::HashSet;
+
+use crate::{DomainEvent, Payload, PlanId, UserId};
+
+/// What one user's stream lets through.
+#[derive(Debug, Clone)]
+pub struct Concern {
+    user: UserId,
+    /// The user's id as it appears in event data, to skip events that cannot concern them
+    /// without parsing them.
+    user_text: String,
+    plans: HashSet<PlanId>,
+    /// The plans' ids as text, for the same check.
+    plan_texts: Vec<String>,
+}
+
+impl Concern {
+    /// For `user`, who is part of `plans` (organising or invited) as the stream opens.
+    pub fn new(user: UserId, plans: impl IntoIterator<Item = PlanId>) -> Self {
+        let plans: HashSet<PlanId> = plans.into_iter().collect();
+        let plan_texts = plans.iter().map(PlanId::to_string).collect();
+        Self { user, user_text: user.to_string(), plans, plan_texts }
+    }
+
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+
+    /// Whether an event of `event_type` with `data` concerns the user, learning the plans it
+    /// shows them joining. An event this version cannot read (a newer type) does not.
+    pub fn admits(&mut self, event_type: &str, data: &Payload) -> bool {
+        // Every event that concerns the user names them or one of their plans.
+        let text = data.get();
+        if !text.contains(&self.user_text) && !self.plan_texts.iter().any(|p| text.contains(p.as_str())) {
+            return false;
+        }
+        match DomainEvent::from_parts(event_type, data) {
+            Ok(event) => self.admits_event(&event),
+            Err(_) => false,
+        }
+    }
+
+    /// Whether `event` concerns the user (see the module's documentation), learning the plans it
+    /// shows them joining.
+    pub fn admits_event(&mut self, event: &DomainEvent) -> bool {
+        use DomainEvent::*;
+        let me = self.user;
+        match event {
+            UserCreated(u) | UserUpdated(u) => u.id == me,
+            UserDeleted { user_id } | PreferencesUpdated { user_id, .. } => *user_id == me,
+            InteractionRecorded(_) => false,
+            FriendRequested(r) | FriendRequestAnswered(r) => r.from_user_id == me || r.to_user_id == me,
+            FriendRemoved { user_id, other_user_id } => *user_id == me || *other_user_id == me,
+            InterestExpressed(i) => i.user_id == me,
+            // The organiser takes part in their own plan: they are among its participants.
+            PlanCreated(p) | PlanRescheduled(p) | PlanConfirmed(p) | PlanCancelled(p) => {
+                self.plan(p.id, p.participants.iter().any(|pp| pp.user_id == me))
+            }
+            ParticipantUpdated(pp) => self.plan(pp.plan_id, pp.user_id == me),
+            // Only its two people: an invitation of someone else to a plan the user is in would
+            // reach them or not depending on the order the invitees were listed in.
+            InvitationSent(inv) => {
+                let named = inv.invitee_id == me || inv.inviter_id == me;
+                if let (true, Some(plan)) = (named, inv.plan_id) {
+                    self.plan(plan, true);
+                }
+                named
+            }
+            BookingHeld(b) | BookingCreated(b) | BookingStatusChanged(b) | BookingReleased { booking: b, .. } => {
+                b.user_id == me || b.group_members.contains(&me) || b.plan_id.is_some_and(|p| self.plans.contains(&p))
+            }
+            BookingRefused(full) => full.user_id == me,
+            VenueCreated(_) | VenueUpdated(_) | VenueDeleted { .. } | DataSeeded { .. } | DataReset => false,
+        }
+    }
+
+    /// Whether the user is in `plan`: named as a member now (remembered from then on), or seen
+    /// in it before.
+    fn plan(&mut self, plan: PlanId, named: bool) -> bool {
+        if named {
+            if self.plans.insert(plan) {
+                self.plan_texts.push(plan.to_string());
+            }
+            return true;
+        }
+        self.plans.contains(&plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::booking::{Booking, BookingStatus, Invitation};
+    use serde_json::json;
+
+    use crate::{FriendRequest, FriendRequestStatus, ParticipantStatus, Plan, PlanParticipant};
+
+    fn at() -> chrono::DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 5, 19, 0, 0).unwrap()
+    }
+
+    /// A plan as the store shows it: the organiser takes part (accepted), the invitees invited.
+    fn plan(organizer: UserId, invitees: &[UserId]) -> Plan {
+        let id = Uuid::now_v7();
+        let participant = |user: &UserId, status: &str| json!({"plan_id": id, "user_id": user, "status": status, "invited_at": at(), "responded_at": null});
+        let mut participants = vec![participant(&organizer, "accepted")];
+        participants.extend(invitees.iter().map(|u| participant(u, "invited")));
+        let plan = json!({"id": id, "organizer_id": organizer, "venue_id": Uuid::now_v7(), "start_time": at(),
+            "party_size": null, "status": "pending", "created_at": at(), "participants": participants});
+        serde_json::from_value(plan).expect("a plan")
+    }
+
+    fn booking(maker: UserId, plan_id: Option<PlanId>) -> Booking {
+        Booking {
+            id: Uuid::now_v7(),
+            user_id: maker,
+            venue_id: Uuid::now_v7(),
+            plan_id,
+            booking_time: at(),
+            party_size: 2,
+            duration_minutes: 90,
+            status: BookingStatus::Confirmed,
+            confirmation_code: "LUNA-TEST01".into(),
+            provider: "house".into(),
+            agent: "test".into(),
+            group_members: Vec::new(),
+            special_requests: None,
+            created_at: at(),
+            updated_at: at(),
+        }
+    }
+
+    /// Through `admits`, as the stream calls it: the event as type and data.
+    fn admits(c: &mut Concern, e: &DomainEvent) -> bool {
+        let (t, data) = e.into_parts();
+        c.admits(&t, &data)
+    }
+
+    #[test]
+    fn a_friend_request_concerns_its_two_users_only() {
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let r = FriendRequest {
+            id: Uuid::now_v7(),
+            from_user_id: a,
+            to_user_id: b,
+            status: FriendRequestStatus::Pending,
+            created_at: at(),
+            responded_at: None,
+        };
+        let e = DomainEvent::FriendRequested(r);
+        assert!(admits(&mut Concern::new(a, []), &e));
+        assert!(admits(&mut Concern::new(b, []), &e));
+        assert!(!admits(&mut Concern::new(c, []), &e));
+        let removed = DomainEvent::FriendRemoved { user_id: b, other_user_id: a };
+        assert!(admits(&mut Concern::new(a, []), &removed));
+        assert!(!admits(&mut Concern::new(c, []), &removed));
+    }
+
+    #[test]
+    fn a_plan_the_user_was_invited_to_brings_its_later_answers_and_booking() {
+        let (organizer, me, other, stranger) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let p = plan(organizer, &[me, other]);
+        let mut mine = Concern::new(me, []);
+        let mut theirs = Concern::new(stranger, []);
+        let created = DomainEvent::PlanCreated(p.clone());
+        assert!(admits(&mut mine, &created), "invited in it");
+        assert!(!admits(&mut theirs, &created));
+        // Another invitee's answer names only them and the plan.
+        let answer = DomainEvent::ParticipantUpdated(PlanParticipant {
+            plan_id: p.id,
+            user_id: other,
+            status: ParticipantStatus::Accepted,
+            invited_at: at(),
+            responded_at: Some(at()),
+        });
+        assert!(admits(&mut mine, &answer), "an answer in a plan the user is in");
+        assert!(!admits(&mut theirs, &answer));
+        // The plan's booking is made by the organiser, without the user in its group yet.
+        let booked = DomainEvent::BookingCreated(booking(organizer, Some(p.id)));
+        assert!(admits(&mut mine, &booked), "the booking of a plan the user is in");
+        assert!(!admits(&mut theirs, &booked));
+        assert!(!admits(&mut Concern::new(me, []), &answer), "without having seen the plan, not theirs");
+    }
+
+    #[test]
+    fn plans_known_when_the_stream_opens_and_invitations_count_as_membership() {
+        let (organizer, me) = (Uuid::now_v7(), Uuid::now_v7());
+        let p = plan(organizer, &[]);
+        let confirmed = DomainEvent::PlanConfirmed(p.clone());
+        assert!(admits(&mut Concern::new(me, [p.id]), &confirmed), "a plan the user was in at the start");
+        assert!(!admits(&mut Concern::new(me, []), &confirmed));
+        let mut mine = Concern::new(me, []);
+        let invitation = Invitation {
+            inviter_id: organizer,
+            invitee_id: me,
+            venue_id: p.venue_id,
+            plan_id: Some(p.id),
+            booking_id: None,
+            created_at: at(),
+        };
+        let invited = DomainEvent::InvitationSent(invitation.clone());
+        assert!(admits(&mut mine, &invited));
+        assert!(admits(&mut mine, &confirmed), "the invitation made the plan theirs");
+        assert!(admits(&mut Concern::new(organizer, []), &invited), "the inviter hears of it too");
+        let theirs = DomainEvent::InvitationSent(Invitation { invitee_id: Uuid::now_v7(), ..invitation });
+        assert!(!admits(&mut mine, &theirs), "another's invitation, even to a plan the user is in");
+    }
+
+    #[test]
+    fn own_account_events_concern_the_user_and_others_and_system_events_do_not() {
+        let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut mine = Concern::new(me, []);
+        assert!(admits(&mut mine, &DomainEvent::UserDeleted { user_id: me }));
+        assert!(!admits(&mut mine, &DomainEvent::UserDeleted { user_id: other }));
+        let mut party = booking(other, None);
+        party.group_members.push(me);
+        assert!(admits(&mut mine, &DomainEvent::BookingCreated(party)), "in the party");
+        assert!(!admits(&mut mine, &DomainEvent::BookingCreated(booking(other, None))));
+        assert!(!admits(&mut mine, &DomainEvent::DataReset));
+        assert!(!mine.admits("some.future_type", &Payload::of(&serde_json::json!({"user_id": me})).unwrap()));
+    }
+}
