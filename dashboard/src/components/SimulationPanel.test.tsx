@@ -149,6 +149,19 @@ describe('SimulationPanel', () => {
     expect(figure('booked instead')).toBe('14');
   });
 
+  it('shows no actions per second for a paused or stopped run, whose last rate the simulator keeps answering with', async () => {
+    mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
+    const metrics = { recent_actions_per_second: 126, bookings: undefined } as unknown as SimMetrics;
+    const figure = () => screen.getByText('actions/s').nextElementSibling?.textContent;
+    const { rerender } = render(<SimulationPanel state={running} metrics={metrics} onChanged={() => {}} />);
+    await screen.findByRole('option', { name: 'Normal Day' });
+    expect(figure()).toBe('126');
+    rerender(<SimulationPanel state={{ ...running, status: 'paused', paused: true }} metrics={metrics} onChanged={() => {}} />);
+    expect(figure()).toBe('0');
+    rerender(<SimulationPanel state={{ ...running, status: 'stopped', running: false, stop_reason: 'shutdown' }} metrics={metrics} onChanged={() => {}} />);
+    expect(figure()).toBe('0');
+  });
+
   it('lets the sim clock wrap between the day and the time of day instead of cutting it', async () => {
     mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
     render(<SimulationPanel state={running} metrics={null} onChanged={() => {}} />);

@@ -162,7 +162,8 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
         <Figure label="sim clock" value={simClock(state?.simulation_time ?? null, state?.timezone)} />
         <Figure label="users" value={state ? state.active_users.toLocaleString('en-US') : '–'} />
         <Figure label="events" value={state ? fmt(state.events_generated) : '–'} />
-        <Figure label="actions/s" value={metrics ? fmt(metrics.recent_actions_per_second) : '–'} />
+        {/* The simulator's rate is over the last ten seconds it ran: a paused or stopped run keeps its last one, but acts no more. */}
+        <Figure label="actions/s" value={metrics ? fmt(status === 'running' ? metrics.recent_actions_per_second : 0) : '–'} />
         <Figure label="bookings" value={state ? fmt(state.bookings_created) : '–'} />
         <Figure label="invites" value={state ? fmt(state.invites_sent) : '–'} />
         <Figure label="sim minutes" value={state ? fmt(state.ticks) : '–'} />

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { User } from '../api/types';
 import { mockFetch } from '../test/fetch';
-import { UserSearch } from './UserSearch';
+import { SEARCH_RETRY_MS, UserSearch } from './UserSearch';
 
 const user = (n: number, handle: string): User => ({
   id: `00000000-0000-0000-0000-00000000000${n}`,
@@ -22,6 +22,27 @@ const users = [user(1, 'ana'), user(2, 'ben'), user(3, 'zara')];
 afterEach(() => vi.unstubAllGlobals());
 
 describe('UserSearch', () => {
+  it('searches again once the server is back, instead of going on saying it cannot be reached', async () => {
+    let down = true;
+    const { calls } = mockFetch({
+      'GET /api/v1/users': () => {
+        if (down) throw new TypeError('Failed to fetch');
+        return [users[0]];
+      },
+    });
+    render(<UserSearch onPick={() => {}} />);
+    const input = screen.getByLabelText('search users by handle');
+    fireEvent.focus(input);
+    fireEvent.change(input, { target: { value: 'an' } });
+    // The search for the text typed failed (not only the first, for no text).
+    await waitFor(() => expect(calls.some((c) => c.url.includes('handle=an'))).toBe(true));
+    expect(await screen.findByText('The Luna server cannot be reached')).toBeInTheDocument();
+    down = false;
+    // The same text, nothing typed: the list follows the server back.
+    expect(await screen.findByRole('button', { name: /@ana/ }, { timeout: SEARCH_RETRY_MS + 2000 })).toBeInTheDocument();
+    expect(screen.queryByText('The Luna server cannot be reached')).toBeNull();
+  });
+
   it('picks on Enter from the results of the text typed, not from an earlier list', async () => {
     mockFetch({ 'GET /api/v1/users': (c) => users.filter((u) => u.handle.startsWith(new URL(c.url, 'http://x').searchParams.get('handle') ?? '')) });
     const onPick = vi.fn();

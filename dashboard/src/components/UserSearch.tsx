@@ -1,6 +1,8 @@
 // Find a user by the start of their handle (`GET /api/v1/users?handle=`), pick from the list.
 // Enter picks the first user found for the text as typed: while its search is on the way, Enter
-// waits for it (an earlier text's list is never picked from).
+// waits for it (an earlier text's list is never picked from). A search that failed (the server
+// unreachable) is tried again every few seconds while the list is open, so the list does not go on
+// saying the server cannot be reached once it is back.
 
 import { useEffect, useRef, useState } from 'react';
 
@@ -10,12 +12,16 @@ import { useDebounced } from '../lib/hooks';
 
 const handleOf = (text: string) => text.trim().replace(/^@/, '');
 
+/** How long a failed search waits before it is tried again (while the list is open). */
+export const SEARCH_RETRY_MS = 3000;
+
 export function UserSearch({ onPick }: { onPick: (u: User) => void }) {
   const [text, setText] = useState('');
   // The users found, with the handle they were found for.
   const [result, setResult] = useState<{ query: string; users: User[] }>({ query: '', users: [] });
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
   const query = useDebounced(handleOf(text), 200);
   // The handle Enter was pressed on before its results arrived.
   const enterOn = useRef<string | null>(null);
@@ -37,7 +43,13 @@ export function UserSearch({ onPick }: { onPick: (u: User) => void }) {
         if (e.name !== 'AbortError') setError(e.message);
       });
     return () => abort.abort();
-  }, [query]);
+  }, [query, attempt]);
+
+  useEffect(() => {
+    if (!error || !open) return;
+    const id = setTimeout(() => setAttempt((n) => n + 1), SEARCH_RETRY_MS);
+    return () => clearTimeout(id);
+  }, [error, open, attempt]);
 
   const pick = (u: User) => {
     onPick(u);
