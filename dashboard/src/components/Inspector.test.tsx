@@ -211,6 +211,17 @@ describe('Inspector', () => {
     await waitFor(() => expect(screen.getByTestId('picked-users')).toHaveTextContent('@ben'));
   });
 
+  it('keeps the venue and people tabs on one line each, the note wrapping under them on a phone', async () => {
+    routes();
+    render(<Inspector map={CITY} live={new LiveStore()} />);
+    await pick('ana');
+    const tabs = screen.getAllByRole('tab');
+    expect(tabs.map((t) => t.textContent)).toEqual(['Venues', 'People to go with']);
+    for (const t of tabs) expect(t).toHaveClass('whitespace-nowrap');
+    expect(screen.getByRole('tablist')).toHaveClass('shrink-0');
+    expect(screen.getByTestId('ranker-tabs')).toHaveClass('flex-wrap');
+  });
+
   it('restores the picked users from the URL', async () => {
     window.history.replaceState(null, '', `/inspector?users=${ben.id}`);
     mockFetch({ 'GET /api/v1/users/': () => ben, 'GET /api/v1/recommendations/': () => ({ venues: [], people: [] }) });

@@ -296,10 +296,11 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
 
       {primary ? (
         <section className="space-y-3">
-          <div className="flex items-center justify-between">
-            <div className="flex gap-1" role="tablist">
+          {/* Wraps on a phone: the note beside the tabs squeezed "People to go with" onto three lines. */}
+          <div className="flex flex-wrap items-center justify-between gap-2" data-testid="ranker-tabs">
+            <div className="flex shrink-0 gap-1" role="tablist">
               {(['venues', 'people'] as const).map((k) => (
-                <button key={k} role="tab" aria-selected={kind === k} className={`btn py-1 text-xs ${kind === k ? 'btn-primary' : ''}`} onClick={() => setKind(k)}>
+                <button key={k} role="tab" aria-selected={kind === k} className={`btn py-1 text-xs whitespace-nowrap ${kind === k ? 'btn-primary' : ''}`} onClick={() => setKind(k)}>
                   {k === 'venues' ? 'Venues' : 'People to go with'}
                 </button>
               ))}
