@@ -6,9 +6,10 @@
 // confirmation); starting a simulation; live events in the feed and the charts (the conversion
 // table fitting a 390 px phone); the city map;
 // the header's health indicator there (healthy, green, fitting a 390 px phone); the inspector
-// for one user (every ranker) and for two (the group); the outbox's dead letters and the
-// background tasks of /health (as the server reports them, then a task down, bus trims failing
-// and dead letters marked, on the Live page and in the header); the server going away (shown,
+// for one user (every ranker) and for two (the group), and a user deleted while inspected
+// (said to no longer exist); the outbox's dead letters and the background tasks of /health
+// (as the server reports them, then a task down, bus trims failing and dead letters marked, on
+// the Live page and in the header); the server going away (shown,
 // then reconnected with `Last-Event-ID`); and the admin token prompt on a 401. The server runs
 // with auth on: the dashboard is opened with the admin token in its URL (`/?token=`), as
 // `luna serve` prints it.
@@ -282,6 +283,24 @@ try {
     if (members.length !== 2 || !members.every((m) => / km/.test(m))) throw new Error(`members: ${JSON.stringify(members)}`);
     await sleep(800);
     await shot('06-group.png');
+  });
+
+  await check('a user deleted through the API while inspected is said to no longer exist, their recommendations gone', async () => {
+    const admin = { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' };
+    const res = await fetch(`${base}/api/v1/users`, { method: 'POST', headers: admin, body: JSON.stringify({ handle: 'e2e_gone', name: 'E2E Gone', age: 30, home_lat: 40.73, home_lng: -73.93 }) });
+    if (res.status !== 201) throw new Error(`creating the user: ${res.status} ${await res.text()}`);
+    const gone = await res.json();
+    await page.getByLabel('search users by handle').fill('e2e_gone');
+    await page.getByTestId('user-results').getByText('@e2e_gone', { exact: true }).click();
+    await page.getByTestId('picked-users').getByRole('button', { name: '@e2e_gone' }).click();
+    await page.locator('[data-testid=primary-user]', { hasText: '@e2e_gone' }).waitFor();
+    await page.locator('[data-ranker=popularity] [data-testid=venue-rec]').first().waitFor();
+    const del = await fetch(`${base}/api/v1/users/${gone.id}`, { method: 'DELETE', headers: admin });
+    if (del.status !== 204) throw new Error(`deleting the user: ${del.status} ${await del.text()}`);
+    await page.getByTestId('gone-users').filter({ hasText: '@e2e_gone no longer exists' }).waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid=primary-user]', { hasText: `@${users[0].handle}` }).waitFor();
+    if ((await page.getByTestId('picked-users').innerText()).includes('e2e_gone')) throw new Error('the deleted user is still picked');
+    if (page.url().includes(gone.id)) throw new Error(`the deleted user stayed in the URL: ${page.url()}`);
   });
 
   await check('the live page has kept up while the other pages were open', async () => {
