@@ -20,7 +20,7 @@ use app::seed::{SeedOptions, SeedReport};
 use app::sim::Simulator;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppQuery};
+use crate::extract::{AppJson, AppQuery, NoOptions};
 
 /// Largest city the API generates in one request.
 const MAX_USERS: usize = 20_000;
@@ -62,12 +62,6 @@ pub struct SeedResponse {
     pub success: bool,
     pub seeded: SeedReport,
 }
-
-/// The body a reset takes: none, or an empty object. It has no options; one sent (a
-/// `dry_run`, a `keep_users`) is refused, as a client counting on it would have lost its data.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResetRequest {}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResetResponse {
@@ -146,7 +140,7 @@ async fn seed_data(
 /// 10 s for writes under way; behind a longer one (an import, a seed) it is refused with a 503
 /// that says so, having deleted nothing.
 #[utoipa::path(post, path = "/api/v1/admin/data/reset", tag = "admin",
-    request_body(content = Option<ResetRequest>, description = "Optional; no body, or an empty object. It has no options: \
+    request_body(content = Option<NoOptions>, description = "Optional; no body, or an empty object. It has no options: \
         any field is refused (422) and nothing is deleted"),
     responses(
         (status = 200, description = "Everything deleted (any running simulation stopped first)", body = ResetResponse),
@@ -159,8 +153,9 @@ async fn seed_data(
 async fn reset_data(
     State(app): State<App>,
     Extension(sim): Extension<Arc<Simulator>>,
-    // Read (and refused when it has a field) before anything is deleted.
-    _body: Option<AppJson<ResetRequest>>,
+    // Read (and refused when it has a field: a `dry_run`, a `keep_users` a client counts on)
+    // before anything is deleted.
+    _: NoOptions,
 ) -> ApiResult<AppJson<ResetResponse>> {
     // A task of its own, so a dropped connection cannot leave the reset half-done.
     let task = tokio::spawn(async move { sim.while_stopped(app.reset_data()).await });

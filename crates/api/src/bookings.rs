@@ -16,7 +16,7 @@ use app::App;
 use app::booking::{BookingFilter, StatusChange};
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::extract::{AppJson, AppPath, AppQuery, NoOptions};
 use crate::respond::{Paginated, page_request};
 
 mod create;
@@ -178,18 +178,24 @@ async fn move_to(app: &App, booking_id: Uuid, next: BookingStatus) -> ApiResult<
 /// group and the plan's invitees may read it but get a 403 here.
 #[utoipa::path(post, path = "/bookings/{booking_id}/cancel", tag = "bookings",
     params(("booking_id" = Uuid, Path, description = "The booking's id")),
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
     responses(
         (status = 200, description = "Cancelled", body = StatusChange),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 403, description = "Not the one who made the booking, nor its plan's organizer, nor the admin \
             (members of its group and the plan's invitees may not cancel it)", body = ErrorBody),
         (status = 404, description = "No such booking", body = ErrorBody),
         (status = 409, description = "Not pending or confirmed (already cancelled, completed or a no-show), \
             or its time has come (complete it or mark it no_show)", body = ErrorBody),
-        (status = 422, description = "Not a UUID", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "Not a UUID, or a body with a field (a `reason`: it takes none; the booking \
+            stays as it was)", body = ErrorBody),
     ))]
 async fn cancel_booking(
     State(app): State<App>,
     AppPath(booking_id): AppPath<Uuid>,
+    _: NoOptions,
 ) -> ApiResult<AppJson<StatusChange>> {
     move_to(&app, booking_id, BookingStatus::Cancelled).await
 }
@@ -197,15 +203,20 @@ async fn cancel_booking(
 /// Mark a confirmed booking completed (the party came), once its time has come.
 #[utoipa::path(post, path = "/bookings/{booking_id}/complete", tag = "bookings",
     params(("booking_id" = Uuid, Path, description = "The booking's id")),
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
     responses(
         (status = 200, description = "Completed", body = StatusChange),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "No such booking", body = ErrorBody),
         (status = 409, description = "Not confirmed, or its time has not come", body = ErrorBody),
-        (status = 422, description = "Not a UUID", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "Not a UUID, or a body with a field", body = ErrorBody),
     ))]
 async fn complete_booking(
     State(app): State<App>,
     AppPath(booking_id): AppPath<Uuid>,
+    _: NoOptions,
 ) -> ApiResult<AppJson<StatusChange>> {
     move_to(&app, booking_id, BookingStatus::Completed).await
 }
@@ -213,15 +224,20 @@ async fn complete_booking(
 /// Mark a confirmed booking a no-show, once its time has come.
 #[utoipa::path(post, path = "/bookings/{booking_id}/no-show", tag = "bookings",
     params(("booking_id" = Uuid, Path, description = "The booking's id")),
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
     responses(
         (status = 200, description = "Marked a no-show", body = StatusChange),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "No such booking", body = ErrorBody),
         (status = 409, description = "Not confirmed, or its time has not come", body = ErrorBody),
-        (status = 422, description = "Not a UUID", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "Not a UUID, or a body with a field", body = ErrorBody),
     ))]
 async fn no_show_booking(
     State(app): State<App>,
     AppPath(booking_id): AppPath<Uuid>,
+    _: NoOptions,
 ) -> ApiResult<AppJson<StatusChange>> {
     move_to(&app, booking_id, BookingStatus::NoShow).await
 }

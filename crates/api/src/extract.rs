@@ -8,7 +8,8 @@
 //! whole number in its range, as it does of `1e20`). A time, date, number or UUID that does not
 //! parse says what the field expects (an RFC 3339 time with an offset, a whole number ≥ 0, a
 //! smaller whole number, a UUID, a JSON object, ...), and a field given twice is named, instead
-//! of the parser's bare complaint.
+//! of the parser's bare complaint. [`NoOptions`] is the body of a `POST` that takes none: no
+//! body or `{}`, any field a 422 naming it.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -16,8 +17,9 @@ use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Path, Ra
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
@@ -291,6 +293,24 @@ impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for AppJson<T> 
             return Err(ApiError::UnsupportedMediaType);
         }
         parse_json(&bytes).map(|v| Some(AppJson(v)))
+    }
+}
+
+/// The body of a `POST` that takes no options (an answer to an invitation, a cancellation, a
+/// confirmation, a reset, a simulator control): none, or an empty object. A field sent (a
+/// `reason`, a `dry_run`) is refused with a 422 naming it before the handler runs, so nothing is
+/// done for a client that counted on an option the route does not have; a body that is not JSON
+/// is a 415, broken JSON a 400, as for any body.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoOptions {}
+
+impl<S: Send + Sync> FromRequest<S> for NoOptions {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let body = <AppJson<NoOptions> as OptionalFromRequest<S>>::from_request(req, state).await?;
+        Ok(body.map(|b| b.0).unwrap_or_default())
     }
 }
 

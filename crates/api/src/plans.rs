@@ -18,7 +18,7 @@ use uuid::Uuid;
 use app::{App, PlanConfirmation};
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, AppQuery, IdempotencyKeyHeader};
+use crate::extract::{AppJson, AppPath, AppQuery, IdempotencyKeyHeader, NoOptions};
 use crate::respond::{Created, Paginated, Replayable};
 
 pub fn router() -> OpenApiRouter<App> {
@@ -128,17 +128,25 @@ struct ParticipantPath {
         ("plan_id" = Uuid, Path, description = "The plan's id"),
         ("user_id" = Uuid, Path, description = "The invitee's id"),
     ),
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
     responses(
         (status = 200, description = "The plan with its participants; the answer the invitee gave already \
             changes nothing (the first `responded_at` stays, nobody is told again)", body = Plan),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "No such plan; the same answer for a user not on the plan, whatever it \
             is (an outsider cannot tell a plan from no plan)", body = ErrorBody),
         (status = 409, description = "The plan is confirmed or cancelled, its time has come (field `start_time`), \
             its party would be larger than the venue seats, or its booking is waiting on an outside provider and the answer would change its party (try again \
             in a moment)", body = ErrorBody),
-        (status = 422, description = "Not a UUID, or the organizer", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "Not a UUID, the organizer, or a body with a field", body = ErrorBody),
     ))]
-async fn accept(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -> ApiResult<AppJson<Plan>> {
+async fn accept(
+    State(app): State<App>,
+    AppPath(p): AppPath<ParticipantPath>,
+    _: NoOptions,
+) -> ApiResult<AppJson<Plan>> {
     Ok(AppJson(app.answer_invitation(p.plan_id, p.user_id, true, app.now()).await?))
 }
 
@@ -148,16 +156,24 @@ async fn accept(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) ->
         ("plan_id" = Uuid, Path, description = "The plan's id"),
         ("user_id" = Uuid, Path, description = "The invitee's id"),
     ),
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
     responses(
         (status = 200, description = "The plan with its participants; the answer the invitee gave already \
             changes nothing (the first `responded_at` stays, nobody is told again)", body = Plan),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "No such plan; the same answer for a user not on the plan, whatever it \
             is (an outsider cannot tell a plan from no plan)", body = ErrorBody),
         (status = 409, description = "The plan is confirmed or cancelled, or its booking is waiting on an outside \
             provider and the answer would change its party (try again in a moment)", body = ErrorBody),
-        (status = 422, description = "Not a UUID, or the organizer", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "Not a UUID, the organizer, or a body with a field", body = ErrorBody),
     ))]
-async fn decline(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -> ApiResult<AppJson<Plan>> {
+async fn decline(
+    State(app): State<App>,
+    AppPath(p): AppPath<ParticipantPath>,
+    _: NoOptions,
+) -> ApiResult<AppJson<Plan>> {
     Ok(AppJson(app.answer_invitation(p.plan_id, p.user_id, false, app.now()).await?))
 }
 
@@ -169,22 +185,27 @@ async fn decline(State(app): State<App>, AppPath(p): AppPath<ParticipantPath>) -
         ("Idempotency-Key" = Option<String>, Header,
             description = "Retries with the same key replay the first answer and book nothing new"),
     ),
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
     responses(
         (status = 200, description = "Confirmed with its booking (`Idempotent-Replayed: true` on a replay)",
             body = PlanConfirmation),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "No such plan", body = ErrorBody),
         (status = 409, description = "Already confirmed or cancelled (field `status`, with a key or without); \
             the organizer already holds a table there at that time (field `start_time`); `slot_full` with \
             alternatives in `details`; the key's first request still in flight; the party kept changing while \
             it was booked (field `party_size`, after three attempts)", body = ErrorBody),
-        (status = 422, description = "Start in the past, venue closed then, party too big, or the key reused \
-            with another request", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "Start in the past, venue closed then, party too big, the key reused \
+            with another request, or a body with a field (nothing is booked)", body = ErrorBody),
         (status = 503, description = "The external provider did not confirm; nothing was booked", body = ErrorBody),
     ))]
 async fn confirm_plan(
     State(app): State<App>,
     AppPath(plan_id): AppPath<Uuid>,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
+    _: NoOptions,
 ) -> ApiResult<Replayable<(StatusCode, AppJson<PlanConfirmation>)>> {
     let answer = app.confirm_plan(plan_id, key, app.now()).await?;
     Ok(Replayable::of(answer, |c| (StatusCode::OK, AppJson(c))))
@@ -194,16 +215,25 @@ async fn confirm_plan(
 /// cancelling its booking, which cancels the plan too and frees its seats.
 #[utoipa::path(post, path = "/plans/{plan_id}/cancel", tag = "plans",
     params(("plan_id" = Uuid, Path, description = "The plan's id")),
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
     responses(
         (status = 200, description = "Cancelled (`plan.cancelled` tells its people); the plan with its participants",
             body = Plan),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "No such plan", body = ErrorBody),
         (status = 409, description = "Already cancelled; confirmed (field `status`: cancel its booking instead, \
             named in the message); or being booked through an outside provider (try again in a moment)",
             body = ErrorBody),
-        (status = 422, description = "Not a UUID", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "Not a UUID, or a body with a field (a `reason`: it takes none; the plan \
+            stays as it was)", body = ErrorBody),
     ))]
-async fn cancel_plan(State(app): State<App>, AppPath(plan_id): AppPath<Uuid>) -> ApiResult<AppJson<Plan>> {
+async fn cancel_plan(
+    State(app): State<App>,
+    AppPath(plan_id): AppPath<Uuid>,
+    _: NoOptions,
+) -> ApiResult<AppJson<Plan>> {
     Ok(AppJson(app.cancel_plan(plan_id).await?))
 }
 

@@ -19,7 +19,7 @@ use app::App;
 use app::sim::{MetricsSnapshot, RunOptions, SCENARIOS, ScenarioId, SimState, Simulator, Speed, SpeedInput};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::AppJson;
+use crate::extract::{AppJson, NoOptions};
 
 type Sim = Extension<Arc<Simulator>>;
 
@@ -125,33 +125,53 @@ async fn start_simulation(
 /// Pause the running simulation at the end of its current simulated minute: the answer comes
 /// once that minute has run, and its state (ticks, simulation time) is where the run stays.
 #[utoipa::path(post, path = "/api/v1/simulation/pause", tag = "simulation",
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
     responses((status = 200, description = "Paused", body = SimState),
-        (status = 409, description = "Nothing is running, or already paused", body = ErrorBody)))]
-async fn pause_simulation(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
+        (status = 409, description = "Nothing is running, or already paused", body = ErrorBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "A body with a field: it takes none", body = ErrorBody),))]
+async fn pause_simulation(Extension(sim): Sim, _: NoOptions) -> ApiResult<AppJson<SimState>> {
     Ok(AppJson(sim.pause().await?))
 }
 
 /// Resume a paused simulation.
 #[utoipa::path(post, path = "/api/v1/simulation/resume", tag = "simulation",
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
     responses((status = 200, description = "Resumed", body = SimState),
-        (status = 409, description = "Nothing is paused", body = ErrorBody)))]
-async fn resume_simulation(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
+        (status = 409, description = "Nothing is paused", body = ErrorBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "A body with a field: it takes none", body = ErrorBody),))]
+async fn resume_simulation(Extension(sim): Sim, _: NoOptions) -> ApiResult<AppJson<SimState>> {
     Ok(AppJson(sim.resume().await?))
 }
 
 /// Stop the simulation; its state and metrics stay readable until the next start or reset, its
 /// `stop_reason` `requested` (or that of a stop that came first, such as the booking horizon's).
 #[utoipa::path(post, path = "/api/v1/simulation/stop", tag = "simulation",
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
     responses((status = 200, description = "Stopped", body = SimState),
-        (status = 409, description = "Nothing is running", body = ErrorBody)))]
-async fn stop_simulation(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
+        (status = 409, description = "Nothing is running", body = ErrorBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "A body with a field: it takes none", body = ErrorBody),))]
+async fn stop_simulation(Extension(sim): Sim, _: NoOptions) -> ApiResult<AppJson<SimState>> {
     Ok(AppJson(sim.stop().await?))
 }
 
 /// Stop any simulation and forget it (stored data is left alone; see the admin reset).
 #[utoipa::path(post, path = "/api/v1/simulation/reset", tag = "simulation",
-    responses((status = 200, description = "Back to idle", body = SimState)))]
-async fn reset_simulation(Extension(sim): Sim) -> ApiResult<AppJson<SimState>> {
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
+    responses((status = 200, description = "Back to idle", body = SimState),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "A body with a field: it takes none", body = ErrorBody),))]
+async fn reset_simulation(Extension(sim): Sim, _: NoOptions) -> ApiResult<AppJson<SimState>> {
     Ok(AppJson(sim.reset().await?))
 }
 

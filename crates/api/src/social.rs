@@ -16,7 +16,7 @@ use app::App;
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::extract::{AppJson, AppPath, AppQuery, NoOptions};
 use crate::respond::Paginated;
 
 pub fn router() -> OpenApiRouter<App> {
@@ -160,15 +160,20 @@ async fn list_friend_requests(
         ("user_id" = Uuid, Path, description = "The recipient's id"),
         ("request_id" = Uuid, Path, description = "The request's id"),
     ),
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
     responses(
         (status = 200, description = "Accepted", body = FriendRequest),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "No such request for this user", body = ErrorBody),
         (status = 409, description = "Already answered", body = ErrorBody),
-        (status = 422, description = "Not a UUID", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "Not a UUID, or a body with a field", body = ErrorBody),
     ))]
 async fn accept_friend_request(
     State(app): State<App>,
     AppPath(p): AppPath<RequestPath>,
+    _: NoOptions,
 ) -> ApiResult<AppJson<FriendRequest>> {
     Ok(AppJson(app.answer_friend_request(p.request_id, p.user_id, true).await?))
 }
@@ -179,15 +184,20 @@ async fn accept_friend_request(
         ("user_id" = Uuid, Path, description = "The recipient's id"),
         ("request_id" = Uuid, Path, description = "The request's id"),
     ),
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
     responses(
         (status = 200, description = "Declined", body = FriendRequest),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "No such request for this user", body = ErrorBody),
         (status = 409, description = "Already answered", body = ErrorBody),
-        (status = 422, description = "Not a UUID", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "Not a UUID, or a body with a field", body = ErrorBody),
     ))]
 async fn decline_friend_request(
     State(app): State<App>,
     AppPath(p): AppPath<RequestPath>,
+    _: NoOptions,
 ) -> ApiResult<AppJson<FriendRequest>> {
     Ok(AppJson(app.answer_friend_request(p.request_id, p.user_id, false).await?))
 }

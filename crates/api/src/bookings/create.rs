@@ -11,7 +11,7 @@ use app::App;
 use app::booking::{AutoBookResponse, Availability, BookingReceipt};
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, AppQuery, IdempotencyKeyHeader};
+use crate::extract::{AppJson, AppPath, AppQuery, IdempotencyKeyHeader, NoOptions};
 use crate::respond::{Created, Replayable};
 
 /// Book through the agent for a user (the first seed's `BookingRequest`): venue, time, party
@@ -57,16 +57,22 @@ pub async fn create_booking(
         ("venue_id" = Uuid, Path, description = "The venue"),
         ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key replay the first answer"),
     ),
+    request_body(content = Option<NoOptions>, description = "None, or an empty object: it takes no options (a field \
+        is refused, 422, and nothing is done)"),
     responses(
         (status = 200, description = "What was booked (`Idempotent-Replayed: true` on a replay)", body = AutoBookResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "No such venue", body = ErrorBody),
         (status = 409, description = "The key's first request still in flight", body = ErrorBody),
-        (status = 422, description = "Not a UUID, or a malformed key", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
+        (status = 422, description = "Not a UUID, a malformed key, or a body with a field (nothing is booked)",
+            body = ErrorBody),
     ))]
 pub async fn auto_book(
     State(app): State<App>,
     AppPath(venue_id): AppPath<Uuid>,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
+    _: NoOptions,
 ) -> ApiResult<Replayable<AppJson<AutoBookResponse>>> {
     let answer = app.auto_book(venue_id, key, app.now()).await?;
     Ok(Replayable::of(answer, AppJson))

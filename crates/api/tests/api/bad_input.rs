@@ -19,6 +19,7 @@ crate::on_every_backend!(
     null_for_an_optional_list_reads_as_an_empty_list,
     offset_paging_is_refused_naming_skip_except_for_the_first_page,
     query_values_out_of_range_or_not_utf8_are_refused_with_the_real_rule,
+    a_post_that_takes_no_options_refuses_a_body_with_a_field_and_does_nothing,
 );
 
 fn with(mut base: Value, field: &str, value: Value) -> Value {
@@ -443,4 +444,67 @@ fn message_of(body: &Value, field: &str) -> String {
     let details = body["error"]["details"].as_array().expect("details");
     let detail = details.iter().find(|d| d["field"] == field).expect("the field's detail");
     detail["message"].as_str().expect("message").to_string()
+}
+
+/// A `POST` that takes no options (an answer, a cancellation, a confirmation, a status move, a
+/// simulator control) refuses a body with a field, naming it, and does nothing: a client that
+/// sends a `reason` or a `dry_run` is told the route has none rather than having it ignored.
+/// No body, or an empty object, is still taken.
+async fn a_post_that_takes_no_options_refuses_a_body_with_a_field_and_does_nothing(app: &TestApp) {
+    let a = id_of(&app.create_user(seed_user("alice")).await);
+    let b = id_of(&app.create_user(seed_user("bob")).await);
+    let v = id_of(&app.create_venue(seed_venue("Bar")).await);
+    let at = in_two_days_at(20);
+    let plan = json!({"organizer_id": a, "venue_id": v, "start_time": at, "participant_ids": [b]});
+    let p = id_of(&expect_json(app.post("/plans/", &plan).await, StatusCode::CREATED).await);
+    let booking = json!({"venue_id": v, "booking_time": in_two_days_at(13), "party_size": 2});
+    let made =
+        expect_json(app.post(&format!("/api/v1/bookings/{a}/create"), &booking).await, StatusCode::CREATED).await;
+    let k = made["booking_id"].as_str().expect("booking_id").to_string();
+    let asked = app.post(&format!("/api/v1/users/{a}/friend-requests"), &json!({"to_user_id": b})).await;
+    let r = id_of(&expect_json(asked, StatusCode::CREATED).await);
+    let before = app.counts().await;
+    let events = app.pending_event_types().await;
+    let paths = [
+        format!("/api/v1/plans/{p}/cancel"),
+        format!("/plans/{p}/confirm"),
+        format!("/plans/{p}/participants/{b}/accept"),
+        format!("/api/v1/plans/{p}/participants/{b}/decline"),
+        format!("/api/v1/bookings/{k}/cancel"),
+        format!("/api/v1/bookings/{k}/complete"),
+        format!("/api/v1/bookings/{k}/no-show"),
+        format!("/api/v1/bookings/venue/{v}/auto-book"),
+        format!("/api/v1/users/{b}/friend-requests/{r}/accept"),
+        format!("/api/v1/users/{b}/friend-requests/{r}/decline"),
+        "/api/v1/simulation/pause".into(),
+        "/api/v1/simulation/resume".into(),
+        "/api/v1/simulation/stop".into(),
+        "/api/v1/simulation/reset".into(),
+        "/api/v1/admin/data/reset".into(),
+    ];
+    for path in &paths {
+        let res = app.post(path, &json!({"reason": "changed my mind"})).await;
+        let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("reason")).await;
+        assert!(message_of(&body, "reason").contains("unknown field"), "{path}: {body}");
+    }
+    assert_eq!(app.counts().await, before, "nothing written");
+    assert_eq!(app.pending_event_types().await, events, "nobody told anything");
+    let plan = app.get_json(&format!("/plans/{p}"), StatusCode::OK).await;
+    assert_eq!(plan["status"], "pending");
+    assert!(
+        plan["participants"]
+            .as_array()
+            .expect("participants")
+            .iter()
+            .all(|x| x["user_id"] == a.as_str() || x["status"] == "invited")
+    );
+    assert_eq!(app.get_json(&format!("/api/v1/bookings/{k}"), StatusCode::OK).await["status"], "confirmed");
+
+    // No body, or an empty one, is still taken.
+    let accepted = app.post(&format!("/plans/{p}/participants/{b}/accept"), &json!({})).await;
+    expect_json(accepted, StatusCode::OK).await;
+    let cancelled = app.post_raw(&format!("/api/v1/plans/{p}/cancel"), None, "").await;
+    assert_eq!(expect_json(cancelled, StatusCode::OK).await["status"], "cancelled");
+    let cancelled = app.post_raw(&format!("/api/v1/bookings/{k}/cancel"), Some("application/json"), "{ }").await;
+    assert_eq!(expect_json(cancelled, StatusCode::OK).await["status"], "cancelled");
 }
