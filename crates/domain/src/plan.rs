@@ -10,11 +10,12 @@ use crate::error::Checker;
 use crate::{Timestamp, ValidationError};
 
 /// Where a plan stands. A plan being organised is `pending` on the wire (the second seed's
-/// value) and `draft` in the database.
+/// value), in and out, and `draft` in the database only: the storage name is not taken as input
+/// (a client sending it would be answered with another name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanStatus {
-    #[serde(rename = "pending", alias = "draft")]
+    #[serde(rename = "pending")]
     Draft,
     Confirmed,
     Cancelled,
@@ -190,7 +191,8 @@ mod tests {
     #[test]
     fn a_plan_being_organised_is_pending_on_the_wire_and_draft_in_storage() {
         assert_eq!(serde_json::to_value(PlanStatus::Draft).unwrap(), "pending");
-        assert_eq!(serde_json::from_value::<PlanStatus>("draft".into()).unwrap(), PlanStatus::Draft);
+        assert_eq!(serde_json::from_value::<PlanStatus>("pending".into()).unwrap(), PlanStatus::Draft);
+        assert!(serde_json::from_value::<PlanStatus>("draft".into()).is_err());
         assert_eq!(PlanStatus::Draft.as_str(), "draft");
     }
 

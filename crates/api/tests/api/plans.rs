@@ -24,6 +24,7 @@ crate::on_every_backend!(
     someone_not_on_a_plan_cannot_tell_it_from_no_plan,
     the_organizer_reschedules_a_pending_plan_and_its_invitees_are_asked_again,
     a_confirmation_key_refused_for_a_full_slot_books_the_plan_once_rescheduled,
+    a_users_plans_are_filtered_by_the_status_names_plans_are_shown_with,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -719,4 +720,21 @@ async fn a_confirmation_key_refused_for_a_full_slot_books_the_plan_once_reschedu
     assert_eq!(again.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
     assert_eq!(expect_json(again, StatusCode::OK).await, booked);
     assert_eq!(app.counts().await.bookings, 2);
+}
+
+/// `status` takes the names a plan is shown with (`pending`, `confirmed`, `cancelled`), not the
+/// database's `draft`, which was taken as `pending` and answered with plans saying `pending`.
+async fn a_users_plans_are_filtered_by_the_status_names_plans_are_shown_with(app: &TestApp) {
+    let u = users(app, &["alice"]).await;
+    let v = venue(app, seed_venue("Bar")).await;
+    let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19)});
+    let plan = expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await;
+    let path = format!("/api/v1/users/{}/plans", u[0]);
+    let pending = app.get_json(&format!("{path}?status=pending"), StatusCode::OK).await;
+    assert_eq!(ids(&pending), vec![plan["id"].as_str().unwrap().to_string()]);
+    let res = app.get(&format!("{path}?status=draft")).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("status")).await;
+    let message = err["error"]["details"][0]["message"].as_str().unwrap();
+    let expected = message.split("expected").nth(1).unwrap_or_default();
+    assert!(expected.contains("`pending`, `confirmed`, `cancelled`") && !expected.contains("draft"), "{message}");
 }
