@@ -74,8 +74,8 @@ async fn list_users(
         (status = 201, description = "Created; `Location` names the new user", body = User,
             headers(("location" = String, description = "Path of the new user"))),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "A system-owned field (`persona`, `activity_score`, `social_score`) without a credential; the message names it", body = ErrorBody),
-        (status = 403, description = "A system-owned field (`persona`, `activity_score`, `social_score`) from a caller other than the admin; the message names it", body = ErrorBody),
+        (status = 401, description = "A system-owned field (`persona`, `activity_score`, `social_score`) without a credential, even one whose value would not parse; the message names it", body = ErrorBody),
+        (status = 403, description = "A system-owned field (`persona`, `activity_score`, `social_score`) from a caller other than the admin, even one whose value would not parse; the message names it", body = ErrorBody),
         (status = 409, description = "Handle or email already taken", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
@@ -87,8 +87,9 @@ async fn create_user(
     caller: Caller,
     OriginalUri(uri): OriginalUri,
     gate: Option<Extension<PasswordGate>>,
-    AppJson(input): AppJson<UserInput>,
+    body: Result<AppJson<UserInput>, ApiError>,
 ) -> ApiResult<Created<User>> {
+    let input = credential_before_value(caller, body)?;
     only_the_admin_sets(caller, &input.system_owned_fields())?;
     // Only a password is hashed (costly by design): only a sign-up with one uses the bucket.
     if let (Some(_), Some(Extension(gate))) = (&input.password, gate) {
@@ -121,6 +122,25 @@ pub fn shown_to(caller: Caller, mut user: User) -> User {
     user
 }
 
+/// The body, or why it was refused. A system-owned field whose value does not parse (an unknown
+/// `persona`, a score that is not a number) is refused for the caller's missing credential or
+/// right first, as a well-formed one is: a 401 or 403 naming it, not a 422 judging a value the
+/// caller may not give at all. The admin gets the 422.
+fn credential_before_value<T>(caller: Caller, body: Result<AppJson<T>, ApiError>) -> ApiResult<T> {
+    match body {
+        Ok(AppJson(input)) => Ok(input),
+        Err(ApiError::Validation(fields)) => {
+            let owned: Vec<&str> = domain::user::SYSTEM_OWNED_FIELDS
+                .into_iter()
+                .filter(|owned| fields.iter().any(|f| f.field == *owned))
+                .collect();
+            only_the_admin_sets(caller, &owned)?;
+            Err(ApiError::Validation(fields))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Refuses a body giving a system-owned field (`domain::user::SYSTEM_OWNED_FIELDS`: the
 /// simulator's persona, the scores the recommender trusts) unless the admin sends it, naming
 /// the fields: a 403 with a user's token, a 401 without a credential (`--dev` included), as
@@ -146,7 +166,7 @@ fn only_the_admin_sets(caller: Caller, fields: &[&str]) -> ApiResult<()> {
     responses(
         (status = 200, description = "The updated user", body = User),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 403, description = "Another user's profile, or a system-owned field (`persona`, `activity_score`, `social_score`) from a caller other than the admin (the message names it; nothing is changed)", body = ErrorBody),
+        (status = 403, description = "Another user's profile, or a system-owned field (`persona`, `activity_score`, `social_score`) from a caller other than the admin, even one whose value would not parse (the message names it; nothing is changed)", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "Handle or email already taken", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
@@ -156,8 +176,9 @@ async fn update_user(
     State(app): State<App>,
     caller: Caller,
     AppPath(user_id): AppPath<Uuid>,
-    AppJson(input): AppJson<UserPatchInput>,
+    body: Result<AppJson<UserPatchInput>, ApiError>,
 ) -> ApiResult<AppJson<User>> {
+    let input = credential_before_value(caller, body)?;
     only_the_admin_sets(caller, &input.system_owned_fields())?;
     Ok(AppJson(app.update_user(user_id, input).await?))
 }

@@ -14,6 +14,7 @@ crate::on_every_backend!(
     users_can_be_filtered_by_handle_prefix_and_persona,
     a_user_can_be_updated_and_deleted,
     only_the_admin_sets_a_users_persona_and_scores,
+    a_system_owned_field_that_does_not_parse_is_refused_for_the_missing_credential_first,
     preferences_default_until_put_and_refuse_bad_values,
 );
 
@@ -184,6 +185,37 @@ async fn only_the_admin_sets_a_users_persona_and_scores(app: &TestApp) {
         (&set["persona"], &set["activity_score"], &set["social_score"]),
         (&json!("event_organizer"), &json!(0.9), &json!(0.2))
     );
+}
+
+/// A system-owned field whose value does not parse is refused for the credential it needs
+/// first, as a well-formed one is: without a credential a 401, with a user's token a 403, each
+/// naming it, nothing written; only the admin is told the value is wrong (422).
+async fn a_system_owned_field_that_does_not_parse_is_refused_for_the_missing_credential_first(app: &TestApp) {
+    let alice = app.create_user(seed_user("alice")).await;
+    let path = format!("/api/v1/users/{}", alice["id"].as_str().unwrap());
+    let as_alice = app.as_user(alice["id"].as_str().unwrap());
+    for (field, value) in [("persona", json!("wizard")), ("activity_score", json!("high")), ("social_score", json!([]))]
+    {
+        let mut body = seed_user("bob");
+        body[field] = value.clone();
+        let res = app.anon.post(app.url("/api/v1/users")).json(&body).send().await.unwrap();
+        let err = expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized", None).await;
+        assert!(err["error"]["message"].as_str().unwrap().contains(&format!("`{field}`")), "{err}");
+        let res = as_alice.post(app.url("/users/")).json(&body).send().await.unwrap();
+        expect_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+        let res = as_alice.patch(app.url(&path)).json(&json!({field: value})).send().await.unwrap();
+        let err = expect_error(res, StatusCode::FORBIDDEN, "forbidden", None).await;
+        assert!(err["error"]["message"].as_str().unwrap().contains(&format!("`{field}`")), "{err}");
+        let res = app.post("/api/v1/users", &body).await;
+        expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+    }
+    assert_eq!(app.user_count().await, 1, "no user created");
+    assert_eq!(app.get_json(&path, StatusCode::OK).await, alice, "nothing changed");
+    // A bad value of a field anyone may give is still a 422, with or without a credential.
+    let mut aged = seed_user("bob");
+    aged["age"] = json!("old");
+    let res = app.anon.post(app.url("/api/v1/users")).json(&aged).send().await.unwrap();
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("age")).await;
 }
 
 async fn preferences_default_until_put_and_refuse_bad_values(app: &TestApp) {
