@@ -18,10 +18,14 @@ use crate::extract::{AppJson, AppPath, AppQuery};
 
 /// Body of `POST /recommendations/{user_id}/interest`. Each call replaces the user's previous
 /// interest in the venue: its time and part of the day (one left out is none), and whether they
-/// are open to invites when the call says. Other fields are ignored: the first seed's clients
-/// also send `user_id`.
+/// are open to invites when the call says. Other fields are refused, naming them (a misspelt
+/// `open_to_invite: false` would otherwise leave the interest open to others).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InterestRequest {
+    /// The first seed's clients send the user here too: taken when it is the path's user, else a
+    /// 422.
+    pub user_id: Option<Uuid>,
     pub venue_id: Uuid,
     /// When the user would like to go (RFC 3339), in the future, within a year.
     pub preferred_time: Option<DateTime<Utc>>,
@@ -58,7 +62,7 @@ pub struct InterestResponse {
     responses(
         (status = 200, description = "Recorded", body = InterestResponse),
         (status = 404, description = "No such user or venue", body = ErrorBody),
-        (status = 422, description = "Invalid fields: a time not in the future or past a year, an unknown `preferred_time_slot`, or one that `preferred_time` does not fall in at the venue (the message says which it falls in)", body = ErrorBody),
+        (status = 422, description = "Invalid fields: an unknown field, a `user_id` other than the path's, a time not in the future or past a year, an unknown `preferred_time_slot`, or one that `preferred_time` does not fall in at the venue (the message says which it falls in)", body = ErrorBody),
     ))]
 pub async fn express_interest(
     State(app): State<App>,
@@ -66,6 +70,9 @@ pub async fn express_interest(
     AppJson(body): AppJson<InterestRequest>,
 ) -> ApiResult<AppJson<InterestResponse>> {
     let now = app.now();
+    if body.user_id.is_some_and(|id| id != user_id) {
+        return Err(domain::ValidationError::field("user_id", "must be the user of the path, or left out").into());
+    }
     if body.preferred_time.is_some_and(|t| t <= now) {
         return Err(domain::ValidationError::field("preferred_time", "must be in the future").into());
     }

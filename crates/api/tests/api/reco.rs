@@ -257,14 +257,21 @@ async fn interest_is_recorded_and_shown_to_others(app: &TestApp) {
     let logged = json!({"user_id": users[2], "interaction_type": "interest"});
     expect_json(app.post(&format!("/venues/{}/interactions", venues[1]), &logged).await, StatusCode::CREATED).await;
     eventually(app, &path, |b| b.to_string().contains(users[2].as_str())).await;
-    // The first seed's clients' shape is taken (its `user_id` ignored; the others are kept).
+    // The first seed's clients' shape is taken (its `user_id`, the path's user, and the others).
     let seed_shape =
         json!({"user_id": users[0], "venue_id": venues[1], "preferred_time_slot": "evening", "open_to_invites": true});
     expect_json(app.post(&interest, &seed_shape).await, StatusCode::OK).await;
-    // A time in the past, or past the year ahead bookings may be made in, is refused and changes nothing.
-    // (Row counts only: the outbox drains meanwhile.)
+    // A time in the past, or past the year ahead bookings may be made in, is refused and changes nothing;
+    // so is a field it does not have (a misspelt `open_to_invites` would leave the interest open to
+    // others) or another user's `user_id`. (Row counts only: the outbox drains meanwhile.)
     let rows = |c: store::Counts| (c.venue_interests, c.interactions);
     let before = rows(app.counts().await);
+    let misspelt = json!({"venue_id": venues[2], "open_to_invite": false});
+    let res = app.post(&interest, &misspelt).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("open_to_invite")).await;
+    let foreign = json!({"user_id": users[1], "venue_id": venues[2]});
+    let res = app.post(&interest, &foreign).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("user_id")).await;
     for when in ["2020-12-12T19:00:00Z", "9999-12-31T23:59:59Z"] {
         let body = json!({"venue_id": venues[2], "preferred_time": when});
         let res = app.post(&interest, &body).await;
