@@ -3,7 +3,9 @@
 // 401, `requestToken` asks the user (through whoever listens: the token dialog) and resolves
 // with the new token, or rejects if they cancel. Concurrent 401s share one question. A token
 // the server answered 401 to is remembered as refused (for the header to say so) until another
-// token is set or the server takes it.
+// token is set or the server takes it. Once the user cancels the question it is not asked again
+// (the calls that need the token fail, and the header says so) until a token is set, through the
+// header's token button: the polls' next 401s reopened it every few seconds.
 
 const KEY = 'luna.adminToken';
 
@@ -14,6 +16,8 @@ let asker: Asker | null = null;
 const listeners = new Set<() => void>();
 /** The token the server last refused (answered 401 to). */
 let refused: string | null = null;
+/** The user cancelled the question: calls needing a token fail without asking, until one is set. */
+let declined = false;
 
 const notify = () => listeners.forEach((l) => l());
 
@@ -33,6 +37,7 @@ export function setToken(token: string | null): void {
   const s = storage();
   if (token) s?.setItem(KEY, token);
   else s?.removeItem(KEY);
+  declined = false;
   notify();
 }
 
@@ -102,6 +107,7 @@ export function tokenAfter401(sent: string | null): Promise<string> {
 
 export function requestToken(): Promise<string> {
   if (pending) return pending.promise;
+  if (declined) return Promise.reject(new Error('an admin token is required'));
   let resolve!: (t: string) => void;
   let reject!: (e: Error) => void;
   const promise = new Promise<string>((res, rej) => {
@@ -110,7 +116,11 @@ export function requestToken(): Promise<string> {
   });
   pending = { promise, resolve, reject };
   if (asker) asker();
-  else answerToken(null);
+  else {
+    // Nobody to ask (no dialog mounted): this call fails, the next one may ask.
+    pending = null;
+    reject(new Error('an admin token is required'));
+  }
   return promise;
 }
 
@@ -123,6 +133,7 @@ export function answerToken(token: string | null): void {
     setToken(token);
     p.resolve(token);
   } else {
+    declined = true;
     p.reject(new Error('an admin token is required'));
   }
 }

@@ -4,7 +4,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { getToken, requestToken, setToken } from '../api/auth';
 import { TokenDialog } from './Dialogs';
 
-beforeEach(() => sessionStorage.clear());
+// setToken(null) also forgets a cancel an earlier test made.
+beforeEach(() => setToken(null));
 
 describe('TokenDialog', () => {
   it('opens when a call asks for the token, and hands the answer to it', async () => {
@@ -30,6 +31,30 @@ describe('TokenDialog', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
     await expect(asked).rejects.toThrow('an admin token is required');
     expect(getToken()).toBeNull();
+  });
+
+  it("is not asked again after a cancel (the polls' next 401s reopened it every few seconds) until a token is set", async () => {
+    render(<TokenDialog />);
+    let asked!: Promise<string>;
+    act(() => {
+      asked = requestToken();
+    });
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    await expect(asked).rejects.toThrow('an admin token is required');
+    act(() => {
+      asked = requestToken();
+    });
+    await expect(asked).rejects.toThrow('an admin token is required');
+    expect(screen.queryByRole('dialog')).toBeNull();
+    // A token set by hand (the header's button), then refused: asked again.
+    act(() => setToken('typed'));
+    act(() => {
+      asked = requestToken();
+    });
+    expect(screen.getByRole('dialog')).toBeInTheDocument();
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    await expect(asked).rejects.toThrow('an admin token is required');
+    setToken(null);
   });
 
   it('sets and forgets the token when opened by hand', () => {
