@@ -34,9 +34,10 @@ pub fn router() -> OpenApiRouter<App> {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeedRequest {
-    /// Users to generate, 1 to 20000 (default 300).
+    /// Users to generate, 0 to 20000 (default 300); 0 seeds venues alone.
     pub users: Option<usize>,
-    /// Venues to generate, 1 to 10000 (default 150).
+    /// Venues to generate, 1 to 10000 (default 150): users need somewhere to go, and a seed of
+    /// no user and no venue would write nothing (the rule of `luna seed`).
     pub venues: Option<usize>,
     /// Random seed: the same seed and `as_of` give the same city (default 42).
     pub seed: Option<u64>,
@@ -74,12 +75,20 @@ fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<See
     let users = body.users.or(query.user_count).unwrap_or(demo.users);
     let venues = body.venues.unwrap_or(demo.venues);
     let mut bad = Vec::new();
-    if !(1..=MAX_USERS).contains(&users) {
+    if users > MAX_USERS {
         let field = if body.users.is_some() { "users" } else { "user_count" };
-        bad.push(domain::FieldError { field: field.into(), message: format!("must be between 1 and {MAX_USERS}") });
+        bad.push(domain::FieldError { field: field.into(), message: format!("must be between 0 and {MAX_USERS}") });
     }
+    // As `luna seed` has it: venues alone are a city, users with nowhere to go are not, and
+    // nothing at all would be a seed that writes nothing.
     if !(1..=MAX_VENUES).contains(&venues) {
-        bad.push(domain::FieldError { field: "venues".into(), message: format!("must be between 1 and {MAX_VENUES}") });
+        let why = match (venues, users) {
+            (0, 0) => ": users 0 and venues 0 would seed nothing",
+            (0, _) => ": a city with users needs somewhere for them to go",
+            _ => "",
+        };
+        let message = format!("must be between 1 and {MAX_VENUES}{why}");
+        bad.push(domain::FieldError { field: "venues".into(), message });
     }
     if !bad.is_empty() {
         return Err(ApiError::Validation(bad));
@@ -107,7 +116,8 @@ fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<See
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 409, description = "The database already has data and `force` was not set", body = ErrorBody),
         (status = 415, description = "A body that is not JSON", body = ErrorBody),
-        (status = 422, description = "Sizes out of range, or an `as_of` that is not an RFC 3339 instant from the year 2000 to now", body = ErrorBody),
+        (status = 422, description = "Sizes out of range (`users` 0 to 20000, `venues` 1 to 10000, as for `luna \
+            seed`), or an `as_of` that is not an RFC 3339 instant from the year 2000 to now", body = ErrorBody),
     ))]
 async fn seed_data(
     State(app): State<App>,

@@ -379,7 +379,8 @@ fn counts_that_would_make_a_command_do_nothing_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--users 0 and --venues 0 would seed nothing") && err.contains("luna seed"), "{err}");
     assert!(!dir.path().join("luna.db").exists(), "a database was created");
-    let refused: [(&[&str], &str); 3] = [
+    let refused: [(&[&str], &str); 4] = [
+        (&["seed", "--users", "5", "--venues", "0"], "--venues 0 would seed users with nowhere to go"),
         (&["simulate", "--users", "0", "--duration", "1h"], "--users"),
         (&["eval", "--synth", "--users", "0"], "--users"),
         (&["eval", "--synth", "--venues", "0"], "--venues"),

@@ -12,6 +12,7 @@ crate::on_every_backend!(
     seeding_sizes_out_of_range_are_refused_and_write_nothing,
     seeding_ends_the_history_at_a_pinned_as_of_or_else_at_the_current_hour,
     a_bad_as_of_is_refused_naming_the_field_and_writes_nothing,
+    a_city_of_venues_alone_is_seeded_as_luna_seed_seeds_it,
 );
 
 const SEED: &str = "/api/v1/admin/data/seed";
@@ -45,8 +46,16 @@ async fn the_seed_documents_user_count_parameter_works_without_a_body(app: &Test
 }
 
 async fn seeding_sizes_out_of_range_are_refused_and_write_nothing(app: &TestApp) {
+    for (body, why) in [
+        (json!({"users": 0, "venues": 0}), "users 0 and venues 0 would seed nothing"),
+        (json!({"users": 5, "venues": 0}), "a city with users needs somewhere for them to go"),
+    ] {
+        let res = app.post(SEED, &body).await;
+        let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("venues")).await;
+        assert!(err["error"]["details"][0]["message"].as_str().unwrap().contains(why), "{body}: {err}");
+    }
     expect_error(
-        app.post(SEED, &json!({"users": 0})).await,
+        app.post(SEED, &json!({"users": 20_001})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
         Some("users"),
@@ -133,4 +142,15 @@ async fn a_bad_as_of_is_refused_naming_the_field_and_writes_nothing(app: &TestAp
         expect_json(app.post(SEED, &body).await, StatusCode::OK).await["seeded"]["as_of"],
         "2026-11-20T12:00:00Z"
     );
+}
+
+/// The rule of `luna seed`: venues alone are a city (`users` 0), a seed of nothing is refused.
+async fn a_city_of_venues_alone_is_seeded_as_luna_seed_seeds_it(app: &TestApp) {
+    let report = expect_json(app.post(SEED, &json!({"users": 0, "venues": 5, "seed": 3})).await, StatusCode::OK).await;
+    assert_eq!((&report["seeded"]["users"], &report["seeded"]["venues"]), (&json!(0), &json!(5)));
+    let counts = app.counts().await;
+    assert_eq!((counts.users, counts.venues), (0, 5));
+    let res = app.client.post(app.url("/api/v1/admin/data/seed?user_count=0")).json(&json!({"force": true})).send();
+    let report = expect_json(res.await.unwrap(), StatusCode::OK).await;
+    assert_eq!(report["seeded"]["users"], 0);
 }

@@ -12,7 +12,8 @@ pub struct SeedArgs {
     /// How many users to generate (default: demo.users, 300).
     #[arg(long)]
     pub users: Option<usize>,
-    /// How many venues to generate (default: demo.venues, 150).
+    /// How many venues to generate (default: demo.venues, 150); at least 1 (with --users 0, a
+    /// city of venues alone).
     #[arg(long)]
     pub venues: Option<usize>,
     /// Random seed: the same seed gives the same city.
@@ -87,14 +88,20 @@ pub async fn run(mut settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     d.center_lng = args.lng.unwrap_or(d.center_lng);
     d.radius_km = args.radius_km.unwrap_or(d.radius_km);
     d.as_of = args.as_of.or(d.as_of);
-    // A seed that would write nothing is a mistake, not a success that did nothing.
-    if d.users == 0 && d.venues == 0 {
-        return Err(super::usage_error(
-            "seed",
-            "--users 0 and --venues 0 would seed nothing: give either more than 0 (they default to demo.users \
-             and demo.venues of the settings)",
-        )
-        .into());
+    // A seed that would write nothing is a mistake, not a success that did nothing; users with
+    // no venue to go to are refused by the generator. Both before anything is opened, and the
+    // same rule as the API's seed (a 422 on `venues`).
+    if d.venues == 0 {
+        let what = if d.users == 0 {
+            "--users 0 and --venues 0 would seed nothing"
+        } else {
+            "--venues 0 would seed users with nowhere to go"
+        };
+        let message = format!(
+            "{what}: give --venues more than 0 (--users may be 0; they default to demo.users and demo.venues of \
+             the settings)"
+        );
+        return Err(super::usage_error("seed", message).into());
     }
 
     let mut opts = demo_options(&settings, args.force);
