@@ -5,7 +5,9 @@
 //! (between a panic and its restart), answers 200 with status `degraded`: the server keeps
 //! serving, and the events of its writes wait in the outbox until the bus (or relay) returns.
 //! So does a bus whose trimming fails (`bus.trim_error`): events still flow, but its streams
-//! grow without bound until trimming works again.
+//! grow without bound until trimming works again. Both pings are bounded in time, so an
+//! unreachable database is answered as a 503 within 2 s, before a load balancer's probe gives
+//! up, not after the connection pool's own wait for a connection.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -71,6 +73,12 @@ struct BusCheck<'a> {
 /// How long the bus may take to answer its ping.
 const BUS_PING: Duration = Duration::from_secs(1);
 
+/// How long the database may take to answer its ping. Without a bound, a PostgreSQL that cannot
+/// be reached held `/health` for the pool's whole wait for a connection (10 s), so probes timed
+/// out instead of reading the 503 that says the database is down. Longer than the bus's: under
+/// load a healthy server's ping may wait a moment for a pooled connection.
+const DATABASE_PING: Duration = Duration::from_secs(2);
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DatabaseHealth {
     /// `ok` or `unavailable`.
@@ -85,10 +93,13 @@ pub struct DatabaseHealth {
         (status = 200, description = "Healthy, or degraded because the event bus does not answer, its trimming \
             fails (`bus.trim_error`: events flow, its streams grow) or a background task is down (it is restarted \
             after a backoff; see `tasks`)", body = Health),
-        (status = 503, description = "Degraded: the database does not answer", body = Health),
+        (status = 503, description = "Degraded: the database does not answer (within 2 s)", body = Health),
     ))]
 async fn health(State(app): State<App>) -> (StatusCode, AppJson<Health>) {
-    let ping = app.store.ping().await;
+    let ping = match tokio::time::timeout(DATABASE_PING, app.store.ping()).await {
+        Ok(answer) => answer.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {DATABASE_PING:?}")),
+    };
     if let Err(e) = &ping {
         tracing::warn!(error = %e, "health check: database ping failed");
     }

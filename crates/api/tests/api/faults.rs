@@ -162,6 +162,32 @@ async fn postgres_cut_under_load_gives_clean_503s_loses_nothing_and_recovers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_says_a_database_refusing_connections_is_down_within_seconds_not_after_the_pool_gives_up() {
+    let Some(db) = TestDb::create(Setup::Production).await else {
+        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
+        return;
+    };
+    let (upstream, _) = through(&db.url, "127.0.0.1:1".parse().expect("addr"));
+    let proxy = Proxy::start(upstream).await;
+    let (_, proxied) = through(&db.url, proxy.addr);
+    let store = store::connect(&proxied).await.expect("store through the proxy");
+    let bus: DynBus = Arc::new(bus::MemoryBus::default());
+    let srv = StreamServer::start(store, bus, quick_live()).await;
+    srv.create_user("before_cut").await;
+
+    // PostgreSQL's port refuses connections (its host up, the server not), which the pool
+    // retries until its timeout.
+    proxy.refuse();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let asked = std::time::Instant::now();
+    let (status, health) = srv.get_json("/health").await;
+    let took = asked.elapsed();
+    assert_eq!((status, &health["database"]["status"]), (StatusCode::SERVICE_UNAVAILABLE, &json!("unavailable")));
+    // QA: it took the pool's whole wait for a connection (10 s), past any probe's timeout.
+    assert!(took < Duration::from_secs(5), "/health took {took:?} to say the database is down");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_cut_under_load_keeps_writing_and_delivers_every_event_when_it_returns() {
     // Bound whole: its database and key prefix live until the end of the test.
     let Some(setup) = server_with_bus_behind_proxy().await else { return };

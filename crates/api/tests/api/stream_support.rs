@@ -600,6 +600,15 @@ impl Proxy {
     pub fn restore(&self) {
         self.open.store(true, Ordering::SeqCst);
     }
+
+    /// Closes every open connection and the listening socket: new connections are refused, as
+    /// when the dependency's host is up but the service is not (a client's pool retries refused
+    /// connections until its timeout, while it gives up at once on one accepted and closed, as
+    /// after [`Self::cut`]). For good: there is no restoring it.
+    pub fn refuse(&self) {
+        self.cut();
+        self.accept.abort();
+    }
 }
 
 impl Drop for Proxy {
