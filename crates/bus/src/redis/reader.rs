@@ -2,8 +2,9 @@
 //! stream from the last ids it delivered and fans the events out through a local broadcast. It
 //! is supervised here, since the bus sits below the app's supervisor: a run that fails (an error
 //! from Redis, its connection closed or killed) or panics is logged and started again on a
-//! fresh connection after a backoff of 100 ms, doubling up to 30 s (back to 100 ms once a run
-//! lasted 30 s); each restart is counted in `luna_bus_reader_restarts_total` as it happens,
+//! fresh connection after a backoff of 100 ms, doubling up to 2 s (back to 100 ms once a run
+//! lasted 2 s), so live delivery resumes within 2 s of Redis coming back however long it was
+//! away; each restart is counted in `luna_bus_reader_restarts_total` as it happens,
 //! after the backoff (as the app's supervisor counts its tasks'). A new run resumes after
 //! the last id delivered from each stream, so subscribers miss nothing the streams still hold;
 //! what trimming took from after it meanwhile is announced to the subscribers of its channel as
@@ -32,9 +33,13 @@ use tokio::time::Instant;
 use super::{BLOCK_MS, decode, trim_record, trimmed_key_of};
 use crate::{EventId, Live};
 
-/// The first wait before a restart, and the longest.
+/// The first wait before a restart, and the longest. The longest is short: while the reader is
+/// down, every subscriber of this process (SSE streams, the engine follower) hears nothing, even
+/// once Redis is back and the relay publishes to it again (with 30 s, a Redis away for half a
+/// minute left live delivery stalled for 18 s after it returned). A failed restart costs one
+/// refused connection; the publishing connection retries as often (its `max_delay`).
 const FIRST_DELAY: Duration = Duration::from_millis(100);
-const MAX_DELAY: Duration = Duration::from_secs(30);
+const MAX_DELAY: Duration = Duration::from_secs(2);
 /// Entries one `XREAD` takes at most.
 const COUNT: usize = 500;
 
@@ -229,8 +234,14 @@ where
         // aborted during the backoff restarts nothing).
         metrics::counter!("luna_bus_reader_restarts_total").increment(1);
         restarts.fetch_add(1, Ordering::SeqCst);
-        delay = (delay * 2).min(MAX_DELAY);
+        delay = next_delay(delay);
     }
+}
+
+/// The backoff before the restart after one that waited `delay`: twice as long, at most
+/// [`MAX_DELAY`].
+fn next_delay(delay: Duration) -> Duration {
+    (delay * 2).min(MAX_DELAY)
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {
@@ -287,6 +298,21 @@ mod tests {
         assert_eq!(restarts.load(Ordering::SeqCst), 2);
         assert!(up.load(Ordering::SeqCst), "up again once the third run reads");
         supervisor.abort();
+    }
+
+    /// Before, the backoff doubled up to 30 s: Redis away for 35 s, then back, and the readers
+    /// of both QA servers restarted 17 and 18 s later (`/health` said the bus was unavailable,
+    /// SSE streams and engine followers heard nothing while the relay published). Here, whatever
+    /// the outage, the reader tries again at least every 2 s.
+    #[test]
+    fn a_reader_down_for_minutes_tries_again_at_least_every_two_seconds() {
+        let (mut delay, mut waited) = (FIRST_DELAY, Duration::ZERO);
+        while waited < Duration::from_secs(600) {
+            assert!(delay <= Duration::from_secs(2), "{delay:?} after {waited:?} of restarts");
+            waited += delay;
+            delay = next_delay(delay);
+        }
+        assert_eq!(next_delay(FIRST_DELAY), FIRST_DELAY * 2, "still doubling from the first");
     }
 
     /// Before, a failure was counted at once, while the app's supervisor counts its tasks'
