@@ -46,6 +46,13 @@ fn still_to_come(plan: &Plan, now: Timestamp, what: &str) -> AppResult<()> {
     })
 }
 
+/// The plan's organizer; `Conflict` (naming `organizer_id`) once they deleted their account:
+/// the plan stays as it was for its invitees to see, and nobody can change it any more.
+fn organizer(plan: &Plan) -> AppResult<UserId> {
+    plan.organizer_id
+        .ok_or_else(|| AppError::Conflict { message: plan.without_organizer(), field: Some("organizer_id".into()) })
+}
+
 impl App {
     /// Proposes a plan as of `now`. `Invalid` for a start in the past or when the venue is
     /// closed then, a party the venue cannot seat or a bad invitee list, also naming
@@ -85,8 +92,9 @@ impl App {
         let mut c = Checker::new();
         c.check(!users.is_empty(), "participant_ids", "must name at least one person");
         let plan = self.store.get_plan(plan_id).await?;
+        let organizer = organizer(&plan)?;
         still_to_come(&plan, now, "invitations")?;
-        let users = domain::booking::check_members(&mut c, "participant_ids", plan.organizer_id, &users);
+        let users = domain::booking::check_members(&mut c, "participant_ids", organizer, &users);
         c.finish(()).map_err(AppError::Invalid)?;
         let plan = self.store.invite_to_plan(plan_id, users).await.in_body(&[("user", "participant_ids")])?;
         self.wrote();
@@ -143,6 +151,7 @@ impl App {
     #[tracing::instrument(skip_all, fields(%plan_id), err(level = "debug"))]
     pub async fn reschedule_plan(&self, plan_id: PlanId, input: PlanReschedule, now: Timestamp) -> AppResult<Plan> {
         let plan = self.store.get_plan(plan_id).await?;
+        organizer(&plan)?;
         if plan.status != PlanStatus::Draft {
             return Err(AppError::Conflict {
                 message: format!(
@@ -253,6 +262,7 @@ impl App {
             }
             attempts += 1;
             let plan = self.store.get_plan(plan_id).await?;
+            let organizer = organizer(&plan)?;
             if plan.status != PlanStatus::Draft && key.is_none() {
                 return Err(AppError::Conflict {
                     message: format!("the plan is already {}", plan.status.as_str()),
@@ -266,7 +276,7 @@ impl App {
             check_slot(&mut c, &venue, plan.start_time, party, now, last_seating, ("start_time", "party_size"));
             c.finish(()).map_err(AppError::Invalid)?;
             let request = SeatRequest {
-                user_id: plan.organizer_id,
+                user_id: organizer,
                 venue_id: venue.id,
                 plan_id: Some(plan.id),
                 booking_time: plan.start_time,

@@ -38,6 +38,8 @@ impl PlanBookings {
         let mut out = Vec::new();
         for plan in plans.iter_mut().filter(|p| p.status == PlanStatus::Confirmed) {
             let Some(&(capacity, category)) = self.venues.get(&plan.venue_id) else { continue };
+            // A plan whose organizer's account is gone keeps the status it came with.
+            let Some(organizer) = plan.organizer_id else { continue };
             let party = plan.party();
             let duration = i32::from(self.turns.minutes(category, party));
             let (start, end) = (plan.start_time, plan.start_time + chrono::Duration::minutes(i64::from(duration)));
@@ -57,7 +59,7 @@ impl PlanBookings {
             let millis = plan.created_at.timestamp_millis().max(0) as u64;
             out.push(Booking {
                 id: uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid(),
-                user_id: plan.organizer_id,
+                user_id: organizer,
                 venue_id: plan.venue_id,
                 plan_id: Some(plan.id),
                 booking_time: plan.start_time,

@@ -69,7 +69,10 @@ pub fn party_of(accepted: i32, party_size: Option<i32>) -> i32 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Plan {
     pub id: Uuid,
-    pub organizer_id: Uuid,
+    /// Who organises the plan; `null` once they deleted their account. Such a plan is never
+    /// being organised (it was cancelled with the account, or was confirmed or cancelled
+    /// before): its invitees keep seeing it, and nobody can change it any more.
+    pub organizer_id: Option<Uuid>,
     pub venue_id: Uuid,
     pub start_time: DateTime<Utc>,
     /// The least the table is booked for, as the organizer asked (guests not on Luna); the
@@ -98,11 +101,20 @@ impl Plan {
         party_of(accepted, self.party_size)
     }
 
+    /// Why a plan whose organizer deleted their account (`organizer_id` null) refuses every
+    /// change: nobody may confirm, reschedule, invite to or cancel it any more.
+    pub fn without_organizer(&self) -> String {
+        format!(
+            "the plan's organizer deleted their account: the plan stays {} and can no longer be changed",
+            self.status.as_str()
+        )
+    }
+
     /// Everyone who accepted, except the organizer, in the order they were invited.
     pub fn accepted_guests(&self) -> Vec<Uuid> {
         self.participants
             .iter()
-            .filter(|p| p.status == ParticipantStatus::Accepted && p.user_id != self.organizer_id)
+            .filter(|p| p.status == ParticipantStatus::Accepted && Some(p.user_id) != self.organizer_id)
             .map(|p| p.user_id)
             .collect()
     }

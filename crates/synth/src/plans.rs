@@ -169,7 +169,7 @@ impl City {
         let party = participants.iter().filter(|p| coming(p)).count();
         out.push(Plan {
             id,
-            organizer_id: core.id,
+            organizer_id: Some(core.id),
             venue_id: self.venue_ids[v as usize],
             start_time: ts(start),
             party_size: Some(party as i32),

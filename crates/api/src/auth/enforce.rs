@@ -237,6 +237,10 @@ async fn plan_allows(app: &App, plan_id: Uuid, me: Uuid, who: PlanRole) -> Resul
         // Someone never on the plan gets the handler's answer to no such plan: a 403 would tell
         // them that the id names one.
         Err(AppError::not_found("plan", plan_id).into())
+    } else if who == PlanRole::Organizer && plan.organizer_id.is_none() {
+        // Nobody may any more: a 409 saying why, as the handler gives the admin, rather than a
+        // 403 telling an invitee that someone else could.
+        Err(AppError::Conflict { message: plan.without_organizer(), field: Some("organizer_id".into()) }.into())
     } else if who == PlanRole::Organizer {
         Err(ApiError::Forbidden("only the plan's organizer may do this".into()))
     } else if declined {
@@ -248,7 +252,7 @@ async fn plan_allows(app: &App, plan_id: Uuid, me: Uuid, who: PlanRole) -> Resul
 }
 
 fn on_plan(plan: &Plan, me: Uuid, who: PlanRole) -> bool {
-    plan.organizer_id == me
+    plan.organizer_id == Some(me)
         || plan.participants.iter().any(|p| {
             p.user_id == me
                 && match who {

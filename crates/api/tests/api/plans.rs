@@ -24,6 +24,7 @@ crate::on_every_backend!(
     someone_not_on_a_plan_cannot_tell_it_from_no_plan,
     the_organizer_reschedules_a_pending_plan_and_its_invitees_are_asked_again,
     a_confirmation_key_refused_for_a_full_slot_books_the_plan_once_rescheduled,
+    the_plans_of_a_deleted_organizer_stay_for_those_invited,
     a_users_plans_are_filtered_by_the_status_names_plans_are_shown_with,
 );
 
@@ -720,6 +721,84 @@ async fn a_confirmation_key_refused_for_a_full_slot_books_the_plan_once_reschedu
     assert_eq!(again.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
     assert_eq!(expect_json(again, StatusCode::OK).await, booked);
     assert_eq!(app.counts().await.bookings, 2);
+}
+
+/// QA: once their organizer deleted their account (`DELETE /users/{id}`), plans vanished for
+/// those invited: `GET /plans/{plan_id}` answered 404 and their lists lost them, the plan being
+/// organised and the history of a confirmed one alike (the foreign key cascaded). Now Ann still
+/// sees both, the one being organised cancelled and the confirmed one as it was, each with
+/// `organizer_id: null`; nobody can change them any more (409 naming `organizer_id`).
+async fn the_plans_of_a_deleted_organizer_stay_for_those_invited(app: &TestApp) {
+    let u = users(app, &["olga", "ann", "ben"]).await;
+    let (olga, ann) = (&u[0], &u[1]);
+    let v = venue(app, seed_venue("Corner Bar")).await;
+    let body = json!({"organizer_id": olga, "venue_id": v, "start_time": in_two_days_at(19),
+        "participant_ids": [ann, u[2]]});
+    let pending = expect_json(
+        app.as_user(olga).post(app.url("/api/v1/plans")).json(&body).send().await.expect("POST"),
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let accepted = app.as_user(ann).post(app.url(&format!("/api/v1/plans/{pending}/participants/{ann}/accept")));
+    expect_json(accepted.json(&json!({})).send().await.expect("POST"), StatusCode::OK).await;
+    // Last week's plan, confirmed with Ann and booked (history, as an import writes it).
+    let id = |s: &str| s.parse::<uuid::Uuid>().expect("an id");
+    let week_ago = chrono::Utc::now() - chrono::Duration::days(7);
+    let past = domain::new_id();
+    let place = |user: &str| domain::PlanParticipant {
+        plan_id: past,
+        user_id: id(user),
+        status: domain::ParticipantStatus::Accepted,
+        invited_at: week_ago - chrono::Duration::days(1),
+        responded_at: Some(week_ago - chrono::Duration::days(1)),
+    };
+    let plan = domain::Plan {
+        id: past,
+        organizer_id: Some(id(olga)),
+        venue_id: id(&v),
+        start_time: week_ago,
+        party_size: None,
+        status: domain::PlanStatus::Confirmed,
+        created_at: week_ago - chrono::Duration::days(2),
+        participants: vec![place(olga), place(ann)],
+    };
+    app.app.store.insert_batch(store::Batch { plans: vec![plan], ..store::Batch::default() }).await.expect("written");
+    let past = past.to_string();
+
+    let res = app.as_user(olga).delete(app.url(&format!("/api/v1/users/{olga}"))).send().await.expect("DELETE");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    for (plan, status) in [(&pending, "cancelled"), (&past, "confirmed")] {
+        let res = app.as_user(ann).get(app.url(&format!("/api/v1/plans/{plan}"))).send().await.expect("GET");
+        let seen = expect_json(res, StatusCode::OK).await;
+        assert_eq!((seen["status"].as_str(), &seen["organizer_id"]), (Some(status), &Value::Null), "{seen}");
+        let people: Vec<_> =
+            seen["participants"].as_array().expect("participants").iter().map(|p| p["user_id"].clone()).collect();
+        assert!(people.contains(&json!(ann)) && !people.contains(&json!(olga)), "{seen}");
+    }
+    for query in ["role=invited", "", "status=confirmed"] {
+        let res =
+            app.as_user(ann).get(app.url(&format!("/api/v1/users/{ann}/plans?{query}"))).send().await.expect("GET");
+        let listed = expect_json(res, StatusCode::OK).await;
+        let want = if query == "status=confirmed" { vec![past.clone()] } else { vec![pending.clone(), past.clone()] };
+        assert_eq!(ids(&listed), want, "{query}: {listed}");
+    }
+    let res = app.as_user(&u[2]).get(app.url(&format!("/api/v1/users/{}/plans?role=invited", u[2]))).send().await;
+    assert_eq!(ids(&expect_json(res.expect("GET"), StatusCode::OK).await), [pending.as_str()]);
+    // Nobody can change them: not an invitee, not the admin; the plans stay as they are.
+    let confirm = app.as_user(ann).post(app.url(&format!("/api/v1/plans/{past}/confirm"))).json(&json!({}));
+    let err =
+        expect_error(confirm.send().await.expect("POST"), StatusCode::CONFLICT, "conflict", Some("organizer_id")).await;
+    assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("deleted their account")), "{err}");
+    let res = app.post(&format!("/api/v1/plans/{past}/confirm"), &json!({})).await;
+    expect_error(res, StatusCode::CONFLICT, "conflict", Some("organizer_id")).await;
+    let res = app.post(&format!("/api/v1/plans/{pending}/cancel"), &json!({})).await;
+    expect_error(res, StatusCode::CONFLICT, "conflict", Some("organizer_id")).await;
+    let res = app.patch(&format!("/api/v1/plans/{pending}"), &json!({"start_time": in_two_days_at(20)})).await;
+    expect_error(res, StatusCode::CONFLICT, "conflict", Some("organizer_id")).await;
+    assert_eq!(app.get_json(&format!("/plans/{past}"), StatusCode::OK).await["status"], "confirmed");
 }
 
 /// `status` takes the names a plan is shown with (`pending`, `confirmed`, `cancelled`), not the

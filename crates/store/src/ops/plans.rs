@@ -19,7 +19,7 @@ use crate::{PlanRole, StoreError, StoreResult};
 #[derive(Debug, sqlx::FromRow)]
 struct PlanRow {
     id: Uuid,
-    organizer_id: Uuid,
+    organizer_id: Option<Uuid>,
     venue_id: Uuid,
     start_time: Timestamp,
     party_size: Option<i32>,
@@ -85,6 +85,7 @@ pub(crate) async fn get_plan<C: Conn>(c: &mut C, id: PlanId) -> StoreResult<Plan
 /// one status), in id order across pages, each with its participants as [`get_plan`] gives them.
 /// Each side is a keyset range of its index (`plans_organizer_idx`, `plan_participants_user_idx`);
 /// the two are disjoint (an invitee is never the organizer), so merging them repeats nothing.
+/// A plan whose organizer deleted their account (no organizer) stays on its invitees' side.
 pub(crate) async fn list_user_plans<C: Conn>(
     c: &mut C,
     user_id: UserId,
@@ -102,7 +103,7 @@ pub(crate) async fn list_user_plans<C: Conn>(
         format!("SELECT {COLUMNS} FROM plans p WHERE p.organizer_id = {me}{status}{after} ORDER BY p.id LIMIT {n}");
     let invited = format!(
         "SELECT {COLUMNS} FROM plans p JOIN plan_participants pp ON pp.plan_id = p.id \
-         WHERE pp.user_id = {me} AND p.organizer_id <> {me}{status}{after} ORDER BY p.id LIMIT {n}"
+         WHERE pp.user_id = {me} AND (p.organizer_id IS NULL OR p.organizer_id <> {me}){status}{after} ORDER BY p.id LIMIT {n}"
     );
     let plain = COLUMNS.replace("p.", "");
     b.push(&plain).push(" FROM (");
@@ -165,14 +166,14 @@ pub(crate) async fn create_plan<C: Conn>(c: &mut C, new: NewPlan) -> StoreResult
     venue_seats_party(c, &plan).await?;
     record(c, &DomainEvent::PlanCreated(plan.clone())).await?;
     for i in invitations {
-        record(c, &DomainEvent::InvitationSent(invitation(&plan, i, at))).await?;
+        record(c, &DomainEvent::InvitationSent(invitation(&plan, new.organizer_id, i, at))).await?;
     }
     Ok(plan)
 }
 
-fn invitation(plan: &Plan, invitee: UserId, at: Timestamp) -> Invitation {
+fn invitation(plan: &Plan, organizer: UserId, invitee: UserId, at: Timestamp) -> Invitation {
     Invitation {
-        inviter_id: plan.organizer_id,
+        inviter_id: organizer,
         invitee_id: invitee,
         venue_id: plan.venue_id,
         plan_id: Some(plan.id),
@@ -211,11 +212,22 @@ pub(crate) async fn lock_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResul
     Ok(())
 }
 
-/// The plan, refused with `Conflict` unless it is still being organised.
-async fn pending_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<Plan> {
+/// The plan and its organizer, refused with `Conflict` unless it is still being organised by
+/// someone.
+async fn pending_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<(Plan, UserId)> {
     let plan = get_plan(c, plan_id).await?;
+    let organizer = organizer(&plan)?;
     still_pending(&plan)?;
-    Ok(plan)
+    Ok((plan, organizer))
+}
+
+/// The plan's organizer; `Conflict` (field `organizer_id`) once they deleted their account: the
+/// plan then stays as it is for its invitees to see, and nobody can change it.
+pub(crate) fn organizer(plan: &Plan) -> StoreResult<UserId> {
+    plan.organizer_id.ok_or_else(|| {
+        let message = plan.without_organizer();
+        StoreError::conflict(message, Some("organizer_id"))
+    })
 }
 
 /// `Conflict` (field `status`) unless the plan is still being organised.
@@ -243,21 +255,21 @@ pub(crate) async fn invite<C: Conn>(c: &mut C, plan_id: PlanId, users: Vec<UserI
     // Invitations to one plan run one after the other (see `seats::lock_venue`), so two at once
     // cannot each count the other's people as absent and pass the cap together.
     lock_plan(c, plan_id).await?;
-    let plan = pending_plan(c, plan_id).await?;
-    if users.contains(&plan.organizer_id) {
+    let (_, organizer) = pending_plan(c, plan_id).await?;
+    if users.contains(&organizer) {
         return Err(StoreError::invalid("participant_ids", "must not include the organizer"));
     }
     let at = now();
     let invited = insert_invitees(c, plan_id, &users, at).await?;
     let plan = get_plan(c, plan_id).await?;
     // Counted after inserting, in the transaction: an invitation that would pass the cap rolls back.
-    let invited_total = plan.participants.iter().filter(|p| p.user_id != plan.organizer_id).count();
+    let invited_total = plan.participants.iter().filter(|p| p.user_id != organizer).count();
     if invited_total > domain::booking::MAX_GROUP_MEMBERS {
         let max = domain::booking::MAX_GROUP_MEMBERS;
         return Err(StoreError::invalid("participant_ids", format!("a plan has at most {max} invited people")));
     }
     for i in invited {
-        record(c, &DomainEvent::InvitationSent(invitation(&plan, i, at))).await?;
+        record(c, &DomainEvent::InvitationSent(invitation(&plan, organizer, i, at))).await?;
     }
     Ok(plan)
 }
@@ -284,7 +296,7 @@ pub(crate) async fn answer<C: Conn>(c: &mut C, plan_id: PlanId, user_id: UserId,
     let Some(invited) = plan.participants.iter().find(|p| p.user_id == user_id) else {
         return Err(StoreError::not_found("plan", plan_id));
     };
-    if user_id == plan.organizer_id {
+    if plan.organizer_id == Some(user_id) {
         return Err(StoreError::invalid("user_id", "the organizer takes part in their own plan"));
     }
     still_pending(&plan)?;
@@ -383,6 +395,8 @@ pub(crate) async fn cancel_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreRes
     // as confirmed, and its booking named, rather than cancelled under a fresh booking.
     lock_plan(c, plan_id).await?;
     let plan = get_plan(c, plan_id).await?;
+    // Before the status: a confirmed plan's booking went with its organizer's account.
+    organizer(&plan)?;
     match plan.status {
         PlanStatus::Draft => {}
         PlanStatus::Cancelled => {
@@ -480,7 +494,7 @@ pub(crate) async fn reschedule_plan<C: Conn>(
     // A booking of the plan under way holds this lock until it commits: the plan is then found
     // confirmed, not moved from under its booking.
     lock_plan(c, plan_id).await?;
-    let plan = pending_plan(c, plan_id).await?;
+    let (plan, organizer) = pending_plan(c, plan_id).await?;
     party_not_held(c, plan_id).await?;
     let venue_id = venue_id.unwrap_or(plan.venue_id);
     if plan.start_time == start_time && plan.venue_id == venue_id {
@@ -490,7 +504,7 @@ pub(crate) async fn reschedule_plan<C: Conn>(
     c.execute(sql.bind(start_time).bind(venue_id).bind(plan_id)).await?;
     let reset =
         Sql::new("UPDATE plan_participants SET status = $1, responded_at = NULL WHERE plan_id = $2 AND user_id <> $3");
-    c.execute(reset.bind(ParticipantStatus::Invited.as_str()).bind(plan_id).bind(plan.organizer_id)).await?;
+    c.execute(reset.bind(ParticipantStatus::Invited.as_str()).bind(plan_id).bind(organizer)).await?;
     let plan = get_plan(c, plan_id).await?;
     venue_seats_party(c, &plan).await?;
     record(c, &DomainEvent::PlanRescheduled(plan.clone())).await?;

@@ -108,6 +108,7 @@ async fn check_plan<C: Conn>(c: &mut C, new: &NewBooking) -> StoreResult<()> {
     let Some(plan_id) = new.request.plan_id else { return Ok(()) };
     plans::lock_plan(c, plan_id).await?;
     let plan = plans::get_plan(c, plan_id).await?;
+    let organizer = plans::organizer(&plan)?;
     if plan.status != PlanStatus::Draft {
         return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("status")));
     }
@@ -121,7 +122,7 @@ async fn check_plan<C: Conn>(c: &mut C, new: &NewBooking) -> StoreResult<()> {
     let mut asked = new.request.group_members.clone();
     guests.sort_unstable();
     asked.sort_unstable();
-    if plan.party() != new.request.party_size || guests != asked || plan.organizer_id != new.request.user_id {
+    if plan.party() != new.request.party_size || guests != asked || organizer != new.request.user_id {
         let message = format!(
             "the plan's party changed while it was being booked (it is {} now); confirm it again",
             plan.party()

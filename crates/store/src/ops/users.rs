@@ -250,7 +250,9 @@ pub(crate) async fn update_user<C: Conn>(c: &mut C, id: UserId, patch: UserPatch
 /// gives back an outside provider's tables). `Conflict` while a confirmed booking of theirs is
 /// under way (its seats are in use), or while a plan they accepted is held for an outside
 /// provider (see `plans::answer`). Others' bookings that counted them keep their seats,
-/// without them among their group members (not told).
+/// without them among their group members (not told). The plans they organised stay for the
+/// people invited, with no organizer (`ON DELETE SET NULL`, migration 0012): cancelled if they
+/// were being organised, otherwise as they were.
 pub(crate) async fn delete_user<C: Conn>(c: &mut C, id: UserId, now: Timestamp) -> StoreResult<Vec<Booking>> {
     // The user's row is locked first: a booking or plan of theirs made meanwhile waits for the
     // deletion (its foreign key does) and then fails, instead of vanishing in the cascade untold.

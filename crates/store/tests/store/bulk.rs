@@ -106,7 +106,7 @@ async fn a_batch_is_written_and_scanned_back_in_key_order(store: DynStore) {
     };
     let plan = Plan {
         id: plan_id,
-        organizer_id: users[0].id,
+        organizer_id: Some(users[0].id),
         venue_id: venues[0].id,
         start_time: now() + chrono::Duration::days(2),
         party_size: Some(3),

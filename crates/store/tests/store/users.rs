@@ -222,7 +222,11 @@ async fn deleting_a_user_first_cancels_what_others_count_on_and_tells_them(store
     // Hal's table keeps its seats, without her among its members.
     let hals = store.get_booking(hals.id).await.unwrap();
     assert_eq!((hals.status, hals.party_size, hals.group_members), (BookingStatus::Confirmed, 3, vec![ivan.id]));
-    assert!(store.get_booking(table.id).await.is_err() && store.get_plan(hers.id).await.is_err());
+    assert!(store.get_booking(table.id).await.is_err());
+    // Her plan stays for Ivan, cancelled and without an organizer.
+    let hers = store.get_plan(hers.id).await.unwrap();
+    assert_eq!((hers.status, hers.organizer_id), (PlanStatus::Cancelled, None));
+    assert_eq!(hers.participants.iter().map(|p| p.user_id).collect::<Vec<_>>(), [ivan.id]);
     assert_eq!(store.check_invariants().await.unwrap(), []);
 }
 

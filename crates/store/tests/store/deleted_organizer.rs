@@ -1,0 +1,207 @@
+//! Plans outlive their organizer's account (migration 0012): deleting the organizer cancels the
+//! plans still being organised and keeps every plan, with no organizer, for the people invited
+//! (it used to cascade them away). A database migrated before 0012 keeps its plans, their
+//! participants and their bookings through it (SQLite rebuilds the table).
+
+use domain::{NewPlan, PageRequest, ParticipantStatus, PlanStatus, Timestamp};
+use store::{DynStore, PlanRole, StoreError};
+use testdb::{Backend, TestDatabase};
+use uuid::Uuid;
+
+use crate::fixtures::{booked, new_booking, pending_event_types, tomorrow_at, user, venue_seating};
+use crate::store_tests;
+
+store_tests!(the_plans_of_a_deleted_organizer_stay_for_those_invited,);
+
+fn new_plan(organizer: Uuid, venue: Uuid, start_time: Timestamp, invitees: Vec<Uuid>) -> NewPlan {
+    NewPlan { id: domain::new_id(), organizer_id: organizer, venue_id: venue, start_time, party_size: None, invitees }
+}
+
+fn is_conflict_on(err: &StoreError, field: &str) -> bool {
+    matches!(err, StoreError::Conflict { field: Some(f), .. } if f == field)
+}
+
+async fn ids_invited(store: &DynStore, user: Uuid, role: Option<PlanRole>) -> Vec<Uuid> {
+    let page = store.list_user_plans(user, role, None, PageRequest { limit: 10, after: None }).await.unwrap();
+    page.items.iter().map(|p| p.id).collect()
+}
+
+/// Olga organises a plan for tomorrow evening (Ann accepted, Ben invited) and had one confirmed
+/// for tomorrow noon with Ann; she is deleted as of tomorrow afternoon. Before 0012 both plans
+/// went with her account: `get_plan` was `NotFound` and Ann's and Ben's lists were empty.
+async fn the_plans_of_a_deleted_organizer_stay_for_those_invited(store: DynStore) {
+    let (olga, ann, ben, cat) =
+        (user(&store, "olga").await, user(&store, "ann").await, user(&store, "ben").await, user(&store, "cat").await);
+    let v = venue_seating(&store, "Corner", 20).await;
+    let evening = store.create_plan(new_plan(olga.id, v.id, tomorrow_at(19, 0), vec![ann.id, ben.id])).await.unwrap();
+    store.answer_plan_invitation(evening.id, ann.id, true).await.unwrap();
+    let noon = store.create_plan(new_plan(olga.id, v.id, tomorrow_at(12, 0), vec![ann.id])).await.unwrap();
+    let noon = store.answer_plan_invitation(noon.id, ann.id, true).await.unwrap();
+    let mut table = new_booking(&olga, &v, noon.start_time, noon.party());
+    table.request.plan_id = Some(noon.id);
+    table.request.group_members = noon.accepted_guests();
+    let table = booked(&store, table).await.booking;
+    let events_before = pending_event_types(&store).await.len();
+
+    store.delete_user(olga.id, tomorrow_at(15, 0)).await.unwrap();
+    let events = pending_event_types(&store).await;
+    assert_eq!(events[events_before..], ["plan.cancelled", "user.deleted"]);
+    // The plan being organised is cancelled, the confirmed one stays confirmed; both without an
+    // organizer, with everyone else's places as they were.
+    let evening = store.get_plan(evening.id).await.unwrap();
+    assert_eq!((evening.status, evening.organizer_id), (PlanStatus::Cancelled, None));
+    let people: Vec<_> = evening.participants.iter().map(|p| (p.user_id, p.status)).collect();
+    assert_eq!(people, [(ann.id, ParticipantStatus::Accepted), (ben.id, ParticipantStatus::Invited)]);
+    let noon = store.get_plan(noon.id).await.unwrap();
+    assert_eq!((noon.status, noon.organizer_id), (PlanStatus::Confirmed, None));
+    assert_eq!(noon.participants.iter().map(|p| p.user_id).collect::<Vec<_>>(), [ann.id]);
+    // Her own table went with her (it was hers), as before.
+    assert!(store.get_booking(table.id).await.is_err());
+    // Those invited still find them among their plans; nobody organises them.
+    assert_eq!(ids_invited(&store, ann.id, Some(PlanRole::Invited)).await, [evening.id, noon.id]);
+    assert_eq!(ids_invited(&store, ann.id, None).await, [evening.id, noon.id]);
+    assert_eq!(ids_invited(&store, ben.id, Some(PlanRole::Invited)).await, [evening.id]);
+    assert!(ids_invited(&store, ann.id, Some(PlanRole::Organizer)).await.is_empty());
+    // Nobody can change them any more, and the answer says why.
+    let err = store.cancel_plan(noon.id).await.unwrap_err();
+    assert!(is_conflict_on(&err, "organizer_id") && err.to_string().contains("deleted their account"), "{err:?}");
+    let err = store.cancel_plan(evening.id).await.unwrap_err();
+    assert!(is_conflict_on(&err, "organizer_id"), "{err:?}");
+    let err = store.reschedule_plan(evening.id, tomorrow_at(20, 0), None).await.unwrap_err();
+    assert!(is_conflict_on(&err, "organizer_id"), "{err:?}");
+    let err = store.invite_to_plan(evening.id, vec![cat.id]).await.unwrap_err();
+    assert!(is_conflict_on(&err, "organizer_id"), "{err:?}");
+    let err = store.answer_plan_invitation(evening.id, ben.id, true).await.unwrap_err();
+    assert!(is_conflict_on(&err, "status"), "{err:?}");
+    assert_eq!(store.get_plan(evening.id).await.unwrap(), evening, "nothing changed");
+    assert_eq!(store.check_invariants().await.unwrap(), []);
+}
+
+/// The fixed-width text of a time, as the SQLite store writes it (PostgreSQL reads it too).
+fn at(t: Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Migrates a fresh database of `backend` up to 0011 and writes, as a server before 0012 would
+/// have, Olga's two plans (one being organised with Ann and Ben, one confirmed and past with
+/// Ann), the booking of the confirmed one, and a cancelled booking naming the other; then opens
+/// the store, which applies 0012. Every row is still there with its references (on SQLite,
+/// dropping the old table with foreign keys on would have deleted the participants and emptied
+/// `bookings.plan_id`), foreign keys are on again, and deleting Olga now keeps both plans.
+async fn plans_written_before_0012_survive_it(backend: Backend, dir: &str) {
+    let Some(db) = TestDatabase::create(backend).await else { return };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
+    let migrator = sqlx::migrate::Migrator::new(path).await.unwrap();
+    let [olga, ann, ben, v, pending, past, table, attempt] = std::array::from_fn(|_| domain::new_id());
+    let id = |u: Uuid| match backend {
+        Backend::Sqlite => format!("X'{}'", u.simple()),
+        Backend::Postgres => format!("'{u}'"),
+    };
+    let now = chrono::Utc::now();
+    let (t0, t1, t2) = (at(now - chrono::Duration::days(3)), at(now - chrono::Duration::days(2)), at(now));
+    let (later, before) = (at(now + chrono::Duration::days(2)), at(now - chrono::Duration::days(1)));
+    let statements = [
+        format!(
+            "INSERT INTO users (id, handle, name, activity_score, social_score, created_at, updated_at) VALUES \
+             ({}, 'olga', 'Olga', 0.5, 0.5, '{t0}', '{t0}'), ({}, 'ann', 'Ann', 0.5, 0.5, '{t0}', '{t0}'), \
+             ({}, 'ben', 'Ben', 0.5, 0.5, '{t0}', '{t0}')",
+            id(olga),
+            id(ann),
+            id(ben)
+        ),
+        format!(
+            "INSERT INTO venues (id, name, category, lat, lng, capacity, tags, timezone, created_at, updated_at) \
+             VALUES ({}, 'Corner', 'restaurant', 40.73, -73.99, 20, '[]', 'UTC', '{t0}', '{t0}')",
+            id(v)
+        ),
+        format!(
+            "INSERT INTO plans (id, organizer_id, venue_id, start_time, party_size, status, created_at) VALUES \
+             ({}, {}, {}, '{later}', NULL, 'draft', '{t1}'), ({}, {}, {}, '{before}', 4, 'confirmed', '{t0}')",
+            id(pending),
+            id(olga),
+            id(v),
+            id(past),
+            id(olga),
+            id(v)
+        ),
+        format!(
+            "INSERT INTO plan_participants (plan_id, user_id, status, invited_at, responded_at) VALUES \
+             ({p}, {o}, 'accepted', '{t1}', '{t1}'), ({p}, {a}, 'accepted', '{t1}', '{t2}'), \
+             ({p}, {b}, 'invited', '{t2}', NULL), ({q}, {o}, 'accepted', '{t0}', '{t0}'), \
+             ({q}, {a}, 'accepted', '{t0}', '{t1}')",
+            p = id(pending),
+            q = id(past),
+            o = id(olga),
+            a = id(ann),
+            b = id(ben)
+        ),
+        format!(
+            "INSERT INTO bookings (id, user_id, venue_id, plan_id, booking_time, party_size, status, \
+             confirmation_code, provider, agent, group_members, created_at, updated_at) VALUES \
+             ({}, {}, {v}, {}, '{before}', 4, 'confirmed', 'LUNA-M001', 'house', 'test', '[]', '{t0}', '{t0}'), \
+             ({}, {}, {v}, {}, '{later}', 2, 'cancelled', 'LUNA-M002', 'house', 'test', '[]', '{t1}', '{t1}')",
+            id(table),
+            id(olga),
+            id(past),
+            id(attempt),
+            id(ann),
+            id(pending),
+            v = id(v)
+        ),
+    ];
+    use sqlx::{Connection, Executor};
+    match backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&format!("{}?mode=rwc", db.url)).await.unwrap();
+            migrator.run_to(11, &mut c).await.unwrap();
+            for s in &statements {
+                c.execute(sqlx::AssertSqlSafe(s.as_str())).await.unwrap();
+            }
+            c.close().await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            migrator.run_to(11, &mut c).await.unwrap();
+            for s in &statements {
+                c.execute(sqlx::AssertSqlSafe(s.as_str())).await.unwrap();
+            }
+            c.close().await.unwrap();
+        }
+    }
+    let store = store::connect(&db.url).await.expect("the store opens and applies 0012");
+    let people = |plan: &domain::Plan| plan.participants.iter().map(|p| (p.user_id, p.status)).collect::<Vec<_>>();
+    use ParticipantStatus::{Accepted, Invited};
+    let plan = store.get_plan(pending).await.unwrap();
+    assert_eq!((plan.organizer_id, plan.status), (Some(olga), PlanStatus::Draft));
+    assert_eq!(people(&plan), [(olga, Accepted), (ann, Accepted), (ben, Invited)]);
+    let plan = store.get_plan(past).await.unwrap();
+    assert_eq!((plan.organizer_id, plan.status, plan.party_size), (Some(olga), PlanStatus::Confirmed, Some(4)));
+    assert_eq!(people(&plan), [(olga, Accepted), (ann, Accepted)]);
+    assert_eq!(store.get_booking(table).await.unwrap().plan_id, Some(past));
+    assert_eq!(store.get_booking(attempt).await.unwrap().plan_id, Some(pending));
+    assert_eq!(store.check_invariants().await.unwrap(), []);
+
+    store.delete_user(olga, chrono::Utc::now()).await.unwrap();
+    let plan = store.get_plan(pending).await.unwrap();
+    assert_eq!((plan.organizer_id, plan.status), (None, PlanStatus::Cancelled));
+    assert_eq!(people(&plan), [(ann, Accepted), (ben, Invited)]);
+    let plan = store.get_plan(past).await.unwrap();
+    assert_eq!((plan.organizer_id, plan.status), (None, PlanStatus::Confirmed));
+    assert_eq!(people(&plan), [(ann, Accepted)]);
+    // Foreign keys are on again: her booking went with her, Ann's still names its plan.
+    assert!(store.get_booking(table).await.is_err());
+    assert_eq!(store.get_booking(attempt).await.unwrap().plan_id, Some(pending));
+    assert_eq!(store.check_invariants().await.unwrap(), []);
+    drop(store);
+    drop(db);
+}
+
+#[tokio::test]
+async fn plans_written_before_migration_0012_survive_it_on_sqlite() {
+    plans_written_before_0012_survive_it(Backend::Sqlite, "sqlite").await;
+}
+
+#[tokio::test]
+async fn plans_written_before_migration_0012_survive_it_on_postgres() {
+    plans_written_before_0012_survive_it(Backend::Postgres, "postgres").await;
+}
