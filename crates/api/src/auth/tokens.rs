@@ -30,7 +30,8 @@ pub fn router() -> OpenApiRouter<App> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
-    /// The user's handle or email (case-insensitive).
+    /// The user's handle or email (case-insensitive). Also taken under the name `handle`,
+    /// `email` or `username`.
     #[serde(alias = "handle", alias = "email", alias = "username")]
     pub login: String,
     #[schema(format = Password)]

@@ -171,13 +171,15 @@ async fn cancelling_frees_the_seats_and_illegal_moves_are_conflicts(app: &TestAp
         (Some(true), Some(id), Some("cancelled"))
     );
     expect_json(app.post(&create(&ann), &body).await, StatusCode::CREATED).await;
-    expect_error(
+    let again = expect_error(
         app.post(&format!("/api/v1/bookings/{id}/cancel"), &json!({})).await,
         StatusCode::CONFLICT,
         "conflict",
         Some("status"),
     )
     .await;
+    // Not "a cancelled booking cannot become cancelled".
+    assert_eq!(again["error"]["message"], "the booking is already cancelled", "{again}");
     expect_error(
         app.post(&format!("/api/v1/bookings/{id}/complete"), &json!({})).await,
         StatusCode::CONFLICT,

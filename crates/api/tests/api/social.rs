@@ -72,8 +72,11 @@ async fn a_friend_request_accepted_makes_two_friends_until_one_unfriends(app: &T
 
     assert_eq!(app.delete(&format!("/api/v1/users/{b}/friends/{a}")).await.status(), StatusCode::NO_CONTENT);
     assert!(app.get_json(&format!("/api/v1/users/{a}/friends"), StatusCode::OK).await.as_array().unwrap().is_empty());
-    expect_error(app.delete(&format!("/api/v1/users/{b}/friends/{a}")).await, StatusCode::NOT_FOUND, "not_found", None)
-        .await;
+    let again = app.delete(&format!("/api/v1/users/{b}/friends/{a}")).await;
+    let body = expect_error(again, StatusCode::NOT_FOUND, "not_found", None).await;
+    // The message names the two people, not the friend's id as if it were the friendship's.
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(message, format!("friendship of {b} and {a} not found"), "{body}");
 }
 
 async fn a_declined_request_makes_no_friends_and_a_new_one_can_follow(app: &TestApp) {

@@ -281,7 +281,11 @@ pub(crate) async fn set_status<C: Conn>(
 ) -> StoreResult<Booking> {
     let current = load(c, id, C::FOR_UPDATE).await?;
     if !current.status.can_move_to(next) {
-        let message = format!("a {} booking cannot become {}", current.status.as_str(), next.as_str());
+        let message = if current.status == next {
+            format!("the booking is already {}", next.as_str())
+        } else {
+            format!("a {} booking cannot become {}", current.status.as_str(), next.as_str())
+        };
         return Err(StoreError::conflict(message, Some("status")));
     }
     if matches!(next, BookingStatus::Completed | BookingStatus::NoShow) && at < current.booking_time {

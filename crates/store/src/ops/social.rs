@@ -372,7 +372,7 @@ pub(crate) async fn remove_friend<C: Conn>(c: &mut C, user_id: UserId, other: Us
          WHERE (user_id = $1 AND other_user_id = $2) OR (user_id = $2 AND other_user_id = $1)",
     );
     if c.execute(sql.bind(user_id).bind(other)).await? == 0 {
-        return Err(StoreError::not_found("friendship", other));
+        return Err(StoreError::not_found("friendship", format!("of {user_id} and {other}")));
     }
     let event_id = record(c, &DomainEvent::FriendRemoved { user_id, other_user_id: other }).await?;
     Ok(Written { value: (), event_id })
