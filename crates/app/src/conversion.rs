@@ -218,6 +218,12 @@ impl Conversions {
         }
     }
 
+    /// Forgets every answer, action and tally, keeping the limits: after a data reset the users
+    /// and venues they were about are gone, and the figures start again.
+    pub fn forget_all(&mut self) {
+        *self = Self::new(self.cap, self.hold);
+    }
+
     /// Records an answer of `ranker` showing `venues` to each of `users` at `now` (Unix seconds).
     pub fn served(&mut self, ranker: &str, users: &[Uuid], venues: &[Uuid], now: u64) {
         let at = secs(now);

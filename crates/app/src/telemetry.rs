@@ -334,6 +334,11 @@ impl Telemetry {
                 _ => {}
             }
         }
+        // The conversion figures are about answers to users that a reset removed: they start again
+        // (the dashboard's table showed the old counts after a reset).
+        if event.event_type == "data.reset" {
+            locked(&self.conversions).forget_all();
+        }
         let Some(t) = touch else { return };
         let kind = match event.event_type.as_str() {
             "interaction.recorded" => t.interaction_type.and_then(Conversion::of),
@@ -530,6 +535,29 @@ mod tests {
         let s = &t.snapshot(vec![]).recommendation_conversion[0];
         assert_eq!((s.ranker.as_str(), s.shown, s.liked, s.visited, s.booked), ("seed2", 2, 1, 1, 1));
         assert_eq!(s.booking_rate, 0.5);
+    }
+
+    #[test]
+    fn a_data_reset_starts_the_conversion_figures_again() {
+        let t = Telemetry::new(unheld());
+        let (user, venue) = (Uuid::now_v7(), Uuid::now_v7());
+        let event = |kind: &str, data: serde_json::Value| domain::Event {
+            id: "1-0".into(),
+            source_id: None,
+            channel: Channel::System,
+            event_type: kind.into(),
+            timestamp: chrono::Utc::now(),
+            data: domain::Payload::of(&data).unwrap(),
+        };
+        t.record_served("seed2", &[user], &[venue], chrono::Utc::now());
+        t.record_event(&event("booking.created", serde_json::json!({"user_id": user, "venue_id": venue})));
+        let before = t.snapshot(vec![]).recommendation_conversion;
+        assert_eq!((before[0].shown, before[0].booked), (1, 1));
+        t.record_event(&event("data.reset", serde_json::Value::Null));
+        assert!(t.snapshot(vec![]).recommendation_conversion.is_empty(), "the old answers' counts are gone");
+        // An action on a venue shown before the reset credits nothing.
+        t.record_event(&event("interest.expressed", serde_json::json!({"user_id": user, "venue_id": venue})));
+        assert!(t.snapshot(vec![]).recommendation_conversion.is_empty());
     }
 
     #[test]
