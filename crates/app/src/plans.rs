@@ -214,14 +214,18 @@ impl App {
     }
 
     /// The ids of every plan a user organises or is invited to, whatever its status (where their
-    /// event stream starts from). `NotFound` for an unknown user.
+    /// event stream starts from), each with whether the user declined it (its booking is then not
+    /// theirs to see). `NotFound` for an unknown user.
     #[tracing::instrument(skip_all, fields(%user_id), err(level = "debug"))]
-    pub async fn user_plan_ids(&self, user_id: UserId) -> AppResult<Vec<PlanId>> {
+    pub async fn user_plan_ids(&self, user_id: UserId) -> AppResult<Vec<(PlanId, bool)>> {
         let mut ids = Vec::new();
         let mut page = PageRequest { limit: domain::page::MAX_LIMIT, after: None };
         loop {
             let plans = self.list_user_plans(user_id, None, None, page).await?;
-            ids.extend(plans.items.iter().map(|p| p.id));
+            let declined = |p: &Plan| {
+                p.participants.iter().any(|pp| pp.user_id == user_id && pp.status == ParticipantStatus::Declined)
+            };
+            ids.extend(plans.items.iter().map(|p| (p.id, declined(p))));
             match plans.next {
                 Some(after) => page.after = Some(after),
                 None => return Ok(ids),

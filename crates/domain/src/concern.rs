@@ -7,11 +7,12 @@
 //!
 //! A plan's later events (an invitee's answer, its booking) do not name every member, so the
 //! filter remembers the plans it has seen the user in, starting from those the user was already
-//! part of when the stream opened.
+//! part of when the stream opened. A plan's booking is not told to an invitee who declined it,
+//! as `GET /bookings/{plan_id}` refuses it to them: the filter remembers their answers too.
 
 use std::collections::HashSet;
 
-use crate::{DomainEvent, Payload, PlanId, UserId};
+use crate::{DomainEvent, ParticipantStatus, Payload, PlanId, UserId};
 
 /// What one user's stream lets through.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct Concern {
     plans: HashSet<PlanId>,
     /// The plans' ids as text, for the same check.
     plan_texts: Vec<String>,
+    /// The plans among `plans` the user declined: their booking is not the user's to hear of.
+    declined: HashSet<PlanId>,
 }
 
 impl Concern {
@@ -30,7 +33,13 @@ impl Concern {
     pub fn new(user: UserId, plans: impl IntoIterator<Item = PlanId>) -> Self {
         let plans: HashSet<PlanId> = plans.into_iter().collect();
         let plan_texts = plans.iter().map(PlanId::to_string).collect();
-        Self { user, user_text: user.to_string(), plans, plan_texts }
+        Self { user, user_text: user.to_string(), plans, plan_texts, declined: HashSet::new() }
+    }
+
+    /// The same, knowing that the user declined `plans` (among those they are part of).
+    pub fn declined(mut self, plans: impl IntoIterator<Item = PlanId>) -> Self {
+        self.declined.extend(plans);
+        self
     }
 
     pub fn user(&self) -> UserId {
@@ -65,9 +74,18 @@ impl Concern {
             InterestExpressed(i) => i.user_id == me,
             // The organiser takes part in their own plan: they are among its participants.
             PlanCreated(p) | PlanRescheduled(p) | PlanConfirmed(p) | PlanCancelled(p) => {
-                self.plan(p.id, p.participants.iter().any(|pp| pp.user_id == me))
+                let mine = p.participants.iter().find(|pp| pp.user_id == me);
+                if let Some(pp) = mine {
+                    self.answered(p.id, pp.status);
+                }
+                self.plan(p.id, mine.is_some())
             }
-            ParticipantUpdated(pp) => self.plan(pp.plan_id, pp.user_id == me),
+            ParticipantUpdated(pp) => {
+                if pp.user_id == me {
+                    self.answered(pp.plan_id, pp.status);
+                }
+                self.plan(pp.plan_id, pp.user_id == me)
+            }
             // Only its two people: an invitation of someone else to a plan the user is in would
             // reach them or not depending on the order the invitees were listed in.
             InvitationSent(inv) => {
@@ -78,10 +96,21 @@ impl Concern {
                 named
             }
             BookingHeld(b) | BookingCreated(b) | BookingStatusChanged(b) | BookingReleased { booking: b, .. } => {
-                b.user_id == me || b.group_members.contains(&me) || b.plan_id.is_some_and(|p| self.plans.contains(&p))
+                b.user_id == me
+                    || b.group_members.contains(&me)
+                    || b.plan_id.is_some_and(|p| self.plans.contains(&p) && !self.declined.contains(&p))
             }
             BookingRefused(full) => full.user_id == me,
             VenueCreated(_) | VenueUpdated(_) | VenueDeleted { .. } | DataSeeded { .. } | DataReset => false,
+        }
+    }
+
+    /// Remembers the user's answer to `plan` as an event shows it.
+    fn answered(&mut self, plan: PlanId, status: ParticipantStatus) {
+        if status == ParticipantStatus::Declined {
+            self.declined.insert(plan);
+        } else {
+            self.declined.remove(&plan);
         }
     }
 
@@ -218,6 +247,42 @@ mod tests {
         assert!(admits(&mut Concern::new(organizer, []), &invited), "the inviter hears of it too");
         let theirs = DomainEvent::InvitationSent(Invitation { invitee_id: Uuid::now_v7(), ..invitation });
         assert!(!admits(&mut mine, &theirs), "another's invitation, even to a plan the user is in");
+    }
+
+    /// `GET /bookings/{plan_id}` refuses a plan's booking to an invitee who declined it (403):
+    /// their stream sent it to them all the same (its confirmation code, group, requests).
+    #[test]
+    fn a_plan_the_user_declined_does_not_bring_its_booking() {
+        let (organizer, me) = (Uuid::now_v7(), Uuid::now_v7());
+        let p = plan(organizer, &[me]);
+        let answer = |status| {
+            DomainEvent::ParticipantUpdated(PlanParticipant {
+                plan_id: p.id,
+                user_id: me,
+                status,
+                invited_at: at(),
+                responded_at: Some(at()),
+            })
+        };
+        let booked = DomainEvent::BookingCreated(booking(organizer, Some(p.id)));
+        let mut mine = Concern::new(me, []);
+        assert!(admits(&mut mine, &DomainEvent::PlanCreated(p.clone())));
+        assert!(admits(&mut mine, &answer(ParticipantStatus::Declined)), "their own answer");
+        let mut confirmed = p.clone();
+        confirmed
+            .participants
+            .iter_mut()
+            .filter(|pp| pp.user_id == me)
+            .for_each(|pp| pp.status = ParticipantStatus::Declined);
+        assert!(admits(&mut mine, &DomainEvent::PlanConfirmed(confirmed)), "the plan itself stays theirs");
+        assert!(!admits(&mut mine, &booked), "declined: the booking is not theirs");
+        assert!(admits(&mut mine, &answer(ParticipantStatus::Accepted)), "changed their mind");
+        assert!(admits(&mut mine, &booked));
+        let mut declined_before = Concern::new(me, [p.id]).declined([p.id]);
+        assert!(!admits(&mut declined_before, &booked), "declined before the stream opened");
+        let mut in_party = booking(organizer, Some(p.id));
+        in_party.group_members.push(me);
+        assert!(admits(&mut declined_before, &DomainEvent::BookingCreated(in_party)), "in its party after all");
     }
 
     #[test]

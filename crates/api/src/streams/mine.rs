@@ -2,7 +2,7 @@
 //! notifications, live. It follows the channels that carry what can concern a user
 //! (`user_actions`, `social`, `bookings`) and sends only the events [`Concern`] admits: the
 //! user's account, their friend requests and friendships, their interests, every plan they
-//! organise or are invited to (with others' answers and its booking), invitations they sent
+//! organise or are invited to (with others' answers, and its booking unless they declined it), invitations they sent
 //! or got, and bookings they are in. Frames, ids, resumption with `Last-Event-ID` and lag notices are those of
 //! subscribe-all (the cursor spans the three channels; a `lagged` notice counts every event
 //! missed, not only the user's). The stream ends after the user's own `user.deleted`, and when
@@ -47,7 +47,7 @@ pub struct MineQuery {
             `bookings`, with only the events that concern the user: `user.updated`, `user.deleted` (the last \
             frame) and `user.preferences_updated` of their account; `friend.*` they are part of; their \
             `interest.expressed`; `plan.*` of plans they organise or are invited to; `invitation.sent` they sent \
-            or got; `booking.*` they made, are in the party of, or of such a plan. The stream ends with a comment when \
+            or got; `booking.*` they made, are in the party of, or of such a plan they have not declined (as `GET /bookings/{plan_id}`). The stream ends with a comment when \
             the access token it was opened with expires; reconnect with a fresh one and `Last-Event-ID`",
             body = Event, content_type = "text/event-stream"),
         (status = 401, description = "No valid credential", body = ErrorBody),
@@ -69,5 +69,7 @@ pub(super) async fn subscribe_mine(
     // stream as an event naming the user, so none falls between the two.
     let (permit, feed) = open_feed(&app, CHANNELS.to_vec(), resume).await?;
     let plans = app.user_plan_ids(user_id).await?;
-    Ok(frames(&app, credential, permit, feed, Some(Concern::new(user_id, plans))))
+    let declined = plans.iter().filter(|(_, declined)| *declined).map(|(id, _)| *id);
+    let concern = Concern::new(user_id, plans.iter().map(|(id, _)| *id)).declined(declined);
+    Ok(frames(&app, credential, permit, feed, Some(concern)))
 }

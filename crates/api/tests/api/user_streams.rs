@@ -14,6 +14,7 @@ use crate::stream_support::{Frame, Setup, SseClient, StreamServer, WAIT, quick_l
 crate::on_every_setup!(
     a_users_stream_carries_what_concerns_them_and_nothing_else,
     a_users_stream_is_theirs_alone_and_ends_when_its_token_expires,
+    a_plans_booking_does_not_reach_an_invitee_who_declined_it,
 );
 
 fn events_path(user: &str) -> String {
@@ -146,4 +147,33 @@ async fn a_users_stream_is_theirs_alone_and_ends_when_its_token_expires(setup: S
     assert!(last.comments.iter().any(|c| c.contains("no longer valid")), "{last:?}");
     let res = short.get(&url).send().await.expect("GET");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "a reconnect with the expired token is refused");
+}
+
+/// `GET /bookings/{plan_id}` refuses a plan's booking to an invitee who declined it (403), but
+/// their stream sent it to them (its confirmation code, group and requests): opened before they
+/// declined, or after.
+async fn a_plans_booking_does_not_reach_an_invitee_who_declined_it(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let organizer = srv.create_user("declined_organizer").await;
+    let coming = srv.create_user("declined_coming").await;
+    let me = srv.create_user("declined_me").await;
+    let venue = srv.create_venue("Declined Bar").await;
+    let plan = json!({"organizer_id": organizer, "venue_id": venue, "start_time": in_two_days_at(20)});
+    let plan = post(srv, "/api/v1/plans", plan).await["id"].as_str().expect("id").to_string();
+    post(srv, &format!("/api/v1/plans/{plan}/participants"), json!({"participant_ids": [coming, me]})).await;
+    let mut before = open_as(srv, &me, None).await;
+    post(srv, &format!("/api/v1/plans/{plan}/participants/{me}/decline"), json!({})).await;
+    let mut after = open_as(srv, &me, None).await;
+    post(srv, &format!("/api/v1/plans/{plan}/participants/{coming}/accept"), json!({})).await;
+    post(srv, &format!("/api/v1/plans/{plan}/confirm"), json!({})).await;
+    let res = as_user(&me, chrono::Duration::minutes(15)).get(srv.url(&format!("/bookings/{plan}"))).send().await;
+    assert_eq!(res.expect("GET").status(), StatusCode::FORBIDDEN, "the REST answer to the same user");
+    // Then something of theirs, after the booking in the feed.
+    post(srv, &format!("/api/v1/users/{organizer}/friend-requests"), json!({"to_user_id": me})).await;
+    for sse in [&mut before, &mut after] {
+        let kinds: Vec<String> = sse.until(|f| kind(f) == "friend.requested").await.iter().map(kind).collect();
+        assert!(kinds.contains(&"plan.confirmed".to_string()), "the plan stays theirs: {kinds:?}");
+        assert!(!kinds.iter().any(|k| k.starts_with("booking.")), "its booking is not: {kinds:?}");
+    }
 }
