@@ -51,6 +51,10 @@ pub enum ApiError {
     /// The client sent too many requests (429); `Retry-After` says when to try again.
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A user holds as many open event streams as one user may (429); the message says how
+    /// many. One must end before another opens.
+    #[error("{0}")]
+    TooManyStreams(String),
     /// The request took longer than the server allows (408).
     #[error("the request took too long")]
     Timeout,
@@ -106,7 +110,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } | Self::SlotFull(_) => StatusCode::CONFLICT,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -127,6 +131,7 @@ impl ApiError {
             Self::SlotFull(_) => "slot_full",
             Self::Timeout => "request_timeout",
             Self::RateLimited { .. } => "rate_limited",
+            Self::TooManyStreams(_) => "too_many_streams",
             Self::Unavailable(_) | Self::Busy(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }

@@ -314,16 +314,15 @@ async fn open(
     channels: Vec<Channel>,
     resume: Option<Cursor>,
 ) -> ApiResult<FrameStream> {
-    let (permit, feed) = open_feed(app, channels, resume).await?;
+    let permit =
+        app.telemetry.try_subscribe().ok_or_else(|| ApiError::Unavailable("SSE stream limit reached".into()))?;
+    let feed = open_feed(app, channels, resume).await?;
     Ok(frames(app, credential, permit, feed, None))
 }
 
-/// A place under the cap and a feed from `resume` (live first, then the backlog).
-async fn open_feed(app: &App, channels: Vec<Channel>, resume: Option<Cursor>) -> ApiResult<(SubscriberPermit, Feed)> {
-    let permit =
-        app.telemetry.try_subscribe().ok_or_else(|| ApiError::Unavailable("SSE stream limit reached".into()))?;
-    let feed = Feed::open(app.bus.clone(), channels, resume.as_ref()).await.map_err(bus_error)?;
-    Ok((permit, feed))
+/// A feed from `resume` (live first, then the backlog).
+async fn open_feed(app: &App, channels: Vec<Channel>, resume: Option<Cursor>) -> ApiResult<Feed> {
+    Feed::open(app.bus.clone(), channels, resume.as_ref()).await.map_err(bus_error)
 }
 
 /// The stream of `feed`'s frames (only the events `concern` admits, when given), for as long as

@@ -28,6 +28,10 @@ const TRENDING_FOR: u64 = 3600;
 pub struct LiveSettings {
     /// Concurrent SSE subscribers this server accepts; more get a 503.
     pub max_subscribers: usize,
+    /// Streams of their own events one user may hold open at once on this server (their
+    /// devices and tabs); more get a 429. All users' streams together leave a tenth of
+    /// `max_subscribers` (at least one) to the admin's streams.
+    pub max_streams_per_user: usize,
     /// How often an idle SSE stream sends a keep-alive comment.
     pub keep_alive: Duration,
     /// How often a `metrics.snapshot` event is published.
@@ -41,6 +45,7 @@ impl Default for LiveSettings {
     fn default() -> Self {
         Self {
             max_subscribers: 1000,
+            max_streams_per_user: 4,
             keep_alive: Duration::from_secs(15),
             snapshot_every: Duration::from_secs(5),
             conversion_hold_secs: crate::conversion::HOLD_SECS,
@@ -152,14 +157,49 @@ pub struct ServerMetrics {
     pub recommendation_conversion: Vec<RankerConversion>,
 }
 
-/// One open SSE stream; dropping it frees its place.
+/// One open SSE stream; dropping it frees its place (and, for a user's own stream, one of
+/// theirs).
 #[derive(Debug)]
-pub struct SubscriberPermit(Arc<AtomicUsize>);
+pub struct SubscriberPermit {
+    subscribers: Arc<AtomicUsize>,
+    user: Option<(Uuid, Arc<Mutex<UserStreams>>)>,
+}
 
 impl Drop for SubscriberPermit {
     fn drop(&mut self) {
-        let n = self.0.fetch_sub(1, Ordering::AcqRel) - 1;
+        if let Some((user, streams)) = &self.user {
+            locked(streams).release(*user);
+        }
+        let n = self.subscribers.fetch_sub(1, Ordering::AcqRel) - 1;
         metrics::gauge!("luna_sse_subscribers").set(n as f64);
+    }
+}
+
+/// Why a user's own stream was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamRefusal {
+    /// The user holds this many open already, the most one user may.
+    UserFull(usize),
+    /// The server's places for users' streams are taken.
+    ServerFull,
+}
+
+/// Users' own streams open on this server, per user.
+#[derive(Debug, Default)]
+struct UserStreams {
+    open: HashMap<Uuid, usize>,
+    total: usize,
+}
+
+impl UserStreams {
+    fn release(&mut self, user: Uuid) {
+        if let Some(n) = self.open.get_mut(&user) {
+            *n -= 1;
+            self.total -= 1;
+            if *n == 0 {
+                self.open.remove(&user);
+            }
+        }
     }
 }
 
@@ -170,6 +210,7 @@ pub struct Telemetry {
     server: String,
     started: Instant,
     subscribers: Arc<AtomicUsize>,
+    user_streams: Arc<Mutex<UserStreams>>,
     /// Set when the server shuts down: open streams end, so draining does not wait on them.
     closing: tokio::sync::watch::Sender<bool>,
     routes: Mutex<HashMap<String, Route>>,
@@ -190,6 +231,7 @@ impl Telemetry {
             server: uuid::Uuid::now_v7().simple().to_string()[20..].to_string(),
             started: Instant::now(),
             subscribers: Arc::new(AtomicUsize::new(0)),
+            user_streams: Arc::default(),
             closing: tokio::sync::watch::channel(false).0,
             routes: Mutex::default(),
             events: Mutex::default(),
@@ -207,7 +249,28 @@ impl Telemetry {
         let n = self.subscribers.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1));
         let n = n.ok()? + 1;
         metrics::gauge!("luna_sse_subscribers").set(n as f64);
-        Some(SubscriberPermit(self.subscribers.clone()))
+        Some(SubscriberPermit { subscribers: self.subscribers.clone(), user: None })
+    }
+
+    /// A place for one more stream of `user`'s own events: refused beyond
+    /// [`LiveSettings::max_streams_per_user`] of theirs, and when users' streams would leave the
+    /// admin's fewer than a tenth of the cap (at least one), so that no user, nor all of them,
+    /// can lock the operators out.
+    pub fn try_subscribe_user(&self, user: Uuid) -> Result<SubscriberPermit, StreamRefusal> {
+        let mut streams = locked(&self.user_streams);
+        let most = self.settings.max_streams_per_user;
+        if streams.open.get(&user).copied().unwrap_or(0) >= most {
+            return Err(StreamRefusal::UserFull(most));
+        }
+        let reserve = (self.settings.max_subscribers / 10).max(1);
+        if streams.total + reserve >= self.settings.max_subscribers {
+            return Err(StreamRefusal::ServerFull);
+        }
+        let mut permit = self.try_subscribe().ok_or(StreamRefusal::ServerFull)?;
+        *streams.open.entry(user).or_default() += 1;
+        streams.total += 1;
+        permit.user = Some((user, Arc::clone(&self.user_streams)));
+        Ok(permit)
     }
 
     /// Ends every open stream (and any opened later): the server is shutting down.
@@ -506,6 +569,27 @@ mod tests {
         drop(a);
         assert_eq!(t.subscribers(), 1);
         assert!(t.try_subscribe().is_some());
+    }
+
+    #[test]
+    fn a_user_holds_a_few_streams_and_all_users_leave_a_tenth_of_the_places_to_the_admin() {
+        let t =
+            Telemetry::new(LiveSettings { max_subscribers: 10, max_streams_per_user: 2, ..LiveSettings::default() });
+        let (me, others) = (Uuid::now_v7(), [(); 8].map(|_| Uuid::now_v7()));
+        let first = t.try_subscribe_user(me).expect("first");
+        let _second = t.try_subscribe_user(me).expect("second");
+        assert_eq!(t.try_subscribe_user(me).unwrap_err(), StreamRefusal::UserFull(2));
+        drop(first);
+        let _again = t.try_subscribe_user(me).expect("a place of theirs freed");
+        // 2 of this user and 7 of others: the 9 places a tenth of 10 leaves users.
+        let held: Vec<_> = others[..7].iter().map(|u| t.try_subscribe_user(*u).expect("a user's place")).collect();
+        assert_eq!(t.try_subscribe_user(others[7]).unwrap_err(), StreamRefusal::ServerFull);
+        let admin = t.try_subscribe().expect("the admin's reserved place");
+        assert!(t.try_subscribe().is_none(), "the cap");
+        drop(admin);
+        drop(held);
+        assert_eq!(t.subscribers(), 2);
+        assert!(t.try_subscribe_user(others[7]).is_ok());
     }
 
     #[test]

@@ -16,11 +16,12 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use app::App;
+use app::telemetry::StreamRefusal;
 use domain::{Channel, Concern, Event};
 
 use super::{FrameStream, frames, open_feed, resume_point};
 use crate::auth::StreamCredential;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppPath, AppQuery};
 
 /// The channels a user's stream follows.
@@ -54,6 +55,8 @@ pub struct MineQuery {
         (status = 403, description = "Another user's stream", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 422, description = "A malformed `user_id` or cursor", body = ErrorBody),
+        (status = 429, description = "The user has as many streams open as one user may (4 by default)",
+            body = ErrorBody),
         (status = 503, description = "Too many open streams, or the event bus is unavailable", body = ErrorBody),
     ))]
 pub(super) async fn subscribe_mine(
@@ -67,7 +70,13 @@ pub(super) async fn subscribe_mine(
     app.get_user(user_id).await?;
     // The feed is opened before the user's plans are read: a plan made in between reaches the
     // stream as an event naming the user, so none falls between the two.
-    let (permit, feed) = open_feed(&app, CHANNELS.to_vec(), resume).await?;
+    let permit = app.telemetry.try_subscribe_user(user_id).map_err(|refusal| match refusal {
+        StreamRefusal::UserFull(most) => ApiError::TooManyStreams(format!(
+            "the user has {most} event streams open, the most one user may have; close one first"
+        )),
+        StreamRefusal::ServerFull => ApiError::Unavailable("SSE stream limit reached".into()),
+    })?;
+    let feed = open_feed(&app, CHANNELS.to_vec(), resume).await?;
     let plans = app.user_plan_ids(user_id).await?;
     let declined = plans.iter().filter(|(_, declined)| *declined).map(|(id, _)| *id);
     let concern = Concern::new(user_id, plans.iter().map(|(id, _)| *id)).declined(declined);

@@ -1,7 +1,8 @@
 //! A user's own event stream (`/api/v1/users/{user_id}/events`) over real HTTP, on the embedded
 //! stack and on PostgreSQL + Redis: it carries what concerns the user (a friend request to them,
 //! a plan they are invited to with others' answers in it) and nothing else, resumes from its
-//! cursor, ends after the user's deletion and when its token expires, and is the user's alone.
+//! cursor, ends after the user's deletion and when its token expires, is the user's alone, and
+//! one user holds only a few at once.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -135,6 +136,29 @@ async fn a_users_stream_is_theirs_alone_and_ends_when_its_token_expires(setup: S
     assert_eq!(code(&res.json().await.unwrap_or_default()), "not_found");
     let res = srv.client.get(format!("{url}?last_event_id=yesterday")).send().await.expect("GET");
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // One user holds at most 4 streams (the default): a fifth is a 429 until one ends.
+    let mut open = Vec::new();
+    for _ in 0..4 {
+        open.push(open_as(srv, &me, None).await);
+    }
+    let res = as_user(&me, chrono::Duration::minutes(15)).get(&url).send().await.expect("GET");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(code(&res.json().await.unwrap_or_default()), "too_many_streams");
+    let admin_stream = srv.sse("/api/v1/admin/streams/subscribe-all", None).await;
+    drop(admin_stream);
+    drop(open.pop());
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let res = as_user(&me, chrono::Duration::minutes(15)).get(&url).send().await.expect("GET");
+        if res.status() == StatusCode::OK {
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(tokio::time::Instant::now() < deadline, "the ended stream's place was not freed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(open);
 
     // A token with two seconds left: the stream ends with a comment when it expires.
     let short = as_user(&me, chrono::Duration::seconds(2));

@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// Concurrent SSE streams this server accepts; more get a 503.
     #[arg(long, default_value_t = app::LiveSettings::default().max_subscribers)]
     pub max_sse_subscribers: usize,
+    /// Streams of their own events (`/api/v1/users/{id}/events`) one user may hold open at once;
+    /// more get a 429. Users' streams together leave a tenth of the SSE places to the admin's.
+    #[arg(long, default_value_t = app::LiveSettings::default().max_streams_per_user)]
+    pub max_streams_per_user: usize,
     #[command(flatten)]
     pub store: super::StoreArgs,
 }
@@ -40,7 +44,11 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
 
     let store = super::open_store(&settings).await?;
     let bus = super::open_bus(&settings, &store).await?;
-    let live = app::LiveSettings { max_subscribers: args.max_sse_subscribers, ..app::LiveSettings::default() };
+    let live = app::LiveSettings {
+        max_subscribers: args.max_sse_subscribers,
+        max_streams_per_user: args.max_streams_per_user,
+        ..app::LiveSettings::default()
+    };
     let app = app::App::with_bus(store, bus, super::seed::app_settings(&settings)).with_live_settings(live);
     let (auth, fresh_admin_token) = super::auth::server_auth(&app, &settings).await?;
     if args.demo {
