@@ -56,6 +56,7 @@ impl SqlStore<Sqlite> {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .pragma("temp_store", "memory");
+        let file = (!is_memory(url)).then(|| options.get_filename().to_path_buf());
         let store = if is_memory(url) {
             // Every connection to `:memory:` would be its own database: keep exactly one, forever.
             let pool = single_connection().connect_with(options.pragma("cache_size", cache(READ_CACHE_KIB))).await?;
@@ -75,10 +76,34 @@ impl SqlStore<Sqlite> {
                 .connect_lazy_with(options.pragma("cache_size", cache(READ_CACHE_KIB)));
             Self::from_pools(read, write)
         };
+        let _migrating = match &file {
+            Some(file) => Some(migration_lock(file).await?),
+            None => None,
+        };
         store.migrate().await?;
         // Heals a bulk load that was interrupted before it rebuilt its indexes.
         store.finish_bulk_load().await?;
         Ok(store)
+    }
+}
+
+/// Held while migrations run on a database file (dropping it unlocks). sqlx takes no lock of
+/// its own on SQLite, so a second process opening the same new file at the same moment ran the
+/// migrations again and failed to start ("already exists"); it now waits for the first and
+/// then finds them applied. The lock is the OS's, on a file beside the database, so it is freed
+/// with a process that dies holding it.
+async fn migration_lock(db: &std::path::Path) -> StoreResult<std::fs::File> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".migrate-lock");
+    let path = std::path::PathBuf::from(name);
+    let unavailable = |e: std::io::Error| StoreError::Unavailable(format!("cannot lock {}: {e}", path.display()));
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(unavailable)?;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(std::fs::TryLockError::Error(e)) => return Err(unavailable(e)),
+        }
     }
 }
 
@@ -327,6 +352,26 @@ mod tests {
         let counts = plan(&store, Sql::new(bulk::COUNTS)).await;
         assert!(counts.contains(&format!("SCAN {dead}")), "{counts:?}");
         assert!(!counts.contains(&"SCAN outbox".to_string()), "{counts:?}");
+    }
+
+    /// Two servers started at the same moment on one new database file (review of migration
+    /// 0012: the second exited with "migration failed: already exists").
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn processes_opening_one_new_file_at_once_both_start_and_migrate_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..3 {
+            let url = format!("sqlite://{}", dir.path().join(format!("race{round}.db")).display());
+            let opened = futures::future::join_all((0..4).map(|_| SqliteStore::connect(&url))).await;
+            for store in &opened {
+                assert!(store.is_ok(), "round {round}: {:?}", store.as_ref().err());
+            }
+            let store = opened.into_iter().next().unwrap().unwrap();
+            let mut conn = store.write.acquire().await.unwrap();
+            let sql = Sql::new("SELECT COUNT(*), COUNT(DISTINCT version) FROM _sqlx_migrations");
+            let counted: Vec<(i64, i64)> = conn.fetch_all(sql).await.unwrap();
+            let (rows, versions) = counted[0];
+            assert_eq!((rows, versions), (MIGRATOR.iter().count() as i64, rows), "each migration once");
+        }
     }
 
     #[test]
