@@ -56,7 +56,7 @@ impl SqlStore<Sqlite> {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .pragma("temp_store", "memory");
-        let file = (!is_memory(url)).then(|| options.get_filename().to_path_buf());
+        let mut migrating = None;
         let store = if is_memory(url) {
             // Every connection to `:memory:` would be its own database: keep exactly one, forever.
             let pool = single_connection().connect_with(options.pragma("cache_size", cache(READ_CACHE_KIB))).await?;
@@ -67,6 +67,8 @@ impl SqlStore<Sqlite> {
                     StoreError::Unavailable(format!("cannot create the data directory {}: {e}", dir.display()))
                 })?;
             }
+            // Taken before the first connection: setting up a new file's journal races too.
+            migrating = Some(migration_lock(options.get_filename()).await?);
             let options = options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal);
             let write = options.clone().pragma("cache_size", cache(WRITE_CACHE_KIB)).pragma("threads", "4");
             let write = single_connection().connect_with(write);
@@ -76,13 +78,10 @@ impl SqlStore<Sqlite> {
                 .connect_lazy_with(options.pragma("cache_size", cache(READ_CACHE_KIB)));
             Self::from_pools(read, write)
         };
-        let _migrating = match &file {
-            Some(file) => Some(migration_lock(file).await?),
-            None => None,
-        };
         store.migrate().await?;
         // Heals a bulk load that was interrupted before it rebuilt its indexes.
         store.finish_bulk_load().await?;
+        drop(migrating);
         Ok(store)
     }
 }
