@@ -163,7 +163,9 @@ try {
   await check('a simulation starts from the controls', async () => {
     await page.getByLabel('scenario').selectOption('friday_night');
     await page.getByLabel('users', { exact: true }).fill('400');
-    await page.locator('#sim-speed').fill('100');
+    // The slider's last position is 100× (its positions are speeds from 0.25× up).
+    await page.locator('#sim-speed').fill(await page.locator('#sim-speed').getAttribute('max'));
+    if ((await page.locator('#sim-speed').getAttribute('aria-valuetext')) !== '100×') throw new Error('the slider end is not 100×');
     await page.getByRole('button', { name: '▶ Start' }).click();
     await page.locator('[data-testid=sim-status]', { hasText: 'running' }).waitFor();
   });

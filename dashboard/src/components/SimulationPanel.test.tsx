@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { SimMetrics, SimState } from '../api/types';
 import { json, mockFetch } from '../test/fetch';
+import { positionOf } from '../lib/speed';
 import { SimulationPanel } from './SimulationPanel';
 
 const scenarios = {
@@ -46,7 +47,7 @@ describe('SimulationPanel', () => {
     fireEvent.change(screen.getByLabelText('users'), { target: { value: '250' } });
     fireEvent.change(screen.getByLabelText('seed'), { target: { value: '9' } });
     fireEvent.change(screen.getByLabelText('duration'), { target: { value: '4h' } });
-    fireEvent.change(screen.getByLabelText(/^Speed/), { target: { value: '80' } });
+    fireEvent.change(screen.getByLabelText(/^Speed/), { target: { value: String(positionOf(80)) } });
     fireEvent.click(screen.getByRole('button', { name: '▶ Start' }));
     await waitFor(() => expect(changed).toHaveBeenCalled());
     const start = calls.find((c) => c.url === '/api/v1/simulation/start');
@@ -90,7 +91,7 @@ describe('SimulationPanel', () => {
     const changed = vi.fn();
     const { rerender } = render(<SimulationPanel state={null} metrics={null} onChanged={changed} />);
     const slider = () => screen.getByLabelText(/^Speed/) as HTMLInputElement;
-    fireEvent.change(slider(), { target: { value: '0.5' } });
+    fireEvent.change(slider(), { target: { value: String(positionOf(0.5)) } });
     expect(screen.getByText(/^Speed/)).toHaveTextContent('Speed 0.5× (simulated seconds per second)');
     fireEvent.click(screen.getByRole('button', { name: '▶ Start' }));
     await waitFor(() => expect(changed).toHaveBeenCalled());
@@ -98,13 +99,31 @@ describe('SimulationPanel', () => {
 
     // A run going at half speed reads 0.5× on the slider and in its figures.
     rerender(<SimulationPanel state={{ ...running, speed: 0.5, speed_multiplier: 0.5 }} metrics={null} onChanged={changed} />);
-    await waitFor(() => expect(slider().value).toBe('0.5'));
+    await waitFor(() => expect(slider().value).toBe(String(positionOf(0.5))));
     expect(screen.getByText(/^Speed/)).toHaveTextContent('Speed 0.5× (simulated seconds per second)');
     expect(screen.getByText('speed').nextElementSibling).toHaveTextContent('0.5×');
 
     // Changed live to 1.5×, the server is sent 1.5.
-    fireEvent.change(slider(), { target: { value: '1.5' } });
+    fireEvent.change(slider(), { target: { value: String(positionOf(1.5)) } });
     await waitFor(() => expect(calls.find((c) => c.url === '/api/v1/simulation/speed')?.body).toEqual({ speed: 1.5 }));
+  });
+
+  it('puts the thumb of a run at a quarter speed at the start of the track, not at half speed', async () => {
+    // QA: a run at 0.25× showed its thumb where 0.5× is (the slider's slowest was 0.5).
+    mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
+    const { rerender } = render(<SimulationPanel state={{ ...running, speed: 0.25, speed_multiplier: 0.25 }} metrics={null} onChanged={() => {}} />);
+    const slider = () => screen.getByLabelText(/^Speed/) as HTMLInputElement;
+    await waitFor(() => expect(slider().value).toBe(slider().min));
+    expect(slider()).toHaveAttribute('aria-valuetext', '0.25×');
+    expect(screen.getByText(/^Speed/)).toHaveTextContent('Speed 0.25×');
+    // Half speed is one step further along: the two are told apart on the track.
+    rerender(<SimulationPanel state={{ ...running, speed: 0.5, speed_multiplier: 0.5 }} metrics={null} onChanged={() => {}} />);
+    await waitFor(() => expect(Number(slider().value)).toBe(Number(slider().min) + 1));
+    expect(slider()).toHaveAttribute('aria-valuetext', '0.5×');
+    // The slowest position sends a quarter speed.
+    rerender(<SimulationPanel state={null} metrics={null} onChanged={() => {}} />);
+    fireEvent.change(slider(), { target: { value: slider().min } });
+    expect(screen.getByText(/^Speed/)).toHaveTextContent('Speed 0.25× (simulated seconds per second)');
   });
 
   it("shows the server's refusal", async () => {

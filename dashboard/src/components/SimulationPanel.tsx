@@ -10,6 +10,7 @@ import { ApiError, luna } from '../api/client';
 import { ErrorNote, type Refusal } from './ErrorNote';
 import type { Scenario, SimMetrics, SimState, SimStatus } from '../api/types';
 import { clock, statusWords } from '../lib/describe';
+import { SPEED_STOPS, positionOf, speedAt } from '../lib/speed';
 import { fmt } from './TimeChart';
 
 const STATUS_STYLE: Record<SimStatus, string> = {
@@ -55,10 +56,6 @@ function Figure({ label, value }: { label: string; value: ReactNode }) {
     </div>
   );
 }
-
-/** The slider's step and slowest speed: the server takes any speed above 0 and at most 100
- * (simulated seconds per second), so half speed is offered, not only whole multiples. */
-const SPEED_STEP = 0.5;
 
 /** An integer typed in a number box: empty while the box is empty (the API's default applies). */
 const typedInt = (text: string): number | undefined => (text.trim() === '' ? undefined : Number(text));
@@ -182,17 +179,28 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
             max
           </label>
         </div>
+        {/* Positions are the speeds of SPEED_STOPS, 0.25× to 100×, the slow end given room;
+            a run at a speed between stops (set through the API) sits at the nearest one. */}
         <input
           id="sim-speed"
           type="range"
-          min={SPEED_STEP}
-          max={100}
-          step={SPEED_STEP}
-          value={speed}
+          min={0}
+          max={SPEED_STOPS.length - 1}
+          step={1}
+          value={positionOf(speed)}
+          aria-valuetext={maxSpeed ? 'max' : `${speed}×`}
           disabled={maxSpeed}
-          onChange={(e) => changeSpeed(Number(e.target.value))}
+          onChange={(e) => changeSpeed(speedAt(Number(e.target.value)))}
           className="w-full accent-sky-500"
         />
+        {/* Marks under the track where a few speeds sit (the scale is not linear). */}
+        <div className="relative mx-2 h-3 font-mono text-[10px] text-slate-500" aria-hidden data-testid="speed-marks">
+          {[0.25, 1, 10, 100].map((s) => (
+            <span key={s} className="absolute -translate-x-1/2" style={{ left: `${(positionOf(s) / (SPEED_STOPS.length - 1)) * 100}%` }}>
+              {s}×
+            </span>
+          ))}
+        </div>
       </div>
 
       {!active ? (
