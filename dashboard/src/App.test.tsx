@@ -170,6 +170,57 @@ describe('App', () => {
     }
   });
 
+  it('says unreachable in the header as soon as the stream loses the server, and healthy as soon as it is back, between polls', async () => {
+    // QA: the header lagged the server going away and coming back by up to a poll (3 s). Here
+    // the polls' own timer never fires (setInterval is faked and not advanced): only the stream
+    // dropping, failing and reconnecting can make the header ask /health again.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      let down = false;
+      let fail: () => void = () => {};
+      const { calls } = mockFetch({
+        'GET /health': () => {
+          if (down) throw new TypeError('connection refused');
+          return health(relayHealth);
+        },
+        'GET /api/v1/admin/stats': () => stats(10, 3),
+        'GET /api/v1/admin/map': () => CITY,
+        'GET /api/v1/admin/streams/subscribe-all': () => {
+          if (down) throw new TypeError('connection refused');
+          const body = new ReadableStream<Uint8Array>({
+            start(c) {
+              fail = () => c.error(new TypeError('network error'));
+              c.enqueue(new TextEncoder().encode('event: connected\nid: system:0-0\ndata: {}\n\n'));
+            },
+          });
+          return new Response(body, { headers: { 'Content-Type': 'text/event-stream' } });
+        },
+        'GET /api/v1/simulation/state': () => idle,
+        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      });
+      const polls = () => calls.filter((c) => c.url === '/health').length;
+      render(<App />);
+      const indicator = screen.getByTestId('health-indicator');
+      await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'live'));
+      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
+      // The stream's first opening asks for nothing more than the first poll.
+      expect(polls()).toBe(1);
+
+      down = true;
+      fail();
+      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'unreachable'));
+      await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'down'));
+
+      // Back: the stream's next attempt (its backoff is a real timer) finds it, and the header follows.
+      down = false;
+      await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'live'), { timeout: 5000 });
+      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('takes the header’s health indicator to the Live page’s health row', async () => {
     window.history.replaceState(null, '', '/map');
     server(10, 3);

@@ -127,4 +127,39 @@ describe('EventStream', () => {
     await until(() => opened >= 2);
     s.stop();
   });
+  it('reconnects at once when asked while waiting out its backoff after the server went away, and only then', async () => {
+    const live = sseResponse();
+    let refused = true;
+    const fetchImpl = vi.fn(async () => {
+      if (refused) throw new TypeError('connection refused');
+      return live.res;
+    });
+    const statuses: StreamInfo['status'][] = [];
+    // A backoff of an hour: only reconnectNow can bring it back within the test.
+    const s = new EventStream({ onEvent: () => {}, onStatus: (i) => statuses.push(i.status), fetchImpl, backoffMs: () => 3_600_000 });
+    s.start();
+    await until(() => statuses.includes('down'));
+    expect(fetchImpl).toHaveBeenCalledTimes(1);
+    refused = false;
+    s.reconnectNow();
+    await until(() => fetchImpl.mock.calls.length === 2);
+    live.send('event: connected\nid: system:0-0\ndata: {}\n\n');
+    await until(() => s.state.status === 'live');
+    // Live: nothing to do.
+    s.reconnectNow();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fetchImpl).toHaveBeenCalledTimes(2);
+    s.stop();
+  });
+
+  it('keeps its backoff after an answer that was not a failure to reach the server', async () => {
+    const fetchImpl = vi.fn(async () => new Response('{}', { status: 503 }));
+    const s = new EventStream({ onEvent: () => {}, fetchImpl, backoffMs: () => 3_600_000 });
+    s.start();
+    await until(() => s.state.status === 'reconnecting' && s.state.retryAt !== null);
+    s.reconnectNow();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fetchImpl).toHaveBeenCalledTimes(1);
+    s.stop();
+  });
 });

@@ -15,6 +15,10 @@ import { LiveStore } from './live';
 export const MAP_HOMES = 3000;
 /** How often `/health` is polled: one poll for the header and the Live page's health row. */
 export const HEALTH_POLL_MS = 3000;
+/** How often while the last poll failed: the header says the server is back within a second
+ * (a refused connection costs the server nothing). Its loss is seen sooner still: the event
+ * stream notices a server that went away at once, and /health is asked again then. */
+export const HEALTH_RETRY_MS = 1000;
 
 export interface MapState {
   data: CityMapData | null;
@@ -112,19 +116,40 @@ export function useDashboardState(): Dashboard {
   });
   const [confirmRequest, setConfirmRequest] = useState<ConfirmRequest | null>(null);
 
+  const streamRef = useRef<EventStream | null>(null);
   useEffect(() => {
     const s = new EventStream({ onEvent: (e) => live.ingest(e), onStatus: setStream });
+    streamRef.current = s;
     s.start();
     // A new token goes on the stream URL: reconnect (resuming) with it.
     const off = onTokenChange(() => s.restart());
     return () => {
       off();
       s.stop();
+      streamRef.current = null;
     };
   }, [live]);
 
   const stats = usePoll((signal) => luna.stats(signal), 3000);
-  const health = usePoll((signal) => luna.health(signal), HEALTH_POLL_MS);
+  const [healthFailing, setHealthFailing] = useState(false);
+  const health = usePoll((signal) => luna.health(signal), healthFailing ? HEALTH_RETRY_MS : HEALTH_POLL_MS);
+  useEffect(() => setHealthFailing(health.error !== null), [health.error]);
+
+  // The header's health follows the stream (QA: it lagged the server's state by up to a poll,
+  // 3 s): the stream dropping, failing to reconnect or coming back asks /health again at once.
+  // Its first opening does not (the first poll is under way).
+  const lastStatus = useRef(stream.status);
+  const refreshHealth = health.refresh;
+  useEffect(() => {
+    const before = lastStatus.current;
+    lastStatus.current = stream.status;
+    if (before !== stream.status && before !== 'connecting') void refreshHealth();
+  }, [stream.status, refreshHealth]);
+  // And /health answering again after failing brings the stream back now, not after its backoff.
+  const healthBack = !!health.data && health.error === null;
+  useEffect(() => {
+    if (healthBack) streamRef.current?.reconnectNow();
+  }, [healthBack, health.dataAt]);
   const sim = usePoll((signal) => luna.simState(signal), 2000);
   const simMetrics = usePoll((signal) => luna.simMetrics(signal), 2000);
   const map = useCityMap(live, stats.data?.venues.total);
