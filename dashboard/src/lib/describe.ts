@@ -78,14 +78,38 @@ export function describe(e: LunaEvent, venueName: VenueNamer = () => null, tz?: 
     case 'venue.created':
     case 'venue.updated':
       return `${d.name ?? '?'} · ${d.category ?? ''}`;
+    case 'invitation.sent': {
+      // To a plan (the organizer's) or to a booking (its maker's party).
+      const to = d.plan_id ? ` · plan …${shortId(d.plan_id)}` : d.booking_id ? ` · booking …${shortId(d.booking_id)}` : '';
+      return `…${shortId(d.inviter_id)} invited …${shortId(d.invitee_id)} to ${venue(d.venue_id)}${to}`;
+    }
+    case 'plan.created':
+    case 'plan.rescheduled':
+    case 'plan.confirmed':
+    case 'plan.cancelled': {
+      // An organizer who deleted their account leaves the plan with none.
+      const by = typeof d.organizer_id === 'string' ? `…${shortId(d.organizer_id)}` : 'no organizer';
+      // Its participants count the organizer (accepted) among them.
+      const invited = Array.isArray(d.participants) ? (d.participants as Data[]).filter((p) => p?.user_id !== d.organizer_id).length : null;
+      const people = invited === null ? '' : ` · ${invited} invited`;
+      const when = d.start_time ? ` · ${clock(d.start_time, tz)}` : '';
+      return `plan …${shortId(d.id)} by ${by} at ${venue(d.venue_id)}${when}${people}${d.status ? ` · ${d.status}` : ''}`;
+    }
+    case 'plan.participant_updated':
+      return `…${shortId(d.user_id)} ${d.status === 'invited' ? 'invited to' : (d.status ?? 'answered')} plan …${shortId(d.plan_id)}`;
     case 'friend.requested':
     case 'friend.request_answered':
       return `…${shortId(d.from_user_id ?? d.user_id)} → …${shortId(d.to_user_id ?? d.other_user_id)}${d.status ? ` · ${d.status}` : ''}`;
   }
   if (e.type.startsWith('booking.')) {
-    const party = d.party_size ? `party of ${d.party_size} ` : '';
-    const when = d.booking_time ?? d.time ?? d.starts_at;
-    return `${party}at ${venue(d.venue_id)}${d.status ? ` · ${d.status}` : ''}${when ? ` · ${clock(when, tz)}` : ''}`;
+    // booking.released carries {booking, reason}; booking.refused the slot that was full.
+    const b = (d.booking && typeof d.booking === 'object' ? d.booking : d) as Data;
+    const party = b.party_size ? `party of ${b.party_size} ` : '';
+    const when = b.booking_time ?? b.time ?? b.starts_at;
+    const status = e.type === 'booking.refused' ? 'full' : b.status;
+    const free = e.type === 'booking.refused' && typeof d.seats_free === 'number' ? ` (${d.seats_free} of ${d.capacity ?? '?'} seats free)` : '';
+    const reason = typeof d.reason === 'string' && d.reason ? ` · ${d.reason}` : '';
+    return `${party}at ${venue(b.venue_id)}${status ? ` · ${status}` : ''}${free}${when ? ` · ${clock(when, tz)}` : ''}${reason}`;
   }
   if (e.type.startsWith('simulation.')) {
     const speed = d.speed === 'max' ? 'max speed' : typeof d.speed === 'number' ? `${d.speed}×` : '';
