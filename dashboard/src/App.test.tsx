@@ -183,7 +183,10 @@ describe('App', () => {
           if (down) throw new TypeError('connection refused');
           return health(relayHealth);
         },
-        'GET /api/v1/admin/stats': () => stats(10, 3),
+        'GET /api/v1/admin/stats': () => {
+          if (down) throw new TypeError('connection refused');
+          return stats(10, 3);
+        },
         'GET /api/v1/admin/map': () => CITY,
         'GET /api/v1/admin/streams/subscribe-all': () => {
           if (down) throw new TypeError('connection refused');
@@ -211,11 +214,17 @@ describe('App', () => {
       fail();
       await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'unreachable'));
       await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'down'));
+      // A poll of the stats while it is down fails too.
+      const statsPolls = calls.filter((c) => c.url === '/api/v1/admin/stats').length;
+      await vi.advanceTimersByTimeAsync(3000);
+      await waitFor(() => expect(calls.filter((c) => c.url === '/api/v1/admin/stats').length).toBeGreaterThan(statsPolls));
 
       // Back: the stream's next attempt (its backoff is a real timer) finds it, and the header follows.
       down = false;
       await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'live'), { timeout: 5000 });
       await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
+      // The stats are asked again too: the banner goes with the stream back, not at their next poll.
+      await waitFor(() => expect(screen.queryByTestId('server-down')).toBeNull());
     } finally {
       vi.useRealTimers();
     }

@@ -138,13 +138,18 @@ export function useDashboardState(): Dashboard {
   // The header's health follows the stream (QA: it lagged the server's state by up to a poll,
   // 3 s): the stream dropping, failing to reconnect or coming back asks /health again at once.
   // Its first opening does not (the first poll is under way).
+  // So are the stats, whose failure keeps the 'cannot be reached' banner up (QA: it stayed up to
+  // 3 s after the server was back and the stream live).
   const lastStatus = useRef(stream.status);
   const refreshHealth = health.refresh;
+  const refreshStats = stats.refresh;
   useEffect(() => {
     const before = lastStatus.current;
     lastStatus.current = stream.status;
-    if (before !== stream.status && before !== 'connecting') void refreshHealth();
-  }, [stream.status, refreshHealth]);
+    if (before === stream.status || before === 'connecting') return;
+    void refreshHealth();
+    if (stream.status === 'live') void refreshStats();
+  }, [stream.status, refreshHealth, refreshStats]);
   // And /health answering again after failing brings the stream back now, not after its backoff.
   const healthBack = !!health.data && health.error === null;
   useEffect(() => {
