@@ -216,6 +216,24 @@ try {
     await page.getByLabel('filter events').fill('');
   });
 
+  await check('the stats cards’ detail lines are drawn whole on a phone and at 1440 px', async () => {
+    // They were cut with an ellipsis: 'server 0.64/s · 37 la…', 'of 1,000 · memory b…'.
+    for (const [width, height] of [[390, 844], [1440, 900]]) {
+      await page.setViewportSize({ width, height });
+      try {
+        await sleep(300);
+        const cut = await page.locator('[data-testid^=stat-][data-testid$=-detail]').evaluateAll((els) =>
+          els.filter((e) => e.scrollWidth > e.clientWidth + 0.5 || e.getBoundingClientRect().right > e.parentElement.getBoundingClientRect().right + 0.5).map((e) => e.textContent),
+        );
+        const count = await page.locator('[data-testid^=stat-][data-testid$=-detail]').count();
+        if (count < 8 || cut.length) throw new Error(`at ${width} px, ${count} details, cut: ${JSON.stringify(cut)}`);
+        if (width === 390) await page.locator('section[aria-label="system statistics"]').screenshot({ path: join(shots, '11-stats-phone.png') });
+      } finally {
+        await page.setViewportSize({ width: 1600, height: 1000 });
+      }
+    }
+  });
+
   await check('the city map draws venues, homes, heat and bookings', async () => {
     await page.getByRole('link', { name: 'City map' }).click();
     await page.waitForURL(`${base}/map`);

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LiveStore } from '../lib/live';
 import { CITY } from '../test/city';
 import { canvasCalls } from '../test/setup';
-import { CategoryLegend, CityMap } from './CityMap';
+import { CategoryLegend, CityMap, tipLeft } from './CityMap';
 
 const all = { heat: true, venues: true, homes: true, bookings: true };
 
@@ -70,6 +70,18 @@ describe('CityMap', () => {
     );
     const texts = calls('fillText').map((c) => c.args[0]);
     expect(texts).toEqual(expect.arrayContaining(['@ana', '1', 'Bar One']));
+  });
+
+  it('keeps the hover tip inside the map, a phone-sized one too', () => {
+    // Desktop: right of the venue, or left of it near the right edge.
+    expect(tipLeft(100, 900)).toBe(114);
+    expect(tipLeft(850, 900)).toBe(850 - 14 - 192);
+    // A 342 px map (390 px phone): a venue in the middle had its tip start at x - 210 = -40.
+    for (const x of [5, 120, 170, 250, 338]) {
+      const left = tipLeft(x, 342);
+      expect(left).toBeGreaterThanOrEqual(4);
+      expect(left + 192).toBeLessThanOrEqual(338);
+    }
   });
 
   it('asks for a seed when the city is empty', () => {

@@ -297,9 +297,19 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
   );
 }
 
+/** The hover tip's width (w-48). */
+const TIP_WIDTH = 192;
+
+/** Where the hover tip of a venue at `x` starts: right of it, else left of it, and always inside
+ * a map `width` wide (on a phone's map, left of a venue in the middle was past its left edge). */
+export function tipLeft(x: number, width: number): number {
+  const left = x + 14 + TIP_WIDTH <= width - 4 ? x + 14 : x - 14 - TIP_WIDTH;
+  return Math.max(4, Math.min(left, width - 4 - TIP_WIDTH));
+}
+
 function VenueTip({ map, i, x, y, width, extra }: { map: CityMapData; i: number; x: number; y: number; width: number; extra?: number }) {
   const cat = map.categories[map.venues.category[i]] ?? '?';
-  const left = x > width - 220 ? x - 210 : x + 14;
+  const left = tipLeft(x, width);
   return (
     <div
       className="pointer-events-none absolute z-10 w-48 rounded-md border border-slate-700 bg-slate-900/95 px-2.5 py-1.5 text-xs shadow-lg"

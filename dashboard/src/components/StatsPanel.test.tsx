@@ -33,6 +33,19 @@ describe('StatsPanel', () => {
     expect(screen.getByTestId('stat-streams')).toHaveTextContent('outbox 4 pending · 0 dead');
   });
 
+  it('wraps every card’s detail line instead of cutting it with an ellipsis', () => {
+    // QA at 390x844 (and at 1440 px, eight cards a row): 'server 0.64/s · 37 la…' and
+    // 'of 1,000 · memory b…'. jsdom has no layout: the e2e run measures them on a phone.
+    render(<StatsPanel stats={stats} liveRate={12.5} requestsPerSecond={3} />);
+    const details = document.querySelectorAll('[data-testid$="-detail"]');
+    expect(details).toHaveLength(8);
+    expect(screen.getByTestId('stat-events-s-detail')).toHaveTextContent('server 2.50/s · 150 last min');
+    for (const d of details) {
+      expect(d).not.toHaveClass('truncate');
+      expect(d).toHaveClass('break-words');
+    }
+  });
+
   it('shows dashes before the first answer', () => {
     render(<StatsPanel stats={null} liveRate={0} />);
     expect(screen.getByTestId('stat-users-value')).toHaveTextContent('–');

@@ -42,7 +42,13 @@ function Card({ label, value, detail, accent, problem = false, children }: CardP
       <span className="truncate font-mono text-xl font-semibold text-slate-50 tabular-nums" style={accent ? { color: accent } : undefined} data-testid={`${id}-value`}>
         {value}
       </span>
-      {detail ? <span className="truncate text-xs text-slate-400">{detail}</span> : null}
+      {/* Wraps rather than truncates: on a phone (two cards a row) or at 1440 px (eight) the
+          detail was cut off with an ellipsis ('server 0.64/s · 37 la…', 'of 1,000 · memory b…'). */}
+      {detail ? (
+        <span className="text-xs break-words text-slate-400" data-testid={`${id}-detail`}>
+          {detail}
+        </span>
+      ) : null}
       {children}
     </div>
   );

@@ -153,15 +153,64 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, v: View, overlay: Ove
       ctx.arc(x, y, 4, 0, Math.PI * 2);
       ctx.fill();
     }
-    if (p.label) {
-      ctx.textAlign = 'left';
-      const tx = x + (p.kind === 'venue' ? 12 : 14);
-      const width = ctx.measureText(p.label).width;
-      ctx.fillStyle = 'rgba(2,6,23,0.8)';
-      ctx.fillRect(tx - 3, y - 8, width + 6, 16);
-      ctx.fillStyle = '#f1f5f9';
-      ctx.fillText(p.label, tx, y + 0.5);
-    }
   }
+  // Labels after every mark, so no mark is drawn over a label; each placed where it is whole,
+  // clear of the other marks and of the labels placed before it.
+  ctx.textAlign = 'left';
+  const marks = overlay.points.map((p) => {
+    const [x, y] = project(v, p.lat, p.lng);
+    return { x: x - 11, y: y - 11, w: 22, h: 22 };
+  });
+  const placed: LabelBox[] = [];
+  for (const [i, p] of overlay.points.entries()) {
+    if (!p.label) continue;
+    const [x, y] = project(v, p.lat, p.lng);
+    const others = [...marks.slice(0, i), ...marks.slice(i + 1), ...placed];
+    const box = placeLabel(x, y, ctx.measureText(p.label).width, p.kind === 'venue' ? 12 : 14, v.width, v.height, others);
+    placed.push(box);
+    ctx.fillStyle = 'rgba(2,6,23,0.8)';
+    ctx.fillRect(box.x, box.y, box.w, box.h);
+    ctx.fillStyle = '#f1f5f9';
+    ctx.fillText(p.label, box.x + LABEL_PAD, box.y + box.h / 2 + 0.5);
+  }
+}
+
+/** A label's box on the map: its text starts `LABEL_PAD` in from `x`. */
+export interface LabelBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+const LABEL_PAD = 3;
+const LABEL_HEIGHT = 16;
+
+const overlaps = (a: LabelBox, b: LabelBox) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/**
+ * Where the label of a mark at (x, y) goes: right of it, else left, above or below, the first
+ * place that is inside the map (`width` x `height`) and clear of what is already there (`placed`:
+ * other marks, labels drawn before it);
+ * else the first inside the map; else right of it, moved inside. On a phone the map is narrow:
+ * labels always drawn to the right were cut at its edge and hid each other (QA at 390 px).
+ */
+export function placeLabel(x: number, y: number, textWidth: number, gap: number, width: number, height: number, placed: readonly LabelBox[]): LabelBox {
+  const w = textWidth + 2 * LABEL_PAD;
+  const h = LABEL_HEIGHT;
+  const candidates: LabelBox[] = [
+    { x: x + gap - LABEL_PAD, y: y - h / 2, w, h },
+    { x: x - gap + LABEL_PAD - w, y: y - h / 2, w, h },
+    // Above and below, slid sideways into the map if need be.
+    { x: Math.max(0, Math.min(x - w / 2, width - w)), y: y - gap - h, w, h },
+    { x: Math.max(0, Math.min(x - w / 2, width - w)), y: y + gap, w, h },
+  ];
+  const inside = (b: LabelBox) => b.x >= 0 && b.y >= 0 && b.x + b.w <= width && b.y + b.h <= height;
+  const fits = candidates.filter(inside);
+  const free = fits.find((b) => !placed.some((o) => overlaps(b, o)));
+  if (free) return free;
+  if (fits.length) return fits[0];
+  const first = candidates[0];
+  return { ...first, x: Math.max(0, Math.min(first.x, width - w)), y: Math.max(0, Math.min(first.y, height - h)) };
 }
 
