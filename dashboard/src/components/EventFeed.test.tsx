@@ -42,7 +42,9 @@ describe('EventFeed', () => {
     const { rows } = feedWith([ev('user_actions', 'interaction.recorded', { interaction_type: 'like', user_id: 'u-aaaaaa', venue_id: 'v-bbbbbb' })]);
     const summary = within(rows()[0]).getByTestId('event-summary');
     expect(summary).toHaveTextContent('like by …aaaaaa at venue …bbbbbb');
-    expect(summary).toHaveClass('basis-full', 'sm:basis-0', 'sm:flex-1', 'truncate');
+    expect(summary).toHaveClass('basis-full', 'sm:basis-0', 'sm:flex-1', 'sm:truncate', 'break-words');
+    // Wrapped, not cut at one line, on a phone (QA at 390 px: 'party of 5 at restaurant …4b8238 · confirme…').
+    expect(summary).not.toHaveClass('truncate');
     expect(summary.parentElement).toHaveClass('flex-wrap', 'sm:flex-nowrap');
   });
 

@@ -125,7 +125,8 @@ export function EventFeed({
                 <span className="w-44 shrink-0 truncate font-mono text-xs" style={{ color: channelStyle(item.event.channel).color }}>
                   {item.event.type}
                 </span>
-                <span className="min-w-0 basis-full truncate text-xs text-slate-300 sm:basis-0 sm:flex-1" data-testid="event-summary">
+                {/* On a phone it wraps (cut at one line, the venue and time of a booking were lost); from sm up one line. */}
+                <span className="min-w-0 basis-full text-xs break-words text-slate-300 sm:basis-0 sm:flex-1 sm:truncate" data-testid="event-summary">
                   {summary}
                 </span>
               </button>
