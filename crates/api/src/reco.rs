@@ -206,15 +206,18 @@ pub struct RecommendationResponse {
     pub generated_at: DateTime<Utc>,
 }
 
-/// `{"venues": [...]}`.
+/// `{"user_id": ..., "venues": [...]}`: whom the venues are for, as every recommendation
+/// answer of the first seed's paths says.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct VenuesResponse {
+    pub user_id: Uuid,
     pub venues: Vec<VenueRecommendation>,
 }
 
-/// `{"people": [...]}`.
+/// `{"user_id": ..., "people": [...]}`: whom the people are for.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PeopleResponse {
+    pub user_id: Uuid,
     pub people: Vec<PersonRecommendation>,
 }
 
@@ -261,7 +264,7 @@ async fn venue_recommendations(
     AppQuery(q): AppQuery<VenueRecoQuery>,
 ) -> ApiResult<AppJson<VenuesResponse>> {
     let venues = app.recommend_venues(q.into_query(user_id, Ranker::Default)?).await?;
-    Ok(AppJson(VenuesResponse { venues }))
+    Ok(AppJson(VenuesResponse { user_id, venues }))
 }
 
 /// People to go out with, optionally for one venue.
@@ -278,7 +281,7 @@ async fn people_recommendations(
     AppQuery(q): AppQuery<PeopleRecoQuery>,
 ) -> ApiResult<AppJson<PeopleResponse>> {
     let people = app.recommend_people(q.into_query(user_id, Ranker::Default)?).await?;
-    Ok(AppJson(PeopleResponse { people }))
+    Ok(AppJson(PeopleResponse { user_id, people }))
 }
 
 /// The second seed's venue recommendations: a bare list, `seed2` ranker unless `ranker` is set.

@@ -88,8 +88,11 @@ async fn venue_and_people_recommendations_carry_the_seed_fields_and_luna_explana
     assert!(all["people"].is_array());
     let only = app.get_json(&format!("/api/v1/recommendations/{a}/venues?limit=2&ranker=seed2"), StatusCode::OK).await;
     assert_eq!(only["venues"].as_array().unwrap().len(), 2);
+    // Each answer says whom it is for, as the venues-and-people one does.
+    assert_eq!(only["user_id"], a.as_str(), "{only}");
     let people = app.get_json(&format!("/api/v1/recommendations/{a}/people?limit=5"), StatusCode::OK).await;
     assert!(people["people"].is_array());
+    assert_eq!(people["user_id"], a.as_str(), "{people}");
 }
 
 async fn the_second_seed_paths_answer_bare_lists_with_and_without_a_trailing_slash(app: &TestApp) {
