@@ -153,7 +153,15 @@ impl SeatRequest {
         let party = input.party_size.unwrap_or_else(|| (members.len() as i32 + 1).max(2));
         c.check(party > members.len() as i32, "party_size", "must count the organizer and every group member");
         let at = input.booking_time.unwrap_or_else(|| inventory::default_time(now, venue.tz()));
-        check_slot(&mut c, venue, at, party, now, last_seating, ("booking_time", "party_size"));
+        let fields = ("booking_time", "party_size");
+        if input.booking_time.is_some() {
+            check_slot(&mut c, venue, at, party, now, last_seating, fields);
+        } else {
+            // The client named no time: a refusal of the one chosen for it says which it was.
+            let mut slot = Checker::new();
+            check_slot(&mut slot, venue, at, party, now, last_seating, fields);
+            c.absorb(slot.finish(()).map_err(|e| said_default_time(e, venue, at)));
+        }
         let special_requests = c.opt_text("special_requests", input.special_requests.as_deref(), 500);
         let request = Self {
             user_id,
@@ -167,6 +175,21 @@ impl SeatRequest {
         };
         c.finish(request)
     }
+}
+
+/// `e` with every complaint about `booking_time` saying that none was given and which time the
+/// first seed's default chose (`at`, also in the venue's local time), so a client that left it
+/// out learns what "then" was.
+fn said_default_time(mut e: ValidationError, venue: &Venue, at: Timestamp) -> ValidationError {
+    let local = at.with_timezone(&venue.tz()).format("%H:%M on %A %Y-%m-%d");
+    let utc = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    for f in e.0.iter_mut().filter(|f| f.field == "booking_time") {
+        f.message = format!(
+            "{}; no booking_time was given, so the default one was taken: {utc} ({local}, {} time)",
+            f.message, venue.timezone
+        );
+    }
+    e
 }
 
 /// Distinct users other than `organizer`, at most [`MAX_GROUP_MEMBERS`], in the given order.

@@ -23,6 +23,7 @@ crate::on_every_backend!(
     a_refusal_retried_with_its_key_is_marked_as_replayed,
     a_double_tap_without_a_key_books_one_table,
     bad_booking_requests_are_refused_naming_the_field_and_nothing_is_written,
+    a_booking_without_a_time_refused_for_the_default_one_says_which_time_it_took,
 );
 
 async fn user(app: &TestApp, handle: &str) -> String {
@@ -584,4 +585,30 @@ async fn bad_booking_requests_are_refused_naming_the_field_and_nothing_is_writte
     .await;
     let c = app.counts().await;
     assert_eq!((c.bookings, c.outbox_pending), (0, 2), "only the user and the venue were written");
+}
+
+/// The first seed's default time (12:00 or 19:00 at the venue) is taken for a booking without
+/// `booking_time`; a venue closed then refuses it, and the refusal says which time that was
+/// (it said only "not open then", of a time the client never named).
+async fn a_booking_without_a_time_refused_for_the_default_one_says_which_time_it_took(app: &TestApp) {
+    let ann = user(app, "ann").await;
+    let mut v = seed_venue("Late Bar");
+    let hours: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| (d.to_string(), json!(["20:00-23:30"])))
+        .collect();
+    v["opening_hours"] = Value::Object(hours);
+    v["timezone"] = json!("UTC");
+    let venue = app.create_venue(v).await["id"].as_str().expect("id").to_string();
+    let res = app.post(&create(&ann), &json!({"venue_id": venue, "party_size": 2})).await;
+    let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("booking_time")).await;
+    let message = body["error"]["details"][0]["message"].as_str().expect("message");
+    assert!(message.contains("no booking_time was given"), "{message}");
+    assert!(message.contains("T12:00:00Z (12:00 on ") || message.contains("T19:00:00Z (19:00 on "), "{message}");
+    assert!(message.contains("UTC time"), "{message}");
+    // A time the client gave is not said to be a default.
+    let res = app.post(&create(&ann), &json!({"venue_id": venue, "booking_time": in_two_days_at(12)})).await;
+    let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("booking_time")).await;
+    assert!(!body.to_string().contains("no booking_time was given"), "{body}");
+    assert_eq!(app.counts().await.bookings, 0);
 }
