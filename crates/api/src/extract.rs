@@ -72,7 +72,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = e.into_inner();
         let message = inner.to_string();
         match inner.classify() {
-            serde_json::error::Category::Data => shape_error(&path, &message, None),
+            serde_json::error::Category::Data => more_shape_errors::<T>(bytes, shape_error(&path, &message, None)),
             // Valid JSON that no number type holds (`1e999`): the value's fault, not the syntax's.
             serde_json::error::Category::Syntax if message.starts_with("number out of range") => {
                 let field = if path == "." { "body".to_string() } else { path.clone() };
@@ -100,6 +100,71 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     de.end().map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     Ok(value)
+}
+
+/// The most fields one 422 names for a body of the wrong shape.
+const MAX_SHAPE_ERRORS: usize = 20;
+
+/// `first` (the parser's complaint, at the first bad field in the body's order) followed by
+/// the other fields of the body that are of the wrong shape, so a client fixes them in one go:
+/// the bad field is taken out of the body and the rest read again, until it reads, or what is
+/// left to name is a required field taken out (already named) or one that cannot be taken out
+/// (a list's item). The fields after the first are named in the order the parser meets them
+/// (by name). Rules checked once the body reads (a range, a time in the past) are named together
+/// already, but only once no field is of the wrong shape.
+fn more_shape_errors<T: DeserializeOwned>(bytes: &[u8], first: ApiError) -> ApiError {
+    let ApiError::Validation(mut errors) = first else { return first };
+    let Ok(sent) = serde_json::from_slice::<serde_json::Value>(bytes) else { return ApiError::Validation(errors) };
+    let mut body = sent.clone();
+    let Some(mut out) = errors.first().map(|f| f.field.clone()) else { return ApiError::Validation(errors) };
+    // Each turn takes something out of the body, so the loop ends.
+    while errors.len() < MAX_SHAPE_ERRORS && take_out(&mut body, &out) {
+        let Err(e) = serde_path_to_error::deserialize::<_, T>(&body) else { break };
+        let path = e.path().to_string();
+        let ApiError::Validation(next) = shape_error(&path, &e.into_inner().to_string(), None) else { break };
+        let Some(next) = next.into_iter().next() else { break };
+        if errors.iter().any(|f| f.field == next.field) {
+            // Named already: a required field taken out above, now missing. Its object goes
+            // too, to read on past it (an optional one; a required one stops the search below).
+            let Some((parent, _)) = next.field.rsplit_once('.') else { break };
+            out = parent.to_string();
+            continue;
+        }
+        // A field is named only for what the client sent (or left out), never for a body this
+        // loop made: one that is neither in it nor left out of it stops the search.
+        if !(value_at(&body, &next.field).is_some() || value_at(&sent, &next.field).is_none()) {
+            break;
+        }
+        out.clone_from(&next.field);
+        errors.push(next);
+    }
+    ApiError::Validation(errors)
+}
+
+/// The object keys of a field's path as [`shape_error`] names it (`a.b.c`); `None` for the
+/// whole body or a path through a list's item (`a[0].b`), which are not taken out.
+fn object_keys(field: &str) -> Option<Vec<&str>> {
+    let keys: Vec<&str> = field.split('.').collect();
+    (field != "body" && keys.iter().all(|k| !k.is_empty() && !k.contains('['))).then_some(keys)
+}
+
+/// The value at a field's path in `body`, if the path is one of object keys and names a value.
+fn value_at<'a>(body: &'a serde_json::Value, field: &str) -> Option<&'a serde_json::Value> {
+    object_keys(field)?.into_iter().try_fold(body, |v, k| v.as_object()?.get(k))
+}
+
+/// Removes the field at `field` from `body`; whether there was one to remove.
+fn take_out(body: &mut serde_json::Value, field: &str) -> bool {
+    let Some(keys) = object_keys(field) else { return false };
+    let Some((last, parents)) = keys.split_last() else { return false };
+    let mut at = body;
+    for k in parents {
+        match at.as_object_mut().and_then(|o| o.get_mut(*k)) {
+            Some(v) => at = v,
+            None => return false,
+        }
+    }
+    at.as_object_mut().and_then(|o| o.remove(*last)).is_some()
 }
 
 /// What an integer field says of a number no type holds (`1e999` at `line` and `column`, as
@@ -488,6 +553,34 @@ mod tests {
 
     fn field_of(e: ApiError) -> String {
         first_error(e).0
+    }
+
+    fn fields_of(e: ApiError) -> Vec<String> {
+        match e {
+            ApiError::Validation(f) => f.into_iter().map(|f| f.field).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_field_of_the_wrong_shape_is_named_the_first_in_the_bodys_order_first() {
+        for (body, fields) in [
+            (r#"{"name": "a", "inner": {"level": "x"}, "zzz": 1}"#, &["inner.level", "zzz"][..]),
+            (r#"{"zzz": 1, "name": 5, "inner": {"level": "x"}}"#, &["zzz", "inner.level", "name"][..]),
+            // A required field of the wrong type is not named again as missing.
+            (r#"{"name": 5}"#, &["name"][..]),
+            // Missing and of the wrong type.
+            (r#"{"inner": {"level": 1.5}}"#, &["inner.level", "name"][..]),
+            // A list's item is not taken out: the search stops there.
+            (r#"{"kind": "lunch_rush", "kinds": ["x", "y"]}"#, &["kinds[0]"][..]),
+        ] {
+            let e = if body.contains("kind") {
+                parse_json::<WithKind>(body.as_bytes()).expect_err(body)
+            } else {
+                parse_json::<Body>(body.as_bytes()).expect_err(body)
+            };
+            assert_eq!(fields_of(e), fields, "{body}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ crate::on_every_backend!(
     offset_paging_is_refused_naming_skip_except_for_the_first_page,
     query_values_out_of_range_or_not_utf8_are_refused_with_the_real_rule,
     a_post_that_takes_no_options_refuses_a_body_with_a_field_and_does_nothing,
+    a_body_with_several_fields_of_the_wrong_type_names_each_of_them,
 );
 
 fn with(mut base: Value, field: &str, value: Value) -> Value {
@@ -507,4 +508,33 @@ async fn a_post_that_takes_no_options_refuses_a_body_with_a_field_and_does_nothi
     assert_eq!(expect_json(cancelled, StatusCode::OK).await["status"], "cancelled");
     let cancelled = app.post_raw(&format!("/api/v1/bookings/{k}/cancel"), Some("application/json"), "{ }").await;
     assert_eq!(expect_json(cancelled, StatusCode::OK).await["status"], "cancelled");
+}
+
+/// A body with several fields of the wrong type, or a field of the wrong type and unknown
+/// ones, names every one in `details` (the first in the body's order first, as before); it
+/// named only the first, so a client fixed them one request at a time.
+async fn a_body_with_several_fields_of_the_wrong_type_names_each_of_them(app: &TestApp) {
+    let fields = |body: &Value| -> Vec<String> {
+        body["error"]["details"]
+            .as_array()
+            .expect("details")
+            .iter()
+            .map(|d| d["field"].as_str().unwrap().into())
+            .collect()
+    };
+    let body = json!({"handle": "alice", "name": "Alice", "age": "old", "home_lat": "north", "home_lng": -73.9,
+                      "preferences": {"price_min": "cheap"}, "nickname": "al"});
+    let res = app.post("/users/", &body).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("age")).await;
+    assert_eq!(fields(&err), ["age", "home_lat", "nickname", "preferences.price_min"], "{err}");
+    assert_eq!(err["error"]["details"][1]["message"], "expected a number", "{err}");
+    // A required field of the wrong type is named once, not again as missing.
+    let res = app.post("/users/", &json!({"handle": 7, "name": "Alice"})).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("handle")).await;
+    assert_eq!(fields(&err), ["handle"], "{err}");
+    // And a field left out is named with one of the wrong type.
+    let res = app.post("/users/", &json!({"handle": "alice", "age": "old"})).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("age")).await;
+    assert_eq!(fields(&err), ["age", "name"], "{err}");
+    assert_eq!(app.user_count().await, 0);
 }
