@@ -101,7 +101,12 @@ pub fn complete(api: &mut OpenApi) {
             let mut common = vec![
                 ("408", "The request took longer than the server allows"),
                 ("429", "Too many requests from this client; `Retry-After` says when to retry"),
-                ("503", "A dependency (database, event bus) is unavailable; retry later"),
+                (
+                    "503",
+                    "A dependency is unavailable; retry after `Retry-After` seconds. Code `database_unavailable` \
+                    when the database cannot be reached (answered within about 2 s, not after the connection \
+                    pool's wait), `service_unavailable` otherwise",
+                ),
             ];
             if op.request_body.is_some() {
                 common.extend([

@@ -65,6 +65,11 @@ pub enum ApiError {
     /// A dependency is down (503); the cause is logged, not shown.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The database cannot be reached (503 `database_unavailable`, `Retry-After: 2`): answered
+    /// within about a second of asking, not after the connection pool's wait. The cause is
+    /// logged, not shown.
+    #[error("database unreachable: {0}")]
+    DatabaseUnavailable(String),
     /// A bug (500); the cause is logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -111,7 +116,7 @@ impl ApiError {
             Self::Conflict { .. } | Self::SlotFull(_) => StatusCode::CONFLICT,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::RateLimited { .. } | Self::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy(_) | Self::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -133,6 +138,7 @@ impl ApiError {
             Self::RateLimited { .. } => "rate_limited",
             Self::TooManyStreams(_) => "too_many_streams",
             Self::Unavailable(_) | Self::Busy(_) => "service_unavailable",
+            Self::DatabaseUnavailable(_) => "database_unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -174,6 +180,7 @@ impl ApiError {
             }
             Self::SlotFull(no_room) => (self.to_string(), Some(ErrorDetails::SlotFull(no_room.clone()))),
             Self::Unavailable(_) => ("the service is temporarily unavailable, retry later".into(), None),
+            Self::DatabaseUnavailable(_) => ("the database cannot be reached; retry in a few seconds".into(), None),
             Self::Internal(_) => ("internal server error".into(), None),
             other => (other.to_string(), None),
         };
@@ -187,6 +194,7 @@ impl IntoResponse for ApiError {
         match &self {
             Self::Internal(cause) => tracing::error!(%cause, "internal error"),
             Self::Unavailable(cause) => tracing::warn!(%cause, "service unavailable"),
+            Self::DatabaseUnavailable(cause) => tracing::warn!(%cause, "database unreachable"),
             Self::Busy(why) => tracing::warn!(%why, "busy"),
             _ => {}
         }
@@ -194,6 +202,7 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             Self::RateLimited { retry_after_secs } => Some(HeaderValue::from(*retry_after_secs)),
             Self::Unavailable(_) => Some(HeaderValue::from_static("1")),
+            Self::DatabaseUnavailable(_) => Some(HeaderValue::from_static("2")),
             Self::Busy(_) => Some(HeaderValue::from_static("5")),
             _ => None,
         };
@@ -225,6 +234,7 @@ impl From<app::AppError> for ApiError {
             AppError::Conflict { message, field } => Self::Conflict { message, field },
             AppError::NoRoom(no_room) => Self::SlotFull(no_room),
             AppError::Unavailable(m) => Self::Unavailable(m),
+            AppError::DatabaseUnreachable(m) => Self::DatabaseUnavailable(m),
             AppError::Busy(m) => Self::Busy(m),
             AppError::Internal(m) => Self::Internal(m),
         }
@@ -285,7 +295,11 @@ mod tests {
 
     #[tokio::test]
     async fn server_errors_never_show_their_cause() {
-        for e in [ApiError::Internal("password=hunter2".into()), ApiError::Unavailable("pg at 10.0.0.1 down".into())] {
+        for e in [
+            ApiError::Internal("password=hunter2".into()),
+            ApiError::Unavailable("pg at 10.0.0.1 down".into()),
+            ApiError::DatabaseUnavailable("cannot connect to 10.0.0.1:5432: password=hunter2".into()),
+        ] {
             let res = e.into_response();
             let body = body_of(res).await.to_string();
             assert!(!body.contains("hunter2") && !body.contains("10.0.0.1"), "{body}");

@@ -22,6 +22,9 @@ pub enum AppError {
     /// A dependency is down; retry later (503).
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The database cannot be reached (503, `database_unavailable`); the cause is logged.
+    #[error("database unreachable: {0}")]
+    DatabaseUnreachable(String),
     /// Another operation holds what this one needs (503); the message says so and is shown.
     #[error("{0}")]
     Busy(String),
@@ -61,6 +64,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict { message, field } => Self::Conflict { message, field },
             StoreError::Invalid(v) => Self::Invalid(v),
             StoreError::Unavailable(m) => Self::Unavailable(m),
+            StoreError::Unreachable(m) => Self::DatabaseUnreachable(m),
             StoreError::Busy(m) => Self::Busy(m),
             StoreError::Internal(m) => Self::Internal(m),
         }

@@ -20,7 +20,14 @@ pub enum StoreError {
     /// Input that is well-formed but not acceptable (a constraint the database refused).
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    /// The database cannot be reached or timed out: a 503 for the caller, retry later.
+    /// The database cannot be reached: connections to it fail (refused, reset, no answer), or
+    /// the store's reachability probe found so while a request waited for a connection
+    /// (PostgreSQL). A 503 `database_unavailable` for the caller, retry in a moment.
+    #[error("database unreachable: {0}")]
+    Unreachable(String),
+    /// The database answers but could not serve this now (a lock or serialization conflict, a
+    /// deadlock, SQLite's file locked by another process, no pooled connection free within the
+    /// pool's wait): a 503 for the caller, retry later.
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// Another operation holds what this one needs for longer than it waits (a data reset
@@ -81,9 +88,8 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => Self::NotFound { entity: "row", id: String::new() },
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-                Self::Unavailable(e.to_string())
-            }
+            sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => Self::Unreachable(e.to_string()),
+            sqlx::Error::PoolTimedOut => Self::Unavailable(e.to_string()),
             sqlx::Error::Database(db) => from_database_error(db.as_ref()),
             _ => Self::Internal(e.to_string()),
         }
@@ -95,6 +101,7 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
         match e {
             sqlx::migrate::MigrateError::Execute(inner) => match Self::from(inner) {
                 Self::Unavailable(m) => Self::Unavailable(m),
+                Self::Unreachable(m) => Self::Unreachable(m),
                 other => Self::Internal(format!("migration failed: {other}")),
             },
             other => Self::Internal(format!("migration failed: {other}")),
@@ -133,6 +140,7 @@ fn from_database_error(db: &dyn DatabaseError) -> StoreError {
         _ if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
             StoreError::invalid("text", "must not contain the NUL character (U+0000)")
         }
+        _ if is_disconnection(db) => StoreError::Unreachable(msg),
         _ if is_transient(db) => StoreError::Unavailable(msg),
         _ => StoreError::Internal(msg),
     }
@@ -166,6 +174,13 @@ fn strip_table(name: &str) -> &str {
 fn after_colon_column(msg: &str) -> String {
     let tail = msg.rsplit(": ").next().unwrap_or(msg);
     tail.rsplit('.').next().unwrap_or(tail).to_string()
+}
+
+/// The server ended or refused the session: PostgreSQL connection exceptions (08xxx), an
+/// administrator's or crash shutdown (57P01, 57P02), a server still starting (57P03).
+fn is_disconnection(db: &dyn DatabaseError) -> bool {
+    let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+    matches!(code.as_str(), "57P01" | "57P02" | "57P03") || code.starts_with("08")
 }
 
 /// A lock or connection problem that a retry may fix: SQLite busy/locked, PostgreSQL

@@ -12,6 +12,7 @@
 pub mod booking;
 mod error;
 mod ops;
+mod reach;
 pub mod postgres;
 mod sql;
 pub mod sqlite;

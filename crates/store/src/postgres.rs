@@ -29,10 +29,11 @@ impl SqlStore<Postgres> {
             .map_err(|e| StoreError::invalid("database_url", format!("not a PostgreSQL URL: {e}")))?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            // The wait for a busy pool; an unreachable database is answered sooner (`reach`).
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        let store = Self::from_pools(pool.clone(), pool);
+        let store = Self::from_pools(pool.clone(), pool).probing_reach();
         store.migrate().await?;
         store.finish_bulk_load().await?;
         Ok(store)

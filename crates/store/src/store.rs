@@ -30,11 +30,34 @@ pub struct SqlStore<DB: Database> {
     /// Connections for write transactions (on SQLite a single connection, so in-process writers
     /// queue fairly instead of spinning on the file lock; the same pool as `read` elsewhere).
     pub(crate) write: Pool<DB>,
+    /// Whether the database can be reached, asked when a request waits long for a connection
+    /// (PostgreSQL only: a SQLite file is always there, its waits are for the one writer).
+    pub(crate) reach: Option<std::sync::Arc<crate::reach::Reach>>,
 }
 
 impl<DB: Database> SqlStore<DB> {
     pub(crate) fn from_pools(read: Pool<DB>, write: Pool<DB>) -> Self {
-        Self { read, write }
+        Self { read, write, reach: None }
+    }
+
+    /// Answers [`StoreError::Unreachable`] soon, instead of after the pool's wait, when the
+    /// database cannot be reached (see [`crate::reach`]).
+    pub(crate) fn probing_reach(mut self) -> Self {
+        self.reach = Some(Default::default());
+        self
+    }
+
+    /// Runs `work`, which waits for a connection of `pool`, giving up early if the database
+    /// cannot be reached.
+    pub(crate) async fn within_reach<T, E: Into<StoreError>>(
+        &self,
+        pool: &Pool<DB>,
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> StoreResult<T> {
+        match &self.reach {
+            Some(reach) => reach.within(pool, work).await,
+            None => work.await.map_err(Into::into),
+        }
     }
 
     /// Closes every connection (waits for those in use to be returned).
@@ -57,12 +80,12 @@ pub(crate) const RESET_GATE_BUSY: &str =
 
 /// Opens a write transaction.
 async fn begin<DB: Database<Connection: Conn>>(store: &SqlStore<DB>) -> StoreResult<Transaction<'static, DB>> {
-    Ok(store.write.begin_with(<DB::Connection as Conn>::BEGIN_WRITE).await?)
+    store.within_reach(&store.write, store.write.begin_with(<DB::Connection as Conn>::BEGIN_WRITE)).await
 }
 
 /// A connection for reads.
 async fn reader<DB: Database>(store: &SqlStore<DB>) -> StoreResult<PoolConnection<DB>> {
-    Ok(store.read.acquire().await?)
+    store.within_reach(&store.read, store.read.acquire()).await
 }
 
 /// Runs `$op(&mut conn, args...)` in a write transaction and commits it.
@@ -101,7 +124,7 @@ where
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn migrate(&self) -> StoreResult<()> {
-        let mut conn = self.write.acquire().await?;
+        let mut conn = self.within_reach(&self.write, self.write.acquire()).await?;
         conn.migrate().await
     }
 
@@ -409,7 +432,7 @@ where
     async fn finish_bulk_load(&self) -> StoreResult<()> {
         let rebuilt: StoreResult<()> = write_tx!(self, bulk::finish_bulk_load);
         rebuilt?;
-        let mut conn = self.write.acquire().await?;
+        let mut conn = self.within_reach(&self.write, self.write.acquire()).await?;
         for statement in <DB::Connection as Conn>::AFTER_BULK_LOAD {
             conn.execute(Sql::new(statement)).await?;
         }
@@ -427,7 +450,8 @@ where
         let mut table_tries = 0;
         loop {
             let outcome: StoreResult<bool> = async {
-                let mut tx = self.write.begin_with(<DB::Connection as Conn>::BEGIN_RESET).await?;
+                let begin = self.write.begin_with(<DB::Connection as Conn>::BEGIN_RESET);
+                let mut tx = self.within_reach(&self.write, begin).await?;
                 if !bulk::reset(&mut *tx, table_tries).await? {
                     return Ok(false);
                 }
@@ -554,7 +578,7 @@ where
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn relay_lease(&self) -> StoreResult<Option<crate::RelayLease>> {
-        crate::ops::relay_lease::acquire(&self.write).await
+        self.within_reach(&self.write, crate::ops::relay_lease::acquire(&self.write)).await
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]

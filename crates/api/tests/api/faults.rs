@@ -187,6 +187,91 @@ async fn health_says_a_database_refusing_connections_is_down_within_seconds_not_
     assert!(took < Duration::from_secs(5), "/health took {took:?} to say the database is down");
 }
 
+/// A server whose PostgreSQL is reached through a [`Proxy`] the test can cut or make refuse,
+/// with one user created before any fault; `None` (with a note) unless the production URLs are
+/// set. Keep it whole: the database is dropped with it.
+struct DatabaseBehindProxy {
+    srv: StreamServer,
+    proxy: Proxy,
+    db: TestDb,
+    /// The user created before the fault.
+    user: String,
+}
+
+async fn server_with_database_behind_proxy() -> Option<DatabaseBehindProxy> {
+    let Some(db) = TestDb::create(Setup::Production).await else {
+        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
+        return None;
+    };
+    let (upstream, _) = through(&db.url, "127.0.0.1:1".parse().expect("addr"));
+    let proxy = Proxy::start(upstream).await;
+    let (_, proxied) = through(&db.url, proxy.addr);
+    let store = store::connect(&proxied).await.expect("store through the proxy");
+    let bus: DynBus = Arc::new(bus::MemoryBus::default());
+    let srv = StreamServer::start(store, bus, quick_live()).await;
+    let user = srv.create_user("before_cut").await;
+    Some(DatabaseBehindProxy { srv, proxy, db, user })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_while_the_database_refuses_connections_are_503_database_unavailable_within_seconds() {
+    let Some(setup) = server_with_database_behind_proxy().await else { return };
+    let (srv, proxy) = (&setup.srv, &setup.proxy);
+    proxy.refuse();
+    let read = srv.client.get(srv.url(&format!("/api/v1/users/{}", setup.user)));
+    let write = srv.client.post(srv.url("/api/v1/users")).json(&json!({"handle": "during", "name": "F", "age": 30}));
+    for (what, request) in [("a read", read), ("a write", write)] {
+        let asked = std::time::Instant::now();
+        let res = request.send().await.expect("the server answers");
+        let took = asked.elapsed();
+        let (status, retry_after) = (res.status(), res.headers().get("retry-after").cloned());
+        let body: Value = res.json().await.expect("a JSON body");
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{what}: {body}");
+        assert_eq!(body["error"]["code"], "database_unavailable", "{what}: {body}");
+        assert_eq!(retry_after.as_ref().and_then(|v| v.to_str().ok()), Some("2"), "{what}");
+        // QA: each waited the pool's whole wait for a connection (10 s) before its 503, so
+        // clients and the load balancer saw requests hang and connections pile up.
+        assert!(took < Duration::from_secs(5), "{what} took {took:?} to say the database is unreachable");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_two_clients_queueing_for_a_busy_pool_are_served_not_refused() {
+    let Some(setup) = server_with_database_behind_proxy().await else { return };
+    let (srv, db) = (&setup.srv, &setup.db);
+    // Every read of a user blocks behind this lock holding its pooled connection, so the pool's
+    // 16 connections are all busy and the other requests wait for one for seconds, longer than
+    // the store waits before it checks whether the database can be reached at all.
+    let lock = "DO $$ BEGIN LOCK TABLE users IN ACCESS EXCLUSIVE MODE; PERFORM pg_sleep(3); END $$";
+    let held = "SELECT count(*)::text FROM pg_locks WHERE relation = 'users'::regclass \
+        AND mode = 'AccessExclusiveLock' AND granted \
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let clients = async {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while db.texts(held).await != ["1"] {
+            assert!(tokio::time::Instant::now() < deadline, "the lock was not taken within {WAIT:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let reads: Vec<JoinHandle<(u16, String)>> = (0..32)
+            .map(|_| {
+                let (client, url) = (srv.client.clone(), srv.url(&format!("/api/v1/users/{}", setup.user)));
+                tokio::spawn(async move {
+                    let res = client.get(url).send().await.expect("the server answers");
+                    (res.status().as_u16(), res.text().await.unwrap_or_default())
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for read in reads {
+            answers.push(read.await.expect("client"));
+        }
+        answers
+    };
+    let (_, answers) = tokio::join!(db.execute(lock), clients);
+    let refused: Vec<_> = answers.iter().filter(|(status, _)| *status != 200).collect();
+    assert!(refused.is_empty(), "{} of 32 reads refused while the pool was only busy: {refused:?}", refused.len());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_cut_under_load_keeps_writing_and_delivers_every_event_when_it_returns() {
     // Bound whole: its database and key prefix live until the end of the test.

@@ -81,6 +81,16 @@ impl TestDb {
     pub async fn execute_unchecked(&self, table: &str, constraint: &str, sql: &str) -> u64 {
         self._db.execute_unchecked(table, constraint, sql).await.expect("the test's statement")
     }
+
+    /// Runs one statement of the test's own on the database (on a connection of its own).
+    pub async fn execute(&self, sql: &str) -> u64 {
+        self._db.execute(sql).await.expect("the test's statement")
+    }
+
+    /// The first column, as text, of every row `sql` returns.
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        self._db.texts(sql).await.expect("the test's query")
+    }
 }
 
 /// A unique Redis key prefix whose streams are deleted when it is dropped.
