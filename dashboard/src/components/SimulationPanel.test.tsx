@@ -108,6 +108,17 @@ describe('SimulationPanel', () => {
     await waitFor(() => expect(calls.find((c) => c.url === '/api/v1/simulation/speed')?.body).toEqual({ speed: 1.5 }));
   });
 
+  it('says what a refused booking is, and puts a run at max speed at the end of the track', async () => {
+    mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
+    render(<SimulationPanel state={{ ...running, speed: 'max', speed_multiplier: 'max' } as unknown as SimState} metrics={null} onChanged={() => {}} />);
+    const slider = screen.getByLabelText(/^Speed/) as HTMLInputElement;
+    // QA: at max the disabled thumb stayed at the last speed picked (60×), as if it were that.
+    await waitFor(() => expect(slider.value).toBe(slider.max));
+    expect(slider).toBeDisabled();
+    expect(slider).toHaveAttribute('aria-valuetext', 'max');
+    expect(screen.getByText('refused (full)').parentElement).toHaveAttribute('title', expect.stringContaining('closed at that time, full, or the party larger than the venue'));
+  });
+
   it('puts the thumb of a run at a quarter speed at the start of the track, not at half speed', async () => {
     // QA: a run at 0.25× showed its thumb where 0.5× is (the slider's slowest was 0.5).
     mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });

@@ -47,11 +47,11 @@ function simClock(iso: string | null, tz: string | null | undefined): ReactNode 
 /** A count with the part of it in brackets, e.g. refused (full): `25 (3)`; the count alone from a server that does not give the part. */
 const withPart = (total: number, part: number | undefined) => (part === undefined ? fmt(total) : `${fmt(total)} (${fmt(part)})`);
 
-function Figure({ label, value }: { label: string; value: ReactNode }) {
+function Figure({ label, value, title }: { label: string; value: ReactNode; title?: string }) {
   // Long values wrap instead of being cut: the cells are narrow on a phone and beside the charts.
   return (
-    <div className="min-w-0">
-      <div className="label">{label}</div>
+    <div className="min-w-0" title={title}>
+      <div className={`label ${title ? 'cursor-help underline decoration-dotted underline-offset-2' : ''}`}>{label}</div>
       <div className="font-mono text-sm break-words text-slate-100 tabular-nums">{value}</div>
     </div>
   );
@@ -164,9 +164,14 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
         <Figure label="bookings" value={state ? fmt(state.bookings_created) : '–'} />
         <Figure label="invites" value={state ? fmt(state.invites_sent) : '–'} />
         <Figure label="sim minutes" value={state ? fmt(state.ticks) : '–'} />
-        <Figure label="refused (full)" value={bookings ? withPart(bookings.refused, bookings.refused_full) : '–'} />
-        <Figure label="tried instead" value={bookings ? fmt(bookings.alternatives_tried) : '–'} />
-        <Figure label="booked instead" value={bookings ? fmt(bookings.alternatives_confirmed) : '–'} />
+        {/* QA: '93 (0)' read as a contradiction without saying what else a venue refuses. */}
+        <Figure
+          label="refused (full)"
+          title="Booking attempts a venue refused: closed at that time, full, or the party larger than the venue. In brackets: those refused as full, the only ones that propose alternatives."
+          value={bookings ? withPart(bookings.refused, bookings.refused_full) : '–'}
+        />
+        <Figure label="tried instead" title="Refusals as full after which the user tried one of the alternatives proposed." value={bookings ? fmt(bookings.alternatives_tried) : '–'} />
+        <Figure label="booked instead" title="Those alternatives that were booked." value={bookings ? fmt(bookings.alternatives_confirmed) : '–'} />
       </div>
 
       <div className="space-y-2">
@@ -187,7 +192,7 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
           min={0}
           max={SPEED_STOPS.length - 1}
           step={1}
-          value={positionOf(speed)}
+          value={maxSpeed ? SPEED_STOPS.length - 1 : positionOf(speed)}
           aria-valuetext={maxSpeed ? 'max' : `${speed}×`}
           disabled={maxSpeed}
           onChange={(e) => changeSpeed(speedAt(Number(e.target.value)))}
