@@ -214,6 +214,11 @@ describe('App', () => {
       fail();
       await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'unreachable'));
       await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'down'));
+      // The Live page's health row says so too, its last answer kept and said to be old (it said
+      // 'healthy' in green while the header said unreachable).
+      expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'unreachable');
+      expect(screen.getByTestId('health-unreachable')).toHaveTextContent('unreachable');
+      expect(screen.getByTestId('health-stale')).toHaveTextContent(/^last answer at \d\d:\d\d:\d\d:$/);
       // A poll of the stats while it is down fails too.
       const statsPolls = calls.filter((c) => c.url === '/api/v1/admin/stats').length;
       await vi.advanceTimersByTimeAsync(3000);
@@ -225,6 +230,8 @@ describe('App', () => {
       await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
       // The stats are asked again too: the banner goes with the stream back, not at their next poll.
       await waitFor(() => expect(screen.queryByTestId('server-down')).toBeNull());
+      expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'healthy');
+      expect(screen.queryByTestId('health-stale')).toBeNull();
     } finally {
       vi.useRealTimers();
     }

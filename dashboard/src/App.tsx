@@ -126,6 +126,7 @@ function LivePage() {
         error={d.stats.error && !d.stats.error.unreachable ? d.stats.error.message : null}
         health={d.health.data}
         healthError={d.health.error && !d.health.error.unreachable ? d.health.error.message : null}
+        healthStaleSince={d.health.error?.unreachable ? (d.health.dataAt ?? 0) : null}
       />
       {/* grid-cols-1 and min-w-0: a long feed row or a wide table must not widen a phone's page. */}
       <div className="grid grid-cols-1 gap-4 xl:grid-cols-12">

@@ -16,6 +16,8 @@ interface Props {
   error?: string | null;
   health?: Health | null;
   healthError?: string | null;
+  /** When /health last answered, while it cannot be reached: the row's answer is that old. */
+  healthStaleSince?: number | null;
 }
 
 const DEAD_LETTERS_TITLE =
@@ -76,7 +78,7 @@ function Outbox({ events }: { events: Stats['events'] }) {
   );
 }
 
-export function StatsPanel({ stats, liveRate, requestsPerSecond, error, health, healthError }: Props) {
+export function StatsPanel({ stats, liveRate, requestsPerSecond, error, health, healthError, healthStaleSince = null }: Props) {
   const s = stats;
   const bookingsDetail = s
     ? Object.entries(s.bookings.by_status)
@@ -104,7 +106,7 @@ export function StatsPanel({ stats, liveRate, requestsPerSecond, error, health, 
           {s ? <Outbox events={s.events} /> : null}
         </Card>
       </div>
-      <HealthRow health={health ?? null} error={healthError ?? null} />
+      <HealthRow health={health ?? null} error={healthError ?? null} staleSince={healthStaleSince} />
     </section>
   );
 }
@@ -134,31 +136,47 @@ function TaskChip({ name, task }: { name: string; task: TaskHealth }) {
 }
 
 /** `GET /health` in one compact row: overall status, database, bus, and each background task. */
-export function HealthRow({ health, error }: { health: Health | null; error: string | null }) {
+export function HealthRow({ health, error, staleSince = null }: { health: Health | null; error: string | null; staleSince?: number | null }) {
   // `?? {}`: a server older than the supervised tasks has no `tasks`.
   const tasks = health ? Object.entries(health.tasks ?? {}) : [];
   const failures = tasks.filter(([, t]) => t.last_failure && (!ok(t.status) || t.restarts > 0));
   // Down first, so the one to act on is read first.
   failures.sort(([, a], [, b]) => Number(ok(a.status)) - Number(ok(b.status)));
-  const degraded = health ? !ok(health.status) : false;
+  // Unreachable: the last answer is kept, greyed, and said to be old (QA: with the server gone
+  // the header said unreachable while this row still said healthy in green).
+  const stale = staleSince !== null;
+  const degraded = health ? !ok(health.status) || stale : stale;
   return (
     <div
       className={`card space-y-1.5 px-3.5 py-2.5 scroll-mt-24 focus:ring-2 focus:ring-sky-400/60 focus:outline-none ${degraded ? 'border-rose-500/60' : ''}`}
       role="group"
       aria-label="server health"
       data-testid="health"
-      data-status={health?.status ?? 'unknown'}
+      data-status={stale ? 'unreachable' : (health?.status ?? 'unknown')}
       id={HEALTH_ROW_ID}
       tabIndex={-1}
     >
       <div className="flex flex-wrap items-center gap-x-4 gap-y-1.5 text-xs text-slate-400">
         <span className="label">Health</span>
+        {stale ? (
+          <span className="chip border-rose-500/70 bg-rose-500/15 text-rose-200" data-testid="health-unreachable">
+            unreachable
+          </span>
+        ) : null}
+        {stale ? (
+          <span className="text-rose-200/90" data-testid="health-stale">
+            {health ? `last answer at ${new Date(staleSince).toTimeString().slice(0, 8)}:` : 'no answer yet'}
+          </span>
+        ) : null}
         {health ? (
           <>
-            <span className={`chip ${degraded ? 'border-rose-500/70 bg-rose-500/15 text-rose-200' : 'border-emerald-500/40 bg-emerald-500/10 text-emerald-200'}`} data-testid="health-status">
+            <span
+              className={`chip ${stale ? 'border-slate-700 bg-slate-900 text-slate-400' : degraded ? 'border-rose-500/70 bg-rose-500/15 text-rose-200' : 'border-emerald-500/40 bg-emerald-500/10 text-emerald-200'}`}
+              data-testid="health-status"
+            >
               {health.status}
             </span>
-            <span>
+            <span className={stale ? 'opacity-60' : undefined}>
               database {health.database.backend} <Status ok={ok(health.database.status)} text={health.database.status} /> · bus {health.bus.backend}{' '}
               <Status ok={ok(health.bus.status)} text={health.bus.status} />
               <Trims bus={health.bus} /> · v{health.version}
