@@ -126,67 +126,6 @@ fn through(url: &str, proxy: std::net::SocketAddr) -> (std::net::SocketAddr, Str
     (addr, format!("{scheme}://{at}{proxy}/{path}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_cut_under_load_gives_clean_503s_loses_nothing_and_recovers() {
-    let Some(db) = TestDb::create(Setup::Production).await else {
-        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
-        return;
-    };
-    let (upstream, _) = through(&db.url, "127.0.0.1:1".parse().expect("addr"));
-    let proxy = Proxy::start(upstream).await;
-    let (_, proxied) = through(&db.url, proxy.addr);
-    let store = store::connect(&proxied).await.expect("store through the proxy");
-    let bus: DynBus = Arc::new(bus::MemoryBus::default());
-    let srv = StreamServer::start(store, bus, quick_live()).await;
-    srv.create_user("before_cut").await;
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = writers(&srv, 4, stop.clone());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    proxy.cut();
-    // While cut, a request is refused cleanly (whatever the writers were doing).
-    let status = create(&srv.client, &srv.url("/api/v1/users"), "during_cut", &mut Vec::new()).await;
-    assert_eq!(status, 503, "a request while the database is unreachable");
-    let (status, health) = srv.get_json("/health").await;
-    assert_ne!(health["status"], "healthy", "{status} {health}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    proxy.restore();
-    recovers(&srv, "after_cut").await;
-    stop.store(true, Ordering::SeqCst);
-    let all = collect(load).await;
-
-    let unexpected: Vec<_> = all.statuses.iter().filter(|s| !matches!(s, 201 | 503)).collect();
-    assert!(unexpected.is_empty(), "only 201s and 503s under the fault: {unexpected:?}");
-    assert!(all.statuses.contains(&503), "the cut was felt by the load");
-    nothing_committed_is_lost(&srv, &all.created).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_says_a_database_refusing_connections_is_down_within_seconds_not_after_the_pool_gives_up() {
-    let Some(db) = TestDb::create(Setup::Production).await else {
-        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
-        return;
-    };
-    let (upstream, _) = through(&db.url, "127.0.0.1:1".parse().expect("addr"));
-    let proxy = Proxy::start(upstream).await;
-    let (_, proxied) = through(&db.url, proxy.addr);
-    let store = store::connect(&proxied).await.expect("store through the proxy");
-    let bus: DynBus = Arc::new(bus::MemoryBus::default());
-    let srv = StreamServer::start(store, bus, quick_live()).await;
-    srv.create_user("before_cut").await;
-
-    // PostgreSQL's port refuses connections (its host up, the server not), which the pool
-    // retries until its timeout.
-    proxy.refuse();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let asked = std::time::Instant::now();
-    let (status, health) = srv.get_json("/health").await;
-    let took = asked.elapsed();
-    assert_eq!((status, &health["database"]["status"]), (StatusCode::SERVICE_UNAVAILABLE, &json!("unavailable")));
-    // QA: it took the pool's whole wait for a connection (10 s), past any probe's timeout.
-    assert!(took < Duration::from_secs(5), "/health took {took:?} to say the database is down");
-}
-
 /// A server whose PostgreSQL is reached through a [`Proxy`] the test can cut or make refuse,
 /// with one user created before any fault; `None` (with a note) unless the production URLs are
 /// set. Keep it whole: the database is dropped with it.
@@ -211,6 +150,49 @@ async fn server_with_database_behind_proxy() -> Option<DatabaseBehindProxy> {
     let srv = StreamServer::start(store, bus, quick_live()).await;
     let user = srv.create_user("before_cut").await;
     Some(DatabaseBehindProxy { srv, proxy, db, user })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_cut_under_load_gives_clean_503s_loses_nothing_and_recovers() {
+    let Some(setup) = server_with_database_behind_proxy().await else { return };
+    let (srv, proxy) = (&setup.srv, &setup.proxy);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = writers(srv, 4, stop.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.cut();
+    // While cut, a request is refused cleanly (whatever the writers were doing).
+    let status = create(&srv.client, &srv.url("/api/v1/users"), "during_cut", &mut Vec::new()).await;
+    assert_eq!(status, 503, "a request while the database is unreachable");
+    let (status, health) = srv.get_json("/health").await;
+    assert_ne!(health["status"], "healthy", "{status} {health}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.restore();
+    recovers(srv, "after_cut").await;
+    stop.store(true, Ordering::SeqCst);
+    let all = collect(load).await;
+
+    let unexpected: Vec<_> = all.statuses.iter().filter(|s| !matches!(s, 201 | 503)).collect();
+    assert!(unexpected.is_empty(), "only 201s and 503s under the fault: {unexpected:?}");
+    assert!(all.statuses.contains(&503), "the cut was felt by the load");
+    nothing_committed_is_lost(srv, &all.created).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_says_a_database_refusing_connections_is_down_within_seconds_not_after_the_pool_gives_up() {
+    let Some(setup) = server_with_database_behind_proxy().await else { return };
+    let (srv, proxy) = (&setup.srv, &setup.proxy);
+
+    // PostgreSQL's port refuses connections (its host up, the server not), which the pool
+    // retries until its timeout.
+    proxy.refuse();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let asked = std::time::Instant::now();
+    let (status, health) = srv.get_json("/health").await;
+    let took = asked.elapsed();
+    assert_eq!((status, &health["database"]["status"]), (StatusCode::SERVICE_UNAVAILABLE, &json!("unavailable")));
+    // QA: it took the pool's whole wait for a connection (10 s), past any probe's timeout.
+    assert!(took < Duration::from_secs(5), "/health took {took:?} to say the database is down");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
