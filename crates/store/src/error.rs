@@ -212,6 +212,16 @@ mod tests {
         assert_eq!(referenced_entity("FOREIGN KEY constraint failed"), "referenced row");
     }
 
+    /// A connection that cannot be made is the database being away (a 503
+    /// `database_unavailable` at once); a pool with no connection free in time is only busy.
+    #[test]
+    fn a_refused_connection_is_unreachable_and_a_busy_pool_is_not() {
+        let refused = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(matches!(StoreError::from(refused), StoreError::Unreachable(_)));
+        assert!(matches!(StoreError::from(sqlx::Error::PoolClosed), StoreError::Unreachable(_)));
+        assert!(matches!(StoreError::from(sqlx::Error::PoolTimedOut), StoreError::Unavailable(_)));
+    }
+
     #[test]
     fn not_null_messages_name_the_column() {
         assert_eq!(after_colon_column("NOT NULL constraint failed: users.name"), "name");
