@@ -270,6 +270,9 @@ try {
         return { left: r.left, right: r.right, width: r.width, viewport: window.innerWidth, page: document.documentElement.scrollWidth };
       });
       if (fit.left < 0 || fit.right > fit.viewport || fit.width === 0 || fit.page > fit.viewport) throw new Error(`does not fit a phone: ${JSON.stringify(fit)}`);
+      // The sticky header takes two rows on a phone, not four (it was 165 px of 844).
+      const headerHeight = await page.locator('header').evaluate((e) => e.getBoundingClientRect().height);
+      if (headerHeight > 100) throw new Error(`the header is ${headerHeight} px high on a phone`);
       await page.locator('header').screenshot({ path: join(shots, '10-header-phone.png') });
     } finally {
       await page.setViewportSize({ width: 1600, height: 1000 });

@@ -188,12 +188,14 @@ function Shell() {
   return (
     <div className="min-h-screen">
       <header className="sticky top-0 z-30 border-b border-slate-800 bg-slate-950/90 backdrop-blur">
-        <div className="flex flex-wrap items-center gap-x-6 gap-y-2 px-6 py-3">
+        {/* On a phone two rows (brand and pages; health, stream, token, docs), not four: the sticky
+            header took 165 of a 390x844 screen's 844 px. */}
+        <div className="flex flex-wrap items-center gap-x-3 gap-y-2 px-4 py-2 sm:gap-x-6 sm:px-6 sm:py-3">
           <div className="flex items-center gap-2.5">
             <img src="/favicon.svg" alt="" className="h-7 w-7" />
             <div>
               <div className="text-[15px] leading-tight font-semibold text-slate-50">Luna</div>
-              <div className="text-[11px] leading-tight text-slate-500">admin dashboard</div>
+              <div className="hidden text-[11px] leading-tight text-slate-500 sm:block">admin dashboard</div>
             </div>
           </div>
           <nav className="flex gap-1" aria-label="pages">
@@ -206,13 +208,13 @@ function Shell() {
                   go(p.path);
                 }}
                 aria-current={page.path === p.path ? 'page' : undefined}
-                className={`rounded-lg px-3 py-1.5 text-sm font-medium ${page.path === p.path ? 'bg-slate-800 text-white' : 'text-slate-400 hover:bg-slate-900 hover:text-slate-200'}`}
+                className={`rounded-lg px-2 py-1.5 text-sm font-medium sm:px-3 ${page.path === p.path ? 'bg-slate-800 text-white' : 'text-slate-400 hover:bg-slate-900 hover:text-slate-200'}`}
               >
                 {p.label}
               </a>
             ))}
           </nav>
-          <div className="ml-auto flex min-w-0 flex-wrap items-center gap-2">
+          <div className="flex min-w-0 flex-wrap items-center gap-1.5 sm:ml-auto sm:gap-2">
             <HealthIndicator health={d.health.data} error={d.health.error} onOpen={showHealth} />
             <StreamPill info={d.stream} />
             <button className={`btn btn-ghost py-1 text-xs ${tokenTone}`} onClick={() => setTokenOpen(true)} title={tokenTitle} data-testid="token-status" data-state={token}>
@@ -220,13 +222,14 @@ function Shell() {
               {tokenText}
             </button>
             <a className="btn btn-ghost py-1 text-xs" href="/docs" target="_blank" rel="noreferrer">
-              API docs ↗
+              <span className="hidden sm:inline">API docs ↗</span>
+              <span className="sm:hidden">docs ↗</span>
             </a>
           </div>
         </div>
       </header>
       <Banners onSeed={seed} />
-      <main className={`mx-auto max-w-[1800px] px-6 py-5 transition-opacity ${d.serverDown ? 'opacity-50' : ''}`}>
+      <main className={`mx-auto max-w-[1800px] px-4 py-4 transition-opacity sm:px-6 sm:py-5 ${d.serverDown ? 'opacity-50' : ''}`}>
         {page.path === '/' ? <LivePage /> : null}
         {page.path === '/map' ? <MapPanel map={d.map.data} live={d.live} error={d.map.error} /> : null}
         {page.path === '/inspector' ? <Inspector map={d.map.data} live={d.live} /> : null}
