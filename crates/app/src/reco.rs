@@ -716,7 +716,7 @@ mod tests {
         let now = chrono::Utc::now();
         domain::Booking {
             id: domain::new_id(),
-            user_id: domain::new_id(),
+            user_id: Some(domain::new_id()),
             venue_id: domain::new_id(),
             plan_id: None,
             booking_time: now,

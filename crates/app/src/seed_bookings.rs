@@ -59,7 +59,7 @@ impl PlanBookings {
             let millis = plan.created_at.timestamp_millis().max(0) as u64;
             out.push(Booking {
                 id: uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid(),
-                user_id: organizer,
+                user_id: Some(organizer),
                 venue_id: plan.venue_id,
                 plan_id: Some(plan.id),
                 booking_time: plan.start_time,

@@ -56,8 +56,10 @@ impl BookingStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Booking {
     pub id: Uuid,
-    /// Who booked (the organizer).
-    pub user_id: Uuid,
+    /// Who booked (the organizer); `null` once they deleted their account. Such a booking is
+    /// history (cancelled, completed, no-show, or confirmed and over: the deletion cancels the
+    /// upcoming ones first): its party, plan and venue keep it.
+    pub user_id: Option<Uuid>,
     pub venue_id: Uuid,
     pub plan_id: Option<Uuid>,
     pub booking_time: DateTime<Utc>,
@@ -79,6 +81,16 @@ pub struct Booking {
 }
 
 impl Booking {
+    /// Whether `user` made the booking (never, once its booker deleted their account).
+    pub fn made_by(&self, user: Uuid) -> bool {
+        self.user_id == Some(user)
+    }
+
+    /// Whether `user` made the booking or is in its party.
+    pub fn includes(&self, user: Uuid) -> bool {
+        self.made_by(user) || self.group_members.contains(&user)
+    }
+
     /// When the party gives its seats back.
     pub fn ends_at(&self) -> Timestamp {
         self.booking_time + chrono::Duration::minutes(i64::from(self.duration_minutes))

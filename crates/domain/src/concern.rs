@@ -96,9 +96,7 @@ impl Concern {
                 named
             }
             BookingHeld(b) | BookingCreated(b) | BookingStatusChanged(b) | BookingReleased { booking: b, .. } => {
-                b.user_id == me
-                    || b.group_members.contains(&me)
-                    || b.plan_id.is_some_and(|p| self.plans.contains(&p) && !self.declined.contains(&p))
+                b.includes(me) || b.plan_id.is_some_and(|p| self.plans.contains(&p) && !self.declined.contains(&p))
             }
             BookingRefused(full) => full.user_id == me,
             VenueCreated(_) | VenueUpdated(_) | VenueDeleted { .. } | DataSeeded { .. } | DataReset => false,
@@ -156,7 +154,7 @@ mod tests {
     fn booking(maker: UserId, plan_id: Option<PlanId>) -> Booking {
         Booking {
             id: Uuid::now_v7(),
-            user_id: maker,
+            user_id: Some(maker),
             venue_id: Uuid::now_v7(),
             plan_id,
             booking_time: at(),

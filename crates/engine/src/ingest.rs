@@ -138,9 +138,10 @@ pub(crate) fn booking_signal_at(b: &Booking, completed: bool) -> u32 {
     to_secs(if completed { b.booking_time } else { b.created_at })
 }
 
-/// Everyone in a booking: the booker and the group members, without duplicates.
+/// Everyone in a booking: the booker (unless they deleted their account) and the group
+/// members, without duplicates.
 pub(crate) fn booking_members(b: &Booking) -> Vec<uuid::Uuid> {
-    let mut v = vec![b.user_id];
+    let mut v: Vec<uuid::Uuid> = b.user_id.into_iter().collect();
     for m in &b.group_members {
         if !v.contains(m) {
             v.push(*m);

@@ -95,7 +95,7 @@ pub fn interest(user: u128, venue: u128, preferred_time: Option<DateTime<Utc>>) 
 pub fn booking(n: u128, user: u128, venue: u128) -> domain::Booking {
     domain::Booking {
         id: id(n),
-        user_id: id(user),
+        user_id: Some(id(user)),
         venue_id: id(venue),
         plan_id: None,
         booking_time: t0(),

@@ -295,7 +295,7 @@ async fn booking_allows(app: &App, booking_id: Uuid, me: Uuid, owner_only: bool)
         Err(AppError::NotFound { .. }) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    if booking.user_id == me || (!owner_only && booking.group_members.contains(&me)) {
+    if booking.made_by(me) || (!owner_only && booking.group_members.contains(&me)) {
         return Ok(());
     }
     if let Some(plan_id) = booking.plan_id {
@@ -306,7 +306,10 @@ async fn booking_allows(app: &App, booking_id: Uuid, me: Uuid, owner_only: bool)
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::Forbidden(if owner_only {
+    Err(ApiError::Forbidden(if owner_only && booking.user_id.is_none() {
+        // Its maker deleted their account (0013); the party still sees it, the admin may move it.
+        "the one who made this booking deleted their account: only the admin may change it now".into()
+    } else if owner_only {
         "only the one who made this booking (for a plan, its organizer) may do this".into()
     } else {
         "this is not your booking".into()

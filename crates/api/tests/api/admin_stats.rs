@@ -30,7 +30,7 @@ fn booking(user_id: uuid::Uuid, venue_id: uuid::Uuid, status: BookingStatus, n: 
     let now = chrono::Utc::now();
     Booking {
         id: domain::new_id(),
-        user_id,
+        user_id: Some(user_id),
         venue_id,
         plan_id: None,
         booking_time: now + chrono::Duration::days(1),

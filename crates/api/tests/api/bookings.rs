@@ -24,6 +24,7 @@ crate::on_every_backend!(
     a_double_tap_without_a_key_books_one_table,
     bad_booking_requests_are_refused_naming_the_field_and_nothing_is_written,
     a_booking_without_a_time_refused_for_the_default_one_says_which_time_it_took,
+    a_deleted_bookers_bookings_stay_for_their_party_the_venue_and_the_counts,
 );
 
 async fn user(app: &TestApp, handle: &str) -> String {
@@ -611,4 +612,87 @@ async fn a_booking_without_a_time_refused_for_the_default_one_says_which_time_it
     let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("booking_time")).await;
     assert!(!body.to_string().contains("no booking_time was given"), "{body}");
     assert_eq!(app.counts().await.bookings, 0);
+}
+
+/// Olga booked a table for her and Ben two days from now, and last week her confirmed plan with
+/// Ann had its table (history, as an import writes it); then she deleted her account. Before
+/// migration 0013 both bookings went with it: Ann's GET /bookings/{plan_id} was a 404 though the
+/// plan stayed confirmed, Ann's and Ben's lists, the venue's list and the admin's count lost them.
+/// Now they stay with `user_id: null`: the upcoming one cancelled (Ben was told), the past one
+/// as it was.
+async fn a_deleted_bookers_bookings_stay_for_their_party_the_venue_and_the_counts(app: &TestApp) {
+    let u = users(app, &["olga", "ann", "ben"]).await;
+    let (olga, ann, ben) = (&u[0], &u[1], &u[2]);
+    let v = evening_venue(app, "Bar", 10).await;
+    let body = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 2, "group_members": [ben]});
+    let res = app.as_user(olga).post(app.url(&create(olga))).json(&body).send().await.expect("POST");
+    let upcoming = expect_json(res, StatusCode::CREATED).await["booking_id"].as_str().expect("id").to_string();
+    let id = |s: &str| s.parse::<uuid::Uuid>().expect("an id");
+    let week_ago = chrono::Utc::now() - chrono::Duration::days(7);
+    let (plan_id, past) = (domain::new_id(), domain::new_id());
+    let place = |user: &str| domain::PlanParticipant {
+        plan_id,
+        user_id: id(user),
+        status: domain::ParticipantStatus::Accepted,
+        invited_at: week_ago - chrono::Duration::days(1),
+        responded_at: Some(week_ago - chrono::Duration::days(1)),
+    };
+    let plan = domain::Plan {
+        id: plan_id,
+        organizer_id: Some(id(olga)),
+        venue_id: id(&v),
+        start_time: week_ago,
+        party_size: None,
+        status: domain::PlanStatus::Confirmed,
+        created_at: week_ago - chrono::Duration::days(2),
+        participants: vec![place(olga), place(ann)],
+    };
+    let table = domain::Booking {
+        id: past,
+        user_id: Some(id(olga)),
+        venue_id: id(&v),
+        plan_id: Some(plan_id),
+        booking_time: week_ago,
+        party_size: 2,
+        duration_minutes: 120,
+        status: domain::BookingStatus::Completed,
+        confirmation_code: "LUNA-PAST01".into(),
+        provider: "house".into(),
+        agent: "test".into(),
+        group_members: vec![id(ann)],
+        special_requests: None,
+        created_at: week_ago - chrono::Duration::days(2),
+        updated_at: week_ago,
+    };
+    let batch = store::Batch { plans: vec![plan], bookings: vec![table], ..store::Batch::default() };
+    app.app.store.insert_batch(batch).await.expect("written");
+    let (plan_id, past) = (plan_id.to_string(), past.to_string());
+    // The admin's figures (GET /api/v1/admin/stats).
+    let stats = || async { app.app.stats().await.expect("stats").bookings };
+    let before = stats().await;
+    assert_eq!((before.total, before.by_status["completed"]), (2, 1));
+
+    let res = app.as_user(olga).delete(app.url(&format!("/api/v1/users/{olga}"))).send().await.expect("DELETE");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // Ann still sees her plan's table, and Ben the one he was invited to, cancelled.
+    let res = app.as_user(ann).get(app.url(&format!("/bookings/{plan_id}"))).send().await.expect("GET");
+    let seen = expect_json(res, StatusCode::OK).await;
+    assert_eq!((seen["id"].as_str(), &seen["user_id"]), (Some(past.as_str()), &Value::Null), "{seen}");
+    assert_eq!((seen["status"].as_str(), seen["group_members"].clone()), (Some("completed"), json!([ann])));
+    let res = app.as_user(ben).get(app.url(&format!("/api/v1/bookings/{upcoming}"))).send().await.expect("GET");
+    let seen = expect_json(res, StatusCode::OK).await;
+    assert_eq!((seen["status"].as_str(), &seen["user_id"]), (Some("cancelled"), &Value::Null), "{seen}");
+    for (who, want) in [(ann, &past), (ben, &upcoming)] {
+        let res = app.as_user(who).get(app.url(&format!("/api/v1/bookings/user/{who}"))).send().await.expect("GET");
+        assert_eq!(ids(&expect_json(res, StatusCode::OK).await), [want.as_str()], "{who}'s bookings");
+    }
+    // The venue's history and the admin's count keep them.
+    let at_venue = app.get_json(&format!("/api/v1/bookings/?venue_id={v}"), StatusCode::OK).await;
+    assert_eq!(ids(&at_venue), [upcoming.as_str(), past.as_str()]);
+    let after = stats().await;
+    assert_eq!((after.total, after.by_status["completed"], after.by_status["cancelled"]), (2, 1, 1));
+    // Its maker, who alone may cancel it, is gone: the party is told so.
+    let res = app.as_user(ann).post(app.url(&format!("/api/v1/bookings/{past}/cancel"))).json(&json!({}));
+    let err = expect_error(res.send().await.expect("POST"), StatusCode::FORBIDDEN, "forbidden", None).await;
+    assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("deleted their account")), "{err}");
 }

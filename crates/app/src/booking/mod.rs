@@ -181,7 +181,7 @@ impl App {
     /// member.
     pub(crate) fn apply_booking_written(&self, booking: &Booking) {
         if self.engine().has_venue(booking.venue_id) {
-            let mut users = vec![booking.user_id];
+            let mut users: Vec<Uuid> = booking.user_id.into_iter().collect();
             users.extend(&booking.group_members);
             self.apply_to_known_users(&users, DomainEvent::BookingCreated(booking.clone()), None);
         }

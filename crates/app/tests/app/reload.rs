@@ -98,7 +98,7 @@ fn stored_booking(
     let now = chrono::Utc::now();
     Booking {
         id: domain::new_id(),
-        user_id: user,
+        user_id: Some(user),
         venue_id: venue,
         plan_id: None,
         booking_time: at,

@@ -28,7 +28,7 @@ pub(crate) use booking_columns;
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct BookingRow {
     id: Uuid,
-    user_id: Uuid,
+    user_id: Option<Uuid>,
     venue_id: Uuid,
     plan_id: Option<Uuid>,
     booking_time: Timestamp,
@@ -182,9 +182,11 @@ pub(crate) async fn made_by<C: Conn>(c: &mut C, user_id: domain::UserId) -> Stor
 /// A hold still waiting on its provider is left as it is: its confirmation then fails on the
 /// missing member and the hold is given back, so its maker books again knowing.
 pub(crate) async fn forget_member<C: Conn>(c: &mut C, user_id: domain::UserId) -> StoreResult<()> {
-    let mut b = SqlBuilder::new(concat!("SELECT ", booking_columns!(), " FROM bookings WHERE user_id <> "));
+    // A booking whose booker deleted their account (user_id null, 0013) is among the others'.
+    let mut b =
+        SqlBuilder::new(concat!("SELECT ", booking_columns!(), " FROM bookings WHERE (user_id IS NULL OR user_id <> "));
     // The JSON text as a first sieve (portable, and deletions are rare), then the exact list.
-    b.bind(user_id).push(" AND status <> 'pending' AND CAST(group_members AS TEXT) LIKE ");
+    b.bind(user_id).push(") AND status <> 'pending' AND CAST(group_members AS TEXT) LIKE ");
     b.bind(format!("%{user_id}%"));
     b.push(" ORDER BY id").push(C::FOR_UPDATE);
     let at = now();
@@ -266,7 +268,7 @@ pub(crate) async fn venue_interests<C: Conn>(
     let earliest = from - chrono::Duration::minutes(i64::from(MAX_TURN_MINUTES));
     let upcoming: Vec<Booking> = decode(c.fetch_all(sql.bind(venue_id).bind(earliest)).await?)?;
     let upcoming: Vec<&Booking> = upcoming.iter().filter(|b| b.ends_at() > from).collect();
-    let booked = |u: &Uuid| upcoming.iter().any(|b| b.user_id == *u || b.group_members.contains(u));
+    let booked = |u: &Uuid| upcoming.iter().any(|b| b.includes(*u));
     Ok(interests.into_iter().filter(|i| i.preferred_time.is_some() || !booked(&i.user_id)).collect())
 }
 

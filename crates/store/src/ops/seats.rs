@@ -70,16 +70,19 @@ async fn insert<C: Conn>(c: &mut C, new: &NewBooking) -> StoreResult<Booking> {
 /// the plan) and records `booking.created`, plus `plan.confirmed` for a plan's booking.
 async fn announce<C: Conn>(c: &mut C, booking: Booking) -> StoreResult<Booked> {
     let mut invitations = Vec::new();
-    if booking.plan_id.is_none() {
+    if booking.plan_id.is_none() && !booking.group_members.is_empty() {
+        // A booking being made or confirmed has its booker: a deletion gives back their holds
+        // first, and no pending booking is without one (bookings_user_id_check, 0013).
+        let booker = booking.user_id.ok_or_else(|| StoreError::corrupt("user_id", "null on a booking being made"))?;
         let at = now();
         for &member in &booking.group_members {
             let sql = Sql::new(
                 "INSERT INTO booking_invitations (booking_id, invitee_id, inviter_id, status, created_at, responded_at) \
                  VALUES ($1, $2, $3, 'pending', $4, NULL)",
             );
-            c.execute(sql.bind(booking.id).bind(member).bind(booking.user_id).bind(at)).await?;
+            c.execute(sql.bind(booking.id).bind(member).bind(booker).bind(at)).await?;
             invitations.push(Invitation {
-                inviter_id: booking.user_id,
+                inviter_id: booker,
                 invitee_id: member,
                 venue_id: booking.venue_id,
                 plan_id: None,
@@ -148,7 +151,7 @@ fn already_booked<'a>(new: &NewBooking, overlapping: &'a [Booking]) -> Option<&'
         return None;
     }
     let second = r.booking_time.timestamp();
-    overlapping.iter().find(|b| b.user_id == r.user_id && b.booking_time.timestamp() == second)
+    overlapping.iter().find(|b| b.made_by(r.user_id) && b.booking_time.timestamp() == second)
 }
 
 /// Books (status `Confirmed`) or holds (status `Pending`) seats if the venue has room at the
@@ -280,7 +283,7 @@ pub(crate) async fn auto_book<C: Conn>(
         }
         let (mut free, overlapping) = seats_free(c, capacity, &new).await?;
         let mut counted_over = new.request.duration_minutes;
-        let busy = |u: &Uuid| overlapping.iter().any(|b| b.user_id == *u || b.group_members.contains(u));
+        let busy = |u: &Uuid| overlapping.iter().any(|b| b.includes(*u));
         let people: Vec<Uuid> = std::iter::once(new.request.user_id).chain(new.request.group_members.clone()).collect();
         let (taken, mut members): (Vec<Uuid>, Vec<Uuid>) = people.into_iter().partition(busy);
         out.already_booked.extend(taken);

@@ -252,7 +252,9 @@ pub(crate) async fn update_user<C: Conn>(c: &mut C, id: UserId, patch: UserPatch
 /// provider (see `plans::answer`). Others' bookings that counted them keep their seats,
 /// without them among their group members (not told). The plans they organised stay for the
 /// people invited, with no organizer (`ON DELETE SET NULL`, migration 0012): cancelled if they
-/// were being organised, otherwise as they were.
+/// were being organised, otherwise as they were. So do the bookings they made, with no booker
+/// (migration 0013), and those bookings' invitations, with no inviter: for their party, their
+/// plan, the venue's history and the counts.
 pub(crate) async fn delete_user<C: Conn>(c: &mut C, id: UserId, now: Timestamp) -> StoreResult<Vec<Booking>> {
     // The user's row is locked first: a booking or plan of theirs made meanwhile waits for the
     // deletion (its foreign key does) and then fails, instead of vanishing in the cascade untold.

@@ -116,7 +116,7 @@ async fn a_batch_is_written_and_scanned_back_in_key_order(store: DynStore) {
     };
     let booking = Booking {
         id: domain::new_id(),
-        user_id: users[0].id,
+        user_id: Some(users[0].id),
         venue_id: venues[0].id,
         plan_id: Some(plan_id),
         booking_time: plan.start_time,

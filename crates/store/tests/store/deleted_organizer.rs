@@ -55,8 +55,9 @@ async fn the_plans_of_a_deleted_organizer_stay_for_those_invited(store: DynStore
     let noon = store.get_plan(noon.id).await.unwrap();
     assert_eq!((noon.status, noon.organizer_id), (PlanStatus::Confirmed, None));
     assert_eq!(noon.participants.iter().map(|p| p.user_id).collect::<Vec<_>>(), [ann.id]);
-    // Her own table went with her (it was hers), as before.
-    assert!(store.get_booking(table.id).await.is_err());
+    // Her own table, over by then, stays too, without its booker (0013).
+    let table = store.get_booking(table.id).await.unwrap();
+    assert_eq!((table.user_id, table.status, table.plan_id), (None, domain::BookingStatus::Confirmed, Some(noon.id)));
     // Those invited still find them among their plans; nobody organises them.
     assert_eq!(ids_invited(&store, ann.id, Some(PlanRole::Invited)).await, [evening.id, noon.id]);
     assert_eq!(ids_invited(&store, ann.id, None).await, [evening.id, noon.id]);
@@ -188,8 +189,8 @@ async fn plans_written_before_0012_survive_it(backend: Backend, dir: &str) {
     let plan = store.get_plan(past).await.unwrap();
     assert_eq!((plan.organizer_id, plan.status), (None, PlanStatus::Confirmed));
     assert_eq!(people(&plan), [(ann, Accepted)]);
-    // Foreign keys are on again: her booking went with her, Ann's still names its plan.
-    assert!(store.get_booking(table).await.is_err());
+    // Foreign keys are on again: her booking lost its booker (0013), Ann's still names its plan.
+    assert_eq!(store.get_booking(table).await.unwrap().user_id, None);
     assert_eq!(store.get_booking(attempt).await.unwrap().plan_id, Some(pending));
     assert_eq!(store.check_invariants().await.unwrap(), []);
     drop(store);

@@ -6,6 +6,7 @@ mod bookings;
 mod bulk;
 mod credentials;
 mod database_id;
+mod deleted_booker;
 mod deleted_organizer;
 mod fixtures;
 mod harness;

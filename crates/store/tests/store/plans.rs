@@ -438,7 +438,7 @@ async fn auto_booking_skips_people_already_booked_and_groups_without_room(store:
     assert_eq!(booked.len(), 1);
     assert_eq!(
         (booked[0].booking.user_id, booked[0].booking.group_members.clone()),
-        (people[0].id, vec![people[1].id])
+        (Some(people[0].id), vec![people[1].id])
     );
     // The first group lost Dan: two people stay 90 minutes, not the three's two hours.
     assert_eq!(booked[0].booking.duration_minutes, 90);
@@ -476,7 +476,7 @@ async fn auto_booking_lets_flexible_members_go_when_seats_were_taken_since_the_c
     assert!(already_booked.is_empty(), "{already_booked:?}");
     assert_eq!(booked.len(), 1, "{booked:?}");
     let b = &booked[0].booking;
-    assert_eq!((b.user_id, b.group_members.clone()), (people[0].id, vec![people[1].id, people[2].id]));
+    assert_eq!((b.user_id, b.group_members.clone()), (Some(people[0].id), vec![people[1].id, people[2].id]));
     assert_eq!((b.party_size, b.duration_minutes), (3, 120), "a party of three stays as long as three do");
     // At 22:00 one seat is left: letting Hal and Ida go leaves the exact pair, which does not fit.
     assert_eq!(full.len(), 1, "{full:?}");

@@ -170,9 +170,11 @@ async fn a_user_whose_table_is_in_use_is_deleted_once_it_ends(store: DynStore) {
     assert!(matches!(&err, StoreError::Conflict { message, .. } if message.contains(&table.id.to_string())), "{err:?}");
     assert_eq!(store.get_booking(table.id).await.unwrap().status, BookingStatus::Confirmed);
     assert!(store.get_user(gina.id).await.is_ok());
-    // Once it has ended, she goes (with it).
+    // Once it has ended, she goes; the table stays Hal's history, without its booker (0013).
     store.delete_user(gina.id, table.ends_at()).await.unwrap();
-    assert!(store.get_user(gina.id).await.is_err() && store.get_booking(table.id).await.is_err());
+    assert!(store.get_user(gina.id).await.is_err());
+    let table = store.get_booking(table.id).await.unwrap();
+    assert_eq!((table.user_id, table.status, table.group_members), (None, BookingStatus::Confirmed, vec![hal.id]));
 }
 
 async fn deleting_a_user_first_cancels_what_others_count_on_and_tells_them(store: DynStore) {
@@ -222,7 +224,9 @@ async fn deleting_a_user_first_cancels_what_others_count_on_and_tells_them(store
     // Hal's table keeps its seats, without her among its members.
     let hals = store.get_booking(hals.id).await.unwrap();
     assert_eq!((hals.status, hals.party_size, hals.group_members), (BookingStatus::Confirmed, 3, vec![ivan.id]));
-    assert!(store.get_booking(table.id).await.is_err());
+    // Her cancelled table stays, without its booker, as Hal was told of it (0013).
+    let table = store.get_booking(table.id).await.unwrap();
+    assert_eq!((table.user_id, table.status, table.group_members), (None, BookingStatus::Cancelled, vec![hal.id]));
     // Her plan stays for Ivan, cancelled and without an organizer.
     let hers = store.get_plan(hers.id).await.unwrap();
     assert_eq!((hers.status, hers.organizer_id), (PlanStatus::Cancelled, None));
