@@ -203,6 +203,7 @@ pub struct RecommendationResponse {
     pub context: RecommendationContext,
     /// One sentence per venue, in order.
     pub explanations: Vec<String>,
+    #[serde(serialize_with = "domain::time::micros")]
     pub generated_at: DateTime<Utc>,
 }
 

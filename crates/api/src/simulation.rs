@@ -287,6 +287,7 @@ pub struct SimMetrics {
     pub active_users: usize,
     /// Simulated time now (`null` when idle).
     #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros_opt")]
     pub simulation_time: Option<domain::Timestamp>,
     /// The speed multiplier (`null` at `max` or when idle).
     pub speed_multiplier: Option<f64>,

@@ -30,6 +30,7 @@ pub struct LocationUpdate {
     pub lat: f64,
     pub lng: f64,
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros")]
     pub at: domain::Timestamp,
 }
 

@@ -100,6 +100,7 @@ pub struct SeedReport {
     /// written.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros_opt")]
     pub as_of: Option<Timestamp>,
     pub elapsed_ms: u64,
 }

@@ -62,6 +62,7 @@ pub struct Booking {
     pub user_id: Option<Uuid>,
     pub venue_id: Uuid,
     pub plan_id: Option<Uuid>,
+    #[serde(serialize_with = "crate::time::micros")]
     pub booking_time: DateTime<Utc>,
     pub party_size: i32,
     /// How long the party holds its seats (the turn time), in minutes.
@@ -76,7 +77,9 @@ pub struct Booking {
     /// The other people in the party (the organizer is `user_id`).
     pub group_members: Vec<Uuid>,
     pub special_requests: Option<String>,
+    #[serde(serialize_with = "crate::time::micros")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::micros")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -105,6 +108,7 @@ pub struct Invitation {
     pub venue_id: Uuid,
     pub plan_id: Option<Uuid>,
     pub booking_id: Option<Uuid>,
+    #[serde(serialize_with = "crate::time::micros")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -116,6 +120,7 @@ pub struct BookingInput {
     /// When (RFC 3339); `preferred_time` is accepted too. Without it: 12:00 today before 11:00
     /// local time, 19:00 today before 17:00, else 12:00 tomorrow (the first seed's rule).
     #[serde(default, alias = "preferred_time")]
+    #[serde(serialize_with = "crate::time::micros_opt")]
     pub booking_time: Option<DateTime<Utc>>,
     /// People in the party, organizer included, 1 to 1000 (default 2, or 1 + group members).
     #[serde(default)]
@@ -133,6 +138,7 @@ pub struct SeatRequest {
     pub user_id: Uuid,
     pub venue_id: Uuid,
     pub plan_id: Option<Uuid>,
+    #[serde(serialize_with = "crate::time::micros")]
     pub booking_time: Timestamp,
     pub party_size: i32,
     pub duration_minutes: i32,
@@ -266,6 +272,7 @@ pub struct Booked {
 pub struct SlotFull {
     pub user_id: Uuid,
     pub venue_id: Uuid,
+    #[serde(serialize_with = "crate::time::micros")]
     pub booking_time: DateTime<Utc>,
     pub party_size: i32,
     pub duration_minutes: i32,

@@ -205,6 +205,7 @@ pub struct Event {
     pub channel: Channel,
     #[serde(rename = "type")]
     pub event_type: String,
+    #[serde(serialize_with = "crate::time::micros")]
     pub timestamp: DateTime<Utc>,
     /// The event's data (its shape depends on `type`).
     #[schema(value_type = serde_json::Value)]

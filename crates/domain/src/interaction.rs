@@ -100,6 +100,7 @@ pub struct Interaction {
     pub interaction_type: InteractionType,
     pub dwell_time_seconds: i32,
     pub time_of_day: TimeOfDay,
+    #[serde(serialize_with = "crate::time::micros")]
     pub occurred_at: DateTime<Utc>,
 }
 

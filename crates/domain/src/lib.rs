@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod page;
 pub mod plan;
 pub mod social;
+pub mod time;
 pub mod user;
 pub mod venue;
 

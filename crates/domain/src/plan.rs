@@ -74,11 +74,13 @@ pub struct Plan {
     /// before): its invitees keep seeing it, and nobody can change it any more.
     pub organizer_id: Option<Uuid>,
     pub venue_id: Uuid,
+    #[serde(serialize_with = "crate::time::micros")]
     pub start_time: DateTime<Utc>,
     /// The least the table is booked for, as the organizer asked (guests not on Luna); the
     /// booking seats the larger of this and the organizer plus everyone who accepted.
     pub party_size: Option<i32>,
     pub status: PlanStatus,
+    #[serde(serialize_with = "crate::time::micros")]
     pub created_at: DateTime<Utc>,
     pub participants: Vec<PlanParticipant>,
 }
@@ -89,7 +91,9 @@ pub struct PlanParticipant {
     pub plan_id: Uuid,
     pub user_id: Uuid,
     pub status: ParticipantStatus,
+    #[serde(serialize_with = "crate::time::micros")]
     pub invited_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::micros_opt")]
     pub responded_at: Option<DateTime<Utc>>,
 }
 
@@ -126,6 +130,7 @@ impl Plan {
 pub struct PlanInput {
     pub organizer_id: Uuid,
     pub venue_id: Uuid,
+    #[serde(serialize_with = "crate::time::micros")]
     pub start_time: DateTime<Utc>,
     /// People going, organizer included, when more than those on Luna: the least the table is
     /// booked for. The booking seats the larger of this and the organizer plus everyone who
@@ -181,6 +186,7 @@ fn check_start(c: &mut Checker, start: Timestamp, now: Timestamp) {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanReschedule {
+    #[serde(serialize_with = "crate::time::micros")]
     pub start_time: DateTime<Utc>,
     /// Another venue; left out or `null`: the plan's own.
     #[serde(default)]

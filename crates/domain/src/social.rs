@@ -38,6 +38,7 @@ pub struct SocialEdge {
     pub other_user_id: Uuid,
     pub relationship_type: RelationshipType,
     pub strength: f64,
+    #[serde(serialize_with = "crate::time::micros")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -71,7 +72,9 @@ pub struct FriendRequest {
     pub from_user_id: Uuid,
     pub to_user_id: Uuid,
     pub status: FriendRequestStatus,
+    #[serde(serialize_with = "crate::time::micros")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::micros_opt")]
     pub responded_at: Option<DateTime<Utc>>,
 }
 
@@ -81,6 +84,7 @@ pub struct FriendRequest {
 pub struct VenueInterest {
     pub user_id: Uuid,
     pub venue_id: Uuid,
+    #[serde(serialize_with = "crate::time::micros_opt")]
     pub preferred_time: Option<DateTime<Utc>>,
     /// The part of the day they would go in, at the venue's local time. Absent from events
     /// written before it existed.
@@ -90,6 +94,7 @@ pub struct VenueInterest {
     /// for events written before it existed.
     #[serde(default = "open_by_default")]
     pub open_to_invites: bool,
+    #[serde(serialize_with = "crate::time::micros")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -89,7 +89,9 @@ pub struct User {
     /// How social the user is, 0 to 1. Set by the system or the admin, never by users: the
     /// recommender trusts it.
     pub social_score: f64,
+    #[serde(serialize_with = "crate::time::micros")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::micros")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -107,7 +107,9 @@ pub struct Venue {
     pub opening_hours: Option<OpeningHours>,
     /// IANA time zone of the venue, such as `America/New_York`.
     pub timezone: String,
+    #[serde(serialize_with = "crate::time::micros")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::micros")]
     pub updated_at: DateTime<Utc>,
 }
 

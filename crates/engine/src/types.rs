@@ -348,6 +348,7 @@ pub struct InterestedPerson {
     pub handle: String,
     pub name: String,
     /// When they would like to go, if they said.
+    #[serde(serialize_with = "domain::time::micros_opt")]
     pub preferred_time: Option<DateTime<Utc>>,
     /// The part of the day they would go in (at the venue's local time), if they said or gave a
     /// time. Null for interests from before the part of the day was kept.

@@ -102,6 +102,7 @@ pub struct Friend {
     pub relationship_type: RelationshipType,
     pub strength: f64,
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros")]
     pub since: Timestamp,
 }
 
@@ -168,9 +169,11 @@ pub struct DeadLetter {
     /// The payload as stored, as text: it may not be JSON.
     pub payload: String,
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros")]
     pub created_at: Timestamp,
     /// When the relay set it aside.
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros")]
     pub dead_at: Timestamp,
     /// Why the relay could not publish it.
     pub dead_reason: Option<String>,

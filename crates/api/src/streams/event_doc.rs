@@ -180,6 +180,7 @@ pub struct SimulationFinished {
     /// Simulated minutes run.
     pub ticks: u64,
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros")]
     pub simulation_time: domain::Timestamp,
     pub scenario: ScenarioId,
     pub action_log_hash: String,

@@ -8,6 +8,7 @@ use crate::helpers::{TestApp, expect_error, expect_json, ids, next_link, seed_us
 
 crate::on_every_backend!(
     the_seed_example_creates_a_user_with_the_seed_fields,
+    every_time_is_written_to_the_microsecond_whatever_its_value,
     every_user_path_answers_with_and_without_a_trailing_slash_and_under_api_v1,
     a_user_with_only_the_required_fields_can_be_created,
     users_are_listed_in_pages_linked_by_the_link_header,
@@ -245,4 +246,33 @@ async fn preferences_default_until_put_and_refuse_bad_values(app: &TestApp) {
     let unknown = format!("/api/v1/users/{}/preferences", uuid::Uuid::now_v7());
     expect_error(app.get(&unknown).await, StatusCode::NOT_FOUND, "not_found", None).await;
     expect_error(app.put(&unknown, &body).await, StatusCode::NOT_FOUND, "not_found", None).await;
+}
+
+/// Every time is written one way: RFC 3339 in UTC, six digits after the second unless it is a
+/// whole second. chrono wrote a generated city's times (whole milliseconds) with three digits,
+/// stored ones with six and `generated_at` (just made) with nine, so a client's fixed-format
+/// parser failed on some rows and not others.
+async fn every_time_is_written_to_the_microsecond_whatever_its_value(app: &TestApp) {
+    let made = app.create_user(seed_user("alice")).await;
+    let id: uuid::Uuid = made["id"].as_str().expect("id").parse().expect("a UUID");
+    let mut user = app.app.store.get_user(id).await.expect("stored");
+    // As a generated city's rows are: whole milliseconds.
+    let at: chrono::DateTime<chrono::Utc> = "2023-09-08T17:09:19.394Z".parse().expect("a time");
+    (user.id, user.handle, user.created_at, user.updated_at) = (domain::new_id(), "bob".into(), at, at);
+    let batch = store::Batch { users: vec![user.clone()], ..store::Batch::default() };
+    app.app.store.insert_batch(batch).await.expect("written");
+    let bob = app.get_json(&format!("/users/{}", user.id), StatusCode::OK).await;
+    assert_eq!(
+        (bob["created_at"].as_str(), bob["updated_at"].as_str()),
+        (Some("2023-09-08T17:09:19.394000Z"), Some("2023-09-08T17:09:19.394000Z")),
+        "{bob}"
+    );
+    let micros = |t: &serde_json::Value| {
+        let t = t.as_str().unwrap_or_default();
+        let fraction = t.strip_suffix('Z').and_then(|t| t.split_once('.')).map(|(_, f)| f.len());
+        t.len() >= 20 && t.parse::<chrono::DateTime<chrono::Utc>>().is_ok() && matches!(fraction, None | Some(6))
+    };
+    assert!(micros(&made["created_at"]), "{made}");
+    let reco = app.get_json(&format!("/api/v1/recommendations/{id}?limit=1"), StatusCode::OK).await;
+    assert!(micros(&reco["generated_at"]), "{}", reco["generated_at"]);
 }

@@ -18,6 +18,7 @@ use crate::{App, AppResult};
 /// Another time at the same venue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AlternativeTime {
+    #[serde(serialize_with = "domain::time::micros")]
     pub booking_time: chrono::DateTime<chrono::Utc>,
     pub seats_free: i32,
 }
@@ -27,6 +28,7 @@ pub struct AlternativeTime {
 pub struct AlternativeVenue {
     pub venue_id: uuid::Uuid,
     pub venue_name: String,
+    #[serde(serialize_with = "domain::time::micros")]
     pub booking_time: chrono::DateTime<chrono::Utc>,
     pub seats_free: i32,
     /// From the venue asked for, km.

@@ -13,6 +13,7 @@ use crate::{App, AppResult};
 /// One bookable start time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Slot {
+    #[serde(serialize_with = "domain::time::micros")]
     pub start: chrono::DateTime<chrono::Utc>,
     /// Seats free at the busiest moment of a stay starting then.
     pub seats_free: i32,

@@ -37,6 +37,7 @@ pub struct BookingReceipt {
     pub booking_id: Uuid,
     pub confirmation_code: String,
     pub venue_id: Uuid,
+    #[serde(serialize_with = "domain::time::micros")]
     pub booking_time: chrono::DateTime<chrono::Utc>,
     pub party_size: i32,
     /// Group members invited.

@@ -227,7 +227,7 @@ impl Runner {
         if status == SimStatus::Finished {
             let mut ended = self.shared.announcing.lock().await;
             let p = self.shared.lock_progress().clone();
-            let data = json!({"ticks": p.ticks, "simulation_time": p.simulation_time, "scenario": p.scenario,
+            let data = json!({"ticks": p.ticks, "simulation_time": domain::time::Written(&p.simulation_time), "scenario": p.scenario,
                 "action_log_hash": p.action_log_hash, "metrics": self.shared.metrics.snapshot(RECOMMENDER)});
             publish(&self.app, SimEvent::Finished, &data).await;
             *ended = true;

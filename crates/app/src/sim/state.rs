@@ -70,10 +70,13 @@ pub struct SimState {
     pub active_users: usize,
     /// Simulated time now, where the run started and where it ends (`null`: until stopped).
     #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros_opt")]
     pub simulation_time: Option<Timestamp>,
     #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros_opt")]
     pub started_at: Option<Timestamp>,
     #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros_opt")]
     pub ends_at: Option<Timestamp>,
     /// The simulated city's time zone (IANA name, such as `America/New_York`): its people live
     /// by it, so its clock is the one to read `simulation_time` on (`null` when idle).

@@ -1,0 +1,66 @@
+//! How the API writes a time: RFC 3339 in UTC with `Z`, to the microsecond (the precision the
+//! store keeps), six digits after the second unless the time is a whole second
+//! (`2026-12-05T02:06:43.903034Z`, `2026-12-05T02:06:43.596000Z`, `2026-12-20T19:00:00Z`), as the
+//! seed documents' Python backends write `datetime`s. chrono's own writing picks 0, 3, 6 or 9
+//! digits by the value, so one field came as milliseconds for one row (a generated city's),
+//! microseconds for another (a stored one) and nanoseconds when just made (`generated_at`).
+//! Serialized fields name [`micros`] or [`micros_opt`] (`#[serde(serialize_with = ...)]`);
+//! reading accepts any RFC 3339 time, as before.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Serialize, Serializer};
+
+/// A time as the API writes it.
+pub fn written(t: &DateTime<Utc>) -> String {
+    let s = t.to_rfc3339_opts(SecondsFormat::Micros, true);
+    match s.strip_suffix(".000000Z") {
+        Some(whole) => format!("{whole}Z"),
+        None => s,
+    }
+}
+
+/// `serialize_with` of a time field.
+pub fn micros<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&written(t))
+}
+
+/// `serialize_with` of an optional time field (`null` when absent).
+pub fn micros_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_some(&Written(t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// A time that serializes as [`written`] gives it, for `json!` and other hand-made values.
+#[derive(Debug, Clone, Copy)]
+pub struct Written<'a>(pub &'a DateTime<Utc>);
+
+impl Serialize for Written<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        micros(self.0, s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn every_time_is_written_to_the_microsecond_and_a_whole_second_without_a_fraction() {
+        let at = |nanos: u32| {
+            Utc.with_ymd_and_hms(2026, 12, 5, 2, 6, 43).unwrap() + chrono::Duration::nanoseconds(nanos.into())
+        };
+        for (nanos, text) in [
+            (0, "2026-12-05T02:06:43Z"),
+            (596_000_000, "2026-12-05T02:06:43.596000Z"),
+            (903_034_000, "2026-12-05T02:06:43.903034Z"),
+            (328_571_816, "2026-12-05T02:06:43.328571Z"),
+            (999, "2026-12-05T02:06:43Z"),
+        ] {
+            assert_eq!(written(&at(nanos)), text);
+            assert_eq!(serde_json::to_value(Written(&at(nanos))).unwrap(), text);
+        }
+    }
+}
