@@ -294,6 +294,12 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Cheap liveness check (`SELECT 1`).
     async fn ping(&self) -> StoreResult<()>;
+    /// Whether the database can be reached now, whether or not the pool has a connection free:
+    /// [`StoreError::Unreachable`] when connections to it are refused, reset or not answered.
+    /// PostgreSQL: the verdict of the store's reachability probe, remembered for a second, or a
+    /// fresh connection attempt (1.5 s at most). SQLite: always `Ok` (the file is local). `/health`
+    /// asks it when its ping waits long, to tell a busy pool from a database that is gone.
+    async fn reachable(&self) -> StoreResult<()>;
     /// Applies pending migrations (also done by `connect`).
     async fn migrate(&self) -> StoreResult<()>;
 

@@ -64,8 +64,10 @@ impl Reach {
     }
 
     /// Why the database cannot be reached, or `None` when it can: a recent verdict, or a new
-    /// connection attempt.
-    async fn unreachable<DB: Database>(&self, pool: &Pool<DB>) -> Option<String> {
+    /// connection attempt ([`PROBE_TIMEOUT`] at most, after the one in flight if any). Also
+    /// asked by `/health` when its ping waits long, to tell a busy pool from a database that is
+    /// gone ([`crate::Store::reachable`]).
+    pub(crate) async fn unreachable<DB: Database>(&self, pool: &Pool<DB>) -> Option<String> {
         let mut last = self.last.lock().await;
         if let Some((at, verdict)) = &*last
             && at.elapsed() < FRESH

@@ -122,6 +122,16 @@ where
         Ok(())
     }
 
+    async fn reachable(&self) -> StoreResult<()> {
+        match &self.reach {
+            Some(reach) => match reach.unreachable(&self.read).await {
+                Some(why) => Err(StoreError::Unreachable(why)),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
+    }
+
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.within_reach(&self.write, self.write.acquire()).await?;

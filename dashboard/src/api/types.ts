@@ -63,13 +63,14 @@ export interface BusHealth {
   trim_error?: string | null;
 }
 
-/** `GET /health`: 200 `healthy` or `degraded` (bus down or its trims failing, a task down); 503
- * when the database is. */
+/** `GET /health`: 200 `healthy` or `degraded` (bus down or its trims failing, a task down, the
+ * database busy); 503 when the database is unavailable. */
 export interface Health {
   status: 'healthy' | 'degraded';
   service: string;
   version: string;
-  database: { status: 'ok' | 'unavailable'; backend: string };
+  /** `busy`: every pooled connection is in use (requests queue for one), the database is there. */
+  database: { status: 'ok' | 'busy' | 'unavailable'; backend: string };
   bus: BusHealth;
   /** The supervised background tasks by name (`relay`, `engine_follower`, ...). */
   tasks: Record<string, TaskHealth>;

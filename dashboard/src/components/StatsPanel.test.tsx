@@ -126,6 +126,15 @@ describe('StatsPanel', () => {
     expect(screen.getByTestId('health')).toHaveTextContent('health unavailable: Internal Server Error');
   });
 
+  it('shows a busy database in amber as busy, not as down', () => {
+    const busy: Health = { ...health, status: 'degraded', database: { status: 'busy', backend: 'postgres' } };
+    render(<StatsPanel stats={stats} liveRate={0} health={busy} />);
+    expect(screen.getByTestId('health')).toHaveTextContent('database postgres busy · bus memory ok');
+    const status = screen.getByTestId('database-busy');
+    expect(status).toHaveClass('text-amber-300');
+    expect(status).toHaveAttribute('title', expect.stringContaining('requests queue'));
+  });
+
   it('marks the bus trims failing in red with the last error and the failures counted', () => {
     const error = "NOPERM User luna has no permissions to run the 'eval' command";
     const failing: Health = { ...health, status: 'degraded', bus: { status: 'ok', backend: 'redis', trim_failures: 12, trim_error: error } };

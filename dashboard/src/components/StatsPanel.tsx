@@ -177,7 +177,7 @@ export function HealthRow({ health, error, staleSince = null }: { health: Health
               {health.status}
             </span>
             <span className={stale ? 'opacity-60' : undefined}>
-              database {health.database.backend} <Status ok={ok(health.database.status)} text={health.database.status} /> · bus {health.bus.backend}{' '}
+              database {health.database.backend} <DatabaseStatus status={health.database.status} /> · bus {health.bus.backend}{' '}
               <Status ok={ok(health.bus.status)} text={health.bus.status} />
               <Trims bus={health.bus} /> · v{health.version}
             </span>
@@ -243,6 +243,20 @@ function Trims({ bus }: { bus: BusHealth }) {
         {bus.trim_error ? 'trims failing' : `trims working again after ${trimCount(failures)}`}
       </span>
     </>
+  );
+}
+
+/** The database's status: `busy` (serving, with a queue for its connections) in amber, not as down. */
+function DatabaseStatus({ status }: { status: string }) {
+  if (status !== 'busy') return <Status ok={ok(status)} text={status} />;
+  return (
+    <span
+      className="font-semibold text-amber-300"
+      data-testid="database-busy"
+      title="Every pooled connection is in use (heavy load, or requests behind a lock or a long import): requests queue for one, up to 10 s. The database can be reached; /health still answers 200."
+    >
+      busy
+    </span>
   );
 }
 

@@ -31,6 +31,11 @@ describe('summarizeHealth', () => {
     });
   });
 
+  it('says a busy database is busy, not unavailable', () => {
+    const busy: Health = { ...healthy, status: 'degraded', database: { status: 'busy', backend: 'postgres' } };
+    expect(summarizeHealth(busy, null)).toEqual({ state: 'degraded', reasons: ['database busy'] });
+  });
+
   it('counts trims that keep failing, and not trims that failed before and work again', () => {
     const failing: Health = { ...healthy, status: 'degraded', bus: { ...healthy.bus, trim_failures: 3, trim_error: 'ERR unknown command' } };
     expect(summarizeHealth(failing, null)).toEqual({ state: 'degraded', reasons: ['bus trims failing'] });

@@ -1,6 +1,6 @@
 // The server's health in a few words, for the header on every page: the overall state of the
 // last `GET /health` poll and, when it is degraded, what is wrong ("database unavailable",
-// "task relay down", ...). The Live page's health row shows the same answer in full.
+// "database busy", "task relay down", ...). The Live page's health row shows the same answer in full.
 
 import type { ApiError } from '../api/client';
 import type { Health } from '../api/types';
@@ -22,7 +22,8 @@ export function summarizeHealth(health: Health | null, error: ApiError | null): 
   }
   if (!health) return { state: 'checking', reasons: [] };
   const reasons: string[] = [];
-  if (health.database?.status !== undefined && health.database.status !== 'ok') reasons.push('database unavailable');
+  const database = health.database?.status;
+  if (database !== undefined && database !== 'ok') reasons.push(database === 'busy' ? 'database busy' : 'database unavailable');
   if (health.bus?.status !== undefined && health.bus.status !== 'ok') reasons.push('bus unavailable');
   for (const [name, task] of Object.entries(health.tasks ?? {})) {
     if (task.status !== 'running') reasons.push(`task ${name} down`);

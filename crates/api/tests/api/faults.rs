@@ -255,6 +255,58 @@ async fn thirty_two_clients_queueing_for_a_busy_pool_are_served_not_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_says_a_busy_database_is_busy_with_a_200_not_down() {
+    let Some(setup) = server_with_database_behind_proxy().await else { return };
+    let (srv, db) = (&setup.srv, &setup.db);
+    // The lock is held until the test has read /health (a row in `release`; 20 s at most), so
+    // the pool stays busy however long the health check takes: no timing to guess.
+    db.execute("CREATE TABLE release (at timestamptz)").await;
+    let lock = "DO $$ BEGIN LOCK TABLE users IN ACCESS EXCLUSIVE MODE; \
+        FOR i IN 1..400 LOOP EXIT WHEN EXISTS (SELECT 1 FROM release); PERFORM pg_sleep(0.05); END LOOP; END $$";
+    let held = "SELECT count(*)::text FROM pg_locks WHERE relation = 'users'::regclass \
+        AND mode = 'AccessExclusiveLock' AND granted \
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    // Reads of a user queued behind the lock, each holding a pooled connection.
+    let waiting = "SELECT count(*)::text FROM pg_locks WHERE relation = 'users'::regclass AND NOT granted \
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let checks = async {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while db.texts(held).await != ["1"] {
+            assert!(tokio::time::Instant::now() < deadline, "the lock was not taken within {WAIT:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let reads: Vec<JoinHandle<u16>> = (0..32)
+            .map(|_| {
+                let (client, url) = (srv.client.clone(), srv.url(&format!("/api/v1/users/{}", setup.user)));
+                tokio::spawn(async move { client.get(url).send().await.expect("the server answers").status().as_u16() })
+            })
+            .collect();
+        // Every one of the pool's 16 connections waits behind the lock: the ping has none.
+        while db.texts(waiting).await != ["16"] {
+            assert!(tokio::time::Instant::now() < deadline, "the pool was not all queued within {WAIT:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let busy = srv.get_json("/health").await;
+        db.execute("INSERT INTO release VALUES (now())").await;
+        let mut statuses = Vec::new();
+        for read in reads {
+            statuses.push(read.await.expect("client"));
+        }
+        (busy, statuses, srv.get_json("/health").await)
+    };
+    let (_, ((status, health), reads, after)) = tokio::join!(db.execute(lock), checks);
+    // QA: the ping's 2 s bound made a working server with a queue for its pool a 503 `degraded`,
+    // database `unavailable`: a load balancer takes it out of rotation and overloads the others.
+    assert_eq!(
+        (status, &health["status"], &health["database"]["status"]),
+        (StatusCode::OK, &json!("degraded"), &json!("busy")),
+        "{health}"
+    );
+    assert!(reads.iter().all(|s| *s == 200), "the queued reads are served once the lock is gone: {reads:?}");
+    assert_eq!((after.0, &after.1["database"]["status"]), (StatusCode::OK, &json!("ok")), "{}", after.1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_cut_under_load_keeps_writing_and_delivers_every_event_when_it_returns() {
     // Bound whole: its database and key prefix live until the end of the test.
     let Some(setup) = server_with_bus_behind_proxy().await else { return };
