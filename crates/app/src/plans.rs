@@ -59,22 +59,23 @@ impl App {
     /// `organizer_id`, `venue_id` or `participant_ids` when one names nothing.
     #[tracing::instrument(skip_all, fields(organizer_id = %input.organizer_id, venue_id = %input.venue_id), err(level = "debug"))]
     pub async fn create_plan(&self, input: PlanInput, now: Timestamp) -> AppResult<Plan> {
-        let new = NewPlan::parse(input, now)?;
-        self.store.get_user(new.organizer_id).await.in_body(&[("user", "organizer_id")])?;
-        // What confirming would refuse for the venue itself is refused now, not when the
-        // group has gathered: a time it is closed, or a party larger than it seats.
-        let venue = self.store.get_venue(new.venue_id).await.in_body(&[("venue", "venue_id")])?;
+        let (organizer_id, venue_id, start, party) =
+            (input.organizer_id, input.venue_id, input.start_time, input.party_size);
+        // The body's own rules and the venue's are named together, not the venue's only once
+        // the others pass.
         let mut c = Checker::new();
+        let new = c.absorb(NewPlan::parse(input, now));
+        self.store.get_user(organizer_id).await.in_body(&[("user", "organizer_id")])?;
+        // What confirming would refuse for the venue itself is refused now, not when the
+        // group has gathered: a time it is closed, or a party larger than it seats (of a time
+        // and a party already refused, nothing more is said).
+        let venue = self.store.get_venue(venue_id).await.in_body(&[("venue", "venue_id")])?;
         let last_seating = self.settings.booking.last_seating_minutes;
-        check_venue_hosts(
-            &mut c,
-            &venue,
-            Some(new.start_time),
-            new.party_size,
-            last_seating,
-            ("start_time", "party_size"),
-        );
-        c.finish(()).map_err(AppError::Invalid)?;
+        let future = (start > now).then_some(start);
+        let party = party.filter(|n| (1..=domain::booking::MAX_PARTY).contains(n));
+        check_venue_hosts(&mut c, &venue, future, party, last_seating, ("start_time", "party_size"));
+        let new = c.finish(new).map_err(AppError::Invalid)?;
+        let new = new.ok_or_else(|| AppError::Internal("a plan refused without a reason".into()))?;
         let plan = self.store.create_plan(new).await.in_body(&[("venue", "venue_id"), ("user", "participant_ids")])?;
         self.wrote();
         Ok(plan)

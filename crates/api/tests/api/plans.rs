@@ -193,6 +193,15 @@ async fn a_plan_is_proposed_and_confirmed_only_if_the_venue_is_open_and_big_enou
     assert!(message.contains("it opens 17:00-23:00 on"), "the refusal gives that day's hours: {body}");
     let res = app.post("/api/v1/plans", &plan_at(19, Some(81))).await;
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("party_size")).await;
+    // With a bad invitee list too, the venue's refusals are named with it (they were named
+    // only once the list was fixed).
+    let mut both = plan_at(12, Some(81));
+    both["participant_ids"] = json!([u[0]]);
+    let res = app.post("/api/v1/plans", &both).await;
+    let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("participant_ids")).await;
+    let fields: Vec<&str> =
+        body["error"]["details"].as_array().unwrap().iter().filter_map(|d| d["field"].as_str()).collect();
+    assert_eq!(fields, ["participant_ids", "start_time", "party_size"], "{body}");
     assert_eq!(app.counts().await.plans, 0);
     // Confirming checks again: the venue may have changed since.
     let later = expect_json(app.post("/api/v1/plans", &plan_at(19, None)).await, StatusCode::CREATED).await;
