@@ -108,24 +108,24 @@ const MAX_SHAPE_ERRORS: usize = 20;
 /// `first` (the parser's complaint, at the first bad field in the body's order) followed by
 /// the other fields of the body that are of the wrong shape, so a client fixes them in one go:
 /// the bad field is taken out of the body and the rest read again, until it reads, or what is
-/// left to name is a required field taken out (already named) or one that cannot be taken out
-/// (a list's item). The fields after the first are named in the order the parser meets them
-/// (by name). Rules checked once the body reads (a range, a time in the past) are named together
-/// already, but only once no field is of the wrong shape.
+/// left to name is a required field taken out (already named). A list's bad item takes its whole
+/// list out (its other items are not looked at). The fields after the first are named in the
+/// order the parser meets them (by name). Rules checked once the body reads (a range, a time in
+/// the past) are named together already, but only once no field is of the wrong shape.
 fn more_shape_errors<T: DeserializeOwned>(bytes: &[u8], first: ApiError) -> ApiError {
     let ApiError::Validation(mut errors) = first else { return first };
     let Ok(sent) = serde_json::from_slice::<serde_json::Value>(bytes) else { return ApiError::Validation(errors) };
     let mut body = sent.clone();
     let Some(mut out) = errors.first().map(|f| f.field.clone()) else { return ApiError::Validation(errors) };
     // Each turn takes something out of the body, so the loop ends.
-    while errors.len() < MAX_SHAPE_ERRORS && take_out(&mut body, &out) {
+    while errors.len() < MAX_SHAPE_ERRORS && take_out(&mut body, list_or_field(&out)) {
         let Err(e) = serde_path_to_error::deserialize::<_, T>(&body) else { break };
         let path = e.path().to_string();
         let ApiError::Validation(next) = shape_error(&path, &e.into_inner().to_string(), None) else { break };
         let Some(next) = next.into_iter().next() else { break };
-        if errors.iter().any(|f| f.field == next.field) {
-            // Named already: a required field taken out above, now missing. Its object goes
-            // too, to read on past it (an optional one; a required one stops the search below).
+        if errors.iter().any(|f| list_or_field(&f.field) == next.field) {
+            // Named already: a required field (or list) taken out above, now missing. Its object
+            // goes too, to read on past it (an optional one; a required one stops the search below).
             let Some((parent, _)) = next.field.rsplit_once('.') else { break };
             out = parent.to_string();
             continue;
@@ -139,6 +139,13 @@ fn more_shape_errors<T: DeserializeOwned>(bytes: &[u8], first: ApiError) -> ApiE
         errors.push(next);
     }
     ApiError::Validation(errors)
+}
+
+/// The list a list item's path goes through (`a.b` of `a.b[2].c`, review of a1115ae: the search
+/// stopped at a list's item, so `{"tags": [1], "age": "x"}` named `tags[0]` and not `age`); the
+/// path itself for any other field.
+fn list_or_field(field: &str) -> &str {
+    field.split_once('[').map_or(field, |(list, _)| list)
 }
 
 /// The object keys of a field's path as [`shape_error`] names it (`a.b.c`); `None` for the
@@ -571,10 +578,26 @@ mod tests {
             (r#"{"name": 5}"#, &["name"][..]),
             // Missing and of the wrong type.
             (r#"{"inner": {"level": 1.5}}"#, &["inner.level", "name"][..]),
-            // A list's item is not taken out: the search stops there.
+            // A list's bad item is named (its first), and the search reads on past its list.
             (r#"{"kind": "lunch_rush", "kinds": ["x", "y"]}"#, &["kinds[0]"][..]),
+            (r#"{"kinds": ["lunch_rush", "x", "y"], "kind": "z"}"#, &["kinds[1]", "kind"][..]),
+            // A required list taken out is not named again as missing.
+            (r#"{"names": [1], "age": "x"}"#, &["names[0]", "age"][..]),
+            (r#"{"age": "x", "names": ["a", 2], "zzz": 1}"#, &["age", "names[1]", "zzz"][..]),
+            // ... nor in an optional object, which goes to read on past it.
+            (r#"{"more": {"names": [1]}, "zzz": 1, "names": []}"#, &["more.names[0]", "zzz"][..]),
         ] {
-            let e = if body.contains("kind") {
+            #[derive(Debug, serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            #[allow(dead_code)]
+            struct WithList {
+                names: Vec<String>,
+                age: Option<i16>,
+                more: Option<Box<WithList>>,
+            }
+            let e = if body.contains("names") {
+                parse_json::<WithList>(body.as_bytes()).expect_err(body)
+            } else if body.contains("kind") {
                 parse_json::<WithKind>(body.as_bytes()).expect_err(body)
             } else {
                 parse_json::<Body>(body.as_bytes()).expect_err(body)
