@@ -442,13 +442,43 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
         if let Some(name) = not_utf8(query) {
             return Err(ApiError::field(name, "must be valid UTF-8 once percent-decoded"));
         }
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de).map(AppQuery).map_err(|e| {
-            let path = e.path().to_string();
-            let raw = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| *k == path).map(|(_, v)| v);
-            shape_error(&path, &e.into_inner().to_string(), raw.as_deref())
-        })
+        read_query(query).map(AppQuery).map_err(|first| more_query_errors::<T>(query, first))
     }
+}
+
+/// Reads a query string into `T`, naming the first parameter at fault.
+fn read_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let raw = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| *k == path).map(|(_, v)| v);
+        shape_error(&path, &e.into_inner().to_string(), raw.as_deref())
+    })
+}
+
+/// `first` followed by the query's other parameters of the wrong type, as [`more_shape_errors`]
+/// does for a body: the parameter at fault is left out and the rest read again, until it reads
+/// or what is left to name is a parameter already named or one not sent (a required one, named
+/// once). One extractor's parameters only: a route reading two sets names the first set's.
+fn more_query_errors<T: DeserializeOwned>(query: &str, first: ApiError) -> ApiError {
+    let ApiError::Validation(mut errors) = first else { return first };
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    while errors.len() < MAX_SHAPE_ERRORS {
+        let Some(out) = errors.last().map(|f| f.field.clone()) else { break };
+        let before = pairs.len();
+        pairs.retain(|(k, _)| *k != out);
+        if pairs.len() == before {
+            break;
+        }
+        let rest = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
+        let Err(ApiError::Validation(next)) = read_query::<T>(&rest) else { break };
+        let Some(next) = next.into_iter().next() else { break };
+        if errors.iter().any(|f| f.field == next.field) {
+            break;
+        }
+        errors.push(next);
+    }
+    ApiError::Validation(errors)
 }
 
 /// The name of the first query parameter whose name or value is not UTF-8 once

@@ -21,6 +21,7 @@ crate::on_every_backend!(
     query_values_out_of_range_or_not_utf8_are_refused_with_the_real_rule,
     a_post_that_takes_no_options_refuses_a_body_with_a_field_and_does_nothing,
     a_body_with_several_fields_of_the_wrong_type_names_each_of_them,
+    a_query_with_several_parameters_of_the_wrong_type_names_each_of_them,
 );
 
 fn with(mut base: Value, field: &str, value: Value) -> Value {
@@ -537,4 +538,24 @@ async fn a_body_with_several_fields_of_the_wrong_type_names_each_of_them(app: &T
     let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("age")).await;
     assert_eq!(fields(&err), ["age", "name"], "{err}");
     assert_eq!(app.user_count().await, 0);
+}
+
+/// As for a body: a query with several parameters of the wrong type names each (it named only
+/// the first), and a required one left out is named with them.
+async fn a_query_with_several_parameters_of_the_wrong_type_names_each_of_them(app: &TestApp) {
+    let fields = |body: &Value| -> Vec<String> {
+        let details = body["error"]["details"].as_array().expect("details");
+        details.iter().map(|d| d["field"].as_str().unwrap().into()).collect()
+    };
+    let user = app.create_user(seed_user("alice")).await["id"].as_str().expect("id").to_string();
+    let res = app.get(&format!("/api/v1/recommendations/{user}/venues?limit=many&lat=north&lng=1&ranker=magic")).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("limit")).await;
+    assert_eq!(fields(&err), ["limit", "lat", "ranker"], "{err}");
+    let res = app.get("/api/v1/bookings/?limit=many&from=yesterday&status=done").await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("limit")).await;
+    assert_eq!(fields(&err), ["limit", "from", "status"], "{err}");
+    let venue = app.create_venue(seed_venue("Roof")).await["id"].as_str().expect("id").to_string();
+    let res = app.get(&format!("/api/v1/venues/{venue}/interested?limit=lots")).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("limit")).await;
+    assert_eq!(fields(&err), ["limit", "viewer"], "{err}");
 }
