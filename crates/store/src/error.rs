@@ -183,15 +183,12 @@ fn is_disconnection(db: &dyn DatabaseError) -> bool {
     matches!(code.as_str(), "57P01" | "57P02" | "57P03") || code.starts_with("08")
 }
 
-/// A lock or connection problem that a retry may fix: SQLite busy/locked, PostgreSQL
-/// connection exceptions (08xxx), too many connections, shutdown, serialization failures and
-/// deadlocks, a lock not granted within `lock_timeout` (55P03).
+/// A lock or load problem that a retry may fix: SQLite busy/locked, PostgreSQL too many
+/// connections, serialization failures and deadlocks, a lock not granted within `lock_timeout`
+/// (55P03). Disconnections are asked first ([`is_disconnection`]).
 fn is_transient(db: &dyn DatabaseError) -> bool {
     let code = db.code().map(|c| c.to_string()).unwrap_or_default();
-    matches!(
-        code.as_str(),
-        "5" | "6" | "517" | "261" | "40001" | "40P01" | "55P03" | "53300" | "57P01" | "57P02" | "57P03"
-    ) || code.starts_with("08")
+    matches!(code.as_str(), "5" | "6" | "517" | "261" | "40001" | "40P01" | "55P03" | "53300")
 }
 
 #[cfg(test)]
