@@ -313,11 +313,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>>;
     async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<Written<User>>;
     /// Deletes the user and everything that hangs off it (edges, interactions, interests,
-    /// bookings, their places on plans...). First, with their events: upcoming bookings the user
-    /// made are cancelled (returned) and holds under way given back, plans they organise that
-    /// are being organised are cancelled, and their invitations to others' such plans declined;
-    /// others' bookings keep their seats without them among their group members. The plans they
-    /// organised stay, with no organizer, as their invitees saw them (cancelled, confirmed).
+    /// their places on plans...). First, with their events: upcoming bookings the user made are
+    /// cancelled (returned) and holds under way given back, plans they organise that are being
+    /// organised are cancelled, and their invitations to others' such plans declined; others'
+    /// bookings keep their seats without them among their group members. The plans they
+    /// organised stay, with no organizer, and the bookings they made stay, with no booker
+    /// (`user_id` null: finished or cancelled ones only), as their party and the venue saw them.
     /// `Conflict` while a confirmed booking they made is under way (its seats are in use).
     async fn delete_user(&self, id: UserId, now: Timestamp) -> StoreResult<Vec<Booking>>;
     /// The user's preferences, or the defaults when none were set. `NotFound` for no such user.
