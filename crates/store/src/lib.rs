@@ -12,8 +12,8 @@
 pub mod booking;
 mod error;
 mod ops;
-mod reach;
 pub mod postgres;
+mod reach;
 mod sql;
 pub mod sqlite;
 mod store;
