@@ -2,6 +2,7 @@ import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { adoptUrlToken, setToken } from './api/auth';
+import { EventStream } from './api/stream';
 import { App } from './App';
 import { CITY } from './test/city';
 import { json, mockFetch } from './test/fetch';
@@ -233,6 +234,63 @@ describe('App', () => {
       expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'healthy');
       expect(screen.queryByTestId('health-stale')).toBeNull();
     } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('brings a stream that cannot reach the server back once when /health answers again, not at every poll that answers', async () => {
+    // Review: every /health answer asked the stream to reconnect now, so a stream that only its
+    // own path failed to reach (a proxy dropping it, /health fine) was retried at each poll, every
+    // 3 s, instead of backing off. Only /health coming back after failing should ask it.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const reconnectNow = vi.spyOn(EventStream.prototype, 'reconnectNow');
+    try {
+      const { calls } = mockFetch({
+        'GET /health': () => {
+          if (healthRefused) throw new TypeError('connection refused');
+          return health(relayHealth);
+        },
+        'GET /api/v1/admin/stats': () => stats(10, 3),
+        'GET /api/v1/admin/map': () => CITY,
+        'GET /api/v1/admin/streams/subscribe-all': () => {
+          throw new TypeError('network error');
+        },
+        'GET /api/v1/simulation/state': () => idle,
+        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      });
+      const polls = () => calls.filter((c) => c.url === '/health').length;
+      render(<App />);
+      const indicator = screen.getByTestId('health-indicator');
+      await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'down'));
+      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
+      // /health answers poll after poll: the stream keeps its own backoff.
+      for (let i = 0; i < 3; i++) {
+        const n = polls();
+        vi.advanceTimersByTime(3000);
+        await waitFor(() => expect(polls()).toBeGreaterThan(n));
+      }
+      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
+      expect(reconnectNow).not.toHaveBeenCalled();
+
+      // The server goes away and comes back: /health answering again asks the stream once.
+      healthRefused = true;
+      vi.advanceTimersByTime(3000);
+      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'unreachable'));
+      healthRefused = false;
+      const before = polls();
+      vi.advanceTimersByTime(1000);
+      await waitFor(() => expect(polls()).toBeGreaterThan(before));
+      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
+      await waitFor(() => expect(reconnectNow).toHaveBeenCalledTimes(1));
+      // And not again at the next answers.
+      const after = polls();
+      vi.advanceTimersByTime(3000);
+      await waitFor(() => expect(polls()).toBeGreaterThan(after));
+      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
+      expect(reconnectNow).toHaveBeenCalledTimes(1);
+    } finally {
+      reconnectNow.mockRestore();
       vi.useRealTimers();
     }
   });

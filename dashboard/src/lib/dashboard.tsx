@@ -150,11 +150,18 @@ export function useDashboardState(): Dashboard {
     void refreshHealth();
     if (stream.status === 'live') void refreshStats();
   }, [stream.status, refreshHealth, refreshStats]);
-  // And /health answering again after failing brings the stream back now, not after its backoff.
-  const healthBack = !!health.data && health.error === null;
+  // And /health answering again after failing brings the stream back now, not after its backoff:
+  // once, as it comes back. Not at every poll that answers (review: a stream that only its own path
+  // fails to reach, e.g. a proxy dropping it, was retried at every poll, each 3 s, with no backoff).
+  const healthWasFailing = useRef(false);
   useEffect(() => {
-    if (healthBack) streamRef.current?.reconnectNow();
-  }, [healthBack, health.dataAt]);
+    if (health.error !== null) {
+      healthWasFailing.current = true;
+    } else if (health.dataAt !== null && healthWasFailing.current) {
+      healthWasFailing.current = false;
+      streamRef.current?.reconnectNow();
+    }
+  }, [health.error, health.dataAt]);
   const sim = usePoll((signal) => luna.simState(signal), 2000);
   const simMetrics = usePoll((signal) => luna.simMetrics(signal), 2000);
   const map = useCityMap(live, stats.data?.venues.total);
