@@ -15,7 +15,11 @@
 //! subscribe-all), read back the same way. History is bounded: a position older than the oldest event kept gets
 //! `event: lagged` first, `missed` being the events trimmed after it (exact from `0-0`; `1`,
 //! meaning at least one, when the bus cannot tell how many), then the oldest events kept.
-//! Streams per server are capped (503 beyond).
+//! A position later than a channel's latest event (a cursor kept from another deployment, or
+//! from before the bus was emptied) resumes that channel from its latest event, as a stream
+//! without one starts: nothing is replayed, no notice is sent (nothing is known to be missed),
+//! and the `connected` frame's id gives the position the stream took (`0-0` for a channel with
+//! no event yet) ([`bus::Feed::open`]). Streams per server are capped (503 beyond).
 //!
 //! Credentials: a stream lasts only as long as the credential it was opened with. Once the
 //! server puts a rotated admin token in force (within [`ADMIN_TOKEN_POLL`](crate::auth::ADMIN_TOKEN_POLL)
@@ -146,7 +150,9 @@ pub struct ChannelList {
             `event:` type, `data:` the Event; payloads per type in `EventPayload`; the relay's repeat of an event \
             this stream sent, with its `source_id`, is not sent again), `lagged` notices \
             (`{\"missed\": n}`: live delivery fell behind and the missed events follow, or `Last-Event-ID` is \
-            older than the history kept and `n` events are gone, at least one) and keep-alive comments",
+            older than the history kept and `n` events are gone, at least one) and keep-alive comments. A \
+            `Last-Event-ID` later than the channel's latest event (from another deployment, or from before the bus \
+            was emptied) resumes from that latest event: nothing replayed, no notice, the `connected` id says where",
             body = Event, content_type = "text/event-stream"),
         (status = 404, description = "No such channel", body = ErrorBody),
         (status = 422, description = "A malformed `Last-Event-ID`", body = ErrorBody),
@@ -172,7 +178,8 @@ async fn subscribe(
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this cursor (`channel:id,...`)")),
     responses(
         (status = 200, description = "`text/event-stream` as for one channel, except that `id:` is the cursor \
-            `channel:id,channel:id` of every followed channel", body = Event, content_type = "text/event-stream"),
+            `channel:id,channel:id` of every followed channel (a channel whose cursor id is later than its latest \
+            event resumes from that event, as on one channel)", body = Event, content_type = "text/event-stream"),
         (status = 422, description = "An unknown channel in `channels`, or a malformed cursor", body = ErrorBody),
         (status = 503, description = "Too many open streams, or the event bus is unavailable", body = ErrorBody),
     ))]

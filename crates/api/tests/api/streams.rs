@@ -10,7 +10,7 @@ use domain::{Channel, Payload};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, client_with_token};
+use crate::helpers::{ADMIN_TOKEN, client_with_token, test_auth};
 use crate::stream_support::{Frame, Setup, SseClient, WAIT, quick_live, spawn, spawn_keeping};
 
 crate::on_every_setup!(
@@ -28,6 +28,7 @@ crate::on_every_setup!(
     a_shutting_down_server_sends_its_simulations_stop_before_it_ends_the_streams,
     a_rotated_admin_token_ends_the_streams_opened_with_it_and_the_new_one_streams_on,
     include_history_starts_a_stream_with_the_latest_events_of_each_channel_then_live_ones,
+    a_cursor_ahead_of_the_bus_resumes_from_the_latest_event_with_nothing_replayed,
 );
 
 const USERS: &str = "/api/v1/admin/streams/subscribe/user_actions";
@@ -511,4 +512,58 @@ async fn include_history_starts_a_stream_with_the_latest_events_of_each_channel_
     let mut live_only = srv.sse(USERS, None).await;
     srv.create_user("inc_after").await;
     assert_eq!(next_handles(&mut live_only, 1).await, ["inc_after"], "without the flag, live events only");
+}
+
+/// Opens a stream at `path` with `client` and reads its `connected` frame.
+async fn open_with(client: &reqwest::Client, url: &str, last_event_id: &str) -> (SseClient, Frame) {
+    let mut sse = SseClient::connect(client, url, Some(last_event_id)).await;
+    let hello = sse.next_message().await;
+    assert_eq!(hello.event.as_deref(), Some("connected"), "{hello:?}");
+    (sse, hello)
+}
+
+/// A `Last-Event-ID` later than a channel's latest event (a cursor kept from another deployment,
+/// or from before the bus was emptied) resumes that channel from its latest event: the stream's
+/// first id says so, nothing of the channel's history is replayed, and live events follow. On
+/// one channel, on subscribe-all (one channel ahead, the other resumed as usual) and on a user's
+/// stream, whose cursor spans three channels.
+async fn a_cursor_ahead_of_the_bus_resumes_from_the_latest_event_with_nothing_replayed(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let me = srv.create_user("ahead_me").await;
+    let friend = srv.create_user("ahead_friend").await;
+    let other = srv.create_user("ahead_other").await;
+    srv.create_venue("Ahead Venue").await;
+    let request = async |from: &str| {
+        let req = srv.client.post(srv.url(&format!("/api/v1/users/{from}/friend-requests")));
+        let res = req.json(&json!({"to_user_id": me})).send().await.expect("POST");
+        assert!(res.status().is_success(), "{}", res.status());
+    };
+    request(&friend).await;
+    srv.drained().await;
+    let latest = async |channel: &str| {
+        let (_, page) = srv.get_json(&format!("/api/v1/admin/streams/history/{channel}?limit=1")).await;
+        page["events"][0]["id"].as_str().expect("an id").to_string()
+    };
+    let (users, system, social) = (latest("user_actions").await, latest("system").await, latest("social").await);
+    let ahead = "99999999999999-0";
+
+    let (mut one, hello) = open_with(&srv.client, &srv.url(USERS), ahead).await;
+    assert_eq!(hello.id.as_deref(), Some(users.as_str()), "resumed from the latest event: {hello:?}");
+    let path = srv.url("/api/v1/admin/streams/subscribe-all?channels=user_actions,system");
+    let (mut all, hello) = open_with(&srv.client, &path, &format!("user_actions:{ahead},system:{system}")).await;
+    assert_eq!(hello.id, Some(format!("user_actions:{users},system:{system}")), "{hello:?}");
+    let token = test_auth().signer().issue(me.parse().expect("a user id"), Utc::now(), chrono::Duration::minutes(15));
+    let path = srv.url(&format!("/api/v1/users/{me}/events"));
+    let cursor = format!("user_actions:{ahead},social:{ahead},bookings:0-0");
+    let (mut mine, hello) = open_with(&client_with_token(&token), &path, &cursor).await;
+    assert_eq!(hello.id, Some(format!("user_actions:{users},bookings:0-0,social:{social}")), "{hello:?}");
+
+    // Nothing replayed: the next event of each stream is a live one.
+    srv.create_user("ahead_live").await;
+    assert_eq!(next_handles(&mut one, 1).await, ["ahead_live"], "no replay on one channel");
+    assert_eq!(next_handles(&mut all, 1).await, ["ahead_live"], "no replay on subscribe-all");
+    request(&other).await;
+    let (frame, e) = mine.next_event().await;
+    assert_eq!(e.data.to_value()["from_user_id"], other.as_str(), "the live request, not a replay: {frame:?}");
 }
