@@ -245,20 +245,11 @@ describe('App', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const reconnectNow = vi.spyOn(EventStream.prototype, 'reconnectNow');
     try {
-      const { calls } = mockFetch({
-        'GET /health': () => {
-          if (healthRefused) throw new TypeError('connection refused');
-          return health(relayHealth);
-        },
-        'GET /api/v1/admin/stats': () => stats(10, 3),
-        'GET /api/v1/admin/map': () => CITY,
-        'GET /api/v1/admin/streams/subscribe-all': () => {
-          throw new TypeError('network error');
-        },
-        'GET /api/v1/simulation/state': () => idle,
-        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
-        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
-      });
+      const { calls, fn } = server(10, 3);
+      // The stream's path alone cannot be reached (a proxy dropping it); /health answers.
+      vi.stubGlobal('fetch', (input: RequestInfo | URL, init?: RequestInit) =>
+        String(input).startsWith('/api/v1/admin/streams/subscribe-all') ? Promise.reject(new TypeError('network error')) : fn(input, init),
+      );
       const polls = () => calls.filter((c) => c.url === '/health').length;
       render(<App />);
       const indicator = screen.getByTestId('health-indicator');
