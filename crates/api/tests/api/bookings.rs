@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, expect_error, expect_json, ids, next_link, seed_user, seed_venue};
+use crate::helpers::{TestApp, expect_error, expect_json, ids, next_link, past_confirmed_plan, seed_user, seed_venue};
 use crate::plans::in_two_days_at;
 
 crate::on_every_backend!(
@@ -628,25 +628,8 @@ async fn a_deleted_bookers_bookings_stay_for_their_party_the_venue_and_the_count
     let res = app.as_user(olga).post(app.url(&create(olga))).json(&body).send().await.expect("POST");
     let upcoming = expect_json(res, StatusCode::CREATED).await["booking_id"].as_str().expect("id").to_string();
     let id = |s: &str| s.parse::<uuid::Uuid>().expect("an id");
-    let week_ago = chrono::Utc::now() - chrono::Duration::days(7);
-    let (plan_id, past) = (domain::new_id(), domain::new_id());
-    let place = |user: &str| domain::PlanParticipant {
-        plan_id,
-        user_id: id(user),
-        status: domain::ParticipantStatus::Accepted,
-        invited_at: week_ago - chrono::Duration::days(1),
-        responded_at: Some(week_ago - chrono::Duration::days(1)),
-    };
-    let plan = domain::Plan {
-        id: plan_id,
-        organizer_id: Some(id(olga)),
-        venue_id: id(&v),
-        start_time: week_ago,
-        party_size: None,
-        status: domain::PlanStatus::Confirmed,
-        created_at: week_ago - chrono::Duration::days(2),
-        participants: vec![place(olga), place(ann)],
-    };
+    let plan = past_confirmed_plan(olga, ann, &v);
+    let (plan_id, week_ago, past) = (plan.id, plan.start_time, domain::new_id());
     let table = domain::Booking {
         id: past,
         user_id: Some(id(olga)),

@@ -244,6 +244,31 @@ pub fn next_link(res: &Response) -> Option<String> {
     link.contains("rel=\"next\"").then(|| link[start..end].to_string())
 }
 
+/// The plan `organizer` confirmed with `guest` at `venue` (ids as text) a week ago, both having
+/// accepted the day before (history, as an import writes it: `Store::insert_batch`). Not written.
+pub fn past_confirmed_plan(organizer: &str, guest: &str, venue: &str) -> domain::Plan {
+    let id = |s: &str| s.parse::<uuid::Uuid>().expect("an id");
+    let week_ago = chrono::Utc::now() - chrono::Duration::days(7);
+    let plan_id = domain::new_id();
+    let place = |user: &str| domain::PlanParticipant {
+        plan_id,
+        user_id: id(user),
+        status: domain::ParticipantStatus::Accepted,
+        invited_at: week_ago - chrono::Duration::days(1),
+        responded_at: Some(week_ago - chrono::Duration::days(1)),
+    };
+    domain::Plan {
+        id: plan_id,
+        organizer_id: Some(id(organizer)),
+        venue_id: id(venue),
+        start_time: week_ago,
+        party_size: None,
+        status: domain::PlanStatus::Confirmed,
+        created_at: week_ago - chrono::Duration::days(2),
+        participants: vec![place(organizer), place(guest)],
+    }
+}
+
 /// Runs one test body per backend: `<module>::sqlite::<name>` and `<module>::postgres::<name>`
 /// (the latter passes without running when `TEST_POSTGRES_URL` is not set).
 #[macro_export]

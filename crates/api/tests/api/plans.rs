@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, expect_error, expect_json, ids, next_link, seed_user, seed_venue};
+use crate::helpers::{TestApp, expect_error, expect_json, ids, next_link, past_confirmed_plan, seed_user, seed_venue};
 
 crate::on_every_backend!(
     the_second_seeds_plan_flow_books_the_confirmed_plan,
@@ -754,28 +754,9 @@ async fn the_plans_of_a_deleted_organizer_stay_for_those_invited(app: &TestApp) 
     let accepted = app.as_user(ann).post(app.url(&format!("/api/v1/plans/{pending}/participants/{ann}/accept")));
     expect_json(accepted.json(&json!({})).send().await.expect("POST"), StatusCode::OK).await;
     // Last week's plan, confirmed with Ann and booked (history, as an import writes it).
-    let id = |s: &str| s.parse::<uuid::Uuid>().expect("an id");
-    let week_ago = chrono::Utc::now() - chrono::Duration::days(7);
-    let past = domain::new_id();
-    let place = |user: &str| domain::PlanParticipant {
-        plan_id: past,
-        user_id: id(user),
-        status: domain::ParticipantStatus::Accepted,
-        invited_at: week_ago - chrono::Duration::days(1),
-        responded_at: Some(week_ago - chrono::Duration::days(1)),
-    };
-    let plan = domain::Plan {
-        id: past,
-        organizer_id: Some(id(olga)),
-        venue_id: id(&v),
-        start_time: week_ago,
-        party_size: None,
-        status: domain::PlanStatus::Confirmed,
-        created_at: week_ago - chrono::Duration::days(2),
-        participants: vec![place(olga), place(ann)],
-    };
+    let plan = past_confirmed_plan(olga, ann, &v);
+    let past = plan.id.to_string();
     app.app.store.insert_batch(store::Batch { plans: vec![plan], ..store::Batch::default() }).await.expect("written");
-    let past = past.to_string();
 
     let res = app.as_user(olga).delete(app.url(&format!("/api/v1/users/{olga}"))).send().await.expect("DELETE");
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
