@@ -4,15 +4,17 @@
 //! invitations). A database migrated before 0013 keeps its bookings and their invitations
 //! through it (SQLite rebuilds both tables).
 
-use domain::{BookingStatus, NewPlan, Page, PageRequest, PlanStatus, Timestamp};
+use domain::{BookingStatus, NewPlan, Page, PageRequest, PlanStatus};
 use store::{BookingQuery, DynStore};
 use testdb::{Backend, TestDatabase};
 use uuid::Uuid;
 
 use crate::fixtures::{booked, new_booking, tomorrow_at, user, venue_seating};
+use crate::older::{at, sql_id, tests_per_backend, users_and_venue, written_at};
 use crate::store_tests;
 
 store_tests!(the_past_bookings_of_a_deleted_booker_stay_for_their_party,);
+tests_per_backend!(bookings_written_before_0013_survive_it);
 
 async fn booking_ids(store: &DynStore, query: BookingQuery) -> Vec<Uuid> {
     let page: Page<domain::Booking> =
@@ -94,43 +96,23 @@ async fn the_past_bookings_of_a_deleted_booker_stay_for_their_party(store: DynSt
     assert_eq!(store.check_invariants().await.unwrap(), []);
 }
 
-/// The fixed-width text of a time, as the SQLite store writes it (PostgreSQL reads it too).
-fn at(t: Timestamp) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
 /// Migrates a fresh database of `backend` up to 0012 and writes, as a server before 0013 would
 /// have, Olga's past confirmed plan with Ann and its booking, and her past booking with Ben in
 /// its group and his invitation; then opens the store, which applies 0013. Every row is still
 /// there (on SQLite, dropping the old table with foreign keys on would have deleted the
 /// invitations), foreign keys are on again, and deleting Olga now keeps both bookings with a
 /// null booker (with foreign keys off she would stay named) and Ben's invitation.
-async fn bookings_written_before_0013_survive_it(backend: Backend, dir: &str) {
+async fn bookings_written_before_0013_survive_it(backend: Backend) {
     let Some(db) = TestDatabase::create(backend).await else { return };
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
-    let migrator = sqlx::migrate::Migrator::new(path).await.unwrap();
     let [olga, ann, ben, v, plan, table, lunch] = std::array::from_fn(|_| domain::new_id());
-    let id = |u: Uuid| match backend {
-        Backend::Sqlite => format!("X'{}'", u.simple()),
-        Backend::Postgres => format!("'{u}'"),
-    };
+    let id = |u: Uuid| sql_id(backend, u);
     let now = chrono::Utc::now();
     let (t0, t1) = (at(now - chrono::Duration::days(3)), at(now - chrono::Duration::days(2)));
     let before = at(now - chrono::Duration::days(1));
+    let [users, venue] = users_and_venue(backend, &t0, &[(olga, "olga"), (ann, "ann"), (ben, "ben")], v);
     let statements = [
-        format!(
-            "INSERT INTO users (id, handle, name, activity_score, social_score, created_at, updated_at) VALUES \
-             ({}, 'olga', 'Olga', 0.5, 0.5, '{t0}', '{t0}'), ({}, 'ann', 'Ann', 0.5, 0.5, '{t0}', '{t0}'), \
-             ({}, 'ben', 'Ben', 0.5, 0.5, '{t0}', '{t0}')",
-            id(olga),
-            id(ann),
-            id(ben)
-        ),
-        format!(
-            "INSERT INTO venues (id, name, category, lat, lng, capacity, tags, timezone, created_at, updated_at) \
-             VALUES ({}, 'Corner', 'restaurant', 40.73, -73.99, 20, '[]', 'UTC', '{t0}', '{t0}')",
-            id(v)
-        ),
+        users,
+        venue,
         format!(
             "INSERT INTO plans (id, organizer_id, venue_id, start_time, party_size, status, created_at) VALUES \
              ({}, {}, {}, '{before}', NULL, 'confirmed', '{t0}')",
@@ -167,25 +149,7 @@ async fn bookings_written_before_0013_survive_it(backend: Backend, dir: &str) {
             id(olga)
         ),
     ];
-    use sqlx::{Connection, Executor};
-    match backend {
-        Backend::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&format!("{}?mode=rwc", db.url)).await.unwrap();
-            migrator.run_to(12, &mut c).await.unwrap();
-            for s in &statements {
-                c.execute(sqlx::AssertSqlSafe(s.as_str())).await.unwrap();
-            }
-            c.close().await.unwrap();
-        }
-        Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
-            migrator.run_to(12, &mut c).await.unwrap();
-            for s in &statements {
-                c.execute(sqlx::AssertSqlSafe(s.as_str())).await.unwrap();
-            }
-            c.close().await.unwrap();
-        }
-    }
+    written_at(&db, backend, 12, &statements).await;
     let store = store::connect(&db.url).await.expect("the store opens and applies 0013");
     let read = |b: &domain::Booking| {
         (b.user_id, b.plan_id, b.status, b.group_members.clone(), b.duration_minutes, b.special_requests.clone())
@@ -210,14 +174,4 @@ async fn bookings_written_before_0013_survive_it(backend: Backend, dir: &str) {
     assert_eq!(store.check_invariants().await.unwrap(), []);
     drop(store);
     drop(db);
-}
-
-#[tokio::test]
-async fn bookings_written_before_migration_0013_survive_it_on_sqlite() {
-    bookings_written_before_0013_survive_it(Backend::Sqlite, "sqlite").await;
-}
-
-#[tokio::test]
-async fn bookings_written_before_migration_0013_survive_it_on_postgres() {
-    bookings_written_before_0013_survive_it(Backend::Postgres, "postgres").await;
 }

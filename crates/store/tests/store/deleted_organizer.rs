@@ -9,9 +9,11 @@ use testdb::{Backend, TestDatabase};
 use uuid::Uuid;
 
 use crate::fixtures::{booked, new_booking, pending_event_types, tomorrow_at, user, venue_seating};
+use crate::older::{at, sql_id, tests_per_backend, users_and_venue, written_at};
 use crate::store_tests;
 
 store_tests!(the_plans_of_a_deleted_organizer_stay_for_those_invited,);
+tests_per_backend!(plans_written_before_0012_survive_it);
 
 fn new_plan(organizer: Uuid, venue: Uuid, start_time: Timestamp, invitees: Vec<Uuid>) -> NewPlan {
     NewPlan { id: domain::new_id(), organizer_id: organizer, venue_id: venue, start_time, party_size: None, invitees }
@@ -78,43 +80,23 @@ async fn the_plans_of_a_deleted_organizer_stay_for_those_invited(store: DynStore
     assert_eq!(store.check_invariants().await.unwrap(), []);
 }
 
-/// The fixed-width text of a time, as the SQLite store writes it (PostgreSQL reads it too).
-fn at(t: Timestamp) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
 /// Migrates a fresh database of `backend` up to 0011 and writes, as a server before 0012 would
 /// have, Olga's two plans (one being organised with Ann and Ben, one confirmed and past with
 /// Ann), the booking of the confirmed one, and a cancelled booking naming the other; then opens
 /// the store, which applies 0012. Every row is still there with its references (on SQLite,
 /// dropping the old table with foreign keys on would have deleted the participants and emptied
 /// `bookings.plan_id`), foreign keys are on again, and deleting Olga now keeps both plans.
-async fn plans_written_before_0012_survive_it(backend: Backend, dir: &str) {
+async fn plans_written_before_0012_survive_it(backend: Backend) {
     let Some(db) = TestDatabase::create(backend).await else { return };
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
-    let migrator = sqlx::migrate::Migrator::new(path).await.unwrap();
     let [olga, ann, ben, v, pending, past, table, attempt] = std::array::from_fn(|_| domain::new_id());
-    let id = |u: Uuid| match backend {
-        Backend::Sqlite => format!("X'{}'", u.simple()),
-        Backend::Postgres => format!("'{u}'"),
-    };
+    let id = |u: Uuid| sql_id(backend, u);
     let now = chrono::Utc::now();
     let (t0, t1, t2) = (at(now - chrono::Duration::days(3)), at(now - chrono::Duration::days(2)), at(now));
     let (later, before) = (at(now + chrono::Duration::days(2)), at(now - chrono::Duration::days(1)));
+    let [users, venue] = users_and_venue(backend, &t0, &[(olga, "olga"), (ann, "ann"), (ben, "ben")], v);
     let statements = [
-        format!(
-            "INSERT INTO users (id, handle, name, activity_score, social_score, created_at, updated_at) VALUES \
-             ({}, 'olga', 'Olga', 0.5, 0.5, '{t0}', '{t0}'), ({}, 'ann', 'Ann', 0.5, 0.5, '{t0}', '{t0}'), \
-             ({}, 'ben', 'Ben', 0.5, 0.5, '{t0}', '{t0}')",
-            id(olga),
-            id(ann),
-            id(ben)
-        ),
-        format!(
-            "INSERT INTO venues (id, name, category, lat, lng, capacity, tags, timezone, created_at, updated_at) \
-             VALUES ({}, 'Corner', 'restaurant', 40.73, -73.99, 20, '[]', 'UTC', '{t0}', '{t0}')",
-            id(v)
-        ),
+        users,
+        venue,
         format!(
             "INSERT INTO plans (id, organizer_id, venue_id, start_time, party_size, status, created_at) VALUES \
              ({}, {}, {}, '{later}', NULL, 'draft', '{t1}'), ({}, {}, {}, '{before}', 4, 'confirmed', '{t0}')",
@@ -150,25 +132,7 @@ async fn plans_written_before_0012_survive_it(backend: Backend, dir: &str) {
             v = id(v)
         ),
     ];
-    use sqlx::{Connection, Executor};
-    match backend {
-        Backend::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&format!("{}?mode=rwc", db.url)).await.unwrap();
-            migrator.run_to(11, &mut c).await.unwrap();
-            for s in &statements {
-                c.execute(sqlx::AssertSqlSafe(s.as_str())).await.unwrap();
-            }
-            c.close().await.unwrap();
-        }
-        Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
-            migrator.run_to(11, &mut c).await.unwrap();
-            for s in &statements {
-                c.execute(sqlx::AssertSqlSafe(s.as_str())).await.unwrap();
-            }
-            c.close().await.unwrap();
-        }
-    }
+    written_at(&db, backend, 11, &statements).await;
     let store = store::connect(&db.url).await.expect("the store opens and applies 0012");
     let people = |plan: &domain::Plan| plan.participants.iter().map(|p| (p.user_id, p.status)).collect::<Vec<_>>();
     use ParticipantStatus::{Accepted, Invited};
@@ -195,14 +159,4 @@ async fn plans_written_before_0012_survive_it(backend: Backend, dir: &str) {
     assert_eq!(store.check_invariants().await.unwrap(), []);
     drop(store);
     drop(db);
-}
-
-#[tokio::test]
-async fn plans_written_before_migration_0012_survive_it_on_sqlite() {
-    plans_written_before_0012_survive_it(Backend::Sqlite, "sqlite").await;
-}
-
-#[tokio::test]
-async fn plans_written_before_migration_0012_survive_it_on_postgres() {
-    plans_written_before_0012_survive_it(Backend::Postgres, "postgres").await;
 }

@@ -10,6 +10,7 @@ mod deleted_booker;
 mod deleted_organizer;
 mod fixtures;
 mod harness;
+mod older;
 mod outbox;
 mod plans;
 mod postgres_only;
