@@ -88,9 +88,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
                     Ok(_) => {
                         let named = names_expected::<T>(bytes, &path, inner.line(), inner.column());
-                        let message =
-                            named.map_or_else(|| "expected a name (a string)".into(), |n| format!("expected {n}"));
-                        ApiError::field(path, message)
+                        more_shape_errors::<T>(bytes, ApiError::field(path, expected_names(named)))
                     }
                     Err(broken) => ApiError::MalformedJson(broken.to_string()),
                 }
@@ -121,8 +119,15 @@ fn more_shape_errors<T: DeserializeOwned>(bytes: &[u8], first: ApiError) -> ApiE
     while errors.len() < MAX_SHAPE_ERRORS && take_out(&mut body, list_or_field(&out)) {
         let Err(e) = serde_path_to_error::deserialize::<_, T>(&body) else { break };
         let path = e.path().to_string();
-        let ApiError::Validation(next) = shape_error(&path, &e.into_inner().to_string(), None) else { break };
-        let Some(next) = next.into_iter().next() else { break };
+        let message = e.into_inner().to_string();
+        let ApiError::Validation(next) = shape_error(&path, &message, None) else { break };
+        let Some(mut next) = next.into_iter().next() else { break };
+        // An enum given a number, `null` or `true`, read from a value (serde_json's wording for
+        // it there): named with its names, as the first such field is (review: the raw
+        // "invalid type: integer `5`, expected string or map" reached clients).
+        if message.ends_with(", expected string or map") {
+            next.message = expected_names(names_expected_in::<T>(&body, &path));
+        }
         if errors.iter().any(|f| list_or_field(&f.field) == next.field) {
             // Named already: a required field (or list) taken out above, now missing. Its object
             // goes too, to read on past it (an optional one; a required one stops the search below).
@@ -211,6 +216,35 @@ fn names_expected<T: DeserializeOwned>(bytes: &[u8], path: &str, line: usize, co
     }
     let message = e.into_inner().to_string();
     let (_, names) = message.split(" at line ").next()?.split_once(", expected ")?;
+    (names.starts_with("one of ") || names.starts_with('`')).then(|| names.to_string())
+}
+
+/// What an enum field given a value of another kind expects: its `names`, when known.
+fn expected_names(names: Option<String>) -> String {
+    names.map_or_else(|| "expected a name (a string)".into(), |n| format!("expected {n}"))
+}
+
+/// [`names_expected`] for a body already read into a value: the value at `path` (object keys
+/// and list items, `a.b[1]`) is replaced with `""`, which serde answers with the names.
+fn names_expected_in<T: DeserializeOwned>(body: &serde_json::Value, path: &str) -> Option<String> {
+    let mut again = body.clone();
+    let mut at = &mut again;
+    for key in path.split('.') {
+        let (name, items) = key.split_once('[').map_or((key, ""), |(n, rest)| (n, rest));
+        if !name.is_empty() {
+            at = at.as_object_mut()?.get_mut(name)?;
+        }
+        for index in items.split('[').filter(|i| !i.is_empty()) {
+            at = at.as_array_mut()?.get_mut(index.strip_suffix(']')?.parse::<usize>().ok()?)?;
+        }
+    }
+    *at = serde_json::Value::String(String::new());
+    let e = serde_path_to_error::deserialize::<_, T>(&again).err()?;
+    if e.path().to_string() != path {
+        return None;
+    }
+    let message = e.into_inner().to_string();
+    let (_, names) = message.split_once(", expected ")?;
     (names.starts_with("one of ") || names.starts_with('`')).then(|| names.to_string())
 }
 
@@ -565,6 +599,44 @@ mod tests {
         for body in [r#"{"kind": nul}"#, r#"{"kind": }"#] {
             let e = parse_json::<WithKind>(body.as_bytes()).expect_err(body);
             assert!(matches!(e, ApiError::MalformedJson(_)), "{body}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn every_name_given_as_null_a_number_or_a_boolean_is_named_with_the_other_bad_fields() {
+        // Review: a body whose first fault was such a name named only it, and one after
+        // another bad field got serde's "invalid type: integer `5`, expected string or map".
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Named {
+            name: String,
+            kind: Kind,
+            kinds: Option<Vec<Kind>>,
+        }
+        let names = "expected `lunch_rush` or `friday_night`";
+        for (body, expected) in [
+            (
+                r#"{"kind": 5, "name": 7}"#,
+                &[("kind", names), ("name", "invalid type: integer `7`, expected a string")][..],
+            ),
+            (
+                r#"{"name": 7, "kind": 5}"#,
+                &[("name", "invalid type: integer `7`, expected a string"), ("kind", names)][..],
+            ),
+            (
+                r#"{"kind": null, "name": "a", "kinds": ["lunch_rush", true]}"#,
+                &[("kind", names), ("kinds[1]", names)][..],
+            ),
+            (
+                r#"{"name": false, "kinds": [1], "kind": "friday_night"}"#,
+                &[("name", "invalid type: boolean `false`, expected a string"), ("kinds[0]", names)][..],
+            ),
+        ] {
+            let ApiError::Validation(got) = parse_json::<Named>(body.as_bytes()).expect_err(body) else {
+                panic!("{body}: expected a validation error");
+            };
+            let got: Vec<(&str, &str)> = got.iter().map(|f| (f.field.as_str(), f.message.as_str())).collect();
+            assert_eq!(got, expected, "{body}");
         }
     }
 

@@ -538,6 +538,26 @@ async fn a_body_with_several_fields_of_the_wrong_type_names_each_of_them(app: &T
     let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("age")).await;
     assert_eq!(fields(&err), ["age", "name"], "{err}");
     assert_eq!(app.user_count().await, 0);
+    // A name (an enum) given a number or null is named with its names, first or after another
+    // field (review: first, it was named alone; after one, with serde's "invalid type: integer
+    // `5`, expected string or map").
+    let u = id_of(&app.create_user(seed_user("alice")).await);
+    let v = id_of(&app.create_venue(seed_venue("Bar")).await);
+    let path = format!("/venues/{v}/interactions");
+    for (body, order) in [
+        (format!(r#"{{"interaction_type": 5, "user_id": "{u}", "dwell_time_seconds": "long"}}"#), 0),
+        (format!(r#"{{"dwell_time_seconds": "long", "user_id": "{u}", "interaction_type": null}}"#), 1),
+    ] {
+        let res = app.post_raw(&path, Some("application/json"), body.clone()).await;
+        let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None).await;
+        let mut expected = vec!["interaction_type", "dwell_time_seconds"];
+        if order == 1 {
+            expected.reverse();
+        }
+        assert_eq!(fields(&err), expected, "{body}: {err}");
+        let message = message_of(&err, "interaction_type");
+        assert!(message.starts_with("expected one of `view`"), "{body}: {message}");
+    }
 }
 
 /// As for a body: a query with several parameters of the wrong type names each (it named only
