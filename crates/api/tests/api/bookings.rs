@@ -24,6 +24,7 @@ crate::on_every_backend!(
     a_double_tap_without_a_key_books_one_table,
     bad_booking_requests_are_refused_naming_the_field_and_nothing_is_written,
     a_booking_without_a_time_refused_for_the_default_one_says_which_time_it_took,
+    refusals_of_a_time_name_it_as_the_api_writes_times,
     a_deleted_bookers_bookings_stay_for_their_party_the_venue_and_the_counts,
 );
 
@@ -678,4 +679,24 @@ async fn a_deleted_bookers_bookings_stay_for_their_party_the_venue_and_the_count
     let res = app.as_user(ann).post(app.url(&format!("/api/v1/bookings/{past}/cancel"))).json(&json!({}));
     let err = expect_error(res.send().await.expect("POST"), StatusCode::FORBIDDEN, "forbidden", None).await;
     assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("deleted their account")), "{err}");
+}
+
+/// A refusal about a booking's time says which time, written as every time in the API is: a
+/// second booking without `booking_time` (the default time, which the client never named) said
+/// only "at that time", and completing a booking too early wrote chrono's
+/// `2026-12-10 16:00:00 UTC`.
+async fn refusals_of_a_time_name_it_as_the_api_writes_times(app: &TestApp) {
+    let ann = user(app, "ann").await;
+    let venue = app.create_venue(seed_venue("Open Bar")).await["id"].as_str().expect("id").to_string();
+    let res = app.post(&create(&ann), &json!({"venue_id": venue, "party_size": 2})).await;
+    let first = expect_json(res, StatusCode::CREATED).await;
+    let at = first["booking_time"].as_str().expect("booking_time").to_string();
+    let res = app.post(&create(&ann), &json!({"venue_id": venue, "party_size": 2})).await;
+    let body = expect_error(res, StatusCode::CONFLICT, "conflict", Some("booking_time")).await;
+    assert!(body["error"]["message"].as_str().expect("message").contains(&at), "{body} should name {at}");
+
+    let id = first["booking_id"].as_str().expect("booking_id");
+    let res = app.post(&format!("/api/v1/bookings/{id}/complete"), &json!({})).await;
+    let body = expect_error(res, StatusCode::CONFLICT, "conflict", Some("status")).await;
+    assert!(body["error"]["message"].as_str().expect("message").contains(&format!("starts at {at};")), "{body}");
 }

@@ -291,8 +291,11 @@ pub(crate) async fn set_status<C: Conn>(
         return Err(StoreError::conflict(message, Some("status")));
     }
     if matches!(next, BookingStatus::Completed | BookingStatus::NoShow) && at < current.booking_time {
-        let message =
-            format!("the booking starts at {}; it cannot be {} before then", current.booking_time, next.as_str());
+        let message = format!(
+            "the booking starts at {}; it cannot be {} before then",
+            domain::time::written(&current.booking_time),
+            next.as_str()
+        );
         return Err(StoreError::conflict(message, Some("status")));
     }
     // Once its time has come, a booking was kept or not: calling it cancelled then would hide a

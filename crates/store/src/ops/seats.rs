@@ -185,7 +185,11 @@ pub(crate) async fn book<C: Conn>(
             ("this user", "booking_time")
         };
         return Err(StoreError::conflict(
-            format!("{who} already holds booking {} here at that time", held.id),
+            format!(
+                "{who} already holds booking {} here at that time, {}",
+                held.id,
+                domain::time::written(&held.booking_time)
+            ),
             Some(field),
         ));
     }
