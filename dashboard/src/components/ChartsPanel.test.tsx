@@ -50,6 +50,22 @@ describe('ChartsPanel', () => {
     expect(plot('reco p50').y.values(null, [0, 0.5, 1], 1, 30, 0.5)).toEqual(['0.0ms', '0.5ms', '1.0ms']);
   });
 
+  it('labels a slow latency axis in seconds and makes its axis as wide as its widest label', () => {
+    // QA at 1440x900 on the real binary: a minute with p99 over a second labelled the axis
+    // "1000ms", "1500ms", "2000ms" in a fixed 54 px, which cut them to ":000ms", ":500ms".
+    render(<ChartsPanel live={new LiveStore()} />);
+    const y = plot('reco p50').y as unknown as Axis & { size: number | ((u: unknown, values: string[] | null) => number) };
+    expect(y.values(null, [0, 500, 1000, 1500, 2000], 1, 30, 500)).toEqual(['0ms', '500ms', '1 s', '1.5 s', '2 s']);
+    expect(y.values(null, [0, 1000, 2000], 1, 30, 1000)).toEqual(['0ms', '1 s', '2 s']);
+    // Whatever the labels, the axis holds the widest whole (label + tick + gap), and keeps
+    // 54 px for short ones. The test canvas measures 6 px a character.
+    const size = (values: string[] | null) => (typeof y.size === 'function' ? y.size(null, values) : y.size);
+    expect(size(['0ms', '10ms', '20ms'])).toBe(54);
+    expect(size(null)).toBe(54);
+    const long = ['0ms', '250000ms', '500000ms'];
+    expect(size(long)).toBeGreaterThanOrEqual(8 * 6 + 10 + 5);
+  });
+
   it('shows "–" for latency and click-through with no data, not 0', () => {
     const live = new LiveStore();
     // A snapshot with no recommendation timed and no route but the stream.

@@ -9,13 +9,12 @@ import { CHANNELS, type RankerConversion } from '../api/types';
 import { CHANNEL_COLORS, CHANNEL_LABELS } from '../lib/colors';
 import { useTicker } from '../lib/hooks';
 import type { LiveStore } from '../lib/live';
-import { TimeChart, unitTick } from './TimeChart';
+import { msTick, TimeChart, unitTick } from './TimeChart';
 
-const ms = (v: number) => (v >= 10 ? `${v.toFixed(0)}ms` : `${v.toFixed(1)}ms`);
+const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : v >= 10 ? `${v.toFixed(0)}ms` : `${v.toFixed(1)}ms`);
 const pct = (v: number) => `${v.toFixed(v >= 10 ? 0 : 1)}%`;
 /** Axis labels: as many decimals as the tick step needs (0.25%, not 0.3%). */
 const pctTick = unitTick('%');
-const msTick = unitTick('ms');
 
 export function ChartsPanel({ live }: { live: LiveStore }) {
   // The window slides once a second, events or not.

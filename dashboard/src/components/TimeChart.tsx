@@ -33,12 +33,41 @@ interface Props {
   testId?: string;
 }
 
+const AXIS_FONT = '11px ui-sans-serif, system-ui, sans-serif';
+const TICK_SIZE = 10;
+const AXIS_GAP = 5;
+
 const axis = {
   stroke: '#94a3b8',
   grid: { stroke: 'rgba(148,163,184,0.12)', width: 1 },
-  ticks: { stroke: 'rgba(148,163,184,0.25)', width: 1 },
-  font: '11px ui-sans-serif, system-ui, sans-serif',
+  ticks: { stroke: 'rgba(148,163,184,0.25)', width: 1, size: TICK_SIZE },
+  gap: AXIS_GAP,
+  font: AXIS_FONT,
 };
+
+let measurer: CanvasRenderingContext2D | null | undefined;
+
+/** A label's width in CSS pixels in the axis font: measured on a canvas, or (no canvas)
+ * estimated at 7 px a character, more than any digit or letter of the labels takes at 11 px. */
+export function labelWidth(text: string): number {
+  if (measurer === undefined) {
+    try {
+      measurer = typeof document === 'undefined' ? null : document.createElement('canvas').getContext('2d');
+    } catch {
+      measurer = null;
+    }
+    if (measurer) measurer.font = AXIS_FONT;
+  }
+  return measurer ? measurer.measureText(text).width : text.length * 7;
+}
+
+/** The y axis's width: its widest label whole, plus the tick and the gap before the label (a
+ * fixed 54 px cut "1000ms" to ":000ms"); never narrower than 54 px, so short labels look as
+ * before. uPlot asks before it has labels (`null`) and again with them. */
+export function yAxisSize(values: string[] | null, measure: (s: string) => number = labelWidth): number {
+  const widest = Math.max(0, ...(values ?? []).map((v) => measure(String(v ?? ''))));
+  return Math.max(54, Math.ceil(widest) + TICK_SIZE + AXIS_GAP + 4);
+}
 
 /** Tick steps for counts: 1, 2, 5, 10, 20, 50... (uPlot's own add 2.5 and fractions). */
 export const COUNT_INCRS = Array.from({ length: 10 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
@@ -71,6 +100,14 @@ export const unitTick =
   (v: number, step: number): string =>
     `${v.toFixed(stepDecimals(step))}${unit}`;
 
+/** Millisecond tick labels: "250ms" below a second, then seconds with at most the decimals
+ * the step needs ("1 s", "1.5 s"), so a slow minute's axis does not read "1500ms". */
+export function msTick(v: number, step: number): string {
+  // Whole seconds without decimals: "1 s", "1.5 s", "2 s".
+  if (Math.abs(v) >= 1000) return `${Number((v / 1000).toFixed(stepDecimals(step / 1000)))} s`;
+  return `${v.toFixed(stepDecimals(step))}ms`;
+}
+
 const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
 
 function translucent(hex: string, alpha: number): string {
@@ -97,7 +134,7 @@ export function TimeChart({ title, subtitle, series, data, height = 200, format 
         { ...axis, space: 70, incrs: TIME_INCRS, values: (_u, vals) => vals.map((v) => clock(v)) },
         {
           ...axis,
-          size: 54,
+          size: (_u: uPlot, values: string[] | null) => yAxisSize(values),
           ...(counts ? { incrs: COUNT_INCRS } : {}),
           values: (_u, vals, _axis, _space, step) => vals.map((v) => tick(v, step)),
         },
