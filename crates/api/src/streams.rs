@@ -343,7 +343,7 @@ fn frames(
 ) -> FrameStream {
     let hello = connected(&feed);
     let repeats = Repeats::new(app.settings.events.repeat_window.min(REPEAT_WINDOW));
-    let conn = Connection { feed, repeats, concern, finished: false, _permit: permit };
+    let conn = Connection { feed, repeats, concern, closing_until: None, _permit: permit };
     let frames = stream::unfold(conn, next_frame);
     // A shutting-down server ends its streams (clients reconnect elsewhere with Last-Event-ID).
     let frames =
@@ -401,32 +401,43 @@ fn while_valid(
     .boxed()
 }
 
+/// How long a user's stream stays open after their `user.deleted`. The deletion's other events
+/// (their plans cancelled, bookings cancelled) are written in the same transaction but travel on
+/// other channels, and a Redis reader can hand them over after it (QA: a deleted organizer's
+/// stream on a second server ended at `user.deleted` without the `plan.cancelled` published in
+/// the same millisecond on `bookings`).
+const ACCOUNT_CLOSING: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What one open stream holds: its feed, the source ids it sent lately, on a user's stream what
 /// concerns them, and its place under the cap (given back when the stream ends).
 struct Connection {
     feed: Feed,
     repeats: Repeats,
     concern: Option<Concern>,
-    /// A user's stream that sent the user's deletion: nothing more is theirs.
-    finished: bool,
+    /// A user's stream that sent the user's deletion ends at this instant: until then it sends
+    /// what else of theirs comes (see [`ACCOUNT_CLOSING`]).
+    closing_until: Option<tokio::time::Instant>,
     _permit: SubscriberPermit,
 }
 
 /// The next frame, past the relay's repeats of events already sent and, on a user's stream,
 /// events that do not concern the user.
 async fn next_frame(mut conn: Connection) -> Option<(Result<Frame, Infallible>, Connection)> {
-    if conn.finished {
-        return None;
-    }
     loop {
-        let frame = match conn.feed.next().await? {
+        let item = match conn.closing_until {
+            None => conn.feed.next().await?,
+            Some(end) => tokio::time::timeout_at(end, conn.feed.next()).await.ok()??,
+        };
+        let frame = match item {
             FeedItem::Event(e) if conn.concern.as_mut().is_some_and(|c| !c.admits(&e.event_type, &e.data)) => continue,
             FeedItem::Event(e) if !conn.repeats.first_time(e.source_id) => {
                 tracing::debug!(id = %e.id, source_id = ?e.source_id, "SSE: skipped the relay's repeat of an event sent");
                 continue;
             }
             FeedItem::Event(e) => {
-                conn.finished = conn.concern.is_some() && e.event_type == mine::ACCOUNT_DELETED;
+                if conn.concern.is_some() && e.event_type == mine::ACCOUNT_DELETED && conn.closing_until.is_none() {
+                    conn.closing_until = Some(tokio::time::Instant::now() + ACCOUNT_CLOSING);
+                }
                 event_frame(&e, &conn.feed)
             }
             FeedItem::Lagged { missed } => {

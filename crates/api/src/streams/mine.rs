@@ -5,7 +5,8 @@
 //! organise or are invited to (with others' answers, and its booking unless they declined it), invitations they sent
 //! or got, and bookings they are in. Frames, ids, resumption with `Last-Event-ID` and lag notices are those of
 //! subscribe-all (the cursor spans the three channels; a `lagged` notice counts every event
-//! missed, not only the user's). The stream ends after the user's own `user.deleted`, and when
+//! missed, not only the user's). The stream ends 2 s after the user's own `user.deleted` (what
+//! else the deletion published comes on other channels, maybe after it), and when
 //! the access token it was opened with expires (a comment says so): the app reconnects with a
 //! fresh token and its last id, and misses nothing.
 
@@ -45,8 +46,8 @@ pub struct MineQuery {
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this cursor (`channel:id,...`)")),
     responses(
         (status = 200, description = "`text/event-stream` as subscribe-all's over `user_actions`, `social` and \
-            `bookings`, with only the events that concern the user: `user.updated`, `user.deleted` (the last \
-            frame) and `user.preferences_updated` of their account; `friend.*` they are part of; their \
+            `bookings`, with only the events that concern the user: `user.updated`, `user.deleted` (the stream \
+            ends 2 s after it, with what else the deletion published) and `user.preferences_updated` of their account; `friend.*` they are part of; their \
             `interest.expressed`; `plan.*` of plans they organise or are invited to; `invitation.sent` they sent \
             or got; `booking.*` they made, are in the party of, or of such a plan they have not declined (as `GET /bookings/{plan_id}`). The stream ends with a comment when \
             the access token it was opened with expires; reconnect with a fresh one and `Last-Event-ID`",

@@ -16,6 +16,7 @@ crate::on_every_setup!(
     a_users_stream_carries_what_concerns_them_and_nothing_else,
     a_users_stream_is_theirs_alone_and_ends_when_its_token_expires,
     a_plans_booking_does_not_reach_an_invitee_who_declined_it,
+    a_deleted_users_stream_sends_their_deletions_other_events_that_come_after_it,
 );
 
 fn events_path(user: &str) -> String {
@@ -200,4 +201,43 @@ async fn a_plans_booking_does_not_reach_an_invitee_who_declined_it(setup: Setup)
         assert!(kinds.contains(&"plan.confirmed".to_string()), "the plan stays theirs: {kinds:?}");
         assert!(!kinds.iter().any(|k| k.starts_with("booking.")), "its booking is not: {kinds:?}");
     }
+}
+
+/// The events of a user's deletion travel on several channels (`user.deleted` on `user_actions`,
+/// their plans' `plan.cancelled` on `bookings`), and a Redis reader can hand them over in either
+/// order. QA of a second server: the deleted organizer's stream ended at `user.deleted` without
+/// the `plan.cancelled` published in the same millisecond. Here the two are published in that
+/// order by hand.
+async fn a_deleted_users_stream_sends_their_deletions_other_events_that_come_after_it(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let me = srv.create_user("closing_me").await;
+    let venue = srv.create_venue("Closing Bar").await;
+    let plan = json!({"organizer_id": me, "venue_id": venue, "start_time": in_two_days_at(19)});
+    let plan = post(srv, "/api/v1/plans", plan).await["id"].as_str().expect("id").to_string();
+    post(srv, &format!("/api/v1/plans/{plan}/cancel"), json!({})).await;
+    // The relay publishes it a moment after the commit.
+    let started = std::time::Instant::now();
+    let cancelled = loop {
+        let history = srv.app.bus.history(domain::Channel::Bookings, 100, None).await.expect("history");
+        if let Some(e) = history.into_iter().find(|e| e.event_type == "plan.cancelled") {
+            break e;
+        }
+        assert!(started.elapsed() < WAIT, "plan.cancelled never reached the bus");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+
+    let mut sse = open_as(srv, &me, None).await;
+    let deleted = domain::Payload::of(&json!({"user_id": me})).expect("payload");
+    for (channel, kind, data) in [
+        (domain::Channel::UserActions, "user.deleted", deleted),
+        (domain::Channel::Bookings, "plan.cancelled", cancelled.data),
+    ] {
+        let publish =
+            bus::Publish { channel, event_type: kind.into(), data, timestamp: chrono::Utc::now(), source_id: None };
+        srv.app.bus.publish(publish).await.expect("publish");
+    }
+    let rest = sse.rest().await.expect("the stream ended after the user's deletion");
+    let kinds: Vec<String> = rest.iter().filter(|f| !f.comment).map(kind).collect();
+    assert_eq!(kinds, ["user.deleted", "plan.cancelled"]);
 }
