@@ -104,6 +104,10 @@ pub struct AppParts {
     /// (`data_reset`), its users being gone. Each reset is compared on its own, so one stamped
     /// by a clock running ahead does not hide the resets after it.
     pub data_resets: tokio::sync::broadcast::Sender<i64>,
+    /// Each user deleted, by this server (as the deletion commits) or another (as the engine
+    /// follower hears its `user.deleted`; this server's own come twice): a running simulation's
+    /// user who is deleted leaves the run.
+    pub user_deletions: tokio::sync::broadcast::Sender<domain::UserId>,
 }
 
 impl App {
@@ -129,6 +133,7 @@ impl App {
             tasks: Arc::default(),
             deleted_users: Arc::default(),
             data_resets: tokio::sync::broadcast::Sender::new(16),
+            user_deletions: tokio::sync::broadcast::Sender::new(1024),
         }))
     }
 

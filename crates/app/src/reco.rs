@@ -594,6 +594,10 @@ async fn follow_domain_event(app: &App, e: &domain::Event) {
         // No receiver (no simulation running) is no error.
         let _ = app.data_resets.send(e.timestamp.timestamp_millis());
     }
+    if let Ok(DomainEvent::UserDeleted { user_id }) = event {
+        // A user deleted by another server leaves this server's simulation.
+        let _ = app.user_deletions.send(user_id);
+    }
     match event {
         Ok(DomainEvent::DataSeeded { .. } | DomainEvent::DataReset) if !app.engine.covers(e.timestamp) => {
             reload_in_background(app)

@@ -150,6 +150,8 @@ impl App {
         self.engine.apply(DomainEvent::UserDeleted { user_id: id }, self.now(), None);
         // After the commit: a location sent from now on is written, and so refused.
         self.location_writes.forget(id);
+        // A running simulation drops them (no receiver, no simulation: no error).
+        let _ = self.user_deletions.send(id);
         // Tables an outside provider holds are given back there too.
         for b in &cancelled {
             self.booking.give_back(b).await;

@@ -55,6 +55,7 @@ struct RunView {
     started_at: Timestamp,
     ends_at: Option<Timestamp>,
     tz: chrono_tz::Tz,
+    /// The world's users at the start; those who left since ([`Shared::departed`]) are not counted.
     active_users: usize,
     seeded: bool,
     /// Whether a caller (a stop, a data reset) has asked for the stop to be announced; read and
@@ -125,7 +126,8 @@ impl RunView {
             speed: Some(speed),
             speed_multiplier: speed.multiplier(),
             seed: Some(self.opts.seed),
-            active_users: self.active_users,
+            // Those deleted during the run left it.
+            active_users: self.active_users.saturating_sub(self.shared.departed.len()),
             simulation_time: Some(p.simulation_time),
             started_at: Some(self.started_at),
             ends_at: self.ends_at,
@@ -194,6 +196,8 @@ impl Simulator {
         // (one made here, which held it, or one made elsewhere meanwhile) come before the data
         // the run loads and are not its own.
         let resets = self.app.data_resets.subscribe();
+        // Deletions heard from before the run loads its users: a user deleted meanwhile leaves it.
+        let deletions = self.app.user_deletions.subscribe();
         let _gate = self.gate.lock().await;
         let loads_at = self.app.now().timestamp_millis();
         if let Some(previous) = self.live() {
@@ -273,6 +277,7 @@ impl Simulator {
         self.publish(SimEvent::Started, &state).await;
         drop(changes);
         tokio::spawn(stop_on_data_reset(resets, Arc::clone(&view), loads_at));
+        tokio::spawn(leave_on_user_deleted(deletions, Arc::clone(&view), Arc::clone(&world)));
         tokio::spawn(end_of(self.app.clone(), view, runner));
         Ok(state)
     }
@@ -530,6 +535,34 @@ async fn stop_on_data_reset(mut resets: broadcast::Receiver<i64>, run: Arc<RunVi
                     run.ask_stop(StopReason::DataReset, true);
                     return;
                 }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = status.wait_for(|&s| s != SimStatus::Running) => return,
+        }
+    }
+}
+
+/// Marks each of the run's users deleted while it goes on as having left it
+/// ([`super::executor::Departed`]): they open no more sessions, get no requests or invitations,
+/// are picked by no one and are not counted in `active_users`. Ends with the run. Deletions the
+/// channel dropped (1024 waiting) are still found by the first action naming them that fails.
+async fn leave_on_user_deleted(
+    mut deletions: broadcast::Receiver<domain::UserId>,
+    run: Arc<RunView>,
+    world: Arc<super::world::World>,
+) {
+    let index: std::collections::HashMap<_, u32> =
+        world.users.iter().enumerate().map(|(i, u)| (u.id, i as u32)).collect();
+    let mut status = run.shared.status.subscribe();
+    loop {
+        tokio::select! {
+            deleted = deletions.recv() => match deleted {
+                Ok(id) => {
+                    if let Some(&u) = index.get(&id) {
+                        run.shared.departed.insert(u);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             _ = status.wait_for(|&s| s != SimStatus::Running) => return,

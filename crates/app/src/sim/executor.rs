@@ -41,6 +41,34 @@ pub enum Outcome {
     Failed(String),
     /// A decision that calls no service (ignoring recommendations).
     NoCall,
+    /// The call failed because a user it names (the one acting, or the other party: the one
+    /// asked, an invitee, the one who asked) was deleted meanwhile: they left the run
+    /// ([`Departed`]), which is not a failure of the simulator. The message says what failed.
+    Left(String),
+}
+
+/// The world's users deleted while the run goes on (world indices): they left the run. A user
+/// is found gone when an action naming them fails and the store no longer has them; from then
+/// on they open no session, get no requests or invitations and are picked by no one.
+#[derive(Debug, Default)]
+pub struct Departed(std::sync::Mutex<std::collections::HashSet<u32>>);
+
+impl Departed {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<u32>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn contains(&self, user: u32) -> bool {
+        self.lock().contains(&user)
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub(super) fn insert(&self, user: u32) {
+        self.lock().insert(user);
+    }
 }
 
 /// What a successful action hands back to the simulation.
@@ -67,6 +95,8 @@ pub struct Executor<'a> {
     pub world: &'a World,
     /// Tells this run's idempotency keys from another run's with the same seed.
     pub run_id: Id,
+    /// Users found deleted during the run.
+    pub departed: &'a Departed,
 }
 
 impl Executor<'_> {
@@ -110,8 +140,33 @@ impl Executor<'_> {
             {
                 (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
             }
-            Err(e) => (Outcome::Failed(e.to_string()), Effect::None),
+            Err(e) => match self.left(user, action).await {
+                true => (Outcome::Left(e.to_string()), Effect::None),
+                false => (Outcome::Failed(e.to_string()), Effect::None),
+            },
         }
+    }
+
+    /// After a failed `action` of `user`: whether a user it names (the one acting, or the other
+    /// party) no longer exists, each such user marked [`Departed`]. Asked only on a failure, so a
+    /// run in which nobody is deleted takes the same path as before.
+    async fn left(&self, user: u32, action: &Action) -> bool {
+        let mut named = vec![user];
+        match action {
+            Action::SendFriendRequest { to } => named.push(*to),
+            Action::AnswerFriendRequest { from, .. } => named.push(*from),
+            Action::CreatePlan { invitees, .. } => named.extend(invitees),
+            _ => {}
+        }
+        let mut left = false;
+        for u in named {
+            // A lookup that fails itself tells nothing: the action stays a failure.
+            if let Ok(false) = self.app.user_exists(self.world.users[u as usize].id).await {
+                self.departed.insert(u);
+                left = true;
+            }
+        }
+        left
     }
 
     /// Runs `action` like [`Executor::execute`] and counts its outcome in `metrics` at local
@@ -305,7 +360,8 @@ mod tests {
         app.cancel_plan(plan.id).await.unwrap();
 
         let world = crate::sim::load::load_world(&app, 100).await.unwrap();
-        let executor = Executor { app: &app, world: &world, run_id: domain::new_id() };
+        let departed = Departed::default();
+        let executor = Executor { app: &app, world: &world, run_id: domain::new_id(), departed: &departed };
         let who = world.users.iter().position(|u| u.id == guest.id).expect("the guest is in the world") as u32;
         for accept in [true, false] {
             let answer = Action::AnswerInvitation { plan: Handle { owner: 0, seq: 0 }, accept, plan_id: Some(plan.id) };

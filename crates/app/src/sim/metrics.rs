@@ -172,7 +172,8 @@ impl Metrics {
                 }
                 Outcome::Refused { .. } => s.actions_total += 1,
                 Outcome::Unavailable => bump(&mut s.skipped_unavailable, action.kind()),
-                Outcome::NoCall => {}
+                // A user deleted meanwhile: gone from the run, not a failure of it.
+                Outcome::NoCall | Outcome::Left(_) => {}
             }
             if action.venue().is_some() {
                 s.venue_actions += 1;

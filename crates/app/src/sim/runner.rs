@@ -25,7 +25,7 @@ use super::action::{Action, ActionLog, Handle};
 use super::behaviour::{REACTIONS, session_chance};
 use super::clock::{Pacer, Speed, TICK_SECONDS, tick_time};
 use super::control::{SimEvent, publish};
-use super::executor::{Effect, Executor, Outcome, RECOMMENDER};
+use super::executor::{Departed, Effect, Executor, Outcome, RECOMMENDER};
 use super::metrics::Metrics;
 use super::scenario::{LocalTime, ScenarioId, Schedule, Surge};
 use super::session::{InboxItem, Session, SessionAt, SessionOutput, UserState};
@@ -66,6 +66,8 @@ pub struct Shared {
     /// `true` once the run has ended (its `simulation.stopped` or `.finished`, if any, on the
     /// bus): nothing of the run is announced after its end.
     pub announcing: tokio::sync::Mutex<bool>,
+    /// The world's users deleted during the run, who left it.
+    pub departed: Departed,
 }
 
 impl Shared {
@@ -85,6 +87,7 @@ impl Shared {
             parked: watch::channel(false).0,
             log: Mutex::new(None),
             announcing: tokio::sync::Mutex::new(false),
+            departed: Departed::default(),
         }
     }
 
@@ -98,9 +101,13 @@ impl Shared {
 }
 
 /// Puts `item`, from `from`, in `to`'s inbox (dropping the oldest beyond [`INBOX_CAP`], left
-/// pending in the store). A friend request is remembered on both sides whether or not it stays
-/// in the inbox: neither asks the other while it is pending, or after it was answered.
-fn deliver(states: &mut [UserState], from: u32, to: u32, item: InboxItem) {
+/// pending in the store), unless `to` left the run (was deleted). A friend request is
+/// remembered on both sides whether or not it stays in the inbox: neither asks the other while
+/// it is pending, or after it was answered.
+fn deliver(states: &mut [UserState], departed: &Departed, from: u32, to: u32, item: InboxItem) {
+    if departed.contains(to) {
+        return;
+    }
     if matches!(item, InboxItem::FriendRequest { .. }) {
         for (a, b) in [(from, to), (to, from)] {
             let requested = &mut states[a as usize].requested;
@@ -165,7 +172,7 @@ impl Runner {
     ) -> Self {
         let mut states = vec![UserState::default(); world.users.len()];
         for &(from, to, request) in &world.pending_requests {
-            deliver(&mut states, from, to, InboxItem::FriendRequest { from, request });
+            deliver(&mut states, &shared.departed, from, to, InboxItem::FriendRequest { from, request });
         }
         Self {
             states,
@@ -279,13 +286,22 @@ impl Runner {
         let local = LocalTime::at(at, world.tz());
         let surge = self.schedule.surge(at, local);
         let app = self.app.clone();
-        let exec = Executor { app: &app, world: &world, run_id: self.run_id };
+        let shared = Arc::clone(&self.shared);
+        let exec = Executor { app: &app, world: &world, run_id: self.run_id, departed: &shared.departed };
         for (user, action) in self.agenda.remove(&tick).unwrap_or_default() {
+            // A user who left the run (was deleted): their bookings went with them.
+            if shared.departed.contains(user) {
+                continue;
+            }
             self.log.push(tick, user, &action);
             self.execute(&exec, tick, user, at, local, action).await;
         }
         let mut inputs = Vec::new();
         for (u, user) in world.users.iter().enumerate() {
+            // Who left opens no session; the others' draws are keyed by their own index.
+            if shared.departed.contains(u as u32) {
+                continue;
+            }
             let chance = session_chance(
                 &PROFILES[user.persona],
                 user.persona,
@@ -385,11 +401,18 @@ impl Runner {
     fn apply(&mut self, tick: u64, user: u32, action: &Action, effect: Effect) {
         match (action, effect) {
             (Action::SendFriendRequest { to }, Effect::FriendRequest(request)) => {
-                deliver(&mut self.states, user, *to, InboxItem::FriendRequest { from: user, request });
+                deliver(
+                    &mut self.states,
+                    &self.shared.departed,
+                    user,
+                    *to,
+                    InboxItem::FriendRequest { from: user, request },
+                );
             }
             (Action::CreatePlan { plan, invitees, .. }, Effect::Plan(plan_id)) => {
                 for &to in invitees {
-                    deliver(&mut self.states, user, to, InboxItem::Invitation { plan: *plan, plan_id });
+                    let item = InboxItem::Invitation { plan: *plan, plan_id };
+                    deliver(&mut self.states, &self.shared.departed, user, to, item);
                 }
             }
             (Action::Book { booking, venue, at, .. }, Effect::Booking(booking_id)) => {

@@ -248,6 +248,7 @@ impl<'a> Session<'a> {
             .iter()
             .map(|f| f.0)
             .filter(|&c| c != me && !friends.iter().any(|f| f.0 == c) && !state.requested.contains(&c))
+            .filter(|&c| !self.exec.departed.contains(c))
             .collect();
         (!options.is_empty()).then(|| options[self.rng.random_range(0..options.len())])
     }
@@ -281,7 +282,10 @@ impl<'a> Session<'a> {
             return self.check_friends().await;
         }
         let Some(venue) = self.choose_venue(16) else { return };
-        let mut pool: Vec<(u32, f64)> = self.user.friends.iter().map(|f| (f.0, f64::from(f.1))).collect();
+        // Friends who left the run (were deleted) are invited no more.
+        let departed = self.exec.departed;
+        let mut pool: Vec<(u32, f64)> =
+            self.user.friends.iter().filter(|f| !departed.contains(f.0)).map(|f| (f.0, f64::from(f.1))).collect();
         let mut invitees = Vec::new();
         while invitees.len() + 1 < usize::from(self.party().max(2)) && !pool.is_empty() {
             let weights: Vec<f64> = pool.iter().map(|p| p.1).collect();

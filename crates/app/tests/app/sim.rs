@@ -41,6 +41,7 @@ crate::on_every_backend!(
     a_scenario_triggered_while_a_tick_runs_stays_the_runs_scenario_when_the_tick_ends,
     a_start_that_waited_for_a_data_reset_made_here_is_not_stopped_by_its_event,
     a_reset_stamped_by_a_clock_running_ahead_does_not_hide_the_resets_after_it,
+    users_deleted_during_a_run_leave_it_and_fail_none_of_its_actions,
 );
 
 /// A fresh database of `backend` (one that is [`configured`]) with a seeded city of `users`
@@ -720,4 +721,50 @@ async fn a_reset_stamped_by_a_clock_running_ahead_does_not_hide_the_resets_after
     let s = state().await;
     assert_eq!(json!({"status": s["status"], "stop_reason": s["stop_reason"]}), stopped("data_reset"), "{s}");
     follower.abort();
+}
+
+/// QA deleted 5 users of a running simulation: their own actions and those naming them (an
+/// invitation, a friend request) went on failing ("user ... not found", 20 failures) and
+/// `active_users` stayed the same. A deleted user leaves the run instead.
+async fn users_deleted_during_a_run_leave_it_and_fail_none_of_its_actions(backend: Backend) {
+    if !configured(backend) {
+        return;
+    }
+    let (_db, app) = seeded_app(backend, 100).await;
+    let sim = Simulator::new(app.clone());
+    let opts = RunOptions {
+        scenario: ScenarioId::FridayNight,
+        speed: Speed::Max,
+        users: 100,
+        seed: 7,
+        duration: Some(chrono::Duration::hours(6)),
+        start_at: Utc.with_ymd_and_hms(2026, 11, FRIDAY_6PM.0, FRIDAY_6PM.1, FRIDAY_6PM.2, 0).single(),
+        ..RunOptions::default()
+    };
+    assert_eq!(sim.start(opts, None).await.expect("start").active_users, 100);
+    let paused = sim.pause().await.expect("paused before the run ends");
+    // The most connected users, whom others invite and ask most.
+    let mut users = app.store.scan_users(None, 200).await.expect("users");
+    users.truncate(100);
+    let mut ties: Vec<(usize, domain::UserId)> = Vec::new();
+    for u in &users {
+        let friends = app.list_friends(u.0.id, PageRequest { limit: 100, after: None }).await.expect("friends");
+        ties.push((friends.items.len(), u.0.id));
+    }
+    ties.sort_by(|a, b| b.cmp(a));
+    for &(_, id) in ties.iter().take(10) {
+        app.delete_user(id).await.expect("delete");
+    }
+    sim.resume().await.expect("resume");
+    let state = tokio::time::timeout(Duration::from_secs(120), sim.wait()).await.expect("run in time");
+    assert_eq!(state.status, SimStatus::Finished);
+    assert!(
+        state.ticks > paused.ticks + 60,
+        "the run went on after the deletions: {} then {}",
+        paused.ticks,
+        state.ticks
+    );
+    let m = sim.metrics().await;
+    assert_eq!(m.failures.total, 0, "{:?}", m.failures);
+    assert_eq!(state.active_users, 90, "the deleted users left the run");
 }
