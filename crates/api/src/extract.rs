@@ -472,12 +472,54 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or_default();
-        if let Some(name) = not_utf8(query) {
-            return Err(ApiError::field(name, "must be valid UTF-8 once percent-decoded"));
-        }
-        read_query(query).map(AppQuery).map_err(|first| more_query_errors::<T>(query, first))
+        parse_query(parts.uri.query().unwrap_or_default()).map(AppQuery)
     }
+}
+
+/// Two sets of query parameters read from one query string (a route's filters and options of
+/// its own): a 422 names every parameter of the wrong type in either set, as one set's does.
+/// A route reading two sets takes this, not two [`AppQuery`]s: axum stops at the first
+/// extractor's rejection, so the second set's bad parameters went unnamed.
+#[derive(Debug, Clone, Default)]
+pub struct AppQueries<A, B>(pub A, pub B);
+
+impl<A: DeserializeOwned, B: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQueries<A, B> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        match (parse_query::<A>(query), parse_query::<B>(query)) {
+            (Ok(a), Ok(b)) => Ok(AppQueries(a, b)),
+            (a, b) => Err(merge_query_errors(query, [a.err(), b.err()].into_iter().flatten())),
+        }
+    }
+}
+
+/// Reads a query string into `T`, naming every parameter at fault (see [`more_query_errors`]).
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    if let Some(name) = not_utf8(query) {
+        return Err(ApiError::field(name, "must be valid UTF-8 once percent-decoded"));
+    }
+    read_query(query).map_err(|first| more_query_errors::<T>(query, first))
+}
+
+/// The 422s of several sets read from `query` as one: each parameter named once (a parameter
+/// both sets read, or one not UTF-8, is named by each), in the order the query gives them,
+/// required ones left out after. An error that is not a 422 is answered as it is.
+fn merge_query_errors(query: &str, errors: impl IntoIterator<Item = ApiError>) -> ApiError {
+    let mut fields: Vec<domain::FieldError> = Vec::new();
+    for e in errors {
+        let ApiError::Validation(named) = e else { return e };
+        for f in named {
+            if !fields.iter().any(|g| g.field == f.field) {
+                fields.push(f);
+            }
+        }
+    }
+    let keys: Vec<String> = form_urlencoded::parse(query.as_bytes()).map(|(k, _)| k.into_owned()).collect();
+    fields.sort_by_key(|f| keys.iter().position(|k| *k == f.field).unwrap_or(keys.len()));
+    fields.truncate(MAX_SHAPE_ERRORS);
+    ApiError::Validation(fields)
 }
 
 /// Reads a query string into `T`, naming the first parameter at fault.
@@ -493,7 +535,7 @@ fn read_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
 /// `first` followed by the query's other parameters of the wrong type, as [`more_shape_errors`]
 /// does for a body: the parameter at fault is left out and the rest read again, until it reads
 /// or what is left to name is a parameter already named or one not sent (a required one, named
-/// once). One extractor's parameters only: a route reading two sets names the first set's.
+/// once). One set's parameters: [`AppQueries`] names those of two sets together.
 fn more_query_errors<T: DeserializeOwned>(query: &str, first: ApiError) -> ApiError {
     let ApiError::Validation(mut errors) = first else { return first };
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();

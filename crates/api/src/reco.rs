@@ -17,7 +17,7 @@ use app::App;
 
 use crate::docs;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::extract::{AppJson, AppPath, AppQueries, AppQuery};
 
 mod context;
 mod interest;
@@ -234,8 +234,7 @@ pub struct PeopleResponse {
 async fn recommendations(
     State(app): State<App>,
     AppPath(user_id): AppPath<Uuid>,
-    AppQuery(q): AppQuery<VenueRecoQuery>,
-    AppQuery(include): AppQuery<IncludePeopleQuery>,
+    AppQueries(q, include): AppQueries<VenueRecoQuery, IncludePeopleQuery>,
 ) -> ApiResult<AppJson<RecommendationResponse>> {
     let people_query = PeopleRecoQuery { venue_id: None, limit: q.limit, ranker: q.ranker };
     let venue_query = q.into_query(user_id, Ranker::Default)?;

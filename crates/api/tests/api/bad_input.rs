@@ -571,6 +571,14 @@ async fn a_query_with_several_parameters_of_the_wrong_type_names_each_of_them(ap
     let res = app.get(&format!("/api/v1/recommendations/{user}/venues?limit=many&lat=north&lng=1&ranker=magic")).await;
     let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("limit")).await;
     assert_eq!(fields(&err), ["limit", "lat", "ranker"], "{err}");
+    // A route reading two sets (the venue filters and `include_people`) names the bad ones of
+    // both, in the query's order (it named only the venue filters').
+    let res = app.get(&format!("/api/v1/recommendations/{user}?include_people=maybe&limit=many&lat=north")).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("include_people")).await;
+    assert_eq!(fields(&err), ["include_people", "limit", "lat"], "{err}");
+    let res = app.get(&format!("/api/v1/recommendations/{user}?include_people=maybe")).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("include_people")).await;
+    assert_eq!(fields(&err), ["include_people"], "{err}");
     let res = app.get("/api/v1/bookings/?limit=many&from=yesterday&status=done").await;
     let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("limit")).await;
     assert_eq!(fields(&err), ["limit", "from", "status"], "{err}");
