@@ -97,7 +97,52 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
     })?;
     de.end().map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    if bytes.windows(3).any(|w| w == b":60") {
+        let mut at = Vec::new();
+        if let Ok(sent) = serde_json::from_slice::<serde_json::Value>(bytes) {
+            leap_seconds(&sent, String::new(), &mut at);
+        }
+        if !at.is_empty() {
+            return Err(ApiError::Validation(at.into_iter().map(leap_second_error).collect()));
+        }
+    }
     Ok(value)
+}
+
+/// Whether `text` is a time in a leap second (`2026-12-31T23:59:60Z`). chrono reads one, but
+/// the API would write it back with `:60`, which JavaScript's `Date` (and so most clients)
+/// cannot read, and it is not a second the booking calendar has: it is refused, naming it.
+fn is_leap_second(text: &str) -> bool {
+    use chrono::Timelike;
+    text.len() <= 64
+        && text.parse::<chrono::DateTime<chrono::FixedOffset>>().is_ok_and(|t| t.nanosecond() >= 1_000_000_000)
+}
+
+/// The 422 of a leap second at `field`.
+fn leap_second_error(field: String) -> domain::FieldError {
+    let message = "a leap second (:60) is not taken: give seconds 00 to 59, such as 2026-12-20T19:00:00Z".into();
+    domain::FieldError { field, message }
+}
+
+/// The paths (as [`shape_error`] names fields: `a.b`, `a[1]`) of the strings in `value` that
+/// are times in a leap second.
+fn leap_seconds(value: &serde_json::Value, path: String, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) if is_leap_second(s) => {
+            out.push(if path.is_empty() { "body".into() } else { path })
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                leap_seconds(item, format!("{path}[{i}]"), out);
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            for (k, v) in fields {
+                leap_seconds(v, if path.is_empty() { k.clone() } else { format!("{path}.{k}") }, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The most fields one 422 names for a body of the wrong shape.
@@ -522,14 +567,19 @@ fn merge_query_errors(query: &str, errors: impl IntoIterator<Item = ApiError>) -
     ApiError::Validation(fields)
 }
 
-/// Reads a query string into `T`, naming the first parameter at fault.
+/// Reads a query string into `T`, naming the first parameter at fault (a time in a leap
+/// second once the rest reads).
 fn read_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let raw = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| *k == path).map(|(_, v)| v);
         shape_error(&path, &e.into_inner().to_string(), raw.as_deref())
-    })
+    })?;
+    match form_urlencoded::parse(query.as_bytes()).find(|(_, v)| is_leap_second(v)) {
+        Some((k, _)) => Err(ApiError::Validation(vec![leap_second_error(k.into_owned())])),
+        None => Ok(value),
+    }
 }
 
 /// `first` followed by the query's other parameters of the wrong type, as [`more_shape_errors`]

@@ -22,6 +22,7 @@ crate::on_every_backend!(
     a_post_that_takes_no_options_refuses_a_body_with_a_field_and_does_nothing,
     a_body_with_several_fields_of_the_wrong_type_names_each_of_them,
     a_query_with_several_parameters_of_the_wrong_type_names_each_of_them,
+    a_time_in_a_leap_second_is_refused_naming_it_and_nothing_is_written,
 );
 
 fn with(mut base: Value, field: &str, value: Value) -> Value {
@@ -272,6 +273,29 @@ async fn times_dates_and_numbers_that_do_not_parse_say_what_is_expected(app: &Te
                 .await;
         assert_eq!(message_of(&res, field), expected, "{path}");
     }
+}
+
+/// QA: `23:59:60` was taken (chrono reads a leap second) and the plan written back with
+/// `"start_time": "...T23:59:60Z"`, which JavaScript's `Date` cannot read (Invalid Date).
+async fn a_time_in_a_leap_second_is_refused_naming_it_and_nothing_is_written(app: &TestApp) {
+    let u = app.create_user(seed_user("alice")).await["id"].as_str().expect("id").to_string();
+    let v = app.create_venue(seed_venue("Bar")).await["id"].as_str().expect("id").to_string();
+    let leap = in_two_days_at(23).replace(":00:00Z", ":59:60Z");
+    let message = "a leap second (:60) is not taken: give seconds 00 to 59, such as 2026-12-20T19:00:00Z";
+    let body = json!({"organizer_id": u, "venue_id": v, "start_time": leap});
+    let res = app.post("/plans/", &body).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("start_time")).await;
+    assert_eq!(message_of(&err, "start_time"), message, "{err}");
+    let plans = expect_json(app.get(&format!("/api/v1/users/{u}/plans")).await, StatusCode::OK).await;
+    assert_eq!(plans, json!([]), "nothing written");
+    // Also with an offset, in a query, and beside another bad parameter.
+    let leap_there = leap.replace("23:59:60Z", "18:59:60-05:00").replace('+', "%2B");
+    let path = format!("/api/v1/recommendations/{u}/venues?open_at={leap_there}&limit=many");
+    let err = expect_error(app.get(&path).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None).await;
+    let fields: Vec<&str> =
+        err["error"]["details"].as_array().expect("details").iter().map(|d| d["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["limit", "open_at"], "{err}");
+    assert_eq!(message_of(&err, "open_at"), message, "{err}");
 }
 
 /// The id of a created resource.
