@@ -133,6 +133,9 @@ const MIN_SPAN: Duration = Duration::from_millis(500);
 struct Inner {
     snap: MetricsSnapshot,
     wall: Duration,
+    /// When the runner began its current stretch of running (a tick's wait and work) not yet
+    /// added to `wall`; `None` between stretches (paused, stopped, or between ticks).
+    running_since: Option<Instant>,
     recent: VecDeque<(Instant, u64)>,
 }
 
@@ -205,7 +208,14 @@ impl Metrics {
         self.with(|m| m.snap.recommendations.conversions += 1);
     }
 
-    /// Adds wall time spent running (not paused).
+    /// The runner begins a stretch of running at `at` (before a tick's wait): until its
+    /// `add_wall`, snapshots count the time since then as run time too, so the all-time rate
+    /// during the wait after the first tick is not that tick's actions over its few ms of work.
+    pub fn running_from(&self, at: Instant) {
+        self.with(|m| m.running_since = Some(at));
+    }
+
+    /// Adds wall time spent running (not paused), ending the stretch `running_from` began.
     pub fn add_wall(&self, d: Duration) {
         self.add_wall_at(d, Instant::now());
     }
@@ -218,6 +228,7 @@ impl Metrics {
                 m.recent.push_back((now.checked_sub(d).unwrap_or(now), 0));
             }
             m.wall += d;
+            m.running_since = None;
             m.recent.push_back((now, m.snap.actions_total));
             while m.recent.get(1).is_some_and(|(t, _)| now.duration_since(*t) > RECENT) {
                 m.recent.pop_front();
@@ -234,7 +245,10 @@ impl Metrics {
             let mut s = m.snap.clone();
             s.hourly_mut();
             let per = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-            s.wall_seconds = m.wall.as_secs_f64();
+            // The stretch running now counts up to now (QA: the first tick's 15 actions in its
+            // 31 ms of work read as 483 actions/s all-time until the second tick).
+            let stretch = m.running_since.map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+            s.wall_seconds = (m.wall + stretch).as_secs_f64();
             s.actions_per_second = if s.wall_seconds > 0.0 { s.actions_total as f64 / s.wall_seconds } else { 0.0 };
             // Actions since the window's first count, over the time since then, up to now: a
             // tick's burst is spread over the wait that follows it (QA: the first tick's 15
@@ -382,6 +396,25 @@ mod tests {
         assert!((at(24_031) - 1.25).abs() < 1e-9, "15 actions between the last two ticks: {}", at(24_031));
         // A paused or stopped run's rate falls as time passes without actions.
         assert!((at(36_031) - 15.0 / 24.0).abs() < 1e-9, "{}", at(36_031));
+    }
+
+    #[test]
+    fn the_all_time_rate_counts_the_wait_after_the_first_tick() {
+        // At 5x: the first tick's 15 actions in 31 ms of work, then 12 s of waiting for the next.
+        let metrics = Metrics::default();
+        let start = Instant::now();
+        metrics.running_from(start);
+        act(&metrics, 15);
+        metrics.add_wall_at(Duration::from_millis(31), start + Duration::from_millis(31));
+        let second = start + Duration::from_millis(32);
+        metrics.running_from(second);
+        let s = metrics.snapshot_at("default", start + Duration::from_millis(1_532));
+        assert!((s.wall_seconds - 1.531).abs() < 1e-9, "{}", s.wall_seconds);
+        assert!((s.actions_per_second - 15.0 / 1.531).abs() < 1e-9, "not 15 in 31 ms: {}", s.actions_per_second);
+        // The second tick ends the stretch: its time is in the total once, not twice.
+        metrics.add_wall_at(Duration::from_secs(12), second + Duration::from_secs(12));
+        let s = metrics.snapshot_at("default", second + Duration::from_secs(20));
+        assert!((s.wall_seconds - 12.031).abs() < 1e-9, "a paused run's time is not run time: {}", s.wall_seconds);
     }
 
     #[test]

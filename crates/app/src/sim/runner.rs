@@ -212,6 +212,7 @@ impl Runner {
                 last_speed = Some(speed);
             }
             let began = Instant::now();
+            self.shared.metrics.running_from(began);
             if let Some(due) = pacer.due(tick, speed) {
                 tokio::select! {
                     _ = tokio::time::sleep_until(due.into()) => {},
