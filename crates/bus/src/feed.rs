@@ -1,6 +1,7 @@
 //! Resumable subscriptions: what an SSE stream (or any long-lived consumer) reads. A [`Feed`]
-//! follows one or more channels from a [`Cursor`] (the last id seen per channel) with no gap and
-//! no duplicate: it subscribes to live delivery FIRST, then reads the backlog after the cursor
+//! follows one or more channels from a [`Cursor`] (the last id seen per channel, or for a reader
+//! without one, each channel's newest id when it opens, read BEFORE it subscribes) with no gap
+//! and no duplicate: it subscribes to live delivery, then reads the backlog after the cursor
 //! from history, then hands out live events, skipping any whose id is not past the cursor (they
 //! were already read from the backlog). When live delivery lags (a slow reader), the feed says
 //! so and reads what it missed back from history before going live again, so a slow reader
@@ -150,25 +151,39 @@ impl Backlog {
 
 impl Feed {
     /// Opens a feed over `channels` (at least one). Channels with a position in `resume` first
-    /// replay what followed it; the others start from their newest event now.
+    /// replay what followed it; the others start from their newest event now, taken before the
+    /// feed subscribes: whatever is published after that point is handed out, once.
     pub async fn open(bus: DynBus, channels: Vec<Channel>, resume: Option<&Cursor>) -> BusResult<Feed> {
         let filter = if channels.len() == 1 { Some(channels[0]) } else { None };
-        // Live first: anything published from here on is either in the backlog read below or
-        // arrives live (and is skipped if it was in the backlog).
-        let live = bus.subscribe(filter).await?;
+        // The starting points first, then live delivery, then the backlog after each starting
+        // point: anything published after it is either in that backlog or arrives live (and is
+        // skipped if it was in the backlog). Reading the newest id after subscribing would take
+        // an event published in between for one already seen: live delivery would drop it.
         let mut cursor = Cursor::default();
-        let mut catch_up = Vec::new();
         for &c in &channels {
             let newest = newest_id(&bus, c).await?;
             match resume.and_then(|r| r.get(c)) {
                 // A position past the newest event (a cursor from another bus, or from before
                 // the bus was emptied) would wait for ids that may never come: such a reader
                 // starts from now, as one without a position does.
-                Some(id) if id <= newest => {
-                    cursor.set(c, id);
-                    catch_up.push(Backlog::new(c, id));
-                }
+                Some(id) if id <= newest => cursor.set(c, id),
                 _ => cursor.set(c, newest),
+            }
+        }
+        let live = bus.subscribe(filter).await?;
+        let mut catch_up = Vec::new();
+        for &c in &channels {
+            let mut backlog = Backlog::new(c, cursor.get(c).unwrap_or(EventId::ZERO));
+            match resume.and_then(|r| r.get(c)) {
+                Some(id) if Some(id) == cursor.get(c) => catch_up.push(backlog),
+                // Starting from now: what was published after the starting point, up to the
+                // subscription, is read now (usually nothing: then live delivery carries all
+                // that follows, and a lag is told as such).
+                _ => {
+                    if backlog.read(&bus, (PAGE / channels.len()).max(MIN_PAGE)).await? {
+                        catch_up.push(backlog);
+                    }
+                }
             }
         }
         Ok(Feed { bus, channels, live, cursor, catch_up })

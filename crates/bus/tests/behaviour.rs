@@ -445,3 +445,102 @@ async fn a_batch_is_published_in_order_with_increasing_ids() {
         cleanup(r).await;
     }
 }
+
+/// A bus that publishes one event on `channel` right after each subscription it hands out is
+/// taken (before the subscriber can read anything else of the bus): the race of an event
+/// published while a feed opens, made certain.
+struct PublishesOnSubscribe {
+    inner: DynBus,
+    channel: Channel,
+    n: std::sync::atomic::AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl bus::EventBus for PublishesOnSubscribe {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    async fn publish(&self, event: Publish) -> bus::BusResult<Arc<domain::Event>> {
+        self.inner.publish(event).await
+    }
+    async fn subscribe(&self, channel: Option<Channel>) -> bus::BusResult<bus::Subscription> {
+        let sub = self.inner.subscribe(channel).await?;
+        let n = self.n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.publish(event(self.channel, n)).await?;
+        Ok(sub)
+    }
+    async fn history(
+        &self,
+        channel: Channel,
+        limit: usize,
+        before: Option<EventId>,
+    ) -> bus::BusResult<Vec<domain::Event>> {
+        self.inner.history(channel, limit, before).await
+    }
+    async fn after(&self, channel: Channel, after: EventId, limit: usize) -> bus::BusResult<bus::Page> {
+        self.inner.after(channel, after, limit).await
+    }
+    async fn ping(&self) -> bus::BusResult<()> {
+        self.inner.ping().await
+    }
+    fn published_counts(&self) -> Vec<(Channel, u64)> {
+        self.inner.published_counts()
+    }
+    fn trim_state(&self) -> bus::TrimState {
+        self.inner.trim_state()
+    }
+}
+
+/// The numbers of a feed's events up to the one numbered 1,000.
+async fn up_to_1000(feed: &mut Feed) -> Vec<u64> {
+    let mut got = Vec::new();
+    while got.last() != Some(&1_000) {
+        got.push(n_of(&next_item(feed).await));
+    }
+    got
+}
+
+/// A feed opened without a position starts from a point taken before it subscribes: an event
+/// published while it opens (here, right after its subscription, before it could have read the
+/// channel's newest id) is handed out once, not taken for one already seen and dropped (a reader
+/// connected before the event was published never got it, and its cursor was past it). The
+/// same for each channel of a feed over several, and for one resuming from a position on one
+/// channel but not the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_published_while_a_feed_opens_is_handed_out_once() {
+    for (inner, r) in backends().await {
+        let backend = inner.backend();
+        inner.publish(event(Channel::Social, 100)).await.expect("published");
+        for (channels, racing) in [
+            (vec![Channel::Social], Channel::Social),
+            (vec![Channel::Bookings, Channel::Social], Channel::Bookings),
+            (vec![Channel::Bookings, Channel::Social], Channel::Social),
+        ] {
+            let bus: DynBus = Arc::new(PublishesOnSubscribe {
+                inner: inner.clone(),
+                channel: racing,
+                n: std::sync::atomic::AtomicU64::new(0),
+            });
+            let mut feed = Feed::open(bus.clone(), channels.clone(), None).await.expect("feed");
+            bus.publish(event(racing, 1_000)).await.expect("published");
+            let got = up_to_1000(&mut feed).await;
+            assert_eq!(got, [0, 1_000], "{backend} {channels:?}: the racing event, then the next");
+            let newest = bus.history(racing, 1, None).await.expect("history");
+            assert_eq!(feed.cursor().get(racing).map(|c| c.to_string()), Some(newest[0].id.clone()), "{backend}");
+        }
+        // Resuming on one channel, starting from now on the other.
+        let seen = inner.publish(event(Channel::System, 200)).await.expect("published");
+        let channels = vec![Channel::System, Channel::Social];
+        let resume = Cursor::parse(&format!("system:{}", seen.id), &channels).expect("cursor");
+        let bus: DynBus = Arc::new(PublishesOnSubscribe {
+            inner: inner.clone(),
+            channel: Channel::Social,
+            n: std::sync::atomic::AtomicU64::new(0),
+        });
+        let mut feed = Feed::open(bus.clone(), channels, Some(&resume)).await.expect("feed");
+        bus.publish(event(Channel::Social, 1_000)).await.expect("published");
+        let got = up_to_1000(&mut feed).await;
+        assert_eq!(got, [0, 1_000], "{backend}: resumed on another channel");
+        cleanup(r).await;
+    }
+}
