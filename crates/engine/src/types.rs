@@ -134,6 +134,11 @@ pub struct Reason {
 pub struct VenueRecommendation {
     pub venue_id: Uuid,
     pub venue_name: String,
+    /// How well the venue fits, higher first: for ordering, and comparable only within one
+    /// answer. Its range is the ranker's: `seed2` (the second seed's 0.4 × proximity + 0.4 ×
+    /// preference + 0.2 × popularity), `popularity` and `learned` give 0 to 1; `default` gives 0
+    /// or more with no fixed top (a weighted sum of a dozen signals, often above 1), so it is not
+    /// a percentage.
     pub score: f64,
     /// Kilometres from where the user searches from (the query's point, a fresh live location,
     /// then home). 0 when none is known: the explanation then names no distance.
@@ -210,6 +215,10 @@ impl Relationship {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PersonRecommendation {
     pub user_id: Uuid,
+    /// How well the person fits, higher first: for ordering, and comparable only within one
+    /// answer. `seed2` (the second seed's 0.6 × strength + 0.25 × direct + 0.15 × category
+    /// preference) gives 0 to 1; `default` gives 0 or more with no fixed top (a weighted sum
+    /// of signals), so it is not a percentage.
     pub score: f64,
     pub handle: String,
     pub name: String,
@@ -310,6 +319,8 @@ impl GroupQuery {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MemberScore {
     pub user_id: Uuid,
+    /// The member's score for the venue under the group's ranker, in that ranker's range (see
+    /// a venue recommendation's `score`: 0 to 1 except under `default`, 0 or more).
     pub score: f64,
     /// How far the member is from the venue, km: from their fresh live location, else their
     /// home; null when neither is known (never 0 for unknown).
@@ -322,7 +333,8 @@ pub struct MemberScore {
 pub struct GroupVenue {
     pub venue_id: Uuid,
     pub venue_name: String,
-    /// The aggregated score under the query's strategy.
+    /// The members' scores combined under the query's strategy: `average` and `least_misery`
+    /// stay in the ranker's range; `fairness` (the mean less half the spread) can fall below 0.
     pub score: f64,
     pub venue: VenueSummary,
     /// Distance of the venue from the group's centroid, km; null when no member's location is

@@ -299,7 +299,9 @@ impl<'a> ScoreCtx<'a> {
             c.f.neighbours = if max_nb > 0.0 { c.f.neighbours / max_nb } else { 0.0 };
             c.f.learned = c.f.learned.map(|x| if hi > lo { (x - lo) / (hi - lo) } else { 0.5 });
             c.score = match ranker {
-                Ranker::Learned => c.f.learned.unwrap_or(0.0) + 1e-6 * c.f.popularity,
+                // Popularity breaks ties; the sum is scaled back to 0..1 (the top model score
+                // of a popular venue was 1.000001), which keeps the order.
+                Ranker::Learned => (c.f.learned.unwrap_or(0.0) + 1e-6 * c.f.popularity) / (1.0 + 1e-6),
                 Ranker::Popularity => c.f.popularity,
                 Ranker::Default | Ranker::Seed2 => self.blend(&c.f),
             };

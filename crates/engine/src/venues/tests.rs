@@ -242,6 +242,9 @@ fn every_ranker_returns_sorted_scores_the_default_one_after_diversifying() {
             let r = e.recommend_venues(&q).unwrap();
             assert_eq!(r.len(), 15);
             assert!(r.windows(2).all(|w| w[0].score >= w[1].score), "{ranker:?}");
+            // The ranges `VenueRecommendation::score` documents: 0 to 1 except under `default`.
+            let top = if ranker == Ranker::Default { f64::INFINITY } else { 1.0 };
+            assert!(r.iter().all(|x| (0.0..=top).contains(&x.score)), "{ranker:?}: {:?}", r[0].score);
             if matches!(ranker, Ranker::Popularity | Ranker::Learned) {
                 // A single-signal ranker's score is explained by that one signal.
                 let code = if ranker == Ranker::Learned { "learned" } else { "popularity" };
