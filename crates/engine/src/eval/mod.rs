@@ -367,7 +367,7 @@ pub fn render_table(r: &EvalReport) -> String {
     let mut s = format!(
         "k={} split={} train={} test={} users={} venues={}\n",
         r.k,
-        r.split_at.to_rfc3339(),
+        domain::time::written(&r.split_at),
         r.train_interactions,
         r.test_interactions,
         r.users_evaluated,
@@ -427,6 +427,9 @@ mod tests {
         let svg = render_svg(&r);
         assert!(svg.starts_with("<svg") && svg.contains("seed2"));
         assert!(render_table(&r).contains("default"));
+        // The split is written as the API writes times (was `+00:00`, nanoseconds as they came).
+        let split = format!(" split={} ", domain::time::written(&r.split_at));
+        assert!(split.ends_with("Z ") && render_table(&r).contains(&split), "{}", render_table(&r));
         assert!(serde_json::to_string(&r).unwrap().contains("\"ndcg\""));
     }
 

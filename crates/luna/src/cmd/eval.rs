@@ -127,16 +127,16 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         trained > 0 && trained < ds.interactions.len(),
         "the split at {} leaves no interactions to {} (the log runs from {} to {})",
-        split.to_rfc3339(),
+        domain::time::written(&split),
         if trained == 0 { "train on" } else { "test on" },
-        ds.interactions.iter().map(|i| i.occurred_at).min().unwrap_or(split).to_rfc3339(),
-        ds.interactions.iter().map(|i| i.occurred_at).max().unwrap_or(split).to_rfc3339(),
+        domain::time::written(&ds.interactions.iter().map(|i| i.occurred_at).min().unwrap_or(split)),
+        domain::time::written(&ds.interactions.iter().map(|i| i.occurred_at).max().unwrap_or(split)),
     );
     anyhow::ensure!(
         ds.interactions.iter().any(|i| i.occurred_at >= split && cfg.relevant.contains(&i.interaction_type)),
         "no {} interactions from the split at {} on: nothing to test on",
         cfg.relevant.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" or "),
-        split.to_rfc3339()
+        domain::time::written(&split)
     );
     cfg.train.seed = args.seed;
     if let Some(e) = args.epochs {

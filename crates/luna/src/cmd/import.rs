@@ -425,7 +425,7 @@ fn created(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
     anyhow::ensure!(
         at <= now + chrono::Duration::minutes(1),
         "`created_at` is in the future (later than now, {}, plus a minute of clock skew): {t}",
-        now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        domain::time::written(&now)
     );
     Ok(at)
 }
@@ -542,7 +542,7 @@ fn interaction(row: &Row, now: DateTime<Utc>) -> anyhow::Result<Interaction> {
     if at < earliest {
         bail!(
             "`timestamp` is before {}, too old to be an interaction (a wrong column or unit?): {ts}",
-            earliest.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            domain::time::written(&earliest)
         );
     }
     let dwell = match whole(row, "dwell_time_seconds", (i32::MIN, i32::MAX))?.unwrap_or(0) {
@@ -564,7 +564,7 @@ fn interaction(row: &Row, now: DateTime<Utc>) -> anyhow::Result<Interaction> {
             anyhow::anyhow!(
                 "`timestamp` is in the future (later than now, {}, plus a minute of clock skew, which the API \
                  refuses too): {ts}",
-                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                domain::time::written(&now)
             )
         } else {
             e.into()

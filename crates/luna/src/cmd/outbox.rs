@@ -116,8 +116,8 @@ fn table(letters: &[DeadLetter], next: Option<Id>) -> String {
         .map(|d| {
             [
                 d.id.to_string(),
-                d.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                d.dead_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                domain::time::written(&d.created_at),
+                domain::time::written(&d.dead_at),
                 d.channel.clone(),
                 d.event_type.clone(),
                 d.dead_reason.clone().unwrap_or_default(),
@@ -162,7 +162,7 @@ mod tests {
     use super::*;
 
     fn letter(payload: &str) -> DeadLetter {
-        let at = chrono::DateTime::parse_from_rfc3339("2026-12-03T09:00:00Z").unwrap().to_utc();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-03T09:00:00.120500Z").unwrap().to_utc();
         DeadLetter {
             id: uuid::Uuid::nil(),
             channel: "nowhere".into(),
@@ -187,5 +187,14 @@ mod tests {
         assert!(lines[2].ends_with('…'), "{text}");
         assert!(lines[3].ends_with(&format!("--after {}", uuid::Uuid::nil())), "{text}");
         assert_eq!(table(&[], None), "No dead letters.\n");
+    }
+
+    #[test]
+    fn the_table_writes_times_as_the_api_does() {
+        // They were cut to the second (`2026-12-03T09:00:00Z`), so the table and the API's
+        // `/admin/dead-letters` gave one letter two times.
+        let text = table(&[letter("{}")], None);
+        let row = text.lines().nth(1).expect("a row");
+        assert_eq!(row.matches("2026-12-03T09:00:00.120500Z").count(), 2, "{text}");
     }
 }

@@ -118,7 +118,7 @@ pub async fn run(mut settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
         opts.venues,
         opts.city,
         opts.seed,
-        anchor.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        domain::time::written(&anchor),
         crate::settings::redact_url(&settings.database_url())
     );
     let report = app.seed_city(opts, &BarProgress::new()).await.map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
