@@ -3,7 +3,7 @@
 // Starts `luna serve` ($CARGO_TARGET_DIR or target, debug/luna; or $E2E_LUNA_BIN) on a fresh
 // data directory and a free port, opens the dashboard it serves, and checks, saving screenshots
 // to e2e/screenshots/: the empty-database notice; seeding through the UI (behind its
-// confirmation); starting a simulation; live events in the feed and the charts (the conversion
+// confirmation); starting a simulation; live events in the feed (users by name) and the charts (the conversion
 // table fitting a 390 px phone); the city map;
 // the header's health indicator there (healthy, green, fitting a 390 px phone); the inspector
 // for one user (every ranker) and for two (the group), and a user deleted while inspected
@@ -173,6 +173,16 @@ try {
   await check('live events reach the feed, colour-coded by channel', async () => {
     await waitFor(async () => (await page.locator('[data-testid=event-feed] li[data-channel=user_actions]').count()) >= 5, 45_000, 'user actions in the feed');
     await page.locator('[data-testid=event-feed] li[data-channel=simulation]').first().waitFor();
+  });
+
+  await check('the feed names users (looked up by id), their full ids in the tooltip', async () => {
+    // They were shown by the end of their ids alone ('like by …3f2a9c at bar …'): nobody could tell who.
+    const named = () =>
+      page.locator('[data-testid=event-feed] li[data-channel=user_actions] [data-testid=event-summary]').evaluateAll(
+        (els) => els.filter((e) => / by [^…]/.test(e.textContent) && /@\S+ · [0-9a-f-]{36}/.test(e.title)).length,
+      );
+    await waitFor(async () => (await named()) >= 3, 20_000, 'interactions by named users');
+    await page.getByRole('region', { name: 'live events' }).screenshot({ path: join(shots, '12-feed-names.png') });
   });
 
   await check('the charts draw live figures', async () => {

@@ -5,6 +5,7 @@
 //! simulation (which would otherwise go on acting for users that no longer exist).
 
 mod dead_letters;
+mod user_names;
 
 use std::sync::Arc;
 
@@ -27,7 +28,11 @@ const MAX_USERS: usize = 20_000;
 const MAX_VENUES: usize = 10_000;
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(seed_data)).routes(routes!(reset_data)).merge(dead_letters::router())
+    OpenApiRouter::new()
+        .routes(routes!(seed_data))
+        .routes(routes!(reset_data))
+        .merge(dead_letters::router())
+        .merge(user_names::router())
 }
 
 /// Optional body of the seed request; omitted fields take the demo defaults.

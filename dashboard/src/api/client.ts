@@ -2,6 +2,7 @@
 // for the token once and retries. Errors carry the API's `{error: {code, message, details}}`.
 
 import { getToken, tokenAcceptedBy, tokenAfter401, tokenRefusedBy } from './auth';
+import type { UserName } from '../lib/names';
 import type {
   CityMapData,
   GroupRecommendations,
@@ -151,6 +152,9 @@ export const luna = {
 
   findUsers: (handle: string, limit = 8, signal?: AbortSignal) =>
     call<User[]>(`/api/v1/users${q({ handle, limit })}`, { signal }),
+  /** Handles and names of up to 100 users; ids of no user are left out of the answer. */
+  userNames: (ids: string[]) =>
+    call<{ users: UserName[] }>(`/api/v1/admin/users/names${q({ ids: ids.join(',') })}`).then((r) => r.users),
   user: (id: string) => call<User>(`/api/v1/users/${encodeURIComponent(id)}`),
   venue: (id: string) => call<Venue>(`/api/v1/venues/${encodeURIComponent(id)}`),
   venueRecs: (userId: string, ranker: Ranker, limit = 8) =>

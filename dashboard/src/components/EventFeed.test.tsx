@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { LunaEvent } from '../api/types';
 import { LiveStore } from '../lib/live';
+import { NameBook } from '../lib/names';
 import { EventFeed } from './EventFeed';
 
 let n = 0;
@@ -96,5 +97,36 @@ describe('EventFeed', () => {
     const { rows } = feedWith([ev('system', 'data.seeded', { users: 7, venues: 3, interactions: 1 })]);
     fireEvent.click(within(rows()[0]).getByRole('button'));
     expect(rows()[0].querySelector('pre')).toHaveTextContent('"users": 7');
+  });
+
+  it('shows users by name once looked up (one request for the feed), the full ids in the tooltip', async () => {
+    const ann = '018a2aaa-eca2-7a1f-9e12-8dad8711cd2a';
+    const gone = '018a2aaa-eca2-7a1f-9e12-00000000dead';
+    const calls: string[][] = [];
+    const names = new NameBook(
+      async (ids) => {
+        calls.push(ids);
+        return ids.filter((id) => id === ann).map((id) => ({ id, handle: 'ann_lee', name: 'Ann Lee' }));
+      },
+      { gatherMs: 0 },
+    );
+    const live = new LiveStore();
+    for (let i = 0; i < 20; i++) live.ingest(ev('user_actions', 'interaction.recorded', { interaction_type: 'view', user_id: ann, venue_id: 'v-bbbbbb' }));
+    live.ingest(ev('social', 'invitation.sent', { inviter_id: ann, invitee_id: gone, venue_id: 'v-bbbbbb' }));
+    render(<EventFeed live={live} names={names} />);
+    const rows = () => within(screen.getByTestId('event-feed')).queryAllByRole('listitem');
+    // Before the answer: the short ids.
+    expect(rows()[0]).toHaveTextContent('…11cd2a invited …00dead to venue …bbbbbb');
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 20));
+    });
+    expect(calls).toEqual([[ann, gone]]);
+    expect(rows()[0]).toHaveTextContent('Ann Lee invited …00dead to venue …bbbbbb');
+    expect(rows()[1]).toHaveTextContent('view by Ann Lee at venue …bbbbbb');
+    const summary = within(rows()[0]).getByTestId('event-summary');
+    expect(summary.title).toBe(`Ann Lee @ann_lee · ${ann}\n${gone} (no such user now)`);
+    // The filter finds rows by the name.
+    fireEvent.change(screen.getByLabelText('filter events'), { target: { value: 'ann lee' } });
+    expect(rows()).toHaveLength(21);
   });
 });

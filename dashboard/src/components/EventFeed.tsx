@@ -2,15 +2,28 @@
 // and by text, pausable (the list freezes; arrivals are counted), each row expandable to its
 // JSON. Times are shown in the simulated city's zone when it is known, else in UTC, always labelled.
 
-import { useMemo, useState } from 'react';
+import { useMemo, useState, useSyncExternalStore } from 'react';
 
 import { CHANNELS, type Channel } from '../api/types';
 import { CHANNEL_LABELS, channelStyle } from '../lib/colors';
-import { describe, feedZone, type VenueNamer } from '../lib/describe';
+import { describe, feedZone, usersOf, type VenueNamer } from '../lib/describe';
 import { useLive } from '../lib/hooks';
 import type { FeedItem, LiveStore } from '../lib/live';
+import type { NameBook } from '../lib/names';
 
 const SHOWN = 150;
+
+const noNames = { getVersion: () => 0, subscribe: () => () => {} };
+
+/** The users of a row, one a line, for its tooltip: name, handle and the full id. */
+function whoIsWho(ids: string[], names: NameBook | undefined): string {
+  return ids
+    .map((id) => {
+      const u = names?.get(id);
+      return u ? `${u.name || u.handle} @${u.handle} · ${id}` : `${id}${u === null ? ' (no such user now)' : ''}`;
+    })
+    .join('\n');
+}
 
 function time(ms: number): string {
   const d = new Date(ms);
@@ -22,14 +35,18 @@ export function EventFeed({
   height = 460,
   venueName,
   zone = null,
+  names,
 }: {
   live: LiveStore;
   height?: number;
   venueName?: VenueNamer;
+  /** Users' names by id; without it users read by the end of their ids. */
+  names?: NameBook;
   /** The simulated city's time zone, when known (else the feed's own simulation events name it). */
   zone?: string | null;
 }) {
   useLive(live);
+  const namesVersion = useSyncExternalStore((names ?? noNames).subscribe, (names ?? noNames).getVersion);
   const [hidden, setHidden] = useState<Set<Channel>>(new Set());
   const [text, setText] = useState('');
   const [frozen, setFrozen] = useState<FeedItem[] | null>(null);
@@ -43,16 +60,17 @@ export function EventFeed({
   const rows = useMemo(() => {
     const needle = text.trim().toLowerCase();
     const tz = zone ?? feedZone(source);
-    const out: { item: FeedItem; summary: string }[] = [];
+    const out: { item: FeedItem; summary: string; who: string }[] = [];
+    const userName = (id: string) => names?.get(id);
     for (let i = source.length - 1; i >= 0 && out.length < SHOWN; i--) {
       const item = source[i];
       if (hidden.has(item.event.channel)) continue;
-      const summary = describe(item.event, venueName, tz);
+      const summary = describe(item.event, venueName, tz, userName);
       if (needle && !item.event.type.toLowerCase().includes(needle) && !summary.toLowerCase().includes(needle)) continue;
-      out.push({ item, summary });
+      out.push({ item, summary, who: whoIsWho(usersOf(item.event), names) });
     }
     return out;
-  }, [source, hidden, text, source.length, lastSeq, venueName, zone]);
+  }, [source, hidden, text, source.length, lastSeq, venueName, zone, names, namesVersion]);
 
   const toggle = (c: Channel) =>
     setHidden((h) => {
@@ -113,7 +131,7 @@ export function EventFeed({
             {live.total === 0 ? 'Waiting for events… start a simulation to see the city move.' : 'No event matches the filters.'}
           </li>
         ) : (
-          rows.map(({ item, summary }) => (
+          rows.map(({ item, summary, who }) => (
             <li key={item.seq} className="border-b border-slate-800/60 last:border-0" data-channel={item.event.channel}>
               {/* On a phone the summary takes a line of its own: beside the time and the type it had no room left at all. */}
               <button
@@ -126,7 +144,11 @@ export function EventFeed({
                   {item.event.type}
                 </span>
                 {/* On a phone it wraps (cut at one line, the venue and time of a booking were lost); from sm up one line. */}
-                <span className="min-w-0 basis-full text-xs break-words text-slate-300 sm:basis-0 sm:flex-1 sm:truncate" data-testid="event-summary">
+                <span
+                  className="min-w-0 basis-full text-xs break-words text-slate-300 sm:basis-0 sm:flex-1 sm:truncate"
+                  data-testid="event-summary"
+                  title={who || undefined}
+                >
                   {summary}
                 </span>
               </button>

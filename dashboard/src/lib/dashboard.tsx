@@ -11,6 +11,7 @@ import type { CityMapData, Health, SimMetrics, SimState, Stats } from '../api/ty
 import type { ConfirmRequest } from '../components/Dialogs';
 import { usePoll, type Polled } from './hooks';
 import { LiveStore } from './live';
+import { NameBook } from './names';
 
 export const MAP_HOMES = 3000;
 /** How often `/health` is polled: one poll for the header and the Live page's health row. */
@@ -29,6 +30,8 @@ export interface MapState {
 
 export interface Dashboard {
   live: LiveStore;
+  /** Users' names for the feed, looked up by id in batches and cached. */
+  names: NameBook;
   stream: StreamInfo;
   stats: Polled<Stats>;
   /** `GET /health`: database, bus and the supervised background tasks; the one poll the
@@ -106,6 +109,20 @@ function useCityMap(live: LiveStore, venuesInDb: number | undefined): MapState {
 
 export function useDashboardState(): Dashboard {
   const live = useMemo(() => new LiveStore(), []);
+  const names = useMemo(() => new NameBook((ids) => luna.userNames(ids)), []);
+  // Names the events bring teach the book without a request; a reset empties it.
+  useEffect(
+    () =>
+      live.onEvent((e) => {
+        const d = e.data as { id?: unknown; handle?: unknown; name?: unknown } | null;
+        if ((e.type === 'user.created' || e.type === 'user.updated') && d && typeof d.id === 'string' && typeof d.handle === 'string') {
+          names.learn({ id: d.id, handle: d.handle, name: typeof d.name === 'string' ? d.name : '' });
+        } else if (e.type === 'data.reset') {
+          names.clear();
+        }
+      }),
+    [live, names],
+  );
   const [stream, setStream] = useState<StreamInfo>({
     status: 'connecting',
     cursor: null,
@@ -192,6 +209,7 @@ export function useDashboardState(): Dashboard {
 
   return {
     live,
+    names,
     stream,
     stats,
     health,

@@ -1,7 +1,8 @@
 import { describe as group, expect, it } from 'vitest';
 
 import type { LunaEvent } from '../api/types';
-import { describe } from './describe';
+import { describe, usersOf } from './describe';
+import type { UserName } from './names';
 
 const ev = (type: string, data: unknown, channel: LunaEvent['channel'] = 'user_actions'): LunaEvent => ({
   id: '1-0',
@@ -43,7 +44,8 @@ group('describe', () => {
     const released = { booking: { venue_id: 'abcdef-123456', status: 'pending', party_size: 2, booking_time: '2026-11-21T00:15:00Z' }, reason: 'hold expired' };
     expect(describe(ev('booking.released', released, 'bookings'))).toBe('party of 2 at venue …123456 · pending · 00:15 UTC · hold expired');
     const full = { user_id: 'u-1', venue_id: 'abcdef-123456', booking_time: '2026-11-21T00:15:00Z', party_size: 6, duration_minutes: 90, seats_free: 2, capacity: 40 };
-    expect(describe(ev('booking.refused', full, 'bookings'))).toBe('party of 6 at venue …123456 · full (2 of 40 seats free) · 00:15 UTC');
+    // Who booked, when the booking names them.
+    expect(describe(ev('booking.refused', full, 'bookings'))).toBe('…u-1 · party of 6 at venue …123456 · full (2 of 40 seats free) · 00:15 UTC');
   });
 
   it('names venues the map knows by their category', () => {
@@ -89,6 +91,41 @@ group('describe', () => {
     const answer = { plan_id: 'p-fee168', user_id: 'u-c2297c', status: 'accepted', invited_at: '2026-12-05T02:02:02Z', responded_at: null };
     expect(describe(ev('plan.participant_updated', answer, 'social'))).toBe('…c2297c accepted plan …fee168');
     expect(describe(ev('plan.participant_updated', { ...answer, status: 'invited' }, 'social'))).toBe('…c2297c invited to plan …fee168');
+  });
+
+  it('names users by their names when known, else by the end of their ids', () => {
+    // QA: operators read '…3f2a9c wants to go to…' and could not tell who did what.
+    const people: Record<string, UserName | null> = {
+      'u-111111': { id: 'u-111111', handle: 'ann', name: 'Ann Lee' },
+      'u-222222': { id: 'u-222222', handle: 'bo', name: '' },
+      'u-333333': null,
+    };
+    const who = (id: string) => people[id];
+    const line = (type: string, data: unknown, channel: LunaEvent['channel'] = 'social') => describe(ev(type, data, channel), undefined, null, who);
+    expect(line('interest.expressed', { user_id: 'u-111111', venue_id: 'v-999999' })).toBe('Ann Lee wants to go to venue …999999');
+    expect(line('interaction.recorded', { interaction_type: 'view', user_id: 'u-222222', venue_id: 'v-999999' }, 'user_actions')).toBe(
+      'view by @bo at venue …999999',
+    );
+    // No such user now (deleted), or not looked up yet: the short id.
+    expect(line('invitation.sent', { inviter_id: 'u-111111', invitee_id: 'u-333333', venue_id: 'v-999999' })).toBe(
+      'Ann Lee invited …333333 to venue …999999',
+    );
+    expect(line('friend.requested', { from_user_id: 'u-444444', to_user_id: 'u-111111', status: 'pending' })).toBe('…444444 → Ann Lee · pending');
+    expect(line('recommendation.served', { user_id: 'u-111111', items: [1, 2], kind: 'venues', ranker: 'default' }, 'system')).toBe(
+      '2 venues for Ann Lee (default ranker)',
+    );
+    expect(line('plan.participant_updated', { plan_id: 'p-fee168', user_id: 'u-222222', status: 'accepted' })).toBe('@bo accepted plan …fee168');
+    expect(line('plan.created', { id: 'p-2acb0b', organizer_id: 'u-111111', venue_id: 'v-999999' })).toBe('plan …2acb0b by Ann Lee at venue …999999');
+    expect(line('booking.created', { user_id: 'u-111111', venue_id: 'v-999999', status: 'confirmed', party_size: 2 }, 'bookings')).toBe(
+      'Ann Lee · party of 2 at venue …999999 · confirmed',
+    );
+  });
+
+  it('lists the users an event names, each once, its booking\'s too', () => {
+    expect(usersOf(ev('invitation.sent', { inviter_id: 'a', invitee_id: 'b', venue_id: 'v' }))).toEqual(['a', 'b']);
+    expect(usersOf(ev('booking.released', { booking: { user_id: 'c', venue_id: 'v' }, reason: 'x' }, 'bookings'))).toEqual(['c']);
+    expect(usersOf(ev('plan.created', { organizer_id: 'a', user_id: 'a' }))).toEqual(['a']);
+    expect(usersOf(ev('data.reset', null, 'system'))).toEqual([]);
   });
 
   it('falls back to the first plain fields of unknown types', () => {

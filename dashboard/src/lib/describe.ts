@@ -2,6 +2,7 @@
 // other type (new ones appear as the server grows) its first few plain fields.
 
 import type { LunaEvent, SimStatus, StopReason } from '../api/types';
+import type { UserNamer } from './names';
 
 type Data = Record<string, unknown>;
 
@@ -40,16 +41,43 @@ function generic(d: Data): string {
 /** Names a venue by id when the map knows it (its category), for readable summaries. */
 export type VenueNamer = (id: string) => string | null;
 
+/** The fields of an event's data (or its booking's) that hold a user's id. */
+const USER_FIELDS = ['user_id', 'inviter_id', 'invitee_id', 'organizer_id', 'from_user_id', 'to_user_id', 'other_user_id'];
+
+/** The ids of the users an event names, each once, in the order of its fields. */
+export function usersOf(e: LunaEvent): string[] {
+  const d = (e.data && typeof e.data === 'object' ? e.data : {}) as Data;
+  const booking = (d.booking && typeof d.booking === 'object' ? d.booking : {}) as Data;
+  const out: string[] = [];
+  for (const from of [d, booking]) {
+    for (const f of USER_FIELDS) {
+      const v = from[f];
+      if (typeof v === 'string' && v && !out.includes(v)) out.push(v);
+    }
+  }
+  return out;
+}
+
 /**
  * One line for an event. Times are read in `tz` (the simulated city's zone, when known) unless
- * the event names its own zone; else in UTC. Every time carries its zone's name.
+ * the event names its own zone; else in UTC. Every time carries its zone's name. Users read by
+ * their names when `userName` knows them, else by the end of their id (`…3f2a9c`).
  */
-export function describe(e: LunaEvent, venueName: VenueNamer = () => null, tz?: string | null): string {
+export function describe(
+  e: LunaEvent,
+  venueName: VenueNamer = () => null,
+  tz?: string | null,
+  userName: UserNamer = () => undefined,
+): string {
   const d = (e.data && typeof e.data === 'object' ? e.data : {}) as Data;
   const venue = (id: unknown) => `${(typeof id === 'string' && venueName(id)) || 'venue'} …${shortId(id)}`;
+  const who = (id: unknown) => {
+    const u = typeof id === 'string' ? userName(id) : null;
+    return u ? u.name || `@${u.handle}` : `…${shortId(id)}`;
+  };
   switch (e.type) {
     case 'interaction.recorded':
-      return `${d.interaction_type ?? 'interaction'} by …${shortId(d.user_id)} at ${venue(d.venue_id)}${
+      return `${d.interaction_type ?? 'interaction'} by ${who(d.user_id)} at ${venue(d.venue_id)}${
         typeof d.dwell_time_seconds === 'number' && d.dwell_time_seconds > 0 ? ` · ${d.dwell_time_seconds}s` : ''
       }`;
     case 'interest.expressed': {
@@ -58,7 +86,7 @@ export function describe(e: LunaEvent, venueName: VenueNamer = () => null, tz?: 
       const slot = typeof d.preferred_time_slot === 'string' && d.preferred_time_slot ? ` (${d.preferred_time_slot})` : '';
       const closed = d.open_to_invites === false ? ' · not open to invites' : '';
       const at = d.preferred_time ? ` at ${clock(d.preferred_time, tz)}` : '';
-      return `…${shortId(d.user_id)} wants to go to ${venue(d.venue_id)}${at}${slot}${closed}`;
+      return `${who(d.user_id)} wants to go to ${venue(d.venue_id)}${at}${slot}${closed}`;
     }
     case 'metrics.snapshot': {
       const streams = typeof d.sse_subscribers === 'number' ? ` · ${d.sse_subscribers} streams` : '';
@@ -66,7 +94,7 @@ export function describe(e: LunaEvent, venueName: VenueNamer = () => null, tz?: 
     }
     case 'recommendation.served': {
       const items = Array.isArray(d.items) ? d.items.length : 0;
-      return `${items} ${d.kind ?? 'items'} for …${shortId(d.user_id)} (${d.ranker ?? '?'} ranker)`;
+      return `${items} ${d.kind ?? 'items'} for ${who(d.user_id)} (${d.ranker ?? '?'} ranker)`;
     }
     case 'data.seeded':
       return `${d.users ?? '?'} users, ${d.venues ?? '?'} venues, ${d.interactions ?? '?'} interactions`;
@@ -81,14 +109,14 @@ export function describe(e: LunaEvent, venueName: VenueNamer = () => null, tz?: 
     case 'invitation.sent': {
       // To a plan (the organizer's) or to a booking (its maker's party).
       const to = d.plan_id ? ` · plan …${shortId(d.plan_id)}` : d.booking_id ? ` · booking …${shortId(d.booking_id)}` : '';
-      return `…${shortId(d.inviter_id)} invited …${shortId(d.invitee_id)} to ${venue(d.venue_id)}${to}`;
+      return `${who(d.inviter_id)} invited ${who(d.invitee_id)} to ${venue(d.venue_id)}${to}`;
     }
     case 'plan.created':
     case 'plan.rescheduled':
     case 'plan.confirmed':
     case 'plan.cancelled': {
       // An organizer who deleted their account leaves the plan with none.
-      const by = typeof d.organizer_id === 'string' ? `…${shortId(d.organizer_id)}` : 'no organizer';
+      const by = typeof d.organizer_id === 'string' ? who(d.organizer_id) : 'no organizer';
       // Its participants count the organizer (accepted) among them.
       const invited = Array.isArray(d.participants) ? (d.participants as Data[]).filter((p) => p?.user_id !== d.organizer_id).length : null;
       const people = invited === null ? '' : ` · ${invited} invited`;
@@ -96,20 +124,21 @@ export function describe(e: LunaEvent, venueName: VenueNamer = () => null, tz?: 
       return `plan …${shortId(d.id)} by ${by} at ${venue(d.venue_id)}${when}${people}${d.status ? ` · ${d.status}` : ''}`;
     }
     case 'plan.participant_updated':
-      return `…${shortId(d.user_id)} ${d.status === 'invited' ? 'invited to' : (d.status ?? 'answered')} plan …${shortId(d.plan_id)}`;
+      return `${who(d.user_id)} ${d.status === 'invited' ? 'invited to' : (d.status ?? 'answered')} plan …${shortId(d.plan_id)}`;
     case 'friend.requested':
     case 'friend.request_answered':
-      return `…${shortId(d.from_user_id ?? d.user_id)} → …${shortId(d.to_user_id ?? d.other_user_id)}${d.status ? ` · ${d.status}` : ''}`;
+      return `${who(d.from_user_id ?? d.user_id)} → ${who(d.to_user_id ?? d.other_user_id)}${d.status ? ` · ${d.status}` : ''}`;
   }
   if (e.type.startsWith('booking.')) {
     // booking.released carries {booking, reason}; booking.refused the slot that was full.
     const b = (d.booking && typeof d.booking === 'object' ? d.booking : d) as Data;
     const party = b.party_size ? `party of ${b.party_size} ` : '';
+    const by = typeof b.user_id === 'string' && b.user_id ? `${who(b.user_id)} · ` : '';
     const when = b.booking_time ?? b.time ?? b.starts_at;
     const status = e.type === 'booking.refused' ? 'full' : b.status;
     const free = e.type === 'booking.refused' && typeof d.seats_free === 'number' ? ` (${d.seats_free} of ${d.capacity ?? '?'} seats free)` : '';
     const reason = typeof d.reason === 'string' && d.reason ? ` · ${d.reason}` : '';
-    return `${party}at ${venue(b.venue_id)}${status ? ` · ${status}` : ''}${free}${when ? ` · ${clock(when, tz)}` : ''}${reason}`;
+    return `${by}${party}at ${venue(b.venue_id)}${status ? ` · ${status}` : ''}${free}${when ? ` · ${clock(when, tz)}` : ''}${reason}`;
   }
   if (e.type.startsWith('simulation.')) {
     const speed = d.speed === 'max' ? 'max speed' : typeof d.speed === 'number' ? `${d.speed}×` : '';

@@ -229,6 +229,7 @@ pub const RULES: &[Entry] = &[
     Entry::at("GET", "/api/v1/admin/map", Admin),
     Entry::at("GET", "/api/v1/admin/stats", Admin),
     Entry::at("GET", "/api/v1/admin/check", Admin),
+    Entry::at("GET", "/api/v1/admin/users/names", Admin),
     Entry::at("GET", "/api/v1/admin/outbox/dead", Admin),
     Entry::at("POST", "/api/v1/admin/outbox/dead/redrive", Admin),
     Entry::at("GET", "/api/v1/admin/streams/subscribe/{channel}", Admin).sse(),

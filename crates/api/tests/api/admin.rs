@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, expect_error, expect_json};
+use crate::helpers::{TestApp, expect_error, expect_json, seed_user};
 
 crate::on_every_backend!(
     seeding_generates_a_city_once_unless_forced_and_reset_empties_it,
@@ -13,6 +13,8 @@ crate::on_every_backend!(
     seeding_ends_the_history_at_a_pinned_as_of_or_else_at_the_current_hour,
     a_bad_as_of_is_refused_naming_the_field_and_writes_nothing,
     a_city_of_venues_alone_is_seeded_as_luna_seed_seeds_it,
+    user_names_resolves_many_ids_in_one_request_leaving_out_unknown_and_deleted_users,
+    user_names_refuses_bad_ids_and_too_many_and_is_admin_only,
 );
 
 const SEED: &str = "/api/v1/admin/data/seed";
@@ -153,4 +155,49 @@ async fn a_city_of_venues_alone_is_seeded_as_luna_seed_seeds_it(app: &TestApp) {
     let res = app.client.post(app.url("/api/v1/admin/data/seed?user_count=0")).json(&json!({"force": true})).send();
     let report = expect_json(res.await.unwrap(), StatusCode::OK).await;
     assert_eq!(report["seeded"]["users"], 0);
+}
+
+const NAMES: &str = "/api/v1/admin/users/names";
+
+async fn user_names_resolves_many_ids_in_one_request_leaving_out_unknown_and_deleted_users(app: &TestApp) {
+    let ann = app.create_user(seed_user("ann")).await["id"].as_str().unwrap().to_string();
+    let mut bob = seed_user("bob");
+    bob["name"] = json!("Bob Okafor");
+    let bob = app.create_user(bob).await["id"].as_str().unwrap().to_string();
+    let gone = app.create_user(seed_user("gone")).await["id"].as_str().unwrap().to_string();
+    assert_eq!(app.delete(&format!("/api/v1/users/{gone}")).await.status(), StatusCode::NO_CONTENT);
+    let never = uuid::Uuid::new_v4();
+    // In the order asked, each once; the deleted and the unknown are left out.
+    let path = format!("{NAMES}?ids={bob},{never},{ann},{gone},{bob}");
+    let body = app.get_json(&path, StatusCode::OK).await;
+    assert_eq!(
+        body,
+        json!({"users": [
+            {"id": bob, "handle": "bob", "name": "Bob Okafor"},
+            {"id": ann, "handle": "ann", "name": "Alice Chen"},
+        ]})
+    );
+    // Only ids of no user: an empty answer, not an error.
+    assert_eq!(app.get_json(&format!("{NAMES}?ids={never}"), StatusCode::OK).await, json!({"users": []}));
+}
+
+async fn user_names_refuses_bad_ids_and_too_many_and_is_admin_only(app: &TestApp) {
+    let ann = app.create_user(seed_user("ann")).await["id"].as_str().unwrap().to_string();
+    let hundred_and_one: Vec<String> = (0..101).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    for query in [
+        String::new(),
+        "?ids=".to_string(),
+        format!("?ids={ann},not-a-uuid"),
+        format!("?ids={ann},"),
+        format!("?ids={}", hundred_and_one.join(",")),
+    ] {
+        let res = app.get(&format!("{NAMES}{query}")).await;
+        expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("ids")).await;
+    }
+    // A hundred is allowed.
+    let hundred = hundred_and_one[..100].join(",");
+    assert_eq!(app.get_json(&format!("{NAMES}?ids={hundred}"), StatusCode::OK).await, json!({"users": []}));
+    // A user's token is not the admin's.
+    let res = app.as_user(&ann).get(app.url(&format!("{NAMES}?ids={ann}"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }

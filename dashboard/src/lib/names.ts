@@ -1,0 +1,143 @@
+// Users' names for the live feed, whose events name users by id only. Ids are looked up through
+// `GET /api/v1/admin/users/names` in batches (at most one request in flight, up to 100 ids
+// each, a short wait to gather an event storm's ids into one), and kept in a cache of bounded
+// size (least recently used out first). An id of no user (unknown, or deleted) is remembered as
+// such and shown by its short id. `user.created` and `user.updated` events teach names without
+// a request.
+
+export interface UserName {
+  id: string;
+  handle: string;
+  name: string;
+}
+
+export type NamesFetcher = (ids: string[]) => Promise<UserName[]>;
+
+export interface NameBookOptions {
+  /** Most users remembered (default 5000). */
+  maxEntries?: number;
+  /** Most ids per request (default 100, the server's limit). */
+  batch?: number;
+  /** Most ids waiting for a request; the oldest waiting give way (default 500). */
+  maxQueued?: number;
+  /** How long ids gather before a request goes (default 150 ms). */
+  gatherMs?: number;
+  /** After a failed request, how long before another is tried (default 10 s). */
+  retryMs?: number;
+}
+
+/** What the book knows of a user: their names, `null` for no such user, `undefined` not yet. */
+export type Known = UserName | null | undefined;
+
+export class NameBook {
+  private readonly known = new Map<string, UserName | null>();
+  private readonly queued = new Set<string>();
+  private readonly listeners = new Set<() => void>();
+  private inFlight = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private pausedUntil = 0;
+  private version = 0;
+  private readonly opts: Required<NameBookOptions>;
+
+  constructor(
+    private readonly fetchNames: NamesFetcher,
+    opts: NameBookOptions = {},
+  ) {
+    this.opts = { maxEntries: 5000, batch: 100, maxQueued: 500, gatherMs: 150, retryMs: 10_000, ...opts };
+  }
+
+  /** The user's names if known; an id not known yet is queued for a lookup. */
+  get(id: string): Known {
+    const hit = this.known.get(id);
+    if (hit !== undefined) {
+      // Most recently used last: the first in the map goes first.
+      this.known.delete(id);
+      this.known.set(id, hit);
+      return hit;
+    }
+    this.request(id);
+    return undefined;
+  }
+
+  /** Names learnt elsewhere (a `user.created` event); no request needed. */
+  learn(user: UserName): void {
+    const had = this.known.get(user.id);
+    this.remember(user.id, user);
+    this.queued.delete(user.id);
+    if (!had || had.handle !== user.handle || had.name !== user.name) this.changed();
+  }
+
+  /** Forgets everything (after a data reset). */
+  clear(): void {
+    this.known.clear();
+    this.queued.clear();
+    this.changed();
+  }
+
+  get size(): number {
+    return this.known.size;
+  }
+
+  /** A number that moves whenever names arrive (for re-rendering). */
+  getVersion = (): number => this.version;
+
+  subscribe = (fn: () => void): (() => void) => {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  };
+
+  private request(id: string): void {
+    if (this.queued.has(id)) return;
+    this.queued.add(id);
+    if (this.queued.size > this.opts.maxQueued) {
+      // A storm: the oldest waiting give way; they are asked for again when shown again.
+      const oldest = this.queued.values().next().value as string;
+      this.queued.delete(oldest);
+    }
+    this.schedule(this.opts.gatherMs);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer !== null || this.inFlight || this.queued.size === 0) return;
+    const wait = Math.max(ms, this.pausedUntil - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, wait);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.inFlight || this.queued.size === 0) return;
+    const ids = [...this.queued].slice(0, this.opts.batch);
+    ids.forEach((id) => this.queued.delete(id));
+    this.inFlight = true;
+    try {
+      const users = await this.fetchNames(ids);
+      const found = new Map(users.map((u) => [u.id, u]));
+      for (const id of ids) this.remember(id, found.get(id) ?? null);
+      this.changed();
+    } catch {
+      // Asked again when shown again, after a pause (the server may be down, or the token gone).
+      this.pausedUntil = Date.now() + this.opts.retryMs;
+    } finally {
+      this.inFlight = false;
+      this.schedule(0);
+    }
+  }
+
+  private remember(id: string, user: UserName | null): void {
+    this.known.delete(id);
+    this.known.set(id, user);
+    while (this.known.size > this.opts.maxEntries) {
+      this.known.delete(this.known.keys().next().value as string);
+    }
+  }
+
+  private changed(): void {
+    this.version++;
+    this.listeners.forEach((fn) => fn());
+  }
+}
+
+/** How a user reads in the feed: their name when known, else `…` and the id's end. */
+export type UserNamer = (id: string) => UserName | null | undefined;
