@@ -40,6 +40,25 @@ pub fn hidden(ch: char) -> bool {
         || matches!(ch, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Characters that show nothing (zero-width spaces and joiners, the word joiner, the byte-order
+/// mark, the soft hyphen, Hangul fillers), besides white space: text of these alone is blank.
+fn blank(ch: char) -> bool {
+    ch.is_whitespace()
+        || matches!(
+            ch,
+            '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{FEFF}'
+                | '\u{00AD}'
+                | '\u{034F}'
+                | '\u{180E}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{3164}'
+                | '\u{FFA0}'
+        )
+}
+
 /// Collects field errors while a value is parsed, so one response names every bad field.
 #[derive(Debug, Default)]
 pub struct Checker(Vec<FieldError>);
@@ -69,19 +88,21 @@ impl Checker {
 
     /// A trimmed, non-empty string of at most `max` characters, without [`hidden`] characters,
     /// in [`nfc`]: counted in the form it is stored in (a character NFC writes as two counts as
-    /// two, so what passes here fits the column).
+    /// two, so what passes here fits the column). Text of characters that show nothing alone
+    /// (`"\u{200B}"`, a zero-width space) is empty too: a name a list would show as blank.
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
         let t = nfc(value.trim());
-        self.check(!t.is_empty(), field, "must not be empty");
+        self.check(t.chars().any(|ch| !blank(ch)), field, "must not be empty");
         self.check(t.chars().count() <= max, field, format!("must be at most {max} characters"));
         self.visible(field, &t);
         t
     }
 
-    /// An optional string: trimmed, empty becomes `None`, at most `max` characters, without
-    /// [`hidden`] characters, in [`nfc`] (counted as stored, as [`Checker::text`]).
+    /// An optional string: trimmed, empty (or of characters that show nothing alone, as for
+    /// [`Checker::text`]) becomes `None`, at most `max` characters, without [`hidden`]
+    /// characters, in [`nfc`] (counted as stored, as [`Checker::text`]).
     pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
-        let t = nfc(value.map(str::trim).filter(|t| !t.is_empty())?);
+        let t = nfc(value.map(str::trim).filter(|t| t.chars().any(|ch| !blank(ch)))?);
         self.check(t.chars().count() <= max, field, format!("must be at most {max} characters"));
         self.visible(field, &t);
         Some(t)

@@ -652,6 +652,14 @@ mod tests {
             assert_eq!(errs[0].field, "name");
             assert!(errs[0].message.contains("control characters (found U+"), "{errs:?}");
         }
+        // QA: a name of zero-width characters alone was taken, and listed as a blank name.
+        for name in ["\u{200B}", " \u{200B}\u{FEFF} ", "\u{2060}\u{200D}", "\u{3164}"] {
+            let errs = fields(UserInput { name: name.into(), ..input("bob") });
+            let errs: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
+            assert_eq!(errs, [("name", "must not be empty")], "{name:?}");
+        }
+        let joined = NewUser::parse(UserInput { name: "Zoë 👩\u{200D}💻".into(), ..input("bob") });
+        assert_eq!(joined.expect("a name with a joiner between visible characters").name, "Zoë 👩\u{200D}💻");
         for url in ["javascript:alert(1)", "data:text/html,x", "https://", "https://a.b/x y", "//a.b/c.png"] {
             let errs = fields(UserInput { avatar_url: Some(url.into()), ..input("bob") });
             assert_eq!(errs.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["avatar_url"], "{url}");
