@@ -350,6 +350,17 @@ fn clearer(field: &str, message: &str, raw: Option<&str>) -> Option<String> {
     if CHRONO_ERRORS.contains(&message) {
         // Times (`DateTime<Utc>`) are the rule; the few plain dates are named `date` or `*_date`.
         let name = field.rsplit('.').next().unwrap_or(field);
+        // A query's `+01:00` not written `%2B01:00` arrives as ` 01:00` (a `+` in a query
+        // string is a space): the time had its offset, so say what became of it.
+        if let Some((time, offset)) = raw.and_then(|r| r.rsplit_once(' '))
+            && format!("{time}+{offset}").parse::<chrono::DateTime<chrono::FixedOffset>>().is_ok()
+        {
+            return Some(format!(
+                "expected an RFC 3339 time with a UTC offset: the `+` before {offset} arrived as a space (in a \
+                 query string `+` means a space), so write it %2B ({time}%2B{offset}), or give the time in UTC \
+                 with Z"
+            ));
+        }
         return Some(if name == "date" || name.ends_with("_date") {
             "expected a date such as 2026-12-20".into()
         } else {

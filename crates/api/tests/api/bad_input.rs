@@ -254,6 +254,14 @@ async fn times_dates_and_numbers_that_do_not_parse_say_what_is_expected(app: &Te
         (format!("/api/v1/recommendations/{u}/venues?limit=-1"), "limit", "must be between 1 and 100"),
         ("/api/v1/bookings?limit=ten".to_string(), "limit", "expected a whole number"),
         ("/api/v1/bookings?from=tomorrow".to_string(), "from", time),
+        // QA: an offset's `+` not percent-encoded arrives as a space; the time had an offset.
+        (
+            "/api/v1/bookings?from=2026-12-20T19:00:00+01:00".to_string(),
+            "from",
+            "expected an RFC 3339 time with a UTC offset: the `+` before 01:00 arrived as a space (in a query \
+             string `+` means a space), so write it %2B (2026-12-20T19:00:00%2B01:00), or give the time in UTC \
+             with Z",
+        ),
         (format!("/api/v1/bookings?user_id={u}&user_id={u}"), "user_id", "given more than once: give it once"),
         ("/api/v1/bookings?user_id=".to_string(), "user_id", "expected a UUID"),
         (
