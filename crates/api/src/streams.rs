@@ -429,7 +429,11 @@ async fn next_frame(mut conn: Connection) -> Option<(Result<Frame, Infallible>, 
             Some(end) => tokio::time::timeout_at(end, conn.feed.next()).await.ok()??,
         };
         let frame = match item {
-            FeedItem::Event(e) if conn.concern.as_mut().is_some_and(|c| !c.admits(&e.event_type, &e.data)) => continue,
+            FeedItem::Event(e)
+                if conn.concern.as_mut().is_some_and(|c| !c.admits(&e.event_type, &e.data, e.timestamp)) =>
+            {
+                continue;
+            }
             FeedItem::Event(e) if !conn.repeats.first_time(e.source_id) => {
                 tracing::debug!(id = %e.id, source_id = ?e.source_id, "SSE: skipped the relay's repeat of an event sent");
                 continue;

@@ -216,17 +216,20 @@ impl App {
 
     /// The ids of every plan a user organises or is invited to, whatever its status (where their
     /// event stream starts from), each with whether the user declined it (its booking is then not
-    /// theirs to see). `NotFound` for an unknown user.
+    /// theirs to see) and when they joined it (invited, or proposed it: its earlier events are not
+    /// theirs). `NotFound` for an unknown user.
     #[tracing::instrument(skip_all, fields(%user_id), err(level = "debug"))]
-    pub async fn user_plan_ids(&self, user_id: UserId) -> AppResult<Vec<(PlanId, bool)>> {
+    pub async fn user_plan_ids(&self, user_id: UserId) -> AppResult<Vec<(PlanId, bool, Timestamp)>> {
         let mut ids = Vec::new();
         let mut page = PageRequest { limit: domain::page::MAX_LIMIT, after: None };
         loop {
             let plans = self.list_user_plans(user_id, None, None, page).await?;
-            let declined = |p: &Plan| {
-                p.participants.iter().any(|pp| pp.user_id == user_id && pp.status == ParticipantStatus::Declined)
+            let membership = |p: &Plan| {
+                let me = p.participants.iter().find(|pp| pp.user_id == user_id);
+                let declined = me.is_some_and(|pp| pp.status == ParticipantStatus::Declined);
+                (p.id, declined, me.map_or(p.created_at, |pp| pp.invited_at))
             };
-            ids.extend(plans.items.iter().map(|p| (p.id, declined(p))));
+            ids.extend(plans.items.iter().map(membership));
             match plans.next {
                 Some(after) => page.after = Some(after),
                 None => return Ok(ids),

@@ -7,12 +7,14 @@
 //!
 //! A plan's later events (an invitee's answer, its booking) do not name every member, so the
 //! filter remembers the plans it has seen the user in, starting from those the user was already
-//! part of when the stream opened. A plan's booking is not told to an invitee who declined it,
-//! as `GET /bookings/{plan_id}` refuses it to them: the filter remembers their answers too.
+//! part of when the stream opened. Of those, the events from before the user joined (a stream
+//! resumed from before their invitation) are not theirs, as a live stream did not send them: the
+//! filter knows when they joined each. A plan's booking is not told to an invitee who declined
+//! it, as `GET /bookings/{plan_id}` refuses it to them: the filter remembers their answers too.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use crate::{DomainEvent, ParticipantStatus, Payload, PlanId, UserId};
+use crate::{DomainEvent, ParticipantStatus, Payload, PlanId, Timestamp, UserId};
 
 /// What one user's stream lets through.
 #[derive(Debug, Clone)]
@@ -26,6 +28,9 @@ pub struct Concern {
     plan_texts: Vec<String>,
     /// The plans among `plans` the user declined: their booking is not the user's to hear of.
     declined: HashSet<PlanId>,
+    /// When the user joined plans among `plans` known at the start: their earlier events are not
+    /// the user's.
+    joined: HashMap<PlanId, Timestamp>,
 }
 
 impl Concern {
@@ -33,7 +38,8 @@ impl Concern {
     pub fn new(user: UserId, plans: impl IntoIterator<Item = PlanId>) -> Self {
         let plans: HashSet<PlanId> = plans.into_iter().collect();
         let plan_texts = plans.iter().map(PlanId::to_string).collect();
-        Self { user, user_text: user.to_string(), plans, plan_texts, declined: HashSet::new() }
+        let (declined, joined) = (HashSet::new(), HashMap::new());
+        Self { user, user_text: user.to_string(), plans, plan_texts, declined, joined }
     }
 
     /// The same, knowing that the user declined `plans` (among those they are part of).
@@ -42,27 +48,34 @@ impl Concern {
         self
     }
 
+    /// The same, knowing when the user joined `plans` (invited, or proposing it): a plan's events
+    /// from before then that do not name the user are not theirs.
+    pub fn joined(mut self, plans: impl IntoIterator<Item = (PlanId, Timestamp)>) -> Self {
+        self.joined.extend(plans);
+        self
+    }
+
     pub fn user(&self) -> UserId {
         self.user
     }
 
-    /// Whether an event of `event_type` with `data` concerns the user, learning the plans it
-    /// shows them joining. An event this version cannot read (a newer type) does not.
-    pub fn admits(&mut self, event_type: &str, data: &Payload) -> bool {
+    /// Whether an event of `event_type` with `data`, published `at`, concerns the user, learning
+    /// the plans it shows them joining. An event this version cannot read (a newer type) does not.
+    pub fn admits(&mut self, event_type: &str, data: &Payload, at: Timestamp) -> bool {
         // Every event that concerns the user names them or one of their plans.
         let text = data.get();
         if !text.contains(&self.user_text) && !self.plan_texts.iter().any(|p| text.contains(p.as_str())) {
             return false;
         }
         match DomainEvent::from_parts(event_type, data) {
-            Ok(event) => self.admits_event(&event),
+            Ok(event) => self.admits_event(&event, at),
             Err(_) => false,
         }
     }
 
-    /// Whether `event` concerns the user (see the module's documentation), learning the plans it
-    /// shows them joining.
-    pub fn admits_event(&mut self, event: &DomainEvent) -> bool {
+    /// Whether `event`, published `at`, concerns the user (see the module's documentation),
+    /// learning the plans it shows them joining.
+    pub fn admits_event(&mut self, event: &DomainEvent, at: Timestamp) -> bool {
         use DomainEvent::*;
         let me = self.user;
         match event {
@@ -78,25 +91,25 @@ impl Concern {
                 if let Some(pp) = mine {
                     self.answered(p.id, pp.status);
                 }
-                self.plan(p.id, mine.is_some())
+                self.plan(p.id, mine.is_some(), at)
             }
             ParticipantUpdated(pp) => {
                 if pp.user_id == me {
                     self.answered(pp.plan_id, pp.status);
                 }
-                self.plan(pp.plan_id, pp.user_id == me)
+                self.plan(pp.plan_id, pp.user_id == me, at)
             }
             // Only its two people: an invitation of someone else to a plan the user is in would
             // reach them or not depending on the order the invitees were listed in.
             InvitationSent(inv) => {
                 let named = inv.invitee_id == me || inv.inviter_id == me;
                 if let (true, Some(plan)) = (named, inv.plan_id) {
-                    self.plan(plan, true);
+                    self.plan(plan, true, at);
                 }
                 named
             }
             BookingHeld(b) | BookingCreated(b) | BookingStatusChanged(b) | BookingReleased { booking: b, .. } => {
-                b.includes(me) || b.plan_id.is_some_and(|p| self.plans.contains(&p) && !self.declined.contains(&p))
+                b.includes(me) || b.plan_id.is_some_and(|p| self.in_plan(p, at) && !self.declined.contains(&p))
             }
             BookingRefused(full) => full.user_id == me,
             VenueCreated(_) | VenueUpdated(_) | VenueDeleted { .. } | DataSeeded { .. } | DataReset => false,
@@ -114,14 +127,21 @@ impl Concern {
 
     /// Whether the user is in `plan`: named as a member now (remembered from then on), or seen
     /// in it before.
-    fn plan(&mut self, plan: PlanId, named: bool) -> bool {
+    fn plan(&mut self, plan: PlanId, named: bool, at: Timestamp) -> bool {
         if named {
             if self.plans.insert(plan) {
                 self.plan_texts.push(plan.to_string());
             }
             return true;
         }
-        self.plans.contains(&plan)
+        self.in_plan(plan, at)
+    }
+
+    /// Whether the user was in `plan` `at` an event's time, as far as the filter knows: a plan it
+    /// has seen them in, unless they joined it later. (The events of the transaction that made
+    /// them join are stamped after it: the store reads the clock for them after its row.)
+    fn in_plan(&self, plan: PlanId, at: Timestamp) -> bool {
+        self.plans.contains(&plan) && self.joined.get(&plan).is_none_or(|joined| at >= *joined)
     }
 }
 
@@ -174,7 +194,7 @@ mod tests {
     /// Through `admits`, as the stream calls it: the event as type and data.
     fn admits(c: &mut Concern, e: &DomainEvent) -> bool {
         let (t, data) = e.into_parts();
-        c.admits(&t, &data)
+        c.admits(&t, &data, at())
     }
 
     #[test]
@@ -247,6 +267,39 @@ mod tests {
         assert!(!admits(&mut mine, &theirs), "another's invitation, even to a plan the user is in");
     }
 
+    /// A stream resumed from before the user was invited to a plan replayed the plan's earlier
+    /// events (its proposal without them, others' answers, its booking): known at the start, the
+    /// plan let through all of them. Those from before the user joined are not theirs, as a live
+    /// stream did not send them; from when they joined on, they are.
+    #[test]
+    fn a_plan_known_at_the_start_brings_only_its_events_from_when_the_user_joined_it() {
+        let (organizer, other, me) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let p = plan(organizer, &[other]);
+        let joined = at() + chrono::TimeDelta::hours(1);
+        let mine = || Concern::new(me, [p.id]).joined([(p.id, joined)]);
+        let answer = DomainEvent::ParticipantUpdated(PlanParticipant {
+            plan_id: p.id,
+            user_id: other,
+            status: ParticipantStatus::Accepted,
+            invited_at: at(),
+            responded_at: Some(at()),
+        });
+        let booked = DomainEvent::BookingCreated(booking(organizer, Some(p.id)));
+        for event in [DomainEvent::PlanCreated(p.clone()), answer, booked] {
+            let (t, data) = event.into_parts();
+            assert!(!mine().admits(&t, &data, at()), "{t} before the user joined");
+            assert!(!mine().admits(&t, &data, joined - chrono::TimeDelta::microseconds(1)), "{t} just before");
+            assert!(mine().admits(&t, &data, joined), "{t} as they joined");
+            assert!(mine().admits(&t, &data, joined + chrono::TimeDelta::seconds(1)), "{t} after");
+            assert!(Concern::new(me, [p.id]).admits(&t, &data, at()), "{t}: joining unknown, as before");
+        }
+        // Named in it, the user is party to the event whenever it was.
+        let mut named = p.clone();
+        named.participants[1].user_id = me;
+        let (t, data) = DomainEvent::PlanRescheduled(named).into_parts();
+        assert!(mine().admits(&t, &data, at()), "an event naming the user");
+    }
+
     /// `GET /bookings/{plan_id}` refuses a plan's booking to an invitee who declined it (403):
     /// their stream sent it to them all the same (its confirmation code, group, requests).
     #[test]
@@ -294,6 +347,6 @@ mod tests {
         assert!(admits(&mut mine, &DomainEvent::BookingCreated(party)), "in the party");
         assert!(!admits(&mut mine, &DomainEvent::BookingCreated(booking(other, None))));
         assert!(!admits(&mut mine, &DomainEvent::DataReset));
-        assert!(!mine.admits("some.future_type", &Payload::of(&serde_json::json!({"user_id": me})).unwrap()));
+        assert!(!mine.admits("some.future_type", &Payload::of(&serde_json::json!({"user_id": me})).unwrap(), at()));
     }
 }

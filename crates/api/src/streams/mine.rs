@@ -2,10 +2,11 @@
 //! notifications, live. It follows the channels that carry what can concern a user
 //! (`user_actions`, `social`, `bookings`) and sends only the events [`Concern`] admits: the
 //! user's account, their friend requests and friendships, their interests, every plan they
-//! organise or are invited to (with others' answers, and its booking unless they declined it), invitations they sent
-//! or got, and bookings they are in. Frames, ids, resumption with `Last-Event-ID` and lag notices are those of
-//! subscribe-all (the cursor spans the three channels; a `lagged` notice counts every event
-//! missed, not only the user's). The stream ends 2 s after the user's own `user.deleted` (what
+//! organise or are invited to (with others' answers, and its booking unless they declined it:
+//! from when they joined it, so a stream resumed from before their invitation does not replay
+//! the plan's earlier events), invitations they sent or got, and bookings they are in. Frames,
+//! ids, resumption with `Last-Event-ID` and lag notices are those of subscribe-all (the cursor
+//! spans the three channels; a `lagged` notice counts every event missed, not only the user's). The stream ends 2 s after the user's own `user.deleted` (what
 //! else the deletion published comes on other channels, maybe after it), and when
 //! the access token it was opened with expires (a comment says so): the app reconnects with a
 //! fresh token and its last id, and misses nothing.
@@ -48,7 +49,8 @@ pub struct MineQuery {
         (status = 200, description = "`text/event-stream` as subscribe-all's over `user_actions`, `social` and \
             `bookings`, with only the events that concern the user: `user.updated`, `user.deleted` (the stream \
             ends 2 s after it, with what else the deletion published) and `user.preferences_updated` of their account; `friend.*` they are part of; their \
-            `interest.expressed`; `plan.*` of plans they organise or are invited to; `invitation.sent` they sent \
+            `interest.expressed`; `plan.*` of plans they organise or are invited to (from when they joined it: resumed from before their \
+            invitation, the stream does not replay the plan's earlier events); `invitation.sent` they sent \
             or got; `booking.*` they made, are in the party of, or of such a plan they have not declined (as `GET /bookings/{plan_id}`). The stream ends with a comment when \
             the access token it was opened with expires; reconnect with a fresh one and `Last-Event-ID`",
             body = Event, content_type = "text/event-stream"),
@@ -79,7 +81,8 @@ pub(super) async fn subscribe_mine(
     })?;
     let feed = open_feed(&app, CHANNELS.to_vec(), resume).await?;
     let plans = app.user_plan_ids(user_id).await?;
-    let declined = plans.iter().filter(|(_, declined)| *declined).map(|(id, _)| *id);
-    let concern = Concern::new(user_id, plans.iter().map(|(id, _)| *id)).declined(declined);
+    let declined = plans.iter().filter(|(_, declined, _)| *declined).map(|(id, ..)| *id);
+    let joined = plans.iter().map(|(id, _, joined)| (*id, *joined));
+    let concern = Concern::new(user_id, plans.iter().map(|(id, ..)| *id)).declined(declined).joined(joined);
     Ok(frames(&app, credential, permit, feed, Some(concern)))
 }
