@@ -92,6 +92,13 @@ impl App {
         Ok(self.store.get_user(id).await?)
     }
 
+    /// Of `ids`, the users that exist, in the order asked, each once; ids of no user (never
+    /// one, or deleted) are left out. One store query (per thousand distinct ids).
+    #[tracing::instrument(skip_all, fields(n = ids.len()), err(level = "debug"))]
+    pub async fn users_by_ids(&self, ids: &[UserId]) -> AppResult<Vec<User>> {
+        Ok(self.store.users_by_ids(ids).await?)
+    }
+
     /// Users in id order, optionally filtered by handle prefix (case-insensitive) and persona.
     /// `Invalid` (field `handle`) for a prefix holding control characters.
     #[tracing::instrument(skip_all, fields(limit = page.limit), err(level = "debug"))]

@@ -309,6 +309,10 @@ pub trait Store: Send + Sync + 'static {
     async fn create_user(&self, new: NewUser) -> StoreResult<User>;
     async fn get_user(&self, id: UserId) -> StoreResult<User>;
     async fn get_user_by_handle(&self, handle: &str) -> StoreResult<User>;
+    /// Of `ids`, the users that exist, in the order asked, each once (a repeated id counts at
+    /// its first place); ids of no user (never one, or deleted) are left out. One query per
+    /// thousand distinct ids.
+    async fn users_by_ids(&self, ids: &[UserId]) -> StoreResult<Vec<User>>;
     /// Users in id order, filtered.
     async fn list_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>>;
     async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<Written<User>>;

@@ -153,6 +153,11 @@ where
         read!(self, users::get_user_by_handle, handle)
     }
 
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), n = ids.len()), err(level = "debug"))]
+    async fn users_by_ids(&self, ids: &[UserId]) -> StoreResult<Vec<User>> {
+        read!(self, users::users_by_ids, ids)
+    }
+
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = page.limit), err(level = "debug"))]
     async fn list_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>> {
         read!(self, users::list_users, query, page)

@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use app::{App, AppError};
+use app::App;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppQuery};
@@ -70,14 +70,8 @@ fn parse_ids(ids: &str) -> ApiResult<Vec<Uuid>> {
     ))]
 async fn user_names(State(app): State<App>, AppQuery(q): AppQuery<UserNamesQuery>) -> ApiResult<AppJson<UserNames>> {
     let ids = parse_ids(&q.ids)?;
-    let mut users = Vec::with_capacity(ids.len());
-    for id in ids {
-        match app.get_user(id).await {
-            Ok(u) => users.push(UserName { id: u.id, handle: u.handle, name: u.name }),
-            Err(AppError::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let users = app.users_by_ids(&ids).await?;
+    let users = users.into_iter().map(|u| UserName { id: u.id, handle: u.handle, name: u.name }).collect();
     Ok(AppJson(UserNames { users }))
 }
 

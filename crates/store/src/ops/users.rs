@@ -177,6 +177,29 @@ pub(crate) async fn get_user<C: Conn>(c: &mut C, id: UserId) -> StoreResult<User
     row.ok_or_else(|| StoreError::not_found("user", id))?.into_domain()
 }
 
+/// Of `ids`, the users that exist, in the order asked, each once (a repeated id counts at its
+/// first place); an id of no user (never one, or deleted) is left out. One statement per
+/// thousand distinct ids, so any number stays within every backend's limit of bound parameters.
+pub(crate) async fn users_by_ids<C: Conn>(c: &mut C, ids: &[UserId]) -> StoreResult<Vec<User>> {
+    let mut asked: Vec<UserId> = Vec::with_capacity(ids.len());
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    asked.extend(ids.iter().copied().filter(|id| seen.insert(*id)));
+    let mut found: std::collections::HashMap<UserId, User> = std::collections::HashMap::with_capacity(asked.len());
+    for chunk in asked.chunks(1000) {
+        let mut b = SqlBuilder::new(concat!("SELECT ", user_columns!(), " FROM users WHERE id IN ("));
+        for (i, id) in chunk.iter().enumerate() {
+            b.push(if i > 0 { ", " } else { "" }).bind(*id);
+        }
+        b.push(")");
+        let rows: Vec<UserRow> = c.fetch_all(b.finish()).await?;
+        for row in rows {
+            let user = row.into_domain()?;
+            found.insert(user.id, user);
+        }
+    }
+    Ok(asked.iter().filter_map(|id| found.remove(id)).collect())
+}
+
 pub(crate) async fn get_user_by_handle<C: Conn>(c: &mut C, handle: &str) -> StoreResult<User> {
     let handle = handle.trim().to_lowercase();
     let sql = Sql::new(concat!("SELECT ", user_columns!(), " FROM users WHERE handle = $1")).bind(handle.as_str());

@@ -17,6 +17,7 @@ store_tests!(
     a_taken_email_is_a_conflict_naming_email_but_many_users_may_have_none,
     an_out_of_range_value_is_refused_by_the_database_naming_the_field,
     unknown_users_are_not_found,
+    users_by_ids_come_in_the_order_asked_each_once_without_unknown_or_deleted_ones,
     an_update_changes_only_the_given_fields_and_can_clear_one,
     an_update_to_a_taken_handle_is_a_conflict_and_changes_nothing,
     deleting_a_user_removes_everything_that_hangs_off_it,
@@ -97,6 +98,27 @@ async fn unknown_users_are_not_found(store: DynStore) {
     assert!(is_user_not_found(store.put_preferences(id, UserPreferences::default()).await.unwrap_err()));
     assert!(is_user_not_found(store.list_user_interactions(id, PageRequest::default()).await.unwrap_err()));
     assert!(is_user_not_found(store.list_friends(id, PageRequest::default()).await.unwrap_err()));
+}
+
+/// `users_by_ids` (the admin names lookup): the users found in the order asked, a repeated id
+/// once at its first place, unknown and deleted ids left out; more ids than one statement's
+/// chunk are asked in several and still come back in order.
+async fn users_by_ids_come_in_the_order_asked_each_once_without_unknown_or_deleted_ones(store: DynStore) {
+    let (ann, ben, cat) = (user(&store, "ann").await, user(&store, "ben").await, user(&store, "cat").await);
+    let gone = user(&store, "gone").await;
+    store.delete_user(gone.id, chrono::Utc::now()).await.unwrap();
+    let unknown = domain::new_id();
+    let asked = [cat.id, unknown, ann.id, gone.id, cat.id, ben.id, ann.id];
+    let found = store.users_by_ids(&asked).await.unwrap();
+    assert_eq!(found, [cat.clone(), ann.clone(), ben.clone()]);
+    assert!(store.users_by_ids(&[]).await.unwrap().is_empty());
+    assert!(store.users_by_ids(&[unknown, gone.id]).await.unwrap().is_empty());
+    let mut many: Vec<_> = (0..2500).map(|_| domain::new_id()).collect();
+    many.insert(2400, ann.id);
+    many.insert(1500, ben.id);
+    many.insert(10, cat.id);
+    let ids: Vec<_> = store.users_by_ids(&many).await.unwrap().into_iter().map(|u| u.id).collect();
+    assert_eq!(ids, [cat.id, ben.id, ann.id]);
 }
 
 async fn an_update_changes_only_the_given_fields_and_can_clear_one(store: DynStore) {
