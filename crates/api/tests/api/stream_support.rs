@@ -567,11 +567,14 @@ pub async fn server_with_bus_behind_proxy() -> Option<BusBehindProxy> {
     Some(BusBehindProxy { srv, proxy, _prefix: prefix, _db: db })
 }
 
-/// A TCP proxy in front of a server (Redis) that can cut every connection and refuse new ones,
-/// then let them through again.
+/// A TCP proxy in front of a server (Redis, PostgreSQL) that can cut every connection and
+/// refuse new ones, then let them through again, or freeze: keep every connection open and
+/// accept new ones but forward nothing, as when the server is stopped (SIGSTOP) or the network
+/// drops packets.
 pub struct Proxy {
     pub addr: SocketAddr,
     open: Arc<AtomicBool>,
+    frozen: Arc<AtomicBool>,
     links: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
 }
@@ -581,22 +584,36 @@ impl Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy address");
         let open = Arc::new(AtomicBool::new(true));
+        let frozen = Arc::new(AtomicBool::new(false));
         let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let (o, l) = (open.clone(), links.clone());
+        let (o, f, l) = (open.clone(), frozen.clone(), links.clone());
         let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
+            while let Ok((inbound, _)) = listener.accept().await {
                 if !o.load(Ordering::SeqCst) {
                     continue; // dropped: the client sees the connection close
                 }
+                let f = f.clone();
                 let link = tokio::spawn(async move {
-                    if let Ok(mut out) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    if let Ok(out) = tokio::net::TcpStream::connect(upstream).await {
+                        let ((in_read, in_write), (out_read, out_write)) = (inbound.into_split(), out.into_split());
+                        tokio::join!(pump(in_read, out_write, &f), pump(out_read, in_write, &f));
                     }
                 });
                 l.lock().expect("links").push(link);
             }
         });
-        Proxy { addr, open, links, accept }
+        Proxy { addr, open, frozen, links, accept }
+    }
+
+    /// Keeps every connection (and new ones) open but forwards nothing until [`Self::thaw`]:
+    /// what was read is held, what was not stays unread.
+    pub fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+    }
+
+    /// Forwards again, what was held first.
+    pub fn thaw(&self) {
+        self.frozen.store(false, Ordering::SeqCst);
     }
 
     /// Closes every open connection and refuses new ones.
@@ -626,6 +643,22 @@ impl Drop for Proxy {
         self.cut();
         self.accept.abort();
     }
+}
+
+/// Copies one direction of a [`Proxy`] link (its end too) while the proxy is not frozen.
+async fn pump(mut from: tokio::net::tcp::OwnedReadHalf, mut to: tokio::net::tcp::OwnedWriteHalf, frozen: &AtomicBool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = from.read(&mut buf).await.unwrap_or(0);
+        while frozen.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if n == 0 || to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }
 
 /// The socket address of a `redis://host:port` URL.
