@@ -6,10 +6,16 @@
 //! from when they joined it, so a stream resumed from before their invitation does not replay
 //! the plan's earlier events), invitations they sent or got, and bookings they are in. Frames,
 //! ids, resumption with `Last-Event-ID` and lag notices are those of subscribe-all (the cursor
-//! spans the three channels; a `lagged` notice counts every event missed, not only the user's). The stream ends 2 s after the user's own `user.deleted` (what
-//! else the deletion published comes on other channels, maybe after it), and when
-//! the access token it was opened with expires (a comment says so): the app reconnects with a
-//! fresh token and its last id, and misses nothing.
+//! spans the three channels). A `lagged` notice's `missed` counts the bus's events, not the
+//! user's: which of them concern the user is known only by reading them, after the notice. When
+//! live delivery fell behind, it is every event the server's live delivery dropped, on every
+//! channel (others' business included), and the user's among them follow, read back from
+//! history: nothing of theirs is lost. When history no longer holds events after the cursor,
+//! it is those trimmed from the three channels (exact from `0-0`, else at least one); which of
+//! them were the user's cannot be known: any such are gone. The stream ends 2 s after the
+//! user's own `user.deleted` (what else the deletion published comes on other channels, maybe
+//! after it), and when the access token it was opened with expires (a comment says so): the app
+//! reconnects with a fresh token and its last id, and misses nothing.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -52,7 +58,10 @@ pub struct MineQuery {
             `interest.expressed`; `plan.*` of plans they organise or are invited to (from when they joined it: resumed from before their \
             invitation, the stream does not replay the plan's earlier events); `invitation.sent` they sent \
             or got; `booking.*` they made, are in the party of, or of such a plan they have not declined (as `GET /bookings/{plan_id}`). The stream ends with a comment when \
-            the access token it was opened with expires; reconnect with a fresh one and `Last-Event-ID`",
+            the access token it was opened with expires; reconnect with a fresh one and `Last-Event-ID`. A `lagged` \
+            notice's `missed` counts the bus's events, not the user's: after live delivery fell behind, every \
+            event it dropped on every channel (the user's among them then follow: none is lost); after a gap in \
+            history, the events trimmed from the three channels (whether any were the user's cannot be known)",
             body = Event, content_type = "text/event-stream"),
         (status = 401, description = "No valid credential", body = ErrorBody),
         (status = 403, description = "Another user's stream", body = ErrorBody),

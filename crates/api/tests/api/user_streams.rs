@@ -17,6 +17,7 @@ crate::on_every_setup!(
     a_users_stream_is_theirs_alone_and_ends_when_its_token_expires,
     a_plans_booking_does_not_reach_an_invitee_who_declined_it,
     a_deleted_users_stream_sends_their_deletions_other_events_that_come_after_it,
+    a_users_lag_notice_counts_the_bus_events_missed_then_only_theirs_follow,
 );
 
 fn events_path(user: &str) -> String {
@@ -239,4 +240,32 @@ async fn a_deleted_users_stream_sends_their_deletions_other_events_that_come_aft
     let rest = sse.rest().await.expect("the stream ended after the user's deletion");
     let kinds: Vec<String> = rest.iter().filter(|f| !f.comment).map(kind).collect();
     assert_eq!(kinds, ["user.deleted", "plan.cancelled"]);
+}
+
+/// What a `lagged` notice on a user's stream counts, as documented: the bus's events that live
+/// delivery dropped (every channel's, others' business included), not the user's. Nothing of
+/// the user's is lost: those among them follow, read back from history, and nothing else.
+async fn a_users_lag_notice_counts_the_bus_events_missed_then_only_theirs_follow(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let me = srv.create_user("lagging_me").await;
+    let friend = srv.create_user("lagging_friend").await;
+    let other = srv.create_user("lagging_other").await;
+    srv.drained().await;
+    let mut sse = open_as(srv, &me, None).await;
+    srv.bus.set_stalled(true); // live deliveries are dropped, as a full buffer would
+    for handle in ["lagging_a", "lagging_b", "lagging_c"] {
+        srv.create_user(handle).await; // others' business
+    }
+    post(srv, &format!("/api/v1/users/{friend}/friend-requests"), json!({"to_user_id": me})).await;
+    srv.drained().await;
+    srv.bus.set_stalled(false);
+    post(srv, &format!("/api/v1/users/{other}/friend-requests"), json!({"to_user_id": me})).await;
+    let notice = sse.next_message().await;
+    assert_eq!(notice.event.as_deref(), Some("lagged"), "{notice:?}");
+    let missed = serde_json::from_str::<Value>(&notice.data).expect("JSON")["missed"].as_u64().expect("missed");
+    assert!(missed >= 4, "the three users created and the request, though only the request is the user's: {missed}");
+    let frames = sse.until(|f| kind(f) == "friend.requested" && f.bus_event().data.get().contains(&other)).await;
+    let from: Vec<Value> = frames.iter().map(|f| f.bus_event().data.to_value()["from_user_id"].clone()).collect();
+    assert_eq!(from, [json!(friend), json!(other)], "only the user's, the missed one first: {frames:?}");
 }
