@@ -105,7 +105,8 @@ pub fn complete(api: &mut OpenApi) {
                     "503",
                     "A dependency is unavailable; retry after `Retry-After` seconds. Code `database_unavailable` \
                     when the database cannot be reached (answered within about 2 s, not after the connection \
-                    pool's wait), `service_unavailable` otherwise",
+                    pool's wait, and within about 3 s for a request whose database stopped answering mid-query; \
+                    its message says when a change may or may not have been saved), `service_unavailable` otherwise",
                 ),
             ];
             if op.request_body.is_some() {

@@ -70,10 +70,20 @@ pub enum ApiError {
     /// logged, not shown.
     #[error("database unreachable: {0}")]
     DatabaseUnavailable(String),
+    /// Like [`Self::DatabaseUnavailable`], but the database stopped answering after the change
+    /// was sent to be committed: the message says it may or may not have been saved (the same
+    /// 503 `database_unavailable`, `Retry-After: 2`). The cause is logged, not shown.
+    #[error("database unreachable while committing, outcome unknown: {0}")]
+    DatabaseOutcomeUnknown(String),
     /// A bug (500); the cause is logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// The message of a 503 `database_unavailable` for a change whose commit got no answer: the
+/// database may have saved it (it received the commit) or not, and only reading it back tells.
+pub const OUTCOME_UNKNOWN: &str = "the database stopped answering while this change was being saved: it may or may not \
+     have been saved; read it back (or retry with the same Idempotency-Key) in a few seconds";
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -116,7 +126,9 @@ impl ApiError {
             Self::Conflict { .. } | Self::SlotFull(_) => StatusCode::CONFLICT,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::RateLimited { .. } | Self::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::Busy(_) | Self::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy(_) | Self::DatabaseUnavailable(_) | Self::DatabaseOutcomeUnknown(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -138,7 +150,7 @@ impl ApiError {
             Self::RateLimited { .. } => "rate_limited",
             Self::TooManyStreams(_) => "too_many_streams",
             Self::Unavailable(_) | Self::Busy(_) => "service_unavailable",
-            Self::DatabaseUnavailable(_) => "database_unavailable",
+            Self::DatabaseUnavailable(_) | Self::DatabaseOutcomeUnknown(_) => "database_unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -181,6 +193,7 @@ impl ApiError {
             Self::SlotFull(no_room) => (self.to_string(), Some(ErrorDetails::SlotFull(no_room.clone()))),
             Self::Unavailable(_) => ("the service is temporarily unavailable, retry later".into(), None),
             Self::DatabaseUnavailable(_) => ("the database cannot be reached; retry in a few seconds".into(), None),
+            Self::DatabaseOutcomeUnknown(_) => (OUTCOME_UNKNOWN.into(), None),
             Self::Internal(_) => ("internal server error".into(), None),
             other => (other.to_string(), None),
         };
@@ -195,6 +208,9 @@ impl IntoResponse for ApiError {
             Self::Internal(cause) => tracing::error!(%cause, "internal error"),
             Self::Unavailable(cause) => tracing::warn!(%cause, "service unavailable"),
             Self::DatabaseUnavailable(cause) => tracing::warn!(%cause, "database unreachable"),
+            Self::DatabaseOutcomeUnknown(cause) => {
+                tracing::warn!(%cause, "database unreachable while committing: outcome unknown")
+            }
             Self::Busy(why) => tracing::warn!(%why, "busy"),
             _ => {}
         }
@@ -202,7 +218,7 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             Self::RateLimited { retry_after_secs } => Some(HeaderValue::from(*retry_after_secs)),
             Self::Unavailable(_) => Some(HeaderValue::from_static("1")),
-            Self::DatabaseUnavailable(_) => Some(HeaderValue::from_static("2")),
+            Self::DatabaseUnavailable(_) | Self::DatabaseOutcomeUnknown(_) => Some(HeaderValue::from_static("2")),
             Self::Busy(_) => Some(HeaderValue::from_static("5")),
             _ => None,
         };
@@ -235,6 +251,7 @@ impl From<app::AppError> for ApiError {
             AppError::NoRoom(no_room) => Self::SlotFull(no_room),
             AppError::Unavailable(m) => Self::Unavailable(m),
             AppError::DatabaseUnreachable(m) => Self::DatabaseUnavailable(m),
+            AppError::DatabaseOutcomeUnknown(m) => Self::DatabaseOutcomeUnknown(m),
             AppError::Busy(m) => Self::Busy(m),
             AppError::Internal(m) => Self::Internal(m),
         }
@@ -299,6 +316,7 @@ mod tests {
             ApiError::Internal("password=hunter2".into()),
             ApiError::Unavailable("pg at 10.0.0.1 down".into()),
             ApiError::DatabaseUnavailable("cannot connect to 10.0.0.1:5432: password=hunter2".into()),
+            ApiError::DatabaseOutcomeUnknown("no connection to 10.0.0.1:5432 within 1.5s: password=hunter2".into()),
         ] {
             let res = e.into_response();
             let body = body_of(res).await.to_string();

@@ -25,6 +25,10 @@ pub enum AppError {
     /// The database cannot be reached (503, `database_unavailable`); the cause is logged.
     #[error("database unreachable: {0}")]
     DatabaseUnreachable(String),
+    /// The database stopped answering after a change was sent to be committed: it may have been
+    /// saved or not (503, `database_unavailable`, with a message that says so); cause logged.
+    #[error("database unreachable while committing, outcome unknown: {0}")]
+    DatabaseOutcomeUnknown(String),
     /// Another operation holds what this one needs (503); the message says so and is shown.
     #[error("{0}")]
     Busy(String),
@@ -65,6 +69,7 @@ impl From<StoreError> for AppError {
             StoreError::Invalid(v) => Self::Invalid(v),
             StoreError::Unavailable(m) => Self::Unavailable(m),
             StoreError::Unreachable(m) => Self::DatabaseUnreachable(m),
+            StoreError::OutcomeUnknown(m) => Self::DatabaseOutcomeUnknown(m),
             StoreError::Busy(m) => Self::Busy(m),
             StoreError::Internal(m) => Self::Internal(m),
         }

@@ -25,6 +25,11 @@ pub enum StoreError {
     /// (PostgreSQL). A 503 `database_unavailable` for the caller, retry in a moment.
     #[error("database unreachable: {0}")]
     Unreachable(String),
+    /// The database stopped answering after a transaction sent its `COMMIT`: it may have been
+    /// saved or not, and only reading it back tells. A 503 `database_unavailable` for the
+    /// caller that says so (PostgreSQL).
+    #[error("database unreachable while committing, outcome unknown: {0}")]
+    OutcomeUnknown(String),
     /// The database answers but could not serve this now (a lock or serialization conflict, a
     /// deadlock, SQLite's file locked by another process, no pooled connection free within the
     /// pool's wait): a 503 for the caller, retry later.
@@ -102,6 +107,7 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
             sqlx::migrate::MigrateError::Execute(inner) => match Self::from(inner) {
                 Self::Unavailable(m) => Self::Unavailable(m),
                 Self::Unreachable(m) => Self::Unreachable(m),
+                Self::OutcomeUnknown(m) => Self::OutcomeUnknown(m),
                 other => Self::Internal(format!("migration failed: {other}")),
             },
             other => Self::Internal(format!("migration failed: {other}")),

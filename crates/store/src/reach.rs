@@ -12,6 +12,16 @@
 //! answered within [`PROBE_TIMEOUT`], the request gives up with [`StoreError::Unreachable`];
 //! if it connects (or the server answers with an error of its own, such as too many
 //! connections), the request keeps waiting for the pool as before.
+//!
+//! A request that already holds a connection when the database stops answering (its server
+//! frozen, packets dropped) would wait on it until the request timeout, 30 s, and sqlx would
+//! then hold the connection out of the pool while its release ping waits for an answer that
+//! never comes. So work on a held connection is [`Reach::watch`]ed: once it has run
+//! [`WATCH_AFTER`], the same probe is asked every [`FRESH`]; if the database cannot be reached
+//! the work is abandoned (its future dropped) and the caller closes the connection instead of
+//! returning it. Work of any length goes on while the probe connects: a long import, a seed or a
+//! slow query is never cut off by a deadline, only by a database that no longer answers a new
+//! connection either.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -29,6 +39,15 @@ pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// How long a probe's verdict is reused by the requests that ask next.
 pub(crate) const FRESH: Duration = Duration::from_secs(1);
+
+/// How long work on a held connection runs before the probe is asked whether the database
+/// still answers (then every [`FRESH`] until the work ends). Above a healthy query's time, so
+/// the probe is rare.
+pub(crate) const WATCH_AFTER: Duration = Duration::from_secs(1);
+
+/// Work on a held connection abandoned because the database stopped answering (the probe's
+/// reason): the connection is in an unknown state and must be closed, not reused.
+pub(crate) struct Abandoned(pub(crate) String);
 
 /// The latest verdict on the database's reachability (one probe at a time).
 #[derive(Default)]
@@ -60,6 +79,32 @@ impl Reach {
                 Some(why) => Err(StoreError::Unreachable(why)),
                 None => work.await.map_err(Into::into),
             },
+        }
+    }
+
+    /// Runs `work`, which uses a connection already held; once it has run [`WATCH_AFTER`], asks
+    /// every [`FRESH`] whether the database can still be reached, and abandons the work (drops
+    /// it) with the reason when it cannot. Never abandons work while the database answers.
+    pub(crate) async fn watch<DB, T>(&self, pool: &Pool<DB>, work: impl Future<Output = T>) -> Result<T, Abandoned>
+    where
+        DB: Database,
+    {
+        let work = std::pin::pin!(work);
+        let mut work = work;
+        if let Ok(done) = tokio::time::timeout(WATCH_AFTER, &mut work).await {
+            return Ok(done);
+        }
+        loop {
+            tokio::select! {
+                done = &mut work => return Ok(done),
+                verdict = self.unreachable(pool) => if let Some(why) = verdict {
+                    tracing::warn!(%why, "database unreachable: work on a held connection abandoned, its connection closed");
+                    return Err(Abandoned(why));
+                },
+            }
+            if let Ok(done) = tokio::time::timeout(FRESH, &mut work).await {
+                return Ok(done);
+            }
         }
     }
 

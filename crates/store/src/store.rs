@@ -13,7 +13,7 @@ use domain::{
     Timestamp, User, UserId, UserPatch, UserPreferences, Venue, VenueId, VenueInterest, VenuePatch,
 };
 use sqlx::pool::PoolConnection;
-use sqlx::{Database, Pool, Transaction};
+use sqlx::{Database, Pool};
 
 use crate::ops::{auth, bookings, bulk, idempotency, interactions, outbox, plans, seats, social, users, venues};
 use crate::sql::{Conn, Sql};
@@ -60,6 +60,19 @@ impl<DB: Database> SqlStore<DB> {
         }
     }
 
+    /// Runs `work` on a connection already held from `pool`, abandoning it if the database stops
+    /// answering meanwhile ([`crate::reach::Reach::watch`]; PostgreSQL only).
+    pub(crate) async fn watched<T>(
+        &self,
+        pool: &Pool<DB>,
+        work: impl std::future::Future<Output = StoreResult<T>>,
+    ) -> Result<StoreResult<T>, crate::reach::Abandoned> {
+        match &self.reach {
+            Some(reach) => reach.watch(pool, work).await,
+            None => Ok(work.await),
+        }
+    }
+
     /// Closes every connection (waits for those in use to be returned).
     pub async fn close(&self) {
         self.write.close().await;
@@ -78,9 +91,9 @@ const RESET_MAX_BACKOFF_MS: u64 = 500;
 pub(crate) const RESET_GATE_BUSY: &str =
     "a long write (such as an import or a seed) is running; try again when it ends (nothing was deleted)";
 
-/// Opens a write transaction.
-async fn begin<DB: Database<Connection: Conn>>(store: &SqlStore<DB>) -> StoreResult<Transaction<'static, DB>> {
-    store.within_reach(&store.write, store.write.begin_with(<DB::Connection as Conn>::BEGIN_WRITE)).await
+/// A connection for write transactions.
+async fn writer<DB: Database>(store: &SqlStore<DB>) -> StoreResult<PoolConnection<DB>> {
+    store.within_reach(&store.write, store.write.acquire()).await
 }
 
 /// A connection for reads.
@@ -88,21 +101,54 @@ async fn reader<DB: Database>(store: &SqlStore<DB>) -> StoreResult<PoolConnectio
     store.within_reach(&store.read, store.read.acquire()).await
 }
 
-/// Runs `$op(&mut conn, args...)` in a write transaction and commits it.
+/// What work on the held `conn` came to ([`SqlStore::watched`]). Work abandoned because the
+/// database stopped answering leaves the connection mid-exchange: it is closed (its socket
+/// dropped, the pool opens a replacement), never returned to the pool, whose release ping
+/// would wait on it for as long as the database stays silent. A transaction that did not send
+/// its `COMMIT` can then never commit (the server rolls it back when it reads the closed
+/// socket): [`StoreError::Unreachable`]. One that sent it and got no answer may have committed
+/// or not, and says so: [`StoreError::OutcomeUnknown`] (also when the connection broke with
+/// the `COMMIT` unanswered).
+fn settle<DB: Database, T>(
+    conn: PoolConnection<DB>,
+    outcome: Result<StoreResult<T>, crate::reach::Abandoned>,
+    committing: bool,
+) -> StoreResult<T> {
+    match outcome {
+        Ok(Err(StoreError::Unreachable(why))) if committing => Err(StoreError::OutcomeUnknown(why)),
+        Ok(done) => done,
+        Err(crate::reach::Abandoned(why)) => {
+            drop(conn.detach());
+            Err(if committing { StoreError::OutcomeUnknown(why) } else { StoreError::Unreachable(why) })
+        }
+    }
+}
+
+/// Runs `$op(&mut conn, args...)` in a write transaction and commits it, on a connection
+/// closed instead of reused if the database stops answering meanwhile ([`settle`]).
 macro_rules! write_tx {
     ($self:ident, $op:path $(, $arg:expr)*) => {{
-        let mut tx = begin($self).await?;
-        let out = $op(&mut *tx $(, $arg)*).await?;
-        tx.commit().await?;
-        Ok(out)
+        let mut conn = writer($self).await?;
+        let committing = std::sync::atomic::AtomicBool::new(false);
+        let work = async {
+            let mut tx = sqlx::Connection::begin_with(&mut *conn, <DB::Connection as Conn>::BEGIN_WRITE).await?;
+            let out = $op(&mut *tx $(, $arg)*).await?;
+            committing.store(true, std::sync::atomic::Ordering::Relaxed);
+            tx.commit().await?;
+            Ok(out)
+        };
+        let outcome = $self.watched(&$self.write, work).await;
+        settle(conn, outcome, committing.into_inner())
     }};
 }
 
-/// Runs `$op(&mut conn, args...)` on a read connection.
+/// Runs `$op(&mut conn, args...)` on a read connection, closed instead of reused if the
+/// database stops answering meanwhile ([`settle`]).
 macro_rules! read {
     ($self:ident, $op:path $(, $arg:expr)*) => {{
         let mut conn = reader($self).await?;
-        $op(&mut *conn $(, $arg)*).await
+        let outcome = $self.watched(&$self.read, async { $op(&mut *conn $(, $arg)*).await }).await;
+        settle(conn, outcome, false)
     }};
 }
 
@@ -118,8 +164,12 @@ where
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn ping(&self) -> StoreResult<()> {
         let mut conn = reader(self).await?;
-        let _: Option<(i32,)> = conn.fetch_optional(Sql::new("SELECT 1")).await?;
-        Ok(())
+        let work = async {
+            let _: Option<(i32,)> = conn.fetch_optional(Sql::new("SELECT 1")).await?;
+            Ok(())
+        };
+        let outcome = self.watched(&self.read, work).await;
+        settle(conn, outcome, false)
     }
 
     async fn reachable(&self) -> StoreResult<()> {
@@ -465,13 +515,20 @@ where
         let mut table_tries = 0;
         loop {
             let outcome: StoreResult<bool> = async {
-                let begin = self.write.begin_with(<DB::Connection as Conn>::BEGIN_RESET);
-                let mut tx = self.within_reach(&self.write, begin).await?;
-                if !bulk::reset(&mut *tx, table_tries).await? {
-                    return Ok(false);
-                }
-                tx.commit().await?;
-                Ok(true)
+                let mut conn = writer(self).await?;
+                let committing = std::sync::atomic::AtomicBool::new(false);
+                let work = async {
+                    let begin = <DB::Connection as Conn>::BEGIN_RESET;
+                    let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
+                    if !bulk::reset(&mut *tx, table_tries).await? {
+                        return Ok(false);
+                    }
+                    committing.store(true, std::sync::atomic::Ordering::Relaxed);
+                    tx.commit().await?;
+                    Ok(true)
+                };
+                let outcome = self.watched(&self.write, work).await;
+                settle(conn, outcome, committing.into_inner())
             }
             .await;
             let why = match outcome {

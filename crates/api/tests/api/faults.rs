@@ -214,6 +214,118 @@ async fn requests_while_the_database_refuses_connections_are_503_database_unavai
     }
 }
 
+/// Waits until `sql` (on the test's own connection) returns `want`.
+async fn until(db: &TestDb, sql: &str, want: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while db.texts(sql).await != [want] {
+        assert!(tokio::time::Instant::now() < deadline, "{sql} did not return {want} within {WAIT:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How many of the test database's sessions wait for a lock.
+const WAITING_FOR_A_LOCK: &str = "SELECT count(*)::text FROM pg_stat_activity \
+    WHERE datname = current_database() AND wait_event_type = 'Lock'";
+
+/// A request's status, `Retry-After`, body, and how long after `since` it ended.
+async fn answer(
+    res: reqwest::RequestBuilder,
+    since: &tokio::sync::OnceCell<std::time::Instant>,
+) -> (u16, Option<String>, Value, Duration) {
+    let res = res.send().await.expect("the server answers");
+    let took = since.get().map(|at| at.elapsed()).unwrap_or_default();
+    let retry_after = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (res.status().as_u16(), retry_after, res.json().await.unwrap_or(Value::Null), took)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_holding_a_connection_when_the_database_stops_answering_are_503_database_unavailable_and_write_nothing()
+ {
+    let Some(setup) = server_with_database_behind_proxy().await else { return };
+    let (srv, proxy, db) = (&setup.srv, &setup.proxy, &setup.db);
+    // A read and a write each hold a pooled connection, their query waiting behind this lock for
+    // two seconds (longer than the store waits before it checks that the database still answers,
+    // so that a long query is seen not to be cut off); the database then stops answering (the
+    // proxy freezes, as if PostgreSQL were SIGSTOPped) before the lock is released.
+    let lock = "DO $$ BEGIN LOCK TABLE users IN ACCESS EXCLUSIVE MODE; PERFORM pg_sleep(4); END $$";
+    let held = "SELECT count(*)::text FROM pg_locks WHERE relation = 'users'::regclass \
+        AND mode = 'AccessExclusiveLock' AND granted \
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let frozen_at = tokio::sync::OnceCell::new();
+    let read = srv.client.get(srv.url(&format!("/api/v1/users/{}", setup.user)));
+    let write = srv.client.post(srv.url("/api/v1/users")).json(&json!({"handle": "mid_query", "name": "F", "age": 30}));
+    let clients = async {
+        until(db, held, "1").await;
+        let freeze = async {
+            until(db, WAITING_FOR_A_LOCK, "2").await;
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            frozen_at.set(std::time::Instant::now()).expect("once");
+            proxy.freeze();
+        };
+        tokio::join!(freeze, answer(read, &frozen_at), answer(write, &frozen_at))
+    };
+    let (_, ((), read, write)) = tokio::join!(db.execute(lock), clients);
+    for (what, (status, retry_after, body, took)) in [("the read", read), ("the write", write)] {
+        // Without the store's watch: a 408 request_timeout after the server's 30 s, the
+        // connection held out of the pool meanwhile.
+        assert_eq!((status, body["error"]["code"].as_str()), (503, Some("database_unavailable")), "{what}: {body}");
+        assert_eq!(retry_after.as_deref(), Some("2"), "{what}");
+        assert!(!body["error"]["message"].as_str().unwrap_or_default().contains("may"), "{what}: {body}");
+        eprintln!("{what}: 503 {took:?} after the freeze");
+    }
+    // The write never sent its COMMIT, and its connection was closed: nothing of it is saved,
+    // neither while the database is silent nor once it answers again.
+    let saved = "SELECT count(*)::text FROM users WHERE handle = 'mid_query'";
+    assert_eq!(db.texts(saved).await, ["0"]);
+    proxy.thaw();
+    recovers(srv, "after_thaw").await;
+    assert_eq!(db.texts(saved).await, ["0"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_commit_gets_no_answer_is_503_database_unavailable_saying_it_may_have_been_saved() {
+    let Some(setup) = server_with_database_behind_proxy().await else { return };
+    let (srv, proxy, db) = (&setup.srv, &setup.proxy, &setup.db);
+    // The commit of a new user waits (in a deferred trigger) for an advisory lock the test holds;
+    // the database stops answering while it waits, then the lock is released: PostgreSQL commits
+    // the user, and its answer never reaches the server.
+    db.execute(
+        "CREATE FUNCTION wait_at_commit() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN PERFORM pg_advisory_xact_lock(77); RETURN NULL; END $$",
+    )
+    .await;
+    db.execute(
+        "CREATE CONSTRAINT TRIGGER wait_at_commit AFTER INSERT ON users DEFERRABLE INITIALLY DEFERRED \
+         FOR EACH ROW EXECUTE FUNCTION wait_at_commit()",
+    )
+    .await;
+    let lock = "DO $$ BEGIN PERFORM pg_advisory_xact_lock(77); PERFORM pg_sleep(3); END $$";
+    let held = "SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND objid = 77 AND granted \
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let frozen_at = tokio::sync::OnceCell::new();
+    let write = srv.client.post(srv.url("/api/v1/users")).json(&json!({"handle": "at_commit", "name": "F", "age": 30}));
+    let client = async {
+        until(db, held, "1").await;
+        let freeze = async {
+            until(db, WAITING_FOR_A_LOCK, "1").await;
+            frozen_at.set(std::time::Instant::now()).expect("once");
+            proxy.freeze();
+        };
+        tokio::join!(freeze, answer(write, &frozen_at)).1
+    };
+    let (_, (status, retry_after, body, took)) = tokio::join!(db.execute(lock), client);
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("database_unavailable")), "{body}");
+    assert_eq!(retry_after.as_deref(), Some("2"));
+    // Not "cannot be reached" as if nothing had happened: the user was saved.
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("may or may not have been saved"), "{body}");
+    eprintln!("the write: 503 {took:?} after the freeze");
+    // PostgreSQL commits it once the test's lock is released.
+    until(db, "SELECT count(*)::text FROM users WHERE handle = 'at_commit'", "1").await;
+    proxy.thaw();
+    recovers(srv, "after_thaw").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_two_clients_queueing_for_a_busy_pool_are_served_not_refused() {
     let Some(setup) = server_with_database_behind_proxy().await else { return };
