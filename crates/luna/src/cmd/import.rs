@@ -420,7 +420,7 @@ fn one_of<T: Copy>(key: &str, v: &str, all: &[T], name: impl Fn(T) -> &'static s
 /// out of every past `luna eval` trains on.
 fn created(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
     let Some(t) = row.get("created_at") else { return Ok(undated) };
-    let at = super::rfc3339(t).with_context(|| format!("`created_at` is not RFC 3339: {t}"))?;
+    let at = super::rfc3339(t).with_context(|| format!("`created_at` {}: {t}", super::not_an_instant(t)))?;
     let now = Utc::now();
     anyhow::ensure!(
         at <= now + chrono::Duration::minutes(1),
@@ -537,7 +537,7 @@ fn interaction(row: &Row, now: DateTime<Utc>) -> anyhow::Result<Interaction> {
     let kind =
         one_of("interaction_type", req(row, "interaction_type")?, &InteractionType::ALL, InteractionType::as_str)?;
     let ts = req(row, "timestamp")?;
-    let at = super::rfc3339(ts).with_context(|| format!("`timestamp` is not RFC 3339: {ts}"))?;
+    let at = super::rfc3339(ts).with_context(|| format!("`timestamp` {}: {ts}", super::not_an_instant(ts)))?;
     let earliest = NewInteraction::earliest();
     if at < earliest {
         bail!(
@@ -596,6 +596,12 @@ mod tests {
         let bad = row(&[("id", "u1"), ("created_at", "yesterday")]);
         let err = format!("{:#}", user(&bad, now).unwrap_err());
         assert!(err.contains("`created_at` is not RFC 3339: yesterday"), "{err}");
+        // QA: a leap second was read, stored and written back by the API as `...:60Z`.
+        let leap = row(&[("id", "u1"), ("created_at", "2026-06-30T23:59:60Z")]);
+        let err = format!("{:#}", user(&leap, now).unwrap_err());
+        assert!(err.contains("`created_at` is in a leap second (:60), which is not taken"), "{err}");
+        let err = crate::cmd::parse_instant("2026-12-02T23:59:60Z").unwrap_err();
+        assert!(err.contains("leap second"), "{err}");
     }
 
     #[test]

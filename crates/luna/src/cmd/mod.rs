@@ -20,14 +20,29 @@ use anyhow::Context;
 
 use crate::settings::Settings;
 
-/// An RFC 3339 instant (such as 2026-10-20T00:00:00Z), in UTC.
+/// An RFC 3339 instant (such as 2026-10-20T00:00:00Z), in UTC; not one in a leap second
+/// (`23:59:60`), which the API refuses too: stored, it would be written back with `:60`, which
+/// JavaScript's `Date` cannot read.
 pub fn rfc3339(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.to_utc())
+    use chrono::Timelike;
+    chrono::DateTime::parse_from_rfc3339(s).ok().filter(|t| t.nanosecond() < 1_000_000_000).map(|t| t.to_utc())
+}
+
+/// What is wrong with `s`, which [`rfc3339`] refused.
+pub fn not_an_instant(s: &str) -> &'static str {
+    if chrono::DateTime::parse_from_rfc3339(s).is_ok() {
+        "is in a leap second (:60), which is not taken: give seconds 00 to 59"
+    } else {
+        "is not RFC 3339"
+    }
 }
 
 /// [`rfc3339`] as a clap value parser: a bad instant is refused before anything runs.
 pub fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    rfc3339(s).ok_or_else(|| format!("not an RFC 3339 instant (such as 2026-10-20T00:00:00Z): {s}"))
+    rfc3339(s).ok_or_else(|| match not_an_instant(s) {
+        "is not RFC 3339" => format!("not an RFC 3339 instant (such as 2026-10-20T00:00:00Z): {s}"),
+        why => format!("{s} {why} (such as 2026-10-20T00:00:00Z)"),
+    })
 }
 
 /// The error clap gives for a bad option (the message, the subcommand's usage line), for a
