@@ -223,6 +223,20 @@ async fn until(db: &TestDb, sql: &str, want: &str) {
     }
 }
 
+/// A statement that takes `lock` and holds it until [`RELEASE`] runs (the table `test_release`
+/// made first), a minute at most: released when the test says so, not after a fixed sleep that
+/// a busy machine could outlast before the test freezes the database (the requests would then
+/// simply succeed).
+fn held_until_released(lock: &str) -> String {
+    format!(
+        "DO $$ BEGIN {lock}; \
+         FOR i IN 1..3000 LOOP EXIT WHEN EXISTS (SELECT 1 FROM test_release); PERFORM pg_sleep(0.02); END LOOP; END $$"
+    )
+}
+
+/// Ends the wait of [`held_until_released`].
+const RELEASE: &str = "INSERT INTO test_release VALUES (1)";
+
 /// How many of the test database's sessions wait for a lock.
 const WAITING_FOR_A_LOCK: &str = "SELECT count(*)::text FROM pg_stat_activity \
     WHERE datname = current_database() AND wait_event_type = 'Lock'";
@@ -243,11 +257,12 @@ async fn requests_holding_a_connection_when_the_database_stops_answering_are_503
  {
     let Some(setup) = server_with_database_behind_proxy().await else { return };
     let (srv, proxy, db) = (&setup.srv, &setup.proxy, &setup.db);
-    // A read and a write each hold a pooled connection, their query waiting behind this lock for
-    // two seconds (longer than the store waits before it checks that the database still answers,
-    // so that a long query is seen not to be cut off); the database then stops answering (the
-    // proxy freezes, as if PostgreSQL were SIGSTOPped) before the lock is released.
-    let lock = "DO $$ BEGIN LOCK TABLE users IN ACCESS EXCLUSIVE MODE; PERFORM pg_sleep(4); END $$";
+    // A read and a write each hold a pooled connection, their query waiting behind this lock
+    // until both are answered (longer than the store waits before it checks that the database
+    // still answers, so that a long query is seen not to be cut off); the database stops
+    // answering (the proxy freezes, as if PostgreSQL were SIGSTOPped) before the lock is released.
+    db.execute("CREATE TABLE test_release (x int)").await;
+    let lock = held_until_released("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
     let held = "SELECT count(*)::text FROM pg_locks WHERE relation = 'users'::regclass \
         AND mode = 'AccessExclusiveLock' AND granted \
         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
@@ -262,9 +277,11 @@ async fn requests_holding_a_connection_when_the_database_stops_answering_are_503
             frozen_at.set(std::time::Instant::now()).expect("once");
             proxy.freeze();
         };
-        tokio::join!(freeze, answer(read, &frozen_at), answer(write, &frozen_at))
+        let answers = tokio::join!(freeze, answer(read, &frozen_at), answer(write, &frozen_at));
+        db.execute(RELEASE).await;
+        answers
     };
-    let (_, ((), read, write)) = tokio::join!(db.execute(lock), clients);
+    let (_, ((), read, write)) = tokio::join!(db.execute(&lock), clients);
     for (what, (status, retry_after, body, took)) in [("the read", read), ("the write", write)] {
         // Without the store's watch: a 408 request_timeout after the server's 30 s, the
         // connection held out of the pool meanwhile.
@@ -299,7 +316,8 @@ async fn a_write_whose_commit_gets_no_answer_is_503_database_unavailable_saying_
          FOR EACH ROW EXECUTE FUNCTION wait_at_commit()",
     )
     .await;
-    let lock = "DO $$ BEGIN PERFORM pg_advisory_xact_lock(77); PERFORM pg_sleep(3); END $$";
+    db.execute("CREATE TABLE test_release (x int)").await;
+    let lock = held_until_released("PERFORM pg_advisory_xact_lock(77)");
     let held = "SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND objid = 77 AND granted \
         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
     let frozen_at = tokio::sync::OnceCell::new();
@@ -311,9 +329,11 @@ async fn a_write_whose_commit_gets_no_answer_is_503_database_unavailable_saying_
             frozen_at.set(std::time::Instant::now()).expect("once");
             proxy.freeze();
         };
-        tokio::join!(freeze, answer(write, &frozen_at)).1
+        let answer = tokio::join!(freeze, answer(write, &frozen_at)).1;
+        db.execute(RELEASE).await;
+        answer
     };
-    let (_, (status, retry_after, body, took)) = tokio::join!(db.execute(lock), client);
+    let (_, (status, retry_after, body, took)) = tokio::join!(db.execute(&lock), client);
     assert_eq!((status, body["error"]["code"].as_str()), (503, Some("database_unavailable")), "{body}");
     assert_eq!(retry_after.as_deref(), Some("2"));
     // Not "cannot be reached" as if nothing had happened: the user was saved.
