@@ -83,7 +83,8 @@ pub enum ApiError {
 /// The message of a 503 `database_unavailable` for a change whose commit got no answer: the
 /// database may have saved it (it received the commit) or not, and only reading it back tells.
 pub const OUTCOME_UNKNOWN: &str = "the database stopped answering while this change was being saved: it may or may not \
-     have been saved; read it back (or retry with the same Idempotency-Key) in a few seconds";
+     have been saved; read it back in a few seconds before sending it again (a booking request may be retried with \
+     the same Idempotency-Key)";
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]

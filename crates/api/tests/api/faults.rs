@@ -339,6 +339,9 @@ async fn a_write_whose_commit_gets_no_answer_is_503_database_unavailable_saying_
     // Not "cannot be reached" as if nothing had happened: the user was saved.
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("may or may not have been saved"), "{body}");
+    // POST /users takes no Idempotency-Key: the client is told to read it back before sending
+    // it again, not to retry with a key it never sent.
+    assert!(message.contains("read it back in a few seconds before sending it again"), "{body}");
     eprintln!("the write: 503 {took:?} after the freeze");
     // PostgreSQL commits it once the test's lock is released.
     until(db, "SELECT count(*)::text FROM users WHERE handle = 'at_commit'", "1").await;
