@@ -71,6 +71,7 @@ impl Conn for PgConnection {
     const FOR_KEY_SHARE: &'static str = " FOR KEY SHARE";
     const FOR_UPDATE_SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const MAX_BINDS: usize = 65_535;
+    const WRITE_LOCK_WAIT: Option<std::time::Duration> = None;
     const AFTER_BULK_LOAD: &'static [&'static str] = &["ANALYZE"];
     const INDEX_BUILD: IndexBuild = IndexBuild { before: &[], after: &[] };
     const DEFERRABLE_INDEXES: &'static [DeferrableIndex] = &[
@@ -120,6 +121,10 @@ impl Conn for PgConnection {
         // `run_direct` is sqlx's own way around an "Acquire is not general enough" error that
         // `run(&mut conn)` hits inside a `Send` future.
         Ok(MIGRATOR.run_direct(None, self, false).await?)
+    }
+
+    async fn set_lock_wait(&mut self, _wait: std::time::Duration) -> Result<(), sqlx::Error> {
+        Ok(())
     }
 }
 

@@ -181,6 +181,10 @@ pub(crate) trait Conn: Send {
     const FOR_UPDATE_SKIP_LOCKED: &'static str;
     /// The most bind values one statement may carry.
     const MAX_BINDS: usize;
+    /// How long a write transaction may wait for a write lock held by another process, counted
+    /// from when it asked for the write connection: SQLite's busy timeout. `None` on PostgreSQL,
+    /// whose waits are for rows and tables and bounded by its own settings.
+    const WRITE_LOCK_WAIT: Option<std::time::Duration>;
     /// Indexes a bulk load may drop and rebuild afterwards. They must match the migrations (a
     /// test checks that a drop and rebuild restores the schema exactly).
     const DEFERRABLE_INDEXES: &'static [DeferrableIndex];
@@ -204,6 +208,10 @@ pub(crate) trait Conn: Send {
 
     /// Applies this backend's pending migrations.
     fn migrate(&mut self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Sets how long this connection's next statements wait for a lock held by another process
+    /// (SQLite's `busy_timeout`; nothing on PostgreSQL). See [`Conn::WRITE_LOCK_WAIT`].
+    fn set_lock_wait(&mut self, wait: std::time::Duration) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 /// The current time, truncated to microseconds: both databases keep microseconds, so what a

@@ -4,7 +4,8 @@
 //! Writes go through a pool of one connection, so in-process writers queue fairly on the pool
 //! instead of spinning on SQLite's file lock, and every write transaction starts with
 //! `BEGIN IMMEDIATE` (it takes the lock up front, so it never fails half-way with
-//! `SQLITE_BUSY`); `busy_timeout` covers writers in other processes. Reads use their own pool
+//! `SQLITE_BUSY`); `busy_timeout` covers writers in other processes (5 s from when a write
+//! asked for the connection, not from when it got it). Reads use their own pool
 //! and, thanks to WAL, never wait for writers. Values are bound as the schema expects: UUIDs as
 //! 16-byte BLOBs, timestamps as fixed-width RFC 3339 TEXT (so text order is time order), JSON as
 //! TEXT.
@@ -31,7 +32,9 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// Read connections of a file database (readers never block each other in WAL mode).
 const READERS: u32 = 8;
 
-/// How long a writer waits for another process's write lock before giving up.
+/// How long a writer waits for another process's write lock before giving up, counted from
+/// when it asked for the write connection (time queued behind this server's writers included;
+/// see `store::begin_write`).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Page cache of each read connection, in KiB.
@@ -208,6 +211,7 @@ impl Conn for SqliteConnection {
     const FOR_KEY_SHARE: &'static str = "";
     const FOR_UPDATE_SKIP_LOCKED: &'static str = "";
     const MAX_BINDS: usize = 32_766;
+    const WRITE_LOCK_WAIT: Option<Duration> = Some(BUSY_TIMEOUT);
     const AFTER_BULK_LOAD: &'static [&'static str] = &["PRAGMA optimize", "PRAGMA wal_checkpoint(TRUNCATE)"];
     // SQLite's sorter sorts on its worker threads (`threads`) only when its temporary storage
     // is a file, and hands a run to a worker each time the page cache's worth of keys is
@@ -280,6 +284,11 @@ impl Conn for SqliteConnection {
         // `run_direct` is sqlx's own way around an "Acquire is not general enough" error that
         // `run(&mut conn)` hits inside a `Send` future.
         Ok(MIGRATOR.run_direct(None, self, false).await?)
+    }
+
+    async fn set_lock_wait(&mut self, wait: Duration) -> Result<(), sqlx::Error> {
+        let pragma = format!("PRAGMA busy_timeout = {}", wait.as_millis());
+        Conn::execute(self, Sql { text: AssertSqlSafe(pragma).into_sql_str(), args: Vec::new() }).await.map(drop)
     }
 }
 

@@ -33,11 +33,14 @@ pub struct SqlStore<DB: Database> {
     /// Whether the database can be reached, asked when a request waits long for a connection
     /// (PostgreSQL only: a SQLite file is always there, its waits are for the one writer).
     pub(crate) reach: Option<std::sync::Arc<crate::reach::Reach>>,
+    /// Whether the write connection may wait less than [`Conn::WRITE_LOCK_WAIT`] for another
+    /// process's lock ([`begin_write`] lowered it, and has not set it back yet).
+    lock_wait_lowered: std::sync::atomic::AtomicBool,
 }
 
 impl<DB: Database> SqlStore<DB> {
     pub(crate) fn from_pools(read: Pool<DB>, write: Pool<DB>) -> Self {
-        Self { read, write, reach: None }
+        Self { read, write, reach: None, lock_wait_lowered: Default::default() }
     }
 
     /// Answers [`StoreError::Unreachable`] soon, instead of after the pool's wait, when the
@@ -96,6 +99,44 @@ async fn writer<DB: Database>(store: &SqlStore<DB>) -> StoreResult<PoolConnectio
     store.within_reach(&store.write, store.write.acquire()).await
 }
 
+/// A write that waited at most this long for the write connection starts its transaction with
+/// the connection's whole [`Conn::WRITE_LOCK_WAIT`], without a statement to change it.
+const QUEUE_UNCOUNTED: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The least a write waits for another process's lock: one that queued longer than the whole
+/// wait behind this server's own writes (a seed) is not refused for a lock held for an instant.
+const MIN_LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Starts a write transaction with `begin` on `conn`, which was asked for at `asked`. On SQLite
+/// its wait for a write lock held by another process is what is left of the busy timeout since
+/// `asked` (at least [`MIN_LOCK_WAIT`]), so a write gives up about 5 s after it asked to write.
+/// Writers queue for the one write connection, and each waited the whole timeout once it had
+/// it: with the file locked by another process, the n-th queued write gave up after n times
+/// 5 s, and a request queued behind a background write after about 10 s. The connection's
+/// timeout is set back once the transaction has begun (or, if it could not, by the next write).
+async fn begin_write<'c, DB: Database<Connection: Conn>>(
+    store: &SqlStore<DB>,
+    conn: &'c mut DB::Connection,
+    begin: &'static str,
+    asked: std::time::Instant,
+) -> StoreResult<sqlx::Transaction<'c, DB>> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let queued = asked.elapsed();
+    let Some(whole) = <DB::Connection as Conn>::WRITE_LOCK_WAIT else {
+        return Ok(sqlx::Connection::begin_with(conn, begin).await?);
+    };
+    if queued <= QUEUE_UNCOUNTED && !store.lock_wait_lowered.load(Relaxed) {
+        return Ok(sqlx::Connection::begin_with(conn, begin).await?);
+    }
+    // Marked first: a write cancelled before it sets the wait back leaves it to the next one.
+    store.lock_wait_lowered.store(true, Relaxed);
+    conn.set_lock_wait(whole.saturating_sub(queued).max(MIN_LOCK_WAIT)).await?;
+    let mut tx = sqlx::Connection::begin_with(conn, begin).await?;
+    tx.set_lock_wait(whole).await?;
+    store.lock_wait_lowered.store(false, Relaxed);
+    Ok(tx)
+}
+
 /// A connection for reads.
 async fn reader<DB: Database>(store: &SqlStore<DB>) -> StoreResult<PoolConnection<DB>> {
     store.within_reach(&store.read, store.read.acquire()).await
@@ -128,10 +169,11 @@ fn settle<DB: Database, T>(
 /// closed instead of reused if the database stops answering meanwhile ([`settle`]).
 macro_rules! write_tx {
     ($self:ident, $op:path $(, $arg:expr)*) => {{
+        let asked = std::time::Instant::now();
         let mut conn = writer($self).await?;
         let committing = std::sync::atomic::AtomicBool::new(false);
         let work = async {
-            let mut tx = sqlx::Connection::begin_with(&mut *conn, <DB::Connection as Conn>::BEGIN_WRITE).await?;
+            let mut tx = begin_write($self, &mut *conn, <DB::Connection as Conn>::BEGIN_WRITE, asked).await?;
             let out = $op(&mut *tx $(, $arg)*).await?;
             committing.store(true, std::sync::atomic::Ordering::Relaxed);
             tx.commit().await?;
@@ -515,11 +557,12 @@ where
         let mut table_tries = 0;
         loop {
             let outcome: StoreResult<bool> = async {
+                let asked = std::time::Instant::now();
                 let mut conn = writer(self).await?;
                 let committing = std::sync::atomic::AtomicBool::new(false);
                 let work = async {
                     let begin = <DB::Connection as Conn>::BEGIN_RESET;
-                    let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
+                    let mut tx = begin_write(self, &mut *conn, begin, asked).await?;
                     if !bulk::reset(&mut *tx, table_tries).await? {
                         return Ok(false);
                     }

@@ -146,3 +146,46 @@ async fn a_name_stored_decomposed_before_names_were_normalised_is_found_in_eithe
         assert_eq!(found.iter().map(|f| f.id).collect::<Vec<_>>(), [v.id], "{q:?}");
     }
 }
+
+/// With the file locked by another process (`sqlite3` holding `BEGIN EXCLUSIVE`), writes queued
+/// for the one write connection each give up once SQLite's busy timeout (5 s) has passed since
+/// they asked to write, with the transient error a 503 is made of. Before, each waited the whole
+/// timeout in turn once it had the connection: the n-th queued write gave up after n times 5 s
+/// (measured on the real binary: 5, 10, 15, 20, 25 s, then a 408), and a request behind a
+/// background write gave up after about 10 s. Generous bounds, so load cannot flake it: with
+/// the old behaviour the second write alone takes 10 s. Once the lock is gone, a write that
+/// meets a lock held for a moment waits for it again (the wait is set back to the full timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_queued_behind_a_file_locked_by_another_process_give_up_within_the_busy_timeout() {
+    use std::time::{Duration, Instant};
+    let (_dir, url, store) = file_store().await;
+    let mut other = behind_the_stores_back(&url).await;
+    other.execute("BEGIN EXCLUSIVE").await.unwrap();
+    let started = Instant::now();
+    let writes = (0..4).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let outcome = store.create_user(crate::fixtures::new_user(&format!("queued{i}"))).await;
+            (outcome, started.elapsed())
+        })
+    });
+    let done = tokio::time::timeout(Duration::from_millis(9500), futures::future::join_all(writes))
+        .await
+        .expect("every queued write gave up within 9.5 s (before: the n-th after n times 5 s)");
+    for joined in done {
+        let (outcome, took) = joined.unwrap();
+        assert!(matches!(outcome, Err(store::StoreError::Unavailable(_))), "{outcome:?}");
+        assert!(took < Duration::from_secs(9), "a write gave up after {took:?}");
+    }
+    other.execute("ROLLBACK").await.unwrap();
+    // A lock held for a moment is waited for, not refused.
+    other.execute("BEGIN EXCLUSIVE").await.unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        other.execute("ROLLBACK").await.unwrap();
+        other
+    });
+    user(&store, "after").await;
+    release.await.unwrap();
+    assert_eq!(store.counts().await.unwrap().users, 1);
+}
