@@ -39,7 +39,7 @@ fn still_to_come(plan: &Plan, now: Timestamp, what: &str) -> AppResult<()> {
     if plan.status != PlanStatus::Draft || plan.start_time > now {
         return Ok(());
     }
-    let start = plan.start_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let start = domain::time::written(&plan.start_time);
     Err(AppError::Conflict {
         message: format!("the plan's time has come ({start}): it takes no more {what}"),
         field: Some("start_time".into()),

@@ -264,10 +264,8 @@ fn city_config(o: &SeedOptions, now: Timestamp) -> AppResult<synth::CityConfig> 
     // The history ends at the anchor: a city cannot have done what is yet to come (nor would
     // interactions dated ahead of the clock age as time passes).
     if anchor.year() < FIRST_ANCHOR_YEAR || anchor > now {
-        let message = format!(
-            "must lie between the year {FIRST_ANCHOR_YEAR} and now ({})",
-            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        );
+        let message =
+            format!("must lie between the year {FIRST_ANCHOR_YEAR} and now ({})", domain::time::written(&now));
         return Err(AppError::Invalid(domain::ValidationError::field("as_of", message)));
     }
     // In the time zone at its centre: a city seeded in Tokyo keeps Tokyo's hours.

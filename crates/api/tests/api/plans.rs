@@ -414,7 +414,10 @@ async fn a_plan_whose_time_has_come_takes_no_more_invitations_or_acceptances(app
     let invite = json!({"participant_ids": [u[3]]});
     let res = app.post(&format!("/api/v1/plans/{}/participants", plan.id), &invite).await;
     let body = expect_error(res, StatusCode::CONFLICT, "conflict", Some("start_time")).await;
-    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("time has come"), "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("time has come"), "{body}");
+    // Its start written as the API writes times (to the microsecond), not cut to the second.
+    assert!(message.contains(&format!("({})", domain::time::written(&plan.start_time))), "{body}");
     let res = app.post(&format!("/plans/{}/participants/{}/accept", plan.id, u[1]), &json!({})).await;
     expect_error(res, StatusCode::CONFLICT, "conflict", Some("start_time")).await;
     let unchanged = app.get_json(&format!("/plans/{}", plan.id), StatusCode::OK).await;

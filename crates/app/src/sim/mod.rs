@@ -127,7 +127,7 @@ pub fn horizon(now: Timestamp) -> Timestamp {
 /// to [`horizon`]`(now)`: its start (naming `start_at`) and its end (naming `duration`).
 pub fn check_span(start: Timestamp, duration: Option<chrono::Duration>, now: Timestamp) -> Result<(), ValidationError> {
     let last = horizon(now);
-    let at = |t: Timestamp| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let at = |t: Timestamp| domain::time::written(&t);
     if start.year() < FIRST_ANCHOR_YEAR || start > last {
         let message =
             format!("must lie between the year {FIRST_ANCHOR_YEAR} and {MAX_DAYS_AHEAD} days from now ({})", at(last));
@@ -194,5 +194,21 @@ mod tests {
         }
         let message = run(Some(at(1, 1, 1)), None).validate(now).unwrap_err().0[0].message.clone();
         assert!(message.contains("2000") && message.contains("2027-12-04T00:00:00Z"), "{message}");
+    }
+
+    /// The window's bounds are written as the API writes a time (to the microsecond), not cut to
+    /// the whole second: a horizon of 12:00:00.25 is not "12:00:00".
+    #[test]
+    fn the_window_in_a_refusal_is_written_as_the_api_writes_times() {
+        let now = at(2026, 12, 3) + chrono::Duration::microseconds(250_000);
+        let start = now + chrono::Duration::days(MAX_DAYS_AHEAD) - chrono::Duration::hours(1);
+        let run =
+            RunOptions { start_at: Some(start), duration: Some(chrono::Duration::hours(6)), ..RunOptions::default() };
+        let message = run.validate(now).unwrap_err().0[0].message.clone();
+        assert!(message.contains("2027-12-04T00:00:00.250000Z"), "{message}");
+        assert!(message.contains("2027-12-04T05:00:00.250000Z"), "{message}");
+        let early = RunOptions { start_at: Some(at(1999, 1, 1)), ..RunOptions::default() };
+        let message = early.validate(now).unwrap_err().0[0].message.clone();
+        assert!(message.contains("(2027-12-04T00:00:00.250000Z)"), "{message}");
     }
 }
