@@ -275,7 +275,8 @@ fn resume_point(headers: &HeaderMap, query: Option<&str>, channels: &[Channel]) 
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let hint = "must be an event id such as 1732500000000-0, or a cursor such as bookings:1732500000000-0,social:0-0";
+    let hint = "must be an event id such as 1732500000000-0, or a cursor naming each channel once, \
+                such as bookings:1732500000000-0,social:0-0";
     Cursor::parse(text, channels).map(Some).map_err(|_| ApiError::field(field, hint))
 }
 

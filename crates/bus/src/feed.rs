@@ -38,7 +38,8 @@ const RETRY: Duration = Duration::from_millis(500);
 /// Its text form is `channel:id` pairs joined by commas (`bookings:1732500000000-3,social:0-0`);
 /// a bare id (`1732500000000-3`) stands for every channel the feed follows (exact for one
 /// channel; for several it resumes each from the start of that millisecond, so a few events may
-/// repeat, never go missing). A channel absent from a composite cursor starts from now.
+/// repeat, never go missing). A channel absent from a composite cursor starts from now; one named
+/// twice is refused (which of its two positions was meant cannot be known).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cursor(BTreeMap<Channel, EventId>);
 
@@ -52,9 +53,14 @@ impl Cursor {
             return Ok(Cursor(channels.iter().map(|c| (*c, id)).collect()));
         }
         let mut out = BTreeMap::new();
+        let mut named = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, id) = part.split_once(':').ok_or_else(|| BusError::InvalidId(part.to_string()))?;
             let channel = Channel::parse(name.trim()).ok_or_else(|| BusError::InvalidId(part.to_string()))?;
+            if named.contains(&channel) {
+                return Err(BusError::InvalidId(part.to_string()));
+            }
+            named.push(channel);
             if channels.contains(&channel) {
                 out.insert(channel, id.trim().parse()?);
             }
@@ -323,7 +329,10 @@ mod tests {
 
     #[test]
     fn malformed_cursors_are_refused() {
-        for bad in ["x", "bookings:x", "nowhere:1-0", "bookings"] {
+        // A channel named twice, at two positions or one, followed or not: the server never
+        // writes one, and which position was meant cannot be known (the last one used to win).
+        let twice = ["bookings:1-0,bookings:5-0", "bookings:1-0,bookings:1-0", "bookings:1-0,metrics:1-0,metrics:2-0"];
+        for bad in ["x", "bookings:x", "nowhere:1-0", "bookings"].into_iter().chain(twice) {
             assert!(Cursor::parse(bad, &[Channel::Bookings]).is_err(), "{bad}");
         }
     }

@@ -302,6 +302,14 @@ async fn bad_channels_ids_and_limits_get_the_json_error_shape(setup: Setup) {
             Some("channels"),
         ),
         (USERS, Some("yesterday"), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("Last-Event-ID")),
+        // A channel named twice: which position was meant cannot be known (the last used to win).
+        (
+            USERS,
+            Some("social:1-0,bookings:0-0,social:99-0"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("Last-Event-ID"),
+        ),
         (
             "/api/v1/admin/streams/subscribe-all?last_event_id=bookings:x",
             None,
