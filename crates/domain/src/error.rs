@@ -40,23 +40,36 @@ pub fn hidden(ch: char) -> bool {
         || matches!(ch, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Characters that show nothing (zero-width spaces and joiners, the word joiner, the byte-order
-/// mark, the soft hyphen, Hangul fillers), besides white space: text of these alone is blank.
+/// Characters that show nothing, besides white space: text of these alone is blank. They are
+/// Unicode's default-ignorable code points (zero-width spaces and joiners, the word joiner and
+/// invisible operators, the byte-order mark, the soft hyphen, Hangul fillers, variation
+/// selectors, Mongolian free variation selectors, tags: a font draws none of them) and the blank
+/// Braille pattern (U+2800, drawn as an empty cell: the usual "invisible name"). The [`hidden`]
+/// marks among them are not blank but refused wherever they come, as before.
 fn blank(ch: char) -> bool {
     ch.is_whitespace()
-        || matches!(
-            ch,
-            '\u{200B}'..='\u{200D}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{FEFF}'
-                | '\u{00AD}'
-                | '\u{034F}'
-                | '\u{180E}'
-                | '\u{115F}'
-                | '\u{1160}'
-                | '\u{3164}'
-                | '\u{FFA0}'
-        )
+        || (!hidden(ch)
+            && matches!(
+                ch,
+                '\u{00AD}'
+                    | '\u{034F}'
+                    | '\u{061C}'
+                    | '\u{115F}'..='\u{1160}'
+                    | '\u{17B4}'..='\u{17B5}'
+                    | '\u{180B}'..='\u{180F}'
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2060}'..='\u{206F}'
+                    | '\u{2800}'
+                    | '\u{3164}'
+                    | '\u{FE00}'..='\u{FE0F}'
+                    | '\u{FEFF}'
+                    | '\u{FFA0}'
+                    | '\u{FFF0}'..='\u{FFF8}'
+                    | '\u{1BCA0}'..='\u{1BCA3}'
+                    | '\u{1D173}'..='\u{1D17A}'
+                    | '\u{E0000}'..='\u{E0FFF}'
+            ))
 }
 
 /// Collects field errors while a value is parsed, so one response names every bad field.

@@ -658,6 +658,18 @@ mod tests {
             let errs: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
             assert_eq!(errs, [("name", "must not be empty")], "{name:?}");
         }
+        // QA: so was one of a variation selector, a tag, a Mongolian free variation selector or the
+        // blank Braille pattern alone (shown blank as well).
+        for name in ["\u{FE0F}", "\u{E0020}", "\u{180B}", "\u{2800}", "\u{2800}\u{200B} \u{E0001}", "\u{1D173}"] {
+            let errs = fields(UserInput { name: name.into(), ..input("bob") });
+            let errs: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
+            assert_eq!(errs, [("name", "must not be empty")], "{name:?}");
+        }
+        let heart = NewUser::parse(UserInput { name: "Ann \u{2764}\u{FE0F}".into(), ..input("bob") });
+        assert_eq!(
+            heart.expect("a name with a variation selector after a visible character").name,
+            "Ann \u{2764}\u{FE0F}"
+        );
         let joined = NewUser::parse(UserInput { name: "Zoë 👩\u{200D}💻".into(), ..input("bob") });
         assert_eq!(joined.expect("a name with a joiner between visible characters").name, "Zoë 👩\u{200D}💻");
         for url in ["javascript:alert(1)", "data:text/html,x", "https://", "https://a.b/x y", "//a.b/c.png"] {
