@@ -103,7 +103,8 @@ pub struct MetricsSnapshot {
     /// Service calls per wall second while running (pauses excluded).
     pub actions_per_second: f64,
     /// The same over about the last ten wall seconds, up to now (from the last count before
-    /// them: a tick's actions count over the wait after it); 0 in a run's first half second.
+    /// them: a tick's actions count over the wait after it); 0 in a run's first half second,
+    /// and 0 once a paused or stopped run has had ten seconds without actions.
     pub recent_actions_per_second: f64,
     pub wall_seconds: f64,
     pub sessions: u64,
@@ -254,7 +255,16 @@ impl Metrics {
             // tick's burst is spread over the wait that follows it (QA: the first tick's 15
             // actions in its 31 ms of work read as 477 actions/s until the next tick, 12 s later
             // at 5x, 4 minutes at 0.25x).
-            s.recent_actions_per_second = match m.recent.front() {
+            // A paused or stopped run (no stretch running) counts from the last count at least
+            // ten seconds old, so ten seconds without actions read 0 (QA: a stopped run still
+            // read 44.7 actions/s twelve seconds after its last action).
+            let base = match m.running_since {
+                Some(_) => m.recent.front(),
+                None => (m.recent.iter().rev())
+                    .find(|(t, _)| now.saturating_duration_since(*t) >= RECENT)
+                    .or(m.recent.front()),
+            };
+            s.recent_actions_per_second = match base {
                 Some((t0, n0)) if now.duration_since(*t0) >= MIN_SPAN => {
                     (s.actions_total - n0) as f64 / now.duration_since(*t0).as_secs_f64()
                 }
@@ -382,20 +392,28 @@ mod tests {
         // nothing until the next tick.
         let metrics = Metrics::default();
         let start = Instant::now();
+        let ms = |ms: u64| start + Duration::from_millis(ms);
+        // As the runner does: a stretch of running begins before each tick's wait and work.
+        metrics.running_from(start);
         act(&metrics, 15);
-        metrics.add_wall_at(Duration::from_millis(31), start + Duration::from_millis(31));
-        let at = |ms: u64| metrics.snapshot_at("default", start + Duration::from_millis(ms)).recent_actions_per_second;
+        metrics.add_wall_at(Duration::from_millis(31), ms(31));
+        metrics.running_from(ms(31));
+        let at = |t: u64| metrics.snapshot_at("default", ms(t)).recent_actions_per_second;
         assert_eq!(at(100), 0.0, "no rate from the first moments");
         assert!((at(1_500) - 10.0).abs() < 1e-9, "15 actions in 1.5 s: {}", at(1_500));
         assert!((at(12_000) - 1.25).abs() < 1e-9, "15 actions in 12 s: {}", at(12_000));
         // Each later tick counts from the count before the window: 15 more actions over 12 s.
         act(&metrics, 15);
-        metrics.add_wall_at(Duration::from_secs(12), start + Duration::from_millis(12_031));
+        metrics.add_wall_at(Duration::from_secs(12), ms(12_031));
+        metrics.running_from(ms(12_031));
         act(&metrics, 15);
-        metrics.add_wall_at(Duration::from_secs(12), start + Duration::from_millis(24_031));
+        metrics.add_wall_at(Duration::from_secs(12), ms(24_031));
+        // Then the run is paused (or stopped): no stretch begins.
         assert!((at(24_031) - 1.25).abs() < 1e-9, "15 actions between the last two ticks: {}", at(24_031));
-        // A paused or stopped run's rate falls as time passes without actions.
-        assert!((at(36_031) - 15.0 / 24.0).abs() < 1e-9, "{}", at(36_031));
+        // Its rate falls as time passes without actions, and ten seconds of none read 0.
+        assert!((at(30_031) - 15.0 / 18.0).abs() < 1e-9, "{}", at(30_031));
+        assert_eq!(at(34_031), 0.0, "ten seconds without actions");
+        assert_eq!(at(60_000), 0.0);
     }
 
     #[test]
