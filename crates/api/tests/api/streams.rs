@@ -366,6 +366,25 @@ async fn bad_channels_ids_and_limits_get_the_json_error_shape(setup: Setup) {
             assert_eq!(body["error"]["details"][0]["field"], field, "{path}: {body}");
         }
     }
+    // A cursor naming an unknown channel: the 422 names it and lists the channels (before, only
+    // the general "must be an event id ... or a cursor" message, not saying what was wrong).
+    for (path, header) in [
+        (USERS, Some("social:1-0,nowhere:0-0")),
+        ("/api/v1/admin/streams/subscribe-all?last_event_id=nowhere:1-0", None),
+    ] {
+        let mut req = srv.client.get(srv.url(path));
+        if let Some(id) = header {
+            req = req.header("last-event-id", id);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let body: Value = res.json().await.unwrap();
+        let message = body["error"]["details"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("\"nowhere\""), "{path}: {body}");
+        for c in Channel::ALL {
+            assert!(message.contains(c.as_str()), "{path}: {} not listed: {body}", c.as_str());
+        }
+    }
     let (status, channels) = srv.get_json("/api/v1/admin/streams/channels").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(channels["channels"].as_object().map(|c| c.len()), Some(Channel::ALL.len()));
