@@ -6,7 +6,11 @@
 //! channel's last id, `channel:id,channel:id`, because ids are per channel), `event:` the event
 //! type, `data:` the [`domain::Event`] as JSON. The first frame is `event: connected` with the
 //! starting cursor as its id. A reader that falls behind gets `event: lagged` (`{"missed": n}`)
-//! and then what it missed, read back from history. Idle streams carry `:keepalive` comments.
+//! and then what it missed, read back from history. After live delivery fell behind, `n` counts
+//! the bus's events, not the stream's: a server feeds all its streams from one broadcast of
+//! every channel, so a stream of one channel (or of some, on subscribe-all) is told of every
+//! event dropped on every channel, others' included; those of its own channels among them
+//! follow, and none is lost. Idle streams carry `:keepalive` comments.
 //!
 //! Resumption: a client that reconnects with `Last-Event-ID` (or `?last_event_id=`, the header
 //! winning) gets every event after it, then live ones, with no gap and no duplicate (see
@@ -149,8 +153,9 @@ pub struct ChannelList {
         (status = 200, description = "`text/event-stream`: `connected`, then one frame per event (`id:` event id, \
             `event:` type, `data:` the Event; payloads per type in `EventPayload`; the relay's repeat of an event \
             this stream sent, with its `source_id`, is not sent again), `lagged` notices \
-            (`{\"missed\": n}`: live delivery fell behind and the missed events follow, or `Last-Event-ID` is \
-            older than the history kept and `n` events are gone, at least one) and keep-alive comments. A \
+            (`{\"missed\": n}`: live delivery fell behind and the missed events follow, `n` counting every \
+            event dropped on every channel, not only this one's; or `Last-Event-ID` is older than the history \
+            kept and `n` of this channel's events are gone, at least one) and keep-alive comments. A \
             `Last-Event-ID` later than the channel's latest event (from another deployment, or from before the bus \
             was emptied) resumes from that latest event: nothing replayed, no notice, the `connected` id says where",
             body = Event, content_type = "text/event-stream"),
@@ -179,7 +184,8 @@ async fn subscribe(
     responses(
         (status = 200, description = "`text/event-stream` as for one channel, except that `id:` is the cursor \
             `channel:id,channel:id` of every followed channel (a channel whose cursor id is later than its latest \
-            event resumes from that event, as on one channel)", body = Event, content_type = "text/event-stream"),
+            event resumes from that event, as on one channel; a `lagged` notice after live delivery fell behind \
+            counts every channel's events dropped, followed or not)", body = Event, content_type = "text/event-stream"),
         (status = 422, description = "An unknown channel in `channels`, or a malformed cursor", body = ErrorBody),
         (status = 503, description = "Too many open streams, or the event bus is unavailable", body = ErrorBody),
     ))]

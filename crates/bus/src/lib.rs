@@ -45,14 +45,15 @@ pub struct Publish {
 }
 
 /// A live message: an event, notice that the subscriber fell behind and missed events (of any
-/// channel it subscribed to), or notice that the bus itself missed events of one channel: it
+/// channel, even one it did not subscribe to: every subscription reads one broadcast), or notice that the bus itself missed events of one channel: it
 /// should resume that channel (or every one, after a lag) from history after the last id it
 /// saw. Events are shared, not copied, between the subscribers of a process (each one's copy is
 /// a reference count).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     Event(Arc<Event>),
-    /// This subscriber fell `missed` events behind live delivery (on any of its channels).
+    /// This subscriber fell `missed` events behind live delivery (on any channel: a subscription
+    /// to one channel reads the broadcast of all, and counts the events of every one it missed).
     Lagged {
         missed: u64,
     },
