@@ -114,7 +114,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// cannot read, and it is not a second the booking calendar has: it is refused, naming it.
 fn is_leap_second(text: &str) -> bool {
     use chrono::Timelike;
+    // Every query parameter of every request comes here: only one with a `:60` is parsed.
     text.len() <= 64
+        && text.contains(":60")
         && text.parse::<chrono::DateTime<chrono::FixedOffset>>().is_ok_and(|t| t.nanosecond() >= 1_000_000_000)
 }
 
