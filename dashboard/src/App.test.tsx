@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { adoptUrlToken, setToken } from './api/auth';
@@ -395,6 +395,44 @@ describe('App', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('drops a deleted user’s cached name from the feed when their user.deleted event arrives, without a reload', async () => {
+    const ADA = '0190aaaa-0000-7000-8000-00000000ada1';
+    const enc = new TextEncoder();
+    let push: (frame: string) => void = () => {};
+    const feed = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            push = (f) => c.enqueue(enc.encode(f));
+            c.enqueue(enc.encode('event: connected\nid: system:0-0\ndata: {}\n\n'));
+          },
+        }),
+        { headers: { 'Content-Type': 'text/event-stream' } },
+      );
+    const event = (n: number, type: string, data: unknown) =>
+      `id: user_actions:${n}-0\ndata: ${JSON.stringify({ id: `e${n}`, source_id: null, channel: 'user_actions', type, timestamp: '2026-12-05T08:00:00Z', data })}\n\n`;
+    const { calls } = mockFetch({
+      'GET /health': () => health(relayHealth),
+      'GET /api/v1/admin/stats': () => stats(10, 3),
+      'GET /api/v1/admin/map': () => CITY,
+      'GET /api/v1/admin/streams/subscribe-all': () => feed(),
+      // The server still knows Ada when first asked.
+      'GET /api/v1/admin/users/names': () => ({ users: [{ id: ADA, handle: 'ada', name: 'Ada Lovelace' }] }),
+      'GET /api/v1/simulation/state': () => idle,
+      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+      'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      'GET /api/v1/users': () => [],
+    });
+    render(<App />);
+    await waitFor(() => expect(calls.some((c) => c.url.startsWith('/api/v1/admin/streams/subscribe-all'))).toBe(true));
+    act(() => push(event(1, 'interaction.recorded', { user_id: ADA, venue_id: CITY.venues.id[0], interaction_type: 'view' })));
+    expect(await screen.findByText(/view by Ada Lovelace at/)).toBeInTheDocument();
+    act(() => push(event(2, 'user.deleted', { user_id: ADA })));
+    // The earlier row now reads her by the end of her id, as after a reload.
+    await waitFor(() => expect(screen.getByText(/view by …/)).toBeInTheDocument());
+    expect(screen.queryByText(/Ada Lovelace/)).toBeNull();
   });
 
   it('moves between pages by path', async () => {

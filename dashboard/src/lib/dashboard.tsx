@@ -110,13 +110,16 @@ function useCityMap(live: LiveStore, venuesInDb: number | undefined): MapState {
 export function useDashboardState(): Dashboard {
   const live = useMemo(() => new LiveStore(), []);
   const names = useMemo(() => new NameBook((ids) => luna.userNames(ids)), []);
-  // Names the events bring teach the book without a request; a reset empties it.
+  // Names the events bring teach the book without a request; a deletion drops its user's name,
+  // a reset empties it.
   useEffect(
     () =>
       live.onEvent((e) => {
-        const d = e.data as { id?: unknown; handle?: unknown; name?: unknown } | null;
+        const d = e.data as { id?: unknown; handle?: unknown; name?: unknown; user_id?: unknown } | null;
         if ((e.type === 'user.created' || e.type === 'user.updated') && d && typeof d.id === 'string' && typeof d.handle === 'string') {
           names.learn({ id: d.id, handle: d.handle, name: typeof d.name === 'string' ? d.name : '' });
+        } else if (e.type === 'user.deleted' && d && typeof d.user_id === 'string') {
+          names.forget(d.user_id);
         } else if (e.type === 'data.reset') {
           names.clear();
         }

@@ -92,6 +92,36 @@ describe('NameBook', () => {
     expect(book.size).toBe(0);
   });
 
+  it('forgets a deleted user at once: their cached name is gone, with no request', async () => {
+    const f = fetcher(new Set(['a', 'b']));
+    const book = new NameBook(f.fn, { gatherMs: 0 });
+    book.get('a');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(book.get('a')).toEqual(user('a'));
+    const seen = vi.fn();
+    book.subscribe(seen);
+    book.forget('a');
+    expect(seen).toHaveBeenCalledTimes(1); // the feed redraws
+    expect(book.get('a')).toBeNull(); // no such user now: shown by the end of the id
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(f.calls).toHaveLength(1);
+  });
+
+  it('does not let an answer asked before a deletion bring the deleted name back', async () => {
+    const f = fetcher(new Set(['a', 'b']));
+    const book = new NameBook(f.fn, { gatherMs: 0 });
+    f.hold();
+    book.get('a');
+    book.get('b');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.calls).toEqual([['a', 'b']]);
+    book.forget('a'); // deleted while the lookup is out; the server answers with the old name
+    f.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(book.get('a')).toBeNull();
+    expect(book.get('b')).toEqual(user('b'));
+  });
+
   it('after a failed request waits before asking again', async () => {
     let fail = true;
     const calls: string[][] = [];

@@ -3,7 +3,8 @@
 // each, a short wait to gather an event storm's ids into one), and kept in a cache of bounded
 // size (least recently used out first). An id of no user (unknown, or deleted) is remembered as
 // such and shown by its short id. `user.created` and `user.updated` events teach names without
-// a request.
+// a request; a `user.deleted` event makes its user no user at once (`forget`), the name cached
+// before gone, without waiting for a reload.
 
 export interface UserName {
   id: string;
@@ -67,6 +68,18 @@ export class NameBook {
     if (!had || had.handle !== user.handle || had.name !== user.name) this.changed();
   }
 
+  /**
+   * A user deleted (their `user.deleted` event): no such user from now on, shown by the end of
+   * their id like any user no longer there. An answer asked before the deletion and arriving
+   * after it does not bring the name back.
+   */
+  forget(id: string): void {
+    const had = this.known.get(id);
+    this.remember(id, null);
+    this.queued.delete(id);
+    if (had !== null) this.changed();
+  }
+
   /** Forgets everything (after a data reset). */
   clear(): void {
     this.known.clear();
@@ -114,7 +127,9 @@ export class NameBook {
     try {
       const users = await this.fetchNames(ids);
       const found = new Map(users.map((u) => [u.id, u]));
-      for (const id of ids) this.remember(id, found.get(id) ?? null);
+      // An id an event taught (or a deletion forgot) while the request was out keeps what the
+      // event said: the answer may predate it.
+      for (const id of ids) if (!this.known.has(id)) this.remember(id, found.get(id) ?? null);
       this.changed();
     } catch {
       // Asked again when shown again, after a pause (the server may be down, or the token gone).
