@@ -435,6 +435,42 @@ describe('App', () => {
     expect(screen.queryByText(/Ada Lovelace/)).toBeNull();
   });
 
+  it('goes back to the inspector’s picked users through the header, after another page', async () => {
+    const ada = { id: '0190aaaa-0000-7000-8000-00000000ada1', handle: 'ada', name: 'Ada', age: 30, home_lat: 40.71, home_lng: -73.94, city: null, persona: null, activity_score: 0.5, social_score: 0.5 };
+    let answerUser: (v: unknown) => void = () => {};
+    const userAsked = new Promise((r) => (answerUser = r));
+    server(10, 3);
+    // The user and their recommendations, on top of the server's fake.
+    const base = (globalThis.fetch as unknown as (i: RequestInfo, init?: RequestInit) => Promise<Response>).bind(globalThis);
+    vi.stubGlobal('fetch', async (input: RequestInfo, init?: RequestInit) => {
+      const url = typeof input === 'string' ? input : input.url;
+      if (url.startsWith(`/api/v1/users/${ada.id}`)) {
+        await userAsked;
+        return json(ada);
+      }
+      if (url.startsWith(`/api/v1/recommendations/${ada.id}/venues`)) return json({ venues: [] });
+      if (url.startsWith(`/api/v1/recommendations/${ada.id}/people`)) return json({ people: [] });
+      return base(input, init);
+    });
+    window.history.replaceState(null, '', `/inspector?users=${ada.id}`);
+    render(<App />);
+    // While the URL's user is looked up, the URL keeps them.
+    expect(window.location.search).toBe(`?users=${ada.id}`);
+    answerUser(null);
+    expect(await screen.findByRole('button', { name: 'remove ada' })).toBeInTheDocument();
+    fireEvent.click(screen.getByRole('link', { name: 'Live' }));
+    expect(window.location.pathname).toBe('/');
+    const link = screen.getByRole('link', { name: 'Inspector' });
+    expect(link).toHaveAttribute('href', `/inspector?users=${ada.id}`);
+    fireEvent.click(link);
+    expect(window.location.pathname + window.location.search).toBe(`/inspector?users=${ada.id}`);
+    expect(await screen.findByRole('button', { name: 'remove ada' })).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'Inspector' })).toHaveAttribute('aria-current', 'page');
+    // With no user picked the link is the bare page again.
+    fireEvent.click(screen.getByRole('button', { name: 'remove ada' }));
+    await waitFor(() => expect(screen.getByRole('link', { name: 'Inspector' })).toHaveAttribute('href', '/inspector'));
+  });
+
   it('moves between pages by path', async () => {
     const { calls } = server(10, 3);
     render(<App />);

@@ -13,7 +13,7 @@ import { DataPanel, seedRequest } from './components/DataPanel';
 import { ConfirmDialog, TokenDialog } from './components/Dialogs';
 import { EventFeed } from './components/EventFeed';
 import { HealthIndicator } from './components/HealthIndicator';
-import { Inspector } from './components/Inspector';
+import { Inspector, inspectorSearch, onInspectorSearch } from './components/Inspector';
 import { MapPanel, MapSummary, useHeatMode } from './components/MapPanel';
 import { SimulationPanel } from './components/SimulationPanel';
 import { HEALTH_ROW_ID, StatsPanel } from './components/StatsPanel';
@@ -33,10 +33,11 @@ function usePath(): [string, (p: string) => void] {
     window.addEventListener('popstate', on);
     return () => window.removeEventListener('popstate', on);
   }, []);
+  /** Goes to a page, `p` its path and maybe a query (the inspector's picked users). */
   const go = (p: string) => {
-    if (p === window.location.pathname) return;
+    if (p === window.location.pathname + window.location.search) return;
     window.history.pushState(null, '', p);
-    setPath(p);
+    setPath(window.location.pathname);
   };
   return [path, go];
 }
@@ -164,6 +165,7 @@ function Shell() {
   const token = useSyncExternalStore(onTokenChange, tokenState);
   const [tokenText, tokenTone, tokenTitle] = TOKEN_TEXT[token];
   const page = PAGES.find((p) => p.path === path) ?? PAGES[0];
+  const picked = useSyncExternalStore(onInspectorSearch, inspectorSearch);
   // The header's health indicator asks for the Live page's health row: focused and scrolled to
   // once the Live page is drawn (a child's effects run before this one's).
   const [healthWanted, setHealthWanted] = useState(0);
@@ -199,20 +201,24 @@ function Shell() {
             </div>
           </div>
           <nav className="flex gap-1" aria-label="pages">
-            {PAGES.map((p) => (
-              <a
-                key={p.path}
-                href={p.path}
-                onClick={(e) => {
-                  e.preventDefault();
-                  go(p.path);
-                }}
-                aria-current={page.path === p.path ? 'page' : undefined}
-                className={`rounded-lg px-2 py-1.5 text-sm font-medium sm:px-3 ${page.path === p.path ? 'bg-slate-800 text-white' : 'text-slate-400 hover:bg-slate-900 hover:text-slate-200'}`}
-              >
-                {p.label}
-              </a>
-            ))}
+            {PAGES.map((p) => {
+              // The inspector's link goes back to the users it had picked.
+              const to = p.path === '/inspector' ? `${p.path}${picked}` : p.path;
+              return (
+                <a
+                  key={p.path}
+                  href={to}
+                  onClick={(e) => {
+                    e.preventDefault();
+                    go(to);
+                  }}
+                  aria-current={page.path === p.path ? 'page' : undefined}
+                  className={`rounded-lg px-2 py-1.5 text-sm font-medium sm:px-3 ${page.path === p.path ? 'bg-slate-800 text-white' : 'text-slate-400 hover:bg-slate-900 hover:text-slate-200'}`}
+                >
+                  {p.label}
+                </a>
+              );
+            })}
           </nav>
           <div className="flex min-w-0 flex-wrap items-center gap-1.5 sm:ml-auto sm:gap-2">
             <HealthIndicator health={d.health.data} error={d.health.error} onOpen={showHealth} />

@@ -24,6 +24,11 @@ describe('CityMap', () => {
     expect(calls('fillRect').filter((c) => c.args[2] !== 1.5)).toHaveLength(2); // two venues with demand
   });
 
+  it('is named for a screen reader, saying what it draws', () => {
+    render(<CityMap map={CITY} layers={{ ...all, homes: false }} />);
+    expect(screen.getByRole('img', { name: 'City map: 3 venues by category, demand heat, live bookings' })).toBeInTheDocument();
+  });
+
   it('redraws the heat at most once a second when the stream shows new demand', () => {
     vi.useFakeTimers();
     const live = new LiveStore();

@@ -260,9 +260,16 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
       style={{ height }}
       data-testid="city-map"
     >
-      <canvas ref={base} className="absolute inset-0 h-full w-full" />
+      <canvas ref={base} className="absolute inset-0 h-full w-full" aria-hidden />
+      {/* A screen reader heard nothing of the map (two unnamed canvases): it is named, and says what it draws. */}
       <canvas
         ref={top}
+        role="img"
+        aria-label={
+          map
+            ? `City map: ${map.venues.id.length.toLocaleString('en-US')} venues by category${layers.homes ? `, ${map.homes.lat.length.toLocaleString('en-US')} users' homes` : ''}${layers.heat ? ', demand heat' : ''}${layers.bookings ? ', live bookings' : ''}${overlay ? ', the inspected users and venues' : ''}`
+            : 'City map, loading'
+        }
         className={`absolute inset-0 h-full w-full ${hover ? 'cursor-pointer' : 'cursor-grab'}`}
         onWheel={onWheel}
         onMouseDown={(e) => {

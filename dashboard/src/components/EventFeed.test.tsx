@@ -93,10 +93,13 @@ describe('EventFeed', () => {
     expect(rows()).toHaveLength(3);
   });
 
-  it('expands a row to its JSON', () => {
+  it('expands a row to its JSON, and says so to a screen reader', () => {
     const { rows } = feedWith([ev('system', 'data.seeded', { users: 7, venues: 3, interactions: 1 })]);
-    fireEvent.click(within(rows()[0]).getByRole('button'));
+    const row = within(rows()[0]).getByRole('button');
+    expect(row).toHaveAttribute('aria-expanded', 'false');
+    fireEvent.click(row);
     expect(rows()[0].querySelector('pre')).toHaveTextContent('"users": 7');
+    expect(row).toHaveAttribute('aria-expanded', 'true');
   });
 
   it('shows users by name once looked up (one request for the feed), the full ids in the tooltip', async () => {

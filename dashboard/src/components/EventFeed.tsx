@@ -137,6 +137,7 @@ export function EventFeed({
               <button
                 className="flex w-full flex-wrap items-center gap-x-2 gap-y-0.5 px-2.5 py-1.5 text-left hover:bg-slate-800/40 sm:flex-nowrap"
                 onClick={() => setOpen(open === item.seq ? null : item.seq)}
+                aria-expanded={open === item.seq}
               >
                 <span className="shrink-0 font-mono text-[11px] text-slate-500 tabular-nums">{time(item.receivedAt)}</span>
                 <span className="h-2 w-2 shrink-0 rounded-full" style={{ background: channelStyle(item.event.channel).color }} />

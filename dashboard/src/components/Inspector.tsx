@@ -31,6 +31,16 @@ function idsFromUrl(): string[] {
   return raw.split(',').filter((s) => /^[0-9a-f-]{36}$/i.test(s));
 }
 
+/** The picked users' `?users=` as the inspector last had it: the header's link goes back to them
+ * (QA: going to Live and back through the header lost the picked users). */
+let lastSearch = '';
+const searchListeners = new Set<() => void>();
+export const inspectorSearch = (): string => lastSearch;
+export function onInspectorSearch(fn: () => void): () => void {
+  searchListeners.add(fn);
+  return () => searchListeners.delete(fn);
+}
+
 function emptyResults(): Results {
   return Object.fromEntries(RANKERS.map((r) => [r, { venues: { items: null, error: null }, people: { items: null, error: null } }])) as Results;
 }
@@ -54,6 +64,8 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
   const [groupPick, setGroupPick] = useState(0);
   const [mapMode, setMapMode] = useState<'user' | 'group'>('user');
   const [gone, setGone] = useState<Gone[]>([]);
+  // Until the URL's users are looked up, the URL keeps them (it was emptied at once, before).
+  const [loaded, setLoaded] = useState(() => idsFromUrl().length === 0);
   const primary = users[0] ?? null;
   const usersRef = useRef(users);
   usersRef.current = users;
@@ -83,7 +95,10 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
           return null;
         }),
       ),
-    ).then((found) => setUsers(found.filter((u): u is User => !!u)));
+    ).then((found) => {
+      setUsers(found.filter((u): u is User => !!u));
+      setLoaded(true);
+    });
   }, []);
 
   // A picked user deleted while on view (or every one of them, when the data is reset).
@@ -100,9 +115,14 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
 
   // Keep the URL in step.
   useEffect(() => {
+    if (!loaded) return;
     const search = users.length ? `?users=${users.map((u) => u.id).join(',')}` : '';
+    if (search !== lastSearch) {
+      lastSearch = search;
+      searchListeners.forEach((fn) => fn());
+    }
     window.history.replaceState(window.history.state, '', `${window.location.pathname}${search}`);
-  }, [users]);
+  }, [users, loaded]);
 
   // Every ranker for the first user.
   useEffect(() => {
