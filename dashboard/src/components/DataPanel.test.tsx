@@ -24,7 +24,7 @@ const empty = { users: { total: 0 }, venues: { total: 0 } } as Stats;
 
 describe('DataPanel', () => {
   it('seeds only after confirmation, with the sizes given', async () => {
-    const { calls } = mockFetch({ 'POST /api/v1/admin/data/seed': () => ({ success: true, seeded: { users: 40, venues: 20, interactions: 300 } }) });
+    const { calls } = mockFetch({ 'POST /api/v1/admin/data/seed': () => ({ success: true, seeded: { users: 40, venues: 20, interactions: 5732 } }) });
     const changed = vi.fn();
     render(<Harness stats={empty} onChanged={changed} />);
     fireEvent.change(screen.getByLabelText('seed users'), { target: { value: '40' } });
@@ -33,7 +33,8 @@ describe('DataPanel', () => {
     expect(calls).toHaveLength(0);
     expect(screen.getByRole('dialog', { name: 'Seed the demo city?' })).toBeInTheDocument();
     fireEvent.click(screen.getByRole('button', { name: 'Seed' }));
-    await screen.findByText('Seeded 40 users, 20 venues, 300 interactions.');
+    // Counts read as everywhere else on the page (QA: '5732 interactions' beside '5,732').
+    await screen.findByText('Seeded 40 users, 20 venues, 5,732 interactions.');
     expect(calls[0].body).toEqual({ users: 40, venues: 20, seed: 42, force: false });
     expect(changed).toHaveBeenCalled();
     expect(screen.queryByRole('dialog')).toBeNull();

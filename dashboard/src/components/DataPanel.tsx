@@ -54,7 +54,8 @@ export function seedRequest(
     action: async () => {
       const r = await luna.seed({ users, venues, seed, force: hasData, ...(asOf ? { as_of: asOf } : {}) });
       const s = r.seeded as Record<string, number>;
-      onDone(`Seeded ${s.users ?? users} users, ${s.venues ?? venues} venues, ${s.interactions ?? 0} interactions.`);
+      const count = (v: number) => v.toLocaleString('en-US');
+      onDone(`Seeded ${count(s.users ?? users)} users, ${count(s.venues ?? venues)} venues, ${count(s.interactions ?? 0)} interactions.`);
     },
   };
 }

@@ -1,8 +1,9 @@
 import { act, fireEvent, render, screen } from '@testing-library/react';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { useState } from 'react';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { getToken, requestToken, setToken } from '../api/auth';
-import { TokenDialog } from './Dialogs';
+import { ConfirmDialog, type ConfirmRequest, TokenDialog } from './Dialogs';
 
 // setToken(null) also forgets a cancel an earlier test made.
 beforeEach(() => setToken(null));
@@ -67,5 +68,35 @@ describe('TokenDialog', () => {
     fireEvent.change(screen.getByLabelText('admin token'), { target: { value: 'new' } });
     fireEvent.click(screen.getByRole('button', { name: 'Use token' }));
     expect(getToken()).toBe('new');
+  });
+});
+
+describe('ConfirmDialog', () => {
+  function Opener({ request }: { request: ConfirmRequest }) {
+    const [open, setOpen] = useState(false);
+    return (
+      <>
+        <button onClick={() => setOpen(true)}>Reset data</button>
+        {open ? <ConfirmDialog request={request} onDone={() => setOpen(false)} /> : null}
+      </>
+    );
+  }
+
+  it('opens a destructive action with Cancel focused, and gives the focus back when closed', () => {
+    const action = vi.fn(async () => {});
+    render(<Opener request={{ title: 'Delete all data?', body: null, confirmLabel: 'Delete everything', danger: true, action }} />);
+    const opener = screen.getByRole('button', { name: 'Reset data' });
+    opener.focus();
+    fireEvent.click(opener);
+    expect(screen.getByRole('button', { name: 'Cancel' })).toHaveFocus();
+    fireEvent.keyDown(window, { key: 'Escape' });
+    expect(screen.queryByRole('dialog')).toBeNull();
+    expect(opener).toHaveFocus();
+    expect(action).not.toHaveBeenCalled();
+  });
+
+  it('opens a harmless action with its button focused', () => {
+    render(<ConfirmDialog request={{ title: 'Seed the demo city?', body: null, confirmLabel: 'Seed', action: async () => {} }} onDone={() => {}} />);
+    expect(screen.getByRole('button', { name: 'Seed' })).toHaveFocus();
   });
 });

@@ -13,6 +13,15 @@ function Modal({ title, children, onClose, testId }: { title: string; children: 
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [onClose]);
+  // Closed, it gives the focus back to what had it (the button that opened it), not to the page.
+  // Read as it is first drawn: by its effects, a button in it has taken the focus (autoFocus).
+  const [before] = useState(() => document.activeElement);
+  useEffect(
+    () => () => {
+      if (before instanceof HTMLElement && before.isConnected) before.focus();
+    },
+    [before],
+  );
   return (
     <div className="fixed inset-0 z-50 flex items-center justify-center bg-slate-950/70 p-4 backdrop-blur-sm" onMouseDown={onClose}>
       <div
@@ -64,10 +73,12 @@ export function ConfirmDialog({ request, onDone }: { request: ConfirmRequest; on
       <div className="space-y-3 text-sm text-slate-300">{request.body}</div>
       {error && <ErrorNote error={error} testId="confirm-error-fields" className="mt-3 text-sm" />}
       <div className="mt-5 flex justify-end gap-2">
-        <button className="btn" onClick={() => onDone()} disabled={busy}>
+        {/* A destructive action opens with Cancel focused: an Enter (or a second press of the key
+            that opened it) must not delete the data. */}
+        <button className="btn" onClick={() => onDone()} disabled={busy} autoFocus={!!request.danger}>
           Cancel
         </button>
-        <button className={`btn ${request.danger ? 'btn-danger' : 'btn-primary'}`} onClick={run} disabled={busy} autoFocus>
+        <button className={`btn ${request.danger ? 'btn-danger' : 'btn-primary'}`} onClick={run} disabled={busy} autoFocus={!request.danger}>
           {busy ? 'Working…' : request.confirmLabel}
         </button>
       </div>
