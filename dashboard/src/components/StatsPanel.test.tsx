@@ -29,6 +29,13 @@ describe('StatsPanel', () => {
     expect(screen.getByTestId('stat-users')).toHaveTextContent('1,000 simulated · 200 real');
     expect(screen.getByTestId('stat-bookings')).toHaveTextContent('7 confirmed · 2 cancelled');
     expect(screen.getByTestId('stat-events-s-value')).toHaveTextContent('12.5');
+  });
+
+  it('formats the bookings by status as every other count, every underscore a space', () => {
+    const many = { ...stats, bookings: { total: 4299, confirmed: 35, by_status: { cancelled: 211, completed: 3974, confirmed: 35, no_show: 79 } } };
+    render(<StatsPanel stats={many} liveRate={0} />);
+    // QA: '4,299' over '211 cancelled · 3974 completed'.
+    expect(screen.getByTestId('stat-bookings-detail')).toHaveTextContent('211 cancelled · 3,974 completed · 35 confirmed · 79 no show');
     expect(screen.getByTestId('stat-streams')).toHaveTextContent('memory bus');
     expect(screen.getByTestId('stat-streams')).toHaveTextContent('outbox 4 pending · 0 dead');
   });

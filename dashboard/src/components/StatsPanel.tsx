@@ -83,7 +83,7 @@ export function StatsPanel({ stats, liveRate, requestsPerSecond, error, health, 
   const bookingsDetail = s
     ? Object.entries(s.bookings.by_status)
         .filter(([, v]) => v > 0)
-        .map(([k, v]) => `${v} ${k.replace('_', ' ')}`)
+        .map(([k, v]) => `${n(v)} ${k.replace(/_/g, ' ')}`)
         .join(' · ') || 'none yet'
     : undefined;
   return (

@@ -32,6 +32,21 @@ describe('LiveStore', () => {
     expect(s.byChannel.user_actions).toBe(3);
   });
 
+  it('measures the recent rate over the seconds it has watched, not over ten from the first', () => {
+    const c = clock();
+    const s = new LiveStore(c.now);
+    expect(s.recentRate(10)).toBe(0);
+    // The page opened three seconds ago; 50 events a second since.
+    for (let sec = 0; sec < 3; sec++) {
+      for (let i = 0; i < 50; i++) s.ingest(ev('user_actions', 'interaction.recorded'));
+      c.advance(1000);
+    }
+    expect(s.recentRate(10)).toBe(50);
+    // Once ten seconds are watched, over the last ten (the three busy ones among them).
+    c.advance(7000);
+    expect(s.recentRate(10)).toBe(15);
+  });
+
   it('tells listeners in batches, only when something changed', () => {
     const s = new LiveStore();
     let told = 0;
