@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { LiveStore } from '../lib/live';
 import { CITY } from '../test/city';
-import { mockFetch } from '../test/fetch';
+import { json, mockFetch } from '../test/fetch';
 import { MapPanel, MapSummary } from './MapPanel';
 
 const venueId = CITY.venues.id[1];
@@ -29,6 +29,51 @@ describe('MapPanel', () => {
 
     fireEvent.click(link);
     expect(await screen.findByTestId('picked-venue')).toHaveTextContent('Bar One');
+  });
+
+  it('closes the picked venue’s card when the venue is deleted, or the data reset', async () => {
+    mockFetch({ [`GET /api/v1/venues/${venueId}`]: () => venue });
+    const live = new LiveStore();
+    const sys = (type: string, data: unknown) => act(() => live.ingest({ id: `${type}-0`, source_id: null, channel: 'system', type, timestamp: '', data }));
+    act(() => {
+      live.ingest({ id: '1-0', source_id: null, channel: 'bookings', type: 'booking.created', timestamp: '', data: { venue_id: venueId } });
+      live.flush();
+    });
+    render(<MapPanel map={CITY} live={live} error={null} />);
+    const link = screen.getByRole('button', { name: /^bar …/ });
+    fireEvent.click(link);
+    expect(await screen.findByTestId('picked-venue')).toHaveTextContent('Bar One');
+    sys('venue.deleted', { venue_id: CITY.venues.id[0] }); // another venue: stays
+    expect(screen.getByTestId('picked-venue')).toBeInTheDocument();
+    sys('venue.deleted', { venue_id: venueId });
+    expect(screen.queryByTestId('picked-venue')).toBeNull();
+    fireEvent.click(link);
+    expect(await screen.findByTestId('picked-venue')).toHaveTextContent('Bar One');
+    sys('data.reset', {});
+    expect(screen.queryByTestId('picked-venue')).toBeNull();
+  });
+
+  it('says why a picked venue could not be shown: gone, or the server unreachable', async () => {
+    let answer: () => unknown = () => json({ error: { code: 'not_found', message: 'venue not found', details: null } }, 404);
+    mockFetch({ [`GET /api/v1/venues/${venueId}`]: () => answer() });
+    const live = new LiveStore();
+    act(() => {
+      live.ingest({ id: '1-0', source_id: null, channel: 'bookings', type: 'booking.created', timestamp: '', data: { venue_id: venueId } });
+      live.flush();
+    });
+    render(<MapPanel map={CITY} live={live} error={null} />);
+    const link = screen.getByRole('button', { name: /^bar …/ });
+    fireEvent.click(link);
+    expect(await screen.findByTestId('picked-venue-error')).toHaveTextContent(`Venue …${venueId.slice(-6)} no longer exists.`);
+    answer = () => {
+      throw new TypeError('Failed to fetch');
+    };
+    fireEvent.click(link);
+    expect(await screen.findByText(/could not be loaded/)).toBeInTheDocument();
+    answer = () => venue;
+    fireEvent.click(link);
+    expect(await screen.findByTestId('picked-venue')).toHaveTextContent('Bar One');
+    expect(screen.queryByTestId('picked-venue-error')).toBeNull();
   });
 
   it('counts the bookings made in the last 45 s, not every event of the bookings channel', () => {

@@ -1,9 +1,9 @@
 // The city map page: the map with its layers (demand heat, homes, venues by category, live
 // bookings), the legend, the latest bookings, and the venue picked on the map.
 
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 
-import { luna } from '../api/client';
+import { ApiError, luna } from '../api/client';
 import type { CityMapData, Venue } from '../api/types';
 import { categoryColor } from '../lib/colors';
 import { useLive } from '../lib/hooks';
@@ -45,16 +45,23 @@ export function MapPanel({ map, live, error }: { map: CityMapData | null; live: 
   const [venue, setVenue] = useState<Venue | null>(null);
   useLive(live);
 
+  // Why the venue last picked could not be shown (QA: a click on a venue did nothing at all with
+  // the server unreachable, or the venue gone).
+  const [pickError, setPickError] = useState<string | null>(null);
+
   useEffect(() => {
     if (!picked) return;
     let alive = true;
+    setPickError(null);
     luna
       .venue(picked)
       .then((v) => alive && setVenue(v))
-      .catch(() => {
+      .catch((e: unknown) => {
         if (!alive) return;
         setVenue(null);
         setPicked(null);
+        const gone = e instanceof ApiError && e.status === 404;
+        setPickError(gone ? `Venue …${picked.slice(-6)} no longer exists.` : `Venue …${picked.slice(-6)} could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
       });
     return () => {
       alive = false;
@@ -65,7 +72,24 @@ export function MapPanel({ map, live, error }: { map: CityMapData | null; live: 
   const close = () => {
     setPicked(null);
     setVenue(null);
+    setPickError(null);
   };
+
+  // A venue deleted, or every one (a data reset, before a reseed), is no longer described (QA: a
+  // venue's card stayed open after a reseed had replaced the city).
+  const pickedRef = useRef(picked);
+  pickedRef.current = picked;
+  useEffect(
+    () =>
+      live.onEvent((e) => {
+        const id = (e.data as { venue_id?: unknown } | null)?.venue_id;
+        if (e.type === 'data.reset' || (e.type === 'venue.deleted' && id === pickedRef.current)) {
+          setPicked(null);
+          setVenue(null);
+        }
+      }),
+    [live],
+  );
 
   const index = new Map(map?.venues.id.map((id, i) => [id, i]) ?? []);
   const recent = [...live.liveBookings].reverse().slice(0, 10);
@@ -111,6 +135,11 @@ export function MapPanel({ map, live, error }: { map: CityMapData | null; live: 
             </span>
           </div>
         </section>
+        {pickError && !venue ? (
+          <p className="card text-xs text-rose-300" role="alert" data-testid="picked-venue-error">
+            {pickError}
+          </p>
+        ) : null}
         {venue ? (
           <section className="card space-y-1.5" data-testid="picked-venue">
             <div className="flex items-center justify-between">
