@@ -349,6 +349,100 @@ async fn a_write_whose_commit_gets_no_answer_is_503_database_unavailable_saying_
     recovers(srv, "after_thaw").await;
 }
 
+/// A booking through an outside provider whose confirmation's COMMIT gets no answer (the
+/// database stops answering as it commits, and commits once it resumes): the 503 says it may
+/// have been saved, and the provider's table is NOT cancelled. The agent used to cancel it as
+/// for any failed confirmation, leaving a confirmed booking (replayed as a 201 to the same
+/// Idempotency-Key) with no table at the provider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_whose_confirmation_gets_no_answer_keeps_its_table_at_the_provider() {
+    use app::booking::{BookingAgent, BookingSettings, ExternalProvider, ExternalSettings, ProviderKind};
+    let Some(db) = TestDb::create(Setup::Production).await else {
+        eprintln!("skipped: TEST_POSTGRES_URL and TEST_REDIS_URL are not both set");
+        return;
+    };
+    let (upstream, _) = through(&db.url, "127.0.0.1:1".parse().expect("addr"));
+    let proxy = Proxy::start(upstream).await;
+    let (_, proxied) = through(&db.url, proxy.addr);
+    let store = store::connect(&proxied).await.expect("store through the proxy");
+    let ext = ExternalSettings {
+        latency_ms: 5,
+        jitter_ms: 0,
+        failure_rate: 0.0,
+        timeout_rate: 0.0,
+        timeout_ms: 3000,
+        ..ExternalSettings::default()
+    };
+    let provider = Arc::new(ExternalProvider::new(ext.clone()));
+    let settings = app::AppSettings {
+        booking: BookingSettings { provider: ProviderKind::External, external: ext.clone(), ..Default::default() },
+        ..app::AppSettings::default()
+    };
+    let agent = BookingAgent::with_provider(provider.clone(), ext);
+    let bus: DynBus = Arc::new(bus::MemoryBus::default());
+    let srv = StreamServer::start_with(store, bus, quick_live(), settings, |a| a.with_booking_agent(agent)).await;
+    let ann = srv.create_user("ann").await;
+    let hours: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| (d.to_string(), json!(["17:00-23:00"])))
+        .collect();
+    let venue = json!({"name": "Remote", "category": "bar", "lat": 40.73, "lng": -73.99, "capacity": 10,
+        "timezone": "UTC", "opening_hours": hours});
+    let res = srv.client.post(srv.url("/api/v1/venues")).json(&venue).send().await.expect("POST");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let venue = res.json::<Value>().await.expect("JSON")["id"].as_str().expect("id").to_string();
+    // The confirmation (the hold's status set to confirmed) waits at COMMIT, in a deferred
+    // trigger, for an advisory lock the test holds; the hold itself is an insert and passes.
+    db.execute(
+        "CREATE FUNCTION wait_at_commit() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN PERFORM pg_advisory_xact_lock(78); RETURN NULL; END $$",
+    )
+    .await;
+    db.execute(
+        "CREATE CONSTRAINT TRIGGER wait_at_commit AFTER UPDATE ON bookings DEFERRABLE INITIALLY DEFERRED \
+         FOR EACH ROW WHEN (NEW.status = 'confirmed') EXECUTE FUNCTION wait_at_commit()",
+    )
+    .await;
+    db.execute("CREATE TABLE test_release (x int)").await;
+    let lock = held_until_released("PERFORM pg_advisory_xact_lock(78)");
+    let held = "SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND objid = 78 AND granted \
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let at = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive().and_hms_opt(19, 0, 0).expect("time");
+    let body =
+        json!({"venue_id": venue, "booking_time": format!("{}Z", at.format("%Y-%m-%dT%H:%M:%S")), "party_size": 2});
+    let path = srv.url(&format!("/api/v1/bookings/{ann}/create"));
+    let book = || srv.client.post(&path).header("Idempotency-Key", "k1").json(&body);
+    let frozen_at = tokio::sync::OnceCell::new();
+    let client = async {
+        until(&db, held, "1").await;
+        let freeze = async {
+            until(&db, WAITING_FOR_A_LOCK, "1").await;
+            frozen_at.set(std::time::Instant::now()).expect("once");
+            proxy.freeze();
+        };
+        let answer = tokio::join!(freeze, answer(book(), &frozen_at)).1;
+        db.execute(RELEASE).await;
+        answer
+    };
+    let (_, (status, _, body_of_503, _)) = tokio::join!(db.execute(&lock), client);
+    assert_eq!((status, body_of_503["error"]["code"].as_str()), (503, Some("database_unavailable")), "{body_of_503}");
+    let message = body_of_503["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("may or may not have been saved"), "{body_of_503}");
+    // PostgreSQL commits the confirmation once the test's lock is released.
+    until(&db, "SELECT status FROM bookings", "confirmed").await;
+    let id: uuid::Uuid = db.texts("SELECT id::text FROM bookings").await[0].parse().expect("uuid");
+    // Without the fix: [] (the agent cancelled the table of a booking that is confirmed).
+    assert_eq!(provider.reservations(), vec![id], "the provider still holds the confirmed booking's table");
+    proxy.thaw();
+    recovers(&srv, "after_thaw").await;
+    // The same key replays the confirmed booking.
+    let res = book().send().await.expect("POST");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let replayed: Value = res.json().await.expect("JSON");
+    assert_eq!(replayed["booking_id"].as_str(), Some(id.to_string().as_str()), "{replayed}");
+    assert_eq!(provider.reservations(), vec![id]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_two_clients_queueing_for_a_busy_pool_are_served_not_refused() {
     let Some(setup) = server_with_database_behind_proxy().await else { return };

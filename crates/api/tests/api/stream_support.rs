@@ -182,8 +182,19 @@ pub struct StreamServer {
 impl StreamServer {
     /// Serves `store` and `bus` on 127.0.0.1:0 with the background tasks running.
     pub async fn start(store: store::DynStore, bus: DynBus, live: LiveSettings) -> StreamServer {
+        Self::start_with(store, bus, live, AppSettings::default(), |app| app).await
+    }
+
+    /// The same, with these settings and the app as `configure` makes it (a booking agent...).
+    pub async fn start_with(
+        store: store::DynStore,
+        bus: DynBus,
+        live: LiveSettings,
+        settings: AppSettings,
+        configure: impl FnOnce(App) -> App,
+    ) -> StreamServer {
         let bus = Arc::new(TestBus::new(bus));
-        let app = App::with_bus(store, bus.clone(), AppSettings::default()).with_live_settings(live);
+        let app = configure(App::with_bus(store, bus.clone(), settings).with_live_settings(live));
         let background = app.start_background();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("address"));

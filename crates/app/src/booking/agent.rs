@@ -7,7 +7,9 @@
 //! cancel anything the provider may have reserved, free the idempotency key) after the last
 //! failed attempt. Nothing half-made survives a failure. If the process dies between (1) and
 //! (2), the hold stays pending until the janitor releases it after `hold_ttl_secs` (and cancels
-//! it at the provider), and its in-flight key is freed at the same age.
+//! it at the provider), and its in-flight key is freed at the same age. So does a hold whose
+//! confirmation got no answer from the database (`StoreError::OutcomeUnknown`): it may have
+//! been confirmed, so its table is not cancelled at the provider.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,6 +90,16 @@ impl BookingAgent {
                 Ok(Ok(_reference)) => {
                     return match store.confirm_hold(id, key.clone()).await {
                         Ok(booked) => Ok(booked),
+                        // The database stopped answering after the confirmation's COMMIT was
+                        // sent: it may have been saved (PostgreSQL commits it when it resumes).
+                        // Cancelling the provider's table now could leave a confirmed booking
+                        // with none, so the hold is left as it is: confirmed, it keeps its table;
+                        // still pending, the janitor cancels it at the provider and releases it
+                        // once it is `hold_ttl_secs` old.
+                        Err(e @ StoreError::OutcomeUnknown(_)) => {
+                            tracing::warn!(%id, error = %e, "hold confirmation unanswered; left to the janitor");
+                            Err(e.into())
+                        }
                         Err(e) => {
                             // The hold expired meanwhile, or the confirmation failed otherwise (a
                             // group member deleted, the database down): undo the remote
