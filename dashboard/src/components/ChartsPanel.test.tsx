@@ -30,6 +30,15 @@ const metrics = (ctr: number, shown: number, actions = 131) =>
 const conv = (ranker: string, shown: number, viewed: number) => ({ ranker, answers: 12, shown, viewed, liked: 0, visited: 0, booked: 0 });
 
 describe('ChartsPanel', () => {
+  it('spans every chart over the same two minutes, however few points the snapshot charts have yet', () => {
+    render(<ChartsPanel live={new LiveStore()} />);
+    for (const label of ['user actions', 'created', 'click-through', 'reco p50']) {
+      const x = (plot(label).opts as unknown as { scales: { x: { range?: (u: unknown, min: number, max: number) => [number, number] } } }).scales.x;
+      // Two seconds of points (07:54:18 to 07:54:20 in QA) still draw the window's 120 s.
+      expect(x.range?.(null, 1_800_000_018, 1_800_000_020), label).toEqual([1_800_000_020 - 120, 1_800_000_020]);
+    }
+  });
+
   it('puts the count charts (events per second, bookings) on whole-number ticks only', () => {
     render(<ChartsPanel live={new LiveStore()} />);
     for (const label of ['user actions', 'created']) {

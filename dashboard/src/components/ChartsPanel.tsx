@@ -8,7 +8,7 @@ import { useMemo } from 'react';
 import { CHANNELS, type RankerConversion } from '../api/types';
 import { CHANNEL_COLORS, CHANNEL_LABELS } from '../lib/colors';
 import { useTicker } from '../lib/hooks';
-import type { LiveStore } from '../lib/live';
+import { WINDOW_SECONDS, type LiveStore } from '../lib/live';
 import { msTick, TimeChart, unitTick } from './TimeChart';
 
 const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : v >= 10 ? `${v.toFixed(0)}ms` : `${v.toFixed(1)}ms`);
@@ -40,6 +40,7 @@ export function ChartsPanel({ live }: { live: LiveStore }) {
         series={CHANNELS.map((c) => ({ label: CHANNEL_LABELS[c], color: CHANNEL_COLORS[c] }))}
         data={rates}
         counts
+        span={WINDOW_SECONDS}
       />
       <TimeChart
         testId="chart-bookings"
@@ -52,6 +53,7 @@ export function ChartsPanel({ live }: { live: LiveStore }) {
         data={bookings}
         legendValue="sum"
         counts
+        span={WINDOW_SECONDS}
       />
       <TimeChart
         testId="chart-ctr"
@@ -64,6 +66,7 @@ export function ChartsPanel({ live }: { live: LiveStore }) {
         data={ctr}
         format={pct}
         tick={pctTick}
+        span={WINDOW_SECONDS}
       />
       <TimeChart
         testId="chart-latency"
@@ -77,6 +80,7 @@ export function ChartsPanel({ live }: { live: LiveStore }) {
         data={latency}
         format={ms}
         tick={msTick}
+        span={WINDOW_SECONDS}
       />
       <ConversionTable live={live} tick={tick} />
     </div>

@@ -30,6 +30,8 @@ interface Props {
   counts?: boolean;
   /** Show the latest value of each series or their sum over the window. */
   legendValue?: 'last' | 'sum';
+  /** Seconds the x axis spans, ending at the newest point, however few points there are yet. */
+  span?: number;
   testId?: string;
 }
 
@@ -115,7 +117,7 @@ function translucent(hex: string, alpha: number): string {
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
 }
 
-export function TimeChart({ title, subtitle, series, data, height = 200, format = fmt, tick = tickFmt, counts = false, legendValue = 'last', testId }: Props) {
+export function TimeChart({ title, subtitle, series, data, height = 200, format = fmt, tick = tickFmt, counts = false, legendValue = 'last', span, testId }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const key = series.map((s) => s.label).join('|');
@@ -129,7 +131,13 @@ export function TimeChart({ title, subtitle, series, data, height = 200, format 
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       // No data at all (every value null): 0 to 1.
-      scales: { x: { time: true }, y: { range: (_u, min, max) => [finite(min) ? Math.min(0, min) : 0, finite(max) ? Math.max(1, max * 1.1) : 1] } },
+      // With a span, the same window as the charts beside it (QA: just after the page opened, the
+      // latency and click-through charts spanned the two seconds of their points, 07:54:18 to
+      // 07:54:20, beside two minutes of events).
+      scales: {
+        x: span ? { time: true, range: (_u, _min, max) => (finite(max) ? [max - span, max] : [Date.now() / 1000 - span, Date.now() / 1000]) } : { time: true },
+        y: { range: (_u, min, max) => [finite(min) ? Math.min(0, min) : 0, finite(max) ? Math.max(1, max * 1.1) : 1] },
+      },
       axes: [
         { ...axis, space: 70, incrs: TIME_INCRS, values: (_u, vals) => vals.map((v) => clock(v)) },
         {
@@ -161,7 +169,7 @@ export function TimeChart({ title, subtitle, series, data, height = 200, format 
       plot.current = null;
     };
     // Rebuilt only when the series change; data flows through setData below.
-  }, [key, height, counts]);
+  }, [key, height, counts, span]);
 
   useEffect(() => {
     plot.current?.setData(data as uPlot.AlignedData);
