@@ -167,11 +167,13 @@ pub(crate) async fn book<C: Conn>(
     {
         return Ok(Idempotent::Replayed(answer));
     }
-    let capacity = lock_venue(c, new.request.venue_id).await?;
-    // Locked as the booking's foreign key will, before the plan (see `check_plan`): a deletion
-    // of the user locks the user, then their plans, so taking them in the other order could
-    // deadlock with it.
+    // Locked as the booking's foreign key will, before the venue and the plan (see `check_plan`):
+    // a deletion of the user locks the user, then their plans, and its cascade to the rows it
+    // changed first (a plan or booking of theirs it cancelled) checks their venue's key again
+    // (`FOR KEY SHARE`, waiting for our `FOR UPDATE`), so taking them in the other order could
+    // deadlock with it (on PostgreSQL, one of the two failed as unavailable: a 503).
     super::require_locked(c, "users", "user", new.request.user_id, C::FOR_KEY_SHARE).await?;
+    let capacity = lock_venue(c, new.request.venue_id).await?;
     for &member in &new.request.group_members {
         require(c, "users", "user", member).await?;
     }

@@ -12,7 +12,7 @@ use crate::fixtures::{booked, new_booking, pending_event_types, tomorrow_at, use
 use crate::older::{at, sql_id, tests_per_backend, users_and_venue, written_at};
 use crate::store_tests;
 
-store_tests!(the_plans_of_a_deleted_organizer_stay_for_those_invited,);
+store_tests!(the_plans_of_a_deleted_organizer_stay_for_those_invited, confirming_a_plan_while_its_organizer_is_deleted,);
 tests_per_backend!(plans_written_before_0012_survive_it);
 
 fn new_plan(organizer: Uuid, venue: Uuid, start_time: Timestamp, invitees: Vec<Uuid>) -> NewPlan {
@@ -77,6 +77,36 @@ async fn the_plans_of_a_deleted_organizer_stay_for_those_invited(store: DynStore
     let err = store.answer_plan_invitation(evening.id, ben.id, true).await.unwrap_err();
     assert!(is_conflict_on(&err, "status"), "{err:?}");
     assert_eq!(store.get_plan(evening.id).await.unwrap(), evening, "nothing changed");
+    assert_eq!(store.check_invariants().await.unwrap(), []);
+}
+
+/// Olga's plan is confirmed (booked) while her account is deleted, again and again. The
+/// deletion locks her, cancels her plan, then deletes her, whose cascade (`organizer_id` set to
+/// null) checks the cancelled plan's venue key; the booking used to lock the venue first and her
+/// second, so on PostgreSQL the two deadlocked and one failed as `Unavailable` (a 503 from
+/// `POST /plans/{id}/confirm` or `DELETE /users/{id}`). Either may go first; neither may fail
+/// for the other.
+async fn confirming_a_plan_while_its_organizer_is_deleted(store: DynStore) {
+    let v = venue_seating(&store, "Race", 50).await;
+    for round in 0..6u64 {
+        let olga = user(&store, &format!("olga{round}")).await;
+        let plan = store.create_plan(new_plan(olga.id, v.id, tomorrow_at(19, 0), vec![])).await.unwrap();
+        let mut table = new_booking(&olga, &v, plan.start_time, plan.party());
+        table.request.plan_id = Some(plan.id);
+        let deleting = store.clone();
+        let delete = tokio::spawn(async move { deleting.delete_user(olga.id, chrono::Utc::now()).await });
+        // The deletion a moment ahead (its first lock taken), as a confirmation arriving just after.
+        tokio::time::sleep(std::time::Duration::from_micros(round * 400)).await;
+        let booking = store.book(table, None).await;
+        let deleted = delete.await.unwrap();
+        assert!(deleted.is_ok(), "round {round}: the deletion failed: {deleted:?}");
+        match booking {
+            Ok(_) | Err(StoreError::NotFound { .. } | StoreError::Conflict { .. }) => {}
+            Err(e) => panic!("round {round}: the confirmation failed for the deletion: {e:?}"),
+        }
+        let plan = store.get_plan(plan.id).await.unwrap();
+        assert_eq!((plan.status, plan.organizer_id), (PlanStatus::Cancelled, None), "round {round}");
+    }
     assert_eq!(store.check_invariants().await.unwrap(), []);
 }
 
