@@ -165,22 +165,40 @@ fn settle<DB: Database, T>(
     }
 }
 
-/// Runs `$op(&mut conn, args...)` in a write transaction and commits it, on a connection
-/// closed instead of reused if the database stops answering meanwhile ([`settle`]).
-macro_rules! write_tx {
-    ($self:ident, $op:path $(, $arg:expr)*) => {{
-        let asked = std::time::Instant::now();
-        let mut conn = writer($self).await?;
-        let committing = std::sync::atomic::AtomicBool::new(false);
-        let work = async {
-            let mut tx = begin_write($self, &mut *conn, <DB::Connection as Conn>::BEGIN_WRITE, asked).await?;
-            let out = $op(&mut *tx $(, $arg)*).await?;
+/// Runs `op` in a write transaction begun with `begin` ([`begin_write`]) and commits it when
+/// `commit` says so of its output (otherwise rolls it back), on a connection closed instead of
+/// reused if the database stops answering meanwhile ([`settle`], told whether the `COMMIT` was
+/// sent).
+async fn in_write_tx<DB, T>(
+    store: &SqlStore<DB>,
+    begin: &'static str,
+    op: impl AsyncFnOnce(&mut DB::Connection) -> StoreResult<T>,
+    commit: impl FnOnce(&T) -> bool,
+) -> StoreResult<T>
+where
+    DB: Database<Connection: Conn>,
+{
+    let asked = std::time::Instant::now();
+    let mut conn = writer(store).await?;
+    let committing = std::sync::atomic::AtomicBool::new(false);
+    let work = async {
+        let mut tx = begin_write(store, &mut *conn, begin, asked).await?;
+        let out = op(&mut *tx).await?;
+        if commit(&out) {
             committing.store(true, std::sync::atomic::Ordering::Relaxed);
             tx.commit().await?;
-            Ok(out)
-        };
-        let outcome = $self.watched(&$self.write, work).await;
-        settle(conn, outcome, committing.into_inner())
+        }
+        Ok(out)
+    };
+    let outcome = store.watched(&store.write, work).await;
+    settle(conn, outcome, committing.into_inner())
+}
+
+/// Runs `$op(&mut conn, args...)` in a write transaction and commits it ([`in_write_tx`]).
+macro_rules! write_tx {
+    ($self:ident, $op:path $(, $arg:expr)*) => {{
+        let op = async |c: &mut DB::Connection| $op(c $(, $arg)*).await;
+        in_write_tx($self, <DB::Connection as Conn>::BEGIN_WRITE, op, |_| true).await
     }};
 }
 
@@ -556,24 +574,9 @@ where
         let mut backoff = std::time::Duration::from_millis(RESET_FIRST_BACKOFF_MS);
         let mut table_tries = 0;
         loop {
-            let outcome: StoreResult<bool> = async {
-                let asked = std::time::Instant::now();
-                let mut conn = writer(self).await?;
-                let committing = std::sync::atomic::AtomicBool::new(false);
-                let work = async {
-                    let begin = <DB::Connection as Conn>::BEGIN_RESET;
-                    let mut tx = begin_write(self, &mut *conn, begin, asked).await?;
-                    if !bulk::reset(&mut *tx, table_tries).await? {
-                        return Ok(false);
-                    }
-                    committing.store(true, std::sync::atomic::Ordering::Relaxed);
-                    tx.commit().await?;
-                    Ok(true)
-                };
-                let outcome = self.watched(&self.write, work).await;
-                settle(conn, outcome, committing.into_inner())
-            }
-            .await;
+            // Committed only when the reset ran (`false`: the gate stayed busy, rolled back).
+            let reset = async |c: &mut DB::Connection| bulk::reset(c, table_tries).await;
+            let outcome = in_write_tx(self, <DB::Connection as Conn>::BEGIN_RESET, reset, |ran| *ran).await;
             let why = match outcome {
                 Ok(true) => return Ok(()),
                 Ok(false) => StoreError::Busy(RESET_GATE_BUSY.to_owned()),
