@@ -299,6 +299,28 @@ async fn requests_holding_a_connection_when_the_database_stops_answering_are_503
     assert_eq!(db.texts(saved).await, ["0"]);
 }
 
+/// Makes the COMMIT of a transaction that fires `on` (`AFTER INSERT ON users`...) for a row
+/// (`when` it matches, if given) wait, in a deferred trigger, for an advisory lock: the statement
+/// returned takes that lock and holds it until [`RELEASE`] ([`held_until_released`]); the query
+/// returned says "1" once it is held.
+async fn commits_wait_for_the_test(db: &TestDb, on: &str, when: &str) -> (String, String) {
+    db.execute(
+        "CREATE FUNCTION wait_at_commit() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN PERFORM pg_advisory_xact_lock(77); RETURN NULL; END $$",
+    )
+    .await;
+    db.execute(&format!(
+        "CREATE CONSTRAINT TRIGGER wait_at_commit {on} DEFERRABLE INITIALLY DEFERRED \
+         FOR EACH ROW {when} EXECUTE FUNCTION wait_at_commit()"
+    ))
+    .await;
+    db.execute("CREATE TABLE test_release (x int)").await;
+    let lock = held_until_released("PERFORM pg_advisory_xact_lock(77)");
+    let held = "SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND objid = 77 AND granted \
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    (lock, held.to_string())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_whose_commit_gets_no_answer_is_503_database_unavailable_saying_it_may_have_been_saved() {
     let Some(setup) = server_with_database_behind_proxy().await else { return };
@@ -306,20 +328,8 @@ async fn a_write_whose_commit_gets_no_answer_is_503_database_unavailable_saying_
     // The commit of a new user waits (in a deferred trigger) for an advisory lock the test holds;
     // the database stops answering while it waits, then the lock is released: PostgreSQL commits
     // the user, and its answer never reaches the server.
-    db.execute(
-        "CREATE FUNCTION wait_at_commit() RETURNS trigger LANGUAGE plpgsql AS \
-         $$ BEGIN PERFORM pg_advisory_xact_lock(77); RETURN NULL; END $$",
-    )
-    .await;
-    db.execute(
-        "CREATE CONSTRAINT TRIGGER wait_at_commit AFTER INSERT ON users DEFERRABLE INITIALLY DEFERRED \
-         FOR EACH ROW EXECUTE FUNCTION wait_at_commit()",
-    )
-    .await;
-    db.execute("CREATE TABLE test_release (x int)").await;
-    let lock = held_until_released("PERFORM pg_advisory_xact_lock(77)");
-    let held = "SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND objid = 77 AND granted \
-        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let (lock, held) = commits_wait_for_the_test(db, "AFTER INSERT ON users", "").await;
+    let held = held.as_str();
     let frozen_at = tokio::sync::OnceCell::new();
     let write = srv.client.post(srv.url("/api/v1/users")).json(&json!({"handle": "at_commit", "name": "F", "age": 30}));
     let client = async {
@@ -393,20 +403,9 @@ async fn a_booking_whose_confirmation_gets_no_answer_keeps_its_table_at_the_prov
     let venue = res.json::<Value>().await.expect("JSON")["id"].as_str().expect("id").to_string();
     // The confirmation (the hold's status set to confirmed) waits at COMMIT, in a deferred
     // trigger, for an advisory lock the test holds; the hold itself is an insert and passes.
-    db.execute(
-        "CREATE FUNCTION wait_at_commit() RETURNS trigger LANGUAGE plpgsql AS \
-         $$ BEGIN PERFORM pg_advisory_xact_lock(78); RETURN NULL; END $$",
-    )
-    .await;
-    db.execute(
-        "CREATE CONSTRAINT TRIGGER wait_at_commit AFTER UPDATE ON bookings DEFERRABLE INITIALLY DEFERRED \
-         FOR EACH ROW WHEN (NEW.status = 'confirmed') EXECUTE FUNCTION wait_at_commit()",
-    )
-    .await;
-    db.execute("CREATE TABLE test_release (x int)").await;
-    let lock = held_until_released("PERFORM pg_advisory_xact_lock(78)");
-    let held = "SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND objid = 78 AND granted \
-        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let confirmed = "WHEN (NEW.status = 'confirmed')";
+    let (lock, held) = commits_wait_for_the_test(&db, "AFTER UPDATE ON bookings", confirmed).await;
+    let held = held.as_str();
     let at = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive().and_hms_opt(19, 0, 0).expect("time");
     let body =
         json!({"venue_id": venue, "booking_time": format!("{}Z", at.format("%Y-%m-%dT%H:%M:%S")), "party_size": 2});
