@@ -74,6 +74,8 @@ impl Reach {
             return done.map_err(Into::into);
         }
         tokio::select! {
+            // Work that finished wins over a verdict ready at the same poll: its outcome is known.
+            biased;
             done = &mut work => done.map_err(Into::into),
             verdict = self.unreachable(pool) => match verdict {
                 Some(why) => Err(StoreError::Unreachable(why)),
@@ -96,6 +98,9 @@ impl Reach {
         }
         loop {
             tokio::select! {
+                // A read that completed, or a COMMIT that was answered, is never reported as
+                // abandoned because a probe failed at the same poll.
+                biased;
                 done = &mut work => return Ok(done),
                 verdict = self.unreachable(pool) => if let Some(why) = verdict {
                     tracing::warn!(%why, "database unreachable: work on a held connection abandoned, its connection closed");
