@@ -7,6 +7,8 @@
 //! that venue and time is a `Conflict`. A refusal is recorded (`booking.refused`) and, with
 //! an idempotency key, saved as the key's answer like a success.
 
+use std::collections::HashSet;
+
 use domain::inventory::peak_seats;
 use domain::{
     AutoBooked, Booked, Booking, BookingId, BookingStatus, DomainEvent, Invitation, PlanStatus, SeatOutcome, SlotFull,
@@ -18,7 +20,7 @@ use super::bookings::{BookingRow, booking_columns, hold_of, holding};
 use super::idempotency::{self, NextAction};
 use super::{plans, record, require};
 use crate::booking::{IdempotencyKey, Idempotent, NewBooking};
-use crate::sql::{Arg, Conn, Sql, now};
+use crate::sql::{Arg, Conn, Sql, SqlBuilder, now};
 use crate::{StoreError, StoreResult};
 
 /// Locks the venue for this transaction; returns its capacity. `NotFound` for no such venue.
@@ -259,6 +261,24 @@ pub(crate) async fn release_hold<C: Conn>(
     Ok(true)
 }
 
+/// Of `ids`, those of users that exist, each locked `FOR KEY SHARE` (in id order, a thousand
+/// per statement), so none is deleted before the transaction ends.
+async fn lock_present_users<C: Conn>(c: &mut C, mut ids: Vec<Uuid>) -> StoreResult<HashSet<Uuid>> {
+    ids.sort_unstable();
+    ids.dedup();
+    let mut present = HashSet::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let mut b = SqlBuilder::new("SELECT id FROM users WHERE id IN (");
+        for (i, id) in chunk.iter().enumerate() {
+            b.push(if i > 0 { ", " } else { "" }).bind(*id);
+        }
+        b.push(") ORDER BY id").push(C::FOR_KEY_SHARE);
+        let rows: Vec<(Uuid,)> = c.fetch_all(b.finish()).await?;
+        present.extend(rows.into_iter().map(|(id,)| id));
+    }
+    Ok(present)
+}
+
 /// Books each group at the venue in order, in one transaction: members who already hold a
 /// booking there overlapping the group's time are left out (the next member organises if the
 /// first is out, and the smaller party stays `turn_by_party[its size]` minutes, when given);
@@ -281,6 +301,11 @@ pub(crate) async fn auto_book<C: Conn>(
     {
         return Ok(Idempotent::Replayed(answer));
     }
+    // Everyone named who still has an account, locked as the bookings' foreign keys will and
+    // before the venue (see `book`): someone deleted since the caller read the interests leaves
+    // their group, instead of failing every group as a user not found (a 404 from auto-book).
+    let named = groups.iter().flat_map(|g| std::iter::once(g.request.user_id).chain(g.request.group_members.clone()));
+    let present = lock_present_users(c, named.collect()).await?;
     let capacity = lock_venue(c, venue_id).await?;
     let mut out = AutoBooked::default();
     for mut new in groups {
@@ -290,7 +315,10 @@ pub(crate) async fn auto_book<C: Conn>(
         let (mut free, overlapping) = seats_free(c, capacity, &new).await?;
         let mut counted_over = new.request.duration_minutes;
         let busy = |u: &Uuid| overlapping.iter().any(|b| b.includes(*u));
-        let people: Vec<Uuid> = std::iter::once(new.request.user_id).chain(new.request.group_members.clone()).collect();
+        let people: Vec<Uuid> = std::iter::once(new.request.user_id)
+            .chain(new.request.group_members.clone())
+            .filter(|u| present.contains(u))
+            .collect();
         let (taken, mut members): (Vec<Uuid>, Vec<Uuid>) = people.into_iter().partition(busy);
         out.already_booked.extend(taken);
         while members.len() >= 2 {

@@ -17,6 +17,7 @@ store_tests!(
     an_answer_given_again_keeps_the_first_and_records_nothing,
     a_plans_booking_that_clashes_or_comes_too_late_names_the_plans_fields,
     concurrent_invitations_never_pass_the_cap_together,
+    auto_booking_leaves_out_people_deleted_since_the_groups_were_drawn,
     acceptances_never_make_the_party_larger_than_the_venue_seats_even_racing,
     a_plan_is_not_made_with_a_party_larger_than_its_venue_seats,
     the_same_key_and_request_replays_the_first_answer_and_books_nothing_new,
@@ -444,6 +445,35 @@ async fn auto_booking_skips_people_already_booked_and_groups_without_room(store:
     assert_eq!(booked[0].booking.duration_minutes, 90);
     assert_eq!(full.len(), 1, "2 + 2 seats taken of 5: the second group of 2 does not fit");
     assert_eq!(full[0].seats_free, 1);
+}
+
+/// Ben is deleted after the groups were drawn up from the interests (an HTTP auto-book racing
+/// `DELETE /api/v1/users/{id}`): his group is booked without him and the other group as drawn.
+/// The booking's foreign key used to fail the whole run as a user not found (a 404 from
+/// `POST /bookings/venue/{venue_id}/auto-book`, which means no such venue).
+async fn auto_booking_leaves_out_people_deleted_since_the_groups_were_drawn(store: DynStore) {
+    let mut people = Vec::new();
+    for h in ["ann", "ben", "cat", "dan", "eve"] {
+        people.push(user(&store, h).await);
+    }
+    let v = venue_seating(&store, "v", 20).await;
+    let at = tomorrow_at(19, 0);
+    let group = |members: &[usize]| {
+        let mut g = new_booking(&people[members[0]], &v, at, members.len() as i32);
+        g.request.group_members = members[1..].iter().map(|&i| people[i].id).collect();
+        g
+    };
+    let groups = vec![group(&[1, 0, 2]), group(&[3, 4])];
+    store.delete_user(people[1].id, chrono::Utc::now()).await.unwrap();
+    let turns = vec![60, 60, 90, 120];
+    let Idempotent::Fresh(out) = store.auto_book(v.id, groups, Vec::new(), 2, turns, None).await.unwrap() else {
+        panic!("fresh")
+    };
+    let seated: Vec<_> = out.booked.iter().map(|b| (b.booking.user_id, b.booking.group_members.clone())).collect();
+    assert_eq!(seated, [(Some(people[0].id), vec![people[2].id]), (Some(people[3].id), vec![people[4].id])]);
+    assert_eq!(out.booked[0].booking.party_size, 2);
+    assert!(out.full.is_empty() && out.already_booked.is_empty(), "{out:?}");
+    assert_eq!(store.check_invariants().await.unwrap(), []);
 }
 
 /// The caller counts free seats before the transaction; if someone takes seats in between, the
