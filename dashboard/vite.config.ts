@@ -19,5 +19,7 @@ export default defineConfig({
     globals: true,
     setupFiles: ['./src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
+    // Room for several 4 s waits (src/test/setup.ts) in one test on a loaded machine.
+    testTimeout: 20000,
   },
 });

@@ -1,9 +1,15 @@
 // Vitest setup: DOM matchers, and a recording 2D context, since jsdom has no canvas.
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach, vi } from 'vitest';
 
 afterEach(() => cleanup());
+
+// findBy and waitFor wait up to 4 s, not the library's 1 s: on a loaded 2-core machine a
+// search's answer and a re-render took longer than 1 s (the Inspector's group test timed out
+// there, and passes in about 0.6 s on a quiet one). A test that waits for what never comes
+// still fails; it fails later.
+configure({ asyncUtilTimeout: 4000 });
 
 /** Every call made on any canvas context, for tests that check what was drawn. */
 export const canvasCalls: { method: string; args: unknown[] }[] = [];
