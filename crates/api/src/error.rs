@@ -84,7 +84,11 @@ pub enum ApiError {
 /// database may have saved it (it received the commit) or not, and only reading it back tells.
 pub const OUTCOME_UNKNOWN: &str = "the database stopped answering while this change was being saved: it may or may not \
      have been saved; read it back in a few seconds before sending it again (a booking request may be retried with \
-     the same Idempotency-Key)";
+     the same Idempotency-Key: it replays the booking if it was saved; until the key is freed, it may answer 409 \
+     conflict on `idempotency_key` with Retry-After, whose message says how long that can last)";
+
+/// The `Retry-After` of a 409 refusing an Idempotency-Key whose first request is still in flight.
+pub const KEY_IN_FLIGHT_RETRY_AFTER_SECS: u64 = 5;
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -221,6 +225,11 @@ impl IntoResponse for ApiError {
             Self::Unavailable(_) => Some(HeaderValue::from_static("1")),
             Self::DatabaseUnavailable(_) | Self::DatabaseOutcomeUnknown(_) => Some(HeaderValue::from_static("2")),
             Self::Busy(_) => Some(HeaderValue::from_static("5")),
+            // An Idempotency-Key whose first request is still in flight: usually answered within
+            // seconds; the message says how long it can last at most.
+            Self::Conflict { field: Some(f), .. } if f == "idempotency_key" => {
+                Some(HeaderValue::from(KEY_IN_FLIGHT_RETRY_AFTER_SECS))
+            }
             _ => None,
         };
         if let Some(v) = retry_after {

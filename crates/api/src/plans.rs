@@ -194,12 +194,16 @@ async fn decline(
         (status = 404, description = "No such plan", body = ErrorBody),
         (status = 409, description = "Already confirmed or cancelled (field `status`, with a key or without); \
             the organizer already holds a table there at that time (field `start_time`); `slot_full` with \
-            alternatives in `details`; the key's first request still in flight; the party kept changing while \
-            it was booked (field `party_size`, after three attempts)", body = ErrorBody),
+            alternatives in `details`; the key's first request still in flight (field `idempotency_key`, \
+            `Retry-After: 5`; up to `booking.hold_ttl_secs` + 30 s after a 503 `database_unavailable`); the \
+            party kept changing while it was booked (field `party_size`, after three attempts)", body = ErrorBody),
         (status = 415, description = "A body that is not JSON", body = ErrorBody),
         (status = 422, description = "Start in the past, venue closed then, party too big, the key reused \
             with another request, or a body with a field (nothing is booked)", body = ErrorBody),
-        (status = 503, description = "The external provider did not confirm; nothing was booked", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`: the external provider did not confirm, nothing was \
+            booked; `database_unavailable`: the database stopped answering, and if it did while confirming, the \
+            booking may or may not have been saved (a retry with the same key replays it if it was, and may get \
+            the 409 in flight until its key is freed)", body = ErrorBody),
     ))]
 async fn confirm_plan(
     State(app): State<App>,

@@ -293,7 +293,8 @@ impl App {
                 group_members: plan.accepted_guests(),
                 special_requests: None,
             };
-            let answer = self.booking.book(&self.store, request, key.clone()).await;
+            let answer =
+                self.booking.book(&self.store, request, key.clone()).await.map_err(|e| self.in_flight_explained(e));
             self.wrote();
             match answer {
                 Err(AppError::Conflict { field: Some(f), .. }) if f == "party_size" && attempts < 3 => continue,

@@ -30,12 +30,16 @@ use crate::respond::{Created, Replayable};
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "`slot_full` with alternatives in `details`; `conflict` (field \
             `booking_time`) when the user already holds a table there then; or the key's first request still in \
-            flight", body = ErrorBody),
+            flight (field `idempotency_key`, `Retry-After: 5`; the message says it can last up to \
+            `booking.hold_ttl_secs` + 30 s when that request got a 503 `database_unavailable`)", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields (a time in the past or when the venue is closed, a party too \
             big, a `venue_id` or group member that names nothing), or the key reused with another body",
             body = ErrorBody),
-        (status = 503, description = "The external provider did not confirm; nothing was booked", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`: the external provider did not confirm, nothing was \
+            booked; `database_unavailable`: the database stopped answering, and if it did while confirming, the \
+            booking may or may not have been saved (a retry with the same key replays it if it was, and may get \
+            the 409 in flight until its key is freed)", body = ErrorBody),
     ))]
 pub async fn create_booking(
     State(app): State<App>,
@@ -63,7 +67,7 @@ pub async fn create_booking(
         (status = 200, description = "What was booked (`Idempotent-Replayed: true` on a replay)", body = AutoBookResponse),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "No such venue", body = ErrorBody),
-        (status = 409, description = "The key's first request still in flight", body = ErrorBody),
+        (status = 409, description = "The key's first request still in flight (`Retry-After: 5`)", body = ErrorBody),
         (status = 415, description = "A body that is not JSON", body = ErrorBody),
         (status = 422, description = "Not a UUID, a malformed key, or a body with a field (nothing is booked)",
             body = ErrorBody),

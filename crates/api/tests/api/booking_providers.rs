@@ -150,7 +150,12 @@ async fn a_slow_provider_holds_the_seats_and_a_retry_meanwhile_is_in_flight(back
     };
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let retry = app.post_with_key(&path, "slow", &body).await;
-    expect_error(retry, StatusCode::CONFLICT, "conflict", Some("idempotency_key")).await;
+    // It says when to retry, and how long the key can stay taken: hold_ttl_secs (0 here) plus
+    // the janitor's 30 s between passes.
+    assert_eq!(retry.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
+    let refused = expect_error(retry, StatusCode::CONFLICT, "conflict", Some("idempotency_key")).await;
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("freed within 30 s"), "{refused}");
     // The hold takes the seats while the provider is asked.
     let other = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 1});
     expect_error(

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::App;
 
 /// How often the janitor looks.
-const EVERY: Duration = Duration::from_secs(30);
+pub(crate) const EVERY: Duration = Duration::from_secs(30);
 /// Holds released per pass at most.
 const BATCH: u32 = 200;
 

@@ -119,6 +119,27 @@ impl App {
         Ok(Some(answer))
     }
 
+    /// Says, in the 409 refusing a key whose first request is still in flight, how long that
+    /// can last: seconds while it runs; if it got a 503 whose outcome is unknown, its answer is
+    /// replayed once it was saved, and otherwise its hold and key are freed by the janitor's
+    /// first pass after `hold_ttl_secs`, so within `hold_ttl_secs` + 30 s of the first request.
+    pub(crate) fn in_flight_explained(&self, e: AppError) -> AppError {
+        match e {
+            AppError::Conflict { message, field: Some(f) } if f == "idempotency_key" => {
+                let ttl = self.settings.booking.hold_ttl_secs;
+                let most = ttl + janitor::EVERY.as_secs();
+                let message = format!(
+                    "{message}. The first request with it is usually answered within seconds; if it got a 503 \
+                     database_unavailable, a retry replays its answer if it was saved, and otherwise the key is freed \
+                     within {most} s of it (holds are released after {ttl} s, checked every {} s)",
+                    janitor::EVERY.as_secs()
+                );
+                AppError::Conflict { message, field: Some(f) }
+            }
+            other => other,
+        }
+    }
+
     /// Turns a refusal into the 409 with alternatives; `replayed` when it is the saved answer of
     /// an earlier request with the same key.
     pub(crate) async fn no_room(&self, full: SlotFull, now: Timestamp, replayed: bool) -> AppError {
@@ -162,7 +183,7 @@ impl App {
         now: Timestamp,
     ) -> AppResult<Idempotent<BookingReceipt>> {
         let booker = request.user_id.to_string();
-        let answer = self.booking.book(&self.store, request, key).await;
+        let answer = self.booking.book(&self.store, request, key).await.map_err(|e| self.in_flight_explained(e));
         self.wrote();
         let answer = answer.map_err(|e| match e {
             AppError::NotFound { entity: "user", ref id } if *id == booker => e,
