@@ -77,6 +77,11 @@ fn run_options(args: &SimulateArgs) -> anyhow::Result<RunOptions> {
     // The same check as the API's (and `Simulator::start`'s), so a refusal comes before the
     // database is opened or seeded.
     opts.validate(chrono::Utc::now()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The summary is written after the run: a file that cannot be written is refused now, not
+    // after hours of simulation that changed the database.
+    if let Some(path) = &args.summary {
+        super::check_output(path, "--summary", false)?;
+    }
     Ok(opts)
 }
 
@@ -210,5 +215,19 @@ mod tests {
         let late = (chrono::Utc::now() + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD - 1)).to_rfc3339();
         assert!(options(&["--start-at", &late, "--duration", "2d"]).unwrap_err().to_string().contains("duration"));
         assert!(options(&["--start-at", "2026-11-20T12:00:00Z", "--duration", "6h"]).is_ok());
+    }
+
+    /// QA: `--summary` in a folder that does not exist failed only after the whole run, which had
+    /// written its actions to the database, and the summary was lost.
+    #[test]
+    fn a_summary_file_that_cannot_be_written_is_refused_before_the_run() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("no-such-folder/summary.json");
+        let err = options(&["--summary", missing.to_str().unwrap()]).unwrap_err().to_string();
+        assert!(err.contains("--summary") && err.contains("there is no folder"), "{err}");
+        let err = options(&["--summary", dir.path().to_str().unwrap()]).unwrap_err().to_string();
+        assert!(err.contains("is a folder"), "{err}");
+        assert!(options(&["--summary", dir.path().join("summary.json").to_str().unwrap()]).is_ok());
+        assert!(!dir.path().join("summary.json").exists(), "the check leaves no file behind");
     }
 }

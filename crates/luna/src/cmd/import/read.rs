@@ -157,7 +157,17 @@ const TEXT_COLUMNS: [&str; 15] = [
 /// refused: no column holds one.
 fn json_text(key: &str, raw: &serde_json::value::RawValue) -> anyhow::Result<Option<String>> {
     use serde_json::Value;
-    let v: Value = serde_json::from_str(raw.get())?;
+    let text = raw.get().trim();
+    // A number no f64 holds (`1e999`) is valid JSON that serde_json's `Value` refuses ("number
+    // out of range at line 1 column 5", naming neither the field nor where it is): it is kept as
+    // written, like any number, so its field's own check refuses it by name, as in CSV.
+    if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) && serde_json::from_str::<Value>(text).is_err() {
+        if TEXT_COLUMNS.contains(&key) {
+            bail!("`{key}` must be a string, not a number: {text} (quote it if it is meant as text)");
+        }
+        return Ok(Some(text.to_string()));
+    }
+    let v: Value = serde_json::from_str(text)?;
     if matches!(v, Value::Number(_) | Value::Bool(_)) && TEXT_COLUMNS.contains(&key) {
         bail!(
             "`{key}` must be a string, not a {}: {} (quote it if it is meant as text)",
@@ -508,5 +518,15 @@ mod tests {
         }
         let row = &json_records(r#"{"id":"17","lat":40.7,"age":30,"extra":false}"#).unwrap()[0].row;
         assert_eq!((row["id"].as_str(), row["lat"].as_str(), row["age"].as_str()), ("17", "40.7", "30"));
+    }
+
+    /// A number too large for an f64 (`1e999`) is kept as written, so its field's own check names
+    /// it (QA: it was refused as "line 1: number out of range at line 1 column 5", no field named).
+    #[test]
+    fn a_json_number_no_float_holds_is_kept_as_written_for_its_field_to_refuse() {
+        let row = &json_records(r#"{"id":"a","age":1e999,"home_lat":-1e999,"home_lng":0}"#).unwrap()[0].row;
+        assert_eq!((row["age"].as_str(), row["home_lat"].as_str()), ("1e999", "-1e999"));
+        let err = format!("{:#}", json_records(r#"{"id":1e999}"#).err().expect("refused"));
+        assert!(err.contains("line 1: `id` must be a string, not a number: 1e999"), "{err}");
     }
 }
