@@ -296,6 +296,20 @@ fn seed_writes_a_city_once_and_refuses_to_reseed_without_force() {
     assert_eq!(report2["interactions"], report["interactions"], "same seed and anchor, same data");
 }
 
+/// QA: `luna simulate` drew its progress bar only on a terminal, so a run whose stderr went to a
+/// pipe or a log (CI, nohup) printed nothing until its summary. There it prints a plain line
+/// each tenth of the simulated time, and the last one at the end.
+#[test]
+fn simulate_prints_plain_progress_lines_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(seed(dir.path(), &[]).status.success());
+    let out = luna(dir.path(), &["simulate", "--users", "60", "--duration", "2h", "--speed", "max", "--seed", "3"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("simulated minutes: ")).collect();
+    assert!(lines.last().is_some_and(|l| l.contains("(100%)")), "no final progress line in: {err}");
+}
+
 #[test]
 fn seed_as_of_pins_the_history_and_a_bad_one_is_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().expect("temp dir");

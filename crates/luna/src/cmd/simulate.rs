@@ -152,8 +152,10 @@ async fn seed_city(app: &app::App, settings: &Settings, users: usize) -> anyhow:
     Ok(())
 }
 
-/// Shows progress until the run ends (Ctrl-C stops it); returns the final state.
+/// Shows progress until the run ends (Ctrl-C stops it); returns the final state. Where stderr
+/// is not a terminal (a pipe, a log), every tenth of the simulated time is a plain line.
 async fn watch(sim: &Simulator, total_ticks: u64) -> app::sim::SimState {
+    let (plain, mut shown) = (super::plain_progress(), 0);
     let bar = ProgressBar::new(total_ticks);
     let style = ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} sim min  {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -166,6 +168,10 @@ async fn watch(sim: &Simulator, total_ticks: u64) -> app::sim::SimState {
         tokio::select! {
             state = &mut wait => {
                 bar.finish();
+                // A run shorter than a tick of this watch still says how far it went.
+                if plain && let Some(line) = super::plain_line("simulated minutes", shown, state.ticks, total_ticks) {
+                    eprintln!("{line}");
+                }
                 return state;
             }
             _ = tokio::signal::ctrl_c() => {
@@ -176,14 +182,19 @@ async fn watch(sim: &Simulator, total_ticks: u64) -> app::sim::SimState {
                 let (s, m) = (sim.state().await, sim.metrics().await);
                 bar.set_position(s.ticks);
                 let time = s.simulation_time.map(|t| t.format("%a %H:%M UTC").to_string()).unwrap_or_default();
-                bar.set_message(format!(
+                let message = format!(
                     "{time}  {} actions  {:.0}/s  writes {:.0}%  skipped {}  failures {}",
                     m.actions_total,
                     m.recent_actions_per_second,
                     m.write_share * 100.0,
                     m.skipped_unavailable.values().sum::<u64>(),
                     m.failures.total
-                ));
+                );
+                if plain && let Some(line) = super::plain_line("simulated minutes", shown, s.ticks, total_ticks) {
+                    eprintln!("{line}  {message}");
+                    shown = s.ticks;
+                }
+                bar.set_message(message);
             }
         }
     }
