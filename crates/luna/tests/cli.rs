@@ -517,15 +517,28 @@ fn plain_serve_never_writes_data_on_its_own() {
 fn reading_commands_refuse_a_data_dir_without_a_database_and_leave_none_behind() {
     let dir = tempfile::tempdir().expect("temp dir");
     let typo = dir.path().join("mistyped");
-    for args in
-        [&["eval"][..], &["train"], &["check"], &["admin-token"], &["outbox", "dead"], &["outbox", "redrive", "--all"]]
-    {
+    for args in [
+        &["eval"][..],
+        &["train"],
+        &["check"],
+        &["admin-token"],
+        &["outbox", "dead"],
+        &["outbox", "redrive", "--all"],
+        &["simulate", "--no-seed", "--duration", "1h"],
+    ] {
         let out = luna(&typo, args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} went through");
         assert!(err.contains("no database at") && err.contains("luna seed"), "{args:?}: {err}");
         assert!(!typo.join("luna.db").exists(), "{args:?} created a database");
     }
+    // A database without users is refused by `simulate --no-seed` too, as its help says, and left
+    // as it was (it simulated nobody and said nothing of it).
+    let empty = dir.path().join("empty");
+    assert!(luna(&empty, &["seed", "--users", "0", "--venues", "3"]).status.success());
+    let out = luna(&empty, &["simulate", "--no-seed", "--duration", "1h"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("has no users and --no-seed was given"), "{err}");
 }
 
 #[test]

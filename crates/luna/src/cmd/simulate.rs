@@ -89,11 +89,18 @@ pub async fn run(mut settings: Settings, args: SimulateArgs) -> anyhow::Result<(
     args.store.apply(&mut settings);
     crate::logging::init_batch();
     let opts = run_options(&args)?;
-    let store = super::open_store(&settings).await?;
+    // With --no-seed a data dir without a database is refused, not given a new empty one.
+    let store =
+        if args.no_seed { super::open_existing_store(&settings).await? } else { super::open_store(&settings).await? };
     let bus = super::open_bus(&settings, &store).await?;
     let app = app::App::with_bus(store, bus, super::seed::app_settings(&settings));
     let db = crate::settings::redact_url(&settings.database_url());
-    if app.store.counts().await.map_err(|e| anyhow::anyhow!("reading the database: {e}"))?.users == 0 && !args.no_seed {
+    if app.store.counts().await.map_err(|e| anyhow::anyhow!("reading the database: {e}"))?.users == 0 {
+        anyhow::ensure!(
+            !args.no_seed,
+            "the database at {db} has no users and --no-seed was given: seed one (`luna seed`) or import data \
+             (`luna import`) first, or run without --no-seed"
+        );
         seed_city(&app, &settings, args.users).await?;
     }
     // Recommendations come from the engine, built from the store and kept fresh by the run's
