@@ -11,16 +11,21 @@ const venue = { id: venueId, name: 'Bar One', category: 'bar', cuisine: null, pr
 
 afterEach(() => vi.unstubAllGlobals());
 
+/** The map page after one booking at `venueId`, whose entry in the latest list links to it. */
+function showMapWithABooking() {
+  const live = new LiveStore();
+  act(() => {
+    live.ingest({ id: '1-0', source_id: null, channel: 'bookings', type: 'booking.created', timestamp: '', data: { venue_id: venueId } });
+    live.flush();
+  });
+  render(<MapPanel map={CITY} live={live} error={null} />);
+  return { live, link: screen.getByRole('button', { name: /^bar …/ }) };
+}
+
 describe('MapPanel', () => {
   it('opens a venue picked again after its card was closed', async () => {
     mockFetch({ [`GET /api/v1/venues/${venueId}`]: () => venue });
-    const live = new LiveStore();
-    act(() => {
-      live.ingest({ id: '1-0', source_id: null, channel: 'bookings', type: 'booking.created', timestamp: '', data: { venue_id: venueId } });
-      live.flush();
-    });
-    render(<MapPanel map={CITY} live={live} error={null} />);
-    const link = screen.getByRole('button', { name: /^bar …/ });
+    const { link } = showMapWithABooking();
 
     fireEvent.click(link);
     expect(await screen.findByTestId('picked-venue')).toHaveTextContent('Bar One');
@@ -33,14 +38,8 @@ describe('MapPanel', () => {
 
   it('closes the picked venue’s card when the venue is deleted, or the data reset', async () => {
     mockFetch({ [`GET /api/v1/venues/${venueId}`]: () => venue });
-    const live = new LiveStore();
+    const { live, link } = showMapWithABooking();
     const sys = (type: string, data: unknown) => act(() => live.ingest({ id: `${type}-0`, source_id: null, channel: 'system', type, timestamp: '', data }));
-    act(() => {
-      live.ingest({ id: '1-0', source_id: null, channel: 'bookings', type: 'booking.created', timestamp: '', data: { venue_id: venueId } });
-      live.flush();
-    });
-    render(<MapPanel map={CITY} live={live} error={null} />);
-    const link = screen.getByRole('button', { name: /^bar …/ });
     fireEvent.click(link);
     expect(await screen.findByTestId('picked-venue')).toHaveTextContent('Bar One');
     sys('venue.deleted', { venue_id: CITY.venues.id[0] }); // another venue: stays
@@ -56,13 +55,7 @@ describe('MapPanel', () => {
   it('says why a picked venue could not be shown: gone, or the server unreachable', async () => {
     let answer: () => unknown = () => json({ error: { code: 'not_found', message: 'venue not found', details: null } }, 404);
     mockFetch({ [`GET /api/v1/venues/${venueId}`]: () => answer() });
-    const live = new LiveStore();
-    act(() => {
-      live.ingest({ id: '1-0', source_id: null, channel: 'bookings', type: 'booking.created', timestamp: '', data: { venue_id: venueId } });
-      live.flush();
-    });
-    render(<MapPanel map={CITY} live={live} error={null} />);
-    const link = screen.getByRole('button', { name: /^bar …/ });
+    const { link } = showMapWithABooking();
     fireEvent.click(link);
     expect(await screen.findByTestId('picked-venue-error')).toHaveTextContent(`Venue …${venueId.slice(-6)} no longer exists.`);
     answer = () => {

@@ -1,5 +1,6 @@
 // The city map page: the map with its layers (demand heat, homes, venues by category, live
-// bookings), the legend, the latest bookings, and the venue picked on the map.
+// bookings), the legend, the latest booking activity (bookings made, changed or refused, plans
+// confirmed or cancelled), and the venue picked on the map.
 
 import { useEffect, useRef, useState } from 'react';
 
@@ -157,7 +158,7 @@ export function MapPanel({ map, live, error }: { map: CityMapData | null; live: 
           </section>
         ) : null}
         <section className="card space-y-2">
-          <h2 className="card-title">Latest bookings</h2>
+          <h2 className="card-title">Latest booking activity</h2>
           {recent.length === 0 ? (
             <p className="text-xs text-slate-500">None in the last 45 seconds.</p>
           ) : (
