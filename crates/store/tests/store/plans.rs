@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use domain::{AutoBooked, BookingStatus, NewPlan, PageRequest, ParticipantStatus, PlanStatus, SeatOutcome};
+use domain::{
+    AutoBooked, BookingStatus, NewPlan, PageRequest, ParticipantStatus, PlanStatus, SeatOutcome, User, Venue,
+};
 use serde_json::json;
 use store::{DynStore, IdempotencyKey, Idempotent, PlanRole, StoreError};
 
@@ -414,20 +416,29 @@ async fn concurrent_requests_with_one_key_make_one_booking(store: DynStore) {
     assert_eq!(store.counts().await.unwrap().bookings, 1);
 }
 
-async fn auto_booking_skips_people_already_booked_and_groups_without_room(store: DynStore) {
+/// Ann, Ben, Cat, Dan and Eve, the auto-booking tests' people.
+async fn five_people(store: &DynStore) -> Vec<User> {
     let mut people = Vec::new();
     for h in ["ann", "ben", "cat", "dan", "eve"] {
-        people.push(user(&store, h).await);
+        people.push(user(store, h).await);
     }
+    people
+}
+
+/// A group auto-booked at `v`: `people[members[0]]` organises, the others come along.
+fn group_of(people: &[User], v: &Venue, at: domain::Timestamp, members: &[usize]) -> store::NewBooking {
+    let mut g = new_booking(&people[members[0]], v, at, members.len() as i32);
+    g.request.group_members = members[1..].iter().map(|&i| people[i].id).collect();
+    g
+}
+
+async fn auto_booking_skips_people_already_booked_and_groups_without_room(store: DynStore) {
+    let people = five_people(&store).await;
     let v = venue_seating(&store, "v", 5).await;
     let at = tomorrow_at(19, 0);
     // Dan already has a table there then.
     booked(&store, new_booking(&people[3], &v, at, 2)).await;
-    let group = |members: &[usize]| {
-        let mut g = new_booking(&people[members[0]], &v, at, members.len() as i32);
-        g.request.group_members = members[1..].iter().map(|&i| people[i].id).collect();
-        g
-    };
+    let group = |members: &[usize]| group_of(&people, &v, at, members);
     let groups = vec![group(&[3, 0, 1]), group(&[2, 4])];
     // Parties of 2 stay 90 minutes, of 3 two hours (as the groups were drawn up).
     let turns = vec![60, 60, 90, 120];
@@ -452,17 +463,10 @@ async fn auto_booking_skips_people_already_booked_and_groups_without_room(store:
 /// The booking's foreign key used to fail the whole run as a user not found (a 404 from
 /// `POST /bookings/venue/{venue_id}/auto-book`, which means no such venue).
 async fn auto_booking_leaves_out_people_deleted_since_the_groups_were_drawn(store: DynStore) {
-    let mut people = Vec::new();
-    for h in ["ann", "ben", "cat", "dan", "eve"] {
-        people.push(user(&store, h).await);
-    }
+    let people = five_people(&store).await;
     let v = venue_seating(&store, "v", 20).await;
     let at = tomorrow_at(19, 0);
-    let group = |members: &[usize]| {
-        let mut g = new_booking(&people[members[0]], &v, at, members.len() as i32);
-        g.request.group_members = members[1..].iter().map(|&i| people[i].id).collect();
-        g
-    };
+    let group = |members: &[usize]| group_of(&people, &v, at, members);
     let groups = vec![group(&[1, 0, 2]), group(&[3, 4])];
     store.delete_user(people[1].id, chrono::Utc::now()).await.unwrap();
     let turns = vec![60, 60, 90, 120];
