@@ -283,22 +283,13 @@ fn resume_point(headers: &HeaderMap, query: Option<&str>, channels: &[Channel]) 
     }
     let hint = "must be an event id such as 1732500000000-0, or a cursor naming each channel once, \
                 such as bookings:1732500000000-0,social:0-0";
-    Cursor::parse(text, channels).map(Some).map_err(|_| match unknown_channel(text) {
-        Some(name) => {
+    Cursor::parse(text, channels).map(Some).map_err(|e| match e {
+        BusError::UnknownChannel(name) => {
             let known: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
             ApiError::field(field, format!("names an unknown channel {name:?}; the channels are {}", known.join(", ")))
         }
-        None => ApiError::field(field, hint),
+        _ => ApiError::field(field, hint),
     })
-}
-
-/// The first channel a cursor names that does not exist (`nowhere` in `bookings:1-0,nowhere:1-0`),
-/// so its 422 can say which part is wrong.
-fn unknown_channel(text: &str) -> Option<&str> {
-    text.split(',')
-        .filter_map(|part| part.split_once(':'))
-        .map(|(name, _)| name.trim())
-        .find(|name| !name.is_empty() && Channel::parse(name).is_none())
 }
 
 /// The resume point of a stream: `resume` if the client gave one, else with `include_history`
@@ -332,6 +323,7 @@ fn bus_error(e: BusError) -> ApiError {
     match e {
         BusError::Unavailable(m) => ApiError::Unavailable(m),
         BusError::InvalidId(id) => ApiError::Internal(format!("the bus returned a malformed id {id:?}")),
+        BusError::UnknownChannel(name) => ApiError::Internal(format!("the bus named an unknown channel {name:?}")),
     }
 }
 

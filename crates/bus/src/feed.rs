@@ -56,7 +56,11 @@ impl Cursor {
         let mut named = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, id) = part.split_once(':').ok_or_else(|| BusError::InvalidId(part.to_string()))?;
-            let channel = Channel::parse(name.trim()).ok_or_else(|| BusError::InvalidId(part.to_string()))?;
+            let channel = match (Channel::parse(name.trim()), name.trim()) {
+                (Some(channel), _) => channel,
+                (None, "") => return Err(BusError::InvalidId(part.to_string())),
+                (None, unknown) => return Err(BusError::UnknownChannel(unknown.to_string())),
+            };
             if named.contains(&channel) {
                 return Err(BusError::InvalidId(part.to_string()));
             }

@@ -29,6 +29,9 @@ pub enum BusError {
     Unavailable(String),
     #[error("invalid event id {0:?}")]
     InvalidId(String),
+    /// A cursor part naming no channel (`nowhere` in `bookings:1-0,nowhere:1-0`).
+    #[error("unknown channel {0:?}")]
+    UnknownChannel(String),
 }
 
 pub type BusResult<T> = Result<T, BusError>;
@@ -45,9 +48,9 @@ pub struct Publish {
 }
 
 /// A live message: an event, notice that the subscriber fell behind and missed events (of any
-/// channel, even one it did not subscribe to: every subscription reads one broadcast), or notice that the bus itself missed events of one channel: it
-/// should resume that channel (or every one, after a lag) from history after the last id it
-/// saw. Events are shared, not copied, between the subscribers of a process (each one's copy is
+/// channel, even one it did not subscribe to: every subscription reads one broadcast), or notice
+/// that the bus itself missed events of one channel: it should resume that channel (or every
+/// one, after a lag) from history after the last id it saw. Events are shared, not copied, between the subscribers of a process (each one's copy is
 /// a reference count).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
