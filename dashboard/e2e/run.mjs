@@ -171,14 +171,14 @@ try {
   });
 
   await check('live events reach the feed, colour-coded by channel', async () => {
-    await waitFor(async () => (await page.locator('[data-testid=event-feed] li[data-channel=user_actions]').count()) >= 5, 45_000, 'user actions in the feed');
-    await page.locator('[data-testid=event-feed] li[data-channel=simulation]').first().waitFor();
+    await waitFor(async () => (await page.locator('[data-testid=event-feed] [role=row][data-channel=user_actions]').count()) >= 5, 45_000, 'user actions in the feed');
+    await page.locator('[data-testid=event-feed] [role=row][data-channel=simulation]').first().waitFor();
   });
 
   await check('the feed names users (looked up by id), their full ids in the tooltip', async () => {
     // They were shown by the end of their ids alone ('like by …3f2a9c at bar …'): nobody could tell who.
     const named = () =>
-      page.locator('[data-testid=event-feed] li[data-channel=user_actions] [data-testid=event-summary]').evaluateAll(
+      page.locator('[data-testid=event-feed] [role=row][data-channel=user_actions] [data-testid=event-summary]').evaluateAll(
         (els) => els.filter((e) => / by [^…]/.test(e.textContent) && /@\S+ · [0-9a-f-]{36}/.test(e.title)).length,
       );
     await waitFor(async () => (await named()) >= 3, 20_000, 'interactions by named users');
@@ -217,7 +217,7 @@ try {
     await page.getByLabel('filter events').fill('interaction.recorded');
     await waitFor(
       async () => {
-        const channels = await page.locator('[data-testid=event-feed] li[data-channel]').evaluateAll((els) => els.map((e) => e.dataset.channel));
+        const channels = await page.locator('[data-testid=event-feed] [role=row][data-channel]').evaluateAll((els) => els.map((e) => e.dataset.channel));
         return channels.length > 0 && channels.every((c) => c === 'user_actions');
       },
       10_000,

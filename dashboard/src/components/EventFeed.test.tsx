@@ -1,4 +1,5 @@
 import { act, fireEvent, render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 
 import type { LunaEvent } from '../api/types';
@@ -20,7 +21,7 @@ function feedWith(events: LunaEvent[]) {
   const live = new LiveStore();
   events.forEach((e) => live.ingest(e));
   render(<EventFeed live={live} />);
-  const rows = () => within(screen.getByTestId('event-feed')).queryAllByRole('listitem');
+  const rows = () => within(screen.getByTestId('event-feed')).queryAllByRole('row');
   return { live, rows };
 }
 
@@ -117,7 +118,7 @@ describe('EventFeed', () => {
     for (let i = 0; i < 20; i++) live.ingest(ev('user_actions', 'interaction.recorded', { interaction_type: 'view', user_id: ann, venue_id: 'v-bbbbbb' }));
     live.ingest(ev('social', 'invitation.sent', { inviter_id: ann, invitee_id: gone, venue_id: 'v-bbbbbb' }));
     render(<EventFeed live={live} names={names} />);
-    const rows = () => within(screen.getByTestId('event-feed')).queryAllByRole('listitem');
+    const rows = () => within(screen.getByTestId('event-feed')).queryAllByRole('row');
     // Before the answer: the short ids.
     expect(rows()[0]).toHaveTextContent('…11cd2a invited …00dead to venue …bbbbbb');
     await act(async () => {
@@ -131,5 +132,54 @@ describe('EventFeed', () => {
     // The filter finds rows by the name.
     fireEvent.change(screen.getByLabelText('filter events'), { target: { value: 'ann lee' } });
     expect(rows()).toHaveLength(21);
+  });
+
+  it('is one Tab stop, its rows reached with the arrow keys, Home, End and the page keys', async () => {
+    const user = userEvent.setup();
+    const events = Array.from({ length: 30 }, (_, i) => ev('user_actions', 'interaction.recorded', { interaction_type: 'view', user_id: `u-${i}`, venue_id: 'v-bbbbbb' }));
+    const live = new LiveStore();
+    events.forEach((e) => live.ingest(e));
+    render(
+      <>
+        <EventFeed live={live} />
+        <button>after the feed</button>
+      </>,
+    );
+    const grid = screen.getByRole('grid', { name: 'events, newest first' });
+    const rowButton = (i: number) => within(within(grid).getAllByRole('row')[i]).getByRole('button');
+    // One row takes Tab (the newest); the others are reached from it.
+    expect(within(grid).getAllByRole('button').filter((b) => b.tabIndex === 0)).toEqual([rowButton(0)]);
+    act(() => rowButton(0).focus());
+    await user.tab();
+    expect(screen.getByRole('button', { name: 'after the feed' })).toHaveFocus();
+    await user.tab({ shift: true });
+    expect(rowButton(0)).toHaveFocus();
+    await user.keyboard('{ArrowDown}{ArrowDown}');
+    expect(rowButton(2)).toHaveFocus();
+    expect(rowButton(2)).toHaveAttribute('tabindex', '0');
+    expect(rowButton(0)).toHaveAttribute('tabindex', '-1');
+    await user.keyboard('{ArrowUp}');
+    expect(rowButton(1)).toHaveFocus();
+    await user.keyboard('{PageDown}');
+    expect(rowButton(11)).toHaveFocus();
+    await user.keyboard('{End}');
+    expect(rowButton(29)).toHaveFocus();
+    await user.keyboard('{ArrowDown}');
+    expect(rowButton(29)).toHaveFocus();
+    await user.keyboard('{Home}');
+    expect(rowButton(0)).toHaveFocus();
+    // Enter opens the row; Tab leaves the feed from the row last on, and comes back to it.
+    await user.keyboard('{ArrowDown}{Enter}');
+    expect(rowButton(1)).toHaveAttribute('aria-expanded', 'true');
+    await user.tab();
+    await user.tab({ shift: true });
+    expect(rowButton(1)).toHaveFocus();
+    // The row keeps the Tab stop as new events arrive above it.
+    act(() => {
+      live.ingest(ev('social', 'friend.requested'));
+      live.flush();
+    });
+    expect(within(grid).getAllByRole('button').filter((b) => b.tabIndex === 0)).toEqual([rowButton(2)]);
+    expect(rowButton(2)).toHaveFocus();
   });
 });

@@ -1,8 +1,11 @@
 // The live event feed: the newest events first, colour-coded by channel, filterable by channel
 // and by text, pausable (the list freezes; arrivals are counted), each row expandable to its
 // JSON. Times are shown in the simulated city's zone when it is known, else in UTC, always labelled.
+// For the keyboard the rows are one grid, a single Tab stop (roving tabindex): arrows, Home, End,
+// Page Up and Page Down move between rows, Enter or Space opens one (QA: each of its 150 rows
+// was a Tab stop of its own).
 
-import { useMemo, useState, useSyncExternalStore } from 'react';
+import { useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
 
 import { CHANNELS, type Channel } from '../api/types';
 import { CHANNEL_LABELS, channelStyle } from '../lib/colors';
@@ -24,6 +27,9 @@ function whoIsWho(ids: string[], names: NameBook | undefined): string {
     })
     .join('\n');
 }
+
+/** Rows a Page Up or Page Down moves by. */
+const PAGE_ROWS = 10;
 
 function time(ms: number): string {
   const d = new Date(ms);
@@ -71,6 +77,39 @@ export function EventFeed({
     }
     return out;
   }, [source, hidden, text, source.length, lastSeq, venueName, zone, names, namesVersion]);
+
+  // The row that takes the feed's one Tab stop: the last one moved to, else the newest.
+  const [active, setActive] = useState<number | null>(null);
+  const activeSeq = active !== null && rows.some((r) => r.item.seq === active) ? active : (rows[0]?.item.seq ?? null);
+  const rowButtons = useRef(new Map<number, HTMLButtonElement>());
+  const focusInside = useRef(false);
+  const grid = useRef<HTMLDivElement>(null);
+  // The focused row gone (past the 150 shown, or filtered out): the focus stays in the feed, on
+  // the row now taking its place, instead of falling to the page's start.
+  useLayoutEffect(() => {
+    if (!focusInside.current || active === activeSeq) return;
+    if (document.activeElement && grid.current?.contains(document.activeElement)) return;
+    if (activeSeq !== null) rowButtons.current.get(activeSeq)?.focus();
+  });
+  const moveTo = (seq: number) => {
+    setActive(seq);
+    rowButtons.current.get(seq)?.focus();
+  };
+  const onGridKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    if (rows.length === 0 || e.altKey || e.ctrlKey || e.metaKey) return;
+    const at = Math.max(0, rows.findIndex((r) => r.item.seq === activeSeq));
+    const to: Record<string, number> = {
+      ArrowDown: at + 1,
+      ArrowUp: at - 1,
+      Home: 0,
+      End: rows.length - 1,
+      PageDown: at + PAGE_ROWS,
+      PageUp: at - PAGE_ROWS,
+    };
+    if (!(e.key in to)) return;
+    e.preventDefault();
+    moveTo(rows[Math.max(0, Math.min(rows.length - 1, to[e.key]))].item.seq);
+  };
 
   const toggle = (c: Channel) =>
     setHidden((h) => {
@@ -125,43 +164,70 @@ export function EventFeed({
           onChange={(e) => setText(e.target.value)}
         />
       </div>
-      <ol className="min-h-0 flex-1 overflow-y-auto rounded-lg border border-slate-800/80 bg-slate-950/40" data-testid="event-feed">
+      <div className="min-h-0 flex-1 overflow-y-auto rounded-lg border border-slate-800/80 bg-slate-950/40" data-testid="event-feed">
         {rows.length === 0 ? (
-          <li className="p-4 text-center text-sm text-slate-500">
+          <p className="p-4 text-center text-sm text-slate-500">
             {live.total === 0 ? 'Waiting for events… start a simulation to see the city move.' : 'No event matches the filters.'}
-          </li>
+          </p>
         ) : (
-          rows.map(({ item, summary, who }) => (
-            <li key={item.seq} className="border-b border-slate-800/60 last:border-0" data-channel={item.event.channel}>
-              {/* On a phone the summary takes a line of its own: beside the time and the type it had no room left at all. */}
-              <button
-                className="flex w-full flex-wrap items-center gap-x-2 gap-y-0.5 px-2.5 py-1.5 text-left hover:bg-slate-800/40 sm:flex-nowrap"
-                onClick={() => setOpen(open === item.seq ? null : item.seq)}
-                aria-expanded={open === item.seq}
-              >
-                <span className="shrink-0 font-mono text-[11px] text-slate-500 tabular-nums">{time(item.receivedAt)}</span>
-                <span className="h-2 w-2 shrink-0 rounded-full" style={{ background: channelStyle(item.event.channel).color }} />
-                <span className="w-44 shrink-0 truncate font-mono text-xs" style={{ color: channelStyle(item.event.channel).color }}>
-                  {item.event.type}
-                </span>
-                {/* On a phone it wraps (cut at one line, the venue and time of a booking were lost); from sm up one line. */}
-                <span
-                  className="min-w-0 basis-full text-xs break-words text-slate-300 sm:basis-0 sm:flex-1 sm:truncate"
-                  data-testid="event-summary"
-                  title={who || undefined}
-                >
-                  {summary}
-                </span>
-              </button>
-              {open === item.seq ? (
-                <pre className="max-h-64 overflow-auto bg-slate-950/80 px-3 py-2 font-mono text-[11px] leading-relaxed text-slate-300">
-                  {JSON.stringify(item.event, null, 2)}
-                </pre>
-              ) : null}
-            </li>
-          ))
+          <div
+            ref={grid}
+            role="grid"
+            aria-label="events, newest first"
+            aria-describedby="event-feed-keys"
+            aria-rowcount={rows.length}
+            onKeyDown={onGridKey}
+            onFocus={() => (focusInside.current = true)}
+            onBlur={(e) => {
+              if (!e.currentTarget.contains(e.relatedTarget as Node | null)) focusInside.current = false;
+            }}
+          >
+            {rows.map(({ item, summary, who }, i) => (
+              <div key={item.seq} role="row" aria-rowindex={i + 1} className="border-b border-slate-800/60 last:border-0" data-channel={item.event.channel}>
+                <div role="gridcell">
+                  {/* On a phone the summary takes a line of its own: beside the time and the type it had no room left at all. */}
+                  <button
+                    ref={(b) => {
+                      if (b) rowButtons.current.set(item.seq, b);
+                      else rowButtons.current.delete(item.seq);
+                    }}
+                    tabIndex={item.seq === activeSeq ? 0 : -1}
+                    className="flex w-full flex-wrap items-center gap-x-2 gap-y-0.5 px-2.5 py-1.5 text-left hover:bg-slate-800/40 focus-visible:bg-slate-800/60 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-sky-400 sm:flex-nowrap"
+                    onClick={() => {
+                      setActive(item.seq);
+                      setOpen(open === item.seq ? null : item.seq);
+                    }}
+                    onFocus={() => setActive(item.seq)}
+                    aria-expanded={open === item.seq}
+                  >
+                    <span className="shrink-0 font-mono text-[11px] text-slate-500 tabular-nums">{time(item.receivedAt)}</span>
+                    <span className="h-2 w-2 shrink-0 rounded-full" style={{ background: channelStyle(item.event.channel).color }} />
+                    <span className="w-44 shrink-0 truncate font-mono text-xs" style={{ color: channelStyle(item.event.channel).color }}>
+                      {item.event.type}
+                    </span>
+                    {/* On a phone it wraps (cut at one line, the venue and time of a booking were lost); from sm up one line. */}
+                    <span
+                      className="min-w-0 basis-full text-xs break-words text-slate-300 sm:basis-0 sm:flex-1 sm:truncate"
+                      data-testid="event-summary"
+                      title={who || undefined}
+                    >
+                      {summary}
+                    </span>
+                  </button>
+                  {open === item.seq ? (
+                    <pre className="max-h-64 overflow-auto bg-slate-950/80 px-3 py-2 font-mono text-[11px] leading-relaxed text-slate-300">
+                      {JSON.stringify(item.event, null, 2)}
+                    </pre>
+                  ) : null}
+                </div>
+              </div>
+            ))}
+          </div>
         )}
-      </ol>
+      </div>
+      <p id="event-feed-keys" className="sr-only">
+        One Tab stop: the arrow keys, Home, End, Page Up and Page Down move between events; Enter shows an event&apos;s JSON.
+      </p>
     </section>
   );
 }
