@@ -182,4 +182,25 @@ describe('EventFeed', () => {
     expect(within(grid).getAllByRole('button').filter((b) => b.tabIndex === 0)).toEqual([rowButton(2)]);
     expect(rowButton(2)).toHaveFocus();
   });
+
+  it('names the user a user.deleted row is about, by the name cached before the deletion', async () => {
+    const ada = '018a2aaa-eca2-7a1f-9e12-00000000ada1';
+    const names = new NameBook(async (ids) => ids.filter((id) => id === ada).map((id) => ({ id, handle: 'ada', name: 'Ada Lovelace' })), { gatherMs: 0 });
+    const live = new LiveStore();
+    live.ingest(ev('user_actions', 'interaction.recorded', { interaction_type: 'view', user_id: ada, venue_id: 'v-bbbbbb' }));
+    render(<EventFeed live={live} names={names} />);
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 20));
+    });
+    act(() => {
+      names.forget(ada);
+      live.ingest(ev('user_actions', 'user.deleted', { user_id: ada }));
+      live.flush();
+    });
+    const rows = within(screen.getByTestId('event-feed')).getAllByRole('row');
+    expect(rows[0]).toHaveTextContent('Ada Lovelace @ada · …00ada1 deleted');
+    expect(within(rows[0]).getByTestId('event-summary').title).toBe(`Ada Lovelace @ada · ${ada} (deleted)`);
+    // Her other rows read by the end of her id, as for any user no longer there.
+    expect(rows[1]).toHaveTextContent('view by …00ada1 at venue …bbbbbb');
+  });
 });

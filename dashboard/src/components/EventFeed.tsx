@@ -19,11 +19,14 @@ const SHOWN = 150;
 const noNames = { getVersion: () => 0, subscribe: () => () => {} };
 
 /** The users of a row, one a line, for its tooltip: name, handle and the full id. */
-function whoIsWho(ids: string[], names: NameBook | undefined): string {
+function whoIsWho(ids: string[], names: NameBook | undefined, deleted: boolean): string {
   return ids
     .map((id) => {
       const u = names?.get(id);
-      return u ? `${u.name || u.handle} @${u.handle} · ${id}` : `${id}${u === null ? ' (no such user now)' : ''}`;
+      const was = deleted ? names?.formerly(id) : undefined;
+      if (u) return `${u.name || u.handle} @${u.handle} · ${id}`;
+      if (was) return `${was.name || was.handle} @${was.handle} · ${id} (deleted)`;
+      return `${id}${u === null ? ' (no such user now)' : ''}`;
     })
     .join('\n');
 }
@@ -68,12 +71,15 @@ export function EventFeed({
     const tz = zone ?? feedZone(source);
     const out: { item: FeedItem; summary: string; who: string }[] = [];
     const userName = (id: string) => names?.get(id);
+    // A deletion's row names who was deleted: by the name they had, the user now being none.
+    const formerName = (id: string) => names?.get(id) || names?.formerly(id);
     for (let i = source.length - 1; i >= 0 && out.length < SHOWN; i--) {
       const item = source[i];
       if (hidden.has(item.event.channel)) continue;
-      const summary = describe(item.event, venueName, tz, userName);
+      const deleted = item.event.type === 'user.deleted';
+      const summary = describe(item.event, venueName, tz, deleted ? formerName : userName);
       if (needle && !item.event.type.toLowerCase().includes(needle) && !summary.toLowerCase().includes(needle)) continue;
-      out.push({ item, summary, who: whoIsWho(usersOf(item.event), names) });
+      out.push({ item, summary, who: whoIsWho(usersOf(item.event), names, deleted) });
     }
     return out;
   }, [source, hidden, text, source.length, lastSeq, venueName, zone, names, namesVersion]);

@@ -121,6 +121,13 @@ group('describe', () => {
     );
   });
 
+  it('says who a user.deleted event is about: by the name given for them, else the end of the id', () => {
+    const e = ev('user.deleted', { user_id: 'u-0000000abc12' });
+    expect(describe(e)).toBe('user …0abc12 deleted');
+    expect(describe(e, undefined, null, () => ({ id: 'u-0000000abc12', handle: 'ada', name: 'Ada' }))).toBe('Ada @ada · …0abc12 deleted');
+    expect(describe(e, undefined, null, () => ({ id: 'u-0000000abc12', handle: 'ada', name: '' }))).toBe('@ada · …0abc12 deleted');
+  });
+
   it('lists the users an event names, each once, its booking\'s too', () => {
     expect(usersOf(ev('invitation.sent', { inviter_id: 'a', invitee_id: 'b', venue_id: 'v' }))).toEqual(['a', 'b']);
     expect(usersOf(ev('booking.released', { booking: { user_id: 'c', venue_id: 'v' }, reason: 'x' }, 'bookings'))).toEqual(['c']);

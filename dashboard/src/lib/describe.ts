@@ -103,6 +103,11 @@ export function describe(
     case 'user.created':
     case 'user.updated':
       return `@${d.handle ?? '?'}${d.name ? ` (${d.name})` : ''}`;
+    case 'user.deleted': {
+      // The event carries only the id; `userName` gives the name the user had, when it was known.
+      const u = typeof d.user_id === 'string' ? userName(d.user_id) : null;
+      return u ? `${u.name ? `${u.name} ` : ''}@${u.handle} · …${shortId(d.user_id)} deleted` : `user …${shortId(d.user_id)} deleted`;
+    }
     case 'venue.created':
     case 'venue.updated':
       return `${d.name ?? '?'} · ${d.category ?? ''}`;

@@ -107,6 +107,20 @@ describe('NameBook', () => {
     expect(f.calls).toHaveLength(1);
   });
 
+  it('keeps the name a deleted user had, for the row of their deletion, until a reset', async () => {
+    const f = fetcher(new Set(['a']));
+    const book = new NameBook(f.fn, { gatherMs: 0 });
+    book.get('a');
+    await vi.advanceTimersByTimeAsync(0);
+    book.forget('a');
+    book.forget('z'); // never known: nothing to keep
+    expect(book.get('a')).toBeNull();
+    expect(book.formerly('a')).toEqual(user('a'));
+    expect(book.formerly('z')).toBeUndefined();
+    book.clear();
+    expect(book.formerly('a')).toBeUndefined();
+  });
+
   it('does not let an answer asked before a deletion bring the deleted name back', async () => {
     const f = fetcher(new Set(['a', 'b']));
     const book = new NameBook(f.fn, { gatherMs: 0 });

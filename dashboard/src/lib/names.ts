@@ -3,8 +3,10 @@
 // each, a short wait to gather an event storm's ids into one), and kept in a cache of bounded
 // size (least recently used out first). An id of no user (unknown, or deleted) is remembered as
 // such and shown by its short id. `user.created` and `user.updated` events teach names without
-// a request; a `user.deleted` event makes its user no user at once (`forget`), the name cached
-// before gone, without waiting for a reload.
+// a request; a `user.deleted` event makes its user no user at once (`forget`), without waiting
+// for a reload: their earlier rows read by the end of their id. The name cached before is kept
+// aside (`formerly`) so the deletion's own row can still say who was deleted (the event carries
+// only the id).
 
 export interface UserName {
   id: string;
@@ -32,6 +34,8 @@ export type Known = UserName | null | undefined;
 
 export class NameBook {
   private readonly known = new Map<string, UserName | null>();
+  /** The names of users deleted since they were cached, for their `user.deleted` rows. */
+  private readonly former = new Map<string, UserName>();
   private readonly queued = new Set<string>();
   private readonly listeners = new Set<() => void>();
   private inFlight = false;
@@ -75,14 +79,25 @@ export class NameBook {
    */
   forget(id: string): void {
     const had = this.known.get(id);
+    if (had) {
+      this.former.delete(id);
+      this.former.set(id, had);
+      while (this.former.size > this.opts.maxEntries) this.former.delete(this.former.keys().next().value as string);
+    }
     this.remember(id, null);
     this.queued.delete(id);
     if (had !== null) this.changed();
   }
 
+  /** The names a deleted user had when `forget` dropped them, if they were known then. */
+  formerly(id: string): UserName | undefined {
+    return this.former.get(id);
+  }
+
   /** Forgets everything (after a data reset). */
   clear(): void {
     this.known.clear();
+    this.former.clear();
     this.queued.clear();
     this.changed();
   }
