@@ -1,4 +1,5 @@
 import { act, render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { LiveStore } from '../lib/live';
@@ -26,7 +27,36 @@ describe('CityMap', () => {
 
   it('is named for a screen reader, saying what it draws', () => {
     render(<CityMap map={CITY} layers={{ ...all, homes: false }} />);
-    expect(screen.getByRole('img', { name: 'City map: 3 venues by category, demand heat, live bookings' })).toBeInTheDocument();
+    expect(screen.getByRole('application', { name: 'City map: 3 venues by category, demand heat, live bookings' })).toBeInTheDocument();
+  });
+
+  it('takes the keyboard: arrows move from venue to venue, said aloud, Enter opens one as a click does', async () => {
+    const user = userEvent.setup();
+    const picked = vi.fn();
+    render(<CityMap map={CITY} layers={all} onSelectVenue={picked} />);
+    const map = screen.getByRole('application', { name: /^City map/ });
+    await user.tab();
+    expect(map).toHaveFocus();
+    expect(map).toHaveAccessibleDescription(/Arrow keys: move between venues, Enter opens one/);
+    const said = () => screen.getByTestId('map-cursor').textContent;
+    expect(said()).toBe('');
+    // The first arrow lands on the venue nearest the middle: a2, in the middle of the three.
+    await user.keyboard('{ArrowUp}');
+    expect(said()).toBe('bar …0000a2: 3 interactions, 0 bookings, demand 0.20');
+    await user.keyboard('{ArrowRight}');
+    expect(said()).toMatch(/^bar …0000a3/);
+    await user.keyboard('{ArrowRight}'); // nothing further east: it stays
+    expect(said()).toMatch(/^bar …0000a3/);
+    await user.keyboard('{ArrowDown}');
+    expect(said()).toMatch(/^bar …0000a2/);
+    await user.keyboard('{ArrowLeft}');
+    expect(said()).toBe('restaurant …0000a1: 10 interactions, 2 bookings, demand 1.50');
+    await user.keyboard('{Enter}');
+    expect(picked).toHaveBeenCalledWith(CITY.venues.id[0]);
+    await user.keyboard('{Escape}');
+    expect(said()).toBe('');
+    await user.keyboard(' ');
+    expect(picked).toHaveBeenCalledTimes(1); // no cursor, nothing to open
   });
 
   it('redraws the heat at most once a second when the stream shows new demand', () => {

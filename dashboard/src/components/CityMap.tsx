@@ -2,12 +2,16 @@
 // base (demand heat, users' homes, venues by category) redrawn when data or the view change,
 // and the overlay (live bookings pulsing where they happen, the inspector's people, venues and
 // lines, the hovered venue) redrawn as it animates. Wheel to zoom, drag to pan, click a venue.
+// By keyboard the map is one Tab stop: the arrow keys move a cursor from venue to venue (the
+// nearest in that direction, said aloud with its figures), Enter or Space opens it as a click
+// does, Shift with an arrow pans, + and − zoom, 0 fits the city, Escape drops the cursor (QA:
+// venues were reachable by keyboard only through the page's list of recent bookings).
 
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 
 import type { CityMapData } from '../api/types';
 import { categoryColor, CATEGORY_COLORS } from '../lib/colors';
-import { boundsOf, coreBoundsOf, fitView, panBy, project, zoomAt, type View } from '../lib/geo';
+import { boundsOf, coreBoundsOf, fitView, nextInDirection, panBy, project, zoomAt, type View } from '../lib/geo';
 import { useLive, useTicker } from '../lib/hooks';
 import type { LiveStore } from '../lib/live';
 import { drawBookings, drawHeat, drawOverlay, type Overlay } from '../lib/mapDraw';
@@ -76,6 +80,10 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
   const { w, h } = useSize(box, height);
   const [view, setView] = useState<View | null>(null);
   const [hover, setHover] = useState<Hover | null>(null);
+  /** The venue the keyboard's cursor is on (an index into the map's venues). */
+  const [cursor, setCursor] = useState<number | null>(null);
+  const [focused, setFocused] = useState(false);
+  const keysId = useId();
   const drag = useRef<{ x: number; y: number; moved: boolean } | null>(null);
   const liveVersion = useLive(live ?? dummyStore);
   const liveVersionRef = useRef(liveVersion);
@@ -97,6 +105,9 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
     });
     return groups;
   }, [map]);
+
+  // A new city (reseeded, reset): the cursor's index means another venue, or none.
+  useEffect(() => setCursor(null), [map]);
 
   // The city's extent: venues, and homes when they are drawn; a venue far out of the city
   // (across the world) is left out of it, as it would shrink the city to a dot.
@@ -178,6 +189,12 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
     ctx.globalAlpha = 1;
   }, [map, view, w, h, layers, byCategory, heatWeight, dim, cityBounds]);
 
+  // The venue ringed and described: the one under the mouse, else the keyboard's.
+  const cursorOn = cursor !== null && map && layers.venues && cursor < map.venues.id.length ? cursor : null;
+  const mark: Hover | null =
+    hover ??
+    (cursorOn !== null && map && view ? (([x, y]) => ({ i: cursorOn, x, y }))(project({ ...view, width: w, height: h }, map.venues.lat[cursorOn], map.venues.lng[cursorOn])) : null);
+
   // The overlay: live bookings, inspector marks, hover. Animated while bookings pulse.
   useEffect(() => {
     let frame = 0;
@@ -188,8 +205,8 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
       let animating = false;
       if (layers.bookings && live && map) animating = drawBookings(ctx, v, map, live, venueIndex);
       if (overlay) drawOverlay(ctx, v, overlay);
-      if (hover && map) {
-        const [x, y] = project(v, map.venues.lat[hover.i], map.venues.lng[hover.i]);
+      if (mark && map) {
+        const [x, y] = project(v, map.venues.lat[mark.i], map.venues.lng[mark.i]);
         ctx.strokeStyle = '#f8fafc';
         ctx.lineWidth = 2;
         ctx.beginPath();
@@ -200,7 +217,7 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
     };
     draw();
     return () => cancelAnimationFrame(frame);
-  }, [view, w, h, map, live, liveVersion, layers.bookings, overlay, hover, venueIndex]);
+  }, [view, w, h, map, live, liveVersion, layers.bookings, overlay, mark?.i, mark?.x, mark?.y, venueIndex]);
 
   const nearest = (x: number, y: number): number | null => {
     if (!map || !view || !layers.venues) return null;
@@ -253,6 +270,40 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
   const zoomButton = (f: number) => view && setView(zoomAt({ ...view, width: w, height: h }, f, w / 2, h / 2));
   const fit = () => cityBounds && setView(fitView(cityBounds, w, h));
 
+  const ARROWS: Record<string, [number, number]> = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] };
+  const onKey = (e: KeyboardEvent) => {
+    if (!view || e.altKey || e.ctrlKey || e.metaKey) return;
+    const v = { ...view, width: w, height: h };
+    const dir = ARROWS[e.key];
+    if (dir && e.shiftKey) {
+      setView(panBy(v, (dir[0] * w) / 4, (dir[1] * h) / 4));
+    } else if (dir) {
+      if (!map || !layers.venues || map.venues.id.length === 0) return;
+      const at = (i: number) => project(v, map.venues.lat[i], map.venues.lng[i]);
+      // From the cursor; without one, from the middle of the map in any direction.
+      const next =
+        cursorOn === null
+          ? (nearestTo(map.venues.id.length, at, w / 2, h / 2) ?? null)
+          : nextInDirection(map.venues.id.length, at, ...at(cursorOn), dir[0], dir[1], cursorOn);
+      if (next === null) return e.preventDefault();
+      setHover(null);
+      setCursor(next);
+      // A venue off the map's edge: the view follows it.
+      const [x, y] = at(next);
+      if (x < 16 || y < 16 || x > w - 16 || y > h - 16) setView(panBy(v, x - w / 2, y - h / 2));
+    } else if ((e.key === 'Enter' || e.key === ' ') && cursorOn !== null && map && onSelectVenue) {
+      onSelectVenue(map.venues.id[cursorOn]);
+    } else if (e.key === '+' || e.key === '=' || e.key === '-' || e.key === '_') {
+      const [x, y] = mark ? [mark.x, mark.y] : [w / 2, h / 2];
+      setView(zoomAt(v, e.key === '+' || e.key === '=' ? 1.5 : 1 / 1.5, x, y));
+    } else if (e.key === '0') {
+      fit();
+    } else if (e.key === 'Escape' && cursorOn !== null) {
+      setCursor(null);
+    } else return;
+    e.preventDefault();
+  };
+
   return (
     <div
       ref={box}
@@ -264,13 +315,19 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
       {/* A screen reader heard nothing of the map (two unnamed canvases): it is named, and says what it draws. */}
       <canvas
         ref={top}
-        role="img"
+        role="application"
+        aria-roledescription="map"
+        tabIndex={0}
+        aria-describedby={keysId}
+        onKeyDown={onKey}
+        onFocus={() => setFocused(true)}
+        onBlur={() => setFocused(false)}
         aria-label={
           map
             ? `City map: ${map.venues.id.length.toLocaleString('en-US')} venues by category${layers.homes ? `, ${map.homes.lat.length.toLocaleString('en-US')} users' homes` : ''}${layers.heat ? ', demand heat' : ''}${layers.bookings ? ', live bookings' : ''}${overlay ? ', the inspected users and venues' : ''}`
             : 'City map, loading'
         }
-        className={`absolute inset-0 h-full w-full ${hover ? 'cursor-pointer' : 'cursor-grab'}`}
+        className={`absolute inset-0 h-full w-full rounded-lg focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-sky-400 ${hover ? 'cursor-pointer' : 'cursor-grab'}`}
         onWheel={onWheel}
         onMouseDown={(e) => {
           const [x, y] = local(e);
@@ -299,9 +356,42 @@ export function CityMap({ map, live, layers, overlay, focusKey, height = 520, di
           fit
         </button>
       </div>
-      {hover && map ? <VenueTip map={map} i={hover.i} x={hover.x} y={hover.y} width={w} extra={live?.demand.get(map.venues.id[hover.i])} /> : null}
+      {mark && map ? <VenueTip map={map} i={mark.i} x={mark.x} y={mark.y} width={w} extra={live?.demand.get(map.venues.id[mark.i])} /> : null}
+      {/* The keys, said with the map's name, and shown while it has the keyboard's focus. */}
+      <p
+        id={keysId}
+        className={focused ? 'pointer-events-none absolute bottom-2 left-2 max-w-[calc(100%-1rem)] rounded-md bg-slate-900/90 px-2 py-1 text-[11px] text-slate-300' : 'sr-only'}
+        data-testid="map-keys"
+      >
+        Arrow keys: move between venues{onSelectVenue ? ', Enter opens one' : ''} · Shift+arrows pan · + − zoom · 0 fits the city
+      </p>
+      <p className="sr-only" aria-live="polite" data-testid="map-cursor">
+        {/* Without the live demand, which changes with every event: it would be said again and again. */}
+        {cursorOn !== null && map ? venueWords(map, cursorOn) : ''}
+      </p>
     </div>
   );
+}
+
+/** The point nearest (x, y), for the keyboard's first step onto the map. */
+function nearestTo(n: number, at: (i: number) => [number, number], x: number, y: number): number | null {
+  let best: number | null = null;
+  let bestD = Infinity;
+  for (let i = 0; i < n; i++) {
+    const [px, py] = at(i);
+    const d = (px - x) ** 2 + (py - y) ** 2;
+    if (d < bestD) {
+      bestD = d;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** A venue in words, what its hover tip shows, for a screen reader. */
+function venueWords(map: CityMapData, i: number): string {
+  const cat = map.categories[map.venues.category[i]] ?? '?';
+  return `${cat} …${map.venues.id[i].slice(-6)}: ${map.venues.interactions[i]} interactions, ${map.venues.bookings[i]} bookings, demand ${map.venues.demand[i].toFixed(2)}`;
 }
 
 /** The hover tip's width (w-48). */

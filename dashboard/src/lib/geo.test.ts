@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { boundsOf, coreBoundsOf, fitView, heatColor, heatGrid, panBy, project, unproject, zoomAt } from './geo';
+import { boundsOf, coreBoundsOf, fitView, heatColor, heatGrid, nextInDirection, panBy, project, unproject, zoomAt } from './geo';
 
 const city = { min_lat: 40.6, max_lat: 40.8, min_lng: -74.05, max_lng: -73.85 };
 
@@ -63,5 +63,22 @@ describe('geo', () => {
     expect(near(coreBoundsOf(city))).toEqual(core);
     expect(coreBoundsOf([[40.7, -74.0], [40.71, -74.01]])).toEqual({ min_lat: 40.7, max_lat: 40.71, min_lng: -74.01, max_lng: -74.0 });
     expect(coreBoundsOf([[NaN, 1]])).toBeNull();
+  });
+
+  it('finds the next point in an arrow key\'s direction, within 45° of it first', () => {
+    //  0 (0,0)   1 (10,-1)   2 (30,0)   3 (4,20)   4 (-10,0)
+    const pts: [number, number][] = [[0, 0], [10, -1], [30, 0], [4, 20], [-10, 0]];
+    const at = (i: number) => pts[i];
+    const go = (from: number, dx: number, dy: number) => nextInDirection(pts.length, at, ...pts[from], dx, dy, from);
+    expect(go(0, 1, 0)).toBe(1); // right: the nearest ahead
+    expect(go(1, 1, 0)).toBe(2);
+    expect(go(2, 1, 0)).toBeNull(); // nothing further right
+    expect(go(0, -1, 0)).toBe(4);
+    expect(go(0, 0, 1)).toBe(3); // down (y grows down)
+    // Up from 3: 0 and 1 are both within 45°; 0 is nearer once sideways distance counts double.
+    expect(go(3, 0, -1)).toBe(0);
+    // Outside the cone only when nothing is in it: from 4 down, 3 is 14 right and 20 down (in it).
+    expect(go(4, 0, 1)).toBe(3);
+    expect(go(2, 0, 1)).toBe(3); // 3 is 26 left and 20 down: none within 45°, the nearest ahead
   });
 });

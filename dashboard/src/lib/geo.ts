@@ -142,3 +142,31 @@ export function heatColor(t: number): [number, number, number, number] {
   const mix = (k: number) => Math.round(ca[k] + (cb[k] - ca[k]) * f);
   return [mix(0), mix(1), mix(2), Math.round(235 * Math.sqrt(x))];
 }
+
+/**
+ * For moving between points with the arrow keys: the point nearest to (x, y) in direction
+ * (dx, dy) (screen pixels, y down), preferring those within 45° of it, then any ahead of it;
+ * a point off to the side counts as twice as far. `null` when none lies ahead.
+ */
+export function nextInDirection(n: number, at: (i: number) => [number, number], x: number, y: number, dx: number, dy: number, skip?: number): number | null {
+  let best: number | null = null;
+  let bestScore = Infinity;
+  let bestInCone = false;
+  for (let i = 0; i < n; i++) {
+    if (i === skip) continue;
+    const [px, py] = at(i);
+    const rx = px - x;
+    const ry = py - y;
+    const along = rx * dx + ry * dy;
+    if (!(along > 0.5)) continue;
+    const across = Math.abs(rx * dy - ry * dx);
+    const inCone = across <= along;
+    const score = along + 2 * across;
+    if ((inCone && !bestInCone) || (inCone === bestInCone && score < bestScore)) {
+      best = i;
+      bestScore = score;
+      bestInCone = inCone;
+    }
+  }
+  return best;
+}
