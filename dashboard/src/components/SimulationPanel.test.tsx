@@ -1,4 +1,5 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { SimMetrics, SimState } from '../api/types';
@@ -253,5 +254,29 @@ describe('SimulationPanel', () => {
     fireEvent.click(screen.getByRole('button', { name: '▶ Start' }));
     await waitFor(() => expect(changed).toHaveBeenCalled());
     expect(calls.find((c) => c.url === '/api/v1/simulation/start')?.body).toEqual({ scenario: 'normal', seed: 42, speed: 60 });
+  });
+
+  it('keeps the keyboard in the panel when the button pressed goes away: Start, then Stop', async () => {
+    // QA (keyboard only, real Chromium): Enter on Start left the focus on the page's body once
+    // the run started (Start gives way to Pause), and so did Stop (disabled once stopped).
+    const user = userEvent.setup();
+    mockFetch({
+      'GET /api/v1/simulation/scenarios': () => scenarios,
+      'POST /api/v1/simulation/start': () => running,
+      'POST /api/v1/simulation/stop': () => ({ ...running, status: 'stopped', running: false }),
+    });
+    const { rerender } = render(<SimulationPanel state={null} metrics={null} onChanged={() => {}} />);
+    await screen.findByRole('option', { name: 'Friday Night Out' });
+    screen.getByRole('button', { name: '▶ Start' }).focus();
+    await user.keyboard('{Enter}');
+    await waitFor(() => expect(screen.getByRole('button', { name: '▶ Start' })).toBeEnabled());
+    rerender(<SimulationPanel state={running} metrics={null} onChanged={() => {}} />);
+    await waitFor(() => expect(screen.getByRole('button', { name: '❚❚ Pause' })).toHaveFocus());
+    await user.tab();
+    expect(screen.getByRole('button', { name: '■ Stop' })).toHaveFocus();
+    await user.keyboard('{Enter}');
+    await waitFor(() => expect(screen.getByRole('button', { name: '❚❚ Pause' })).toBeEnabled());
+    rerender(<SimulationPanel state={{ ...running, status: 'stopped', running: false }} metrics={null} onChanged={() => {}} />);
+    await waitFor(() => expect(screen.getByRole('button', { name: '▶ Start' })).toHaveFocus());
   });
 });

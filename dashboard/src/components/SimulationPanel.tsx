@@ -78,6 +78,29 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Refusal | null>(null);
   const speedTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const panel = useRef<HTMLElement>(null);
+  const primary = useRef<HTMLButtonElement>(null);
+  /** Until when the focus goes back to the main button if it falls to the page (0: not). */
+  const refocusUntil = useRef(0);
+
+  // The button pressed can go away with the run's change (Start gives way to Pause, Pause to
+  // Resume) or be disabled by it (Stop once stopped, every button while a request is out): the
+  // keyboard's focus fell to the page's start. For a few seconds after an action it comes back to
+  // the main button (Start, Pause or Resume) as soon as that one can take it.
+  useEffect(() => {
+    if (!refocusUntil.current) return;
+    if (Date.now() > refocusUntil.current) {
+      refocusUntil.current = 0;
+      return;
+    }
+    const at = document.activeElement;
+    if (at && at !== document.body && at.isConnected && !(at as HTMLButtonElement).disabled) {
+      // Moved on elsewhere by the user: leave it there.
+      if (!panel.current?.contains(at)) refocusUntil.current = 0;
+      return;
+    }
+    if (primary.current && !primary.current.disabled) primary.current.focus();
+  });
 
   useEffect(() => {
     luna
@@ -102,6 +125,7 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
   }, [active, runSpeed]);
 
   const act = async (f: () => Promise<unknown>) => {
+    if (panel.current?.contains(document.activeElement)) refocusUntil.current = Date.now() + 5000;
     setBusy(true);
     setError(null);
     try {
@@ -144,7 +168,7 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
   const name = (id: string) => scenarios.find((s) => s.id === id)?.name ?? id.replace(/_/g, ' ');
 
   return (
-    <section className="card space-y-4" aria-label="simulation">
+    <section ref={panel} className="card space-y-4" aria-label="simulation">
       <header className="flex items-center justify-between">
         <h2 className="card-title">Simulation</h2>
         <span className={`chip ${STATUS_STYLE[status]}`} data-testid="sim-status">
@@ -253,15 +277,15 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
 
       <div className="flex flex-wrap gap-2">
         {!active ? (
-          <button className="btn btn-primary" disabled={busy} onClick={start}>
+          <button ref={primary} className="btn btn-primary" disabled={busy} onClick={start}>
             ▶ Start
           </button>
         ) : status === 'paused' ? (
-          <button className="btn btn-primary" disabled={busy} onClick={() => act(luna.simResume)}>
+          <button ref={primary} className="btn btn-primary" disabled={busy} onClick={() => act(luna.simResume)}>
             ▶ Resume
           </button>
         ) : (
-          <button className="btn" disabled={busy} onClick={() => act(luna.simPause)}>
+          <button ref={primary} className="btn" disabled={busy} onClick={() => act(luna.simPause)}>
             ❚❚ Pause
           </button>
         )}
