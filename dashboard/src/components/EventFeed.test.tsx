@@ -203,4 +203,25 @@ describe('EventFeed', () => {
     // Her other rows read by the end of her id, as for any user no longer there.
     expect(rows[1]).toHaveTextContent('view by …00ada1 at venue …bbbbbb');
   });
+
+  it('keeps the focus on the row in its place when the focused row is pushed out of the 150 shown', async () => {
+    const user = userEvent.setup();
+    const live = new LiveStore();
+    for (let i = 0; i < 150; i++) live.ingest(ev('user_actions', 'interaction.recorded', { interaction_type: 'view', user_id: `u-${i}`, venue_id: 'v-bbbbbb' }));
+    render(<EventFeed live={live} />);
+    const grid = screen.getByRole('grid');
+    const rowButton = (i: number) => within(within(grid).getAllByRole('row')[i]).getByRole('button');
+    act(() => rowButton(0).focus());
+    await user.keyboard('{End}');
+    expect(rowButton(149)).toHaveFocus();
+    const oldest = rowButton(149);
+    act(() => {
+      live.ingest(ev('social', 'friend.requested'));
+      live.flush();
+    });
+    expect(oldest).not.toBeInTheDocument();
+    // The row now last (the one before it) takes the focus and the Tab stop, not the newest.
+    expect(rowButton(149)).toHaveFocus();
+    expect(within(grid).getAllByRole('button').filter((b) => b.tabIndex === 0)).toEqual([rowButton(149)]);
+  });
 });

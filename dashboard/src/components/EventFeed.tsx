@@ -86,12 +86,17 @@ export function EventFeed({
 
   // The row that takes the feed's one Tab stop: the last one moved to, else the newest.
   const [active, setActive] = useState<number | null>(null);
-  const activeSeq = active !== null && rows.some((r) => r.item.seq === active) ? active : (rows[0]?.item.seq ?? null);
+  // Where that row was last seen: a row gone (pushed past the 150 shown, or filtered out) hands
+  // the Tab stop to the row now in its place.
+  const lastIndex = useRef(0);
+  const activeIndex = active === null ? -1 : rows.findIndex((r) => r.item.seq === active);
+  if (activeIndex >= 0) lastIndex.current = activeIndex;
+  const activeSeq = activeIndex >= 0 ? active : (rows[Math.min(lastIndex.current, rows.length - 1)]?.item.seq ?? null);
   const rowButtons = useRef(new Map<number, HTMLButtonElement>());
   const focusInside = useRef(false);
   const grid = useRef<HTMLDivElement>(null);
-  // The focused row gone (past the 150 shown, or filtered out): the focus stays in the feed, on
-  // the row now taking its place, instead of falling to the page's start.
+  // The focused row gone (past the 150 shown): the focus stays in the feed, on the row now in its
+  // place, instead of falling to the page's start (or jumping to the newest row, at the top).
   useLayoutEffect(() => {
     if (!focusInside.current || active === activeSeq) return;
     if (document.activeElement && grid.current?.contains(document.activeElement)) return;
