@@ -73,7 +73,7 @@ afterEach(() => vi.unstubAllGlobals());
 
 async function pick(handle: string) {
   fireEvent.change(screen.getByLabelText('search users by handle'), { target: { value: handle } });
-  const option = await screen.findByRole('button', { name: new RegExp(`@${handle}`) });
+  const option = await screen.findByRole('option', { name: new RegExp(`@${handle}`) });
   fireEvent.click(option);
 }
 

@@ -1,4 +1,5 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { User } from '../api/types';
@@ -39,7 +40,7 @@ describe('UserSearch', () => {
     expect(await screen.findByText('The Luna server cannot be reached')).toBeInTheDocument();
     down = false;
     // The same text, nothing typed: the list follows the server back.
-    expect(await screen.findByRole('button', { name: /@ana/ }, { timeout: SEARCH_RETRY_MS + 2000 })).toBeInTheDocument();
+    expect(await screen.findByRole('option', { name: /@ana/ }, { timeout: SEARCH_RETRY_MS + 2000 })).toBeInTheDocument();
     expect(screen.queryByText('The Luna server cannot be reached')).toBeNull();
   });
 
@@ -50,7 +51,7 @@ describe('UserSearch', () => {
     const input = screen.getByLabelText('search users by handle');
     fireEvent.focus(input);
     // The unfiltered list is shown first.
-    expect(await screen.findByRole('button', { name: /@ana/ })).toBeInTheDocument();
+    expect(await screen.findByRole('option', { name: /@ana/ })).toBeInTheDocument();
 
     fireEvent.change(input, { target: { value: 'zara' } });
     fireEvent.keyDown(input, { key: 'Enter' });
@@ -69,7 +70,36 @@ describe('UserSearch', () => {
     fireEvent.keyDown(input, { key: 'Enter' });
     fireEvent.change(input, { target: { value: 'b' } });
     await waitFor(() => expect(calls.some((c) => c.url.includes('handle=b'))).toBe(true));
-    expect(await screen.findByRole('button', { name: /@ben/ })).toBeInTheDocument();
+    expect(await screen.findByRole('option', { name: /@ben/ })).toBeInTheDocument();
     expect(onPick).not.toHaveBeenCalled();
+  });
+
+  it('is a combobox: the arrow keys move through the users found, Enter picks the one on, Escape closes', async () => {
+    // QA (keyboard only, Chromium): only the first user found could be picked; Tab to another
+    // left the input, which closed the list, and the focus fell to the page's body.
+    mockFetch({ 'GET /api/v1/users': () => users });
+    const onPick = vi.fn();
+    const user = userEvent.setup();
+    render(<UserSearch onPick={onPick} />);
+    const input = screen.getByRole('combobox', { name: 'search users by handle' });
+    await user.click(input);
+    expect(await screen.findByRole('option', { name: /@zara/ })).toBeInTheDocument();
+    expect(input).toHaveAttribute('aria-expanded', 'true');
+    expect(input).not.toHaveAttribute('aria-activedescendant');
+    await user.keyboard('{ArrowDown}{ArrowDown}{ArrowDown}{ArrowDown}');
+    const zara = screen.getByRole('option', { name: /@zara/ });
+    expect(input).toHaveAttribute('aria-activedescendant', zara.id);
+    expect(zara).toHaveAttribute('aria-selected', 'true');
+    await user.keyboard('{ArrowUp}');
+    expect(input).toHaveAttribute('aria-activedescendant', screen.getByRole('option', { name: /@ben/ }).id);
+    await user.keyboard('{Enter}');
+    expect(onPick).toHaveBeenCalledWith(users[1]);
+    expect(input).toHaveFocus();
+    // Opened again by an arrow; Escape closes it.
+    await user.keyboard('{ArrowDown}');
+    expect(await screen.findByRole('listbox')).toBeInTheDocument();
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('listbox')).toBeNull();
+    expect(input).toHaveAttribute('aria-expanded', 'false');
   });
 });
