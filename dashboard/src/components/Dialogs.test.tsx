@@ -1,4 +1,5 @@
-import { act, fireEvent, render, screen } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { useState } from 'react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -98,5 +99,51 @@ describe('ConfirmDialog', () => {
   it('opens a harmless action with its button focused', () => {
     render(<ConfirmDialog request={{ title: 'Seed the demo city?', body: null, confirmLabel: 'Seed', action: async () => {} }} onDone={() => {}} />);
     expect(screen.getByRole('button', { name: 'Seed' })).toHaveFocus();
+  });
+
+  it('keeps Tab and Shift+Tab inside the open dialog', async () => {
+    // QA (keyboard only, Chromium): Tab from 'Delete everything' went on to the page behind the
+    // modal (its header links), the dialog still open.
+    const user = userEvent.setup();
+    render(<Opener request={{ title: 'Delete all data?', body: null, confirmLabel: 'Delete everything', danger: true, action: async () => {} }} />);
+    await user.click(screen.getByRole('button', { name: 'Reset data' }));
+    const cancel = screen.getByRole('button', { name: 'Cancel' });
+    const confirm = screen.getByRole('button', { name: 'Delete everything' });
+    expect(cancel).toHaveFocus();
+    await user.tab();
+    expect(confirm).toHaveFocus();
+    await user.tab();
+    expect(cancel).toHaveFocus();
+    await user.tab({ shift: true });
+    expect(confirm).toHaveFocus();
+  });
+
+  it('gives the focus to the next control beside the opener when the action disabled the opener', async () => {
+    // QA: after 'Delete everything' the focus fell to the page's body: the Reset data button it
+    // went back to is disabled once there is no data.
+    const user = userEvent.setup();
+    function Panel() {
+      const [open, setOpen] = useState(false);
+      const [empty, setEmpty] = useState(false);
+      return (
+        <section>
+          <button>Seed demo data</button>
+          <button disabled={empty} onClick={() => setOpen(true)}>
+            Reset data
+          </button>
+          {open ? (
+            <ConfirmDialog
+              request={{ title: 'Delete all data?', body: null, confirmLabel: 'Delete everything', danger: true, action: async () => setTimeout(() => setEmpty(true), 50) }}
+              onDone={() => setOpen(false)}
+            />
+          ) : null}
+        </section>
+      );
+    }
+    render(<Panel />);
+    await user.click(screen.getByRole('button', { name: 'Reset data' }));
+    await user.click(screen.getByRole('button', { name: 'Delete everything' }));
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Reset data' })).toBeDisabled());
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Seed demo data' })).toHaveFocus());
   });
 });

@@ -7,24 +7,71 @@ import { answerToken, getToken, setAsker, setToken, tokenState } from '../api/au
 import { ApiError } from '../api/client';
 import { ErrorNote, type Refusal } from './ErrorNote';
 
+/** What can take the keyboard's focus in `root`, in order. */
+const FOCUSABLE = 'button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
+
+/** Whether the focus has fallen to the page (nothing, the body, or a control that was disabled or removed). */
+function focusLost(): boolean {
+  const at = document.activeElement;
+  return !at || at === document.body || !at.isConnected || (at as HTMLButtonElement).disabled === true;
+}
+
+/**
+ * Gives the focus back to `before` (what opened the dialog). The action can disable or remove it
+ * a moment later (Reset data once there is no data, the empty database's Seed button once
+ * seeded): for a few seconds, a focus fallen to the page goes to the next control beside it (its
+ * section's first enabled one), else to the page's main content.
+ */
+function giveFocusBack(before: Element | null) {
+  const section = before?.closest('section, [role=region]') ?? null;
+  if (before instanceof HTMLElement && before.isConnected) before.focus();
+  const until = Date.now() + 3000;
+  const watch = setInterval(() => {
+    if (Date.now() > until) return clearInterval(watch);
+    if (!focusLost()) {
+      // Still on the opener, or moved on by the user: watch on only while on the opener.
+      if (document.activeElement !== before) clearInterval(watch);
+      return;
+    }
+    clearInterval(watch);
+    const next = section?.isConnected ? (section.querySelector(FOCUSABLE) as HTMLElement | null) : null;
+    const main = document.querySelector('main');
+    if (next) next.focus();
+    else if (main) {
+      main.tabIndex = -1;
+      main.focus();
+    }
+  }, 100);
+}
+
 function Modal({ title, children, onClose, testId }: { title: string; children: ReactNode; onClose: () => void; testId?: string }) {
+  const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') onClose();
+      if (e.key !== 'Tab' || !box.current) return;
+      // A modal dialog keeps Tab and Shift+Tab inside (QA: Tab went on to the page behind it).
+      const inside = [...box.current.querySelectorAll<HTMLElement>(FOCUSABLE)];
+      if (inside.length === 0) return;
+      const first = inside[0];
+      const last = inside[inside.length - 1];
+      const at = document.activeElement;
+      if (!box.current.contains(at) || (e.shiftKey && at === first) || (!e.shiftKey && at === last)) {
+        e.preventDefault();
+        (e.shiftKey ? last : first).focus();
+      }
+    };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [onClose]);
   // Closed, it gives the focus back to what had it (the button that opened it), not to the page.
   // Read as it is first drawn: by its effects, a button in it has taken the focus (autoFocus).
   const [before] = useState(() => document.activeElement);
-  useEffect(
-    () => () => {
-      if (before instanceof HTMLElement && before.isConnected) before.focus();
-    },
-    [before],
-  );
+  useEffect(() => () => giveFocusBack(before), [before]);
   return (
     <div className="fixed inset-0 z-50 flex items-center justify-center bg-slate-950/70 p-4 backdrop-blur-sm" onMouseDown={onClose}>
       <div
+        ref={box}
         role="dialog"
         aria-modal="true"
         aria-label={title}
