@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::bookings::{BookingRow, booking_columns, hold_of, holding};
 use super::idempotency::{self, NextAction};
-use super::{plans, record, require};
+use super::{plans, record};
 use crate::booking::{IdempotencyKey, Idempotent, NewBooking};
 use crate::sql::{Arg, Conn, Sql, SqlBuilder, now};
 use crate::{StoreError, StoreResult};
@@ -169,16 +169,18 @@ pub(crate) async fn book<C: Conn>(
     {
         return Ok(Idempotent::Replayed(answer));
     }
-    // Locked as the booking's foreign key will, before the venue and the plan (see `check_plan`):
-    // a deletion of the user locks the user, then their plans, and its cascade to the rows it
-    // changed first (a plan or booking of theirs it cancelled) checks their venue's key again
-    // (`FOR KEY SHARE`, waiting for our `FOR UPDATE`), so taking them in the other order could
-    // deadlock with it (on PostgreSQL, one of the two failed as unavailable: a 503).
-    super::require_locked(c, "users", "user", new.request.user_id, C::FOR_KEY_SHARE).await?;
-    let capacity = lock_venue(c, new.request.venue_id).await?;
-    for &member in &new.request.group_members {
-        require(c, "users", "user", member).await?;
+    // The booker and the group members, locked as the booking's and the invitations' foreign
+    // keys will, before the venue and the plan (see `check_plan`): a deletion of one of them
+    // locks them, then their plans, and its cascade to the rows it changed first (a plan or
+    // booking of theirs it cancelled) checks their venue's key again (`FOR KEY SHARE`, waiting
+    // for our `FOR UPDATE`), so taking them in the other order could deadlock with it (on
+    // PostgreSQL, one of the two failed as unavailable: a 503).
+    let people: Vec<Uuid> = std::iter::once(new.request.user_id).chain(new.request.group_members.clone()).collect();
+    let present = lock_present_users(c, people.clone()).await?;
+    if let Some(missing) = people.into_iter().find(|u| !present.contains(u)) {
+        return Err(StoreError::not_found("user", missing));
     }
+    let capacity = lock_venue(c, new.request.venue_id).await?;
     check_plan(c, &new).await?;
     let (free, overlapping) = seats_free(c, capacity, &new).await?;
     if let Some(held) = already_booked(&new, &overlapping) {

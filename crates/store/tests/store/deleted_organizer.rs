@@ -12,7 +12,11 @@ use crate::fixtures::{booked, new_booking, pending_event_types, tomorrow_at, use
 use crate::older::{at, sql_id, tests_per_backend, users_and_venue, written_at};
 use crate::store_tests;
 
-store_tests!(the_plans_of_a_deleted_organizer_stay_for_those_invited, confirming_a_plan_while_its_organizer_is_deleted,);
+store_tests!(
+    the_plans_of_a_deleted_organizer_stay_for_those_invited,
+    confirming_a_plan_while_its_organizer_is_deleted,
+    booking_with_a_group_member_while_the_member_is_deleted,
+);
 tests_per_backend!(plans_written_before_0012_survive_it);
 
 fn new_plan(organizer: Uuid, venue: Uuid, start_time: Timestamp, invitees: Vec<Uuid>) -> NewPlan {
@@ -106,6 +110,34 @@ async fn confirming_a_plan_while_its_organizer_is_deleted(store: DynStore) {
         }
         let plan = store.get_plan(plan.id).await.unwrap();
         assert_eq!((plan.status, plan.organizer_id), (PlanStatus::Cancelled, None), "round {round}");
+    }
+    assert_eq!(store.check_invariants().await.unwrap(), []);
+}
+
+/// Ann books a table with Mia in her group while Mia's account is deleted, again and again;
+/// Mia has a table of her own at the same venue later that evening. The deletion locks her,
+/// cancels her table, then deletes her, whose cascade (`user_id` set to null) checks the
+/// cancelled table's venue key; the booking locked the venue, then Mia only when inviting her
+/// (the invitation's foreign key), so on PostgreSQL the two deadlocked and one failed as
+/// `Unavailable` (a 503). Either may go first; neither may fail for the other.
+async fn booking_with_a_group_member_while_the_member_is_deleted(store: DynStore) {
+    let v = venue_seating(&store, "Race", 50).await;
+    for round in 0..6u64 {
+        let (ann, mia) = (user(&store, &format!("ann{round}")).await, user(&store, &format!("mia{round}")).await);
+        booked(&store, new_booking(&mia, &v, tomorrow_at(21, 0), 1)).await;
+        let mut table = new_booking(&ann, &v, tomorrow_at(18, 0), 2);
+        table.request.group_members = vec![mia.id];
+        let deleting = store.clone();
+        let delete = tokio::spawn(async move { deleting.delete_user(mia.id, chrono::Utc::now()).await });
+        // The deletion a moment ahead (its first lock taken), as a booking arriving just after.
+        tokio::time::sleep(std::time::Duration::from_micros(round * 400)).await;
+        let booking = store.book(table, None).await;
+        let deleted = delete.await.unwrap();
+        assert!(deleted.is_ok(), "round {round}: the deletion failed: {deleted:?}");
+        match booking {
+            Ok(_) | Err(StoreError::NotFound { entity: "user", .. }) => {}
+            Err(e) => panic!("round {round}: the booking failed for the deletion: {e:?}"),
+        }
     }
     assert_eq!(store.check_invariants().await.unwrap(), []);
 }
