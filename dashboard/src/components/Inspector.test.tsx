@@ -1,4 +1,5 @@
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import type { Ranker, User } from '../api/types';
@@ -220,6 +221,34 @@ describe('Inspector', () => {
     for (const t of tabs) expect(t).toHaveClass('whitespace-nowrap');
     expect(screen.getByRole('tablist')).toHaveClass('shrink-0');
     expect(screen.getByTestId('ranker-tabs')).toHaveClass('flex-wrap');
+  });
+
+  it('makes the venue and people tabs one Tab stop, switched with the arrow keys, labelling their panel', async () => {
+    // QA (keyboard only, Chromium): both tabs were Tab stops and the arrow keys did nothing.
+    routes();
+    const user = userEvent.setup();
+    render(<Inspector map={CITY} live={new LiveStore()} />);
+    await pick('ana');
+    const venues = screen.getByRole('tab', { name: 'Venues' });
+    const people = screen.getByRole('tab', { name: 'People to go with' });
+    expect(screen.getByRole('tablist')).toHaveAccessibleName('recommendations of');
+    expect(venues).toHaveAttribute('tabindex', '0');
+    expect(people).toHaveAttribute('tabindex', '-1');
+    expect(screen.getByRole('tabpanel')).toHaveAccessibleName('Venues');
+    act(() => venues.focus());
+    await user.keyboard('{ArrowRight}');
+    expect(people).toHaveFocus();
+    expect(people).toHaveAttribute('aria-selected', 'true');
+    expect(people).toHaveAttribute('tabindex', '0');
+    expect(venues).toHaveAttribute('tabindex', '-1');
+    expect(screen.getByRole('tabpanel')).toHaveAccessibleName('People to go with');
+    await user.keyboard('{ArrowRight}'); // wraps
+    expect(venues).toHaveFocus();
+    await user.keyboard('{End}');
+    expect(people).toHaveFocus();
+    await user.keyboard('{Home}');
+    expect(venues).toHaveFocus();
+    expect(venues).toHaveAttribute('aria-selected', 'true');
   });
 
   it('restores the picked users from the URL', async () => {

@@ -7,7 +7,7 @@
 // from their recommendations or from the URL's look-up) is taken off the view, which says they
 // no longer exist: their recommendations, as last read, would describe nobody.
 
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
 
 import { ApiError, luna } from '../api/client';
 import { PEOPLE_RANKERS, RANKERS, type CityMapData, type GroupRecommendations, type PersonRecommendation, type Ranker, type User, type VenueRecommendation } from '../api/types';
@@ -59,6 +59,7 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
   const [users, setUsers] = useState<User[]>([]);
   const [results, setResults] = useState<Results>(emptyResults);
   const [kind, setKind] = useState<'venues' | 'people'>('venues');
+  const tabsId = useId();
   const [mapRanker, setMapRanker] = useState<Ranker>('default');
   const [group, setGroup] = useState<{ data: GroupRecommendations | null; error: string | null }>({ data: null, error: null });
   const [groupPick, setGroupPick] = useState(0);
@@ -318,9 +319,33 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
         <section className="space-y-3">
           {/* Wraps on a phone: the note beside the tabs squeezed "People to go with" onto three lines. */}
           <div className="flex flex-wrap items-center justify-between gap-2" data-testid="ranker-tabs">
-            <div className="flex shrink-0 gap-1" role="tablist">
+            {/* One Tab stop; the arrow keys, Home and End switch tabs (QA: both were Tab stops, arrows did nothing). */}
+            <div
+              className="flex shrink-0 gap-1"
+              role="tablist"
+              aria-label="recommendations of"
+              onKeyDown={(e) => {
+                const kinds = ['venues', 'people'] as const;
+                const at = kinds.indexOf(kind);
+                const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: kinds.length - 1 }[e.key];
+                if (to === undefined) return;
+                e.preventDefault();
+                const next = kinds[(to + kinds.length) % kinds.length];
+                setKind(next);
+                document.getElementById(`${tabsId}-${next}`)?.focus();
+              }}
+            >
               {(['venues', 'people'] as const).map((k) => (
-                <button key={k} role="tab" aria-selected={kind === k} className={`btn py-1 text-xs whitespace-nowrap ${kind === k ? 'btn-primary' : ''}`} onClick={() => setKind(k)}>
+                <button
+                  key={k}
+                  id={`${tabsId}-${k}`}
+                  role="tab"
+                  aria-selected={kind === k}
+                  aria-controls={`${tabsId}-panel`}
+                  tabIndex={kind === k ? 0 : -1}
+                  className={`btn py-1 text-xs whitespace-nowrap ${kind === k ? 'btn-primary' : ''}`}
+                  onClick={() => setKind(k)}
+                >
                   {k === 'venues' ? 'Venues' : 'People to go with'}
                 </button>
               ))}
@@ -331,7 +356,13 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
                 : 'the rankers that rank people (seed2 and default), same user, side by side'}
             </span>
           </div>
-          <div className={`grid grid-cols-1 gap-3 md:grid-cols-2 ${kind === 'venues' ? 'xl:grid-cols-4' : ''}`} data-testid="ranker-columns">
+          <div
+            id={`${tabsId}-panel`}
+            role="tabpanel"
+            aria-labelledby={`${tabsId}-${kind}`}
+            className={`grid grid-cols-1 gap-3 md:grid-cols-2 ${kind === 'venues' ? 'xl:grid-cols-4' : ''}`}
+            data-testid="ranker-columns"
+          >
             {(kind === 'venues' ? RANKERS : PEOPLE_RANKERS).map((r) => {
               const res = results[r][kind];
               return (
