@@ -26,6 +26,7 @@ crate::on_every_backend!(
     a_confirmation_key_refused_for_a_full_slot_books_the_plan_once_rescheduled,
     the_plans_of_a_deleted_organizer_stay_for_those_invited,
     a_users_plans_are_filtered_by_the_status_names_plans_are_shown_with,
+    the_same_time_again_with_digits_beyond_the_microsecond_changes_nothing,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -809,4 +810,27 @@ async fn a_users_plans_are_filtered_by_the_status_names_plans_are_shown_with(app
     let message = err["error"]["details"][0]["message"].as_str().unwrap();
     let expected = message.split("expected").nth(1).unwrap_or_default();
     assert!(expected.contains("`pending`, `confirmed`, `cancelled`") && !expected.contains("draft"), "{message}");
+}
+
+/// QA: a plan proposed for `19:00:00.123456789Z` is kept (and shown) to the microsecond, so the
+/// organizer sending that same time again in a `PATCH` compared the nanoseconds with the stored
+/// microseconds, found them different, moved the plan to where it was, asked everyone again
+/// (an acceptance back to `invited`) and told them with `plan.rescheduled`. The same time
+/// again changes nothing, at whatever precision it is written.
+async fn the_same_time_again_with_digits_beyond_the_microsecond_changes_nothing(app: &TestApp) {
+    let u = users(app, &["org", "ann"]).await;
+    let v = venue(app, seed_venue("Bar")).await;
+    let start = in_two_days_at(19).replace(":00Z", ":00.123456789Z");
+    let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": start, "participant_ids": [u[1]]});
+    let plan = expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await;
+    let id = plan["id"].as_str().expect("id").to_string();
+    assert_eq!(plan["start_time"].as_str(), Some(start.replace(".123456789Z", ".123456Z").as_str()));
+    let accepted = app.post(&format!("/plans/{id}/participants/{}/accept", u[1]), &json!({})).await;
+    let accepted = expect_json(accepted, StatusCode::OK).await;
+
+    let again =
+        expect_json(app.patch(&format!("/plans/{id}"), &json!({"start_time": start})).await, StatusCode::OK).await;
+    assert_eq!(again, accepted, "nothing moved, the answer kept");
+    assert_eq!(app.get_json(&format!("/plans/{id}"), StatusCode::OK).await, accepted);
+    assert!(!app.pending_event_types().await.iter().any(|e| e == "plan.rescheduled"), "nobody told");
 }
