@@ -361,7 +361,9 @@ fn eval_and_train_refuse_an_output_they_could_not_write_before_computing_anythin
     let dir = tempfile::tempdir().expect("temp dir");
     assert!(seed(dir.path(), &[]).status.success());
     let report = dir.path().join("report.json");
-    let chart = dir.path().join("no-such-folder").join("chart.svg");
+    let not_a_folder = dir.path().join("a-file");
+    std::fs::write(&not_a_folder, "").expect("a file");
+    let chart = not_a_folder.join("chart.svg");
     let (report_s, chart_s) = (report.to_string_lossy(), chart.to_string_lossy());
     let args = [
         "eval", "--synth", "--users", "200", "--venues", "30", "--epochs", "1", "--json", &report_s, "--svg", &chart_s,
@@ -369,7 +371,7 @@ fn eval_and_train_refuse_an_output_they_could_not_write_before_computing_anythin
     let out = luna(dir.path(), &args);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--svg") && err.contains("no-such-folder"), "{err}");
+    assert!(err.contains("--svg") && err.contains("a-file is not a folder"), "{err}");
     assert!(!err.contains("Evaluating on"), "refused only after evaluating: {err}");
     assert!(!report.exists(), "the JSON report was written by a refused run");
 
@@ -381,6 +383,34 @@ fn eval_and_train_refuse_an_output_they_could_not_write_before_computing_anythin
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is a folder") && !err.contains("Training on"), "{err}");
     assert!(!folder.with_extension("partial").exists(), "a temporary model file was left behind");
+}
+
+/// QA: `luna train --out` made the model file's missing folders while `luna eval --json`/`--svg`
+/// and `luna simulate --summary` refused them. Every output file now gets its missing folders
+/// (made only once there is something to write).
+#[test]
+fn every_output_file_gets_its_missing_folders() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(seed(dir.path(), &[]).status.success());
+    let out_dir = dir.path().join("out");
+    let path = |name: &str| out_dir.join(name).join("deeper").join(name).to_string_lossy().into_owned();
+    let (report, chart, summary, model) = (path("eval.json"), path("eval.svg"), path("sim.json"), path("m.bin"));
+    let runs: [&[&str]; 3] = [
+        &["eval", "--epochs", "1", "--json", &report, "--svg", &chart],
+        &["simulate", "--users", "60", "--duration", "1h", "--summary", &summary],
+        &["train", "--epochs", "1", "--out", &model],
+    ];
+    for args in runs {
+        let out = luna(dir.path(), args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("the report")).expect("JSON");
+    assert!(report["rankers"].is_array(), "{report}");
+    assert!(std::fs::read_to_string(&chart).expect("the chart").starts_with("<svg"));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&summary).expect("the summary")).expect("JSON");
+    assert_eq!(summary["state"]["status"], "finished", "{summary}");
+    assert!(Path::new(&model).is_file(), "no model at {model}");
 }
 
 /// A seed of nothing, a simulation of nobody and an empty generated city to evaluate are

@@ -62,10 +62,11 @@ pub struct EvalArgs {
     /// Training epochs of the learned model.
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Write the report as JSON here.
+    /// Write the report as JSON here (missing folders are made, an existing file is replaced).
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Draw the report as an SVG chart here.
+    /// Draw the report as an SVG chart here (missing folders are made, an existing file is
+    /// replaced).
     #[arg(long)]
     pub svg: Option<PathBuf>,
     #[command(flatten)]
@@ -78,7 +79,7 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
     // Before the evaluation, which can take minutes, and before either file is written.
     for (path, flag) in [(&args.json, "--json"), (&args.svg, "--svg")] {
         if let Some(path) = path {
-            super::check_output(path, flag, false)?;
+            super::check_output(path, flag)?;
         }
     }
     anyhow::ensure!(
@@ -161,12 +162,11 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
         println!("{}", render_ablation(&report));
     }
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+        super::write_output(path, serde_json::to_string_pretty(&report)?)?;
         eprintln!("JSON report written to {}", path.display());
     }
     if let Some(path) = &args.svg {
-        std::fs::write(path, render_svg(&report)).with_context(|| format!("writing {}", path.display()))?;
+        super::write_output(path, render_svg(&report))?;
         eprintln!("SVG chart written to {}", path.display());
     }
     Ok(())

@@ -135,10 +135,11 @@ async fn claim_redis_prefix(bus: &bus::RedisBus, store: &store::DynStore) -> any
 }
 
 /// Refuses an output file a long job could not write, before the job computes what goes in it:
-/// a directory, a folder that does not exist (unless `makes_folders`: then the nearest folder
-/// that does), or one that takes no new file. Nothing is left behind: an existing file is
-/// opened without being changed, and a probe file is removed at once.
-pub(crate) fn check_output(path: &std::path::Path, flag: &str, makes_folders: bool) -> anyhow::Result<()> {
+/// a directory, or a path whose nearest existing folder is a file or takes no new file (the
+/// missing folders are made when the file is written, [`write_output`]). Nothing is left
+/// behind: an existing file is opened without being changed, no folder is made yet, and a probe
+/// file is removed at once.
+pub(crate) fn check_output(path: &std::path::Path, flag: &str) -> anyhow::Result<()> {
     let shown = path.display();
     anyhow::ensure!(!path.is_dir(), "{flag} {shown}: is a folder; name a file");
     if path.exists() {
@@ -155,10 +156,12 @@ pub(crate) fn check_output(path: &std::path::Path, flag: &str, makes_folders: bo
             .map(|d| d.to_path_buf())
     };
     let mut dir = folder(path).unwrap_or_else(|| ".".into());
-    while makes_folders && !dir.exists() {
-        dir = folder(&dir).unwrap_or_else(|| ".".into());
+    while !dir.exists() {
+        match folder(&dir) {
+            Some(up) if up != dir => dir = up,
+            _ => break,
+        }
     }
-    anyhow::ensure!(dir.exists(), "{flag} {shown}: there is no folder {}", dir.display());
     anyhow::ensure!(dir.is_dir(), "{flag} {shown}: {} is not a folder", dir.display());
     let probe = dir.join(format!(".luna-write-check-{}", std::process::id()));
     std::fs::OpenOptions::new()
@@ -167,6 +170,22 @@ pub(crate) fn check_output(path: &std::path::Path, flag: &str, makes_folders: bo
         .open(&probe)
         .with_context(|| format!("{flag} {shown}: cannot write in {}", dir.display()))?;
     let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Writes an output file a long job made (`luna eval --json`/`--svg`, `luna simulate
+/// --summary`), making its missing folders first, as [`check_output`] allowed.
+pub(crate) fn write_output(path: &std::path::Path, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    make_folders(path)?;
+    std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Makes the missing folders of an output file: every command that writes one names a file
+/// anywhere, as `luna train --out` always did.
+pub(crate) fn make_folders(path: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     Ok(())
 }
 

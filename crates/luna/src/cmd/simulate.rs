@@ -39,7 +39,8 @@ pub struct SimulateArgs {
     /// Sessions in flight at once.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
-    /// Write the JSON summary to this file instead of stdout.
+    /// Write the JSON summary to this file instead of stdout (missing folders are made, an
+    /// existing file is replaced).
     #[arg(long)]
     pub summary: Option<PathBuf>,
     /// Refuse to run on an empty database instead of seeding a city first.
@@ -80,7 +81,7 @@ fn run_options(args: &SimulateArgs) -> anyhow::Result<RunOptions> {
     // The summary is written after the run: a file that cannot be written is refused now, not
     // after hours of simulation that changed the database.
     if let Some(path) = &args.summary {
-        super::check_output(path, "--summary", false)?;
+        super::check_output(path, "--summary")?;
     }
     Ok(opts)
 }
@@ -139,7 +140,7 @@ pub async fn run(mut settings: Settings, args: SimulateArgs) -> anyhow::Result<(
     });
     let text = serde_json::to_string_pretty(&summary)?;
     match &args.summary {
-        Some(path) => std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => super::write_output(path, text + "\n")?,
         None => println!("{text}"),
     }
     anyhow::ensure!(state.status == SimStatus::Finished, "the simulation was stopped before the end");
@@ -236,16 +237,21 @@ mod tests {
     }
 
     /// QA: `--summary` in a folder that does not exist failed only after the whole run, which had
-    /// written its actions to the database, and the summary was lost.
+    /// written its actions to the database, and the summary was lost. A missing folder is now
+    /// made when the summary is written (as `luna train --out` does); one under a file is refused.
     #[test]
     fn a_summary_file_that_cannot_be_written_is_refused_before_the_run() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let missing = dir.path().join("no-such-folder/summary.json");
-        let err = options(&["--summary", missing.to_str().unwrap()]).unwrap_err().to_string();
-        assert!(err.contains("--summary") && err.contains("there is no folder"), "{err}");
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "").expect("a file");
+        let under_a_file = file.join("summary.json");
+        let err = options(&["--summary", under_a_file.to_str().unwrap()]).unwrap_err().to_string();
+        assert!(err.contains("--summary") && err.contains("is not a folder"), "{err}");
         let err = options(&["--summary", dir.path().to_str().unwrap()]).unwrap_err().to_string();
         assert!(err.contains("is a folder"), "{err}");
         assert!(options(&["--summary", dir.path().join("summary.json").to_str().unwrap()]).is_ok());
+        assert!(options(&["--summary", dir.path().join("new/summary.json").to_str().unwrap()]).is_ok());
         assert!(!dir.path().join("summary.json").exists(), "the check leaves no file behind");
+        assert!(!dir.path().join("new").exists(), "the check makes no folder");
     }
 }

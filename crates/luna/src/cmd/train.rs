@@ -21,7 +21,8 @@ pub struct TrainArgs {
     /// Random seed (initialisation and sampling).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Where to write the model (default: the `model_path` setting).
+    /// Where to write the model (default: the `model_path` setting); missing folders are made,
+    /// an existing file is replaced.
     #[arg(long)]
     pub out: Option<PathBuf>,
     #[command(flatten)]
@@ -33,7 +34,7 @@ pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> 
     crate::logging::init_batch();
     let out = args.out.clone().unwrap_or_else(|| settings.model_path());
     // Before loading and training, which can take minutes each.
-    super::check_output(&out, "the model file", true)?;
+    super::check_output(&out, "the model file")?;
     let store = super::open_existing_store(&settings).await?;
     let spinner = super::eval::spinner("loading interactions");
     let engine = app::reco::build_from_store(&store, &settings.engine)
@@ -86,9 +87,7 @@ pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> 
 /// Writes a model file whole or not at all (a temporary file, then a rename): a server may read
 /// it meanwhile.
 pub(crate) fn save_model(model: &engine::MfModel, path: &std::path::Path) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    super::make_folders(path)?;
     let partial = path.with_extension("partial");
     let saved = model
         .save(&partial)
