@@ -413,8 +413,10 @@ fn every_output_file_gets_its_missing_folders() {
     assert!(Path::new(&model).is_file(), "no model at {model}");
 }
 
-/// A seed of nothing, a simulation of nobody and an empty generated city to evaluate are
-/// usage errors, as clap's own are (status 2, naming the options), and leave no database.
+/// A seed of nothing, a simulation of nobody, an empty generated city to evaluate and a learned
+/// model trained for no epoch (QA: `eval --epochs 0` ranked with an untrained model and reported
+/// it as the learned ranker, while `train --epochs 0` was refused) are usage errors, as clap's
+/// own are (status 2, naming the options), and leave no database.
 #[test]
 fn counts_that_would_make_a_command_do_nothing_are_usage_errors() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -423,11 +425,12 @@ fn counts_that_would_make_a_command_do_nothing_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--users 0 and --venues 0 would seed nothing") && err.contains("luna seed"), "{err}");
     assert!(!dir.path().join("luna.db").exists(), "a database was created");
-    let refused: [(&[&str], &str); 4] = [
+    let refused: [(&[&str], &str); 5] = [
         (&["seed", "--users", "5", "--venues", "0"], "--venues 0 would seed users with nowhere to go"),
         (&["simulate", "--users", "0", "--duration", "1h"], "--users"),
         (&["eval", "--synth", "--users", "0"], "--users"),
         (&["eval", "--synth", "--venues", "0"], "--venues"),
+        (&["eval", "--synth", "--users", "60", "--venues", "10", "--epochs", "0"], "--epochs"),
     ];
     for (args, option) in refused {
         let out = luna(dir.path(), args);

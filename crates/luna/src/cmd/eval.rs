@@ -59,8 +59,8 @@ pub struct EvalArgs {
     /// Evaluate at most this many test users (at least 1).
     #[arg(long, default_value_t = 2000, value_parser = at_least_one)]
     pub max_users: usize,
-    /// Training epochs of the learned model.
-    #[arg(long)]
+    /// Training epochs of the learned model (1 to 10,000, as `luna train` takes).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub epochs: Option<usize>,
     /// Write the report as JSON here (missing folders are made, an existing file is replaced).
     #[arg(long)]
