@@ -310,6 +310,29 @@ fn simulate_prints_plain_progress_lines_when_stderr_is_not_a_terminal() {
     assert!(lines.last().is_some_and(|l| l.contains("(100%)")), "no final progress line in: {err}");
 }
 
+/// QA: `--scenario "Lunch Rush"`, the name the dashboard shows, was refused; a scenario is now
+/// taken by its id or its name, in any case, and an unknown one is refused listing both.
+#[test]
+fn simulate_takes_a_scenario_by_its_id_or_its_name_in_any_case() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(seed(dir.path(), &[]).status.success());
+    let summary = dir.path().join("summary.json");
+    for (given, id) in
+        [("Lunch Rush", "lunch_rush"), ("friday night out", "friday_night"), ("HAPPY-HOUR-RUSH", "happy_hour_rush")]
+    {
+        let args = ["simulate", "--users", "60", "--duration", "30m", "--scenario", given, "--summary"];
+        let out = luna(dir.path(), &[&args[..], &[&summary.to_string_lossy()]].concat());
+        assert!(out.status.success(), "{given}: {}", String::from_utf8_lossy(&out.stderr));
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&summary).expect("a summary")).expect("JSON");
+        assert_eq!(report["settings"]["scenario"], id, "{given}");
+    }
+    let out = luna(dir.path(), &["simulate", "--users", "60", "--duration", "30m", "--scenario", "Lunch Hour"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("lunch_rush (Lunch Rush)") && err.contains("normal (Normal Day)"), "{err}");
+}
+
 #[test]
 fn seed_as_of_pins_the_history_and_a_bad_one_is_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().expect("temp dir");

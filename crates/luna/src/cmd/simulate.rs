@@ -16,7 +16,8 @@ use crate::settings::Settings;
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
     /// Scenario: normal, lunch_rush, friday_night, weekend_brunch, concert_night,
-    /// happy_hour_rush or new_user_onboarding.
+    /// happy_hour_rush or new_user_onboarding; or its name as the dashboard shows it ("Lunch
+    /// Rush", "Friday Night Out"), in any case, with spaces, `-` or `_`.
     #[arg(long, default_value = "normal", value_parser = parse_scenario)]
     pub scenario: ScenarioId,
     /// How many stored users act (the first in id order), 1 to 1,000,000.
@@ -50,10 +51,15 @@ pub struct SimulateArgs {
     pub store: super::StoreArgs,
 }
 
+/// A scenario by its id or its display name (`Lunch Rush`, `Friday Night Out`), case, spaces,
+/// `-` and `_` aside: the dashboard and `/simulation/scenarios` show the names.
 fn parse_scenario(s: &str) -> Result<ScenarioId, String> {
-    ScenarioId::parse(s).ok_or_else(|| {
-        let ids: Vec<_> = ScenarioId::ALL.iter().map(|i| i.as_str()).collect();
-        format!("unknown scenario {s:?}; one of {}", ids.join(", "))
+    let plain = |t: &str| t.trim().to_lowercase().replace([' ', '-'], "_");
+    let wanted = plain(s);
+    let found = app::sim::SCENARIOS.iter().find(|c| plain(c.key) == wanted || plain(c.name) == wanted);
+    found.map(|c| c.id).ok_or_else(|| {
+        let known: Vec<_> = app::sim::SCENARIOS.iter().map(|c| format!("{} ({})", c.key, c.name)).collect();
+        format!("unknown scenario {s:?}; one of {}", known.join(", "))
     })
 }
 
