@@ -1,4 +1,5 @@
 import { act, fireEvent, render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { LiveStore } from '../lib/live';
@@ -67,6 +68,20 @@ describe('MapPanel', () => {
     fireEvent.click(link);
     expect(await screen.findByTestId('picked-venue')).toHaveTextContent('Bar One');
     expect(screen.queryByTestId('picked-venue-error')).toBeNull();
+  });
+
+  it('opens a venue from the map by keyboard, keeping the focus on the map and saying what opened', async () => {
+    mockFetch({ [`GET /api/v1/venues/${venueId}`]: () => venue });
+    const user = userEvent.setup();
+    render(<MapPanel map={CITY} live={new LiveStore()} error={null} />);
+    const map = screen.getByRole('application', { name: /^City map/ });
+    act(() => map.focus());
+    await user.keyboard('{ArrowUp}{Enter}'); // the venue nearest the middle: a2, the bar
+    const card = await screen.findByTestId('picked-venue');
+    expect(card).toHaveTextContent('Bar One');
+    expect(map).toHaveFocus();
+    // The card arrives in a live region that was there before it: a screen reader hears it.
+    expect(card.closest('[aria-live=polite]')).not.toBeNull();
   });
 
   it('counts the bookings made in the last 45 s, not every event of the bookings channel', () => {

@@ -141,22 +141,26 @@ export function MapPanel({ map, live, error }: { map: CityMapData | null; live: 
             {pickError}
           </p>
         ) : null}
-        {venue ? (
-          <section className="card space-y-1.5" data-testid="picked-venue">
-            <div className="flex items-center justify-between">
-              <h2 className="card-title">{venue.name}</h2>
-              <button className="btn btn-ghost px-1.5 py-0 text-xs" onClick={close} aria-label="close">
-                ✕
-              </button>
-            </div>
-            <p className="text-xs text-slate-400">
-              <span style={{ color: categoryColor(venue.category) }}>{venue.category}</span>
-              {venue.cuisine ? ` · ${venue.cuisine}` : ''} · {'$'.repeat(venue.price_level ?? 1)} · ★ {venue.rating ?? '–'}
-            </p>
-            {venue.address ? <p className="text-xs text-slate-500">{venue.address}</p> : null}
-            {venue.description ? <p className="text-xs text-slate-300">{venue.description}</p> : null}
-          </section>
-        ) : null}
+        {/* Always there, so a screen reader hears the card of a venue opened from the map by
+            keyboard (the focus stays on the map). */}
+        <div aria-live="polite" className="empty:mb-0">
+          {venue ? (
+            <section className="card space-y-1.5" data-testid="picked-venue">
+              <div className="flex items-center justify-between">
+                <h2 className="card-title">{venue.name}</h2>
+                <button className="btn btn-ghost px-1.5 py-0 text-xs" onClick={close} aria-label="close">
+                  ✕
+                </button>
+              </div>
+              <p className="text-xs text-slate-400">
+                <span style={{ color: categoryColor(venue.category) }}>{venue.category}</span>
+                {venue.cuisine ? ` · ${venue.cuisine}` : ''} · {'$'.repeat(venue.price_level ?? 1)} · ★ {venue.rating ?? '–'}
+              </p>
+              {venue.address ? <p className="text-xs text-slate-500">{venue.address}</p> : null}
+              {venue.description ? <p className="text-xs text-slate-300">{venue.description}</p> : null}
+            </section>
+          ) : null}
+        </div>
         <section className="card space-y-2">
           <h2 className="card-title">Latest booking activity</h2>
           {recent.length === 0 ? (
