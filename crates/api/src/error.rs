@@ -45,6 +45,10 @@ pub enum ApiError {
     /// Conflicts with what is stored, such as a taken handle (409).
     #[error("{message}")]
     Conflict { message: String, field: Option<String> },
+    /// The first request with this Idempotency-Key is still in flight (409 `conflict` on
+    /// `idempotency_key`, with `Retry-After: retry_after_secs`, 1 to 5).
+    #[error("{message}")]
+    KeyInFlight { message: String, retry_after_secs: u64 },
     /// The venue has no room for the party then (409), with alternatives in `details`.
     #[error("the venue has no room for a party of {} then", .0.requested.party_size)]
     SlotFull(Box<app::booking::NoRoom>),
@@ -87,9 +91,6 @@ pub const OUTCOME_UNKNOWN: &str = "the database stopped answering while this cha
      the same Idempotency-Key: it replays the booking if it was saved; until the key is freed, it may answer 409 \
      conflict on `idempotency_key` with Retry-After, whose message says how long that can last)";
 
-/// The `Retry-After` of a 409 refusing an Idempotency-Key whose first request is still in flight.
-pub const KEY_IN_FLIGHT_RETRY_AFTER_SECS: u64 = 5;
-
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -128,7 +129,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict { .. } | Self::SlotFull(_) => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::KeyInFlight { .. } | Self::SlotFull(_) => StatusCode::CONFLICT,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::RateLimited { .. } | Self::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::Busy(_) | Self::DatabaseUnavailable(_) | Self::DatabaseOutcomeUnknown(_) => {
@@ -149,7 +150,7 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
-            Self::Conflict { .. } => "conflict",
+            Self::Conflict { .. } | Self::KeyInFlight { .. } => "conflict",
             Self::SlotFull(_) => "slot_full",
             Self::Timeout => "request_timeout",
             Self::RateLimited { .. } => "rate_limited",
@@ -195,6 +196,10 @@ impl ApiError {
                 let details = field.as_ref().map(|f| vec![FieldError { field: f.clone(), message: message.clone() }]);
                 (message.clone(), details.map(ErrorDetails::Fields))
             }
+            Self::KeyInFlight { message, .. } => {
+                let details = vec![FieldError { field: "idempotency_key".into(), message: message.clone() }];
+                (message.clone(), Some(ErrorDetails::Fields(details)))
+            }
             Self::SlotFull(no_room) => (self.to_string(), Some(ErrorDetails::SlotFull(no_room.clone()))),
             Self::Unavailable(_) => ("the service is temporarily unavailable, retry later".into(), None),
             Self::DatabaseUnavailable(_) => ("the database cannot be reached; retry in a few seconds".into(), None),
@@ -226,10 +231,8 @@ impl IntoResponse for ApiError {
             Self::DatabaseUnavailable(_) | Self::DatabaseOutcomeUnknown(_) => Some(HeaderValue::from_static("2")),
             Self::Busy(_) => Some(HeaderValue::from_static("5")),
             // An Idempotency-Key whose first request is still in flight: usually answered within
-            // seconds; the message says how long it can last at most.
-            Self::Conflict { field: Some(f), .. } if f == "idempotency_key" => {
-                Some(HeaderValue::from(KEY_IN_FLIGHT_RETRY_AFTER_SECS))
-            }
+            // seconds, or its hold released sooner; the message says how long it can last at most.
+            Self::KeyInFlight { retry_after_secs, .. } => Some(HeaderValue::from(*retry_after_secs)),
             _ => None,
         };
         if let Some(v) = retry_after {
@@ -258,6 +261,7 @@ impl From<app::AppError> for ApiError {
             AppError::NotFound { entity, id } if id.is_empty() => Self::NotFound(format!("{entity} not found")),
             AppError::NotFound { entity, id } => Self::NotFound(format!("{entity} {id} not found")),
             AppError::Conflict { message, field } => Self::Conflict { message, field },
+            AppError::KeyInFlight { message, retry_after_secs, .. } => Self::KeyInFlight { message, retry_after_secs },
             AppError::NoRoom(no_room) => Self::SlotFull(no_room),
             AppError::Unavailable(m) => Self::Unavailable(m),
             AppError::DatabaseUnreachable(m) => Self::DatabaseUnavailable(m),

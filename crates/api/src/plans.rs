@@ -195,7 +195,7 @@ async fn decline(
         (status = 409, description = "Already confirmed or cancelled (field `status`, with a key or without); \
             the organizer already holds a table there at that time (field `start_time`); `slot_full` with \
             alternatives in `details`; the key's first request still in flight (field `idempotency_key`, \
-            `Retry-After: 5`; up to `booking.hold_ttl_secs` + 30 s after a 503 `database_unavailable`); the \
+            `Retry-After` 1 to 5 s; up to `booking.hold_ttl_secs` + 30 s after a 503 `database_unavailable`); the \
             party kept changing while it was booked (field `party_size`, after three attempts)", body = ErrorBody),
         (status = 415, description = "A body that is not JSON", body = ErrorBody),
         (status = 422, description = "Start in the past, venue closed then, party too big, the key reused \

@@ -16,6 +16,10 @@ pub enum AppError {
     /// The request conflicts with the current state (409).
     #[error("{message}")]
     Conflict { message: String, field: Option<String> },
+    /// The first request with this Idempotency-Key, which took it at `since`, is still in
+    /// flight (409 on `idempotency_key`, `Retry-After: retry_after_secs`).
+    #[error("{message}")]
+    KeyInFlight { message: String, since: domain::Timestamp, retry_after_secs: u64 },
     /// The venue has no room for the party then (409), with alternatives.
     #[error("no room for {} at venue {} at {}", .0.requested.party_size, .0.requested.venue_id, .0.requested.booking_time)]
     NoRoom(Box<crate::booking::NoRoom>),
@@ -66,6 +70,11 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound { entity, id } => Self::NotFound { entity, id },
             StoreError::Conflict { message, field } => Self::Conflict { message, field },
+            e @ StoreError::KeyInFlight { since } => Self::KeyInFlight {
+                message: e.to_string(),
+                since,
+                retry_after_secs: crate::booking::KEY_IN_FLIGHT_RETRY_AFTER_SECS,
+            },
             StoreError::Invalid(v) => Self::Invalid(v),
             StoreError::Unavailable(m) => Self::Unavailable(m),
             StoreError::Unreachable(m) => Self::DatabaseUnreachable(m),

@@ -293,10 +293,7 @@ impl App {
                 group_members: plan.accepted_guests(),
                 special_requests: None,
             };
-            let answer =
-                self.booking.book(&self.store, request, key.clone()).await.map_err(|e| self.in_flight_explained(e));
-            self.wrote();
-            match answer {
+            match self.book_through_agent(request, key.clone()).await {
                 Err(AppError::Conflict { field: Some(f), .. }) if f == "party_size" && attempts < 3 => continue,
                 other => break other?,
             }

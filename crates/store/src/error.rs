@@ -17,6 +17,11 @@ pub enum StoreError {
     /// A uniqueness or state conflict, such as a taken handle. `field` names the culprit when known.
     #[error("{message}")]
     Conflict { message: String, field: Option<String> },
+    /// An Idempotency-Key whose first request, which took it at `since`, has no answer saved
+    /// yet: still running, or left unanswered until its hold is released (see `book`). A 409
+    /// on `idempotency_key` for the caller, whose `Retry-After` can follow from `since`.
+    #[error("a request with this Idempotency-Key is still in progress; retry later")]
+    KeyInFlight { since: domain::Timestamp },
     /// Input that is well-formed but not acceptable (a constraint the database refused).
     #[error(transparent)]
     Invalid(#[from] ValidationError),

@@ -453,7 +453,7 @@ pub trait Store: Send + Sync + 'static {
     /// is made at once (with its invitations, and its plan confirmed); a `Pending` one holds the
     /// seats until [`Store::confirm_hold`] or [`Store::release_hold`]. A full slot is answered
     /// [`SeatOutcome::Full`] and recorded. With a key: replayed if the key was used with the
-    /// same request; `Invalid` (field `idempotency_key`) with another; `Conflict` while in flight.
+    /// same request; `Invalid` (field `idempotency_key`) with another; `KeyInFlight` while in flight.
     /// `Conflict` with field `confirmation_code` when the code is taken (draw another).
     async fn book(&self, new: NewBooking, key: Option<IdempotencyKey>) -> StoreResult<Idempotent<SeatOutcome>>;
     /// Confirms a hold (its provider said yes) and saves the key's answer.

@@ -30,7 +30,7 @@ use crate::respond::{Created, Replayable};
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "`slot_full` with alternatives in `details`; `conflict` (field \
             `booking_time`) when the user already holds a table there then; or the key's first request still in \
-            flight (field `idempotency_key`, `Retry-After: 5`; the message says it can last up to \
+            flight (field `idempotency_key`, `Retry-After` 1 to 5 s; the message says it can last up to \
             `booking.hold_ttl_secs` + 30 s when that request got a 503 `database_unavailable`)", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields (a time in the past or when the venue is closed, a party too \

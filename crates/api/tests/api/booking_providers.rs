@@ -40,6 +40,7 @@ with_provider_on_every_backend!(
     a_failing_provider_is_retried_then_nothing_is_booked_and_the_key_is_free,
     a_provider_that_never_answers_in_time_is_given_up_and_its_reservation_cancelled,
     a_slow_provider_holds_the_seats_and_a_retry_meanwhile_is_in_flight,
+    a_retry_in_flight_is_told_to_come_back_when_the_hold_may_be_released_if_sooner,
     a_flaky_provider_leaves_only_whole_bookings,
     the_janitor_releases_a_hold_its_agent_left_behind,
     deleting_a_venue_by_force_gives_its_tables_back_at_the_provider,
@@ -63,12 +64,21 @@ fn external(tweak: impl FnOnce(&mut ExternalSettings)) -> ExternalSettings {
 
 /// A server booking through an external stand-in with these settings; `None` without PostgreSQL.
 async fn spawn(backend: Backend, ext: ExternalSettings) -> Option<(TestApp, Arc<ExternalProvider>)> {
+    spawn_holding(backend, ext, 0).await
+}
+
+/// [`spawn`], with holds released after `hold_ttl_secs`.
+async fn spawn_holding(
+    backend: Backend,
+    ext: ExternalSettings,
+    hold_ttl_secs: u64,
+) -> Option<(TestApp, Arc<ExternalProvider>)> {
     let provider = Arc::new(ExternalProvider::new(ext.clone()));
     let settings = AppSettings {
         booking: BookingSettings {
             provider: ProviderKind::External,
             external: ext.clone(),
-            hold_ttl_secs: 0,
+            hold_ttl_secs,
             ..BookingSettings::default()
         },
         ..AppSettings::default()
@@ -174,6 +184,33 @@ async fn a_slow_provider_holds_the_seats_and_a_retry_meanwhile_is_in_flight(back
     // Cancelling cancels at the provider too.
     expect_json(app.post(&format!("/api/v1/bookings/{id}/cancel"), &json!({})).await, StatusCode::OK).await;
     assert!(provider.reservations().is_empty());
+}
+
+/// Holds last 3 s here: a retry 200 ms after the first request is told to come back in at
+/// most 3 s (2.8 s left, rounded up), when the hold and its key may be released, not in 5 s.
+async fn a_retry_in_flight_is_told_to_come_back_when_the_hold_may_be_released_if_sooner(backend: Backend) {
+    let slow = external(|e| {
+        e.latency_ms = 600;
+        e.timeout_ms = 3000;
+    });
+    let Some((app, _provider)) = spawn_holding(backend, slow, 3).await else { return };
+    let app = Arc::new(app);
+    let ann = user(&app, "ann").await;
+    let v = evening_venue(&app, "Remote", 2).await;
+    let body = json!({"venue_id": v, "booking_time": in_two_days_at(19), "party_size": 2});
+    let path = format!("/api/v1/bookings/{ann}/create");
+    let first = {
+        let (app, path, body) = (app.clone(), path.clone(), body.clone());
+        tokio::spawn(async move { app.post_with_key(&path, "soon", &body).await.status() })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let retry = app.post_with_key(&path, "soon", &body).await;
+    let after: Option<u64> = retry.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok());
+    assert!(after.is_some_and(|s| (1..=3).contains(&s)), "Retry-After {after:?}");
+    let refused = expect_error(retry, StatusCode::CONFLICT, "conflict", Some("idempotency_key")).await;
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("freed within 33 s"), "{refused}");
+    assert_eq!(first.await.expect("first request"), StatusCode::CREATED);
 }
 
 async fn a_flaky_provider_leaves_only_whole_bookings(backend: Backend) {

@@ -87,6 +87,25 @@ pub struct BookingFilter {
 /// The longest idempotency key accepted.
 pub const MAX_KEY_LEN: usize = 255;
 
+/// The longest `Retry-After` of a 409 refusing an Idempotency-Key whose first request is still
+/// in flight: that request is usually answered within seconds.
+pub const KEY_IN_FLIGHT_RETRY_AFTER_SECS: u64 = 5;
+
+/// The `Retry-After` of a 409 for a key taken at `since` whose first request is still in
+/// flight: the seconds left (rounded up) until its hold may be released, `hold_ttl_secs` after
+/// `since`, when that is sooner than [`KEY_IN_FLIGHT_RETRY_AFTER_SECS`]; otherwise that cap,
+/// also once the hold's time has passed (the key then waits for the janitor's next pass, up to
+/// 30 s, so asking every second would not help). Never below 1. A `since` after `now` (another
+/// server's clock ahead) counts as just taken.
+pub(crate) fn key_retry_after_secs(since: Timestamp, now: Timestamp, hold_ttl_secs: u64) -> u64 {
+    let cap = KEY_IN_FLIGHT_RETRY_AFTER_SECS;
+    let elapsed_ms = u64::try_from((now - since).num_milliseconds()).unwrap_or(0);
+    match hold_ttl_secs.saturating_mul(1000).checked_sub(elapsed_ms) {
+        Some(left_ms) if left_ms > 0 => left_ms.div_ceil(1000).clamp(1, cap),
+        _ => cap,
+    }
+}
+
 /// An idempotency key for `scope` (the caller), guarding `request` (the canonical request,
 /// including which operation it is). `Invalid` (field `idempotency_key`) for an empty key, one
 /// over 255 characters, or one with characters other than visible ASCII.
@@ -119,13 +138,26 @@ impl App {
         Ok(Some(answer))
     }
 
+    /// Books `request` through the agent (a booking made, a plan confirmed), the key's 409 in
+    /// flight explained ([`Self::in_flight_explained`]); the engine's readers are told of the write.
+    pub(crate) async fn book_through_agent(
+        &self,
+        request: SeatRequest,
+        key: Option<IdempotencyKey>,
+    ) -> AppResult<Idempotent<SeatOutcome>> {
+        let answer = self.booking.book(&self.store, request, key).await;
+        self.wrote();
+        answer.map_err(|e| self.in_flight_explained(e))
+    }
+
     /// Says, in the 409 refusing a key whose first request is still in flight, how long that
     /// can last: seconds while it runs; if it got a 503 whose outcome is unknown, its answer is
     /// replayed once it was saved, and otherwise its hold and key are freed by the janitor's
     /// first pass after `hold_ttl_secs`, so within `hold_ttl_secs` + 30 s of the first request.
-    pub(crate) fn in_flight_explained(&self, e: AppError) -> AppError {
+    /// Its `Retry-After` follows from the key's age ([`key_retry_after_secs`]).
+    fn in_flight_explained(&self, e: AppError) -> AppError {
         match e {
-            AppError::Conflict { message, field: Some(f) } if f == "idempotency_key" => {
+            AppError::KeyInFlight { message, since, .. } => {
                 let ttl = self.settings.booking.hold_ttl_secs;
                 let most = ttl + janitor::EVERY.as_secs();
                 let message = format!(
@@ -134,7 +166,8 @@ impl App {
                      within {most} s of it (holds are released after {ttl} s, checked every {} s)",
                     janitor::EVERY.as_secs()
                 );
-                AppError::Conflict { message, field: Some(f) }
+                let retry_after_secs = key_retry_after_secs(since, self.now(), ttl);
+                AppError::KeyInFlight { message, since, retry_after_secs }
             }
             other => other,
         }
@@ -183,8 +216,7 @@ impl App {
         now: Timestamp,
     ) -> AppResult<Idempotent<BookingReceipt>> {
         let booker = request.user_id.to_string();
-        let answer = self.booking.book(&self.store, request, key).await.map_err(|e| self.in_flight_explained(e));
-        self.wrote();
+        let answer = self.book_through_agent(request, key).await;
         let answer = answer.map_err(|e| match e {
             AppError::NotFound { entity: "user", ref id } if *id == booker => e,
             e => e.in_body(&[("user", "group_members"), ("venue", "venue_id")]),
@@ -339,6 +371,24 @@ mod tests {
             }
             other => panic!("expected a 422 on group_members, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_key_in_flight_is_retried_when_its_hold_may_be_released_if_sooner_than_five_seconds() {
+        let since = chrono::Utc::now();
+        let after = |ms: i64| since + chrono::Duration::milliseconds(ms);
+        // Just taken, holds of 120 s: the request is usually answered within seconds.
+        assert_eq!(key_retry_after_secs(since, after(200), 120), 5);
+        // Holds of 3 s: 2.8 s left, rounded up; then 0.5 s left is still a second.
+        assert_eq!(key_retry_after_secs(since, after(200), 3), 3);
+        assert_eq!(key_retry_after_secs(since, after(2_500), 3), 1);
+        // The hold's time has passed (or holds of 0 s): the janitor's next pass frees the key.
+        assert_eq!(key_retry_after_secs(since, after(3_000), 3), 5);
+        assert_eq!(key_retry_after_secs(since, after(200), 0), 5);
+        // Taken by a server whose clock is ahead: as if just taken.
+        assert_eq!(key_retry_after_secs(since, after(-1_000), 2), 2);
+        // A hold time no clock reaches.
+        assert_eq!(key_retry_after_secs(since, after(200), u64::MAX), 5);
     }
 
     #[test]

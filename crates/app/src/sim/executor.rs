@@ -112,8 +112,10 @@ impl Executor<'_> {
                 let proposed = self.proposed(&no.alternatives);
                 (Outcome::Refused { full: true, message: AppError::NoRoom(no).to_string() }, proposed)
             }
-            // Closed then, too many people, or a table they already hold then.
-            Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) if matches!(action, Action::Book { .. }) => {
+            // Closed then, too many people, a table they already hold then, or its key in flight.
+            Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. } | AppError::KeyInFlight { .. }))
+                if matches!(action, Action::Book { .. }) =>
+            {
                 (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
             }
             // Two users who asked each other in the same minute: the store keeps the first.

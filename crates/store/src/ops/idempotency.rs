@@ -27,10 +27,11 @@ pub(crate) enum NextAction<T> {
 struct KeyRow {
     request: Json<serde_json::Value>,
     response_body: Option<Json<serde_json::Value>>,
+    created_at: domain::Timestamp,
 }
 
-/// Claims `key`, or finds what the first request with it did. `Conflict` (field
-/// `idempotency_key`) while that request is in flight; `Invalid` if it carried another request.
+/// Claims `key`, or finds what the first request with it did. `KeyInFlight` (with when that
+/// request took the key) while it is in flight; `Invalid` if it carried another request.
 pub(crate) async fn begin<C: Conn, T: DeserializeOwned>(c: &mut C, key: &IdempotencyKey) -> StoreResult<NextAction<T>> {
     let insert = Sql::new(
         "INSERT INTO idempotency_keys (scope, idempotency_key, request, created_at) VALUES ($1, $2, $3, $4) \
@@ -40,15 +41,28 @@ pub(crate) async fn begin<C: Conn, T: DeserializeOwned>(c: &mut C, key: &Idempot
     if c.execute(sql.bind(now())).await? == 1 {
         return Ok(NextAction::StartProcessing);
     }
-    // Taken: by a request still in flight (no answer yet, or gone again), or answered.
-    match answer(c, key).await? {
-        None => Err(StoreError::conflict(
-            "a request with this Idempotency-Key is still in progress; retry later",
-            Some("idempotency_key"),
-        )),
-        Some(body) => serde_json::from_value(body)
+    // Taken: by a request still in flight (no answer yet), or answered; or gone again (its
+    // hold released meanwhile), which is in flight too: a retry then claims it afresh.
+    match key_row(c, key).await? {
+        None => Err(StoreError::KeyInFlight { since: now() }),
+        Some(KeyRow { response_body: None, created_at, .. }) => Err(StoreError::KeyInFlight { since: created_at }),
+        Some(KeyRow { response_body: Some(body), .. }) => serde_json::from_value(body.0)
             .map(NextAction::Replay)
             .map_err(|e| StoreError::Internal(format!("unreadable idempotent response: {e}"))),
+    }
+}
+
+/// The row of `key`, if taken; `Invalid` if it was taken with another request.
+async fn key_row<C: Conn>(c: &mut C, key: &IdempotencyKey) -> StoreResult<Option<KeyRow>> {
+    let select = Sql::new(
+        "SELECT request, response_body, created_at FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2",
+    );
+    let row: Option<KeyRow> = c.fetch_optional(select.bind(key.scope.as_str()).bind(key.key.as_str())).await?;
+    match row {
+        Some(row) if row.request.0 != key.request => {
+            Err(StoreError::invalid("idempotency_key", "was already used with a different request"))
+        }
+        row => Ok(row),
     }
 }
 
@@ -57,14 +71,7 @@ pub(crate) async fn begin<C: Conn, T: DeserializeOwned>(c: &mut C, key: &Idempot
 /// if the key carried another request. Callers replay it before checking the request again, so
 /// a retry gets the first answer even when the request would no longer pass (its time passed).
 pub(crate) async fn answer<C: Conn>(c: &mut C, key: &IdempotencyKey) -> StoreResult<Option<serde_json::Value>> {
-    let select =
-        Sql::new("SELECT request, response_body FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2");
-    let row: Option<KeyRow> = c.fetch_optional(select.bind(key.scope.as_str()).bind(key.key.as_str())).await?;
-    let Some(row) = row else { return Ok(None) };
-    if row.request.0 != key.request {
-        return Err(StoreError::invalid("idempotency_key", "was already used with a different request"));
-    }
-    Ok(row.response_body.map(|b| b.0))
+    Ok(key_row(c, key).await?.and_then(|row| row.response_body).map(|b| b.0))
 }
 
 /// Saves the answer of the first request with `key` (same transaction as its work).

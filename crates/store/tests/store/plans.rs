@@ -361,12 +361,16 @@ async fn a_key_reused_with_another_request_or_still_in_flight_is_refused(store: 
     let k = key("ann", "k-2", json!({"party_size": 2}));
     let mut hold = new_booking(&ann, &v, at, 2);
     hold.status = BookingStatus::Pending;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
     let Idempotent::Fresh(SeatOutcome::Booked(held)) = store.book(hold, Some(k.clone())).await.unwrap() else {
         panic!("a hold");
     };
+    let after = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // It says when the key was taken (by the hold, not this request), for the caller's Retry-After.
     let in_flight = store.book(new_booking(&ann, &v, at, 2), Some(k.clone())).await.unwrap_err();
     assert!(
-        matches!(&in_flight, StoreError::Conflict { field: Some(f), .. } if f == "idempotency_key"),
+        matches!(in_flight, StoreError::KeyInFlight { since } if before < since && since <= after),
         "{in_flight:?}"
     );
     let other = key("ann", "k-2", json!({"party_size": 3}));
@@ -383,7 +387,7 @@ async fn a_key_reused_with_another_request_or_still_in_flight_is_refused(store: 
     // which is still in flight: a third attempt is refused, not booked again.
     assert!(!store.release_hold(held.booking.id, "confirm_failed", Some(k.clone())).await.unwrap());
     let third = store.book(new_booking(&ann, &v, at, 2), Some(k)).await.unwrap_err();
-    assert!(matches!(&third, StoreError::Conflict { field: Some(f), .. } if f == "idempotency_key"), "{third:?}");
+    assert!(matches!(&third, StoreError::KeyInFlight { .. }), "{third:?}");
     assert_eq!(store.counts().await.unwrap().bookings, 1);
 }
 
