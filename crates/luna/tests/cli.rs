@@ -398,6 +398,14 @@ fn eval_and_train_refuse_an_output_they_could_not_write_before_computing_anythin
     assert!(!err.contains("Evaluating on"), "refused only after evaluating: {err}");
     assert!(!report.exists(), "the JSON report was written by a refused run");
 
+    // QA: one file for both: the chart overwrote the report, after the report was said written.
+    let args = ["eval", "--synth", "--users", "200", "--venues", "30", "--json", &report_s, "--svg", &report_s];
+    let out = luna(dir.path(), &args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--json and --svg both name") && !err.contains("Evaluating on"), "{err}");
+    assert!(!report.exists(), "a file was written by a refused run");
+
     // A folder named as the model file: refused before training, no temporary file left.
     let folder = dir.path().join("models");
     std::fs::create_dir(&folder).expect("a folder");

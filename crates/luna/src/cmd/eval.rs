@@ -76,6 +76,13 @@ pub struct EvalArgs {
 pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
     args.store.apply(&mut settings);
     crate::logging::init_batch();
+    // One file for both would hold the chart alone, after saying the report was written there.
+    if let (Some(json), Some(svg)) = (&args.json, &args.svg)
+        && (json == svg || std::fs::canonicalize(json).is_ok_and(|j| std::fs::canonicalize(svg).is_ok_and(|s| j == s)))
+    {
+        let message = format!("--json and --svg both name {}: give each its own file", json.display());
+        return Err(super::usage_error("eval", message).into());
+    }
     // Before the evaluation, which can take minutes, and before either file is written.
     for (path, flag) in [(&args.json, "--json"), (&args.svg, "--svg")] {
         if let Some(path) = path {
