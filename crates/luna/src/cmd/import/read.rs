@@ -86,8 +86,7 @@ fn csv_records(text: &str) -> anyhow::Result<Vec<Record>> {
 fn json_records(text: &str) -> anyhow::Result<Vec<Record>> {
     lines(text)
         .map(|(line, text)| {
-            let Members(members) =
-                serde_json::from_str(text).with_context(|| format!("line {line}: not a JSON object"))?;
+            let Members(members) = serde_json::from_str(text).map_err(|e| not_an_object(line, &e))?;
             let mut seen = HashSet::new();
             let mut row = Row::new();
             for (key, value) in members {
@@ -103,6 +102,18 @@ fn json_records(text: &str) -> anyhow::Result<Vec<Record>> {
             Ok(Record { line, row })
         })
         .collect()
+}
+
+/// A line that does not parse as one JSON object, placed by the file's line and the column in it:
+/// serde_json's own "at line 1 column C" counts lines within the one line it was given.
+fn not_an_object(line: usize, e: &serde_json::Error) -> anyhow::Error {
+    let full = e.to_string();
+    let what = full.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&full);
+    match e.column() {
+        // No place in the line (a whole value of the wrong type).
+        0 => anyhow::anyhow!("line {line}: not a JSON object ({what})"),
+        column => anyhow::anyhow!("line {line}, column {column}: not a JSON object ({what})"),
+    }
 }
 
 /// A JSON object's members as written, a repeated key included.
@@ -457,6 +468,17 @@ mod tests {
         std::fs::write(&jsonl, "{\"user_id\":\"u1\"}\r{\"user_id\":\"u2\"}\r").unwrap();
         let rows = read_records(&jsonl).unwrap();
         assert_eq!((rows.len(), rows[1].line, rows[1].row["user_id"].as_str()), (2, 2, "u2"));
+    }
+
+    /// A line that is not JSON is placed by the file's line and its column there, not by
+    /// serde_json's count of lines within that one line ("line 1").
+    #[test]
+    fn a_line_that_is_not_json_is_placed_by_the_files_line_and_column() {
+        let err = format!("{:#}", json_records("{\"id\":\"v0\"}\n\n{\"id\": v1}\n").err().expect("refused"));
+        assert_eq!(err, "line 3, column 8: not a JSON object (expected value)");
+        let err = format!("{:#}", json_records("[1]").err().expect("refused"));
+        assert!(err.starts_with("line 1: not a JSON object (invalid type: sequence"), "{err}");
+        assert!(!err.contains("at line"), "{err}");
     }
 
     /// serde_json keeps the last of a key given twice; the importer refuses the object instead.
