@@ -12,6 +12,9 @@ use utoipa::ToSchema;
 pub const TICK_SECONDS: i64 = 60;
 /// The fastest paced speed; beyond it, ask for `max`.
 pub const MAX_MULTIPLIER: f64 = 100.0;
+/// The longest wall wait the pacer schedules (a hundred years): a speed near 0 (`1e-300`) would
+/// otherwise ask for more wall time than a `Duration` or an `Instant` holds, and panic the run.
+const LONGEST_WAIT: Duration = Duration::from_secs(100 * 365 * 86_400);
 
 /// How fast simulated time runs against the wall clock.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -82,7 +85,7 @@ impl Speed {
 
     /// Wall time one tick should take at this speed (`None` at `max`).
     fn tick_wall(self) -> Option<Duration> {
-        self.multiplier().map(|x| Duration::from_secs_f64(TICK_SECONDS as f64 / x))
+        self.multiplier().map(|x| wall_wait(TICK_SECONDS as f64 / x))
     }
 }
 
@@ -103,6 +106,11 @@ impl Serialize for Speed {
             Speed::Max => s.serialize_str("max"),
         }
     }
+}
+
+/// `secs` of wall time, at most [`LONGEST_WAIT`].
+fn wall_wait(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs).map_or(LONGEST_WAIT, |d| d.min(LONGEST_WAIT))
 }
 
 /// The simulated instant of tick `tick` of a run that started at `start`.
@@ -131,7 +139,7 @@ impl Pacer {
     /// When tick `tick` is due, or `None` to run it at once (`max`, or when behind).
     pub fn due(&mut self, tick: u64, speed: Speed) -> Option<Instant> {
         let per_tick = speed.tick_wall()?;
-        let due = self.anchor_wall + per_tick.mul_f64(tick.saturating_sub(self.anchor_tick) as f64);
+        let due = self.anchor_wall + wall_wait(per_tick.as_secs_f64() * tick.saturating_sub(self.anchor_tick) as f64);
         let now = Instant::now();
         if due <= now {
             if now.duration_since(due) > Duration::from_secs(1) {
@@ -227,5 +235,17 @@ mod tests {
         let mut p = Pacer::new(0);
         assert_eq!(p.due(1000, Speed::Max), None);
         assert!(p.due(1, Speed::Times(1.0)).is_some());
+    }
+
+    #[test]
+    fn a_speed_near_zero_waits_without_panicking() {
+        // QA: `POST /api/v1/simulation/speed {"speed": 1e-300}` was taken (above 0) and the run
+        // then panicked converting 6e301 seconds into a `Duration`, and ended `stopped` with no
+        // `stop_reason`.
+        let mut p = Pacer::new(0);
+        for x in [1e-300, f64::MIN_POSITIVE, 1e-17] {
+            let due = p.due(3, Speed::Times(x)).expect("a paced tick waits");
+            assert!(due > Instant::now() + Duration::from_secs(86_400 * 365), "{x}");
+        }
     }
 }
