@@ -28,6 +28,8 @@ group('describe', () => {
     expect(describe(ev('simulation.stopped', { ...stopped, stop_reason: 'data_reset' }, 'simulation'))).toBe('stopped by a data reset · normal');
     expect(describe(ev('simulation.stopped', { ...stopped, stop_reason: 'shutdown' }, 'simulation'))).toBe('stopped: the server shut down · normal');
     expect(describe(ev('simulation.stopped', { status: 'stopped', scenario: 'normal' }, 'simulation'))).toBe('stopped · normal');
+    const finished = { ticks: 1440, scenario: 'normal', simulation_time: '2026-11-21T12:00:00Z', action_log_hash: 'ab', metrics: {} };
+    expect(describe(ev('simulation.finished', finished, 'simulation'))).toBe('finished after 1,440 ticks · normal · sim 12:00 UTC');
   });
 
   it('reads the simulated clock in the city\'s zone when the event gives one, and labels every time with its zone', () => {

@@ -147,7 +147,13 @@ export function describe(
   }
   if (e.type.startsWith('simulation.')) {
     const speed = d.speed === 'max' ? 'max speed' : typeof d.speed === 'number' ? `${d.speed}×` : '';
-    const status = typeof d.status === 'string' ? statusWords(d.status as SimStatus, d.stop_reason as StopReason | null) : '';
+    // simulation.finished carries no status, only how far the run went.
+    const status =
+      typeof d.status === 'string'
+        ? statusWords(d.status as SimStatus, d.stop_reason as StopReason | null)
+        : e.type === 'simulation.finished'
+          ? `finished${typeof d.ticks === 'number' ? ` after ${d.ticks.toLocaleString('en-US')} ticks` : ''}`
+          : '';
     return [status, d.scenario, speed, d.simulation_time ? `sim ${clock(d.simulation_time, d.timezone ?? tz)}` : '']
       .filter(Boolean)
       .join(' · ');
