@@ -354,9 +354,14 @@ fn people_reasons(w: &PeopleSettings, x: &Compat, with_venue: bool) -> (Vec<Reas
     add("similar_taste", "similar taste".into(), w.w_preference * x.preference);
     add("same_places", "goes to the same places".into(), w.w_co_visit * x.co_visit.sqrt());
     add("activity_overlap", "goes out at the same times".into(), w.w_activity * x.activity);
-    if x.relationship != Relationship::Friend {
-        add("openness", "open to meeting new people".into(), w.w_openness * x.openness);
-    }
+    // A friend's openness is 1 (a tie is open to the user): part of the score like the others,
+    // but not said to be openness to new people.
+    let open = if x.relationship == Relationship::Friend {
+        "open to going out with you"
+    } else {
+        "open to meeting new people"
+    };
+    add("openness", open.into(), w.w_openness * x.openness);
     if with_venue {
         add("wants_to_go", "wants to go there too".into(), w.w_venue * x.venue);
     }
@@ -364,7 +369,12 @@ fn people_reasons(w: &PeopleSettings, x: &Compat, with_venue: bool) -> (Vec<Reas
     ranked.sort_by(|a, b| b.0.contribution.total_cmp(&a.0.contribution));
     let mut parts = vec![rel];
     parts.extend(
-        ranked.into_iter().filter(|r| r.0.code != "strength" && r.0.code != "adamic_adar").take(3).map(|r| r.1.clone()),
+        ranked
+            .into_iter()
+            .filter(|r| r.0.code != "strength" && r.0.code != "adamic_adar")
+            .filter(|r| r.0.code != "openness" || x.relationship != Relationship::Friend)
+            .take(3)
+            .map(|r| r.1.clone()),
     );
     (rs.into_iter().map(|r| r.0).collect(), parts)
 }
