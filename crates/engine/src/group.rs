@@ -203,8 +203,11 @@ pub(crate) fn recommend(st: &State, s: &EngineSettings, q: &GroupQuery) -> Resul
                 2 => "both of you".to_string(),
                 n => format!("all {n} of you"),
             };
-            // Only members whose location is known travel a known distance.
-            let travel = farthest.map_or_else(String::new, |d| format!(", nobody travels more than {d:.1} km"));
+            // Only members whose location is known travel a known distance; when some are not
+            // located, the sentence vouches for the others only.
+            let who_travels =
+                if ms.iter().all(|m| m.distance_km.is_some()) { "nobody" } else { "nobody with a known location" };
+            let travel = farthest.map_or_else(String::new, |d| format!(", {who_travels} travels more than {d:.1} km"));
             let explanation = format!("Good for {who}: member scores {low:.2} to {high:.2}{travel}");
             Some(GroupVenue {
                 venue_id: row.id,

@@ -522,6 +522,8 @@ fn a_group_with_no_known_location_has_no_centroid_and_claims_no_distance() {
         assert!(v.distance_km.is_some());
         let known: Vec<_> = v.members.iter().map(|m| (m.user_id, m.distance_km.is_some())).collect();
         assert_eq!(known, vec![(id(1), true), (id(4), false)], "only the located member has a distance");
+        // Member 4's trip is unknown: the sentence vouches only for the located members.
+        assert!(v.explanation.contains(", nobody with a known location travels more than "), "{}", v.explanation);
     }
     q.max_distance_km = Some(5.0);
     let refused = e.recommend_group(&q);
