@@ -268,9 +268,12 @@ async fn list_scenarios() -> AppJson<ScenarioList> {
     AppJson(ScenarioList { scenarios: list.collect() })
 }
 
-/// Where the simulation stands. A stopped run's `stop_reason` says why it stopped: `requested`,
-/// `data_reset` (a data reset or forced reseed) or `booking_horizon` (a run without a duration
-/// whose clock reached it); it is `null` in every other status.
+/// Where the simulation stands.
+///
+/// A stopped run's `stop_reason` says why it stopped: `requested`, `data_reset` (a data reset or
+/// forced reseed), `booking_horizon` (a run without a duration whose clock reached it),
+/// `shutdown` (its server shut down) or `failed` (the run broke down: the server's log says
+/// why); it is `null` in every other status.
 #[utoipa::path(get, path = "/api/v1/simulation/state", tag = "simulation",
     responses((status = 200, description = "The state", body = SimState)))]
 async fn simulation_state(Extension(sim): Sim) -> AppJson<SimState> {
@@ -327,8 +330,15 @@ mod tests {
         let reason = &schemas["SimState"]["properties"]["stop_reason"];
         assert!(reason.to_string().contains("#/components/schemas/StopReason"), "{reason}");
         assert!(reason.to_string().contains("stopped"), "{reason}");
-        assert_eq!(schemas["StopReason"]["enum"], json!(["requested", "data_reset", "booking_horizon", "shutdown"]));
+        assert_eq!(
+            schemas["StopReason"]["enum"],
+            json!(["requested", "data_reset", "booking_horizon", "shutdown", "failed"])
+        );
         let duration = schemas["StartRequest"]["properties"]["duration"]["description"].as_str().unwrap_or_default();
         assert!(duration.contains("booking horizon") && duration.contains("`booking_horizon`"), "{duration}");
+        let state = doc["paths"]["/api/v1/simulation/state"]["get"]["description"].as_str().unwrap_or_default();
+        for reason in ["requested", "data_reset", "booking_horizon", "shutdown", "failed"] {
+            assert!(state.contains(&format!("`{reason}`")), "{reason} is not in {state:?}");
+        }
     }
 }

@@ -125,8 +125,8 @@ export interface RankerConversion {
 
 export type SimStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'finished';
 
-/** Why a run stopped: on request, by a data reset (or forced reseed), or by itself at the booking horizon (a run without a duration). */
-export type StopReason = 'requested' | 'data_reset' | 'booking_horizon' | 'shutdown';
+/** Why a run stopped: on request, by a data reset (or forced reseed), by itself at the booking horizon (a run without a duration), as its server shut down, or because it broke down (`failed`: the server's log says why). */
+export type StopReason = 'requested' | 'data_reset' | 'booking_horizon' | 'shutdown' | 'failed';
 
 export interface SimState {
   status: SimStatus;

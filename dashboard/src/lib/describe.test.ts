@@ -27,6 +27,7 @@ group('describe', () => {
     expect(describe(ev('simulation.stopped', stopped, 'simulation'))).toBe('stopped: reached the booking horizon · normal');
     expect(describe(ev('simulation.stopped', { ...stopped, stop_reason: 'data_reset' }, 'simulation'))).toBe('stopped by a data reset · normal');
     expect(describe(ev('simulation.stopped', { ...stopped, stop_reason: 'shutdown' }, 'simulation'))).toBe('stopped: the server shut down · normal');
+    expect(describe(ev('simulation.stopped', { ...stopped, stop_reason: 'failed' }, 'simulation'))).toBe('stopped: the run failed (see the server log) · normal');
     expect(describe(ev('simulation.stopped', { status: 'stopped', scenario: 'normal' }, 'simulation'))).toBe('stopped · normal');
     const finished = { ticks: 1440, scenario: 'normal', simulation_time: '2026-11-21T12:00:00Z', action_log_hash: 'ab', metrics: {} };
     expect(describe(ev('simulation.finished', finished, 'simulation'))).toBe('finished after 1,440 ticks · normal · sim 12:00 UTC');

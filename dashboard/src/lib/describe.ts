@@ -167,6 +167,7 @@ const STOPPED_BY: Record<StopReason, string> = {
   data_reset: 'stopped by a data reset',
   booking_horizon: 'stopped: reached the booking horizon',
   shutdown: 'stopped: the server shut down',
+  failed: 'stopped: the run failed (see the server log)',
 };
 
 /** A run's status in plain words; a stopped run says why ("stopped" alone from a server that does not say). */

@@ -160,9 +160,10 @@ pub enum EventPayload {
     SimulationScenarioTriggered(SimState),
     /// The run stopped before the end of its duration: on request (`POST /api/v1/simulation/stop`),
     /// by a data reset or a forced reseed, by itself when, run without a duration, its clock
-    /// reached the booking horizon (366 days past the wall clock at its start), or as its server
-    /// shut down. Its state's `stop_reason` says which: `requested`, `data_reset`,
-    /// `booking_horizon` or `shutdown`.
+    /// reached the booking horizon (366 days past the wall clock at its start), as its server
+    /// shut down, or because it broke down (the server's log says why). Its state's
+    /// `stop_reason` says which: `requested`, `data_reset`, `booking_horizon`, `shutdown` or
+    /// `failed`.
     #[serde(rename = "simulation.stopped")]
     SimulationStopped(SimState),
     /// The run reached the end of its duration.
@@ -286,6 +287,7 @@ mod tests {
             StopReason::DataReset => "data_reset",
             StopReason::BookingHorizon => "booking_horizon",
             StopReason::Shutdown => "shutdown",
+            StopReason::Failed => "failed",
         }
     }
 
@@ -298,7 +300,13 @@ mod tests {
         let stopped = payloads.iter().find(|p| p.to_string().contains("\"simulation.stopped\""));
         let description = stopped.and_then(|p| p["description"].as_str()).unwrap_or_default();
         assert!(description.contains("`stop_reason`"), "{stopped:?}");
-        for r in [StopReason::Requested, StopReason::DataReset, StopReason::BookingHorizon, StopReason::Shutdown] {
+        for r in [
+            StopReason::Requested,
+            StopReason::DataReset,
+            StopReason::BookingHorizon,
+            StopReason::Shutdown,
+            StopReason::Failed,
+        ] {
             let name = documented_stop_reason(r);
             assert_eq!(serde_json::to_value(r).ok(), Some(serde_json::json!(name)));
             assert!(description.contains(&format!("`{name}`")), "{name} is not in {description:?}");

@@ -8,8 +8,8 @@
 //! its `data.reset` event arrives ([`stop_on_data_reset`]); a run without a duration stops itself when its
 //! clock reaches the booking horizon as of its start ([`super::horizon`]). Every stop takes
 //! one path: its reason ([`StopReason`]) is recorded in the run's control, the runner ends
-//! between ticks, and the run's task announces `simulation.stopped` with the final state
-//! before that state reads `stopped`.
+//! between ticks (a runner that panics ends there too, as `failed`), and the run's task
+//! announces `simulation.stopped` with the final state before that state reads `stopped`.
 //!
 //! The controller's lock (the slot) is a plain mutex held only to look at or change a run,
 //! never across an await (clippy's `await_holding_lock`): a stop records its reason under it
@@ -278,7 +278,7 @@ impl Simulator {
         drop(changes);
         tokio::spawn(stop_on_data_reset(resets, Arc::clone(&view), loads_at));
         tokio::spawn(leave_on_user_deleted(deletions, Arc::clone(&view), Arc::clone(&world)));
-        tokio::spawn(end_of(self.app.clone(), view, runner));
+        tokio::spawn(end_of(self.app.clone(), view, runner.run()));
         Ok(state)
     }
 
@@ -487,17 +487,21 @@ impl Simulator {
     }
 }
 
-/// A run's task: runs it, then announces how it stopped and sets its status, in that order, so
-/// whoever reads the run stopped (a [`Simulator::stop`] returning, a poll of its state, a
-/// [`Simulator::wait`]) finds its `simulation.stopped` already on the bus. Whoever stopped it
-/// (a stop, a data reset, the run itself at the booking horizon), it is announced here, once.
-async fn end_of(app: App, view: Arc<RunView>, runner: Runner) {
+/// A run's task: runs it (`run`, the runner's [`Runner::run`]), then announces how it stopped
+/// and sets its status, in that order, so whoever reads the run stopped (a [`Simulator::stop`]
+/// returning, a poll of its state, a [`Simulator::wait`]) finds its `simulation.stopped` already
+/// on the bus. Whoever stopped it (a stop, a data reset, the run itself at the booking horizon),
+/// it is announced here, once. A run that panics is stopped the same way, with the reason
+/// [`StopReason::Failed`] (in place of any asked before): announced, unless only a reset asked
+/// for its stop (it announces `simulation.reset`), so nothing that follows the events takes it
+/// for a run still going.
+async fn end_of(app: App, view: Arc<RunView>, run: impl Future<Output = SimStatus>) {
     let _ended = EndGuard(Arc::clone(&view));
-    let status = match AssertUnwindSafe(runner.run()).catch_unwind().await {
+    let status = match AssertUnwindSafe(run).catch_unwind().await {
         Ok(status) => status,
-        // A panicking run must not look like it is still going.
         Err(_) => {
-            tracing::error!("the simulation run panicked");
+            tracing::error!("the simulation run panicked: stopping it as failed");
+            view.shared.lock_control().stop = Some(StopReason::Failed);
             SimStatus::Stopped
         }
     };
@@ -505,9 +509,10 @@ async fn end_of(app: App, view: Arc<RunView>, runner: Runner) {
         let c = view.shared.lock_control();
         c.stop.is_some() && c.announce_stop
     };
-    // After the announcement of a change under way, and before any change's after it.
+    // After the announcement of a change under way, and before any change's after it. A run
+    // that announced its end itself (`simulation.finished`) is not announced again.
     let mut ended = view.shared.announcing.lock().await;
-    if status == SimStatus::Stopped && announce {
+    if status == SimStatus::Stopped && announce && !*ended {
         publish(&app, SimEvent::Stopped, &view.state_as(status)).await;
     }
     *ended = true;
@@ -599,8 +604,9 @@ pub enum SimEvent {
     Resumed,
     SpeedChanged,
     ScenarioTriggered,
-    /// Stopped on request, by a data reset or forced reseed, or by itself at the booking
-    /// horizon (a run without a duration); its state's `stop_reason` says which.
+    /// Stopped on request, by a data reset or forced reseed, by itself at the booking horizon
+    /// (a run without a duration), as the server shut down, or because it broke down; its
+    /// state's `stop_reason` says which.
     Stopped,
     /// Reached the end of its duration (published by the runner).
     Finished,
@@ -675,6 +681,68 @@ mod tests {
         let mut names: Vec<_> = SimEvent::ALL.iter().map(|e| e.as_str()).collect();
         names.dedup();
         assert_eq!(names.len(), SimEvent::ALL.len());
+    }
+
+    /// A run as [`Simulator::start`] makes it, without a world or a runner: `end_of` is given
+    /// the run's future instead.
+    fn bare_run() -> Arc<RunView> {
+        let started_at = chrono::DateTime::from_timestamp(1_750_000_000, 0).expect("a time");
+        let progress = Progress {
+            ticks: 0,
+            simulation_time: started_at,
+            scenario: ScenarioId::Normal,
+            action_log_hash: ActionLog::new(0).hash_hex(),
+            actions_logged: 0,
+        };
+        Arc::new(RunView {
+            shared: Arc::new(Shared::new(Speed::Max, progress)),
+            opts: RunOptions::default(),
+            started_at,
+            ends_at: None,
+            tz: chrono_tz::UTC,
+            active_users: 0,
+            seeded: false,
+            stop_asked: AtomicBool::new(false),
+        })
+    }
+
+    /// QA: a run whose task panicked read `stopped` with no `stop_reason`, and no
+    /// `simulation.stopped` was published, so the dashboard and SSE clients saw it running on.
+    #[tokio::test]
+    async fn a_run_that_panics_is_announced_stopped_as_failed_before_it_reads_stopped() {
+        let db = testdb::TestDatabase::create(testdb::Backend::Sqlite).await.expect("sqlite");
+        let app = App::new(store::connect(&db.url).await.expect("connect sqlite"), AppSettings::default());
+        let within = std::time::Duration::from_secs(10);
+        // Nothing asked; a stop asked before it broke down (it failed all the same); a reset's
+        // quiet stop (the reset announces `simulation.reset` instead).
+        for (asked, announced) in [(None, true), (Some(true), true), (Some(false), false)] {
+            let run = bare_run();
+            if let Some(announce) = asked {
+                run.ask_stop(StopReason::Requested, announce);
+            }
+            let before = app.bus.history(Channel::Simulation, 100, None).await.expect("history").len();
+            let task = tokio::spawn(end_of(app.clone(), Arc::clone(&run), async {
+                panic!("the run broke down (a test)");
+            }));
+            let state = tokio::time::timeout(within, run.ended()).await.expect("the run ends");
+            assert_eq!((state.status, state.stop_reason), (SimStatus::Stopped, Some(StopReason::Failed)), "{asked:?}");
+            assert_eq!(serde_json::to_value(&state).expect("JSON")["stop_reason"], json!("failed"));
+            assert!(!state.running && !run.is_live(), "{asked:?}");
+            // On the bus by the time the state reads `stopped`, once, with the reason.
+            let events = app.bus.history(Channel::Simulation, 100, None).await.expect("history");
+            let stopped: Vec<serde_json::Value> = events[before..]
+                .iter()
+                .filter(|e| e.event_type == SimEvent::Stopped.as_str())
+                .map(|e| serde_json::from_str(e.data.get()).expect("JSON data"))
+                .collect();
+            if announced {
+                assert_eq!(stopped.len(), 1, "{asked:?}: {events:?}");
+                assert_eq!((&stopped[0]["status"], &stopped[0]["stop_reason"]), (&json!("stopped"), &json!("failed")));
+            } else {
+                assert!(stopped.is_empty(), "{asked:?}: {events:?}");
+            }
+            tokio::time::timeout(within, task).await.expect("the task ends").expect("the task itself does not panic");
+        }
     }
 
     #[tokio::test]

@@ -24,9 +24,9 @@ pub enum SimStatus {
 }
 
 /// Why a run stopped. Every stop takes the same path: the reason is recorded in the run's
-/// control, the runner ends between two ticks, and the run's task announces
-/// `simulation.stopped` with the run's state (which carries the reason), so the event is on the
-/// bus before the state reads `stopped`.
+/// control, the runner ends between two ticks (or breaks down: its task then records
+/// `failed`), and the run's task announces `simulation.stopped` with the run's state (which
+/// carries the reason), so the event is on the bus before the state reads `stopped`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
@@ -40,6 +40,9 @@ pub enum StopReason {
     BookingHorizon,
     /// The server running it shut down (SIGTERM, Ctrl-C).
     Shutdown,
+    /// The run broke down (its task panicked), whatever stop was asked before: the server's log
+    /// says why. It is announced and reads `stopped` like any other stop.
+    Failed,
 }
 
 /// What the runner reports after each tick.
