@@ -61,15 +61,16 @@ fn wants_to_go(m: &InterestMark, now: i64) -> bool {
     m.open && m.time.is_none_or(|t| t >= now)
 }
 
+/// Whether a candidate's interest in venue `v` still says, as of `now`, that they want to go.
+fn wants_to_go_to(cand: &UserRow, v: u32, now: i64) -> bool {
+    let i = cand.interests.binary_search_by_key(&v, |m| m.key);
+    i.is_ok_and(|i| wants_to_go(&cand.interests[i], now))
+}
+
 /// How much a candidate wants to go to venue `v` as of `now`: 1 when their interest in it still
 /// says so ([`wants_to_go`]), else how much they engaged with it.
 fn venue_feature(cand: &UserRow, v: u32, now: i64) -> f64 {
-    let i = cand.interests.binary_search_by_key(&v, |m| m.key);
-    if i.is_ok_and(|i| wants_to_go(&cand.interests[i], now)) {
-        1.0
-    } else {
-        cand.agg(v).map_or(0.0, |a| a.engagement())
-    }
+    if wants_to_go_to(cand, v, now) { 1.0 } else { cand.agg(v).map_or(0.0, |a| a.engagement()) }
 }
 
 /// `min(1, likes * a + dwell / b)` over a user's interactions with venues matching `keep`.
@@ -201,6 +202,9 @@ struct Compat {
     activity: f64,
     openness: f64,
     venue: f64,
+    /// Whether `venue` is 1 because the candidate wants to go ([`wants_to_go`]); else it is
+    /// only their engagement with the venue.
+    wants: bool,
     relationship: Relationship,
 }
 
@@ -241,6 +245,7 @@ fn compat(st: &State, user: &UserRow, mine: &[u32], my_pos: &[u32], c: u32, cand
         activity,
         openness,
         venue: 0.0,
+        wants: false,
         relationship,
     }
 }
@@ -315,6 +320,7 @@ fn default(
             let cand = st.live_user(c)?;
             let mut x = compat(st, user, &mine, &my_pos, c, cand);
             x.venue = venue.map_or(0.0, |(v, now)| venue_feature(cand, v, now));
+            x.wants = venue.is_some_and(|(v, now)| wants_to_go_to(cand, v, now));
             Some((compat_score(w, &x, venue.is_some()), c, x))
         })
         .collect();
@@ -362,8 +368,12 @@ fn people_reasons(w: &PeopleSettings, x: &Compat, with_venue: bool) -> (Vec<Reas
         "open to meeting new people"
     };
     add("openness", open.into(), w.w_openness * x.openness);
-    if with_venue {
+    // Only an interest open to invites and not yet past says they want to go; otherwise the
+    // term is their engagement with the venue (views, saves, likes, visits), said as such.
+    if with_venue && x.wants {
         add("wants_to_go", "wants to go there too".into(), w.w_venue * x.venue);
+    } else if with_venue {
+        add("knows_venue", "knows the place".into(), w.w_venue * x.venue);
     }
     let mut ranked: Vec<&(Reason, String)> = rs.iter().collect();
     ranked.sort_by(|a, b| b.0.contribution.total_cmp(&a.0.contribution));

@@ -738,6 +738,32 @@ fn interests_whose_time_has_passed_are_no_longer_listed_but_parts_of_the_day_sta
 }
 
 #[test]
+fn people_who_only_engaged_with_the_venue_are_not_said_to_want_to_go() {
+    let e = hand_city();
+    // Friend 2 liked bar 12 but never said they want to go: their engagement counts, under a
+    // reason of its own, not as "wants to go there too".
+    let two = |e: &crate::Engine| {
+        let q =
+            PeopleQuery { user_id: id(1), venue_id: Some(id(12)), limit: 10, ranker: Ranker::Default, now: Some(t0()) };
+        e.recommend_people(&q).unwrap().into_iter().find(|p| p.user_id == id(2)).unwrap()
+    };
+    let engaged = two(&e);
+    let wants = |p: &crate::PersonRecommendation| {
+        p.reasons.iter().any(|r| r.code == "wants_to_go") || p.explanation.contains("wants to go")
+    };
+    assert!(!wants(&engaged), "{engaged:?}");
+    assert!(engaged.reasons.iter().any(|r| r.code == "knows_venue" && r.contribution > 0.0), "{engaged:?}");
+    // Saying so makes it a wish to go; closing the interest to invites takes that back from
+    // others (the engagement stays).
+    e.apply(&DomainEvent::InterestExpressed(interest(2, 12, None)));
+    assert!(wants(&two(&e)), "{:?}", two(&e));
+    e.apply(&DomainEvent::InterestExpressed(VenueInterest { open_to_invites: false, ..interest(2, 12, None) }));
+    let closed = two(&e);
+    assert!(!wants(&closed), "{closed:?}");
+    assert!((closed.score - engaged.score).abs() < 1e-12, "{} against {}", closed.score, engaged.score);
+}
+
+#[test]
 fn an_interest_whose_time_has_passed_no_longer_says_its_user_wants_to_go_in_people_recommendations() {
     let e = hand_city();
     let seed2_before = people(&e, Some(11), Ranker::Seed2);
