@@ -57,7 +57,8 @@ pub struct StartRequest {
     pub users: Option<usize>,
     /// Random seed: the same seed and settings give the same actions (default 42).
     pub seed: Option<u64>,
-    /// Simulated time to run for, such as `4h` or `90m`. Without one the run goes on until
+    /// Simulated time to run for, such as `4h` or `90m`, run in whole simulated minutes (cut
+    /// down, at least one: `90s` runs one). Without one the run goes on until
     /// stopped, or until its clock reaches the booking horizon (366 days past the wall clock at
     /// its start), where it stops itself: its state then reads `stopped`, with the `stop_reason`
     /// `booking_horizon`, and `simulation.stopped` is published as for any stop.
@@ -336,6 +337,7 @@ mod tests {
         );
         let duration = schemas["StartRequest"]["properties"]["duration"]["description"].as_str().unwrap_or_default();
         assert!(duration.contains("booking horizon") && duration.contains("`booking_horizon`"), "{duration}");
+        assert!(duration.contains("whole simulated minutes"), "{duration}");
         let state = doc["paths"]["/api/v1/simulation/state"]["get"]["description"].as_str().unwrap_or_default();
         for reason in ["requested", "data_reset", "booking_horizon", "shutdown", "failed"] {
             assert!(state.contains(&format!("`{reason}`")), "{reason} is not in {state:?}");
