@@ -3,7 +3,9 @@
 //! the lease is a session advisory lock (`pg_try_advisory_lock`) held on a pooled connection
 //! for one relay pass; releasing unlocks it and returns the connection. A lease dropped without
 //! release (a cancelled task) closes its connection instead, which ends the session and frees
-//! the lock, so a crash or cancellation never leaves it stuck. SQLite serves one process, whose
+//! the lock, so a crash or cancellation never leaves it stuck; nor does a frozen process
+//! (SIGSTOP, a paused VM): the lease's session may sit idle for `IDLE_BOUND` (5 s) at most, then
+//! PostgreSQL ends it and another relay takes over. SQLite serves one process, whose
 //! single relay always gets the lease.
 
 use async_trait::async_trait;
@@ -38,8 +40,19 @@ where
         // asks every few milliseconds; closing it would open a session each time).
         return Ok(None);
     }
-    Ok(Some(RelayLease(Box::new(AdvisoryLock::<DB> { conn: Some(conn) }))))
+    // The lease's session is idle while the pass publishes on other connections. Should its
+    // process freeze (SIGSTOP, a paused VM), PostgreSQL still sees a healthy session and would
+    // keep the lock, and every server's events with it, until the process resumes: bound that
+    // idleness, so PostgreSQL ends the session and another relay takes over. A PostgreSQL
+    // before 14 has no such setting; the lease then works as before.
+    let bound = Sql::new("SELECT set_config('idle_session_timeout', $1, false)").bind(IDLE_BOUND);
+    let bounded = (*conn).fetch_optional::<(String,)>(bound).await.is_ok();
+    Ok(Some(RelayLease(Box::new(AdvisoryLock::<DB> { conn: Some(conn), bounded }))))
 }
+
+/// How long the lease's session may sit idle before PostgreSQL ends it, freeing the lease: far
+/// beyond a pass (milliseconds; the database's own hang check gives up after about 2.5 s).
+const IDLE_BOUND: &str = "5s";
 
 struct SingleProcess;
 
@@ -50,6 +63,8 @@ impl Held for SingleProcess {
 
 struct AdvisoryLock<DB: Database> {
     conn: Option<PoolConnection<DB>>,
+    /// Whether its session's idleness is bounded (to be lifted before it rejoins the pool).
+    bounded: bool,
 }
 
 #[async_trait]
@@ -59,7 +74,15 @@ where
 {
     async fn release(mut self: Box<Self>) {
         let Some(mut conn) = self.conn.take() else { return };
-        let sql = Sql::new("SELECT pg_advisory_unlock($1)").bind(RELAY_LOCK);
+        let sql = match self.bounded {
+            // Back to the session's default before the connection rejoins the pool.
+            true => Sql::new(
+                "SELECT pg_advisory_unlock($1) AND set_config('idle_session_timeout', \
+                 (SELECT reset_val FROM pg_settings WHERE name = 'idle_session_timeout'), false) IS NOT NULL",
+            ),
+            false => Sql::new("SELECT pg_advisory_unlock($1)"),
+        }
+        .bind(RELAY_LOCK);
         let unlocked: Result<Option<(bool,)>, _> = (*conn).fetch_optional(sql).await;
         if !matches!(unlocked, Ok(Some((true,)))) {
             tracing::warn!(?unlocked, "relay lease: unlock failed; closing its connection instead");

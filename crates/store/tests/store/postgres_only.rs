@@ -62,6 +62,40 @@ async fn a_relay_refused_the_lease_keeps_its_connection() {
     drop(probe);
 }
 
+/// A lease whose holder stops answering (its process frozen: SIGSTOP, a paused VM) is freed by
+/// PostgreSQL once its session has been idle for a few seconds, so another server's relay takes
+/// over. Before, the session lock stayed with the frozen process, whose connection PostgreSQL
+/// still saw as healthy, and every server's events waited in the outbox until it resumed
+/// (measured on two real servers: every SIGSTOP caught mid-pass stopped all publishing for as
+/// long as the stop lasted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_held_by_a_frozen_relay_is_freed_by_postgres() {
+    let Some((db, store)) = postgres_store().await else { return };
+    let frozen = store.relay_lease().await.unwrap().expect("a free lease is granted");
+    let started = std::time::Instant::now();
+    let taken = loop {
+        if let Some(lease) = store.relay_lease().await.unwrap() {
+            break lease;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(15), "a frozen holder kept the lease for 15 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2), "taken over only once the holder was idle");
+    taken.release().await;
+    frozen.release().await; // its session is gone: the unlock fails and the connection is closed
+    let again = store.relay_lease().await.unwrap().expect("free after both released");
+    again.release().await;
+    // A released lease's connection rejoins the pool without the bound: it outlives it idle.
+    let mut probe = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    let before: i64 = sqlx::query_scalar(others).fetch_one(&mut probe).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let after: i64 = sqlx::query_scalar(others).fetch_one(&mut probe).await.unwrap();
+    assert_eq!(after, before, "pooled sessions ended while idle");
+    drop(store);
+    drop(probe);
+}
+
 /// An answer to a plan's invitation waits for a booking of the plan under way, then finds the
 /// plan confirmed. Before, it changed the party the booking had just counted, so a guest who
 /// accepted then came without a seat.
