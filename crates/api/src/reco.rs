@@ -108,7 +108,8 @@ pub struct VenueRecoQuery {
     pub open_now: Option<bool>,
     /// Only venues open at this instant (RFC 3339; not with `open_now=true`). The same rule as
     /// `time`: from now to 366 days ahead (the booking horizon), a minute behind the server's
-    /// clock still counting as now; else a 422 naming `open_at`.
+    /// clock still counting as now; else a 422 naming `open_at`. Without `time`, the results are
+    /// ranked and explained for this instant, as a visit then.
     pub open_at: Option<DateTime<Utc>>,
     /// Only venues new to the user: none they have viewed, searched, saved, liked, shown
     /// interest in, visited or booked.

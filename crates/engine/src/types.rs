@@ -60,8 +60,9 @@ pub struct VenueQuery {
     pub point: Option<LatLng>,
     /// Only venues within this distance of the point, km.
     pub radius_km: Option<f64>,
-    /// When the user wants to go (context: time of day, weekday); defaults to `now`. From `now`
-    /// to the booking horizon ([`check_time_window`]), else refused naming `time`.
+    /// When the user wants to go (context: time of day, weekday); defaults to `open_at`, then
+    /// `now` ([`VenueQuery::going_at`]). From `now` to the booking horizon
+    /// ([`check_time_window`]), else refused naming `time`.
     pub time: Option<DateTime<Utc>>,
     /// Only venues that can seat the party.
     pub party_size: Option<u32>,
@@ -82,6 +83,13 @@ pub struct VenueQuery {
 }
 
 impl VenueQuery {
+    /// When the user would go, which the context is ranked and said for: `time`, else the
+    /// `open_at` the venues must be open at (who asks for places open Saturday at 2:00 means
+    /// to go then), else `now`.
+    pub fn going_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.time.or(self.open_at).unwrap_or(now)
+    }
+
     /// A query with only the user, the limit and the ranker set.
     pub fn new(user_id: Uuid, limit: usize, ranker: Ranker) -> Self {
         Self {

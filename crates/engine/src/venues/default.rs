@@ -524,7 +524,7 @@ pub(crate) fn recommend(
     now: DateTime<Utc>,
     q: &VenueQuery,
 ) -> Vec<VenueRecommendation> {
-    let time = q.time.unwrap_or(now);
+    let time = q.going_at(now);
     let filter = Filter::for_user(st, q, user, origin);
     let mut ctx = ScoreCtx::new(st, s, u, user, filter, now, time);
     let cands = if q.ranker == Ranker::Popularity {

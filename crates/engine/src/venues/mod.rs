@@ -60,7 +60,7 @@ pub(crate) fn recommend_in_context(
         price_max: p.price_max,
     });
     let context = VenueContext {
-        local_time: q.time.unwrap_or(now).with_timezone(&tz),
+        local_time: q.going_at(now).with_timezone(&tz),
         origin: origin.map(|(lat, lng)| LatLng { lat, lng }),
         persona: user.persona,
         preferences,

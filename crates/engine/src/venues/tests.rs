@@ -344,6 +344,31 @@ fn the_reasons_add_up_to_the_score_of_a_venue_visited_just_now_and_closed_then()
     assert_eq!(closed.label, "ranked lower: closed now");
 }
 
+/// QA: places asked for open at another time, without a `time`, were ranked and said as of
+/// now ("ranked lower: closed now" on a venue the filter kept for being open then).
+#[test]
+fn open_at_without_a_time_ranks_and_says_the_context_for_then() {
+    // Venue 14 opens 08:00 to 11:00; t0 is 14:00 in New York, so it is closed now.
+    let mut b = crate::EngineBuilder::new(EngineSettings::default());
+    b.add_user(&user(1, Some((40.0, -74.0))), None);
+    let mut v = venue(14, 40.0, -74.001, Category::Restaurant, Some("ramen"));
+    v.opening_hours = Some(domain::OpeningHours::every_day(&[(8 * 60, 11 * 60)]));
+    b.add_venue(&v);
+    let e = b.build();
+    let mut q = VenueQuery::new(id(1), 3, Ranker::Default);
+    q.now = Some(t0());
+    // 10:00 the next morning.
+    q.open_at = Some(t0() + chrono::Duration::hours(20));
+    let r = e.recommend_venues(&q).unwrap().pop().expect("open then");
+    assert!(r.reasons.iter().all(|x| x.code != "closed"), "{:?}", r.reasons);
+    let context = r.reasons.iter().find(|x| x.code == "context").expect("a context reason");
+    assert_eq!(context.label, "open then");
+    // A time given still rules, the filter aside.
+    q.time = Some(t0());
+    let r = e.recommend_venues(&q).unwrap().pop().expect("open at open_at");
+    assert!(r.reasons.iter().any(|x| x.code == "closed"), "{:?}", r.reasons);
+}
+
 /// Every alive venue passing the filters within the radius, nearest first (ties by index),
 /// by brute force over the catalogue.
 fn nearest_passing(st: &crate::state::State, f: &super::Filter, origin: (f64, f64), radius_km: f64) -> Vec<u32> {
