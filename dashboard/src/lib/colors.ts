@@ -68,6 +68,7 @@ const REASON_COLORS: Record<string, string> = {
   rating: '#facc15',
   friends_liked: '#f472b6',
   wants_to_go: '#e879f9',
+  knows_venue: '#c4b5fd',
   learned: '#22d3ee',
   neighbours: '#67e8f9',
   strength: '#f472b6',
