@@ -6,15 +6,10 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { answerToken, getToken, setAsker, setToken, tokenState } from '../api/auth';
 import { ApiError } from '../api/client';
 import { ErrorNote, type Refusal } from './ErrorNote';
+import { focusLost } from '../lib/focus';
 
 /** What can take the keyboard's focus in `root`, in order. */
 const FOCUSABLE = 'button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
-
-/** Whether the focus has fallen to the page (nothing, the body, or a control that was disabled or removed). */
-function focusLost(): boolean {
-  const at = document.activeElement;
-  return !at || at === document.body || !at.isConnected || (at as HTMLButtonElement).disabled === true;
-}
 
 /**
  * Gives the focus back to `before` (what opened the dialog). The action can disable or remove it

@@ -10,6 +10,7 @@ import { ApiError, luna } from '../api/client';
 import { ErrorNote, type Refusal } from './ErrorNote';
 import type { Scenario, SimMetrics, SimState, SimStatus } from '../api/types';
 import { clock, statusWords } from '../lib/describe';
+import { focusLost } from '../lib/focus';
 import { SPEED_STOPS, positionOf, speedAt } from '../lib/speed';
 import { fmt } from './TimeChart';
 
@@ -93,10 +94,9 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
       refocusUntil.current = 0;
       return;
     }
-    const at = document.activeElement;
-    if (at && at !== document.body && at.isConnected && !(at as HTMLButtonElement).disabled) {
+    if (!focusLost()) {
       // Moved on elsewhere by the user: leave it there.
-      if (!panel.current?.contains(at)) refocusUntil.current = 0;
+      if (!panel.current?.contains(document.activeElement)) refocusUntil.current = 0;
       return;
     }
     if (primary.current && !primary.current.disabled) primary.current.focus();
