@@ -67,10 +67,10 @@ fn wants_to_go_to(cand: &UserRow, v: u32, now: i64) -> bool {
     i.is_ok_and(|i| wants_to_go(&cand.interests[i], now))
 }
 
-/// How much a candidate wants to go to venue `v` as of `now`: 1 when their interest in it still
-/// says so ([`wants_to_go`]), else how much they engaged with it.
-fn venue_feature(cand: &UserRow, v: u32, now: i64) -> f64 {
-    if wants_to_go_to(cand, v, now) { 1.0 } else { cand.agg(v).map_or(0.0, |a| a.engagement()) }
+/// How much a candidate wants to go to venue `v` as of `now`, and whether they said so: 1 when
+/// their interest in it still does ([`wants_to_go`]), else how much they engaged with it.
+fn venue_feature(cand: &UserRow, v: u32, now: i64) -> (f64, bool) {
+    if wants_to_go_to(cand, v, now) { (1.0, true) } else { (cand.agg(v).map_or(0.0, |a| a.engagement()), false) }
 }
 
 /// `min(1, likes * a + dwell / b)` over a user's interactions with venues matching `keep`.
@@ -319,8 +319,7 @@ fn default(
         .filter_map(|c| {
             let cand = st.live_user(c)?;
             let mut x = compat(st, user, &mine, &my_pos, c, cand);
-            x.venue = venue.map_or(0.0, |(v, now)| venue_feature(cand, v, now));
-            x.wants = venue.is_some_and(|(v, now)| wants_to_go_to(cand, v, now));
+            (x.venue, x.wants) = venue.map_or((0.0, false), |(v, now)| venue_feature(cand, v, now));
             Some((compat_score(w, &x, venue.is_some()), c, x))
         })
         .collect();
