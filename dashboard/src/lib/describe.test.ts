@@ -117,6 +117,18 @@ group('describe', () => {
     expect(line('recommendation.served', { user_id: 'u-111111', items: [1, 2], kind: 'venues', ranker: 'default' }, 'system')).toBe(
       '2 venues for Ann Lee (default ranker)',
     );
+    expect(line('recommendation.served', { user_id: 'u-111111', items: [1], kind: 'venues', ranker: 'default' }, 'system')).toBe(
+      '1 venue for Ann Lee (default ranker)',
+    );
+    expect(line('recommendation.served', { user_id: 'u-111111', items: [1], kind: 'people', ranker: 'seed2' }, 'system')).toBe(
+      '1 person for Ann Lee (seed2 ranker)',
+    );
+    expect(line('metrics.snapshot', { requests_per_second: 2, events_per_second: 0.4, sse_subscribers: 1 }, 'metrics')).toBe(
+      '2.0 req/s · 0.4 events/s · 1 stream',
+    );
+    expect(line('metrics.snapshot', { requests_per_second: 2, events_per_second: 0.4, sse_subscribers: 3 }, 'metrics')).toBe(
+      '2.0 req/s · 0.4 events/s · 3 streams',
+    );
     expect(line('plan.participant_updated', { plan_id: 'p-fee168', user_id: 'u-222222', status: 'accepted' })).toBe('@bo accepted plan …fee168');
     expect(line('plan.created', { id: 'p-2acb0b', organizer_id: 'u-111111', venue_id: 'v-999999' })).toBe('plan …2acb0b by Ann Lee at venue …999999');
     expect(line('booking.created', { user_id: 'u-111111', venue_id: 'v-999999', status: 'confirmed', party_size: 2 }, 'bookings')).toBe(

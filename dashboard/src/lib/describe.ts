@@ -89,12 +89,15 @@ export function describe(
       return `${who(d.user_id)} wants to go to ${venue(d.venue_id)}${at}${slot}${closed}`;
     }
     case 'metrics.snapshot': {
-      const streams = typeof d.sse_subscribers === 'number' ? ` · ${d.sse_subscribers} streams` : '';
+      // One of each in the singular (QA: the feed read '1 streams' on a dashboard alone on its server).
+      const streams = typeof d.sse_subscribers === 'number' ? ` · ${d.sse_subscribers} ${d.sse_subscribers === 1 ? 'stream' : 'streams'}` : '';
       return `${num(d.requests_per_second)} req/s · ${num(d.events_per_second)} events/s${streams}`;
     }
     case 'recommendation.served': {
       const items = Array.isArray(d.items) ? d.items.length : 0;
-      return `${items} ${d.kind ?? 'items'} for ${who(d.user_id)} (${d.ranker ?? '?'} ranker)`;
+      const one: Record<string, string> = { venues: 'venue', people: 'person', items: 'item' };
+      const kind = typeof d.kind === 'string' ? d.kind : 'items';
+      return `${items} ${items === 1 ? (one[kind] ?? kind) : kind} for ${who(d.user_id)} (${d.ranker ?? '?'} ranker)`;
     }
     case 'data.seeded':
       return `${d.users ?? '?'} users, ${d.venues ?? '?'} venues, ${d.interactions ?? '?'} interactions`;
