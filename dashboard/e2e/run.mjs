@@ -210,10 +210,10 @@ try {
 
   await check('the feed pauses and filters', async () => {
     const feed = page.getByRole('region', { name: 'live events' });
-    await feed.getByRole('button', { name: '❚❚ Pause' }).click();
+    await feed.getByRole('button', { name: 'Pause the feed' }).click();
     await page.getByTestId('feed-paused').waitFor();
     await waitFor(async () => num((await text('feed-paused')).split('·')[1]) > 0, 20_000, 'events counted while paused');
-    await feed.getByRole('button', { name: '▶ Resume' }).click();
+    await feed.getByRole('button', { name: 'Resume the feed' }).click();
     await page.getByLabel('filter events').fill('interaction.recorded');
     await waitFor(
       async () => {

@@ -82,7 +82,8 @@ describe('EventFeed', () => {
 
   it('freezes when paused, counts what arrives, and catches up on resume', () => {
     const { live, rows } = feedWith([ev('user_actions', 'interaction.recorded')]);
-    fireEvent.click(screen.getByRole('button', { name: '❚❚ Pause' }));
+    // Named for what it pauses, not '❚❚ Pause' as the simulation's own button is.
+    fireEvent.click(screen.getByRole('button', { name: 'Pause the feed' }));
     act(() => {
       live.ingest(ev('social', 'friend.requested'));
       live.ingest(ev('social', 'friend.requested'));
@@ -90,7 +91,7 @@ describe('EventFeed', () => {
     });
     expect(rows()).toHaveLength(1);
     expect(screen.getByTestId('feed-paused')).toHaveTextContent('paused · 2 new');
-    fireEvent.click(screen.getByRole('button', { name: '▶ Resume' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Resume the feed' }));
     expect(rows()).toHaveLength(3);
   });
 

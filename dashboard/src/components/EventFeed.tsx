@@ -145,7 +145,15 @@ export function EventFeed({
               paused · {arrived.toLocaleString('en-US')} new
             </span>
           ) : null}
-          <button className="btn py-1 text-xs" onClick={() => setFrozen(frozen ? null : [...live.feed])} aria-pressed={!!frozen}>
+          {/* Named for what it pauses: the simulation panel's Pause button read '❚❚ Pause' too (QA,
+              keyboard and screen reader: two controls of one name on the Live page). */}
+          <button
+            className="btn py-1 text-xs"
+            onClick={() => setFrozen(frozen ? null : [...live.feed])}
+            aria-pressed={!!frozen}
+            aria-label={frozen ? 'Resume the feed' : 'Pause the feed'}
+            title={frozen ? 'Resume the feed: show the events that arrived meanwhile' : 'Pause the feed: the list stops moving, arrivals are counted'}
+          >
             {frozen ? '▶ Resume' : '❚❚ Pause'}
           </button>
         </div>
