@@ -135,7 +135,13 @@ function LivePage() {
           <ChartsPanel live={d.live} />
         </div>
         <div className="min-w-0 space-y-4 xl:col-span-4">
-          <SimulationPanel state={d.simState} metrics={d.simMetrics.data} onChanged={refresh} />
+          <SimulationPanel
+            state={d.simState}
+            metrics={d.simMetrics.data}
+            onChanged={refresh}
+            pollError={d.sim.error ? d.sim.error.message : null}
+            stateAt={d.sim.dataAt}
+          />
           <DataPanel stats={d.stats.data} confirm={d.confirm} onChanged={refresh} />
         </div>
       </div>

@@ -56,6 +56,22 @@ describe('SimulationPanel', () => {
     expect(screen.getByText('Groups go out')).toBeInTheDocument();
   });
 
+  it('says its figures are old while the state cannot be read, and stops saying the run is live', async () => {
+    // QA (real server, the admin token refused and its dialog cancelled): the panel went on
+    // saying 'running', its dot pulsing, clock and rates frozen at the last answer.
+    mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
+    const at = new Date(2026, 11, 5, 14, 2, 48).getTime();
+    const { rerender } = render(<SimulationPanel state={running} metrics={null} onChanged={() => {}} pollError={null} stateAt={at} />);
+    expect(screen.queryByTestId('sim-stale')).toBeNull();
+    expect(screen.getByTestId('sim-status').querySelector('.animate-pulse')).not.toBeNull();
+    rerender(<SimulationPanel state={running} metrics={null} onChanged={() => {}} pollError="admin token required" stateAt={at} />);
+    expect(screen.getByTestId('sim-stale')).toHaveTextContent('Not updated since 14:02:48: admin token required.');
+    expect(screen.getByTestId('sim-status')).toHaveAttribute('data-stale', 'true');
+    expect(screen.getByTestId('sim-status').querySelector('.animate-pulse')).toBeNull();
+    rerender(<SimulationPanel state={running} metrics={null} onChanged={() => {}} pollError={null} stateAt={at + 2000} />);
+    expect(screen.queryByTestId('sim-stale')).toBeNull();
+  });
+
   it('shows a running simulation and offers pause, stop, speed and a scenario trigger', async () => {
     const { calls } = mockFetch({
       'GET /api/v1/simulation/scenarios': () => scenarios,

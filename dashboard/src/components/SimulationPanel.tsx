@@ -65,9 +65,14 @@ interface Props {
   state: SimState | null;
   metrics: SimMetrics | null;
   onChanged: () => void;
+  /** Why the last poll of the simulator's state failed (null: it answered): the figures shown are
+   * those of `stateAt`, and are said to be. */
+  pollError?: string | null;
+  /** When the state shown was read (ms since epoch). */
+  stateAt?: number | null;
 }
 
-export function SimulationPanel({ state, metrics, onChanged }: Props) {
+export function SimulationPanel({ state, metrics, onChanged, pollError = null, stateAt = null }: Props) {
   const [scenarios, setScenarios] = useState<Scenario[]>([]);
   const [scenario, setScenario] = useState('normal');
   const [users, setUsers] = useState('1000');
@@ -110,6 +115,9 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
   }, []);
 
   const status: SimStatus = state?.status ?? 'idle';
+  // QA (token refused, then the dialog cancelled): the panel went on saying 'running', its dot
+  // pulsing, with the clock and the rates of its last answer, for as long as the polls failed.
+  const stale = pollError !== null && state !== null;
   const active = status === 'running' || status === 'paused';
   const runSpeed = state?.speed;
 
@@ -171,13 +179,18 @@ export function SimulationPanel({ state, metrics, onChanged }: Props) {
     <section ref={panel} className="card space-y-4" aria-label="simulation">
       <header className="flex items-center justify-between">
         <h2 className="card-title">Simulation</h2>
-        <span className={`chip ${STATUS_STYLE[status]}`} data-testid="sim-status">
-          {status === 'running' ? <span className="h-1.5 w-1.5 animate-pulse rounded-full bg-emerald-400" /> : null}
+        <span className={`chip ${STATUS_STYLE[status]} ${stale ? 'opacity-60' : ''}`} data-testid="sim-status" data-stale={stale}>
+          {status === 'running' && !stale ? <span className="h-1.5 w-1.5 animate-pulse rounded-full bg-emerald-400" /> : null}
           {statusWords(status, state?.stop_reason)}
         </span>
       </header>
+      {stale ? (
+        <p className="text-xs text-rose-300" role="status" data-testid="sim-stale">
+          Not updated{stateAt ? ` since ${new Date(stateAt).toTimeString().slice(0, 8)}` : ''}: {pollError}. The figures below are the last ones read.
+        </p>
+      ) : null}
 
-      <div className="grid grid-cols-3 gap-x-3 gap-y-2.5">
+      <div className={`grid grid-cols-3 gap-x-3 gap-y-2.5 ${stale ? 'opacity-60' : ''}`}>
         <Figure label="scenario" value={state && status !== 'idle' ? name(state.scenario) : '–'} />
         <Figure label="speed" value={runSpeed === 'max' ? 'max' : typeof runSpeed === 'number' ? `${runSpeed}×` : '–'} />
         <Figure label="sim clock" value={simClock(state?.simulation_time ?? null, state?.timezone)} />
