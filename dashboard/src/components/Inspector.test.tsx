@@ -7,7 +7,7 @@ import { LiveStore } from '../lib/live';
 import { CITY } from '../test/city';
 import { json, mockFetch } from '../test/fetch';
 import { canvasCalls } from '../test/setup';
-import { Inspector } from './Inspector';
+import { Inspector, URL_LOOKUP_RETRY_MS } from './Inspector';
 
 const user = (n: number, handle: string): User => ({
   id: `00000000-0000-0000-0000-00000000000${n}`,
@@ -249,6 +249,28 @@ describe('Inspector', () => {
     await user.keyboard('{Home}');
     expect(venues).toHaveFocus();
     expect(venues).toHaveAttribute('aria-selected', 'true');
+  });
+
+  it('keeps the URL’s users through a look-up that could not reach the server, and shows them once it answers', async () => {
+    // QA (real server killed, Live and back to the inspector): the failed look-up dropped the
+    // picked users from the view and from the URL, for good.
+    window.history.replaceState(null, '', `/inspector?users=${ben.id}`);
+    let down = true;
+    mockFetch({
+      'GET /api/v1/users/': () => {
+        if (down) throw new TypeError('Failed to fetch');
+        return ben;
+      },
+      'GET /api/v1/recommendations/': () => ({ venues: [], people: [] }),
+    });
+    render(<Inspector map={CITY} live={new LiveStore()} />);
+    expect(await screen.findByTestId('url-users-error')).toHaveTextContent('The Luna server cannot be reached');
+    expect(window.location.search).toBe(`?users=${ben.id}`);
+    expect(screen.queryByTestId('gone-users')).toBeNull();
+    down = false;
+    await waitFor(() => expect(screen.getByTestId('picked-users')).toHaveTextContent('@ben'), { timeout: URL_LOOKUP_RETRY_MS + 2000 });
+    expect(screen.queryByTestId('url-users-error')).toBeNull();
+    expect(window.location.search).toBe(`?users=${ben.id}`);
   });
 
   it('restores the picked users from the URL', async () => {

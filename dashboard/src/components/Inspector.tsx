@@ -48,6 +48,9 @@ function emptyResults(): Results {
 const err = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const notFound = (e: unknown) => e instanceof ApiError && e.status === 404;
 
+/** How long a failed look-up of the URL's users waits before it is tried again. */
+export const URL_LOOKUP_RETRY_MS = 3000;
+
 /** A picked user who no longer exists: by handle when the view knew them, else by id. */
 interface Gone {
   id: string;
@@ -85,21 +88,38 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
   const markGoneRef = useRef(markGone);
   markGoneRef.current = markGone;
 
-  // Users named in the URL, once; one deleted since the link was made is said to be gone.
+  // Users named in the URL, once; one deleted since the link was made is said to be gone. A
+  // look-up that failed otherwise (the server unreachable, a 5xx) is tried again until it
+  // answers, the URL keeping the users meanwhile (QA: with the server down, going to Live and
+  // back dropped the picked users, from the view and the URL, for good).
+  const [lookupError, setLookupError] = useState<string | null>(null);
   useEffect(() => {
     const ids = idsFromUrl();
     if (ids.length === 0) return;
-    Promise.all(
-      ids.map((id) =>
-        luna.user(id).catch((e) => {
-          if (notFound(e)) markGoneRef.current([id], 'no user has this id any more');
-          return null;
-        }),
-      ),
-    ).then((found) => {
-      setUsers(found.filter((u): u is User => !!u));
-      setLoaded(true);
-    });
+    let alive = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const attempt = () =>
+      Promise.all(ids.map((id) => luna.user(id).then((u) => ({ id, u, e: null }), (e: unknown) => ({ id, u: null, e })))).then((found) => {
+        if (!alive) return;
+        const failed = found.find((f) => f.e !== null && !notFound(f.e));
+        if (failed) {
+          setLookupError(err(failed.e));
+          timer = setTimeout(() => void attempt(), URL_LOOKUP_RETRY_MS);
+          return;
+        }
+        const gone = found.filter((f) => f.e !== null).map((f) => f.id);
+        if (gone.length) markGoneRef.current(gone, 'no user has this id any more');
+        const users = found.flatMap((f) => (f.u ? [f.u] : []));
+        setLookupError(null);
+        // Users picked while the look-up was under way stay, after the URL's.
+        setUsers((prev) => [...users, ...prev.filter((p) => !users.some((u) => u.id === p.id))]);
+        setLoaded(true);
+      });
+    void attempt();
+    return () => {
+      alive = false;
+      clearTimeout(timer);
+    };
   }, []);
 
   // A picked user deleted while on view (or every one of them, when the data is reset).
@@ -241,6 +261,11 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
             )}
           </ul>
         </div>
+        {lookupError ? (
+          <p className="rounded-md border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-xs text-rose-200" role="status" data-testid="url-users-error">
+            The picked users in the address could not be looked up ({lookupError}); trying again every {URL_LOOKUP_RETRY_MS / 1000} s.
+          </p>
+        ) : null}
         {gone.length ? (
           <ul className="space-y-1 rounded-md border border-amber-500/40 bg-amber-500/10 px-3 py-2 text-xs text-amber-200" role="status" data-testid="gone-users">
             {gone.map((g) => (
