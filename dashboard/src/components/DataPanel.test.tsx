@@ -40,6 +40,26 @@ describe('DataPanel', () => {
     expect(screen.queryByRole('dialog')).toBeNull();
   });
 
+  it('lets a box be emptied and retyped, an empty one standing for its default, not 0', async () => {
+    // QA (real binary, keyboard): emptying 'Users' put '0' back at once, typing 50 then gave
+    // '050', and seeding with the box empty asked to generate 0 users, deleting the city's people.
+    const { calls } = mockFetch({ 'POST /api/v1/admin/data/seed': () => ({ success: true, seeded: {} }) });
+    render(<Harness stats={withData} onChanged={() => {}} />);
+    const box = screen.getByLabelText('seed users');
+    fireEvent.change(box, { target: { value: '' } });
+    expect(box).toHaveValue(null);
+    expect(box).toHaveAttribute('placeholder', '300');
+    fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
+    expect(screen.getByRole('dialog')).toHaveTextContent('Generates 300 users and 150 venues');
+    fireEvent.click(screen.getByRole('button', { name: 'Reset and seed' }));
+    await waitFor(() => expect(calls).toHaveLength(1));
+    expect(calls[0].body).toEqual({ users: 300, venues: 150, seed: 42, force: true });
+    // 0 typed is 0: a city of venues alone.
+    fireEvent.change(box, { target: { value: '0' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
+    expect(screen.getByRole('dialog')).toHaveTextContent('Generates 0 users');
+  });
+
   it('forces a reseed of a database with data, and says so', async () => {
     const { calls } = mockFetch({ 'POST /api/v1/admin/data/seed': () => ({ success: true, seeded: {} }) });
     render(<Harness stats={withData} onChanged={() => {}} />);

@@ -60,10 +60,21 @@ export function seedRequest(
   };
 }
 
+/** The sizes and seed a box left empty stands for (as the header's empty-database button seeds). */
+export const SEED_DEFAULTS = { users: 300, venues: 150, seed: 42 } as const;
+
+/** A number box's text as a number; empty: `fallback`. */
+const typed = (text: string, fallback: number) => (text.trim() === '' ? fallback : Number(text));
+
 export function DataPanel({ stats, confirm, onChanged }: Props) {
-  const [users, setUsers] = useState(300);
-  const [venues, setVenues] = useState(150);
-  const [seed, setSeed] = useState(42);
+  // The boxes' text, not numbers (QA: a number state made an emptied box read '0' at once, so
+  // typing 50 gave '050', and a box left empty seeded 0 users, deleting the city's people).
+  const [usersText, setUsers] = useState(String(SEED_DEFAULTS.users));
+  const [venuesText, setVenues] = useState(String(SEED_DEFAULTS.venues));
+  const [seedText, setSeed] = useState(String(SEED_DEFAULTS.seed));
+  const users = typed(usersText, SEED_DEFAULTS.users);
+  const venues = typed(venuesText, SEED_DEFAULTS.venues);
+  const seed = typed(seedText, SEED_DEFAULTS.seed);
   // The box's local date and time; empty: the server's default.
   const [historyEnd, setHistoryEnd] = useState('');
   const asOf = utcInstant(historyEnd);
@@ -80,15 +91,15 @@ export function DataPanel({ stats, confirm, onChanged }: Props) {
       <div className="grid grid-cols-3 gap-2">
         <label className="space-y-1">
           <span className="label">Users</span>
-          <input className="input" type="number" min={1} max={20000} value={users} onChange={(e) => setUsers(Number(e.target.value))} aria-label="seed users" />
+          <input className="input" type="number" min={1} max={20000} placeholder={String(SEED_DEFAULTS.users)} value={usersText} onChange={(e) => setUsers(e.target.value)} aria-label="seed users" />
         </label>
         <label className="space-y-1">
           <span className="label">Venues</span>
-          <input className="input" type="number" min={1} max={10000} value={venues} onChange={(e) => setVenues(Number(e.target.value))} aria-label="seed venues" />
+          <input className="input" type="number" min={1} max={10000} placeholder={String(SEED_DEFAULTS.venues)} value={venuesText} onChange={(e) => setVenues(e.target.value)} aria-label="seed venues" />
         </label>
         <label className="space-y-1">
           <span className="label">Seed</span>
-          <input className="input" type="number" min={0} value={seed} onChange={(e) => setSeed(Number(e.target.value))} aria-label="random seed" />
+          <input className="input" type="number" min={0} placeholder={String(SEED_DEFAULTS.seed)} value={seedText} onChange={(e) => setSeed(e.target.value)} aria-label="random seed" />
         </label>
         <label className="col-span-3 space-y-1">
           <span className="label">History ends at (optional)</span>
