@@ -107,6 +107,12 @@ describe('Inspector', () => {
     const members = within(group).getAllByTestId('group-member').map((m) => m.textContent);
     expect(members).toEqual(['@ana1.2 km0.80', '@ben3.4 km1.00']);
     expect(window.location.search).toBe(`?users=${ana.id},${ben.id}`);
+    // Which of the map's views is on is said, not only coloured (QA, screen reader).
+    const views = within(screen.getByRole('group', { name: 'draw on the map' }));
+    expect(views.getByRole('button', { name: 'group' })).toHaveAttribute('aria-pressed', 'true');
+    fireEvent.click(views.getByRole('button', { name: 'user' }));
+    expect(views.getByRole('button', { name: 'user' })).toHaveAttribute('aria-pressed', 'true');
+    expect(views.getByRole('button', { name: 'group' })).toHaveAttribute('aria-pressed', 'false');
   });
 
   it('shows people only from the rankers that rank people', async () => {

@@ -299,9 +299,10 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
                 {mapMode === 'group' ? 'The group on the map' : `${mapRanker} venues around @${primary.handle}`}
               </h2>
               {users.length > 1 ? (
-                <div className="flex gap-1">
+                <div className="flex gap-1" role="group" aria-label="draw on the map">
                   {(['user', 'group'] as const).map((m) => (
-                    <button key={m} className={`btn py-0.5 text-xs ${mapMode === m ? 'btn-primary' : ''}`} onClick={() => setMapMode(m)}>
+                    // aria-pressed: the one on was told by its colour alone (QA, keyboard and screen reader).
+                    <button key={m} className={`btn py-0.5 text-xs ${mapMode === m ? 'btn-primary' : ''}`} aria-pressed={mapMode === m} onClick={() => setMapMode(m)}>
                       {m}
                     </button>
                   ))}

@@ -24,6 +24,22 @@ function showMapWithABooking() {
 }
 
 describe('MapPanel', () => {
+  it('says which heat is drawn, not only by colour', () => {
+    // QA (keyboard and screen reader on the real binary): 'recent demand' and 'all-time' were
+    // two plain buttons, the one on told by its colour alone.
+    render(<MapPanel map={CITY} live={new LiveStore()} error={null} />);
+    const heat = screen.getByRole('group', { name: 'heat of' });
+    const recent = heat.querySelectorAll('button')[0];
+    const all = heat.querySelectorAll('button')[1];
+    expect([recent, all].map((b) => b.getAttribute('aria-pressed')).filter((p) => p === 'true')).toHaveLength(1);
+    fireEvent.click(all);
+    expect(all).toHaveAttribute('aria-pressed', 'true');
+    expect(recent).toHaveAttribute('aria-pressed', 'false');
+    fireEvent.click(recent);
+    expect(recent).toHaveAttribute('aria-pressed', 'true');
+    expect(all).toHaveAttribute('aria-pressed', 'false');
+  });
+
   it('opens a venue picked again after its card was closed', async () => {
     mockFetch({ [`GET /api/v1/venues/${venueId}`]: () => venue });
     const { link } = showMapWithABooking();

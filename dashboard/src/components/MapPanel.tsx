@@ -115,7 +115,8 @@ export function MapPanel({ map, live, error }: { map: CityMapData | null; live: 
           ))}
           <div className="flex gap-1 pt-1" role="group" aria-label="heat of">
             {(['recent', 'all_time'] as const).map((m) => (
-              <button key={m} className={`btn flex-1 py-1 text-xs ${heatMode === m ? 'btn-primary' : ''}`} onClick={() => setHeatMode(m)}>
+              // aria-pressed: the one on was told by its colour alone (QA, keyboard and screen reader).
+              <button key={m} className={`btn flex-1 py-1 text-xs ${heatMode === m ? 'btn-primary' : ''}`} aria-pressed={heatMode === m} onClick={() => setHeatMode(m)}>
                 {m === 'recent' ? 'recent demand' : 'all-time'}
               </button>
             ))}
