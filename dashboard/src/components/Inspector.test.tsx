@@ -115,6 +115,32 @@ describe('Inspector', () => {
     expect(views.getByRole('button', { name: 'group' })).toHaveAttribute('aria-pressed', 'false');
   });
 
+  it('asks every ranker and the group again on Refresh, keeping the lists on view meanwhile', async () => {
+    // QA (real binary, a simulation running): the lists stayed as first read, however long watched.
+    let round = 1;
+    const { calls } = mockFetch({
+      'GET /api/v1/users': (c) => [ana, ben].filter((u) => u.handle.startsWith(new URL(c.url, 'http://x').searchParams.get('handle') ?? '')),
+      'GET /api/v1/recommendations/group/': () => ({ group_size: 2, strategy: 'average', centroid: null, group_venues: [] }),
+      'GET /api/v1/recommendations/': (c) => (c.url.includes('/people') ? { people: [] } : { venues: [{ ...venueRec('x'), venue_name: `pick of round ${round}` }] }),
+    });
+    render(<Inspector map={CITY} live={new LiveStore()} />);
+    await pick('ana');
+    const seed2 = within(document.querySelector('[data-ranker=seed2]') as HTMLElement);
+    await seed2.findByText('pick of round 1');
+    expect(screen.getByTestId('recs-asked-at')).toHaveTextContent(/^as of \d\d:\d\d:\d\d$/);
+    await pick('ben');
+    await waitFor(() => expect(calls.filter((c) => c.url.includes('/group/'))).toHaveLength(1));
+    const asked = calls.filter((c) => c.url.startsWith('/api/v1/recommendations/')).length;
+    round = 2;
+    fireEvent.click(screen.getByRole('button', { name: 'Refresh the recommendations' }));
+    // The old list stays until the new one arrives (no 'Loading…' flash).
+    expect(seed2.queryByText('Loading…')).toBeNull();
+    await seed2.findByText('pick of round 2');
+    await waitFor(() => expect(calls.filter((c) => c.url.includes('/group/'))).toHaveLength(2));
+    // Every ranker's venues (4), the people rankers' people (2), and the group.
+    expect(calls.filter((c) => c.url.startsWith('/api/v1/recommendations/')).length).toBe(asked + 7);
+  });
+
   it('shows people only from the rankers that rank people', async () => {
     const { calls } = routes();
     render(<Inspector map={CITY} live={new LiveStore()} />);

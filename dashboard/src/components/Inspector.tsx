@@ -145,11 +145,21 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
     window.history.replaceState(window.history.state, '', `${window.location.pathname}${search}`);
   }, [users, loaded]);
 
-  // Every ranker for the first user.
+  // Asked again by the Refresh button (QA: with a simulation running, the lists stayed as first
+  // read, however long the page was watched): `reloads` counts its presses, `askedAt` is when
+  // the lists on view were asked for.
+  const [reloads, setReloads] = useState(0);
+  const [askedAt, setAskedAt] = useState<number | null>(null);
+  const listsOf = useRef<string | null>(null);
+
+  // Every ranker for the first user. Asked again for the same user, the lists shown stay until
+  // each ranker's new one arrives.
   useEffect(() => {
     if (!primary) return;
     let alive = true;
-    setResults(emptyResults());
+    if (listsOf.current !== primary.id) setResults(emptyResults());
+    listsOf.current = primary.id;
+    setAskedAt(Date.now());
     for (const r of RANKERS) {
       const put = (k: 'venues' | 'people', v: RankerResult<never> | RankerResult<unknown>) =>
         alive && setResults((prev) => ({ ...prev, [r]: { ...prev[r], [k]: v } }));
@@ -165,21 +175,27 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
     return () => {
       alive = false;
     };
-  }, [primary]);
+  }, [primary, reloads]);
 
   // The group, from two users on.
   const groupKey = users.map((u) => u.id).join(',');
+  const groupOf = useRef('');
   useEffect(() => {
     if (users.length < 2) {
+      groupOf.current = '';
       setGroup({ data: null, error: null });
       setMapMode('user');
       return;
     }
     let alive = true;
-    // The previous group's venues are not this group's: drop them until the answer arrives.
-    setGroup({ data: null, error: null });
-    setGroupPick(0);
-    setMapMode('group');
+    // The previous group's venues are not this group's: drop them until the answer arrives (the
+    // same group asked again by Refresh keeps its venues, pick and view meanwhile).
+    if (groupOf.current !== groupKey) {
+      groupOf.current = groupKey;
+      setGroup({ data: null, error: null });
+      setGroupPick(0);
+      setMapMode('group');
+    }
     luna.groupRecs(users.map((u) => u.id)).then(
       (g) => alive && setGroup({ data: g, error: null }),
       (e) => alive && setGroup({ data: null, error: err(e) }),
@@ -188,7 +204,7 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
       alive = false;
     };
     // groupKey names the users: a new array of the same users asks nothing new.
-  }, [groupKey]);
+  }, [groupKey, reloads]);
 
   const overlay = useMemo<Overlay | undefined>(() => {
     if (!primary) return undefined;
@@ -380,6 +396,12 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
               {kind === 'venues'
                 ? 'every ranker, same user, side by side · click a ranker’s name to draw it on the map'
                 : 'the rankers that rank people (seed2 and default), same user, side by side'}
+            </span>
+            <span className="flex items-center gap-2 text-xs text-slate-500">
+              {askedAt ? <span data-testid="recs-asked-at">as of {new Date(askedAt).toTimeString().slice(0, 8)}</span> : null}
+              <button className="btn py-1 text-xs" onClick={() => setReloads((n) => n + 1)} aria-label="Refresh the recommendations" title="Ask every ranker (and the group) again: the city changes as people act">
+                ↻ Refresh
+              </button>
             </span>
           </div>
           <div
