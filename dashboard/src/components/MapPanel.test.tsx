@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -98,6 +98,32 @@ describe('MapPanel', () => {
     expect(map).toHaveFocus();
     // The card arrives in a live region that was there before it: a screen reader hears it.
     expect(card.closest('[aria-live=polite]')).not.toBeNull();
+  });
+
+  it('brings the opened venue’s card into view, the focus staying on the map', async () => {
+    // QA (390 px phone, real binary): the card opened 1,145 px down, under the map and the
+    // layers, and opening a venue seemed to do nothing.
+    mockFetch({ [`GET /api/v1/venues/${venueId}`]: () => venue });
+    const scrolled: Element[] = [];
+    const scrollIntoView = vi.fn(function (this: Element) {
+      scrolled.push(this);
+    });
+    const original = Object.getOwnPropertyDescriptor(Element.prototype, 'scrollIntoView');
+    Element.prototype.scrollIntoView = scrollIntoView;
+    try {
+      const user = userEvent.setup();
+      render(<MapPanel map={CITY} live={new LiveStore()} error={null} />);
+      const map = screen.getByRole('application', { name: /^City map/ });
+      act(() => map.focus());
+      await user.keyboard('{ArrowUp}{Enter}');
+      const card = await screen.findByTestId('picked-venue');
+      await waitFor(() => expect(scrolled).toContain(card));
+      expect(scrollIntoView).toHaveBeenCalledWith({ block: 'nearest' });
+      expect(map).toHaveFocus();
+    } finally {
+      if (original) Object.defineProperty(Element.prototype, 'scrollIntoView', original);
+      else delete (Element.prototype as { scrollIntoView?: unknown }).scrollIntoView;
+    }
   });
 
   it('counts the bookings made in the last 45 s, not every event of the bookings channel', () => {
