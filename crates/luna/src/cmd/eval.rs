@@ -6,7 +6,7 @@
 //! default ranker once more per signal, that signal's weight at 0, and says what each adds.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,7 +78,7 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
     crate::logging::init_batch();
     // One file for both would hold the chart alone, after saying the report was written there.
     if let (Some(json), Some(svg)) = (&args.json, &args.svg)
-        && (json == svg || std::fs::canonicalize(json).is_ok_and(|j| std::fs::canonicalize(svg).is_ok_and(|s| j == s)))
+        && same_file(json, svg)
     {
         let message = format!("--json and --svg both name {}: give each its own file", json.display());
         return Err(super::usage_error("eval", message).into());
@@ -337,6 +337,33 @@ fn show_step(bar: &ProgressBar, step: EvalStep<'_>, users: &mut usize) {
     }
 }
 
+/// Whether two output paths name one file, written alike or not (`r.json` and `./r.json`,
+/// `out/r.json` and `out/new/../r.json`, a path through a symbolic link), whether it exists yet
+/// or not: each is resolved as far as it exists, the rest taken as written.
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || resolved(a) == resolved(b)
+}
+
+/// Where `path` leads: absolute, its existing part resolved (symbolic links, `..`), each part
+/// beyond taken as written (`.` dropped, `..` going up a folder, as making the folders would).
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            part => out.push(part),
+        }
+        if let Ok(real) = std::fs::canonicalize(&out) {
+            out = real;
+        }
+    }
+    out
+}
+
 pub fn spinner(msg: &str) -> ProgressBar {
     let s = ProgressBar::new_spinner();
     s.set_message(msg.to_string());
@@ -351,6 +378,27 @@ mod tests {
     fn row(ranker: &str, ndcg: f64) -> serde_json::Value {
         serde_json::json!({"ranker": ranker, "precision": 0.1, "recall": 0.5, "ndcg": ndcg, "map": 0.3,
             "coverage": 0.9, "novelty": 8.0, "mean_latency_us": 300.0, "p99_latency_us": 400.0})
+    }
+
+    /// QA after 63c4a0f: `--json r.json --svg ./r.json` (or through `..` or a symbolic link)
+    /// named one new file in two spellings; only the same spelling, or a file already there, was
+    /// caught, so the chart replaced the report said written.
+    #[test]
+    fn two_spellings_of_one_output_file_are_the_same_file_whether_it_exists_or_not() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path();
+        std::fs::create_dir(d.join("sub")).expect("a folder");
+        std::os::unix::fs::symlink(d.join("sub"), d.join("link")).expect("a symbolic link");
+        let report = d.join("sub/r.json");
+        for other in ["sub/./r.json", "sub/new/../r.json", "link/r.json", "sub/../sub/r.json", "link/../sub/r.json"] {
+            assert!(same_file(&report, &d.join(other)), "{other} (not there yet)");
+        }
+        assert!(same_file(&d.join("out/r.json"), &d.join("out/x/../r.json")), "under a folder not there yet");
+        for other in ["sub/r.svg", "r.json", "link/new/r.json", "sub/r.json/x"] {
+            assert!(!same_file(&report, &d.join(other)), "{other}");
+        }
+        std::fs::write(&report, "{}").expect("the report");
+        assert!(same_file(&report, &d.join("link/./r.json")), "once there");
     }
 
     #[test]
