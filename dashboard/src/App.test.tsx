@@ -87,6 +87,38 @@ describe('App', () => {
     expect(screen.getByRole('dialog', { name: 'Seed the demo city?' })).toBeInTheDocument();
   });
 
+  it('reloads the map when the users counted change, so its summary agrees with the Users card', async () => {
+    // QA (real binary): a user created through the API made the Users card say 301 while the
+    // map's summary said 300 users until the page was reloaded (only a venue count moved it).
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      let users = 2;
+      const { calls } = mockFetch({
+        'GET /health': () => health(relayHealth),
+        'GET /api/v1/admin/stats': () => stats(users, 3),
+        'GET /api/v1/admin/map': () => ({ ...CITY, users_total: users }),
+        'GET /api/v1/admin/streams/subscribe-all': () => stream(),
+        'GET /api/v1/simulation/state': () => idle,
+        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      });
+      render(<App />);
+      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
+      const maps = () => calls.filter((c) => c.url.startsWith('/api/v1/admin/map')).length;
+      const before = maps();
+      // Counts that agree ask nothing more.
+      await vi.advanceTimersByTimeAsync(7000);
+      expect(maps()).toBe(before);
+      users = 3;
+      await vi.advanceTimersByTimeAsync(9000);
+      await waitFor(() => expect(screen.getByTestId('stat-users-value')).toHaveTextContent('3'));
+      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 3 users'));
+      expect(maps()).toBe(before + 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('does not nag a database with data', async () => {
     server(10, 3);
     render(<App />);

@@ -58,7 +58,7 @@ export function useDashboard(): Dashboard {
   return d;
 }
 
-function useCityMap(live: LiveStore, venuesInDb: number | undefined): MapState {
+function useCityMap(live: LiveStore, venuesInDb: number | undefined, usersInDb: number | undefined): MapState {
   const [data, setData] = useState<CityMapData | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
@@ -86,14 +86,20 @@ function useCityMap(live: LiveStore, venuesInDb: number | undefined): MapState {
 
   useEffect(() => reload(), [reload]);
 
-  // The city changed (seeded, reset, venues added): reload, at most every 5 seconds.
+  // The city changed (seeded, reset, venues or users added or deleted): reload, at most every 5
+  // seconds. Users too (QA on the real binary: a user created through the API made the Users card
+  // say 301 while the map's summary, on the Live page and the map's, said 300 users until a reload).
   const loaded = data?.venues.id.length;
+  const loadedUsers = data?.users_total;
   useEffect(() => {
-    if (venuesInDb === undefined || loaded === undefined || venuesInDb === loaded) return;
+    if (venuesInDb === undefined || loaded === undefined) return;
+    const venuesMoved = venuesInDb !== loaded;
+    const usersMoved = usersInDb !== undefined && loadedUsers !== undefined && usersInDb !== loadedUsers;
+    if (!venuesMoved && !usersMoved) return;
     const wait = Math.max(0, 5000 - (Date.now() - lastLoad.current));
     const id = setTimeout(reload, wait);
     return () => clearTimeout(id);
-  }, [venuesInDb, loaded, reload]);
+  }, [venuesInDb, loaded, usersInDb, loadedUsers, reload]);
 
   // A seed or reset makes the engine reload; fetch the map once it has.
   useEffect(
@@ -184,7 +190,7 @@ export function useDashboardState(): Dashboard {
   }, [health.error, health.dataAt]);
   const sim = usePoll((signal) => luna.simState(signal), 2000);
   const simMetrics = usePoll((signal) => luna.simMetrics(signal), 2000);
-  const map = useCityMap(live, stats.data?.venues.total);
+  const map = useCityMap(live, stats.data?.venues.total, stats.data?.users.total);
 
   useEffect(() => {
     if (simMetrics.data) live.pushSimMetrics(simMetrics.data);
