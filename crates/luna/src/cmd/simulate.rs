@@ -52,9 +52,15 @@ pub struct SimulateArgs {
 }
 
 /// A scenario by its id or its display name (`Lunch Rush`, `Friday Night Out`), case, spaces,
-/// `-` and `_` aside: the dashboard and `/simulation/scenarios` show the names.
+/// `-` and `_` aside: the dashboard and `/simulation/scenarios` show the names. A run of
+/// separators (`Lunch  Rush`, `lunch - rush`, a tab) counts as one.
 fn parse_scenario(s: &str) -> Result<ScenarioId, String> {
-    let plain = |t: &str| t.trim().to_lowercase().replace([' ', '-'], "_");
+    let plain = |t: &str| {
+        let lower = t.to_lowercase();
+        let words: Vec<&str> =
+            lower.split(|c: char| c.is_whitespace() || c == '-' || c == '_').filter(|w| !w.is_empty()).collect();
+        words.join("_")
+    };
     let wanted = plain(s);
     let found = app::sim::SCENARIOS.iter().find(|c| plain(c.key) == wanted || plain(c.name) == wanted);
     found.map(|c| c.id).ok_or_else(|| {
@@ -240,6 +246,18 @@ mod tests {
         let late = (chrono::Utc::now() + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD - 1)).to_rfc3339();
         assert!(options(&["--start-at", &late, "--duration", "2d"]).unwrap_err().to_string().contains("duration"));
         assert!(options(&["--start-at", "2026-11-20T12:00:00Z", "--duration", "6h"]).is_ok());
+    }
+
+    /// Review: "Lunch  Rush" (two spaces, as a pasted or mistyped name may have) was refused,
+    /// since each space became its own `_`. Runs of spaces, tabs, `-` and `_` count as one.
+    #[test]
+    fn a_scenario_name_with_repeated_spaces_or_mixed_separators_is_found() {
+        for name in ["Lunch  Rush", " lunch \t RUSH ", "lunch - rush", "LUNCH__RUSH", "Lunch Rush", "lunch_rush"] {
+            assert_eq!(parse_scenario(name), Ok(ScenarioId::LunchRush), "{name:?}");
+        }
+        assert_eq!(parse_scenario("friday   night-out"), Ok(ScenarioId::FridayNight));
+        assert!(parse_scenario("lunchrush").is_err());
+        assert!(parse_scenario("  ").is_err());
     }
 
     /// QA: `--summary` in a folder that does not exist failed only after the whole run, which had
