@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use app::sim::{RunOptions, ScenarioId, SimStatus, Simulator, Speed, SpeedInput};
+use app::sim::{RunOptions, ScenarioId, SimStatus, Simulator, Speed, SpeedInput, StopReason};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -155,8 +155,27 @@ pub async fn run(mut settings: Settings, args: SimulateArgs) -> anyhow::Result<(
         Some(path) => super::write_output(path, text + "\n")?,
         None => println!("{text}"),
     }
-    anyhow::ensure!(state.status == SimStatus::Finished, "the simulation was stopped before the end");
-    Ok(())
+    outcome(&state)
+}
+
+/// How the run ended, as the command's result: an error (a non-zero exit, as every command
+/// reports a failure) unless it reached the end of its duration. A run that broke down says it
+/// failed, not only that it stopped early.
+fn outcome(state: &app::sim::SimState) -> anyhow::Result<()> {
+    match (state.status, state.stop_reason) {
+        (SimStatus::Finished, _) => Ok(()),
+        (_, Some(StopReason::Failed)) => anyhow::bail!(
+            "the simulation failed after {} simulated minutes: its run broke down (the log above says why); the \
+             summary holds what it did until then",
+            state.ticks
+        ),
+        (_, Some(reason)) => anyhow::bail!(
+            "the simulation was stopped before the end ({}) after {} simulated minutes",
+            serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            state.ticks
+        ),
+        (_, None) => anyhow::bail!("the simulation was stopped before the end after {} simulated minutes", state.ticks),
+    }
 }
 
 /// Seeds a city of `users` users (half as many venues, like the demo city) into an empty database.
@@ -258,6 +277,44 @@ mod tests {
         assert_eq!(parse_scenario("friday   night-out"), Ok(ScenarioId::FridayNight));
         assert!(parse_scenario("lunchrush").is_err());
         assert!(parse_scenario("  ").is_err());
+    }
+
+    fn ended(status: SimStatus, stop_reason: Option<StopReason>) -> app::sim::SimState {
+        app::sim::SimState {
+            status,
+            running: false,
+            paused: false,
+            scenario: ScenarioId::Normal,
+            speed: None,
+            speed_multiplier: None,
+            seed: Some(42),
+            active_users: 10,
+            simulation_time: None,
+            started_at: None,
+            ends_at: None,
+            timezone: None,
+            ticks: 17,
+            events_generated: 0,
+            bookings_created: 0,
+            invites_sent: 0,
+            action_log_hash: None,
+            actions_logged: 0,
+            seeded_demo_city: false,
+            stop_reason,
+        }
+    }
+
+    /// Review: a run whose task panicked (`StopReason::Failed`, 94c0ac2) ended the command with
+    /// "stopped before the end", as if Ctrl-C had stopped it. It now says the run failed; like
+    /// every early stop it is an error (a non-zero exit, as the other commands report failures).
+    #[test]
+    fn a_failed_run_is_reported_as_failed_and_an_error() {
+        let failed = outcome(&ended(SimStatus::Stopped, Some(StopReason::Failed))).unwrap_err().to_string();
+        assert!(failed.contains("failed") && failed.contains("17 simulated minutes"), "{failed}");
+        assert!(!failed.contains("stopped before the end"), "{failed}");
+        let asked = outcome(&ended(SimStatus::Stopped, Some(StopReason::Requested))).unwrap_err().to_string();
+        assert!(asked.contains("stopped before the end (requested)") && !asked.contains("failed"), "{asked}");
+        assert!(outcome(&ended(SimStatus::Finished, None)).is_ok());
     }
 
     /// QA: `--summary` in a folder that does not exist failed only after the whole run, which had
