@@ -86,7 +86,7 @@ fn csv_records(text: &str) -> anyhow::Result<Vec<Record>> {
 fn json_records(text: &str) -> anyhow::Result<Vec<Record>> {
     lines(text)
         .map(|(line, text)| {
-            let Members(members) = serde_json::from_str(text).map_err(|e| not_an_object(line, &e))?;
+            let Members(members) = serde_json::from_str(text).map_err(|e| not_an_object(line, text, &e))?;
             let mut seen = HashSet::new();
             let mut row = Row::new();
             for (key, value) in members {
@@ -105,14 +105,21 @@ fn json_records(text: &str) -> anyhow::Result<Vec<Record>> {
 }
 
 /// A line that does not parse as one JSON object, placed by the file's line and the column in it:
-/// serde_json's own "at line 1 column C" counts lines within the one line it was given.
-fn not_an_object(line: usize, e: &serde_json::Error) -> anyhow::Error {
+/// serde_json's own "at line 1 column C" counts lines within the one line it was given, and its
+/// column in bytes, which after any character outside ASCII ("Café") is past the one meant.
+fn not_an_object(line: usize, text: &str, e: &serde_json::Error) -> anyhow::Error {
     let full = e.to_string();
     let what = full.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&full);
     match e.column() {
         // No place in the line (a whole value of the wrong type).
         0 => anyhow::anyhow!("line {line}: not a JSON object ({what})"),
-        column => anyhow::anyhow!("line {line}, column {column}: not a JSON object ({what})"),
+        // serde_json's column is the count of bytes read, through the last one: the characters
+        // starting within those bytes are the column in characters (a character read only in
+        // part counts, being where the error is).
+        bytes => {
+            let column = text.char_indices().take_while(|&(i, _)| i < bytes).count();
+            anyhow::anyhow!("line {line}, column {column}: not a JSON object ({what})")
+        }
     }
 }
 
@@ -479,6 +486,22 @@ mod tests {
         let err = format!("{:#}", json_records("[1]").err().expect("refused"));
         assert!(err.starts_with("line 1: not a JSON object (invalid type: sequence"), "{err}");
         assert!(!err.contains("at line"), "{err}");
+    }
+
+    /// Review: the column was serde_json's, a count of bytes, so after "Café" (é is two bytes)
+    /// or an emoji (four) it named a place past the error. It is now counted in characters.
+    #[test]
+    fn the_column_of_a_json_error_counts_characters_not_bytes() {
+        let err = |text: &str| format!("{:#}", json_records(text).err().expect("refused"));
+        // `x` is the 17th character (the 18th byte); the second line's `"city"` opens at the 18th
+        // character (the 22nd byte).
+        assert_eq!(err("{\"name\":\"Café\", x}"), "line 1, column 17: not a JSON object (key must be a string)");
+        assert_eq!(
+            err("{\"id\":\"v0\"}\n{\"name\":\"🍕 Café\" \"city\":1}"),
+            "line 2, column 18: not a JSON object (expected `,` or `}`)"
+        );
+        // An error on a character outside ASCII points at it.
+        assert_eq!(err("{\"a\":é}"), "line 1, column 6: not a JSON object (expected value)");
     }
 
     /// serde_json keeps the last of a key given twice; the importer refuses the object instead.
