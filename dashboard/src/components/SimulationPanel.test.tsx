@@ -53,6 +53,9 @@ describe('SimulationPanel', () => {
     await waitFor(() => expect(changed).toHaveBeenCalled());
     const start = calls.find((c) => c.url === '/api/v1/simulation/start');
     expect(start?.body).toEqual({ scenario: 'friday_night', users: 250, seed: 9, speed: 80, duration: '4h' });
+    // A cap on the stored users who act, said so (QA: 'Users 1000' asked, 'users 300' run, on a city of 300).
+    expect(screen.getByTestId('sim-users-label')).toHaveTextContent('Users (at most)');
+    expect(screen.getByTestId('sim-users-label')).toHaveAttribute('title', expect.stringContaining('At most this many of the stored users act'));
     expect(screen.getByText('Groups go out')).toBeInTheDocument();
   });
 

@@ -258,7 +258,11 @@ export function SimulationPanel({ state, metrics, onChanged, pollError = null, s
             </select>
           </label>
           <label className="space-y-1">
-            <span className="label">Users</span>
+            {/* QA (real binary, 300 users stored): 'Users 1000' was asked for and the run said 'users 300',
+                as if the box had been ignored; the server takes at most this many of the stored users. */}
+            <span className="label" title="At most this many of the stored users act (the first in id order); an empty database is first seeded with the demo city." data-testid="sim-users-label">
+              Users (at most)
+            </span>
             <input className="input" type="number" min={1} value={users} onChange={(e) => setUsers(e.target.value)} aria-label="users" />
           </label>
           <label className="space-y-1">
