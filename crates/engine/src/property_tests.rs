@@ -52,7 +52,7 @@ proptest! {
             prop_assert!(r.score.is_finite());
             prop_assert!(!q.exclude.contains(&r.venue_id), "excluded venue {} returned", r.venue_id);
             if let Some(radius) = q.radius_km {
-                prop_assert!(r.distance_km <= radius + 1e-9, "{} km with a radius of {radius}", r.distance_km);
+                prop_assert!(r.distance_km.is_some_and(|d| d <= radius + 1e-9), "{:?} km with a radius of {radius}", r.distance_km);
             }
         }
         let mut ids: Vec<_> = got.iter().map(|r| r.venue_id).collect();

@@ -318,7 +318,7 @@ fn new_venues_and_live_locations_are_used_before_any_merge() {
     let r = e.recommend_venues(&q).unwrap();
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].venue_id, id(14));
-    assert!(r[0].distance_km < 0.01);
+    assert!(r[0].distance_km.is_some_and(|d| d < 0.01));
     e.merge();
     assert_eq!(e.recommend_venues(&q).unwrap()[0].venue_id, id(14));
     // A stale live location is ignored: home is used again.
@@ -466,10 +466,25 @@ fn a_radius_without_any_location_is_refused_not_ignored() {
         );
         q.point = Some(domain::LatLng { lat: 40.0, lng: -74.0 });
         let r = e.recommend_venues(&q).unwrap();
-        assert!(r.iter().all(|v| v.distance_km <= 1.0 + 1e-9), "{ranker:?}: {r:?}");
+        assert!(r.iter().all(|v| v.distance_km.is_some_and(|d| d <= 1.0 + 1e-9)), "{ranker:?}: {r:?}");
     }
     // Without a radius, a user with no location still gets an answer.
     assert!(e.recommend_venues(&VenueQuery::new(id(4), 10, Ranker::Default)).is_ok());
+}
+
+#[test]
+fn a_user_without_any_location_gets_venues_at_an_unknown_distance_not_zero() {
+    let e = hand_city();
+    // User 4 has no home and no live location: no distance is known, none is claimed.
+    for ranker in [Ranker::Default, Ranker::Seed2, Ranker::Popularity, Ranker::Learned] {
+        let mut q = VenueQuery::new(id(4), 10, ranker);
+        q.now = Some(t0());
+        for r in e.recommend_venues(&q).unwrap() {
+            assert_eq!(r.distance_km, None, "{ranker:?}: {r:?}");
+            assert!(!r.explanation.contains(" km"), "{ranker:?}: {}", r.explanation);
+            assert!(r.reasons.iter().all(|x| !x.label.contains(" km")), "{ranker:?}: {:?}", r.reasons);
+        }
+    }
 }
 
 #[test]
@@ -563,7 +578,7 @@ fn a_group_scored_by_another_ranker_gives_each_member_that_rankers_own_score() {
                 assert!((m.score - own.score).abs() < 1e-9, "{ranker:?}: {} against {}", m.score, own.score);
                 if ranker == Ranker::Seed2 {
                     assert_eq!(m.explanation, own.explanation);
-                    assert!(m.distance_km.is_some_and(|d| (d - own.distance_km).abs() < 1e-9));
+                    assert!(m.distance_km.is_some_and(|d| own.distance_km.is_some_and(|o| (d - o).abs() < 1e-9)));
                 }
             }
             let mean = v.members.iter().map(|m| m.score).sum::<f64>() / 2.0;

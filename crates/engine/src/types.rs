@@ -149,8 +149,9 @@ pub struct VenueRecommendation {
     /// a percentage.
     pub score: f64,
     /// Kilometres from where the user searches from (the query's point, a fresh live location,
-    /// then home). 0 when none is known: the explanation then names no distance.
-    pub distance_km: f64,
+    /// then home). `null` when none is known (unknown, not 0 km): the explanation then names no
+    /// distance.
+    pub distance_km: Option<f64>,
     pub venue: VenueSummary,
     pub reasons: Vec<Reason>,
     /// One human sentence, such as "0.8 km away, 3 friends liked it, matches your love of ramen".

@@ -19,6 +19,7 @@ crate::on_every_backend!(
     group_recommendations_take_2_to_20_users,
     a_group_without_locations_has_a_null_centroid_and_its_size_even_when_nothing_suits_it,
     a_member_of_unknown_location_has_a_null_distance_not_zero,
+    a_user_without_any_location_gets_venues_at_a_null_distance_and_no_distance_claimed,
     a_group_time_in_the_past_is_refused_naming_time,
     a_time_past_the_booking_horizon_is_refused_naming_time_for_groups_and_venues,
     a_venue_time_or_open_at_in_the_past_or_past_the_horizon_is_refused_naming_it,
@@ -310,6 +311,36 @@ async fn a_member_of_unknown_location_has_a_null_distance_not_zero(app: &TestApp
         assert_eq!(members[1]["distance_km"], Value::Null, "unknown, not 0 km: {v}");
         assert!(v["distance_km"].is_f64(), "one located member makes a centroid: {v}");
     }
+}
+
+async fn a_user_without_any_location_gets_venues_at_a_null_distance_and_no_distance_claimed(app: &TestApp) {
+    let (users, _) = small_city(app).await;
+    let nowhere =
+        app.create_user(json!({"handle": "nohome", "name": "No Home"})).await["id"].as_str().unwrap().to_string();
+    // Unknown is null, not 0 km: on every path of both seeds, with every ranker.
+    let mut seen = 0;
+    for ranker in ["default", "seed2", "popularity", "learned"] {
+        for path in [
+            format!("/api/v1/recommendations/{nowhere}?ranker={ranker}"),
+            format!("/api/v1/recommendations/{nowhere}/venues?ranker={ranker}"),
+        ] {
+            let body = app.get_json(&path, StatusCode::OK).await;
+            for v in body["venues"].as_array().unwrap() {
+                assert_eq!(v["distance_km"], Value::Null, "{path}: {v}");
+                assert!(!v["explanation"].as_str().unwrap().contains(" km"), "{path}: {v}");
+                seen += 1;
+            }
+        }
+        let list = app.get_json(&format!("/reco/venues/{nowhere}?ranker={ranker}"), StatusCode::OK).await;
+        for v in list.as_array().unwrap() {
+            assert_eq!(v["distance_km"], Value::Null, "/reco/venues {ranker}: {v}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "the user without a location got no venues at all");
+    // A located user still has numbers.
+    let body = app.get_json(&format!("/api/v1/recommendations/{}/venues", users[0]), StatusCode::OK).await;
+    assert!(body["venues"][0]["distance_km"].is_f64(), "{body}");
 }
 
 async fn a_group_time_in_the_past_is_refused_naming_time(app: &TestApp) {

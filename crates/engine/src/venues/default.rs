@@ -553,7 +553,7 @@ pub(crate) fn recommend(
                 venue_id: row.id,
                 venue_name: row.name.clone(),
                 score: c.shown,
-                distance_km: c.distance_km.unwrap_or(0.0),
+                distance_km: c.distance_km,
                 venue: summary(row),
                 reasons,
                 explanation,

@@ -172,7 +172,7 @@ fn to_reco(st: &State, v: u32, p: Seed2Parts) -> Option<VenueRecommendation> {
         venue_id: row.id,
         venue_name: row.name.clone(),
         score: p.score,
-        distance_km: p.distance_km,
+        distance_km: Some(p.distance_km),
         venue: summary(row),
         reasons,
         explanation: sentence(&p),

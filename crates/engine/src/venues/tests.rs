@@ -34,7 +34,11 @@ pub(crate) fn hand_city() -> Engine {
 
 fn seed2(e: &Engine, user: u128, limit: usize) -> Vec<(uuid::Uuid, f64, f64)> {
     let q = VenueQuery::new(id(user), limit, Ranker::Seed2);
-    e.recommend_venues(&q).unwrap().into_iter().map(|r| (r.venue_id, r.score, r.distance_km)).collect()
+    e.recommend_venues(&q)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.venue_id, r.score, r.distance_km.expect("seed2 measures from a location")))
+        .collect()
 }
 
 #[test]
@@ -85,7 +89,10 @@ fn seed2_measures_from_a_fresh_live_location_and_from_home_once_it_is_stale() {
     let mut q = VenueQuery::new(id(1), 10, Ranker::Seed2);
     q.now = Some(now + chrono::Duration::hours(6));
     let home = e.recommend_venues(&q).unwrap();
-    assert!(home.iter().find(|x| x.venue_id == id(11)).unwrap().distance_km.abs() < 1e-9, "{home:?}");
+    assert!(
+        home.iter().find(|x| x.venue_id == id(11)).unwrap().distance_km.is_some_and(|d| d.abs() < 1e-9),
+        "{home:?}"
+    );
 }
 
 #[test]
@@ -199,7 +206,7 @@ fn default_results_respect_radius_exclusions_filters_and_are_deterministic() {
         let again = e.recommend_venues(&q).unwrap();
         assert_eq!(again, e.recommend_venues(&q).unwrap());
         for r in &again {
-            assert!(r.distance_km <= 5.0 + 1e-9);
+            assert!(r.distance_km.is_some_and(|d| d <= 5.0 + 1e-9));
             assert!(!q.exclude.contains(&r.venue_id));
             assert_eq!(r.venue.category, Category::Restaurant);
             assert!(r.venue.price_level.unwrap_or(0) <= 2);
@@ -223,7 +230,7 @@ fn a_user_far_from_every_venue_still_gets_the_nearest_unless_the_query_bounds_th
         q.point = Some(LatLng { lat: 42.36, lng: -71.06 });
         let got = e.recommend_venues(&q).unwrap();
         assert_eq!(got.len(), 10, "{ranker:?}");
-        assert!(got.iter().all(|r| r.distance_km > 250.0), "{ranker:?}");
+        assert!(got.iter().all(|r| r.distance_km.is_some_and(|d| d > 250.0)), "{ranker:?}");
         q.radius_km = Some(100.0);
         assert!(e.recommend_venues(&q).unwrap().is_empty(), "{ranker:?} with a radius");
     }
