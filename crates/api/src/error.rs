@@ -55,8 +55,9 @@ pub enum ApiError {
     /// The client sent too many requests (429); `Retry-After` says when to try again.
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
-    /// A user holds as many open event streams as one user may (429); the message says how
-    /// many. One must end before another opens.
+    /// A user holds as many open event streams as one user may (429, `Retry-After:`
+    /// [`STREAM_RETRY_AFTER_SECS`]); the message says how many. One must end before another
+    /// opens.
     #[error("{0}")]
     TooManyStreams(String),
     /// The request took longer than the server allows (408).
@@ -83,6 +84,11 @@ pub enum ApiError {
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// The `Retry-After` of a 429 `too_many_streams`: a place is freed as soon as one of the user's
+/// streams ends (closed by the app, its token expired), which the server cannot foresee; a few
+/// seconds lets an app that reconnects in a loop (a reload, a second tab) wait without hammering.
+pub const STREAM_RETRY_AFTER_SECS: u64 = 5;
 
 /// The message of a 503 `database_unavailable` for a change whose commit got no answer: the
 /// database may have saved it (it received the commit) or not, and only reading it back tells.
@@ -230,6 +236,7 @@ impl IntoResponse for ApiError {
             Self::Unavailable(_) => Some(HeaderValue::from_static("1")),
             Self::DatabaseUnavailable(_) | Self::DatabaseOutcomeUnknown(_) => Some(HeaderValue::from_static("2")),
             Self::Busy(_) => Some(HeaderValue::from_static("5")),
+            Self::TooManyStreams(_) => Some(HeaderValue::from(STREAM_RETRY_AFTER_SECS)),
             // An Idempotency-Key whose first request is still in flight: usually answered within
             // seconds, or its hold released sooner; the message says how long it can last at most.
             Self::KeyInFlight { retry_after_secs, .. } => Some(HeaderValue::from(*retry_after_secs)),

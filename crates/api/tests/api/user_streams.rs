@@ -151,6 +151,10 @@ async fn a_users_stream_is_theirs_alone_and_ends_when_its_token_expires(setup: S
     }
     let res = as_user(&me, chrono::Duration::minutes(15)).get(&url).send().await.expect("GET");
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Like every other 429, it says when to try again.
+    let retry_after =
+        res.headers().get(reqwest::header::RETRY_AFTER).map(|v| v.to_str().unwrap_or_default().to_string());
+    assert_eq!(retry_after.as_deref(), Some("5"), "{:?}", res.headers());
     assert_eq!(code(&res.json().await.unwrap_or_default()), "too_many_streams");
     let admin_stream = srv.sse("/api/v1/admin/streams/subscribe-all", None).await;
     drop(admin_stream);
