@@ -136,6 +136,27 @@ async fn bad_start_and_speed_bodies_are_refused_naming_the_field(app: &TestApp) 
         let res = app.post(&format!("{SIM}/start"), &body).await;
         expect_error(res, unprocessable, "validation_failed", Some(field)).await;
     }
+    // Every bad field at once, each named once, in the one 422 (not the first of them, then the
+    // next on the following try).
+    for (body, fields) in [
+        (
+            json!({"speed": 0, "users": 0, "duration": "forever", "start_at": "1990-01-01T00:00:00Z"}),
+            vec!["speed", "duration", "users", "start_at"],
+        ),
+        (
+            json!({"users": 0, "duration": "400d", "start_at": "1990-01-01T00:00:00Z"}),
+            vec!["users", "duration", "start_at"],
+        ),
+    ] {
+        let res = app.post(&format!("{SIM}/start"), &body).await;
+        let err = expect_error(res, unprocessable, "validation_failed", None).await;
+        let mut named: Vec<&str> =
+            err["error"]["details"].as_array().unwrap().iter().filter_map(|d| d["field"].as_str()).collect();
+        named.sort_unstable();
+        let mut want = fields.clone();
+        want.sort_unstable();
+        assert_eq!(named, want, "{body}: {err}");
+    }
     let res = app.post(&format!("{SIM}/speed"), &json!({})).await;
     expect_error(res, unprocessable, "validation_failed", Some("speed")).await;
     let res = app.post(&format!("{SIM}/speed"), &json!({"multiplier": -2})).await;

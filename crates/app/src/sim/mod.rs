@@ -94,23 +94,29 @@ impl RunOptions {
     /// Checks the sizes and, with `now` the wall clock, the simulated time span: a given
     /// `start_at` lies from the year [`FIRST_ANCHOR_YEAR`] (the first a seeded history may end
     /// in) up to one booking horizon ([`MAX_DAYS_AHEAD`] days) ahead of `now`, and so does the
-    /// run's end (`start_at + duration`). Names the field at fault.
+    /// run's end (`start_at + duration`). Names every field at fault, each once.
     pub fn validate(&self, now: Timestamp) -> Result<(), ValidationError> {
+        let mut bad = Vec::new();
         if !(1..=MAX_USERS).contains(&self.users) {
-            return Err(ValidationError::field("users", format!("must be between 1 and {MAX_USERS}")));
+            bad.extend(ValidationError::field("users", format!("must be between 1 and {MAX_USERS}")).0);
         }
         if !(1..=256).contains(&self.concurrency) {
-            return Err(ValidationError::field("concurrency", "must be between 1 and 256"));
+            bad.extend(ValidationError::field("concurrency", "must be between 1 and 256").0);
         }
-        if let Some(d) = self.duration
+        let mut duration = self.duration;
+        if let Some(d) = duration
             && (d.num_seconds() < TICK_SECONDS || d > chrono::Duration::days(366))
         {
-            return Err(ValidationError::field("duration", "must be between one minute and 366 days"));
+            bad.extend(ValidationError::field("duration", "must be between one minute and 366 days").0);
+            // Already refused: the span's end is not checked against it as well.
+            duration = None;
         }
-        match self.start_at {
-            Some(start) => check_span(start, self.duration, now),
-            None => Ok(()),
+        if let Some(start) = self.start_at
+            && let Err(e) = check_span(start, duration, now)
+        {
+            bad.extend(e.0);
         }
+        if bad.is_empty() { Ok(()) } else { Err(ValidationError(bad)) }
     }
 }
 
