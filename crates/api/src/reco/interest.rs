@@ -70,15 +70,20 @@ pub async fn express_interest(
     AppJson(body): AppJson<InterestRequest>,
 ) -> ApiResult<AppJson<InterestResponse>> {
     let now = app.now();
+    // Every bad field in one answer, as other bodies are checked.
+    let mut bad = Vec::new();
     if body.user_id.is_some_and(|id| id != user_id) {
-        return Err(domain::ValidationError::field("user_id", "must be the user of the path, or left out").into());
+        bad.extend(domain::ValidationError::field("user_id", "must be the user of the path, or left out").0);
     }
     if body.preferred_time.is_some_and(|t| t <= now) {
-        return Err(domain::ValidationError::field("preferred_time", "must be in the future").into());
+        bad.extend(domain::ValidationError::field("preferred_time", "must be in the future").0);
     }
     // As far ahead as a booking may be made: the agent must be able to act on it.
     if body.preferred_time.is_some_and(|t| t > now + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD)) {
-        return Err(domain::ValidationError::field("preferred_time", "must be within a year").into());
+        bad.extend(domain::ValidationError::field("preferred_time", "must be within a year").0);
+    }
+    if !bad.is_empty() {
+        return Err(ApiError::Validation(bad));
     }
     let wish = domain::InterestWish {
         preferred_time: body.preferred_time,

@@ -281,6 +281,11 @@ async fn interest_is_recorded_and_shown_to_others(app: &TestApp) {
         let res = app.post(&interest, &body).await;
         expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("preferred_time")).await;
     }
+    // Both at once are named in the one answer, not one per try.
+    let both = json!({"user_id": users[1], "venue_id": venues[2], "preferred_time": "2020-12-12T19:00:00Z"});
+    let res = app.post(&interest, &both).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("user_id")).await;
+    assert!(err["error"]["details"].as_array().unwrap().iter().any(|d| d["field"] == "preferred_time"), "{err}");
     assert_eq!(rows(app.counts().await), before);
     let res = app.get(&format!("/api/v1/venues/{}/interested", venues[1])).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
