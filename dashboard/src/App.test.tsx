@@ -256,6 +256,10 @@ describe('App', () => {
       const statsPolls = calls.filter((c) => c.url === '/api/v1/admin/stats').length;
       await vi.advanceTimersByTimeAsync(3000);
       await waitFor(() => expect(calls.filter((c) => c.url === '/api/v1/admin/stats').length).toBeGreaterThan(statsPolls));
+      // The stats cards keep their last numbers, dimmed and said to be old (QA: at full brightness).
+      await waitFor(() => expect(screen.getByTestId('stats-stale')).toHaveTextContent(/^Not updated since \d\d:\d\d:\d\d: The Luna server cannot be reached\./));
+      expect(screen.getByTestId('stat-users')).toHaveAttribute('data-stale', 'true');
+      expect(screen.getByTestId('stat-users-value')).toHaveTextContent('10');
 
       // Back: the stream's next attempt (its backoff is a real timer) finds it, and the header follows.
       down = false;
@@ -265,6 +269,8 @@ describe('App', () => {
       await waitFor(() => expect(screen.queryByTestId('server-down')).toBeNull());
       expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'healthy');
       expect(screen.queryByTestId('health-stale')).toBeNull();
+      expect(screen.queryByTestId('stats-stale')).toBeNull();
+      expect(screen.getByTestId('stat-users')).toHaveAttribute('data-stale', 'false');
     } finally {
       vi.useRealTimers();
     }

@@ -124,7 +124,8 @@ function LivePage() {
         stats={d.stats.data}
         liveRate={d.live.recentRate(10)}
         requestsPerSecond={rps}
-        error={d.stats.error && !d.stats.error.unreachable ? d.stats.error.message : null}
+        error={d.stats.error && (d.stats.data || !d.stats.error.unreachable) ? d.stats.error.message : null}
+        statsAt={d.stats.dataAt}
         health={d.health.data}
         healthError={d.health.error && !d.health.error.unreachable ? d.health.error.message : null}
         healthStaleSince={d.health.error?.unreachable ? (d.health.dataAt ?? 0) : null}

@@ -13,6 +13,7 @@ import { clock, statusWords } from '../lib/describe';
 import { focusLost } from '../lib/focus';
 import { SPEED_STOPS, positionOf, speedAt } from '../lib/speed';
 import { fmt } from './TimeChart';
+import { STALE_DIM, StaleNote } from './Stale';
 
 const STATUS_STYLE: Record<SimStatus, string> = {
   idle: 'border-slate-600 bg-slate-700/30 text-slate-300',
@@ -179,18 +180,14 @@ export function SimulationPanel({ state, metrics, onChanged, pollError = null, s
     <section ref={panel} className="card space-y-4" aria-label="simulation">
       <header className="flex items-center justify-between">
         <h2 className="card-title">Simulation</h2>
-        <span className={`chip ${STATUS_STYLE[status]} ${stale ? 'opacity-60' : ''}`} data-testid="sim-status" data-stale={stale}>
+        <span className={`chip ${STATUS_STYLE[status]} ${stale ? STALE_DIM : ''}`} data-testid="sim-status" data-stale={stale}>
           {status === 'running' && !stale ? <span className="h-1.5 w-1.5 animate-pulse rounded-full bg-emerald-400" /> : null}
           {statusWords(status, state?.stop_reason)}
         </span>
       </header>
-      {stale ? (
-        <p className="text-xs text-rose-300" role="status" data-testid="sim-stale">
-          Not updated{stateAt ? ` since ${new Date(stateAt).toTimeString().slice(0, 8)}` : ''}: {pollError}. The figures below are the last ones read.
-        </p>
-      ) : null}
+      {stale ? <StaleNote why={pollError} at={stateAt} testId="sim-stale" /> : null}
 
-      <div className={`grid grid-cols-3 gap-x-3 gap-y-2.5 ${stale ? 'opacity-60' : ''}`}>
+      <div className={`grid grid-cols-3 gap-x-3 gap-y-2.5 ${stale ? STALE_DIM : ''}`}>
         <Figure label="scenario" value={state && status !== 'idle' ? name(state.scenario) : '–'} />
         <Figure label="speed" value={runSpeed === 'max' ? 'max' : typeof runSpeed === 'number' ? `${runSpeed}×` : '–'} />
         <Figure label="sim clock" value={simClock(state?.simulation_time ?? null, state?.timezone)} />

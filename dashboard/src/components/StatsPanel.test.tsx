@@ -53,6 +53,33 @@ describe('StatsPanel', () => {
     }
   });
 
+  it('says its figures are old while the stats cannot be read, dims them, and clears that on the next answer', () => {
+    // QA (real server, the admin token refused, or the server gone): the cards kept their last
+    // numbers at full brightness; only a small red line above said the statistics were unavailable.
+    const at = new Date(2026, 11, 5, 14, 2, 48).getTime();
+    const { rerender } = render(<StatsPanel stats={stats} liveRate={1} statsAt={at} />);
+    expect(screen.queryByTestId('stats-stale')).toBeNull();
+    expect(screen.getByTestId('stat-users')).toHaveAttribute('data-stale', 'false');
+    rerender(<StatsPanel stats={stats} liveRate={1} error="admin token required" statsAt={at} />);
+    expect(screen.getByTestId('stats-stale')).toHaveTextContent('Not updated since 14:02:48: admin token required. The figures below are the last ones read.');
+    expect(screen.queryByText(/Statistics unavailable/)).toBeNull();
+    for (const card of ['users', 'venues', 'bookings', 'interactions', 'social', 'streams']) {
+      expect(screen.getByTestId(`stat-${card}`)).toHaveAttribute('data-stale', 'true');
+      expect(screen.getByTestId(`stat-${card}`)).toHaveClass('opacity-60');
+    }
+    expect(screen.getByTestId('stat-users-value')).toHaveTextContent('1,200');
+    // Events/s is measured on the stream: only its server detail is the stats' last answer.
+    expect(screen.getByTestId('stat-events-s')).not.toHaveClass('opacity-60');
+    expect(screen.getByTestId('stat-events-s-detail')).toHaveClass('opacity-60');
+    rerender(<StatsPanel stats={stats} liveRate={1} statsAt={at + 3000} />);
+    expect(screen.queryByTestId('stats-stale')).toBeNull();
+    expect(screen.getByTestId('stat-users')).not.toHaveClass('opacity-60');
+    // No stats read yet: nothing to call old, the failure is said as before.
+    rerender(<StatsPanel stats={null} liveRate={1} error="admin token required" />);
+    expect(screen.queryByTestId('stats-stale')).toBeNull();
+    expect(screen.getByText('Statistics unavailable: admin token required')).toBeInTheDocument();
+  });
+
   it('shows dashes before the first answer', () => {
     render(<StatsPanel stats={null} liveRate={0} />);
     expect(screen.getByTestId('stat-users-value')).toHaveTextContent('–');

@@ -7,13 +7,18 @@
 import type { ReactNode } from 'react';
 
 import type { BusHealth, Health, Stats, TaskHealth } from '../api/types';
+import { STALE_DIM, StaleNote } from './Stale';
 import { fmt } from './TimeChart';
 
 interface Props {
   stats: Stats | null;
   liveRate: number;
   requestsPerSecond?: number;
+  /** Why the last poll of the stats failed (null: it answered). With stats on view, they are
+   * those read at `statsAt`, dimmed and said to be old. */
   error?: string | null;
+  /** When the stats shown were read (ms since epoch). */
+  statsAt?: number | null;
   health?: Health | null;
   healthError?: string | null;
   /** When /health last answered, while it cannot be reached: the row's answer is that old. */
@@ -33,13 +38,21 @@ interface CardProps {
   accent?: string;
   /** Marks the whole card as a problem an operator should look at. */
   problem?: boolean;
+  /** The stats could not be read again: 'all' of the card is their last answer, or only its
+   * 'detail' (the value is measured on the event stream). */
+  stale?: 'all' | 'detail' | false;
   children?: ReactNode;
 }
 
-function Card({ label, value, detail, accent, problem = false, children }: CardProps) {
+function Card({ label, value, detail, accent, problem = false, stale = false, children }: CardProps) {
   const id = `stat-${label.toLowerCase().replace(/[^a-z]+/g, '-')}`;
   return (
-    <div className={`card flex min-w-0 flex-col gap-1 px-3.5 py-3 ${problem ? 'border-rose-500/70 bg-rose-500/10' : ''}`} data-testid={id} data-problem={problem}>
+    <div
+      className={`card flex min-w-0 flex-col gap-1 px-3.5 py-3 ${problem ? 'border-rose-500/70 bg-rose-500/10' : ''} ${stale === 'all' ? STALE_DIM : ''}`}
+      data-testid={id}
+      data-problem={problem}
+      data-stale={stale === 'all'}
+    >
       <span className="label">{label}</span>
       <span className="truncate font-mono text-xl font-semibold text-slate-50 tabular-nums" style={accent ? { color: accent } : undefined} data-testid={`${id}-value`}>
         {value}
@@ -47,7 +60,7 @@ function Card({ label, value, detail, accent, problem = false, children }: CardP
       {/* Wraps rather than truncates: on a phone (two cards a row) or at 1440 px (eight) the
           detail was cut off with an ellipsis ('server 0.64/s · 37 la…', 'of 1,000 · memory b…'). */}
       {detail ? (
-        <span className="text-xs break-words text-slate-400" data-testid={`${id}-detail`}>
+        <span className={`text-xs break-words text-slate-400 ${stale === 'detail' ? STALE_DIM : ''}`} data-testid={`${id}-detail`}>
           {detail}
         </span>
       ) : null}
@@ -78,8 +91,12 @@ function Outbox({ events }: { events: Stats['events'] }) {
   );
 }
 
-export function StatsPanel({ stats, liveRate, requestsPerSecond, error, health, healthError, healthStaleSince = null }: Props) {
+export function StatsPanel({ stats, liveRate, requestsPerSecond, error = null, statsAt = null, health, healthError, healthStaleSince = null }: Props) {
   const s = stats;
+  // QA (the admin token refused, or the server gone): the cards kept their last numbers at full
+  // brightness under a small red line; as the simulation panel, they are now said to be old.
+  const stale = error !== null && s !== null;
+  const old = stale ? 'all' : false;
   const bookingsDetail = s
     ? Object.entries(s.bookings.by_status)
         .filter(([, v]) => v > 0)
@@ -88,20 +105,21 @@ export function StatsPanel({ stats, liveRate, requestsPerSecond, error, health, 
     : undefined;
   return (
     <section aria-label="system statistics" className="space-y-2">
-      {error ? <p className="text-xs text-rose-300">Statistics unavailable: {error}</p> : null}
+      {stale ? <StaleNote why={error} at={statsAt} testId="stats-stale" /> : error ? <p className="text-xs text-rose-300">Statistics unavailable: {error}</p> : null}
       <div className="grid grid-cols-2 gap-3 sm:grid-cols-4 xl:grid-cols-8">
-        <Card label="Users" value={n(s?.users.total)} detail={s ? `${n(s.users.simulated)} simulated · ${n(s.users.real)} real` : undefined} />
-        <Card label="Venues" value={n(s?.venues.total)} detail={s ? `${n(s.venues.trending)} trending` : undefined} />
-        <Card label="Bookings" value={n(s?.bookings.total)} detail={bookingsDetail} accent="#34d399" />
-        <Card label="Interactions" value={n(s?.interactions.total)} detail={s ? `${n(s.social.venue_interests)} interests` : undefined} />
-        <Card label="Social" value={n(s?.social.edges)} detail={s ? `edges · ${n(s.social.plans)} plans` : undefined} />
-        <Card label="Events/s" value={fmt(liveRate)} detail={s ? `server ${fmt(s.events.per_second)}/s · ${n(s.events.last_minute)} last min` : undefined} accent="#38bdf8" />
+        <Card label="Users" value={n(s?.users.total)} detail={s ? `${n(s.users.simulated)} simulated · ${n(s.users.real)} real` : undefined} stale={old} />
+        <Card label="Venues" value={n(s?.venues.total)} detail={s ? `${n(s.venues.trending)} trending` : undefined} stale={old} />
+        <Card label="Bookings" value={n(s?.bookings.total)} detail={bookingsDetail} accent="#34d399" stale={old} />
+        <Card label="Interactions" value={n(s?.interactions.total)} detail={s ? `${n(s.social.venue_interests)} interests` : undefined} stale={old} />
+        <Card label="Social" value={n(s?.social.edges)} detail={s ? `edges · ${n(s.social.plans)} plans` : undefined} stale={old} />
+        <Card label="Events/s" value={fmt(liveRate)} detail={s ? `server ${fmt(s.events.per_second)}/s · ${n(s.events.last_minute)} last min` : undefined} accent="#38bdf8" stale={stale ? 'detail' : false} />
         <Card label="Requests/s" value={requestsPerSecond === undefined ? '–' : fmt(requestsPerSecond)} detail="all routes, last minute" />
         <Card
           label="Streams"
           value={s ? `${s.streams.active_subscribers}` : '–'}
           detail={s ? `of ${n(s.streams.max_subscribers)} · ${s.events.backend} bus` : undefined}
           problem={(s?.events.outbox_dead ?? 0) > 0}
+          stale={old}
         >
           {s ? <Outbox events={s.events} /> : null}
         </Card>
