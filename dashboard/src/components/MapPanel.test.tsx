@@ -126,6 +126,25 @@ describe('MapPanel', () => {
     }
   });
 
+  it('names the latest booking activity in words, not by the events’ raw names', () => {
+    // QA (real binary): the list read 'status_changed', 'created', 'plan.confirmed'.
+    const live = new LiveStore();
+    const ev = (type: string, n: number, data: Record<string, unknown>) =>
+      live.ingest({ id: `${n}-0`, source_id: null, channel: 'bookings', type, timestamp: '', data });
+    act(() => {
+      ev('booking.created', 1, { venue_id: venueId, status: 'pending' });
+      ev('booking.status_changed', 2, { venue_id: venueId, status: 'no_show' });
+      ev('booking.refused', 3, { venue_id: venueId, seats_free: 1, capacity: 40 });
+      ev('plan.confirmed', 4, { venue_id: venueId, status: 'confirmed' });
+      live.flush();
+    });
+    render(<MapPanel map={CITY} live={live} error={null} />);
+    const rows = screen.getAllByTestId('booking-activity-words');
+    // Newest first.
+    expect(rows.map((r) => r.textContent)).toEqual(['plan confirmed', 'refused: full', 'now no show', 'booked']);
+    expect(rows[2]).toHaveAttribute('title', 'booking.status_changed');
+  });
+
   it('counts the bookings made in the last 45 s, not every event of the bookings channel', () => {
     const live = new LiveStore();
     const ev = (type: string, n: number) =>

@@ -184,7 +184,9 @@ export function MapPanel({ map, live, error }: { map: CityMapData | null; live: 
                   <li key={`${b.at}-${k}`} className="flex items-center gap-2">
                     <span className="font-mono text-slate-500">{new Date(b.at).toTimeString().slice(0, 8)}</span>
                     <span className="h-2 w-2 rounded-full" style={{ background: categoryColor(cat) }} />
-                    <span className="text-slate-300">{b.type.replace('booking.', '')}</span>
+                    <span className="text-slate-300" data-testid="booking-activity-words" title={b.type}>
+                      {b.words}
+                    </span>
                     <button className="truncate font-mono text-slate-500 hover:text-slate-300" onClick={() => setPicked(b.venueId)}>
                       {cat} …{b.venueId.slice(-6)}
                     </button>

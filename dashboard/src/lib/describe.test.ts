@@ -1,7 +1,7 @@
 import { describe as group, expect, it } from 'vitest';
 
 import type { LunaEvent } from '../api/types';
-import { describe, usersOf } from './describe';
+import { describe, eventWords, usersOf } from './describe';
 import type { UserName } from './names';
 
 const ev = (type: string, data: unknown, channel: LunaEvent['channel'] = 'user_actions'): LunaEvent => ({
@@ -152,5 +152,20 @@ group('describe', () => {
 
   it('falls back to the first plain fields of unknown types', () => {
     expect(describe(ev('thing.happened', { a: 1, nested: { b: 2 }, c: 'text' }))).toBe('a 1 · c text');
+  });
+});
+
+group('eventWords', () => {
+  it('says what a booking event did in plain words, its status and reason included', () => {
+    expect(eventWords(ev('booking.created', { status: 'pending' }, 'bookings'))).toBe('booked');
+    expect(eventWords(ev('booking.held', { status: 'pending' }, 'bookings'))).toBe('seats held');
+    expect(eventWords(ev('booking.status_changed', { status: 'confirmed' }, 'bookings'))).toBe('now confirmed');
+    expect(eventWords(ev('booking.status_changed', { status: 'no_show' }, 'bookings'))).toBe('now no show');
+    expect(eventWords(ev('booking.status_changed', {}, 'bookings'))).toBe('status changed');
+    expect(eventWords(ev('booking.released', { booking: { status: 'pending' }, reason: 'expired' }, 'bookings'))).toBe('hold released · expired');
+    expect(eventWords(ev('booking.refused', { seats_free: 2, capacity: 40 }, 'bookings'))).toBe('refused: full');
+    expect(eventWords(ev('plan.cancelled', { status: 'cancelled' }, 'bookings'))).toBe('plan cancelled');
+    // A type this dashboard does not know yet still reads as words.
+    expect(eventWords(ev('booking.party_resized', {}, 'bookings'))).toBe('party resized');
   });
 });

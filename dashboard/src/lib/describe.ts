@@ -58,6 +58,44 @@ export function usersOf(e: LunaEvent): string[] {
   return out;
 }
 
+/** The booking a booking event is about: booking.released carries {booking, reason},
+ * booking.refused the slot that was full, the others the booking itself. */
+const bookingOf = (d: Data): Data => (d.booking && typeof d.booking === 'object' ? d.booking : d) as Data;
+
+/** The status a booking event gives its booking ('full' for a refusal: there is no booking). */
+const bookingStatus = (type: string, b: Data): unknown => (type === 'booking.refused' ? 'full' : b.status);
+
+const words = (v: string) => v.replace(/[._]/g, ' ');
+
+/** What a bookings-channel event did, by its type. */
+const BOOKING_WORDS: Record<string, string> = {
+  'booking.held': 'seats held',
+  'booking.created': 'booked',
+  'booking.released': 'hold released',
+  'booking.refused': 'refused: full',
+  'booking.status_changed': 'status changed',
+  'plan.confirmed': 'plan confirmed',
+  'plan.cancelled': 'plan cancelled',
+};
+
+/**
+ * What a booking event did, in a few plain words for a short list (the map's booking activity),
+ * where describe() gives the whole line: 'booked', 'now confirmed', 'hold released · expired',
+ * 'refused: full', 'plan cancelled'. An event of a type it does not know reads as its type in
+ * words ('booking.moved' as 'moved').
+ */
+export function eventWords(e: LunaEvent): string {
+  const d = (e.data && typeof e.data === 'object' ? e.data : {}) as Data;
+  if (e.type === 'booking.status_changed') {
+    const status = bookingStatus(e.type, bookingOf(d));
+    return typeof status === 'string' && status ? `now ${words(status)}` : BOOKING_WORDS[e.type];
+  }
+  const known = BOOKING_WORDS[e.type];
+  if (!known) return words(e.type.replace(/^booking\./, ''));
+  const reason = e.type === 'booking.released' && typeof d.reason === 'string' && d.reason ? ` · ${words(d.reason)}` : '';
+  return `${known}${reason}`;
+}
+
 /**
  * One line for an event. Times are read in `tz` (the simulated city's zone, when known) unless
  * the event names its own zone; else in UTC. Every time carries its zone's name. Users read by
@@ -138,12 +176,11 @@ export function describe(
       return `${who(d.from_user_id ?? d.user_id)} → ${who(d.to_user_id ?? d.other_user_id)}${d.status ? ` · ${d.status}` : ''}`;
   }
   if (e.type.startsWith('booking.')) {
-    // booking.released carries {booking, reason}; booking.refused the slot that was full.
-    const b = (d.booking && typeof d.booking === 'object' ? d.booking : d) as Data;
+    const b = bookingOf(d);
     const party = b.party_size ? `party of ${b.party_size} ` : '';
     const by = typeof b.user_id === 'string' && b.user_id ? `${who(b.user_id)} · ` : '';
     const when = b.booking_time ?? b.time ?? b.starts_at;
-    const status = e.type === 'booking.refused' ? 'full' : b.status;
+    const status = bookingStatus(e.type, b);
     const free = e.type === 'booking.refused' && typeof d.seats_free === 'number' ? ` (${d.seats_free} of ${d.capacity ?? '?'} seats free)` : '';
     const reason = typeof d.reason === 'string' && d.reason ? ` · ${d.reason}` : '';
     return `${by}${party}at ${venue(b.venue_id)}${status ? ` · ${status}` : ''}${free}${when ? ` · ${clock(when, tz)}` : ''}${reason}`;

@@ -16,6 +16,7 @@ import {
   type SimMetrics,
   type SimState,
 } from '../api/types';
+import { eventWords } from './describe';
 
 export const WINDOW_SECONDS = 120;
 export const FEED_SIZE = 500;
@@ -52,6 +53,8 @@ export interface LiveBooking {
   venueId: string;
   at: number;
   type: string;
+  /** What the event did, in plain words (describe's eventWords): 'booked', 'now confirmed'. */
+  words: string;
 }
 
 type Listener = () => void;
@@ -172,7 +175,7 @@ export class LiveStore {
     else b[1] += 1;
     this.bookingBuckets.set(bucket, b);
     const venue = venueOf(e);
-    if (venue) this.liveBookings.push({ venueId: venue, at, type: e.type });
+    if (venue) this.liveBookings.push({ venueId: venue, at, type: e.type, words: eventWords(e) });
   }
 
   private ingestMetrics(m: ServerMetrics, second: number) {
