@@ -219,12 +219,25 @@ pub(crate) async fn book<C: Conn>(
 }
 
 /// Confirms a hold once its provider said yes. `Conflict` if it is no longer pending (it
-/// expired and was released).
+/// expired and was released); `NotFound` user if one of its group members was deleted meanwhile
+/// (the caller gives the hold back).
 pub(crate) async fn confirm_hold<C: Conn>(
     c: &mut C,
     id: BookingId,
     key: Option<IdempotencyKey>,
 ) -> StoreResult<Booked> {
+    let released = || StoreError::conflict("the hold was released before the provider answered", None);
+    // The booker and the group members, locked as the invitations' foreign keys will, before the
+    // hold's row (as `book` locks them before the venue): a deletion of the booker locks them,
+    // then their bookings, the hold among them, to give it back; updating the hold first and
+    // locking them for the invitations could deadlock with it (on PostgreSQL, one of the two
+    // failed as unavailable: a 503). Read unlocked: a hold's people do not change while it is
+    // pending (`forget_member` leaves holds alone), and the update below reads it again.
+    let hold = super::bookings::get_booking(c, id).await?;
+    if hold.status != BookingStatus::Pending {
+        return Err(released());
+    }
+    let present = lock_present_users(c, hold.user_id.into_iter().chain(hold.group_members).collect()).await?;
     let sql = Sql::new(concat!(
         "UPDATE bookings SET status = 'confirmed', updated_at = $1 WHERE id = $2 AND status = 'pending' RETURNING ",
         booking_columns!()
@@ -232,9 +245,14 @@ pub(crate) async fn confirm_hold<C: Conn>(
     let row: Option<BookingRow> = c.fetch_optional(sql.bind(now()).bind(id)).await?;
     let Some(row) = row else {
         super::bookings::get_booking(c, id).await?;
-        return Err(StoreError::conflict("the hold was released before the provider answered", None));
+        return Err(released());
     };
-    let booked = announce(c, row.into_domain()?).await?;
+    let booking = row.into_domain()?;
+    let mut people = booking.user_id.into_iter().chain(booking.group_members.iter().copied());
+    if let Some(missing) = people.find(|u| !present.contains(u)) {
+        return Err(StoreError::not_found("user", missing));
+    }
+    let booked = announce(c, booking).await?;
     if let Some(k) = &key {
         idempotency::finish(c, k, 201, &SeatOutcome::Booked(booked.clone())).await?;
     }

@@ -5,7 +5,7 @@
 //! through it (SQLite rebuilds both tables).
 
 use domain::{BookingStatus, NewPlan, Page, PageRequest, PlanStatus};
-use store::{BookingQuery, DynStore};
+use store::{BookingQuery, DynStore, StoreError};
 use testdb::{Backend, TestDatabase};
 use uuid::Uuid;
 
@@ -13,7 +13,7 @@ use crate::fixtures::{booked, new_booking, tomorrow_at, user, venue_seating};
 use crate::older::{at, sql_id, tests_per_backend, users_and_venue, written_at};
 use crate::store_tests;
 
-store_tests!(the_past_bookings_of_a_deleted_booker_stay_for_their_party,);
+store_tests!(the_past_bookings_of_a_deleted_booker_stay_for_their_party, confirming_a_hold_while_its_booker_is_deleted,);
 tests_per_backend!(bookings_written_before_0013_survive_it);
 
 async fn booking_ids(store: &DynStore, query: BookingQuery) -> Vec<Uuid> {
@@ -24,6 +24,48 @@ async fn booking_ids(store: &DynStore, query: BookingQuery) -> Vec<Uuid> {
 
 fn of_user(user: Uuid) -> BookingQuery {
     BookingQuery { user_id: Some(user), ..BookingQuery::default() }
+}
+
+/// Ann holds a table (pending, an outside provider asked) with Mia in her group, and the hold is
+/// confirmed while Ann's account is deleted, again and again. The confirmation updated the hold,
+/// then locked Ann (the invitation's `inviter_id` key) to invite Mia; the deletion locks Ann,
+/// then her bookings, the hold among them (to give it back), so on PostgreSQL the two deadlocked
+/// and one failed as `Unavailable` (a 503). Either may go first; neither may fail for the other:
+/// the confirmation finds the hold given back (a conflict), or the deletion cancels the table.
+async fn confirming_a_hold_while_its_booker_is_deleted(store: DynStore) {
+    let v = venue_seating(&store, "Race", 50).await;
+    for round in 0..24u64 {
+        let (ann, mia) = (user(&store, &format!("ann{round}")).await, user(&store, &format!("mia{round}")).await);
+        let mut hold = new_booking(&ann, &v, tomorrow_at(18, 0), 2);
+        hold.status = BookingStatus::Pending;
+        hold.request.group_members = vec![mia.id];
+        let held = booked(&store, hold).await.booking;
+        // One a moment ahead of the other, by turns: the deadlock needed the confirmation's
+        // update before the deletion's read of Ann's bookings, and the deletion's lock of Ann
+        // before the confirmation's invitation.
+        let (deleting, confirming) = (store.clone(), store.clone());
+        let lead = std::time::Duration::from_micros((round / 2) * 150);
+        let delete = tokio::spawn(async move {
+            if round % 2 == 1 {
+                tokio::time::sleep(lead).await;
+            }
+            deleting.delete_user(ann.id, chrono::Utc::now()).await
+        });
+        if round % 2 == 0 {
+            tokio::time::sleep(lead).await;
+        }
+        let confirmed = confirming.confirm_hold(held.id, None).await;
+        let deleted = delete.await.unwrap();
+        assert!(deleted.is_ok(), "round {round}: the deletion failed: {deleted:?}");
+        match confirmed {
+            Ok(_) | Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {}
+            Err(e) => panic!("round {round}: the confirmation failed for the deletion: {e:?}"),
+        }
+        // Whichever went first, nothing of Ann's holds seats.
+        let b = store.get_booking(held.id).await;
+        assert!(b.as_ref().map_or(true, |b| b.status == BookingStatus::Cancelled), "round {round}: {b:?}");
+    }
+    assert_eq!(store.check_invariants().await.unwrap(), []);
 }
 
 /// Olga booked, for tomorrow: at 10:00 a table with Ben in her group (he was invited), at noon
