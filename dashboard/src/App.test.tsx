@@ -87,6 +87,27 @@ describe('App', () => {
     expect(screen.getByRole('dialog', { name: 'Seed the demo city?' })).toBeInTheDocument();
   });
 
+  it('shows in the live feed the events the server dropped for this page’s slow stream', async () => {
+    // QA: the stream counted the server's `lagged` notices, and nothing showed the number.
+    const { fn } = server(10, 3);
+    const lagged = (missed: number) => `event: lagged\ndata: {"missed":${missed}}\n\n`;
+    const slow = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(new TextEncoder().encode(`event: connected\nid: system:0-0\ndata: {}\n\n${lagged(40)}${lagged(2)}`));
+          },
+        }),
+        { headers: { 'Content-Type': 'text/event-stream' } },
+      );
+    vi.stubGlobal('fetch', (input: RequestInfo | URL, init?: RequestInit) =>
+      String(input).startsWith('/api/v1/admin/streams/subscribe-all') ? Promise.resolve(slow()) : fn(input, init),
+    );
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'live'));
+    expect(await screen.findByTestId('feed-missed')).toHaveTextContent('42 events were missed by this view (the server dropped them for a slow connection)');
+  });
+
   it('reloads the map when the users counted change, so its summary agrees with the Users card', async () => {
     // QA (real binary): a user created through the API made the Users card say 301 while the
     // map's summary said 300 users until the page was reloaded (only a venue count moved it).

@@ -148,7 +148,7 @@ function LivePage() {
       </div>
       <div className="grid grid-cols-1 gap-4 xl:grid-cols-12">
         <div className="min-w-0 xl:col-span-7">
-          <EventFeed live={d.live} height={520} venueName={venueName} zone={d.simState?.timezone ?? null} names={d.names} />
+          <EventFeed live={d.live} height={520} venueName={venueName} zone={d.simState?.timezone ?? null} names={d.names} missed={d.stream.lagged} />
         </div>
         <section className="card min-w-0 space-y-2 xl:col-span-5" aria-label="city">
           <div className="flex items-baseline justify-between">

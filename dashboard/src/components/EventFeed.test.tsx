@@ -26,6 +26,17 @@ function feedWith(events: LunaEvent[]) {
 }
 
 describe('EventFeed', () => {
+  it('says how many events the server dropped for this view, and nothing when none', () => {
+    // QA: the stream counted the events missed by a slow reader; nothing showed the number.
+    const live = new LiveStore();
+    const { rerender } = render(<EventFeed live={live} />);
+    expect(screen.queryByTestId('feed-missed')).toBeNull();
+    rerender(<EventFeed live={live} missed={1} />);
+    expect(screen.getByTestId('feed-missed')).toHaveTextContent('1 event was missed by this view (the server dropped them for a slow connection)');
+    rerender(<EventFeed live={live} missed={1250} />);
+    expect(screen.getByRole('status')).toHaveTextContent(/^1,250 events were missed by this view \(the server dropped them for a slow connection\)/);
+  });
+
   it('lists the newest events first, colour-coded by channel, with a summary', () => {
     const { rows } = feedWith([
       ev('user_actions', 'interaction.recorded', { interaction_type: 'like', user_id: 'u-aaaaaa', venue_id: 'v-bbbbbb' }),

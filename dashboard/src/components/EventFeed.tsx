@@ -45,6 +45,7 @@ export function EventFeed({
   venueName,
   zone = null,
   names,
+  missed = 0,
 }: {
   live: LiveStore;
   height?: number;
@@ -53,6 +54,9 @@ export function EventFeed({
   names?: NameBook;
   /** The simulated city's time zone, when known (else the feed's own simulation events name it). */
   zone?: string | null;
+  /** Events the server dropped for this view's stream, a reader too slow for it (its `lagged`
+   * notices, counted by the stream since the page opened): they never reach the feed. */
+  missed?: number;
 }) {
   useLive(live);
   const namesVersion = useSyncExternalStore((names ?? noNames).subscribe, (names ?? noNames).getVersion);
@@ -183,6 +187,13 @@ export function EventFeed({
           onChange={(e) => setText(e.target.value)}
         />
       </div>
+      {/* QA: the stream counted the events the server dropped for a slow reader, and nothing showed it. */}
+      {missed > 0 ? (
+        <p className="rounded-md border border-amber-500/40 bg-amber-500/10 px-2.5 py-1 text-xs text-amber-200" role="status" data-testid="feed-missed">
+          {missed.toLocaleString('en-US')} {missed === 1 ? 'event was' : 'events were'} missed by this view (the server dropped them for a slow
+          connection): the feed, counts and charts lack {missed === 1 ? 'it' : 'them'}.
+        </p>
+      ) : null}
       <div className="min-h-0 flex-1 overflow-y-auto rounded-lg border border-slate-800/80 bg-slate-950/40" data-testid="event-feed">
         {rows.length === 0 ? (
           <p className="p-4 text-center text-sm text-slate-500">
