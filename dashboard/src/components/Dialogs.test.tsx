@@ -118,6 +118,38 @@ describe('ConfirmDialog', () => {
     expect(confirm).toHaveFocus();
   });
 
+  it('keeps the focus in the dialog while its action runs, every control disabled, Tab included', async () => {
+    // QA (keyboard, Chromium): while 'Delete everything' ran both buttons were disabled, so the
+    // focus fell to the page and Tab went on to the page behind the modal.
+    const user = userEvent.setup();
+    let fail!: (e: Error) => void;
+    const action = () => new Promise<void>((_, reject) => (fail = reject));
+    render(
+      <>
+        <Opener request={{ title: 'Delete all data?', body: null, confirmLabel: 'Delete everything', danger: true, action }} />
+        <a href="/behind">a link behind the dialog</a>
+      </>,
+    );
+    await user.click(screen.getByRole('button', { name: 'Reset data' }));
+    await user.click(screen.getByRole('button', { name: 'Delete everything' }));
+    const dialog = screen.getByRole('dialog', { name: 'Delete all data?' });
+    expect(screen.getByRole('button', { name: 'Working…' })).toBeDisabled();
+    expect(screen.getByRole('button', { name: 'Cancel' })).toBeDisabled();
+    expect(dialog).toHaveAttribute('aria-busy', 'true');
+    expect(dialog).toHaveFocus();
+    await user.tab();
+    expect(dialog).toHaveFocus();
+    await user.tab({ shift: true });
+    expect(dialog).toHaveFocus();
+    // Refused: the controls are back, and Tab goes from the dialog to them, not past them.
+    await act(async () => fail(new Error('the server is busy')));
+    expect(screen.getByRole('alert')).toHaveTextContent('the server is busy');
+    await user.tab({ shift: true });
+    expect(screen.getByRole('button', { name: 'Delete everything' })).toHaveFocus();
+    await user.tab();
+    expect(screen.getByRole('button', { name: 'Cancel' })).toHaveFocus();
+  });
+
   it('gives the focus to the next control beside the opener when the action disabled the opener', async () => {
     // QA: after 'Delete everything' the focus fell to the page's body: the Reset data button it
     // went back to is disabled once there is no data.

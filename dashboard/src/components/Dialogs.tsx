@@ -39,7 +39,20 @@ function giveFocusBack(before: Element | null) {
   }, 100);
 }
 
-function Modal({ title, children, onClose, testId }: { title: string; children: ReactNode; onClose: () => void; testId?: string }) {
+/** Whether the focus is on nothing the keyboard can use in `box`: outside it, or on a control
+ * that was disabled under it (the button that started an action). */
+const focusOutOf = (box: HTMLElement) => {
+  const at = document.activeElement;
+  return !box.contains(at) || (at instanceof HTMLElement && at !== box && at.matches(':disabled'));
+};
+
+/**
+ * `busy`: an action runs and every control in the dialog is disabled. The focus then stays on
+ * the dialog itself (it is focusable by script, tabIndex -1), Tab included: QA (keyboard,
+ * Chromium) saw the focus fall to the page when the button pressed was disabled, and Tab, with no
+ * control left to trap it to, went on to the page behind the modal.
+ */
+function Modal({ title, children, onClose, testId, busy = false }: { title: string; children: ReactNode; onClose: () => void; testId?: string; busy?: boolean }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -47,11 +60,16 @@ function Modal({ title, children, onClose, testId }: { title: string; children: 
       if (e.key !== 'Tab' || !box.current) return;
       // A modal dialog keeps Tab and Shift+Tab inside (QA: Tab went on to the page behind it).
       const inside = [...box.current.querySelectorAll<HTMLElement>(FOCUSABLE)];
-      if (inside.length === 0) return;
+      if (inside.length === 0) {
+        // Every control disabled (an action running): the dialog itself keeps the focus.
+        e.preventDefault();
+        box.current.focus();
+        return;
+      }
       const first = inside[0];
       const last = inside[inside.length - 1];
       const at = document.activeElement;
-      if (!box.current.contains(at) || (e.shiftKey && at === first) || (!e.shiftKey && at === last)) {
+      if (focusOutOf(box.current) || at === box.current || (e.shiftKey && at === first) || (!e.shiftKey && at === last)) {
         e.preventDefault();
         (e.shiftKey ? last : first).focus();
       }
@@ -59,6 +77,11 @@ function Modal({ title, children, onClose, testId }: { title: string; children: 
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [onClose]);
+  // While busy the control that had the focus is disabled (a browser drops the focus to the
+  // page's body): it goes to the dialog.
+  useEffect(() => {
+    if (busy && box.current && focusOutOf(box.current)) box.current.focus();
+  }, [busy]);
   // Closed, it gives the focus back to what had it (the button that opened it), not to the page.
   // Read as it is first drawn: by its effects, a button in it has taken the focus (autoFocus).
   const [before] = useState(() => document.activeElement);
@@ -70,8 +93,10 @@ function Modal({ title, children, onClose, testId }: { title: string; children: 
         role="dialog"
         aria-modal="true"
         aria-label={title}
+        aria-busy={busy}
         data-testid={testId}
-        className="w-full max-w-md rounded-xl border border-slate-700 bg-slate-900 p-5 shadow-2xl"
+        tabIndex={-1}
+        className="w-full max-w-md rounded-xl border border-slate-700 bg-slate-900 p-5 shadow-2xl focus:outline-none"
         onMouseDown={(e) => e.stopPropagation()}
       >
         <h2 className="mb-3 text-base font-semibold text-slate-50">{title}</h2>
@@ -111,7 +136,7 @@ export function ConfirmDialog({ request, onDone }: { request: ConfirmRequest; on
     }
   };
   return (
-    <Modal title={request.title} onClose={() => !busy && onDone()} testId="confirm-dialog">
+    <Modal title={request.title} onClose={() => !busy && onDone()} testId="confirm-dialog" busy={busy}>
       <div className="space-y-3 text-sm text-slate-300">{request.body}</div>
       {error && <ErrorNote error={error} testId="confirm-error-fields" className="mt-3 text-sm" />}
       <div className="mt-5 flex justify-end gap-2">
