@@ -81,4 +81,27 @@ describe('geo', () => {
     expect(go(4, 0, 1)).toBe(3);
     expect(go(2, 0, 1)).toBe(3); // 3 is 26 left and 20 down: none within 45°, the nearest ahead
   });
+
+  it('reaches every point of a spot several share, in a stable order, with the arrow keys', () => {
+    // QA (real binary): venues at the very spot of the cursor's (one address) could never be
+    // reached: none is ahead of it in any direction.
+    //  0 (-10,0)   1, 3, 4 at (0,0)   2 (10,0)   5 (0.3,-0.2): half a pixel away, the same spot
+    const pts: [number, number][] = [[-10, 0], [0, 0], [10, 0], [0, 0], [0, 0], [0.3, -0.2]];
+    const at = (i: number) => pts[i];
+    const go = (from: number, dx: number, dy: number) => nextInDirection(pts.length, at, ...pts[from], dx, dy, from);
+    const walk = (from: number, dx: number, dy: number) => {
+      const seen = [from];
+      for (let i = go(from, dx, dy); i !== null && seen.length < 10; i = go(i, dx, dy)) seen.push(i);
+      return seen;
+    };
+    // Right from the left: into the spot at its first point, through every one, then on.
+    expect(walk(0, 1, 0)).toEqual([0, 1, 3, 4, 5, 2]);
+    // Left from the right: into the spot at its last point, back through every one, then on
+    // (5, a fraction of a pixel off theirs, is not at 4's spot going back: it was reached going right).
+    expect(walk(2, -1, 0)).toEqual([2, 4, 3, 1, 0]);
+    expect(go(5, -1, 0)).toBe(4);
+    // Down and Up go through the spot as Right and Left do, then nothing further that way.
+    expect(walk(1, 0, 1)).toEqual([1, 3, 4, 5]);
+    expect(walk(4, 0, -1)).toEqual([4, 3, 1]);
+  });
 });

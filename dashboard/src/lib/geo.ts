@@ -143,30 +143,47 @@ export function heatColor(t: number): [number, number, number, number] {
   return [mix(0), mix(1), mix(2), Math.round(235 * Math.sqrt(x))];
 }
 
+/** How near (screen pixels, each way) a point is to the cursor's to be at its spot: no arrow key
+ * leads to it by direction, as it is not ahead of the cursor in any. */
+const SAME_SPOT = 0.5;
+
 /**
  * For moving between points with the arrow keys: the point nearest to (x, y) in direction
  * (dx, dy) (screen pixels, y down), preferring those within 45° of it, then any ahead of it;
  * a point off to the side counts as twice as far. `null` when none lies ahead.
+ *
+ * Points at the spot of the current one (`skip`, at (x, y)) are ahead of it by their order
+ * (index), so each can be reached: Right and Down go to the next of them, Left and Up to the one
+ * before, and past the last (or the first) on to the points around. Entering such a spot, Right
+ * and Down land on its first point, Left and Up on its last, so going on the same way visits all.
+ * (QA: venues sharing one place could never be reached with the arrow keys.)
  */
 export function nextInDirection(n: number, at: (i: number) => [number, number], x: number, y: number, dx: number, dy: number, skip?: number): number | null {
+  const forward = dx + dy > 0;
   let best: number | null = null;
   let bestScore = Infinity;
   let bestInCone = false;
+  let sameSpot: number | null = null;
   for (let i = 0; i < n; i++) {
     if (i === skip) continue;
     const [px, py] = at(i);
     const rx = px - x;
     const ry = py - y;
+    if (skip !== undefined && Math.abs(rx) <= SAME_SPOT && Math.abs(ry) <= SAME_SPOT) {
+      if (forward ? i > skip && (sameSpot === null || i < sameSpot) : i < skip && (sameSpot === null || i > sameSpot)) sameSpot = i;
+      continue;
+    }
     const along = rx * dx + ry * dy;
     if (!(along > 0.5)) continue;
     const across = Math.abs(rx * dy - ry * dx);
     const inCone = across <= along;
     const score = along + 2 * across;
-    if ((inCone && !bestInCone) || (inCone === bestInCone && score < bestScore)) {
+    // Equal scores (points at one spot): the first going forward, the last going back.
+    if ((inCone && !bestInCone) || (inCone === bestInCone && (score < bestScore || (!forward && score === bestScore)))) {
       best = i;
       bestScore = score;
       bestInCone = inCone;
     }
   }
-  return best;
+  return sameSpot ?? best;
 }
