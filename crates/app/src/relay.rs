@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bus::{DynBus, Publish};
-use store::DynStore;
+use store::{DynStore, RelayLease};
 use tokio::sync::Notify;
 
 /// How many outbox rows one pass takes.
@@ -36,20 +36,30 @@ pub async fn relay_once(store: &DynStore, bus: &DynBus) -> Result<usize, String>
     relay_pass(store, bus).await.map(|n| n.unwrap_or(0))
 }
 
-/// Publishes one batch under the relay lease; `None` when another relay holds it.
+/// Publishes one batch under the relay lease; `None` when another relay holds it (or took it
+/// during the pass).
 pub async fn relay_pass(store: &DynStore, bus: &DynBus) -> Result<Option<usize>, String> {
-    let Some(lease) = store.relay_lease().await.map_err(|e| e.to_string())? else {
+    let Some(mut lease) = store.relay_lease().await.map_err(|e| e.to_string())? else {
         return Ok(None);
     };
-    let published = publish_batch(store, bus).await;
+    let published = relay_under(&mut lease, store, bus).await;
     lease.release().await;
-    published.map(Some)
+    published
 }
 
-/// Publishes the oldest unpublished events, stopping at the first failure; marks what went out.
-/// Unreadable rows among them are set aside first. Returns how many rows it dealt with.
-async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> {
+/// One pass under `lease`, already taken: publishes the oldest unpublished events, stopping at
+/// the first failure, and marks what went out. Unreadable rows among them are set aside first.
+/// Returns how many rows it dealt with, or `None` when the lease turned out lost (PostgreSQL
+/// ended its session: a pass slower than its idleness bound, a frozen process), checked before
+/// publishing and again before marking: another relay may have the lease by then, so this one
+/// stops without marking (what it published goes out again under the next holder, with the
+/// same `source_id`) and takes the lease again at its next pass.
+pub async fn relay_under(lease: &mut RelayLease, store: &DynStore, bus: &DynBus) -> Result<Option<usize>, String> {
     let outbox = store.unpublished_events(BATCH).await.map_err(|e| e.to_string())?;
+    if !lease.still_held().await {
+        tracing::warn!("outbox relay: lost the lease before publishing; this pass stops");
+        return Ok(None);
+    }
     let dead = set_aside(store, &outbox.unreadable).await?;
     // This version's events and newer versions' (forwarded as they are; `undecoded` says why this
     // version cannot read them), in id order.
@@ -83,11 +93,15 @@ async fn publish_batch(store: &DynStore, bus: &DynBus) -> Result<usize, String> 
     }
     let done: Vec<_> = sent.iter().map(|(id, _)| *id).collect();
     if !done.is_empty() {
+        if !lease.still_held().await {
+            tracing::warn!(published = done.len(), "outbox relay: lost the lease while publishing; not marking them");
+            return Ok(None);
+        }
         store.mark_published(&done).await.map_err(|e| e.to_string())?;
     }
     match failure {
         Some(e) => Err(e.to_string()),
-        None => Ok(dead + done.len()),
+        None => Ok(Some(dead + done.len())),
     }
 }
 

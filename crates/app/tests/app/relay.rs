@@ -1,16 +1,18 @@
 //! The outbox relay on a real store: a row it cannot read is set aside, not retried forever; a
 //! row it publishes twice (at-least-once) reaches the engine once.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use app::App;
-use app::relay::relay_once;
+use app::relay::{relay_once, relay_pass, relay_under};
 use domain::interaction::InteractionInput;
 use domain::{DomainEvent, InteractionType};
 use engine::{Ranker, VenueQuery};
 use testdb::Backend;
 
-use crate::{fresh_app, user, venue};
+use crate::{Tap, TestBus, fresh_app, user, venue};
 
 crate::on_every_backend!(
     an_unreadable_outbox_row_is_set_aside_and_the_relay_carries_on,
@@ -127,4 +129,78 @@ pub async fn followed(app: &App, handle: &str) {
         }
         assert!(tokio::time::Instant::now() < deadline, "the engine follower never applied {handle}{n}");
     }
+}
+
+/// How many events the app's bus has published, on every channel.
+fn published(app: &App) -> u64 {
+    app.bus.published_counts().iter().map(|(_, n)| n).sum()
+}
+
+/// A relay whose lease PostgreSQL took away (it ended the lease's session, as its idleness bound
+/// does, or an administrator) neither publishes nor marks anything: another server's relay may
+/// hold the lease by then. Before, the pass went on regardless, so two relays overlapped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_relay_that_lost_its_lease_before_publishing_neither_publishes_nor_marks() {
+    let Some((db, app)) = fresh_app(Backend::Postgres).await else { return };
+    app.create_user(user("ann")).await.unwrap();
+    let mut lease = app.store.relay_lease().await.unwrap().expect("a free lease is granted");
+    // This database's advisory locks (other databases on the server have their own).
+    let locks = "FROM pg_locks WHERE locktype = 'advisory' AND granted \
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let end = format!("SELECT pg_terminate_backend(pid)::text {locks}");
+    assert_eq!(db.texts(&end).await.unwrap(), ["true"], "the lease's session ended");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !db.texts(&format!("SELECT pid::text {locks}")).await.unwrap().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the ended session still holds the lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    assert_eq!(relay_under(&mut lease, &app.store, &app.bus).await, Ok(None), "the pass stops: lease lost");
+    lease.release().await;
+    assert_eq!(published(&app), 0, "nothing published without the lease");
+    assert_eq!(app.store.counts().await.unwrap().outbox_pending, 1, "nothing marked");
+    assert_eq!(relay_once(&app.store, &app.bus).await, Ok(1), "the next pass takes the lease again and publishes");
+    assert_eq!((published(&app), app.store.counts().await.unwrap().outbox_pending), (1, 0));
+}
+
+/// Holds the first publish after being armed for longer than the lease's idleness bound (5 s).
+#[derive(Default)]
+struct Slow {
+    armed: AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Tap for Slow {
+    async fn publish(&self, inner: &bus::DynBus, event: bus::Publish) -> bus::BusResult<Arc<domain::Event>> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_secs(6)).await;
+        }
+        inner.publish(event).await
+    }
+}
+
+/// A pass slower than the lease's idleness bound loses the lease (PostgreSQL ends its idle
+/// session and another server's relay may take over): what it was publishing went out, but it
+/// does not mark it published; the next pass (under whichever relay holds the lease) publishes
+/// it again with the same `source_id`, at least once as documented. Before, the slow pass marked
+/// its batch while another relay held the lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_relay_pass_slower_than_its_lease_does_not_mark_what_it_published() {
+    let Some(db) = testdb::TestDatabase::create(Backend::Postgres).await else {
+        eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);
+        return;
+    };
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let slow = Arc::new(TestBus::new(Slow::default()));
+    let app = App::with_bus(store, slow.clone(), app::AppSettings::default());
+    app.create_user(user("ann")).await.unwrap();
+    slow.armed.store(true, Ordering::SeqCst);
+
+    assert_eq!(relay_pass(&app.store, &app.bus).await, Ok(None), "the slow pass lost its lease");
+    assert_eq!(published(&app), 1, "published before the lease was found lost");
+    assert_eq!(app.store.counts().await.unwrap().outbox_pending, 1, "not marked by a relay without the lease");
+    assert_eq!(relay_once(&app.store, &app.bus).await, Ok(1), "published again by the next pass");
+    assert_eq!((published(&app), app.store.counts().await.unwrap().outbox_pending), (2, 0));
+    drop(app);
+    drop(db);
 }

@@ -21,6 +21,8 @@ const RELAY_LOCK: i64 = 0x4c55_4e41_5245_4c59;
 /// What a [`RelayLease`] holds.
 #[async_trait]
 pub(crate) trait Held: Send {
+    /// Whether the lease is still this holder's (see [`RelayLease::still_held`]).
+    async fn still_held(&mut self) -> bool;
     async fn release(self: Box<Self>);
 }
 
@@ -54,10 +56,18 @@ where
 /// beyond a pass (milliseconds; the database's own hang check gives up after about 2.5 s).
 const IDLE_BOUND: &str = "5s";
 
+/// How long a check that the lease is still held may take before it counts as lost (a
+/// database that does not answer within it cannot be relied on to keep the lock either).
+const CHECK_BOUND: std::time::Duration = std::time::Duration::from_millis(2500);
+
 struct SingleProcess;
 
 #[async_trait]
 impl Held for SingleProcess {
+    async fn still_held(&mut self) -> bool {
+        true
+    }
+
     async fn release(self: Box<Self>) {}
 }
 
@@ -72,6 +82,30 @@ impl<DB> Held for AdvisoryLock<DB>
 where
     DB: Database<Connection: Conn>,
 {
+    async fn still_held(&mut self) -> bool {
+        let Some(conn) = self.conn.as_mut() else { return false };
+        // The lock as PostgreSQL lists it for this very session: the query fails if the session
+        // was ended (its idleness bound, an administrator, a restart), and finds nothing if the
+        // lock is gone. A key of 64 bits is listed as its high and low halves.
+        let sql = Sql::new(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND pid = pg_backend_pid() AND classid = ($1 >> 32)::oid \
+             AND objid = ($1 & 4294967295)::oid AND objsubid = 1)",
+        )
+        .bind(RELAY_LOCK);
+        let held = tokio::time::timeout(CHECK_BOUND, (**conn).fetch_optional::<(bool,)>(sql)).await;
+        if matches!(held, Ok(Ok(Some((true,))))) {
+            return true;
+        }
+        tracing::warn!(?held, "relay lease: lost (its session ended or the lock is gone); closing its connection");
+        // Whatever state the session is in, it is no longer a lease: close it (which frees the
+        // lock, should the session still hold it) rather than return it to the pool.
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
+        }
+        false
+    }
+
     async fn release(mut self: Box<Self>) {
         let Some(mut conn) = self.conn.take() else { return };
         let sql = match self.bounded {
