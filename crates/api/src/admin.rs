@@ -50,6 +50,7 @@ pub struct SeedRequest {
     /// and their bookings after. Pin it to reproduce a city (default: the server's `demo.as_of`,
     /// else the current hour, so the city is alive now).
     #[schema(example = "2026-11-20T12:00:00Z")]
+    #[serde(default, deserialize_with = "domain::time::to_micros_opt")]
     pub as_of: Option<chrono::DateTime<chrono::Utc>>,
     /// Reset a database that already has data first (default false).
     pub force: Option<bool>,

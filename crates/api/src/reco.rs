@@ -93,6 +93,7 @@ pub struct VenueRecoQuery {
     /// venues are ranked for. From now to 366 days ahead (the booking horizon): a time more than
     /// a minute before the server's clock (a client's clock a little behind still means now) or
     /// further ahead is a 422 naming `time`.
+    #[serde(default, deserialize_with = "domain::time::to_micros_opt")]
     pub time: Option<DateTime<Utc>>,
     /// Only venues that can seat this many, 1 to 1000.
     #[param(minimum = 1, maximum = 1000)]
@@ -110,6 +111,7 @@ pub struct VenueRecoQuery {
     /// `time`: from now to 366 days ahead (the booking horizon), a minute behind the server's
     /// clock still counting as now; else a 422 naming `open_at`. Without `time`, the results are
     /// ranked and explained for this instant, as a visit then.
+    #[serde(default, deserialize_with = "domain::time::to_micros_opt")]
     pub open_at: Option<DateTime<Utc>>,
     /// Only venues new to the user: none they have viewed, searched, saved, liked, shown
     /// interest in, visited or booked.

@@ -67,6 +67,7 @@ pub struct StartRequest {
     /// history: that of the city the run seeds, else the demo settings' `as_of`, else the
     /// current hour). Give it to reproduce a run. It must lie from the year 2000 to 366 days
     /// (the booking horizon) from now, and so must the run's end (`start_at` + `duration`).
+    #[serde(default, deserialize_with = "domain::time::to_micros_opt")]
     pub start_at: Option<DateTime<Utc>>,
 }
 

@@ -120,7 +120,7 @@ pub struct BookingInput {
     /// When (RFC 3339); `preferred_time` is accepted too. Without it: 12:00 today before 11:00
     /// local time, 19:00 today before 17:00, else 12:00 tomorrow (the first seed's rule).
     #[serde(default, alias = "preferred_time")]
-    #[serde(serialize_with = "crate::time::micros_opt")]
+    #[serde(serialize_with = "crate::time::micros_opt", deserialize_with = "crate::time::to_micros_opt")]
     pub booking_time: Option<DateTime<Utc>>,
     /// People in the party, organizer included, 1 to 1000 (default 2, or 1 + group members).
     #[serde(default)]

@@ -115,7 +115,7 @@ pub struct InteractionInput {
     pub dwell_time_seconds: Option<i32>,
     /// When it happened (defaults to now); from 2000-01-01T00:00:00Z to at most a minute in the
     /// future.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::to_micros_opt")]
     pub occurred_at: Option<DateTime<Utc>>,
 }
 

@@ -130,7 +130,7 @@ impl Plan {
 pub struct PlanInput {
     pub organizer_id: Uuid,
     pub venue_id: Uuid,
-    #[serde(serialize_with = "crate::time::micros")]
+    #[serde(serialize_with = "crate::time::micros", deserialize_with = "crate::time::to_micros")]
     pub start_time: DateTime<Utc>,
     /// People going, organizer included, when more than those on Luna: the least the table is
     /// booked for. The booking seats the larger of this and the organizer plus everyone who
@@ -186,7 +186,7 @@ fn check_start(c: &mut Checker, start: Timestamp, now: Timestamp) {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanReschedule {
-    #[serde(serialize_with = "crate::time::micros")]
+    #[serde(serialize_with = "crate::time::micros", deserialize_with = "crate::time::to_micros")]
     pub start_time: DateTime<Utc>,
     /// Another venue; left out or `null`: the plan's own.
     #[serde(default)]

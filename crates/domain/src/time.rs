@@ -5,10 +5,13 @@
 //! digits by the value, so one field came as milliseconds for one row (a generated city's),
 //! microseconds for another (a stored one) and nanoseconds when just made (`generated_at`).
 //! Serialized fields name [`micros`] or [`micros_opt`] (`#[serde(serialize_with = ...)]`);
-//! reading accepts any RFC 3339 time, as before.
+//! reading accepts any RFC 3339 time and takes it to the microsecond ([`to_micros`],
+//! [`to_micros_opt`] on every time the API or a client's input gives), so a time given with more
+//! digits is the time the store keeps on every path (a plan's start, a booking's time, a
+//! preferred time, a query's time), not one that compares unequal to it.
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Serialize, Serializer};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A time as the API writes it.
 pub fn written(t: &DateTime<Utc>) -> String {
@@ -30,6 +33,18 @@ pub fn micros_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::O
         Some(t) => s.serialize_some(&Written(t)),
         None => s.serialize_none(),
     }
+}
+
+/// `deserialize_with` of an input time field: any RFC 3339 time, to the microsecond (the
+/// precision the store keeps; digits beyond it are dropped, not rounded).
+pub fn to_micros<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    DateTime::<Utc>::deserialize(d).map(|t| t.trunc_subsecs(6))
+}
+
+/// `deserialize_with` of an optional input time field (with `#[serde(default)]`: absent is
+/// `None`), to the microsecond as [`to_micros`].
+pub fn to_micros_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    Option::<DateTime<Utc>>::deserialize(d).map(|t| t.map(|t| t.trunc_subsecs(6)))
 }
 
 /// A time that serializes as [`written`] gives it, for `json!` and other hand-made values.
@@ -62,5 +77,25 @@ mod tests {
             assert_eq!(written(&at(nanos)), text);
             assert_eq!(serde_json::to_value(Written(&at(nanos))).unwrap(), text);
         }
+    }
+
+    #[test]
+    fn an_input_time_is_read_to_the_microsecond() {
+        #[derive(serde::Deserialize)]
+        struct Input {
+            #[serde(deserialize_with = "to_micros")]
+            at: DateTime<Utc>,
+            #[serde(default, deserialize_with = "to_micros_opt")]
+            maybe: Option<DateTime<Utc>>,
+        }
+        let read: Input = serde_json::from_str(
+            r#"{"at": "2026-12-05T19:00:00.123456789Z", "maybe": "2026-12-05T20:00:00.999999999+01:00"}"#,
+        )
+        .unwrap();
+        assert_eq!(written(&read.at), "2026-12-05T19:00:00.123456Z");
+        assert_eq!(read.at.timestamp_subsec_nanos(), 123_456_000);
+        assert_eq!(read.maybe.map(|t| t.timestamp_subsec_nanos()), Some(999_999_000));
+        let absent: Input = serde_json::from_str(r#"{"at": "2026-12-05T19:00:00Z"}"#).unwrap();
+        assert_eq!(absent.maybe, None);
     }
 }

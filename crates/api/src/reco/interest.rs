@@ -28,6 +28,7 @@ pub struct InterestRequest {
     pub user_id: Option<Uuid>,
     pub venue_id: Uuid,
     /// When the user would like to go (RFC 3339), in the future, within a year.
+    #[serde(default, deserialize_with = "domain::time::to_micros_opt")]
     pub preferred_time: Option<DateTime<Utc>>,
     /// The part of the day they would go in, at the venue's local time: `morning` (05:00 to
     /// 10:59), `afternoon` (11:00 to 16:59), `evening` (17:00 to 21:59) or `night` (22:00 to
@@ -120,6 +121,7 @@ pub struct GroupRecoQuery {
     /// When the group wants to go (RFC 3339; default now); venues must be open then. From now to
     /// 366 days ahead (the booking horizon): a time more than a minute before the server's clock
     /// (a client's clock a little behind still means now) or further ahead is a 422.
+    #[serde(default, deserialize_with = "domain::time::to_micros_opt")]
     pub time: Option<DateTime<Utc>>,
     /// How each member scores a venue: `default` (the default), `seed2` (the second seed's
     /// formula from each member's own location: every member needs a home or a fresh live

@@ -27,6 +27,7 @@ crate::on_every_backend!(
     the_plans_of_a_deleted_organizer_stay_for_those_invited,
     a_users_plans_are_filtered_by_the_status_names_plans_are_shown_with,
     the_same_time_again_with_digits_beyond_the_microsecond_changes_nothing,
+    a_time_with_digits_beyond_the_microsecond_is_the_time_kept_on_every_path,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -833,4 +834,33 @@ async fn the_same_time_again_with_digits_beyond_the_microsecond_changes_nothing(
     assert_eq!(again, accepted, "nothing moved, the answer kept");
     assert_eq!(app.get_json(&format!("/plans/{id}"), StatusCode::OK).await, accepted);
     assert!(!app.pending_event_types().await.iter().any(|e| e == "plan.rescheduled"), "nobody told");
+}
+
+/// A time written with digits beyond the microsecond is read as the microsecond the store
+/// keeps, once, where the API reads it, so every path checks the time it stores. Before, only a
+/// plan's reschedule cut the digits (28ae58a): a plan proposed for `22:00:00.000000500Z` at a
+/// venue closing at 23:00 was refused (422, an hour's stay would run past closing by the
+/// nanoseconds), though the plan would have been kept at `22:00:00Z`, which it takes.
+async fn a_time_with_digits_beyond_the_microsecond_is_the_time_kept_on_every_path(app: &TestApp) {
+    let u = users(app, &["org"]).await;
+    let mut evenings = seed_venue("Evenings only");
+    evenings["opening_hours"] = json!({"mon": ["17:00-23:00"], "tue": ["17:00-23:00"], "wed": ["17:00-23:00"],
+        "thu": ["17:00-23:00"], "fri": ["17:00-23:00"], "sat": ["17:00-23:00"], "sun": ["17:00-23:00"]});
+    evenings["timezone"] = json!("UTC");
+    let v = venue(app, evenings).await;
+    let last_seating = in_two_days_at(22);
+    let start = last_seating.replace(":00Z", ":00.000000500Z");
+    let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": start});
+    let plan = expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await;
+    let id = plan["id"].as_str().expect("id").to_string();
+    assert_eq!(plan["start_time"].as_str(), Some(last_seating.as_str()));
+    let again =
+        expect_json(app.patch(&format!("/plans/{id}"), &json!({"start_time": start})).await, StatusCode::OK).await;
+    assert_eq!(again, plan, "the same time again changes nothing");
+    let confirmed = expect_json(app.post(&format!("/plans/{id}/confirm"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(confirmed["plan"]["status"], "confirmed", "{confirmed}");
+    let from_start = app.get_json(&format!("/bookings/?from={start}"), StatusCode::OK).await;
+    let booked =
+        &from_start.as_array().expect("array").first().expect("the plan's booking, at its start")["booking_time"];
+    assert_eq!(booked.as_str(), Some(last_seating.as_str()));
 }

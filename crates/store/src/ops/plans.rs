@@ -2,7 +2,6 @@
 //! read with participants, invite more, answer. Confirming a plan books it, so that lives with
 //! the bookings (`ops::bookings`).
 
-use chrono::SubsecRound;
 use domain::{
     DomainEvent, Invitation, NewPlan, Page, PageRequest, ParticipantStatus, Plan, PlanId, PlanParticipant, PlanStatus,
     Timestamp, UserId, VenueId,
@@ -498,9 +497,6 @@ pub(crate) async fn reschedule_plan<C: Conn>(
     let (plan, organizer) = pending_plan(c, plan_id).await?;
     party_not_held(c, plan_id).await?;
     let venue_id = venue_id.unwrap_or(plan.venue_id);
-    // To the microsecond, as it is stored: the time the plan has, written with more digits, is
-    // the same time.
-    let start_time = start_time.trunc_subsecs(6);
     if plan.start_time == start_time && plan.venue_id == venue_id {
         return Ok(plan);
     }
