@@ -11,8 +11,8 @@ use std::collections::HashSet;
 
 use domain::inventory::peak_seats;
 use domain::{
-    AutoBooked, Booked, Booking, BookingId, BookingStatus, DomainEvent, Invitation, PlanStatus, SeatOutcome, SlotFull,
-    VenueId,
+    AutoBooked, Booked, Booking, BookingId, BookingStatus, DomainEvent, Invitation, ParticipantStatus, PlanStatus,
+    SeatOutcome, SlotFull, VenueId,
 };
 use uuid::Uuid;
 
@@ -109,13 +109,20 @@ async fn announce<C: Conn>(c: &mut C, booking: Booking) -> StoreResult<Booked> {
 /// venue lock serialises two confirmations of one plan). The plan's row is locked, as answers
 /// and invitations lock it, so nobody joins or leaves between this check and the commit: a
 /// guest who accepted after the caller read the plan would otherwise come without a seat.
-async fn check_plan<C: Conn>(c: &mut C, new: &NewBooking) -> StoreResult<()> {
+///
+/// `locked`: the people `book` locked before the venue; someone invited since it read the plan
+/// was not, so the plan is refused as changed (confirming again locks them too).
+async fn check_plan<C: Conn>(c: &mut C, new: &NewBooking, locked: &HashSet<Uuid>) -> StoreResult<()> {
     let Some(plan_id) = new.request.plan_id else { return Ok(()) };
     plans::lock_plan(c, plan_id).await?;
     let plan = plans::get_plan(c, plan_id).await?;
     let organizer = plans::organizer(&plan)?;
     if plan.status != PlanStatus::Draft {
         return Err(StoreError::conflict(format!("the plan is already {}", plan.status.as_str()), Some("status")));
+    }
+    if plan.participants.iter().any(|p| p.status != ParticipantStatus::Declined && !locked.contains(&p.user_id)) {
+        let message = "someone was invited to the plan while it was being booked; confirm it again";
+        return Err(StoreError::conflict(message, Some("invitees")));
     }
     // Rescheduled since the caller read it: booking the old time or venue would confirm the
     // plan with a table for an evening it no longer has. A 409: confirming again books the new one.
@@ -175,13 +182,22 @@ pub(crate) async fn book<C: Conn>(
     // booking of theirs it cancelled) checks their venue's key again (`FOR KEY SHARE`, waiting
     // for our `FOR UPDATE`), so taking them in the other order could deadlock with it (on
     // PostgreSQL, one of the two failed as unavailable: a 503).
+    // For a plan's booking, its invitees who have not declined too (not in the party when they
+    // have not answered): a deletion of one of them locks them, cancels their own table (at this
+    // venue, it may be), then locks the plan to decline for them, and its cascade checks that
+    // venue's key, while we held the venue and waited for the plan.
     let people: Vec<Uuid> = std::iter::once(new.request.user_id).chain(new.request.group_members.clone()).collect();
-    let present = lock_present_users(c, people.clone()).await?;
-    if let Some(missing) = people.into_iter().find(|u| !present.contains(u)) {
-        return Err(StoreError::not_found("user", missing));
+    let invitees = match new.request.plan_id {
+        Some(plan_id) => undeclined_invitees(c, plan_id).await?,
+        None => Vec::new(),
+    };
+    let present = lock_present_users(c, people.iter().chain(&invitees).copied().collect()).await?;
+    if let Some(missing) = people.iter().find(|u| !present.contains(u)) {
+        return Err(StoreError::not_found("user", *missing));
     }
     let capacity = lock_venue(c, new.request.venue_id).await?;
-    check_plan(c, &new).await?;
+    let locked: HashSet<Uuid> = people.into_iter().chain(invitees).collect();
+    check_plan(c, &new, &locked).await?;
     let (free, overlapping) = seats_free(c, capacity, &new).await?;
     if let Some(held) = already_booked(&new, &overlapping) {
         // A plan's time is its `start_time`, and the one holding the table its organizer.
@@ -279,6 +295,14 @@ pub(crate) async fn release_hold<C: Conn>(
     let booking = row.into_domain()?;
     record(c, &DomainEvent::BookingReleased { booking, reason: reason.to_string() }).await?;
     Ok(true)
+}
+
+/// The people invited to a plan who have not declined (its organizer among them, if listed),
+/// read without a lock: `check_plan` finds anyone invited after.
+async fn undeclined_invitees<C: Conn>(c: &mut C, plan_id: Uuid) -> StoreResult<Vec<Uuid>> {
+    let sql = Sql::new("SELECT user_id FROM plan_participants WHERE plan_id = $1 AND status <> $2");
+    let rows: Vec<(Uuid,)> = c.fetch_all(sql.bind(plan_id).bind(ParticipantStatus::Declined.as_str())).await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 /// Of `ids`, those of users that exist, each locked `FOR KEY SHARE` (in id order, a thousand

@@ -16,6 +16,7 @@ store_tests!(
     the_plans_of_a_deleted_organizer_stay_for_those_invited,
     confirming_a_plan_while_its_organizer_is_deleted,
     booking_with_a_group_member_while_the_member_is_deleted,
+    confirming_a_plan_while_an_invitee_who_has_not_answered_is_deleted,
 );
 tests_per_backend!(plans_written_before_0012_survive_it);
 
@@ -138,6 +139,44 @@ async fn booking_with_a_group_member_while_the_member_is_deleted(store: DynStore
             Ok(_) | Err(StoreError::NotFound { entity: "user", .. }) => {}
             Err(e) => panic!("round {round}: the booking failed for the deletion: {e:?}"),
         }
+    }
+    assert_eq!(store.check_invariants().await.unwrap(), []);
+}
+
+/// Olga's plan (Ann accepted, Ben not answered yet) is confirmed while Ben's account is deleted,
+/// again and again; Ben has a table of his own at the same venue later that evening. The
+/// deletion locks Ben, cancels his table, locks the plan (to decline for him), then deletes him,
+/// whose cascade (`user_id` set to null) checks the cancelled table's venue key; the booking
+/// locks Olga and Ann (not Ben: he is not in the party), the venue, then the plan. On PostgreSQL
+/// the two could deadlock, one failing as `Unavailable` (a 503). Neither may fail for the other.
+async fn confirming_a_plan_while_an_invitee_who_has_not_answered_is_deleted(store: DynStore) {
+    let v = venue_seating(&store, "Race", 50).await;
+    for round in 0..24u64 {
+        let olga = user(&store, &format!("olga{round}")).await;
+        let (ann, ben) = (user(&store, &format!("ann{round}")).await, user(&store, &format!("ben{round}")).await);
+        booked(&store, new_booking(&ben, &v, tomorrow_at(21, 0), 1)).await;
+        let plan = store.create_plan(new_plan(olga.id, v.id, tomorrow_at(19, 0), vec![ann.id, ben.id])).await.unwrap();
+        let plan = store.answer_plan_invitation(plan.id, ann.id, true).await.unwrap();
+        let mut table = new_booking(&olga, &v, plan.start_time, plan.party());
+        table.request.plan_id = Some(plan.id);
+        table.request.group_members = vec![ann.id];
+        // One a moment ahead of the other, by turns.
+        let (deleting, booking) = (store.clone(), store.clone());
+        let lead = std::time::Duration::from_micros((round / 2) * 150);
+        let delete = tokio::spawn(async move {
+            if round % 2 == 1 {
+                tokio::time::sleep(lead).await;
+            }
+            deleting.delete_user(ben.id, chrono::Utc::now()).await
+        });
+        if round % 2 == 0 {
+            tokio::time::sleep(lead).await;
+        }
+        let booked = booking.book(table, None).await;
+        let deleted = delete.await.unwrap();
+        assert!(deleted.is_ok(), "round {round}: the deletion failed: {deleted:?}");
+        assert!(booked.is_ok(), "round {round}: the confirmation failed for the deletion: {booked:?}");
+        assert_eq!(store.get_plan(plan.id).await.unwrap().status, PlanStatus::Confirmed, "round {round}");
     }
     assert_eq!(store.check_invariants().await.unwrap(), []);
 }
