@@ -151,35 +151,60 @@ fn leap_seconds(value: &serde_json::Value, path: String, out: &mut Vec<String>) 
 const MAX_SHAPE_ERRORS: usize = 20;
 
 /// `first` (the parser's complaint, at the first bad field in the body's order) followed by
-/// the other fields of the body that are of the wrong shape, so a client fixes them in one go:
-/// the bad field is taken out of the body and the rest read again, until it reads, or what is
-/// left to name is a required field taken out (already named). A list's bad item takes its whole
-/// list out (its other items are not looked at). The fields after the first are named in the
-/// order the parser meets them (by name). Rules checked once the body reads (a range, a time in
-/// the past) are named together already, but only once no field is of the wrong shape.
+/// the other fields of the body that are of the wrong shape or missing, so a client fixes them
+/// in one go: a bad field is taken out of the body, a missing required one filled in with a
+/// stand-in of its type (see [`fill_in`]), and the rest read again, until it reads. A required
+/// field taken out is not named again as missing, nor are the fields of a stand-in object. A
+/// list's bad item takes its whole list out (its other items are not looked at). The fields
+/// after the first are named in the order the parser meets them (by name; missing ones once
+/// the fields given read). Rules checked once the body reads (a range, a time in the past) are
+/// named together already, but only once no field is of the wrong shape or missing.
 fn more_shape_errors<T: DeserializeOwned>(bytes: &[u8], first: ApiError) -> ApiError {
     let ApiError::Validation(mut errors) = first else { return first };
     let Ok(sent) = serde_json::from_slice::<serde_json::Value>(bytes) else { return ApiError::Validation(errors) };
     let mut body = sent.clone();
-    let Some(mut out) = errors.first().map(|f| f.field.clone()) else { return ApiError::Validation(errors) };
-    // Each turn takes something out of the body, so the loop ends.
-    while errors.len() < MAX_SHAPE_ERRORS && take_out(&mut body, list_or_field(&out)) {
+    let Some(mut fault) = errors.first().map(|f| (f.field.clone(), is_missing(&f.message))) else {
+        return ApiError::Validation(errors);
+    };
+    // Fields filled in with a stand-in: what is missing inside them is the stand-in's, not named.
+    let mut filled: Vec<String> = Vec::new();
+    // Each turn takes a field out of the body or fills a missing one in with a value that reads,
+    // so the loop ends; the bound is a guard.
+    for _ in 0..MAX_SHAPE_ERRORS * 8 {
+        if errors.len() >= MAX_SHAPE_ERRORS {
+            break;
+        }
+        let (out, missing) = &fault;
+        let cleared = if *missing { fill_in::<T>(&mut body, out) } else { take_out(&mut body, list_or_field(out)) };
+        if !cleared {
+            break;
+        }
+        if *missing {
+            filled.push(out.clone());
+        }
         let Err(e) = serde_path_to_error::deserialize::<_, T>(&body) else { break };
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
         let ApiError::Validation(next) = shape_error(&path, &message, None) else { break };
         let Some(mut next) = next.into_iter().next() else { break };
+        let next_missing = is_missing(&message);
         // An enum given a number, `null` or `true`, read from a value (serde_json's wording for
         // it there): named with its names, as the first such field is (review: the raw
         // "invalid type: integer `5`, expected string or map" reached clients).
         if message.ends_with(", expected string or map") {
             next.message = expected_names(names_expected_in::<T>(&body, &path));
         }
+        let in_stand_in = filled.iter().any(|f| next.field.starts_with(&format!("{f}.")));
+        if next_missing && (in_stand_in || errors.iter().any(|f| list_or_field(&f.field) == next.field)) {
+            // Named already (a required field or list taken out above), or a field of a
+            // stand-in: filled in too, to read on past it, and not named.
+            fault = (next.field, true);
+            continue;
+        }
         if errors.iter().any(|f| list_or_field(&f.field) == next.field) {
-            // Named already: a required field (or list) taken out above, now missing. Its object
-            // goes too, to read on past it (an optional one; a required one stops the search below).
+            // Named already and still refused: its object goes, to read on past it.
             let Some((parent, _)) = next.field.rsplit_once('.') else { break };
-            out = parent.to_string();
+            fault = (parent.to_string(), false);
             continue;
         }
         // A field is named only for what the client sent (or left out), never for a body this
@@ -187,10 +212,79 @@ fn more_shape_errors<T: DeserializeOwned>(bytes: &[u8], first: ApiError) -> ApiE
         if !(value_at(&body, &next.field).is_some() || value_at(&sent, &next.field).is_none()) {
             break;
         }
-        out.clone_from(&next.field);
+        fault = (next.field.clone(), next_missing);
         errors.push(next);
     }
     ApiError::Validation(errors)
+}
+
+/// Whether serde's message (or the 422's, which keeps it) is of a required field left out.
+fn is_missing(message: &str) -> bool {
+    message.starts_with("missing field `")
+}
+
+/// Fills the missing field at `field` (object keys, `a.b`) in `body` with a stand-in its type
+/// reads, so the body can be read on past it (QA: `POST /api/v1/users {}` named `handle` only,
+/// and `name` on the next try): text, a UUID, a time, a date, a number, a flag, a list, an
+/// object (whose own missing fields come next), or an enum's first name. A stand-in that reads
+/// is one the parser no longer refuses at `field` itself. Whether one was found.
+fn fill_in<T: DeserializeOwned>(body: &mut serde_json::Value, field: &str) -> bool {
+    use serde_json::{Value, json};
+    let Some(keys) = object_keys(field) else { return false };
+    let Some((last, parents)) = keys.split_last() else { return false };
+    let mut stand_ins = vec![
+        json!(""),
+        json!("00000000-0000-0000-0000-000000000000"),
+        json!("2026-01-01T00:00:00Z"),
+        json!("2026-01-01"),
+        json!(0),
+        json!(false),
+        json!([]),
+        json!({}),
+    ];
+    let mut i = 0;
+    while let Some(stand_in) = stand_ins.get(i).cloned() {
+        i += 1;
+        let mut again = body.clone();
+        let mut at = &mut again;
+        for k in parents {
+            match at.as_object_mut().and_then(|o| o.get_mut(*k)) {
+                Some(v) => at = v,
+                None => return false,
+            }
+        }
+        let Some(object) = at.as_object_mut() else { return false };
+        object.insert((*last).to_string(), stand_in.clone());
+        let refused = match serde_path_to_error::deserialize::<_, T>(&again) {
+            Ok(_) => None,
+            Err(e) => {
+                let path = e.path().to_string();
+                let message = e.into_inner().to_string();
+                match shape_error(&path, &message, None) {
+                    ApiError::Validation(f) if f.first().is_some_and(|f| f.field == field) => Some(message),
+                    _ => None,
+                }
+            }
+        };
+        match refused {
+            None => {
+                *body = again;
+                return true;
+            }
+            // An enum refuses `""` naming what it expects: its first name is the stand-in.
+            Some(message) if stand_in == json!("") => {
+                let first_name = message
+                    .split_once(", expected ")
+                    .and_then(|(_, names)| names.split('`').nth(1))
+                    .filter(|n| !n.is_empty());
+                if let Some(name) = first_name {
+                    stand_ins.push(Value::String(name.to_string()));
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    false
 }
 
 /// The list a list item's path goes through (`a.b` of `a.b[2].c`, review of a1115ae: the search
@@ -817,6 +911,51 @@ mod tests {
     fn a_missing_field_is_named_by_its_own_name() {
         assert_eq!(field_of(parse_json::<Body>(b"{}").unwrap_err()), "name");
         assert_eq!(field_of(parse_json::<Body>(br#"{"name":"a","inner":{}}"#).unwrap_err()), "inner.level");
+    }
+
+    #[test]
+    fn every_missing_required_field_is_named_with_the_fields_of_the_wrong_type() {
+        // QA on the real binary: `POST /api/v1/users {}` named `handle` only (then `name` on the
+        // next try), `POST /api/v1/plans {}` `organizer_id` only: a missing field stopped the search.
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Required {
+            name: String,
+            id: uuid::Uuid,
+            at: chrono::DateTime<chrono::Utc>,
+            day: chrono::NaiveDate,
+            kind: Kind,
+            ratio: f64,
+            count: u32,
+            on: bool,
+            tags: Vec<String>,
+            inner: Inner,
+            note: Option<String>,
+        }
+        let all = ["name", "id", "at", "day", "kind", "ratio", "count", "on", "tags", "inner"];
+        for (body, expected) in [
+            ("{}", all.to_vec()),
+            // An object left out is named, not the fields it would hold.
+            (r#"{"note": 5}"#, [&["note"][..], &all].concat()),
+            // Wrong types first, in the body's order, then what is missing; each field once.
+            (
+                r#"{"count": -1, "id": "x", "zzz": true}"#,
+                vec!["count", "id", "zzz", "name", "at", "day", "kind", "ratio", "on", "tags", "inner"],
+            ),
+            // Missing inside an object given.
+            (
+                r#"{"inner": {}, "tags": [1]}"#,
+                vec!["inner.level", "tags[0]", "name", "id", "at", "day", "kind", "ratio", "count", "on"],
+            ),
+        ] {
+            let e = parse_json::<Required>(body.as_bytes()).expect_err(body);
+            assert_eq!(fields_of(e), expected, "{body}");
+        }
+        let ApiError::Validation(named) = parse_json::<Required>(b"{}").unwrap_err() else { panic!("a 422") };
+        assert_eq!(named[1].message, "missing field `id`");
+        // The search's stand-ins never reach the caller: a body that reads is taken as sent.
+        assert!(parse_json::<Body>(br#"{"name": "a"}"#).is_ok());
     }
 
     #[test]
