@@ -109,7 +109,7 @@ impl StartRequest {
     responses(
         (status = 200, description = "Started", body = SimState),
         (status = 409, description = "A simulation is already running", body = ErrorBody),
-        (status = 422, description = "A bad field, such as a `start_at` before the year 2000 or more than 366 days (the booking horizon) from now, or a run that would end past that horizon", body = ErrorBody),
+        (status = 422, description = "Bad fields, every one named in the one 422's `details`: such as a `start_at` before the year 2000 or more than 366 days (the booking horizon) from now, a run that would end past that horizon, a `speed`, `users` or `duration` out of range, or an unknown `scenario`", body = ErrorBody),
     ))]
 async fn start_simulation(
     State(app): State<App>,

@@ -169,6 +169,9 @@ async fn bad_start_and_speed_bodies_are_refused_naming_the_field(app: &TestApp) 
     for path in ["start", "pause", "resume", "stop", "reset", "speed", "scenario", "scenarios", "state", "metrics"] {
         assert!(doc["paths"][format!("{SIM}/{path}")].is_object(), "{path} is not documented");
     }
+    // The start's 422 says every bad field is named in it (it said "A bad field, such as...").
+    let refused = &doc["paths"][format!("{SIM}/start")]["post"]["responses"]["422"]["description"];
+    assert!(refused.as_str().is_some_and(|d| d.contains("every one named in the one 422")), "{refused}");
     assert_eq!(app.counts().await.users, 0, "refused starts write nothing");
 }
 
