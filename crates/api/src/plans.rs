@@ -92,15 +92,18 @@ async fn reschedule_plan(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteInput {
-    /// Users to invite (those already on the plan stay as they are).
+    /// Users to invite: those who declined are invited again (back to `invited`); those invited
+    /// already or who accepted stay as they are.
     pub participant_ids: Vec<Uuid>,
 }
 
-/// Invite more people to a pending plan.
+/// Invite more people to a pending plan, or invite again someone who declined it.
 #[utoipa::path(post, path = "/plans/{plan_id}/participants", tag = "plans", request_body = InviteInput,
     params(("plan_id" = Uuid, Path, description = "The plan's id")),
     responses(
-        (status = 200, description = "The plan with its participants", body = Plan),
+        (status = 200, description = "The plan with its participants, each as they now stand: the newly invited \
+            and those who had declined `invited` (told with `invitation.sent`, a decliner's change also with \
+            `plan.participant_updated`), the others' answers unchanged", body = Plan),
         (status = 404, description = "No such plan", body = ErrorBody),
         (status = 409, description = "The plan is confirmed or cancelled (field `status`), or its time has come \
             (field `start_time`)", body = ErrorBody),

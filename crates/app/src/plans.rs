@@ -86,8 +86,8 @@ impl App {
         Ok(self.store.get_plan(id).await?)
     }
 
-    /// Invites more people to a pending plan as of `now`: `Conflict` (naming `start_time`) once
-    /// its time has come.
+    /// Invites more people to a pending plan as of `now`, and again those who declined it (back
+    /// to `invited`): `Conflict` (naming `start_time`) once its time has come.
     #[tracing::instrument(skip_all, fields(%plan_id, n = users.len()), err(level = "debug"))]
     pub async fn invite_to_plan(&self, plan_id: PlanId, users: Vec<UserId>, now: Timestamp) -> AppResult<Plan> {
         let mut c = Checker::new();

@@ -28,6 +28,7 @@ crate::on_every_backend!(
     a_users_plans_are_filtered_by_the_status_names_plans_are_shown_with,
     the_same_time_again_with_digits_beyond_the_microsecond_changes_nothing,
     a_time_with_digits_beyond_the_microsecond_is_the_time_kept_on_every_path,
+    someone_who_declined_is_invited_again_and_told,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -863,4 +864,53 @@ async fn a_time_with_digits_beyond_the_microsecond_is_the_time_kept_on_every_pat
     let booked =
         &from_start.as_array().expect("array").first().expect("the plan's booking, at its start")["booking_time"];
     assert_eq!(booked.as_str(), Some(last_seating.as_str()));
+}
+
+/// Gap: inviting again someone who had declined answered 200 and left them `declined`, telling
+/// nobody, so the organizer believed they were asked again. They are now: back to `invited`,
+/// their answer cleared, told with a fresh `invitation.sent` (and the plan's people with
+/// `plan.participant_updated`), and they may accept. Those invited already or who accepted stay
+/// as they are, and nobody is told anything about them.
+async fn someone_who_declined_is_invited_again_and_told(app: &TestApp) {
+    let u = users(app, &["org", "ann", "ben", "cal"]).await;
+    let v = venue(app, seed_venue("Bar")).await;
+    let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19),
+        "participant_ids": [u[1], u[2], u[3]]});
+    let plan = expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await;
+    let id = plan["id"].as_str().expect("id").to_string();
+    let answer = |who: &str, verb: &str| {
+        let path = format!("/plans/{id}/participants/{who}/{verb}");
+        async move { expect_json(app.post(&path, &json!({})).await, StatusCode::OK).await }
+    };
+    let declined = answer(&u[1], "decline").await;
+    let first_invited = |p: &Value| {
+        let p = p["participants"].as_array().expect("participants").iter().find(|p| p["user_id"] == u[1].as_str());
+        p.expect("ann")["invited_at"].clone()
+    };
+    answer(&u[2], "accept").await;
+    let outbox = || async { app.app.store.unpublished_events(1000).await.expect("outbox").events };
+    let before = outbox().await.len();
+
+    let invite = json!({"participant_ids": [u[1], u[2], u[3]]});
+    let res = app.post(&format!("/api/v1/plans/{id}/participants"), &invite).await;
+    let again = expect_json(res, StatusCode::OK).await;
+    assert_eq!(answer_of(&again, &u[1]), ("invited".to_string(), String::new()), "asked again: {again}");
+    assert_eq!(first_invited(&again), first_invited(&declined), "on the plan since the first invitation");
+    assert_eq!(answer_of(&again, &u[2]).0, "accepted", "an acceptance stays: {again}");
+    assert_eq!(answer_of(&again, &u[3]).0, "invited");
+    assert_eq!(again, app.get_json(&format!("/plans/{id}"), StatusCode::OK).await, "as GET shows it");
+    let told: Vec<_> = outbox().await.into_iter().skip(before).map(|r| r.event).collect();
+    let types: Vec<_> = told.iter().map(|e| e.event_type()).collect();
+    assert_eq!(types, ["plan.participant_updated", "invitation.sent"], "only ann is told");
+    match &told[1] {
+        domain::DomainEvent::InvitationSent(i) => {
+            assert_eq!((i.invitee_id.to_string(), i.plan_id.map(|p| p.to_string())), (u[1].clone(), Some(id.clone())));
+        }
+        other => panic!("not an invitation: {other:?}"),
+    }
+    // Asked again, they may say yes this time; asking the same again tells nobody twice.
+    let res = app.post(&format!("/api/v1/plans/{id}/participants"), &json!({"participant_ids": [u[1]]})).await;
+    assert_eq!(expect_json(res, StatusCode::OK).await, again);
+    assert_eq!(outbox().await.len(), before + 2);
+    assert_eq!(answer_of(&answer(&u[1], "accept").await, &u[1]).0, "accepted");
 }

@@ -203,6 +203,26 @@ async fn insert_invitees<C: Conn>(
     Ok(invited)
 }
 
+/// Invites again those of `users` who declined the plan: back to `invited`, their answer
+/// (`responded_at`) cleared, their first `invited_at` kept (they have been on the plan since,
+/// its events theirs). Returns each as it is now, in `users`' order.
+async fn invite_again<C: Conn>(c: &mut C, plan_id: PlanId, users: &[UserId]) -> StoreResult<Vec<PlanParticipant>> {
+    let mut again = Vec::new();
+    for &user in users {
+        let sql = Sql::new(
+            "UPDATE plan_participants SET status = $1, responded_at = NULL \
+             WHERE plan_id = $2 AND user_id = $3 AND status = $4 \
+             RETURNING plan_id, user_id, status, invited_at, responded_at",
+        );
+        let sql = sql.bind(ParticipantStatus::Invited.as_str()).bind(plan_id).bind(user);
+        let row: Option<ParticipantRow> = c.fetch_optional(sql.bind(ParticipantStatus::Declined.as_str())).await?;
+        if let Some(row) = row {
+            again.push(row.into_domain()?);
+        }
+    }
+    Ok(again)
+}
+
 /// Locks a plan's row until the transaction ends (PostgreSQL; SQLite's writers run one at a
 /// time): its participants change, or are counted for its booking, one transaction at a time.
 pub(crate) async fn lock_plan<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<()> {
@@ -249,8 +269,10 @@ async fn party_not_held<C: Conn>(c: &mut C, plan_id: PlanId) -> StoreResult<()> 
     }
 }
 
-/// Invites more people to a plan still being organised (those already on it are left as they
-/// are). `NotFound` for an unknown plan or user.
+/// Invites more people to a plan still being organised. Those who declined it are invited again
+/// (back to `invited`, told with `plan.participant_updated` and a fresh `invitation.sent`), as
+/// the organizer asked; those invited or who accepted are left as they are. `NotFound` for an
+/// unknown plan or user.
 pub(crate) async fn invite<C: Conn>(c: &mut C, plan_id: PlanId, users: Vec<UserId>) -> StoreResult<Plan> {
     // Invitations to one plan run one after the other (see `seats::lock_venue`), so two at once
     // cannot each count the other's people as absent and pass the cap together.
@@ -260,6 +282,9 @@ pub(crate) async fn invite<C: Conn>(c: &mut C, plan_id: PlanId, users: Vec<UserI
         return Err(StoreError::invalid("participant_ids", "must not include the organizer"));
     }
     let at = now();
+    // Asking again is no change to the party (only acceptances count) nor to the cap (a
+    // decliner is still on the plan), so a hold under way is not in the way.
+    let again = invite_again(c, plan_id, &users).await?;
     let invited = insert_invitees(c, plan_id, &users, at).await?;
     let plan = get_plan(c, plan_id).await?;
     // Counted after inserting, in the transaction: an invitation that would pass the cap rolls back.
@@ -267,6 +292,11 @@ pub(crate) async fn invite<C: Conn>(c: &mut C, plan_id: PlanId, users: Vec<UserI
     if invited_total > domain::booking::MAX_GROUP_MEMBERS {
         let max = domain::booking::MAX_GROUP_MEMBERS;
         return Err(StoreError::invalid("participant_ids", format!("a plan has at most {max} invited people")));
+    }
+    for p in again {
+        let user = p.user_id;
+        record(c, &DomainEvent::ParticipantUpdated(p)).await?;
+        record(c, &DomainEvent::InvitationSent(invitation(&plan, organizer, user, at))).await?;
     }
     for i in invited {
         record(c, &DomainEvent::InvitationSent(invitation(&plan, organizer, i, at))).await?;
