@@ -20,6 +20,7 @@ mod health;
 mod interactions;
 mod map;
 mod metrics;
+mod model;
 mod plans;
 mod rate_limit;
 mod reco;
@@ -106,6 +107,7 @@ fn routes() -> (Router<App>, OpenApi) {
         .merge(bookings::legacy_router())
         .merge(auth::tokens::router())
         .merge(admin::router())
+        .merge(model::router())
         .merge(check::router())
         .merge(map::router())
         .merge(simulation::router())

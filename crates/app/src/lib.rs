@@ -90,6 +90,8 @@ pub struct AppParts {
     pub telemetry: Arc<Telemetry>,
     /// The recommendation engine, rebuilt and swapped by `reload_engine`.
     pub engine: Arc<reco::EngineCell>,
+    /// Trainings of the learned model in this server (`App::start_training`).
+    pub training: Arc<reco::training::Training>,
     /// The booking agent and its provider.
     pub booking: Arc<booking::BookingAgent>,
     /// The live locations this server last wrote, so a user who stays put is not rewritten.
@@ -128,6 +130,7 @@ impl App {
             outbox_wake: Arc::new(Notify::new()),
             telemetry,
             engine,
+            training: Arc::default(),
             booking,
             location_writes: Arc::default(),
             tasks: Arc::default(),

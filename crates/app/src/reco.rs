@@ -16,6 +16,8 @@ use store::DynStore;
 
 use crate::{App, AppError, AppResult};
 
+pub mod training;
+
 /// Rows fetched per store scan page.
 const PAGE: u32 = 5_000;
 /// Log progress every this many rows.
@@ -27,6 +29,9 @@ pub struct RecoSettings {
     pub engine: EngineSettings,
     /// The learned model file (`luna train` writes it); loaded at every reload if present.
     pub model_path: Option<PathBuf>,
+    /// Train the model again (in the background) after every seed made through [`App::seed_demo`],
+    /// as `luna serve --demo` does, so the demo's learned ranker knows the reseeded users.
+    pub train_after_seed: bool,
 }
 
 /// The swappable engine, when the store scan behind it started, and the events that arrived
@@ -442,7 +447,7 @@ pub fn model_mismatch(engine: &Engine, users_known: usize, venues_known: usize) 
             .collect();
     (!missing.is_empty()).then(|| {
         format!(
-            "the learned model knows {} held here: it was trained on other data (or before a reset or reseed), so its signals add nothing and the learned ranker ranks by popularity; run `luna train` on this database",
+            "the learned model knows {} held here: it was trained on other data (or before a reset or reseed), so its signals add nothing and the learned ranker ranks by popularity; train it again on this data (the dashboard's Train the model, POST /api/v1/admin/model/train, or `luna train`)",
             missing.join(" and ")
         )
     })

@@ -130,11 +130,15 @@ impl App {
     /// Seeds the demo city with no progress output (API, simulator and `serve --demo`), then
     /// rebuilds this server's recommendation engine from the store, so the next request (a
     /// simulation started right after, say) knows the new city. Other servers reload when
-    /// the `data.seeded` event reaches them.
+    /// the `data.seeded` event reaches them. With `reco.train_after_seed` (`luna serve --demo`),
+    /// the learned model is then trained again in the background ([`App::retrain_after_seed`]).
     pub async fn seed_demo(&self, opts: SeedOptions) -> AppResult<SeedReport> {
         let report = self.seed_city(opts, &NoProgress).await?;
         if report.seeded {
             self.reload_engine().await?;
+            if self.settings.reco.train_after_seed {
+                self.retrain_after_seed();
+            }
         }
         Ok(report)
     }

@@ -125,6 +125,17 @@ impl Engine {
         st.venue_idx(&venue_id).and_then(|v| st.live_venue(v)).is_some()
     }
 
+    /// How many of the alive users and venues the loaded learned model was trained with (users,
+    /// venues); `None` without a model. Users and venues added since it was loaded are unknown
+    /// to it (the model folds a new user in from their history, but never learned them).
+    pub fn model_fit(&self) -> Option<(usize, usize)> {
+        let st = self.state.load();
+        let m = st.model.as_ref()?;
+        let users = (0..st.n_users()).filter(|&u| st.live_user(u).is_some() && m.knows_user(u)).count();
+        let venues = (0..st.n_venues()).filter(|&v| st.live_venue(v).is_some() && m.knows_venue(v)).count();
+        Some((users, venues))
+    }
+
     /// Sizes of the current data.
     pub fn stats(&self) -> EngineStats {
         let st = self.state.load();

@@ -277,6 +277,16 @@ impl LoadedModel {
         s
     }
 
+    /// Whether the model was trained with user `u` (an engine index).
+    pub fn knows_user(&self, u: u32) -> bool {
+        self.has_user.get(u as usize).copied().unwrap_or(false)
+    }
+
+    /// Whether the model was trained with venue `v` (an engine index).
+    pub fn knows_venue(&self, v: u32) -> bool {
+        self.has_venue.get(v as usize).copied().unwrap_or(false)
+    }
+
     /// The user's latent vector: trained if known, else folded in from their history.
     pub fn user_vector(&self, st: &State, u: u32) -> Option<Vec<f32>> {
         let k = self.k;

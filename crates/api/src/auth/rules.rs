@@ -226,6 +226,8 @@ pub const RULES: &[Entry] = &[
     // Operations: data, the outbox's dead letters, simulation, streams of every user's events, figures.
     Entry::at("POST", "/api/v1/admin/data/seed", Admin),
     Entry::at("POST", "/api/v1/admin/data/reset", Admin),
+    Entry::at("GET", "/api/v1/admin/model", Admin),
+    Entry::at("POST", "/api/v1/admin/model/train", Admin),
     Entry::at("GET", "/api/v1/admin/map", Admin),
     Entry::at("GET", "/api/v1/admin/stats", Admin),
     Entry::at("GET", "/api/v1/admin/check", Admin),

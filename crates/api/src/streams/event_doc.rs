@@ -19,7 +19,7 @@ use app::telemetry::ServerMetrics;
 
 /// Every event type, with the channel it is published on. The tests check it against the
 /// sources of truth: [`domain::DomainEvent`] and [`SimEvent::ALL`].
-pub const EVENT_TYPES: [(&str, Channel); 36] = [
+pub const EVENT_TYPES: [(&str, Channel); 37] = [
     ("user.created", Channel::UserActions),
     ("user.updated", Channel::UserActions),
     ("user.deleted", Channel::UserActions),
@@ -47,6 +47,7 @@ pub const EVENT_TYPES: [(&str, Channel); 36] = [
     ("venue.deleted", Channel::System),
     ("data.seeded", Channel::System),
     ("data.reset", Channel::System),
+    (app::reco::training::MODEL_TRAINED, Channel::System),
     ("metrics.snapshot", Channel::Metrics),
     (SimEvent::Started.as_str(), Channel::Simulation),
     (SimEvent::Paused.as_str(), Channel::Simulation),
@@ -73,7 +74,9 @@ pub fn describe(c: Channel) -> &'static str {
         Channel::Social => {
             "Friend requests and friendships, venue interests, plans, their participants and invitations"
         }
-        Channel::System => "Venues created, changed or deleted; data seeded or reset",
+        Channel::System => {
+            "Venues created, changed or deleted; data seeded or reset; the learned model trained and put to use"
+        }
         Channel::Metrics => "A metrics.snapshot from every server every few seconds",
         Channel::Simulation => {
             "Simulator control: a run started, paused, resumed, sped up or slowed, a scenario triggered, the run stopped (on request, by a data reset or forced reseed, or by itself at the booking horizon; its `stop_reason` says which), finished or reset"
@@ -136,6 +139,10 @@ pub enum EventPayload {
     DataSeeded { users: u64, venues: u64, interactions: u64, edges: u64, plans: u64 },
     #[serde(rename = "data.reset")]
     DataReset,
+    /// Published straight on the bus (not stored) when a training put a new learned model to
+    /// use (`POST /api/v1/admin/model/train`, or after a seed under `luna serve --demo`).
+    #[serde(rename = "model.trained")]
+    ModelTrained(app::reco::training::TrainingResult),
     /// Published straight on the bus by every server every few seconds.
     #[serde(rename = "metrics.snapshot")]
     MetricsSnapshot(ServerMetrics),

@@ -15,6 +15,7 @@ mod dashboard;
 mod faults;
 mod interactions;
 mod limits;
+mod model;
 mod ops;
 mod outbox_delivery;
 mod plans;

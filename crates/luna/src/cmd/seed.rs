@@ -45,7 +45,8 @@ pub struct SeedArgs {
 
 /// The services' slice of the settings.
 pub fn app_settings(s: &Settings) -> app::AppSettings {
-    let reco = app::reco::RecoSettings { engine: s.engine.clone(), model_path: Some(s.model_path()) };
+    let reco =
+        app::reco::RecoSettings { engine: s.engine.clone(), model_path: Some(s.model_path()), train_after_seed: false };
     app::AppSettings { demo: demo_options(s, false), reco, booking: s.booking.clone(), events: s.events.clone() }
 }
 

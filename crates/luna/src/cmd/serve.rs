@@ -49,7 +49,11 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         max_streams_per_user: args.max_streams_per_user,
         ..app::LiveSettings::default()
     };
-    let app = app::App::with_bus(store, bus, super::seed::app_settings(&settings)).with_live_settings(live);
+    let mut app_settings = super::seed::app_settings(&settings);
+    // The demo keeps its learned ranker working: every seed through the API (a reseed from the
+    // dashboard) trains the model again on the new city, as the demo does at its first start.
+    app_settings.reco.train_after_seed = args.demo;
+    let app = app::App::with_bus(store, bus, app_settings).with_live_settings(live);
     let (auth, fresh_admin_token) = super::auth::server_auth(&app, &settings).await?;
     if args.demo {
         let opts = super::seed::demo_options(&settings, false);
@@ -120,31 +124,21 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
 
 /// Gives the demo a learned ranker: trains the BPR model on the loaded engine when no model
 /// file exists yet (`luna train` does the same on any data), saves it and puts it to use, so
-/// the `learned` ranker and the default ranker's learned signal work from the first start.
-/// Nothing to learn from (no interactions) leaves no file, as `luna train` refuses to write one.
+/// the `learned` ranker and the default ranker's learned signal work from the first start. The
+/// seed of an empty database has started that training already ([`app::App::retrain_after_seed`]):
+/// it is waited for. Nothing to learn from (no interactions) leaves no file, as `luna train`
+/// refuses to write one.
 async fn train_demo_model(app: &app::App, settings: &Settings) -> anyhow::Result<()> {
     let path = settings.model_path();
-    let engine = app.engine();
-    if path.exists() || engine.stats().user_venue_pairs == 0 {
-        return Ok(());
+    let mut state = app.wait_for_training().await;
+    if state.last.is_none() && !path.exists() && app.engine().stats().user_venue_pairs > 0 {
+        tracing::info!(path = %path.display(), "training the learned model on the demo city");
+        app.start_training(engine::TrainConfig::default()).map_err(|e| anyhow::anyhow!("training the model: {e}"))?;
+        state = app.wait_for_training().await;
     }
-    tracing::info!(path = %path.display(), "training the learned model on the demo city");
-    let trained = engine.clone();
-    let model = tokio::task::spawn_blocking(move || engine::train_bpr(&trained, &engine::TrainConfig::default()))
-        .await
-        .context("training task")?;
-    super::train::save_model(&model, &path)?;
-    // The engine in use now (a reload may have replaced the one trained on); mapping the model
-    // takes seconds at scale, off the async workers.
-    let users = model.users.len();
-    let in_use = app.engine();
-    let memory = tokio::task::spawn_blocking(move || {
-        in_use.set_model(&model);
-        in_use.memory().to_string()
-    })
-    .await
-    .context("loading the model")?;
-    tracing::info!(path = %path.display(), users, %memory, "learned model loaded");
+    if let Some(error) = state.last.and_then(|l| l.error) {
+        anyhow::bail!("training the learned model on the demo city: {error}");
+    }
     Ok(())
 }
 

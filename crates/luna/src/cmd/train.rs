@@ -13,10 +13,10 @@ use crate::settings::Settings;
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
     /// Latent dimensions (1 to 512).
-    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=512))]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(ranged(app::reco::training::FACTORS)))]
     pub factors: Option<usize>,
     /// Passes over the interactions (1 to 10,000).
-    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(ranged(app::reco::training::EPOCHS)))]
     pub epochs: Option<usize>,
     /// Random seed (initialisation and sampling).
     #[arg(long)]
@@ -27,6 +27,11 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub store: super::StoreArgs,
+}
+
+/// The training's range of a setting, as clap's parser takes it (shared with the API's).
+fn ranged(r: std::ops::RangeInclusive<usize>) -> std::ops::RangeInclusive<u64> {
+    *r.start() as u64..=*r.end() as u64
 }
 
 pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> {
@@ -84,18 +89,7 @@ pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Writes a model file whole or not at all (a temporary file, then a rename): a server may read
-/// it meanwhile.
+/// Writes a model file whole or not at all (see [`app::reco::training::save_model`]).
 pub(crate) fn save_model(model: &engine::MfModel, path: &std::path::Path) -> anyhow::Result<()> {
-    super::make_folders(path)?;
-    let partial = path.with_extension("partial");
-    let saved = model
-        .save(&partial)
-        .map_err(|e| anyhow::anyhow!("writing {}: {e}", partial.display()))
-        .and_then(|()| std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display())));
-    if saved.is_err() {
-        // No half-written or orphaned temporary file stays behind.
-        let _ = std::fs::remove_file(&partial);
-    }
-    saved
+    app::reco::training::save_model(model, path).map_err(anyhow::Error::msg)
 }

@@ -1,0 +1,338 @@
+//! Training the learned model (BPR matrix factorisation) inside the running server, on the
+//! engine it serves from: off the async workers, one training at a time, its progress readable
+//! meanwhile. The model is written to `model_path` whole or not at all (as `luna train` writes
+//! it) and put to use on the live engine; a reload cannot slip between the two (it would load
+//! the file before the rename and swap in an engine without the new model).
+
+use std::ops::RangeInclusive;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use domain::Timestamp;
+use engine::{Engine, MfModel, TrainConfig};
+use serde::Serialize;
+use tokio::sync::watch;
+use utoipa::ToSchema;
+
+use super::model_mismatch;
+use crate::{App, AppError, AppResult};
+
+/// Latent dimensions a training may ask for (as `luna train --factors`).
+pub const FACTORS: RangeInclusive<usize> = 1..=512;
+/// Passes over the interactions a training may ask for (as `luna train --epochs`).
+pub const EPOCHS: RangeInclusive<usize> = 1..=10_000;
+
+/// A training under way.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TrainingRun {
+    /// Epochs done so far (0 until the first ends).
+    pub epoch: usize,
+    /// Epochs asked for.
+    pub epochs: usize,
+    pub factors: usize,
+    pub seed: u64,
+    /// Mean BPR loss of the last epoch done.
+    pub loss: Option<f64>,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros")]
+    pub started_at: Timestamp,
+}
+
+/// How many of the users and venues the engine holds the model was trained with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ModelFit {
+    pub users_known: usize,
+    pub users_held: usize,
+    pub venues_known: usize,
+    pub venues_held: usize,
+}
+
+/// How the last training ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainingOutcome {
+    /// Trained, written to the model file (if the server has one) and in use.
+    Trained,
+    /// Failed: see `error`; the model in use before is kept.
+    Failed,
+}
+
+/// The last training that ended.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TrainingResult {
+    pub outcome: TrainingOutcome,
+    pub epochs: usize,
+    pub factors: usize,
+    pub seed: u64,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros")]
+    pub started_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros")]
+    pub finished_at: Timestamp,
+    pub elapsed_ms: u64,
+    /// The model's fit to the engine it was put to use on, as it was put to use.
+    pub fit: Option<ModelFit>,
+    /// Where it was written (none: the server has no model file, the model is in memory only).
+    pub path: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Whether a training runs now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainingPhase {
+    #[default]
+    Idle,
+    Training,
+}
+
+/// The server's trainings: the one running, if any, and the last that ended.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, ToSchema)]
+pub struct TrainingState {
+    pub state: TrainingPhase,
+    pub running: Option<TrainingRun>,
+    pub last: Option<TrainingResult>,
+}
+
+/// The learned model in use: its file, its fit, what to warn the operator of, and the trainings.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ModelStatus {
+    /// The model file (`model_path`), loaded at every engine reload.
+    pub path: Option<String>,
+    pub file_exists: bool,
+    /// Whether the engine has a learned model loaded.
+    pub loaded: bool,
+    /// Its fit (zeros known when none is loaded).
+    pub fit: ModelFit,
+    /// (user, venue) pairs with interactions: what a training learns from.
+    pub user_venue_pairs: usize,
+    /// Set when the learned ranker cannot work: no model loaded while there are interactions to
+    /// learn from, or a model that knows none of the users or none of the venues held.
+    pub warning: Option<String>,
+    pub training: TrainingState,
+}
+
+/// The trainings' state, shared by the server.
+#[derive(Debug, Default)]
+pub struct Training {
+    state: watch::Sender<TrainingState>,
+    /// A training was asked for (after a reseed) while one ran on the data before: run again.
+    again: AtomicBool,
+}
+
+/// The training settings of the given options (`None`: the default); out of range is refused
+/// by the caller (the API names every bad field), here it is clamped.
+pub fn config(epochs: Option<usize>, factors: Option<usize>, seed: Option<u64>) -> TrainConfig {
+    let d = TrainConfig::default();
+    TrainConfig {
+        epochs: epochs.unwrap_or(d.epochs).clamp(*EPOCHS.start(), *EPOCHS.end()),
+        factors: factors.unwrap_or(d.factors).clamp(*FACTORS.start(), *FACTORS.end()),
+        seed: seed.unwrap_or(d.seed),
+        ..d
+    }
+}
+
+/// Writes a model file whole or not at all (a temporary file, then a rename): a server may read
+/// it meanwhile. Missing folders are made; no temporary file stays behind on failure.
+pub fn save_model(model: &MfModel, path: &Path) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    let partial = path.with_extension("partial");
+    let saved = model
+        .save(&partial)
+        .map_err(|e| format!("writing {}: {e}", partial.display()))
+        .and_then(|()| std::fs::rename(&partial, path).map_err(|e| format!("writing {}: {e}", path.display())));
+    if saved.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    saved
+}
+
+/// The engine's users and venues, and how many of them its model knows.
+pub fn fit_of(engine: &Engine) -> ModelFit {
+    let stats = engine.stats();
+    let (users_known, venues_known) = engine.model_fit().unwrap_or((0, 0));
+    ModelFit { users_known, users_held: stats.users, venues_known, venues_held: stats.venues }
+}
+
+impl App {
+    /// The trainings' state now.
+    pub fn training(&self) -> TrainingState {
+        self.training.state.borrow().clone()
+    }
+
+    /// The learned model in use, its fit and the trainings.
+    pub fn model_status(&self) -> ModelStatus {
+        let engine = self.engine();
+        let stats = engine.stats();
+        let fit = fit_of(&engine);
+        let warning = if stats.has_model {
+            model_mismatch(&engine, fit.users_known, fit.venues_known)
+        } else if stats.user_venue_pairs > 0 {
+            Some(
+                "no learned model is loaded, so the learned ranker ranks by popularity; train the model on this data"
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        let path = self.settings.reco.model_path.as_ref();
+        ModelStatus {
+            path: path.map(|p| p.display().to_string()),
+            file_exists: path.is_some_and(|p| p.exists()),
+            loaded: stats.has_model,
+            fit,
+            user_venue_pairs: stats.user_venue_pairs,
+            warning,
+            training: self.training(),
+        }
+    }
+
+    /// Starts training the model on the engine as it is now, in the background; returns at once
+    /// with the state (the training running). Refused (409) while one runs, and when there are no
+    /// interactions to learn from (nothing is written then).
+    pub fn start_training(&self, cfg: TrainConfig) -> AppResult<TrainingState> {
+        let engine = self.engine();
+        if engine.stats().user_venue_pairs == 0 {
+            return Err(AppError::conflict(
+                "no interactions to train on: seed or import data first (no model was trained or written)",
+            ));
+        }
+        let run = TrainingRun {
+            epoch: 0,
+            epochs: cfg.epochs,
+            factors: cfg.factors,
+            seed: cfg.seed,
+            loss: None,
+            started_at: self.now(),
+        };
+        let mut busy = None;
+        self.training.state.send_if_modified(|s| match &s.running {
+            Some(r) => {
+                busy = Some(r.clone());
+                false
+            }
+            None => {
+                s.state = TrainingPhase::Training;
+                s.running = Some(run.clone());
+                true
+            }
+        });
+        if let Some(r) = busy {
+            let message = format!(
+                "a training is already running (epoch {} of {}, started {}); wait for it to end",
+                r.epoch,
+                r.epochs,
+                domain::time::written(&r.started_at)
+            );
+            return Err(AppError::Conflict { message, field: None });
+        }
+        let app = self.clone();
+        tokio::spawn(async move { app.run_training(engine, cfg, run).await });
+        Ok(self.training())
+    }
+
+    /// Trains again with the default settings after the data changed (a reseed of the demo):
+    /// now, or once the training running (on the data before) ends.
+    pub fn retrain_after_seed(&self) {
+        match self.start_training(TrainConfig::default()) {
+            Ok(_) => tracing::info!("training the learned model on the data just seeded"),
+            Err(AppError::Conflict { .. }) if self.training().running.is_some() => {
+                self.training.again.store(true, Ordering::SeqCst);
+            }
+            Err(e) => tracing::warn!(error = %e, "the learned model was not trained after the seed"),
+        }
+    }
+
+    /// Waits until no training runs, and returns the state then.
+    pub async fn wait_for_training(&self) -> TrainingState {
+        let mut rx = self.training.state.subscribe();
+        let state = rx.wait_for(|s| s.running.is_none()).await.map(|s| s.clone());
+        state.unwrap_or_else(|_| self.training())
+    }
+
+    async fn run_training(&self, engine: Arc<Engine>, cfg: TrainConfig, run: TrainingRun) {
+        let started = Instant::now();
+        let path = self.settings.reco.model_path.clone();
+        tracing::info!(epochs = cfg.epochs, factors = cfg.factors, seed = cfg.seed, "training the learned model");
+        let outcome = self.train_save_use(engine, cfg.clone()).await;
+        let result = TrainingResult {
+            outcome: if outcome.is_ok() { TrainingOutcome::Trained } else { TrainingOutcome::Failed },
+            epochs: cfg.epochs,
+            factors: cfg.factors,
+            seed: cfg.seed,
+            started_at: run.started_at,
+            finished_at: self.now(),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            fit: outcome.as_ref().ok().copied(),
+            path: path.map(|p| p.display().to_string()),
+            error: outcome.as_ref().err().cloned(),
+        };
+        match &outcome {
+            Ok(fit) => tracing::info!(elapsed_ms = result.elapsed_ms, ?fit, "learned model trained and in use"),
+            Err(e) => tracing::error!(error = %e, "training the learned model failed"),
+        }
+        let data = domain::Payload::of(&result).unwrap_or_default();
+        self.training.state.send_modify(|s| {
+            s.state = TrainingPhase::Idle;
+            s.running = None;
+            s.last = Some(result);
+        });
+        if outcome.is_ok() {
+            // For the live feed, beside `data.seeded` and `data.reset` (not from the outbox: the
+            // model is no database row, and the engine follower ignores it).
+            let publish = bus::Publish {
+                channel: domain::Channel::System,
+                event_type: MODEL_TRAINED.into(),
+                data,
+                timestamp: self.now(),
+                source_id: None,
+            };
+            if let Err(e) = self.bus.publish(publish).await {
+                tracing::warn!(error = %e, "model.trained not published");
+            }
+        }
+        if self.training.again.swap(false, Ordering::SeqCst) {
+            self.retrain_after_seed();
+        }
+    }
+
+    /// Trains on `engine`, writes the file and puts the model to use on the engine in use then.
+    async fn train_save_use(&self, engine: Arc<Engine>, cfg: TrainConfig) -> Result<ModelFit, String> {
+        let training = self.training.clone();
+        let model = tokio::task::spawn_blocking(move || {
+            engine::train_bpr_with_progress(&engine, &cfg, |r| {
+                training.state.send_modify(|s| {
+                    if let Some(run) = s.running.as_mut() {
+                        run.epoch = r.epoch;
+                        run.loss = Some(r.loss);
+                    }
+                })
+            })
+        })
+        .await
+        .map_err(|e| format!("training task: {e}"))?;
+        // No reload between the file and the swap: one before would load the old file, one after
+        // loads the new one.
+        let _no_reload = self.engine.reloads.lock().await;
+        let path = self.settings.reco.model_path.clone();
+        let in_use = self.engine();
+        tokio::task::spawn_blocking(move || {
+            if let Some(path) = path {
+                save_model(&model, &path)?;
+            }
+            in_use.set_model(&model);
+            Ok(fit_of(&in_use))
+        })
+        .await
+        .map_err(|e| format!("loading the model: {e}"))?
+    }
+}
+
+/// The event published on the `system` channel when a training put a model to use.
+pub const MODEL_TRAINED: &str = "model.trained";
