@@ -15,6 +15,7 @@ import { EventFeed } from './components/EventFeed';
 import { HealthIndicator } from './components/HealthIndicator';
 import { Inspector, inspectorSearch, onInspectorSearch } from './components/Inspector';
 import { MapPanel, MapSummary, useHeatMode } from './components/MapPanel';
+import { ModelPanel } from './components/ModelPanel';
 import { SimulationPanel } from './components/SimulationPanel';
 import { HEALTH_ROW_ID, StatsPanel } from './components/StatsPanel';
 import { DashboardProvider, useDashboard, useDashboardState } from './lib/dashboard';
@@ -104,9 +105,14 @@ function LivePage() {
   const d = useDashboard();
   useLive(d.live);
   const [heatMode] = useHeatMode(d.map.data);
+  // Bumped by every change made here (a seed, a reset, a run): the model panel reads its state
+  // again at once (a reseed leaves a model that knows none of the new users; under the demo it
+  // starts a training).
+  const [changes, setChanges] = useState(0);
   const refresh = () => {
     void d.stats.refresh();
     void d.sim.refresh();
+    setChanges((c) => c + 1);
   };
   const map = d.map.data;
   const venueName = useMemo(() => {
@@ -144,6 +150,7 @@ function LivePage() {
             stateAt={d.sim.dataAt}
           />
           <DataPanel stats={d.stats.data} confirm={d.confirm} onChanged={refresh} />
+          <ModelPanel refreshKey={changes} />
         </div>
       </div>
       <div className="grid grid-cols-1 gap-4 xl:grid-cols-12">

@@ -322,3 +322,60 @@ export const RANKERS = ['seed2', 'default', 'popularity', 'learned'] as const;
 export type Ranker = (typeof RANKERS)[number];
 /** The rankers that rank people; the API answers the others' people with the default ranker's. */
 export const PEOPLE_RANKERS = ['seed2', 'default'] as const satisfies readonly Ranker[];
+
+/** How many of the users and venues held the learned model was trained with. */
+export interface ModelFit {
+  users_known: number;
+  users_held: number;
+  venues_known: number;
+  venues_held: number;
+}
+
+/** A training of the learned model under way (`epoch` done of `epochs`). */
+export interface TrainingRun {
+  epoch: number;
+  epochs: number;
+  factors: number;
+  seed: number;
+  loss: number | null;
+  started_at: string;
+}
+
+/** The last training that ended. */
+export interface TrainingResult {
+  outcome: 'trained' | 'failed';
+  epochs: number;
+  factors: number;
+  seed: number;
+  started_at: string;
+  finished_at: string;
+  elapsed_ms: number;
+  fit: ModelFit | null;
+  path: string | null;
+  error: string | null;
+}
+
+export interface TrainingState {
+  state: 'idle' | 'training';
+  running: TrainingRun | null;
+  last: TrainingResult | null;
+}
+
+/** `GET /api/v1/admin/model`: the learned model in use and the trainings. */
+export interface ModelStatus {
+  path: string | null;
+  file_exists: boolean;
+  loaded: boolean;
+  fit: ModelFit;
+  user_venue_pairs: number;
+  /** Set when the learned ranker cannot work (no model, or one that knows none of the users or venues). */
+  warning: string | null;
+  training: TrainingState;
+}
+
+/** `POST /api/v1/admin/model/train`'s optional body. */
+export interface TrainRequest {
+  epochs?: number;
+  factors?: number;
+  seed?: number;
+}

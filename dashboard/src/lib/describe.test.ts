@@ -20,6 +20,10 @@ group('describe', () => {
       'like by …11cd2a at venue …11cd2a · 30s',
     );
     expect(describe(ev('data.seeded', { users: 3, venues: 2, interactions: 9 }, 'system'))).toBe('3 users, 2 venues, 9 interactions');
+    const fit = { users_known: 300, users_held: 300, venues_known: 150, venues_held: 150 };
+    expect(describe(ev('model.trained', { outcome: 'trained', elapsed_ms: 263, fit }, 'system'))).toBe(
+      'learned model trained in 0.3 s · knows 300 of 300 users, 150 of 150 venues',
+    );
     expect(describe(ev('simulation.started', { status: 'running', scenario: 'normal', speed: 50, simulation_time: '2026-11-20T12:00:00Z' }, 'simulation'))).toBe(
       'running · normal · 50× · sim 12:00 UTC',
     );

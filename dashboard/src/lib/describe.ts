@@ -141,6 +141,12 @@ export function describe(
       return `${d.users ?? '?'} users, ${d.venues ?? '?'} venues, ${d.interactions ?? '?'} interactions`;
     case 'data.reset':
       return 'all data deleted';
+    case 'model.trained': {
+      // The learned model put to use: how much of the data it knows.
+      const f = (d.fit ?? {}) as Record<string, unknown>;
+      const secs = typeof d.elapsed_ms === 'number' ? ` in ${(d.elapsed_ms / 1000).toFixed(1)} s` : '';
+      return `learned model trained${secs} · knows ${f.users_known ?? '?'} of ${f.users_held ?? '?'} users, ${f.venues_known ?? '?'} of ${f.venues_held ?? '?'} venues`;
+    }
     case 'user.created':
     case 'user.updated':
       return `@${d.handle ?? '?'}${d.name ? ` (${d.name})` : ''}`;

@@ -1,0 +1,111 @@
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import type { ModelStatus, TrainingState } from '../api/types';
+import { json, mockFetch } from '../test/fetch';
+import { ModelPanel } from './ModelPanel';
+
+afterEach(() => vi.unstubAllGlobals());
+
+const idle: TrainingState = { state: 'idle', running: null, last: null };
+const trained: TrainingState = {
+  state: 'idle',
+  running: null,
+  last: {
+    outcome: 'trained',
+    epochs: 20,
+    factors: 32,
+    seed: 42,
+    started_at: '2026-12-05T14:42:55.054032Z',
+    finished_at: '2026-12-05T14:42:55.317628Z',
+    elapsed_ms: 263,
+    fit: { users_known: 300, users_held: 300, venues_known: 150, venues_held: 150 },
+    path: '/data/model.bin',
+    error: null,
+  },
+};
+const running: TrainingState = {
+  state: 'training',
+  running: { epoch: 3, epochs: 20, factors: 32, seed: 42, loss: 0.4123, started_at: '2026-12-05T14:43:43.486526Z' },
+  last: null,
+};
+const STALE_WARNING =
+  'the learned model knows none of the 300 users and none of the 150 venues held here: it was trained on other data (or before a reset or reseed), so its signals add nothing and the learned ranker ranks by popularity';
+
+function status(over: Partial<ModelStatus>): ModelStatus {
+  return {
+    path: '/data/model.bin',
+    file_exists: true,
+    loaded: true,
+    fit: { users_known: 300, users_held: 300, venues_known: 150, venues_held: 150 },
+    user_venue_pairs: 2091,
+    warning: null,
+    training: idle,
+    ...over,
+  };
+}
+
+const stale = status({ fit: { users_known: 0, users_held: 300, venues_known: 0, venues_held: 150 }, warning: STALE_WARNING });
+
+describe('ModelPanel', () => {
+  it('warns when the model knows none of the users held, trains on a click and shows the epochs', async () => {
+    // QA (real binary): after a reset and a reseed the model knew none of the new users; the
+    // dashboard said nothing and only a shell could fix it.
+    let answers = [stale, status({ ...stale, training: running }), status({ training: trained })];
+    const { calls } = mockFetch({
+      'GET /api/v1/admin/model': () => (answers.length > 1 ? answers.shift() : answers[0]),
+      'POST /api/v1/admin/model/train': () => json({ ...running, running: { ...running.running!, epoch: 0, loss: null } }, 202),
+    });
+    render(<ModelPanel />);
+    expect(await screen.findByTestId('model-warning')).toHaveTextContent('knows none of the 300 users and none of the 150 venues');
+    expect(screen.getByTestId('model-fit')).toHaveTextContent('Knows 0 of 300 users and 0 of 150 venues.');
+    fireEvent.click(screen.getByRole('button', { name: 'Train the model' }));
+    await waitFor(() => expect(calls.some((c) => c.method === 'POST')).toBe(true));
+    expect(calls.find((c) => c.method === 'POST')!.body).toEqual({});
+    // The state read after the click: epoch 3 of 20, the button held while it runs.
+    expect(await screen.findByText(/Training: epoch 3 of 20, loss 0\.4123/)).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Training…' })).toBeDisabled();
+    expect(screen.getByLabelText('training progress')).toHaveAttribute('value', '3');
+    answers = [status({ training: trained })];
+    // Read again every second while it trains: the trained model's fit, no warning.
+    expect(await screen.findByText('Knows 300 of 300 users and 150 of 150 venues.', {}, { timeout: 3000 })).toBeInTheDocument();
+    expect(screen.queryByTestId('model-warning')).toBeNull();
+    expect(screen.getByTestId('model-last')).toHaveTextContent('Last trained at 2026-12-05 14:42:55 UTC in 0.3 s (20 epochs, 32 factors).');
+    expect(screen.getByRole('button', { name: 'Train the model' })).toBeEnabled();
+  });
+
+  it('shows the refusal of a training already running', async () => {
+    mockFetch({
+      'GET /api/v1/admin/model': () => status({}),
+      'POST /api/v1/admin/model/train': () =>
+        json({ error: { code: 'conflict', message: 'a training is already running (epoch 4 of 20, started 2026-12-05T14:43:45Z); wait for it to end', details: null } }, 409),
+    });
+    render(<ModelPanel />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Train the model' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('a training is already running (epoch 4 of 20');
+  });
+
+  it('says when no model is loaded, and offers no training without interactions', async () => {
+    mockFetch({ 'GET /api/v1/admin/model': () => status({ loaded: false, file_exists: false, user_venue_pairs: 0, fit: { users_known: 0, users_held: 0, venues_known: 0, venues_held: 0 } }) });
+    render(<ModelPanel />);
+    expect(await screen.findByText('No learned model loaded.')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Train the model' })).toBeDisabled();
+    expect(screen.getByText('No interactions to learn from yet: seed data first.')).toBeInTheDocument();
+  });
+
+  it('shows a failed training and its error', async () => {
+    const failed: TrainingState = { ...trained, last: { ...trained.last!, outcome: 'failed', fit: null, error: 'writing /data/model.bin: No space left on device' } };
+    mockFetch({ 'GET /api/v1/admin/model': () => status({ training: failed }) });
+    render(<ModelPanel />);
+    expect(await screen.findByTestId('model-last')).toHaveTextContent('Last training failed at 2026-12-05 14:42:55 UTC: writing /data/model.bin: No space left on device');
+  });
+
+  it('reads the state again when the data changed', async () => {
+    const { calls } = mockFetch({ 'GET /api/v1/admin/model': () => status({}) });
+    const { rerender } = render(<ModelPanel refreshKey={0} />);
+    await screen.findByTestId('model-fit');
+    const before = calls.length;
+    rerender(<ModelPanel refreshKey={1} />);
+    await waitFor(() => expect(calls.length).toBe(before + 1));
+  });
+});
