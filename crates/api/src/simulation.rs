@@ -49,7 +49,11 @@ const DEFAULT_SPEED: f64 = 10.0;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
-    /// Scenario id (default `normal`); see `GET /api/v1/simulation/scenarios`.
+    /// Scenario (default `normal`): its id or its name as `GET /api/v1/simulation/scenarios`
+    /// lists them (`lunch_rush` or `Lunch Rush`), in any case, spaces, `-` and `_` alike, as
+    /// `luna simulate --scenario` takes it; another is a 422 on `scenario` listing them.
+    #[serde(default, deserialize_with = "app::sim::scenario_by_id_or_name_opt")]
+    #[schema(value_type = Option<String>, example = "Lunch Rush")]
     pub scenario: Option<ScenarioId>,
     /// Simulated seconds per second, above 0 and at most 100, or `"max"` (default 10).
     pub speed: Option<SpeedInput>,
@@ -233,6 +237,9 @@ async fn set_simulation_speed(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioRequest {
+    /// The scenario's id or name, read as in `POST /api/v1/simulation/start`.
+    #[serde(deserialize_with = "app::sim::scenario_by_id_or_name")]
+    #[schema(value_type = String, example = "friday_night")]
     pub scenario: ScenarioId,
 }
 
@@ -240,7 +247,7 @@ pub struct ScenarioRequest {
 #[utoipa::path(post, path = "/api/v1/simulation/scenario", tag = "simulation", request_body = ScenarioRequest,
     responses((status = 200, description = "Triggered", body = SimState),
         (status = 409, description = "Nothing is running", body = ErrorBody),
-        (status = 422, description = "Unknown scenario", body = ErrorBody)))]
+        (status = 422, description = "Unknown scenario (the message lists every id and name)", body = ErrorBody)))]
 async fn trigger_scenario(
     Extension(sim): Sim,
     AppJson(body): AppJson<ScenarioRequest>,

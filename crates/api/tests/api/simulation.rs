@@ -22,6 +22,7 @@ crate::on_every_backend!(
     speed_and_multiplier_may_both_be_given_only_when_equal,
     a_run_without_a_duration_stops_itself_at_the_booking_horizon_and_says_why,
     a_server_shutting_down_stops_its_running_simulation_and_says_why,
+    a_scenario_is_taken_by_its_name_as_luna_simulate_takes_it,
 );
 
 const SIM: &str = "/api/v1/simulation";
@@ -355,4 +356,25 @@ async fn a_server_shutting_down_stops_its_running_simulation_and_says_why(app: &
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no simulation.stopped within 10 s of the shutdown");
+}
+
+/// Gap: `luna simulate --scenario` took a scenario's display name ("Lunch Rush", as the
+/// dashboard and `/simulation/scenarios` show it) while `POST /simulation/start` took ids only
+/// (422 for "Lunch Rush"). Both now read it with `app::sim::ScenarioId::find`: id or name, any
+/// case, runs of spaces, `-` and `_` as one; so does `POST /simulation/scenario`. An unknown one
+/// is a 422 on `scenario` whose message lists every id with its name.
+async fn a_scenario_is_taken_by_its_name_as_luna_simulate_takes_it(app: &TestApp) {
+    seed(app, 20).await;
+    let res = app.post(&format!("{SIM}/start"), &json!({"scenario": "brunch"})).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("scenario")).await;
+    let text = err.to_string();
+    assert!(text.contains("lunch_rush (Lunch Rush)") && text.contains("weekend_brunch (Weekend Brunch)"), "{err}");
+    let start = json!({"scenario": "  lunch - RUSH", "speed": 1, "users": 10, "seed": 7});
+    let started = post(app, "start", start, StatusCode::OK).await;
+    assert_eq!(started["scenario"], "lunch_rush", "{started}");
+    let triggered = post(app, "scenario", json!({"scenario": "Friday Night Out"}), StatusCode::OK).await;
+    assert_eq!(triggered["scenario"], "friday_night", "{triggered}");
+    let res = app.post(&format!("{SIM}/scenario"), &json!({"scenario": "fridaynight"})).await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("scenario")).await;
+    post(app, "stop", json!({}), StatusCode::OK).await;
 }

@@ -39,7 +39,7 @@ pub use clock::{MAX_MULTIPLIER, Speed, SpeedInput, TICK_SECONDS, parse_duration}
 pub use control::{SimEvent, Simulator};
 pub use executor::RECOMMENDER;
 pub use metrics::{BookingMetrics, FailureMetrics, HourMetrics, MetricsSnapshot, RecommendationMetrics, SocialMetrics};
-pub use scenario::{SCENARIOS, ScenarioId};
+pub use scenario::{SCENARIOS, ScenarioId, scenario_by_id_or_name, scenario_by_id_or_name_opt};
 pub use state::{SimState, SimStatus, StopReason};
 
 use chrono::Datelike;

@@ -39,6 +39,42 @@ impl ScenarioId {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|id| id.as_str() == s)
     }
+
+    /// A scenario by its id or its display name (`Lunch Rush`, `Friday Night Out`), case,
+    /// spaces, `-` and `_` aside: the dashboard and `/simulation/scenarios` show the names. A run
+    /// of separators (`Lunch  Rush`, `lunch - rush`, a tab) counts as one. What `luna simulate
+    /// --scenario` and the API's simulation bodies take; unknown: a message listing every id
+    /// with its name.
+    pub fn find(s: &str) -> Result<Self, String> {
+        let plain = |t: &str| {
+            let lower = t.to_lowercase();
+            let words: Vec<&str> =
+                lower.split(|c: char| c.is_whitespace() || c == '-' || c == '_').filter(|w| !w.is_empty()).collect();
+            words.join("_")
+        };
+        let wanted = plain(s);
+        let found = SCENARIOS.iter().find(|c| plain(c.key) == wanted || plain(c.name) == wanted);
+        found.map(|c| c.id).ok_or_else(|| {
+            let known: Vec<_> = SCENARIOS.iter().map(|c| format!("{} ({})", c.key, c.name)).collect();
+            format!("unknown scenario {s:?}; one of {}", known.join(", "))
+        })
+    }
+}
+
+/// Reads a scenario as [`ScenarioId::find`] takes it (an id or a display name), for a
+/// `deserialize_with`.
+pub fn scenario_by_id_or_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ScenarioId, D::Error> {
+    let s = String::deserialize(d)?;
+    ScenarioId::find(&s).map_err(serde::de::Error::custom)
+}
+
+/// [`scenario_by_id_or_name`] for an optional field (`null` or absent: `None`; give the field
+/// `#[serde(default)]`).
+pub fn scenario_by_id_or_name_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ScenarioId>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(s) => ScenarioId::find(&s).map(Some).map_err(serde::de::Error::custom),
+        None => Ok(None),
+    }
 }
 
 /// Multipliers a scenario applies while it is on. [`Surge::NEUTRAL`] changes nothing.
@@ -308,6 +344,19 @@ mod tests {
     use super::*;
 
     const NY: chrono_tz::Tz = chrono_tz::America::New_York;
+
+    #[test]
+    /// Moved from `luna simulate` (review: "Lunch  Rush" was refused, each space becoming its own
+    /// `_`), now shared with the API: runs of spaces, tabs, `-` and `_` count as one.
+    fn a_scenario_is_found_by_its_id_or_its_name_in_any_case_and_spacing() {
+        for name in ["Lunch  Rush", " lunch \t RUSH ", "lunch - rush", "LUNCH__RUSH", "Lunch Rush", "lunch_rush"] {
+            assert_eq!(ScenarioId::find(name), Ok(ScenarioId::LunchRush), "{name:?}");
+        }
+        assert_eq!(ScenarioId::find("friday   night-out"), Ok(ScenarioId::FridayNight));
+        assert!(ScenarioId::find("lunchrush").is_err());
+        let err = ScenarioId::find("  ").unwrap_err();
+        assert!(err.contains("lunch_rush (Lunch Rush)") && err.contains("normal (Normal Day)"), "{err}");
+    }
 
     #[test]
     fn scenario_ids_round_trip_and_match_the_table() {

@@ -51,22 +51,9 @@ pub struct SimulateArgs {
     pub store: super::StoreArgs,
 }
 
-/// A scenario by its id or its display name (`Lunch Rush`, `Friday Night Out`), case, spaces,
-/// `-` and `_` aside: the dashboard and `/simulation/scenarios` show the names. A run of
-/// separators (`Lunch  Rush`, `lunch - rush`, a tab) counts as one.
+/// A scenario by its id or its display name, as the API takes it ([`ScenarioId::find`]).
 fn parse_scenario(s: &str) -> Result<ScenarioId, String> {
-    let plain = |t: &str| {
-        let lower = t.to_lowercase();
-        let words: Vec<&str> =
-            lower.split(|c: char| c.is_whitespace() || c == '-' || c == '_').filter(|w| !w.is_empty()).collect();
-        words.join("_")
-    };
-    let wanted = plain(s);
-    let found = app::sim::SCENARIOS.iter().find(|c| plain(c.key) == wanted || plain(c.name) == wanted);
-    found.map(|c| c.id).ok_or_else(|| {
-        let known: Vec<_> = app::sim::SCENARIOS.iter().map(|c| format!("{} ({})", c.key, c.name)).collect();
-        format!("unknown scenario {s:?}; one of {}", known.join(", "))
-    })
+    ScenarioId::find(s)
 }
 
 fn run_options(args: &SimulateArgs) -> anyhow::Result<RunOptions> {
