@@ -95,6 +95,13 @@ fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<See
         };
         let message = format!("must be between 1 and {MAX_VENUES}{why}");
         bad.push(domain::FieldError { field: "venues".into(), message });
+        // Both at 0 are the fault together: the users are named too (QA: only `venues` was),
+        // once, with the way out.
+        if (venues, users) == (0, 0) {
+            let field = if body.users.is_some() || query.user_count.is_none() { "users" } else { "user_count" };
+            let message = "users 0 and venues 0 would seed nothing: give at least 1 venue (users may stay 0)".into();
+            bad.push(domain::FieldError { field: field.into(), message });
+        }
     }
     if !bad.is_empty() {
         return Err(ApiError::Validation(bad));

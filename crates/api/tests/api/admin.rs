@@ -48,14 +48,23 @@ async fn the_seed_documents_user_count_parameter_works_without_a_body(app: &Test
 }
 
 async fn seeding_sizes_out_of_range_are_refused_and_write_nothing(app: &TestApp) {
-    for (body, why) in [
-        (json!({"users": 0, "venues": 0}), "users 0 and venues 0 would seed nothing"),
-        (json!({"users": 5, "venues": 0}), "a city with users needs somewhere for them to go"),
+    let named = |err: &serde_json::Value| -> Vec<String> {
+        let details = err["error"]["details"].as_array().expect("details");
+        details.iter().map(|d| d["field"].as_str().unwrap().to_string()).collect()
+    };
+    // Both at 0 name both, each once (QA: only `venues` was named).
+    for (body, why, fields) in [
+        (json!({"users": 0, "venues": 0}), "users 0 and venues 0 would seed nothing", &["venues", "users"][..]),
+        (json!({"users": 5, "venues": 0}), "a city with users needs somewhere for them to go", &["venues"][..]),
     ] {
         let res = app.post(SEED, &body).await;
         let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("venues")).await;
         assert!(err["error"]["details"][0]["message"].as_str().unwrap().contains(why), "{body}: {err}");
+        assert_eq!(named(&err), fields, "{body}: {err}");
     }
+    let res = app.post(&format!("{SEED}?user_count=0"), &json!({"venues": 0})).await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("venues")).await;
+    assert_eq!(named(&err), ["venues", "user_count"], "{err}");
     expect_error(
         app.post(SEED, &json!({"users": 20_001})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
