@@ -333,7 +333,8 @@ mod tests {
         let mut c = Checker::new();
         assert_eq!(check_members(&mut c, "participant_ids", organizer, &many).len(), 4);
         let messages: Vec<String> = c.finish(()).unwrap_err().0.into_iter().map(|e| e.message).collect();
-        assert_eq!(messages, ["must have at most 50 people", "must not repeat anyone"]);
+        // Named once, with both reasons.
+        assert_eq!(messages, ["must have at most 50 people; must not repeat anyone"]);
     }
 
     #[test]

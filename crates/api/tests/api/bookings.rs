@@ -554,6 +554,17 @@ async fn bad_booking_requests_are_refused_naming_the_field_and_nothing_is_writte
         let res = app.post(&create(&ann), &body).await;
         expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
     }
+    // Each bad field is named once, a field broken two ways with both reasons (QA: a
+    // `party_size` of 0 beside the organizer in `group_members` named `party_size` twice).
+    let body = with(with(base.clone(), "party_size", json!(0)), "group_members", json!([ann]));
+    let err =
+        expect_error(app.post(&create(&ann), &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", None)
+            .await;
+    let details = err["error"]["details"].as_array().expect("details");
+    let fields: Vec<&str> = details.iter().filter_map(|d| d["field"].as_str()).collect();
+    assert_eq!(fields, ["group_members", "party_size"], "{err}");
+    let party = details[1]["message"].as_str().unwrap_or_default();
+    assert!(party.contains("every group member") && party.contains("between 1 and"), "{err}");
     let ghost = uuid::Uuid::now_v7().to_string();
     expect_error(app.post(&create(&ghost), &base).await, StatusCode::NOT_FOUND, "not_found", None).await;
     // A body id that names nothing is bad input on that field, not a missing resource.
