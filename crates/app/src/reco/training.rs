@@ -244,6 +244,11 @@ impl App {
             Ok(_) => tracing::info!("training the learned model on the data just seeded"),
             Err(AppError::Conflict { .. }) if self.training().running.is_some() => {
                 self.training.again.store(true, Ordering::SeqCst);
+                // The running one may have ended between the refusal and the flag, after its
+                // last look at the flag: then nobody would take it up.
+                if self.training().running.is_none() && self.training.again.swap(false, Ordering::SeqCst) {
+                    self.retrain_after_seed();
+                }
             }
             Err(e) => tracing::warn!(error = %e, "the learned model was not trained after the seed"),
         }
