@@ -98,7 +98,9 @@ pub struct FriendRequestInput {
         (status = 201, description = "Sent; pending until the recipient answers", body = FriendRequest),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "No such sender", body = ErrorBody),
-        (status = 409, description = "Already friends, or a request is pending", body = ErrorBody),
+        (status = 409, description = "Already friends, a request is pending between the two, or the recipient \
+            declined this sender's request less than 7 days ago (field `to_user_id`; the message says from when \
+            they may ask again; the one who declined may ask the sender at any time)", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "A request to oneself or to an unknown user, or invalid fields", body = ErrorBody),
     ))]

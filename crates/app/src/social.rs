@@ -10,8 +10,9 @@ use crate::{App, AppResult};
 
 impl App {
     /// Sends a friend request. `Invalid` to oneself, `NotFound` for an unknown sender,
-    /// `Invalid` naming `to_user_id` for an unknown addressee, `Conflict`
-    /// if already friends or a request is pending between the two.
+    /// `Invalid` naming `to_user_id` for an unknown addressee, `Conflict` (naming `to_user_id`)
+    /// if already friends, a request is pending between the two, or `to` declined a request of
+    /// `from` less than [`domain::social::DECLINED_REQUEST_COOLDOWN_DAYS`] ago.
     #[tracing::instrument(skip_all, fields(%from, %to), err(level = "debug"))]
     pub async fn send_friend_request(&self, from: UserId, to: UserId) -> AppResult<FriendRequest> {
         if from == to {

@@ -65,6 +65,11 @@ impl FriendRequestStatus {
     }
 }
 
+/// How long after someone declined a friend request its sender may not ask them again (the one
+/// who declined may ask the sender at any time): a decline is not answered by the same request
+/// a moment later, again and again.
+pub const DECLINED_REQUEST_COOLDOWN_DAYS: i64 = 7;
+
 /// A request from one user to befriend another. At most one pending request per pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FriendRequest {

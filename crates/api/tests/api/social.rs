@@ -12,6 +12,7 @@ crate::on_every_backend!(
     friend_requests_to_oneself_unknown_users_or_twice_are_refused_and_write_nothing,
     friend_requests_are_listed_in_pages_by_id_linked_by_the_link_header_in_each_direction,
     friend_request_pages_refuse_a_bad_limit_or_after_as_the_other_lists_do,
+    a_declined_sender_waits_before_asking_the_same_person_again,
 );
 
 async fn three_users(app: &TestApp) -> [String; 3] {
@@ -240,4 +241,35 @@ async fn friend_request_pages_refuse_a_bad_limit_or_after_as_the_other_lists_do(
     }
     let res = app.get(&format!("/api/v1/users/{me}/friend-requests?direction=incoming&limit=-1")).await;
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("limit")).await;
+}
+
+/// Gap: a declined friend request could be sent again at once, and again after each decline
+/// (spam). Its sender now waits `domain::social::DECLINED_REQUEST_COOLDOWN_DAYS` (7) from the
+/// decline before asking that person again: a 409 on `to_user_id` saying when they may, which
+/// writes and tells nothing. The one who declined may still ask the sender, and the sender
+/// anyone else.
+async fn a_declined_sender_waits_before_asking_the_same_person_again(app: &TestApp) {
+    let [a, b, c] = three_users(app).await;
+    let ask = |from: &str, to: &str| {
+        let (path, body) = (format!("/api/v1/users/{from}/friend-requests"), json!({"to_user_id": to}));
+        async move { app.post(&path, &body).await }
+    };
+    let req = expect_json(ask(&a, &c).await, StatusCode::CREATED).await;
+    let rid = req["id"].as_str().unwrap();
+    let declined = app.post(&format!("/api/v1/users/{c}/friend-requests/{rid}/decline"), &json!({})).await;
+    let declined = expect_json(declined, StatusCode::OK).await;
+    let before = app.pending_event_types().await.len();
+
+    let err = expect_error(ask(&a, &c).await, StatusCode::CONFLICT, "conflict", Some("to_user_id")).await;
+    let message = err["error"]["message"].as_str().unwrap_or_default();
+    let on = declined["responded_at"].as_str().unwrap();
+    let from = (chrono::DateTime::parse_from_rfc3339(on).unwrap() + chrono::Duration::days(7)).to_utc();
+    assert!(message.contains("declined your friend request"), "{err}");
+    assert!(message.contains(on) && message.contains(&domain::time::written(&from)), "says when: {err}");
+    assert_eq!(app.pending_event_types().await.len(), before, "nothing told");
+    let outgoing = app.get_json(&format!("/api/v1/users/{a}/friend-requests?direction=outgoing"), StatusCode::OK).await;
+    assert!(outgoing.as_array().unwrap().is_empty(), "nothing written: {outgoing}");
+    // Others are not held back: a asks b, and c (who declined) may ask a.
+    expect_json(ask(&a, &b).await, StatusCode::CREATED).await;
+    expect_json(ask(&c, &a).await, StatusCode::CREATED).await;
 }

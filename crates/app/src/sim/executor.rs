@@ -118,9 +118,12 @@ impl Executor<'_> {
             {
                 (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
             }
-            // Two users who asked each other in the same minute: the store keeps the first.
+            // Two users who asked each other in the same minute: the store keeps the first. Or
+            // someone who declined this user lately (a run before this one): asked again later.
             Err(e @ AppError::Conflict { .. })
-                if matches!(action, Action::SendFriendRequest { .. }) && e.to_string().contains("is pending") =>
+                if matches!(action, Action::SendFriendRequest { .. })
+                    && (e.to_string().contains("is pending")
+                        || e.to_string().contains("declined your friend request")) =>
             {
                 (Outcome::Refused { full: false, message: e.to_string() }, Effect::None)
             }
@@ -370,5 +373,28 @@ mod tests {
             let (outcome, _) = executor.execute(who, now, &answer).await;
             assert!(matches!(outcome, Outcome::Refused { full: false, .. }), "accept {accept}: {outcome:?}");
         }
+    }
+
+    /// A user asking again someone who declined them lately (in a run before this one: a run
+    /// asks each person once) waits out the cool-down: refused by the world, not a failure.
+    #[tokio::test]
+    async fn a_friend_request_to_someone_who_declined_lately_is_refused_not_failed() {
+        let db = testdb::TestDatabase::create(testdb::Backend::Sqlite).await.expect("sqlite");
+        let app = App::new(store::connect(&db.url).await.unwrap(), crate::AppSettings::default());
+        let person = |h: &str| {
+            let json = serde_json::json!({"handle": h, "name": h, "home_lat": 40.73, "home_lng": -73.99});
+            serde_json::from_value(json).unwrap()
+        };
+        let (ann, bob) = (app.create_user(person("ann")).await.unwrap(), app.create_user(person("bob")).await.unwrap());
+        let request = app.send_friend_request(ann.id, bob.id).await.unwrap();
+        app.answer_friend_request(request.id, bob.id, false).await.unwrap();
+
+        let world = crate::sim::load::load_world(&app, 100).await.unwrap();
+        let departed = Departed::default();
+        let executor = Executor { app: &app, world: &world, run_id: domain::new_id(), departed: &departed };
+        let index = |id| world.users.iter().position(|u| u.id == id).expect("in the world") as u32;
+        let ask = Action::SendFriendRequest { to: index(bob.id) };
+        let (outcome, _) = executor.execute(index(ann.id), chrono::Utc::now(), &ask).await;
+        assert!(matches!(outcome, Outcome::Refused { full: false, .. }), "{outcome:?}");
     }
 }

@@ -168,13 +168,33 @@ pub(crate) async fn send_friend_request<C: Conn>(c: &mut C, from: UserId, to: Us
     if row.is_some() {
         return Err(already_pending());
     }
+    // A sender the other declined waits before asking them again (the latest decline counts).
+    let declined = Sql::new(
+        "SELECT responded_at FROM friend_requests WHERE from_user_id = $1 AND to_user_id = $2 \
+         AND status = 'declined' ORDER BY responded_at DESC LIMIT 1",
+    );
+    let last: Option<(Timestamp,)> = c.fetch_optional(declined.bind(from).bind(to)).await?;
+    let at = now();
+    if let Some((last,)) = last {
+        let again = last + chrono::Duration::days(domain::social::DECLINED_REQUEST_COOLDOWN_DAYS);
+        if again > at {
+            let message = format!(
+                "this user declined your friend request on {}: you may ask them again from {} ({} days after a \
+                 decline)",
+                domain::time::written(&last),
+                domain::time::written(&again),
+                domain::social::DECLINED_REQUEST_COOLDOWN_DAYS
+            );
+            return Err(StoreError::conflict(message, Some("to_user_id")));
+        }
+    }
     let insert = Sql::new(concat!(
         "INSERT INTO friend_requests (",
         request_columns!(),
         ") VALUES ($1, $2, $3, 'pending', $4, NULL) RETURNING ",
         request_columns!()
     ));
-    let sql = insert.bind(domain::new_id()).bind(from).bind(to).bind(now());
+    let sql = insert.bind(domain::new_id()).bind(from).bind(to).bind(at);
     // The unique index on pending pairs settles a race between two opposite requests.
     let row = fetch_one::<_, FriendRequestRow>(c, sql).await.map_err(|e| match e {
         StoreError::Conflict { .. } => already_pending(),
