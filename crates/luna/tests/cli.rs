@@ -284,9 +284,12 @@ fn seed_writes_a_city_once_and_refuses_to_reseed_without_force() {
     let age = chrono::Utc::now() - anchor;
     assert!(age >= chrono::Duration::zero() && age < chrono::Duration::hours(2), "anchored at {as_of}");
 
+    // Nothing written is not a success (gap: it exited 0 saying "nothing done", so a script went
+    // on with a city other than the one it asked for).
     let again = seed(dir.path(), &[]);
-    assert!(again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert_eq!(again.status.code(), Some(1), "{}", String::from_utf8_lossy(&again.stderr));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("already has data: nothing seeded") && err.contains("--force"), "{err}");
     assert!(again.stdout.is_empty(), "nothing is reported as written");
 
     let forced = seed(dir.path(), &["--force", "--as-of", &as_of]);

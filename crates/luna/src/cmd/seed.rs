@@ -123,11 +123,15 @@ pub async fn run(mut settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
         crate::settings::redact_url(&settings.database_url())
     );
     let report = app.seed_city(opts, &BarProgress::new()).await.map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
-    if report.seeded {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        eprintln!("The database already has data: nothing done. Use --force to reset and reseed it.");
-    }
+    // A seed that wrote nothing did not do what it was asked, as one of nothing above: a
+    // script going on (a simulation, a benchmark) would run on a city other than the one it
+    // asked for. Non-zero, nothing on stdout; `--force` reseeds, `serve --demo` seeds only an
+    // empty database.
+    anyhow::ensure!(
+        report.seeded,
+        "the database already has data: nothing seeded. Use --force to reset and reseed it."
+    );
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 
