@@ -57,7 +57,9 @@ pub fn legacy_router() -> OpenApiRouter<App> {
 }
 
 /// The `ranker` of `/reco/venues/{user_id}`.
-const SEED2_VENUE_RANKER: &str = "`seed2` (the default here), `default`, `popularity` or `learned`.";
+const SEED2_VENUE_RANKER: &str = "`seed2` (the default here), `default`, `popularity` or `learned`. `seed2` scores by \
+     distance from the user: for a user with no home and no fresh live location, and no `lat` and `lng` given, it is \
+     a 422 naming `ranker` (not an empty list).";
 /// The `ranker` of `/reco/people/{user_id}`.
 const SEED2_PEOPLE_RANKER: &str =
     "`seed2` (the default here) or `default`; `popularity` and `learned` rank people as `default` does.";
@@ -81,7 +83,9 @@ pub struct VenueRecoQuery {
     /// Results wanted, 1 to 100 (default 10).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
-    /// `seed2`, `default`, `popularity` or `learned` (default `default`).
+    /// `seed2`, `default`, `popularity` or `learned` (default `default`). `seed2` scores by
+    /// distance from the user: for a user with no home and no fresh live location, and no `lat`
+    /// and `lng` given, it is a 422 naming `ranker` (not an empty list).
     pub ranker: Option<Ranker>,
     /// Search from here instead of the live location or home (with `lng`).
     pub lat: Option<f64>,

@@ -206,7 +206,9 @@ async fn a_home_or_preferences_changed_a_moment_ago_are_used_at_once_on_the_serv
     assert!(d > 10_000.0, "measured from the new home at once, not the old one: {d} km");
     let away = UserPatchInput { home_lat: Some(None), home_lng: Some(None), ..Default::default() };
     app.update_user(mover.id, away).await.expect("home forgotten");
-    assert_eq!(distance().await, None, "no home: nothing to measure the seed's formula from");
+    // No home: nothing to measure the seed's formula from, so seed2 refuses, naming `ranker`.
+    let refused = app.recommend_venues(VenueQuery::new(mover.id, 10, Ranker::Seed2)).await.err();
+    assert!(format!("{refused:?}").contains("\"ranker\""), "{refused:?}");
 
     let cheap = PreferencesInput { price_max: Some(1), ..Default::default() };
     app.put_preferences(mover.id, cheap).await.expect("preferences");

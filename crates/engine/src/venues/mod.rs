@@ -93,7 +93,19 @@ fn answer<'a>(
         ));
     }
     let recs = match q.ranker {
-        Ranker::Seed2 => origin.map_or_else(Vec::new, |o| seed2::recommend(st, user, o, q)),
+        Ranker::Seed2 => match origin {
+            Some(o) => seed2::recommend(st, user, o, q),
+            // The second seed's formula scores by distance (8.2.1) and has no score without a
+            // point: a 422, as on the group path, not an empty list a client would read as "no
+            // venues" (QA on the real binary).
+            None => {
+                return Err(EngineError::invalid(
+                    "ranker",
+                    "ranker=seed2 scores by distance from the user: the user has no home and no fresh live \
+                     location, so give lat and lng, or ask another ranker",
+                ));
+            }
+        },
         Ranker::Default | Ranker::Learned | Ranker::Popularity => default::recommend(st, s, (u, user), origin, now, q),
     };
     Ok(Answer { recs, user, origin })
