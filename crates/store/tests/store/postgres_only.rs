@@ -280,3 +280,26 @@ async fn postgres_store() -> Option<(TestDatabase, store::DynStore)> {
     let store = store::connect(&db.url).await.expect("open the store");
     Some((db, store))
 }
+
+/// A sender whose friend request was declined waits `DECLINED_REQUEST_COOLDOWN_DAYS` (7) from
+/// the decline before asking the same person again, and may ask once they have passed. (The
+/// decline is moved into the past directly: the store takes its times from the clock.)
+#[tokio::test]
+async fn a_declined_sender_may_ask_again_once_the_cool_down_has_passed() {
+    let Some((db, store)) = postgres_store().await else { return };
+    let (ann, ben) = (user(&store, "ann").await, user(&store, "ben").await);
+    let request = store.send_friend_request(ann.id, ben.id).await.unwrap();
+    store.answer_friend_request(request.id, ben.id, false).await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let declined_ago = |days: i64| {
+        sqlx::query("UPDATE friend_requests SET responded_at = now() - make_interval(days => $1::int) WHERE id = $2")
+            .bind(days as i32)
+            .bind(request.id)
+    };
+    declined_ago(6).execute(&mut conn).await.unwrap();
+    let err = store.send_friend_request(ann.id, ben.id).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict { field: Some(f), .. } if f == "to_user_id"), "{err:?}");
+    declined_ago(8).execute(&mut conn).await.unwrap();
+    let again = store.send_friend_request(ann.id, ben.id).await.expect("asked again after the cool-down");
+    assert_eq!(again.status, domain::FriendRequestStatus::Pending);
+}
