@@ -24,6 +24,9 @@ use tokio::sync::Notify;
 const BATCH: u32 = 256;
 /// How long the relay sleeps when the outbox is empty and nobody pokes it.
 const IDLE: Duration = Duration::from_millis(200);
+/// How often a pass waiting on the bus uses the lease's session, so PostgreSQL does not end it as
+/// idle (after 5 s) while the process is alive.
+const KEEP_ALIVE: Duration = Duration::from_secs(1);
 /// How long it backs off after an error.
 const BACKOFF: Duration = Duration::from_secs(1);
 /// How soon it retries when another server's relay holds the lease (whose pass may have read the
@@ -50,8 +53,9 @@ pub async fn relay_pass(store: &DynStore, bus: &DynBus) -> Result<Option<usize>,
 /// One pass under `lease`, already taken: publishes the oldest unpublished events, stopping at
 /// the first failure, and marks what went out. Unreadable rows among them are set aside first.
 /// Returns how many rows it dealt with, or `None` when the lease turned out lost (PostgreSQL
-/// ended its session: a pass slower than its idleness bound, a frozen process), checked before
-/// publishing and again before marking: another relay may have the lease by then, so this one
+/// ended its session: a frozen process, an administrator, a restart), checked before publishing,
+/// every second while the bus publishes (which keeps the session from sitting idle, however slow
+/// the bus) and again before marking: another relay may have the lease by then, so this one
 /// stops without marking (what it published goes out again under the next holder, with the
 /// same `source_id`) and takes the lease again at its next pass.
 pub async fn relay_under(lease: &mut RelayLease, store: &DynStore, bus: &DynBus) -> Result<Option<usize>, String> {
@@ -84,7 +88,19 @@ pub async fn relay_under(lease: &mut RelayLease, store: &DynStore, bus: &DynBus)
     rows.sort_by_key(|((id, _), _)| *id);
     let (rows, batch): (Vec<Row>, Vec<Publish>) = rows.into_iter().unzip();
     // In order, in one round trip where the bus can; what went out is a prefix of the batch.
-    let (published, failure) = bus.publish_many(batch).await;
+    // Meanwhile the lease's session is kept busy: PostgreSQL ends a session idle for its bound
+    // (5 s), and a bus that is slow but answers (its retries take longer) would otherwise lose
+    // the lease at every pass, so the same batch went out again and again and was never marked.
+    // Only a frozen process lets the session sit idle, as the bound intends.
+    let publishing = bus.publish_many(batch);
+    tokio::pin!(publishing);
+    let mut lost = false;
+    let (published, failure) = loop {
+        tokio::select! {
+            out = &mut publishing => break out,
+            () = tokio::time::sleep(KEEP_ALIVE), if !lost => lost = !lease.still_held().await,
+        }
+    };
     let sent = &rows[..published.len()];
     for (id, (event_type, why)) in sent.iter().filter_map(|(id, u)| u.as_ref().map(|u| (id, u))) {
         tracing::info!(%id, %event_type, %why, known_type = domain::DomainEvent::knows_type(event_type),
@@ -93,7 +109,7 @@ pub async fn relay_under(lease: &mut RelayLease, store: &DynStore, bus: &DynBus)
     }
     let done: Vec<_> = sent.iter().map(|(id, _)| *id).collect();
     if !done.is_empty() {
-        if !lease.still_held().await {
+        if lost || !lease.still_held().await {
             tracing::warn!(published = done.len(), "outbox relay: lost the lease while publishing; not marking them");
             return Ok(None);
         }
