@@ -108,4 +108,26 @@ describe('ModelPanel', () => {
     rerender(<ModelPanel refreshKey={1} />);
     await waitFor(() => expect(calls.length).toBe(before + 1));
   });
+  it('says its figures are old while the state cannot be read, and clears it at the next answer', async () => {
+    // Review of 631d873: with the server gone the card went on saying 'Training: epoch 3 of
+    // 20' at full brightness, the button disabled, with no word that nothing was read any more
+    // (the stats cards and the simulation panel say so since e971d91 and 816d051).
+    let down = false;
+    mockFetch({
+      'GET /api/v1/admin/model': () =>
+        down ? json({ error: { code: 'unavailable', message: 'the server is gone' } }, 503) : status({ training: running }),
+    });
+    const { rerender } = render(<ModelPanel refreshKey={0} />);
+    expect(await screen.findByTestId('model-progress')).toHaveTextContent('epoch 3 of 20');
+    expect(screen.queryByTestId('model-stale')).toBeNull();
+    down = true;
+    rerender(<ModelPanel refreshKey={1} />);
+    expect(await screen.findByTestId('model-stale')).toHaveTextContent(/^Not updated since \d\d:\d\d:\d\d: .+\. The figures below are the last ones read\.$/);
+    expect(screen.getByTestId('model-progress')).toHaveClass('opacity-60');
+    expect(screen.getByTestId('model-fit')).toHaveAttribute('data-stale', 'true');
+    down = false;
+    rerender(<ModelPanel refreshKey={2} />);
+    await waitFor(() => expect(screen.queryByTestId('model-stale')).toBeNull());
+    expect(screen.getByTestId('model-progress')).not.toHaveClass('opacity-60');
+  });
 });

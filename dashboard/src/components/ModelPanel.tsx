@@ -9,6 +9,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { ApiError, luna } from '../api/client';
 import type { ModelStatus, TrainingResult } from '../api/types';
 import { ErrorNote, type Refusal } from './ErrorNote';
+import { STALE_DIM, StaleNote } from './Stale';
 
 /** How often the state is read: often while a training runs, seldom otherwise. */
 export const POLL_TRAINING_MS = 1000;
@@ -30,10 +31,13 @@ export function ModelPanel({ refreshKey = 0 }: { refreshKey?: number }) {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [refusal, setRefusal] = useState<Refusal | null>(null);
   const [starting, setStarting] = useState(false);
+  // When the state on view was read: said, with why, while it cannot be read again.
+  const [readAt, setReadAt] = useState<number | null>(null);
 
   const load = useCallback(async () => {
     try {
       setStatus(await luna.model());
+      setReadAt(Date.now());
       setLoadError(null);
     } catch (e) {
       setLoadError(e instanceof Error ? e.message : String(e));
@@ -68,6 +72,10 @@ export function ModelPanel({ refreshKey = 0 }: { refreshKey?: number }) {
   const last = status?.training.last ?? null;
   const nothingToLearn = !!status && status.user_venue_pairs === 0;
   const fit = status?.fit;
+  // The last answer stays on view while the polls fail (the server gone, the token refused),
+  // dimmed under a note, as the stats cards and the simulation panel do: a training shown
+  // 'epoch 3 of 20' must not look live when nothing is read any more.
+  const stale = !!status && !!loadError;
 
   return (
     <section className="card space-y-2" aria-label="learned model">
@@ -77,8 +85,9 @@ export function ModelPanel({ refreshKey = 0 }: { refreshKey?: number }) {
           Model state unavailable: {loadError}
         </p>
       ) : null}
+      {stale ? <StaleNote why={loadError ?? ''} at={readAt} testId="model-stale" /> : null}
       {status && fit ? (
-        <p className="text-xs text-slate-300" data-testid="model-fit">
+        <p className={`text-xs text-slate-300 ${stale ? STALE_DIM : ''}`} data-testid="model-fit" data-stale={stale}>
           {status.loaded
             ? `Knows ${count(fit.users_known)} of ${count(fit.users_held)} users and ${count(fit.venues_known)} of ${count(fit.venues_held)} venues.`
             : 'No learned model loaded.'}
@@ -90,7 +99,7 @@ export function ModelPanel({ refreshKey = 0 }: { refreshKey?: number }) {
         </p>
       ) : null}
       {run ? (
-        <div className="space-y-1" data-testid="model-progress">
+        <div className={`space-y-1 ${stale ? STALE_DIM : ''}`} data-testid="model-progress">
           <p className="text-xs text-sky-300">
             Training: epoch {run.epoch} of {run.epochs}
             {run.loss !== null ? `, loss ${run.loss.toFixed(4)}` : ''} (started {when(run.started_at)})
@@ -99,7 +108,7 @@ export function ModelPanel({ refreshKey = 0 }: { refreshKey?: number }) {
         </div>
       ) : null}
       {last && !run ? (
-        <p className={`text-xs ${last.outcome === 'failed' ? 'text-rose-300' : 'text-slate-500'}`} data-testid="model-last">
+        <p className={`text-xs ${last.outcome === 'failed' ? 'text-rose-300' : 'text-slate-500'} ${stale ? STALE_DIM : ''}`} data-testid="model-last">
           {lastTraining(last)}
         </p>
       ) : null}

@@ -1,6 +1,7 @@
 // Figures that could not be read again: what a panel shows while its poll fails. The last
 // answer stays on view, dimmed, under a line saying how old it is and why it is not newer; the
-// next answer clears both. Shared by the simulation panel and the stats cards.
+// next answer clears both. Shared by the simulation panel, the stats cards and the
+// learned model card.
 
 /** The class that dims figures that are no longer current. */
 export const STALE_DIM = 'opacity-60';
