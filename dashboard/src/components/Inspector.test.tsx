@@ -305,6 +305,23 @@ describe('Inspector', () => {
     expect(window.location.search).toBe(`?users=${ben.id}`);
   });
 
+  it('leaves out of the URL’s users what is not a UUID, instead of looking it up again for ever', async () => {
+    // Review of 8377972: the URL's ids were checked as 36 hex digits and dashes, so an id with a
+    // dash out of place was looked up; the server refuses it (a 422, not a 404), which the
+    // look-up took for the server being unreachable: 'trying again every 3 s' for ever, and
+    // the well-formed users beside it never shown.
+    const misshapen = '0000000-00000-0000-0000-00000000000b';
+    window.history.replaceState(null, '', `/inspector?users=${ben.id},${misshapen}`);
+    mockFetch({
+      'GET /api/v1/users/': (c) =>
+        c.url.endsWith(ben.id) ? ben : json({ error: { code: 'validation_failed', message: 'user_id: must be a UUID' } }, 422),
+      'GET /api/v1/recommendations/': () => ({ venues: [], people: [] }),
+    });
+    render(<Inspector map={CITY} live={new LiveStore()} />);
+    await waitFor(() => expect(screen.getByTestId('picked-users')).toHaveTextContent('@ben'));
+    expect(screen.queryByTestId('url-users-error')).toBeNull();
+  });
+
   it('restores the picked users from the URL', async () => {
     window.history.replaceState(null, '', `/inspector?users=${ben.id}`);
     mockFetch({ 'GET /api/v1/users/': () => ben, 'GET /api/v1/recommendations/': () => ({ venues: [], people: [] }) });

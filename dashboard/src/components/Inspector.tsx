@@ -28,7 +28,9 @@ type Results = Record<Ranker, { venues: RankerResult<VenueRecommendation>; peopl
 function idsFromUrl(): string[] {
   if (typeof window === 'undefined') return [];
   const raw = new URLSearchParams(window.location.search).get('users') ?? '';
-  return raw.split(',').filter((s) => /^[0-9a-f-]{36}$/i.test(s));
+  // A UUID's own shape, not 36 of its characters: an id the server cannot read (a dash out of
+  // place) is a 4xx other than 404, which the look-up below would try again for ever.
+  return raw.split(',').filter((s) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s));
 }
 
 /** The picked users' `?users=` as the inspector last had it: the header's link goes back to them
