@@ -238,19 +238,30 @@ impl App {
     }
 
     /// Trains again with the default settings after the data changed (a reseed of the demo):
-    /// now, or once the training running (on the data before) ends.
+    /// now, or once the training running (on the data before) ends. Whether one runs is decided
+    /// under the state's lock, where a training marks itself ended and takes the flag up, so a
+    /// retrain asked for as one ends is never lost (review of 62b95cc).
     pub fn retrain_after_seed(&self) {
-        match self.start_training(TrainConfig::default()) {
-            Ok(_) => tracing::info!("training the learned model on the data just seeded"),
-            Err(AppError::Conflict { .. }) if self.training().running.is_some() => {
-                self.training.again.store(true, Ordering::SeqCst);
-                // The running one may have ended between the refusal and the flag, after its
-                // last look at the flag: then nobody would take it up.
-                if self.training().running.is_none() && self.training.again.swap(false, Ordering::SeqCst) {
-                    self.retrain_after_seed();
+        loop {
+            let mut queued = false;
+            self.training.state.send_if_modified(|s| {
+                if s.running.is_some() {
+                    self.training.again.store(true, Ordering::SeqCst);
+                    queued = true;
                 }
+                false
+            });
+            if queued {
+                return;
             }
-            Err(e) => tracing::warn!(error = %e, "the learned model was not trained after the seed"),
+            match self.start_training(TrainConfig::default()) {
+                Ok(_) => tracing::info!("training the learned model on the data just seeded"),
+                // Refused for another that started between the two looks (not for want of
+                // interactions, the other refusal): look again, to queue behind it.
+                Err(AppError::Conflict { .. }) if self.engine().stats().user_venue_pairs > 0 => continue,
+                Err(e) => tracing::warn!(error = %e, "the learned model was not trained after the seed"),
+            }
+            return;
         }
     }
 
@@ -283,10 +294,12 @@ impl App {
             Err(e) => tracing::error!(error = %e, "training the learned model failed"),
         }
         let data = domain::Payload::of(&result).unwrap_or_default();
+        let mut again = false;
         self.training.state.send_modify(|s| {
             s.state = TrainingPhase::Idle;
             s.running = None;
             s.last = Some(result);
+            again = self.training.again.swap(false, Ordering::SeqCst);
         });
         if outcome.is_ok() {
             // For the live feed, beside `data.seeded` and `data.reset` (not from the outbox: the
@@ -302,7 +315,7 @@ impl App {
                 tracing::warn!(error = %e, "model.trained not published");
             }
         }
-        if self.training.again.swap(false, Ordering::SeqCst) {
+        if again {
             self.retrain_after_seed();
         }
     }
