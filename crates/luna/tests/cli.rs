@@ -416,7 +416,12 @@ fn eval_and_train_refuse_an_output_they_could_not_write_before_computing_anythin
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is a folder") && !err.contains("Training on"), "{err}");
-    assert!(!folder.with_extension("partial").exists(), "a temporary model file was left behind");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("the folder")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|name| name.contains(".partial"))
+        .collect();
+    assert!(left.is_empty(), "a temporary model file was left behind: {left:?}");
 }
 
 /// QA: `luna train --out` made the model file's missing folders while `luna eval --json`/`--svg`

@@ -249,9 +249,10 @@ pub struct RelayLease(Box<dyn ops::relay_lease::Held>);
 
 impl RelayLease {
     /// Whether this holder still has the lease. On PostgreSQL the lock belongs to the lease's
-    /// session, which PostgreSQL ends once it has been idle for 5 s (a pass that slow, or a
-    /// frozen process) and another relay may then take it: a relay checks before it publishes
-    /// and before it marks events published, and stops its pass when it has lost the lease.
+    /// session, which PostgreSQL ends once it has been idle for 5 s (a frozen process: a relay
+    /// keeps the session busy while it waits on a slow bus) and another relay may then take
+    /// it: a relay checks before it publishes and before it marks events published, and stops
+    /// its pass when it has lost the lease.
     /// A lost lease's connection is closed; releasing it afterwards does nothing. Always true
     /// on SQLite (one process).
     pub async fn still_held(&mut self) -> bool {

@@ -142,7 +142,9 @@ pub fn save_model(model: &MfModel, path: &Path) -> Result<(), String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     }
-    let partial = path.with_extension("partial");
+    // Its own temporary file per process: `luna train` and a server writing one path at once
+    // must not write into one file (each rename is then whole, the last one wins).
+    let partial = path.with_extension(format!("partial.{}", std::process::id()));
     let saved = model
         .save(&partial)
         .map_err(|e| format!("writing {}: {e}", partial.display()))
