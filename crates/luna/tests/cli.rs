@@ -480,6 +480,22 @@ fn counts_that_would_make_a_command_do_nothing_are_usage_errors() {
     }
 }
 
+/// `--users` and `--venues` size the generated city only (QA: `luna eval --users 5 --venues 3`
+/// without `--synth` evaluated the whole store, said nothing of the two options and exited 0,
+/// so a forgotten `--synth` passed for a run on a small generated city): without `--synth` they
+/// are a usage error (status 2) naming `--synth`.
+#[test]
+fn eval_refuses_the_generated_city_s_size_without_synth() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(seed(dir.path(), &[]).status.success());
+    for args in [&["eval", "--users", "5"][..], &["eval", "--venues", "3"][..]] {
+        let out = luna(dir.path(), args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("--synth"), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn a_city_seeded_elsewhere_is_in_the_time_zone_at_its_centre() {
     let tokyo = tempfile::tempdir().expect("temp dir");

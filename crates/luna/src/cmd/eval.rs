@@ -25,10 +25,10 @@ pub struct EvalArgs {
     #[arg(long)]
     pub synth: bool,
     /// Users of the generated city (with --synth; at least 1).
-    #[arg(long, default_value_t = 5000, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 5000, value_parser = at_least_one, requires = "synth")]
     pub users: usize,
     /// Venues of the generated city (with --synth; at least 1).
-    #[arg(long, default_value_t = 500, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 500, value_parser = at_least_one, requires = "synth")]
     pub venues: usize,
     /// Also rank by the generated city's hidden ground truth (with --synth): the ceilings
     /// `oracle_exact`, `oracle_fair` and `oracle_taste` (see `synth::Oracle`).
