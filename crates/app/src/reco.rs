@@ -492,8 +492,12 @@ impl App {
         };
         // Reading the model file and mapping it (with its item neighbours) takes seconds at a
         // million users: off the async workers.
+        // When the file read had been written (read before it, so a file replaced meanwhile
+        // shows as newer than the one loaded, never the other way round).
+        let mut loaded_file = None;
         let engine = match self.settings.reco.model_path.clone().filter(|p| p.exists()) {
             Some(path) => {
+                loaded_file = training::modified(&path);
                 let loading = tokio::task::spawn_blocking(move || {
                     match MfModel::load(&path) {
                         Ok(m) => {
@@ -520,6 +524,7 @@ impl App {
             None => engine,
         };
         self.engine.finish_reload(engine, scanned_from, scanned);
+        *self.training.loaded_file.lock().unwrap_or_else(|e| e.into_inner()) = loaded_file;
         Ok(())
     }
 

@@ -42,6 +42,7 @@ on_both!(
     bad_training_settings_are_refused_naming_every_field_and_start_nothing,
     training_with_nothing_to_learn_from_is_refused_and_writes_no_file,
     under_the_demo_a_reseed_trains_the_model_again,
+    a_model_file_written_by_another_after_the_load_is_said_to_wait_for_the_next_reload,
 );
 
 /// The server with its model file in a folder of its own (removed when the test ends).
@@ -241,4 +242,42 @@ async fn under_the_demo_a_reseed_trains_the_model_again(backend: Backend) {
     assert_eq!(fit(&m), (20, 20, 8, 8), "{m}");
     assert_eq!(m["warning"], Value::Null, "{m}");
     assert!(learned_answers(app).await.iter().any(|(code, score)| code == "learned" && *score > 0.5));
+}
+
+/// Servers sharing a model file (`model_path`) each load it at their own engine reload: after
+/// another server (or `luna train`) writes it, this one keeps the model it loaded, and GET
+/// /admin/model says so, instead of an unqualified `loaded: true` and no warning (QA on two real
+/// servers: the second kept the old model with nothing saying a newer file waited).
+async fn a_model_file_written_by_another_after_the_load_is_said_to_wait_for_the_next_reload(backend: Backend) {
+    let Some(w) = spawn(backend, false).await else { return };
+    let app = &w.app;
+    expect_json(app.post(SEED, &json!({"users": 40, "venues": 15, "seed": 1})).await, StatusCode::OK).await;
+    expect_json(app.post(TRAIN, &json!({"epochs": 2, "factors": 8})).await, StatusCode::ACCEPTED).await;
+    let own = settled(app, None).await;
+    // Its own training wrote the file it uses: nothing to wait for.
+    assert_eq!(own["file_changed_since_load"], false, "{own}");
+    assert_eq!(own["warning"], Value::Null, "{own}");
+    assert_eq!(own["file_modified_at"], own["loaded_file_modified_at"], "{own}");
+    assert!(own["file_modified_at"].is_string(), "{own}");
+
+    // Another writes the file (as another server's training or `luna train` would), later.
+    let bytes = std::fs::read(&w.path).expect("the model file");
+    std::fs::write(&w.path, bytes).expect("rewriting the model file");
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options().write(true).open(&w.path).and_then(|f| f.set_modified(later)).expect("its time");
+    let waiting = app.get_json(MODEL, StatusCode::OK).await;
+    assert_eq!(waiting["file_changed_since_load"], true, "{waiting}");
+    assert_eq!(waiting["loaded"], true, "{waiting}");
+    assert_ne!(waiting["file_modified_at"], waiting["loaded_file_modified_at"], "{waiting}");
+    let warning = waiting["warning"].as_str().unwrap_or_else(|| panic!("no warning: {waiting}"));
+    assert!(
+        warning.contains("after this server loaded its model") && warning.contains("next engine reload"),
+        "{warning}"
+    );
+
+    // The next reload loads it: nothing waits any more.
+    app.app.reload_engine().await.unwrap();
+    let reloaded = app.get_json(MODEL, StatusCode::OK).await;
+    assert_eq!(reloaded["file_changed_since_load"], false, "{reloaded}");
+    assert_eq!(reloaded["warning"], Value::Null, "{reloaded}");
 }

@@ -8,7 +8,7 @@ use std::ops::RangeInclusive;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use domain::Timestamp;
 use engine::{Engine, MfModel, TrainConfig};
@@ -104,6 +104,19 @@ pub struct ModelStatus {
     /// The model file (`model_path`), loaded at every engine reload.
     pub path: Option<String>,
     pub file_exists: bool,
+    /// When the model file was last written (none: no file).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros_opt")]
+    pub file_modified_at: Option<Timestamp>,
+    /// When the file this server last loaded (or wrote by its own training) had been written
+    /// (none: there was no file then).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(serialize_with = "domain::time::micros_opt")]
+    pub loaded_file_modified_at: Option<Timestamp>,
+    /// The file was written after this server loaded it (by another server on the same model
+    /// file, or `luna train`): this server keeps the model it has (`loaded`, `fit`) until its
+    /// next engine reload (a restart, or a reseed or reset of the data); `warning` says so.
+    pub file_changed_since_load: bool,
     /// Whether the engine has a learned model loaded.
     pub loaded: bool,
     /// Its fit (zeros known when none is loaded).
@@ -122,6 +135,15 @@ pub struct Training {
     state: watch::Sender<TrainingState>,
     /// A training was asked for (after a reseed) while one ran on the data before: run again.
     again: AtomicBool,
+    /// When the model file in use had been written: the one the last engine reload read (none:
+    /// there was none), or the one this server's last training wrote. A file written since is
+    /// another's, not yet loaded here.
+    pub(crate) loaded_file: std::sync::Mutex<Option<SystemTime>>,
+}
+
+/// When the file at `path` was last written (none: no file, or it cannot be read).
+pub(crate) fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// The training settings of the given options (`None`: the default); out of range is refused
@@ -173,7 +195,23 @@ impl App {
         let engine = self.engine();
         let stats = engine.stats();
         let fit = fit_of(&engine);
-        let warning = if stats.has_model {
+        let path = self.settings.reco.model_path.as_ref();
+        let file_modified = path.and_then(|p| modified(p));
+        let loaded_file = *self.training.loaded_file.lock().unwrap_or_else(|e| e.into_inner());
+        let changed = file_modified.is_some() && file_modified != loaded_file;
+        let when = |t: Option<SystemTime>| t.map(Timestamp::from);
+        let warning = if changed {
+            let written = when(file_modified).map(|t| domain::time::written(&t)).unwrap_or_default();
+            Some(if stats.has_model {
+                format!(
+                    "the model file was written at {written}, after this server loaded its model: another server or `luna train` wrote it; this server ranks with the model it loaded (its `fit`) until its next engine reload (a restart, or a reseed or reset of the data), or train here"
+                )
+            } else {
+                format!(
+                    "the model file was written at {written}, after this server's last engine reload: another server or `luna train` wrote it; this server loads it at its next engine reload (a restart, or a reseed or reset of the data) and ranks by popularity until then, or train here"
+                )
+            })
+        } else if stats.has_model {
             model_mismatch(&engine, fit.users_known, fit.venues_known)
         } else if stats.user_venue_pairs > 0 {
             Some(
@@ -183,10 +221,12 @@ impl App {
         } else {
             None
         };
-        let path = self.settings.reco.model_path.as_ref();
         ModelStatus {
             path: path.map(|p| p.display().to_string()),
             file_exists: path.is_some_and(|p| p.exists()),
+            file_modified_at: when(file_modified),
+            loaded_file_modified_at: when(loaded_file),
+            file_changed_since_load: changed,
             loaded: stats.has_model,
             fit,
             user_venue_pairs: stats.user_venue_pairs,
@@ -342,15 +382,23 @@ impl App {
         let _no_reload = self.engine.reloads.lock().await;
         let path = self.settings.reco.model_path.clone();
         let in_use = self.engine();
-        tokio::task::spawn_blocking(move || {
-            if let Some(path) = path {
-                save_model(&model, &path)?;
-            }
+        let (fit, written) = tokio::task::spawn_blocking(move || {
+            let written = match path {
+                Some(path) => {
+                    save_model(&model, &path)?;
+                    Some(modified(&path))
+                }
+                None => None,
+            };
             in_use.set_model(&model);
-            Ok(fit_of(&in_use))
+            Ok::<_, String>((fit_of(&in_use), written))
         })
         .await
-        .map_err(|e| format!("loading the model: {e}"))?
+        .map_err(|e| format!("loading the model: {e}"))??;
+        if let Some(written) = written {
+            *self.training.loaded_file.lock().unwrap_or_else(|e| e.into_inner()) = written;
+        }
+        Ok(fit)
     }
 }
 
