@@ -496,6 +496,21 @@ fn eval_refuses_the_generated_city_s_size_without_synth() {
     }
 }
 
+/// An id that names no dead letter is passed over, as `--help` says, but not in silence (QA:
+/// `luna outbox redrive --id <an id of no dead letter>` printed `redriven: 0` alone and exited 0,
+/// so a mistyped or stale id passed for a redrive done): stderr says how many were passed over.
+#[test]
+fn outbox_redrive_says_how_many_ids_named_no_dead_letter() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(seed(dir.path(), &[]).status.success());
+    let id = "0192f4e1-7c3a-7b4e-9a2f-3c5d6e7f8a9b";
+    let out = luna(dir.path(), &["outbox", "redrive", "--id", id, "--id", id]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "redriven: 0\n");
+    assert!(err.contains("1 of the 1 ids asked for named no dead letter") && err.contains("luna outbox dead"), "{err}");
+}
+
 #[test]
 fn a_city_seeded_elsewhere_is_in_the_time_zone_at_its_centre() {
     let tokyo = tempfile::tempdir().expect("temp dir");

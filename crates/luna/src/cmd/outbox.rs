@@ -50,7 +50,8 @@ pub struct RedriveArgs {
     /// Send back every dead letter.
     #[arg(long)]
     pub all: bool,
-    /// Send back this one (repeat for more); ids of rows not set aside are passed over.
+    /// Send back this one (repeat for more); ids of rows not set aside are passed over, and how
+    /// many were is said on stderr.
     #[arg(long = "id", value_name = "ID", value_parser = outbox_id)]
     pub ids: Vec<Id>,
 }
@@ -85,6 +86,15 @@ pub async fn run(mut settings: Settings, args: OutboxArgs) -> anyhow::Result<()>
             let ids = (!args.all).then_some(args.ids.as_slice());
             let n = store.redrive_dead_letters(ids).await.context("sending the dead letters back")?;
             println!("redriven: {n}");
+            // Passed over, as documented, but said: a mistyped or stale id must not pass for done.
+            let asked = args.ids.iter().collect::<std::collections::BTreeSet<_>>().len() as u64;
+            if !args.all && n < asked {
+                eprintln!(
+                    "{} of the {asked} ids asked for named no dead letter and were passed over (sent back already, or \
+                     never set aside): `luna outbox dead` lists the dead letters.",
+                    asked - n
+                );
+            }
             if n > 0 {
                 eprintln!(
                     "They are pending again: a running server's relay takes them at its next pass, within a second."
