@@ -42,6 +42,19 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(simulation_metrics))
 }
 
+/// A run's `duration`: a text with its unit. A bare number is refused with the way to write it,
+/// not serde's "invalid type: integer, expected a string", which does not say what string.
+fn duration_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(text) => Ok(Some(text)),
+        serde_json::Value::Number(n) => Err(serde::de::Error::custom(format!(
+            "{n} has no unit: write the duration as a text such as \"{n}m\", \"{n}h\" or \"{n}s\" (4h, 90m, 1h30m, 2d)"
+        ))),
+        _ => Err(serde::de::Error::custom("must be a duration text such as 4h, 90m, 1h30m or 2d")),
+    }
+}
+
 /// Speed of a new run when none is given.
 const DEFAULT_SPEED: f64 = 10.0;
 
@@ -65,7 +78,9 @@ pub struct StartRequest {
     /// down, at least one: `90s` runs one). Without one the run goes on until
     /// stopped, or until its clock reaches the booking horizon (366 days past the wall clock at
     /// its start), where it stops itself: its state then reads `stopped`, with the `stop_reason`
-    /// `booking_horizon`, and `simulation.stopped` is published as for any stop.
+    /// `booking_horizon`, and `simulation.stopped` is published as for any stop. A number is
+    /// refused: it has no unit (`30` is a 422 saying to write `30m`, `30h` or `30s`).
+    #[serde(default, deserialize_with = "duration_text")]
     pub duration: Option<String>,
     /// Simulated start (default: the scenario's usual start at or after the end of the seeded
     /// history: that of the city the run seeds, else the demo settings' `as_of`, else the

@@ -173,6 +173,14 @@ async fn bad_start_and_speed_bodies_are_refused_naming_the_field(app: &TestApp) 
     // The start's 422 says every bad field is named in it (it said "A bad field, such as...").
     let refused = &doc["paths"][format!("{SIM}/start")]["post"]["responses"]["422"]["description"];
     assert!(refused.as_str().is_some_and(|d| d.contains("every one named in the one 422")), "{refused}");
+    // A number for the duration says how to write it (QA on the real binary: `"duration": 30`
+    // answered serde's "invalid type: integer `30`, expected a string", no word of the format).
+    let res = app.post(&format!("{SIM}/start"), &json!({"duration": 30})).await;
+    let err = expect_error(res, unprocessable, "validation_failed", None).await;
+    let details = err["error"]["details"].as_array().unwrap();
+    let duration = details.iter().find(|d| d["field"] == "duration").unwrap_or_else(|| panic!("{err}"));
+    let message = duration["message"].as_str().unwrap();
+    assert!(message.contains("no unit") && message.contains("\"30m\""), "{message}");
     assert_eq!(app.counts().await.users, 0, "refused starts write nothing");
 }
 
