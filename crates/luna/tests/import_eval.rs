@@ -418,7 +418,10 @@ fn a_missing_or_malformed_file_leaves_no_database_and_a_quoted_cell_may_span_lin
         assert!(!d.join("db/luna.db").exists(), "{args:?} left a database behind");
     }
     let out = import(d, &["--venues", "venues.csv"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 1 rows"), "{out:?}");
+    // QA: one row was "Imported 1 rows"; every count in the import's output is singular for one.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 1 row into"), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("venues: 1 record checked in") && err.contains("storing 1 row in one"), "{err}");
     assert_eq!(stored(d), [("venues", 1)]);
     // A database that was there is checked against and kept as it is when a record is bad.
     let out = import(d, &["--users", "badlat.csv"]);

@@ -68,7 +68,7 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
     // The batch holds what the records say: they are read again only if the write fails.
     drop(files);
     let n = batch.len();
-    eprintln!("storing {n} rows in one transaction");
+    eprintln!("storing {} in one transaction", count(n, "row"));
     let started = Instant::now();
     // Every 2 seconds at most: how many rows are written and how long it has taken.
     let last = std::sync::Mutex::new(started);
@@ -77,7 +77,7 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
         if last.elapsed().as_secs_f64() >= 2.0 {
             *last = Instant::now();
             let pct = if n == 0 { 100.0 } else { 100.0 * done as f64 / n as f64 };
-            eprintln!("  {done} of {n} rows written ({pct:.0}%, {:.0} s)", started.elapsed().as_secs_f64());
+            eprintln!("  {done} of {} written ({pct:.0}%, {:.0} s)", count(n, "row"), started.elapsed().as_secs_f64());
         }
     };
     if let Err(e) = store.insert_batch_reporting(batch, &progress).await {
@@ -96,7 +96,7 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
     if let Err(e) = store.finish_bulk_load().await {
         eprintln!("warning: the import is stored, but tidying the database after it failed: {e}");
     }
-    println!("Imported {n} rows into {}", crate::settings::redact_url(&settings.database_url()));
+    println!("Imported {} into {}", count(n, "row"), crate::settings::redact_url(&settings.database_url()));
     Ok(())
 }
 
@@ -117,6 +117,11 @@ fn refusal(e: &StoreError) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// `n` and the noun, singular for one: "1 row", "2 rows", "0 rows".
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 /// The kinds of rows, in the order they are checked (users and venues before what refers to
@@ -216,7 +221,7 @@ async fn check(
                 }
             }
         }
-        eprintln!("{kind}: {} records checked in {}", records.len(), path.display());
+        eprintln!("{kind}: {} checked in {}", count(records.len(), "record"), path.display());
     }
     Ok(batch)
 }
