@@ -58,6 +58,19 @@ fn the_example_data_set_imports_then_evaluates_every_ranker_and_trains_a_model()
     luna(dir.path(), &args);
     let at: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&at).unwrap()).unwrap();
     assert_eq!(at["split_at"], "2026-10-20T00:00:00Z");
+    // QA: the report did not record --relevant nor the seed, so reports with another relevance
+    // looked alike. Its `settings` say what the run was given.
+    let given = &at["settings"];
+    assert_eq!((&given["relevant"], &given["seed"]), (&serde_json::json!(["visit"]), &serde_json::json!(42)), "{at}");
+    assert_eq!(
+        (&given["split_at"], &given["test_fraction"]),
+        (&serde_json::json!("2026-10-20T00:00:00Z"), &serde_json::Value::Null)
+    );
+    assert_eq!((&given["source"], &given["users"]), (&serde_json::json!("store"), &serde_json::Value::Null));
+    // Without them, the defaults: every relevant type, the test fraction, no explicit split.
+    assert_eq!(report["settings"]["split_at"], serde_json::Value::Null, "{report}");
+    assert_eq!(report["settings"]["test_fraction"], 0.2, "{report}");
+    assert!(report["settings"]["relevant"].as_array().unwrap().len() > 1, "{report}");
     let log = std::fs::read_to_string(example("interactions.jsonl")).unwrap();
     let later: Vec<serde_json::Value> = log
         .lines()

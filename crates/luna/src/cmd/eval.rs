@@ -150,6 +150,22 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
     if let Some(e) = args.epochs {
         cfg.train.epochs = e;
     }
+    // The JSON report records what it was run with: reports with another relevance, seed or
+    // split would otherwise look alike.
+    let run_settings = serde_json::json!({
+        "source": if args.synth { "synth" } else { "store" },
+        "users": args.synth.then_some(args.users),
+        "venues": args.synth.then_some(args.venues),
+        "seed": args.seed,
+        "k": cfg.k,
+        "relevant": cfg.relevant.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "split_at": args.split_at.as_ref().map(domain::time::written),
+        "test_fraction": if args.split_at.is_some() { None } else { Some(args.test_fraction) },
+        "max_users": cfg.max_users,
+        "epochs": cfg.train.epochs,
+        "ablate": args.ablate,
+        "ceiling": args.ceiling,
+    });
     let bar = spinner("building the engine on the past");
     let ceiling = args.ceiling;
     let shown = bar.clone();
@@ -169,7 +185,9 @@ pub async fn run(mut settings: Settings, args: EvalArgs) -> anyhow::Result<()> {
         println!("{}", render_ablation(&report));
     }
     if let Some(path) = &args.json {
-        super::write_output(path, serde_json::to_string_pretty(&report)?)?;
+        let mut json = serde_json::to_value(&report)?;
+        json["settings"] = run_settings;
+        super::write_output(path, serde_json::to_string_pretty(&json)?)?;
         eprintln!("JSON report written to {}", path.display());
     }
     if let Some(path) = &args.svg {
