@@ -419,7 +419,7 @@ fn a_missing_or_malformed_file_leaves_no_database_and_a_quoted_cell_may_span_lin
         // A bad record, found after every file parsed, leaves no database either.
         (
             &["--users", "badlat.csv", "--venues", "venues.csv"][..],
-            "badlat.csv record 1 (line 2): invalid input: home_lat",
+            "badlat.csv record 1 (line 2): invalid input: home_lat: must be between -90 and 90 (got \"140.7\")",
         ),
         (&["--users", "badquote.csv", "--venues", "venues.csv"][..], "badquote.csv: line 2: cell 1: a quote opens"),
         (&["--venues", "venues.csv", "--interactions", "missing.jsonl"][..], "missing.jsonl"),

@@ -450,7 +450,7 @@ fn user(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<User> {
         city: row.get("city").cloned(),
         ..UserInput::default()
     };
-    let new = NewUser::parse(input)?;
+    let new = NewUser::parse(input).map_err(|e| with_values(e, row))?;
     Ok(User {
         id,
         handle: new.handle,
@@ -467,6 +467,35 @@ fn user(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<User> {
         created_at,
         updated_at: created_at,
     })
+}
+
+/// The domain's refusal with each field's value as the record gave it, quoted (escapes show
+/// control characters) and cut to 60 characters: `invalid input: home_lat: must be between -90
+/// and 90 (got "91")`. A field the record left out (a default that failed) names no value.
+fn with_values(e: domain::ValidationError, row: &Row) -> anyhow::Error {
+    let value = |field: &str| -> Option<String> {
+        // `tags[2]`: the third of the `;`-separated tags.
+        if let Some((base, rest)) = field.split_once('[') {
+            let i: usize = rest.strip_suffix(']')?.parse().ok()?;
+            return row.get(base)?.split(';').nth(i).map(str::to_string);
+        }
+        row.get(field).cloned()
+    };
+    let shown = |v: String| {
+        let mut cut: String = v.chars().take(60).collect();
+        if cut.len() < v.len() {
+            cut.push('…');
+        }
+        format!("{cut:?}")
+    };
+    let fields: Vec<String> =
+        e.0.iter()
+            .map(|f| match value(&f.field) {
+                Some(v) => format!("{}: {} (got {})", f.field, f.message, shown(v)),
+                None => format!("{}: {}", f.field, f.message),
+            })
+            .collect();
+    anyhow::anyhow!("invalid input: {}", fields.join("; "))
 }
 
 /// A venue, checked as `POST /venues/` checks one (time zone `UTC` and 50 seats unless given).
@@ -490,7 +519,7 @@ fn venue(row: &Row, undated: DateTime<Utc>) -> anyhow::Result<Venue> {
         opening_hours: None,
         timezone: row.get("timezone").cloned(),
     };
-    let new = NewVenue::parse(input)?;
+    let new = NewVenue::parse(input).map_err(|e| with_values(e, row))?;
     Ok(Venue {
         id: external_id("venue", req(row, "id")?),
         name: new.name,
@@ -586,6 +615,26 @@ mod tests {
 
     fn row(pairs: &[(&str, &str)]) -> Row {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// QA: `invalid input: home_lat: must be between -90 and 90` named the field but not the
+    /// value, though the import format promises the offending value.
+    #[test]
+    fn a_refused_field_is_named_with_its_value_quoted_and_cut() {
+        let now = DateTime::parse_from_rfc3339("2026-09-01T00:00:00Z").unwrap().to_utc();
+        let bad = row(&[("id", "u1"), ("handle", "zoë_1"), ("home_lat", "91"), ("home_lng", "0")]);
+        let err = format!("{:#}", user(&bad, now).unwrap_err());
+        assert!(err.starts_with("invalid input: "), "{err}");
+        assert!(err.contains("home_lat: must be between -90 and 90 (got \"91\")"), "{err}");
+        assert!(err.contains("handle: must be 3 to 30 ASCII letters") && err.contains("(got \"zoë_1\")"), "{err}");
+        let long = "x".repeat(300);
+        let tags = format!("ok;{long}");
+        let base = [("id", "v1"), ("name", "Bar"), ("category", "bar"), ("lat", "40.7"), ("lng", "-74.0")];
+        let err = format!("{:#}", venue(&row(&[&base[..], &[("tags", tags.as_str())]].concat()), now).unwrap_err());
+        assert!(
+            err.contains("tags[1]: must be 1 to 40 characters") && err.contains(&format!("(got \"{}…\")", &long[..60])),
+            "{err}"
+        );
     }
 
     #[test]
