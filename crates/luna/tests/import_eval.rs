@@ -479,3 +479,51 @@ fn a_venue_reusing_a_deleted_venues_id_is_refused_naming_the_record() {
     assert!(!err.contains("the database refused"), "refused by the check, not the write: {err}");
     assert_eq!(stored(d), [("venues", 1)]);
 }
+
+/// QA: importing the same interaction log twice stored it twice, doubling what `luna eval` and
+/// `luna train` learn from. An interaction with the same user, venue, type and timestamp (to the
+/// microsecond) as a stored one, or one earlier in the file, is skipped and counted.
+#[test]
+fn an_interaction_log_imported_again_is_skipped_as_duplicates_and_counted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    std::fs::write(d.join("users.csv"), "id,handle\nb1,bob1\n").unwrap();
+    std::fs::write(d.join("venues.csv"), "id,name,category,lat,lng\nv1,Bar,bar,40.7,-73.9\n").unwrap();
+    let line = |kind: &str, ts: &str| {
+        format!("{{\"user_id\":\"b1\",\"venue_id\":\"v1\",\"interaction_type\":\"{kind}\",\"timestamp\":\"{ts}\"}}\n")
+    };
+    // The third repeats the first (the same microsecond); the second differs in type only.
+    let log = [
+        line("view", "2026-10-01T12:25:00Z"),
+        line("like", "2026-10-01T12:25:00Z"),
+        line("view", "2026-10-01T12:25:00.0000004Z"),
+    ]
+    .concat();
+    std::fs::write(d.join("inter.jsonl"), &log).unwrap();
+    let out = import(d, &["--users", "users.csv", "--venues", "venues.csv", "--interactions", "inter.jsonl"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && said.contains("Imported 4 rows into")
+            && said.contains("(1 duplicate interaction skipped)"),
+        "{out:?}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interactions: 1 duplicate skipped"), "{out:?}");
+    assert_eq!(stored(d), [("users", 1), ("venues", 1), ("interactions", 2)]);
+    // Run again (as after a partial failure): nothing doubles, and it says how many it skipped.
+    let out = import(d, &["--interactions", "inter.jsonl"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && said.contains("Imported 0 rows into")
+            && said.contains("(3 duplicate interactions skipped)"),
+        "{out:?}"
+    );
+    assert_eq!(stored(d), [("users", 1), ("venues", 1), ("interactions", 2)]);
+    // A log with one new interaction among the stored ones adds that one.
+    std::fs::write(d.join("more.jsonl"), [log, line("view", "2026-10-01T12:25:00.000001Z")].concat()).unwrap();
+    let out = import(d, &["--interactions", "more.jsonl"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("Imported 1 row into") && said.contains("(3 duplicate interactions skipped)"), "{out:?}");
+    assert_eq!(stored(d), [("users", 1), ("venues", 1), ("interactions", 3)]);
+}

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use domain::interaction::{InteractionInput, NewInteraction};
 use domain::user::UserInput;
 use domain::venue::VenueInput;
@@ -61,8 +61,8 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
     let url = settings.database_url();
     let early = if new_sqlite_file(&url) { Some(check(None, &args, &files).await?) } else { None };
     let store = super::open_store(&settings).await?;
-    let batch = match early {
-        Some(batch) => batch,
+    let (batch, repeats) = match early {
+        Some(checked) => checked,
         None => check(Some(&store), &args, &files).await?,
     };
     // The batch holds what the records say: they are read again only if the write fails.
@@ -96,7 +96,9 @@ pub async fn run(mut settings: Settings, args: ImportArgs) -> anyhow::Result<()>
     if let Err(e) = store.finish_bulk_load().await {
         eprintln!("warning: the import is stored, but tidying the database after it failed: {e}");
     }
-    println!("Imported {} into {}", count(n, "row"), crate::settings::redact_url(&settings.database_url()));
+    let skipped =
+        if repeats > 0 { format!(" ({} skipped)", count(repeats, "duplicate interaction")) } else { String::new() };
+    println!("Imported {} into {}{skipped}", count(n, "row"), crate::settings::redact_url(&settings.database_url()));
     Ok(())
 }
 
@@ -165,7 +167,7 @@ async fn check(
     store: Option<&store::DynStore>,
     args: &ImportArgs,
     read: &[Option<Vec<Record>>; 4],
-) -> anyhow::Result<Batch> {
+) -> anyhow::Result<(Batch, usize)> {
     let log = read[3].as_ref();
     let start =
         log.into_iter().flatten().filter_map(|r| r.row.get("timestamp")).filter_map(|t| super::rfc3339(t)).min();
@@ -193,7 +195,17 @@ async fn check(
                     }
                     batch.edges.extend(pair);
                 }
-                _ => batch.interactions.push(files.interaction(&stored, row, now).map_err(at)?),
+                _ => {
+                    let i = files.interaction(&stored, row, now).map_err(at)?;
+                    // A repeat of a stored interaction or of one earlier in the file (an import
+                    // run again) is skipped, and counted, so the log is not doubled.
+                    let key = InteractionKey::of(&i);
+                    if stored.interactions.contains(&key) || !files.interactions.insert(key) {
+                        files.repeats += 1;
+                    } else {
+                        batch.interactions.push(i);
+                    }
+                }
             }
         }
         // A deleted venue keeps its id, which no venue may take; the stored venues read before
@@ -222,8 +234,15 @@ async fn check(
             }
         }
         eprintln!("{kind}: {} checked in {}", count(records.len(), "record"), path.display());
+        if kind == "interactions" && files.repeats > 0 {
+            eprintln!(
+                "interactions: {} skipped (the same user, venue, type and timestamp as one stored or earlier in \
+                 the file)",
+                count(files.repeats, "duplicate")
+            );
+        }
     }
-    Ok(batch)
+    Ok((batch, files.repeats))
 }
 
 /// What the store already holds, as far as the files can clash with it or refer to it; read
@@ -234,6 +253,18 @@ struct Stored {
     handles: HashSet<String>,
     venues: HashSet<Uuid>,
     has_ties: bool,
+    interactions: HashSet<InteractionKey>,
+}
+
+/// What makes two interactions the same: user, venue, type and time to the microsecond (what
+/// the databases keep).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct InteractionKey(Uuid, Uuid, InteractionType, i64);
+
+impl InteractionKey {
+    fn of(i: &Interaction) -> Self {
+        Self(i.user_id, i.venue_id, i.interaction_type, i.occurred_at.timestamp_micros())
+    }
 }
 
 impl Stored {
@@ -267,6 +298,18 @@ impl Stored {
                 }
             }
         }
+        // One paged read of the stored log (no query per row), to skip what is imported again.
+        if counts.interactions > 0 && args.interactions.is_some() {
+            let mut after = None;
+            loop {
+                let page = store.scan_interactions(after, PAGE).await.context("reading the stored interactions")?;
+                after = page.last().map(|i| i.id);
+                stored.interactions.extend(page.iter().map(InteractionKey::of));
+                if page.len() < PAGE as usize {
+                    break;
+                }
+            }
+        }
         Ok(stored)
     }
 }
@@ -294,6 +337,9 @@ struct InFiles {
     handles: HashMap<String, usize>,
     venues: HashMap<Uuid, usize>,
     ties: HashMap<(Uuid, Uuid), usize>,
+    interactions: HashSet<InteractionKey>,
+    /// Interactions skipped as repeats.
+    repeats: usize,
 }
 
 impl InFiles {
@@ -571,7 +617,11 @@ fn interaction(row: &Row, now: DateTime<Utc>) -> anyhow::Result<Interaction> {
     let kind =
         one_of("interaction_type", req(row, "interaction_type")?, &InteractionType::ALL, InteractionType::as_str)?;
     let ts = req(row, "timestamp")?;
-    let at = super::rfc3339(ts).with_context(|| format!("`timestamp` {}: {ts}", super::not_an_instant(ts)))?;
+    // To the microsecond, as the databases keep it (PostgreSQL would round the rest) and as
+    // duplicates are found.
+    let at = super::rfc3339(ts)
+        .with_context(|| format!("`timestamp` {}: {ts}", super::not_an_instant(ts)))?
+        .trunc_subsecs(6);
     let earliest = NewInteraction::earliest();
     if at < earliest {
         bail!(
