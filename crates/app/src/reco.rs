@@ -592,6 +592,10 @@ async fn follow_event(app: &App, e: &domain::Event) {
         crate::reco_service::apply_location(app, &e.data);
         return;
     }
+    if e.channel == domain::Channel::System && e.event_type == training::MODEL_TRAINED {
+        load_model_in_background(app);
+        return;
+    }
     if DomainEvent::CHANNELS.contains(&e.channel) {
         follow_domain_event(app, e).await;
     }
@@ -644,6 +648,17 @@ fn reload_in_background(app: &App) {
             {
                 break;
             }
+        }
+    });
+}
+
+/// A server trained the model (this one, or another sharing the model file): loads the file
+/// if it changed since this server loaded it, off the follower (it waits for a running reload).
+fn load_model_in_background(app: &App) {
+    let app = app.clone();
+    tokio::spawn(async move {
+        if let Err(e) = app.load_model_if_changed().await {
+            tracing::warn!(error = %e, "the model file another server trained was not loaded");
         }
     });
 }

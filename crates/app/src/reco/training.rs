@@ -345,7 +345,8 @@ impl App {
         });
         if outcome.is_ok() {
             // For the live feed, beside `data.seeded` and `data.reset` (not from the outbox: the
-            // model is no database row, and the engine follower ignores it).
+            // model is no database row), and for the engine followers of the servers sharing the
+            // model file, which load it ([`App::load_model_if_changed`]).
             let publish = bus::Publish {
                 channel: domain::Channel::System,
                 event_type: MODEL_TRAINED.into(),
@@ -360,6 +361,37 @@ impl App {
         if again {
             self.retrain_after_seed();
         }
+    }
+
+    /// Loads the model file at `model_path` onto the engine in use if the file was written since
+    /// this server loaded it (or wrote it): another server sharing the file trained (the engine
+    /// follower calls this on `model.trained`, from any server; this server's own training, or a
+    /// file unchanged, makes it a no-op). Under the reload lock, as training sets its model: a
+    /// reload running meanwhile reads the file itself. Off the async workers (a big model takes
+    /// seconds to read). Returns whether a model was loaded.
+    pub async fn load_model_if_changed(&self) -> AppResult<bool> {
+        let Some(path) = self.settings.reco.model_path.clone() else { return Ok(false) };
+        let _no_reload = self.engine.reloads.lock().await;
+        // Read before the file (as a reload does): one replaced meanwhile shows as newer than the
+        // one loaded, never the other way round.
+        let written = modified(&path);
+        let loaded = *self.training.loaded_file.lock().unwrap_or_else(|e| e.into_inner());
+        if written.is_none() || written == loaded {
+            return Ok(false);
+        }
+        let in_use = self.engine();
+        let shown = path.display().to_string();
+        let fit = tokio::task::spawn_blocking(move || {
+            let model = MfModel::load(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+            in_use.set_model(&model);
+            Ok::<_, String>(fit_of(&in_use))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("loading the learned model: {e}")))?
+        .map_err(AppError::Internal)?;
+        *self.training.loaded_file.lock().unwrap_or_else(|e| e.into_inner()) = written;
+        tracing::info!(path = %shown, ?fit, "learned model another server trained loaded");
+        Ok(true)
     }
 
     /// Trains on `engine`, writes the file and puts the model to use on the engine in use then.

@@ -2,6 +2,7 @@
 //! when `TEST_POSTGRES_URL` is set (a fresh database each, from `testdb`).
 
 mod follower;
+mod model;
 mod read_after_write;
 mod relay;
 mod reload;

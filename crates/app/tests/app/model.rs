@@ -1,0 +1,113 @@
+//! The learned model across servers and seeds: a server sharing the model file loads the model
+//! another trained when its `model.trained` reaches it, and a demo city the simulator seeds is
+//! trained on as one seeded through the admin API is.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::reco::training::{TrainingOutcome, fit_of};
+use app::seed::SeedOptions;
+use app::sim::{RunOptions, Simulator};
+use app::{App, AppSettings};
+use bus::DynBus;
+use testdb::{Backend, TestDatabase};
+
+crate::on_every_backend!(
+    a_model_another_server_trained_on_the_shared_file_is_loaded_when_its_event_arrives,
+    under_train_after_seed_a_simulation_start_that_seeds_the_demo_city_trains_the_model,
+);
+
+/// A model file in a folder of its own, removed when dropped.
+struct ModelDir(PathBuf);
+
+impl ModelDir {
+    fn new() -> Self {
+        Self(std::env::temp_dir().join(format!("luna-app-model-{}", uuid::Uuid::now_v7())))
+    }
+    fn path(&self) -> PathBuf {
+        self.0.join("model.bin")
+    }
+}
+
+impl Drop for ModelDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn small_city(seed: u64) -> SeedOptions {
+    SeedOptions { users: 30, venues: 12, seed, ..SeedOptions::default() }
+}
+
+/// Waits up to 30 s for `ok` to hold.
+async fn eventually(what: &str, ok: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !ok() {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// QA on two real servers sharing a database, the bus and `model_path`: A reseeded and (under
+/// `--demo`) trained; B had reloaded on the seed before A wrote the file and ranked by a model
+/// that knew none of the users until its next reload. B now loads the file on `model.trained`.
+async fn a_model_another_server_trained_on_the_shared_file_is_loaded_when_its_event_arrives(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await else { return };
+    let dir = ModelDir::new();
+    let mut settings = AppSettings::default();
+    settings.reco.model_path = Some(dir.path());
+    let bus: DynBus = Arc::new(bus::MemoryBus::new(1_000));
+    let server = || async {
+        let store = store::connect(&db.url).await.expect("connect the test database");
+        App::with_bus(store, bus.clone(), settings.clone())
+    };
+    let (a, b) = (server().await, server().await);
+    let tasks: Vec<_> = a.start_background().into_iter().chain(b.start_background()).collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    a.seed_demo(small_city(1)).await.expect("seed");
+    // B reloads on the seed's event: the new users, and no model (no file yet).
+    eventually("B reloads the seeded city", || b.engine().stats().users == 30).await;
+    assert!(!b.engine().stats().has_model);
+
+    a.start_training(engine::TrainConfig { epochs: 2, factors: 8, ..engine::TrainConfig::default() })
+        .expect("training starts");
+    let trained = a.wait_for_training().await;
+    assert_eq!(trained.last.expect("a training ended").outcome, TrainingOutcome::Trained);
+    assert_eq!(fit_of(&a.engine()).users_known, 30);
+    eventually("B's learned ranker knows the users A trained on", || {
+        let fit = fit_of(&b.engine());
+        (fit.users_known, fit.users_held) == (30, 30)
+    })
+    .await;
+    let status = b.model_status();
+    assert!(!status.file_changed_since_load && status.warning.is_none(), "{status:?}");
+    // A's own event changed nothing on A: it wrote the file it uses.
+    assert!(!a.model_status().file_changed_since_load);
+    tasks.iter().for_each(|t| t.abort());
+}
+
+/// QA: under `--demo`, a simulation started on an empty database seeded the demo city and left
+/// the model untrained, while a seed through the admin API trains it again.
+async fn under_train_after_seed_a_simulation_start_that_seeds_the_demo_city_trains_the_model(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await else { return };
+    let dir = ModelDir::new();
+    let mut settings = AppSettings::default();
+    settings.reco.model_path = Some(dir.path());
+    settings.reco.train_after_seed = true;
+    settings.demo = small_city(2);
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let app = App::new(store, settings);
+    let sim = Simulator::new(app.clone());
+    let state = sim.start(RunOptions { users: 30, seed: 5, ..RunOptions::default() }, Some(app.settings.demo.clone()));
+    let state = state.await.expect("start");
+    assert!(state.seeded_demo_city, "{state:?}");
+    let trained = tokio::time::timeout(Duration::from_secs(60), app.wait_for_training()).await.expect("in 60 s");
+    let last = trained.last.expect("a training after the seed");
+    assert_eq!(last.outcome, TrainingOutcome::Trained, "{last:?}");
+    assert!(dir.path().exists(), "the model file is written");
+    let fit = fit_of(&app.engine());
+    assert!(fit.users_known > 0 && fit.users_known == fit.users_held, "{fit:?}");
+    let _ = sim.stop().await;
+}
