@@ -43,6 +43,7 @@ on_both!(
     training_with_nothing_to_learn_from_is_refused_and_writes_no_file,
     under_the_demo_a_reseed_trains_the_model_again,
     a_model_file_written_by_another_after_the_load_is_said_to_wait_for_the_next_reload,
+    under_the_demo_a_simulation_start_that_seeds_the_demo_city_trains_the_model,
 );
 
 /// The server with its model file in a folder of its own (removed when the test ends).
@@ -280,4 +281,31 @@ async fn a_model_file_written_by_another_after_the_load_is_said_to_wait_for_the_
     let reloaded = app.get_json(MODEL, StatusCode::OK).await;
     assert_eq!(reloaded["file_changed_since_load"], false, "{reloaded}");
     assert_eq!(reloaded["warning"], Value::Null, "{reloaded}");
+}
+
+/// QA: under `--demo`, a simulation started on an empty database (after a data reset) seeded the
+/// demo city (`seeded_demo_city: true`) and the model was not trained again, while a seed
+/// through the admin API is.
+async fn under_the_demo_a_simulation_start_that_seeds_the_demo_city_trains_the_model(backend: Backend) {
+    let dir = std::env::temp_dir().join(format!("luna-model-test-{}", uuid::Uuid::now_v7()));
+    let path = dir.join("models").join("model.bin");
+    let mut settings = app::AppSettings::default();
+    settings.reco.model_path = Some(path.clone());
+    settings.reco.train_after_seed = true;
+    settings.demo = app::seed::SeedOptions { users: 30, venues: 12, seed: 2, ..Default::default() };
+    let Some(app) = spawn_app_with(backend, settings, |a| a).await else { return };
+    let w = WithModel { app, path };
+    let app = &w.app;
+    expect_json(app.post(SEED, &json!({"users": 20, "venues": 8, "seed": 1})).await, StatusCode::OK).await;
+    let first = settled(app, Some("")).await;
+    let at = first["training"]["last"]["finished_at"].as_str().unwrap().to_string();
+    expect_json(app.post("/api/v1/admin/data/reset", &json!({})).await, StatusCode::OK).await;
+    let started = app.post("/api/v1/simulation/start", &json!({"users": 30, "speed": "max"})).await;
+    let state = expect_json(started, StatusCode::OK).await;
+    assert_eq!(state["seeded_demo_city"], true, "{state}");
+    let m = settled(app, Some(&at)).await;
+    assert_eq!(m["training"]["last"]["outcome"], "trained", "{m}");
+    let (users_known, users_held, _, _) = fit(&m);
+    assert!(users_known > 0 && users_known == users_held, "{m}");
+    let _ = app.post("/api/v1/simulation/stop", &json!({})).await;
 }
