@@ -40,7 +40,7 @@ pub use control::{SimEvent, Simulator};
 pub use executor::RECOMMENDER;
 pub use metrics::{BookingMetrics, FailureMetrics, HourMetrics, MetricsSnapshot, RecommendationMetrics, SocialMetrics};
 pub use scenario::{SCENARIOS, ScenarioId, scenario_by_id_or_name, scenario_by_id_or_name_opt};
-pub use state::{SimState, SimStatus, StopReason};
+pub use state::{SimState, SimStatus, StopReason, idle_state};
 
 use chrono::Datelike;
 use domain::booking::MAX_DAYS_AHEAD;

@@ -267,27 +267,14 @@ mod tests {
     }
 
     fn ended(status: SimStatus, stop_reason: Option<StopReason>) -> app::sim::SimState {
+        // The idle state with what the report reads: how it ended, its seed, users and minutes.
         app::sim::SimState {
             status,
-            running: false,
-            paused: false,
-            scenario: ScenarioId::Normal,
-            speed: None,
-            speed_multiplier: None,
             seed: Some(42),
             active_users: 10,
-            simulation_time: None,
-            started_at: None,
-            ends_at: None,
-            timezone: None,
             ticks: 17,
-            events_generated: 0,
-            bookings_created: 0,
-            invites_sent: 0,
-            action_log_hash: None,
-            actions_logged: 0,
-            seeded_demo_city: false,
             stop_reason,
+            ..app::sim::idle_state()
         }
     }
 
