@@ -338,18 +338,24 @@ mod tests {
     use super::*;
     use crate::sim::action::Handle;
 
+    /// An app on a new SQLite database with one user per handle, living in the same spot.
+    async fn app_with<const N: usize>(handles: [&str; N]) -> (testdb::TestDatabase, App, [domain::User; N]) {
+        let db = testdb::TestDatabase::create(testdb::Backend::Sqlite).await.expect("sqlite");
+        let app = App::new(store::connect(&db.url).await.unwrap(), crate::AppSettings::default());
+        let mut users = Vec::with_capacity(N);
+        for h in handles {
+            let json = serde_json::json!({"handle": h, "name": h, "home_lat": 40.73, "home_lng": -73.99});
+            users.push(app.create_user(serde_json::from_value(json).unwrap()).await.unwrap());
+        }
+        let users = users.try_into().unwrap_or_else(|_| unreachable!("one user per handle"));
+        (db, app, users)
+    }
+
     /// An invitee answering a plan that was called off meanwhile (here by its organizer; the
     /// janitor does so once a plan's time has come) is refused by the world, not a failure.
     #[tokio::test]
     async fn an_answer_to_a_plan_called_off_meanwhile_is_refused_not_failed() {
-        let db = testdb::TestDatabase::create(testdb::Backend::Sqlite).await.expect("sqlite");
-        let app = App::new(store::connect(&db.url).await.unwrap(), crate::AppSettings::default());
-        let person = |h: &str| {
-            let json = serde_json::json!({"handle": h, "name": h, "home_lat": 40.73, "home_lng": -73.99});
-            serde_json::from_value(json).unwrap()
-        };
-        let (host, guest) =
-            (app.create_user(person("host")).await.unwrap(), app.create_user(person("guest")).await.unwrap());
+        let (_db, app, [host, guest]) = app_with(["host", "guest"]).await;
         let bar = serde_json::json!({"name": "Called Off", "category": "bar", "lat": 40.73, "lng": -73.99});
         let bar = app.create_venue(serde_json::from_value(bar).unwrap()).await.unwrap();
         let now = chrono::Utc::now();
@@ -379,13 +385,7 @@ mod tests {
     /// asks each person once) waits out the cool-down: refused by the world, not a failure.
     #[tokio::test]
     async fn a_friend_request_to_someone_who_declined_lately_is_refused_not_failed() {
-        let db = testdb::TestDatabase::create(testdb::Backend::Sqlite).await.expect("sqlite");
-        let app = App::new(store::connect(&db.url).await.unwrap(), crate::AppSettings::default());
-        let person = |h: &str| {
-            let json = serde_json::json!({"handle": h, "name": h, "home_lat": 40.73, "home_lng": -73.99});
-            serde_json::from_value(json).unwrap()
-        };
-        let (ann, bob) = (app.create_user(person("ann")).await.unwrap(), app.create_user(person("bob")).await.unwrap());
+        let (_db, app, [ann, bob]) = app_with(["ann", "bob"]).await;
         let request = app.send_friend_request(ann.id, bob.id).await.unwrap();
         app.answer_friend_request(request.id, bob.id, false).await.unwrap();
 
