@@ -43,11 +43,27 @@ describe('EventFeed', () => {
       ev('bookings', 'booking.created', { venue_id: 'v-cccccc', status: 'confirmed', party_size: 3 }),
     ]);
     expect(rows().map((r) => r.dataset.channel)).toEqual(['bookings', 'user_actions']);
-    expect(rows()[0]).toHaveTextContent('booking.created');
+    expect(rows()[0]).toHaveTextContent('booking made');
     expect(rows()[0]).toHaveTextContent('party of 3 at venue …cccccc · confirmed');
-    const type = within(rows()[0]).getByText('booking.created');
+    const type = within(rows()[0]).getByText('booking made');
     expect(type).toHaveStyle({ color: '#34d399' });
     expect(screen.getByTestId('feed-total')).toHaveTextContent('2 received');
+  });
+
+  it('names each event’s type in words, its raw name in the title, and filters by either', () => {
+    // QA: the type column showed raw event names ('plan.confirmed', 'user.preferences_updated').
+    const { rows } = feedWith([
+      ev('bookings', 'plan.confirmed', { id: 'p-1', venue_id: 'v-cccccc', status: 'confirmed', participants: [] }),
+      ev('user_actions', 'user.preferences_updated', { user_id: 'u-aaaaaa', preferences: {} }),
+      ev('system', 'venue.renamed', { venue_id: 'v-cccccc' }),
+    ]);
+    const types = () => rows().map((r) => within(r).getByTestId('event-type'));
+    expect(types().map((t) => t.textContent)).toEqual(['venue renamed', 'preferences updated', 'plan confirmed']);
+    expect(types().map((t) => t.title)).toEqual(['venue.renamed', 'user.preferences_updated', 'plan.confirmed']);
+    fireEvent.change(screen.getByLabelText('filter events'), { target: { value: 'plan confirmed' } });
+    expect(types().map((t) => t.title)).toEqual(['plan.confirmed']);
+    fireEvent.change(screen.getByLabelText('filter events'), { target: { value: 'user.preferences' } });
+    expect(types().map((t) => t.title)).toEqual(['user.preferences_updated']);
   });
 
   it('gives the summary a line of its own on a phone, beside the time and type from sm up', () => {

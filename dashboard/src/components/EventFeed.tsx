@@ -9,7 +9,7 @@ import { useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type 
 
 import { CHANNELS, type Channel } from '../api/types';
 import { CHANNEL_LABELS, channelStyle } from '../lib/colors';
-import { describe, feedZone, usersOf, type VenueNamer } from '../lib/describe';
+import { describe, feedZone, typeLabel, usersOf, type VenueNamer } from '../lib/describe';
 import { useLive } from '../lib/hooks';
 import type { FeedItem, LiveStore } from '../lib/live';
 import type { NameBook } from '../lib/names';
@@ -82,7 +82,8 @@ export function EventFeed({
       if (hidden.has(item.event.channel)) continue;
       const deleted = item.event.type === 'user.deleted';
       const summary = describe(item.event, venueName, tz, deleted ? formerName : userName);
-      if (needle && !item.event.type.toLowerCase().includes(needle) && !summary.toLowerCase().includes(needle)) continue;
+      const type = item.event.type;
+      if (needle && !type.toLowerCase().includes(needle) && !typeLabel(type).includes(needle) && !summary.toLowerCase().includes(needle)) continue;
       out.push({ item, summary, who: whoIsWho(usersOf(item.event), names, deleted) });
     }
     return out;
@@ -232,8 +233,15 @@ export function EventFeed({
                   >
                     <span className="shrink-0 font-mono text-[11px] text-slate-500 tabular-nums">{time(item.receivedAt)}</span>
                     <span className="h-2 w-2 shrink-0 rounded-full" style={{ background: channelStyle(item.event.channel).color }} />
-                    <span className="w-44 shrink-0 truncate font-mono text-xs" style={{ color: channelStyle(item.event.channel).color }}>
-                      {item.event.type}
+                    {/* Words, the raw name in the title (QA: the column read 'plan.confirmed', 'user.preferences_updated'). */}
+                    <span
+                      className="w-40 shrink-0 truncate text-xs font-medium"
+                      style={{ color: channelStyle(item.event.channel).color }}
+                      title={item.event.type}
+                      data-testid="event-type"
+                      data-type={item.event.type}
+                    >
+                      {typeLabel(item.event.type)}
                     </span>
                     {/* On a phone it wraps (cut at one line, the venue and time of a booking were lost); from sm up one line. */}
                     <span

@@ -322,6 +322,28 @@ describe('Inspector', () => {
     expect(screen.queryByTestId('url-users-error')).toBeNull();
   });
 
+  it('shows a 403 from the look-up of the URL’s users and stops, showing the others, instead of asking again every 3 s', async () => {
+    // QA: a refusal (403) was taken for a passing failure: 'trying again every 3 s' for ever,
+    // the request sent again each time, and the user beside it never shown.
+    window.history.replaceState(null, '', `/inspector?users=${ben.id},${cara.id}`);
+    const { calls } = mockFetch({
+      'GET /api/v1/users/': (c) => (c.url.endsWith(ben.id) ? ben : json({ error: { code: 'forbidden', message: 'not allowed for this token' } }, 403)),
+      'GET /api/v1/recommendations/': () => ({ venues: [], people: [] }),
+    });
+    render(<Inspector map={CITY} live={new LiveStore()} />);
+    await waitFor(() => expect(screen.getByTestId('picked-users')).toHaveTextContent('@ben'));
+    const error = screen.getByTestId('url-users-error');
+    expect(error).toHaveTextContent(`user ${cara.id}: not allowed for this token`);
+    expect(error).not.toHaveTextContent('trying again');
+    const asked = () => calls.filter((c) => c.url.endsWith(`/users/${cara.id}`)).length;
+    expect(asked()).toBe(1);
+    await act(() => new Promise((r) => setTimeout(r, URL_LOOKUP_RETRY_MS + 500)));
+    expect(asked()).toBe(1);
+    expect(screen.queryByTestId('gone-users')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'dismiss the look-up error' }));
+    expect(screen.queryByTestId('url-users-error')).toBeNull();
+  });
+
   it('restores the picked users from the URL', async () => {
     window.history.replaceState(null, '', `/inspector?users=${ben.id}`);
     mockFetch({ 'GET /api/v1/users/': () => ben, 'GET /api/v1/recommendations/': () => ({ venues: [], people: [] }) });

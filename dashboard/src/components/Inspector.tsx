@@ -49,6 +49,10 @@ function emptyResults(): Results {
 
 const err = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const notFound = (e: unknown) => e instanceof ApiError && e.status === 404;
+/** A failure that may go away by itself: the server unreachable, a 5xx, a timeout or a rate
+ * limit. Any other refusal (a 403, a 401 whose token prompt was dismissed) answers the same
+ * each time it is asked again. */
+const passing = (e: unknown) => e instanceof ApiError && (e.status === 0 || e.status >= 500 || e.status === 408 || e.status === 429);
 
 /** How long a failed look-up of the URL's users waits before it is tried again. */
 export const URL_LOOKUP_RETRY_MS = 3000;
@@ -91,10 +95,12 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
   markGoneRef.current = markGone;
 
   // Users named in the URL, once; one deleted since the link was made is said to be gone. A
-  // look-up that failed otherwise (the server unreachable, a 5xx) is tried again until it
-  // answers, the URL keeping the users meanwhile (QA: with the server down, going to Live and
-  // back dropped the picked users, from the view and the URL, for good).
-  const [lookupError, setLookupError] = useState<string | null>(null);
+  // look-up that failed for a passing reason (the server unreachable, a 5xx) is tried again until
+  // it answers, the URL keeping the users meanwhile (QA: with the server down, going to Live and
+  // back dropped the picked users, from the view and the URL, for good). Any other refusal (a
+  // 403) is shown, naming the users, and not asked again: it would answer the same for ever (QA:
+  // a 403 was asked again every 3 s, 'trying again' on screen, and the other users never shown).
+  const [lookupError, setLookupError] = useState<{ message: string; retrying: boolean } | null>(null);
   useEffect(() => {
     const ids = idsFromUrl();
     if (ids.length === 0) return;
@@ -103,16 +109,26 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
     const attempt = () =>
       Promise.all(ids.map((id) => luna.user(id).then((u) => ({ id, u, e: null }), (e: unknown) => ({ id, u: null, e })))).then((found) => {
         if (!alive) return;
-        const failed = found.find((f) => f.e !== null && !notFound(f.e));
+        const failed = found.find((f) => f.e !== null && passing(f.e));
         if (failed) {
-          setLookupError(err(failed.e));
+          setLookupError({ message: err(failed.e), retrying: true });
           timer = setTimeout(() => void attempt(), URL_LOOKUP_RETRY_MS);
           return;
         }
-        const gone = found.filter((f) => f.e !== null).map((f) => f.id);
+        const gone = found.filter((f) => f.e !== null && notFound(f.e)).map((f) => f.id);
         if (gone.length) markGoneRef.current(gone, 'no user has this id any more');
+        const refused = found.filter((f) => f.e !== null && !notFound(f.e));
         const users = found.flatMap((f) => (f.u ? [f.u] : []));
-        setLookupError(null);
+        setLookupError(
+          refused.length
+            ? {
+                message: `${refused.length === 1 ? 'A user' : `${refused.length} users`} in the address could not be looked up and ${refused.length === 1 ? 'is' : 'are'} left out (${refused
+                  .map((f) => `user ${f.id}: ${err(f.e)}`)
+                  .join('; ')}). The server refused ${refused.length === 1 ? 'it' : 'them'}: not asked again.`,
+                retrying: false,
+              }
+            : null,
+        );
         // Users picked while the look-up was under way stay, after the URL's.
         setUsers((prev) => [...users, ...prev.filter((p) => !users.some((u) => u.id === p.id))]);
         setLoaded(true);
@@ -280,8 +296,17 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
           </ul>
         </div>
         {lookupError ? (
-          <p className="rounded-md border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-xs text-rose-200" role="status" data-testid="url-users-error">
-            The picked users in the address could not be looked up ({lookupError}); trying again every {URL_LOOKUP_RETRY_MS / 1000} s.
+          <p className="flex items-start justify-between gap-2 rounded-md border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-xs text-rose-200" role="status" data-testid="url-users-error">
+            <span>
+              {lookupError.retrying
+                ? `The picked users in the address could not be looked up (${lookupError.message}); trying again every ${URL_LOOKUP_RETRY_MS / 1000} s.`
+                : lookupError.message}
+            </span>
+            {lookupError.retrying ? null : (
+              <button className="text-rose-300/70 hover:text-rose-100" onClick={() => setLookupError(null)} aria-label="dismiss the look-up error">
+                ✕
+              </button>
+            )}
           </p>
         ) : null}
         {gone.length ? (

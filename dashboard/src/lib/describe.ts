@@ -96,6 +96,51 @@ export function eventWords(e: LunaEvent): string {
   return `${known}${reason}`;
 }
 
+/** Every event type the server sends, in a few readable words for the feed's type column. */
+const TYPE_LABELS: Record<string, string> = {
+  'user.created': 'user joined',
+  'user.updated': 'profile updated',
+  'user.deleted': 'user deleted',
+  'user.preferences_updated': 'preferences updated',
+  'user.location_updated': 'location shared',
+  'interaction.recorded': 'interaction',
+  'recommendation.served': 'recommendations shown',
+  'friend.requested': 'friend request',
+  'friend.request_answered': 'friend request answered',
+  'friend.removed': 'friend removed',
+  'interest.expressed': 'interest',
+  'plan.created': 'plan made',
+  'plan.participant_updated': 'plan reply',
+  'plan.rescheduled': 'plan moved',
+  'plan.confirmed': 'plan confirmed',
+  'plan.cancelled': 'plan cancelled',
+  'invitation.sent': 'invitation',
+  'booking.held': 'seats held',
+  'booking.created': 'booking made',
+  'booking.released': 'hold released',
+  'booking.refused': 'booking refused',
+  'booking.status_changed': 'booking status',
+  'venue.created': 'venue added',
+  'venue.updated': 'venue updated',
+  'venue.deleted': 'venue deleted',
+  'data.seeded': 'data seeded',
+  'data.reset': 'data reset',
+  'model.trained': 'model trained',
+  'metrics.snapshot': 'server metrics',
+  'simulation.started': 'simulation started',
+  'simulation.paused': 'simulation paused',
+  'simulation.resumed': 'simulation resumed',
+  'simulation.speed_changed': 'simulation speed',
+  'simulation.scenario_triggered': 'scenario triggered',
+  'simulation.stopped': 'simulation stopped',
+  'simulation.finished': 'simulation finished',
+  'simulation.reset': 'simulation reset',
+};
+
+/** An event's type in readable words ('plan.confirmed' as 'plan confirmed'); a type it does not
+ * know (the server grows) as its name in words. */
+export const typeLabel = (type: string): string => TYPE_LABELS[type] ?? words(type);
+
 /**
  * One line for an event. Times are read in `tz` (the simulated city's zone, when known) unless
  * the event names its own zone; else in UTC. Every time carries its zone's name. Users read by

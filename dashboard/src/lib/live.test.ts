@@ -87,6 +87,29 @@ describe('LiveStore', () => {
     expect(s.liveBookings).toEqual([]);
   });
 
+  it('puts every event that names a venue on the map, wherever its data holds it', () => {
+    // QA: booking.released carries {booking, reason}, its venue inside the booking, and never
+    // reached the map's live bookings nor its demand.
+    const s = new LiveStore(clock().now);
+    const booking = { id: 'b1', venue_id: 'v3', status: 'pending', party_size: 2 };
+    s.ingest(ev('bookings', 'booking.held', booking));
+    s.ingest(ev('bookings', 'booking.released', { booking: { ...booking, status: 'cancelled' }, reason: 'expired' }));
+    s.ingest(ev('bookings', 'booking.refused', { user_id: 'u1', venue_id: 'v4', party_size: 2, seats_free: 0, capacity: 10 }));
+    s.ingest(ev('bookings', 'plan.confirmed', { id: 'p1', venue_id: 'v5', status: 'confirmed', participants: [] }));
+    s.ingest(ev('bookings', 'plan.cancelled', { id: 'p2', venue_id: 'v5', status: 'cancelled', participants: [] }));
+    s.ingest(ev('social', 'interest.expressed', { user_id: 'u1', venue_id: 'v6' }));
+    expect(s.liveBookings.map((b) => [b.type, b.venueId])).toEqual([
+      ['booking.held', 'v3'],
+      ['booking.released', 'v3'],
+      ['booking.refused', 'v4'],
+      ['plan.confirmed', 'v5'],
+      ['plan.cancelled', 'v5'],
+    ]);
+    expect(s.liveBookings[1].words).toBe('hold released · expired');
+    expect(s.demand.get('v3')).toBe(8);
+    expect(s.demand.get('v6')).toBe(2);
+  });
+
   it('turns metrics snapshots into latency points, across servers, leaving streams out', () => {
     const s = new LiveStore();
     const route = (r: string, count: number, p90: number) => ({ route: r, total: count, last_minute: count, per_second: 1, server_errors_last_minute: 0, latency_ms: { count, p50: 1, p90, p99: 9, max: 9 } });

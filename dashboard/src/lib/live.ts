@@ -59,13 +59,20 @@ export interface LiveBooking {
 
 type Listener = () => void;
 
-/** Pulls a venue id out of an event's data, if it has one. */
+/**
+ * Pulls a venue id out of an event's data, if it has one. Most events that name a venue carry
+ * `venue_id` in their data (interactions, interests, plans, invitations, bookings, refusals);
+ * `booking.released` carries `{booking, reason}`, its venue inside the booking (QA: released
+ * holds never reached the map).
+ */
 export function venueOf(e: LunaEvent): string | null {
   const d = e.data as Record<string, unknown> | null;
   if (!d || typeof d !== 'object') return null;
   if (typeof d.venue_id === 'string') return d.venue_id;
-  const v = d.venue as Record<string, unknown> | undefined;
-  return v && typeof v.id === 'string' ? v.id : null;
+  const b = d.booking as Record<string, unknown> | null | undefined;
+  if (b && typeof b === 'object' && typeof b.venue_id === 'string') return b.venue_id;
+  const v = d.venue as Record<string, unknown> | null | undefined;
+  return v && typeof v === 'object' && typeof v.id === 'string' ? v.id : null;
 }
 
 /** How much an event says about demand at its venue. */
