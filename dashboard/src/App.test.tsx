@@ -495,6 +495,53 @@ describe('App', () => {
     expect(screen.getAllByText(/Ada Lovelace/).map((e) => e.textContent)).toEqual(['Ada Lovelace @ada · …00ada1 deleted']);
   });
 
+  it('names again, once the city is seeded again, users the feed asked for while the data was reset', async () => {
+    // QA on the real binary: Reset data, then a seed (or a simulation's start) with the same seed
+    // gave the users the same ids; the feed's rows had asked for them after the reset, were told
+    // nobody, and read by the end of their ids until a reload.
+    const ADA = '0190aaaa-0000-7000-8000-00000000ada1';
+    const enc = new TextEncoder();
+    let push: (frame: string) => void = () => {};
+    let seeded = true;
+    const feed = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            push = (f) => c.enqueue(enc.encode(f));
+            c.enqueue(enc.encode('event: connected\nid: system:0-0\ndata: {}\n\n'));
+          },
+        }),
+        { headers: { 'Content-Type': 'text/event-stream' } },
+      );
+    const event = (n: number, channel: string, type: string, data: unknown) =>
+      `id: ${channel}:${n}-0\ndata: ${JSON.stringify({ id: `e${n}`, source_id: null, channel, type, timestamp: '2026-12-05T08:00:00Z', data })}\n\n`;
+    const { calls } = mockFetch({
+      'GET /health': () => health(relayHealth),
+      'GET /api/v1/admin/stats': () => stats(10, 3),
+      'GET /api/v1/admin/map': () => CITY,
+      'GET /api/v1/admin/streams/subscribe-all': () => feed(),
+      'GET /api/v1/admin/users/names': () => ({ users: seeded ? [{ id: ADA, handle: 'ada', name: 'Ada Lovelace' }] : [] }),
+      'GET /api/v1/simulation/state': () => idle,
+      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+      'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      'GET /api/v1/users': () => [],
+    });
+    const asked = () => calls.filter((c) => c.url.startsWith('/api/v1/admin/users/names')).length;
+    render(<App />);
+    await waitFor(() => expect(calls.some((c) => c.url.startsWith('/api/v1/admin/streams/subscribe-all'))).toBe(true));
+    act(() => push(event(1, 'user_actions', 'interaction.recorded', { user_id: ADA, venue_id: CITY.venues.id[0], interaction_type: 'view' })));
+    expect(await screen.findByText(/view by Ada Lovelace at/)).toBeInTheDocument();
+    seeded = false;
+    act(() => push(event(2, 'system', 'data.reset', null)));
+    // The old row asks for Ada again, and is told nobody.
+    await waitFor(() => expect(asked()).toBe(2));
+    await waitFor(() => expect(screen.getByText(/view by …00ada1 at/)).toBeInTheDocument());
+    seeded = true;
+    act(() => push(event(3, 'system', 'data.seeded', { users: 10, venues: 3, interactions: 0, edges: 0, plans: 0 })));
+    act(() => push(event(4, 'user_actions', 'interaction.recorded', { user_id: ADA, venue_id: CITY.venues.id[0], interaction_type: 'like' })));
+    expect(await screen.findByText(/like by Ada Lovelace at/)).toBeInTheDocument();
+  });
+
   it('goes back to the inspector’s picked users through the header, after another page', async () => {
     const ada = { id: '0190aaaa-0000-7000-8000-00000000ada1', handle: 'ada', name: 'Ada', age: 30, home_lat: 40.71, home_lng: -73.94, city: null, persona: null, activity_score: 0.5, social_score: 0.5 };
     let answerUser: (v: unknown) => void = () => {};

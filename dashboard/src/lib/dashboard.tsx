@@ -117,7 +117,9 @@ export function useDashboardState(): Dashboard {
   const live = useMemo(() => new LiveStore(), []);
   const names = useMemo(() => new NameBook((ids) => luna.userNames(ids)), []);
   // Names the events bring teach the book without a request; a deletion drops its user's name,
-  // a reset empties it.
+  // a reset or a seed empties it (QA on the real binary: after a reset the feed's rows asked for
+  // their users, cached as nobody, and the demo city seeded again with the same seed, whose users
+  // have the same ids, read by the end of their ids until a reload).
   useEffect(
     () =>
       live.onEvent((e) => {
@@ -126,7 +128,7 @@ export function useDashboardState(): Dashboard {
           names.learn({ id: d.id, handle: d.handle, name: typeof d.name === 'string' ? d.name : '' });
         } else if (e.type === 'user.deleted' && d && typeof d.user_id === 'string') {
           names.forget(d.user_id);
-        } else if (e.type === 'data.reset') {
+        } else if (e.type === 'data.reset' || e.type === 'data.seeded') {
           names.clear();
         }
       }),

@@ -42,6 +42,8 @@ export class NameBook {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private pausedUntil = 0;
   private version = 0;
+  /** Moves on every clear: an answer to a request sent before it is not kept. */
+  private generation = 0;
   private readonly opts: Required<NameBookOptions>;
 
   constructor(
@@ -94,8 +96,11 @@ export class NameBook {
     return this.former.get(id);
   }
 
-  /** Forgets everything (after a data reset). */
+  /** Forgets everything (after a data reset, or a seed: a city seeded again with the same seed
+   * has the same user ids, so an id found to be nobody in between is somebody again). An answer
+   * on its way is not kept: it may predate the change. */
   clear(): void {
+    this.generation++;
     this.known.clear();
     this.former.clear();
     this.queued.clear();
@@ -139,8 +144,11 @@ export class NameBook {
     const ids = [...this.queued].slice(0, this.opts.batch);
     ids.forEach((id) => this.queued.delete(id));
     this.inFlight = true;
+    const asked = this.generation;
     try {
       const users = await this.fetchNames(ids);
+      // Cleared meanwhile: asked again when shown again.
+      if (asked !== this.generation) return;
       const found = new Map(users.map((u) => [u.id, u]));
       // An id an event taught (or a deletion forgot) while the request was out keeps what the
       // event said: the answer may predate it.
