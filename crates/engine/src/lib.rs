@@ -62,7 +62,7 @@ pub use engine::{Engine, EngineStats};
 pub use error::EngineError;
 pub use map::{Bounds, CityMap, MapHomes, MapVenues};
 pub use memory::EngineMemory;
-pub use model::{EpochReport, MfModel, TrainConfig, train_bpr, train_bpr_with_progress};
+pub use model::{EpochReport, MfModel, TrainConfig, train_bpr, train_bpr_unless, train_bpr_with_progress};
 pub use settings::{CandidateSettings, EngineSettings, LiveSettings, PeopleSettings, RankerSettings};
 pub use types::*;
 pub use venues::{MAX_LIMIT, MAX_RADIUS_KM};

@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -70,7 +71,25 @@ pub fn train_bpr(engine: &Engine, cfg: &TrainConfig) -> MfModel {
 }
 
 /// Trains a BPR model, calling `progress` after each epoch.
-pub fn train_bpr_with_progress(engine: &Engine, cfg: &TrainConfig, mut progress: impl FnMut(EpochReport)) -> MfModel {
+pub fn train_bpr_with_progress(engine: &Engine, cfg: &TrainConfig, progress: impl FnMut(EpochReport)) -> MfModel {
+    match train_bpr_unless(engine, cfg, progress, &AtomicBool::new(false)) {
+        Some(model) => model,
+        None => unreachable!("a training never asked to stop ends with a model"),
+    }
+}
+
+/// How many samples a training takes between two looks at its stop flag: an epoch over millions
+/// of interactions takes minutes, so it is not waited for.
+const STOP_CHECK_EVERY: usize = 4096;
+
+/// [`train_bpr_with_progress`] that gives up, with no model, once `stop` is set (looked at every
+/// few thousand samples): a server shutting down does not wait minutes for a training to end.
+pub fn train_bpr_unless(
+    engine: &Engine,
+    cfg: &TrainConfig,
+    mut progress: impl FnMut(EpochReport),
+    stop: &AtomicBool,
+) -> Option<MfModel> {
     let st = engine.load();
     let k = cfg.factors.max(1);
     let (nu, nv) = (st.n_users() as usize, st.n_venues() as usize);
@@ -94,12 +113,15 @@ pub fn train_bpr_with_progress(engine: &Engine, cfg: &TrainConfig, mut progress:
     let mut q: Vec<f32> = (0..nv * k).map(|_| (rng.normal() * scale) as f32).collect();
     let mut b: Vec<f32> = vec![0.0; nv];
     if pairs.is_empty() || alive.len() < 2 {
-        return export(&st, k, p, q, b);
+        return Some(export(&st, k, p, q, b));
     }
     let (lr, reg) = (cfg.lr, cfg.reg);
     for epoch in 0..cfg.epochs {
         let mut loss = 0.0;
-        for _ in 0..pairs.len() {
+        for s in 0..pairs.len() {
+            if s % STOP_CHECK_EVERY == 0 && stop.load(Ordering::Relaxed) {
+                return None;
+            }
             let (u, i) = pairs[rng.below(pairs.len())];
             let j = sample_negative(&st, &mut rng, u, i, &alive, &neighbours, cfg.local_negatives);
             let (u, i, j) = (u as usize, i as usize, j as usize);
@@ -120,7 +142,7 @@ pub fn train_bpr_with_progress(engine: &Engine, cfg: &TrainConfig, mut progress:
         }
         progress(EpochReport { epoch: epoch + 1, loss: loss / pairs.len() as f64, samples: pairs.len() });
     }
-    export(&st, k, p, q, b)
+    Some(export(&st, k, p, q, b))
 }
 
 fn sample_negative(

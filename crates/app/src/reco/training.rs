@@ -135,6 +135,9 @@ pub struct Training {
     state: watch::Sender<TrainingState>,
     /// A training was asked for (after a reseed) while one ran on the data before: run again.
     again: AtomicBool,
+    /// The server is shutting down ([`App::stop_training`]): the training running gives up and
+    /// none starts.
+    stopped: AtomicBool,
     /// When the model file in use had been written: the one the last engine reload read (none:
     /// there was none), or the one this server's last training wrote. A file written since is
     /// another's, not yet loaded here.
@@ -239,6 +242,9 @@ impl App {
     /// with the state (the training running). Refused (409) while one runs, and when there are no
     /// interactions to learn from (nothing is written then).
     pub fn start_training(&self, cfg: TrainConfig) -> AppResult<TrainingState> {
+        if self.training.stopped.load(Ordering::SeqCst) {
+            return Err(AppError::Unavailable("the server is shutting down: no training starts".into()));
+        }
         let engine = self.engine();
         if engine.stats().user_venue_pairs == 0 {
             return Err(AppError::conflict(
@@ -305,6 +311,13 @@ impl App {
             }
             return;
         }
+    }
+
+    /// The server is shutting down: the training running gives up within moments (nothing is
+    /// written, the model before stays), as its blocking thread would otherwise keep the process
+    /// alive until it ended (minutes, hours at scale) after `luna stopped`; none starts any more.
+    pub fn stop_training(&self) {
+        self.training.stopped.store(true, Ordering::SeqCst);
     }
 
     /// Waits until no training runs, and returns the state then.
@@ -398,17 +411,19 @@ impl App {
     async fn train_save_use(&self, engine: Arc<Engine>, cfg: TrainConfig) -> Result<ModelFit, String> {
         let training = self.training.clone();
         let model = tokio::task::spawn_blocking(move || {
-            engine::train_bpr_with_progress(&engine, &cfg, |r| {
+            let progress = |r: engine::EpochReport| {
                 training.state.send_modify(|s| {
                     if let Some(run) = s.running.as_mut() {
                         run.epoch = r.epoch;
                         run.loss = Some(r.loss);
                     }
                 })
-            })
+            };
+            engine::train_bpr_unless(&engine, &cfg, progress, &training.stopped)
         })
         .await
-        .map_err(|e| format!("training task: {e}"))?;
+        .map_err(|e| format!("training task: {e}"))?
+        .ok_or("stopped: the server is shutting down (nothing written, the model before kept)")?;
         // No reload between the file and the swap: one before would load the old file, one after
         // loads the new one.
         let _no_reload = self.engine.reloads.lock().await;

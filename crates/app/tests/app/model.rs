@@ -16,6 +16,7 @@ use testdb::{Backend, TestDatabase};
 crate::on_every_backend!(
     a_model_another_server_trained_on_the_shared_file_is_loaded_when_its_event_arrives,
     under_train_after_seed_a_simulation_start_that_seeds_the_demo_city_trains_the_model,
+    a_training_running_gives_up_when_the_server_stops_and_none_starts_after,
 );
 
 /// A model file in a folder of its own, removed when dropped.
@@ -110,4 +111,31 @@ async fn under_train_after_seed_a_simulation_start_that_seeds_the_demo_city_trai
     let fit = fit_of(&app.engine());
     assert!(fit.users_known > 0 && fit.users_known == fit.users_held, "{fit:?}");
     let _ = sim.stop().await;
+}
+
+/// Review of 27f5dac: on SIGTERM `luna serve` logged `luna stopped` and stayed alive until the
+/// training running ended (its blocking thread holds the runtime open): minutes, hours at scale
+/// (seen on the real binary: alive 30 s after, 10,000 epochs to go). Stopping the trainings
+/// makes the one running give up within moments, writing nothing, and none starts after.
+async fn a_training_running_gives_up_when_the_server_stops_and_none_starts_after(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await else { return };
+    let dir = ModelDir::new();
+    let mut settings = AppSettings::default();
+    settings.reco.model_path = Some(dir.path());
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let app = App::new(store, settings);
+    app.seed_demo(small_city(3)).await.expect("seed");
+    // Far longer than the wait below, unless it gives up.
+    let long = engine::TrainConfig { epochs: 10_000, factors: 64, ..engine::TrainConfig::default() };
+    app.start_training(long).expect("training starts");
+    eventually("the first epoch ends", || app.training().running.is_some_and(|r| r.epoch > 0)).await;
+
+    app.stop_training();
+    let ended = tokio::time::timeout(Duration::from_secs(5), app.wait_for_training()).await;
+    let last = ended.expect("the training gave up within 5 s").last.expect("a training ended");
+    assert_eq!(last.outcome, TrainingOutcome::Failed, "{last:?}");
+    assert!(last.error.as_deref().is_some_and(|e| e.contains("shutting down")), "{last:?}");
+    assert!(!dir.0.exists(), "nothing written, not even a temporary file");
+    let again = app.start_training(engine::TrainConfig::default());
+    assert!(matches!(again, Err(app::AppError::Unavailable(_))), "{again:?}");
 }

@@ -107,6 +107,8 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         rate_limit: settings.rate_limit.clone(),
     };
     api::serve(app.clone(), listener, opts, shutdown_signal()).await.context("serving HTTP")?;
+    // A training running would keep the process alive until it ended, long after `luna stopped`.
+    app.stop_training();
     for task in background {
         task.abort();
     }
