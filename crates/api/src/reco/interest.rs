@@ -32,16 +32,50 @@ pub struct InterestRequest {
     pub preferred_time: Option<DateTime<Utc>>,
     /// The part of the day they would go in, at the venue's local time: `morning` (05:00 to
     /// 10:59), `afternoon` (11:00 to 16:59), `evening` (17:00 to 21:59) or `night` (22:00 to
-    /// 04:59). Derived from `preferred_time` when that is given alone; with both, the time must
-    /// fall in this part of the day there (else 422). Alone, it makes the user flexible: the
-    /// auto-booking agent may seat them with others who go then.
-    pub preferred_time_slot: Option<TimeOfDay>,
+    /// 04:59), or a meal time (`breakfast`, `lunch`, `brunch`, `dinner`, `late_night`), taken
+    /// as the part of the day it falls in and shown back as that part of the day. Derived from
+    /// `preferred_time` when that is given alone; with both, the time must fall in this part of
+    /// the day there (else 422). Alone, it makes the user flexible: the auto-booking agent may
+    /// seat them with others who go then.
+    pub preferred_time_slot: Option<TimeSlotName>,
     /// Whether other users may see this interest (in the venue's interested list and in others'
     /// interest answers) and the auto-booking agent may book them. Left out: as the user said
     /// before for this venue, else true (so a client that does not send it never reopens an
     /// interest its user closed). Either way the interest shapes the user's own recommendations
     /// and the venue's popularity.
     pub open_to_invites: Option<bool>,
+}
+
+/// A `preferred_time_slot` as given: a part of the day, or one of the first seed's meal times
+/// (the values its model notes, lunch/dinner/brunch/breakfast, and its README's late-night, as
+/// `/recommendations`' `context.meal_time` names them), taken as the part of the day it lies
+/// in: `breakfast` the morning, `lunch` and `brunch` the afternoon (from 11:00, where most of a
+/// 9:30 to 14:00 brunch lies), `dinner` the evening, `late_night` (or `late-night`) the night.
+// QA: those names, and the meal times Luna itself answers with, were refused as unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeSlotName {
+    Morning,
+    Afternoon,
+    Evening,
+    Night,
+    Breakfast,
+    Lunch,
+    Brunch,
+    Dinner,
+    #[serde(alias = "late-night")]
+    LateNight,
+}
+
+impl From<TimeSlotName> for TimeOfDay {
+    fn from(name: TimeSlotName) -> Self {
+        match name {
+            TimeSlotName::Morning | TimeSlotName::Breakfast => TimeOfDay::Morning,
+            TimeSlotName::Afternoon | TimeSlotName::Lunch | TimeSlotName::Brunch => TimeOfDay::Afternoon,
+            TimeSlotName::Evening | TimeSlotName::Dinner => TimeOfDay::Evening,
+            TimeSlotName::Night | TimeSlotName::LateNight => TimeOfDay::Night,
+        }
+    }
 }
 
 /// The first seed's `InterestResponse`, with Luna's people (those open to invites).
@@ -88,7 +122,7 @@ pub async fn express_interest(
     }
     let wish = domain::InterestWish {
         preferred_time: body.preferred_time,
-        preferred_time_slot: body.preferred_time_slot,
+        preferred_time_slot: body.preferred_time_slot.map(TimeOfDay::from),
         open_to_invites: body.open_to_invites,
     };
     app.express_interest(user_id, body.venue_id, wish).await?;
@@ -252,4 +286,24 @@ pub async fn update_location(
 ) -> ApiResult<StatusCode> {
     app.update_location(user_id, body.lat, body.lng).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reco::context::MealTime;
+
+    #[test]
+    fn every_meal_time_the_context_shows_is_taken_as_the_part_of_the_day_of_its_hours() {
+        for hour in 0..24 {
+            let shown = serde_json::to_value(MealTime::from_hour(hour)).expect("a name");
+            let name: TimeSlotName = serde_json::from_value(shown.clone()).expect("taken");
+            assert_eq!(TimeOfDay::from(name), TimeOfDay::from_hour(hour), "{shown} at {hour}:00");
+            let part = serde_json::to_value(TimeOfDay::from_hour(hour)).expect("a name");
+            assert_eq!(
+                TimeOfDay::from(serde_json::from_value::<TimeSlotName>(part).expect("taken")),
+                TimeOfDay::from_hour(hour)
+            );
+        }
+    }
 }

@@ -28,6 +28,7 @@ crate::on_every_backend!(
     the_interested_list_needs_its_viewer_whoever_asks,
     interest_is_recorded_and_shown_to_others,
     the_part_of_the_day_is_derived_at_the_venue_shown_to_others_and_must_agree_with_the_time,
+    a_meal_time_is_taken_as_the_part_of_the_day_it_lies_in,
     an_interest_not_open_to_invites_is_hidden_from_others_and_their_totals_but_still_recorded,
     a_live_location_is_accepted_for_known_users_only,
     a_deleted_user_gets_404_for_a_live_location_and_nothing_is_published,
@@ -581,6 +582,48 @@ async fn the_part_of_the_day_is_derived_at_the_venue_shown_to_others_and_must_ag
     let seen =
         eventually(app, &path, |b| person(b, &users[0]).is_some_and(|p| p["preferred_time_slot"] == "night")).await;
     assert_eq!(person(&seen, &users[0]).unwrap()["preferred_time"], Value::Null, "{seen}");
+}
+
+/// QA: the first seed's `preferred_time_slot` values (its model notes lunch/dinner/brunch/
+/// breakfast, its README late-night), which Luna's own `context.meal_time` answers with too,
+/// were refused (422, unknown variant). They are taken as the part of the day they lie in and
+/// shown back as it.
+async fn a_meal_time_is_taken_as_the_part_of_the_day_it_lies_in(app: &TestApp) {
+    let (users, venues) = small_city(app).await;
+    let interest = format!("/api/v1/recommendations/{}/interest", users[0]);
+    let path = format!("/api/v1/venues/{}/interested?viewer={}", venues[1], users[1]);
+    for (meal, part) in [
+        ("dinner", "evening"),
+        ("breakfast", "morning"),
+        ("brunch", "afternoon"),
+        ("late-night", "night"),
+        ("late_night", "night"),
+    ] {
+        let body = json!({"venue_id": venues[1], "preferred_time_slot": meal});
+        expect_json(app.post(&interest, &body).await, StatusCode::OK).await;
+        let seen =
+            eventually(app, &path, |b| person(b, &users[0]).is_some_and(|p| p["preferred_time_slot"] == part)).await;
+        assert_eq!(person(&seen, &users[0]).unwrap()["preferred_time"], Value::Null, "{meal}: {seen}");
+    }
+    // 20:00 UTC is 15:00 or 16:00 in New York: lunch's afternoon, not dinner's evening.
+    let at = in_two_days_at(20);
+    let before = app.app.store.scan_interests(None, 100).await.expect("interests");
+    let body = json!({"venue_id": venues[1], "preferred_time": at, "preferred_time_slot": "dinner"});
+    let err = refused_time_slot(app.post(&interest, &body).await).await;
+    assert!(err.to_string().contains("in the afternoon"), "{err}");
+    // A name that is neither is refused naming the meal times too; nothing changes.
+    let body = json!({"venue_id": venues[1], "preferred_time_slot": "teatime"});
+    let err = refused_time_slot(app.post(&interest, &body).await).await;
+    assert!(err.to_string().contains("lunch") && err.to_string().contains("evening"), "{err}");
+    assert_eq!(app.app.store.scan_interests(None, 100).await.expect("interests"), before);
+    let body = json!({"venue_id": venues[1], "preferred_time": at, "preferred_time_slot": "lunch"});
+    expect_json(app.post(&interest, &body).await, StatusCode::OK).await;
+    let seen = eventually(app, &path, |b| {
+        person(b, &users[0])
+            .is_some_and(|p| p["preferred_time_slot"] == "afternoon" && p["preferred_time"] != Value::Null)
+    })
+    .await;
+    assert!(person(&seen, &users[0]).is_some(), "{seen}");
 }
 
 async fn an_interest_not_open_to_invites_is_hidden_from_others_and_their_totals_but_still_recorded(app: &TestApp) {
