@@ -93,7 +93,9 @@ async fn reschedule_plan(
 #[serde(deny_unknown_fields)]
 pub struct InviteInput {
     /// Users to invite: those who declined are invited again (back to `invited`); those invited
-    /// already or who accepted stay as they are.
+    /// already or who accepted stay as they are. Also read as `invitees`, as `POST /plans` reads it.
+    // QA: the name a plan may be proposed with was refused here as an unknown field.
+    #[serde(alias = "invitees")]
     pub participant_ids: Vec<Uuid>,
 }
 
@@ -105,8 +107,9 @@ pub struct InviteInput {
             and those who had declined `invited` (told with `invitation.sent`, a decliner's change also with \
             `plan.participant_updated`), the others' answers unchanged", body = Plan),
         (status = 404, description = "No such plan", body = ErrorBody),
-        (status = 409, description = "The plan is confirmed or cancelled (field `status`), or its time has come \
-            (field `start_time`)", body = ErrorBody),
+        (status = 409, description = "The plan is confirmed or cancelled (field `status`: a late invitee is not \
+            added, as the booking counted the party without them), or its time has come (field `start_time`); \
+            nothing is changed", body = ErrorBody),
         (status = 422, description = "An empty or repeated list, the organizer in it, or an unknown user",
             body = ErrorBody),
     ))]
@@ -199,7 +202,9 @@ async fn decline(
             the organizer already holds a table there at that time (field `start_time`); `slot_full` with \
             alternatives in `details`; the key's first request still in flight (field `idempotency_key`, \
             `Retry-After` 1 to 5 s; up to `booking.hold_ttl_secs` + 30 s after a 503 `database_unavailable`); the \
-            party kept changing while it was booked (field `party_size`, after three attempts)", body = ErrorBody),
+            party kept changing while it was booked (field `party_size`, after three attempts); someone was \
+            invited while it was being booked (field `invitees`: nothing is booked, confirm it again); it was \
+            rescheduled while it was being booked (field `start_time`: confirm it again)", body = ErrorBody),
         (status = 415, description = "A body that is not JSON", body = ErrorBody),
         (status = 422, description = "Start in the past, venue closed then, party too big, the key reused \
             with another request, or a body with a field (nothing is booked)", body = ErrorBody),

@@ -104,6 +104,11 @@ pub async fn spawn_app_opts(
 }
 
 impl TestApp {
+    /// The test's database, for statements of the test's own on a connection of their own.
+    pub fn db(&self) -> &TestDatabase {
+        &self._db
+    }
+
     /// Shuts the server down as SIGTERM does `luna serve`: it stops taking connections and
     /// drains the requests in flight.
     pub fn shut_down(&self) {

@@ -29,6 +29,8 @@ crate::on_every_backend!(
     the_same_time_again_with_digits_beyond_the_microsecond_changes_nothing,
     a_time_with_digits_beyond_the_microsecond_is_the_time_kept_on_every_path,
     someone_who_declined_is_invited_again_and_told,
+    a_late_invitee_given_as_invitees_is_invited_while_pending_and_a_409_once_confirmed,
+    someone_invited_while_the_plan_is_being_booked_makes_the_confirmation_a_409_on_invitees,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -913,4 +915,87 @@ async fn someone_who_declined_is_invited_again_and_told(app: &TestApp) {
     assert_eq!(expect_json(res, StatusCode::OK).await, again);
     assert_eq!(outbox().await.len(), before + 2);
     assert_eq!(answer_of(&answer(&u[1], "accept").await, &u[1]).0, "accepted");
+}
+
+/// QA (a late invitee): `invitees`, a name `POST /plans/` takes its invitation list by, was
+/// refused by `POST /plans/{plan_id}/participants` as an unknown field (422), so a client adding
+/// someone to a confirmed plan was told its field was wrong, not that the plan was confirmed. It
+/// is read there too: on a pending plan it invites; on a confirmed one it is a 409 on `status`,
+/// and nothing changes, neither the plan nor its booking's party.
+async fn a_late_invitee_given_as_invitees_is_invited_while_pending_and_a_409_once_confirmed(app: &TestApp) {
+    let u = users(app, &["org", "ann", "ben", "cal"]).await;
+    let v = venue(app, seed_venue("Bar")).await;
+    let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19), "invitees": [u[1]]});
+    let plan = expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await;
+    let id = plan["id"].as_str().expect("id").to_string();
+    let res = app.post(&format!("/plans/{id}/participants"), &json!({"invitees": [u[2]]})).await;
+    let pending = expect_json(res, StatusCode::OK).await;
+    assert_eq!(answer_of(&pending, &u[2]).0, "invited", "{pending}");
+    expect_json(app.post(&format!("/plans/{id}/confirm"), &json!({})).await, StatusCode::OK).await;
+    let confirmed = app.get_json(&format!("/plans/{id}"), StatusCode::OK).await;
+    let booking = app.get_json(&format!("/bookings/{id}"), StatusCode::OK).await;
+    for path in [format!("/plans/{id}/participants"), format!("/api/v1/plans/{id}/participants")] {
+        let res = app.post(&path, &json!({"invitees": [u[3]]})).await;
+        expect_error(res, StatusCode::CONFLICT, "conflict", Some("status")).await;
+    }
+    assert_eq!(app.get_json(&format!("/plans/{id}"), StatusCode::OK).await, confirmed, "nobody added");
+    assert_eq!(app.get_json(&format!("/bookings/{id}"), StatusCode::OK).await, booking, "the party as booked");
+}
+
+/// Known gap (a late invitee): someone invited while the plan's booking waits for its venue was
+/// not locked with the plan's people, so the booking is refused, a 409 on `invitees` saying to
+/// confirm again, and nothing is booked; confirming again books it, the late invitee still
+/// invited. Neither tested nor in the OpenAPI document. PostgreSQL only: on SQLite the booking's
+/// transaction holds the one write lock from its start, so no invitation comes in between. The
+/// test holds the venue's row, so the confirmation waits there after reading the invitees.
+async fn someone_invited_while_the_plan_is_being_booked_makes_the_confirmation_a_409_on_invitees(app: &TestApp) {
+    if app.app.store.backend() != store::Backend::Postgres {
+        return;
+    }
+    let u = users(app, &["org", "ann", "ben"]).await;
+    let v = venue(app, seed_venue("Bar")).await;
+    let body =
+        json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19), "participant_ids": [u[1]]});
+    let plan = expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await;
+    let id = plan["id"].as_str().expect("id").to_string();
+    let db = app.db();
+    let count = |sql: String| async move { db.texts(&sql).await.expect("a count").concat() };
+    db.execute("CREATE TABLE test_release (x int)").await.expect("the release table");
+    let hold = format!(
+        "DO $$ BEGIN PERFORM 1 FROM venues WHERE id = '{v}' FOR UPDATE; \
+         FOR i IN 1..1500 LOOP EXIT WHEN EXISTS (SELECT 1 FROM test_release); PERFORM pg_sleep(0.02); END LOOP; END $$"
+    );
+    let waiting = "SELECT count(*)::text FROM pg_stat_activity WHERE datname = current_database() \
+        AND wait_event_type = 'Lock'";
+    let held = "SELECT count(*)::text FROM pg_locks WHERE relation = 'venues'::regclass AND granted \
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let until = |sql: &'static str| async move {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        while count(sql.to_string()).await != "1" {
+            assert!(tokio::time::Instant::now() < deadline, "{sql} never returned 1");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let (confirm_path, empty) = (format!("/plans/{id}/confirm"), json!({}));
+    let test = async {
+        until(held).await;
+        let confirm = app.post(&confirm_path, &empty);
+        let invite_late = async {
+            until(waiting).await;
+            let res = app.post(&format!("/plans/{id}/participants"), &json!({"participant_ids": [u[2]]})).await;
+            let invited = expect_json(res, StatusCode::OK).await;
+            db.execute("INSERT INTO test_release VALUES (1)").await.expect("release");
+            invited
+        };
+        tokio::join!(confirm, invite_late)
+    };
+    let (held_for, (refused, invited)) = tokio::join!(db.execute(&hold), test);
+    held_for.expect("the venue held");
+    assert_eq!((invited["status"].as_str(), answer_of(&invited, &u[2]).0.as_str()), (Some("pending"), "invited"));
+    let refused = expect_error(refused, StatusCode::CONFLICT, "conflict", Some("invitees")).await;
+    assert!(refused["error"]["message"].as_str().unwrap_or_default().contains("confirm it again"), "{refused}");
+    assert_eq!(app.counts().await.bookings, 0, "nothing booked");
+    let again = expect_json(app.post(&confirm_path, &json!({})).await, StatusCode::OK).await;
+    assert_eq!(again["plan"]["status"], "confirmed", "{again}");
+    assert_eq!(answer_of(&again["plan"], &u[2]).0, "invited", "{again}");
 }
