@@ -252,7 +252,9 @@ impl RelayLease {
     /// session, which PostgreSQL ends once it has been idle for 5 s (a frozen process: a relay
     /// keeps the session busy while it waits on a slow bus) and another relay may then take
     /// it: a relay checks before it publishes and before it marks events published, and stops
-    /// its pass when it has lost the lease.
+    /// its pass when it has lost the lease. A check PostgreSQL answers late is waited for (the
+    /// session is busy meanwhile, so it keeps the lock); only a database that no longer answers
+    /// a new connection makes it count as lost.
     /// A lost lease's connection is closed; releasing it afterwards does nothing. Always true
     /// on SQLite (one process).
     pub async fn still_held(&mut self) -> bool {

@@ -696,7 +696,7 @@ where
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn relay_lease(&self) -> StoreResult<Option<crate::RelayLease>> {
-        self.within_reach(&self.write, crate::ops::relay_lease::acquire(&self.write)).await
+        self.within_reach(&self.write, crate::ops::relay_lease::acquire(&self.write, self.reach.clone())).await
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]

@@ -216,3 +216,62 @@ async fn postgres_a_relay_pass_slower_than_the_idleness_bound_keeps_its_lease_an
     drop(app);
     drop(db);
 }
+
+/// Makes the relay's next lease check wait: on the first publish after being armed, another
+/// session takes `pg_locks` (which the check reads) for 5 s, as a loaded PostgreSQL answers late.
+struct LockedChecks {
+    db: Arc<testdb::TestDatabase>,
+    armed: AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Tap for LockedChecks {
+    async fn publish(&self, inner: &bus::DynBus, event: bus::Publish) -> bus::BusResult<Arc<domain::Event>> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                let hold = "DO $$ BEGIN LOCK TABLE pg_catalog.pg_locks IN ACCESS EXCLUSIVE MODE; \
+                    PERFORM pg_sleep(5); END $$";
+                db.execute(hold).await.expect("hold pg_locks");
+            });
+            // Until the lock is taken: the sleep after it has begun.
+            let sleeping = "SELECT count(*)::text FROM pg_stat_activity \
+                WHERE wait_event = 'PgSleep' AND datname = current_database()";
+            while self.db.texts(sleeping).await.expect("sessions") != ["1"] {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        inner.publish(event).await
+    }
+}
+
+/// A lease check PostgreSQL answers late (a loaded server; here the check after publishing
+/// waits about 5 s for a lock) keeps the lease: the session was busy with the check, so
+/// PostgreSQL could not end it as idle, and the answer says the lock is still its own. The pass
+/// marks what it published and nothing goes out twice. Before, a check slower than 2.5 s
+/// counted the lease as lost: the pass did not mark, and the next pass published the batch again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_lease_check_answered_late_keeps_the_lease_and_nothing_is_published_twice() {
+    let Some(db) = testdb::TestDatabase::create(Backend::Postgres).await else {
+        eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);
+        return;
+    };
+    let db = Arc::new(db);
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let bus = Arc::new(TestBus::new(LockedChecks { db: db.clone(), armed: AtomicBool::new(false) }));
+    let app = App::with_bus(store, bus.clone(), app::AppSettings::default());
+    app.create_user(user("ann")).await.unwrap();
+    bus.armed.store(true, Ordering::SeqCst);
+
+    let first = relay_pass(&app.store, &app.bus).await;
+    // Then passes as the relay's loop makes them, until the outbox is empty.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while app.store.counts().await.unwrap().outbox_pending > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the outbox never emptied");
+        relay_once(&app.store, &app.bus).await.expect("a pass");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(published(&app), 1, "published once (the first pass: {first:?})");
+    assert_eq!(first, Ok(Some(1)), "the pass whose check was answered late kept its lease and marked");
+    drop(app);
+}

@@ -8,10 +8,13 @@
 //! PostgreSQL ends it and another relay takes over. SQLite serves one process, whose
 //! single relay always gets the lease.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
 
+use crate::reach::Reach;
 use crate::sql::{Conn, Sql};
 use crate::{Backend, RelayLease, StoreResult};
 
@@ -26,8 +29,9 @@ pub(crate) trait Held: Send {
     async fn release(self: Box<Self>);
 }
 
-/// Takes the lease if no other relay holds it.
-pub(crate) async fn acquire<DB>(pool: &Pool<DB>) -> StoreResult<Option<RelayLease>>
+/// Takes the lease if no other relay holds it. `reach` (PostgreSQL's) tells a check answered
+/// late from a database that no longer answers.
+pub(crate) async fn acquire<DB>(pool: &Pool<DB>, reach: Option<Arc<Reach>>) -> StoreResult<Option<RelayLease>>
 where
     DB: Database<Connection: Conn>,
 {
@@ -49,16 +53,13 @@ where
     // before 14 has no such setting; the lease then works as before.
     let bound = Sql::new("SELECT set_config('idle_session_timeout', $1, false)").bind(IDLE_BOUND);
     let bounded = (*conn).fetch_optional::<(String,)>(bound).await.is_ok();
-    Ok(Some(RelayLease(Box::new(AdvisoryLock::<DB> { conn: Some(conn), bounded }))))
+    Ok(Some(RelayLease(Box::new(AdvisoryLock::<DB> { conn: Some(conn), bounded, reach, pool: pool.clone() }))))
 }
 
 /// How long the lease's session may sit idle before PostgreSQL ends it, freeing the lease: far
-/// beyond a pass (milliseconds; the database's own hang check gives up after about 2.5 s).
+/// beyond a pass (milliseconds). A session running the lease's check is not idle, however long
+/// PostgreSQL takes to answer it.
 const IDLE_BOUND: &str = "5s";
-
-/// How long a check that the lease is still held may take before it counts as lost (a
-/// database that does not answer within it cannot be relied on to keep the lock either).
-const CHECK_BOUND: std::time::Duration = std::time::Duration::from_millis(2500);
 
 struct SingleProcess;
 
@@ -75,6 +76,9 @@ struct AdvisoryLock<DB: Database> {
     conn: Option<PoolConnection<DB>>,
     /// Whether its session's idleness is bounded (to be lifted before it rejoins the pool).
     bounded: bool,
+    /// Whether the database can still be reached, asked while a check waits for its answer.
+    reach: Option<Arc<Reach>>,
+    pool: Pool<DB>,
 }
 
 #[async_trait]
@@ -83,7 +87,8 @@ where
     DB: Database<Connection: Conn>,
 {
     async fn still_held(&mut self) -> bool {
-        let Some(conn) = self.conn.as_mut() else { return false };
+        let Self { conn, reach, pool, .. } = self;
+        let Some(conn) = conn.as_mut() else { return false };
         // The lock as PostgreSQL lists it for this very session: the query fails if the session
         // was ended (its idleness bound, an administrator, a restart), and finds nothing if the
         // lock is gone. A key of 64 bits is listed as its high and low halves.
@@ -93,7 +98,17 @@ where
              AND objid = ($1 & 4294967295)::oid AND objsubid = 1)",
         )
         .bind(RELAY_LOCK);
-        let held = tokio::time::timeout(CHECK_BOUND, (**conn).fetch_optional::<(bool,)>(sql)).await;
+        // A check answered late is still an answer: the session was running it all along, so
+        // PostgreSQL could not end it as idle, and `true` means the lock is this session's. Only
+        // a database that no longer answers a new connection either gives it up (as any work on
+        // a held connection, `Reach::watch`). Before, a check slower than 2.5 s (a loaded
+        // server) counted the lease as lost, so a pass that had published did not mark, and its
+        // batch went out again at the next pass.
+        let check = (**conn).fetch_optional::<(bool,)>(sql);
+        let held = match reach {
+            Some(reach) => reach.watch(pool, check).await.map_err(|gone| gone.0),
+            None => Ok(check.await),
+        };
         if matches!(held, Ok(Ok(Some((true,))))) {
             return true;
         }
