@@ -173,6 +173,11 @@ try {
   await check('live events reach the feed, colour-coded by channel', async () => {
     await waitFor(async () => (await page.locator('[data-testid=event-feed] [role=row][data-channel=user_actions]').count()) >= 5, 45_000, 'user actions in the feed');
     await page.locator('[data-testid=event-feed] [role=row][data-channel=simulation]').first().waitFor();
+    // Types in words, the raw name in the title (the column read 'interaction.recorded', 'plan.confirmed').
+    const types = await page.locator('[data-testid=event-feed] [data-testid=event-type]').evaluateAll((els) => els.map((e) => [e.textContent, e.title]));
+    if (!types.some(([t, raw]) => t === 'interaction' && raw === 'interaction.recorded') || types.some(([t]) => t.includes('.'))) {
+      throw new Error(`event types: ${JSON.stringify(types.slice(0, 8))}`);
+    }
   });
 
   await check('the feed names users (looked up by id), their full ids in the tooltip', async () => {
