@@ -51,11 +51,9 @@ pub struct ListBookingsQuery {
     pub user_id: Option<Uuid>,
     pub venue_id: Option<Uuid>,
     pub status: Option<BookingStatus>,
-    /// Booking time at or after this (RFC 3339).
-    #[serde(default, deserialize_with = "domain::time::to_micros_opt")]
+    /// Booking time at or after this (RFC 3339; read to the nanosecond: nothing earlier is listed).
     pub from: Option<DateTime<Utc>>,
-    /// Booking time before this (RFC 3339).
-    #[serde(default, deserialize_with = "domain::time::to_micros_opt")]
+    /// Booking time before this (RFC 3339; read to the nanosecond: nothing earlier is left out).
     pub to: Option<DateTime<Utc>>,
     /// Items per page, 1 to 500 (default 50).
     pub limit: Option<i64>,
@@ -134,9 +132,9 @@ async fn get_booking(State(app): State<App>, AppPath(booking_id): AppPath<Uuid>)
 #[into_params(parameter_in = Query)]
 pub struct UserBookingsQuery {
     pub status: Option<BookingStatus>,
-    #[serde(default, deserialize_with = "domain::time::to_micros_opt")]
+    /// Booking time at or after this (RFC 3339; read to the nanosecond: nothing earlier is listed).
     pub from: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "domain::time::to_micros_opt")]
+    /// Booking time before this (RFC 3339; read to the nanosecond: nothing earlier is left out).
     pub to: Option<DateTime<Utc>>,
     pub limit: Option<i64>,
     pub after: Option<Uuid>,

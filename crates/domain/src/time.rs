@@ -8,7 +8,11 @@
 //! reading accepts any RFC 3339 time and takes it to the microsecond ([`to_micros`],
 //! [`to_micros_opt`] on every time the API or a client's input gives), so a time given with more
 //! digits is the time the store keeps on every path (a plan's start, a booking's time, a
-//! preferred time, a query's time), not one that compares unequal to it.
+//! preferred time, a query's time), not one that compares unequal to it. A list's time bound is
+//! the exception: it is read whole, and the list takes it to the microsecond with
+//! [`first_micros_at_or_after`], since dropping its digits would move an `at or after` bound
+//! earlier (listing what came before it) and a `before` bound earlier too (leaving out what came
+//! before it).
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -45,6 +49,15 @@ pub fn to_micros<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Er
 /// `None`), to the microsecond as [`to_micros`].
 pub fn to_micros_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     Option::<DateTime<Utc>>::deserialize(d).map(|t| t.map(|t| t.trunc_subsecs(6)))
+}
+
+/// The first microsecond at or after `t`: `t` itself when it has no digits beyond the
+/// microsecond, else the next microsecond. Times the store keeps (to the microsecond) compare
+/// with it as with `t`: `x >= t` exactly when `x >= first_micros_at_or_after(t)`, and `x < t`
+/// exactly when `x < first_micros_at_or_after(t)`, which truncating would not keep.
+pub fn first_micros_at_or_after(t: DateTime<Utc>) -> DateTime<Utc> {
+    let down = t.trunc_subsecs(6);
+    if down < t { down + chrono::Duration::microseconds(1) } else { down }
 }
 
 /// A time that serializes as [`written`] gives it, for `json!` and other hand-made values.
@@ -97,5 +110,16 @@ mod tests {
         assert_eq!(read.maybe.map(|t| t.timestamp_subsec_nanos()), Some(999_999_000));
         let absent: Input = serde_json::from_str(r#"{"at": "2026-12-05T19:00:00Z"}"#).unwrap();
         assert_eq!(absent.maybe, None);
+    }
+
+    #[test]
+    fn a_bound_goes_up_to_the_next_microsecond_when_it_has_more_digits() {
+        let t =
+            |nanos: i64| Utc.with_ymd_and_hms(2026, 12, 5, 19, 0, 0).unwrap() + chrono::Duration::nanoseconds(nanos);
+        for (given, expected) in
+            [(0, 0), (1, 1_000), (500, 1_000), (999, 1_000), (1_000, 1_000), (999_999_001, 1_000_000_000)]
+        {
+            assert_eq!(first_micros_at_or_after(t(given)), t(expected), "{given} ns");
+        }
     }
 }

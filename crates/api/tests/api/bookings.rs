@@ -11,6 +11,7 @@ use crate::plans::in_two_days_at;
 crate::on_every_backend!(
     a_booking_through_the_agent_answers_with_the_first_seeds_fields_and_invites_the_group,
     bookings_list_by_filter_and_page_and_per_user,
+    a_time_bound_with_digits_beyond_the_microsecond_lists_nothing_earlier_and_leaves_out_nothing_before_it,
     a_deleted_venues_bookings_are_still_listed_by_its_id_and_an_unknown_venue_is_not_found,
     cancelling_frees_the_seats_and_illegal_moves_are_conflicts,
     availability_lists_the_slots_with_room_for_the_party,
@@ -130,6 +131,38 @@ async fn bookings_list_by_filter_and_page_and_per_user(app: &TestApp) {
     .await;
     let backwards = format!("/api/v1/bookings?from={}&to={}", in_two_days_at(20), in_two_days_at(19));
     expect_error(app.get(&backwards).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("to")).await;
+}
+
+/// Gap: list bounds were read to the microsecond by dropping digits (38719e5), so
+/// `from=19:00:00.000000500` listed the booking at 19:00:00, before the time asked for, and
+/// `to=19:00:00.000000500` left it out though it is before that time. A bound now goes up to the
+/// next microsecond when it has more digits, on every list (all bookings, a user's, the seed's
+/// unprefixed path); `from` and `to` within one microsecond are an empty list, not a 422.
+async fn a_time_bound_with_digits_beyond_the_microsecond_lists_nothing_earlier_and_leaves_out_nothing_before_it(
+    app: &TestApp,
+) {
+    let ann = user(app, "ann").await;
+    let v = evening_venue(app, "V", 10).await;
+    let mut made = Vec::new();
+    for hour in [19, 20] {
+        let body = json!({"venue_id": v, "booking_time": in_two_days_at(hour), "party_size": 2});
+        let booked = expect_json(app.post(&create(&ann), &body).await, StatusCode::CREATED).await;
+        made.push(booked["booking_id"].as_str().expect("id").to_string());
+    }
+    let at_seven = in_two_days_at(19);
+    let just_after_seven = at_seven.replace(":00Z", ":00.000000500Z");
+    let a_microsecond_after_seven = at_seven.replace(":00Z", ":00.000001Z");
+    let lists = ["/api/v1/bookings?".to_string(), format!("/api/v1/bookings/user/{ann}?"), "/bookings/?".to_string()];
+    for list in &lists {
+        let listed = |query: String| async move { ids(&app.get_json(&format!("{list}{query}"), StatusCode::OK).await) };
+        assert_eq!(listed(format!("from={at_seven}")).await, made, "{list}");
+        assert_eq!(listed(format!("from={just_after_seven}")).await, made[1..], "{list} from {just_after_seven}");
+        assert_eq!(listed(format!("from={a_microsecond_after_seven}")).await, made[1..], "{list}");
+        assert!(listed(format!("to={at_seven}")).await.is_empty(), "{list}");
+        assert_eq!(listed(format!("to={just_after_seven}")).await, made[..1], "{list} to {just_after_seven}");
+        let within_a_microsecond = format!("from={just_after_seven}&to={}", at_seven.replace(":00Z", ":00.000000700Z"));
+        assert!(listed(within_a_microsecond).await.is_empty(), "{list}");
+    }
 }
 
 /// A deleted venue's row stays and so do its bookings, in their people's history: filtering by

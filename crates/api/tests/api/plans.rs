@@ -862,10 +862,13 @@ async fn a_time_with_digits_beyond_the_microsecond_is_the_time_kept_on_every_pat
     assert_eq!(again, plan, "the same time again changes nothing");
     let confirmed = expect_json(app.post(&format!("/plans/{id}/confirm"), &json!({})).await, StatusCode::OK).await;
     assert_eq!(confirmed["plan"]["status"], "confirmed", "{confirmed}");
-    let from_start = app.get_json(&format!("/bookings/?from={start}"), StatusCode::OK).await;
+    let from_start = app.get_json(&format!("/bookings/?from={last_seating}"), StatusCode::OK).await;
     let booked =
         &from_start.as_array().expect("array").first().expect("the plan's booking, at its start")["booking_time"];
     assert_eq!(booked.as_str(), Some(last_seating.as_str()));
+    // A list bound is not a time kept: the booking at 22:00:00 is before 22:00:00.000000500.
+    let after_start = app.get_json(&format!("/bookings/?from={start}"), StatusCode::OK).await;
+    assert_eq!(after_start, json!([]), "nothing before the time asked for is listed");
 }
 
 /// Gap: inviting again someone who had declined answered 200 and left them `declined`, telling

@@ -266,7 +266,8 @@ impl App {
         Ok(self.store.plan_booking(plan_id).await?)
     }
 
-    /// Bookings in id order, filtered. `NotFound` for an unknown user or venue filter; a
+    /// Bookings in id order, filtered (`from` at or after, `to` before, to the nanosecond the
+    /// filter gives). `NotFound` for an unknown user or venue filter; a
     /// deleted venue is not unknown: its row and bookings stay in their people's history, so
     /// its bookings are listed as any venue's are.
     #[tracing::instrument(skip_all, fields(limit = page.limit), err(level = "debug"))]
@@ -288,8 +289,10 @@ impl App {
             user_id: filter.user_id,
             venue_id: filter.venue_id,
             status: filter.status,
-            from: filter.from,
-            to: filter.to,
+            // The store keeps microseconds: a bound with more digits goes up to the next one, so
+            // `from` lists nothing earlier than it and `to` leaves out nothing before it.
+            from: filter.from.map(domain::time::first_micros_at_or_after),
+            to: filter.to.map(domain::time::first_micros_at_or_after),
         };
         Ok(self.store.list_bookings(&q, page).await?)
     }
