@@ -173,7 +173,7 @@ async fn check(
         log.into_iter().flatten().filter_map(|r| r.row.get("timestamp")).filter_map(|t| super::rfc3339(t)).min();
     let now = Utc::now();
     let undated = start.unwrap_or(now);
-    let stored = Stored::load(store, args).await?;
+    let stored = Stored::load(store, args, log, now).await?;
     let mut files =
         InFiles { has_users: args.users.is_some(), has_venues: args.venues.is_some(), ..InFiles::default() };
     let mut batch = Batch::default();
@@ -268,7 +268,12 @@ impl InteractionKey {
 }
 
 impl Stored {
-    async fn load(store: Option<&store::DynStore>, args: &ImportArgs) -> anyhow::Result<Self> {
+    async fn load(
+        store: Option<&store::DynStore>,
+        args: &ImportArgs,
+        log: Option<&Vec<Record>>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Self> {
         let Some(store) = store else { return Ok(Self::default()) };
         let counts = store.counts().await.context("counting what the store holds")?;
         let mut stored = Self { has_ties: counts.social_edges > 0, ..Self::default() };
@@ -299,12 +304,20 @@ impl Stored {
             }
         }
         // One paged read of the stored log (no query per row), to skip what is imported again.
-        if counts.interactions > 0 && args.interactions.is_some() {
+        // Only what the file could repeat is kept: memory as the file's, not the stored log's
+        // (millions of rows: gigabytes to import a few lines).
+        let in_file: HashSet<InteractionKey> = log
+            .into_iter()
+            .flatten()
+            .filter_map(|r| interaction(&r.row, now).ok())
+            .map(|i| InteractionKey::of(&i))
+            .collect();
+        if counts.interactions > 0 && !in_file.is_empty() {
             let mut after = None;
             loop {
                 let page = store.scan_interactions(after, PAGE).await.context("reading the stored interactions")?;
                 after = page.last().map(|i| i.id);
-                stored.interactions.extend(page.iter().map(InteractionKey::of));
+                stored.interactions.extend(page.iter().map(InteractionKey::of).filter(|k| in_file.contains(k)));
                 if page.len() < PAGE as usize {
                     break;
                 }
@@ -662,6 +675,48 @@ fn interaction(row: &Row, now: DateTime<Utc>) -> anyhow::Result<Interaction> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Review of afed6de: the whole stored log was read into memory to find repeats, so
+    /// importing a few lines into a database of millions of interactions took gigabytes. Only
+    /// the stored interactions the file could repeat are kept.
+    #[tokio::test]
+    async fn only_the_stored_interactions_the_file_could_repeat_are_kept_in_memory() {
+        for backend in [testdb::Backend::Sqlite, testdb::Backend::Postgres] {
+            let Some(db) = testdb::TestDatabase::create(backend).await else { continue };
+            let store = store::connect(&db.url).await.expect("connect the test database");
+            let args = ImportArgs {
+                users: Some("users.csv".into()),
+                venues: Some("venues.csv".into()),
+                edges: None,
+                interactions: Some("inter.jsonl".into()),
+                store: crate::cmd::StoreArgs { data_dir: None, database_url: None },
+            };
+            let record = |line: usize, pairs: &[(&str, &str)]| Record { line, row: row(pairs) };
+            let seen = |line, ts| {
+                record(line, &[("user_id", "b1"), ("venue_id", "v1"), ("interaction_type", "view"), ("timestamp", ts)])
+            };
+            let users = vec![record(2, &[("id", "b1"), ("handle", "bob1")])];
+            let venues = vec![record(
+                2,
+                &[("id", "v1"), ("name", "Bar"), ("category", "bar"), ("lat", "40.7"), ("lng", "-73.9")],
+            )];
+            let stored_log: Vec<Record> = ["2026-10-01T12:00:00Z", "2026-10-01T13:00:00Z", "2026-10-01T14:00:00Z"]
+                .iter()
+                .enumerate()
+                .map(|(i, ts)| seen(i + 1, ts))
+                .collect();
+            let (batch, _) =
+                check(None, &args, &[Some(users), Some(venues), None, Some(stored_log)]).await.expect("checked");
+            store.insert_batch(batch).await.expect("stored");
+
+            // A file repeating one of the three, and one new.
+            let file = vec![seen(1, "2026-10-01T13:00:00Z"), seen(2, "2026-10-01T15:00:00Z")];
+            let stored = Stored::load(Some(&store), &args, Some(&file), Utc::now()).await.expect("read");
+            assert_eq!(stored.interactions.len(), 1, "{backend:?}: only the one the file repeats");
+            let (batch, repeats) = check(Some(&store), &args, &[None, None, None, Some(file)]).await.expect("checked");
+            assert_eq!((batch.interactions.len(), repeats), (1, 1), "{backend:?}");
+        }
+    }
 
     fn row(pairs: &[(&str, &str)]) -> Row {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
