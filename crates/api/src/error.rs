@@ -27,6 +27,10 @@ pub enum ApiError {
     /// No JSON content type on a JSON route (415).
     #[error("expected a request with `Content-Type: application/json`")]
     UnsupportedMediaType,
+    /// A body sent with a `Content-Encoding` (such as gzip), which no route decodes (415): the
+    /// message names it.
+    #[error("{0}")]
+    UnsupportedEncoding(String),
     /// A body over the size limit (413).
     #[error("the request body is too large")]
     PayloadTooLarge,
@@ -129,7 +133,7 @@ impl ApiError {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MalformedJson(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType | Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -150,7 +154,7 @@ impl ApiError {
             Self::Validation(_) => "validation_failed",
             Self::MalformedJson(_) => "malformed_json",
             Self::BadRequest(_) => "bad_request",
-            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnsupportedMediaType | Self::UnsupportedEncoding(_) => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
