@@ -34,7 +34,9 @@ group('describe', () => {
     expect(describe(ev('simulation.stopped', { ...stopped, stop_reason: 'failed' }, 'simulation'))).toBe('stopped: the run failed (see the server log) · normal');
     expect(describe(ev('simulation.stopped', { status: 'stopped', scenario: 'normal' }, 'simulation'))).toBe('stopped · normal');
     const finished = { ticks: 1440, scenario: 'normal', simulation_time: '2026-11-21T12:00:00Z', action_log_hash: 'ab', metrics: {} };
-    expect(describe(ev('simulation.finished', finished, 'simulation'))).toBe('finished after 1,440 ticks · normal · sim 12:00 UTC');
+    expect(describe(ev('simulation.finished', finished, 'simulation'))).toBe('finished after 1,440 simulated minutes · normal · sim 12:00 UTC');
+    // The scenario in words, as the simulation panel reads it (the feed said 'friday_night').
+    expect(describe(ev('simulation.stopped', { ...stopped, scenario: 'friday_night', stop_reason: 'requested' }, 'simulation'))).toBe('stopped · friday night');
   });
 
   it('reads the simulated clock in the city\'s zone when the event gives one, and labels every time with its zone', () => {

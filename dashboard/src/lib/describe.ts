@@ -243,9 +243,12 @@ export function describe(
       typeof d.status === 'string'
         ? statusWords(d.status as SimStatus, d.stop_reason as StopReason | null)
         : e.type === 'simulation.finished'
-          ? `finished${typeof d.ticks === 'number' ? ` after ${d.ticks.toLocaleString('en-US')} ticks` : ''}`
+          ? `finished${typeof d.ticks === 'number' ? ` after ${d.ticks.toLocaleString('en-US')} simulated ${d.ticks === 1 ? 'minute' : 'minutes'}` : ''}`
           : '';
-    return [status, d.scenario, speed, d.simulation_time ? `sim ${clock(d.simulation_time, d.timezone ?? tz)}` : '']
+    // The scenario in words, as the simulation panel names it (QA: the feed read 'friday_night'
+    // beside the panel's 'Friday Night Out', and 'after 10 ticks' beside its 'sim minutes').
+    const scenario = typeof d.scenario === 'string' ? words(d.scenario) : '';
+    return [status, scenario, speed, d.simulation_time ? `sim ${clock(d.simulation_time, d.timezone ?? tz)}` : '']
       .filter(Boolean)
       .join(' · ');
   }
