@@ -1,7 +1,8 @@
 //! `luna simulate`: runs the simulator headless against the configured store (the embedded
 //! SQLite by default, or `DATABASE_URL`), with live progress and metrics, and writes a JSON
 //! summary at the end. Same data, `--seed` and settings, same actions (the summary's
-//! `action_log_hash`). An empty database is seeded first with a city of `--users` users.
+//! `action_log_hash`). An empty database is seeded first with a city of `--users` users, and
+//! the learned model is trained on it (written to the model file) before the run.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -93,7 +94,13 @@ pub async fn run(mut settings: Settings, args: SimulateArgs) -> anyhow::Result<(
     let store =
         if args.no_seed { super::open_existing_store(&settings).await? } else { super::open_store(&settings).await? };
     let bus = super::open_bus(&settings, &store).await?;
-    let app = app::App::with_bus(store, bus, super::seed::app_settings(&settings));
+    let mut app_settings = super::seed::app_settings(&settings);
+    // A city seeded here gets its learned model trained on it, as `luna serve --demo` does:
+    // the simulation's recommendations (and a server started on this data afterwards) would
+    // otherwise rank with no learned model, or with a model file left from another city that
+    // knows none of these users.
+    app_settings.reco.train_after_seed = true;
+    let app = app::App::with_bus(store, bus, app_settings);
     let db = crate::settings::redact_url(&settings.database_url());
     if app.store.counts().await.map_err(|e| anyhow::anyhow!("reading the database: {e}"))?.users == 0 {
         anyhow::ensure!(
@@ -175,6 +182,15 @@ async fn seed_city(app: &app::App, settings: &Settings, users: usize) -> anyhow:
     spinner.enable_steady_tick(Duration::from_millis(120));
     let report = app.seed_demo(opts).await.map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
     spinner.finish_with_message(format!("Seeded {} users and {} venues", report.users, report.venues));
+    // The seed started training the learned model on the new city (`train_after_seed`): the run
+    // starts with it, as `luna serve --demo` starts with its model.
+    if report.seeded {
+        eprintln!("Training the learned model on the seeded city");
+        let state = app.wait_for_training().await;
+        if let Some(error) = state.last.and_then(|l| l.error) {
+            anyhow::bail!("training the learned model on the seeded city: {error}");
+        }
+    }
     Ok(())
 }
 
