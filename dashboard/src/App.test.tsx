@@ -140,6 +140,48 @@ describe('App', () => {
     }
   });
 
+  it('reloads the map when a venue changes, which changes no count, once for a burst of changes', async () => {
+    // QA on the real binary: a venue's category changed through the API (PATCH) stayed in its
+    // old colour on the map, the counts unchanged, until the page was reloaded.
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const enc = new TextEncoder();
+      let push: (frame: string) => void = () => {};
+      const feed = () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              push = (f) => c.enqueue(enc.encode(f));
+              c.enqueue(enc.encode('event: connected\nid: system:0-0\ndata: {}\n\n'));
+            },
+          }),
+          { headers: { 'Content-Type': 'text/event-stream' } },
+        );
+      const updated = (n: number) =>
+        `id: system:${n}-0\ndata: ${JSON.stringify({ id: `e${n}`, source_id: null, channel: 'system', type: 'venue.updated', timestamp: '2026-12-05T08:00:00Z', data: { id: CITY.venues.id[0], name: 'Renamed', category: 'karaoke' } })}\n\n`;
+      const { calls } = mockFetch({
+        'GET /health': () => health(relayHealth),
+        'GET /api/v1/admin/stats': () => stats(2, 3),
+        'GET /api/v1/admin/map': () => ({ ...CITY, users_total: 2 }),
+        'GET /api/v1/admin/streams/subscribe-all': () => feed(),
+        'GET /api/v1/simulation/state': () => idle,
+        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      });
+      render(<App />);
+      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
+      await waitFor(() => expect(calls.some((c) => c.url.startsWith('/api/v1/admin/streams/subscribe-all'))).toBe(true));
+      const maps = () => calls.filter((c) => c.url.startsWith('/api/v1/admin/map')).length;
+      await vi.advanceTimersByTimeAsync(6000);
+      const before = maps();
+      act(() => [1, 2, 3].forEach((n) => push(updated(n))));
+      await vi.advanceTimersByTimeAsync(6000);
+      expect(maps()).toBe(before + 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('does not nag a database with data', async () => {
     server(10, 3);
     render(<App />);

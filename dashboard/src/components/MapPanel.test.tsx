@@ -69,6 +69,20 @@ describe('MapPanel', () => {
     expect(screen.queryByTestId('picked-venue')).toBeNull();
   });
 
+  it('describes the picked venue as its venue.updated event has it', async () => {
+    // QA on the real binary: a venue renamed through the API kept its old name on its card.
+    mockFetch({ [`GET /api/v1/venues/${venueId}`]: () => venue });
+    const { live, link } = showMapWithABooking();
+    const sys = (type: string, data: unknown) => act(() => live.ingest({ id: `${type}-0`, source_id: null, channel: 'system', type, timestamp: '', data }));
+    fireEvent.click(link);
+    expect(await screen.findByTestId('picked-venue')).toHaveTextContent('Bar One');
+    sys('venue.updated', { ...venue, id: CITY.venues.id[0], name: 'Another' }); // another venue: unchanged
+    expect(screen.getByTestId('picked-venue')).toHaveTextContent('Bar One');
+    sys('venue.updated', { ...venue, name: 'Bar One Renamed', category: 'karaoke' });
+    expect(screen.getByTestId('picked-venue')).toHaveTextContent('Bar One Renamed');
+    expect(screen.getByTestId('picked-venue')).toHaveTextContent('karaoke');
+  });
+
   it('says why a picked venue could not be shown: gone, or the server unreachable', async () => {
     let answer: () => unknown = () => json({ error: { code: 'not_found', message: 'venue not found', details: null } }, 404);
     mockFetch({ [`GET /api/v1/venues/${venueId}`]: () => answer() });

@@ -77,7 +77,9 @@ export function MapPanel({ map, live, error }: { map: CityMapData | null; live: 
   };
 
   // A venue deleted, or every one (a data reset, before a reseed), is no longer described (QA: a
-  // venue's card stayed open after a reseed had replaced the city).
+  // venue's card stayed open after a reseed had replaced the city). A venue changed is described
+  // as it is now: `venue.updated` carries the whole venue (QA: a venue renamed through the API
+  // kept its old name on its card).
   const pickedRef = useRef(picked);
   pickedRef.current = picked;
   useEffect(
@@ -88,6 +90,8 @@ export function MapPanel({ map, live, error }: { map: CityMapData | null; live: 
           setPicked(null);
           setVenue(null);
         }
+        const changed = e.data as Venue | null;
+        if (e.type === 'venue.updated' && changed && typeof changed === 'object' && changed.id === pickedRef.current) setVenue(changed);
       }),
     [live],
   );

@@ -101,14 +101,27 @@ function useCityMap(live: LiveStore, venuesInDb: number | undefined, usersInDb: 
     return () => clearTimeout(id);
   }, [venuesInDb, loaded, usersInDb, loadedUsers, reload]);
 
-  // A seed or reset makes the engine reload; fetch the map once it has.
-  useEffect(
-    () =>
-      live.onEvent((e) => {
-        if (e.type === 'data.seeded' || e.type === 'data.reset') setTimeout(reload, 1500);
-      }),
-    [live, reload],
-  );
+  // A seed or reset makes the engine reload; fetch the map once it has. A venue changed (moved,
+  // or of another category) changes no count: its event reloads the map, at most every 5 seconds
+  // (QA: a venue's category changed through the API stayed in its old colour until a reload).
+  const venueReload = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => {
+    const off = live.onEvent((e) => {
+      if (e.type === 'data.seeded' || e.type === 'data.reset') setTimeout(reload, 1500);
+      if (e.type === 'venue.updated' && venueReload.current === null) {
+        const wait = Math.max(1500, 5000 - (Date.now() - lastLoad.current));
+        venueReload.current = setTimeout(() => {
+          venueReload.current = null;
+          reload();
+        }, wait);
+      }
+    });
+    return () => {
+      off();
+      if (venueReload.current !== null) clearTimeout(venueReload.current);
+      venueReload.current = null;
+    };
+  }, [live, reload]);
 
   return { data, error, loading, reload };
 }
