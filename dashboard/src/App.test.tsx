@@ -29,6 +29,27 @@ function stream(): Response {
   return new Response(body, { headers: { 'Content-Type': 'text/event-stream' } });
 }
 
+/** A stream the test pushes frames into: `open` answers the subscription, `push` sends a frame. */
+function pushableStream() {
+  const enc = new TextEncoder();
+  let send: (frame: string) => void = () => {};
+  const open = () =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          send = (f) => c.enqueue(enc.encode(f));
+          c.enqueue(enc.encode('event: connected\nid: system:0-0\ndata: {}\n\n'));
+        },
+      }),
+      { headers: { 'Content-Type': 'text/event-stream' } },
+    );
+  return { open, push: (f: string) => send(f) };
+}
+
+/** The frame of the `n`th event on the stream. */
+const frame = (n: number, channel: string, type: string, data: unknown) =>
+  `id: ${channel}:${n}-0\ndata: ${JSON.stringify({ id: `e${n}`, source_id: null, channel, type, timestamp: '2026-12-05T08:00:00Z', data })}\n\n`;
+
 const health = (relay: { status: string; restarts: number; last_failure: string | null }) => ({
   status: relay.status === 'running' && !busHealth.trim_error ? 'healthy' : 'degraded',
   service: 'Luna API Service',
@@ -145,25 +166,13 @@ describe('App', () => {
     // old colour on the map, the counts unchanged, until the page was reloaded.
     vi.useFakeTimers({ shouldAdvanceTime: true });
     try {
-      const enc = new TextEncoder();
-      let push: (frame: string) => void = () => {};
-      const feed = () =>
-        new Response(
-          new ReadableStream<Uint8Array>({
-            start(c) {
-              push = (f) => c.enqueue(enc.encode(f));
-              c.enqueue(enc.encode('event: connected\nid: system:0-0\ndata: {}\n\n'));
-            },
-          }),
-          { headers: { 'Content-Type': 'text/event-stream' } },
-        );
-      const updated = (n: number) =>
-        `id: system:${n}-0\ndata: ${JSON.stringify({ id: `e${n}`, source_id: null, channel: 'system', type: 'venue.updated', timestamp: '2026-12-05T08:00:00Z', data: { id: CITY.venues.id[0], name: 'Renamed', category: 'karaoke' } })}\n\n`;
+      const { open, push } = pushableStream();
+      const updated = (n: number) => frame(n, 'system', 'venue.updated', { id: CITY.venues.id[0], name: 'Renamed', category: 'karaoke' });
       const { calls } = mockFetch({
         'GET /health': () => health(relayHealth),
         'GET /api/v1/admin/stats': () => stats(2, 3),
         'GET /api/v1/admin/map': () => ({ ...CITY, users_total: 2 }),
-        'GET /api/v1/admin/streams/subscribe-all': () => feed(),
+        'GET /api/v1/admin/streams/subscribe-all': () => open(),
         'GET /api/v1/simulation/state': () => idle,
         'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
         'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
@@ -500,25 +509,13 @@ describe('App', () => {
 
   it('drops a deleted user’s cached name from the feed when their user.deleted event arrives, without a reload, but names them in that event’s row', async () => {
     const ADA = '0190aaaa-0000-7000-8000-00000000ada1';
-    const enc = new TextEncoder();
-    let push: (frame: string) => void = () => {};
-    const feed = () =>
-      new Response(
-        new ReadableStream<Uint8Array>({
-          start(c) {
-            push = (f) => c.enqueue(enc.encode(f));
-            c.enqueue(enc.encode('event: connected\nid: system:0-0\ndata: {}\n\n'));
-          },
-        }),
-        { headers: { 'Content-Type': 'text/event-stream' } },
-      );
-    const event = (n: number, type: string, data: unknown) =>
-      `id: user_actions:${n}-0\ndata: ${JSON.stringify({ id: `e${n}`, source_id: null, channel: 'user_actions', type, timestamp: '2026-12-05T08:00:00Z', data })}\n\n`;
+    const { open, push } = pushableStream();
+    const event = (n: number, type: string, data: unknown) => frame(n, 'user_actions', type, data);
     const { calls } = mockFetch({
       'GET /health': () => health(relayHealth),
       'GET /api/v1/admin/stats': () => stats(10, 3),
       'GET /api/v1/admin/map': () => CITY,
-      'GET /api/v1/admin/streams/subscribe-all': () => feed(),
+      'GET /api/v1/admin/streams/subscribe-all': () => open(),
       // The server still knows Ada when first asked.
       'GET /api/v1/admin/users/names': () => ({ users: [{ id: ADA, handle: 'ada', name: 'Ada Lovelace' }] }),
       'GET /api/v1/simulation/state': () => idle,
@@ -542,26 +539,13 @@ describe('App', () => {
     // gave the users the same ids; the feed's rows had asked for them after the reset, were told
     // nobody, and read by the end of their ids until a reload.
     const ADA = '0190aaaa-0000-7000-8000-00000000ada1';
-    const enc = new TextEncoder();
-    let push: (frame: string) => void = () => {};
     let seeded = true;
-    const feed = () =>
-      new Response(
-        new ReadableStream<Uint8Array>({
-          start(c) {
-            push = (f) => c.enqueue(enc.encode(f));
-            c.enqueue(enc.encode('event: connected\nid: system:0-0\ndata: {}\n\n'));
-          },
-        }),
-        { headers: { 'Content-Type': 'text/event-stream' } },
-      );
-    const event = (n: number, channel: string, type: string, data: unknown) =>
-      `id: ${channel}:${n}-0\ndata: ${JSON.stringify({ id: `e${n}`, source_id: null, channel, type, timestamp: '2026-12-05T08:00:00Z', data })}\n\n`;
+    const { open, push } = pushableStream();
     const { calls } = mockFetch({
       'GET /health': () => health(relayHealth),
       'GET /api/v1/admin/stats': () => stats(10, 3),
       'GET /api/v1/admin/map': () => CITY,
-      'GET /api/v1/admin/streams/subscribe-all': () => feed(),
+      'GET /api/v1/admin/streams/subscribe-all': () => open(),
       'GET /api/v1/admin/users/names': () => ({ users: seeded ? [{ id: ADA, handle: 'ada', name: 'Ada Lovelace' }] : [] }),
       'GET /api/v1/simulation/state': () => idle,
       'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
@@ -571,16 +555,16 @@ describe('App', () => {
     const asked = () => calls.filter((c) => c.url.startsWith('/api/v1/admin/users/names')).length;
     render(<App />);
     await waitFor(() => expect(calls.some((c) => c.url.startsWith('/api/v1/admin/streams/subscribe-all'))).toBe(true));
-    act(() => push(event(1, 'user_actions', 'interaction.recorded', { user_id: ADA, venue_id: CITY.venues.id[0], interaction_type: 'view' })));
+    act(() => push(frame(1, 'user_actions', 'interaction.recorded', { user_id: ADA, venue_id: CITY.venues.id[0], interaction_type: 'view' })));
     expect(await screen.findByText(/view by Ada Lovelace at/)).toBeInTheDocument();
     seeded = false;
-    act(() => push(event(2, 'system', 'data.reset', null)));
+    act(() => push(frame(2, 'system', 'data.reset', null)));
     // The old row asks for Ada again, and is told nobody.
     await waitFor(() => expect(asked()).toBe(2));
     await waitFor(() => expect(screen.getByText(/view by …00ada1 at/)).toBeInTheDocument());
     seeded = true;
-    act(() => push(event(3, 'system', 'data.seeded', { users: 10, venues: 3, interactions: 0, edges: 0, plans: 0 })));
-    act(() => push(event(4, 'user_actions', 'interaction.recorded', { user_id: ADA, venue_id: CITY.venues.id[0], interaction_type: 'like' })));
+    act(() => push(frame(3, 'system', 'data.seeded', { users: 10, venues: 3, interactions: 0, edges: 0, plans: 0 })));
+    act(() => push(frame(4, 'user_actions', 'interaction.recorded', { user_id: ADA, venue_id: CITY.venues.id[0], interaction_type: 'like' })));
     expect(await screen.findByText(/like by Ada Lovelace at/)).toBeInTheDocument();
   });
 

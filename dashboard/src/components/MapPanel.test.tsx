@@ -20,7 +20,9 @@ function showMapWithABooking() {
     live.flush();
   });
   render(<MapPanel map={CITY} live={live} error={null} />);
-  return { live, link: screen.getByRole('button', { name: /^bar …/ }) };
+  /** A system event on the stream. */
+  const sys = (type: string, data: unknown) => act(() => live.ingest({ id: `${type}-0`, source_id: null, channel: 'system', type, timestamp: '', data }));
+  return { live, sys, link: screen.getByRole('button', { name: /^bar …/ }) };
 }
 
 describe('MapPanel', () => {
@@ -55,8 +57,7 @@ describe('MapPanel', () => {
 
   it('closes the picked venue’s card when the venue is deleted, or the data reset', async () => {
     mockFetch({ [`GET /api/v1/venues/${venueId}`]: () => venue });
-    const { live, link } = showMapWithABooking();
-    const sys = (type: string, data: unknown) => act(() => live.ingest({ id: `${type}-0`, source_id: null, channel: 'system', type, timestamp: '', data }));
+    const { sys, link } = showMapWithABooking();
     fireEvent.click(link);
     expect(await screen.findByTestId('picked-venue')).toHaveTextContent('Bar One');
     sys('venue.deleted', { venue_id: CITY.venues.id[0] }); // another venue: stays
@@ -72,8 +73,7 @@ describe('MapPanel', () => {
   it('describes the picked venue as its venue.updated event has it', async () => {
     // QA on the real binary: a venue renamed through the API kept its old name on its card.
     mockFetch({ [`GET /api/v1/venues/${venueId}`]: () => venue });
-    const { live, link } = showMapWithABooking();
-    const sys = (type: string, data: unknown) => act(() => live.ingest({ id: `${type}-0`, source_id: null, channel: 'system', type, timestamp: '', data }));
+    const { sys, link } = showMapWithABooking();
     fireEvent.click(link);
     expect(await screen.findByTestId('picked-venue')).toHaveTextContent('Bar One');
     sys('venue.updated', { ...venue, id: CITY.venues.id[0], name: 'Another' }); // another venue: unchanged
