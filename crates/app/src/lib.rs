@@ -154,7 +154,8 @@ impl App {
 
     /// Starts the background tasks (the outbox relay first, the metrics watcher, the periodic
     /// `metrics.snapshot`, the engine follower and the booking janitor), each supervised
-    /// ([`supervise`]): restarted if it panics or ends. Call once per process.
+    /// ([`supervise`]): restarted if it panics or ends; and, once, removes the temporary model
+    /// files processes killed while writing left behind. Call once per process.
     pub fn start_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
         vec![
             self.spawn_relay(),
@@ -162,7 +163,19 @@ impl App {
             stats::spawn_snapshots(self.clone()),
             reco::spawn_follower(self.clone()),
             booking::janitor::spawn(self.clone()),
+            self.spawn_partial_model_cleanup(),
         ]
+    }
+
+    /// Removes the temporary model files processes killed while writing `model_path` left
+    /// behind ([`reco::training::remove_stale_partials`]), off the async workers.
+    fn spawn_partial_model_cleanup(&self) -> tokio::task::JoinHandle<()> {
+        let path = self.settings.reco.model_path.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(path) = path {
+                reco::training::remove_stale_partials(&path, std::time::SystemTime::now());
+            }
+        })
     }
 
     /// Runs the outbox relay ([`relay::run`]) as the supervised task `relay`.

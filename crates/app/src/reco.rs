@@ -226,6 +226,11 @@ impl EngineCell {
         );
     }
 
+    /// When (Unix milliseconds) the current engine's store scan began (`i64::MIN`: never loaded).
+    pub(crate) fn scanned_from_ms(&self) -> i64 {
+        self.scanned_from_ms.load(Ordering::SeqCst)
+    }
+
     /// Whether the engine was built, or is being built, from a scan that began after `at`.
     fn covers(&self, at: domain::Timestamp) -> bool {
         let at = at.timestamp_millis();
@@ -607,6 +612,9 @@ async fn follow_domain_event(app: &App, e: &domain::Event) {
         // A reset made by another process stops this server's simulation (see `sim::control`).
         // No receiver (no simulation running) is no error.
         let _ = app.data_resets.send(e.timestamp.timestamp_millis());
+        // A training on the data before is discarded as it ends (this server's own resets were
+        // marked as they committed).
+        app.training.data_reset(e.timestamp.timestamp_millis());
     }
     if let Ok(DomainEvent::UserDeleted { user_id }) = event {
         // A user deleted by another server leaves this server's simulation.

@@ -158,6 +158,7 @@ impl App {
         let config = city_config(&opts, self.now())?;
         if seeded {
             self.store.reset().await?;
+            self.training.data_reset(chrono::Utc::now().timestamp_millis());
         }
         let as_of = Some(config.now);
         let city = synth::City::new(config)
@@ -256,6 +257,8 @@ impl App {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn reset_data(&self) -> AppResult<()> {
         self.store.reset().await?;
+        // A training running on the data before is discarded as it ends.
+        self.training.data_reset(chrono::Utc::now().timestamp_millis());
         self.wrote();
         self.reload_engine().await
     }

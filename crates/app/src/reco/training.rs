@@ -7,7 +7,7 @@
 use std::ops::RangeInclusive;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Instant, SystemTime};
 
 use domain::Timestamp;
@@ -130,7 +130,7 @@ pub struct ModelStatus {
 }
 
 /// The trainings' state, shared by the server.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Training {
     state: watch::Sender<TrainingState>,
     /// A training was asked for (after a reseed) while one ran on the data before: run again.
@@ -138,11 +138,39 @@ pub struct Training {
     /// The server is shutting down ([`App::stop_training`]): the training running gives up and
     /// none starts.
     stopped: AtomicBool,
+    /// When (Unix milliseconds) the latest data reset this server heard of was made: its own
+    /// ([`App::reset_data`], a forced seed) as it commits, another process's as the engine
+    /// follower hears its `data.reset`. A training whose engine was scanned before it learned
+    /// data that is gone: it is discarded, not written nor put to use.
+    last_reset_ms: AtomicI64,
     /// When the model file in use had been written: the one the last engine reload read (none:
     /// there was none), or the one this server's last training wrote. A file written since is
     /// another's, not yet loaded here.
     pub(crate) loaded_file: std::sync::Mutex<Option<SystemTime>>,
 }
+
+impl Default for Training {
+    fn default() -> Self {
+        Self {
+            state: watch::Sender::default(),
+            again: AtomicBool::default(),
+            stopped: AtomicBool::default(),
+            last_reset_ms: AtomicI64::new(i64::MIN),
+            loaded_file: std::sync::Mutex::default(),
+        }
+    }
+}
+
+impl Training {
+    /// The data was reset at `at_ms` (Unix milliseconds): a training running on an engine
+    /// scanned before then is discarded as it ends.
+    pub(crate) fn data_reset(&self, at_ms: i64) {
+        self.last_reset_ms.fetch_max(at_ms, Ordering::SeqCst);
+    }
+}
+
+/// What a training whose data was reset under it ends with.
+pub const DISCARDED_RESET: &str = "discarded: the data was reset during the training (the model learned data that is gone; nothing written, the model in use kept); train again on the new data";
 
 /// When the file at `path` was last written (none: no file, or it cannot be read).
 pub(crate) fn modified(path: &Path) -> Option<SystemTime> {
@@ -169,7 +197,8 @@ pub fn save_model(model: &MfModel, path: &Path) -> Result<(), String> {
     }
     // Its own temporary file per process: `luna train` and a server writing one path at once
     // must not write into one file (each rename is then whole, the last one wins).
-    let partial = path.with_extension(format!("partial.{}", std::process::id()));
+    // Left behind by a crash, it is removed at a server's next start ([`remove_stale_partials`]).
+    let partial = partial_path(path, std::process::id());
     let saved = model
         .save(&partial)
         .map_err(|e| format!("writing {}: {e}", partial.display()))
@@ -178,6 +207,56 @@ pub fn save_model(model: &MfModel, path: &Path) -> Result<(), String> {
         let _ = std::fs::remove_file(&partial);
     }
     saved
+}
+
+/// The temporary file this process writes `path` through ([`save_model`]).
+fn partial_path(path: &Path, pid: u32) -> std::path::PathBuf {
+    path.with_extension(format!("partial.{pid}"))
+}
+
+/// A temporary file not written to for this long is no write under way: a model is written in
+/// one go, its file growing all along (a big one takes seconds, minutes on a slow disk).
+pub const PARTIAL_IDLE: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+/// Nor is one this old, whatever process its name gives (the pid may have been taken again).
+pub const PARTIAL_ABANDONED: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// Removes the temporary files of `path` ([`save_model`]'s `<stem>.partial.<pid>`) that a process
+/// killed while writing left behind (nothing else removes them: each process has its own, so one
+/// is left per crash). Another process writing one now keeps it: a file is removed only when
+/// nobody has written to it for [`PARTIAL_IDLE`] and its process is not alive on this host, or
+/// for [`PARTIAL_ABANDONED`] whatever its process (a server on another host sharing the file,
+/// or a pid taken again, may look alive or dead here; a write under way keeps its file fresh).
+/// Returns the files removed.
+pub fn remove_stale_partials(path: &Path, now: SystemTime) -> Vec<std::path::PathBuf> {
+    let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else { return Vec::new() };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let prefix = format!("{stem}.partial.");
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(&prefix)).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let file = entry.path();
+        // The name is exactly the one `save_model` gives (no other file that happens to match).
+        if file != partial_path(path, pid) || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let Some(idle) = modified(&file).and_then(|t| now.duration_since(t).ok()) else { continue };
+        let stale = idle >= PARTIAL_ABANDONED || (idle >= PARTIAL_IDLE && !process_alive(pid));
+        if stale && std::fs::remove_file(&file).is_ok() {
+            tracing::info!(file = %file.display(), idle_s = idle.as_secs(), "removed a temporary model file a stopped process left");
+            removed.push(file);
+        }
+    }
+    removed
+}
+
+/// Whether process `pid` is alive on this host (taken as alive where that cannot be told).
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
 }
 
 /// The engine's users and venues, and how many of them its model knows.
@@ -245,6 +324,9 @@ impl App {
         if self.training.stopped.load(Ordering::SeqCst) {
             return Err(AppError::Unavailable("the server is shutting down: no training starts".into()));
         }
+        // Read before the engine: an engine swapped in between is then taken as older than it
+        // is (a reset after its scan discards the training), never as newer.
+        let scanned_from_ms = self.engine.scanned_from_ms();
         let engine = self.engine();
         if engine.stats().user_venue_pairs == 0 {
             return Err(AppError::conflict(
@@ -281,7 +363,7 @@ impl App {
             return Err(AppError::Conflict { message, field: None });
         }
         let app = self.clone();
-        tokio::spawn(async move { app.run_training(engine, cfg, run).await });
+        tokio::spawn(async move { app.run_training(engine, scanned_from_ms, cfg, run).await });
         Ok(self.training())
     }
 
@@ -327,11 +409,11 @@ impl App {
         state.unwrap_or_else(|_| self.training())
     }
 
-    async fn run_training(&self, engine: Arc<Engine>, cfg: TrainConfig, run: TrainingRun) {
+    async fn run_training(&self, engine: Arc<Engine>, scanned_from_ms: i64, cfg: TrainConfig, run: TrainingRun) {
         let started = Instant::now();
         let path = self.settings.reco.model_path.clone();
         tracing::info!(epochs = cfg.epochs, factors = cfg.factors, seed = cfg.seed, "training the learned model");
-        let outcome = self.train_save_use(engine, cfg.clone()).await;
+        let outcome = self.train_save_use(engine, scanned_from_ms, cfg.clone()).await;
         let result = TrainingResult {
             outcome: if outcome.is_ok() { TrainingOutcome::Trained } else { TrainingOutcome::Failed },
             epochs: cfg.epochs,
@@ -407,8 +489,14 @@ impl App {
         Ok(true)
     }
 
-    /// Trains on `engine`, writes the file and puts the model to use on the engine in use then.
-    async fn train_save_use(&self, engine: Arc<Engine>, cfg: TrainConfig) -> Result<ModelFit, String> {
+    /// Trains on `engine` (scanned from the store at `scanned_from_ms`), writes the file and puts
+    /// the model to use on the engine in use then; discarded if the data was reset after the scan.
+    async fn train_save_use(
+        &self,
+        engine: Arc<Engine>,
+        scanned_from_ms: i64,
+        cfg: TrainConfig,
+    ) -> Result<ModelFit, String> {
         let training = self.training.clone();
         let model = tokio::task::spawn_blocking(move || {
             let progress = |r: engine::EpochReport| {
@@ -427,6 +515,13 @@ impl App {
         // No reload between the file and the swap: one before would load the old file, one after
         // loads the new one.
         let _no_reload = self.engine.reloads.lock().await;
+        // A reset since the scan (or in the same millisecond): the model learned users, venues
+        // and interactions that are gone, and knows none of the new ones. Checked under the
+        // reload lock: a reset heard after this is one the training ended before, as if it had
+        // ended a moment earlier (its file is then what the reset's reload loads, as any file).
+        if self.training.last_reset_ms.load(Ordering::SeqCst) >= scanned_from_ms {
+            return Err(DISCARDED_RESET.into());
+        }
         let path = self.settings.reco.model_path.clone();
         let in_use = self.engine();
         let (fit, written) = tokio::task::spawn_blocking(move || {

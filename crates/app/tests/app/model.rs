@@ -17,6 +17,9 @@ crate::on_every_backend!(
     a_model_another_server_trained_on_the_shared_file_is_loaded_when_its_event_arrives,
     under_train_after_seed_a_simulation_start_that_seeds_the_demo_city_trains_the_model,
     a_training_running_gives_up_when_the_server_stops_and_none_starts_after,
+    a_training_the_data_was_reset_under_is_discarded_and_writes_nothing,
+    a_training_another_server_reset_the_data_under_is_discarded,
+    a_server_start_removes_the_temporary_model_files_stopped_processes_left_not_live_ones,
 );
 
 /// A model file in a folder of its own, removed when dropped.
@@ -138,4 +141,127 @@ async fn a_training_running_gives_up_when_the_server_stops_and_none_starts_after
     assert!(!dir.0.exists(), "nothing written, not even a temporary file");
     let again = app.start_training(engine::TrainConfig::default());
     assert!(matches!(again, Err(app::AppError::Unavailable(_))), "{again:?}");
+}
+
+/// Long enough to be running still once a reset has committed and the engine reloaded (it is
+/// checked), short enough for a test: the reset lands between its first epoch and its end.
+fn long_training() -> engine::TrainConfig {
+    engine::TrainConfig { epochs: 5_000, factors: 32, ..engine::TrainConfig::default() }
+}
+
+/// Review of 27f5dac: a training running through a data reset put its model, trained on the
+/// users and venues just deleted, on the new engine and wrote it to the model file. It is now
+/// discarded as it ends, writing nothing; a training on the new data is not.
+async fn a_training_the_data_was_reset_under_is_discarded_and_writes_nothing(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await else { return };
+    let dir = ModelDir::new();
+    let mut settings = AppSettings::default();
+    settings.reco.model_path = Some(dir.path());
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let app = App::new(store, settings);
+    app.seed_demo(small_city(4)).await.expect("seed");
+    app.start_training(long_training()).expect("training starts");
+    eventually("the first epoch ends", || app.training().running.is_some_and(|r| r.epoch > 0)).await;
+
+    app.reset_data().await.expect("reset");
+    let running = app.training().running;
+    assert!(running.as_ref().is_some_and(|r| r.epoch < r.epochs), "still training after the reset: {running:?}");
+    let ended = tokio::time::timeout(Duration::from_secs(120), app.wait_for_training()).await.expect("in 120 s");
+    let last = ended.last.expect("a training ended");
+    assert_eq!(last.outcome, TrainingOutcome::Failed, "{last:?}");
+    assert!(last.error.as_deref().is_some_and(|e| e.starts_with("discarded: the data was reset")), "{last:?}");
+    assert!(last.fit.is_none(), "{last:?}");
+    assert!(!dir.0.exists(), "nothing written, not even a temporary file");
+    assert!(!app.engine().stats().has_model, "the old data's model is not put to use");
+
+    // On the data seeded after the reset, a training is kept.
+    app.seed_demo(small_city(5)).await.expect("seed again");
+    app.start_training(engine::TrainConfig { epochs: 2, factors: 8, ..engine::TrainConfig::default() })
+        .expect("training starts");
+    let last = app.wait_for_training().await.last.expect("a training ended");
+    assert_eq!(last.outcome, TrainingOutcome::Trained, "{last:?}");
+    assert!(dir.path().exists());
+    assert_eq!(fit_of(&app.engine()).users_known, 30);
+}
+
+/// The same when another server (or `luna seed --force`) resets the data: this server hears of
+/// it from the `data.reset` its engine follower receives.
+async fn a_training_another_server_reset_the_data_under_is_discarded(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await else { return };
+    let dir = ModelDir::new();
+    let mut settings = AppSettings::default();
+    settings.reco.model_path = Some(dir.path());
+    let bus: DynBus = Arc::new(bus::MemoryBus::new(1_000));
+    let server = || async {
+        let store = store::connect(&db.url).await.expect("connect the test database");
+        App::with_bus(store, bus.clone(), settings.clone())
+    };
+    let (a, b) = (server().await, server().await);
+    let tasks: Vec<_> = a.start_background().into_iter().chain(b.start_background()).collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    a.seed_demo(small_city(6)).await.expect("seed");
+    eventually("B reloads the seeded city", || b.engine().stats().users == 30).await;
+
+    b.start_training(long_training()).expect("training starts");
+    eventually("the first epoch ends", || b.training().running.is_some_and(|r| r.epoch > 0)).await;
+    a.reset_data().await.expect("reset");
+    eventually("B reloads the empty data", || b.engine().stats().users == 0).await;
+    let running = b.training().running;
+    assert!(running.as_ref().is_some_and(|r| r.epoch < r.epochs), "still training after the reset: {running:?}");
+    let ended = tokio::time::timeout(Duration::from_secs(120), b.wait_for_training()).await.expect("in 120 s");
+    let last = ended.last.expect("a training ended");
+    assert_eq!(last.outcome, TrainingOutcome::Failed, "{last:?}");
+    assert!(last.error.as_deref().is_some_and(|e| e.starts_with("discarded: the data was reset")), "{last:?}");
+    assert!(!dir.0.exists(), "nothing written, not even a temporary file");
+    assert!(!b.engine().stats().has_model);
+    tasks.iter().for_each(|t| t.abort());
+}
+
+/// Review of 2dcc846: each process writes the model through its own `model.partial.<pid>`, and
+/// one killed while writing left it there for good. A server's start removes those nobody
+/// writes any more: idle and of a process not alive, or idle for a day; not one of a process
+/// alive (another server writing it), nor one written to a moment ago (a server on another
+/// host, whose pid means nothing here), nor another file's.
+async fn a_server_start_removes_the_temporary_model_files_stopped_processes_left_not_live_ones(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await else { return };
+    let dir = ModelDir::new();
+    std::fs::create_dir_all(&dir.0).expect("folder");
+    let mut settings = AppSettings::default();
+    settings.reco.model_path = Some(dir.path());
+    // A process that has ended.
+    let mut child = std::process::Command::new("true").spawn().expect("run true");
+    let dead = child.id();
+    child.wait().expect("true ends");
+    let alive = std::process::id();
+    let now = std::time::SystemTime::now();
+    let hours = |h: u64| now - Duration::from_secs(h * 3_600);
+    let file = |name: String, written: std::time::SystemTime| {
+        let path = dir.0.join(name);
+        let f = std::fs::File::create(&path).expect("create");
+        f.set_modified(written).expect("set its time");
+        path
+    };
+    let crashed = file(format!("model.partial.{dead}"), hours(1));
+    let abandoned = file(format!("model.partial.{alive}"), hours(48));
+    let fresh = file(format!("model.partial.{}", dead + 1_000_000), now);
+    let others = file(format!("other.partial.{dead}"), hours(48));
+    let model = file("model.bin".into(), hours(48));
+
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let app = App::new(store, settings);
+    let tasks = app.start_background();
+    eventually("the files nobody writes are removed", || !crashed.exists() && !abandoned.exists()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(fresh.exists() && others.exists() && model.exists());
+    tasks.iter().for_each(|t| t.abort());
+
+    // One of a process alive (the one that left the day-old file above), idle for an hour: it
+    // may be writing it still (a big model on a slow disk); another server's start keeps it.
+    let live = file(format!("model.partial.{alive}"), hours(1));
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let again = App::new(store, app.settings.as_ref().clone());
+    let tasks = again.start_background();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(live.exists() && fresh.exists() && others.exists() && model.exists());
+    tasks.iter().for_each(|t| t.abort());
 }
