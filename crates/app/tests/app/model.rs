@@ -53,12 +53,8 @@ async fn eventually(what: &str, ok: impl Fn() -> bool) {
     }
 }
 
-/// QA on two real servers sharing a database, the bus and `model_path`: A reseeded and (under
-/// `--demo`) trained; B had reloaded on the seed before A wrote the file and ranked by a model
-/// that knew none of the users until its next reload. B now loads the file on `model.trained`.
-async fn a_model_another_server_trained_on_the_shared_file_is_loaded_when_its_event_arrives(backend: Backend) {
-    let Some(db) = TestDatabase::create(backend).await else { return };
-    let dir = ModelDir::new();
+/// Two servers on one database, one bus and one `model_path`, their background tasks started.
+async fn two_servers(db: &TestDatabase, dir: &ModelDir) -> (App, App, Vec<tokio::task::JoinHandle<()>>) {
     let mut settings = AppSettings::default();
     settings.reco.model_path = Some(dir.path());
     let bus: DynBus = Arc::new(bus::MemoryBus::new(1_000));
@@ -69,6 +65,16 @@ async fn a_model_another_server_trained_on_the_shared_file_is_loaded_when_its_ev
     let (a, b) = (server().await, server().await);
     let tasks: Vec<_> = a.start_background().into_iter().chain(b.start_background()).collect();
     tokio::time::sleep(Duration::from_millis(200)).await;
+    (a, b, tasks)
+}
+
+/// QA on two real servers sharing a database, the bus and `model_path`: A reseeded and (under
+/// `--demo`) trained; B had reloaded on the seed before A wrote the file and ranked by a model
+/// that knew none of the users until its next reload. B now loads the file on `model.trained`.
+async fn a_model_another_server_trained_on_the_shared_file_is_loaded_when_its_event_arrives(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await else { return };
+    let dir = ModelDir::new();
+    let (a, b, tasks) = two_servers(&db, &dir).await;
 
     a.seed_demo(small_city(1)).await.expect("seed");
     // B reloads on the seed's event: the new users, and no model (no file yet).
@@ -189,16 +195,7 @@ async fn a_training_the_data_was_reset_under_is_discarded_and_writes_nothing(bac
 async fn a_training_another_server_reset_the_data_under_is_discarded(backend: Backend) {
     let Some(db) = TestDatabase::create(backend).await else { return };
     let dir = ModelDir::new();
-    let mut settings = AppSettings::default();
-    settings.reco.model_path = Some(dir.path());
-    let bus: DynBus = Arc::new(bus::MemoryBus::new(1_000));
-    let server = || async {
-        let store = store::connect(&db.url).await.expect("connect the test database");
-        App::with_bus(store, bus.clone(), settings.clone())
-    };
-    let (a, b) = (server().await, server().await);
-    let tasks: Vec<_> = a.start_background().into_iter().chain(b.start_background()).collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (a, b, tasks) = two_servers(&db, &dir).await;
     a.seed_demo(small_city(6)).await.expect("seed");
     eventually("B reloads the seeded city", || b.engine().stats().users == 30).await;
 
