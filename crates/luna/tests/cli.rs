@@ -341,7 +341,19 @@ fn simulate_trains_the_learned_model_on_the_city_it_seeds(database_url: Option<&
         .expect("luna runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let learned = engine::MfModel::load(&model).expect("a model file");
-    let users: std::collections::HashSet<uuid::Uuid> = rt.block_on(async {
+    let users = user_ids(database_url, dir.path(), rt);
+    assert_eq!(users.len(), 60, "the city seeded");
+    let known = learned.users.iter().filter(|u| users.contains(u)).count();
+    assert!(known > 0 && known == learned.users.len(), "the model knows {known} of its {} users", learned.users.len());
+}
+
+/// The ids of the users in the database (PostgreSQL at `database_url`, else the data dir's SQLite).
+fn user_ids(
+    database_url: Option<&str>,
+    data_dir: &Path,
+    rt: &tokio::runtime::Runtime,
+) -> std::collections::HashSet<uuid::Uuid> {
+    rt.block_on(async {
         use sqlx::Connection;
         match database_url {
             Some(url) => {
@@ -349,17 +361,71 @@ fn simulate_trains_the_learned_model_on_the_city_it_seeds(database_url: Option<&
                 sqlx::query_scalar("SELECT id FROM users").fetch_all(&mut conn).await.expect("users")
             }
             None => {
-                let url = format!("sqlite://{}", dir.path().join("luna.db").display());
+                let url = format!("sqlite://{}", data_dir.join("luna.db").display());
                 let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open the database");
                 sqlx::query_scalar("SELECT id FROM users").fetch_all(&mut conn).await.expect("users")
             }
         }
         .into_iter()
         .collect()
-    });
+    })
+}
+
+/// Gap: `luna seed --force` reset and reseeded the database but left the model file trained on
+/// the city before, so a `luna serve` started afterwards loaded a model that knew none of the new
+/// users. The seed now trains the model on the new city (as `luna simulate` and `serve --demo`
+/// do), with progress and its seed; with `--no-train` it removes the stale file instead.
+fn seed_force_trains_the_learned_model_on_the_new_city(database_url: Option<&str>, rt: &tokio::runtime::Runtime) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = dir.path().join("model.bin");
+    let db: Vec<&str> = database_url.map(|url| vec!["--database-url", url]).unwrap_or_default();
+    let with_db = |args: &[&'static str]| -> Vec<&str> { args.iter().copied().chain(db.iter().copied()).collect() };
+    let first = seed(dir.path(), &db);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let trained = luna(dir.path(), &with_db(&["train", "--epochs", "2"]));
+    assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+    let before = engine::MfModel::load(&model).expect("the first city's model");
+
+    let forced = luna(dir.path(), &with_db(&["seed", "--users", "60", "--venues", "40", "--seed", "8", "--force"]));
+    assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
+    let learned = engine::MfModel::load(&model).expect("a model file");
+    let users = user_ids(database_url, dir.path(), rt);
     assert_eq!(users.len(), 60, "the city seeded");
+    assert!(before.users.iter().all(|u| !users.contains(u)), "a new city, other users");
     let known = learned.users.iter().filter(|u| users.contains(u)).count();
     assert!(known > 0 && known == learned.users.len(), "the model knows {known} of its {} users", learned.users.len());
+    let err = String::from_utf8_lossy(&forced.stderr);
+    assert!(err.contains("Training the learned model on the seeded city") && err.contains("epoch"), "{err}");
+    let report: serde_json::Value = serde_json::from_slice(&forced.stdout).expect("a JSON report");
+    assert_eq!(report["model"]["users"], learned.users.len(), "{report}");
+    assert_eq!(report["model"]["seed"], engine::TrainConfig::default().seed, "{report}");
+
+    // Not trained: the file of the city before is removed, and the seed says so.
+    let untrained = luna(
+        dir.path(),
+        &with_db(&["seed", "--users", "60", "--venues", "40", "--seed", "9", "--force", "--no-train"]),
+    );
+    assert!(untrained.status.success(), "{}", String::from_utf8_lossy(&untrained.stderr));
+    let err = String::from_utf8_lossy(&untrained.stderr);
+    assert!(err.contains("Removed the model file") && err.contains("luna train"), "{err}");
+    assert!(!model.exists(), "the stale model file is left");
+    let report: serde_json::Value = serde_json::from_slice(&untrained.stdout).expect("a JSON report");
+    assert!(report["model"].is_null(), "{report}");
+}
+
+#[test]
+fn seed_force_trains_the_learned_model_on_the_new_city_on_sqlite() {
+    seed_force_trains_the_learned_model_on_the_new_city(None, &runtime());
+}
+
+#[test]
+fn seed_force_trains_the_learned_model_on_the_new_city_on_postgres() {
+    let rt = runtime();
+    let Some(db) = rt.block_on(testdb::TestDatabase::create(testdb::Backend::Postgres)) else {
+        eprintln!("skipped: TEST_POSTGRES_URL is not set");
+        return;
+    };
+    seed_force_trains_the_learned_model_on_the_new_city(Some(&db.url), &rt);
 }
 
 #[test]
@@ -632,9 +698,10 @@ fn serve_answers_the_seed_paths_and_stops_cleanly_on_sigterm() {
 
 #[test]
 fn serve_demo_on_a_city_seeded_elsewhere_learns_from_it() {
-    // As a second server finds the city its peer seeded: no seeding here, and no model file.
+    // As a second server finds the city its peer seeded: no seeding here, and no model file
+    // (`--no-train`: a seed otherwise trains the model on its city).
     let dir = tempfile::tempdir().expect("temp dir");
-    assert!(seed(dir.path(), &[]).status.success());
+    assert!(seed(dir.path(), &["--no-train"]).status.success());
     assert!(!dir.path().join("model.bin").exists());
     let server = Server::start(dir.path(), &["--demo"]);
     let users = get(&server.base, "/users/");

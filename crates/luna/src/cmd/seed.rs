@@ -1,5 +1,9 @@
 //! `luna seed`: generates a city into the database, with a progress bar. Same `--seed` and
 //! `--as-of`, same data. A seeded database is left alone unless `--force`, which resets it first.
+//! The learned model is then trained on the new city and written to the model file, as `luna
+//! simulate` and `luna serve --demo` do after their seeds, so a `luna serve` started on the data
+//! afterwards never loads a model file left from the data before (which knows none of the new
+//! users); with `--no-train` (or a city without interactions to learn from) that file is removed.
 
 use std::time::Duration;
 
@@ -39,6 +43,11 @@ pub struct SeedArgs {
     /// Reset a database that already has data, then seed it.
     #[arg(long)]
     pub force: bool,
+    /// Do not train the learned model on the new city (a large city takes minutes to train):
+    /// the model file from before, which knows none of its users, is removed instead; train
+    /// later with `luna train` (`luna serve --demo` trains when there is no model file).
+    #[arg(long)]
+    pub no_train: bool,
     #[command(flatten)]
     pub store: super::StoreArgs,
 }
@@ -108,6 +117,10 @@ pub async fn run(mut settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     let mut opts = demo_options(&settings, args.force);
     // Checked before the database is opened, so refused options leave no new database behind.
     opts.check(chrono::Utc::now()).map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
+    let model_path = settings.model_path();
+    // The model file is replaced (or removed) after the seed: one that cannot be is refused
+    // before anything is written, not after minutes of seeding.
+    super::check_output(&model_path, "the model file")?;
     let store = super::open_store(&settings).await?;
     let app = app::App::new(store, app_settings(&settings));
     // Taken once, so the anchor said here is the one seeded (an hour could turn in between).
@@ -131,8 +144,88 @@ pub async fn run(mut settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
         report.seeded,
         "the database already has data: nothing seeded. Use --force to reset and reseed it."
     );
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    let model = model_for_the_new_city(&app.store, &settings, &report, args.no_train).await?;
+    let mut shown = serde_json::to_value(&report)?;
+    shown["model"] = serde_json::to_value(model)?;
+    println!("{}", serde_json::to_string_pretty(&shown)?);
     Ok(())
+}
+
+/// The learned model written for the city just seeded (`model` in the JSON report).
+#[derive(Debug, serde::Serialize)]
+struct WrittenModel {
+    path: String,
+    users: usize,
+    venues: usize,
+    epochs: usize,
+    factors: usize,
+    seed: u64,
+}
+
+/// Trains the learned model on the city just seeded and writes it to the model file, as `luna
+/// serve --demo` and `luna simulate` do after their seeds (the same settings, so the same model).
+/// With `--no-train`, or no interactions to learn from, the model file left from the data before
+/// is removed instead, saying so. A failed training removes it too and fails the command: the
+/// city stays seeded, and `luna train` trains it.
+async fn model_for_the_new_city(
+    store: &store::DynStore,
+    settings: &Settings,
+    report: &app::seed::SeedReport,
+    no_train: bool,
+) -> anyhow::Result<Option<WrittenModel>> {
+    let path = settings.model_path();
+    let skipped = if no_train {
+        Some("--no-train")
+    } else if report.interactions == 0 {
+        Some("the city has no interactions to learn from")
+    } else {
+        None
+    };
+    if let Some(why) = skipped {
+        if remove_stale_model(&path)? {
+            eprintln!(
+                "Removed the model file {} (it was trained on the data before the seed and knows none of the new \
+                 users); not trained ({why}): train with `luna train`",
+                path.display()
+            );
+        }
+        return Ok(None);
+    }
+    let cfg = engine::TrainConfig::default();
+    eprintln!("Training the learned model on the seeded city (written to {})", path.display());
+    let trained = match super::train::train_on_store(store, settings, cfg.clone()).await {
+        Ok(model) => super::train::save_model(&model, &path).map(|()| model),
+        Err(e) => Err(e),
+    };
+    match trained {
+        Ok(model) => Ok(Some(WrittenModel {
+            path: path.display().to_string(),
+            users: model.users.len(),
+            venues: model.venues.len(),
+            epochs: cfg.epochs,
+            factors: cfg.factors,
+            seed: cfg.seed,
+        })),
+        Err(e) => {
+            let removed = remove_stale_model(&path).unwrap_or(false);
+            let note = if removed { "; the model file from before the seed was removed" } else { "" };
+            anyhow::bail!(
+                "the city was seeded, but training the learned model on it failed: {e:#}{note}; train it with `luna train`"
+            )
+        }
+    }
+}
+
+/// Removes the model file at `path`; whether there was one.
+fn remove_stale_model(path: &std::path::Path) -> anyhow::Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(anyhow::anyhow!(
+            "the model file {} is from the data before the seed and could not be removed: {e}",
+            path.display()
+        )),
+    }
 }
 
 /// An indicatif progress bar per stage. indicatif draws nothing when stderr is not a terminal

@@ -41,22 +41,6 @@ pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> 
     // Before loading and training, which can take minutes each.
     super::check_output(&out, "the model file")?;
     let store = super::open_existing_store(&settings).await?;
-    let spinner = super::eval::spinner("loading interactions");
-    let engine = app::reco::build_from_store(&store, &settings.engine)
-        .await
-        .map_err(|e| anyhow::anyhow!("loading the store: {e}"))?;
-    spinner.finish_and_clear();
-    let stats = engine.stats();
-    // A mistyped --data-dir opens an empty database: a model of nobody is no model.
-    anyhow::ensure!(
-        stats.user_venue_pairs > 0,
-        "no interactions to train on in {} (seed or import data first)",
-        crate::settings::redact_url(&settings.database_url())
-    );
-    eprintln!(
-        "Training on {} users, {} venues and {} user-venue pairs",
-        stats.users, stats.venues, stats.user_venue_pairs
-    );
     let d = TrainConfig::default();
     let cfg = TrainConfig {
         factors: args.factors.unwrap_or(d.factors),
@@ -64,6 +48,35 @@ pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> 
         seed: args.seed.unwrap_or(d.seed),
         ..d
     };
+    let model = train_on_store(&store, &settings, cfg).await?;
+    save_model(&model, &out)?;
+    println!("Model with {} users and {} venues written to {}", model.users.len(), model.venues.len(), out.display());
+    Ok(())
+}
+
+/// Loads the store's interactions and trains on them with a progress bar per epoch (a plain
+/// line per epoch where stderr is not a terminal). Refused when there is nothing to learn from
+/// (a mistyped --data-dir opens an empty database: a model of nobody is no model).
+pub(crate) async fn train_on_store(
+    store: &store::DynStore,
+    settings: &Settings,
+    cfg: TrainConfig,
+) -> anyhow::Result<engine::MfModel> {
+    let spinner = super::eval::spinner("loading interactions");
+    let engine = app::reco::build_from_store(store, &settings.engine)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the store: {e}"))?;
+    spinner.finish_and_clear();
+    let stats = engine.stats();
+    anyhow::ensure!(
+        stats.user_venue_pairs > 0,
+        "no interactions to train on in {} (seed or import data first)",
+        crate::settings::redact_url(&settings.database_url())
+    );
+    eprintln!(
+        "Training on {} users, {} venues and {} user-venue pairs ({} epochs, {} factors, seed {})",
+        stats.users, stats.venues, stats.user_venue_pairs, cfg.epochs, cfg.factors, cfg.seed
+    );
     let bar = ProgressBar::new(cfg.epochs as u64);
     bar.set_style(
         ProgressStyle::with_template("{msg:>12} [{bar:40}] epoch {pos}/{len} eta {eta}")
@@ -84,9 +97,7 @@ pub async fn run(mut settings: Settings, args: TrainArgs) -> anyhow::Result<()> 
     .await
     .context("training task")?;
     bar.finish();
-    save_model(&model, &out)?;
-    println!("Model with {} users and {} venues written to {}", model.users.len(), model.venues.len(), out.display());
-    Ok(())
+    Ok(model)
 }
 
 /// Writes a model file whole or not at all (see [`app::reco::training::save_model`]).
