@@ -14,6 +14,7 @@ use engine::{Engine, EngineBuilder, EngineSettings, MfModel};
 use futures::StreamExt;
 use store::DynStore;
 
+use self::training::ModelFit;
 use crate::{App, AppError, AppResult};
 
 pub mod training;
@@ -441,12 +442,11 @@ pub fn model_fit(engine: &Engine, m: &MfModel) -> (usize, usize) {
 /// What to tell an operator whose model knows none of the users or none of the venues the engine
 /// holds (trained on other data, or before a reset or reseed): the learned signals then add
 /// nothing, and the `learned` ranker ranks by popularity alone.
-pub fn model_mismatch(engine: &Engine, users_known: usize, venues_known: usize) -> Option<String> {
-    let stats = engine.stats();
+pub fn model_mismatch(fit: &ModelFit) -> Option<String> {
     let none_of =
         |known: usize, held: usize, what: &str| (known == 0 && held > 0).then(|| format!("none of the {held} {what}"));
     let missing: Vec<String> =
-        [none_of(users_known, stats.users, "users"), none_of(venues_known, stats.venues, "venues")]
+        [none_of(fit.users_known, fit.users_held, "users"), none_of(fit.venues_known, fit.venues_held, "venues")]
             .into_iter()
             .flatten()
             .collect();
@@ -510,7 +510,14 @@ impl App {
                             let memory = engine.memory().to_string();
                             let (users_known, venues_known) = model_fit(&engine, &m);
                             tracing::info!(path = %path.display(), users = m.users.len(), users_known, venues_known, %memory, "learned model loaded");
-                            if let Some(warning) = model_mismatch(&engine, users_known, venues_known) {
+                            let stats = engine.stats();
+                            let fit = ModelFit {
+                                users_known,
+                                users_held: stats.users,
+                                venues_known,
+                                venues_held: stats.venues,
+                            };
+                            if let Some(warning) = model_mismatch(&fit) {
                                 tracing::warn!(path = %path.display(), "{warning}");
                             }
                         }
@@ -842,20 +849,24 @@ mod tests {
             users,
             venues,
         };
+        let stats = engine.stats();
+        let fit_of = |m: &MfModel| {
+            let (users_known, venues_known) = model_fit(&engine, m);
+            ModelFit { users_known, users_held: stats.users, venues_known, venues_held: stats.venues }
+        };
         let other = model(vec![domain::new_id()], vec![domain::new_id(), domain::new_id()]);
-        let fit = model_fit(&engine, &other);
-        assert_eq!(fit, (0, 0));
-        let told = model_mismatch(&engine, fit.0, fit.1).expect("a warning");
+        let fit = fit_of(&other);
+        assert_eq!((fit.users_known, fit.venues_known), (0, 0));
+        let told = model_mismatch(&fit).expect("a warning");
         assert!(told.contains("none of the 1 users and none of the 2 venues"), "{told}");
         let here = model(vec![user.id], vec![midtown.id, south.id]);
-        let fit = model_fit(&engine, &here);
-        assert_eq!(fit, (1, 2));
-        assert_eq!(model_mismatch(&engine, fit.0, fit.1), None);
+        let fit = fit_of(&here);
+        assert_eq!((fit.users_known, fit.venues_known), (1, 2));
+        assert_eq!(model_mismatch(&fit), None);
         // One that knows the venues but none of the users (all new since it was trained, as after
         // a reseed): told about the users only.
         let venues_only = model(vec![domain::new_id()], vec![midtown.id]);
-        let fit = model_fit(&engine, &venues_only);
-        let told = model_mismatch(&engine, fit.0, fit.1).expect("a warning");
+        let told = model_mismatch(&fit_of(&venues_only)).expect("a warning");
         assert!(told.contains("none of the 1 users held") && !told.contains("venues"), "{told}");
     }
 

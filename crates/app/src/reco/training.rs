@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Instant, SystemTime};
 
 use domain::Timestamp;
-use engine::{Engine, MfModel, TrainConfig};
+use engine::{Engine, EngineStats, MfModel, TrainConfig};
 use serde::Serialize;
 use tokio::sync::watch;
 use utoipa::ToSchema;
@@ -261,7 +261,11 @@ fn process_alive(pid: u32) -> bool {
 
 /// The engine's users and venues, and how many of them its model knows.
 pub fn fit_of(engine: &Engine) -> ModelFit {
-    let stats = engine.stats();
+    fit_with(engine, &engine.stats())
+}
+
+/// [`fit_of`], with the engine's `stats` already read (each read is a pass over every user).
+fn fit_with(engine: &Engine, stats: &EngineStats) -> ModelFit {
     let (users_known, venues_known) = engine.model_fit().unwrap_or((0, 0));
     ModelFit { users_known, users_held: stats.users, venues_known, venues_held: stats.venues }
 }
@@ -276,7 +280,7 @@ impl App {
     pub fn model_status(&self) -> ModelStatus {
         let engine = self.engine();
         let stats = engine.stats();
-        let fit = fit_of(&engine);
+        let fit = fit_with(&engine, &stats);
         let path = self.settings.reco.model_path.as_ref();
         let file_modified = path.and_then(|p| modified(p));
         let loaded_file = *self.training.loaded_file.lock().unwrap_or_else(|e| e.into_inner());
@@ -294,7 +298,7 @@ impl App {
                 )
             })
         } else if stats.has_model {
-            model_mismatch(&engine, fit.users_known, fit.venues_known)
+            model_mismatch(&fit)
         } else if stats.user_venue_pairs > 0 {
             Some(
                 "no learned model is loaded, so the learned ranker ranks by popularity; train the model on this data"
