@@ -360,6 +360,10 @@ impl EventBus for RedisBus {
     }
 
     async fn history(&self, channel: Channel, limit: usize, before: Option<EventId>) -> BusResult<Vec<Event>> {
+        // Nothing lies before 0-0, and Redis refuses the exclusive bound `(0-0` as an error.
+        if before == Some(EventId::ZERO) {
+            return Ok(Vec::new());
+        }
         let end = before.map_or_else(|| "+".to_string(), |b| format!("({b}"));
         let reply: StreamRangeReply = redis::cmd("XREVRANGE")
             .arg(self.key(channel))
