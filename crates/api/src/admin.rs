@@ -40,9 +40,13 @@ pub fn router() -> OpenApiRouter<App> {
 #[serde(deny_unknown_fields)]
 pub struct SeedRequest {
     /// Users to generate, 0 to 20000 (default 300); 0 seeds venues alone.
+    #[serde(default, deserialize_with = "users_in_range")]
+    #[schema(minimum = 0, maximum = 20_000)]
     pub users: Option<usize>,
     /// Venues to generate, 1 to 10000 (default 150): users need somewhere to go, and a seed of
     /// no user and no venue would write nothing (the rule of `luna seed`).
+    #[serde(default, deserialize_with = "venues_in_range")]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub venues: Option<usize>,
     /// Random seed: the same seed and `as_of` give the same city (default 42).
     pub seed: Option<u64>,
@@ -74,6 +78,16 @@ pub struct SeedResponse {
 pub struct ResetResponse {
     pub success: bool,
     pub message: String,
+}
+
+/// `users` and `venues` as sent, naming their ranges when they are no whole number a `usize`
+/// holds ([`crate::whole`]).
+fn users_in_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    crate::whole::opt(d, 0, MAX_USERS)
+}
+
+fn venues_in_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    crate::whole::opt(d, 1, MAX_VENUES)
 }
 
 fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<SeedOptions> {

@@ -31,6 +31,7 @@ mod stats;
 mod streams;
 mod users;
 mod venues;
+mod whole;
 
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;

@@ -24,11 +24,25 @@ pub fn router() -> OpenApiRouter<App> {
 #[serde(deny_unknown_fields)]
 pub struct TrainRequest {
     /// Passes over the interactions, 1 to 10000 (default 20).
+    #[serde(default, deserialize_with = "epochs_in_range")]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub epochs: Option<usize>,
     /// Latent dimensions, 1 to 512 (default 32).
+    #[serde(default, deserialize_with = "factors_in_range")]
+    #[schema(minimum = 1, maximum = 512)]
     pub factors: Option<usize>,
     /// Random seed (initialisation and sampling; default 42): same seed and data, same model.
     pub seed: Option<u64>,
+}
+
+/// `epochs` and `factors` as sent, naming their ranges when they are no whole number a `usize`
+/// holds ([`crate::whole`]).
+fn epochs_in_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    crate::whole::opt(d, *training::EPOCHS.start(), *training::EPOCHS.end())
+}
+
+fn factors_in_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    crate::whole::opt(d, *training::FACTORS.start(), *training::FACTORS.end())
 }
 
 fn bad_range(

@@ -70,7 +70,10 @@ pub struct StartRequest {
     pub scenario: Option<ScenarioId>,
     /// Simulated seconds per second, above 0 and at most 100, or `"max"` (default 10).
     pub speed: Option<SpeedInput>,
-    /// At most this many of the stored users act, the first in id order (default 1000).
+    /// At most this many of the stored users act, the first in id order, 1 to 1000000
+    /// (default 1000).
+    #[serde(default, deserialize_with = "users_in_range")]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub users: Option<usize>,
     /// Random seed: the same seed and settings give the same actions (default 42).
     pub seed: Option<u64>,
@@ -88,6 +91,11 @@ pub struct StartRequest {
     /// (the booking horizon) from now, and so must the run's end (`start_at` + `duration`).
     #[serde(default, deserialize_with = "domain::time::to_micros_opt")]
     pub start_at: Option<DateTime<Utc>>,
+}
+
+/// `users` as sent, naming its range when it is no whole number a `usize` holds ([`crate::whole`]).
+fn users_in_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    crate::whole::opt(d, 1, app::sim::MAX_USERS)
 }
 
 impl StartRequest {

@@ -232,8 +232,20 @@ async fn times_dates_and_numbers_that_do_not_parse_say_what_is_expected(app: &Te
             "expected a whole number",
         ),
         ("/api/v1/simulation/start", json!([]), "body", "the body must be a JSON object"),
-        ("/api/v1/simulation/start", json!({"users": 1e20}), "users", "expected a smaller whole number"),
-        ("/api/v1/simulation/start", json!({"users": -3}), "users", "expected a whole number ≥ 0"),
+        // A value the field's type cannot hold names the field's own range, not the type's (QA:
+        // `users: 1.5` read "expected a whole number ≥ 0" though the range is 1 to 1,000,000).
+        ("/api/v1/simulation/start", json!({"users": 1.5}), "users", "expected a whole number between 1 and 1000000"),
+        ("/api/v1/simulation/start", json!({"users": 1e20}), "users", "expected a whole number between 1 and 1000000"),
+        ("/api/v1/simulation/start", json!({"users": -3}), "users", "expected a whole number between 1 and 1000000"),
+        ("/api/v1/admin/data/seed", json!({"users": 1.5}), "users", "expected a whole number between 0 and 20000"),
+        ("/api/v1/admin/data/seed", json!({"venues": -1}), "venues", "expected a whole number between 1 and 10000"),
+        ("/api/v1/admin/model/train", json!({"epochs": 2.5}), "epochs", "expected a whole number between 1 and 10000"),
+        (
+            "/api/v1/admin/model/train",
+            json!({"factors": 8.0}),
+            "factors",
+            "expected a whole number between 1 and 512, written without a decimal point",
+        ),
         (
             "/api/v1/simulation/speed",
             json!({"speed": true}),

@@ -10,6 +10,7 @@ crate::on_every_backend!(
     health_answers_the_seed_fields_with_and_without_the_slash,
     the_openapi_document_lists_the_v1_and_the_seed_paths_with_unique_operation_ids,
     the_openapi_document_gives_recommendation_parameters_the_bounds_and_defaults_served,
+    the_openapi_document_gives_sized_body_fields_the_ranges_served,
     swagger_ui_is_served_from_the_binary,
     metrics_count_requests_by_route_template,
     every_response_carries_a_request_id,
@@ -106,6 +107,27 @@ async fn the_openapi_document_gives_recommendation_parameters_the_bounds_and_def
     for path in ["/api/v1/recommendations/{user_id}/venues", "/api/v1/recommendations/{user_id}/people"] {
         let ranker = parameters(&doc, path)["ranker"]["description"].as_str().unwrap_or_default().to_string();
         assert!(ranker.contains("default `default`") || ranker.contains("`default` (the default)"), "{path}: {ranker}");
+    }
+}
+
+/// The sizes of a simulation, a demo seed and a training, as their handlers check them (the
+/// seed's `users` may be 0: venues alone, as `luna seed --users 0`).
+async fn the_openapi_document_gives_sized_body_fields_the_ranges_served(app: &TestApp) {
+    let doc = app.get_json("/openapi.json", StatusCode::OK).await;
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field, lo, hi) in [
+        ("StartRequest", "users", 1, 1_000_000),
+        ("SeedRequest", "users", 0, 20_000),
+        ("SeedRequest", "venues", 1, 10_000),
+        ("TrainRequest", "epochs", 1, 10_000),
+        ("TrainRequest", "factors", 1, 512),
+    ] {
+        let property = &schemas[schema]["properties"][field];
+        assert_eq!(
+            (&property["minimum"], &property["maximum"]),
+            (&lo.into(), &hi.into()),
+            "{schema}.{field}: {property}"
+        );
     }
 }
 
