@@ -54,7 +54,11 @@ describe('DataPanel', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Reset and seed' }));
     await waitFor(() => expect(calls).toHaveLength(1));
     expect(calls[0].body).toEqual({ users: 300, venues: 150, seed: 42, force: true });
-    // 0 typed is 0: a city of venues alone.
+    // 0 typed is 0: a city of venues alone, as the API and `luna seed` take it, so the box's
+    // range says so (QA: it said min 1 while the API seeds 0 users).
+    expect(box).toHaveAttribute('min', '0');
+    expect(box).toHaveAttribute('max', '20000');
+    expect(screen.getByLabelText('seed venues')).toHaveAttribute('min', '1');
     fireEvent.change(box, { target: { value: '0' } });
     fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
     expect(screen.getByRole('dialog')).toHaveTextContent('Generates 0 users');
@@ -84,14 +88,14 @@ describe('DataPanel', () => {
 
   it('keeps the dialog open with the error, naming each invalid field, when the action fails', async () => {
     // What the server sends: the fields at fault are in `details`, not the message.
-    const refusal = { code: 'validation_failed', message: 'the request has invalid fields', details: [{ field: 'users', message: 'must be between 1 and 20000' }] };
+    const refusal = { code: 'validation_failed', message: 'the request has invalid fields', details: [{ field: 'users', message: 'must be between 0 and 20000' }] };
     mockFetch({ 'POST /api/v1/admin/data/seed': () => json({ error: refusal }, 422) });
     render(<Harness stats={empty} onChanged={() => {}} />);
     fireEvent.change(screen.getByLabelText('seed users'), { target: { value: '30000' } });
     fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
     fireEvent.click(screen.getByRole('button', { name: 'Seed' }));
     const fields = await screen.findByTestId('confirm-error-fields');
-    expect(within(fields).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['users: must be between 1 and 20000']);
+    expect(within(fields).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['users: must be between 0 and 20000']);
     expect(screen.getByRole('alert')).toHaveTextContent('the request has invalid fields');
     expect(screen.getByRole('dialog')).toBeInTheDocument();
   });

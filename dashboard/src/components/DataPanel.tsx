@@ -91,11 +91,11 @@ export function DataPanel({ stats, confirm, onChanged }: Props) {
       <div className="grid grid-cols-3 gap-2">
         <label className="space-y-1">
           <span className="label">Users</span>
-          <input className="input" type="number" min={1} max={20000} placeholder={String(SEED_DEFAULTS.users)} value={usersText} onChange={(e) => setUsers(e.target.value)} aria-label="seed users" />
+          <input className="input" type="number" min={0} max={20000} title="0 to 20,000; 0 seeds venues alone" placeholder={String(SEED_DEFAULTS.users)} value={usersText} onChange={(e) => setUsers(e.target.value)} aria-label="seed users" />
         </label>
         <label className="space-y-1">
           <span className="label">Venues</span>
-          <input className="input" type="number" min={1} max={10000} placeholder={String(SEED_DEFAULTS.venues)} value={venuesText} onChange={(e) => setVenues(e.target.value)} aria-label="seed venues" />
+          <input className="input" type="number" min={1} max={10000} title="1 to 10,000" placeholder={String(SEED_DEFAULTS.venues)} value={venuesText} onChange={(e) => setVenues(e.target.value)} aria-label="seed venues" />
         </label>
         <label className="space-y-1">
           <span className="label">Seed</span>
