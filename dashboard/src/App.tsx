@@ -148,6 +148,7 @@ function LivePage() {
             onChanged={refresh}
             pollError={d.sim.error ? d.sim.error.message : null}
             stateAt={d.sim.dataAt}
+            confirm={d.confirm}
           />
           <DataPanel stats={d.stats.data} confirm={d.confirm} onChanged={refresh} />
           <ModelPanel refreshKey={changes} />

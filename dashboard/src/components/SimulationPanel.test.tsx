@@ -1,11 +1,29 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
+import { useState } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { SimMetrics, SimState } from '../api/types';
 import { json, mockFetch } from '../test/fetch';
 import { positionOf } from '../lib/speed';
 import { SimulationPanel } from './SimulationPanel';
+import { ConfirmDialog, type ConfirmRequest } from './Dialogs';
+
+/** Panels whose tests ask nothing: a confirmation would be a test's mistake. */
+const noConfirm = () => {
+  throw new Error('nothing should ask for confirmation here');
+};
+
+/** The panel with the page's confirmation dialog, as App renders them. */
+function Confirming({ state, onChanged }: { state: SimState; onChanged: () => void }) {
+  const [req, setReq] = useState<ConfirmRequest | null>(null);
+  return (
+    <>
+      <SimulationPanel state={state} metrics={null} onChanged={onChanged} confirm={setReq} />
+      {req ? <ConfirmDialog request={req} onDone={() => setReq(null)} /> : null}
+    </>
+  );
+}
 
 const scenarios = {
   scenarios: [
@@ -42,7 +60,7 @@ describe('SimulationPanel', () => {
   it('starts a run with the chosen scenario, users, speed, seed and duration', async () => {
     const { calls } = mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios, 'POST /api/v1/simulation/start': () => running });
     const changed = vi.fn();
-    render(<SimulationPanel state={null} metrics={null} onChanged={changed} />);
+    render(<SimulationPanel confirm={noConfirm} state={null} metrics={null} onChanged={changed} />);
     await screen.findByRole('option', { name: 'Friday Night Out' });
     fireEvent.change(screen.getByLabelText('scenario'), { target: { value: 'friday_night' } });
     fireEvent.change(screen.getByLabelText('users'), { target: { value: '250' } });
@@ -64,14 +82,14 @@ describe('SimulationPanel', () => {
     // saying 'running', its dot pulsing, clock and rates frozen at the last answer.
     mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
     const at = new Date(2026, 11, 5, 14, 2, 48).getTime();
-    const { rerender } = render(<SimulationPanel state={running} metrics={null} onChanged={() => {}} pollError={null} stateAt={at} />);
+    const { rerender } = render(<SimulationPanel confirm={noConfirm} state={running} metrics={null} onChanged={() => {}} pollError={null} stateAt={at} />);
     expect(screen.queryByTestId('sim-stale')).toBeNull();
     expect(screen.getByTestId('sim-status').querySelector('.animate-pulse')).not.toBeNull();
-    rerender(<SimulationPanel state={running} metrics={null} onChanged={() => {}} pollError="admin token required" stateAt={at} />);
+    rerender(<SimulationPanel confirm={noConfirm} state={running} metrics={null} onChanged={() => {}} pollError="admin token required" stateAt={at} />);
     expect(screen.getByTestId('sim-stale')).toHaveTextContent('Not updated since 14:02:48: admin token required.');
     expect(screen.getByTestId('sim-status')).toHaveAttribute('data-stale', 'true');
     expect(screen.getByTestId('sim-status').querySelector('.animate-pulse')).toBeNull();
-    rerender(<SimulationPanel state={running} metrics={null} onChanged={() => {}} pollError={null} stateAt={at + 2000} />);
+    rerender(<SimulationPanel confirm={noConfirm} state={running} metrics={null} onChanged={() => {}} pollError={null} stateAt={at + 2000} />);
     expect(screen.queryByTestId('sim-stale')).toBeNull();
   });
 
@@ -82,7 +100,7 @@ describe('SimulationPanel', () => {
       'POST /api/v1/simulation/speed': () => running,
       'POST /api/v1/simulation/scenario': () => running,
     });
-    render(<SimulationPanel state={running} metrics={null} onChanged={() => {}} />);
+    render(<SimulationPanel confirm={noConfirm} state={running} metrics={null} onChanged={() => {}} />);
     await screen.findByRole('option', { name: 'Normal Day' });
     expect(screen.getByTestId('sim-status')).toHaveTextContent('running');
     expect(screen.getByText('sim clock').nextElementSibling).toHaveTextContent('Fri 20 Nov, 17:07 EST');
@@ -109,7 +127,7 @@ describe('SimulationPanel', () => {
       'POST /api/v1/simulation/speed': (c) => ({ ...running, speed: (c.body as { speed: number }).speed }),
     });
     const changed = vi.fn();
-    const { rerender } = render(<SimulationPanel state={null} metrics={null} onChanged={changed} />);
+    const { rerender } = render(<SimulationPanel confirm={noConfirm} state={null} metrics={null} onChanged={changed} />);
     const slider = () => screen.getByLabelText(/^Speed/) as HTMLInputElement;
     fireEvent.change(slider(), { target: { value: String(positionOf(0.5)) } });
     expect(screen.getByText(/^Speed/)).toHaveTextContent('Speed 0.5× (simulated seconds per second)');
@@ -118,7 +136,7 @@ describe('SimulationPanel', () => {
     expect(calls.find((c) => c.url === '/api/v1/simulation/start')?.body).toMatchObject({ speed: 0.5 });
 
     // A run going at half speed reads 0.5× on the slider and in its figures.
-    rerender(<SimulationPanel state={{ ...running, speed: 0.5, speed_multiplier: 0.5 }} metrics={null} onChanged={changed} />);
+    rerender(<SimulationPanel confirm={noConfirm} state={{ ...running, speed: 0.5, speed_multiplier: 0.5 }} metrics={null} onChanged={changed} />);
     await waitFor(() => expect(slider().value).toBe(String(positionOf(0.5))));
     expect(screen.getByText(/^Speed/)).toHaveTextContent('Speed 0.5× (simulated seconds per second)');
     expect(screen.getByText('speed').nextElementSibling).toHaveTextContent('0.5×');
@@ -130,7 +148,7 @@ describe('SimulationPanel', () => {
 
   it('says what a refused booking is, and puts a run at max speed at the end of the track', async () => {
     mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
-    render(<SimulationPanel state={{ ...running, speed: 'max', speed_multiplier: 'max' } as unknown as SimState} metrics={null} onChanged={() => {}} />);
+    render(<SimulationPanel confirm={noConfirm} state={{ ...running, speed: 'max', speed_multiplier: 'max' } as unknown as SimState} metrics={null} onChanged={() => {}} />);
     const slider = screen.getByLabelText(/^Speed/) as HTMLInputElement;
     // QA: at max the disabled thumb stayed at the last speed picked (60×), as if it were that.
     await waitFor(() => expect(slider.value).toBe(slider.max));
@@ -142,17 +160,17 @@ describe('SimulationPanel', () => {
   it('puts the thumb of a run at a quarter speed at the start of the track, not at half speed', async () => {
     // QA: a run at 0.25× showed its thumb where 0.5× is (the slider's slowest was 0.5).
     mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
-    const { rerender } = render(<SimulationPanel state={{ ...running, speed: 0.25, speed_multiplier: 0.25 }} metrics={null} onChanged={() => {}} />);
+    const { rerender } = render(<SimulationPanel confirm={noConfirm} state={{ ...running, speed: 0.25, speed_multiplier: 0.25 }} metrics={null} onChanged={() => {}} />);
     const slider = () => screen.getByLabelText(/^Speed/) as HTMLInputElement;
     await waitFor(() => expect(slider().value).toBe(slider().min));
     expect(slider()).toHaveAttribute('aria-valuetext', '0.25×');
     expect(screen.getByText(/^Speed/)).toHaveTextContent('Speed 0.25×');
     // Half speed is one step further along: the two are told apart on the track.
-    rerender(<SimulationPanel state={{ ...running, speed: 0.5, speed_multiplier: 0.5 }} metrics={null} onChanged={() => {}} />);
+    rerender(<SimulationPanel confirm={noConfirm} state={{ ...running, speed: 0.5, speed_multiplier: 0.5 }} metrics={null} onChanged={() => {}} />);
     await waitFor(() => expect(Number(slider().value)).toBe(Number(slider().min) + 1));
     expect(slider()).toHaveAttribute('aria-valuetext', '0.5×');
     // The slowest position sends a quarter speed.
-    rerender(<SimulationPanel state={null} metrics={null} onChanged={() => {}} />);
+    rerender(<SimulationPanel confirm={noConfirm} state={null} metrics={null} onChanged={() => {}} />);
     fireEvent.change(slider(), { target: { value: slider().min } });
     expect(screen.getByText(/^Speed/)).toHaveTextContent('Speed 0.25× (simulated seconds per second)');
   });
@@ -162,7 +180,7 @@ describe('SimulationPanel', () => {
       'GET /api/v1/simulation/scenarios': () => scenarios,
       'POST /api/v1/simulation/stop': () => json({ error: { code: 'conflict', message: 'no simulation is running: cannot stop', details: null } }, 409),
     });
-    render(<SimulationPanel state={{ ...running, status: 'paused', paused: true }} metrics={null} onChanged={() => {}} />);
+    render(<SimulationPanel confirm={noConfirm} state={{ ...running, status: 'paused', paused: true }} metrics={null} onChanged={() => {}} />);
     expect(screen.getByRole('button', { name: '▶ Resume' })).toBeInTheDocument();
     fireEvent.click(screen.getByRole('button', { name: '■ Stop' }));
     expect(await screen.findByText('no simulation is running: cannot stop')).toBeInTheDocument();
@@ -171,16 +189,16 @@ describe('SimulationPanel', () => {
   it('says in plain words why a stopped run stopped', async () => {
     mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
     const stopped = (stop_reason?: SimState['stop_reason']): SimState => ({ ...running, status: 'stopped', running: false, stop_reason });
-    const { rerender } = render(<SimulationPanel state={stopped('booking_horizon')} metrics={null} onChanged={() => {}} />);
+    const { rerender } = render(<SimulationPanel confirm={noConfirm} state={stopped('booking_horizon')} metrics={null} onChanged={() => {}} />);
     await screen.findByRole('option', { name: 'Normal Day' });
     const status = () => screen.getByTestId('sim-status').textContent;
     expect(status()).toBe('stopped: reached the booking horizon');
-    rerender(<SimulationPanel state={stopped('data_reset')} metrics={null} onChanged={() => {}} />);
+    rerender(<SimulationPanel confirm={noConfirm} state={stopped('data_reset')} metrics={null} onChanged={() => {}} />);
     expect(status()).toBe('stopped by a data reset');
-    rerender(<SimulationPanel state={stopped('requested')} metrics={null} onChanged={() => {}} />);
+    rerender(<SimulationPanel confirm={noConfirm} state={stopped('requested')} metrics={null} onChanged={() => {}} />);
     expect(status()).toBe('stopped');
     // A server from before stop_reason says only that the run stopped.
-    rerender(<SimulationPanel state={stopped()} metrics={null} onChanged={() => {}} />);
+    rerender(<SimulationPanel confirm={noConfirm} state={stopped()} metrics={null} onChanged={() => {}} />);
     expect(status()).toBe('stopped');
     expect(screen.getByRole('button', { name: '▶ Start' })).toBeInTheDocument();
   });
@@ -191,7 +209,7 @@ describe('SimulationPanel', () => {
       recent_actions_per_second: 40,
       bookings: { attempted: 90, confirmed: 60, failed: 0, cancelled: 2, refused: 30, refused_full: 25, alternatives_tried: 17, alternatives_confirmed: 14 },
     } as SimMetrics;
-    render(<SimulationPanel state={running} metrics={metrics} onChanged={() => {}} />);
+    render(<SimulationPanel confirm={noConfirm} state={running} metrics={metrics} onChanged={() => {}} />);
     await screen.findByRole('option', { name: 'Normal Day' });
     const figure = (label: string) => screen.getByText(label).nextElementSibling?.textContent;
     expect(figure('refused (full)')).toBe('30 (25)');
@@ -203,18 +221,18 @@ describe('SimulationPanel', () => {
     mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
     const metrics = { recent_actions_per_second: 126, bookings: undefined } as unknown as SimMetrics;
     const figure = () => screen.getByText('actions/s').nextElementSibling?.textContent;
-    const { rerender } = render(<SimulationPanel state={running} metrics={metrics} onChanged={() => {}} />);
+    const { rerender } = render(<SimulationPanel confirm={noConfirm} state={running} metrics={metrics} onChanged={() => {}} />);
     await screen.findByRole('option', { name: 'Normal Day' });
     expect(figure()).toBe('126');
-    rerender(<SimulationPanel state={{ ...running, status: 'paused', paused: true }} metrics={metrics} onChanged={() => {}} />);
+    rerender(<SimulationPanel confirm={noConfirm} state={{ ...running, status: 'paused', paused: true }} metrics={metrics} onChanged={() => {}} />);
     expect(figure()).toBe('0');
-    rerender(<SimulationPanel state={{ ...running, status: 'stopped', running: false, stop_reason: 'shutdown' }} metrics={metrics} onChanged={() => {}} />);
+    rerender(<SimulationPanel confirm={noConfirm} state={{ ...running, status: 'stopped', running: false, stop_reason: 'shutdown' }} metrics={metrics} onChanged={() => {}} />);
     expect(figure()).toBe('0');
   });
 
   it('lets the sim clock wrap between the day and the time of day instead of cutting it', async () => {
     mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios });
-    render(<SimulationPanel state={running} metrics={null} onChanged={() => {}} />);
+    render(<SimulationPanel confirm={noConfirm} state={running} metrics={null} onChanged={() => {}} />);
     await screen.findByRole('option', { name: 'Normal Day' });
     const clock = screen.getByText('sim clock').nextElementSibling as HTMLElement;
     expect(clock).not.toHaveClass('truncate');
@@ -237,7 +255,7 @@ describe('SimulationPanel', () => {
           { field: 'users', message: 'must be between 1 and 1000000' },
         ),
     });
-    render(<SimulationPanel state={null} metrics={null} onChanged={() => {}} />);
+    render(<SimulationPanel confirm={noConfirm} state={null} metrics={null} onChanged={() => {}} />);
     fireEvent.change(screen.getByLabelText('duration'), { target: { value: 'abc' } });
     fireEvent.change(screen.getByLabelText('users'), { target: { value: '0' } });
     fireEvent.click(screen.getByRole('button', { name: '▶ Start' }));
@@ -257,7 +275,7 @@ describe('SimulationPanel', () => {
       'GET /api/v1/simulation/scenarios': () => scenarios,
       'POST /api/v1/simulation/start': () => invalid({ field: 'users', message: 'expected a whole number ≥ 0' }),
     });
-    render(<SimulationPanel state={null} metrics={null} onChanged={() => {}} />);
+    render(<SimulationPanel confirm={noConfirm} state={null} metrics={null} onChanged={() => {}} />);
     fireEvent.change(screen.getByLabelText('users'), { target: { value: '-5' } });
     fireEvent.click(screen.getByRole('button', { name: '▶ Start' }));
     const fields = await screen.findByTestId('sim-error-fields');
@@ -267,7 +285,7 @@ describe('SimulationPanel', () => {
   it('keeps the users box empty while it is cleared, and then leaves users to the server', async () => {
     const { calls } = mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios, 'POST /api/v1/simulation/start': () => running });
     const changed = vi.fn();
-    render(<SimulationPanel state={null} metrics={null} onChanged={changed} />);
+    render(<SimulationPanel confirm={noConfirm} state={null} metrics={null} onChanged={changed} />);
     fireEvent.change(screen.getByLabelText('users'), { target: { value: '' } });
     expect(screen.getByLabelText('users')).toHaveValue(null);
     fireEvent.click(screen.getByRole('button', { name: '▶ Start' }));
@@ -284,18 +302,46 @@ describe('SimulationPanel', () => {
       'POST /api/v1/simulation/start': () => running,
       'POST /api/v1/simulation/stop': () => ({ ...running, status: 'stopped', running: false }),
     });
-    const { rerender } = render(<SimulationPanel state={null} metrics={null} onChanged={() => {}} />);
+    const { rerender } = render(<SimulationPanel confirm={noConfirm} state={null} metrics={null} onChanged={() => {}} />);
     await screen.findByRole('option', { name: 'Friday Night Out' });
     screen.getByRole('button', { name: '▶ Start' }).focus();
     await user.keyboard('{Enter}');
     await waitFor(() => expect(screen.getByRole('button', { name: '▶ Start' })).toBeEnabled());
-    rerender(<SimulationPanel state={running} metrics={null} onChanged={() => {}} />);
+    rerender(<SimulationPanel confirm={noConfirm} state={running} metrics={null} onChanged={() => {}} />);
     await waitFor(() => expect(screen.getByRole('button', { name: '❚❚ Pause' })).toHaveFocus());
     await user.tab();
     expect(screen.getByRole('button', { name: '■ Stop' })).toHaveFocus();
     await user.keyboard('{Enter}');
     await waitFor(() => expect(screen.getByRole('button', { name: '❚❚ Pause' })).toBeEnabled());
-    rerender(<SimulationPanel state={{ ...running, status: 'stopped', running: false }} metrics={null} onChanged={() => {}} />);
+    rerender(<SimulationPanel confirm={noConfirm} state={{ ...running, status: 'stopped', running: false }} metrics={null} onChanged={() => {}} />);
     await waitFor(() => expect(screen.getByRole('button', { name: '▶ Start' })).toHaveFocus());
+  });
+  it('asks before Reset discards a running or paused run; cancelling keeps it', async () => {
+    // QA: Reset threw a running run away at a click, with no question asked.
+    const { calls } = mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios, 'POST /api/v1/simulation/reset': () => ({ ...running, status: 'idle', running: false }) });
+    const changed = vi.fn();
+    const { unmount } = render(<Confirming state={running} onChanged={changed} />);
+    fireEvent.click(screen.getByRole('button', { name: '↺ Reset' }));
+    expect(screen.getByRole('dialog', { name: 'Discard the simulation?' })).toHaveTextContent('The running run is stopped and forgotten');
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    expect(calls.filter((c) => c.url === '/api/v1/simulation/reset')).toHaveLength(0);
+    expect(screen.queryByRole('dialog')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: '↺ Reset' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Stop and reset' }));
+    await waitFor(() => expect(calls.filter((c) => c.url === '/api/v1/simulation/reset')).toHaveLength(1));
+    await waitFor(() => expect(changed).toHaveBeenCalled());
+    unmount();
+    // Paused is a run too; a stopped one is only cleared, without asking.
+    render(<Confirming state={{ ...running, status: 'paused', paused: true }} onChanged={() => {}} />);
+    fireEvent.click(screen.getByRole('button', { name: '↺ Reset' }));
+    expect(screen.getByRole('dialog')).toHaveTextContent('The paused run is stopped and forgotten');
+  });
+
+  it('clears a stopped run without asking', async () => {
+    const { calls } = mockFetch({ 'GET /api/v1/simulation/scenarios': () => scenarios, 'POST /api/v1/simulation/reset': () => ({ ...running, status: 'idle', running: false }) });
+    render(<Confirming state={{ ...running, status: 'stopped', running: false }} onChanged={() => {}} />);
+    fireEvent.click(screen.getByRole('button', { name: '↺ Reset' }));
+    await waitFor(() => expect(calls.filter((c) => c.url === '/api/v1/simulation/reset')).toHaveLength(1));
+    expect(screen.queryByRole('dialog')).toBeNull();
   });
 });

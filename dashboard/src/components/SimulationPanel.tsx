@@ -8,6 +8,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 
 import { ApiError, luna } from '../api/client';
 import { ErrorNote, type Refusal } from './ErrorNote';
+import type { ConfirmRequest } from './Dialogs';
 import type { Scenario, SimMetrics, SimState, SimStatus } from '../api/types';
 import { clock, statusWords } from '../lib/describe';
 import { focusLost } from '../lib/focus';
@@ -71,9 +72,11 @@ interface Props {
   pollError?: string | null;
   /** When the state shown was read (ms since epoch). */
   stateAt?: number | null;
+  /** Asks before an action that discards something (the page's confirmation dialog). */
+  confirm: (req: ConfirmRequest) => void;
 }
 
-export function SimulationPanel({ state, metrics, onChanged, pollError = null, stateAt = null }: Props) {
+export function SimulationPanel({ state, metrics, onChanged, pollError = null, stateAt = null, confirm }: Props) {
   const [scenarios, setScenarios] = useState<Scenario[]>([]);
   const [scenario, setScenario] = useState('normal');
   const [users, setUsers] = useState('1000');
@@ -145,6 +148,27 @@ export function SimulationPanel({ state, metrics, onChanged, pollError = null, s
     } finally {
       setBusy(false);
     }
+  };
+
+  // Reset forgets the run: one running or paused is stopped and discarded, so it is asked first
+  // (QA: Reset threw a running run away at a click). A stopped or finished one is only cleared.
+  const reset = () => {
+    if (!active) return void act(luna.simReset);
+    confirm({
+      title: 'Discard the simulation?',
+      body: (
+        <p>
+          The {status} run is stopped and forgotten: its clock and metrics are cleared. What it wrote (bookings, plans,
+          interactions) stays.
+        </p>
+      ),
+      confirmLabel: 'Stop and reset',
+      danger: true,
+      action: async () => {
+        await luna.simReset();
+        onChanged();
+      },
+    });
   };
 
   const start = () =>
@@ -306,7 +330,7 @@ export function SimulationPanel({ state, metrics, onChanged, pollError = null, s
         <button className="btn" disabled={busy || !active} onClick={() => act(luna.simStop)}>
           ■ Stop
         </button>
-        <button className="btn btn-ghost" disabled={busy || status === 'idle'} onClick={() => act(luna.simReset)}>
+        <button className="btn btn-ghost" disabled={busy || status === 'idle'} onClick={reset}>
           ↺ Reset
         </button>
       </div>
