@@ -191,6 +191,45 @@ describe('App', () => {
     }
   });
 
+  it("reloads the map when a user's home moves, which changes no count, once for a burst; not for a new name", async () => {
+    // QA: a user's home changed through the API (PATCH) stayed where it was on the map's homes
+    // layer until the page was reloaded: `user.updated` changes no count.
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const { open, push } = pushableStream();
+      const user = (n: number, name: string, lat: number | null) =>
+        frame(n, 'user_actions', 'user.updated', { id: 'u1', handle: 'ann', name, home_lat: lat, home_lng: lat === null ? null : -73.9 });
+      const { calls } = mockFetch({
+        'GET /health': () => health(relayHealth),
+        'GET /api/v1/admin/stats': () => stats(2, 3),
+        'GET /api/v1/admin/map': () => ({ ...CITY, users_total: 2 }),
+        'GET /api/v1/admin/streams/subscribe-all': () => open(),
+        'GET /api/v1/simulation/state': () => idle,
+        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      });
+      render(<App />);
+      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
+      await waitFor(() => expect(calls.some((c) => c.url.startsWith('/api/v1/admin/streams/subscribe-all'))).toBe(true));
+      const maps = () => calls.filter((c) => c.url.startsWith('/api/v1/admin/map')).length;
+      await vi.advanceTimersByTimeAsync(6000);
+      const before = maps();
+      act(() => [40.7, 40.71, 40.72].forEach((lat, n) => push(user(n + 1, 'Ann', lat))));
+      await vi.advanceTimersByTimeAsync(6000);
+      expect(maps()).toBe(before + 1);
+      // Renamed, the home where it was: nothing to redraw.
+      act(() => push(user(4, 'Ann Lee', 40.72)));
+      await vi.advanceTimersByTimeAsync(6000);
+      expect(maps()).toBe(before + 1);
+      // The home removed: one home fewer on the map.
+      act(() => push(user(5, 'Ann Lee', null)));
+      await vi.advanceTimersByTimeAsync(6000);
+      expect(maps()).toBe(before + 2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('does not nag a database with data', async () => {
     server(10, 3);
     render(<App />);

@@ -104,22 +104,38 @@ function useCityMap(live: LiveStore, venuesInDb: number | undefined, usersInDb: 
   // A seed or reset makes the engine reload; fetch the map once it has. A venue changed (moved,
   // or of another category) changes no count: its event reloads the map, at most every 5 seconds
   // (QA: a venue's category changed through the API stayed in its old colour until a reload).
-  const venueReload = useRef<ReturnType<typeof setTimeout> | null>(null);
+  // So does a user's home moved, added or removed (`user.updated` carries the user): the map
+  // draws a sample of homes and counts those with one. An update that leaves the home where the
+  // last event of that user had it (a new name) reloads nothing.
+  const burstReload = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const homes = useRef(new Map<string, string>());
   useEffect(() => {
+    const soon = () => {
+      if (burstReload.current !== null) return;
+      const wait = Math.max(1500, 5000 - (Date.now() - lastLoad.current));
+      burstReload.current = setTimeout(() => {
+        burstReload.current = null;
+        reload();
+      }, wait);
+    };
     const off = live.onEvent((e) => {
-      if (e.type === 'data.seeded' || e.type === 'data.reset') setTimeout(reload, 1500);
-      if (e.type === 'venue.updated' && venueReload.current === null) {
-        const wait = Math.max(1500, 5000 - (Date.now() - lastLoad.current));
-        venueReload.current = setTimeout(() => {
-          venueReload.current = null;
-          reload();
-        }, wait);
+      if (e.type === 'data.seeded' || e.type === 'data.reset') {
+        homes.current.clear();
+        setTimeout(reload, 1500);
+      }
+      if (e.type === 'venue.updated') soon();
+      const user = e.data as { id?: unknown; home_lat?: unknown; home_lng?: unknown } | null;
+      if ((e.type === 'user.created' || e.type === 'user.updated') && user && typeof user === 'object' && typeof user.id === 'string') {
+        const home = `${user.home_lat ?? null},${user.home_lng ?? null}`;
+        const before = homes.current.get(user.id);
+        homes.current.set(user.id, home);
+        if (e.type === 'user.updated' && before !== home) soon();
       }
     });
     return () => {
       off();
-      if (venueReload.current !== null) clearTimeout(venueReload.current);
-      venueReload.current = null;
+      if (burstReload.current !== null) clearTimeout(burstReload.current);
+      burstReload.current = null;
     };
   }, [live, reload]);
 
