@@ -211,7 +211,8 @@ fn description(rng: &mut crate::rng::EntityRng, p: &VenueHot, hood: &Neighbourho
         (0..catalog::AMBIANCE_TAGS).filter(|&t| p.has(t)).map(|t| words::AMBIANCE_WORDS[t]).collect();
     let mood = if ambiance.is_empty() { "neighbourhood" } else { ambiance[rng.random_range(0..ambiance.len())] };
     let cuisine = CUISINES.get(p.cuisine as usize).map(|c| format!("{} ", c.replace('_', " "))).unwrap_or_default();
-    let price = ["wallet-friendly", "fairly priced", "upscale", "splurge-worthy"][(p.price as usize).clamp(1, 4) - 1];
+    // Each reads before "prices" (QA: level 2 read "with fairly priced prices").
+    let price = ["wallet-friendly", "moderate", "upscale", "splurge-worthy"][(p.price as usize).clamp(1, 4) - 1];
     let article = if mood.starts_with(['a', 'e', 'i', 'o', 'u']) { "An" } else { "A" };
     let mut s = format!(
         "{article} {mood} {cuisine}{} in {} with {price} prices.",

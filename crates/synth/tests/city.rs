@@ -184,6 +184,23 @@ fn venues_pass_the_domain_validation_unchanged() {
     assert!(cafes_close_early, "cafes are closed at 22:00");
 }
 
+/// A description says each price level in words that read before "prices" (QA: level 2 read
+/// "with fairly priced prices").
+#[test]
+fn venue_descriptions_say_the_price_level_once_in_plain_words() {
+    let c = city(9, 10, 2000);
+    let words = ["wallet-friendly", "moderate", "upscale", "splurge-worthy"];
+    let mut seen = [false; 4];
+    for v in c.venues() {
+        let d = v.description.as_deref().unwrap_or_default();
+        let level = v.price_level.expect("a price level") as usize;
+        assert!(d.contains(&format!(" with {} prices.", words[level - 1])), "level {level}: {d}");
+        assert_eq!(d.matches("price").count(), 1, "{d}");
+        seen[level - 1] = true;
+    }
+    assert_eq!(seen, [true; 4], "every price level is generated");
+}
+
 #[test]
 fn venues_cluster_around_their_neighbourhoods() {
     let c = city(4, 10, 3000);
