@@ -338,7 +338,7 @@ async fn open(
     let permit =
         app.telemetry.try_subscribe().ok_or_else(|| ApiError::Unavailable("SSE stream limit reached".into()))?;
     let feed = open_feed(app, channels, resume).await?;
-    Ok(frames(app, credential, permit, feed, None))
+    Ok(frames(app, credential, permit, feed, None, None))
 }
 
 /// A feed from `resume` (live first, then the backlog).
@@ -347,13 +347,14 @@ async fn open_feed(app: &App, channels: Vec<Channel>, resume: Option<Cursor>) ->
 }
 
 /// The stream of `feed`'s frames (only the events `concern` admits, when given), for as long as
-/// `credential` counts and the server runs.
+/// `credential` counts, the server runs and, when given, `reset` has not resolved.
 fn frames(
     app: &App,
     credential: StreamCredential,
     permit: SubscriberPermit,
     feed: Feed,
     concern: Option<Concern>,
+    reset: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 ) -> FrameStream {
     let hello = connected(&feed);
     let repeats = Repeats::new(app.settings.events.repeat_window.min(REPEAT_WINDOW));
@@ -363,6 +364,10 @@ fn frames(
     let frames =
         until_closed(stream::once(async move { Ok(hello) }).chain(frames).boxed(), app.telemetry.streams_closed());
     let frames = while_valid(frames, credential);
+    let frames = match reset {
+        Some(reset) => ending_at(frames, reset, "the data was reset: this user no longer exists"),
+        None => frames,
+    };
     let keep_alive = KeepAlive::new().interval(app.telemetry.settings.keep_alive).text("keepalive");
     Sse::new(frames).keep_alive(keep_alive)
 }
@@ -400,16 +405,22 @@ fn while_valid(
     frames: BoxStream<'static, Result<Frame, Infallible>>,
     credential: StreamCredential,
 ) -> BoxStream<'static, Result<Frame, Infallible>> {
-    let retired = Box::pin(credential.retired());
-    stream::unfold(Some((frames, retired)), |open| async move {
-        let (mut frames, mut retired) = open?;
+    ending_at(frames, Box::pin(credential.retired()), "the credential this stream was opened with is no longer valid")
+}
+
+/// `frames` until `signal` resolves, then the comment `why`, and the end. The signal wins over a
+/// frame ready at the same time.
+fn ending_at(
+    frames: BoxStream<'static, Result<Frame, Infallible>>,
+    signal: Pin<Box<dyn Future<Output = ()> + Send>>,
+    why: &'static str,
+) -> BoxStream<'static, Result<Frame, Infallible>> {
+    stream::unfold(Some((frames, signal)), move |open| async move {
+        let (mut frames, mut signal) = open?;
         tokio::select! {
             biased;
-            () = &mut retired => {
-                let notice = Frame::default().comment("the credential this stream was opened with is no longer valid");
-                Some((Ok(notice), None))
-            }
-            frame = frames.next() => Some((frame?, Some((frames, retired)))),
+            () = &mut signal => Some((Ok(Frame::default().comment(why)), None)),
+            frame = frames.next() => Some((frame?, Some((frames, signal)))),
         }
     })
     .boxed()

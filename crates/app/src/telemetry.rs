@@ -213,6 +213,8 @@ pub struct Telemetry {
     user_streams: Arc<Mutex<UserStreams>>,
     /// Set when the server shuts down: open streams end, so draining does not wait on them.
     closing: tokio::sync::watch::Sender<bool>,
+    /// Data resets seen on the bus (this server's or another's): users' own streams end at one.
+    resets: tokio::sync::watch::Sender<u64>,
     routes: Mutex<HashMap<String, Route>>,
     events: Mutex<Events>,
     conversions: Mutex<Conversions>,
@@ -233,6 +235,7 @@ impl Telemetry {
             subscribers: Arc::new(AtomicUsize::new(0)),
             user_streams: Arc::default(),
             closing: tokio::sync::watch::channel(false).0,
+            resets: tokio::sync::watch::channel(0).0,
             routes: Mutex::default(),
             events: Mutex::default(),
             conversions: Mutex::new(conversions),
@@ -283,6 +286,17 @@ impl Telemetry {
         let mut rx = self.closing.subscribe();
         async move {
             let _ = rx.wait_for(|&closing| closing).await;
+        }
+    }
+
+    /// Resolves at the first data reset the metrics watcher sees after this call (on any server
+    /// sharing the bus): every user is gone then, so their own streams end.
+    pub fn next_data_reset(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.resets.subscribe();
+        async move {
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
         }
     }
 
@@ -401,6 +415,7 @@ impl Telemetry {
         // (the dashboard's table showed the old counts after a reset).
         if event.event_type == "data.reset" {
             locked(&self.conversions).forget_all();
+            self.resets.send_modify(|n| *n += 1);
         }
         let Some(t) = touch else { return };
         let kind = match event.event_type.as_str() {

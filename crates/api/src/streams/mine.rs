@@ -14,8 +14,11 @@
 //! it is those trimmed from the three channels (exact from `0-0`, else at least one); which of
 //! them were the user's cannot be known: any such are gone. The stream ends 2 s after the
 //! user's own `user.deleted` (what else the deletion published comes on other channels, maybe
-//! after it), and when the access token it was opened with expires (a comment says so): the app
-//! reconnects with a fresh token and its last id, and misses nothing.
+//! after it), when the access token it was opened with expires (a comment says so): the app
+//! reconnects with a fresh token and its last id, and misses nothing; and at a data reset made
+//! by any server sharing the bus (a comment says so), which removes every user without a
+//! `user.deleted` each (a reseed with the same seed brings back users with the same ids: the
+//! stream must not go on with the new one's events).
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -58,7 +61,8 @@ pub struct MineQuery {
             `interest.expressed`; `plan.*` of plans they organise or are invited to (from when they joined it: resumed from before their \
             invitation, the stream does not replay the plan's earlier events); `invitation.sent` they sent \
             or got; `booking.*` they made, are in the party of, or of such a plan they have not declined (as `GET /bookings/{plan_id}`). The stream ends with a comment when \
-            the access token it was opened with expires; reconnect with a fresh one and `Last-Event-ID`. A `lagged` \
+            the access token it was opened with expires (reconnect with a fresh one and `Last-Event-ID`), and when \
+            the data is reset (the user is gone: the stream does not go on with a reseeded user of the same id). A `lagged` \
             notice's `missed` counts the bus's events, not the user's: after live delivery fell behind, every \
             event it dropped on every channel (the user's among them then follow: none is lost); after a gap in \
             history, the events trimmed from the three channels (whether any were the user's cannot be known)",
@@ -80,6 +84,8 @@ pub(super) async fn subscribe_mine(
     headers: HeaderMap,
 ) -> ApiResult<FrameStream> {
     let resume = resume_point(&headers, q.last_event_id.as_deref(), &CHANNELS)?;
+    // Taken before the user is looked up: a reset after the look-up ends the stream.
+    let reset = Box::pin(app.telemetry.next_data_reset());
     app.get_user(user_id).await?;
     // The feed is opened before the user's plans are read: a plan made in between reaches the
     // stream as an event naming the user, so none falls between the two.
@@ -94,5 +100,5 @@ pub(super) async fn subscribe_mine(
     let declined = plans.iter().filter(|(_, declined, _)| *declined).map(|(id, ..)| *id);
     let joined = plans.iter().map(|(id, _, joined)| (*id, *joined));
     let concern = Concern::new(user_id, plans.iter().map(|(id, ..)| *id)).declined(declined).joined(joined);
-    Ok(frames(&app, credential, permit, feed, Some(concern)))
+    Ok(frames(&app, credential, permit, feed, Some(concern), Some(reset)))
 }

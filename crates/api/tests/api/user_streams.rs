@@ -18,6 +18,7 @@ crate::on_every_setup!(
     a_plans_booking_does_not_reach_an_invitee_who_declined_it,
     a_deleted_users_stream_sends_their_deletions_other_events_that_come_after_it,
     a_users_lag_notice_counts_the_bus_events_missed_then_only_theirs_follow,
+    a_users_stream_ends_when_the_data_is_reset,
 );
 
 fn events_path(user: &str) -> String {
@@ -244,6 +245,21 @@ async fn a_deleted_users_stream_sends_their_deletions_other_events_that_come_aft
     let rest = sse.rest().await.expect("the stream ended after the user's deletion");
     let kinds: Vec<String> = rest.iter().filter(|f| !f.comment).map(kind).collect();
     assert_eq!(kinds, ["user.deleted", "plan.cancelled"]);
+}
+
+/// A data reset removes every user without a `user.deleted` each. QA on two real servers: a
+/// user's stream stayed open after a reset (the user a 404), and after a reseed with the same
+/// seed it would have carried the events of the new user with the same id.
+async fn a_users_stream_ends_when_the_data_is_reset(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let me = srv.create_user("reset_me").await;
+    let mut sse = open_as(srv, &me, None).await;
+    let res = srv.client.post(srv.url("/api/v1/admin/data/reset")).send().await.expect("reset");
+    assert_eq!(res.status(), StatusCode::OK);
+    let rest = sse.rest().await.expect("the stream ended after the reset");
+    let last = rest.last().expect("a closing comment");
+    assert!(last.comments.iter().any(|c| c.contains("the data was reset")), "{rest:?}");
 }
 
 /// What a `lagged` notice on a user's stream counts, as documented: the bus's events that live
