@@ -64,8 +64,13 @@ fn bad_range(
 /// and how the last ended).
 #[utoipa::path(get, path = "/api/v1/admin/model", tag = "admin",
     responses((status = 200, description = "The model and the trainings", body = ModelStatus)))]
-async fn model_status(State(app): State<App>) -> AppJson<ModelStatus> {
-    AppJson(app.model_status())
+async fn model_status(State(app): State<App>) -> ApiResult<AppJson<ModelStatus>> {
+    // Counting the users and venues the model knows walks every user: off the async workers for
+    // very large cities (the dashboard polls this).
+    let status = tokio::task::spawn_blocking(move || app.model_status())
+        .await
+        .map_err(|e| ApiError::Internal(format!("model status task: {e}")))?;
+    Ok(AppJson(status))
 }
 
 /// Train the learned model (BPR) on the data the server holds now, in the background.
