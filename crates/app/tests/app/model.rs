@@ -53,10 +53,22 @@ async fn eventually(what: &str, ok: impl Fn() -> bool) {
     }
 }
 
-/// Two servers on one database, one bus and one `model_path`, their background tasks started.
-async fn two_servers(db: &TestDatabase, dir: &ModelDir) -> (App, App, Vec<tokio::task::JoinHandle<()>>) {
+/// Settings whose model file is `dir`'s.
+fn with_model_in(dir: &ModelDir) -> AppSettings {
     let mut settings = AppSettings::default();
     settings.reco.model_path = Some(dir.path());
+    settings
+}
+
+/// A server on the test database (its background tasks not started).
+async fn server(db: &TestDatabase, settings: AppSettings) -> App {
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    App::new(store, settings)
+}
+
+/// Two servers on one database, one bus and one `model_path`, their background tasks started.
+async fn two_servers(db: &TestDatabase, dir: &ModelDir) -> (App, App, Vec<tokio::task::JoinHandle<()>>) {
+    let settings = with_model_in(dir);
     let bus: DynBus = Arc::new(bus::MemoryBus::new(1_000));
     let server = || async {
         let store = store::connect(&db.url).await.expect("connect the test database");
@@ -103,12 +115,10 @@ async fn a_model_another_server_trained_on_the_shared_file_is_loaded_when_its_ev
 async fn under_train_after_seed_a_simulation_start_that_seeds_the_demo_city_trains_the_model(backend: Backend) {
     let Some(db) = TestDatabase::create(backend).await else { return };
     let dir = ModelDir::new();
-    let mut settings = AppSettings::default();
-    settings.reco.model_path = Some(dir.path());
+    let mut settings = with_model_in(&dir);
     settings.reco.train_after_seed = true;
     settings.demo = small_city(2);
-    let store = store::connect(&db.url).await.expect("connect the test database");
-    let app = App::new(store, settings);
+    let app = server(&db, settings).await;
     let sim = Simulator::new(app.clone());
     let state = sim.start(RunOptions { users: 30, seed: 5, ..RunOptions::default() }, Some(app.settings.demo.clone()));
     let state = state.await.expect("start");
@@ -129,10 +139,7 @@ async fn under_train_after_seed_a_simulation_start_that_seeds_the_demo_city_trai
 async fn a_training_running_gives_up_when_the_server_stops_and_none_starts_after(backend: Backend) {
     let Some(db) = TestDatabase::create(backend).await else { return };
     let dir = ModelDir::new();
-    let mut settings = AppSettings::default();
-    settings.reco.model_path = Some(dir.path());
-    let store = store::connect(&db.url).await.expect("connect the test database");
-    let app = App::new(store, settings);
+    let app = server(&db, with_model_in(&dir)).await;
     app.seed_demo(small_city(3)).await.expect("seed");
     // Far longer than the wait below, unless it gives up.
     let long = engine::TrainConfig { epochs: 10_000, factors: 64, ..engine::TrainConfig::default() };
@@ -161,10 +168,7 @@ fn long_training() -> engine::TrainConfig {
 async fn a_training_the_data_was_reset_under_is_discarded_and_writes_nothing(backend: Backend) {
     let Some(db) = TestDatabase::create(backend).await else { return };
     let dir = ModelDir::new();
-    let mut settings = AppSettings::default();
-    settings.reco.model_path = Some(dir.path());
-    let store = store::connect(&db.url).await.expect("connect the test database");
-    let app = App::new(store, settings);
+    let app = server(&db, with_model_in(&dir)).await;
     app.seed_demo(small_city(4)).await.expect("seed");
     app.start_training(long_training()).expect("training starts");
     eventually("the first epoch ends", || app.training().running.is_some_and(|r| r.epoch > 0)).await;
@@ -223,8 +227,6 @@ async fn a_server_start_removes_the_temporary_model_files_stopped_processes_left
     let Some(db) = TestDatabase::create(backend).await else { return };
     let dir = ModelDir::new();
     std::fs::create_dir_all(&dir.0).expect("folder");
-    let mut settings = AppSettings::default();
-    settings.reco.model_path = Some(dir.path());
     // A process that has ended.
     let mut child = std::process::Command::new("true").spawn().expect("run true");
     let dead = child.id();
@@ -244,8 +246,7 @@ async fn a_server_start_removes_the_temporary_model_files_stopped_processes_left
     let others = file(format!("other.partial.{dead}"), hours(48));
     let model = file("model.bin".into(), hours(48));
 
-    let store = store::connect(&db.url).await.expect("connect the test database");
-    let app = App::new(store, settings);
+    let app = server(&db, with_model_in(&dir)).await;
     let tasks = app.start_background();
     eventually("the files nobody writes are removed", || !crashed.exists() && !abandoned.exists()).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -255,8 +256,7 @@ async fn a_server_start_removes_the_temporary_model_files_stopped_processes_left
     // One of a process alive (the one that left the day-old file above), idle for an hour: it
     // may be writing it still (a big model on a slow disk); another server's start keeps it.
     let live = file(format!("model.partial.{alive}"), hours(1));
-    let store = store::connect(&db.url).await.expect("connect the test database");
-    let again = App::new(store, app.settings.as_ref().clone());
+    let again = server(&db, with_model_in(&dir)).await;
     let tasks = again.start_background();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(live.exists() && fresh.exists() && others.exists() && model.exists());
