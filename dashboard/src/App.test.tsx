@@ -89,6 +89,29 @@ function server(users: number, venues: number, admin?: string, simMetrics: unkno
   });
 }
 
+/**
+ * The app on a city of 3 venues and 2 users whose stream the test pushes events into (under fake
+ * timers): `maps` counts the map's loads, `before` is the count once the first loads settled.
+ */
+async function mapWithPushedEvents() {
+  const { open, push } = pushableStream();
+  const { calls } = mockFetch({
+    'GET /health': () => health(relayHealth),
+    'GET /api/v1/admin/stats': () => stats(2, 3),
+    'GET /api/v1/admin/map': () => ({ ...CITY, users_total: 2 }),
+    'GET /api/v1/admin/streams/subscribe-all': () => open(),
+    'GET /api/v1/simulation/state': () => idle,
+    'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+    'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+  });
+  render(<App />);
+  await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
+  await waitFor(() => expect(calls.some((c) => c.url.startsWith('/api/v1/admin/streams/subscribe-all'))).toBe(true));
+  const maps = () => calls.filter((c) => c.url.startsWith('/api/v1/admin/map')).length;
+  await vi.advanceTimersByTimeAsync(6000);
+  return { push, maps, before: maps() };
+}
+
 beforeEach(() => window.history.replaceState(null, '', '/'));
 afterEach(() => {
   setToken(null);
@@ -166,23 +189,8 @@ describe('App', () => {
     // old colour on the map, the counts unchanged, until the page was reloaded.
     vi.useFakeTimers({ shouldAdvanceTime: true });
     try {
-      const { open, push } = pushableStream();
+      const { push, maps, before } = await mapWithPushedEvents();
       const updated = (n: number) => frame(n, 'system', 'venue.updated', { id: CITY.venues.id[0], name: 'Renamed', category: 'karaoke' });
-      const { calls } = mockFetch({
-        'GET /health': () => health(relayHealth),
-        'GET /api/v1/admin/stats': () => stats(2, 3),
-        'GET /api/v1/admin/map': () => ({ ...CITY, users_total: 2 }),
-        'GET /api/v1/admin/streams/subscribe-all': () => open(),
-        'GET /api/v1/simulation/state': () => idle,
-        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
-        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
-      });
-      render(<App />);
-      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
-      await waitFor(() => expect(calls.some((c) => c.url.startsWith('/api/v1/admin/streams/subscribe-all'))).toBe(true));
-      const maps = () => calls.filter((c) => c.url.startsWith('/api/v1/admin/map')).length;
-      await vi.advanceTimersByTimeAsync(6000);
-      const before = maps();
       act(() => [1, 2, 3].forEach((n) => push(updated(n))));
       await vi.advanceTimersByTimeAsync(6000);
       expect(maps()).toBe(before + 1);
@@ -196,24 +204,9 @@ describe('App', () => {
     // layer until the page was reloaded: `user.updated` changes no count.
     vi.useFakeTimers({ shouldAdvanceTime: true });
     try {
-      const { open, push } = pushableStream();
+      const { push, maps, before } = await mapWithPushedEvents();
       const user = (n: number, name: string, lat: number | null) =>
         frame(n, 'user_actions', 'user.updated', { id: 'u1', handle: 'ann', name, home_lat: lat, home_lng: lat === null ? null : -73.9 });
-      const { calls } = mockFetch({
-        'GET /health': () => health(relayHealth),
-        'GET /api/v1/admin/stats': () => stats(2, 3),
-        'GET /api/v1/admin/map': () => ({ ...CITY, users_total: 2 }),
-        'GET /api/v1/admin/streams/subscribe-all': () => open(),
-        'GET /api/v1/simulation/state': () => idle,
-        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
-        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
-      });
-      render(<App />);
-      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
-      await waitFor(() => expect(calls.some((c) => c.url.startsWith('/api/v1/admin/streams/subscribe-all'))).toBe(true));
-      const maps = () => calls.filter((c) => c.url.startsWith('/api/v1/admin/map')).length;
-      await vi.advanceTimersByTimeAsync(6000);
-      const before = maps();
       act(() => [40.7, 40.71, 40.72].forEach((lat, n) => push(user(n + 1, 'Ann', lat))));
       await vi.advanceTimersByTimeAsync(6000);
       expect(maps()).toBe(before + 1);
