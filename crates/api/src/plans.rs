@@ -202,8 +202,9 @@ async fn decline(
             the organizer already holds a table there at that time (field `start_time`); `slot_full` with \
             alternatives in `details`; the key's first request still in flight (field `idempotency_key`, \
             `Retry-After` 1 to 5 s; up to `booking.hold_ttl_secs` + 30 s after a 503 `database_unavailable`); the \
-            party kept changing while it was booked (field `party_size`, after three attempts); someone was \
-            invited while it was being booked (field `invitees`: nothing is booked, confirm it again); it was \
+            party kept changing while it was booked (field `party_size`, after eight attempts); people kept \
+            being invited while it was being booked (field `invitees`, after eight attempts: nothing is booked, \
+            confirm it again); it was \
             rescheduled while it was being booked (field `start_time`: confirm it again)", body = ErrorBody),
         (status = 415, description = "A body that is not JSON", body = ErrorBody),
         (status = 422, description = "Start in the past, venue closed then, party too big, the key reused \

@@ -19,6 +19,12 @@ use crate::booking::idempotency_key;
 use crate::error::InBody;
 use crate::{App, AppError, AppResult};
 
+/// How many times a confirmation draws the plan's booking up when the plan changes as it is
+/// booked (someone answers, or is invited while the booking waits for its venue) before the 409
+/// naming `party_size` or `invitees`: QA saw a burst of 23 concurrent invitations make every
+/// confirmation a 409 when it was not retried.
+const CONFIRM_ATTEMPTS: usize = 8;
+
 /// The answer to `POST /plans/{plan_id}/confirm`: the second seed's `plan_id` and `booking_id`,
 /// plus the confirmation code and both records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -237,8 +243,9 @@ impl App {
         }
     }
 
-    /// Validates the plan as of `now` and has the agent book it; the plan is confirmed with its
-    /// booking. `Conflict` if it is confirmed or cancelled already (naming `status`) or its
+    /// Validates the plan as of `now` and has the agent book it (drawn up again when the party
+    /// or the invitees change meanwhile, up to [`CONFIRM_ATTEMPTS`] times); the plan is
+    /// confirmed with its booking. `Conflict` if it is confirmed or cancelled already (naming `status`) or its
     /// organizer holds a table there then (naming `start_time`), `NoRoom` (with alternatives)
     /// if the venue is full then, `Invalid` naming `start_time` or `party_size` otherwise.
     #[tracing::instrument(skip_all, fields(%plan_id), err(level = "debug"))]
@@ -262,7 +269,9 @@ impl App {
             None => None,
         };
         // The booking checks, in its transaction, that the plan still has the party it was
-        // drawn up for; when someone answered in between, it is drawn up again.
+        // drawn up for and that nobody was invited since it was read (the invitees it locked);
+        // when someone answered or was invited in between, it is drawn up again, up to
+        // CONFIRM_ATTEMPTS times: a 409 naming the field only when the plan keeps changing.
         let mut attempts = 0;
         let answer = loop {
             if let Some(first) = self.saved_answer(&key).await? {
@@ -294,7 +303,11 @@ impl App {
                 special_requests: None,
             };
             match self.book_through_agent(request, key.clone()).await {
-                Err(AppError::Conflict { field: Some(f), .. }) if f == "party_size" && attempts < 3 => continue,
+                Err(AppError::Conflict { field: Some(f), .. })
+                    if (f == "party_size" || f == "invitees") && attempts < CONFIRM_ATTEMPTS =>
+                {
+                    continue;
+                }
                 other => break other?,
             }
         };

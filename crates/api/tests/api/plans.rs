@@ -30,7 +30,7 @@ crate::on_every_backend!(
     a_time_with_digits_beyond_the_microsecond_is_the_time_kept_on_every_path,
     someone_who_declined_is_invited_again_and_told,
     a_late_invitee_given_as_invitees_is_invited_while_pending_and_a_409_once_confirmed,
-    someone_invited_while_the_plan_is_being_booked_makes_the_confirmation_a_409_on_invitees,
+    someone_invited_while_the_plan_is_being_booked_is_booked_again_with_them_invited,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -945,13 +945,14 @@ async fn a_late_invitee_given_as_invitees_is_invited_while_pending_and_a_409_onc
     assert_eq!(app.get_json(&format!("/bookings/{id}"), StatusCode::OK).await, booking, "the party as booked");
 }
 
-/// Known gap (a late invitee): someone invited while the plan's booking waits for its venue was
-/// not locked with the plan's people, so the booking is refused, a 409 on `invitees` saying to
-/// confirm again, and nothing is booked; confirming again books it, the late invitee still
-/// invited. Neither tested nor in the OpenAPI document. PostgreSQL only: on SQLite the booking's
+/// QA: someone invited while the plan's booking waits for its venue (not locked with the plan's
+/// people) made the confirmation a 409 on `invitees` every time under concurrent invitations
+/// (6 of 6 rounds with 23). The confirmation now draws the booking up again, as it does when the
+/// party changes, and books the plan with the late invitee invited; the 409 stays for when
+/// invitations keep coming through all its attempts. PostgreSQL only: on SQLite the booking's
 /// transaction holds the one write lock from its start, so no invitation comes in between. The
 /// test holds the venue's row, so the confirmation waits there after reading the invitees.
-async fn someone_invited_while_the_plan_is_being_booked_makes_the_confirmation_a_409_on_invitees(app: &TestApp) {
+async fn someone_invited_while_the_plan_is_being_booked_is_booked_again_with_them_invited(app: &TestApp) {
     if app.app.store.backend() != store::Backend::Postgres {
         return;
     }
@@ -968,8 +969,11 @@ async fn someone_invited_while_the_plan_is_being_booked_makes_the_confirmation_a
         "DO $$ BEGIN PERFORM 1 FROM venues WHERE id = '{v}' FOR UPDATE; \
          FOR i IN 1..1500 LOOP EXIT WHEN EXISTS (SELECT 1 FROM test_release); PERFORM pg_sleep(0.02); END LOOP; END $$"
     );
-    let waiting = "SELECT count(*)::text FROM pg_stat_activity WHERE datname = current_database() \
-        AND wait_event_type = 'Lock'";
+    // The confirmation waiting for the venue the test holds (the app's other sessions, such as
+    // the outbox relay's, may wait for something else).
+    let waiting = "SELECT count(*)::text FROM pg_stat_activity a WHERE datname = current_database() \
+        AND wait_event_type = 'Lock' AND EXISTS (SELECT 1 FROM pg_stat_activity h \
+          WHERE h.pid = ANY(pg_blocking_pids(a.pid)) AND h.query LIKE 'DO %test_release%')";
     let held = "SELECT count(*)::text FROM pg_locks WHERE relation = 'venues'::regclass AND granted \
         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
     let until = |sql: &'static str| async move {
@@ -992,13 +996,14 @@ async fn someone_invited_while_the_plan_is_being_booked_makes_the_confirmation_a
         };
         tokio::join!(confirm, invite_late)
     };
-    let (held_for, (refused, invited)) = tokio::join!(db.execute(&hold), test);
+    let (held_for, (confirmed, invited)) = tokio::join!(db.execute(&hold), test);
     held_for.expect("the venue held");
     assert_eq!((invited["status"].as_str(), answer_of(&invited, &u[2]).0.as_str()), (Some("pending"), "invited"));
-    let refused = expect_error(refused, StatusCode::CONFLICT, "conflict", Some("invitees")).await;
-    assert!(refused["error"]["message"].as_str().unwrap_or_default().contains("confirm it again"), "{refused}");
-    assert_eq!(app.counts().await.bookings, 0, "nothing booked");
-    let again = expect_json(app.post(&confirm_path, &json!({})).await, StatusCode::OK).await;
-    assert_eq!(again["plan"]["status"], "confirmed", "{again}");
-    assert_eq!(answer_of(&again["plan"], &u[2]).0, "invited", "{again}");
+    let booked = expect_json(confirmed, StatusCode::OK).await;
+    assert_eq!(booked["plan"]["status"], "confirmed", "{booked}");
+    assert_eq!(answer_of(&booked["plan"], &u[2]).0, "invited", "{booked}");
+    assert_eq!(booked["booking"]["party_size"], 1, "the organizer: nobody accepted yet");
+    assert_eq!(app.counts().await.bookings, 1, "booked once");
+    let again = app.post(&confirm_path, &json!({})).await;
+    expect_error(again, StatusCode::CONFLICT, "conflict", Some("status")).await;
 }
