@@ -439,6 +439,14 @@ const CHRONO_ERRORS: &[&str] = &[
     "bad or unsupported format string",
 ];
 
+/// Fields of request bodies also read under other names (`#[serde(alias)]`): the field's name
+/// and its aliases.
+const SAME_FIELD: &[(&str, &[&str])] = &[
+    ("participant_ids", &["invitees"]),
+    ("login", &["handle", "email", "username"]),
+    ("booking_time", &["preferred_time"]),
+];
+
 /// What a field expects, in place of a parser's bare complaint: chrono's (a time or a date),
 /// the standard library's integer and float parsers' (a query parameter) and serde's `expected
 /// u32`-style endings (a JSON number). `None` keeps the message as it is.
@@ -478,6 +486,18 @@ fn clearer(field: &str, message: &str, raw: Option<&str>) -> Option<String> {
         });
     }
     if message.starts_with("duplicate field `") {
+        // A field read under a second name too: serde names the first, so sending both names
+        // read as the first given twice (QA: `invitees` and `participant_ids` together).
+        let name = field.rsplit('.').next().unwrap_or(field);
+        if let Some((_, aliases)) = SAME_FIELD.iter().find(|(n, _)| *n == name) {
+            let mut names: Vec<String> =
+                std::iter::once(name).chain(aliases.iter().copied()).map(|n| format!("`{n}`")).collect();
+            let last = names.pop().unwrap_or_default();
+            return Some(format!(
+                "given more than once: {} and {last} are names of the same field; give only one of them, once",
+                names.join(", ")
+            ));
+        }
         return Some("given more than once: give it once".into());
     }
     // The uuid crate's serde error (`UUID parsing failed: invalid length: ...`).

@@ -31,6 +31,7 @@ crate::on_every_backend!(
     someone_who_declined_is_invited_again_and_told,
     a_late_invitee_given_as_invitees_is_invited_while_pending_and_a_409_once_confirmed,
     someone_invited_while_the_plan_is_being_booked_is_booked_again_with_them_invited,
+    invitees_and_participant_ids_together_are_refused_as_two_names_of_one_field,
 );
 
 /// Two days from now at 19:00 UTC, as RFC 3339.
@@ -1006,4 +1007,31 @@ async fn someone_invited_while_the_plan_is_being_booked_is_booked_again_with_the
     assert_eq!(app.counts().await.bookings, 1, "booked once");
     let again = app.post(&confirm_path, &json!({})).await;
     expect_error(again, StatusCode::CONFLICT, "conflict", Some("status")).await;
+}
+
+/// QA: `invitees` and `participant_ids` sent together were refused as `participant_ids` "given
+/// more than once", though it was given once: they are two names of one field, and the 422 says
+/// so. Nothing is made or invited.
+async fn invitees_and_participant_ids_together_are_refused_as_two_names_of_one_field(app: &TestApp) {
+    let u = users(app, &["org", "ann", "ben"]).await;
+    let v = venue(app, seed_venue("Bar")).await;
+    let body = json!({"organizer_id": u[0], "venue_id": v, "start_time": in_two_days_at(19)});
+    let plan = expect_json(app.post("/plans/", &body).await, StatusCode::CREATED).await;
+    let id = plan["id"].as_str().expect("id").to_string();
+    let mut both = body.clone();
+    both["invitees"] = json!([u[1]]);
+    both["participant_ids"] = json!([u[2]]);
+    let twice = json!({"invitees": [u[1]], "participant_ids": [u[2]]});
+    for (path, sent) in [("/plans/".to_string(), &both), (format!("/api/v1/plans/{id}/participants"), &twice)] {
+        let res = app.post(&path, sent).await;
+        let refused =
+            expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("participant_ids")).await;
+        let message = refused["error"]["details"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("`participant_ids` and `invitees` are names of the same field; give only one"),
+            "{path}: {refused}"
+        );
+    }
+    assert_eq!(app.get_json(&format!("/plans/{id}"), StatusCode::OK).await, plan, "nobody invited");
+    assert_eq!(app.counts().await.plans, 1, "no plan made");
 }
