@@ -23,7 +23,10 @@
 //! from before the bus was emptied) resumes that channel from its latest event, as a stream
 //! without one starts: nothing is replayed, no notice is sent (nothing is known to be missed),
 //! and the `connected` frame's id gives the position the stream took (`0-0` for a channel with
-//! no event yet) ([`bus::Feed::open`]). Streams per server are capped (503 beyond).
+//! no event yet) ([`bus::Feed::open`]). A cursor naming none of the stream's channels (another
+//! stream's) is a 422, as a malformed one is: it would resume nothing. A stream's own ids never
+//! are: a bare id, or the cursor of every channel it follows. Streams per server are capped
+//! (503 beyond).
 //!
 //! Credentials: a stream lasts only as long as the credential it was opened with. Once the
 //! server puts a rotated admin token in force (within [`ADMIN_TOKEN_POLL`](crate::auth::ADMIN_TOKEN_POLL)
@@ -160,7 +163,8 @@ pub struct ChannelList {
             was emptied) resumes from that latest event: nothing replayed, no notice, the `connected` id says where",
             body = Event, content_type = "text/event-stream"),
         (status = 404, description = "No such channel", body = ErrorBody),
-        (status = 422, description = "A malformed `Last-Event-ID`", body = ErrorBody),
+        (status = 422, description = "A malformed `Last-Event-ID`, or a cursor naming none of this stream's channels \
+            (`channel:id,...`)", body = ErrorBody),
         (status = 503, description = "Too many open streams, or the event bus is unavailable", body = ErrorBody),
     ))]
 async fn subscribe(
@@ -186,7 +190,8 @@ async fn subscribe(
             `channel:id,channel:id` of every followed channel (a channel whose cursor id is later than its latest \
             event resumes from that event, as on one channel; a `lagged` notice after live delivery fell behind \
             counts every channel's events dropped, followed or not)", body = Event, content_type = "text/event-stream"),
-        (status = 422, description = "An unknown channel in `channels`, or a malformed cursor", body = ErrorBody),
+        (status = 422, description = "An unknown channel in `channels`, or a malformed cursor, or one naming none of \
+            the followed channels", body = ErrorBody),
         (status = 503, description = "Too many open streams, or the event bus is unavailable", body = ErrorBody),
     ))]
 async fn subscribe_all(
@@ -283,13 +288,29 @@ fn resume_point(headers: &HeaderMap, query: Option<&str>, channels: &[Channel]) 
     }
     let hint = "must be an event id such as 1732500000000-0, or a cursor naming each channel once, \
                 such as bookings:1732500000000-0,social:0-0";
-    Cursor::parse(text, channels).map(Some).map_err(|e| match e {
+    let cursor = Cursor::parse(text, channels).map_err(|e| match e {
         BusError::UnknownChannel(name) => {
             let known: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
             ApiError::field(field, format!("names an unknown channel {name:?}; the channels are {}", known.join(", ")))
         }
         _ => ApiError::field(field, hint),
-    })
+    })?;
+    // A cursor naming none of this stream's channels (one of another stream's) would resume
+    // nothing: the stream would start from now and the client miss what it meant to resume
+    // (QA: `bookings:1-0` on subscribe/system was taken as no resume point). A stream's own
+    // ids always name its channels (a bare id, or a cursor of every channel it follows).
+    if channels.iter().all(|&c| cursor.get(c).is_none()) {
+        let own: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
+        return Err(ApiError::field(
+            field,
+            format!(
+                "names none of this stream's channels ({}): give the id of the last frame this stream sent, \
+                 or a cursor naming at least one of them",
+                own.join(", ")
+            ),
+        ));
+    }
+    Ok(Some(cursor))
 }
 
 /// The resume point of a stream: `resume` if the client gave one, else with `include_history`

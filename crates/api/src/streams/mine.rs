@@ -70,7 +70,8 @@ pub struct MineQuery {
         (status = 401, description = "No valid credential", body = ErrorBody),
         (status = 403, description = "Another user's stream", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 422, description = "A malformed `user_id` or cursor", body = ErrorBody),
+        (status = 422, description = "A malformed `user_id` or cursor, or a cursor naming none of this stream's \
+            channels", body = ErrorBody),
         (status = 429, description = "The user has as many streams open as one user may (4 by default): \
             `too_many_streams`, with `Retry-After: 5`; a place is free as soon as one of their streams ends",
             body = ErrorBody),

@@ -385,6 +385,34 @@ async fn bad_channels_ids_and_limits_get_the_json_error_shape(setup: Setup) {
             assert!(message.contains(c.as_str()), "{path}: {} not listed: {body}", c.as_str());
         }
     }
+    // A cursor naming none of the stream's channels (another stream's) resumes nothing: a 422
+    // naming the stream's channels, not a stream from now that the client takes for resumed.
+    for (path, header, field, own) in [
+        ("/api/v1/admin/streams/subscribe/system", Some("bookings:1-0"), "Last-Event-ID", "system"),
+        (
+            "/api/v1/admin/streams/subscribe-all?channels=social,system",
+            Some("bookings:1-0"),
+            "Last-Event-ID",
+            "social, system",
+        ),
+        (
+            "/api/v1/admin/streams/subscribe-all?channels=social&last_event_id=bookings:1-0,metrics:0-0",
+            None,
+            "last_event_id",
+            "social",
+        ),
+    ] {
+        let mut req = srv.client.get(srv.url(path));
+        if let Some(id) = header {
+            req = req.header("last-event-id", id);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["details"][0]["field"], field, "{path}: {body}");
+        let message = body["error"]["details"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(&format!("({own})")), "{path}: {body}");
+    }
     let (status, channels) = srv.get_json("/api/v1/admin/streams/channels").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(channels["channels"].as_object().map(|c| c.len()), Some(Channel::ALL.len()));
