@@ -122,6 +122,13 @@ pub fn complete(api: &mut OpenApi) {
                     .entry(status.into())
                     .or_insert_with(|| RefOr::T(error_response(status, description)));
             }
+            // Every 429 and 503 carries `Retry-After` (`ApiError`'s responses), those a handler
+            // documents itself too (QA: the streams' own 503 did not say so).
+            for status in ["429", "503"] {
+                if let Some(RefOr::T(response)) = op.responses.responses.get_mut(status) {
+                    response.headers.entry("retry-after".into()).or_insert_with(|| RefOr::T(retry_after()));
+                }
+            }
         }
     }
     let schemas = &mut api.components.get_or_insert_with(Default::default).schemas;
@@ -134,13 +141,17 @@ fn error_response(status: &str, description: &str) -> Response {
     let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
     let mut response = ResponseBuilder::new().description(description).content("application/json", content);
     if matches!(status, "429" | "503") {
-        let seconds = HeaderBuilder::new()
-            .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer)))
-            .description(Some("Seconds to wait before retrying"))
-            .build();
-        response = response.header("retry-after", seconds);
+        response = response.header("retry-after", retry_after());
     }
     response.build()
+}
+
+/// The `Retry-After` header of a 429 or 503.
+fn retry_after() -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer)))
+        .description(Some("Seconds to wait before retrying"))
+        .build()
 }
 
 /// `/docs` (Swagger UI, vendored assets). Mounted outside the trailing-slash normalisation,
@@ -213,6 +224,11 @@ mod tests {
                 let responses = &op["responses"];
                 for status in ["408", "429", "503"] {
                     assert!(responses.get(status).is_some(), "{method} {path} lacks {status}");
+                }
+                // Every 429 and 503 answered carries `Retry-After`, so every one documented says so.
+                for status in ["429", "503"] {
+                    let headers = &responses[status]["headers"];
+                    assert!(headers.get("retry-after").is_some(), "{method} {path}: {status} without Retry-After");
                 }
                 if op.get("requestBody").is_some() {
                     for status in ["400", "413", "415"] {

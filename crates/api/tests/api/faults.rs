@@ -554,3 +554,23 @@ async fn redis_cut_under_load_keeps_writing_and_delivers_every_event_when_it_ret
     assert!(unexpected.is_empty(), "every write succeeds while only the bus is away: {unexpected:?}");
     nothing_committed_is_lost(srv, &all.created).await;
 }
+
+/// A stream opened while the bus (Redis) is unreachable is a 503 `service_unavailable` with
+/// `Retry-After` (QA feared none: an app reconnecting in a loop would have no hint when to try
+/// again), answered within seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_opened_while_redis_is_unreachable_is_a_503_saying_when_to_retry() {
+    let Some(setup) = server_with_bus_behind_proxy().await else { return };
+    let (srv, proxy) = (&setup.srv, &setup.proxy);
+    proxy.cut();
+    let url = srv.url("/api/v1/admin/streams/subscribe/system");
+    let res = tokio::time::timeout(WAIT, srv.client.get(&url).send()).await.expect("answered").expect("sent");
+    let retry_after = res.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or_default();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable"))
+    );
+    assert!(retry_after.is_some_and(|s| (1..=10).contains(&s)), "Retry-After {retry_after:?}: {body}");
+}
