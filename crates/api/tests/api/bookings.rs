@@ -162,6 +162,11 @@ async fn a_time_bound_with_digits_beyond_the_microsecond_lists_nothing_earlier_a
         assert_eq!(listed(format!("to={just_after_seven}")).await, made[..1], "{list} to {just_after_seven}");
         let within_a_microsecond = format!("from={just_after_seven}&to={}", at_seven.replace(":00Z", ":00.000000700Z"));
         assert!(listed(within_a_microsecond).await.is_empty(), "{list}");
+        // The last instant a bound can name, with digits beyond the microsecond: it goes up into
+        // year 10000, which no stored time reaches (every booking is before it, none at or after).
+        let last = "9999-12-31T23:59:59.9999995Z";
+        assert_eq!(listed(format!("to={last}")).await, made, "{list} to {last}");
+        assert!(listed(format!("from={last}")).await.is_empty(), "{list} from {last}");
     }
 }
 

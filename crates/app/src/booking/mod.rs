@@ -285,14 +285,24 @@ impl App {
         {
             self.store.get_venue(venue).await?;
         }
+        // The store keeps microseconds: a bound with more digits goes up to the next one, so
+        // `from` lists nothing earlier than it and `to` leaves out nothing before it. One past
+        // 9999-12-31T23:59:59.999999 (the last time a bound or a booking can be written) lies in
+        // year 10000, after every stored time; SQLite keeps times as text, where `+10000-...`
+        // sorts before them all, so such a `from` is an empty list and such a `to` no bound.
+        let up = |t: chrono::DateTime<chrono::Utc>| {
+            Some(domain::time::first_micros_at_or_after(t)).filter(|t| chrono::Datelike::year(t) <= 9999)
+        };
+        let from = filter.from.map(up);
+        if from == Some(None) {
+            return Ok(Page { items: Vec::new(), next: None });
+        }
         let q = BookingQuery {
             user_id: filter.user_id,
             venue_id: filter.venue_id,
             status: filter.status,
-            // The store keeps microseconds: a bound with more digits goes up to the next one, so
-            // `from` lists nothing earlier than it and `to` leaves out nothing before it.
-            from: filter.from.map(domain::time::first_micros_at_or_after),
-            to: filter.to.map(domain::time::first_micros_at_or_after),
+            from: from.flatten(),
+            to: filter.to.and_then(up),
         };
         Ok(self.store.list_bookings(&q, page).await?)
     }
