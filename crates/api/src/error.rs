@@ -94,6 +94,10 @@ pub enum ApiError {
 /// seconds lets an app that reconnects in a loop (a reload, a second tab) wait without hammering.
 pub const STREAM_RETRY_AFTER_SECS: u64 = 5;
 
+/// The `Retry-After` of a 503 `service_unavailable` for a dependency down (such as the event
+/// bus), and of any other 503 that does not give its own.
+const UNAVAILABLE_RETRY_AFTER: &str = "1";
+
 /// The message of a 503 `database_unavailable` for a change whose commit got no answer: the
 /// database may have saved it (it received the commit) or not, and only reading it back tells.
 pub const OUTCOME_UNKNOWN: &str = "the database stopped answering while this change was being saved: it may or may not \
@@ -237,7 +241,7 @@ impl IntoResponse for ApiError {
         let mut res = (status, Json(self.body())).into_response();
         let retry_after = match &self {
             Self::RateLimited { retry_after_secs } => Some(HeaderValue::from(*retry_after_secs)),
-            Self::Unavailable(_) => Some(HeaderValue::from_static("1")),
+            Self::Unavailable(_) => Some(HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER)),
             Self::DatabaseUnavailable(_) | Self::DatabaseOutcomeUnknown(_) => Some(HeaderValue::from_static("2")),
             Self::Busy(_) => Some(HeaderValue::from_static("5")),
             Self::TooManyStreams(_) => Some(HeaderValue::from(STREAM_RETRY_AFTER_SECS)),
@@ -292,8 +296,13 @@ impl From<domain::ValidationError> for ApiError {
 /// Middleware: gives error responses that did not come from [`ApiError`] (axum's empty 405,
 /// tower-http's plain-text 413 and 408, a caught panic) the project's JSON shape, keeping
 /// their headers (such as `Allow`).
-pub async fn json_errors(res: Response) -> Response {
+pub async fn json_errors(mut res: Response) -> Response {
     let status = res.status();
+    // Every 503 says when to retry, as the API's own do: also one answered by a handler with
+    // its own body (`/health` for a database it cannot reach, which had none).
+    if status == StatusCode::SERVICE_UNAVAILABLE && !res.headers().contains_key(header::RETRY_AFTER) {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER));
+    }
     let is_json = res
         .headers()
         .get(header::CONTENT_TYPE)
@@ -368,6 +377,28 @@ mod tests {
         }
         let res = router.oneshot(Request::get("/fine").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    /// A 503 a handler answers with its own JSON body (`/health`) gets `Retry-After` as the
+    /// API's own 503s have it; one that gives its own keeps it.
+    #[tokio::test]
+    async fn every_503_says_when_to_retry() {
+        let router = Router::new()
+            .route(
+                "/own",
+                get(|| async { (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "degraded"}))) }),
+            )
+            .route("/busy", get(|| async { ApiError::Busy("an import is running".into()) }))
+            .layer(axum::middleware::map_response(json_errors));
+        for (uri, retry_after) in [("/own", "1"), ("/busy", "5")] {
+            let res = router.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()),
+                Some(retry_after),
+                "{uri}"
+            );
+        }
     }
 
     /// A data reset refused behind a long import says so (the store's message), where a

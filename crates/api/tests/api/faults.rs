@@ -188,9 +188,14 @@ async fn health_says_a_database_refusing_connections_is_down_within_seconds_not_
     proxy.refuse();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let asked = std::time::Instant::now();
-    let (status, health) = srv.get_json("/health").await;
+    let res = srv.client.get(srv.url("/health")).send().await.expect("the server answers");
     let took = asked.elapsed();
+    let retry_after = res.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let status = res.status();
+    let health: Value = res.json().await.unwrap_or_default();
     assert_eq!((status, &health["database"]["status"]), (StatusCode::SERVICE_UNAVAILABLE, &json!("unavailable")));
+    // As every 503 (its OpenAPI response says so): it had none.
+    assert!(retry_after.is_some_and(|s| (1..=10).contains(&s)), "/health's 503: Retry-After {retry_after:?}");
     // QA: it took the pool's whole wait for a connection (10 s), past any probe's timeout.
     assert!(took < Duration::from_secs(5), "/health took {took:?} to say the database is down");
 }
