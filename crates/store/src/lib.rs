@@ -33,6 +33,7 @@ pub use booking::{BookingQuery, IdempotencyKey, Idempotent, NewBooking};
 pub use error::{StoreError, StoreResult};
 pub use ops::bulk::Progress as BatchProgress;
 pub use ops::bulk::RESET_GATE;
+pub use ops::relay_lease::CHECK_CAP as RELAY_LEASE_CHECK_CAP;
 pub use store::SqlStore;
 
 /// Which database a store talks to.
@@ -253,8 +254,9 @@ impl RelayLease {
     /// keeps the session busy while it waits on a slow bus) and another relay may then take
     /// it: a relay checks before it publishes and before it marks events published, and stops
     /// its pass when it has lost the lease. A check PostgreSQL answers late is waited for (the
-    /// session is busy meanwhile, so it keeps the lock); only a database that no longer answers
-    /// a new connection makes it count as lost.
+    /// session is busy meanwhile, so it keeps the lock) for up to [`RELAY_LEASE_CHECK_CAP`];
+    /// a database that no longer answers a new connection, or no answer by then (a hung
+    /// session, a connection gone half-open), makes it count as lost.
     /// A lost lease's connection is closed; releasing it afterwards does nothing. Always true
     /// on SQLite (one process).
     pub async fn still_held(&mut self) -> bool {

@@ -218,10 +218,21 @@ async fn postgres_a_relay_pass_slower_than_the_idleness_bound_keeps_its_lease_an
 }
 
 /// Makes the relay's next lease check wait: on the first publish after being armed, another
-/// session takes `pg_locks` (which the check reads) for 5 s, as a loaded PostgreSQL answers late.
+/// session takes `pg_locks` (which the check reads) for `hold_secs`, as a loaded PostgreSQL
+/// answers late (or a session hangs).
 struct LockedChecks {
     db: Arc<testdb::TestDatabase>,
     armed: AtomicBool,
+    hold_secs: u64,
+}
+
+impl LockedChecks {
+    /// Whether the session holding `pg_locks` still sleeps.
+    async fn holding(&self) -> bool {
+        let sleeping = "SELECT count(*)::text FROM pg_stat_activity \
+            WHERE wait_event = 'PgSleep' AND datname = current_database()";
+        self.db.texts(sleeping).await.expect("sessions") == ["1"]
+    }
 }
 
 #[async_trait::async_trait]
@@ -229,15 +240,16 @@ impl Tap for LockedChecks {
     async fn publish(&self, inner: &bus::DynBus, event: bus::Publish) -> bus::BusResult<Arc<domain::Event>> {
         if self.armed.swap(false, Ordering::SeqCst) {
             let db = self.db.clone();
+            let hold = format!(
+                "DO $$ BEGIN LOCK TABLE pg_catalog.pg_locks IN ACCESS EXCLUSIVE MODE; \
+                 PERFORM pg_sleep({}); END $$",
+                self.hold_secs
+            );
             tokio::spawn(async move {
-                let hold = "DO $$ BEGIN LOCK TABLE pg_catalog.pg_locks IN ACCESS EXCLUSIVE MODE; \
-                    PERFORM pg_sleep(5); END $$";
-                db.execute(hold).await.expect("hold pg_locks");
+                db.execute(&hold).await.expect("hold pg_locks");
             });
             // Until the lock is taken: the sleep after it has begun.
-            let sleeping = "SELECT count(*)::text FROM pg_stat_activity \
-                WHERE wait_event = 'PgSleep' AND datname = current_database()";
-            while self.db.texts(sleeping).await.expect("sessions") != ["1"] {
+            while !self.holding().await {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
@@ -258,7 +270,7 @@ async fn postgres_a_lease_check_answered_late_keeps_the_lease_and_nothing_is_pub
     };
     let db = Arc::new(db);
     let store = store::connect(&db.url).await.expect("connect the test database");
-    let bus = Arc::new(TestBus::new(LockedChecks { db: db.clone(), armed: AtomicBool::new(false) }));
+    let bus = Arc::new(TestBus::new(LockedChecks { db: db.clone(), armed: AtomicBool::new(false), hold_secs: 5 }));
     let app = App::with_bus(store, bus.clone(), app::AppSettings::default());
     app.create_user(user("ann")).await.unwrap();
     bus.armed.store(true, Ordering::SeqCst);
@@ -273,5 +285,39 @@ async fn postgres_a_lease_check_answered_late_keeps_the_lease_and_nothing_is_pub
     }
     assert_eq!(published(&app), 1, "published once (the first pass: {first:?})");
     assert_eq!(first, Ok(Some(1)), "the pass whose check was answered late kept its lease and marked");
+    drop(app);
+}
+
+/// Review of b02bf66: a lease check waited for its answer as long as new connections could be
+/// made, so a session hung in the check (here: `pg_locks` held far longer than the cap), or a
+/// connection gone half-open, stalled the relay, and with it every server's events, for as long
+/// as the hang lasted (a half-open connection: about 15 minutes). The check gives up at
+/// `RELAY_LEASE_CHECK_CAP`: the pass ends with the lease lost while the hang still lasts, and the
+/// event is published (again, at least once) by the passes after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_lease_check_that_hangs_is_given_up_at_its_cap_and_the_relay_goes_on() {
+    let Some(db) = testdb::TestDatabase::create(Backend::Postgres).await else {
+        eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);
+        return;
+    };
+    let db = Arc::new(db);
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let hold_secs = store::RELAY_LEASE_CHECK_CAP.as_secs() + 10;
+    let bus = Arc::new(TestBus::new(LockedChecks { db: db.clone(), armed: AtomicBool::new(false), hold_secs }));
+    let app = App::with_bus(store, bus.clone(), app::AppSettings::default());
+    app.create_user(user("ann")).await.unwrap();
+    bus.armed.store(true, Ordering::SeqCst);
+
+    let first = relay_pass(&app.store, &app.bus).await;
+    assert!(bus.holding().await, "the pass ended while the check still could not be answered");
+    assert_eq!(first, Ok(None), "the lease counted as lost");
+    // Once the hang ends, passes publish and mark the event.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(hold_secs + 20);
+    while app.store.counts().await.unwrap().outbox_pending > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the outbox never emptied");
+        let _ = relay_once(&app.store, &app.bus).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(published(&app) >= 1);
     drop(app);
 }

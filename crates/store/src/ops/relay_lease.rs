@@ -61,6 +61,14 @@ where
 /// PostgreSQL takes to answer it.
 const IDLE_BOUND: &str = "5s";
 
+/// How long a check that the lease is still held may wait for its answer, however reachable the
+/// database, before the lease counts as lost and its connection is closed: far beyond a loaded
+/// server's slow answer, and the bound on how long a hung session or a connection gone
+/// half-open (which the kernel gives up on only after about 15 minutes) can stall the relay.
+/// A pass that loses its lease this way does not mark what it published, so that batch goes out
+/// again (at least once, never lost).
+pub const CHECK_CAP: std::time::Duration = std::time::Duration::from_secs(20);
+
 struct SingleProcess;
 
 #[async_trait]
@@ -104,11 +112,18 @@ where
         // a held connection, `Reach::watch`). Before, a check slower than 2.5 s (a loaded
         // server) counted the lease as lost, so a pass that had published did not mark, and its
         // batch went out again at the next pass.
+        // Never past CHECK_CAP, though: a session hung in the check, or a connection gone
+        // half-open while new ones still connect, would otherwise stall the relay for good.
         let check = (**conn).fetch_optional::<(bool,)>(sql);
-        let held = match reach {
-            Some(reach) => reach.watch(pool, check).await.map_err(|gone| gone.0),
-            None => Ok(check.await),
+        let watched = async {
+            match reach {
+                Some(reach) => reach.watch(pool, check).await.map_err(|gone| gone.0),
+                None => Ok(check.await),
+            }
         };
+        let held = tokio::time::timeout(CHECK_CAP, watched)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} s", CHECK_CAP.as_secs())));
         if matches!(held, Ok(Ok(Some((true,))))) {
             return true;
         }
