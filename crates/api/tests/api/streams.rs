@@ -368,17 +368,21 @@ async fn bad_channels_ids_and_limits_get_the_json_error_shape(setup: Setup) {
     }
     // A cursor naming an unknown channel: the 422 names it and lists the channels (before, only
     // the general "must be an event id ... or a cursor" message, not saying what was wrong).
-    for (path, header) in [
-        (USERS, Some("social:1-0,nowhere:0-0")),
-        ("/api/v1/admin/streams/subscribe-all?last_event_id=nowhere:1-0", None),
-    ] {
+    // The 422's body for a stream opened at `path` with `header` as its Last-Event-ID.
+    let refused = |path: &'static str, header: Option<&'static str>| async move {
         let mut req = srv.client.get(srv.url(path));
         if let Some(id) = header {
             req = req.header("last-event-id", id);
         }
         let res = req.send().await.unwrap();
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
-        let body: Value = res.json().await.unwrap();
+        res.json::<Value>().await.unwrap()
+    };
+    for (path, header) in [
+        (USERS, Some("social:1-0,nowhere:0-0")),
+        ("/api/v1/admin/streams/subscribe-all?last_event_id=nowhere:1-0", None),
+    ] {
+        let body = refused(path, header).await;
         let message = body["error"]["details"][0]["message"].as_str().unwrap_or_default();
         assert!(message.contains("\"nowhere\""), "{path}: {body}");
         for c in Channel::ALL {
@@ -402,13 +406,7 @@ async fn bad_channels_ids_and_limits_get_the_json_error_shape(setup: Setup) {
             "social",
         ),
     ] {
-        let mut req = srv.client.get(srv.url(path));
-        if let Some(id) = header {
-            req = req.header("last-event-id", id);
-        }
-        let res = req.send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
-        let body: Value = res.json().await.unwrap();
+        let body = refused(path, header).await;
         assert_eq!(body["error"]["details"][0]["field"], field, "{path}: {body}");
         let message = body["error"]["details"][0]["message"].as_str().unwrap_or_default();
         assert!(message.contains(&format!("({own})")), "{path}: {body}");
