@@ -257,6 +257,23 @@ impl Tap for LockedChecks {
     }
 }
 
+/// A server on a new PostgreSQL database (`None`, skipped, without one) with one event in its
+/// outbox, whose bus makes the lease check after its first publish wait `hold_secs` for
+/// `pg_locks` ([`LockedChecks`]).
+async fn one_event_armed_to_lock_checks(hold_secs: u64) -> Option<(App, Arc<TestBus<LockedChecks>>)> {
+    let Some(db) = testdb::TestDatabase::create(Backend::Postgres).await else {
+        eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);
+        return None;
+    };
+    let db = Arc::new(db);
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let bus = Arc::new(TestBus::new(LockedChecks { db: db.clone(), armed: AtomicBool::new(false), hold_secs }));
+    let app = App::with_bus(store, bus.clone(), app::AppSettings::default());
+    app.create_user(user("ann")).await.unwrap();
+    bus.armed.store(true, Ordering::SeqCst);
+    Some((app, bus))
+}
+
 /// A lease check PostgreSQL answers late (a loaded server; here the check after publishing
 /// waits about 5 s for a lock) keeps the lease: the session was busy with the check, so
 /// PostgreSQL could not end it as idle, and the answer says the lock is still its own. The pass
@@ -264,16 +281,7 @@ impl Tap for LockedChecks {
 /// counted the lease as lost: the pass did not mark, and the next pass published the batch again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_lease_check_answered_late_keeps_the_lease_and_nothing_is_published_twice() {
-    let Some(db) = testdb::TestDatabase::create(Backend::Postgres).await else {
-        eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);
-        return;
-    };
-    let db = Arc::new(db);
-    let store = store::connect(&db.url).await.expect("connect the test database");
-    let bus = Arc::new(TestBus::new(LockedChecks { db: db.clone(), armed: AtomicBool::new(false), hold_secs: 5 }));
-    let app = App::with_bus(store, bus.clone(), app::AppSettings::default());
-    app.create_user(user("ann")).await.unwrap();
-    bus.armed.store(true, Ordering::SeqCst);
+    let Some((app, _)) = one_event_armed_to_lock_checks(5).await else { return };
 
     let first = relay_pass(&app.store, &app.bus).await;
     // Then passes as the relay's loop makes them, until the outbox is empty.
@@ -296,17 +304,8 @@ async fn postgres_a_lease_check_answered_late_keeps_the_lease_and_nothing_is_pub
 /// event is published (again, at least once) by the passes after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_lease_check_that_hangs_is_given_up_at_its_cap_and_the_relay_goes_on() {
-    let Some(db) = testdb::TestDatabase::create(Backend::Postgres).await else {
-        eprintln!("skipped: {} is not set", testdb::POSTGRES_URL_VAR);
-        return;
-    };
-    let db = Arc::new(db);
-    let store = store::connect(&db.url).await.expect("connect the test database");
     let hold_secs = store::RELAY_LEASE_CHECK_CAP.as_secs() + 10;
-    let bus = Arc::new(TestBus::new(LockedChecks { db: db.clone(), armed: AtomicBool::new(false), hold_secs }));
-    let app = App::with_bus(store, bus.clone(), app::AppSettings::default());
-    app.create_user(user("ann")).await.unwrap();
-    bus.armed.store(true, Ordering::SeqCst);
+    let Some((app, bus)) = one_event_armed_to_lock_checks(hold_secs).await else { return };
 
     let first = relay_pass(&app.store, &app.bus).await;
     assert!(bus.holding().await, "the pass ended while the check still could not be answered");
