@@ -420,12 +420,7 @@ fn seed_force_trains_the_learned_model_on_the_new_city_on_sqlite() {
 
 #[test]
 fn seed_force_trains_the_learned_model_on_the_new_city_on_postgres() {
-    let rt = runtime();
-    let Some(db) = rt.block_on(testdb::TestDatabase::create(testdb::Backend::Postgres)) else {
-        eprintln!("skipped: TEST_POSTGRES_URL is not set");
-        return;
-    };
-    seed_force_trains_the_learned_model_on_the_new_city(Some(&db.url), &rt);
+    on_postgres(seed_force_trains_the_learned_model_on_the_new_city);
 }
 
 #[test]
@@ -435,12 +430,7 @@ fn simulate_trains_the_learned_model_on_the_city_it_seeds_on_sqlite() {
 
 #[test]
 fn simulate_trains_the_learned_model_on_the_city_it_seeds_on_postgres() {
-    let rt = runtime();
-    let Some(db) = rt.block_on(testdb::TestDatabase::create(testdb::Backend::Postgres)) else {
-        eprintln!("skipped: TEST_POSTGRES_URL is not set");
-        return;
-    };
-    simulate_trains_the_learned_model_on_the_city_it_seeds(Some(&db.url), &rt);
+    on_postgres(simulate_trains_the_learned_model_on_the_city_it_seeds);
 }
 
 /// QA: `--scenario "Lunch Rush"`, the name the dashboard shows, was refused; a scenario is now
@@ -872,6 +862,16 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
 }
 
+/// Runs `test` on a new PostgreSQL database (skipped when `TEST_POSTGRES_URL` is not set).
+fn on_postgres(test: fn(Option<&str>, &tokio::runtime::Runtime)) {
+    let rt = runtime();
+    let Some(db) = rt.block_on(testdb::TestDatabase::create(testdb::Backend::Postgres)) else {
+        eprintln!("skipped: TEST_POSTGRES_URL is not set");
+        return;
+    };
+    test(Some(&db.url), &rt);
+}
+
 #[test]
 fn sigterm_under_write_load_drains_in_flight_requests_and_loses_no_committed_event_on_sqlite() {
     sigterm_under_write_load(None, &runtime());
@@ -879,12 +879,7 @@ fn sigterm_under_write_load_drains_in_flight_requests_and_loses_no_committed_eve
 
 #[test]
 fn sigterm_under_write_load_drains_in_flight_requests_and_loses_no_committed_event_on_postgres() {
-    let rt = runtime();
-    let Some(db) = rt.block_on(testdb::TestDatabase::create(testdb::Backend::Postgres)) else {
-        eprintln!("skipped: TEST_POSTGRES_URL is not set");
-        return;
-    };
-    sigterm_under_write_load(Some(&db.url), &rt);
+    on_postgres(sigterm_under_write_load);
 }
 
 #[test]
