@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { User } from '../api/types';
-import { mockFetch } from '../test/fetch';
+import { json, mockFetch } from '../test/fetch';
 import { SEARCH_RETRY_MS, UserSearch } from './UserSearch';
 
 const user = (n: number, handle: string): User => ({
@@ -42,6 +42,41 @@ describe('UserSearch', () => {
     // The same text, nothing typed: the list follows the server back.
     expect(await screen.findByRole('option', { name: /@ana/ }, { timeout: SEARCH_RETRY_MS + 2000 })).toBeInTheDocument();
     expect(screen.queryByText('The Luna server cannot be reached')).toBeNull();
+  });
+
+  it('says why a search is refused, lists nobody for it and does not ask again', async () => {
+    // QA (real binary): a 150-character text was refused (handle at most 100 characters) and asked
+    // again every 3 s; the list said only 'the request has invalid fields', over the users found
+    // for the text before it.
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const { calls } = mockFetch({
+        'GET /api/v1/users': (c) => {
+          const handle = new URL(c.url, 'http://x').searchParams.get('handle') ?? '';
+          if (handle.length > 100) {
+            return json({ error: { code: 'validation_failed', message: 'the request has invalid fields', details: [{ field: 'handle', message: 'must be at most 100 characters' }] } }, 422);
+          }
+          return users.filter((u) => u.handle.startsWith(handle));
+        },
+      });
+      render(<UserSearch onPick={() => {}} />);
+      const input = screen.getByLabelText('search users by handle');
+      fireEvent.focus(input);
+      expect(await screen.findByRole('option', { name: /@ana/ })).toBeInTheDocument();
+      fireEvent.change(input, { target: { value: 'a'.repeat(150) } });
+      expect(await screen.findByText('the request has invalid fields: handle must be at most 100 characters')).toBeInTheDocument();
+      expect(screen.queryAllByRole('option')).toHaveLength(0);
+      const asked = calls.filter((c) => c.url.includes('a'.repeat(150))).length;
+      expect(asked).toBe(1);
+      await vi.advanceTimersByTimeAsync(SEARCH_RETRY_MS * 3);
+      expect(calls.filter((c) => c.url.includes('a'.repeat(150))).length).toBe(asked);
+      // A text it takes lists its users again.
+      fireEvent.change(input, { target: { value: 'b' } });
+      expect(await screen.findByRole('option', { name: /@ben/ })).toBeInTheDocument();
+      expect(screen.queryByText(/invalid fields/)).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('picks on Enter from the results of the text typed, not from an earlier list', async () => {

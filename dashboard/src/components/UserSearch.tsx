@@ -10,7 +10,7 @@
 
 import { useEffect, useId, useRef, useState } from 'react';
 
-import { luna } from '../api/client';
+import { ApiError, luna } from '../api/client';
 import type { User } from '../api/types';
 import { useDebounced } from '../lib/hooks';
 
@@ -19,12 +19,20 @@ const handleOf = (text: string) => text.trim().replace(/^@/, '');
 /** How long a failed search waits before it is tried again (while the list is open). */
 export const SEARCH_RETRY_MS = 3000;
 
+/** A failure that may go away by itself: the server unreachable, a 5xx, a timeout, a rate limit. */
+const passing = (e: unknown) => !(e instanceof ApiError) || e.status === 0 || e.status >= 500 || e.status === 408 || e.status === 429;
+
+/** A refusal's message with each field it names and why. */
+const why = (e: Error) =>
+  e instanceof ApiError && e.details.length ? `${e.message}: ${e.details.map((d) => `${d.field} ${d.message}`).join('; ')}` : e.message;
+
 export function UserSearch({ onPick }: { onPick: (u: User) => void }) {
   const [text, setText] = useState('');
   // The users found, with the handle they were found for.
   const [result, setResult] = useState<{ query: string; users: User[] }>({ query: '', users: [] });
   const [open, setOpen] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  // Why the last search failed, and whether it is tried again.
+  const [error, setError] = useState<{ message: string; retry: boolean } | null>(null);
   const [attempt, setAttempt] = useState(0);
   const query = useDebounced(handleOf(text), 200);
   // The handle Enter was pressed on before its results arrived.
@@ -52,13 +60,17 @@ export function UserSearch({ onPick }: { onPick: (u: User) => void }) {
         }
       })
       .catch((e: Error) => {
-        if (e.name !== 'AbortError') setError(e.message);
+        if (e.name === 'AbortError') return;
+        const retry = passing(e);
+        setError({ message: why(e), retry });
+        // The users of an earlier text match not this one: none is listed to be picked.
+        if (!retry) setResult({ query, users: [] });
       });
     return () => abort.abort();
   }, [query, attempt]);
 
   useEffect(() => {
-    if (!error || !open) return;
+    if (!error?.retry || !open) return;
     const id = setTimeout(() => setAttempt((n) => n + 1), SEARCH_RETRY_MS);
     return () => clearTimeout(id);
   }, [error, open, attempt]);
@@ -123,7 +135,7 @@ export function UserSearch({ onPick }: { onPick: (u: User) => void }) {
       />
       {open ? (
         <ul id={listId} className="absolute z-20 mt-1 max-h-80 w-full overflow-y-auto rounded-lg border border-slate-700 bg-slate-900 shadow-xl" role="listbox" aria-label="users found" data-testid="user-results">
-          {error ? <li className="px-3 py-2 text-xs text-rose-300">{error}</li> : null}
+          {error ? <li className="px-3 py-2 text-xs text-rose-300">{error.message}</li> : null}
           {!error && found.length === 0 ? <li className="px-3 py-2 text-xs text-slate-500">{result.query ? `No handle starts with “${result.query}”.` : 'No users yet: seed the demo city.'}</li> : null}
           {found.map((u, i) => (
             // An option is not a button inside one: the focus stays in the input (a combobox).
