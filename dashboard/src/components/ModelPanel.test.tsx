@@ -130,4 +130,30 @@ describe('ModelPanel', () => {
     await waitFor(() => expect(screen.queryByTestId('model-stale')).toBeNull());
     expect(screen.getByTestId('model-progress')).not.toHaveClass('opacity-60');
   });
+
+  it('stops saying the server cannot be reached once the state is read again', async () => {
+    // QA (real binary restarted under the page): Train clicked while the server was down said
+    // 'The Luna server cannot be reached' under the card for as long as the page stayed open.
+    let down = false;
+    mockFetch({
+      'GET /api/v1/admin/model': () => {
+        if (down) throw new TypeError('Failed to fetch');
+        return status({});
+      },
+      'POST /api/v1/admin/model/train': () => {
+        throw new TypeError('Failed to fetch');
+      },
+    });
+    const { rerender } = render(<ModelPanel refreshKey={0} />);
+    const train = await screen.findByRole('button', { name: 'Train the model' });
+    down = true;
+    fireEvent.click(train);
+    expect(await screen.findByTestId('model-stale')).toBeInTheDocument();
+    expect(screen.getByText('The Luna server cannot be reached')).toBeInTheDocument();
+    down = false;
+    await new Promise((r) => setTimeout(r, 5));
+    rerender(<ModelPanel refreshKey={1} />);
+    await waitFor(() => expect(screen.queryByTestId('model-stale')).toBeNull());
+    await waitFor(() => expect(screen.queryByText('The Luna server cannot be reached')).toBeNull());
+  });
 });

@@ -6,9 +6,9 @@
 
 import { useCallback, useEffect, useState } from 'react';
 
-import { ApiError, luna } from '../api/client';
+import { luna } from '../api/client';
 import type { ModelStatus, TrainingResult } from '../api/types';
-import { ErrorNote, type Refusal } from './ErrorNote';
+import { ErrorNote, actionError, stillHolds, type ActionError } from './ErrorNote';
 import { STALE_DIM, StaleNote } from './Stale';
 
 /** How often the state is read: often while a training runs, seldom otherwise. */
@@ -29,7 +29,7 @@ export function lastTraining(last: TrainingResult): string {
 export function ModelPanel({ refreshKey = 0 }: { refreshKey?: number }) {
   const [status, setStatus] = useState<ModelStatus | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [refusal, setRefusal] = useState<Refusal | null>(null);
+  const [refusal, setRefusal] = useState<ActionError | null>(null);
   const [starting, setStarting] = useState(false);
   // When the state on view was read: said, with why, while it cannot be read again.
   const [readAt, setReadAt] = useState<number | null>(null);
@@ -61,7 +61,7 @@ export function ModelPanel({ refreshKey = 0 }: { refreshKey?: number }) {
       const state = await luna.trainModel();
       setStatus((s) => (s ? { ...s, training: state } : s));
     } catch (e) {
-      setRefusal({ message: e instanceof Error ? e.message : String(e), details: e instanceof ApiError ? e.details : [] });
+      setRefusal(actionError(e));
     } finally {
       setStarting(false);
     }
@@ -121,7 +121,7 @@ export function ModelPanel({ refreshKey = 0 }: { refreshKey?: number }) {
         {training ? 'Training…' : 'Train the model'}
       </button>
       {nothingToLearn ? <p className="text-xs text-slate-500">No interactions to learn from yet: seed data first.</p> : null}
-      {refusal ? <ErrorNote error={refusal} testId="model-error-fields" className="text-xs" /> : null}
+      {refusal && stillHolds(refusal, readAt) ? <ErrorNote error={refusal} testId="model-error-fields" className="text-xs" /> : null}
     </section>
   );
 }

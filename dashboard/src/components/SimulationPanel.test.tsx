@@ -93,6 +93,37 @@ describe('SimulationPanel', () => {
     expect(screen.queryByTestId('sim-stale')).toBeNull();
   });
 
+  it('stops saying the server cannot be reached once its state is read again; a refusal stays', async () => {
+    // QA (real binary restarted under the page): Pause clicked while the server was down said
+    // 'The Luna server cannot be reached' under the panel for as long as the page stayed open.
+    let down = true;
+    mockFetch({
+      'GET /api/v1/simulation/scenarios': () => scenarios,
+      'POST /api/v1/simulation/pause': () => {
+        if (down) throw new TypeError('Failed to fetch');
+        return json({ error: { code: 'conflict', message: 'the simulation is not running' } }, 409);
+      },
+    });
+    const at = Date.now();
+    const panel = (stateAt: number) => <SimulationPanel confirm={noConfirm} state={running} metrics={null} onChanged={() => {}} pollError={null} stateAt={stateAt} />;
+    const { rerender } = render(panel(at));
+    fireEvent.click(screen.getByRole('button', { name: '❚❚ Pause' }));
+    expect(await screen.findByText('The Luna server cannot be reached')).toBeInTheDocument();
+    // A poll that answered before the click changes nothing.
+    rerender(panel(at - 1000));
+    expect(screen.getByText('The Luna server cannot be reached')).toBeInTheDocument();
+    await new Promise((r) => setTimeout(r, 5));
+    rerender(panel(Date.now()));
+    expect(screen.queryByText('The Luna server cannot be reached')).toBeNull();
+    // A refusal by the server is not cleared by a poll.
+    down = false;
+    fireEvent.click(screen.getByRole('button', { name: '❚❚ Pause' }));
+    expect(await screen.findByText('the simulation is not running')).toBeInTheDocument();
+    await new Promise((r) => setTimeout(r, 5));
+    rerender(panel(Date.now()));
+    expect(screen.getByText('the simulation is not running')).toBeInTheDocument();
+  });
+
   it('shows a running simulation and offers pause, stop, speed and a scenario trigger', async () => {
     const { calls } = mockFetch({
       'GET /api/v1/simulation/scenarios': () => scenarios,

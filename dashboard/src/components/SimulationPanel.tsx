@@ -6,8 +6,8 @@
 
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 
-import { ApiError, luna } from '../api/client';
-import { ErrorNote, type Refusal } from './ErrorNote';
+import { luna } from '../api/client';
+import { ErrorNote, actionError, stillHolds, type ActionError } from './ErrorNote';
 import type { ConfirmRequest } from './Dialogs';
 import type { Scenario, SimMetrics, SimState, SimStatus } from '../api/types';
 import { clock, statusWords } from '../lib/describe';
@@ -86,7 +86,7 @@ export function SimulationPanel({ state, metrics, onChanged, pollError = null, s
   const [duration, setDuration] = useState('');
   const [trigger, setTrigger] = useState('friday_night');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Refusal | null>(null);
+  const [error, setError] = useState<ActionError | null>(null);
   const speedTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const panel = useRef<HTMLElement>(null);
   const primary = useRef<HTMLButtonElement>(null);
@@ -144,7 +144,7 @@ export function SimulationPanel({ state, metrics, onChanged, pollError = null, s
       await f();
       onChanged();
     } catch (e) {
-      setError({ message: e instanceof Error ? e.message : String(e), details: e instanceof ApiError ? e.details : [] });
+      setError(actionError(e));
     } finally {
       setBusy(false);
     }
@@ -334,7 +334,7 @@ export function SimulationPanel({ state, metrics, onChanged, pollError = null, s
           ↺ Reset
         </button>
       </div>
-      {error ? <ErrorNote error={error} testId="sim-error-fields" className="text-xs" /> : null}
+      {error && stillHolds(error, stateAt) ? <ErrorNote error={error} testId="sim-error-fields" className="text-xs" /> : null}
       {scenarios.find((s) => s.id === (active ? state?.scenario : scenario))?.description ? (
         <p className="text-xs text-slate-500">{scenarios.find((s) => s.id === (active ? state?.scenario : scenario))?.description}</p>
       ) : null}
