@@ -22,10 +22,7 @@ use app::sim::Simulator;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppQuery, NoOptions};
-
-/// Largest city the API generates in one request.
-const MAX_USERS: usize = 20_000;
-const MAX_VENUES: usize = 10_000;
+use crate::ranges::{SEED_USERS, SEED_VENUES};
 
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -41,12 +38,12 @@ pub fn router() -> OpenApiRouter<App> {
 pub struct SeedRequest {
     /// Users to generate, 0 to 20000 (default 300); 0 seeds venues alone.
     #[serde(default, deserialize_with = "users_in_range")]
-    #[schema(minimum = 0, maximum = 20_000)]
+    #[schema(value_type = Option<crate::ranges::SeedUsersRange>, inline)]
     pub users: Option<usize>,
     /// Venues to generate, 1 to 10000 (default 150): users need somewhere to go, and a seed of
     /// no user and no venue would write nothing (the rule of `luna seed`).
     #[serde(default, deserialize_with = "venues_in_range")]
-    #[schema(minimum = 1, maximum = 10_000)]
+    #[schema(value_type = Option<crate::ranges::SeedVenuesRange>, inline)]
     pub venues: Option<usize>,
     /// Random seed: the same seed and `as_of` give the same city (default 42).
     pub seed: Option<u64>,
@@ -65,6 +62,7 @@ pub struct SeedRequest {
 #[into_params(parameter_in = Query)]
 pub struct SeedQuery {
     /// Users to generate (the seed document's name for `users`; the body wins if both are given).
+    #[param(value_type = Option<crate::ranges::SeedUsersRange>, inline)]
     pub user_count: Option<usize>,
 }
 
@@ -83,11 +81,11 @@ pub struct ResetResponse {
 /// `users` and `venues` as sent, naming their ranges when they are no whole number a `usize`
 /// holds ([`crate::whole`]).
 fn users_in_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    crate::whole::opt(d, 0, MAX_USERS)
+    crate::whole::opt(d, SEED_USERS)
 }
 
 fn venues_in_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    crate::whole::opt(d, 1, MAX_VENUES)
+    crate::whole::opt(d, SEED_VENUES)
 }
 
 fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<SeedOptions> {
@@ -95,19 +93,19 @@ fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<See
     let users = body.users.or(query.user_count).unwrap_or(demo.users);
     let venues = body.venues.unwrap_or(demo.venues);
     let mut bad = Vec::new();
-    if users > MAX_USERS {
+    if !SEED_USERS.contains(i64::try_from(users).unwrap_or(i64::MAX)) {
         let field = if body.users.is_some() { "users" } else { "user_count" };
-        bad.push(domain::FieldError { field: field.into(), message: format!("must be between 0 and {MAX_USERS}") });
+        bad.push(domain::FieldError { field: field.into(), message: SEED_USERS.message() });
     }
     // As `luna seed` has it: venues alone are a city, users with nowhere to go are not, and
     // nothing at all would be a seed that writes nothing.
-    if !(1..=MAX_VENUES).contains(&venues) {
+    if !SEED_VENUES.contains(i64::try_from(venues).unwrap_or(i64::MAX)) {
         let why = match (venues, users) {
             (0, 0) => ": users 0 and venues 0 would seed nothing",
             (0, _) => ": a city with users needs somewhere for them to go",
             _ => "",
         };
-        let message = format!("must be between 1 and {MAX_VENUES}{why}");
+        let message = format!("{}{why}", SEED_VENUES.message());
         bad.push(domain::FieldError { field: "venues".into(), message });
         // Both at 0 are the fault together: the users are named too (QA: only `venues` was),
         // once, with the way out.

@@ -56,6 +56,7 @@ pub struct ListBookingsQuery {
     /// Booking time before this (RFC 3339; read to the nanosecond: nothing earlier is left out).
     pub to: Option<DateTime<Utc>>,
     /// Items per page, 1 to 500 (default 50).
+    #[param(value_type = Option<domain::limits::PageLimitRange>, inline)]
     pub limit: Option<i64>,
     /// Continue after this id (taken from the `Link` header).
     pub after: Option<Uuid>,
@@ -136,6 +137,7 @@ pub struct UserBookingsQuery {
     pub from: Option<DateTime<Utc>>,
     /// Booking time before this (RFC 3339; read to the nanosecond: nothing earlier is left out).
     pub to: Option<DateTime<Utc>>,
+    #[param(value_type = Option<domain::limits::PageLimitRange>, inline)]
     pub limit: Option<i64>,
     pub after: Option<Uuid>,
     /// The first seed's offset, taken as `0` only (the first page): lists page by id, so any

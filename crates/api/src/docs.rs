@@ -239,6 +239,115 @@ mod tests {
         }
     }
 
+    /// Every number a request carries, as (where, schema): the query parameters and the fields
+    /// of the request bodies (through `$ref`s, `oneOf`, `allOf` and arrays).
+    fn numbers_requests_carry(doc: &Value) -> Vec<(String, Value)> {
+        fn walk(doc: &Value, at: &str, schema: &Value, seen: &mut Vec<String>, out: &mut Vec<(String, Value)>) {
+            if let Some(name) = schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+                if !seen.iter().any(|s| s == name) {
+                    seen.push(name.to_string());
+                    walk(doc, &format!("{at}({name})"), &doc["components"]["schemas"][name], seen, out);
+                }
+                return;
+            }
+            let types = schema["type"].to_string();
+            if types.contains("integer") || types.contains("number") {
+                out.push((at.to_string(), schema.clone()));
+            }
+            for key in ["oneOf", "allOf", "anyOf"] {
+                for item in schema[key].as_array().into_iter().flatten() {
+                    walk(doc, at, item, seen, out);
+                }
+            }
+            walk_items(doc, at, schema, seen, out);
+        }
+        fn walk_items(doc: &Value, at: &str, schema: &Value, seen: &mut Vec<String>, out: &mut Vec<(String, Value)>) {
+            for (name, field) in schema["properties"].as_object().into_iter().flatten() {
+                walk(doc, &format!("{at}.{name}"), field, seen, out);
+            }
+            if schema["items"].is_object() {
+                walk(doc, &format!("{at}[]"), &schema["items"], seen, out);
+            }
+            if schema["additionalProperties"].is_object() {
+                walk(doc, &format!("{at}{{}}"), &schema["additionalProperties"], seen, out);
+            }
+        }
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().cloned().unwrap_or_default() {
+            for (method, op) in item.as_object().cloned().unwrap_or_default() {
+                let at = format!("{method} {path}");
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    walk(
+                        doc,
+                        &format!("{at} ?{}", p["name"].as_str().unwrap_or("")),
+                        &p["schema"],
+                        &mut Vec::new(),
+                        &mut out,
+                    );
+                }
+                let body = &op["requestBody"]["content"]["application/json"]["schema"];
+                walk(doc, &format!("{at} body"), body, &mut Vec::new(), &mut out);
+            }
+        }
+        out
+    }
+
+    /// The range a documented number has: (lowest, highest, lowest excluded).
+    fn documented_range(schema: &Value) -> Option<(f64, f64, bool)> {
+        let hi = schema["maximum"].as_f64()?;
+        match (schema["minimum"].as_f64(), schema["exclusiveMinimum"].as_f64()) {
+            (Some(lo), None) => Some((lo, hi, false)),
+            (None, Some(lo)) => Some((lo, hi, true)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn every_number_a_request_carries_is_documented_with_its_range() {
+        // Numbers without a range: random seeds (any u64).
+        let free = [".seed", "?seed"];
+        let doc = doc();
+        let numbers = numbers_requests_carry(&doc);
+        assert!(numbers.len() > 50, "{}", numbers.len());
+        let missing: Vec<&String> = numbers
+            .iter()
+            .filter(|(at, schema)| documented_range(schema).is_none() && !free.iter().any(|f| at.ends_with(f)))
+            .map(|(at, _)| at)
+            .collect();
+        assert!(missing.is_empty(), "numbers without a documented range: {missing:#?}");
+    }
+
+    #[test]
+    fn the_documented_ranges_are_those_the_validation_enforces() {
+        use domain::limits::*;
+        let doc = doc();
+        let numbers = numbers_requests_carry(&doc);
+        let whole = |r: Whole| Some((r.lo as f64, r.hi as f64, false));
+        let real = |r: Real| Some((r.lo, r.hi, r.above_lo));
+        for (at, expected) in [
+            ("post /api/v1/users body(UserInput).age", whole(AGE)),
+            ("post /api/v1/users body(UserInput).home_lat", real(LAT)),
+            ("post /api/v1/users body(UserInput).preferences(PreferencesInput).openness", real(SCORE)),
+            ("patch /api/v1/users/{user_id} body(UserPatchInput).age", whole(AGE)),
+            ("post /api/v1/venues body(VenueInput).capacity", whole(CAPACITY)),
+            ("post /api/v1/venues body(VenueInput).rating", real(RATING)),
+            ("patch /api/v1/venues/{venue_id} body(VenuePatchInput).capacity", whole(CAPACITY)),
+            ("post /api/v1/bookings/{user_id}/create body(BookingInput).party_size", whole(PARTY_SIZE)),
+            ("post /api/v1/plans body(PlanInput).party_size", whole(PARTY_SIZE)),
+            ("get /api/v1/users ?limit", whole(PAGE_LIMIT)),
+            ("get /api/v1/venues ?radius_km", real(app::SEARCH_RADIUS_KM)),
+            ("get /api/v1/recommendations/{user_id}/venues ?limit", whole(crate::ranges::RECO_LIMIT)),
+            ("get /api/v1/recommendations/{user_id}/venues ?radius_km", real(crate::ranges::RECO_RADIUS_KM)),
+            ("get /api/v1/recommendations/{user_id}/venues ?party_size", whole(PARTY_SIZE)),
+            ("get /api/v1/venues/{venue_id}/availability ?party_size", whole(PARTY_SIZE)),
+            ("post /api/v1/admin/data/seed ?user_count", whole(crate::ranges::SEED_USERS)),
+        ] {
+            let found: Vec<_> = numbers.iter().filter(|(a, _)| a == at).map(|(_, s)| documented_range(s)).collect();
+            assert!(!found.is_empty(), "{at} is not documented");
+            assert!(found.iter().all(|r| *r == expected), "{at}: documented {found:?}, enforced {expected:?}");
+        }
+    }
+
     #[test]
     fn the_admin_seed_body_is_optional() {
         let body = &doc()["paths"]["/api/v1/admin/data/seed"]["post"]["requestBody"];

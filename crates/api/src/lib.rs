@@ -22,6 +22,7 @@ mod map;
 mod metrics;
 mod model;
 mod plans;
+mod ranges;
 mod rate_limit;
 mod reco;
 mod respond;

@@ -10,7 +10,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use app::App;
-use app::map::MAX_MAP_HOMES;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppQuery};
@@ -26,6 +25,7 @@ pub fn router() -> OpenApiRouter<App> {
 #[into_params(parameter_in = Query)]
 pub struct MapQuery {
     /// Users' homes to sample, 0 to 20000 (default 2000).
+    #[param(value_type = Option<crate::ranges::MapHomesRange>, inline)]
     pub homes: Option<usize>,
 }
 
@@ -39,8 +39,9 @@ pub struct MapQuery {
     ))]
 async fn city_map(State(app): State<App>, AppQuery(q): AppQuery<MapQuery>) -> ApiResult<AppJson<CityMap>> {
     let homes = q.homes.unwrap_or(DEFAULT_HOMES);
-    if homes > MAX_MAP_HOMES {
-        return Err(ApiError::field("homes", format!("must be between 0 and {MAX_MAP_HOMES}")));
+    let range = crate::ranges::MAP_HOMES;
+    if !range.contains(i64::try_from(homes).unwrap_or(i64::MAX)) {
+        return Err(ApiError::field("homes", range.message()));
     }
     // Building the arrays walks every venue: off the async workers for very large cities.
     let map = tokio::task::spawn_blocking(move || app.city_map(homes))

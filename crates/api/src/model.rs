@@ -25,11 +25,11 @@ pub fn router() -> OpenApiRouter<App> {
 pub struct TrainRequest {
     /// Passes over the interactions, 1 to 10000 (default 20).
     #[serde(default, deserialize_with = "epochs_in_range")]
-    #[schema(minimum = 1, maximum = 10_000)]
+    #[schema(value_type = Option<crate::ranges::EpochsRange>, inline)]
     pub epochs: Option<usize>,
     /// Latent dimensions, 1 to 512 (default 32).
     #[serde(default, deserialize_with = "factors_in_range")]
-    #[schema(minimum = 1, maximum = 512)]
+    #[schema(value_type = Option<crate::ranges::FactorsRange>, inline)]
     pub factors: Option<usize>,
     /// Random seed (initialisation and sampling; default 42): same seed and data, same model.
     pub seed: Option<u64>,
@@ -38,11 +38,11 @@ pub struct TrainRequest {
 /// `epochs` and `factors` as sent, naming their ranges when they are no whole number a `usize`
 /// holds ([`crate::whole`]).
 fn epochs_in_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    crate::whole::opt(d, *training::EPOCHS.start(), *training::EPOCHS.end())
+    crate::whole::opt(d, crate::ranges::EPOCHS)
 }
 
 fn factors_in_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    crate::whole::opt(d, *training::FACTORS.start(), *training::FACTORS.end())
+    crate::whole::opt(d, crate::ranges::FACTORS)
 }
 
 fn bad_range(

@@ -267,6 +267,7 @@ pub struct UserPlansQuery {
     /// to, whatever their answer); both when omitted.
     pub role: Option<PlanRole>,
     /// Items per page, 1 to 500 (default 50).
+    #[param(value_type = Option<domain::limits::PageLimitRange>, inline)]
     pub limit: Option<i64>,
     /// Continue after this id (from the `Link: <...>; rel="next"` header).
     pub after: Option<Uuid>,

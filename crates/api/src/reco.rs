@@ -70,10 +70,10 @@ const DEFAULT_LIMIT: usize = 10;
 /// It is read as a signed number so that `-1` is told the range, as `0` is, rather than that
 /// it is not a whole number ≥ 0.
 pub(crate) fn check_limit(c: &mut Checker, limit: Option<i64>) -> usize {
-    let limit = limit.map_or(Ok(DEFAULT_LIMIT), usize::try_from);
-    let ok = matches!(limit, Ok(n) if (1..=engine::MAX_LIMIT).contains(&n));
-    c.check(ok, "limit", format!("must be between 1 and {}", engine::MAX_LIMIT));
-    limit.unwrap_or(DEFAULT_LIMIT)
+    let range = crate::ranges::RECO_LIMIT;
+    let limit = limit.unwrap_or(DEFAULT_LIMIT as i64);
+    c.whole("limit", limit, range);
+    if range.contains(limit) { limit as usize } else { DEFAULT_LIMIT }
 }
 
 /// Filters of a venue recommendation.
@@ -81,17 +81,19 @@ pub(crate) fn check_limit(c: &mut Checker, limit: Option<i64>) -> usize {
 #[into_params(parameter_in = Query)]
 pub struct VenueRecoQuery {
     /// Results wanted, 1 to 100 (default 10).
-    #[param(minimum = 1, maximum = 100)]
+    #[param(value_type = Option<crate::ranges::RecoLimitRange>, inline)]
     pub limit: Option<i64>,
     /// `seed2`, `default`, `popularity` or `learned` (default `default`). `seed2` scores by
     /// distance from the user: for a user with no home and no fresh live location, and no `lat`
     /// and `lng` given, it is a 422 naming `ranker` (not an empty list).
     pub ranker: Option<Ranker>,
     /// Search from here instead of the live location or home (with `lng`).
+    #[param(value_type = Option<domain::limits::LatRange>, inline)]
     pub lat: Option<f64>,
+    #[param(value_type = Option<domain::limits::LngRange>, inline)]
     pub lng: Option<f64>,
     /// Only venues within this distance, km: above 0, at most 20000.
-    #[param(exclusive_minimum = 0, maximum = 20000)]
+    #[param(value_type = Option<crate::ranges::RecoRadiusRange>, inline)]
     pub radius_km: Option<f64>,
     /// When the user wants to go (RFC 3339; default now): it sets the hour and weekday the
     /// venues are ranked for. From now to 366 days ahead (the booking horizon): a time more than
@@ -100,14 +102,14 @@ pub struct VenueRecoQuery {
     #[serde(default, deserialize_with = "domain::time::to_micros_opt")]
     pub time: Option<DateTime<Utc>>,
     /// Only venues that can seat this many, 1 to 1000.
-    #[param(minimum = 1, maximum = 1000)]
+    #[param(value_type = Option<domain::limits::PartySizeRange>, inline)]
     pub party_size: Option<u32>,
     pub category: Option<Category>,
     /// Only venues of this price level or above, 1 to 4.
-    #[param(minimum = 1, maximum = 4)]
+    #[param(value_type = Option<domain::limits::PriceLevelRange>, inline)]
     pub price_min: Option<i16>,
     /// Only venues of this price level or below, 1 to 4 (at least `price_min`).
-    #[param(minimum = 1, maximum = 4)]
+    #[param(value_type = Option<domain::limits::PriceLevelRange>, inline)]
     pub price_max: Option<i16>,
     /// Only venues open now (`true` not with `open_at`, which names another time).
     pub open_now: Option<bool>,
@@ -136,15 +138,10 @@ impl VenueRecoQuery {
             }
         };
         if let Some(r) = self.radius_km {
-            c.check(
-                r > 0.0 && r <= engine::MAX_RADIUS_KM,
-                "radius_km",
-                format!("must be above 0 and at most {}", engine::MAX_RADIUS_KM),
-            );
+            c.real("radius_km", r, crate::ranges::RECO_RADIUS_KM);
         }
-        let max_party = domain::booking::MAX_PARTY as u32;
         if let Some(p) = self.party_size {
-            c.check((1..=max_party).contains(&p), "party_size", format!("must be between 1 and {max_party}"));
+            c.whole("party_size", p, domain::limits::PARTY_SIZE);
         }
         app::check_price_range(&mut c, self.price_min, self.price_max);
         // Two different times: which one the venues must be open at is the client's to say.
@@ -174,7 +171,7 @@ pub struct PeopleRecoQuery {
     /// Who would like to go to this venue.
     pub venue_id: Option<Uuid>,
     /// Results wanted, 1 to 100 (default 10).
-    #[param(minimum = 1, maximum = 100)]
+    #[param(value_type = Option<crate::ranges::RecoLimitRange>, inline)]
     pub limit: Option<i64>,
     /// `default` (the default) or `seed2`; `popularity` and `learned` rank people as `default`
     /// does.

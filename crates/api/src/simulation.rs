@@ -73,7 +73,7 @@ pub struct StartRequest {
     /// At most this many of the stored users act, the first in id order, 1 to 1000000
     /// (default 1000).
     #[serde(default, deserialize_with = "users_in_range")]
-    #[schema(minimum = 1, maximum = 1_000_000)]
+    #[schema(value_type = Option<crate::ranges::SimUsersRange>, inline)]
     pub users: Option<usize>,
     /// Random seed: the same seed and settings give the same actions (default 42).
     pub seed: Option<u64>,
@@ -95,7 +95,7 @@ pub struct StartRequest {
 
 /// `users` as sent, naming its range when it is no whole number a `usize` holds ([`crate::whole`]).
 fn users_in_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    crate::whole::opt(d, 1, app::sim::MAX_USERS)
+    crate::whole::opt(d, crate::ranges::SIM_USERS)
 }
 
 impl StartRequest {

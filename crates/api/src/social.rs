@@ -127,6 +127,7 @@ pub struct FriendRequestsQuery {
     /// `incoming` (sent to the user) or `outgoing` (sent by the user); both when omitted.
     pub direction: Option<Direction>,
     /// Items per page, 1 to 500 (default 50).
+    #[param(value_type = Option<domain::limits::PageLimitRange>, inline)]
     pub limit: Option<i64>,
     /// Continue after this id (from the `Link: <...>; rel="next"` header).
     pub after: Option<Uuid>,

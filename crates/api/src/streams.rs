@@ -79,6 +79,9 @@ const REPEAT_WINDOW: usize = 4_096;
 /// Events a history request returns by default, and at most.
 const HISTORY_DEFAULT: usize = 50;
 const HISTORY_MAX: usize = 1000;
+/// How many events one page of a channel's history holds.
+const HISTORY_LIMIT: domain::limits::Whole = domain::limits::Whole::new(1, HISTORY_MAX as i64);
+domain::documented_range!(HistoryLimitRange = HISTORY_LIMIT);
 
 /// Events of its channel a stream opened with `include_history=true` starts with, and of each
 /// channel on subscribe-all (as in the second seed document).
@@ -124,6 +127,7 @@ pub struct SubscribeAllQuery {
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Events to return, 1 to 1000 (default 50).
+    #[param(value_type = Option<HistoryLimitRange>, inline)]
     pub limit: Option<usize>,
     /// Only events strictly before this id (the next page: the first id of this one).
     pub before: Option<String>,
@@ -226,8 +230,8 @@ async fn history(
 ) -> ApiResult<Response> {
     let channel = parse_channel(&channel)?;
     let limit = q.limit.unwrap_or(HISTORY_DEFAULT);
-    if !(1..=HISTORY_MAX).contains(&limit) {
-        return Err(ApiError::field("limit", format!("must be between 1 and {HISTORY_MAX}")));
+    if !HISTORY_LIMIT.contains(i64::try_from(limit).unwrap_or(i64::MAX)) {
+        return Err(ApiError::field("limit", HISTORY_LIMIT.message()));
     }
     let before = q.before.as_deref().map(str::parse::<EventId>).transpose();
     let before = before.map_err(|_| ApiError::field("before", "must be an event id such as 1732500000000-0"))?;

@@ -39,6 +39,7 @@ pub struct ListUsersQuery {
     /// Only users with this persona.
     pub persona: Option<Persona>,
     /// Items per page, 1 to 500 (default 50).
+    #[param(value_type = Option<domain::limits::PageLimitRange>, inline)]
     pub limit: Option<i64>,
     /// Continue after this id (taken from the `Link` header).
     pub after: Option<Uuid>,

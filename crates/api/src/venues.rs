@@ -33,15 +33,21 @@ pub struct ListVenuesQuery {
     pub q: Option<String>,
     pub category: Option<Category>,
     /// Lowest price level, 1 to 4.
+    #[param(value_type = Option<domain::limits::PriceLevelRange>, inline)]
     pub price_min: Option<i16>,
     /// Highest price level, 1 to 4.
+    #[param(value_type = Option<domain::limits::PriceLevelRange>, inline)]
     pub price_max: Option<i16>,
     /// Centre of a radius search (with `lng` and `radius_km`).
+    #[param(value_type = Option<domain::limits::LatRange>, inline)]
     pub lat: Option<f64>,
+    #[param(value_type = Option<domain::limits::LngRange>, inline)]
     pub lng: Option<f64>,
     /// Radius in kilometres, above 0 and at most 100.
+    #[param(value_type = Option<app::SearchRadiusRange>, inline)]
     pub radius_km: Option<f64>,
     /// Items per page, 1 to 500 (default 50).
+    #[param(value_type = Option<domain::limits::PageLimitRange>, inline)]
     pub limit: Option<i64>,
     /// Continue after this id (taken from the `Link` header).
     pub after: Option<Uuid>,

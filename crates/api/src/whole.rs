@@ -5,39 +5,41 @@
 //! for a `usize`, QA: said of `users: 1.5` though the range is 1 to 1,000,000). A field read
 //! with [`opt`] names its own range instead: `expected a whole number between 1 and 1000000`.
 //! A whole number the type holds is passed on as it is, so the handler's check (which names
-//! every field out of range in one 422) still judges it.
+//! every field out of range in one 422) still judges it. The range is the one the OpenAPI
+//! document states ([`crate::ranges`]).
 
 use std::fmt;
 use std::marker::PhantomData;
 
+use domain::limits::Whole;
 use serde::Deserializer;
 use serde::de::{self, Visitor};
 
-/// Reads an optional whole number of type `T` whose range is `lo` to `hi`; anything that is not a
+/// Reads an optional whole number of type `T` whose range is `range`; anything that is not a
 /// whole number `T` holds is refused naming that range. `null` is `None`. Use with
 /// `#[serde(default, deserialize_with = "...")]` through a function fixing the range.
-pub fn opt<'de, D, T>(d: D, lo: T, hi: T) -> Result<Option<T>, D::Error>
+pub fn opt<'de, D, T>(d: D, range: Whole) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: TryFrom<i128> + fmt::Display + Copy,
+    T: TryFrom<i128>,
 {
-    d.deserialize_any(Whole { lo, hi, ty: PhantomData })
+    d.deserialize_any(Reader { lo: range.lo, hi: range.hi, ty: PhantomData })
 }
 
-struct Whole<T> {
-    lo: T,
-    hi: T,
+struct Reader<T> {
+    lo: i64,
+    hi: i64,
     ty: PhantomData<T>,
 }
 
-impl<T: fmt::Display + Copy> Whole<T> {
+impl<T> Reader<T> {
     fn refused<E: de::Error>(&self, written_as_float: bool) -> E {
         let how = if written_as_float { ", written without a decimal point" } else { "" };
         E::custom(format!("expected a whole number between {} and {}{how}", self.lo, self.hi))
     }
 }
 
-impl<'de, T: TryFrom<i128> + fmt::Display + Copy> Visitor<'de> for Whole<T> {
+impl<'de, T: TryFrom<i128>> Visitor<'de> for Reader<T> {
     type Value = Option<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -94,7 +96,7 @@ mod tests {
     }
 
     fn users<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-        super::opt(d, 1, 1_000_000)
+        super::opt(d, super::Whole::new(1, 1_000_000))
     }
 
     fn read(json: &str) -> Result<Option<usize>, String> {

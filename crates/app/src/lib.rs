@@ -33,7 +33,7 @@ pub use error::{AppError, AppResult};
 pub use plans::PlanConfirmation;
 pub use telemetry::{LiveSettings, Telemetry};
 pub use users::RecentlyDeleted;
-pub use venues::{MAX_RADIUS_KM, VenueSearch, check_price_range};
+pub use venues::{MAX_RADIUS_KM, SEARCH_RADIUS_KM, SearchRadiusRange, VenueSearch, check_price_range};
 
 /// Settings the services need (a slice of the binary's settings).
 #[derive(Debug, Clone, Default)]

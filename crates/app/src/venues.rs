@@ -3,6 +3,7 @@
 
 use domain::error::Checker;
 use domain::interaction::InteractionInput;
+use domain::limits::Real;
 use domain::venue::{VenueInput, VenuePatchInput};
 use domain::{
     Category, DomainEvent, Interaction, LatLng, NewInteraction, NewVenue, Page, PageRequest, UserId, ValidationError,
@@ -15,6 +16,10 @@ use crate::{App, AppResult};
 
 /// The largest search radius, in kilometres.
 pub const MAX_RADIUS_KM: f64 = 100.0;
+
+/// A venue search's `radius_km`: above 0, at most [`MAX_RADIUS_KM`].
+pub const SEARCH_RADIUS_KM: Real = Real::above(0.0, MAX_RADIUS_KM);
+domain::documented_range!(pub SearchRadiusRange = SEARCH_RADIUS_KM);
 
 /// Raw venue search filters, as a client sends them. All optional; they combine with AND.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,7 +44,7 @@ impl VenueSearch {
         let near = match (self.lat, self.lng, self.radius_km) {
             (None, None, None) => None,
             (Some(lat), Some(lng), Some(r)) => {
-                c.check(r.is_finite() && r > 0.0 && r <= MAX_RADIUS_KM, "radius_km", "must be above 0 and at most 100");
+                c.real("radius_km", r, SEARCH_RADIUS_KM);
                 c.absorb(LatLng::parse(lat, lng, "lat", "lng")).map(|p| (p, r))
             }
             (lat, lng, r) => {
@@ -60,7 +65,7 @@ impl VenueSearch {
 pub fn check_price_range(c: &mut Checker, price_min: Option<i16>, price_max: Option<i16>) {
     for (field, price) in [("price_min", price_min), ("price_max", price_max)] {
         if let Some(p) = price {
-            c.check((1..=4).contains(&p), field, "must be between 1 and 4");
+            c.whole(field, p, domain::limits::PRICE_LEVEL);
         }
     }
     if let (Some(lo), Some(hi)) = (price_min, price_max) {

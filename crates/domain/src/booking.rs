@@ -124,6 +124,7 @@ pub struct BookingInput {
     pub booking_time: Option<DateTime<Utc>>,
     /// People in the party, organizer included, 1 to 1000 (default 2, or 1 + group members).
     #[serde(default)]
+    #[schema(value_type = Option<crate::limits::PartySizeRange>, inline)]
     pub party_size: Option<i32>,
     /// Other users in the party; each gets an invitation. Left out or `null`: nobody.
     #[serde(default, deserialize_with = "crate::user::null_as_empty::deserialize")]
@@ -235,7 +236,7 @@ pub fn check_slot(
 ) {
     c.check(at > now, time_field, "must be in the future");
     c.check(at <= now + chrono::Duration::days(MAX_DAYS_AHEAD), time_field, "must be within a year");
-    c.check((1..=MAX_PARTY).contains(&party), party_field, format!("must be between 1 and {MAX_PARTY}"));
+    c.whole(party_field, party, crate::limits::PARTY_SIZE);
     // The hours of a time already refused as past say nothing more.
     let future = (at > now).then_some(at);
     check_venue_hosts(c, venue, future, Some(party), last_seating, (time_field, party_field));

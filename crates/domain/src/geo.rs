@@ -16,8 +16,8 @@ impl LatLng {
     /// A point, or a validation error naming `lat_field` / `lng_field`.
     pub fn parse(lat: f64, lng: f64, lat_field: &str, lng_field: &str) -> Result<Self, crate::ValidationError> {
         let mut c = crate::error::Checker::new();
-        c.range(lat_field, lat, -90.0, 90.0);
-        c.range(lng_field, lng, -180.0, 180.0);
+        c.real(lat_field, lat, crate::limits::LAT);
+        c.real(lng_field, lng, crate::limits::LNG);
         c.finish(Self { lat, lng })
     }
 

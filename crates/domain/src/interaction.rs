@@ -112,6 +112,7 @@ pub struct InteractionInput {
     pub interaction_type: InteractionType,
     /// Seconds spent looking at the venue, 0 to 86400.
     #[serde(default)]
+    #[schema(value_type = Option<crate::limits::DwellSecondsRange>, inline)]
     pub dwell_time_seconds: Option<i32>,
     /// When it happened (defaults to now); from 2000-01-01T00:00:00Z to at most a minute in the
     /// future.
@@ -151,7 +152,7 @@ impl NewInteraction {
     ) -> Result<Self, ValidationError> {
         let mut c = Checker::new();
         let dwell = input.dwell_time_seconds.unwrap_or(0);
-        c.check((0..=86_400).contains(&dwell), "dwell_time_seconds", "must be between 0 and 86400");
+        c.whole("dwell_time_seconds", dwell, crate::limits::DWELL_SECONDS);
         let at = input.occurred_at.unwrap_or(now);
         c.check(
             at <= now + Self::CLOCK_SKEW,

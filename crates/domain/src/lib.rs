@@ -12,6 +12,7 @@ pub mod grouping;
 pub mod hours;
 pub mod interaction;
 pub mod inventory;
+pub mod limits;
 pub mod page;
 pub mod plan;
 pub mod social;

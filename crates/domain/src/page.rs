@@ -28,6 +28,7 @@ impl Default for PageRequest {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1 to 500 (default 50).
+    #[param(value_type = Option<crate::limits::PageLimitRange>, inline)]
     pub limit: Option<i64>,
     /// Continue after this id (from the `Link: <...>; rel="next"` header).
     pub after: Option<Uuid>,
@@ -36,8 +37,9 @@ pub struct PageQuery {
 impl PageRequest {
     pub fn parse(limit: Option<i64>, after: Option<Id>) -> Result<Self, ValidationError> {
         let limit = limit.unwrap_or(i64::from(DEFAULT_LIMIT));
-        if !(1..=i64::from(MAX_LIMIT)).contains(&limit) {
-            return Err(ValidationError::field("limit", format!("must be between 1 and {MAX_LIMIT}")));
+        let range = crate::limits::PAGE_LIMIT;
+        if !range.contains(limit) {
+            return Err(ValidationError::field("limit", range.message()));
         }
         Ok(Self { limit: limit as u32, after })
     }

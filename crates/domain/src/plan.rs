@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::booking::{MAX_DAYS_AHEAD, MAX_PARTY, check_members};
+use crate::booking::{MAX_DAYS_AHEAD, check_members};
 use crate::error::Checker;
 use crate::{Timestamp, ValidationError};
 
@@ -136,6 +136,7 @@ pub struct PlanInput {
     /// booked for. The booking seats the larger of this and the organizer plus everyone who
     /// accepted, so it may be smaller than the people invited.
     #[serde(default)]
+    #[schema(value_type = Option<crate::limits::PartySizeRange>, inline)]
     pub party_size: Option<i32>,
     /// Users to invite now (more can be invited later). Left out or `null`: nobody yet.
     #[serde(default, alias = "invitees", deserialize_with = "crate::user::null_as_empty::deserialize")]
@@ -160,7 +161,7 @@ impl NewPlan {
         let mut c = Checker::new();
         check_start(&mut c, input.start_time, now);
         if let Some(n) = input.party_size {
-            c.check((1..=MAX_PARTY).contains(&n), "party_size", format!("must be between 1 and {MAX_PARTY}"));
+            c.whole("party_size", n, crate::limits::PARTY_SIZE);
         }
         let invitees = check_members(&mut c, "participant_ids", input.organizer_id, &input.participant_ids);
         let plan = Self {

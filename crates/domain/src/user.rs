@@ -105,12 +105,15 @@ pub struct UserInput {
     #[serde(default)]
     pub email: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::limits::AgeRange>, inline)]
     pub age: Option<i32>,
     #[serde(default)]
     pub avatar_url: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::limits::LatRange>, inline)]
     pub home_lat: Option<f64>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::limits::LngRange>, inline)]
     pub home_lng: Option<f64>,
     #[serde(default)]
     pub city: Option<String>,
@@ -121,10 +124,12 @@ pub struct UserInput {
     /// Default 0.5. System-owned: only the admin may give it (anyone else gets a 403, or a 401
     /// without a credential, naming it).
     #[serde(default)]
+    #[schema(value_type = Option<crate::limits::ScoreRange>, inline)]
     pub activity_score: Option<f64>,
     /// Default 0.5. System-owned: only the admin may give it (anyone else gets a 403, or a 401
     /// without a credential, naming it).
     #[serde(default)]
+    #[schema(value_type = Option<crate::limits::ScoreRange>, inline)]
     pub social_score: Option<f64>,
     /// Optional tastes, stored with the user in the same transaction.
     #[serde(default, deserialize_with = "object_or_null::deserialize")]
@@ -255,22 +260,22 @@ fn check_email(c: &mut Checker, email: Option<&str>) -> Option<String> {
 fn check_location(c: &mut Checker, lat: Option<f64>, lng: Option<f64>) {
     c.check(lat.is_some() == lng.is_some(), "home_lng", "home_lat and home_lng go together");
     if let Some(lat) = lat {
-        c.range("home_lat", lat, -90.0, 90.0);
+        c.real("home_lat", lat, crate::limits::LAT);
     }
     if let Some(lng) = lng {
-        c.range("home_lng", lng, -180.0, 180.0);
+        c.real("home_lng", lng, crate::limits::LNG);
     }
 }
 
 fn check_common(c: &mut Checker, age: Option<i32>, activity: Option<f64>, social: Option<f64>) {
     if let Some(age) = age {
-        c.check((13..=120).contains(&age), "age", "must be between 13 and 120");
+        c.whole("age", age, crate::limits::AGE);
     }
     if let Some(a) = activity {
-        c.range("activity_score", a, 0.0, 1.0);
+        c.real("activity_score", a, crate::limits::SCORE);
     }
     if let Some(s) = social {
-        c.range("social_score", s, 0.0, 1.0);
+        c.real("social_score", s, crate::limits::SCORE);
     }
 }
 
@@ -322,17 +327,17 @@ pub struct UserPatchInput {
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(value_type = Option<crate::limits::AgeRange>, inline)]
     pub age: Option<Option<i32>>,
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub avatar_url: Option<Option<String>>,
     /// Set with `home_lng`, or both `null` to forget the home location.
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<crate::limits::LatRange>, inline)]
     pub home_lat: Option<Option<f64>>,
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<crate::limits::LngRange>, inline)]
     pub home_lng: Option<Option<f64>>,
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -345,12 +350,12 @@ pub struct UserPatchInput {
     /// System-owned: only the admin may set it (anyone else gets a 403, or a 401 without a
     /// credential, naming it).
     #[serde(default, deserialize_with = "non_null::deserialize")]
-    #[schema(nullable = false)]
+    #[schema(value_type = crate::limits::ScoreRange, inline)]
     pub activity_score: Option<f64>,
     /// System-owned: only the admin may set it (anyone else gets a 403, or a 401 without a
     /// credential, naming it).
     #[serde(default, deserialize_with = "non_null::deserialize")]
-    #[schema(nullable = false)]
+    #[schema(value_type = crate::limits::ScoreRange, inline)]
     pub social_score: Option<f64>,
 }
 
@@ -475,7 +480,9 @@ pub struct PreferencesInput {
     /// Left out or `null`: none.
     #[serde(default, deserialize_with = "null_as_empty::deserialize")]
     pub cuisines: Vec<String>,
+    #[schema(value_type = Option<crate::limits::PriceLevelRange>, inline)]
     pub price_min: Option<i16>,
+    #[schema(value_type = Option<crate::limits::PriceLevelRange>, inline)]
     pub price_max: Option<i16>,
     /// Left out or `null`: none.
     #[serde(default, deserialize_with = "null_as_empty::deserialize")]
@@ -484,7 +491,9 @@ pub struct PreferencesInput {
     /// Left out or `null`: none.
     #[serde(default, deserialize_with = "null_as_empty::deserialize")]
     pub dietary: Vec<String>,
+    #[schema(value_type = Option<crate::limits::GroupSizeRange>, inline)]
     pub preferred_group_size: Option<i16>,
+    #[schema(value_type = Option<crate::limits::ScoreRange>, inline)]
     pub openness: Option<f64>,
 }
 
@@ -515,13 +524,13 @@ impl UserPreferences {
         let dietary = c.tags(&f("dietary"), &normalised, 10);
         let price_min = input.price_min.unwrap_or(d.price_min);
         let price_max = input.price_max.unwrap_or(d.price_max);
-        c.check((1..=4).contains(&price_min), &f("price_min"), "must be between 1 and 4");
-        c.check((1..=4).contains(&price_max), &f("price_max"), "must be between 1 and 4");
+        c.whole(&f("price_min"), price_min, crate::limits::PRICE_LEVEL);
+        c.whole(&f("price_max"), price_max, crate::limits::PRICE_LEVEL);
         c.check(price_min <= price_max, &f("price_max"), "must be at least price_min");
         let preferred_group_size = input.preferred_group_size.unwrap_or(d.preferred_group_size);
-        c.check((1..=20).contains(&preferred_group_size), &f("preferred_group_size"), "must be between 1 and 20");
+        c.whole(&f("preferred_group_size"), preferred_group_size, crate::limits::GROUP_SIZE);
         let openness = input.openness.unwrap_or(d.openness);
-        c.range(&f("openness"), openness, 0.0, 1.0);
+        c.real(&f("openness"), openness, crate::limits::SCORE);
         c.finish(Self { cuisines, price_min, price_max, ambiance, dietary, preferred_group_size, openness })
     }
 }

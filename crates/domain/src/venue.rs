@@ -127,13 +127,19 @@ pub struct VenueInput {
     pub address: Option<String>,
     #[serde(default)]
     pub city: Option<String>,
+    #[schema(value_type = crate::limits::LatRange, inline)]
     pub lat: f64,
+    #[schema(value_type = crate::limits::LngRange, inline)]
     pub lng: f64,
     #[serde(default)]
+    #[schema(value_type = Option<crate::limits::PriceLevelRange>, inline)]
     pub price_level: Option<i16>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::limits::RatingRange>, inline)]
     pub rating: Option<f64>,
+    /// Default: by category (30 for a cafe to 200 for a music or sports venue).
     #[serde(default)]
+    #[schema(value_type = Option<crate::limits::CapacityRange>, inline)]
     pub capacity: Option<i32>,
     /// Left out or `null`: none.
     #[serde(default, deserialize_with = "crate::user::null_as_empty::deserialize")]
@@ -182,19 +188,19 @@ pub fn timezone_at(lat: f64, lng: f64) -> String {
 
 fn check_price(c: &mut Checker, p: Option<i16>) {
     if let Some(p) = p {
-        c.check((1..=4).contains(&p), "price_level", "must be between 1 and 4");
+        c.whole("price_level", p, crate::limits::PRICE_LEVEL);
     }
 }
 
 fn check_rating(c: &mut Checker, r: Option<f64>) {
     if let Some(r) = r {
-        c.range("rating", r, 0.0, 5.0);
+        c.real("rating", r, crate::limits::RATING);
     }
 }
 
 fn check_capacity(c: &mut Checker, cap: Option<i32>) {
     if let Some(cap) = cap {
-        c.check((1..=100_000).contains(&cap), "capacity", "must be between 1 and 100000");
+        c.whole("capacity", cap, crate::limits::CAPACITY);
     }
 }
 
@@ -212,8 +218,8 @@ impl NewVenue {
         let cuisine = c.opt_text("cuisine", input.cuisine.as_deref(), 40).map(|s| s.to_lowercase());
         let address = c.opt_text("address", input.address.as_deref(), 300);
         let city = c.opt_text("city", input.city.as_deref(), 100);
-        c.range("lat", input.lat, -90.0, 90.0);
-        c.range("lng", input.lng, -180.0, 180.0);
+        c.real("lat", input.lat, crate::limits::LAT);
+        c.real("lng", input.lng, crate::limits::LNG);
         check_price(&mut c, input.price_level);
         check_rating(&mut c, input.rating);
         check_capacity(&mut c, input.capacity);
@@ -264,19 +270,19 @@ pub struct VenuePatchInput {
     #[schema(value_type = Option<String>)]
     pub city: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::user::non_null::deserialize")]
-    #[schema(nullable = false)]
+    #[schema(value_type = crate::limits::LatRange, inline)]
     pub lat: Option<f64>,
     #[serde(default, deserialize_with = "crate::user::non_null::deserialize")]
-    #[schema(nullable = false)]
+    #[schema(value_type = crate::limits::LngRange, inline)]
     pub lng: Option<f64>,
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<i16>)]
+    #[schema(value_type = Option<crate::limits::PriceLevelRange>, inline)]
     pub price_level: Option<Option<i16>>,
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<crate::limits::RatingRange>, inline)]
     pub rating: Option<Option<f64>>,
     #[serde(default, deserialize_with = "crate::user::non_null::deserialize")]
-    #[schema(nullable = false)]
+    #[schema(value_type = crate::limits::CapacityRange, inline)]
     pub capacity: Option<i32>,
     #[serde(default, deserialize_with = "crate::user::non_null::deserialize")]
     #[schema(nullable = false)]
@@ -321,10 +327,10 @@ impl VenuePatch {
         let city = input.city.map(|d| c.opt_text("city", d.as_deref(), 100));
         c.check(input.lat.is_some() == input.lng.is_some(), "lng", "lat and lng go together");
         if let Some(lat) = input.lat {
-            c.range("lat", lat, -90.0, 90.0);
+            c.real("lat", lat, crate::limits::LAT);
         }
         if let Some(lng) = input.lng {
-            c.range("lng", lng, -180.0, 180.0);
+            c.real("lng", lng, crate::limits::LNG);
         }
         check_price(&mut c, input.price_level.flatten());
         check_rating(&mut c, input.rating.flatten());

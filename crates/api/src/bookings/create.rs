@@ -88,7 +88,8 @@ pub async fn auto_book(
 pub struct AvailabilityQuery {
     /// Local date at the venue, `YYYY-MM-DD` (default: today there).
     pub date: Option<NaiveDate>,
-    /// People in the party (default 2).
+    /// People in the party (default 2), at most the venue's capacity.
+    #[param(value_type = Option<domain::limits::PartySizeRange>, inline)]
     pub party_size: Option<i32>,
 }
 

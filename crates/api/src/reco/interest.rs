@@ -146,10 +146,10 @@ pub struct GroupRecoQuery {
     pub strategy: Option<GroupStrategy>,
     /// No member travels farther than this, km (above 0, at most 20000); every member needs a
     /// home or a fresh live location to be measured from.
-    #[param(exclusive_minimum = 0, maximum = 20000)]
+    #[param(value_type = Option<crate::ranges::RecoRadiusRange>, inline)]
     pub max_distance_km: Option<f64>,
     /// Results wanted, 1 to 100 (default 10).
-    #[param(minimum = 1, maximum = 100)]
+    #[param(value_type = Option<crate::ranges::RecoLimitRange>, inline)]
     pub limit: Option<i64>,
     pub category: Option<Category>,
     /// When the group wants to go (RFC 3339; default now); venues must be open then. From now to
@@ -196,8 +196,7 @@ pub async fn group_recommendations(
     let mut c = Checker::new();
     let limit = super::check_limit(&mut c, q.limit);
     if let Some(d) = q.max_distance_km {
-        let max = engine::MAX_RADIUS_KM;
-        c.check(d > 0.0 && d <= max, "max_distance_km", format!("must be above 0 and at most {max}"));
+        c.real("max_distance_km", d, crate::ranges::RECO_RADIUS_KM);
     }
     let mut query = c.finish(GroupQuery::new(ids, q.strategy.unwrap_or_default(), limit))?;
     query.max_distance_km = q.max_distance_km;
@@ -237,7 +236,7 @@ pub struct InterestedQuery {
     /// The user looking (required, the admin too: the list is as they see it).
     pub viewer: Uuid,
     /// At most this many of each group, the most compatible first: 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
+    #[param(value_type = Option<crate::ranges::RecoLimitRange>, inline)]
     pub limit: Option<i64>,
 }
 
@@ -267,7 +266,9 @@ pub async fn interested_in_venue(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationInput {
+    #[schema(value_type = domain::limits::LatRange, inline)]
     pub lat: f64,
+    #[schema(value_type = domain::limits::LngRange, inline)]
     pub lng: f64,
 }
 

@@ -87,8 +87,10 @@ impl App {
         let today = inventory::local_date(&venue, now);
         let date = date.unwrap_or(today);
         let mut c = domain::error::Checker::new();
-        let limit = domain::booking::MAX_PARTY.min(venue.capacity);
-        c.check((1..=limit).contains(&party), "party_size", format!("must be between 1 and {limit}"));
+        // The party a booking may seat, narrowed to the venue's seats.
+        let party_size = domain::limits::PARTY_SIZE;
+        let seats = domain::limits::Whole { hi: party_size.hi.min(i64::from(venue.capacity)), ..party_size };
+        c.whole("party_size", party, seats);
         let within = today - chrono::Duration::days(1) <= date
             && date <= today + chrono::Duration::days(domain::booking::MAX_DAYS_AHEAD);
         c.check(within, "date", "must be from yesterday to a year ahead");

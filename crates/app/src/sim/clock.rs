@@ -12,6 +12,9 @@ use utoipa::ToSchema;
 pub const TICK_SECONDS: i64 = 60;
 /// The fastest paced speed; beyond it, ask for `max`.
 pub const MAX_MULTIPLIER: f64 = 100.0;
+
+/// A paced speed: above 0, at most [`MAX_MULTIPLIER`].
+pub const MULTIPLIER: domain::limits::Real = domain::limits::Real::above(0.0, MAX_MULTIPLIER);
 /// The longest wall wait the pacer schedules (a hundred years): a speed near 0 (`1e-300`) would
 /// otherwise ask for more wall time than a `Duration` or an `Instant` holds, and panic the run.
 const LONGEST_WAIT: Duration = Duration::from_secs(100 * 365 * 86_400);
@@ -26,15 +29,30 @@ pub enum Speed {
 }
 
 /// A speed as a client sends it: a number (`50`) or a string (`"50"`, `"max"`).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum SpeedInput {
     Number(f64),
     Text(String),
 }
 
+/// A number in [`MULTIPLIER`]'s range, or text: `max`, or such a number written as text.
+impl utoipa::PartialSchema for SpeedInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let text = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("`max`, or the number as text (`\"50\"`, `\"50x\"`)"));
+        OneOfBuilder::new().item(MULTIPLIER.schema()).item(text).description(Some(speed_rule())).into()
+    }
+}
+
+impl ToSchema for SpeedInput {}
+
 /// What a speed must be, as [`Speed::parse`] and the deserializer say it.
-const SPEED_RULE: &str = "a number above 0 and at most 100, or \"max\"";
+fn speed_rule() -> String {
+    format!("a number above {} and at most {}, or \"max\"", MULTIPLIER.lo, MULTIPLIER.hi)
+}
 
 /// By hand rather than `untagged`, so a value of another type (`true`, `[]`) is refused saying
 /// what a speed is, not that no variant of an enum matched.
@@ -44,7 +62,7 @@ impl<'de> Deserialize<'de> for SpeedInput {
         impl serde::de::Visitor<'_> for Visitor {
             type Value = SpeedInput;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(SPEED_RULE)
+                f.write_str(&speed_rule())
             }
             fn visit_f64<E>(self, x: f64) -> Result<SpeedInput, E> {
                 Ok(SpeedInput::Number(x))
@@ -66,13 +84,13 @@ impl<'de> Deserialize<'de> for SpeedInput {
 impl Speed {
     /// Parses a client's speed, naming `field` when it is out of range.
     pub fn parse(input: &SpeedInput, field: &str) -> Result<Speed, ValidationError> {
-        let bad = || ValidationError::field(field, format!("must be {SPEED_RULE}"));
+        let bad = || ValidationError::field(field, format!("must be {}", speed_rule()));
         let x = match input {
             SpeedInput::Text(t) if t.trim().eq_ignore_ascii_case("max") => return Ok(Speed::Max),
             SpeedInput::Text(t) => t.trim().trim_end_matches(['x', 'X']).parse::<f64>().map_err(|_| bad())?,
             SpeedInput::Number(x) => *x,
         };
-        if x.is_finite() && x > 0.0 && x <= MAX_MULTIPLIER { Ok(Speed::Times(x)) } else { Err(bad()) }
+        if MULTIPLIER.contains(x) { Ok(Speed::Times(x)) } else { Err(bad()) }
     }
 
     /// The multiplier, or `None` at `max`.
