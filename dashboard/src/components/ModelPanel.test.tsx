@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { ModelStatus, TrainingState } from '../api/types';
 import { json, mockFetch } from '../test/fetch';
-import { ModelPanel } from './ModelPanel';
+import { ModelPanel, POLL_IDLE_MS, POLL_RETRY_MS } from './ModelPanel';
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -155,5 +155,31 @@ describe('ModelPanel', () => {
     rerender(<ModelPanel refreshKey={1} />);
     await waitFor(() => expect(screen.queryByTestId('model-stale')).toBeNull());
     await waitFor(() => expect(screen.queryByText('The Luna server cannot be reached')).toBeNull());
+  });
+
+  it('reads the state again within a few seconds while it cannot be read, not every 15 s', async () => {
+    // QA (real binary restarted under the page): 'Not updated since' stayed up to 15 s after the
+    // server was back, the stats and the simulation panel live again within a second or two.
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      let down = false;
+      mockFetch({
+        'GET /api/v1/admin/model': () => {
+          if (down) throw new TypeError('Failed to fetch');
+          return status({});
+        },
+      });
+      const { rerender } = render(<ModelPanel refreshKey={0} />);
+      await screen.findByTestId('model-fit');
+      down = true;
+      rerender(<ModelPanel refreshKey={1} />);
+      expect(await screen.findByTestId('model-stale')).toBeInTheDocument();
+      down = false;
+      await vi.advanceTimersByTimeAsync(POLL_RETRY_MS + 100);
+      await waitFor(() => expect(screen.queryByTestId('model-stale')).toBeNull());
+      expect(POLL_RETRY_MS).toBeLessThan(POLL_IDLE_MS / 2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

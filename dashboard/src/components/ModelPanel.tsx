@@ -14,6 +14,9 @@ import { STALE_DIM, StaleNote } from './Stale';
 /** How often the state is read: often while a training runs, seldom otherwise. */
 export const POLL_TRAINING_MS = 1000;
 export const POLL_IDLE_MS = 15000;
+/** While the last read failed: the card says the server is back within a few seconds, as the
+ * stats cards do (QA, real binary restarted: its 'Not updated since' stayed up to 15 s after). */
+export const POLL_RETRY_MS = 3000;
 
 const count = (n: number) => n.toLocaleString('en-US');
 const when = (t: string) => t.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
@@ -49,10 +52,11 @@ export function ModelPanel({ refreshKey = 0 }: { refreshKey?: number }) {
   }, [load, refreshKey]);
 
   const training = status?.training.state === 'training';
+  const failing = loadError !== null;
   useEffect(() => {
-    const t = setInterval(() => void load(), training ? POLL_TRAINING_MS : POLL_IDLE_MS);
+    const t = setInterval(() => void load(), training ? POLL_TRAINING_MS : failing ? POLL_RETRY_MS : POLL_IDLE_MS);
     return () => clearInterval(t);
-  }, [load, training]);
+  }, [load, training, failing]);
 
   const train = async () => {
     setStarting(true);
