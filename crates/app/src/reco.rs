@@ -42,6 +42,9 @@ pub struct EngineCell {
     /// Milliseconds since the epoch at which the current engine's store scan began; a reload
     /// asked for by an older event (a seed the scan already saw) is skipped.
     scanned_from_ms: AtomicI64,
+    /// The reset generation the current engine was loaded at (the trainings' count of resets
+    /// heard, read before its scan began; see `Training::resets`).
+    reset_generation: AtomicU64,
     /// When the running reload's scan began (`i64::MIN` when none runs): a seed older than that
     /// will be seen by it, so it asks for no second, concurrent reload.
     loading_from_ms: AtomicI64,
@@ -106,6 +109,7 @@ impl EngineCell {
         Self {
             engine,
             scanned_from_ms: AtomicI64::new(i64::MIN),
+            reset_generation: AtomicU64::new(0),
             loading_from_ms: AtomicI64::new(i64::MIN),
             pending: Mutex::new(None),
             last_scan: Mutex::new(None),
@@ -196,9 +200,10 @@ impl EngineCell {
         self.loading_from_ms.store(i64::MIN, Ordering::SeqCst);
     }
 
-    /// Swaps in `engine`, built from a scan that began at `scanned_from` (what it read is
-    /// `scanned`), after replaying the events and locations it may have missed.
-    fn finish_reload(&self, engine: Engine, scanned_from: domain::Timestamp, scanned: Scanned) {
+    /// Swaps in `engine`, built from a scan that began at `scanned_from` at reset generation
+    /// `generation` (what it read is `scanned`), after replaying the events and locations it may
+    /// have missed.
+    fn finish_reload(&self, engine: Engine, scanned_from: domain::Timestamp, generation: u64, scanned: Scanned) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let mut replay: Vec<DomainEvent> = Vec::new();
         let mut locations = Vec::new();
@@ -216,6 +221,9 @@ impl EngineCell {
             let _ = engine.set_location(l.user_id, l.lat, l.lng, l.at);
         }
         self.engine.store(Arc::new(engine));
+        // After the engine: one read before it may then be taken as older than it is (a
+        // training on it discarded), never as newer.
+        self.reset_generation.store(generation, Ordering::SeqCst);
         *self.last_scan.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((scanned_from.timestamp_millis(), Arc::new(scanned)));
         self.scanned_from_ms.fetch_max(scanned_from.timestamp_millis(), Ordering::SeqCst);
@@ -227,9 +235,9 @@ impl EngineCell {
         );
     }
 
-    /// When (Unix milliseconds) the current engine's store scan began (`i64::MIN`: never loaded).
-    pub(crate) fn scanned_from_ms(&self) -> i64 {
-        self.scanned_from_ms.load(Ordering::SeqCst)
+    /// The reset generation the current engine was loaded at.
+    pub(crate) fn reset_generation(&self) -> u64 {
+        self.reset_generation.load(Ordering::SeqCst)
     }
 
     /// Whether the engine was built, or is being built, from a scan that began after `at`.
@@ -486,6 +494,9 @@ impl App {
     /// The body of [`App::reload_engine`], under its lock.
     async fn rebuild_engine(&self) -> AppResult<()> {
         self.location_writes.clear();
+        // Before the scan: a reset counted after this may have come before the scan read
+        // anything, so the engine is taken as of the generation before it (conservative).
+        let generation = self.training.reset_generation();
         let scanned_from = chrono::Utc::now();
         self.engine.begin_reload(scanned_from);
         let (engine, scanned) = match build_scanned(&self.store, &self.settings.reco.engine, scanned_from).await {
@@ -535,7 +546,7 @@ impl App {
             }
             None => engine,
         };
-        self.engine.finish_reload(engine, scanned_from, scanned);
+        self.engine.finish_reload(engine, scanned_from, generation, scanned);
         *self.training.loaded_file.lock().unwrap_or_else(|e| e.into_inner()) = loaded_file;
         Ok(())
     }
@@ -569,6 +580,7 @@ async fn follow(app: App, restarted: bool) {
         };
         if std::mem::take(&mut reload) {
             tracing::warn!("engine follower restarted; reloading");
+            app.training.resets_maybe_missed();
             reload_in_background(&app);
         }
         while let Some(d) = sub.next().await {
@@ -576,6 +588,7 @@ async fn follow(app: App, restarted: bool) {
                 bus::Delivery::Event(e) => follow_event(&app, &e).await,
                 bus::Delivery::Lagged { missed } => {
                     tracing::warn!(missed, "engine follower lagged; reloading");
+                    app.training.resets_maybe_missed();
                     reload_in_background(&app);
                 }
                 bus::Delivery::Gap { channel, missed } if applies(channel) => {
@@ -584,6 +597,9 @@ async fn follow(app: App, restarted: bool) {
                         missed,
                         "the bus missed events the engine applies; reloading"
                     );
+                    if channel == domain::Channel::System {
+                        app.training.resets_maybe_missed();
+                    }
                     reload_in_background(&app);
                 }
                 // Nothing the engine learns from (metrics, simulation, recommendations).
@@ -619,9 +635,13 @@ async fn follow_domain_event(app: &App, e: &domain::Event) {
         // A reset made by another process stops this server's simulation (see `sim::control`).
         // No receiver (no simulation running) is no error.
         let _ = app.data_resets.send(e.timestamp.timestamp_millis());
-        // A training on the data before is discarded as it ends (this server's own resets were
-        // marked as they committed).
-        app.training.data_reset(e.timestamp.timestamp_millis());
+        // Another server's: a training on the data before is discarded as it ends, and the
+        // engine reloads whatever its scan's time says (another server's clock tells nothing
+        // of when this server's scan began). This server's own was counted as it committed.
+        if app.training.reset_heard() {
+            reload_in_background(app);
+            return;
+        }
     }
     if let Ok(DomainEvent::UserDeleted { user_id }) = event {
         // A user deleted by another server leaves this server's simulation.
@@ -642,7 +662,7 @@ async fn follow_domain_event(app: &App, e: &domain::Event) {
 /// follower lag (and the catch-up that follows) is neither lost nor counted twice, and a long
 /// reload does not make the follower lag again. One at a time: asked again while it runs, it
 /// runs once more after.
-fn reload_in_background(app: &App) {
+pub(crate) fn reload_in_background(app: &App) {
     let cell = &app.engine;
     cell.asked.fetch_add(1, Ordering::SeqCst);
     cell.follower_reload_wanted.store(true, Ordering::SeqCst);
@@ -752,7 +772,7 @@ mod tests {
         cell.abort_reload();
         assert!(!cell.covers(t0), "an aborted scan covers nothing");
         cell.begin_reload(t1);
-        cell.finish_reload(EngineBuilder::new(EngineSettings::default()).build(), t1, Scanned::default());
+        cell.finish_reload(EngineBuilder::new(EngineSettings::default()).build(), t1, 0, Scanned::default());
         assert!(cell.covers(t0) && !cell.covers(t2));
     }
 
@@ -903,7 +923,7 @@ mod tests {
         cell.set_location(later).unwrap();
         // An older location delivered late changes nothing, on either engine.
         cell.set_location(earlier).unwrap();
-        cell.finish_reload(built(), t1, Scanned::default());
+        cell.finish_reload(built(), t1, 0, Scanned::default());
         assert_eq!(near(&cell, &user, at), ["Midtown"], "measured from the latest location");
     }
 
@@ -919,7 +939,7 @@ mod tests {
         let at = chrono::Utc::now();
         cell.set_location(store::LiveLocation { user_id: user.id, lat: 40.75, lng: -73.98, at }).unwrap();
         cell.apply(DomainEvent::UserCreated(user.clone()), at, None);
-        cell.finish_reload(two_bars(&user, [&midtown, &south], false), t1, Scanned::default());
+        cell.finish_reload(two_bars(&user, [&midtown, &south], false), t1, 0, Scanned::default());
         assert_eq!(near(&cell, &user, at), ["Midtown"], "the location outlived the user's late creation");
     }
 
@@ -1000,7 +1020,7 @@ mod tests {
         let cell = EngineCell::empty(&EngineSettings::default());
         let t1 = chrono::Utc::now();
         cell.begin_reload(t1);
-        cell.finish_reload(b.build(), t1, Scanned { last_interaction: Some(read.id), ..Scanned::default() });
+        cell.finish_reload(b.build(), t1, 0, Scanned { last_interaction: Some(read.id), ..Scanned::default() });
         // Seed2's popularity part of South: 0.2 * its likes / the most likes of any venue.
         let south_popularity = |cell: &EngineCell| {
             let mut q = engine::VenueQuery::new(user.id, 10, engine::Ranker::Seed2);

@@ -157,8 +157,7 @@ impl App {
         }
         let config = city_config(&opts, self.now())?;
         if seeded {
-            self.store.reset().await?;
-            self.training.data_reset(chrono::Utc::now().timestamp_millis());
+            self.reset_store().await?;
         }
         let as_of = Some(config.now);
         let city = synth::City::new(config)
@@ -256,11 +255,20 @@ impl App {
     /// server's recommendation engine.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn reset_data(&self) -> AppResult<()> {
-        self.store.reset().await?;
-        // A training running on the data before is discarded as it ends.
-        self.training.data_reset(chrono::Utc::now().timestamp_millis());
+        self.reset_store().await?;
         self.wrote();
         self.reload_engine().await
+    }
+
+    /// Resets the store, counting the reset in the trainings' reset generation: a training
+    /// running on the data before is discarded as it ends.
+    async fn reset_store(&self) -> AppResult<()> {
+        self.training.own_reset_begins();
+        let reset = self.store.reset().await;
+        if self.training.own_reset_ended(reset.is_ok()) {
+            crate::reco::reload_in_background(self);
+        }
+        Ok(reset?)
     }
 }
 

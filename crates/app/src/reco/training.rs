@@ -7,7 +7,7 @@
 use std::ops::RangeInclusive;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
 use domain::Timestamp;
@@ -138,11 +138,17 @@ pub struct Training {
     /// The server is shutting down ([`App::stop_training`]): the training running gives up and
     /// none starts.
     stopped: AtomicBool,
-    /// When (Unix milliseconds) the latest data reset this server heard of was made: its own
-    /// ([`App::reset_data`], a forced seed) as it commits, another process's as the engine
-    /// follower hears its `data.reset`. A training whose engine was scanned before it learned
-    /// data that is gone: it is discarded, not written nor put to use.
-    last_reset_ms: AtomicI64,
+    /// How many data resets this server has heard of (the reset generation): its own
+    /// ([`App::reset_data`], a forced seed) counted as it commits, another process's as the
+    /// engine follower hears its `data.reset`. Each engine reload records the generation it
+    /// loads (read before its scan begins); a training on an engine of an older generation
+    /// learned data that is gone: it is discarded, not written nor put to use. A counter, not a
+    /// time: a reset and the reload after it often fall in the same millisecond, and another
+    /// server's clock says nothing about when this server's scan began.
+    resets: AtomicU64,
+    /// This server's own resets whose `data.reset` the engine follower has not heard yet: when
+    /// it does, that reset was counted already (as it committed), so it is not counted again.
+    own_resets_unheard: AtomicU64,
     /// When the model file in use had been written: the one the last engine reload read (none:
     /// there was none), or the one this server's last training wrote. A file written since is
     /// another's, not yet loaded here.
@@ -155,17 +161,65 @@ impl Default for Training {
             state: watch::Sender::default(),
             again: AtomicBool::default(),
             stopped: AtomicBool::default(),
-            last_reset_ms: AtomicI64::new(i64::MIN),
+            resets: AtomicU64::new(0),
+            own_resets_unheard: AtomicU64::new(0),
             loaded_file: std::sync::Mutex::default(),
         }
     }
 }
 
 impl Training {
-    /// The data was reset at `at_ms` (Unix milliseconds): a training running on an engine
-    /// scanned before then is discarded as it ends.
-    pub(crate) fn data_reset(&self, at_ms: i64) {
-        self.last_reset_ms.fetch_max(at_ms, Ordering::SeqCst);
+    /// This server is about to reset the data: its `data.reset`, which the engine follower may
+    /// hear as soon as the reset commits (before [`Training::own_reset_ended`]), is its own.
+    pub(crate) fn own_reset_begins(&self) {
+        self.own_resets_unheard.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// This server's reset ended: `committed`, a training running on an engine loaded before it
+    /// is discarded as it ends. Not committed, it is no longer waited for; returns `true` when
+    /// the follower had meanwhile taken another server's reset for it (counted now instead: the
+    /// engine must be reloaded, see [`Training::reset_heard`]).
+    pub(crate) fn own_reset_ended(&self, committed: bool) -> bool {
+        if committed {
+            self.resets.fetch_add(1, Ordering::SeqCst);
+            return false;
+        }
+        let waited = self.own_resets_unheard.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if waited.is_err() {
+            self.resets.fetch_add(1, Ordering::SeqCst);
+        }
+        waited.is_err()
+    }
+
+    /// The engine follower heard a `data.reset`. This server's own (counted as it committed) is
+    /// not counted again; another server's is, and returns `true`: the engine must then be
+    /// reloaded whatever its scan's time, as only an engine whose scan began after this (so
+    /// after that reset committed) is of the new generation. One heard while this server has a
+    /// reset of its own begun and unheard is taken as that one: another server's committed
+    /// before this server's (resets take turns), which counts as it commits, so the generation
+    /// ends up past both either way; its own heard later is then counted as another's (one
+    /// reload more, never one too few).
+    pub(crate) fn reset_heard(&self) -> bool {
+        let own =
+            self.own_resets_unheard.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        if !own {
+            self.resets.fetch_add(1, Ordering::SeqCst);
+        }
+        !own
+    }
+
+    /// The engine follower may have missed events (a lag, a gap, a restart): any of them may
+    /// have been a reset. Counted as one (the reload that follows loads the new generation), and
+    /// this server's own unheard ones are forgotten, as their `data.reset` may be among those
+    /// missed (one kept would take another server's next reset for its own).
+    pub(crate) fn resets_maybe_missed(&self) {
+        self.own_resets_unheard.store(0, Ordering::SeqCst);
+        self.resets.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The reset generation now (see [`Training::resets`]).
+    pub(crate) fn reset_generation(&self) -> u64 {
+        self.resets.load(Ordering::SeqCst)
     }
 }
 
@@ -330,7 +384,7 @@ impl App {
         }
         // Read before the engine: an engine swapped in between is then taken as older than it
         // is (a reset after its scan discards the training), never as newer.
-        let scanned_from_ms = self.engine.scanned_from_ms();
+        let generation = self.engine.reset_generation();
         let engine = self.engine();
         if engine.stats().user_venue_pairs == 0 {
             return Err(AppError::conflict(
@@ -367,7 +421,7 @@ impl App {
             return Err(AppError::Conflict { message, field: None });
         }
         let app = self.clone();
-        tokio::spawn(async move { app.run_training(engine, scanned_from_ms, cfg, run).await });
+        tokio::spawn(async move { app.run_training(engine, generation, cfg, run).await });
         Ok(self.training())
     }
 
@@ -413,11 +467,11 @@ impl App {
         state.unwrap_or_else(|_| self.training())
     }
 
-    async fn run_training(&self, engine: Arc<Engine>, scanned_from_ms: i64, cfg: TrainConfig, run: TrainingRun) {
+    async fn run_training(&self, engine: Arc<Engine>, generation: u64, cfg: TrainConfig, run: TrainingRun) {
         let started = Instant::now();
         let path = self.settings.reco.model_path.clone();
         tracing::info!(epochs = cfg.epochs, factors = cfg.factors, seed = cfg.seed, "training the learned model");
-        let outcome = self.train_save_use(engine, scanned_from_ms, cfg.clone()).await;
+        let outcome = self.train_save_use(engine, generation, cfg.clone()).await;
         let result = TrainingResult {
             outcome: if outcome.is_ok() { TrainingOutcome::Trained } else { TrainingOutcome::Failed },
             epochs: cfg.epochs,
@@ -493,14 +547,9 @@ impl App {
         Ok(true)
     }
 
-    /// Trains on `engine` (scanned from the store at `scanned_from_ms`), writes the file and puts
+    /// Trains on `engine` (loaded at reset generation `generation`), writes the file and puts
     /// the model to use on the engine in use then; discarded if the data was reset after the scan.
-    async fn train_save_use(
-        &self,
-        engine: Arc<Engine>,
-        scanned_from_ms: i64,
-        cfg: TrainConfig,
-    ) -> Result<ModelFit, String> {
+    async fn train_save_use(&self, engine: Arc<Engine>, generation: u64, cfg: TrainConfig) -> Result<ModelFit, String> {
         let training = self.training.clone();
         let model = tokio::task::spawn_blocking(move || {
             let progress = |r: engine::EpochReport| {
@@ -519,11 +568,11 @@ impl App {
         // No reload between the file and the swap: one before would load the old file, one after
         // loads the new one.
         let _no_reload = self.engine.reloads.lock().await;
-        // A reset since the scan (or in the same millisecond): the model learned users, venues
-        // and interactions that are gone, and knows none of the new ones. Checked under the
-        // reload lock: a reset heard after this is one the training ended before, as if it had
-        // ended a moment earlier (its file is then what the reset's reload loads, as any file).
-        if self.training.last_reset_ms.load(Ordering::SeqCst) >= scanned_from_ms {
+        // A reset since the scan: the model learned users, venues and interactions that are
+        // gone, and knows none of the new ones. Checked under the reload lock: a reset heard
+        // after this is one the training ended before, as if it had ended a moment earlier (its
+        // file is then what the reset's reload loads, as any file).
+        if self.training.reset_generation() != generation {
             return Err(DISCARDED_RESET.into());
         }
         let path = self.settings.reco.model_path.clone();
