@@ -223,6 +223,29 @@ describe('App', () => {
     }
   });
 
+  it('says neither idle nor offers Start before the simulator’s state is first read', async () => {
+    // QA (real binary, a slow network): for 3.5 s after the page opened the panel said 'idle'
+    // and offered Start, a run running all the while.
+    let answer: (v: unknown) => void = () => {};
+    const state = new Promise((r) => (answer = r));
+    mockFetch({
+      'GET /health': () => health(relayHealth),
+      'GET /api/v1/admin/stats': () => stats(10, 3),
+      'GET /api/v1/admin/map': () => CITY,
+      'GET /api/v1/admin/streams/subscribe-all': () => stream(),
+      'GET /api/v1/simulation/state': () => state,
+      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+      'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+    });
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('stat-users-value')).toHaveTextContent('10'));
+    expect(screen.getByTestId('sim-status')).toHaveTextContent('reading…');
+    expect(screen.getByRole('button', { name: '▶ Start' })).toBeDisabled();
+    answer({ ...idle, status: 'running', running: true, speed: 10 });
+    await waitFor(() => expect(screen.getByTestId('sim-status')).toHaveTextContent('running'));
+    expect(screen.queryByRole('button', { name: '▶ Start' })).toBeNull();
+  });
+
   it('does not nag a database with data', async () => {
     server(10, 3);
     render(<App />);

@@ -144,6 +144,7 @@ function LivePage() {
         <div className="min-w-0 space-y-4 xl:col-span-4">
           <SimulationPanel
             state={d.simState}
+            unread={d.simState === null}
             metrics={d.simMetrics.data}
             onChanged={refresh}
             pollError={d.sim.error ? d.sim.error.message : null}

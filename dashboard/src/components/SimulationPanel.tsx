@@ -74,9 +74,13 @@ interface Props {
   stateAt?: number | null;
   /** Asks before an action that discards something (the page's confirmation dialog). */
   confirm: (req: ConfirmRequest) => void;
+  /** The simulator's state has not been read yet (the page just opened, or its polls fail since):
+   * the panel does not say 'idle' and offers no Start (QA, real binary on a slow network: for
+   * 3.5 s the panel said 'idle' and offered Start beside a run that was running). */
+  unread?: boolean;
 }
 
-export function SimulationPanel({ state, metrics, onChanged, pollError = null, stateAt = null, confirm }: Props) {
+export function SimulationPanel({ state, metrics, onChanged, pollError = null, stateAt = null, confirm, unread = false }: Props) {
   const [scenarios, setScenarios] = useState<Scenario[]>([]);
   const [scenario, setScenario] = useState('normal');
   const [users, setUsers] = useState('1000');
@@ -206,7 +210,7 @@ export function SimulationPanel({ state, metrics, onChanged, pollError = null, s
         <h2 className="card-title">Simulation</h2>
         <span className={`chip ${STATUS_STYLE[status]} ${stale ? STALE_DIM : ''}`} data-testid="sim-status" data-stale={stale}>
           {status === 'running' && !stale ? <span className="h-1.5 w-1.5 animate-pulse rounded-full bg-emerald-400" /> : null}
-          {statusWords(status, state?.stop_reason)}
+          {unread ? (pollError ? 'unknown' : 'reading…') : statusWords(status, state?.stop_reason)}
         </span>
       </header>
       {stale ? <StaleNote why={pollError} at={stateAt} testId="sim-stale" /> : null}
@@ -315,7 +319,7 @@ export function SimulationPanel({ state, metrics, onChanged, pollError = null, s
 
       <div className="flex flex-wrap gap-2">
         {!active ? (
-          <button ref={primary} className="btn btn-primary" disabled={busy} onClick={start}>
+          <button ref={primary} className="btn btn-primary" disabled={busy || unread} onClick={start}>
             ▶ Start
           </button>
         ) : status === 'paused' ? (
