@@ -167,6 +167,16 @@ describe('DataPanel', () => {
     expect(utcInstant('2026-11-20T12:00')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/);
   });
 
+  it('offers no seed until the stats say whether the database has data', () => {
+    // QA (real binary, a slow network): a click before the stats arrived asked 'Seed the demo
+    // city?' of a city with data; the server refused (409) and said to send {"force": true}.
+    const { rerender } = render(<Harness stats={null} onChanged={() => {}} />);
+    expect(screen.getByRole('button', { name: 'Seed demo data' })).toBeDisabled();
+    rerender(<Harness stats={withData} onChanged={() => {}} />);
+    fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
+    expect(screen.getByRole('dialog', { name: 'Replace the data with a new demo city?' })).toBeInTheDocument();
+  });
+
   it('cannot reset an empty database', () => {
     render(<Harness stats={empty} onChanged={() => {}} />);
     expect(screen.getByRole('button', { name: 'Reset data' })).toBeDisabled();

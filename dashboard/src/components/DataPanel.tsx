@@ -120,7 +120,16 @@ export function DataPanel({ stats, confirm, onChanged }: Props) {
         </label>
       </div>
       <div className="flex flex-wrap gap-2">
-        <button className="btn btn-primary" onClick={() => confirm(seedRequest(users, venues, seed, hasData, done, asOf))}>
+        {/* Not before the stats are read: whether the database has data decides a forced reseed
+            (QA, real binary on a slow network: a click before they arrived asked 'Seed the demo
+            city?' of a city with data, and the server's 409 told the operator to send
+            {"force": true}, which the dialog cannot). */}
+        <button
+          className="btn btn-primary"
+          disabled={!stats}
+          title={stats ? undefined : 'Reading whether the database has data…'}
+          onClick={() => confirm(seedRequest(users, venues, seed, hasData, done, asOf))}
+        >
           Seed demo data
         </button>
         <button
