@@ -106,9 +106,8 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         auth,
         rate_limit: settings.rate_limit.clone(),
     };
-    api::serve(app.clone(), listener, opts, shutdown_signal()).await.context("serving HTTP")?;
-    // A training running would keep the process alive until it ended, long after `luna stopped`.
-    app.stop_training();
+    let serving = api::serve(app.clone(), listener, opts, shutdown_signal());
+    then_stop_training(&app, serving).await.context("serving HTTP")?;
     for task in background {
         task.abort();
     }
@@ -122,6 +121,15 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     }
     tracing::info!("luna stopped");
     Ok(())
+}
+
+/// Waits for `serving` to end, then stops a running training, whatever `serving` returned: its
+/// blocking thread would otherwise keep the process alive until it ended (hours at scale), long
+/// after the server stopped; an error too (before, `?` returned it before the stop).
+async fn then_stop_training<T>(app: &app::App, serving: impl std::future::Future<Output = T>) -> T {
+    let served = serving.await;
+    app.stop_training();
+    served
 }
 
 /// Gives the demo a learned ranker: trains the BPR model on the loaded engine when no model
@@ -178,4 +186,28 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutdown requested; draining in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review: `api::serve(..).await?` returned its error before `app.stop_training()`, so the
+    /// process waited for a training running then to end on its own. Stopped on an error too.
+    #[tokio::test]
+    async fn a_training_running_is_stopped_when_serving_ends_in_an_error() {
+        let Some(db) = testdb::TestDatabase::create(testdb::Backend::Sqlite).await else { return };
+        let store = store::connect(&db.url).await.expect("connect the test database");
+        let app = app::App::new(store, app::AppSettings::default());
+        let city = app::seed::SeedOptions { users: 30, venues: 12, seed: 3, ..app::seed::SeedOptions::default() };
+        app.seed_demo(city).await.expect("seed");
+        let long = engine::TrainConfig { epochs: 100_000, factors: 32, ..engine::TrainConfig::default() };
+        app.start_training(long).expect("training starts");
+
+        let failed = async { Err::<(), _>(std::io::Error::other("the listener failed")) };
+        assert!(then_stop_training(&app, failed).await.is_err(), "the error is returned");
+        let ended = tokio::time::timeout(Duration::from_secs(10), app.wait_for_training()).await;
+        let last = ended.expect("the training gave up within 10 s").last.expect("a training ended");
+        assert!(last.error.as_deref().is_some_and(|e| e.contains("shutting down")), "{last:?}");
+    }
 }
