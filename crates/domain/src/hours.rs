@@ -152,6 +152,53 @@ impl OpeningHours {
         self.days[prev].iter().filter(|&&(_, c)| c > 1440).map(|&(_, c)| c - 1440).max().map(hhmm)
     }
 
+    /// Refuses hours that overlap on a day, naming the day under `field` (`opening_hours.mon`):
+    /// two intervals of the day (`10:00-14:00` and `12:00-16:00`), or the previous day's
+    /// interval running past midnight into one of the day's own (`fri` 18:00-02:00 and `sat`
+    /// 01:00-05:00). Such hours are a slip (a venue is open or not; a list, a refusal's message
+    /// and the weekly total would show or count the shared time twice). Intervals that only
+    /// meet (`11:00-15:00` and `15:00-23:00`) do not overlap. Checked where hours come in (a
+    /// venue's body), not where stored ones are read, so hours stored before stay readable.
+    pub fn check_overlaps(&self, c: &mut crate::error::Checker, field: &str) {
+        for (d, key) in DAY_KEYS.iter().enumerate() {
+            let prev = (d + 6) % 7;
+            // (start, end in minutes after this day's midnight, how it reads, whether it is the
+            // previous day's running past midnight).
+            let mut spans: Vec<(u16, u16, String, bool)> = self.days[prev]
+                .iter()
+                .filter(|&&(_, c)| c > 1440)
+                .map(|&(o, c)| (0, c - 1440, format!("{}'s {}-{}", DAY_KEYS[prev], hhmm(o), hhmm(c - 1440)), true))
+                .collect();
+            spans.extend(self.days[d].iter().map(|&(o, c)| (o, c, format!("{}-{}", hhmm(o), hhmm(c % 1440)), false)));
+            spans.sort_by_key(|&(o, c, _, _)| (o, c));
+            let mut reach: Option<&(u16, u16, String, bool)> = None;
+            for span in &spans {
+                if let Some(before) = reach.filter(|b| span.0 < b.1) {
+                    let message = match (before.3, span.3) {
+                        // Two of the previous day's: named on that day already.
+                        (true, true) => break,
+                        (true, false) | (false, true) => {
+                            let (spill, own) = if before.3 { (before, span) } else { (span, before) };
+                            format!("{} runs past midnight into {}: give each stretch of opening once", spill.2, own.2)
+                        }
+                        (false, false) => format!(
+                            "{} and {} overlap: give them as one interval, {}-{}",
+                            before.2,
+                            span.2,
+                            hhmm(before.0),
+                            hhmm(before.1.max(span.1) % 1440)
+                        ),
+                    };
+                    c.check(false, &format!("{field}.{key}"), message);
+                    break;
+                }
+                if reach.is_none_or(|b| span.1 > b.1) {
+                    reach = Some(span);
+                }
+            }
+        }
+    }
+
     /// Total open minutes in a week (0 means never open).
     pub fn weekly_minutes(&self) -> u32 {
         self.days.iter().flatten().map(|&(o, c)| u32::from(c - o)).sum()
@@ -227,7 +274,10 @@ impl utoipa::PartialSchema for OpeningHours {
             .description(Some(
                 "Opening intervals per weekday (keys mon..sun) in the venue's local time, such as \
                  {\"mon\": [\"11:30-15:00\", \"17:00-23:00\"]}. A missing day is closed; an interval \
-                 ending at or before its start runs past midnight.",
+                 ending at or before its start runs past midnight. The intervals of a day must not overlap, \
+                 nor the previous day's running past midnight (intervals that meet, 11:00-15:00 and \
+                 15:00-23:00, may): a venue's body with hours that do is a 422 naming the day \
+                 (`opening_hours.mon`).",
             ))
             .additional_properties(Some(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String))))
             .into()
@@ -259,6 +309,61 @@ mod tests {
         let e = OpeningHours::parse(&raw(&[("funday", &["10:00-11:00"]), ("mon", &["25:00-26:00"])]), "h").unwrap_err();
         let fields: Vec<_> = e.0.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, vec!["h.funday", "h.mon[0]"]);
+    }
+
+    fn overlaps(pairs: &[(&str, &[&str])]) -> Vec<String> {
+        let h = OpeningHours::parse(&raw(pairs), "opening_hours").unwrap();
+        let mut c = crate::error::Checker::new();
+        h.check_overlaps(&mut c, "opening_hours");
+        match c.finish(()) {
+            Ok(()) => vec![],
+            Err(e) => e.0.into_iter().map(|f| format!("{}: {}", f.field, f.message)).collect(),
+        }
+    }
+
+    #[test]
+    fn hours_that_overlap_are_named_with_their_day() {
+        assert_eq!(
+            overlaps(&[("mon", &["12:00-16:00", "10:00-14:00"])]),
+            ["opening_hours.mon: 10:00-14:00 and 12:00-16:00 overlap: give them as one interval, 10:00-16:00"]
+        );
+        assert_eq!(
+            overlaps(&[("tue", &["11:00-23:00", "11:00-23:00"]), ("wed", &["09:00-17:00", "10:00-11:00"])]),
+            [
+                "opening_hours.tue: 11:00-23:00 and 11:00-23:00 overlap: give them as one interval, 11:00-23:00",
+                "opening_hours.wed: 09:00-17:00 and 10:00-11:00 overlap: give them as one interval, 09:00-17:00",
+            ]
+        );
+        // Across midnight, Sunday's into Monday's too.
+        assert_eq!(
+            overlaps(&[("fri", &["18:00-02:00"]), ("sat", &["01:00-05:00"])]),
+            [
+                "opening_hours.sat: fri's 18:00-02:00 runs past midnight into 01:00-05:00: give each stretch of opening once"
+            ]
+        );
+        assert_eq!(
+            overlaps(&[("sun", &["20:00-03:00"]), ("mon", &["00:00-24:00"])]),
+            [
+                "opening_hours.mon: sun's 20:00-03:00 runs past midnight into 00:00-00:00: give each stretch of opening once"
+            ]
+        );
+        assert_eq!(
+            overlaps(&[("thu", &["22:00-02:00", "23:00-01:00"])]),
+            ["opening_hours.thu: 22:00-02:00 and 23:00-01:00 overlap: give them as one interval, 22:00-02:00"]
+        );
+    }
+
+    #[test]
+    fn hours_that_only_meet_do_not_overlap() {
+        let meet: &[(&str, &[&str])] = &[
+            ("mon", &["11:00-15:00", "15:00-23:00"]),
+            ("fri", &["18:00-02:00"]),
+            ("sat", &["02:00-05:00", "18:00-04:00"]),
+            ("sun", &["04:00-12:00"]),
+            ("tue", &["00:00-24:00"]),
+            ("wed", &["00:00-24:00"]),
+        ];
+        assert_eq!(overlaps(meet), Vec::<String>::new());
     }
 
     #[test]

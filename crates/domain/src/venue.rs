@@ -224,6 +224,9 @@ impl NewVenue {
         check_rating(&mut c, input.rating);
         check_capacity(&mut c, input.capacity);
         let tags = c.tags("tags", &input.tags, 30);
+        if let Some(hours) = &input.opening_hours {
+            hours.check_overlaps(&mut c, "opening_hours");
+        }
         let timezone =
             check_timezone(&mut c, input.timezone.as_deref()).unwrap_or_else(|| timezone_at(input.lat, input.lng));
         let v = Self {
@@ -336,6 +339,9 @@ impl VenuePatch {
         check_rating(&mut c, input.rating.flatten());
         check_capacity(&mut c, input.capacity);
         let tags = input.tags.as_deref().map(|t| c.tags("tags", t, 30));
+        if let Some(Some(hours)) = &input.opening_hours {
+            hours.check_overlaps(&mut c, "opening_hours");
+        }
         let timezone = check_timezone(&mut c, input.timezone.as_deref());
         // A venue moved without a time zone takes the zone of its new place.
         let location = input.lat.zip(input.lng);

@@ -317,3 +317,21 @@ impl HoursTable {
         Self { hours, masks, by_category }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every pattern a city's venues are given passes the hours rule a venue's body is held to
+    /// (no two intervals of a day overlap, nor one running past midnight with the next day's).
+    #[test]
+    fn no_opening_hour_pattern_overlaps() {
+        for c in 0..7 {
+            for (_, hours) in hours_variants(c) {
+                let mut check = domain::error::Checker::new();
+                hours.check_overlaps(&mut check, "opening_hours");
+                assert_eq!(check.finish(()), Ok(()), "category {c}: {hours:?}");
+            }
+        }
+    }
+}

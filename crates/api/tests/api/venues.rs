@@ -17,6 +17,7 @@ crate::on_every_backend!(
     a_venue_with_an_upcoming_booking_is_deleted_only_with_force,
     capacity_cannot_go_below_the_seats_booked_ahead,
     capacity_cannot_go_below_the_party_of_a_plan_still_to_come,
+    opening_hours_that_overlap_are_refused_naming_the_day_and_change_nothing,
 );
 
 fn venue(name: &str, category: &str, lat: f64, lng: f64, price: i64, extra: Value) -> Value {
@@ -260,4 +261,37 @@ async fn capacity_cannot_go_below_the_party_of_a_plan_still_to_come(app: &TestAp
     };
     app.app.store.create_plan(past).await.expect("a plan of yesterday");
     assert_eq!(app.patch(&format!("/api/v1/venues/{old}"), &json!({"capacity": 2})).await.status(), StatusCode::OK);
+}
+
+async fn opening_hours_that_overlap_are_refused_naming_the_day_and_change_nothing(app: &TestApp) {
+    let overlapping = json!({"mon": ["10:00-14:00", "12:00-16:00"]});
+    let body = venue("Overlap", "cafe", 40.73, -73.99, 2, json!({"opening_hours": overlapping}));
+    for path in ["/venues/", "/api/v1/venues"] {
+        let e = expect_error(
+            app.post(path, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("opening_hours.mon"),
+        )
+        .await;
+        assert!(e.to_string().contains("10:00-14:00 and 12:00-16:00 overlap"), "{e}");
+    }
+    assert_eq!(app.get_json("/api/v1/venues", StatusCode::OK).await, json!([]), "nothing was made");
+    let hours = json!({"mon": ["10:00-14:00", "14:00-16:00"], "fri": ["18:00-02:00"]});
+    let v = expect_json(
+        app.post("/api/v1/venues", &venue("Meets", "bar", 40.73, -73.99, 2, json!({"opening_hours": hours}))).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let path = format!("/api/v1/venues/{}", v["id"].as_str().unwrap());
+    let spill = json!({"opening_hours": {"fri": ["18:00-02:00"], "sat": ["01:00-05:00"]}, "name": "Renamed"});
+    let e = expect_error(
+        app.patch(&path, &spill).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("opening_hours.sat"),
+    )
+    .await;
+    assert!(e.to_string().contains("fri's 18:00-02:00 runs past midnight into 01:00-05:00"), "{e}");
+    assert_eq!(app.get_json(&path, StatusCode::OK).await, v, "the venue is unchanged");
 }
