@@ -47,7 +47,6 @@ use tower_http::cors::CorsLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -171,7 +170,7 @@ fn service(app: App, opts: &ServeOptions, sim: Arc<Simulator>) -> Router {
         .merge(docs::redoc())
         .fallback_service(normalized)
         .layer(RequestBodyLimitLayer::new(opts.body_limit_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, opts.request_timeout))
+        .layer(axum::middleware::from_fn_with_state(opts.request_timeout, request_timeout))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::map_response(error::json_errors));
     if opts.rate_limit.enabled {
@@ -185,6 +184,29 @@ fn service(app: App, opts: &ServeOptions, sim: Arc<Simulator>) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The demo seed's route: the one a request timeout does not cut.
+const SEED_PATH: &str = "/api/v1/admin/data/seed";
+
+/// Answers 408 to a request slower than `limit`, but for a demo seed, which is answered when it
+/// is done: it runs to its end in its own task whatever the answer, and a 408 is sent again by
+/// browsers (Chromium re-sends a POST answered 408 on a kept-alive connection), each time a
+/// forced reseed (QA, dashboard on the real binary: a 20,000-user seed outlasted the 30 s, and
+/// the database was deleted and seeded a second time while the dialog said 'Working…').
+async fn request_timeout(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if req.method() == axum::http::Method::POST && req.uri().path().trim_end_matches('/') == SEED_PATH {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
 }
 
 fn request_span(req: &Request) -> tracing::Span {

@@ -334,6 +334,24 @@ async fn a_request_slower_than_the_timeout_gets_408_in_the_error_shape() {
     assert_eq!(app.user_count().await, 0, "nothing written by a request that timed out");
 }
 
+#[tokio::test]
+async fn a_seed_slower_than_the_timeout_is_answered_when_done_not_408() {
+    // QA (dashboard, real binary): a 20,000-user seed outlasted the 30 s timeout; its 408 was
+    // sent again by Chromium (a POST answered 408 on a kept-alive connection is re-sent), and the
+    // database was deleted and seeded a second time, the seed going on in its own task meanwhile.
+    let opts = api::ServeOptions { request_timeout: Duration::from_millis(100), ..api::ServeOptions::default() };
+    let app = serving(opts).await;
+    let started = std::time::Instant::now();
+    let res = app.post("/api/v1/admin/data/seed", &json!({"users": 800, "venues": 120, "seed": 3})).await;
+    let took = started.elapsed();
+    assert_eq!(res.status(), StatusCode::OK, "after {took:?}: {:?}", res.text().await);
+    assert!(
+        took > Duration::from_millis(150),
+        "the seed took {took:?}, not longer than the timeout: it proves nothing"
+    );
+    assert_eq!(app.user_count().await, 800);
+}
+
 async fn users(app: &TestApp, n: usize) -> Vec<String> {
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
