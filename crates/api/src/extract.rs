@@ -548,10 +548,11 @@ fn whole_range(ty: &str) -> Option<(f64, f64)> {
 /// A 415 for a body sent with a `Content-Encoding` other than `identity`: no route decodes one,
 /// and reading gzip's bytes as the JSON they encode would fail as malformed JSON (a 400 that
 /// blames the JSON), while plain JSON labelled gzip would be taken as it is (QA on the real
-/// binary: it was).
+/// binary: it was). Empty list elements (`Content-Encoding:` with no value, or `, identity`)
+/// are no coding: RFC 9110 (5.6.1) has a recipient ignore them.
 fn unencoded(headers: &HeaderMap) -> Result<(), ApiError> {
     let mut codings = headers.get_all(header::CONTENT_ENCODING).iter().flat_map(|v| v.as_bytes().split(|b| *b == b','));
-    match codings.find(|c| !c.trim_ascii().eq_ignore_ascii_case(b"identity")) {
+    match codings.find(|c| !c.trim_ascii().is_empty() && !c.trim_ascii().eq_ignore_ascii_case(b"identity")) {
         None => Ok(()),
         Some(c) => Err(ApiError::UnsupportedEncoding(format!(
             "a body with `Content-Encoding: {}` is not taken: send the JSON unencoded",

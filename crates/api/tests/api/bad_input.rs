@@ -683,4 +683,10 @@ async fn a_body_with_a_content_encoding_is_a_415_naming_it_and_changes_nothing(a
     assert_eq!((app.user_count().await, app.counts().await.bookings), (1, 0), "nothing written");
     let res = send("/users/", "identity", seed_user("alice")).await.expect("POST");
     assert_eq!(res.status(), StatusCode::CREATED, "identity is no coding");
+    // Nor is an empty list element (RFC 9110 5.6.1: ignored). Review: `Content-Encoding:` with
+    // no value, or `,`, got a 415 saying "`Content-Encoding: ` is not taken".
+    for (handle, encoding) in [("carol", ""), ("dave", ","), ("erin", " , identity ,")] {
+        let res = send("/users/", encoding, seed_user(handle)).await.expect("POST");
+        assert_eq!(res.status(), StatusCode::CREATED, "`Content-Encoding: {encoding}` is no coding");
+    }
 }
