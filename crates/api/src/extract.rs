@@ -790,6 +790,54 @@ fn percent_decode(text: &str) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    /// Review: `SAME_FIELD` is a hand copy of the request bodies' field aliases; an alias
+    /// added to a body (`#[serde(alias = "..")]` on a field, in api or domain) and not to it
+    /// would make sending both names say "given more than once" of a field given once. Read
+    /// from the sources: every field alias is listed with its field, and nothing else is (a
+    /// field of two bodies, as `participant_ids`, once).
+    #[test]
+    fn same_field_lists_every_alias_of_a_field() {
+        fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).expect("read the sources").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    rust_files(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        for krate in ["api", "domain"] {
+            rust_files(&crates.join(krate).join("src"), &mut files);
+        }
+        let mut found: Vec<(String, Vec<String>)> = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("read a source");
+            let lines: Vec<&str> = text.lines().map(str::trim).collect();
+            for (i, line) in lines.iter().enumerate() {
+                if !line.starts_with("#[serde(") || !line.contains("alias = \"") {
+                    continue;
+                }
+                let aliases: Vec<String> =
+                    line.split("alias = \"").skip(1).filter_map(|a| a.split('"').next()).map(String::from).collect();
+                // The item it is on: the next line that is no attribute nor comment. A field
+                // (`name: Type`), not an enum variant (`Name,`).
+                let item = lines[i + 1..].iter().find(|l| !l.starts_with("#[") && !l.starts_with("//"));
+                let field = item.and_then(|l| l.trim_start_matches("pub ").split_once(':')).map(|(n, _)| n.trim());
+                if let Some(field) = field.filter(|f| f.chars().all(|c| c.is_ascii_lowercase() || c == '_')) {
+                    found.push((field.to_string(), aliases));
+                }
+            }
+        }
+        found.sort();
+        found.dedup();
+        let mut listed: Vec<(String, Vec<String>)> =
+            SAME_FIELD.iter().map(|(n, a)| (n.to_string(), a.iter().map(|a| a.to_string()).collect())).collect();
+        listed.sort();
+        assert_eq!(listed, found, "SAME_FIELD against the sources' field aliases");
+    }
     use super::*;
 
     #[derive(Debug, serde::Deserialize)]

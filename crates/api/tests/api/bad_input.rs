@@ -25,6 +25,7 @@ crate::on_every_backend!(
     a_time_in_a_leap_second_is_refused_naming_it_and_nothing_is_written,
     every_required_field_left_out_is_named_in_the_one_422,
     a_body_with_a_content_encoding_is_a_415_naming_it_and_changes_nothing,
+    every_field_read_under_two_names_given_under_both_is_a_422_naming_them,
 );
 
 fn with(mut base: Value, field: &str, value: Value) -> Value {
@@ -689,4 +690,40 @@ async fn a_body_with_a_content_encoding_is_a_415_naming_it_and_changes_nothing(a
         let res = send("/users/", encoding, seed_user(handle)).await.expect("POST");
         assert_eq!(res.status(), StatusCode::CREATED, "`Content-Encoding: {encoding}` is no coding");
     }
+}
+
+/// Review: `SAME_FIELD` (extract.rs), which turns serde's "duplicate field" into a 422 naming a
+/// field's names, is a hand copy of the bodies' `#[serde(alias)]`s. Each body with a field read
+/// under more than one name is sent with two of them here (its unit test,
+/// `same_field_lists_every_alias_of_a_field`, catches an alias added to a body and not to it).
+async fn every_field_read_under_two_names_given_under_both_is_a_422_naming_them(app: &TestApp) {
+    let u = app.create_user(seed_user("alice")).await["id"].as_str().expect("id").to_string();
+    let v = app.create_venue(seed_venue("Bar")).await["id"].as_str().expect("id").to_string();
+    let at = in_two_days_at(19);
+    let login = "`login`, `handle`, `email` and `username` are names of the same field; give only one";
+    let book = format!("/api/v1/bookings/{u}/create");
+    let cases = [
+        ("/api/v1/auth/token", json!({"login": "alice", "handle": "alice", "password": "x"}), "login", login),
+        ("/api/v1/auth/token", json!({"email": "a@example.com", "username": "alice", "password": "x"}), "login", login),
+        (
+            book.as_str(),
+            json!({"venue_id": v, "booking_time": at, "preferred_time": at}),
+            "booking_time",
+            "`booking_time` and `preferred_time` are names of the same field; give only one",
+        ),
+        (
+            "/plans/",
+            json!({"organizer_id": u, "venue_id": v, "start_time": at, "participant_ids": [], "invitees": []}),
+            "participant_ids",
+            "`participant_ids` and `invitees` are names of the same field; give only one",
+        ),
+    ];
+    for (path, body, field, says) in cases {
+        let res = app.post(path, &body).await;
+        let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)).await;
+        let message = err["error"]["details"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{path} {body}: {err}");
+    }
+    let counts = app.counts().await;
+    assert_eq!((counts.bookings, counts.plans), (0, 0), "nothing written");
 }
