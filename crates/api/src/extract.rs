@@ -790,6 +790,8 @@ fn percent_decode(text: &str) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// Review: `SAME_FIELD` is a hand copy of the request bodies' field aliases; an alias
     /// added to a body (`#[serde(alias = "..")]` on a field, in api or domain) and not to it
     /// would make sending both names say "given more than once" of a field given once. Read
@@ -838,7 +840,6 @@ mod tests {
         listed.sort();
         assert_eq!(listed, found, "SAME_FIELD against the sources' field aliases");
     }
-    use super::*;
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
