@@ -102,6 +102,11 @@ async fn train_model(
     if !bad.is_empty() {
         return Err(ApiError::Validation(bad));
     }
-    let state = app.start_training(training::config(body.epochs, body.factors, body.seed))?;
+    // Whether there is anything to learn from walks every user (as GET /admin/model's status):
+    // off the async workers too.
+    let cfg = training::config(body.epochs, body.factors, body.seed);
+    let state = tokio::task::spawn_blocking(move || app.start_training(cfg))
+        .await
+        .map_err(|e| ApiError::Internal(format!("training start task: {e}")))??;
     Ok((StatusCode::ACCEPTED, AppJson(state)))
 }

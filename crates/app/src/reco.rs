@@ -439,14 +439,6 @@ async fn build_scanned(
     Ok((engine, scanned))
 }
 
-/// How many of a model's users and venues the engine holds.
-pub fn model_fit(engine: &Engine, m: &MfModel) -> (usize, usize) {
-    (
-        m.users.iter().filter(|id| engine.has_user(**id)).count(),
-        m.venues.iter().filter(|id| engine.has_venue(**id)).count(),
-    )
-}
-
 /// What to tell an operator whose model knows none of the users or none of the venues the engine
 /// holds (trained on other data, or before a reset or reseed): the learned signals then add
 /// nothing, and the `learned` ranker ranks by popularity alone.
@@ -519,15 +511,9 @@ impl App {
                         Ok(m) => {
                             engine.set_model(&m);
                             let memory = engine.memory().to_string();
-                            let (users_known, venues_known) = model_fit(&engine, &m);
+                            let fit = training::fit_of(&engine);
+                            let (users_known, venues_known) = (fit.users_known, fit.venues_known);
                             tracing::info!(path = %path.display(), users = m.users.len(), users_known, venues_known, %memory, "learned model loaded");
-                            let stats = engine.stats();
-                            let fit = ModelFit {
-                                users_known,
-                                users_held: stats.users,
-                                venues_known,
-                                venues_held: stats.venues,
-                            };
                             if let Some(warning) = model_mismatch(&fit) {
                                 tracing::warn!(path = %path.display(), "{warning}");
                             }
@@ -869,10 +855,9 @@ mod tests {
             users,
             venues,
         };
-        let stats = engine.stats();
         let fit_of = |m: &MfModel| {
-            let (users_known, venues_known) = model_fit(&engine, m);
-            ModelFit { users_known, users_held: stats.users, venues_known, venues_held: stats.venues }
+            engine.set_model(m);
+            training::fit_of(&engine)
         };
         let other = model(vec![domain::new_id()], vec![domain::new_id(), domain::new_id()]);
         let fit = fit_of(&other);

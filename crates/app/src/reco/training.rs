@@ -377,7 +377,9 @@ impl App {
 
     /// Starts training the model on the engine as it is now, in the background; returns at once
     /// with the state (the training running). Refused (409) while one runs, and when there are no
-    /// interactions to learn from (nothing is written then).
+    /// interactions to learn from (nothing is written then). Looking for those walks every user:
+    /// a request handler calls it off the async workers (`spawn_blocking`; the training itself
+    /// is spawned onto the runtime, which a blocking thread can do).
     pub fn start_training(&self, cfg: TrainConfig) -> AppResult<TrainingState> {
         if self.training.stopped.load(Ordering::SeqCst) {
             return Err(AppError::Unavailable("the server is shutting down: no training starts".into()));
