@@ -73,18 +73,13 @@ pub async fn relay_under(lease: &mut RelayLease, store: &DynStore, bus: &DynBus)
             Publish { channel: r.event.channel(), event_type, data, timestamp: r.created_at, source_id: Some(r.id) };
         ((r.id, None), publish)
     });
-    let newer = outbox.foreign.into_iter().map(|f| {
-        let undecoded = Some((f.event_type.clone(), f.why));
-        let publish = Publish {
-            channel: f.channel,
-            event_type: f.event_type,
-            data: f.data,
-            timestamp: f.created_at,
-            source_id: Some(f.id),
-        };
-        ((f.id, undecoded), publish)
+    // Services' events (the simulator's control events), as they were recorded.
+    let service = outbox.service.into_iter().map(|f| ((f.id, None), as_recorded(f)));
+    let newer = outbox.foreign.into_iter().map(|mut f| {
+        let undecoded = Some((f.event_type.clone(), std::mem::take(&mut f.why)));
+        ((f.id, undecoded), as_recorded(f))
     });
-    let mut rows: Vec<_> = mine.chain(newer).collect();
+    let mut rows: Vec<_> = mine.chain(service).chain(newer).collect();
     rows.sort_by_key(|((id, _), _)| *id);
     let (rows, batch): (Vec<Row>, Vec<Publish>) = rows.into_iter().unzip();
     // In order, in one round trip where the bus can; what went out is a prefix of the batch.
@@ -121,6 +116,17 @@ pub async fn relay_under(lease: &mut RelayLease, store: &DynStore, bus: &DynBus)
     }
 }
 
+/// A row published as it was recorded: a service's event, or a newer version's.
+fn as_recorded(f: store::ForeignEvent) -> Publish {
+    Publish {
+        channel: f.channel,
+        event_type: f.event_type,
+        data: f.data,
+        timestamp: f.created_at,
+        source_id: Some(f.id),
+    }
+}
+
 /// An outbox row in a batch: its id, and the type and why this version cannot decode it, when
 /// it cannot.
 type Row = (uuid::Uuid, Option<(String, String)>);
@@ -137,6 +143,27 @@ async fn set_aside(store: &DynStore, rows: &[store::UnreadableEvent]) -> Result<
     }
     metrics::counter!("luna_relay_dead_letters_total").increment(rows.len() as u64);
     Ok(rows.len())
+}
+
+/// How long [`relay_now`] waits its turn, in all, while other relays hold the lease.
+const NOW_CAP: Duration = Duration::from_secs(30);
+
+/// Publishes what the outbox holds now, at once, for a caller that promises its event is on
+/// the bus when it answers (the simulator's control events): passes under the lease until one
+/// finds less than a batch, so every row committed before the call has gone out, in order with
+/// the rows before it. While another relay holds the lease (it publishes them) it waits its
+/// turn, [`NOW_CAP`] at most. An error when the bus (or the store) refuses: what is left waits
+/// in the outbox for the relay of [`run`], which publishes it when the bus is back.
+pub async fn relay_now(store: &DynStore, bus: &DynBus) -> Result<(), String> {
+    let began = tokio::time::Instant::now();
+    loop {
+        match relay_pass(store, bus).await? {
+            Some(n) if n == BATCH as usize => continue,
+            Some(_) => return Ok(()),
+            None if began.elapsed() < NOW_CAP => tokio::time::sleep(CONTENDED).await,
+            None => return Err(format!("another relay held the lease for {NOW_CAP:?}")),
+        }
+    }
 }
 
 /// Runs the relay until the task is aborted (as the supervised task of [`crate::App::spawn_relay`]).

@@ -125,7 +125,8 @@ pub enum DomainEvent {
 
 impl DomainEvent {
     /// The channels domain events travel on; the others (recommendations, metrics,
-    /// simulation) carry only what services publish straight to the bus.
+    /// simulation) carry only services' events: published straight to the bus, or (the
+    /// simulator's control events) recorded in the outbox as they are and relayed.
     pub const CHANNELS: [Channel; 4] = [Channel::UserActions, Channel::Social, Channel::Bookings, Channel::System];
 
     /// The channel the event belongs on (one of [`DomainEvent::CHANNELS`]).

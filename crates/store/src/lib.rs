@@ -185,6 +185,9 @@ pub struct DeadLetter {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Unpublished {
     pub events: Vec<OutboxRecord>,
+    /// Services' events ([`Store::record_service_event`]: on a channel domain events do not
+    /// travel on), published as they are; `why` is empty.
+    pub service: Vec<ForeignEvent>,
     pub foreign: Vec<ForeignEvent>,
     pub unreadable: Vec<UnreadableEvent>,
 }
@@ -565,6 +568,16 @@ pub trait Store: Send + Sync + 'static {
     // ---- outbox ----
     /// Records an event that has no other write (such as a served recommendation).
     async fn record_event(&self, event: DomainEvent) -> StoreResult<Id>;
+    /// Records an event of a service that writes nothing else (the simulator's control events,
+    /// on `simulation`), so it waits for the bus in the outbox and goes out in order with the
+    /// rows before it, as a domain event does. Its data is kept as given; the relay publishes a
+    /// row on a channel domain events do not travel on as it is ([`Unpublished::service`]).
+    async fn record_service_event(
+        &self,
+        channel: domain::Channel,
+        event_type: &str,
+        data: domain::Payload,
+    ) -> StoreResult<Id>;
     /// The oldest `limit` outbox rows neither published nor set aside, in id order, split into
     /// the events that read back and the rows that do not (one bad row never hides the rest).
     async fn unpublished_events(&self, limit: u32) -> StoreResult<Unpublished>;
@@ -584,7 +597,8 @@ pub trait Store: Send + Sync + 'static {
     /// The relay lease: `Some` when the caller may publish the outbox now, `None` while another
     /// relay (another server on the same database) holds it. PostgreSQL: an advisory lock, so
     /// servers sharing a database publish one at a time and per-channel order holds. SQLite
-    /// (one process, one relay): always granted.
+    /// (one process): an in-process lock, so a pass run at once beside the background relay
+    /// takes its turn too.
     async fn relay_lease(&self) -> StoreResult<Option<RelayLease>>;
 
     // ---- stats ----

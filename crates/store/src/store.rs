@@ -36,11 +36,14 @@ pub struct SqlStore<DB: Database> {
     /// Whether the write connection may wait less than [`Conn::WRITE_LOCK_WAIT`] for another
     /// process's lock ([`begin_write`] lowered it, and has not set it back yet).
     lock_wait_lowered: std::sync::atomic::AtomicBool,
+    /// The relay lease on SQLite: one relay pass at a time in the process (PostgreSQL's is an
+    /// advisory lock, across processes).
+    relay_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl<DB: Database> SqlStore<DB> {
     pub(crate) fn from_pools(read: Pool<DB>, write: Pool<DB>) -> Self {
-        Self { read, write, reach: None, lock_wait_lowered: Default::default() }
+        Self { read, write, reach: None, lock_wait_lowered: Default::default(), relay_turn: Default::default() }
     }
 
     /// Answers [`StoreError::Unreachable`] soon, instead of after the pool's wait, when the
@@ -660,6 +663,16 @@ where
         write_tx!(self, crate::ops::record, &event)
     }
 
+    #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), %event_type), err(level = "debug"))]
+    async fn record_service_event(
+        &self,
+        channel: domain::Channel,
+        event_type: &str,
+        data: domain::Payload,
+    ) -> StoreResult<Id> {
+        write_tx!(self, crate::ops::record_service, channel, event_type, &data)
+    }
+
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str(), limit = limit), err(level = "debug"))]
     async fn unpublished_events(&self, limit: u32) -> StoreResult<Unpublished> {
         read!(self, outbox::unpublished_events, limit)
@@ -696,7 +709,11 @@ where
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]
     async fn relay_lease(&self) -> StoreResult<Option<crate::RelayLease>> {
-        self.within_reach(&self.write, crate::ops::relay_lease::acquire(&self.write, self.reach.clone())).await
+        self.within_reach(
+            &self.write,
+            crate::ops::relay_lease::acquire(&self.write, self.reach.clone(), &self.relay_turn),
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(db = self.backend().as_str()), err(level = "debug"))]

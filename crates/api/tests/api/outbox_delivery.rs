@@ -16,6 +16,7 @@ crate::on_every_setup!(
     events_committed_while_the_relay_is_stopped_are_all_delivered_when_it_restarts,
     an_unreadable_outbox_row_is_set_aside_counted_and_the_events_after_it_delivered,
     dead_letters_set_aside_by_an_older_server_are_listed_and_once_redriven_delivered,
+    simulation_control_events_made_while_the_bus_is_unreachable_are_delivered_in_order_when_it_returns,
 );
 
 const STREAM: &str = "/api/v1/admin/streams/subscribe-all?channels=user_actions,system";
@@ -248,5 +249,52 @@ async fn events_committed_while_redis_is_cut_off_are_all_delivered_when_it_retur
     proxy.restore();
     receive_all(&mut sse, &waiting).await;
     health_becomes(srv, "healthy").await;
+    srv.drained().await;
+}
+
+/// The simulator's control events went straight to the bus, not through the outbox: those made
+/// while it was unreachable (Redis down) were lost, so a dashboard or SSE client saw the run
+/// running on after its stop. They are recorded in the outbox now: the control calls answer
+/// meanwhile, and once the bus is back every one reaches the stream, in order, once each.
+async fn simulation_control_events_made_while_the_bus_is_unreachable_are_delivered_in_order_when_it_returns(
+    setup: Setup,
+) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let post = async |path: &str, body: serde_json::Value| {
+        let res = srv.client.post(srv.url(path)).json(&body).send().await.expect("POST");
+        crate::helpers::expect_json(res, StatusCode::OK).await
+    };
+    post("/api/v1/admin/data/seed", serde_json::json!({"users": 30, "venues": 15, "seed": 3})).await;
+    let mut sse = srv.sse("/api/v1/admin/streams/subscribe-all?channels=simulation", None).await;
+    // Keep-alives come all the time: the next event itself is waited for `WAIT` at most.
+    let mut next = async || tokio::time::timeout(WAIT, sse.next_event()).await.expect("the next event in time").1;
+    // At 1x a tick takes a wall minute: the run does nothing but answer its controls.
+    post("/api/v1/simulation/start", serde_json::json!({"speed": 1, "users": 20, "seed": 7})).await;
+    let started = next().await;
+    assert_eq!(started.event_type, "simulation.started", "{started:?}");
+
+    srv.bus.set_down(true);
+    post("/api/v1/simulation/pause", serde_json::json!({})).await;
+    post("/api/v1/simulation/resume", serde_json::json!({})).await;
+    post("/api/v1/simulation/speed", serde_json::json!({"speed": 5})).await;
+    let stopped = post("/api/v1/simulation/stop", serde_json::json!({})).await;
+    assert_eq!(stopped["status"], "stopped", "the stop answers while the bus is down: {stopped}");
+    srv.bus.set_down(false); // the relay retries on its own
+
+    let expected = ["simulation.paused", "simulation.resumed", "simulation.speed_changed", "simulation.stopped"];
+    let mut ids = BTreeSet::new();
+    for want in expected {
+        let e = next().await;
+        assert_eq!(e.event_type, want, "{e:?}");
+        assert!(ids.insert(e.source_id.expect("an outbox id")), "delivered twice: {e:?}");
+        if want == "simulation.stopped" {
+            let data: serde_json::Value = serde_json::from_str(e.data.get()).expect("JSON");
+            assert_eq!(
+                (&data["status"], &data["stop_reason"]),
+                (&serde_json::json!("stopped"), &serde_json::json!("requested"))
+            );
+        }
+    }
     srv.drained().await;
 }

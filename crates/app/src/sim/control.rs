@@ -2,11 +2,14 @@
 //! scenario triggers. Transitions that make no sense (pausing a stopped run, starting while
 //! one runs) are `Conflict`s. Every change is announced on the bus's `simulation` channel
 //! ([`SimEvent`]: `simulation.started`, `.paused`, `.resumed`, `.speed_changed`,
-//! `.scenario_triggered`, `.stopped`, `.finished`, `.reset`); the actions themselves publish
-//! their own events through the outbox like any request. A data reset or forced reseed stops
-//! the run first ([`Simulator::while_stopped`]), and one made by another process stops it when
-//! its `data.reset` event arrives ([`stop_on_data_reset`]); a run without a duration stops itself when its
-//! clock reaches the booking horizon as of its start ([`super::horizon`]). Every stop takes
+//! `.scenario_triggered`, `.stopped`, `.finished`, `.reset`), through the outbox ([`publish`]):
+//! recorded, then relayed at once, so "on the bus" below means published unless the bus
+//! refused it, in which case it waits in the outbox, in order, until the relay publishes it
+//! when the bus is back; the actions themselves publish their own events through the outbox
+//! like any request. A data reset or forced reseed stops the run first
+//! ([`Simulator::while_stopped`]), and one made by another process stops it when its
+//! `data.reset` event arrives ([`stop_on_data_reset`]); a run without a duration stops itself
+//! when its clock reaches the booking horizon as of its start ([`super::horizon`]). Every stop takes
 //! one path: its reason ([`StopReason`]) is recorded in the run's control, the runner ends
 //! between ticks (a runner that panics ends there too, as `failed`), and the run's task
 //! announces `simulation.stopped` with the final state before that state reads `stopped`.
@@ -386,9 +389,10 @@ impl Simulator {
     }
 
     /// Stops the run and waits for its current tick to end; `simulation.stopped` is on the bus
-    /// when this returns. A run that had just stopped itself at the booking horizon, or that
-    /// another call is stopping, answers once it has ended, with the first reason. The wait
-    /// holds nothing: other control actions answer meanwhile.
+    /// when this returns (or, if the bus refused it, in the outbox for the relay). A run that
+    /// had just stopped itself at the booking horizon, or that another call is stopping,
+    /// answers once it has ended, with the first reason. The wait holds nothing: other control
+    /// actions answer meanwhile.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn stop(&self) -> AppResult<SimState> {
         let run = self.live().ok_or_else(|| AppError::conflict("no simulation is running: cannot stop"))?;
@@ -641,18 +645,36 @@ impl SimEvent {
     }
 }
 
-/// Announces `event` on the bus's `simulation` channel (directly: a control change writes
-/// nothing to the store, so there is no outbox row to relay).
+/// Announces `event` on the bus's `simulation` channel through the outbox, as every committed
+/// write's event goes: recorded there, then relayed at once ([`crate::relay::relay_now`]), so it
+/// is on the bus when this returns, after the events recorded before it. When the bus refuses
+/// it (Redis down), it waits in the outbox and the relay publishes it, in order with the others,
+/// once the bus is back: a control event is no longer lost while the bus is away. Only when the
+/// store cannot record it is it published straight to the bus (where it may come before older
+/// events still waiting in the outbox).
 pub async fn publish<T: serde::Serialize + ?Sized>(app: &App, event: SimEvent, data: &T) {
-    let publish = Publish {
-        channel: Channel::Simulation,
-        event_type: event.as_str().to_string(),
-        data: domain::Payload::of(data).unwrap_or_default(),
-        timestamp: chrono::Utc::now(),
-        source_id: None,
-    };
-    if let Err(e) = app.bus.publish(publish).await {
-        tracing::warn!(error = %e, event = event.as_str(), "simulation event not published");
+    let data = domain::Payload::of(data).unwrap_or_default();
+    let recorded = app.store.record_service_event(Channel::Simulation, event.as_str(), data.clone()).await;
+    match recorded {
+        Ok(_) => {
+            if let Err(e) = crate::relay::relay_now(&app.store, &app.bus).await {
+                tracing::warn!(error = %e, event = event.as_str(),
+                    "simulation event not published yet: it waits in the outbox for the relay");
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, event = event.as_str(), "simulation event not recorded: publishing it directly");
+            let publish = Publish {
+                channel: Channel::Simulation,
+                event_type: event.as_str().to_string(),
+                data,
+                timestamp: chrono::Utc::now(),
+                source_id: None,
+            };
+            if let Err(e) = app.bus.publish(publish).await {
+                tracing::warn!(error = %e, event = event.as_str(), "simulation event not published");
+            }
+        }
     }
 }
 

@@ -57,13 +57,34 @@ pub(crate) async fn require_locked<C: Conn>(
 /// Records one event in the outbox; returns its id.
 pub(crate) async fn record<C: Conn>(c: &mut C, event: &DomainEvent) -> StoreResult<Id> {
     let (event_type, data) = event.into_parts();
+    record_as(c, event.channel(), &event_type, data).await
+}
+
+/// Records a service's event (not a domain event) in the outbox: see
+/// [`crate::Store::record_service_event`].
+pub(crate) async fn record_service<C: Conn>(
+    c: &mut C,
+    channel: domain::Channel,
+    event_type: &str,
+    data: &domain::Payload,
+) -> StoreResult<Id> {
+    record_as(c, channel, event_type, data.clone()).await
+}
+
+/// Inserts one outbox row; returns its id (a v7 UUID: the relay publishes in id order).
+async fn record_as<C: Conn>(
+    c: &mut C,
+    channel: domain::Channel,
+    event_type: &str,
+    data: domain::Payload,
+) -> StoreResult<Id> {
     let id = domain::new_id();
     let sql = Sql::new(
         "INSERT INTO outbox (id, channel, event_type, payload, created_at, published_at) \
          VALUES ($1, $2, $3, $4, $5, NULL)",
     )
     .bind(id)
-    .bind(event.channel().as_str())
+    .bind(channel.as_str())
     .bind(event_type)
     .bind(crate::sql::Arg::Json(Some(data)))
     .bind(now());

@@ -1,4 +1,5 @@
-//! The outbox: events recorded with the writes that caused them, waiting for the relay. A row
+//! The outbox: events recorded with the writes that caused them (and services' events that
+//! have no other write, such as the simulator's control events), waiting for the relay. A row
 //! this version cannot decode (a newer server's: a type, or a value in a known type's data, it
 //! does not have) is read as it is, for the relay to forward; a row that cannot be published at
 //! all (its payload not JSON, its channel unknown) is reported apart, never failing the rows
@@ -28,6 +29,8 @@ struct OutboxRow {
 /// What an outbox row reads as.
 enum Read {
     Event(Box<OutboxRecord>),
+    /// A service's event (the simulator's), on a channel domain events do not travel on.
+    Service(ForeignEvent),
     Foreign(ForeignEvent),
     Unreadable(UnreadableEvent),
 }
@@ -42,6 +45,16 @@ impl OutboxRow {
         let Some(channel) = Channel::parse(&self.channel) else {
             return Read::Unreadable(unreadable(format!("unknown channel {:?}", self.channel)));
         };
+        if !DomainEvent::CHANNELS.contains(&channel) {
+            return Read::Service(ForeignEvent {
+                id: self.id,
+                channel,
+                event_type: self.event_type,
+                data,
+                created_at: self.created_at,
+                why: String::new(),
+            });
+        }
         match DomainEvent::from_parts(&self.event_type, &data) {
             Ok(event) => Read::Event(Box::new(OutboxRecord { id: self.id, event, created_at: self.created_at })),
             // A newer version's: a type, or a value of a known type's field (a new status, a
@@ -69,6 +82,7 @@ pub(crate) async fn unpublished_events<C: Conn>(c: &mut C, limit: u32) -> StoreR
     for row in rows {
         match row.read() {
             Read::Event(record) => out.events.push(*record),
+            Read::Service(service) => out.service.push(service),
             Read::Foreign(foreign) => out.foreign.push(foreign),
             Read::Unreadable(unreadable) => out.unreadable.push(unreadable),
         }

@@ -5,8 +5,9 @@
 //! release (a cancelled task) closes its connection instead, which ends the session and frees
 //! the lock, so a crash or cancellation never leaves it stuck; nor does a frozen process
 //! (SIGSTOP, a paused VM): the lease's session may sit idle for `IDLE_BOUND` (5 s) at most, then
-//! PostgreSQL ends it and another relay takes over. SQLite serves one process, whose
-//! single relay always gets the lease.
+//! PostgreSQL ends it and another relay takes over. SQLite serves one process: the lease is an
+//! in-process lock, so its relays (the background one, and a pass a caller runs at once, as the
+//! simulator does for its control events) take turns too.
 
 use std::sync::Arc;
 
@@ -31,12 +32,20 @@ pub(crate) trait Held: Send {
 
 /// Takes the lease if no other relay holds it. `reach` (PostgreSQL's) tells a check answered
 /// late from a database that no longer answers.
-pub(crate) async fn acquire<DB>(pool: &Pool<DB>, reach: Option<Arc<Reach>>) -> StoreResult<Option<RelayLease>>
+/// `turn` is the store's in-process lock, the lease on SQLite.
+pub(crate) async fn acquire<DB>(
+    pool: &Pool<DB>,
+    reach: Option<Arc<Reach>>,
+    turn: &Arc<tokio::sync::Mutex<()>>,
+) -> StoreResult<Option<RelayLease>>
 where
     DB: Database<Connection: Conn>,
 {
     if <DB::Connection as Conn>::BACKEND == Backend::Sqlite {
-        return Ok(Some(RelayLease(Box::new(SingleProcess))));
+        return Ok(Arc::clone(turn)
+            .try_lock_owned()
+            .ok()
+            .map(|held| RelayLease(Box::new(SingleProcess { _held: held }))));
     }
     let mut conn = pool.acquire().await?;
     let sql = Sql::new("SELECT pg_try_advisory_lock($1)").bind(RELAY_LOCK);
@@ -69,7 +78,10 @@ const IDLE_BOUND: &str = "5s";
 /// again (at least once, never lost).
 pub const CHECK_CAP: std::time::Duration = std::time::Duration::from_secs(20);
 
-struct SingleProcess;
+/// The lease on SQLite: the store's in-process lock, held until released or dropped.
+struct SingleProcess {
+    _held: tokio::sync::OwnedMutexGuard<()>,
+}
 
 #[async_trait]
 impl Held for SingleProcess {
