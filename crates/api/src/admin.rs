@@ -93,9 +93,18 @@ fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<See
     let users = body.users.or(query.user_count).unwrap_or(demo.users);
     let venues = body.venues.unwrap_or(demo.venues);
     let mut bad = Vec::new();
-    if !SEED_USERS.contains(i64::try_from(users).unwrap_or(i64::MAX)) {
-        let field = if body.users.is_some() { "users" } else { "user_count" };
-        bad.push(domain::FieldError { field: field.into(), message: SEED_USERS.message() });
+    // Each size given is checked, the one the body overrides too: a `user_count` out of its
+    // documented range is bad input whether or not it is used (fuzzing: `?user_count=20001`
+    // beside a body's `users` seeded).
+    let within = |n: usize| SEED_USERS.contains(i64::try_from(n).unwrap_or(i64::MAX));
+    let given = [("users", body.users), ("user_count", query.user_count)];
+    for (field, n) in given.into_iter().filter_map(|(f, n)| Some((f, n?))) {
+        if !within(n) {
+            bad.push(domain::FieldError { field: field.into(), message: SEED_USERS.message() });
+        }
+    }
+    if given.iter().all(|(_, n)| n.is_none()) && !within(users) {
+        bad.push(domain::FieldError { field: "users".into(), message: SEED_USERS.message() });
     }
     // As `luna seed` has it: venues alone are a city, users with nowhere to go are not, and
     // nothing at all would be a seed that writes nothing.
