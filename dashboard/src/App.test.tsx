@@ -223,6 +223,95 @@ describe('App', () => {
     }
   });
 
+  it('shows the new city after a forced reseed whose events came before the engine the map reads had it', async () => {
+    // QA on the real binary (a forced reseed of 20,000 users): the reset's reload, the counts'
+    // and the `data.seeded` event's all read the emptied engine (the server reloads it after the
+    // event is out); the counts then stayed as they were and the map said '0 venues' for good.
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const { open, push } = pushableStream();
+      const EMPTY = { ...CITY, venues: { id: [], lat: [], lng: [], category: [], interactions: [], bookings: [], demand: [] }, homes: { lat: [], lng: [] }, users_total: 0, users_with_home: 0, bounds: null };
+      let engine: typeof CITY | typeof EMPTY = CITY;
+      let db: [number, number] = [2, 3];
+      mockFetch({
+        'GET /health': () => health(relayHealth),
+        'GET /api/v1/admin/stats': () => stats(...db),
+        'GET /api/v1/admin/map': () => engine,
+        'GET /api/v1/admin/streams/subscribe-all': () => open(),
+        'GET /api/v1/simulation/state': () => idle,
+        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      });
+      render(<App />);
+      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
+      engine = EMPTY;
+      db = [0, 0];
+      act(() => push(frame(1, 'system', 'data.reset', null)));
+      await vi.advanceTimersByTimeAsync(4000);
+      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('0 venues · 0 users'));
+      // The city written, the engine not yet reloaded.
+      db = [2, 3];
+      act(() => push(frame(2, 'system', 'data.seeded', { users: 2, venues: 3, interactions: 0, edges: 0, plans: 0 })));
+      await vi.advanceTimersByTimeAsync(12_000);
+      expect(screen.getByTestId('map-summary')).toHaveTextContent('0 venues · 0 users');
+      engine = CITY;
+      await vi.advanceTimersByTimeAsync(25_000);
+      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('loads the map again when a reload is asked for while one is under way', async () => {
+    // The load under way may have been read before the change that asked (QA: a reseed's reload
+    // skipped while the reset's was in flight).
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const { push, maps, before } = await mapWithPushedEvents();
+      let answer: () => void = () => {};
+      const { fn } = { fn: globalThis.fetch };
+      vi.stubGlobal('fetch', (input: RequestInfo | URL, init?: RequestInit) =>
+        String(input).startsWith('/api/v1/admin/map') && maps() === before
+          ? fn(input, init).then((r) => new Promise<Response>((res) => (answer = () => res(r))))
+          : fn(input, init),
+      );
+      act(() => push(frame(1, 'system', 'venue.updated', { id: CITY.venues.id[0], name: 'Renamed', category: 'karaoke' })));
+      await vi.advanceTimersByTimeAsync(6000);
+      expect(maps()).toBe(before + 1);
+      // Under way (held); a seed's event asks again.
+      act(() => push(frame(2, 'system', 'data.seeded', { users: 2, venues: 3, interactions: 0, edges: 0, plans: 0 })));
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(maps()).toBe(before + 1);
+      act(() => answer());
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(maps()).toBe(before + 2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('loads the map as soon as a seed through the Demo data panel is answered', async () => {
+    // The seed is answered once the engine the map reads has the new city; its event may come
+    // before, and the map read then is the emptied one.
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const { maps, before } = await mapWithPushedEvents();
+      const { fn } = { fn: globalThis.fetch };
+      vi.stubGlobal('fetch', (input: RequestInfo | URL, init?: RequestInit) =>
+        String(input).startsWith('/api/v1/admin/data/seed')
+          ? Promise.resolve(json({ success: true, seeded: { seeded: true, users: 2, venues: 3, interactions: 0 } }))
+          : fn(input, init),
+      );
+      fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
+      fireEvent.click(screen.getByRole('button', { name: 'Reset and seed' }));
+      await screen.findByTestId('data-message');
+      await vi.advanceTimersByTimeAsync(200);
+      expect(maps()).toBe(before + 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('says neither idle nor offers Start before the simulator’s state is first read', async () => {
     // QA (real binary, a slow network): for 3.5 s after the page opened the panel said 'idle'
     // and offered Start, a run running all the while.

@@ -109,9 +109,12 @@ function LivePage() {
   // again at once (a reseed leaves a model that knows none of the new users; under the demo it
   // starts a training).
   const [changes, setChanges] = useState(0);
+  // The map too: a seed is answered once this server's engine, which the map reads, has the new
+  // city (its `data.seeded` event may come before, and the map read then is the emptied one).
   const refresh = () => {
     void d.stats.refresh();
     void d.sim.refresh();
+    d.map.reload();
     setChanges((c) => c + 1);
   };
   const map = d.map.data;

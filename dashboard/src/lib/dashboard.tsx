@@ -64,10 +64,19 @@ function useCityMap(live: LiveStore, venuesInDb: number | undefined, usersInDb: 
   const [loading, setLoading] = useState(false);
   const lastLoad = useRef(0);
   const busy = useRef(false);
+  // A reload asked for while one is under way: that one's answer may predate the change that
+  // asked (QA on the real binary: a forced reseed's reload was skipped, the map in flight then
+  // being the reset's, and the Live page's map said '0 venues' until the page was reloaded). It
+  // runs once more when the one under way ends.
+  const again = useRef(false);
 
   const reload = useCallback(() => {
-    if (busy.current) return;
+    if (busy.current) {
+      again.current = true;
+      return;
+    }
     busy.current = true;
+    again.current = false;
     lastLoad.current = Date.now();
     setLoading(true);
     luna
@@ -81,6 +90,7 @@ function useCityMap(live: LiveStore, venuesInDb: number | undefined, usersInDb: 
       .finally(() => {
         busy.current = false;
         setLoading(false);
+        if (again.current) reload();
       });
   }, [live]);
 
@@ -89,17 +99,33 @@ function useCityMap(live: LiveStore, venuesInDb: number | undefined, usersInDb: 
   // The city changed (seeded, reset, venues or users added or deleted): reload, at most every 5
   // seconds. Users too (QA on the real binary: a user created through the API made the Users card
   // say 301 while the map's summary, on the Live page and the map's, said 300 users until a reload).
+  // While they still disagree after a reload, ask again: every 5 s for half a minute from the
+  // counts' last move, then every minute. The map is the engine's, which a seed reloads after
+  // its `data.seeded` event is out (QA on the real binary, a forced reseed of 20,000 users: the
+  // reloads the reset, the counts and the event asked for all read the emptied engine, the
+  // counts then stayed as they were, and the map said '0 venues' for good).
   const loaded = data?.venues.id.length;
   const loadedUsers = data?.users_total;
+  const retries = useRef({ target: '', n: 0 });
   useEffect(() => {
     if (venuesInDb === undefined || loaded === undefined) return;
     const venuesMoved = venuesInDb !== loaded;
     const usersMoved = usersInDb !== undefined && loadedUsers !== undefined && usersInDb !== loadedUsers;
-    if (!venuesMoved && !usersMoved) return;
-    const wait = Math.max(0, 5000 - (Date.now() - lastLoad.current));
-    const id = setTimeout(reload, wait);
+    const target = `${venuesInDb},${usersInDb}`;
+    if (!venuesMoved && !usersMoved) {
+      retries.current = { target, n: 0 };
+      return;
+    }
+    if (retries.current.target !== target) retries.current = { target, n: 0 };
+    const spacing = retries.current.n < 6 ? 5000 : 60_000;
+    const wait = Math.max(0, spacing - (Date.now() - lastLoad.current));
+    const id = setTimeout(() => {
+      retries.current.n += 1;
+      reload();
+    }, wait);
     return () => clearTimeout(id);
-  }, [venuesInDb, loaded, usersInDb, loadedUsers, reload]);
+    // `data`: each answer, even one with the same counts, is a reason to look again.
+  }, [venuesInDb, loaded, usersInDb, loadedUsers, reload, data]);
 
   // A seed or reset makes the engine reload; fetch the map once it has. A venue changed (moved,
   // or of another category) changes no count: its event reloads the map, at most every 5 seconds
