@@ -33,7 +33,7 @@ pub use booking::{BookingQuery, IdempotencyKey, Idempotent, NewBooking};
 pub use error::{StoreError, StoreResult};
 pub use ops::bulk::Progress as BatchProgress;
 pub use ops::bulk::RESET_GATE;
-pub use ops::relay_lease::CHECK_CAP as RELAY_LEASE_CHECK_CAP;
+pub use ops::relay_lease::{CHECK_CAP as RELAY_LEASE_CHECK_CAP, set_check_cap as set_relay_lease_check_cap};
 pub use store::SqlStore;
 
 /// Which database a store talks to.
@@ -259,7 +259,8 @@ impl RelayLease {
     /// its pass when it has lost the lease. A check PostgreSQL answers late is waited for (the
     /// session is busy meanwhile, so it keeps the lock) for up to [`RELAY_LEASE_CHECK_CAP`];
     /// a database that no longer answers a new connection, or no answer by then (a hung
-    /// session, a connection gone half-open), makes it count as lost.
+    /// session, a connection gone half-open), makes it count as lost; at the cap its session is
+    /// also ended (`pg_terminate_backend`), so the lock is freed for another relay at once.
     /// A lost lease's connection is closed; releasing it afterwards does nothing. Always true
     /// on SQLite (one process).
     pub async fn still_held(&mut self) -> bool {

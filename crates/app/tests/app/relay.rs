@@ -233,6 +233,24 @@ impl LockedChecks {
             WHERE wait_event = 'PgSleep' AND datname = current_database()";
         self.db.texts(sleeping).await.expect("sessions") == ["1"]
     }
+
+    /// Ends the hold of `pg_locks` (cancels its sleep) as soon as no session waits for a lock:
+    /// the hang was the lease check's alone, as a hung session or a half-open connection is.
+    /// Whether it did so before the hold ended on its own.
+    async fn end_hold_once_nobody_waits(&self) -> bool {
+        let waiting = "SELECT count(*)::text FROM pg_stat_activity \
+            WHERE wait_event_type = 'Lock' AND datname = current_database()";
+        while self.holding().await {
+            if self.db.texts(waiting).await.expect("sessions") == ["0"] {
+                let cancel = "SELECT pg_cancel_backend(pid)::text FROM pg_stat_activity \
+                    WHERE wait_event = 'PgSleep' AND datname = current_database()";
+                self.db.texts(cancel).await.expect("cancel the hold");
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
 }
 
 #[async_trait::async_trait]
@@ -246,7 +264,8 @@ impl Tap for LockedChecks {
                 self.hold_secs
             );
             tokio::spawn(async move {
-                db.execute(&hold).await.expect("hold pg_locks");
+                // Ended early (cancelled) by `end_hold_once_nobody_waits`, or at its end.
+                let _ = db.execute(&hold).await;
             });
             // Until the lock is taken: the sleep after it has begun.
             while !self.holding().await {
@@ -299,21 +318,32 @@ async fn postgres_a_lease_check_answered_late_keeps_the_lease_and_nothing_is_pub
 /// Review of b02bf66: a lease check waited for its answer as long as new connections could be
 /// made, so a session hung in the check (here: `pg_locks` held far longer than the cap), or a
 /// connection gone half-open, stalled the relay, and with it every server's events, for as long
-/// as the hang lasted (a half-open connection: about 15 minutes). The check gives up at
-/// `RELAY_LEASE_CHECK_CAP`: the pass ends with the lease lost while the hang still lasts, and the
-/// event is published (again, at least once) by the passes after it.
+/// as the hang lasted (a half-open connection: about 15 minutes). The check gives up at its cap
+/// (`RELAY_LEASE_CHECK_CAP`, shortened here): the pass ends with the lease lost while the hang
+/// still lasts. Review of d629646: closing the check's connection left its PostgreSQL session
+/// waiting, still holding the lease, so no relay could take over until the hang ended; the
+/// session is now ended at the cap, and the event is published (again, at least once) by the
+/// passes after it while the hang would still last.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_lease_check_that_hangs_is_given_up_at_its_cap_and_the_relay_goes_on() {
-    let hold_secs = store::RELAY_LEASE_CHECK_CAP.as_secs() + 10;
+    // Shared by the tests of this process: past the 5 s the late-answer test's check waits.
+    let cap = Duration::from_secs(8);
+    store::set_relay_lease_check_cap(cap);
+    let hold_secs = 60;
     let Some((app, bus)) = one_event_armed_to_lock_checks(hold_secs).await else { return };
 
+    let started = tokio::time::Instant::now();
     let first = relay_pass(&app.store, &app.bus).await;
     assert!(bus.holding().await, "the pass ended while the check still could not be answered");
     assert_eq!(first, Ok(None), "the lease counted as lost");
-    // Once the hang ends, passes publish and mark the event.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(hold_secs + 20);
+    // The check's session is gone (nobody waits on the lock any more): the hang ends with it.
+    let ended = tokio::time::timeout(Duration::from_secs(10), bus.end_hold_once_nobody_waits()).await;
+    assert_eq!(ended, Ok(true), "the session of the check given up still waits, holding the lease");
+    // Another pass takes the lease over, publishes and marks the event, long before the hang
+    // would have ended.
+    let deadline = started + cap + Duration::from_secs(20);
     while app.store.counts().await.unwrap().outbox_pending > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the outbox never emptied");
+        assert!(tokio::time::Instant::now() < deadline, "the outbox did not empty before the hang ended");
         let _ = relay_once(&app.store, &app.bus).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

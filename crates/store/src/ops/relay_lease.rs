@@ -48,13 +48,15 @@ where
             .map(|held| RelayLease(Box::new(SingleProcess { _held: held }))));
     }
     let mut conn = pool.acquire().await?;
-    let sql = Sql::new("SELECT pg_try_advisory_lock($1)").bind(RELAY_LOCK);
-    let locked: Option<(bool,)> = (*conn).fetch_optional(sql).await?;
-    if !matches!(locked, Some((true,))) {
+    // With the session's pid: a check of the lease that hangs past its cap ends that session
+    // (see `still_held`).
+    let sql = Sql::new("SELECT pg_try_advisory_lock($1), pg_backend_pid()").bind(RELAY_LOCK);
+    let locked: Option<(bool, i32)> = (*conn).fetch_optional(sql).await?;
+    let Some((true, pid)) = locked else {
         // Not ours: the connection holds no lock and goes back to the pool (a waiting relay
         // asks every few milliseconds; closing it would open a session each time).
         return Ok(None);
-    }
+    };
     // The lease's session is idle while the pass publishes on other connections. Should its
     // process freeze (SIGSTOP, a paused VM), PostgreSQL still sees a healthy session and would
     // keep the lock, and every server's events with it, until the process resumes: bound that
@@ -62,7 +64,7 @@ where
     // before 14 has no such setting; the lease then works as before.
     let bound = Sql::new("SELECT set_config('idle_session_timeout', $1, false)").bind(IDLE_BOUND);
     let bounded = (*conn).fetch_optional::<(String,)>(bound).await.is_ok();
-    Ok(Some(RelayLease(Box::new(AdvisoryLock::<DB> { conn: Some(conn), bounded, reach, pool: pool.clone() }))))
+    Ok(Some(RelayLease(Box::new(AdvisoryLock::<DB> { conn: Some(conn), pid, bounded, reach, pool: pool.clone() }))))
 }
 
 /// How long the lease's session may sit idle before PostgreSQL ends it, freeing the lease: far
@@ -71,12 +73,27 @@ where
 const IDLE_BOUND: &str = "5s";
 
 /// How long a check that the lease is still held may wait for its answer, however reachable the
-/// database, before the lease counts as lost and its connection is closed: far beyond a loaded
-/// server's slow answer, and the bound on how long a hung session or a connection gone
-/// half-open (which the kernel gives up on only after about 15 minutes) can stall the relay.
-/// A pass that loses its lease this way does not mark what it published, so that batch goes out
-/// again (at least once, never lost).
+/// database, before the lease counts as lost, its session is ended (`pg_terminate_backend`,
+/// which frees the lock) and its connection closed: far beyond a loaded server's slow answer,
+/// and the bound on how long a hung session or a connection gone half-open (which the kernel
+/// gives up on only after about 15 minutes) can stall the relay. A pass that loses its lease
+/// this way does not mark what it published, so that batch goes out again (at least once,
+/// never lost). The default of [`check_cap`], which tests may shorten ([`set_check_cap`]).
 pub const CHECK_CAP: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The cap in use, in milliseconds (see [`CHECK_CAP`]).
+static CHECK_CAP_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(CHECK_CAP.as_millis() as u64);
+
+/// The cap a lease check waits for its answer now ([`CHECK_CAP`] unless set otherwise).
+pub fn check_cap() -> std::time::Duration {
+    std::time::Duration::from_millis(CHECK_CAP_MS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Sets the cap for every store of this process: for tests, which would otherwise wait
+/// [`CHECK_CAP`] for a hang to be given up.
+pub fn set_check_cap(cap: std::time::Duration) {
+    CHECK_CAP_MS.store(cap.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// The lease on SQLite: the store's in-process lock, held until released or dropped.
 struct SingleProcess {
@@ -94,6 +111,8 @@ impl Held for SingleProcess {
 
 struct AdvisoryLock<DB: Database> {
     conn: Option<PoolConnection<DB>>,
+    /// Its session's process id, to end the session should a check hang.
+    pid: i32,
     /// Whether its session's idleness is bounded (to be lifted before it rejoins the pool).
     bounded: bool,
     /// Whether the database can still be reached, asked while a check waits for its answer.
@@ -107,7 +126,8 @@ where
     DB: Database<Connection: Conn>,
 {
     async fn still_held(&mut self) -> bool {
-        let Self { conn, reach, pool, .. } = self;
+        let Self { conn, reach, pool, pid, .. } = self;
+        let pid = *pid;
         let Some(conn) = conn.as_mut() else { return false };
         // The lock as PostgreSQL lists it for this very session: the query fails if the session
         // was ended (its idleness bound, an administrator, a restart), and finds nothing if the
@@ -133,11 +153,26 @@ where
                 None => Ok(check.await),
             }
         };
-        let held = tokio::time::timeout(CHECK_CAP, watched)
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {} s", CHECK_CAP.as_secs())));
+        let cap = check_cap();
+        let held = tokio::time::timeout(cap, watched).await;
+        let hung = held.is_err();
+        let held = held.unwrap_or_else(|_| Err(format!("no answer within {} ms", cap.as_millis())));
         if matches!(held, Ok(Ok(Some((true,))))) {
             return true;
+        }
+        if hung {
+            // Closing the connection is not enough: PostgreSQL notices a client gone only as it
+            // next writes to it, so a session hung in the check (waiting on a lock, say) would
+            // go on holding the lease, and no relay on any server could take over until the
+            // hang ended. End it from another connection (bounded as well: a database that
+            // answers nothing ends nothing, and the lease's idleness bound is left to work).
+            let end = async {
+                let mut other = pool.acquire().await?;
+                let sql = Sql::new("SELECT pg_terminate_backend($1)").bind(pid);
+                (*other).fetch_optional::<(bool,)>(sql).await
+            };
+            let ended = tokio::time::timeout(cap, end).await;
+            tracing::warn!(pid, ?ended, "relay lease: its check hung; its session was asked to end");
         }
         tracing::warn!(?held, "relay lease: lost (its session ended or the lock is gone); closing its connection");
         // Whatever state the session is in, it is no longer a lease: close it (which frees the
