@@ -221,6 +221,53 @@ describe('Inspector', () => {
     expect(screen.queryByText('default pick')).toBeNull();
   });
 
+  it('puts users said to be gone back on the view when a reseed brings them back with the same ids', async () => {
+    // QA on the real binary: after a reseed with the same seed, users back with the same ids were
+    // still said to no longer exist.
+    let exists = true;
+    const found = (u: User) => (exists ? u : json({ error: { code: 'not_found', message: 'user not found', details: null } }, 404));
+    window.history.replaceState(null, '', `/inspector?users=${ana.id},${ben.id}`);
+    mockFetch({
+      'GET /api/v1/users/': (c) => found(c.url.includes(ana.id) ? ana : ben),
+      'GET /api/v1/recommendations/group/': () => json({ error: { code: 'not_found', message: 'x', details: null } }, 404),
+      'GET /api/v1/recommendations/': () => ({ venues: [venueRec('default')], people: [] }),
+    });
+    const live = new LiveStore();
+    render(<Inspector map={CITY} live={live} />);
+    await waitFor(() => expect(screen.getByTestId('picked-users')).toHaveTextContent('@ana'));
+    exists = false;
+    act(() => live.ingest({ id: '1-0', source_id: null, channel: 'system', type: 'data.reset', timestamp: '2026-12-04T22:01:00Z', data: {} }));
+    await waitFor(() => expect(screen.getByTestId('gone-users')).toHaveTextContent('@ben no longer exists (the data was reset)'));
+    exists = true;
+    act(() =>
+      live.ingest({ id: '2-0', source_id: null, channel: 'system', type: 'data.seeded', timestamp: '2026-12-04T22:01:05Z', data: { users: 2, venues: 3, interactions: 0, edges: 0, plans: 0 } }),
+    );
+    await waitFor(() => expect(screen.queryByTestId('gone-users')).toBeNull());
+    expect(screen.getByTestId('picked-users')).toHaveTextContent('@ana');
+    expect(screen.getByTestId('picked-users')).toHaveTextContent('@ben');
+    await waitFor(() => expect(screen.getByTestId('primary-user')).toHaveTextContent('@ana'));
+    expect(window.location.search).toBe(`?users=${ana.id},${ben.id}`);
+  });
+
+  it('keeps saying a user is gone when the seed that follows does not bring them back', async () => {
+    window.history.replaceState(null, '', `/inspector?users=${ana.id}`);
+    let exists = true;
+    mockFetch({
+      'GET /api/v1/users/': () => (exists ? ana : json({ error: { code: 'not_found', message: 'user not found', details: null } }, 404)),
+      'GET /api/v1/recommendations/': () => ({ venues: [], people: [] }),
+    });
+    const live = new LiveStore();
+    render(<Inspector map={CITY} live={live} />);
+    await waitFor(() => expect(screen.getByTestId('picked-users')).toHaveTextContent('@ana'));
+    exists = false;
+    act(() => live.ingest({ id: '1-0', source_id: null, channel: 'system', type: 'data.reset', timestamp: '2026-12-04T22:01:00Z', data: {} }));
+    await waitFor(() => expect(screen.getByTestId('gone-users')).toHaveTextContent('@ana no longer exists'));
+    act(() => live.ingest({ id: '2-0', source_id: null, channel: 'system', type: 'data.seeded', timestamp: '2026-12-04T22:01:05Z', data: {} }));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(screen.getByTestId('gone-users')).toHaveTextContent('@ana no longer exists');
+    expect(screen.getByTestId('picked-users')).not.toHaveTextContent('@ana');
+  });
+
   it('says a user whose recommendations are a 404 no longer exists (deleted while the stream was away)', async () => {
     mockFetch({
       'GET /api/v1/users': () => [ana],

@@ -141,16 +141,37 @@ export function Inspector({ map, live }: { map: CityMapData | null; live: LiveSt
   }, []);
 
   // A picked user deleted while on view (or every one of them, when the data is reset).
-  useEffect(
-    () =>
-      live.onEvent((e) => {
-        const picked = usersRef.current.map((u) => u.id);
-        if (e.type === 'data.reset' && picked.length) markGoneRef.current(picked, 'the data was reset');
-        const id = (e.data as { user_id?: unknown } | null)?.user_id;
-        if (e.type === 'user.deleted' && typeof id === 'string' && picked.includes(id)) markGoneRef.current([id], 'deleted');
-      }),
-    [live],
-  );
+  // Users said to be gone are looked up again when the city is seeded (a seed with the same seed
+  // writes the same ids) or one of them is created again: those found are back on the view (QA on
+  // the real binary: after a reseed with the same seed, users back with the same ids were still
+  // said to no longer exist).
+  const goneRef = useRef(gone);
+  goneRef.current = gone;
+  useEffect(() => {
+    let alive = true;
+    const lookAgain = (ids: string[]) =>
+      Promise.all(ids.map((id) => luna.user(id).catch(() => null))).then((found) => {
+        if (!alive) return;
+        const back = found.filter((u): u is User => u !== null);
+        if (back.length === 0) return;
+        setGone((prev) => prev.filter((g) => !back.some((u) => u.id === g.id)));
+        setUsers((prev) => [...prev, ...back.filter((u) => !prev.some((p) => p.id === u.id))].slice(0, 20));
+      });
+    const off = live.onEvent((e) => {
+      const picked = usersRef.current.map((u) => u.id);
+      if (e.type === 'data.reset' && picked.length) markGoneRef.current(picked, 'the data was reset');
+      const id = (e.data as { user_id?: unknown } | null)?.user_id;
+      if (e.type === 'user.deleted' && typeof id === 'string' && picked.includes(id)) markGoneRef.current([id], 'deleted');
+      const goneIds = goneRef.current.map((g) => g.id);
+      const created = (e.data as { id?: unknown } | null)?.id;
+      if (e.type === 'data.seeded' && goneIds.length) void lookAgain(goneIds);
+      if (e.type === 'user.created' && typeof created === 'string' && goneIds.includes(created)) void lookAgain([created]);
+    });
+    return () => {
+      alive = false;
+      off();
+    };
+  }, [live]);
 
   // Keep the URL in step.
   useEffect(() => {
