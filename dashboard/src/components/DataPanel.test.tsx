@@ -1,10 +1,12 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { useState } from 'react';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { Stats } from '../api/types';
 import { json, mockFetch } from '../test/fetch';
-import { DataPanel, utcInstant } from './DataPanel';
+import { DataPanel, SEED_LIMITS, utcInstant } from './DataPanel';
 import { ConfirmDialog, type ConfirmRequest } from './Dialogs';
 
 afterEach(() => vi.unstubAllGlobals());
@@ -91,7 +93,8 @@ describe('DataPanel', () => {
     const refusal = { code: 'validation_failed', message: 'the request has invalid fields', details: [{ field: 'users', message: 'must be between 0 and 20000' }] };
     mockFetch({ 'POST /api/v1/admin/data/seed': () => json({ error: refusal }, 422) });
     render(<Harness stats={empty} onChanged={() => {}} />);
-    fireEvent.change(screen.getByLabelText('seed users'), { target: { value: '30000' } });
+    // A size the form takes and this server refuses (one whose limits differ).
+    fireEvent.change(screen.getByLabelText('seed users'), { target: { value: '15000' } });
     fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
     fireEvent.click(screen.getByRole('button', { name: 'Seed' }));
     const fields = await screen.findByTestId('confirm-error-fields');
@@ -165,6 +168,52 @@ describe('DataPanel', () => {
     expect(utcInstant('not a time')).toBeUndefined();
     expect(utcInstant('2026-11-20T12:00')).toBe(new Date(2026, 10, 20, 12, 0).toISOString().replace('.000Z', 'Z'));
     expect(utcInstant('2026-11-20T12:00')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/);
+  });
+
+  it('refuses in the form what the API refuses, saying the range, instead of repeating it back in the dialog', () => {
+    // QA on the real binary: 'Generates -1 users', 'seed 1e+30' in the dialog, before the
+    // server's 422.
+    const { calls } = mockFetch({});
+    render(<Harness stats={withData} onChanged={() => {}} />);
+    const seedButton = screen.getByRole('button', { name: 'Seed demo data' });
+    for (const [box, text, says] of [
+      ['seed users', '-1', 'Users must be a whole number from 0 to 20,000.'],
+      ['seed users', '20001', 'Users must be a whole number from 0 to 20,000.'],
+      ['seed users', '2.5', 'Users must be a whole number from 0 to 20,000.'],
+      ['seed venues', '0', 'Venues must be a whole number from 1 to 10,000.'],
+      ['random seed', '1e30', 'Seed must be a whole number from 0 to 9,007,199,254,740,991.'],
+      ['random seed', '-3', 'Seed must be a whole number from 0 to 9,007,199,254,740,991.'],
+    ] as const) {
+      const input = screen.getByLabelText(box);
+      fireEvent.change(input, { target: { value: text } });
+      expect(screen.getByTestId('seed-error')).toHaveTextContent(says);
+      expect(input).toHaveAttribute('aria-invalid', 'true');
+      expect(seedButton).toBeDisabled();
+      fireEvent.click(seedButton);
+      expect(screen.queryByRole('dialog')).toBeNull();
+      fireEvent.change(input, { target: { value: '' } });
+      expect(screen.queryByTestId('seed-error')).toBeNull();
+      expect(seedButton).toBeEnabled();
+    }
+    // The edges are taken.
+    fireEvent.change(screen.getByLabelText('seed users'), { target: { value: '20000' } });
+    fireEvent.change(screen.getByLabelText('seed venues'), { target: { value: '1' } });
+    fireEvent.change(screen.getByLabelText('random seed'), { target: { value: '0' } });
+    fireEvent.click(seedButton);
+    expect(screen.getByRole('dialog')).toHaveTextContent('Generates 20,000 users and 1 venues');
+    expect(calls).toHaveLength(0);
+  });
+
+  it('takes the ranges the API enforces and documents (api::ranges)', () => {
+    // One copy here, checked against the server's: a change there fails this test.
+    const ranges = readFileSync(resolve(process.cwd(), '../crates/api/src/ranges.rs'), 'utf8');
+    const range = (name: string) => {
+      const m = ranges.match(new RegExp(`pub const ${name}: Whole = Whole::new\\(([\\d_]+), ([\\d_]+)\\);`));
+      expect(m, name).not.toBeNull();
+      return { min: Number(m![1].replace(/_/g, '')), max: Number(m![2].replace(/_/g, '')) };
+    };
+    expect(range('SEED_USERS')).toEqual({ min: SEED_LIMITS.users.min, max: SEED_LIMITS.users.max });
+    expect(range('SEED_VENUES')).toEqual({ min: SEED_LIMITS.venues.min, max: SEED_LIMITS.venues.max });
   });
 
   it('offers no seed until the stats say whether the database has data', () => {

@@ -23,6 +23,9 @@ export function utcInstant(local: string): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** A count as the page writes them (5,732). */
+const count = (n: number) => n.toLocaleString('en-US');
+
 /** `asOf`: the end of the generated history (RFC 3339, UTC); omitted, the server's default (the current hour). */
 export function seedRequest(
   users: number,
@@ -54,7 +57,6 @@ export function seedRequest(
     action: async () => {
       const r = await luna.seed({ users, venues, seed, force: hasData, ...(asOf ? { as_of: asOf } : {}) });
       const s = r.seeded as Record<string, number>;
-      const count = (v: number) => v.toLocaleString('en-US');
       onDone(`Seeded ${count(s.users ?? users)} users, ${count(s.venues ?? venues)} venues, ${count(s.interactions ?? 0)} interactions.`);
     },
   };
@@ -62,6 +64,26 @@ export function seedRequest(
 
 /** The sizes and seed a box left empty stands for (as the header's empty-database button seeds). */
 export const SEED_DEFAULTS = { users: 300, venues: 150, seed: 42 } as const;
+
+/**
+ * What each box takes: the ranges `POST /api/v1/admin/data/seed` documents (its OpenAPI
+ * `SeedRequest`, from `api::ranges` SEED_USERS and SEED_VENUES; a test reads them there), one
+ * copy for the boxes' min and max, their titles and the form's check. The seed is any whole
+ * number from 0 up to the largest a JSON number carries exactly here (the API takes a u64).
+ */
+export const SEED_LIMITS = {
+  users: { min: 0, max: 20_000, label: 'Users' },
+  venues: { min: 1, max: 10_000, label: 'Venues' },
+  seed: { min: 0, max: Number.MAX_SAFE_INTEGER, label: 'Seed' },
+} as const;
+
+/** Why a box's text is not a value the API takes (null: it is, or it is empty, the default). */
+export function seedFieldError(field: keyof typeof SEED_LIMITS, text: string): string | null {
+  if (text.trim() === '') return null;
+  const { min, max, label } = SEED_LIMITS[field];
+  const n = Number(text);
+  return Number.isInteger(n) && n >= min && n <= max ? null : `${label} must be a whole number from ${count(min)} to ${count(max)}.`;
+}
 
 /** A number box's text as a number; empty: `fallback`. */
 const typed = (text: string, fallback: number) => (text.trim() === '' ? fallback : Number(text));
@@ -79,6 +101,17 @@ export function DataPanel({ stats, confirm, onChanged }: Props) {
   const [historyEnd, setHistoryEnd] = useState('');
   const asOf = utcInstant(historyEnd);
   const [message, setMessage] = useState<string | null>(null);
+  // Checked here, not repeated back by the dialog before the server refuses it (QA: 'Generates
+  // -1 users', 'seed 1e+30').
+  const errors = ([
+    ['users', usersText],
+    ['venues', venuesText],
+    ['seed', seedText],
+  ] as const).flatMap(([f, t]) => {
+    const e = seedFieldError(f, t);
+    return e ? [{ field: f, message: e }] : [];
+  });
+  const invalid = (f: keyof typeof SEED_LIMITS) => errors.some((e) => e.field === f);
   const hasData = !!stats && (stats.users.total > 0 || stats.venues.total > 0);
   const done = (m: string) => {
     setMessage(m);
@@ -91,16 +124,61 @@ export function DataPanel({ stats, confirm, onChanged }: Props) {
       <div className="grid grid-cols-3 gap-2">
         <label className="space-y-1">
           <span className="label">Users</span>
-          <input className="input" type="number" min={0} max={20000} title="0 to 20,000; 0 seeds venues alone" placeholder={String(SEED_DEFAULTS.users)} value={usersText} onChange={(e) => setUsers(e.target.value)} aria-label="seed users" />
+          <input
+            className="input"
+            type="number"
+            min={SEED_LIMITS.users.min}
+            max={SEED_LIMITS.users.max}
+            step={1}
+            title={`${count(SEED_LIMITS.users.min)} to ${count(SEED_LIMITS.users.max)}; 0 seeds venues alone`}
+            placeholder={String(SEED_DEFAULTS.users)}
+            value={usersText}
+            onChange={(e) => setUsers(e.target.value)}
+            aria-label="seed users"
+            aria-invalid={invalid('users') || undefined}
+            aria-describedby="seed-errors"
+          />
         </label>
         <label className="space-y-1">
           <span className="label">Venues</span>
-          <input className="input" type="number" min={1} max={10000} title="1 to 10,000" placeholder={String(SEED_DEFAULTS.venues)} value={venuesText} onChange={(e) => setVenues(e.target.value)} aria-label="seed venues" />
+          <input
+            className="input"
+            type="number"
+            min={SEED_LIMITS.venues.min}
+            max={SEED_LIMITS.venues.max}
+            step={1}
+            title={`${count(SEED_LIMITS.venues.min)} to ${count(SEED_LIMITS.venues.max)}`}
+            placeholder={String(SEED_DEFAULTS.venues)}
+            value={venuesText}
+            onChange={(e) => setVenues(e.target.value)}
+            aria-label="seed venues"
+            aria-invalid={invalid('venues') || undefined}
+            aria-describedby="seed-errors"
+          />
         </label>
         <label className="space-y-1">
           <span className="label">Seed</span>
-          <input className="input" type="number" min={0} placeholder={String(SEED_DEFAULTS.seed)} value={seedText} onChange={(e) => setSeed(e.target.value)} aria-label="random seed" />
+          <input
+            className="input"
+            type="number"
+            min={SEED_LIMITS.seed.min}
+            max={SEED_LIMITS.seed.max}
+            step={1}
+            placeholder={String(SEED_DEFAULTS.seed)}
+            value={seedText}
+            onChange={(e) => setSeed(e.target.value)}
+            aria-label="random seed"
+            aria-invalid={invalid('seed') || undefined}
+            aria-describedby="seed-errors"
+          />
         </label>
+        <div className="col-span-3 empty:hidden" id="seed-errors" role="status">
+          {errors.map((e) => (
+            <p key={e.field} className="text-xs text-rose-300" data-testid="seed-error">
+              {e.message}
+            </p>
+          ))}
+        </div>
         <label className="col-span-3 space-y-1">
           <span className="label">History ends at (optional)</span>
           <input
@@ -126,8 +204,8 @@ export function DataPanel({ stats, confirm, onChanged }: Props) {
             {"force": true}, which the dialog cannot). */}
         <button
           className="btn btn-primary"
-          disabled={!stats}
-          title={stats ? undefined : 'Reading whether the database has data…'}
+          disabled={!stats || errors.length > 0}
+          title={!stats ? 'Reading whether the database has data…' : errors.length ? errors.map((e) => e.message).join(' ') : undefined}
           onClick={() => confirm(seedRequest(users, venues, seed, hasData, done, asOf))}
         >
           Seed demo data
