@@ -88,6 +88,30 @@ export function seedFieldError(field: keyof typeof SEED_LIMITS, text: string): s
 /** A number box's text as a number; empty: `fallback`. */
 const typed = (text: string, fallback: number) => (text.trim() === '' ? fallback : Number(text));
 
+/** A box of the seed form: its range from SEED_LIMITS, its default as placeholder. */
+function SeedBox(p: { field: keyof typeof SEED_LIMITS; label: string; text: string; onText: (t: string) => void; invalid: boolean; note?: string; titled?: boolean }) {
+  const { min, max, label } = SEED_LIMITS[p.field];
+  return (
+    <label className="space-y-1">
+      <span className="label">{label}</span>
+      <input
+        className="input"
+        type="number"
+        min={min}
+        max={max}
+        step={1}
+        title={p.titled === false ? undefined : `${count(min)} to ${count(max)}${p.note ?? ''}`}
+        placeholder={String(SEED_DEFAULTS[p.field])}
+        value={p.text}
+        onChange={(e) => p.onText(e.target.value)}
+        aria-label={p.label}
+        aria-invalid={p.invalid || undefined}
+        aria-describedby="seed-errors"
+      />
+    </label>
+  );
+}
+
 export function DataPanel({ stats, confirm, onChanged }: Props) {
   // The boxes' text, not numbers (QA: a number state made an emptied box read '0' at once, so
   // typing 50 gave '050', and a box left empty seeded 0 users, deleting the city's people).
@@ -122,56 +146,9 @@ export function DataPanel({ stats, confirm, onChanged }: Props) {
     <section className="card space-y-3" aria-label="demo data">
       <h2 className="card-title">Demo data</h2>
       <div className="grid grid-cols-3 gap-2">
-        <label className="space-y-1">
-          <span className="label">Users</span>
-          <input
-            className="input"
-            type="number"
-            min={SEED_LIMITS.users.min}
-            max={SEED_LIMITS.users.max}
-            step={1}
-            title={`${count(SEED_LIMITS.users.min)} to ${count(SEED_LIMITS.users.max)}; 0 seeds venues alone`}
-            placeholder={String(SEED_DEFAULTS.users)}
-            value={usersText}
-            onChange={(e) => setUsers(e.target.value)}
-            aria-label="seed users"
-            aria-invalid={invalid('users') || undefined}
-            aria-describedby="seed-errors"
-          />
-        </label>
-        <label className="space-y-1">
-          <span className="label">Venues</span>
-          <input
-            className="input"
-            type="number"
-            min={SEED_LIMITS.venues.min}
-            max={SEED_LIMITS.venues.max}
-            step={1}
-            title={`${count(SEED_LIMITS.venues.min)} to ${count(SEED_LIMITS.venues.max)}`}
-            placeholder={String(SEED_DEFAULTS.venues)}
-            value={venuesText}
-            onChange={(e) => setVenues(e.target.value)}
-            aria-label="seed venues"
-            aria-invalid={invalid('venues') || undefined}
-            aria-describedby="seed-errors"
-          />
-        </label>
-        <label className="space-y-1">
-          <span className="label">Seed</span>
-          <input
-            className="input"
-            type="number"
-            min={SEED_LIMITS.seed.min}
-            max={SEED_LIMITS.seed.max}
-            step={1}
-            placeholder={String(SEED_DEFAULTS.seed)}
-            value={seedText}
-            onChange={(e) => setSeed(e.target.value)}
-            aria-label="random seed"
-            aria-invalid={invalid('seed') || undefined}
-            aria-describedby="seed-errors"
-          />
-        </label>
+        <SeedBox field="users" label="seed users" text={usersText} onText={setUsers} invalid={invalid('users')} note="; 0 seeds venues alone" />
+        <SeedBox field="venues" label="seed venues" text={venuesText} onText={setVenues} invalid={invalid('venues')} />
+        <SeedBox field="seed" label="random seed" text={seedText} onText={setSeed} invalid={invalid('seed')} titled={false} />
         <div className="col-span-3 empty:hidden" id="seed-errors" role="status">
           {errors.map((e) => (
             <p key={e.field} className="text-xs text-rose-300" data-testid="seed-error">
