@@ -145,15 +145,20 @@ async fn set_aside(store: &DynStore, rows: &[store::UnreadableEvent]) -> Result<
     Ok(rows.len())
 }
 
-/// How long [`relay_now`] waits its turn, in all, while other relays hold the lease.
-const NOW_CAP: Duration = Duration::from_secs(30);
+/// How long [`relay_now`] waits its turn, in all, while other relays hold the lease: far beyond
+/// a pass (milliseconds), and well within a request's timeout. A lease held longer (another
+/// server frozen mid-pass, a hung session, a slow bus) is not waited out: the caller is an HTTP
+/// request (a pause, a stop), which answered a 408 after 30 s while its change was made; its
+/// event waits in the outbox for the relay, which takes the lease as soon as it is free.
+const NOW_CAP: Duration = Duration::from_secs(2);
 
 /// Publishes what the outbox holds now, at once, for a caller that promises its event is on
 /// the bus when it answers (the simulator's control events): passes under the lease until one
 /// finds less than a batch, so every row committed before the call has gone out, in order with
 /// the rows before it. While another relay holds the lease (it publishes them) it waits its
-/// turn, [`NOW_CAP`] at most. An error when the bus (or the store) refuses: what is left waits
-/// in the outbox for the relay of [`run`], which publishes it when the bus is back.
+/// turn, [`NOW_CAP`] at most, then leaves them to the relay (an error). An error when the bus
+/// (or the store) refuses: what is left waits in the outbox for the relay of [`run`], which
+/// publishes it when the bus is back.
 pub async fn relay_now(store: &DynStore, bus: &DynBus) -> Result<(), String> {
     let began = tokio::time::Instant::now();
     loop {

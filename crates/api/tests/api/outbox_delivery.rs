@@ -17,6 +17,7 @@ crate::on_every_setup!(
     an_unreadable_outbox_row_is_set_aside_counted_and_the_events_after_it_delivered,
     dead_letters_set_aside_by_an_older_server_are_listed_and_once_redriven_delivered,
     simulation_control_events_made_while_the_bus_is_unreachable_are_delivered_in_order_when_it_returns,
+    a_pause_while_another_relay_holds_the_lease_answers_at_once_and_its_event_follows,
 );
 
 const STREAM: &str = "/api/v1/admin/streams/subscribe-all?channels=user_actions,system";
@@ -296,5 +297,54 @@ async fn simulation_control_events_made_while_the_bus_is_unreachable_are_deliver
             );
         }
     }
+    srv.drained().await;
+}
+
+/// A control action publishes its event at once under the relay lease, waiting its turn while
+/// another relay holds it. Held for long (another server frozen mid-pass, a hung session), the
+/// pause waited 30 s for it and answered the request timeout's 408, though the run was paused
+/// (on PostgreSQL: when that relay's session is not idle, as a pass on a slow bus keeps it).
+/// It answers within a few seconds now, and its event follows once the lease is free.
+async fn a_pause_while_another_relay_holds_the_lease_answers_at_once_and_its_event_follows(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let post = async |path: &str, body: serde_json::Value| {
+        srv.client.post(srv.url(path)).json(&body).send().await.expect("POST")
+    };
+    let res = post("/api/v1/admin/data/seed", serde_json::json!({"users": 30, "venues": 15, "seed": 3})).await;
+    crate::helpers::expect_json(res, StatusCode::OK).await;
+    let mut sse = srv.sse("/api/v1/admin/streams/subscribe-all?channels=simulation", None).await;
+    let mut next = async || tokio::time::timeout(WAIT, sse.next_event()).await.expect("the next event in time").1;
+    let res = post("/api/v1/simulation/start", serde_json::json!({"speed": 1, "users": 20, "seed": 7})).await;
+    crate::helpers::expect_json(res, StatusCode::OK).await;
+    assert_eq!(next().await.event_type, "simulation.started");
+
+    // Another relay holds the lease, mid-pass on a slow bus (checking it every second, as a
+    // pass does, so PostgreSQL does not end its session as idle): on PostgreSQL another
+    // server's (a store of its own on the same database), on SQLite another in the process.
+    let other = match setup {
+        Setup::Production => store::connect(&s._db.url).await.expect("another server's store"),
+        Setup::Embedded => srv.app.store.clone(),
+    };
+    let mut lease = other.relay_lease().await.expect("lease").expect("a free lease");
+    let began = std::time::Instant::now();
+    let pause = post("/api/v1/simulation/pause", serde_json::json!({}));
+    tokio::pin!(pause);
+    let res = loop {
+        tokio::select! {
+            res = &mut pause => break res,
+            () = tokio::time::sleep(Duration::from_secs(1)) => assert!(lease.still_held().await, "the lease held"),
+        }
+    };
+    let took = began.elapsed();
+    let paused = crate::helpers::expect_json(res, StatusCode::OK).await;
+    assert_eq!(paused["status"], "paused", "{paused}");
+    assert!(took < Duration::from_secs(10), "the pause waited {took:?} for another relay's lease");
+    lease.release().await;
+    let e = next().await;
+    assert_eq!(e.event_type, "simulation.paused", "the relay publishes it once the lease is free: {e:?}");
+    let res = post("/api/v1/simulation/stop", serde_json::json!({})).await;
+    crate::helpers::expect_json(res, StatusCode::OK).await;
+    assert_eq!(next().await.event_type, "simulation.stopped");
     srv.drained().await;
 }
