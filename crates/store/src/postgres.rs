@@ -1,11 +1,12 @@
 //! PostgreSQL: one pool for reads and writes, native types (`uuid`, `timestamptz`, `jsonb`,
-//! `double precision`), migrations applied on connect (serialised across processes by the
-//! migrator's advisory lock).
+//! `double precision`), migrations applied on connect (serialised across processes by an
+//! advisory lock of our own, [`MIGRATION_LOCK`]).
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::types::Json;
 use sqlx::{Arguments, Postgres};
@@ -33,10 +34,58 @@ impl SqlStore<Postgres> {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        let store = Self::from_pools(pool.clone(), pool).probing_reach();
-        store.migrate().await?;
-        store.finish_bulk_load().await?;
+        let store = Self::from_pools(pool.clone(), pool.clone()).probing_reach();
+        // The migrations and the set-up after them (which builds indexes and analyzes tables)
+        // run under one lock, held by this session: another server starting at the same moment
+        // waits for all of it, then finds nothing to do.
+        let mut conn = pool.acquire().await?;
+        lock_migrations(&mut conn).await?;
+        let set_up = async {
+            (*conn).migrate().await?;
+            store.finish_bulk_load().await
+        };
+        let set_up = set_up.await;
+        unlock_migrations(conn).await;
+        set_up?;
         Ok(store)
+    }
+}
+
+/// The advisory lock (per database) held while a process migrates and sets up the schema.
+const MIGRATION_LOCK: i64 = 0x4c55_4e41_4d49_4752;
+
+/// How often a process waiting for [`MIGRATION_LOCK`] asks for it again.
+const MIGRATION_LOCK_POLL: Duration = Duration::from_millis(25);
+
+/// Takes [`MIGRATION_LOCK`] on this session (once more if it holds it already), asking until it
+/// is free rather than queueing in `pg_advisory_lock`: a statement waiting there keeps its
+/// snapshot open, and a `CREATE INDEX CONCURRENTLY` migration (0007, 0011) that the holder runs
+/// waits for every older snapshot to end, so the two servers deadlocked and one failed to start
+/// ("deadlock detected"). Between tries this session holds no snapshot. sqlx's migrator still
+/// takes its own lock inside, on the same session; nobody else waits for it then.
+async fn lock_migrations(conn: &mut PgConnection) -> StoreResult<()> {
+    let mut said = false;
+    loop {
+        let sql = Sql::new("SELECT pg_try_advisory_lock($1)").bind(MIGRATION_LOCK);
+        if let Some((true,)) = conn.fetch_optional::<(bool,)>(sql).await? {
+            return Ok(());
+        }
+        if !said {
+            tracing::info!("another process is migrating the database; waiting for it to finish");
+            said = true;
+        }
+        tokio::time::sleep(MIGRATION_LOCK_POLL).await;
+    }
+}
+
+/// Frees [`MIGRATION_LOCK`] once (its holder may hold it several times). If that fails the
+/// connection is closed, which frees the lock with the session, rather than going back to the
+/// pool still holding it.
+async fn unlock_migrations(mut conn: PoolConnection<Postgres>) {
+    let sql = Sql::new("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK);
+    if !matches!((*conn).fetch_optional::<(bool,)>(sql).await, Ok(Some((true,)))) {
+        tracing::warn!("could not free the migration lock; closing its connection");
+        conn.close_on_drop();
     }
 }
 
@@ -118,9 +167,15 @@ impl Conn for PgConnection {
     }
 
     async fn migrate(&mut self) -> StoreResult<()> {
+        lock_migrations(self).await?;
         // `run_direct` is sqlx's own way around an "Acquire is not general enough" error that
         // `run(&mut conn)` hits inside a `Send` future.
-        Ok(MIGRATOR.run_direct(None, self, false).await?)
+        let migrated = MIGRATOR.run_direct(None, &mut *self, false).await;
+        let sql = Sql::new("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK);
+        let unlocked = self.fetch_optional::<(bool,)>(sql).await;
+        migrated?;
+        unlocked?;
+        Ok(())
     }
 
     async fn set_lock_wait(&mut self, _wait: std::time::Duration) -> Result<(), sqlx::Error> {

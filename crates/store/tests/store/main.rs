@@ -4,6 +4,7 @@
 
 mod bookings;
 mod bulk;
+mod concurrent_open;
 mod credentials;
 mod database_id;
 mod deleted_booker;
