@@ -18,6 +18,7 @@ crate::on_every_setup!(
     dead_letters_set_aside_by_an_older_server_are_listed_and_once_redriven_delivered,
     simulation_control_events_made_while_the_bus_is_unreachable_are_delivered_in_order_when_it_returns,
     a_pause_while_another_relay_holds_the_lease_answers_at_once_and_its_event_follows,
+    a_runs_stop_for_a_data_reset_made_while_the_bus_is_unreachable_is_delivered_before_the_reset,
 );
 
 const STREAM: &str = "/api/v1/admin/streams/subscribe-all?channels=user_actions,system";
@@ -346,5 +347,36 @@ async fn a_pause_while_another_relay_holds_the_lease_answers_at_once_and_its_eve
     let res = post("/api/v1/simulation/stop", serde_json::json!({})).await;
     crate::helpers::expect_json(res, StatusCode::OK).await;
     assert_eq!(next().await.event_type, "simulation.stopped");
+    srv.drained().await;
+}
+
+/// A data reset empties the outbox but for its `data.reset`. It stops a running simulation first,
+/// whose `simulation.stopped` went to the outbox just before: while the bus was unreachable it
+/// was still waiting there, and the reset deleted it, so nothing ever said the run had stopped.
+/// Services' events waiting are kept now, ahead of the reset's.
+async fn a_runs_stop_for_a_data_reset_made_while_the_bus_is_unreachable_is_delivered_before_the_reset(setup: Setup) {
+    let s = spawn(setup, quick_live()).await.expect("server");
+    let srv = &s.server;
+    let post = async |path: &str, body: serde_json::Value| {
+        let res = srv.client.post(srv.url(path)).json(&body).send().await.expect("POST");
+        crate::helpers::expect_json(res, StatusCode::OK).await
+    };
+    post("/api/v1/admin/data/seed", serde_json::json!({"users": 30, "venues": 15, "seed": 3})).await;
+    let mut sse = srv.sse("/api/v1/admin/streams/subscribe-all?channels=simulation,system", None).await;
+    let mut next = async || tokio::time::timeout(WAIT, sse.next_event()).await.expect("the next event in time").1;
+    post("/api/v1/simulation/start", serde_json::json!({"speed": 1, "users": 20, "seed": 7})).await;
+    // The seed's data.seeded may come first.
+    while next().await.event_type != "simulation.started" {}
+
+    srv.bus.set_down(true);
+    post("/api/v1/admin/data/reset", serde_json::json!({})).await;
+    srv.bus.set_down(false); // the relay retries on its own
+
+    let stopped = next().await;
+    assert_eq!(stopped.event_type, "simulation.stopped", "{stopped:?}");
+    let data: serde_json::Value = serde_json::from_str(stopped.data.get()).expect("JSON");
+    assert_eq!(data["stop_reason"], "data_reset", "{data}");
+    let reset = next().await;
+    assert_eq!(reset.event_type, "data.reset", "{reset:?}");
     srv.drained().await;
 }

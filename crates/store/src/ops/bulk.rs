@@ -284,7 +284,8 @@ const RESET_GATE_TIMEOUT: &str = "SET LOCAL lock_timeout = '50ms'";
 const RESET_TABLES_TIMEOUTS: [&str; 3] =
     ["SET LOCAL lock_timeout = '200ms'", "SET LOCAL lock_timeout = '1500ms'", "SET LOCAL lock_timeout = '5s'"];
 
-/// Deletes every row of every table, then records `data.reset` (so the outbox holds just that).
+/// Deletes every row of every table, then records `data.reset` (so the outbox holds just that,
+/// after the services' events still waiting for the bus, which are kept: `waiting_service_events`).
 /// On PostgreSQL it first takes the `RESET_GATE`, queueing for it only `RESET_GATE_TIMEOUT`:
 /// `Ok(false)` (nothing done, roll back) when a write still holds it, so that writes never wait
 /// long behind a reset that waits for a long one (an import, a seed); `SqlStore::reset` polls.
@@ -308,18 +309,65 @@ pub(crate) async fn reset<C: Conn>(c: &mut C, try_no: usize) -> StoreResult<bool
             lock.push(&TABLES_AS_WRITERS_LOCK.join(", "));
             lock.push(" IN ACCESS EXCLUSIVE MODE");
             c.execute(lock.finish()).await?;
+            let kept = waiting_service_events(c).await?;
             let mut b = SqlBuilder::new("TRUNCATE ");
             b.push(&TABLES_CHILDREN_FIRST.join(", "));
             c.execute(b.finish()).await?;
+            keep(c, kept).await?;
         }
         Backend::Sqlite => {
+            let kept = waiting_service_events(c).await?;
             for table in TABLES_CHILDREN_FIRST {
                 c.execute(SqlBuilder::new(&format!("DELETE FROM {table}")).finish()).await?;
             }
+            keep(c, kept).await?;
         }
     }
     record(c, &DomainEvent::DataReset).await?;
     Ok(true)
+}
+
+/// An outbox row of a service's event (see [`crate::Store::record_service_event`]).
+#[derive(Debug, sqlx::FromRow)]
+struct ServiceRow {
+    id: uuid::Uuid,
+    channel: String,
+    event_type: String,
+    payload: String,
+    created_at: domain::Timestamp,
+}
+
+/// Services' events still waiting for the bus (the simulator's control events: a run stopped
+/// for this very reset announces it just before, and the bus may be down). They describe no
+/// data, so the reset keeps them, ahead of its `data.reset`; before, it deleted them with the
+/// rest of the outbox, and a dashboard never heard that the run had stopped.
+async fn waiting_service_events<C: Conn>(c: &mut C) -> StoreResult<Vec<ServiceRow>> {
+    let domain_channels: Vec<String> = DomainEvent::CHANNELS.iter().map(|ch| format!("'{}'", ch.as_str())).collect();
+    let sql = format!(
+        "SELECT id, channel, event_type, CAST(payload AS TEXT) AS payload, created_at FROM outbox \
+         WHERE published_at IS NULL AND dead_at IS NULL AND channel NOT IN ({}) ORDER BY id",
+        domain_channels.join(", ")
+    );
+    Ok(c.fetch_all(SqlBuilder::new(&sql).finish()).await?)
+}
+
+/// Records `rows` again, as they were (same ids, so in the same order).
+async fn keep<C: Conn>(c: &mut C, rows: Vec<ServiceRow>) -> StoreResult<()> {
+    for row in rows {
+        let payload: domain::Payload =
+            serde_json::from_str(&row.payload).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let sql = Sql::new(
+            "INSERT INTO outbox (id, channel, event_type, payload, created_at, published_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(row.id)
+        .bind(row.channel)
+        .bind(row.event_type)
+        .bind(Arg::Json(Some(payload)))
+        .bind(row.created_at);
+        c.execute(sql).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, sqlx::FromRow)]
