@@ -123,6 +123,8 @@ impl Conn for PgConnection {
     const WRITE_LOCK_WAIT: Option<std::time::Duration> = None;
     const AFTER_BULK_LOAD: &'static [&'static str] = &["ANALYZE"];
     const INDEX_BUILD: IndexBuild = IndexBuild { before: &[], after: &[] };
+    const INDEX_EXISTS: &'static str =
+        "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1";
     const DEFERRABLE_INDEXES: &'static [DeferrableIndex] = &[
         DeferrableIndex {
             name: "interactions_user_idx",

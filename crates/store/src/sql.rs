@@ -188,6 +188,8 @@ pub(crate) trait Conn: Send {
     /// Indexes a bulk load may drop and rebuild afterwards. They must match the migrations (a
     /// test checks that a drop and rebuild restores the schema exactly).
     const DEFERRABLE_INDEXES: &'static [DeferrableIndex];
+    /// One row when the index named `$1` exists (read without locking any table).
+    const INDEX_EXISTS: &'static str;
     /// Statements run outside any transaction once a bulk load has committed: fresh planner
     /// statistics, and on SQLite a checkpoint that folds the write-ahead log (gigabytes after a
     /// large seed) back into the database file and truncates it.

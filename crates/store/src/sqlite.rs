@@ -222,6 +222,7 @@ impl Conn for SqliteConnection {
         before: &["PRAGMA temp_store = FILE", "PRAGMA cache_size = -16384"],
         after: &["PRAGMA temp_store = MEMORY", WRITE_CACHE_PRAGMA],
     };
+    const INDEX_EXISTS: &'static str = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = $1";
     const DEFERRABLE_INDEXES: &'static [DeferrableIndex] = &[
         DeferrableIndex {
             name: "interactions_id_key",

@@ -14,7 +14,7 @@ use super::record;
 use super::social::{EdgeRow, InterestRow, edge_args, interest_args, interest_columns};
 use super::users::{PreferencesRow, UserRow, preferences_args, user_args, user_columns};
 use super::venues::{VenueRow, text_in_nfc, venue_args, venue_columns};
-use crate::sql::{Arg, Conn, Sql, SqlBuilder};
+use crate::sql::{Arg, Conn, DeferrableIndex, Sql, SqlBuilder};
 use crate::{Backend, Batch, Counts, StoreError, StoreResult};
 
 /// Called with the number of rows written so far after each statement of a batch.
@@ -116,19 +116,35 @@ pub(crate) async fn begin_bulk_load<C: Conn>(c: &mut C) -> StoreResult<()> {
 /// Creates whichever deferred indexes are missing (a no-op when none are), with the backend's
 /// [`Conn::INDEX_BUILD`] settings. A unique index that meets duplicates loaded while it was gone
 /// keeps the first copy of each key.
+///
+/// Which are missing is read from the catalog first, and nothing more runs when none are: every
+/// server runs this at start-up, and on PostgreSQL even a `CREATE INDEX IF NOT EXISTS` of an
+/// index that exists takes its table's SHARE lock until the transaction ends, so a server
+/// starting beside others that were writing (another's demo seed, a rolling deploy) deadlocked
+/// with their writes and failed to start ("deadlock detected"), or stalled them meanwhile.
 pub(crate) async fn finish_bulk_load<C: Conn>(c: &mut C) -> StoreResult<()> {
+    let mut missing = Vec::new();
+    for index in C::DEFERRABLE_INDEXES {
+        let found: Option<(i32,)> = c.fetch_optional(Sql::new(C::INDEX_EXISTS).bind(index.name)).await?;
+        if found.is_none() {
+            missing.push(index);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
     for statement in C::INDEX_BUILD.before {
         c.execute(Sql::new(statement)).await?;
     }
-    let built = build_deferred_indexes(c).await;
+    let built = build_deferred_indexes(c, &missing).await;
     for statement in C::INDEX_BUILD.after {
         c.execute(Sql::new(statement)).await?;
     }
     built
 }
 
-async fn build_deferred_indexes<C: Conn>(c: &mut C) -> StoreResult<()> {
-    for index in C::DEFERRABLE_INDEXES {
+async fn build_deferred_indexes<C: Conn>(c: &mut C, missing: &[&DeferrableIndex]) -> StoreResult<()> {
+    for index in missing {
         match (c.execute(Sql::new(index.create)).await.map_err(StoreError::from), index.dedupe) {
             (Ok(_), _) => {}
             (Err(StoreError::Conflict { .. }), Some(dedupe)) => {

@@ -303,3 +303,25 @@ async fn a_declined_sender_may_ask_again_once_the_cool_down_has_passed() {
     let again = store.send_friend_request(ann.id, ben.id).await.expect("asked again after the cool-down");
     assert_eq!(again.status, domain::FriendRequestStatus::Pending);
 }
+
+/// A server starting while another is writing starts at once. Before, its start-up check for
+/// indexes left out by a bulk load ran `CREATE INDEX IF NOT EXISTS` of each, which takes the
+/// table's SHARE lock even when the index exists: it waited for every write under way, and two
+/// servers started together on one database with `--demo` deadlocked (the second's check against
+/// the first's seeding) and one exited with "deadlock detected".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_opens_while_another_session_is_writing_the_tables() {
+    let Some((db, store)) = postgres_store().await else { return };
+    let mut writing = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let mut tx = writing.begin().await.expect("begin");
+    // The lock every INSERT, UPDATE and DELETE takes, held as a write under way holds it.
+    for table in ["users", "interactions", "social_edges", "venue_interests"] {
+        let lock = format!("LOCK TABLE {table} IN ROW EXCLUSIVE MODE");
+        sqlx::query(sqlx::AssertSqlSafe(lock)).execute(&mut *tx).await.unwrap();
+    }
+    let opened = tokio::time::timeout(std::time::Duration::from_secs(5), store::connect(&db.url)).await;
+    let opened = opened.expect("the store opened within 5 s while a write was under way");
+    assert!(opened.is_ok(), "{:?}", opened.err());
+    tx.commit().await.unwrap();
+    drop((store, opened, writing));
+}
