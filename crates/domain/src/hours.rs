@@ -169,7 +169,7 @@ impl OpeningHours {
                 .filter(|&&(_, c)| c > 1440)
                 .map(|&(o, c)| (0, c - 1440, format!("{}'s {}-{}", DAY_KEYS[prev], hhmm(o), hhmm(c - 1440)), true))
                 .collect();
-            spans.extend(self.days[d].iter().map(|&(o, c)| (o, c, format!("{}-{}", hhmm(o), hhmm(c % 1440)), false)));
+            spans.extend(self.days[d].iter().map(|&(o, c)| (o, c, format!("{}-{}", hhmm(o), end_hhmm(c)), false)));
             spans.sort_by_key(|&(o, c, _, _)| (o, c));
             let mut reach: Option<&(u16, u16, String, bool)> = None;
             for span in &spans {
@@ -186,7 +186,7 @@ impl OpeningHours {
                             before.2,
                             span.2,
                             hhmm(before.0),
-                            hhmm(before.1.max(span.1) % 1440)
+                            end_hhmm(before.1.max(span.1))
                         ),
                     };
                     c.check(false, &format!("{field}.{key}"), message);
@@ -236,6 +236,12 @@ fn next_change(tz: chrono_tz::Tz, from: Timestamp, to: Timestamp) -> Option<Time
 
 fn hhmm(m: u16) -> String {
     format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+/// An interval's end as a message reads it: midnight ending the day is "24:00", a later end
+/// (past midnight) the next day's time.
+fn end_hhmm(c: u16) -> String {
+    if c == 1440 { "24:00".into() } else { hhmm(c % 1440) }
 }
 
 fn parse_hhmm(s: &str) -> Option<u16> {
@@ -334,6 +340,11 @@ mod tests {
                 "opening_hours.wed: 09:00-17:00 and 10:00-11:00 overlap: give them as one interval, 09:00-17:00",
             ]
         );
+        // An end at midnight reads 24:00, not 00:00.
+        assert_eq!(
+            overlaps(&[("thu", &["12:00-24:00", "10:00-24:00"])]),
+            ["opening_hours.thu: 10:00-24:00 and 12:00-24:00 overlap: give them as one interval, 10:00-24:00"]
+        );
         // Across midnight, Sunday's into Monday's too.
         assert_eq!(
             overlaps(&[("fri", &["18:00-02:00"]), ("sat", &["01:00-05:00"])]),
@@ -344,7 +355,7 @@ mod tests {
         assert_eq!(
             overlaps(&[("sun", &["20:00-03:00"]), ("mon", &["00:00-24:00"])]),
             [
-                "opening_hours.mon: sun's 20:00-03:00 runs past midnight into 00:00-00:00: give each stretch of opening once"
+                "opening_hours.mon: sun's 20:00-03:00 runs past midnight into 00:00-24:00: give each stretch of opening once"
             ]
         );
         assert_eq!(
