@@ -114,6 +114,7 @@ async function mapWithPushedEvents() {
 
 beforeEach(() => window.history.replaceState(null, '', '/'));
 afterEach(() => {
+  vi.useRealTimers();
   setToken(null);
   vi.unstubAllGlobals();
   relayHealth = { status: 'running', restarts: 0, last_failure: null };
@@ -156,71 +157,59 @@ describe('App', () => {
     // QA (real binary): a user created through the API made the Users card say 301 while the
     // map's summary said 300 users until the page was reloaded (only a venue count moved it).
     vi.useFakeTimers({ shouldAdvanceTime: true });
-    try {
-      let users = 2;
-      const { calls } = mockFetch({
-        'GET /health': () => health(relayHealth),
-        'GET /api/v1/admin/stats': () => stats(users, 3),
-        'GET /api/v1/admin/map': () => ({ ...CITY, users_total: users }),
-        'GET /api/v1/admin/streams/subscribe-all': () => stream(),
-        'GET /api/v1/simulation/state': () => idle,
-        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
-        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
-      });
-      render(<App />);
-      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
-      const maps = () => calls.filter((c) => c.url.startsWith('/api/v1/admin/map')).length;
-      const before = maps();
-      // Counts that agree ask nothing more.
-      await vi.advanceTimersByTimeAsync(7000);
-      expect(maps()).toBe(before);
-      users = 3;
-      await vi.advanceTimersByTimeAsync(9000);
-      await waitFor(() => expect(screen.getByTestId('stat-users-value')).toHaveTextContent('3'));
-      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 3 users'));
-      expect(maps()).toBe(before + 1);
-    } finally {
-      vi.useRealTimers();
-    }
+    let users = 2;
+    const { calls } = mockFetch({
+      'GET /health': () => health(relayHealth),
+      'GET /api/v1/admin/stats': () => stats(users, 3),
+      'GET /api/v1/admin/map': () => ({ ...CITY, users_total: users }),
+      'GET /api/v1/admin/streams/subscribe-all': () => stream(),
+      'GET /api/v1/simulation/state': () => idle,
+      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+      'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+    });
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
+    const maps = () => calls.filter((c) => c.url.startsWith('/api/v1/admin/map')).length;
+    const before = maps();
+    // Counts that agree ask nothing more.
+    await vi.advanceTimersByTimeAsync(7000);
+    expect(maps()).toBe(before);
+    users = 3;
+    await vi.advanceTimersByTimeAsync(9000);
+    await waitFor(() => expect(screen.getByTestId('stat-users-value')).toHaveTextContent('3'));
+    await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 3 users'));
+    expect(maps()).toBe(before + 1);
   });
 
   it('reloads the map when a venue changes, which changes no count, once for a burst of changes', async () => {
     // QA on the real binary: a venue's category changed through the API (PATCH) stayed in its
     // old colour on the map, the counts unchanged, until the page was reloaded.
     vi.useFakeTimers({ shouldAdvanceTime: true });
-    try {
-      const { push, maps, before } = await mapWithPushedEvents();
-      const updated = (n: number) => frame(n, 'system', 'venue.updated', { id: CITY.venues.id[0], name: 'Renamed', category: 'karaoke' });
-      act(() => [1, 2, 3].forEach((n) => push(updated(n))));
-      await vi.advanceTimersByTimeAsync(6000);
-      expect(maps()).toBe(before + 1);
-    } finally {
-      vi.useRealTimers();
-    }
+    const { push, maps, before } = await mapWithPushedEvents();
+    const updated = (n: number) => frame(n, 'system', 'venue.updated', { id: CITY.venues.id[0], name: 'Renamed', category: 'karaoke' });
+    act(() => [1, 2, 3].forEach((n) => push(updated(n))));
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(maps()).toBe(before + 1);
   });
 
   it("reloads the map when a user's home moves, which changes no count, once for a burst; not for a new name", async () => {
     // QA: a user's home changed through the API (PATCH) stayed where it was on the map's homes
     // layer until the page was reloaded: `user.updated` changes no count.
     vi.useFakeTimers({ shouldAdvanceTime: true });
-    try {
-      const { push, maps, before } = await mapWithPushedEvents();
-      const user = (n: number, name: string, lat: number | null) =>
-        frame(n, 'user_actions', 'user.updated', { id: 'u1', handle: 'ann', name, home_lat: lat, home_lng: lat === null ? null : -73.9 });
-      act(() => [40.7, 40.71, 40.72].forEach((lat, n) => push(user(n + 1, 'Ann', lat))));
-      await vi.advanceTimersByTimeAsync(6000);
-      expect(maps()).toBe(before + 1);
-      // Renamed, the home where it was: nothing to redraw.
-      act(() => push(user(4, 'Ann Lee', 40.72)));
-      await vi.advanceTimersByTimeAsync(6000);
-      expect(maps()).toBe(before + 1);
-      // The home removed: one home fewer on the map.
-      act(() => push(user(5, 'Ann Lee', null)));
-      await vi.advanceTimersByTimeAsync(6000);
-      expect(maps()).toBe(before + 2);
-    } finally {
-      vi.useRealTimers();
-    }
+    const { push, maps, before } = await mapWithPushedEvents();
+    const user = (n: number, name: string, lat: number | null) =>
+      frame(n, 'user_actions', 'user.updated', { id: 'u1', handle: 'ann', name, home_lat: lat, home_lng: lat === null ? null : -73.9 });
+    act(() => [40.7, 40.71, 40.72].forEach((lat, n) => push(user(n + 1, 'Ann', lat))));
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(maps()).toBe(before + 1);
+    // Renamed, the home where it was: nothing to redraw.
+    act(() => push(user(4, 'Ann Lee', 40.72)));
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(maps()).toBe(before + 1);
+    // The home removed: one home fewer on the map.
+    act(() => push(user(5, 'Ann Lee', null)));
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(maps()).toBe(before + 2);
   });
 
   it('shows the new city after a forced reseed whose events came before the engine the map reads had it', async () => {
@@ -228,88 +217,76 @@ describe('App', () => {
     // and the `data.seeded` event's all read the emptied engine (the server reloads it after the
     // event is out); the counts then stayed as they were and the map said '0 venues' for good.
     vi.useFakeTimers({ shouldAdvanceTime: true });
-    try {
-      const { open, push } = pushableStream();
-      const EMPTY = { ...CITY, venues: { id: [], lat: [], lng: [], category: [], interactions: [], bookings: [], demand: [] }, homes: { lat: [], lng: [] }, users_total: 0, users_with_home: 0, bounds: null };
-      let engine: typeof CITY | typeof EMPTY = CITY;
-      let db: [number, number] = [2, 3];
-      mockFetch({
-        'GET /health': () => health(relayHealth),
-        'GET /api/v1/admin/stats': () => stats(...db),
-        'GET /api/v1/admin/map': () => engine,
-        'GET /api/v1/admin/streams/subscribe-all': () => open(),
-        'GET /api/v1/simulation/state': () => idle,
-        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
-        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
-      });
-      render(<App />);
-      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
-      engine = EMPTY;
-      db = [0, 0];
-      act(() => push(frame(1, 'system', 'data.reset', null)));
-      await vi.advanceTimersByTimeAsync(4000);
-      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('0 venues · 0 users'));
-      // The city written, the engine not yet reloaded.
-      db = [2, 3];
-      act(() => push(frame(2, 'system', 'data.seeded', { users: 2, venues: 3, interactions: 0, edges: 0, plans: 0 })));
-      await vi.advanceTimersByTimeAsync(12_000);
-      expect(screen.getByTestId('map-summary')).toHaveTextContent('0 venues · 0 users');
-      engine = CITY;
-      await vi.advanceTimersByTimeAsync(25_000);
-      await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
-    } finally {
-      vi.useRealTimers();
-    }
+    const { open, push } = pushableStream();
+    const EMPTY = { ...CITY, venues: { id: [], lat: [], lng: [], category: [], interactions: [], bookings: [], demand: [] }, homes: { lat: [], lng: [] }, users_total: 0, users_with_home: 0, bounds: null };
+    let engine: typeof CITY | typeof EMPTY = CITY;
+    let db: [number, number] = [2, 3];
+    mockFetch({
+      'GET /health': () => health(relayHealth),
+      'GET /api/v1/admin/stats': () => stats(...db),
+      'GET /api/v1/admin/map': () => engine,
+      'GET /api/v1/admin/streams/subscribe-all': () => open(),
+      'GET /api/v1/simulation/state': () => idle,
+      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+      'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+    });
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
+    engine = EMPTY;
+    db = [0, 0];
+    act(() => push(frame(1, 'system', 'data.reset', null)));
+    await vi.advanceTimersByTimeAsync(4000);
+    await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('0 venues · 0 users'));
+    // The city written, the engine not yet reloaded.
+    db = [2, 3];
+    act(() => push(frame(2, 'system', 'data.seeded', { users: 2, venues: 3, interactions: 0, edges: 0, plans: 0 })));
+    await vi.advanceTimersByTimeAsync(12_000);
+    expect(screen.getByTestId('map-summary')).toHaveTextContent('0 venues · 0 users');
+    engine = CITY;
+    await vi.advanceTimersByTimeAsync(25_000);
+    await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
   });
 
   it('loads the map again when a reload is asked for while one is under way', async () => {
     // The load under way may have been read before the change that asked (QA: a reseed's reload
     // skipped while the reset's was in flight).
     vi.useFakeTimers({ shouldAdvanceTime: true });
-    try {
-      const { push, maps, before } = await mapWithPushedEvents();
-      let answer: () => void = () => {};
-      const { fn } = { fn: globalThis.fetch };
-      vi.stubGlobal('fetch', (input: RequestInfo | URL, init?: RequestInit) =>
-        String(input).startsWith('/api/v1/admin/map') && maps() === before
-          ? fn(input, init).then((r) => new Promise<Response>((res) => (answer = () => res(r))))
-          : fn(input, init),
-      );
-      act(() => push(frame(1, 'system', 'venue.updated', { id: CITY.venues.id[0], name: 'Renamed', category: 'karaoke' })));
-      await vi.advanceTimersByTimeAsync(6000);
-      expect(maps()).toBe(before + 1);
-      // Under way (held); a seed's event asks again.
-      act(() => push(frame(2, 'system', 'data.seeded', { users: 2, venues: 3, interactions: 0, edges: 0, plans: 0 })));
-      await vi.advanceTimersByTimeAsync(3000);
-      expect(maps()).toBe(before + 1);
-      act(() => answer());
-      await vi.advanceTimersByTimeAsync(1000);
-      expect(maps()).toBe(before + 2);
-    } finally {
-      vi.useRealTimers();
-    }
+    const { push, maps, before } = await mapWithPushedEvents();
+    let answer: () => void = () => {};
+    const realFetch = globalThis.fetch;
+    vi.stubGlobal('fetch', (input: RequestInfo | URL, init?: RequestInit) =>
+      String(input).startsWith('/api/v1/admin/map') && maps() === before
+        ? realFetch(input, init).then((r) => new Promise<Response>((res) => (answer = () => res(r))))
+        : realFetch(input, init),
+    );
+    act(() => push(frame(1, 'system', 'venue.updated', { id: CITY.venues.id[0], name: 'Renamed', category: 'karaoke' })));
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(maps()).toBe(before + 1);
+    // Under way (held); a seed's event asks again.
+    act(() => push(frame(2, 'system', 'data.seeded', { users: 2, venues: 3, interactions: 0, edges: 0, plans: 0 })));
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(maps()).toBe(before + 1);
+    act(() => answer());
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(maps()).toBe(before + 2);
   });
 
   it('loads the map as soon as a seed through the Demo data panel is answered', async () => {
     // The seed is answered once the engine the map reads has the new city; its event may come
     // before, and the map read then is the emptied one.
     vi.useFakeTimers({ shouldAdvanceTime: true });
-    try {
-      const { maps, before } = await mapWithPushedEvents();
-      const { fn } = { fn: globalThis.fetch };
-      vi.stubGlobal('fetch', (input: RequestInfo | URL, init?: RequestInit) =>
-        String(input).startsWith('/api/v1/admin/data/seed')
-          ? Promise.resolve(json({ success: true, seeded: { seeded: true, users: 2, venues: 3, interactions: 0 } }))
-          : fn(input, init),
-      );
-      fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
-      fireEvent.click(screen.getByRole('button', { name: 'Reset and seed' }));
-      await screen.findByTestId('data-message');
-      await vi.advanceTimersByTimeAsync(200);
-      expect(maps()).toBe(before + 1);
-    } finally {
-      vi.useRealTimers();
-    }
+    const { maps, before } = await mapWithPushedEvents();
+    const realFetch = globalThis.fetch;
+    vi.stubGlobal('fetch', (input: RequestInfo | URL, init?: RequestInit) =>
+      String(input).startsWith('/api/v1/admin/data/seed')
+        ? Promise.resolve(json({ success: true, seeded: { seeded: true, users: 2, venues: 3, interactions: 0 } }))
+        : realFetch(input, init),
+    );
+    fireEvent.click(screen.getByRole('button', { name: 'Seed demo data' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Reset and seed' }));
+    await screen.findByTestId('data-message');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(maps()).toBe(before + 1);
   });
 
   it('says neither idle nor offers Start before the simulator’s state is first read', async () => {
@@ -344,79 +321,67 @@ describe('App', () => {
 
   it('polls /health and shows a background task going down with its failure', async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
-    try {
-      relayHealth = { status: 'running', restarts: 0, last_failure: null };
-      const { calls } = server(10, 3);
-      render(<App />);
-      await waitFor(() => expect(screen.getByTestId('task-relay')).toHaveAttribute('data-status', 'running'));
-      expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'healthy');
-      relayHealth = { status: 'down', restarts: 2, last_failure: 'panicked: boom' };
-      await vi.advanceTimersByTimeAsync(3000);
-      await waitFor(() => expect(screen.getByTestId('task-relay')).toHaveAttribute('data-status', 'down'));
-      expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'degraded');
-      expect(screen.getByTestId('task-failure-relay')).toHaveTextContent('relay down · 2 restarts · last failure: panicked: boom');
-      expect(calls.filter((c) => c.url === '/health').length).toBeGreaterThanOrEqual(2);
-    } finally {
-      vi.useRealTimers();
-    }
+    relayHealth = { status: 'running', restarts: 0, last_failure: null };
+    const { calls } = server(10, 3);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('task-relay')).toHaveAttribute('data-status', 'running'));
+    expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'healthy');
+    relayHealth = { status: 'down', restarts: 2, last_failure: 'panicked: boom' };
+    await vi.advanceTimersByTimeAsync(3000);
+    await waitFor(() => expect(screen.getByTestId('task-relay')).toHaveAttribute('data-status', 'down'));
+    expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'degraded');
+    expect(screen.getByTestId('task-failure-relay')).toHaveTextContent('relay down · 2 restarts · last failure: panicked: boom');
+    expect(calls.filter((c) => c.url === '/health').length).toBeGreaterThanOrEqual(2);
   });
 
   it('shows the server’s health in the header of another page, from the one /health poll the Live page reads', async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
-    try {
-      window.history.replaceState(null, '', '/map');
-      const { calls } = server(10, 3);
-      const polls = () => calls.filter((c) => c.url === '/health').length;
-      // One poll now and one every 3 s of the (fake) clock, which also moves with real time: a
-      // second poller would double them.
-      const start = Date.now();
-      const onePoller = () => {
-        const due = 1 + Math.floor((Date.now() - start) / 3000);
-        expect(polls()).toBeGreaterThanOrEqual(due - 1);
-        expect(polls()).toBeLessThanOrEqual(due);
-      };
-      render(<App />);
-      const indicator = screen.getByRole('link', { name: /^Server health/ });
-      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
-      expect(indicator).toHaveTextContent(/^healthy$/);
-      expect(screen.queryByTestId('health')).toBeNull(); // not the Live page
-      onePoller();
+    window.history.replaceState(null, '', '/map');
+    const { calls } = server(10, 3);
+    const polls = () => calls.filter((c) => c.url === '/health').length;
+    // One poll now and one every 3 s of the (fake) clock, which also moves with real time: a
+    // second poller would double them.
+    const start = Date.now();
+    const onePoller = () => {
+      const due = 1 + Math.floor((Date.now() - start) / 3000);
+      expect(polls()).toBeGreaterThanOrEqual(due - 1);
+      expect(polls()).toBeLessThanOrEqual(due);
+    };
+    render(<App />);
+    const indicator = screen.getByRole('link', { name: /^Server health/ });
+    await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
+    expect(indicator).toHaveTextContent(/^healthy$/);
+    expect(screen.queryByTestId('health')).toBeNull(); // not the Live page
+    onePoller();
 
-      relayHealth = { status: 'down', restarts: 2, last_failure: 'panicked: boom' };
-      busHealth = { status: 'ok', backend: 'redis', trim_failures: 4, trim_error: 'NOSCRIPT No matching script' };
-      await vi.advanceTimersByTimeAsync(3000);
-      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'degraded'));
-      expect(indicator).toHaveTextContent('degraded · task relay down, bus trims failing');
-      onePoller();
+    relayHealth = { status: 'down', restarts: 2, last_failure: 'panicked: boom' };
+    busHealth = { status: 'ok', backend: 'redis', trim_failures: 4, trim_error: 'NOSCRIPT No matching script' };
+    await vi.advanceTimersByTimeAsync(3000);
+    await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'degraded'));
+    expect(indicator).toHaveTextContent('degraded · task relay down, bus trims failing');
+    onePoller();
 
-      // On the Live page the header and the health row show the same answer, still one poll
-      // every 3 seconds.
-      fireEvent.click(screen.getByRole('link', { name: 'Live' }));
-      expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'degraded');
-      expect(screen.getByTestId('bus-trim-error')).toHaveTextContent('bus trims failing · 4 failed trims · last error: NOSCRIPT No matching script');
-      await vi.advanceTimersByTimeAsync(6000);
-      onePoller();
-    } finally {
-      vi.useRealTimers();
-    }
+    // On the Live page the header and the health row show the same answer, still one poll
+    // every 3 seconds.
+    fireEvent.click(screen.getByRole('link', { name: 'Live' }));
+    expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'degraded');
+    expect(screen.getByTestId('bus-trim-error')).toHaveTextContent('bus trims failing · 4 failed trims · last error: NOSCRIPT No matching script');
+    await vi.advanceTimersByTimeAsync(6000);
+    onePoller();
   });
 
   it('says unreachable in the header when /health cannot be fetched, and healthy once it can', async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
-    try {
-      window.history.replaceState(null, '', '/inspector');
-      healthRefused = true;
-      server(10, 3);
-      render(<App />);
-      const indicator = screen.getByTestId('health-indicator');
-      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'unreachable'));
-      expect(indicator).toHaveClass('text-rose-200');
-      healthRefused = false;
-      await vi.advanceTimersByTimeAsync(3000);
-      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
-    } finally {
-      vi.useRealTimers();
-    }
+    window.history.replaceState(null, '', '/inspector');
+    healthRefused = true;
+    server(10, 3);
+    render(<App />);
+    const indicator = screen.getByTestId('health-indicator');
+    await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'unreachable'));
+    expect(indicator).toHaveClass('text-rose-200');
+    healthRefused = false;
+    await vi.advanceTimersByTimeAsync(3000);
+    await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
   });
 
   it('says unreachable in the header as soon as the stream loses the server, and healthy as soon as it is back, between polls', async () => {
@@ -424,72 +389,68 @@ describe('App', () => {
     // the polls' own timer never fires (setInterval is faked and not advanced): only the stream
     // dropping, failing and reconnecting can make the header ask /health again.
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    try {
-      let down = false;
-      let fail: () => void = () => {};
-      const { calls } = mockFetch({
-        'GET /health': () => {
-          if (down) throw new TypeError('connection refused');
-          return health(relayHealth);
-        },
-        'GET /api/v1/admin/stats': () => {
-          if (down) throw new TypeError('connection refused');
-          return stats(10, 3);
-        },
-        'GET /api/v1/admin/map': () => CITY,
-        'GET /api/v1/admin/streams/subscribe-all': () => {
-          if (down) throw new TypeError('connection refused');
-          const body = new ReadableStream<Uint8Array>({
-            start(c) {
-              fail = () => c.error(new TypeError('network error'));
-              c.enqueue(new TextEncoder().encode('event: connected\nid: system:0-0\ndata: {}\n\n'));
-            },
-          });
-          return new Response(body, { headers: { 'Content-Type': 'text/event-stream' } });
-        },
-        'GET /api/v1/simulation/state': () => idle,
-        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
-        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
-      });
-      const polls = () => calls.filter((c) => c.url === '/health').length;
-      render(<App />);
-      const indicator = screen.getByTestId('health-indicator');
-      await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'live'));
-      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
-      // The stream's first opening asks for nothing more than the first poll.
-      expect(polls()).toBe(1);
+    let down = false;
+    let fail: () => void = () => {};
+    const { calls } = mockFetch({
+      'GET /health': () => {
+        if (down) throw new TypeError('connection refused');
+        return health(relayHealth);
+      },
+      'GET /api/v1/admin/stats': () => {
+        if (down) throw new TypeError('connection refused');
+        return stats(10, 3);
+      },
+      'GET /api/v1/admin/map': () => CITY,
+      'GET /api/v1/admin/streams/subscribe-all': () => {
+        if (down) throw new TypeError('connection refused');
+        const body = new ReadableStream<Uint8Array>({
+          start(c) {
+            fail = () => c.error(new TypeError('network error'));
+            c.enqueue(new TextEncoder().encode('event: connected\nid: system:0-0\ndata: {}\n\n'));
+          },
+        });
+        return new Response(body, { headers: { 'Content-Type': 'text/event-stream' } });
+      },
+      'GET /api/v1/simulation/state': () => idle,
+      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+      'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+    });
+    const polls = () => calls.filter((c) => c.url === '/health').length;
+    render(<App />);
+    const indicator = screen.getByTestId('health-indicator');
+    await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'live'));
+    await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
+    // The stream's first opening asks for nothing more than the first poll.
+    expect(polls()).toBe(1);
 
-      down = true;
-      fail();
-      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'unreachable'));
-      await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'down'));
-      // The Live page's health row says so too, its last answer kept and said to be old (it said
-      // 'healthy' in green while the header said unreachable).
-      expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'unreachable');
-      expect(screen.getByTestId('health-unreachable')).toHaveTextContent('unreachable');
-      expect(screen.getByTestId('health-stale')).toHaveTextContent(/^last answer at \d\d:\d\d:\d\d:$/);
-      // A poll of the stats while it is down fails too.
-      const statsPolls = calls.filter((c) => c.url === '/api/v1/admin/stats').length;
-      await vi.advanceTimersByTimeAsync(3000);
-      await waitFor(() => expect(calls.filter((c) => c.url === '/api/v1/admin/stats').length).toBeGreaterThan(statsPolls));
-      // The stats cards keep their last numbers, dimmed and said to be old (QA: at full brightness).
-      await waitFor(() => expect(screen.getByTestId('stats-stale')).toHaveTextContent(/^Not updated since \d\d:\d\d:\d\d: The Luna server cannot be reached\./));
-      expect(screen.getByTestId('stat-users')).toHaveAttribute('data-stale', 'true');
-      expect(screen.getByTestId('stat-users-value')).toHaveTextContent('10');
+    down = true;
+    fail();
+    await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'unreachable'));
+    await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'down'));
+    // The Live page's health row says so too, its last answer kept and said to be old (it said
+    // 'healthy' in green while the header said unreachable).
+    expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'unreachable');
+    expect(screen.getByTestId('health-unreachable')).toHaveTextContent('unreachable');
+    expect(screen.getByTestId('health-stale')).toHaveTextContent(/^last answer at \d\d:\d\d:\d\d:$/);
+    // A poll of the stats while it is down fails too.
+    const statsPolls = calls.filter((c) => c.url === '/api/v1/admin/stats').length;
+    await vi.advanceTimersByTimeAsync(3000);
+    await waitFor(() => expect(calls.filter((c) => c.url === '/api/v1/admin/stats').length).toBeGreaterThan(statsPolls));
+    // The stats cards keep their last numbers, dimmed and said to be old (QA: at full brightness).
+    await waitFor(() => expect(screen.getByTestId('stats-stale')).toHaveTextContent(/^Not updated since \d\d:\d\d:\d\d: The Luna server cannot be reached\./));
+    expect(screen.getByTestId('stat-users')).toHaveAttribute('data-stale', 'true');
+    expect(screen.getByTestId('stat-users-value')).toHaveTextContent('10');
 
-      // Back: the stream's next attempt (its backoff is a real timer) finds it, and the header follows.
-      down = false;
-      await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'live'), { timeout: 5000 });
-      await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
-      // The stats are asked again too: the banner goes with the stream back, not at their next poll.
-      await waitFor(() => expect(screen.queryByTestId('server-down')).toBeNull());
-      expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'healthy');
-      expect(screen.queryByTestId('health-stale')).toBeNull();
-      expect(screen.queryByTestId('stats-stale')).toBeNull();
-      expect(screen.getByTestId('stat-users')).toHaveAttribute('data-stale', 'false');
-    } finally {
-      vi.useRealTimers();
-    }
+    // Back: the stream's next attempt (its backoff is a real timer) finds it, and the header follows.
+    down = false;
+    await waitFor(() => expect(screen.getByTestId('stream-status')).toHaveAttribute('data-status', 'live'), { timeout: 5000 });
+    await waitFor(() => expect(indicator).toHaveAttribute('data-state', 'healthy'));
+    // The stats are asked again too: the banner goes with the stream back, not at their next poll.
+    await waitFor(() => expect(screen.queryByTestId('server-down')).toBeNull());
+    expect(screen.getByTestId('health')).toHaveAttribute('data-status', 'healthy');
+    expect(screen.queryByTestId('health-stale')).toBeNull();
+    expect(screen.queryByTestId('stats-stale')).toBeNull();
+    expect(screen.getByTestId('stat-users')).toHaveAttribute('data-stale', 'false');
   });
 
   it('brings a stream that cannot reach the server back once when /health answers again, not at every poll that answers', async () => {
@@ -608,47 +569,43 @@ describe('App', () => {
     // Before, a failed poll counted as a fresh answer: its stale `running` outranked the
     // `simulation.stopped` (reason `shutdown`) that came before it (QA: SIGTERM with a run going).
     vi.useFakeTimers({ shouldAdvanceTime: true });
-    try {
-      const running = { ...idle, status: 'running', running: true, speed: 60, active_users: 20, timezone: 'UTC' };
-      let down = false;
-      let push: (frame: string) => void = () => {};
-      mockFetch({
-        'GET /health': () => {
-          if (down) throw new TypeError('connection refused');
-          return health(relayHealth);
-        },
-        'GET /api/v1/admin/stats': () => stats(10, 3),
-        'GET /api/v1/admin/map': () => CITY,
-        'GET /api/v1/admin/streams/subscribe-all': () => {
-          if (down) throw new TypeError('connection refused');
-          const body = new ReadableStream<Uint8Array>({
-            start(c) {
-              push = (frame) => c.enqueue(new TextEncoder().encode(frame));
-              push('event: connected\nid: simulation:0-0\ndata: {}\n\n');
-            },
-          });
-          return new Response(body, { headers: { 'Content-Type': 'text/event-stream' } });
-        },
-        'GET /api/v1/simulation/state': () => {
-          if (down) throw new TypeError('connection refused');
-          return running;
-        },
-        'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
-        'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
-      });
-      render(<App />);
-      await waitFor(() => expect(screen.getByTestId('sim-status')).toHaveTextContent('running'));
-      const stopped = { ...running, status: 'stopped', running: false, stop_reason: 'shutdown' };
-      const event = { id: '5-0', source_id: null, channel: 'simulation', type: 'simulation.stopped', timestamp: new Date().toISOString(), data: stopped };
-      push(`id: simulation:5-0\nevent: simulation.stopped\ndata: ${JSON.stringify(event)}\n\n`);
-      await waitFor(() => expect(screen.getByTestId('sim-status')).toHaveTextContent('stopped: the server shut down'));
-      // The server is gone: the polls after the stop fail.
-      down = true;
-      await vi.advanceTimersByTimeAsync(4500);
-      expect(screen.getByTestId('sim-status')).toHaveTextContent('stopped: the server shut down');
-    } finally {
-      vi.useRealTimers();
-    }
+    const running = { ...idle, status: 'running', running: true, speed: 60, active_users: 20, timezone: 'UTC' };
+    let down = false;
+    let push: (frame: string) => void = () => {};
+    mockFetch({
+      'GET /health': () => {
+        if (down) throw new TypeError('connection refused');
+        return health(relayHealth);
+      },
+      'GET /api/v1/admin/stats': () => stats(10, 3),
+      'GET /api/v1/admin/map': () => CITY,
+      'GET /api/v1/admin/streams/subscribe-all': () => {
+        if (down) throw new TypeError('connection refused');
+        const body = new ReadableStream<Uint8Array>({
+          start(c) {
+            push = (frame) => c.enqueue(new TextEncoder().encode(frame));
+            push('event: connected\nid: simulation:0-0\ndata: {}\n\n');
+          },
+        });
+        return new Response(body, { headers: { 'Content-Type': 'text/event-stream' } });
+      },
+      'GET /api/v1/simulation/state': () => {
+        if (down) throw new TypeError('connection refused');
+        return running;
+      },
+      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+      'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+    });
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('sim-status')).toHaveTextContent('running'));
+    const stopped = { ...running, status: 'stopped', running: false, stop_reason: 'shutdown' };
+    const event = { id: '5-0', source_id: null, channel: 'simulation', type: 'simulation.stopped', timestamp: new Date().toISOString(), data: stopped };
+    push(`id: simulation:5-0\nevent: simulation.stopped\ndata: ${JSON.stringify(event)}\n\n`);
+    await waitFor(() => expect(screen.getByTestId('sim-status')).toHaveTextContent('stopped: the server shut down'));
+    // The server is gone: the polls after the stop fail.
+    down = true;
+    await vi.advanceTimersByTimeAsync(4500);
+    expect(screen.getByTestId('sim-status')).toHaveTextContent('stopped: the server shut down');
   });
 
   it('drops a deleted user’s cached name from the feed when their user.deleted event arrives, without a reload, but names them in that event’s row', async () => {
