@@ -66,7 +66,8 @@ pub struct ServeOptions {
     pub dev: bool,
     /// Largest accepted request body; larger ones get a 413.
     pub body_limit_bytes: usize,
-    /// Longest a request may take; slower ones get a 408.
+    /// Longest a request may take; slower ones get a 408, except POST /api/v1/admin/data/seed,
+    /// answered when the city is written.
     pub request_timeout: Duration,
     /// How credentials are checked (see `auth`). The default has a random signing key and no
     /// admin credential: user tokens it did not sign and every admin route are refused.
@@ -233,7 +234,8 @@ pub async fn serve(
         tasks.supervise("admin_token_follower", move || auth::follow_admin_token(app.clone(), auth.clone()))
     };
     let telemetry = app.telemetry.clone();
-    // In-flight requests get their timeout and a little more to finish; then the server stops.
+    // In-flight requests get their timeout and a little more to finish; then the server stops
+    // (POST /api/v1/admin/data/seed, which has no timeout, is then not answered if still running).
     let grace = opts.request_timeout + Duration::from_secs(2);
     let sim = Arc::new(Simulator::new(app.clone()));
     let service = service(app, &opts, Arc::clone(&sim));
