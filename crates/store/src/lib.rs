@@ -33,7 +33,10 @@ pub use booking::{BookingQuery, IdempotencyKey, Idempotent, NewBooking};
 pub use error::{StoreError, StoreResult};
 pub use ops::bulk::Progress as BatchProgress;
 pub use ops::bulk::RESET_GATE;
-pub use ops::relay_lease::{CHECK_CAP as RELAY_LEASE_CHECK_CAP, set_check_cap as set_relay_lease_check_cap};
+pub use ops::relay_lease::CHECK_CAP as RELAY_LEASE_CHECK_CAP;
+/// For tests only: shortens the relay lease check's cap for every store of the process.
+#[doc(hidden)]
+pub use ops::relay_lease::set_check_cap as set_relay_lease_check_cap;
 pub use store::SqlStore;
 
 /// Which database a store talks to.

@@ -89,8 +89,9 @@ pub fn check_cap() -> std::time::Duration {
     std::time::Duration::from_millis(CHECK_CAP_MS.load(std::sync::atomic::Ordering::Relaxed))
 }
 
-/// Sets the cap for every store of this process: for tests, which would otherwise wait
-/// [`CHECK_CAP`] for a hang to be given up.
+/// Sets the cap for every store of this process. For tests only (which would otherwise wait
+/// [`CHECK_CAP`] for a hang to be given up); a server never calls it.
+#[doc(hidden)]
 pub fn set_check_cap(cap: std::time::Duration) {
     CHECK_CAP_MS.store(cap.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
 }
