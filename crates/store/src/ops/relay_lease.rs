@@ -48,11 +48,15 @@ where
             .map(|held| RelayLease(Box::new(SingleProcess { _held: held }))));
     }
     let mut conn = pool.acquire().await?;
-    // With the session's pid: a check of the lease that hangs past its cap ends that session
-    // (see `still_held`).
-    let sql = Sql::new("SELECT pg_try_advisory_lock($1), pg_backend_pid()").bind(RELAY_LOCK);
-    let locked: Option<(bool, i32)> = (*conn).fetch_optional(sql).await?;
-    let Some((true, pid)) = locked else {
+    // With the session's pid and start: a check of the lease that hangs past its cap ends that
+    // session, and only it (see `still_held`).
+    let sql = Sql::new(
+        "SELECT pg_try_advisory_lock($1), pg_backend_pid(), \
+         (SELECT backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid())",
+    )
+    .bind(RELAY_LOCK);
+    let locked: Option<(bool, i32, Option<String>)> = (*conn).fetch_optional(sql).await?;
+    let Some((true, pid, started)) = locked else {
         // Not ours: the connection holds no lock and goes back to the pool (a waiting relay
         // asks every few milliseconds; closing it would open a session each time).
         return Ok(None);
@@ -64,7 +68,14 @@ where
     // before 14 has no such setting; the lease then works as before.
     let bound = Sql::new("SELECT set_config('idle_session_timeout', $1, false)").bind(IDLE_BOUND);
     let bounded = (*conn).fetch_optional::<(String,)>(bound).await.is_ok();
-    Ok(Some(RelayLease(Box::new(AdvisoryLock::<DB> { conn: Some(conn), pid, bounded, reach, pool: pool.clone() }))))
+    Ok(Some(RelayLease(Box::new(AdvisoryLock::<DB> {
+        conn: Some(conn),
+        pid,
+        started,
+        bounded,
+        reach,
+        pool: pool.clone(),
+    }))))
 }
 
 /// How long the lease's session may sit idle before PostgreSQL ends it, freeing the lease: far
@@ -114,6 +125,9 @@ struct AdvisoryLock<DB: Database> {
     conn: Option<PoolConnection<DB>>,
     /// Its session's process id, to end the session should a check hang.
     pid: i32,
+    /// Its session's start (`pg_stat_activity.backend_start`): with the pid, names the session
+    /// and no later one given the same pid.
+    started: Option<String>,
     /// Whether its session's idleness is bounded (to be lifted before it rejoins the pool).
     bounded: bool,
     /// Whether the database can still be reached, asked while a check waits for its answer.
@@ -127,7 +141,7 @@ where
     DB: Database<Connection: Conn>,
 {
     async fn still_held(&mut self) -> bool {
-        let Self { conn, reach, pool, pid, .. } = self;
+        let Self { conn, reach, pool, pid, started, .. } = self;
         let pid = *pid;
         let Some(conn) = conn.as_mut() else { return false };
         // The lock as PostgreSQL lists it for this very session: the query fails if the session
@@ -169,7 +183,16 @@ where
             // answers nothing ends nothing, and the lease's idleness bound is left to work).
             let end = async {
                 let mut other = pool.acquire().await?;
-                let sql = Sql::new("SELECT pg_terminate_backend($1)").bind(pid);
+                // Only that very session: it may have ended meanwhile and its pid been given to
+                // another backend, which must not be ended, so the pid must still belong to a
+                // session started when the lease's did. (Not through `pg_locks`: a check hung in
+                // the lock manager, as in the test, would hang this query as well.)
+                let sql = Sql::new(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE pid = $1 AND backend_start = $2::timestamptz",
+                )
+                .bind(pid)
+                .bind(started.clone());
                 (*other).fetch_optional::<(bool,)>(sql).await
             };
             let ended = tokio::time::timeout(cap, end).await;
