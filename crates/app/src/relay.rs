@@ -156,14 +156,19 @@ const NOW_CAP: Duration = Duration::from_secs(2);
 /// the bus when it answers (the simulator's control events): passes under the lease until one
 /// finds less than a batch, so every row committed before the call has gone out, in order with
 /// the rows before it. While another relay holds the lease (it publishes them) it waits its
-/// turn, [`NOW_CAP`] at most, then leaves them to the relay (an error). An error when the bus
+/// turn, [`NOW_CAP`] at most, then leaves them to the relay (an error); a backlog (the bus back
+/// after a long outage) is published for [`NOW_CAP`] at most too, the rest left to the relay
+/// (an error), so the request that called it is not held for the whole backlog. An error when the bus
 /// (or the store) refuses: what is left waits in the outbox for the relay of [`run`], which
 /// publishes it when the bus is back.
 pub async fn relay_now(store: &DynStore, bus: &DynBus) -> Result<(), String> {
     let began = tokio::time::Instant::now();
     loop {
         match relay_pass(store, bus).await? {
-            Some(n) if n == BATCH as usize => continue,
+            Some(n) if n == BATCH as usize && began.elapsed() < NOW_CAP => continue,
+            Some(n) if n == BATCH as usize => {
+                return Err(format!("more than a batch still waiting after {NOW_CAP:?}; left to the relay"));
+            }
             Some(_) => return Ok(()),
             None if began.elapsed() < NOW_CAP => tokio::time::sleep(CONTENDED).await,
             None => return Err(format!("another relay held the lease for {NOW_CAP:?}")),

@@ -18,7 +18,43 @@ crate::on_every_backend!(
     an_unreadable_outbox_row_is_set_aside_and_the_relay_carries_on,
     a_newer_versions_event_is_forwarded_as_it_is,
     a_like_the_relay_publishes_twice_reaches_the_engine_once,
+    a_backlog_is_published_at_once_for_a_moment_then_left_to_the_relay,
 );
+
+/// Takes 10 ms for every event it publishes: a batch of the relay's (256) takes over 2.5 s.
+struct PerEvent;
+
+#[async_trait::async_trait]
+impl Tap for PerEvent {
+    async fn publish(&self, inner: &bus::DynBus, event: bus::Publish) -> bus::BusResult<Arc<domain::Event>> {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        inner.publish(event).await
+    }
+}
+
+/// Review of 99d3e06: `relay_now` (a simulator control action, inside its HTTP request) went on
+/// pass after pass while each found a full batch, never looking at its cap, so after a long bus
+/// outage the request published the whole backlog. It stops once its cap (2 s) has passed,
+/// leaving the rest to the background relay (an error says so).
+async fn a_backlog_is_published_at_once_for_a_moment_then_left_to_the_relay(backend: Backend) {
+    let Some(db) = testdb::TestDatabase::create(backend).await else { return };
+    let store = store::connect(&db.url).await.expect("connect the test database");
+    let bus = Arc::new(TestBus::new(PerEvent));
+    let app = App::with_bus(store, bus, app::AppSettings::default());
+    // Two batches and one more row.
+    for _ in 0..513 {
+        app.store.record_event(DomainEvent::DataReset).await.unwrap();
+    }
+    let started = tokio::time::Instant::now();
+    let now = app::relay::relay_now(&app.store, &app.bus).await;
+    let took = started.elapsed();
+    assert!(now.is_err(), "{backend:?}: the backlog is not said to be out: {now:?}");
+    assert_eq!(app.store.counts().await.unwrap().outbox_pending, 257, "{backend:?}: one batch, after {took:?}");
+    assert!(took < Duration::from_secs(5), "{backend:?}: {took:?}");
+    // The relay publishes the rest.
+    while relay_once(&app.store, &app.bus).await.unwrap() > 0 {}
+    assert_eq!((published(&app), app.store.counts().await.unwrap().outbox_pending), (513, 0), "{backend:?}");
+}
 
 /// Before, the relay failed on such a row at every pass, so no event after it ever went out.
 async fn an_unreadable_outbox_row_is_set_aside_and_the_relay_carries_on(backend: Backend) {
