@@ -335,7 +335,6 @@ mod tests {
     use axum::routing::get;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
-    use tower_http::timeout::TimeoutLayer;
 
     use super::*;
 
@@ -364,7 +363,8 @@ mod tests {
             .route("/slow", get(|| async { tokio::time::sleep(Duration::from_secs(5)).await }))
             .route("/plain", get(|| async { (StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded") }))
             .route("/fine", get(|| async { "ok" }))
-            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_millis(20)))
+            // The server's own timeout, as `service` layers it.
+            .layer(axum::middleware::from_fn_with_state(Duration::from_millis(20), crate::request_timeout))
             .layer(axum::middleware::map_response(json_errors));
         for (uri, status, code) in [
             ("/slow", StatusCode::REQUEST_TIMEOUT, "request_timeout"),

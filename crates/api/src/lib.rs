@@ -195,7 +195,7 @@ const SEED_PATH: &str = "/api/v1/admin/data/seed";
 /// browsers (Chromium re-sends a POST answered 408 on a kept-alive connection), each time a
 /// forced reseed (QA, dashboard on the real binary: a 20,000-user seed outlasted the 30 s, and
 /// the database was deleted and seeded a second time while the dialog said 'Working…').
-async fn request_timeout(
+pub(crate) async fn request_timeout(
     axum::extract::State(limit): axum::extract::State<Duration>,
     req: Request,
     next: axum::middleware::Next,
