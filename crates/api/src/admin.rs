@@ -36,11 +36,11 @@ pub fn router() -> OpenApiRouter<App> {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeedRequest {
-    /// Users to generate, 0 to 20000 (default 300); 0 seeds venues alone.
+    /// Users to generate (default 300); 0 seeds venues alone.
     #[serde(default, deserialize_with = "users_in_range")]
     #[schema(value_type = Option<crate::ranges::SeedUsersRange>, inline)]
     pub users: Option<usize>,
-    /// Venues to generate, 1 to 10000 (default 150): users need somewhere to go, and a seed of
+    /// Venues to generate (default 150), at least one: users need somewhere to go, and a seed of
     /// no user and no venue would write nothing (the rule of `luna seed`).
     #[serde(default, deserialize_with = "venues_in_range")]
     #[schema(value_type = Option<crate::ranges::SeedVenuesRange>, inline)]
@@ -150,8 +150,8 @@ fn seed_options(app: &App, body: SeedRequest, query: SeedQuery) -> ApiResult<See
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 409, description = "The database already has data and `force` was not set", body = ErrorBody),
         (status = 415, description = "A body that is not JSON", body = ErrorBody),
-        (status = 422, description = "Sizes out of range (`users` 0 to 20000, `venues` 1 to 10000, as for `luna \
-            seed`), or an `as_of` that is not an RFC 3339 instant from the year 2000 to now", body = ErrorBody),
+        (status = 422, description = "Sizes out of the ranges the body's `users` and `venues` give (as for \
+            `luna seed`), or an `as_of` that is not an RFC 3339 instant from the year 2000 to now", body = ErrorBody),
     ))]
 async fn seed_data(
     State(app): State<App>,

@@ -13,7 +13,7 @@ pub const RECO_RADIUS_KM: Real = Real::above(0.0, engine::MAX_RADIUS_KM);
 /// How many users' homes the city map samples.
 pub const MAP_HOMES: Whole = Whole::new(0, app::map::MAX_MAP_HOMES as i64);
 /// How many of the stored users a simulation runs.
-pub const SIM_USERS: Whole = Whole::new(1, app::sim::MAX_USERS as i64);
+pub const SIM_USERS: Whole = app::sim::USERS;
 /// A training's passes over the interactions.
 pub const EPOCHS: Whole = Whole::new(*training::EPOCHS.start() as i64, *training::EPOCHS.end() as i64);
 /// A trained model's latent dimensions.

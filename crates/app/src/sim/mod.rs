@@ -44,12 +44,17 @@ pub use state::{SimState, SimStatus, StopReason, idle_state};
 
 use chrono::Datelike;
 use domain::booking::MAX_DAYS_AHEAD;
+use domain::limits::Whole;
 use domain::{Timestamp, ValidationError};
 
 use crate::seed::FIRST_ANCHOR_YEAR;
 
 /// The most users one run drives.
 pub const MAX_USERS: usize = 1_000_000;
+
+/// How many of the stored users a run may drive: checked by [`RunOptions::validate`] and stated
+/// by the OpenAPI document (`api::ranges::SIM_USERS`), so the two cannot drift.
+pub const USERS: Whole = Whole::new(1, MAX_USERS as i64);
 
 /// How to run a simulation. `Default`: normal day at 1x, 1000 users, seed 42, until stopped.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,8 +102,8 @@ impl RunOptions {
     /// run's end (`start_at + duration`). Names every field at fault, each once.
     pub fn validate(&self, now: Timestamp) -> Result<(), ValidationError> {
         let mut bad = Vec::new();
-        if !(1..=MAX_USERS).contains(&self.users) {
-            bad.extend(ValidationError::field("users", format!("must be between 1 and {MAX_USERS}")).0);
+        if !USERS.contains(i64::try_from(self.users).unwrap_or(i64::MAX)) {
+            bad.extend(ValidationError::field("users", USERS.message()).0);
         }
         if !(1..=256).contains(&self.concurrency) {
             bad.extend(ValidationError::field("concurrency", "must be between 1 and 256").0);
