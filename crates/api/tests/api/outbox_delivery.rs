@@ -254,6 +254,21 @@ async fn events_committed_while_redis_is_cut_off_are_all_delivered_when_it_retur
     srv.drained().await;
 }
 
+/// POSTs `body` to `path`, expecting a 200 with JSON, which it returns.
+async fn post_ok(srv: &StreamServer, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let res = srv.client.post(srv.url(path)).json(&body).send().await.expect("POST");
+    crate::helpers::expect_json(res, StatusCode::OK).await
+}
+
+/// Seeds a city (30 users, 15 venues), opens a stream of `channels` and starts a run at 1x, where
+/// a tick takes a wall minute: the run does nothing but answer its controls.
+async fn a_run_on_a_seeded_city(srv: &StreamServer, channels: &str) -> SseClient {
+    post_ok(srv, "/api/v1/admin/data/seed", serde_json::json!({"users": 30, "venues": 15, "seed": 3})).await;
+    let sse = srv.sse(&format!("/api/v1/admin/streams/subscribe-all?channels={channels}"), None).await;
+    post_ok(srv, "/api/v1/simulation/start", serde_json::json!({"speed": 1, "users": 20, "seed": 7})).await;
+    sse
+}
+
 /// The simulator's control events went straight to the bus, not through the outbox: those made
 /// while it was unreachable (Redis down) were lost, so a dashboard or SSE client saw the run
 /// running on after its stop. They are recorded in the outbox now: the control calls answer
@@ -263,24 +278,17 @@ async fn simulation_control_events_made_while_the_bus_is_unreachable_are_deliver
 ) {
     let s = spawn(setup, quick_live()).await.expect("server");
     let srv = &s.server;
-    let post = async |path: &str, body: serde_json::Value| {
-        let res = srv.client.post(srv.url(path)).json(&body).send().await.expect("POST");
-        crate::helpers::expect_json(res, StatusCode::OK).await
-    };
-    post("/api/v1/admin/data/seed", serde_json::json!({"users": 30, "venues": 15, "seed": 3})).await;
-    let mut sse = srv.sse("/api/v1/admin/streams/subscribe-all?channels=simulation", None).await;
+    let mut sse = a_run_on_a_seeded_city(srv, "simulation").await;
     // Keep-alives come all the time: the next event itself is waited for `WAIT` at most.
     let mut next = async || tokio::time::timeout(WAIT, sse.next_event()).await.expect("the next event in time").1;
-    // At 1x a tick takes a wall minute: the run does nothing but answer its controls.
-    post("/api/v1/simulation/start", serde_json::json!({"speed": 1, "users": 20, "seed": 7})).await;
     let started = next().await;
     assert_eq!(started.event_type, "simulation.started", "{started:?}");
 
     srv.bus.set_down(true);
-    post("/api/v1/simulation/pause", serde_json::json!({})).await;
-    post("/api/v1/simulation/resume", serde_json::json!({})).await;
-    post("/api/v1/simulation/speed", serde_json::json!({"speed": 5})).await;
-    let stopped = post("/api/v1/simulation/stop", serde_json::json!({})).await;
+    post_ok(srv, "/api/v1/simulation/pause", serde_json::json!({})).await;
+    post_ok(srv, "/api/v1/simulation/resume", serde_json::json!({})).await;
+    post_ok(srv, "/api/v1/simulation/speed", serde_json::json!({"speed": 5})).await;
+    let stopped = post_ok(srv, "/api/v1/simulation/stop", serde_json::json!({})).await;
     assert_eq!(stopped["status"], "stopped", "the stop answers while the bus is down: {stopped}");
     srv.bus.set_down(false); // the relay retries on its own
 
@@ -312,12 +320,8 @@ async fn a_pause_while_another_relay_holds_the_lease_answers_at_once_and_its_eve
     let post = async |path: &str, body: serde_json::Value| {
         srv.client.post(srv.url(path)).json(&body).send().await.expect("POST")
     };
-    let res = post("/api/v1/admin/data/seed", serde_json::json!({"users": 30, "venues": 15, "seed": 3})).await;
-    crate::helpers::expect_json(res, StatusCode::OK).await;
-    let mut sse = srv.sse("/api/v1/admin/streams/subscribe-all?channels=simulation", None).await;
+    let mut sse = a_run_on_a_seeded_city(srv, "simulation").await;
     let mut next = async || tokio::time::timeout(WAIT, sse.next_event()).await.expect("the next event in time").1;
-    let res = post("/api/v1/simulation/start", serde_json::json!({"speed": 1, "users": 20, "seed": 7})).await;
-    crate::helpers::expect_json(res, StatusCode::OK).await;
     assert_eq!(next().await.event_type, "simulation.started");
 
     // Another relay holds the lease, mid-pass on a slow bus (checking it every second, as a
@@ -357,19 +361,13 @@ async fn a_pause_while_another_relay_holds_the_lease_answers_at_once_and_its_eve
 async fn a_runs_stop_for_a_data_reset_made_while_the_bus_is_unreachable_is_delivered_before_the_reset(setup: Setup) {
     let s = spawn(setup, quick_live()).await.expect("server");
     let srv = &s.server;
-    let post = async |path: &str, body: serde_json::Value| {
-        let res = srv.client.post(srv.url(path)).json(&body).send().await.expect("POST");
-        crate::helpers::expect_json(res, StatusCode::OK).await
-    };
-    post("/api/v1/admin/data/seed", serde_json::json!({"users": 30, "venues": 15, "seed": 3})).await;
-    let mut sse = srv.sse("/api/v1/admin/streams/subscribe-all?channels=simulation,system", None).await;
+    let mut sse = a_run_on_a_seeded_city(srv, "simulation,system").await;
     let mut next = async || tokio::time::timeout(WAIT, sse.next_event()).await.expect("the next event in time").1;
-    post("/api/v1/simulation/start", serde_json::json!({"speed": 1, "users": 20, "seed": 7})).await;
     // The seed's data.seeded may come first.
     while next().await.event_type != "simulation.started" {}
 
     srv.bus.set_down(true);
-    post("/api/v1/admin/data/reset", serde_json::json!({})).await;
+    post_ok(srv, "/api/v1/admin/data/reset", serde_json::json!({})).await;
     srv.bus.set_down(false); // the relay retries on its own
 
     let stopped = next().await;
