@@ -18,7 +18,17 @@ const stats = (users: number, venues: number) => ({
   streams: { active_subscribers: 1, max_subscribers: 1000 },
 });
 
+const NO_SIM_METRICS = { recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 };
 const idle = { status: 'idle', running: false, paused: false, scenario: 'normal', speed: null, active_users: 0, ticks: 0, events_generated: 0, bookings_created: 0, invites_sent: 0 };
+
+/** The simulation panel's routes on a server whose simulator is idle, with nothing measured. */
+function simRoutes() {
+  return {
+    'GET /api/v1/simulation/state': () => idle,
+    'GET /api/v1/simulation/metrics': () => NO_SIM_METRICS,
+    'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+  };
+}
 
 function stream(): Response {
   const body = new ReadableStream<Uint8Array>({
@@ -67,7 +77,7 @@ let busHealth = OLD_BUS;
 let healthRefused = false;
 
 /** As the server answers: `admin` is the admin token it takes on admin routes, if it asks for one. */
-function server(users: number, venues: number, admin?: string, simMetrics: unknown = { recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }) {
+function server(users: number, venues: number, admin?: string, simMetrics: unknown = NO_SIM_METRICS) {
   const guard =
     (answer: (c: { url: string; headers: Record<string, string> }) => unknown) =>
     (c: { url: string; headers: Record<string, string> }) =>
@@ -100,9 +110,7 @@ async function mapWithPushedEvents() {
     'GET /api/v1/admin/stats': () => stats(2, 3),
     'GET /api/v1/admin/map': () => ({ ...CITY, users_total: 2 }),
     'GET /api/v1/admin/streams/subscribe-all': () => open(),
-    'GET /api/v1/simulation/state': () => idle,
-    'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
-    'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+    ...simRoutes(),
   });
   render(<App />);
   await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
@@ -163,9 +171,7 @@ describe('App', () => {
       'GET /api/v1/admin/stats': () => stats(users, 3),
       'GET /api/v1/admin/map': () => ({ ...CITY, users_total: users }),
       'GET /api/v1/admin/streams/subscribe-all': () => stream(),
-      'GET /api/v1/simulation/state': () => idle,
-      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
-      'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      ...simRoutes(),
     });
     render(<App />);
     await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
@@ -226,9 +232,7 @@ describe('App', () => {
       'GET /api/v1/admin/stats': () => stats(...db),
       'GET /api/v1/admin/map': () => engine,
       'GET /api/v1/admin/streams/subscribe-all': () => open(),
-      'GET /api/v1/simulation/state': () => idle,
-      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
-      'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      ...simRoutes(),
     });
     render(<App />);
     await waitFor(() => expect(screen.getByTestId('map-summary')).toHaveTextContent('3 venues · 2 users'));
@@ -300,7 +304,7 @@ describe('App', () => {
       'GET /api/v1/admin/map': () => CITY,
       'GET /api/v1/admin/streams/subscribe-all': () => stream(),
       'GET /api/v1/simulation/state': () => state,
-      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+      'GET /api/v1/simulation/metrics': () => NO_SIM_METRICS,
       'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
     });
     render(<App />);
@@ -411,9 +415,7 @@ describe('App', () => {
         });
         return new Response(body, { headers: { 'Content-Type': 'text/event-stream' } });
       },
-      'GET /api/v1/simulation/state': () => idle,
-      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
-      'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      ...simRoutes(),
     });
     const polls = () => calls.filter((c) => c.url === '/health').length;
     render(<App />);
@@ -593,7 +595,7 @@ describe('App', () => {
         if (down) throw new TypeError('connection refused');
         return running;
       },
-      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
+      'GET /api/v1/simulation/metrics': () => NO_SIM_METRICS,
       'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
     });
     render(<App />);
@@ -619,9 +621,7 @@ describe('App', () => {
       'GET /api/v1/admin/streams/subscribe-all': () => open(),
       // The server still knows Ada when first asked.
       'GET /api/v1/admin/users/names': () => ({ users: [{ id: ADA, handle: 'ada', name: 'Ada Lovelace' }] }),
-      'GET /api/v1/simulation/state': () => idle,
-      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
-      'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      ...simRoutes(),
       'GET /api/v1/users': () => [],
     });
     render(<App />);
@@ -648,9 +648,7 @@ describe('App', () => {
       'GET /api/v1/admin/map': () => CITY,
       'GET /api/v1/admin/streams/subscribe-all': () => open(),
       'GET /api/v1/admin/users/names': () => ({ users: seeded ? [{ id: ADA, handle: 'ada', name: 'Ada Lovelace' }] : [] }),
-      'GET /api/v1/simulation/state': () => idle,
-      'GET /api/v1/simulation/metrics': () => ({ recommendations: { click_through_rate: 0, conversion_rate: 0, shown: 0 }, recent_actions_per_second: 0 }),
-      'GET /api/v1/simulation/scenarios': () => ({ scenarios: [] }),
+      ...simRoutes(),
       'GET /api/v1/users': () => [],
     });
     const asked = () => calls.filter((c) => c.url.startsWith('/api/v1/admin/users/names')).length;
